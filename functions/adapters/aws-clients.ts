@@ -1,0 +1,22 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/**
+ * SDK clients, configured once. Endpoints come only from the SDK's standard variables
+ * (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SQS`), so the same code talks to AWS or to the
+ * local stand-ins.
+ */
+export function createDocumentClient(
+  client = new DynamoDBClient({ maxAttempts: 4 }),
+): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+  });
+}
+
+export function createSqsClient(): SQSClient {
+  // Send to the resolved endpoint rather than the queue URL's host: same-region queues behave the
+  // same in AWS, and local stand-ins hand out queue URLs whose host names do not resolve.
+  return new SQSClient({ useQueueUrlAsEndpoint: false, maxAttempts: 4 });
+}

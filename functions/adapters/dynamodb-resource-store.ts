@@ -1,0 +1,362 @@
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { ContentionError, RejectedRequestError } from '../domain/errors.js';
+import type { LbaasRequest, UpdateRequest } from '../domain/lbaas-request.js';
+import type { ObjectRef, ResourceStore } from '../domain/ports.js';
+import {
+  type OperatingStatus,
+  pendingStatusFor,
+  type ResourceRecord,
+  resourceKey,
+} from '../domain/resource-state.js';
+import { isConditionFailure, isTransactionCanceled } from './dynamodb-errors.js';
+
+type Write = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+
+/** What an agent learned about one object after applying a load balancer. */
+export type StatusOutcome =
+  | { kind: 'active'; record: ResourceRecord; operatingStatus: OperatingStatus }
+  | { kind: 'error'; record: ResourceRecord; reason: string }
+  | { kind: 'deleted'; record: ResourceRecord };
+
+/**
+ * The resources table: one partition per load balancer holding every object's desired state and
+ * statuses. A request touches its object and the root in one transaction whose conditions also
+ * check that the tenant and environment own the load balancer.
+ */
+export class DynamoDbResourceStore implements ResourceStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async recordRequest(request: LbaasRequest, env: string, nowMs: number): Promise<void> {
+    const writes: Write[] = [this.targetWrite(request, env, nowMs)];
+    if (request.resource !== 'loadbalancer') writes.push(this.rootWrite(request, env, nowMs));
+    try {
+      if (writes.length === 1) await this.sendSingle(writes[0] as Write);
+      else await this.db.send(new TransactWriteCommand({ TransactItems: writes }));
+    } catch (error) {
+      if (isConditionFailure(error) || isTransactionCanceled(error)) {
+        throw await this.explainRefusal(request, env, error);
+      }
+      throw error;
+    }
+  }
+
+  async markError(target: ObjectRef, reason: string, nowMs: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { loadbalancerId: target.loadbalancerId, key: resourceKey(target.type, target.id) },
+          UpdateExpression:
+            'SET provisioningStatus = :err, statusReason = :why, updatedAt = :now, revision = revision + :one',
+          ConditionExpression: 'attribute_exists(#k) AND tenantId = :t AND env = :e',
+          ExpressionAttributeNames: { '#k': 'key' },
+          ExpressionAttributeValues: {
+            ':err': 'ERROR',
+            ':why': truncate(reason),
+            ':now': nowMs,
+            ':one': 1,
+            ':t': target.tenantId,
+            ':e': target.env,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async loadRecords(loadbalancerId: string): Promise<ResourceRecord[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'loadbalancerId = :lb',
+          ExpressionAttributeValues: { ':lb': loadbalancerId },
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items.map(toRecord);
+  }
+
+  /**
+   * Writes what an apply achieved. Each write is conditional on the revision the agent applied,
+   * so an object that a newer request touched meanwhile keeps its PENDING status for that request.
+   * Returns how many outcomes were written (the rest were superseded).
+   */
+  async recordOutcomes(outcomes: readonly StatusOutcome[], nowMs: number): Promise<number> {
+    const results = await Promise.all(outcomes.map((o) => this.recordOutcome(o, nowMs)));
+    return results.filter(Boolean).length;
+  }
+
+  private async recordOutcome(outcome: StatusOutcome, nowMs: number): Promise<boolean> {
+    const { record } = outcome;
+    const Key = { loadbalancerId: record.loadbalancerId, key: resourceKey(record.type, record.id) };
+    const condition = {
+      ConditionExpression: 'revision = :rev',
+      ExpressionAttributeValues: { ':rev': record.revision } as Record<string, unknown>,
+    };
+    try {
+      if (outcome.kind === 'deleted') {
+        await this.db.send(new DeleteCommand({ TableName: this.table, Key, ...condition }));
+      } else if (outcome.kind === 'active') {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key,
+            UpdateExpression:
+              'SET provisioningStatus = :s, operatingStatus = :o, updatedAt = :now REMOVE statusReason',
+            ...condition,
+            ExpressionAttributeValues: {
+              ...condition.ExpressionAttributeValues,
+              ':s': 'ACTIVE',
+              ':o': outcome.operatingStatus,
+              ':now': nowMs,
+            },
+          }),
+        );
+      } else {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key,
+            UpdateExpression:
+              'SET provisioningStatus = :s, operatingStatus = :o, statusReason = :why, updatedAt = :now',
+            ...condition,
+            ExpressionAttributeValues: {
+              ...condition.ExpressionAttributeValues,
+              ':s': 'ERROR',
+              ':o': 'OFFLINE',
+              ':why': truncate(outcome.reason),
+              ':now': nowMs,
+            },
+          }),
+        );
+      }
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Removes every record of a load balancer (operator clean-up after a forced agent delete, tests). */
+  async purge(loadbalancerId: string): Promise<number> {
+    const records = await this.loadRecords(loadbalancerId);
+    for (const r of records) {
+      await this.db.send(
+        new DeleteCommand({ TableName: this.table, Key: { loadbalancerId, key: resourceKey(r.type, r.id) } }),
+      );
+    }
+    return records.length;
+  }
+
+  private async sendSingle(write: Write): Promise<void> {
+    if (write.Put)
+      await this.db.send(new PutCommand(write.Put as ConstructorParameters<typeof PutCommand>[0]));
+    else if (write.Update) {
+      await this.db.send(new UpdateCommand(write.Update as ConstructorParameters<typeof UpdateCommand>[0]));
+    }
+  }
+
+  private targetWrite(request: LbaasRequest, env: string, nowMs: number): Write {
+    const { loadbalancerId, tenantId, resource, operation } = request;
+    const Key = { loadbalancerId, key: resourceKey(resource, request.object.id) };
+    const status = pendingStatusFor(operation);
+    if (operation === 'create') {
+      return {
+        Put: {
+          TableName: this.table,
+          Item: {
+            ...Key,
+            type: resource,
+            id: request.object.id,
+            tenantId,
+            env,
+            desired: request.object,
+            provisioningStatus: status,
+            operatingStatus: 'OFFLINE',
+            revision: 1,
+            requestId: request.requestId,
+            createdAt: nowMs,
+            updatedAt: nowMs,
+          },
+          // The same request may come back (a retry after a partial failure, a redrive): it re-records.
+          ConditionExpression: 'attribute_not_exists(#k) OR requestId = :rid',
+          ExpressionAttributeNames: { '#k': 'key' },
+          ExpressionAttributeValues: { ':rid': request.requestId },
+        },
+      };
+    }
+    const names: Record<string, string> = { '#k': 'key' };
+    const values: Record<string, unknown> = {
+      ':s': status,
+      ':one': 1,
+      ':rid': request.requestId,
+      ':now': nowMs,
+      ':t': tenantId,
+      ':e': env,
+    };
+    const sets = [
+      'provisioningStatus = :s',
+      'revision = revision + :one',
+      'requestId = :rid',
+      'updatedAt = :now',
+    ];
+    const conditions = ['attribute_exists(#k)', 'tenantId = :t', 'env = :e'];
+    if (operation === 'update') {
+      const { changes, unchanged } = request as UpdateRequest;
+      names['#d'] = 'desired';
+      Object.entries(changes).forEach(([field, value], i) => {
+        names[`#c${i}`] = field;
+        values[`:c${i}`] = value;
+        sets.push(`#d.#c${i} = :c${i}`);
+      });
+      Object.entries(unchanged).forEach(([field, value], i) => {
+        names[`#u${i}`] = field;
+        values[`:u${i}`] = value;
+        conditions.push(`#d.#u${i} = :u${i}`);
+      });
+      values[':pd'] = 'PENDING_DELETE';
+      conditions.push('provisioningStatus <> :pd');
+    }
+    return {
+      Update: {
+        TableName: this.table,
+        Key,
+        UpdateExpression: `SET ${sets.join(', ')} REMOVE statusReason`,
+        ConditionExpression: conditions.join(' AND '),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      },
+    };
+  }
+
+  private rootWrite(request: LbaasRequest, env: string, nowMs: number): Write {
+    return {
+      Update: {
+        TableName: this.table,
+        Key: {
+          loadbalancerId: request.loadbalancerId,
+          key: resourceKey('loadbalancer', request.loadbalancerId),
+        },
+        UpdateExpression: 'SET provisioningStatus = :pu, revision = revision + :one, updatedAt = :now',
+        ConditionExpression:
+          'attribute_exists(#k) AND tenantId = :t AND env = :e AND provisioningStatus <> :pd',
+        ExpressionAttributeNames: { '#k': 'key' },
+        ExpressionAttributeValues: {
+          ':pu': 'PENDING_UPDATE',
+          ':pd': 'PENDING_DELETE',
+          ':one': 1,
+          ':now': nowMs,
+          ':t': request.tenantId,
+          ':e': env,
+        },
+      },
+    };
+  }
+
+  /** Reads the items a refused write touched and says, in an operator's words, why it was refused. */
+  private async explainRefusal(request: LbaasRequest, env: string, cause: unknown): Promise<Error> {
+    const { loadbalancerId, tenantId, resource, operation } = request;
+    const id = request.object.id;
+    const get = async (key: string) =>
+      (
+        await this.db.send(
+          new GetCommand({ TableName: this.table, Key: { loadbalancerId, key }, ConsistentRead: true }),
+        )
+      ).Item;
+    const [target, root] = await Promise.all([
+      get(resourceKey(resource, id)),
+      resource === 'loadbalancer' ? undefined : get(resourceKey('loadbalancer', loadbalancerId)),
+    ]);
+    const ctx = { loadbalancerId, resource, id, requestId: request.requestId };
+    const refuse = (category: RejectedRequestError['category'], message: string) =>
+      new RejectedRequestError(category, message, ctx, { cause });
+    const ownership = (item: Record<string, unknown>, what: string) => {
+      if (item.tenantId !== tenantId)
+        return refuse('tenant-mismatch', `${what} does not belong to project ${tenantId}`);
+      if (item.env !== env)
+        return refuse(
+          'environment-mismatch',
+          `${what} belongs to environment ${String(item.env)}, not ${env}`,
+        );
+      return undefined;
+    };
+
+    if (resource !== 'loadbalancer') {
+      if (!root) return refuse('not-found', `load balancer ${loadbalancerId} does not exist`);
+      const denied = ownership(root, `load balancer ${loadbalancerId}`);
+      if (denied) return denied;
+      if (root.provisioningStatus === 'PENDING_DELETE') {
+        return refuse('conflict', `load balancer ${loadbalancerId} is being deleted`);
+      }
+    }
+    const what = resource === 'loadbalancer' ? `load balancer ${id}` : `${resource} ${id}`;
+    if (operation === 'create') {
+      if (target) return ownership(target, what) ?? refuse('conflict', `${what} already exists`);
+    } else {
+      if (!target) return refuse('not-found', `${what} does not exist in load balancer ${loadbalancerId}`);
+      const denied = ownership(target, what);
+      if (denied) return denied;
+      if (operation === 'update') {
+        if (target.provisioningStatus === 'PENDING_DELETE')
+          return refuse('conflict', `${what} is being deleted`);
+        const stored = (target.desired ?? {}) as Record<string, unknown>;
+        const differing = Object.entries((request as UpdateRequest).unchanged).filter(
+          ([field, value]) => JSON.stringify(stored[field]) !== JSON.stringify(value),
+        );
+        if (differing.length > 0) {
+          const list = differing
+            .map(([f, v]) => `${f} (stored ${JSON.stringify(stored[f])}, given ${JSON.stringify(v)})`)
+            .join(', ');
+          return refuse('immutable-field', `update cannot change ${list}`);
+        }
+      }
+    }
+    return new ContentionError(`request ${request.requestId} raced with another writer; will retry`, ctx, {
+      cause,
+    });
+  }
+}
+
+function toRecord(item: Record<string, unknown>): ResourceRecord {
+  const record = {
+    loadbalancerId: String(item.loadbalancerId),
+    type: item.type,
+    id: String(item.id),
+    tenantId: String(item.tenantId),
+    env: String(item.env),
+    desired: item.desired,
+    provisioningStatus: item.provisioningStatus,
+    operatingStatus: item.operatingStatus ?? 'OFFLINE',
+    revision: Number(item.revision ?? 0),
+    requestId: String(item.requestId ?? ''),
+    updatedAt: Number(item.updatedAt ?? 0),
+  } as ResourceRecord;
+  if (typeof item.statusReason === 'string') record.statusReason = item.statusReason;
+  return record;
+}
+
+/** Keeps reasons readable and well under DynamoDB's item limit. */
+function truncate(reason: string, max = 1000): string {
+  return reason.length > max ? `${reason.slice(0, max - 1)}…` : reason;
+}

@@ -1,0 +1,364 @@
+import { z } from 'zod';
+import { RejectedRequestError } from './errors.js';
+import { canonicalIp } from './ip-address.js';
+
+/**
+ * The public contract of "SQS message submission": one versioned JSON message per LBaaS v2
+ * operation, object fields named as in Neutron LBaaS v2. Parsing is strict about everything that
+ * can reach a BIG-IP (ids, addresses, free text) and lenient about extra read-only Neutron fields.
+ */
+
+export const RESOURCES = ['loadbalancer', 'listener', 'pool', 'member', 'healthmonitor'] as const;
+export const OPERATIONS = ['create', 'update', 'delete'] as const;
+export type ResourceType = (typeof RESOURCES)[number];
+export type Operation = (typeof OPERATIONS)[number];
+
+const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const TENANT_RE =
+  /^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/;
+const REQUEST_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}$/;
+// Free text ends up in BIG-IP `description` fields: BIG-IP refuses `<` `>` and control characters break logs.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+const UNSAFE_TEXT_RE = /[\u0000-\u001f\u007f<>]/;
+const URL_PATH_RE = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*$/;
+const EXPECTED_CODES_RE = /^[1-5]\d{2}(?:-[1-5]\d{2})?(?:,[1-5]\d{2}(?:-[1-5]\d{2})?)*$/;
+const COOKIE_NAME_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/;
+
+const uuid = z
+  .string()
+  .regex(UUID_RE, { error: 'must be a UUID' })
+  .transform((s) => s.toLowerCase());
+const tenantId = z
+  .string()
+  .regex(TENANT_RE, { error: 'must be a project id (32 hex digits or a UUID)' })
+  .transform((s) => s.toLowerCase());
+const text = z
+  .string()
+  .max(255, { error: 'must be at most 255 characters' })
+  .refine((s) => !UNSAFE_TEXT_RE.test(s), { error: 'must not contain control characters, < or >' });
+const ipAddress = z
+  .union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' })
+  .transform((s) => canonicalIp(s));
+const port = z.int({ error: 'must be an integer' }).min(1).max(65535);
+
+export const loadBalancerSpec = z.object({
+  id: uuid,
+  name: text.default(''),
+  description: text.default(''),
+  vip_address: ipAddress,
+  vip_subnet_id: uuid.optional(),
+  vip_port_id: uuid.optional(),
+  admin_state_up: z.boolean().default(true),
+});
+
+export const listenerSpec = z.object({
+  id: uuid,
+  name: text.default(''),
+  description: text.default(''),
+  protocol: z.enum(['HTTP', 'HTTPS', 'TCP'], {
+    error: 'must be HTTP, HTTPS (pass-through) or TCP; TERMINATED_HTTPS is not supported',
+  }),
+  protocol_port: port,
+  connection_limit: z.int().min(-1).max(10_000_000).default(-1),
+  admin_state_up: z.boolean().default(true),
+  default_pool_id: uuid.nullable().default(null),
+});
+
+export const sessionPersistenceSpec = z
+  .object({
+    type: z.enum(['SOURCE_IP', 'HTTP_COOKIE', 'APP_COOKIE']),
+    cookie_name: z.string().regex(COOKIE_NAME_RE, { error: 'must be a cookie name token' }).nullish(),
+  })
+  .refine((p) => p.type !== 'APP_COOKIE' || !!p.cookie_name, {
+    error: 'APP_COOKIE persistence needs a cookie_name',
+    path: ['cookie_name'],
+  });
+
+export const poolSpec = z.object({
+  id: uuid,
+  name: text.default(''),
+  description: text.default(''),
+  protocol: z.enum(['HTTP', 'HTTPS', 'TCP']),
+  lb_algorithm: z.enum(['ROUND_ROBIN', 'LEAST_CONNECTIONS', 'SOURCE_IP']),
+  session_persistence: sessionPersistenceSpec.nullable().default(null),
+  admin_state_up: z.boolean().default(true),
+  listener_id: uuid.nullable().default(null),
+});
+
+export const memberSpec = z.object({
+  id: uuid,
+  name: text.default(''),
+  pool_id: uuid,
+  address: ipAddress,
+  protocol_port: port,
+  weight: z.int().min(0).max(256).default(1),
+  admin_state_up: z.boolean().default(true),
+  subnet_id: uuid.optional(),
+});
+
+export const healthMonitorSpec = z
+  .object({
+    id: uuid,
+    name: text.default(''),
+    pool_id: uuid,
+    type: z.enum(['PING', 'TCP', 'HTTP', 'HTTPS']),
+    delay: z.int().min(1).max(3600),
+    timeout: z.int().min(1).max(3600),
+    max_retries: z.int().min(1).max(10),
+    max_retries_down: z.int().min(1).max(10).default(3),
+    http_method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']).default('GET'),
+    url_path: z
+      .string()
+      .max(255)
+      .regex(URL_PATH_RE, { error: 'must be an absolute URL path without spaces' })
+      .default('/'),
+    expected_codes: z
+      .string()
+      .regex(EXPECTED_CODES_RE, { error: 'must be codes or ranges such as 200, 200,202 or 200-204' })
+      .default('200'),
+    admin_state_up: z.boolean().default(true),
+  })
+  .refine((m) => m.timeout <= m.delay, { error: 'timeout must not exceed delay', path: ['timeout'] });
+
+export type LoadBalancerSpec = z.output<typeof loadBalancerSpec>;
+export type ListenerSpec = z.output<typeof listenerSpec>;
+export type PoolSpec = z.output<typeof poolSpec>;
+export type MemberSpec = z.output<typeof memberSpec>;
+export type HealthMonitorSpec = z.output<typeof healthMonitorSpec>;
+export type SessionPersistenceSpec = z.output<typeof sessionPersistenceSpec>;
+
+export type ObjectSpec = {
+  loadbalancer: LoadBalancerSpec;
+  listener: ListenerSpec;
+  pool: PoolSpec;
+  member: MemberSpec;
+  healthmonitor: HealthMonitorSpec;
+};
+
+const CREATE_SCHEMAS = {
+  loadbalancer: loadBalancerSpec,
+  listener: listenerSpec,
+  pool: poolSpec,
+  member: memberSpec,
+  healthmonitor: healthMonitorSpec,
+} as const;
+
+/** Fields an update may change (Neutron's API); any other field in an update must equal the stored value. */
+export const MUTABLE_FIELDS: { [R in ResourceType]: readonly (keyof ObjectSpec[R])[] } = {
+  loadbalancer: ['name', 'description', 'admin_state_up'],
+  listener: ['name', 'description', 'connection_limit', 'admin_state_up', 'default_pool_id'],
+  pool: ['name', 'description', 'lb_algorithm', 'session_persistence', 'admin_state_up'],
+  member: ['name', 'weight', 'admin_state_up'],
+  healthmonitor: [
+    'name',
+    'delay',
+    'timeout',
+    'max_retries',
+    'max_retries_down',
+    'http_method',
+    'url_path',
+    'expected_codes',
+    'admin_state_up',
+  ],
+};
+
+/** Read-only Neutron fields producers often copy into objects; accepted and dropped. */
+const NEUTRON_NOISE = [
+  'provisioning_status',
+  'operating_status',
+  'tenant_id',
+  'project_id',
+  'loadbalancer_id',
+  'loadbalancers',
+  'listeners',
+  'pools',
+  'members',
+  'healthmonitor_id',
+  'created_at',
+  'updated_at',
+  'provider',
+  'flavor_id',
+];
+
+const envelope = z.strictObject({
+  version: z.literal(1, { error: 'must be 1' }),
+  requestId: z.string().regex(REQUEST_ID_RE, { error: 'must be 1-80 letters, digits, _ . : or -' }),
+  operation: z.enum(OPERATIONS, { error: 'must be create, update or delete' }),
+  resource: z.enum(RESOURCES, { error: 'must be loadbalancer, listener, pool, member or healthmonitor' }),
+  tenantId,
+  loadbalancerId: uuid,
+  object: z.record(z.string(), z.unknown(), { error: 'must be a JSON object' }),
+});
+
+interface RequestBase<O extends Operation, R extends ResourceType> {
+  version: 1;
+  requestId: string;
+  operation: O;
+  resource: R;
+  tenantId: string;
+  loadbalancerId: string;
+}
+
+export type CreateRequest<R extends ResourceType = ResourceType> = RequestBase<'create', R> & {
+  object: ObjectSpec[R];
+};
+export type UpdateRequest<R extends ResourceType = ResourceType> = RequestBase<'update', R> & {
+  object: { id: string } & Partial<ObjectSpec[R]>;
+  /** The fields the update changes; the rest of `object` must match what is stored. */
+  changes: Record<string, unknown>;
+  /** Immutable fields the producer repeated, checked against the stored object. */
+  unchanged: Record<string, unknown>;
+};
+export type DeleteRequest<R extends ResourceType = ResourceType> = RequestBase<'delete', R> & {
+  object: { id: string };
+};
+export type LbaasRequest = CreateRequest | UpdateRequest | DeleteRequest;
+
+/** What could be read safely from a message that failed validation, to record the rejection on. */
+export interface RejectionContext {
+  requestId?: string;
+  tenantId?: string;
+  loadbalancerId?: string;
+  resource?: ResourceType;
+  objectId?: string;
+}
+
+export type ParseResult =
+  | { ok: true; request: LbaasRequest }
+  | { ok: false; reason: string; context: RejectionContext };
+
+/** Maximum message body we even try to parse (SQS allows 256 KiB; a real request is a few hundred bytes). */
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+
+/**
+ * Parses and validates one message body. Never throws: a bad message yields a reason an operator
+ * can read and whatever identifiers were themselves valid.
+ */
+export function parseRequest(body: string): ParseResult {
+  if (Buffer.byteLength(body, 'utf8') > MAX_MESSAGE_BYTES) {
+    return { ok: false, reason: `message is larger than ${MAX_MESSAGE_BYTES} bytes`, context: {} };
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch (error) {
+    return { ok: false, reason: `message is not valid JSON: ${(error as Error).message}`, context: {} };
+  }
+  const context = rejectionContext(raw);
+  const env = envelope.safeParse(raw);
+  if (!env.success) return { ok: false, reason: formatIssues(env.error.issues), context };
+  const { object, ...head } = env.data;
+
+  const consistency = checkConsistency(head.resource, head.tenantId, head.loadbalancerId, object);
+  if (consistency) return { ok: false, reason: consistency, context };
+
+  const cleaned = Object.fromEntries(Object.entries(object).filter(([k]) => !NEUTRON_NOISE.includes(k)));
+  if (head.operation === 'delete') {
+    const id = uuid.safeParse(object.id);
+    if (!id.success) return { ok: false, reason: formatIssues(id.error.issues, ['object', 'id']), context };
+    return { ok: true, request: { ...head, operation: 'delete', object: { id: id.data } } };
+  }
+  if (head.operation === 'create') {
+    const parsed = CREATE_SCHEMAS[head.resource].safeParse(cleaned);
+    if (!parsed.success) return { ok: false, reason: formatIssues(parsed.error.issues, ['object']), context };
+    return { ok: true, request: { ...head, operation: 'create', object: parsed.data } as CreateRequest };
+  }
+  return parseUpdate(head, cleaned, context);
+}
+
+function parseUpdate(
+  head: Omit<z.output<typeof envelope>, 'object'>,
+  object: Record<string, unknown>,
+  context: RejectionContext,
+): ParseResult {
+  // Partial of the create schema: field-level rules still apply to every field that is present.
+  const shape = CREATE_SCHEMAS[head.resource].shape as Record<string, z.ZodType>;
+  const partialShape: Record<string, z.ZodType> = {};
+  for (const [key, schema] of Object.entries(shape)) {
+    partialShape[key] = key === 'id' ? schema : unwrapDefault(schema).optional();
+  }
+  const parsed = z.object(partialShape).safeParse(object);
+  if (!parsed.success) return { ok: false, reason: formatIssues(parsed.error.issues, ['object']), context };
+  const data = parsed.data as Record<string, unknown> & { id: string };
+  const mutable = MUTABLE_FIELDS[head.resource] as readonly string[];
+  const changes: Record<string, unknown> = {};
+  const unchanged: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (key === 'id' || value === undefined) continue;
+    if (mutable.includes(key)) changes[key] = value;
+    else unchanged[key] = value;
+  }
+  if (Object.keys(changes).length === 0) {
+    return {
+      ok: false,
+      reason: `update changes nothing: give at least one of ${mutable.join(', ')}`,
+      context,
+    };
+  }
+  return {
+    ok: true,
+    request: { ...head, operation: 'update', object: data, changes, unchanged } as UpdateRequest,
+  };
+}
+
+function unwrapDefault(schema: z.ZodType): z.ZodType {
+  return schema instanceof z.ZodDefault ? (schema.unwrap() as z.ZodType) : schema;
+}
+
+function checkConsistency(
+  resource: ResourceType,
+  tenant: string,
+  loadbalancerId: string,
+  object: Record<string, unknown>,
+): string | undefined {
+  const lower = (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v);
+  if (resource === 'loadbalancer' && object.id !== undefined && lower(object.id) !== loadbalancerId) {
+    return 'object.id must equal loadbalancerId for a loadbalancer request';
+  }
+  if (object.loadbalancer_id !== undefined && lower(object.loadbalancer_id) !== loadbalancerId) {
+    return 'object.loadbalancer_id does not match loadbalancerId';
+  }
+  for (const field of ['tenant_id', 'project_id']) {
+    if (object[field] !== undefined && lower(object[field]) !== tenant) {
+      return `object.${field} does not match tenantId`;
+    }
+  }
+  return undefined;
+}
+
+function rejectionContext(raw: unknown): RejectionContext {
+  if (typeof raw !== 'object' || raw === null) return {};
+  const r = raw as Record<string, unknown>;
+  const out: RejectionContext = {};
+  const rid = typeof r.requestId === 'string' && REQUEST_ID_RE.test(r.requestId) ? r.requestId : undefined;
+  if (rid) out.requestId = rid;
+  const t = tenantId.safeParse(r.tenantId);
+  if (t.success) out.tenantId = t.data;
+  const lb = uuid.safeParse(r.loadbalancerId);
+  if (lb.success) out.loadbalancerId = lb.data;
+  if (typeof r.resource === 'string' && (RESOURCES as readonly string[]).includes(r.resource)) {
+    out.resource = r.resource as ResourceType;
+  }
+  const obj = r.object as Record<string, unknown> | undefined;
+  const id = uuid.safeParse(obj?.id);
+  if (id.success) out.objectId = id.data;
+  return out;
+}
+
+function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: (string | number)[] = []): string {
+  const parts = issues.slice(0, 5).map((issue) => {
+    const path = [...prefix, ...issue.path.map(String)].join('.');
+    return path ? `${path}: ${issue.message}` : issue.message;
+  });
+  const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : '';
+  return `invalid request: ${parts.join('; ')}${more}`;
+}
+
+/** Throws the rejection as an error, for code paths that found a request invalid after parsing. */
+export function reject(
+  category: ConstructorParameters<typeof RejectedRequestError>[0],
+  message: string,
+  context: Record<string, unknown> = {},
+): never {
+  throw new RejectedRequestError(category, message, context);
+}

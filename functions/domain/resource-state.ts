@@ -1,0 +1,89 @@
+import type { ObjectSpec, Operation, ResourceType } from './lbaas-request.js';
+
+export const PROVISIONING_STATUSES = [
+  'PENDING_CREATE',
+  'PENDING_UPDATE',
+  'PENDING_DELETE',
+  'ACTIVE',
+  'ERROR',
+] as const;
+export const OPERATING_STATUSES = ['ONLINE', 'OFFLINE', 'DEGRADED', 'DISABLED', 'NO_MONITOR'] as const;
+export type ProvisioningStatus = (typeof PROVISIONING_STATUSES)[number];
+export type OperatingStatus = (typeof OPERATING_STATUSES)[number];
+
+/** One object of a load balancer's tree as the resources table holds it. */
+export interface ResourceRecord<R extends ResourceType = ResourceType> {
+  loadbalancerId: string;
+  type: R;
+  id: string;
+  tenantId: string;
+  env: string;
+  desired: ObjectSpec[R];
+  provisioningStatus: ProvisioningStatus;
+  operatingStatus: OperatingStatus;
+  /** Why the object is in ERROR (a validation reason or the BIG-IP's message). */
+  statusReason?: string;
+  /** Bumped by every accepted request; status writes are conditional on it so a late apply never hides a newer request. */
+  revision: number;
+  requestId: string;
+  updatedAt: number;
+}
+
+/** The sort key of a resource inside its load balancer's partition. */
+export function resourceKey(type: ResourceType, id: string): string {
+  return `${type}#${id}`;
+}
+
+/** The status a request puts its object in while it waits for an agent. */
+export function pendingStatusFor(operation: Operation): ProvisioningStatus {
+  if (operation === 'create') return 'PENDING_CREATE';
+  if (operation === 'update') return 'PENDING_UPDATE';
+  return 'PENDING_DELETE';
+}
+
+export function isPending(status: ProvisioningStatus): boolean {
+  return status.startsWith('PENDING_');
+}
+
+/** A load balancer and everything under it, grouped by type. */
+export interface LoadBalancerTree {
+  root: ResourceRecord<'loadbalancer'>;
+  listeners: ResourceRecord<'listener'>[];
+  pools: ResourceRecord<'pool'>[];
+  members: ResourceRecord<'member'>[];
+  healthmonitors: ResourceRecord<'healthmonitor'>[];
+}
+
+/** Groups the records of one load balancer; undefined if the root is gone. */
+export function buildTree(records: readonly ResourceRecord[]): LoadBalancerTree | undefined {
+  const root = records.find((r) => r.type === 'loadbalancer') as ResourceRecord<'loadbalancer'> | undefined;
+  if (!root) return undefined;
+  const of = <R extends ResourceType>(type: R) =>
+    records.filter((r) => r.type === type).sort((a, b) => a.id.localeCompare(b.id)) as ResourceRecord<R>[];
+  return {
+    root,
+    listeners: of('listener'),
+    pools: of('pool'),
+    members: of('member'),
+    healthmonitors: of('healthmonitor'),
+  };
+}
+
+export function allRecords(tree: LoadBalancerTree): ResourceRecord[] {
+  return [tree.root, ...tree.listeners, ...tree.pools, ...tree.members, ...tree.healthmonitors];
+}
+
+/**
+ * True when the record is being deleted itself or through a parent (deleting a load balancer
+ * deletes its tree; deleting a pool deletes its members and its health monitor).
+ */
+export function isDeleted(tree: LoadBalancerTree, record: ResourceRecord): boolean {
+  if (record.provisioningStatus === 'PENDING_DELETE') return true;
+  if (tree.root.provisioningStatus === 'PENDING_DELETE') return true;
+  if (record.type === 'member' || record.type === 'healthmonitor') {
+    const poolId = (record.desired as { pool_id: string }).pool_id;
+    const pool = tree.pools.find((p) => p.id === poolId);
+    return pool !== undefined && pool.provisioningStatus === 'PENDING_DELETE';
+  }
+  return false;
+}

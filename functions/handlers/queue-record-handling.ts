@@ -1,0 +1,53 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { SQSRecord } from 'aws-lambda';
+import type { MessageVisibility } from '../adapters/sqs-message-visibility.js';
+import { isRetryable } from '../domain/errors.js';
+import { isFinalAttempt, retryDelaySeconds } from '../domain/retry-policy.js';
+import { METRICS } from '../shared/metric-names.js';
+import { emitMetric } from '../shared/telemetry.js';
+
+/** How a queue consumer treats a record whose processing failed. */
+export interface RetryOptions {
+  maxAttempts: number;
+  retry: { baseSeconds: number; maxSeconds: number };
+  random: () => number;
+  visibility: MessageVisibility;
+  logger: Logger;
+  metrics: Metrics;
+  /** Called once on the delivery SQS will not repeat, before the message goes to the dead-letter queue. */
+  onFinalFailure: (error: unknown) => Promise<void>;
+}
+
+export function receiveCount(record: SQSRecord): number {
+  const n = Number(record.attributes?.ApproximateReceiveCount ?? '1');
+  return Number.isFinite(n) && n > 0 ? n : 1;
+}
+
+/**
+ * Fails a record so that SQS brings it back after an exponential back-off, or, on its last
+ * allowed delivery, records the failure (ERROR status, metric) and lets it go to the
+ * dead-letter queue. Always rethrows: the batch reports this record as failed.
+ */
+export async function failRecord(record: SQSRecord, error: unknown, options: RetryOptions): Promise<never> {
+  const attempt = receiveCount(record);
+  const context = { messageId: record.messageId, attempt, maxAttempts: options.maxAttempts };
+  if (!isRetryable(error) || isFinalAttempt(attempt, options.maxAttempts)) {
+    options.logger.error('giving up on message; it goes to the dead-letter queue', { ...context, error });
+    emitMetric(options.metrics, METRICS.exhausted.name);
+    await options
+      .onFinalFailure(error)
+      .catch((e) => options.logger.error('could not record the final failure', { ...context, error: e }));
+    // Visible again at once: the next receive moves it to the dead-letter queue without waiting out the timeout.
+    await options.visibility
+      .delay(record.receiptHandle, 0)
+      .catch((e) => options.logger.warn('could not release the message', { ...context, error: e }));
+  } else {
+    const seconds = retryDelaySeconds(attempt, options.retry, options.random);
+    options.logger.warn('message will be retried', { ...context, retryInSeconds: seconds, error });
+    await options.visibility
+      .delay(record.receiptHandle, seconds)
+      .catch((e) => options.logger.warn('could not delay the retry', { ...context, error: e }));
+  }
+  throw error;
+}

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import type { SelectionPolicy } from '../domain/agent-scheduler.js';
+import type { TableId, TableNames } from './table-schema.js';
+
+/**
+ * The only reader of process.env. Each function validates its variables once, at cold start, and
+ * fails loudly naming the variable. The CDK stack sets the same names from these constants, so a
+ * grant and the variable that carries the resource's name never drift apart.
+ */
+export const ENV_VARS = {
+  environment: 'LBAAS_ENVIRONMENT',
+  requestQueueUrl: 'LBAAS_REQUEST_QUEUE_URL',
+  agentQueueUrl: 'LBAAS_AGENT_QUEUE_URL',
+  agentHost: 'LBAAS_AGENT_HOST',
+  agentId: 'LBAAS_AGENT_ID',
+  agentDownTimeSeconds: 'LBAAS_AGENT_DOWN_TIME_SECONDS',
+  agentCacheSeconds: 'LBAAS_AGENT_CACHE_SECONDS',
+  maxAttempts: 'LBAAS_MAX_ATTEMPTS',
+  retryBaseSeconds: 'LBAAS_RETRY_BASE_SECONDS',
+  retryMaxSeconds: 'LBAAS_RETRY_MAX_SECONDS',
+  selection: 'LBAAS_SELECTION',
+  idempotencyTtlSeconds: 'LBAAS_IDEMPOTENCY_TTL_SECONDS',
+  devices: 'LBAAS_DEVICES',
+  heartbeatIntervalSeconds: 'LBAAS_HEARTBEAT_INTERVAL_SECONDS',
+  beatsPerInvocation: 'LBAAS_BEATS_PER_INVOCATION',
+  leaseSeconds: 'LBAAS_LEASE_SECONDS',
+} as const;
+
+export const TABLE_ENV_VARS: Record<TableId, string> = {
+  agents: 'LBAAS_TABLE_AGENTS',
+  bindings: 'LBAAS_TABLE_BINDINGS',
+  affinity: 'LBAAS_TABLE_AFFINITY',
+  resources: 'LBAAS_TABLE_RESOURCES',
+  leases: 'LBAAS_TABLE_LEASES',
+  idempotency: 'LBAAS_TABLE_IDEMPOTENCY',
+};
+
+type Env = Record<string, string | undefined>;
+
+const name = z.string().min(1);
+const seconds = (fallback: number) => z.coerce.number().positive().default(fallback);
+const ENV_PREFIX_RE = /^[A-Za-z][A-Za-z0-9]{0,15}$/;
+
+function tablesFrom(env: Env): TableNames {
+  const out = {} as TableNames;
+  for (const [id, variable] of Object.entries(TABLE_ENV_VARS) as [TableId, string][]) {
+    out[id] = read(env, variable, name);
+  }
+  return out;
+}
+
+function read<T>(env: Env, variable: string, schema: z.ZodType<T>): T {
+  const result = schema.safeParse(env[variable]);
+  if (!result.success) {
+    const why = result.error.issues.map((i) => i.message).join('; ');
+    throw new Error(`configuration: ${variable} is missing or invalid (${why})`);
+  }
+  return result.data;
+}
+
+export interface SchedulerConfig {
+  env: string;
+  requestQueueUrl: string;
+  tables: TableNames;
+  agentDownTimeMs: number;
+  agentCacheMs: number;
+  maxAttempts: number;
+  retry: { baseSeconds: number; maxSeconds: number };
+  selection: SelectionPolicy;
+  idempotencyTtlSeconds: number;
+}
+
+export function readSchedulerConfig(env: Env = process.env): SchedulerConfig {
+  return {
+    env: read(env, ENV_VARS.environment, z.string().regex(ENV_PREFIX_RE)),
+    requestQueueUrl: read(env, ENV_VARS.requestQueueUrl, z.url()),
+    tables: tablesFrom(env),
+    agentDownTimeMs: read(env, ENV_VARS.agentDownTimeSeconds, seconds(75)) * 1000,
+    agentCacheMs: read(env, ENV_VARS.agentCacheSeconds, z.coerce.number().min(0).default(2)) * 1000,
+    maxAttempts: read(env, ENV_VARS.maxAttempts, z.coerce.number().int().min(1).max(1000).default(8)),
+    retry: {
+      baseSeconds: read(env, ENV_VARS.retryBaseSeconds, seconds(2)),
+      maxSeconds: read(env, ENV_VARS.retryMaxSeconds, seconds(120)),
+    },
+    selection: read(env, ENV_VARS.selection, z.enum(['random', 'least-loaded']).default('random')),
+    idempotencyTtlSeconds: read(env, ENV_VARS.idempotencyTtlSeconds, seconds(86_400)),
+  };
+}

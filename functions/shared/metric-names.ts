@@ -1,0 +1,42 @@
+/**
+ * Every metric the functions emit, with its dimensions. The dashboard is built from this list and
+ * a test checks both against each other, so a graph never shows a metric nobody sends.
+ */
+export const METRIC_NAMESPACE = 'BigIpLbaas';
+
+export const METRICS = {
+  /** Scheduler: one per forwarded request; dimension Decision = bound|affinity|random|failover. */
+  decisions: { name: 'SchedulerDecisions', dimensions: ['Environment', 'Decision'] },
+  /** Scheduler: requests that found no active agent (retried, then dead-lettered). */
+  noActiveAgent: { name: 'NoActiveAgent', dimensions: ['Environment'] },
+  /** Scheduler and agents: requests rejected as invalid; dimension Reason = rejection category. */
+  rejected: { name: 'RejectedRequests', dimensions: ['Environment', 'Reason'] },
+  /** Scheduler and agents: requests that used their last attempt and go to the dead-letter queue. */
+  exhausted: { name: 'RequestsExhausted', dimensions: ['Environment'] },
+  /** Scheduler: deliveries of a request id already handled (no second effect). */
+  duplicates: { name: 'DuplicateRequests', dimensions: ['Environment'] },
+  /** Agent: applies by outcome (success|device-error|retry); dimension Agent = host. */
+  applies: { name: 'Applies', dimensions: ['Environment', 'Agent', 'Outcome'] },
+  /** Agent: BIG-IP REST calls per apply. */
+  bigipCalls: { name: 'BigIpCalls', dimensions: ['Environment', 'Agent'] },
+  /** Agent: BIG-IP REST call latency, milliseconds. */
+  bigipLatency: { name: 'BigIpLatency', dimensions: ['Environment', 'Agent'] },
+  /** Agent: BIG-IP errors by kind. */
+  bigipErrors: { name: 'BigIpErrors', dimensions: ['Environment', 'Agent'] },
+  /** Agent: milliseconds from submit (scheduler) to the object's ACTIVE/ERROR status. */
+  timeToActive: { name: 'TimeToActive', dimensions: ['Environment'] },
+  /** Heartbeat: active agents in the environment seen by a beat. */
+  activeAgents: { name: 'ActiveAgents', dimensions: ['Environment'] },
+  /** Heartbeat: seconds since each agent's last heartbeat, reported by every beat. */
+  heartbeatAge: { name: 'HeartbeatAge', dimensions: ['Environment', 'Agent'] },
+  /** Heartbeat: 1 when a beat reached at least one device, 0 when none. */
+  heartbeats: { name: 'Heartbeats', dimensions: ['Environment', 'Agent'] },
+  /** Heartbeat: devices by failover state (active|standby|unreachable). */
+  deviceStates: { name: 'DeviceFailoverState', dimensions: ['Environment', 'Agent', 'State'] },
+  /** Heartbeat: registrations refused because the host name belongs to another agent. */
+  refusedRegistrations: { name: 'RefusedRegistrations', dimensions: ['Environment'] },
+  /** Scheduler: failover decisions (also counted under decisions). */
+  failovers: { name: 'FailoverDecisions', dimensions: ['Environment'] },
+} as const;
+
+export type MetricKey = keyof typeof METRICS;

@@ -1,0 +1,40 @@
+/**
+ * The DynamoDB tables, described once: the CDK stack and the local stand-in both build them from
+ * here, so local runs and AWS always have the same keys and indexes. Every key is a string.
+ */
+export interface TableSchema {
+  partitionKey: string;
+  sortKey?: string;
+  indexes?: { name: string; partitionKey: string; sortKey?: string }[];
+  /** Attribute holding an epoch-seconds expiry, if the table uses TTL. */
+  ttlAttribute?: string;
+}
+
+export const TABLES = {
+  agents: { partitionKey: 'env', sortKey: 'host' },
+  bindings: {
+    partitionKey: 'loadbalancerId',
+    indexes: [{ name: 'by-agent', partitionKey: 'agentKey', sortKey: 'loadbalancerId' }],
+  },
+  affinity: { partitionKey: 'tenantKey', sortKey: 'host' },
+  resources: { partitionKey: 'loadbalancerId', sortKey: 'key' },
+  leases: { partitionKey: 'leaseKey', ttlAttribute: 'expiresAtSeconds' },
+  idempotency: { partitionKey: 'id', ttlAttribute: 'expiration' },
+} as const satisfies Record<string, TableSchema>;
+
+export type TableId = keyof typeof TABLES;
+export type TableNames = Record<TableId, string>;
+
+export const BINDINGS_BY_AGENT_INDEX = 'by-agent';
+
+/** Table names for a name prefix (one set of tables serves every environment). */
+export function tableNames(prefix: string): TableNames {
+  return {
+    agents: `${prefix}-agents`,
+    bindings: `${prefix}-bindings`,
+    affinity: `${prefix}-tenant-affinity`,
+    resources: `${prefix}-resources`,
+    leases: `${prefix}-leases`,
+    idempotency: `${prefix}-idempotency`,
+  };
+}

@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+
+export interface PollerOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  queueArn: string;
+  /** The function under test: the same handler Lambda would run. */
+  handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
+  functionName: string;
+  batchSize?: number;
+  /** Parallel receive loops, like Lambda's maximum concurrency for the event source. */
+  concurrency?: number;
+  waitTimeSeconds?: number;
+  /** Reported to the handler as its remaining time (Lambda's function timeout). */
+  timeoutMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * Behaves like Lambda's SQS event source mapping: long-polls batches, hands the handler a
+ * Lambda-shaped event, deletes what succeeded and leaves `batchItemFailures` (or the whole batch,
+ * if the handler throws) to come back after their visibility timeout and, past the queue's
+ * maxReceiveCount, to go to its dead-letter queue.
+ */
+export class EventSourcePoller {
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private readonly abort = new AbortController();
+  invocations = 0;
+  processed = 0;
+  failed = 0;
+
+  constructor(private readonly options: PollerOptions) {}
+
+  start(): this {
+    if (this.running) return this;
+    this.running = true;
+    const n = this.options.concurrency ?? 1;
+    this.loops = Array.from({ length: n }, () => this.loop());
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.abort.abort();
+    await Promise.allSettled(this.loops);
+    this.loops = [];
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Receives and handles one batch; returns how many messages it saw. Used by tests to step. */
+  async pollOnce(waitTimeSeconds = this.options.waitTimeSeconds ?? 0): Promise<number> {
+    const { sqs, queueUrl } = this.options;
+    const out = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: this.options.batchSize ?? 10,
+        WaitTimeSeconds: waitTimeSeconds,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+      { abortSignal: this.abort.signal },
+    );
+    const messages = out.Messages ?? [];
+    if (messages.length === 0) return 0;
+    await this.invoke(messages);
+    return messages.length;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      try {
+        await this.pollOnce(this.options.waitTimeSeconds ?? 1);
+      } catch (error) {
+        if (!this.running) return;
+        this.options.onError?.(error);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  private async invoke(messages: Message[]): Promise<void> {
+    const event: SQSEvent = { Records: messages.map((m) => this.toRecord(m)) };
+    this.invocations += 1;
+    let failedIds: Set<string>;
+    try {
+      const response = await this.options.handler(event, this.context());
+      failedIds = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+    } catch (error) {
+      this.options.onError?.(error);
+      failedIds = new Set(messages.map((m) => m.MessageId as string));
+    }
+    const done = messages.filter((m) => !failedIds.has(m.MessageId as string));
+    this.processed += done.length;
+    this.failed += failedIds.size;
+    if (done.length > 0) {
+      await this.options.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.options.queueUrl,
+          Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle as string })),
+        }),
+      );
+    }
+  }
+
+  private toRecord(m: Message): SQSRecord {
+    const region = this.options.queueArn.split(':')[3] ?? 'us-east-1';
+    const attributes = Object.fromEntries(
+      Object.entries(m.Attributes ?? {}).map(([k, v]) => [k, String(v)]),
+    ) as unknown as SQSRecord['attributes'];
+    return {
+      messageId: m.MessageId as string,
+      receiptHandle: m.ReceiptHandle as string,
+      body: m.Body ?? '',
+      attributes,
+      messageAttributes: Object.fromEntries(
+        Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [
+          k,
+          {
+            dataType: v.DataType as string,
+            ...(v.StringValue !== undefined ? { stringValue: v.StringValue } : {}),
+            stringListValues: [],
+            binaryListValues: [],
+          },
+        ]),
+      ),
+      md5OfBody: m.MD5OfBody ?? '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: this.options.queueArn,
+      awsRegion: region,
+    };
+  }
+
+  private context(): Context {
+    const timeout = this.options.timeoutMs ?? 30_000;
+    const deadline = Date.now() + timeout;
+    const name = this.options.functionName;
+    return {
+      callbackWaitsForEmptyEventLoop: false,
+      functionName: name,
+      functionVersion: '$LATEST',
+      invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
+      memoryLimitInMB: '512',
+      awsRequestId: randomUUID(),
+      logGroupName: `/aws/lambda/${name}`,
+      logStreamName: 'local',
+      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+      done: () => undefined,
+      fail: () => undefined,
+      succeed: () => undefined,
+    };
+  }
+}

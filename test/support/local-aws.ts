@@ -1,0 +1,31 @@
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { createDocumentClient, createSqsClient } from '../../functions/adapters/aws-clients.js';
+import { type TableNames, tableNames } from '../../functions/shared/table-schema.js';
+import { createFifoQueue, createTables, type FifoQueuePair } from '../../local/provision.js';
+
+/** Clients for the stand-ins started by the global setup (endpoints come from the environment). */
+export function localClients() {
+  const dynamodb = new DynamoDBClient({});
+  const sqs: SQSClient = createSqsClient();
+  return { dynamodb, sqs, db: createDocumentClient(dynamodb) };
+}
+
+/** A fresh set of the project's tables with unique names, so test files never see each other's data. */
+export async function freshTables(dynamodb: DynamoDBClient): Promise<TableNames> {
+  const names = tableNames(`t${randomUUID().slice(0, 8)}`);
+  await createTables(dynamodb, names);
+  return names;
+}
+
+export async function freshQueue(
+  sqs: SQSClient,
+  label: string,
+  options: { maxReceiveCount?: number; visibilityTimeoutSeconds?: number } = {},
+): Promise<FifoQueuePair> {
+  return createFifoQueue(sqs, `${label}-${randomUUID().slice(0, 8)}`, {
+    maxReceiveCount: options.maxReceiveCount ?? 3,
+    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30,
+  });
+}
