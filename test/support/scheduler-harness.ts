@@ -29,7 +29,7 @@ export async function schedulerHarness(options: HarnessOptions = {}) {
   const agentQueues: Record<string, FifoQueuePair> = {};
   for (const host of hosts) agentQueues[host] = await freshQueue(clients.sqs, host);
 
-  let now = Date.UTC(2026, 10, 23, 12, 0, 0);
+  let now = Date.now();
   const clock = () => now;
   const registry = new DynamoDbAgentRegistry(clients.db, tables.agents);
   const bindings = new DynamoDbBindingStore(clients.db, tables);

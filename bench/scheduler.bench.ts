@@ -1,0 +1,261 @@
+/**
+ * Scheduler benchmark: decisions per second and DynamoDB calls per request, for a bound load
+ * balancer and for a new one, with 100, 10,000 and 100,000 existing bindings, against AWS's
+ * DynamoDB Local and fauxqs. Prints a table and, as its last line, a JSON object. Never fails on time.
+ *
+ *   npm run bench:scheduler                      # sizes 100, 10000, 100000
+ *   npm run bench:scheduler -- --sizes 100,1000  # quicker
+ */
+import { randomUUID } from 'node:crypto';
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { createDocumentClient } from '../functions/adapters/aws-clients.js';
+import { DynamoDbAgentRegistry } from '../functions/adapters/dynamodb-agent-registry.js';
+import { agentKey, DynamoDbBindingStore, tenantKey } from '../functions/adapters/dynamodb-binding-store.js';
+import { DynamoDbResourceStore } from '../functions/adapters/dynamodb-resource-store.js';
+import { SqsAgentQueue } from '../functions/adapters/sqs-agent-queue.js';
+import { type LbaasRequest, parseRequest } from '../functions/domain/lbaas-request.js';
+import { resourceKey } from '../functions/domain/resource-state.js';
+import { AgentDirectory } from '../functions/services/agent-directory.js';
+import { RequestScheduler } from '../functions/services/request-scheduler.js';
+import { tableNames } from '../functions/shared/table-schema.js';
+import { createFifoQueue, createTables } from '../local/provision.js';
+import { runConcurrently, startBenchServices } from './support/local-services.js';
+import { machine, printTable, summarize, writeResult } from './support/stats.js';
+
+const ENV = 'Bench';
+const HOSTS = ['agent-1', 'agent-2', 'agent-3'];
+const LBS_PER_TENANT = 4;
+const SAMPLE = Number(argument('--sample') ?? 400);
+const CONCURRENCY = Number(argument('--concurrency') ?? 8);
+const sizes = (argument('--sizes') ?? '100,10000,100000').split(',').map(Number);
+
+function argument(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function tenantOf(i: number): string {
+  return `${String(Math.floor(i / LBS_PER_TENANT)).padStart(8, '0')}${'0'.repeat(24)}`;
+}
+
+function request(body: Record<string, unknown>): LbaasRequest {
+  const parsed = parseRequest(JSON.stringify(body));
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return parsed.request;
+}
+
+const services = await startBenchServices();
+const { dynamodb, sqs, counter } = services;
+const db = createDocumentClient(dynamodb);
+const rows: Record<string, string | number>[] = [];
+const results: Record<string, unknown>[] = [];
+
+try {
+  for (const size of sizes) {
+    const tables = tableNames(`bench${size}-${randomUUID().slice(0, 6)}`);
+    await createTables(dynamodb, tables);
+    const registry = new DynamoDbAgentRegistry(db, tables.agents);
+    const queues: Record<string, string> = {};
+    for (const host of HOSTS) {
+      queues[host] = (
+        await createFifoQueue(sqs, `${host}-${size}-${randomUUID().slice(0, 6)}`, {
+          maxReceiveCount: 5,
+          visibilityTimeoutSeconds: 30,
+        })
+      ).url;
+      await registry.heartbeat({
+        env: ENV,
+        host,
+        agentId: host,
+        queueUrl: queues[host] as string,
+        nowMs: Date.now(),
+        started: true,
+        alive: true,
+        devices: {},
+        configuration: {},
+      });
+    }
+
+    // Seed `size` bindings (4 load balancers per tenant) with their affinity rows.
+    const seedStart = performance.now();
+    const lbIds = Array.from({ length: size }, () => randomUUID());
+    const writes: Record<string, unknown>[][] = [];
+    const bindings = lbIds.map((id, i) => {
+      const host = HOSTS[Math.floor(i / LBS_PER_TENANT) % HOSTS.length] as string;
+      return {
+        PutRequest: {
+          Item: {
+            loadbalancerId: id,
+            env: ENV,
+            host,
+            tenantId: tenantOf(i),
+            boundAt: 1,
+            agentKey: agentKey(ENV, host),
+          },
+        },
+        table: tables.bindings,
+      };
+    });
+    const affinity = new Map<string, Record<string, unknown>>();
+    lbIds.forEach((_, i) => {
+      const host = HOSTS[Math.floor(i / LBS_PER_TENANT) % HOSTS.length] as string;
+      const key = tenantKey(ENV, tenantOf(i));
+      const row = affinity.get(key) ?? { tenantKey: key, host, since: 1, loadbalancers: 0 };
+      row.loadbalancers = Number(row.loadbalancers) + 1;
+      affinity.set(key, row);
+    });
+    const all = [
+      ...bindings,
+      ...[...affinity.values()].map((Item) => ({ PutRequest: { Item }, table: tables.affinity })),
+    ];
+    for (let i = 0; i < all.length; i += 25) writes.push(all.slice(i, i + 25));
+    await runConcurrently(writes, 16, async (batch) => {
+      const byTable: Record<string, { PutRequest: { Item: Record<string, unknown> } }[]> = {};
+      for (const w of batch as { PutRequest: { Item: Record<string, unknown> }; table: string }[]) {
+        (byTable[w.table] ??= []).push({ PutRequest: w.PutRequest });
+      }
+      let pending: Record<string, unknown> | undefined = byTable;
+      while (pending && Object.keys(pending).length > 0) {
+        const out = await db.send(new BatchWriteCommand({ RequestItems: pending as never }));
+        pending = out.UnprocessedItems as Record<string, unknown> | undefined;
+      }
+    });
+    const seedSeconds = (performance.now() - seedStart) / 1000;
+
+    // Root records for the sampled bound load balancers (the full request path records a child under them).
+    const sample = Array.from({ length: SAMPLE }, (_, k) => Math.floor((k * size) / SAMPLE) % size);
+    for (const i of sample) {
+      const lb = lbIds[i] as string;
+      await db.send(
+        new BatchWriteCommand({
+          RequestItems: {
+            [tables.resources]: [
+              {
+                PutRequest: {
+                  Item: {
+                    loadbalancerId: lb,
+                    key: resourceKey('loadbalancer', lb),
+                    type: 'loadbalancer',
+                    id: lb,
+                    tenantId: tenantOf(i),
+                    env: ENV,
+                    desired: {
+                      id: lb,
+                      vip_address: '10.0.0.1',
+                      name: '',
+                      description: '',
+                      admin_state_up: true,
+                    },
+                    provisioningStatus: 'ACTIVE',
+                    operatingStatus: 'ONLINE',
+                    revision: 1,
+                    requestId: 'seed',
+                    updatedAt: 1,
+                  },
+                },
+              },
+            ],
+          },
+        }),
+      );
+    }
+
+    const scheduler = new RequestScheduler({
+      env: ENV,
+      agentDownTimeMs: 75_000,
+      selection: 'random',
+      resources: new DynamoDbResourceStore(db, tables.resources),
+      bindings: new DynamoDbBindingStore(db, tables),
+      registry,
+      directory: new AgentDirectory(registry, 2_000, Date.now),
+      queue: new SqsAgentQueue(sqs),
+      clock: Date.now,
+      random: Math.random,
+    });
+
+    const scenario = async (
+      label: string,
+      items: LbaasRequest[],
+      run: (r: LbaasRequest) => Promise<unknown>,
+    ) => {
+      counter.reset();
+      const start = performance.now();
+      const latencies = await runConcurrently(items, CONCURRENCY, run);
+      const seconds = (performance.now() - start) / 1000;
+      const stats = summarize(latencies);
+      const dynamoCalls = counter.total('dynamodb.') / items.length;
+      const sqsCalls = counter.total('sqs.') / items.length;
+      const row = {
+        bindings: size,
+        scenario: label,
+        requests: items.length,
+        'per second': Math.round(items.length / seconds),
+        'p50 ms': stats.p50,
+        'p95 ms': stats.p95,
+        'DynamoDB calls/req': Math.round(dynamoCalls * 100) / 100,
+        'SQS calls/req': Math.round(sqsCalls * 100) / 100,
+      };
+      rows.push(row);
+      results.push({ ...row, latencyMs: stats, calls: counter.snapshot() });
+    };
+
+    const boundChild = (i: number) =>
+      request({
+        version: 1,
+        requestId: randomUUID(),
+        operation: 'create',
+        resource: 'member',
+        tenantId: tenantOf(i),
+        loadbalancerId: lbIds[i],
+        object: { id: randomUUID(), pool_id: randomUUID(), address: '10.0.0.5', protocol_port: 80 },
+      });
+    const newLb = (tenant: string) => {
+      const id = randomUUID();
+      return request({
+        version: 1,
+        requestId: randomUUID(),
+        operation: 'create',
+        resource: 'loadbalancer',
+        tenantId: tenant,
+        loadbalancerId: id,
+        object: { id, vip_address: '10.0.0.9' },
+      });
+    };
+
+    await scenario('decide: bound LB', sample.map(boundChild), (r) => scheduler.decide(r));
+    await scenario(
+      'decide: new LB, known tenant',
+      sample.map((i) => newLb(tenantOf(i))),
+      (r) => scheduler.decide(r),
+    );
+    await scenario(
+      'decide: new LB, new tenant',
+      sample.map(() => newLb(randomUUID().replaceAll('-', ''))),
+      (r) => scheduler.decide(r),
+    );
+    await scenario('request: child of bound LB', sample.map(boundChild), (r) => scheduler.handle(r));
+    await scenario(
+      'request: new LB',
+      sample.map(() => newLb(randomUUID().replaceAll('-', ''))),
+      (r) => scheduler.handle(r),
+    );
+    console.error(`seeded ${size} bindings in ${seedSeconds.toFixed(1)} s`);
+  }
+} finally {
+  await services.stop();
+}
+
+printTable(rows);
+console.log(
+  '\nDynamoDB calls exclude the 2 idempotency writes per request (Powertools) that the Lambda handler adds.\n' +
+    'The agents list is cached for 2 s, so it costs one Query per 2 s per scheduler copy, not one per request.',
+);
+const summary = {
+  benchmark: 'scheduler',
+  machine: machine(),
+  concurrency: CONCURRENCY,
+  sample: SAMPLE,
+  results,
+};
+writeResult('scheduler', summary);
+console.log(JSON.stringify(summary));

@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import { parseRequest } from '../../../functions/domain/lbaas-request.js';
+import { lbIds, requests, uuid } from '../../support/factories.js';
+
+const parse = (body: unknown) => parseRequest(typeof body === 'string' ? body : JSON.stringify(body));
+
+describe('parseRequest', () => {
+  it('accepts every resource with Neutron field names and applies Neutron defaults', () => {
+    const ids = lbIds();
+    const pool = uuid();
+    for (const body of [
+      requests.createLoadbalancer(ids),
+      requests.createListener(ids),
+      requests.createPool(ids, { session_persistence: { type: 'APP_COOKIE', cookie_name: 'JSESSIONID' } }),
+      requests.createMember(ids, pool, { address: '2001:DB8:0:0::1' }),
+      requests.createHealthMonitor(ids, pool),
+    ]) {
+      const result = parse(body);
+      expect(result.ok, JSON.stringify(result)).toBe(true);
+    }
+    const listener = parse({
+      ...requests.createListener(ids),
+      object: { id: uuid(), protocol: 'TCP', protocol_port: 443 },
+    });
+    expect(listener).toMatchObject({
+      ok: true,
+      request: { object: { connection_limit: -1, admin_state_up: true, default_pool_id: null, name: '' } },
+    });
+  });
+
+  it('canonicalises IPv6 addresses and lower-cases ids so BIG-IP names are stable', () => {
+    const ids = lbIds();
+    const id = uuid().toUpperCase();
+    const result = parse(requests.createMember(ids, uuid(), { id, address: '2001:DB8:0:0:0:0:0:1' }));
+    expect(result).toMatchObject({
+      ok: true,
+      request: { object: { id: id.toLowerCase(), address: '2001:db8::1' } },
+    });
+  });
+
+  it('drops read-only Neutron fields and keeps the tenant check', () => {
+    const ids = lbIds();
+    const ok = parse(
+      requests.createListener(ids, {
+        provisioning_status: 'ACTIVE',
+        tenant_id: ids.tenantId,
+        loadbalancer_id: ids.loadbalancerId,
+      }),
+    );
+    expect(ok.ok).toBe(true);
+    expect(parse(requests.createListener(ids, { tenant_id: lbIds().tenantId }))).toMatchObject({
+      ok: false,
+      reason: 'object.tenant_id does not match tenantId',
+    });
+    expect(parse(requests.createListener(ids, { loadbalancer_id: uuid() }))).toMatchObject({
+      ok: false,
+      reason: 'object.loadbalancer_id does not match loadbalancerId',
+    });
+    expect(parse(requests.createLoadbalancer(ids, { id: uuid() }))).toMatchObject({
+      ok: false,
+      reason: 'object.id must equal loadbalancerId for a loadbalancer request',
+    });
+  });
+
+  it.each([
+    ['not JSON', '{nope', /message is not valid JSON/],
+    ['an array', '[]', /invalid request/],
+    ['an unknown version', { ...requests.createLoadbalancer(lbIds()), version: 2 }, /version: must be 1/],
+    [
+      'an unknown operation',
+      { ...requests.createLoadbalancer(lbIds()), operation: 'rename' },
+      /operation: must be create, update or delete/,
+    ],
+    [
+      'an unknown resource',
+      { ...requests.createLoadbalancer(lbIds()), resource: 'l7policy' },
+      /resource: must be/,
+    ],
+    ['an extra top-level field', { ...requests.createLoadbalancer(lbIds()), sneaky: 1 }, /Unrecognized key/],
+    ['a request id with spaces', { ...requests.createLoadbalancer(lbIds()), requestId: 'a b' }, /requestId/],
+    [
+      'a path in an id',
+      { ...requests.createLoadbalancer(lbIds()), loadbalancerId: '../x' },
+      /loadbalancerId: must be a UUID/,
+    ],
+    ['a tilde in the tenant', { ...requests.createLoadbalancer(lbIds()), tenantId: '~Common~x' }, /tenantId/],
+    [
+      'an HTML tag in a name',
+      requests.createLoadbalancer(lbIds(), { name: '<b>x</b>' }),
+      /object.name: must not contain/,
+    ],
+    ['a NUL byte', requests.createLoadbalancer(lbIds(), { description: 'a\u0000b' }), /object.description/],
+    ['a bad address', requests.createMember(lbIds(), uuid(), { address: '10.0.0.300' }), /object.address/],
+    [
+      'a port out of range',
+      requests.createListener(lbIds(), { protocol_port: 70000 }),
+      /object.protocol_port/,
+    ],
+    [
+      'TERMINATED_HTTPS',
+      requests.createListener(lbIds(), { protocol: 'TERMINATED_HTTPS' }),
+      /TERMINATED_HTTPS is not supported/,
+    ],
+    ['a weight as a string', requests.createMember(lbIds(), uuid(), { weight: '1' }), /object.weight/],
+    [
+      'APP_COOKIE without a cookie',
+      requests.createPool(lbIds(), { session_persistence: { type: 'APP_COOKIE' } }),
+      /cookie_name/,
+    ],
+    [
+      'a URL path with a space',
+      requests.createHealthMonitor(lbIds(), uuid(), { url_path: '/a b' }),
+      /url_path/,
+    ],
+    [
+      'a URL path with CRLF',
+      requests.createHealthMonitor(lbIds(), uuid(), { url_path: '/a\r\nHost: x' }),
+      /url_path/,
+    ],
+    [
+      'bad expected codes',
+      requests.createHealthMonitor(lbIds(), uuid(), { expected_codes: '200;rm' }),
+      /expected_codes/,
+    ],
+    [
+      'timeout above delay',
+      requests.createHealthMonitor(lbIds(), uuid(), { delay: 2, timeout: 5 }),
+      /timeout must not exceed delay/,
+    ],
+  ])('rejects %s with a readable reason', (_label, body, reason) => {
+    const result = parse(body);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.reason).toMatch(reason);
+  });
+
+  it('rejects oversized messages before parsing them', () => {
+    expect(parse('{"a":"' + 'x'.repeat(70_000) + '"}')).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/larger than/),
+    });
+  });
+
+  it('splits an update into changes and repeated immutable fields, and refuses empty updates', () => {
+    const ids = lbIds();
+    const id = uuid();
+    expect(
+      parse(requests.update('member', ids, { id, weight: 3, address: '10.0.0.9', protocol_port: 80 })),
+    ).toMatchObject({
+      ok: true,
+      request: { changes: { weight: 3 }, unchanged: { address: '10.0.0.9', protocol_port: 80 } },
+    });
+    expect(parse(requests.update('member', ids, { id, address: '10.0.0.9' }))).toMatchObject({
+      ok: false,
+      reason: 'update changes nothing: give at least one of name, weight, admin_state_up',
+    });
+  });
+
+  it('keeps the identifiers of an invalid message only when they are valid themselves', () => {
+    const ids = lbIds();
+    const objectId = uuid();
+    const result = parse({ ...requests.createMember(ids, uuid(), { id: objectId, weight: -1 }) });
+    expect(result).toMatchObject({ ok: false, context: { ...ids, resource: 'member', objectId } });
+    const hostile = parse({
+      requestId: 'x y',
+      tenantId: '../etc',
+      loadbalancerId: 'a~b',
+      resource: 'pool',
+      object: { id: 'x' },
+    });
+    expect(hostile).toMatchObject({ ok: false, context: { resource: 'pool' } });
+    expect(hostile.ok === false && hostile.context).toEqual({ resource: 'pool' });
+  });
+
+  it('accepts a delete with just the id', () => {
+    const ids = lbIds();
+    const id = uuid();
+    expect(parse(requests.delete('pool', ids, id))).toMatchObject({
+      ok: true,
+      request: { operation: 'delete', object: { id } },
+    });
+  });
+});
