@@ -112,7 +112,9 @@ try {
     await runConcurrently(writes, 16, async (batch) => {
       const byTable: Record<string, { PutRequest: { Item: Record<string, unknown> } }[]> = {};
       for (const w of batch as { PutRequest: { Item: Record<string, unknown> }; table: string }[]) {
-        (byTable[w.table] ??= []).push({ PutRequest: w.PutRequest });
+        const list = byTable[w.table] ?? [];
+        list.push({ PutRequest: w.PutRequest });
+        byTable[w.table] = list;
       }
       let pending: Record<string, unknown> | undefined = byTable;
       while (pending && Object.keys(pending).length > 0) {
