@@ -362,3 +362,43 @@ export function reject(
 ): never {
   throw new RejectedRequestError(category, message, context);
 }
+
+const forwardedSchema = z.object({
+  request: z.object({
+    version: z.literal(1),
+    requestId: z.string().regex(REQUEST_ID_RE),
+    operation: z.enum(OPERATIONS),
+    resource: z.enum(RESOURCES),
+    tenantId,
+    loadbalancerId: uuid,
+    object: z.looseObject({ id: uuid }),
+  }),
+  scheduling: z.object({
+    kind: z.enum(['bound', 'affinity', 'random', 'failover']),
+    host: z.string().min(1).max(128),
+    scheduledAt: z.number(),
+    env: z.string().min(1).max(16),
+    submittedAt: z.number().optional(),
+  }),
+});
+
+export type ForwardedMessage = z.output<typeof forwardedSchema>;
+
+/**
+ * Parses a request as the scheduler forwarded it to an agent. The agent re-checks the ids
+ * (defence in depth: they become BIG-IP names) but needs nothing else from the message: it reads
+ * the desired state from the resources table.
+ */
+export function parseForwarded(
+  body: string,
+): { ok: true; message: ForwardedMessage } | { ok: false; reason: string } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch (error) {
+    return { ok: false, reason: `forwarded message is not valid JSON: ${(error as Error).message}` };
+  }
+  const parsed = forwardedSchema.safeParse(raw);
+  if (!parsed.success) return { ok: false, reason: formatIssues(parsed.error.issues) };
+  return { ok: true, message: parsed.data };
+}

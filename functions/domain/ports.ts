@@ -82,7 +82,14 @@ export interface ObjectRef {
 /** A request as forwarded to an agent: the original plus the scheduler's decision. */
 export interface ForwardedRequest {
   request: LbaasRequest;
-  scheduling: { kind: DecisionKind; host: string; scheduledAt: number; env: string };
+  scheduling: {
+    kind: DecisionKind;
+    host: string;
+    scheduledAt: number;
+    env: string;
+    /** When the producer sent the request (SQS SentTimestamp), for submit-to-ACTIVE time. */
+    submittedAt?: number;
+  };
 }
 
 /** The agents' FIFO queues. */

@@ -110,7 +110,8 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
     };
     try {
       const nonce = randomUUID();
-      const outcome = await scheduleOnce({ request, nonce });
+      const sent = Number(record.attributes?.SentTimestamp);
+      const outcome = await scheduleOnce({ request, nonce, ...(sent > 0 ? { submittedAt: sent } : {}) });
       if (outcome.nonce !== nonce) {
         logger.info('duplicate request: already scheduled, nothing done', ctx);
         emitMetric(metrics, METRICS.duplicates.name);

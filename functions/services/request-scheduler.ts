@@ -34,13 +34,19 @@ const MAX_DECISION_ROUNDS = 5;
 export class RequestScheduler {
   constructor(private readonly deps: RequestSchedulerDeps) {}
 
-  async handle(request: LbaasRequest): Promise<ScheduleOutcome> {
+  async handle(request: LbaasRequest, submittedAt?: number): Promise<ScheduleOutcome> {
     const { env, resources, queue, clock } = this.deps;
     await resources.recordRequest(request, env, clock());
     const { decision, agent, bound } = await this.decide(request);
     await queue.forward(agent.queueUrl as string, {
       request,
-      scheduling: { kind: decision.kind, host: decision.host, scheduledAt: clock(), env },
+      scheduling: {
+        kind: decision.kind,
+        host: decision.host,
+        scheduledAt: clock(),
+        env,
+        ...(submittedAt ? { submittedAt } : {}),
+      },
     });
     return { decision, bound };
   }

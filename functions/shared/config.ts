@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { BigIpEndpoint } from '../adapters/bigip-rest-client.js';
 import type { SelectionPolicy } from '../domain/agent-scheduler.js';
 import type { TableId, TableNames } from './table-schema.js';
 
@@ -24,6 +25,12 @@ export const ENV_VARS = {
   heartbeatIntervalSeconds: 'LBAAS_HEARTBEAT_INTERVAL_SECONDS',
   beatsPerInvocation: 'LBAAS_BEATS_PER_INVOCATION',
   leaseSeconds: 'LBAAS_LEASE_SECONDS',
+  deviceSecretId: 'LBAAS_DEVICE_SECRET_ID',
+  caBundle: 'LBAAS_CA_BUNDLE',
+  deviceGroup: 'LBAAS_DEVICE_GROUP',
+  trafficGroup: 'LBAAS_TRAFFIC_GROUP',
+  clusterName: 'LBAAS_CLUSTER_NAME',
+  restTimeoutSeconds: 'LBAAS_REST_TIMEOUT_SECONDS',
 } as const;
 
 export const TABLE_ENV_VARS: Record<TableId, string> = {
@@ -84,5 +91,126 @@ export function readSchedulerConfig(env: Env = process.env): SchedulerConfig {
     },
     selection: read(env, ENV_VARS.selection, z.enum(['random', 'least-loaded']).default('random')),
     idempotencyTtlSeconds: read(env, ENV_VARS.idempotencyTtlSeconds, seconds(86_400)),
+  };
+}
+
+const HOST_RE = /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/;
+
+const endpointSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/),
+  baseUrl: z.url({ protocol: /^https?$/ }),
+  signing: z.strictObject({ region: z.string().min(1), service: z.string().optional() }).optional(),
+});
+
+/** What every agent-side function (worker, heartbeat) needs to reach its environment's devices. */
+export interface DeviceAccessConfig {
+  devices: BigIpEndpoint[];
+  deviceSecretId: string;
+  caBundle: string | undefined;
+  deviceGroup: string | undefined;
+  trafficGroup: string | undefined;
+  clusterName: string;
+  restTimeoutMs: number;
+}
+
+function readDeviceAccess(env: Env): DeviceAccessConfig {
+  const devices = read(
+    env,
+    ENV_VARS.devices,
+    z
+      .string()
+      .transform((s, ctx) => {
+        try {
+          return JSON.parse(s);
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'not JSON' });
+          return z.NEVER;
+        }
+      })
+      .pipe(z.array(endpointSchema).min(1)),
+  );
+  const caBundle = env[ENV_VARS.caBundle];
+  return {
+    devices: devices.map((d) => ({
+      name: d.name,
+      baseUrl: d.baseUrl,
+      ...(d.signing
+        ? {
+            signing: {
+              region: d.signing.region,
+              ...(d.signing.service ? { service: d.signing.service } : {}),
+            },
+          }
+        : {}),
+      ...(caBundle ? { caBundle } : {}),
+    })),
+    deviceSecretId: read(env, ENV_VARS.deviceSecretId, name),
+    caBundle: caBundle || undefined,
+    deviceGroup: env[ENV_VARS.deviceGroup] || undefined,
+    trafficGroup: env[ENV_VARS.trafficGroup] || undefined,
+    clusterName: read(
+      env,
+      ENV_VARS.clusterName,
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+        .default('cluster'),
+    ),
+    restTimeoutMs: read(env, ENV_VARS.restTimeoutSeconds, seconds(20)) * 1000,
+  };
+}
+
+export interface AgentConfig extends DeviceAccessConfig {
+  env: string;
+  host: string;
+  agentQueueUrl: string;
+  tables: TableNames;
+  maxAttempts: number;
+  retry: { baseSeconds: number; maxSeconds: number };
+  leaseMs: number;
+}
+
+export function readAgentConfig(env: Env = process.env): AgentConfig {
+  return {
+    env: read(env, ENV_VARS.environment, z.string().regex(ENV_PREFIX_RE)),
+    host: read(env, ENV_VARS.agentHost, z.string().regex(HOST_RE)),
+    agentQueueUrl: read(env, ENV_VARS.agentQueueUrl, z.url()),
+    tables: tablesFrom(env),
+    maxAttempts: read(env, ENV_VARS.maxAttempts, z.coerce.number().int().min(1).max(1000).default(8)),
+    retry: {
+      baseSeconds: read(env, ENV_VARS.retryBaseSeconds, seconds(2)),
+      maxSeconds: read(env, ENV_VARS.retryMaxSeconds, seconds(120)),
+    },
+    leaseMs: read(env, ENV_VARS.leaseSeconds, seconds(60)) * 1000,
+    ...readDeviceAccess(env),
+  };
+}
+
+export interface HeartbeatConfig extends DeviceAccessConfig {
+  env: string;
+  host: string;
+  agentId: string;
+  agentQueueUrl: string;
+  tables: TableNames;
+  agentDownTimeMs: number;
+  heartbeatIntervalMs: number;
+  beatsPerInvocation: number;
+}
+
+export function readHeartbeatConfig(env: Env = process.env): HeartbeatConfig {
+  return {
+    env: read(env, ENV_VARS.environment, z.string().regex(ENV_PREFIX_RE)),
+    host: read(env, ENV_VARS.agentHost, z.string().regex(HOST_RE)),
+    agentId: read(env, ENV_VARS.agentId, z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/)),
+    agentQueueUrl: read(env, ENV_VARS.agentQueueUrl, z.url()),
+    tables: tablesFrom(env),
+    agentDownTimeMs: read(env, ENV_VARS.agentDownTimeSeconds, seconds(75)) * 1000,
+    heartbeatIntervalMs: read(env, ENV_VARS.heartbeatIntervalSeconds, seconds(30)) * 1000,
+    beatsPerInvocation: read(
+      env,
+      ENV_VARS.beatsPerInvocation,
+      z.coerce.number().int().min(1).max(12).default(2),
+    ),
+    ...readDeviceAccess(env),
   };
 }

@@ -1,0 +1,71 @@
+import { BigIpError } from '../domain/errors.js';
+import type { DeviceStatus, IControlBigIpDevice } from './icontrol-bigip-device.js';
+
+export interface ClusterOptions {
+  /** Names the cluster in leases and logs. */
+  name: string;
+  /** Device group to config-sync after a change (manual-sync HA pairs); absent = no sync. */
+  deviceGroup?: string;
+  /** How long a device's failover state is trusted before it is read again. */
+  statusTtlMs?: number;
+  clock?: () => number;
+}
+
+/**
+ * The device or HA pair of one environment. Writes go to the active unit: a standby accepts
+ * writes without complaint, so the failover status is polled (cached a few seconds), not inferred.
+ */
+export class BigIpCluster {
+  private readonly states = new Map<string, { at: number; status: DeviceStatus | undefined }>();
+  private readonly clock: () => number;
+
+  constructor(
+    readonly devices: readonly IControlBigIpDevice[],
+    readonly options: ClusterOptions,
+  ) {
+    if (devices.length === 0) throw new Error(`cluster ${options.name} has no devices`);
+    this.clock = options.clock ?? Date.now;
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  async activeDevice(): Promise<IControlBigIpDevice> {
+    if (this.devices.length === 1) return this.devices[0] as IControlBigIpDevice;
+    const statuses = await Promise.all(this.devices.map((d) => this.statusOf(d)));
+    const index = statuses.findIndex((s) => s?.failoverState === 'ACTIVE');
+    if (index < 0) {
+      this.forget();
+      throw new BigIpError(`no device of cluster ${this.name} is ACTIVE`, {
+        device: this.name,
+        transient: true,
+      });
+    }
+    return this.devices[index] as IControlBigIpDevice;
+  }
+
+  /** Forget cached failover states (after an error that may mean the pair failed over). */
+  forget(): void {
+    this.states.clear();
+  }
+
+  async syncAfterChange(device: IControlBigIpDevice): Promise<void> {
+    if (this.options.deviceGroup && this.devices.length > 1)
+      await device.configSync(this.options.deviceGroup);
+  }
+
+  private async statusOf(device: IControlBigIpDevice): Promise<DeviceStatus | undefined> {
+    const cached = this.states.get(device.name);
+    const ttl = this.options.statusTtlMs ?? 10_000;
+    if (cached && this.clock() - cached.at < ttl) return cached.status;
+    let status: DeviceStatus | undefined;
+    try {
+      status = await device.status();
+    } catch {
+      status = undefined; // unreachable: not a candidate
+    }
+    this.states.set(device.name, { at: this.clock(), status });
+    return status;
+  }
+}

@@ -1,0 +1,348 @@
+import http from 'node:http';
+import https from 'node:https';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { BigIpError } from '../domain/errors.js';
+
+/** One device's management endpoint, as the agent reaches it. */
+export interface BigIpEndpoint {
+  /** Device name, used in logs, metrics and leases. */
+  name: string;
+  /** Base URL: the device (`https://10.0.0.5`) or its route through the VPC link's HTTP API. */
+  baseUrl: string;
+  /** PEM bundle the device's certificate must chain to; absent = the system's trust store. */
+  caBundle?: string;
+  /** Sign requests with SigV4 (API Gateway IAM authorisation of the VPC link). */
+  signing?: { region: string; service?: string };
+}
+
+export interface BigIpCredentials {
+  username: string;
+  password: string;
+  loginProviderName?: string;
+}
+
+/** Where device credentials come from (Secrets Manager in AWS, the config file locally). */
+export interface CredentialsProvider {
+  get(): Promise<BigIpCredentials>;
+}
+
+export interface RestCall {
+  device: string;
+  method: string;
+  path: string;
+  status: number | undefined;
+  ms: number;
+  error?: string;
+}
+
+export interface RestClientOptions {
+  /** Per-call timeout; a device that hangs costs at most this. */
+  timeoutMs?: number;
+  /** Retries of a transient failure (503 busy, resets of idempotent calls, 5xx of idempotent calls). */
+  retries?: number;
+  retryBaseMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  clock?: () => number;
+  onCall?: (call: RestCall) => void;
+  /** Signing credentials for the VPC link; defaults to the SDK's provider chain. */
+  awsCredentials?: AwsCredentialIdentityProvider;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  /** Enlist in this iControl REST transaction (`X-F5-REST-Coordination-Id`). */
+  transactionId?: string | number;
+  /** Whether repeating the call after an ambiguous failure is safe; defaults by method. */
+  idempotent?: boolean;
+  /** Statuses returned instead of thrown (404 for reads). */
+  accept?: number[];
+  /** Skip authentication (the login call itself, reachability probes). */
+  anonymous?: boolean;
+}
+
+export interface RestResponse {
+  status: number;
+  body: unknown;
+}
+
+const TOKEN_MARGIN_MS = 60_000;
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+/**
+ * An iControl REST client for one device: token login (`X-F5-Auth-Token`), one re-login and
+ * retry on 401, timeouts, bounded retries with back-off for what is safe to repeat, TLS verified
+ * against the configured CA, optional SigV4 for the VPC link. Credentials are never logged.
+ */
+export class BigIpRestClient {
+  private token: { value: string; expiresAt: number } | undefined;
+  private login: Promise<string> | undefined;
+  private readonly agent: http.Agent;
+  private readonly base: URL;
+  private readonly signer: SignatureV4 | undefined;
+  private readonly opts: Required<Omit<RestClientOptions, 'onCall' | 'awsCredentials'>> & {
+    onCall: RestClientOptions['onCall'] | undefined;
+  };
+
+  constructor(
+    readonly endpoint: BigIpEndpoint,
+    private readonly credentials: CredentialsProvider,
+    options: RestClientOptions = {},
+  ) {
+    this.base = new URL(endpoint.baseUrl);
+    if (this.base.protocol !== 'https:' && this.base.protocol !== 'http:') {
+      throw new Error(`device ${endpoint.name}: base URL must be http(s), got ${this.base.protocol}`);
+    }
+    this.agent =
+      this.base.protocol === 'https:'
+        ? new https.Agent({
+            keepAlive: true,
+            maxSockets: 8,
+            rejectUnauthorized: true,
+            ...(endpoint.caBundle ? { ca: endpoint.caBundle } : {}),
+          })
+        : new http.Agent({ keepAlive: true, maxSockets: 8 });
+    this.opts = {
+      timeoutMs: options.timeoutMs ?? 30_000,
+      retries: options.retries ?? 3,
+      retryBaseMs: options.retryBaseMs ?? 250,
+      sleep: options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+      clock: options.clock ?? Date.now,
+      onCall: options.onCall,
+    };
+    this.signer = endpoint.signing
+      ? new SignatureV4({
+          service: endpoint.signing.service ?? 'execute-api',
+          region: endpoint.signing.region,
+          credentials: options.awsCredentials ?? defaultProvider(),
+          sha256: Sha256,
+        })
+      : undefined;
+  }
+
+  get name(): string {
+    return this.endpoint.name;
+  }
+
+  /** Drops the cached token (a device restart invalidates them all). */
+  forgetToken(): void {
+    this.token = undefined;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  async request(method: string, path: string, options: RequestOptions = {}): Promise<RestResponse> {
+    const idempotent = options.idempotent ?? method !== 'POST';
+    let reauthenticated = false;
+    for (let attempt = 0; ; attempt++) {
+      let token: string | undefined;
+      if (!options.anonymous) token = await this.authToken();
+      let response: RestResponse;
+      try {
+        response = await this.send(method, path, options, token);
+      } catch (error) {
+        const failure = this.transportError(method, path, error);
+        // Connection refused: nothing reached the device, so any call may be repeated.
+        const safe = idempotent || /ECONNREFUSED/.test(failure.message);
+        if (safe && attempt < this.opts.retries) {
+          await this.backoff(attempt);
+          continue;
+        }
+        throw failure;
+      }
+      if (response.status === 401 && !options.anonymous && !reauthenticated) {
+        // Expired or revoked token: log in again and retry once (the call was not processed).
+        reauthenticated = true;
+        this.token = undefined;
+        attempt--;
+        continue;
+      }
+      if (response.status < 400 || options.accept?.includes(response.status)) return response;
+      const failure = this.httpError(method, path, response);
+      // 503 means "not processed, busy": repeatable whatever the method. Other 5xx only if idempotent.
+      const safe = response.status === 503 || (failure.transient && idempotent);
+      if (safe && attempt < this.opts.retries) {
+        await this.backoff(attempt);
+        continue;
+      }
+      throw failure;
+    }
+  }
+
+  private async authToken(): Promise<string> {
+    if (this.token && this.opts.clock() < this.token.expiresAt) return this.token.value;
+    // One login at a time per device: concurrent callers share it (the device caps tokens per user).
+    this.login ??= this.doLogin().finally(() => {
+      this.login = undefined;
+    });
+    return this.login;
+  }
+
+  private async doLogin(): Promise<string> {
+    const creds = await this.credentials.get();
+    const started = this.opts.clock();
+    const response = await this.request('POST', '/mgmt/shared/authn/login', {
+      anonymous: true,
+      idempotent: true,
+      body: {
+        username: creds.username,
+        password: creds.password,
+        loginProviderName: creds.loginProviderName ?? 'tmos',
+      },
+    });
+    const token = (response.body as { token?: { token?: string; timeout?: number } })?.token;
+    if (!token?.token) {
+      throw new BigIpError(`device ${this.name}: login answered without a token`, {
+        device: this.name,
+        status: response.status,
+        transient: false,
+      });
+    }
+    const lifetimeMs = (token.timeout ?? 1200) * 1000;
+    this.token = {
+      value: token.token,
+      expiresAt: started + Math.max(lifetimeMs - TOKEN_MARGIN_MS, lifetimeMs / 2),
+    };
+    return token.token;
+  }
+
+  private async backoff(attempt: number): Promise<void> {
+    await this.opts.sleep(this.opts.retryBaseMs * 2 ** attempt);
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    options: RequestOptions,
+    token?: string,
+  ): Promise<RestResponse> {
+    const url = new URL(path, this.base);
+    // The base URL may carry a path prefix (an API Gateway stage and device route).
+    url.pathname = `${this.base.pathname.replace(/\/$/, '')}${path.split('?')[0]}`;
+    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    let headers: Record<string, string> = {
+      host: url.host,
+      accept: 'application/json',
+      ...(payload !== undefined
+        ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }
+        : {}),
+      ...(token ? { 'x-f5-auth-token': token } : {}),
+      ...(options.transactionId !== undefined
+        ? { 'x-f5-rest-coordination-id': String(options.transactionId) }
+        : {}),
+    };
+    if (this.signer) {
+      const signed = await this.signer.sign({
+        method,
+        protocol: url.protocol,
+        hostname: url.hostname,
+        ...(url.port ? { port: Number(url.port) } : {}),
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams.entries()),
+        headers,
+        ...(payload !== undefined ? { body: payload } : {}),
+      });
+      headers = signed.headers as Record<string, string>;
+    }
+    const started = performance.now();
+    const transport = url.protocol === 'https:' ? https : http;
+    const call: RestCall = {
+      device: this.name,
+      method,
+      path: path.split('?')[0] as string,
+      status: undefined,
+      ms: 0,
+    };
+    try {
+      const result = await new Promise<RestResponse>((resolve, reject) => {
+        const req = transport.request(
+          url,
+          { method, headers, agent: this.agent, timeout: this.opts.timeoutMs },
+          (res) => {
+            const chunks: Buffer[] = [];
+            let size = 0;
+            res.on('data', (c: Buffer) => {
+              size += c.length;
+              if (size > MAX_BODY_BYTES) req.destroy(new Error('response too large'));
+              else chunks.push(c);
+            });
+            res.on('end', () => {
+              const text = Buffer.concat(chunks).toString('utf8');
+              let body: unknown = text;
+              if (text && /json/.test(String(res.headers['content-type'] ?? ''))) {
+                try {
+                  body = JSON.parse(text);
+                } catch {
+                  body = text;
+                }
+              }
+              resolve({ status: res.statusCode ?? 0, body });
+            });
+            res.on('error', reject);
+          },
+        );
+        req.on('timeout', () =>
+          req.destroy(
+            Object.assign(new Error(`timed out after ${this.opts.timeoutMs} ms`), { code: 'ETIMEDOUT' }),
+          ),
+        );
+        req.on('error', reject);
+        if (payload !== undefined) req.write(payload);
+        req.end();
+      });
+      call.status = result.status;
+      return result;
+    } catch (error) {
+      call.error = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      throw error;
+    } finally {
+      call.ms = performance.now() - started;
+      this.opts.onCall?.(call);
+    }
+  }
+
+  private transportError(method: string, path: string, error: unknown): BigIpError {
+    const e = error as NodeJS.ErrnoException;
+    const code = e.code ?? e.message;
+    const tls = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(String(code));
+    return new BigIpError(
+      `device ${this.name}: ${method} ${path.split('?')[0]} failed: ${code}${tls ? ' (certificate not trusted: check the CA bundle)' : ''}`,
+      { device: this.name, transient: !tls, context: { code } },
+      { cause: error },
+    );
+  }
+
+  private httpError(method: string, path: string, response: RestResponse): BigIpError {
+    const message = errorMessage(response.body);
+    const transient =
+      response.status >= 500 ||
+      response.status === 429 ||
+      /not registered|connection to mcpd has been lost|active asynchronous task|Configuration Utility restarting/i.test(
+        message,
+      );
+    return new BigIpError(
+      `device ${this.name}: ${method} ${path.split('?')[0]}: ${response.status} ${message}`,
+      {
+        device: this.name,
+        status: response.status,
+        transient,
+        context: { bigipMessage: message, apiError: (response.body as { apiError?: number })?.apiError },
+      },
+    );
+  }
+}
+
+/** The message of any of BIG-IP's three error shapes (mcpd JSON, REST-framework JSON, HTML). */
+export function errorMessage(body: unknown): string {
+  if (body && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string') {
+    return (body as { message: string }).message;
+  }
+  const text = String(body ?? '');
+  const title = /<title>([^<]*)<\/title>/i.exec(text)?.[1];
+  const stripped = (title ?? text.replace(/<[^>]+>/g, ' ')).replace(/\s+/g, ' ').trim();
+  return stripped.slice(0, 300) || '(empty body)';
+}

@@ -1,0 +1,79 @@
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { LeaseBusyError } from '../domain/errors.js';
+import { isConditionFailure } from './dynamodb-errors.js';
+
+export interface LeaseOptions {
+  /** How long a lease lasts if its holder dies without releasing it. */
+  ttlMs: number;
+  /** How long to keep trying before handing the message back to the queue. */
+  waitMs?: number;
+  pollMs?: number;
+  clock?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * A short lease per device cluster and partition, so that two writers (two agents during a
+ * failover, or two invocations of one agent) never change the same partition at once: the
+ * upstream agents corrupted shared route domains and SNATs doing exactly that.
+ */
+export class DynamoDbPartitionLease {
+  private readonly clock: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly options: LeaseOptions,
+  ) {
+    this.clock = options.clock ?? Date.now;
+    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  async acquire(key: string, owner: string): Promise<void> {
+    const deadline = this.clock() + (this.options.waitMs ?? 0);
+    for (;;) {
+      const now = this.clock();
+      try {
+        await this.db.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: {
+              leaseKey: key,
+              owner,
+              acquiredAt: now,
+              expiresAt: now + this.options.ttlMs,
+              expiresAtSeconds: Math.ceil((now + this.options.ttlMs) / 1000) + 3600,
+            },
+            ConditionExpression: 'attribute_not_exists(leaseKey) OR expiresAt < :now OR #o = :me',
+            ExpressionAttributeNames: { '#o': 'owner' },
+            ExpressionAttributeValues: { ':now': now, ':me': owner },
+          }),
+        );
+        return;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+      if (this.clock() >= deadline) {
+        throw new LeaseBusyError(`partition lease ${key} is held by another writer`, { key, owner });
+      }
+      await this.sleep(this.options.pollMs ?? 150);
+    }
+  }
+
+  async release(key: string, owner: string): Promise<void> {
+    try {
+      await this.db.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { leaseKey: key },
+          ConditionExpression: '#o = :me',
+          ExpressionAttributeNames: { '#o': 'owner' },
+          ExpressionAttributeValues: { ':me': owner },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+}

@@ -1,0 +1,343 @@
+import type { ApplyPlan } from '../domain/bigip-apply-plan.js';
+import { assertSafeName, fullPath, urlId } from '../domain/bigip-names.js';
+import {
+  type BigIpCommand,
+  type BigIpObject,
+  type DeviceSnapshot,
+  objectKey,
+  type ReadUnit,
+} from '../domain/bigip-objects.js';
+import { BigIpError } from '../domain/errors.js';
+import type { BigIpRestClient, RestResponse } from './bigip-rest-client.js';
+
+const FOLDER_MISSING_RE = /requested folder \(.*\) was not found/i;
+const NODE_IN_USE_RE = /referenced by a member of pool|is in use/i;
+const FOLDER_NOT_EMPTY_RE = /0107082a|remove all objects from a partition/i;
+
+export interface ExecuteReport {
+  /** Clean-up steps the device refused harmlessly (a node still in use, a partition not empty). */
+  skipped: string[];
+}
+
+/** Failover and sync state of one device, for heartbeats and for choosing where to write. */
+export interface DeviceStatus {
+  failoverState: string;
+  syncStatus?: string;
+  version?: string;
+}
+
+function collection(o: Pick<BigIpObject, 'kind' | 'partition' | 'monitorType' | 'pool'>): string {
+  switch (o.kind) {
+    case 'folder':
+      return '/mgmt/tm/sys/folder';
+    case 'virtual-address':
+      return '/mgmt/tm/ltm/virtual-address';
+    case 'virtual':
+      return '/mgmt/tm/ltm/virtual';
+    case 'pool':
+      return '/mgmt/tm/ltm/pool';
+    case 'member':
+      return `/mgmt/tm/ltm/pool/${urlId(o.partition, o.pool as string)}/members`;
+    case 'monitor':
+      return `/mgmt/tm/ltm/monitor/${o.monitorType}`;
+    case 'persistence-cookie':
+      return '/mgmt/tm/ltm/persistence/cookie';
+  }
+}
+
+function itemPath(o: Pick<BigIpObject, 'kind' | 'partition' | 'name' | 'monitorType' | 'pool'>): string {
+  if (o.kind === 'folder') return `/mgmt/tm/sys/folder/~${assertSafeName(o.partition, 'partition')}`;
+  return `${collection(o)}/${urlId(o.partition, o.name)}`;
+}
+
+/** Canonical attributes → iControl REST body fields. */
+function toWire(kind: BigIpObject['kind'], attrs: Record<string, unknown>): Record<string, unknown> {
+  const body: Record<string, unknown> = { ...attrs };
+  if (kind === 'virtual') {
+    if ('enabled' in attrs) {
+      delete body.enabled;
+      if (attrs.enabled) body.enabled = true;
+      else body.disabled = true;
+    }
+    if ('profiles' in attrs) body.profiles = (attrs.profiles as string[]).map((name) => ({ name }));
+    if ('persist' in attrs) body.persist = (attrs.persist as string[]).map((name) => ({ name }));
+  }
+  return body;
+}
+
+const text = (v: unknown) => (typeof v === 'string' ? v : '');
+const refName = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
+
+/** iControl REST body → canonical attributes (BIG-IP's quirks folded away). */
+function fromWire(kind: BigIpObject['kind'], body: Record<string, unknown>): Record<string, unknown> {
+  switch (kind) {
+    case 'virtual': {
+      const profiles = (
+        body.profilesReference as { items?: { fullPath?: string; name?: string; partition?: string }[] }
+      )?.items;
+      const persist = (body.persist as { name: string; partition?: string }[] | undefined) ?? [];
+      return {
+        destination: body.destination,
+        mask: body.mask,
+        ipProtocol: body.ipProtocol,
+        pool: refName(body.pool) === 'none' ? '' : refName(body.pool),
+        profiles: profiles
+          ? profiles.map((p) => p.fullPath ?? `/${p.partition ?? 'Common'}/${p.name}`).sort()
+          : undefined,
+        persist: persist.map((p) =>
+          p.name.startsWith('/') ? p.name : `/${p.partition ?? 'Common'}/${p.name}`,
+        ),
+        sourceAddressTranslation: {
+          type: (body.sourceAddressTranslation as { type?: string })?.type ?? 'none',
+        },
+        connectionLimit: Number(body.connectionLimit ?? 0),
+        enabled: body.disabled !== true,
+        description: text(body.description),
+      };
+    }
+    case 'pool':
+      return {
+        loadBalancingMode: body.loadBalancingMode,
+        monitor: refName(body.monitor) === 'none' ? '' : refName(body.monitor),
+        description: text(body.description),
+      };
+    case 'member':
+      return {
+        address: body.address,
+        ratio: Number(body.ratio ?? 1),
+        session: String(body.session ?? '').endsWith('disabled') ? 'user-disabled' : 'user-enabled',
+        description: text(body.description),
+      };
+    case 'virtual-address':
+      return {
+        address: body.address,
+        enabled: body.enabled,
+        autoDelete: body.autoDelete,
+        trafficGroup: body.trafficGroup,
+        description: text(body.description),
+      };
+    case 'monitor':
+      return {
+        interval: Number(body.interval),
+        timeout: Number(body.timeout),
+        send: body.send,
+        recv: body.recv,
+        description: text(body.description),
+      };
+    case 'persistence-cookie':
+      return { method: body.method, cookieName: text(body.cookieName), defaultsFrom: body.defaultsFrom };
+    default:
+      return {};
+  }
+}
+
+/** Runs `fn` over items with a small concurrency: a device's management plane is easy to overload. */
+async function limited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i] as T);
+      }
+    }),
+  );
+  return out;
+}
+
+/**
+ * One BIG-IP reached over iControl REST: reads the objects an apply needs, and executes a plan
+ * (partition, then the change as one transaction, then clean-up the device may refuse).
+ */
+export class IControlBigIpDevice {
+  constructor(private readonly rest: BigIpRestClient) {}
+
+  get name(): string {
+    return this.rest.name;
+  }
+
+  async read(partition: string, units: readonly ReadUnit[]): Promise<DeviceSnapshot> {
+    const snapshot: DeviceSnapshot = { folderExists: true, objects: new Map(), poolMembers: new Map() };
+    const results = await limited(units, 4, async (unit) => {
+      const object = { ...unit, attrs: {} } as BigIpObject;
+      const expand = unit.kind === 'pool' || unit.kind === 'virtual' ? '?expandSubcollections=true' : '';
+      const response = await this.rest.request('GET', `${itemPath(object)}${expand}`, { accept: [400, 404] });
+      return { unit, object, response };
+    });
+    for (const { unit, object, response } of results) {
+      if (response.status === 400) {
+        if (FOLDER_MISSING_RE.test(messageOf(response))) {
+          snapshot.folderExists = false;
+          continue;
+        }
+        throw this.error('GET', unit, response);
+      }
+      if (response.status === 404) {
+        if (unit.kind === 'folder') snapshot.folderExists = false;
+        continue;
+      }
+      const body = response.body as Record<string, unknown>;
+      if (unit.kind === 'folder') continue;
+      snapshot.objects.set(objectKey(object), fromWire(unit.kind, body));
+      if (unit.kind === 'pool') {
+        const items = (body.membersReference as { items?: Record<string, unknown>[] })?.items ?? [];
+        const members = items.map(
+          (m): BigIpObject => ({
+            kind: 'member',
+            partition: String(m.partition ?? partition),
+            pool: unit.name,
+            name: String(m.name),
+            attrs: fromWire('member', m),
+          }),
+        );
+        snapshot.poolMembers.set(objectKey(object), members);
+        for (const m of members) snapshot.objects.set(objectKey(m), m.attrs);
+      }
+    }
+    if (!snapshot.folderExists) snapshot.objects.clear();
+    return snapshot;
+  }
+
+  async execute(partition: string, plan: ApplyPlan): Promise<ExecuteReport> {
+    const report: ExecuteReport = { skipped: [] };
+    if (plan.createFolder) {
+      await this.rest.request('POST', '/mgmt/tm/sys/folder', {
+        body: { name: partition, subPath: '/' },
+        accept: [409],
+      });
+    }
+    if (plan.atomic) await this.transaction(plan.commands);
+    else for (const command of plan.commands) await this.run(command);
+
+    for (const node of plan.nodeCleanup) {
+      const response = await this.rest.request('DELETE', `/mgmt/tm/ltm/node/${urlId(partition, node)}`, {
+        accept: [400, 404],
+      });
+      if (response.status === 400) {
+        if (!NODE_IN_USE_RE.test(messageOf(response))) throw this.error('DELETE', { name: node }, response);
+        report.skipped.push(`node ${fullPath(partition, node)} still in use`);
+      }
+    }
+    if (plan.removeFolder) {
+      const response = await this.rest.request(
+        'DELETE',
+        `/mgmt/tm/sys/folder/~${assertSafeName(partition)}`,
+        {
+          accept: [400, 404],
+        },
+      );
+      if (response.status === 400) {
+        if (!FOLDER_NOT_EMPTY_RE.test(messageOf(response)))
+          throw this.error('DELETE', { name: partition }, response);
+        report.skipped.push(`partition ${partition} not empty`);
+      }
+    }
+    return report;
+  }
+
+  async status(options: { withSync?: boolean; withVersion?: boolean } = {}): Promise<DeviceStatus> {
+    const failover = await this.rest.request('GET', '/mgmt/tm/cm/failover-status');
+    const status: DeviceStatus = { failoverState: nestedDescription(failover.body, 'status') ?? 'UNKNOWN' };
+    if (options.withSync) {
+      const sync = await this.rest.request('GET', '/mgmt/tm/cm/sync-status');
+      const value = nestedDescription(sync.body, 'status');
+      if (value) status.syncStatus = value;
+    }
+    if (options.withVersion) {
+      const version = await this.rest.request('GET', '/mgmt/tm/sys/version');
+      const value = nestedDescription(version.body, 'Version');
+      if (value) status.version = value;
+    }
+    return status;
+  }
+
+  async configSync(deviceGroup: string): Promise<void> {
+    await this.rest.request('POST', '/mgmt/tm/cm', {
+      body: { command: 'run', utilCmdArgs: `config-sync to-group ${deviceGroup}` },
+      idempotent: true,
+    });
+  }
+
+  private async transaction(commands: readonly BigIpCommand[]): Promise<void> {
+    const created = await this.rest.request('POST', '/mgmt/tm/transaction', { body: {}, idempotent: true });
+    const id = (created.body as { transId?: number | string })?.transId;
+    if (id === undefined)
+      throw new BigIpError(`device ${this.name}: transaction create answered no transId`, {
+        device: this.name,
+        transient: true,
+      });
+    try {
+      for (const command of commands) await this.run(command, id);
+    } catch (error) {
+      // Abandon a half-enlisted transaction; it would time out anyway.
+      await this.rest
+        .request('DELETE', `/mgmt/tm/transaction/${id}`, { accept: [404] })
+        .catch(() => undefined);
+      throw error;
+    }
+    const commit = await this.rest.request('PATCH', `/mgmt/tm/transaction/${id}`, {
+      body: { state: 'VALIDATING' },
+      idempotent: false,
+    });
+    const state = (commit.body as { state?: string })?.state;
+    if (state !== 'COMPLETED') {
+      throw new BigIpError(`device ${this.name}: transaction ${id} ended in state ${state ?? 'unknown'}`, {
+        device: this.name,
+        transient: true,
+      });
+    }
+  }
+
+  private async run(command: BigIpCommand, transactionId?: string | number): Promise<RestResponse> {
+    const o = command.object;
+    const enlist = transactionId === undefined ? {} : { transactionId };
+    switch (command.op) {
+      case 'create':
+        return this.rest.request('POST', collection(o), {
+          ...enlist,
+          body: { name: o.name, partition: o.partition, ...toWire(o.kind, o.attrs) },
+        });
+      case 'update':
+        return this.rest.request('PATCH', itemPath(o), { ...enlist, body: toWire(o.kind, command.changes) });
+      case 'delete':
+        // Outside a transaction a 404 means an earlier attempt already deleted it.
+        return this.rest.request('DELETE', itemPath(o), {
+          ...enlist,
+          ...(transactionId === undefined ? { accept: [404] } : {}),
+        });
+    }
+  }
+
+  private error(method: string, what: { name: string }, response: RestResponse): BigIpError {
+    return new BigIpError(
+      `device ${this.name}: ${method} ${what.name}: ${response.status} ${messageOf(response)}`,
+      {
+        device: this.name,
+        status: response.status,
+        transient: response.status >= 500,
+        context: { bigipMessage: messageOf(response) },
+      },
+    );
+  }
+}
+
+function messageOf(response: RestResponse): string {
+  const body = response.body as { message?: unknown };
+  return typeof body?.message === 'string' ? body.message : String(response.body ?? '');
+}
+
+/** Reads `entries.*.nestedStats.entries.<field>.description` from a stats-shaped body. */
+function nestedDescription(body: unknown, field: string): string | undefined {
+  const entries = (
+    body as {
+      entries?: Record<string, { nestedStats?: { entries?: Record<string, { description?: string }> } }>;
+    }
+  )?.entries;
+  if (!entries) return undefined;
+  for (const entry of Object.values(entries)) {
+    const value = entry?.nestedStats?.entries?.[field]?.description;
+    if (value !== undefined) return value;
+  }
+  return undefined;
+}

@@ -1,0 +1,215 @@
+import { nodeName } from './bigip-names.js';
+import {
+  type BigIpCommand,
+  type BigIpObject,
+  type DeviceSnapshot,
+  kindRank,
+  objectKey,
+  type ReadUnit,
+} from './bigip-objects.js';
+import type { Translation } from './bigip-translation.js';
+import type { HealthMonitorSpec, ListenerSpec, MemberSpec, PoolSpec, ResourceType } from './lbaas-request.js';
+import { type LoadBalancerTree, resourceKey } from './resource-state.js';
+
+/** What one request makes the agent look at on the device. */
+export interface ApplyScope {
+  /** Object keys (present or absent) this apply reconciles. */
+  keys: Set<string>;
+  /** The GETs needed to know their current state. */
+  reads: ReadUnit[];
+  /** Reconcile the whole load balancer (create, delete, sync). */
+  full: boolean;
+}
+
+export interface ScopeTarget {
+  resource: ResourceType;
+  id: string;
+  operation: 'create' | 'update' | 'delete' | 'sync';
+}
+
+/**
+ * The objects a request can change, so that an apply reads and writes only those: a member
+ * touches its pool, a listener its virtual server. Creating, deleting or syncing a load balancer
+ * covers all of it. This keeps a single-object change at a few REST calls however big the load
+ * balancer is.
+ */
+export function scopeFor(tree: LoadBalancerTree, t: Translation, target: ScopeTarget): ApplyScope {
+  const all = [...t.present.keys(), ...t.absent.keys()];
+  const object = (key: string) => t.present.get(key) ?? t.absent.get(key);
+  const ownedBy = (type: ResourceType, id: string) =>
+    all.filter((k) => t.owner.get(k) === resourceKey(type, id));
+  const keys = new Set<string>();
+  const addAll = (list: string[]) => {
+    for (const k of list) keys.add(k);
+  };
+  const poolKeys = (poolId: string) => ownedBy('pool', poolId).filter((k) => object(k)?.kind === 'pool');
+  const membersOf = (poolId: string) =>
+    tree.members
+      .filter((m) => (m.desired as MemberSpec).pool_id === poolId)
+      .flatMap((m) => ownedBy('member', m.id));
+  const listenersUsing = (poolId: string) =>
+    tree.listeners
+      .filter(
+        (l) =>
+          (l.desired as ListenerSpec).default_pool_id === poolId ||
+          tree.pools.some((p) => p.id === poolId && (p.desired as PoolSpec).listener_id === l.id),
+      )
+      .flatMap((l) => ownedBy('listener', l.id));
+
+  const full =
+    target.operation === 'sync' ||
+    (target.resource === 'loadbalancer' && target.operation !== 'update') ||
+    t.loadbalancerDeleted;
+  if (full) {
+    addAll(all);
+  } else {
+    switch (target.resource) {
+      case 'loadbalancer':
+        addAll(ownedBy('loadbalancer', target.id));
+        addAll(tree.listeners.flatMap((l) => ownedBy('listener', l.id)));
+        break;
+      case 'listener':
+        addAll(ownedBy('listener', target.id));
+        break;
+      case 'pool':
+        addAll(ownedBy('pool', target.id));
+        addAll(membersOf(target.id));
+        addAll(listenersUsing(target.id));
+        addAll(
+          tree.healthmonitors
+            .filter((h) => h.desired.pool_id === target.id)
+            .flatMap((h) => ownedBy('healthmonitor', h.id)),
+        );
+        break;
+      case 'member': {
+        const member = tree.members.find((m) => m.id === target.id);
+        if (member) {
+          const poolId = (member.desired as MemberSpec).pool_id;
+          addAll(poolKeys(poolId));
+          addAll(membersOf(poolId));
+        }
+        break;
+      }
+      case 'healthmonitor': {
+        const hm = tree.healthmonitors.find((h) => h.id === target.id);
+        addAll(ownedBy('healthmonitor', target.id));
+        if (hm) addAll(poolKeys((hm.desired as HealthMonitorSpec).pool_id));
+        break;
+      }
+    }
+  }
+  return { keys, reads: readsFor([...keys].map(object).filter((o): o is BigIpObject => !!o)), full };
+}
+
+function readsFor(objects: BigIpObject[]): ReadUnit[] {
+  const reads = new Map<string, ReadUnit>();
+  const put = (unit: ReadUnit) => reads.set(JSON.stringify(unit), unit);
+  for (const o of objects) {
+    switch (o.kind) {
+      case 'folder':
+        break; // every read answers "folder not found" when the partition is missing
+      case 'member':
+        put({ kind: 'pool', partition: o.partition, name: o.pool as string });
+        break;
+      case 'monitor':
+        put({ kind: 'monitor', partition: o.partition, name: o.name, monitorType: o.monitorType ?? 'http' });
+        break;
+      default:
+        put({ kind: o.kind, partition: o.partition, name: o.name } as ReadUnit);
+    }
+  }
+  if (reads.size === 0 && objects.some((o) => o.kind === 'folder')) {
+    const folder = objects.find((o) => o.kind === 'folder') as BigIpObject;
+    put({ kind: 'folder', partition: folder.partition, name: folder.name });
+  }
+  return [...reads.values()];
+}
+
+/** What an apply does on the device, in order. */
+export interface ApplyPlan {
+  /** Create the tenant's partition first (shared by the tenant's load balancers, so not part of one's change). */
+  createFolder: boolean;
+  /** The change itself, in dependency order. */
+  commands: BigIpCommand[];
+  /** Run `commands` as one iControl REST transaction (all or nothing). */
+  atomic: boolean;
+  /** Nodes to try to delete afterwards (the device refuses, harmlessly, if another pool uses one). */
+  nodeCleanup: string[];
+  /** Try to remove the partition afterwards (the device refuses, harmlessly, if it still holds objects). */
+  removeFolder: boolean;
+}
+
+/**
+ * Compares desired with actual for the objects in scope and orders the difference: creates and
+ * updates by dependency (monitor → pool → member → virtual address → virtual server), then
+ * deletes in reverse. Re-applying an unchanged tree plans nothing. Members found on the device
+ * that the tree does not have are removed (their pool is ours).
+ */
+export function planApply(t: Translation, scope: ApplyScope, snapshot: DeviceSnapshot): ApplyPlan {
+  const writes: BigIpCommand[] = [];
+  const deletes: BigIpCommand[] = [];
+  let createFolder = false;
+  for (const key of scope.keys) {
+    const desired = t.present.get(key);
+    const actual = snapshot.objects.get(key);
+    if (desired) {
+      if (desired.kind === 'folder') {
+        createFolder = !snapshot.folderExists;
+        continue;
+      }
+      if (!actual || !snapshot.folderExists) {
+        writes.push({ op: 'create', object: desired });
+        continue;
+      }
+      const changes: Record<string, unknown> = {};
+      for (const [attr, value] of Object.entries(desired.attrs)) {
+        if (JSON.stringify(value) !== JSON.stringify(actual[attr])) changes[attr] = value;
+      }
+      if (Object.keys(changes).length > 0) writes.push({ op: 'update', object: desired, changes });
+      continue;
+    }
+    const gone = t.absent.get(key);
+    if (gone && actual && snapshot.folderExists) deletes.push({ op: 'delete', object: gone });
+  }
+  // Drift: members on a pool we manage that the tree does not know.
+  for (const [poolKey, members] of snapshot.poolMembers) {
+    if (!scope.keys.has(poolKey) || !t.present.has(poolKey)) continue;
+    for (const member of members) {
+      const key = objectKey(member);
+      if (!t.present.has(key) && !t.absent.has(key)) deletes.push({ op: 'delete', object: member });
+    }
+  }
+  writes.sort((a, b) => kindRank(a.object.kind) - kindRank(b.object.kind));
+  deletes.sort((a, b) => kindRank(b.object.kind) - kindRank(a.object.kind));
+  const commands = [...writes, ...deletes];
+
+  const nodes = new Set<string>();
+  const removed = (poolName: string | undefined, name?: string) =>
+    (snapshot.poolMembers.get(`pool/${t.partition}/${poolName}`) ?? []).filter(
+      (m) => !name || m.name === name,
+    );
+  for (const c of deletes) {
+    if (c.object.kind === 'member') {
+      const address =
+        (snapshot.objects.get(objectKey(c.object))?.address as string | undefined) ??
+        (c.object.attrs.address as string);
+      if (address) nodes.add(nodeName(address));
+    }
+    if (c.object.kind === 'pool') {
+      for (const m of removed(c.object.name)) nodes.add(nodeName(String(m.attrs.address)));
+    }
+  }
+  // A surviving member may still use an address whose other member went away.
+  for (const o of t.present.values())
+    if (o.kind === 'member') nodes.delete(nodeName(String(o.attrs.address)));
+
+  return {
+    createFolder,
+    commands,
+    // Deleting a whole load balancer is dependency-ordered deletes: every prefix is a valid
+    // configuration and a retry resumes, so it skips the transaction's two extra calls.
+    atomic: commands.length > 1 && !t.loadbalancerDeleted,
+    nodeCleanup: [...nodes].sort(),
+    removeFolder: t.loadbalancerDeleted && scope.full,
+  };
+}

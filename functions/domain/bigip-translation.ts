@@ -1,0 +1,321 @@
+import {
+  appCookieProfileName,
+  destination,
+  fullPath,
+  memberName,
+  monitorName,
+  partitionName,
+  poolName,
+  virtualAddressName,
+  virtualServerName,
+} from './bigip-names.js';
+import { type BigIpObject, type MonitorType, objectKey } from './bigip-objects.js';
+import { LbaasError } from './errors.js';
+import { isV6 } from './ip-address.js';
+import type { HealthMonitorSpec, ListenerSpec, MemberSpec, PoolSpec } from './lbaas-request.js';
+import {
+  isDeleted,
+  type LoadBalancerTree,
+  type OperatingStatus,
+  type ResourceRecord,
+  resourceKey,
+} from './resource-state.js';
+
+export interface TranslationOptions {
+  env: string;
+  /** Traffic group of the virtual address (an HA pair's floating group by default). */
+  trafficGroup?: string;
+}
+
+/** A load balancer's desired state as BIG-IP objects. */
+export interface Translation {
+  partition: string;
+  loadbalancerDeleted: boolean;
+  /** Objects that must exist, with the attributes we own. */
+  present: Map<string, BigIpObject>;
+  /** Objects that must not exist (deleted objects and the children deleted with them). */
+  absent: Map<string, BigIpObject>;
+  /** BIG-IP object key → the resource key (type#id) of the object it comes from. */
+  owner: Map<string, string>;
+  /** Resource key → why it cannot be put on a device (it goes to ERROR). */
+  errors: Map<string, string>;
+}
+
+const MONITOR_TYPES: Record<HealthMonitorSpec['type'], MonitorType> = {
+  PING: 'gateway-icmp',
+  TCP: 'tcp',
+  HTTP: 'http',
+  HTTPS: 'https',
+};
+
+/** Upstream mapping; any member weight above 1 switches to the ratio variant. */
+function loadBalancingMode(algorithm: PoolSpec['lb_algorithm'], ratio: boolean): string {
+  if (algorithm === 'LEAST_CONNECTIONS')
+    return ratio ? 'ratio-least-connections-member' : 'least-connections-member';
+  if (algorithm === 'SOURCE_IP') return 'least-connections-node';
+  return ratio ? 'ratio-member' : 'round-robin';
+}
+
+/** `200`, `200,202`, `200-204` → a `recv` regular expression on the status line. */
+export function expectedCodesPattern(codes: string): string {
+  const list: string[] = [];
+  for (const part of codes.split(',')) {
+    const [from, to] = part.split('-').map(Number) as [number, number | undefined];
+    for (let c = from; c <= (to ?? from) && list.length < 400; c++) list.push(String(c));
+  }
+  return `HTTP/1\\.(0|1) (${list.join('|')})`;
+}
+
+function monitorAttrs(hm: HealthMonitorSpec): Record<string, unknown> {
+  // Upstream semantics: BIG-IP's timeout is the whole time before "down", i.e. retries × timeout.
+  const attrs: Record<string, unknown> = {
+    interval: hm.delay,
+    timeout: hm.max_retries * hm.timeout,
+    description: hm.name,
+  };
+  if (hm.type === 'HTTP' || hm.type === 'HTTPS') {
+    attrs.send = `${hm.http_method} ${hm.url_path} HTTP/1.0\r\n\r\n`;
+    attrs.recv = expectedCodesPattern(hm.expected_codes);
+  }
+  return attrs;
+}
+
+/**
+ * Translates a load balancer's tree into BIG-IP objects with the upstream agent's names:
+ * partition per tenant, a virtual address per load balancer, a virtual server per listener, a
+ * pool per pool with `ip:port` members, a monitor per health monitor. Pure: no device involved.
+ */
+export function translate(tree: LoadBalancerTree, options: TranslationOptions): Translation {
+  const { env } = options;
+  const root = tree.root;
+  const lb = root.desired;
+  const partition = partitionName(env, root.tenantId);
+  const out: Translation = {
+    partition,
+    loadbalancerDeleted: isDeleted(tree, root),
+    present: new Map(),
+    absent: new Map(),
+    owner: new Map(),
+    errors: new Map(),
+  };
+  const add = (target: 'present' | 'absent', object: BigIpObject, record: ResourceRecord) => {
+    const key = objectKey(object);
+    out[target].set(key, object);
+    if (!out.owner.has(key)) out.owner.set(key, resourceKey(record.type, record.id));
+  };
+  const fail = (record: ResourceRecord, reason: string) => {
+    if (!out.errors.has(resourceKey(record.type, record.id)))
+      out.errors.set(resourceKey(record.type, record.id), reason);
+  };
+  const deleted = (r: ResourceRecord) => isDeleted(tree, r);
+  const liveHm = (poolId: string) =>
+    tree.healthmonitors.find((h) => h.desired.pool_id === poolId && !deleted(h));
+
+  // Virtual address (and the tenant's partition).
+  const va: BigIpObject = {
+    kind: 'virtual-address',
+    partition,
+    name: virtualAddressName(env, root.id),
+    attrs: {
+      address: lb.vip_address,
+      enabled: lb.admin_state_up ? 'yes' : 'no',
+      autoDelete: 'false',
+      trafficGroup: options.trafficGroup ?? '/Common/traffic-group-1',
+      description: lb.name,
+    },
+  };
+  if (out.loadbalancerDeleted) {
+    add('absent', va, root);
+  } else {
+    add('present', { kind: 'folder', partition, name: partition, attrs: {} }, root);
+    add('present', va, root);
+  }
+
+  // Pools, their monitors and cookie profiles.
+  for (const pool of tree.pools) {
+    const spec = pool.desired as PoolSpec;
+    const name = poolName(env, pool.id);
+    const cookie: BigIpObject = {
+      kind: 'persistence-cookie',
+      partition,
+      name: appCookieProfileName(env, pool.id),
+      attrs: {
+        method: 'hash',
+        cookieName: spec.session_persistence?.cookie_name ?? '',
+        defaultsFrom: '/Common/cookie',
+      },
+    };
+    if (deleted(pool)) {
+      add('absent', { kind: 'pool', partition, name, attrs: {} }, pool);
+      add('absent', cookie, pool);
+      continue;
+    }
+    const members = tree.members.filter((m) => m.desired.pool_id === pool.id && !deleted(m));
+    const ratio = members.some((m) => (m.desired as MemberSpec).weight > 1);
+    const hm = liveHm(pool.id);
+    add(
+      'present',
+      {
+        kind: 'pool',
+        partition,
+        name,
+        attrs: {
+          loadBalancingMode: loadBalancingMode(spec.lb_algorithm, ratio),
+          monitor: hm ? fullPath(partition, monitorName(env, hm.id)) : '',
+          description: spec.name,
+        },
+      },
+      pool,
+    );
+    add(spec.session_persistence?.type === 'APP_COOKIE' ? 'present' : 'absent', cookie, pool);
+  }
+
+  // Health monitors.
+  for (const hm of tree.healthmonitors) {
+    const spec = hm.desired as HealthMonitorSpec;
+    const pool = tree.pools.find((p) => p.id === spec.pool_id);
+    const object: BigIpObject = {
+      kind: 'monitor',
+      partition,
+      name: monitorName(env, hm.id),
+      monitorType: MONITOR_TYPES[spec.type],
+      attrs: monitorAttrs(spec),
+    };
+    if (deleted(hm) || (pool && deleted(pool))) add('absent', { ...object, attrs: {} }, hm);
+    else if (!pool) fail(hm, `pool ${spec.pool_id} does not exist in load balancer ${root.id}`);
+    else add('present', object, hm);
+  }
+
+  // Members, under their pool.
+  const taken = new Map<string, string>();
+  for (const member of tree.members) {
+    const spec = member.desired as MemberSpec;
+    const pool = tree.pools.find((p) => p.id === spec.pool_id);
+    if (pool && deleted(pool)) continue; // deleting a pool deletes its members on the device
+    if (!pool) {
+      if (!deleted(member)) fail(member, `pool ${spec.pool_id} does not exist in load balancer ${root.id}`);
+      continue;
+    }
+    const object: BigIpObject = {
+      kind: 'member',
+      partition,
+      pool: poolName(env, pool.id),
+      name: memberName(spec.address, spec.protocol_port),
+      attrs: {
+        address: spec.address,
+        ratio: Math.max(1, spec.weight),
+        session:
+          spec.admin_state_up && spec.weight > 0 && (pool.desired as PoolSpec).admin_state_up
+            ? 'user-enabled'
+            : 'user-disabled',
+        description: spec.name,
+      },
+    };
+    const key = objectKey(object);
+    if (deleted(member)) {
+      out.owner.set(key, out.owner.get(key) ?? resourceKey('member', member.id));
+      if (!out.present.has(key)) add('absent', { ...object, attrs: {} }, member);
+      continue;
+    }
+    const holder = taken.get(key);
+    if (holder) {
+      fail(member, `pool ${pool.id} already has member ${holder} at ${object.name}`);
+      continue;
+    }
+    taken.set(key, member.id);
+    out.absent.delete(key);
+    out.present.set(key, object);
+    out.owner.set(key, resourceKey('member', member.id));
+  }
+
+  // Virtual servers.
+  for (const listener of tree.listeners) {
+    const spec = listener.desired as ListenerSpec;
+    const vsName = virtualServerName(env, listener.id);
+    if (deleted(listener)) {
+      add('absent', { kind: 'virtual', partition, name: vsName, attrs: {} }, listener);
+      continue;
+    }
+    const pool = spec.default_pool_id
+      ? tree.pools.find((p) => p.id === spec.default_pool_id)
+      : tree.pools.find((p) => (p.desired as PoolSpec).listener_id === listener.id);
+    if (spec.default_pool_id && !pool) {
+      fail(listener, `default pool ${spec.default_pool_id} does not exist in load balancer ${root.id}`);
+      continue;
+    }
+    const livePool =
+      pool && !deleted(pool) && !out.errors.has(resourceKey('pool', pool.id)) ? pool : undefined;
+    const persist = persistence(listener, livePool, partition, env);
+    if (persist instanceof LbaasError) {
+      fail(listener, persist.message);
+      continue;
+    }
+    add(
+      'present',
+      {
+        kind: 'virtual',
+        partition,
+        name: vsName,
+        attrs: {
+          destination: destination(partition, lb.vip_address, spec.protocol_port),
+          mask: isV6(lb.vip_address) ? 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff' : '255.255.255.255',
+          ipProtocol: 'tcp',
+          pool: livePool ? fullPath(partition, poolName(env, livePool.id)) : '',
+          profiles: spec.protocol === 'HTTP' ? ['/Common/http', '/Common/oneconnect'] : ['/Common/fastL4'],
+          persist,
+          sourceAddressTranslation: { type: 'automap' },
+          connectionLimit: spec.connection_limit < 0 ? 0 : spec.connection_limit,
+          enabled: spec.admin_state_up && lb.admin_state_up,
+          description: spec.name,
+        },
+      },
+      listener,
+    );
+  }
+  return out;
+}
+
+function persistence(
+  listener: ResourceRecord,
+  pool: ResourceRecord | undefined,
+  partition: string,
+  env: string,
+): string[] | LbaasError {
+  if (!pool) return [];
+  const spec = pool.desired as PoolSpec;
+  const protocol = (listener.desired as ListenerSpec).protocol;
+  const type = spec.session_persistence?.type;
+  if ((type === 'HTTP_COOKIE' || type === 'APP_COOKIE') && protocol !== 'HTTP') {
+    return new LbaasError(
+      `${type} persistence of pool ${pool.id} needs an HTTP listener; listener ${listener.id} is ${protocol}`,
+    );
+  }
+  if (type === 'SOURCE_IP') return ['/Common/source_addr'];
+  if (type === 'HTTP_COOKIE') return ['/Common/cookie'];
+  if (type === 'APP_COOKIE') return [fullPath(partition, appCookieProfileName(env, pool.id))];
+  // Upstream: the SOURCE_IP algorithm is least-connections-node plus source-address persistence.
+  return spec.lb_algorithm === 'SOURCE_IP' ? ['/Common/source_addr'] : [];
+}
+
+/** Operating status an object takes once applied (no health polling yet: configuration-derived). */
+export function operatingStatusFor(tree: LoadBalancerTree, record: ResourceRecord): OperatingStatus {
+  const lbUp = tree.root.desired.admin_state_up;
+  switch (record.type) {
+    case 'loadbalancer':
+      return lbUp ? 'ONLINE' : 'DISABLED';
+    case 'listener':
+      return (record.desired as ListenerSpec).admin_state_up && lbUp ? 'ONLINE' : 'DISABLED';
+    case 'pool':
+      return (record.desired as PoolSpec).admin_state_up ? 'ONLINE' : 'DISABLED';
+    case 'member': {
+      const spec = record.desired as MemberSpec;
+      if (!spec.admin_state_up || spec.weight === 0) return 'DISABLED';
+      const monitored = tree.healthmonitors.some(
+        (h) => h.desired.pool_id === spec.pool_id && !isDeleted(tree, h),
+      );
+      return monitored ? 'ONLINE' : 'NO_MONITOR';
+    }
+    case 'healthmonitor':
+      return (record.desired as HealthMonitorSpec).admin_state_up ? 'ONLINE' : 'DISABLED';
+  }
+}

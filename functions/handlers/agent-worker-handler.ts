@@ -1,0 +1,169 @@
+import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import type { SQSRecord } from 'aws-lambda';
+import { createDocumentClient } from '../adapters/aws-clients.js';
+import type { BigIpCluster } from '../adapters/bigip-cluster.js';
+import type { RestCall } from '../adapters/bigip-rest-client.js';
+import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
+import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
+import { DynamoDbPartitionLease } from '../adapters/dynamodb-partition-lease.js';
+import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
+import { type MessageVisibility, SqsMessageVisibility } from '../adapters/sqs-message-visibility.js';
+import { BigIpError, RejectedRequestError } from '../domain/errors.js';
+import { parseForwarded } from '../domain/lbaas-request.js';
+import { type ApplyTarget, LoadBalancerApplier } from '../services/load-balancer-applier.js';
+import type { AgentConfig } from '../shared/config.js';
+import { METRICS } from '../shared/metric-names.js';
+import { emitMetric, MetricUnit, type Telemetry } from '../shared/telemetry.js';
+import { failRecord } from './queue-record-handling.js';
+import type { AwsClients, SqsHandler } from './scheduler-handler.js';
+
+export interface AgentWorkerDeps {
+  config: AgentConfig;
+  applier: LoadBalancerApplier;
+  resources: DynamoDbResourceStore;
+  visibility: MessageVisibility;
+  telemetry: Telemetry;
+  /** BIG-IP calls made since the last reset (fed by the REST clients' onCall hook). */
+  calls: RestCall[];
+  clock: () => number;
+  random: () => number;
+}
+
+/**
+ * An agent's worker: consumes its FIFO queue and applies each request to the devices. A device
+ * that refuses the change puts the objects in ERROR with its message (acknowledged); transient
+ * trouble (busy, resets, lease held) retries with back-off, then ERROR and the dead-letter queue.
+ */
+export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
+  const { config, applier, resources, telemetry, clock } = deps;
+  const { logger, metrics } = telemetry;
+
+  const handleRecord = async (record: SQSRecord) => {
+    const parsed = parseForwarded(record.body);
+    if (!parsed.ok) {
+      logger.warn('forwarded message rejected', { reason: parsed.reason, messageId: record.messageId });
+      emitMetric(metrics, METRICS.rejected.name, 1, { Reason: 'invalid-message' });
+      return;
+    }
+    const { request, scheduling } = parsed.message;
+    const target: ApplyTarget = {
+      requestId: request.requestId,
+      loadbalancerId: request.loadbalancerId,
+      resource: request.resource,
+      objectId: request.object.id,
+      operation: request.operation,
+    };
+    const ctx = { ...target, decision: scheduling.kind };
+    deps.calls.length = 0;
+    try {
+      const result = await applier.apply(target);
+      emitMetric(metrics, METRICS.applies.name, 1, { Outcome: result.outcome });
+      if (result.outcome === 'device-error') {
+        logger.warn('device refused the change; objects set to ERROR', {
+          ...ctx,
+          reason: result.reason,
+          device: result.device,
+        });
+      } else {
+        logger.info('applied', { ...ctx, ...result });
+      }
+      if (scheduling.submittedAt && result.outcome !== 'gone') {
+        emitMetric(
+          metrics,
+          METRICS.timeToActive.name,
+          clock() - scheduling.submittedAt,
+          {},
+          MetricUnit.Milliseconds,
+        );
+      }
+    } catch (error) {
+      if (error instanceof RejectedRequestError) {
+        logger.warn('request rejected by the agent', { ...ctx, reason: error.message });
+        emitMetric(metrics, METRICS.rejected.name, 1, { Reason: error.category });
+        return;
+      }
+      if (error instanceof BigIpError) emitMetric(metrics, METRICS.bigipErrors.name);
+      emitMetric(metrics, METRICS.applies.name, 1, { Outcome: 'retry' });
+      await failRecord(record, error, {
+        maxAttempts: config.maxAttempts,
+        retry: config.retry,
+        random: deps.random,
+        visibility: deps.visibility,
+        logger: logger.createChild({ persistentKeys: ctx }),
+        metrics,
+        onFinalFailure: async (e) => {
+          const reason = `gave up after ${config.maxAttempts} attempts: ${(e as Error).message ?? String(e)}`;
+          const base = {
+            loadbalancerId: request.loadbalancerId,
+            tenantId: request.tenantId,
+            env: config.env,
+          };
+          await resources.markError(
+            { ...base, type: request.resource, id: request.object.id },
+            reason,
+            clock(),
+          );
+          if (request.resource !== 'loadbalancer') {
+            await resources.markError(
+              { ...base, type: 'loadbalancer', id: request.loadbalancerId },
+              reason,
+              clock(),
+            );
+          }
+        },
+      });
+    } finally {
+      if (deps.calls.length > 0) {
+        emitMetric(metrics, METRICS.bigipCalls.name, deps.calls.length);
+        const ms = deps.calls.reduce((sum, c) => sum + c.ms, 0) / deps.calls.length;
+        emitMetric(metrics, METRICS.bigipLatency.name, Math.round(ms * 10) / 10, {}, MetricUnit.Milliseconds);
+      }
+    }
+  };
+
+  return async (event, context) =>
+    processPartialResponse(event, handleRecord, new SqsFifoPartialProcessorAsync(), {
+      context,
+      skipGroupOnError: true,
+      throwOnFullBatchFailure: false,
+    });
+}
+
+/** Wires an agent worker from its configuration, SDK clients and device cluster. */
+export function agentWorkerDeps(
+  config: AgentConfig,
+  clients: AwsClients,
+  telemetry: Telemetry,
+  cluster: BigIpCluster,
+  calls: RestCall[],
+  overrides: { clock?: () => number; random?: () => number; leaseWaitMs?: number } = {},
+): AgentWorkerDeps {
+  const clock = overrides.clock ?? Date.now;
+  const db = createDocumentClient(clients.dynamodb);
+  const resources = new DynamoDbResourceStore(db, config.tables.resources);
+  const applier = new LoadBalancerApplier({
+    env: config.env,
+    host: config.host,
+    resources,
+    bindings: new DynamoDbBindingStore(db, config.tables),
+    registry: new DynamoDbAgentRegistry(db, config.tables.agents),
+    lease: new DynamoDbPartitionLease(db, config.tables.leases, {
+      ttlMs: config.leaseMs,
+      waitMs: overrides.leaseWaitMs ?? 5_000,
+      clock,
+    }),
+    cluster,
+    translation: config.trafficGroup ? { trafficGroup: config.trafficGroup } : {},
+    clock,
+  });
+  return {
+    config,
+    applier,
+    resources,
+    visibility: new SqsMessageVisibility(clients.sqs, config.agentQueueUrl),
+    telemetry,
+    calls,
+    clock,
+    random: overrides.random ?? Math.random,
+  };
+}

@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { parseRequest } from '../../functions/domain/lbaas-request.js';
+import {
+  buildTree,
+  type LoadBalancerTree,
+  type ProvisioningStatus,
+  type ResourceRecord,
+} from '../../functions/domain/resource-state.js';
+import { lbIds, requests, uuid } from './factories.js';
+
+/** Builds resource records the way the scheduler would store them, for pure translation tests. */
+export class TreeBuilder {
+  readonly ids = lbIds();
+  private readonly records: ResourceRecord[] = [];
+
+  constructor(lb: Record<string, unknown> = {}) {
+    this.add(requests.createLoadbalancer(this.ids, lb));
+  }
+
+  private add(
+    message: Record<string, unknown>,
+    status: ProvisioningStatus = 'PENDING_CREATE',
+  ): ResourceRecord {
+    const parsed = parseRequest(JSON.stringify(message));
+    if (!parsed.ok) throw new Error(parsed.reason);
+    const r = parsed.request;
+    const record = {
+      loadbalancerId: r.loadbalancerId,
+      type: r.resource,
+      id: r.object.id,
+      tenantId: r.tenantId,
+      env: 'Project',
+      desired: r.object,
+      provisioningStatus: status,
+      operatingStatus: 'OFFLINE',
+      revision: 1,
+      requestId: randomUUID(),
+      updatedAt: 1,
+    } as ResourceRecord;
+    this.records.push(record);
+    return record;
+  }
+
+  listener(object: Record<string, unknown> = {}) {
+    return this.add(requests.createListener(this.ids, object));
+  }
+  pool(object: Record<string, unknown> = {}) {
+    return this.add(requests.createPool(this.ids, object));
+  }
+  member(poolId: string, object: Record<string, unknown> = {}) {
+    return this.add(requests.createMember(this.ids, poolId, { id: uuid(), ...object }));
+  }
+  healthmonitor(poolId: string, object: Record<string, unknown> = {}) {
+    return this.add(requests.createHealthMonitor(this.ids, poolId, object));
+  }
+  status(record: ResourceRecord, status: ProvisioningStatus): this {
+    record.provisioningStatus = status;
+    return this;
+  }
+  get root(): ResourceRecord {
+    return this.records[0] as ResourceRecord;
+  }
+  tree(): LoadBalancerTree {
+    return buildTree(this.records) as LoadBalancerTree;
+  }
+}

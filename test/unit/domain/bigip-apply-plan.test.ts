@@ -1,0 +1,219 @@
+import { describe, expect, it } from 'vitest';
+import { planApply, scopeFor } from '../../../functions/domain/bigip-apply-plan.js';
+import { type DeviceSnapshot, objectKey } from '../../../functions/domain/bigip-objects.js';
+import { translate } from '../../../functions/domain/bigip-translation.js';
+import { TreeBuilder } from '../../support/trees.js';
+
+const env = 'Project';
+
+/** A device that already has exactly the desired objects. */
+function deviceWith(t: ReturnType<typeof translate>, keys?: Iterable<string>): DeviceSnapshot {
+  const snapshot: DeviceSnapshot = { folderExists: true, objects: new Map(), poolMembers: new Map() };
+  for (const key of keys ?? t.present.keys()) {
+    const o = t.present.get(key);
+    if (!o || o.kind === 'folder') continue;
+    snapshot.objects.set(key, { ...o.attrs });
+    if (o.kind === 'member') {
+      const poolKey = `pool/${o.partition}/${o.pool}`;
+      snapshot.poolMembers.set(poolKey, [...(snapshot.poolMembers.get(poolKey) ?? []), o]);
+    }
+  }
+  for (const o of t.present.values()) {
+    if (o.kind === 'pool' && !snapshot.poolMembers.has(objectKey(o)))
+      snapshot.poolMembers.set(objectKey(o), []);
+  }
+  return snapshot;
+}
+
+describe('scopeFor', () => {
+  it('reads only the pool (with its members) for a member change, however big the load balancer', () => {
+    const b = new TreeBuilder();
+    const pools = [b.pool(), b.pool(), b.pool()];
+    for (const p of pools) for (let i = 0; i < 20; i++) b.member(p.id, { address: `10.0.${i}.1` });
+    for (let i = 0; i < 5; i++) b.listener({ protocol_port: 80 + i });
+    const target = b.member(pools[1]?.id as string, { address: '10.9.9.9' });
+    const tree = b.tree();
+    const scope = scopeFor(tree, translate(tree, { env }), {
+      resource: 'member',
+      id: target.id,
+      operation: 'create',
+    });
+    expect(scope.reads).toEqual([
+      { kind: 'pool', partition: `Project_${b.ids.tenantId}`, name: `Project_${pools[1]?.id}` },
+    ]);
+  });
+
+  it('reads the monitor and its pool for a health monitor change', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    const hm = b.healthmonitor(pool.id, { type: 'TCP' });
+    const tree = b.tree();
+    const scope = scopeFor(tree, translate(tree, { env }), {
+      resource: 'healthmonitor',
+      id: hm.id,
+      operation: 'create',
+    });
+    expect(scope.reads.map((r) => r.kind).sort()).toEqual(['monitor', 'pool']);
+  });
+
+  it('covers the whole load balancer for its creation or deletion', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    b.listener({ default_pool_id: pool.id });
+    b.healthmonitor(pool.id);
+    const tree = b.tree();
+    const scope = scopeFor(tree, translate(tree, { env }), {
+      resource: 'loadbalancer',
+      id: b.ids.loadbalancerId,
+      operation: 'create',
+    });
+    expect(scope.full).toBe(true);
+    expect(scope.reads.map((r) => r.kind).sort()).toEqual([
+      'monitor',
+      'persistence-cookie',
+      'pool',
+      'virtual',
+      'virtual-address',
+    ]);
+  });
+});
+
+describe('planApply', () => {
+  it('plans nothing when the device already matches (re-applying an unchanged tree writes nothing)', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    b.listener({ default_pool_id: pool.id });
+    b.member(pool.id);
+    b.healthmonitor(pool.id);
+    const tree = b.tree();
+    const t = translate(tree, { env });
+    const scope = scopeFor(tree, t, {
+      resource: 'loadbalancer',
+      id: b.ids.loadbalancerId,
+      operation: 'sync',
+    });
+    const plan = planApply(t, scope, deviceWith(t));
+    expect(plan).toEqual({
+      createFolder: false,
+      commands: [],
+      atomic: false,
+      nodeCleanup: [],
+      removeFolder: false,
+    });
+  });
+
+  it('creates a new tenant partition first and everything else in dependency order', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    b.listener({ default_pool_id: pool.id });
+    b.member(pool.id);
+    b.healthmonitor(pool.id);
+    const tree = b.tree();
+    const t = translate(tree, { env });
+    const scope = scopeFor(tree, t, {
+      resource: 'loadbalancer',
+      id: b.ids.loadbalancerId,
+      operation: 'create',
+    });
+    const plan = planApply(t, scope, { folderExists: false, objects: new Map(), poolMembers: new Map() });
+    expect(plan.createFolder).toBe(true);
+    expect(plan.atomic).toBe(true);
+    expect(plan.commands.map((c) => `${c.op} ${c.object.kind}`)).toEqual([
+      'create monitor',
+      'create pool',
+      'create member',
+      'create virtual-address',
+      'create virtual',
+    ]);
+  });
+
+  it('updates only the attributes that differ', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    const member = b.member(pool.id, { weight: 1 });
+    const tree = b.tree();
+    const t = translate(tree, { env });
+    const device = deviceWith(t);
+    (member.desired as { weight: number }).weight = 4;
+    const t2 = translate(b.tree(), { env });
+    const plan = planApply(
+      t2,
+      scopeFor(b.tree(), t2, { resource: 'member', id: member.id, operation: 'update' }),
+      device,
+    );
+    expect(
+      plan.commands.map((c) => [c.op, c.object.kind, c.op === 'update' ? c.changes : undefined]),
+    ).toEqual([
+      ['update', 'pool', { loadBalancingMode: 'ratio-member' }],
+      ['update', 'member', { ratio: 4 }],
+    ]);
+  });
+
+  it('dereferences before it deletes: pool off the virtual server, then the pool', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    b.listener({ default_pool_id: pool.id });
+    b.member(pool.id, { address: '10.0.0.7' });
+    const tree = b.tree();
+    const device = deviceWith(translate(tree, { env }));
+    b.status(pool, 'PENDING_DELETE');
+    const t = translate(b.tree(), { env });
+    const plan = planApply(
+      t,
+      scopeFor(b.tree(), t, { resource: 'pool', id: pool.id, operation: 'delete' }),
+      device,
+    );
+    expect(plan.commands.map((c) => `${c.op} ${c.object.kind}`)).toEqual(['update virtual', 'delete pool']);
+    expect(plan.atomic).toBe(true);
+    expect(plan.nodeCleanup).toEqual(['10.0.0.7']);
+  });
+
+  it('deletes a whole load balancer without a transaction and removes nodes and the partition after', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    b.listener({ default_pool_id: pool.id });
+    b.member(pool.id, { address: '10.0.0.8' });
+    const device = deviceWith(translate(b.tree(), { env }));
+    b.status(b.root, 'PENDING_DELETE');
+    const tree = b.tree();
+    const t = translate(tree, { env });
+    const plan = planApply(
+      t,
+      scopeFor(tree, t, { resource: 'loadbalancer', id: b.ids.loadbalancerId, operation: 'delete' }),
+      device,
+    );
+    expect(plan.commands.map((c) => `${c.op} ${c.object.kind}`)).toEqual([
+      'delete virtual',
+      'delete virtual-address',
+      'delete pool',
+    ]);
+    expect(plan.atomic).toBe(false);
+    expect(plan.nodeCleanup).toEqual(['10.0.0.8']);
+    expect(plan.removeFolder).toBe(true);
+  });
+
+  it('removes members the device has but the tree does not (drift), and their nodes', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    const member = b.member(pool.id, { address: '10.0.0.1' });
+    const tree = b.tree();
+    const t = translate(tree, { env });
+    const device = deviceWith(t);
+    const stray = {
+      kind: 'member' as const,
+      partition: t.partition,
+      pool: `Project_${pool.id}`,
+      name: '10.6.6.6:80',
+      attrs: { address: '10.6.6.6' },
+    };
+    device.poolMembers.get(`pool/${t.partition}/Project_${pool.id}`)?.push(stray);
+    device.objects.set(objectKey(stray), stray.attrs);
+    const plan = planApply(
+      t,
+      scopeFor(tree, t, { resource: 'member', id: member.id, operation: 'update' }),
+      device,
+    );
+    expect(plan.commands.map((c) => `${c.op} ${c.object.name}`)).toEqual(['delete 10.6.6.6:80']);
+    expect(plan.nodeCleanup).toEqual(['10.6.6.6']);
+  });
+});

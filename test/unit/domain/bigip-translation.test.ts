@@ -1,0 +1,266 @@
+import { describe, expect, it } from 'vitest';
+import type { BigIpObject } from '../../../functions/domain/bigip-objects.js';
+import { operatingStatusFor, translate } from '../../../functions/domain/bigip-translation.js';
+import { TreeBuilder } from '../../support/trees.js';
+
+const env = 'Project';
+const find = (objects: Map<string, BigIpObject>, kind: string, name?: string) =>
+  [...objects.values()].find((o) => o.kind === kind && (!name || o.name === name));
+
+describe('translate: load balancer tree → BIG-IP objects (upstream naming)', () => {
+  it('maps the load balancer to a partition and a virtual address', () => {
+    const b = new TreeBuilder({ vip_address: '10.0.0.10', name: 'web', admin_state_up: false });
+    const t = translate(b.tree(), { env });
+    expect(t.partition).toBe(`Project_${b.ids.tenantId}`);
+    expect(find(t.present, 'folder')).toMatchObject({ name: t.partition });
+    expect(find(t.present, 'virtual-address')).toEqual({
+      kind: 'virtual-address',
+      partition: t.partition,
+      name: `Project_${b.ids.loadbalancerId}`,
+      attrs: {
+        address: '10.0.0.10',
+        enabled: 'no',
+        autoDelete: 'false',
+        trafficGroup: '/Common/traffic-group-1',
+        description: 'web',
+      },
+    });
+  });
+
+  it('maps listeners by protocol, with port, connection limit, admin state and default pool', () => {
+    const b = new TreeBuilder({ vip_address: '10.0.0.10' });
+    const pool = b.pool();
+    const http = b.listener({
+      protocol: 'HTTP',
+      protocol_port: 80,
+      connection_limit: 500,
+      default_pool_id: pool.id,
+      name: 'web',
+    });
+    const https = b.listener({ protocol: 'HTTPS', protocol_port: 443, admin_state_up: false });
+    const tcp = b.listener({ protocol: 'TCP', protocol_port: 5432 });
+    const t = translate(b.tree(), { env });
+    const vs = (id: string) => find(t.present, 'virtual', `Project_${id}`)?.attrs;
+    expect(vs(http.id)).toEqual({
+      destination: `/${t.partition}/10.0.0.10:80`,
+      mask: '255.255.255.255',
+      ipProtocol: 'tcp',
+      pool: `/${t.partition}/Project_${pool.id}`,
+      profiles: ['/Common/http', '/Common/oneconnect'],
+      persist: [],
+      sourceAddressTranslation: { type: 'automap' },
+      connectionLimit: 500,
+      enabled: true,
+      description: 'web',
+    });
+    expect(vs(https.id)).toMatchObject({
+      profiles: ['/Common/fastL4'],
+      enabled: false,
+      pool: '',
+      connectionLimit: 0,
+    });
+    expect(vs(tcp.id)).toMatchObject({
+      profiles: ['/Common/fastL4'],
+      destination: `/${t.partition}/10.0.0.10:5432`,
+    });
+  });
+
+  it('uses a dot before the port and an all-ones mask for an IPv6 VIP', () => {
+    const b = new TreeBuilder({ vip_address: '2001:db8::10' });
+    b.listener({ protocol_port: 443, protocol: 'TCP' });
+    const t = translate(b.tree(), { env });
+    expect(find(t.present, 'virtual')?.attrs).toMatchObject({
+      destination: `/${t.partition}/2001:db8::10.443`,
+      mask: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+    });
+  });
+
+  it('maps a pool created with listener_id as that listener default pool', () => {
+    const b = new TreeBuilder();
+    const listener = b.listener();
+    const pool = b.pool({ listener_id: listener.id });
+    const t = translate(b.tree(), { env });
+    expect(find(t.present, 'virtual')?.attrs.pool).toBe(`/${t.partition}/Project_${pool.id}`);
+  });
+
+  it.each([
+    ['ROUND_ROBIN', 1, 'round-robin'],
+    ['ROUND_ROBIN', 5, 'ratio-member'],
+    ['LEAST_CONNECTIONS', 1, 'least-connections-member'],
+    ['LEAST_CONNECTIONS', 3, 'ratio-least-connections-member'],
+    ['SOURCE_IP', 1, 'least-connections-node'],
+  ])('maps lb_algorithm %s with weight %i to %s', (algorithm, weight, mode) => {
+    const b = new TreeBuilder();
+    const pool = b.pool({ lb_algorithm: algorithm });
+    b.member(pool.id, { weight });
+    expect(find(translate(b.tree(), { env }).present, 'pool')?.attrs.loadBalancingMode).toBe(mode);
+  });
+
+  it.each([
+    [{ type: 'SOURCE_IP' }, 'HTTP', ['/Common/source_addr']],
+    [{ type: 'HTTP_COOKIE' }, 'HTTP', ['/Common/cookie']],
+    [null, 'TCP', []],
+  ])('maps session persistence %j on a %s listener', (persistence, protocol, persist) => {
+    const b = new TreeBuilder();
+    const pool = b.pool({ session_persistence: persistence });
+    b.listener({ protocol, default_pool_id: pool.id });
+    expect(find(translate(b.tree(), { env }).present, 'virtual')?.attrs.persist).toEqual(persist);
+  });
+
+  it('maps APP_COOKIE to a cookie-hash persistence profile in the partition', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool({ session_persistence: { type: 'APP_COOKIE', cookie_name: 'JSESSIONID' } });
+    b.listener({ default_pool_id: pool.id });
+    const t = translate(b.tree(), { env });
+    const profile = find(t.present, 'persistence-cookie');
+    expect(profile).toMatchObject({
+      name: `Project_${pool.id}_cookie`,
+      attrs: { method: 'hash', cookieName: 'JSESSIONID', defaultsFrom: '/Common/cookie' },
+    });
+    expect(find(t.present, 'virtual')?.attrs.persist).toEqual([`/${t.partition}/Project_${pool.id}_cookie`]);
+  });
+
+  it('gives SOURCE_IP pools source-address persistence, as upstream does', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool({ lb_algorithm: 'SOURCE_IP' });
+    b.listener({ default_pool_id: pool.id });
+    expect(find(translate(b.tree(), { env }).present, 'virtual')?.attrs.persist).toEqual([
+      '/Common/source_addr',
+    ]);
+  });
+
+  it('refuses cookie persistence behind a TCP listener, on the listener', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool({ session_persistence: { type: 'HTTP_COOKIE' } });
+    const listener = b.listener({ protocol: 'TCP', default_pool_id: pool.id });
+    const t = translate(b.tree(), { env });
+    expect(t.errors.get(`listener#${listener.id}`)).toMatch(
+      /HTTP_COOKIE persistence .* needs an HTTP listener/,
+    );
+    expect(find(t.present, 'virtual')).toBeUndefined();
+  });
+
+  it('maps members with ip:port names (IPv6 ip.port), ratio = weight, weight 0 or admin down disabled', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    b.member(pool.id, { address: '10.0.1.5', protocol_port: 8080, weight: 3, name: 'a' });
+    b.member(pool.id, { address: '2001:db8::5', protocol_port: 80, weight: 0 });
+    b.member(pool.id, { address: '10.0.1.6', protocol_port: 80, admin_state_up: false });
+    const members = [...translate(b.tree(), { env }).present.values()].filter((o) => o.kind === 'member');
+    expect(members.map((m) => [m.name, m.attrs.ratio, m.attrs.session])).toEqual([
+      ['10.0.1.5:8080', 3, 'user-enabled'],
+      ['2001:db8::5.80', 1, 'user-disabled'],
+      ['10.0.1.6:80', 1, 'user-disabled'],
+    ]);
+    expect(members[0]?.pool).toBe(`Project_${pool.id}`);
+  });
+
+  it('disables every member of an admin-down pool', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool({ admin_state_up: false });
+    b.member(pool.id);
+    expect(find(translate(b.tree(), { env }).present, 'member')?.attrs.session).toBe('user-disabled');
+  });
+
+  it('refuses a second member at the same address and port in one pool', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    b.member(pool.id, { address: '10.0.0.1', protocol_port: 80 });
+    const twin = b.member(pool.id, { address: '10.0.0.1', protocol_port: 80 });
+    expect(translate(b.tree(), { env }).errors.get(`member#${twin.id}`)).toMatch(/already has member/);
+  });
+
+  it.each([
+    ['PING', 'gateway-icmp', { interval: 10, timeout: 15, description: '' }],
+    ['TCP', 'tcp', { interval: 10, timeout: 15, description: '' }],
+  ])('maps a %s health monitor to a %s monitor (timeout = retries × timeout)', (type, monitorType, attrs) => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    b.healthmonitor(pool.id, { type, delay: 10, timeout: 5, max_retries: 3, name: '' });
+    const t = translate(b.tree(), { env });
+    expect(find(t.present, 'monitor')).toMatchObject({ monitorType, attrs });
+    expect(find(t.present, 'pool')?.attrs.monitor).toMatch(/^\/Project_.*\/Project_/);
+  });
+
+  it('maps HTTP(S) monitors with method, URL path and expected codes', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    b.healthmonitor(pool.id, {
+      type: 'HTTPS',
+      http_method: 'HEAD',
+      url_path: '/status?full=1',
+      expected_codes: '200,202-204',
+      delay: 7,
+      timeout: 2,
+      max_retries: 4,
+    });
+    expect(find(translate(b.tree(), { env }).present, 'monitor')).toMatchObject({
+      monitorType: 'https',
+      attrs: {
+        interval: 7,
+        timeout: 8,
+        send: 'HEAD /status?full=1 HTTP/1.0\r\n\r\n',
+        recv: 'HTTP/1\\.(0|1) (200|202|203|204)',
+      },
+    });
+  });
+
+  it('lists deleted objects, and the children of a deleted pool, as absent', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    const hm = b.healthmonitor(pool.id);
+    b.member(pool.id);
+    const listener = b.listener({ default_pool_id: pool.id });
+    b.status(pool, 'PENDING_DELETE');
+    const t = translate(b.tree(), { env });
+    expect([...t.absent.values()].map((o) => o.kind).sort()).toEqual([
+      'monitor',
+      'persistence-cookie',
+      'pool',
+    ]);
+    expect(find(t.present, 'virtual')?.attrs.pool).toBe('');
+    expect(t.owner.get([...t.absent.keys()].find((k) => k.startsWith('monitor')) as string)).toBe(
+      `healthmonitor#${hm.id}`,
+    );
+    expect(listener).toBeDefined();
+  });
+
+  it('lists everything absent when the load balancer is being deleted', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    b.listener({ default_pool_id: pool.id });
+    b.member(pool.id);
+    b.status(b.root, 'PENDING_DELETE');
+    const t = translate(b.tree(), { env });
+    expect(t.loadbalancerDeleted).toBe(true);
+    expect(t.present.size).toBe(0);
+    expect([...t.absent.values()].map((o) => o.kind).sort()).toEqual([
+      'persistence-cookie',
+      'pool',
+      'virtual',
+      'virtual-address',
+    ]);
+  });
+
+  it('reports references to pools that do not exist', () => {
+    const b = new TreeBuilder();
+    const orphan = b.member('11111111-2222-4333-8444-555555555555');
+    const listener = b.listener({ default_pool_id: '11111111-2222-4333-8444-555555555555' });
+    const t = translate(b.tree(), { env });
+    expect(t.errors.get(`member#${orphan.id}`)).toMatch(/pool 11111111-.* does not exist/);
+    expect(t.errors.get(`listener#${listener.id}`)).toMatch(/default pool .* does not exist/);
+  });
+
+  it('derives operating statuses from configuration', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    const m1 = b.member(pool.id);
+    const m2 = b.member(pool.id, { address: '10.0.0.2', weight: 0 });
+    const tree = b.tree();
+    expect(operatingStatusFor(tree, m1)).toBe('NO_MONITOR');
+    expect(operatingStatusFor(tree, m2)).toBe('DISABLED');
+    b.healthmonitor(pool.id);
+    expect(operatingStatusFor(b.tree(), m1)).toBe('ONLINE');
+    expect(operatingStatusFor(tree, tree.root)).toBe('ONLINE');
+  });
+});
