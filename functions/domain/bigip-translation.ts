@@ -264,7 +264,7 @@ export function translate(tree: LoadBalancerTree, options: TranslationOptions): 
           profiles: spec.protocol === 'HTTP' ? ['/Common/http', '/Common/oneconnect'] : ['/Common/fastL4'],
           persist,
           sourceAddressTranslation: { type: 'automap' },
-          connectionLimit: spec.connection_limit < 0 ? 0 : spec.connection_limit,
+          connectionLimit: Math.max(spec.connection_limit, 0),
           enabled: spec.admin_state_up && lb.admin_state_up,
           description: spec.name,
         },

@@ -323,7 +323,7 @@ export class BigIpSimulator {
 
   // ---- auth ----
 
-  private login(body: Record<string, unknown>, res: ServerResponse): void {
+  private login(body: Record<string, unknown>, res: ServerResponse) {
     const user = String(body.username ?? '');
     if (!user || this.opts.users[user] === undefined || this.opts.users[user] !== body.password) {
       return this.json(res, 401, errors.loginFailed());
@@ -497,7 +497,7 @@ export class BigIpSimulator {
     }
   }
 
-  private configSync(body: Record<string, unknown>, res: ServerResponse): void {
+  private configSync(body: Record<string, unknown>, res: ServerResponse) {
     const args = String(body.utilCmdArgs ?? '');
     const match = /^config-sync to-group (\S+)$/.exec(args);
     if (body.command !== 'run' || !match)
@@ -544,12 +544,7 @@ export class BigIpSimulator {
     };
   }
 
-  private transactionRoute(
-    method: string,
-    tm: string,
-    body: Record<string, unknown>,
-    res: ServerResponse,
-  ): void {
+  private transactionRoute(method: string, tm: string, body: Record<string, unknown>, res: ServerResponse) {
     const [, id, sub] = tm.split('/');
     if (!id) {
       if (method !== 'POST') return this.json(res, 405, errors.methodNotAllowed(method));
@@ -837,7 +832,7 @@ export class BigIpSimulator {
 
   // ---- control API (for npm start, the dashboard and manual poking) ----
 
-  private control(method: string, url: URL, raw: string, res: ServerResponse): void {
+  private control(method: string, url: URL, raw: string, res: ServerResponse) {
     const route = url.pathname.slice('/__sim/'.length);
     let body: Record<string, unknown> = {};
     try {
