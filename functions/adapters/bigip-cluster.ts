@@ -45,6 +45,10 @@ export class BigIpCluster {
     return this.devices[index] as IControlBigIpDevice;
   }
 
+  close(): void {
+    for (const d of this.devices) d.close();
+  }
+
   /** Forget cached failover states (after an error that may mean the pair failed over). */
   forget(): void {
     this.states.clear();

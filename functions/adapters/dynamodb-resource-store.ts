@@ -350,6 +350,7 @@ function toRecord(item: Record<string, unknown>): ResourceRecord {
     operatingStatus: item.operatingStatus ?? 'OFFLINE',
     revision: Number(item.revision ?? 0),
     requestId: String(item.requestId ?? ''),
+    createdAt: Number(item.createdAt ?? 0),
     updatedAt: Number(item.updatedAt ?? 0),
   } as ResourceRecord;
   if (typeof item.statusReason === 'string') record.statusReason = item.statusReason;

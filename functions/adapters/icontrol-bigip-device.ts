@@ -157,6 +157,10 @@ export class IControlBigIpDevice {
     return this.rest.name;
   }
 
+  close(): void {
+    this.rest.close();
+  }
+
   async read(partition: string, units: readonly ReadUnit[]): Promise<DeviceSnapshot> {
     const snapshot: DeviceSnapshot = { folderExists: true, objects: new Map(), poolMembers: new Map() };
     const results = await limited(units, 4, async (unit) => {

@@ -188,7 +188,8 @@ export function translate(tree: LoadBalancerTree, options: TranslationOptions): 
 
   // Members, under their pool.
   const taken = new Map<string, string>();
-  for (const member of tree.members) {
+  const oldestFirst = [...tree.members].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+  for (const member of oldestFirst) {
     const spec = member.desired as MemberSpec;
     const pool = tree.pools.find((p) => p.id === spec.pool_id);
     if (pool && deleted(pool)) continue; // deleting a pool deletes its members on the device

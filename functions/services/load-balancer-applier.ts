@@ -173,9 +173,8 @@ export function completions(
   const out: StatusOutcome[] = [];
   const children = allRecords(tree).filter((r) => r !== tree.root);
   for (const r of children) {
-    if (isPending(r.provisioningStatus) || (translation.loadbalancerDeleted && scope.full)) {
-      if (inScope(r)) out.push(outcome(r));
-    }
+    // Pending objects, and objects deleted along with a deleted parent, settle when in scope.
+    if ((isPending(r.provisioningStatus) || isDeleted(tree, r)) && inScope(r)) out.push(outcome(r));
   }
   const settled = new Set(out.map((o) => o.record));
   const othersPending = children.some((r) => isPending(r.provisioningStatus) && !settled.has(r));
@@ -187,6 +186,14 @@ export function completions(
         ? { kind: 'error', record: root, reason: (childError as { reason: string }).reason }
         : outcome(root),
     );
+    settled.add(root);
+  }
+  // Operating statuses derive from configuration: adding a monitor turns a pool's members from
+  // NO_MONITOR to ONLINE, disabling a load balancer disables its listeners.
+  for (const r of allRecords(tree)) {
+    if (settled.has(r) || r.provisioningStatus !== 'ACTIVE' || isDeleted(tree, r)) continue;
+    const operating = operatingStatusFor(tree, r);
+    if (operating !== r.operatingStatus) out.push({ kind: 'active', record: r, operatingStatus: operating });
   }
   return out;
 }

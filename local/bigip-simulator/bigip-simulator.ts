@@ -32,6 +32,10 @@ export interface SimulatorOptions {
 }
 
 export interface CallRecord {
+  /** Milliseconds since the simulator started (ordering of calls across clients). */
+  at: number;
+  /** True when the call carried an AWS SigV4 signature (the VPC link's IAM authorisation). */
+  signed: boolean;
   method: string;
   path: string;
   query: string;
@@ -76,6 +80,7 @@ export class BigIpSimulator {
   private readonly tokens = new Map<string, Token>();
   private readonly transactions = new Map<string, Transaction>();
   private readonly sockets = new Set<Socket>();
+  private readonly startedAt = performance.now();
   private server: http.Server | https.Server | undefined;
   private readonly clock: () => number;
   private readonly opts: Required<Omit<SimulatorOptions, 'tls' | 'clock' | 'random' | 'failoverState'>>;
@@ -201,7 +206,15 @@ export class BigIpSimulator {
     const url = new URL(req.url ?? '/', 'https://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
     const raw = await readBody(req);
-    const record: CallRecord = { method, path: url.pathname, query: url.search, status: 0, ms: 0 };
+    const record: CallRecord = {
+      at: started - this.startedAt,
+      signed: String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256'),
+      method,
+      path: url.pathname,
+      query: url.search,
+      status: 0,
+      ms: 0,
+    };
     const txHeader = req.headers['x-f5-rest-coordination-id'];
     if (typeof txHeader === 'string') record.transactionId = txHeader;
     res.on('finish', () => {

@@ -35,6 +35,7 @@ export class TreeBuilder {
       operatingStatus: 'OFFLINE',
       revision: 1,
       requestId: randomUUID(),
+      createdAt: this.records.length,
       updatedAt: 1,
     } as ResourceRecord;
     this.records.push(record);

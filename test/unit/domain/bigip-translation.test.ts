@@ -147,10 +147,10 @@ describe('translate: load balancer tree → BIG-IP objects (upstream naming)', (
     b.member(pool.id, { address: '2001:db8::5', protocol_port: 80, weight: 0 });
     b.member(pool.id, { address: '10.0.1.6', protocol_port: 80, admin_state_up: false });
     const members = [...translate(b.tree(), { env }).present.values()].filter((o) => o.kind === 'member');
-    expect(members.map((m) => [m.name, m.attrs.ratio, m.attrs.session])).toEqual([
+    expect(members.map((m) => [m.name, m.attrs.ratio, m.attrs.session]).sort()).toEqual([
       ['10.0.1.5:8080', 3, 'user-enabled'],
-      ['2001:db8::5.80', 1, 'user-disabled'],
       ['10.0.1.6:80', 1, 'user-disabled'],
+      ['2001:db8::5.80', 1, 'user-disabled'],
     ]);
     expect(members[0]?.pool).toBe(`Project_${pool.id}`);
   });

@@ -1,0 +1,332 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ResourceRecord } from '../../functions/domain/resource-state.js';
+import { lbIds, requests, uuid } from '../support/factories.js';
+import { systemHarness } from '../support/system-harness.js';
+
+type System = Awaited<ReturnType<typeof systemHarness>>;
+const systems: System[] = [];
+afterEach(async () => {
+  for (const s of systems.splice(0)) await s.close();
+});
+async function system(options: Parameters<typeof systemHarness>[0] = {}) {
+  const s = await systemHarness({ random: () => 0, ...options });
+  systems.push(s);
+  return s;
+}
+
+const byType = (records: ResourceRecord[], type: string) => records.filter((r) => r.type === type);
+const statuses = (records: ResourceRecord[]) =>
+  Object.fromEntries(
+    records.map((r) => [`${r.type}:${r.id.slice(0, 4)}`, `${r.provisioningStatus}/${r.operatingStatus}`]),
+  );
+
+/** A load balancer with an HTTP listener, a pool (listener_id), two members and an HTTP monitor. */
+function fullLoadBalancer(ids = lbIds()) {
+  const lb = requests.createLoadbalancer(ids, { vip_address: '10.0.0.10' });
+  const listener = requests.createListener(ids, { protocol_port: 80 });
+  const pool = requests.createPool(ids, {
+    listener_id: listener.object.id,
+    session_persistence: { type: 'SOURCE_IP' },
+  });
+  const m1 = requests.createMember(ids, pool.object.id as string, {
+    address: '10.0.1.5',
+    protocol_port: 8080,
+  });
+  const m2 = requests.createMember(ids, pool.object.id as string, {
+    address: '2001:db8::5',
+    protocol_port: 8080,
+    weight: 2,
+  });
+  const hm = requests.createHealthMonitor(ids, pool.object.id as string);
+  return { ids, lb, listener, pool, m1, m2, hm, all: [lb, listener, pool, m1, m2, hm] };
+}
+
+describe('agent pipeline: SQS → scheduler → agent → simulated BIG-IP → statuses', () => {
+  it('builds a whole load balancer on the device and reports every object ACTIVE', async () => {
+    const s = await system();
+    const f = fullLoadBalancer();
+    await s.submitAndSettle(...f.all);
+
+    const records = await s.resources.loadRecords(f.ids.loadbalancerId);
+    expect(records.every((r) => r.provisioningStatus === 'ACTIVE')).toBe(true);
+    expect(byType(records, 'member').map((r) => r.operatingStatus)).toEqual(['ONLINE', 'ONLINE']);
+    const p = `Project_${f.ids.tenantId}`.replace('Project', 'Test');
+    const dump = s.sim.dump();
+    expect(s.sim.partitions()).toEqual([p]);
+    expect(dump['ltm/virtual-address']).toEqual([
+      expect.objectContaining({
+        fullPath: `/${p}/Test_${f.ids.loadbalancerId}`,
+        address: '10.0.0.10',
+        autoDelete: 'false',
+      }),
+    ]);
+    expect(dump['ltm/virtual']).toEqual([
+      expect.objectContaining({
+        fullPath: `/${p}/Test_${f.listener.object.id}`,
+        destination: `/${p}/10.0.0.10:80`,
+        pool: `/${p}/Test_${f.pool.object.id}`,
+        persist: [expect.objectContaining({ name: '/Common/source_addr' })],
+        sourceAddressTranslation: { type: 'automap' },
+      }),
+    ]);
+    expect(dump['ltm/pool']).toEqual([
+      expect.objectContaining({ loadBalancingMode: 'ratio-member', monitor: `/${p}/Test_${f.hm.object.id}` }),
+    ]);
+    expect((dump['ltm/pool/members'] as { fullPath: string }[]).map((m) => m.fullPath).sort()).toEqual([
+      `/${p}/10.0.1.5:8080`,
+      `/${p}/2001:db8::5.8080`,
+    ]);
+    expect(dump['ltm/monitor/http']).toEqual([
+      expect.objectContaining({ send: 'GET /health HTTP/1.0\r\n\r\n', interval: 5, timeout: 9 }),
+    ]);
+    expect((dump['ltm/node'] as unknown[]).length).toBe(2);
+  });
+
+  it('writes nothing when the same request is applied again', async () => {
+    const s = await system();
+    const f = fullLoadBalancer();
+    await s.submitAndSettle(...f.all);
+    s.sim.resetCalls();
+    const agent = s.agent((await s.bindings.getBinding(f.ids.loadbalancerId))?.host as string);
+    for (const [resource, id] of [
+      ['member', f.m1.object.id],
+      ['loadbalancer', f.ids.loadbalancerId],
+    ] as const) {
+      const result = await agent.deps.applier.apply({
+        requestId: uuid(),
+        loadbalancerId: f.ids.loadbalancerId,
+        resource,
+        objectId: id as string,
+        operation: resource === 'loadbalancer' ? 'sync' : 'update',
+      });
+      expect(result).toMatchObject({ outcome: 'applied', commands: 0 });
+    }
+    expect(s.sim.calls.filter((c) => c.method !== 'GET')).toEqual([]);
+  });
+
+  it('applies updates with only the differing attributes', async () => {
+    const s = await system();
+    const f = fullLoadBalancer();
+    await s.submitAndSettle(...f.all);
+    s.sim.resetCalls();
+    await s.submitAndSettle(
+      requests.update('member', f.ids, { id: f.m1.object.id, weight: 0 }),
+      requests.update('listener', f.ids, {
+        id: f.listener.object.id,
+        admin_state_up: false,
+        connection_limit: 100,
+      }),
+      requests.update('healthmonitor', f.ids, {
+        id: f.hm.object.id,
+        url_path: '/ready',
+        expected_codes: '200-202',
+      }),
+    );
+    const dump = s.sim.dump();
+    expect((dump['ltm/pool/members'] as { session: string }[]).map((m) => m.session).sort()).toEqual([
+      'user-disabled',
+      'user-enabled',
+    ]);
+    expect(dump['ltm/virtual']).toEqual([expect.objectContaining({ disabled: true, connectionLimit: 100 })]);
+    expect(dump['ltm/monitor/http']).toEqual([
+      expect.objectContaining({ send: 'GET /ready HTTP/1.0\r\n\r\n', recv: 'HTTP/1\\.(0|1) (200|201|202)' }),
+    ]);
+    const records = await s.resources.loadRecords(f.ids.loadbalancerId);
+    expect(records.every((r) => r.provisioningStatus === 'ACTIVE')).toBe(true);
+    expect(records.find((r) => r.id === f.m1.object.id)?.operatingStatus).toBe('DISABLED');
+    expect(records.find((r) => r.id === f.listener.object.id)?.operatingStatus).toBe('DISABLED');
+  });
+
+  it('deletes a member, then a pool with its members and monitor, then the load balancer and its partition', async () => {
+    const s = await system();
+    const f = fullLoadBalancer();
+    await s.submitAndSettle(...f.all);
+    const host = (await s.bindings.getBinding(f.ids.loadbalancerId))?.host as string;
+
+    await s.submitAndSettle(requests.delete('member', f.ids, f.m1.object.id as string));
+    expect((s.sim.dump()['ltm/pool/members'] as unknown[]).length).toBe(1);
+    expect((s.sim.dump()['ltm/node'] as { fullPath: string }[]).map((n) => n.fullPath)).toEqual([
+      `/Test_${f.ids.tenantId}/2001:db8::5`,
+    ]);
+    expect(byType(await s.resources.loadRecords(f.ids.loadbalancerId), 'member')).toHaveLength(1);
+
+    await s.submitAndSettle(requests.delete('pool', f.ids, f.pool.object.id as string));
+    const afterPool = s.sim.dump();
+    expect(afterPool['ltm/pool']).toBeUndefined();
+    expect(afterPool['ltm/monitor/http']).toBeUndefined();
+    expect(afterPool['ltm/node']).toBeUndefined();
+    expect(afterPool['ltm/virtual']).toEqual([expect.not.objectContaining({ pool: expect.anything() })]);
+    const remaining = await s.resources.loadRecords(f.ids.loadbalancerId);
+    expect(remaining.map((r) => r.type).sort()).toEqual(['listener', 'loadbalancer']);
+    expect(statuses(remaining)).toEqual(
+      Object.fromEntries(
+        remaining.map((r) => [
+          `${r.type}:${r.id.slice(0, 4)}`,
+          r.type === 'loadbalancer' ? 'ACTIVE/ONLINE' : 'ACTIVE/ONLINE',
+        ]),
+      ),
+    );
+
+    await s.submitAndSettle(requests.delete('loadbalancer', f.ids, f.ids.loadbalancerId));
+    expect(s.sim.dump()).toEqual({});
+    expect(await s.resources.loadRecords(f.ids.loadbalancerId)).toEqual([]);
+    expect(await s.bindings.getBinding(f.ids.loadbalancerId)).toBeUndefined();
+    expect(await s.bindings.getTenantAffinity('Test', f.ids.tenantId)).toEqual({
+      hosts: [],
+      claim: undefined,
+    });
+    expect((await s.registry.getAgent('Test', host))?.loadbalancerCount).toBe(0);
+  });
+
+  it("keeps a tenant's partition while another of its load balancers lives in it", async () => {
+    const s = await system();
+    const tenant = lbIds().tenantId;
+    const a = fullLoadBalancer(lbIds({ tenantId: tenant }));
+    const b = lbIds({ tenantId: tenant });
+    await s.submitAndSettle(...a.all, requests.createLoadbalancer(b, { vip_address: '10.0.0.11' }));
+    await s.submitAndSettle(requests.delete('loadbalancer', a.ids, a.ids.loadbalancerId));
+    expect(s.sim.partitions()).toEqual([`Test_${tenant}`]);
+    expect(s.sim.dump()['ltm/virtual-address']).toHaveLength(1);
+    expect((await s.resources.loadRecords(b.loadbalancerId))[0]?.provisioningStatus).toBe('ACTIVE');
+  });
+
+  it('puts the object and its load balancer in ERROR with the BIG-IP message when the device refuses', async () => {
+    const s = await system();
+    const ids = lbIds();
+    const first = requests.createListener(ids, { protocol_port: 80 });
+    const clash = requests.createListener(ids, { protocol_port: 80 });
+    await s.submitAndSettle(requests.createLoadbalancer(ids), first, clash);
+    const records = await s.resources.loadRecords(ids.loadbalancerId);
+    const bad = records.find((r) => r.id === clash.object.id);
+    expect(bad?.provisioningStatus).toBe('ERROR');
+    expect(bad?.statusReason).toMatch(/^01070333:3: Virtual Server .* illegally shares destination address/);
+    expect(records.find((r) => r.type === 'loadbalancer')?.provisioningStatus).toBe('ERROR');
+    expect(records.find((r) => r.id === first.object.id)?.provisioningStatus).toBe('ACTIVE');
+
+    // The load balancer stays in ERROR while its tree holds what the device refuses; removing it recovers.
+    await s.submitAndSettle(
+      requests.update('loadbalancer', ids, { id: ids.loadbalancerId, name: 'renamed' }),
+    );
+    expect(
+      (await s.resources.loadRecords(ids.loadbalancerId)).find((r) => r.type === 'loadbalancer')
+        ?.provisioningStatus,
+    ).toBe('ERROR');
+    await s.submitAndSettle(requests.delete('listener', ids, clash.object.id as string));
+    const root = (await s.resources.loadRecords(ids.loadbalancerId)).find((r) => r.type === 'loadbalancer');
+    expect(root?.provisioningStatus).toBe('ACTIVE');
+  });
+
+  it('rides out a busy device and a connection reset after commit without duplicates', async () => {
+    const s = await system();
+    const f = fullLoadBalancer();
+    s.sim.injectFault({ kind: 'busy', path: '/mgmt/tm/transaction', times: 2 });
+    s.sim.injectFault({ kind: 'reset-after-commit', method: 'PATCH', path: /\/mgmt\/tm\/transaction\/\d+/ });
+    await s.submitAndSettle(...f.all);
+    const records = await s.resources.loadRecords(f.ids.loadbalancerId);
+    expect(statuses(records)).toEqual(
+      Object.fromEntries(
+        records.map((r) => [`${r.type}:${r.id.slice(0, 4)}`, expect.stringMatching(/^ACTIVE\//)]),
+      ),
+    );
+    expect(s.sim.calls.filter((c) => c.status === 409)).toEqual([]);
+    expect((s.sim.dump()['ltm/pool/members'] as unknown[]).length).toBe(2);
+  });
+
+  it('logs in again when the token expires mid-stream', async () => {
+    const s = await system();
+    const ids = lbIds();
+    await s.submitAndSettle(requests.createLoadbalancer(ids));
+    s.sim.injectFault({ kind: 'expire-tokens' });
+    await s.submitAndSettle(requests.createListener(ids));
+    expect(
+      (await s.resources.loadRecords(ids.loadbalancerId)).every((r) => r.provisioningStatus === 'ACTIVE'),
+    ).toBe(true);
+    expect(s.sim.calls.filter((c) => c.status === 401)).toHaveLength(1);
+  });
+
+  it('retries a device that keeps failing, then marks ERROR and dead-letters the request', async () => {
+    const s = await system({ maxAttempts: 2 });
+    const ids = lbIds();
+    s.sim.injectFault({ kind: 'mcpd-restart', path: '/mgmt/tm/ltm', times: Infinity });
+    await s.submitAndSettle(requests.createLoadbalancer(ids));
+    const [root] = await s.resources.loadRecords(ids.loadbalancerId);
+    expect(root?.provisioningStatus).toBe('ERROR');
+    expect(root?.statusReason).toMatch(/gave up after 2 attempts: .*connection to mcpd has been lost/);
+    const host = (await s.bindings.getBinding(ids.loadbalancerId))?.host as string;
+    const dead = await s.clients.sqs.send(
+      new (await import('@aws-sdk/client-sqs')).ReceiveMessageCommand({
+        QueueUrl: s.agentQueues[host]?.dlqUrl,
+        WaitTimeSeconds: 1,
+      }),
+    );
+    expect(dead.Messages).toHaveLength(1);
+  });
+
+  it('never lets two agents write one partition at the same time', async () => {
+    const s = await system({ leaseWaitMs: 10_000 });
+    const tenant = lbIds().tenantId;
+    const lbs = [lbIds({ tenantId: tenant }), lbIds({ tenantId: tenant }), lbIds({ tenantId: tenant })];
+    // Scheduled (desired state recorded) but not yet applied by any agent.
+    await s.deliver(
+      lbs.map((ids, i) => requests.createLoadbalancer(ids, { vip_address: `10.0.0.${20 + i}` })),
+    );
+    // From its first read to the end of its writes, an apply is in the partition's critical section.
+    const inside = { now: 0, max: 0 };
+    for (const a of s.agents) {
+      const device = a.cluster.devices[0] as unknown as Record<
+        'read' | 'execute',
+        (...args: never[]) => Promise<unknown>
+      >;
+      const read = device.read.bind(device);
+      const execute = device.execute.bind(device);
+      device.read = async (...args: never[]) => {
+        inside.now += 1;
+        inside.max = Math.max(inside.max, inside.now);
+        return read(...args);
+      };
+      device.execute = async (...args: never[]) => {
+        try {
+          return await execute(...args);
+        } finally {
+          inside.now -= 1;
+        }
+      };
+    }
+    s.sim.injectFault({ kind: 'latency', delayMs: 100, times: Infinity });
+    const results = await Promise.all(
+      lbs.map((ids, i) =>
+        s.agents[i]?.deps.applier.apply({
+          requestId: uuid(),
+          loadbalancerId: ids.loadbalancerId,
+          resource: 'loadbalancer',
+          objectId: ids.loadbalancerId,
+          operation: 'create',
+        }),
+      ),
+    );
+    s.sim.faults.clear();
+    expect(results.map((r) => r?.outcome)).toEqual(['applied', 'applied', 'applied']);
+    expect(inside.max).toBe(1);
+    expect(s.sim.dump()['ltm/virtual-address']).toHaveLength(3);
+    expect(s.sim.partitions()).toEqual([`Test_${tenant}`]);
+    for (const host of Object.keys(s.agentQueues)) await s.drainAgent(host);
+  });
+});
+
+describe('agent pipeline with an HA pair', () => {
+  it('writes to the active unit, config-syncs the group, and follows a failover', async () => {
+    const s = await system({ pair: true, deviceGroup: 'failover-group', hosts: ['agent-1'] });
+    const pair = s.pair as NonNullable<System['pair']>;
+    const ids = lbIds();
+    await s.submitAndSettle(requests.createLoadbalancer(ids));
+    expect(pair.a.calls.some((c) => c.method === 'POST' && c.path === '/mgmt/tm/cm')).toBe(true);
+    expect(pair.b.dump()).toEqual(pair.a.dump());
+    expect(pair.b.calls.filter((c) => c.method !== 'GET' && !c.path.includes('authn'))).toEqual([]);
+
+    pair.failover();
+    s.agents[0]?.cluster.forget(); // the next status poll would see it within the cache TTL
+    await s.submitAndSettle(requests.createListener(ids));
+    expect(pair.b.calls.some((c) => c.method === 'POST' && c.path === '/mgmt/tm/ltm/virtual')).toBe(true);
+    expect(pair.a.dump()['ltm/virtual']).toHaveLength(1); // synced back from b
+  });
+});

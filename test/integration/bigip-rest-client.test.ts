@@ -1,0 +1,224 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type BigIpEndpoint,
+  BigIpRestClient,
+  type RestClientOptions,
+} from '../../functions/adapters/bigip-rest-client.js';
+import { StaticCredentials } from '../../functions/adapters/device-credentials.js';
+import { IControlBigIpDevice } from '../../functions/adapters/icontrol-bigip-device.js';
+import { BigIpError, UnsafeBigIpNameError } from '../../functions/domain/errors.js';
+import { BigIpSimulator, type SimulatorOptions } from '../../local/bigip-simulator/bigip-simulator.js';
+
+const tls = (file: string) => readFileSync(join(import.meta.dirname, '..', 'fixtures', 'tls', file), 'utf8');
+const credentials = new StaticCredentials({ username: 'admin', password: 'admin' });
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+async function setup(
+  options: { sim?: SimulatorOptions; client?: RestClientOptions; endpoint?: Partial<BigIpEndpoint> } = {},
+) {
+  const sim = new BigIpSimulator(options.sim);
+  const baseUrl = await sim.listen();
+  const client = new BigIpRestClient({ name: 'bigip1', baseUrl, ...options.endpoint }, credentials, {
+    retryBaseMs: 5,
+    timeoutMs: 2_000,
+    ...options.client,
+  });
+  cleanups.push(
+    () => client.close(),
+    () => sim.close(),
+  );
+  return { sim, client, device: new IControlBigIpDevice(client) };
+}
+
+const logins = (sim: BigIpSimulator) => sim.callCount({ path: /authn\/login/ });
+
+describe('iControl REST client against the BIG-IP simulator', () => {
+  it('logs in once and reuses the token', async () => {
+    const { sim, client } = await setup();
+    for (let i = 0; i < 5; i++) await client.request('GET', '/mgmt/tm/sys/version');
+    expect(logins(sim)).toBe(1);
+    expect(sim.callCount()).toBe(6);
+  });
+
+  it('shares one login between concurrent first calls', async () => {
+    const { sim, client } = await setup();
+    await Promise.all(Array.from({ length: 8 }, () => client.request('GET', '/mgmt/tm/sys/version')));
+    expect(logins(sim)).toBe(1);
+  });
+
+  it('logs in again and retries once when the token expired (401 "has expired.")', async () => {
+    const { sim, client } = await setup();
+    await client.request('GET', '/mgmt/tm/sys/version');
+    sim.injectFault({ kind: 'expire-tokens' });
+    const response = await client.request('GET', '/mgmt/tm/sys/version');
+    expect(response.status).toBe(200);
+    expect(logins(sim)).toBe(2);
+    expect(sim.calls.filter((c) => c.status === 401)).toHaveLength(1);
+  });
+
+  it('refreshes the token before the device would expire it', async () => {
+    let now = 1_000_000;
+    const { sim, client } = await setup({ sim: { clock: () => now }, client: { clock: () => now } });
+    await client.request('GET', '/mgmt/tm/sys/version');
+    now += 1_150_000; // inside the last minute of the 1,200 s token
+    await client.request('GET', '/mgmt/tm/sys/version');
+    expect(logins(sim)).toBe(2);
+    expect(sim.calls.filter((c) => c.status === 401)).toHaveLength(0);
+  });
+
+  it('surfaces wrong credentials as a permanent error without looping', async () => {
+    const sim = new BigIpSimulator({ users: { admin: 'other' } });
+    const baseUrl = await sim.listen();
+    const client = new BigIpRestClient({ name: 'b', baseUrl }, credentials, { retryBaseMs: 1 });
+    cleanups.push(
+      () => client.close(),
+      () => sim.close(),
+    );
+    const error = await client.request('GET', '/mgmt/tm/sys/version').catch((e) => e);
+    expect(error).toBeInstanceOf(BigIpError);
+    expect(error.message).toContain('401 Authentication failed.');
+    expect(error.transient).toBe(false);
+    expect(logins(sim)).toBe(1);
+  });
+
+  it('retries 503 "active asynchronous task" with back-off, for any method', async () => {
+    const { sim, client } = await setup();
+    sim.injectFault({ kind: 'busy', method: 'POST', path: '/mgmt/tm/sys/folder', times: 2 });
+    const response = await client.request('POST', '/mgmt/tm/sys/folder', {
+      body: { name: 'P1', subPath: '/' },
+    });
+    expect(response.status).toBe(200);
+    expect(sim.callCount({ method: 'POST', path: /sys\/folder/ })).toBe(3);
+  });
+
+  it('gives up on a busy device after its retries with a transient error', async () => {
+    const { sim, client } = await setup({ client: { retries: 2 } });
+    sim.injectFault({ kind: 'busy', path: '/mgmt/tm/sys/version', times: Infinity });
+    const error = await client.request('GET', '/mgmt/tm/sys/version').catch((e) => e);
+    expect(error).toBeInstanceOf(BigIpError);
+    expect(error.transient).toBe(true);
+    expect(error.message).toContain('503 There is an active asynchronous task executing.');
+    expect(sim.callCount({ path: /sys\/version/ })).toBe(3);
+  });
+
+  it('retries a GET whose connection was reset', async () => {
+    const { sim, client } = await setup();
+    sim.injectFault({ kind: 'reset', path: '/mgmt/tm/sys/version' });
+    expect((await client.request('GET', '/mgmt/tm/sys/version')).status).toBe(200);
+  });
+
+  it('does not repeat a create whose connection was reset after the device applied it', async () => {
+    const { sim, client } = await setup();
+    sim.injectFault({ kind: 'reset-after-commit', method: 'POST', path: '/mgmt/tm/sys/folder' });
+    const error = await client
+      .request('POST', '/mgmt/tm/sys/folder', { body: { name: 'P2' } })
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(BigIpError);
+    expect(error.transient).toBe(true);
+    expect(sim.partitions()).toEqual(['P2']);
+    expect(sim.callCount({ method: 'POST', path: /sys\/folder/ })).toBe(1);
+  });
+
+  it('times out a device that never answers, as a transient error', async () => {
+    const { sim, client } = await setup({ client: { timeoutMs: 200, retries: 0 } });
+    sim.injectFault({ kind: 'hang', path: '/mgmt/tm/cm/failover-status' });
+    const error = await client.request('GET', '/mgmt/tm/cm/failover-status').catch((e) => e);
+    expect(error.message).toMatch(/ETIMEDOUT/);
+    expect(error.transient).toBe(true);
+  });
+
+  it('reads the message out of an HTML error page and of a lost-mcpd 500', async () => {
+    const { sim, client } = await setup({ client: { retries: 0 } });
+    sim.injectFault({ kind: 'html-500', path: '/mgmt/tm/sys/version' });
+    const html = await client.request('GET', '/mgmt/tm/sys/version').catch((e) => e);
+    expect(html.message).toContain('500 Error 500 AsyncContext timeout');
+    expect(html.transient).toBe(true);
+    sim.injectFault({ kind: 'mcpd-restart', path: '/mgmt/tm/sys/version' });
+    const mcpd = await client.request('GET', '/mgmt/tm/sys/version').catch((e) => e);
+    expect(mcpd.message).toContain('The connection to mcpd has been lost, try again.');
+    expect(mcpd.transient).toBe(true);
+  });
+
+  it('keeps BIG-IP configuration errors permanent with the device message', async () => {
+    const { client } = await setup();
+    const error = await client
+      .request('POST', '/mgmt/tm/ltm/pool', { body: { name: 'p', partition: 'Missing' } })
+      .catch((e) => e);
+    expect(error.transient).toBe(false);
+    expect(error.status).toBe(400);
+    expect(error.context.bigipMessage).toBe(
+      "01070734:3: Configuration error: Can't associate Pool (/Missing/p) folder does not exist",
+    );
+  });
+
+  it('reads failover, sync and version state (a standby unit says so)', async () => {
+    const { sim, device } = await setup();
+    sim.setFailoverState('standby');
+    expect(await device.status({ withSync: true, withVersion: true })).toEqual({
+      failoverState: 'STANDBY',
+      syncStatus: 'Standalone',
+      version: '17.1.2.1',
+    });
+  });
+
+  it('verifies TLS against the configured CA bundle', async () => {
+    const sim = new BigIpSimulator({ tls: { key: tls('device.key'), cert: tls('device.pem') } });
+    const baseUrl = await sim.listen();
+    cleanups.push(() => sim.close());
+    const trusted = new BigIpRestClient({ name: 'tls', baseUrl, caBundle: tls('ca.pem') }, credentials);
+    const untrusted = new BigIpRestClient(
+      { name: 'tls', baseUrl, caBundle: tls('other-ca.pem') },
+      credentials,
+      {
+        retries: 0,
+      },
+    );
+    const system = new BigIpRestClient({ name: 'tls', baseUrl }, credentials, { retries: 0 });
+    cleanups.push(
+      () => trusted.close(),
+      () => untrusted.close(),
+      () => system.close(),
+    );
+    expect((await trusted.request('GET', '/mgmt/tm/sys/version')).status).toBe(200);
+    for (const client of [untrusted, system]) {
+      const error = await client.request('GET', '/mgmt/tm/sys/version').catch((e) => e);
+      expect(error.message).toContain('certificate not trusted: check the CA bundle');
+      expect(error.transient).toBe(false);
+    }
+  });
+
+  it('signs every call with SigV4 when the endpoint goes through the IAM-authorised VPC link', async () => {
+    const { sim, client } = await setup({
+      endpoint: { signing: { region: 'us-east-1' } },
+      client: { awsCredentials: async () => ({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' }) },
+    });
+    await client.request('GET', '/mgmt/tm/sys/version');
+    expect(sim.calls.map((c) => c.signed)).toEqual([true, true]);
+  });
+
+  it('refuses unsafe names before any call, and escapes % as %25', async () => {
+    const { sim, device } = await setup();
+    await expect(
+      device.read('P', [{ kind: 'pool', partition: 'P', name: 'a~Common~b' }]),
+    ).rejects.toBeInstanceOf(UnsafeBigIpNameError);
+    await expect(device.read('P', [{ kind: 'pool', partition: '../x', name: 'p' }])).rejects.toBeInstanceOf(
+      UnsafeBigIpNameError,
+    );
+    expect(sim.callCount()).toBe(0);
+    await device.execute('P', {
+      createFolder: true,
+      commands: [],
+      atomic: false,
+      nodeCleanup: ['10.0.0.1%2'],
+      removeFolder: false,
+    });
+    expect(sim.calls.map((c) => `${c.method} ${c.path}`)).toContain(
+      'DELETE /mgmt/tm/ltm/node/~P~10.0.0.1%252',
+    );
+  });
+});

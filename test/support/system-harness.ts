@@ -1,0 +1,132 @@
+import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { buildCluster } from '../../functions/adapters/bigip-environment.js';
+import type { RestCall } from '../../functions/adapters/bigip-rest-client.js';
+import { StaticCredentials } from '../../functions/adapters/device-credentials.js';
+import { agentWorkerDeps, createAgentWorkerHandler } from '../../functions/handlers/agent-worker-handler.js';
+import type { AgentConfig } from '../../functions/shared/config.js';
+import { createTelemetry } from '../../functions/shared/telemetry.js';
+import { BigIpPair, BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
+import { EventSourcePoller } from '../../local/event-source-poller.js';
+import { type HarnessOptions, schedulerHarness } from './scheduler-harness.js';
+
+export interface SystemOptions extends HarnessOptions {
+  /** An HA pair instead of one device. */
+  pair?: boolean;
+  deviceGroup?: string;
+  leaseWaitMs?: number;
+}
+
+/**
+ * The whole pipeline on loopback: request queue → scheduler → agent queues → agent workers →
+ * simulated BIG-IP(s), with statuses in DynamoDB Local. `settle()` drives the event-source
+ * pollers until every queue is empty.
+ */
+export async function systemHarness(options: SystemOptions = {}) {
+  const h = await schedulerHarness(options);
+  const pair = options.pair ? BigIpPair.create() : undefined;
+  const single = pair ? undefined : new BigIpSimulator();
+  const urls = pair ? await pair.listen() : [await (single as BigIpSimulator).listen()];
+  const devices = urls.map((baseUrl, i) => ({ name: pair ? `bigip-${'ab'[i]}` : 'bigip1', baseUrl }));
+
+  const agents = Object.entries(h.agentQueues).map(([host, queue]) => {
+    const config: AgentConfig = {
+      env: h.env,
+      host,
+      agentQueueUrl: queue.url,
+      tables: h.tables,
+      maxAttempts: options.maxAttempts ?? 3,
+      retry: { baseSeconds: 1, maxSeconds: 1 },
+      leaseMs: 30_000,
+      devices,
+      deviceSecretId: 'unused-locally',
+      caBundle: undefined,
+      deviceGroup: options.deviceGroup,
+      trafficGroup: undefined,
+      clusterName: 'cluster1',
+      restTimeoutMs: 3_000,
+    };
+    const calls: RestCall[] = [];
+    const cluster = buildCluster(config, new StaticCredentials({ username: 'admin', password: 'admin' }), {
+      onCall: (c) => calls.push(c),
+      retryBaseMs: 10,
+    });
+    const deps = agentWorkerDeps(config, h.clients, createTelemetry('agent', h.env), cluster, calls, {
+      leaseWaitMs: options.leaseWaitMs ?? 5_000,
+    });
+    const handler = createAgentWorkerHandler(deps);
+    const poller = new EventSourcePoller({
+      sqs: h.clients.sqs,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      handler,
+      functionName: `agent-${host}`,
+    });
+    return { host, config, cluster, deps, handler, poller, calls };
+  });
+  const scheduler = new EventSourcePoller({
+    sqs: h.clients.sqs,
+    queueUrl: h.requestQueue.url,
+    queueArn: h.requestQueue.arn,
+    handler: h.handler,
+    functionName: 'scheduler',
+  });
+
+  const queueUrls = [h.requestQueue.url, ...Object.values(h.agentQueues).map((q) => q.url)];
+  const depth = async () => {
+    let total = 0;
+    for (const url of queueUrls) {
+      const out = await h.clients.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      total += Number(out.Attributes?.ApproximateNumberOfMessages ?? 0);
+      total += Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+    }
+    return total;
+  };
+
+  return {
+    ...h,
+    sim: (single ?? pair?.active) as BigIpSimulator,
+    pair,
+    agents,
+    agent: (host: string) => agents.find((a) => a.host === host) as (typeof agents)[number],
+    scheduler,
+    async submit(...bodies: { requestId: string; loadbalancerId: string }[]) {
+      for (const body of bodies) {
+        await h.clients.sqs.send(
+          new SendMessageCommand({
+            QueueUrl: h.requestQueue.url,
+            MessageBody: JSON.stringify(body),
+            MessageGroupId: body.loadbalancerId,
+            MessageDeduplicationId: body.requestId,
+          }),
+        );
+      }
+    },
+    /** Runs the pollers until every queue is empty (messages waiting out a back-off included). */
+    async settle(timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        let seen = await scheduler.pollOnce(0);
+        for (const a of agents) seen += await a.poller.pollOnce(0);
+        if (seen === 0) {
+          if ((await depth()) === 0) return;
+          if (Date.now() > deadline) throw new Error('queues did not drain in time');
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    },
+    async submitAndSettle(...bodies: { requestId: string; loadbalancerId: string }[]) {
+      await this.submit(...bodies);
+      await this.settle();
+    },
+    async close() {
+      for (const a of agents) a.cluster.close();
+      if (pair) await pair.close();
+      else await single?.close();
+    },
+  };
+}
