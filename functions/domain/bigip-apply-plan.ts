@@ -98,6 +98,16 @@ export function scopeFor(tree: LoadBalancerTree, t: Translation, target: ScopeTa
       }
     }
   }
+  // A pool's cookie profile exists only while its persistence is APP_COOKIE; an update may be
+  // switching it away, so only then is an absent profile worth a read.
+  for (const key of [...keys]) {
+    const o = object(key);
+    const switching =
+      target.resource === 'pool' &&
+      target.operation === 'update' &&
+      t.owner.get(key) === resourceKey('pool', target.id);
+    if (o?.kind === 'persistence-cookie' && t.absent.has(key) && !switching) keys.delete(key);
+  }
   return { keys, reads: readsFor([...keys].map(object).filter((o): o is BigIpObject => !!o)), full };
 }
 

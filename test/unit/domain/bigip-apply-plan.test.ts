@@ -68,13 +68,18 @@ describe('scopeFor', () => {
       operation: 'create',
     });
     expect(scope.full).toBe(true);
-    expect(scope.reads.map((r) => r.kind).sort()).toEqual([
-      'monitor',
-      'persistence-cookie',
-      'pool',
-      'virtual',
-      'virtual-address',
-    ]);
+    expect(scope.reads.map((r) => r.kind).sort()).toEqual(['monitor', 'pool', 'virtual', 'virtual-address']);
+  });
+
+  it('reads a cookie profile only while a pool uses APP_COOKIE, or when a pool update may switch away from it', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool({ session_persistence: { type: 'SOURCE_IP' } });
+    const tree = b.tree();
+    const t = translate(tree, { env });
+    const kinds = (operation: 'create' | 'update') =>
+      scopeFor(tree, t, { resource: 'pool', id: pool.id, operation }).reads.map((r) => r.kind);
+    expect(kinds('create')).not.toContain('persistence-cookie');
+    expect(kinds('update')).toContain('persistence-cookie');
   });
 });
 
