@@ -61,7 +61,6 @@ const applier = new LoadBalancerApplier({
 });
 
 const tenantId = randomUUID().replaceAll('-', '');
-let requestCount = 0;
 async function step(body: Record<string, unknown>) {
   const parsed = parseRequest(JSON.stringify({ version: 1, requestId: randomUUID(), tenantId, ...body }));
   if (!parsed.ok) throw new Error(parsed.reason);
@@ -78,7 +77,6 @@ async function step(body: Record<string, unknown>) {
     operation: r.operation,
   });
   const ms = performance.now() - started;
-  requestCount += 1;
   if (result.outcome !== 'applied')
     throw new Error(`${r.operation} ${r.resource}: ${JSON.stringify(result)}`);
   const calls = sim.calls.slice(before);
