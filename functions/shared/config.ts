@@ -25,6 +25,7 @@ export const ENV_VARS = {
   heartbeatIntervalSeconds: 'LBAAS_HEARTBEAT_INTERVAL_SECONDS',
   beatsPerInvocation: 'LBAAS_BEATS_PER_INVOCATION',
   leaseSeconds: 'LBAAS_LEASE_SECONDS',
+  rebindAfterSeconds: 'LBAAS_REBIND_AFTER_SECONDS',
   deviceSecretId: 'LBAAS_DEVICE_SECRET_ID',
   caBundle: 'LBAAS_CA_BUNDLE',
   deviceGroup: 'LBAAS_DEVICE_GROUP',
@@ -195,6 +196,8 @@ export interface HeartbeatConfig extends DeviceAccessConfig {
   agentDownTimeMs: number;
   heartbeatIntervalMs: number;
   beatsPerInvocation: number;
+  /** Drain agents dead longer than this (opt-in); undefined = bindings always wait for their agent. */
+  rebindAfterMs: number | undefined;
 }
 
 export function readHeartbeatConfig(env: Env = process.env): HeartbeatConfig {
@@ -211,6 +214,9 @@ export function readHeartbeatConfig(env: Env = process.env): HeartbeatConfig {
       ENV_VARS.beatsPerInvocation,
       z.coerce.number().int().min(1).max(12).default(2),
     ),
+    rebindAfterMs: env[ENV_VARS.rebindAfterSeconds]
+      ? read(env, ENV_VARS.rebindAfterSeconds, z.coerce.number().positive()) * 1000
+      : undefined,
     ...readDeviceAccess(env),
   };
 }

@@ -35,6 +35,8 @@ export const METRICS = {
   deviceStates: { name: 'DeviceFailoverState', dimensions: ['Environment', 'Agent', 'State'] },
   /** Heartbeat: registrations refused because the host name belongs to another agent. */
   refusedRegistrations: { name: 'RefusedRegistrations', dimensions: ['Environment'] },
+  /** Heartbeat: load balancers moved off agents dead longer than rebindAfterSeconds. */
+  rebinds: { name: 'Rebinds', dimensions: ['Environment'] },
   /** Scheduler: failover decisions (also counted under decisions). */
   failovers: { name: 'FailoverDecisions', dimensions: ['Environment'] },
 } as const;

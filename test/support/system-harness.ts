@@ -71,9 +71,16 @@ export async function systemHarness(options: SystemOptions = {}) {
     functionName: 'scheduler',
   });
 
-  const queueUrls = [h.requestQueue.url, ...Object.values(h.agentQueues).map((q) => q.url)];
+  // A stopped agent neither beats nor polls: its queue holds whatever was forwarded to it.
+  const stopped = new Set<string>();
   const depth = async () => {
     let total = 0;
+    const queueUrls = [
+      h.requestQueue.url,
+      ...Object.entries(h.agentQueues)
+        .filter(([host]) => !stopped.has(host))
+        .map(([, q]) => q.url),
+    ];
     for (const url of queueUrls) {
       const out = await h.clients.sqs.send(
         new GetQueueAttributesCommand({
@@ -94,6 +101,28 @@ export async function systemHarness(options: SystemOptions = {}) {
     agents,
     agent: (host: string) => agents.find((a) => a.host === host) as (typeof agents)[number],
     scheduler,
+    stop(host: string) {
+      stopped.add(host);
+    },
+    start(host: string) {
+      stopped.delete(host);
+    },
+    async agentQueueDepth(host: string) {
+      const out = await h.clients.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: h.agentQueues[host]?.url,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      return (
+        Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) +
+        Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+      );
+    },
+    /** Heartbeats for every running agent at the harness clock. */
+    async beatRunning() {
+      for (const host of Object.keys(h.agentQueues)) if (!stopped.has(host)) await h.beat(host);
+    },
     async submit(...bodies: { requestId: string; loadbalancerId: string }[]) {
       for (const body of bodies) {
         await h.clients.sqs.send(
@@ -111,7 +140,7 @@ export async function systemHarness(options: SystemOptions = {}) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         let seen = await scheduler.pollOnce(0);
-        for (const a of agents) seen += await a.poller.pollOnce(0);
+        for (const a of agents) if (!stopped.has(a.host)) seen += await a.poller.pollOnce(0);
         if (seen === 0) {
           if ((await depth()) === 0) return;
           if (Date.now() > deadline) throw new Error('queues did not drain in time');

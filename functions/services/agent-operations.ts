@@ -1,0 +1,179 @@
+import type { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
+import type { BindingPage, DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
+import { type DrainMove, planDrain } from '../domain/drain-plan.js';
+import { OperatorRefusedError } from '../domain/errors.js';
+import { heartbeatAgeMs, isActive, isAlive } from '../domain/liveness.js';
+import type { AgentRecord, Binding } from '../domain/ports.js';
+
+export interface AgentOperationsDeps {
+  registry: DynamoDbAgentRegistry;
+  bindings: DynamoDbBindingStore;
+  agentDownTimeMs: number;
+  clock: () => number;
+}
+
+export interface AgentStatus extends AgentRecord {
+  alive: boolean;
+  active: boolean;
+  heartbeatAgeSeconds: number | undefined;
+}
+
+export interface DrainReport {
+  moved: DrainMove[];
+  /** Load balancers that could not move (no active agent, or they changed meanwhile). */
+  skipped: { loadbalancerId: string; reason: string }[];
+}
+
+/**
+ * What operators do with agents (the CLI calls these): list, inspect, enable/disable, drain,
+ * delete. Upstream, `agent-delete` silently unbound every load balancer and there was no way to
+ * move one; here a delete is refused while load balancers are bound, and a drain moves them.
+ */
+export class AgentOperations {
+  constructor(private readonly deps: AgentOperationsDeps) {}
+
+  async agents(env: string): Promise<AgentStatus[]> {
+    const now = this.deps.clock();
+    const agents = await this.deps.registry.listAgents(env);
+    return agents
+      .map((a) => {
+        const age = heartbeatAgeMs(a, now);
+        return {
+          ...a,
+          alive: isAlive(a, this.deps.agentDownTimeMs, now),
+          active: isActive(a, this.deps.agentDownTimeMs, now),
+          heartbeatAgeSeconds: age === undefined ? undefined : Math.round(age / 100) / 10,
+        };
+      })
+      .sort((a, b) => a.host.localeCompare(b.host));
+  }
+
+  /** One page of the load balancers bound to an agent (cost: that agent's bindings only). */
+  async listOnAgent(
+    env: string,
+    host: string,
+    page: { limit?: number; cursor?: string } = {},
+  ): Promise<BindingPage> {
+    return this.deps.bindings.listOnAgent(env, host, page);
+  }
+
+  /** The agent bound to a load balancer, alive or not (like upstream's lbaas-agent-hosting-loadbalancer). */
+  async hostingAgent(
+    loadbalancerId: string,
+  ): Promise<{ binding: Binding; agent: AgentStatus | undefined } | undefined> {
+    const binding = await this.deps.bindings.getBinding(loadbalancerId);
+    if (!binding) return undefined;
+    const agent = (await this.agents(binding.env)).find((a) => a.host === binding.host);
+    return { binding, agent };
+  }
+
+  async setAdminState(env: string, host: string, up: boolean): Promise<void> {
+    if (!(await this.deps.registry.setAdminState(env, host, up))) {
+      throw new OperatorRefusedError(`no agent ${host} in environment ${env}`, { env, host });
+    }
+  }
+
+  /**
+   * Deletes an agent's registration. Refused while load balancers are bound to it (the error
+   * lists the first ones) unless forced; forcing unbinds them (the next request for each
+   * schedules it anew), so drain first to keep them served without a gap.
+   */
+  async deleteAgent(
+    env: string,
+    host: string,
+    options: { force?: boolean } = {},
+  ): Promise<{ unbound: number }> {
+    const agent = await this.deps.registry.getAgent(env, host);
+    if (!agent) throw new OperatorRefusedError(`no agent ${host} in environment ${env}`, { env, host });
+    const first = await this.deps.bindings.listOnAgent(env, host, { limit: 20 });
+    if (first.items.length > 0 && !options.force) {
+      const count = await this.deps.bindings.countOnAgent(env, host);
+      throw new OperatorRefusedError(
+        `agent ${host} still hosts ${count} load balancer(s): ${first.items.map((b) => b.loadbalancerId).join(', ')}${count > first.items.length ? ', …' : ''}; drain it first (agent-drain) or delete with --force`,
+        { env, host, count, loadbalancers: first.items.map((b) => b.loadbalancerId) },
+      );
+    }
+    let unbound = 0;
+    const seen = new Set<string>();
+    // The by-agent index is eventually consistent: stop when a page shows only what we handled.
+    for (let page = first; page.items.some((b) => !seen.has(b.loadbalancerId)); ) {
+      for (const b of page.items) {
+        if (seen.has(b.loadbalancerId)) continue;
+        seen.add(b.loadbalancerId);
+        if (await this.deps.bindings.release(b.loadbalancerId, host)) unbound += 1;
+      }
+      page = await this.deps.bindings.listOnAgent(env, host, { limit: 100 });
+    }
+    await this.deps.registry.deleteAgent(env, host);
+    return { unbound };
+  }
+
+  /**
+   * Moves an agent's bindings to other active agents, tenant affinity first (or all to `to`).
+   * Each move is conditional on the binding still being on the drained agent, so it is safe
+   * while requests are in flight: a request already in the drained agent's queue is applied by
+   * it (applies converge on the desired state under the partition lease), later ones go to the
+   * new agent. `limit` bounds the work of one call (the rebind policy drains in slices).
+   */
+  async drain(
+    env: string,
+    from: string,
+    options: { to?: string; limit?: number } = {},
+  ): Promise<DrainReport> {
+    const agents = await this.deps.registry.listAgents(env);
+    if (!agents.some((a) => a.host === from))
+      throw new OperatorRefusedError(`no agent ${from} in environment ${env}`);
+    const now = this.deps.clock();
+    if (options.to) {
+      const target = agents.find((a) => a.host === options.to);
+      if (!target || !isActive(target, this.deps.agentDownTimeMs, now) || options.to === from) {
+        throw new OperatorRefusedError(
+          `cannot drain to ${options.to}: it must be another active agent of ${env}`,
+        );
+      }
+    }
+    const report: DrainReport = { moved: [], skipped: [] };
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    let cursor: string | undefined;
+    do {
+      const page = await this.deps.bindings.listOnAgent(env, from, {
+        limit: 100,
+        ...(cursor ? { cursor } : {}),
+      });
+      cursor = page.cursor;
+      const tenants = [...new Set(page.items.map((b) => b.tenantId))];
+      const affinity = new Map(
+        await Promise.all(
+          tenants.map(
+            async (t) =>
+              [t, (await this.deps.bindings.getTenantAffinity(env, t)).hosts.map((h) => h.host)] as const,
+          ),
+        ),
+      );
+      const fresh = await this.deps.registry.listAgents(env);
+      const plan = planDrain({
+        env,
+        from,
+        bindings: page.items.slice(0, Math.max(0, limit - report.moved.length)),
+        agents: fresh,
+        affinity,
+        agentDownTimeMs: this.deps.agentDownTimeMs,
+        nowMs: this.deps.clock(),
+        ...(options.to ? { to: options.to } : {}),
+      });
+      for (const u of plan.unplaced)
+        report.skipped.push({ loadbalancerId: u.loadbalancerId, reason: 'no active agent to take it' });
+      for (const move of plan.moves) {
+        if (await this.deps.bindings.moveBinding(move.loadbalancerId, from, move.to, this.deps.clock())) {
+          await this.deps.registry.adjustLoadbalancerCount(env, from, -1);
+          await this.deps.registry.adjustLoadbalancerCount(env, move.to, 1);
+          report.moved.push(move);
+        } else {
+          report.skipped.push({ loadbalancerId: move.loadbalancerId, reason: 'binding changed meanwhile' });
+        }
+      }
+      if (plan.moves.length === 0) break; // nothing can move now; do not spin on the same page
+    } while (cursor && report.moved.length < limit);
+    return report;
+  }
+}
