@@ -123,7 +123,7 @@ export class DynamoDbResourceStore implements ResourceStore {
             TableName: this.table,
             Key,
             UpdateExpression:
-              'SET provisioningStatus = :s, operatingStatus = :o, updatedAt = :now REMOVE statusReason',
+              'SET provisioningStatus = :s, operatingStatus = :o, updatedAt = :now, appliedAt = if_not_exists(appliedAt, :now) REMOVE statusReason',
             ...condition,
             ExpressionAttributeValues: {
               ...condition.ExpressionAttributeValues,
@@ -354,6 +354,7 @@ function toRecord(item: Record<string, unknown>): ResourceRecord {
     updatedAt: Number(item.updatedAt ?? 0),
   } as ResourceRecord;
   if (typeof item.statusReason === 'string') record.statusReason = item.statusReason;
+  if (typeof item.appliedAt === 'number') record.appliedAt = item.appliedAt;
   return record;
 }
 

@@ -9,7 +9,7 @@ import {
 } from './bigip-objects.js';
 import type { Translation } from './bigip-translation.js';
 import type { HealthMonitorSpec, ListenerSpec, MemberSpec, PoolSpec, ResourceType } from './lbaas-request.js';
-import { type LoadBalancerTree, resourceKey } from './resource-state.js';
+import { allRecords, type LoadBalancerTree, resourceKey } from './resource-state.js';
 
 /** What one request makes the agent look at on the device. */
 export interface ApplyScope {
@@ -98,6 +98,8 @@ export function scopeFor(tree: LoadBalancerTree, t: Translation, target: ScopeTa
       }
     }
   }
+  if (!full) addDependencies(tree, t, keys);
+
   // A pool's cookie profile exists only while its persistence is APP_COOKIE; an update may be
   // switching it away, so only then is an absent profile worth a read.
   for (const key of [...keys]) {
@@ -109,6 +111,48 @@ export function scopeFor(tree: LoadBalancerTree, t: Translation, target: ScopeTa
     if (o?.kind === 'persistence-cookie' && t.absent.has(key) && !switching) keys.delete(key);
   }
   return { keys, reads: readsFor([...keys].map(object).filter((o): o is BigIpObject => !!o)), full };
+}
+
+/**
+ * Requests are applied one by one, but the desired tree may already hold later requests (the
+ * scheduler records them as they arrive): a listener's default pool, a pool's new monitor. An
+ * object in scope pulls in what it references when that has never been applied (or failed), so
+ * the apply never points at something missing; objects applied before are trusted to exist.
+ */
+function addDependencies(tree: LoadBalancerTree, t: Translation, keys: Set<string>): void {
+  const records = new Map(allRecords(tree).map((r) => [resourceKey(r.type, r.id), r]));
+  const unapplied = (key: string) => {
+    const owner = records.get(t.owner.get(key) ?? '');
+    return owner !== undefined && (owner.appliedAt === undefined || owner.provisioningStatus === 'ERROR');
+  };
+  const byPath = new Map<string, string>();
+  for (const [key, o] of t.present)
+    byPath.set(`${o.kind === 'monitor' ? 'monitor' : o.kind}:/${o.partition}/${o.name}`, key);
+  const queue = [...keys];
+  while (queue.length > 0) {
+    const o = t.present.get(queue.pop() as string);
+    if (!o) continue;
+    const refs: (string | undefined)[] = [];
+    if (o.kind === 'virtual') {
+      refs.push(byPath.get(`pool:${o.attrs.pool}`));
+      for (const p of o.attrs.persist as string[]) refs.push(byPath.get(`persistence-cookie:${p}`));
+      if (tree.root.appliedAt === undefined) {
+        // The load balancer itself is not on the device yet (its create is still on its way).
+        for (const [key, x] of t.present)
+          if (x.kind === 'virtual-address' || x.kind === 'folder') refs.push(key);
+      }
+    }
+    if (o.kind === 'pool') {
+      refs.push(byPath.get(`monitor:${o.attrs.monitor}`));
+      for (const [key, x] of t.present) if (x.kind === 'member' && x.pool === o.name) refs.push(key);
+    }
+    for (const ref of refs) {
+      if (ref && !keys.has(ref) && (unapplied(ref) || t.present.get(ref)?.kind === 'member')) {
+        keys.add(ref);
+        queue.push(ref);
+      }
+    }
+  }
 }
 
 function readsFor(objects: BigIpObject[]): ReadUnit[] {

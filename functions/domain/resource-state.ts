@@ -26,6 +26,8 @@ export interface ResourceRecord<R extends ResourceType = ResourceType> {
   /** Bumped by every accepted request; status writes are conditional on it so a late apply never hides a newer request. */
   revision: number;
   requestId: string;
+  /** When an agent first put the object on a device (absent: never applied yet). */
+  appliedAt?: number;
   /** When the object was first recorded; the older of two clashing objects keeps its place. */
   createdAt: number;
   updatedAt: number;

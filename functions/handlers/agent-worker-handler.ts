@@ -121,12 +121,14 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
     }
   };
 
-  return async (event, context) =>
-    processPartialResponse(event, handleRecord, new SqsFifoPartialProcessorAsync(), {
+  return async (event, context) => {
+    emitMetric(metrics, METRICS.messages.name, event.Records.length);
+    return processPartialResponse(event, handleRecord, new SqsFifoPartialProcessorAsync(), {
       context,
       skipGroupOnError: true,
       throwOnFullBatchFailure: false,
     });
+  };
 }
 
 /** Wires an agent worker from its configuration, SDK clients and device cluster. */

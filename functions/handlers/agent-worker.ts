@@ -11,9 +11,7 @@ import { wrapQueueHandler } from './scheduler-handler.js';
 // Cold start: configuration validated once; SDK clients, device clients and their tokens live
 // for the life of the container.
 const config = readAgentConfig();
-const telemetry = createTelemetry('agent', config.env);
-telemetry.metrics.setDefaultDimensions({ Environment: config.env, Agent: config.host });
-telemetry.logger.appendPersistentKeys({ agent: config.host });
+const telemetry = createTelemetry('agent', config.env, config.host);
 const calls: RestCall[] = [];
 const cluster = buildCluster(config, new SecretsManagerCredentials(config.deviceSecretId), {
   onCall: (call) => calls.push(call),

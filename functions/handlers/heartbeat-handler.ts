@@ -31,7 +31,8 @@ export function createHeartbeatHandler(
         telemetry.logger.error('heartbeat failed', { error });
         if (i === config.beatsPerInvocation - 1 && beats.length === 0) throw error;
       } finally {
-        telemetry.metrics.publishStoredMetrics();
+        // Flush per beat: the invocation sleeps between beats.
+        if (telemetry.metrics.hasStoredMetrics()) telemetry.metrics.publishStoredMetrics();
       }
     }
     return { beats };

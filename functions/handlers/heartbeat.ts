@@ -1,5 +1,4 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import { buildCluster } from '../adapters/bigip-environment.js';
@@ -10,6 +9,7 @@ import { createHeartbeatHandler, heartbeatService } from './heartbeat-handler.js
 
 // Cold start: configuration validated once; device clients (and their tokens) kept warm.
 const config = readHeartbeatConfig();
+// The heartbeat's metrics carry the Agent dimension explicitly (it also reports other agents' ages).
 const telemetry = createTelemetry('heartbeat', config.env);
 telemetry.logger.appendPersistentKeys({ agent: config.host });
 const cluster = buildCluster(config, new SecretsManagerCredentials(config.deviceSecretId));
@@ -20,6 +20,7 @@ const service = heartbeatService(
   cluster,
 );
 
-export const handler = middy(createHeartbeatHandler(service, config, telemetry))
-  .use(injectLambdaContext(telemetry.logger))
-  .use(logMetrics(telemetry.metrics, { captureColdStartMetric: true }));
+// Metrics are flushed after each beat by the handler itself (it sleeps between beats).
+export const handler = middy(createHeartbeatHandler(service, config, telemetry)).use(
+  injectLambdaContext(telemetry.logger),
+);

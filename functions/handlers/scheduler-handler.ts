@@ -150,6 +150,7 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
 
   return async (event, context) => {
     idempotencyConfig.registerLambdaContext(context);
+    emitMetric(metrics, METRICS.messages.name, event.Records.length);
     // FIFO: a failed record fails the rest of its message group (order), other groups go on.
     return processPartialResponse(event, handleRecord, new SqsFifoPartialProcessorAsync(), {
       context,
@@ -169,7 +170,11 @@ export function schedulerDeps(
   config: SchedulerConfig,
   clients: AwsClients,
   telemetry: Telemetry,
-  overrides: { clock?: () => number; random?: () => number } = {},
+  overrides: {
+    clock?: () => number;
+    random?: () => number;
+    onScheduled?: ConstructorParameters<typeof RequestScheduler>[0]['onScheduled'];
+  } = {},
 ): SchedulerHandlerDeps {
   const clock = overrides.clock ?? Date.now;
   const random = overrides.random ?? Math.random;
@@ -187,6 +192,7 @@ export function schedulerDeps(
     queue: new SqsAgentQueue(clients.sqs),
     clock,
     random,
+    ...(overrides.onScheduled ? { onScheduled: overrides.onScheduled } : {}),
   });
   return {
     config,

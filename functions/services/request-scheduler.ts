@@ -15,6 +15,8 @@ export interface RequestSchedulerDeps {
   queue: AgentQueue;
   clock: () => number;
   random: () => number;
+  /** Told about every forwarded request (the local dashboard's activity feed). */
+  onScheduled?: (request: LbaasRequest, outcome: ScheduleOutcome) => void;
 }
 
 export type ForwardedDecision = Exclude<ScheduleDecision, { kind: 'no-active-agent' }>;
@@ -48,7 +50,9 @@ export class RequestScheduler {
         ...(submittedAt ? { submittedAt } : {}),
       },
     });
-    return { decision, bound };
+    const outcome = { decision, bound };
+    this.deps.onScheduled?.(request, outcome);
+    return outcome;
   }
 
   /** Picks the agent for a request, binding the load balancer if it is new. */

@@ -12,12 +12,15 @@ export interface Telemetry {
 }
 
 /** One logger and one metrics instance per function, tagged with the environment. */
-export function createTelemetry(serviceName: string, env: string): Telemetry {
-  const logger = new Logger({ serviceName, persistentKeys: { environment: env } });
+export function createTelemetry(serviceName: string, env: string, agent?: string): Telemetry {
+  const logger = new Logger({
+    serviceName,
+    persistentKeys: { environment: env, ...(agent ? { agent } : {}) },
+  });
   const metrics = new PowertoolsMetrics({
     namespace: METRIC_NAMESPACE,
     serviceName,
-    defaultDimensions: { Environment: env },
+    defaultDimensions: { Environment: env, ...(agent ? { Agent: agent } : {}) },
   });
   return { logger, metrics };
 }

@@ -82,6 +82,24 @@ describe('agent pipeline: SQS → scheduler → agent → simulated BIG-IP → s
     expect((dump['ltm/node'] as unknown[]).length).toBe(2);
   });
 
+  it('applies requests whose desired tree is already ahead of them (all recorded before any apply)', async () => {
+    const s = await system();
+    const f = fullLoadBalancer();
+    for (const body of f.all) await s.deliver([body]); // the scheduler records and forwards everything first
+    await s.settle();
+    const records = await s.resources.loadRecords(f.ids.loadbalancerId);
+    expect(records.map((r) => `${r.type}:${r.provisioningStatus}`).sort()).toEqual([
+      'healthmonitor:ACTIVE',
+      'listener:ACTIVE',
+      'loadbalancer:ACTIVE',
+      'member:ACTIVE',
+      'member:ACTIVE',
+      'pool:ACTIVE',
+    ]);
+    // The only refusals were reads before the partition existed ("folder not found"); no write failed.
+    expect(s.sim.calls.filter((c) => c.status >= 400 && c.method !== 'GET')).toEqual([]);
+  });
+
   it('writes nothing when the same request is applied again', async () => {
     const s = await system();
     const f = fullLoadBalancer();

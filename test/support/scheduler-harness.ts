@@ -129,7 +129,10 @@ export async function captureMetrics<T>(
   fn: () => Promise<T>,
 ): Promise<{ result: T; metrics: MetricEvent[] }> {
   const metrics: MetricEvent[] = [];
-  const listener = (m: MetricEvent) => metrics.push(m);
+  // All but the per-invocation batch-size count, which every handler emits.
+  const listener = (m: MetricEvent) => {
+    if (m.name !== 'MessagesReceived') metrics.push(m);
+  };
   metricEvents.on('metric', listener);
   try {
     const result = await fn();

@@ -50,7 +50,7 @@ export async function systemHarness(options: SystemOptions = {}) {
       onCall: (c) => calls.push(c),
       retryBaseMs: 10,
     });
-    const deps = agentWorkerDeps(config, h.clients, createTelemetry('agent', h.env), cluster, calls, {
+    const deps = agentWorkerDeps(config, h.clients, createTelemetry('agent', h.env, host), cluster, calls, {
       leaseWaitMs: options.leaseWaitMs ?? 5_000,
     });
     const handler = createAgentWorkerHandler(deps);

@@ -43,6 +43,26 @@ describe('scopeFor', () => {
     ]);
   });
 
+  it('pulls in what an object references when that was never applied (a listener whose pool is still on its way)', () => {
+    const b = new TreeBuilder();
+    const listener = b.listener();
+    const pool = b.pool({ listener_id: listener.id });
+    b.healthmonitor(pool.id, { type: 'TCP' });
+    b.root.appliedAt = 1;
+    const tree = b.tree();
+    const t = translate(tree, { env });
+    const kinds = () =>
+      scopeFor(tree, t, { resource: 'listener', id: listener.id, operation: 'create' })
+        .reads.map((r) => r.kind)
+        .sort();
+    expect(kinds()).toEqual(['monitor', 'pool', 'virtual']);
+    pool.appliedAt = 2;
+    for (const hm of tree.healthmonitors) hm.appliedAt = 3;
+    expect(kinds()).toEqual(['virtual']);
+    delete b.root.appliedAt;
+    expect(kinds()).toEqual(['virtual', 'virtual-address']);
+  });
+
   it('reads the monitor and its pool for a health monitor change', () => {
     const b = new TreeBuilder();
     const pool = b.pool();

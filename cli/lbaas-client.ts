@@ -1,0 +1,328 @@
+import { randomUUID } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { createDocumentClient } from '../functions/adapters/aws-clients.js';
+import { DynamoDbAgentRegistry } from '../functions/adapters/dynamodb-agent-registry.js';
+import { DynamoDbBindingStore } from '../functions/adapters/dynamodb-binding-store.js';
+import { DynamoDbResourceStore } from '../functions/adapters/dynamodb-resource-store.js';
+import { parseRequest } from '../functions/domain/lbaas-request.js';
+import { isPending, type ResourceRecord } from '../functions/domain/resource-state.js';
+import { AgentOperations } from '../functions/services/agent-operations.js';
+import type { TableNames } from '../functions/shared/table-schema.js';
+
+/** Where one environment's queues and the shared tables are (from stack outputs or the local stack). */
+export interface ClientTarget {
+  env: string;
+  requestQueueUrl: string;
+  requestDlqUrl: string;
+  /** Agent host → its queue and dead-letter queue. */
+  agentQueues: Record<string, { url: string; dlqUrl: string }>;
+  tables: TableNames;
+  agentDownTimeSeconds: number;
+}
+
+export interface StatusNode {
+  type: ResourceRecord['type'];
+  id: string;
+  name: string;
+  provisioningStatus: ResourceRecord['provisioningStatus'];
+  operatingStatus: ResourceRecord['operatingStatus'];
+  statusReason?: string;
+  children: StatusNode[];
+}
+
+export interface DeadLetter {
+  queue: string;
+  messageId: string;
+  requestId?: string;
+  loadbalancerId?: string;
+  summary: string;
+  receiveCount: number;
+  sentAt?: string;
+}
+
+/**
+ * The programmatic face of the system, used by the `lbaas` CLI, the local stack and the tests:
+ * submit requests, read status trees, wait, operate agents, inspect and redrive dead letters.
+ */
+export class LbaasClient {
+  readonly operations: AgentOperations;
+  private readonly resources: DynamoDbResourceStore;
+
+  constructor(
+    readonly target: ClientTarget,
+    private readonly clients: { dynamodb: DynamoDBClient; sqs: SQSClient },
+    clock: () => number = Date.now,
+  ) {
+    const db = createDocumentClient(clients.dynamodb);
+    this.resources = new DynamoDbResourceStore(db, target.tables.resources);
+    this.operations = new AgentOperations({
+      registry: new DynamoDbAgentRegistry(db, target.tables.agents),
+      bindings: new DynamoDbBindingStore(db, target.tables),
+      agentDownTimeMs: target.agentDownTimeSeconds * 1000,
+      clock,
+    });
+  }
+
+  /** Fills in version and requestId if missing, then validates like the scheduler would. */
+  prepare(message: Record<string, unknown>): { requestId: string; loadbalancerId: string; body: string } {
+    const full = { version: 1, requestId: randomUUID(), ...message };
+    const parsed = parseRequest(JSON.stringify(full));
+    if (!parsed.ok) throw new Error(parsed.reason);
+    return {
+      requestId: parsed.request.requestId,
+      loadbalancerId: parsed.request.loadbalancerId,
+      body: JSON.stringify(full),
+    };
+  }
+
+  async submit(message: Record<string, unknown>): Promise<{ requestId: string; loadbalancerId: string }> {
+    const { requestId, loadbalancerId, body } = this.prepare(message);
+    await this.clients.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.target.requestQueueUrl,
+        MessageBody: body,
+        MessageGroupId: loadbalancerId,
+        MessageDeduplicationId: requestId,
+      }),
+    );
+    return { requestId, loadbalancerId };
+  }
+
+  /** Sends many requests, ten per SQS call, in order; every message is validated before any is sent. */
+  async submitMany(
+    messages: Record<string, unknown>[],
+    onProgress?: (sent: number, total: number) => void,
+  ): Promise<{ requestId: string; loadbalancerId: string }[]> {
+    const prepared = messages.map((m, i) => {
+      try {
+        return this.prepare(m);
+      } catch (error) {
+        throw new Error(`request ${i + 1}: ${(error as Error).message}`);
+      }
+    });
+    for (let i = 0; i < prepared.length; i += 10) {
+      const batch = prepared.slice(i, i + 10);
+      const out = await this.clients.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: this.target.requestQueueUrl,
+          Entries: batch.map((p, j) => ({
+            Id: String(j),
+            MessageBody: p.body,
+            MessageGroupId: p.loadbalancerId,
+            MessageDeduplicationId: p.requestId,
+          })),
+        }),
+      );
+      if (out.Failed?.length)
+        throw new Error(`SQS refused ${out.Failed.length} message(s): ${out.Failed[0]?.Message}`);
+      onProgress?.(Math.min(i + 10, prepared.length), prepared.length);
+    }
+    return prepared.map(({ requestId, loadbalancerId }) => ({ requestId, loadbalancerId }));
+  }
+
+  async records(loadbalancerId: string): Promise<ResourceRecord[]> {
+    return this.resources.loadRecords(loadbalancerId);
+  }
+
+  /** The status tree of a load balancer: listeners, pools with their members and monitor. */
+  async status(loadbalancerId: string): Promise<StatusNode | undefined> {
+    return statusTree(await this.records(loadbalancerId));
+  }
+
+  /**
+   * Polls until nothing in the tree is PENDING_*; resolves with the tree, or undefined once the
+   * load balancer is gone. A load balancer not recorded yet (its create still queued) is waited
+   * for during `graceMs`.
+   */
+  async wait(
+    loadbalancerId: string,
+    options: {
+      timeoutMs?: number;
+      intervalMs?: number;
+      graceMs?: number;
+      onProgress?: (records: ResourceRecord[]) => void;
+    } = {},
+  ): Promise<{ tree: StatusNode | undefined; records: ResourceRecord[] }> {
+    const started = Date.now();
+    const deadline = started + (options.timeoutMs ?? 300_000);
+    let seen = false;
+    for (;;) {
+      const records = await this.records(loadbalancerId);
+      options.onProgress?.(records);
+      seen ||= records.length > 0;
+      const settled =
+        records.length > 0
+          ? !records.some((r) => isPending(r.provisioningStatus))
+          : seen || Date.now() - started > (options.graceMs ?? 10_000);
+      if (settled) return { tree: statusTree(records), records };
+      if (Date.now() > deadline)
+        throw new Error(`load balancer ${loadbalancerId} still pending after the timeout`);
+      await new Promise((r) => setTimeout(r, options.intervalMs ?? 500));
+    }
+  }
+
+  async queueDepths(): Promise<Record<string, { visible: number; inFlight: number }>> {
+    const queues: [string, string][] = [
+      ['requests', this.target.requestQueueUrl],
+      ['requests-dlq', this.target.requestDlqUrl],
+      ...Object.entries(this.target.agentQueues).flatMap(([host, q]): [string, string][] => [
+        [host, q.url],
+        [`${host}-dlq`, q.dlqUrl],
+      ]),
+    ];
+    const out: Record<string, { visible: number; inFlight: number }> = {};
+    await Promise.all(
+      queues.map(async ([name, url]) => {
+        const a = await this.clients.sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: url,
+            AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+          }),
+        );
+        out[name] = {
+          visible: Number(a.Attributes?.ApproximateNumberOfMessages ?? 0),
+          inFlight: Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+        };
+      }),
+    );
+    return out;
+  }
+
+  private deadLetterQueues(): { name: string; dlq: string; source: string }[] {
+    return [
+      { name: 'requests', dlq: this.target.requestDlqUrl, source: this.target.requestQueueUrl },
+      ...Object.entries(this.target.agentQueues).map(([host, q]) => ({
+        name: host,
+        dlq: q.dlqUrl,
+        source: q.url,
+      })),
+    ];
+  }
+
+  /** Lists dead letters without consuming them (each is received and made visible again at once). */
+  async dlqList(): Promise<DeadLetter[]> {
+    const out: DeadLetter[] = [];
+    for (const q of this.deadLetterQueues()) {
+      for (const m of await this.peek(q.dlq)) out.push(describeDeadLetter(q.name, m));
+    }
+    return out;
+  }
+
+  /**
+   * Sends every dead letter back to the queue it came from (requests to the scheduler, forwarded
+   * requests to their agent) with a fresh de-duplication id, then deletes it from the DLQ.
+   */
+  async dlqRedrive(): Promise<{ redriven: number }> {
+    let redriven = 0;
+    for (const q of this.deadLetterQueues()) {
+      for (;;) {
+        const received = await this.clients.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: q.dlq,
+            MaxNumberOfMessages: 10,
+            VisibilityTimeout: 60,
+            MessageSystemAttributeNames: ['All'],
+          }),
+        );
+        const messages = received.Messages ?? [];
+        if (messages.length === 0) break;
+        for (const m of messages) {
+          await this.clients.sqs.send(
+            new SendMessageCommand({
+              QueueUrl: q.source,
+              MessageBody: m.Body ?? '',
+              MessageGroupId: m.Attributes?.MessageGroupId ?? 'redrive',
+              MessageDeduplicationId: `redrive-${randomUUID()}`,
+            }),
+          );
+        }
+        await this.clients.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: q.dlq,
+            Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle as string })),
+          }),
+        );
+        redriven += messages.length;
+      }
+    }
+    return { redriven };
+  }
+
+  private async peek(queueUrl: string): Promise<Message[]> {
+    const seen = new Map<string, Message>();
+    for (let round = 0; round < 20; round++) {
+      const received = await this.clients.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          VisibilityTimeout: 2,
+          MessageSystemAttributeNames: ['All'],
+        }),
+      );
+      const fresh = (received.Messages ?? []).filter((m) => !seen.has(m.MessageId as string));
+      if (fresh.length === 0) break;
+      for (const m of fresh) seen.set(m.MessageId as string, m);
+    }
+    return [...seen.values()];
+  }
+}
+
+function describeDeadLetter(queue: string, m: Message): DeadLetter {
+  let summary = (m.Body ?? '').slice(0, 80);
+  let requestId: string | undefined;
+  let loadbalancerId: string | undefined;
+  try {
+    const body = JSON.parse(m.Body ?? '');
+    const request = body.request ?? body;
+    requestId = request.requestId;
+    loadbalancerId = request.loadbalancerId;
+    summary = `${request.operation} ${request.resource} ${request.object?.id ?? ''}`.trim();
+  } catch {
+    // not JSON: keep the raw prefix
+  }
+  const sent = Number(m.Attributes?.SentTimestamp);
+  return {
+    queue,
+    messageId: m.MessageId as string,
+    ...(requestId ? { requestId } : {}),
+    ...(loadbalancerId ? { loadbalancerId } : {}),
+    summary,
+    receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 0),
+    ...(sent ? { sentAt: new Date(sent).toISOString() } : {}),
+  };
+}
+
+/** Arranges a load balancer's records as a tree. */
+export function statusTree(records: readonly ResourceRecord[]): StatusNode | undefined {
+  const node = (r: ResourceRecord): StatusNode => ({
+    type: r.type,
+    id: r.id,
+    name: String((r.desired as { name?: string }).name ?? ''),
+    provisioningStatus: r.provisioningStatus,
+    operatingStatus: r.operatingStatus,
+    ...(r.statusReason ? { statusReason: r.statusReason } : {}),
+    children: [],
+  });
+  const root = records.find((r) => r.type === 'loadbalancer');
+  if (!root) return undefined;
+  const tree = node(root);
+  const pools = new Map<string, StatusNode>();
+  for (const r of records.filter((x) => x.type === 'pool')) pools.set(r.id, node(r));
+  for (const r of records.filter((x) => x.type === 'listener')) tree.children.push(node(r));
+  for (const r of records) {
+    if (r.type !== 'member' && r.type !== 'healthmonitor') continue;
+    const pool = pools.get((r.desired as { pool_id: string }).pool_id);
+    (pool?.children ?? tree.children).push(node(r));
+  }
+  tree.children.push(...pools.values());
+  return tree;
+}

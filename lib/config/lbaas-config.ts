@@ -1,0 +1,159 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+/**
+ * The one configuration file (`lbaas.config.json`): environments, their devices and their
+ * agents. `cdk synth`, `npm start` and the CLI all read it through this schema, which names the
+ * offending field in every error.
+ */
+const ENV_PREFIX_RE = /^[A-Za-z][A-Za-z0-9]{0,15}$/;
+const HOST_RE = /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/;
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+const deviceUnit = z.strictObject({
+  /** Device name (logs, metrics, leases). */
+  name: z.string().regex(NAME_RE, { error: 'must be letters, digits, _ . - (at most 63)' }),
+  /** Management address the Network Load Balancer (or the functions, in direct mode) reaches. */
+  managementAddress: z.string().refine((a) => isIP(a) !== 0, { error: 'must be an IP address' }),
+  port: z.int().min(1).max(65535).default(443),
+});
+
+const agent = z.strictObject({
+  /** Unique host name of the agent (its queue, worker and heartbeat are named after it). */
+  host: z.string().regex(HOST_RE, { error: 'must be a host name: letters, digits, . and -' }),
+  /** Stable identity; a second agent claiming this host with another id is refused. */
+  agentId: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,128}$/)
+    .optional(),
+  /** Subnets of this agent's own network path (direct mode), typically one availability zone. */
+  subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/)).default([]),
+});
+
+const environment = z
+  .strictObject({
+    prefix: z.string().regex(ENV_PREFIX_RE, {
+      error:
+        'must start with a letter and hold letters and digits only, at most 16 (it prefixes BIG-IP partition names)',
+    }),
+    agentDownTimeSeconds: z.int().min(10).max(3600).default(75),
+    heartbeatIntervalSeconds: z.int().min(5).max(60).default(30),
+    maxAttempts: z.int().min(2).max(100).default(8),
+    retryBaseSeconds: z.int().min(1).max(300).default(2),
+    retryMaxSeconds: z.int().min(1).max(43200).default(120),
+    selection: z.enum(['random', 'least-loaded']).default('random'),
+    rebindAfterSeconds: z.int().min(60).optional(),
+    /** Maximum concurrent scheduler invocations (the SQS event source's maximum concurrency). */
+    schedulerConcurrency: z.int().min(2).max(1000).default(10),
+    devices: z.strictObject({
+      /** How agents reach the management addresses. */
+      access: z.enum(['vpc-link', 'direct']).default('vpc-link'),
+      vpcId: z
+        .string()
+        .regex(/^vpc-[0-9a-f]{8,17}$/)
+        .optional(),
+      /** Subnets of the Network Load Balancer (vpc-link) in front of the management ports. */
+      subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/)).default([]),
+      /** Name of the Secrets Manager secret holding {"username","password"} (created empty if absent). */
+      credentialsSecretName: z.string().min(1).max(512),
+      /** PEM file (relative to the config) of the CA that signed the devices' certificates. */
+      caBundleFile: z.string().min(1).optional(),
+      /** Device group to config-sync after each change (manual-sync HA pairs). */
+      deviceGroup: z.string().regex(NAME_RE).optional(),
+      trafficGroup: z
+        .string()
+        .regex(/^\/Common\/[A-Za-z0-9_.-]+$/)
+        .optional(),
+      units: z.array(deviceUnit).min(1).max(8),
+    }),
+    agents: z.array(agent).min(1).max(50),
+  })
+  .superRefine((e, ctx) => {
+    const hosts = new Set<string>();
+    e.agents.forEach((a, i) => {
+      if (hosts.has(a.host)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['agents', i, 'host'],
+          message: `duplicate host name ${a.host}`,
+        });
+      }
+      hosts.add(a.host);
+    });
+    if (e.agentDownTimeSeconds < 2 * e.heartbeatIntervalSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['agentDownTimeSeconds'],
+        message:
+          'must be at least twice heartbeatIntervalSeconds (one lost heartbeat must not kill an agent)',
+      });
+    }
+    if (e.devices.access !== 'direct' || e.devices.vpcId) return;
+    ctx.addIssue({ code: 'custom', path: ['devices', 'vpcId'], message: 'is required for direct access' });
+  });
+
+export const lbaasConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    /** Prefix of the shared DynamoDB tables and of stack names. */
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{1,20}$/)
+      .default('lbaas'),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/)
+      .optional(),
+    account: z
+      .string()
+      .regex(/^\d{12}$/)
+      .optional(),
+    /** Where alarms go (an SNS topic is created; this address is subscribed if given). */
+    alarmEmail: z.email().optional(),
+    environments: z.array(environment).min(1),
+  })
+  .superRefine((c, ctx) => {
+    const prefixes = new Set<string>();
+    c.environments.forEach((e, i) => {
+      if (prefixes.has(e.prefix)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['environments', i, 'prefix'],
+          message: `duplicate prefix ${e.prefix}`,
+        });
+      }
+      prefixes.add(e.prefix);
+    });
+  });
+
+export type LbaasConfig = z.output<typeof lbaasConfigSchema>;
+export type EnvironmentConfig = LbaasConfig['environments'][number];
+export type AgentDefinition = EnvironmentConfig['agents'][number];
+
+export class ConfigError extends Error {}
+
+/** Validates a parsed configuration; the error lists every problem with its field path. */
+export function parseConfig(raw: unknown, source = 'lbaas.config.json'): LbaasConfig {
+  const result = lbaasConfigSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map(
+    (i) => `  - ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`,
+  );
+  throw new ConfigError(`${source} is invalid:\n${lines.join('\n')}`);
+}
+
+export function loadConfig(path: string): LbaasConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`${path}: ${(error as Error).message}`);
+  }
+  return parseConfig(raw, path);
+}
+
+/** Agent identity: configured, or derived from environment and host (stable across deploys). */
+export function agentIdOf(env: EnvironmentConfig, a: AgentDefinition): string {
+  return a.agentId ?? `${env.prefix}.${a.host}`;
+}

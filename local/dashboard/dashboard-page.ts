@@ -1,0 +1,99 @@
+/** The dashboard page: plain HTML and a little script polling /api/state every second. */
+export const DASHBOARD_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>bigip-lbaas · local</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+  :root { font-family: system-ui, sans-serif; color: #1d2733; background: #f4f6f8; }
+  body { margin: 0; padding: 1.2rem 1.6rem; }
+  h1 { font-size: 1.3rem; margin: 0 0 .2rem; }
+  .sub { color: #5b6b7c; margin-bottom: 1rem; font-size: .9rem; }
+  .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 1rem; }
+  section { background: #fff; border-radius: 8px; padding: .8rem 1rem; box-shadow: 0 1px 2px #0002; }
+  h2 { font-size: 1rem; margin: 0 0 .6rem; }
+  table { border-collapse: collapse; width: 100%; font-size: .85rem; }
+  th, td { text-align: left; padding: .25rem .4rem; border-bottom: 1px solid #e6e9ec; }
+  .ok { color: #137333; font-weight: 600; } .bad { color: #b3261e; font-weight: 600; } .warn { color: #a15c00; font-weight: 600; }
+  button { font-size: .8rem; padding: .2rem .6rem; border-radius: 4px; border: 1px solid #8a9bad; background: #fff; cursor: pointer; }
+  button:hover { background: #eef2f6; }
+  .bars div { display: flex; align-items: center; gap: .5rem; margin: .2rem 0; font-size: .85rem; }
+  .bars span.bar { display: inline-block; height: .7rem; background: #3b6ea5; border-radius: 2px; }
+  code { font-size: .8rem; }
+</style>
+</head>
+<body>
+<h1>bigip-lbaas · environment <span id="env">…</span></h1>
+<div class="sub">agentDownTime <span id="downtime"></span> s · heartbeats every <span id="interval"></span> s · updated <span id="updated">never</span></div>
+<div class="grid">
+  <section>
+    <h2>Agents</h2>
+    <table id="agents"><thead><tr><th>host</th><th>state</th><th>heartbeat age</th><th>admin</th><th>load balancers</th><th>devices</th><th></th></tr></thead><tbody></tbody></table>
+  </section>
+  <section>
+    <h2>Scheduler decisions</h2>
+    <div class="bars" id="decisions"></div>
+    <h2 style="margin-top:.8rem">Queues</h2>
+    <table id="queues"><thead><tr><th>queue</th><th>waiting</th><th>in flight</th></tr></thead><tbody></tbody></table>
+  </section>
+  <section>
+    <h2>BIG-IP devices <button id="failover">Fail over the pair</button></h2>
+    <table id="devices"><thead><tr><th>device</th><th>failover</th><th>sync</th><th>partitions</th><th>REST calls</th></tr></thead><tbody></tbody></table>
+    <p><button id="demo">Create a demo load balancer</button> <span id="demo-result"></span></p>
+  </section>
+  <section>
+    <h2>Recent requests</h2>
+    <table id="recent"><thead><tr><th>request</th><th>load balancer</th><th>decision</th><th>agent</th><th>status</th></tr></thead><tbody></tbody></table>
+  </section>
+</div>
+<script>
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+const cls = (v) => (v === 'ACTIVE' || v === 'alive' || v === 'In Sync' || v === 'active' ? 'ok' : v === 'ERROR' || v === 'dead' || v === 'UNREACHABLE' ? 'bad' : 'warn');
+async function post(path) { await fetch(path, { method: 'POST' }); await refresh(); }
+async function refresh() {
+  const res = await fetch('/api/state');
+  const s = await res.json();
+  document.getElementById('env').textContent = s.env;
+  document.getElementById('downtime').textContent = s.agentDownTimeSeconds;
+  document.getElementById('interval').textContent = s.heartbeatIntervalSeconds;
+  document.getElementById('updated').textContent = new Date(s.now).toLocaleTimeString();
+  document.querySelector('#agents tbody').innerHTML = s.agents.map((a) => {
+    const state = a.alive ? 'alive' : 'dead';
+    const devices = Object.entries(a.devices).map(([n, d]) => esc(n) + ': ' + esc(d)).join(', ');
+    const action = a.running
+      ? '<button data-stop="' + esc(a.host) + '">Stop</button>'
+      : '<button data-start="' + esc(a.host) + '">Start</button>';
+    return '<tr data-agent="' + esc(a.host) + '"><td>' + esc(a.host) + '</td><td class="' + cls(state) + '" data-field="state">' + state +
+      (a.running ? '' : ' (stopped)') + '</td><td data-field="age">' + (a.heartbeatAgeSeconds === null ? '–' : a.heartbeatAgeSeconds + ' s') +
+      '</td><td>' + (a.adminStateUp ? 'up' : 'down') + '</td><td data-field="lbs">' + a.loadbalancers + '</td><td>' + devices + '</td><td>' + action + '</td></tr>';
+  }).join('');
+  const max = Math.max(1, ...Object.values(s.decisions));
+  document.getElementById('decisions').innerHTML = Object.entries(s.decisions).map(([k, v]) =>
+    '<div data-decision="' + esc(k) + '"><span style="width:8rem">' + esc(k) + '</span><span class="bar" style="width:' + (v / max) * 12 + 'rem"></span><b>' + v + '</b></div>').join('');
+  document.querySelector('#queues tbody').innerHTML = Object.entries(s.queues).map(([q, d]) =>
+    '<tr><td>' + esc(q) + '</td><td>' + d.visible + '</td><td>' + d.inFlight + '</td></tr>').join('');
+  document.querySelector('#devices tbody').innerHTML = s.devices.map((d) =>
+    '<tr><td>' + esc(d.name) + '</td><td class="' + cls(d.failoverState) + '">' + esc(d.failoverState) + '</td><td class="' + cls(d.syncStatus) + '">' +
+    esc(d.syncStatus) + '</td><td>' + d.partitions + '</td><td>' + d.calls + '</td></tr>').join('');
+  document.querySelector('#recent tbody').innerHTML = s.recent.map((r) =>
+    '<tr><td>' + esc(r.operation + ' ' + r.resource) + '</td><td><code>' + esc(r.loadbalancerId.slice(0, 8)) + '</code></td><td>' + esc(r.decision) +
+    '</td><td>' + esc(r.host) + '</td><td class="' + cls(r.status) + '">' + esc(r.status) + '</td></tr>').join('');
+}
+document.addEventListener('click', async (e) => {
+  const t = e.target;
+  if (t.dataset.stop) await post('/api/agents/' + encodeURIComponent(t.dataset.stop) + '/stop');
+  if (t.dataset.start) await post('/api/agents/' + encodeURIComponent(t.dataset.start) + '/start');
+  if (t.id === 'failover') await post('/api/failover');
+  if (t.id === 'demo') {
+    const res = await fetch('/api/demo', { method: 'POST' });
+    document.getElementById('demo-result').textContent = (await res.json()).loadbalancerId;
+    await refresh();
+  }
+});
+refresh();
+setInterval(() => refresh().catch(() => undefined), 1000);
+</script>
+</body>
+</html>
+`;

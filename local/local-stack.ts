@@ -1,0 +1,378 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { type ClientTarget, LbaasClient } from '../cli/lbaas-client.js';
+import { buildCluster } from '../functions/adapters/bigip-environment.js';
+import type { RestCall } from '../functions/adapters/bigip-rest-client.js';
+import { StaticCredentials } from '../functions/adapters/device-credentials.js';
+import type { DecisionKind } from '../functions/domain/agent-scheduler.js';
+import { agentWorkerDeps, createAgentWorkerHandler } from '../functions/handlers/agent-worker-handler.js';
+import { createHeartbeatHandler, heartbeatService } from '../functions/handlers/heartbeat-handler.js';
+import {
+  createSchedulerHandler,
+  schedulerDeps,
+  wrapQueueHandler,
+} from '../functions/handlers/scheduler-handler.js';
+import type {
+  AgentConfig,
+  DeviceAccessConfig,
+  HeartbeatConfig,
+  SchedulerConfig,
+} from '../functions/shared/config.js';
+import { type TableNames, tableNames } from '../functions/shared/table-schema.js';
+import { createTelemetry, type MetricEvent, metricEvents } from '../functions/shared/telemetry.js';
+import {
+  agentIdOf,
+  type EnvironmentConfig,
+  type LbaasConfig,
+  loadConfig,
+} from '../lib/config/lbaas-config.js';
+import { BigIpPair, BigIpSimulator } from './bigip-simulator/bigip-simulator.js';
+import { startDynamoDbLocal } from './dynamodb-local.js';
+import { EventSourcePoller } from './event-source-poller.js';
+import { createFifoQueue, createTables, type FifoQueuePair } from './provision.js';
+import { startSqsLocal } from './sqs-local.js';
+
+export interface LocalStackOptions {
+  /** The configuration (default: lbaas.config.json). Devices are replaced by simulators. */
+  config?: LbaasConfig;
+  configPath?: string;
+  /** Environment prefix to run (default: the first). */
+  environment?: string;
+  /** Divide heartbeat interval and agent down time by this (fast demos and benchmarks). */
+  timeScale?: number;
+  /** Use running stand-ins instead of starting DynamoDB Local and fauxqs. */
+  services?: { dynamodbEndpoint: string; sqsEndpoint: string };
+  /** Name prefix of tables and queues (default: the config's name). */
+  namePrefix?: string;
+  /** Where to write endpoints for the CLI in another terminal (false: nowhere). */
+  stateFile?: string | false;
+  /** Scheduler retry back-off base, seconds (default 1 locally, so a demo does not wait). */
+  retryBaseSeconds?: number;
+}
+
+export interface RecentRequest {
+  requestId: string;
+  operation: string;
+  resource: string;
+  loadbalancerId: string;
+  tenantId: string;
+  decision: DecisionKind;
+  host: string;
+  at: number;
+}
+
+export interface LocalAgent {
+  host: string;
+  readonly running: boolean;
+  /** Stops the agent's heartbeat and worker (as if its path to the devices went down). */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** BIG-IP calls this agent made. */
+  calls: RestCall[];
+}
+
+export interface LocalStack {
+  env: string;
+  environment: EnvironmentConfig;
+  endpoints: { dynamodb: string; sqs: string; devices: { name: string; url: string }[] };
+  tables: TableNames;
+  requestQueue: FifoQueuePair;
+  agentQueues: Record<string, FifoQueuePair>;
+  agents: LocalAgent[];
+  agent(host: string): LocalAgent;
+  devices: BigIpSimulator[];
+  pair: BigIpPair | undefined;
+  client: LbaasClient;
+  target: ClientTarget;
+  clients: { dynamodb: DynamoDBClient; sqs: SQSClient };
+  agentDownTimeMs: number;
+  heartbeatIntervalMs: number;
+  /** Forwarded requests, newest last (bounded). */
+  recent: RecentRequest[];
+  decisions: Record<string, number>;
+  stop(): Promise<void>;
+}
+
+const DEFAULT_STATE_FILE = '.local/stack.json';
+
+/**
+ * The whole system on one machine: DynamoDB Local and fauxqs, simulated BIG-IPs (an HA pair for a
+ * two-unit environment), and the same scheduler, agent and heartbeat handler code, driven by
+ * event-source pollers that behave like Lambda's SQS event source and by heartbeat timers.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const config = options.config ?? loadConfig(options.configPath ?? 'lbaas.config.json');
+  const environment = options.environment
+    ? config.environments.find((e) => e.prefix === options.environment)
+    : config.environments[0];
+  if (!environment) throw new Error(`no environment ${options.environment} in the configuration`);
+  const env = environment.prefix;
+  const scale = options.timeScale ?? 1;
+  const agentDownTimeMs = (environment.agentDownTimeSeconds * 1000) / scale;
+  const heartbeatIntervalMs = (environment.heartbeatIntervalSeconds * 1000) / scale;
+
+  const started: { stop(): Promise<void> }[] = [];
+  const services = options.services ?? (await startServices(started));
+  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+  const dynamodb = new DynamoDBClient({
+    endpoint: services.dynamodbEndpoint,
+    region: 'us-east-1',
+    credentials,
+    maxAttempts: 4,
+  });
+  const sqs = new SQSClient({
+    endpoint: services.sqsEndpoint,
+    region: 'us-east-1',
+    credentials,
+    useQueueUrlAsEndpoint: false,
+    maxAttempts: 4,
+  });
+  const clients = { dynamodb, sqs };
+
+  const prefix = options.namePrefix ?? config.name;
+  const tables = tableNames(prefix);
+  await createTables(dynamodb, tables);
+  const visibility = 60;
+  const requestQueue = await createFifoQueue(sqs, `${prefix}-${env}-requests`, {
+    maxReceiveCount: environment.maxAttempts,
+    visibilityTimeoutSeconds: visibility,
+  });
+  const agentQueues: Record<string, FifoQueuePair> = {};
+  for (const a of environment.agents) {
+    agentQueues[a.host] = await createFifoQueue(sqs, `${prefix}-${env}-agent-${a.host}`, {
+      maxReceiveCount: environment.maxAttempts,
+      visibilityTimeoutSeconds: visibility,
+    });
+  }
+
+  // Devices: two or more units run as an HA pair (config-sync between them), one as a standalone unit.
+  const units = environment.devices.units;
+  const pair = units.length >= 2 ? BigIpPair.create() : undefined;
+  const devices = pair ? [pair.a, pair.b] : [new BigIpSimulator({ hostname: `${units[0]?.name}.local` })];
+  if (pair && environment.devices.deviceGroup) {
+    pair.a.deviceGroup = environment.devices.deviceGroup;
+    pair.b.deviceGroup = environment.devices.deviceGroup;
+  }
+  const urls = await Promise.all(devices.map((d) => d.listen()));
+  const endpoints = devices.map((_, i) => ({ name: units[i]?.name ?? `bigip-${i}`, url: urls[i] as string }));
+  const access: DeviceAccessConfig = {
+    devices: endpoints.map((e) => ({ name: e.name, baseUrl: e.url })),
+    deviceSecretId: 'local',
+    caBundle: undefined,
+    deviceGroup: pair ? environment.devices.deviceGroup : undefined,
+    trafficGroup: environment.devices.trafficGroup,
+    clusterName: `${env}-devices`,
+    restTimeoutMs: 10_000,
+  };
+  const deviceCredentials = new StaticCredentials({ username: 'admin', password: 'admin' });
+
+  const recent: RecentRequest[] = [];
+  const decisions: Record<string, number> = {
+    bound: 0,
+    affinity: 0,
+    random: 0,
+    failover: 0,
+    'no-active-agent': 0,
+  };
+  const onMetric = (m: MetricEvent) => {
+    if (m.name === 'SchedulerDecisions' && m.dimensions.Decision)
+      decisions[m.dimensions.Decision] = (decisions[m.dimensions.Decision] ?? 0) + 1;
+    if (m.name === 'NoActiveAgent') decisions['no-active-agent'] = (decisions['no-active-agent'] ?? 0) + 1;
+  };
+  metricEvents.on('metric', onMetric);
+
+  // The scheduler ("driver"), with several concurrent copies like Lambda's event source.
+  const schedulerConfig: SchedulerConfig = {
+    env,
+    requestQueueUrl: requestQueue.url,
+    tables,
+    agentDownTimeMs,
+    agentCacheMs: Math.min(2_000, heartbeatIntervalMs / 2),
+    maxAttempts: environment.maxAttempts,
+    retry: {
+      baseSeconds: options.retryBaseSeconds ?? 1,
+      maxSeconds: Math.max(1, environment.retryMaxSeconds / scale),
+    },
+    selection: environment.selection,
+    idempotencyTtlSeconds: 86_400,
+  };
+  const schedulerTelemetry = createTelemetry('scheduler', env);
+  const schedulerHandler = wrapQueueHandler(
+    createSchedulerHandler(
+      schedulerDeps(schedulerConfig, clients, schedulerTelemetry, {
+        onScheduled: (request, outcome) => {
+          recent.push({
+            requestId: request.requestId,
+            operation: request.operation,
+            resource: request.resource,
+            loadbalancerId: request.loadbalancerId,
+            tenantId: request.tenantId,
+            decision: outcome.decision.kind,
+            host: outcome.decision.host,
+            at: Date.now(),
+          });
+          if (recent.length > 500) recent.splice(0, recent.length - 500);
+        },
+      }),
+    ),
+    schedulerTelemetry,
+  );
+  const schedulerPoller = new EventSourcePoller({
+    sqs,
+    queueUrl: requestQueue.url,
+    queueArn: requestQueue.arn,
+    handler: schedulerHandler,
+    functionName: `${env}-scheduler`,
+    concurrency: Math.min(4, environment.schedulerConcurrency),
+    timeoutMs: 30_000,
+  }).start();
+
+  const agents: LocalAgent[] = environment.agents.map((definition) => {
+    const host = definition.host;
+    const queue = agentQueues[host] as FifoQueuePair;
+    const calls: RestCall[] = [];
+    const agentConfig: AgentConfig = {
+      ...access,
+      env,
+      host,
+      agentQueueUrl: queue.url,
+      tables,
+      maxAttempts: environment.maxAttempts,
+      retry: {
+        baseSeconds: options.retryBaseSeconds ?? 1,
+        maxSeconds: Math.max(1, environment.retryMaxSeconds / scale),
+      },
+      leaseMs: 60_000,
+    };
+    const heartbeatConfig: HeartbeatConfig = {
+      ...access,
+      env,
+      host,
+      agentId: agentIdOf(environment, definition),
+      agentQueueUrl: queue.url,
+      tables,
+      agentDownTimeMs,
+      heartbeatIntervalMs,
+      beatsPerInvocation: 1,
+      rebindAfterMs: environment.rebindAfterSeconds
+        ? (environment.rebindAfterSeconds * 1000) / scale
+        : undefined,
+    };
+    // Each agent has its own clients: its own path (and tokens) to the devices.
+    const workerTelemetry = createTelemetry('agent', env, host);
+    const workerCluster = buildCluster(agentConfig, deviceCredentials, { onCall: (c) => calls.push(c) });
+    const worker = wrapQueueHandler(
+      createAgentWorkerHandler(agentWorkerDeps(agentConfig, clients, workerTelemetry, workerCluster, calls)),
+      workerTelemetry,
+    );
+    const beatTelemetry = createTelemetry('heartbeat', env);
+    const beatCluster = buildCluster(heartbeatConfig, deviceCredentials);
+    const beat = createHeartbeatHandler(
+      heartbeatService(heartbeatConfig, clients, beatTelemetry, beatCluster),
+      heartbeatConfig,
+      beatTelemetry,
+    );
+
+    let poller: EventSourcePoller | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const beatOnce = () => beat().catch(() => undefined);
+    const agent: LocalAgent = {
+      host,
+      calls,
+      get running() {
+        return poller !== undefined;
+      },
+      async start() {
+        if (poller) return;
+        poller = new EventSourcePoller({
+          sqs,
+          queueUrl: queue.url,
+          queueArn: queue.arn,
+          handler: worker,
+          functionName: `${env}-agent-${host}`,
+          concurrency: 2,
+          timeoutMs: 60_000,
+        }).start();
+        await beatOnce();
+        timer = setInterval(beatOnce, heartbeatIntervalMs);
+      },
+      async stop() {
+        if (timer) clearInterval(timer);
+        timer = undefined;
+        const p = poller;
+        poller = undefined;
+        await p?.stop();
+      },
+    };
+    return Object.assign(agent, {
+      close: () => {
+        workerCluster.close();
+        beatCluster.close();
+      },
+    });
+  });
+  await Promise.all(agents.map((a) => a.start()));
+
+  const target: ClientTarget = {
+    env,
+    requestQueueUrl: requestQueue.url,
+    requestDlqUrl: requestQueue.dlqUrl,
+    agentQueues: Object.fromEntries(
+      Object.entries(agentQueues).map(([h, q]) => [h, { url: q.url, dlqUrl: q.dlqUrl }]),
+    ),
+    tables,
+    agentDownTimeSeconds: agentDownTimeMs / 1000,
+  };
+  const client = new LbaasClient(target, clients);
+  const stateFile = options.stateFile === undefined ? DEFAULT_STATE_FILE : options.stateFile;
+  if (stateFile) {
+    mkdirSync(dirname(resolve(stateFile)), { recursive: true });
+    writeFileSync(
+      stateFile,
+      `${JSON.stringify({ pid: process.pid, endpoints: { dynamodb: services.dynamodbEndpoint, sqs: services.sqsEndpoint }, target }, null, 2)}\n`,
+    );
+  }
+
+  return {
+    env,
+    environment,
+    endpoints: { dynamodb: services.dynamodbEndpoint, sqs: services.sqsEndpoint, devices: endpoints },
+    tables,
+    requestQueue,
+    agentQueues,
+    agents,
+    agent: (host) => {
+      const a = agents.find((x) => x.host === host);
+      if (!a) throw new Error(`no agent ${host}`);
+      return a;
+    },
+    devices,
+    pair,
+    client,
+    target,
+    clients,
+    agentDownTimeMs,
+    heartbeatIntervalMs,
+    recent,
+    decisions,
+    async stop() {
+      metricEvents.off('metric', onMetric);
+      await schedulerPoller.stop();
+      await Promise.all(agents.map((a) => a.stop()));
+      for (const a of agents) (a as LocalAgent & { close(): void }).close();
+      await Promise.all(devices.map((d) => d.close()));
+      dynamodb.destroy();
+      sqs.destroy();
+      if (stateFile) rmSync(stateFile, { force: true });
+      for (const s of started.reverse()) await s.stop();
+    },
+  };
+}
+
+async function startServices(started: { stop(): Promise<void> }[]) {
+  const [dynamo, queue] = await Promise.all([startDynamoDbLocal(), startSqsLocal()]);
+  started.push(dynamo, queue);
+  return { dynamodbEndpoint: dynamo.endpoint, sqsEndpoint: queue.endpoint };
+}
