@@ -95,7 +95,7 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-const DEFAULT_STATE_FILE = '.local/stack.json';
+const DEFAULT_STATE_FILE = process.env.LBAAS_LOCAL_STATE ?? '.local/stack.json';
 
 /**
  * The whole system on one machine: DynamoDB Local and fauxqs, simulated BIG-IPs (an HA pair for a

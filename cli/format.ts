@@ -1,0 +1,46 @@
+import type { AgentStatus } from '../functions/services/agent-operations.js';
+import type { DeadLetter, StatusNode } from './lbaas-client.js';
+
+const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
+
+/** A status tree as indented lines: type, id, name, provisioning and operating status, reason. */
+export function formatTree(root: StatusNode): string {
+  const lines: string[] = [];
+  const walk = (node: StatusNode, prefix: string, last: boolean, top: boolean) => {
+    const branch = top ? '' : last ? '└─ ' : '├─ ';
+    const label = `${prefix}${branch}${node.type} ${node.id}${node.name ? ` (${node.name})` : ''}`;
+    const reason = node.statusReason ? `  ${node.statusReason}` : '';
+    lines.push(`${pad(label, 70)} ${pad(node.provisioningStatus, 15)} ${node.operatingStatus}${reason}`);
+    const childPrefix = top ? '' : prefix + (last ? '   ' : '│  ');
+    node.children.forEach((c, i) => walk(c, childPrefix, i === node.children.length - 1, false));
+  };
+  walk(root, '', true, true);
+  return lines.join('\n');
+}
+
+export function formatAgents(agents: AgentStatus[]): string {
+  const rows = agents.map((a) => [
+    a.host,
+    a.alive ? 'alive' : 'dead',
+    a.adminStateUp ? 'up' : 'down',
+    a.heartbeatAgeSeconds === undefined ? '-' : `${a.heartbeatAgeSeconds}s`,
+    String(a.loadbalancerCount ?? 0),
+    Object.entries(a.devices ?? {})
+      .map(([n, d]) => `${n}:${d.reachable ? d.failoverState : 'unreachable'}`)
+      .join(' '),
+  ]);
+  return table(['HOST', 'ALIVE', 'ADMIN', 'HEARTBEAT AGE', 'LOAD BALANCERS', 'DEVICES'], rows);
+}
+
+export function formatDeadLetters(letters: DeadLetter[]): string {
+  if (letters.length === 0) return 'no dead letters';
+  return table(
+    ['QUEUE', 'REQUEST', 'LOAD BALANCER', 'WHAT', 'RECEIVED', 'SENT'],
+    letters.map((l) => [l.queue, l.requestId ?? '-', l.loadbalancerId ?? '-', l.summary, String(l.receiveCount), l.sentAt ?? '-']),
+  );
+}
+
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  return [headers, ...rows].map((r) => r.map((c, i) => pad(c ?? '', widths[i] as number)).join('  ').trimEnd()).join('\n');
+}

@@ -1,0 +1,279 @@
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { isPending } from '../functions/domain/resource-state.js';
+import { formatAgents, formatDeadLetters, formatTree, table } from './format.js';
+import { LbaasClient } from './lbaas-client.js';
+import { resolveTarget, type TargetOptions } from './target.js';
+
+/** Thrown for a clean, one-line failure with a specific exit code. */
+class CliExit extends Error {
+  constructor(
+    message: string,
+    readonly code = 1,
+  ) {
+    super(message);
+  }
+}
+
+const out = (text: string) => process.stdout.write(`${text}\n`);
+const json = (value: unknown) => out(JSON.stringify(value, null, 2));
+
+async function withClient<T>(command: Command, fn: (client: LbaasClient) => Promise<T>): Promise<T> {
+  const options = command.optsWithGlobals() as TargetOptions;
+  const { target, clients } = await resolveTarget(options);
+  try {
+    return await fn(new LbaasClient(target, clients));
+  } finally {
+    clients.dynamodb.destroy();
+    clients.sqs.destroy();
+  }
+}
+
+/** Requests from --file (one JSON object, a JSON array, or NDJSON; `-` is stdin) or from flags. */
+function requestsFrom(opts: Record<string, string | undefined>): Record<string, unknown>[] {
+  if (opts.file) {
+    const text = readFileSync(opts.file === '-' ? 0 : opts.file, 'utf8').trim();
+    if (text.startsWith('[')) return JSON.parse(text);
+    const lines = text.split('\n').filter((l) => l.trim());
+    return lines.map((line, i) => {
+      try {
+        return JSON.parse(line);
+      } catch (error) {
+        throw new CliExit(`line ${i + 1} of ${opts.file}: ${(error as Error).message}`);
+      }
+    });
+  }
+  for (const required of ['resource', 'tenant', 'lb']) {
+    if (!opts[required]) throw new CliExit(`--${required} is required (or give --file)`);
+  }
+  let object: Record<string, unknown> = {};
+  if (opts.object) {
+    try {
+      object = JSON.parse(opts.object);
+    } catch (error) {
+      throw new CliExit(`--object is not JSON: ${(error as Error).message}`);
+    }
+  }
+  const operation = opts.operation ?? 'create';
+  if (!('id' in object)) object.id = opts.id ?? (opts.resource === 'loadbalancer' ? opts.lb : crypto.randomUUID());
+  return [
+    {
+      version: 1,
+      ...(opts.requestId ? { requestId: opts.requestId } : {}),
+      operation,
+      resource: opts.resource,
+      tenantId: opts.tenant,
+      loadbalancerId: opts.lb,
+      object,
+    },
+  ];
+}
+
+export function buildProgram(): Command {
+  const program = new Command('lbaas')
+    .description('Operate bigip-lbaas: submit LBaaS v2 requests, follow statuses, manage agents and dead letters')
+    .option('--env <prefix>', 'environment prefix (default: the first in the config)')
+    .option('--config <path>', 'configuration file', 'lbaas.config.json')
+    .option('--stack <name>', 'CloudFormation stack (default <name>-<env>)')
+    .addOption(new Option('--local', 'use the local stack started by npm start').conflicts('stack'))
+    .showHelpAfterError();
+
+  program
+    .command('submit')
+    .description('send requests to the environment queue: from flags, a JSON file, or NDJSON (many, with progress)')
+    .option('--file <path>', 'JSON object, JSON array or NDJSON file; - for stdin')
+    .addOption(new Option('--operation <op>', 'create | update | delete').choices(['create', 'update', 'delete']))
+    .addOption(new Option('--resource <type>').choices(['loadbalancer', 'listener', 'pool', 'member', 'healthmonitor']))
+    .option('--tenant <id>', 'project (tenant) id')
+    .option('--lb <id>', 'load balancer id')
+    .option('--id <id>', 'object id (default: the load balancer id for loadbalancer, else a new UUID)')
+    .option('--object <json>', 'object fields (Neutron names)')
+    .option('--request-id <id>', 'request id (default: a new UUID)')
+    .action(async (opts, command: Command) => {
+      const messages = requestsFrom(opts);
+      await withClient(command, async (client) => {
+        let bar: cliProgress.SingleBar | undefined;
+        if (messages.length > 1) {
+          bar = new cliProgress.SingleBar(
+            { format: 'submitting [{bar}] {value}/{total} requests', noTTYOutput: true, notTTYSchedule: 2000 },
+            cliProgress.Presets.shades_classic,
+          );
+          bar.start(messages.length, 0);
+        }
+        try {
+          const sent = await client.submitMany(messages, (n) => bar?.update(n));
+          bar?.stop();
+          for (const s of sent) out(`submitted ${s.requestId} (load balancer ${s.loadbalancerId})`);
+        } catch (error) {
+          bar?.stop();
+          throw error;
+        }
+      });
+    });
+
+  program
+    .command('status <loadbalancer>')
+    .description('provisioning and operating status of every object of a load balancer')
+    .option('--json', 'machine-readable output')
+    .action(async (lb: string, opts, command: Command) => {
+      await withClient(command, async (client) => {
+        const tree = await client.status(lb);
+        if (!tree) throw new CliExit(`load balancer ${lb} not found`);
+        if (opts.json) json(tree);
+        else out(formatTree(tree));
+      });
+    });
+
+  program
+    .command('wait <loadbalancer>')
+    .description('wait until nothing is pending; exit 2 if anything ends in ERROR')
+    .option('--timeout <seconds>', 'give up after', '300')
+    .option('--json', 'machine-readable output')
+    .action(async (lb: string, opts, command: Command) => {
+      await withClient(command, async (client) => {
+        let last = '';
+        const { tree, records } = await client.wait(lb, {
+          timeoutMs: Number(opts.timeout) * 1000,
+          onProgress: (rs) => {
+            const pending = rs.filter((r) => isPending(r.provisioningStatus)).length;
+            const line = rs.length === 0 ? 'waiting for the load balancer to be recorded…' : `${pending} of ${rs.length} objects pending…`;
+            if (line !== last && !opts.json) process.stderr.write(`${line}\n`);
+            last = line;
+          },
+        });
+        if (opts.json) json(tree ?? { deleted: true });
+        else out(tree ? formatTree(tree) : `load balancer ${lb} is gone (deleted)`);
+        const errors = records.filter((r) => r.provisioningStatus === 'ERROR');
+        if (errors.length > 0) throw new CliExit(`${errors.length} object(s) in ERROR`, 2);
+      });
+    });
+
+  program
+    .command('agents')
+    .description('agents: alive, admin state, heartbeat age, bound load balancers, device states')
+    .option('--json', 'machine-readable output')
+    .action(async (opts, command: Command) => {
+      await withClient(command, async (client) => {
+        const agents = await client.operations.agents(client.target.env);
+        if (opts.json) json(agents);
+        else out(formatAgents(agents));
+      });
+    });
+
+  program
+    .command('list-on-agent <host>')
+    .description('load balancers bound to an agent (paginated)')
+    .option('--limit <n>', 'page size', '100')
+    .option('--cursor <cursor>', 'continue from a previous page')
+    .option('--all', 'fetch every page')
+    .option('--json', 'machine-readable output')
+    .action(async (host: string, opts, command: Command) => {
+      await withClient(command, async (client) => {
+        const items = [];
+        let cursor: string | undefined = opts.cursor;
+        do {
+          const page = await client.operations.listOnAgent(client.target.env, host, {
+            limit: Number(opts.limit),
+            ...(cursor ? { cursor } : {}),
+          });
+          items.push(...page.items);
+          cursor = page.cursor;
+        } while (opts.all && cursor);
+        if (opts.json) return json({ loadbalancers: items, ...(cursor ? { cursor } : {}) });
+        out(table(['LOAD BALANCER', 'TENANT', 'BOUND AT'], items.map((b) => [b.loadbalancerId, b.tenantId, new Date(b.boundAt).toISOString()])));
+        if (cursor) out(`more: --cursor ${cursor}`);
+      });
+    });
+
+  program
+    .command('hosting-agent <loadbalancer>')
+    .description('the agent a load balancer is bound to (even if that agent is dead)')
+    .option('--json', 'machine-readable output')
+    .action(async (lb: string, opts, command: Command) => {
+      await withClient(command, async (client) => {
+        const hosting = await client.operations.hostingAgent(lb);
+        if (!hosting) throw new CliExit(`load balancer ${lb} is not bound to any agent`);
+        if (opts.json) return json(hosting);
+        const a = hosting.agent;
+        out(table(['HOST', 'ALIVE', 'ADMIN', 'HEARTBEAT AGE'], [[hosting.binding.host, a?.alive ? 'alive' : 'dead', a?.adminStateUp === false ? 'down' : 'up', a?.heartbeatAgeSeconds === undefined ? '-' : `${a.heartbeatAgeSeconds}s`]]));
+      });
+    });
+
+  for (const [name, up] of [['agent-enable', true], ['agent-disable', false]] as const) {
+    program
+      .command(`${name} <host>`)
+      .description(up ? 'let the agent take work again (admin_state_up)' : 'stop giving the agent new work (admin_state_up false)')
+      .action(async (host: string, _opts, command: Command) => {
+        await withClient(command, async (client) => {
+          await client.operations.setAdminState(client.target.env, host, up);
+          out(`agent ${host} ${up ? 'enabled' : 'disabled'}`);
+        });
+      });
+  }
+
+  program
+    .command('agent-delete <host>')
+    .description('remove an agent; refused while load balancers are bound to it unless --force (which unbinds them)')
+    .option('--force', 'unbind its load balancers (the next request for each schedules it anew)')
+    .action(async (host: string, opts, command: Command) => {
+      await withClient(command, async (client) => {
+        const { unbound } = await client.operations.deleteAgent(client.target.env, host, { force: Boolean(opts.force) });
+        out(`agent ${host} deleted${unbound ? `; ${unbound} load balancer(s) unbound` : ''}`);
+      });
+    });
+
+  program
+    .command('agent-drain <host>')
+    .description('move the agent’s load balancers to other active agents (tenant affinity first)')
+    .option('--to <host>', 'move them all to this agent')
+    .option('--json', 'machine-readable output')
+    .action(async (host: string, opts, command: Command) => {
+      await withClient(command, async (client) => {
+        const report = await client.operations.drain(client.target.env, host, opts.to ? { to: opts.to } : {});
+        if (opts.json) return json(report);
+        for (const m of report.moved) out(`moved ${m.loadbalancerId} → ${m.to} (${m.reason})`);
+        for (const s of report.skipped) out(`kept ${s.loadbalancerId}: ${s.reason}`);
+        out(`${report.moved.length} moved, ${report.skipped.length} kept`);
+        if (report.skipped.length > 0) throw new CliExit(`${report.skipped.length} load balancer(s) could not move`, 2);
+      });
+    });
+
+  const dlq = program.command('dlq').description('dead-letter queues of the environment (requests and agents)');
+  dlq
+    .command('list')
+    .option('--json', 'machine-readable output')
+    .action(async (opts, command: Command) => {
+      await withClient(command, async (client) => {
+        const letters = await client.dlqList();
+        if (opts.json) json(letters);
+        else out(formatDeadLetters(letters));
+      });
+    });
+  dlq
+    .command('redrive')
+    .description('send every dead letter back to the queue it came from')
+    .action(async (_opts, command: Command) => {
+      await withClient(command, async (client) => {
+        const { redriven } = await client.dlqRedrive();
+        out(`${redriven} message(s) redriven`);
+      });
+    });
+  return program;
+}
+
+/** Runs the CLI; resolves with the exit code (never throws). */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram().exitOverride();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    const e = error as Error & { code?: string | number; exitCode?: number };
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : (e.exitCode ?? 1);
+    }
+    process.stderr.write(`lbaas: ${e.message.split('\n')[0]}\n`);
+    return error instanceof CliExit ? error.code : 1;
+  }
+}

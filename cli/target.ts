@@ -1,0 +1,90 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { type LbaasConfig, loadConfig } from '../lib/config/lbaas-config.js';
+import type { ClientTarget } from './lbaas-client.js';
+
+/** Written by `npm start`; LBAAS_LOCAL_STATE points elsewhere (tests, several stacks). */
+export const LOCAL_STATE_FILE = process.env.LBAAS_LOCAL_STATE ?? '.local/stack.json';
+
+export interface TargetOptions {
+  env?: string;
+  config?: string;
+  stack?: string;
+  local?: boolean;
+}
+
+export interface ResolvedTarget {
+  target: ClientTarget;
+  clients: { dynamodb: DynamoDBClient; sqs: SQSClient };
+  where: string;
+}
+
+/** The stack outputs the CDK stack exports for the CLI (see lib/environment-stack.ts). */
+export const OUTPUTS = {
+  requestQueueUrl: 'RequestQueueUrl',
+  requestDlqUrl: 'RequestDlqUrl',
+  agentQueuePrefix: 'AgentQueueUrlPrefix',
+  agentHosts: 'AgentHosts',
+  tables: 'Tables',
+  agentDownTimeSeconds: 'AgentDownTimeSeconds',
+} as const;
+
+export function stackName(config: Pick<LbaasConfig, 'name'>, env: string): string {
+  return `${config.name}-${env}`;
+}
+
+/**
+ * Where the CLI talks to: the local stack (`npm start` writes .local/stack.json), or an AWS
+ * stack's outputs, with credentials and region from the standard AWS environment.
+ */
+export async function resolveTarget(options: TargetOptions): Promise<ResolvedTarget> {
+  const wantLocal = options.local ?? (!options.stack && existsSync(LOCAL_STATE_FILE));
+  if (wantLocal) {
+    if (!existsSync(LOCAL_STATE_FILE)) throw new Error(`no local stack: ${LOCAL_STATE_FILE} not found (run npm start)`);
+    const state = JSON.parse(readFileSync(LOCAL_STATE_FILE, 'utf8')) as {
+      endpoints: { dynamodb: string; sqs: string };
+      target: ClientTarget;
+    };
+    if (options.env && options.env !== state.target.env) {
+      throw new Error(`the local stack runs environment ${state.target.env}, not ${options.env}`);
+    }
+    const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+    return {
+      target: state.target,
+      clients: {
+        dynamodb: new DynamoDBClient({ endpoint: state.endpoints.dynamodb, region: 'us-east-1', credentials }),
+        sqs: new SQSClient({ endpoint: state.endpoints.sqs, region: 'us-east-1', credentials, useQueueUrlAsEndpoint: false }),
+      },
+      where: `local stack (${state.endpoints.sqs})`,
+    };
+  }
+  const config = loadConfig(options.config ?? 'lbaas.config.json');
+  const env = options.env ?? config.environments[0]?.prefix;
+  if (!env) throw new Error('no environment: pass --env');
+  const name = options.stack ?? stackName(config, env);
+  const region = config.region ? { region: config.region } : {};
+  const cfn = new CloudFormationClient(region);
+  const described = await cfn.send(new DescribeStacksCommand({ StackName: name }));
+  const outputs = Object.fromEntries((described.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
+  const need = (key: string) => {
+    const value = outputs[key];
+    if (!value) throw new Error(`stack ${name} has no output ${key} (deployed with this version?)`);
+    return value;
+  };
+  const prefix = need(OUTPUTS.agentQueuePrefix);
+  const hosts = need(OUTPUTS.agentHosts).split(',').filter(Boolean);
+  return {
+    target: {
+      env,
+      requestQueueUrl: need(OUTPUTS.requestQueueUrl),
+      requestDlqUrl: need(OUTPUTS.requestDlqUrl),
+      agentQueues: Object.fromEntries(hosts.map((h: string) => [h, { url: `${prefix}${h}.fifo`, dlqUrl: `${prefix}${h}-dlq.fifo` }])),
+      tables: JSON.parse(need(OUTPUTS.tables)),
+      agentDownTimeSeconds: Number(need(OUTPUTS.agentDownTimeSeconds)),
+    },
+    clients: { dynamodb: new DynamoDBClient(region), sqs: new SQSClient(region) },
+    where: `stack ${name}`,
+  };
+}
