@@ -12,7 +12,7 @@ export function formatTree(root: StatusNode): string {
     const reason = node.statusReason ? `  ${node.statusReason}` : '';
     lines.push(`${pad(label, 70)} ${pad(node.provisioningStatus, 15)} ${node.operatingStatus}${reason}`);
     const childPrefix = top ? '' : prefix + (last ? '   ' : '│  ');
-    node.children.forEach((c, i) => walk(c, childPrefix, i === node.children.length - 1, false));
+    for (const [i, c] of node.children.entries()) walk(c, childPrefix, i === node.children.length - 1, false);
   };
   walk(root, '', true, true);
   return lines.join('\n');
@@ -36,11 +36,25 @@ export function formatDeadLetters(letters: DeadLetter[]): string {
   if (letters.length === 0) return 'no dead letters';
   return table(
     ['QUEUE', 'REQUEST', 'LOAD BALANCER', 'WHAT', 'RECEIVED', 'SENT'],
-    letters.map((l) => [l.queue, l.requestId ?? '-', l.loadbalancerId ?? '-', l.summary, String(l.receiveCount), l.sentAt ?? '-']),
+    letters.map((l) => [
+      l.queue,
+      l.requestId ?? '-',
+      l.loadbalancerId ?? '-',
+      l.summary,
+      String(l.receiveCount),
+      l.sentAt ?? '-',
+    ]),
   );
 }
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  return [headers, ...rows].map((r) => r.map((c, i) => pad(c ?? '', widths[i] as number)).join('  ').trimEnd()).join('\n');
+  return [headers, ...rows]
+    .map((r) =>
+      r
+        .map((c, i) => pad(c ?? '', widths[i] as number))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

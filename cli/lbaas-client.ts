@@ -39,6 +39,24 @@ export interface StatusNode {
   children: StatusNode[];
 }
 
+/** What `submit` returns: enough to wait for the request to take effect. */
+export interface SubmittedRequest {
+  requestId: string;
+  loadbalancerId: string;
+  resource: ResourceRecord['type'];
+  objectId: string;
+  operation: 'create' | 'update' | 'delete';
+}
+
+/** What `submit` returns: enough to wait for the request to take effect. */
+export interface SubmittedRequest {
+  requestId: string;
+  loadbalancerId: string;
+  resource: ResourceRecord['type'];
+  objectId: string;
+  operation: 'create' | 'update' | 'delete';
+}
+
 export interface DeadLetter {
   queue: string;
   messageId: string;
@@ -73,19 +91,24 @@ export class LbaasClient {
   }
 
   /** Fills in version and requestId if missing, then validates like the scheduler would. */
-  prepare(message: Record<string, unknown>): { requestId: string; loadbalancerId: string; body: string } {
+  prepare(message: Record<string, unknown>): SubmittedRequest & { body: string } {
     const full = { version: 1, requestId: randomUUID(), ...message };
     const parsed = parseRequest(JSON.stringify(full));
     if (!parsed.ok) throw new Error(parsed.reason);
+    const r = parsed.request;
     return {
-      requestId: parsed.request.requestId,
-      loadbalancerId: parsed.request.loadbalancerId,
+      requestId: r.requestId,
+      loadbalancerId: r.loadbalancerId,
+      resource: r.resource,
+      objectId: r.object.id,
+      operation: r.operation,
       body: JSON.stringify(full),
     };
   }
 
-  async submit(message: Record<string, unknown>): Promise<{ requestId: string; loadbalancerId: string }> {
-    const { requestId, loadbalancerId, body } = this.prepare(message);
+  async submit(message: Record<string, unknown>): Promise<SubmittedRequest> {
+    const { body, ...submitted } = this.prepare(message);
+    const { requestId, loadbalancerId } = submitted;
     await this.clients.sqs.send(
       new SendMessageCommand({
         QueueUrl: this.target.requestQueueUrl,
@@ -94,14 +117,14 @@ export class LbaasClient {
         MessageDeduplicationId: requestId,
       }),
     );
-    return { requestId, loadbalancerId };
+    return submitted;
   }
 
   /** Sends many requests, ten per SQS call, in order; every message is validated before any is sent. */
   async submitMany(
     messages: Record<string, unknown>[],
     onProgress?: (sent: number, total: number) => void,
-  ): Promise<{ requestId: string; loadbalancerId: string }[]> {
+  ): Promise<SubmittedRequest[]> {
     const prepared = messages.map((m, i) => {
       try {
         return this.prepare(m);
@@ -126,7 +149,7 @@ export class LbaasClient {
         throw new Error(`SQS refused ${out.Failed.length} message(s): ${out.Failed[0]?.Message}`);
       onProgress?.(Math.min(i + 10, prepared.length), prepared.length);
     }
-    return prepared.map(({ requestId, loadbalancerId }) => ({ requestId, loadbalancerId }));
+    return prepared.map(({ body: _body, ...submitted }) => submitted);
   }
 
   async records(loadbalancerId: string): Promise<ResourceRecord[]> {
@@ -149,20 +172,33 @@ export class LbaasClient {
       timeoutMs?: number;
       intervalMs?: number;
       graceMs?: number;
+      /** Also wait until these requests took effect (a request still queued leaves no trace yet). */
+      requests?: readonly SubmittedRequest[];
       onProgress?: (records: ResourceRecord[]) => void;
     } = {},
   ): Promise<{ tree: StatusNode | undefined; records: ResourceRecord[] }> {
     const started = Date.now();
     const deadline = started + (options.timeoutMs ?? 300_000);
+    const awaited = [...(options.requests ?? [])];
+    const recordedOnce = new Set<string>();
     let seen = false;
     for (;;) {
       const records = await this.records(loadbalancerId);
       options.onProgress?.(records);
       seen ||= records.length > 0;
+      // A request is done when its object carries it (or a later one) and is settled; a delete when the object is gone.
+      const done = (q: SubmittedRequest) => {
+        const record = records.find((r) => r.type === q.resource && r.id === q.objectId);
+        if (q.operation === 'delete') return !record;
+        if (!record) return false;
+        if (record.requestId === q.requestId) recordedOnce.add(q.requestId);
+        return recordedOnce.has(q.requestId) && !isPending(record.provisioningStatus);
+      };
+      const allDone = awaited.every(done);
       const settled =
         records.length > 0
-          ? !records.some((r) => isPending(r.provisioningStatus))
-          : seen || Date.now() - started > (options.graceMs ?? 10_000);
+          ? allDone && !records.some((r) => isPending(r.provisioningStatus))
+          : seen || allDone || Date.now() - started > (options.graceMs ?? 10_000);
       if (settled) return { tree: statusTree(records), records };
       if (Date.now() > deadline)
         throw new Error(`load balancer ${loadbalancerId} still pending after the timeout`);

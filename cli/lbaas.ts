@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
+import { Command, Option } from 'commander';
 import { isPending } from '../functions/domain/resource-state.js';
 import { formatAgents, formatDeadLetters, formatTree, table } from './format.js';
 import { LbaasClient } from './lbaas-client.js';
@@ -56,7 +56,8 @@ function requestsFrom(opts: Record<string, string | undefined>): Record<string, 
     }
   }
   const operation = opts.operation ?? 'create';
-  if (!('id' in object)) object.id = opts.id ?? (opts.resource === 'loadbalancer' ? opts.lb : crypto.randomUUID());
+  if (!('id' in object))
+    object.id = opts.id ?? (opts.resource === 'loadbalancer' ? opts.lb : crypto.randomUUID());
   return [
     {
       version: 1,
@@ -72,7 +73,9 @@ function requestsFrom(opts: Record<string, string | undefined>): Record<string, 
 
 export function buildProgram(): Command {
   const program = new Command('lbaas')
-    .description('Operate bigip-lbaas: submit LBaaS v2 requests, follow statuses, manage agents and dead letters')
+    .description(
+      'Operate bigip-lbaas: submit LBaaS v2 requests, follow statuses, manage agents and dead letters',
+    )
     .option('--env <prefix>', 'environment prefix (default: the first in the config)')
     .option('--config <path>', 'configuration file', 'lbaas.config.json')
     .option('--stack <name>', 'CloudFormation stack (default <name>-<env>)')
@@ -81,22 +84,40 @@ export function buildProgram(): Command {
 
   program
     .command('submit')
-    .description('send requests to the environment queue: from flags, a JSON file, or NDJSON (many, with progress)')
+    .description(
+      'send requests to the environment queue: from flags, a JSON file, or NDJSON (many, with progress)',
+    )
     .option('--file <path>', 'JSON object, JSON array or NDJSON file; - for stdin')
-    .addOption(new Option('--operation <op>', 'create | update | delete').choices(['create', 'update', 'delete']))
-    .addOption(new Option('--resource <type>').choices(['loadbalancer', 'listener', 'pool', 'member', 'healthmonitor']))
+    .addOption(
+      new Option('--operation <op>', 'create | update | delete').choices(['create', 'update', 'delete']),
+    )
+    .addOption(
+      new Option('--resource <type>').choices([
+        'loadbalancer',
+        'listener',
+        'pool',
+        'member',
+        'healthmonitor',
+      ]),
+    )
     .option('--tenant <id>', 'project (tenant) id')
     .option('--lb <id>', 'load balancer id')
     .option('--id <id>', 'object id (default: the load balancer id for loadbalancer, else a new UUID)')
     .option('--object <json>', 'object fields (Neutron names)')
     .option('--request-id <id>', 'request id (default: a new UUID)')
+    .option('--wait', 'wait until the requests took effect; exit 2 if anything ends in ERROR')
+    .option('--timeout <seconds>', 'with --wait: give up after', '300')
     .action(async (opts, command: Command) => {
       const messages = requestsFrom(opts);
       await withClient(command, async (client) => {
         let bar: cliProgress.SingleBar | undefined;
         if (messages.length > 1) {
           bar = new cliProgress.SingleBar(
-            { format: 'submitting [{bar}] {value}/{total} requests', noTTYOutput: true, notTTYSchedule: 2000 },
+            {
+              format: 'submitting [{bar}] {value}/{total} requests',
+              noTTYOutput: true,
+              notTTYSchedule: 2000,
+            },
             cliProgress.Presets.shades_classic,
           );
           bar.start(messages.length, 0);
@@ -105,6 +126,18 @@ export function buildProgram(): Command {
           const sent = await client.submitMany(messages, (n) => bar?.update(n));
           bar?.stop();
           for (const s of sent) out(`submitted ${s.requestId} (load balancer ${s.loadbalancerId})`);
+          if (opts.wait) {
+            let errors = 0;
+            for (const lb of new Set(sent.map((s) => s.loadbalancerId))) {
+              const { tree, records } = await client.wait(lb, {
+                timeoutMs: Number(opts.timeout) * 1000,
+                requests: sent.filter((s) => s.loadbalancerId === lb),
+              });
+              out(tree ? formatTree(tree) : `load balancer ${lb} is gone (deleted)`);
+              errors += records.filter((r) => r.provisioningStatus === 'ERROR').length;
+            }
+            if (errors > 0) throw new CliExit(`${errors} object(s) in ERROR`, 2);
+          }
         } catch (error) {
           bar?.stop();
           throw error;
@@ -137,7 +170,10 @@ export function buildProgram(): Command {
           timeoutMs: Number(opts.timeout) * 1000,
           onProgress: (rs) => {
             const pending = rs.filter((r) => isPending(r.provisioningStatus)).length;
-            const line = rs.length === 0 ? 'waiting for the load balancer to be recorded…' : `${pending} of ${rs.length} objects pending…`;
+            const line =
+              rs.length === 0
+                ? 'waiting for the load balancer to be recorded…'
+                : `${pending} of ${rs.length} objects pending…`;
             if (line !== last && !opts.json) process.stderr.write(`${line}\n`);
             last = line;
           },
@@ -181,7 +217,12 @@ export function buildProgram(): Command {
           cursor = page.cursor;
         } while (opts.all && cursor);
         if (opts.json) return json({ loadbalancers: items, ...(cursor ? { cursor } : {}) });
-        out(table(['LOAD BALANCER', 'TENANT', 'BOUND AT'], items.map((b) => [b.loadbalancerId, b.tenantId, new Date(b.boundAt).toISOString()])));
+        out(
+          table(
+            ['LOAD BALANCER', 'TENANT', 'BOUND AT'],
+            items.map((b) => [b.loadbalancerId, b.tenantId, new Date(b.boundAt).toISOString()]),
+          ),
+        );
         if (cursor) out(`more: --cursor ${cursor}`);
       });
     });
@@ -196,14 +237,33 @@ export function buildProgram(): Command {
         if (!hosting) throw new CliExit(`load balancer ${lb} is not bound to any agent`);
         if (opts.json) return json(hosting);
         const a = hosting.agent;
-        out(table(['HOST', 'ALIVE', 'ADMIN', 'HEARTBEAT AGE'], [[hosting.binding.host, a?.alive ? 'alive' : 'dead', a?.adminStateUp === false ? 'down' : 'up', a?.heartbeatAgeSeconds === undefined ? '-' : `${a.heartbeatAgeSeconds}s`]]));
+        out(
+          table(
+            ['HOST', 'ALIVE', 'ADMIN', 'HEARTBEAT AGE'],
+            [
+              [
+                hosting.binding.host,
+                a?.alive ? 'alive' : 'dead',
+                a?.adminStateUp === false ? 'down' : 'up',
+                a?.heartbeatAgeSeconds === undefined ? '-' : `${a.heartbeatAgeSeconds}s`,
+              ],
+            ],
+          ),
+        );
       });
     });
 
-  for (const [name, up] of [['agent-enable', true], ['agent-disable', false]] as const) {
+  for (const [name, up] of [
+    ['agent-enable', true],
+    ['agent-disable', false],
+  ] as const) {
     program
       .command(`${name} <host>`)
-      .description(up ? 'let the agent take work again (admin_state_up)' : 'stop giving the agent new work (admin_state_up false)')
+      .description(
+        up
+          ? 'let the agent take work again (admin_state_up)'
+          : 'stop giving the agent new work (admin_state_up false)',
+      )
       .action(async (host: string, _opts, command: Command) => {
         await withClient(command, async (client) => {
           await client.operations.setAdminState(client.target.env, host, up);
@@ -214,11 +274,15 @@ export function buildProgram(): Command {
 
   program
     .command('agent-delete <host>')
-    .description('remove an agent; refused while load balancers are bound to it unless --force (which unbinds them)')
+    .description(
+      'remove an agent; refused while load balancers are bound to it unless --force (which unbinds them)',
+    )
     .option('--force', 'unbind its load balancers (the next request for each schedules it anew)')
     .action(async (host: string, opts, command: Command) => {
       await withClient(command, async (client) => {
-        const { unbound } = await client.operations.deleteAgent(client.target.env, host, { force: Boolean(opts.force) });
+        const { unbound } = await client.operations.deleteAgent(client.target.env, host, {
+          force: Boolean(opts.force),
+        });
         out(`agent ${host} deleted${unbound ? `; ${unbound} load balancer(s) unbound` : ''}`);
       });
     });
@@ -235,11 +299,14 @@ export function buildProgram(): Command {
         for (const m of report.moved) out(`moved ${m.loadbalancerId} → ${m.to} (${m.reason})`);
         for (const s of report.skipped) out(`kept ${s.loadbalancerId}: ${s.reason}`);
         out(`${report.moved.length} moved, ${report.skipped.length} kept`);
-        if (report.skipped.length > 0) throw new CliExit(`${report.skipped.length} load balancer(s) could not move`, 2);
+        if (report.skipped.length > 0)
+          throw new CliExit(`${report.skipped.length} load balancer(s) could not move`, 2);
       });
     });
 
-  const dlq = program.command('dlq').description('dead-letter queues of the environment (requests and agents)');
+  const dlq = program
+    .command('dlq')
+    .description('dead-letter queues of the environment (requests and agents)');
   dlq
     .command('list')
     .option('--json', 'machine-readable output')

@@ -42,7 +42,8 @@ export function stackName(config: Pick<LbaasConfig, 'name'>, env: string): strin
 export async function resolveTarget(options: TargetOptions): Promise<ResolvedTarget> {
   const wantLocal = options.local ?? (!options.stack && existsSync(LOCAL_STATE_FILE));
   if (wantLocal) {
-    if (!existsSync(LOCAL_STATE_FILE)) throw new Error(`no local stack: ${LOCAL_STATE_FILE} not found (run npm start)`);
+    if (!existsSync(LOCAL_STATE_FILE))
+      throw new Error(`no local stack: ${LOCAL_STATE_FILE} not found (run npm start)`);
     const state = JSON.parse(readFileSync(LOCAL_STATE_FILE, 'utf8')) as {
       endpoints: { dynamodb: string; sqs: string };
       target: ClientTarget;
@@ -54,8 +55,17 @@ export async function resolveTarget(options: TargetOptions): Promise<ResolvedTar
     return {
       target: state.target,
       clients: {
-        dynamodb: new DynamoDBClient({ endpoint: state.endpoints.dynamodb, region: 'us-east-1', credentials }),
-        sqs: new SQSClient({ endpoint: state.endpoints.sqs, region: 'us-east-1', credentials, useQueueUrlAsEndpoint: false }),
+        dynamodb: new DynamoDBClient({
+          endpoint: state.endpoints.dynamodb,
+          region: 'us-east-1',
+          credentials,
+        }),
+        sqs: new SQSClient({
+          endpoint: state.endpoints.sqs,
+          region: 'us-east-1',
+          credentials,
+          useQueueUrlAsEndpoint: false,
+        }),
       },
       where: `local stack (${state.endpoints.sqs})`,
     };
@@ -67,7 +77,9 @@ export async function resolveTarget(options: TargetOptions): Promise<ResolvedTar
   const region = config.region ? { region: config.region } : {};
   const cfn = new CloudFormationClient(region);
   const described = await cfn.send(new DescribeStacksCommand({ StackName: name }));
-  const outputs = Object.fromEntries((described.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
+  const outputs = Object.fromEntries(
+    (described.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]),
+  );
   const need = (key: string) => {
     const value = outputs[key];
     if (!value) throw new Error(`stack ${name} has no output ${key} (deployed with this version?)`);
@@ -80,7 +92,9 @@ export async function resolveTarget(options: TargetOptions): Promise<ResolvedTar
       env,
       requestQueueUrl: need(OUTPUTS.requestQueueUrl),
       requestDlqUrl: need(OUTPUTS.requestDlqUrl),
-      agentQueues: Object.fromEntries(hosts.map((h: string) => [h, { url: `${prefix}${h}.fifo`, dlqUrl: `${prefix}${h}-dlq.fifo` }])),
+      agentQueues: Object.fromEntries(
+        hosts.map((h: string) => [h, { url: `${prefix}${h}.fifo`, dlqUrl: `${prefix}${h}-dlq.fifo` }]),
+      ),
       tables: JSON.parse(need(OUTPUTS.tables)),
       agentDownTimeSeconds: Number(need(OUTPUTS.agentDownTimeSeconds)),
     },

@@ -1,0 +1,156 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { LocalStack } from '../../local/local-stack.js';
+import { lbIds, requests } from '../support/factories.js';
+import { testStack } from '../support/local-stack-fixture.js';
+
+// The CLI finds the local stack through this state file (npm start writes .local/stack.json).
+const dir = mkdtempSync(join(tmpdir(), 'lbaas-cli-'));
+process.env.LBAAS_LOCAL_STATE = join(dir, 'stack.json');
+
+let stack: LocalStack;
+let main: (argv: string[]) => Promise<number>;
+beforeAll(async () => {
+  stack = await testStack({ stateFile: process.env.LBAAS_LOCAL_STATE as string });
+  ({ main } = await import('../../cli/lbaas.js'));
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** Runs the CLI in-process and captures what it prints. */
+async function lbaas(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    const code = await main(argv);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+describe('lbaas CLI against the local stack', () => {
+  const ids = lbIds();
+
+  it('submits from flags, waits, and shows the status tree', async () => {
+    const created = await lbaas(
+      'submit',
+      '--resource',
+      'loadbalancer',
+      '--tenant',
+      ids.tenantId,
+      '--lb',
+      ids.loadbalancerId,
+      '--object',
+      '{"vip_address":"10.9.0.1","name":"web"}',
+      '--wait',
+    );
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(/^submitted \S+ \(load balancer /);
+    expect(created.stdout).toMatch(
+      new RegExp(`loadbalancer ${ids.loadbalancerId} \\(web\\)\\s+ACTIVE\\s+ONLINE`),
+    );
+    const status = await lbaas('status', ids.loadbalancerId, '--json');
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      type: 'loadbalancer',
+      provisioningStatus: 'ACTIVE',
+      children: [],
+    });
+  });
+
+  it('submits NDJSON in bulk and waits for all of it', async () => {
+    const pool = requests.createPool(ids);
+    const file = join(dir, 'requests.ndjson');
+    const lines = [requests.createListener(ids), pool, requests.createMember(ids, pool.object.id as string)];
+    writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n'));
+    const sent = await lbaas('submit', '--file', file, '--wait');
+    expect(sent.code).toBe(0);
+    expect(sent.stdout.match(/^submitted /gm)).toHaveLength(3);
+    expect(sent.stdout).toMatch(/member \S+\s+ACTIVE\s+NO_MONITOR/);
+  });
+
+  it('exits 2 from wait when an object ends in ERROR, with a one-line reason', async () => {
+    const orphan = requests.createMember(ids, '11111111-2222-4333-8444-555555555555');
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify(orphan));
+    const result = await lbaas('submit', '--file', file, '--wait');
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe('lbaas: 2 object(s) in ERROR');
+    expect(result.stdout).toContain('pool 11111111-2222-4333-8444-555555555555 does not exist');
+  });
+
+  it('refuses invalid input before sending anything', async () => {
+    const result = await lbaas(
+      'submit',
+      '--resource',
+      'member',
+      '--tenant',
+      ids.tenantId,
+      '--lb',
+      ids.loadbalancerId,
+      '--object',
+      '{"address":"nope"}',
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^lbaas: request 1: invalid request: object\.pool_id/);
+  });
+
+  it('shows agents, the hosting agent and the load balancers on an agent', async () => {
+    const agents = JSON.parse((await lbaas('agents', '--json')).stdout);
+    expect(agents.map((a: { host: string; alive: boolean }) => [a.host, a.alive])).toEqual([
+      ['agent-1', true],
+      ['agent-2', true],
+      ['agent-3', true],
+    ]);
+    const hosting = JSON.parse((await lbaas('hosting-agent', ids.loadbalancerId, '--json')).stdout);
+    const listed = JSON.parse((await lbaas('list-on-agent', hosting.binding.host, '--json')).stdout);
+    expect(listed.loadbalancers.map((b: { loadbalancerId: string }) => b.loadbalancerId)).toContain(
+      ids.loadbalancerId,
+    );
+    const text = await lbaas('agents');
+    expect(text.stdout).toMatch(/^HOST\s+ALIVE\s+ADMIN\s+HEARTBEAT AGE\s+LOAD BALANCERS\s+DEVICES/);
+  });
+
+  it('disables, enables, refuses to delete a busy agent, drains it, then deletes it', async () => {
+    const host = JSON.parse((await lbaas('hosting-agent', ids.loadbalancerId, '--json')).stdout).binding
+      .host as string;
+    expect((await lbaas('agent-disable', host)).stdout).toBe(`agent ${host} disabled\n`);
+    expect((await lbaas('agent-enable', host)).stdout).toBe(`agent ${host} enabled\n`);
+    const refused = await lbaas('agent-delete', host);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      `lbaas: agent ${host} still hosts 1 load balancer(s): ${ids.loadbalancerId}`,
+    );
+    const drained = await lbaas('agent-drain', host);
+    expect(drained.code).toBe(0);
+    expect(drained.stdout).toMatch(new RegExp(`moved ${ids.loadbalancerId} → agent-\\d \\(least-loaded\\)`));
+    await stack.agent(host).stop(); // its heartbeat would register it again
+    expect((await lbaas('agent-delete', host)).stdout).toBe(`agent ${host} deleted\n`);
+  });
+
+  it('lists and redrives dead letters', async () => {
+    const listed = await lbaas('dlq', 'list', '--json');
+    expect(JSON.parse(listed.stdout)).toEqual([]);
+    expect((await lbaas('dlq', 'redrive')).stdout).toBe('0 message(s) redriven\n');
+  });
+
+  it('answers unknown things with one line and a non-zero exit', async () => {
+    const missing = await lbaas('status', lbIds().loadbalancerId);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^lbaas: load balancer \S+ not found\n$/);
+    expect((await lbaas('frobnicate')).code).toBe(1);
+    expect((await lbaas('--help')).code).toBe(0);
+  });
+});

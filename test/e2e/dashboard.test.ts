@@ -1,0 +1,82 @@
+import { existsSync } from 'node:fs';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Dashboard, startDashboard } from '../../local/dashboard/dashboard-server.js';
+import type { LocalStack } from '../../local/local-stack.js';
+import { testStack } from '../support/local-stack-fixture.js';
+
+// Debian's Chromium (installed by .ci/run); Playwright's own browser download is not available here.
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+let stack: LocalStack;
+let dashboard: Dashboard;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  stack = await testStack();
+  dashboard = await startDashboard(stack);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  page = await browser.newPage();
+});
+afterAll(async () => {
+  await browser?.close();
+  await dashboard?.close();
+  await stack?.stop();
+});
+
+const agentRow = (host: string) => page.locator(`tr[data-agent="${host}"]`);
+
+describe('local dashboard in headless Chromium', () => {
+  it('shows the agents alive, then a demo load balancer going ACTIVE, live', async () => {
+    await page.goto(dashboard.url);
+    await expect.poll(() => page.locator('#env').textContent()).toBe('Project');
+    await expect
+      .poll(() => page.locator('tr[data-agent] [data-field="state"]').allTextContents())
+      .toEqual(['alive', 'alive', 'alive']);
+
+    await page.click('#demo');
+    await expect.poll(() => page.locator('#recent tbody tr').count(), { timeout: 20_000 }).toBe(6);
+    await expect
+      .poll(() => page.locator('#recent tbody td:last-child').allTextContents(), { timeout: 20_000 })
+      .toEqual(Array(6).fill('ACTIVE'));
+    const random = await page.locator('[data-decision="random"] b').textContent();
+    expect(Number(random)).toBe(1);
+    const devices = await page.locator('#devices tbody tr').allTextContents();
+    expect(devices.join(' ')).toMatch(/bigip-a\s*active/);
+  });
+
+  it('stops an agent from the page and shows it dead, then starts it again', async () => {
+    const host = 'agent-2';
+    await agentRow(host).locator('button[data-stop]').click();
+    await expect
+      .poll(() => agentRow(host).locator('[data-field="state"]').textContent(), { timeout: 15_000 })
+      .toBe('dead (stopped)');
+    expect(stack.agent(host).running).toBe(false);
+    await agentRow(host).locator('button[data-start]').click();
+    await expect
+      .poll(() => agentRow(host).locator('[data-field="state"]').textContent(), { timeout: 15_000 })
+      .toBe('alive');
+    expect(stack.agent(host).running).toBe(true);
+  });
+
+  it('fails the device pair over from the page', async () => {
+    await page.click('#failover');
+    await expect
+      .poll(() => page.locator('#devices tbody tr').first().textContent())
+      .toMatch(/bigip-a\s*standby/);
+  });
+});

@@ -1,0 +1,40 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseConfig } from '../../lib/config/lbaas-config.js';
+import { type LocalStack, startLocalStack } from '../../local/local-stack.js';
+
+/**
+ * The local stack on the test run's DynamoDB Local and fauxqs, with the sample configuration
+ * (three agents, an HA pair) and liveness 25× faster: heartbeats every 1.2 s, agentDownTime 3 s.
+ */
+export async function testStack(options: { stateFile?: string | false } = {}): Promise<LocalStack> {
+  const config = parseConfig(
+    JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'lbaas.config.json'), 'utf8')),
+  );
+  return startLocalStack({
+    config,
+    services: {
+      dynamodbEndpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB as string,
+      sqsEndpoint: process.env.AWS_ENDPOINT_URL_SQS as string,
+    },
+    namePrefix: `e2e${randomUUID().slice(0, 6)}`,
+    timeScale: 25,
+    stateFile: options.stateFile ?? false,
+  });
+}
+
+/** Polls until `check` is truthy (behaviour, not timing: the deadline only bounds a broken run). */
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
