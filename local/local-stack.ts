@@ -9,6 +9,7 @@ import { StaticCredentials } from '../functions/adapters/device-credentials.js';
 import type { DecisionKind } from '../functions/domain/agent-scheduler.js';
 import { agentWorkerDeps, createAgentWorkerHandler } from '../functions/handlers/agent-worker-handler.js';
 import { createHeartbeatHandler, heartbeatService } from '../functions/handlers/heartbeat-handler.js';
+import { createReclaimerHandler, reclaimer } from '../functions/handlers/reclaimer-handler.js';
 import {
   createSchedulerHandler,
   schedulerDeps,
@@ -315,6 +316,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   });
   await Promise.all(agents.map((a) => a.start()));
 
+  // The environment's reclaimer: moves requests stranded on dead agents' queues (a schedule in AWS).
+  const reclaimerTelemetry = createTelemetry('reclaimer', env);
+  const sweep = createReclaimerHandler(
+    reclaimer({ env, tables, agentDownTimeMs }, clients),
+    { sweepsPerInvocation: 1, intervalMs: heartbeatIntervalMs },
+    reclaimerTelemetry,
+  );
+  const reclaimTimer = setInterval(() => sweep().catch(() => undefined), heartbeatIntervalMs);
+
   const target: ClientTarget = {
     env,
     requestQueueUrl: requestQueue.url,
@@ -359,6 +369,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     decisions,
     async stop() {
       metricEvents.off('metric', onMetric);
+      clearInterval(reclaimTimer);
       await schedulerPoller.stop();
       await Promise.all(agents.map((a) => a.stop()));
       for (const a of agents) (a as LocalAgent & { close(): void }).close();

@@ -187,6 +187,28 @@ export function readAgentConfig(env: Env = process.env): AgentConfig {
   };
 }
 
+export interface ReclaimerConfig {
+  env: string;
+  tables: TableNames;
+  agentDownTimeMs: number;
+  intervalMs: number;
+  sweepsPerInvocation: number;
+}
+
+export function readReclaimerConfig(env: Env = process.env): ReclaimerConfig {
+  return {
+    env: read(env, ENV_VARS.environment, z.string().regex(ENV_PREFIX_RE)),
+    tables: tablesFrom(env),
+    agentDownTimeMs: read(env, ENV_VARS.agentDownTimeSeconds, seconds(75)) * 1000,
+    intervalMs: read(env, ENV_VARS.heartbeatIntervalSeconds, seconds(30)) * 1000,
+    sweepsPerInvocation: read(
+      env,
+      ENV_VARS.beatsPerInvocation,
+      z.coerce.number().int().min(1).max(12).default(2),
+    ),
+  };
+}
+
 export interface HeartbeatConfig extends DeviceAccessConfig {
   env: string;
   host: string;

@@ -37,6 +37,8 @@ export const METRICS = {
   deviceStates: { name: 'DeviceFailoverState', dimensions: ['Environment', 'Agent', 'State'] },
   /** Heartbeat: registrations refused because the host name belongs to another agent. */
   refusedRegistrations: { name: 'RefusedRegistrations', dimensions: ['Environment'] },
+  /** Reclaimer: requests moved from a dead agent's queue to the agent failover picks. */
+  reclaimed: { name: 'ReclaimedRequests', dimensions: ['Environment'] },
   /** Heartbeat: load balancers moved off agents dead longer than rebindAfterSeconds. */
   rebinds: { name: 'Rebinds', dimensions: ['Environment'] },
   /** Scheduler: failover decisions (also counted under decisions). */

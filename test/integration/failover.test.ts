@@ -75,6 +75,39 @@ describe('failover end to end: three agents, a controllable clock, the simulator
     expect(records.filter((x) => x.type === 'listener')).toHaveLength(2);
   });
 
+  it('moves requests stranded on a dead agent’s queue to the agent failover picks, in order', async () => {
+    const s = await systemHarness({ random: () => 0 });
+    systems.push(s);
+    const ids = lbIds();
+    await s.submitAndSettle(requests.createLoadbalancer(ids));
+    const host = (await s.bindings.getBinding(ids.loadbalancerId))?.host as string;
+    s.stop(host);
+    // Forwarded before anyone noticed: three requests wait in the dead agent's queue.
+    const pool = requests.createPool(ids);
+    const members = [1, 2].map((i) =>
+      requests.createMember(ids, pool.object.id as string, { address: `10.7.0.${i}` }),
+    );
+    await s.submitAndSettle(pool, ...members);
+    expect(await s.agentQueueDepth(host)).toBe(3);
+    expect(await s.reclaim()).toEqual({ moved: 0, byAgent: {} }); // still alive: nothing to reclaim
+
+    s.advance(80_000);
+    await s.beatRunning();
+    const { result, metrics } = await captureMetrics(() => s.reclaim());
+    expect(result).toEqual({ moved: 3, byAgent: { [host]: 3 } });
+    expect(await s.agentQueueDepth(host)).toBe(0);
+    await s.settle();
+    const records = await s.resources.loadRecords(ids.loadbalancerId);
+    expect(records.map((r) => `${r.type}:${r.provisioningStatus}`).sort()).toEqual([
+      'loadbalancer:ACTIVE',
+      'member:ACTIVE',
+      'member:ACTIVE',
+      'pool:ACTIVE',
+    ]);
+    expect((await s.bindings.getBinding(ids.loadbalancerId))?.host).toBe(host);
+    expect(metrics).toEqual([]);
+  });
+
   it('holds requests while no agent is active and serves them when one returns', async () => {
     const s = await systemHarness({ maxAttempts: 10 });
     systems.push(s);

@@ -3,6 +3,7 @@ import { buildCluster } from '../../functions/adapters/bigip-environment.js';
 import type { RestCall } from '../../functions/adapters/bigip-rest-client.js';
 import { StaticCredentials } from '../../functions/adapters/device-credentials.js';
 import { agentWorkerDeps, createAgentWorkerHandler } from '../../functions/handlers/agent-worker-handler.js';
+import { reclaimer } from '../../functions/handlers/reclaimer-handler.js';
 import type { AgentConfig } from '../../functions/shared/config.js';
 import { createTelemetry } from '../../functions/shared/telemetry.js';
 import { BigIpPair, BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
@@ -119,6 +120,13 @@ export async function systemHarness(options: SystemOptions = {}) {
         Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
       );
     },
+    /** One sweep of the environment's reclaimer (moves requests stranded on dead agents). */
+    reclaim: () =>
+      reclaimer(
+        { env: h.env, tables: h.tables, agentDownTimeMs: h.config.agentDownTimeMs },
+        h.clients,
+        h.clock,
+      ).sweep(),
     /** Heartbeats for every running agent at the harness clock. */
     async beatRunning() {
       for (const host of Object.keys(h.agentQueues)) if (!stopped.has(host)) await h.beat(host);

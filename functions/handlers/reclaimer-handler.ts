@@ -1,0 +1,48 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { createDocumentClient } from '../adapters/aws-clients.js';
+import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
+import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
+import { StrandedRequestReclaimer, type SweepReport } from '../services/stranded-request-reclaimer.js';
+import type { ReclaimerConfig } from '../shared/config.js';
+import { METRICS } from '../shared/metric-names.js';
+import { emitMetric, type Telemetry } from '../shared/telemetry.js';
+import type { AwsClients } from './scheduler-handler.js';
+
+/** One environment's reclaimer, scheduled every minute and sweeping `sweepsPerInvocation` times. */
+export function createReclaimerHandler(
+  reclaimer: StrandedRequestReclaimer,
+  config: Pick<ReclaimerConfig, 'sweepsPerInvocation' | 'intervalMs'>,
+  telemetry: Telemetry,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+) {
+  return async (): Promise<{ sweeps: SweepReport[] }> => {
+    const sweeps: SweepReport[] = [];
+    for (let i = 0; i < config.sweepsPerInvocation; i++) {
+      if (i > 0) await sleep(config.intervalMs);
+      const report = await reclaimer.sweep();
+      sweeps.push(report);
+      if (report.moved > 0) {
+        telemetry.logger.warn('moved requests stranded on dead agents', { ...report });
+        emitMetric(telemetry.metrics, METRICS.reclaimed.name, report.moved);
+      }
+      if (telemetry.metrics.hasStoredMetrics()) telemetry.metrics.publishStoredMetrics();
+    }
+    return { sweeps };
+  };
+}
+
+export function reclaimer(
+  config: Pick<ReclaimerConfig, 'env' | 'tables' | 'agentDownTimeMs'>,
+  clients: AwsClients & { sqs: SQSClient },
+  clock: () => number = Date.now,
+): StrandedRequestReclaimer {
+  const db = createDocumentClient(clients.dynamodb);
+  return new StrandedRequestReclaimer({
+    env: config.env,
+    registry: new DynamoDbAgentRegistry(db, config.tables.agents),
+    bindings: new DynamoDbBindingStore(db, config.tables),
+    sqs: clients.sqs,
+    agentDownTimeMs: config.agentDownTimeMs,
+    clock,
+  });
+}

@@ -1,0 +1,132 @@
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
+import type { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
+import { scheduleRequest } from '../domain/agent-scheduler.js';
+import { parseForwarded } from '../domain/lbaas-request.js';
+import { isAlive } from '../domain/liveness.js';
+import type { ForwardedRequest } from '../domain/ports.js';
+
+export interface ReclaimerDeps {
+  env: string;
+  registry: DynamoDbAgentRegistry;
+  bindings: DynamoDbBindingStore;
+  sqs: SQSClient;
+  agentDownTimeMs: number;
+  clock: () => number;
+  /** Messages moved per dead agent per sweep (bounds one invocation's work). */
+  maxPerAgent?: number;
+}
+
+export interface SweepReport {
+  moved: number;
+  byAgent: Record<string, number>;
+}
+
+/**
+ * Requests forwarded to an agent just before it died sit in its queue until it returns. A sweep
+ * moves them, oldest first and group by group (so per-load-balancer order holds), to the agent
+ * the scheduler's failover rule picks, with the same de-duplication id. Upstream, the new owner
+ * of a dead agent's load balancers got no message at all.
+ */
+export class StrandedRequestReclaimer {
+  constructor(private readonly deps: ReclaimerDeps) {}
+
+  async sweep(): Promise<SweepReport> {
+    const { env, registry, agentDownTimeMs, clock } = this.deps;
+    const agents = (await registry.listAgents(env)).filter((a) => a.queueUrl !== undefined);
+    const report: SweepReport = { moved: 0, byAgent: {} };
+    for (const dead of agents.filter((a) => !isAlive(a, agentDownTimeMs, clock()))) {
+      const moved = await this.drainQueue(dead.host, dead.queueUrl as string, agents);
+      if (moved > 0) report.byAgent[dead.host] = moved;
+      report.moved += moved;
+    }
+    return report;
+  }
+
+  private async drainQueue(
+    deadHost: string,
+    queueUrl: string,
+    agents: Awaited<ReturnType<DynamoDbAgentRegistry['listAgents']>>,
+  ) {
+    const { sqs, env, bindings, clock, agentDownTimeMs } = this.deps;
+    const limit = this.deps.maxPerAgent ?? 200;
+    let moved = 0;
+    while (moved < limit) {
+      const received = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          VisibilityTimeout: 30,
+          MessageSystemAttributeNames: ['All'],
+        }),
+      );
+      const messages = received.Messages ?? [];
+      if (messages.length === 0) break;
+      for (const [i, m] of messages.entries()) {
+        const parsed = parseForwarded(m.Body ?? '');
+        if (!parsed.ok) continue; // left for the owner (and, failing, its dead-letter queue)
+        const { request } = parsed.message;
+        const [binding, affinity] = await Promise.all([
+          bindings.getBinding(request.loadbalancerId),
+          bindings.getTenantAffinity(env, request.tenantId),
+        ]);
+        const decision = scheduleRequest({
+          env,
+          tenantId: request.tenantId,
+          loadbalancerId: request.loadbalancerId,
+          binding: { host: binding?.host ?? deadHost },
+          agents,
+          affinityHosts: affinity.hosts.map((h) => h.host),
+          agentDownTimeMs,
+          nowMs: clock(),
+          random: () => 0,
+        });
+        const target =
+          decision.kind === 'no-active-agent' ? undefined : agents.find((a) => a.host === decision.host);
+        if (!target?.queueUrl || target.host === deadHost) {
+          // Nobody can take it now (or its agent came back): release the rest of the batch too.
+          for (const rest of messages.slice(i)) {
+            await sqs.send(
+              new ChangeMessageVisibilityCommand({
+                QueueUrl: queueUrl,
+                ReceiptHandle: rest.ReceiptHandle,
+                VisibilityTimeout: 0,
+              }),
+            );
+          }
+          return moved;
+        }
+        const forwarded: ForwardedRequest = {
+          request: request as unknown as ForwardedRequest['request'],
+          scheduling: {
+            kind: 'failover',
+            host: target.host,
+            scheduledAt: clock(),
+            env,
+            ...(parsed.message.scheduling.submittedAt
+              ? { submittedAt: parsed.message.scheduling.submittedAt }
+              : {}),
+          },
+        };
+        await sqs.send(
+          new SendMessageCommand({
+            QueueUrl: target.queueUrl,
+            MessageBody: JSON.stringify(forwarded),
+            MessageGroupId: request.loadbalancerId,
+            MessageDeduplicationId: request.requestId,
+            MessageAttributes: { decision: { DataType: 'String', StringValue: 'failover' } },
+          }),
+        );
+        await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
+        moved += 1;
+      }
+    }
+    return moved;
+  }
+}
