@@ -1,5 +1,6 @@
 /**
- * Every metric the functions emit, with its dimensions. The dashboard is built from this list and
+ * Every metric the functions emit, with its dimensions (agent workers add `Agent` to everything
+ * they emit, so their rejected/exhausted/received counts carry it too). The dashboard is built from this list and
  * a test checks both against each other, so a graph never shows a metric nobody sends.
  */
 export const METRIC_NAMESPACE = 'BigIpLbaas';
@@ -26,7 +27,7 @@ export const METRICS = {
   /** Agent: BIG-IP errors by kind. */
   bigipErrors: { name: 'BigIpErrors', dimensions: ['Environment', 'Agent'] },
   /** Agent: milliseconds from submit (scheduler) to the object's ACTIVE/ERROR status. */
-  timeToActive: { name: 'TimeToActive', dimensions: ['Environment'] },
+  timeToActive: { name: 'TimeToActive', dimensions: ['Environment', 'Agent'] },
   /** Heartbeat: active agents in the environment seen by a beat. */
   activeAgents: { name: 'ActiveAgents', dimensions: ['Environment'] },
   /** Heartbeat: seconds since each agent's last heartbeat, reported by every beat. */

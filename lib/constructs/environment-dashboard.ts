@@ -1,0 +1,233 @@
+import { Duration } from 'aws-cdk-lib';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  type IMetric,
+  MathExpression,
+  Metric,
+  SingleValueWidget,
+  TextWidget,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { METRIC_NAMESPACE, METRICS, type MetricKey } from '../../functions/shared/metric-names.js';
+
+export interface EnvironmentDashboardProps {
+  env: string;
+  hosts: string[];
+  requestQueue: IQueue;
+  requestDlq: IQueue;
+  agentQueues: Record<string, { queue: IQueue; dlq: IQueue }>;
+  /** Label → function, for the errors graph and alarm. */
+  functions: Record<string, NodejsFunction>;
+  alarmTopic: ITopic;
+  /** Alarm when the oldest request waits longer than this. */
+  oldestMessageAlarm?: Duration;
+}
+
+/**
+ * One CloudWatch dashboard per environment, and its alarms. Every custom metric comes from
+ * METRICS (functions/shared/metric-names.ts), the list the functions emit from; a test checks the
+ * synthesized dashboard against it.
+ */
+export class EnvironmentDashboard extends Construct {
+  readonly dashboard: Dashboard;
+  readonly alarms: Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: EnvironmentDashboardProps) {
+    super(scope, id);
+    const { env, hosts } = props;
+    const custom = (key: MetricKey, dims: Record<string, string>, statistic = 'Sum', label?: string) => {
+      const def = METRICS[key];
+      return new Metric({
+        namespace: METRIC_NAMESPACE,
+        metricName: def.name,
+        dimensionsMap: { Environment: env, ...dims },
+        statistic,
+        period: Duration.minutes(1),
+        ...(label ? { label } : {}),
+      });
+    };
+    const perAgent = (key: MetricKey, statistic: string, extra: Record<string, string> = {}) =>
+      hosts.map((h) => custom(key, { Agent: h, ...extra }, statistic, h));
+
+    const dlqDepth = (queue: IQueue, label: string) =>
+      queue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+        label,
+      });
+    const decisions = (['bound', 'affinity', 'random', 'failover'] as const).map((d) =>
+      custom('decisions', { Decision: d }, 'Sum', d),
+    );
+    const functionErrors = Object.entries(props.functions).map(([label, f]) =>
+      f.metricErrors({ period: Duration.minutes(1), label }),
+    );
+
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      dashboardName: `bigip-lbaas-${env}`,
+      defaultInterval: Duration.hours(3),
+      widgets: [
+        [
+          new TextWidget({
+            markdown: `# bigip-lbaas · ${env}\nRequests, scheduling, agents and BIG-IP calls of environment **${env}** (agents: ${hosts.join(', ')}).`,
+            width: 24,
+            height: 2,
+          }),
+        ],
+        [
+          new GraphWidget({
+            title: 'Requests submitted / age of the oldest waiting request',
+            left: [
+              props.requestQueue.metricNumberOfMessagesSent({
+                period: Duration.minutes(1),
+                label: 'submitted',
+              }),
+            ],
+            right: [
+              props.requestQueue.metricApproximateAgeOfOldestMessage({
+                period: Duration.minutes(1),
+                statistic: 'Maximum',
+                label: 'oldest (s)',
+              }),
+            ],
+            width: 8,
+          }),
+          new GraphWidget({ title: 'Scheduler decisions by kind', left: decisions, stacked: true, width: 8 }),
+          new GraphWidget({
+            title: 'No active agent / rejected / dead-lettered',
+            left: [
+              custom('noActiveAgent', {}, 'Sum', 'no active agent'),
+              custom('exhausted', {}, 'Sum', 'gave up (scheduler)'),
+              ...(
+                ['invalid-message', 'tenant-mismatch', 'not-found', 'conflict', 'immutable-field'] as const
+              ).map((r) => custom('rejected', { Reason: r }, 'Sum', `rejected: ${r}`)),
+            ],
+            width: 8,
+          }),
+        ],
+        [
+          new GraphWidget({
+            title: 'Dead-letter queues (messages)',
+            left: [
+              dlqDepth(props.requestDlq, 'requests'),
+              ...hosts.map((h) => dlqDepth(props.agentQueues[h]?.dlq as IQueue, h)),
+            ],
+            width: 8,
+          }),
+          new SingleValueWidget({
+            title: 'Active agents',
+            metrics: [custom('activeAgents', {}, 'Minimum', 'active agents')],
+            width: 4,
+          }),
+          new GraphWidget({
+            title: 'Heartbeat age per agent (s)',
+            left: perAgent('heartbeatAge', 'Maximum'),
+            width: 6,
+          }),
+          new GraphWidget({
+            title: 'Failovers and reclaimed requests',
+            left: [
+              custom('failovers', {}, 'Sum', 'failover decisions'),
+              custom('reclaimed', {}, 'Sum', 'reclaimed'),
+              custom('rebinds', {}, 'Sum', 'rebound'),
+            ],
+            width: 6,
+          }),
+        ],
+        [
+          new GraphWidget({
+            title: 'BIG-IP call latency per agent (ms, average per apply)',
+            left: perAgent('bigipLatency', 'Average'),
+            width: 8,
+          }),
+          new GraphWidget({
+            title: 'BIG-IP calls and errors per agent',
+            left: perAgent('bigipCalls', 'Sum'),
+            right: perAgent('bigipErrors', 'Sum'),
+            width: 8,
+          }),
+          new GraphWidget({
+            title: 'Submit → ACTIVE (ms, p90 per agent)',
+            left: perAgent('timeToActive', 'p90'),
+            width: 8,
+          }),
+        ],
+        [
+          new GraphWidget({
+            title: 'Devices by failover state (reported by heartbeats)',
+            left: hosts.flatMap((h) =>
+              ['active', 'standby', 'unreachable'].map((s) =>
+                custom('deviceStates', { Agent: h, State: s }, 'Maximum', `${h} ${s}`),
+              ),
+            ),
+            width: 12,
+          }),
+          new GraphWidget({ title: 'Function errors', left: functionErrors, width: 12 }),
+        ],
+      ],
+    });
+
+    const alarm = (
+      id: string,
+      metric: IMetric,
+      threshold: number,
+      description: string,
+      comparison = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    ) => {
+      const a = new Alarm(this, id, {
+        alarmName: `bigip-lbaas-${env}-${id}`,
+        alarmDescription: description,
+        metric,
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: comparison,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+      a.addAlarmAction(new SnsAction(props.alarmTopic));
+      this.alarms.push(a);
+      return a;
+    };
+    alarm(
+      'RequestsDeadLettered',
+      dlqDepth(props.requestDlq, 'requests'),
+      1,
+      `${env}: requests in the dead-letter queue (lbaas dlq list)`,
+    );
+    for (const h of hosts) {
+      alarm(
+        `Agent-${h}-DeadLettered`,
+        dlqDepth(props.agentQueues[h]?.dlq as IQueue, h),
+        1,
+        `${env}: ${h} dead-lettered requests (lbaas dlq list)`,
+      );
+    }
+    alarm('NoActiveAgent', custom('noActiveAgent', {}, 'Sum'), 1, `${env}: requests found no active agent`);
+    alarm(
+      'OldestRequest',
+      props.requestQueue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      (props.oldestMessageAlarm ?? Duration.minutes(5)).toSeconds(),
+      `${env}: a request has waited longer than ${(props.oldestMessageAlarm ?? Duration.minutes(5)).toHumanString()}`,
+    );
+    alarm(
+      'FunctionErrors',
+      new MathExpression({
+        expression: functionErrors.map((_, i) => `e${i}`).join('+'),
+        usingMetrics: Object.fromEntries(functionErrors.map((m, i) => [`e${i}`, m])),
+        period: Duration.minutes(1),
+        label: 'function errors',
+      }),
+      1,
+      `${env}: a function failed (timeouts, crashes)`,
+    );
+  }
+}

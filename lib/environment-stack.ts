@@ -1,0 +1,268 @@
+import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Construct } from 'constructs';
+import { OUTPUTS } from '../cli/target.js';
+import { ENV_VARS } from '../functions/shared/config.js';
+import type { TableId } from '../functions/shared/table-schema.js';
+import { agentIdOf, type EnvironmentConfig, type LbaasConfig } from './config/lbaas-config.js';
+import { DeviceAccess } from './constructs/device-access.js';
+import { EnvironmentDashboard } from './constructs/environment-dashboard.js';
+import { FifoQueuePair } from './constructs/fifo-queue-pair.js';
+import { LbaasFunction } from './constructs/lbaas-function.js';
+import type { SharedStack } from './shared-stack.js';
+
+export interface EnvironmentStackProps extends StackProps {
+  config: LbaasConfig;
+  environment: EnvironmentConfig;
+  shared: SharedStack;
+  configDir: string;
+}
+
+const SCHEDULER_TIMEOUT = Duration.seconds(30);
+const WORKER_TIMEOUT = Duration.seconds(60);
+
+/**
+ * One environment: its request queue and scheduler, and per agent a queue, a worker and a
+ * heartbeat; the reclaimer; the path to the devices; the dashboard and alarms. Every function
+ * gets exactly the access it uses.
+ */
+export class EnvironmentStack extends Stack {
+  constructor(scope: Construct, id: string, props: EnvironmentStackProps) {
+    super(scope, id, props);
+    const { config, environment: e, shared } = props;
+    const base = `${config.name}-${e.prefix}`;
+    const tables = shared.tables;
+    const common = {
+      [ENV_VARS.environment]: e.prefix,
+      [ENV_VARS.agentDownTimeSeconds]: String(e.agentDownTimeSeconds),
+      [ENV_VARS.maxAttempts]: String(e.maxAttempts),
+      [ENV_VARS.retryBaseSeconds]: String(e.retryBaseSeconds),
+      [ENV_VARS.retryMaxSeconds]: String(e.retryMaxSeconds),
+      POWERTOOLS_METRICS_NAMESPACE: 'BigIpLbaas',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    };
+    const use = (fn: LbaasFunction, grants: Partial<Record<TableId, 'read' | 'readWrite'>>) => {
+      for (const [tableId, access] of Object.entries(grants) as [TableId, 'read' | 'readWrite'][]) {
+        fn.useTable(tableId, tables[tableId], access);
+      }
+      return fn;
+    };
+
+    const requests = new FifoQueuePair(this, 'Requests', {
+      queueName: `${base}-requests`,
+      maxReceiveCount: e.maxAttempts,
+      visibilityTimeout: SCHEDULER_TIMEOUT.plus(Duration.seconds(30)),
+    });
+    const agentQueues = Object.fromEntries(
+      e.agents.map((a) => [
+        a.host,
+        new FifoQueuePair(this, `Agent-${a.host}-Queue`, {
+          queueName: `${base}-agent-${a.host}`,
+          maxReceiveCount: e.maxAttempts,
+          visibilityTimeout: WORKER_TIMEOUT.plus(Duration.seconds(30)),
+        }),
+      ]),
+    );
+    const devices = new DeviceAccess(this, 'Devices', {
+      name: config.name,
+      environment: e,
+      configDir: props.configDir,
+    });
+    const deviceEnv = {
+      [ENV_VARS.devices]: JSON.stringify(devices.endpoints.map(({ caBundle: _ca, ...endpoint }) => endpoint)),
+      [ENV_VARS.deviceSecretId]: devices.secret.secretArn,
+      [ENV_VARS.clusterName]: `${e.prefix}-devices`,
+      ...(devices.caBundle ? { [ENV_VARS.caBundle]: devices.caBundle } : {}),
+      ...(e.devices.deviceGroup && e.devices.units.length > 1
+        ? { [ENV_VARS.deviceGroup]: e.devices.deviceGroup }
+        : {}),
+      ...(e.devices.trafficGroup ? { [ENV_VARS.trafficGroup]: e.devices.trafficGroup } : {}),
+    };
+
+    // The scheduler: many concurrent copies, one request queue.
+    const scheduler = use(
+      new LbaasFunction(this, 'Scheduler', {
+        handler: 'scheduler',
+        description: `${e.prefix}: schedules LBaaS requests onto agents`,
+        timeout: SCHEDULER_TIMEOUT,
+        environment: {
+          ...common,
+          [ENV_VARS.selection]: e.selection,
+          [ENV_VARS.agentCacheSeconds]: '2',
+        },
+      }),
+      {
+        agents: 'read',
+        bindings: 'readWrite',
+        affinity: 'readWrite',
+        resources: 'readWrite',
+        idempotency: 'readWrite',
+      },
+    );
+    scheduler.consumes(requests.queue, ENV_VARS.requestQueueUrl);
+    for (const pair of Object.values(agentQueues)) scheduler.sendsTo(pair.queue);
+    scheduler.fn.addEventSource(
+      new SqsEventSource(requests.queue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: e.schedulerConcurrency,
+      }),
+    );
+    // The scheduler keeps each agent's load balancer count on the agents table.
+    scheduler.useTable('agents', tables.agents, 'readWrite');
+
+    const functions: Record<string, LbaasFunction> = { scheduler };
+    const heartbeatBeats = Math.max(1, Math.floor(60 / e.heartbeatIntervalSeconds));
+    for (const agent of e.agents) {
+      const pair = agentQueues[agent.host] as FifoQueuePair;
+      const placement = devices.placementFor(agent);
+      const agentEnv = {
+        ...common,
+        ...deviceEnv,
+        [ENV_VARS.agentHost]: agent.host,
+        [ENV_VARS.agentQueueUrl]: pair.queue.queueUrl,
+      };
+
+      const worker = use(
+        new LbaasFunction(this, `Agent-${agent.host}-Worker`, {
+          handler: 'agent-worker',
+          description: `${e.prefix}/${agent.host}: applies requests to the BIG-IP devices`,
+          timeout: WORKER_TIMEOUT,
+          memorySize: 512,
+          environment: agentEnv,
+          ...(placement ?? {}),
+        }),
+        {
+          agents: 'readWrite',
+          bindings: 'readWrite',
+          affinity: 'readWrite',
+          resources: 'readWrite',
+          leases: 'readWrite',
+        },
+      );
+      worker.consumes(pair.queue, ENV_VARS.agentQueueUrl);
+      worker.fn.addEventSource(
+        new SqsEventSource(pair.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 5 }),
+      );
+      devices.grantAccess(worker.fn);
+
+      const heartbeat = use(
+        new LbaasFunction(this, `Agent-${agent.host}-Heartbeat`, {
+          handler: 'heartbeat',
+          description: `${e.prefix}/${agent.host}: heartbeat through the agent's own path`,
+          timeout: Duration.seconds(Math.min(900, heartbeatBeats * e.heartbeatIntervalSeconds + 20)),
+          memorySize: 128,
+          environment: {
+            ...agentEnv,
+            [ENV_VARS.agentId]: agentIdOf(e, agent),
+            [ENV_VARS.heartbeatIntervalSeconds]: String(e.heartbeatIntervalSeconds),
+            [ENV_VARS.beatsPerInvocation]: String(heartbeatBeats),
+            ...(e.rebindAfterSeconds ? { [ENV_VARS.rebindAfterSeconds]: String(e.rebindAfterSeconds) } : {}),
+          },
+          ...(placement ?? {}),
+        }),
+        {
+          agents: 'readWrite',
+          bindings: e.rebindAfterSeconds ? 'readWrite' : 'read',
+          affinity: e.rebindAfterSeconds ? 'readWrite' : 'read',
+        },
+      );
+      devices.grantAccess(heartbeat.fn);
+      new Rule(this, `Agent-${agent.host}-HeartbeatSchedule`, {
+        description: `${e.prefix}/${agent.host}: ${heartbeatBeats} heartbeat(s) a minute`,
+        schedule: Schedule.rate(Duration.minutes(1)),
+        targets: [new LambdaFunction(heartbeat.fn, { retryAttempts: 0 })],
+      });
+      functions[`${agent.host} worker`] = worker;
+      functions[`${agent.host} heartbeat`] = heartbeat;
+    }
+
+    // The reclaimer moves requests stranded on dead agents' queues.
+    const reclaimer = use(
+      new LbaasFunction(this, 'Reclaimer', {
+        handler: 'reclaimer',
+        description: `${e.prefix}: moves requests stranded on dead agents to live ones`,
+        timeout: Duration.seconds(Math.min(900, heartbeatBeats * e.heartbeatIntervalSeconds + 30)),
+        environment: {
+          ...common,
+          [ENV_VARS.heartbeatIntervalSeconds]: String(e.heartbeatIntervalSeconds),
+          [ENV_VARS.beatsPerInvocation]: String(heartbeatBeats),
+        },
+      }),
+      { agents: 'read', bindings: 'read', affinity: 'read' },
+    );
+    for (const pair of Object.values(agentQueues)) {
+      pair.queue.grantConsumeMessages(reclaimer.fn);
+      pair.queue.grant(reclaimer.fn, 'sqs:ChangeMessageVisibility');
+      pair.queue.grantSendMessages(reclaimer.fn);
+    }
+    new Rule(this, 'ReclaimerSchedule', {
+      description: `${e.prefix}: reclaim requests stranded on dead agents`,
+      schedule: Schedule.rate(Duration.minutes(1)),
+      targets: [new LambdaFunction(reclaimer.fn, { retryAttempts: 0 })],
+    });
+    functions.reclaimer = reclaimer;
+
+    // Alarms go to an encrypted, TLS-only topic.
+    const topicKey = new Key(this, 'AlarmTopicKey', {
+      enableKeyRotation: true,
+      description: `${base} alarm topic`,
+    });
+    topicKey.addToResourcePolicy(
+      new PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        resources: ['*'],
+      }),
+    );
+    const alarmTopic = new Topic(this, 'Alarms', {
+      topicName: `${base}-alarms`,
+      masterKey: topicKey,
+      enforceSSL: true,
+    });
+    if (config.alarmEmail) alarmTopic.addSubscription(new EmailSubscription(config.alarmEmail));
+    new EnvironmentDashboard(this, 'Observability', {
+      env: e.prefix,
+      hosts: e.agents.map((a) => a.host),
+      requestQueue: requests.queue,
+      requestDlq: requests.deadLetterQueue,
+      agentQueues: Object.fromEntries(
+        Object.entries(agentQueues).map(([h, p]) => [h, { queue: p.queue, dlq: p.deadLetterQueue }]),
+      ),
+      functions: Object.fromEntries(Object.entries(functions).map(([k, f]) => [k, f.fn])),
+      alarmTopic,
+    });
+
+    // What the lbaas CLI reads to find this environment.
+    const output = (key: string, value: string, description: string) =>
+      new CfnOutput(this, key, { value, description });
+    output(
+      OUTPUTS.requestQueueUrl,
+      requests.queue.queueUrl,
+      'Submit LBaaS requests here (FIFO: group = load balancer id)',
+    );
+    output(OUTPUTS.requestDlqUrl, requests.deadLetterQueue.queueUrl, 'Requests that could not be scheduled');
+    output(
+      OUTPUTS.agentQueuePrefix,
+      `https://sqs.${this.region}.amazonaws.com/${this.account}/${base}-agent-`,
+      'Agent queue URLs are this prefix + host + .fifo (-dlq.fifo for dead letters)',
+    );
+    output(OUTPUTS.agentHosts, e.agents.map((a) => a.host).join(','), 'Agent host names');
+    output(OUTPUTS.tables, this.toJsonString(shared.names), 'Shared table names');
+    output(
+      OUTPUTS.agentDownTimeSeconds,
+      String(e.agentDownTimeSeconds),
+      'Heartbeat age after which an agent is dead',
+    );
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-L1',
+      reason: 'Functions run Node.js 24, the newest runtime aws-cdk-lib offers.',
+    });
+  }
+}

@@ -1,0 +1,325 @@
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { METRIC_NAMESPACE, METRICS } from '../../functions/shared/metric-names.js';
+import { buildApp } from '../../lib/app.js';
+import { ConfigError, parseConfig } from '../../lib/config/lbaas-config.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const sample = () => JSON.parse(readFileSync(join(ROOT, 'lbaas.config.json'), 'utf8'));
+
+/** Synthesizes the app for a configuration (esbuild skipped: the bundles are not under test here). */
+function synth(config: unknown = sample()) {
+  const dir = join(ROOT, 'test', 'fixtures');
+  const path = join(dir, `config-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(path, JSON.stringify(config));
+  try {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    buildApp(app, path);
+    const assembly = app.synth();
+    const template = (name: string) => Template.fromJSON(assembly.getStackByName(name).template);
+    return { app, assembly, template };
+  } finally {
+    rmSync(path);
+  }
+}
+
+const twoEnvironments = () => {
+  const config = sample();
+  const second = structuredClone(config.environments[0]);
+  second.prefix = 'Staging';
+  second.devices.credentialsSecretName = 'bigip-lbaas/Staging/devices';
+  second.devices.access = 'direct';
+  second.agents = ['s1', 's2', 's3'].map((host, i) => ({ host, subnetIds: [`subnet-0a1b2c3d4e5f6071${i}`] }));
+  config.environments.push(second);
+  return config;
+};
+
+describe('CDK stacks (sample configuration)', () => {
+  const { template, assembly } = synth();
+  const shared = template('lbaas-shared');
+  const env = template('lbaas-Project');
+
+  it('has the shared tables: on-demand, point-in-time recovery, KMS, deletion protection, TTL, the by-agent index', () => {
+    shared.resourceCountIs('AWS::DynamoDB::GlobalTable', 6);
+    shared.allResourcesProperties('AWS::DynamoDB::GlobalTable', {
+      BillingMode: 'PAY_PER_REQUEST',
+      SSESpecification: Match.objectLike({ SSEEnabled: true, SSEType: 'KMS' }),
+      Replicas: [
+        Match.objectLike({
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          DeletionProtectionEnabled: true,
+        }),
+      ],
+    });
+    shared.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      TableName: 'lbaas-leases',
+      TimeToLiveSpecification: { AttributeName: 'expiresAtSeconds', Enabled: true },
+    });
+    shared.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      TableName: 'lbaas-idempotency',
+      TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+    });
+    shared.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      TableName: 'lbaas-bindings',
+      GlobalSecondaryIndexes: [
+        Match.objectLike({
+          IndexName: 'by-agent',
+          KeySchema: [
+            { AttributeName: 'agentKey', KeyType: 'HASH' },
+            { AttributeName: 'loadbalancerId', KeyType: 'RANGE' },
+          ],
+        }),
+      ],
+    });
+    shared.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  it('has the request FIFO queue with its dead-letter queue, and a queue pair per agent', () => {
+    env.resourceCountIs('AWS::SQS::Queue', 8);
+    env.allResourcesProperties('AWS::SQS::Queue', { FifoQueue: true, SqsManagedSseEnabled: true });
+    env.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: 'lbaas-Project-requests.fifo',
+      RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 8 },
+    });
+    for (const host of ['agent-1', 'agent-2', 'agent-3']) {
+      env.hasResourceProperties('AWS::SQS::Queue', {
+        QueueName: `lbaas-Project-agent-${host}.fifo`,
+        RedrivePolicy: Match.anyValue(),
+      });
+    }
+    // TLS only.
+    env.allResourcesProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('runs Node.js 24 on ARM64, with timeouts below their queues’ visibility timeouts', () => {
+    const functions = env.findResources('AWS::Lambda::Function');
+    expect(Object.keys(functions)).toHaveLength(1 + 3 * 2 + 1);
+    for (const f of Object.values(functions)) {
+      expect(f.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
+    }
+    const queues = env.findResources('AWS::SQS::Queue');
+    const mappings = env.findResources('AWS::Lambda::EventSourceMapping');
+    expect(Object.keys(mappings)).toHaveLength(4);
+    for (const m of Object.values(mappings)) {
+      expect(m.Properties).toMatchObject({
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: expect.any(Number) },
+      });
+      const fn = functions[m.Properties.FunctionName.Ref];
+      const queue = queues[m.Properties.EventSourceArn['Fn::GetAtt'][0]];
+      expect(fn?.Properties.Timeout).toBeLessThan(queue?.Properties.VisibilityTimeout);
+    }
+  });
+
+  it('beats every agent from its own one-minute schedule (two beats per invocation), and reclaims once a minute', () => {
+    env.resourceCountIs('AWS::Events::Rule', 4);
+    env.allResourcesProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
+    env.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          LBAAS_AGENT_HOST: 'agent-2',
+          LBAAS_BEATS_PER_INVOCATION: '2',
+          LBAAS_HEARTBEAT_INTERVAL_SECONDS: '30',
+          LBAAS_AGENT_ID: 'Project.agent-2',
+        }),
+      },
+      Timeout: 80,
+    });
+  });
+
+  it('reaches the devices through an IAM-authorised HTTP API, a VPC link and an internal NLB, 443 only', () => {
+    env.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      Scheme: 'internal',
+      Type: 'network',
+    });
+    env.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 2);
+    env.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      TargetType: 'ip',
+      Port: 443,
+      Targets: [{ Id: '10.20.0.11', Port: 443 }],
+    });
+    env.resourceCountIs('AWS::ApiGatewayV2::VpcLink', 1);
+    env.resourceCountIs('AWS::ApiGatewayV2::Route', 2);
+    env.allResourcesProperties('AWS::ApiGatewayV2::Route', { AuthorizationType: 'AWS_IAM' });
+    env.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'ANY /bigip-a/{proxy+}' });
+    env.hasResourceProperties('AWS::ApiGatewayV2::Stage', { AccessLogSettings: Match.anyValue() });
+    const egress = Object.values(env.findResources('AWS::EC2::SecurityGroup')).flatMap(
+      (sg) => sg.Properties.SecurityGroupEgress ?? [],
+    );
+    const toDevices = egress.filter((r: { CidrIp?: string }) => r.CidrIp);
+    expect(
+      toDevices.map((r: { CidrIp: string; FromPort: number }) => `${r.CidrIp}:${r.FromPort}`).sort(),
+    ).toEqual(['10.20.0.11/32:443', '10.20.0.12/32:443']);
+  });
+
+  it('gives every function least privilege: named actions only, its own queue, its environment’s secret', () => {
+    const policies = env.findResources('AWS::IAM::Policy');
+    const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    for (const s of statements) {
+      for (const action of [s.Action].flat()) expect(String(action)).not.toMatch(/\*/);
+    }
+    // The agent-1 worker consumes only its own queue.
+    const worker = Object.entries(policies).find(([id]) =>
+      id.startsWith('Agentagent1WorkerFunctionServiceRoleDefaultPolicy'),
+    )?.[1];
+    const receive = worker?.Properties.PolicyDocument.Statement.filter((s: { Action: string[] }) =>
+      [s.Action].flat().includes('sqs:ReceiveMessage'),
+    );
+    expect(receive).toHaveLength(1);
+    expect(JSON.stringify(receive[0].Resource)).toContain('Agentagent1Queue');
+    expect(JSON.stringify(worker?.Properties.PolicyDocument)).not.toContain('Agentagent2Queue');
+    expect(JSON.stringify(worker?.Properties.PolicyDocument)).toContain('DevicesDeviceCredentials');
+  });
+
+  it('passes cdk-nag AwsSolutions checks with no unacknowledged findings (each acknowledgement says why)', () => {
+    // buildApp registered the plugin; synth() above would have thrown on a finding.
+    expect(assembly.stacks.map((s) => s.stackName).sort()).toEqual(['lbaas-Project', 'lbaas-shared']);
+    const sources = [
+      'lib/constructs/lbaas-function.ts',
+      'lib/constructs/device-access.ts',
+      'lib/environment-stack.ts',
+    ].map((f) => readFileSync(join(ROOT, f), 'utf8'));
+    const acknowledgements = sources.join('\n').match(/acknowledge\(/g) ?? [];
+    const reasons = sources.join('\n').match(/reason: [`'][^`']{20,}/g) ?? [];
+    expect(reasons.length).toBeGreaterThanOrEqual(acknowledgements.length);
+  });
+
+  it('exports what the CLI needs', () => {
+    for (const key of [
+      'RequestQueueUrl',
+      'RequestDlqUrl',
+      'AgentQueueUrlPrefix',
+      'AgentHosts',
+      'Tables',
+      'AgentDownTimeSeconds',
+    ]) {
+      env.hasOutput(key, Match.anyValue());
+    }
+    env.hasOutput('AgentHosts', { Value: 'agent-1,agent-2,agent-3' });
+  });
+
+  it('alarms on dead letters, no active agent, the oldest request and function errors, to an encrypted topic', () => {
+    env.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    env.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'netops@example.com',
+    });
+    const alarms = Object.values(env.findResources('AWS::CloudWatch::Alarm')).map(
+      (a) => a.Properties.AlarmName,
+    );
+    expect(alarms.sort()).toEqual(
+      [
+        'RequestsDeadLettered',
+        'Agent-agent-1-DeadLettered',
+        'Agent-agent-2-DeadLettered',
+        'Agent-agent-3-DeadLettered',
+        'NoActiveAgent',
+        'OldestRequest',
+        'FunctionErrors',
+      ]
+        .map((n) => `bigip-lbaas-Project-${n}`)
+        .sort(),
+    );
+    env.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [Match.anyValue()] });
+  });
+
+  it('puts only metrics on the dashboard that the functions emit, with the dimensions they emit them with', () => {
+    const dashboards = Object.values(env.findResources('AWS::CloudWatch::Dashboard'));
+    expect(dashboards).toHaveLength(1);
+    const body = dashboards[0]?.Properties.DashboardBody;
+    const text = (body['Fn::Join'][1] as unknown[])
+      .map((p) => (typeof p === 'string' ? p : '"TOKEN"'))
+      .join('')
+      .replaceAll('""TOKEN""', '"TOKEN"');
+    const widgets = JSON.parse(text).widgets as { properties: { metrics?: unknown[][] } }[];
+    const custom = widgets
+      .flatMap((w) => w.properties.metrics ?? [])
+      .filter((m) => m[0] === METRIC_NAMESPACE);
+    expect(custom.length).toBeGreaterThan(20);
+    const definitions = Object.values(METRICS);
+    const source = readdirSync(join(ROOT, 'functions'), { recursive: true })
+      .filter((f) => String(f).endsWith('.ts'))
+      .map((f) => readFileSync(join(ROOT, 'functions', String(f)), 'utf8'))
+      .join('\n');
+    for (const metric of custom) {
+      const [, name, ...rest] = metric as string[];
+      const dims = rest.filter((x) => typeof x === 'string').filter((_, i) => i % 2 === 0);
+      const def = definitions.find((d) => d.name === name);
+      expect(def, `${name} is not a defined metric`).toBeDefined();
+      expect([...dims].sort(), `${name} dimensions`).toEqual([...(def?.dimensions ?? [])].sort());
+      const key = Object.entries(METRICS).find(([, d]) => d === def)?.[0];
+      expect(source, `${name} is never emitted`).toContain(`METRICS.${key}.name`);
+    }
+  });
+
+  it('synthesizes two environments of three agents each, one of them with direct access from the VPC', () => {
+    const two = synth(twoEnvironments());
+    const staging = two.template('lbaas-Staging');
+    staging.resourceCountIs('AWS::Lambda::Function', 8);
+    staging.resourceCountIs('AWS::ApiGatewayV2::Api', 0);
+    const agentFunctions = Object.values(staging.findResources('AWS::Lambda::Function')).filter(
+      (f) => f.Properties.VpcConfig,
+    );
+    expect(agentFunctions).toHaveLength(6);
+    staging.hasResourceProperties('AWS::Lambda::Function', {
+      VpcConfig: { SubnetIds: ['subnet-0a1b2c3d4e5f60711'], SecurityGroupIds: Match.anyValue() },
+      Environment: {
+        Variables: Match.objectLike({
+          LBAAS_AGENT_HOST: 's2',
+          LBAAS_DEVICES: Match.stringLikeRegexp('https://10.20.0.11:443'),
+        }),
+      },
+    });
+    expect(two.assembly.stacks.map((s) => s.stackName).sort()).toEqual([
+      'lbaas-Project',
+      'lbaas-Staging',
+      'lbaas-shared',
+    ]);
+  });
+});
+
+describe('configuration validation', () => {
+  const errorOf = (mutate: (c: ReturnType<typeof sample>) => void) => {
+    const config = sample();
+    mutate(config);
+    try {
+      parseConfig(config);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return (error as Error).message;
+    }
+    return 'accepted';
+  };
+
+  it('names the field of every problem', () => {
+    expect(errorOf((c) => c.environments[0].agents.push({ host: 'agent-2' }))).toContain(
+      'environments.0.agents.3.host: duplicate host name agent-2',
+    );
+    expect(errorOf((c) => (c.environments[0].prefix = 'my_env'))).toContain(
+      'environments.0.prefix: must start with a letter',
+    );
+    expect(errorOf((c) => (c.environments[0].colour = 'blue'))).toContain(
+      'environments.0: Unrecognized key: "colour"',
+    );
+    expect(errorOf((c) => (c.environments[0].devices.units[0].managementAddress = 'bigip.local'))).toContain(
+      'environments.0.devices.units.0.managementAddress: must be an IP address',
+    );
+    expect(errorOf((c) => (c.environments[0].agentDownTimeSeconds = 40))).toContain(
+      'environments.0.agentDownTimeSeconds: must be at least twice heartbeatIntervalSeconds',
+    );
+    expect(errorOf((c) => c.environments.push(structuredClone(c.environments[0])))).toContain(
+      'environments.1.prefix: duplicate prefix Project',
+    );
+    expect(errorOf(() => undefined)).toBe('accepted');
+  });
+});
