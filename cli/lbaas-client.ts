@@ -124,6 +124,7 @@ export class LbaasClient {
   async submitMany(
     messages: Record<string, unknown>[],
     onProgress?: (sent: number, total: number) => void,
+    options: { redeliver?: boolean } = {},
   ): Promise<SubmittedRequest[]> {
     const prepared = messages.map((m, i) => {
       try {
@@ -141,7 +142,10 @@ export class LbaasClient {
             Id: String(j),
             MessageBody: p.body,
             MessageGroupId: p.loadbalancerId,
-            MessageDeduplicationId: p.requestId,
+            // A redelivery (soak tests) is the same request under another de-duplication id.
+            MessageDeduplicationId: options.redeliver
+              ? `${p.requestId}-again-${randomUUID().slice(0, 8)}`
+              : p.requestId,
           })),
         }),
       );

@@ -30,7 +30,7 @@ export function buildApp(app: App, configPath: string): App {
       env,
       description: `bigip-lbaas environment ${environment.prefix}`,
     });
-    stack.addDependency(shared);
+    stack.addStackDependency(shared);
   }
   Tags.of(app).add('application', 'bigip-lbaas');
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -51,6 +51,10 @@ export interface LocalStackOptions {
   stateFile?: string | false;
   /** Scheduler retry back-off base, seconds (default 1 locally, so a demo does not wait). */
   retryBaseSeconds?: number;
+  /** Queue visibility timeout, seconds (a message in flight when its consumer dies waits this long). */
+  visibilityTimeoutSeconds?: number;
+  /** Called with the SDK clients before anything uses them (tests add fault-injecting middleware). */
+  configureClients?: (clients: { dynamodb: DynamoDBClient; sqs: SQSClient }) => void;
 }
 
 export interface RecentRequest {
@@ -131,11 +135,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     maxAttempts: 4,
   });
   const clients = { dynamodb, sqs };
+  options.configureClients?.(clients);
 
   const prefix = options.namePrefix ?? config.name;
   const tables = tableNames(prefix);
   await createTables(dynamodb, tables);
-  const visibility = 60;
+  const visibility = options.visibilityTimeoutSeconds ?? 60;
   const requestQueue = await createFifoQueue(sqs, `${prefix}-${env}-requests`, {
     maxReceiveCount: environment.maxAttempts,
     visibilityTimeoutSeconds: visibility,
@@ -227,7 +232,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     handler: schedulerHandler,
     functionName: `${env}-scheduler`,
     concurrency: Math.min(4, environment.schedulerConcurrency),
-    timeoutMs: 30_000,
+    timeoutMs: Math.min(30_000, visibility * 800),
   }).start();
 
   const agents: LocalAgent[] = environment.agents.map((definition) => {
@@ -294,7 +299,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           handler: worker,
           functionName: `${env}-agent-${host}`,
           concurrency: 2,
-          timeoutMs: 60_000,
+          timeoutMs: Math.min(60_000, visibility * 800),
         }).start();
         await beatOnce();
         timer = setInterval(beatOnce, heartbeatIntervalMs);

@@ -31,6 +31,11 @@ export class BigIpCluster {
     return this.options.name;
   }
 
+  /** True when every change is followed by a config-sync of the device group. */
+  get syncsConfig(): boolean {
+    return this.options.deviceGroup !== undefined && this.devices.length > 1;
+  }
+
   async activeDevice(): Promise<IControlBigIpDevice> {
     if (this.devices.length === 1) return this.devices[0] as IControlBigIpDevice;
     const statuses = await Promise.all(this.devices.map((d) => this.statusOf(d)));

@@ -54,8 +54,9 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
     async (input: {
       request: LbaasRequest;
       nonce: string;
+      submittedAt?: number;
     }): Promise<ScheduleOutcome & { nonce: string }> => ({
-      ...(await scheduler.handle(input.request)),
+      ...(await scheduler.handle(input.request, input.submittedAt)),
       nonce: input.nonce,
     }),
     { persistenceStore: deps.idempotency, config: idempotencyConfig, keyPrefix: `${config.env}-scheduler` },

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ResourceRecord } from '../../functions/domain/resource-state.js';
 import { lbIds, requests, uuid } from '../support/factories.js';
+import { captureMetrics } from '../support/scheduler-harness.js';
 import { systemHarness } from '../support/system-harness.js';
 
 type System = Awaited<ReturnType<typeof systemHarness>>;
@@ -45,7 +46,9 @@ describe('agent pipeline: SQS → scheduler → agent → simulated BIG-IP → s
   it('builds a whole load balancer on the device and reports every object ACTIVE', async () => {
     const s = await system();
     const f = fullLoadBalancer();
-    await s.submitAndSettle(...f.all);
+    const { metrics } = await captureMetrics(() => s.submitAndSettle(...f.all));
+    // Each applied request reports its submit-to-status time.
+    expect(metrics.filter((m) => m.name === 'TimeToActive')).toHaveLength(6);
 
     const records = await s.resources.loadRecords(f.ids.loadbalancerId);
     expect(records.every((r) => r.provisioningStatus === 'ACTIVE')).toBe(true);

@@ -31,7 +31,11 @@ describe('scheduler pipeline against DynamoDB Local and fauxqs', () => {
     expect(forwarded[0]).toMatchObject({ groupId: ids.loadbalancerId, dedupId: create.requestId });
     expect(forwarded[0]?.body).toMatchObject({
       request: { requestId: create.requestId },
-      scheduling: { kind: 'random', host: 'agent-1' },
+      scheduling: {
+        kind: 'random',
+        host: 'agent-1',
+        submittedAt: Number(result.records[0]?.attributes.SentTimestamp),
+      },
     });
     expect(metrics).toContainEqual(
       expect.objectContaining({ name: 'SchedulerDecisions', dimensions: { Decision: 'random' } }),

@@ -1,0 +1,74 @@
+/**
+ * Soak: a rate of LBaaS requests across many tenants and three agents through the local stack,
+ * with faults (an agent killed mid-run, 503 storms, token expiry, resets after commit, a device
+ * failover, every message delivered twice, DynamoDB throttling). Reports throughput, submit→ACTIVE
+ * percentiles, calls per request and cost per million requests; checks nothing is lost or stuck
+ * and the devices equal the desired state. Writes bench/results/soak-<form>.json.
+ *
+ *   npm run soak                                   # long form: 20 req/s for 5 minutes, faults on
+ *   npx tsx bench/soak.ts --rate 10 --duration 20  # short form
+ */
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    long: { type: 'boolean', default: false },
+    rate: { type: 'string' },
+    duration: { type: 'string' },
+    tenants: { type: 'string', default: '25' },
+    'no-faults': { type: 'boolean', default: false },
+  },
+});
+process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+const { runSoak } = await import('./support/soak-run.js');
+const { costPerMillion } = await import('./support/cost-model.js');
+const { machine, printTable, writeResult } = await import('./support/stats.js');
+
+const rate = Number(values.rate ?? (values.long ? 20 : 10));
+const duration = Number(values.duration ?? (values.long ? 300 : 20));
+const report = await runSoak({
+  rate,
+  durationSeconds: duration,
+  tenants: Number(values.tenants),
+  faults: !values['no-faults'],
+  log: (line) => console.error(line),
+});
+const cost = costPerMillion(report.perRequest);
+printTable([
+  { measure: 'requests (distinct)', value: report.submitted },
+  { measure: 'duplicate deliveries sent', value: report.duplicatesSent },
+  { measure: 'throughput (requests/s, submit to settled)', value: report.throughputPerSecond },
+  {
+    measure: 'submit → ACTIVE p50 / p95 / p99 (ms)',
+    value: `${report.latencyMs.p50} / ${report.latencyMs.p95} / ${report.latencyMs.p99}`,
+  },
+  {
+    measure: 'DynamoDB / SQS / BIG-IP calls per request',
+    value: `${report.perRequest.dynamodb} / ${report.perRequest.sqs} / ${report.perRequest.bigip}`,
+  },
+  {
+    measure: 'ACTIVE / ERROR / deleted / dead-lettered',
+    value: `${report.outcome.active} / ${report.outcome.error} / ${report.outcome.deleted} / ${report.outcome.deadLettered}`,
+  },
+  { measure: 'lost / stuck PENDING', value: `${report.outcome.lost} / ${report.outcome.stuck}` },
+  { measure: 'device configurations differing from desired', value: report.deviceMismatches.length },
+  { measure: 'cost per million requests (USD, list prices)', value: cost.total.toFixed(2) },
+]);
+if (Object.keys(report.errorReasons).length) console.log('\nERROR reasons:', report.errorReasons);
+if (report.deviceMismatches.length) console.log('\ndevice mismatches:', report.deviceMismatches);
+if (report.lostRequests.length) console.log('\nlost:', report.lostRequests);
+if (report.stuckObjects.length) console.log('\nstuck:', report.stuckObjects);
+console.log('\nfaults:', report.faultsInjected.join('; ') || 'none');
+console.log('cost model:', cost.assumptions.join(' '));
+const result = {
+  benchmark: 'soak',
+  form: values.long ? 'long' : 'short',
+  machine: machine(),
+  ...report,
+  costPerMillionUsd: cost,
+};
+writeResult(`soak-${values.long ? 'long' : 'short'}`, result);
+console.log(JSON.stringify(result));
+if (report.outcome.lost + report.outcome.stuck + report.deviceMismatches.length > 0) process.exitCode = 1;

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { runSoak } from '../../bench/support/soak-run.js';
+
+describe('soak, short form: load with faults, nothing lost or stuck', () => {
+  it('accounts for every request and leaves every device equal to the desired state', async () => {
+    const report = await runSoak({
+      rate: 8,
+      durationSeconds: 12,
+      tenants: 4,
+      faults: true,
+      services: {
+        dynamodbEndpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB as string,
+        sqsEndpoint: process.env.AWS_ENDPOINT_URL_SQS as string,
+      },
+    });
+    expect(report.faultsInjected).toHaveLength(6);
+    expect(report.submitted).toBe(96);
+    expect(report.duplicatesSent).toBe(96);
+    expect(report.lostRequests).toEqual([]);
+    expect(report.stuckObjects).toEqual([]);
+    expect(report.outcome.lost + report.outcome.stuck).toBe(0);
+    expect(
+      report.outcome.active + report.outcome.error + report.outcome.deleted + report.outcome.deadLettered,
+    ).toBe(96);
+    // Every ERROR carries a reason (none is expected from these faults, but none may be silent).
+    expect(Object.keys(report.errorReasons).filter((r) => r === '(no reason)')).toEqual([]);
+    expect(report.deviceMismatches).toEqual([]);
+  }, 240_000);
+});
