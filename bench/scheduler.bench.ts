@@ -224,6 +224,8 @@ try {
       });
     };
 
+    // Warm-up (JIT, connections), not reported.
+    await runConcurrently(sample.map(boundChild), CONCURRENCY, (r) => scheduler.decide(r));
     await scenario('decide: bound LB', sample.map(boundChild), (r) => scheduler.decide(r));
     await scenario(
       'decide: new LB, known tenant',

@@ -62,13 +62,15 @@ if (report.lostRequests.length) console.log('\nlost:', report.lostRequests);
 if (report.stuckObjects.length) console.log('\nstuck:', report.stuckObjects);
 console.log('\nfaults:', report.faultsInjected.join('; ') || 'none');
 console.log('cost model:', cost.assumptions.join(' '));
+const form = `${values.long ? 'long' : 'short'}${values['no-faults'] ? '-no-faults' : ''}`;
 const result = {
   benchmark: 'soak',
-  form: values.long ? 'long' : 'short',
+  form,
+  command: `npx tsx bench/soak.ts ${process.argv.slice(2).join(' ')}`.trim(),
   machine: machine(),
   ...report,
   costPerMillionUsd: cost,
 };
-writeResult(`soak-${values.long ? 'long' : 'short'}`, result);
+writeResult(`soak-${form}`, result);
 console.log(JSON.stringify(result));
 if (report.outcome.lost + report.outcome.stuck + report.deviceMismatches.length > 0) process.exitCode = 1;

@@ -1,13 +1,8 @@
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { HostNameConflictError } from '../domain/errors.js';
 import type { AgentRecord, AgentRegistry, DeviceState } from '../domain/ports.js';
 import { isConditionFailure } from './dynamodb-errors.js';
+import { queryAll } from './dynamodb-query.js';
 
 export interface HeartbeatReport {
   env: string;
@@ -34,21 +29,12 @@ export class DynamoDbAgentRegistry implements AgentRegistry {
   ) {}
 
   async listAgents(env: string): Promise<AgentRecord[]> {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'env = :e',
-          ExpressionAttributeValues: { ':e': env },
-          ConsistentRead: true,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      items.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start);
+    const items = await queryAll(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'env = :e',
+      ExpressionAttributeValues: { ':e': env },
+      ConsistentRead: true,
+    });
     return items.map(toAgent);
   }
 

@@ -3,7 +3,6 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -17,6 +16,7 @@ import {
   resourceKey,
 } from '../domain/resource-state.js';
 import { isConditionFailure, isTransactionCanceled } from './dynamodb-errors.js';
+import { queryAll } from './dynamodb-query.js';
 
 type Write = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
@@ -78,22 +78,32 @@ export class DynamoDbResourceStore implements ResourceStore {
     }
   }
 
+  /** A request that will not be applied: its object and its load balancer go to ERROR with the reason. */
+  async markRequestFailed(
+    request: {
+      loadbalancerId: string;
+      tenantId: string;
+      resource: ObjectRef['type'];
+      object: { id: string };
+    },
+    env: string,
+    reason: string,
+    nowMs: number,
+  ): Promise<void> {
+    const base = { loadbalancerId: request.loadbalancerId, tenantId: request.tenantId, env };
+    await this.markError({ ...base, type: request.resource, id: request.object.id }, reason, nowMs);
+    if (request.resource !== 'loadbalancer') {
+      await this.markError({ ...base, type: 'loadbalancer', id: request.loadbalancerId }, reason, nowMs);
+    }
+  }
+
   async loadRecords(loadbalancerId: string): Promise<ResourceRecord[]> {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'loadbalancerId = :lb',
-          ExpressionAttributeValues: { ':lb': loadbalancerId },
-          ConsistentRead: true,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      items.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start);
+    const items = await queryAll(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'loadbalancerId = :lb',
+      ExpressionAttributeValues: { ':lb': loadbalancerId },
+      ConsistentRead: true,
+    });
     return items.map(toRecord);
   }
 

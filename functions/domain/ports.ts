@@ -68,6 +68,13 @@ export interface ResourceStore {
   recordRequest(request: LbaasRequest, env: string, nowMs: number): Promise<void>;
   /** Sets ERROR with a reason on a known object of the given tenant and environment (no-op otherwise). */
   markError(target: ObjectRef, reason: string, nowMs: number): Promise<boolean>;
+  /** Sets ERROR on a request's object and its load balancer (a request that will not be applied). */
+  markRequestFailed(
+    request: { loadbalancerId: string; tenantId: string; resource: ResourceType; object: { id: string } },
+    env: string,
+    reason: string,
+    nowMs: number,
+  ): Promise<void>;
   loadRecords(loadbalancerId: string): Promise<ResourceRecord[]>;
 }
 

@@ -91,26 +91,13 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
         visibility: deps.visibility,
         logger: logger.createChild({ persistentKeys: ctx }),
         metrics,
-        onFinalFailure: async (e) => {
-          const reason = `gave up after ${config.maxAttempts} attempts: ${(e as Error).message ?? String(e)}`;
-          const base = {
-            loadbalancerId: request.loadbalancerId,
-            tenantId: request.tenantId,
-            env: config.env,
-          };
-          await resources.markError(
-            { ...base, type: request.resource, id: request.object.id },
-            reason,
+        onFinalFailure: (e) =>
+          resources.markRequestFailed(
+            request,
+            config.env,
+            `gave up after ${config.maxAttempts} attempts: ${(e as Error).message ?? String(e)}`,
             clock(),
-          );
-          if (request.resource !== 'loadbalancer') {
-            await resources.markError(
-              { ...base, type: 'loadbalancer', id: request.loadbalancerId },
-              reason,
-              clock(),
-            );
-          }
-        },
+          ),
       });
     } finally {
       if (deps.calls.length > 0) {

@@ -83,18 +83,6 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
     }
   };
 
-  const markRequestFailed = async (request: LbaasRequest, reason: string) => {
-    const base = { loadbalancerId: request.loadbalancerId, tenantId: request.tenantId, env: config.env };
-    await resources.markError({ ...base, type: request.resource, id: request.object.id }, reason, clock());
-    if (request.resource !== 'loadbalancer') {
-      await resources.markError(
-        { ...base, type: 'loadbalancer', id: request.loadbalancerId },
-        reason,
-        clock(),
-      );
-    }
-  };
-
   const handleRecord = async (record: SQSRecord) => {
     const parsed = parseRequest(record.body);
     if (!parsed.ok) {
@@ -144,7 +132,8 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
         visibility: deps.visibility,
         logger: logger.createChild({ persistentKeys: ctx }),
         metrics,
-        onFinalFailure: (e) => markRequestFailed(request, (e as Error).message ?? String(e)),
+        onFinalFailure: (e) =>
+          resources.markRequestFailed(request, config.env, (e as Error).message ?? String(e), clock()),
       });
     }
   };

@@ -21,6 +21,8 @@ export function createTelemetry(serviceName: string, env: string, agent?: string
     namespace: METRIC_NAMESPACE,
     serviceName,
     defaultDimensions: { Environment: env, ...(agent ? { Agent: agent } : {}) },
+    // Its own warnings go through the logger, so they follow the log level.
+    logger,
   });
   return { logger, metrics };
 }
