@@ -17,8 +17,3 @@ export function isTransactionCanceled(error: unknown): error is TransactionCance
 export function cancellationCodes(error: TransactionCanceledException): (string | undefined)[] {
   return (error.CancellationReasons ?? []).map((r) => r.Code);
 }
-
-/** True when a transaction lost to a concurrent transaction on one of its items (safe to retry). */
-export function isTransactionConflict(error: unknown): boolean {
-  return isTransactionCanceled(error) && cancellationCodes(error).includes('TransactionConflict');
-}

@@ -168,17 +168,6 @@ export class DynamoDbResourceStore implements ResourceStore {
     }
   }
 
-  /** Removes every record of a load balancer (operator clean-up after a forced agent delete, tests). */
-  async purge(loadbalancerId: string): Promise<number> {
-    const records = await this.loadRecords(loadbalancerId);
-    for (const r of records) {
-      await this.db.send(
-        new DeleteCommand({ TableName: this.table, Key: { loadbalancerId, key: resourceKey(r.type, r.id) } }),
-      );
-    }
-    return records.length;
-  }
-
   private async sendSingle(write: Write): Promise<void> {
     if (write.Put)
       await this.db.send(new PutCommand(write.Put as ConstructorParameters<typeof PutCommand>[0]));

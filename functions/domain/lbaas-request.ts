@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { RejectedRequestError } from './errors.js';
 import { canonicalIp } from './ip-address.js';
 
 /**
@@ -352,15 +351,6 @@ function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: (string | num
   });
   const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : '';
   return `invalid request: ${parts.join('; ')}${more}`;
-}
-
-/** Throws the rejection as an error, for code paths that found a request invalid after parsing. */
-export function reject(
-  category: ConstructorParameters<typeof RejectedRequestError>[0],
-  message: string,
-  context: Record<string, unknown> = {},
-): never {
-  throw new RejectedRequestError(category, message, context);
 }
 
 const forwardedSchema = z.object({

@@ -21,9 +21,4 @@ export class AgentDirectory {
     this.cache.set(env, { at: now, agents });
     return agents;
   }
-
-  invalidate(env?: string): void {
-    if (env === undefined) this.cache.clear();
-    else this.cache.delete(env);
-  }
 }

@@ -402,10 +402,6 @@ export class ConfigStore {
       );
     }
   }
-
-  bumpGeneration(): number {
-    return this.generation++;
-  }
 }
 
 function normaliseRefs(value: unknown): { name: string }[] {
