@@ -59,9 +59,24 @@ export class BigIpCluster {
     this.states.clear();
   }
 
+  /**
+   * Pushes a change to the peer. A config-sync copies the unit's whole configuration, so it must
+   * only ever run from the ACTIVE unit: a change that landed on a unit that went standby (a stale
+   * status) is not synced but re-applied on the active unit (transient error), and its stray copy
+   * is overwritten by the next sync from the active. Writers that all sync from the active lose
+   * nothing, so partitions keep their own leases.
+   */
   async syncAfterChange(device: IControlBigIpDevice): Promise<void> {
-    if (this.options.deviceGroup && this.devices.length > 1)
-      await device.configSync(this.options.deviceGroup);
+    if (!this.syncsConfig) return;
+    const status = await device.status();
+    if (status.failoverState !== 'ACTIVE') {
+      this.forget();
+      throw new BigIpError(
+        `device ${device.name} is ${status.failoverState}, no longer ACTIVE: the change will be applied on the active unit`,
+        { device: device.name, transient: true },
+      );
+    }
+    await device.configSync(this.options.deviceGroup as string);
   }
 
   private async statusOf(device: IControlBigIpDevice): Promise<DeviceStatus | undefined> {

@@ -83,11 +83,8 @@ export class LoadBalancerApplier {
     });
 
     const { lease, cluster } = this.deps;
-    // Config-sync copies a unit's whole configuration to its peer, so with it every apply of the
-    // cluster is serialized (a partition lease would let one sync overwrite another's change).
-    const leaseKey = cluster.syncsConfig
-      ? `${env}#${cluster.name}`
-      : `${env}#${cluster.name}#${translation.partition}`;
+    // One writer per partition of a cluster (config-sync stays safe: it only runs from the active unit).
+    const leaseKey = `${env}#${cluster.name}#${translation.partition}`;
     const owner = `${this.deps.host}#${randomUUID()}`;
     let result: ApplyResult;
     await lease.acquire(leaseKey, owner);

@@ -335,6 +335,28 @@ describe('agent pipeline: SQS → scheduler → agent → simulated BIG-IP → s
 });
 
 describe('agent pipeline with an HA pair', () => {
+  it('never config-syncs from a unit that went standby: the change is applied again on the active one', async () => {
+    const s = await system({ pair: true, deviceGroup: 'failover-group', hosts: ['agent-1'] });
+    const pair = s.pair as NonNullable<System['pair']>;
+    const ids = lbIds();
+    await s.submitAndSettle(requests.createLoadbalancer(ids));
+    pair.failover(); // the agent still believes bigip-a is active (cached status)
+    pair.a.resetCalls();
+    const listener = requests.createListener(ids);
+    await s.submitAndSettle(listener);
+    // The stray write went to a (now standby) but was never synced from it…
+    expect(pair.a.calls.some((c) => c.method === 'POST' && c.path === '/mgmt/tm/ltm/virtual')).toBe(true);
+    expect(pair.a.calls.some((c) => c.method === 'POST' && c.path === '/mgmt/tm/cm')).toBe(false);
+    // …the retry applied it on b and synced b → a.
+    expect(pair.b.calls.some((c) => c.method === 'POST' && c.path === '/mgmt/tm/cm')).toBe(true);
+    expect(pair.b.dump()['ltm/virtual']).toHaveLength(1);
+    expect(pair.a.dump()).toEqual(pair.b.dump());
+    const record = (await s.resources.loadRecords(ids.loadbalancerId)).find(
+      (r) => r.id === listener.object.id,
+    );
+    expect(record?.provisioningStatus).toBe('ACTIVE');
+  });
+
   it('writes to the active unit, config-syncs the group, and follows a failover', async () => {
     const s = await system({ pair: true, deviceGroup: 'failover-group', hosts: ['agent-1'] });
     const pair = s.pair as NonNullable<System['pair']>;
