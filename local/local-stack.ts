@@ -9,12 +9,9 @@ import { StaticCredentials } from '../functions/adapters/device-credentials.js';
 import type { DecisionKind } from '../functions/domain/agent-scheduler.js';
 import { agentWorkerDeps, createAgentWorkerHandler } from '../functions/handlers/agent-worker-handler.js';
 import { createHeartbeatHandler, heartbeatService } from '../functions/handlers/heartbeat-handler.js';
+import { wrapQueueHandler } from '../functions/handlers/lambda-shape.js';
 import { createReclaimerHandler, reclaimer } from '../functions/handlers/reclaimer-handler.js';
-import {
-  createSchedulerHandler,
-  schedulerDeps,
-  wrapQueueHandler,
-} from '../functions/handlers/scheduler-handler.js';
+import { createSchedulerHandler, schedulerDeps } from '../functions/handlers/scheduler-handler.js';
 import type {
   AgentConfig,
   DeviceAccessConfig,

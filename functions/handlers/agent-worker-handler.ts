@@ -14,8 +14,8 @@ import { type ApplyTarget, LoadBalancerApplier } from '../services/load-balancer
 import type { AgentConfig } from '../shared/config.js';
 import { METRICS } from '../shared/metric-names.js';
 import { emitMetric, MetricUnit, type Telemetry } from '../shared/telemetry.js';
+import type { AwsClients, SqsHandler } from './lambda-shape.js';
 import { failRecord } from './queue-record-handling.js';
-import type { AwsClients, SqsHandler } from './scheduler-handler.js';
 
 export interface AgentWorkerDeps {
   config: AgentConfig;

@@ -6,7 +6,7 @@ import { SecretsManagerCredentials } from '../adapters/device-credentials.js';
 import { readAgentConfig } from '../shared/config.js';
 import { createTelemetry } from '../shared/telemetry.js';
 import { agentWorkerDeps, createAgentWorkerHandler } from './agent-worker-handler.js';
-import { wrapQueueHandler } from './scheduler-handler.js';
+import { wrapQueueHandler } from './lambda-shape.js';
 
 // Cold start: configuration validated once; SDK clients, device clients and their tokens live
 // for the life of the container.

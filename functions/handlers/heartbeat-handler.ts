@@ -6,7 +6,7 @@ import { AgentOperations } from '../services/agent-operations.js';
 import { type BeatReport, HeartbeatService } from '../services/heartbeat-service.js';
 import type { HeartbeatConfig } from '../shared/config.js';
 import type { Telemetry } from '../shared/telemetry.js';
-import type { AwsClients } from './scheduler-handler.js';
+import type { AwsClients } from './lambda-shape.js';
 
 /**
  * The scheduled heartbeat. EventBridge schedules fire at most once a minute, so one invocation

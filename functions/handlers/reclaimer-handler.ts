@@ -6,7 +6,7 @@ import { StrandedRequestReclaimer, type SweepReport } from '../services/stranded
 import type { ReclaimerConfig } from '../shared/config.js';
 import { METRICS } from '../shared/metric-names.js';
 import { emitMetric, type Telemetry } from '../shared/telemetry.js';
-import type { AwsClients } from './scheduler-handler.js';
+import type { AwsClients } from './lambda-shape.js';
 
 /** One environment's reclaimer, scheduled every minute and sweeping `sweepsPerInvocation` times. */
 export function createReclaimerHandler(

@@ -2,12 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { SQSClient } from '@aws-sdk/client-sqs';
-import middy from '@middy/core';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSRecord } from 'aws-lambda';
 import { createDocumentClient } from '../adapters/aws-clients.js';
 import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
 import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
@@ -22,6 +17,7 @@ import { RequestScheduler, type ScheduleOutcome } from '../services/request-sche
 import type { SchedulerConfig } from '../shared/config.js';
 import { METRICS } from '../shared/metric-names.js';
 import { emitMetric, type Telemetry } from '../shared/telemetry.js';
+import type { AwsClients, SqsHandler } from './lambda-shape.js';
 import { failRecord, receiveCount } from './queue-record-handling.js';
 
 export interface SchedulerHandlerDeps {
@@ -34,8 +30,6 @@ export interface SchedulerHandlerDeps {
   clock: () => number;
   random: () => number;
 }
-
-export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 /**
  * The scheduler's SQS batch handler (the "driver"). Each record: validate; reject bad input for
@@ -150,11 +144,6 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
   };
 }
 
-export interface AwsClients {
-  dynamodb: DynamoDBClient;
-  sqs: SQSClient;
-}
-
 /** Wires the scheduler's adapters from its configuration and SDK clients. */
 export function schedulerDeps(
   config: SchedulerConfig,
@@ -197,11 +186,4 @@ export function schedulerDeps(
     clock,
     random,
   };
-}
-
-/** The Lambda shape: Powertools logger context and metrics flushing around the raw handler. */
-export function wrapQueueHandler(raw: SqsHandler, telemetry: Telemetry) {
-  return middy(raw)
-    .use(injectLambdaContext(telemetry.logger))
-    .use(logMetrics(telemetry.metrics, { captureColdStartMetric: true }));
 }

@@ -2,7 +2,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createSqsClient } from '../adapters/aws-clients.js';
 import { readSchedulerConfig } from '../shared/config.js';
 import { createTelemetry } from '../shared/telemetry.js';
-import { createSchedulerHandler, schedulerDeps, wrapQueueHandler } from './scheduler-handler.js';
+import { wrapQueueHandler } from './lambda-shape.js';
+import { createSchedulerHandler, schedulerDeps } from './scheduler-handler.js';
 
 // Cold start: configuration validated once, clients created once.
 const config = readSchedulerConfig();
