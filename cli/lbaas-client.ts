@@ -48,15 +48,6 @@ export interface SubmittedRequest {
   operation: 'create' | 'update' | 'delete';
 }
 
-/** What `submit` returns: enough to wait for the request to take effect. */
-export interface SubmittedRequest {
-  requestId: string;
-  loadbalancerId: string;
-  resource: ResourceRecord['type'];
-  objectId: string;
-  operation: 'create' | 'update' | 'delete';
-}
-
 export interface DeadLetter {
   queue: string;
   messageId: string;

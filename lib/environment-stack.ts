@@ -97,8 +97,9 @@ export class EnvironmentStack extends Stack {
           [ENV_VARS.agentCacheSeconds]: '2',
         },
       }),
+      // agents: read for decisions, write for each agent's load balancer count.
       {
-        agents: 'read',
+        agents: 'readWrite',
         bindings: 'readWrite',
         affinity: 'readWrite',
         resources: 'readWrite',
@@ -114,8 +115,6 @@ export class EnvironmentStack extends Stack {
         maxConcurrency: e.schedulerConcurrency,
       }),
     );
-    // The scheduler keeps each agent's load balancer count on the agents table.
-    scheduler.useTable('agents', tables.agents, 'readWrite');
 
     const functions: Record<string, LbaasFunction> = { scheduler };
     const heartbeatBeats = Math.max(1, Math.floor(60 / e.heartbeatIntervalSeconds));

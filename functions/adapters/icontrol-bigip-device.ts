@@ -266,8 +266,9 @@ export class IControlBigIpDevice {
   private async transaction(commands: readonly BigIpCommand[]): Promise<void> {
     const created = await this.rest.request('POST', '/mgmt/tm/transaction', { body: {}, idempotent: true });
     const id = (created.body as { transId?: number | string })?.transId;
-    if (id === undefined)
-      throw new BigIpError(`device ${this.name}: transaction create answered no transId`, {
+    // It goes into a URL: accept only what a transaction id is, digits.
+    if (id === undefined || !/^\d{1,24}$/.test(String(id)))
+      throw new BigIpError(`device ${this.name}: transaction create answered no usable transId`, {
         device: this.name,
         transient: true,
       });

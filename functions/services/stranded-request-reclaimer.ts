@@ -102,17 +102,13 @@ export class StrandedRequestReclaimer {
           }
           return moved;
         }
-        const forwarded: ForwardedRequest = {
-          request: request as unknown as ForwardedRequest['request'],
-          scheduling: {
-            kind: 'failover',
-            host: target.host,
-            scheduledAt: clock(),
-            env,
-            ...(parsed.message.scheduling.submittedAt
-              ? { submittedAt: parsed.message.scheduling.submittedAt }
-              : {}),
-          },
+        // The message as the scheduler wrote it, re-addressed: only the scheduling part changes.
+        const forwarded = JSON.parse(m.Body as string) as ForwardedRequest;
+        forwarded.scheduling = {
+          ...forwarded.scheduling,
+          kind: 'failover',
+          host: target.host,
+          scheduledAt: clock(),
         };
         await sqs.send(
           new SendMessageCommand({

@@ -48,6 +48,7 @@ type Env = Record<string, string | undefined>;
 const name = z.string().min(1);
 const seconds = (fallback: number) => z.coerce.number().positive().default(fallback);
 const ENV_PREFIX_RE = /^[A-Za-z][A-Za-z0-9]{0,15}$/;
+const HOST_RE = /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/;
 
 function tablesFrom(env: Env): TableNames {
   const out = {} as TableNames;
@@ -66,6 +67,23 @@ function read<T>(env: Env, variable: string, schema: z.ZodType<T>): T {
   return result.data;
 }
 
+/** One reader per variable several functions share, so a rule is written once. */
+const field = {
+  env: (env: Env) => read(env, ENV_VARS.environment, z.string().regex(ENV_PREFIX_RE)),
+  host: (env: Env) => read(env, ENV_VARS.agentHost, z.string().regex(HOST_RE)),
+  agentQueueUrl: (env: Env) => read(env, ENV_VARS.agentQueueUrl, z.url()),
+  agentDownTimeMs: (env: Env) => read(env, ENV_VARS.agentDownTimeSeconds, seconds(75)) * 1000,
+  heartbeatIntervalMs: (env: Env) => read(env, ENV_VARS.heartbeatIntervalSeconds, seconds(30)) * 1000,
+  beatsPerInvocation: (env: Env) =>
+    read(env, ENV_VARS.beatsPerInvocation, z.coerce.number().int().min(1).max(12).default(2)),
+  maxAttempts: (env: Env) =>
+    read(env, ENV_VARS.maxAttempts, z.coerce.number().int().min(1).max(1000).default(8)),
+  retry: (env: Env) => ({
+    baseSeconds: read(env, ENV_VARS.retryBaseSeconds, seconds(2)),
+    maxSeconds: read(env, ENV_VARS.retryMaxSeconds, seconds(120)),
+  }),
+};
+
 export interface SchedulerConfig {
   env: string;
   requestQueueUrl: string;
@@ -80,22 +98,17 @@ export interface SchedulerConfig {
 
 export function readSchedulerConfig(env: Env = process.env): SchedulerConfig {
   return {
-    env: read(env, ENV_VARS.environment, z.string().regex(ENV_PREFIX_RE)),
+    env: field.env(env),
     requestQueueUrl: read(env, ENV_VARS.requestQueueUrl, z.url()),
     tables: tablesFrom(env),
-    agentDownTimeMs: read(env, ENV_VARS.agentDownTimeSeconds, seconds(75)) * 1000,
+    agentDownTimeMs: field.agentDownTimeMs(env),
     agentCacheMs: read(env, ENV_VARS.agentCacheSeconds, z.coerce.number().min(0).default(2)) * 1000,
-    maxAttempts: read(env, ENV_VARS.maxAttempts, z.coerce.number().int().min(1).max(1000).default(8)),
-    retry: {
-      baseSeconds: read(env, ENV_VARS.retryBaseSeconds, seconds(2)),
-      maxSeconds: read(env, ENV_VARS.retryMaxSeconds, seconds(120)),
-    },
+    maxAttempts: field.maxAttempts(env),
+    retry: field.retry(env),
     selection: read(env, ENV_VARS.selection, z.enum(['random', 'least-loaded']).default('random')),
     idempotencyTtlSeconds: read(env, ENV_VARS.idempotencyTtlSeconds, seconds(86_400)),
   };
 }
-
-const HOST_RE = /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/;
 
 const endpointSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/),
@@ -173,15 +186,12 @@ export interface AgentConfig extends DeviceAccessConfig {
 
 export function readAgentConfig(env: Env = process.env): AgentConfig {
   return {
-    env: read(env, ENV_VARS.environment, z.string().regex(ENV_PREFIX_RE)),
-    host: read(env, ENV_VARS.agentHost, z.string().regex(HOST_RE)),
-    agentQueueUrl: read(env, ENV_VARS.agentQueueUrl, z.url()),
+    env: field.env(env),
+    host: field.host(env),
+    agentQueueUrl: field.agentQueueUrl(env),
     tables: tablesFrom(env),
-    maxAttempts: read(env, ENV_VARS.maxAttempts, z.coerce.number().int().min(1).max(1000).default(8)),
-    retry: {
-      baseSeconds: read(env, ENV_VARS.retryBaseSeconds, seconds(2)),
-      maxSeconds: read(env, ENV_VARS.retryMaxSeconds, seconds(120)),
-    },
+    maxAttempts: field.maxAttempts(env),
+    retry: field.retry(env),
     leaseMs: read(env, ENV_VARS.leaseSeconds, seconds(60)) * 1000,
     ...readDeviceAccess(env),
   };
@@ -197,15 +207,11 @@ export interface ReclaimerConfig {
 
 export function readReclaimerConfig(env: Env = process.env): ReclaimerConfig {
   return {
-    env: read(env, ENV_VARS.environment, z.string().regex(ENV_PREFIX_RE)),
+    env: field.env(env),
     tables: tablesFrom(env),
-    agentDownTimeMs: read(env, ENV_VARS.agentDownTimeSeconds, seconds(75)) * 1000,
-    intervalMs: read(env, ENV_VARS.heartbeatIntervalSeconds, seconds(30)) * 1000,
-    sweepsPerInvocation: read(
-      env,
-      ENV_VARS.beatsPerInvocation,
-      z.coerce.number().int().min(1).max(12).default(2),
-    ),
+    agentDownTimeMs: field.agentDownTimeMs(env),
+    intervalMs: field.heartbeatIntervalMs(env),
+    sweepsPerInvocation: field.beatsPerInvocation(env),
   };
 }
 
@@ -224,18 +230,14 @@ export interface HeartbeatConfig extends DeviceAccessConfig {
 
 export function readHeartbeatConfig(env: Env = process.env): HeartbeatConfig {
   return {
-    env: read(env, ENV_VARS.environment, z.string().regex(ENV_PREFIX_RE)),
-    host: read(env, ENV_VARS.agentHost, z.string().regex(HOST_RE)),
+    env: field.env(env),
+    host: field.host(env),
     agentId: read(env, ENV_VARS.agentId, z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/)),
-    agentQueueUrl: read(env, ENV_VARS.agentQueueUrl, z.url()),
+    agentQueueUrl: field.agentQueueUrl(env),
     tables: tablesFrom(env),
-    agentDownTimeMs: read(env, ENV_VARS.agentDownTimeSeconds, seconds(75)) * 1000,
-    heartbeatIntervalMs: read(env, ENV_VARS.heartbeatIntervalSeconds, seconds(30)) * 1000,
-    beatsPerInvocation: read(
-      env,
-      ENV_VARS.beatsPerInvocation,
-      z.coerce.number().int().min(1).max(12).default(2),
-    ),
+    agentDownTimeMs: field.agentDownTimeMs(env),
+    heartbeatIntervalMs: field.heartbeatIntervalMs(env),
+    beatsPerInvocation: field.beatsPerInvocation(env),
     rebindAfterMs: env[ENV_VARS.rebindAfterSeconds]
       ? read(env, ENV_VARS.rebindAfterSeconds, z.coerce.number().positive()) * 1000
       : undefined,

@@ -89,8 +89,32 @@ const environment = z
           'must be at least twice heartbeatIntervalSeconds (one lost heartbeat must not kill an agent)',
       });
     }
-    if (e.devices.access !== 'direct' || e.devices.vpcId) return;
-    ctx.addIssue({ code: 'custom', path: ['devices', 'vpcId'], message: 'is required for direct access' });
+    // Both paths live in the devices' VPC: the NLB and VPC link in devices.subnetIds, or the agents in their own subnets.
+    if (!e.devices.vpcId) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['devices', 'vpcId'],
+        message: 'is required (the VPC of the management addresses)',
+      });
+    }
+    if (e.devices.access === 'vpc-link' && e.devices.subnetIds.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['devices', 'subnetIds'],
+        message: 'needs at least one subnet for the load balancer and VPC link',
+      });
+    }
+    if (e.devices.access === 'direct' && e.devices.subnetIds.length === 0) {
+      e.agents.forEach((a, i) => {
+        if (a.subnetIds.length === 0) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['agents', i, 'subnetIds'],
+            message: 'needs the agent’s own subnets in direct mode (or set devices.subnetIds)',
+          });
+        }
+      });
+    }
   });
 
 export const lbaasConfigSchema = z

@@ -73,7 +73,7 @@ export class DeviceAccess extends Construct {
     const subnetIds =
       devices.subnetIds.length > 0 ? devices.subnetIds : [...new Set(env.agents.flatMap((a) => a.subnetIds))];
     this.vpc = Vpc.fromVpcAttributes(this, 'Vpc', {
-      vpcId: devices.vpcId ?? 'vpc-00000000',
+      vpcId: devices.vpcId as string, // required by the configuration schema
       availabilityZones: subnetIds.map((_, i) => Fn.select(i, Fn.getAzs())),
       privateSubnetIds: subnetIds,
     });

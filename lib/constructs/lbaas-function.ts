@@ -93,7 +93,7 @@ export class LbaasFunction extends Construct {
    * Grants table access and passes the table name in the variable the function reads. The
    * statements name each action and each index (no `*`), and the key actions DynamoDB needs.
    */
-  useTable(id: TableId, table: TableV2, access: 'read' | 'readWrite' | 'write'): this {
+  useTable(id: TableId, table: TableV2, access: 'read' | 'readWrite'): this {
     const read = [
       'dynamodb:GetItem',
       'dynamodb:BatchGetItem',
@@ -109,7 +109,7 @@ export class LbaasFunction extends Construct {
       'dynamodb:ConditionCheckItem',
       'dynamodb:DescribeTable',
     ];
-    const actions = [...new Set(access === 'read' ? read : access === 'write' ? write : [...read, ...write])];
+    const actions = [...new Set(access === 'read' ? read : [...read, ...write])];
     const indexes = (TABLES[id] as TableSchema).indexes ?? [];
     this.fn.addToRolePolicy(
       new PolicyStatement({

@@ -321,6 +321,12 @@ describe('configuration validation', () => {
     expect(errorOf((c) => c.environments.push(structuredClone(c.environments[0])))).toContain(
       'environments.1.prefix: duplicate prefix Project',
     );
+    expect(errorOf((c) => delete c.environments[0].devices.vpcId)).toContain(
+      'environments.0.devices.vpcId: is required',
+    );
+    expect(errorOf((c) => (c.environments[0].devices.subnetIds = []))).toContain(
+      'environments.0.devices.subnetIds: needs at least one subnet',
+    );
     expect(errorOf(() => undefined)).toBe('accepted');
   });
 });
