@@ -9,16 +9,10 @@
  *   npm run bench:bigip -- --latency 20    # with 20 ms per device call (a nearer-to-real device)
  */
 import { randomUUID } from 'node:crypto';
-import { createDocumentClient } from '../functions/adapters/aws-clients.js';
-import { buildCluster } from '../functions/adapters/bigip-environment.js';
 import { StaticCredentials } from '../functions/adapters/device-credentials.js';
-import { DynamoDbAgentRegistry } from '../functions/adapters/dynamodb-agent-registry.js';
-import { DynamoDbBindingStore } from '../functions/adapters/dynamodb-binding-store.js';
-import { DynamoDbPartitionLease } from '../functions/adapters/dynamodb-partition-lease.js';
-import { DynamoDbResourceStore } from '../functions/adapters/dynamodb-resource-store.js';
 import { parseRequest } from '../functions/domain/lbaas-request.js';
-import { LoadBalancerApplier } from '../functions/services/load-balancer-applier.js';
 import { tableNames } from '../functions/shared/table-schema.js';
+import { wireAgentWorker } from '../functions/wiring/agent-worker-wiring.js';
 import { BigIpSimulator } from '../local/bigip-simulator/bigip-simulator.js';
 import { createTables } from '../local/provision.js';
 import { startBenchServices } from './support/local-services.js';
@@ -29,15 +23,22 @@ const LATENCY_MS = latencyArg >= 0 ? Number(process.argv[latencyArg + 1]) : 0;
 const ENV = 'Bench';
 
 const services = await startBenchServices();
-const db = createDocumentClient(services.dynamodb);
 const tables = tableNames(`bigip-${randomUUID().slice(0, 6)}`);
 await createTables(services.dynamodb, tables);
 const sim = new BigIpSimulator();
 const baseUrl = await sim.listen();
 if (LATENCY_MS > 0) sim.injectFault({ kind: 'latency', delayMs: LATENCY_MS, times: Infinity });
 
-const cluster = buildCluster(
+// The agent worker's own graph; only its applier is driven (no queue in between).
+const { applier, resources, cluster } = wireAgentWorker(
   {
+    env: ENV,
+    host: 'agent-1',
+    agentQueueUrl: 'http://127.0.0.1/000000000000/unused.fifo',
+    tables,
+    maxAttempts: 3,
+    retry: { baseSeconds: 1, maxSeconds: 1 },
+    leaseMs: 30_000,
     devices: [{ name: 'bigip1', baseUrl }],
     deviceSecretId: 'local',
     caBundle: undefined,
@@ -46,19 +47,9 @@ const cluster = buildCluster(
     clusterName: 'bench',
     restTimeoutMs: 10_000,
   },
-  new StaticCredentials({ username: 'admin', password: 'admin' }),
+  services,
+  { credentials: new StaticCredentials({ username: 'admin', password: 'admin' }) },
 );
-const resources = new DynamoDbResourceStore(db, tables.resources);
-const applier = new LoadBalancerApplier({
-  env: ENV,
-  host: 'agent-1',
-  resources,
-  bindings: new DynamoDbBindingStore(db, tables),
-  registry: new DynamoDbAgentRegistry(db, tables.agents),
-  lease: new DynamoDbPartitionLease(db, tables.leases, { ttlMs: 30_000 }),
-  cluster,
-  clock: Date.now,
-});
 
 const tenantId = randomUUID().replaceAll('-', '');
 async function step(body: Record<string, unknown>) {

@@ -10,14 +10,11 @@ import { randomUUID } from 'node:crypto';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../functions/adapters/aws-clients.js';
 import { DynamoDbAgentRegistry } from '../functions/adapters/dynamodb-agent-registry.js';
-import { agentKey, DynamoDbBindingStore, tenantKey } from '../functions/adapters/dynamodb-binding-store.js';
-import { DynamoDbResourceStore } from '../functions/adapters/dynamodb-resource-store.js';
-import { SqsAgentQueue } from '../functions/adapters/sqs-agent-queue.js';
+import { agentKey, tenantKey } from '../functions/adapters/dynamodb-binding-store.js';
 import { type LbaasRequest, parseRequest } from '../functions/domain/lbaas-request.js';
 import { resourceKey } from '../functions/domain/resource-state.js';
-import { AgentDirectory } from '../functions/services/agent-directory.js';
-import { RequestScheduler } from '../functions/services/request-scheduler.js';
 import { tableNames } from '../functions/shared/table-schema.js';
+import { wireScheduler } from '../functions/wiring/scheduler-wiring.js';
 import { createFifoQueue, createTables } from '../local/provision.js';
 import { runConcurrently, startBenchServices } from './support/local-services.js';
 import { machine, printTable, summarize, writeResult } from './support/stats.js';
@@ -162,18 +159,21 @@ try {
       );
     }
 
-    const scheduler = new RequestScheduler({
-      env: ENV,
-      agentDownTimeMs: 75_000,
-      selection: 'random',
-      resources: new DynamoDbResourceStore(db, tables.resources),
-      bindings: new DynamoDbBindingStore(db, tables),
-      registry,
-      directory: new AgentDirectory(registry, 2_000, Date.now),
-      queue: new SqsAgentQueue(sqs),
-      clock: Date.now,
-      random: Math.random,
-    });
+    // The scheduler's own graph; its service is driven directly (no request queue in between).
+    const { scheduler } = wireScheduler(
+      {
+        env: ENV,
+        requestQueueUrl: 'http://127.0.0.1/000000000000/unused.fifo',
+        tables,
+        agentDownTimeMs: 75_000,
+        agentCacheMs: 2_000,
+        maxAttempts: 5,
+        retry: { baseSeconds: 1, maxSeconds: 1 },
+        selection: 'random',
+        idempotencyTtlSeconds: 3_600,
+      },
+      services,
+    );
 
     const scenario = async (
       label: string,

@@ -9,14 +9,12 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { createDocumentClient } from '../functions/adapters/aws-clients.js';
-import { DynamoDbAgentRegistry } from '../functions/adapters/dynamodb-agent-registry.js';
-import { DynamoDbBindingStore } from '../functions/adapters/dynamodb-binding-store.js';
-import { DynamoDbResourceStore } from '../functions/adapters/dynamodb-resource-store.js';
 import { parseRequest } from '../functions/domain/lbaas-request.js';
+import type { ResourceStore } from '../functions/domain/ports.js';
 import { isPending, type ResourceRecord } from '../functions/domain/resource-state.js';
-import { AgentOperations } from '../functions/services/agent-operations.js';
+import type { AgentOperations } from '../functions/services/agent-operations.js';
 import type { TableNames } from '../functions/shared/table-schema.js';
+import { wireOperator } from '../functions/wiring/operator-wiring.js';
 
 /** Where one environment's queues and the shared tables are (from stack outputs or the local stack). */
 export interface ClientTarget {
@@ -64,21 +62,20 @@ export interface DeadLetter {
  */
 export class LbaasClient {
   readonly operations: AgentOperations;
-  private readonly resources: DynamoDbResourceStore;
+  private readonly resources: ResourceStore;
 
   constructor(
     readonly target: ClientTarget,
     private readonly clients: { dynamodb: DynamoDBClient; sqs: SQSClient },
     clock: () => number = Date.now,
   ) {
-    const db = createDocumentClient(clients.dynamodb);
-    this.resources = new DynamoDbResourceStore(db, target.tables.resources);
-    this.operations = new AgentOperations({
-      registry: new DynamoDbAgentRegistry(db, target.tables.agents),
-      bindings: new DynamoDbBindingStore(db, target.tables),
-      agentDownTimeMs: target.agentDownTimeSeconds * 1000,
-      clock,
-    });
+    const wired = wireOperator(
+      { tables: target.tables, agentDownTimeMs: target.agentDownTimeSeconds * 1000 },
+      clients,
+      { clock },
+    );
+    this.resources = wired.resources;
+    this.operations = wired.operations;
   }
 
   /** Fills in version and requestId if missing, then validates like the scheduler would. */

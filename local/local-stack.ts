@@ -3,15 +3,10 @@ import { dirname, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type ClientTarget, LbaasClient } from '../cli/lbaas-client.js';
-import { buildCluster } from '../functions/adapters/bigip-environment.js';
 import type { RestCall } from '../functions/adapters/bigip-rest-client.js';
 import { StaticCredentials } from '../functions/adapters/device-credentials.js';
-import type { DecisionKind } from '../functions/domain/agent-scheduler.js';
-import { agentWorkerDeps, createAgentWorkerHandler } from '../functions/handlers/agent-worker-handler.js';
-import { createHeartbeatHandler, heartbeatService } from '../functions/handlers/heartbeat-handler.js';
+import { type DecisionKind, FORWARDED_DECISIONS } from '../functions/domain/agent-scheduler.js';
 import { wrapQueueHandler } from '../functions/handlers/lambda-shape.js';
-import { createReclaimerHandler, reclaimer } from '../functions/handlers/reclaimer-handler.js';
-import { createSchedulerHandler, schedulerDeps } from '../functions/handlers/scheduler-handler.js';
 import type {
   AgentConfig,
   DeviceAccessConfig,
@@ -19,7 +14,11 @@ import type {
   SchedulerConfig,
 } from '../functions/shared/config.js';
 import { type TableNames, tableNames } from '../functions/shared/table-schema.js';
-import { createTelemetry, type MetricEvent, metricEvents } from '../functions/shared/telemetry.js';
+import { type MetricEvent, metricEvents } from '../functions/shared/telemetry.js';
+import { wireAgentWorker } from '../functions/wiring/agent-worker-wiring.js';
+import { wireHeartbeat } from '../functions/wiring/heartbeat-wiring.js';
+import { wireReclaimer } from '../functions/wiring/reclaimer-wiring.js';
+import { wireScheduler } from '../functions/wiring/scheduler-wiring.js';
 import {
   agentIdOf,
   type EnvironmentConfig,
@@ -173,10 +172,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   const recent: RecentRequest[] = [];
   const decisions: Record<string, number> = {
-    bound: 0,
-    affinity: 0,
-    random: 0,
-    failover: 0,
+    ...Object.fromEntries(FORWARDED_DECISIONS.map((d) => [d, 0])),
     'no-active-agent': 0,
   };
   const onMetric = (m: MetricEvent) => {
@@ -201,27 +197,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     selection: environment.selection,
     idempotencyTtlSeconds: 86_400,
   };
-  const schedulerTelemetry = createTelemetry('scheduler', env);
-  const schedulerHandler = wrapQueueHandler(
-    createSchedulerHandler(
-      schedulerDeps(schedulerConfig, clients, schedulerTelemetry, {
-        onScheduled: (request, outcome) => {
-          recent.push({
-            requestId: request.requestId,
-            operation: request.operation,
-            resource: request.resource,
-            loadbalancerId: request.loadbalancerId,
-            tenantId: request.tenantId,
-            decision: outcome.decision.kind,
-            host: outcome.decision.host,
-            at: Date.now(),
-          });
-          if (recent.length > 500) recent.splice(0, recent.length - 500);
-        },
-      }),
-    ),
-    schedulerTelemetry,
-  );
+  const scheduler = wireScheduler(schedulerConfig, clients, {
+    onScheduled: (request, outcome) => {
+      recent.push({
+        requestId: request.requestId,
+        operation: request.operation,
+        resource: request.resource,
+        loadbalancerId: request.loadbalancerId,
+        tenantId: request.tenantId,
+        decision: outcome.decision.kind,
+        host: outcome.decision.host,
+        at: Date.now(),
+      });
+      if (recent.length > 500) recent.splice(0, recent.length - 500);
+    },
+  });
+  const schedulerHandler = wrapQueueHandler(scheduler.handler, scheduler.telemetry);
   const schedulerPoller = new EventSourcePoller({
     sqs,
     queueUrl: requestQueue.url,
@@ -264,19 +255,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         : undefined,
     };
     // Each agent has its own clients: its own path (and tokens) to the devices.
-    const workerTelemetry = createTelemetry('agent', env, host);
-    const workerCluster = buildCluster(agentConfig, deviceCredentials, { onCall: (c) => calls.push(c) });
-    const worker = wrapQueueHandler(
-      createAgentWorkerHandler(agentWorkerDeps(agentConfig, clients, workerTelemetry, workerCluster, calls)),
-      workerTelemetry,
-    );
-    const beatTelemetry = createTelemetry('heartbeat', env);
-    const beatCluster = buildCluster(heartbeatConfig, deviceCredentials);
-    const beat = createHeartbeatHandler(
-      heartbeatService(heartbeatConfig, clients, beatTelemetry, beatCluster),
-      heartbeatConfig,
-      beatTelemetry,
-    );
+    const workerGraph = wireAgentWorker(agentConfig, clients, {
+      credentials: deviceCredentials,
+      onCall: (c) => calls.push(c),
+    });
+    const worker = wrapQueueHandler(workerGraph.handler, workerGraph.telemetry);
+    const workerCluster = workerGraph.cluster;
+    const beatGraph = wireHeartbeat(heartbeatConfig, clients, { credentials: deviceCredentials });
+    const beat = beatGraph.handler;
+    const beatCluster = beatGraph.cluster;
 
     let poller: EventSourcePoller | undefined;
     let timer: NodeJS.Timeout | undefined;
@@ -319,12 +306,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   await Promise.all(agents.map((a) => a.start()));
 
   // The environment's reclaimer: moves requests stranded on dead agents' queues (a schedule in AWS).
-  const reclaimerTelemetry = createTelemetry('reclaimer', env);
-  const sweep = createReclaimerHandler(
-    reclaimer({ env, tables, agentDownTimeMs }, clients),
-    { sweepsPerInvocation: 1, intervalMs: heartbeatIntervalMs },
-    reclaimerTelemetry,
-  );
+  const sweep = wireReclaimer(
+    { env, tables, agentDownTimeMs, sweepsPerInvocation: 1, intervalMs: heartbeatIntervalMs },
+    clients,
+  ).handler;
   const reclaimTimer = setInterval(() => sweep().catch(() => undefined), heartbeatIntervalMs);
 
   const target: ClientTarget = {

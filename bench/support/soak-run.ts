@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { ThrottlingException } from '@aws-sdk/client-dynamodb';
 import type { SubmittedRequest } from '../../cli/lbaas-client.js';
-import { buildCluster } from '../../functions/adapters/bigip-environment.js';
 import { StaticCredentials } from '../../functions/adapters/device-credentials.js';
 import { planApply, scopeFor } from '../../functions/domain/bigip-apply-plan.js';
 import { translate } from '../../functions/domain/bigip-translation.js';
 import { buildTree, isPending } from '../../functions/domain/resource-state.js';
 import { type MetricEvent, metricEvents } from '../../functions/shared/telemetry.js';
+import { wireDeviceCluster } from '../../functions/wiring/device-cluster-wiring.js';
 import { type LocalStack, startLocalStack } from '../../local/local-stack.js';
 import { CallCounter } from './call-counter.js';
 import { summarize } from './stats.js';
@@ -413,7 +413,7 @@ async function compareDevices(
   const active = stack.pair?.active ?? stack.devices[0];
   if (!active) return ['no device'];
   const index = stack.devices.indexOf(active);
-  const cluster = buildCluster(
+  const cluster = wireDeviceCluster(
     {
       devices: [{ name: 'verify', baseUrl: stack.endpoints.devices[index]?.url as string }],
       deviceSecretId: 'local',
@@ -423,7 +423,7 @@ async function compareDevices(
       clusterName: 'verify',
       restTimeoutMs: 10_000,
     },
-    new StaticCredentials({ username: 'admin', password: 'admin' }),
+    { credentials: new StaticCredentials({ username: 'admin', password: 'admin' }) },
   );
   const mismatches: string[] = [];
   try {

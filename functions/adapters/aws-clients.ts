@@ -2,11 +2,21 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
+/** The SDK clients a function uses; the local stack and tests pass their own (local endpoints). */
+export interface AwsClients {
+  dynamodb: DynamoDBClient;
+  sqs: SQSClient;
+}
+
 /**
  * SDK clients, configured once. Endpoints come only from the SDK's standard variables
  * (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SQS`), so the same code talks to AWS or to the
  * local stand-ins.
  */
+export function createAwsClients(): AwsClients {
+  return { dynamodb: new DynamoDBClient({ maxAttempts: 4 }), sqs: createSqsClient() };
+}
+
 export function createDocumentClient(
   client = new DynamoDBClient({ maxAttempts: 4 }),
 ): DynamoDBDocumentClient {

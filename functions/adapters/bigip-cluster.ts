@@ -1,5 +1,5 @@
 import { BigIpError } from '../domain/errors.js';
-import type { DeviceStatus, IControlBigIpDevice } from './icontrol-bigip-device.js';
+import type { BigIpDevice, DeviceCluster, DeviceStatus } from '../domain/ports.js';
 
 export interface ClusterOptions {
   /** Names the cluster in leases and logs. */
@@ -15,12 +15,12 @@ export interface ClusterOptions {
  * The device or HA pair of one environment. Writes go to the active unit: a standby accepts
  * writes without complaint, so the failover status is polled (cached a few seconds), not inferred.
  */
-export class BigIpCluster {
+export class BigIpCluster implements DeviceCluster {
   private readonly states = new Map<string, { at: number; status: DeviceStatus | undefined }>();
   private readonly clock: () => number;
 
   constructor(
-    readonly devices: readonly IControlBigIpDevice[],
+    readonly devices: readonly BigIpDevice[],
     readonly options: ClusterOptions,
   ) {
     if (devices.length === 0) throw new Error(`cluster ${options.name} has no devices`);
@@ -36,8 +36,8 @@ export class BigIpCluster {
     return this.options.deviceGroup !== undefined && this.devices.length > 1;
   }
 
-  async activeDevice(): Promise<IControlBigIpDevice> {
-    if (this.devices.length === 1) return this.devices[0] as IControlBigIpDevice;
+  async activeDevice(): Promise<BigIpDevice> {
+    if (this.devices.length === 1) return this.devices[0] as BigIpDevice;
     const statuses = await Promise.all(this.devices.map((d) => this.statusOf(d)));
     const index = statuses.findIndex((s) => s?.failoverState === 'ACTIVE');
     if (index < 0) {
@@ -47,7 +47,7 @@ export class BigIpCluster {
         transient: true,
       });
     }
-    return this.devices[index] as IControlBigIpDevice;
+    return this.devices[index] as BigIpDevice;
   }
 
   close(): void {
@@ -66,7 +66,7 @@ export class BigIpCluster {
    * is overwritten by the next sync from the active. Writers that all sync from the active lose
    * nothing, so partitions keep their own leases.
    */
-  async syncAfterChange(device: IControlBigIpDevice): Promise<void> {
+  async syncAfterChange(device: BigIpDevice): Promise<void> {
     if (!this.syncsConfig) return;
     const status = await device.status();
     if (status.failoverState !== 'ACTIVE') {
@@ -79,7 +79,7 @@ export class BigIpCluster {
     await device.configSync(this.options.deviceGroup as string);
   }
 
-  private async statusOf(device: IControlBigIpDevice): Promise<DeviceStatus | undefined> {
+  private async statusOf(device: BigIpDevice): Promise<DeviceStatus | undefined> {
     const cached = this.states.get(device.name);
     const ttl = this.options.statusTtlMs ?? 10_000;
     if (cached && this.clock() - cached.at < ttl) return cached.status;

@@ -5,29 +5,7 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { BigIpError } from '../domain/errors.js';
-
-/** One device's management endpoint, as the agent reaches it. */
-export interface BigIpEndpoint {
-  /** Device name, used in logs, metrics and leases. */
-  name: string;
-  /** Base URL: the device (`https://10.0.0.5`) or its route through the VPC link's HTTP API. */
-  baseUrl: string;
-  /** PEM bundle the device's certificate must chain to; absent = the system's trust store. */
-  caBundle?: string;
-  /** Sign requests with SigV4 (API Gateway IAM authorisation of the VPC link). */
-  signing?: { region: string; service?: string };
-}
-
-export interface BigIpCredentials {
-  username: string;
-  password: string;
-  loginProviderName?: string;
-}
-
-/** Where device credentials come from (Secrets Manager in AWS, the config file locally). */
-export interface CredentialsProvider {
-  get(): Promise<BigIpCredentials>;
-}
+import type { BigIpEndpoint, CredentialsProvider } from '../domain/ports.js';
 
 export interface RestCall {
   device: string;

@@ -1,5 +1,5 @@
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import type { BigIpCredentials, CredentialsProvider } from './bigip-rest-client.js';
+import type { BigIpCredentials, CredentialsProvider } from '../domain/ports.js';
 
 /**
  * Device credentials from Secrets Manager (`{"username": …, "password": …}`), cached for a few

@@ -1,22 +1,8 @@
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { HostNameConflictError } from '../domain/errors.js';
-import type { AgentRecord, AgentRegistry, DeviceState } from '../domain/ports.js';
+import type { AgentRecord, AgentRegistry, DeviceState, HeartbeatReport } from '../domain/ports.js';
 import { isConditionFailure } from './dynamodb-errors.js';
 import { queryAll } from './dynamodb-query.js';
-
-export interface HeartbeatReport {
-  env: string;
-  host: string;
-  agentId: string;
-  queueUrl: string;
-  nowMs: number;
-  /** Set on the agent's first beat after a start, like Neutron's start_flag. */
-  started: boolean;
-  /** Omit to record device states without refreshing liveness (no device was reachable). */
-  alive: boolean;
-  devices: Record<string, DeviceState>;
-  configuration: Record<string, unknown>;
-}
 
 /**
  * The agents table. Heartbeats register and refresh an agent with one conditional update that

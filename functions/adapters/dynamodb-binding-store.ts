@@ -7,17 +7,11 @@ import {
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ContentionError } from '../domain/errors.js';
-import type { Binding, BindingStore, TenantAffinity } from '../domain/ports.js';
+import type { Binding, BindingPage, BindingStore, TenantAffinity } from '../domain/ports.js';
 import { BINDINGS_BY_AGENT_INDEX } from '../shared/table-schema.js';
 import { cancellationCodes, isConditionFailure, isTransactionCanceled } from './dynamodb-errors.js';
 
 const CLAIM = '#claim';
-
-export interface BindingPage {
-  items: Binding[];
-  /** Opaque cursor for the next page, absent on the last page. */
-  cursor: string | undefined;
-}
 
 /**
  * Bindings (load balancer → agent) and tenant affinity (env#tenant → hosts with a count of that

@@ -1,5 +1,6 @@
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { LeaseBusyError } from '../domain/errors.js';
+import type { PartitionLease } from '../domain/ports.js';
 import { isConditionFailure } from './dynamodb-errors.js';
 
 export interface LeaseOptions {
@@ -17,7 +18,7 @@ export interface LeaseOptions {
  * failover, or two invocations of one agent) never change the same partition at once: the
  * upstream agents corrupted shared route domains and SNATs doing exactly that.
  */
-export class DynamoDbPartitionLease {
+export class DynamoDbPartitionLease implements PartitionLease {
   private readonly clock: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -28,6 +29,10 @@ export class DynamoDbPartitionLease {
   ) {
     this.clock = options.clock ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  get ttlMs(): number {
+    return this.options.ttlMs;
   }
 
   async acquire(key: string, owner: string): Promise<void> {

@@ -10,21 +10,15 @@ import { ContentionError, RejectedRequestError } from '../domain/errors.js';
 import type { LbaasRequest, UpdateRequest } from '../domain/lbaas-request.js';
 import type { ObjectRef, ResourceStore } from '../domain/ports.js';
 import {
-  type OperatingStatus,
   pendingStatusFor,
   type ResourceRecord,
   resourceKey,
+  type StatusOutcome,
 } from '../domain/resource-state.js';
 import { isConditionFailure, isTransactionCanceled } from './dynamodb-errors.js';
 import { queryAll } from './dynamodb-query.js';
 
 type Write = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
-
-/** What an agent learned about one object after applying a load balancer. */
-export type StatusOutcome =
-  | { kind: 'active'; record: ResourceRecord; operatingStatus: OperatingStatus }
-  | { kind: 'error'; record: ResourceRecord; reason: string }
-  | { kind: 'deleted'; record: ResourceRecord };
 
 /**
  * The resources table: one partition per load balancer holding every object's desired state and

@@ -8,23 +8,12 @@ import {
   type ReadUnit,
 } from '../domain/bigip-objects.js';
 import { BigIpError } from '../domain/errors.js';
+import type { BigIpDevice, DeviceStatus, ExecuteReport } from '../domain/ports.js';
 import type { BigIpRestClient, RestResponse } from './bigip-rest-client.js';
 
 const FOLDER_MISSING_RE = /requested folder \(.*\) was not found/i;
 const NODE_IN_USE_RE = /referenced by a member of pool|is in use/i;
 const FOLDER_NOT_EMPTY_RE = /0107082a|remove all objects from a partition/i;
-
-export interface ExecuteReport {
-  /** Clean-up steps the device refused harmlessly (a node still in use, a partition not empty). */
-  skipped: string[];
-}
-
-/** Failover and sync state of one device, for heartbeats and for choosing where to write. */
-export interface DeviceStatus {
-  failoverState: string;
-  syncStatus?: string;
-  version?: string;
-}
 
 function collection(o: Pick<BigIpObject, 'kind' | 'partition' | 'monitorType' | 'pool'>): string {
   switch (o.kind) {
@@ -150,7 +139,7 @@ async function limited<T, R>(items: readonly T[], limit: number, fn: (item: T) =
  * One BIG-IP reached over iControl REST: reads the objects an apply needs, and executes a plan
  * (partition, then the change as one transaction, then clean-up the device may refuse).
  */
-export class IControlBigIpDevice {
+export class IControlBigIpDevice implements BigIpDevice {
   constructor(private readonly rest: BigIpRestClient) {}
 
   get name(): string {

@@ -1,5 +1,6 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { AgentQueue, ForwardedRequest } from '../domain/ports.js';
+import type { ForwardedRequest } from '../domain/lbaas-request.js';
+import type { AgentQueue } from '../domain/ports.js';
 
 /**
  * Forwards a scheduled request to an agent's FIFO queue: one message group per load balancer

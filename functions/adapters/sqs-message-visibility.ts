@@ -1,7 +1,8 @@
 import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { MessageVisibility } from '../domain/ports.js';
 
 /** Pushes a message's next delivery back: the back-off between attempts of a retried message. */
-export class SqsMessageVisibility {
+export class SqsMessageVisibility implements MessageVisibility {
   constructor(
     private readonly sqs: SQSClient,
     private readonly queueUrl: string,
@@ -16,8 +17,4 @@ export class SqsMessageVisibility {
       }),
     );
   }
-}
-
-export interface MessageVisibility {
-  delay(receiptHandle: string, seconds: number): Promise<void>;
 }

@@ -21,8 +21,12 @@ export interface ScheduleInput {
   selection?: SelectionPolicy;
 }
 
+/** Decisions that send the request to an agent (`least-loaded` is a new binding under that policy). */
+export const FORWARDED_DECISIONS = ['bound', 'affinity', 'random', 'least-loaded', 'failover'] as const;
+export type ForwardedDecisionKind = (typeof FORWARDED_DECISIONS)[number];
+
 export type ScheduleDecision =
-  | { kind: 'bound' | 'affinity' | 'random' | 'failover'; host: string; bind: boolean }
+  | { kind: ForwardedDecisionKind; host: string; bind: boolean }
   | { kind: 'no-active-agent'; reason: string };
 
 export type DecisionKind = ScheduleDecision['kind'];
@@ -31,7 +35,7 @@ export type DecisionKind = ScheduleDecision['kind'];
  * The agent scheduler (DESIGN.md "scheduler rules"):
  * 1. bound and active → `bound`;
  * 2. unbound → first active agent with tenant affinity (`affinity`), else a random active agent
- *    (`random`), and bind;
+ *    (`random`; `least-loaded`, a random one of the least loaded, under that policy), and bind;
  * 3. bound but inactive → first active agent with affinity, else the active agent rendezvous
  *    hashing gives the tenant (`failover`); the binding is kept;
  * 4. no active agent → `no-active-agent`: never hand work to a dead agent.
@@ -68,7 +72,8 @@ export function scheduleRequest(input: ScheduleInput): ScheduleDecision {
   }
 
   if (affinity) return { kind: 'affinity', host: affinity, bind: true };
-  return { kind: 'random', host: pickNew(input, activeHosts), bind: true };
+  const kind = input.selection === 'least-loaded' ? 'least-loaded' : 'random';
+  return { kind, host: pickNew(input, activeHosts), bind: true };
 }
 
 function pickNew(input: ScheduleInput, activeHosts: readonly string[]): string {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FORWARDED_DECISIONS } from './agent-scheduler.js';
 import { canonicalIp } from './ip-address.js';
 
 /**
@@ -189,14 +190,15 @@ const envelope = z.strictObject({
   object: z.record(z.string(), z.unknown(), { error: 'must be a JSON object' }),
 });
 
-interface RequestBase<O extends Operation, R extends ResourceType> {
+// A type literal, not an interface: a request is then assignable to the forwarded message's loose shape.
+type RequestBase<O extends Operation, R extends ResourceType> = {
   version: 1;
   requestId: string;
   operation: O;
   resource: R;
   tenantId: string;
   loadbalancerId: string;
-}
+};
 
 export type CreateRequest<R extends ResourceType = ResourceType> = RequestBase<'create', R> & {
   object: ObjectSpec[R];
@@ -354,7 +356,8 @@ function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: (string | num
 }
 
 const forwardedSchema = z.object({
-  request: z.object({
+  // Loose: the request travels whole (an update's changes included), the agent checks only the ids.
+  request: z.looseObject({
     version: z.literal(1),
     requestId: z.string().regex(REQUEST_ID_RE),
     operation: z.enum(OPERATIONS),
@@ -364,7 +367,7 @@ const forwardedSchema = z.object({
     object: z.looseObject({ id: uuid }),
   }),
   scheduling: z.object({
-    kind: z.enum(['bound', 'affinity', 'random', 'failover']),
+    kind: z.enum(FORWARDED_DECISIONS),
     host: z.string().min(1).max(128),
     scheduledAt: z.number(),
     env: z.string().min(1).max(16),
@@ -372,7 +375,13 @@ const forwardedSchema = z.object({
   }),
 });
 
-export type ForwardedMessage = z.output<typeof forwardedSchema>;
+/**
+ * A request as forwarded to an agent: the original plus the scheduler's decision. The one type of
+ * the agent queues' messages, for the scheduler and reclaimer that send them and the worker that
+ * parses them.
+ */
+export type ForwardedRequest = z.output<typeof forwardedSchema>;
+export type Scheduling = ForwardedRequest['scheduling'];
 
 /**
  * Parses a request as the scheduler forwarded it to an agent. The agent re-checks the ids
@@ -381,7 +390,7 @@ export type ForwardedMessage = z.output<typeof forwardedSchema>;
  */
 export function parseForwarded(
   body: string,
-): { ok: true; message: ForwardedMessage } | { ok: false; reason: string } {
+): { ok: true; message: ForwardedRequest } | { ok: false; reason: string } {
   let raw: unknown;
   try {
     raw = JSON.parse(body);

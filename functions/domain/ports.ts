@@ -1,7 +1,16 @@
-import type { DecisionKind } from './agent-scheduler.js';
-import type { LbaasRequest, ResourceType } from './lbaas-request.js';
+import type { ApplyPlan } from './bigip-apply-plan.js';
+import type { DeviceSnapshot, ReadUnit } from './bigip-objects.js';
+import type { ForwardedRequest, LbaasRequest, ResourceType } from './lbaas-request.js';
 import type { AgentView } from './liveness.js';
-import type { OperatingStatus, ResourceRecord } from './resource-state.js';
+import type { OperatingStatus, ResourceRecord, StatusOutcome } from './resource-state.js';
+
+/*
+ * The ports: everything a service needs from the outside world, as interfaces. Services depend on
+ * these alone; each adapter in functions/adapters/ implements exactly one of them, and the unit
+ * tests use the in-memory fakes in test/support/fakes/.
+ */
+
+// ---- agents ----
 
 /** An agent row: identity, operator intent, liveness and where to send it work. */
 export interface AgentRecord extends AgentView {
@@ -14,6 +23,7 @@ export interface AgentRecord extends AgentView {
   configuration?: Record<string, unknown>;
 }
 
+/** What one heartbeat learned about one device. */
 export interface DeviceState {
   reachable: boolean;
   failoverState?: string;
@@ -23,13 +33,38 @@ export interface DeviceState {
   checkedAt: number;
 }
 
+/** One heartbeat as the registry records it. */
+export interface HeartbeatReport {
+  env: string;
+  host: string;
+  agentId: string;
+  queueUrl: string;
+  nowMs: number;
+  /** Set on the agent's first beat after a start, like Neutron's start_flag. */
+  started: boolean;
+  /** False records device states without refreshing liveness (no device was reachable). */
+  alive: boolean;
+  devices: Record<string, DeviceState>;
+  configuration: Record<string, unknown>;
+}
+
 /** Agents of every environment (the agents table). */
 export interface AgentRegistry {
   listAgents(env: string): Promise<AgentRecord[]>;
   getAgent(env: string, host: string): Promise<AgentRecord | undefined>;
   /** Best-effort count of bound load balancers, kept for listings and the least-loaded policy. */
   adjustLoadbalancerCount(env: string, host: string, delta: number): Promise<void>;
+  /**
+   * Registers (first beat) or refreshes an agent; never touches `adminStateUp` after creation.
+   * Throws HostNameConflictError when another agent identity holds the host name.
+   */
+  heartbeat(report: HeartbeatReport): Promise<{ registered: boolean }>;
+  /** Operator intent only; false if the agent does not exist. */
+  setAdminState(env: string, host: string, adminStateUp: boolean): Promise<boolean>;
+  deleteAgent(env: string, host: string): Promise<boolean>;
 }
+
+// ---- bindings and tenant affinity ----
 
 export interface Binding {
   loadbalancerId: string;
@@ -46,7 +81,13 @@ export interface TenantAffinity {
   claim: { host: string; version: number } | undefined;
 }
 
-/** Bindings of load balancers to agents, and tenant affinity (bindings + affinity tables). */
+export interface BindingPage {
+  items: Binding[];
+  /** Opaque cursor for the next page, absent on the last page. */
+  cursor: string | undefined;
+}
+
+/** Bindings of load balancers to agents, and tenant affinity; both change together, atomically. */
 export interface BindingStore {
   getBinding(loadbalancerId: string): Promise<Binding | undefined>;
   getTenantAffinity(env: string, tenantId: string): Promise<TenantAffinity>;
@@ -60,23 +101,16 @@ export interface BindingStore {
   ): Promise<boolean>;
   /** Creates the binding and counts the affinity atomically; if the load balancer is already bound, returns that binding. */
   bind(binding: Binding): Promise<{ created: true } | { created: false; existing: Binding }>;
+  /** Drops a binding and its share of affinity (only if still on `expectedHost`, when given). */
+  release(loadbalancerId: string, expectedHost?: string): Promise<Binding | undefined>;
+  /** Moves a binding with its affinity counts, only if it is still on `from`. */
+  moveBinding(loadbalancerId: string, from: string, to: string, nowMs: number): Promise<boolean>;
+  /** One page of an agent's load balancers (cost: that page only). */
+  listOnAgent(env: string, host: string, page?: { limit?: number; cursor?: string }): Promise<BindingPage>;
+  countOnAgent(env: string, host: string): Promise<number>;
 }
 
-/** Desired state and statuses of every object (the resources table). */
-export interface ResourceStore {
-  /** Records the request's desired state and PENDING_* statuses; rejects requests that cannot apply. */
-  recordRequest(request: LbaasRequest, env: string, nowMs: number): Promise<void>;
-  /** Sets ERROR with a reason on a known object of the given tenant and environment (no-op otherwise). */
-  markError(target: ObjectRef, reason: string, nowMs: number): Promise<boolean>;
-  /** Sets ERROR on a request's object and its load balancer (a request that will not be applied). */
-  markRequestFailed(
-    request: { loadbalancerId: string; tenantId: string; resource: ResourceType; object: { id: string } },
-    env: string,
-    reason: string,
-    nowMs: number,
-  ): Promise<void>;
-  loadRecords(loadbalancerId: string): Promise<ResourceRecord[]>;
-}
+// ---- desired state and statuses ----
 
 export interface ObjectRef {
   loadbalancerId: string;
@@ -86,22 +120,119 @@ export interface ObjectRef {
   env: string;
 }
 
-/** A request as forwarded to an agent: the original plus the scheduler's decision. */
-export interface ForwardedRequest {
-  request: LbaasRequest;
-  scheduling: {
-    kind: DecisionKind;
-    host: string;
-    scheduledAt: number;
-    env: string;
-    /** When the producer sent the request (SQS SentTimestamp), for submit-to-ACTIVE time. */
-    submittedAt?: number;
-  };
+/** Desired state and statuses of every object (the resources table). */
+export interface ResourceStore {
+  /** Records the request's desired state and PENDING_* statuses; rejects requests that cannot apply. */
+  recordRequest(request: LbaasRequest, env: string, nowMs: number): Promise<void>;
+  /** Sets ERROR with a reason on a known object of the given tenant and environment (false otherwise). */
+  markError(target: ObjectRef, reason: string, nowMs: number): Promise<boolean>;
+  /** Sets ERROR on a request's object and its load balancer (a request that will not be applied). */
+  markRequestFailed(
+    request: { loadbalancerId: string; tenantId: string; resource: ResourceType; object: { id: string } },
+    env: string,
+    reason: string,
+    nowMs: number,
+  ): Promise<void>;
+  loadRecords(loadbalancerId: string): Promise<ResourceRecord[]>;
+  /**
+   * Writes what an apply achieved, each write conditional on the revision that was applied (a
+   * newer request keeps its PENDING status). Returns how many were written.
+   */
+  recordOutcomes(outcomes: readonly StatusOutcome[], nowMs: number): Promise<number>;
 }
 
-/** The agents' FIFO queues. */
+/** One writer per partition of a device cluster. */
+export interface PartitionLease {
+  /** Waits (bounded) for the lease; throws LeaseBusyError when another writer keeps it. */
+  acquire(key: string, owner: string): Promise<void>;
+  release(key: string, owner: string): Promise<void>;
+  /** How long a lease outlives a holder that died without releasing it. */
+  readonly ttlMs: number;
+}
+
+// ---- queues ----
+
+/** The agents' FIFO queues, as the scheduler and the reclaimer send to them. */
 export interface AgentQueue {
   forward(queueUrl: string, message: ForwardedRequest): Promise<void>;
+}
+
+export interface QueuedMessage {
+  body: string;
+  receiptHandle: string;
+}
+
+/** Reading another consumer's queue (the reclaimer takes requests off a dead agent's queue). */
+export interface QueueInbox {
+  receive(queueUrl: string, options: { max: number; visibilitySeconds: number }): Promise<QueuedMessage[]>;
+  /** Makes a received message visible again at once. */
+  release(queueUrl: string, receiptHandle: string): Promise<void>;
+  remove(queueUrl: string, receiptHandle: string): Promise<void>;
+}
+
+/** Pushes a message's next delivery back: the back-off between attempts of a retried message. */
+export interface MessageVisibility {
+  delay(receiptHandle: string, seconds: number): Promise<void>;
+}
+
+// ---- devices ----
+
+/** One device's management endpoint, as the agent reaches it. */
+export interface BigIpEndpoint {
+  /** Device name, used in logs, metrics and leases. */
+  name: string;
+  /** Base URL: the device (`https://10.0.0.5`) or its route through the VPC link's HTTP API. */
+  baseUrl: string;
+  /** PEM bundle the device's certificate must chain to; absent = the system's trust store. */
+  caBundle?: string;
+  /** Sign requests with SigV4 (API Gateway IAM authorisation of the VPC link). */
+  signing?: { region: string; service?: string };
+}
+
+export interface BigIpCredentials {
+  username: string;
+  password: string;
+  loginProviderName?: string;
+}
+
+/** Where device credentials come from (Secrets Manager in AWS, fixed ones locally). */
+export interface CredentialsProvider {
+  get(): Promise<BigIpCredentials>;
+}
+
+/** Failover and sync state of one device, for heartbeats and for choosing where to write. */
+export interface DeviceStatus {
+  failoverState: string;
+  syncStatus?: string;
+  version?: string;
+}
+
+export interface ExecuteReport {
+  /** Clean-up steps the device refused harmlessly (a node still in use, a partition not empty). */
+  skipped: string[];
+}
+
+/** One BIG-IP: reads what an apply needs, executes a plan, reports its state. */
+export interface BigIpDevice {
+  readonly name: string;
+  read(partition: string, units: readonly ReadUnit[]): Promise<DeviceSnapshot>;
+  execute(partition: string, plan: ApplyPlan): Promise<ExecuteReport>;
+  status(options?: { withSync?: boolean; withVersion?: boolean }): Promise<DeviceStatus>;
+  configSync(deviceGroup: string): Promise<void>;
+  close(): void;
+}
+
+/** The device or HA pair of one environment: writes go to its active unit. */
+export interface DeviceCluster {
+  readonly name: string;
+  readonly devices: readonly BigIpDevice[];
+  /** The unit to write to; throws a transient BigIpError when none is ACTIVE. */
+  activeDevice(): Promise<BigIpDevice>;
+  /** Pushes a change to the peers (no-op for a single unit); only ever from the ACTIVE unit. */
+  syncAfterChange(device: BigIpDevice): Promise<void>;
+  /** Forgets cached failover states (after an error that may mean the pair failed over). */
+  forget(): void;
+  close(): void;
 }
 
 export type { OperatingStatus };

@@ -33,6 +33,12 @@ export interface ResourceRecord<R extends ResourceType = ResourceType> {
   updatedAt: number;
 }
 
+/** What an apply learned about one object: the status to write, conditional on its revision. */
+export type StatusOutcome =
+  | { kind: 'active'; record: ResourceRecord; operatingStatus: OperatingStatus }
+  | { kind: 'error'; record: ResourceRecord; reason: string }
+  | { kind: 'deleted'; record: ResourceRecord };
+
 /** The sort key of a resource inside its load balancer's partition. */
 export function resourceKey(type: ResourceType, id: string): string {
   return `${type}#${id}`;

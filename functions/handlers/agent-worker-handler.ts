@@ -1,30 +1,23 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { SQSRecord } from 'aws-lambda';
-import { createDocumentClient } from '../adapters/aws-clients.js';
-import type { BigIpCluster } from '../adapters/bigip-cluster.js';
-import type { RestCall } from '../adapters/bigip-rest-client.js';
-import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
-import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
-import { DynamoDbPartitionLease } from '../adapters/dynamodb-partition-lease.js';
-import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
-import { type MessageVisibility, SqsMessageVisibility } from '../adapters/sqs-message-visibility.js';
 import { BigIpError, RejectedRequestError } from '../domain/errors.js';
 import { parseForwarded } from '../domain/lbaas-request.js';
-import { type ApplyTarget, LoadBalancerApplier } from '../services/load-balancer-applier.js';
+import type { MessageVisibility, ResourceStore } from '../domain/ports.js';
+import type { ApplyTarget, LoadBalancerApplier } from '../services/load-balancer-applier.js';
 import type { AgentConfig } from '../shared/config.js';
 import { METRICS } from '../shared/metric-names.js';
 import { emitMetric, MetricUnit, type Telemetry } from '../shared/telemetry.js';
-import type { AwsClients, SqsHandler } from './lambda-shape.js';
+import type { SqsHandler } from './lambda-shape.js';
 import { failRecord } from './queue-record-handling.js';
 
 export interface AgentWorkerDeps {
   config: AgentConfig;
   applier: LoadBalancerApplier;
-  resources: DynamoDbResourceStore;
+  resources: ResourceStore;
   visibility: MessageVisibility;
   telemetry: Telemetry;
   /** BIG-IP calls made since the last reset (fed by the REST clients' onCall hook). */
-  calls: RestCall[];
+  calls: { ms: number }[];
   clock: () => number;
   random: () => number;
 }
@@ -115,44 +108,5 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
       skipGroupOnError: true,
       throwOnFullBatchFailure: false,
     });
-  };
-}
-
-/** Wires an agent worker from its configuration, SDK clients and device cluster. */
-export function agentWorkerDeps(
-  config: AgentConfig,
-  clients: AwsClients,
-  telemetry: Telemetry,
-  cluster: BigIpCluster,
-  calls: RestCall[],
-  overrides: { clock?: () => number; random?: () => number; leaseWaitMs?: number } = {},
-): AgentWorkerDeps {
-  const clock = overrides.clock ?? Date.now;
-  const db = createDocumentClient(clients.dynamodb);
-  const resources = new DynamoDbResourceStore(db, config.tables.resources);
-  const applier = new LoadBalancerApplier({
-    env: config.env,
-    host: config.host,
-    resources,
-    bindings: new DynamoDbBindingStore(db, config.tables),
-    registry: new DynamoDbAgentRegistry(db, config.tables.agents),
-    lease: new DynamoDbPartitionLease(db, config.tables.leases, {
-      ttlMs: config.leaseMs,
-      waitMs: overrides.leaseWaitMs ?? 5_000,
-      clock,
-    }),
-    cluster,
-    translation: config.trafficGroup ? { trafficGroup: config.trafficGroup } : {},
-    clock,
-  });
-  return {
-    config,
-    applier,
-    resources,
-    visibility: new SqsMessageVisibility(clients.sqs, config.agentQueueUrl),
-    telemetry,
-    calls,
-    clock,
-    random: overrides.random ?? Math.random,
   };
 }

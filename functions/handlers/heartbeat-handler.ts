@@ -1,12 +1,8 @@
-import { createDocumentClient } from '../adapters/aws-clients.js';
-import type { BigIpCluster } from '../adapters/bigip-cluster.js';
-import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
-import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
-import { AgentOperations } from '../services/agent-operations.js';
-import { type BeatReport, HeartbeatService } from '../services/heartbeat-service.js';
+import { HostNameConflictError } from '../domain/errors.js';
+import type { BeatReport, HeartbeatService } from '../services/heartbeat-service.js';
 import type { HeartbeatConfig } from '../shared/config.js';
-import type { Telemetry } from '../shared/telemetry.js';
-import type { AwsClients } from './lambda-shape.js';
+import { METRICS } from '../shared/metric-names.js';
+import { emitMetric, MetricUnit, type Telemetry } from '../shared/telemetry.js';
 
 /**
  * The scheduled heartbeat. EventBridge schedules fire at most once a minute, so one invocation
@@ -15,7 +11,7 @@ import type { AwsClients } from './lambda-shape.js';
  */
 export function createHeartbeatHandler(
   service: HeartbeatService,
-  config: Pick<HeartbeatConfig, 'beatsPerInvocation' | 'heartbeatIntervalMs'>,
+  config: Pick<HeartbeatConfig, 'beatsPerInvocation' | 'heartbeatIntervalMs' | 'host'>,
   telemetry: Telemetry,
   sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   clock: () => number = Date.now,
@@ -26,8 +22,13 @@ export function createHeartbeatHandler(
     for (let i = 0; i < config.beatsPerInvocation; i++) {
       if (i > 0) await sleep(Math.max(0, start + i * config.heartbeatIntervalMs - clock()));
       try {
-        beats.push(await service.beat());
+        const report = await service.beat();
+        beats.push(report);
+        reportBeat(report, config.host, telemetry);
       } catch (error) {
+        if (error instanceof HostNameConflictError) {
+          emitMetric(telemetry.metrics, METRICS.refusedRegistrations.name);
+        }
         telemetry.logger.error('heartbeat failed', { error });
         if (i === config.beatsPerInvocation - 1 && beats.length === 0) throw error;
       } finally {
@@ -39,31 +40,27 @@ export function createHeartbeatHandler(
   };
 }
 
-export function heartbeatService(
-  config: HeartbeatConfig,
-  clients: Pick<AwsClients, 'dynamodb'>,
-  telemetry: Telemetry,
-  cluster: BigIpCluster,
-  clock: () => number = Date.now,
-): HeartbeatService {
-  const db = createDocumentClient(clients.dynamodb);
-  const registry = new DynamoDbAgentRegistry(db, config.tables.agents);
-  return new HeartbeatService({
-    env: config.env,
-    host: config.host,
-    agentId: config.agentId,
-    queueUrl: config.agentQueueUrl,
-    registry,
-    cluster,
-    operations: new AgentOperations({
-      registry,
-      bindings: new DynamoDbBindingStore(db, config.tables),
-      agentDownTimeMs: config.agentDownTimeMs,
-      clock,
-    }),
-    rebindAfterMs: config.rebindAfterMs,
-    clock,
-    logger: telemetry.logger,
-    metrics: telemetry.metrics,
-  });
+/** Logs and metrics of one beat: this agent's devices, and every agent's heartbeat age. */
+function reportBeat(report: BeatReport, host: string, { logger, metrics }: Telemetry): void {
+  if (report.registered) logger.info('agent registered', { host });
+  if (!report.alive) logger.error('no device reachable: heartbeat withheld', { devices: report.devices });
+  emitMetric(metrics, METRICS.heartbeats.name, report.alive ? 1 : 0, { Agent: host });
+  for (const state of Object.values(report.devices)) {
+    const label = state.reachable ? String(state.failoverState).toLowerCase() : 'unreachable';
+    emitMetric(metrics, METRICS.deviceStates.name, 1, { Agent: host, State: label });
+  }
+  emitMetric(metrics, METRICS.activeAgents.name, report.activeAgents);
+  for (const a of report.agents) {
+    if (a.heartbeatAgeSeconds === undefined) continue;
+    emitMetric(
+      metrics,
+      METRICS.heartbeatAge.name,
+      a.heartbeatAgeSeconds,
+      { Agent: a.host },
+      MetricUnit.Seconds,
+    );
+  }
+  const rebound = report.rebound.reduce((sum, r) => sum + r.moved, 0);
+  for (const r of report.rebound) logger.warn('rebound load balancers of a dead agent', { ...r });
+  if (rebound > 0) emitMetric(metrics, METRICS.rebinds.name, rebound);
 }

@@ -1,8 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
-import type { MessageVisibility } from '../adapters/sqs-message-visibility.js';
 import { isRetryable } from '../domain/errors.js';
+import type { MessageVisibility } from '../domain/ports.js';
 import { isFinalAttempt, retryDelaySeconds } from '../domain/retry-policy.js';
 import { METRICS } from '../shared/metric-names.js';
 import { emitMetric } from '../shared/telemetry.js';

@@ -1,12 +1,7 @@
-import type { SQSClient } from '@aws-sdk/client-sqs';
-import { createDocumentClient } from '../adapters/aws-clients.js';
-import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
-import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
-import { StrandedRequestReclaimer, type SweepReport } from '../services/stranded-request-reclaimer.js';
+import type { StrandedRequestReclaimer, SweepReport } from '../services/stranded-request-reclaimer.js';
 import type { ReclaimerConfig } from '../shared/config.js';
 import { METRICS } from '../shared/metric-names.js';
 import { emitMetric, type Telemetry } from '../shared/telemetry.js';
-import type { AwsClients } from './lambda-shape.js';
 
 /** One environment's reclaimer, scheduled every minute and sweeping `sweepsPerInvocation` times. */
 export function createReclaimerHandler(
@@ -29,20 +24,4 @@ export function createReclaimerHandler(
     }
     return { sweeps };
   };
-}
-
-export function reclaimer(
-  config: Pick<ReclaimerConfig, 'env' | 'tables' | 'agentDownTimeMs'>,
-  clients: AwsClients & { sqs: SQSClient },
-  clock: () => number = Date.now,
-): StrandedRequestReclaimer {
-  const db = createDocumentClient(clients.dynamodb);
-  return new StrandedRequestReclaimer({
-    env: config.env,
-    registry: new DynamoDbAgentRegistry(db, config.tables.agents),
-    bindings: new DynamoDbBindingStore(db, config.tables),
-    sqs: clients.sqs,
-    agentDownTimeMs: config.agentDownTimeMs,
-    clock,
-  });
 }

@@ -1,23 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { SQSRecord } from 'aws-lambda';
-import { createDocumentClient } from '../adapters/aws-clients.js';
-import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
-import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
-import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
-import { SqsAgentQueue } from '../adapters/sqs-agent-queue.js';
-import { type MessageVisibility, SqsMessageVisibility } from '../adapters/sqs-message-visibility.js';
 import { NoActiveAgentError, RejectedRequestError, type RejectionCategory } from '../domain/errors.js';
 import { type LbaasRequest, parseRequest, type RejectionContext } from '../domain/lbaas-request.js';
-import type { ResourceStore } from '../domain/ports.js';
-import { AgentDirectory } from '../services/agent-directory.js';
-import { RequestScheduler, type ScheduleOutcome } from '../services/request-scheduler.js';
+import type { MessageVisibility, ResourceStore } from '../domain/ports.js';
+import type { RequestScheduler, ScheduleOutcome } from '../services/request-scheduler.js';
 import type { SchedulerConfig } from '../shared/config.js';
 import { METRICS } from '../shared/metric-names.js';
 import { emitMetric, type Telemetry } from '../shared/telemetry.js';
-import type { AwsClients, SqsHandler } from './lambda-shape.js';
+import type { SqsHandler } from './lambda-shape.js';
 import { failRecord, receiveCount } from './queue-record-handling.js';
 
 export interface SchedulerHandlerDeps {
@@ -25,7 +17,7 @@ export interface SchedulerHandlerDeps {
   scheduler: RequestScheduler;
   resources: ResourceStore;
   visibility: MessageVisibility;
-  idempotency: DynamoDBPersistenceLayer;
+  idempotency: BasePersistenceLayer;
   telemetry: Telemetry;
   clock: () => number;
   random: () => number;
@@ -42,17 +34,15 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
   const idempotencyConfig = new IdempotencyConfig({
     eventKeyJmesPath: 'request.requestId',
     expiresAfterSeconds: config.idempotencyTtlSeconds,
+    // Runs only when Powertools answers from a stored result: this delivery is a duplicate.
+    responseHook: (response) => ({ ...(response as object), duplicate: true }),
   });
-  // The nonce comes back changed when Powertools answers from a stored result: a duplicate.
   const scheduleOnce = makeIdempotent(
     async (input: {
       request: LbaasRequest;
-      nonce: string;
       submittedAt?: number;
-    }): Promise<ScheduleOutcome & { nonce: string }> => ({
-      ...(await scheduler.handle(input.request, input.submittedAt)),
-      nonce: input.nonce,
-    }),
+    }): Promise<ScheduleOutcome & { duplicate?: boolean }> =>
+      scheduler.handle(input.request, input.submittedAt),
     { persistenceStore: deps.idempotency, config: idempotencyConfig, keyPrefix: `${config.env}-scheduler` },
   );
 
@@ -92,10 +82,9 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
       attempt: receiveCount(record),
     };
     try {
-      const nonce = randomUUID();
       const sent = Number(record.attributes?.SentTimestamp);
-      const outcome = await scheduleOnce({ request, nonce, ...(sent > 0 ? { submittedAt: sent } : {}) });
-      if (outcome.nonce !== nonce) {
+      const outcome = await scheduleOnce({ request, ...(sent > 0 ? { submittedAt: sent } : {}) });
+      if (outcome.duplicate) {
         logger.info('duplicate request: already scheduled, nothing done', ctx);
         emitMetric(metrics, METRICS.duplicates.name);
         return;
@@ -141,49 +130,5 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
       skipGroupOnError: true,
       throwOnFullBatchFailure: false,
     });
-  };
-}
-
-/** Wires the scheduler's adapters from its configuration and SDK clients. */
-export function schedulerDeps(
-  config: SchedulerConfig,
-  clients: AwsClients,
-  telemetry: Telemetry,
-  overrides: {
-    clock?: () => number;
-    random?: () => number;
-    onScheduled?: ConstructorParameters<typeof RequestScheduler>[0]['onScheduled'];
-  } = {},
-): SchedulerHandlerDeps {
-  const clock = overrides.clock ?? Date.now;
-  const random = overrides.random ?? Math.random;
-  const db = createDocumentClient(clients.dynamodb);
-  const registry = new DynamoDbAgentRegistry(db, config.tables.agents);
-  const resources = new DynamoDbResourceStore(db, config.tables.resources);
-  const scheduler = new RequestScheduler({
-    env: config.env,
-    agentDownTimeMs: config.agentDownTimeMs,
-    selection: config.selection,
-    resources,
-    bindings: new DynamoDbBindingStore(db, config.tables),
-    registry,
-    directory: new AgentDirectory(registry, config.agentCacheMs, clock),
-    queue: new SqsAgentQueue(clients.sqs),
-    clock,
-    random,
-    ...(overrides.onScheduled ? { onScheduled: overrides.onScheduled } : {}),
-  });
-  return {
-    config,
-    scheduler,
-    resources,
-    visibility: new SqsMessageVisibility(clients.sqs, config.requestQueueUrl),
-    idempotency: new DynamoDBPersistenceLayer({
-      tableName: config.tables.idempotency,
-      awsSdkV3Client: clients.dynamodb,
-    }),
-    telemetry,
-    clock,
-    random,
   };
 }

@@ -1,13 +1,11 @@
-import type { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
-import type { BindingPage, DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
 import { type DrainMove, planDrain } from '../domain/drain-plan.js';
 import { OperatorRefusedError } from '../domain/errors.js';
 import { heartbeatAgeMs, isActive, isAlive } from '../domain/liveness.js';
-import type { AgentRecord, Binding } from '../domain/ports.js';
+import type { AgentRecord, AgentRegistry, Binding, BindingPage, BindingStore } from '../domain/ports.js';
 
 export interface AgentOperationsDeps {
-  registry: DynamoDbAgentRegistry;
-  bindings: DynamoDbBindingStore;
+  registry: AgentRegistry;
+  bindings: BindingStore;
   agentDownTimeMs: number;
   clock: () => number;
 }

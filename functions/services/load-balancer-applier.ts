@@ -1,38 +1,29 @@
-import { randomUUID } from 'node:crypto';
-import type { BigIpCluster } from '../adapters/bigip-cluster.js';
-import type { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
-import type { DynamoDbPartitionLease } from '../adapters/dynamodb-partition-lease.js';
-import type { DynamoDbResourceStore, StatusOutcome } from '../adapters/dynamodb-resource-store.js';
 import { type ApplyScope, planApply, type ScopeTarget, scopeFor } from '../domain/bigip-apply-plan.js';
-import {
-  operatingStatusFor,
-  type Translation,
-  type TranslationOptions,
-  translate,
-} from '../domain/bigip-translation.js';
+import { type Translation, type TranslationOptions, translate } from '../domain/bigip-translation.js';
 import { BigIpError, RejectedRequestError } from '../domain/errors.js';
-import type { MemberSpec, ResourceType } from '../domain/lbaas-request.js';
-import type { AgentRegistry } from '../domain/ports.js';
-import {
-  allRecords,
-  buildTree,
-  isDeleted,
-  isPending,
-  type LoadBalancerTree,
-  type ResourceRecord,
-  resourceKey,
-} from '../domain/resource-state.js';
+import type { ResourceType } from '../domain/lbaas-request.js';
+import type {
+  AgentRegistry,
+  BindingStore,
+  DeviceCluster,
+  PartitionLease,
+  ResourceStore,
+} from '../domain/ports.js';
+import { buildTree } from '../domain/resource-state.js';
+import { completions, refusedByDevice } from '../domain/status-completion.js';
 
 export interface ApplierDeps {
   env: string;
   host: string;
-  resources: DynamoDbResourceStore;
-  bindings: DynamoDbBindingStore;
+  resources: ResourceStore;
+  bindings: BindingStore;
   registry: AgentRegistry;
-  lease: DynamoDbPartitionLease;
-  cluster: BigIpCluster;
+  lease: PartitionLease;
+  cluster: DeviceCluster;
   translation?: Omit<TranslationOptions, 'env'>;
   clock: () => number;
+  /** Unique lease-owner tokens (one per apply). */
+  newId: () => string;
 }
 
 export interface ApplyTarget {
@@ -85,7 +76,7 @@ export class LoadBalancerApplier {
     const { lease, cluster } = this.deps;
     // One writer per partition of a cluster (config-sync stays safe: it only runs from the active unit).
     const leaseKey = `${env}#${cluster.name}#${translation.partition}`;
-    const owner = `${this.deps.host}#${randomUUID()}`;
+    const owner = `${this.deps.host}#${this.deps.newId()}`;
     let result: ApplyResult;
     await lease.acquire(leaseKey, owner);
     try {
@@ -94,7 +85,7 @@ export class LoadBalancerApplier {
       if (error instanceof BigIpError && !error.transient) {
         cluster.forget();
         const reason = String(error.context.bigipMessage ?? error.message);
-        await resources.recordOutcomes(this.failed(tree, target, reason), clock());
+        await resources.recordOutcomes(refusedByDevice(tree, target, reason), clock());
         return { outcome: 'device-error', reason, device: error.device };
       }
       if (error instanceof BigIpError) cluster.forget();
@@ -129,72 +120,4 @@ export class LoadBalancerApplier {
       device: device.name,
     };
   }
-
-  /** A device refused the change: the request's object and its load balancer go to ERROR with the device's words. */
-  private failed(tree: LoadBalancerTree, target: ApplyTarget, reason: string): StatusOutcome[] {
-    const out: StatusOutcome[] = [];
-    const record = allRecords(tree).find((r) => r.type === target.resource && r.id === target.objectId);
-    if (record) out.push({ kind: 'error', record, reason });
-    if (record !== tree.root) out.push({ kind: 'error', record: tree.root, reason });
-    return out;
-  }
-}
-
-/**
- * Which statuses an apply settles: pending objects whose BIG-IP objects were in scope (and the
- * children deleted with a deleted pool); the load balancer itself when it was in scope or when
- * nothing else of its tree is left pending.
- */
-export function completions(
-  tree: LoadBalancerTree,
-  translation: Translation,
-  scope: ApplyScope,
-  target: Pick<ApplyTarget, 'resource' | 'objectId'>,
-): StatusOutcome[] {
-  const touched = new Set<string>();
-  for (const key of scope.keys) {
-    const owner = translation.owner.get(key);
-    if (owner) touched.add(owner);
-  }
-  touched.add(resourceKey(target.resource, target.objectId));
-  const inScope = (r: ResourceRecord): boolean => {
-    if (scope.full || touched.has(resourceKey(r.type, r.id))) return true;
-    if ((r.type === 'member' || r.type === 'healthmonitor') && isDeleted(tree, r)) {
-      return touched.has(resourceKey('pool', (r.desired as MemberSpec).pool_id));
-    }
-    return false;
-  };
-  const outcome = (r: ResourceRecord): StatusOutcome => {
-    const error = translation.errors.get(resourceKey(r.type, r.id));
-    if (error) return { kind: 'error', record: r, reason: error };
-    if (isDeleted(tree, r)) return { kind: 'deleted', record: r };
-    return { kind: 'active', record: r, operatingStatus: operatingStatusFor(tree, r) };
-  };
-
-  const out: StatusOutcome[] = [];
-  const children = allRecords(tree).filter((r) => r !== tree.root);
-  for (const r of children) {
-    // Pending objects, and objects deleted along with a deleted parent, settle when in scope.
-    if ((isPending(r.provisioningStatus) || isDeleted(tree, r)) && inScope(r)) out.push(outcome(r));
-  }
-  const settled = new Set(out.map((o) => o.record));
-  const othersPending = children.some((r) => isPending(r.provisioningStatus) && !settled.has(r));
-  const root = tree.root;
-  if (isPending(root.provisioningStatus) && (inScope(root) || !othersPending)) {
-    const childError = out.find((o) => o.kind === 'error');
-    out.push(
-      childError && !isDeleted(tree, root)
-        ? { kind: 'error', record: root, reason: (childError as { reason: string }).reason }
-        : outcome(root),
-    );
-    settled.add(root);
-  }
-  // Operating statuses derive from configuration: adding a monitor turns a pool's members from
-  // NO_MONITOR to ONLINE, disabling a load balancer disables its listeners.
-  for (const r of allRecords(tree)) {
-    if (settled.has(r) || r.provisioningStatus !== 'ACTIVE' || isDeleted(tree, r)) continue;
-    const operating = operatingStatusFor(tree, r);
-    if (operating !== r.operatingStatus) out.push({ kind: 'active', record: r, operatingStatus: operating });
-  }
-  return out;
 }

@@ -104,7 +104,7 @@ export class RequestScheduler {
       const decision = scheduleRequest({ ...base, binding: undefined, affinityHosts });
       if (decision.kind === 'no-active-agent') return this.resolve(decision, agents, false);
 
-      if (decision.kind === 'random') {
+      if (decision.kind === 'random' || decision.kind === 'least-loaded') {
         const claimed = await bindings.claimTenant(
           env,
           tenantId,

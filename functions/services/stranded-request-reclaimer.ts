@@ -1,22 +1,14 @@
-import {
-  ChangeMessageVisibilityCommand,
-  DeleteMessageCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
-import type { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
-import type { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
 import { scheduleRequest } from '../domain/agent-scheduler.js';
 import { parseForwarded } from '../domain/lbaas-request.js';
 import { isAlive } from '../domain/liveness.js';
-import type { ForwardedRequest } from '../domain/ports.js';
+import type { AgentQueue, AgentRecord, AgentRegistry, BindingStore, QueueInbox } from '../domain/ports.js';
 
 export interface ReclaimerDeps {
   env: string;
-  registry: DynamoDbAgentRegistry;
-  bindings: DynamoDbBindingStore;
-  sqs: SQSClient;
+  registry: AgentRegistry;
+  bindings: BindingStore;
+  inbox: QueueInbox;
+  queue: AgentQueue;
   agentDownTimeMs: number;
   clock: () => number;
   /** Messages moved per dead agent per sweep (bounds one invocation's work). */
@@ -27,6 +19,9 @@ export interface SweepReport {
   moved: number;
   byAgent: Record<string, number>;
 }
+
+/** How long a message taken off a dead agent's queue stays hidden while it is moved. */
+const MOVE_VISIBILITY_SECONDS = 30;
 
 /**
  * Requests forwarded to an agent just before it died sit in its queue until it returns. A sweep
@@ -49,29 +44,18 @@ export class StrandedRequestReclaimer {
     return report;
   }
 
-  private async drainQueue(
-    deadHost: string,
-    queueUrl: string,
-    agents: Awaited<ReturnType<DynamoDbAgentRegistry['listAgents']>>,
-  ) {
-    const { sqs, env, bindings, clock, agentDownTimeMs } = this.deps;
+  private async drainQueue(deadHost: string, queueUrl: string, agents: readonly AgentRecord[]) {
+    const { inbox, queue, env, bindings, clock, agentDownTimeMs } = this.deps;
     const limit = this.deps.maxPerAgent ?? 200;
     let moved = 0;
     while (moved < limit) {
-      const received = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: queueUrl,
-          MaxNumberOfMessages: 10,
-          VisibilityTimeout: 30,
-          MessageSystemAttributeNames: ['All'],
-        }),
-      );
-      const messages = received.Messages ?? [];
+      const messages = await inbox.receive(queueUrl, { max: 10, visibilitySeconds: MOVE_VISIBILITY_SECONDS });
       if (messages.length === 0) break;
       for (const [i, m] of messages.entries()) {
-        const parsed = parseForwarded(m.Body ?? '');
+        const parsed = parseForwarded(m.body);
         if (!parsed.ok) continue; // left for the owner (and, failing, its dead-letter queue)
-        const { request } = parsed.message;
+        const forwarded = parsed.message;
+        const { request } = forwarded;
         const [binding, affinity] = await Promise.all([
           bindings.getBinding(request.loadbalancerId),
           bindings.getTenantAffinity(env, request.tenantId),
@@ -91,35 +75,15 @@ export class StrandedRequestReclaimer {
           decision.kind === 'no-active-agent' ? undefined : agents.find((a) => a.host === decision.host);
         if (!target?.queueUrl || target.host === deadHost) {
           // Nobody can take it now (or its agent came back): release the rest of the batch too.
-          for (const rest of messages.slice(i)) {
-            await sqs.send(
-              new ChangeMessageVisibilityCommand({
-                QueueUrl: queueUrl,
-                ReceiptHandle: rest.ReceiptHandle,
-                VisibilityTimeout: 0,
-              }),
-            );
-          }
+          for (const rest of messages.slice(i)) await inbox.release(queueUrl, rest.receiptHandle);
           return moved;
         }
         // The message as the scheduler wrote it, re-addressed: only the scheduling part changes.
-        const forwarded = JSON.parse(m.Body as string) as ForwardedRequest;
-        forwarded.scheduling = {
-          ...forwarded.scheduling,
-          kind: 'failover',
-          host: target.host,
-          scheduledAt: clock(),
-        };
-        await sqs.send(
-          new SendMessageCommand({
-            QueueUrl: target.queueUrl,
-            MessageBody: JSON.stringify(forwarded),
-            MessageGroupId: request.loadbalancerId,
-            MessageDeduplicationId: request.requestId,
-            MessageAttributes: { decision: { DataType: 'String', StringValue: 'failover' } },
-          }),
-        );
-        await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
+        await queue.forward(target.queueUrl, {
+          ...forwarded,
+          scheduling: { ...forwarded.scheduling, kind: 'failover', host: target.host, scheduledAt: clock() },
+        });
+        await inbox.remove(queueUrl, m.receiptHandle);
         moved += 1;
       }
     }

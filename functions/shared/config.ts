@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { BigIpEndpoint } from '../adapters/bigip-rest-client.js';
 import type { SelectionPolicy } from '../domain/agent-scheduler.js';
+import type { BigIpEndpoint } from '../domain/ports.js';
 import type { TableId, TableNames } from './table-schema.js';
 
 /**

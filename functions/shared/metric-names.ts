@@ -8,7 +8,7 @@ export const METRIC_NAMESPACE = 'BigIpLbaas';
 export const METRICS = {
   /** Scheduler and agents: messages received per invocation (batch size). */
   messages: { name: 'MessagesReceived', dimensions: ['Environment'] },
-  /** Scheduler: one per forwarded request; dimension Decision = bound|affinity|random|failover. */
+  /** Scheduler: one per forwarded request; dimension Decision = bound|affinity|random|least-loaded|failover. */
   decisions: { name: 'SchedulerDecisions', dimensions: ['Environment', 'Decision'] },
   /** Scheduler: requests that found no active agent (retried, then dead-lettered). */
   noActiveAgent: { name: 'NoActiveAgent', dimensions: ['Environment'] },

@@ -24,7 +24,7 @@ import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, type IConstruct } from 'constructs';
-import type { BigIpEndpoint } from '../../functions/adapters/bigip-rest-client.js';
+import type { BigIpEndpoint } from '../../functions/domain/ports.js';
 import type { AgentDefinition, EnvironmentConfig } from '../config/lbaas-config.js';
 
 export interface DeviceAccessProps {

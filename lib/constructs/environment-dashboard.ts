@@ -16,6 +16,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { FORWARDED_DECISIONS } from '../../functions/domain/agent-scheduler.js';
 import { METRIC_NAMESPACE, METRICS, type MetricKey } from '../../functions/shared/metric-names.js';
 
 export interface EnvironmentDashboardProps {
@@ -63,9 +64,7 @@ export class EnvironmentDashboard extends Construct {
         statistic: 'Maximum',
         label,
       });
-    const decisions = (['bound', 'affinity', 'random', 'failover'] as const).map((d) =>
-      custom('decisions', { Decision: d }, 'Sum', d),
-    );
+    const decisions = FORWARDED_DECISIONS.map((d) => custom('decisions', { Decision: d }, 'Sum', d));
     const functionErrors = Object.entries(props.functions).map(([label, f]) =>
       f.metricErrors({ period: Duration.minutes(1), label }),
     );

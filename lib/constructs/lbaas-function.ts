@@ -42,7 +42,7 @@ export class LbaasFunction extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.fn = new NodejsFunction(this, 'Function', {
-      entry: join(ROOT, 'functions', 'handlers', `${props.handler}.ts`),
+      entry: join(ROOT, 'functions', 'lambda', `${props.handler}.ts`),
       handler: 'handler',
       description: props.description,
       runtime: Runtime.NODEJS_24_X,

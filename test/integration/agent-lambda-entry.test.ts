@@ -30,7 +30,7 @@ describe('agent worker Lambda entry point (middy + Powertools, Secrets Manager c
     const ids = lbIds();
     await h.deliver([requests.createLoadbalancer(ids)]);
     const [forwarded] = await h.drainAgent('agent-1');
-    const { handler } = await import('../../functions/handlers/agent-worker.js');
+    const { handler } = await import('../../functions/lambda/agent-worker.js');
     // Act
     const response = await handler(sqsEvent([sqsRecord(forwarded?.body)]), lambdaContext());
     // Assess

@@ -1,14 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  type BigIpEndpoint,
-  BigIpRestClient,
-  type RestClientOptions,
-} from '../../functions/adapters/bigip-rest-client.js';
+import { BigIpRestClient, type RestClientOptions } from '../../functions/adapters/bigip-rest-client.js';
 import { StaticCredentials } from '../../functions/adapters/device-credentials.js';
 import { IControlBigIpDevice } from '../../functions/adapters/icontrol-bigip-device.js';
 import { BigIpError, UnsafeBigIpNameError } from '../../functions/domain/errors.js';
+import type { BigIpEndpoint } from '../../functions/domain/ports.js';
 import { BigIpSimulator, type SimulatorOptions } from '../../local/bigip-simulator/bigip-simulator.js';
 
 const tls = (file: string) => readFileSync(join(import.meta.dirname, '..', 'fixtures', 'tls', file), 'utf8');

@@ -1,10 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
-import { buildCluster } from '../../functions/adapters/bigip-environment.js';
 import { StaticCredentials } from '../../functions/adapters/device-credentials.js';
 import { HostNameConflictError } from '../../functions/domain/errors.js';
-import { createHeartbeatHandler, heartbeatService } from '../../functions/handlers/heartbeat-handler.js';
+import { createHeartbeatHandler } from '../../functions/handlers/heartbeat-handler.js';
 import type { HeartbeatConfig } from '../../functions/shared/config.js';
-import { createTelemetry } from '../../functions/shared/telemetry.js';
+import { wireHeartbeat } from '../../functions/wiring/heartbeat-wiring.js';
 import { BigIpPair, BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
 import { lbIds, requests } from '../support/factories.js';
 import { freshTables, localClients } from '../support/local-aws.js';
@@ -43,12 +42,15 @@ async function heartbeatFixture(
     clusterName: 'c1',
     restTimeoutMs: 1_000,
   };
-  const telemetry = createTelemetry('heartbeat', 'Beat');
-  const cluster = buildCluster(config, new StaticCredentials({ username: 'admin', password: 'admin' }), {
+  const { service, cluster, telemetry } = wireHeartbeat(config, clients, {
+    credentials: new StaticCredentials({ username: 'admin', password: 'admin' }),
     retryBaseMs: 1,
+    ...(options.clock ? { clock: options.clock } : {}),
   });
-  const service = heartbeatService(config, clients, telemetry, cluster, options.clock);
-  return { clients, tables, sim, pair, config, telemetry, cluster, service };
+  // One beat through the handler, which logs and emits the beat's metrics.
+  const once = createHeartbeatHandler(service, { ...config, beatsPerInvocation: 1 }, telemetry);
+  const beat = async () => (await once()).beats[0] as Awaited<ReturnType<typeof service.beat>>;
+  return { clients, tables, sim, pair, config, telemetry, cluster, service, beat };
 }
 
 describe('heartbeats against the BIG-IP simulator and DynamoDB Local', () => {
@@ -82,9 +84,9 @@ describe('heartbeats against the BIG-IP simulator and DynamoDB Local', () => {
     const first = await heartbeatFixture();
     await first.service.beat();
     const impostor = await heartbeatFixture({ tables: first.tables, agentId: 'someone-else' });
-    const { result, metrics } = await captureMetrics(() => impostor.service.beat().catch((e) => e));
+    const { result, metrics } = await captureMetrics(() => impostor.beat().catch((e: Error) => e));
     expect(result).toBeInstanceOf(HostNameConflictError);
-    expect(String(result.message)).toContain(
+    expect(String((result as Error).message)).toContain(
       'host name agent-1 in environment Beat already belongs to agent id-agent-1',
     );
     expect(metrics.map((m) => m.name)).toContain('RefusedRegistrations');
@@ -98,7 +100,7 @@ describe('heartbeats against the BIG-IP simulator and DynamoDB Local', () => {
     await f.service.beat();
     await f.sim?.close();
     now += 30_000;
-    const { result, metrics } = await captureMetrics(() => f.service.beat());
+    const { result, metrics } = await captureMetrics(() => f.beat());
     expect(result.alive).toBe(false);
     expect(result.devices['bigip-0']).toMatchObject({
       reachable: false,
@@ -119,7 +121,7 @@ describe('heartbeats against the BIG-IP simulator and DynamoDB Local', () => {
 
   it('reads failover and sync state of both units of an HA pair', async () => {
     const f = await heartbeatFixture({ pair: true });
-    const { result, metrics } = await captureMetrics(() => f.service.beat());
+    const { result, metrics } = await captureMetrics(() => f.beat());
     expect(result.devices['bigip-0']).toMatchObject({ failoverState: 'ACTIVE', syncStatus: 'In Sync' });
     expect(result.devices['bigip-1']).toMatchObject({ failoverState: 'STANDBY', syncStatus: 'In Sync' });
     expect(
@@ -153,7 +155,7 @@ describe('heartbeats against the BIG-IP simulator and DynamoDB Local', () => {
       agentId: 'id-agent-3',
       clock: h.clock,
     });
-    const { result, metrics } = await captureMetrics(() => f.service.beat());
+    const { result, metrics } = await captureMetrics(() => f.beat());
     expect(result.activeAgents).toBe(2);
     const ages = Object.fromEntries(
       metrics.filter((m) => m.name === 'HeartbeatAge').map((m) => [m.dimensions.Agent, m.value]),
@@ -175,8 +177,8 @@ describe('heartbeats against the BIG-IP simulator and DynamoDB Local', () => {
       clock: h.clock,
       rebindAfterMs: 120_000,
     });
-    const { result, metrics } = await captureMetrics(() => f.service.beat());
-    expect(result.rebound).toBe(1);
+    const { result, metrics } = await captureMetrics(() => f.beat());
+    expect(result.rebound).toEqual([{ from: 'agent-1', moved: 1 }]);
     expect(metrics).toContainEqual(expect.objectContaining({ name: 'Rebinds', value: 1 }));
     expect((await h.bindings.getBinding(ids.loadbalancerId))?.host).not.toBe('agent-1');
     await f.sim?.close();

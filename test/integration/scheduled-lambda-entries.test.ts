@@ -28,7 +28,7 @@ describe('scheduled Lambda entry points (heartbeat, reclaimer)', () => {
     });
     for (const [id, variable] of Object.entries(TABLE_ENV_VARS))
       process.env[variable] = h.tables[id as keyof typeof h.tables];
-    const { handler } = await import('../../functions/handlers/heartbeat.js');
+    const { handler } = await import('../../functions/lambda/heartbeat.js');
     const result = await handler({}, lambdaContext());
     expect(result.beats).toEqual([expect.objectContaining({ alive: true })]);
     expect((await h.registry.getAgent('Sched', 'agent-9'))?.devices?.bigip1).toMatchObject({
@@ -42,7 +42,7 @@ describe('scheduled Lambda entry points (heartbeat, reclaimer)', () => {
     Object.assign(process.env, { [ENV_VARS.environment]: 'Sched2', [ENV_VARS.beatsPerInvocation]: '1' });
     for (const [id, variable] of Object.entries(TABLE_ENV_VARS))
       process.env[variable] = h.tables[id as keyof typeof h.tables];
-    const { handler } = await import('../../functions/handlers/reclaimer.js');
+    const { handler } = await import('../../functions/lambda/reclaimer.js');
     expect(await handler({}, lambdaContext())).toEqual({ sweeps: [{ moved: 0, byAgent: {} }] });
   });
 });

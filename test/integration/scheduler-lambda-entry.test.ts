@@ -12,7 +12,7 @@ describe('scheduler Lambda entry point (middy + Powertools)', () => {
     for (const [id, variable] of Object.entries(TABLE_ENV_VARS)) {
       process.env[variable] = h.tables[id as keyof typeof h.tables];
     }
-    const { handler } = await import('../../functions/handlers/scheduler.js');
+    const { handler } = await import('../../functions/lambda/scheduler.js');
     const ids = lbIds();
     // Act
     const response = await handler(

@@ -2,10 +2,11 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from
 import { DynamoDbAgentRegistry } from '../../functions/adapters/dynamodb-agent-registry.js';
 import { DynamoDbBindingStore } from '../../functions/adapters/dynamodb-binding-store.js';
 import { DynamoDbResourceStore } from '../../functions/adapters/dynamodb-resource-store.js';
-import { createSchedulerHandler, schedulerDeps } from '../../functions/handlers/scheduler-handler.js';
 import type { SchedulerConfig } from '../../functions/shared/config.js';
 import type { TableNames } from '../../functions/shared/table-schema.js';
-import { createTelemetry, type MetricEvent, metricEvents } from '../../functions/shared/telemetry.js';
+import type { MetricEvent } from '../../functions/shared/telemetry.js';
+import { metricEvents } from '../../functions/shared/telemetry.js';
+import { wireScheduler } from '../../functions/wiring/scheduler-wiring.js';
 import type { FifoQueuePair } from '../../local/provision.js';
 import { lambdaContext, sqsEvent, sqsRecord } from './factories.js';
 import { freshQueue, freshTables, localClients } from './local-aws.js';
@@ -46,9 +47,7 @@ export async function schedulerHarness(options: HarnessOptions = {}) {
     selection: 'random',
     idempotencyTtlSeconds: 3600,
   };
-  const telemetry = createTelemetry('scheduler', env);
-  const deps = schedulerDeps(config, clients, telemetry, { clock, random: options.random ?? Math.random });
-  const handler = createSchedulerHandler(deps);
+  const { deps, handler } = wireScheduler(config, clients, { clock, random: options.random ?? Math.random });
 
   const beat = async (host: string, overrides: { at?: number; agentId?: string } = {}) =>
     registry.heartbeat({

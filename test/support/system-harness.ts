@@ -1,11 +1,8 @@
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { buildCluster } from '../../functions/adapters/bigip-environment.js';
-import type { RestCall } from '../../functions/adapters/bigip-rest-client.js';
 import { StaticCredentials } from '../../functions/adapters/device-credentials.js';
-import { agentWorkerDeps, createAgentWorkerHandler } from '../../functions/handlers/agent-worker-handler.js';
-import { reclaimer } from '../../functions/handlers/reclaimer-handler.js';
 import type { AgentConfig } from '../../functions/shared/config.js';
-import { createTelemetry } from '../../functions/shared/telemetry.js';
+import { wireAgentWorker } from '../../functions/wiring/agent-worker-wiring.js';
+import { wireReclaimer } from '../../functions/wiring/reclaimer-wiring.js';
 import { BigIpPair, BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
 import { EventSourcePoller } from '../../local/event-source-poller.js';
 import { type HarnessOptions, schedulerHarness } from './scheduler-harness.js';
@@ -46,15 +43,11 @@ export async function systemHarness(options: SystemOptions = {}) {
       clusterName: 'cluster1',
       restTimeoutMs: 3_000,
     };
-    const calls: RestCall[] = [];
-    const cluster = buildCluster(config, new StaticCredentials({ username: 'admin', password: 'admin' }), {
-      onCall: (c) => calls.push(c),
+    const { deps, handler, cluster, calls } = wireAgentWorker(config, h.clients, {
+      credentials: new StaticCredentials({ username: 'admin', password: 'admin' }),
       retryBaseMs: 10,
-    });
-    const deps = agentWorkerDeps(config, h.clients, createTelemetry('agent', h.env, host), cluster, calls, {
       leaseWaitMs: options.leaseWaitMs ?? 5_000,
     });
-    const handler = createAgentWorkerHandler(deps);
     const poller = new EventSourcePoller({
       sqs: h.clients.sqs,
       queueUrl: queue.url,
@@ -122,11 +115,17 @@ export async function systemHarness(options: SystemOptions = {}) {
     },
     /** One sweep of the environment's reclaimer (moves requests stranded on dead agents). */
     reclaim: () =>
-      reclaimer(
-        { env: h.env, tables: h.tables, agentDownTimeMs: h.config.agentDownTimeMs },
+      wireReclaimer(
+        {
+          env: h.env,
+          tables: h.tables,
+          agentDownTimeMs: h.config.agentDownTimeMs,
+          intervalMs: 1_000,
+          sweepsPerInvocation: 1,
+        },
         h.clients,
-        h.clock,
-      ).sweep(),
+        { clock: h.clock },
+      ).reclaimer.sweep(),
     /** Heartbeats for every running agent at the harness clock. */
     async beatRunning() {
       for (const host of Object.keys(h.agentQueues)) if (!stopped.has(host)) await h.beat(host);

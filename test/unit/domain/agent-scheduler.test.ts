@@ -184,8 +184,10 @@ describe('scheduleRequest: new load balancers', () => {
       agent('a3', { loadbalancerCount: 1 }),
       agent('a4', { loadbalancerCount: 0, adminStateUp: false }),
     ];
-    expect(scheduleRequest(input({ agents, selection: 'least-loaded', random: () => 0 }))).toMatchObject({
+    expect(scheduleRequest(input({ agents, selection: 'least-loaded', random: () => 0 }))).toEqual({
+      kind: 'least-loaded',
       host: 'a2',
+      bind: true,
     });
     expect(scheduleRequest(input({ agents, selection: 'least-loaded', random: () => 0.7 }))).toMatchObject({
       host: 'a3',

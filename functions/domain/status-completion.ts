@@ -1,0 +1,85 @@
+import type { ApplyScope } from './bigip-apply-plan.js';
+import { operatingStatusFor, type Translation } from './bigip-translation.js';
+import type { MemberSpec, ResourceType } from './lbaas-request.js';
+import {
+  allRecords,
+  isDeleted,
+  isPending,
+  type LoadBalancerTree,
+  type ResourceRecord,
+  resourceKey,
+  type StatusOutcome,
+} from './resource-state.js';
+
+/**
+ * Which statuses an apply settles: pending objects whose BIG-IP objects were in scope (and the
+ * children deleted with a deleted pool); the load balancer itself when it was in scope or when
+ * nothing else of its tree is left pending. Objects the translation refused go to ERROR with its
+ * reason; an ERROR child puts its pending load balancer in ERROR too.
+ */
+export function completions(
+  tree: LoadBalancerTree,
+  translation: Translation,
+  scope: ApplyScope,
+  target: { resource: ResourceType; objectId: string },
+): StatusOutcome[] {
+  const touched = new Set<string>();
+  for (const key of scope.keys) {
+    const owner = translation.owner.get(key);
+    if (owner) touched.add(owner);
+  }
+  touched.add(resourceKey(target.resource, target.objectId));
+  const inScope = (r: ResourceRecord): boolean => {
+    if (scope.full || touched.has(resourceKey(r.type, r.id))) return true;
+    if ((r.type === 'member' || r.type === 'healthmonitor') && isDeleted(tree, r)) {
+      return touched.has(resourceKey('pool', (r.desired as MemberSpec).pool_id));
+    }
+    return false;
+  };
+  const outcome = (r: ResourceRecord): StatusOutcome => {
+    const error = translation.errors.get(resourceKey(r.type, r.id));
+    if (error) return { kind: 'error', record: r, reason: error };
+    if (isDeleted(tree, r)) return { kind: 'deleted', record: r };
+    return { kind: 'active', record: r, operatingStatus: operatingStatusFor(tree, r) };
+  };
+
+  const out: StatusOutcome[] = [];
+  const children = allRecords(tree).filter((r) => r !== tree.root);
+  for (const r of children) {
+    // Pending objects, and objects deleted along with a deleted parent, settle when in scope.
+    if ((isPending(r.provisioningStatus) || isDeleted(tree, r)) && inScope(r)) out.push(outcome(r));
+  }
+  const settled = new Set(out.map((o) => o.record));
+  const othersPending = children.some((r) => isPending(r.provisioningStatus) && !settled.has(r));
+  const root = tree.root;
+  if (isPending(root.provisioningStatus) && (inScope(root) || !othersPending)) {
+    const childError = out.find((o) => o.kind === 'error');
+    out.push(
+      childError && !isDeleted(tree, root)
+        ? { kind: 'error', record: root, reason: (childError as { reason: string }).reason }
+        : outcome(root),
+    );
+    settled.add(root);
+  }
+  // Operating statuses derive from configuration: adding a monitor turns a pool's members from
+  // NO_MONITOR to ONLINE, disabling a load balancer disables its listeners.
+  for (const r of allRecords(tree)) {
+    if (settled.has(r) || r.provisioningStatus !== 'ACTIVE' || isDeleted(tree, r)) continue;
+    const operating = operatingStatusFor(tree, r);
+    if (operating !== r.operatingStatus) out.push({ kind: 'active', record: r, operatingStatus: operating });
+  }
+  return out;
+}
+
+/** A device refused the change: the request's object and its load balancer go to ERROR with the device's words. */
+export function refusedByDevice(
+  tree: LoadBalancerTree,
+  target: { resource: ResourceType; objectId: string },
+  reason: string,
+): StatusOutcome[] {
+  const out: StatusOutcome[] = [];
+  const record = allRecords(tree).find((r) => r.type === target.resource && r.id === target.objectId);
+  if (record) out.push({ kind: 'error', record, reason });
+  if (record !== tree.root) out.push({ kind: 'error', record: tree.root, reason });
+  return out;
+}

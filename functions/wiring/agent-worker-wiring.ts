@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import { type AwsClients, createDocumentClient } from '../adapters/aws-clients.js';
+import type { RestCall } from '../adapters/bigip-rest-client.js';
+import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
+import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
+import { DynamoDbPartitionLease } from '../adapters/dynamodb-partition-lease.js';
+import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
+import { SqsMessageVisibility } from '../adapters/sqs-message-visibility.js';
+import { type AgentWorkerDeps, createAgentWorkerHandler } from '../handlers/agent-worker-handler.js';
+import { LoadBalancerApplier } from '../services/load-balancer-applier.js';
+import type { AgentConfig } from '../shared/config.js';
+import { createTelemetry, type Telemetry } from '../shared/telemetry.js';
+import { type DeviceOverrides, wireDeviceCluster } from './device-cluster-wiring.js';
+
+export interface AgentWorkerOverrides extends DeviceOverrides {
+  random?: () => number;
+  telemetry?: Telemetry;
+  /** How long an apply waits for a partition lease before the message is retried. */
+  leaseWaitMs?: number;
+}
+
+/**
+ * An agent worker's object graph (one per agent): its device cluster with its own REST clients
+ * and tokens, the stores, the partition lease, the applier and the queue handler. The REST calls
+ * of the current message are collected in `calls` for the BigIpCalls metrics.
+ */
+export function wireAgentWorker(
+  config: AgentConfig,
+  clients: AwsClients,
+  overrides: AgentWorkerOverrides = {},
+) {
+  const clock = overrides.clock ?? Date.now;
+  const telemetry = overrides.telemetry ?? createTelemetry('agent', config.env, config.host);
+  const calls: RestCall[] = [];
+  const cluster = wireDeviceCluster(config, {
+    ...overrides,
+    onCall: (call) => {
+      calls.push(call);
+      overrides.onCall?.(call);
+    },
+  });
+  const db = createDocumentClient(clients.dynamodb);
+  const resources = new DynamoDbResourceStore(db, config.tables.resources);
+  const registry = new DynamoDbAgentRegistry(db, config.tables.agents);
+  const bindings = new DynamoDbBindingStore(db, config.tables);
+  const lease = new DynamoDbPartitionLease(db, config.tables.leases, {
+    ttlMs: config.leaseMs,
+    waitMs: overrides.leaseWaitMs ?? 5_000,
+    clock,
+  });
+  const applier = new LoadBalancerApplier({
+    env: config.env,
+    host: config.host,
+    resources,
+    bindings,
+    registry,
+    lease,
+    cluster,
+    translation: config.trafficGroup ? { trafficGroup: config.trafficGroup } : {},
+    clock,
+    newId: randomUUID,
+  });
+  const deps: AgentWorkerDeps = {
+    config,
+    applier,
+    resources,
+    visibility: new SqsMessageVisibility(clients.sqs, config.agentQueueUrl),
+    telemetry,
+    calls,
+    clock,
+    random: overrides.random ?? Math.random,
+  };
+  return { handler: createAgentWorkerHandler(deps), deps, applier, cluster, calls, resources, telemetry };
+}

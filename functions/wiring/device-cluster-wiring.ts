@@ -1,0 +1,35 @@
+import { BigIpCluster } from '../adapters/bigip-cluster.js';
+import { BigIpRestClient, type RestCall } from '../adapters/bigip-rest-client.js';
+import { SecretsManagerCredentials } from '../adapters/device-credentials.js';
+import { IControlBigIpDevice } from '../adapters/icontrol-bigip-device.js';
+import type { CredentialsProvider } from '../domain/ports.js';
+import type { DeviceAccessConfig } from '../shared/config.js';
+
+export interface DeviceOverrides {
+  /** Device credentials (default: the configured Secrets Manager secret). */
+  credentials?: CredentialsProvider;
+  onCall?: (call: RestCall) => void;
+  clock?: () => number;
+  retryBaseMs?: number;
+}
+
+/** The devices of one environment as a cluster, each with its own REST client (token, TLS agent). */
+export function wireDeviceCluster(access: DeviceAccessConfig, overrides: DeviceOverrides = {}): BigIpCluster {
+  const credentials = overrides.credentials ?? new SecretsManagerCredentials(access.deviceSecretId);
+  const devices = access.devices.map(
+    (endpoint) =>
+      new IControlBigIpDevice(
+        new BigIpRestClient(endpoint, credentials, {
+          timeoutMs: access.restTimeoutMs,
+          ...(overrides.onCall ? { onCall: overrides.onCall } : {}),
+          ...(overrides.clock ? { clock: overrides.clock } : {}),
+          ...(overrides.retryBaseMs !== undefined ? { retryBaseMs: overrides.retryBaseMs } : {}),
+        }),
+      ),
+  );
+  return new BigIpCluster(devices, {
+    name: access.clusterName,
+    ...(access.deviceGroup ? { deviceGroup: access.deviceGroup } : {}),
+    ...(overrides.clock ? { clock: overrides.clock } : {}),
+  });
+}

@@ -1,0 +1,39 @@
+import type { AwsClients } from '../adapters/aws-clients.js';
+import { createHeartbeatHandler } from '../handlers/heartbeat-handler.js';
+import { HeartbeatService } from '../services/heartbeat-service.js';
+import type { HeartbeatConfig } from '../shared/config.js';
+import { createTelemetry, type Telemetry } from '../shared/telemetry.js';
+import { type DeviceOverrides, wireDeviceCluster } from './device-cluster-wiring.js';
+import { wireOperator } from './operator-wiring.js';
+
+export interface HeartbeatOverrides extends DeviceOverrides {
+  telemetry?: Telemetry;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** One agent's heartbeat: its own device clients (its own path), the registry, the rebind policy. */
+export function wireHeartbeat(
+  config: HeartbeatConfig,
+  clients: Pick<AwsClients, 'dynamodb'>,
+  overrides: HeartbeatOverrides = {},
+) {
+  const clock = overrides.clock ?? Date.now;
+  // The heartbeat's metrics carry the Agent dimension explicitly (it also reports other agents' ages).
+  const telemetry = overrides.telemetry ?? createTelemetry('heartbeat', config.env);
+  telemetry.logger.appendPersistentKeys({ agent: config.host });
+  const cluster = wireDeviceCluster(config, overrides);
+  const { registry, operations } = wireOperator(config, clients, { clock });
+  const service = new HeartbeatService({
+    env: config.env,
+    host: config.host,
+    agentId: config.agentId,
+    queueUrl: config.agentQueueUrl,
+    registry,
+    cluster,
+    operations,
+    rebindAfterMs: config.rebindAfterMs,
+    clock,
+  });
+  const handler = createHeartbeatHandler(service, config, telemetry, overrides.sleep, clock);
+  return { handler, service, cluster, registry, telemetry };
+}

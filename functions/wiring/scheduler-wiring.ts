@@ -1,0 +1,65 @@
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { type AwsClients, createDocumentClient } from '../adapters/aws-clients.js';
+import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
+import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
+import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
+import { SqsAgentQueue } from '../adapters/sqs-agent-queue.js';
+import { SqsMessageVisibility } from '../adapters/sqs-message-visibility.js';
+import { createSchedulerHandler, type SchedulerHandlerDeps } from '../handlers/scheduler-handler.js';
+import { AgentDirectory } from '../services/agent-directory.js';
+import { RequestScheduler, type RequestSchedulerDeps } from '../services/request-scheduler.js';
+import type { SchedulerConfig } from '../shared/config.js';
+import { createTelemetry, type Telemetry } from '../shared/telemetry.js';
+
+export interface SchedulerOverrides {
+  clock?: () => number;
+  random?: () => number;
+  telemetry?: Telemetry;
+  /** Told about every forwarded request (the local dashboard's activity feed). */
+  onScheduled?: RequestSchedulerDeps['onScheduled'];
+}
+
+/**
+ * The scheduler's object graph, built in one place for the Lambda entry, the local stack, the
+ * test harnesses and the benchmarks: configuration + SDK clients → adapters → service → handler.
+ */
+export function wireScheduler(
+  config: SchedulerConfig,
+  clients: AwsClients,
+  overrides: SchedulerOverrides = {},
+) {
+  const clock = overrides.clock ?? Date.now;
+  const random = overrides.random ?? Math.random;
+  const telemetry = overrides.telemetry ?? createTelemetry('scheduler', config.env);
+  const db = createDocumentClient(clients.dynamodb);
+  const registry = new DynamoDbAgentRegistry(db, config.tables.agents);
+  const bindings = new DynamoDbBindingStore(db, config.tables);
+  const resources = new DynamoDbResourceStore(db, config.tables.resources);
+  const scheduler = new RequestScheduler({
+    env: config.env,
+    agentDownTimeMs: config.agentDownTimeMs,
+    selection: config.selection,
+    resources,
+    bindings,
+    registry,
+    directory: new AgentDirectory(registry, config.agentCacheMs, clock),
+    queue: new SqsAgentQueue(clients.sqs),
+    clock,
+    random,
+    ...(overrides.onScheduled ? { onScheduled: overrides.onScheduled } : {}),
+  });
+  const deps: SchedulerHandlerDeps = {
+    config,
+    scheduler,
+    resources,
+    visibility: new SqsMessageVisibility(clients.sqs, config.requestQueueUrl),
+    idempotency: new DynamoDBPersistenceLayer({
+      tableName: config.tables.idempotency,
+      awsSdkV3Client: clients.dynamodb,
+    }),
+    telemetry,
+    clock,
+    random,
+  };
+  return { handler: createSchedulerHandler(deps), deps, scheduler, registry, bindings, resources, telemetry };
+}
