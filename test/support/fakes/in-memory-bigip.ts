@@ -1,0 +1,117 @@
+import type { ApplyPlan } from '../../../functions/domain/bigip-apply-plan.js';
+import {
+  type BigIpObject,
+  type DeviceSnapshot,
+  objectKey,
+  type ReadUnit,
+} from '../../../functions/domain/bigip-objects.js';
+import { BigIpError } from '../../../functions/domain/errors.js';
+import type {
+  BigIpDevice,
+  DeviceCluster,
+  DeviceStatus,
+  ExecuteReport,
+} from '../../../functions/domain/ports.js';
+
+/**
+ * A device in memory at the level of the BigIpDevice port (canonical objects, not REST): it keeps
+ * what plans create and reads it back, so a service test sees convergence without a simulator.
+ * `events` logs reads, executes and syncs; `fail` makes the next execute throw.
+ */
+export class InMemoryBigIp implements BigIpDevice {
+  readonly folders = new Set<string>();
+  readonly objects = new Map<string, BigIpObject>();
+  readonly events: string[] = [];
+  failoverState = 'ACTIVE';
+  fail: BigIpError | undefined;
+
+  constructor(readonly name = 'bigip1') {}
+
+  async read(partition: string, units: readonly ReadUnit[]): Promise<DeviceSnapshot> {
+    this.events.push(`read ${partition} ${units.length}`);
+    const snapshot: DeviceSnapshot = {
+      folderExists: this.folders.has(partition),
+      objects: new Map(),
+      poolMembers: new Map(),
+    };
+    if (!snapshot.folderExists) return snapshot;
+    for (const unit of units) {
+      const key = objectKey(unit as BigIpObject);
+      const found = this.objects.get(key);
+      if (!found) continue;
+      snapshot.objects.set(key, structuredClone(found.attrs));
+      if (unit.kind === 'pool') {
+        const members = [...this.objects.values()].filter(
+          (o) => o.kind === 'member' && o.partition === partition && o.pool === unit.name,
+        );
+        snapshot.poolMembers.set(key, structuredClone(members));
+        for (const m of members) snapshot.objects.set(objectKey(m), structuredClone(m.attrs));
+      }
+    }
+    return snapshot;
+  }
+
+  async execute(partition: string, plan: ApplyPlan): Promise<ExecuteReport> {
+    this.events.push(`execute ${partition} ${plan.commands.length}`);
+    if (this.fail) {
+      const error = this.fail;
+      this.fail = undefined;
+      throw error;
+    }
+    if (plan.createFolder) this.folders.add(partition);
+    for (const c of plan.commands) {
+      const key = objectKey(c.object);
+      if (c.op === 'create') this.objects.set(key, structuredClone(c.object));
+      else if (c.op === 'update') Object.assign((this.objects.get(key) as BigIpObject).attrs, c.changes);
+      else this.objects.delete(key);
+    }
+    const skipped: string[] = [];
+    if (plan.removeFolder) {
+      if ([...this.objects.values()].some((o) => o.partition === partition))
+        skipped.push(`partition ${partition} not empty`);
+      else this.folders.delete(partition);
+    }
+    return { skipped };
+  }
+
+  async status(): Promise<DeviceStatus> {
+    return { failoverState: this.failoverState };
+  }
+
+  async configSync(deviceGroup: string): Promise<void> {
+    this.events.push(`sync ${deviceGroup}`);
+  }
+
+  close(): void {}
+}
+
+/** A cluster of in-memory devices: writes go to the first ACTIVE one; syncs are logged. */
+export class InMemoryCluster implements DeviceCluster {
+  readonly syncs: string[] = [];
+  forgotten = 0;
+
+  constructor(
+    readonly devices: InMemoryBigIp[] = [new InMemoryBigIp()],
+    readonly name = 'cluster1',
+  ) {}
+
+  async activeDevice(): Promise<InMemoryBigIp> {
+    const active = this.devices.find((d) => d.failoverState === 'ACTIVE');
+    if (!active)
+      throw new BigIpError(`no device of cluster ${this.name} is ACTIVE`, {
+        device: this.name,
+        transient: true,
+      });
+    return active;
+  }
+
+  async syncAfterChange(device: BigIpDevice): Promise<void> {
+    if (this.devices.length > 1) this.syncs.push(device.name);
+  }
+
+  forget(): void {
+    this.forgotten += 1;
+  }
+
+  close(): void {}
+}

@@ -1,0 +1,100 @@
+import type { Binding, BindingPage, BindingStore, TenantAffinity } from '../../../functions/domain/ports.js';
+
+/** Bindings and tenant affinity in memory; `onBind` lets a test interleave a racing writer. */
+export class InMemoryBindingStore implements BindingStore {
+  readonly bindings = new Map<string, Binding>();
+  /** env#tenant → host → { since, loadbalancers } */
+  readonly affinity = new Map<string, Map<string, { since: number; loadbalancers: number }>>();
+  readonly claims = new Map<string, { host: string; version: number }>();
+  onBind: ((binding: Binding) => void) | undefined;
+
+  private tenant(env: string, tenantId: string) {
+    const key = `${env}#${tenantId}`;
+    let hosts = this.affinity.get(key);
+    if (!hosts) {
+      hosts = new Map();
+      this.affinity.set(key, hosts);
+    }
+    return hosts;
+  }
+
+  private count(env: string, tenantId: string, host: string, delta: number, nowMs: number) {
+    const hosts = this.tenant(env, tenantId);
+    const row = hosts.get(host) ?? { since: nowMs, loadbalancers: 0 };
+    row.loadbalancers += delta;
+    if (row.loadbalancers <= 0) {
+      hosts.delete(host);
+      const claim = this.claims.get(`${env}#${tenantId}`);
+      if (claim?.host === host) this.claims.delete(`${env}#${tenantId}`);
+    } else hosts.set(host, row);
+  }
+
+  async getBinding(loadbalancerId: string): Promise<Binding | undefined> {
+    const b = this.bindings.get(loadbalancerId);
+    return b ? { ...b } : undefined;
+  }
+
+  async getTenantAffinity(env: string, tenantId: string): Promise<TenantAffinity> {
+    const hosts = [...this.tenant(env, tenantId).entries()]
+      .map(([host, r]) => ({ host, since: r.since, loadbalancers: r.loadbalancers }))
+      .sort((a, b) => a.since - b.since || a.host.localeCompare(b.host));
+    return { hosts, claim: this.claims.get(`${env}#${tenantId}`) };
+  }
+
+  async claimTenant(
+    env: string,
+    tenantId: string,
+    host: string,
+    expectedVersion: number | undefined,
+  ): Promise<boolean> {
+    const key = `${env}#${tenantId}`;
+    const current = this.claims.get(key);
+    if (current?.version !== expectedVersion) return false;
+    this.claims.set(key, { host, version: (expectedVersion ?? 0) + 1 });
+    return true;
+  }
+
+  async bind(binding: Binding): Promise<{ created: true } | { created: false; existing: Binding }> {
+    this.onBind?.(binding);
+    const existing = this.bindings.get(binding.loadbalancerId);
+    if (existing) return { created: false, existing: { ...existing } };
+    this.bindings.set(binding.loadbalancerId, { ...binding });
+    this.count(binding.env, binding.tenantId, binding.host, 1, binding.boundAt);
+    return { created: true };
+  }
+
+  async release(loadbalancerId: string, expectedHost?: string): Promise<Binding | undefined> {
+    const b = this.bindings.get(loadbalancerId);
+    if (!b || (expectedHost !== undefined && b.host !== expectedHost)) return undefined;
+    this.bindings.delete(loadbalancerId);
+    this.count(b.env, b.tenantId, b.host, -1, b.boundAt);
+    return b;
+  }
+
+  async moveBinding(loadbalancerId: string, from: string, to: string, nowMs: number): Promise<boolean> {
+    const b = this.bindings.get(loadbalancerId);
+    if (!b || b.host !== from) return false;
+    this.count(b.env, b.tenantId, from, -1, nowMs);
+    this.count(b.env, b.tenantId, to, 1, nowMs);
+    this.bindings.set(loadbalancerId, { ...b, host: to, boundAt: nowMs });
+    return true;
+  }
+
+  async listOnAgent(
+    env: string,
+    host: string,
+    page: { limit?: number; cursor?: string } = {},
+  ): Promise<BindingPage> {
+    const all = [...this.bindings.values()]
+      .filter((b) => b.env === env && b.host === host)
+      .sort((a, b) => a.loadbalancerId.localeCompare(b.loadbalancerId));
+    const start = page.cursor ? Number(page.cursor) : 0;
+    const limit = page.limit ?? 100;
+    const items = all.slice(start, start + limit);
+    return { items, cursor: start + limit < all.length ? String(start + limit) : undefined };
+  }
+
+  async countOnAgent(env: string, host: string): Promise<number> {
+    return [...this.bindings.values()].filter((b) => b.env === env && b.host === host).length;
+  }
+}

@@ -1,0 +1,135 @@
+import { RejectedRequestError } from '../../../functions/domain/errors.js';
+import type { LbaasRequest } from '../../../functions/domain/lbaas-request.js';
+import type { ObjectRef, ResourceStore } from '../../../functions/domain/ports.js';
+import {
+  pendingStatusFor,
+  type ResourceRecord,
+  resourceKey,
+  type StatusOutcome,
+} from '../../../functions/domain/resource-state.js';
+
+/**
+ * The resources table in memory: desired state and statuses per load balancer, status writes
+ * conditional on the revision that was applied (as in the DynamoDB adapter). It keeps the
+ * ownership rules a service relies on, not every refusal wording of the adapter.
+ */
+export class InMemoryResourceStore implements ResourceStore {
+  readonly records = new Map<string, ResourceRecord>();
+  /** Every outcome written, in order (superseded ones are not). */
+  readonly written: StatusOutcome[] = [];
+
+  private key(loadbalancerId: string, type: string, id: string) {
+    return `${loadbalancerId}|${resourceKey(type as ResourceRecord['type'], id)}`;
+  }
+
+  put(record: ResourceRecord): void {
+    this.records.set(this.key(record.loadbalancerId, record.type, record.id), structuredClone(record));
+  }
+
+  get(loadbalancerId: string, type: ResourceRecord['type'], id: string): ResourceRecord | undefined {
+    return this.records.get(this.key(loadbalancerId, type, id));
+  }
+
+  async recordRequest(request: LbaasRequest, env: string, nowMs: number): Promise<void> {
+    const { loadbalancerId, tenantId, resource, operation } = request;
+    const id = request.object.id;
+    const root = this.get(loadbalancerId, 'loadbalancer', loadbalancerId);
+    if (resource !== 'loadbalancer') {
+      if (!root)
+        throw new RejectedRequestError('not-found', `load balancer ${loadbalancerId} does not exist`);
+      if (root.tenantId !== tenantId || root.env !== env)
+        throw new RejectedRequestError('tenant-mismatch', `load balancer does not belong to ${tenantId}`);
+    }
+    const existing = this.get(loadbalancerId, resource, id);
+    const status = pendingStatusFor(operation);
+    if (operation === 'create') {
+      if (existing && existing.requestId !== request.requestId)
+        throw new RejectedRequestError('conflict', `${resource} ${id} already exists`);
+      this.put({
+        loadbalancerId,
+        type: resource,
+        id,
+        tenantId,
+        env,
+        desired: request.object,
+        provisioningStatus: status,
+        operatingStatus: 'OFFLINE',
+        revision: 1,
+        requestId: request.requestId,
+        createdAt: nowMs,
+        updatedAt: nowMs,
+      } as ResourceRecord);
+    } else {
+      if (!existing) throw new RejectedRequestError('not-found', `${resource} ${id} does not exist`);
+      if (existing.tenantId !== tenantId)
+        throw new RejectedRequestError('tenant-mismatch', `${resource} ${id} does not belong to ${tenantId}`);
+      if (operation === 'update') Object.assign(existing.desired as object, request.changes);
+      existing.provisioningStatus = status;
+      existing.revision += 1;
+      existing.requestId = request.requestId;
+      existing.updatedAt = nowMs;
+      delete existing.statusReason;
+    }
+    if (resource !== 'loadbalancer' && root) {
+      root.provisioningStatus = 'PENDING_UPDATE';
+      root.revision += 1;
+      root.updatedAt = nowMs;
+    }
+  }
+
+  async markError(target: ObjectRef, reason: string, nowMs: number): Promise<boolean> {
+    const r = this.get(target.loadbalancerId, target.type, target.id);
+    if (!r || r.tenantId !== target.tenantId || r.env !== target.env) return false;
+    r.provisioningStatus = 'ERROR';
+    r.statusReason = reason;
+    r.revision += 1;
+    r.updatedAt = nowMs;
+    return true;
+  }
+
+  async markRequestFailed(
+    request: {
+      loadbalancerId: string;
+      tenantId: string;
+      resource: ObjectRef['type'];
+      object: { id: string };
+    },
+    env: string,
+    reason: string,
+    nowMs: number,
+  ): Promise<void> {
+    const base = { loadbalancerId: request.loadbalancerId, tenantId: request.tenantId, env };
+    await this.markError({ ...base, type: request.resource, id: request.object.id }, reason, nowMs);
+    if (request.resource !== 'loadbalancer')
+      await this.markError({ ...base, type: 'loadbalancer', id: request.loadbalancerId }, reason, nowMs);
+  }
+
+  async loadRecords(loadbalancerId: string): Promise<ResourceRecord[]> {
+    return [...this.records.values()]
+      .filter((r) => r.loadbalancerId === loadbalancerId)
+      .map((r) => structuredClone(r));
+  }
+
+  async recordOutcomes(outcomes: readonly StatusOutcome[], nowMs: number): Promise<number> {
+    let written = 0;
+    for (const o of outcomes) {
+      const key = this.key(o.record.loadbalancerId, o.record.type, o.record.id);
+      const stored = this.records.get(key);
+      if (!stored || stored.revision !== o.record.revision) continue; // superseded by a newer request
+      if (o.kind === 'deleted') this.records.delete(key);
+      else if (o.kind === 'active') {
+        stored.provisioningStatus = 'ACTIVE';
+        stored.operatingStatus = o.operatingStatus;
+        stored.appliedAt ??= nowMs;
+        delete stored.statusReason;
+      } else {
+        stored.provisioningStatus = 'ERROR';
+        stored.operatingStatus = 'OFFLINE';
+        stored.statusReason = o.reason;
+      }
+      this.written.push(o);
+      written += 1;
+    }
+    return written;
+  }
+}

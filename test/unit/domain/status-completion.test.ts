@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { scopeFor } from '../../../functions/domain/bigip-apply-plan.js';
+import { translate } from '../../../functions/domain/bigip-translation.js';
+import type { ResourceRecord, StatusOutcome } from '../../../functions/domain/resource-state.js';
+import { completions, refusedByDevice } from '../../../functions/domain/status-completion.js';
+import { TreeBuilder } from '../../support/trees.js';
+
+/** Outcomes as `kind type` strings, for readable expectations. */
+function summary(outcomes: StatusOutcome[]): string[] {
+  return outcomes
+    .map((o) => `${o.kind}${o.kind === 'active' ? `/${o.operatingStatus}` : ''} ${o.record.type}`)
+    .sort();
+}
+
+/** Marks records as an earlier apply left them. */
+function applied(...records: ResourceRecord[]): void {
+  for (const r of records) {
+    r.provisioningStatus = 'ACTIVE';
+    r.operatingStatus = 'ONLINE';
+  }
+}
+
+function settle(
+  b: TreeBuilder,
+  target: ResourceRecord,
+  operation: 'create' | 'update' | 'delete' = 'create',
+) {
+  const tree = b.tree();
+  const t = translate(tree, { env: 'Project' });
+  const scope = scopeFor(tree, t, { resource: target.type, id: target.id, operation });
+  return completions(tree, t, scope, { resource: target.type, objectId: target.id });
+}
+
+describe('status completion (which statuses one apply settles)', () => {
+  it('settles the object in scope and its pending load balancer once nothing else is pending', () => {
+    const b = new TreeBuilder();
+    b.status(b.root, 'PENDING_UPDATE');
+    const listener = b.listener();
+    expect(summary(settle(b, listener))).toEqual(['active/ONLINE listener', 'active/ONLINE loadbalancer']);
+  });
+
+  it('leaves the load balancer pending while another of its objects still waits for its own request', () => {
+    const b = new TreeBuilder();
+    b.status(b.root, 'PENDING_UPDATE');
+    const pool = b.pool(); // its BIG-IP pool is all this apply touches
+    b.listener(); // pending, waiting for its own request
+    expect(summary(settle(b, pool))).toEqual(['active/ONLINE pool']);
+  });
+
+  it('settles the load balancer with a listener, whose scope includes the virtual address', () => {
+    const b = new TreeBuilder();
+    b.status(b.root, 'PENDING_UPDATE');
+    const listener = b.listener();
+    b.pool();
+    expect(summary(settle(b, listener))).toEqual(['active/ONLINE listener', 'active/ONLINE loadbalancer']);
+  });
+
+  it('a member of a pool without a monitor is NO_MONITOR; adding a monitor turns active members ONLINE', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    applied(b.root, pool);
+    const member = b.member(pool.id);
+    expect(summary(settle(b, member))).toEqual(['active/NO_MONITOR member']);
+    member.provisioningStatus = 'ACTIVE';
+    member.operatingStatus = 'NO_MONITOR';
+    const monitor = b.healthmonitor(pool.id);
+    expect(summary(settle(b, monitor))).toEqual(['active/ONLINE healthmonitor', 'active/ONLINE member']);
+  });
+
+  it('deleting a pool settles its members and monitor as deleted too', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    const member = b.member(pool.id);
+    const monitor = b.healthmonitor(pool.id);
+    applied(b.root, pool, member, monitor);
+    pool.provisioningStatus = 'PENDING_DELETE';
+    expect(summary(settle(b, pool, 'delete'))).toEqual([
+      'deleted healthmonitor',
+      'deleted member',
+      'deleted pool',
+    ]);
+  });
+
+  it('a translation error puts the object and its pending load balancer in ERROR with the reason', () => {
+    const b = new TreeBuilder();
+    b.status(b.root, 'PENDING_UPDATE');
+    // A listener naming a pool that does not exist cannot be translated.
+    const listener = b.listener({ default_pool_id: '00000000-0000-4000-8000-000000000000' });
+    const out = settle(b, listener);
+    const errors = out.filter((o) => o.kind === 'error');
+    expect(errors.map((o) => o.record.type).sort()).toEqual(['listener', 'loadbalancer']);
+    expect(new Set(errors.map((o) => (o as { reason: string }).reason)).size).toBe(1);
+  });
+
+  it('a device refusal marks the request’s object and the load balancer, nothing else', () => {
+    const b = new TreeBuilder();
+    const listener = b.listener();
+    b.pool();
+    const out = refusedByDevice(b.tree(), { resource: 'listener', objectId: listener.id }, '01070333 clash');
+    expect(out.map((o) => [o.kind, o.record.type])).toEqual([
+      ['error', 'listener'],
+      ['error', 'loadbalancer'],
+    ]);
+    expect(refusedByDevice(b.tree(), { resource: 'loadbalancer', objectId: b.root.id }, 'x')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { OperatorRefusedError } from '../../../functions/domain/errors.js';
+import { AgentOperations } from '../../../functions/services/agent-operations.js';
+import { InMemoryAgentRegistry } from '../../support/fakes/in-memory-agent-registry.js';
+import { InMemoryBindingStore } from '../../support/fakes/in-memory-binding-store.js';
+import { manualClock } from '../../support/service-fixtures.js';
+
+const ENV = 'Unit';
+const DOWN = 75_000;
+
+function fixture() {
+  const clock = manualClock();
+  const registry = new InMemoryAgentRegistry();
+  for (const host of ['a1', 'a2', 'a3']) registry.put({ env: ENV, host, heartbeatAt: clock.now() });
+  const bindings = new InMemoryBindingStore();
+  const ops = new AgentOperations({ registry, bindings, agentDownTimeMs: DOWN, clock: clock.now });
+  const bind = async (lb: string, host: string, tenantId: string) => {
+    await bindings.bind({ loadbalancerId: lb, env: ENV, host, tenantId, boundAt: clock.now() });
+    await registry.adjustLoadbalancerCount(ENV, host, 1);
+  };
+  return { clock, registry, bindings, ops, bind };
+}
+
+describe('AgentOperations over in-memory ports', () => {
+  it('lists agents with liveness and heartbeat age, sorted by host', async () => {
+    const f = fixture();
+    f.clock.advance(80_000);
+    f.registry.put({ env: ENV, host: 'a0', heartbeatAt: f.clock.now(), adminStateUp: false });
+    const agents = await f.ops.agents(ENV);
+    expect(agents.map((a) => [a.host, a.alive, a.active, a.heartbeatAgeSeconds])).toEqual([
+      ['a0', true, false, 0],
+      ['a1', false, false, 80],
+      ['a2', false, false, 80],
+      ['a3', false, false, 80],
+    ]);
+  });
+
+  it('refuses to delete an agent that still hosts load balancers, naming them; --force unbinds them', async () => {
+    const f = fixture();
+    await f.bind('lb-1', 'a1', 't1');
+    const refused = await f.ops.deleteAgent(ENV, 'a1').catch((e) => e);
+    expect(refused).toBeInstanceOf(OperatorRefusedError);
+    expect(refused.message).toContain('agent a1 still hosts 1 load balancer(s): lb-1');
+    expect(await f.registry.getAgent(ENV, 'a1')).toBeDefined();
+    expect(await f.ops.deleteAgent(ENV, 'a1', { force: true })).toEqual({ unbound: 1 });
+    expect(await f.registry.getAgent(ENV, 'a1')).toBeUndefined();
+    expect(await f.bindings.getBinding('lb-1')).toBeUndefined();
+  });
+
+  it('refuses operations on an unknown agent', async () => {
+    const f = fixture();
+    await expect(f.ops.setAdminState(ENV, 'nope', false)).rejects.toBeInstanceOf(OperatorRefusedError);
+    await expect(f.ops.deleteAgent(ENV, 'nope')).rejects.toBeInstanceOf(OperatorRefusedError);
+    await expect(f.ops.drain(ENV, 'nope')).rejects.toBeInstanceOf(OperatorRefusedError);
+  });
+
+  it('drains onto tenant affinity first, then the least loaded, keeping counts right', async () => {
+    const f = fixture();
+    await f.bind('lb-1', 'a1', 't1');
+    await f.bind('lb-2', 'a1', 't2');
+    await f.bind('lb-3', 'a3', 't1'); // t1 also lives on a3
+    await f.bind('lb-4', 'a3', 't3');
+    const report = await f.ops.drain(ENV, 'a1');
+    expect(report.skipped).toEqual([]);
+    expect(Object.fromEntries(report.moved.map((m) => [m.loadbalancerId, m.to]))).toEqual({
+      'lb-1': 'a3', // affinity
+      'lb-2': 'a2', // least loaded
+    });
+    expect((await f.bindings.listOnAgent(ENV, 'a1')).items).toEqual([]);
+    const counts = Object.fromEntries((await f.ops.agents(ENV)).map((a) => [a.host, a.loadbalancerCount]));
+    expect(counts).toEqual({ a1: 0, a2: 1, a3: 3 });
+  });
+
+  it('drains to a named agent only if it is another active agent', async () => {
+    const f = fixture();
+    await f.bind('lb-1', 'a1', 't1');
+    await f.registry.setAdminState(ENV, 'a2', false);
+    await expect(f.ops.drain(ENV, 'a1', { to: 'a2' })).rejects.toThrow('must be another active agent');
+    await expect(f.ops.drain(ENV, 'a1', { to: 'a1' })).rejects.toThrow('must be another active agent');
+    expect((await f.ops.drain(ENV, 'a1', { to: 'a3' })).moved).toEqual([
+      expect.objectContaining({ to: 'a3' }),
+    ]);
+  });
+
+  it('reports what could not move when no agent is active, and does not spin', async () => {
+    const f = fixture();
+    await f.bind('lb-1', 'a1', 't1');
+    f.clock.advance(DOWN + 1);
+    const report = await f.ops.drain(ENV, 'a1');
+    expect(report).toEqual({
+      moved: [],
+      skipped: [{ loadbalancerId: 'lb-1', reason: 'no active agent to take it' }],
+    });
+  });
+
+  it('reports a binding that moved meanwhile as skipped', async () => {
+    const f = fixture();
+    await f.bind('lb-1', 'a1', 't1');
+    const move = f.bindings.moveBinding.bind(f.bindings);
+    f.bindings.moveBinding = async (lb, from, to, now) => {
+      await move(lb, from, 'a3', now); // a racing drain got there first
+      return move(lb, from, to, now);
+    };
+    const report = await f.ops.drain(ENV, 'a1');
+    expect(report.skipped).toEqual([{ loadbalancerId: 'lb-1', reason: 'binding changed meanwhile' }]);
+  });
+
+  it('finds the agent hosting a load balancer, alive or not', async () => {
+    const f = fixture();
+    await f.bind('lb-1', 'a2', 't1');
+    f.clock.advance(DOWN + 1);
+    const hosting = await f.ops.hostingAgent('lb-1');
+    expect(hosting?.binding.host).toBe('a2');
+    expect(hosting?.agent).toMatchObject({ host: 'a2', alive: false });
+    expect(await f.ops.hostingAgent('lb-unknown')).toBeUndefined();
+  });
+});

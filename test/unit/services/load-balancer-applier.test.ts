@@ -1,0 +1,217 @@
+import { describe, expect, it } from 'vitest';
+import { BigIpError, LeaseBusyError, RejectedRequestError } from '../../../functions/domain/errors.js';
+import type { LbaasRequest } from '../../../functions/domain/lbaas-request.js';
+import { type ApplyTarget, LoadBalancerApplier } from '../../../functions/services/load-balancer-applier.js';
+import { lbIds, requests } from '../../support/factories.js';
+import { InMemoryAgentRegistry } from '../../support/fakes/in-memory-agent-registry.js';
+import { InMemoryBigIp, InMemoryCluster } from '../../support/fakes/in-memory-bigip.js';
+import { InMemoryBindingStore } from '../../support/fakes/in-memory-binding-store.js';
+import { InMemoryLease } from '../../support/fakes/in-memory-lease.js';
+import { InMemoryResourceStore } from '../../support/fakes/in-memory-resource-store.js';
+import { manualClock, parsed } from '../../support/service-fixtures.js';
+
+const ENV = 'Unit';
+
+function fixture(devices = [new InMemoryBigIp()]) {
+  const clock = manualClock();
+  const resources = new InMemoryResourceStore();
+  const bindings = new InMemoryBindingStore();
+  const registry = new InMemoryAgentRegistry();
+  registry.put({ env: ENV, host: 'a1', heartbeatAt: clock.now() });
+  const lease = new InMemoryLease();
+  const cluster = new InMemoryCluster(devices);
+  let ids = 0;
+  const applier = new LoadBalancerApplier({
+    env: ENV,
+    host: 'a1',
+    resources,
+    bindings,
+    registry,
+    lease,
+    cluster,
+    clock: clock.now,
+    newId: () => `apply-${++ids}`,
+  });
+  const record = async (message: Record<string, unknown>) => {
+    const request = parsed(message);
+    await resources.recordRequest(request, ENV, clock.now());
+    return request;
+  };
+  const apply = (r: LbaasRequest) => applier.apply(targetOf(r));
+  return {
+    clock,
+    resources,
+    bindings,
+    registry,
+    lease,
+    cluster,
+    device: devices[0] as InMemoryBigIp,
+    applier,
+    record,
+    apply,
+  };
+}
+
+function targetOf(r: LbaasRequest): ApplyTarget {
+  return {
+    requestId: r.requestId,
+    loadbalancerId: r.loadbalancerId,
+    resource: r.resource,
+    objectId: r.object.id,
+    operation: r.operation,
+  };
+}
+
+describe('LoadBalancerApplier over in-memory ports', () => {
+  it('applies a new load balancer under its partition lease and settles it ACTIVE', async () => {
+    const f = fixture();
+    const ids = lbIds();
+    const lb = await f.record(requests.createLoadbalancer(ids));
+    const result = await f.apply(lb);
+    expect(result).toMatchObject({ outcome: 'applied', device: 'bigip1', statuses: 1 });
+    const partition = `${ENV}_${ids.tenantId}`;
+    // The lease is taken before the device is touched and released after.
+    expect(f.lease.events).toEqual([
+      `acquire ${ENV}#cluster1#${partition}`,
+      `release ${ENV}#cluster1#${partition}`,
+    ]);
+    expect(f.lease.holders.size).toBe(0);
+    expect(f.device.folders.has(partition)).toBe(true);
+    expect(f.resources.get(ids.loadbalancerId, 'loadbalancer', ids.loadbalancerId)).toMatchObject({
+      provisioningStatus: 'ACTIVE',
+      operatingStatus: 'ONLINE',
+    });
+  });
+
+  it('re-applying an unchanged load balancer plans no command and writes no status', async () => {
+    const f = fixture();
+    const ids = lbIds();
+    const lb = await f.record(requests.createLoadbalancer(ids));
+    await f.apply(lb);
+    const again = await f.apply(lb);
+    expect(again).toMatchObject({ outcome: 'applied', commands: 0, statuses: 0 });
+  });
+
+  it('settles a listener and its pending load balancer, and leaves a newer request PENDING', async () => {
+    const f = fixture();
+    const ids = lbIds();
+    await f.apply(await f.record(requests.createLoadbalancer(ids)));
+    const listener = await f.record(requests.createListener(ids));
+    // A newer update of the same listener lands after the apply read the tree.
+    const loadRecords = f.resources.loadRecords.bind(f.resources);
+    f.resources.loadRecords = async (lbId) => {
+      const rs = await loadRecords(lbId);
+      await f.resources.recordRequest(
+        parsed(requests.update('listener', ids, { id: listener.object.id, connection_limit: 10 })),
+        ENV,
+        f.clock.now(),
+      );
+      return rs;
+    };
+    await f.apply(listener);
+    expect(f.resources.get(ids.loadbalancerId, 'listener', listener.object.id)?.provisioningStatus).toBe(
+      'PENDING_UPDATE',
+    );
+  });
+
+  it('puts the object and its load balancer in ERROR with the device’s words when the device refuses', async () => {
+    const f = fixture();
+    const ids = lbIds();
+    await f.apply(await f.record(requests.createLoadbalancer(ids)));
+    const listener = await f.record(requests.createListener(ids));
+    f.device.fail = new BigIpError('refused', {
+      device: 'bigip1',
+      status: 400,
+      transient: false,
+      context: { bigipMessage: '01070333:3: Virtual Server ... illegally shares destination' },
+    });
+    const result = await f.apply(listener);
+    expect(result).toEqual({
+      outcome: 'device-error',
+      reason: '01070333:3: Virtual Server ... illegally shares destination',
+      device: 'bigip1',
+    });
+    for (const [type, id] of [
+      ['listener', listener.object.id],
+      ['loadbalancer', ids.loadbalancerId],
+    ] as const) {
+      expect(f.resources.get(ids.loadbalancerId, type, id)).toMatchObject({
+        provisioningStatus: 'ERROR',
+        statusReason: expect.stringContaining('01070333'),
+      });
+    }
+    expect(f.cluster.forgotten).toBe(1);
+    expect(f.lease.holders.size).toBe(0);
+  });
+
+  it('rethrows a transient device fault (to be retried), releasing the lease and writing no status', async () => {
+    const f = fixture();
+    const ids = lbIds();
+    const lb = await f.record(requests.createLoadbalancer(ids));
+    f.device.fail = new BigIpError('busy', { device: 'bigip1', status: 503, transient: true });
+    await expect(f.apply(lb)).rejects.toThrow('busy');
+    expect(f.lease.holders.size).toBe(0);
+    expect(f.resources.written).toHaveLength(0);
+    expect(f.resources.get(ids.loadbalancerId, 'loadbalancer', ids.loadbalancerId)?.provisioningStatus).toBe(
+      'PENDING_CREATE',
+    );
+  });
+
+  it('does not touch the device while another writer holds the partition lease', async () => {
+    const f = fixture();
+    const ids = lbIds();
+    const lb = await f.record(requests.createLoadbalancer(ids));
+    f.lease.holders.set(`${ENV}#cluster1#${ENV}_${ids.tenantId}`, 'someone-else');
+    await expect(f.apply(lb)).rejects.toBeInstanceOf(LeaseBusyError);
+    expect(f.device.events).toEqual([]);
+  });
+
+  it('config-syncs an HA pair after a change, never after an unchanged re-apply', async () => {
+    const f = fixture([
+      new InMemoryBigIp('a'),
+      Object.assign(new InMemoryBigIp('b'), { failoverState: 'STANDBY' }),
+    ]);
+    const lb = await f.record(requests.createLoadbalancer(lbIds()));
+    await f.apply(lb);
+    await f.apply(lb);
+    expect(f.cluster.syncs).toEqual(['a']);
+  });
+
+  it('deletes a load balancer: objects gone, records deleted, binding and agent count released', async () => {
+    const f = fixture();
+    const ids = lbIds();
+    await f.apply(await f.record(requests.createLoadbalancer(ids)));
+    await f.bindings.bind({
+      loadbalancerId: ids.loadbalancerId,
+      env: ENV,
+      host: 'a1',
+      tenantId: ids.tenantId,
+      boundAt: 1,
+    });
+    await f.registry.adjustLoadbalancerCount(ENV, 'a1', 1);
+    const del = await f.record(requests.delete('loadbalancer', ids, ids.loadbalancerId));
+    await f.apply(del);
+    expect(await f.resources.loadRecords(ids.loadbalancerId)).toEqual([]);
+    expect(await f.bindings.getBinding(ids.loadbalancerId)).toBeUndefined();
+    expect((await f.registry.getAgent(ENV, 'a1'))?.loadbalancerCount).toBe(0);
+    expect(f.device.folders.size).toBe(0);
+    expect(f.device.objects.size).toBe(0);
+  });
+
+  it('answers gone for a load balancer whose records no longer exist, without a device call', async () => {
+    const f = fixture();
+    const ids = lbIds();
+    const lb = parsed(requests.createLoadbalancer(ids));
+    expect(await f.apply(lb)).toEqual({ outcome: 'gone' });
+    expect(f.device.events).toEqual([]);
+  });
+
+  it('refuses a load balancer of another environment', async () => {
+    const f = fixture();
+    const ids = lbIds();
+    const lb = parsed(requests.createLoadbalancer(ids));
+    await f.resources.recordRequest(lb, 'Other', 1);
+    await expect(f.apply(lb)).rejects.toBeInstanceOf(RejectedRequestError);
+    expect(f.device.events).toEqual([]);
+  });
+});

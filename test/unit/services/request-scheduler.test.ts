@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ContentionError,
+  NoActiveAgentError,
+  RejectedRequestError,
+} from '../../../functions/domain/errors.js';
+import { AgentDirectory } from '../../../functions/services/agent-directory.js';
+import { RequestScheduler } from '../../../functions/services/request-scheduler.js';
+import { lbIds, requests } from '../../support/factories.js';
+import { InMemoryAgentRegistry } from '../../support/fakes/in-memory-agent-registry.js';
+import { InMemoryBindingStore } from '../../support/fakes/in-memory-binding-store.js';
+import { InMemoryResourceStore } from '../../support/fakes/in-memory-resource-store.js';
+import { InMemoryQueues } from '../../support/fakes/recording-queues.js';
+import { manualClock, parsed } from '../../support/service-fixtures.js';
+
+const ENV = 'Unit';
+const DOWN = 75_000;
+
+function fixture(
+  options: { hosts?: string[]; random?: () => number; selection?: 'random' | 'least-loaded' } = {},
+) {
+  const clock = manualClock();
+  const registry = new InMemoryAgentRegistry();
+  for (const host of options.hosts ?? ['a1', 'a2', 'a3'])
+    registry.put({ env: ENV, host, heartbeatAt: clock.now() });
+  const bindings = new InMemoryBindingStore();
+  const resources = new InMemoryResourceStore();
+  const queues = new InMemoryQueues();
+  const scheduler = new RequestScheduler({
+    env: ENV,
+    agentDownTimeMs: DOWN,
+    selection: options.selection ?? 'random',
+    resources,
+    bindings,
+    registry,
+    directory: new AgentDirectory(registry, 0, clock.now),
+    queue: queues,
+    clock: clock.now,
+    random: options.random ?? (() => 0),
+  });
+  return { clock, registry, bindings, resources, queues, scheduler };
+}
+
+describe('RequestScheduler (record → decide → forward) over in-memory ports', () => {
+  it('records PENDING_CREATE, binds a new load balancer and forwards it to that agent', async () => {
+    // Prepare
+    const f = fixture({ random: () => 0.5 });
+    const ids = lbIds();
+    const request = parsed(requests.createLoadbalancer(ids));
+    // Act
+    const outcome = await f.scheduler.handle(request, 123);
+    // Assess
+    expect(outcome).toEqual({ decision: { kind: 'random', host: 'a2', bind: true }, bound: true });
+    expect(f.resources.get(ids.loadbalancerId, 'loadbalancer', ids.loadbalancerId)?.provisioningStatus).toBe(
+      'PENDING_CREATE',
+    );
+    expect(await f.bindings.getBinding(ids.loadbalancerId)).toMatchObject({
+      host: 'a2',
+      tenantId: ids.tenantId,
+    });
+    expect(f.queues.forwarded).toEqual([
+      {
+        queueUrl: 'queue://a2',
+        message: {
+          request: expect.objectContaining({ requestId: request.requestId }),
+          scheduling: { kind: 'random', host: 'a2', scheduledAt: f.clock.now(), env: ENV, submittedAt: 123 },
+        },
+      },
+    ]);
+    expect((await f.registry.getAgent(ENV, 'a2'))?.loadbalancerCount).toBe(1);
+  });
+
+  it('sends children to the bound agent, and a tenant’s next load balancer to its affinity agent', async () => {
+    const f = fixture({ random: () => 0.9 });
+    const ids = lbIds();
+    await f.scheduler.handle(parsed(requests.createLoadbalancer(ids)));
+    const child = await f.scheduler.handle(parsed(requests.createListener(ids)));
+    const second = await f.scheduler.handle(
+      parsed(requests.createLoadbalancer({ ...ids, loadbalancerId: lbIds().loadbalancerId })),
+    );
+    expect(child.decision).toEqual({ kind: 'bound', host: 'a3', bind: false });
+    expect(second.decision).toEqual({ kind: 'affinity', host: 'a3', bind: true });
+  });
+
+  it('reports a least-loaded pick as least-loaded', async () => {
+    const f = fixture({ selection: 'least-loaded' });
+    await f.registry.adjustLoadbalancerCount(ENV, 'a1', 4);
+    const outcome = await f.scheduler.handle(parsed(requests.createLoadbalancer(lbIds())));
+    expect(outcome.decision).toEqual({ kind: 'least-loaded', host: 'a2', bind: true });
+  });
+
+  it('fails over to an affinity agent when the bound agent is dead, keeping the binding', async () => {
+    const f = fixture();
+    const ids = lbIds();
+    await f.scheduler.handle(parsed(requests.createLoadbalancer(ids))); // a1
+    f.clock.advance(DOWN + 1);
+    f.registry.put({ env: ENV, host: 'a2', heartbeatAt: f.clock.now() });
+    const outcome = await f.scheduler.handle(parsed(requests.createListener(ids)));
+    expect(outcome.decision).toMatchObject({ kind: 'failover', host: 'a2' });
+    expect((await f.bindings.getBinding(ids.loadbalancerId))?.host).toBe('a1');
+  });
+
+  it('follows the winner when another scheduler binds the load balancer first', async () => {
+    const f = fixture({ random: () => 0 });
+    const ids = lbIds();
+    // A racing scheduler binds the same load balancer to a3 just before this one writes.
+    f.bindings.onBind = (b) => {
+      f.bindings.onBind = undefined;
+      f.bindings.bindings.set(b.loadbalancerId, { ...b, host: 'a3' });
+    };
+    const outcome = await f.scheduler.handle(parsed(requests.createLoadbalancer(ids)));
+    expect(outcome).toEqual({ decision: { kind: 'bound', host: 'a3', bind: false }, bound: false });
+    expect(f.queues.forwarded[0]?.queueUrl).toBe('queue://a3');
+  });
+
+  it('gives up with a retryable ContentionError when the binding never settles', async () => {
+    const f = fixture();
+    f.bindings.claimTenant = async () => false; // every claim lost
+    const error = await f.scheduler.handle(parsed(requests.createLoadbalancer(lbIds()))).catch((e) => e);
+    expect(error).toBeInstanceOf(ContentionError);
+    expect(error.retryable).toBe(true);
+    expect(f.queues.forwarded).toHaveLength(0);
+  });
+
+  it('forwards nothing and throws NoActiveAgentError when every agent is dead or disabled', async () => {
+    const f = fixture({ hosts: ['a1', 'a2'] });
+    f.clock.advance(DOWN + 1);
+    f.registry.put({ env: ENV, host: 'a2', heartbeatAt: f.clock.now(), adminStateUp: false });
+    const error = await f.scheduler.handle(parsed(requests.createLoadbalancer(lbIds()))).catch((e) => e);
+    expect(error).toBeInstanceOf(NoActiveAgentError);
+    expect(error.message).toContain('no active agent in environment Unit');
+    expect(f.queues.forwarded).toHaveLength(0);
+  });
+
+  it('refuses a load balancer bound in another environment', async () => {
+    const f = fixture();
+    const ids = lbIds();
+    await f.scheduler.handle(parsed(requests.createLoadbalancer(ids)));
+    const bound = f.bindings.bindings.get(ids.loadbalancerId);
+    if (bound) bound.env = 'Other';
+    const error = await f.scheduler.decide(parsed(requests.createListener(ids))).catch((e) => e);
+    expect(error).toBeInstanceOf(RejectedRequestError);
+    expect(error.category).toBe('environment-mismatch');
+  });
+
+  it('never forwards to an agent that never reported a queue', async () => {
+    const f = fixture({ hosts: ['a1'] });
+    f.registry.put({ env: ENV, host: 'a0', heartbeatAt: f.clock.now(), queueUrl: undefined });
+    const outcome = await f.scheduler.handle(parsed(requests.createLoadbalancer(lbIds())));
+    expect(outcome.decision.host).toBe('a1');
+  });
+});
