@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { type LbaasConfig, loadConfig } from '../lib/config/lbaas-config.js';
+import { loadConfig } from '../lib/config/lbaas-config.js';
+import { environmentStackName, OUTPUTS } from '../lib/config/stack-outputs.js';
 import type { ClientTarget } from './lbaas-client.js';
 
 /** Written by `npm start`; LBAAS_LOCAL_STATE points elsewhere (tests, several stacks). */
@@ -19,20 +20,6 @@ export interface ResolvedTarget {
   target: ClientTarget;
   clients: { dynamodb: DynamoDBClient; sqs: SQSClient };
   where: string;
-}
-
-/** The stack outputs the CDK stack exports for the CLI (see lib/environment-stack.ts). */
-export const OUTPUTS = {
-  requestQueueUrl: 'RequestQueueUrl',
-  requestDlqUrl: 'RequestDlqUrl',
-  agentQueuePrefix: 'AgentQueueUrlPrefix',
-  agentHosts: 'AgentHosts',
-  tables: 'Tables',
-  agentDownTimeSeconds: 'AgentDownTimeSeconds',
-} as const;
-
-export function stackName(config: Pick<LbaasConfig, 'name'>, env: string): string {
-  return `${config.name}-${env}`;
 }
 
 /**
@@ -73,7 +60,7 @@ export async function resolveTarget(options: TargetOptions): Promise<ResolvedTar
   const config = loadConfig(options.config ?? 'lbaas.config.json');
   const env = options.env ?? config.environments[0]?.prefix;
   if (!env) throw new Error('no environment: pass --env');
-  const name = options.stack ?? stackName(config, env);
+  const name = options.stack ?? environmentStackName(config, env);
   const region = config.region ? { region: config.region } : {};
   const cfn = new CloudFormationClient(region);
   const described = await cfn.send(new DescribeStacksCommand({ StackName: name }));

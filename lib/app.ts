@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadConfig } from './config/lbaas-config.js';
+import { environmentStackName, sharedStackName } from './config/stack-outputs.js';
 import { EnvironmentStack } from './environment-stack.js';
 import { SharedStack } from './shared-stack.js';
 
@@ -16,13 +17,13 @@ export function buildApp(app: App, configPath: string): App {
     ...(config.account ? { account: config.account } : {}),
     ...(config.region ? { region: config.region } : {}),
   };
-  const shared = new SharedStack(app, `${config.name}-shared`, {
+  const shared = new SharedStack(app, sharedStackName(config), {
     name: config.name,
     env,
     description: 'bigip-lbaas: shared tables',
   });
   for (const environment of config.environments) {
-    const stack = new EnvironmentStack(app, `${config.name}-${environment.prefix}`, {
+    const stack = new EnvironmentStack(app, environmentStackName(config, environment.prefix), {
       config,
       environment,
       shared,

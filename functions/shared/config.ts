@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { SelectionPolicy } from '../domain/agent-scheduler.js';
 import type { BigIpEndpoint } from '../domain/ports.js';
+import { CLUSTER_NAME_RE, envSetting, rules } from './config-rules.js';
 import type { TableId, TableNames } from './table-schema.js';
 
 /**
@@ -46,9 +47,6 @@ export const TABLE_ENV_VARS: Record<TableId, string> = {
 type Env = Record<string, string | undefined>;
 
 const name = z.string().min(1);
-const seconds = (fallback: number) => z.coerce.number().positive().default(fallback);
-const ENV_PREFIX_RE = /^[A-Za-z][A-Za-z0-9]{0,15}$/;
-const HOST_RE = /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/;
 
 function tablesFrom(env: Env): TableNames {
   const out = {} as TableNames;
@@ -69,18 +67,19 @@ function read<T>(env: Env, variable: string, schema: z.ZodType<T>): T {
 
 /** One reader per variable several functions share, so a rule is written once. */
 const field = {
-  env: (env: Env) => read(env, ENV_VARS.environment, z.string().regex(ENV_PREFIX_RE)),
-  host: (env: Env) => read(env, ENV_VARS.agentHost, z.string().regex(HOST_RE)),
+  env: (env: Env) => read(env, ENV_VARS.environment, rules.envPrefix),
+  host: (env: Env) => read(env, ENV_VARS.agentHost, rules.host),
   agentQueueUrl: (env: Env) => read(env, ENV_VARS.agentQueueUrl, z.url()),
-  agentDownTimeMs: (env: Env) => read(env, ENV_VARS.agentDownTimeSeconds, seconds(75)) * 1000,
-  heartbeatIntervalMs: (env: Env) => read(env, ENV_VARS.heartbeatIntervalSeconds, seconds(30)) * 1000,
+  agentDownTimeMs: (env: Env) =>
+    read(env, ENV_VARS.agentDownTimeSeconds, envSetting('agentDownTimeSeconds')) * 1000,
+  heartbeatIntervalMs: (env: Env) =>
+    read(env, ENV_VARS.heartbeatIntervalSeconds, envSetting('heartbeatIntervalSeconds')) * 1000,
   beatsPerInvocation: (env: Env) =>
-    read(env, ENV_VARS.beatsPerInvocation, z.coerce.number().int().min(1).max(12).default(2)),
-  maxAttempts: (env: Env) =>
-    read(env, ENV_VARS.maxAttempts, z.coerce.number().int().min(1).max(1000).default(8)),
+    read(env, ENV_VARS.beatsPerInvocation, envSetting('beatsPerInvocation').pipe(z.int())),
+  maxAttempts: (env: Env) => read(env, ENV_VARS.maxAttempts, envSetting('maxAttempts').pipe(z.int())),
   retry: (env: Env) => ({
-    baseSeconds: read(env, ENV_VARS.retryBaseSeconds, seconds(2)),
-    maxSeconds: read(env, ENV_VARS.retryMaxSeconds, seconds(120)),
+    baseSeconds: read(env, ENV_VARS.retryBaseSeconds, envSetting('retryBaseSeconds')),
+    maxSeconds: read(env, ENV_VARS.retryMaxSeconds, envSetting('retryMaxSeconds')),
   }),
 };
 
@@ -102,16 +101,16 @@ export function readSchedulerConfig(env: Env = process.env): SchedulerConfig {
     requestQueueUrl: read(env, ENV_VARS.requestQueueUrl, z.url()),
     tables: tablesFrom(env),
     agentDownTimeMs: field.agentDownTimeMs(env),
-    agentCacheMs: read(env, ENV_VARS.agentCacheSeconds, z.coerce.number().min(0).default(2)) * 1000,
+    agentCacheMs: read(env, ENV_VARS.agentCacheSeconds, envSetting('agentCacheSeconds')) * 1000,
     maxAttempts: field.maxAttempts(env),
     retry: field.retry(env),
-    selection: read(env, ENV_VARS.selection, z.enum(['random', 'least-loaded']).default('random')),
-    idempotencyTtlSeconds: read(env, ENV_VARS.idempotencyTtlSeconds, seconds(86_400)),
+    selection: read(env, ENV_VARS.selection, rules.selection.default('random')),
+    idempotencyTtlSeconds: read(env, ENV_VARS.idempotencyTtlSeconds, envSetting('idempotencyTtlSeconds')),
   };
 }
 
 const endpointSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/),
+  name: rules.name,
   baseUrl: z.url({ protocol: /^https?$/ }),
   signing: z.strictObject({ region: z.string().min(1), service: z.string().optional() }).optional(),
 });
@@ -162,15 +161,8 @@ function readDeviceAccess(env: Env): DeviceAccessConfig {
     caBundle: caBundle || undefined,
     deviceGroup: env[ENV_VARS.deviceGroup] || undefined,
     trafficGroup: env[ENV_VARS.trafficGroup] || undefined,
-    clusterName: read(
-      env,
-      ENV_VARS.clusterName,
-      z
-        .string()
-        .regex(/^[A-Za-z0-9_.-]{1,64}$/)
-        .default('cluster'),
-    ),
-    restTimeoutMs: read(env, ENV_VARS.restTimeoutSeconds, seconds(20)) * 1000,
+    clusterName: read(env, ENV_VARS.clusterName, z.string().regex(CLUSTER_NAME_RE).default('cluster')),
+    restTimeoutMs: read(env, ENV_VARS.restTimeoutSeconds, envSetting('restTimeoutSeconds')) * 1000,
   };
 }
 
@@ -192,7 +184,7 @@ export function readAgentConfig(env: Env = process.env): AgentConfig {
     tables: tablesFrom(env),
     maxAttempts: field.maxAttempts(env),
     retry: field.retry(env),
-    leaseMs: read(env, ENV_VARS.leaseSeconds, seconds(60)) * 1000,
+    leaseMs: read(env, ENV_VARS.leaseSeconds, envSetting('leaseSeconds')) * 1000,
     ...readDeviceAccess(env),
   };
 }
@@ -232,7 +224,7 @@ export function readHeartbeatConfig(env: Env = process.env): HeartbeatConfig {
   return {
     env: field.env(env),
     host: field.host(env),
-    agentId: read(env, ENV_VARS.agentId, z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/)),
+    agentId: read(env, ENV_VARS.agentId, rules.agentId),
     agentQueueUrl: field.agentQueueUrl(env),
     tables: tablesFrom(env),
     agentDownTimeMs: field.agentDownTimeMs(env),

@@ -1,19 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { intSetting, rules, TRAFFIC_GROUP_RE } from '../../functions/shared/config-rules.js';
 
 /**
  * The one configuration file (`lbaas.config.json`): environments, their devices and their
  * agents. `cdk synth`, `npm start` and the CLI all read it through this schema, which names the
  * offending field in every error.
  */
-const ENV_PREFIX_RE = /^[A-Za-z][A-Za-z0-9]{0,15}$/;
-const HOST_RE = /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/;
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 const deviceUnit = z.strictObject({
   /** Device name (logs, metrics, leases). */
-  name: z.string().regex(NAME_RE, { error: 'must be letters, digits, _ . - (at most 63)' }),
+  name: rules.name,
   /** Management address the Network Load Balancer (or the functions, in direct mode) reaches. */
   managementAddress: z.string().refine((a) => isIP(a) !== 0, { error: 'must be an IP address' }),
   port: z.int().min(1).max(65535).default(443),
@@ -21,28 +19,22 @@ const deviceUnit = z.strictObject({
 
 const agent = z.strictObject({
   /** Unique host name of the agent (its queue, worker and heartbeat are named after it). */
-  host: z.string().regex(HOST_RE, { error: 'must be a host name: letters, digits, . and -' }),
+  host: rules.host,
   /** Stable identity; a second agent claiming this host with another id is refused. */
-  agentId: z
-    .string()
-    .regex(/^[A-Za-z0-9_.:-]{1,128}$/)
-    .optional(),
+  agentId: rules.agentId.optional(),
   /** Subnets of this agent's own network path (direct mode), typically one availability zone. */
   subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/)).default([]),
 });
 
 const environment = z
   .strictObject({
-    prefix: z.string().regex(ENV_PREFIX_RE, {
-      error:
-        'must start with a letter and hold letters and digits only, at most 16 (it prefixes BIG-IP partition names)',
-    }),
-    agentDownTimeSeconds: z.int().min(10).max(3600).default(75),
-    heartbeatIntervalSeconds: z.int().min(5).max(60).default(30),
-    maxAttempts: z.int().min(2).max(100).default(8),
-    retryBaseSeconds: z.int().min(1).max(300).default(2),
-    retryMaxSeconds: z.int().min(1).max(43200).default(120),
-    selection: z.enum(['random', 'least-loaded']).default('random'),
+    prefix: rules.envPrefix,
+    agentDownTimeSeconds: intSetting('agentDownTimeSeconds'),
+    heartbeatIntervalSeconds: intSetting('heartbeatIntervalSeconds'),
+    maxAttempts: intSetting('maxAttempts'),
+    retryBaseSeconds: intSetting('retryBaseSeconds'),
+    retryMaxSeconds: intSetting('retryMaxSeconds'),
+    selection: rules.selection.default('random'),
     rebindAfterSeconds: z.int().min(60).optional(),
     /** Maximum concurrent scheduler invocations (the SQS event source's maximum concurrency). */
     schedulerConcurrency: z.int().min(2).max(1000).default(10),
@@ -60,11 +52,8 @@ const environment = z
       /** PEM file (relative to the config) of the CA that signed the devices' certificates. */
       caBundleFile: z.string().min(1).optional(),
       /** Device group to config-sync after each change (manual-sync HA pairs). */
-      deviceGroup: z.string().regex(NAME_RE).optional(),
-      trafficGroup: z
-        .string()
-        .regex(/^\/Common\/[A-Za-z0-9_.-]+$/)
-        .optional(),
+      deviceGroup: rules.name.optional(),
+      trafficGroup: z.string().regex(TRAFFIC_GROUP_RE).optional(),
       units: z.array(deviceUnit).min(1).max(8),
     }),
     agents: z.array(agent).min(1).max(50),

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+/**
+ * Configuration rules and defaults, defined once: the CDK schema of lbaas.config.json validates
+ * them at synth time, and each function validates the same rules again on the environment
+ * variables the stack derived from them, at cold start.
+ */
+
+export const ENV_PREFIX_RE = /^[A-Za-z][A-Za-z0-9]{0,15}$/;
+export const HOST_RE = /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/;
+export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+export const AGENT_ID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
+export const CLUSTER_NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+export const TRAFFIC_GROUP_RE = /^\/Common\/[A-Za-z0-9_.-]+$/;
+
+export const SELECTION_POLICIES = ['random', 'least-loaded'] as const;
+
+export const rules = {
+  envPrefix: z.string().regex(ENV_PREFIX_RE, {
+    error:
+      'must start with a letter and hold letters and digits only, at most 16 (it prefixes BIG-IP partition names)',
+  }),
+  host: z.string().regex(HOST_RE, { error: 'must be a host name: letters, digits, . and -' }),
+  name: z.string().regex(NAME_RE, { error: 'must be letters, digits, _ . - (at most 63)' }),
+  agentId: z.string().regex(AGENT_ID_RE, { error: 'must be letters, digits, _ . : - (at most 128)' }),
+  selection: z.enum(SELECTION_POLICIES),
+};
+
+/** Numeric settings: the range the configuration accepts and the default when it is left out. */
+export const SETTINGS = {
+  agentDownTimeSeconds: { min: 10, max: 3600, default: 75 },
+  heartbeatIntervalSeconds: { min: 5, max: 60, default: 30 },
+  maxAttempts: { min: 2, max: 100, default: 8 },
+  retryBaseSeconds: { min: 1, max: 300, default: 2 },
+  retryMaxSeconds: { min: 1, max: 43_200, default: 120 },
+  beatsPerInvocation: { min: 1, max: 12, default: 2 },
+  agentCacheSeconds: { min: 0, max: 60, default: 2 },
+  idempotencyTtlSeconds: { min: 60, max: 2_592_000, default: 86_400 },
+  leaseSeconds: { min: 5, max: 900, default: 60 },
+  restTimeoutSeconds: { min: 1, max: 120, default: 20 },
+} as const;
+
+export type SettingName = keyof typeof SETTINGS;
+
+/** A whole-number setting in lbaas.config.json. */
+export function intSetting(name: SettingName) {
+  const s = SETTINGS[name];
+  return z.int().min(s.min).max(s.max).default(s.default);
+}
+
+/** The same setting as an environment variable (a string; fractions allowed for scaled test clocks). */
+export function envSetting(name: SettingName) {
+  const s = SETTINGS[name];
+  return z.coerce.number().min(s.min).max(s.max).default(s.default);
+}
