@@ -22,8 +22,15 @@ export interface RestClientOptions {
   /** Retries of a transient failure (503 busy, resets of idempotent calls, 5xx of idempotent calls). */
   retries?: number;
   retryBaseMs?: number;
+  /**
+   * Time budget of one request with all its retries: no retry starts, and no attempt waits, past it.
+   * Per-call timeout × retries otherwise multiply (a hung unit would hold a caller for minutes).
+   */
+  deadlineMs?: number;
   sleep?: (ms: number) => Promise<void>;
   clock?: () => number;
+  /** Random source in [0, 1) for the back-off jitter. */
+  random?: () => number;
   onCall?: (call: RestCall) => void;
   /** Signing credentials for the VPC link; defaults to the SDK's provider chain. */
   awsCredentials?: AwsCredentialIdentityProvider;
@@ -82,12 +89,15 @@ export class BigIpRestClient {
             ...(endpoint.caBundle ? { ca: endpoint.caBundle } : {}),
           })
         : new http.Agent({ keepAlive: true, maxSockets: 8 });
+    const timeoutMs = options.timeoutMs ?? 30_000;
     this.opts = {
-      timeoutMs: options.timeoutMs ?? 30_000,
+      timeoutMs,
       retries: options.retries ?? 3,
       retryBaseMs: options.retryBaseMs ?? 250,
+      deadlineMs: options.deadlineMs ?? 2 * timeoutMs,
       sleep: options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
       clock: options.clock ?? Date.now,
+      random: options.random ?? Math.random,
       onCall: options.onCall,
     };
     this.signer = endpoint.signing
@@ -115,21 +125,19 @@ export class BigIpRestClient {
 
   async request(method: string, path: string, options: RequestOptions = {}): Promise<RestResponse> {
     const idempotent = options.idempotent ?? method !== 'POST';
+    const deadline = this.opts.clock() + this.opts.deadlineMs;
     let reauthenticated = false;
     for (let attempt = 0; ; attempt++) {
       let token: string | undefined;
       if (!options.anonymous) token = await this.authToken();
       let response: RestResponse;
       try {
-        response = await this.send(method, path, options, token);
+        response = await this.send(method, path, options, token, deadline);
       } catch (error) {
         const failure = this.transportError(method, path, error);
         // Connection refused: nothing reached the device, so any call may be repeated.
         const safe = idempotent || /ECONNREFUSED/.test(failure.message);
-        if (safe && attempt < this.opts.retries) {
-          await this.backoff(attempt);
-          continue;
-        }
+        if (safe && attempt < this.opts.retries && (await this.backoff(attempt, deadline))) continue;
         throw failure;
       }
       if (response.status === 401 && !options.anonymous && !reauthenticated) {
@@ -143,10 +151,7 @@ export class BigIpRestClient {
       const failure = this.httpError(method, path, response);
       // 503 means "not processed, busy": repeatable whatever the method. Other 5xx only if idempotent.
       const safe = response.status === 503 || (failure.transient && idempotent);
-      if (safe && attempt < this.opts.retries) {
-        await this.backoff(attempt);
-        continue;
-      }
+      if (safe && attempt < this.opts.retries && (await this.backoff(attempt, deadline))) continue;
       throw failure;
     }
   }
@@ -188,15 +193,25 @@ export class BigIpRestClient {
     return token.token;
   }
 
-  private async backoff(attempt: number): Promise<void> {
-    await this.opts.sleep(this.opts.retryBaseMs * 2 ** attempt);
+  /**
+   * Waits before retry `attempt + 1`: exponential with equal jitter (half fixed, half random), so
+   * that agents retrying a busy device do not come back in step. False when the wait would end past
+   * the request's deadline: then the caller gives up instead.
+   */
+  private async backoff(attempt: number, deadline: number): Promise<boolean> {
+    const ceiling = this.opts.retryBaseMs * 2 ** attempt;
+    const delay = ceiling / 2 + this.opts.random() * (ceiling / 2);
+    if (this.opts.clock() + delay >= deadline) return false;
+    await this.opts.sleep(delay);
+    return true;
   }
 
   private async send(
     method: string,
     path: string,
     options: RequestOptions,
-    token?: string,
+    token: string | undefined,
+    deadline: number,
   ): Promise<RestResponse> {
     const url = new URL(path, this.base);
     // The base URL may carry a path prefix (an API Gateway stage and device route).
@@ -237,36 +252,32 @@ export class BigIpRestClient {
     };
     try {
       const result = await new Promise<RestResponse>((resolve, reject) => {
-        const req = transport.request(
-          url,
-          { method, headers, agent: this.agent, timeout: this.opts.timeoutMs },
-          (res) => {
-            const chunks: Buffer[] = [];
-            let size = 0;
-            res.on('data', (c: Buffer) => {
-              size += c.length;
-              if (size > MAX_BODY_BYTES) req.destroy(new Error('response too large'));
-              else chunks.push(c);
-            });
-            res.on('end', () => {
-              const text = Buffer.concat(chunks).toString('utf8');
-              let body: unknown = text;
-              if (text && /json/.test(String(res.headers['content-type'] ?? ''))) {
-                try {
-                  body = JSON.parse(text);
-                } catch {
-                  body = text;
-                }
+        // One attempt waits at most its timeout, and never past the request's deadline.
+        const timeout = Math.max(1, Math.min(this.opts.timeoutMs, deadline - this.opts.clock()));
+        const req = transport.request(url, { method, headers, agent: this.agent, timeout }, (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > MAX_BODY_BYTES) req.destroy(new Error('response too large'));
+            else chunks.push(c);
+          });
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let body: unknown = text;
+            if (text && /json/.test(String(res.headers['content-type'] ?? ''))) {
+              try {
+                body = JSON.parse(text);
+              } catch {
+                body = text;
               }
-              resolve({ status: res.statusCode ?? 0, body });
-            });
-            res.on('error', reject);
-          },
-        );
+            }
+            resolve({ status: res.statusCode ?? 0, body });
+          });
+          res.on('error', reject);
+        });
         req.on('timeout', () =>
-          req.destroy(
-            Object.assign(new Error(`timed out after ${this.opts.timeoutMs} ms`), { code: 'ETIMEDOUT' }),
-          ),
+          req.destroy(Object.assign(new Error(`timed out after ${timeout} ms`), { code: 'ETIMEDOUT' })),
         );
         req.on('error', reject);
         if (payload !== undefined) req.write(payload);

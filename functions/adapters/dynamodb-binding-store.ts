@@ -10,6 +10,7 @@ import { ContentionError } from '../domain/errors.js';
 import type { Binding, BindingPage, BindingStore, TenantAffinity } from '../domain/ports.js';
 import { BINDINGS_BY_AGENT_INDEX } from '../shared/table-schema.js';
 import { cancellationCodes, isConditionFailure, isTransactionCanceled } from './dynamodb-errors.js';
+import { countAll } from './dynamodb-query.js';
 
 const CLAIM = '#claim';
 
@@ -241,23 +242,12 @@ export class DynamoDbBindingStore implements BindingStore {
 
   /** Counts bindings on an agent by walking the index (cost grows with that agent's bindings only). */
   async countOnAgent(env: string, host: string): Promise<number> {
-    let count = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.tables.bindings,
-          IndexName: BINDINGS_BY_AGENT_INDEX,
-          KeyConditionExpression: 'agentKey = :k',
-          ExpressionAttributeValues: { ':k': agentKey(env, host) },
-          Select: 'COUNT',
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      count += out.Count ?? 0;
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return count;
+    return countAll(this.db, {
+      TableName: this.tables.bindings,
+      IndexName: BINDINGS_BY_AGENT_INDEX,
+      KeyConditionExpression: 'agentKey = :k',
+      ExpressionAttributeValues: { ':k': agentKey(env, host) },
+    });
   }
 
   private async dropEmptyAffinity(env: string, tenantId: string, host: string): Promise<void> {

@@ -103,6 +103,25 @@ describe('iControl REST client against the BIG-IP simulator', () => {
     expect(sim.callCount({ path: /sys\/version/ })).toBe(3);
   });
 
+  it('spreads retries with jitter: half of each back-off fixed, half random', async () => {
+    const waits: number[] = [];
+    const { sim, client } = await setup({
+      client: { retries: 3, retryBaseMs: 100, random: () => 0.5, sleep: async (ms) => void waits.push(ms) },
+    });
+    sim.injectFault({ kind: 'busy', path: '/mgmt/tm/sys/version', times: 3 });
+    await client.request('GET', '/mgmt/tm/sys/version');
+    expect(waits).toEqual([75, 150, 300]);
+  });
+
+  it('stops retrying a hung device at the request deadline, however many retries are left', async () => {
+    const { sim, client } = await setup({ client: { timeoutMs: 150, retries: 10, deadlineMs: 400 } });
+    sim.injectFault({ kind: 'hang', path: '/mgmt/tm/cm/failover-status', times: Infinity });
+    const error = await client.request('GET', '/mgmt/tm/cm/failover-status').catch((e) => e);
+    expect(error.message).toMatch(/ETIMEDOUT/);
+    // 400 ms of budget holds at most three attempts of 150 ms (the last one cut short), not eleven.
+    expect(sim.callCount({ path: /failover-status/ })).toBeLessThanOrEqual(3);
+  });
+
   it('retries a GET whose connection was reset', async () => {
     const { sim, client } = await setup();
     sim.injectFault({ kind: 'reset', path: '/mgmt/tm/sys/version' });
