@@ -1,0 +1,244 @@
+import { errors } from './error-bodies.js';
+import { decodeSafe } from './http-io.js';
+import {
+  type Collection,
+  type ConfigStore,
+  MONITOR_TYPES,
+  monitorsOf,
+  PERSISTENCE_TYPES,
+  PROFILE_TYPES,
+  SimError,
+  type StoredObject,
+} from './ltm-model.js';
+
+interface Route {
+  collection: Collection;
+  id?: string;
+  sub?: string;
+  subId?: string;
+}
+
+/**
+ * The configuration endpoints under `/mgmt/tm/` (folders, virtuals, virtual addresses, pools and
+ * members, nodes, monitors, persistence and profiles): `~Partition~name` ids, `$filter`,
+ * `$select`, `expandSubcollections`, and each object rendered as the device renders it.
+ */
+export class RestResources {
+  constructor(private readonly version: string) {}
+
+  /** Executes one configuration request against a store; throws SimError with the device's answer. */
+  execute(
+    store: ConfigStore,
+    method: string,
+    tm: string,
+    query: URLSearchParams,
+    body: Record<string, unknown>,
+  ): unknown {
+    const route = resolve(tm);
+    if (!route) throw new SimError(404, errors.unknownPath(`/tm/${tm}`));
+    const expand = query.get('expandSubcollections') === 'true';
+    const { collection } = route;
+    if (method === 'PATCH' && Object.keys(body).length === 0) throw new SimError(400, errors.emptyPatch());
+
+    // Members sub-collection of a pool.
+    if (collection === 'ltm/pool' && route.sub === 'members' && route.id) {
+      const poolPath = itemPath(store, route.id);
+      const pool = store.get('ltm/pool', poolPath);
+      if (!pool) throw new SimError(404, errors.notFound('pool', poolPath));
+      if (!route.subId) {
+        if (method === 'GET')
+          return this.collectionBody(
+            'ltm/pool/members',
+            store.all('ltm/pool/members').filter((m) => m.pool === poolPath),
+            query,
+            store,
+          );
+        if (method === 'POST')
+          return this.render(store, 'ltm/pool/members', store.create('ltm/pool/members', body, pool));
+        throw new SimError(405, errors.methodNotAllowed(method));
+      }
+      const memberPath = itemPath(store, route.subId);
+      return this.itemOp(store, 'ltm/pool/members', `${poolPath}|${memberPath}`, method, body, expand);
+    }
+    if (collection === 'ltm/virtual' && route.sub === 'profiles' && route.id) {
+      const vsPath = itemPath(store, route.id);
+      const vs = store.get('ltm/virtual', vsPath);
+      if (!vs) throw new SimError(404, errors.notFound('Virtual Server', vsPath));
+      return { kind: 'tm:ltm:virtual:profiles:profilescollectionstate', items: profileItems(vs) };
+    }
+    if (route.sub) throw new SimError(404, errors.unknownPath(`/tm/${tm}`));
+
+    if (!route.id) {
+      if (method === 'GET') return this.collectionBody(collection, store.all(collection), query, store);
+      if (method === 'POST') return this.render(store, collection, store.create(collection, body), expand);
+      throw new SimError(405, errors.methodNotAllowed(method));
+    }
+    const key = collection === 'sys/folder' ? folderPath(route.id) : itemPath(store, route.id);
+    return this.itemOp(store, collection, key, method, body, expand);
+  }
+
+  private itemOp(
+    store: ConfigStore,
+    collection: Collection,
+    key: string,
+    method: string,
+    body: Record<string, unknown>,
+    expand: boolean,
+  ) {
+    switch (method) {
+      case 'GET': {
+        const object = store.get(collection, key);
+        if (!object) throw new SimError(404, store.notFound(collection, key));
+        return this.render(store, collection, object, expand);
+      }
+      case 'PATCH':
+        return this.render(store, collection, store.patch(collection, key, body), expand);
+      case 'PUT':
+        return this.render(store, collection, store.patch(collection, key, body, true), expand);
+      case 'DELETE':
+        store.delete(collection, key);
+        return {};
+      default:
+        throw new SimError(405, errors.methodNotAllowed(method));
+    }
+  }
+
+  private collectionBody(
+    collection: Collection,
+    objects: StoredObject[],
+    query: URLSearchParams,
+    store: ConfigStore,
+  ) {
+    const filter = /^partition\s+eq\s+(\S+)$/.exec((query.get('$filter') ?? '').trim());
+    let items = objects;
+    if (filter) items = items.filter((o) => o.partition === filter[1]);
+    const expand = query.get('expandSubcollections') === 'true';
+    const select = query
+      .get('$select')
+      ?.split(',')
+      .map((s) => s.trim());
+    return {
+      kind: `${kindOf(collection).replace(/state$/, '')}collectionstate`,
+      selfLink: `https://localhost/mgmt/tm/${collection}?ver=${this.version}`,
+      items: items.map((o) => {
+        const full = this.render(store, collection, o, expand);
+        return select ? Object.fromEntries(select.filter((k) => k in full).map((k) => [k, full[k]])) : full;
+      }),
+    };
+  }
+
+  /** An object as the device renders it: kind, fullPath, generation, selfLink, references, defaults. */
+  render(
+    store: ConfigStore,
+    collection: Collection,
+    o: StoredObject,
+    expand = false,
+  ): Record<string, unknown> {
+    const id = `~${o.fullPath.slice(1).replaceAll('/', '~')}`;
+    const link =
+      collection === 'ltm/pool/members'
+        ? `https://localhost/mgmt/tm/ltm/pool/~${(o.pool as string).slice(1).replaceAll('/', '~')}/members/${id}`
+        : `https://localhost/mgmt/tm/${collection}/${id}`;
+    const body: Record<string, unknown> = {
+      kind: kindOf(collection),
+      name: o.name,
+      partition: o.partition,
+      fullPath: o.fullPath,
+      generation: o.generation,
+      selfLink: `${link.replaceAll('%', '%25')}?ver=${this.version}`,
+      ...o.attrs,
+    };
+    if (collection === 'sys/folder') {
+      delete body.partition;
+      body.subPath = '/';
+      body.hidden = 'false';
+      body.inheritedDevicegroup = 'true';
+      body.inheritedTrafficGroup = 'true';
+    }
+    if (collection === 'ltm/virtual') {
+      body.profilesReference = {
+        link: `${link}/profiles?ver=${this.version}`,
+        isSubcollection: true,
+        ...(expand ? { items: profileItems(o) } : {}),
+      };
+      delete body.profiles;
+      body.persist = ((o.attrs.persist as { name: string }[]) ?? []).map((p) => {
+        const [, partition, name] = p.name.split('/');
+        return {
+          name,
+          partition,
+          tmDefault: 'yes',
+          nameReference: { link: `https://localhost/mgmt/tm/ltm/persistence/${name}` },
+        };
+      });
+      if ((body.persist as unknown[]).length === 0) delete body.persist;
+    }
+    if (collection === 'ltm/pool') {
+      const members = store.all('ltm/pool/members').filter((m) => m.pool === o.fullPath);
+      body.membersReference = {
+        link: `${link}/members?ver=${this.version}`,
+        isSubcollection: true,
+        ...(expand ? { items: members.map((m) => this.render(store, 'ltm/pool/members', m)) } : {}),
+      };
+      if (body.monitor) body.monitor = `${String(body.monitor)} `;
+    }
+    if (collection === 'ltm/pool/members') {
+      const pool = store.get('ltm/pool', o.pool as string);
+      if (body.session === 'user-enabled' && pool && monitorsOf(pool).length > 0)
+        body.session = 'monitor-enabled';
+    }
+    return body;
+  }
+}
+
+function resolve(tm: string): Route | undefined {
+  const [mod, a, b, c, d] = tm.split('/').filter(Boolean);
+  const typed = (prefix: string, types: readonly string[]): Route | undefined =>
+    a === prefix.split('/')[1] && b && types.includes(b)
+      ? { collection: `${prefix}/${b}` as Collection, ...(c ? { id: c } : {}) }
+      : undefined;
+  if (mod === 'sys' && a === 'folder') return { collection: 'sys/folder', ...(b ? { id: b } : {}) };
+  if (mod !== 'ltm' || !a) return undefined;
+  if (a === 'monitor') return typed('ltm/monitor', MONITOR_TYPES);
+  if (a === 'persistence') return typed('ltm/persistence', PERSISTENCE_TYPES);
+  if (a === 'profile') return typed('ltm/profile', PROFILE_TYPES);
+  if (!['virtual-address', 'virtual', 'pool', 'node'].includes(a)) return undefined;
+  return {
+    collection: `ltm/${a}` as Collection,
+    ...(b ? { id: b } : {}),
+    ...(c ? { sub: c } : {}),
+    ...(d ? { subId: d } : {}),
+  };
+}
+
+/** `~P~name` → `/P/name` (`%25` → `%`); a bare name is in /Common. The folder must exist. */
+function itemPath(store: ConfigStore, id: string): string {
+  const decoded = decodeSafe(id);
+  const path = decoded.startsWith('~') ? decoded.replaceAll('~', '/') : `/Common/${decoded}`;
+  const partition = path.split('/')[1] as string;
+  if (!store.folderExists(partition)) throw new SimError(400, errors.folderMissingInUrl(`/${partition}`));
+  return path;
+}
+
+function folderPath(id: string): string {
+  const decoded = decodeSafe(id);
+  return decoded.startsWith('~') ? decoded.replaceAll('~', '/') : `/${decoded}`;
+}
+
+function kindOf(collection: Collection): string {
+  const parts = collection.split('/');
+  return `tm:${parts.join(':')}:${parts[parts.length - 1]}state`;
+}
+
+function profileItems(vs: StoredObject) {
+  return ((vs.attrs.profiles as { name: string; context?: string }[]) ?? []).map((p) => {
+    const [, partition, name] = p.name.split('/');
+    return {
+      kind: 'tm:ltm:virtual:profiles:profilesstate',
+      name,
+      partition,
+      fullPath: p.name,
+      context: p.context ?? 'all',
+    };
+  });
+}

@@ -1,0 +1,81 @@
+/** What the status endpoints show of a unit and its peer. */
+export interface UnitView {
+  hostname: string;
+  version: string;
+  managementIp: string;
+  failoverState: 'active' | 'standby';
+  changesPending: boolean;
+  peer: UnitView | undefined;
+}
+
+/** A stats-shaped body: `entries{<selfLink>: {nestedStats: {entries: {…}}}}` (bigip-real-device.md §5.2). */
+export function statsBody(version: string, path: string, entries: Record<string, string | number>) {
+  const nested: Record<string, { description?: string; value?: number }> = {};
+  for (const [k, v] of Object.entries(entries))
+    nested[k] = typeof v === 'number' ? { value: v } : { description: v };
+  return {
+    kind: `tm:${path.replaceAll('/', ':')}:${path.split('/').pop()}stats`,
+    selfLink: `https://localhost/mgmt/tm/${path}?ver=${version}`,
+    entries: { [`https://localhost/mgmt/tm/${path}/0`]: { nestedStats: { entries: nested } } },
+  };
+}
+
+/** GET answers of `sys/version`, `sys/ready`, `cm/failover-status`, `cm/sync-status`, `cm/device`; undefined for others. */
+export function statusBody(unit: UnitView, tm: string): unknown {
+  const active = unit.failoverState === 'active';
+  switch (tm) {
+    case 'sys/version':
+      return statsBody(unit.version, 'sys/version', {
+        Build: '0.0.4',
+        Date: 'Thu Nov  2 10:11:43 PDT 2025',
+        Edition: 'Point Release 1',
+        Product: 'BIG-IP',
+        Title: 'Main Package',
+        Version: unit.version,
+      });
+    case 'sys/ready':
+      return statsBody(unit.version, 'sys/ready', {
+        configReady: 'yes',
+        licenseReady: 'yes',
+        provisionReady: 'yes',
+      });
+    case 'cm/failover-status':
+      return statsBody(unit.version, 'cm/failover-status', {
+        color: active ? 'green' : 'gray',
+        status: active ? 'ACTIVE' : 'STANDBY',
+        summary: active ? '1/1 active' : '0/1 active',
+      });
+    case 'cm/sync-status': {
+      const status = !unit.peer ? 'Standalone' : unit.changesPending ? 'Changes Pending' : 'In Sync';
+      return statsBody(unit.version, 'cm/sync-status', {
+        color: status === 'Changes Pending' ? 'yellow' : 'green',
+        mode: unit.peer ? 'high-availability' : 'standalone',
+        status,
+        summary:
+          status === 'Changes Pending'
+            ? `There is a possible change conflict between ${unit.hostname} and ${unit.peer?.hostname}.`
+            : '',
+      });
+    }
+    case 'cm/device': {
+      const units = [unit, ...(unit.peer ? [unit.peer] : [])];
+      return {
+        kind: 'tm:cm:device:devicecollectionstate',
+        selfLink: `https://localhost/mgmt/tm/cm/device?ver=${unit.version}`,
+        items: units.map((d) => ({
+          kind: 'tm:cm:device:devicestate',
+          name: d.hostname,
+          partition: 'Common',
+          fullPath: `/Common/${d.hostname}`,
+          hostname: d.hostname,
+          selfDevice: d === unit ? 'true' : 'false',
+          failoverState: d.failoverState,
+          managementIp: d.managementIp,
+          version: d.version,
+        })),
+      };
+    }
+    default:
+      return undefined;
+  }
+}
