@@ -72,25 +72,6 @@ export class DynamoDbResourceStore implements ResourceStore {
     }
   }
 
-  /** A request that will not be applied: its object and its load balancer go to ERROR with the reason. */
-  async markRequestFailed(
-    request: {
-      loadbalancerId: string;
-      tenantId: string;
-      resource: ObjectRef['type'];
-      object: { id: string };
-    },
-    env: string,
-    reason: string,
-    nowMs: number,
-  ): Promise<void> {
-    const base = { loadbalancerId: request.loadbalancerId, tenantId: request.tenantId, env };
-    await this.markError({ ...base, type: request.resource, id: request.object.id }, reason, nowMs);
-    if (request.resource !== 'loadbalancer') {
-      await this.markError({ ...base, type: 'loadbalancer', id: request.loadbalancerId }, reason, nowMs);
-    }
-  }
-
   async loadRecords(loadbalancerId: string): Promise<ResourceRecord[]> {
     const items = await queryAll(this.db, {
       TableName: this.table,

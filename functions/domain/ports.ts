@@ -1,8 +1,8 @@
 import type { ApplyPlan } from './bigip-apply-plan.js';
 import type { DeviceSnapshot, ReadUnit } from './bigip-objects.js';
-import type { ForwardedRequest, LbaasRequest, ResourceType } from './lbaas-request.js';
+import type { ForwardedRequest, LbaasRequest } from './lbaas-request.js';
 import type { AgentView } from './liveness.js';
-import type { OperatingStatus, ResourceRecord, StatusOutcome } from './resource-state.js';
+import type { ObjectRef, OperatingStatus, ResourceRecord, StatusOutcome } from './resource-state.js';
 
 /*
  * The ports: everything a service needs from the outside world, as interfaces. Services depend on
@@ -112,27 +112,12 @@ export interface BindingStore {
 
 // ---- desired state and statuses ----
 
-export interface ObjectRef {
-  loadbalancerId: string;
-  type: ResourceType;
-  id: string;
-  tenantId: string;
-  env: string;
-}
-
 /** Desired state and statuses of every object (the resources table). */
 export interface ResourceStore {
   /** Records the request's desired state and PENDING_* statuses; rejects requests that cannot apply. */
   recordRequest(request: LbaasRequest, env: string, nowMs: number): Promise<void>;
   /** Sets ERROR with a reason on a known object of the given tenant and environment (false otherwise). */
   markError(target: ObjectRef, reason: string, nowMs: number): Promise<boolean>;
-  /** Sets ERROR on a request's object and its load balancer (a request that will not be applied). */
-  markRequestFailed(
-    request: { loadbalancerId: string; tenantId: string; resource: ResourceType; object: { id: string } },
-    env: string,
-    reason: string,
-    nowMs: number,
-  ): Promise<void>;
   loadRecords(loadbalancerId: string): Promise<ResourceRecord[]>;
   /**
    * Writes what an apply achieved, each write conditional on the revision that was applied (a
@@ -235,4 +220,4 @@ export interface DeviceCluster {
   close(): void;
 }
 
-export type { OperatingStatus };
+export type { ObjectRef, OperatingStatus };

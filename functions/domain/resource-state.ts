@@ -39,6 +39,30 @@ export type StatusOutcome =
   | { kind: 'error'; record: ResourceRecord; reason: string }
   | { kind: 'deleted'; record: ResourceRecord };
 
+/** One object of one tenant in one environment (what a status write may touch). */
+export interface ObjectRef {
+  loadbalancerId: string;
+  type: ResourceType;
+  id: string;
+  tenantId: string;
+  env: string;
+}
+
+/**
+ * The objects a request that will never be applied puts in ERROR: its own object and, for a
+ * child, its load balancer (the tenant and environment guard every write).
+ */
+export function failedRequestTargets(
+  request: { loadbalancerId: string; tenantId: string; resource: ResourceType; object: { id: string } },
+  env: string,
+): ObjectRef[] {
+  const base = { loadbalancerId: request.loadbalancerId, tenantId: request.tenantId, env };
+  const own = { ...base, type: request.resource, id: request.object.id };
+  return request.resource === 'loadbalancer'
+    ? [own]
+    : [own, { ...base, type: 'loadbalancer', id: request.loadbalancerId }];
+}
+
 /** The sort key of a resource inside its load balancer's partition. */
 export function resourceKey(type: ResourceType, id: string): string {
   return `${type}#${id}`;

@@ -8,7 +8,7 @@ import type { AgentConfig } from '../shared/config.js';
 import { METRICS } from '../shared/metric-names.js';
 import { emitMetric, MetricUnit, type Telemetry } from '../shared/telemetry.js';
 import type { SqsHandler } from './lambda-shape.js';
-import { failRecord } from './queue-record-handling.js';
+import { failRecord, markRequestFailed } from './queue-record-handling.js';
 
 export interface AgentWorkerDeps {
   config: AgentConfig;
@@ -85,7 +85,8 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
         logger: logger.createChild({ persistentKeys: ctx }),
         metrics,
         onFinalFailure: (e) =>
-          resources.markRequestFailed(
+          markRequestFailed(
+            resources,
             request,
             config.env,
             `gave up after ${config.maxAttempts} attempts: ${(e as Error).message ?? String(e)}`,

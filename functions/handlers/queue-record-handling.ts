@@ -2,7 +2,8 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
 import { isRetryable } from '../domain/errors.js';
-import type { MessageVisibility } from '../domain/ports.js';
+import type { MessageVisibility, ResourceStore } from '../domain/ports.js';
+import { failedRequestTargets } from '../domain/resource-state.js';
 import { isFinalAttempt, retryDelaySeconds } from '../domain/retry-policy.js';
 import { METRICS } from '../shared/metric-names.js';
 import { emitMetric } from '../shared/telemetry.js';
@@ -17,6 +18,17 @@ export interface RetryOptions {
   metrics: Metrics;
   /** Called once on the delivery SQS will not repeat, before the message goes to the dead-letter queue. */
   onFinalFailure: (error: unknown) => Promise<void>;
+}
+
+/** Puts a request that will never be applied in ERROR with the reason (its object, and its load balancer). */
+export async function markRequestFailed(
+  resources: Pick<ResourceStore, 'markError'>,
+  request: Parameters<typeof failedRequestTargets>[0],
+  env: string,
+  reason: string,
+  nowMs: number,
+): Promise<void> {
+  for (const target of failedRequestTargets(request, env)) await resources.markError(target, reason, nowMs);
 }
 
 export function receiveCount(record: SQSRecord): number {

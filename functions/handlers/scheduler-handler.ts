@@ -10,7 +10,7 @@ import type { SchedulerConfig } from '../shared/config.js';
 import { METRICS } from '../shared/metric-names.js';
 import { emitMetric, type Telemetry } from '../shared/telemetry.js';
 import type { SqsHandler } from './lambda-shape.js';
-import { failRecord, receiveCount } from './queue-record-handling.js';
+import { failRecord, markRequestFailed, receiveCount } from './queue-record-handling.js';
 
 export interface SchedulerHandlerDeps {
   config: SchedulerConfig;
@@ -116,7 +116,7 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
         logger: logger.createChild({ persistentKeys: ctx }),
         metrics,
         onFinalFailure: (e) =>
-          resources.markRequestFailed(request, config.env, (e as Error).message ?? String(e), clock()),
+          markRequestFailed(resources, request, config.env, (e as Error).message ?? String(e), clock()),
       });
     }
   };

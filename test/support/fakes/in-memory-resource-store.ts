@@ -87,23 +87,6 @@ export class InMemoryResourceStore implements ResourceStore {
     return true;
   }
 
-  async markRequestFailed(
-    request: {
-      loadbalancerId: string;
-      tenantId: string;
-      resource: ObjectRef['type'];
-      object: { id: string };
-    },
-    env: string,
-    reason: string,
-    nowMs: number,
-  ): Promise<void> {
-    const base = { loadbalancerId: request.loadbalancerId, tenantId: request.tenantId, env };
-    await this.markError({ ...base, type: request.resource, id: request.object.id }, reason, nowMs);
-    if (request.resource !== 'loadbalancer')
-      await this.markError({ ...base, type: 'loadbalancer', id: request.loadbalancerId }, reason, nowMs);
-  }
-
   async loadRecords(loadbalancerId: string): Promise<ResourceRecord[]> {
     return [...this.records.values()]
       .filter((r) => r.loadbalancerId === loadbalancerId)
