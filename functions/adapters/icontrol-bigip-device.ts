@@ -1,5 +1,5 @@
 import type { ApplyPlan } from '../domain/bigip-apply-plan.js';
-import { assertSafeName, fullPath, urlId } from '../domain/bigip-names.js';
+import { assertSafeName, urlId } from '../domain/bigip-names.js';
 import {
   type BigIpCommand,
   type BigIpObject,
@@ -13,7 +13,9 @@ import type { BigIpRestClient, RestResponse } from './bigip-rest-client.js';
 
 const FOLDER_MISSING_RE = /requested folder \(.*\) was not found/i;
 const NODE_IN_USE_RE = /referenced by a member of pool|is in use/i;
-const FOLDER_NOT_EMPTY_RE = /0107082a|remove all objects from a partition/i;
+// A folder that still holds items: 010713f9 (sys folder, hidden items included), 0107082a (auth partition).
+const FOLDER_NOT_EMPTY_RE =
+  /010713f9|0107082a|cannot be deleted because it contains|remove all objects from a partition/i;
 
 function collection(o: Pick<BigIpObject, 'kind' | 'partition' | 'monitorType' | 'pool'>): string {
   switch (o.kind) {
@@ -34,9 +36,13 @@ function collection(o: Pick<BigIpObject, 'kind' | 'partition' | 'monitorType' | 
   }
 }
 
-function itemPath(o: Pick<BigIpObject, 'kind' | 'partition' | 'name' | 'monitorType' | 'pool'>): string {
+function itemPath(
+  o: Pick<BigIpObject, 'kind' | 'partition' | 'name' | 'monitorType' | 'pool' | 'nodePartition'>,
+): string {
   if (o.kind === 'folder') return `/mgmt/tm/sys/folder/~${assertSafeName(o.partition, 'partition')}`;
-  return `${collection(o)}/${urlId(o.partition, o.name)}`;
+  // A member's own partition is its node's (/Common for shared nodes); its pool is in `partition`.
+  const partition = o.kind === 'member' ? (o.nodePartition ?? o.partition) : o.partition;
+  return `${collection(o)}/${urlId(partition, o.name)}`;
 }
 
 /** Canonical attributes → iControl REST body fields. */
@@ -166,6 +172,7 @@ export class IControlBigIpDevice implements BigIpDevice {
         }
         throw this.error('GET', unit, response);
       }
+      // 404: the object is missing, or (some devices, §3.2) its whole partition; the folder's own read tells.
       if (response.status === 404) {
         if (unit.kind === 'folder') snapshot.folderExists = false;
         continue;
@@ -178,8 +185,9 @@ export class IControlBigIpDevice implements BigIpDevice {
         const members = items.map(
           (m): BigIpObject => ({
             kind: 'member',
-            partition: String(m.partition ?? partition),
+            partition,
             pool: unit.name,
+            nodePartition: String(m.partition ?? partition),
             name: String(m.name),
             attrs: fromWire('member', m),
           }),
@@ -204,12 +212,13 @@ export class IControlBigIpDevice implements BigIpDevice {
     else for (const command of plan.commands) await this.run(command);
 
     for (const node of plan.nodeCleanup) {
-      const response = await this.rest.request('DELETE', `/mgmt/tm/ltm/node/${urlId(partition, node)}`, {
+      const [, nodePartition = partition, name = node] = /^\/([^/]+)\/(.+)$/.exec(node) ?? [];
+      const response = await this.rest.request('DELETE', `/mgmt/tm/ltm/node/${urlId(nodePartition, name)}`, {
         accept: [400, 404],
       });
       if (response.status === 400) {
         if (!NODE_IN_USE_RE.test(messageOf(response))) throw this.error('DELETE', { name: node }, response);
-        report.skipped.push(`node ${fullPath(partition, node)} still in use`);
+        report.skipped.push(`node ${node} still in use`);
       }
     }
     if (plan.removeFolder) {
@@ -223,7 +232,8 @@ export class IControlBigIpDevice implements BigIpDevice {
       if (response.status === 400) {
         if (!FOLDER_NOT_EMPTY_RE.test(messageOf(response)))
           throw this.error('DELETE', { name: partition }, response);
-        report.skipped.push(`partition ${partition} not empty`);
+        // Another load balancer of the tenant, or an item we do not own: the partition stays, in the device's words.
+        report.skipped.push(`partition ${partition} kept: ${messageOf(response)}`);
       }
     }
     return report;
@@ -290,7 +300,11 @@ export class IControlBigIpDevice implements BigIpDevice {
       case 'create':
         return this.rest.request('POST', collection(o), {
           ...enlist,
-          body: { name: o.name, partition: o.partition, ...toWire(o.kind, o.attrs) },
+          body: {
+            name: o.name,
+            partition: o.kind === 'member' ? (o.nodePartition ?? o.partition) : o.partition,
+            ...toWire(o.kind, o.attrs),
+          },
         });
       case 'update':
         return this.rest.request('PATCH', itemPath(o), { ...enlist, body: toWire(o.kind, command.changes) });

@@ -1,4 +1,4 @@
-import { nodeName } from './bigip-names.js';
+import { destination, fullPath, nodeName } from './bigip-names.js';
 import {
   type BigIpCommand,
   type BigIpObject,
@@ -172,10 +172,11 @@ function readsFor(objects: BigIpObject[]): ReadUnit[] {
         put({ kind: o.kind, partition: o.partition, name: o.name } as ReadUnit);
     }
   }
-  if (reads.size === 0 && objects.some((o) => o.kind === 'folder')) {
-    const folder = objects.find((o) => o.kind === 'folder') as BigIpObject;
-    put({ kind: 'folder', partition: folder.partition, name: folder.name });
-  }
+  // The partition itself is read whenever it is in scope: whether a GET of an object in a missing
+  // partition answers 400 or 404 is not pinned down (bigip-real-device.md §3.2), so only the
+  // folder's own GET says for sure whether it must be created.
+  const folder = objects.find((o) => o.kind === 'folder');
+  if (folder) put({ kind: 'folder', partition: folder.partition, name: folder.name });
   return [...reads.values()];
 }
 
@@ -187,7 +188,10 @@ export interface ApplyPlan {
   commands: BigIpCommand[];
   /** Run `commands` as one iControl REST transaction (all or nothing). */
   atomic: boolean;
-  /** Nodes to try to delete afterwards (the device refuses, harmlessly, if another pool uses one). */
+  /**
+   * Nodes (full paths) to try to delete afterwards: the device refuses, harmlessly, while any
+   * member anywhere still uses one (nodes in /Common are shared by tenants).
+   */
   nodeCleanup: string[];
   /** Try to remove the partition afterwards (the device refuses, harmlessly, if it still holds objects). */
   removeFolder: boolean;
@@ -215,9 +219,10 @@ export function planApply(t: Translation, scope: ApplyScope, snapshot: DeviceSna
         writes.push({ op: 'create', object: desired });
         continue;
       }
+      const seen = desired.kind === 'virtual' ? withAddressDestination(actual, t) : actual;
       const changes: Record<string, unknown> = {};
       for (const [attr, value] of Object.entries(desired.attrs)) {
-        if (JSON.stringify(value) !== JSON.stringify(actual[attr])) changes[attr] = value;
+        if (JSON.stringify(value) !== JSON.stringify(seen[attr])) changes[attr] = value;
       }
       if (Object.keys(changes).length > 0) writes.push({ op: 'update', object: desired, changes });
       continue;
@@ -238,24 +243,22 @@ export function planApply(t: Translation, scope: ApplyScope, snapshot: DeviceSna
   const commands = [...writes, ...deletes];
 
   const nodes = new Set<string>();
-  const removed = (poolName: string | undefined, name?: string) =>
-    (snapshot.poolMembers.get(`pool/${t.partition}/${poolName}`) ?? []).filter(
-      (m) => !name || m.name === name,
-    );
+  const onDevice = (pool: string | undefined) =>
+    snapshot.poolMembers.get(`pool/${t.partition}/${pool}`) ?? [];
+  const node = (m: BigIpObject, address: unknown) =>
+    fullPath(m.nodePartition ?? m.partition, nodeName(String(address)));
   for (const c of deletes) {
     if (c.object.kind === 'member') {
-      const address =
-        (snapshot.objects.get(objectKey(c.object))?.address as string | undefined) ??
-        (c.object.attrs.address as string);
-      if (address) nodes.add(nodeName(address));
+      const actual = onDevice(c.object.pool).find((m) => m.name === c.object.name) ?? c.object;
+      const address = actual.attrs.address ?? c.object.attrs.address;
+      if (address) nodes.add(node(actual, address));
     }
     if (c.object.kind === 'pool') {
-      for (const m of removed(c.object.name)) nodes.add(nodeName(String(m.attrs.address)));
+      for (const m of onDevice(c.object.name)) nodes.add(node(m, m.attrs.address));
     }
   }
-  // A surviving member may still use an address whose other member went away.
-  for (const o of t.present.values())
-    if (o.kind === 'member') nodes.delete(nodeName(String(o.attrs.address)));
+  // A surviving member of this load balancer may still use an address whose other member went away.
+  for (const o of t.present.values()) if (o.kind === 'member') nodes.delete(node(o, o.attrs.address));
 
   return {
     createFolder,
@@ -266,4 +269,20 @@ export function planApply(t: Translation, scope: ApplyScope, snapshot: DeviceSna
     nodeCleanup: [...nodes].sort(),
     removeFolder: t.loadbalancerDeleted && scope.full,
   };
+}
+
+/**
+ * A device reads a virtual server's destination back through the name of the virtual address that
+ * holds its IP (`/P/<va name>:80`, `.80` for IPv6; bigip-real-device.md §1.1). Our virtual
+ * addresses are in the translation, so the destination is compared by address.
+ */
+function withAddressDestination(actual: Record<string, unknown>, t: Translation): Record<string, unknown> {
+  const dest = /^\/([^/]+)\/(.+)[:.](\d+)$/.exec(String(actual.destination ?? ''));
+  if (!dest) return actual;
+  const [, partition, name, port] = dest as unknown as [string, string, string, string];
+  const va = [...t.present.values(), ...t.absent.values()].find(
+    (o) => o.kind === 'virtual-address' && o.partition === partition && o.name === name,
+  );
+  if (!va) return actual;
+  return { ...actual, destination: destination(partition, String(va.attrs.address), Number(port)) };
 }

@@ -22,8 +22,13 @@ export interface BigIpObject {
   name: string;
   /** For monitors: the monitor type (its collection). */
   monitorType?: MonitorType;
-  /** For members: the pool's name. */
+  /** For members: the pool's name (in `partition`). */
   pool?: string;
+  /**
+   * For members: the partition of the member and its node (`/Common`, shared by tenants; members
+   * taken over from the upstream agent have theirs in the tenant's partition). Not part of the key.
+   */
+  nodePartition?: string;
   attrs: Record<string, unknown>;
 }
 

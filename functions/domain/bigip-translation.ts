@@ -66,19 +66,39 @@ export function expectedCodesPattern(codes: string): string {
   return `HTTP/1\\.(0|1) (${list.join('|')})`;
 }
 
+/**
+ * Upstream semantics: BIG-IP's timeout is the whole time before "down", i.e. retries × timeout.
+ * From 13.0 a device lowers an interval that is not below the timeout (bigip-real-device.md §1.3),
+ * so the timeout is raised to at least interval + 1: what is sent is what the device keeps.
+ */
+export function monitorTiming(hm: Pick<HealthMonitorSpec, 'delay' | 'timeout' | 'max_retries'>) {
+  return { interval: hm.delay, timeout: Math.max(hm.max_retries * hm.timeout, hm.delay + 1) };
+}
+
+/** The HTTP request a monitor sends, with the two-character escapes every F5 client sends (§1.4). */
+export function monitorSendString(hm: Pick<HealthMonitorSpec, 'http_method' | 'url_path'>): string {
+  return `${hm.http_method} ${hm.url_path} HTTP/1.0\\r\\n\\r\\n`;
+}
+
 function monitorAttrs(hm: HealthMonitorSpec): Record<string, unknown> {
-  // Upstream semantics: BIG-IP's timeout is the whole time before "down", i.e. retries × timeout.
-  const attrs: Record<string, unknown> = {
-    interval: hm.delay,
-    timeout: hm.max_retries * hm.timeout,
-    description: hm.name,
-  };
+  const attrs: Record<string, unknown> = { ...monitorTiming(hm), description: hm.name };
   if (hm.type === 'HTTP' || hm.type === 'HTTPS') {
-    attrs.send = `${hm.http_method} ${hm.url_path} HTTP/1.0\r\n\r\n`;
+    attrs.send = monitorSendString(hm);
     attrs.recv = expectedCodesPattern(hm.expected_codes);
   }
   return attrs;
 }
+
+/**
+ * Profiles of a listener's virtual server. An HTTP virtual lists `/Common/tcp` itself: a device adds
+ * it to any standard virtual that lacks a TCP profile (§1.2), so sending it keeps desired = actual.
+ */
+export function virtualProfiles(protocol: ListenerSpec['protocol']): string[] {
+  return protocol === 'HTTP' ? ['/Common/http', '/Common/oneconnect', '/Common/tcp'] : ['/Common/fastL4'];
+}
+
+/** Members' nodes live in /Common, shared by every tenant whose members use the address (AS3's shareNodes). */
+export const NODE_PARTITION = 'Common';
 
 /**
  * Translates a load balancer's tree into BIG-IP objects with the upstream agent's names:
@@ -201,6 +221,7 @@ export function translate(tree: LoadBalancerTree, options: TranslationOptions): 
       kind: 'member',
       partition,
       pool: poolName(env, pool.id),
+      nodePartition: NODE_PARTITION,
       name: memberName(spec.address, spec.protocol_port),
       attrs: {
         address: spec.address,
@@ -262,7 +283,7 @@ export function translate(tree: LoadBalancerTree, options: TranslationOptions): 
           mask: isV6(lb.vip_address) ? 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff' : '255.255.255.255',
           ipProtocol: 'tcp',
           pool: livePool ? fullPath(partition, poolName(env, livePool.id)) : '',
-          profiles: spec.protocol === 'HTTP' ? ['/Common/http', '/Common/oneconnect'] : ['/Common/fastL4'],
+          profiles: virtualProfiles(spec.protocol),
           persist,
           sourceAddressTranslation: { type: 'automap' },
           connectionLimit: Math.max(spec.connection_limit, 0),

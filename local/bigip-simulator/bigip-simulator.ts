@@ -3,12 +3,15 @@ import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { TokenStore } from './auth-tokens.js';
 import { type CallRecord, type Controllable, callsByPath, controlRoute, dumpConfig } from './control-api.js';
+import type { DeviceTraits } from './device-traits.js';
 import { errors, JETTY_500_HTML } from './error-bodies.js';
 import { FaultInjector, type FaultSpec } from './faults.js';
-import { configSync } from './ha-pair.js';
+import { configSync, newSyncState, type SyncState } from './ha-pair.js';
 import { decodeSafe, nullResponse, type Reply, readBody, reply, send } from './http-io.js';
 import { ConfigStore, SimError } from './ltm-model.js';
 import { RestResources } from './rest-resources.js';
+import { sharedEndpoint } from './shared-endpoints.js';
+import { StatsBook } from './stats-book.js';
 import { statusBody } from './status-endpoints.js';
 import { type EnlistedCommand, Transactions } from './transactions.js';
 
@@ -16,7 +19,12 @@ export type { CallRecord } from './control-api.js';
 
 export interface SimulatorOptions {
   hostname?: string;
+  /** TMOS version; behaviour that differs by version follows it (12.1, 13.1, 14.1, 15.1+). */
   version?: string;
+  /** How a GET in a missing partition answers (bigip-real-device.md §3.2). */
+  missingPartitionGet?: DeviceTraits['missingPartitionGet'];
+  /** How long a config-sync takes to reach the peer (§4.3); 0 completes before the answer. */
+  syncDelayMs?: number;
   users?: Record<string, string>;
   /** Accept HTTP Basic authentication on every endpoint (BIG-IP does for local users). */
   allowBasicAuth?: boolean;
@@ -38,7 +46,11 @@ export interface SimulatorOptions {
  * tests live under `/__sim/` (control-api).
  */
 export class BigIpSimulator implements Controllable {
-  readonly store = new ConfigStore();
+  readonly store: ConfigStore;
+  readonly traits: DeviceTraits;
+  /** Traffic counters and member monitor states behind the stats endpoints (§5.2). */
+  readonly stats = new StatsBook();
+  readonly sync: SyncState;
   readonly faults: FaultInjector;
   readonly calls: CallRecord[] = [];
   readonly hostname: string;
@@ -61,6 +73,9 @@ export class BigIpSimulator implements Controllable {
     this.faults = new FaultInjector(options.random);
     this.hostname = options.hostname ?? 'bigip1.example.test';
     this.version = options.version ?? '17.1.2.1';
+    this.traits = { version: this.version, missingPartitionGet: options.missingPartitionGet ?? 400 };
+    this.store = new ConfigStore(true, this.traits);
+    this.sync = newSyncState(options.syncDelayMs ?? 0);
     this.managementIp = options.managementIp ?? '192.0.2.10';
     this.failoverState = options.failoverState ?? 'active';
     this.tokens = new TokenStore(
@@ -73,7 +88,7 @@ export class BigIpSimulator implements Controllable {
       clock,
     );
     this.transactions = new Transactions(clock, options.transactionTimeoutSeconds ?? 120, this.version);
-    this.resources = new RestResources(this.version);
+    this.resources = new RestResources(this.traits, this.stats);
   }
 
   /** Starts serving on loopback; returns the base URL. */
@@ -238,6 +253,10 @@ export class BigIpSimulator implements Controllable {
     if ('error' in auth) return reply(401, auth.error);
 
     if (path.startsWith('/mgmt/shared/authz/tokens')) return this.tokens.route(method, path, body, auth.user);
+    if (path.startsWith('/mgmt/shared/') && method === 'GET') {
+      const shared = sharedEndpoint(this, path);
+      if (shared) return shared;
+    }
     if (!path.startsWith('/mgmt/tm/')) return reply(404, errors.unknownPath(path.replace(/^\/mgmt/, '')));
     const tm = path.slice('/mgmt/tm/'.length);
 

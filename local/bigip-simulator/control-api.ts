@@ -26,7 +26,10 @@ export function callsByPath(calls: readonly CallRecord[]): Record<string, number
   return counts;
 }
 
-/** The configuration outside /Common, by collection (what tests compare against). */
+/**
+ * The configuration made by clients, by collection (what tests compare against): everything
+ * outside /Common, plus nodes in /Common and the members of pools outside it (shared nodes).
+ */
 export function dumpConfig(store: ConfigStore): Record<string, unknown[]> {
   const out: Record<string, unknown[]> = {};
   const collections: Collection[] = [
@@ -40,7 +43,14 @@ export function dumpConfig(store: ConfigStore): Record<string, unknown[]> {
     ...PERSISTENCE_TYPES.map((t) => `ltm/persistence/${t}` as Collection),
   ];
   for (const c of collections) {
-    const objects = store.all(c).filter((o) => o.partition !== 'Common');
+    const objects = store
+      .all(c)
+      .filter(
+        (o) =>
+          o.partition !== 'Common' ||
+          c === 'ltm/node' ||
+          (c === 'ltm/pool/members' && !String(o.pool).startsWith('/Common/')),
+      );
     if (objects.length > 0) {
       out[c] = objects
         .map((o) => ({ fullPath: o.fullPath, ...(o.pool ? { pool: o.pool } : {}), ...o.attrs }))

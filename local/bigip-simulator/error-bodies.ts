@@ -49,15 +49,25 @@ export const errors = {
     mcpd(400, `01070757:3: Virtual Address ${va} is in use by Virtual Server ${vs}.`),
   profileInUse: (profile: string, vs: string) =>
     mcpd(400, `01071312:3: Profile ${profile} is in use by Virtual Server ${vs}.`),
-  partitionNotEmpty: (partition: string) =>
-    mcpd(
-      400,
-      `0107082a:3: You must remove all objects from a partition before removing the partition (${partition}), type ID (4032)`,
-    ),
   destinationConflict: (vs: string, other: string) =>
     mcpd(
       409,
       `01070333:3: Virtual Server ${vs} illegally shares destination address, source address, service port, ip-protocol, and route domain with Virtual Server ${other}.`,
+    ),
+  // bigip-real-device.md §2.1 (F5Networks/f5-openstack-lbaasv2-driver#235, a real log).
+  nodeAddressShared: (node: string, existing: string) =>
+    mcpd(
+      400,
+      `0107003a:3: Pool member node (${node}) and existing node (${existing}) cannot use the same IP Address.`,
+    ),
+  // §2.2 (f5-appsvcs-extension#741, #186).
+  virtualAddressExists: (address: string) =>
+    mcpd(400, `0107176c:3: Invalid Virtual Address, the IP address ${address} already exists.`),
+  // §3.1 (f5-appsvcs-extension#904, 17.1.2.1): a folder that still holds items, hidden ones included.
+  folderNotEmpty: (folder: string, item: string) =>
+    mcpd(
+      400,
+      `010713f9:3: The folder ${folder} cannot be deleted because it contains configuration item (${item})`,
     ),
   invalidName: (name: string) => mcpd(400, `01070022:3: The requested object name (${name}) is invalid.`),
   invalidValue: (message: string) => mcpd(400, `01070712:3: ${message}`),

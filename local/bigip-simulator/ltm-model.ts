@@ -1,3 +1,4 @@
+import { DEFAULT_TRAITS, type DeviceTraits } from './device-traits.js';
 import { errors, type McpdError } from './error-bodies.js';
 import { applyAttributes, destinationAddress } from './ltm-rules.js';
 import { type Collection, monitorsOf, noun, SimError, type StoredObject } from './ltm-types.js';
@@ -14,26 +15,43 @@ const READ_ONLY_FIELDS = ['name', 'partition', 'fullPath', 'kind', 'generation',
  */
 export class ConfigStore {
   private readonly data = new Map<Collection, Map<string, StoredObject>>();
+  /**
+   * Items REST does not list but that keep a folder non-empty, by partition (§3.1: "monitor test
+   * results /P/m 1" left by a `run ltm monitor … test`).
+   */
+  private readonly hidden = new Map<string, string[]>();
   private generation = 1;
 
-  constructor(seed = true) {
+  constructor(
+    seed = true,
+    readonly traits: DeviceTraits = DEFAULT_TRAITS,
+  ) {
     if (seed) this.seedBuiltIns();
   }
 
   clone(): ConfigStore {
-    const copy = new ConfigStore(false);
+    const copy = new ConfigStore(false, this.traits);
     for (const [collection, objects] of this.data) {
       copy.data.set(collection, new Map([...objects].map(([k, v]) => [k, structuredClone(v)])));
     }
+    for (const [partition, items] of this.hidden) copy.hidden.set(partition, [...items]);
     copy.generation = this.generation;
     return copy;
   }
 
   /** Replaces this store's content with another's (transaction commit, config-sync). */
   replaceWith(other: ConfigStore): void {
+    const copy = other.clone();
     this.data.clear();
-    for (const [collection, objects] of other.clone().data) this.data.set(collection, objects);
+    this.hidden.clear();
+    for (const [collection, objects] of copy.data) this.data.set(collection, objects);
+    for (const [partition, items] of copy.hidden) this.hidden.set(partition, items);
     this.generation = other.generation;
+  }
+
+  /** Test hook: an item the REST API does not show that keeps a folder from being deleted. */
+  addHiddenItem(partition: string, item: string): void {
+    this.hidden.set(partition, [...(this.hidden.get(partition) ?? []), item]);
   }
 
   all(collection: Collection): StoredObject[] {
@@ -90,13 +108,14 @@ export class ConfigStore {
     return object;
   }
 
-  /** True if the partition holds any object (folder contents), for partition deletion. */
-  private partitionHolds(partition: string): boolean {
+  /** The first item a folder still holds (its objects, then hidden items), as mcpd names it. */
+  private folderItem(partition: string): string | undefined {
     for (const [collection, objects] of this.data) {
       if (collection === 'sys/folder') continue;
-      for (const o of objects.values()) if (o.partition === partition) return true;
+      for (const o of objects.values())
+        if (o.partition === partition) return `${noun(collection).toLowerCase()} ${o.fullPath}`;
     }
-    return false;
+    return this.hidden.get(partition)?.[0];
   }
 
   folderExists(partition: string): boolean {
@@ -111,7 +130,13 @@ export class ConfigStore {
     if (collection === 'sys/folder') {
       const path = `/${name}`;
       if (this.get('sys/folder', path)) throw new SimError(409, errors.exists('folder', path, 'Common'));
-      const folder = this.make(name, name, { subPath: '/' });
+      // §1.7: folder attributes are kept as sent (`deviceGroup: "none"` keeps it out of config-sync).
+      const kept = Object.fromEntries(
+        ['deviceGroup', 'trafficGroup', 'noRefCheck', 'description']
+          .filter((k) => body[k] !== undefined)
+          .map((k) => [k, body[k]]),
+      );
+      const folder = this.make(name, name, { subPath: '/', ...kept });
       this.insert('sys/folder', path, folder);
       return folder;
     }
@@ -192,7 +217,9 @@ export class ConfigStore {
   private refuseIfReferenced(collection: Collection, object: StoredObject): void {
     const path = object.fullPath;
     if (collection === 'sys/folder') {
-      if (this.partitionHolds(object.name)) throw new SimError(400, errors.partitionNotEmpty(object.name));
+      // §3.1: a folder with items answers 010713f9 (0107082a is the `auth partition` wording).
+      const item = this.folderItem(object.name);
+      if (item) throw new SimError(400, errors.folderNotEmpty(path, item));
     } else if (collection === 'ltm/pool') {
       const vs = this.all('ltm/virtual').find((v) => v.attrs.pool === path);
       if (vs) throw new SimError(400, errors.poolInUse(path, vs.fullPath));

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { atLeast } from './device-traits.js';
 import { errors } from './error-bodies.js';
 import type { ConfigStore } from './ltm-model.js';
 import {
@@ -17,7 +18,8 @@ import {
 /**
  * What the device does with the attributes of a create or modify: fills its defaults, checks
  * references and values, and creates the objects it makes on its own (a virtual server's
- * virtual address, a member's node). `creating` fills defaults.
+ * virtual address, a member's node). `creating` fills defaults. Section numbers refer to
+ * ../shared/reference/bigip-real-device.md.
  */
 export function applyAttributes(
   store: ConfigStore,
@@ -46,6 +48,8 @@ export function applyAttributes(
     if (a.pool === '' || a.pool === 'none') delete a.pool;
     a.profiles = normaliseRefs(a.profiles);
     a.persist = normaliseRefs(a.persist ?? []);
+    addImplicitTcpProfile(store, a);
+    a.destination = resolveDestination(store, String(a.destination ?? ''));
     validateVirtual(store, object);
     ensureVirtualAddress(store, object);
   } else if (collection === 'ltm/pool') {
@@ -81,6 +85,7 @@ export function applyAttributes(
     if (!isIP(String(a.address).split('%')[0] as string)) {
       throw new SimError(400, errors.invalidValue(`Invalid virtual address ${String(a.address)}`));
     }
+    if (creating) refuseSharedVirtualAddress(store, object);
   } else if (collection.startsWith('ltm/monitor/')) {
     Object.assign(a, attrs);
     if (creating) {
@@ -93,10 +98,55 @@ export function applyAttributes(
       const type = collection.split('/')[2] as string;
       a.defaultsFrom ??= `/Common/${type === 'gateway-icmp' ? 'gateway_icmp' : type}`;
     }
+    refuseRawControlCharacters(a.send);
+    // §1.3: from 13.0 the device keeps the interval below the timeout (a 30/10 monitor reads back 9/10).
+    if (atLeast(store.traits, 13) && Number(a.timeout) > 0 && Number(a.interval) >= Number(a.timeout)) {
+      a.interval = Math.max(1, Number(a.timeout) - 1);
+    }
   } else {
     Object.assign(a, attrs);
     if (creating && collection === 'ltm/node') a.address ??= object.name;
   }
+}
+
+/**
+ * §1.4: every F5 client sends the escaped `\r\n`; no public source says what a device does with raw
+ * CR/LF bytes. The simulator refuses them, so a client that sends them is caught here rather than
+ * on a real device.
+ */
+function refuseRawControlCharacters(send: unknown): void {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: detecting raw control characters is the point
+  if (typeof send === 'string' && /[\u0000-\u001f]/.test(send)) {
+    throw new SimError(
+      400,
+      errors.invalidValue(
+        'simulator: raw control characters in a monitor send string (no public source says how a device stores them; send the escaped form \\r\\n)',
+      ),
+    );
+  }
+}
+
+/** §1.2: a standard (non-fastL4) TCP virtual without a TCP-type profile gets `/Common/tcp`. */
+function addImplicitTcpProfile(store: ConfigStore, a: Record<string, unknown>): void {
+  if (a.ipProtocol !== 'tcp') return;
+  const profiles = a.profiles as { name: string }[];
+  const typed = (type: string) =>
+    profiles.some((p) => store.get(`ltm/profile/${type}` as Collection, p.name));
+  if (typed('fastl4') || typed('tcp')) return;
+  profiles.push({ name: '/Common/tcp' });
+}
+
+/**
+ * §1.1: a destination may name a virtual address (`/P/va:80`); it is stored by address and read
+ * back through the name of the virtual address that holds it.
+ */
+function resolveDestination(store: ConfigStore, dest: string): string {
+  const parsed = parseDestination(dest);
+  if (!parsed || isIP(parsed.address.split('%')[0] as string)) return dest;
+  const va = store.get('ltm/virtual-address', `/${parsed.partition}/${parsed.address}`);
+  if (!va) throw new SimError(400, errors.invalidValue(`Invalid destination ${dest}`));
+  const address = String(va.attrs.address);
+  return `/${parsed.partition}/${isIP(address.split('%')[0] as string) === 6 ? `${address}.${parsed.port}` : `${address}:${parsed.port}`}`;
 }
 
 function validateVirtual(store: ConfigStore, vs: StoredObject): void {
@@ -115,15 +165,24 @@ function validateVirtual(store: ConfigStore, vs: StoredObject): void {
       throw new SimError(400, errors.foreignKey(p.name, 'virtual server persist', vs.fullPath, 'persist_FK'));
     }
   }
-  const dest = String(a.destination ?? '');
-  if (!parseDestination(dest)) throw new SimError(400, errors.invalidValue(`Invalid destination ${dest}`));
-  const clash = store
-    .all('ltm/virtual')
-    .find(
-      (v) =>
-        v.fullPath !== vs.fullPath && v.attrs.destination === dest && v.attrs.ipProtocol === a.ipProtocol,
-    );
+  const dest = parseDestination(String(a.destination ?? ''));
+  if (!dest) throw new SimError(400, errors.invalidValue(`Invalid destination ${String(a.destination)}`));
+  // §2.2: address, port and protocol are unique per route domain, whatever the partition.
+  const clash = store.all('ltm/virtual').find((v) => {
+    if (v.fullPath === vs.fullPath || v.attrs.ipProtocol !== a.ipProtocol) return false;
+    const other = parseDestination(String(v.attrs.destination ?? ''));
+    return other?.address === dest.address && other.port === dest.port;
+  });
   if (clash) throw new SimError(409, errors.destinationConflict(vs.fullPath, clash.fullPath));
+}
+
+/** §2.2: a virtual address IP is unique per route domain across partitions. */
+function refuseSharedVirtualAddress(store: ConfigStore, va: StoredObject): void {
+  const address = String(va.attrs.address);
+  const other = store
+    .all('ltm/virtual-address')
+    .find((x) => x.fullPath !== va.fullPath && String(x.attrs.address) === address);
+  if (other) throw new SimError(400, errors.virtualAddressExists(address.split('%')[0] as string));
 }
 
 function ensureVirtualAddress(store: ConfigStore, vs: StoredObject): void {
@@ -132,26 +191,32 @@ function ensureVirtualAddress(store: ConfigStore, vs: StoredObject): void {
   const exists = store
     .all('ltm/virtual-address')
     .some((va) => va.partition === parsed.partition && va.attrs.address === parsed.address);
-  if (!exists) {
-    const va = store.make(parsed.address, parsed.partition, {
-      address: parsed.address,
-      enabled: 'yes',
-      autoDelete: 'true',
-      trafficGroup: '/Common/traffic-group-1',
-    });
-    store.insert('ltm/virtual-address', va.fullPath, va);
-  }
+  if (exists) return;
+  const va = store.make(parsed.address, parsed.partition, {
+    address: parsed.address,
+    enabled: 'yes',
+    autoDelete: 'true',
+    trafficGroup: '/Common/traffic-group-1',
+  });
+  refuseSharedVirtualAddress(store, va);
+  store.insert('ltm/virtual-address', va.fullPath, va);
 }
 
+/**
+ * A member's node is created in the member's partition. §2.1: a node IP is unique per route domain
+ * across partitions, so a member whose node address exists as a node of another partition fails.
+ */
 function ensureNode(store: ConfigStore, partition: string, address: string): void {
   const path = `/${partition}/${address}`;
-  if (!store.get('ltm/node', path)) {
-    store.insert(
-      'ltm/node',
-      path,
-      store.make(address, partition, { address, session: 'user-enabled', state: 'unchecked' }),
-    );
-  }
+  if (store.get('ltm/node', path)) return;
+  // Addresses carry their route domain (`%2`), so equal addresses share one.
+  const other = store.all('ltm/node').find((n) => String(n.attrs.address) === address);
+  if (other) throw new SimError(400, errors.nodeAddressShared(path, other.fullPath));
+  store.insert(
+    'ltm/node',
+    path,
+    store.make(address, partition, { address, session: 'user-enabled', state: 'unchecked' }),
+  );
 }
 
 /** `partition|address` of a virtual server's destination, for virtual-address bookkeeping. */

@@ -75,7 +75,7 @@ export function splitMember(name: string): [string, number | undefined] {
   return [name, undefined];
 }
 
-/** A virtual server destination `/P/addr:port` (`/P/addr.port` for IPv6). */
+/** A virtual server destination `/P/addr:port` (`/P/addr.port` for IPv6), or `/P/<virtual address name>:port`. */
 export function parseDestination(
   dest: string,
 ): { partition: string; address: string; port: number } | undefined {
@@ -83,8 +83,18 @@ export function parseDestination(
   const partition = m?.[1] ?? 'Common';
   const rest = m?.[2] ?? dest;
   const [address, port] = splitMember(rest);
-  if (port === undefined) return undefined;
-  return { partition, address, port };
+  if (port !== undefined) return { partition, address, port };
+  // §1.1: a destination may name its virtual address (`/P/name:80`, `/P/name.80`).
+  const named = /^([^:]+)[:.](\d+)$/.exec(rest);
+  if (named && !isIP(named[1] as string))
+    return { partition, address: named[1] as string, port: Number(named[2]) };
+  return undefined;
+}
+
+/** The route domain of an address (`10.0.0.1%2` → 2; none → 0). */
+export function routeDomainOf(address: string): number {
+  const rd = /%(\d+)$/.exec(address);
+  return rd ? Number(rd[1]) : 0;
 }
 
 /** Profile or persistence references as `{ name: '/P/x', … }`. */

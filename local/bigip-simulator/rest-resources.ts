@@ -1,3 +1,4 @@
+import { atLeast, type DeviceTraits } from './device-traits.js';
 import { errors } from './error-bodies.js';
 import { decodeSafe } from './http-io.js';
 import {
@@ -7,9 +8,13 @@ import {
   monitorsOf,
   PERSISTENCE_TYPES,
   PROFILE_TYPES,
+  parseDestination,
   SimError,
   type StoredObject,
 } from './ltm-model.js';
+import { renderDefaults } from './object-defaults.js';
+import type { StatsBook } from './stats-book.js';
+import { renderStats } from './stats-endpoints.js';
 
 interface Route {
   collection: Collection;
@@ -20,11 +25,19 @@ interface Route {
 
 /**
  * The configuration endpoints under `/mgmt/tm/` (folders, virtuals, virtual addresses, pools and
- * members, nodes, monitors, persistence and profiles): `~Partition~name` ids, `$filter`,
- * `$select`, `expandSubcollections`, and each object rendered as the device renders it.
+ * members, nodes, monitors, persistence and profiles, and their stats): `~Partition~name` ids,
+ * `$filter`, `$select`, `expandSubcollections`, and each object rendered as the device renders it.
+ * Section numbers refer to ../shared/reference/bigip-real-device.md.
  */
 export class RestResources {
-  constructor(private readonly version: string) {}
+  private readonly version: string;
+
+  constructor(
+    private readonly traits: DeviceTraits,
+    private readonly stats: StatsBook,
+  ) {
+    this.version = traits.version;
+  }
 
   /** Executes one configuration request against a store; throws SimError with the device's answer. */
   execute(
@@ -34,6 +47,13 @@ export class RestResources {
     query: URLSearchParams,
     body: Record<string, unknown>,
   ): unknown {
+    if (method === 'GET' && tm.endsWith('/stats')) {
+      const target = tm.slice(0, -'/stats'.length);
+      const members = /^ltm\/pool\/([^/]+)\/members$/.exec(target);
+      const poolPath = members ? this.itemPath(store, members[1] as string, method) : undefined;
+      const out = renderStats(store, this.stats, this.version, target, poolPath);
+      if (out) return out;
+    }
     const route = resolve(tm);
     if (!route) throw new SimError(404, errors.unknownPath(`/tm/${tm}`));
     const expand = query.get('expandSubcollections') === 'true';
@@ -42,7 +62,7 @@ export class RestResources {
 
     // Members sub-collection of a pool.
     if (collection === 'ltm/pool' && route.sub === 'members' && route.id) {
-      const poolPath = itemPath(store, route.id);
+      const poolPath = this.itemPath(store, route.id, method);
       const pool = store.get('ltm/pool', poolPath);
       if (!pool) throw new SimError(404, errors.notFound('pool', poolPath));
       if (!route.subId) {
@@ -57,14 +77,14 @@ export class RestResources {
           return this.render(store, 'ltm/pool/members', store.create('ltm/pool/members', body, pool));
         throw new SimError(405, errors.methodNotAllowed(method));
       }
-      const memberPath = itemPath(store, route.subId);
+      const memberPath = this.itemPath(store, route.subId, method);
       return this.itemOp(store, 'ltm/pool/members', `${poolPath}|${memberPath}`, method, body, expand);
     }
     if (collection === 'ltm/virtual' && route.sub === 'profiles' && route.id) {
-      const vsPath = itemPath(store, route.id);
+      const vsPath = this.itemPath(store, route.id, method);
       const vs = store.get('ltm/virtual', vsPath);
       if (!vs) throw new SimError(404, errors.notFound('Virtual Server', vsPath));
-      return { kind: 'tm:ltm:virtual:profiles:profilescollectionstate', items: profileItems(vs) };
+      return { kind: 'tm:ltm:virtual:profiles:profilescollectionstate', items: this.profileItems(store, vs) };
     }
     if (route.sub) throw new SimError(404, errors.unknownPath(`/tm/${tm}`));
 
@@ -73,8 +93,24 @@ export class RestResources {
       if (method === 'POST') return this.render(store, collection, store.create(collection, body), expand);
       throw new SimError(405, errors.methodNotAllowed(method));
     }
-    const key = collection === 'sys/folder' ? folderPath(route.id) : itemPath(store, route.id);
+    const key = collection === 'sys/folder' ? folderPath(route.id) : this.itemPath(store, route.id, method);
     return this.itemOp(store, collection, key, method, body, expand);
+  }
+
+  /**
+   * `~P~name` → `/P/name` (`%25` → `%`); a bare name is in /Common. The folder must exist: writes
+   * answer 400 "folder not found"; a GET answers as the device's trait says (§3.2).
+   */
+  private itemPath(store: ConfigStore, id: string, method: string): string {
+    const decoded = decodeSafe(id);
+    const path = decoded.startsWith('~') ? decoded.replaceAll('~', '/') : `/Common/${decoded}`;
+    const partition = path.split('/')[1] as string;
+    if (!store.folderExists(partition)) {
+      if (method === 'GET' && this.traits.missingPartitionGet === 404)
+        throw new SimError(404, errors.notFound('object', path));
+      throw new SimError(400, errors.folderMissingInUrl(`/${partition}`));
+    }
+    return path;
   }
 
   private itemOp(
@@ -139,36 +175,45 @@ export class RestResources {
       collection === 'ltm/pool/members'
         ? `https://localhost/mgmt/tm/ltm/pool/~${(o.pool as string).slice(1).replaceAll('/', '~')}/members/${id}`
         : `https://localhost/mgmt/tm/${collection}/${id}`;
+    const ver = `?ver=${this.version}`;
     const body: Record<string, unknown> = {
       kind: kindOf(collection),
       name: o.name,
       partition: o.partition,
       fullPath: o.fullPath,
       generation: o.generation,
-      selfLink: `${link.replaceAll('%', '%25')}?ver=${this.version}`,
+      selfLink: `${link.replaceAll('%', '%25')}${ver}`,
+      ...renderDefaults(collection, o),
       ...o.attrs,
     };
     if (collection === 'sys/folder') {
       delete body.partition;
       body.subPath = '/';
       body.hidden = 'false';
-      body.inheritedDevicegroup = 'true';
-      body.inheritedTrafficGroup = 'true';
+      body.inheritedDevicegroup = o.attrs.deviceGroup === undefined ? 'true' : 'false';
+      body.inheritedTrafficGroup = o.attrs.trafficGroup === undefined ? 'true' : 'false';
+      body.deviceGroup ??= 'none';
+      body.trafficGroup ??= '/Common/traffic-group-1';
     }
     if (collection === 'ltm/virtual') {
+      body.destination = this.namedDestination(store, String(o.attrs.destination ?? ''));
       body.profilesReference = {
-        link: `${link}/profiles?ver=${this.version}`,
+        link: `${link}/profiles${ver}`,
         isSubcollection: true,
-        ...(expand ? { items: profileItems(o) } : {}),
+        ...(expand ? { items: this.profileItems(store, o) } : {}),
       };
       delete body.profiles;
+      if (o.attrs.pool) body.poolReference = { link: `${refLink('ltm/pool', String(o.attrs.pool))}${ver}` };
+      body.policiesReference = { link: `${link}/policies${ver}`, isSubcollection: true };
       body.persist = ((o.attrs.persist as { name: string }[]) ?? []).map((p) => {
         const [, partition, name] = p.name.split('/');
+        const type =
+          PERSISTENCE_TYPES.find((t) => store.get(`ltm/persistence/${t}`, p.name)) ?? 'source-addr';
         return {
           name,
           partition,
           tmDefault: 'yes',
-          nameReference: { link: `https://localhost/mgmt/tm/ltm/persistence/${name}` },
+          nameReference: { link: `${refLink(`ltm/persistence/${type}`, p.name)}${ver}` },
         };
       });
       if ((body.persist as unknown[]).length === 0) delete body.persist;
@@ -176,11 +221,12 @@ export class RestResources {
     if (collection === 'ltm/pool') {
       const members = store.all('ltm/pool/members').filter((m) => m.pool === o.fullPath);
       body.membersReference = {
-        link: `${link}/members?ver=${this.version}`,
+        link: `${link}/members${ver}`,
         isSubcollection: true,
         ...(expand ? { items: members.map((m) => this.render(store, 'ltm/pool/members', m)) } : {}),
       };
-      if (body.monitor) body.monitor = `${String(body.monitor)} `;
+      // §1.5: "/Common/http and /Common/https " with a trailing space up to 13.x; none from 14.1.
+      if (body.monitor && !atLeast(this.traits, 14)) body.monitor = `${String(body.monitor)} `;
     }
     if (collection === 'ltm/pool/members') {
       const pool = store.get('ltm/pool', o.pool as string);
@@ -189,6 +235,41 @@ export class RestResources {
     }
     return body;
   }
+
+  /** §1.1: the destination through the name of the virtual address holding its IP (`.port` for IPv6). */
+  private namedDestination(store: ConfigStore, dest: string): string {
+    const parsed = parseDestination(dest);
+    if (!parsed) return dest;
+    const va = store
+      .all('ltm/virtual-address')
+      .find((v) => v.partition === parsed.partition && String(v.attrs.address) === parsed.address);
+    if (!va) return dest;
+    const separator = parsed.address.includes(':') ? '.' : ':';
+    return `/${parsed.partition}/${va.name}${separator}${parsed.port}`;
+  }
+
+  /** §1.6: profile items carry generation, selfLink and a nameReference. */
+  private profileItems(store: ConfigStore, vs: StoredObject) {
+    return ((vs.attrs.profiles as { name: string; context?: string }[]) ?? []).map((p) => {
+      const [, partition, name] = p.name.split('/');
+      const type = PROFILE_TYPES.find((t) => store.get(`ltm/profile/${t}`, p.name)) ?? 'tcp';
+      const vsLink = `https://localhost/mgmt/tm/ltm/virtual/~${vs.fullPath.slice(1).replaceAll('/', '~')}`;
+      return {
+        kind: 'tm:ltm:virtual:profiles:profilesstate',
+        name,
+        partition,
+        fullPath: p.name,
+        generation: vs.generation,
+        selfLink: `${vsLink}/profiles/~${partition}~${name}?ver=${this.version}`,
+        context: p.context ?? 'all',
+        nameReference: { link: `${refLink(`ltm/profile/${type}`, p.name)}?ver=${this.version}` },
+      };
+    });
+  }
+}
+
+function refLink(collection: string, fullPath: string): string {
+  return `https://localhost/mgmt/tm/${collection}/~${fullPath.slice(1).replaceAll('/', '~')}`;
 }
 
 function resolve(tm: string): Route | undefined {
@@ -211,15 +292,6 @@ function resolve(tm: string): Route | undefined {
   };
 }
 
-/** `~P~name` → `/P/name` (`%25` → `%`); a bare name is in /Common. The folder must exist. */
-function itemPath(store: ConfigStore, id: string): string {
-  const decoded = decodeSafe(id);
-  const path = decoded.startsWith('~') ? decoded.replaceAll('~', '/') : `/Common/${decoded}`;
-  const partition = path.split('/')[1] as string;
-  if (!store.folderExists(partition)) throw new SimError(400, errors.folderMissingInUrl(`/${partition}`));
-  return path;
-}
-
 function folderPath(id: string): string {
   const decoded = decodeSafe(id);
   return decoded.startsWith('~') ? decoded.replaceAll('~', '/') : `/${decoded}`;
@@ -228,17 +300,4 @@ function folderPath(id: string): string {
 function kindOf(collection: Collection): string {
   const parts = collection.split('/');
   return `tm:${parts.join(':')}:${parts[parts.length - 1]}state`;
-}
-
-function profileItems(vs: StoredObject) {
-  return ((vs.attrs.profiles as { name: string; context?: string }[]) ?? []).map((p) => {
-    const [, partition, name] = p.name.split('/');
-    return {
-      kind: 'tm:ltm:virtual:profiles:profilesstate',
-      name,
-      partition,
-      fullPath: p.name,
-      context: p.context ?? 'all',
-    };
-  });
 }

@@ -1,10 +1,9 @@
+import { type SyncUnit, syncStatusOf } from './ha-pair.js';
+
 /** What the status endpoints show of a unit and its peer. */
-export interface UnitView {
-  hostname: string;
+export interface UnitView extends SyncUnit {
   version: string;
   managementIp: string;
-  failoverState: 'active' | 'standby';
-  changesPending: boolean;
   peer: UnitView | undefined;
 }
 
@@ -46,17 +45,38 @@ export function statusBody(unit: UnitView, tm: string): unknown {
         summary: active ? '1/1 active' : '0/1 active',
       });
     case 'cm/sync-status': {
-      const status = !unit.peer ? 'Standalone' : unit.changesPending ? 'Changes Pending' : 'In Sync';
-      return statsBody(unit.version, 'cm/sync-status', {
-        color: status === 'Changes Pending' ? 'yellow' : 'green',
+      // §4.4: status, summary and the group's detail lines under a nested `…/syncStatus/0/details`.
+      const sync = syncStatusOf(unit);
+      const base = 'https://localhost/mgmt/tm/cm/syncStatus/0/details';
+      const details = Object.fromEntries(
+        sync.details.map((line, i) => [
+          `${base}/${i}`,
+          { nestedStats: { entries: { details: { description: line } } } },
+        ]),
+      );
+      const body = statsBody(unit.version, 'cm/sync-status', {
+        color: sync.color,
         mode: unit.peer ? 'high-availability' : 'standalone',
-        status,
-        summary:
-          status === 'Changes Pending'
-            ? `There is a possible change conflict between ${unit.hostname} and ${unit.peer?.hostname}.`
-            : '',
+        status: sync.status,
+        summary: sync.summary,
       });
+      const entry = Object.values(body.entries)[0] as { nestedStats: { entries: Record<string, unknown> } };
+      entry.nestedStats.entries[base] = { nestedStats: { entries: details } };
+      return body;
     }
+    // §5.1: the readiness endpoints F5's own client polls before any call.
+    case 'sys/available':
+    case 'cm/available':
+      return {
+        kind: `tm:${tm.replace('/', ':')}state`,
+        selfLink: `https://localhost/mgmt/tm/${tm}?ver=${unit.version}`,
+      };
+    case 'sys/mcp-state':
+      return statsBody(unit.version, 'sys/mcp-state', {
+        'end-platform-id-received': 'true',
+        phase: 'running',
+        status: 'running',
+      });
     case 'cm/device': {
       const units = [unit, ...(unit.peer ? [unit.peer] : [])];
       return {

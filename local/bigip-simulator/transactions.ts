@@ -36,7 +36,7 @@ export class Transactions {
     private readonly version: string,
   ) {}
 
-  /** Adds a command to a live transaction (the device answers with the transaction's state). */
+  /** Adds a command to a live transaction; the reply is the command as enlisted (§4.1). */
   enlist(id: string, command: EnlistedCommand): Reply {
     const tx = this.live(id);
     if (!tx) return reply(404, errors.transactionNotFound(id));
@@ -44,7 +44,7 @@ export class Transactions {
       return reply(400, errors.emptyPatch());
     tx.commands.push(command);
     tx.lastActivity = this.clock();
-    return reply(200, this.body(tx, tx.commands.length));
+    return reply(200, this.commandBody(tx, tx.commands.length));
   }
 
   /**
@@ -76,12 +76,8 @@ export class Transactions {
       if (sub === 'commands') {
         return reply(200, {
           kind: 'tm:transaction:commandscollectionstate',
-          items: tx.commands.map((c, i) => ({
-            evalOrder: i + 1,
-            method: c.method,
-            uri: `https://localhost/mgmt/tm/${c.path}`,
-            body: c.body,
-          })),
+          selfLink: `https://localhost/mgmt/tm/transaction/${tx.id}/commands?ver=${this.version}`,
+          items: tx.commands.map((_, i) => this.commandBody(tx, i + 1)),
         });
       }
       return reply(200, this.body(tx));
@@ -103,7 +99,9 @@ export class Transactions {
     if (tx.commands.length === 0) return reply(400, errors.transactionEmpty());
     const copy = store.clone();
     try {
-      for (const c of tx.commands) run(copy, c);
+      // §4.2: validated as a whole, not replayed in enlist order (F5's own example enlists
+      // virtual → member → pool); dependency order stands in for mcpd's deferred checks.
+      for (const c of inDependencyOrder(tx.commands)) run(copy, c);
     } catch (error) {
       if (!(error instanceof SimError)) throw error;
       tx.state = 'FAILED';
@@ -129,6 +127,19 @@ export class Transactions {
     return tx;
   }
 
+  private commandBody(tx: Transaction, n: number) {
+    const c = tx.commands[n - 1] as EnlistedCommand;
+    return {
+      method: c.method,
+      uri: `https://localhost/mgmt/tm/${c.path}`,
+      body: c.body,
+      evalOrder: n,
+      commandId: n,
+      kind: 'tm:transaction:commandsstate',
+      selfLink: `https://localhost/mgmt/tm/transaction/${tx.id}/commands/${n}?ver=${this.version}`,
+    };
+  }
+
   private body(tx: Transaction, evalOrder?: number) {
     return {
       transId: Number(tx.id),
@@ -144,4 +155,28 @@ export class Transactions {
       selfLink: `https://localhost/mgmt/tm/transaction/${tx.id}?ver=${this.version}`,
     };
   }
+}
+
+const RANKS: [RegExp, number][] = [
+  [/^sys\/folder/, 0],
+  [/^ltm\/(monitor|persistence|profile)\//, 1],
+  [/^ltm\/node/, 2],
+  [/^ltm\/pool\/[^/]+\/members/, 4],
+  [/^ltm\/pool/, 3],
+  [/^ltm\/virtual-address/, 5],
+  [/^ltm\/virtual/, 6],
+];
+
+function rank(path: string): number {
+  return RANKS.find(([re]) => re.test(path))?.[1] ?? 7;
+}
+
+/** Creates and modifies parents first, then deletes children first; enlist order otherwise. */
+function inDependencyOrder(commands: readonly EnlistedCommand[]): EnlistedCommand[] {
+  const writes = commands.filter((c) => c.method !== 'DELETE');
+  const deletes = commands.filter((c) => c.method === 'DELETE');
+  return [
+    ...[...writes].sort((a, b) => rank(a.path) - rank(b.path)),
+    ...[...deletes].sort((a, b) => rank(b.path) - rank(a.path)),
+  ];
 }

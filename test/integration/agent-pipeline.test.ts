@@ -75,14 +75,22 @@ describe('agent pipeline: SQS → scheduler → agent → simulated BIG-IP → s
     expect(dump['ltm/pool']).toEqual([
       expect.objectContaining({ loadBalancingMode: 'ratio-member', monitor: `/${p}/Test_${f.hm.object.id}` }),
     ]);
-    expect((dump['ltm/pool/members'] as { fullPath: string }[]).map((m) => m.fullPath).sort()).toEqual([
-      `/${p}/10.0.1.5:8080`,
-      `/${p}/2001:db8::5.8080`,
-    ]);
+    // Members and their nodes are in /Common, shared by tenants (bigip-real-device.md §2.1).
+    expect(
+      (dump['ltm/pool/members'] as { fullPath: string; pool: string }[]).map((m) => [m.pool, m.fullPath]),
+    ).toEqual(
+      expect.arrayContaining([
+        [`/${p}/Test_${f.pool.object.id}`, '/Common/10.0.1.5:8080'],
+        [`/${p}/Test_${f.pool.object.id}`, '/Common/2001:db8::5.8080'],
+      ]),
+    );
     expect(dump['ltm/monitor/http']).toEqual([
-      expect.objectContaining({ send: 'GET /health HTTP/1.0\r\n\r\n', interval: 5, timeout: 9 }),
+      expect.objectContaining({ send: String.raw`GET /health HTTP/1.0\r\n\r\n`, interval: 5, timeout: 9 }),
     ]);
-    expect((dump['ltm/node'] as unknown[]).length).toBe(2);
+    expect((dump['ltm/node'] as { fullPath: string }[]).map((n) => n.fullPath).sort()).toEqual([
+      '/Common/10.0.1.5',
+      '/Common/2001:db8::5',
+    ]);
   });
 
   it('applies requests whose desired tree is already ahead of them (all recorded before any apply)', async () => {
@@ -150,7 +158,10 @@ describe('agent pipeline: SQS → scheduler → agent → simulated BIG-IP → s
     ]);
     expect(dump['ltm/virtual']).toEqual([expect.objectContaining({ disabled: true, connectionLimit: 100 })]);
     expect(dump['ltm/monitor/http']).toEqual([
-      expect.objectContaining({ send: 'GET /ready HTTP/1.0\r\n\r\n', recv: 'HTTP/1\\.(0|1) (200|201|202)' }),
+      expect.objectContaining({
+        send: String.raw`GET /ready HTTP/1.0\r\n\r\n`,
+        recv: 'HTTP/1\\.(0|1) (200|201|202)',
+      }),
     ]);
     const records = await s.resources.loadRecords(f.ids.loadbalancerId);
     expect(records.every((r) => r.provisioningStatus === 'ACTIVE')).toBe(true);
@@ -167,7 +178,7 @@ describe('agent pipeline: SQS → scheduler → agent → simulated BIG-IP → s
     await s.submitAndSettle(requests.delete('member', f.ids, f.m1.object.id as string));
     expect((s.sim.dump()['ltm/pool/members'] as unknown[]).length).toBe(1);
     expect((s.sim.dump()['ltm/node'] as { fullPath: string }[]).map((n) => n.fullPath)).toEqual([
-      `/Test_${f.ids.tenantId}/2001:db8::5`,
+      '/Common/2001:db8::5',
     ]);
     expect(byType(await s.resources.loadRecords(f.ids.loadbalancerId), 'member')).toHaveLength(1);
 

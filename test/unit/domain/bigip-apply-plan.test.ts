@@ -60,7 +60,9 @@ describe('scopeFor', () => {
     for (const hm of tree.healthmonitors) hm.appliedAt = 3;
     expect(kinds()).toEqual(['virtual']);
     delete b.root.appliedAt;
-    expect(kinds()).toEqual(['virtual', 'virtual-address']);
+    // The load balancer is not on the device yet: its partition is read too (§3.2: a GET in a
+    // missing partition may answer 404, so only the folder's own GET says whether it exists).
+    expect(kinds()).toEqual(['folder', 'virtual', 'virtual-address']);
   });
 
   it('reads the monitor and its pool for a health monitor change', () => {
@@ -88,7 +90,13 @@ describe('scopeFor', () => {
       operation: 'create',
     });
     expect(scope.full).toBe(true);
-    expect(scope.reads.map((r) => r.kind).sort()).toEqual(['monitor', 'pool', 'virtual', 'virtual-address']);
+    expect(scope.reads.map((r) => r.kind).sort()).toEqual([
+      'folder',
+      'monitor',
+      'pool',
+      'virtual',
+      'virtual-address',
+    ]);
   });
 
   it('reads a cookie profile only while a pool uses APP_COOKIE, or when a pool update may switch away from it', () => {
@@ -190,7 +198,8 @@ describe('planApply', () => {
     );
     expect(plan.commands.map((c) => `${c.op} ${c.object.kind}`)).toEqual(['update virtual', 'delete pool']);
     expect(plan.atomic).toBe(true);
-    expect(plan.nodeCleanup).toEqual(['10.0.0.7']);
+    // Nodes are shared by tenants in /Common; the device refuses the delete while anyone uses one.
+    expect(plan.nodeCleanup).toEqual(['/Common/10.0.0.7']);
   });
 
   it('deletes a whole load balancer without a transaction and removes nodes and the partition after', () => {
@@ -213,7 +222,7 @@ describe('planApply', () => {
       'delete pool',
     ]);
     expect(plan.atomic).toBe(false);
-    expect(plan.nodeCleanup).toEqual(['10.0.0.8']);
+    expect(plan.nodeCleanup).toEqual(['/Common/10.0.0.8']);
     expect(plan.removeFolder).toBe(true);
   });
 
@@ -239,6 +248,57 @@ describe('planApply', () => {
       device,
     );
     expect(plan.commands.map((c) => `${c.op} ${c.object.name}`)).toEqual(['delete 10.6.6.6:80']);
-    expect(plan.nodeCleanup).toEqual(['10.6.6.6']);
+    // A member made by hand (or by the upstream agent) has its node in its own partition.
+    expect(plan.nodeCleanup).toEqual([`/${t.partition}/10.6.6.6`]);
+  });
+
+  it('compares a destination the device reads back through the virtual address name (§1.1)', () => {
+    const b = new TreeBuilder();
+    const listener = b.listener({ protocol_port: 443 });
+    const tree = b.tree();
+    const t = translate(tree, { env });
+    const device = deviceWith(t);
+    const vsKey = [...t.present.keys()].find((k) => k.startsWith('virtual/')) as string;
+    // What a real device answers: `/<partition>/<virtual address name>:<port>`.
+    device.objects.set(vsKey, {
+      ...device.objects.get(vsKey),
+      destination: `/${t.partition}/Project_${b.ids.loadbalancerId}:443`,
+    });
+    const unchanged = planApply(
+      t,
+      scopeFor(tree, t, { resource: 'listener', id: listener.id, operation: 'update' }),
+      device,
+    );
+    expect(unchanged.commands).toEqual([]);
+    // A destination on another port is a real change.
+    device.objects.set(vsKey, {
+      ...device.objects.get(vsKey),
+      destination: `/${t.partition}/Project_${b.ids.loadbalancerId}:80`,
+    });
+    const moved = planApply(
+      t,
+      scopeFor(tree, t, { resource: 'listener', id: listener.id, operation: 'update' }),
+      device,
+    );
+    expect(moved.commands.map((c) => c.op)).toEqual(['update']);
+  });
+
+  it('keeps a node that a surviving member of the load balancer still uses', () => {
+    const b = new TreeBuilder();
+    const [a, c] = [b.pool(), b.pool()];
+    const gone = b.member(a.id, { address: '10.0.0.9', protocol_port: 80 });
+    b.member(c.id, { address: '10.0.0.9', protocol_port: 81 });
+    const t0 = translate(b.tree(), { env });
+    const device = deviceWith(t0);
+    b.status(gone, 'PENDING_DELETE');
+    const tree = b.tree();
+    const t = translate(tree, { env });
+    const plan = planApply(
+      t,
+      scopeFor(tree, t, { resource: 'member', id: gone.id, operation: 'delete' }),
+      device,
+    );
+    expect(plan.commands.map((c) => `${c.op} ${c.object.kind}`)).toEqual(['delete member']);
+    expect(plan.nodeCleanup).toEqual([]);
   });
 });

@@ -46,7 +46,8 @@ describe('translate: load balancer tree → BIG-IP objects (upstream naming)', (
       mask: '255.255.255.255',
       ipProtocol: 'tcp',
       pool: `/${t.partition}/Project_${pool.id}`,
-      profiles: ['/Common/http', '/Common/oneconnect'],
+      // The device adds /Common/tcp to an HTTP virtual (bigip-real-device.md §1.2): it is sent, so it compares equal.
+      profiles: ['/Common/http', '/Common/oneconnect', '/Common/tcp'],
       persist: [],
       sourceAddressTranslation: { type: 'automap' },
       connectionLimit: 500,
@@ -199,10 +200,28 @@ describe('translate: load balancer tree → BIG-IP objects (upstream naming)', (
       attrs: {
         interval: 7,
         timeout: 8,
-        send: 'HEAD /status?full=1 HTTP/1.0\r\n\r\n',
+        // The escaped form every F5 client sends (§1.4): backslash-r backslash-n, not CR LF.
+        send: String.raw`HEAD /status?full=1 HTTP/1.0\r\n\r\n`,
         recv: 'HTTP/1\\.(0|1) (200|202|203|204)',
       },
     });
+  });
+
+  it.each([
+    // delay, timeout, retries → BIG-IP interval/timeout; 13.0+ keeps interval below timeout (§1.3).
+    [5, 3, 1, { interval: 5, timeout: 6 }],
+    [10, 10, 1, { interval: 10, timeout: 11 }],
+    [30, 10, 1, { interval: 30, timeout: 31 }],
+    [5, 5, 3, { interval: 5, timeout: 15 }],
+  ])('keeps a monitor’s interval below its timeout (delay %i, timeout %i, retries %i)', (delay, timeout, max_retries, attrs) => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    b.healthmonitor(pool.id, { type: 'TCP', delay, timeout, max_retries });
+    const monitor = find(translate(b.tree(), { env }).present, 'monitor') as {
+      attrs: Record<string, number>;
+    };
+    expect(monitor.attrs).toMatchObject(attrs);
+    expect(monitor.attrs.interval).toBeLessThan(monitor.attrs.timeout as number);
   });
 
   it('lists deleted objects, and the children of a deleted pool, as absent', () => {

@@ -1,0 +1,124 @@
+import type { ConfigStore, StoredObject } from './ltm-model.js';
+import { monitorsOf } from './ltm-types.js';
+import type { StatsBook } from './stats-book.js';
+
+type Entry = { value: number } | { description: string };
+
+/**
+ * §5.2: `GET /mgmt/tm/ltm/virtual/stats`, `/ltm/pool/stats` and `/ltm/pool/~P~name/members/stats`
+ * answer `entries{<selfLink>: {nestedStats: {entries: {…}}}}`; counters are bits, cumulative per
+ * unit. Undefined for paths that are not a stats collection.
+ */
+export function renderStats(
+  store: ConfigStore,
+  book: StatsBook,
+  version: string,
+  target: string,
+  poolPath?: string,
+): unknown {
+  if (target === 'ltm/virtual') {
+    return collection(version, 'ltm/virtual', store.all('ltm/virtual'), (vs) =>
+      virtualEntries(store, book, vs),
+    );
+  }
+  if (target === 'ltm/pool') {
+    return collection(version, 'ltm/pool', store.all('ltm/pool'), (pool) => poolEntries(store, book, pool));
+  }
+  if (poolPath) {
+    const members = store.all('ltm/pool/members').filter((m) => m.pool === poolPath);
+    const pool = store.get('ltm/pool', poolPath);
+    const base = `ltm/pool/~${poolPath.slice(1).replaceAll('/', '~')}/members`;
+    return collection(version, base, members, (m) => memberEntries(book, pool, m));
+  }
+  return undefined;
+}
+
+function collection(
+  version: string,
+  base: string,
+  objects: StoredObject[],
+  entries: (o: StoredObject) => Record<string, Entry>,
+) {
+  const out: Record<string, unknown> = {};
+  for (const o of objects) {
+    const link = `https://localhost/mgmt/tm/${base}/~${o.fullPath.slice(1).replaceAll('/', '~')}/stats`;
+    out[link] = {
+      nestedStats: {
+        kind: `tm:${base.replaceAll('/', ':').replace(/~[^:]+/, '')}:${base.split('/').pop()}stats`,
+        selfLink: `${link}?ver=${version}`,
+        entries: entries(o),
+      },
+    };
+  }
+  return {
+    kind: `tm:${base.split('/').join(':')}:${base.split('/').pop()}collectionstats`,
+    selfLink: `https://localhost/mgmt/tm/${base}/stats?ver=${version}`,
+    entries: out,
+  };
+}
+
+/** available: some member up; offline: all monitored members down; unknown: nothing monitored yet. */
+function availability(statuses: string[]): string {
+  if (statuses.includes('up')) return 'available';
+  if (statuses.length > 0 && statuses.every((s) => s === 'down')) return 'offline';
+  return 'unknown';
+}
+
+function memberStatuses(store: ConfigStore, book: StatsBook, pool: StoredObject): string[] {
+  return store
+    .all('ltm/pool/members')
+    .filter((m) => m.pool === pool.fullPath)
+    .map((m) => book.member(`${pool.fullPath}|${m.fullPath}`));
+}
+
+function virtualEntries(store: ConfigStore, book: StatsBook, vs: StoredObject): Record<string, Entry> {
+  const c = book.virtual(vs.fullPath);
+  const pool = vs.attrs.pool ? store.get('ltm/pool', String(vs.attrs.pool)) : undefined;
+  return {
+    'clientside.bitsIn': { value: c.bitsIn },
+    'clientside.bitsOut': { value: c.bitsOut },
+    'clientside.curConns': { value: c.curConns },
+    'clientside.totConns': { value: c.totConns },
+    destination: { description: String(vs.attrs.destination) },
+    'status.availabilityState': {
+      description: pool ? availability(memberStatuses(store, book, pool)) : 'unknown',
+    },
+    'status.enabledState': { description: vs.attrs.disabled === true ? 'disabled' : 'enabled' },
+    'status.statusReason': { description: '' },
+    tmName: { description: vs.fullPath },
+  };
+}
+
+function poolEntries(store: ConfigStore, book: StatsBook, pool: StoredObject): Record<string, Entry> {
+  const statuses = memberStatuses(store, book, pool);
+  return {
+    activeMemberCnt: { value: statuses.filter((s) => s === 'up').length },
+    memberCnt: { value: statuses.length },
+    'status.availabilityState': { description: availability(statuses) },
+    'status.enabledState': { description: 'enabled' },
+    'status.statusReason': { description: '' },
+    tmName: { description: pool.fullPath },
+  };
+}
+
+function memberEntries(
+  book: StatsBook,
+  pool: StoredObject | undefined,
+  m: StoredObject,
+): Record<string, Entry> {
+  const monitored = pool !== undefined && monitorsOf(pool).length > 0;
+  const status = monitored ? book.member(`${pool.fullPath}|${m.fullPath}`) : 'unchecked';
+  const [address, port] = [String(m.attrs.address), m.name.slice(m.name.search(/[:.]\d+$/) + 1)];
+  return {
+    addr: { description: address },
+    monitorStatus: { description: status },
+    nodeName: { description: `/${m.partition}/${address}` },
+    poolName: { description: String(m.pool) },
+    port: { value: Number(port) },
+    'status.availabilityState': { description: availability([status]) },
+    'status.enabledState': {
+      description: String(m.attrs.session).endsWith('disabled') ? 'disabled' : 'enabled',
+    },
+    'status.statusReason': { description: '' },
+  };
+}
