@@ -1,0 +1,397 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: these tests walk raw device JSON, as a REST client would
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  BigIpPair,
+  BigIpSimulator,
+  type SimulatorOptions,
+} from '../../local/bigip-simulator/bigip-simulator.js';
+
+/**
+ * The simulator models the device: each test names the fact of ../shared/reference/bigip-real-device.md
+ * it reproduces, over plain HTTP (no code of ours in between).
+ */
+const open: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const s of open.splice(0)) await s.close();
+});
+
+async function device(options: SimulatorOptions = {}) {
+  const sim = new BigIpSimulator(options);
+  const base = await sim.listen();
+  open.push(sim);
+  return { sim, ...client(base) };
+}
+
+function client(base: string) {
+  const auth = `Basic ${Buffer.from('admin:admin').toString('base64')}`;
+  const req = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: auth, 'content-type': 'application/json', ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, any> };
+  };
+  return { req };
+}
+
+type Req = ReturnType<typeof client>['req'];
+
+async function tenant(req: Req, partition = 'P1') {
+  expect((await req('POST', '/mgmt/tm/sys/folder', { name: partition, subPath: '/' })).status).toBe(200);
+}
+
+describe('§1 what the device stores is not always what was sent', () => {
+  it('§1.1 reads a destination back through the name of its virtual address (IPv4 :port, IPv6 .port)', async () => {
+    const { req } = await device();
+    await tenant(req);
+    await req('POST', '/mgmt/tm/ltm/virtual-address', {
+      name: 'Env_lb1',
+      partition: 'P1',
+      address: '10.0.0.10',
+    });
+    await req('POST', '/mgmt/tm/ltm/virtual-address', {
+      name: 'Env_lb6',
+      partition: 'P1',
+      address: '2001:db8::10',
+    });
+    await req('POST', '/mgmt/tm/ltm/virtual', {
+      name: 'vs4',
+      partition: 'P1',
+      destination: '/P1/10.0.0.10:80',
+    });
+    await req('POST', '/mgmt/tm/ltm/virtual', {
+      name: 'vs6',
+      partition: 'P1',
+      destination: '/P1/2001:db8::10.443',
+    });
+    expect((await req('GET', '/mgmt/tm/ltm/virtual/~P1~vs4')).body.destination).toBe('/P1/Env_lb1:80');
+    expect((await req('GET', '/mgmt/tm/ltm/virtual/~P1~vs6')).body.destination).toBe('/P1/Env_lb6.443');
+    // A destination may also be sent by the virtual address's name.
+    const named = await req('POST', '/mgmt/tm/ltm/virtual', {
+      name: 'vs8',
+      partition: 'P1',
+      destination: '/P1/Env_lb1:8080',
+    });
+    expect(named.status).toBe(200);
+    expect(named.body.destination).toBe('/P1/Env_lb1:8080');
+  });
+
+  it('§1.2 adds /Common/tcp to a standard virtual without a TCP profile; a fastL4 virtual stays as sent', async () => {
+    const { req } = await device();
+    await tenant(req);
+    await req('POST', '/mgmt/tm/ltm/virtual', {
+      name: 'http',
+      partition: 'P1',
+      destination: '/P1/10.0.0.1:80',
+      profiles: [{ name: '/Common/http' }, { name: '/Common/oneconnect' }],
+    });
+    await req('POST', '/mgmt/tm/ltm/virtual', {
+      name: 'l4',
+      partition: 'P1',
+      destination: '/P1/10.0.0.1:443',
+      profiles: [{ name: '/Common/fastL4' }],
+    });
+    const names = async (vs: string) =>
+      (await req('GET', `/mgmt/tm/ltm/virtual/~P1~${vs}/profiles`)).body.items
+        .map((p: { fullPath: string }) => p.fullPath)
+        .sort();
+    expect(await names('http')).toEqual(['/Common/http', '/Common/oneconnect', '/Common/tcp']);
+    expect(await names('l4')).toEqual(['/Common/fastL4']);
+  });
+
+  it.each([
+    ['13.1.0.4', 9],
+    ['12.1.2', 30],
+  ])('§1.3 on %s an interval not below the timeout reads back as %i (30/10 monitor)', async (version, interval) => {
+    const { req } = await device({ version });
+    await tenant(req);
+    await req('POST', '/mgmt/tm/ltm/monitor/tcp', { name: 'm', partition: 'P1', interval: 30, timeout: 10 });
+    expect((await req('GET', '/mgmt/tm/ltm/monitor/tcp/~P1~m')).body).toMatchObject({
+      interval,
+      timeout: 10,
+    });
+  });
+
+  it('§1.4 keeps an escaped send string as sent; refuses raw CR/LF (stated decision: no source says what a device does)', async () => {
+    const { req } = await device();
+    await tenant(req);
+    const escaped = String.raw`GET / HTTP/1.0\r\n\r\n`;
+    await req('POST', '/mgmt/tm/ltm/monitor/http', { name: 'ok', partition: 'P1', send: escaped });
+    expect((await req('GET', '/mgmt/tm/ltm/monitor/http/~P1~ok')).body.send).toBe(escaped);
+    const raw = await req('POST', '/mgmt/tm/ltm/monitor/http', {
+      name: 'raw',
+      partition: 'P1',
+      send: 'GET / HTTP/1.0\r\n\r\n',
+    });
+    expect(raw.status).toBe(400);
+  });
+
+  it.each([
+    ['12.1.2', '/Common/http '],
+    ['14.1.2.1', '/Common/http'],
+  ])('§1.5 on %s a pool monitor reads back as %j', async (version, monitor) => {
+    const { req } = await device({ version });
+    await tenant(req);
+    await req('POST', '/mgmt/tm/ltm/pool', { name: 'p', partition: 'P1', monitor: '/Common/http' });
+    expect((await req('GET', '/mgmt/tm/ltm/pool/~P1~p')).body.monitor).toBe(monitor);
+  });
+
+  it('§1.6 objects carry defaults the client never sent, and persistence references point at the profile', async () => {
+    const { req } = await device({ version: '13.1.0.4' });
+    await tenant(req);
+    await req('POST', '/mgmt/tm/ltm/pool', { name: 'p', partition: 'P1' });
+    await req('POST', '/mgmt/tm/ltm/pool/~P1~p/members', { name: '10.0.1.5:80', partition: 'P1' });
+    await req('POST', '/mgmt/tm/ltm/virtual', {
+      name: 'vs',
+      partition: 'P1',
+      destination: '/P1/10.0.0.1:80',
+      persist: [{ name: '/Common/source_addr' }],
+    });
+    const vs = (await req('GET', '/mgmt/tm/ltm/virtual/~P1~vs')).body;
+    expect(vs).toMatchObject({ source: '0.0.0.0/0', translateAddress: 'enabled', vlansDisabled: true });
+    expect(vs.policiesReference).toBeDefined();
+    expect(vs.persist[0].nameReference.link).toMatch(
+      /\/mgmt\/tm\/ltm\/persistence\/source-addr\/~Common~source_addr\?ver=13\.1\.0\.4$/,
+    );
+    const member = (await req('GET', '/mgmt/tm/ltm/pool/~P1~p/members/~P1~10.0.1.5:80')).body;
+    expect(member).toMatchObject({ monitor: 'default', priorityGroup: 0 });
+    const va = (await req('GET', '/mgmt/tm/ltm/virtual-address/~P1~10.0.0.1')).body;
+    expect(va).toMatchObject({ arp: 'enabled', mask: '255.255.255.255', inheritedTrafficGroup: 'false' });
+    expect(va.trafficGroupReference.link).toContain('traffic-group-1');
+  });
+
+  it('§1.7 keeps folder attributes as sent', async () => {
+    const { req } = await device();
+    await req('POST', '/mgmt/tm/sys/folder', {
+      name: 'P1',
+      subPath: '/',
+      deviceGroup: 'none',
+      trafficGroup: 'none',
+      noRefCheck: 'true',
+    });
+    expect((await req('GET', '/mgmt/tm/sys/folder/~P1')).body).toMatchObject({
+      deviceGroup: 'none',
+      trafficGroup: 'none',
+      noRefCheck: 'true',
+      inheritedDevicegroup: 'false',
+    });
+  });
+});
+
+describe('§2 uniqueness is per route domain, not per partition', () => {
+  it('§2.1 refuses a member whose node IP is a node of another partition (0107003a); shared /Common nodes work', async () => {
+    const { req } = await device();
+    await tenant(req, 'T1');
+    await tenant(req, 'T2');
+    for (const p of ['T1', 'T2']) await req('POST', '/mgmt/tm/ltm/pool', { name: 'p', partition: p });
+    expect(
+      (await req('POST', '/mgmt/tm/ltm/pool/~T1~p/members', { name: '10.0.3.110:80', partition: 'T1' }))
+        .status,
+    ).toBe(200);
+    const clash = await req('POST', '/mgmt/tm/ltm/pool/~T2~p/members', {
+      name: '10.0.3.110:80',
+      partition: 'T2',
+    });
+    expect(clash.status).toBe(400);
+    expect(clash.body.message).toBe(
+      '0107003a:3: Pool member node (/T2/10.0.3.110) and existing node (/T1/10.0.3.110) cannot use the same IP Address.',
+    );
+    // Members of both tenants on one node in /Common.
+    for (const p of ['T1', 'T2'])
+      expect(
+        (
+          await req('POST', `/mgmt/tm/ltm/pool/~${p}~p/members`, {
+            name: '10.0.3.111:80',
+            partition: 'Common',
+          })
+        ).status,
+      ).toBe(200);
+    expect((await req('DELETE', '/mgmt/tm/ltm/node/~Common~10.0.3.111')).status).toBe(400); // still in use
+  });
+
+  it('§2.2 refuses a virtual address IP another partition has (0107176c), and a virtual on the same IP:port (01070333)', async () => {
+    const { req } = await device();
+    await tenant(req, 'T1');
+    await tenant(req, 'T2');
+    await req('POST', '/mgmt/tm/ltm/virtual-address', {
+      name: 'va',
+      partition: 'T1',
+      address: '192.168.1.1',
+    });
+    const va = await req('POST', '/mgmt/tm/ltm/virtual-address', {
+      name: 'va',
+      partition: 'T2',
+      address: '192.168.1.1',
+    });
+    expect(va.body.message).toBe(
+      '0107176c:3: Invalid Virtual Address, the IP address 192.168.1.1 already exists.',
+    );
+    await req('POST', '/mgmt/tm/ltm/virtual', { name: 'a', partition: 'T1', destination: '/T1/10.9.9.9:80' });
+    const vs = await req('POST', '/mgmt/tm/ltm/virtual', {
+      name: 'b',
+      partition: 'T1',
+      destination: '/T1/10.9.9.9:80',
+    });
+    expect(vs.body.message).toMatch(
+      /^01070333:3: Virtual Server \/T1\/b illegally shares destination address/,
+    );
+  });
+});
+
+describe('§3 errors the agent must recognise', () => {
+  it('§3.1 refuses to delete a folder with items, hidden ones included, with 010713f9', async () => {
+    const { sim, req } = await device();
+    await tenant(req, 'ABC');
+    await req('POST', '/mgmt/tm/ltm/pool', { name: 'p', partition: 'ABC' });
+    const full = await req('DELETE', '/mgmt/tm/sys/folder/~ABC');
+    expect(full.body.message).toBe(
+      '010713f9:3: The folder /ABC cannot be deleted because it contains configuration item (pool /ABC/p)',
+    );
+    await req('DELETE', '/mgmt/tm/ltm/pool/~ABC~p');
+    sim.store.addHiddenItem('ABC', 'monitor test results /ABC/ABC-Test-Monitor 1');
+    const hidden = await req('DELETE', '/mgmt/tm/sys/folder/~ABC');
+    expect(hidden.status).toBe(400);
+    expect(hidden.body.message).toContain('(monitor test results /ABC/ABC-Test-Monitor 1)');
+    expect((await req('GET', '/mgmt/tm/ltm/pool?$filter=partition eq ABC')).body.items).toEqual([]);
+  });
+
+  it.each([
+    400, 404,
+  ] as const)('§3.2 a GET in a missing partition answers %i on a device so configured; writes answer 400', async (variant) => {
+    const { req } = await device({ missingPartitionGet: variant });
+    const get = await req('GET', '/mgmt/tm/ltm/pool/~Nope~p');
+    expect(get.status).toBe(variant);
+    expect(get.body.message).toMatch(
+      variant === 400 ? /The requested folder \(\/Nope\) was not found\./ : /^01020036:3:/,
+    );
+    const patch = await req('PATCH', '/mgmt/tm/ltm/pool/~Nope~p', { description: 'x' });
+    expect(patch.status).toBe(400);
+  });
+});
+
+describe('§4 transactions and config-sync', () => {
+  it('§4.1, §4.2 answers an enlisted command with its real shape, and validates the commit as a whole', async () => {
+    const { req } = await device();
+    await tenant(req);
+    const tx = (await req('POST', '/mgmt/tm/transaction', {})).body.transId as number;
+    const h = { 'X-F5-REST-Coordination-Id': String(tx) };
+    // F5's own example order: virtual → member → pool.
+    const first = await req(
+      'POST',
+      '/mgmt/tm/ltm/virtual',
+      { name: 'vs', partition: 'P1', destination: '/P1/10.0.0.2:80', pool: '/P1/p' },
+      h,
+    );
+    expect(first.body).toMatchObject({
+      method: 'POST',
+      uri: 'https://localhost/mgmt/tm/ltm/virtual',
+      evalOrder: 1,
+      commandId: 1,
+      kind: 'tm:transaction:commandsstate',
+    });
+    expect(first.body.selfLink).toMatch(new RegExp(`/mgmt/tm/transaction/${tx}/commands/1\\?ver=`));
+    await req('POST', '/mgmt/tm/ltm/pool/~P1~p/members', { name: '10.0.1.1:80', partition: 'P1' }, h);
+    await req('POST', '/mgmt/tm/ltm/pool', { name: 'p', partition: 'P1' }, h);
+    expect((await req('PATCH', `/mgmt/tm/transaction/${tx}`, { state: 'VALIDATING' })).body.state).toBe(
+      'COMPLETED',
+    );
+    expect((await req('GET', '/mgmt/tm/ltm/virtual/~P1~vs')).body.pool).toBe('/P1/p');
+  });
+
+  it('§4.3, §4.4 syncs asynchronously: Not All Devices Synced, then In Sync; a failover inside the window loses the change', async () => {
+    const pair = BigIpPair.create({ syncDelayMs: 150 });
+    const [a] = await pair.listen();
+    open.push(pair);
+    const { req } = client(a);
+    pair.a.deviceGroup = 'dg';
+    const sync = () => req('POST', '/mgmt/tm/cm', { command: 'run', utilCmdArgs: 'config-sync to-group dg' });
+    const status = async () => {
+      const entry = Object.values((await req('GET', '/mgmt/tm/cm/sync-status')).body.entries)[0] as any;
+      const details = Object.values(
+        entry.nestedStats.entries['https://localhost/mgmt/tm/cm/syncStatus/0/details'].nestedStats.entries,
+      ).map((d: any) => d.nestedStats.entries.details.description);
+      return { status: entry.nestedStats.entries.status.description as string, details };
+    };
+    await tenant(req);
+    expect((await status()).status).toBe('Changes Pending');
+    expect((await sync()).status).toBe(200);
+    expect((await status()).status).toBe('Not All Devices Synced');
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await status()).status).toBe('In Sync');
+    expect(pair.b.partitions()).toEqual(['P1']);
+
+    await tenant(req, 'P2');
+    await sync();
+    pair.failover(); // inside the window
+    await new Promise((r) => setTimeout(r, 300));
+    expect(pair.b.partitions()).toEqual(['P1']); // the new active unit lacks P2
+    const failed = await status();
+    expect(failed.status).toBe('Changes Pending');
+    expect(failed.details.join('\n')).toContain('Recommended action: Synchronize');
+  });
+});
+
+describe('§5 readiness, stats and tokens', () => {
+  it('§5.1 answers the readiness endpoints F5’s own client checks', async () => {
+    const { req } = await device();
+    for (const path of [
+      '/mgmt/shared/echo/available',
+      '/mgmt/shared/identified-devices/config/device-info/available',
+      '/mgmt/tm/sys/available',
+      '/mgmt/tm/cm/available',
+    ])
+      expect((await req('GET', path)).status).toBe(200);
+    const mcp = (await req('GET', '/mgmt/tm/sys/mcp-state')).body;
+    expect((Object.values(mcp.entries)[0] as any).nestedStats.entries.phase.description).toBe('running');
+    expect((await req('GET', '/mgmt/shared/identified-devices/config/device-info')).body.version).toBe(
+      '17.1.2.1',
+    );
+  });
+
+  it('§5.2 answers stats in the nested shape, with counters in bits and member monitor states', async () => {
+    const { sim, req } = await device();
+    await tenant(req);
+    await req('POST', '/mgmt/tm/ltm/pool', { name: 'p', partition: 'P1', monitor: '/Common/http' });
+    await req('POST', '/mgmt/tm/ltm/pool/~P1~p/members', { name: '10.0.1.1:80', partition: 'P1' });
+    await req('POST', '/mgmt/tm/ltm/virtual', {
+      name: 'vs',
+      partition: 'P1',
+      destination: '/P1/10.0.0.3:80',
+      pool: '/P1/p',
+    });
+    Object.assign(sim.stats.virtual('/P1/vs'), { bitsIn: 8000, bitsOut: 16000, curConns: 2, totConns: 7 });
+    sim.stats.setMember('/P1/p|/P1/10.0.1.1:80', 'down');
+    const vs = (await req('GET', '/mgmt/tm/ltm/virtual/stats')).body.entries;
+    const entries = (vs['https://localhost/mgmt/tm/ltm/virtual/~P1~vs/stats'] as any).nestedStats.entries;
+    expect(entries['clientside.bitsIn'].value).toBe(8000);
+    expect(entries['clientside.totConns'].value).toBe(7);
+    expect(entries['status.availabilityState'].description).toBe('offline');
+    const members = (await req('GET', '/mgmt/tm/ltm/pool/~P1~p/members/stats')).body.entries;
+    const m = (Object.values(members)[0] as any).nestedStats.entries;
+    expect(m.monitorStatus.description).toBe('down');
+    expect(m['status.availabilityState'].description).toBe('offline');
+  });
+
+  it('§5.3 caps live tokens at 100 per user; deleting one frees a slot', async () => {
+    const { sim } = await device();
+    const login = () =>
+      fetch(`${sim.baseUrl}/mgmt/shared/authn/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password: 'admin', loginProviderName: 'tmos' }),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+    const tokens: string[] = [];
+    for (let i = 0; i < 100; i++) tokens.push((await login()).body.token.token);
+    const refused = await login();
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toBe('User admin has reached maximum active login tokens.');
+    const del = await fetch(`${sim.baseUrl}/mgmt/shared/authz/tokens/${tokens[0]}`, {
+      method: 'DELETE',
+      headers: { 'x-f5-auth-token': tokens[1] as string },
+    });
+    expect(del.status).toBe(200);
+    expect((await login()).status).toBe(200);
+  });
+});
