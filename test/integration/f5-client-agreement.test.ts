@@ -1,0 +1,154 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: F5’s client answers untyped JSON
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
+
+/**
+ * A client no one here wrote: F5's own Node.js library, @f5devcentral/f5-cloud-libs (devDependency),
+ * unmodified, against the simulator over HTTPS. Where the two disagree, the simulator is wrong.
+ */
+const require = createRequire(import.meta.url);
+const cloudLibs = require('@f5devcentral/f5-cloud-libs') as {
+  bigIp: new () => F5BigIp;
+  util: { NO_RETRY: unknown };
+};
+
+interface F5BigIp {
+  init(host: string, user: string, password: string, options: Record<string, unknown>): Promise<unknown>;
+  ready(retry?: unknown): Promise<unknown>;
+  list(path: string, iControlOptions?: unknown, retry?: unknown): Promise<any>;
+  create(path: string, body: unknown, iControlOptions?: unknown, retry?: unknown): Promise<any>;
+  modify(path: string, body: unknown, iControlOptions?: unknown, retry?: unknown): Promise<any>;
+  delete(path: string, body?: unknown, iControlOptions?: unknown, retry?: unknown): Promise<any>;
+  transaction(commands: { method: string; path: string; body?: unknown }[]): Promise<any>;
+}
+
+const tls = (file: string) => readFileSync(join(import.meta.dirname, '..', 'fixtures', 'tls', file), 'utf8');
+const NO_RETRY = cloudLibs.util.NO_RETRY;
+let sim: BigIpSimulator;
+let bigIp: F5BigIp;
+
+beforeAll(async () => {
+  sim = new BigIpSimulator({ tls: { key: tls('device.key'), cert: tls('device.pem') }, version: '15.1.0' });
+  const port = Number(new URL(await sim.listen()).port);
+  bigIp = new cloudLibs.bigIp();
+  // init() logs in and waits for ready(): the echo, device-info, sys/cm availability, mcp-state and sys/ready checks.
+  await bigIp.init('127.0.0.1', 'admin', 'admin', {
+    port,
+    product: 'BIG-IP',
+    retry: { maxRetries: 0, retryIntervalMs: 10 },
+  });
+});
+
+afterAll(async () => {
+  await sim.close();
+});
+
+describe('F5’s own client (f5-cloud-libs 4.30) agrees with the simulator', () => {
+  it('finds the device ready', async () => {
+    await expect(bigIp.ready({ maxRetries: 0, retryIntervalMs: 10 })).resolves.toBeDefined();
+    for (const path of [
+      '/shared/echo/available',
+      '/tm/sys/available',
+      '/tm/cm/available',
+      '/tm/sys/mcp-state',
+    ])
+      expect(sim.callCount({ path: new RegExp(path.replaceAll('/', '\\/')) })).toBeGreaterThan(0);
+  });
+
+  it('creates, lists, modifies and deletes folders, monitors, pools, members, nodes, virtual addresses and virtuals', async () => {
+    await bigIp.create('/tm/sys/folder', { name: 'T1', subPath: '/' }, undefined, NO_RETRY);
+    await bigIp.create(
+      '/tm/ltm/monitor/http',
+      { name: 'mon', partition: 'T1', send: String.raw`GET / HTTP/1.0\r\n\r\n`, interval: 5, timeout: 16 },
+      undefined,
+      NO_RETRY,
+    );
+    await bigIp.create(
+      '/tm/ltm/pool',
+      { name: 'pool', partition: 'T1', monitor: '/T1/mon' },
+      undefined,
+      NO_RETRY,
+    );
+    await bigIp.create(
+      '/tm/ltm/pool/~T1~pool/members',
+      { name: '10.1.1.1:80', partition: 'Common' },
+      undefined,
+      NO_RETRY,
+    );
+    await bigIp.create(
+      '/tm/ltm/virtual-address',
+      { name: 'va', partition: 'T1', address: '10.2.2.2', autoDelete: 'false' },
+      undefined,
+      NO_RETRY,
+    );
+    await bigIp.create(
+      '/tm/ltm/virtual',
+      {
+        name: 'vs',
+        partition: 'T1',
+        destination: '/T1/10.2.2.2:80',
+        pool: '/T1/pool',
+        profiles: ['/Common/http'],
+      },
+      undefined,
+      NO_RETRY,
+    );
+
+    const pools = await bigIp.list('/tm/ltm/pool?$filter=partition%20eq%20T1', undefined, NO_RETRY);
+    expect(pools.map((p: { fullPath: string }) => p.fullPath)).toEqual(['/T1/pool']);
+    const members = await bigIp.list('/tm/ltm/pool/~T1~pool/members', undefined, NO_RETRY);
+    expect(members.map((m: { fullPath: string }) => m.fullPath)).toEqual(['/Common/10.1.1.1:80']);
+    const nodes = await bigIp.list('/tm/ltm/node', undefined, NO_RETRY);
+    expect(nodes.map((n: { fullPath: string }) => n.fullPath)).toEqual(['/Common/10.1.1.1']);
+    const vs = await bigIp.list('/tm/ltm/virtual/~T1~vs', undefined, NO_RETRY);
+    expect(vs.destination).toBe('/T1/va:80');
+
+    const modified = await bigIp.modify('/tm/ltm/pool/~T1~pool', { description: 'web' }, undefined, NO_RETRY);
+    expect(modified.description).toBe('web');
+
+    await bigIp.delete('/tm/ltm/virtual/~T1~vs', undefined, undefined, NO_RETRY);
+    await bigIp.delete('/tm/ltm/virtual-address/~T1~va', undefined, undefined, NO_RETRY);
+    await bigIp.delete('/tm/ltm/pool/~T1~pool/members/~Common~10.1.1.1:80', undefined, undefined, NO_RETRY);
+    await bigIp.delete('/tm/ltm/node/~Common~10.1.1.1', undefined, undefined, NO_RETRY);
+    await bigIp.delete('/tm/ltm/pool/~T1~pool', undefined, undefined, NO_RETRY);
+    await bigIp.delete('/tm/ltm/monitor/http/~T1~mon', undefined, undefined, NO_RETRY);
+    await bigIp.delete('/tm/sys/folder/~T1', undefined, undefined, NO_RETRY);
+    expect(sim.partitions()).toEqual([]);
+    expect(sim.dump()).toEqual({});
+  });
+
+  it('rejects what the device refuses, with the device’s message', async () => {
+    const error = await bigIp
+      .create('/tm/ltm/pool', { name: 'p', partition: 'Missing' }, undefined, NO_RETRY)
+      .catch((e: Error) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(String((error as Error).message)).toContain('folder does not exist');
+  });
+
+  it('runs a transaction: enlisted in any order, committed as a whole', async () => {
+    await bigIp.create('/tm/sys/folder', { name: 'T2', subPath: '/' }, undefined, NO_RETRY);
+    const result = await bigIp.transaction([
+      {
+        method: 'create',
+        path: '/tm/ltm/virtual',
+        body: { name: 'vs', partition: 'T2', destination: '/T2/10.3.3.3:80', pool: '/T2/p' },
+      },
+      {
+        method: 'create',
+        path: '/tm/ltm/pool/~T2~p/members',
+        body: { name: '10.3.3.4:80', partition: 'Common' },
+      },
+      { method: 'create', path: '/tm/ltm/pool', body: { name: 'p', partition: 'T2' } },
+    ]);
+    expect(result.state).toBe('COMPLETED');
+    expect(sim.dump()['ltm/virtual']).toEqual([
+      expect.objectContaining({ fullPath: '/T2/vs', pool: '/T2/p' }),
+    ]);
+    expect(sim.dump()['ltm/pool/members']).toEqual([
+      expect.objectContaining({ fullPath: '/Common/10.3.3.4:80' }),
+    ]);
+  });
+});
