@@ -100,15 +100,18 @@ export function scopeFor(tree: LoadBalancerTree, t: Translation, target: ScopeTa
   }
   if (!full) addDependencies(tree, t, keys);
 
-  // A pool's cookie profile exists only while its persistence is APP_COOKIE; an update may be
-  // switching it away, so only then is an absent profile worth a read.
+  // A pool's cookie profile exists only while its persistence is APP_COOKIE. An absent one is worth
+  // a read only when it may still be on the device: an update may be switching away from it, or the
+  // pool (alone or with its load balancer) is being deleted while it still says APP_COOKIE.
+  const usesAppCookie = (poolId: string) =>
+    (tree.pools.find((p) => p.id === poolId)?.desired as PoolSpec | undefined)?.session_persistence?.type ===
+    'APP_COOKIE';
   for (const key of [...keys]) {
     const o = object(key);
-    const switching =
-      target.resource === 'pool' &&
-      target.operation === 'update' &&
-      t.owner.get(key) === resourceKey('pool', target.id);
-    if (o?.kind === 'persistence-cookie' && t.absent.has(key) && !switching) keys.delete(key);
+    if (o?.kind !== 'persistence-cookie' || !t.absent.has(key)) continue;
+    const poolId = (t.owner.get(key) ?? '').replace(/^pool#/, '');
+    const switching = target.resource === 'pool' && target.operation === 'update' && poolId === target.id;
+    if (!switching && !usesAppCookie(poolId)) keys.delete(key);
   }
   return { keys, reads: readsFor([...keys].map(object).filter((o): o is BigIpObject => !!o)), full };
 }

@@ -226,6 +226,22 @@ describe('planApply', () => {
     expect(plan.removeFolder).toBe(true);
   });
 
+  it('deletes an APP_COOKIE pool’s cookie profile with its load balancer (found by the convergence property)', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool({ session_persistence: { type: 'APP_COOKIE', cookie_name: 'SID' } });
+    b.listener({ default_pool_id: pool.id });
+    const device = deviceWith(translate(b.tree(), { env }));
+    b.status(b.root, 'PENDING_DELETE');
+    const tree = b.tree();
+    const t = translate(tree, { env });
+    const plan = planApply(
+      t,
+      scopeFor(tree, t, { resource: 'loadbalancer', id: b.ids.loadbalancerId, operation: 'delete' }),
+      device,
+    );
+    expect(plan.commands.map((c) => `${c.op} ${c.object.kind}`)).toContain('delete persistence-cookie');
+  });
+
   it('removes members the device has but the tree does not (drift), and their nodes', () => {
     const b = new TreeBuilder();
     const pool = b.pool();
