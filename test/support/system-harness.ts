@@ -3,7 +3,11 @@ import { StaticCredentials } from '../../functions/adapters/device-credentials.j
 import type { AgentConfig } from '../../functions/shared/config.js';
 import { wireAgentWorker } from '../../functions/wiring/agent-worker-wiring.js';
 import { wireReclaimer } from '../../functions/wiring/reclaimer-wiring.js';
-import { BigIpPair, BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
+import {
+  BigIpPair,
+  BigIpSimulator,
+  type SimulatorOptions,
+} from '../../local/bigip-simulator/bigip-simulator.js';
 import { EventSourcePoller } from '../../local/event-source-poller.js';
 import { type HarnessOptions, schedulerHarness } from './scheduler-harness.js';
 
@@ -12,6 +16,8 @@ export interface SystemOptions extends HarnessOptions {
   pair?: boolean;
   deviceGroup?: string;
   leaseWaitMs?: number;
+  /** How the simulated device(s) behave (version, missing-partition answers, sync delay). */
+  sim?: SimulatorOptions;
 }
 
 /**
@@ -21,8 +27,8 @@ export interface SystemOptions extends HarnessOptions {
  */
 export async function systemHarness(options: SystemOptions = {}) {
   const h = await schedulerHarness(options);
-  const pair = options.pair ? BigIpPair.create() : undefined;
-  const single = pair ? undefined : new BigIpSimulator();
+  const pair = options.pair ? BigIpPair.create(options.sim) : undefined;
+  const single = pair ? undefined : new BigIpSimulator(options.sim);
   const urls = pair ? await pair.listen() : [await (single as BigIpSimulator).listen()];
   const devices = urls.map((baseUrl, i) => ({ name: pair ? `bigip-${'ab'[i]}` : 'bigip1', baseUrl }));
 
@@ -112,6 +118,21 @@ export async function systemHarness(options: SystemOptions = {}) {
         Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) +
         Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
       );
+    },
+    /** Messages in every dead-letter queue (request queue and agents'). */
+    async dlqDepth() {
+      let total = 0;
+      for (const q of [h.requestQueue, ...Object.values(h.agentQueues)]) {
+        const out = await h.clients.sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: q.dlqUrl,
+            AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+          }),
+        );
+        total += Number(out.Attributes?.ApproximateNumberOfMessages ?? 0);
+        total += Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+      }
+      return total;
     },
     /** One sweep of the environment's reclaimer (moves requests stranded on dead agents). */
     reclaim: () =>
