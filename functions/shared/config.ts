@@ -48,12 +48,24 @@ type Env = Record<string, string | undefined>;
 
 const name = z.string().min(1);
 
-function tablesFrom(env: Env): TableNames {
-  const out = {} as TableNames;
-  for (const [id, variable] of Object.entries(TABLE_ENV_VARS) as [TableId, string][]) {
-    out[id] = read(env, variable, name);
-  }
-  return out;
+/**
+ * The tables each function uses: the stack grants exactly these (and sets their variables), and
+ * each function reads exactly these, so a grant and a reader can never disagree.
+ */
+export const FUNCTION_TABLES = {
+  scheduler: ['agents', 'bindings', 'affinity', 'resources', 'idempotency'],
+  agent: ['agents', 'bindings', 'affinity', 'resources', 'leases'],
+  heartbeat: ['agents', 'bindings', 'affinity'],
+  reclaimer: ['agents', 'bindings', 'affinity'],
+} as const satisfies Record<string, readonly TableId[]>;
+
+export type FunctionKind = keyof typeof FUNCTION_TABLES;
+export type TablesOf<F extends FunctionKind> = Pick<TableNames, (typeof FUNCTION_TABLES)[F][number]>;
+
+function tablesFrom<F extends FunctionKind>(env: Env, fn: F): TablesOf<F> {
+  const out: Partial<TableNames> = {};
+  for (const id of FUNCTION_TABLES[fn]) out[id] = read(env, TABLE_ENV_VARS[id], name);
+  return out as TablesOf<F>;
 }
 
 function read<T>(env: Env, variable: string, schema: z.ZodType<T>): T {
@@ -86,7 +98,7 @@ const field = {
 export interface SchedulerConfig {
   env: string;
   requestQueueUrl: string;
-  tables: TableNames;
+  tables: TablesOf<'scheduler'>;
   agentDownTimeMs: number;
   agentCacheMs: number;
   maxAttempts: number;
@@ -99,7 +111,7 @@ export function readSchedulerConfig(env: Env = process.env): SchedulerConfig {
   return {
     env: field.env(env),
     requestQueueUrl: read(env, ENV_VARS.requestQueueUrl, z.url()),
-    tables: tablesFrom(env),
+    tables: tablesFrom(env, 'scheduler'),
     agentDownTimeMs: field.agentDownTimeMs(env),
     agentCacheMs: read(env, ENV_VARS.agentCacheSeconds, envSetting('agentCacheSeconds')) * 1000,
     maxAttempts: field.maxAttempts(env),
@@ -170,7 +182,7 @@ export interface AgentConfig extends DeviceAccessConfig {
   env: string;
   host: string;
   agentQueueUrl: string;
-  tables: TableNames;
+  tables: TablesOf<'agent'>;
   maxAttempts: number;
   retry: { baseSeconds: number; maxSeconds: number };
   leaseMs: number;
@@ -181,7 +193,7 @@ export function readAgentConfig(env: Env = process.env): AgentConfig {
     env: field.env(env),
     host: field.host(env),
     agentQueueUrl: field.agentQueueUrl(env),
-    tables: tablesFrom(env),
+    tables: tablesFrom(env, 'agent'),
     maxAttempts: field.maxAttempts(env),
     retry: field.retry(env),
     leaseMs: read(env, ENV_VARS.leaseSeconds, envSetting('leaseSeconds')) * 1000,
@@ -191,7 +203,7 @@ export function readAgentConfig(env: Env = process.env): AgentConfig {
 
 export interface ReclaimerConfig {
   env: string;
-  tables: TableNames;
+  tables: TablesOf<'reclaimer'>;
   agentDownTimeMs: number;
   intervalMs: number;
   sweepsPerInvocation: number;
@@ -200,7 +212,7 @@ export interface ReclaimerConfig {
 export function readReclaimerConfig(env: Env = process.env): ReclaimerConfig {
   return {
     env: field.env(env),
-    tables: tablesFrom(env),
+    tables: tablesFrom(env, 'reclaimer'),
     agentDownTimeMs: field.agentDownTimeMs(env),
     intervalMs: field.heartbeatIntervalMs(env),
     sweepsPerInvocation: field.beatsPerInvocation(env),
@@ -212,7 +224,7 @@ export interface HeartbeatConfig extends DeviceAccessConfig {
   host: string;
   agentId: string;
   agentQueueUrl: string;
-  tables: TableNames;
+  tables: TablesOf<'heartbeat'>;
   agentDownTimeMs: number;
   heartbeatIntervalMs: number;
   beatsPerInvocation: number;
@@ -226,7 +238,7 @@ export function readHeartbeatConfig(env: Env = process.env): HeartbeatConfig {
     host: field.host(env),
     agentId: read(env, ENV_VARS.agentId, rules.agentId),
     agentQueueUrl: field.agentQueueUrl(env),
-    tables: tablesFrom(env),
+    tables: tablesFrom(env, 'heartbeat'),
     agentDownTimeMs: field.agentDownTimeMs(env),
     heartbeatIntervalMs: field.heartbeatIntervalMs(env),
     beatsPerInvocation: field.beatsPerInvocation(env),

@@ -4,7 +4,7 @@ import { HeartbeatService } from '../services/heartbeat-service.js';
 import type { HeartbeatConfig } from '../shared/config.js';
 import { createTelemetry, type Telemetry } from '../shared/telemetry.js';
 import { type DeviceOverrides, wireDeviceCluster } from './device-cluster-wiring.js';
-import { wireOperator } from './operator-wiring.js';
+import { wireAgentOperations } from './operator-wiring.js';
 
 export interface HeartbeatOverrides extends DeviceOverrides {
   telemetry?: Telemetry;
@@ -22,7 +22,7 @@ export function wireHeartbeat(
   const telemetry = overrides.telemetry ?? createTelemetry('heartbeat', config.env);
   telemetry.logger.appendPersistentKeys({ agent: config.host });
   const cluster = wireDeviceCluster(config, overrides);
-  const { registry, operations } = wireOperator(config, clients, { clock });
+  const { registry, operations } = wireAgentOperations(config, clients, { clock });
   const service = new HeartbeatService({
     env: config.env,
     host: config.host,

@@ -5,21 +5,30 @@ import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
 import { AgentOperations } from '../services/agent-operations.js';
 import type { TableNames } from '../shared/table-schema.js';
 
-/** What operators use (the CLI, heartbeat rebinds): agent operations over the shared tables. */
-export function wireOperator(
-  settings: { tables: TableNames; agentDownTimeMs: number },
+/** Agent operations over the agents, bindings and affinity tables (the heartbeat's rebind policy uses them too). */
+export function wireAgentOperations(
+  settings: { tables: Pick<TableNames, 'agents' | 'bindings' | 'affinity'>; agentDownTimeMs: number },
   clients: Pick<AwsClients, 'dynamodb'>,
   overrides: { clock?: () => number } = {},
 ) {
   const db = createDocumentClient(clients.dynamodb);
   const registry = new DynamoDbAgentRegistry(db, settings.tables.agents);
   const bindings = new DynamoDbBindingStore(db, settings.tables);
-  const resources = new DynamoDbResourceStore(db, settings.tables.resources);
   const operations = new AgentOperations({
     registry,
     bindings,
     agentDownTimeMs: settings.agentDownTimeMs,
     clock: overrides.clock ?? Date.now,
   });
-  return { operations, registry, bindings, resources, db };
+  return { operations, registry, bindings, db };
+}
+
+/** What operators use (the CLI): agent operations and the statuses of load balancers. */
+export function wireOperator(
+  settings: { tables: TableNames; agentDownTimeMs: number },
+  clients: Pick<AwsClients, 'dynamodb'>,
+  overrides: { clock?: () => number } = {},
+) {
+  const graph = wireAgentOperations(settings, clients, overrides);
+  return { ...graph, resources: new DynamoDbResourceStore(graph.db, settings.tables.resources) };
 }

@@ -3,6 +3,12 @@ import { join } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import {
+  readAgentConfig,
+  readHeartbeatConfig,
+  readReclaimerConfig,
+  readSchedulerConfig,
+} from '../../functions/shared/config.js';
 import { METRIC_NAMESPACE, METRICS } from '../../functions/shared/metric-names.js';
 import { buildApp } from '../../lib/app.js';
 import { ConfigError, parseConfig } from '../../lib/config/lbaas-config.js';
@@ -41,6 +47,36 @@ describe('CDK stacks (sample configuration)', () => {
   const { template, assembly, app } = synth();
   const shared = template('lbaas-shared');
   const env = template('lbaas-Project');
+
+  it('gives every function the environment its own configuration reader needs (it would fail at cold start otherwise)', () => {
+    // CloudFormation tokens (queue URLs, table names, API routes) become a placeholder URL.
+    const resolve = (v: unknown): string => {
+      if (typeof v === 'string') return v;
+      const join = (v as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+      if (join) return join[1].map(resolve).join(join[0]);
+      return 'https://token.invalid/x';
+    };
+    const readers: Record<string, (env: Record<string, string>) => unknown> = {
+      scheduler: readSchedulerConfig,
+      'agent-worker': readAgentConfig,
+      heartbeat: readHeartbeatConfig,
+      reclaimer: readReclaimerConfig,
+    };
+    const functions = Object.values(env.findResources('AWS::Lambda::Function')) as {
+      Properties: { Environment?: { Variables?: Record<string, unknown> } };
+    }[];
+    const seen: string[] = [];
+    for (const fn of functions) {
+      const variables = fn.Properties.Environment?.Variables ?? {};
+      const kind = variables.POWERTOOLS_SERVICE_NAME as string | undefined;
+      const reader = kind ? readers[kind] : undefined;
+      if (!reader) continue;
+      const resolved = Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, resolve(v)]));
+      expect(() => reader(resolved), `${kind}`).not.toThrow();
+      seen.push(kind as string);
+    }
+    expect([...new Set(seen)].sort()).toEqual(['agent-worker', 'heartbeat', 'reclaimer', 'scheduler']);
+  });
 
   it('has the shared tables: on-demand, point-in-time recovery, KMS, deletion protection, TTL, the by-agent index', () => {
     shared.resourceCountIs('AWS::DynamoDB::GlobalTable', 6);
