@@ -104,6 +104,7 @@ export class EnvironmentStack extends Stack {
         affinity: 'readWrite',
         resources: 'readWrite',
         idempotency: 'readWrite',
+        addresses: 'readWrite',
       },
     );
     scheduler.consumes(requests.queue, ENV_VARS.requestQueueUrl);
@@ -143,6 +144,7 @@ export class EnvironmentStack extends Stack {
           affinity: 'readWrite',
           resources: 'readWrite',
           leases: 'readWrite',
+          addresses: 'readWrite',
         },
       );
       worker.consumes(pair.queue, ENV_VARS.agentQueueUrl);

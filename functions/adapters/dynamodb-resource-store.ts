@@ -6,6 +6,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { type AddressClaim, claimOf } from '../domain/address-claims.js';
 import { ContentionError, RejectedRequestError } from '../domain/errors.js';
 import type { LbaasRequest, UpdateRequest } from '../domain/lbaas-request.js';
 import type { ObjectRef, ResourceStore } from '../domain/ports.js';
@@ -26,14 +27,20 @@ type Write = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['
  * check that the tenant and environment own the load balancer.
  */
 export class DynamoDbResourceStore implements ResourceStore {
+  private readonly table: string;
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
-    private readonly table: string,
-  ) {}
+    private readonly tables: { resources: string; addresses: string },
+  ) {
+    this.table = tables.resources;
+  }
 
   async recordRequest(request: LbaasRequest, env: string, nowMs: number): Promise<void> {
     const writes: Write[] = [this.targetWrite(request, env, nowMs)];
     if (request.resource !== 'loadbalancer') writes.push(this.rootWrite(request, env, nowMs));
+    const claim = requestClaim(request, env);
+    if (claim) writes.push(this.claimWrite(claim, nowMs));
     try {
       if (writes.length === 1) await this.sendSingle(writes[0] as Write);
       else await this.db.send(new TransactWriteCommand({ TransactItems: writes }));
@@ -102,6 +109,8 @@ export class DynamoDbResourceStore implements ResourceStore {
     try {
       if (outcome.kind === 'deleted') {
         await this.db.send(new DeleteCommand({ TableName: this.table, Key, ...condition }));
+        const claim = claimOf(record.env, record);
+        if (claim) await this.releaseClaim(claim);
       } else if (outcome.kind === 'active') {
         await this.db.send(
           new UpdateCommand({
@@ -141,6 +150,70 @@ export class DynamoDbResourceStore implements ResourceStore {
       if (isConditionFailure(error)) return false;
       throw error;
     }
+  }
+
+  /** The address claim a create takes, in the request's transaction (idempotent for the same owner). */
+  private claimWrite(claim: AddressClaim, nowMs: number): Write {
+    return {
+      Put: {
+        TableName: this.tables.addresses,
+        Item: {
+          addressKey: claim.key,
+          ownerType: claim.owner.type,
+          ownerId: claim.owner.id,
+          loadbalancerId: claim.owner.loadbalancerId,
+          claimedAt: nowMs,
+        },
+        ConditionExpression: 'attribute_not_exists(addressKey) OR ownerId = :o',
+        ExpressionAttributeValues: { ':o': claim.owner.id },
+      },
+    };
+  }
+
+  /** Frees a deleted object's claim (only its own; a claim already gone is fine). */
+  private async releaseClaim(claim: AddressClaim): Promise<void> {
+    try {
+      await this.db.send(
+        new DeleteCommand({
+          TableName: this.tables.addresses,
+          Key: { addressKey: claim.key },
+          ConditionExpression: 'ownerId = :o',
+          ExpressionAttributeValues: { ':o': claim.owner.id },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /**
+   * Why a create's claim was refused: another live object holds the address. A claim whose holder
+   * no longer exists (its delete stopped between the two writes) is freed, and the request retried.
+   */
+  private async claimRefusal(claim: AddressClaim, env: string): Promise<string | undefined> {
+    const held = (
+      await this.db.send(
+        new GetCommand({ TableName: this.tables.addresses, Key: { addressKey: claim.key }, ConsistentRead: true }),
+      )
+    ).Item;
+    if (!held || held.ownerId === claim.owner.id) return undefined;
+    const holder = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: {
+          loadbalancerId: String(held.loadbalancerId),
+          key: resourceKey(held.ownerType as ResourceRecord['type'], String(held.ownerId)),
+        },
+        ConsistentRead: true,
+      }),
+    );
+    if (!holder.Item) {
+      await this.releaseClaim({ ...claim, owner: { ...claim.owner, id: String(held.ownerId) } });
+      return undefined;
+    }
+    return `${claim.describe} is already used by ${String(held.ownerType)} ${String(held.ownerId)}${
+      held.ownerType === 'loadbalancer' ? ` in environment ${env}` : ''
+    }`;
   }
 
   private async sendSingle(write: Write): Promise<void> {
@@ -287,6 +360,9 @@ export class DynamoDbResourceStore implements ResourceStore {
     const what = resource === 'loadbalancer' ? `load balancer ${id}` : `${resource} ${id}`;
     if (operation === 'create') {
       if (target) return ownership(target, what) ?? refuse('conflict', `${what} already exists`);
+      const claim = requestClaim(request, env);
+      const clash = claim ? await this.claimRefusal(claim, env) : undefined;
+      if (clash) return refuse('conflict', `${what} cannot be created: ${clash}`);
     } else {
       if (!target) return refuse('not-found', `${what} does not exist in load balancer ${loadbalancerId}`);
       const denied = ownership(target, what);
@@ -335,4 +411,14 @@ function toRecord(item: Record<string, unknown>): ResourceRecord {
 /** Keeps reasons readable and well under DynamoDB's item limit. */
 function truncate(reason: string, max = 1000): string {
   return reason.length > max ? `${reason.slice(0, max - 1)}…` : reason;
+}
+
+function requestClaim(request: LbaasRequest, env: string): AddressClaim | undefined {
+  if (request.operation !== 'create') return undefined;
+  return claimOf(env, {
+    type: request.resource,
+    id: request.object.id,
+    loadbalancerId: request.loadbalancerId,
+    desired: request.object,
+  });
 }

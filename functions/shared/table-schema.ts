@@ -20,6 +20,8 @@ export const TABLES = {
   resources: { partitionKey: 'loadbalancerId', sortKey: 'key' },
   leases: { partitionKey: 'leaseKey', ttlAttribute: 'expiresAtSeconds' },
   idempotency: { partitionKey: 'id', ttlAttribute: 'expiration' },
+  /** Claims on addresses: a VIP per environment, a port per VIP; written with the request that takes them. */
+  addresses: { partitionKey: 'addressKey' },
 } as const satisfies Record<string, TableSchema>;
 
 export type TableId = keyof typeof TABLES;
@@ -36,5 +38,6 @@ export function tableNames(prefix: string): TableNames {
     resources: `${prefix}-resources`,
     leases: `${prefix}-leases`,
     idempotency: `${prefix}-idempotency`,
+    addresses: `${prefix}-addresses`,
   };
 }

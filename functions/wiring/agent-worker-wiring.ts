@@ -40,7 +40,7 @@ export function wireAgentWorker(
     },
   });
   const db = createDocumentClient(clients.dynamodb);
-  const resources = new DynamoDbResourceStore(db, config.tables.resources);
+  const resources = new DynamoDbResourceStore(db, config.tables);
   const registry = new DynamoDbAgentRegistry(db, config.tables.agents);
   const bindings = new DynamoDbBindingStore(db, config.tables);
   const lease = new DynamoDbPartitionLease(db, config.tables.leases, {

@@ -30,5 +30,5 @@ export function wireOperator(
   overrides: { clock?: () => number } = {},
 ) {
   const graph = wireAgentOperations(settings, clients, overrides);
-  return { ...graph, resources: new DynamoDbResourceStore(graph.db, settings.tables.resources) };
+  return { ...graph, resources: new DynamoDbResourceStore(graph.db, settings.tables) };
 }

@@ -34,7 +34,7 @@ export function wireScheduler(
   const db = createDocumentClient(clients.dynamodb);
   const registry = new DynamoDbAgentRegistry(db, config.tables.agents);
   const bindings = new DynamoDbBindingStore(db, config.tables);
-  const resources = new DynamoDbResourceStore(db, config.tables.resources);
+  const resources = new DynamoDbResourceStore(db, config.tables);
   const scheduler = new RequestScheduler({
     env: config.env,
     agentDownTimeMs: config.agentDownTimeMs,

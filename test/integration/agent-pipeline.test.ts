@@ -218,30 +218,36 @@ describe('agent pipeline: SQS → scheduler → agent → simulated BIG-IP → s
     expect((await s.resources.loadRecords(b.loadbalancerId))[0]?.provisioningStatus).toBe('ACTIVE');
   });
 
-  it('puts the object and its load balancer in ERROR with the BIG-IP message when the device refuses', async () => {
+  it('refuses a listener on a port its VIP already serves before any agent work, and keeps the load balancer healthy', async () => {
     const s = await system();
     const ids = lbIds();
     const first = requests.createListener(ids, { protocol_port: 80 });
     const clash = requests.createListener(ids, { protocol_port: 80 });
-    await s.submitAndSettle(requests.createLoadbalancer(ids), first, clash);
-    const records = await s.resources.loadRecords(ids.loadbalancerId);
-    const bad = records.find((r) => r.id === clash.object.id);
-    expect(bad?.provisioningStatus).toBe('ERROR');
-    expect(bad?.statusReason).toMatch(/^01070333:3: Virtual Server .* illegally shares destination address/);
-    expect(records.find((r) => r.type === 'loadbalancer')?.provisioningStatus).toBe('ERROR');
-    expect(records.find((r) => r.id === first.object.id)?.provisioningStatus).toBe('ACTIVE');
-
-    // The load balancer stays in ERROR while its tree holds what the device refuses; removing it recovers.
-    await s.submitAndSettle(
-      requests.update('loadbalancer', ids, { id: ids.loadbalancerId, name: 'renamed' }),
+    await s.submitAndSettle(requests.createLoadbalancer(ids), first);
+    const calls = s.sim.calls.length;
+    const { metrics } = await captureMetrics(() => s.submitAndSettle(clash));
+    expect(metrics).toContainEqual(
+      expect.objectContaining({ name: 'RejectedRequests', dimensions: { Reason: 'conflict' } }),
     );
-    expect(
-      (await s.resources.loadRecords(ids.loadbalancerId)).find((r) => r.type === 'loadbalancer')
-        ?.provisioningStatus,
-    ).toBe('ERROR');
-    await s.submitAndSettle(requests.delete('listener', ids, clash.object.id as string));
-    const root = (await s.resources.loadRecords(ids.loadbalancerId)).find((r) => r.type === 'loadbalancer');
-    expect(root?.provisioningStatus).toBe('ACTIVE');
+    expect(s.sim.calls.length).toBe(calls); // nothing reached the device
+    const records = await s.resources.loadRecords(ids.loadbalancerId);
+    expect(records.map((r) => r.id)).not.toContain(clash.object.id);
+    expect(records.every((r) => r.provisioningStatus === 'ACTIVE')).toBe(true);
+  });
+
+  it('puts the object and its load balancer in ERROR with the BIG-IP message when the device refuses', async () => {
+    const s = await system();
+    const ids = lbIds();
+    // A virtual address made by hand in /Common holds the VIP: the device refuses ours (§2.2).
+    s.sim.store.create('ltm/virtual-address', { name: 'by-hand', partition: 'Common', address: '10.77.0.1' });
+    const lb = requests.createLoadbalancer(ids, { vip_address: '10.77.0.1' });
+    await s.submitAndSettle(lb);
+    const [root] = await s.resources.loadRecords(ids.loadbalancerId);
+    expect(root?.provisioningStatus).toBe('ERROR');
+    expect(root?.statusReason).toBe(
+      '0107176c:3: Invalid Virtual Address, the IP address 10.77.0.1 already exists.',
+    );
+    expect(await s.dlqDepth()).toBe(0);
   });
 
   it('rides out a busy device and a connection reset after commit without duplicates', async () => {

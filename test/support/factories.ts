@@ -39,12 +39,20 @@ export function lbIds(overrides: Partial<LbIds> = {}): LbIds {
   return { tenantId: tenantId(), loadbalancerId: uuid(), ...overrides };
 }
 
+let vips = 0;
+
+/** A VIP no other load balancer of the test run has (VIPs are claimed per environment). */
+export function uniqueVip(): string {
+  vips += 1;
+  return `10.${100 + Math.floor(vips / 62_500)}.${Math.floor(vips / 250) % 250}.${(vips % 250) + 1}`;
+}
+
 export const requests = {
   createLoadbalancer: (ids: LbIds, object: Record<string, unknown> = {}) =>
     message('loadbalancer', 'create', ids, {
       id: ids.loadbalancerId,
       name: 'web',
-      vip_address: '10.0.0.10',
+      vip_address: uniqueVip(),
       vip_subnet_id: uuid(),
       admin_state_up: true,
       ...object,

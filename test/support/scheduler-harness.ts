@@ -34,7 +34,7 @@ export async function schedulerHarness(options: HarnessOptions = {}) {
   const clock = () => now;
   const registry = new DynamoDbAgentRegistry(clients.db, tables.agents);
   const bindings = new DynamoDbBindingStore(clients.db, tables);
-  const resources = new DynamoDbResourceStore(clients.db, tables.resources);
+  const resources = new DynamoDbResourceStore(clients.db, tables);
 
   const config: SchedulerConfig = {
     env,

@@ -14,7 +14,7 @@ export class TreeBuilder {
   private readonly records: ResourceRecord[] = [];
 
   constructor(lb: Record<string, unknown> = {}) {
-    this.add(requests.createLoadbalancer(this.ids, lb));
+    this.add(requests.createLoadbalancer(this.ids, { vip_address: '10.0.0.10', ...lb }));
   }
 
   private add(

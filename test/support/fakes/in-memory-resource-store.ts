@@ -1,3 +1,4 @@
+import { claimOf } from '../../../functions/domain/address-claims.js';
 import { RejectedRequestError } from '../../../functions/domain/errors.js';
 import type { LbaasRequest } from '../../../functions/domain/lbaas-request.js';
 import type { ObjectRef, ResourceStore } from '../../../functions/domain/ports.js';
@@ -15,6 +16,8 @@ import {
  */
 export class InMemoryResourceStore implements ResourceStore {
   readonly records = new Map<string, ResourceRecord>();
+  /** Address claims: key → holder's id. */
+  readonly claims = new Map<string, string>();
   /** Every outcome written, in order (superseded ones are not). */
   readonly written: StatusOutcome[] = [];
 
@@ -45,6 +48,11 @@ export class InMemoryResourceStore implements ResourceStore {
     if (operation === 'create') {
       if (existing && existing.requestId !== request.requestId)
         throw new RejectedRequestError('conflict', `${resource} ${id} already exists`);
+      const claim = claimOf(env, { type: resource, id, loadbalancerId, desired: request.object });
+      const holder = claim ? this.claims.get(claim.key) : undefined;
+      if (claim && holder && holder !== id)
+        throw new RejectedRequestError('conflict', `${claim.describe} is already used by ${holder}`);
+      if (claim) this.claims.set(claim.key, id);
       this.put({
         loadbalancerId,
         type: resource,
@@ -99,8 +107,11 @@ export class InMemoryResourceStore implements ResourceStore {
       const key = this.key(o.record.loadbalancerId, o.record.type, o.record.id);
       const stored = this.records.get(key);
       if (!stored || stored.revision !== o.record.revision) continue; // superseded by a newer request
-      if (o.kind === 'deleted') this.records.delete(key);
-      else if (o.kind === 'active') {
+      if (o.kind === 'deleted') {
+        this.records.delete(key);
+        const claim = claimOf(o.record.env, o.record);
+        if (claim && this.claims.get(claim.key) === o.record.id) this.claims.delete(claim.key);
+      } else if (o.kind === 'active') {
         stored.provisioningStatus = 'ACTIVE';
         stored.operatingStatus = o.operatingStatus;
         stored.appliedAt ??= nowMs;
