@@ -193,7 +193,11 @@ export class DynamoDbResourceStore implements ResourceStore {
   private async claimRefusal(claim: AddressClaim, env: string): Promise<string | undefined> {
     const held = (
       await this.db.send(
-        new GetCommand({ TableName: this.tables.addresses, Key: { addressKey: claim.key }, ConsistentRead: true }),
+        new GetCommand({
+          TableName: this.tables.addresses,
+          Key: { addressKey: claim.key },
+          ConsistentRead: true,
+        }),
       )
     ).Item;
     if (!held || held.ownerId === claim.owner.id) return undefined;
