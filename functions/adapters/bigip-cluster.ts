@@ -8,8 +8,16 @@ export interface ClusterOptions {
   deviceGroup?: string;
   /** How long a device's failover state is trusted before it is read again. */
   statusTtlMs?: number;
+  /** How long a config-sync may take to reach `In Sync` before the change is retried (§4.3). */
+  syncTimeoutMs?: number;
+  /** How often the sync status is read while a sync runs. */
+  syncPollMs?: number;
   clock?: () => number;
+  sleep?: (ms: number) => Promise<void>;
 }
+
+/** Sync states of a group that mean "still syncing" (F5's own module waits on these, bigip-real-device.md §4.3). */
+const SYNC_IN_PROGRESS = new Set(['Not All Devices Synced', 'Awaiting Initial Sync', 'Syncing']);
 
 /**
  * The device or HA pair of one environment. Writes go to the active unit: a standby accepts
@@ -77,6 +85,55 @@ export class BigIpCluster implements DeviceCluster {
       );
     }
     await device.configSync(this.options.deviceGroup as string);
+    await this.awaitInSync(device);
+  }
+
+  async ensureSynced(device: BigIpDevice): Promise<void> {
+    if (!this.syncsConfig) return;
+    const status = await device.status({ withSync: true });
+    if (status.syncStatus === 'In Sync') return;
+    await this.syncAfterChange(device);
+  }
+
+  /**
+   * A config-sync answers at once and runs in the background (§4.3): a failover inside that window
+   * loses the change on the new active unit. So a change counts as applied only once the group is
+   * `In Sync` and the unit that made it is still ACTIVE; a failed or slow sync is a transient error
+   * (the message is retried and the change re-applied on whichever unit is active then).
+   */
+  private async awaitInSync(device: BigIpDevice): Promise<void> {
+    const clock = this.options.clock ?? Date.now;
+    const sleep = this.options.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+    const deadline = clock() + (this.options.syncTimeoutMs ?? 30_000);
+    for (;;) {
+      const status = await device.status({ withSync: true });
+      const sync = status.syncStatus ?? 'unknown';
+      if (sync === 'In Sync') {
+        if (status.failoverState === 'ACTIVE') return;
+        this.forget();
+        throw new BigIpError(`device ${device.name} went ${status.failoverState} during config-sync`, {
+          device: device.name,
+          transient: true,
+        });
+      }
+      if (!SYNC_IN_PROGRESS.has(sync)) {
+        this.forget();
+        throw new BigIpError(`config-sync of ${this.options.deviceGroup} from ${device.name} ended ${sync}`, {
+          device: device.name,
+          transient: true,
+        });
+      }
+      if (clock() >= deadline) {
+        throw new BigIpError(
+          `config-sync of ${this.options.deviceGroup} not In Sync in time (still ${sync})`,
+          {
+            device: device.name,
+            transient: true,
+          },
+        );
+      }
+      await sleep(this.options.syncPollMs ?? 500);
+    }
   }
 
   private async statusOf(device: BigIpDevice): Promise<DeviceStatus | undefined> {

@@ -215,6 +215,11 @@ export interface DeviceCluster {
   activeDevice(): Promise<BigIpDevice>;
   /** Pushes a change to the peers (no-op for a single unit); only ever from the ACTIVE unit. */
   syncAfterChange(device: BigIpDevice): Promise<void>;
+  /**
+   * After an apply that changed nothing: if the group is not In Sync (an earlier sync failed or
+   * never finished), sync it now, so a retried change does not stay on one unit.
+   */
+  ensureSynced(device: BigIpDevice): Promise<void>;
   /** Forgets cached failover states (after an error that may mean the pair failed over). */
   forget(): void;
   close(): void;

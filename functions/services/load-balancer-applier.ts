@@ -111,6 +111,7 @@ export class LoadBalancerApplier {
     const changed =
       plan.createFolder || plan.commands.length > 0 || plan.nodeCleanup.length > 0 || plan.removeFolder;
     if (changed) await this.deps.cluster.syncAfterChange(device);
+    else await this.deps.cluster.ensureSynced(device);
     return {
       outcome: 'applied',
       commands: plan.commands.length,

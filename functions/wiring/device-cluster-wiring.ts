@@ -11,6 +11,8 @@ export interface DeviceOverrides {
   onCall?: (call: RestCall) => void;
   clock?: () => number;
   retryBaseMs?: number;
+  /** How often a running config-sync is polled (tests shorten it). */
+  syncPollMs?: number;
 }
 
 /** The devices of one environment as a cluster, each with its own REST client (token, TLS agent). */
@@ -31,5 +33,6 @@ export function wireDeviceCluster(access: DeviceAccessConfig, overrides: DeviceO
     name: access.clusterName,
     ...(access.deviceGroup ? { deviceGroup: access.deviceGroup } : {}),
     ...(overrides.clock ? { clock: overrides.clock } : {}),
+    ...(overrides.syncPollMs !== undefined ? { syncPollMs: overrides.syncPollMs } : {}),
   });
 }

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -51,6 +52,8 @@ export class BigIpSimulator implements Controllable {
   /** Traffic counters and member monitor states behind the stats endpoints (§5.2). */
   readonly stats = new StatsBook();
   readonly sync: SyncState;
+  /** Test hook: `config-sync` is emitted when a sync starts (to fail over inside its window, say). */
+  readonly events = new EventEmitter();
   readonly faults: FaultInjector;
   readonly calls: CallRecord[] = [];
   readonly hostname: string;
@@ -264,7 +267,11 @@ export class BigIpSimulator implements Controllable {
       const status = statusBody(this, tm);
       if (status) return reply(200, status);
     }
-    if (tm === 'cm' && method === 'POST') return configSync(this, body);
+    if (tm === 'cm' && method === 'POST') {
+      const answer = configSync(this, body);
+      if (answer.status === 200) this.events.emit('config-sync');
+      return answer;
+    }
     if (tm === 'transaction' || tm.startsWith('transaction/')) {
       return this.transactions.route(method, tm, body, {
         store: this.store,

@@ -370,6 +370,52 @@ describe('agent pipeline with an HA pair', () => {
     expect(record?.provisioningStatus).toBe('ACTIVE');
   });
 
+  it('reports a change ACTIVE only once the unit active after an asynchronous config-sync has it (§4.3)', async () => {
+    const s = await system({
+      pair: true,
+      deviceGroup: 'failover-group',
+      hosts: ['agent-1'],
+      sim: { syncDelayMs: 200 },
+    });
+    const pair = s.pair as NonNullable<System['pair']>;
+    const ids = lbIds();
+    await s.submitAndSettle(requests.createLoadbalancer(ids));
+    expect(pair.b.dump()).toEqual(pair.a.dump()); // waited for In Sync
+    // The next sync's window: the pair fails over before the peer has the listener.
+    pair.a.events.once('config-sync', () => pair.failover());
+    const listener = requests.createListener(ids);
+    await s.submitAndSettle(listener);
+    const vsPath = `/Test_${ids.tenantId}/Test_${listener.object.id}`;
+    // The sync from a failed; the retry put the listener on b, the unit active now.
+    expect(pair.b.calls.some((c) => c.method === 'POST' && c.path === '/mgmt/tm/ltm/virtual')).toBe(true);
+    expect((pair.b.dump()['ltm/virtual'] as { fullPath: string }[]).map((v) => v.fullPath)).toEqual([vsPath]);
+    const record = (await s.resources.loadRecords(ids.loadbalancerId)).find(
+      (r) => r.id === listener.object.id,
+    );
+    expect(record?.provisioningStatus).toBe('ACTIVE');
+  });
+
+  it('treats a failed config-sync as transient: retried until the group is In Sync, never ACTIVE before', async () => {
+    const s = await system({ pair: true, deviceGroup: 'failover-group', hosts: ['agent-1'], maxAttempts: 2 });
+    const pair = s.pair as NonNullable<System['pair']>;
+    const ids = lbIds();
+    pair.a.sync.injected = 'Disconnected'; // the peer cannot be reached: every sync fails
+    await s.submitAndSettle(requests.createLoadbalancer(ids));
+    const [root] = await s.resources.loadRecords(ids.loadbalancerId);
+    expect(root?.provisioningStatus).toBe('ERROR');
+    expect(root?.statusReason).toMatch(/config-sync of failover-group from bigip-a ended Disconnected/);
+    expect(pair.b.partitions()).toEqual([]);
+
+    // The peer is back: the next request for the load balancer finishes the sync, though it writes nothing new.
+    pair.a.sync.injected = undefined;
+    // A description is not on the device: this apply writes nothing, and still finishes the sync.
+    await s.submitAndSettle(
+      requests.update('loadbalancer', ids, { id: ids.loadbalancerId, description: 'again' }),
+    );
+    expect(pair.b.dump()).toEqual(pair.a.dump());
+    expect((await s.resources.loadRecords(ids.loadbalancerId))[0]?.provisioningStatus).toBe('ACTIVE');
+  });
+
   it('writes to the active unit, config-syncs the group, and follows a failover', async () => {
     const s = await system({ pair: true, deviceGroup: 'failover-group', hosts: ['agent-1'] });
     const pair = s.pair as NonNullable<System['pair']>;

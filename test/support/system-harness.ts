@@ -52,6 +52,7 @@ export async function systemHarness(options: SystemOptions = {}) {
     const { deps, handler, cluster, calls } = wireAgentWorker(config, h.clients, {
       credentials: new StaticCredentials({ username: 'admin', password: 'admin' }),
       retryBaseMs: 10,
+      syncPollMs: 50,
       leaseWaitMs: options.leaseWaitMs ?? 5_000,
     });
     const poller = new EventSourcePoller({

@@ -109,6 +109,14 @@ export class InMemoryCluster implements DeviceCluster {
     if (this.devices.length > 1) this.syncs.push(device.name);
   }
 
+  /** Groups that are not In Sync get synced by the next apply, changed or not. */
+  outOfSync = false;
+
+  async ensureSynced(device: BigIpDevice): Promise<void> {
+    if (this.outOfSync) await this.syncAfterChange(device);
+    this.outOfSync = false;
+  }
+
   forget(): void {
     this.forgotten += 1;
   }
