@@ -232,7 +232,7 @@ try {
   writeResult(LATENCY_MS > 0 ? `bigip-latency-${LATENCY_MS}ms` : 'bigip', summary);
   console.log(JSON.stringify(summary));
 } finally {
-  cluster.close();
+  await cluster.close();
   await sim.close();
   await services.stop();
 }

@@ -297,9 +297,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
     };
     return Object.assign(agent, {
-      close: () => {
-        workerCluster.close();
-        beatCluster.close();
+      close: async () => {
+        await Promise.all([workerCluster.close(), beatCluster.close()]);
       },
     });
   });
@@ -359,7 +358,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clearInterval(reclaimTimer);
       await schedulerPoller.stop();
       await Promise.all(agents.map((a) => a.stop()));
-      for (const a of agents) (a as LocalAgent & { close(): void }).close();
+      // Agents give their tokens back before the devices go away.
+      await Promise.all(agents.map((a) => (a as LocalAgent & { close(): Promise<void> }).close()));
       await Promise.all(devices.map((d) => d.close()));
       dynamodb.destroy();
       sqs.destroy();

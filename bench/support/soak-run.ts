@@ -448,7 +448,7 @@ async function compareDevices(
       }
     }
   } finally {
-    cluster.close();
+    await cluster.close();
   }
   return mismatches;
 }

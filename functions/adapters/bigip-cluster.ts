@@ -58,8 +58,8 @@ export class BigIpCluster implements DeviceCluster {
     return this.devices[index] as BigIpDevice;
   }
 
-  close(): void {
-    for (const d of this.devices) d.close();
+  async close(): Promise<void> {
+    await Promise.all(this.devices.map((d) => d.close()));
   }
 
   /** Forget cached failover states (after an error that may mean the pair failed over). */

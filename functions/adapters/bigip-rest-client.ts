@@ -46,6 +46,8 @@ export interface RequestOptions {
   accept?: number[];
   /** Skip authentication (the login call itself, reachability probes). */
   anonymous?: boolean;
+  /** Authenticate with the credentials themselves (HTTP Basic): managing tokens when none can be had. */
+  basic?: boolean;
 }
 
 export interface RestResponse {
@@ -54,6 +56,8 @@ export interface RestResponse {
 }
 
 const TOKEN_MARGIN_MS = 60_000;
+/** A login refused because the user holds too many tokens (bigip-real-device.md §5.3: 100 per user). */
+const TOKEN_QUOTA_RE = /maximum active login tokens/i;
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 
 /**
@@ -119,7 +123,25 @@ export class BigIpRestClient {
     this.token = undefined;
   }
 
-  close(): void {
+  /**
+   * Gives the token back to the device (a token lives 20 minutes unless deleted, and a user may
+   * hold 100): called when the client is done with the device. Best effort.
+   */
+  async releaseToken(): Promise<void> {
+    const token = this.token?.value;
+    this.token = undefined;
+    if (!token) return;
+    await this.send(
+      'DELETE',
+      `/mgmt/shared/authz/tokens/${encodeURIComponent(token)}`,
+      {},
+      token,
+      this.opts.clock() + 5_000,
+    ).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.releaseToken();
     this.agent.destroy();
   }
 
@@ -129,7 +151,7 @@ export class BigIpRestClient {
     let reauthenticated = false;
     for (let attempt = 0; ; attempt++) {
       let token: string | undefined;
-      if (!options.anonymous) token = await this.authToken();
+      if (!options.anonymous && !options.basic) token = await this.authToken();
       let response: RestResponse;
       try {
         response = await this.send(method, path, options, token, deadline);
@@ -140,7 +162,7 @@ export class BigIpRestClient {
         if (safe && attempt < this.opts.retries && (await this.backoff(attempt, deadline))) continue;
         throw failure;
       }
-      if (response.status === 401 && !options.anonymous && !reauthenticated) {
+      if (response.status === 401 && !options.anonymous && !options.basic && !reauthenticated) {
         // Expired or revoked token: log in again and retry once (the call was not processed).
         reauthenticated = true;
         this.token = undefined;
@@ -168,15 +190,26 @@ export class BigIpRestClient {
   private async doLogin(): Promise<string> {
     const creds = await this.credentials.get();
     const started = this.opts.clock();
-    const response = await this.request('POST', '/mgmt/shared/authn/login', {
-      anonymous: true,
-      idempotent: true,
-      body: {
-        username: creds.username,
-        password: creds.password,
-        loginProviderName: creds.loginProviderName ?? 'tmos',
-      },
-    });
+    const login = () =>
+      this.request('POST', '/mgmt/shared/authn/login', {
+        anonymous: true,
+        idempotent: true,
+        body: {
+          username: creds.username,
+          password: creds.password,
+          loginProviderName: creds.loginProviderName ?? 'tmos',
+        },
+      });
+    let response: RestResponse;
+    try {
+      response = await login();
+    } catch (error) {
+      // Too many tokens, left by callers that ended without releasing theirs: free the oldest half, once.
+      if (!(error instanceof BigIpError && error.status === 400 && TOKEN_QUOTA_RE.test(error.message)))
+        throw error;
+      await this.reclaimTokens();
+      response = await login();
+    }
     const token = (response.body as { token?: { token?: string; timeout?: number } })?.token;
     if (!token?.token) {
       throw new BigIpError(`device ${this.name}: login answered without a token`, {
@@ -198,6 +231,35 @@ export class BigIpRestClient {
    * that agents retrying a busy device do not come back in step. False when the wait would end past
    * the request's deadline: then the caller gives up instead.
    */
+  private async basicAuthorization(): Promise<string> {
+    // Through the IAM-authorised VPC link the Authorization header carries the SigV4 signature.
+    if (this.signer)
+      throw new BigIpError(`device ${this.name}: Basic authentication cannot pass the signed VPC link`, {
+        device: this.name,
+        transient: false,
+      });
+    const creds = await this.credentials.get();
+    return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+  }
+
+  /**
+   * Deletes the older half of the user's tokens (at least one). Their holders, if still alive,
+   * get a 401 and log in again once; a token abandoned by a finished function is simply gone.
+   */
+  private async reclaimTokens(): Promise<void> {
+    const listed = await this.request('GET', '/mgmt/shared/authz/tokens', { basic: true });
+    const items = ((listed.body as { items?: { token?: string; startTime?: string }[] })?.items ?? [])
+      .filter((t): t is { token: string; startTime?: string } => typeof t.token === 'string')
+      .sort((a, b) => String(a.startTime).localeCompare(String(b.startTime)));
+    const oldest = items.slice(0, Math.max(1, Math.floor(items.length / 2)));
+    for (const t of oldest) {
+      await this.request('DELETE', `/mgmt/shared/authz/tokens/${encodeURIComponent(t.token)}`, {
+        basic: true,
+        accept: [404],
+      });
+    }
+  }
+
   private async backoff(attempt: number, deadline: number): Promise<boolean> {
     const ceiling = this.opts.retryBaseMs * 2 ** attempt;
     const delay = ceiling / 2 + this.opts.random() * (ceiling / 2);
@@ -224,6 +286,7 @@ export class BigIpRestClient {
         ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }
         : {}),
       ...(token ? { 'x-f5-auth-token': token } : {}),
+      ...(options.basic ? { authorization: await this.basicAuthorization() } : {}),
       ...(options.transactionId !== undefined
         ? { 'x-f5-rest-coordination-id': String(options.transactionId) }
         : {}),

@@ -152,8 +152,8 @@ export class IControlBigIpDevice implements BigIpDevice {
     return this.rest.name;
   }
 
-  close(): void {
-    this.rest.close();
+  async close(): Promise<void> {
+    await this.rest.close();
   }
 
   async read(partition: string, units: readonly ReadUnit[]): Promise<DeviceSnapshot> {

@@ -204,7 +204,8 @@ export interface BigIpDevice {
   execute(partition: string, plan: ApplyPlan): Promise<ExecuteReport>;
   status(options?: { withSync?: boolean; withVersion?: boolean }): Promise<DeviceStatus>;
   configSync(deviceGroup: string): Promise<void>;
-  close(): void;
+  /** Releases what the device holds for us (the login token) and the connections. */
+  close(): Promise<void>;
 }
 
 /** The device or HA pair of one environment: writes go to its active unit. */
@@ -222,7 +223,7 @@ export interface DeviceCluster {
   ensureSynced(device: BigIpDevice): Promise<void>;
   /** Forgets cached failover states (after an error that may mean the pair failed over). */
   forget(): void;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export type { ObjectRef, OperatingStatus };

@@ -42,6 +42,30 @@ describe('iControl REST client against the BIG-IP simulator', () => {
     expect(sim.callCount()).toBe(6);
   });
 
+  it('gives its token back when closed (§5.3: a token otherwise lives 20 minutes)', async () => {
+    const { sim, client } = await setup();
+    await client.request('GET', '/mgmt/tm/sys/version');
+    expect(sim.tokens.live('admin')).toBe(1);
+    await client.close();
+    expect(sim.tokens.live('admin')).toBe(0);
+  });
+
+  it('survives 150 cold starts that never release their tokens, against the 100-token cap (§5.3)', async () => {
+    const { sim } = await setup();
+    const baseUrl = sim.baseUrl;
+    for (let i = 0; i < 150; i++) {
+      // A cold start: a new client, no token; it ends without closing (as a Lambda container does).
+      const cold = new BigIpRestClient({ name: 'bigip1', baseUrl }, credentials, { retryBaseMs: 1 });
+      expect((await cold.request('GET', '/mgmt/tm/sys/version')).status).toBe(200);
+    }
+    expect(sim.tokens.live('admin')).toBeLessThanOrEqual(100);
+    expect(logins(sim)).toBeGreaterThanOrEqual(150);
+    // A warm caller whose token was reclaimed logs in again once and goes on.
+    expect(
+      sim.calls.filter((c) => c.path.startsWith('/mgmt/shared/authz/tokens') && c.method === 'DELETE').length,
+    ).toBeGreaterThan(0);
+  });
+
   it('shares one login between concurrent first calls', async () => {
     const { sim, client } = await setup();
     await Promise.all(Array.from({ length: 8 }, () => client.request('GET', '/mgmt/tm/sys/version')));

@@ -179,7 +179,7 @@ describe('re-applying an unchanged load balancer writes nothing (every supported
             Date.now(),
           );
           await applier.apply({ ...target, operation: 'delete' });
-          cluster.close();
+          await cluster.close();
         }
       }),
       { numRuns: 40 },

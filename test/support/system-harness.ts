@@ -182,7 +182,7 @@ export async function systemHarness(options: SystemOptions = {}) {
       await this.settle();
     },
     async close() {
-      for (const a of agents) a.cluster.close();
+      await Promise.all(agents.map((a) => a.cluster.close()));
       if (pair) await pair.close();
       else await single?.close();
     },

@@ -82,7 +82,7 @@ export class InMemoryBigIp implements BigIpDevice {
     this.events.push(`sync ${deviceGroup}`);
   }
 
-  close(): void {}
+  async close(): Promise<void> {}
 }
 
 /** A cluster of in-memory devices: writes go to the first ACTIVE one; syncs are logged. */
@@ -121,5 +121,5 @@ export class InMemoryCluster implements DeviceCluster {
     this.forgotten += 1;
   }
 
-  close(): void {}
+  async close(): Promise<void> {}
 }
