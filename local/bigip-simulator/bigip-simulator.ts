@@ -14,6 +14,7 @@ import { RestResources } from './rest-resources.js';
 import { sharedEndpoint } from './shared-endpoints.js';
 import { StatsBook } from './stats-book.js';
 import { statusBody } from './status-endpoints.js';
+import { callCost, TIMING_MODELS, type TimingModel, WriteSlot } from './timing-model.js';
 import { type EnlistedCommand, Transactions } from './transactions.js';
 
 export type { CallRecord } from './control-api.js';
@@ -26,6 +27,8 @@ export interface SimulatorOptions {
   missingPartitionGet?: DeviceTraits['missingPartitionGet'];
   /** How long a config-sync takes to reach the peer (§4.3); 0 completes before the answer. */
   syncDelayMs?: number;
+  /** How long calls take (§6): `TIMING_MODELS.zero` (default) or `.real`, or a model of its own. */
+  timing?: TimingModel;
   users?: Record<string, string>;
   /** Accept HTTP Basic authentication on every endpoint (BIG-IP does for local users). */
   allowBasicAuth?: boolean;
@@ -54,6 +57,8 @@ export class BigIpSimulator implements Controllable {
   readonly sync: SyncState;
   /** Test hook: `config-sync` is emitted when a sync starts (to fail over inside its window, say). */
   readonly events = new EventEmitter();
+  readonly timing: TimingModel;
+  private readonly writeSlot = new WriteSlot();
   readonly faults: FaultInjector;
   readonly calls: CallRecord[] = [];
   readonly hostname: string;
@@ -78,7 +83,8 @@ export class BigIpSimulator implements Controllable {
     this.version = options.version ?? '17.1.2.1';
     this.traits = { version: this.version, missingPartitionGet: options.missingPartitionGet ?? 400 };
     this.store = new ConfigStore(true, this.traits);
-    this.sync = newSyncState(options.syncDelayMs ?? 0);
+    this.timing = options.timing ?? TIMING_MODELS.zero;
+    this.sync = newSyncState(options.syncDelayMs ?? this.timing.syncMs);
     this.managementIp = options.managementIp ?? '192.0.2.10';
     this.failoverState = options.failoverState ?? 'active';
     this.tokens = new TokenStore(
@@ -228,12 +234,39 @@ export class BigIpSimulator implements Controllable {
           break;
       }
     }
-    const answer = this.route(method, url, raw, req);
+    const answer = await this.timed(method, url.pathname, req, () => this.route(method, url, raw, req));
     send(resetAfter ? nullResponse(req) : res, answer);
     if (resetAfter) {
       record.status = -1;
       req.socket.destroy();
     }
+  }
+
+  /** Answers after the time the model says the call takes; writes wait for the device's one write slot. */
+  private async timed(
+    method: string,
+    path: string,
+    req: IncomingMessage,
+    answer: () => Reply,
+  ): Promise<Reply> {
+    const txHeader = req.headers['x-f5-rest-coordination-id'];
+    const commit = /^\/mgmt\/tm\/transaction\/(\d+)$/.exec(path);
+    const cost = callCost(this.timing, {
+      method,
+      path,
+      enlisted: typeof txHeader === 'string',
+      commitCommands: commit && method === 'PATCH' ? this.transactions.size(commit[1] as string) : undefined,
+    });
+    if (cost.ms === 0) return answer();
+    const wait = () => new Promise((r) => setTimeout(r, cost.ms));
+    if (!cost.serial) {
+      await wait();
+      return answer();
+    }
+    return this.writeSlot.hold(async () => {
+      await wait();
+      return answer();
+    });
   }
 
   private route(method: string, url: URL, raw: string, req: IncomingMessage): Reply {

@@ -117,6 +117,11 @@ export class Transactions {
     return reply(200, this.body(tx));
   }
 
+  /** How many commands a live transaction holds (what its commit will cost). */
+  size(id: string): number | undefined {
+    return this.live(id)?.commands.length;
+  }
+
   private live(id: string): Transaction | undefined {
     const tx = this.open.get(id);
     if (!tx) return undefined;
