@@ -59,6 +59,11 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
         });
       } else {
         logger.info('applied', { ...ctx, ...result });
+        // A partition the device would not delete (the tenant's other load balancers, or items we did
+        // not create, such as monitor test results that only a root shell can remove) stays: say so.
+        const kept =
+          result.outcome === 'applied' ? result.skipped.filter((s) => s.startsWith('partition')) : [];
+        if (kept.length > 0) logger.warn('partition kept on the device', { ...ctx, kept });
       }
       if (scheduling.submittedAt && result.outcome !== 'gone') {
         emitMetric(
