@@ -9,7 +9,7 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { parseRequest } from '../functions/domain/lbaas-request.js';
+import { deduplicationId, parseRequest } from '../functions/domain/lbaas-request.js';
 import type { ResourceStore } from '../functions/domain/ports.js';
 import { isPending, type ResourceRecord } from '../functions/domain/resource-state.js';
 import type { AgentOperations } from '../functions/services/agent-operations.js';
@@ -40,6 +40,7 @@ export interface StatusNode {
 /** What `submit` returns: enough to wait for the request to take effect. */
 export interface SubmittedRequest {
   requestId: string;
+  tenantId: string;
   loadbalancerId: string;
   resource: ResourceRecord['type'];
   objectId: string;
@@ -86,6 +87,7 @@ export class LbaasClient {
     const r = parsed.request;
     return {
       requestId: r.requestId,
+      tenantId: r.tenantId,
       loadbalancerId: r.loadbalancerId,
       resource: r.resource,
       objectId: r.object.id,
@@ -96,13 +98,13 @@ export class LbaasClient {
 
   async submit(message: Record<string, unknown>): Promise<SubmittedRequest> {
     const { body, ...submitted } = this.prepare(message);
-    const { requestId, loadbalancerId } = submitted;
+    const { loadbalancerId } = submitted;
     await this.clients.sqs.send(
       new SendMessageCommand({
         QueueUrl: this.target.requestQueueUrl,
         MessageBody: body,
         MessageGroupId: loadbalancerId,
-        MessageDeduplicationId: requestId,
+        MessageDeduplicationId: deduplicationId(submitted),
       }),
     );
     return submitted;
@@ -133,7 +135,7 @@ export class LbaasClient {
             // A redelivery (soak tests) is the same request under another de-duplication id.
             MessageDeduplicationId: options.redeliver
               ? `${p.requestId}-again-${randomUUID().slice(0, 8)}`
-              : p.requestId,
+              : deduplicationId(p),
           })),
         }),
       );

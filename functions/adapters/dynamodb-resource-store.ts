@@ -250,10 +250,12 @@ export class DynamoDbResourceStore implements ResourceStore {
             createdAt: nowMs,
             updatedAt: nowMs,
           },
-          // The same request may come back (a retry after a partial failure, a redrive): it re-records.
-          ConditionExpression: 'attribute_not_exists(#k) OR requestId = :rid',
+          // The same request may come back (a retry after a partial failure, a redrive): it re-records,
+          // but a request id reused by another tenant (or environment) never takes the object over.
+          ConditionExpression:
+            'attribute_not_exists(#k) OR (requestId = :rid AND tenantId = :t AND env = :e)',
           ExpressionAttributeNames: { '#k': 'key' },
-          ExpressionAttributeValues: { ':rid': request.requestId },
+          ExpressionAttributeValues: { ':rid': request.requestId, ':t': tenantId, ':e': env },
         },
       };
     }

@@ -1,5 +1,5 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { ForwardedRequest } from '../domain/lbaas-request.js';
+import { deduplicationId, type ForwardedRequest } from '../domain/lbaas-request.js';
 import type { AgentQueue } from '../domain/ports.js';
 
 /**
@@ -15,7 +15,7 @@ export class SqsAgentQueue implements AgentQueue {
         QueueUrl: queueUrl,
         MessageBody: JSON.stringify(message),
         MessageGroupId: message.request.loadbalancerId,
-        MessageDeduplicationId: message.request.requestId,
+        MessageDeduplicationId: deduplicationId(message.request),
         MessageAttributes: {
           decision: { DataType: 'String', StringValue: message.scheduling.kind },
           scheduledAt: { DataType: 'Number', StringValue: String(message.scheduling.scheduledAt) },

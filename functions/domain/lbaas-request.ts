@@ -17,9 +17,9 @@ const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
 const TENANT_RE =
   /^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/;
 const REQUEST_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}$/;
-// Free text ends up in BIG-IP `description` fields: BIG-IP refuses `<` `>` and control characters break logs.
+// Free text ends up in BIG-IP `description` fields: BIG-IP refuses `<` `>`, and control characters (C0, DEL, C1) break logs.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-const UNSAFE_TEXT_RE = /[\u0000-\u001f\u007f<>]/;
+const UNSAFE_TEXT_RE = /[\u0000-\u001f\u007f-\u009f<>]/;
 const URL_PATH_RE = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*$/;
 const EXPECTED_CODES_RE = /^[1-5]\d{2}(?:-[1-5]\d{2})?(?:,[1-5]\d{2}(?:-[1-5]\d{2})?)*$/;
 const COOKIE_NAME_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/;
@@ -374,6 +374,15 @@ const forwardedSchema = z.object({
     submittedAt: z.number().optional(),
   }),
 });
+
+/**
+ * The de-duplication id of a request on the FIFO queues (and, as a pair, its idempotency key): a
+ * request id is unique per tenant only, so another tenant reusing one must never be taken for a
+ * duplicate and dropped.
+ */
+export function deduplicationId(request: { tenantId: string; requestId: string }): string {
+  return `${request.tenantId.toLowerCase()}:${request.requestId}`;
+}
 
 /**
  * A request as forwarded to an agent: the original plus the scheduler's decision. The one type of

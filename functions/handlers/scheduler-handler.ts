@@ -32,7 +32,8 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
   const { config, scheduler, resources, telemetry, clock } = deps;
   const { logger, metrics } = telemetry;
   const idempotencyConfig = new IdempotencyConfig({
-    eventKeyJmesPath: 'request.requestId',
+    // Per tenant: another tenant reusing a request id is a different request, never a duplicate.
+    eventKeyJmesPath: '[request.tenantId, request.requestId]',
     expiresAfterSeconds: config.idempotencyTtlSeconds,
     // Runs only when Powertools answers from a stored result: this delivery is a duplicate.
     responseHook: (response) => ({ ...(response as object), duplicate: true }),

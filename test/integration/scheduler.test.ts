@@ -28,7 +28,10 @@ describe('scheduler pipeline against DynamoDB Local and fauxqs', () => {
     });
     const forwarded = await h.drainAgent('agent-1');
     expect(forwarded).toHaveLength(1);
-    expect(forwarded[0]).toMatchObject({ groupId: ids.loadbalancerId, dedupId: create.requestId });
+    expect(forwarded[0]).toMatchObject({
+      groupId: ids.loadbalancerId,
+      dedupId: `${ids.tenantId}:${create.requestId}`,
+    });
     expect(forwarded[0]?.body).toMatchObject({
       request: { requestId: create.requestId },
       scheduling: {
@@ -307,5 +310,42 @@ describe('scheduler pipeline against DynamoDB Local and fauxqs', () => {
     await h.registry.setAdminState('Test', 'agent-1', true);
     const back = await captureMetrics(() => h.deliver([requests.createPool(a)]));
     expect(back.metrics).toContainEqual(expect.objectContaining({ dimensions: { Decision: 'bound' } }));
+  });
+});
+
+describe('request ids are per tenant', () => {
+  it('never lets another tenant reusing a request id take a load balancer over, even after the idempotency window', async () => {
+    const h = await schedulerHarness();
+    const owner = lbIds();
+    const create = requests.createLoadbalancer(owner);
+    await h.deliver([create]);
+    const before = await h.resources.loadRecords(owner.loadbalancerId);
+    // Tenant U re-sends T's request id for T's load balancer, under its own tenant id.
+    const hijack = { ...create, tenantId: lbIds().tenantId };
+    const { metrics } = await captureMetrics(() => h.deliver([hijack]));
+    expect(metrics).toContainEqual(
+      expect.objectContaining({ name: 'RejectedRequests', dimensions: { Reason: 'tenant-mismatch' } }),
+    );
+    expect(await h.resources.loadRecords(owner.loadbalancerId)).toEqual(before);
+  });
+
+  it('processes another tenant’s valid request that happens to reuse a request id, instead of dropping it', async () => {
+    const h = await schedulerHarness();
+    const [t, u] = [lbIds(), lbIds()];
+    const first = requests.createLoadbalancer(t);
+    await h.deliver([first]);
+    const second = { ...requests.createLoadbalancer(u), requestId: first.requestId };
+    const { metrics } = await captureMetrics(() => h.deliver([second]));
+    expect(metrics.map((m) => m.name)).not.toContain('DuplicateRequests');
+    expect((await h.resources.loadRecords(u.loadbalancerId)).map((r) => r.provisioningStatus)).toEqual([
+      'PENDING_CREATE',
+    ]);
+    // Both reached an agent queue: their de-duplication ids differ.
+    const forwarded = (
+      await Promise.all(Object.keys(h.agentQueues).map((host) => h.drainAgent(host)))
+    ).flat();
+    expect(forwarded.map((f) => f.dedupId).sort()).toEqual(
+      [`${t.tenantId}:${first.requestId}`, `${u.tenantId}:${first.requestId}`].sort(),
+    );
   });
 });

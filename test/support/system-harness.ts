@@ -159,7 +159,7 @@ export async function systemHarness(options: SystemOptions = {}) {
             QueueUrl: h.requestQueue.url,
             MessageBody: JSON.stringify(body),
             MessageGroupId: body.loadbalancerId,
-            MessageDeduplicationId: body.requestId,
+            MessageDeduplicationId: `${(body as { tenantId?: string }).tenantId ?? ''}:${body.requestId}`,
           }),
         );
       }

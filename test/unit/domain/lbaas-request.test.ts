@@ -90,6 +90,17 @@ describe('parseRequest', () => {
       /object.name: must not contain/,
     ],
     ['a NUL byte', requests.createLoadbalancer(lbIds(), { description: 'a\u0000b' }), /object.description/],
+    // C1 controls (U+0080–U+009F), e.g. NEL, break logs and device descriptions just as C0 ones do.
+    [
+      'a C1 control (NEL)',
+      requests.createLoadbalancer(lbIds(), { name: 'a\u0085b' }),
+      /object.name: must not contain/,
+    ],
+    [
+      'a C1 control (CSI)',
+      requests.createListener(lbIds(), { description: 'x\u009b[2J' }),
+      /object.description/,
+    ],
     ['a bad address', requests.createMember(lbIds(), uuid(), { address: '10.0.0.300' }), /object.address/],
     [
       'a port out of range',
