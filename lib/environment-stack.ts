@@ -26,6 +26,13 @@ export interface EnvironmentStackProps extends StackProps {
 
 const SCHEDULER_TIMEOUT = Duration.seconds(30);
 const WORKER_TIMEOUT = Duration.seconds(60);
+/** AWS's guidance for a queue that feeds a Lambda function: visibility ≥ 6 × the function timeout. */
+const VISIBILITY_FACTOR = 6;
+/**
+ * A partition lease must outlive the longest apply that holds it, or a second writer could take it
+ * while the first still writes: the worker's timeout, plus a margin for the release write.
+ */
+export const LEASE_SECONDS = WORKER_TIMEOUT.toSeconds() + 30;
 
 /**
  * One environment: its request queue and scheduler, and per agent a queue, a worker and a
@@ -57,7 +64,7 @@ export class EnvironmentStack extends Stack {
     const requests = new FifoQueuePair(this, 'Requests', {
       queueName: `${base}-requests`,
       maxReceiveCount: e.maxAttempts,
-      visibilityTimeout: SCHEDULER_TIMEOUT.plus(Duration.seconds(30)),
+      visibilityTimeout: Duration.seconds(SCHEDULER_TIMEOUT.toSeconds() * VISIBILITY_FACTOR),
     });
     const agentQueues = Object.fromEntries(
       e.agents.map((a) => [
@@ -65,7 +72,7 @@ export class EnvironmentStack extends Stack {
         new FifoQueuePair(this, `Agent-${a.host}-Queue`, {
           queueName: `${base}-agent-${a.host}`,
           maxReceiveCount: e.maxAttempts,
-          visibilityTimeout: WORKER_TIMEOUT.plus(Duration.seconds(30)),
+          visibilityTimeout: Duration.seconds(WORKER_TIMEOUT.toSeconds() * VISIBILITY_FACTOR),
         }),
       ]),
     );
@@ -135,7 +142,7 @@ export class EnvironmentStack extends Stack {
           description: `${e.prefix}/${agent.host}: applies requests to the BIG-IP devices`,
           timeout: WORKER_TIMEOUT,
           memorySize: 512,
-          environment: agentEnv,
+          environment: { ...agentEnv, [ENV_VARS.leaseSeconds]: String(LEASE_SECONDS) },
           ...(placement ?? {}),
         }),
         {
@@ -159,6 +166,8 @@ export class EnvironmentStack extends Stack {
           description: `${e.prefix}/${agent.host}: heartbeat through the agent's own path`,
           timeout: Duration.seconds(Math.min(900, heartbeatBeats * e.heartbeatIntervalSeconds + 20)),
           memorySize: 128,
+          // Throttling elsewhere in the account must not stop heartbeats and mark healthy agents dead.
+          reservedConcurrency: e.heartbeatReservedConcurrency,
           environment: {
             ...agentEnv,
             [ENV_VARS.agentId]: agentIdOf(e, agent),

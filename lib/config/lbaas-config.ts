@@ -36,6 +36,8 @@ const environment = z
     retryMaxSeconds: intSetting('retryMaxSeconds'),
     selection: rules.selection.default('random'),
     rebindAfterSeconds: z.int().min(60).optional(),
+    /** Concurrency reserved for each heartbeat function, so account-wide throttling cannot stop heartbeats. */
+    heartbeatReservedConcurrency: z.int().min(1).max(10).default(2),
     /** Maximum concurrent scheduler invocations (the SQS event source's maximum concurrency). */
     schedulerConcurrency: z.int().min(2).max(1000).default(10),
     devices: z.strictObject({

@@ -203,7 +203,9 @@ export class DeviceAccess extends Construct {
     const stack = Stack.of(this);
     const literal = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<${pseudo}>` : value);
     const arn = `arn:${literal(stack.partition, 'AWS::Partition')}:execute-api:${literal(stack.region, 'AWS::Region')}:<AWS::AccountId>:<${stack.getLogicalId(api.node.defaultChild as CfnResource)}>`;
-    Validations.of(grantee).acknowledge(
+    // The finding is on the function's role (its own construct), not on the function.
+    const role = (grantee as { role?: IConstruct }).role;
+    Validations.of(role ?? grantee).acknowledge(
       ...this.endpoints.map((e) => ({
         id: `AwsSolutions::AwsSolutions-IAM5[Resource::${arn}/$default/*/${e.name}/*]`,
         reason: `Any method on any iControl REST path of device ${e.name}, and only that device, is what an agent needs.`,

@@ -206,7 +206,7 @@ describe('CDK stacks (sample configuration)', () => {
     }
     // The agent-1 worker consumes only its own queue.
     const worker = Object.entries(policies).find(([id]) =>
-      id.startsWith('Agentagent1WorkerFunctionServiceRoleDefaultPolicy'),
+      id.startsWith('Agentagent1WorkerRoleDefaultPolicy'),
     )?.[1];
     const receive = worker?.Properties.PolicyDocument.Statement.filter((s: { Action: string[] }) =>
       [s.Action].flat().includes('sqs:ReceiveMessage'),
@@ -215,6 +215,60 @@ describe('CDK stacks (sample configuration)', () => {
     expect(JSON.stringify(receive[0].Resource)).toContain('Agentagent1Queue');
     expect(JSON.stringify(worker?.Properties.PolicyDocument)).not.toContain('Agentagent2Queue');
     expect(JSON.stringify(worker?.Properties.PolicyDocument)).toContain('DevicesDeviceCredentials');
+  });
+
+  it('scopes every function’s log permissions to its own log group; no role uses the managed basic execution role', () => {
+    const roles = env.findResources('AWS::IAM::Role');
+    for (const role of Object.values(roles)) {
+      expect(JSON.stringify(role.Properties.ManagedPolicyArns ?? [])).not.toContain(
+        'AWSLambdaBasicExecutionRole',
+      );
+    }
+    const functions = env.findResources('AWS::Lambda::Function');
+    const policies = Object.values(env.findResources('AWS::IAM::Policy'));
+    for (const fn of Object.values(functions)) {
+      const roleId = fn.Properties.Role['Fn::GetAtt'][0] as string;
+      const logGroupId = fn.Properties.LoggingConfig.LogGroup.Ref as string;
+      const own = policies.filter((p) => JSON.stringify(p.Properties.Roles).includes(roleId));
+      const logs = own
+        .flatMap((p) => p.Properties.PolicyDocument.Statement)
+        .filter((st: { Action: string[] }) => [st.Action].flat().some((a) => String(a).startsWith('logs:')));
+      expect(logs).toHaveLength(1);
+      // Every resource of the statement is this function's own log group (or its streams).
+      for (const r of [logs[0].Resource].flat()) expect(JSON.stringify(r)).toContain(logGroupId);
+    }
+  });
+
+  it('keeps the limits nothing else checks: queue visibility ≥ 6 × timeout, lease ≥ worker timeout, reserved heartbeats', () => {
+    const functions = Object.values(env.findResources('AWS::Lambda::Function')) as {
+      Properties: {
+        Timeout: number;
+        ReservedConcurrentExecutions?: number;
+        Environment: { Variables: Record<string, unknown> };
+      };
+    }[];
+    const queues = Object.values(env.findResources('AWS::SQS::Queue')) as {
+      Properties: { QueueName: string; VisibilityTimeout?: number };
+    }[];
+    const timeoutOf = (service: string) =>
+      Math.max(
+        ...functions
+          .filter((f) => f.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME === service)
+          .map((f) => f.Properties.Timeout),
+      );
+    for (const q of queues.filter((x) => !x.Properties.QueueName.includes('-dlq'))) {
+      const consumer = q.Properties.QueueName.includes('-requests') ? 'scheduler' : 'agent-worker';
+      expect(q.Properties.VisibilityTimeout, q.Properties.QueueName).toBeGreaterThanOrEqual(
+        6 * timeoutOf(consumer),
+      );
+    }
+    for (const f of functions) {
+      const v = f.Properties.Environment.Variables;
+      if (v.POWERTOOLS_SERVICE_NAME === 'agent-worker')
+        expect(Number(v.LBAAS_LEASE_SECONDS)).toBeGreaterThanOrEqual(f.Properties.Timeout);
+      if (v.POWERTOOLS_SERVICE_NAME === 'heartbeat')
+        expect(f.Properties.ReservedConcurrentExecutions).toBe(2);
+    }
   });
 
   it('passes cdk-nag AwsSolutions checks with no unacknowledged findings (each acknowledgement says why)', () => {
