@@ -109,6 +109,7 @@ async function run(timing: TimingModel, growth: boolean) {
     await resources.recordRequest(r, ENV, Date.now());
     return measure(`${r.operation} ${r.resource}`, {
       requestId: r.requestId,
+      tenantId: r.tenantId,
       loadbalancerId: r.loadbalancerId,
       resource: r.resource,
       objectId: r.object.id,
@@ -152,6 +153,7 @@ async function run(timing: TimingModel, growth: boolean) {
     // The whole load balancer, unchanged, applied again: a converged agent only reads.
     const reapply = await measure('re-apply unchanged load balancer', {
       requestId: randomUUID(),
+      tenantId,
       loadbalancerId: lb,
       resource: 'loadbalancer',
       objectId: lb,

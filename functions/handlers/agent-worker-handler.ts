@@ -41,6 +41,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
     const { request, scheduling } = parsed.message;
     const target: ApplyTarget = {
       requestId: request.requestId,
+      tenantId: request.tenantId,
       loadbalancerId: request.loadbalancerId,
       resource: request.resource,
       objectId: request.object.id,

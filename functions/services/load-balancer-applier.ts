@@ -1,4 +1,5 @@
 import { type ApplyScope, planApply, type ScopeTarget, scopeFor } from '../domain/bigip-apply-plan.js';
+import { partitionName } from '../domain/bigip-names.js';
 import { type Translation, type TranslationOptions, translate } from '../domain/bigip-translation.js';
 import { BigIpError, RejectedRequestError } from '../domain/errors.js';
 import type { ResourceType } from '../domain/lbaas-request.js';
@@ -28,6 +29,8 @@ export interface ApplierDeps {
 
 export interface ApplyTarget {
   requestId: string;
+  /** The tenant: its partition's lease is taken before anything is read. */
+  tenantId: string;
   loadbalancerId: string;
   resource: ResourceType;
   objectId: string;
@@ -47,23 +50,38 @@ export type ApplyResult =
   | { outcome: 'device-error'; reason: string; device: string };
 
 /**
- * The agent's work for one request: load the load balancer's whole desired tree, translate it,
- * read what the device has for the objects the request can change, apply only the difference
- * (one transaction) under the partition lease, then write ACTIVE/ERROR statuses and, for a
- * deleted load balancer, release its binding and tenant affinity.
+ * The agent's work for one request, under the lease of the tenant's partition: load the load
+ * balancer's whole desired tree, translate it, read what the device has for the objects the
+ * request can change, apply only the difference (one transaction), then write ACTIVE/ERROR
+ * statuses and, for a deleted load balancer, release its binding and tenant affinity. The tree is
+ * read inside the lease, so an apply that waited for it writes the newest desired state, never an
+ * older one; statuses are written only for the revisions it applied.
  */
 export class LoadBalancerApplier {
   constructor(private readonly deps: ApplierDeps) {}
 
   async apply(target: ApplyTarget): Promise<ApplyResult> {
-    const { env, resources, clock } = this.deps;
+    const { env, lease, cluster } = this.deps;
+    // One writer per partition of a cluster (config-sync stays safe: it only runs from the active unit).
+    const leaseKey = `${env}#${cluster.name}#${partitionName(env, target.tenantId)}`;
+    const owner = `${this.deps.host}#${this.deps.newId()}`;
+    await lease.acquire(leaseKey, owner);
+    try {
+      return await this.underLease(target);
+    } finally {
+      await lease.release(leaseKey, owner).catch(() => undefined);
+    }
+  }
+
+  private async underLease(target: ApplyTarget): Promise<ApplyResult> {
+    const { env, resources, clock, cluster } = this.deps;
     const records = await resources.loadRecords(target.loadbalancerId);
     const tree = buildTree(records);
     if (!tree) return { outcome: 'gone' };
-    if (tree.root.env !== env) {
+    if (tree.root.env !== env || tree.root.tenantId !== target.tenantId) {
       throw new RejectedRequestError(
         'environment-mismatch',
-        `load balancer ${tree.root.id} belongs to environment ${tree.root.env}, not ${env}`,
+        `load balancer ${tree.root.id} belongs to environment ${tree.root.env} and project ${tree.root.tenantId}, not ${env} and ${target.tenantId}`,
       );
     }
     const translation = translate(tree, { env, ...this.deps.translation });
@@ -73,12 +91,7 @@ export class LoadBalancerApplier {
       operation: target.operation,
     });
 
-    const { lease, cluster } = this.deps;
-    // One writer per partition of a cluster (config-sync stays safe: it only runs from the active unit).
-    const leaseKey = `${env}#${cluster.name}#${translation.partition}`;
-    const owner = `${this.deps.host}#${this.deps.newId()}`;
     let result: ApplyResult;
-    await lease.acquire(leaseKey, owner);
     try {
       result = await this.onDevice(translation, scope);
     } catch (error) {
@@ -90,8 +103,6 @@ export class LoadBalancerApplier {
       }
       if (error instanceof BigIpError) cluster.forget();
       throw error;
-    } finally {
-      await lease.release(leaseKey, owner).catch(() => undefined);
     }
 
     const outcomes = completions(tree, translation, scope, target);

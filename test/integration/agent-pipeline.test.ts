@@ -123,6 +123,7 @@ describe('agent pipeline: SQS → scheduler → agent → simulated BIG-IP → s
     ] as const) {
       const result = await agent.deps.applier.apply({
         requestId: uuid(),
+        tenantId: f.ids.tenantId,
         loadbalancerId: f.ids.loadbalancerId,
         resource,
         objectId: id as string,
@@ -331,6 +332,7 @@ describe('agent pipeline: SQS → scheduler → agent → simulated BIG-IP → s
       lbs.map((ids, i) =>
         s.agents[i]?.deps.applier.apply({
           requestId: uuid(),
+          tenantId: ids.tenantId,
           loadbalancerId: ids.loadbalancerId,
           resource: 'loadbalancer',
           objectId: ids.loadbalancerId,

@@ -152,6 +152,7 @@ describe('re-applying an unchanged load balancer writes nothing (every supported
         for (const m of messages) await resources.recordRequest(parsed(m), ENV, Date.now());
         const target = {
           requestId: 'r',
+          tenantId: ids.tenantId,
           loadbalancerId: ids.loadbalancerId,
           resource: 'loadbalancer' as const,
           objectId: ids.loadbalancerId,

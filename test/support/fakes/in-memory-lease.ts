@@ -6,8 +6,13 @@ export class InMemoryLease implements PartitionLease {
   readonly ttlMs = 60_000;
   readonly holders = new Map<string, string>();
   readonly events: string[] = [];
+  /** Runs while the caller waits for the lease (another writer's work meanwhile). */
+  whileWaiting: (() => Promise<void>) | undefined;
 
   async acquire(key: string, owner: string): Promise<void> {
+    const meanwhile = this.whileWaiting;
+    this.whileWaiting = undefined;
+    await meanwhile?.();
     const holder = this.holders.get(key);
     if (holder && holder !== owner) throw new LeaseBusyError(`partition lease ${key} is held`, { key });
     this.holders.set(key, owner);

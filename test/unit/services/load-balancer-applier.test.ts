@@ -55,6 +55,7 @@ function fixture(devices = [new InMemoryBigIp()]) {
 function targetOf(r: LbaasRequest): ApplyTarget {
   return {
     requestId: r.requestId,
+    tenantId: r.tenantId,
     loadbalancerId: r.loadbalancerId,
     resource: r.resource,
     objectId: r.object.id,
@@ -155,6 +156,31 @@ describe('LoadBalancerApplier over in-memory ports', () => {
     expect(f.resources.get(ids.loadbalancerId, 'loadbalancer', ids.loadbalancerId)?.provisioningStatus).toBe(
       'PENDING_CREATE',
     );
+  });
+
+  it('reads the desired tree inside the lease: an apply that waited writes the newest state, never an older one', async () => {
+    const f = fixture();
+    const ids = lbIds();
+    await f.apply(await f.record(requests.createLoadbalancer(ids)));
+    const pool = await f.record(requests.createPool(ids));
+    await f.apply(pool);
+    const member = await f.record(requests.createMember(ids, pool.object.id, { weight: 28 }));
+    await f.apply(member);
+    const to29 = await f.record(requests.update('member', ids, { id: member.object.id, weight: 29 }));
+    // While this apply waits for the lease, a newer request (weight 30) is recorded.
+    f.lease.whileWaiting = () =>
+      f.resources.recordRequest(
+        parsed(requests.update('member', ids, { id: member.object.id, weight: 30 })),
+        ENV,
+        f.clock.now(),
+      );
+    await f.apply(to29);
+    const onDevice = [...f.device.objects.values()].find((o) => o.kind === 'member');
+    expect(onDevice?.attrs.ratio).toBe(30);
+    // The record reflects it: what is ACTIVE is what the device has.
+    const record = f.resources.get(ids.loadbalancerId, 'member', member.object.id);
+    expect(record?.desired).toMatchObject({ weight: 30 });
+    expect(record?.provisioningStatus).toBe('ACTIVE');
   });
 
   it('does not touch the device while another writer holds the partition lease', async () => {
