@@ -111,7 +111,7 @@ export class EnvironmentStack extends Stack {
         affinity: 'readWrite',
         resources: 'readWrite',
         idempotency: 'readWrite',
-        addresses: 'readWrite',
+        claims: 'readWrite',
       },
     );
     scheduler.consumes(requests.queue, ENV_VARS.requestQueueUrl);
@@ -151,7 +151,7 @@ export class EnvironmentStack extends Stack {
           affinity: 'readWrite',
           resources: 'readWrite',
           leases: 'readWrite',
-          addresses: 'readWrite',
+          claims: 'readWrite',
         },
       );
       worker.consumes(pair.queue, ENV_VARS.agentQueueUrl);

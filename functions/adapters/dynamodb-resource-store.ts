@@ -6,7 +6,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { type AddressClaim, claimOf } from '../domain/address-claims.js';
+import { type Claim, claimsOf, requestClaims, requestReferences } from '../domain/claims.js';
 import { ContentionError, RejectedRequestError } from '../domain/errors.js';
 import type { LbaasRequest, UpdateRequest } from '../domain/lbaas-request.js';
 import type { ObjectRef, ResourceStore } from '../domain/ports.js';
@@ -31,7 +31,7 @@ export class DynamoDbResourceStore implements ResourceStore {
 
   constructor(
     private readonly db: DynamoDBDocumentClient,
-    private readonly tables: { resources: string; addresses: string },
+    private readonly tables: { resources: string; claims: string },
   ) {
     this.table = tables.resources;
   }
@@ -39,8 +39,18 @@ export class DynamoDbResourceStore implements ResourceStore {
   async recordRequest(request: LbaasRequest, env: string, nowMs: number): Promise<void> {
     const writes: Write[] = [this.targetWrite(request, env, nowMs)];
     if (request.resource !== 'loadbalancer') writes.push(this.rootWrite(request, env, nowMs));
-    const claim = requestClaim(request, env);
-    if (claim) writes.push(this.claimWrite(claim, nowMs));
+    for (const claim of requestClaims(request, env)) writes.push(this.claimWrite(claim, nowMs));
+    // What the request points at must be an object of the same load balancer (checked, race-free, with the write).
+    for (const ref of requestReferences(request)) {
+      writes.push({
+        ConditionCheck: {
+          TableName: this.table,
+          Key: { loadbalancerId: request.loadbalancerId, key: resourceKey(ref.type, ref.id) },
+          ConditionExpression: 'attribute_exists(#k)',
+          ExpressionAttributeNames: { '#k': 'key' },
+        },
+      });
+    }
     try {
       if (writes.length === 1) await this.sendSingle(writes[0] as Write);
       else await this.db.send(new TransactWriteCommand({ TransactItems: writes }));
@@ -109,8 +119,7 @@ export class DynamoDbResourceStore implements ResourceStore {
     try {
       if (outcome.kind === 'deleted') {
         await this.db.send(new DeleteCommand({ TableName: this.table, Key, ...condition }));
-        const claim = claimOf(record.env, record);
-        if (claim) await this.releaseClaim(claim);
+        for (const claim of claimsOf(record.env, record)) await this.releaseClaim(claim);
       } else if (outcome.kind === 'active') {
         await this.db.send(
           new UpdateCommand({
@@ -152,33 +161,33 @@ export class DynamoDbResourceStore implements ResourceStore {
     }
   }
 
-  /** The address claim a create takes, in the request's transaction (idempotent for the same owner). */
-  private claimWrite(claim: AddressClaim, nowMs: number): Write {
+  /** A claim a create takes, in the request's transaction (idempotent for the same owner). */
+  private claimWrite(claim: Claim, nowMs: number): Write {
     return {
       Put: {
-        TableName: this.tables.addresses,
+        TableName: this.tables.claims,
         Item: {
-          addressKey: claim.key,
+          claimKey: claim.key,
           ownerType: claim.owner.type,
           ownerId: claim.owner.id,
           loadbalancerId: claim.owner.loadbalancerId,
           claimedAt: nowMs,
         },
-        ConditionExpression: 'attribute_not_exists(addressKey) OR ownerId = :o',
-        ExpressionAttributeValues: { ':o': claim.owner.id },
+        ConditionExpression: 'attribute_not_exists(claimKey) OR (ownerId = :o AND loadbalancerId = :lb)',
+        ExpressionAttributeValues: { ':o': claim.owner.id, ':lb': claim.owner.loadbalancerId },
       },
     };
   }
 
   /** Frees a deleted object's claim (only its own; a claim already gone is fine). */
-  private async releaseClaim(claim: AddressClaim): Promise<void> {
+  private async releaseClaim(claim: Claim): Promise<void> {
     try {
       await this.db.send(
         new DeleteCommand({
-          TableName: this.tables.addresses,
-          Key: { addressKey: claim.key },
-          ConditionExpression: 'ownerId = :o',
-          ExpressionAttributeValues: { ':o': claim.owner.id },
+          TableName: this.tables.claims,
+          Key: { claimKey: claim.key },
+          ConditionExpression: 'ownerId = :o AND loadbalancerId = :lb',
+          ExpressionAttributeValues: { ':o': claim.owner.id, ':lb': claim.owner.loadbalancerId },
         }),
       );
     } catch (error) {
@@ -190,17 +199,18 @@ export class DynamoDbResourceStore implements ResourceStore {
    * Why a create's claim was refused: another live object holds the address. A claim whose holder
    * no longer exists (its delete stopped between the two writes) is freed, and the request retried.
    */
-  private async claimRefusal(claim: AddressClaim, env: string): Promise<string | undefined> {
+  private async claimRefusal(claim: Claim, env: string): Promise<string | undefined> {
     const held = (
       await this.db.send(
         new GetCommand({
-          TableName: this.tables.addresses,
-          Key: { addressKey: claim.key },
+          TableName: this.tables.claims,
+          Key: { claimKey: claim.key },
           ConsistentRead: true,
         }),
       )
     ).Item;
-    if (!held || held.ownerId === claim.owner.id) return undefined;
+    if (!held || (held.ownerId === claim.owner.id && held.loadbalancerId === claim.owner.loadbalancerId))
+      return undefined;
     const holder = await this.db.send(
       new GetCommand({
         TableName: this.table,
@@ -212,12 +222,14 @@ export class DynamoDbResourceStore implements ResourceStore {
       }),
     );
     if (!holder.Item) {
-      await this.releaseClaim({ ...claim, owner: { ...claim.owner, id: String(held.ownerId) } });
+      await this.releaseClaim({
+        ...claim,
+        owner: { ...claim.owner, id: String(held.ownerId), loadbalancerId: String(held.loadbalancerId) },
+      });
       return undefined;
     }
-    return `${claim.describe} is already used by ${String(held.ownerType)} ${String(held.ownerId)}${
-      held.ownerType === 'loadbalancer' ? ` in environment ${env}` : ''
-    }`;
+    const of = held.ownerType === 'loadbalancer' ? '' : ` of load balancer ${String(held.loadbalancerId)}`;
+    return `${claim.describe} is already used by ${String(held.ownerType)} ${String(held.ownerId)}${of} in environment ${env}`;
   }
 
   private async sendSingle(write: Write): Promise<void> {
@@ -366,9 +378,10 @@ export class DynamoDbResourceStore implements ResourceStore {
     const what = resource === 'loadbalancer' ? `load balancer ${id}` : `${resource} ${id}`;
     if (operation === 'create') {
       if (target) return ownership(target, what) ?? refuse('conflict', `${what} already exists`);
-      const claim = requestClaim(request, env);
-      const clash = claim ? await this.claimRefusal(claim, env) : undefined;
-      if (clash) return refuse('conflict', `${what} cannot be created: ${clash}`);
+      for (const claim of requestClaims(request, env)) {
+        const clash = await this.claimRefusal(claim, env);
+        if (clash) return refuse('conflict', `${what} cannot be created: ${clash}`);
+      }
     } else {
       if (!target) return refuse('not-found', `${what} does not exist in load balancer ${loadbalancerId}`);
       const denied = ownership(target, what);
@@ -387,6 +400,23 @@ export class DynamoDbResourceStore implements ResourceStore {
           return refuse('immutable-field', `update cannot change ${list}`);
         }
       }
+    }
+    for (const ref of requestReferences(request)) {
+      if (await get(resourceKey(ref.type, ref.id))) continue;
+      const claimed = (
+        await this.db.send(
+          new GetCommand({
+            TableName: this.tables.claims,
+            Key: { claimKey: `id#${env}#${ref.id}` },
+            ConsistentRead: true,
+          }),
+        )
+      ).Item;
+      const where = claimed ? `: it belongs to load balancer ${String(claimed.loadbalancerId)}` : '';
+      return refuse(
+        'not-found',
+        `${ref.field} ${ref.id} is not a ${ref.type} of load balancer ${loadbalancerId}${where}`,
+      );
     }
     return new ContentionError(`request ${request.requestId} raced with another writer; will retry`, ctx, {
       cause,
@@ -417,14 +447,4 @@ function toRecord(item: Record<string, unknown>): ResourceRecord {
 /** Keeps reasons readable and well under DynamoDB's item limit. */
 function truncate(reason: string, max = 1000): string {
   return reason.length > max ? `${reason.slice(0, max - 1)}…` : reason;
-}
-
-function requestClaim(request: LbaasRequest, env: string): AddressClaim | undefined {
-  if (request.operation !== 'create') return undefined;
-  return claimOf(env, {
-    type: request.resource,
-    id: request.object.id,
-    loadbalancerId: request.loadbalancerId,
-    desired: request.object,
-  });
 }

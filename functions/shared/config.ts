@@ -42,7 +42,7 @@ export const TABLE_ENV_VARS: Record<TableId, string> = {
   resources: 'LBAAS_TABLE_RESOURCES',
   leases: 'LBAAS_TABLE_LEASES',
   idempotency: 'LBAAS_TABLE_IDEMPOTENCY',
-  addresses: 'LBAAS_TABLE_ADDRESSES',
+  claims: 'LBAAS_TABLE_CLAIMS',
 };
 
 type Env = Record<string, string | undefined>;
@@ -54,8 +54,8 @@ const name = z.string().min(1);
  * each function reads exactly these, so a grant and a reader can never disagree.
  */
 export const FUNCTION_TABLES = {
-  scheduler: ['agents', 'bindings', 'affinity', 'resources', 'idempotency', 'addresses'],
-  agent: ['agents', 'bindings', 'affinity', 'resources', 'leases', 'addresses'],
+  scheduler: ['agents', 'bindings', 'affinity', 'resources', 'idempotency', 'claims'],
+  agent: ['agents', 'bindings', 'affinity', 'resources', 'leases', 'claims'],
   heartbeat: ['agents', 'bindings', 'affinity'],
   reclaimer: ['agents', 'bindings', 'affinity'],
 } as const satisfies Record<string, readonly TableId[]>;

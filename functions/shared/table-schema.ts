@@ -20,8 +20,8 @@ export const TABLES = {
   resources: { partitionKey: 'loadbalancerId', sortKey: 'key' },
   leases: { partitionKey: 'leaseKey', ttlAttribute: 'expiresAtSeconds' },
   idempotency: { partitionKey: 'id', ttlAttribute: 'expiration' },
-  /** Claims on addresses: a VIP per environment, a port per VIP; written with the request that takes them. */
-  addresses: { partitionKey: 'addressKey' },
+  /** What is unique per environment (object ids, a VIP, a port per VIP), claimed with the request that takes it. */
+  claims: { partitionKey: 'claimKey' },
 } as const satisfies Record<string, TableSchema>;
 
 export type TableId = keyof typeof TABLES;
@@ -38,6 +38,6 @@ export function tableNames(prefix: string): TableNames {
     resources: `${prefix}-resources`,
     leases: `${prefix}-leases`,
     idempotency: `${prefix}-idempotency`,
-    addresses: `${prefix}-addresses`,
+    claims: `${prefix}-claims`,
   };
 }

@@ -82,13 +82,27 @@ describe('lbaas CLI against the local stack', () => {
   });
 
   it('exits 2 from wait when an object ends in ERROR, with a one-line reason', async () => {
-    const orphan = requests.createMember(ids, '11111111-2222-4333-8444-555555555555');
+    // A virtual address made by hand on the devices holds the VIP: the device refuses ours (§2.2).
+    for (const device of stack.devices)
+      device.store.create('ltm/virtual-address', {
+        name: 'by-hand',
+        partition: 'Common',
+        address: '10.66.0.1',
+      });
+    const own = lbIds();
+    const refused = requests.createLoadbalancer(own, { vip_address: '10.66.0.1' });
     const file = join(dir, 'bad.json');
-    writeFileSync(file, JSON.stringify(orphan));
+    writeFileSync(file, JSON.stringify(refused));
     const result = await lbaas('submit', '--file', file, '--wait');
     expect(result.code).toBe(2);
-    expect(result.stderr.trim()).toBe('lbaas: 2 object(s) in ERROR');
-    expect(result.stdout).toContain('pool 11111111-2222-4333-8444-555555555555 does not exist');
+    expect(result.stderr.trim()).toBe('lbaas: 1 object(s) in ERROR');
+    expect(result.stdout).toContain(
+      '0107176c:3: Invalid Virtual Address, the IP address 10.66.0.1 already exists.',
+    );
+    // A load balancer in ERROR can still be deleted (and leaves nothing bound for the next tests).
+    writeFileSync(file, JSON.stringify(requests.delete('loadbalancer', own, own.loadbalancerId)));
+    expect((await lbaas('submit', '--file', file, '--wait')).code).toBe(0);
+    expect(await stack.client.operations.hostingAgent(own.loadbalancerId)).toBeUndefined();
   });
 
   it('refuses invalid input before sending anything', async () => {

@@ -87,8 +87,9 @@ describe('scheduler pipeline against DynamoDB Local and fauxqs', () => {
   it('forwards a duplicate delivery once and changes no state the second time', async () => {
     const h = await schedulerHarness();
     const ids = lbIds();
-    await h.deliver([requests.createLoadbalancer(ids)]);
-    const member = requests.createMember(ids, uuid());
+    const pool = requests.createPool(ids);
+    await h.deliver([requests.createLoadbalancer(ids), pool]);
+    const member = requests.createMember(ids, pool.object.id as string);
     await h.deliver([member]);
     const before = await h.resources.loadRecords(ids.loadbalancerId);
     const { metrics, result } = await captureMetrics(() => h.deliver([member]));
@@ -164,8 +165,9 @@ describe('scheduler pipeline against DynamoDB Local and fauxqs', () => {
   it('marks a known object ERROR with the reason when an update to it is invalid', async () => {
     const h = await schedulerHarness();
     const ids = lbIds();
-    await h.deliver([requests.createLoadbalancer(ids)]);
-    const member = requests.createMember(ids, uuid());
+    const pool = requests.createPool(ids);
+    await h.deliver([requests.createLoadbalancer(ids), pool]);
+    const member = requests.createMember(ids, pool.object.id as string);
     await h.deliver([member]);
     const bad = requests.update('member', ids, { id: member.object.id, weight: 9000 });
     const { result } = await captureMetrics(() => h.deliver([bad]));
@@ -178,8 +180,9 @@ describe('scheduler pipeline against DynamoDB Local and fauxqs', () => {
   it('refuses an update that would change an immutable field and says which', async () => {
     const h = await schedulerHarness();
     const ids = lbIds();
-    await h.deliver([requests.createLoadbalancer(ids)]);
-    const member = requests.createMember(ids, uuid(), { address: '10.0.1.5' });
+    const pool = requests.createPool(ids);
+    await h.deliver([requests.createLoadbalancer(ids), pool]);
+    const member = requests.createMember(ids, pool.object.id as string, { address: '10.0.1.5' });
     await h.deliver([member]);
     const bad = requests.update('member', ids, { id: member.object.id, weight: 5, address: '10.0.1.6' });
     const { metrics } = await captureMetrics(() => h.deliver([bad]));

@@ -1,4 +1,4 @@
-import { claimOf } from '../../../functions/domain/address-claims.js';
+import { claimsOf, requestClaims, requestReferences } from '../../../functions/domain/claims.js';
 import { RejectedRequestError } from '../../../functions/domain/errors.js';
 import type { LbaasRequest } from '../../../functions/domain/lbaas-request.js';
 import type { ObjectRef, ResourceStore } from '../../../functions/domain/ports.js';
@@ -16,7 +16,7 @@ import {
  */
 export class InMemoryResourceStore implements ResourceStore {
   readonly records = new Map<string, ResourceRecord>();
-  /** Address claims: key → holder's id. */
+  /** Claims: key → holder (`<load balancer>/<id>`). */
   readonly claims = new Map<string, string>();
   /** Every outcome written, in order (superseded ones are not). */
   readonly written: StatusOutcome[] = [];
@@ -43,16 +43,25 @@ export class InMemoryResourceStore implements ResourceStore {
       if (root.tenantId !== tenantId || root.env !== env)
         throw new RejectedRequestError('tenant-mismatch', `load balancer does not belong to ${tenantId}`);
     }
+    for (const ref of requestReferences(request)) {
+      if (!this.get(loadbalancerId, ref.type, ref.id))
+        throw new RejectedRequestError(
+          'not-found',
+          `${ref.field} ${ref.id} is not a ${ref.type} of load balancer ${loadbalancerId}`,
+        );
+    }
     const existing = this.get(loadbalancerId, resource, id);
     const status = pendingStatusFor(operation);
     if (operation === 'create') {
       if (existing && existing.requestId !== request.requestId)
         throw new RejectedRequestError('conflict', `${resource} ${id} already exists`);
-      const claim = claimOf(env, { type: resource, id, loadbalancerId, desired: request.object });
-      const holder = claim ? this.claims.get(claim.key) : undefined;
-      if (claim && holder && holder !== id)
-        throw new RejectedRequestError('conflict', `${claim.describe} is already used by ${holder}`);
-      if (claim) this.claims.set(claim.key, id);
+      const me = `${loadbalancerId}/${id}`;
+      for (const claim of requestClaims(request, env)) {
+        const holder = this.claims.get(claim.key);
+        if (holder && holder !== me)
+          throw new RejectedRequestError('conflict', `${claim.describe} is already used by ${holder}`);
+      }
+      for (const claim of requestClaims(request, env)) this.claims.set(claim.key, me);
       this.put({
         loadbalancerId,
         type: resource,
@@ -109,8 +118,9 @@ export class InMemoryResourceStore implements ResourceStore {
       if (!stored || stored.revision !== o.record.revision) continue; // superseded by a newer request
       if (o.kind === 'deleted') {
         this.records.delete(key);
-        const claim = claimOf(o.record.env, o.record);
-        if (claim && this.claims.get(claim.key) === o.record.id) this.claims.delete(claim.key);
+        for (const claim of claimsOf(o.record.env, o.record))
+          if (this.claims.get(claim.key) === `${o.record.loadbalancerId}/${o.record.id}`)
+            this.claims.delete(claim.key);
       } else if (o.kind === 'active') {
         stored.provisioningStatus = 'ACTIVE';
         stored.operatingStatus = o.operatingStatus;

@@ -64,3 +64,57 @@ describe('address claims (DynamoDB Local)', () => {
     }
   });
 });
+
+describe('object ids and references stay inside their load balancer (DynamoDB Local)', () => {
+  it('refuses an object id another load balancer already uses, and leaves that one untouched', async () => {
+    const h = await schedulerHarness();
+    const a = lbIds();
+    const b = lbIds({ tenantId: a.tenantId });
+    const pool = requests.createPool(a);
+    await h.deliver([requests.createLoadbalancer(a), pool, requests.createLoadbalancer(b)]);
+    const before = await h.resources.loadRecords(a.loadbalancerId);
+    // The same pool id on another load balancer of the same tenant would be the same BIG-IP pool.
+    const reused = requests.createPool(b, { id: pool.object.id, lb_algorithm: 'LEAST_CONNECTIONS' });
+    const { metrics } = await captureMetrics(() => h.deliver([reused]));
+    expect(metrics).toContainEqual(
+      expect.objectContaining({ name: 'RejectedRequests', dimensions: { Reason: 'conflict' } }),
+    );
+    expect((await h.resources.loadRecords(b.loadbalancerId)).map((r) => r.type)).toEqual(['loadbalancer']);
+    expect(await h.resources.loadRecords(a.loadbalancerId)).toEqual(before);
+    const refused = await h.resources.recordRequest(parsed(reused), h.env, Date.now()).catch((e: Error) => e);
+    expect((refused as Error).message).toBe(
+      `pool ${pool.object.id} cannot be created: id ${pool.object.id} is already used by pool ${pool.object.id} of load balancer ${a.loadbalancerId} in environment ${h.env}`,
+    );
+  });
+
+  it('refuses members, monitors, default pools and listeners that point into another load balancer, saying where', async () => {
+    const h = await schedulerHarness();
+    const a = lbIds();
+    const b = lbIds({ tenantId: a.tenantId });
+    const poolA = requests.createPool(a);
+    const listenerA = requests.createListener(a);
+    await h.deliver([requests.createLoadbalancer(a), poolA, listenerA, requests.createLoadbalancer(b)]);
+    const foreign = [
+      requests.createMember(b, poolA.object.id as string),
+      requests.createHealthMonitor(b, poolA.object.id as string),
+      requests.createListener(b, { default_pool_id: poolA.object.id }),
+      requests.createPool(b, { listener_id: listenerA.object.id }),
+    ];
+    for (const body of foreign) {
+      const refused = await h.resources.recordRequest(parsed(body), h.env, Date.now()).catch((e: Error) => e);
+      expect((refused as Error).message).toMatch(
+        new RegExp(
+          `is not a (pool|listener) of load balancer ${b.loadbalancerId}: it belongs to load balancer ${a.loadbalancerId}$`,
+        ),
+      );
+    }
+    const { metrics } = await captureMetrics(() => h.deliver(foreign));
+    expect(metrics.filter((m) => m.name === 'RejectedRequests').map((m) => m.dimensions.Reason)).toEqual([
+      'not-found',
+      'not-found',
+      'not-found',
+      'not-found',
+    ]);
+    expect((await h.resources.loadRecords(b.loadbalancerId)).map((r) => r.type)).toEqual(['loadbalancer']);
+  });
+});
