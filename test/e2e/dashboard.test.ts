@@ -5,8 +5,18 @@ import { type Dashboard, startDashboard } from '../../local/dashboard/dashboard-
 import type { LocalStack } from '../../local/local-stack.js';
 import { testStack } from '../support/local-stack-fixture.js';
 
-// Debian's Chromium (installed by .ci/run); Playwright's own browser download is not available here.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/**
+ * The browser: CHROMIUM_PATH, else a system Chromium (Debian's), else the Chromium that ships inside
+ * the @sparticuz/chromium npm package (unpacked to /tmp on first use), so `npm ci && npm test` runs
+ * this test on a machine with no browser installed. Playwright's own browser download is not
+ * available here.
+ */
+async function browserExecutable(): Promise<{ path: string; args: string[] }> {
+  const system = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (existsSync(system)) return { path: system, args: [] };
+  const packaged = (await import('@sparticuz/chromium')).default;
+  return { path: await packaged.executablePath(), args: packaged.args };
+}
 
 let stack: LocalStack;
 let dashboard: Dashboard;
@@ -14,13 +24,13 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  const executable = await browserExecutable();
   stack = await testStack();
   dashboard = await startDashboard(stack);
   browser = await chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: executable.path,
     args: [
+      ...executable.args,
       '--no-sandbox',
       '--disable-gpu',
       '--disable-quic',
