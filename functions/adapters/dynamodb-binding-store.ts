@@ -21,7 +21,7 @@ const CLAIM = '#claim';
 export class DynamoDbBindingStore implements BindingStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
-    private readonly tables: { bindings: string; affinity: string },
+    private readonly tables: { bindings: string; affinity: string; agents?: string },
   ) {}
 
   async getBinding(loadbalancerId: string): Promise<Binding | undefined> {
@@ -84,11 +84,30 @@ export class DynamoDbBindingStore implements BindingStore {
     }
   }
 
-  async bind(binding: Binding): Promise<{ created: true } | { created: false; existing: Binding }> {
+  async bind(
+    binding: Binding,
+    options: { agentLiveAfter?: number } = {},
+  ): Promise<
+    { created: true } | { created: false; existing: Binding } | { created: false; agentUnavailable: true }
+  > {
+    const agentCheck =
+      options.agentLiveAfter !== undefined && this.tables.agents
+        ? [
+            {
+              ConditionCheck: {
+                TableName: this.tables.agents,
+                Key: { env: binding.env, host: binding.host },
+                ConditionExpression: 'attribute_exists(host) AND adminStateUp = :up AND heartbeatAt > :after',
+                ExpressionAttributeValues: { ':up': true, ':after': options.agentLiveAfter },
+              },
+            },
+          ]
+        : [];
     try {
       await this.db.send(
         new TransactWriteCommand({
           TransactItems: [
+            ...agentCheck,
             {
               Put: {
                 TableName: this.tables.bindings,
@@ -109,7 +128,10 @@ export class DynamoDbBindingStore implements BindingStore {
       );
       return { created: true };
     } catch (error) {
-      if (isTransactionCanceled(error) && cancellationCodes(error)[0] === 'ConditionalCheckFailed') {
+      const codes = isTransactionCanceled(error) ? cancellationCodes(error) : [];
+      if (agentCheck.length > 0 && codes[0] === 'ConditionalCheckFailed')
+        return { created: false, agentUnavailable: true };
+      if (codes[agentCheck.length] === 'ConditionalCheckFailed') {
         const existing = await this.getBinding(binding.loadbalancerId);
         if (existing) return { created: false, existing };
       }

@@ -99,8 +99,18 @@ export interface BindingStore {
     expectedVersion: number | undefined,
     nowMs: number,
   ): Promise<boolean>;
-  /** Creates the binding and counts the affinity atomically; if the load balancer is already bound, returns that binding. */
-  bind(binding: Binding): Promise<{ created: true } | { created: false; existing: Binding }>;
+  /**
+   * Creates the binding and counts the affinity atomically; if the load balancer is already bound,
+   * returns that binding. With `agentLiveAfter`, the same transaction checks that the agent still
+   * exists, is enabled and beat after that time: a scheduler's cached agent list can never bind a
+   * load balancer to an agent just deleted, disabled or dead.
+   */
+  bind(
+    binding: Binding,
+    options?: { agentLiveAfter?: number },
+  ): Promise<
+    { created: true } | { created: false; existing: Binding } | { created: false; agentUnavailable: true }
+  >;
   /** Drops a binding and its share of affinity (only if still on `expectedHost`, when given). */
   release(loadbalancerId: string, expectedHost?: string): Promise<Binding | undefined>;
   /** Moves a binding with its affinity counts, only if it is still on `from`. */

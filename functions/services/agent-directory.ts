@@ -13,6 +13,11 @@ export class AgentDirectory {
     private readonly clock: () => number,
   ) {}
 
+  /** Drops the cached list (a bind found an agent gone, disabled or dead: read the truth next time). */
+  invalidate(env: string): void {
+    this.cache.delete(env);
+  }
+
   async list(env: string): Promise<AgentRecord[]> {
     const now = this.clock();
     const hit = this.cache.get(env);

@@ -108,15 +108,18 @@ export class AgentOperations {
 
   /**
    * Moves an agent's bindings to other active agents, tenant affinity first (or all to `to`).
-   * Each move is conditional on the binding still being on the drained agent, so it is safe
-   * while requests are in flight: a request already in the drained agent's queue is applied by
-   * it (applies converge on the desired state under the partition lease), later ones go to the
-   * new agent. `limit` bounds the work of one call (the rebind policy drains in slices).
+   * An operator's drain first disables the agent, so no scheduler can bind anything new to it
+   * (binds check the agent in their transaction), then repeats until a pass finds nothing it can
+   * move (the by-agent index is eventually consistent). Each move is conditional on the binding
+   * still being on the drained agent, so it is safe while requests are in flight: a request already
+   * in the drained agent's queue is applied by it (applies converge under the partition lease),
+   * later ones go to the new agent. `limit` bounds the work of one call (the rebind policy drains
+   * dead agents in slices, and never changes their admin state: that belongs to operators).
    */
   async drain(
     env: string,
     from: string,
-    options: { to?: string; limit?: number } = {},
+    options: { to?: string; limit?: number; disable?: boolean } = {},
   ): Promise<DrainReport> {
     const agents = await this.deps.registry.listAgents(env);
     if (!agents.some((a) => a.host === from))
@@ -130,8 +133,30 @@ export class AgentOperations {
         );
       }
     }
+    if (options.disable ?? true) await this.deps.registry.setAdminState(env, from, false);
     const report: DrainReport = { moved: [], skipped: [] };
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    for (let pass = 0; pass < MAX_DRAIN_PASSES && report.moved.length < limit; pass++) {
+      const before = report.moved.length;
+      const unplaced = await this.drainPass(env, from, options.to, limit, report);
+      // Done when a pass moved nothing: nothing is left, or what is left cannot go anywhere now.
+      if (report.moved.length === before) {
+        report.skipped.push(...unplaced);
+        break;
+      }
+    }
+    return report;
+  }
+
+  /** One pass over the agent's bindings, page by page; returns what could not be placed. */
+  private async drainPass(
+    env: string,
+    from: string,
+    to: string | undefined,
+    limit: number,
+    report: DrainReport,
+  ): Promise<DrainReport['skipped']> {
+    const unplaced: DrainReport['skipped'] = [];
     let cursor: string | undefined;
     do {
       const page = await this.deps.bindings.listOnAgent(env, from, {
@@ -157,10 +182,10 @@ export class AgentOperations {
         affinity,
         agentDownTimeMs: this.deps.agentDownTimeMs,
         nowMs: this.deps.clock(),
-        ...(options.to ? { to: options.to } : {}),
+        ...(to ? { to } : {}),
       });
       for (const u of plan.unplaced)
-        report.skipped.push({ loadbalancerId: u.loadbalancerId, reason: 'no active agent to take it' });
+        unplaced.push({ loadbalancerId: u.loadbalancerId, reason: 'no active agent to take it' });
       for (const move of plan.moves) {
         if (await this.deps.bindings.moveBinding(move.loadbalancerId, from, move.to, this.deps.clock())) {
           await this.deps.registry.adjustLoadbalancerCount(env, from, -1);
@@ -172,6 +197,9 @@ export class AgentOperations {
       }
       if (plan.moves.length === 0) break; // nothing can move now; do not spin on the same page
     } while (cursor && report.moved.length < limit);
-    return report;
+    return unplaced;
   }
 }
+
+/** Passes of a drain: the first moves what the index shows, later ones what arrived meanwhile. */
+const MAX_DRAIN_PASSES = 5;

@@ -88,7 +88,7 @@ export class HeartbeatService {
       for (const dead of agents.filter((a) => !a.alive && (a.loadbalancerCount ?? 0) > 0)) {
         const ageMs = (dead.heartbeatAgeSeconds ?? Number.POSITIVE_INFINITY) * 1000;
         if (ageMs < threshold) continue;
-        const report = await this.deps.operations.drain(env, dead.host, { limit: 200 });
+        const report = await this.deps.operations.drain(env, dead.host, { limit: 200, disable: false });
         if (report.moved.length > 0) rebound.push({ from: dead.host, moved: report.moved.length });
       }
     }

@@ -114,14 +114,15 @@ export class RequestScheduler {
         );
         if (!claimed) continue;
       }
-      const result = await bindings.bind({
-        loadbalancerId,
-        env,
-        host: decision.host,
-        tenantId,
-        boundAt: clock(),
-      });
-      if (!result.created) continue;
+      const result = await bindings.bind(
+        { loadbalancerId, env, host: decision.host, tenantId, boundAt: clock() },
+        { agentLiveAfter: clock() - agentDownTimeMs },
+      );
+      if (!result.created) {
+        // The cached list was stale (the agent was deleted, disabled or died): decide again on a fresh one.
+        if ('agentUnavailable' in result) directory.invalidate(env);
+        continue;
+      }
       await registry.adjustLoadbalancerCount(env, decision.host, 1);
       return this.resolve(decision, agents, true);
     }

@@ -352,3 +352,23 @@ describe('request ids are per tenant', () => {
     );
   });
 });
+
+describe('binding checks its agent in the same transaction (DynamoDB Local)', () => {
+  it('refuses a bind to an agent that is deleted, disabled or dead, and binds to one that is alive', async () => {
+    const h = await schedulerHarness();
+    const bind = (host: string, lb = lbIds()) =>
+      h.bindings.bind(
+        { loadbalancerId: lb.loadbalancerId, env: h.env, host, tenantId: lb.tenantId, boundAt: h.clock() },
+        { agentLiveAfter: h.clock() - 75_000 },
+      );
+    await h.registry.deleteAgent(h.env, 'agent-1');
+    expect(await bind('agent-1')).toEqual({ created: false, agentUnavailable: true });
+    await h.registry.setAdminState(h.env, 'agent-2', false);
+    expect(await bind('agent-2')).toEqual({ created: false, agentUnavailable: true });
+    h.advance(80_000);
+    await h.beat('agent-2'); // agent-3's heartbeat is now too old
+    expect(await bind('agent-3')).toEqual({ created: false, agentUnavailable: true });
+    await h.registry.setAdminState(h.env, 'agent-2', true);
+    expect(await bind('agent-2')).toEqual({ created: true });
+  });
+});

@@ -1,4 +1,5 @@
 import type { Binding, BindingPage, BindingStore, TenantAffinity } from '../../../functions/domain/ports.js';
+import type { InMemoryAgentRegistry } from './in-memory-agent-registry.js';
 
 /** Bindings and tenant affinity in memory; `onBind` lets a test interleave a racing writer. */
 export class InMemoryBindingStore implements BindingStore {
@@ -7,6 +8,9 @@ export class InMemoryBindingStore implements BindingStore {
   readonly affinity = new Map<string, Map<string, { since: number; loadbalancers: number }>>();
   readonly claims = new Map<string, { host: string; version: number }>();
   onBind: ((binding: Binding) => void) | undefined;
+
+  /** With a registry, binds check the agent as the DynamoDB transaction does. */
+  constructor(private readonly registry?: InMemoryAgentRegistry) {}
 
   private tenant(env: string, tenantId: string) {
     const key = `${env}#${tenantId}`;
@@ -54,8 +58,18 @@ export class InMemoryBindingStore implements BindingStore {
     return true;
   }
 
-  async bind(binding: Binding): Promise<{ created: true } | { created: false; existing: Binding }> {
+  async bind(
+    binding: Binding,
+    options: { agentLiveAfter?: number } = {},
+  ): Promise<
+    { created: true } | { created: false; existing: Binding } | { created: false; agentUnavailable: true }
+  > {
     this.onBind?.(binding);
+    if (this.registry && options.agentLiveAfter !== undefined) {
+      const agent = this.registry.rows.get(`${binding.env}#${binding.host}`);
+      if (!agent?.adminStateUp || (agent.heartbeatAt ?? Number.NEGATIVE_INFINITY) <= options.agentLiveAfter)
+        return { created: false, agentUnavailable: true };
+    }
     const existing = this.bindings.get(binding.loadbalancerId);
     if (existing) return { created: false, existing: { ...existing } };
     this.bindings.set(binding.loadbalancerId, { ...binding });

@@ -5,6 +5,7 @@ import {
   RejectedRequestError,
 } from '../../../functions/domain/errors.js';
 import { AgentDirectory } from '../../../functions/services/agent-directory.js';
+import { AgentOperations } from '../../../functions/services/agent-operations.js';
 import { RequestScheduler } from '../../../functions/services/request-scheduler.js';
 import { lbIds, requests } from '../../support/factories.js';
 import { InMemoryAgentRegistry } from '../../support/fakes/in-memory-agent-registry.js';
@@ -17,15 +18,21 @@ const ENV = 'Unit';
 const DOWN = 75_000;
 
 function fixture(
-  options: { hosts?: string[]; random?: () => number; selection?: 'random' | 'least-loaded' } = {},
+  options: {
+    hosts?: string[];
+    random?: () => number;
+    selection?: 'random' | 'least-loaded';
+    cacheMs?: number;
+  } = {},
 ) {
   const clock = manualClock();
   const registry = new InMemoryAgentRegistry();
   for (const host of options.hosts ?? ['a1', 'a2', 'a3'])
     registry.put({ env: ENV, host, heartbeatAt: clock.now() });
-  const bindings = new InMemoryBindingStore();
+  const bindings = new InMemoryBindingStore(registry);
   const resources = new InMemoryResourceStore();
   const queues = new InMemoryQueues();
+  const directory = new AgentDirectory(registry, options.cacheMs ?? 0, clock.now);
   const scheduler = new RequestScheduler({
     env: ENV,
     agentDownTimeMs: DOWN,
@@ -33,12 +40,13 @@ function fixture(
     resources,
     bindings,
     registry,
-    directory: new AgentDirectory(registry, 0, clock.now),
+    directory,
     queue: queues,
     clock: clock.now,
     random: options.random ?? (() => 0),
   });
-  return { clock, registry, bindings, resources, queues, scheduler };
+  const operations = new AgentOperations({ registry, bindings, agentDownTimeMs: DOWN, clock: clock.now });
+  return { clock, registry, bindings, resources, queues, scheduler, directory, operations };
 }
 
 describe('RequestScheduler (record → decide → forward) over in-memory ports', () => {
@@ -148,5 +156,35 @@ describe('RequestScheduler (record → decide → forward) over in-memory ports'
     f.registry.put({ env: ENV, host: 'a0', heartbeatAt: f.clock.now(), queueUrl: undefined });
     const outcome = await f.scheduler.handle(parsed(requests.createLoadbalancer(lbIds())));
     expect(outcome.decision.host).toBe('a1');
+  });
+
+  it('never binds to an agent deleted or disabled since its cached agent list was read', async () => {
+    const f = fixture({ random: () => 0.5, cacheMs: 60_000 });
+    await f.directory.list(ENV); // the cache now holds a1, a2, a3
+    await f.registry.deleteAgent(ENV, 'a2'); // random 0.5 would pick a2
+    const first = await f.scheduler.handle(parsed(requests.createLoadbalancer(lbIds())));
+    expect(first.decision.host).not.toBe('a2');
+    await f.registry.setAdminState(ENV, 'a3', false);
+    await f.directory.list(ENV);
+    const second = await f.scheduler.handle(parsed(requests.createLoadbalancer(lbIds())));
+    expect(second.decision.host).toBe('a1');
+    expect([...f.bindings.bindings.values()].map((b) => b.host)).not.toContain('a2');
+  });
+
+  it('after a drain returns nothing is bound to the drained agent, even for schedulers with a stale list', async () => {
+    const f = fixture({ cacheMs: 60_000 });
+    const tenant = lbIds();
+    for (let i = 0; i < 3; i++)
+      await f.scheduler.handle(parsed(requests.createLoadbalancer(lbIds({ tenantId: tenant.tenantId }))));
+    await f.directory.list(ENV); // stale from here on: a1 looks enabled
+    const report = await f.operations.drain(ENV, 'a1');
+    expect(report.moved).toHaveLength(3);
+    // The tenant's next load balancers: affinity no longer points at a1, and a1 is disabled.
+    for (let i = 0; i < 3; i++)
+      await f.scheduler.handle(parsed(requests.createLoadbalancer(lbIds({ tenantId: tenant.tenantId }))));
+    expect((await f.bindings.listOnAgent(ENV, 'a1')).items).toEqual([]);
+    // The tenant stays on one agent.
+    expect(new Set([...f.bindings.bindings.values()].map((b) => b.host)).size).toBe(1);
+    expect((await f.registry.getAgent(ENV, 'a1'))?.adminStateUp).toBe(false);
   });
 });
