@@ -44,18 +44,29 @@ export class BigIpCluster implements DeviceCluster {
     return this.options.deviceGroup !== undefined && this.devices.length > 1;
   }
 
+  /**
+   * The unit to write to: the first that says ACTIVE, without waiting for the others (a hung
+   * standby must not hold up applies on the active unit).
+   */
   async activeDevice(): Promise<BigIpDevice> {
     if (this.devices.length === 1) return this.devices[0] as BigIpDevice;
-    const statuses = await Promise.all(this.devices.map((d) => this.statusOf(d)));
-    const index = statuses.findIndex((s) => s?.failoverState === 'ACTIVE');
-    if (index < 0) {
+    const active = await new Promise<BigIpDevice | undefined>((resolve) => {
+      let pending = this.devices.length;
+      for (const device of this.devices) {
+        this.statusOf(device).then((status) => {
+          if (status?.failoverState === 'ACTIVE') resolve(device);
+          if (--pending === 0) resolve(undefined);
+        });
+      }
+    });
+    if (!active) {
       this.forget();
       throw new BigIpError(`no device of cluster ${this.name} is ACTIVE`, {
         device: this.name,
         transient: true,
       });
     }
-    return this.devices[index] as BigIpDevice;
+    return active;
   }
 
   async close(): Promise<void> {

@@ -11,7 +11,16 @@ export interface HeartbeatDeps {
   operations: AgentOperations;
   rebindAfterMs: number | undefined;
   clock: () => number;
+  /**
+   * How long one unit may take to answer a beat; a unit that has not answered by then is reported
+   * hung and the beat goes on without it (a hung standby must not delay every agent's heartbeat).
+   */
+  unitBudgetMs?: number;
+  /** Timer for the budget (tests pass their own). */
+  after?: (ms: number) => Promise<void>;
 }
+
+const HUNG: unique symbol = Symbol('hung');
 
 export interface BeatReport {
   alive: boolean;
@@ -40,13 +49,15 @@ export class HeartbeatService {
   async beat(): Promise<BeatReport> {
     const { cluster, registry, clock, env, host } = this.deps;
     const devices: Record<string, DeviceState> = {};
+    const budget = this.deps.unitBudgetMs ?? 10_000;
+    const after = this.deps.after ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref()));
     await Promise.all(
       cluster.devices.map(async (device) => {
         try {
-          const status = await device.status({
-            withSync: cluster.devices.length > 1,
-            withVersion: this.started,
-          });
+          const answer = device.status({ withSync: cluster.devices.length > 1, withVersion: this.started });
+          answer.catch(() => undefined); // a late failure after the budget is nobody's business
+          const status = await Promise.race([answer, after(budget).then((): typeof HUNG => HUNG)]);
+          if (status === HUNG) throw new Error(`device ${device.name}: no answer within ${budget} ms (hung)`);
           devices[device.name] = {
             reachable: true,
             failoverState: status.failoverState,

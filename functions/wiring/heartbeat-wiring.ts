@@ -9,6 +9,8 @@ import { wireAgentOperations } from './operator-wiring.js';
 export interface HeartbeatOverrides extends DeviceOverrides {
   telemetry?: Telemetry;
   sleep?: (ms: number) => Promise<void>;
+  /** How long one unit may take to answer a beat (default: a third of the interval). */
+  unitBudgetMs?: number;
 }
 
 /** One agent's heartbeat: its own device clients (its own path), the registry, the rebind policy. */
@@ -33,6 +35,8 @@ export function wireHeartbeat(
     operations,
     rebindAfterMs: config.rebindAfterMs,
     clock,
+    // A unit gets a third of the interval: a hung one is reported, and the beat stays within its interval.
+    unitBudgetMs: overrides.unitBudgetMs ?? Math.max(1_000, Math.floor(config.heartbeatIntervalMs / 3)),
   });
   const handler = createHeartbeatHandler(service, config, telemetry, overrides.sleep, clock);
   return { handler, service, cluster, registry, telemetry };

@@ -418,6 +418,23 @@ describe('agent pipeline with an HA pair', () => {
     expect((await s.resources.loadRecords(ids.loadbalancerId))[0]?.provisioningStatus).toBe('ACTIVE');
   });
 
+  it('applies on the active unit while the standby hangs on every call', async () => {
+    // Calls to the hung unit would wait a minute each: the apply must not wait for them at all.
+    const s = await system({
+      pair: true,
+      deviceGroup: 'failover-group',
+      hosts: ['agent-1'],
+      restTimeoutMs: 60_000,
+    });
+    const pair = s.pair as NonNullable<System['pair']>;
+    pair.b.injectFault({ kind: 'hang', times: Number.POSITIVE_INFINITY });
+    const ids = lbIds();
+    await s.submitAndSettle(requests.createLoadbalancer(ids));
+    const [root] = await s.resources.loadRecords(ids.loadbalancerId);
+    expect(root?.provisioningStatus).toBe('ACTIVE');
+    expect(pair.a.partitions()).toEqual([`Test_${ids.tenantId}`]);
+  });
+
   it('writes to the active unit, config-syncs the group, and follows a failover', async () => {
     const s = await system({ pair: true, deviceGroup: 'failover-group', hosts: ['agent-1'] });
     const pair = s.pair as NonNullable<System['pair']>;

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { StaticCredentials } from '../../functions/adapters/device-credentials.js';
+import { DynamoDbAgentRegistry } from '../../functions/adapters/dynamodb-agent-registry.js';
 import { HostNameConflictError } from '../../functions/domain/errors.js';
 import { createHeartbeatHandler } from '../../functions/handlers/heartbeat-handler.js';
 import type { HeartbeatConfig } from '../../functions/shared/config.js';
@@ -15,6 +16,7 @@ async function heartbeatFixture(
     agentId?: string;
     host?: string;
     rebindAfterMs?: number;
+    unitBudgetMs?: number;
     tables?: Awaited<ReturnType<typeof freshTables>>;
     clock?: () => number;
   } = {},
@@ -45,12 +47,14 @@ async function heartbeatFixture(
   const { service, cluster, telemetry } = wireHeartbeat(config, clients, {
     credentials: new StaticCredentials({ username: 'admin', password: 'admin' }),
     retryBaseMs: 1,
+    ...(options.unitBudgetMs ? { unitBudgetMs: options.unitBudgetMs } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });
   // One beat through the handler, which logs and emits the beat's metrics.
   const once = createHeartbeatHandler(service, { ...config, beatsPerInvocation: 1 }, telemetry);
   const beat = async () => (await once()).beats[0] as Awaited<ReturnType<typeof service.beat>>;
-  return { clients, tables, sim, pair, config, telemetry, cluster, service, beat };
+  const registry = () => new DynamoDbAgentRegistry(clients.db, tables.agents);
+  return { clients, tables, sim, pair, config, telemetry, cluster, service, beat, registry };
 }
 
 describe('heartbeats against the BIG-IP simulator and DynamoDB Local', () => {
@@ -130,6 +134,21 @@ describe('heartbeats against the BIG-IP simulator and DynamoDB Local', () => {
         .map((m) => m.dimensions.State)
         .sort(),
     ).toEqual(['active', 'standby']);
+    await f.pair?.close();
+  });
+
+  it('reports a hung unit as such and keeps beating: one hung standby must not make every agent look dead', async () => {
+    const f = await heartbeatFixture({ pair: true, unitBudgetMs: 300 });
+    f.pair?.b.injectFault({ kind: 'hang', times: Number.POSITIVE_INFINITY });
+    const report = await f.beat();
+    expect(report.alive).toBe(true);
+    expect(report.devices['bigip-0']).toMatchObject({ reachable: true, failoverState: 'ACTIVE' });
+    expect(report.devices['bigip-1']).toMatchObject({
+      reachable: false,
+      message: expect.stringMatching(/hung/),
+    });
+    const row = await f.registry().getAgent('Beat', 'agent-1');
+    expect(row?.heartbeatAt).toBeDefined();
     await f.pair?.close();
   });
 

@@ -18,6 +18,8 @@ export interface SystemOptions extends HarnessOptions {
   leaseWaitMs?: number;
   /** How the simulated device(s) behave (version, missing-partition answers, sync delay). */
   sim?: SimulatorOptions;
+  /** Per-call timeout of the agents' REST clients (default 3 s). */
+  restTimeoutMs?: number;
 }
 
 /**
@@ -47,7 +49,7 @@ export async function systemHarness(options: SystemOptions = {}) {
       deviceGroup: options.deviceGroup,
       trafficGroup: undefined,
       clusterName: 'cluster1',
-      restTimeoutMs: 3_000,
+      restTimeoutMs: options.restTimeoutMs ?? 3_000,
     };
     const { deps, handler, cluster, calls } = wireAgentWorker(config, h.clients, {
       credentials: new StaticCredentials({ username: 'admin', password: 'admin' }),
