@@ -203,6 +203,11 @@ export class EnvironmentStack extends Stack {
           ...common,
           [ENV_VARS.heartbeatIntervalSeconds]: String(e.heartbeatIntervalSeconds),
           [ENV_VARS.beatsPerInvocation]: String(heartbeatBeats),
+          [ENV_VARS.agentQueues]: this.toJsonString(
+            Object.fromEntries(
+              Object.entries(agentQueues).map(([host, pair]) => [host, pair.queue.queueUrl]),
+            ),
+          ),
         },
       }),
       { agents: 'read', bindings: 'read', affinity: 'read' },

@@ -306,7 +306,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   // The environment's reclaimer: moves requests stranded on dead agents' queues (a schedule in AWS).
   const sweep = wireReclaimer(
-    { env, tables, agentDownTimeMs, sweepsPerInvocation: 1, intervalMs: heartbeatIntervalMs },
+    {
+      env,
+      tables,
+      agentDownTimeMs,
+      sweepsPerInvocation: 1,
+      intervalMs: heartbeatIntervalMs,
+      agentQueues: Object.fromEntries(Object.entries(agentQueues).map(([host, q]) => [host, q.url])),
+    },
     clients,
   ).handler;
   const reclaimTimer = setInterval(() => sweep().catch(() => undefined), heartbeatIntervalMs);

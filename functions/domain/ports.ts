@@ -163,6 +163,8 @@ export interface QueueInbox {
   /** Makes a received message visible again at once. */
   release(queueUrl: string, receiptHandle: string): Promise<void>;
   remove(queueUrl: string, receiptHandle: string): Promise<void>;
+  /** Messages in the queue, visible or in flight (approximate, as SQS reports it). */
+  depth(queueUrl: string): Promise<number>;
 }
 
 /** Pushes a message's next delivery back: the back-off between attempts of a retried message. */

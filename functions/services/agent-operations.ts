@@ -1,11 +1,20 @@
 import { type DrainMove, planDrain } from '../domain/drain-plan.js';
 import { OperatorRefusedError } from '../domain/errors.js';
 import { heartbeatAgeMs, isActive, isAlive } from '../domain/liveness.js';
-import type { AgentRecord, AgentRegistry, Binding, BindingPage, BindingStore } from '../domain/ports.js';
+import type {
+  AgentRecord,
+  AgentRegistry,
+  Binding,
+  BindingPage,
+  BindingStore,
+  QueueInbox,
+} from '../domain/ports.js';
 
 export interface AgentOperationsDeps {
   registry: AgentRegistry;
   bindings: BindingStore;
+  /** The agents' queues, to refuse deleting an agent whose queue still holds requests. */
+  inbox?: QueueInbox;
   agentDownTimeMs: number;
   clock: () => number;
 }
@@ -83,6 +92,14 @@ export class AgentOperations {
   ): Promise<{ unbound: number }> {
     const agent = await this.deps.registry.getAgent(env, host);
     if (!agent) throw new OperatorRefusedError(`no agent ${host} in environment ${env}`, { env, host });
+    // Requests already forwarded to it would wait for it forever (the reclaimer only moves them off dead agents).
+    const queued = agent.queueUrl && this.deps.inbox ? await this.deps.inbox.depth(agent.queueUrl) : 0;
+    if (queued > 0 && !options.force) {
+      throw new OperatorRefusedError(
+        `agent ${host} still has ${queued} request(s) in its queue: let it work them off (or stop it, and the reclaimer moves them once it is dead), then delete; or delete with --force and the reclaimer moves them`,
+        { env, host, queued },
+      );
+    }
     const first = await this.deps.bindings.listOnAgent(env, host, { limit: 20 });
     if (first.items.length > 0 && !options.force) {
       const count = await this.deps.bindings.countOnAgent(env, host);

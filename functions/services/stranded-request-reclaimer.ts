@@ -11,6 +11,11 @@ export interface ReclaimerDeps {
   queue: AgentQueue;
   agentDownTimeMs: number;
   clock: () => number;
+  /**
+   * Every agent queue of the environment by host, registered or not: an agent deleted (even with
+   * --force) may leave requests in its queue, and they must be moved too.
+   */
+  agentQueues?: Record<string, string>;
   /** Messages moved per dead agent per sweep (bounds one invocation's work). */
   maxPerAgent?: number;
 }
@@ -36,8 +41,15 @@ export class StrandedRequestReclaimer {
     const { env, registry, agentDownTimeMs, clock } = this.deps;
     const agents = (await registry.listAgents(env)).filter((a) => a.queueUrl !== undefined);
     const report: SweepReport = { moved: 0, byAgent: {} };
-    for (const dead of agents.filter((a) => !isAlive(a, agentDownTimeMs, clock()))) {
-      const moved = await this.drainQueue(dead.host, dead.queueUrl as string, agents);
+    const stranded = agents
+      .filter((a) => !isAlive(a, agentDownTimeMs, clock()))
+      .map((a) => ({ host: a.host, queueUrl: a.queueUrl as string }));
+    // Queues of agents that are no longer registered (deleted) count as dead agents' queues.
+    for (const [host, queueUrl] of Object.entries(this.deps.agentQueues ?? {})) {
+      if (!agents.some((a) => a.host === host)) stranded.push({ host, queueUrl });
+    }
+    for (const dead of stranded) {
+      const moved = await this.drainQueue(dead.host, dead.queueUrl, agents);
       if (moved > 0) report.byAgent[dead.host] = moved;
       report.moved += moved;
     }

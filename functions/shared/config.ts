@@ -32,6 +32,7 @@ export const ENV_VARS = {
   deviceGroup: 'LBAAS_DEVICE_GROUP',
   trafficGroup: 'LBAAS_TRAFFIC_GROUP',
   clusterName: 'LBAAS_CLUSTER_NAME',
+  agentQueues: 'LBAAS_AGENT_QUEUES',
   restTimeoutSeconds: 'LBAAS_REST_TIMEOUT_SECONDS',
 } as const;
 
@@ -208,6 +209,8 @@ export interface ReclaimerConfig {
   agentDownTimeMs: number;
   intervalMs: number;
   sweepsPerInvocation: number;
+  /** Every agent queue of the environment by host (so a deleted agent's queue is swept too). */
+  agentQueues: Record<string, string>;
 }
 
 export function readReclaimerConfig(env: Env = process.env): ReclaimerConfig {
@@ -217,6 +220,23 @@ export function readReclaimerConfig(env: Env = process.env): ReclaimerConfig {
     agentDownTimeMs: field.agentDownTimeMs(env),
     intervalMs: field.heartbeatIntervalMs(env),
     sweepsPerInvocation: field.beatsPerInvocation(env),
+    agentQueues: env[ENV_VARS.agentQueues]
+      ? read(
+          env,
+          ENV_VARS.agentQueues,
+          z
+            .string()
+            .transform((s, ctx) => {
+              try {
+                return JSON.parse(s);
+              } catch {
+                ctx.addIssue({ code: 'custom', message: 'not JSON' });
+                return z.NEVER;
+              }
+            })
+            .pipe(z.record(rules.host, z.url())),
+        )
+      : {},
   };
 }
 

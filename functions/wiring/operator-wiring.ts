@@ -2,6 +2,7 @@ import { type AwsClients, createDocumentClient } from '../adapters/aws-clients.j
 import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
 import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
 import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
+import { SqsQueueInbox } from '../adapters/sqs-queue-inbox.js';
 import { AgentOperations } from '../services/agent-operations.js';
 import type { TableNames } from '../shared/table-schema.js';
 
@@ -9,7 +10,7 @@ import type { TableNames } from '../shared/table-schema.js';
 export function wireAgentOperations(
   settings: { tables: Pick<TableNames, 'agents' | 'bindings' | 'affinity'>; agentDownTimeMs: number },
   clients: Pick<AwsClients, 'dynamodb'>,
-  overrides: { clock?: () => number } = {},
+  overrides: { clock?: () => number; inbox?: SqsQueueInbox } = {},
 ) {
   const db = createDocumentClient(clients.dynamodb);
   const registry = new DynamoDbAgentRegistry(db, settings.tables.agents);
@@ -17,18 +18,22 @@ export function wireAgentOperations(
   const operations = new AgentOperations({
     registry,
     bindings,
+    ...(overrides.inbox ? { inbox: overrides.inbox } : {}),
     agentDownTimeMs: settings.agentDownTimeMs,
     clock: overrides.clock ?? Date.now,
   });
   return { operations, registry, bindings, db };
 }
 
-/** What operators use (the CLI): agent operations and the statuses of load balancers. */
+/** What operators use (the CLI): agent operations (with the queues) and the statuses of load balancers. */
 export function wireOperator(
   settings: { tables: TableNames; agentDownTimeMs: number },
-  clients: Pick<AwsClients, 'dynamodb'>,
+  clients: AwsClients,
   overrides: { clock?: () => number } = {},
 ) {
-  const graph = wireAgentOperations(settings, clients, overrides);
+  const graph = wireAgentOperations(settings, clients, {
+    ...overrides,
+    inbox: new SqsQueueInbox(clients.sqs),
+  });
   return { ...graph, resources: new DynamoDbResourceStore(graph.db, settings.tables) };
 }

@@ -30,6 +30,7 @@ export function wireReclaimer(
     queue: new SqsAgentQueue(clients.sqs),
     agentDownTimeMs: config.agentDownTimeMs,
     clock: overrides.clock ?? Date.now,
+    agentQueues: config.agentQueues,
   });
   const handler = createReclaimerHandler(reclaimer, config, telemetry, overrides.sleep);
   return { handler, reclaimer, telemetry };

@@ -146,6 +146,7 @@ export async function systemHarness(options: SystemOptions = {}) {
           agentDownTimeMs: h.config.agentDownTimeMs,
           intervalMs: 1_000,
           sweepsPerInvocation: 1,
+          agentQueues: Object.fromEntries(Object.entries(h.agentQueues).map(([host, q]) => [host, q.url])),
         },
         h.clients,
         { clock: h.clock },

@@ -19,7 +19,12 @@ export class InMemoryQueues implements AgentQueue, QueueInbox {
     this.waiting.set(queueUrl, list);
   }
 
-  depth(queueUrl: string): number {
+  /** Messages waiting in a queue, now (for assertions). */
+  count(queueUrl: string): number {
+    return this.waiting.get(queueUrl)?.length ?? 0;
+  }
+
+  async depth(queueUrl: string): Promise<number> {
     return this.waiting.get(queueUrl)?.length ?? 0;
   }
 

@@ -3,6 +3,7 @@ import { OperatorRefusedError } from '../../../functions/domain/errors.js';
 import { AgentOperations } from '../../../functions/services/agent-operations.js';
 import { InMemoryAgentRegistry } from '../../support/fakes/in-memory-agent-registry.js';
 import { InMemoryBindingStore } from '../../support/fakes/in-memory-binding-store.js';
+import { InMemoryQueues } from '../../support/fakes/recording-queues.js';
 import { manualClock } from '../../support/service-fixtures.js';
 
 const ENV = 'Unit';
@@ -13,12 +14,19 @@ function fixture() {
   const registry = new InMemoryAgentRegistry();
   for (const host of ['a1', 'a2', 'a3']) registry.put({ env: ENV, host, heartbeatAt: clock.now() });
   const bindings = new InMemoryBindingStore();
-  const ops = new AgentOperations({ registry, bindings, agentDownTimeMs: DOWN, clock: clock.now });
+  const queues = new InMemoryQueues();
+  const ops = new AgentOperations({
+    registry,
+    bindings,
+    inbox: queues,
+    agentDownTimeMs: DOWN,
+    clock: clock.now,
+  });
   const bind = async (lb: string, host: string, tenantId: string) => {
     await bindings.bind({ loadbalancerId: lb, env: ENV, host, tenantId, boundAt: clock.now() });
     await registry.adjustLoadbalancerCount(ENV, host, 1);
   };
-  return { clock, registry, bindings, ops, bind };
+  return { clock, registry, bindings, queues, ops, bind };
 }
 
 describe('AgentOperations over in-memory ports', () => {
@@ -113,5 +121,16 @@ describe('AgentOperations over in-memory ports', () => {
     expect(hosting?.binding.host).toBe('a2');
     expect(hosting?.agent).toMatchObject({ host: 'a2', alive: false });
     expect(await f.ops.hostingAgent('lb-unknown')).toBeUndefined();
+  });
+
+  it('refuses to delete an agent whose queue still holds requests, unless forced', async () => {
+    const f = fixture();
+    f.queues.enqueue('queue://a1', '{"request":"waiting"}');
+    const refused = await f.ops.deleteAgent(ENV, 'a1').catch((e) => e);
+    expect(refused).toBeInstanceOf(OperatorRefusedError);
+    expect(refused.message).toContain('agent a1 still has 1 request(s) in its queue');
+    expect(await f.registry.getAgent(ENV, 'a1')).toBeDefined();
+    await f.ops.deleteAgent(ENV, 'a1', { force: true });
+    expect(await f.registry.getAgent(ENV, 'a1')).toBeUndefined();
   });
 });

@@ -10,7 +10,7 @@ import { manualClock, parsed } from '../../support/service-fixtures.js';
 const ENV = 'Unit';
 const DOWN = 75_000;
 
-function fixture(options: { maxPerAgent?: number } = {}) {
+function fixture(options: { maxPerAgent?: number; agentQueues?: Record<string, string> } = {}) {
   const clock = manualClock();
   const registry = new InMemoryAgentRegistry();
   for (const host of ['a1', 'a2', 'a3']) registry.put({ env: ENV, host, heartbeatAt: clock.now() });
@@ -62,7 +62,7 @@ describe('StrandedRequestReclaimer over in-memory ports', () => {
     f.kill('a1');
     const report = await f.reclaimer.sweep();
     expect(report).toEqual({ moved: 2, byAgent: { a1: 2 } });
-    expect(f.queues.depth('queue://a1')).toBe(0);
+    expect(f.queues.count('queue://a1')).toBe(0);
     // The tenant's affinity agent takes them; the request travels unchanged.
     expect(f.queues.forwarded.map((x) => [x.queueUrl, x.message.request.requestId])).toEqual([
       ['queue://a2', first.message.request.requestId],
@@ -81,7 +81,7 @@ describe('StrandedRequestReclaimer over in-memory ports', () => {
     const f = fixture();
     await f.strand('a1');
     expect(await f.reclaimer.sweep()).toEqual({ moved: 0, byAgent: {} });
-    expect(f.queues.depth('queue://a1')).toBe(1);
+    expect(f.queues.count('queue://a1')).toBe(1);
   });
 
   it('releases the messages again when no active agent can take them', async () => {
@@ -97,7 +97,7 @@ describe('StrandedRequestReclaimer over in-memory ports', () => {
     f.queues.enqueue('queue://a1', '{"not":"a forwarded request"}');
     f.kill('a1');
     expect((await f.reclaimer.sweep()).moved).toBe(0);
-    expect(f.queues.depth('queue://a1')).toBe(1);
+    expect(f.queues.count('queue://a1')).toBe(1);
     expect(f.queues.forwarded).toHaveLength(0);
   });
 
@@ -106,6 +106,28 @@ describe('StrandedRequestReclaimer over in-memory ports', () => {
     for (let i = 0; i < 25; i++) await f.strand('a1');
     f.kill('a1');
     expect((await f.reclaimer.sweep()).moved).toBe(10);
-    expect(f.queues.depth('queue://a1')).toBe(15);
+    expect(f.queues.count('queue://a1')).toBe(15);
+  });
+
+  it('also moves the requests left in the queue of an agent that no longer exists', async () => {
+    const f = fixture({
+      agentQueues: { a1: 'queue://a1', a2: 'queue://a2', a3: 'queue://a3', gone: 'queue://gone' },
+    });
+    const ids = lbIds();
+    await f.bindings.bind({
+      loadbalancerId: ids.loadbalancerId,
+      env: ENV,
+      host: 'a2',
+      tenantId: ids.tenantId,
+      boundAt: 1,
+    });
+    const message: ForwardedRequest = {
+      request: parsed(requests.createListener(ids)),
+      scheduling: { kind: 'bound', host: 'gone', scheduledAt: 1, env: ENV },
+    };
+    f.queues.enqueue('queue://gone', JSON.stringify(message)); // its agent was deleted with --force
+    expect(await f.reclaimer.sweep()).toEqual({ moved: 1, byAgent: { gone: 1 } });
+    expect(f.queues.forwarded.map((x) => x.queueUrl)).toEqual(['queue://a2']);
+    expect(f.queues.count('queue://gone')).toBe(0);
   });
 });
