@@ -33,6 +33,8 @@ const VISIBILITY_FACTOR = 6;
  * while the first still writes: the worker's timeout, plus a margin for the release write.
  */
 export const LEASE_SECONDS = WORKER_TIMEOUT.toSeconds() + 30;
+/** Where the devices' CA bundle lands in an agent function's package. */
+const CA_BUNDLE_FILE = 'ca-bundle.pem';
 
 /**
  * One environment: its request queue and scheduler, and per agent a queue, a worker and a
@@ -85,7 +87,7 @@ export class EnvironmentStack extends Stack {
       [ENV_VARS.devices]: JSON.stringify(devices.endpoints.map(({ caBundle: _ca, ...endpoint }) => endpoint)),
       [ENV_VARS.deviceSecretId]: devices.secret.secretArn,
       [ENV_VARS.clusterName]: `${e.prefix}-devices`,
-      ...(devices.caBundle ? { [ENV_VARS.caBundle]: devices.caBundle } : {}),
+      ...(devices.caBundlePath ? { [ENV_VARS.caBundleFile]: CA_BUNDLE_FILE } : {}),
       ...(e.devices.deviceGroup && e.devices.units.length > 1
         ? { [ENV_VARS.deviceGroup]: e.devices.deviceGroup }
         : {}),
@@ -144,6 +146,7 @@ export class EnvironmentStack extends Stack {
           memorySize: 512,
           environment: { ...agentEnv, [ENV_VARS.leaseSeconds]: String(LEASE_SECONDS) },
           ...(placement ?? {}),
+          ...(devices.caBundlePath ? { files: { [CA_BUNDLE_FILE]: devices.caBundlePath } } : {}),
         }),
         {
           agents: 'readWrite',
@@ -176,6 +179,7 @@ export class EnvironmentStack extends Stack {
             ...(e.rebindAfterSeconds ? { [ENV_VARS.rebindAfterSeconds]: String(e.rebindAfterSeconds) } : {}),
           },
           ...(placement ?? {}),
+          ...(devices.caBundlePath ? { files: { [CA_BUNDLE_FILE]: devices.caBundlePath } } : {}),
         }),
         {
           agents: 'readWrite',

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import type { SelectionPolicy } from '../domain/agent-scheduler.js';
 import type { BigIpEndpoint } from '../domain/ports.js';
@@ -28,7 +30,8 @@ export const ENV_VARS = {
   leaseSeconds: 'LBAAS_LEASE_SECONDS',
   rebindAfterSeconds: 'LBAAS_REBIND_AFTER_SECONDS',
   deviceSecretId: 'LBAAS_DEVICE_SECRET_ID',
-  caBundle: 'LBAAS_CA_BUNDLE',
+  /** A PEM file shipped inside the function's package (an environment variable would pass Lambda's 4 KB limit). */
+  caBundleFile: 'LBAAS_CA_BUNDLE_FILE',
   deviceGroup: 'LBAAS_DEVICE_GROUP',
   trafficGroup: 'LBAAS_TRAFFIC_GROUP',
   clusterName: 'LBAAS_CLUSTER_NAME',
@@ -140,6 +143,20 @@ export interface DeviceAccessConfig {
   restTimeoutMs: number;
 }
 
+/** The CA bundle file, relative to the function's package root (LAMBDA_TASK_ROOT) unless absolute. */
+function readCaBundle(env: Env): string | undefined {
+  const file = env[ENV_VARS.caBundleFile];
+  if (!file) return undefined;
+  const path = isAbsolute(file) ? file : join(env.LAMBDA_TASK_ROOT ?? process.cwd(), file);
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(
+      `configuration: ${ENV_VARS.caBundleFile} names ${path}, which cannot be read (${(error as Error).message})`,
+    );
+  }
+}
+
 function readDeviceAccess(env: Env): DeviceAccessConfig {
   const devices = read(
     env,
@@ -156,7 +173,7 @@ function readDeviceAccess(env: Env): DeviceAccessConfig {
       })
       .pipe(z.array(endpointSchema).min(1)),
   );
-  const caBundle = env[ENV_VARS.caBundle];
+  const caBundle = readCaBundle(env);
   return {
     devices: devices.map((d) => ({
       name: d.name,

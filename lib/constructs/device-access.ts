@@ -44,6 +44,8 @@ export class DeviceAccess extends Construct {
   readonly endpoints: BigIpEndpoint[];
   readonly secret: Secret;
   readonly caBundle: string | undefined;
+  /** The CA bundle's file, shipped inside each agent function's package. */
+  readonly caBundlePath: string | undefined;
   readonly vpc: IVpc;
   private readonly api: HttpApi | undefined;
   private readonly directSecurityGroup: SecurityGroup | undefined;
@@ -66,9 +68,8 @@ export class DeviceAccess extends Construct {
       id: 'AwsSolutions::AwsSolutions-SMG4',
       reason: 'BIG-IP account passwords rotate on the devices; there is no Lambda rotation for them.',
     });
-    this.caBundle = devices.caBundleFile
-      ? readFileSync(resolve(props.configDir, devices.caBundleFile), 'utf8')
-      : undefined;
+    this.caBundlePath = devices.caBundleFile ? resolve(props.configDir, devices.caBundleFile) : undefined;
+    this.caBundle = this.caBundlePath ? readFileSync(this.caBundlePath, 'utf8') : undefined;
 
     const subnetIds =
       devices.subnetIds.length > 0 ? devices.subnetIds : [...new Set(env.agents.flatMap((a) => a.subnetIds))];

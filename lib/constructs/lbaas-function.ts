@@ -23,6 +23,8 @@ export interface LbaasFunctionProps {
   memorySize?: number;
   /** Concurrency kept for this function alone. */
   reservedConcurrency?: number;
+  /** Files shipped in the function's package: name in the package → source path. */
+  files?: Record<string, string>;
   /** Direct device access: run in the VPC (the agent's own subnets). */
   vpc?: IVpc;
   vpcSubnets?: { subnets: ISubnet[] };
@@ -83,6 +85,16 @@ export class LbaasFunction extends Construct {
         // Bundle the pinned SDK rather than rely on the runtime's, so AWS and tests run the same code.
         externalModules: [],
         banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+        ...(props.files && Object.keys(props.files).length > 0
+          ? {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (_input: string, output: string) =>
+                  Object.entries(props.files ?? {}).map(([name, from]) => `cp "${from}" "${output}/${name}"`),
+              },
+            }
+          : {}),
       },
       depsLockFilePath: join(ROOT, 'package-lock.json'),
       projectRoot: ROOT,

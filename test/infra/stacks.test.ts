@@ -43,6 +43,63 @@ const twoEnvironments = () => {
   return config;
 };
 
+describe('the devices’ CA bundle', () => {
+  it('ships as a file in the agent functions’ package: every environment stays under Lambda’s 4 KB with three certificates', () => {
+    const config = sample();
+    const tls = join(ROOT, 'test', 'fixtures', 'tls');
+    const bundle = join(tls, `bundle-${Math.random().toString(36).slice(2)}.pem`);
+    writeFileSync(
+      bundle,
+      ['ca.pem', 'other-ca.pem', 'device.pem'].map((f) => readFileSync(join(tls, f), 'utf8')).join('\n'),
+    );
+    try {
+      config.environments[0].devices.caBundleFile = bundle;
+      const { template } = synth(config);
+      const functions = Object.values(template('lbaas-Project').findResources('AWS::Lambda::Function')) as {
+        Properties: { Environment: { Variables: Record<string, unknown> } };
+      }[];
+      for (const fn of functions) {
+        const variables = fn.Properties.Environment.Variables;
+        // Lambda counts keys and values; tokens resolve to ARNs and URLs of about 100 characters.
+        const size = Object.entries(variables).reduce(
+          (sum, [k, v]) => sum + k.length + (typeof v === 'string' ? v.length : 100),
+          0,
+        );
+        expect(size, String(variables.POWERTOOLS_SERVICE_NAME)).toBeLessThan(4096);
+        expect(JSON.stringify(variables)).not.toContain('BEGIN CERTIFICATE');
+        if (['agent-worker', 'heartbeat'].includes(String(variables.POWERTOOLS_SERVICE_NAME)))
+          expect(variables.LBAAS_CA_BUNDLE_FILE).toBe('ca-bundle.pem');
+      }
+    } finally {
+      rmSync(bundle);
+    }
+  });
+
+  it('is read from the package root at cold start', () => {
+    const tls = join(ROOT, 'test', 'fixtures', 'tls');
+    const env = {
+      LBAAS_ENVIRONMENT: 'Project',
+      LBAAS_AGENT_HOST: 'agent-1',
+      LBAAS_AGENT_QUEUE_URL: 'https://sqs.example/0/q.fifo',
+      LBAAS_DEVICES: JSON.stringify([{ name: 'bigip-a', baseUrl: 'https://10.0.0.5' }]),
+      LBAAS_DEVICE_SECRET_ID: 'arn:secret',
+      LBAAS_CA_BUNDLE_FILE: 'ca.pem',
+      LAMBDA_TASK_ROOT: tls,
+      ...Object.fromEntries(
+        ['AGENTS', 'BINDINGS', 'AFFINITY', 'RESOURCES', 'LEASES', 'CLAIMS'].map((t) => [
+          `LBAAS_TABLE_${t}`,
+          't',
+        ]),
+      ),
+    };
+    const config = readAgentConfig(env);
+    expect(config.devices[0]?.caBundle).toBe(readFileSync(join(tls, 'ca.pem'), 'utf8'));
+    expect(() => readAgentConfig({ ...env, LBAAS_CA_BUNDLE_FILE: 'missing.pem' })).toThrow(
+      /LBAAS_CA_BUNDLE_FILE names .*missing\.pem/,
+    );
+  });
+});
+
 describe('CDK stacks (sample configuration)', () => {
   const { template, assembly, app } = synth();
   const shared = template('lbaas-shared');
