@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { StaticCredentials } from '../functions/adapters/device-credentials.js';
 import { parseRequest } from '../functions/domain/lbaas-request.js';
+import { applyTargetOf } from '../functions/services/load-balancer-applier.js';
 import { tableNames } from '../functions/shared/table-schema.js';
 import { wireAgentWorker } from '../functions/wiring/agent-worker-wiring.js';
 import { BigIpSimulator } from '../local/bigip-simulator/bigip-simulator.js';
@@ -107,14 +108,7 @@ async function run(timing: TimingModel, growth: boolean) {
     if (!parsed.ok) throw new Error(parsed.reason);
     const r = parsed.request;
     await resources.recordRequest(r, ENV, Date.now());
-    return measure(`${r.operation} ${r.resource}`, {
-      requestId: r.requestId,
-      tenantId: r.tenantId,
-      loadbalancerId: r.loadbalancerId,
-      resource: r.resource,
-      objectId: r.object.id,
-      operation: r.operation,
-    });
+    return measure(`${r.operation} ${r.resource}`, applyTargetOf(r));
   };
 
   const sequence: Row[] = [];

@@ -35,6 +35,11 @@ function tenantOf(i: number): string {
   return `${String(Math.floor(i / LBS_PER_TENANT)).padStart(8, '0')}${'0'.repeat(24)}`;
 }
 
+/** A stable pool id per sampled load balancer (a UUID derived from the load balancer's). */
+function poolOf(lb: string): string {
+  return `${lb.slice(0, 24)}${'0'.repeat(12)}`.replace(/^(.{14})./, '$14');
+}
+
 function request(body: Record<string, unknown>): LbaasRequest {
   const parsed = parseRequest(JSON.stringify(body));
   if (!parsed.ok) throw new Error(parsed.reason);
@@ -153,6 +158,30 @@ try {
                   },
                 },
               },
+              {
+                // The pool the sampled requests add members to (a member must name a pool of its load balancer).
+                PutRequest: {
+                  Item: {
+                    loadbalancerId: lb,
+                    key: resourceKey('pool', poolOf(lb)),
+                    type: 'pool',
+                    id: poolOf(lb),
+                    tenantId: tenantOf(i),
+                    env: ENV,
+                    desired: {
+                      id: poolOf(lb),
+                      protocol: 'HTTP',
+                      lb_algorithm: 'ROUND_ROBIN',
+                      admin_state_up: true,
+                    },
+                    provisioningStatus: 'ACTIVE',
+                    operatingStatus: 'ONLINE',
+                    revision: 1,
+                    requestId: 'seed',
+                    updatedAt: 1,
+                  },
+                },
+              },
             ],
           },
         }),
@@ -209,10 +238,17 @@ try {
         resource: 'member',
         tenantId: tenantOf(i),
         loadbalancerId: lbIds[i],
-        object: { id: randomUUID(), pool_id: randomUUID(), address: '10.0.0.5', protocol_port: 80 },
+        object: {
+          id: randomUUID(),
+          pool_id: poolOf(lbIds[i] as string),
+          address: '10.0.0.5',
+          protocol_port: 80,
+        },
       });
+    let vips = 0;
     const newLb = (tenant: string) => {
       const id = randomUUID();
+      vips += 1; // each load balancer its own VIP (VIPs are claimed per environment)
       return request({
         version: 1,
         requestId: randomUUID(),
@@ -220,7 +256,10 @@ try {
         resource: 'loadbalancer',
         tenantId: tenant,
         loadbalancerId: id,
-        object: { id, vip_address: '10.0.0.9' },
+        object: {
+          id,
+          vip_address: `10.${100 + Math.floor(vips / 62_500)}.${Math.floor(vips / 250) % 250}.${(vips % 250) + 1}`,
+        },
       });
     };
 

@@ -3,7 +3,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { BigIpError, RejectedRequestError } from '../domain/errors.js';
 import { parseForwarded } from '../domain/lbaas-request.js';
 import type { MessageVisibility, ResourceStore } from '../domain/ports.js';
-import type { ApplyTarget, LoadBalancerApplier } from '../services/load-balancer-applier.js';
+import { applyTargetOf, type LoadBalancerApplier } from '../services/load-balancer-applier.js';
 import type { AgentConfig } from '../shared/config.js';
 import { METRICS } from '../shared/metric-names.js';
 import { emitMetric, MetricUnit, type Telemetry } from '../shared/telemetry.js';
@@ -39,14 +39,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
       return;
     }
     const { request, scheduling } = parsed.message;
-    const target: ApplyTarget = {
-      requestId: request.requestId,
-      tenantId: request.tenantId,
-      loadbalancerId: request.loadbalancerId,
-      resource: request.resource,
-      objectId: request.object.id,
-      operation: request.operation,
-    };
+    const target = applyTargetOf(request);
     const ctx = { ...target, decision: scheduling.kind };
     deps.calls.length = 0;
     try {

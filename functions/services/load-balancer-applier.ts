@@ -37,6 +37,25 @@ export interface ApplyTarget {
   operation: ScopeTarget['operation'];
 }
 
+/** What an apply works on, from the request that asked for it. */
+export function applyTargetOf(request: {
+  requestId: string;
+  tenantId: string;
+  loadbalancerId: string;
+  resource: ResourceType;
+  operation: ScopeTarget['operation'];
+  object: { id: string };
+}): ApplyTarget {
+  return {
+    requestId: request.requestId,
+    tenantId: request.tenantId,
+    loadbalancerId: request.loadbalancerId,
+    resource: request.resource,
+    objectId: request.object.id,
+    operation: request.operation,
+  };
+}
+
 export type ApplyResult =
   | { outcome: 'gone' }
   | {

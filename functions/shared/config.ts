@@ -157,22 +157,23 @@ function readCaBundle(env: Env): string | undefined {
   }
 }
 
+/** A variable holding JSON, validated by `schema` once parsed. */
+function json<T>(schema: z.ZodType<T>) {
+  return z
+    .string()
+    .transform((s, ctx) => {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'not JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+}
+
 function readDeviceAccess(env: Env): DeviceAccessConfig {
-  const devices = read(
-    env,
-    ENV_VARS.devices,
-    z
-      .string()
-      .transform((s, ctx) => {
-        try {
-          return JSON.parse(s);
-        } catch {
-          ctx.addIssue({ code: 'custom', message: 'not JSON' });
-          return z.NEVER;
-        }
-      })
-      .pipe(z.array(endpointSchema).min(1)),
-  );
+  const devices = read(env, ENV_VARS.devices, json(z.array(endpointSchema).min(1)));
   const caBundle = readCaBundle(env);
   return {
     devices: devices.map((d) => ({
@@ -238,21 +239,7 @@ export function readReclaimerConfig(env: Env = process.env): ReclaimerConfig {
     intervalMs: field.heartbeatIntervalMs(env),
     sweepsPerInvocation: field.beatsPerInvocation(env),
     agentQueues: env[ENV_VARS.agentQueues]
-      ? read(
-          env,
-          ENV_VARS.agentQueues,
-          z
-            .string()
-            .transform((s, ctx) => {
-              try {
-                return JSON.parse(s);
-              } catch {
-                ctx.addIssue({ code: 'custom', message: 'not JSON' });
-                return z.NEVER;
-              }
-            })
-            .pipe(z.record(rules.host, z.url())),
-        )
+      ? read(env, ENV_VARS.agentQueues, json(z.record(rules.host, z.url())))
       : {},
   };
 }

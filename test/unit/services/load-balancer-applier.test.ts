@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BigIpError, LeaseBusyError, RejectedRequestError } from '../../../functions/domain/errors.js';
 import type { LbaasRequest } from '../../../functions/domain/lbaas-request.js';
-import { type ApplyTarget, LoadBalancerApplier } from '../../../functions/services/load-balancer-applier.js';
+import { applyTargetOf, LoadBalancerApplier } from '../../../functions/services/load-balancer-applier.js';
 import { lbIds, requests } from '../../support/factories.js';
 import { InMemoryAgentRegistry } from '../../support/fakes/in-memory-agent-registry.js';
 import { InMemoryBigIp, InMemoryCluster } from '../../support/fakes/in-memory-bigip.js';
@@ -37,7 +37,7 @@ function fixture(devices = [new InMemoryBigIp()]) {
     await resources.recordRequest(request, ENV, clock.now());
     return request;
   };
-  const apply = (r: LbaasRequest) => applier.apply(targetOf(r));
+  const apply = (r: LbaasRequest) => applier.apply(applyTargetOf(r));
   return {
     clock,
     resources,
@@ -49,17 +49,6 @@ function fixture(devices = [new InMemoryBigIp()]) {
     applier,
     record,
     apply,
-  };
-}
-
-function targetOf(r: LbaasRequest): ApplyTarget {
-  return {
-    requestId: r.requestId,
-    tenantId: r.tenantId,
-    loadbalancerId: r.loadbalancerId,
-    resource: r.resource,
-    objectId: r.object.id,
-    operation: r.operation,
   };
 }
 
