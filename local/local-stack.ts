@@ -25,7 +25,8 @@ import {
   type LbaasConfig,
   loadConfig,
 } from '../lib/config/lbaas-config.js';
-import { BigIpPair, BigIpSimulator } from './bigip-simulator/bigip-simulator.js';
+import { BigIpPair } from './bigip-simulator/bigip-pair.js';
+import { BigIpSimulator } from './bigip-simulator/bigip-simulator.js';
 import { startDynamoDbLocal } from './dynamodb-local.js';
 import { EventSourcePoller } from './event-source-poller.js';
 import { createFifoQueue, createTables, type FifoQueuePair } from './provision.js';

@@ -1,10 +1,7 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: these tests walk raw device JSON, as a REST client would
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  BigIpPair,
-  BigIpSimulator,
-  type SimulatorOptions,
-} from '../../local/bigip-simulator/bigip-simulator.js';
+import { BigIpPair } from '../../local/bigip-simulator/bigip-pair.js';
+import { BigIpSimulator, type SimulatorOptions } from '../../local/bigip-simulator/bigip-simulator.js';
 
 /**
  * The simulator models the device: each test names the fact of ../shared/reference/bigip-real-device.md

@@ -3,11 +3,8 @@ import { StaticCredentials } from '../../functions/adapters/device-credentials.j
 import type { AgentConfig } from '../../functions/shared/config.js';
 import { wireAgentWorker } from '../../functions/wiring/agent-worker-wiring.js';
 import { wireReclaimer } from '../../functions/wiring/reclaimer-wiring.js';
-import {
-  BigIpPair,
-  BigIpSimulator,
-  type SimulatorOptions,
-} from '../../local/bigip-simulator/bigip-simulator.js';
+import { BigIpPair } from '../../local/bigip-simulator/bigip-pair.js';
+import { BigIpSimulator, type SimulatorOptions } from '../../local/bigip-simulator/bigip-simulator.js';
 import { EventSourcePoller } from '../../local/event-source-poller.js';
 import { type HarnessOptions, schedulerHarness } from './scheduler-harness.js';
 
