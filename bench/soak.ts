@@ -58,6 +58,8 @@ printTable([
 ]);
 if (Object.keys(report.errorReasons).length) console.log('\nERROR reasons:', report.errorReasons);
 if (report.deviceMismatches.length) console.log('\ndevice mismatches:', report.deviceMismatches);
+if (report.errorsAccounted.length)
+  console.log('\nERRORs and dead letters, accounted for:', report.errorsAccounted);
 if (report.lostRequests.length) console.log('\nlost:', report.lostRequests);
 if (report.stuckObjects.length) console.log('\nstuck:', report.stuckObjects);
 console.log('\nfaults:', report.faultsInjected.join('; ') || 'none');

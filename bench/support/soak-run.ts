@@ -1,14 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { ThrottlingException } from '@aws-sdk/client-dynamodb';
 import type { SubmittedRequest } from '../../cli/lbaas-client.js';
-import { StaticCredentials } from '../../functions/adapters/device-credentials.js';
-import { planApply, scopeFor } from '../../functions/domain/bigip-apply-plan.js';
-import { translate } from '../../functions/domain/bigip-translation.js';
-import { buildTree, isPending } from '../../functions/domain/resource-state.js';
+import { isPending } from '../../functions/domain/resource-state.js';
 import { type MetricEvent, metricEvents } from '../../functions/shared/telemetry.js';
-import { wireDeviceCluster } from '../../functions/wiring/device-cluster-wiring.js';
 import { type LocalStack, startLocalStack } from '../../local/local-stack.js';
 import { CallCounter } from './call-counter.js';
+import { compareWithDevice, type ExpectedLoadBalancer } from './device-oracle.js';
 import { summarize } from './stats.js';
 
 export interface SoakOptions {
@@ -39,22 +36,16 @@ export interface SoakReport {
     stuck: number;
   };
   errorReasons: Record<string, number>;
+  /** Differences between the device and what the requests sent must have put there (independent oracle). */
   deviceMismatches: string[];
+  /** Load balancers with an ERROR or a dead letter, each with its reason (left out of the device comparison). */
+  errorsAccounted: string[];
   faultsInjected: string[];
   lostRequests: string[];
   stuckObjects: string[];
 }
 
-type Live = {
-  tenantId: string;
-  lb: string;
-  pools: string[];
-  members: { id: string; pool: string }[];
-  listeners: string[];
-  step: number;
-  deleted: boolean;
-  vip: string;
-};
+type Live = ExpectedLoadBalancer & { step: number };
 
 /**
  * Drives the local stack with a mix of LBaaS requests over many tenants, optionally under faults
@@ -107,9 +98,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const live: Live = {
         tenantId: randomUUID().replaceAll('-', '').slice(0, 32),
         lb: randomUUID(),
-        pools: [],
+        pool: undefined,
         members: [],
         listeners: [],
+        monitor: undefined,
         step: 0,
         deleted: false,
         vip: `10.${100 + Math.floor(vip / 250)}.${vip % 250}.1`,
@@ -133,7 +125,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         };
       if (l.step === 2) {
         const id = randomUUID();
-        l.listeners.push(id);
+        l.listeners.push({ id, port: 80 });
         return {
           ...base,
           operation: 'create',
@@ -143,56 +135,51 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       }
       if (l.step === 3) {
         const id = randomUUID();
-        l.pools.push(id);
+        const listener = l.listeners[0]?.id as string;
+        l.pool = { id, listener };
         return {
           ...base,
           operation: 'create',
           resource: 'pool',
-          object: { id, protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN', listener_id: l.listeners[0] },
+          object: { id, protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN', listener_id: listener },
         };
       }
       if (l.step <= 6) {
         const id = randomUUID();
-        const pool = l.pools[0] as string;
-        l.members.push({ id, pool });
+        const member = {
+          id,
+          address: `172.16.${l.step}.${(vip % 250) + 1}`,
+          port: 8000 + l.step,
+          weight: 1,
+          up: true,
+        };
+        l.members.push(member);
         return {
           ...base,
           operation: 'create',
           resource: 'member',
-          object: {
-            id,
-            pool_id: pool,
-            address: `172.16.${l.step}.${(vip % 250) + 1}`,
-            protocol_port: 8000 + l.step,
-          },
+          object: { id, pool_id: l.pool?.id, address: member.address, protocol_port: member.port },
         };
       }
       if (l.step === 7) {
+        const id = randomUUID();
+        l.monitor = { id, delay: 5, timeout: 3, maxRetries: 3 };
         return {
           ...base,
           operation: 'create',
           resource: 'healthmonitor',
-          object: {
-            id: randomUUID(),
-            pool_id: l.pools[0],
-            type: 'TCP',
-            delay: 5,
-            timeout: 3,
-            max_retries: 3,
-          },
+          object: { id, pool_id: l.pool?.id, type: 'TCP', delay: 5, timeout: 3, max_retries: 3 },
         };
       }
       if (l.step <= 10) {
-        const m = l.members[Math.floor(Math.random() * l.members.length)] as { id: string };
+        const m = l.members[Math.floor(Math.random() * l.members.length)] as Live['members'][number];
+        m.weight = 1 + Math.floor(Math.random() * 5);
+        m.up = Math.random() > 0.2;
         return {
           ...base,
           operation: 'update',
           resource: 'member',
-          object: {
-            id: m.id,
-            weight: 1 + Math.floor(Math.random() * 5),
-            admin_state_up: Math.random() > 0.2,
-          },
+          object: { id: m.id, weight: m.weight, admin_state_up: m.up },
         };
       }
       if (l.step === 11 && l.members.length > 0) {
@@ -354,8 +341,22 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       }
     }
 
-    // Every live load balancer's device configuration equals its desired state.
-    const deviceMismatches = await compareDevices(stack, records);
+    // Every ERROR and dead letter accounted for, with its reason; every other load balancer's
+    // objects on the active device exactly as the requests sent say.
+    const errorsAccounted: string[] = [];
+    for (const l of lbs) {
+      const errors = (records.get(l.lb) ?? []).filter((r) => r.provisioningStatus === 'ERROR');
+      const dead = submitted.filter((s) => s.loadbalancerId === l.lb && deadLetters.has(s.requestId));
+      if (errors.length === 0 && dead.length === 0) continue;
+      l.accountedFor = true;
+      for (const e of errors)
+        errorsAccounted.push(`${l.lb} ${e.type} ${e.id}: ${e.statusReason ?? '(no reason!)'}`);
+      for (const d of dead) errorsAccounted.push(`${l.lb} ${d.operation} ${d.resource}: dead-lettered`);
+    }
+    const device = stack.pair?.active ?? stack.devices[0];
+    const deviceMismatches = device
+      ? compareWithDevice(stack.env, lbs, device.dump() as Record<string, Record<string, unknown>[]>)
+      : ['no device'];
     const calls = counter.snapshot();
     const bigip = stack.devices.reduce((n, d) => n + d.calls.length, 0);
     return {
@@ -385,7 +386,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       },
       outcome,
       errorReasons,
-      deviceMismatches,
+      deviceMismatches: deviceMismatches.slice(0, 50),
+      errorsAccounted: errorsAccounted.slice(0, 50),
       faultsInjected: faults,
       lostRequests: lostRequests.slice(0, 20),
       stuckObjects: stuckObjects.slice(0, 20),
@@ -403,52 +405,4 @@ async function anyPending(stack: LocalStack, lbs: Live[]): Promise<boolean> {
     if ((await stack.client.records(l.lb)).some((r) => isPending(r.provisioningStatus))) return true;
   }
   return false;
-}
-
-/** Reads the active device for every live load balancer and plans a sync: it must plan nothing. */
-async function compareDevices(
-  stack: LocalStack,
-  records: Map<string, Awaited<ReturnType<LocalStack['client']['records']>>>,
-): Promise<string[]> {
-  const active = stack.pair?.active ?? stack.devices[0];
-  if (!active) return ['no device'];
-  const index = stack.devices.indexOf(active);
-  const cluster = wireDeviceCluster(
-    {
-      devices: [{ name: 'verify', baseUrl: stack.endpoints.devices[index]?.url as string }],
-      deviceSecretId: 'local',
-      caBundle: undefined,
-      deviceGroup: undefined,
-      trafficGroup: undefined,
-      clusterName: 'verify',
-      restTimeoutMs: 10_000,
-    },
-    { credentials: new StaticCredentials({ username: 'admin', password: 'admin' }) },
-  );
-  const mismatches: string[] = [];
-  try {
-    const device = cluster.devices[0] as NonNullable<(typeof cluster.devices)[number]>;
-    for (const [lb, rs] of records) {
-      const tree = buildTree(rs);
-      if (!tree) continue;
-      const t = translate(tree, {
-        env: stack.env,
-        ...(stack.environment.devices.trafficGroup
-          ? { trafficGroup: stack.environment.devices.trafficGroup }
-          : {}),
-      });
-      // Objects in ERROR are known not to be on the device; compare the rest.
-      if ([...t.errors.keys()].length > 0 || rs.some((r) => r.provisioningStatus === 'ERROR')) continue;
-      const scope = scopeFor(tree, t, { resource: 'loadbalancer', id: lb, operation: 'sync' });
-      const plan = planApply(t, scope, await device.read(t.partition, scope.reads));
-      if (plan.createFolder || plan.commands.length > 0) {
-        mismatches.push(
-          `${lb}: ${plan.commands.map((c) => `${c.op} ${c.object.kind} ${c.object.name}`).join(', ') || 'partition missing'}`,
-        );
-      }
-    }
-  } finally {
-    await cluster.close();
-  }
-  return mismatches;
 }

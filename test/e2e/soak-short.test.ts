@@ -24,6 +24,8 @@ describe('soak, short form: load with faults, nothing lost or stuck', () => {
     ).toBe(96);
     // Every ERROR carries a reason (none is expected from these faults, but none may be silent).
     expect(Object.keys(report.errorReasons).filter((r) => r === '(no reason)')).toEqual([]);
+    // The device, compared with what the requests sent must have put there (not with our translation).
     expect(report.deviceMismatches).toEqual([]);
+    expect(report.errorsAccounted.filter((e) => e.includes('(no reason!)'))).toEqual([]);
   }, 240_000);
 });
