@@ -60,6 +60,7 @@ async function run(timing: TimingModel, growth: boolean) {
       maxAttempts: 3,
       retry: { baseSeconds: 1, maxSeconds: 1 },
       leaseMs: 30_000,
+      inFlightHoldMs: 30_000,
       devices: [{ name: 'bigip1', baseUrl }],
       deviceSecretId: 'local',
       caBundle: undefined,

@@ -32,7 +32,6 @@ export interface PollerOptions {
 export class EventSourcePoller {
   private running = false;
   private loops: Promise<void>[] = [];
-  private readonly abort = new AbortController();
   invocations = 0;
   processed = 0;
   failed = 0;
@@ -47,9 +46,13 @@ export class EventSourcePoller {
     return this;
   }
 
+  /**
+   * Stops polling like a disabled event source mapping: the receive under way completes and its
+   * batch is handed to the handler. Aborting it instead would lose messages SQS already delivered
+   * (in flight, invisible until the queue's visibility timeout), which Lambda's poller never does.
+   */
   async stop(): Promise<void> {
     this.running = false;
-    this.abort.abort();
     await Promise.allSettled(this.loops);
     this.loops = [];
   }
@@ -69,7 +72,6 @@ export class EventSourcePoller {
         MessageSystemAttributeNames: ['All'],
         MessageAttributeNames: ['All'],
       }),
-      { abortSignal: this.abort.signal },
     );
     const messages = out.Messages ?? [];
     if (messages.length === 0) return 0;

@@ -7,11 +7,12 @@ import type { RestCall } from '../functions/adapters/bigip-rest-client.js';
 import { StaticCredentials } from '../functions/adapters/device-credentials.js';
 import { type DecisionKind, FORWARDED_DECISIONS } from '../functions/domain/agent-scheduler.js';
 import { wrapQueueHandler } from '../functions/handlers/lambda-shape.js';
-import type {
-  AgentConfig,
-  DeviceAccessConfig,
-  HeartbeatConfig,
-  SchedulerConfig,
+import {
+  type AgentConfig,
+  type DeviceAccessConfig,
+  type HeartbeatConfig,
+  inFlightHoldMsFor,
+  type SchedulerConfig,
 } from '../functions/shared/config.js';
 import { type TableNames, tableNames } from '../functions/shared/table-schema.js';
 import { type MetricEvent, metricEvents } from '../functions/shared/telemetry.js';
@@ -240,6 +241,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         maxSeconds: Math.max(1, environment.retryMaxSeconds / scale),
       },
       leaseMs: 60_000,
+      inFlightHoldMs: inFlightHoldMsFor(agentDownTimeMs),
     };
     const heartbeatConfig: HeartbeatConfig = {
       ...access,

@@ -170,6 +170,8 @@ export interface QueueInbox {
 /** Pushes a message's next delivery back: the back-off between attempts of a retried message. */
 export interface MessageVisibility {
   delay(receiptHandle: string, seconds: number): Promise<void>;
+  /** Sets several in-flight messages' visibility in one call (the worker's in-flight hold). */
+  holdAll(receiptHandles: string[], seconds: number): Promise<void>;
 }
 
 // ---- devices ----

@@ -7,6 +7,7 @@ import { applyTargetOf, type LoadBalancerApplier } from '../services/load-balanc
 import type { AgentConfig } from '../shared/config.js';
 import { METRICS } from '../shared/metric-names.js';
 import { emitMetric, MetricUnit, type Telemetry } from '../shared/telemetry.js';
+import { holdInFlight, type InFlightHold } from './in-flight-hold.js';
 import type { SqsHandler } from './lambda-shape.js';
 import { failRecord, markRequestFailed } from './queue-record-handling.js';
 
@@ -31,7 +32,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
   const { config, applier, resources, telemetry, clock } = deps;
   const { logger, metrics } = telemetry;
 
-  const handleRecord = async (record: SQSRecord) => {
+  const handleRecord = async (record: SQSRecord, hold: InFlightHold) => {
     const parsed = parseForwarded(record.body);
     if (!parsed.ok) {
       logger.warn('forwarded message rejected', { reason: parsed.reason, messageId: record.messageId });
@@ -76,6 +77,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
       }
       if (error instanceof BigIpError) emitMetric(metrics, METRICS.bigipErrors.name);
       emitMetric(metrics, METRICS.applies.name, 1, { Outcome: 'retry' });
+      await hold.release(record);
       await failRecord(record, error, {
         maxAttempts: config.maxAttempts,
         retry: config.retry,
@@ -93,6 +95,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
           ),
       });
     } finally {
+      await hold.release(record);
       if (deps.calls.length > 0) {
         emitMetric(metrics, METRICS.bigipCalls.name, deps.calls.length);
         const ms = deps.calls.reduce((sum, c) => sum + c.ms, 0) / deps.calls.length;
@@ -103,10 +106,20 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
 
   return async (event, context) => {
     emitMetric(metrics, METRICS.messages.name, event.Records.length);
-    return processPartialResponse(event, handleRecord, new SqsFifoPartialProcessorAsync(), {
-      context,
-      skipGroupOnError: true,
-      throwOnFullBatchFailure: false,
+    const hold = await holdInFlight(event.Records, {
+      visibility: deps.visibility,
+      holdMs: config.inFlightHoldMs,
+      onError: (error) => logger.warn('could not renew the in-flight hold', { error }),
     });
+    try {
+      return await processPartialResponse(
+        event,
+        (record: SQSRecord) => handleRecord(record, hold),
+        new SqsFifoPartialProcessorAsync(),
+        { context, skipGroupOnError: true, throwOnFullBatchFailure: false },
+      );
+    } finally {
+      await hold.stop();
+    }
   };
 }

@@ -13,7 +13,7 @@ export interface RetryOptions {
   maxAttempts: number;
   retry: { baseSeconds: number; maxSeconds: number };
   random: () => number;
-  visibility: MessageVisibility;
+  visibility: Pick<MessageVisibility, 'delay'>;
   logger: Logger;
   metrics: Metrics;
   /** Called once on the delivery SQS will not repeat, before the message goes to the dead-letter queue. */

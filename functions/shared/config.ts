@@ -206,6 +206,16 @@ export interface AgentConfig extends DeviceAccessConfig {
   maxAttempts: number;
   retry: { baseSeconds: number; maxSeconds: number };
   leaseMs: number;
+  /** How long a message the worker holds stays invisible between renewals (see in-flight-hold). */
+  inFlightHoldMs: number;
+}
+
+/**
+ * A third of agentDownTime, at least a second: a message held by a worker that died is visible
+ * again well before its agent is declared dead, so the reclaimer's next sweep moves it.
+ */
+export function inFlightHoldMsFor(agentDownTimeMs: number): number {
+  return Math.max(1000, Math.round(agentDownTimeMs / 3));
 }
 
 export function readAgentConfig(env: Env = process.env): AgentConfig {
@@ -217,6 +227,7 @@ export function readAgentConfig(env: Env = process.env): AgentConfig {
     maxAttempts: field.maxAttempts(env),
     retry: field.retry(env),
     leaseMs: read(env, ENV_VARS.leaseSeconds, envSetting('leaseSeconds')) * 1000,
+    inFlightHoldMs: inFlightHoldMsFor(field.agentDownTimeMs(env)),
     ...readDeviceAccess(env),
   };
 }

@@ -40,6 +40,7 @@ export async function systemHarness(options: SystemOptions = {}) {
       maxAttempts: options.maxAttempts ?? 3,
       retry: { baseSeconds: 1, maxSeconds: 1 },
       leaseMs: 30_000,
+      inFlightHoldMs: 30_000,
       devices,
       deviceSecretId: 'unused-locally',
       caBundle: undefined,

@@ -1,0 +1,53 @@
+import type { SQSRecord } from 'aws-lambda';
+import type { MessageVisibility } from '../domain/ports.js';
+
+export interface InFlightHold {
+  /** The record is settled (done, or failed with its own back-off): stop renewing it. */
+  release(record: SQSRecord): Promise<void>;
+  /** The invocation ends: stop renewing what is left (skipped records come back after the hold). */
+  stop(): Promise<void>;
+}
+
+export interface InFlightHoldOptions {
+  visibility: MessageVisibility;
+  /** How long a record stays invisible without a renewal: how long it waits if this worker dies. */
+  holdMs: number;
+  onError: (error: unknown) => void;
+}
+
+/**
+ * Keeps a batch's messages invisible for a short hold, renewed while the worker is alive, instead
+ * of the queue's visibility timeout (six times the function timeout). A worker that dies mid-batch
+ * (timeout, crash, its agent declared dead) stops renewing, so its messages are visible again
+ * within the hold and the reclaimer can move them to a live agent, rather than minutes later.
+ */
+export async function holdInFlight(
+  records: SQSRecord[],
+  options: InFlightHoldOptions,
+): Promise<InFlightHold> {
+  const seconds = Math.max(1, Math.round(options.holdMs / 1000));
+  const pending = new Map(records.map((r) => [r.messageId, r.receiptHandle]));
+  let renewing: Promise<void> = Promise.resolve();
+  const renew = () => {
+    const handles = [...pending.values()];
+    if (handles.length === 0) return;
+    renewing = options.visibility.holdAll(handles, seconds).catch(options.onError);
+  };
+  renew();
+  await renewing;
+  // Renew at a third of the hold: two renewals can fail before a live worker's message reappears.
+  const timer = setInterval(renew, (seconds * 1000) / 3);
+  timer.unref?.();
+  return {
+    async release(record) {
+      pending.delete(record.messageId);
+      // A renewal already sent must not land after the record's own back-off and shorten it.
+      await renewing;
+    },
+    async stop() {
+      clearInterval(timer);
+      pending.clear();
+      await renewing;
+    },
+  };
+}

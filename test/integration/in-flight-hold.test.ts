@@ -1,0 +1,56 @@
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { SqsMessageVisibility } from '../../functions/adapters/sqs-message-visibility.js';
+import { holdInFlight } from '../../functions/handlers/in-flight-hold.js';
+import { freshQueue, localClients } from '../support/local-aws.js';
+
+const { sqs } = localClients();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function receive(url: string, waitSeconds: number) {
+  const out = await sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: url,
+      MaxNumberOfMessages: 10,
+      WaitTimeSeconds: waitSeconds,
+      MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+    }),
+  );
+  return (out.Messages ?? []).map(
+    (m) => ({ messageId: m.MessageId, receiptHandle: m.ReceiptHandle, body: m.Body }) as SQSRecord,
+  );
+}
+
+describe('in-flight hold against fauxqs (queue visibility 60 s)', () => {
+  it('a live worker keeps its message invisible past the hold; a dead one lets it back within the hold', async () => {
+    const queue = await freshQueue(sqs, 'hold', { visibilityTimeoutSeconds: 60 });
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queue.url,
+        MessageBody: 'm',
+        MessageGroupId: 'g',
+        MessageDeduplicationId: 'd',
+      }),
+    );
+    const [first] = await receive(queue.url, 1);
+    expect(first?.body).toBe('m');
+    const hold = await holdInFlight([first as SQSRecord], {
+      visibility: new SqsMessageVisibility(sqs, queue.url),
+      holdMs: 1000,
+      onError: (e) => {
+        throw e;
+      },
+    });
+    // Alive: renewed every ~333 ms, so 2.5 hold-lengths later it is still in flight.
+    await sleep(2500);
+    expect(await receive(queue.url, 0)).toEqual([]);
+    // Dies without settling the message: no more renewals, no delete.
+    await hold.stop();
+    const started = Date.now();
+    let again: SQSRecord[] = [];
+    while (again.length === 0 && Date.now() - started < 10_000) again = await receive(queue.url, 1);
+    // Back within seconds, not the queue's 60 s visibility timeout.
+    expect(again.map((r) => r.body)).toEqual(['m']);
+  });
+});
