@@ -163,7 +163,8 @@ try {
   console.log(
     `\nheartbeat every ${stack.heartbeatIntervalMs / 1000} s, agentDownTime ${stack.agentDownTimeMs / 1000} s (time scale ${scale}). ` +
       `Expected: agentDownTime minus the time since the last heartbeat at death (0..interval), plus the scheduler's agent-list cache (≤ 2 s) and one apply. ` +
-      `Stranded requests are moved by the reclaimer (it sweeps every heartbeat interval). Upstream: 75 s + up to 30 s (scrub).`,
+      `Stranded requests are moved by the reclaimer (it sweeps every heartbeat interval); a message a dying worker held comes back within its in-flight hold (agentDownTime / 3). ` +
+      `Target for "all of them ACTIVE": ≤ 2 × agentDownTime = ${(2 * stack.agentDownTimeMs) / 1000} s. Upstream: 75 s + up to 30 s (scrub).`,
   );
   const out = {
     benchmark: 'failover',
@@ -173,6 +174,10 @@ try {
     agentDownTimeSeconds: stack.agentDownTimeMs / 1000,
     failoverMs: summary,
     trials: results,
+    // The reliability target: every request of the outage served within twice agentDownTime.
+    allServedWithinTwiceAgentDownTime: results.every(
+      (r) => (r.allServedMs as number) <= 2 * stack.agentDownTimeMs,
+    ),
     upstreamSeconds: { min: 75, max: 105 },
   };
   writeResult(scale === 1 ? 'failover-real' : `failover-scale-${scale}`, out);
