@@ -98,6 +98,7 @@ export function scopeFor(tree: LoadBalancerTree, t: Translation, target: ScopeTa
       }
     }
   }
+  setAsideRefused(tree, t, target, keys);
   if (!full) addDependencies(tree, t, keys);
 
   // A pool's cookie profile exists only while its persistence is APP_COOKIE. An absent one is worth
@@ -114,6 +115,30 @@ export function scopeFor(tree: LoadBalancerTree, t: Translation, target: ScopeTa
     if (!switching && !usesAppCookie(poolId)) keys.delete(key);
   }
   return { keys, reads: readsFor([...keys].map(object).filter((o): o is BigIpObject => !!o)), full };
+}
+
+/**
+ * An object the device refused (ERROR) is not written again by requests for other objects: its
+ * refusal would fail their transaction too, and one bad listener would block every change to its
+ * load balancer. It is retried when a request names it, when something in scope references it
+ * (see addDependencies), and by an operator's sync; its deletion always goes ahead.
+ */
+function setAsideRefused(
+  tree: LoadBalancerTree,
+  t: Translation,
+  target: ScopeTarget,
+  keys: Set<string>,
+): void {
+  if (target.operation === 'sync' || t.loadbalancerDeleted) return;
+  const refused = new Set(
+    allRecords(tree)
+      .filter((r) => r.provisioningStatus === 'ERROR' && !(r.type === target.resource && r.id === target.id))
+      .map((r) => resourceKey(r.type, r.id)),
+  );
+  if (refused.size === 0) return;
+  for (const key of [...keys]) {
+    if (t.present.has(key) && refused.has(t.owner.get(key) ?? '')) keys.delete(key);
+  }
 }
 
 /**

@@ -24,6 +24,8 @@ export class InMemoryBigIp implements BigIpDevice {
   readonly events: string[] = [];
   failoverState = 'ACTIVE';
   fail: BigIpError | undefined;
+  /** Refuses, like a device, every transaction holding a command this returns a message for. */
+  refuse: ((command: ApplyPlan['commands'][number]) => string | undefined) | undefined;
 
   constructor(readonly name = 'bigip1') {}
 
@@ -57,6 +59,17 @@ export class InMemoryBigIp implements BigIpDevice {
       const error = this.fail;
       this.fail = undefined;
       throw error;
+    }
+    for (const c of plan.commands) {
+      const message = this.refuse?.(c);
+      if (message) {
+        throw new BigIpError('refused', {
+          device: this.name,
+          status: 400,
+          transient: false,
+          context: { bigipMessage: message },
+        });
+      }
     }
     if (plan.createFolder) this.folders.add(partition);
     for (const c of plan.commands) {

@@ -134,6 +134,45 @@ describe('LoadBalancerApplier over in-memory ports', () => {
     expect(f.lease.holders.size).toBe(0);
   });
 
+  it('an object the device refused does not block changes to the rest of its load balancer', async () => {
+    const f = fixture();
+    const ids = lbIds();
+    await f.apply(await f.record(requests.createLoadbalancer(ids)));
+    const bad = await f.record(requests.createListener(ids, { protocol_port: 443 }));
+    // The device refuses this listener's virtual server whenever a transaction carries it.
+    f.device.refuse = (c) =>
+      c.object.kind === 'virtual' && c.op !== 'delete' && c.object.name.includes(bad.object.id as string)
+        ? '01070333:3: Virtual Server illegally shares destination'
+        : undefined;
+    expect((await f.apply(bad)).outcome).toBe('device-error');
+    const status = (type: 'listener' | 'loadbalancer' | 'pool', id: string) =>
+      f.resources.get(ids.loadbalancerId, type, id)?.provisioningStatus;
+    expect(status('listener', bad.object.id as string)).toBe('ERROR');
+
+    // A change of the load balancer (it covers every listener's virtual) and a new listener and
+    // pool still go through, leaving the refused listener as it is.
+    const rename = await f.record(
+      requests.update('loadbalancer', ids, { id: ids.loadbalancerId, name: 'web-2' }),
+    );
+    expect((await f.apply(rename)).outcome).toBe('applied');
+    const good = await f.record(requests.createListener(ids, { protocol_port: 8080 }));
+    expect((await f.apply(good)).outcome).toBe('applied');
+    const pool = await f.record(requests.createPool(ids, { listener_id: good.object.id }));
+    expect((await f.apply(pool)).outcome).toBe('applied');
+    expect(status('loadbalancer', ids.loadbalancerId)).toBe('ACTIVE');
+    expect(status('listener', good.object.id as string)).toBe('ACTIVE');
+    expect(status('pool', pool.object.id as string)).toBe('ACTIVE');
+    expect(status('listener', bad.object.id as string)).toBe('ERROR');
+
+    // A request naming the refused listener retries it (and is refused again while the device says no);
+    // deleting it goes ahead.
+    const retry = await f.record(requests.update('listener', ids, { id: bad.object.id, name: 'tls' }));
+    expect((await f.apply(retry)).outcome).toBe('device-error');
+    const removal = await f.record(requests.delete('listener', ids, bad.object.id as string));
+    expect((await f.apply(removal)).outcome).toBe('applied');
+    expect(f.resources.get(ids.loadbalancerId, 'listener', bad.object.id as string)).toBeUndefined();
+  });
+
   it('rethrows a transient device fault (to be retried), releasing the lease and writing no status', async () => {
     const f = fixture();
     const ids = lbIds();
