@@ -1,4 +1,4 @@
-import { destination, fullPath, nodeName } from './bigip-names.js';
+import { destination, fullPath, memberAddress, nodeName } from './bigip-names.js';
 import {
   type BigIpCommand,
   type BigIpObject,
@@ -284,6 +284,14 @@ export function planApply(t: Translation, scope: ApplyScope, snapshot: DeviceSna
     if (c.object.kind === 'pool') {
       for (const m of onDevice(c.object.name)) nodes.add(node(m, m.attrs.address));
     }
+  }
+  // A retry after the transaction committed but the node delete did not (a reset, a 503, a failover
+  // in between) finds the member already gone: its node is cleaned now, or it would stay forever.
+  // The device refuses to delete a node still in use, so this never removes someone else's.
+  for (const key of scope.keys) {
+    const gone = t.absent.get(key);
+    if (gone?.kind === 'member' && !snapshot.objects.has(key))
+      nodes.add(node(gone, memberAddress(gone.name)));
   }
   // A surviving member of this load balancer may still use an address whose other member went away.
   for (const o of t.present.values()) if (o.kind === 'member') nodes.delete(node(o, o.attrs.address));

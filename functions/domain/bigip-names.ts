@@ -50,6 +50,13 @@ export function memberName(address: string, port: number): string {
   return assertSafeName(isV6(address) ? `${address}.${port}` : `${address}:${port}`, 'member');
 }
 
+/** The address a member name was built from (`memberName` inverted): what its node is named. */
+export function memberAddress(name: string): string {
+  const separator = name.includes('::') || (name.match(/:/g) ?? []).length > 1 ? '.' : ':';
+  const at = name.lastIndexOf(separator);
+  return at > 0 ? name.slice(0, at) : name;
+}
+
 export function nodeName(address: string): string {
   return assertSafeName(address, 'node');
 }

@@ -202,6 +202,27 @@ describe('planApply', () => {
     expect(plan.nodeCleanup).toEqual(['/Common/10.0.0.7']);
   });
 
+  it('cleans the node again on a retry whose member delete already committed (found by the long soak)', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    const member = b.member(pool.id, { address: '10.0.0.9' });
+    const t0 = translate(b.tree(), { env });
+    // The member's delete committed; the node delete after it did not. The device has the pool only.
+    const device = deviceWith(
+      t0,
+      [...t0.present.keys()].filter((k) => t0.present.get(k)?.kind !== 'member'),
+    );
+    b.status(member, 'PENDING_DELETE');
+    const t = translate(b.tree(), { env });
+    const plan = planApply(
+      t,
+      scopeFor(b.tree(), t, { resource: 'member', id: member.id, operation: 'delete' }),
+      device,
+    );
+    expect(plan.commands).toEqual([]);
+    expect(plan.nodeCleanup).toEqual(['/Common/10.0.0.9']);
+  });
+
   it('deletes a whole load balancer without a transaction and removes nodes and the partition after', () => {
     const b = new TreeBuilder();
     const pool = b.pool();

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   assertSafeName,
   destination,
+  memberAddress,
   memberName,
   partitionName,
   urlId,
@@ -64,5 +65,14 @@ describe('BIG-IP names and URL ids', () => {
       ),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('memberAddress', () => {
+  it('recovers the node address from member names of every form', () => {
+    expect(memberAddress('10.0.0.9:8080')).toBe('10.0.0.9');
+    expect(memberAddress('10.0.0.9%2:80')).toBe('10.0.0.9%2');
+    expect(memberAddress('2001:db8::1.8080')).toBe('2001:db8::1');
+    expect(memberAddress('fd00:1:2:3:4:5:6:7%3.443')).toBe('fd00:1:2:3:4:5:6:7%3');
   });
 });
