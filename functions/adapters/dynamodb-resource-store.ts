@@ -11,6 +11,7 @@ import { ContentionError, RejectedRequestError } from '../domain/errors.js';
 import type { LbaasRequest, UpdateRequest } from '../domain/lbaas-request.js';
 import type { ObjectRef, ResourceStore } from '../domain/ports.js';
 import {
+  newResourceRecord,
   pendingStatusFor,
   type ResourceRecord,
   resourceKey,
@@ -248,20 +249,7 @@ export class DynamoDbResourceStore implements ResourceStore {
       return {
         Put: {
           TableName: this.table,
-          Item: {
-            ...Key,
-            type: resource,
-            id: request.object.id,
-            tenantId,
-            env,
-            desired: request.object,
-            provisioningStatus: status,
-            operatingStatus: 'OFFLINE',
-            revision: 1,
-            requestId: request.requestId,
-            createdAt: nowMs,
-            updatedAt: nowMs,
-          },
+          Item: { ...newResourceRecord(request, env, nowMs), key: Key.key },
           // The same request may come back (a retry after a partial failure, a redrive): it re-records,
           // but a request id reused by another tenant (or environment) never takes the object over.
           ConditionExpression:

@@ -75,6 +75,34 @@ export function pendingStatusFor(operation: Operation): ProvisioningStatus {
   return 'PENDING_DELETE';
 }
 
+/** The record a create request starts: pending, offline, revision 1. Every store writes this shape. */
+export function newResourceRecord(
+  request: {
+    loadbalancerId: string;
+    tenantId: string;
+    resource: ResourceType;
+    requestId: string;
+    object: { id: string };
+  },
+  env: string,
+  nowMs: number,
+): ResourceRecord {
+  return {
+    loadbalancerId: request.loadbalancerId,
+    type: request.resource,
+    id: request.object.id,
+    tenantId: request.tenantId,
+    env,
+    desired: request.object as ObjectSpec[ResourceType],
+    provisioningStatus: 'PENDING_CREATE',
+    operatingStatus: 'OFFLINE',
+    revision: 1,
+    requestId: request.requestId,
+    createdAt: nowMs,
+    updatedAt: nowMs,
+  };
+}
+
 export function isPending(status: ProvisioningStatus): boolean {
   return status.startsWith('PENDING_');
 }

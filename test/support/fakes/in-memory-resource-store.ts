@@ -3,6 +3,7 @@ import { RejectedRequestError } from '../../../functions/domain/errors.js';
 import type { LbaasRequest } from '../../../functions/domain/lbaas-request.js';
 import type { ObjectRef, ResourceStore } from '../../../functions/domain/ports.js';
 import {
+  newResourceRecord,
   pendingStatusFor,
   type ResourceRecord,
   resourceKey,
@@ -62,20 +63,7 @@ export class InMemoryResourceStore implements ResourceStore {
           throw new RejectedRequestError('conflict', `${claim.describe} is already used by ${holder}`);
       }
       for (const claim of requestClaims(request, env)) this.claims.set(claim.key, me);
-      this.put({
-        loadbalancerId,
-        type: resource,
-        id,
-        tenantId,
-        env,
-        desired: request.object,
-        provisioningStatus: status,
-        operatingStatus: 'OFFLINE',
-        revision: 1,
-        requestId: request.requestId,
-        createdAt: nowMs,
-        updatedAt: nowMs,
-      } as ResourceRecord);
+      this.put(newResourceRecord(request, env, nowMs));
     } else {
       if (!existing) throw new RejectedRequestError('not-found', `${resource} ${id} does not exist`);
       if (existing.tenantId !== tenantId)
