@@ -12,7 +12,7 @@ import { createDocumentClient } from '../functions/adapters/aws-clients.js';
 import { DynamoDbAgentRegistry } from '../functions/adapters/dynamodb-agent-registry.js';
 import { agentKey, tenantKey } from '../functions/adapters/dynamodb-binding-store.js';
 import { type LbaasRequest, parseRequest } from '../functions/domain/lbaas-request.js';
-import { resourceKey } from '../functions/domain/resource-state.js';
+import { newResourceRecord, resourceKey } from '../functions/domain/resource-state.js';
 import { tableNames } from '../functions/shared/table-schema.js';
 import { wireScheduler } from '../functions/wiring/scheduler-wiring.js';
 import { createFifoQueue, createTables } from '../local/provision.js';
@@ -130,58 +130,42 @@ try {
     const sample = Array.from({ length: SAMPLE }, (_, k) => Math.floor((k * size) / SAMPLE) % size);
     for (const i of sample) {
       const lb = lbIds[i] as string;
+      // An ACTIVE record as the scheduler recorded it once an agent applied it.
+      const seeded = (
+        resource: 'loadbalancer' | 'pool',
+        object: { id: string } & Record<string, unknown>,
+      ) => ({
+        PutRequest: {
+          Item: {
+            ...newResourceRecord(
+              { loadbalancerId: lb, tenantId: tenantOf(i), resource, requestId: 'seed', object },
+              ENV,
+              1,
+            ),
+            key: resourceKey(resource, object.id),
+            provisioningStatus: 'ACTIVE',
+            operatingStatus: 'ONLINE',
+          },
+        },
+      });
       await db.send(
         new BatchWriteCommand({
           RequestItems: {
             [tables.resources]: [
-              {
-                PutRequest: {
-                  Item: {
-                    loadbalancerId: lb,
-                    key: resourceKey('loadbalancer', lb),
-                    type: 'loadbalancer',
-                    id: lb,
-                    tenantId: tenantOf(i),
-                    env: ENV,
-                    desired: {
-                      id: lb,
-                      vip_address: '10.0.0.1',
-                      name: '',
-                      description: '',
-                      admin_state_up: true,
-                    },
-                    provisioningStatus: 'ACTIVE',
-                    operatingStatus: 'ONLINE',
-                    revision: 1,
-                    requestId: 'seed',
-                    updatedAt: 1,
-                  },
-                },
-              },
-              {
-                // The pool the sampled requests add members to (a member must name a pool of its load balancer).
-                PutRequest: {
-                  Item: {
-                    loadbalancerId: lb,
-                    key: resourceKey('pool', poolOf(lb)),
-                    type: 'pool',
-                    id: poolOf(lb),
-                    tenantId: tenantOf(i),
-                    env: ENV,
-                    desired: {
-                      id: poolOf(lb),
-                      protocol: 'HTTP',
-                      lb_algorithm: 'ROUND_ROBIN',
-                      admin_state_up: true,
-                    },
-                    provisioningStatus: 'ACTIVE',
-                    operatingStatus: 'ONLINE',
-                    revision: 1,
-                    requestId: 'seed',
-                    updatedAt: 1,
-                  },
-                },
-              },
+              seeded('loadbalancer', {
+                id: lb,
+                vip_address: '10.0.0.1',
+                name: '',
+                description: '',
+                admin_state_up: true,
+              }),
+              // The pool the sampled requests add members to (a member must name a pool of its load balancer).
+              seeded('pool', {
+                id: poolOf(lb),
+                protocol: 'HTTP',
+                lb_algorithm: 'ROUND_ROBIN',
+                admin_state_up: true,
+              }),
             ],
           },
         }),
