@@ -75,4 +75,18 @@ describe('memberAddress', () => {
     expect(memberAddress('2001:db8::1.8080')).toBe('2001:db8::1');
     expect(memberAddress('fd00:1:2:3:4:5:6:7%3.443')).toBe('fd00:1:2:3:4:5:6:7%3');
   });
+
+  it('inverts memberName for any IPv4 or IPv6 address and port', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.ipV4(), fc.ipV6()), fc.integer({ min: 1, max: 65_535 }), (address, port) => {
+        let name: string;
+        try {
+          name = memberName(address, port);
+        } catch {
+          return fc.pre(false); // names BIG-IP would not take (`::.1`) never reach a device
+        }
+        return memberAddress(name) === address;
+      }),
+    );
+  });
 });
