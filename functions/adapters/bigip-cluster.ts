@@ -1,5 +1,5 @@
 import { BigIpError } from '../domain/errors.js';
-import type { BigIpDevice, DeviceCluster, DeviceStatus } from '../domain/ports.js';
+import type { BigIpDevice, DeviceCluster, DeviceStatus, SyncLedger } from '../domain/ports.js';
 
 export interface ClusterOptions {
   /** Names the cluster in leases and logs. */
@@ -14,6 +14,12 @@ export interface ClusterOptions {
   syncPollMs?: number;
   clock?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /** One config-sync at a time per device group across every agent (required when the cluster syncs). */
+  ledger?: SyncLedger;
+  /** Names this writer in the ledger. */
+  owner?: string;
+  /** How long another unit may take to say whether it holds a change before the writer's sync status decides. */
+  unitCheckMs?: number;
 }
 
 /** Sync states of a group that mean "still syncing" (F5's own module waits on these, bigip-real-device.md §4.3). */
@@ -26,6 +32,10 @@ const SYNC_IN_PROGRESS = new Set(['Not All Devices Synced', 'Awaiting Initial Sy
 export class BigIpCluster implements DeviceCluster {
   private readonly states = new Map<string, { at: number; status: DeviceStatus | undefined }>();
   private readonly clock: () => number;
+  private readonly owner: string;
+  /** Config-syncs this cluster object ran (for the benchmarks). */
+  syncsRun = 0;
+  private readonly unanswered = new Map<BigIpDevice, number>();
 
   constructor(
     readonly devices: readonly BigIpDevice[],
@@ -33,6 +43,7 @@ export class BigIpCluster implements DeviceCluster {
   ) {
     if (devices.length === 0) throw new Error(`cluster ${options.name} has no devices`);
     this.clock = options.clock ?? Date.now;
+    this.owner = options.owner ?? `${options.name}#${Math.random().toString(36).slice(2)}`;
   }
 
   get name(): string {
@@ -79,72 +90,151 @@ export class BigIpCluster implements DeviceCluster {
   }
 
   /**
-   * Pushes a change to the peer. A config-sync copies the unit's whole configuration, so it must
-   * only ever run from the ACTIVE unit: a change that landed on a unit that went standby (a stale
-   * status) is not synced but re-applied on the active unit (transient error), and its stray copy
-   * is overwritten by the next sync from the active. Writers that all sync from the active lose
-   * nothing, so partitions keep their own leases.
+   * A change counts as applied only once it is on every unit of the group (§4.3: a config-sync
+   * answers at once and finishes in the background; a failover inside that window loses the
+   * change on the new active unit). So the writer waits for a sync numbered after its change to end
+   * (the ledger numbers syncs as they start, across every agent), running it itself when no one
+   * else is, then asks the other units whether they hold its objects. One sync at a time per group:
+   * changes that land while one runs are all covered by the next. The sync-status alone cannot
+   * say whether a sync took a given change (a newer change also shows `Changes Pending`), so the
+   * units are asked directly.
    */
-  async syncAfterChange(device: BigIpDevice): Promise<void> {
+  async confirmOnGroup(
+    device: BigIpDevice,
+    onUnit: (unit: BigIpDevice) => Promise<boolean>,
+    options: { changed: boolean },
+  ): Promise<void> {
     if (!this.syncsConfig) return;
-    const status = await device.status();
-    if (status.failoverState !== 'ACTIVE') {
-      this.forget();
-      throw new BigIpError(
-        `device ${device.name} is ${status.failoverState}, no longer ACTIVE: the change will be applied on the active unit`,
-        { device: device.name, transient: true },
-      );
-    }
-    await device.configSync(this.options.deviceGroup as string);
-    await this.awaitInSync(device);
-  }
+    const ledger = this.options.ledger;
+    if (!ledger) throw new Error(`cluster ${this.name} syncs its device group but has no sync ledger`);
+    const group = this.groupKey;
+    const others = this.devices.filter((d) => d !== device);
+    const deadline = this.clock() + (this.options.syncTimeoutMs ?? 30_000);
+    // Every other unit holds it; a unit that cannot be asked (hung, unreachable) defers to the writer's sync status.
+    const confirmed = async (): Promise<boolean> => {
+      const answers = await Promise.all(others.map((u) => this.ask(u, onUnit)));
+      if (answers.includes(false)) return false;
+      if (!answers.includes(undefined)) return true;
+      return (await device.status({ withSync: true })).syncStatus === 'In Sync';
+    };
+    if (!options.changed && (await confirmed())) return;
 
-  async ensureSynced(device: BigIpDevice): Promise<void> {
-    if (!this.syncsConfig) return;
-    const status = await device.status({ withSync: true });
-    if (status.syncStatus === 'In Sync') return;
-    await this.syncAfterChange(device);
+    let target = (await ledger.read(group, this.clock())).started + 1;
+    for (;;) {
+      const state = await ledger.read(group, this.clock());
+      if (state.ended >= target) {
+        if (await confirmed()) return;
+        await this.assertStillActive(device);
+        // The sync ended without our objects (it failed, or a unit was away): the next one must cover them.
+        target = state.started + 1;
+        continue;
+      }
+      if (!state.running) {
+        const n = await ledger.begin(group, this.owner, this.clock(), this.syncLeaseMs);
+        if (n !== undefined) {
+          await this.runSync(device, group, n);
+          continue;
+        }
+      }
+      if (this.clock() >= deadline) {
+        throw new BigIpError(
+          `config-sync of ${this.options.deviceGroup} did not bring the change to every unit in time`,
+          { device: device.name, transient: true },
+        );
+      }
+      await this.sleep(this.options.syncPollMs ?? 500);
+    }
   }
 
   /**
-   * A config-sync answers at once and runs in the background (§4.3): a failover inside that window
-   * loses the change on the new active unit. So a change counts as applied only once the group is
-   * `In Sync` and the unit that made it is still ACTIVE; a failed or slow sync is a transient error
-   * (the message is retried and the change re-applied on whichever unit is active then).
+   * Asks one unit whether it holds a change: true, false, or undefined when it does not answer in
+   * time (a hung unit is then left alone for a while rather than asked by every apply).
    */
-  private async awaitInSync(device: BigIpDevice): Promise<void> {
-    const clock = this.options.clock ?? Date.now;
-    const sleep = this.options.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
-    const deadline = clock() + (this.options.syncTimeoutMs ?? 30_000);
-    for (;;) {
-      const status = await device.status({ withSync: true });
-      const sync = status.syncStatus ?? 'unknown';
-      if (sync === 'In Sync') {
-        if (status.failoverState === 'ACTIVE') return;
-        this.forget();
-        throw new BigIpError(`device ${device.name} went ${status.failoverState} during config-sync`, {
-          device: device.name,
-          transient: true,
-        });
-      }
-      if (!SYNC_IN_PROGRESS.has(sync)) {
-        this.forget();
-        throw new BigIpError(`config-sync of ${this.options.deviceGroup} from ${device.name} ended ${sync}`, {
-          device: device.name,
-          transient: true,
-        });
-      }
-      if (clock() >= deadline) {
-        throw new BigIpError(
-          `config-sync of ${this.options.deviceGroup} not In Sync in time (still ${sync})`,
-          {
+  private async ask(
+    unit: BigIpDevice,
+    onUnit: (unit: BigIpDevice) => Promise<boolean>,
+  ): Promise<boolean | undefined> {
+    if ((this.unanswered.get(unit) ?? 0) > this.clock()) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), this.options.unitCheckMs ?? 2_000);
+      timer.unref?.();
+    });
+    const answer = await Promise.race([onUnit(unit).catch(() => undefined), timeout]);
+    clearTimeout(timer);
+    if (answer === undefined) this.unanswered.set(unit, this.clock() + (this.options.statusTtlMs ?? 10_000));
+    return answer;
+  }
+
+  /** Runs sync `n` from the unit that wrote (only while it is still ACTIVE) until the group leaves the in-progress states. */
+  private async runSync(device: BigIpDevice, group: string, n: number): Promise<void> {
+    const ledger = this.options.ledger as SyncLedger;
+    try {
+      await this.assertStillActive(device);
+      await device.configSync(this.options.deviceGroup as string);
+      this.syncsRun += 1;
+      const deadline = this.clock() + (this.options.syncTimeoutMs ?? 30_000);
+      let poll = this.options.syncPollMs ?? 500;
+      for (;;) {
+        await this.sleep(poll);
+        const status = await device.status({ withSync: true });
+        const sync = status.syncStatus ?? 'unknown';
+        if (status.failoverState !== 'ACTIVE') {
+          this.forget();
+          throw new BigIpError(`device ${device.name} went ${status.failoverState} during config-sync`, {
             device: device.name,
             transient: true,
-          },
-        );
+          });
+        }
+        if (!SYNC_IN_PROGRESS.has(sync)) {
+          if (sync === 'Disconnected') {
+            throw new BigIpError(
+              `config-sync of ${this.options.deviceGroup} from ${device.name} ended ${sync}`,
+              {
+                device: device.name,
+                transient: true,
+              },
+            );
+          }
+          return;
+        }
+        if (this.clock() >= deadline) {
+          throw new BigIpError(
+            `config-sync of ${this.options.deviceGroup} not finished in time (still ${sync})`,
+            {
+              device: device.name,
+              transient: true,
+            },
+          );
+        }
+        poll = Math.min(poll * 1.5, 2_000);
       }
-      await sleep(this.options.syncPollMs ?? 500);
+    } finally {
+      await ledger.end(group, this.owner, n).catch(() => undefined);
     }
+  }
+
+  /** Config-sync copies a unit's whole configuration: only from a unit read as ACTIVE just now. */
+  private async assertStillActive(device: BigIpDevice): Promise<void> {
+    const status = await device.status();
+    if (status.failoverState === 'ACTIVE') return;
+    this.forget();
+    throw new BigIpError(
+      `device ${device.name} is ${status.failoverState}, no longer ACTIVE: the change will be applied on the active unit`,
+      { device: device.name, transient: true },
+    );
+  }
+
+  private get groupKey(): string {
+    return `${this.name}#${this.options.deviceGroup}`;
+  }
+
+  private get syncLeaseMs(): number {
+    return (this.options.syncTimeoutMs ?? 30_000) + 15_000;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return this.options.sleep ? this.options.sleep(ms) : new Promise((r) => setTimeout(r, ms));
   }
 
   private async statusOf(device: BigIpDevice): Promise<DeviceStatus | undefined> {

@@ -117,6 +117,17 @@ export function scopeFor(tree: LoadBalancerTree, t: Translation, target: ScopeTa
   return { keys, reads: readsFor([...keys].map(object).filter((o): o is BigIpObject => !!o)), full };
 }
 
+/** The scope of several requests applied as one change: every key and read any of them needs. */
+export function mergeScopes(scopes: readonly ApplyScope[]): ApplyScope {
+  const keys = new Set<string>();
+  const reads = new Map<string, ReadUnit>();
+  for (const s of scopes) {
+    for (const k of s.keys) keys.add(k);
+    for (const r of s.reads) reads.set(JSON.stringify(r), r);
+  }
+  return { keys, reads: [...reads.values()], full: scopes.some((s) => s.full) };
+}
+
 /**
  * An object the device refused (ERROR) is not written again by requests for other objects: its
  * refusal would fail their transaction too, and one bad listener would block every change to its

@@ -145,6 +145,29 @@ export interface PartitionLease {
   readonly ttlMs: number;
 }
 
+/** Where a device group's config-syncs stand: numbered as they start, across every agent. */
+export interface SyncLedgerState {
+  /** The number of the last sync started (0: none yet). */
+  started: number;
+  /** The highest number of a sync that has ended, however it ended. */
+  ended: number;
+  /** A runner holds the right to the current sync (and has not outlived its lease). */
+  running: boolean;
+}
+
+/**
+ * One config-sync at a time per device group, shared by every agent and invocation: a sync copies
+ * the whole configuration, so one that starts after a change covers it and every other change
+ * made before it started. Waiters read the numbers; one of them runs the next sync.
+ */
+export interface SyncLedger {
+  read(group: string, nowMs: number): Promise<SyncLedgerState>;
+  /** Claims the next sync when none is running (or its runner died); returns its number. */
+  begin(group: string, owner: string, nowMs: number, ttlMs: number): Promise<number | undefined>;
+  /** Sync `n` has ended: the next may start. */
+  end(group: string, owner: string, n: number): Promise<void>;
+}
+
 // ---- queues ----
 
 /** The agents' FIFO queues, as the scheduler and the reclaimer send to them. */
@@ -228,13 +251,19 @@ export interface DeviceCluster {
   readonly devices: readonly BigIpDevice[];
   /** The unit to write to; throws a transient BigIpError when none is ACTIVE. */
   activeDevice(): Promise<BigIpDevice>;
-  /** Pushes a change to the peers (no-op for a single unit); only ever from the ACTIVE unit. */
-  syncAfterChange(device: BigIpDevice): Promise<void>;
   /**
-   * After an apply that changed nothing: if the group is not In Sync (an earlier sync failed or
-   * never finished), sync it now, so a retried change does not stay on one unit.
+   * Returns once what was written to `device` is on every other unit of the group (at once for a
+   * single unit): `onUnit` says whether a unit holds it. After a change (`changed`), it first waits
+   * for a config-sync that started after the change to end, running that sync itself when no other
+   * writer is; at most one sync runs per device group. After an apply that changed nothing, a unit
+   * that already holds the state needs no sync (an earlier sync that never finished gets one now).
+   * Throws a transient BigIpError when the units do not agree in time or the writer lost ACTIVE.
    */
-  ensureSynced(device: BigIpDevice): Promise<void>;
+  confirmOnGroup(
+    device: BigIpDevice,
+    onUnit: (unit: BigIpDevice) => Promise<boolean>,
+    options: { changed: boolean },
+  ): Promise<void>;
   /** Forgets cached failover states (after an error that may mean the pair failed over). */
   forget(): void;
   close(): Promise<void>;

@@ -12,7 +12,7 @@ import {
 } from './resource-state.js';
 
 /**
- * Which statuses an apply settles: pending objects whose BIG-IP objects were in scope (and the
+ * Which statuses an apply of one or more requests settles: pending objects whose BIG-IP objects were in scope (and the
  * children deleted with a deleted pool); the load balancer itself when it was in scope or when
  * nothing else of its tree is left pending. Objects the translation refused go to ERROR with its
  * reason; an ERROR child puts its pending load balancer in ERROR too.
@@ -21,14 +21,14 @@ export function completions(
   tree: LoadBalancerTree,
   translation: Translation,
   scope: ApplyScope,
-  target: { resource: ResourceType; objectId: string },
+  targets: readonly { resource: ResourceType; objectId: string }[],
 ): StatusOutcome[] {
   const touched = new Set<string>();
   for (const key of scope.keys) {
     const owner = translation.owner.get(key);
     if (owner) touched.add(owner);
   }
-  touched.add(resourceKey(target.resource, target.objectId));
+  for (const target of targets) touched.add(resourceKey(target.resource, target.objectId));
   const inScope = (r: ResourceRecord): boolean => {
     if (scope.full || touched.has(resourceKey(r.type, r.id))) return true;
     if ((r.type === 'member' || r.type === 'healthmonitor') && isDeleted(tree, r)) {

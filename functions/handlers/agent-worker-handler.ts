@@ -3,7 +3,12 @@ import type { SQSRecord } from 'aws-lambda';
 import { BigIpError, RejectedRequestError } from '../domain/errors.js';
 import { parseForwarded } from '../domain/lbaas-request.js';
 import type { MessageVisibility, ResourceStore } from '../domain/ports.js';
-import { applyTargetOf, type LoadBalancerApplier } from '../services/load-balancer-applier.js';
+import {
+  type ApplyResult,
+  type ApplyTarget,
+  applyTargetOf,
+  type LoadBalancerApplier,
+} from '../services/load-balancer-applier.js';
 import type { AgentConfig } from '../shared/config.js';
 import { METRICS } from '../shared/metric-names.js';
 import { emitMetric, MetricUnit, type Telemetry } from '../shared/telemetry.js';
@@ -24,27 +29,35 @@ export interface AgentWorkerDeps {
 }
 
 /**
- * An agent's worker: consumes its FIFO queue and applies each request to the devices. A device
- * that refuses the change puts the objects in ERROR with its message (acknowledged); transient
- * trouble (busy, resets, lease held) retries with back-off, then ERROR and the dead-letter queue.
+ * An agent's worker: consumes its FIFO queue and applies the requests to the devices. The requests
+ * of one batch for one load balancer are applied as one change, and every load balancer of the
+ * batch at once (each tenant under its partition's lease, all sharing the device group's
+ * config-syncs); each request still gets its own status, log line and metrics. A device that
+ * refuses the change puts the objects in ERROR with its message (acknowledged); transient trouble
+ * (busy, resets, lease held) retries with back-off, then ERROR and the dead-letter queue.
  */
 export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
   const { config, applier, resources, telemetry, clock } = deps;
   const { logger, metrics } = telemetry;
 
-  const handleRecord = async (record: SQSRecord, hold: InFlightHold) => {
-    const parsed = parseForwarded(record.body);
-    if (!parsed.ok) {
-      logger.warn('forwarded message rejected', { reason: parsed.reason, messageId: record.messageId });
+  const handleRecord = async (
+    record: SQSRecord,
+    parsed: ReturnType<typeof parseForwarded>,
+    outcome: Promise<PromiseSettledResult<ApplyResult>> | undefined,
+    hold: InFlightHold,
+  ) => {
+    if (!parsed.ok || !outcome) {
+      const reason = parsed.ok ? 'not applied' : parsed.reason;
+      logger.warn('forwarded message rejected', { reason, messageId: record.messageId });
       emitMetric(metrics, METRICS.rejected.name, 1, { Reason: 'invalid-message' });
       return;
     }
     const { request, scheduling } = parsed.message;
-    const target = applyTargetOf(request);
-    const ctx = { ...target, decision: scheduling.kind };
-    deps.calls.length = 0;
+    const ctx = { ...applyTargetOf(request), decision: scheduling.kind };
     try {
-      const result = await applier.apply(target);
+      const settled = await outcome;
+      if (settled.status === 'rejected') throw settled.reason;
+      const result = settled.value;
       emitMetric(metrics, METRICS.applies.name, 1, { Outcome: result.outcome });
       if (result.outcome === 'device-error') {
         logger.warn('device refused the change; objects set to ERROR', {
@@ -96,11 +109,6 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
       });
     } finally {
       await hold.release(record);
-      if (deps.calls.length > 0) {
-        emitMetric(metrics, METRICS.bigipCalls.name, deps.calls.length);
-        const ms = deps.calls.reduce((sum, c) => sum + c.ms, 0) / deps.calls.length;
-        emitMetric(metrics, METRICS.bigipLatency.name, Math.round(ms * 10) / 10, {}, MetricUnit.Milliseconds);
-      }
     }
   };
 
@@ -111,15 +119,58 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
       holdMs: config.inFlightHoldMs,
       onError: (error) => logger.warn('could not renew the in-flight hold', { error }),
     });
+    deps.calls.length = 0;
+    const { parsed, outcomes } = startApplies(event.Records, applier);
     try {
       return await processPartialResponse(
         event,
-        (record: SQSRecord) => handleRecord(record, hold),
+        (record: SQSRecord) =>
+          handleRecord(
+            record,
+            parsed.get(record.messageId) ?? parseForwarded(record.body),
+            outcomes.get(record.messageId),
+            hold,
+          ),
         new SqsFifoPartialProcessorAsync(),
         { context, skipGroupOnError: true, throwOnFullBatchFailure: false },
       );
     } finally {
       await hold.stop();
+      // Every apply has settled once each record was handled or skipped; wait for stragglers of skipped ones.
+      await Promise.allSettled(outcomes.values());
+      if (deps.calls.length > 0) {
+        emitMetric(metrics, METRICS.bigipCalls.name, deps.calls.length);
+        const ms = deps.calls.reduce((sum, c) => sum + c.ms, 0) / deps.calls.length;
+        emitMetric(metrics, METRICS.bigipLatency.name, Math.round(ms * 10) / 10, {}, MetricUnit.Milliseconds);
+      }
     }
   };
+}
+
+/**
+ * Starts the batch's applies at once: the records grouped by load balancer in the order received
+ * (FIFO keeps a load balancer's requests in order), one apply per group. Each record gets its
+ * group's outcome.
+ */
+function startApplies(records: readonly SQSRecord[], applier: LoadBalancerApplier) {
+  const parsed = new Map<string, ReturnType<typeof parseForwarded>>();
+  const groups = new Map<string, { targets: ApplyTarget[]; messageIds: string[] }>();
+  for (const record of records) {
+    const message = parseForwarded(record.body);
+    parsed.set(record.messageId, message);
+    if (!message.ok) continue;
+    const target = applyTargetOf(message.message.request);
+    const group = groups.get(target.loadbalancerId) ?? { targets: [], messageIds: [] };
+    group.targets.push(target);
+    group.messageIds.push(record.messageId);
+    groups.set(target.loadbalancerId, group);
+  }
+  const list = [...groups.values()];
+  const all = applier.applyAll(list.map((g) => g.targets));
+  const outcomes = new Map<string, Promise<PromiseSettledResult<ApplyResult>>>();
+  list.forEach((g, i) => {
+    const one = all.then((results) => results[i] as PromiseSettledResult<ApplyResult>);
+    for (const id of g.messageIds) outcomes.set(id, one);
+  });
+  return { parsed, outcomes };
 }

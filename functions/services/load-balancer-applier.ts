@@ -1,16 +1,23 @@
-import { type ApplyScope, planApply, type ScopeTarget, scopeFor } from '../domain/bigip-apply-plan.js';
+import {
+  type ApplyScope,
+  mergeScopes,
+  planApply,
+  type ScopeTarget,
+  scopeFor,
+} from '../domain/bigip-apply-plan.js';
 import { partitionName } from '../domain/bigip-names.js';
 import { type Translation, type TranslationOptions, translate } from '../domain/bigip-translation.js';
 import { BigIpError, RejectedRequestError } from '../domain/errors.js';
 import type { ResourceType } from '../domain/lbaas-request.js';
 import type {
   AgentRegistry,
+  BigIpDevice,
   BindingStore,
   DeviceCluster,
   PartitionLease,
   ResourceStore,
 } from '../domain/ports.js';
-import { buildTree } from '../domain/resource-state.js';
+import { buildTree, type LoadBalancerTree, type ResourceRecord } from '../domain/resource-state.js';
 import { completions, refusedByDevice } from '../domain/status-completion.js';
 
 export interface ApplierDeps {
@@ -68,87 +75,260 @@ export type ApplyResult =
     }
   | { outcome: 'device-error'; reason: string; device: string };
 
+/** What an apply put on the device and still has to confirm on the group before its statuses are written. */
+interface Staged {
+  tree: LoadBalancerTree;
+  translation: Translation;
+  scope: ApplyScope;
+  targets: readonly ApplyTarget[];
+  device: BigIpDevice;
+  changed: boolean;
+  result: Extract<ApplyResult, { outcome: 'applied' }>;
+}
+
+type GroupWork = { done: ApplyResult } | { staged: Staged[]; refused?: ApplyResult } | { error: unknown };
+
 /**
- * The agent's work for one request, under the lease of the tenant's partition: load the load
- * balancer's whole desired tree, translate it, read what the device has for the objects the
- * request can change, apply only the difference (one transaction), then write ACTIVE/ERROR
- * statuses and, for a deleted load balancer, release its binding and tenant affinity. The tree is
- * read inside the lease, so an apply that waited for it writes the newest desired state, never an
- * older one; statuses are written only for the revisions it applied.
+ * The agent's work, under the lease of the tenant's partition: load a load balancer's whole
+ * desired tree, translate it, read what the device has for the objects the requests can change,
+ * apply only the difference (one transaction), confirm it on every unit of the device group, then
+ * write ACTIVE/ERROR statuses and, for a deleted load balancer, release its binding and tenant
+ * affinity. The tree is read inside the lease, so an apply that waited for it writes the newest
+ * desired state, never an older one; statuses are written only for the revisions it applied.
+ *
+ * Several requests for one load balancer are applied as one change (the desired tree already holds
+ * them all); load balancers of one tenant share one lease; every tenant's change shares the device
+ * group's config-syncs. A coalesced change the device refuses is applied again request by request,
+ * so the refusal lands on the object that caused it, exactly as if each had come alone.
  */
 export class LoadBalancerApplier {
   constructor(private readonly deps: ApplierDeps) {}
 
+  /** One request (see applyAll). */
   async apply(target: ApplyTarget): Promise<ApplyResult> {
+    const [result] = await this.applyAll([[target]]);
+    if (result?.status === 'rejected') throw result.reason;
+    return (result as PromiseFulfilledResult<ApplyResult>).value;
+  }
+
+  /**
+   * Requests grouped by load balancer (each group in the order received): one result per group.
+   * Tenants are applied concurrently, each under its partition's lease.
+   */
+  async applyAll(groups: readonly (readonly ApplyTarget[])[]): Promise<PromiseSettledResult<ApplyResult>[]> {
+    const byTenant = new Map<string, number[]>();
+    groups.forEach((g, i) => {
+      const tenant = g[0]?.tenantId ?? '';
+      byTenant.set(tenant, [...(byTenant.get(tenant) ?? []), i]);
+    });
+    const results: PromiseSettledResult<ApplyResult>[] = new Array(groups.length);
+    await Promise.all(
+      [...byTenant.entries()].map(async ([tenant, indices]) => {
+        const settled = await this.applyTenant(
+          tenant,
+          indices.map((i) => groups[i] as readonly ApplyTarget[]),
+        );
+        indices.forEach((i, k) => {
+          results[i] = settled[k] as PromiseSettledResult<ApplyResult>;
+        });
+      }),
+    );
+    return results;
+  }
+
+  private async applyTenant(
+    tenantId: string,
+    groups: readonly (readonly ApplyTarget[])[],
+  ): Promise<PromiseSettledResult<ApplyResult>[]> {
     const { env, lease, cluster } = this.deps;
     // One writer per partition of a cluster (config-sync stays safe: it only runs from the active unit).
-    const leaseKey = `${env}#${cluster.name}#${partitionName(env, target.tenantId)}`;
+    const leaseKey = `${env}#${cluster.name}#${partitionName(env, tenantId)}`;
     const owner = `${this.deps.host}#${this.deps.newId()}`;
-    await lease.acquire(leaseKey, owner);
     try {
-      return await this.underLease(target);
+      await lease.acquire(leaseKey, owner);
+    } catch (error) {
+      return groups.map(() => ({ status: 'rejected', reason: error }));
+    }
+    const work: GroupWork[] = [];
+    try {
+      for (const group of groups) {
+        try {
+          work.push(await this.underLease(group));
+        } catch (error) {
+          work.push({ error });
+        }
+      }
     } finally {
       await lease.release(leaseKey, owner).catch(() => undefined);
     }
+
+    // Confirmation runs outside the lease: a config-sync wait must not hold up the tenant's next change.
+    const staged = work.flatMap((w) => ('staged' in w ? w.staged : []));
+    let confirmError: unknown;
+    try {
+      await this.confirm(staged);
+    } catch (error) {
+      confirmError = error;
+    }
+    const out: PromiseSettledResult<ApplyResult>[] = [];
+    for (const w of work) {
+      if ('error' in w) out.push({ status: 'rejected', reason: w.error });
+      else if ('done' in w) out.push({ status: 'fulfilled', value: w.done });
+      else if (confirmError !== undefined && w.staged.length > 0) {
+        if (confirmError instanceof BigIpError) cluster.forget();
+        out.push({ status: 'rejected', reason: confirmError });
+      } else {
+        try {
+          out.push({ status: 'fulfilled', value: await this.settle(w.staged, w.refused) });
+        } catch (error) {
+          out.push({ status: 'rejected', reason: error });
+        }
+      }
+    }
+    return out;
   }
 
-  private async underLease(target: ApplyTarget): Promise<ApplyResult> {
+  private async underLease(targets: readonly ApplyTarget[]): Promise<GroupWork> {
     const { env, resources, clock, cluster } = this.deps;
-    const records = await resources.loadRecords(target.loadbalancerId);
+    const first = targets[0] as ApplyTarget;
+    const records = await resources.loadRecords(first.loadbalancerId);
     const tree = buildTree(records);
-    if (!tree) return { outcome: 'gone' };
-    if (tree.root.env !== env || tree.root.tenantId !== target.tenantId) {
+    if (!tree) return { done: { outcome: 'gone' } };
+    if (tree.root.env !== env || tree.root.tenantId !== first.tenantId) {
       throw new RejectedRequestError(
         'environment-mismatch',
-        `load balancer ${tree.root.id} belongs to environment ${tree.root.env} and project ${tree.root.tenantId}, not ${env} and ${target.tenantId}`,
+        `load balancer ${tree.root.id} belongs to environment ${tree.root.env} and project ${tree.root.tenantId}, not ${env} and ${first.tenantId}`,
       );
     }
     const translation = translate(tree, { env, ...this.deps.translation });
-    const scope = scopeFor(tree, translation, {
-      resource: target.resource,
-      id: target.objectId,
-      operation: target.operation,
-    });
-
-    let result: ApplyResult;
     try {
-      result = await this.onDevice(translation, scope);
+      return { staged: [await this.onDevice(tree, translation, targets)] };
     } catch (error) {
-      if (error instanceof BigIpError && !error.transient) {
-        cluster.forget();
-        const reason = String(error.context.bigipMessage ?? error.message);
-        await resources.recordOutcomes(refusedByDevice(tree, target, reason), clock());
-        return { outcome: 'device-error', reason, device: error.device };
-      }
-      if (error instanceof BigIpError) cluster.forget();
-      throw error;
+      if (!(error instanceof BigIpError)) throw error;
+      cluster.forget();
+      if (error.transient) throw error;
+      if (targets.length > 1) return this.oneByOne(tree, translation, targets);
+      const reason = String(error.context.bigipMessage ?? error.message);
+      await resources.recordOutcomes(refusedByDevice(tree, first, reason), clock());
+      return { done: { outcome: 'device-error', reason, device: error.device } };
     }
-
-    const outcomes = completions(tree, translation, scope, target);
-    const written = await resources.recordOutcomes(outcomes, clock());
-    if (translation.loadbalancerDeleted) {
-      const released = await this.deps.bindings.release(tree.root.id);
-      if (released) await this.deps.registry.adjustLoadbalancerCount(released.env, released.host, -1);
-    }
-    return result.outcome === 'applied' ? { ...result, statuses: written } : result;
   }
 
-  private async onDevice(translation: Translation, scope: ApplyScope): Promise<ApplyResult> {
+  /** A coalesced change was refused: each request alone, so the refusal names the object that caused it. */
+  private async oneByOne(
+    tree: LoadBalancerTree,
+    translation: Translation,
+    targets: readonly ApplyTarget[],
+  ): Promise<GroupWork> {
+    const staged: Staged[] = [];
+    let refused: ApplyResult | undefined;
+    let current = tree;
+    for (const target of targets) {
+      try {
+        staged.push(await this.onDevice(current, translation, [target]));
+      } catch (error) {
+        if (!(error instanceof BigIpError) || error.transient) throw error;
+        this.deps.cluster.forget();
+        const reason = String(error.context.bigipMessage ?? error.message);
+        await this.deps.resources.recordOutcomes(refusedByDevice(current, target, reason), this.deps.clock());
+        refused ??= { outcome: 'device-error', reason, device: error.device };
+        // Later requests must see this object as refused (set aside), as they would have one at a time.
+        current = markRefused(current, target, reason);
+        translation = translate(current, { env: this.deps.env, ...this.deps.translation });
+      }
+    }
+    return refused ? { staged, refused } : { staged };
+  }
+
+  private async onDevice(
+    tree: LoadBalancerTree,
+    translation: Translation,
+    targets: readonly ApplyTarget[],
+  ): Promise<Staged> {
+    const scope = mergeScopes(
+      targets.map((t) =>
+        scopeFor(tree, translation, { resource: t.resource, id: t.objectId, operation: t.operation }),
+      ),
+    );
     const device = await this.deps.cluster.activeDevice();
     const snapshot = await device.read(translation.partition, scope.reads);
     const plan = planApply(translation, scope, snapshot);
     const report = await device.execute(translation.partition, plan);
     const changed =
       plan.createFolder || plan.commands.length > 0 || plan.nodeCleanup.length > 0 || plan.removeFolder;
-    if (changed) await this.deps.cluster.syncAfterChange(device);
-    else await this.deps.cluster.ensureSynced(device);
     return {
-      outcome: 'applied',
-      commands: plan.commands.length,
-      atomic: plan.atomic,
-      skipped: report.skipped,
-      statuses: 0,
-      device: device.name,
+      tree,
+      translation,
+      scope,
+      targets,
+      device,
+      changed,
+      result: {
+        outcome: 'applied',
+        commands: plan.commands.length,
+        atomic: plan.atomic,
+        skipped: report.skipped,
+        statuses: 0,
+        device: device.name,
+      },
     };
   }
+
+  /** Every staged change on every unit of the group, with the fewest config-syncs (one wait per device written). */
+  private async confirm(staged: readonly Staged[]): Promise<void> {
+    const byDevice = new Map<BigIpDevice, Staged[]>();
+    for (const s of staged) byDevice.set(s.device, [...(byDevice.get(s.device) ?? []), s]);
+    for (const [device, list] of byDevice) {
+      await this.deps.cluster.confirmOnGroup(
+        device,
+        async (unit) => {
+          for (const s of list) if (!(await holds(unit, s))) return false;
+          return true;
+        },
+        { changed: list.some((s) => s.changed) },
+      );
+    }
+  }
+
+  private async settle(staged: readonly Staged[], refused: ApplyResult | undefined): Promise<ApplyResult> {
+    const { resources, clock } = this.deps;
+    let written = 0;
+    let last: Staged | undefined;
+    for (const s of staged) {
+      written += await resources.recordOutcomes(
+        completions(s.tree, s.translation, s.scope, s.targets),
+        clock(),
+      );
+      last = s;
+    }
+    if (last?.translation.loadbalancerDeleted) {
+      const released = await this.deps.bindings.release(last.tree.root.id);
+      if (released) await this.deps.registry.adjustLoadbalancerCount(released.env, released.host, -1);
+    }
+    if (refused) return refused;
+    if (!last) return { outcome: 'gone' };
+    const commands = staged.reduce((n, s) => n + s.result.commands, 0);
+    return { ...last.result, commands, statuses: written };
+  }
+}
+
+/** Whether a unit holds what the staged change wrote: planning against it finds nothing to do. */
+async function holds(unit: BigIpDevice, s: Staged): Promise<boolean> {
+  const snapshot = await unit.read(s.translation.partition, s.scope.reads);
+  const plan = planApply(s.translation, s.scope, snapshot);
+  return !plan.createFolder && plan.commands.length === 0;
+}
+
+function markRefused(tree: LoadBalancerTree, target: ApplyTarget, reason: string): LoadBalancerTree {
+  const mark = <R extends ResourceRecord>(r: R): R =>
+    r.type === target.resource && r.id === target.objectId
+      ? { ...r, provisioningStatus: 'ERROR', statusReason: reason }
+      : r;
+  return {
+    root: mark(tree.root),
+    listeners: tree.listeners.map(mark),
+    pools: tree.pools.map(mark),
+    members: tree.members.map(mark),
+    healthmonitors: tree.healthmonitors.map(mark),
+  };
 }

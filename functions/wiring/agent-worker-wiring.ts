@@ -5,6 +5,7 @@ import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
 import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
 import { DynamoDbPartitionLease } from '../adapters/dynamodb-partition-lease.js';
 import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
+import { DynamoDbSyncLedger } from '../adapters/dynamodb-sync-ledger.js';
 import { SqsMessageVisibility } from '../adapters/sqs-message-visibility.js';
 import { type AgentWorkerDeps, createAgentWorkerHandler } from '../handlers/agent-worker-handler.js';
 import { LoadBalancerApplier } from '../services/load-balancer-applier.js';
@@ -32,14 +33,16 @@ export function wireAgentWorker(
   const clock = overrides.clock ?? Date.now;
   const telemetry = overrides.telemetry ?? createTelemetry('agent', config.env, config.host);
   const calls: RestCall[] = [];
+  const db = createDocumentClient(clients.dynamodb);
   const cluster = wireDeviceCluster(config, {
     ...overrides,
+    ledger: new DynamoDbSyncLedger(db, config.tables.leases),
+    owner: `${config.host}#${randomUUID()}`,
     onCall: (call) => {
       calls.push(call);
       overrides.onCall?.(call);
     },
   });
-  const db = createDocumentClient(clients.dynamodb);
   const resources = new DynamoDbResourceStore(db, config.tables);
   const registry = new DynamoDbAgentRegistry(db, config.tables.agents);
   const bindings = new DynamoDbBindingStore(db, config.tables);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DynamoDbPartitionLease } from '../../functions/adapters/dynamodb-partition-lease.js';
+import { DynamoDbSyncLedger } from '../../functions/adapters/dynamodb-sync-ledger.js';
 import { LeaseBusyError } from '../../functions/domain/errors.js';
 import { freshTables, localClients } from '../support/local-aws.js';
 
@@ -42,5 +43,38 @@ describe('partition lease on DynamoDB Local', () => {
     await lease.acquire('k', 'a');
     await expect(lease.acquire('k', 'b')).rejects.toBeInstanceOf(LeaseBusyError);
     expect(sleeps).toEqual([250, 250, 250, 250]);
+  });
+});
+
+describe('config-sync ledger on DynamoDB Local', () => {
+  it('numbers syncs as they start, admits one runner at a time, and records their end', async () => {
+    const { db, dynamodb } = localClients();
+    const tables = await freshTables(dynamodb);
+    const ledger = new DynamoDbSyncLedger(db, tables.leases);
+    let now = 1_000_000;
+    expect(await ledger.read('c#dg', now)).toEqual({ started: 0, ended: 0, running: false });
+
+    // Ten writers race for the first sync: exactly one runs it.
+    const claims = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => ledger.begin('c#dg', `w${i}`, now, 40_000)),
+    );
+    expect(claims.filter((n) => n !== undefined)).toEqual([1]);
+    const runner = `w${claims.indexOf(1)}`;
+    expect(await ledger.read('c#dg', now)).toEqual({ started: 1, ended: 0, running: true });
+    expect(await ledger.begin('c#other', 'w0', now, 40_000)).toBe(1); // groups are independent
+
+    await ledger.end('c#dg', runner, 1);
+    expect(await ledger.read('c#dg', now)).toEqual({ started: 1, ended: 1, running: false });
+    expect(await ledger.begin('c#dg', 'w9', now, 40_000)).toBe(2);
+
+    // Its runner died: after the lease the next writer takes sync 3; the late end of 2 is still recorded.
+    now += 40_001;
+    expect(await ledger.read('c#dg', now)).toMatchObject({ running: false });
+    expect(await ledger.begin('c#dg', 'w5', now, 40_000)).toBe(3);
+    await ledger.end('c#dg', 'w9', 2);
+    expect(await ledger.read('c#dg', now)).toEqual({ started: 3, ended: 2, running: true });
+    await ledger.end('c#dg', 'w5', 3);
+    await ledger.end('c#dg', 'w9', 2); // never goes back
+    expect(await ledger.read('c#dg', now)).toEqual({ started: 3, ended: 3, running: false });
   });
 });

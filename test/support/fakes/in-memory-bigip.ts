@@ -118,16 +118,25 @@ export class InMemoryCluster implements DeviceCluster {
     return active;
   }
 
-  async syncAfterChange(device: BigIpDevice): Promise<void> {
-    if (this.devices.length > 1) this.syncs.push(device.name);
-  }
-
   /** Groups that are not In Sync get synced by the next apply, changed or not. */
   outOfSync = false;
+  /** The checks the applier asked units to make (unit name per call). */
+  readonly checked: string[] = [];
 
-  async ensureSynced(device: BigIpDevice): Promise<void> {
-    if (this.outOfSync) await this.syncAfterChange(device);
+  async confirmOnGroup(
+    device: BigIpDevice,
+    onUnit: (unit: BigIpDevice) => Promise<boolean>,
+    options: { changed: boolean },
+  ): Promise<void> {
+    if (this.devices.length < 2) return;
+    if (options.changed || this.outOfSync) this.syncs.push(device.name);
     this.outOfSync = false;
+    // The fake's units do not replicate; asking them still exercises the applier's check.
+    for (const unit of this.devices)
+      if (unit !== device) {
+        this.checked.push(unit.name);
+        await onUnit(unit);
+      }
   }
 
   forget(): void {

@@ -28,7 +28,7 @@ function settle(
   const tree = b.tree();
   const t = translate(tree, { env: 'Project' });
   const scope = scopeFor(tree, t, { resource: target.type, id: target.id, operation });
-  return completions(tree, t, scope, { resource: target.type, objectId: target.id });
+  return completions(tree, t, scope, [{ resource: target.type, objectId: target.id }]);
 }
 
 describe('status completion (which statuses one apply settles)', () => {

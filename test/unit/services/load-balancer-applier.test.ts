@@ -268,4 +268,100 @@ describe('LoadBalancerApplier over in-memory ports', () => {
     await expect(f.apply(lb)).rejects.toBeInstanceOf(RejectedRequestError);
     expect(f.device.events).toEqual([]);
   });
+
+  describe('coalesced applies', () => {
+    const targets = (...rs: LbaasRequest[]) => rs.map(applyTargetOf);
+
+    it('applies several requests for one load balancer as one change and settles each', async () => {
+      const f = fixture([new InMemoryBigIp('a'), new InMemoryBigIp('b')]);
+      f.device.failoverState = 'ACTIVE';
+      (f.cluster.devices[1] as InMemoryBigIp).failoverState = 'STANDBY';
+      const ids = lbIds();
+      await f.apply(await f.record(requests.createLoadbalancer(ids)));
+      f.lease.events.length = 0;
+      f.device.events.length = 0;
+      f.cluster.syncs.length = 0;
+      const listener = await f.record(requests.createListener(ids));
+      const pool = await f.record(requests.createPool(ids, { listener_id: listener.object.id }));
+      const m1 = await f.record(
+        requests.createMember(ids, pool.object.id as string, { address: '10.0.0.1' }),
+      );
+      const m2 = await f.record(
+        requests.createMember(ids, pool.object.id as string, { address: '10.0.0.2' }),
+      );
+      const [result] = await f.applier.applyAll([targets(listener, pool, m1, m2)]);
+
+      expect(result).toMatchObject({ status: 'fulfilled', value: { outcome: 'applied', commands: 4 } });
+      // One lease, one read, one transaction, one config-sync for all four.
+      expect(f.lease.events).toHaveLength(2);
+      expect(f.device.events.filter((e) => e.startsWith('execute'))).toEqual([
+        `execute ${ENV}_${ids.tenantId} 4`,
+      ]);
+      expect(f.device.events.filter((e) => e.startsWith('read'))).toHaveLength(1);
+      expect(f.cluster.syncs).toEqual(['a']);
+      for (const [type, id] of [
+        ['listener', listener.object.id],
+        ['pool', pool.object.id],
+        ['member', m1.object.id],
+        ['member', m2.object.id],
+        ['loadbalancer', ids.loadbalancerId],
+      ] as const) {
+        expect(f.resources.get(ids.loadbalancerId, type, id as string)?.provisioningStatus).toBe('ACTIVE');
+      }
+    });
+
+    it('applies a refused coalesced change again request by request: only the culprit goes to ERROR', async () => {
+      const f = fixture();
+      const ids = lbIds();
+      await f.apply(await f.record(requests.createLoadbalancer(ids)));
+      const good = await f.record(requests.createListener(ids, { protocol_port: 80 }));
+      const bad = await f.record(requests.createListener(ids, { protocol_port: 443 }));
+      const later = await f.record(requests.createListener(ids, { protocol_port: 8080 }));
+      f.device.events.length = 0;
+      f.device.refuse = (c) =>
+        c.object.kind === 'virtual' && c.object.name.includes(bad.object.id as string)
+          ? '01070333:3: Virtual Server illegally shares destination'
+          : undefined;
+      const [result] = await f.applier.applyAll([targets(good, bad, later)]);
+
+      expect(result).toMatchObject({
+        status: 'fulfilled',
+        value: { outcome: 'device-error', reason: expect.stringContaining('01070333') },
+      });
+      const status = (id: string) => f.resources.get(ids.loadbalancerId, 'listener', id)?.provisioningStatus;
+      expect(status(good.object.id as string)).toBe('ACTIVE');
+      expect(status(bad.object.id as string)).toBe('ERROR');
+      expect(status(later.object.id as string)).toBe('ACTIVE');
+      // The refused whole, then each request alone in order (the culprit refused again, the rest applied).
+      expect(f.device.events.filter((e) => e.startsWith('execute'))).toHaveLength(4);
+      expect(f.device.objects.has(`virtual/${ENV}_${ids.tenantId}/${ENV}_${later.object.id}`)).toBe(true);
+    });
+
+    it('shares one lease among a tenant’s load balancers and applies tenants side by side', async () => {
+      const f = fixture();
+      const t1a = lbIds();
+      const t1b = { ...lbIds(), tenantId: t1a.tenantId };
+      const t2 = lbIds();
+      const lbs = [];
+      for (const ids of [t1a, t1b, t2]) lbs.push(await f.record(requests.createLoadbalancer(ids)));
+      const results = await f.applier.applyAll(lbs.map((lb) => targets(lb)));
+
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+      expect(f.lease.events.filter((e) => e.startsWith('acquire'))).toHaveLength(2);
+      for (const ids of [t1a, t1b, t2])
+        expect(
+          f.resources.get(ids.loadbalancerId, 'loadbalancer', ids.loadbalancerId)?.provisioningStatus,
+        ).toBe('ACTIVE');
+    });
+
+    it('fails every load balancer of a tenant whose lease is busy, and touches nothing', async () => {
+      const f = fixture();
+      const ids = lbIds();
+      const lb = await f.record(requests.createLoadbalancer(ids));
+      f.lease.holders.set(`${ENV}#cluster1#${ENV}_${ids.tenantId}`, 'someone-else');
+      const [result] = await f.applier.applyAll([targets(lb)]);
+      expect(result).toMatchObject({ status: 'rejected', reason: expect.any(LeaseBusyError) });
+      expect(f.device.events).toEqual([]);
+    });
+  });
 });

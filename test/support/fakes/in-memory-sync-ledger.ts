@@ -1,0 +1,38 @@
+import type { SyncLedger, SyncLedgerState } from '../../../functions/domain/ports.js';
+
+/** The config-sync ledger in memory, with the same rules as the DynamoDB one. */
+export class InMemorySyncLedger implements SyncLedger {
+  private readonly groups = new Map<
+    string,
+    { started: number; ended: number; owner: string | undefined; expiresAt: number }
+  >();
+
+  private entry(group: string) {
+    let e = this.groups.get(group);
+    if (!e) {
+      e = { started: 0, ended: 0, owner: undefined, expiresAt: 0 };
+      this.groups.set(group, e);
+    }
+    return e;
+  }
+
+  async read(group: string, nowMs: number): Promise<SyncLedgerState> {
+    const e = this.entry(group);
+    return { started: e.started, ended: e.ended, running: e.owner !== undefined && e.expiresAt > nowMs };
+  }
+
+  async begin(group: string, owner: string, nowMs: number, ttlMs: number): Promise<number | undefined> {
+    const e = this.entry(group);
+    if (e.owner !== undefined && e.expiresAt >= nowMs) return undefined;
+    e.started += 1;
+    e.owner = owner;
+    e.expiresAt = nowMs + ttlMs;
+    return e.started;
+  }
+
+  async end(group: string, owner: string, n: number): Promise<void> {
+    const e = this.entry(group);
+    if (e.owner === owner) e.owner = undefined;
+    if (e.ended < n) e.ended = n;
+  }
+}

@@ -1,0 +1,191 @@
+import { describe, expect, it } from 'vitest';
+import { BigIpCluster } from '../../../functions/adapters/bigip-cluster.js';
+import type { BigIpObject } from '../../../functions/domain/bigip-objects.js';
+import { BigIpError } from '../../../functions/domain/errors.js';
+import type { BigIpDevice, DeviceStatus } from '../../../functions/domain/ports.js';
+import { InMemoryBigIp } from '../../support/fakes/in-memory-bigip.js';
+import { InMemorySyncLedger } from '../../support/fakes/in-memory-sync-ledger.js';
+
+/**
+ * A unit whose config-sync copies its objects to the peer a little later (§4.3: it answers at once
+ * and finishes in the background), one sync at a time, counting how many ever overlapped.
+ */
+class SyncingUnit extends InMemoryBigIp {
+  peer: SyncingUnit | undefined;
+  syncing = 0;
+  syncsStarted = 0;
+  maxConcurrentSyncs = 0;
+  /** What the next sync does instead of copying. */
+  nextSyncFails = false;
+  hang = false;
+
+  constructor(
+    name: string,
+    private readonly syncMs = 15,
+  ) {
+    super(name);
+  }
+
+  override async read(partition: string, units: Parameters<InMemoryBigIp['read']>[1]) {
+    if (this.hang) await new Promise(() => {});
+    return super.read(partition, units);
+  }
+
+  override async status(options: { withSync?: boolean } = {}): Promise<DeviceStatus> {
+    const status: DeviceStatus = { failoverState: this.failoverState };
+    if (options.withSync) status.syncStatus = this.syncing > 0 ? 'Not All Devices Synced' : 'In Sync';
+    return status;
+  }
+
+  override async configSync(group: string): Promise<void> {
+    this.events.push(`sync ${group}`);
+    this.syncing += 1;
+    this.syncsStarted += 1;
+    this.maxConcurrentSyncs = Math.max(this.maxConcurrentSyncs, this.syncing);
+    const fails = this.nextSyncFails;
+    this.nextSyncFails = false;
+    setTimeout(() => {
+      const peer = this.peer as SyncingUnit;
+      if (!fails) {
+        peer.objects.clear();
+        for (const [k, o] of this.objects) peer.objects.set(k, structuredClone(o));
+        peer.folders.clear();
+        for (const f of this.folders) peer.folders.add(f);
+      }
+      this.syncing -= 1;
+    }, this.syncMs);
+  }
+}
+
+function pair() {
+  const a = new SyncingUnit('a');
+  const b = new SyncingUnit('b');
+  a.peer = b;
+  b.peer = a;
+  b.failoverState = 'STANDBY';
+  return { a, b };
+}
+
+function cluster(devices: SyncingUnit[], ledger = new InMemorySyncLedger(), owner = 'w1') {
+  return new BigIpCluster(devices, {
+    name: 'c1',
+    deviceGroup: 'dg',
+    ledger,
+    owner,
+    syncPollMs: 2,
+    syncTimeoutMs: 2_000,
+    unitCheckMs: 50,
+  });
+}
+
+const pool = (name: string): BigIpObject => ({ kind: 'pool', partition: 'P', name, attrs: {} });
+
+/** Writes an object on the unit, as an apply would. */
+function write(unit: SyncingUnit, o: BigIpObject) {
+  unit.folders.add(o.partition);
+  unit.objects.set(`pool/${o.partition}/${o.name}`, o);
+}
+
+const holds = (name: string) => async (unit: BigIpDevice) =>
+  (unit as SyncingUnit).objects.has(`pool/P/${name}`);
+
+describe('config-sync of a device group (one at a time, shared by every writer)', () => {
+  it('confirms a change only once the peer holds it, after a sync that started after the change', async () => {
+    const { a, b } = pair();
+    const c = cluster([a, b]);
+    write(a, pool('p1'));
+    await c.confirmOnGroup(a, holds('p1'), { changed: true });
+    expect(b.objects.has('pool/P/p1')).toBe(true);
+    expect(a.syncsStarted).toBe(1);
+  });
+
+  it('never runs two syncs at once, and covers many concurrent writers with few syncs', async () => {
+    const { a, b } = pair();
+    const ledger = new InMemorySyncLedger();
+    // Twenty writers (as twenty agents or invocations would be), each with its own cluster object.
+    const writers = Array.from({ length: 20 }, (_, i) => cluster([a, b], ledger, `w${i}`));
+    await Promise.all(
+      writers.map(async (c, i) => {
+        await new Promise((r) => setTimeout(r, (i % 5) * 4));
+        write(a, pool(`p${i}`));
+        await c.confirmOnGroup(a, holds(`p${i}`), { changed: true });
+      }),
+    );
+    for (let i = 0; i < 20; i++) expect(b.objects.has(`pool/P/p${i}`)).toBe(true);
+    expect(a.maxConcurrentSyncs).toBe(1);
+    expect(a.syncsStarted).toBeLessThan(20);
+  });
+
+  it('does not count a sync already running when the change landed: the next one covers it', async () => {
+    const { a, b } = pair();
+    const ledger = new InMemorySyncLedger();
+    const first = cluster([a, b], ledger, 'w1');
+    const second = cluster([a, b], ledger, 'w2');
+    write(a, pool('early'));
+    const one = first.confirmOnGroup(a, holds('early'), { changed: true });
+    // Wait until the first sync runs, then change something it may not have taken.
+    while (a.syncing === 0) await new Promise((r) => setTimeout(r, 1));
+    write(a, pool('late'));
+    await Promise.all([one, second.confirmOnGroup(a, holds('late'), { changed: true })]);
+    expect(a.syncsStarted).toBe(2);
+    expect(b.objects.has('pool/P/late')).toBe(true);
+  });
+
+  it('runs another sync when one ended without the change on the peer', async () => {
+    const { a, b } = pair();
+    const c = cluster([a, b]);
+    a.nextSyncFails = true;
+    write(a, pool('p1'));
+    await c.confirmOnGroup(a, holds('p1'), { changed: true });
+    expect(a.syncsStarted).toBe(2);
+    expect(b.objects.has('pool/P/p1')).toBe(true);
+  });
+
+  it('needs no sync after an apply that changed nothing when the peer already holds it', async () => {
+    const { a, b } = pair();
+    const c = cluster([a, b]);
+    write(a, pool('p1'));
+    write(b, pool('p1'));
+    await c.confirmOnGroup(a, holds('p1'), { changed: false });
+    expect(a.syncsStarted).toBe(0);
+    // …but an earlier sync that never finished is finished now.
+    write(a, pool('p2'));
+    await c.confirmOnGroup(a, holds('p2'), { changed: false });
+    expect(a.syncsStarted).toBe(1);
+  });
+
+  it('refuses to sync from a unit that is no longer ACTIVE (the change is re-applied on the active one)', async () => {
+    const { a, b } = pair();
+    const c = cluster([a, b]);
+    write(a, pool('p1'));
+    a.failoverState = 'STANDBY';
+    b.failoverState = 'ACTIVE';
+    await expect(c.confirmOnGroup(a, holds('p1'), { changed: true })).rejects.toSatisfy(
+      (e) => e instanceof BigIpError && e.transient,
+    );
+    expect(a.syncsStarted).toBe(0);
+  });
+
+  it('lets the writer’s sync status decide for a peer that does not answer (a hung management plane)', async () => {
+    const { a, b } = pair();
+    const c = cluster([a, b]);
+    b.hang = true;
+    write(a, pool('p1'));
+    await c.confirmOnGroup(a, holds('p1'), { changed: true });
+    expect(a.syncsStarted).toBe(1);
+    // Asked once, then left alone while it stays hung: the next change does not wait for it again.
+    write(a, pool('p2'));
+    await c.confirmOnGroup(a, holds('p2'), { changed: true });
+    expect(a.syncsStarted).toBe(2);
+  });
+
+  it('does nothing for a single unit or a cluster without a device group', async () => {
+    const single = new SyncingUnit('solo');
+    await new BigIpCluster([single], { name: 'c1', deviceGroup: 'dg' }).confirmOnGroup(
+      single,
+      async () => false,
+      { changed: true },
+    );
+    expect(single.syncsStarted).toBe(0);
+  });
+});
