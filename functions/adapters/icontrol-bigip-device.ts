@@ -308,6 +308,17 @@ export class IControlBigIpDevice implements BigIpDevice {
         });
       case 'update':
         return this.rest.request('PATCH', itemPath(o), { ...enlist, body: toWire(o.kind, command.changes) });
+      case 'replace-members':
+        return this.rest.request('PATCH', itemPath(o), {
+          ...enlist,
+          body: {
+            members: command.members.map((m) => ({
+              name: m.name,
+              partition: m.nodePartition ?? m.partition,
+              ...toWire('member', m.attrs),
+            })),
+          },
+        });
       case 'delete':
         // Outside a transaction a 404 means an earlier attempt already deleted it.
         return this.rest.request('DELETE', itemPath(o), {

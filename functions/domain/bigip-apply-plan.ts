@@ -279,7 +279,7 @@ export function planApply(t: Translation, scope: ApplyScope, snapshot: DeviceSna
   }
   writes.sort((a, b) => kindRank(a.object.kind) - kindRank(b.object.kind));
   deletes.sort((a, b) => kindRank(b.object.kind) - kindRank(a.object.kind));
-  const commands = [...writes, ...deletes];
+  const commands = replaceMemberLists(t, scope, [...writes, ...deletes]);
 
   const nodes = new Set<string>();
   const onDevice = (pool: string | undefined) =>
@@ -317,6 +317,54 @@ export function planApply(t: Translation, scope: ApplyScope, snapshot: DeviceSna
     removeFolder: t.loadbalancerDeleted && scope.full,
   };
 }
+
+/** From this many member changes on one pool, its whole member list is written at once. */
+export const MEMBER_LIST_THRESHOLD = 3;
+
+/**
+ * Many member changes on one pool become one write of its member list (bigip.md: a pool carries
+ * `members:[...]`; a PATCH with the list replaces them): a thousand members cost one call instead of
+ * a thousand. Only when every member the pool should have is in scope, so the list is complete
+ * (a member set aside as refused would otherwise be dropped), and the list goes where the member
+ * changes would have gone: after pools, before virtual addresses.
+ */
+function replaceMemberLists(t: Translation, scope: ApplyScope, commands: BigIpCommand[]): BigIpCommand[] {
+  const byPool = new Map<string, BigIpCommand[]>();
+  for (const c of commands) {
+    if (c.object.kind !== 'member') continue;
+    const pool = c.object.pool as string;
+    byPool.set(pool, [...(byPool.get(pool) ?? []), c]);
+  }
+  const replaced = new Map<string, BigIpCommand>();
+  for (const [poolName, changes] of byPool) {
+    if (changes.length < MEMBER_LIST_THRESHOLD) continue;
+    const poolKey = objectKey({ kind: 'pool', partition: t.partition, name: poolName });
+    const pool = t.present.get(poolKey);
+    if (!pool || !scope.keys.has(poolKey)) continue;
+    const desired = [...t.present.entries()].filter(([, o]) => o.kind === 'member' && o.pool === poolName);
+    if (desired.some(([key]) => !scope.keys.has(key))) continue;
+    replaced.set(poolName, { op: 'replace-members', object: pool, members: desired.map(([, o]) => o) });
+  }
+  if (replaced.size === 0) return commands;
+  const out: BigIpCommand[] = [];
+  for (const c of commands) {
+    const pool = c.object.kind === 'member' ? (c.object.pool as string) : undefined;
+    const list = pool === undefined ? undefined : replaced.get(pool);
+    if (!list) out.push(c);
+    else if (!out.includes(list)) out.push(list);
+  }
+  // Creates come before deletes: a list replacing created members sits among the creates, which is
+  // where a list replacing only deleted members must go too (the pool must exist; its virtual may go later).
+  return out.sort((a, b) => rank(a) - rank(b));
+}
+
+function rank(c: BigIpCommand): number {
+  // Writes ascend by kind, deletes descend after them: keep that split, lists ranking as member writes.
+  if (c.op === 'delete') return 100 + (OBJECT_KIND_COUNT - kindRank(c.object.kind));
+  return c.op === 'replace-members' ? kindRank('member') : kindRank(c.object.kind);
+}
+
+const OBJECT_KIND_COUNT = 16;
 
 /**
  * A device reads a virtual server's destination back through the name of the virtual address that

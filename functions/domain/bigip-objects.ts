@@ -47,7 +47,9 @@ export function objectKey(
 export type BigIpCommand =
   | { op: 'create'; object: BigIpObject }
   | { op: 'update'; object: BigIpObject; changes: Record<string, unknown> }
-  | { op: 'delete'; object: BigIpObject };
+  | { op: 'delete'; object: BigIpObject }
+  /** A pool's whole member list in one write (members not listed go): many member changes, one call. */
+  | { op: 'replace-members'; object: BigIpObject; members: BigIpObject[] };
 
 /** What was read from a device for a set of objects. */
 export interface DeviceSnapshot {

@@ -74,7 +74,12 @@ export class InMemoryBigIp implements BigIpDevice {
     if (plan.createFolder) this.folders.add(partition);
     for (const c of plan.commands) {
       const key = objectKey(c.object);
-      if (c.op === 'create') this.objects.set(key, structuredClone(c.object));
+      if (c.op === 'replace-members') {
+        for (const [k, o] of this.objects)
+          if (o.kind === 'member' && o.partition === partition && o.pool === c.object.name)
+            this.objects.delete(k);
+        for (const m of c.members) this.objects.set(objectKey(m), structuredClone(m));
+      } else if (c.op === 'create') this.objects.set(key, structuredClone(c.object));
       else if (c.op === 'update') Object.assign((this.objects.get(key) as BigIpObject).attrs, c.changes);
       else this.objects.delete(key);
     }

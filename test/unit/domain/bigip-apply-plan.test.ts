@@ -338,4 +338,83 @@ describe('planApply', () => {
     expect(plan.commands.map((c) => `${c.op} ${c.object.kind}`)).toEqual(['delete member']);
     expect(plan.nodeCleanup).toEqual([]);
   });
+
+  describe('member lists', () => {
+    it('writes a pool’s whole member list once when many members change, and still cleans their nodes', () => {
+      const b = new TreeBuilder();
+      const pool = b.pool();
+      const kept = b.member(pool.id, { address: '10.0.0.1' });
+      const gone = b.member(pool.id, { address: '10.0.0.2' });
+      const before = translate(b.tree(), { env });
+      const device = deviceWith(before);
+      b.status(gone, 'PENDING_DELETE');
+      const added = [b.member(pool.id, { address: '10.0.1.1' }), b.member(pool.id, { address: '10.0.1.2' })];
+      const tree = b.tree();
+      const t = translate(tree, { env });
+      const plan = planApply(
+        t,
+        scopeFor(tree, t, { resource: 'member', id: added[0]?.id as string, operation: 'create' }),
+        device,
+      );
+      expect(plan.commands).toHaveLength(1);
+      const [list] = plan.commands;
+      expect(list?.op).toBe('replace-members');
+      // Built from the inputs: the addresses the pool should have, not the plan's own translation.
+      const listed = list?.op === 'replace-members' ? list.members.map((m) => m.attrs.address).sort() : [];
+      expect(listed).toEqual(['10.0.0.1', '10.0.1.1', '10.0.1.2']);
+      expect(kept.id).toBeDefined();
+      expect(plan.nodeCleanup).toEqual(['/Common/10.0.0.2']);
+      expect(plan.atomic).toBe(false);
+    });
+
+    it('keeps member commands below the threshold, and orders a list after its new pool', () => {
+      const b = new TreeBuilder();
+      const pool = b.pool();
+      const m = [b.member(pool.id, { address: '10.0.0.1' }), b.member(pool.id, { address: '10.0.0.2' })];
+      const tree = b.tree();
+      const t = translate(tree, { env });
+      const few = planApply(
+        t,
+        scopeFor(tree, t, { resource: 'member', id: m[0]?.id as string, operation: 'create' }),
+        deviceWith(
+          t,
+          [...t.present.keys()].filter((k) => !k.startsWith('member')),
+        ),
+      );
+      expect(few.commands.map((c) => c.op)).toEqual(['create', 'create']);
+
+      b.member(pool.id, { address: '10.0.0.3' });
+      const tree2 = b.tree();
+      const t2 = translate(tree2, { env });
+      const fresh = planApply(
+        t2,
+        scopeFor(tree2, t2, { resource: 'pool', id: pool.id, operation: 'create' }),
+        { folderExists: true, objects: new Map(), poolMembers: new Map() },
+      );
+      expect(fresh.commands.map((c) => `${c.op} ${c.object.kind}`)).toEqual([
+        'create pool',
+        'replace-members pool',
+      ]);
+    });
+
+    it('never writes a list that would drop a desired member left out of scope', () => {
+      const b = new TreeBuilder();
+      const pool = b.pool();
+      const outside = b.member(pool.id, { address: '10.0.0.9' });
+      const added = [1, 2, 3].map((i) => b.member(pool.id, { address: `10.0.1.${i}` }));
+      const tree = b.tree();
+      const t = translate(tree, { env });
+      const scope = scopeFor(tree, t, {
+        resource: 'member',
+        id: added[0]?.id as string,
+        operation: 'create',
+      });
+      const device = deviceWith(t, [`pool/${t.partition}/Project_${pool.id}`]);
+      expect(planApply(t, scope, device).commands.map((c) => c.op)).toEqual(['replace-members']);
+      const outsideKey = [...scope.keys].find((k) => t.owner.get(k) === `member#${outside.id}`) as string;
+      expect(outsideKey).toBeDefined();
+      scope.keys.delete(outsideKey);
+      expect(planApply(t, scope, device).commands.map((c) => c.op)).toEqual(['create', 'create', 'create']);
+    });
+  });
 });
