@@ -9,7 +9,7 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { deduplicationId, parseRequest } from '../functions/domain/lbaas-request.js';
+import { deduplicationId, isMemberBatch, parseRequest } from '../functions/domain/lbaas-request.js';
 import type { ResourceStore } from '../functions/domain/ports.js';
 import { isPending, type ResourceRecord } from '../functions/domain/resource-state.js';
 import type { AgentOperations } from '../functions/services/agent-operations.js';
@@ -85,13 +85,15 @@ export class LbaasClient {
     const parsed = parseRequest(JSON.stringify(full));
     if (!parsed.ok) throw new Error(parsed.reason);
     const r = parsed.request;
+    // A member batch is done when its pool is: the pool carries the batch's request id.
+    const target = isMemberBatch(r)
+      ? { resource: 'pool' as const, objectId: r.object.pool_id, operation: 'update' as const }
+      : { resource: r.resource, objectId: r.object.id, operation: r.operation };
     return {
       requestId: r.requestId,
       tenantId: r.tenantId,
       loadbalancerId: r.loadbalancerId,
-      resource: r.resource,
-      objectId: r.object.id,
-      operation: r.operation,
+      ...target,
       body: JSON.stringify(full),
     };
   }

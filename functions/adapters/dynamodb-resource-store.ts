@@ -8,7 +8,14 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { type Claim, claimsOf, requestClaims, requestReferences } from '../domain/claims.js';
 import { ContentionError, RejectedRequestError } from '../domain/errors.js';
-import type { LbaasRequest, UpdateRequest } from '../domain/lbaas-request.js';
+import {
+  isMemberBatch,
+  type LbaasRequest,
+  type MemberBatchRequest,
+  type ObjectRequest,
+  type UpdateRequest,
+} from '../domain/lbaas-request.js';
+import { planMemberBatch } from '../domain/member-batch.js';
 import type { ObjectRef, ResourceStore } from '../domain/ports.js';
 import {
   newResourceRecord,
@@ -38,6 +45,7 @@ export class DynamoDbResourceStore implements ResourceStore {
   }
 
   async recordRequest(request: LbaasRequest, env: string, nowMs: number): Promise<void> {
+    if (isMemberBatch(request)) return this.recordMemberBatch(request, env, nowMs);
     const writes: Write[] = [this.targetWrite(request, env, nowMs)];
     if (request.resource !== 'loadbalancer') writes.push(this.rootWrite(request, env, nowMs));
     for (const claim of requestClaims(request, env)) writes.push(this.claimWrite(claim, nowMs));
@@ -60,6 +68,147 @@ export class DynamoDbResourceStore implements ResourceStore {
         throw await this.explainRefusal(request, env, error);
       }
       throw error;
+    }
+  }
+
+  /**
+   * A member batch may list a thousand members, more than one transaction holds (100 items), so it
+   * is checked whole first (planMemberBatch, and every new id's claim), then written in chunks:
+   * creates first (they alone can race another load balancer, for an id), undone if a chunk loses
+   * that race; then updates and deletes, which only this load balancer's requests touch, and those
+   * arrive one at a time (its FIFO group); the pool and load balancer last. A retry of the same
+   * request finds its creates already recorded and goes on.
+   */
+  private async recordMemberBatch(request: MemberBatchRequest, env: string, nowMs: number): Promise<void> {
+    const { loadbalancerId, tenantId, requestId } = request;
+    const records = await this.loadRecords(loadbalancerId);
+    const changes = planMemberBatch(records, request, env);
+    const owner = (id: string) => ({ type: 'member' as const, id, loadbalancerId });
+    const claimFor = (id: string): Claim => ({
+      key: `id#${env}#${id}`,
+      owner: owner(id),
+      describe: `id ${id}`,
+    });
+    for (const m of changes.creates) {
+      const clash = await this.claimRefusal(claimFor(m.id), env);
+      if (clash)
+        throw new RejectedRequestError('conflict', `member ${m.id} cannot be created: ${clash}`, {
+          loadbalancerId,
+          requestId,
+        });
+    }
+
+    const created: string[] = [];
+    try {
+      for (const chunk of chunks(changes.creates, 49)) {
+        const writes: Write[] = [];
+        for (const m of chunk) {
+          const create = { ...request, operation: 'create' as const, resource: 'member' as const, object: m };
+          writes.push(this.targetWrite(create, env, nowMs), this.claimWrite(claimFor(m.id), nowMs));
+        }
+        await this.db.send(new TransactWriteCommand({ TransactItems: writes }));
+        created.push(...chunk.map((m) => m.id));
+      }
+    } catch (error) {
+      if (!isTransactionCanceled(error)) throw error;
+      // Another load balancer took an id between the check and the write: refuse the whole batch.
+      await this.undoCreates(loadbalancerId, requestId, env, created);
+      for (const m of changes.creates) {
+        const clash = await this.claimRefusal(claimFor(m.id), env);
+        if (clash)
+          throw new RejectedRequestError(
+            'conflict',
+            `member ${m.id} cannot be created: ${clash}`,
+            { loadbalancerId, requestId },
+            { cause: error },
+          );
+      }
+      throw new ContentionError(
+        `member batch ${requestId} raced with another writer; will retry`,
+        { loadbalancerId },
+        { cause: error },
+      );
+    }
+
+    const pending = (
+      record: ResourceRecord,
+      status: 'PENDING_UPDATE' | 'PENDING_DELETE',
+      fields: Record<string, unknown> = {},
+    ): Write => {
+      const names: Record<string, string> = { '#k': 'key' };
+      const values: Record<string, unknown> = {
+        ':s': status,
+        ':one': 1,
+        ':rid': requestId,
+        ':now': nowMs,
+        ':t': tenantId,
+        ':e': env,
+        ':pd': 'PENDING_DELETE',
+      };
+      const sets = [
+        'provisioningStatus = :s',
+        'revision = revision + :one',
+        'requestId = :rid',
+        'updatedAt = :now',
+      ];
+      Object.entries(fields).forEach(([field, value], i) => {
+        names['#d'] = 'desired';
+        names[`#c${i}`] = field;
+        values[`:c${i}`] = value;
+        sets.push(`#d.#c${i} = :c${i}`);
+      });
+      return {
+        Update: {
+          TableName: this.table,
+          Key: { loadbalancerId, key: resourceKey(record.type, record.id) },
+          UpdateExpression: `SET ${sets.join(', ')} REMOVE statusReason`,
+          ConditionExpression:
+            'attribute_exists(#k) AND tenantId = :t AND env = :e AND provisioningStatus <> :pd',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        },
+      };
+    };
+    const rest: Write[] = [
+      ...changes.updates.map((u) => pending(u.record, 'PENDING_UPDATE', u.changes)),
+      ...changes.deletes.map((d) => pending(d, 'PENDING_DELETE')),
+    ];
+    for (const chunk of chunks(rest, 100))
+      await this.db.send(new TransactWriteCommand({ TransactItems: chunk }));
+    const pool = records.find((r) => r.type === 'pool' && r.id === request.object.pool_id) as ResourceRecord;
+    const root = records.find((r) => r.type === 'loadbalancer') as ResourceRecord;
+    await this.db.send(
+      new TransactWriteCommand({
+        TransactItems: [pending(pool, 'PENDING_UPDATE'), pending(root, 'PENDING_UPDATE')],
+      }),
+    );
+  }
+
+  /** Removes the records and claims a refused batch created (only its own, never applied). */
+  private async undoCreates(
+    loadbalancerId: string,
+    requestId: string,
+    env: string,
+    ids: readonly string[],
+  ): Promise<void> {
+    for (const id of ids) {
+      try {
+        await this.db.send(
+          new DeleteCommand({
+            TableName: this.table,
+            Key: { loadbalancerId, key: resourceKey('member', id) },
+            ConditionExpression: 'requestId = :rid AND provisioningStatus = :pc',
+            ExpressionAttributeValues: { ':rid': requestId, ':pc': 'PENDING_CREATE' },
+          }),
+        );
+        await this.releaseClaim({
+          key: `id#${env}#${id}`,
+          owner: { type: 'member', id, loadbalancerId },
+          describe: `id ${id}`,
+        });
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
     }
   }
 
@@ -241,7 +390,7 @@ export class DynamoDbResourceStore implements ResourceStore {
     }
   }
 
-  private targetWrite(request: LbaasRequest, env: string, nowMs: number): Write {
+  private targetWrite(request: ObjectRequest, env: string, nowMs: number): Write {
     const { loadbalancerId, tenantId, resource, operation } = request;
     const Key = { loadbalancerId, key: resourceKey(resource, request.object.id) };
     const status = pendingStatusFor(operation);
@@ -328,7 +477,7 @@ export class DynamoDbResourceStore implements ResourceStore {
   }
 
   /** Reads the items a refused write touched and says, in an operator's words, why it was refused. */
-  private async explainRefusal(request: LbaasRequest, env: string, cause: unknown): Promise<Error> {
+  private async explainRefusal(request: ObjectRequest, env: string, cause: unknown): Promise<Error> {
     const { loadbalancerId, tenantId, resource, operation } = request;
     const id = request.object.id;
     const get = async (key: string) =>
@@ -410,6 +559,12 @@ export class DynamoDbResourceStore implements ResourceStore {
       cause,
     });
   }
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 function toRecord(item: Record<string, unknown>): ResourceRecord {

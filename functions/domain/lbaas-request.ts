@@ -10,8 +10,13 @@ import { canonicalIp } from './ip-address.js';
 
 export const RESOURCES = ['loadbalancer', 'listener', 'pool', 'member', 'healthmonitor'] as const;
 export const OPERATIONS = ['create', 'update', 'delete'] as const;
+/** Octavia's `PUT /v2/lbaas/pools/{pool_id}/members`: a pool's whole member list in one request. */
+export const BATCH_OPERATION = 'batch_update';
 export type ResourceType = (typeof RESOURCES)[number];
 export type Operation = (typeof OPERATIONS)[number];
+
+/** The most members one batch may list (Octavia sets no limit; a message must stay under SQS's 256 KiB). */
+export const MAX_BATCH_MEMBERS = 1_000;
 
 const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const TENANT_RE =
@@ -183,11 +188,21 @@ const NEUTRON_NOISE = [
 const envelope = z.strictObject({
   version: z.literal(1, { error: 'must be 1' }),
   requestId: z.string().regex(REQUEST_ID_RE, { error: 'must be 1-80 letters, digits, _ . : or -' }),
-  operation: z.enum(OPERATIONS, { error: 'must be create, update or delete' }),
+  operation: z.enum([...OPERATIONS, BATCH_OPERATION], {
+    error: 'must be create, update, delete or batch_update',
+  }),
   resource: z.enum(RESOURCES, { error: 'must be loadbalancer, listener, pool, member or healthmonitor' }),
   tenantId,
   loadbalancerId: uuid,
   object: z.record(z.string(), z.unknown(), { error: 'must be a JSON object' }),
+});
+
+const memberBatch = z.strictObject({
+  pool_id: uuid,
+  members: z
+    .array(z.record(z.string(), z.unknown(), { error: 'must be a JSON object' }), { error: 'must be a list' })
+    .max(MAX_BATCH_MEMBERS, { error: `must list at most ${MAX_BATCH_MEMBERS} members` }),
+  additive_only: z.boolean().default(false),
 });
 
 // A type literal, not an interface: a request is then assignable to the forwarded message's loose shape.
@@ -213,7 +228,24 @@ export type UpdateRequest<R extends ResourceType = ResourceType> = RequestBase<'
 export type DeleteRequest<R extends ResourceType = ResourceType> = RequestBase<'delete', R> & {
   object: { id: string };
 };
-export type LbaasRequest = CreateRequest | UpdateRequest | DeleteRequest;
+/** A request for one object. */
+export type ObjectRequest = CreateRequest | UpdateRequest | DeleteRequest;
+
+/**
+ * A pool's member list (Octavia's batch member update): listed members are created or updated,
+ * members of the pool that are not listed are deleted unless `additive_only` (Octavia API 2.11).
+ * `object.id` is the pool's id, so everything that names a request's object names the pool.
+ */
+export type MemberBatchRequest = Omit<RequestBase<'create', 'member'>, 'operation'> & {
+  operation: typeof BATCH_OPERATION;
+  object: { id: string; pool_id: string; members: MemberSpec[]; additive_only: boolean };
+};
+
+export type LbaasRequest = ObjectRequest | MemberBatchRequest;
+
+export function isMemberBatch(request: { operation: string }): request is MemberBatchRequest {
+  return request.operation === BATCH_OPERATION;
+}
 
 /** What could be read safely from a message that failed validation, to record the rejection on. */
 export interface RejectionContext {
@@ -228,8 +260,8 @@ export type ParseResult =
   | { ok: true; request: LbaasRequest }
   | { ok: false; reason: string; context: RejectionContext };
 
-/** Maximum message body we even try to parse (SQS allows 256 KiB; a real request is a few hundred bytes). */
-export const MAX_MESSAGE_BYTES = 64 * 1024;
+/** Maximum message body we even try to parse: SQS's 256 KiB (one request is a few hundred bytes; a member batch more). */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
 
 /**
  * Parses and validates one message body. Never throws: a bad message yields a reason an operator
@@ -252,6 +284,8 @@ export function parseRequest(body: string): ParseResult {
 
   const consistency = checkConsistency(head.resource, head.tenantId, head.loadbalancerId, object);
   if (consistency) return { ok: false, reason: consistency, context };
+  if (head.operation === BATCH_OPERATION)
+    return parseMemberBatch({ ...head, operation: head.operation }, object, context);
 
   const cleaned = Object.fromEntries(Object.entries(object).filter(([k]) => !NEUTRON_NOISE.includes(k)));
   if (head.operation === 'delete') {
@@ -264,11 +298,57 @@ export function parseRequest(body: string): ParseResult {
     if (!parsed.success) return { ok: false, reason: formatIssues(parsed.error.issues, ['object']), context };
     return { ok: true, request: { ...head, operation: 'create', object: parsed.data } as CreateRequest };
   }
-  return parseUpdate(head, cleaned, context);
+  return parseUpdate({ ...head, operation: head.operation }, cleaned, context);
+}
+
+function parseMemberBatch(
+  head: Omit<z.output<typeof envelope>, 'object'> & { operation: typeof BATCH_OPERATION },
+  object: Record<string, unknown>,
+  context: RejectionContext,
+): ParseResult {
+  if (head.resource !== 'member') {
+    return { ok: false, reason: 'batch_update is an operation on members (a pool’s member list)', context };
+  }
+  const batch = memberBatch.safeParse(object);
+  if (!batch.success) return { ok: false, reason: formatIssues(batch.error.issues, ['object']), context };
+  const poolId = batch.data.pool_id;
+  const members: MemberSpec[] = [];
+  const ids = new Set<string>();
+  const endpoints = new Set<string>();
+  for (const [i, raw] of batch.data.members.entries()) {
+    const cleaned = Object.fromEntries(Object.entries(raw).filter(([k]) => !NEUTRON_NOISE.includes(k)));
+    if (cleaned.pool_id !== undefined && String(cleaned.pool_id).toLowerCase() !== poolId) {
+      return { ok: false, reason: `object.members.${i}.pool_id: must be the batch's pool_id`, context };
+    }
+    const member = memberSpec.safeParse({ ...cleaned, pool_id: poolId });
+    if (!member.success)
+      return { ok: false, reason: formatIssues(member.error.issues, ['object', 'members', i]), context };
+    if (ids.has(member.data.id))
+      return {
+        ok: false,
+        reason: `object.members.${i}.id: member ${member.data.id} is listed twice`,
+        context,
+      };
+    // A pool holds one member per address and port (its BIG-IP name is ip:port).
+    const endpoint = `${member.data.address}:${member.data.protocol_port}`;
+    if (endpoints.has(endpoint))
+      return { ok: false, reason: `object.members.${i}: ${endpoint} is listed twice`, context };
+    ids.add(member.data.id);
+    endpoints.add(endpoint);
+    members.push(member.data);
+  }
+  return {
+    ok: true,
+    request: {
+      ...head,
+      resource: 'member',
+      object: { id: poolId, pool_id: poolId, members, additive_only: batch.data.additive_only },
+    },
+  };
 }
 
 function parseUpdate(
-  head: Omit<z.output<typeof envelope>, 'object'>,
+  head: Omit<z.output<typeof envelope>, 'object'> & { operation: Operation },
   object: Record<string, unknown>,
   context: RejectionContext,
 ): ParseResult {
@@ -360,7 +440,7 @@ const forwardedSchema = z.object({
   request: z.looseObject({
     version: z.literal(1),
     requestId: z.string().regex(REQUEST_ID_RE),
-    operation: z.enum(OPERATIONS),
+    operation: z.enum([...OPERATIONS, BATCH_OPERATION]),
     resource: z.enum(RESOURCES),
     tenantId,
     loadbalancerId: uuid,
@@ -391,6 +471,16 @@ export function deduplicationId(request: { tenantId: string; requestId: string }
  */
 export type ForwardedRequest = z.output<typeof forwardedSchema>;
 export type Scheduling = ForwardedRequest['scheduling'];
+
+/**
+ * The request as it travels to an agent: whole, except a member batch, which travels as its pool
+ * (the agent reads every member from the resources table; a thousand of them stay out of the queue).
+ */
+export function forwardable(request: LbaasRequest): ForwardedRequest['request'] {
+  if (!isMemberBatch(request)) return request;
+  const { object, ...head } = request;
+  return { ...head, object: { id: object.pool_id } };
+}
 
 /**
  * Parses a request as the scheduler forwarded it to an agent. The agent re-checks the ids

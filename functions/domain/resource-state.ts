@@ -53,11 +53,19 @@ export interface ObjectRef {
  * child, its load balancer (the tenant and environment guard every write).
  */
 export function failedRequestTargets(
-  request: { loadbalancerId: string; tenantId: string; resource: ResourceType; object: { id: string } },
+  request: {
+    loadbalancerId: string;
+    tenantId: string;
+    resource: ResourceType;
+    operation?: string;
+    object: { id: string };
+  },
   env: string,
 ): ObjectRef[] {
   const base = { loadbalancerId: request.loadbalancerId, tenantId: request.tenantId, env };
-  const own = { ...base, type: request.resource, id: request.object.id };
+  // A member batch's object is its pool.
+  const type = request.operation === 'batch_update' ? 'pool' : request.resource;
+  const own = { ...base, type, id: request.object.id };
   return request.resource === 'loadbalancer'
     ? [own]
     : [own, { ...base, type: 'loadbalancer', id: request.loadbalancerId }];

@@ -3,7 +3,12 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { SQSRecord } from 'aws-lambda';
 import { NoActiveAgentError, RejectedRequestError, type RejectionCategory } from '../domain/errors.js';
-import { type LbaasRequest, parseRequest, type RejectionContext } from '../domain/lbaas-request.js';
+import {
+  isMemberBatch,
+  type LbaasRequest,
+  parseRequest,
+  type RejectionContext,
+} from '../domain/lbaas-request.js';
 import type { MessageVisibility, ResourceStore } from '../domain/ports.js';
 import type { RequestScheduler, ScheduleOutcome } from '../services/request-scheduler.js';
 import type { SchedulerConfig } from '../shared/config.js';
@@ -103,7 +108,8 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
           requestId: request.requestId,
           tenantId: request.tenantId,
           loadbalancerId: request.loadbalancerId,
-          resource: request.resource,
+          // A refused member batch is reported on its pool (nothing of it was written).
+          resource: isMemberBatch(request) ? 'pool' : request.resource,
           objectId: request.object.id,
         });
         return;

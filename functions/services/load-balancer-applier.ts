@@ -8,7 +8,7 @@ import {
 import { partitionName } from '../domain/bigip-names.js';
 import { type Translation, type TranslationOptions, translate } from '../domain/bigip-translation.js';
 import { BigIpError, RejectedRequestError } from '../domain/errors.js';
-import type { ResourceType } from '../domain/lbaas-request.js';
+import { BATCH_OPERATION, type ResourceType } from '../domain/lbaas-request.js';
 import type {
   AgentRegistry,
   BigIpDevice,
@@ -50,9 +50,20 @@ export function applyTargetOf(request: {
   tenantId: string;
   loadbalancerId: string;
   resource: ResourceType;
-  operation: ScopeTarget['operation'];
+  operation: ScopeTarget['operation'] | typeof BATCH_OPERATION;
   object: { id: string };
 }): ApplyTarget {
+  // A member batch changes one pool's members: the scope of an update of that pool (its id is the object's).
+  if (request.operation === BATCH_OPERATION) {
+    return {
+      requestId: request.requestId,
+      tenantId: request.tenantId,
+      loadbalancerId: request.loadbalancerId,
+      resource: 'pool',
+      objectId: request.object.id,
+      operation: 'update',
+    };
+  }
   return {
     requestId: request.requestId,
     tenantId: request.tenantId,

@@ -1,6 +1,6 @@
 import { type ScheduleDecision, type SelectionPolicy, scheduleRequest } from '../domain/agent-scheduler.js';
 import { ContentionError, NoActiveAgentError, RejectedRequestError } from '../domain/errors.js';
-import type { LbaasRequest } from '../domain/lbaas-request.js';
+import { forwardable, type LbaasRequest } from '../domain/lbaas-request.js';
 import type { AgentQueue, AgentRecord, AgentRegistry, BindingStore, ResourceStore } from '../domain/ports.js';
 import type { AgentDirectory } from './agent-directory.js';
 
@@ -41,7 +41,7 @@ export class RequestScheduler {
     await resources.recordRequest(request, env, clock());
     const { decision, agent, bound } = await this.decide(request);
     await queue.forward(agent.queueUrl as string, {
-      request,
+      request: forwardable(request),
       scheduling: {
         kind: decision.kind,
         host: decision.host,

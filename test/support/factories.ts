@@ -13,7 +13,7 @@ export function uuid(): string {
 type Msg = {
   version: 1;
   requestId: string;
-  operation: 'create' | 'update' | 'delete';
+  operation: 'create' | 'update' | 'delete' | 'batch_update';
   resource: string;
   tenantId: string;
   loadbalancerId: string;
@@ -102,6 +102,9 @@ export const requests = {
   update: (resource: string, ids: LbIds, object: Record<string, unknown>) =>
     message(resource, 'update', ids, object),
   delete: (resource: string, ids: LbIds, id: string) => message(resource, 'delete', ids, { id }),
+  /** Octavia's batch member update: the pool's whole member list (ids given, as the provider API has them). */
+  memberBatch: (ids: LbIds, poolId: string, members: Record<string, unknown>[], additive_only = false) =>
+    message('member', 'batch_update', ids, { pool_id: poolId, members, additive_only }),
 };
 
 let sequence = 0;

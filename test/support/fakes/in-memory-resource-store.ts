@@ -1,6 +1,11 @@
 import { claimsOf, requestClaims, requestReferences } from '../../../functions/domain/claims.js';
 import { RejectedRequestError } from '../../../functions/domain/errors.js';
-import type { LbaasRequest } from '../../../functions/domain/lbaas-request.js';
+import {
+  isMemberBatch,
+  type LbaasRequest,
+  type MemberBatchRequest,
+} from '../../../functions/domain/lbaas-request.js';
+import { planMemberBatch } from '../../../functions/domain/member-batch.js';
 import type { ObjectRef, ResourceStore } from '../../../functions/domain/ports.js';
 import {
   newResourceRecord,
@@ -35,6 +40,7 @@ export class InMemoryResourceStore implements ResourceStore {
   }
 
   async recordRequest(request: LbaasRequest, env: string, nowMs: number): Promise<void> {
+    if (isMemberBatch(request)) return this.recordMemberBatch(request, env, nowMs);
     const { loadbalancerId, tenantId, resource, operation } = request;
     const id = request.object.id;
     const root = this.get(loadbalancerId, 'loadbalancer', loadbalancerId);
@@ -80,6 +86,34 @@ export class InMemoryResourceStore implements ResourceStore {
       root.revision += 1;
       root.updatedAt = nowMs;
     }
+  }
+
+  /** A member batch, all or nothing (the adapter's chunks and their undo are its own business). */
+  private async recordMemberBatch(request: MemberBatchRequest, env: string, nowMs: number): Promise<void> {
+    const { loadbalancerId } = request;
+    const changes = planMemberBatch(await this.loadRecords(loadbalancerId), request, env);
+    for (const m of changes.creates) {
+      const holder = this.claims.get(`id#${env}#${m.id}`);
+      if (holder && holder !== `${loadbalancerId}/${m.id}`)
+        throw new RejectedRequestError('conflict', `id ${m.id} is already used by ${holder}`);
+    }
+    for (const m of changes.creates) {
+      this.claims.set(`id#${env}#${m.id}`, `${loadbalancerId}/${m.id}`);
+      this.put(newResourceRecord({ ...request, resource: 'member', object: m }, env, nowMs));
+    }
+    const touch = (r: ResourceRecord, status: ResourceRecord['provisioningStatus'], changes = {}) => {
+      const stored = this.get(loadbalancerId, r.type, r.id) as ResourceRecord;
+      Object.assign(stored.desired as object, changes);
+      stored.provisioningStatus = status;
+      stored.revision += 1;
+      stored.requestId = request.requestId;
+      stored.updatedAt = nowMs;
+      delete stored.statusReason;
+    };
+    for (const u of changes.updates) touch(u.record, 'PENDING_UPDATE', u.changes);
+    for (const d of changes.deletes) touch(d, 'PENDING_DELETE');
+    touch(this.get(loadbalancerId, 'pool', request.object.pool_id) as ResourceRecord, 'PENDING_UPDATE');
+    touch(this.get(loadbalancerId, 'loadbalancer', loadbalancerId) as ResourceRecord, 'PENDING_UPDATE');
   }
 
   async markError(target: ObjectRef, reason: string, nowMs: number): Promise<boolean> {

@@ -69,7 +69,7 @@ describe('parseRequest', () => {
     [
       'an unknown operation',
       { ...requests.createLoadbalancer(lbIds()), operation: 'rename' },
-      /operation: must be create, update or delete/,
+      /operation: must be create, update, delete or batch_update/,
     ],
     [
       'an unknown resource',
@@ -145,7 +145,7 @@ describe('parseRequest', () => {
   });
 
   it('rejects oversized messages before parsing them', () => {
-    expect(parse('{"a":"' + 'x'.repeat(70_000) + '"}')).toMatchObject({
+    expect(parse('{"a":"' + 'x'.repeat(270_000) + '"}')).toMatchObject({
       ok: false,
       reason: expect.stringMatching(/larger than/),
     });
