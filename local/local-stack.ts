@@ -28,6 +28,7 @@ import {
 } from '../lib/config/lbaas-config.js';
 import { BigIpPair } from './bigip-simulator/bigip-pair.js';
 import { BigIpSimulator } from './bigip-simulator/bigip-simulator.js';
+import type { TimingModel } from './bigip-simulator/timing-model.js';
 import { startDynamoDbLocal } from './dynamodb-local.js';
 import { EventSourcePoller } from './event-source-poller.js';
 import { createFifoQueue, createTables, type FifoQueuePair } from './provision.js';
@@ -53,6 +54,10 @@ export interface LocalStackOptions {
   visibilityTimeoutSeconds?: number;
   /** Called with the SDK clients before anything uses them (tests add fault-injecting middleware). */
   configureClients?: (clients: { dynamodb: DynamoDBClient; sqs: SQSClient }) => void;
+  /** How long the simulated devices take (default `zero`; `real` is the model of bigip-real-device.md §6). */
+  timing?: TimingModel;
+  /** Concurrent invocations of each agent's worker (Lambda's maximum concurrency; 5 in AWS). */
+  workerConcurrency?: number;
 }
 
 export interface RecentRequest {
@@ -153,8 +158,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   // Devices: two or more units run as an HA pair (config-sync between them), one as a standalone unit.
   const units = environment.devices.units;
-  const pair = units.length >= 2 ? BigIpPair.create() : undefined;
-  const devices = pair ? [pair.a, pair.b] : [new BigIpSimulator({ hostname: `${units[0]?.name}.local` })];
+  const timing = options.timing ? { timing: options.timing } : {};
+  const pair = units.length >= 2 ? BigIpPair.create(timing) : undefined;
+  const devices = pair
+    ? [pair.a, pair.b]
+    : [new BigIpSimulator({ hostname: `${units[0]?.name}.local`, ...timing })];
   if (pair && environment.devices.deviceGroup) {
     pair.a.deviceGroup = environment.devices.deviceGroup;
     pair.b.deviceGroup = environment.devices.deviceGroup;
@@ -285,7 +293,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           queueArn: queue.arn,
           handler: worker,
           functionName: `${env}-agent-${host}`,
-          concurrency: 2,
+          concurrency: options.workerConcurrency ?? 2,
           timeoutMs: Math.min(60_000, visibility * 800),
         }).start();
         await beatOnce();

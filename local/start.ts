@@ -4,6 +4,7 @@
  *
  *   npm start                                  # real timings (heartbeat 30 s, agentDownTime 75 s)
  *   npm start -- --time-scale 10               # 10× faster liveness, to watch failover quickly
+ *   npm start -- --timing real                 # devices that take as long as real ones (bigip-real-device.md §6)
  *   npm start -- --env Project --port 8787 --verbose
  */
 import { parseArgs } from 'node:util';
@@ -13,6 +14,7 @@ const { values } = parseArgs({
     config: { type: 'string', default: 'lbaas.config.json' },
     env: { type: 'string' },
     'time-scale': { type: 'string', default: '1' },
+    timing: { type: 'string', default: 'zero' },
     port: { type: 'string', default: '8787' },
     verbose: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -20,7 +22,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(
-    'usage: npm start -- [--config lbaas.config.json] [--env PREFIX] [--time-scale N] [--port 8787] [--verbose]',
+    'usage: npm start -- [--config lbaas.config.json] [--env PREFIX] [--time-scale N] [--timing zero|real] [--port 8787] [--verbose]',
   );
   process.exit(0);
 }
@@ -30,6 +32,14 @@ process.env.POWERTOOLS_LOG_LEVEL ??= values.verbose ? 'INFO' : 'ERROR';
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
+const { TIMING_MODELS } = await import('./bigip-simulator/timing-model.js');
+const timing = Object.hasOwn(TIMING_MODELS, values.timing)
+  ? TIMING_MODELS[values.timing as keyof typeof TIMING_MODELS]
+  : undefined;
+if (!timing) {
+  console.error(`--timing must be one of ${Object.keys(TIMING_MODELS).join(', ')}`);
+  process.exit(2);
+}
 const { startLocalStack } = await import('./local-stack.js');
 const { startDashboard } = await import('./dashboard/dashboard-server.js');
 
@@ -39,6 +49,7 @@ const stack = await startLocalStack({
   configPath: values.config,
   ...(values.env ? { environment: values.env } : {}),
   timeScale: Number(values['time-scale']),
+  timing,
 });
 const dashboard = await startDashboard(stack, Number(values.port));
 

@@ -115,7 +115,8 @@ export class BigIpCluster implements DeviceCluster {
       const answers = await Promise.all(others.map((u) => this.ask(u, onUnit)));
       if (answers.includes(false)) return false;
       if (!answers.includes(undefined)) return true;
-      return (await device.status({ withSync: true })).syncStatus === 'In Sync';
+      const status = await device.status({ withSync: true });
+      return status.syncStatus === 'In Sync' && status.failoverState === 'ACTIVE';
     };
     if (!options.changed && (await confirmed())) return;
 
@@ -177,15 +178,8 @@ export class BigIpCluster implements DeviceCluster {
       let poll = this.options.syncPollMs ?? 500;
       for (;;) {
         await this.sleep(poll);
-        const status = await device.status({ withSync: true });
-        const sync = status.syncStatus ?? 'unknown';
-        if (status.failoverState !== 'ACTIVE') {
-          this.forget();
-          throw new BigIpError(`device ${device.name} went ${status.failoverState} during config-sync`, {
-            device: device.name,
-            transient: true,
-          });
-        }
+        const sync = await device.syncStatus();
+        // Whether the change survived (a failover mid-sync, say) is what the units are asked next.
         if (!SYNC_IN_PROGRESS.has(sync)) {
           if (sync === 'Disconnected') {
             throw new BigIpError(

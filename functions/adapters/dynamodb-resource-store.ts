@@ -1,4 +1,5 @@
 import {
+  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -89,10 +90,11 @@ export class DynamoDbResourceStore implements ResourceStore {
       owner: owner(id),
       describe: `id ${id}`,
     });
-    for (const m of changes.creates) {
-      const clash = await this.claimRefusal(claimFor(m.id), env);
+    // One read per hundred ids; only a claim someone else holds is looked at closer.
+    for (const id of await this.claimedByOthers(changes.creates.map((m) => claimFor(m.id)))) {
+      const clash = await this.claimRefusal(claimFor(id), env);
       if (clash)
-        throw new RejectedRequestError('conflict', `member ${m.id} cannot be created: ${clash}`, {
+        throw new RejectedRequestError('conflict', `member ${id} cannot be created: ${clash}`, {
           loadbalancerId,
           requestId,
         });
@@ -100,15 +102,27 @@ export class DynamoDbResourceStore implements ResourceStore {
 
     const created: string[] = [];
     try {
-      for (const chunk of chunks(changes.creates, 49)) {
-        const writes: Write[] = [];
-        for (const m of chunk) {
-          const create = { ...request, operation: 'create' as const, resource: 'member' as const, object: m };
-          writes.push(this.targetWrite(create, env, nowMs), this.claimWrite(claimFor(m.id), nowMs));
+      // A few transactions at a time (each holds 49 members and their claims).
+      const pending = chunks(changes.creates, 49);
+      const writeChunk = async () => {
+        for (let chunk = pending.shift(); chunk; chunk = pending.shift()) {
+          const writes: Write[] = [];
+          for (const m of chunk) {
+            const create = {
+              ...request,
+              operation: 'create' as const,
+              resource: 'member' as const,
+              object: m,
+            };
+            writes.push(this.targetWrite(create, env, nowMs), this.claimWrite(claimFor(m.id), nowMs));
+          }
+          await this.db.send(new TransactWriteCommand({ TransactItems: writes }));
+          created.push(...chunk.map((m) => m.id));
         }
-        await this.db.send(new TransactWriteCommand({ TransactItems: writes }));
-        created.push(...chunk.map((m) => m.id));
-      }
+      };
+      const results = await Promise.allSettled(Array.from({ length: 4 }, writeChunk));
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
     } catch (error) {
       if (!isTransactionCanceled(error)) throw error;
       // Another load balancer took an id between the check and the write: refuse the whole batch.
@@ -184,6 +198,31 @@ export class DynamoDbResourceStore implements ResourceStore {
     );
   }
 
+  /** The owners' ids of the claims that exist and belong to another object. */
+  private async claimedByOthers(claims: readonly Claim[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const chunk of chunks(claims, 100)) {
+      let keys: Record<string, unknown>[] = chunk.map((c) => ({ claimKey: c.key }));
+      while (keys.length > 0) {
+        const res = await this.db.send(
+          new BatchGetCommand({
+            RequestItems: { [this.tables.claims]: { Keys: keys, ConsistentRead: true } },
+          }),
+        );
+        for (const item of res.Responses?.[this.tables.claims] ?? []) {
+          const claim = chunk.find((c) => c.key === item.claimKey);
+          if (
+            claim &&
+            (item.ownerId !== claim.owner.id || item.loadbalancerId !== claim.owner.loadbalancerId)
+          )
+            out.push(claim.owner.id);
+        }
+        keys = (res.UnprocessedKeys?.[this.tables.claims]?.Keys ?? []) as Record<string, unknown>[];
+      }
+    }
+    return out;
+  }
+
   /** Removes the records and claims a refused batch created (only its own, never applied). */
   private async undoCreates(
     loadbalancerId: string,
@@ -239,6 +278,25 @@ export class DynamoDbResourceStore implements ResourceStore {
     }
   }
 
+  async loadObjects(
+    loadbalancerId: string,
+    objects: readonly { type: ResourceRecord['type']; id: string }[],
+  ): Promise<ResourceRecord[]> {
+    const out: ResourceRecord[] = [];
+    const unique = [...new Set(objects.map((o) => resourceKey(o.type, o.id)))];
+    for (const chunk of chunks(unique, 100)) {
+      let keys: Record<string, unknown>[] = chunk.map((key) => ({ loadbalancerId, key }));
+      while (keys.length > 0) {
+        const res = await this.db.send(
+          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        out.push(...(res.Responses?.[this.table] ?? []).map(toRecord));
+        keys = (res.UnprocessedKeys?.[this.table]?.Keys ?? []) as Record<string, unknown>[];
+      }
+    }
+    return out;
+  }
+
   async loadRecords(loadbalancerId: string): Promise<ResourceRecord[]> {
     const items = await queryAll(this.db, {
       TableName: this.table,
@@ -255,8 +313,17 @@ export class DynamoDbResourceStore implements ResourceStore {
    * Returns how many outcomes were written (the rest were superseded).
    */
   async recordOutcomes(outcomes: readonly StatusOutcome[], nowMs: number): Promise<number> {
-    const results = await Promise.all(outcomes.map((o) => this.recordOutcome(o, nowMs)));
-    return results.filter(Boolean).length;
+    // A bounded number at a time: a thousand members settle together after a batch.
+    let written = 0;
+    let next = 0;
+    const worker = async () => {
+      while (next < outcomes.length) {
+        const outcome = outcomes[next++] as StatusOutcome;
+        if (await this.recordOutcome(outcome, nowMs)) written += 1;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(OUTCOME_CONCURRENCY, outcomes.length) }, worker));
+    return written;
   }
 
   private async recordOutcome(outcome: StatusOutcome, nowMs: number): Promise<boolean> {
@@ -560,6 +627,9 @@ export class DynamoDbResourceStore implements ResourceStore {
     });
   }
 }
+
+/** Status writes in flight at once for one apply. */
+const OUTCOME_CONCURRENCY = 32;
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];

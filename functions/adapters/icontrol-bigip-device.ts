@@ -255,6 +255,11 @@ export class IControlBigIpDevice implements BigIpDevice {
     return status;
   }
 
+  async syncStatus(): Promise<string> {
+    const sync = await this.rest.request('GET', '/mgmt/tm/cm/sync-status');
+    return nestedDescription(sync.body, 'status') ?? 'unknown';
+  }
+
   async configSync(deviceGroup: string): Promise<void> {
     await this.rest.request('POST', '/mgmt/tm/cm', {
       body: { command: 'run', utilCmdArgs: `config-sync to-group ${deviceGroup}` },

@@ -24,7 +24,8 @@ export interface ApplyScope {
 export interface ScopeTarget {
   resource: ResourceType;
   id: string;
-  operation: 'create' | 'update' | 'delete' | 'sync';
+  /** `members`: a pool's member list (a batch member update): the pool's scope, its settings untouched. */
+  operation: 'create' | 'update' | 'delete' | 'sync' | 'members';
 }
 
 /**

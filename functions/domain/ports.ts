@@ -1,6 +1,6 @@
 import type { ApplyPlan } from './bigip-apply-plan.js';
 import type { DeviceSnapshot, ReadUnit } from './bigip-objects.js';
-import type { ForwardedRequest, LbaasRequest } from './lbaas-request.js';
+import type { ForwardedRequest, LbaasRequest, ResourceType } from './lbaas-request.js';
 import type { AgentView } from './liveness.js';
 import type { ObjectRef, OperatingStatus, ResourceRecord, StatusOutcome } from './resource-state.js';
 
@@ -129,6 +129,11 @@ export interface ResourceStore {
   /** Sets ERROR with a reason on a known object of the given tenant and environment (false otherwise). */
   markError(target: ObjectRef, reason: string, nowMs: number): Promise<boolean>;
   loadRecords(loadbalancerId: string): Promise<ResourceRecord[]>;
+  /** Some objects of one load balancer (those that exist), without reading the whole tree. */
+  loadObjects(
+    loadbalancerId: string,
+    objects: readonly { type: ResourceType; id: string }[],
+  ): Promise<ResourceRecord[]>;
   /**
    * Writes what an apply achieved, each write conditional on the revision that was applied (a
    * newer request keeps its PENDING status). Returns how many were written.
@@ -240,6 +245,8 @@ export interface BigIpDevice {
   read(partition: string, units: readonly ReadUnit[]): Promise<DeviceSnapshot>;
   execute(partition: string, plan: ApplyPlan): Promise<ExecuteReport>;
   status(options?: { withSync?: boolean; withVersion?: boolean }): Promise<DeviceStatus>;
+  /** The device group's sync status alone (one call: what a running config-sync is polled with). */
+  syncStatus(): Promise<string>;
   configSync(deviceGroup: string): Promise<void>;
   /** Releases what the device holds for us (the login token) and the connections. */
   close(): Promise<void>;

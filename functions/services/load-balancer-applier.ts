@@ -17,7 +17,12 @@ import type {
   PartitionLease,
   ResourceStore,
 } from '../domain/ports.js';
-import { buildTree, type LoadBalancerTree, type ResourceRecord } from '../domain/resource-state.js';
+import {
+  buildTree,
+  isPending,
+  type LoadBalancerTree,
+  type ResourceRecord,
+} from '../domain/resource-state.js';
 import { completions, refusedByDevice } from '../domain/status-completion.js';
 
 export interface ApplierDeps {
@@ -53,7 +58,7 @@ export function applyTargetOf(request: {
   operation: ScopeTarget['operation'] | typeof BATCH_OPERATION;
   object: { id: string };
 }): ApplyTarget {
-  // A member batch changes one pool's members: the scope of an update of that pool (its id is the object's).
+  // A member batch changes one pool's members: that pool's scope (its id is the object's).
   if (request.operation === BATCH_OPERATION) {
     return {
       requestId: request.requestId,
@@ -61,7 +66,7 @@ export function applyTargetOf(request: {
       loadbalancerId: request.loadbalancerId,
       resource: 'pool',
       objectId: request.object.id,
-      operation: 'update',
+      operation: 'members',
     };
   }
   return {
@@ -152,6 +157,9 @@ export class LoadBalancerApplier {
     groups: readonly (readonly ApplyTarget[])[],
   ): Promise<PromiseSettledResult<ApplyResult>[]> {
     const { env, lease, cluster } = this.deps;
+    // Requests an earlier coalesced apply already settled need nothing more, not even the lease.
+    const settled = await this.alreadySettled(groups);
+    if (settled.every(Boolean)) return groups.map(() => ({ status: 'fulfilled', value: SERVED_EARLIER }));
     // One writer per partition of a cluster (config-sync stays safe: it only runs from the active unit).
     const leaseKey = `${env}#${cluster.name}#${partitionName(env, tenantId)}`;
     const owner = `${this.deps.host}#${this.deps.newId()}`;
@@ -162,7 +170,11 @@ export class LoadBalancerApplier {
     }
     const work: GroupWork[] = [];
     try {
-      for (const group of groups) {
+      for (const [i, group] of groups.entries()) {
+        if (settled[i]) {
+          work.push({ done: SERVED_EARLIER });
+          continue;
+        }
         try {
           work.push(await this.underLease(group));
         } catch (error) {
@@ -199,6 +211,25 @@ export class LoadBalancerApplier {
     return out;
   }
 
+  /**
+   * Per group: whether an earlier coalesced apply settled every request of it (their objects carry
+   * them and are no longer pending, or are gone after a delete): one small read per group, so a
+   * thousand requests for one pool cost a few device changes and, for the rest, these reads.
+   */
+  private async alreadySettled(groups: readonly (readonly ApplyTarget[])[]): Promise<boolean[]> {
+    return Promise.all(
+      groups.map(async (targets) => {
+        const first = targets[0];
+        if (!first || targets.some((t) => t.resource === 'loadbalancer')) return false;
+        const records = await this.deps.resources.loadObjects(
+          first.loadbalancerId,
+          targets.map((t) => ({ type: t.resource, id: t.objectId })),
+        );
+        return targets.every((t) => settledBefore(records, t));
+      }),
+    );
+  }
+
   private async underLease(targets: readonly ApplyTarget[]): Promise<GroupWork> {
     const { env, resources, clock, cluster } = this.deps;
     const first = targets[0] as ApplyTarget;
@@ -211,6 +242,8 @@ export class LoadBalancerApplier {
         `load balancer ${tree.root.id} belongs to environment ${tree.root.env} and project ${tree.root.tenantId}, not ${env} and ${first.tenantId}`,
       );
     }
+    // Settled meanwhile by another apply (this one waited for the lease).
+    if (targets.every((t) => settledBefore(records, t))) return { done: SERVED_EARLIER };
     const translation = translate(tree, { env, ...this.deps.translation });
     try {
       return { staged: [await this.onDevice(tree, translation, targets)] };
@@ -321,6 +354,28 @@ export class LoadBalancerApplier {
     const commands = staged.reduce((n, s) => n + s.result.commands, 0);
     return { ...last.result, commands, statuses: written };
   }
+}
+
+/** What a request an earlier apply settled reports: nothing left to do on the device. */
+const SERVED_EARLIER: ApplyResult = {
+  outcome: 'applied',
+  commands: 0,
+  atomic: false,
+  skipped: [],
+  statuses: 0,
+  device: 'none',
+};
+
+/**
+ * Whether an earlier apply already settled this request: its object records it (or a deleted object
+ * is gone) and is ACTIVE or ERROR. A request whose object carries another request id (a re-submission,
+ * or a newer request) is applied in full.
+ */
+function settledBefore(records: readonly ResourceRecord[], target: ApplyTarget): boolean {
+  if (target.resource === 'loadbalancer') return false;
+  const record = records.find((r) => r.type === target.resource && r.id === target.objectId);
+  if (!record) return target.operation === 'delete';
+  return record.requestId === target.requestId && !isPending(record.provisioningStatus);
 }
 
 /** Whether a unit holds what the staged change wrote: planning against it finds nothing to do. */

@@ -60,8 +60,11 @@ export class Transactions {
     const [, id, sub] = tm.split('/');
     if (!id) {
       if (method !== 'POST') return reply(405, errors.methodNotAllowed(method));
+      // Time-based like a device's, and never one that is still open (concurrent clients in one millisecond).
+      let txId = String(this.clock() * 1000 + randomInt(1000));
+      while (this.open.has(txId)) txId = String(Number(txId) + 1);
       const tx: Transaction = {
-        id: String(this.clock() * 1000 + randomInt(1000)),
+        id: txId,
         commands: [],
         lastActivity: this.clock(),
         timeoutSeconds: this.timeoutSeconds,

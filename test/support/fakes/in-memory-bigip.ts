@@ -96,6 +96,10 @@ export class InMemoryBigIp implements BigIpDevice {
     return { failoverState: this.failoverState };
   }
 
+  async syncStatus(): Promise<string> {
+    return 'In Sync';
+  }
+
   async configSync(deviceGroup: string): Promise<void> {
     this.events.push(`sync ${deviceGroup}`);
   }

@@ -126,6 +126,16 @@ export class InMemoryResourceStore implements ResourceStore {
     return true;
   }
 
+  async loadObjects(
+    loadbalancerId: string,
+    objects: readonly { type: ResourceRecord['type']; id: string }[],
+  ): Promise<ResourceRecord[]> {
+    return objects
+      .map((o) => this.get(loadbalancerId, o.type, o.id))
+      .filter((r): r is ResourceRecord => r !== undefined)
+      .map((r) => structuredClone(r));
+  }
+
   async loadRecords(loadbalancerId: string): Promise<ResourceRecord[]> {
     return [...this.records.values()]
       .filter((r) => r.loadbalancerId === loadbalancerId)

@@ -37,6 +37,10 @@ class SyncingUnit extends InMemoryBigIp {
     return status;
   }
 
+  override async syncStatus(): Promise<string> {
+    return this.syncing > 0 ? 'Not All Devices Synced' : 'In Sync';
+  }
+
   override async configSync(group: string): Promise<void> {
     this.events.push(`sync ${group}`);
     this.syncing += 1;

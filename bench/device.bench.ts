@@ -1,0 +1,352 @@
+/**
+ * Device benchmark: the whole local stack (scheduler, three agents with five worker invocations
+ * each as in AWS, an HA pair with config-sync) against simulated devices that take as long as the
+ * timing model says (bigip-real-device.md §6), side by side with 0 ms:
+ *
+ *   1. 1,000 members added one request each to one pool: time to all ACTIVE, REST calls;
+ *   2. the same 1,000 as one batch member update;
+ *   3. 100 tenants making one change each at once: submit → ACTIVE percentiles, config-syncs;
+ *   4. the standard sequence of bench:bigip, one request at a time, each waited for.
+ *
+ * Next to each measured time: the device's own lower bound under the model (the serial write and
+ * sync time the changes need at the fewest calls), computed from the scenario, not from our plans.
+ * Prints tables and, as its last line, a JSON object. Never fails on time.
+ *
+ *   npm run bench:device                   # both timing models
+ *   npm run bench:device -- --timing real  # one (zero | real)
+ */
+import { randomUUID } from 'node:crypto';
+import { isPending } from '../functions/domain/resource-state.js';
+import { type MetricEvent, metricEvents } from '../functions/shared/telemetry.js';
+import { describeTiming, TIMING_MODELS, type TimingModel } from '../local/bigip-simulator/timing-model.js';
+import { type LocalStack, startLocalStack } from '../local/local-stack.js';
+import { startBenchServices } from './support/local-services.js';
+import { machine, printTable, summarize, writeResult } from './support/stats.js';
+
+const timingArg = process.argv.indexOf('--timing');
+const chosen = (
+  timingArg >= 0 ? [process.argv[timingArg + 1]] : ['zero', 'real']
+) as (keyof typeof TIMING_MODELS)[];
+const services = await startBenchServices();
+const N_MEMBERS = 1_000;
+const N_TENANTS = 100;
+
+const tenant = () => randomUUID().replaceAll('-', '');
+let vip = 0;
+const nextVip = () => {
+  vip += 1;
+  return `10.${200 + Math.floor(vip / 62_500)}.${Math.floor(vip / 250) % 250}.${(vip % 250) + 1}`;
+};
+const memberAddress = (i: number) =>
+  `10.${50 + Math.floor(i / 62_500)}.${Math.floor(i / 250) % 250}.${(i % 250) + 1}`;
+
+interface Scenario {
+  scenario: string;
+  requests: number;
+  seconds: number;
+  /** The device's lower bound under the model for these changes (writes at the fewest calls, then one sync). */
+  deviceLowerBoundSeconds: number;
+  restCalls: number;
+  configSyncs: number;
+  overlappingSyncs: number;
+  latency?: ReturnType<typeof summarize>;
+}
+
+/** Submit → ACTIVE of each request the agents finished since it started (the worker's TimeToActive). */
+function finished() {
+  const seconds: number[] = [];
+  const listen = (m: MetricEvent) => {
+    if (m.name === 'TimeToActive') seconds.push(m.value / 1000);
+  };
+  metricEvents.on('metric', listen);
+  return {
+    seconds,
+    /** Resolves once `n` requests were finished: every message consumed, not only every status written. */
+    async all(n: number) {
+      const deadline = Date.now() + 15 * 60_000;
+      while (seconds.length < n) {
+        if (Date.now() > deadline) throw new Error(`only ${seconds.length} of ${n} requests finished`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      metricEvents.off('metric', listen);
+    },
+  };
+}
+
+/** What the agents and devices did between two points. */
+function meter(stack: LocalStack) {
+  const calls = () => stack.agents.reduce((n, a) => n + a.calls.length, 0);
+  const syncs = () => stack.devices.reduce((n, d) => n + d.sync.requested, 0);
+  const overlaps = () => stack.devices.reduce((n, d) => n + d.sync.overlapping, 0);
+  const start = { calls: calls(), syncs: syncs(), overlaps: overlaps(), at: performance.now() };
+  return () => ({
+    seconds: Math.round((performance.now() - start.at) / 10) / 100,
+    restCalls: calls() - start.calls,
+    configSyncs: syncs() - start.syncs,
+    overlappingSyncs: overlaps() - start.overlaps,
+  });
+}
+
+/** Waits until every record of the load balancers is settled (and, if given, there are `count` of `type`). */
+async function settled(stack: LocalStack, lbs: readonly string[], expect?: { type: string; count: number }) {
+  const deadline = Date.now() + 15 * 60_000;
+  for (const lb of lbs) {
+    for (;;) {
+      const records = await stack.client.records(lb);
+      const enough = !expect || records.filter((r) => r.type === expect.type).length === expect.count;
+      if (enough && records.length > 0 && !records.some((r) => isPending(r.provisioningStatus))) {
+        const errors = records.filter((r) => r.provisioningStatus === 'ERROR');
+        if (errors.length > 0)
+          throw new Error(`${errors.length} objects in ERROR: ${errors[0]?.statusReason}`);
+        break;
+      }
+      if (Date.now() > deadline) throw new Error(`load balancer ${lb} did not settle`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): Pick<T, K> {
+  return Object.fromEntries(keys.map((k) => [k, o[k]])) as Pick<T, K>;
+}
+
+async function run(timing: TimingModel): Promise<Scenario[]> {
+  const stack = await startLocalStack({
+    services: {
+      dynamodbEndpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB as string,
+      sqsEndpoint: process.env.AWS_ENDPOINT_URL_SQS as string,
+    },
+    namePrefix: `dev${randomUUID().slice(0, 6)}`,
+    stateFile: false,
+    timing,
+    workerConcurrency: 5,
+  });
+  const { client } = stack;
+  const lowerBound = (writes: number) => Math.round((writes * timing.writeMs + timing.syncMs) / 10) / 100;
+  const out: Scenario[] = [];
+  try {
+    const loadBalancerWithPool = async () => {
+      const ids = { tenantId: tenant(), loadbalancerId: randomUUID() };
+      const listenerId = randomUUID();
+      const poolId = randomUUID();
+      await client.submitMany([
+        {
+          ...ids,
+          resource: 'loadbalancer',
+          operation: 'create',
+          object: { id: ids.loadbalancerId, vip_address: nextVip() },
+        },
+        {
+          ...ids,
+          resource: 'listener',
+          operation: 'create',
+          object: { id: listenerId, protocol: 'HTTP', protocol_port: 80 },
+        },
+        {
+          ...ids,
+          resource: 'pool',
+          operation: 'create',
+          object: { id: poolId, protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN', listener_id: listenerId },
+        },
+      ]);
+      return { ids, poolId };
+    };
+
+    // 1. A thousand members, one request each.
+    {
+      const setup = finished();
+      const { ids, poolId } = await loadBalancerWithPool();
+      await setup.all(3);
+      await settled(stack, [ids.loadbalancerId]);
+      const done = meter(stack);
+      const requests = finished();
+      await client.submitMany(
+        Array.from({ length: N_MEMBERS }, (_, i) => ({
+          ...ids,
+          resource: 'member',
+          operation: 'create',
+          object: { id: randomUUID(), pool_id: poolId, address: memberAddress(i), protocol_port: 80 },
+        })),
+      );
+      await settled(stack, [ids.loadbalancerId], { type: 'member', count: N_MEMBERS });
+      const active = done();
+      await requests.all(N_MEMBERS);
+      // The fewest calls: the thousand members in one write of the pool's list, then one sync.
+      out.push({
+        scenario: `${N_MEMBERS} members, one request each`,
+        requests: N_MEMBERS,
+        ...active,
+        // Calls and syncs until the last message was consumed.
+        ...pick(done(), 'restCalls', 'configSyncs', 'overlappingSyncs'),
+        deviceLowerBoundSeconds: lowerBound(1),
+        latency: summarize(requests.seconds),
+      });
+    }
+
+    // 2. The same thousand as one batch.
+    {
+      const setup = finished();
+      const { ids, poolId } = await loadBalancerWithPool();
+      await setup.all(3);
+      await settled(stack, [ids.loadbalancerId]);
+      const done = meter(stack);
+      const requests = finished();
+      await client.submitMany([
+        {
+          ...ids,
+          resource: 'member',
+          operation: 'batch_update',
+          object: {
+            pool_id: poolId,
+            members: Array.from({ length: N_MEMBERS }, (_, i) => ({
+              id: randomUUID(),
+              address: memberAddress(i),
+              protocol_port: 80,
+            })),
+          },
+        },
+      ]);
+      await settled(stack, [ids.loadbalancerId], { type: 'member', count: N_MEMBERS });
+      await requests.all(1);
+      out.push({
+        scenario: `${N_MEMBERS} members, one batch`,
+        requests: 1,
+        ...done(),
+        deviceLowerBoundSeconds: lowerBound(1),
+      });
+    }
+
+    // 3. A hundred tenants, one change each, at once.
+    {
+      const setup = finished();
+      const setups = [];
+      for (let i = 0; i < N_TENANTS; i++) setups.push(await loadBalancerWithPool());
+      // Every setup message consumed (not only every status written), so none is left to count below.
+      await setup.all(3 * N_TENANTS);
+      await settled(
+        stack,
+        setups.map((s) => s.ids.loadbalancerId),
+      );
+      const done = meter(stack);
+      const requests = finished();
+      await client.submitMany(
+        setups.map((s, i) => ({
+          ...s.ids,
+          resource: 'member',
+          operation: 'create',
+          object: {
+            id: randomUUID(),
+            pool_id: s.poolId,
+            address: memberAddress(5_000 + i),
+            protocol_port: 80,
+          },
+        })),
+      );
+      await settled(
+        stack,
+        setups.map((s) => s.ids.loadbalancerId),
+        { type: 'member', count: 1 },
+      );
+      await requests.all(N_TENANTS);
+      // Each tenant's change is its own write (a partition's change never rides with another
+      // tenant's, so one refusal cannot fail the others), and one sync can cover them all.
+      out.push({
+        scenario: `${N_TENANTS} tenants, one change each at once`,
+        requests: N_TENANTS,
+        ...done(),
+        deviceLowerBoundSeconds: lowerBound(N_TENANTS),
+        latency: summarize(requests.seconds),
+      });
+    }
+
+    // 4. The standard sequence of bench:bigip, each request waited for.
+    {
+      const ids = { tenantId: tenant(), loadbalancerId: randomUUID() };
+      const listenerId = randomUUID();
+      const poolId = randomUUID();
+      const members = Array.from({ length: 10 }, () => randomUUID());
+      const steps: Record<string, unknown>[] = [
+        {
+          resource: 'loadbalancer',
+          operation: 'create',
+          object: { id: ids.loadbalancerId, vip_address: nextVip() },
+        },
+        {
+          resource: 'listener',
+          operation: 'create',
+          object: { id: listenerId, protocol: 'HTTP', protocol_port: 80 },
+        },
+        {
+          resource: 'pool',
+          operation: 'create',
+          object: { id: poolId, protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN', listener_id: listenerId },
+        },
+        ...members.map((id, i) => ({
+          resource: 'member',
+          operation: 'create',
+          object: { id, pool_id: poolId, address: memberAddress(9_000 + i), protocol_port: 8080 },
+        })),
+        {
+          resource: 'healthmonitor',
+          operation: 'create',
+          object: { id: randomUUID(), pool_id: poolId, type: 'HTTP', delay: 5, timeout: 3, max_retries: 3 },
+        },
+        { resource: 'member', operation: 'update', object: { id: members[0], weight: 5 } },
+        { resource: 'loadbalancer', operation: 'delete', object: { id: ids.loadbalancerId } },
+      ];
+      const done = meter(stack);
+      for (const step of steps) {
+        const [submitted] = await client.submitMany([{ ...ids, ...step }]);
+        await client.wait(ids.loadbalancerId, {
+          requests: submitted ? [submitted] : [],
+          intervalMs: 50,
+        });
+      }
+      // Every request changes something: at least one write and its own sync (each is waited for).
+      out.push({
+        scenario: 'standard sequence, one request at a time',
+        requests: steps.length,
+        ...done(),
+        deviceLowerBoundSeconds: Math.round((steps.length * (timing.writeMs + timing.syncMs)) / 10) / 100,
+      });
+    }
+  } finally {
+    await stack.stop();
+  }
+  return out;
+}
+
+const results: Record<string, Scenario[]> = {};
+for (const name of chosen) {
+  const timing = TIMING_MODELS[name];
+  console.log(`\n## timing model "${name}": ${describeTiming(timing)}\n`);
+  results[name] = await run(timing);
+  printTable(
+    results[name].map((s) => ({
+      scenario: s.scenario,
+      requests: s.requests,
+      'to all ACTIVE (s)': s.seconds,
+      'device lower bound (s)': s.deviceLowerBoundSeconds,
+      'REST calls': s.restCalls,
+      'config-syncs': s.configSyncs,
+      'overlapping syncs': s.overlappingSyncs,
+      'p50/p95/p99 (s)': s.latency ? `${s.latency.p50}/${s.latency.p95}/${s.latency.p99}` : '',
+    })),
+  );
+}
+await services.stop();
+// F5's upstream agent, adding N members one by one to one pool (lbaas-features.md §3.5): calls per device.
+const upstream = 45 + 17 * N_MEMBERS + (N_MEMBERS * (N_MEMBERS + 1)) / 2;
+console.log(
+  `\nUpstream agent, ${N_MEMBERS} members one by one: 45 + 17N + N(N+1)/2 = ${upstream} calls per device.`,
+);
+const result = {
+  benchmark: 'device',
+  machine: machine(),
+  timing: Object.fromEntries(chosen.map((n) => [n, TIMING_MODELS[n]])),
+  upstreamCallsPerDevice: upstream,
+  results,
+};
+if (chosen.length === 2) writeResult('device', result);
+console.log(JSON.stringify(result));
+process.exit(0);
