@@ -120,7 +120,7 @@ export class DynamoDbResourceStore implements ResourceStore {
           created.push(...chunk.map((m) => m.id));
         }
       };
-      const results = await Promise.allSettled(Array.from({ length: 4 }, writeChunk));
+      const results = await Promise.allSettled(Array.from({ length: 8 }, writeChunk));
       const failed = results.find((r) => r.status === 'rejected');
       if (failed) throw failed.reason;
     } catch (error) {
@@ -313,63 +313,90 @@ export class DynamoDbResourceStore implements ResourceStore {
    * Returns how many outcomes were written (the rest were superseded).
    */
   async recordOutcomes(outcomes: readonly StatusOutcome[], nowMs: number): Promise<number> {
-    // A bounded number at a time: a thousand members settle together after a batch.
+    const updates = outcomes.filter((o) => o.kind !== 'deleted');
+    const deletes = outcomes.filter((o) => o.kind === 'deleted');
     let written = 0;
+    // Many settle together after a batch: a hundred per transaction, each still conditional on its
+    // revision; a chunk with a superseded object is cancelled whole and written one by one instead.
+    const bulk = updates.length >= BULK_OUTCOMES ? chunks(updates, 100) : [];
+    const single = updates.length >= BULK_OUTCOMES ? [] : [...updates];
+    await Promise.all(
+      bulk.map(async (chunk) => {
+        try {
+          await this.db.send(
+            new TransactWriteCommand({
+              TransactItems: chunk.map((o) => ({ Update: this.statusUpdate(o, nowMs) })),
+            }),
+          );
+          written += chunk.length;
+        } catch (error) {
+          if (!isTransactionCanceled(error)) throw error;
+          single.push(...chunk);
+        }
+      }),
+    );
+    const queue = [...single, ...deletes];
     let next = 0;
     const worker = async () => {
-      while (next < outcomes.length) {
-        const outcome = outcomes[next++] as StatusOutcome;
+      while (next < queue.length) {
+        const outcome = queue[next++] as StatusOutcome;
         if (await this.recordOutcome(outcome, nowMs)) written += 1;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(OUTCOME_CONCURRENCY, outcomes.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(OUTCOME_CONCURRENCY, queue.length) }, worker));
     return written;
+  }
+
+  /** The conditional update an ACTIVE or ERROR outcome makes. */
+  private statusUpdate(outcome: StatusOutcome, nowMs: number) {
+    const { record } = outcome;
+    const common = {
+      TableName: this.table,
+      Key: { loadbalancerId: record.loadbalancerId, key: resourceKey(record.type, record.id) },
+      ConditionExpression: 'revision = :rev',
+    };
+    if (outcome.kind === 'active') {
+      return {
+        ...common,
+        UpdateExpression:
+          'SET provisioningStatus = :s, operatingStatus = :o, updatedAt = :now, appliedAt = if_not_exists(appliedAt, :now) REMOVE statusReason',
+        ExpressionAttributeValues: {
+          ':rev': record.revision,
+          ':s': 'ACTIVE',
+          ':o': outcome.operatingStatus,
+          ':now': nowMs,
+        },
+      };
+    }
+    return {
+      ...common,
+      UpdateExpression:
+        'SET provisioningStatus = :s, operatingStatus = :o, statusReason = :why, updatedAt = :now',
+      ExpressionAttributeValues: {
+        ':rev': record.revision,
+        ':s': 'ERROR',
+        ':o': 'OFFLINE',
+        ':why': truncate(outcome.kind === 'error' ? outcome.reason : ''),
+        ':now': nowMs,
+      },
+    };
   }
 
   private async recordOutcome(outcome: StatusOutcome, nowMs: number): Promise<boolean> {
     const { record } = outcome;
-    const Key = { loadbalancerId: record.loadbalancerId, key: resourceKey(record.type, record.id) };
-    const condition = {
-      ConditionExpression: 'revision = :rev',
-      ExpressionAttributeValues: { ':rev': record.revision } as Record<string, unknown>,
-    };
     try {
       if (outcome.kind === 'deleted') {
-        await this.db.send(new DeleteCommand({ TableName: this.table, Key, ...condition }));
+        await this.db.send(
+          new DeleteCommand({
+            TableName: this.table,
+            Key: { loadbalancerId: record.loadbalancerId, key: resourceKey(record.type, record.id) },
+            ConditionExpression: 'revision = :rev',
+            ExpressionAttributeValues: { ':rev': record.revision },
+          }),
+        );
         for (const claim of claimsOf(record.env, record)) await this.releaseClaim(claim);
-      } else if (outcome.kind === 'active') {
-        await this.db.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key,
-            UpdateExpression:
-              'SET provisioningStatus = :s, operatingStatus = :o, updatedAt = :now, appliedAt = if_not_exists(appliedAt, :now) REMOVE statusReason',
-            ...condition,
-            ExpressionAttributeValues: {
-              ...condition.ExpressionAttributeValues,
-              ':s': 'ACTIVE',
-              ':o': outcome.operatingStatus,
-              ':now': nowMs,
-            },
-          }),
-        );
       } else {
-        await this.db.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key,
-            UpdateExpression:
-              'SET provisioningStatus = :s, operatingStatus = :o, statusReason = :why, updatedAt = :now',
-            ...condition,
-            ExpressionAttributeValues: {
-              ...condition.ExpressionAttributeValues,
-              ':s': 'ERROR',
-              ':o': 'OFFLINE',
-              ':why': truncate(outcome.reason),
-              ':now': nowMs,
-            },
-          }),
-        );
+        await this.db.send(new UpdateCommand(this.statusUpdate(outcome, nowMs)));
       }
       return true;
     } catch (error) {
@@ -630,6 +657,8 @@ export class DynamoDbResourceStore implements ResourceStore {
 
 /** Status writes in flight at once for one apply. */
 const OUTCOME_CONCURRENCY = 32;
+/** From this many status writes, they go a hundred per transaction. */
+const BULK_OUTCOMES = 50;
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { type LbaasRequest, parseRequest } from '../../functions/domain/lbaas-request.js';
 import type { ResourceRecord } from '../../functions/domain/resource-state.js';
 import { lbIds, requests, uuid } from '../support/factories.js';
 import { captureMetrics } from '../support/scheduler-harness.js';
@@ -26,6 +27,12 @@ async function withPool(s: System, members: Record<string, number>) {
   );
   await s.submitAndSettle(requests.createLoadbalancer(ids), listener, pool, ...created);
   return { ids, poolId, created };
+}
+
+function parsedRequest(message: Record<string, unknown>): LbaasRequest {
+  const parsed = parseRequest(JSON.stringify(message));
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return parsed.request;
 }
 
 const memberRecords = (records: ResourceRecord[]) => records.filter((r) => r.type === 'member');
@@ -162,5 +169,33 @@ describe('batch member update (Octavia PUT /pools/{id}/members) through the whol
       'conflict',
     ]);
     expect(await members()).toEqual(before);
+  });
+
+  it('writes many statuses a hundred per transaction, and one by one around a superseded object', async () => {
+    const s = await system();
+    const { ids, poolId } = await withPool(s, {});
+    const members = Array.from({ length: 120 }, (_, i) => ({
+      id: uuid(),
+      address: `10.3.0.${i + 1}`,
+      protocol_port: 80,
+    }));
+    await s.submitAndSettle(requests.memberBatch(ids, poolId, members));
+    const records = memberRecords(await s.resources.loadRecords(ids.loadbalancerId));
+    expect(records).toHaveLength(120);
+    // A newer request touches one member after an apply read the tree: its outcome must not land.
+    const stale = records[7] as ResourceRecord;
+    await s.resources.recordRequest(
+      parsedRequest(requests.update('member', ids, { id: stale.id, weight: 9 })),
+      s.env,
+      Date.now(),
+    );
+    const written = await s.resources.recordOutcomes(
+      records.map((record) => ({ kind: 'active', record, operatingStatus: 'ONLINE' }) as const),
+      Date.now(),
+    );
+    expect(written).toBe(119);
+    const after = memberRecords(await s.resources.loadRecords(ids.loadbalancerId));
+    expect(after.find((r) => r.id === stale.id)?.provisioningStatus).toBe('PENDING_UPDATE');
+    expect(after.filter((r) => r.provisioningStatus === 'ACTIVE')).toHaveLength(119);
   });
 });
