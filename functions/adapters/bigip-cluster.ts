@@ -10,8 +10,10 @@ export interface ClusterOptions {
   statusTtlMs?: number;
   /** How long a config-sync may take to reach `In Sync` before the change is retried (§4.3). */
   syncTimeoutMs?: number;
-  /** How often the sync status is read while a sync runs. */
+  /** How long after a config-sync its status is first read (later syncs start from the last one's duration). */
   syncPollMs?: number;
+  /** How often a writer waiting for someone else's sync reads the ledger. */
+  ledgerPollMs?: number;
   clock?: () => number;
   sleep?: (ms: number) => Promise<void>;
   /** One config-sync at a time per device group across every agent (required when the cluster syncs). */
@@ -36,6 +38,8 @@ export class BigIpCluster implements DeviceCluster {
   /** Config-syncs this cluster object ran (for the benchmarks). */
   syncsRun = 0;
   private readonly unanswered = new Map<BigIpDevice, number>();
+  /** How long the last config-sync took, as seen by this writer. */
+  private lastSyncMs: number | undefined;
 
   constructor(
     readonly devices: readonly BigIpDevice[],
@@ -143,7 +147,7 @@ export class BigIpCluster implements DeviceCluster {
           { device: device.name, transient: true },
         );
       }
-      await this.sleep(this.options.syncPollMs ?? 500);
+      await this.sleep(this.options.ledgerPollMs ?? 200);
     }
   }
 
@@ -174,13 +178,19 @@ export class BigIpCluster implements DeviceCluster {
       await this.assertStillActive(device);
       await device.configSync(this.options.deviceGroup as string);
       this.syncsRun += 1;
-      const deadline = this.clock() + (this.options.syncTimeoutMs ?? 30_000);
-      let poll = this.options.syncPollMs ?? 500;
+      const startedAt = this.clock();
+      const deadline = startedAt + (this.options.syncTimeoutMs ?? 30_000);
+      // A group's syncs take about as long as its last one: the first poll goes just before that,
+      // then short steps, so the end is seen soon and with two or three calls. Seen done at the
+      // first poll, the estimate shrinks, so it never stays longer than the syncs.
+      const expected = this.lastSyncMs;
+      let poll = expected === undefined ? (this.options.syncPollMs ?? 500) : Math.max(50, expected * 0.95);
       for (;;) {
         await this.sleep(poll);
         const sync = await device.syncStatus();
         // Whether the change survived (a failover mid-sync, say) is what the units are asked next.
         if (!SYNC_IN_PROGRESS.has(sync)) {
+          this.lastSyncMs = this.clock() - startedAt;
           if (sync === 'Disconnected') {
             throw new BigIpError(
               `config-sync of ${this.options.deviceGroup} from ${device.name} ended ${sync}`,
@@ -201,7 +211,7 @@ export class BigIpCluster implements DeviceCluster {
             },
           );
         }
-        poll = Math.min(poll * 1.5, 2_000);
+        poll = expected === undefined ? Math.min(poll * 1.5, 2_000) : Math.max(50, expected * 0.15);
       }
     } finally {
       await ledger.end(group, this.owner, n).catch(() => undefined);

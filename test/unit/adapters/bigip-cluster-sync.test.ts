@@ -77,6 +77,7 @@ function cluster(devices: SyncingUnit[], ledger = new InMemorySyncLedger(), owne
     ledger,
     owner,
     syncPollMs: 2,
+    ledgerPollMs: 2,
     syncTimeoutMs: 2_000,
     unitCheckMs: 50,
   });
@@ -191,5 +192,44 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
       { changed: true },
     );
     expect(single.syncsStarted).toBe(0);
+  });
+
+  it('polls a running sync just before the last one’s duration, so later syncs cost two or three reads', async () => {
+    let now = 0;
+    const { a, b } = pair();
+    // Syncs that take 2 s on a manual clock: the status says so until then.
+    let startedAt = 0;
+    let polls = 0;
+    a.configSync = async () => {
+      a.syncsStarted += 1;
+      startedAt = now;
+      for (const [k, o] of a.objects) b.objects.set(k, structuredClone(o));
+    };
+    a.syncStatus = async () => {
+      polls += 1;
+      return now - startedAt < 2_000 ? 'Not All Devices Synced' : 'In Sync';
+    };
+    const c = new BigIpCluster([a, b], {
+      name: 'c1',
+      deviceGroup: 'dg',
+      ledger: new InMemorySyncLedger(),
+      owner: 'w1',
+      syncPollMs: 500,
+      clock: () => now,
+      sleep: async (ms) => {
+        now += ms;
+      },
+    });
+    const perSync: number[] = [];
+    for (const name of ['p1', 'p2', 'p3']) {
+      polls = 0;
+      write(a, pool(name));
+      await c.confirmOnGroup(a, holds(name), { changed: true });
+      perSync.push(polls);
+    }
+    // The first sync is found with the growing schedule (0.5, 1.25, 2.375 s); later ones at once,
+    // just before the last one's duration (2.26 s, then 2.14 s: the estimate only shrinks when seen done).
+    expect(perSync).toEqual([3, 1, 1]);
+    expect(a.syncsStarted).toBe(3);
   });
 });

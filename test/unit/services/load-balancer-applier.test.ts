@@ -363,5 +363,34 @@ describe('LoadBalancerApplier over in-memory ports', () => {
       expect(result).toMatchObject({ status: 'rejected', reason: expect.any(LeaseBusyError) });
       expect(f.device.events).toEqual([]);
     });
+
+    it('answers a request an earlier coalesced apply settled with one small read: no lease, no device', async () => {
+      const f = fixture();
+      const ids = lbIds();
+      await f.apply(await f.record(requests.createLoadbalancer(ids)));
+      const pool = await f.record(requests.createPool(ids));
+      const members = [];
+      for (const address of ['10.0.0.1', '10.0.0.2', '10.0.0.3'])
+        members.push(await f.record(requests.createMember(ids, pool.object.id as string, { address })));
+      // The first member's apply covers its whole pool: every member recorded so far.
+      await f.apply(pool);
+      f.lease.events.length = 0;
+      f.device.events.length = 0;
+      const results = await f.applier.applyAll([targets(...members)]);
+      expect(results).toEqual([
+        {
+          status: 'fulfilled',
+          value: expect.objectContaining({ outcome: 'applied', commands: 0, device: 'none' }),
+        },
+      ]);
+      expect(f.lease.events).toEqual([]);
+      expect(f.device.events).toEqual([]);
+      // A re-submission (another request id) is applied in full: it may be an operator's repair.
+      const again = await f.record(
+        requests.update('member', ids, { id: members[0]?.object.id, weight: 1, name: 'again' }),
+      );
+      await f.applier.applyAll([targets(again)]);
+      expect(f.device.events.some((e) => e.startsWith('read'))).toBe(true);
+    });
   });
 });
