@@ -185,6 +185,7 @@ export class BigIpCluster implements DeviceCluster {
       // first poll, the estimate shrinks, so it never stays longer than the syncs.
       const expected = this.lastSyncMs;
       let poll = expected === undefined ? (this.options.syncPollMs ?? 500) : Math.max(50, expected * 0.95);
+      let step: number | undefined;
       for (;;) {
         await this.sleep(poll);
         const sync = await device.syncStatus();
@@ -211,7 +212,9 @@ export class BigIpCluster implements DeviceCluster {
             },
           );
         }
-        poll = expected === undefined ? Math.min(poll * 1.5, 2_000) : Math.max(50, expected * 0.15);
+        // Growing steps: a sync slower than the last one is still found with few reads.
+        step = step === undefined ? Math.max(100, (expected ?? poll) * 0.15) : Math.min(step * 1.5, 2_000);
+        poll = expected === undefined ? Math.min(poll * 1.5, 2_000) : step;
       }
     } finally {
       await ledger.end(group, this.owner, n).catch(() => undefined);
