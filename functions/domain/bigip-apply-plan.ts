@@ -9,7 +9,13 @@ import {
 } from './bigip-objects.js';
 import type { Translation } from './bigip-translation.js';
 import type { HealthMonitorSpec, ListenerSpec, MemberSpec, PoolSpec, ResourceType } from './lbaas-request.js';
-import { allRecords, type LoadBalancerTree, resourceKey } from './resource-state.js';
+import {
+  allRecords,
+  isPending,
+  type LoadBalancerTree,
+  type ResourceRecord,
+  resourceKey,
+} from './resource-state.js';
 
 /** What one request makes the agent look at on the device. */
 export interface ApplyScope {
@@ -116,6 +122,47 @@ export function scopeFor(tree: LoadBalancerTree, t: Translation, target: ScopeTa
     if (!switching && !usesAppCookie(poolId)) keys.delete(key);
   }
   return { keys, reads: readsFor([...keys].map(object).filter((o): o is BigIpObject => !!o)), full };
+}
+
+/**
+ * The scope of the requests applied as one change, grown by the scopes of the other pending objects
+ * it reaches. Such an object is settled by this apply (its BIG-IP objects are in scope), so all it
+ * changes must be applied too: a pool created with `listener_id` that a member's apply reaches
+ * must also become its listener's pool, or its own request, finding it settled, would never do it.
+ * The load balancer itself is not grown into (a child puts it in PENDING_UPDATE; its own requests
+ * always apply in full).
+ */
+export function scopeForRequests(
+  tree: LoadBalancerTree,
+  t: Translation,
+  targets: readonly ScopeTarget[],
+): ApplyScope {
+  let scope = mergeScopes(targets.map((target) => scopeFor(tree, t, target)));
+  const grown = new Set(targets.map((target) => resourceKey(target.resource, target.id)));
+  for (;;) {
+    const owners = new Set([...scope.keys].map((k) => t.owner.get(k)));
+    const reached = allRecords(tree).filter(
+      (r) =>
+        r !== tree.root &&
+        isPending(r.provisioningStatus) &&
+        owners.has(resourceKey(r.type, r.id)) &&
+        !grown.has(resourceKey(r.type, r.id)),
+    );
+    if (reached.length === 0 || scope.full) return scope;
+    for (const r of reached) grown.add(resourceKey(r.type, r.id));
+    scope = mergeScopes([
+      scope,
+      ...reached.map((r) =>
+        scopeFor(tree, t, { resource: r.type, id: r.id, operation: pendingOperation(r) }),
+      ),
+    ]);
+  }
+}
+
+function pendingOperation(r: ResourceRecord): ScopeTarget['operation'] {
+  if (r.provisioningStatus === 'PENDING_CREATE') return 'create';
+  if (r.provisioningStatus === 'PENDING_DELETE') return 'delete';
+  return 'update';
 }
 
 /** The scope of several requests applied as one change: every key and read any of them needs. */

@@ -1,9 +1,8 @@
 import {
   type ApplyScope,
-  mergeScopes,
   planApply,
   type ScopeTarget,
-  scopeFor,
+  scopeForRequests,
 } from '../domain/bigip-apply-plan.js';
 import { partitionName } from '../domain/bigip-names.js';
 import { type Translation, type TranslationOptions, translate } from '../domain/bigip-translation.js';
@@ -289,10 +288,10 @@ export class LoadBalancerApplier {
     translation: Translation,
     targets: readonly ApplyTarget[],
   ): Promise<Staged> {
-    const scope = mergeScopes(
-      targets.map((t) =>
-        scopeFor(tree, translation, { resource: t.resource, id: t.objectId, operation: t.operation }),
-      ),
+    const scope = scopeForRequests(
+      tree,
+      translation,
+      targets.map((t) => ({ resource: t.resource, id: t.objectId, operation: t.operation })),
     );
     const device = await this.deps.cluster.activeDevice();
     const snapshot = await device.read(translation.partition, scope.reads);

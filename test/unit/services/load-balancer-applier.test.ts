@@ -392,5 +392,25 @@ describe('LoadBalancerApplier over in-memory ports', () => {
       await f.applier.applyAll([targets(again)]);
       expect(f.device.events.some((e) => e.startsWith('read'))).toBe(true);
     });
+
+    it('applies all a reached pending object changes, so its own request may find it settled (found by the soak)', async () => {
+      const f = fixture();
+      const ids = lbIds();
+      await f.apply(await f.record(requests.createLoadbalancer(ids)));
+      const listener = await f.record(requests.createListener(ids));
+      await f.apply(listener);
+      // A pool for the listener and a member of it are recorded; the member's apply comes first.
+      const pool = await f.record(requests.createPool(ids, { listener_id: listener.object.id }));
+      const member = await f.record(requests.createMember(ids, pool.object.id as string));
+      await f.apply(member);
+      const virtual = [...f.device.objects.values()].find((o) => o.kind === 'virtual');
+      // Expected from the inputs: the listener's virtual server uses the pool the request named.
+      expect(virtual?.attrs.pool).toBe(`/${ENV}_${ids.tenantId}/${ENV}_${pool.object.id}`);
+      f.device.events.length = 0;
+      expect(await f.applier.applyAll([targets(pool)])).toEqual([
+        { status: 'fulfilled', value: expect.objectContaining({ device: 'none' }) },
+      ]);
+      expect(f.device.events).toEqual([]);
+    });
   });
 });
