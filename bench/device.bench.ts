@@ -154,12 +154,18 @@ async function run(timing: TimingModel): Promise<Scenario[]> {
       return { ids, poolId };
     };
 
+    /** A load balancer with a pool, built and every message of it consumed, before a scenario starts. */
+    const readyPool = async () => {
+      const setup = finished();
+      const built = await loadBalancerWithPool();
+      await setup.all(3);
+      await settled(stack, [built.ids.loadbalancerId]);
+      return built;
+    };
+
     // 1. A thousand members, one request each.
     {
-      const setup = finished();
-      const { ids, poolId } = await loadBalancerWithPool();
-      await setup.all(3);
-      await settled(stack, [ids.loadbalancerId]);
+      const { ids, poolId } = await readyPool();
       const done = meter(stack);
       const requests = finished();
       await client.submitMany(
@@ -187,10 +193,7 @@ async function run(timing: TimingModel): Promise<Scenario[]> {
 
     // 2. The same thousand as one batch.
     {
-      const setup = finished();
-      const { ids, poolId } = await loadBalancerWithPool();
-      await setup.all(3);
-      await settled(stack, [ids.loadbalancerId]);
+      const { ids, poolId } = await readyPool();
       const done = meter(stack);
       const requests = finished();
       await client.submitMany([

@@ -1,19 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ResourceRecord } from '../../functions/domain/resource-state.js';
 import { lbIds, requests, uuid } from '../support/factories.js';
 import { captureMetrics } from '../support/scheduler-harness.js';
-import { systemHarness } from '../support/system-harness.js';
+import { type systemHarness, systemsClosedAfterEach } from '../support/system-harness.js';
 
 type System = Awaited<ReturnType<typeof systemHarness>>;
-const systems: System[] = [];
-afterEach(async () => {
-  for (const s of systems.splice(0)) await s.close();
-});
-async function system(options: Parameters<typeof systemHarness>[0] = {}) {
-  const s = await systemHarness({ random: () => 0, ...options });
-  systems.push(s);
-  return s;
-}
+const system = systemsClosedAfterEach();
 
 const byType = (records: ResourceRecord[], type: string) => records.filter((r) => r.type === type);
 const statuses = (records: ResourceRecord[]) =>

@@ -1,21 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { lbIds, requests } from '../support/factories.js';
-import { systemHarness } from '../support/system-harness.js';
+import { systemsClosedAfterEach } from '../support/system-harness.js';
 
 /**
  * How tenants share one device without stepping on each other, on a simulator that answers like a
  * real BIG-IP (bigip-real-device.md §2, §3): the whole pipeline, SQS to device.
  */
-const systems: Awaited<ReturnType<typeof systemHarness>>[] = [];
-afterEach(async () => {
-  for (const s of systems.splice(0)) await s.close();
-});
-
-async function system(options: Parameters<typeof systemHarness>[0] = {}) {
-  const s = await systemHarness({ random: () => 0, ...options });
-  systems.push(s);
-  return s;
-}
+const system = systemsClosedAfterEach();
 
 /** A load balancer with a listener, a pool and one member at `address`. */
 function loadBalancer(ids: ReturnType<typeof lbIds>, vip: string, address: string) {

@@ -1,4 +1,5 @@
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { afterEach } from 'vitest';
 import { StaticCredentials } from '../../functions/adapters/device-credentials.js';
 import type { AgentConfig } from '../../functions/shared/config.js';
 import { wireAgentWorker } from '../../functions/wiring/agent-worker-wiring.js';
@@ -187,5 +188,21 @@ export async function systemHarness(options: SystemOptions = {}) {
       if (pair) await pair.close();
       else await single?.close();
     },
+  };
+}
+
+/**
+ * A factory of system harnesses for one test file, each closed after its test (random agent
+ * choice fixed unless a test says otherwise).
+ */
+export function systemsClosedAfterEach() {
+  const systems: Awaited<ReturnType<typeof systemHarness>>[] = [];
+  afterEach(async () => {
+    for (const s of systems.splice(0)) await s.close();
+  });
+  return async (options: SystemOptions = {}) => {
+    const s = await systemHarness({ random: () => 0, ...options });
+    systems.push(s);
+    return s;
   };
 }
