@@ -56,7 +56,8 @@ function requestsFrom(opts: Record<string, string | undefined>): Record<string, 
     }
   }
   const operation = opts.operation ?? 'create';
-  if (!('id' in object))
+  // A member batch names its pool (object.pool_id), not an object id of its own.
+  if (!('id' in object) && operation !== 'batch_update')
     object.id = opts.id ?? (opts.resource === 'loadbalancer' ? opts.lb : crypto.randomUUID());
   return [
     {
@@ -89,7 +90,10 @@ export function buildProgram(): Command {
     )
     .option('--file <path>', 'JSON object, JSON array or NDJSON file; - for stdin')
     .addOption(
-      new Option('--operation <op>', 'create | update | delete').choices(['create', 'update', 'delete']),
+      new Option(
+        '--operation <op>',
+        'create | update | delete | batch_update (members: --object \'{"pool_id":…,"members":[…]}\')',
+      ).choices(['create', 'update', 'delete', 'batch_update']),
     )
     .addOption(
       new Option('--resource <type>').choices([

@@ -128,7 +128,14 @@ export class BigIpCluster implements DeviceCluster {
     for (;;) {
       const state = await ledger.read(group, this.clock());
       if (state.ended >= target) {
-        if (await confirmed()) return;
+        // The units are asked about the objects in scope; what the writer cleaned up after them (a
+        // node no member uses) they are not. A writer still ACTIVE synced all of it; one that lost
+        // ACTIVE inside the window re-applies on the new active unit, clean-up included (found by the
+        // long soak: a node left on the unit that took over).
+        if (await confirmed()) {
+          await this.assertStillActive(device);
+          return;
+        }
         await this.assertStillActive(device);
         // The sync ended without our objects (it failed, or a unit was away): the next one must cover them.
         target = state.started + 1;

@@ -41,6 +41,12 @@ async function lbaas(...argv: string[]) {
   }
 }
 
+function writeJson(name: string, body: unknown): string {
+  const file = join(dir, name);
+  writeFileSync(file, JSON.stringify(body));
+  return file;
+}
+
 describe('lbaas CLI against the local stack', () => {
   const ids = lbIds();
 
@@ -79,6 +85,34 @@ describe('lbaas CLI against the local stack', () => {
     expect(sent.code).toBe(0);
     expect(sent.stdout.match(/^submitted /gm)).toHaveLength(3);
     expect(sent.stdout).toMatch(/member \S+\s+ACTIVE\s+NO_MONITOR/);
+  });
+
+  it('submits a batch member update from flags and waits for the pool', async () => {
+    const pool = requests.createPool(ids);
+    expect((await lbaas('submit', '--file', writeJson('pool.json', pool), '--wait')).code).toBe(0);
+    const members = ['10.9.1.1', '10.9.1.2', '10.9.1.3'].map((address) => ({
+      id: crypto.randomUUID(),
+      address,
+      protocol_port: 80,
+    }));
+    const sent = await lbaas(
+      'submit',
+      '--operation',
+      'batch_update',
+      '--resource',
+      'member',
+      '--tenant',
+      ids.tenantId,
+      '--lb',
+      ids.loadbalancerId,
+      '--object',
+      JSON.stringify({ pool_id: pool.object.id, members }),
+      '--wait',
+    );
+    expect(sent.code).toBe(0);
+    const tree = JSON.parse((await lbaas('status', ids.loadbalancerId, '--json')).stdout);
+    const listed = JSON.stringify(tree);
+    for (const m of members) expect(listed).toContain(m.id);
   });
 
   it('exits 2 from wait when an object ends in ERROR, with a one-line reason', async () => {

@@ -171,6 +171,23 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     expect(a.syncsStarted).toBe(0);
   });
 
+  it('does not confirm a change whose writer lost ACTIVE inside the sync window, even if the peer holds its objects', async () => {
+    const { a, b } = pair();
+    const c = cluster([a, b]);
+    write(a, pool('p1'));
+    write(b, pool('p1')); // the objects in scope reached it earlier; what the writer cleaned up after did not
+    a.nextSyncFails = true;
+    const sync = a.configSync.bind(a);
+    a.configSync = async (group) => {
+      await sync(group);
+      a.failoverState = 'STANDBY';
+      b.failoverState = 'ACTIVE';
+    };
+    await expect(c.confirmOnGroup(a, holds('p1'), { changed: true })).rejects.toSatisfy(
+      (e) => e instanceof BigIpError && e.transient,
+    );
+  });
+
   it('lets the writer’s sync status decide for a peer that does not answer (a hung management plane)', async () => {
     const { a, b } = pair();
     const c = cluster([a, b]);
