@@ -43,8 +43,16 @@ export interface ScopeTarget {
 export function scopeFor(tree: LoadBalancerTree, t: Translation, target: ScopeTarget): ApplyScope {
   const all = [...t.present.keys(), ...t.absent.keys()];
   const object = (key: string) => t.present.get(key) ?? t.absent.get(key);
-  const ownedBy = (type: ResourceType, id: string) =>
-    all.filter((k) => t.owner.get(k) === resourceKey(type, id));
+  // Keys by owner, once: a pool of a thousand members must not cost a thousand scans of every key.
+  const byOwner = new Map<string, string[]>();
+  for (const k of all) {
+    const owner = t.owner.get(k);
+    if (owner === undefined) continue;
+    const keys = byOwner.get(owner);
+    if (keys) keys.push(k);
+    else byOwner.set(owner, [k]);
+  }
+  const ownedBy = (type: ResourceType, id: string) => byOwner.get(resourceKey(type, id)) ?? [];
   const keys = new Set<string>();
   const addAll = (list: string[]) => {
     for (const k of list) keys.add(k);
@@ -141,9 +149,12 @@ export function scopeForRequests(
   const grown = new Set(targets.map((target) => resourceKey(target.resource, target.id)));
   for (;;) {
     const owners = new Set([...scope.keys].map((k) => t.owner.get(k)));
+    // A member's own scope is its pool's member list, which any scope that reaches one member of the
+    // pool already holds: only listeners, pools and monitors can add to it.
     const reached = allRecords(tree).filter(
       (r) =>
         r !== tree.root &&
+        r.type !== 'member' &&
         isPending(r.provisioningStatus) &&
         owners.has(resourceKey(r.type, r.id)) &&
         !grown.has(resourceKey(r.type, r.id)),
