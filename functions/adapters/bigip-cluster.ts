@@ -37,7 +37,7 @@ export class BigIpCluster implements DeviceCluster {
   private readonly owner: string;
   /** Config-syncs this cluster object ran (for the benchmarks). */
   syncsRun = 0;
-  private readonly unanswered = new Map<BigIpDevice, number>();
+  private readonly unanswered = new Set<BigIpDevice>();
   /** How long the last config-sync took, as seen by this writer. */
   private lastSyncMs: number | undefined;
 
@@ -166,16 +166,22 @@ export class BigIpCluster implements DeviceCluster {
     unit: BigIpDevice,
     onUnit: (unit: BigIpDevice) => Promise<boolean>,
   ): Promise<boolean | undefined> {
-    if ((this.unanswered.get(unit) ?? 0) > this.clock()) return undefined;
+    // A unit still working on an earlier question is not asked again until it answers: a hung one
+    // is left alone while it hangs (until its request deadline), a slow one is asked again as soon
+    // as it has answered (found by the benchmark: a loaded peer taken for hung stalled confirmations).
+    if (this.unanswered.has(unit)) return undefined;
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), this.options.unitCheckMs ?? 2_000);
+    const timeout = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), this.options.unitCheckMs ?? 2_000);
       timer.unref?.();
     });
-    const answer = await Promise.race([onUnit(unit).catch(() => undefined), timeout]);
+    const asked = onUnit(unit).catch(() => undefined);
+    const answer = await Promise.race([asked, timeout]);
     clearTimeout(timer);
-    if (answer === undefined) this.unanswered.set(unit, this.clock() + (this.options.statusTtlMs ?? 10_000));
-    return answer;
+    if (answer !== 'late') return answer;
+    this.unanswered.add(unit);
+    void asked.finally(() => this.unanswered.delete(unit));
+    return undefined;
   }
 
   /** Runs sync `n` from the unit that wrote (only while it is still ACTIVE) until the group leaves the in-progress states. */
