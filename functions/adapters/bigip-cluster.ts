@@ -35,8 +35,6 @@ export class BigIpCluster implements DeviceCluster {
   private readonly states = new Map<string, { at: number; status: DeviceStatus | undefined }>();
   private readonly clock: () => number;
   private readonly owner: string;
-  /** Config-syncs this cluster object ran (for the benchmarks). */
-  syncsRun = 0;
   private readonly unanswered = new Set<BigIpDevice>();
   /** How long the last config-sync took, as seen by this writer. */
   private lastSyncMs: number | undefined;
@@ -190,7 +188,6 @@ export class BigIpCluster implements DeviceCluster {
     try {
       await this.assertStillActive(device);
       await device.configSync(this.options.deviceGroup as string);
-      this.syncsRun += 1;
       const startedAt = this.clock();
       const deadline = startedAt + (this.options.syncTimeoutMs ?? 30_000);
       // A group's syncs take about as long as its last one: the first poll goes just before that,

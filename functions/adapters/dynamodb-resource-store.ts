@@ -81,7 +81,7 @@ export class DynamoDbResourceStore implements ResourceStore {
    * request finds its creates already recorded and goes on.
    */
   private async recordMemberBatch(request: MemberBatchRequest, env: string, nowMs: number): Promise<void> {
-    const { loadbalancerId, tenantId, requestId } = request;
+    const { loadbalancerId, requestId } = request;
     const records = await this.loadRecords(loadbalancerId);
     const changes = planMemberBatch(records, request, env);
     const owner = (id: string) => ({ type: 'member' as const, id, loadbalancerId });
@@ -144,56 +144,31 @@ export class DynamoDbResourceStore implements ResourceStore {
       );
     }
 
-    const pending = (
-      record: ResourceRecord,
-      status: 'PENDING_UPDATE' | 'PENDING_DELETE',
-      fields: Record<string, unknown> = {},
-    ): Write => {
-      const names: Record<string, string> = { '#k': 'key' };
-      const values: Record<string, unknown> = {
-        ':s': status,
-        ':one': 1,
-        ':rid': requestId,
-        ':now': nowMs,
-        ':t': tenantId,
-        ':e': env,
-        ':pd': 'PENDING_DELETE',
-      };
-      const sets = [
-        'provisioningStatus = :s',
-        'revision = revision + :one',
-        'requestId = :rid',
-        'updatedAt = :now',
-      ];
-      Object.entries(fields).forEach(([field, value], i) => {
-        names['#d'] = 'desired';
-        names[`#c${i}`] = field;
-        values[`:c${i}`] = value;
-        sets.push(`#d.#c${i} = :c${i}`);
-      });
-      return {
-        Update: {
-          TableName: this.table,
-          Key: { loadbalancerId, key: resourceKey(record.type, record.id) },
-          UpdateExpression: `SET ${sets.join(', ')} REMOVE statusReason`,
-          ConditionExpression:
-            'attribute_exists(#k) AND tenantId = :t AND env = :e AND provisioningStatus <> :pd',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        },
-      };
-    };
+    // The same writes as single requests would make: each member, then the pool, PENDING.
+    const as = (type: 'member' | 'pool', id: string, changes: Record<string, unknown> = {}) =>
+      this.targetWrite(
+        {
+          ...request,
+          resource: type,
+          operation: 'update',
+          object: { id },
+          changes,
+          unchanged: {},
+        } as UpdateRequest,
+        env,
+        nowMs,
+      );
     const rest: Write[] = [
-      ...changes.updates.map((u) => pending(u.record, 'PENDING_UPDATE', u.changes)),
-      ...changes.deletes.map((d) => pending(d, 'PENDING_DELETE')),
+      ...changes.updates.map((u) => as('member', u.record.id, u.changes)),
+      ...changes.deletes.map((d) =>
+        this.targetWrite({ ...request, operation: 'delete', object: { id: d.id } }, env, nowMs),
+      ),
     ];
     for (const chunk of chunks(rest, 100))
       await this.db.send(new TransactWriteCommand({ TransactItems: chunk }));
-    const pool = records.find((r) => r.type === 'pool' && r.id === request.object.pool_id) as ResourceRecord;
-    const root = records.find((r) => r.type === 'loadbalancer') as ResourceRecord;
     await this.db.send(
       new TransactWriteCommand({
-        TransactItems: [pending(pool, 'PENDING_UPDATE'), pending(root, 'PENDING_UPDATE')],
+        TransactItems: [as('pool', request.object.pool_id), this.rootWrite(request, env, nowMs)],
       }),
     );
   }
@@ -520,7 +495,8 @@ export class DynamoDbResourceStore implements ResourceStore {
     const conditions = ['attribute_exists(#k)', 'tenantId = :t', 'env = :e'];
     if (operation === 'update') {
       const { changes, unchanged } = request as UpdateRequest;
-      names['#d'] = 'desired';
+      // Only when a field of `desired` is named: DynamoDB refuses unused attribute names.
+      if (Object.keys(changes).length + Object.keys(unchanged).length > 0) names['#d'] = 'desired';
       Object.entries(changes).forEach(([field, value], i) => {
         names[`#c${i}`] = field;
         values[`:c${i}`] = value;

@@ -4,6 +4,7 @@ import {
   type BigIpObject,
   type DeviceSnapshot,
   kindRank,
+  OBJECT_KINDS,
   objectKey,
   type ReadUnit,
 } from './bigip-objects.js';
@@ -419,11 +420,9 @@ function replaceMemberLists(t: Translation, scope: ApplyScope, commands: BigIpCo
 
 function rank(c: BigIpCommand): number {
   // Writes ascend by kind, deletes descend after them: keep that split, lists ranking as member writes.
-  if (c.op === 'delete') return 100 + (OBJECT_KIND_COUNT - kindRank(c.object.kind));
+  if (c.op === 'delete') return 2 * OBJECT_KINDS.length - kindRank(c.object.kind);
   return c.op === 'replace-members' ? kindRank('member') : kindRank(c.object.kind);
 }
-
-const OBJECT_KIND_COUNT = 16;
 
 /**
  * A device reads a virtual server's destination back through the name of the virtual address that

@@ -191,13 +191,13 @@ export class LoadBalancerApplier {
       await this.confirm(staged);
     } catch (error) {
       confirmError = error;
+      if (error instanceof BigIpError) cluster.forget();
     }
     const out: PromiseSettledResult<ApplyResult>[] = [];
     for (const w of work) {
       if ('error' in w) out.push({ status: 'rejected', reason: w.error });
       else if ('done' in w) out.push({ status: 'fulfilled', value: w.done });
       else if (confirmError !== undefined && w.staged.length > 0) {
-        if (confirmError instanceof BigIpError) cluster.forget();
         out.push({ status: 'rejected', reason: confirmError });
       } else {
         try {
