@@ -8,6 +8,7 @@ import {
   type ReadUnit,
 } from '../domain/bigip-objects.js';
 import { BigIpError } from '../domain/errors.js';
+import type { HealthScrape, MemberReading, VirtualReading } from '../domain/device-health.js';
 import type { BigIpDevice, DeviceStatus, ExecuteReport } from '../domain/ports.js';
 import type { BigIpRestClient, RestResponse } from './bigip-rest-client.js';
 
@@ -124,6 +125,33 @@ function fromWire(kind: BigIpObject['kind'], body: Record<string, unknown>): Rec
     default:
       return {};
   }
+}
+
+/** One entry of a stats collection (§5.2: `entries{<selfLink>: {nestedStats: {entries: {…}}}}`). */
+interface StatEntry {
+  number(field: string): number;
+  text(field: string): string | undefined;
+  /** The object's name from its self link (`…/members/~P~10.0.0.5:80/stats` → `10.0.0.5:80`). */
+  linkName(): string | undefined;
+}
+
+function statEntries(body: unknown): StatEntry[] {
+  const entries = (body as { entries?: Record<string, { nestedStats?: { entries?: unknown } }> })?.entries;
+  if (!entries || typeof entries !== 'object') return [];
+  return Object.entries(entries).map(([link, value]) => {
+    const fields = (value?.nestedStats?.entries ?? {}) as Record<string, { value?: unknown; description?: unknown }>;
+    return {
+      number: (field) => {
+        const v = Number(fields[field]?.value ?? 0);
+        return Number.isFinite(v) ? v : 0;
+      },
+      text: (field) => (typeof fields[field]?.description === 'string' ? fields[field].description : undefined),
+      linkName: () => {
+        const m = /~([^/~]+)\/stats(?:\?|$)/.exec(link);
+        return m?.[1] ? decodeURIComponent(m[1]) : undefined;
+      },
+    };
+  });
 }
 
 /** Runs `fn` over items with a small concurrency: a device's management plane is easy to overload. */
@@ -253,6 +281,47 @@ export class IControlBigIpDevice implements BigIpDevice {
       if (value) status.version = value;
     }
     return status;
+  }
+
+  async readHealth(partitionPrefix: string, wantPool: (fullPath: string) => boolean): Promise<HealthScrape> {
+    const ours = (path: string) => path.startsWith(`/${partitionPrefix}`);
+    const [virtualStats, poolStats] = await Promise.all([
+      this.rest.request('GET', '/mgmt/tm/ltm/virtual/stats'),
+      this.rest.request('GET', '/mgmt/tm/ltm/pool/stats'),
+    ]);
+    const virtuals = new Map<string, VirtualReading>();
+    for (const e of statEntries(virtualStats.body)) {
+      const path = e.text('tmName');
+      if (!path || !ours(path)) continue;
+      virtuals.set(path, {
+        bitsIn: e.number('clientside.bitsIn'),
+        bitsOut: e.number('clientside.bitsOut'),
+        curConns: e.number('clientside.curConns'),
+        totConns: e.number('clientside.totConns'),
+        slowKilled: e.number('clientside.slowKilled'),
+        enabled: e.text('status.enabledState') !== 'disabled',
+      });
+    }
+    const poolPaths = statEntries(poolStats.body)
+      .map((e) => e.text('tmName'))
+      .filter((p): p is string => p !== undefined && ours(p) && wantPool(p));
+    const pools = new Map<string, Map<string, MemberReading>>();
+    await limited(poolPaths, 4, async (path) => {
+      const [, partition = '', name = ''] = /^\/([^/]+)\/(.+)$/.exec(path) ?? [];
+      // A pool listed a moment ago that now answers 404 (mcpd restarting, bigip.md A.6, or just
+      // deleted) fails the whole reading: a partial one could read as members gone.
+      const response = await this.rest.request('GET', `/mgmt/tm/ltm/pool/${urlId(partition, name)}/members/stats`);
+      const members = new Map<string, MemberReading>();
+      for (const e of statEntries(response.body)) {
+        const member = e.linkName() ?? `${e.text('addr')}:${e.number('port')}`;
+        members.set(member, {
+          monitorStatus: e.text('monitorStatus') ?? 'unchecked',
+          enabled: e.text('status.enabledState') !== 'disabled',
+        });
+      }
+      pools.set(path, members);
+    });
+    return { unit: this.name, virtuals, pools };
   }
 
   async syncStatus(): Promise<string> {

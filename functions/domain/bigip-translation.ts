@@ -319,25 +319,41 @@ function persistence(
   return spec.lb_algorithm === 'SOURCE_IP' ? ['/Common/source_addr'] : [];
 }
 
-/** Operating status an object takes once applied (no health polling yet: configuration-derived). */
+/** Statuses that only a device's health reading sets; configuration never overrides them. */
+const HEALTH_READINGS: ReadonlySet<OperatingStatus> = new Set(['ONLINE', 'ERROR', 'DEGRADED']);
+
+/**
+ * Operating status an object takes from its configuration once applied: OFFLINE when it (or what
+ * it hangs from) is administratively down, DRAINING for a member of weight 0, NO_MONITOR for a
+ * member of an unmonitored pool. Otherwise the object is healthy by configuration, and its health
+ * is the device's word (device-health.ts): a reading already taken is kept, so an apply never turns
+ * a failing member back to ONLINE; before the first reading it is ONLINE.
+ */
 export function operatingStatusFor(tree: LoadBalancerTree, record: ResourceRecord): OperatingStatus {
+  const configured = configuredStatus(tree, record);
+  if (configured) return configured;
+  return HEALTH_READINGS.has(record.operatingStatus) ? record.operatingStatus : 'ONLINE';
+}
+
+/** The status configuration alone decides, or undefined when health decides. */
+export function configuredStatus(tree: LoadBalancerTree, record: ResourceRecord): OperatingStatus | undefined {
   const lbUp = tree.root.desired.admin_state_up;
   switch (record.type) {
     case 'loadbalancer':
-      return lbUp ? 'ONLINE' : 'DISABLED';
+      return lbUp ? undefined : 'OFFLINE';
     case 'listener':
-      return (record.desired as ListenerSpec).admin_state_up && lbUp ? 'ONLINE' : 'DISABLED';
+      return (record.desired as ListenerSpec).admin_state_up && lbUp ? undefined : 'OFFLINE';
     case 'pool':
-      return (record.desired as PoolSpec).admin_state_up ? 'ONLINE' : 'DISABLED';
+      return (record.desired as PoolSpec).admin_state_up ? undefined : 'OFFLINE';
     case 'member': {
       const spec = record.desired as MemberSpec;
-      if (!spec.admin_state_up || spec.weight === 0) return 'DISABLED';
-      const monitored = tree.healthmonitors.some(
-        (h) => h.desired.pool_id === spec.pool_id && !isDeleted(tree, h),
-      );
-      return monitored ? 'ONLINE' : 'NO_MONITOR';
+      const pool = tree.pools.find((p) => p.id === spec.pool_id);
+      if (!spec.admin_state_up || (pool && !(pool.desired as PoolSpec).admin_state_up)) return 'OFFLINE';
+      if (spec.weight === 0) return 'DRAINING';
+      const monitored = tree.healthmonitors.some((h) => h.desired.pool_id === spec.pool_id && !isDeleted(tree, h));
+      return monitored ? undefined : 'NO_MONITOR';
     }
     case 'healthmonitor':
-      return (record.desired as HealthMonitorSpec).admin_state_up ? 'ONLINE' : 'DISABLED';
+      return (record.desired as HealthMonitorSpec).admin_state_up ? 'ONLINE' : 'OFFLINE';
   }
 }

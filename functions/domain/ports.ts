@@ -1,5 +1,7 @@
 import type { ApplyPlan } from './bigip-apply-plan.js';
 import type { DeviceSnapshot, ReadUnit } from './bigip-objects.js';
+import type { HealthScrape } from './device-health.js';
+import type { ListenerStatistics } from './listener-statistics.js';
 import type { ForwardedRequest, LbaasRequest, ResourceType } from './lbaas-request.js';
 import type { AgentView } from './liveness.js';
 import type { ObjectRef, OperatingStatus, ResourceRecord, StatusOutcome } from './resource-state.js';
@@ -141,6 +143,23 @@ export interface ResourceStore {
   recordOutcomes(outcomes: readonly StatusOutcome[], nowMs: number): Promise<number>;
 }
 
+/** An operating status the device reading changed, written only if the object is as it was read. */
+export interface OperatingStatusChange {
+  record: ResourceRecord;
+  to: OperatingStatus;
+}
+
+/** What the health poller writes: operating statuses and listener statistics. */
+export interface HealthStore {
+  /**
+   * Sets each object's operating status, only if it is still ACTIVE, at the revision and with the
+   * status it was read with (an apply or a newer request in between wins). Returns how many were written.
+   */
+  writeOperatingStatuses(changes: readonly OperatingStatusChange[], nowMs: number): Promise<number>;
+  loadStatistics(loadbalancerId: string): Promise<ListenerStatistics[]>;
+  saveStatistics(statistics: readonly ListenerStatistics[]): Promise<void>;
+}
+
 /** One writer per partition of a device cluster. */
 export interface PartitionLease {
   /** Waits (bounded) for the lease; throws LeaseBusyError when another writer keeps it. */
@@ -248,6 +267,13 @@ export interface BigIpDevice {
   /** The device group's sync status alone (one call: what a running config-sync is polled with). */
   syncStatus(): Promise<string>;
   configSync(deviceGroup: string): Promise<void>;
+  /**
+   * Health and counters of the environment's objects in bulk (§5.2): every virtual server's stats
+   * in one call, and each pool's member stats in one call per pool `wantPool` accepts. Only
+   * partitions whose name starts with `partitionPrefix` are kept. Throws on any failure: a partial
+   * reading is never returned.
+   */
+  readHealth(partitionPrefix: string, wantPool: (fullPath: string) => boolean): Promise<HealthScrape>;
   /** Releases what the device holds for us (the login token) and the connections. */
   close(): Promise<void>;
 }

@@ -37,6 +37,7 @@ export const ENV_VARS = {
   clusterName: 'LBAAS_CLUSTER_NAME',
   agentQueues: 'LBAAS_AGENT_QUEUES',
   restTimeoutSeconds: 'LBAAS_REST_TIMEOUT_SECONDS',
+  healthIntervalSeconds: 'LBAAS_HEALTH_INTERVAL_SECONDS',
 } as const;
 
 export const TABLE_ENV_VARS: Record<TableId, string> = {
@@ -47,6 +48,7 @@ export const TABLE_ENV_VARS: Record<TableId, string> = {
   leases: 'LBAAS_TABLE_LEASES',
   idempotency: 'LBAAS_TABLE_IDEMPOTENCY',
   claims: 'LBAAS_TABLE_CLAIMS',
+  statistics: 'LBAAS_TABLE_STATISTICS',
 };
 
 type Env = Record<string, string | undefined>;
@@ -62,6 +64,7 @@ export const FUNCTION_TABLES = {
   agent: ['agents', 'bindings', 'affinity', 'resources', 'leases', 'claims'],
   heartbeat: ['agents', 'bindings', 'affinity'],
   reclaimer: ['agents', 'bindings', 'affinity'],
+  health: ['agents', 'bindings', 'resources', 'leases', 'statistics'],
 } as const satisfies Record<string, readonly TableId[]>;
 
 export type FunctionKind = keyof typeof FUNCTION_TABLES;
@@ -281,6 +284,33 @@ export function readHeartbeatConfig(env: Env = process.env): HeartbeatConfig {
     rebindAfterMs: env[ENV_VARS.rebindAfterSeconds]
       ? read(env, ENV_VARS.rebindAfterSeconds, z.coerce.number().positive()) * 1000
       : undefined,
+    ...readDeviceAccess(env),
+  };
+}
+
+export interface HealthPollerConfig extends DeviceAccessConfig {
+  env: string;
+  tables: TablesOf<'health'>;
+  /** Time between polls of the cluster (at least 30 s). */
+  intervalMs: number;
+  /** Polls per scheduled invocation (EventBridge fires at most once a minute). */
+  pollsPerInvocation: number;
+  leaseMs: number;
+}
+
+/** A minute's schedule holds as many polls as fit: 2 at 30 s, 1 from 60 s (then the schedule itself is the interval). */
+export function pollsPerMinute(intervalMs: number): number {
+  return Math.max(1, Math.floor(60_000 / intervalMs));
+}
+
+export function readHealthPollerConfig(env: Env = process.env): HealthPollerConfig {
+  const intervalMs = read(env, ENV_VARS.healthIntervalSeconds, envSetting('healthIntervalSeconds')) * 1000;
+  return {
+    env: field.env(env),
+    tables: tablesFrom(env, 'health'),
+    intervalMs,
+    pollsPerInvocation: pollsPerMinute(intervalMs),
+    leaseMs: read(env, ENV_VARS.leaseSeconds, envSetting('leaseSeconds')) * 1000,
     ...readDeviceAccess(env),
   };
 }

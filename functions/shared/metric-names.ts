@@ -44,6 +44,31 @@ export const METRICS = {
   rebinds: { name: 'Rebinds', dimensions: ['Environment'] },
   /** Scheduler: failover decisions (also counted under decisions). */
   failovers: { name: 'FailoverDecisions', dimensions: ['Environment'] },
+  /** Health poller: polls by outcome (polled|skipped). */
+  healthPolls: { name: 'HealthPolls', dimensions: ['Environment', 'Outcome'] },
+  /** Health poller: operating statuses the devices changed. */
+  statusChanges: { name: 'OperatingStatusChanges', dimensions: ['Environment'] },
+  /** Health poller: load balancers whose operating status is ERROR (each poll). */
+  loadbalancersInError: { name: 'LoadBalancersInError', dimensions: ['Environment'] },
+  /** Health poller: pools whose every serving member fails its monitor (each poll). */
+  poolsAllDown: { name: 'PoolsAllMembersDown', dimensions: ['Environment'] },
+  /** Health poller: traffic of each load balancer since the last poll (bytes, connections opened). */
+  lbBytesIn: { name: 'LoadBalancerBytesIn', dimensions: ['Environment', 'LoadBalancer'] },
+  lbBytesOut: { name: 'LoadBalancerBytesOut', dimensions: ['Environment', 'LoadBalancer'] },
+  lbNewConnections: { name: 'LoadBalancerNewConnections', dimensions: ['Environment', 'LoadBalancer'] },
+  lbActiveConnections: { name: 'LoadBalancerActiveConnections', dimensions: ['Environment', 'LoadBalancer'] },
+  lbRequestErrors: { name: 'LoadBalancerRequestErrors', dimensions: ['Environment', 'LoadBalancer'] },
+  /** The same per listener. */
+  listenerBytesIn: { name: 'ListenerBytesIn', dimensions: ['Environment', 'LoadBalancer', 'Listener'] },
+  listenerBytesOut: { name: 'ListenerBytesOut', dimensions: ['Environment', 'LoadBalancer', 'Listener'] },
+  listenerNewConnections: {
+    name: 'ListenerNewConnections',
+    dimensions: ['Environment', 'LoadBalancer', 'Listener'],
+  },
+  listenerActiveConnections: {
+    name: 'ListenerActiveConnections',
+    dimensions: ['Environment', 'LoadBalancer', 'Listener'],
+  },
 } as const;
 
 export type MetricKey = keyof typeof METRICS;

@@ -22,6 +22,8 @@ export const TABLES = {
   idempotency: { partitionKey: 'id', ttlAttribute: 'expiration' },
   /** What is unique per environment (object ids, a VIP, a port per VIP), claimed with the request that takes it. */
   claims: { partitionKey: 'claimKey' },
+  /** Each listener's traffic totals from the devices, under its load balancer. */
+  statistics: { partitionKey: 'loadbalancerId', sortKey: 'listenerId' },
 } as const satisfies Record<string, TableSchema>;
 
 export type TableId = keyof typeof TABLES;
@@ -39,5 +41,6 @@ export function tableNames(prefix: string): TableNames {
     leases: `${prefix}-leases`,
     idempotency: `${prefix}-idempotency`,
     claims: `${prefix}-claims`,
+    statistics: `${prefix}-statistics`,
   };
 }

@@ -158,8 +158,8 @@ describe('agent pipeline: SQS → scheduler → agent → simulated BIG-IP → s
     ]);
     const records = await s.resources.loadRecords(f.ids.loadbalancerId);
     expect(records.every((r) => r.provisioningStatus === 'ACTIVE')).toBe(true);
-    expect(records.find((r) => r.id === f.m1.object.id)?.operatingStatus).toBe('DISABLED');
-    expect(records.find((r) => r.id === f.listener.object.id)?.operatingStatus).toBe('DISABLED');
+    expect(records.find((r) => r.id === f.m1.object.id)?.operatingStatus).toBe('DRAINING');
+    expect(records.find((r) => r.id === f.listener.object.id)?.operatingStatus).toBe('OFFLINE');
   });
 
   it('deletes a member, then a pool with its members and monitor, then the load balancer and its partition', async () => {

@@ -5,6 +5,7 @@ import {
   objectKey,
   type ReadUnit,
 } from '../../../functions/domain/bigip-objects.js';
+import type { HealthScrape, MemberReading, VirtualReading } from '../../../functions/domain/device-health.js';
 import { BigIpError } from '../../../functions/domain/errors.js';
 import type {
   BigIpDevice,
@@ -27,7 +28,53 @@ export class InMemoryBigIp implements BigIpDevice {
   /** Refuses, like a device, every transaction holding a command this returns a message for. */
   refuse: ((command: ApplyPlan['commands'][number]) => string | undefined) | undefined;
 
+  /** What `readHealth` reports: monitor states by `poolPath|member`, counters by virtual path. */
+  readonly health = {
+    members: new Map<string, MemberReading>(),
+    virtuals: new Map<string, VirtualReading>(),
+  };
+
   constructor(readonly name = 'bigip1') {}
+
+  async readHealth(partitionPrefix: string, wantPool: (fullPath: string) => boolean): Promise<HealthScrape> {
+    this.events.push('read-health');
+    if (this.fail) {
+      const error = this.fail;
+      this.fail = undefined;
+      throw error;
+    }
+    const path = (o: BigIpObject) => `/${o.partition}/${o.name}`;
+    const scrape: HealthScrape = { unit: this.name, virtuals: new Map(), pools: new Map() };
+    for (const o of this.objects.values()) {
+      if (!o.partition.startsWith(partitionPrefix)) continue;
+      if (o.kind === 'virtual') {
+        scrape.virtuals.set(
+          path(o),
+          this.health.virtuals.get(path(o)) ?? {
+            bitsIn: 0,
+            bitsOut: 0,
+            curConns: 0,
+            totConns: 0,
+            slowKilled: 0,
+            enabled: o.attrs.enabled !== false,
+          },
+        );
+      }
+      if (o.kind === 'pool' && wantPool(path(o))) scrape.pools.set(path(o), new Map());
+    }
+    for (const o of this.objects.values()) {
+      if (o.kind !== 'member') continue;
+      const pool = `/${o.partition}/${o.pool}`;
+      scrape.pools.get(pool)?.set(
+        o.name,
+        this.health.members.get(`${pool}|${o.name}`) ?? {
+          monitorStatus: 'unchecked',
+          enabled: o.attrs.session !== 'user-disabled',
+        },
+      );
+    }
+    return scrape;
+  }
 
   async read(partition: string, units: readonly ReadUnit[]): Promise<DeviceSnapshot> {
     this.events.push(`read ${partition} ${units.length}`);

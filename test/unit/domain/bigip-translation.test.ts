@@ -277,7 +277,7 @@ describe('translate: load balancer tree → BIG-IP objects (upstream naming)', (
     const m2 = b.member(pool.id, { address: '10.0.0.2', weight: 0 });
     const tree = b.tree();
     expect(operatingStatusFor(tree, m1)).toBe('NO_MONITOR');
-    expect(operatingStatusFor(tree, m2)).toBe('DISABLED');
+    expect(operatingStatusFor(tree, m2)).toBe('DRAINING');
     b.healthmonitor(pool.id);
     expect(operatingStatusFor(b.tree(), m1)).toBe('ONLINE');
     expect(operatingStatusFor(tree, tree.root)).toBe('ONLINE');

@@ -1,0 +1,149 @@
+import { configuredStatus } from './bigip-translation.js';
+import { fullPath, memberName, partitionName, poolName, virtualServerName } from './bigip-names.js';
+import type { ListenerSpec, MemberSpec, PoolSpec } from './lbaas-request.js';
+import {
+  isDeleted,
+  type LoadBalancerTree,
+  type OperatingStatus,
+  type ResourceRecord,
+  resourceKey,
+} from './resource-state.js';
+
+/** One virtual server's counters and state, as one unit's stats endpoint reports them (§5.2). */
+export interface VirtualReading {
+  /** Cumulative on this unit, in bits. */
+  bitsIn: number;
+  bitsOut: number;
+  curConns: number;
+  totConns: number;
+  /** Connections the device killed as slow (SAP's provider reports them as request errors). */
+  slowKilled: number;
+  enabled: boolean;
+}
+
+/** One pool member as its pool's member stats report it. */
+export interface MemberReading {
+  /** `up`, `down`, `checking`, `unchecked`, `user-down`, `addr-down`, … */
+  monitorStatus: string;
+  enabled: boolean;
+}
+
+/** What one poll read from the active unit, keyed by full path (`/P/name`). */
+export interface HealthScrape {
+  /** The unit read (its counters are its own: statistics track units apart). */
+  unit: string;
+  virtuals: Map<string, VirtualReading>;
+  /** Pools whose member stats were read, each member by name (`ip:port`). */
+  pools: Map<string, Map<string, MemberReading>>;
+}
+
+/** Monitor states that mean "failing its monitor"; `user-down` is an operator's choice, not a failure. */
+const FAILING = new Set(['down', 'addr-down', 'down-by-irule', 'down-manual-resume']);
+
+/**
+ * A member's health from its monitor: up → ONLINE, failing → ERROR. Undefined (keep the status it
+ * has) while the device has not checked it yet, or shows a state configuration does not explain
+ * (disabled while we want it enabled: an apply is on its way).
+ */
+export function memberHealth(reading: MemberReading | undefined): OperatingStatus | undefined {
+  if (!reading || !reading.enabled) return undefined;
+  if (reading.monitorStatus === 'up') return 'ONLINE';
+  if (FAILING.has(reading.monitorStatus)) return 'ERROR';
+  return undefined;
+}
+
+/** Members that count for their pool's health: those meant to serve (not OFFLINE or DRAINING on purpose). */
+const SERVING = new Set<OperatingStatus>(['ONLINE', 'ERROR', 'NO_MONITOR']);
+
+/** A pool from its members: all serving members failing → ERROR, some → DEGRADED, else ONLINE. */
+export function poolRollUp(members: readonly OperatingStatus[]): OperatingStatus {
+  const serving = members.filter((s) => SERVING.has(s));
+  const failing = serving.filter((s) => s === 'ERROR').length;
+  if (serving.length > 0 && failing === serving.length) return 'ERROR';
+  return failing > 0 ? 'DEGRADED' : 'ONLINE';
+}
+
+/** A listener from its default pool (none → ONLINE: nothing behind it can fail). */
+export function listenerRollUp(pool: OperatingStatus | undefined): OperatingStatus {
+  return pool === 'ERROR' || pool === 'DEGRADED' ? pool : 'ONLINE';
+}
+
+/**
+ * A load balancer from its listeners and pools: ERROR when every listener meant to serve is ERROR
+ * (it serves nothing), DEGRADED when any listener or pool is ERROR or DEGRADED, else ONLINE.
+ */
+export function loadBalancerRollUp(
+  listeners: readonly OperatingStatus[],
+  pools: readonly OperatingStatus[],
+): OperatingStatus {
+  const serving = listeners.filter((s) => s !== 'OFFLINE');
+  if (serving.length > 0 && serving.every((s) => s === 'ERROR')) return 'ERROR';
+  const troubled = (s: OperatingStatus) => s === 'ERROR' || s === 'DEGRADED';
+  return serving.some(troubled) || pools.some(troubled) ? 'DEGRADED' : 'ONLINE';
+}
+
+export interface HealthVerdict {
+  /** Operating status by resource key, for every live object the scrape decides (the rest keep theirs). */
+  statuses: Map<string, OperatingStatus>;
+  /** Pools whose every serving member fails its monitor. */
+  poolsAllDown: string[];
+}
+
+/**
+ * The operating statuses of one load balancer's tree from one scrape of the active unit. Each
+ * object's status is its configured one (OFFLINE, DRAINING, NO_MONITOR) when configuration decides;
+ * otherwise its health: a member's from its monitor, rolled up to its pool, the pool's listeners and
+ * the load balancer. An object the scrape does not show (not on the device yet, not checked yet)
+ * keeps the status it has, and so counts with that status in the roll-up. Pure.
+ */
+export function deriveHealth(tree: LoadBalancerTree, scrape: HealthScrape, env: string): HealthVerdict {
+  const partition = partitionName(env, tree.root.tenantId);
+  const statuses = new Map<string, OperatingStatus>();
+  const live = <R extends ResourceRecord>(records: readonly R[]) => records.filter((r) => !isDeleted(tree, r));
+  const effective = (r: ResourceRecord) => statuses.get(resourceKey(r.type, r.id)) ?? r.operatingStatus;
+  let observed = false;
+
+  const poolStatus = new Map<string, OperatingStatus>();
+  const poolsAllDown: string[] = [];
+  for (const pool of live(tree.pools)) {
+    const members = scrape.pools.get(fullPath(partition, poolName(env, pool.id)));
+    if (members) observed = true;
+    const own = live(tree.members).filter((m) => (m.desired as MemberSpec).pool_id === pool.id);
+    for (const m of own) {
+      const spec = m.desired as MemberSpec;
+      const status =
+        configuredStatus(tree, m) ?? memberHealth(members?.get(memberName(spec.address, spec.protocol_port)));
+      if (status) statuses.set(resourceKey('member', m.id), status);
+    }
+    const status = configuredStatus(tree, pool) ?? (members ? poolRollUp(own.map(effective)) : undefined);
+    if (status) statuses.set(resourceKey('pool', pool.id), status);
+    if (status === 'ERROR') poolsAllDown.push(pool.id);
+    poolStatus.set(pool.id, status ?? pool.operatingStatus);
+  }
+
+  for (const listener of live(tree.listeners)) {
+    const spec = listener.desired as ListenerSpec;
+    const virtual = scrape.virtuals.get(fullPath(partition, virtualServerName(env, listener.id)));
+    if (virtual) observed = true;
+    const pool = spec.default_pool_id
+      ? poolStatus.get(spec.default_pool_id)
+      : [...poolStatus].find(([id]) => {
+          const p = tree.pools.find((x) => x.id === id);
+          return (p?.desired as PoolSpec | undefined)?.listener_id === listener.id;
+        })?.[1];
+    const status =
+      configuredStatus(tree, listener) ?? (virtual?.enabled ? listenerRollUp(pool) : undefined);
+    if (status) statuses.set(resourceKey('listener', listener.id), status);
+  }
+
+  const root = tree.root;
+  if (!isDeleted(tree, root)) {
+    const status =
+      configuredStatus(tree, root) ??
+      (observed
+        ? loadBalancerRollUp(live(tree.listeners).map(effective), live(tree.pools).map(effective))
+        : undefined);
+    if (status) statuses.set(resourceKey('loadbalancer', root.id), status);
+  }
+  return { statuses, poolsAllDown };
+}

@@ -1,0 +1,225 @@
+import { fullPath, partitionName, poolName } from '../domain/bigip-names.js';
+import { deriveHealth, type HealthScrape } from '../domain/device-health.js';
+import { LeaseBusyError } from '../domain/errors.js';
+import {
+  advanceStatistics,
+  type ListenerStatistics,
+  type Statistics,
+  sumStatistics,
+  toStatistics,
+} from '../domain/listener-statistics.js';
+import type {
+  AgentRegistry,
+  BindingStore,
+  DeviceCluster,
+  HealthStore,
+  OperatingStatusChange,
+  PartitionLease,
+  ResourceStore,
+} from '../domain/ports.js';
+import { buildTree, isDeleted, type LoadBalancerTree, resourceKey } from '../domain/resource-state.js';
+
+export interface HealthPollerDeps {
+  env: string;
+  cluster: DeviceCluster;
+  registry: AgentRegistry;
+  bindings: BindingStore;
+  resources: ResourceStore;
+  health: HealthStore;
+  /** One poll at a time per cluster, across invocations. */
+  lease: PartitionLease;
+  owner: string;
+  clock: () => number;
+}
+
+/** One load balancer's traffic in one poll: totals, and what grew since the last poll. */
+export interface LoadBalancerTraffic {
+  loadbalancerId: string;
+  total: Statistics;
+  /** Growth since the previous poll (what a per-period metric publishes). */
+  delta: Statistics;
+  listeners: { listenerId: string; total: Statistics; delta: Statistics }[];
+}
+
+export type PollReport =
+  | { outcome: 'skipped'; reason: string }
+  | {
+      outcome: 'polled';
+      unit: string;
+      loadbalancers: number;
+      poolsRead: number;
+      statusesChanged: number;
+      statusesWritten: number;
+      statisticsWritten: number;
+      loadbalancersInError: number;
+      poolsAllMembersDown: number;
+      traffic: LoadBalancerTraffic[];
+      /** Status changes by `type#id`, for logs. */
+      changes: { loadbalancerId: string; key: string; from: string; to: string }[];
+    };
+
+/** Load balancers read at once from the resources table. */
+const TREE_CONCURRENCY = 8;
+
+/**
+ * The status poller of one device cluster: reads the active unit in bulk (every virtual server's
+ * stats, then one member-stats call per pool of ours), turns the reading into operating statuses
+ * and listener totals, and writes only what changed. A poll that cannot read the whole device
+ * (no active unit, busy, token trouble, a hung unit, mcpd answering false 404s) changes nothing:
+ * the next poll tries again. An object the device does not show keeps its status.
+ */
+export class HealthPoller {
+  constructor(private readonly deps: HealthPollerDeps) {}
+
+  async poll(): Promise<PollReport> {
+    const { lease, owner, cluster } = this.deps;
+    const key = `health#${cluster.name}`;
+    try {
+      await lease.acquire(key, owner);
+    } catch (error) {
+      if (error instanceof LeaseBusyError) return { outcome: 'skipped', reason: 'another poll of this cluster is running' };
+      throw error;
+    }
+    try {
+      return await this.pollHeld();
+    } finally {
+      await lease.release(key, owner).catch(() => undefined);
+    }
+  }
+
+  private async pollHeld(): Promise<PollReport> {
+    const { env, cluster, clock } = this.deps;
+    const trees = await this.loadTrees();
+    let scrape: HealthScrape;
+    try {
+      const device = await cluster.activeDevice();
+      const pools = new Set<string>();
+      for (const tree of trees) {
+        const partition = partitionName(env, tree.root.tenantId);
+        for (const p of tree.pools) if (!isDeleted(tree, p)) pools.add(fullPath(partition, poolName(env, p.id)));
+      }
+      scrape = await device.readHealth(`${env}_`, (path) => pools.has(path));
+    } catch (error) {
+      cluster.forget();
+      return { outcome: 'skipped', reason: `device not read: ${(error as Error).message}` };
+    }
+
+    const now = clock();
+    const changes: OperatingStatusChange[] = [];
+    const changeLog: { loadbalancerId: string; key: string; from: string; to: string }[] = [];
+    let loadbalancersInError = 0;
+    let poolsAllMembersDown = 0;
+    const traffic: LoadBalancerTraffic[] = [];
+    const toSave: ListenerStatistics[] = [];
+
+    for (const tree of trees) {
+      const verdict = deriveHealth(tree, scrape, env);
+      poolsAllMembersDown += verdict.poolsAllDown.length;
+      const records = [tree.root, ...tree.listeners, ...tree.pools, ...tree.members, ...tree.healthmonitors];
+      for (const record of records) {
+        const to = verdict.statuses.get(resourceKey(record.type, record.id));
+        if (!to || to === record.operatingStatus || record.provisioningStatus !== 'ACTIVE') continue;
+        changes.push({ record, to });
+        changeLog.push({
+          loadbalancerId: tree.root.id,
+          key: resourceKey(record.type, record.id),
+          from: record.operatingStatus,
+          to,
+        });
+      }
+      const lbStatus = verdict.statuses.get(resourceKey('loadbalancer', tree.root.id)) ?? tree.root.operatingStatus;
+      if (lbStatus === 'ERROR') loadbalancersInError++;
+      const t = await this.traffic(tree, scrape, now, toSave);
+      if (t) traffic.push(t);
+    }
+
+    const statusesWritten = changes.length > 0 ? await this.deps.health.writeOperatingStatuses(changes, now) : 0;
+    if (toSave.length > 0) await this.deps.health.saveStatistics(toSave);
+    return {
+      outcome: 'polled',
+      unit: scrape.unit,
+      loadbalancers: trees.length,
+      poolsRead: scrape.pools.size,
+      statusesChanged: changes.length,
+      statusesWritten,
+      statisticsWritten: toSave.length,
+      loadbalancersInError,
+      poolsAllMembersDown,
+      traffic,
+      changes: changeLog,
+    };
+  }
+
+  /** Each listener's totals advanced by this reading; what changed is queued for saving. */
+  private async traffic(
+    tree: LoadBalancerTree,
+    scrape: HealthScrape,
+    now: number,
+    toSave: ListenerStatistics[],
+  ): Promise<LoadBalancerTraffic | undefined> {
+    const { env, health } = this.deps;
+    const partition = partitionName(env, tree.root.tenantId);
+    const listeners = tree.listeners.filter((l) => !isDeleted(tree, l));
+    if (listeners.length === 0) return undefined;
+    const previous = new Map((await health.loadStatistics(tree.root.id)).map((s) => [s.listenerId, s]));
+    const out: LoadBalancerTraffic['listeners'] = [];
+    for (const listener of listeners) {
+      const reading = scrape.virtuals.get(fullPath(partition, `${env}_${listener.id}`));
+      const before = previous.get(listener.id);
+      const next = reading
+        ? advanceStatistics(before, { loadbalancerId: tree.root.id, listenerId: listener.id }, scrape.unit, reading, now)
+        : undefined;
+      if (next) toSave.push(next);
+      const current = next ?? before;
+      if (!current) continue;
+      const total = toStatistics(current);
+      const base = before ? toStatistics(before) : undefined;
+      out.push({ listenerId: listener.id, total, delta: growth(total, base) });
+    }
+    if (out.length === 0) return undefined;
+    return {
+      loadbalancerId: tree.root.id,
+      total: sumStatistics(out.map((l) => l.total)),
+      delta: sumStatistics(out.map((l) => l.delta)),
+      listeners: out,
+    };
+  }
+
+  /** Every load balancer bound to an agent of the environment, as trees. */
+  private async loadTrees(): Promise<LoadBalancerTree[]> {
+    const { env, registry, bindings, resources } = this.deps;
+    const ids: string[] = [];
+    for (const agent of await registry.listAgents(env)) {
+      let cursor: string | undefined;
+      do {
+        const page = await bindings.listOnAgent(env, agent.host, { limit: 500, ...(cursor ? { cursor } : {}) });
+        ids.push(...page.items.map((b) => b.loadbalancerId));
+        cursor = page.cursor;
+      } while (cursor);
+    }
+    const trees: LoadBalancerTree[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(TREE_CONCURRENCY, ids.length) }, async () => {
+        while (next < ids.length) {
+          const records = await resources.loadRecords(ids[next++] as string);
+          const tree = buildTree(records);
+          // Another environment's or tenant's records are never ours to write.
+          if (tree && tree.root.env === env) trees.push(tree);
+        }
+      }),
+    );
+    return trees;
+  }
+}
+
+/** What grew since the previous totals; active connections are a level, not a growth. */
+function growth(now: Statistics, before: Statistics | undefined): Statistics {
+  return {
+    bytes_in: now.bytes_in - (before?.bytes_in ?? 0),
+    bytes_out: now.bytes_out - (before?.bytes_out ?? 0),
+    active_connections: now.active_connections,
+    total_connections: now.total_connections - (before?.total_connections ?? 0),
+    request_errors: now.request_errors - (before?.request_errors ?? 0),
+  };
+}

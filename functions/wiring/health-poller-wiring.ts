@@ -1,0 +1,44 @@
+import { type AwsClients, createDocumentClient } from '../adapters/aws-clients.js';
+import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
+import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
+import { DynamoDbHealthStore } from '../adapters/dynamodb-health-store.js';
+import { DynamoDbPartitionLease } from '../adapters/dynamodb-partition-lease.js';
+import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
+import { createHealthPollerHandler } from '../handlers/health-poller-handler.js';
+import { HealthPoller } from '../services/health-poller.js';
+import type { HealthPollerConfig } from '../shared/config.js';
+import { createTelemetry, type Telemetry } from '../shared/telemetry.js';
+import { type DeviceOverrides, wireDeviceCluster } from './device-cluster-wiring.js';
+
+export interface HealthPollerOverrides extends DeviceOverrides {
+  telemetry?: Telemetry;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** The cluster's status poller: its own device clients (read-only), the tables it reads and writes. */
+export function wireHealthPoller(
+  config: HealthPollerConfig,
+  clients: Pick<AwsClients, 'dynamodb'>,
+  overrides: HealthPollerOverrides = {},
+) {
+  const clock = overrides.clock ?? Date.now;
+  const db = createDocumentClient(clients.dynamodb);
+  const telemetry = overrides.telemetry ?? createTelemetry('health-poller', config.env);
+  const cluster = wireDeviceCluster(config, overrides);
+  const poller = new HealthPoller({
+    env: config.env,
+    cluster,
+    registry: new DynamoDbAgentRegistry(db, config.tables.agents),
+    // Listing bindings is all it does with them: no affinity table (and no grant on it).
+    bindings: new DynamoDbBindingStore(db, { bindings: config.tables.bindings, affinity: '' }),
+    // It only reads trees: no claims table.
+    resources: new DynamoDbResourceStore(db, { resources: config.tables.resources, claims: '' }),
+    health: new DynamoDbHealthStore(db, config.tables),
+    // A poll already running wins: this one is skipped, not queued.
+    lease: new DynamoDbPartitionLease(db, config.tables.leases, { ttlMs: config.leaseMs, waitMs: 0, clock }),
+    owner: `health-poller#${Math.random().toString(36).slice(2)}`,
+    clock,
+  });
+  const handler = createHealthPollerHandler(poller, config, telemetry, overrides.sleep, clock);
+  return { handler, poller, cluster, telemetry };
+}
