@@ -226,6 +226,8 @@ export class BigIpSimulator implements Controllable {
           return send(res, { status: 500, body: undefined, html: JETTY_500_HTML });
         case 'not-registered':
           return send(res, reply(404, errors.notRegistered(url.pathname)));
+        case 'false-404':
+          return send(res, reply(404, errors.notFound(falseNotFoundNoun(url.pathname), falseNotFoundPath(url.pathname))));
         case 'expire-tokens':
           this.expireAllTokens();
           break;
@@ -331,4 +333,16 @@ export class BigIpSimulator implements Controllable {
     this.changesPending = true;
     if (this.peer) this.peer.changesPending = true;
   }
+}
+
+/** The noun a false 404 names: the object whose path is asked for (its pool for a member path). */
+function falseNotFoundNoun(path: string): string {
+  if (path.includes('/ltm/pool/')) return 'Pool';
+  if (path.includes('/ltm/virtual/')) return 'Virtual Server';
+  return 'Object';
+}
+
+function falseNotFoundPath(path: string): string {
+  const id = /\/(~[^/]+)/.exec(path)?.[1] ?? '';
+  return decodeSafe(id).replaceAll('~', '/');
 }

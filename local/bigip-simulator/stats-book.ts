@@ -8,6 +8,8 @@ export interface VirtualCounters {
   bitsOut: number;
   curConns: number;
   totConns: number;
+  /** Connections the device reset as too slow; the simulator's data plane never kills any. */
+  slowKilled: number;
 }
 
 export type MonitorStatus = 'up' | 'down' | 'checking' | 'unchecked';
@@ -19,7 +21,7 @@ export class StatsBook {
   virtual(fullPath: string): VirtualCounters {
     let c = this.virtuals.get(fullPath);
     if (!c) {
-      c = { bitsIn: 0, bitsOut: 0, curConns: 0, totConns: 0 };
+      c = { bitsIn: 0, bitsOut: 0, curConns: 0, totConns: 0, slowKilled: 0 };
       this.virtuals.set(fullPath, c);
     }
     return c;

@@ -79,6 +79,7 @@ function virtualEntries(store: ConfigStore, book: StatsBook, vs: StoredObject): 
     'clientside.bitsOut': { value: c.bitsOut },
     'clientside.curConns': { value: c.curConns },
     'clientside.totConns': { value: c.totConns },
+    'clientside.slowKilled': { value: c.slowKilled },
     destination: { description: String(vs.attrs.destination) },
     'status.availabilityState': {
       description: pool ? availability(memberStatuses(store, book, pool)) : 'unknown',

@@ -1,8 +1,10 @@
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach } from 'vitest';
 import { StaticCredentials } from '../../functions/adapters/device-credentials.js';
+import { DynamoDbHealthStore } from '../../functions/adapters/dynamodb-health-store.js';
 import type { AgentConfig } from '../../functions/shared/config.js';
 import { wireAgentWorker } from '../../functions/wiring/agent-worker-wiring.js';
+import { type HealthPollerOverrides, wireHealthPoller } from '../../functions/wiring/health-poller-wiring.js';
 import { wireReclaimer } from '../../functions/wiring/reclaimer-wiring.js';
 import { BigIpPair } from '../../local/bigip-simulator/bigip-pair.js';
 import { BigIpSimulator, type SimulatorOptions } from '../../local/bigip-simulator/bigip-simulator.js';
@@ -73,6 +75,7 @@ export async function systemHarness(options: SystemOptions = {}) {
     functionName: 'scheduler',
   });
 
+  const pollers: { close(): Promise<void> }[] = [];
   // A stopped agent neither beats nor polls: its queue holds whatever was forwarded to it.
   const stopped = new Set<string>();
   const depth = async () => {
@@ -150,6 +153,37 @@ export async function systemHarness(options: SystemOptions = {}) {
         h.clients,
         { clock: h.clock },
       ).reclaimer.sweep(),
+    /** The environment's status poller on the same devices and tables (its own clients, like in AWS). */
+    healthPoller(overrides: HealthPollerOverrides = {}) {
+      const graph = wireHealthPoller(
+        {
+          env: h.env,
+          tables: h.tables,
+          intervalMs: 30_000,
+          pollsPerInvocation: 1,
+          leaseMs: 30_000,
+          devices,
+          deviceSecretId: 'unused-locally',
+          caBundle: undefined,
+          deviceGroup: options.deviceGroup,
+          trafficGroup: undefined,
+          clusterName: 'cluster1',
+          restTimeoutMs: options.restTimeoutMs ?? 3_000,
+        },
+        h.clients,
+        {
+          credentials: new StaticCredentials({ username: 'admin', password: 'admin' }),
+          retryBaseMs: 10,
+          clock: h.clock,
+          ...overrides,
+        },
+      );
+      pollers.push(graph.cluster);
+      return graph;
+    },
+    /** Listener totals the poller kept for a load balancer. */
+    healthStats: (loadbalancerId: string) =>
+      new DynamoDbHealthStore(h.clients.db, h.tables).loadStatistics(loadbalancerId),
     /** Heartbeats for every running agent at the harness clock. */
     async beatRunning() {
       for (const host of Object.keys(h.agentQueues)) if (!stopped.has(host)) await h.beat(host);
@@ -184,7 +218,7 @@ export async function systemHarness(options: SystemOptions = {}) {
       await this.settle();
     },
     async close() {
-      await Promise.all(agents.map((a) => a.cluster.close()));
+      await Promise.all([...agents.map((a) => a.cluster.close()), ...pollers.map((p) => p.close())]);
       if (pair) await pair.close();
       else await single?.close();
     },
