@@ -1,5 +1,5 @@
 import type { AgentStatus } from '../functions/services/agent-operations.js';
-import type { DeadLetter, StatusNode } from './lbaas-client.js';
+import type { DeadLetter, LoadBalancerStats, StatusNode } from './lbaas-client.js';
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 
@@ -57,4 +57,23 @@ export function table(headers: string[], rows: string[][]): string {
         .trimEnd(),
     )
     .join('\n');
+}
+
+/** Statistics as a table: one row per listener, then the load balancer's total. */
+export function formatStats(result: LoadBalancerStats): string {
+  const headers = ['LISTENER', 'BYTES IN', 'BYTES OUT', 'ACTIVE CONN', 'TOTAL CONN', 'REQUEST ERRORS', 'READ'];
+  const row = (name: string, s: LoadBalancerStats['stats'], read: string) => [
+    name,
+    String(s.bytes_in),
+    String(s.bytes_out),
+    String(s.active_connections),
+    String(s.total_connections),
+    String(s.request_errors),
+    read,
+  ];
+  const rows = result.listeners.map((l) =>
+    row(l.listenerId, l.stats, `${new Date(l.observedAt).toISOString()} on ${l.unit}`),
+  );
+  if (rows.length === 0) return `${table(headers, [row('(total)', result.stats, 'not read yet')])}`;
+  return table(headers, [...rows, row('(total)', result.stats, '')]);
 }

@@ -10,7 +10,8 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { deduplicationId, isMemberBatch, parseRequest } from '../functions/domain/lbaas-request.js';
-import type { ResourceStore } from '../functions/domain/ports.js';
+import { type Statistics, sumStatistics, toStatistics } from '../functions/domain/listener-statistics.js';
+import type { HealthStore, ResourceStore } from '../functions/domain/ports.js';
 import { isPending, type ResourceRecord } from '../functions/domain/resource-state.js';
 import type { AgentOperations } from '../functions/services/agent-operations.js';
 import type { TableNames } from '../functions/shared/table-schema.js';
@@ -57,6 +58,12 @@ export interface DeadLetter {
   sentAt?: string;
 }
 
+/** Octavia's statistics shape, and the listeners it sums (with when and where they were read). */
+export interface LoadBalancerStats {
+  stats: Statistics;
+  listeners: { listenerId: string; observedAt: number; unit: string; stats: Statistics }[];
+}
+
 /**
  * The programmatic face of the system, used by the `lbaas` CLI, the local stack and the tests:
  * submit requests, read status trees, wait, operate agents, inspect and redrive dead letters.
@@ -64,6 +71,7 @@ export interface DeadLetter {
 export class LbaasClient {
   readonly operations: AgentOperations;
   private readonly resources: ResourceStore;
+  private readonly health: HealthStore;
 
   constructor(
     readonly target: ClientTarget,
@@ -76,7 +84,26 @@ export class LbaasClient {
       { clock },
     );
     this.resources = wired.resources;
+    this.health = wired.health;
     this.operations = wired.operations;
+  }
+
+  /**
+   * A load balancer's statistics as the status poller last read them from the active unit
+   * (Octavia's `GET /loadbalancers/{id}/stats`: the sum of its listeners), with each listener's.
+   */
+  async stats(loadbalancerId: string): Promise<LoadBalancerStats | undefined> {
+    const records = await this.records(loadbalancerId);
+    if (!records.some((r) => r.type === 'loadbalancer')) return undefined;
+    const live = new Set(records.filter((r) => r.type === 'listener').map((r) => r.id));
+    const kept = (await this.health.loadStatistics(loadbalancerId)).filter((s) => live.has(s.listenerId));
+    const listeners = kept.map((s) => ({
+      listenerId: s.listenerId,
+      observedAt: s.observedAt,
+      unit: s.unit,
+      stats: toStatistics(s),
+    }));
+    return { stats: sumStatistics(listeners.map((l) => l.stats)), listeners };
   }
 
   /** Fills in version and requestId if missing, then validates like the scheduler would. */

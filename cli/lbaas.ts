@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
 import { isPending } from '../functions/domain/resource-state.js';
-import { formatAgents, formatDeadLetters, formatTree, table } from './format.js';
+import { formatAgents, formatDeadLetters, formatStats, formatTree, table } from './format.js';
 import { LbaasClient } from './lbaas-client.js';
 import { resolveTarget, type TargetOptions } from './target.js';
 
@@ -159,6 +159,19 @@ export function buildProgram(): Command {
         if (!tree) throw new CliExit(`load balancer ${lb} not found`);
         if (opts.json) json(tree);
         else out(formatTree(tree));
+      });
+    });
+
+  program
+    .command('stats <loadbalancer>')
+    .description("traffic statistics of a load balancer, as the status poller last read them (Octavia's shape)")
+    .option('--json', "Octavia's JSON: {\"stats\": {bytes_in, bytes_out, active_connections, total_connections, request_errors}}")
+    .action(async (lb: string, opts, command: Command) => {
+      await withClient(command, async (client) => {
+        const result = await client.stats(lb);
+        if (!result) throw new CliExit(`load balancer ${lb} not found`);
+        if (opts.json) json({ stats: result.stats });
+        else out(formatStats(result));
       });
     });
 

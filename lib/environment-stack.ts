@@ -7,7 +7,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { ENV_VARS } from '../functions/shared/config.js';
+import { ENV_VARS, pollsPerMinute } from '../functions/shared/config.js';
 import type { TableId } from '../functions/shared/table-schema.js';
 import { agentIdOf, type EnvironmentConfig, type LbaasConfig } from './config/lbaas-config.js';
 import { OUTPUTS } from './config/stack-outputs.js';
@@ -228,6 +228,37 @@ export class EnvironmentStack extends Stack {
     });
     functions.reclaimer = reclaimer;
 
+    // The status poller: one per environment (its device cluster), reading the active unit in bulk.
+    const polls = pollsPerMinute(e.healthIntervalSeconds * 1000);
+    const firstAgent = e.agents[0];
+    const pollerPlacement = firstAgent ? devices.placementFor({ ...firstAgent, host: 'health-poller' }) : undefined;
+    const healthPoller = use(
+      new LbaasFunction(this, 'HealthPoller', {
+        handler: 'health-poller',
+        description: `${e.prefix}: operating statuses and statistics from the active BIG-IP`,
+        timeout: Duration.seconds(Math.min(900, polls * e.healthIntervalSeconds + 30)),
+        memorySize: 256,
+        // One poll at a time per cluster (a lease guards it too): overlapping scrapes load device CPUs.
+        reservedConcurrency: 1,
+        environment: {
+          ...common,
+          ...deviceEnv,
+          [ENV_VARS.healthIntervalSeconds]: String(e.healthIntervalSeconds),
+          [ENV_VARS.leaseSeconds]: String(LEASE_SECONDS),
+        },
+        ...(pollerPlacement ?? {}),
+        ...(devices.caBundlePath ? { files: { [CA_BUNDLE_FILE]: devices.caBundlePath } } : {}),
+      }),
+      { agents: 'read', bindings: 'read', resources: 'readWrite', leases: 'readWrite', statistics: 'readWrite' },
+    );
+    devices.grantAccess(healthPoller.fn);
+    new Rule(this, 'HealthPollerSchedule', {
+      description: `${e.prefix}: ${polls} status poll(s) a minute`,
+      schedule: Schedule.rate(Duration.minutes(Math.max(1, Math.round(e.healthIntervalSeconds / 60)))),
+      targets: [new LambdaFunction(healthPoller.fn, { retryAttempts: 0 })],
+    });
+    functions['health poller'] = healthPoller;
+
     // Alarms go to an encrypted, TLS-only topic.
     const topicKey = new Key(this, 'AlarmTopicKey', {
       enableKeyRotation: true,
@@ -256,6 +287,7 @@ export class EnvironmentStack extends Stack {
       ),
       functions: Object.fromEntries(Object.entries(functions).map(([k, f]) => [k, f.fn])),
       alarmTopic,
+      healthAlarmMinutes: e.healthAlarmMinutes,
     });
 
     // What the lbaas CLI reads to find this environment.

@@ -1,6 +1,7 @@
 import { type AwsClients, createDocumentClient } from '../adapters/aws-clients.js';
 import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
 import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
+import { DynamoDbHealthStore } from '../adapters/dynamodb-health-store.js';
 import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
 import { SqsQueueInbox } from '../adapters/sqs-queue-inbox.js';
 import { AgentOperations } from '../services/agent-operations.js';
@@ -35,5 +36,9 @@ export function wireOperator(
     ...overrides,
     inbox: new SqsQueueInbox(clients.sqs),
   });
-  return { ...graph, resources: new DynamoDbResourceStore(graph.db, settings.tables) };
+  return {
+    ...graph,
+    resources: new DynamoDbResourceStore(graph.db, settings.tables),
+    health: new DynamoDbHealthStore(graph.db, settings.tables),
+  };
 }

@@ -31,6 +31,10 @@ const environment = z
     prefix: rules.envPrefix,
     agentDownTimeSeconds: intSetting('agentDownTimeSeconds'),
     heartbeatIntervalSeconds: intSetting('heartbeatIntervalSeconds'),
+    /** How often the status poller reads the active unit's health and counters (30 s at least). */
+    healthIntervalSeconds: intSetting('healthIntervalSeconds'),
+    /** Minutes a load balancer must stay in operating status ERROR before its alarm fires. */
+    healthAlarmMinutes: z.int().min(1).max(60).default(5),
     maxAttempts: intSetting('maxAttempts'),
     retryBaseSeconds: intSetting('retryBaseSeconds'),
     retryMaxSeconds: intSetting('retryMaxSeconds'),

@@ -30,6 +30,8 @@ export interface EnvironmentDashboardProps {
   alarmTopic: ITopic;
   /** Alarm when the oldest request waits longer than this. */
   oldestMessageAlarm?: Duration;
+  /** Minutes a load balancer stays in operating status ERROR before its alarm fires (default 5). */
+  healthAlarmMinutes?: number;
 }
 
 /**
@@ -58,6 +60,14 @@ export class EnvironmentDashboard extends Construct {
     const perAgent = (key: MetricKey, statistic: string, extra: Record<string, string> = {}) =>
       hosts.map((h) => custom(key, { Agent: h, ...extra }, statistic, h));
 
+    // Per-load-balancer metrics have ids no stack knows: a search over the dimension, busiest first.
+    const search = (name: string, statistic: string, label: string) =>
+      new MathExpression({
+        expression: `SORT(SEARCH('{${METRIC_NAMESPACE},Environment,LoadBalancer} MetricName="${name}" Environment="${env}"', '${statistic}', 60), SUM, DESC, 10)`,
+        usingMetrics: {},
+        period: Duration.minutes(1),
+        label,
+      });
     const dlqDepth = (queue: IQueue, label: string) =>
       queue.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(1),
@@ -170,6 +180,34 @@ export class EnvironmentDashboard extends Construct {
           }),
           new GraphWidget({ title: 'Function errors', left: functionErrors, width: 12 }),
         ],
+        [
+          new GraphWidget({
+            title: 'Health (status poller): load balancers in ERROR, pools with every member down',
+            left: [
+              custom('loadbalancersInError', {}, 'Maximum', 'load balancers in ERROR'),
+              custom('poolsAllDown', {}, 'Maximum', 'pools all down'),
+            ],
+            right: [custom('statusChanges', {}, 'Sum', 'status changes')],
+            width: 8,
+          }),
+          new GraphWidget({
+            title: 'Status polls',
+            left: ['polled', 'skipped', 'failed'].map((o) => custom('healthPolls', { Outcome: o }, 'Sum', o)),
+            width: 4,
+          }),
+          new GraphWidget({
+            title: 'Traffic: bytes in/out per load balancer (busiest 10)',
+            left: [search('LoadBalancerBytesIn', 'Sum', 'in')],
+            right: [search('LoadBalancerBytesOut', 'Sum', 'out')],
+            width: 6,
+          }),
+          new GraphWidget({
+            title: 'Connections per load balancer: active / new (busiest 10)',
+            left: [search('LoadBalancerActiveConnections', 'Maximum', 'active')],
+            right: [search('LoadBalancerNewConnections', 'Sum', 'new')],
+            width: 6,
+          }),
+        ],
       ],
     });
 
@@ -179,13 +217,14 @@ export class EnvironmentDashboard extends Construct {
       threshold: number,
       description: string,
       comparison = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods = 1,
     ) => {
       const a = new Alarm(this, id, {
         alarmName: `bigip-lbaas-${env}-${id}`,
         alarmDescription: description,
         metric,
         threshold,
-        evaluationPeriods: 1,
+        evaluationPeriods,
         comparisonOperator: comparison,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       });
@@ -216,6 +255,21 @@ export class EnvironmentDashboard extends Construct {
       }),
       (props.oldestMessageAlarm ?? Duration.minutes(5)).toSeconds(),
       `${env}: a request has waited longer than ${(props.oldestMessageAlarm ?? Duration.minutes(5)).toHumanString()}`,
+    );
+    const healthMinutes = props.healthAlarmMinutes ?? 5;
+    alarm(
+      'LoadBalancerInError',
+      custom('loadbalancersInError', {}, 'Minimum'),
+      1,
+      `${env}: a load balancer has been in operating status ERROR for ${healthMinutes} minutes (lbaas status <lb> shows which part fails)`,
+      ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      healthMinutes,
+    );
+    alarm(
+      'PoolAllMembersDown',
+      custom('poolsAllDown', {}, 'Maximum'),
+      1,
+      `${env}: a pool has every member failing its health monitor`,
     );
     alarm(
       'FunctionErrors',

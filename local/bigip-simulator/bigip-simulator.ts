@@ -3,6 +3,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { TokenStore } from './auth-tokens.js';
+import { DataPlane, type DataPlaneOptions } from './data-plane.js';
 import { type CallRecord, type Controllable, callsByPath, controlRoute, dumpConfig } from './control-api.js';
 import type { DeviceTraits } from './device-traits.js';
 import { errors, JETTY_500_HTML } from './error-bodies.js';
@@ -40,6 +41,11 @@ export interface SimulatorOptions {
   random?: () => number;
   tls?: { key: string; cert: string };
   managementIp?: string;
+  /**
+   * Run the traffic side (data-plane.ts): monitors probe loopback members, loopback virtual
+   * servers accept connections. Off by default: tests of the management plane need no sockets.
+   */
+  dataPlane?: boolean | DataPlaneOptions;
 }
 
 /**
@@ -75,6 +81,8 @@ export class BigIpSimulator implements Controllable {
   private readonly sockets = new Set<Socket>();
   private readonly startedAt = performance.now();
   private server: http.Server | https.Server | undefined;
+  /** The traffic side, when enabled. */
+  readonly dataPlane: DataPlane | undefined;
 
   constructor(private readonly options: SimulatorOptions = {}) {
     const clock = options.clock ?? Date.now;
@@ -98,6 +106,9 @@ export class BigIpSimulator implements Controllable {
     );
     this.transactions = new Transactions(clock, options.transactionTimeoutSeconds ?? 120, this.version);
     this.resources = new RestResources(this.traits, this.stats);
+    if (options.dataPlane) {
+      this.dataPlane = new DataPlane(this, options.dataPlane === true ? { clock } : { clock, ...options.dataPlane });
+    }
   }
 
   /** Starts serving on loopback; returns the base URL. */
@@ -115,6 +126,7 @@ export class BigIpSimulator implements Controllable {
       socket.on('close', () => this.sockets.delete(socket));
     });
     await new Promise<void>((resolve) => this.server?.listen(port, host, resolve));
+    this.dataPlane?.start();
     return this.baseUrl;
   }
 
@@ -125,6 +137,7 @@ export class BigIpSimulator implements Controllable {
   }
 
   async close(): Promise<void> {
+    await this.dataPlane?.stop();
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }

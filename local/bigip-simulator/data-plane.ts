@@ -1,0 +1,341 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import type { ConfigStore, StoredObject } from './ltm-model.js';
+import { monitorsOf, splitMember } from './ltm-types.js';
+import type { MonitorStatus, StatsBook } from './stats-book.js';
+
+/** What the data plane needs of its unit. */
+export interface DataPlaneUnit {
+  readonly store: ConfigStore;
+  readonly stats: StatsBook;
+  readonly failoverState: 'active' | 'standby';
+}
+
+export interface DataPlaneOptions {
+  /** How often listeners and due probes are looked at (default 200 ms). */
+  tickMs?: number;
+  clock?: () => number;
+}
+
+/** Only loopback addresses are served and probed: the sandbox never reaches outside the machine. */
+const LOOPBACK_V4 = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+/** BIG-IP's default source-address persistence timeout, seconds. */
+const SOURCE_ADDR_TIMEOUT_S = 180;
+/** Read at most this much of a monitor's response (what a receive rule searches). */
+const MAX_PROBE_BYTES = 5_120;
+
+interface ProbeState {
+  firstSeen: number;
+  lastUp: number | undefined;
+  nextAt: number;
+  running: boolean;
+}
+
+/**
+ * The traffic side of a simulated unit, for the local sandbox: it does with the configuration what
+ * a BIG-IP does. Health monitors probe pool members whose addresses are on the loopback (HTTP and
+ * HTTPS send the monitor's send string and match its receive rule against the answer; TCP connects;
+ * gateway ICMP has no unprivileged equivalent, and a loopback address always answers echo, so it
+ * counts as up) every `interval` seconds, and mark a member down once no probe has succeeded for
+ * `timeout` seconds, up on the first success. The active unit accepts connections on enabled
+ * virtual servers whose destination is a loopback address, and forwards each to an enabled member
+ * its monitor says is up (any enabled member when the pool has no monitor), by the pool's
+ * load-balancing mode, honouring ratios, the virtual's connection limit and source-address
+ * persistence; it counts bits and connections into the stats the endpoints report (§5.2). A
+ * connection with no member to go to is reset, as a BIG-IP does.
+ */
+export class DataPlane {
+  private readonly probes = new Map<string, ProbeState>();
+  private readonly servers = new Map<string, net.Server>();
+  private readonly sockets = new Set<net.Socket>();
+  private readonly memberConns = new Map<string, number>();
+  private readonly rotation = new Map<string, number>();
+  private readonly persistence = new Map<string, { member: string; until: number }>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly clock: () => number;
+  /** Last bind failure per destination (a port in use), for the sandbox's diagnostics. */
+  readonly bindErrors = new Map<string, string>();
+
+  constructor(
+    private readonly unit: DataPlaneUnit,
+    private readonly options: DataPlaneOptions = {},
+  ) {
+    this.clock = options.clock ?? Date.now;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.tick(), this.options.tickMs ?? 200);
+    this.timer.unref();
+    this.tick();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    for (const s of this.sockets) s.destroy();
+    await Promise.all([...this.servers.keys()].map((k) => this.closeServer(k)));
+  }
+
+  /** Destinations served now (`127.0.0.2:18080`). */
+  get listening(): string[] {
+    return [...this.servers.keys()].sort();
+  }
+
+  tick(): void {
+    this.syncListeners();
+    this.runProbes();
+  }
+
+  // ---- monitors ----
+
+  private runProbes(): void {
+    const now = this.clock();
+    const seen = new Set<string>();
+    for (const pool of this.unit.store.all('ltm/pool')) {
+      const monitor = this.monitorOf(pool);
+      for (const member of this.membersOf(pool)) {
+        const key = `${pool.fullPath}|${member.fullPath}`;
+        if (!monitor) continue;
+        const [address, port] = splitMember(member.name);
+        if (!LOOPBACK_V4.test(address) || port === undefined) continue;
+        seen.add(key);
+        let state = this.probes.get(key);
+        if (!state) {
+          state = { firstSeen: now, lastUp: undefined, nextAt: now, running: false };
+          this.probes.set(key, state);
+          this.unit.stats.setMember(key, 'checking');
+        }
+        if (state.running || now < state.nextAt) continue;
+        state.running = true;
+        const interval = Math.max(1, Number(monitor.attrs.interval ?? 5)) * 1000;
+        const timeout = Math.max(1, Number(monitor.attrs.timeout ?? 16)) * 1000;
+        state.nextAt = now + interval;
+        const current = state;
+        probe(monitor, address, port, Math.min(interval, timeout))
+          .then((up) => {
+            const at = this.clock();
+            let status: MonitorStatus | undefined;
+            if (up) {
+              current.lastUp = at;
+              status = 'up';
+            } else if (at - (current.lastUp ?? current.firstSeen) >= timeout) {
+              status = 'down';
+            }
+            if (status && this.probes.get(key) === current) this.unit.stats.setMember(key, status);
+          })
+          .finally(() => {
+            current.running = false;
+          });
+      }
+    }
+    for (const key of this.probes.keys()) if (!seen.has(key)) this.probes.delete(key);
+  }
+
+  private monitorOf(pool: StoredObject): StoredObject | undefined {
+    const [path] = monitorsOf(pool);
+    if (!path) return undefined;
+    for (const type of ['http', 'https', 'tcp', 'gateway-icmp']) {
+      const m = this.unit.store.get(`ltm/monitor/${type}` as never, path);
+      if (m) return { ...m, attrs: { ...m.attrs, monitorType: type } };
+    }
+    return undefined;
+  }
+
+  private membersOf(pool: StoredObject): StoredObject[] {
+    return this.unit.store.all('ltm/pool/members').filter((m) => m.pool === pool.fullPath);
+  }
+
+  // ---- virtual servers ----
+
+  private syncListeners(): void {
+    const wanted = new Map<string, { address: string; port: number }>();
+    if (this.unit.failoverState === 'active') {
+      for (const vs of this.unit.store.all('ltm/virtual')) {
+        const dest = destinationOf(vs);
+        if (dest && vs.attrs.disabled !== true) wanted.set(`${dest.address}:${dest.port}`, dest);
+      }
+    }
+    for (const key of this.servers.keys()) if (!wanted.has(key)) void this.closeServer(key);
+    for (const [key, dest] of wanted) {
+      if (this.servers.has(key)) continue;
+      const server = net.createServer((socket) => this.accept(key, socket));
+      this.servers.set(key, server);
+      server.on('error', (error) => {
+        // A port in use (say, the peer unit still holding it after a failover): try again next tick.
+        this.bindErrors.set(key, error.message);
+        this.servers.delete(key);
+        server.close();
+      });
+      server.listen(dest.port, dest.address, () => this.bindErrors.delete(key));
+    }
+  }
+
+  private closeServer(key: string): Promise<void> {
+    const server = this.servers.get(key);
+    this.servers.delete(key);
+    return new Promise((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  }
+
+  private accept(destination: string, client: net.Socket): void {
+    this.track(client);
+    const vs = this.unit.store
+      .all('ltm/virtual')
+      .find((v) => {
+        const d = destinationOf(v);
+        return d && `${d.address}:${d.port}` === destination && v.attrs.disabled !== true;
+      });
+    if (!vs) return void client.resetAndDestroy();
+    const counters = this.unit.stats.virtual(vs.fullPath);
+    const limit = Number(vs.attrs.connectionLimit ?? 0);
+    if (limit > 0 && counters.curConns >= limit) return void client.resetAndDestroy();
+    const pool = vs.attrs.pool ? this.unit.store.get('ltm/pool', String(vs.attrs.pool)) : undefined;
+    const member = pool ? this.pick(pool, vs, client.remoteAddress ?? '') : undefined;
+    if (!pool || !member) return void client.resetAndDestroy();
+
+    counters.curConns++;
+    counters.totConns++;
+    const memberKey = `${pool.fullPath}|${member.fullPath}`;
+    this.memberConns.set(memberKey, (this.memberConns.get(memberKey) ?? 0) + 1);
+    const [address, port] = splitMember(member.name);
+    const server = net.connect({ host: address, port: port as number });
+    this.track(server);
+    client.on('data', (chunk: Buffer) => {
+      counters.bitsIn += chunk.length * 8;
+    });
+    server.on('data', (chunk: Buffer) => {
+      counters.bitsOut += chunk.length * 8;
+    });
+    client.pipe(server);
+    server.pipe(client);
+    let closed = false;
+    const done = () => {
+      if (closed) return;
+      closed = true;
+      counters.curConns = Math.max(0, counters.curConns - 1);
+      this.memberConns.set(memberKey, Math.max(0, (this.memberConns.get(memberKey) ?? 1) - 1));
+      client.destroy();
+      server.destroy();
+    };
+    client.on('close', done);
+    server.on('close', done);
+    client.on('error', done);
+    server.on('error', () => {
+      client.resetAndDestroy();
+      done();
+    });
+  }
+
+  /** The member a new connection goes to, or undefined when none may take it. */
+  private pick(pool: StoredObject, vs: StoredObject, clientIp: string): StoredObject | undefined {
+    const monitored = monitorsOf(pool).length > 0;
+    const eligible = this.membersOf(pool).filter((m) => {
+      const session = String(m.attrs.session ?? 'user-enabled');
+      if (session.endsWith('disabled') || m.attrs.state === 'user-down') return false;
+      if (!LOOPBACK_V4.test(splitMember(m.name)[0])) return false;
+      return !monitored || this.unit.stats.member(`${pool.fullPath}|${m.fullPath}`) === 'up';
+    });
+    if (eligible.length === 0) return undefined;
+
+    const sticky = ((vs.attrs.persist as { name: string }[] | undefined) ?? []).some((p) =>
+      p.name.endsWith('/source_addr'),
+    );
+    const now = this.clock();
+    const stickyKey = `${vs.fullPath}|${clientIp}`;
+    if (sticky) {
+      const entry = this.persistence.get(stickyKey);
+      const member = entry && entry.until > now ? eligible.find((m) => m.fullPath === entry.member) : undefined;
+      if (member) {
+        this.persistence.set(stickyKey, { member: member.fullPath, until: now + SOURCE_ADDR_TIMEOUT_S * 1000 });
+        return member;
+      }
+    }
+    const chosen = this.choose(pool, eligible);
+    if (sticky) this.persistence.set(stickyKey, { member: chosen.fullPath, until: now + SOURCE_ADDR_TIMEOUT_S * 1000 });
+    return chosen;
+  }
+
+  private choose(pool: StoredObject, eligible: StoredObject[]): StoredObject {
+    const mode = String(pool.attrs.loadBalancingMode ?? 'round-robin');
+    const ratio = (m: StoredObject) => Math.max(1, Number(m.attrs.ratio ?? 1));
+    const conns = (m: StoredObject) => this.memberConns.get(`${pool.fullPath}|${m.fullPath}`) ?? 0;
+    const turn = this.rotation.get(pool.fullPath) ?? 0;
+    this.rotation.set(pool.fullPath, turn + 1);
+    const ordered = [...eligible].sort((a, b) => a.fullPath.localeCompare(b.fullPath));
+    if (mode.includes('least-connections')) {
+      // Fewest connections (per ratio unit for the ratio variant); ties go round in turn.
+      const score = (m: StoredObject) => (mode.startsWith('ratio') ? conns(m) / ratio(m) : conns(m));
+      const best = Math.min(...ordered.map(score));
+      const tied = ordered.filter((m) => score(m) === best);
+      return tied[turn % tied.length] as StoredObject;
+    }
+    if (mode === 'ratio-member') {
+      // Weighted round robin: each member takes as many turns per cycle as its ratio.
+      const slots = ordered.flatMap((m) => Array.from({ length: ratio(m) }, () => m));
+      return slots[turn % slots.length] as StoredObject;
+    }
+    return ordered[turn % ordered.length] as StoredObject;
+  }
+
+  private track(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+  }
+}
+
+/** A loopback IPv4 destination (`/P/127.0.0.2:18080`), or undefined for anything the sandbox does not serve. */
+function destinationOf(vs: StoredObject): { address: string; port: number } | undefined {
+  const name = String(vs.attrs.destination ?? '').split('/').pop() ?? '';
+  const [address, port] = splitMember(name);
+  const bare = address.replace(/%\d+$/, '');
+  if (!LOOPBACK_V4.test(bare) || port === undefined || port <= 0) return undefined;
+  return { address: bare, port };
+}
+
+/** The device's two-character escapes in a send string (§1.4) as the bytes it sends. */
+function unescapeSend(send: string): string {
+  return send.replaceAll('\\r', '\r').replaceAll('\\n', '\n');
+}
+
+/** One probe: true when the member answered as the monitor wants within `waitMs`. */
+function probe(monitor: StoredObject, address: string, port: number, waitMs: number): Promise<boolean> {
+  const type = String(monitor.attrs.monitorType);
+  if (type === 'gateway-icmp') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    let answer = '';
+    let settled = false;
+    const finish = (up: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(up);
+    };
+    const timer = setTimeout(() => finish(false), waitMs);
+    const connected = () => {
+      const send = String(monitor.attrs.send ?? '');
+      if (type === 'tcp' && !send) return finish(true);
+      if (send) socket.write(unescapeSend(send));
+    };
+    const socket =
+      type === 'https'
+        ? tls.connect({ host: address, port, rejectUnauthorized: false }, connected)
+        : net.connect({ host: address, port }, connected);
+    socket.on('error', () => finish(false));
+    const match = () => {
+      const recv = String(monitor.attrs.recv ?? '');
+      if (!recv || recv === 'none') return answer.length > 0;
+      try {
+        return new RegExp(recv).test(answer);
+      } catch {
+        return false;
+      }
+    };
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString('latin1');
+      if (match()) finish(true);
+      else if (answer.length > MAX_PROBE_BYTES) finish(false);
+    });
+    socket.on('end', () => finish(match()));
+  });
+}

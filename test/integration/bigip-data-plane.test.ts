@@ -1,0 +1,186 @@
+import http from 'node:http';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
+import { freePort } from '../../local/free-port.js';
+
+/** A small HTTP server on the loopback that answers with its own name. */
+async function backend(name: string, status = 200) {
+  const server = http.createServer((req, res) => {
+    res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' });
+    res.end(req.method === 'HEAD' ? undefined : name);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    server,
+    stop: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+/** One GET on a fresh connection: the body (which member answered), or the error code. */
+function get(address: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: address, port, path: '/', agent: false }, (res) => {
+      let body = '';
+      res.on('data', (c) => {
+        body += c;
+      });
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+  });
+}
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs = 8_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+/** A unit with a data plane, a partition, an HTTP monitor (interval 1 s, timeout 2 s) and a pool. */
+async function sandbox(pool: Record<string, unknown> = {}, monitorAttrs: Record<string, unknown> = {}) {
+  const sim = new BigIpSimulator({ dataPlane: { tickMs: 50 } });
+  await sim.listen();
+  cleanup.push(() => sim.close());
+  const s = sim.store;
+  s.create('sys/folder', { name: 'P' });
+  s.create('ltm/monitor/http', {
+    name: 'mon',
+    partition: 'P',
+    interval: 1,
+    timeout: 2,
+    send: 'GET / HTTP/1.0\\r\\n\\r\\n',
+    recv: 'HTTP/1\\.(0|1) (200)',
+    ...monitorAttrs,
+  });
+  const p = s.create('ltm/pool', { name: 'pool', partition: 'P', monitor: '/P/mon', ...pool });
+  return { sim, pool: p };
+}
+
+async function withVirtual(
+  sim: BigIpSimulator,
+  pool: string,
+  extra: Record<string, unknown> = {},
+): Promise<{ address: string; port: number }> {
+  const port = await freePort();
+  sim.store.create('ltm/virtual', {
+    name: 'vs',
+    partition: 'P',
+    destination: `/P/127.0.0.2:${port}`,
+    pool,
+    ...extra,
+  });
+  await until(() => sim.dataPlane?.listening.includes(`127.0.0.2:${port}`) ?? false);
+  return { address: '127.0.0.2', port };
+}
+
+describe('simulated data plane', () => {
+  it('probes members with the HTTP monitor, balances round robin, and fails over to the healthy one', async () => {
+    const { sim, pool } = await sandbox();
+    const [one, two] = [await backend('one'), await backend('two')];
+    cleanup.push(one.stop, two.stop);
+    for (const b of [one, two]) sim.store.create('ltm/pool/members', { name: `127.0.0.1:${b.port}`, partition: 'Common' }, pool);
+    const key = (b: { port: number }) => `/P/pool|/Common/127.0.0.1:${b.port}`;
+    await until(() => sim.stats.member(key(one)) === 'up' && sim.stats.member(key(two)) === 'up');
+    const vip = await withVirtual(sim, '/P/pool');
+
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await get(vip.address, vip.port));
+    expect([...answers].sort()).toEqual(['one', 'one', 'two', 'two']);
+    // Round robin: consecutive connections alternate.
+    expect(answers.slice(0, 2).sort()).toEqual(['one', 'two']);
+
+    await one.stop();
+    await until(() => sim.stats.member(key(one)) === 'down');
+    for (let i = 0; i < 3; i++) expect(await get(vip.address, vip.port)).toBe('two');
+
+    const counters = sim.stats.virtual('/P/vs');
+    expect(counters.totConns).toBe(7);
+    expect(counters.bitsIn).toBeGreaterThan(0);
+    expect(counters.bitsOut).toBeGreaterThan(0);
+    expect(counters.bitsOut % 8).toBe(0);
+    await until(() => sim.stats.virtual('/P/vs').curConns === 0);
+  });
+
+  it('marks a member down when its answer does not match the receive rule', async () => {
+    const { sim, pool } = await sandbox();
+    const failing = await backend('broken', 500);
+    cleanup.push(failing.stop);
+    sim.store.create('ltm/pool/members', { name: `127.0.0.1:${failing.port}`, partition: 'Common' }, pool);
+    const key = `/P/pool|/Common/127.0.0.1:${failing.port}`;
+    await until(() => sim.stats.member(key) === 'checking');
+    await until(() => sim.stats.member(key) === 'down');
+    // With no member up, a connection is reset, as a BIG-IP does.
+    const vip = await withVirtual(sim, '/P/pool');
+    expect(await get(vip.address, vip.port)).toBe('ECONNRESET');
+  });
+
+  it('weights members by ratio, keeps a client on its member with source-address persistence, and honours the connection limit', async () => {
+    const { sim, pool } = await sandbox({ loadBalancingMode: 'ratio-member' });
+    const [one, two] = [await backend('one'), await backend('two')];
+    cleanup.push(one.stop, two.stop);
+    sim.store.create('ltm/pool/members', { name: `127.0.0.1:${one.port}`, partition: 'Common', ratio: 3 }, pool);
+    sim.store.create('ltm/pool/members', { name: `127.0.0.1:${two.port}`, partition: 'Common', ratio: 1 }, pool);
+    await until(() =>
+      [one, two].every((b) => sim.stats.member(`/P/pool|/Common/127.0.0.1:${b.port}`) === 'up'),
+    );
+    const vip = await withVirtual(sim, '/P/pool');
+    const answers: string[] = [];
+    for (let i = 0; i < 8; i++) answers.push(await get(vip.address, vip.port));
+    expect(answers.filter((a) => a === 'one')).toHaveLength(6);
+    expect(answers.filter((a) => a === 'two')).toHaveLength(2);
+
+    sim.store.patch('ltm/virtual', '/P/vs', { persist: [{ name: '/Common/source_addr' }] });
+    const first = await get(vip.address, vip.port);
+    for (let i = 0; i < 4; i++) expect(await get(vip.address, vip.port)).toBe(first);
+
+    sim.store.patch('ltm/virtual', '/P/vs', { connectionLimit: 1 });
+    const held = net.connect({ host: vip.address, port: vip.port });
+    cleanup.push(async () => void held.destroy());
+    await until(() => sim.stats.virtual('/P/vs').curConns === 1);
+    expect(await get(vip.address, vip.port)).toBe('ECONNRESET');
+    held.destroy();
+    await until(() => sim.stats.virtual('/P/vs').curConns === 0);
+    expect(await get(vip.address, vip.port)).toBe(first);
+  });
+
+  it('serves only on the active unit, and stops serving a disabled virtual', async () => {
+    const { sim, pool } = await sandbox();
+    const one = await backend('one');
+    cleanup.push(one.stop);
+    sim.store.create('ltm/pool/members', { name: `127.0.0.1:${one.port}`, partition: 'Common' }, pool);
+    const vip = await withVirtual(sim, '/P/pool');
+    sim.store.patch('ltm/virtual', '/P/vs', { disabled: true });
+    await until(() => (sim.dataPlane?.listening ?? []).length === 0);
+    sim.store.patch('ltm/virtual', '/P/vs', { enabled: true });
+    await until(() => (sim.dataPlane?.listening ?? []).length === 1);
+    sim.setFailoverState('standby');
+    await until(() => (sim.dataPlane?.listening ?? []).length === 0);
+    expect(await get(vip.address, vip.port)).toBe('ECONNREFUSED');
+  });
+
+  it('treats gateway ICMP on the loopback as up and TCP as a connect', async () => {
+    const sim = new BigIpSimulator({ dataPlane: { tickMs: 50 } });
+    await sim.listen();
+    cleanup.push(() => sim.close());
+    sim.store.create('sys/folder', { name: 'P' });
+    sim.store.create('ltm/monitor/gateway-icmp', { name: 'ping', partition: 'P', interval: 1, timeout: 2 });
+    sim.store.create('ltm/monitor/tcp', { name: 'tcp', partition: 'P', interval: 1, timeout: 2 });
+    const closedPort = await freePort();
+    const ping = sim.store.create('ltm/pool', { name: 'ping', partition: 'P', monitor: '/P/ping' });
+    const tcp = sim.store.create('ltm/pool', { name: 'tcp', partition: 'P', monitor: '/P/tcp' });
+    sim.store.create('ltm/pool/members', { name: `127.0.0.1:${closedPort}`, partition: 'Common' }, ping);
+    sim.store.create('ltm/pool/members', { name: `127.0.0.1:${closedPort}`, partition: 'Common' }, tcp);
+    await until(() => sim.stats.member(`/P/ping|/Common/127.0.0.1:${closedPort}`) === 'up');
+    await until(() => sim.stats.member(`/P/tcp|/Common/127.0.0.1:${closedPort}`) === 'down');
+  });
+});
