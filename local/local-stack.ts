@@ -17,6 +17,8 @@ import {
 import { type TableNames, tableNames } from '../functions/shared/table-schema.js';
 import { type MetricEvent, metricEvents } from '../functions/shared/telemetry.js';
 import { wireAgentWorker } from '../functions/wiring/agent-worker-wiring.js';
+import type { PollReport } from '../functions/services/health-poller.js';
+import { wireHealthPoller } from '../functions/wiring/health-poller-wiring.js';
 import { wireHeartbeat } from '../functions/wiring/heartbeat-wiring.js';
 import { wireReclaimer } from '../functions/wiring/reclaimer-wiring.js';
 import { wireScheduler } from '../functions/wiring/scheduler-wiring.js';
@@ -58,6 +60,13 @@ export interface LocalStackOptions {
   timing?: TimingModel;
   /** Concurrent invocations of each agent's worker (Lambda's maximum concurrency; 5 in AWS). */
   workerConcurrency?: number;
+  /**
+   * How often the status poller reads the active unit (default 5 s locally: the sandbox has no
+   * device CPU to protect; deployed environments poll every healthIntervalSeconds, 30 s at least).
+   */
+  healthIntervalMs?: number;
+  /** Run the simulated devices' data plane: monitors probe loopback members, loopback VIPs carry traffic (default true). */
+  dataPlane?: boolean;
 }
 
 export interface RecentRequest {
@@ -100,6 +109,11 @@ export interface LocalStack {
   /** Forwarded requests, newest last (bounded). */
   recent: RecentRequest[];
   decisions: Record<string, number>;
+  healthIntervalMs: number;
+  /** The status poller's last reports, newest last (bounded). */
+  healthReports: PollReport[];
+  /** Runs a status poll now (or joins the one running) and returns its report. */
+  pollHealth(): Promise<PollReport | undefined>;
   stop(): Promise<void>;
 }
 
@@ -158,7 +172,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   // Devices: two or more units run as an HA pair (config-sync between them), one as a standalone unit.
   const units = environment.devices.units;
-  const timing = options.timing ? { timing: options.timing } : {};
+  const timing = {
+    ...(options.timing ? { timing: options.timing } : {}),
+    dataPlane: options.dataPlane ?? true,
+  };
   const pair = units.length >= 2 ? BigIpPair.create(timing) : undefined;
   const devices = pair
     ? [pair.a, pair.b]
@@ -329,6 +346,36 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   ).handler;
   const reclaimTimer = setInterval(() => sweep().catch(() => undefined), heartbeatIntervalMs);
 
+  // The environment's status poller: operating statuses and statistics from the active unit (a schedule in AWS).
+  const healthIntervalMs = options.healthIntervalMs ?? 5_000;
+  const health = wireHealthPoller(
+    {
+      ...access,
+      env,
+      tables,
+      intervalMs: healthIntervalMs,
+      pollsPerInvocation: 1,
+      leaseMs: 30_000,
+    },
+    clients,
+    { credentials: deviceCredentials },
+  );
+  const healthReports: PollReport[] = [];
+  let polling: Promise<unknown> | undefined;
+  const pollHealth = () => {
+    polling ??= health.handler()
+      .then(({ polls }) => {
+        healthReports.push(...polls);
+        if (healthReports.length > 20) healthReports.splice(0, healthReports.length - 20);
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        polling = undefined;
+      });
+    return polling;
+  };
+  const healthTimer = setInterval(pollHealth, healthIntervalMs);
+
   const target: ClientTarget = {
     env,
     requestQueueUrl: requestQueue.url,
@@ -371,9 +418,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     heartbeatIntervalMs,
     recent,
     decisions,
+    healthIntervalMs,
+    healthReports,
+    pollHealth: () => pollHealth().then(() => healthReports.at(-1)),
     async stop() {
       metricEvents.off('metric', onMetric);
       clearInterval(reclaimTimer);
+      clearInterval(healthTimer);
+      await polling;
+      await health.cluster.close();
       await schedulerPoller.stop();
       await Promise.all(agents.map((a) => a.stop()));
       // Agents give their tokens back before the devices go away.

@@ -8,7 +8,9 @@ import { type LocalStack, startLocalStack } from '../../local/local-stack.js';
  * The local stack on the test run's DynamoDB Local and fauxqs, with the sample configuration
  * (three agents, an HA pair) and liveness 25× faster: heartbeats every 1.2 s, agentDownTime 3 s.
  */
-export async function testStack(options: { stateFile?: string | false } = {}): Promise<LocalStack> {
+export async function testStack(
+  options: { stateFile?: string | false; healthIntervalMs?: number } = {},
+): Promise<LocalStack> {
   const config = parseConfig(
     JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'lbaas.config.json'), 'utf8')),
   );
@@ -21,6 +23,7 @@ export async function testStack(options: { stateFile?: string | false } = {}): P
     namePrefix: `e2e${randomUUID().slice(0, 6)}`,
     timeScale: 25,
     stateFile: options.stateFile ?? false,
+    ...(options.healthIntervalMs ? { healthIntervalMs: options.healthIntervalMs } : {}),
   });
 }
 
