@@ -21,6 +21,15 @@ export const DASHBOARD_HTML = `<!doctype html>
   .bars div { display: flex; align-items: center; gap: .5rem; margin: .2rem 0; font-size: .85rem; }
   .bars span.bar { display: inline-block; height: .7rem; background: #3b6ea5; border-radius: 2px; }
   code { font-size: .8rem; }
+  .wide { grid-column: 1 / -1; }
+  ul.tree { list-style: none; margin: .2rem 0 .6rem; padding-left: 1rem; font-size: .85rem; }
+  ul.tree > li { margin: .1rem 0; }
+  .pill { display: inline-block; padding: 0 .4rem; border-radius: 8px; font-size: .75rem; font-weight: 600; margin-left: .3rem; }
+  .h-ONLINE { background: #d7f0dd; color: #137333; } .h-DEGRADED { background: #fdebc8; color: #a15c00; }
+  .h-ERROR { background: #f9d6d3; color: #b3261e; } .h-OFFLINE, .h-DRAINING { background: #e6e9ec; color: #5b6b7c; }
+  .h-NO_MONITOR { background: #dde8f6; color: #2b5c95; }
+  .lb { border-top: 1px solid #e6e9ec; padding-top: .4rem; }
+  .stats { color: #5b6b7c; font-size: .8rem; }
 </style>
 </head>
 <body>
@@ -42,6 +51,11 @@ export const DASHBOARD_HTML = `<!doctype html>
     <table id="devices"><thead><tr><th>device</th><th>failover</th><th>sync</th><th>partitions</th><th>REST calls</th></tr></thead><tbody></tbody></table>
     <p><button id="demo">Create a demo load balancer</button> <span id="demo-result"></span></p>
   </section>
+  <section class="wide">
+    <h2>Load balancers: status and health <span class="stats" id="health-poll"></span></h2>
+    <input id="lb-filter" placeholder="filter by id, tenant, agent or status" style="width:22rem;font-size:.85rem">
+    <div id="loadbalancers"></div>
+  </section>
   <section>
     <h2>Recent requests</h2>
     <table id="recent"><thead><tr><th>request</th><th>load balancer</th><th>decision</th><th>agent</th><th>status</th></tr></thead><tbody></tbody></table>
@@ -54,6 +68,8 @@ async function post(path) { await fetch(path, { method: 'POST' }); await refresh
 async function refresh() {
   const res = await fetch('/api/state');
   const s = await res.json();
+  last = s;
+  renderLoadBalancers(s);
   document.getElementById('env').textContent = s.env;
   document.getElementById('downtime').textContent = s.agentDownTimeSeconds;
   document.getElementById('interval').textContent = s.heartbeatIntervalSeconds;
@@ -80,6 +96,29 @@ async function refresh() {
     '<tr><td>' + esc(r.operation + ' ' + r.resource) + '</td><td><code>' + esc(r.loadbalancerId.slice(0, 8)) + '</code></td><td>' + esc(r.decision) +
     '</td><td>' + esc(r.host) + '</td><td class="' + cls(r.status) + '">' + esc(r.status) + '</td></tr>').join('');
 }
+function node(n) {
+  const label = esc(n.type) + ' <code>' + esc(n.id.slice(0, 8)) + '</code>' + (n.name ? ' ' + esc(n.name) : '');
+  return '<li data-node="' + esc(n.type + '#' + n.id) + '">' + label + ' <span class="' + cls(n.provisioningStatus) + '">' + esc(n.provisioningStatus) +
+    '</span><span class="pill h-' + esc(n.operatingStatus) + '" data-field="health">' + esc(n.operatingStatus) + '</span>' +
+    (n.statusReason ? ' <span class="stats">' + esc(n.statusReason) + '</span>' : '') +
+    (n.children.length ? '<ul class="tree">' + n.children.map(node).join('') + '</ul>' : '') + '</li>';
+}
+function renderLoadBalancers(s) {
+  const q = document.getElementById('lb-filter').value.trim().toLowerCase();
+  const p = s.health.last;
+  document.getElementById('health-poll').textContent = 'polled every ' + s.health.intervalSeconds + ' s' +
+    (p ? (p.outcome === 'polled' ? ', last from ' + p.unit : ', last poll skipped: ' + p.reason) : ', not polled yet');
+  const shown = s.loadbalancers.filter((lb) => !q || [lb.id, lb.tenantId, lb.agent, lb.tree.provisioningStatus, lb.tree.operatingStatus]
+    .some((v) => String(v).toLowerCase().includes(q)));
+  document.getElementById('loadbalancers').innerHTML = shown.length === 0 ? '<p class="stats">none</p>' : shown.map((lb) => {
+    const st = lb.stats ? 'in ' + lb.stats.bytes_in + ' B · out ' + lb.stats.bytes_out + ' B · ' + lb.stats.active_connections + ' active · ' +
+      lb.stats.total_connections + ' total connections' : 'no traffic read yet';
+    return '<div class="lb" data-lb="' + esc(lb.id) + '"><div class="stats">tenant ' + esc(lb.tenantId) + ' · agent ' + esc(lb.agent) + ' · ' + st + '</div>' +
+      '<ul class="tree">' + node(lb.tree) + '</ul></div>';
+  }).join('');
+}
+let last;
+document.getElementById('lb-filter').addEventListener('input', () => last && renderLoadBalancers(last));
 document.addEventListener('click', async (e) => {
   const t = e.target;
   if (t.dataset.stop) await post('/api/agents/' + encodeURIComponent(t.dataset.stop) + '/stop');

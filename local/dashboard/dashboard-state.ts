@@ -2,12 +2,39 @@ import { randomUUID } from 'node:crypto';
 import type { ResourceRecord } from '../../functions/domain/resource-state.js';
 import type { LocalStack } from '../local-stack.js';
 
+/** At most this many load balancers on the page (the newest bindings of each agent first). */
+const MAX_LOADBALANCERS = 24;
+
+/** Each bound load balancer with its status tree (provisioning and health) and statistics. */
+async function loadBalancers(stack: LocalStack, hosts: string[]) {
+  const bound = (
+    await Promise.all(
+      hosts.map(async (host) =>
+        (await stack.client.operations.listOnAgent(stack.env, host, { limit: MAX_LOADBALANCERS })).items.map(
+          (b) => ({ id: b.loadbalancerId, agent: host, tenantId: b.tenantId, boundAt: b.boundAt }),
+        ),
+      ),
+    )
+  )
+    .flat()
+    .sort((a, b) => b.boundAt - a.boundAt)
+    .slice(0, MAX_LOADBALANCERS);
+  const out = await Promise.all(
+    bound.map(async (b) => {
+      const [tree, stats] = await Promise.all([stack.client.status(b.id), stack.client.stats(b.id)]);
+      return tree ? { ...b, tree, stats: stats?.stats ?? null } : undefined;
+    }),
+  );
+  return out.filter((x) => x !== undefined);
+}
+
 /** Everything the local dashboard shows, in one JSON document. */
 export async function dashboardState(stack: LocalStack) {
   const [agents, queues] = await Promise.all([
     stack.client.operations.agents(stack.env),
     stack.client.queueDepths(),
   ]);
+  const lastPoll = stack.healthReports.at(-1);
   const recent = stack.recent.slice(-15).reverse();
   const byLb = new Map<string, ResourceRecord[]>();
   await Promise.all(
@@ -42,6 +69,18 @@ export async function dashboardState(stack: LocalStack) {
     })),
     queues,
     decisions: stack.decisions,
+    loadbalancers: await loadBalancers(
+      stack,
+      agents.map((a) => a.host),
+    ),
+    health: {
+      intervalSeconds: stack.healthIntervalMs / 1000,
+      last: lastPoll
+        ? lastPoll.outcome === 'polled'
+          ? { outcome: 'polled', unit: lastPoll.unit, changes: lastPoll.statusesWritten }
+          : { outcome: 'skipped', reason: lastPoll.reason }
+        : null,
+    },
     recent: recent.map((r) => ({
       ...r,
       status: statusOf(

@@ -67,6 +67,16 @@ describe('local dashboard in headless Chromium', () => {
     expect(Number(random)).toBe(1);
     const devices = await page.locator('#devices tbody tr').allTextContents();
     expect(devices.join(' ')).toMatch(/bigip-a\s*active/);
+
+    // Its status tree with health: six objects, each with an operating status pill.
+    await expect.poll(() => page.locator('[data-lb] [data-field="health"]').count(), { timeout: 20_000 }).toBe(6);
+    const root = page.locator('[data-lb] li[data-node^="loadbalancer#"] > [data-field="health"]');
+    expect(await root.textContent()).toBe('ONLINE');
+    expect(await root.getAttribute('class')).toContain('h-ONLINE');
+    await page.fill('#lb-filter', 'no-such-thing');
+    await expect.poll(() => page.locator('[data-lb]').count()).toBe(0);
+    await page.fill('#lb-filter', 'ACTIVE');
+    await expect.poll(() => page.locator('[data-lb]').count()).toBe(1);
   });
 
   it('stops an agent from the page and shows it dead, then starts it again', async () => {
