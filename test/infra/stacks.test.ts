@@ -136,7 +136,7 @@ describe('CDK stacks (sample configuration)', () => {
   });
 
   it('has the shared tables: on-demand, point-in-time recovery, KMS, deletion protection, TTL, the by-agent index', () => {
-    shared.resourceCountIs('AWS::DynamoDB::GlobalTable', 7);
+    shared.resourceCountIs('AWS::DynamoDB::GlobalTable', 8);
     shared.allResourcesProperties('AWS::DynamoDB::GlobalTable', {
       BillingMode: 'PAY_PER_REQUEST',
       SSESpecification: Match.objectLike({ SSEEnabled: true, SSEType: 'KMS' }),
@@ -195,7 +195,8 @@ describe('CDK stacks (sample configuration)', () => {
 
   it('runs Node.js 24 on ARM64, with timeouts below their queues’ visibility timeouts', () => {
     const functions = env.findResources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(1 + 3 * 2 + 1);
+    // Scheduler, a worker and a heartbeat per agent, the reclaimer, the status poller.
+    expect(Object.keys(functions)).toHaveLength(1 + 3 * 2 + 1 + 1);
     for (const f of Object.values(functions)) {
       expect(f.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
     }
@@ -214,8 +215,34 @@ describe('CDK stacks (sample configuration)', () => {
     }
   });
 
+  it('polls device health once a minute, one poll at a time, reading and writing only what it needs', () => {
+    env.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          LBAAS_HEALTH_INTERVAL_SECONDS: '60',
+          LBAAS_TABLE_STATISTICS: Match.anyValue(),
+          LBAAS_DEVICES: Match.anyValue(),
+        }),
+      },
+      ReservedConcurrentExecutions: 1,
+    });
+    const poller = Object.entries(env.findResources('AWS::Lambda::Function')).find(
+      ([, f]) => f.Properties.Environment?.Variables?.LBAAS_HEALTH_INTERVAL_SECONDS,
+    );
+    const variables = Object.keys(poller?.[1].Properties.Environment.Variables ?? {});
+    // No claims, affinity or idempotency table: it never writes requests or bindings.
+    expect(variables.filter((v) => v.startsWith('LBAAS_TABLE_')).sort()).toEqual([
+      'LBAAS_TABLE_AGENTS',
+      'LBAAS_TABLE_BINDINGS',
+      'LBAAS_TABLE_LEASES',
+      'LBAAS_TABLE_RESOURCES',
+      'LBAAS_TABLE_STATISTICS',
+    ]);
+  });
+
   it('beats every agent from its own one-minute schedule (two beats per invocation), and reclaims once a minute', () => {
-    env.resourceCountIs('AWS::Events::Rule', 4);
+    // A heartbeat per agent, the reclaimer, the status poller.
+    env.resourceCountIs('AWS::Events::Rule', 5);
     env.allResourcesProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
     env.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
@@ -374,6 +401,8 @@ describe('CDK stacks (sample configuration)', () => {
         'NoActiveAgent',
         'OldestRequest',
         'FunctionErrors',
+        'LoadBalancerInError',
+        'PoolAllMembersDown',
       ]
         .map((n) => `bigip-lbaas-Project-${n}`)
         .sort(),
@@ -413,12 +442,13 @@ describe('CDK stacks (sample configuration)', () => {
   it('synthesizes two environments of three agents each, one of them with direct access from the VPC', () => {
     const two = synth(twoEnvironments());
     const staging = two.template('lbaas-Staging');
-    staging.resourceCountIs('AWS::Lambda::Function', 8);
+    staging.resourceCountIs('AWS::Lambda::Function', 9);
     staging.resourceCountIs('AWS::ApiGatewayV2::Api', 0);
     const agentFunctions = Object.values(staging.findResources('AWS::Lambda::Function')).filter(
       (f) => f.Properties.VpcConfig,
     );
-    expect(agentFunctions).toHaveLength(6);
+    // Workers and heartbeats of three agents, and the status poller.
+    expect(agentFunctions).toHaveLength(7);
     staging.hasResourceProperties('AWS::Lambda::Function', {
       VpcConfig: { SubnetIds: ['subnet-0a1b2c3d4e5f60711'], SecurityGroupIds: Match.anyValue() },
       Environment: {
