@@ -87,6 +87,24 @@ describe('lbaas CLI against the local stack', () => {
     expect(sent.stdout).toMatch(/member \S+\s+ACTIVE\s+NO_MONITOR/);
   });
 
+  it("prints a load balancer's statistics in Octavia's shape, read from the active unit", async () => {
+    // Traffic the active unit counted on the listener's virtual server (bits, as a BIG-IP counts).
+    const device = stack.pair?.active ?? (stack.devices[0] as (typeof stack.devices)[number]);
+    const vs = device.store.all('ltm/virtual').find((v) => v.partition.endsWith(ids.tenantId));
+    if (!vs) throw new Error('no virtual server for the listener');
+    Object.assign(device.stats.virtual(vs.fullPath), { bitsIn: 8 * 1500, bitsOut: 8 * 9000, curConns: 2, totConns: 7 });
+    expect(await stack.pollHealth()).toMatchObject({ outcome: 'polled' });
+    const stats = await lbaas('stats', ids.loadbalancerId, '--json');
+    expect(stats.code).toBe(0);
+    expect(JSON.parse(stats.stdout)).toEqual({
+      stats: { bytes_in: 1500, bytes_out: 9000, active_connections: 2, total_connections: 7, request_errors: 0 },
+    });
+    const table = await lbaas('stats', ids.loadbalancerId);
+    expect(table.stdout).toMatch(/^LISTENER\s+BYTES IN\s+BYTES OUT/);
+    expect(table.stdout).toMatch(/\(total\)\s+1500\s+9000\s+2\s+7\s+0/);
+    expect((await lbaas('stats', '00000000-0000-4000-8000-000000000000')).code).not.toBe(0);
+  });
+
   it('submits a batch member update from flags and waits for the pool', async () => {
     const pool = requests.createPool(ids);
     expect((await lbaas('submit', '--file', writeJson('pool.json', pool), '--wait')).code).toBe(0);

@@ -5,6 +5,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import {
   readAgentConfig,
+  readHealthPollerConfig,
   readHeartbeatConfig,
   readReclaimerConfig,
   readSchedulerConfig,
@@ -118,6 +119,7 @@ describe('CDK stacks (sample configuration)', () => {
       'agent-worker': readAgentConfig,
       heartbeat: readHeartbeatConfig,
       reclaimer: readReclaimerConfig,
+      'health-poller': readHealthPollerConfig,
     };
     const functions = Object.values(env.findResources('AWS::Lambda::Function')) as {
       Properties: { Environment?: { Variables?: Record<string, unknown> } };
@@ -132,7 +134,13 @@ describe('CDK stacks (sample configuration)', () => {
       expect(() => reader(resolved), `${kind}`).not.toThrow();
       seen.push(kind as string);
     }
-    expect([...new Set(seen)].sort()).toEqual(['agent-worker', 'heartbeat', 'reclaimer', 'scheduler']);
+    expect([...new Set(seen)].sort()).toEqual([
+      'agent-worker',
+      'health-poller',
+      'heartbeat',
+      'reclaimer',
+      'scheduler',
+    ]);
   });
 
   it('has the shared tables: on-demand, point-in-time recovery, KMS, deletion protection, TTL, the by-agent index', () => {
@@ -494,6 +502,10 @@ describe('configuration validation', () => {
     );
     expect(errorOf((c) => (c.environments[0].agentDownTimeSeconds = 40))).toContain(
       'environments.0.agentDownTimeSeconds: must be at least twice heartbeatIntervalSeconds',
+    );
+    // Overlapping scrapes overload device CPUs: never below 30 s.
+    expect(errorOf((c) => (c.environments[0].healthIntervalSeconds = 10))).toContain(
+      'environments.0.healthIntervalSeconds',
     );
     expect(errorOf((c) => c.environments.push(structuredClone(c.environments[0])))).toContain(
       'environments.1.prefix: duplicate prefix Project',
