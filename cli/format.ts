@@ -61,7 +61,15 @@ export function table(headers: string[], rows: string[][]): string {
 
 /** Statistics as a table: one row per listener, then the load balancer's total. */
 export function formatStats(result: LoadBalancerStats): string {
-  const headers = ['LISTENER', 'BYTES IN', 'BYTES OUT', 'ACTIVE CONN', 'TOTAL CONN', 'REQUEST ERRORS', 'READ'];
+  const headers = [
+    'LISTENER',
+    'BYTES IN',
+    'BYTES OUT',
+    'ACTIVE CONN',
+    'TOTAL CONN',
+    'REQUEST ERRORS',
+    'READ',
+  ];
   const row = (name: string, s: LoadBalancerStats['stats'], read: string) => [
     name,
     String(s.bytes_in),

@@ -164,8 +164,13 @@ export function buildProgram(): Command {
 
   program
     .command('stats <loadbalancer>')
-    .description("traffic statistics of a load balancer, as the status poller last read them (Octavia's shape)")
-    .option('--json', "Octavia's JSON: {\"stats\": {bytes_in, bytes_out, active_connections, total_connections, request_errors}}")
+    .description(
+      "traffic statistics of a load balancer, as the status poller last read them (Octavia's shape)",
+    )
+    .option(
+      '--json',
+      'Octavia\'s JSON: {"stats": {bytes_in, bytes_out, active_connections, total_connections, request_errors}}',
+    )
     .action(async (lb: string, opts, command: Command) => {
       await withClient(command, async (client) => {
         const result = await client.stats(lb);

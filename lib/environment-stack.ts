@@ -231,7 +231,9 @@ export class EnvironmentStack extends Stack {
     // The status poller: one per environment (its device cluster), reading the active unit in bulk.
     const polls = pollsPerMinute(e.healthIntervalSeconds * 1000);
     const firstAgent = e.agents[0];
-    const pollerPlacement = firstAgent ? devices.placementFor({ ...firstAgent, host: 'health-poller' }) : undefined;
+    const pollerPlacement = firstAgent
+      ? devices.placementFor({ ...firstAgent, host: 'health-poller' })
+      : undefined;
     const healthPoller = use(
       new LbaasFunction(this, 'HealthPoller', {
         handler: 'health-poller',
@@ -249,7 +251,13 @@ export class EnvironmentStack extends Stack {
         ...(pollerPlacement ?? {}),
         ...(devices.caBundlePath ? { files: { [CA_BUNDLE_FILE]: devices.caBundlePath } } : {}),
       }),
-      { agents: 'read', bindings: 'read', resources: 'readWrite', leases: 'readWrite', statistics: 'readWrite' },
+      {
+        agents: 'read',
+        bindings: 'read',
+        resources: 'readWrite',
+        leases: 'readWrite',
+        statistics: 'readWrite',
+      },
     );
     devices.grantAccess(healthPoller.fn);
     new Rule(this, 'HealthPollerSchedule', {

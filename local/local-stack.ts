@@ -7,6 +7,7 @@ import type { RestCall } from '../functions/adapters/bigip-rest-client.js';
 import { StaticCredentials } from '../functions/adapters/device-credentials.js';
 import { type DecisionKind, FORWARDED_DECISIONS } from '../functions/domain/agent-scheduler.js';
 import { wrapQueueHandler } from '../functions/handlers/lambda-shape.js';
+import type { PollReport } from '../functions/services/health-poller.js';
 import {
   type AgentConfig,
   type DeviceAccessConfig,
@@ -17,7 +18,6 @@ import {
 import { type TableNames, tableNames } from '../functions/shared/table-schema.js';
 import { type MetricEvent, metricEvents } from '../functions/shared/telemetry.js';
 import { wireAgentWorker } from '../functions/wiring/agent-worker-wiring.js';
-import type { PollReport } from '../functions/services/health-poller.js';
 import { wireHealthPoller } from '../functions/wiring/health-poller-wiring.js';
 import { wireHeartbeat } from '../functions/wiring/heartbeat-wiring.js';
 import { wireReclaimer } from '../functions/wiring/reclaimer-wiring.js';
@@ -363,7 +363,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const healthReports: PollReport[] = [];
   let polling: Promise<unknown> | undefined;
   const pollHealth = () => {
-    polling ??= health.handler()
+    polling ??= health
+      .handler()
       .then(({ polls }) => {
         healthReports.push(...polls);
         if (healthReports.length > 20) healthReports.splice(0, healthReports.length - 20);

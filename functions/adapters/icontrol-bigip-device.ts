@@ -7,8 +7,8 @@ import {
   objectKey,
   type ReadUnit,
 } from '../domain/bigip-objects.js';
-import { BigIpError } from '../domain/errors.js';
 import type { HealthScrape, MemberReading, VirtualReading } from '../domain/device-health.js';
+import { BigIpError } from '../domain/errors.js';
 import type { BigIpDevice, DeviceStatus, ExecuteReport } from '../domain/ports.js';
 import type { BigIpRestClient, RestResponse } from './bigip-rest-client.js';
 
@@ -139,13 +139,17 @@ function statEntries(body: unknown): StatEntry[] {
   const entries = (body as { entries?: Record<string, { nestedStats?: { entries?: unknown } }> })?.entries;
   if (!entries || typeof entries !== 'object') return [];
   return Object.entries(entries).map(([link, value]) => {
-    const fields = (value?.nestedStats?.entries ?? {}) as Record<string, { value?: unknown; description?: unknown }>;
+    const fields = (value?.nestedStats?.entries ?? {}) as Record<
+      string,
+      { value?: unknown; description?: unknown }
+    >;
     return {
       number: (field) => {
         const v = Number(fields[field]?.value ?? 0);
         return Number.isFinite(v) ? v : 0;
       },
-      text: (field) => (typeof fields[field]?.description === 'string' ? fields[field].description : undefined),
+      text: (field) =>
+        typeof fields[field]?.description === 'string' ? fields[field].description : undefined,
       linkName: () => {
         const m = /~([^/~]+)\/stats(?:\?|$)/.exec(link);
         return m?.[1] ? decodeURIComponent(m[1]) : undefined;
@@ -310,7 +314,10 @@ export class IControlBigIpDevice implements BigIpDevice {
       const [, partition = '', name = ''] = /^\/([^/]+)\/(.+)$/.exec(path) ?? [];
       // A pool listed a moment ago that now answers 404 (mcpd restarting, bigip.md A.6, or just
       // deleted) fails the whole reading: a partial one could read as members gone.
-      const response = await this.rest.request('GET', `/mgmt/tm/ltm/pool/${urlId(partition, name)}/members/stats`);
+      const response = await this.rest.request(
+        'GET',
+        `/mgmt/tm/ltm/pool/${urlId(partition, name)}/members/stats`,
+      );
       const members = new Map<string, MemberReading>();
       for (const e of statEntries(response.body)) {
         const member = e.linkName() ?? `${e.text('addr')}:${e.number('port')}`;

@@ -336,7 +336,10 @@ export function operatingStatusFor(tree: LoadBalancerTree, record: ResourceRecor
 }
 
 /** The status configuration alone decides, or undefined when health decides. */
-export function configuredStatus(tree: LoadBalancerTree, record: ResourceRecord): OperatingStatus | undefined {
+export function configuredStatus(
+  tree: LoadBalancerTree,
+  record: ResourceRecord,
+): OperatingStatus | undefined {
   const lbUp = tree.root.desired.admin_state_up;
   switch (record.type) {
     case 'loadbalancer':
@@ -350,7 +353,9 @@ export function configuredStatus(tree: LoadBalancerTree, record: ResourceRecord)
       const pool = tree.pools.find((p) => p.id === spec.pool_id);
       if (!spec.admin_state_up || (pool && !(pool.desired as PoolSpec).admin_state_up)) return 'OFFLINE';
       if (spec.weight === 0) return 'DRAINING';
-      const monitored = tree.healthmonitors.some((h) => h.desired.pool_id === spec.pool_id && !isDeleted(tree, h));
+      const monitored = tree.healthmonitors.some(
+        (h) => h.desired.pool_id === spec.pool_id && !isDeleted(tree, h),
+      );
       return monitored ? undefined : 'NO_MONITOR';
     }
     case 'healthmonitor':

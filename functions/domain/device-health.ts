@@ -1,5 +1,5 @@
-import { configuredStatus } from './bigip-translation.js';
 import { fullPath, memberName, partitionName, poolName, virtualServerName } from './bigip-names.js';
+import { configuredStatus } from './bigip-translation.js';
 import type { ListenerSpec, MemberSpec, PoolSpec } from './lbaas-request.js';
 import {
   isDeleted,
@@ -46,7 +46,7 @@ const FAILING = new Set(['down', 'addr-down', 'down-by-irule', 'down-manual-resu
  * (disabled while we want it enabled: an apply is on its way).
  */
 export function memberHealth(reading: MemberReading | undefined): OperatingStatus | undefined {
-  if (!reading || !reading.enabled) return undefined;
+  if (!reading?.enabled) return undefined;
   if (reading.monitorStatus === 'up') return 'ONLINE';
   if (FAILING.has(reading.monitorStatus)) return 'ERROR';
   return undefined;
@@ -99,7 +99,8 @@ export interface HealthVerdict {
 export function deriveHealth(tree: LoadBalancerTree, scrape: HealthScrape, env: string): HealthVerdict {
   const partition = partitionName(env, tree.root.tenantId);
   const statuses = new Map<string, OperatingStatus>();
-  const live = <R extends ResourceRecord>(records: readonly R[]) => records.filter((r) => !isDeleted(tree, r));
+  const live = <R extends ResourceRecord>(records: readonly R[]) =>
+    records.filter((r) => !isDeleted(tree, r));
   const effective = (r: ResourceRecord) => statuses.get(resourceKey(r.type, r.id)) ?? r.operatingStatus;
   let observed = false;
 
@@ -131,8 +132,7 @@ export function deriveHealth(tree: LoadBalancerTree, scrape: HealthScrape, env: 
           const p = tree.pools.find((x) => x.id === id);
           return (p?.desired as PoolSpec | undefined)?.listener_id === listener.id;
         })?.[1];
-    const status =
-      configuredStatus(tree, listener) ?? (virtual?.enabled ? listenerRollUp(pool) : undefined);
+    const status = configuredStatus(tree, listener) ?? (virtual?.enabled ? listenerRollUp(pool) : undefined);
     if (status) statuses.set(resourceKey('listener', listener.id), status);
   }
 

@@ -1,8 +1,8 @@
 import type { ApplyPlan } from './bigip-apply-plan.js';
 import type { DeviceSnapshot, ReadUnit } from './bigip-objects.js';
 import type { HealthScrape } from './device-health.js';
-import type { ListenerStatistics } from './listener-statistics.js';
 import type { ForwardedRequest, LbaasRequest, ResourceType } from './lbaas-request.js';
+import type { ListenerStatistics } from './listener-statistics.js';
 import type { AgentView } from './liveness.js';
 import type { ObjectRef, OperatingStatus, ResourceRecord, StatusOutcome } from './resource-state.js';
 

@@ -8,7 +8,14 @@ export const PROVISIONING_STATUSES = [
   'ERROR',
 ] as const;
 /** Octavia's operating statuses: OFFLINE is administratively down, ERROR is failing its health checks. */
-export const OPERATING_STATUSES = ['ONLINE', 'OFFLINE', 'DEGRADED', 'ERROR', 'DRAINING', 'NO_MONITOR'] as const;
+export const OPERATING_STATUSES = [
+  'ONLINE',
+  'OFFLINE',
+  'DEGRADED',
+  'ERROR',
+  'DRAINING',
+  'NO_MONITOR',
+] as const;
 export type ProvisioningStatus = (typeof PROVISIONING_STATUSES)[number];
 export type OperatingStatus = (typeof OPERATING_STATUSES)[number];
 

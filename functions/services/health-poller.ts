@@ -77,7 +77,8 @@ export class HealthPoller {
     try {
       await lease.acquire(key, owner);
     } catch (error) {
-      if (error instanceof LeaseBusyError) return { outcome: 'skipped', reason: 'another poll of this cluster is running' };
+      if (error instanceof LeaseBusyError)
+        return { outcome: 'skipped', reason: 'another poll of this cluster is running' };
       throw error;
     }
     try {
@@ -96,7 +97,8 @@ export class HealthPoller {
       const pools = new Set<string>();
       for (const tree of trees) {
         const partition = partitionName(env, tree.root.tenantId);
-        for (const p of tree.pools) if (!isDeleted(tree, p)) pools.add(fullPath(partition, poolName(env, p.id)));
+        for (const p of tree.pools)
+          if (!isDeleted(tree, p)) pools.add(fullPath(partition, poolName(env, p.id)));
       }
       scrape = await device.readHealth(`${env}_`, (path) => pools.has(path));
     } catch (error) {
@@ -127,13 +129,15 @@ export class HealthPoller {
           to,
         });
       }
-      const lbStatus = verdict.statuses.get(resourceKey('loadbalancer', tree.root.id)) ?? tree.root.operatingStatus;
+      const lbStatus =
+        verdict.statuses.get(resourceKey('loadbalancer', tree.root.id)) ?? tree.root.operatingStatus;
       if (lbStatus === 'ERROR') loadbalancersInError++;
       const t = await this.traffic(tree, scrape, now, toSave);
       if (t) traffic.push(t);
     }
 
-    const statusesWritten = changes.length > 0 ? await this.deps.health.writeOperatingStatuses(changes, now) : 0;
+    const statusesWritten =
+      changes.length > 0 ? await this.deps.health.writeOperatingStatuses(changes, now) : 0;
     if (toSave.length > 0) await this.deps.health.saveStatistics(toSave);
     return {
       outcome: 'polled',
@@ -167,7 +171,13 @@ export class HealthPoller {
       const reading = scrape.virtuals.get(fullPath(partition, `${env}_${listener.id}`));
       const before = previous.get(listener.id);
       const next = reading
-        ? advanceStatistics(before, { loadbalancerId: tree.root.id, listenerId: listener.id }, scrape.unit, reading, now)
+        ? advanceStatistics(
+            before,
+            { loadbalancerId: tree.root.id, listenerId: listener.id },
+            scrape.unit,
+            reading,
+            now,
+          )
         : undefined;
       if (next) toSave.push(next);
       const current = next ?? before;
@@ -192,7 +202,10 @@ export class HealthPoller {
     for (const agent of await registry.listAgents(env)) {
       let cursor: string | undefined;
       do {
-        const page = await bindings.listOnAgent(env, agent.host, { limit: 500, ...(cursor ? { cursor } : {}) });
+        const page = await bindings.listOnAgent(env, agent.host, {
+          limit: 500,
+          ...(cursor ? { cursor } : {}),
+        });
         ids.push(...page.items.map((b) => b.loadbalancerId));
         cursor = page.cursor;
       } while (cursor);

@@ -3,8 +3,8 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { TokenStore } from './auth-tokens.js';
-import { DataPlane, type DataPlaneOptions } from './data-plane.js';
 import { type CallRecord, type Controllable, callsByPath, controlRoute, dumpConfig } from './control-api.js';
+import { DataPlane, type DataPlaneOptions } from './data-plane.js';
 import type { DeviceTraits } from './device-traits.js';
 import { errors, JETTY_500_HTML } from './error-bodies.js';
 import { FaultInjector, type FaultSpec } from './faults.js';
@@ -63,7 +63,8 @@ export class BigIpSimulator implements Controllable {
   readonly sync: SyncState;
   /** Test hook: `config-sync` is emitted when a sync starts (to fail over inside its window, say). */
   readonly events = new EventEmitter();
-  readonly timing: TimingModel;
+  /** How long calls take; benchmarks switch it after building a configuration at full speed. */
+  timing: TimingModel;
   private readonly writeSlot = new WriteSlot();
   readonly faults: FaultInjector;
   readonly calls: CallRecord[] = [];
@@ -107,7 +108,10 @@ export class BigIpSimulator implements Controllable {
     this.transactions = new Transactions(clock, options.transactionTimeoutSeconds ?? 120, this.version);
     this.resources = new RestResources(this.traits, this.stats);
     if (options.dataPlane) {
-      this.dataPlane = new DataPlane(this, options.dataPlane === true ? { clock } : { clock, ...options.dataPlane });
+      this.dataPlane = new DataPlane(
+        this,
+        options.dataPlane === true ? { clock } : { clock, ...options.dataPlane },
+      );
     }
   }
 
@@ -240,7 +244,10 @@ export class BigIpSimulator implements Controllable {
         case 'not-registered':
           return send(res, reply(404, errors.notRegistered(url.pathname)));
         case 'false-404':
-          return send(res, reply(404, errors.notFound(falseNotFoundNoun(url.pathname), falseNotFoundPath(url.pathname))));
+          return send(
+            res,
+            reply(404, errors.notFound(falseNotFoundNoun(url.pathname), falseNotFoundPath(url.pathname))),
+          );
         case 'expire-tokens':
           this.expireAllTokens();
           break;

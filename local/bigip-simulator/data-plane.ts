@@ -179,12 +179,10 @@ export class DataPlane {
 
   private accept(destination: string, client: net.Socket): void {
     this.track(client);
-    const vs = this.unit.store
-      .all('ltm/virtual')
-      .find((v) => {
-        const d = destinationOf(v);
-        return d && `${d.address}:${d.port}` === destination && v.attrs.disabled !== true;
-      });
+    const vs = this.unit.store.all('ltm/virtual').find((v) => {
+      const d = destinationOf(v);
+      return d && `${d.address}:${d.port}` === destination && v.attrs.disabled !== true;
+    });
     if (!vs) return void client.resetAndDestroy();
     const counters = this.unit.stats.virtual(vs.fullPath);
     const limit = Number(vs.attrs.connectionLimit ?? 0);
@@ -244,14 +242,19 @@ export class DataPlane {
     const stickyKey = `${vs.fullPath}|${clientIp}`;
     if (sticky) {
       const entry = this.persistence.get(stickyKey);
-      const member = entry && entry.until > now ? eligible.find((m) => m.fullPath === entry.member) : undefined;
+      const member =
+        entry && entry.until > now ? eligible.find((m) => m.fullPath === entry.member) : undefined;
       if (member) {
-        this.persistence.set(stickyKey, { member: member.fullPath, until: now + SOURCE_ADDR_TIMEOUT_S * 1000 });
+        this.persistence.set(stickyKey, {
+          member: member.fullPath,
+          until: now + SOURCE_ADDR_TIMEOUT_S * 1000,
+        });
         return member;
       }
     }
     const chosen = this.choose(pool, eligible);
-    if (sticky) this.persistence.set(stickyKey, { member: chosen.fullPath, until: now + SOURCE_ADDR_TIMEOUT_S * 1000 });
+    if (sticky)
+      this.persistence.set(stickyKey, { member: chosen.fullPath, until: now + SOURCE_ADDR_TIMEOUT_S * 1000 });
     return chosen;
   }
 
@@ -285,7 +288,10 @@ export class DataPlane {
 
 /** A loopback IPv4 destination (`/P/127.0.0.2:18080`), or undefined for anything the sandbox does not serve. */
 function destinationOf(vs: StoredObject): { address: string; port: number } | undefined {
-  const name = String(vs.attrs.destination ?? '').split('/').pop() ?? '';
+  const name =
+    String(vs.attrs.destination ?? '')
+      .split('/')
+      .pop() ?? '';
   const [address, port] = splitMember(name);
   const bare = address.replace(/%\d+$/, '');
   if (!LOOPBACK_V4.test(bare) || port === undefined || port <= 0) return undefined;

@@ -10,9 +10,9 @@ async function loadBalancers(stack: LocalStack, hosts: string[]) {
   const bound = (
     await Promise.all(
       hosts.map(async (host) =>
-        (await stack.client.operations.listOnAgent(stack.env, host, { limit: MAX_LOADBALANCERS })).items.map(
-          (b) => ({ id: b.loadbalancerId, agent: host, tenantId: b.tenantId, boundAt: b.boundAt }),
-        ),
+        (
+          await stack.client.operations.listOnAgent(stack.env, host, { limit: MAX_LOADBALANCERS })
+        ).items.map((b) => ({ id: b.loadbalancerId, agent: host, tenantId: b.tenantId, boundAt: b.boundAt })),
       ),
     )
   )

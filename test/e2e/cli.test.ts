@@ -92,12 +92,23 @@ describe('lbaas CLI against the local stack', () => {
     const device = stack.pair?.active ?? (stack.devices[0] as (typeof stack.devices)[number]);
     const vs = device.store.all('ltm/virtual').find((v) => v.partition.endsWith(ids.tenantId));
     if (!vs) throw new Error('no virtual server for the listener');
-    Object.assign(device.stats.virtual(vs.fullPath), { bitsIn: 8 * 1500, bitsOut: 8 * 9000, curConns: 2, totConns: 7 });
+    Object.assign(device.stats.virtual(vs.fullPath), {
+      bitsIn: 8 * 1500,
+      bitsOut: 8 * 9000,
+      curConns: 2,
+      totConns: 7,
+    });
     expect(await stack.pollHealth()).toMatchObject({ outcome: 'polled' });
     const stats = await lbaas('stats', ids.loadbalancerId, '--json');
     expect(stats.code).toBe(0);
     expect(JSON.parse(stats.stdout)).toEqual({
-      stats: { bytes_in: 1500, bytes_out: 9000, active_connections: 2, total_connections: 7, request_errors: 0 },
+      stats: {
+        bytes_in: 1500,
+        bytes_out: 9000,
+        active_connections: 2,
+        total_connections: 7,
+        request_errors: 0,
+      },
     });
     const table = await lbaas('stats', ids.loadbalancerId);
     expect(table.stdout).toMatch(/^LISTENER\s+BYTES IN\s+BYTES OUT/);

@@ -69,7 +69,9 @@ describe('local dashboard in headless Chromium', () => {
     expect(devices.join(' ')).toMatch(/bigip-a\s*active/);
 
     // Its status tree with health: six objects, each with an operating status pill.
-    await expect.poll(() => page.locator('[data-lb] [data-field="health"]').count(), { timeout: 20_000 }).toBe(6);
+    await expect
+      .poll(() => page.locator('[data-lb] [data-field="health"]').count(), { timeout: 20_000 })
+      .toBe(6);
     const root = page.locator('[data-lb] li[data-node^="loadbalancer#"] > [data-field="health"]');
     expect(await root.textContent()).toBe('ONLINE');
     expect(await root.getAttribute('class')).toContain('h-ONLINE');

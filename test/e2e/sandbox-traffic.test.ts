@@ -47,71 +47,67 @@ afterAll(async () => {
 });
 
 describe('the sandbox balances real traffic and reports real health (README walkthrough)', () => {
-  it(
-    'alternates between two servers, marks a stopped one ERROR and the pool DEGRADED, sends all traffic to the other, and counts it',
-    async () => {
-      const [one, two] = [await backend('one'), await backend('two')];
-      stops.push(one.stop, two.stop);
-      const vip = '127.0.0.3';
-      const port = await freePort();
-      const ids = lbIds();
-      const listener = requests.createListener(ids, { protocol: 'HTTP', protocol_port: port });
-      const pool = requests.createPool(ids, { listener_id: listener.object.id, lb_algorithm: 'ROUND_ROBIN' });
-      const poolId = pool.object.id as string;
-      const members = [one, two].map((b) =>
-        requests.createMember(ids, poolId, { address: '127.0.0.1', protocol_port: b.port }),
-      );
-      const monitor = requests.createHealthMonitor(ids, poolId, {
-        type: 'HTTP',
-        delay: 1,
-        timeout: 1,
-        max_retries: 1,
-        url_path: '/',
-        expected_codes: '200',
-      });
-      const submitted = await stack.client.submitMany([
-        requests.createLoadbalancer(ids, { vip_address: vip }),
-        listener,
-        pool,
-        ...members,
-        monitor,
-      ]);
-      await stack.client.wait(ids.loadbalancerId, { requests: submitted, timeoutMs: 30_000 });
+  it('alternates between two servers, marks a stopped one ERROR and the pool DEGRADED, sends all traffic to the other, and counts it', async () => {
+    const [one, two] = [await backend('one'), await backend('two')];
+    stops.push(one.stop, two.stop);
+    const vip = '127.0.0.3';
+    const port = await freePort();
+    const ids = lbIds();
+    const listener = requests.createListener(ids, { protocol: 'HTTP', protocol_port: port });
+    const pool = requests.createPool(ids, { listener_id: listener.object.id, lb_algorithm: 'ROUND_ROBIN' });
+    const poolId = pool.object.id as string;
+    const members = [one, two].map((b) =>
+      requests.createMember(ids, poolId, { address: '127.0.0.1', protocol_port: b.port }),
+    );
+    const monitor = requests.createHealthMonitor(ids, poolId, {
+      type: 'HTTP',
+      delay: 1,
+      timeout: 1,
+      max_retries: 1,
+      url_path: '/',
+      expected_codes: '200',
+    });
+    const submitted = await stack.client.submitMany([
+      requests.createLoadbalancer(ids, { vip_address: vip }),
+      listener,
+      pool,
+      ...members,
+      monitor,
+    ]);
+    await stack.client.wait(ids.loadbalancerId, { requests: submitted, timeoutMs: 30_000 });
 
-      const memberStatus = async (i: number) =>
-        (await stack.client.records(ids.loadbalancerId)).find((r) => r.id === members[i]?.object.id)
-          ?.operatingStatus;
-      await eventually(
-        async () => (await memberStatus(0)) === 'ONLINE' && (await memberStatus(1)) === 'ONLINE',
-        'both members ONLINE',
-      );
-      // Both answer, in turn.
-      const answers = await eventually(async () => {
-        const a = [await curl(vip, port), await curl(vip, port)];
-        return [...a].sort().join() === 'one,two' ? a : undefined;
-      }, 'round robin over both servers');
-      expect(answers).toHaveLength(2);
+    const memberStatus = async (i: number) =>
+      (await stack.client.records(ids.loadbalancerId)).find((r) => r.id === members[i]?.object.id)
+        ?.operatingStatus;
+    await eventually(
+      async () => (await memberStatus(0)) === 'ONLINE' && (await memberStatus(1)) === 'ONLINE',
+      'both members ONLINE',
+    );
+    // Both answer, in turn.
+    const answers = await eventually(async () => {
+      const a = [await curl(vip, port), await curl(vip, port)];
+      return [...a].sort().join() === 'one,two' ? a : undefined;
+    }, 'round robin over both servers');
+    expect(answers).toHaveLength(2);
 
-      await one.stop();
-      await eventually(async () => (await memberStatus(0)) === 'ERROR', 'the stopped server ERROR', 30_000);
-      const tree = await stack.client.status(ids.loadbalancerId);
-      type Node = NonNullable<typeof tree>;
-      const find = (n: Node, type: string): Node | undefined =>
-        n.type === type ? n : n.children.map((c) => find(c, type)).find(Boolean);
-      expect(tree && find(tree, 'pool')?.operatingStatus).toBe('DEGRADED');
-      expect(tree && find(tree, 'listener')?.operatingStatus).toBe('DEGRADED');
-      expect(tree?.operatingStatus).toBe('DEGRADED');
-      for (let i = 0; i < 4; i++) expect(await curl(vip, port)).toBe('two');
+    await one.stop();
+    await eventually(async () => (await memberStatus(0)) === 'ERROR', 'the stopped server ERROR', 30_000);
+    const tree = await stack.client.status(ids.loadbalancerId);
+    type Node = NonNullable<typeof tree>;
+    const find = (n: Node, type: string): Node | undefined =>
+      n.type === type ? n : n.children.map((c) => find(c, type)).find(Boolean);
+    expect(tree && find(tree, 'pool')?.operatingStatus).toBe('DEGRADED');
+    expect(tree && find(tree, 'listener')?.operatingStatus).toBe('DEGRADED');
+    expect(tree?.operatingStatus).toBe('DEGRADED');
+    for (let i = 0; i < 4; i++) expect(await curl(vip, port)).toBe('two');
 
-      const stats = await eventually(async () => {
-        await stack.pollHealth();
-        const s = await stack.client.stats(ids.loadbalancerId);
-        return s && s.stats.total_connections >= 6 ? s : undefined;
-      }, 'statistics counted');
-      expect(stats.stats.bytes_in).toBeGreaterThan(0);
-      expect(stats.stats.bytes_out).toBeGreaterThan(stats.stats.bytes_in);
-      expect(stats.listeners.map((l) => l.listenerId)).toEqual([listener.object.id]);
-    },
-    120_000,
-  );
+    const stats = await eventually(async () => {
+      await stack.pollHealth();
+      const s = await stack.client.stats(ids.loadbalancerId);
+      return s && s.stats.total_connections >= 6 ? s : undefined;
+    }, 'statistics counted');
+    expect(stats.stats.bytes_in).toBeGreaterThan(0);
+    expect(stats.stats.bytes_out).toBeGreaterThan(stats.stats.bytes_in);
+    expect(stats.listeners.map((l) => l.listenerId)).toEqual([listener.object.id]);
+  }, 120_000);
 });

@@ -88,7 +88,8 @@ describe('simulated data plane', () => {
     const { sim, pool } = await sandbox();
     const [one, two] = [await backend('one'), await backend('two')];
     cleanup.push(one.stop, two.stop);
-    for (const b of [one, two]) sim.store.create('ltm/pool/members', { name: `127.0.0.1:${b.port}`, partition: 'Common' }, pool);
+    for (const b of [one, two])
+      sim.store.create('ltm/pool/members', { name: `127.0.0.1:${b.port}`, partition: 'Common' }, pool);
     const key = (b: { port: number }) => `/P/pool|/Common/127.0.0.1:${b.port}`;
     await until(() => sim.stats.member(key(one)) === 'up' && sim.stats.member(key(two)) === 'up');
     const vip = await withVirtual(sim, '/P/pool');
@@ -128,8 +129,16 @@ describe('simulated data plane', () => {
     const { sim, pool } = await sandbox({ loadBalancingMode: 'ratio-member' });
     const [one, two] = [await backend('one'), await backend('two')];
     cleanup.push(one.stop, two.stop);
-    sim.store.create('ltm/pool/members', { name: `127.0.0.1:${one.port}`, partition: 'Common', ratio: 3 }, pool);
-    sim.store.create('ltm/pool/members', { name: `127.0.0.1:${two.port}`, partition: 'Common', ratio: 1 }, pool);
+    sim.store.create(
+      'ltm/pool/members',
+      { name: `127.0.0.1:${one.port}`, partition: 'Common', ratio: 3 },
+      pool,
+    );
+    sim.store.create(
+      'ltm/pool/members',
+      { name: `127.0.0.1:${two.port}`, partition: 'Common', ratio: 1 },
+      pool,
+    );
     await until(() =>
       [one, two].every((b) => sim.stats.member(`/P/pool|/Common/127.0.0.1:${b.port}`) === 'up'),
     );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { MonitorStatus } from '../../local/bigip-simulator/stats-book.js';
 import type { BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
+import type { MonitorStatus } from '../../local/bigip-simulator/stats-book.js';
 import { lbIds, requests } from '../support/factories.js';
 import { type systemHarness, systemsClosedAfterEach } from '../support/system-harness.js';
 
@@ -135,7 +135,10 @@ describe('health poller against the simulated device', () => {
   it.each([
     ['busy (503)', { kind: 'busy' as const, times: Number.POSITIVE_INFINITY }],
     ['mcpd reloading (false 404 for a pool it just listed)', { kind: 'false-404' as const, times: 1 }],
-    ['restjavad restarting (404 not registered)', { kind: 'not-registered' as const, times: Number.POSITIVE_INFINITY }],
+    [
+      'restjavad restarting (404 not registered)',
+      { kind: 'not-registered' as const, times: Number.POSITIVE_INFINITY },
+    ],
     ['a reset connection', { kind: 'reset' as const, times: Number.POSITIVE_INFINITY }],
   ])('a poll that cannot read the device changes nothing: %s', async (_name, fault) => {
     const s = await system();

@@ -96,12 +96,13 @@ describe('roll-up', () => {
     [['ONLINE'], ['ONLINE'], 'ONLINE'],
     [[], ['ERROR'], 'DEGRADED'],
     [[], [], 'ONLINE'],
-  ] as [OperatingStatus[], OperatingStatus[], OperatingStatus][])(
-    'load balancer with listeners %o and pools %o is %s',
-    (listeners, pools, expected) => {
-      expect(loadBalancerRollUp(listeners, pools)).toBe(expected);
-    },
-  );
+  ] as [
+    OperatingStatus[],
+    OperatingStatus[],
+    OperatingStatus,
+  ][])('load balancer with listeners %o and pools %o is %s', (listeners, pools, expected) => {
+    expect(loadBalancerRollUp(listeners, pools)).toBe(expected);
+  });
 });
 
 describe('deriveHealth', () => {

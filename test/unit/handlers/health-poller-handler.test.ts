@@ -11,8 +11,20 @@ const traffic = {
   listeners: [
     {
       listenerId: 'l1',
-      total: { bytes_in: 900, bytes_out: 1800, active_connections: 3, total_connections: 40, request_errors: 1 },
-      delta: { bytes_in: 100, bytes_out: 200, active_connections: 3, total_connections: 4, request_errors: 1 },
+      total: {
+        bytes_in: 900,
+        bytes_out: 1800,
+        active_connections: 3,
+        total_connections: 40,
+        request_errors: 1,
+      },
+      delta: {
+        bytes_in: 100,
+        bytes_out: 200,
+        active_connections: 3,
+        total_connections: 4,
+        request_errors: 1,
+      },
     },
   ],
 };
@@ -49,7 +61,9 @@ describe('health poller handler', () => {
     );
     const { metrics } = await captureMetrics(() => handler());
     const by = (name: string) => metrics.filter((m) => m.name === name);
-    expect(by('HealthPolls')).toEqual([expect.objectContaining({ value: 1, dimensions: { Outcome: 'polled' } })]);
+    expect(by('HealthPolls')).toEqual([
+      expect.objectContaining({ value: 1, dimensions: { Outcome: 'polled' } }),
+    ]);
     expect(by('LoadBalancersInError')[0]?.value).toBe(1);
     expect(by('PoolsAllMembersDown')[0]?.value).toBe(1);
     expect(by('OperatingStatusChanges')[0]?.value).toBe(2);
