@@ -240,13 +240,12 @@ export class EnvironmentStack extends Stack {
         description: `${e.prefix}: operating statuses and statistics from the active BIG-IP`,
         timeout: Duration.seconds(Math.min(900, polls * e.healthIntervalSeconds + 30)),
         memorySize: 256,
-        // One poll at a time per cluster (a lease guards it too): overlapping scrapes load device CPUs.
+        // One poll at a time per cluster: overlapping scrapes load device CPUs (and a quiet poll writes nothing).
         reservedConcurrency: 1,
         environment: {
           ...common,
           ...deviceEnv,
           [ENV_VARS.healthIntervalSeconds]: String(e.healthIntervalSeconds),
-          [ENV_VARS.leaseSeconds]: String(LEASE_SECONDS),
         },
         ...(pollerPlacement ?? {}),
         ...(devices.caBundlePath ? { files: { [CA_BUNDLE_FILE]: devices.caBundlePath } } : {}),
@@ -255,11 +254,13 @@ export class EnvironmentStack extends Stack {
         agents: 'read',
         bindings: 'read',
         resources: 'readWrite',
-        leases: 'readWrite',
         statistics: 'readWrite',
       },
     );
     devices.grantAccess(healthPoller.fn);
+    // A schedule that fires while a poll still runs is throttled (reserved concurrency 1): drop it
+    // rather than let Lambda queue it, so polls never pile up behind a slow device.
+    healthPoller.fn.configureAsyncInvoke({ maxEventAge: Duration.minutes(1), retryAttempts: 0 });
     new Rule(this, 'HealthPollerSchedule', {
       description: `${e.prefix}: ${polls} status poll(s) a minute`,
       schedule: Schedule.rate(Duration.minutes(Math.max(1, Math.round(e.healthIntervalSeconds / 60)))),

@@ -355,7 +355,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tables,
       intervalMs: healthIntervalMs,
       pollsPerInvocation: 1,
-      leaseMs: 30_000,
     },
     clients,
     { credentials: deviceCredentials },

@@ -1,6 +1,5 @@
 import { fullPath, partitionName, poolName } from '../domain/bigip-names.js';
 import { deriveHealth, type HealthScrape } from '../domain/device-health.js';
-import { LeaseBusyError } from '../domain/errors.js';
 import {
   advanceStatistics,
   type ListenerStatistics,
@@ -14,7 +13,6 @@ import type {
   DeviceCluster,
   HealthStore,
   OperatingStatusChange,
-  PartitionLease,
   ResourceStore,
 } from '../domain/ports.js';
 import { buildTree, isDeleted, type LoadBalancerTree, resourceKey } from '../domain/resource-state.js';
@@ -26,9 +24,6 @@ export interface HealthPollerDeps {
   bindings: BindingStore;
   resources: ResourceStore;
   health: HealthStore;
-  /** One poll at a time per cluster, across invocations. */
-  lease: PartitionLease;
-  owner: string;
   clock: () => number;
 }
 
@@ -71,24 +66,11 @@ const TREE_CONCURRENCY = 8;
 export class HealthPoller {
   constructor(private readonly deps: HealthPollerDeps) {}
 
+  /**
+   * One poll. One at a time per cluster is the caller's to ensure (in AWS: one function per
+   * environment with reserved concurrency 1), so a quiet poll writes nothing at all.
+   */
   async poll(): Promise<PollReport> {
-    const { lease, owner, cluster } = this.deps;
-    const key = `health#${cluster.name}`;
-    try {
-      await lease.acquire(key, owner);
-    } catch (error) {
-      if (error instanceof LeaseBusyError)
-        return { outcome: 'skipped', reason: 'another poll of this cluster is running' };
-      throw error;
-    }
-    try {
-      return await this.pollHeld();
-    } finally {
-      await lease.release(key, owner).catch(() => undefined);
-    }
-  }
-
-  private async pollHeld(): Promise<PollReport> {
     const { env, cluster, clock } = this.deps;
     const trees = await this.loadTrees();
     let scrape: HealthScrape;

@@ -64,7 +64,7 @@ export const FUNCTION_TABLES = {
   agent: ['agents', 'bindings', 'affinity', 'resources', 'leases', 'claims'],
   heartbeat: ['agents', 'bindings', 'affinity'],
   reclaimer: ['agents', 'bindings', 'affinity'],
-  health: ['agents', 'bindings', 'resources', 'leases', 'statistics'],
+  health: ['agents', 'bindings', 'resources', 'statistics'],
 } as const satisfies Record<string, readonly TableId[]>;
 
 export type FunctionKind = keyof typeof FUNCTION_TABLES;
@@ -295,7 +295,6 @@ export interface HealthPollerConfig extends DeviceAccessConfig {
   intervalMs: number;
   /** Polls per scheduled invocation (EventBridge fires at most once a minute). */
   pollsPerInvocation: number;
-  leaseMs: number;
 }
 
 /** A minute's schedule holds as many polls as fit: 2 at 30 s, 1 from 60 s (then the schedule itself is the interval). */
@@ -310,7 +309,6 @@ export function readHealthPollerConfig(env: Env = process.env): HealthPollerConf
     tables: tablesFrom(env, 'health'),
     intervalMs,
     pollsPerInvocation: pollsPerMinute(intervalMs),
-    leaseMs: read(env, ENV_VARS.leaseSeconds, envSetting('leaseSeconds')) * 1000,
     ...readDeviceAccess(env),
   };
 }

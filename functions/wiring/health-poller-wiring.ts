@@ -2,7 +2,6 @@ import { type AwsClients, createDocumentClient } from '../adapters/aws-clients.j
 import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
 import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
 import { DynamoDbHealthStore } from '../adapters/dynamodb-health-store.js';
-import { DynamoDbPartitionLease } from '../adapters/dynamodb-partition-lease.js';
 import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
 import { createHealthPollerHandler } from '../handlers/health-poller-handler.js';
 import { HealthPoller } from '../services/health-poller.js';
@@ -34,9 +33,6 @@ export function wireHealthPoller(
     // It only reads trees: no claims table.
     resources: new DynamoDbResourceStore(db, { resources: config.tables.resources, claims: '' }),
     health: new DynamoDbHealthStore(db, config.tables),
-    // A poll already running wins: this one is skipped, not queued.
-    lease: new DynamoDbPartitionLease(db, config.tables.leases, { ttlMs: config.leaseMs, waitMs: 0, clock }),
-    owner: `health-poller#${Math.random().toString(36).slice(2)}`,
     clock,
   });
   const handler = createHealthPollerHandler(poller, config, telemetry, overrides.sleep, clock);

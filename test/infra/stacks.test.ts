@@ -238,14 +238,18 @@ describe('CDK stacks (sample configuration)', () => {
       ([, f]) => f.Properties.Environment?.Variables?.LBAAS_HEALTH_INTERVAL_SECONDS,
     );
     const variables = Object.keys(poller?.[1].Properties.Environment.Variables ?? {});
-    // No claims, affinity or idempotency table: it never writes requests or bindings.
+    // No claims, affinity, leases or idempotency table: it never writes requests or bindings.
     expect(variables.filter((v) => v.startsWith('LBAAS_TABLE_')).sort()).toEqual([
       'LBAAS_TABLE_AGENTS',
       'LBAAS_TABLE_BINDINGS',
-      'LBAAS_TABLE_LEASES',
       'LBAAS_TABLE_RESOURCES',
       'LBAAS_TABLE_STATISTICS',
     ]);
+    // A schedule that fires while a poll runs is dropped, not queued.
+    env.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumEventAgeInSeconds: 60,
+      MaximumRetryAttempts: 0,
+    });
   });
 
   it('beats every agent from its own one-minute schedule (two beats per invocation), and reclaims once a minute', () => {

@@ -161,7 +161,6 @@ export async function systemHarness(options: SystemOptions = {}) {
           tables: h.tables,
           intervalMs: 30_000,
           pollsPerInvocation: 1,
-          leaseMs: 30_000,
           devices,
           deviceSecretId: 'unused-locally',
           caBundle: undefined,
