@@ -287,6 +287,35 @@ export class DynamoDbResourceStore implements ResourceStore {
    * so an object that a newer request touched meanwhile keeps its PENDING status for that request.
    * Returns how many outcomes were written (the rest were superseded).
    */
+  async recordRepair(record: ResourceRecord, note: string, nowMs: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { loadbalancerId: record.loadbalancerId, key: resourceKey(record.type, record.id) },
+          UpdateExpression:
+            'SET provisioningStatus = :active, statusReason = :why, updatedAt = :now, appliedAt = if_not_exists(appliedAt, :now)',
+          // Only what the reconciler read: a newer request (new revision, PENDING_*) keeps its status.
+          ConditionExpression:
+            'revision = :rev AND provisioningStatus IN (:active, :error) AND tenantId = :t AND env = :e',
+          ExpressionAttributeValues: {
+            ':active': 'ACTIVE',
+            ':error': 'ERROR',
+            ':why': truncate(note),
+            ':now': nowMs,
+            ':rev': record.revision,
+            ':t': record.tenantId,
+            ':e': record.env,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
   async recordOutcomes(outcomes: readonly StatusOutcome[], nowMs: number): Promise<number> {
     const updates = outcomes.filter((o) => o.kind !== 'deleted');
     const deletes = outcomes.filter((o) => o.kind === 'deleted');

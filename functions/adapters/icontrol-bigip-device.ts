@@ -4,6 +4,7 @@ import {
   type BigIpCommand,
   type BigIpObject,
   type DeviceSnapshot,
+  type MonitorType,
   objectKey,
   type ReadUnit,
 } from '../domain/bigip-objects.js';
@@ -329,6 +330,59 @@ export class IControlBigIpDevice implements BigIpDevice {
       pools.set(path, members);
     });
     return { unit: this.name, virtuals, pools };
+  }
+
+  async readiness(): Promise<{ ready: boolean; reason?: string }> {
+    const [ready, mcp] = await Promise.all([
+      this.rest.request('GET', '/mgmt/tm/sys/ready'),
+      this.rest.request('GET', '/mgmt/tm/sys/mcp-state'),
+    ]);
+    const config = nestedDescription(ready.body, 'configReady');
+    if (config !== 'yes') return { ready: false, reason: `sys/ready says configReady ${config ?? 'unknown'}` };
+    const phase = nestedDescription(mcp.body, 'phase');
+    if (phase !== 'running') return { ready: false, reason: `mcpd phase is ${phase ?? 'unknown'}, not running` };
+    return { ready: true };
+  }
+
+  async listPartitions(prefix: string): Promise<string[]> {
+    const response = await this.rest.request('GET', '/mgmt/tm/sys/folder?$select=name,subPath');
+    const items = (response.body as { items?: { name?: string; subPath?: string }[] })?.items ?? [];
+    return items
+      .filter((f) => f.subPath === '/' && typeof f.name === 'string' && f.name.startsWith(prefix))
+      .map((f) => String(f.name))
+      .sort();
+  }
+
+  async listPartition(partition: string): Promise<BigIpObject[]> {
+    assertSafeName(partition, 'partition');
+    const filter = `$filter=partition+eq+${partition}&$select=name,partition`;
+    const collections: { kind: BigIpObject['kind']; path: string; monitorType?: MonitorType }[] = [
+      { kind: 'virtual', path: '/mgmt/tm/ltm/virtual' },
+      { kind: 'pool', path: '/mgmt/tm/ltm/pool' },
+      { kind: 'virtual-address', path: '/mgmt/tm/ltm/virtual-address' },
+      { kind: 'persistence-cookie', path: '/mgmt/tm/ltm/persistence/cookie' },
+      ...(['http', 'https', 'tcp', 'gateway-icmp'] as const).map((t) => ({
+        kind: 'monitor' as const,
+        path: `/mgmt/tm/ltm/monitor/${t}`,
+        monitorType: t,
+      })),
+    ];
+    const lists = await limited(collections, 4, async (c) => {
+      const response = await this.rest.request('GET', `${c.path}?${filter}`);
+      const items = (response.body as { items?: { name?: string; partition?: string }[] })?.items ?? [];
+      return items
+        .filter((i) => i.partition === partition && typeof i.name === 'string')
+        .map(
+          (i): BigIpObject => ({
+            kind: c.kind,
+            partition,
+            name: String(i.name),
+            ...(c.monitorType ? { monitorType: c.monitorType } : {}),
+            attrs: {},
+          }),
+        );
+    });
+    return lists.flat();
   }
 
   async syncStatus(): Promise<string> {

@@ -1,5 +1,5 @@
 import type { ApplyPlan } from './bigip-apply-plan.js';
-import type { DeviceSnapshot, ReadUnit } from './bigip-objects.js';
+import type { BigIpObject, DeviceSnapshot, ReadUnit } from './bigip-objects.js';
 import type { HealthScrape } from './device-health.js';
 import type { ForwardedRequest, LbaasRequest, ResourceType } from './lbaas-request.js';
 import type { ListenerStatistics } from './listener-statistics.js';
@@ -141,6 +141,11 @@ export interface ResourceStore {
    * newer request keeps its PENDING status). Returns how many were written.
    */
   recordOutcomes(outcomes: readonly StatusOutcome[], nowMs: number): Promise<number>;
+  /**
+   * The reconciler made the device match again: the object is ACTIVE with `note` as its reason
+   * (what was repaired), if it is still at the revision read and not pending. False otherwise.
+   */
+  recordRepair(record: ResourceRecord, note: string, nowMs: number): Promise<boolean>;
 }
 
 /** An operating status the device reading changed, written only if the object is as it was read. */
@@ -274,6 +279,20 @@ export interface BigIpDevice {
    * reading is never returned.
    */
   readHealth(partitionPrefix: string, wantPool: (fullPath: string) => boolean): Promise<HealthScrape>;
+  /**
+   * Whether the device can be trusted to show its configuration (§5.1, `bigip.md` A.5): `sys/ready`
+   * says config ready and mcpd's phase is `running`. While mcpd reloads, a device answers 404 for
+   * objects that exist (`bigip.md` A.6): nothing may be concluded from its reads then.
+   */
+  readiness(): Promise<{ ready: boolean; reason?: string }>;
+  /** Partitions (folders under `/`) whose name starts with `prefix`. */
+  listPartitions(prefix: string): Promise<string[]>;
+  /**
+   * Every object of the kinds we manage in one partition (virtual servers, pools, monitors, virtual
+   * addresses, cookie persistence profiles), by collection with a partition filter: names only,
+   * members not included. A fixed number of calls per partition.
+   */
+  listPartition(partition: string): Promise<BigIpObject[]>;
   /** Releases what the device holds for us (the login token) and the connections. */
   close(): Promise<void>;
 }

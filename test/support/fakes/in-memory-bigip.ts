@@ -34,7 +34,25 @@ export class InMemoryBigIp implements BigIpDevice {
     virtuals: new Map<string, VirtualReading>(),
   };
 
+  /** What `readiness` answers (a device whose mcpd reloads is not ready). */
+  ready: { ready: boolean; reason?: string } = { ready: true };
+
   constructor(readonly name = 'bigip1') {}
+
+  async readiness(): Promise<{ ready: boolean; reason?: string }> {
+    return this.ready;
+  }
+
+  async listPartitions(prefix: string): Promise<string[]> {
+    return [...this.folders].filter((f) => f.startsWith(prefix)).sort();
+  }
+
+  async listPartition(partition: string): Promise<BigIpObject[]> {
+    this.events.push(`list ${partition}`);
+    return [...this.objects.values()]
+      .filter((o) => o.partition === partition && o.kind !== 'member' && o.kind !== 'folder')
+      .map((o) => ({ ...o, attrs: {} }));
+  }
 
   async readHealth(partitionPrefix: string, wantPool: (fullPath: string) => boolean): Promise<HealthScrape> {
     this.events.push('read-health');

@@ -8,6 +8,7 @@ import {
 import { planMemberBatch } from '../../../functions/domain/member-batch.js';
 import type { ObjectRef, ResourceStore } from '../../../functions/domain/ports.js';
 import {
+  isPending,
   newResourceRecord,
   pendingStatusFor,
   type ResourceRecord,
@@ -140,6 +141,13 @@ export class InMemoryResourceStore implements ResourceStore {
     return [...this.records.values()]
       .filter((r) => r.loadbalancerId === loadbalancerId)
       .map((r) => structuredClone(r));
+  }
+
+  async recordRepair(record: ResourceRecord, note: string, nowMs: number): Promise<boolean> {
+    const stored = this.get(record.loadbalancerId, record.type, record.id);
+    if (!stored || stored.revision !== record.revision || isPending(stored.provisioningStatus)) return false;
+    Object.assign(stored, { provisioningStatus: 'ACTIVE', statusReason: note, updatedAt: nowMs });
+    return true;
   }
 
   async recordOutcomes(outcomes: readonly StatusOutcome[], nowMs: number): Promise<number> {
