@@ -338,9 +338,11 @@ export class IControlBigIpDevice implements BigIpDevice {
       this.rest.request('GET', '/mgmt/tm/sys/mcp-state'),
     ]);
     const config = nestedDescription(ready.body, 'configReady');
-    if (config !== 'yes') return { ready: false, reason: `sys/ready says configReady ${config ?? 'unknown'}` };
+    if (config !== 'yes')
+      return { ready: false, reason: `sys/ready says configReady ${config ?? 'unknown'}` };
     const phase = nestedDescription(mcp.body, 'phase');
-    if (phase !== 'running') return { ready: false, reason: `mcpd phase is ${phase ?? 'unknown'}, not running` };
+    if (phase !== 'running')
+      return { ready: false, reason: `mcpd phase is ${phase ?? 'unknown'}, not running` };
     return { ready: true };
   }
 

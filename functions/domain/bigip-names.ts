@@ -79,3 +79,8 @@ export function urlId(partition: string, name: string): string {
 export function destination(partition: string, address: string, port: number): string {
   return `/${partition}/${isV6(address) ? `${address}.${port}` : `${address}:${port}`}`;
 }
+
+/** The key of a partition's writer lease on one device cluster (agents and the reconciler share it). */
+export function partitionLeaseKey(env: string, cluster: string, partition: string): string {
+  return `${env}#${cluster}#${partition}`;
+}

@@ -14,6 +14,6 @@ export function wrapQueueHandler(raw: SqsHandler, telemetry: Telemetry) {
 }
 
 /** The Lambda shape of a scheduled function: logger context; it flushes its own metrics between rounds. */
-export function wrapScheduledHandler<T>(raw: () => Promise<T>, telemetry: Telemetry) {
+export function wrapScheduledHandler<T, E = unknown>(raw: (event: E) => Promise<T>, telemetry: Telemetry) {
   return middy(raw).use(injectLambdaContext(telemetry.logger));
 }

@@ -4,7 +4,7 @@ import {
   type ScopeTarget,
   scopeForRequests,
 } from '../domain/bigip-apply-plan.js';
-import { partitionName } from '../domain/bigip-names.js';
+import { partitionLeaseKey, partitionName } from '../domain/bigip-names.js';
 import { type Translation, type TranslationOptions, translate } from '../domain/bigip-translation.js';
 import { BigIpError, RejectedRequestError } from '../domain/errors.js';
 import { BATCH_OPERATION, type ResourceType } from '../domain/lbaas-request.js';
@@ -160,7 +160,7 @@ export class LoadBalancerApplier {
     const settled = await this.alreadySettled(groups);
     if (settled.every(Boolean)) return groups.map(() => ({ status: 'fulfilled', value: SERVED_EARLIER }));
     // One writer per partition of a cluster (config-sync stays safe: it only runs from the active unit).
-    const leaseKey = `${env}#${cluster.name}#${partitionName(env, tenantId)}`;
+    const leaseKey = partitionLeaseKey(env, cluster.name, partitionName(env, tenantId));
     const owner = `${this.deps.host}#${this.deps.newId()}`;
     try {
       await lease.acquire(leaseKey, owner);
@@ -378,9 +378,18 @@ function settledBefore(records: readonly ResourceRecord[], target: ApplyTarget):
 }
 
 /** Whether a unit holds what the staged change wrote: planning against it finds nothing to do. */
-async function holds(unit: BigIpDevice, s: Staged): Promise<boolean> {
-  const snapshot = await unit.read(s.translation.partition, s.scope.reads);
-  const plan = planApply(s.translation, s.scope, snapshot);
+function holds(unit: BigIpDevice, s: Staged): Promise<boolean> {
+  return unitHolds(unit, s.translation, s.scope);
+}
+
+/** Whether a unit already has what a translation wants for a scope (the same read and plan, empty). */
+export async function unitHolds(
+  unit: BigIpDevice,
+  translation: Translation,
+  scope: ApplyScope,
+): Promise<boolean> {
+  const snapshot = await unit.read(translation.partition, scope.reads);
+  const plan = planApply(translation, scope, snapshot);
   return !plan.createFolder && plan.commands.length === 0;
 }
 

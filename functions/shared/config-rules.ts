@@ -24,6 +24,8 @@ export const rules = {
   name: z.string().regex(NAME_RE, { error: 'must be letters, digits, _ . - (at most 63)' }),
   agentId: z.string().regex(AGENT_ID_RE, { error: 'must be letters, digits, _ . : - (at most 128)' }),
   selection: z.enum(SELECTION_POLICIES),
+  reconcileDrift: z.enum(['repair', 'report']),
+  reconcileOrphans: z.enum(['report', 'remove']),
 };
 
 /** Numeric settings: the range the configuration accepts and the default when it is left out. */
@@ -40,6 +42,8 @@ export const SETTINGS = {
   restTimeoutSeconds: { min: 1, max: 120, default: 20 },
   /** Device status polls: never below 30 s, as overlapping scrapes overload device CPUs (SAP, lbaas-features §1.7). */
   healthIntervalSeconds: { min: 30, max: 3600, default: 60 },
+  /** How often the reconciler compares every partition with the desired state. */
+  reconcileIntervalMinutes: { min: 5, max: 1440, default: 15 },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;

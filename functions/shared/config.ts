@@ -38,6 +38,8 @@ export const ENV_VARS = {
   agentQueues: 'LBAAS_AGENT_QUEUES',
   restTimeoutSeconds: 'LBAAS_REST_TIMEOUT_SECONDS',
   healthIntervalSeconds: 'LBAAS_HEALTH_INTERVAL_SECONDS',
+  reconcileDrift: 'LBAAS_RECONCILE_DRIFT',
+  reconcileOrphans: 'LBAAS_RECONCILE_ORPHANS',
 } as const;
 
 export const TABLE_ENV_VARS: Record<TableId, string> = {
@@ -65,6 +67,7 @@ export const FUNCTION_TABLES = {
   heartbeat: ['agents', 'bindings', 'affinity'],
   reclaimer: ['agents', 'bindings', 'affinity'],
   health: ['agents', 'bindings', 'resources', 'statistics'],
+  reconciler: ['agents', 'bindings', 'resources', 'leases'],
 } as const satisfies Record<string, readonly TableId[]>;
 
 export type FunctionKind = keyof typeof FUNCTION_TABLES;
@@ -309,6 +312,27 @@ export function readHealthPollerConfig(env: Env = process.env): HealthPollerConf
     tables: tablesFrom(env, 'health'),
     intervalMs,
     pollsPerInvocation: pollsPerMinute(intervalMs),
+    ...readDeviceAccess(env),
+  };
+}
+
+export interface ReconcilerConfig extends DeviceAccessConfig {
+  env: string;
+  tables: TablesOf<'reconciler'>;
+  /** What a scheduled run does with drift: repair it, or only report it. */
+  drift: 'repair' | 'report';
+  /** What a scheduled run does with orphans: report them (the default), or remove them. */
+  orphans: 'report' | 'remove';
+  leaseMs: number;
+}
+
+export function readReconcilerConfig(env: Env = process.env): ReconcilerConfig {
+  return {
+    env: field.env(env),
+    tables: tablesFrom(env, 'reconciler'),
+    drift: read(env, ENV_VARS.reconcileDrift, rules.reconcileDrift.default('repair')),
+    orphans: read(env, ENV_VARS.reconcileOrphans, rules.reconcileOrphans.default('report')),
+    leaseMs: read(env, ENV_VARS.leaseSeconds, envSetting('leaseSeconds')) * 1000,
     ...readDeviceAccess(env),
   };
 }

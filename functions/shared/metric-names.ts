@@ -52,6 +52,19 @@ export const METRICS = {
   loadbalancersInError: { name: 'LoadBalancersInError', dimensions: ['Environment'] },
   /** Health poller: pools whose every serving member fails its monitor (each poll). */
   poolsAllDown: { name: 'PoolsAllMembersDown', dimensions: ['Environment'] },
+  /** Reconciler: runs by outcome (done|aborted|skipped). */
+  reconcileRuns: { name: 'ReconcileRuns', dimensions: ['Environment', 'Outcome'] },
+  /** Reconciler: differences found (dry run or scheduled report), by object kind. */
+  driftFound: { name: 'DriftFound', dimensions: ['Environment', 'Kind'] },
+  /** Reconciler: differences repaired, by object kind. */
+  driftRepaired: { name: 'DriftRepaired', dimensions: ['Environment', 'Kind'] },
+  /** Reconciler: orphans found (named like ours, desired by nobody) and removed, by object kind. */
+  orphansFound: { name: 'OrphansFound', dimensions: ['Environment', 'Kind'] },
+  orphansRemoved: { name: 'OrphansRemoved', dimensions: ['Environment', 'Kind'] },
+  /** Reconciler: load balancers put back whole on a device that had lost them (a replaced unit). */
+  restored: { name: 'LoadBalancersRestored', dimensions: ['Environment'] },
+  /** Reconciler: load balancers whose repair the device refused (they go to ERROR). */
+  repairsFailed: { name: 'RepairsFailed', dimensions: ['Environment'] },
   /** Health poller: traffic of each load balancer since the last poll (bytes, connections opened). */
   lbBytesIn: { name: 'LoadBalancerBytesIn', dimensions: ['Environment', 'LoadBalancer'] },
   lbBytesOut: { name: 'LoadBalancerBytesOut', dimensions: ['Environment', 'LoadBalancer'] },

@@ -72,6 +72,11 @@ export class BigIpSimulator implements Controllable {
   readonly version: string;
   readonly managementIp: string;
   failoverState: 'active' | 'standby';
+  /**
+   * mcpd is reloading (`restartMcpd`): not config-ready, and a GET of an object that exists answers
+   * 404 "was not found" (`bigip.md` A.6) until `mcpdReady()`.
+   */
+  mcpdReloading = false;
   /** Set by the HA pair: config changes since the last sync. */
   changesPending = false;
   peer: BigIpSimulator | undefined;
@@ -159,6 +164,21 @@ export class BigIpSimulator implements Controllable {
 
   injectFault(spec: FaultSpec): void {
     this.faults.add(spec);
+  }
+
+  /** mcpd restarts: readiness says no and existing objects answer 404 until `mcpdReady()`. */
+  restartMcpd(): void {
+    this.mcpdReloading = true;
+  }
+
+  mcpdReady(): void {
+    this.mcpdReloading = false;
+  }
+
+  /** A unit replaced by a new one: its configuration and counters start empty (built-ins only). */
+  replaceWithEmptyUnit(): void {
+    this.store.replaceWith(new ConfigStore(true, this.traits));
+    this.stats.reset();
   }
 
   expireAllTokens(): void {
@@ -333,6 +353,10 @@ export class BigIpSimulator implements Controllable {
         run: (store, c) => this.resources.execute(store, c.method, c.path, c.query, c.body),
         changed: () => this.changed(),
       });
+    }
+    // While mcpd reloads, objects that exist answer 404 (a single object's GET: `~P~name` in the path).
+    if (this.mcpdReloading && method === 'GET' && /\/~[^/]+(\/|$)/.test(path) && !path.endsWith('/stats')) {
+      return reply(404, errors.notFound(falseNotFoundNoun(path), falseNotFoundPath(path)));
     }
     const txId = req.headers['x-f5-rest-coordination-id'];
     if (typeof txId === 'string' && method !== 'GET') {

@@ -5,6 +5,8 @@ export interface UnitView extends SyncUnit {
   version: string;
   managementIp: string;
   peer: UnitView | undefined;
+  /** mcpd is reloading its configuration (`restartMcpd`). */
+  mcpdReloading?: boolean;
 }
 
 /** A stats-shaped body: `entries{<selfLink>: {nestedStats: {entries: {…}}}}` (bigip-real-device.md §5.2). */
@@ -33,8 +35,9 @@ export function statusBody(unit: UnitView, tm: string): unknown {
         Version: unit.version,
       });
     case 'sys/ready':
+      // Not config-ready while mcpd reloads: `bigip.md` A.5 (sys/ready "no" until the box can take config).
       return statsBody(unit.version, 'sys/ready', {
-        configReady: 'yes',
+        configReady: unit.mcpdReloading ? 'no' : 'yes',
         licenseReady: 'yes',
         provisionReady: 'yes',
       });
@@ -74,7 +77,8 @@ export function statusBody(unit: UnitView, tm: string): unknown {
     case 'sys/mcp-state':
       return statsBody(unit.version, 'sys/mcp-state', {
         'end-platform-id-received': 'true',
-        phase: 'running',
+        // No source names the phase shown while mcpd reloads; anything but `running` is "not ready".
+        phase: unit.mcpdReloading ? 'loading' : 'running',
         status: 'running',
       });
     case 'cm/device': {

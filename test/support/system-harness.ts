@@ -6,6 +6,7 @@ import type { AgentConfig } from '../../functions/shared/config.js';
 import { wireAgentWorker } from '../../functions/wiring/agent-worker-wiring.js';
 import { type HealthPollerOverrides, wireHealthPoller } from '../../functions/wiring/health-poller-wiring.js';
 import { wireReclaimer } from '../../functions/wiring/reclaimer-wiring.js';
+import { type ReconcilerOverrides, wireReconciler } from '../../functions/wiring/reconciler-wiring.js';
 import { BigIpPair } from '../../local/bigip-simulator/bigip-pair.js';
 import { BigIpSimulator, type SimulatorOptions } from '../../local/bigip-simulator/bigip-simulator.js';
 import { EventSourcePoller } from '../../local/event-source-poller.js';
@@ -174,6 +175,35 @@ export async function systemHarness(options: SystemOptions = {}) {
           credentials: new StaticCredentials({ username: 'admin', password: 'admin' }),
           retryBaseMs: 10,
           clock: h.clock,
+          ...overrides,
+        },
+      );
+      pollers.push(graph.cluster);
+      return graph;
+    },
+    /** The environment's reconciler on the same devices and tables (its own clients, like in AWS). */
+    reconciler(overrides: ReconcilerOverrides = {}) {
+      const graph = wireReconciler(
+        {
+          env: h.env,
+          tables: h.tables,
+          drift: 'repair',
+          orphans: 'report',
+          leaseMs: 30_000,
+          devices,
+          deviceSecretId: 'unused-locally',
+          caBundle: undefined,
+          deviceGroup: options.deviceGroup,
+          trafficGroup: undefined,
+          clusterName: 'cluster1',
+          restTimeoutMs: options.restTimeoutMs ?? 3_000,
+        },
+        h.clients,
+        {
+          credentials: new StaticCredentials({ username: 'admin', password: 'admin' }),
+          retryBaseMs: 10,
+          syncPollMs: 50,
+          leaseWaitMs: 1_000,
           ...overrides,
         },
       );

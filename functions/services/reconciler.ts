@@ -1,0 +1,368 @@
+import { type ApplyScope, planApply, scopeFor } from '../domain/bigip-apply-plan.js';
+import { partitionLeaseKey, partitionName } from '../domain/bigip-names.js';
+import { type BigIpObject, type DeviceSnapshot, objectKey } from '../domain/bigip-objects.js';
+import { type Translation, type TranslationOptions, translate } from '../domain/bigip-translation.js';
+import { BigIpError, LeaseBusyError } from '../domain/errors.js';
+import type {
+  AgentRegistry,
+  BigIpDevice,
+  BindingStore,
+  DeviceCluster,
+  PartitionLease,
+  ResourceStore,
+} from '../domain/ports.js';
+import { type DriftItem, describeDrift, findOrphans, orphanPlan } from '../domain/reconcile-plan.js';
+import { allRecords, buildTree, isPending, type LoadBalancerTree } from '../domain/resource-state.js';
+import { unitHolds } from './load-balancer-applier.js';
+
+export interface ReconcilerDeps {
+  env: string;
+  cluster: DeviceCluster;
+  registry: AgentRegistry;
+  bindings: BindingStore;
+  resources: ResourceStore;
+  /** Partition leases, shared with the agents. */
+  lease: PartitionLease;
+  /** One run per cluster: a lease that does not wait (a run already going wins) and outlives a run. */
+  runLease: PartitionLease;
+  owner: string;
+  clock: () => number;
+  translation?: Omit<TranslationOptions, 'env'>;
+}
+
+export interface ReconcileOptions {
+  /** Report what differs; change nothing. */
+  dryRun: boolean;
+  /** Orphans are only reported unless `remove` (and never when `dryRun`). */
+  orphans: 'report' | 'remove';
+  /** One load balancer, one tenant, or (neither) the whole environment. */
+  scope?: { loadbalancerId?: string; tenantId?: string };
+  /** Called as each load balancer and partition is done (the CLI prints it, the local dashboard shows it). */
+  onProgress?: (done: number, total: number, item: LoadBalancerResult | OrphanResult) => void;
+}
+
+export interface LoadBalancerResult {
+  loadbalancerId: string;
+  tenantId: string;
+  /** `in-sync`; `drift` (found, not repaired: dry run); `repaired`; `restored` (it was missing whole); `failed`; `skipped`. */
+  outcome: 'in-sync' | 'drift' | 'repaired' | 'restored' | 'failed' | 'skipped';
+  drift: DriftItem[];
+  reason?: string;
+}
+
+export interface OrphanResult {
+  partition: string;
+  /** No load balancer of the environment lives in this partition any more. */
+  wholePartition: boolean;
+  objects: DriftItem[];
+  removed: boolean;
+  /** Clean-up the device refused (a node in use, a folder holding someone else's objects). */
+  kept: string[];
+}
+
+export type ReconcileReport =
+  | { outcome: 'skipped'; reason: string }
+  | {
+      outcome: 'done' | 'aborted';
+      /** Why a run stopped part-way (a device that stopped answering, or answers it cannot mean). */
+      reason?: string | undefined;
+      device: string;
+      dryRun: boolean;
+      loadbalancers: LoadBalancerResult[];
+      orphans: OrphanResult[];
+      /** A replaced peer found out of sync and synced. */
+      peerSynced: boolean;
+    };
+
+/** Thrown inside a run when the device cannot be trusted: the run stops and changes nothing more. */
+class UnreadableDevice extends Error {}
+
+/**
+ * Finds and repairs drift between the devices and the desired state, removes orphans, and restores
+ * a replaced device, load balancer by load balancer. It reads and plans with the agent's own path
+ * (translate → full scope → read → planApply → execute), under the same partition leases, so what
+ * it writes is what an apply would. It never acts on a device that is not ready (mcpd reloading
+ * answers 404 for objects that exist), nor when a device lists an object it then says is missing;
+ * it touches only objects named like ours in the environment's partitions. One run at a time per
+ * cluster (its own lease); a device failure mid-run stops the run, and the next run starts over.
+ */
+export class Reconciler {
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  async run(options: ReconcileOptions): Promise<ReconcileReport> {
+    const { runLease, owner, cluster } = this.deps;
+    const key = `reconcile#${cluster.name}`;
+    try {
+      await runLease.acquire(key, owner);
+    } catch (error) {
+      if (error instanceof LeaseBusyError)
+        return { outcome: 'skipped', reason: 'another run on this cluster is in progress' };
+      throw error;
+    }
+    try {
+      return await this.runHeld(options);
+    } finally {
+      await runLease.release(key, owner).catch(() => undefined);
+    }
+  }
+
+  private async runHeld(options: ReconcileOptions): Promise<ReconcileReport> {
+    const { env, cluster } = this.deps;
+    let device: BigIpDevice;
+    try {
+      device = await cluster.activeDevice();
+      const readiness = await device.readiness();
+      if (!readiness.ready)
+        return { outcome: 'skipped', reason: `device ${device.name} is not ready: ${readiness.reason}` };
+    } catch (error) {
+      cluster.forget();
+      return { outcome: 'skipped', reason: `device not reachable: ${(error as Error).message}` };
+    }
+    const trees = await this.loadTrees(options.scope ?? {});
+    const wholeScope = !options.scope?.loadbalancerId;
+    const report = {
+      outcome: 'done' as 'done' | 'aborted',
+      device: device.name,
+      dryRun: options.dryRun,
+      loadbalancers: [] as LoadBalancerResult[],
+      orphans: [] as OrphanResult[],
+      peerSynced: false,
+      reason: undefined as string | undefined,
+    };
+    const listings = new Map<string, BigIpObject[]>();
+    const listing = async (partition: string) => {
+      let l = listings.get(partition);
+      if (!l) {
+        l = await device.listPartition(partition);
+        listings.set(partition, l);
+      }
+      return l;
+    };
+    try {
+      const partitions = await device.listPartitions(`${env}_`);
+      const orphanPartitions = wholeScope
+        ? options.scope?.tenantId
+          ? partitions.filter((p) => p === partitionName(env, options.scope?.tenantId as string))
+          : partitions
+        : [];
+      const total = trees.length + orphanPartitions.length;
+      let done = 0;
+      for (const tree of trees) {
+        const result = await this.reconcileOne(device, tree, partitions, listing, options);
+        report.loadbalancers.push(result);
+        options.onProgress?.(++done, total, result);
+      }
+      for (const partition of orphanPartitions) {
+        const result = await this.orphansOf(device, partition, trees, listing, options);
+        if (result) report.orphans.push(result);
+        if (result) options.onProgress?.(++done, total, result);
+        else done++;
+      }
+      const changed =
+        report.loadbalancers.some((r) => r.outcome === 'repaired' || r.outcome === 'restored') ||
+        report.orphans.some((o) => o.removed);
+      if (!options.dryRun && !changed) report.peerSynced = await this.syncReplacedPeer(device);
+    } catch (error) {
+      if (!(error instanceof UnreadableDevice) && !(error instanceof BigIpError)) throw error;
+      cluster.forget();
+      report.outcome = 'aborted';
+      report.reason = error.message;
+    }
+    return report;
+  }
+
+  private async reconcileOne(
+    device: BigIpDevice,
+    tree: LoadBalancerTree,
+    partitions: readonly string[],
+    listing: (partition: string) => Promise<BigIpObject[]>,
+    options: ReconcileOptions,
+  ): Promise<LoadBalancerResult> {
+    const { env, cluster, lease, owner, resources, clock } = this.deps;
+    const base = { loadbalancerId: tree.root.id, tenantId: tree.root.tenantId, drift: [] as DriftItem[] };
+    if (allRecords(tree).some((r) => isPending(r.provisioningStatus)))
+      return { ...base, outcome: 'skipped', reason: 'a request for it is pending: its apply converges it' };
+    const translation = translate(tree, { env, ...this.deps.translation });
+    const partition = translation.partition;
+    const leaseKey = partitionLeaseKey(env, cluster.name, partition);
+    try {
+      await lease.acquire(leaseKey, owner);
+    } catch (error) {
+      if (error instanceof LeaseBusyError)
+        return { ...base, outcome: 'skipped', reason: 'an agent is writing its partition' };
+      throw error;
+    }
+    let scope: ApplyScope;
+    let drift: DriftItem[];
+    let executed = false;
+    try {
+      scope = scopeFor(tree, translation, { resource: 'loadbalancer', id: tree.root.id, operation: 'sync' });
+      const snapshot = await device.read(partition, scope.reads);
+      await this.assertConsistent(snapshot, translation, partitions, listing);
+      const plan = planApply(translation, scope, snapshot);
+      drift = describeDrift(plan, snapshot.poolMembers);
+      if (drift.length === 0) return { ...base, outcome: 'in-sync' };
+      if (options.dryRun) return { ...base, outcome: 'drift', drift };
+      try {
+        await device.execute(partition, plan);
+        executed = true;
+      } catch (error) {
+        if (!(error instanceof BigIpError) || error.transient) throw error;
+        const reason = `the device refused the repair: ${String(error.context.bigipMessage ?? error.message)}`;
+        await resources.recordOutcomes([{ kind: 'error', record: tree.root, reason }], clock());
+        return { ...base, outcome: 'failed', drift, reason };
+      }
+    } finally {
+      await lease.release(leaseKey, owner).catch(() => undefined);
+    }
+    // Like an apply: only once every unit of the group holds it (outside the lease).
+    if (executed)
+      await cluster.confirmOnGroup(device, (unit) => unitHolds(unit, translation, scope), { changed: true });
+    const restored =
+      drift.every((d) => d.action === 'create') && drift.some((d) => d.kind === 'virtual-address');
+    const note = `${restored ? 'restored on' : 'drift repaired on'} ${device.name} at ${new Date(clock()).toISOString()}: ${summarize(drift)}`;
+    await resources.recordRepair(tree.root, note, clock());
+    return { ...base, outcome: restored ? 'restored' : 'repaired', drift };
+  }
+
+  /**
+   * A device that lists an object and then answers 404 for it (mcpd reloading: `bigip.md` A.6), or
+   * lists a partition whose folder it says is missing, cannot be read: the run stops before any write.
+   */
+  private async assertConsistent(
+    snapshot: DeviceSnapshot,
+    translation: Translation,
+    partitions: readonly string[],
+    listing: (partition: string) => Promise<BigIpObject[]>,
+  ): Promise<void> {
+    const partition = translation.partition;
+    const listed = partitions.includes(partition);
+    if (listed && !snapshot.folderExists)
+      throw new UnreadableDevice(
+        `the device lists partition ${partition} but answers that it does not exist`,
+      );
+    if (!listed) return;
+    for (const o of await listing(partition)) {
+      const key = objectKey(o);
+      if (translation.present.has(key) && !snapshot.objects.has(key))
+        throw new UnreadableDevice(`the device lists /${partition}/${o.name} but answers 404 for it`);
+    }
+  }
+
+  private async orphansOf(
+    device: BigIpDevice,
+    partition: string,
+    trees: readonly LoadBalancerTree[],
+    listing: (partition: string) => Promise<BigIpObject[]>,
+    options: ReconcileOptions,
+  ): Promise<OrphanResult | undefined> {
+    const { env, cluster, lease, owner } = this.deps;
+    const own = trees.filter((t) => partitionName(env, t.root.tenantId) === partition);
+    // A pending request may be creating or deleting exactly these objects.
+    if (own.some((t) => allRecords(t).some((r) => isPending(r.provisioningStatus)))) return undefined;
+    const desired = new Set<string>();
+    for (const t of own) {
+      const translation = translate(t, { env, ...this.deps.translation });
+      for (const k of translation.present.keys()) desired.add(k);
+      for (const k of translation.absent.keys()) desired.add(k);
+    }
+    const orphans = findOrphans(env, await listing(partition), desired);
+    const wholePartition = own.length === 0;
+    if (orphans.length === 0 && !wholePartition) return undefined;
+    const result: OrphanResult = {
+      partition,
+      wholePartition,
+      objects: orphans.map((o) => ({ action: 'remove', kind: o.kind, path: `/${partition}/${o.name}` })),
+      removed: false,
+      kept: [],
+    };
+    if (options.dryRun || options.orphans !== 'remove') return result;
+    const leaseKey = partitionLeaseKey(env, cluster.name, partition);
+    try {
+      await lease.acquire(leaseKey, owner);
+    } catch (error) {
+      if (error instanceof LeaseBusyError) return { ...result, kept: ['an agent is writing this partition'] };
+      throw error;
+    }
+    try {
+      // Deleting is where a false reading does harm: the device must still be ready now.
+      const readiness = await device.readiness();
+      if (!readiness.ready)
+        throw new UnreadableDevice(`device ${device.name} is not ready: ${readiness.reason}`);
+      const pools = orphans.filter((o) => o.kind === 'pool');
+      const snapshot =
+        pools.length > 0
+          ? await device.read(
+              partition,
+              pools.map(({ attrs: _a, ...p }) => p as never),
+            )
+          : undefined;
+      const plan = orphanPlan(orphans, snapshot?.poolMembers ?? new Map(), wholePartition);
+      const executed = await device.execute(partition, plan);
+      result.kept = executed.skipped;
+      result.removed = true;
+    } finally {
+      await lease.release(leaseKey, owner).catch(() => undefined);
+    }
+    await cluster.confirmOnGroup(device, async () => true, { changed: true });
+    return result;
+  }
+
+  /** A peer that came back empty shows the group out of sync while the active unit is whole: sync it. */
+  private async syncReplacedPeer(device: BigIpDevice): Promise<boolean> {
+    const { cluster } = this.deps;
+    if (cluster.devices.length < 2) return false;
+    const status = await device.syncStatus();
+    if (status === 'In Sync' || status === 'Standalone') return false;
+    await cluster.confirmOnGroup(device, async () => true, { changed: true });
+    return true;
+  }
+
+  /** The load balancers in scope: one, a tenant's, or every one bound to an agent of the environment. */
+  private async loadTrees(scope: {
+    loadbalancerId?: string;
+    tenantId?: string;
+  }): Promise<LoadBalancerTree[]> {
+    const { env, registry, bindings, resources } = this.deps;
+    let ids: string[];
+    if (scope.loadbalancerId) ids = [scope.loadbalancerId];
+    else {
+      ids = [];
+      for (const agent of await registry.listAgents(env)) {
+        let cursor: string | undefined;
+        do {
+          const page = await bindings.listOnAgent(env, agent.host, {
+            limit: 500,
+            ...(cursor ? { cursor } : {}),
+          });
+          for (const b of page.items)
+            if (!scope.tenantId || b.tenantId === scope.tenantId) ids.push(b.loadbalancerId);
+          cursor = page.cursor;
+        } while (cursor);
+      }
+    }
+    const trees: LoadBalancerTree[] = [];
+    for (const id of ids.sort()) {
+      const tree = buildTree(await resources.loadRecords(id));
+      if (tree && tree.root.env === env && (!scope.tenantId || tree.root.tenantId === scope.tenantId))
+        trees.push(tree);
+    }
+    return trees;
+  }
+}
+
+/** `2 created, 1 changed (pool /P/x: monitor)` — short enough for a status reason. */
+export function summarize(drift: readonly DriftItem[]): string {
+  const count = (a: DriftItem['action']) => drift.filter((d) => d.action === a).length;
+  const parts = [
+    [count('create'), 'created'],
+    [count('change'), 'changed'],
+    [count('remove'), 'removed'],
+  ]
+    .filter(([n]) => Number(n) > 0)
+    .map(([n, what]) => `${n} ${what}`);
+  const first = drift
+    .slice(0, 3)
+    .map((d) => `${d.action} ${d.kind} ${d.path}${d.fields ? ` (${d.fields.join(', ')})` : ''}`);
+  return `${parts.join(', ')}${first.length ? `; ${first.join('; ')}${drift.length > 3 ? '; …' : ''}` : ''}`;
+}

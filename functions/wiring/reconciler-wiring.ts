@@ -1,0 +1,57 @@
+import { type AwsClients, createDocumentClient } from '../adapters/aws-clients.js';
+import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
+import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
+import { DynamoDbPartitionLease } from '../adapters/dynamodb-partition-lease.js';
+import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
+import { DynamoDbSyncLedger } from '../adapters/dynamodb-sync-ledger.js';
+import { createReconcilerHandler } from '../handlers/reconciler-handler.js';
+import { Reconciler } from '../services/reconciler.js';
+import type { ReconcilerConfig } from '../shared/config.js';
+import { createTelemetry, type Telemetry } from '../shared/telemetry.js';
+import { type DeviceOverrides, wireDeviceCluster } from './device-cluster-wiring.js';
+
+const RUN_LEASE_MS = 15 * 60_000;
+
+export interface ReconcilerOverrides extends DeviceOverrides {
+  telemetry?: Telemetry;
+  /** How long to wait for a partition an agent is writing (default 5 s; then the load balancer waits for the next run). */
+  leaseWaitMs?: number;
+}
+
+/** The environment's reconciler: its own device clients, a writer in the config-sync ledger like an agent. */
+export function wireReconciler(
+  config: ReconcilerConfig,
+  clients: Pick<AwsClients, 'dynamodb'>,
+  overrides: ReconcilerOverrides = {},
+) {
+  const clock = overrides.clock ?? Date.now;
+  const db = createDocumentClient(clients.dynamodb);
+  const telemetry = overrides.telemetry ?? createTelemetry('reconciler', config.env);
+  const owner = `reconciler#${Math.random().toString(36).slice(2)}`;
+  const cluster = wireDeviceCluster(config, {
+    ...overrides,
+    ledger: new DynamoDbSyncLedger(db, config.tables.leases),
+    owner,
+  });
+  const reconciler = new Reconciler({
+    env: config.env,
+    cluster,
+    registry: new DynamoDbAgentRegistry(db, config.tables.agents),
+    // Listing bindings is all it does with them: no affinity table (and no grant on it).
+    bindings: new DynamoDbBindingStore(db, { bindings: config.tables.bindings, affinity: '' }),
+    // Statuses only: no claims table.
+    resources: new DynamoDbResourceStore(db, { resources: config.tables.resources, claims: '' }),
+    lease: new DynamoDbPartitionLease(db, config.tables.leases, {
+      ttlMs: config.leaseMs,
+      waitMs: overrides.leaseWaitMs ?? 5_000,
+      clock,
+    }),
+    // A run lasts at most the function's 15 minutes; a run that died frees the cluster after that.
+    runLease: new DynamoDbPartitionLease(db, config.tables.leases, { ttlMs: RUN_LEASE_MS, waitMs: 0, clock }),
+    owner,
+    clock,
+    ...(config.trafficGroup ? { translation: { trafficGroup: config.trafficGroup } } : {}),
+  });
+  const handler = createReconcilerHandler(reconciler, config, telemetry);
+  return { handler, reconciler, cluster, telemetry };
+}
