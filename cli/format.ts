@@ -1,5 +1,6 @@
 import type { AgentStatus } from '../functions/services/agent-operations.js';
-import type { DeadLetter, LoadBalancerStats, StatusNode } from './lbaas-client.js';
+import type { LoadBalancerResult, OrphanResult } from '../functions/services/reconciler.js';
+import type { DeadLetter, LoadBalancerStats, StatusNode, SyncReport } from './lbaas-client.js';
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 
@@ -84,4 +85,45 @@ export function formatStats(result: LoadBalancerStats): string {
   );
   if (rows.length === 0) return `${table(headers, [row('(total)', result.stats, 'not read yet')])}`;
   return table(headers, [...rows, row('(total)', result.stats, '')]);
+}
+
+/** One line per load balancer or partition as a sync goes (its progress). */
+export function formatSyncItem(done: number, total: number, item: LoadBalancerResult | OrphanResult): string {
+  const at = `[${done}/${total}]`;
+  if ('loadbalancerId' in item) {
+    const what = item.drift.length
+      ? ` (${item.drift.length} difference${item.drift.length > 1 ? 's' : ''})`
+      : '';
+    return `${at} load balancer ${item.loadbalancerId}: ${item.outcome}${what}${item.reason ? ` — ${item.reason}` : ''}`;
+  }
+  return `${at} partition ${item.partition}: ${item.objects.length} orphan(s)${item.wholePartition ? ', no load balancer left' : ''}${item.removed ? ', removed' : ''}`;
+}
+
+/** Every difference, per device: what would be (or was) created, changed and removed. */
+export function formatSyncReport(report: SyncReport): string {
+  if (report.outcome === 'refused' || report.outcome === 'skipped') return `nothing done: ${report.reason}`;
+  const rows: string[][] = [];
+  for (const lb of report.loadbalancers) {
+    for (const d of lb.drift) {
+      rows.push([lb.loadbalancerId, d.action, d.kind, d.path, d.fields?.join(',') ?? '', lb.outcome]);
+    }
+  }
+  for (const o of report.orphans) {
+    for (const d of o.objects)
+      rows.push(['(orphan)', d.action, d.kind, d.path, '', o.removed ? 'removed' : 'found']);
+    if (o.wholePartition)
+      rows.push([
+        '(orphan)',
+        'remove',
+        'folder',
+        `/${o.partition}`,
+        '',
+        o.removed ? (o.kept.length ? 'kept' : 'removed') : 'found',
+      ]);
+  }
+  const counts = (outcome: string) => report.loadbalancers.filter((l) => l.outcome === outcome).length;
+  const summary = `device ${report.device}${report.dryRun ? ' (dry run: nothing changed)' : ''}: ${report.loadbalancers.length} load balancer(s), ${counts('in-sync')} in sync, ${counts('drift')} with drift, ${counts('repaired')} repaired, ${counts('restored')} restored, ${counts('failed')} failed, ${counts('skipped')} skipped; ${report.orphans.reduce((n, o) => n + o.objects.length, 0)} orphan(s)${report.peerSynced ? '; the peer was synced' : ''}${report.outcome === 'aborted' ? `; STOPPED: ${report.reason}` : ''}`;
+  return rows.length === 0
+    ? summary
+    : `${table(['LOAD BALANCER', 'ACTION', 'KIND', 'PATH', 'FIELDS', 'RESULT'], rows)}\n${summary}`;
 }

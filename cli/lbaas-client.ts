@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
@@ -9,13 +10,16 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { StaticCredentials } from '../functions/adapters/device-credentials.js';
 import { deduplicationId, isMemberBatch, parseRequest } from '../functions/domain/lbaas-request.js';
 import { type Statistics, sumStatistics, toStatistics } from '../functions/domain/listener-statistics.js';
 import type { HealthStore, ResourceStore } from '../functions/domain/ports.js';
 import { isPending, type ResourceRecord } from '../functions/domain/resource-state.js';
 import type { AgentOperations } from '../functions/services/agent-operations.js';
+import type { ReconcileOptions, ReconcileReport } from '../functions/services/reconciler.js';
 import type { TableNames } from '../functions/shared/table-schema.js';
 import { wireOperator } from '../functions/wiring/operator-wiring.js';
+import { wireReconciler } from '../functions/wiring/reconciler-wiring.js';
 
 /** Where one environment's queues and the shared tables are (from stack outputs or the local stack). */
 export interface ClientTarget {
@@ -26,6 +30,27 @@ export interface ClientTarget {
   agentQueues: Record<string, { url: string; dlqUrl: string }>;
   tables: TableNames;
   agentDownTimeSeconds: number;
+  /** Where `sync` runs the reconciler: the environment's function (AWS)… */
+  reconcilerFunction?: string;
+  region?: string;
+  /** …or in this process, against the local stack's simulated devices (their admin account). */
+  localDevices?: {
+    devices: { name: string; baseUrl: string }[];
+    deviceGroup?: string;
+    clusterName: string;
+    trafficGroup?: string;
+  };
+}
+
+/** What a sync answers: the reconciler's report, or the function's refusal of the invocation. */
+export type SyncReport = ReconcileReport | { outcome: 'refused'; reason: string };
+
+/** What `lbaas sync` asks for. */
+export interface SyncRequest {
+  dryRun: boolean;
+  removeOrphans: boolean;
+  loadbalancerId?: string;
+  tenantId?: string;
 }
 
 export interface StatusNode {
@@ -104,6 +129,70 @@ export class LbaasClient {
       stats: toStatistics(s),
     }));
     return { stats: sumStatistics(listeners.map((l) => l.stats)), listeners };
+  }
+
+  /**
+   * Runs the reconciler on demand (`lbaas sync`): in the environment's reconciler function, or, for
+   * the local stack, in this process against its devices. Progress comes per load balancer when
+   * run here; the function answers with the whole report.
+   */
+  async sync(request: SyncRequest, onProgress?: ReconcileOptions['onProgress']): Promise<SyncReport> {
+    const invocation = {
+      dryRun: request.dryRun,
+      orphans: request.removeOrphans ? ('remove' as const) : ('report' as const),
+      ...(request.loadbalancerId ? { loadbalancerId: request.loadbalancerId } : {}),
+      ...(request.tenantId ? { tenantId: request.tenantId } : {}),
+    };
+    const local = this.target.localDevices;
+    if (local) {
+      const { reconciler, cluster } = wireReconciler(
+        {
+          env: this.target.env,
+          tables: this.target.tables,
+          drift: 'repair',
+          orphans: 'report',
+          leaseMs: 60_000,
+          devices: local.devices,
+          deviceSecretId: 'local',
+          caBundle: undefined,
+          deviceGroup: local.deviceGroup,
+          trafficGroup: local.trafficGroup,
+          clusterName: local.clusterName,
+          restTimeoutMs: 30_000,
+        },
+        this.clients,
+        { credentials: new StaticCredentials({ username: 'admin', password: 'admin' }) },
+      );
+      try {
+        return await reconciler.run({
+          dryRun: invocation.dryRun,
+          orphans: invocation.orphans,
+          scope: {
+            ...(invocation.loadbalancerId ? { loadbalancerId: invocation.loadbalancerId } : {}),
+            ...(invocation.tenantId ? { tenantId: invocation.tenantId } : {}),
+          },
+          ...(onProgress ? { onProgress } : {}),
+        });
+      } finally {
+        await cluster.close();
+      }
+    }
+    if (!this.target.reconcilerFunction)
+      throw new Error('this environment has no reconciler function (deployed with an older version?)');
+    const lambda = new LambdaClient(this.target.region ? { region: this.target.region } : {});
+    try {
+      const out = await lambda.send(
+        new InvokeCommand({
+          FunctionName: this.target.reconcilerFunction,
+          Payload: new TextEncoder().encode(JSON.stringify(invocation)),
+        }),
+      );
+      const text = new TextDecoder().decode(out.Payload ?? new Uint8Array());
+      if (out.FunctionError) throw new Error(`the reconciler failed: ${text.slice(0, 500)}`);
+      return JSON.parse(text) as SyncReport;
+    } finally {
+      lambda.destroy();
+    }
   }
 
   /** Fills in version and requestId if missing, then validates like the scheduler would. */

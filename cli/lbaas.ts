@@ -2,7 +2,15 @@ import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
 import { isPending } from '../functions/domain/resource-state.js';
-import { formatAgents, formatDeadLetters, formatStats, formatTree, table } from './format.js';
+import {
+  formatAgents,
+  formatDeadLetters,
+  formatStats,
+  formatSyncItem,
+  formatSyncReport,
+  formatTree,
+  table,
+} from './format.js';
 import { LbaasClient } from './lbaas-client.js';
 import { resolveTarget, type TargetOptions } from './target.js';
 
@@ -177,6 +185,38 @@ export function buildProgram(): Command {
         if (!result) throw new CliExit(`load balancer ${lb} not found`);
         if (opts.json) json({ stats: result.stats });
         else out(formatStats(result));
+      });
+    });
+
+  program
+    .command('sync')
+    .description(
+      'compare the devices with the desired state and repair the difference (drift, a replaced unit); orphans are removed only with --remove-orphans',
+    )
+    .option('--dry-run', 'only print what would be created, changed and removed')
+    .option('--lb <id>', 'one load balancer')
+    .option('--tenant <id>', "one tenant's load balancers and partition")
+    .option('--all', 'every load balancer and partition of the environment (the default)')
+    .option('--remove-orphans', 'also remove objects named like ours that nothing desires')
+    .option('--json', 'machine-readable output')
+    .action(async (opts, command: Command) => {
+      if (opts.lb && opts.tenant) throw new CliExit('give --lb or --tenant, not both');
+      await withClient(command, async (client) => {
+        const report = await client.sync(
+          {
+            dryRun: Boolean(opts.dryRun),
+            removeOrphans: Boolean(opts.removeOrphans),
+            ...(opts.lb ? { loadbalancerId: String(opts.lb) } : {}),
+            ...(opts.tenant ? { tenantId: String(opts.tenant) } : {}),
+          },
+          opts.json ? undefined : (done, total, item) => out(formatSyncItem(done, total, item)),
+        );
+        if (opts.json) json(report);
+        else out(formatSyncReport(report));
+        if (report.outcome === 'refused' || report.outcome === 'skipped') throw new CliExit(report.reason, 3);
+        if (report.outcome === 'aborted') throw new CliExit(`stopped: ${report.reason}`, 3);
+        if (report.loadbalancers.some((l) => l.outcome === 'failed'))
+          throw new CliExit('some repairs failed', 2);
       });
     });
 

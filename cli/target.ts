@@ -84,6 +84,10 @@ export async function resolveTarget(options: TargetOptions): Promise<ResolvedTar
       ),
       tables: JSON.parse(need(OUTPUTS.tables)),
       agentDownTimeSeconds: Number(need(OUTPUTS.agentDownTimeSeconds)),
+      ...(outputs[OUTPUTS.reconcilerFunction]
+        ? { reconcilerFunction: outputs[OUTPUTS.reconcilerFunction] as string }
+        : {}),
+      ...(config.region ? { region: config.region } : {}),
     },
     clients: { dynamodb: new DynamoDBClient(region), sqs: new SQSClient(region) },
     where: `stack ${name}`,

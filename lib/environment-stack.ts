@@ -268,6 +268,36 @@ export class EnvironmentStack extends Stack {
     });
     functions['health poller'] = healthPoller;
 
+    // The reconciler: drift, orphans and replaced units, on a schedule and on demand (`lbaas sync`).
+    const reconciler = use(
+      new LbaasFunction(this, 'Reconciler', {
+        handler: 'reconciler',
+        description: `${e.prefix}: finds and repairs drift between the BIG-IPs and the desired state`,
+        // A run that needs longer (restoring a large replaced unit) goes on where it stopped next time.
+        timeout: Duration.minutes(15),
+        memorySize: 512,
+        reservedConcurrency: 1,
+        environment: {
+          ...common,
+          ...deviceEnv,
+          [ENV_VARS.reconcileDrift]: e.reconcileDrift,
+          [ENV_VARS.reconcileOrphans]: e.reconcileOrphans,
+          [ENV_VARS.leaseSeconds]: String(LEASE_SECONDS),
+        },
+        ...(pollerPlacement ?? {}),
+        ...(devices.caBundlePath ? { files: { [CA_BUNDLE_FILE]: devices.caBundlePath } } : {}),
+      }),
+      { agents: 'read', bindings: 'read', resources: 'readWrite', leases: 'readWrite' },
+    );
+    devices.grantAccess(reconciler.fn);
+    reconciler.fn.configureAsyncInvoke({ maxEventAge: Duration.minutes(5), retryAttempts: 0 });
+    new Rule(this, 'ReconcilerSchedule', {
+      description: `${e.prefix}: reconcile every ${e.reconcileIntervalMinutes} minutes (drift: ${e.reconcileDrift}, orphans: ${e.reconcileOrphans})`,
+      schedule: Schedule.rate(Duration.minutes(e.reconcileIntervalMinutes)),
+      targets: [new LambdaFunction(reconciler.fn, { retryAttempts: 0 })],
+    });
+    functions.reconciler = reconciler;
+
     // Alarms go to an encrypted, TLS-only topic.
     const topicKey = new Key(this, 'AlarmTopicKey', {
       enableKeyRotation: true,
@@ -314,6 +344,7 @@ export class EnvironmentStack extends Stack {
       'Agent queue URLs are this prefix + host + .fifo (-dlq.fifo for dead letters)',
     );
     output(OUTPUTS.agentHosts, e.agents.map((a) => a.host).join(','), 'Agent host names');
+    output(OUTPUTS.reconcilerFunction, reconciler.fn.functionName, 'lbaas sync invokes this function');
     output(OUTPUTS.tables, this.toJsonString(shared.names), 'Shared table names');
     output(
       OUTPUTS.agentDownTimeSeconds,

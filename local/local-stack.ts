@@ -385,6 +385,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ),
     tables,
     agentDownTimeSeconds: agentDownTimeMs / 1000,
+    // `lbaas sync` runs the reconciler in its own process against these (their admin account).
+    localDevices: {
+      devices: access.devices.map((d) => ({ name: d.name, baseUrl: d.baseUrl })),
+      ...(access.deviceGroup ? { deviceGroup: access.deviceGroup } : {}),
+      clusterName: access.clusterName,
+      ...(access.trafficGroup ? { trafficGroup: access.trafficGroup } : {}),
+    },
   };
   const client = new LbaasClient(target, clients);
   const stateFile = options.stateFile === undefined ? DEFAULT_STATE_FILE : options.stateFile;

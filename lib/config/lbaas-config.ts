@@ -33,6 +33,11 @@ const environment = z
     heartbeatIntervalSeconds: intSetting('heartbeatIntervalSeconds'),
     /** How often the status poller reads the active unit's health and counters (30 s at least). */
     healthIntervalSeconds: intSetting('healthIntervalSeconds'),
+    /** How often the reconciler compares every partition with the desired state. */
+    reconcileIntervalMinutes: intSetting('reconcileIntervalMinutes'),
+    /** What a scheduled run does with drift (repair by default) and with orphans (report by default). */
+    reconcileDrift: rules.reconcileDrift.default('repair'),
+    reconcileOrphans: rules.reconcileOrphans.default('report'),
     /** Minutes a load balancer must stay in operating status ERROR before its alarm fires. */
     healthAlarmMinutes: z.int().min(1).max(60).default(5),
     maxAttempts: intSetting('maxAttempts'),

@@ -9,6 +9,7 @@ export const OUTPUTS = {
   agentHosts: 'AgentHosts',
   tables: 'Tables',
   agentDownTimeSeconds: 'AgentDownTimeSeconds',
+  reconcilerFunction: 'ReconcilerFunctionName',
 } as const;
 
 export function sharedStackName(config: { name: string }): string {

@@ -202,6 +202,27 @@ export class EnvironmentDashboard extends Construct {
             width: 6,
           }),
           new GraphWidget({
+            title: 'Reconciler: runs, drift found / repaired, orphans, restores, failed repairs',
+            left: [
+              ...['done', 'aborted', 'skipped'].map((o) =>
+                custom('reconcileRuns', { Outcome: o }, 'Sum', `runs ${o}`),
+              ),
+              custom('restored', {}, 'Sum', 'load balancers restored'),
+              custom('repairsFailed', {}, 'Sum', 'repairs failed'),
+            ],
+            right: [
+              ...['virtual', 'pool', 'member', 'monitor', 'virtual-address'].flatMap((k) => [
+                custom('driftFound', { Kind: k }, 'Sum', `drift ${k}`),
+                custom('driftRepaired', { Kind: k }, 'Sum', `repaired ${k}`),
+              ]),
+              ...['virtual', 'pool', 'monitor'].flatMap((k) => [
+                custom('orphansFound', { Kind: k }, 'Sum', `orphan ${k}`),
+                custom('orphansRemoved', { Kind: k }, 'Sum', `orphan removed ${k}`),
+              ]),
+            ],
+            width: 24,
+          }),
+          new GraphWidget({
             title: 'Connections per load balancer: active / new (busiest 10)',
             left: [search('LoadBalancerActiveConnections', 'Maximum', 'active')],
             right: [search('LoadBalancerNewConnections', 'Sum', 'new')],
@@ -270,6 +291,12 @@ export class EnvironmentDashboard extends Construct {
       custom('poolsAllDown', {}, 'Maximum'),
       1,
       `${env}: a pool has every member failing its health monitor`,
+    );
+    alarm(
+      'RepairsFailed',
+      custom('repairsFailed', {}, 'Sum'),
+      1,
+      `${env}: the device refused to repair a load balancer; it is in ERROR with the reason (lbaas sync --dry-run)`,
     );
     alarm(
       'FunctionErrors',

@@ -8,6 +8,7 @@ import {
   readHealthPollerConfig,
   readHeartbeatConfig,
   readReclaimerConfig,
+  readReconcilerConfig,
   readSchedulerConfig,
 } from '../../functions/shared/config.js';
 import { METRIC_NAMESPACE, METRICS } from '../../functions/shared/metric-names.js';
@@ -120,6 +121,7 @@ describe('CDK stacks (sample configuration)', () => {
       heartbeat: readHeartbeatConfig,
       reclaimer: readReclaimerConfig,
       'health-poller': readHealthPollerConfig,
+      reconciler: readReconcilerConfig,
     };
     const functions = Object.values(env.findResources('AWS::Lambda::Function')) as {
       Properties: { Environment?: { Variables?: Record<string, unknown> } };
@@ -139,6 +141,7 @@ describe('CDK stacks (sample configuration)', () => {
       'health-poller',
       'heartbeat',
       'reclaimer',
+      'reconciler',
       'scheduler',
     ]);
   });
@@ -203,8 +206,8 @@ describe('CDK stacks (sample configuration)', () => {
 
   it('runs Node.js 24 on ARM64, with timeouts below their queues’ visibility timeouts', () => {
     const functions = env.findResources('AWS::Lambda::Function');
-    // Scheduler, a worker and a heartbeat per agent, the reclaimer, the status poller.
-    expect(Object.keys(functions)).toHaveLength(1 + 3 * 2 + 1 + 1);
+    // Scheduler, a worker and a heartbeat per agent, the reclaimer, the status poller, the reconciler.
+    expect(Object.keys(functions)).toHaveLength(1 + 3 * 2 + 1 + 1 + 1);
     for (const f of Object.values(functions)) {
       expect(f.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
     }
@@ -221,6 +224,25 @@ describe('CDK stacks (sample configuration)', () => {
       const queue = queues[m.Properties.EventSourceArn['Fn::GetAtt'][0]];
       expect(fn?.Properties.Timeout).toBeLessThan(queue?.Properties.VisibilityTimeout);
     }
+  });
+
+  it('reconciles every 15 minutes, repairing drift and reporting orphans by default, one run at a time', () => {
+    const reconciler = Object.values(env.findResources('AWS::Lambda::Function')).find(
+      (f) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'reconciler',
+    );
+    expect(reconciler?.Properties).toMatchObject({
+      Timeout: 900,
+      ReservedConcurrentExecutions: 1,
+      Environment: { Variables: { LBAAS_RECONCILE_DRIFT: 'repair', LBAAS_RECONCILE_ORPHANS: 'report' } },
+    });
+    const variables = Object.keys(reconciler?.Properties.Environment.Variables ?? {});
+    expect(variables.filter((v) => v.startsWith('LBAAS_TABLE_')).sort()).toEqual([
+      'LBAAS_TABLE_AGENTS',
+      'LBAAS_TABLE_BINDINGS',
+      'LBAAS_TABLE_LEASES',
+      'LBAAS_TABLE_RESOURCES',
+    ]);
+    env.hasOutput('ReconcilerFunctionName', Match.anyValue());
   });
 
   it('polls device health once a minute, one poll at a time, reading and writing only what it needs', () => {
@@ -253,9 +275,12 @@ describe('CDK stacks (sample configuration)', () => {
   });
 
   it('beats every agent from its own one-minute schedule (two beats per invocation), and reclaims once a minute', () => {
-    // A heartbeat per agent, the reclaimer, the status poller.
-    env.resourceCountIs('AWS::Events::Rule', 5);
-    env.allResourcesProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
+    // A heartbeat per agent, the reclaimer, the status poller (each minute), the reconciler (15 minutes).
+    env.resourceCountIs('AWS::Events::Rule', 6);
+    const schedules = Object.values(env.findResources('AWS::Events::Rule')).map(
+      (r) => r.Properties.ScheduleExpression,
+    );
+    expect(schedules.sort()).toEqual([...Array(5).fill('rate(1 minute)'), 'rate(15 minutes)'].sort());
     env.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
@@ -415,6 +440,7 @@ describe('CDK stacks (sample configuration)', () => {
         'FunctionErrors',
         'LoadBalancerInError',
         'PoolAllMembersDown',
+        'RepairsFailed',
       ]
         .map((n) => `bigip-lbaas-Project-${n}`)
         .sort(),
@@ -454,13 +480,13 @@ describe('CDK stacks (sample configuration)', () => {
   it('synthesizes two environments of three agents each, one of them with direct access from the VPC', () => {
     const two = synth(twoEnvironments());
     const staging = two.template('lbaas-Staging');
-    staging.resourceCountIs('AWS::Lambda::Function', 9);
+    staging.resourceCountIs('AWS::Lambda::Function', 10);
     staging.resourceCountIs('AWS::ApiGatewayV2::Api', 0);
     const agentFunctions = Object.values(staging.findResources('AWS::Lambda::Function')).filter(
       (f) => f.Properties.VpcConfig,
     );
-    // Workers and heartbeats of three agents, and the status poller.
-    expect(agentFunctions).toHaveLength(7);
+    // Workers and heartbeats of three agents, the status poller and the reconciler.
+    expect(agentFunctions).toHaveLength(8);
     staging.hasResourceProperties('AWS::Lambda::Function', {
       VpcConfig: { SubnetIds: ['subnet-0a1b2c3d4e5f60711'], SecurityGroupIds: Match.anyValue() },
       Environment: {
