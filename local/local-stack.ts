@@ -8,6 +8,7 @@ import { StaticCredentials } from '../functions/adapters/device-credentials.js';
 import { type DecisionKind, FORWARDED_DECISIONS } from '../functions/domain/agent-scheduler.js';
 import { wrapQueueHandler } from '../functions/handlers/lambda-shape.js';
 import type { PollReport } from '../functions/services/health-poller.js';
+import type { ReconcileReport } from '../functions/services/reconciler.js';
 import {
   type AgentConfig,
   type DeviceAccessConfig,
@@ -21,6 +22,7 @@ import { wireAgentWorker } from '../functions/wiring/agent-worker-wiring.js';
 import { wireHealthPoller } from '../functions/wiring/health-poller-wiring.js';
 import { wireHeartbeat } from '../functions/wiring/heartbeat-wiring.js';
 import { wireReclaimer } from '../functions/wiring/reclaimer-wiring.js';
+import { wireReconciler } from '../functions/wiring/reconciler-wiring.js';
 import { wireScheduler } from '../functions/wiring/scheduler-wiring.js';
 import {
   agentIdOf,
@@ -65,6 +67,12 @@ export interface LocalStackOptions {
    * device CPU to protect; deployed environments poll every healthIntervalSeconds, 30 s at least).
    */
   healthIntervalMs?: number;
+  /**
+   * How often the reconciler runs by itself (drift repaired, orphans reported; every 15 minutes in
+   * AWS). Default: never (tests and benchmarks count device calls); `npm start` runs it each minute.
+   * `stack.reconcile()`, the dashboard and `lbaas sync` run it on demand.
+   */
+  reconcileIntervalMs?: number;
   /** Run the simulated devices' data plane: monitors probe loopback members, loopback VIPs carry traffic (default true). */
   dataPlane?: boolean;
 }
@@ -114,6 +122,13 @@ export interface LocalStack {
   healthReports: PollReport[];
   /** Runs a status poll now (or joins the one running) and returns its report. */
   pollHealth(): Promise<PollReport | undefined>;
+  /** The scheduled reconciler's last run and, while one runs, its progress. */
+  reconciliation: {
+    last: { at: number; report: ReconcileReport } | undefined;
+    progress: { done: number; total: number } | undefined;
+  };
+  /** Runs the scheduled reconciler now (or joins the run going). */
+  reconcile(): Promise<ReconcileReport>;
   stop(): Promise<void>;
 }
 
@@ -376,6 +391,37 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
   const healthTimer = setInterval(pollHealth, healthIntervalMs);
 
+  // The environment's reconciler: drift repaired, orphans reported (a 15-minute schedule in AWS).
+  const reconcile = wireReconciler(
+    { ...access, env, tables, drift: 'repair', orphans: 'report', leaseMs: 60_000 },
+    clients,
+    { credentials: deviceCredentials },
+  );
+  const reconciliation: LocalStack['reconciliation'] = { last: undefined, progress: undefined };
+  let reconciling: Promise<ReconcileReport> | undefined;
+  const runReconcile = () => {
+    reconciling ??= reconcile.reconciler
+      .run({
+        dryRun: false,
+        orphans: 'report',
+        onProgress: (done, total) => {
+          reconciliation.progress = { done, total };
+        },
+      })
+      .then((report) => {
+        reconciliation.last = { at: Date.now(), report };
+        return report;
+      })
+      .finally(() => {
+        reconciliation.progress = undefined;
+        reconciling = undefined;
+      });
+    return reconciling;
+  };
+  const reconcileTimer = options.reconcileIntervalMs
+    ? setInterval(() => void runReconcile().catch(() => undefined), options.reconcileIntervalMs)
+    : undefined;
+
   const target: ClientTarget = {
     env,
     requestQueueUrl: requestQueue.url,
@@ -428,11 +474,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     healthIntervalMs,
     healthReports,
     pollHealth: () => pollHealth().then(() => healthReports.at(-1)),
+    reconciliation,
+    reconcile: runReconcile,
     async stop() {
       metricEvents.off('metric', onMetric);
       clearInterval(reclaimTimer);
       clearInterval(healthTimer);
+      if (reconcileTimer) clearInterval(reconcileTimer);
       await polling;
+      await reconciling?.catch(() => undefined);
+      await reconcile.cluster.close();
       await health.cluster.close();
       await schedulerPoller.stop();
       await Promise.all(agents.map((a) => a.stop()));

@@ -50,6 +50,7 @@ const stack = await startLocalStack({
   ...(values.env ? { environment: values.env } : {}),
   timeScale: Number(values['time-scale']),
   timing,
+  reconcileIntervalMs: 60_000,
 });
 const dashboard = await startDashboard(stack, Number(values.port));
 
@@ -74,6 +75,7 @@ Try it, in another terminal (the CLI finds this stack through .local/stack.json)
   npx lbaas status ${lb}
   npx lbaas agents
   npx lbaas hosting-agent ${lb}
+  npx lbaas sync --dry-run            # the devices against the desired state (the reconciler, each minute here)
 
 Or press "Create a demo load balancer" on the dashboard, then "Stop" an agent to watch failover
 (${stack.agentDownTimeMs / 1000} s after its last heartbeat; start with --time-scale 10 to make that ${stack.agentDownTimeMs / 10_000} s).

@@ -50,6 +50,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     <h2>BIG-IP devices <button id="failover">Fail over the pair</button></h2>
     <table id="devices"><thead><tr><th>device</th><th>failover</th><th>sync</th><th>partitions</th><th>REST calls</th></tr></thead><tbody></tbody></table>
     <p><button id="demo">Create a demo load balancer</button> <span id="demo-result"></span></p>
+    <p class="stats">Reconciler: <span id="reconcile">not run yet</span> <button id="reconcile-now">Reconcile now</button></p>
   </section>
   <section class="wide">
     <h2>Load balancers: status and health <span class="stats" id="health-poll"></span></h2>
@@ -70,6 +71,10 @@ async function refresh() {
   const s = await res.json();
   last = s;
   renderLoadBalancers(s);
+  const rc = s.reconciliation;
+  document.getElementById('reconcile').textContent = rc.progress
+    ? 'running: ' + rc.progress.done + ' of ' + rc.progress.total
+    : (rc.at ? new Date(rc.at).toLocaleTimeString() + ': ' : '') + rc.summary;
   document.getElementById('env').textContent = s.env;
   document.getElementById('downtime').textContent = s.agentDownTimeSeconds;
   document.getElementById('interval').textContent = s.heartbeatIntervalSeconds;
@@ -124,6 +129,7 @@ document.addEventListener('click', async (e) => {
   if (t.dataset.stop) await post('/api/agents/' + encodeURIComponent(t.dataset.stop) + '/stop');
   if (t.dataset.start) await post('/api/agents/' + encodeURIComponent(t.dataset.start) + '/start');
   if (t.id === 'failover') await post('/api/failover');
+  if (t.id === 'reconcile-now') await post('/api/reconcile');
   if (t.id === 'demo') {
     const res = await fetch('/api/demo', { method: 'POST' });
     document.getElementById('demo-result').textContent = (await res.json()).loadbalancerId;

@@ -40,6 +40,10 @@ export async function startDashboard(stack: LocalStack, port = 0): Promise<Dashb
         stack.pair.failover();
         return send(200, { active: stack.pair.active.hostname });
       }
+      if (req.method === 'POST' && url.pathname === '/api/reconcile') {
+        const report = await stack.reconcile();
+        return send(200, { outcome: report.outcome });
+      }
       if (req.method === 'POST' && url.pathname === '/api/demo') {
         demo = (demo % 250) + 1;
         const sent = await stack.client.submitMany(demoRequests(demo));

@@ -73,6 +73,7 @@ export async function dashboardState(stack: LocalStack) {
       stack,
       agents.map((a) => a.host),
     ),
+    reconciliation: reconciliationView(stack),
     health: {
       intervalSeconds: stack.healthIntervalMs / 1000,
       last: lastPoll
@@ -147,4 +148,17 @@ export function demoRequests(vipOctet: number): Record<string, unknown>[] {
       },
     },
   ];
+}
+
+/** The reconciler's last run, in a line an operator reads, and its progress while one runs. */
+function reconciliationView(stack: LocalStack) {
+  const { last, progress } = stack.reconciliation;
+  const r = last?.report;
+  let summary = 'not run yet';
+  if (r?.outcome === 'skipped') summary = `skipped: ${r.reason}`;
+  else if (r) {
+    const n = (o: string) => r.loadbalancers.filter((l) => l.outcome === o).length;
+    summary = `${r.outcome === 'aborted' ? `stopped (${r.reason}); ` : ''}${r.loadbalancers.length} load balancer(s): ${n('in-sync')} in sync, ${n('repaired')} repaired, ${n('restored')} restored, ${n('failed')} failed; ${r.orphans.reduce((k, o) => k + o.objects.length, 0)} orphan(s) found`;
+  }
+  return { at: last?.at ?? null, summary, progress: progress ?? null };
 }

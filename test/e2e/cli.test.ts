@@ -116,6 +116,34 @@ describe('lbaas CLI against the local stack', () => {
     expect((await lbaas('stats', '00000000-0000-4000-8000-000000000000')).code).not.toBe(0);
   });
 
+  it('syncs: a dry run prints the drift made by hand and changes nothing, then a sync repairs it', async () => {
+    const device = stack.pair?.active ?? (stack.devices[0] as (typeof stack.devices)[number]);
+    const vs = device.store.all('ltm/virtual').find((v) => v.partition.endsWith(ids.tenantId));
+    if (!vs) throw new Error('no virtual server for the listener');
+    device.store.delete('ltm/virtual', vs.fullPath);
+
+    const dry = await lbaas('sync', '--dry-run', '--lb', ids.loadbalancerId);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(
+      new RegExp(`\\[1/1\\] load balancer ${ids.loadbalancerId}: drift \\(1 difference\\)`),
+    );
+    expect(dry.stdout).toMatch(new RegExp(`${ids.loadbalancerId}\\s+create\\s+virtual\\s+${vs.fullPath}`));
+    expect(dry.stdout).toMatch(/dry run: nothing changed/);
+    expect(device.store.get('ltm/virtual', vs.fullPath)).toBeUndefined();
+
+    const repaired = await lbaas('sync', '--lb', ids.loadbalancerId, '--json');
+    expect(repaired.code).toBe(0);
+    expect(JSON.parse(repaired.stdout)).toMatchObject({
+      outcome: 'done',
+      dryRun: false,
+      loadbalancers: [{ loadbalancerId: ids.loadbalancerId, outcome: 'repaired' }],
+    });
+    expect(device.store.get('ltm/virtual', vs.fullPath)).toBeDefined();
+    const status = await lbaas('status', ids.loadbalancerId);
+    expect(status.stdout).toMatch(/drift repaired on .*: 1 created; create virtual/);
+    expect((await lbaas('sync', '--lb', ids.loadbalancerId, '--tenant', ids.tenantId)).code).not.toBe(0);
+  });
+
   it('submits a batch member update from flags and waits for the pool', async () => {
     const pool = requests.createPool(ids);
     expect((await lbaas('submit', '--file', writeJson('pool.json', pool), '--wait')).code).toBe(0);

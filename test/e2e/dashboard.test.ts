@@ -79,6 +79,12 @@ describe('local dashboard in headless Chromium', () => {
     await expect.poll(() => page.locator('[data-lb]').count()).toBe(0);
     await page.fill('#lb-filter', 'ACTIVE');
     await expect.poll(() => page.locator('[data-lb]').count()).toBe(1);
+
+    // The reconciler, run from the page, finds the device in line with the desired state.
+    await page.click('#reconcile-now');
+    await expect
+      .poll(() => page.locator('#reconcile').textContent(), { timeout: 15_000 })
+      .toMatch(/1 load balancer\(s\): 1 in sync, 0 repaired, 0 restored, 0 failed; 0 orphan\(s\) found/);
   });
 
   it('stops an agent from the page and shows it dead, then starts it again', async () => {
