@@ -1,4 +1,4 @@
-import { type ApplyScope, planApply, scopeFor } from '../domain/bigip-apply-plan.js';
+import { planApply, scopeFor } from '../domain/bigip-apply-plan.js';
 import { partitionLeaseKey, partitionName } from '../domain/bigip-names.js';
 import { type BigIpObject, type DeviceSnapshot, objectKey } from '../domain/bigip-objects.js';
 import { type Translation, type TranslationOptions, translate } from '../domain/bigip-translation.js';
@@ -173,18 +173,28 @@ export class Reconciler {
 
   private async reconcileOne(
     device: BigIpDevice,
-    tree: LoadBalancerTree,
+    first: LoadBalancerTree,
     partitions: readonly string[],
     listing: (partition: string) => Promise<BigIpObject[]>,
     options: ReconcileOptions,
   ): Promise<LoadBalancerResult> {
     const { env, cluster, lease, owner, resources, clock } = this.deps;
-    const base = { loadbalancerId: tree.root.id, tenantId: tree.root.tenantId, drift: [] as DriftItem[] };
-    if (allRecords(tree).some((r) => isPending(r.provisioningStatus)))
-      return { ...base, outcome: 'skipped', reason: 'a request for it is pending: its apply converges it' };
-    const translation = translate(tree, { env, ...this.deps.translation });
-    const partition = translation.partition;
-    const leaseKey = partitionLeaseKey(env, cluster.name, partition);
+    const base = { loadbalancerId: first.root.id, tenantId: first.root.tenantId, drift: [] as DriftItem[] };
+    const pending = (t: LoadBalancerTree) => allRecords(t).some((r) => isPending(r.provisioningStatus));
+    const skipPending = {
+      ...base,
+      outcome: 'skipped' as const,
+      reason: 'a request for it is pending: its apply converges it',
+    };
+    if (pending(first)) return skipPending;
+    // Verifying is reads only: no lease and no write unless something differs.
+    const found = await this.compare(device, first, partitions, listing);
+    if (found.drift.length === 0) return { ...base, outcome: 'in-sync' };
+    if (options.dryRun) return { ...base, outcome: 'drift', drift: found.drift };
+
+    // Repairing is a writer's work: under the partition's lease, from the desired state and the
+    // device as they are now (an agent may have changed either meanwhile).
+    const leaseKey = partitionLeaseKey(env, cluster.name, found.translation.partition);
     try {
       await lease.acquire(leaseKey, owner);
     } catch (error) {
@@ -192,37 +202,54 @@ export class Reconciler {
         return { ...base, outcome: 'skipped', reason: 'an agent is writing its partition' };
       throw error;
     }
-    let scope: ApplyScope;
-    let drift: DriftItem[];
-    let executed = false;
+    let now: Awaited<ReturnType<Reconciler['compare']>>;
+    let tree: LoadBalancerTree;
     try {
-      scope = scopeFor(tree, translation, { resource: 'loadbalancer', id: tree.root.id, operation: 'sync' });
-      const snapshot = await device.read(partition, scope.reads);
-      await this.assertConsistent(snapshot, translation, partitions, listing);
-      const plan = planApply(translation, scope, snapshot);
-      drift = describeDrift(plan, snapshot.poolMembers);
-      if (drift.length === 0) return { ...base, outcome: 'in-sync' };
-      if (options.dryRun) return { ...base, outcome: 'drift', drift };
+      const current = buildTree(await resources.loadRecords(first.root.id));
+      if (!current || current.root.env !== env)
+        return { ...base, outcome: 'skipped', reason: 'deleted meanwhile' };
+      if (pending(current)) return skipPending;
+      tree = current;
+      now = await this.compare(device, tree, partitions, listing);
+      if (now.drift.length === 0) return { ...base, outcome: 'in-sync' };
       try {
-        await device.execute(partition, plan);
-        executed = true;
+        await device.execute(now.translation.partition, now.plan);
       } catch (error) {
         if (!(error instanceof BigIpError) || error.transient) throw error;
         const reason = `the device refused the repair: ${String(error.context.bigipMessage ?? error.message)}`;
         await resources.recordOutcomes([{ kind: 'error', record: tree.root, reason }], clock());
-        return { ...base, outcome: 'failed', drift, reason };
+        return { ...base, outcome: 'failed', drift: now.drift, reason };
       }
     } finally {
       await lease.release(leaseKey, owner).catch(() => undefined);
     }
-    // Like an apply: only once every unit of the group holds it (outside the lease).
-    if (executed)
-      await cluster.confirmOnGroup(device, (unit) => unitHolds(unit, translation, scope), { changed: true });
+    // Like an apply: done only once every unit of the group holds it (outside the lease).
+    const { translation, scope, drift } = now;
+    await cluster.confirmOnGroup(device, (unit) => unitHolds(unit, translation, scope), { changed: true });
     const restored =
       drift.every((d) => d.action === 'create') && drift.some((d) => d.kind === 'virtual-address');
     const note = `${restored ? 'restored on' : 'drift repaired on'} ${device.name} at ${new Date(clock()).toISOString()}: ${summarize(drift)}`;
     await resources.recordRepair(tree.root, note, clock());
     return { ...base, outcome: restored ? 'restored' : 'repaired', drift };
+  }
+
+  /** The agent's own path for a whole load balancer: translate, full scope, read, plan. */
+  private async compare(
+    device: BigIpDevice,
+    tree: LoadBalancerTree,
+    partitions: readonly string[],
+    listing: (partition: string) => Promise<BigIpObject[]>,
+  ) {
+    const translation = translate(tree, { env: this.deps.env, ...this.deps.translation });
+    const scope = scopeFor(tree, translation, {
+      resource: 'loadbalancer',
+      id: tree.root.id,
+      operation: 'sync',
+    });
+    const snapshot = await device.read(translation.partition, scope.reads);
+    await this.assertConsistent(snapshot, translation, partitions, listing);
+    const plan = planApply(translation, scope, snapshot);
+    return { translation, scope, plan, drift: describeDrift(plan, snapshot.poolMembers) };
   }
 
   /**
