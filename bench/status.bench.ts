@@ -15,69 +15,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { StaticCredentials } from '../functions/adapters/device-credentials.js';
-import { isPending } from '../functions/domain/resource-state.js';
 import type { PollReport } from '../functions/services/health-poller.js';
 import { wireHealthPoller } from '../functions/wiring/health-poller-wiring.js';
 import { describeTiming, TIMING_MODELS } from '../local/bigip-simulator/timing-model.js';
 import { type LocalStack, startLocalStack } from '../local/local-stack.js';
+import { buildFleet } from './support/fleet.js';
 import { startBenchServices } from './support/local-services.js';
 import { machine, printTable, writeResult } from './support/stats.js';
 
 const services = await startBenchServices();
-const tenant = () => randomUUID().replaceAll('-', '');
-
-/** A load balancer with an HTTP listener, one monitored pool and `members` members (one batch). */
-function loadBalancer(n: number, members: number): Record<string, unknown>[] {
-  const base = { tenantId: tenant(), loadbalancerId: randomUUID() };
-  const [listener, pool] = [randomUUID(), randomUUID()];
-  const msg = (resource: string, object: Record<string, unknown>, operation = 'create') => ({
-    ...base,
-    operation,
-    resource,
-    object,
-  });
-  return [
-    msg('loadbalancer', {
-      id: base.loadbalancerId,
-      vip_address: `10.${100 + Math.floor(n / 250)}.${n % 250}.1`,
-    }),
-    msg('listener', { id: listener, protocol: 'HTTP', protocol_port: 80 }),
-    msg('pool', { id: pool, protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN', listener_id: listener }),
-    msg('healthmonitor', {
-      id: randomUUID(),
-      pool_id: pool,
-      type: 'HTTP',
-      delay: 5,
-      timeout: 3,
-      max_retries: 3,
-    }),
-    msg(
-      'member',
-      {
-        pool_id: pool,
-        members: Array.from({ length: members }, (_, i) => ({
-          id: randomUUID(),
-          address: `10.${50 + Math.floor(i / 62_500)}.${Math.floor(i / 250) % 250}.${(i % 250) + 1}`,
-          protocol_port: 8080,
-        })),
-      },
-      'batch_update',
-    ),
-  ];
-}
-
-async function settle(stack: LocalStack, lbs: string[]) {
-  const deadline = Date.now() + 10 * 60_000;
-  for (const lb of lbs) {
-    for (;;) {
-      const records = await stack.client.records(lb);
-      if (records.length > 0 && !records.some((r) => isPending(r.provisioningStatus))) break;
-      if (Date.now() > deadline) throw new Error(`load balancer ${lb} did not settle`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
-
 /** Monitor states on the active unit: every `every`-th member fails. */
 function markHealth(stack: LocalStack, every: number) {
   const device = stack.pair?.active ?? (stack.devices[0] as LocalStack['devices'][number]);
@@ -112,12 +58,7 @@ async function scenario(name: string, lbs: number, members: number) {
     healthIntervalMs: 2 ** 30,
     workerConcurrency: 5,
   });
-  const built = Array.from({ length: lbs }, (_, n) => loadBalancer(n, members));
-  await stack.client.submitMany(built.flat());
-  await settle(
-    stack,
-    built.map((b) => String(b[0]?.loadbalancerId)),
-  );
+  await buildFleet(stack, lbs, members);
   markHealth(stack, 7);
 
   let calls = 0;
