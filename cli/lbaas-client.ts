@@ -98,6 +98,11 @@ export class LbaasClient {
   private readonly resources: ResourceStore;
   private readonly health: HealthStore;
 
+  /** The resources table as the CLI's listings and look-ups use it. */
+  get resourceStore(): ResourceStore {
+    return this.resources;
+  }
+
   constructor(
     readonly target: ClientTarget,
     private readonly clients: { dynamodb: DynamoDBClient; sqs: SQSClient },

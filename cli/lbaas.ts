@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
 import { isPending } from '../functions/domain/resource-state.js';
+import { CliExit, json, out, withClient } from './cli-support.js';
 import {
   formatAgents,
   formatDeadLetters,
@@ -11,32 +12,7 @@ import {
   formatTree,
   table,
 } from './format.js';
-import { LbaasClient } from './lbaas-client.js';
-import { resolveTarget, type TargetOptions } from './target.js';
-
-/** Thrown for a clean, one-line failure with a specific exit code. */
-class CliExit extends Error {
-  constructor(
-    message: string,
-    readonly code = 1,
-  ) {
-    super(message);
-  }
-}
-
-const out = (text: string) => process.stdout.write(`${text}\n`);
-const json = (value: unknown) => out(JSON.stringify(value, null, 2));
-
-async function withClient<T>(command: Command, fn: (client: LbaasClient) => Promise<T>): Promise<T> {
-  const options = command.optsWithGlobals() as TargetOptions;
-  const { target, clients } = await resolveTarget(options);
-  try {
-    return await fn(new LbaasClient(target, clients));
-  } finally {
-    clients.dynamodb.destroy();
-    clients.sqs.destroy();
-  }
-}
+import { addResourceCommands } from './resource-commands.js';
 
 /** Requests from --file (one JSON object, a JSON array, or NDJSON; `-` is stdin) or from flags. */
 function requestsFrom(opts: Record<string, string | undefined>): Record<string, unknown>[] {
@@ -156,6 +132,8 @@ export function buildProgram(): Command {
         }
       });
     });
+
+  addResourceCommands(program);
 
   program
     .command('status <loadbalancer>')

@@ -10,7 +10,7 @@ import { ContentionError } from '../domain/errors.js';
 import type { Binding, BindingPage, BindingStore, TenantAffinity } from '../domain/ports.js';
 import { BINDINGS_BY_AGENT_INDEX } from '../shared/table-schema.js';
 import { cancellationCodes, isConditionFailure, isTransactionCanceled } from './dynamodb-errors.js';
-import { countAll } from './dynamodb-query.js';
+import { countAll, decodeCursor, encodeCursor } from './dynamodb-query.js';
 
 const CLAIM = '#claim';
 
@@ -318,18 +318,4 @@ function toBinding(item: Record<string, unknown>): Binding {
     tenantId: String(item.tenantId),
     boundAt: Number(item.boundAt),
   };
-}
-
-function encodeCursor(key: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify(key)).toString('base64url');
-}
-
-function decodeCursor(cursor: string): Record<string, unknown> {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (typeof parsed === 'object' && parsed !== null) return parsed;
-  } catch {
-    // fall through
-  }
-  throw new Error('invalid page cursor');
 }

@@ -17,3 +17,18 @@ export async function countAll(db: DynamoDBDocumentClient, input: QueryCommandIn
     count += page.Count ?? 0;
   return count;
 }
+
+/** An opaque page cursor for a query's LastEvaluatedKey. */
+export function encodeCursor(key: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): Record<string, unknown> {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (typeof parsed === 'object' && parsed !== null) return parsed;
+  } catch {
+    // fall through
+  }
+  throw new Error('invalid page cursor');
+}

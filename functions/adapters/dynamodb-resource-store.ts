@@ -4,6 +4,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -19,14 +20,16 @@ import {
 import { planMemberBatch } from '../domain/member-batch.js';
 import type { ObjectRef, ResourceStore } from '../domain/ports.js';
 import {
+  listingKeys,
   newResourceRecord,
   pendingStatusFor,
   type ResourceRecord,
   resourceKey,
   type StatusOutcome,
 } from '../domain/resource-state.js';
+import { RESOURCES_BY_TYPE_INDEX } from '../shared/table-schema.js';
 import { isConditionFailure, isTransactionCanceled } from './dynamodb-errors.js';
-import { queryAll } from './dynamodb-query.js';
+import { decodeCursor, encodeCursor, queryAll } from './dynamodb-query.js';
 
 type Write = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
@@ -287,6 +290,50 @@ export class DynamoDbResourceStore implements ResourceStore {
    * so an object that a newer request touched meanwhile keeps its PENDING status for that request.
    * Returns how many outcomes were written (the rest were superseded).
    */
+  async locate(
+    env: string,
+    id: string,
+  ): Promise<{ loadbalancerId: string; type: ResourceRecord['type'] } | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tables.claims, Key: { claimKey: `id#${env}#${id}` } }),
+    );
+    const item = out.Item as { loadbalancerId?: string; ownerType?: string; type?: string } | undefined;
+    if (!item?.loadbalancerId) return undefined;
+    return {
+      loadbalancerId: item.loadbalancerId,
+      type: (item.ownerType ?? item.type) as ResourceRecord['type'],
+    };
+  }
+
+  async listObjects(
+    env: string,
+    type: ResourceRecord['type'],
+    options: { tenantId?: string; name?: string; limit?: number; cursor?: string } = {},
+  ): Promise<{ items: ResourceRecord[]; cursor: string | undefined }> {
+    const values: Record<string, unknown> = { ':lk': `${env}#${type}` };
+    let keyCondition = 'listKey = :lk';
+    if (options.name !== undefined) {
+      keyCondition += ' AND begins_with(nameKey, :nk)';
+      values[':nk'] = `${options.name}#`;
+    }
+    if (options.tenantId) values[':t'] = options.tenantId;
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: RESOURCES_BY_TYPE_INDEX,
+        KeyConditionExpression: keyCondition,
+        ...(options.tenantId ? { FilterExpression: 'tenantId = :t' } : {}),
+        ExpressionAttributeValues: values,
+        Limit: options.limit ?? 100,
+        ...(options.cursor ? { ExclusiveStartKey: decodeCursor(options.cursor) } : {}),
+      }),
+    );
+    return {
+      items: (out.Items ?? []).map(toRecord),
+      cursor: out.LastEvaluatedKey ? encodeCursor(out.LastEvaluatedKey) : undefined,
+    };
+  }
+
   async recordRepair(record: ResourceRecord, note: string, nowMs: number): Promise<boolean> {
     try {
       await this.db.send(
@@ -496,7 +543,11 @@ export class DynamoDbResourceStore implements ResourceStore {
       return {
         Put: {
           TableName: this.table,
-          Item: { ...newResourceRecord(request, env, nowMs), key: Key.key },
+          Item: {
+            ...newResourceRecord(request, env, nowMs),
+            key: Key.key,
+            ...listingKeys(env, resource, request.object.id, (request.object as { name?: string }).name),
+          },
           // The same request may come back (a retry after a partial failure, a redrive): it re-records,
           // but a request id reused by another tenant (or environment) never takes the object over.
           ConditionExpression:
@@ -526,6 +577,10 @@ export class DynamoDbResourceStore implements ResourceStore {
       const { changes, unchanged } = request as UpdateRequest;
       // Only when a field of `desired` is named: DynamoDB refuses unused attribute names.
       if (Object.keys(changes).length + Object.keys(unchanged).length > 0) names['#d'] = 'desired';
+      if (typeof changes.name === 'string') {
+        sets.push('nameKey = :nk');
+        values[':nk'] = listingKeys(env, resource, request.object.id, changes.name).nameKey;
+      }
       Object.entries(changes).forEach(([field, value], i) => {
         names[`#c${i}`] = field;
         values[`:c${i}`] = value;

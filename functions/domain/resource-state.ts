@@ -165,3 +165,8 @@ export function isDeleted(tree: LoadBalancerTree, record: ResourceRecord): boole
   }
   return false;
 }
+
+/** The by-type index keys of an object: every object of one type in one environment, by name. */
+export function listingKeys(env: string, type: ResourceType, id: string, name: string | undefined) {
+  return { listKey: `${env}#${type}`, nameKey: `${name ?? ''}#${id}` };
+}

@@ -74,6 +74,9 @@ export type ReconcileReport =
       peerSynced: boolean;
     };
 
+/** Tenants reconciled at once: enough to share config-syncs, few enough not to load the device. */
+const TENANT_CONCURRENCY = 4;
+
 /** Thrown inside a run when the device cannot be trusted: the run stops and changes nothing more. */
 class UnreadableDevice extends Error {}
 
@@ -147,11 +150,33 @@ export class Reconciler {
         : [];
       const total = trees.length + orphanPartitions.length;
       let done = 0;
-      for (const tree of trees) {
-        const result = await this.reconcileOne(device, tree, partitions, listing, options);
-        report.loadbalancers.push(result);
-        options.onProgress?.(++done, total, result);
-      }
+      // Tenants side by side (their repairs then share config-syncs), a tenant's load balancers in
+      // turn (one partition lease); the first failure stops new work and is the run's.
+      const byTenant = new Map<string, LoadBalancerTree[]>();
+      for (const t of trees) byTenant.set(t.root.tenantId, [...(byTenant.get(t.root.tenantId) ?? []), t]);
+      const queue = [...byTenant.values()];
+      let failure: unknown;
+      await Promise.all(
+        Array.from({ length: Math.min(TENANT_CONCURRENCY, queue.length) }, async () => {
+          for (let group = queue.shift(); group && failure === undefined; group = queue.shift()) {
+            for (const tree of group) {
+              if (failure !== undefined) return;
+              try {
+                const result = await this.reconcileOne(device, tree, partitions, listing, options);
+                report.loadbalancers.push(result);
+                options.onProgress?.(++done, total, result);
+              } catch (error) {
+                failure ??= error;
+              }
+            }
+          }
+        }),
+      );
+      const order = new Map(trees.map((t, i) => [t.root.id, i]));
+      report.loadbalancers.sort(
+        (a, b) => (order.get(a.loadbalancerId) ?? 0) - (order.get(b.loadbalancerId) ?? 0),
+      );
+      if (failure !== undefined) throw failure;
       for (const partition of orphanPartitions) {
         const result = await this.orphansOf(device, partition, trees, listing, options);
         if (result) report.orphans.push(result);

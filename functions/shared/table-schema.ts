@@ -17,7 +17,12 @@ export const TABLES = {
     indexes: [{ name: 'by-agent', partitionKey: 'agentKey', sortKey: 'loadbalancerId' }],
   },
   affinity: { partitionKey: 'tenantKey', sortKey: 'host' },
-  resources: { partitionKey: 'loadbalancerId', sortKey: 'key' },
+  resources: {
+    partitionKey: 'loadbalancerId',
+    sortKey: 'key',
+    // Objects of one type in one environment by name (`<env>#<type>`, `<name>#<id>`): lists and name look-ups cost a page.
+    indexes: [{ name: 'by-type', partitionKey: 'listKey', sortKey: 'nameKey' }],
+  },
   leases: { partitionKey: 'leaseKey', ttlAttribute: 'expiresAtSeconds' },
   idempotency: { partitionKey: 'id', ttlAttribute: 'expiration' },
   /** What is unique per environment (object ids, a VIP, a port per VIP), claimed with the request that takes it. */
@@ -30,6 +35,7 @@ export type TableId = keyof typeof TABLES;
 export type TableNames = Record<TableId, string>;
 
 export const BINDINGS_BY_AGENT_INDEX = 'by-agent';
+export const RESOURCES_BY_TYPE_INDEX = 'by-type';
 
 /** Table names for a name prefix (one set of tables serves every environment). */
 export function tableNames(prefix: string): TableNames {

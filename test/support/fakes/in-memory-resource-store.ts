@@ -143,6 +143,28 @@ export class InMemoryResourceStore implements ResourceStore {
       .map((r) => structuredClone(r));
   }
 
+  async locate(env: string, id: string): Promise<{ loadbalancerId: string; type: ResourceRecord['type'] } | undefined> {
+    const r = [...this.records.values()].find((x) => x.env === env && x.id === id && x.type !== 'loadbalancer');
+    return r ? { loadbalancerId: r.loadbalancerId, type: r.type } : undefined;
+  }
+
+  async listObjects(
+    env: string,
+    type: ResourceRecord['type'],
+    options: { tenantId?: string; name?: string; limit?: number; cursor?: string } = {},
+  ): Promise<{ items: ResourceRecord[]; cursor: string | undefined }> {
+    const nameOf = (r: ResourceRecord) => (r.desired as { name?: string }).name ?? '';
+    const all = [...this.records.values()]
+      .filter((r) => r.env === env && r.type === type)
+      .filter((r) => options.name === undefined || nameOf(r) === options.name)
+      .filter((r) => !options.tenantId || r.tenantId === options.tenantId)
+      .sort((a, b) => `${nameOf(a)}#${a.id}`.localeCompare(`${nameOf(b)}#${b.id}`));
+    const start = options.cursor ? Number(options.cursor) : 0;
+    const limit = options.limit ?? 100;
+    const items = all.slice(start, start + limit).map((r) => structuredClone(r));
+    return { items, cursor: start + limit < all.length ? String(start + limit) : undefined };
+  }
+
   async recordRepair(record: ResourceRecord, note: string, nowMs: number): Promise<boolean> {
     const stored = this.get(record.loadbalancerId, record.type, record.id);
     if (!stored || stored.revision !== record.revision || isPending(stored.provisioningStatus)) return false;
