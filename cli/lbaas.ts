@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { isPending } from '../functions/domain/resource-state.js';
 import { CliExit, json, out, withClient } from './cli-support.js';
 import {
@@ -13,6 +13,7 @@ import {
   table,
 } from './format.js';
 import { addResourceCommands } from './resource-commands.js';
+import { completionScript } from './shell-completion.js';
 
 /** Requests from --file (one JSON object, a JSON array, or NDJSON; `-` is stdin) or from flags. */
 function requestsFrom(opts: Record<string, string | undefined>): Record<string, unknown>[] {
@@ -134,6 +135,14 @@ export function buildProgram(): Command {
     });
 
   addResourceCommands(program);
+
+  program
+    .command('completion')
+    .description('print a shell completion script: source <(lbaas completion bash)')
+    .addArgument(new Argument('<shell>').choices(['bash', 'zsh']))
+    .action((shell: 'bash' | 'zsh') => {
+      process.stdout.write(completionScript(program, shell));
+    });
 
   program
     .command('status <loadbalancer>')

@@ -252,14 +252,14 @@ async function find(
 async function submitAndMaybeWait(
   client: LbaasClient,
   message: Record<string, unknown>,
-  opts: { wait?: boolean; timeout?: string },
+  opts: { wait?: boolean; waitTimeout?: string },
 ): Promise<void> {
   const sent = await client.submit(message);
   process.stderr.write(`submitted ${sent.requestId}\n`);
   if (!opts.wait) return;
   const { records } = await client.wait(sent.loadbalancerId, {
     requests: [sent],
-    timeoutMs: Number(opts.timeout ?? 300) * 1000,
+    timeoutMs: Number(opts.waitTimeout ?? 300) * 1000,
   });
   const id = (message.object as { id: string }).id;
   const own = records.find((r) => r.id === id);
@@ -309,7 +309,7 @@ function resourceCommand(program: Command, type: ResourceType): void {
   const waitOptions = (c: Command) =>
     c
       .option('--wait', 'wait until it took effect; exit 2 if it ends in ERROR')
-      .option('--timeout <seconds>', 'with --wait', '300');
+      .option('--wait-timeout <seconds>', 'with --wait: give up after', '300');
 
   // create
   const create = group
@@ -331,7 +331,10 @@ function resourceCommand(program: Command, type: ResourceType): void {
     const command = args[args.length - 1] as Command;
     const opts = command.opts();
     const positional = PARENT_ARG[type] ? String(args[0]) : undefined;
-    const object: Record<string, unknown> & { id: string } = { id: randomUUID(), ...objectFrom(type, opts, true) };
+    const object: Record<string, unknown> & { id: string } = {
+      id: randomUUID(),
+      ...objectFrom(type, opts, true),
+    };
     if (type === 'pool' && opts.sessionPersistence)
       object.session_persistence = persistence(String(opts.sessionPersistence));
     await withClient(command, async (client) => {
@@ -343,7 +346,7 @@ function resourceCommand(program: Command, type: ResourceType): void {
       } else {
         const parent = await parentOf(client, type, opts, positional);
         Object.assign(object, parent.extra);
-        where = parent;
+        where = { loadbalancerId: parent.loadbalancerId, tenantId: parent.tenantId };
       }
       await submitAndMaybeWait(client, { operation: 'create', resource: type, ...where, object }, opts);
       const created = (await client.records(where.loadbalancerId)).find((r) => r.id === object.id);

@@ -143,8 +143,13 @@ export class InMemoryResourceStore implements ResourceStore {
       .map((r) => structuredClone(r));
   }
 
-  async locate(env: string, id: string): Promise<{ loadbalancerId: string; type: ResourceRecord['type'] } | undefined> {
-    const r = [...this.records.values()].find((x) => x.env === env && x.id === id && x.type !== 'loadbalancer');
+  async locate(
+    env: string,
+    id: string,
+  ): Promise<{ loadbalancerId: string; type: ResourceRecord['type'] } | undefined> {
+    const r = [...this.records.values()].find(
+      (x) => x.env === env && x.id === id && x.type !== 'loadbalancer',
+    );
     return r ? { loadbalancerId: r.loadbalancerId, type: r.type } : undefined;
   }
 

@@ -1,0 +1,203 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { LocalStack } from '../../local/local-stack.js';
+import { testStack } from '../support/local-stack-fixture.js';
+
+// The CLI finds the local stack through this state file (npm start writes .local/stack.json).
+const dir = mkdtempSync(join(tmpdir(), 'lbaas-verbs-'));
+process.env.LBAAS_LOCAL_STATE = join(dir, 'stack.json');
+
+let stack: LocalStack;
+let main: (argv: string[]) => Promise<number>;
+beforeAll(async () => {
+  stack = await testStack({ stateFile: process.env.LBAAS_LOCAL_STATE as string });
+  ({ main } = await import('../../cli/lbaas.js'));
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** Runs a verb that must succeed; a failure shows what the CLI said. */
+async function ok(...argv: string[]) {
+  const r = await lbaas(...argv);
+  expect(r.code, `lbaas ${argv.join(' ')}: ${r.stderr}`).toBe(0);
+  return r;
+}
+
+async function lbaas(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    return { code: await main(argv), stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+const project = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+
+describe('lbaas verbs in OpenStack habits, end to end on the local stack', () => {
+  it('builds a load balancer by names, shows, lists, changes and deletes it', async () => {
+    const lb = await ok(
+      'loadbalancer',
+      'create',
+      '--project',
+      project,
+      '--vip-address',
+      '10.12.0.1',
+      '--name',
+      'web',
+      '--wait',
+      '-f',
+      'json',
+    );
+    const lbId = JSON.parse(lb.stdout).id as string;
+    expect(JSON.parse(lb.stdout)).toMatchObject({
+      name: 'web',
+      vip_address: '10.12.0.1',
+      provisioning_status: 'ACTIVE',
+      project_id: project,
+    });
+    await ok(
+      'listener',
+      'create',
+      '--protocol',
+      'HTTP',
+      '--protocol-port',
+      '80',
+      '--name',
+      'http',
+      'web',
+      '--wait',
+    );
+    await ok(
+      'pool',
+      'create',
+      '--lb-algorithm',
+      'ROUND_ROBIN',
+      '--protocol',
+      'HTTP',
+      '--listener',
+      'http',
+      '--name',
+      'pool1',
+      '--wait',
+    );
+    await ok(
+      'member',
+      'create',
+      '--address',
+      '10.12.1.1',
+      '--protocol-port',
+      '8080',
+      '--name',
+      'm1',
+      'pool1',
+      '--wait',
+    );
+    await ok(
+      'member',
+      'create',
+      '--address',
+      '10.12.1.2',
+      '--protocol-port',
+      '8080',
+      '--name',
+      'm2',
+      'pool1',
+      '--wait',
+    );
+    await ok(
+      'healthmonitor',
+      'create',
+      '--type',
+      'HTTP',
+      '--delay',
+      '5',
+      '--timeout',
+      '3',
+      '--max-retries',
+      '2',
+      '--url-path',
+      '/health',
+      '--name',
+      'hm',
+      'pool1',
+      '--wait',
+    );
+
+    // show, in the three formats
+    const shown = await ok('loadbalancer', 'show', 'web');
+    expect(shown.stdout).toMatch(/^Field\s+Value/);
+    expect(shown.stdout).toMatch(/provisioning_status\s+ACTIVE/);
+    expect((await ok('loadbalancer', 'show', lbId, '-f', 'value', '-c', 'vip_address')).stdout.trim()).toBe(
+      '10.12.0.1',
+    );
+
+    // lists: through the index, and within a parent
+    const lbs = JSON.parse((await ok('loadbalancer', 'list', '--project', project, '-f', 'json')).stdout);
+    expect(lbs).toEqual([expect.objectContaining({ id: lbId, name: 'web', vip_address: '10.12.0.1' })]);
+    const members = (await ok('member', 'list', 'pool1', '-f', 'value', '-c', 'name', 'address')).stdout
+      .trim()
+      .split('\n');
+    expect(members.sort()).toEqual(['m1 10.12.1.1', 'm2 10.12.1.2']);
+    expect(
+      (await ok('pool', 'list', '--loadbalancer', 'web', '-f', 'value', '-c', 'name')).stdout.trim(),
+    ).toBe('pool1');
+    const host = (await stack.client.operations.hostingAgent(lbId))?.binding.host as string;
+    const onAgent = JSON.parse((await ok('loadbalancer', 'list', '--agent', host, '-f', 'json')).stdout);
+    expect(onAgent.map((r: { id: string }) => r.id)).toContain(lbId);
+
+    // set and delete by names
+    await ok('member', 'set', 'pool1', 'm2', '--weight', '0', '--wait');
+    const m2 = await ok('member', 'show', 'pool1', 'm2', '-f', 'value', '-c', 'weight', 'operating_status');
+    expect(m2.stdout.trim()).toBe('0\nDRAINING');
+    await ok('member', 'delete', 'pool1', 'm1', '--wait');
+    expect((await ok('member', 'list', 'pool1', '-f', 'value', '-c', 'name')).stdout.trim()).toBe('m2');
+    const hms = await ok('healthmonitor', 'list', '--pool', 'pool1', '-f', 'value', '-c', 'name', 'type');
+    expect(hms.stdout.trim()).toBe('hm HTTP');
+  });
+
+  it('answers mistakes with what was wrong and what to do', async () => {
+    const missing = await lbaas('listener', 'create', '--protocol-port', '80', 'web');
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/--protocol is required \(protocol: one of HTTP, HTTPS, TCP\)/);
+    const choice = await lbaas('listener', 'create', '--protocol', 'FTP', '--protocol-port', '80', 'web');
+    expect(choice.stderr).toMatch(/Allowed choices are HTTP, HTTPS, TCP/);
+    const notFound = await lbaas('pool', 'show', 'no-such-pool');
+    expect(notFound.stderr).toMatch(/no pool with id or name no-such-pool in environment Project/);
+    const number = await lbaas(
+      'member',
+      'create',
+      '--address',
+      '10.12.9.9',
+      '--protocol-port',
+      'eighty',
+      'pool1',
+    );
+    expect(number.stderr).toMatch(/--protocol-port takes a whole number, not "eighty"/);
+    const noProject = await lbaas('loadbalancer', 'create', '--vip-address', '10.12.0.9');
+    expect(noProject.stderr).toMatch(/--project is required/);
+  });
+
+  it('prints shell completion for bash and zsh that knows the verbs', async () => {
+    const bash = await lbaas('completion', 'bash');
+    expect(bash.code).toBe(0);
+    expect(bash.stdout).toMatch(/complete -F _lbaas lbaas/);
+    expect(bash.stdout).toMatch(/loadbalancer/);
+    expect(bash.stdout).toMatch(/--vip-address/);
+    const zsh = await lbaas('completion', 'zsh');
+    expect(zsh.stdout).toMatch(/#compdef lbaas/);
+  });
+});
