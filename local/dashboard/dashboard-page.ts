@@ -5,12 +5,23 @@ export const DASHBOARD_HTML = `<!doctype html>
 <meta charset="utf-8">
 <title>bigip-lbaas · local</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/vendor/uplot.css">
+<script src="/vendor/uplot.js"></script>
 <style>
   :root { font-family: system-ui, sans-serif; color: #1d2733; background: #f4f6f8; }
   body { margin: 0; padding: 1.2rem 1.6rem; }
   h1 { font-size: 1.3rem; margin: 0 0 .2rem; }
   .sub { color: #5b6b7c; margin-bottom: 1rem; font-size: .9rem; }
-  .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 1rem; }
+  .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(380px, 1fr)); gap: 1rem; }
+  .cards { display: flex; flex-wrap: wrap; gap: .6rem; }
+  .card { flex: 1 1 190px; max-width: 300px; border: 1px solid #e6e9ec; border-radius: 6px; padding: .5rem .6rem; font-size: .85rem; }
+  .card h3 { margin: 0 0 .3rem; font-size: .95rem; display: flex; justify-content: space-between; align-items: center; gap: .4rem; }
+  .card .kv { color: #5b6b7c; }
+  .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(380px, 1fr)); gap: .8rem; }
+  .chart h3 { font-size: .85rem; margin: 0 0 .2rem; color: #3b4a5a; }
+  ol.timeline { list-style: none; padding: 0; margin: 0; font-size: .85rem; max-height: 16rem; overflow: auto; }
+  ol.timeline li { padding: .15rem 0; border-bottom: 1px solid #f0f2f4; }
+  ol.timeline .agent-down, ol.timeline .failover { color: #b3261e; } ol.timeline .agent-up { color: #137333; }
   section { background: #fff; border-radius: 8px; padding: .8rem 1rem; box-shadow: 0 1px 2px #0002; }
   h2 { font-size: 1rem; margin: 0 0 .6rem; }
   table { border-collapse: collapse; width: 100%; font-size: .85rem; }
@@ -36,9 +47,23 @@ export const DASHBOARD_HTML = `<!doctype html>
 <h1>bigip-lbaas · environment <span id="env">…</span></h1>
 <div class="sub">agentDownTime <span id="downtime"></span> s · heartbeats every <span id="interval"></span> s · updated <span id="updated">never</span></div>
 <div class="grid">
-  <section>
+  <section class="wide">
     <h2>Agents</h2>
-    <table id="agents"><thead><tr><th>host</th><th>state</th><th>heartbeat age</th><th>admin</th><th>load balancers</th><th>devices</th><th></th></tr></thead><tbody></tbody></table>
+    <div class="cards" id="agents"></div>
+  </section>
+  <section class="wide">
+    <h2>Last 15 minutes</h2>
+    <div class="charts">
+      <div class="chart" id="chart-decisions"><h3>Requests per second by decision</h3></div>
+      <div class="chart" id="chart-latency"><h3>Submit → ACTIVE (ms, p50 / p95)</h3></div>
+      <div class="chart" id="chart-queues"><h3>Queue depth (waiting / in flight)</h3></div>
+      <div class="chart" id="chart-heartbeats"><h3>Heartbeat age per agent (s)</h3></div>
+      <div class="chart" id="chart-moves"><h3>Failovers and reclaimed requests</h3></div>
+    </div>
+  </section>
+  <section>
+    <h2>Failover timeline</h2>
+    <ol class="timeline" id="timeline"><li class="stats">nothing yet</li></ol>
   </section>
   <section>
     <h2>Scheduler decisions</h2>
@@ -79,15 +104,18 @@ async function refresh() {
   document.getElementById('downtime').textContent = s.agentDownTimeSeconds;
   document.getElementById('interval').textContent = s.heartbeatIntervalSeconds;
   document.getElementById('updated').textContent = new Date(s.now).toLocaleTimeString();
-  document.querySelector('#agents tbody').innerHTML = s.agents.map((a) => {
+  document.getElementById('agents').innerHTML = s.agents.map((a) => {
     const state = a.alive ? 'alive' : 'dead';
     const devices = Object.entries(a.devices).map(([n, d]) => esc(n) + ': ' + esc(d)).join(', ');
     const action = a.running
       ? '<button data-stop="' + esc(a.host) + '">Stop</button>'
       : '<button data-start="' + esc(a.host) + '">Start</button>';
-    return '<tr data-agent="' + esc(a.host) + '"><td>' + esc(a.host) + '</td><td class="' + cls(state) + '" data-field="state">' + state +
-      (a.running ? '' : ' (stopped)') + '</td><td data-field="age">' + (a.heartbeatAgeSeconds === null ? '–' : a.heartbeatAgeSeconds + ' s') +
-      '</td><td>' + (a.adminStateUp ? 'up' : 'down') + '</td><td data-field="lbs">' + a.loadbalancers + '</td><td>' + devices + '</td><td>' + action + '</td></tr>';
+    return '<div class="card" data-agent="' + esc(a.host) + '"><h3>' + esc(a.host) + ' ' + action + '</h3>' +
+      '<div><span class="' + cls(state) + '" data-field="state">' + state + (a.running ? '' : ' (stopped)') + '</span>' +
+      ' · admin ' + (a.adminStateUp ? 'up' : 'down') + '</div>' +
+      '<div class="kv">heartbeat <span data-field="age">' + (a.heartbeatAgeSeconds === null ? '–' : a.heartbeatAgeSeconds + ' s') + '</span> ago · ' +
+      '<span data-field="lbs">' + a.loadbalancers + '</span> load balancers</div>' +
+      '<div class="kv">' + (devices || 'no device reached yet') + '</div></div>';
   }).join('');
   const max = Math.max(1, ...Object.values(s.decisions));
   document.getElementById('decisions').innerHTML = Object.entries(s.decisions).map(([k, v]) =>
@@ -118,7 +146,8 @@ function renderLoadBalancers(s) {
   document.getElementById('loadbalancers').innerHTML = shown.length === 0 ? '<p class="stats">none</p>' : shown.map((lb) => {
     const st = lb.stats ? 'in ' + lb.stats.bytes_in + ' B · out ' + lb.stats.bytes_out + ' B · ' + lb.stats.active_connections + ' active · ' +
       lb.stats.total_connections + ' total connections' : 'no traffic read yet';
-    return '<div class="lb" data-lb="' + esc(lb.id) + '"><div class="stats">tenant ' + esc(lb.tenantId) + ' · agent ' + esc(lb.agent) + ' · ' + st + '</div>' +
+    const agent = 'agent ' + esc(lb.agent) + (lb.servedBy ? ' <b class="bad" data-field="served-by">· served by ' + esc(lb.servedBy) + ' (failover)</b>' : '');
+    return '<div class="lb" data-lb="' + esc(lb.id) + '"><div class="stats">tenant ' + esc(lb.tenantId) + ' · ' + agent + ' · ' + st + '</div>' +
       '<ul class="tree">' + node(lb.tree) + '</ul></div>';
   }).join('');
 }
@@ -136,8 +165,35 @@ document.addEventListener('click', async (e) => {
     await refresh();
   }
 });
+const charts = {};
+const COLORS = ['#3b6ea5', '#137333', '#a15c00', '#b3261e', '#6b4fa0', '#2b8a8a', '#5b6b7c'];
+function chart(id, data, labels) {
+  const el = document.getElementById(id);
+  const width = Math.max(300, el.clientWidth - 8);
+  const opts = { width, height: 160, legend: { show: true }, scales: { x: { time: true } },
+    series: [{}].concat(labels.map((l, i) => ({ label: l, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true }))) };
+  if (!charts[id] || charts[id].series.length !== labels.length + 1) {
+    if (charts[id]) charts[id].destroy();
+    charts[id] = new uPlot(opts, data, el);
+  } else charts[id].setData(data);
+  el.dataset.points = String(data[0].length);
+}
+async function refreshHistory() {
+  const h = await (await fetch('/api/history')).json();
+  const kinds = Object.keys(h.decisions);
+  chart('chart-decisions', [h.t, ...kinds.map((k) => h.decisions[k])], kinds);
+  chart('chart-latency', [h.t, h.latency.p50, h.latency.p95], ['p50', 'p95']);
+  chart('chart-queues', [h.t, h.queues.waiting, h.queues.inFlight], ['waiting', 'in flight']);
+  const hosts = Object.keys(h.heartbeatAge);
+  chart('chart-heartbeats', [h.t, ...hosts.map((x) => h.heartbeatAge[x])], hosts);
+  chart('chart-moves', [h.t, h.moves.failovers, h.moves.reclaimed], ['failovers', 'reclaimed']);
+  document.getElementById('timeline').innerHTML = h.timeline.length === 0 ? '<li class="stats">nothing yet</li>' :
+    h.timeline.map((e) => '<li class="' + esc(e.kind) + '" data-event="' + esc(e.kind) + '">' + new Date(e.t).toLocaleTimeString() + ' ' + esc(e.text) + '</li>').join('');
+}
 refresh();
+refreshHistory().catch(() => undefined);
 setInterval(() => refresh().catch(() => undefined), 1000);
+setInterval(() => refreshHistory().catch(() => undefined), 2000);
 </script>
 </body>
 </html>

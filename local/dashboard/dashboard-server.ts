@@ -1,8 +1,18 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { LocalStack } from '../local-stack.js';
+import { DashboardHistory } from './dashboard-history.js';
 import { DASHBOARD_HTML } from './dashboard-page.js';
 import { dashboardState, demoRequests } from './dashboard-state.js';
+
+/** The charting library, served from the installed package: no build step. */
+const require = createRequire(import.meta.url);
+const VENDOR: Record<string, { file: string; type: string }> = {
+  '/vendor/uplot.js': { file: require.resolve('uplot/dist/uPlot.iife.min.js'), type: 'text/javascript' },
+  '/vendor/uplot.css': { file: require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css' },
+};
 
 export interface Dashboard {
   url: string;
@@ -17,6 +27,7 @@ export interface Dashboard {
  */
 export async function startDashboard(stack: LocalStack, port = 0): Promise<Dashboard> {
   let demo = 0;
+  const history = new DashboardHistory(stack).start();
   const server = http.createServer(async (req, res) => {
     const send = (status: number, body: unknown, type = 'application/json') => {
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
@@ -28,6 +39,9 @@ export async function startDashboard(stack: LocalStack, port = 0): Promise<Dashb
         return send(200, DASHBOARD_HTML, 'text/html; charset=utf-8');
       if (req.method === 'GET' && url.pathname === '/api/state')
         return send(200, await dashboardState(stack));
+      if (req.method === 'GET' && url.pathname === '/api/history') return send(200, history.view());
+      const vendor = VENDOR[url.pathname];
+      if (req.method === 'GET' && vendor) return send(200, readFileSync(vendor.file, 'utf8'), vendor.type);
       const agent = /^\/api\/agents\/([^/]+)\/(stop|start)$/.exec(url.pathname);
       if (req.method === 'POST' && agent) {
         const target = stack.agents.find((a) => a.host === decodeURIComponent(agent[1] as string));
@@ -64,6 +78,11 @@ export async function startDashboard(stack: LocalStack, port = 0): Promise<Dashb
   const address = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${address.port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        history.stop();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

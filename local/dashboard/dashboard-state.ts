@@ -19,10 +19,15 @@ async function loadBalancers(stack: LocalStack, hosts: string[]) {
     .flat()
     .sort((a, b) => b.boundAt - a.boundAt)
     .slice(0, MAX_LOADBALANCERS);
+  // The agent that served its latest request: its bound agent, or during an outage a failover agent.
+  const latest = new Map<string, { host: string; decision: string }>();
+  for (const r of stack.recent) latest.set(r.loadbalancerId, { host: r.host, decision: r.decision });
   const out = await Promise.all(
     bound.map(async (b) => {
       const [tree, stats] = await Promise.all([stack.client.status(b.id), stack.client.stats(b.id)]);
-      return tree ? { ...b, tree, stats: stats?.stats ?? null } : undefined;
+      const last = latest.get(b.id);
+      const servedBy = last && last.host !== b.agent ? last.host : null;
+      return tree ? { ...b, tree, stats: stats?.stats ?? null, servedBy } : undefined;
     }),
   );
   return out.filter((x) => x !== undefined);

@@ -1,22 +1,9 @@
-import { existsSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../local/dashboard/chromium.js';
 import { type Dashboard, startDashboard } from '../../local/dashboard/dashboard-server.js';
 import type { LocalStack } from '../../local/local-stack.js';
 import { testStack } from '../support/local-stack-fixture.js';
-
-/**
- * The browser: CHROMIUM_PATH, else a system Chromium (Debian's), else the Chromium that ships inside
- * the @sparticuz/chromium npm package (unpacked to /tmp on first use), so `npm ci && npm test` runs
- * this test on a machine with no browser installed. Playwright's own browser download is not
- * available here.
- */
-async function browserExecutable(): Promise<{ path: string; args: string[] }> {
-  const system = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  if (existsSync(system)) return { path: system, args: [] };
-  const packaged = (await import('@sparticuz/chromium')).default;
-  return { path: await packaged.executablePath(), args: packaged.args };
-}
 
 let stack: LocalStack;
 let dashboard: Dashboard;
@@ -24,23 +11,11 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  const executable = await browserExecutable();
   stack = await testStack();
   dashboard = await startDashboard(stack);
-  browser = await chromium.launch({
-    executablePath: executable.path,
-    args: [
-      ...executable.args,
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  page = await browser.newPage();
+  browser = await launchChromium();
+  // The narrowest width the console is built for.
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
 });
 afterAll(async () => {
   await browser?.close();
@@ -48,14 +23,14 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const agentRow = (host: string) => page.locator(`tr[data-agent="${host}"]`);
+const agentRow = (host: string) => page.locator(`[data-agent="${host}"]`);
 
 describe('local dashboard in headless Chromium', () => {
   it('shows the agents alive, then a demo load balancer going ACTIVE, live', async () => {
     await page.goto(dashboard.url);
     await expect.poll(() => page.locator('#env').textContent()).toBe('Project');
     await expect
-      .poll(() => page.locator('tr[data-agent] [data-field="state"]').allTextContents())
+      .poll(() => page.locator('[data-agent] [data-field="state"]').allTextContents())
       .toEqual(['alive', 'alive', 'alive']);
 
     await page.click('#demo');
@@ -87,18 +62,69 @@ describe('local dashboard in headless Chromium', () => {
       .toMatch(/1 load balancer\(s\): 1 in sync, 0 repaired, 0 restored, 0 failed; 0 orphan\(s\) found/);
   });
 
-  it('stops an agent from the page and shows it dead, then starts it again', async () => {
-    const host = 'agent-2';
+  it('draws the last minutes with a charting library: every chart has data', async () => {
+    for (const id of [
+      'chart-decisions',
+      'chart-latency',
+      'chart-queues',
+      'chart-heartbeats',
+      'chart-moves',
+    ]) {
+      await expect
+        .poll(async () => Number(await page.locator(`#${id}`).getAttribute('data-points')), {
+          timeout: 15_000,
+        })
+        .toBeGreaterThan(1);
+      expect(await page.locator(`#${id} canvas`).count()).toBe(1);
+    }
+    const history = (await (await fetch(`${dashboard.url}/api/history`)).json()) as {
+      decisions: Record<string, number[]>;
+    };
+    expect((history.decisions.random ?? []).some((v) => v > 0)).toBe(true);
+  });
+
+  it('keeps every agent control on screen at 1280 px, and shows a stopped agent failing over on the timeline', async () => {
+    for (const button of await page.locator('[data-agent] button').all()) {
+      const box = await button.boundingBox();
+      expect(box && box.x + box.width).toBeLessThanOrEqual(1280);
+    }
+    const lb = stack.recent.find((r) => r.resource === 'loadbalancer');
+    if (!lb) throw new Error('no demo load balancer');
+    const host = lb.host;
     await agentRow(host).locator('button[data-stop]').click();
     await expect
       .poll(() => agentRow(host).locator('[data-field="state"]').textContent(), { timeout: 15_000 })
       .toBe('dead (stopped)');
     expect(stack.agent(host).running).toBe(false);
+    // A request for its load balancer now goes to a failover agent.
+    await stack.client.submit({
+      operation: 'update',
+      resource: 'loadbalancer',
+      tenantId: lb.tenantId,
+      loadbalancerId: lb.loadbalancerId,
+      object: { id: lb.loadbalancerId, name: 'demo-renamed' },
+    });
+    await expect
+      .poll(() => page.locator('#timeline [data-event]').allTextContents(), { timeout: 20_000 })
+      .toEqual(
+        expect.arrayContaining([
+          expect.stringContaining(`${host} down`),
+          expect.stringContaining('moved to a failover agent'),
+        ]),
+      );
+    await expect
+      .poll(() => page.locator(`[data-lb="${lb.loadbalancerId}"] [data-field="served-by"]`).textContent(), {
+        timeout: 15_000,
+      })
+      .toMatch(/served by .* \(failover\)/);
+
     await agentRow(host).locator('button[data-start]').click();
     await expect
       .poll(() => agentRow(host).locator('[data-field="state"]').textContent(), { timeout: 15_000 })
       .toBe('alive');
-    expect(stack.agent(host).running).toBe(true);
+    await expect
+      .poll(() => page.locator('#timeline [data-event="agent-up"]').count(), { timeout: 15_000 })
+      .toBeGreaterThan(0);
   });
 
   it('fails the device pair over from the page', async () => {
