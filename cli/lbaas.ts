@@ -12,7 +12,7 @@ import {
   formatTree,
   table,
 } from './format.js';
-import { addResourceCommands } from './resource-commands.js';
+import { addResourceCommands, find } from './resource-commands.js';
 import { completionScript } from './shell-completion.js';
 
 /** Requests from --file (one JSON object, a JSON array, or NDJSON; `-` is stdin) or from flags. */
@@ -146,10 +146,11 @@ export function buildProgram(): Command {
 
   program
     .command('status <loadbalancer>')
-    .description('provisioning and operating status of every object of a load balancer')
+    .description('provisioning and operating status of every object of a load balancer (id or name)')
     .option('--json', 'machine-readable output')
-    .action(async (lb: string, opts, command: Command) => {
+    .action(async (ref: string, opts, command: Command) => {
       await withClient(command, async (client) => {
+        const lb = (await find(client, 'loadbalancer', ref)).id;
         const tree = await client.status(lb);
         if (!tree) throw new CliExit(`load balancer ${lb} not found`);
         if (opts.json) json(tree);
@@ -166,8 +167,9 @@ export function buildProgram(): Command {
       '--json',
       'Octavia\'s JSON: {"stats": {bytes_in, bytes_out, active_connections, total_connections, request_errors}}',
     )
-    .action(async (lb: string, opts, command: Command) => {
+    .action(async (ref: string, opts, command: Command) => {
       await withClient(command, async (client) => {
+        const lb = (await find(client, 'loadbalancer', ref)).id;
         const result = await client.stats(lb);
         if (!result) throw new CliExit(`load balancer ${lb} not found`);
         if (opts.json) json({ stats: result.stats });

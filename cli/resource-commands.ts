@@ -213,7 +213,7 @@ function objectFrom(
 }
 
 /** Finds one object by id or by name (names resolve inside the project when one is given). */
-async function find(
+export async function find(
   client: LbaasClient,
   type: ResourceType,
   ref: string,

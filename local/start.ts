@@ -54,7 +54,6 @@ const stack = await startLocalStack({
 });
 const dashboard = await startDashboard(stack, Number(values.port));
 
-const lb = '7d1c2b3a-4e5f-4a6b-8c9d-0e1f2a3b4c5d';
 console.log(`
 bigip-lbaas is running (${((Date.now() - started) / 1000).toFixed(1)} s to start). What runs where:
 
@@ -67,14 +66,13 @@ bigip-lbaas is running (${((Date.now() - started) / 1000).toFixed(1)} s to start
 
 Try it, in another terminal (the CLI finds this stack through .local/stack.json):
 
-  npx lbaas submit --resource loadbalancer --tenant 3f2a9c0d7e6b4d1a8c5e9f0a1b2c3d4e \\
-      --lb ${lb} --object '{"vip_address":"10.0.0.10"}'
-  npx lbaas submit --resource listener --tenant 3f2a9c0d7e6b4d1a8c5e9f0a1b2c3d4e \\
-      --lb ${lb} --object '{"protocol":"HTTP","protocol_port":80}'
-  npx lbaas wait ${lb}
-  npx lbaas status ${lb}
+  P=3f2a9c0d7e6b4d1a8c5e9f0a1b2c3d4e
+  npx lbaas loadbalancer create --project $P --vip-address 10.0.0.10 --name web --wait
+  npx lbaas listener create --protocol HTTP --protocol-port 80 --name http web --wait
+  npx lbaas pool create --lb-algorithm ROUND_ROBIN --protocol HTTP --listener http --name pool1 --wait
+  npx lbaas member create --address 10.0.1.5 --protocol-port 8080 pool1 --wait
+  npx lbaas status web
   npx lbaas agents
-  npx lbaas hosting-agent ${lb}
   npx lbaas sync --dry-run            # the devices against the desired state (the reconciler, each minute here)
 
 Or press "Create a demo load balancer" on the dashboard, then "Stop" an agent to watch failover

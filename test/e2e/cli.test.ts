@@ -254,7 +254,7 @@ describe('lbaas CLI against the local stack', () => {
   it('answers unknown things with one line and a non-zero exit', async () => {
     const missing = await lbaas('status', lbIds().loadbalancerId);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/^lbaas: load balancer \S+ not found\n$/);
+    expect(missing.stderr).toMatch(/^lbaas: no loadbalancer with id or name \S+ in environment Project\n$/);
     expect((await lbaas('frobnicate')).code).toBe(1);
     expect((await lbaas('--help')).code).toBe(0);
   });
