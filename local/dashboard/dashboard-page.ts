@@ -45,6 +45,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 </head>
 <body>
 <h1>bigip-lbaas · environment <span id="env">…</span></h1>
+<div id="error" class="bad" style="display:none;margin-bottom:.6rem"></div>
 <div class="sub">agentDownTime <span id="downtime"></span> s · heartbeats every <span id="interval"></span> s · updated <span id="updated">never</span></div>
 <div class="grid">
   <section class="wide">
@@ -90,7 +91,11 @@ export const DASHBOARD_HTML = `<!doctype html>
 <script>
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 const cls = (v) => (v === 'ACTIVE' || v === 'alive' || v === 'In Sync' || v === 'active' ? 'ok' : v === 'ERROR' || v === 'dead' || v === 'UNREACHABLE' ? 'bad' : 'warn');
-async function post(path) { await fetch(path, { method: 'POST' }); await refresh(); }
+async function post(path) {
+  const res = await fetch(path, { method: 'POST' });
+  if (!res.ok) problem((await res.json().catch(() => ({}))).message || res.statusText);
+  await refresh();
+}
 async function refresh() {
   const res = await fetch('/api/state');
   const s = await res.json();
@@ -192,7 +197,12 @@ async function refreshHistory() {
 }
 refresh();
 refreshHistory().catch(() => undefined);
-setInterval(() => refresh().catch(() => undefined), 1000);
+function problem(error) {
+  const el = document.getElementById('error');
+  el.style.display = error ? 'block' : 'none';
+  el.textContent = error ? 'Lost contact with the local stack (' + error + '): is npm start still running? Start it again, then reload.' : '';
+}
+setInterval(() => refresh().then(() => problem(null), (e) => problem(e.message || String(e))), 1000);
 setInterval(() => refreshHistory().catch(() => undefined), 2000);
 </script>
 </body>
