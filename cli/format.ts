@@ -96,6 +96,8 @@ export function formatSyncItem(done: number, total: number, item: LoadBalancerRe
       : '';
     return `${at} load balancer ${item.loadbalancerId}: ${item.outcome}${what}${item.reason ? ` — ${item.reason}` : ''}`;
   }
+  if (item.objects.length === 0 && !item.wholePartition)
+    return `${at} partition ${item.partition}: no orphans`;
   return `${at} partition ${item.partition}: ${item.objects.length} orphan(s)${item.wholePartition ? ', no load balancer left' : ''}${item.removed ? ', removed' : ''}`;
 }
 

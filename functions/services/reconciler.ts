@@ -180,8 +180,8 @@ export class Reconciler {
       for (const partition of orphanPartitions) {
         const result = await this.orphansOf(device, partition, trees, listing, options);
         if (result) report.orphans.push(result);
-        if (result) options.onProgress?.(++done, total, result);
-        else done++;
+        const clean = { partition, wholePartition: false, objects: [], removed: false, kept: [] };
+        options.onProgress?.(++done, total, result ?? clean);
       }
       const changed =
         report.loadbalancers.some((r) => r.outcome === 'repaired' || r.outcome === 'restored') ||
