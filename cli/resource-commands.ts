@@ -365,29 +365,27 @@ function resourceCommand(program: Command, type: ResourceType): void {
     .option('--project <id>', 'resolve names inside this project');
   if (type === 'listener') set.option('--default-pool <pool>', 'its default pool');
   fieldOptions(set, type);
-  waitOptions(set).action(async (...args: unknown[]) => {
-    const command = args[args.length - 1] as Command;
-    const opts = command.opts();
-    await withClient(command, async (client) => {
-      const target = await locateArgs(client, type, args, opts.project as string | undefined);
+  const request = (
+    operation: 'update' | 'delete',
+    target: ResourceRecord,
+    object: Record<string, unknown>,
+  ) => ({
+    operation,
+    resource: type,
+    loadbalancerId: target.loadbalancerId,
+    tenantId: target.tenantId,
+    object,
+  });
+  waitOptions(set).action(
+    onObject(type, async (client, target, opts) => {
       const object: Record<string, unknown> = { id: target.id, ...objectFrom(type, opts, false) };
       if (type === 'listener' && opts.defaultPool)
         object.default_pool_id = (await find(client, 'pool', String(opts.defaultPool), target.tenantId)).id;
       if (Object.keys(object).length === 1)
         throw new CliExit('nothing to change: give at least one field flag');
-      await submitAndMaybeWait(
-        client,
-        {
-          operation: 'update',
-          resource: type,
-          loadbalancerId: target.loadbalancerId,
-          tenantId: target.tenantId,
-          object,
-        },
-        opts,
-      );
-    });
-  });
+      await submitAndMaybeWait(client, request('update', target, object), opts);
+    }),
+  );
 
   // delete
   waitOptions(
@@ -395,24 +393,11 @@ function resourceCommand(program: Command, type: ResourceType): void {
       .command(type === 'member' ? 'delete <pool> <member>' : `delete <${type}>`)
       .description(`delete a ${type}`)
       .option('--project <id>', 'resolve names inside this project'),
-  ).action(async (...args: unknown[]) => {
-    const command = args[args.length - 1] as Command;
-    const opts = command.opts();
-    await withClient(command, async (client) => {
-      const target = await locateArgs(client, type, args, opts.project as string | undefined);
-      await submitAndMaybeWait(
-        client,
-        {
-          operation: 'delete',
-          resource: type,
-          loadbalancerId: target.loadbalancerId,
-          tenantId: target.tenantId,
-          object: { id: target.id },
-        },
-        opts,
-      );
-    });
-  });
+  ).action(
+    onObject(type, (client, target, opts) =>
+      submitAndMaybeWait(client, request('delete', target, { id: target.id }), opts),
+    ),
+  );
 
   // show
   outputOptions(
@@ -420,17 +405,7 @@ function resourceCommand(program: Command, type: ResourceType): void {
       .command(type === 'member' ? 'show <pool> <member>' : `show <${type}>`)
       .description(`show a ${type}`)
       .option('--project <id>', 'resolve names inside this project'),
-  ).action(async (...args: unknown[]) => {
-    const command = args[args.length - 1] as Command;
-    const opts = command.opts();
-    await withClient(command, async (client) => {
-      print(
-        [view(await locateArgs(client, type, args, opts.project as string | undefined))],
-        opts as never,
-        true,
-      );
-    });
-  });
+  ).action(onObject(type, async (_client, target, opts) => print([view(target)], opts as never, true)));
 
   // list
   const list = group
@@ -463,6 +438,20 @@ function resourceCommand(program: Command, type: ResourceType): void {
       if (cursor) process.stderr.write(`more: --marker ${cursor}\n`);
     });
   });
+}
+
+/** An action on the object a verb names (`<ref>`, or `<pool> <member>`), with a client. */
+function onObject(
+  type: ResourceType,
+  fn: (client: LbaasClient, target: ResourceRecord, opts: Record<string, unknown>) => Promise<void>,
+) {
+  return async (...args: unknown[]) => {
+    const command = args[args.length - 1] as Command;
+    const opts = command.opts();
+    await withClient(command, async (client) =>
+      fn(client, await locateArgs(client, type, args, opts.project as string | undefined), opts),
+    );
+  };
 }
 
 /** The object a set/delete/show names: `<ref>`, or for members `<pool> <member>`. */

@@ -18,7 +18,11 @@ export async function launchChromium(): Promise<Browser> {
   }
   return chromium.launch({
     executablePath: path,
+    // A POSIX locale (LANG=C, common on servers and in CI) becomes the tag `en-US@posix`, which the
+    // packaged Chromium's Intl refuses: a page's scripts (the charts' date formatting) then fail.
+    env: { ...process.env, LANG: 'en_US.UTF-8', LC_ALL: 'en_US.UTF-8' },
     args: [
+      '--lang=en-US',
       ...args,
       '--no-sandbox',
       '--disable-gpu',

@@ -185,6 +185,9 @@ function chart(id, data, labels) {
 }
 async function refreshHistory() {
   const h = await (await fetch('/api/history')).json();
+  // The timeline first: it needs no charting library.
+  document.getElementById('timeline').innerHTML = h.timeline.length === 0 ? '<li class="stats">nothing yet</li>' :
+    h.timeline.map((e) => '<li class="' + esc(e.kind) + '" data-event="' + esc(e.kind) + '">' + new Date(e.t).toLocaleTimeString() + ' ' + esc(e.text) + '</li>').join('');
   const kinds = Object.keys(h.decisions);
   chart('chart-decisions', [h.t, ...kinds.map((k) => h.decisions[k])], kinds);
   chart('chart-latency', [h.t, h.latency.p50, h.latency.p95], ['p50', 'p95']);
@@ -192,8 +195,7 @@ async function refreshHistory() {
   const hosts = Object.keys(h.heartbeatAge);
   chart('chart-heartbeats', [h.t, ...hosts.map((x) => h.heartbeatAge[x])], hosts);
   chart('chart-moves', [h.t, h.moves.failovers, h.moves.reclaimed], ['failovers', 'reclaimed']);
-  document.getElementById('timeline').innerHTML = h.timeline.length === 0 ? '<li class="stats">nothing yet</li>' :
-    h.timeline.map((e) => '<li class="' + esc(e.kind) + '" data-event="' + esc(e.kind) + '">' + new Date(e.t).toLocaleTimeString() + ' ' + esc(e.text) + '</li>').join('');
+
 }
 refresh();
 refreshHistory().catch(() => undefined);

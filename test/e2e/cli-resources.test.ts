@@ -1,8 +1,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/local-stack.js';
+import { runCli } from '../support/cli-runner.js';
 import { testStack } from '../support/local-stack-fixture.js';
 
 // The CLI finds the local stack through this state file (npm start writes .local/stack.json).
@@ -26,24 +27,8 @@ async function ok(...argv: string[]) {
   return r;
 }
 
-async function lbaas(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+/** Runs the CLI in-process and captures what it prints. */
+const lbaas = (...argv: string[]) => runCli(main, argv);
 
 const project = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 

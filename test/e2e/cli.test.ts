@@ -1,8 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/local-stack.js';
+import { runCli } from '../support/cli-runner.js';
 import { lbIds, requests } from '../support/factories.js';
 import { testStack } from '../support/local-stack-fixture.js';
 
@@ -21,25 +22,7 @@ afterAll(async () => {
 });
 
 /** Runs the CLI in-process and captures what it prints. */
-async function lbaas(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(argv);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const lbaas = (...argv: string[]) => runCli(main, argv);
 
 function writeJson(name: string, body: unknown): string {
   const file = join(dir, name);

@@ -9,6 +9,8 @@ let stack: LocalStack;
 let dashboard: Dashboard;
 let browser: Browser;
 let page: Page;
+/** Script errors in the page (a library that fails to load in one browser build, say). */
+const pageErrors: string[] = [];
 
 beforeAll(async () => {
   stack = await testStack();
@@ -16,6 +18,7 @@ beforeAll(async () => {
   browser = await launchChromium();
   // The narrowest width the console is built for.
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on('pageerror', (error) => pageErrors.push(error.message));
 });
 afterAll(async () => {
   await browser?.close();
@@ -125,6 +128,10 @@ describe('local dashboard in headless Chromium', () => {
     await expect
       .poll(() => page.locator('#timeline [data-event="agent-up"]').count(), { timeout: 15_000 })
       .toBeGreaterThan(0);
+  });
+
+  it('runs without a script error in the page', () => {
+    expect(pageErrors).toEqual([]);
   });
 
   it('fails the device pair over from the page', async () => {

@@ -1,40 +1,9 @@
-import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/free-port.js';
 import type { LocalStack } from '../../local/local-stack.js';
 import { lbIds, requests } from '../support/factories.js';
+import { backend, curl } from '../support/http-backends.js';
 import { eventually, testStack } from '../support/local-stack-fixture.js';
-
-/** A small HTTP server on the loopback that answers with its own name. */
-async function backend(name: string) {
-  const server = http.createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' });
-    res.end(name);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as { port: number }).port,
-    stop: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
-}
-
-/** What `curl http://vip:port/` prints: the answering backend's name (or the error code). */
-function curl(address: string, port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: address, port, path: '/', agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c) => {
-        body += c;
-      });
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
-  });
-}
 
 let stack: LocalStack;
 const stops: (() => Promise<void>)[] = [];

@@ -1,37 +1,8 @@
-import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
 import { freePort } from '../../local/free-port.js';
-
-/** A small HTTP server on the loopback that answers with its own name. */
-async function backend(name: string, status = 200) {
-  const server = http.createServer((req, res) => {
-    res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' });
-    res.end(req.method === 'HEAD' ? undefined : name);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  return {
-    port,
-    server,
-    stop: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
-
-/** One GET on a fresh connection: the body (which member answered), or the error code. */
-function get(address: string, port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: address, port, path: '/', agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c) => {
-        body += c;
-      });
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
-  });
-}
+import { backend, curl as get } from '../support/http-backends.js';
 
 async function until(check: () => boolean | Promise<boolean>, timeoutMs = 8_000) {
   const deadline = Date.now() + timeoutMs;

@@ -77,6 +77,18 @@ export async function systemHarness(options: SystemOptions = {}) {
   });
 
   const pollers: { close(): Promise<void> }[] = [];
+  // What the environment's scheduled functions (status poller, reconciler) reach the devices with.
+  const access = {
+    env: h.env,
+    tables: h.tables,
+    devices,
+    deviceSecretId: 'unused-locally',
+    caBundle: undefined,
+    deviceGroup: options.deviceGroup,
+    trafficGroup: undefined,
+    clusterName: 'cluster1',
+    restTimeoutMs: options.restTimeoutMs ?? 3_000,
+  };
   // A stopped agent neither beats nor polls: its queue holds whatever was forwarded to it.
   const stopped = new Set<string>();
   const depth = async () => {
@@ -158,17 +170,9 @@ export async function systemHarness(options: SystemOptions = {}) {
     healthPoller(overrides: HealthPollerOverrides = {}) {
       const graph = wireHealthPoller(
         {
-          env: h.env,
-          tables: h.tables,
+          ...access,
           intervalMs: 30_000,
           pollsPerInvocation: 1,
-          devices,
-          deviceSecretId: 'unused-locally',
-          caBundle: undefined,
-          deviceGroup: options.deviceGroup,
-          trafficGroup: undefined,
-          clusterName: 'cluster1',
-          restTimeoutMs: options.restTimeoutMs ?? 3_000,
         },
         h.clients,
         {
@@ -185,18 +189,10 @@ export async function systemHarness(options: SystemOptions = {}) {
     reconciler(overrides: ReconcilerOverrides = {}) {
       const graph = wireReconciler(
         {
-          env: h.env,
-          tables: h.tables,
+          ...access,
           drift: 'repair',
           orphans: 'report',
           leaseMs: 30_000,
-          devices,
-          deviceSecretId: 'unused-locally',
-          caBundle: undefined,
-          deviceGroup: options.deviceGroup,
-          trafficGroup: undefined,
-          clusterName: 'cluster1',
-          restTimeoutMs: options.restTimeoutMs ?? 3_000,
         },
         h.clients,
         {

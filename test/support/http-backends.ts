@@ -1,0 +1,32 @@
+import http from 'node:http';
+
+/** A small HTTP server on the loopback that answers with its own name (and `status`). */
+export async function backend(name: string, status = 200) {
+  const server = http.createServer((req, res) => {
+    res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' });
+    res.end(req.method === 'HEAD' ? undefined : name);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as { port: number }).port,
+    stop: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** One GET on a fresh connection, like curl: the body (which member answered), or the error code. */
+export function curl(address: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: address, port, path: '/', agent: false }, (res) => {
+      let body = '';
+      res.on('data', (c) => {
+        body += c;
+      });
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+  });
+}
