@@ -112,17 +112,22 @@ export class BigIpCluster implements DeviceCluster {
     const group = this.groupKey;
     const others = this.devices.filter((d) => d !== device);
     const deadline = this.clock() + (this.options.syncTimeoutMs ?? 30_000);
-    // Every other unit holds it; a unit that cannot be asked (hung, unreachable) defers to the writer's sync status.
+    let target: number | undefined;
+    // Every other unit holds it. A unit that cannot be asked in time (hung, or slow under load)
+    // defers to the ledger: a sync numbered after the change that ended well copied it (a sync
+    // copies the whole configuration); else to the writer's `In Sync`, which a busy group rarely
+    // shows (another tenant's change is always pending).
     const confirmed = async (): Promise<boolean> => {
       const answers = await Promise.all(others.map((u) => this.ask(u, onUnit)));
       if (answers.includes(false)) return false;
       if (!answers.includes(undefined)) return true;
+      if (target !== undefined && (await ledger.read(group, this.clock())).lastGood >= target) return true;
       const status = await device.status({ withSync: true });
       return status.syncStatus === 'In Sync' && status.failoverState === 'ACTIVE';
     };
     if (!options.changed && (await confirmed())) return;
 
-    let target = (await ledger.read(group, this.clock())).started + 1;
+    target = (await ledger.read(group, this.clock())).started + 1;
     for (;;) {
       const state = await ledger.read(group, this.clock());
       if (state.ended >= target) {
@@ -185,6 +190,7 @@ export class BigIpCluster implements DeviceCluster {
   /** Runs sync `n` from the unit that wrote (only while it is still ACTIVE) until the group leaves the in-progress states. */
   private async runSync(device: BigIpDevice, group: string, n: number): Promise<void> {
     const ledger = this.options.ledger as SyncLedger;
+    let ok = false;
     try {
       await this.assertStillActive(device);
       await device.configSync(this.options.deviceGroup as string);
@@ -213,6 +219,7 @@ export class BigIpCluster implements DeviceCluster {
               },
             );
           }
+          ok = true;
           return;
         }
         if (this.clock() >= deadline) {
@@ -229,7 +236,7 @@ export class BigIpCluster implements DeviceCluster {
         poll = expected === undefined ? Math.min(poll * 1.5, 2_000) : step;
       }
     } finally {
-      await ledger.end(group, this.owner, n).catch(() => undefined);
+      await ledger.end(group, this.owner, n, ok).catch(() => undefined);
     }
   }
 

@@ -23,6 +23,7 @@ export class DynamoDbSyncLedger implements SyncLedger {
       started: Number(item?.started ?? 0),
       ended: Number(item?.ended ?? 0),
       running: typeof item?.owner === 'string' && Number(item?.expiresAt ?? 0) > nowMs,
+      lastGood: Number(item?.lastGood ?? 0),
     };
   }
 
@@ -53,8 +54,24 @@ export class DynamoDbSyncLedger implements SyncLedger {
     }
   }
 
-  async end(group: string, owner: string, n: number): Promise<void> {
+  async end(group: string, owner: string, n: number, ok: boolean): Promise<void> {
     const Key = { leaseKey: keyOf(group) };
+    if (ok) {
+      // Recorded first: a waiter that sees the sync ended may then trust it.
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key,
+            UpdateExpression: 'SET lastGood = :n',
+            ConditionExpression: 'attribute_not_exists(lastGood) OR lastGood < :n',
+            ExpressionAttributeValues: { ':n': n },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
     try {
       await this.db.send(
         new UpdateCommand({

@@ -193,6 +193,8 @@ export interface SyncLedgerState {
   ended: number;
   /** A runner holds the right to the current sync (and has not outlived its lease). */
   running: boolean;
+  /** The highest number of a sync that ended well (the group left its in-progress states, connected). */
+  lastGood: number;
 }
 
 /**
@@ -204,8 +206,8 @@ export interface SyncLedger {
   read(group: string, nowMs: number): Promise<SyncLedgerState>;
   /** Claims the next sync when none is running (or its runner died); returns its number. */
   begin(group: string, owner: string, nowMs: number, ttlMs: number): Promise<number | undefined>;
-  /** Sync `n` has ended: the next may start. */
-  end(group: string, owner: string, n: number): Promise<void>;
+  /** Sync `n` has ended (`ok`: well): the next may start. */
+  end(group: string, owner: string, n: number, ok: boolean): Promise<void>;
 }
 
 // ---- queues ----

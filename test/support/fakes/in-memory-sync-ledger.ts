@@ -4,13 +4,13 @@ import type { SyncLedger, SyncLedgerState } from '../../../functions/domain/port
 export class InMemorySyncLedger implements SyncLedger {
   private readonly groups = new Map<
     string,
-    { started: number; ended: number; owner: string | undefined; expiresAt: number }
+    { started: number; ended: number; lastGood: number; owner: string | undefined; expiresAt: number }
   >();
 
   private entry(group: string) {
     let e = this.groups.get(group);
     if (!e) {
-      e = { started: 0, ended: 0, owner: undefined, expiresAt: 0 };
+      e = { started: 0, ended: 0, lastGood: 0, owner: undefined, expiresAt: 0 };
       this.groups.set(group, e);
     }
     return e;
@@ -18,7 +18,12 @@ export class InMemorySyncLedger implements SyncLedger {
 
   async read(group: string, nowMs: number): Promise<SyncLedgerState> {
     const e = this.entry(group);
-    return { started: e.started, ended: e.ended, running: e.owner !== undefined && e.expiresAt > nowMs };
+    return {
+      started: e.started,
+      ended: e.ended,
+      running: e.owner !== undefined && e.expiresAt > nowMs,
+      lastGood: e.lastGood,
+    };
   }
 
   async begin(group: string, owner: string, nowMs: number, ttlMs: number): Promise<number | undefined> {
@@ -30,8 +35,9 @@ export class InMemorySyncLedger implements SyncLedger {
     return e.started;
   }
 
-  async end(group: string, owner: string, n: number): Promise<void> {
+  async end(group: string, owner: string, n: number, ok: boolean): Promise<void> {
     const e = this.entry(group);
+    if (ok && e.lastGood < n) e.lastGood = n;
     if (e.owner === owner) e.owner = undefined;
     if (e.ended < n) e.ended = n;
   }

@@ -201,6 +201,34 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     expect(a.syncsStarted).toBe(2);
   });
 
+  it('trusts a sync that ended well after the change when the peer is too slow to answer and the group is never In Sync', async () => {
+    const { a, b } = pair();
+    const c = cluster([a, b]);
+    b.hang = true;
+    // Another tenant's change is always pending on a busy group: its status never reads In Sync.
+    a.status = async (options: { withSync?: boolean } = {}) => ({
+      failoverState: a.failoverState,
+      ...(options.withSync ? { syncStatus: 'Changes Pending' } : {}),
+    });
+    write(a, pool('p1'));
+    await c.confirmOnGroup(a, holds('p1'), { changed: true });
+    expect(a.syncsStarted).toBe(1);
+  });
+
+  it('does not trust a sync that ended badly: the next one must cover the change', async () => {
+    const { a, b } = pair();
+    const c = cluster([a, b]);
+    let calls = 0;
+    // The first sync ends Disconnected; the second one well.
+    a.syncStatus = async () =>
+      a.syncing > 0 ? 'Not All Devices Synced' : calls++ === 0 ? 'Disconnected' : 'In Sync';
+    b.hang = true;
+    write(a, pool('p1'));
+    await expect(c.confirmOnGroup(a, holds('p1'), { changed: true })).rejects.toThrow(/ended Disconnected/);
+    await c.confirmOnGroup(a, holds('p1'), { changed: true });
+    expect(a.syncsStarted).toBe(2);
+  });
+
   it('does nothing for a single unit or a cluster without a device group', async () => {
     const single = new SyncingUnit('solo');
     await new BigIpCluster([single], { name: 'c1', deviceGroup: 'dg' }).confirmOnGroup(
