@@ -1,5 +1,11 @@
 import { BigIpError } from '../domain/errors.js';
-import type { BigIpDevice, DeviceCluster, DeviceStatus, SyncLedger } from '../domain/ports.js';
+import type {
+  BigIpDevice,
+  DeviceCluster,
+  DeviceStatus,
+  SyncLedger,
+  SyncLedgerState,
+} from '../domain/ports.js';
 
 export interface ClusterOptions {
   /** Names the cluster in leases and logs. */
@@ -36,6 +42,8 @@ export class BigIpCluster implements DeviceCluster {
   private readonly clock: () => number;
   private readonly owner: string;
   private readonly unanswered = new Set<BigIpDevice>();
+  /** The last ledger read the waiters share (see pollLedger). */
+  private polled: { group: string; at: number; state: Promise<SyncLedgerState> } | undefined;
   /** How long the last config-sync took, as seen by this writer. */
   private lastSyncMs: number | undefined;
 
@@ -121,15 +129,16 @@ export class BigIpCluster implements DeviceCluster {
       const answers = await Promise.all(others.map((u) => this.ask(u, onUnit)));
       if (answers.includes(false)) return false;
       if (!answers.includes(undefined)) return true;
-      if (target !== undefined && (await ledger.read(group, this.clock())).lastGood >= target) return true;
+      if (target !== undefined && (await this.pollLedger(ledger, group)).lastGood >= target) return true;
       const status = await device.status({ withSync: true });
       return status.syncStatus === 'In Sync' && status.failoverState === 'ACTIVE';
     };
     if (!options.changed && (await confirmed())) return;
 
+    // Fresh, never shared: a sync counted as "after the change" must have started after it.
     target = (await ledger.read(group, this.clock())).started + 1;
     for (;;) {
-      const state = await ledger.read(group, this.clock());
+      const state = await this.pollLedger(ledger, group);
       if (state.ended >= target) {
         // The units are asked about the objects in scope; what the writer cleaned up after them (a
         // node no member uses) they are not. A writer still ACTIVE synced all of it; one that lost
@@ -146,8 +155,10 @@ export class BigIpCluster implements DeviceCluster {
       }
       if (!state.running) {
         const n = await ledger.begin(group, this.owner, this.clock(), this.syncLeaseMs);
+        this.polled = undefined;
         if (n !== undefined) {
           await this.runSync(device, group, n);
+          this.polled = undefined;
           continue;
         }
       }
@@ -159,6 +170,25 @@ export class BigIpCluster implements DeviceCluster {
       }
       await this.sleep(this.options.ledgerPollMs ?? 200);
     }
+  }
+
+  /**
+   * The ledger as the waiters of this writer poll it: one read shared by every waiter for half a
+   * poll interval (a worker confirming ten tenants' changes reads it once, not ten times; found by
+   * the hundred-tenant benchmark, where waiters' reads loaded the table). A stale answer only delays
+   * a waiter; the number a change waits for is always read fresh.
+   */
+  private pollLedger(ledger: SyncLedger, group: string): Promise<SyncLedgerState> {
+    const now = this.clock();
+    const fresh = (this.options.ledgerPollMs ?? 200) / 2;
+    if (this.polled && this.polled.group === group && now - this.polled.at < fresh) return this.polled.state;
+    const state = ledger.read(group, now);
+    const entry = { group, at: now, state };
+    this.polled = entry;
+    state.catch(() => {
+      if (this.polled === entry) this.polled = undefined;
+    });
+    return state;
   }
 
   /**

@@ -229,6 +229,46 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     expect(a.syncsStarted).toBe(2);
   });
 
+  it('shares its ledger polls among the changes one writer confirms at once', async () => {
+    const readsFor = async (writers: number) => {
+      const a = new SyncingUnit('a', 60);
+      const b = new SyncingUnit('b', 60);
+      a.peer = b;
+      b.peer = a;
+      b.failoverState = 'STANDBY';
+      const ledger = new InMemorySyncLedger();
+      let reads = 0;
+      const read = ledger.read.bind(ledger);
+      ledger.read = (group, now) => {
+        reads++;
+        return read(group, now);
+      };
+      const c = new BigIpCluster([a, b], {
+        name: 'c1',
+        deviceGroup: 'dg',
+        ledger,
+        owner: 'w1',
+        syncPollMs: 5,
+        ledgerPollMs: 20,
+        syncTimeoutMs: 5_000,
+      });
+      // A sync is already running when the changes land: each waits for the next one.
+      await ledger.begin('c1#dg', 'someone-else', Date.now(), 1_000);
+      setTimeout(() => void ledger.end('c1#dg', 'someone-else', 1, true), 100);
+      await Promise.all(
+        Array.from({ length: writers }, async (_, i) => {
+          write(a, pool(`p${i}`));
+          await c.confirmOnGroup(a, holds(`p${i}`), { changed: true });
+        }),
+      );
+      return reads;
+    };
+    const one = await readsFor(1);
+    const ten = await readsFor(10);
+    // Unshared, ten waiters would read about ten times as often as one.
+    expect(ten).toBeLessThan(one * 3);
+  });
+
   it('does nothing for a single unit or a cluster without a device group', async () => {
     const single = new SyncingUnit('solo');
     await new BigIpCluster([single], { name: 'c1', deviceGroup: 'dg' }).confirmOnGroup(
