@@ -102,6 +102,8 @@ export interface LocalStack {
   env: string;
   environment: EnvironmentConfig;
   endpoints: { dynamodb: string; sqs: string; devices: { name: string; url: string }[] };
+  /** How the environment's functions reach the simulated devices (benchmarks wire their own from it). */
+  deviceAccess: DeviceAccessConfig;
   tables: TableNames;
   requestQueue: FifoQueuePair;
   agentQueues: Record<string, FifoQueuePair>;
@@ -453,6 +455,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     env,
     environment,
     endpoints: { dynamodb: services.dynamodbEndpoint, sqs: services.sqsEndpoint, devices: endpoints },
+    deviceAccess: access,
     tables,
     requestQueue,
     agentQueues,
