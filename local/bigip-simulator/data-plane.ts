@@ -92,13 +92,23 @@ export class DataPlane {
   private runProbes(): void {
     const now = this.clock();
     const seen = new Set<string>();
-    for (const pool of this.unit.store.all('ltm/pool')) {
-      const monitor = this.monitorOf(pool);
-      for (const member of this.membersOf(pool)) {
+    // One pass over the members: only loopback ones are probed (a device full of 10.x members costs
+    // a scan, not a scan per pool).
+    const byPool = new Map<string, StoredObject[]>();
+    for (const m of this.unit.store.all('ltm/pool/members')) {
+      if (!LOOPBACK_V4.test(splitMember(m.name)[0])) continue;
+      const list = byPool.get(String(m.pool));
+      if (list) list.push(m);
+      else byPool.set(String(m.pool), [m]);
+    }
+    for (const [poolPath, members] of byPool) {
+      const pool = this.unit.store.get('ltm/pool', poolPath);
+      const monitor = pool ? this.monitorOf(pool) : undefined;
+      if (!pool || !monitor) continue;
+      for (const member of members) {
         const key = `${pool.fullPath}|${member.fullPath}`;
-        if (!monitor) continue;
         const [address, port] = splitMember(member.name);
-        if (!LOOPBACK_V4.test(address) || port === undefined) continue;
+        if (port === undefined) continue;
         seen.add(key);
         let state = this.probes.get(key);
         if (!state) {
