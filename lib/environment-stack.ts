@@ -159,7 +159,11 @@ export class EnvironmentStack extends Stack {
       );
       worker.consumes(pair.queue, ENV_VARS.agentQueueUrl);
       worker.fn.addEventSource(
-        new SqsEventSource(pair.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 5 }),
+        new SqsEventSource(pair.queue, {
+          batchSize: 10,
+          reportBatchItemFailures: true,
+          maxConcurrency: e.workerConcurrency,
+        }),
       );
       devices.grantAccess(worker.fn);
 

@@ -60,7 +60,7 @@ export interface LocalStackOptions {
   configureClients?: (clients: { dynamodb: DynamoDBClient; sqs: SQSClient }) => void;
   /** How long the simulated devices take (default `zero`; `real` is the model of bigip-real-device.md §6). */
   timing?: TimingModel;
-  /** Concurrent invocations of each agent's worker (Lambda's maximum concurrency; 5 in AWS). */
+  /** Concurrent invocations of each agent's worker (default 2 locally; `workerConcurrency` of the environment in AWS, 5 by default). */
   workerConcurrency?: number;
   /**
    * How often the status poller reads the active unit (default 5 s locally: the sandbox has no

@@ -49,6 +49,12 @@ const environment = z
     heartbeatReservedConcurrency: z.int().min(1).max(10).default(2),
     /** Maximum concurrent scheduler invocations (the SQS event source's maximum concurrency). */
     schedulerConcurrency: z.int().min(2).max(1000).default(10),
+    /**
+     * Maximum concurrent invocations of each agent's worker (its SQS event source). Each holds its
+     * batch through the config-sync wait, so this bounds an agent's throughput; every invocation is
+     * also a client of the devices, so raise it only as far as they take it.
+     */
+    workerConcurrency: z.int().min(2).max(50).default(5),
     devices: z.strictObject({
       /** How agents reach the management addresses. */
       access: z.enum(['vpc-link', 'direct']).default('vpc-link'),

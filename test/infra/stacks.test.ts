@@ -214,6 +214,9 @@ describe('CDK stacks (sample configuration)', () => {
     const queues = env.findResources('AWS::SQS::Queue');
     const mappings = env.findResources('AWS::Lambda::EventSourceMapping');
     expect(Object.keys(mappings)).toHaveLength(4);
+    // Agents' workers at the environment's workerConcurrency (5 by default), the scheduler at its own.
+    const concurrencies = Object.values(mappings).map((m) => m.Properties.ScalingConfig.MaximumConcurrency);
+    expect(concurrencies.sort()).toEqual([10, 5, 5, 5].sort());
     for (const m of Object.values(mappings)) {
       expect(m.Properties).toMatchObject({
         BatchSize: 10,
@@ -532,6 +535,9 @@ describe('configuration validation', () => {
     );
     expect(errorOf((c) => (c.environments[0].agentDownTimeSeconds = 40))).toContain(
       'environments.0.agentDownTimeSeconds: must be at least twice heartbeatIntervalSeconds',
+    );
+    expect(errorOf((c) => (c.environments[0].workerConcurrency = 1))).toContain(
+      'environments.0.workerConcurrency',
     );
     // Overlapping scrapes overload device CPUs: never below 30 s.
     expect(errorOf((c) => (c.environments[0].healthIntervalSeconds = 10))).toContain(
