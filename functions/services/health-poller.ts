@@ -15,7 +15,8 @@ import type {
   OperatingStatusChange,
   ResourceStore,
 } from '../domain/ports.js';
-import { buildTree, isDeleted, type LoadBalancerTree, resourceKey } from '../domain/resource-state.js';
+import { isDeleted, type LoadBalancerTree, resourceKey } from '../domain/resource-state.js';
+import { environmentTrees } from './environment-trees.js';
 
 export interface HealthPollerDeps {
   env: string;
@@ -53,9 +54,6 @@ export type PollReport =
       changes: { loadbalancerId: string; key: string; from: string; to: string }[];
     };
 
-/** Load balancers read at once from the resources table. */
-const TREE_CONCURRENCY = 8;
-
 /**
  * The status poller of one device cluster: reads the active unit in bulk (every virtual server's
  * stats, then one member-stats call per pool of ours), turns the reading into operating statuses
@@ -72,7 +70,7 @@ export class HealthPoller {
    */
   async poll(): Promise<PollReport> {
     const { env, cluster, clock } = this.deps;
-    const trees = await this.loadTrees();
+    const trees = await environmentTrees(this.deps);
     let scrape: HealthScrape;
     try {
       const device = await cluster.activeDevice();
@@ -175,36 +173,6 @@ export class HealthPoller {
       delta: sumStatistics(out.map((l) => l.delta)),
       listeners: out,
     };
-  }
-
-  /** Every load balancer bound to an agent of the environment, as trees. */
-  private async loadTrees(): Promise<LoadBalancerTree[]> {
-    const { env, registry, bindings, resources } = this.deps;
-    const ids: string[] = [];
-    for (const agent of await registry.listAgents(env)) {
-      let cursor: string | undefined;
-      do {
-        const page = await bindings.listOnAgent(env, agent.host, {
-          limit: 500,
-          ...(cursor ? { cursor } : {}),
-        });
-        ids.push(...page.items.map((b) => b.loadbalancerId));
-        cursor = page.cursor;
-      } while (cursor);
-    }
-    const trees: LoadBalancerTree[] = [];
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(TREE_CONCURRENCY, ids.length) }, async () => {
-        while (next < ids.length) {
-          const records = await resources.loadRecords(ids[next++] as string);
-          const tree = buildTree(records);
-          // Another environment's or tenant's records are never ours to write.
-          if (tree && tree.root.env === env) trees.push(tree);
-        }
-      }),
-    );
-    return trees;
   }
 }
 

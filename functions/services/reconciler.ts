@@ -13,6 +13,7 @@ import type {
 } from '../domain/ports.js';
 import { type DriftItem, describeDrift, findOrphans, orphanPlan } from '../domain/reconcile-plan.js';
 import { allRecords, buildTree, isPending, type LoadBalancerTree } from '../domain/resource-state.js';
+import { environmentTrees } from './environment-trees.js';
 import { unitHolds } from './load-balancer-applier.js';
 
 export interface ReconcilerDeps {
@@ -121,7 +122,11 @@ export class Reconciler {
       cluster.forget();
       return { outcome: 'skipped', reason: `device not reachable: ${(error as Error).message}` };
     }
-    const trees = await this.loadTrees(options.scope ?? {});
+    const scope = options.scope ?? {};
+    const trees = await environmentTrees(this.deps, {
+      ...(scope.loadbalancerId ? { loadbalancerIds: [scope.loadbalancerId] } : {}),
+      ...(scope.tenantId ? { tenantId: scope.tenantId } : {}),
+    });
     const wholeScope = !options.scope?.loadbalancerId;
     const report = {
       outcome: 'done' as 'done' | 'aborted',
@@ -368,38 +373,6 @@ export class Reconciler {
     if (status === 'In Sync' || status === 'Standalone') return false;
     await cluster.confirmOnGroup(device, async () => true, { changed: true });
     return true;
-  }
-
-  /** The load balancers in scope: one, a tenant's, or every one bound to an agent of the environment. */
-  private async loadTrees(scope: {
-    loadbalancerId?: string;
-    tenantId?: string;
-  }): Promise<LoadBalancerTree[]> {
-    const { env, registry, bindings, resources } = this.deps;
-    let ids: string[];
-    if (scope.loadbalancerId) ids = [scope.loadbalancerId];
-    else {
-      ids = [];
-      for (const agent of await registry.listAgents(env)) {
-        let cursor: string | undefined;
-        do {
-          const page = await bindings.listOnAgent(env, agent.host, {
-            limit: 500,
-            ...(cursor ? { cursor } : {}),
-          });
-          for (const b of page.items)
-            if (!scope.tenantId || b.tenantId === scope.tenantId) ids.push(b.loadbalancerId);
-          cursor = page.cursor;
-        } while (cursor);
-      }
-    }
-    const trees: LoadBalancerTree[] = [];
-    for (const id of ids.sort()) {
-      const tree = buildTree(await resources.loadRecords(id));
-      if (tree && tree.root.env === env && (!scope.tenantId || tree.root.tenantId === scope.tenantId))
-        trees.push(tree);
-    }
-    return trees;
   }
 }
 
