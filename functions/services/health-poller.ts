@@ -1,4 +1,4 @@
-import { fullPath, partitionName, poolName } from '../domain/bigip-names.js';
+import { fullPath, partitionName, poolName, virtualServerName } from '../domain/bigip-names.js';
 import { deriveHealth, type HealthScrape } from '../domain/device-health.js';
 import {
   advanceStatistics,
@@ -148,7 +148,7 @@ export class HealthPoller {
     const previous = new Map((await health.loadStatistics(tree.root.id)).map((s) => [s.listenerId, s]));
     const out: LoadBalancerTraffic['listeners'] = [];
     for (const listener of listeners) {
-      const reading = scrape.virtuals.get(fullPath(partition, `${env}_${listener.id}`));
+      const reading = scrape.virtuals.get(fullPath(partition, virtualServerName(env, listener.id)));
       const before = previous.get(listener.id);
       const next = reading
         ? advanceStatistics(
