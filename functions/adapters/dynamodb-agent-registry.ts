@@ -71,6 +71,10 @@ export class DynamoDbAgentRegistry implements AgentRegistry {
       'configuration = :conf',
       'reportedAt = :now',
     ];
+    if (report.group) {
+      sets.push('#group = :group');
+      values[':group'] = report.group;
+    }
     if (report.alive) sets.push('heartbeatAt = :now');
     if (report.started) sets.push('startedAt = :now');
     try {
@@ -81,6 +85,7 @@ export class DynamoDbAgentRegistry implements AgentRegistry {
           UpdateExpression: `SET ${sets.join(', ')}`,
           ConditionExpression: 'attribute_not_exists(host) OR agentId = :id',
           ExpressionAttributeValues: values,
+          ...(report.group ? { ExpressionAttributeNames: { '#group': 'group' } } : {}),
           ReturnValues: 'UPDATED_OLD',
         }),
       );
@@ -134,6 +139,7 @@ function toAgent(item: Record<string, unknown>): AgentRecord {
     queueUrl: typeof item.queueUrl === 'string' ? item.queueUrl : undefined,
     loadbalancerCount: Math.max(0, Number(item.loadbalancerCount ?? 0)),
   };
+  if (typeof item.group === 'string') agent.group = item.group;
   if (typeof item.startedAt === 'number') agent.startedAt = item.startedAt;
   if (typeof item.registeredAt === 'number') agent.registeredAt = item.registeredAt;
   if (item.devices) agent.devices = item.devices as Record<string, DeviceState>;

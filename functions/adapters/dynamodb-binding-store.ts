@@ -21,7 +21,7 @@ const CLAIM = '#claim';
 export class DynamoDbBindingStore implements BindingStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
-    private readonly tables: { bindings: string; affinity: string; agents?: string },
+    private readonly tables: { bindings: string; affinity: string; agents?: string; groups?: string },
   ) {}
 
   async getBinding(loadbalancerId: string): Promise<Binding | undefined> {
@@ -49,7 +49,11 @@ export class DynamoDbBindingStore implements BindingStore {
     return {
       hosts,
       claim: claimItem
-        ? { host: String(claimItem.claimedHost), version: Number(claimItem.version) }
+        ? {
+            host: String(claimItem.claimedHost),
+            version: Number(claimItem.version),
+            ...(typeof claimItem.group === 'string' ? { group: claimItem.group } : {}),
+          }
         : undefined,
     };
   }
@@ -60,6 +64,7 @@ export class DynamoDbBindingStore implements BindingStore {
     host: string,
     expectedVersion: number | undefined,
     nowMs: number,
+    group?: string,
   ): Promise<boolean> {
     try {
       await this.db.send(
@@ -71,6 +76,7 @@ export class DynamoDbBindingStore implements BindingStore {
             claimedHost: host,
             version: (expectedVersion ?? 0) + 1,
             claimedAt: nowMs,
+            ...(group ? { group } : {}),
           },
           ConditionExpression:
             expectedVersion === undefined ? 'attribute_not_exists(tenantKey)' : 'version = :v',
@@ -86,9 +92,13 @@ export class DynamoDbBindingStore implements BindingStore {
 
   async bind(
     binding: Binding,
-    options: { agentLiveAfter?: number } = {},
+    options: { agentLiveAfter?: number; maxLoadBalancers?: number } = {},
   ): Promise<
-    { created: true } | { created: false; existing: Binding } | { created: false; agentUnavailable: true }
+    | { created: true }
+    | { created: false; existing: Binding }
+    | { created: false; agentUnavailable: true }
+    | { created: false; groupFull: true }
+    | { created: false; claimChanged: true }
   > {
     const agentCheck =
       options.agentLiveAfter !== undefined && this.tables.agents
@@ -103,6 +113,24 @@ export class DynamoDbBindingStore implements BindingStore {
             },
           ]
         : [];
+    const groupCount = this.groupCount(binding, 1, options.maxLoadBalancers);
+    // A tenant lives in one group: no load balancer binds outside the group its claim names (a
+    // concurrent first bind may have moved the claim to another group meanwhile).
+    const claimCheck =
+      binding.group === undefined
+        ? []
+        : [
+            {
+              ConditionCheck: {
+                TableName: this.tables.affinity,
+                Key: { tenantKey: tenantKey(binding.env, binding.tenantId), host: CLAIM },
+                ConditionExpression:
+                  'attribute_not_exists(tenantKey) OR attribute_not_exists(#group) OR #group = :g',
+                ExpressionAttributeNames: { '#group': 'group' },
+                ExpressionAttributeValues: { ':g': binding.group },
+              },
+            },
+          ];
     try {
       await this.db.send(
         new TransactWriteCommand({
@@ -123,6 +151,8 @@ export class DynamoDbBindingStore implements BindingStore {
                 ExpressionAttributeValues: { ':now': binding.boundAt, ':one': 1 },
               },
             },
+            ...groupCount,
+            ...claimCheck,
           ],
         }),
       );
@@ -131,6 +161,10 @@ export class DynamoDbBindingStore implements BindingStore {
       const codes = isTransactionCanceled(error) ? cancellationCodes(error) : [];
       if (agentCheck.length > 0 && codes[0] === 'ConditionalCheckFailed')
         return { created: false, agentUnavailable: true };
+      if (groupCount.length > 0 && codes[agentCheck.length + 2] === 'ConditionalCheckFailed')
+        return { created: false, groupFull: true };
+      if (claimCheck.length > 0 && codes.at(-1) === 'ConditionalCheckFailed')
+        return { created: false, claimChanged: true };
       if (codes[agentCheck.length] === 'ConditionalCheckFailed') {
         const existing = await this.getBinding(binding.loadbalancerId);
         if (existing) return { created: false, existing };
@@ -174,6 +208,7 @@ export class DynamoDbBindingStore implements BindingStore {
                 ExpressionAttributeValues: { ':minus': -1 },
               },
             },
+            ...this.groupCount(binding, -1),
           ],
         }),
       );
@@ -184,6 +219,28 @@ export class DynamoDbBindingStore implements BindingStore {
     }
     await this.dropEmptyAffinity(binding.env, binding.tenantId, binding.host);
     return binding;
+  }
+
+  /**
+   * The binding's share of its device group's load balancer count, written in the binding's own
+   * transaction so the count is exact; a limit makes the bind conditional on room in the group.
+   */
+  private groupCount(binding: Binding, delta: 1 | -1, max?: number) {
+    if (!this.tables.groups || binding.group === undefined) return [];
+    const limited = delta > 0 && max !== undefined;
+    return [
+      {
+        Update: {
+          TableName: this.tables.groups,
+          Key: { env: binding.env, group: binding.group },
+          UpdateExpression: 'ADD loadBalancers :d',
+          ...(limited
+            ? { ConditionExpression: 'attribute_not_exists(loadBalancers) OR loadBalancers < :max' }
+            : {}),
+          ExpressionAttributeValues: { ':d': delta, ...(limited ? { ':max': max } : {}) },
+        },
+      },
+    ];
   }
 
   /**
@@ -317,5 +374,6 @@ function toBinding(item: Record<string, unknown>): Binding {
     host: String(item.host),
     tenantId: String(item.tenantId),
     boundAt: Number(item.boundAt),
+    ...(typeof item.group === 'string' ? { group: item.group } : {}),
   };
 }

@@ -3,13 +3,27 @@ import { rendezvousPick } from './rendezvous.js';
 
 export type SelectionPolicy = 'random' | 'least-loaded';
 
+/** The device group of an agent that names none (configurations from before groups). */
+export const DEFAULT_GROUP = 'default';
+
+/** What the scheduler knows about one device group of the environment. */
+export interface GroupView {
+  name: string;
+  /** Highest usage / limit (`capacityScore`); 1 or more is full. */
+  score: number;
+  /** False: the operator closed it to new tenants (`lbaas group-disable`). */
+  adminStateUp: boolean;
+  /** Why it is full, for the refusal (e.g. "loadBalancers 200 of 200"). */
+  fullBecause?: string;
+}
+
 export interface ScheduleInput {
   env: string;
   tenantId: string;
   loadbalancerId: string;
-  /** The agent the load balancer is bound to, if any. */
-  binding: { host: string } | undefined;
-  /** Every agent registered in `env`. */
+  /** The agent the load balancer is bound to, if any (and the group it was bound in). */
+  binding: { host: string; group?: string } | undefined;
+  /** Every agent registered in `env`, each with its device group. */
   agents: readonly AgentView[];
   /** Hosts that have (or are claiming) affinity with the tenant, oldest affinity first. */
   affinityHosts: readonly string[];
@@ -19,6 +33,18 @@ export interface ScheduleInput {
   random: () => number;
   /** How to pick for a tenant with no active affinity agent; default `random`. */
   selection?: SelectionPolicy;
+  /**
+   * The environment's device groups. Left out: one group per group name the agents carry, none
+   * full (an environment configured before groups behaves exactly as it did).
+   */
+  groups?: readonly GroupView[];
+  /** The tenant's group when its affinity hosts do not show it (a first bind's claim). */
+  tenantGroup?: string;
+  /**
+   * True for a new load balancer: a full group refuses it. Other requests on an unbound load
+   * balancer (an update or delete of one that was refused) are placed anyway, so they can finish.
+   */
+  newLoadBalancer?: boolean;
 }
 
 /** Decisions that send the request to an agent (`least-loaded` is a new binding under that policy). */
@@ -26,19 +52,32 @@ export const FORWARDED_DECISIONS = ['bound', 'affinity', 'random', 'least-loaded
 export type ForwardedDecisionKind = (typeof FORWARDED_DECISIONS)[number];
 
 export type ScheduleDecision =
-  | { kind: ForwardedDecisionKind; host: string; bind: boolean }
-  | { kind: 'no-active-agent'; reason: string };
+  | { kind: ForwardedDecisionKind; host: string; bind: boolean; group: string }
+  | { kind: 'no-active-agent'; reason: string }
+  | { kind: 'at-capacity'; reason: string; scope: 'group' | 'environment'; group?: string };
 
 export type DecisionKind = ScheduleDecision['kind'];
 
+/** A decision that sends the request to an agent. */
+export type ForwardedScheduleDecision = Extract<ScheduleDecision, { host: string }>;
+
+export function groupOf(agent: Pick<AgentView, 'group'>): string {
+  return agent.group ?? DEFAULT_GROUP;
+}
+
 /**
- * The agent scheduler (DESIGN.md "scheduler rules"):
+ * The agent scheduler (docs/ARCHITECTURE.md "scheduler rules"), inside the load balancer's
+ * device group:
  * 1. bound and active → `bound`;
  * 2. unbound → first active agent with tenant affinity (`affinity`), else a random active agent
  *    (`random`; `least-loaded`, a random one of the least loaded, under that policy), and bind;
  * 3. bound but inactive → first active agent with affinity, else the active agent rendezvous
  *    hashing gives the tenant (`failover`); the binding is kept;
  * 4. no active agent → `no-active-agent`: never hand work to a dead agent.
+ * Groups: a bound load balancer and its failover stay in the bound agent's group; a tenant lives
+ * in one group (its affinity agents'); a new tenant goes to the enabled group with the lowest
+ * score below 1 that has an active agent; a new load balancer of a tenant whose group is full is
+ * refused (`at-capacity`), never placed in another group.
  */
 export function scheduleRequest(input: ScheduleInput): ScheduleDecision {
   const { env, binding, agents, affinityHosts, agentDownTimeMs, nowMs } = input;
@@ -48,16 +87,21 @@ export function scheduleRequest(input: ScheduleInput): ScheduleDecision {
     return agent !== undefined && isActive(agent, agentDownTimeMs, nowMs);
   };
   // Sorted so that the choice never depends on the order the store returned the agents in.
-  const activeHosts = agents
-    .filter((a) => isActive(a, agentDownTimeMs, nowMs))
-    .map((a) => a.host)
-    .sort();
+  const activeAgents = agents.filter((a) => isActive(a, agentDownTimeMs, nowMs));
+  const activeIn = (group: string) =>
+    activeAgents
+      .filter((a) => groupOf(a) === group)
+      .map((a) => a.host)
+      .sort();
 
-  if (binding && active(binding.host)) return { kind: 'bound', host: binding.host, bind: false };
+  const boundAgent = binding ? byHost.get(binding.host) : undefined;
+  if (binding && boundAgent && active(binding.host))
+    return { kind: 'bound', host: binding.host, bind: false, group: groupOf(boundAgent) };
 
-  const affinity = affinityHosts.find((host) => host !== binding?.host && active(host));
+  const affinityGroup = affinityHosts.map((h) => byHost.get(h)).find((a) => a !== undefined);
+  const tenantGroup = affinityGroup ? groupOf(affinityGroup) : input.tenantGroup;
 
-  if (activeHosts.length === 0) {
+  if (activeAgents.length === 0) {
     const why =
       agents.length === 0
         ? `no agent is registered in environment ${env}`
@@ -66,23 +110,101 @@ export function scheduleRequest(input: ScheduleInput): ScheduleDecision {
   }
 
   if (binding) {
-    if (affinity) return { kind: 'failover', host: affinity, bind: false };
-    const host = rendezvousPick(`${env}#${input.tenantId}`, activeHosts) as string;
-    return { kind: 'failover', host, bind: false };
+    // A failover never leaves the bound agent's group: another group's agents manage other devices.
+    const implied = impliedGroups(agents);
+    const group =
+      (boundAgent ? groupOf(boundAgent) : undefined) ??
+      binding.group ??
+      tenantGroup ??
+      (implied.length === 1 ? implied[0]?.name : undefined);
+    if (group === undefined)
+      return {
+        kind: 'no-active-agent',
+        reason: `load balancer ${input.loadbalancerId} is bound to ${binding.host}, which is not registered in environment ${env}, and its tenant has no group`,
+      };
+    const hosts = activeIn(group);
+    if (hosts.length === 0) return noneActiveIn(env, group);
+    const affinity = affinityHosts.find((h) => h !== binding.host && hosts.includes(h));
+    if (affinity) return { kind: 'failover', host: affinity, bind: false, group };
+    const host = rendezvousPick(`${env}#${input.tenantId}`, hosts) as string;
+    return { kind: 'failover', host, bind: false, group };
   }
 
-  if (affinity) return { kind: 'affinity', host: affinity, bind: true };
-  const kind = input.selection === 'least-loaded' ? 'least-loaded' : 'random';
-  return { kind, host: pickNew(input, activeHosts), bind: true };
+  const groups = input.groups ?? impliedGroups(agents);
+  const viewOf = (name: string): GroupView =>
+    groups.find((g) => g.name === name) ?? { name, score: 0, adminStateUp: true };
+
+  if (tenantGroup !== undefined) {
+    const view = viewOf(tenantGroup);
+    if (input.newLoadBalancer && view.score >= 1) return groupFull(env, view);
+    const hosts = activeIn(tenantGroup);
+    if (hosts.length === 0) return noneActiveIn(env, tenantGroup);
+    const affinity = affinityHosts.find((h) => hosts.includes(h));
+    if (affinity) return { kind: 'affinity', host: affinity, bind: true, group: tenantGroup };
+    return pickNew(input, hosts, tenantGroup);
+  }
+
+  // A new tenant: the enabled group with room and the lowest score (ties at random).
+  const open = groups.filter((g) => g.adminStateUp && (!input.newLoadBalancer || g.score < 1));
+  // Something other than a create for a load balancer never placed still needs an agent.
+  const eligible = open.length > 0 || input.newLoadBalancer ? open : groups;
+  if (eligible.length === 0) {
+    const closed = groups.filter((g) => !g.adminStateUp).length;
+    return {
+      kind: 'at-capacity',
+      scope: 'environment',
+      reason: `environment ${env} is at capacity: ${groups.length - closed} device group(s) full, ${closed} disabled; no group takes a new tenant`,
+    };
+  }
+  const serving = eligible.filter((g) => activeIn(g.name).length > 0);
+  if (serving.length === 0) {
+    return {
+      kind: 'no-active-agent',
+      reason: `no active agent in environment ${env}: no agent of device group(s) ${eligible.map((g) => g.name).join(', ')} is active`,
+    };
+  }
+  const lowest = Math.min(...serving.map((g) => g.score));
+  const tied = serving
+    .filter((g) => g.score === lowest)
+    .map((g) => g.name)
+    .sort();
+  const group =
+    tied.length === 1 ? (tied[0] as string) : (tied[indexFor(input.random(), tied.length)] as string);
+  return pickNew(input, activeIn(group), group);
 }
 
-function pickNew(input: ScheduleInput, activeHosts: readonly string[]): string {
+function groupFull(env: string, view: GroupView): ScheduleDecision {
+  return {
+    kind: 'at-capacity',
+    scope: 'group',
+    group: view.name,
+    reason: `device group ${view.name} of environment ${env} is at capacity${view.fullBecause ? ` (${view.fullBecause})` : ''}`,
+  };
+}
+
+function noneActiveIn(env: string, group: string): ScheduleDecision {
+  return {
+    kind: 'no-active-agent',
+    reason: `no active agent in environment ${env}: none of device group ${group}'s agents is active (the tenant's load balancers stay on its devices)`,
+  };
+}
+
+function impliedGroups(agents: readonly AgentView[]): GroupView[] {
+  return [...new Set(agents.map(groupOf))].sort().map((name) => ({ name, score: 0, adminStateUp: true }));
+}
+
+function indexFor(r: number, length: number): number {
+  return Math.min(length - 1, Math.max(0, Math.floor(r * length)));
+}
+
+function pickNew(input: ScheduleInput, activeHosts: readonly string[], group: string): ScheduleDecision {
   let candidates = activeHosts;
   if (input.selection === 'least-loaded') {
     const load = new Map(input.agents.map((a) => [a.host, a.loadbalancerCount ?? 0]));
     const least = Math.min(...activeHosts.map((h) => load.get(h) ?? 0));
     candidates = activeHosts.filter((h) => (load.get(h) ?? 0) === least);
   }
-  const index = Math.min(candidates.length - 1, Math.max(0, Math.floor(input.random() * candidates.length)));
-  return candidates[index] as string;
+  const kind = input.selection === 'least-loaded' ? 'least-loaded' : 'random';
+  const host = candidates[indexFor(input.random(), candidates.length)] as string;
+  return { kind, host, bind: true, group };
 }

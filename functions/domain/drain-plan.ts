@@ -1,4 +1,4 @@
-import { scheduleRequest } from './agent-scheduler.js';
+import { groupOf, scheduleRequest } from './agent-scheduler.js';
 import type { AgentView } from './liveness.js';
 
 export interface DrainCandidate {
@@ -33,7 +33,12 @@ export type DrainMove = {
  * a drain spreads load and keeps tenants together. Never the drained agent, never an inactive one.
  */
 export function planDrain(input: DrainInput): { moves: DrainMove[]; unplaced: DrainCandidate[] } {
-  const others = input.agents.filter((a) => a.host !== input.from);
+  // Only agents of the drained agent's device group manage its load balancers' devices.
+  const drained = input.agents.find((a) => a.host === input.from);
+  const group = drained ? groupOf(drained) : undefined;
+  const others = input.agents.filter(
+    (a) => a.host !== input.from && (group === undefined || groupOf(a) === group),
+  );
   const load = new Map(others.map((a) => [a.host, a.loadbalancerCount ?? 0]));
   const moves: DrainMove[] = [];
   const unplaced: DrainCandidate[] = [];
@@ -60,7 +65,7 @@ export function planDrain(input: DrainInput): { moves: DrainMove[]; unplaced: Dr
       random: () => 0,
       selection: 'least-loaded',
     });
-    if (decision.kind === 'no-active-agent') {
+    if (!('host' in decision)) {
       unplaced.push(b);
       continue;
     }

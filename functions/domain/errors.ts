@@ -38,7 +38,9 @@ export type RejectionCategory =
   | 'not-found'
   | 'conflict'
   | 'immutable-field'
-  | 'unsupported';
+  | 'unsupported'
+  | 'group-at-capacity'
+  | 'environment-at-capacity';
 
 /** No active agent can take the request now; it waits and is retried. */
 export class NoActiveAgentError extends LbaasError {

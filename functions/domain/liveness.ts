@@ -6,6 +6,8 @@ export interface AgentView {
   heartbeatAt: number | undefined;
   /** Load balancers bound to it (best effort), used by the least-loaded policy. */
   loadbalancerCount?: number;
+  /** Its device group (the devices it manages); `default` when the configuration names none. */
+  group?: string;
 }
 
 /**

@@ -48,6 +48,8 @@ export interface HeartbeatReport {
   alive: boolean;
   devices: Record<string, DeviceState>;
   configuration: Record<string, unknown>;
+  /** The device group whose devices the agent manages (from its configuration). */
+  group?: string;
 }
 
 /** Agents of every environment (the agents table). */
@@ -74,13 +76,18 @@ export interface Binding {
   host: string;
   tenantId: string;
   boundAt: number;
+  /** The device group of the agent it was bound to (whose load balancer count it holds). */
+  group?: string;
 }
 
 export interface TenantAffinity {
   /** Hosts with affinity to the tenant, oldest first (ties by host name). */
   hosts: { host: string; since: number; loadbalancers: number }[];
-  /** The tenant's first-agent claim, taken before a random pick binds; guards concurrent first binds. */
-  claim: { host: string; version: number } | undefined;
+  /**
+   * The tenant's first-agent claim, taken before a random pick binds; guards concurrent first
+   * binds, and names the device group the tenant lives in.
+   */
+  claim: { host: string; version: number; group?: string } | undefined;
 }
 
 export interface BindingPage {
@@ -100,26 +107,65 @@ export interface BindingStore {
     host: string,
     expectedVersion: number | undefined,
     nowMs: number,
+    group?: string,
   ): Promise<boolean>;
   /**
    * Creates the binding and counts the affinity atomically; if the load balancer is already bound,
    * returns that binding. With `agentLiveAfter`, the same transaction checks that the agent still
    * exists, is enabled and beat after that time: a scheduler's cached agent list can never bind a
-   * load balancer to an agent just deleted, disabled or dead.
+   * load balancer to an agent just deleted, disabled or dead. The binding's device group counts
+   * it in the same transaction; with `maxLoadBalancers`, only while the group holds fewer; and
+   * only if the tenant's claim names that group (or none).
    */
   bind(
     binding: Binding,
-    options?: { agentLiveAfter?: number },
+    options?: { agentLiveAfter?: number; maxLoadBalancers?: number },
   ): Promise<
-    { created: true } | { created: false; existing: Binding } | { created: false; agentUnavailable: true }
+    | { created: true }
+    | { created: false; existing: Binding }
+    | { created: false; agentUnavailable: true }
+    | { created: false; groupFull: true }
+    | { created: false; claimChanged: true }
   >;
-  /** Drops a binding and its share of affinity (only if still on `expectedHost`, when given). */
+  /** Drops a binding, its share of affinity and of its group's count (only if still on `expectedHost`, when given). */
   release(loadbalancerId: string, expectedHost?: string): Promise<Binding | undefined>;
   /** Moves a binding with its affinity counts, only if it is still on `from`. */
   moveBinding(loadbalancerId: string, from: string, to: string, nowMs: number): Promise<boolean>;
   /** One page of an agent's load balancers (cost: that page only). */
   listOnAgent(env: string, host: string, page?: { limit?: number; cursor?: string }): Promise<BindingPage>;
   countOnAgent(env: string, host: string): Promise<number>;
+}
+
+// ---- device groups ----
+
+/** One device group of an environment as the groups table holds it. */
+export interface GroupRecord {
+  env: string;
+  name: string;
+  /** False: closed to new tenants by an operator. */
+  adminStateUp: boolean;
+  /** Exact, counted with the bindings. */
+  loadBalancers: number;
+  /** Counted by the status poller from the desired state (each poll). */
+  listeners: number;
+  members: number;
+  /** Measured on the group's active unit by the status poller, when it has read it. */
+  connections?: number;
+  throughputMbps?: number;
+  measuredAt?: number;
+}
+
+/** The groups table: each group's usage and its operator switch. */
+export interface GroupStore {
+  listGroups(env: string): Promise<GroupRecord[]>;
+  setAdminState(env: string, name: string, adminStateUp: boolean): Promise<void>;
+  /** What the status poller counted and measured (never the load balancer count: bindings own it). */
+  recordUsage(
+    env: string,
+    name: string,
+    usage: { listeners: number; members: number; connections?: number; throughputMbps?: number },
+    nowMs: number,
+  ): Promise<void>;
 }
 
 // ---- desired state and statuses ----

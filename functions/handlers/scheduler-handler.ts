@@ -55,9 +55,14 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
   const rejectRecord = async (category: RejectionCategory, reason: string, ctx: RejectionContext) => {
     logger.warn('request rejected', { category, reason, ...ctx });
     emitMetric(metrics, METRICS.rejected.name, 1, { Reason: category });
-    // Only a malformed change to a known object of this tenant marks that object; a conflict or a
-    // foreign tenant's id must never touch somebody else's object.
-    const marks = category === 'invalid-message' || category === 'immutable-field';
+    // Only a malformed change to a known object of this tenant (or its load balancer refused for
+    // want of capacity) marks that object; a conflict or a foreign tenant's id must never touch
+    // somebody else's object.
+    const marks =
+      category === 'invalid-message' ||
+      category === 'immutable-field' ||
+      category === 'group-at-capacity' ||
+      category === 'environment-at-capacity';
     if (marks && ctx.loadbalancerId && ctx.resource && ctx.objectId && ctx.tenantId) {
       await resources.markError(
         {
@@ -99,6 +104,7 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
         ...ctx,
         decision: outcome.decision.kind,
         host: outcome.decision.host,
+        group: outcome.decision.group,
       });
       emitMetric(metrics, METRICS.decisions.name, 1, { Decision: outcome.decision.kind });
       if (outcome.decision.kind === 'failover') emitMetric(metrics, METRICS.failovers.name);

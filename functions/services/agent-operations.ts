@@ -1,3 +1,4 @@
+import { groupOf } from '../domain/agent-scheduler.js';
 import { type DrainMove, planDrain } from '../domain/drain-plan.js';
 import { OperatorRefusedError } from '../domain/errors.js';
 import { heartbeatAgeMs, isActive, isAlive } from '../domain/liveness.js';
@@ -147,6 +148,12 @@ export class AgentOperations {
       if (!target || !isActive(target, this.deps.agentDownTimeMs, now) || options.to === from) {
         throw new OperatorRefusedError(
           `cannot drain to ${options.to}: it must be another active agent of ${env}`,
+        );
+      }
+      const source = agents.find((a) => a.host === from) as AgentRecord;
+      if (groupOf(target) !== groupOf(source)) {
+        throw new OperatorRefusedError(
+          `cannot drain to ${options.to}: it manages device group ${groupOf(target)}, and ${from}'s load balancers live on group ${groupOf(source)}'s devices`,
         );
       }
     }

@@ -11,6 +11,8 @@ export interface HeartbeatDeps {
   operations: AgentOperations;
   rebindAfterMs: number | undefined;
   clock: () => number;
+  /** The device group whose devices this agent manages. */
+  group?: string;
   /**
    * How long one unit may take to answer a beat; a unit that has not answered by then is reported
    * hung and the beat goes on without it (a hung standby must not delay every agent's heartbeat).
@@ -89,6 +91,7 @@ export class HeartbeatService {
         cluster: cluster.name,
         device_count: cluster.devices.length,
       },
+      ...(this.deps.group ? { group: this.deps.group } : {}),
     });
     if (alive) this.started = false;
 

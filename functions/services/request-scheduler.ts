@@ -1,7 +1,22 @@
-import { type ScheduleDecision, type SelectionPolicy, scheduleRequest } from '../domain/agent-scheduler.js';
+import {
+  type ForwardedScheduleDecision,
+  type GroupView,
+  type ScheduleDecision,
+  type SelectionPolicy,
+  scheduleRequest,
+} from '../domain/agent-scheduler.js';
+import { type CapacityLimits, capacityScore, fullBecause, type GroupDefinition } from '../domain/capacity.js';
 import { ContentionError, NoActiveAgentError, RejectedRequestError } from '../domain/errors.js';
 import { forwardable, type LbaasRequest } from '../domain/lbaas-request.js';
-import type { AgentQueue, AgentRecord, AgentRegistry, BindingStore, ResourceStore } from '../domain/ports.js';
+import type {
+  AgentQueue,
+  AgentRecord,
+  AgentRegistry,
+  BindingStore,
+  GroupRecord,
+  GroupStore,
+  ResourceStore,
+} from '../domain/ports.js';
 import type { AgentDirectory } from './agent-directory.js';
 
 export interface RequestSchedulerDeps {
@@ -17,9 +32,14 @@ export interface RequestSchedulerDeps {
   random: () => number;
   /** Told about every forwarded request (the local dashboard's activity feed). */
   onScheduled?: (request: LbaasRequest, outcome: ScheduleOutcome) => void;
+  /**
+   * The environment's device groups with their limits, and where their usage is kept. Left out,
+   * every agent's group is open and unlimited (and nothing is counted).
+   */
+  groups?: { store: GroupStore; definitions: readonly GroupDefinition[]; cacheMs: number };
 }
 
-export type ForwardedDecision = Exclude<ScheduleDecision, { kind: 'no-active-agent' }>;
+export type ForwardedDecision = ForwardedScheduleDecision;
 
 export interface ScheduleOutcome {
   decision: ForwardedDecision;
@@ -61,6 +81,7 @@ export class RequestScheduler {
   ): Promise<{ decision: ForwardedDecision; agent: AgentRecord; bound: boolean }> {
     const { env, bindings, directory, registry, clock, random, agentDownTimeMs, selection } = this.deps;
     const { loadbalancerId, tenantId } = request;
+    const newLoadBalancer = request.resource === 'loadbalancer' && request.operation === 'create';
 
     for (let round = 0; round < MAX_DECISION_ROUNDS; round++) {
       const [binding, registered] = await Promise.all([
@@ -98,11 +119,29 @@ export class RequestScheduler {
 
       const affinity = await bindings.getTenantAffinity(env, tenantId);
       const affinityHosts = affinity.hosts.map((h) => h.host);
-      // A claim without an affinity row is a concurrent first bind in progress: follow it.
-      if (affinity.claim && !affinityHosts.includes(affinity.claim.host))
+      const groups = await this.groupViews();
+      // A claim without an affinity row is a concurrent first bind in progress: follow it. Unless
+      // its group cannot take a new load balancer: with no affinity row the tenant has none
+      // anywhere, so it is still new, and may claim another group (the claim's version guards it).
+      const claimGroup = affinity.claim?.group;
+      const claimView = groups?.find((g) => g.name === claimGroup);
+      const claimStands =
+        affinity.claim !== undefined &&
+        (affinityHosts.length > 0 ||
+          !newLoadBalancer ||
+          claimView === undefined ||
+          (claimView.adminStateUp && claimView.score < 1));
+      if (claimStands && affinity.claim && !affinityHosts.includes(affinity.claim.host))
         affinityHosts.push(affinity.claim.host);
-      const decision = scheduleRequest({ ...base, binding: undefined, affinityHosts });
-      if (decision.kind === 'no-active-agent') return this.resolve(decision, agents, false);
+      const decision = scheduleRequest({
+        ...base,
+        binding: undefined,
+        affinityHosts,
+        newLoadBalancer,
+        ...(groups ? { groups } : {}),
+        ...(claimStands && claimGroup ? { tenantGroup: claimGroup } : {}),
+      });
+      if (!('host' in decision)) return this.resolve(decision, agents, false);
 
       if (decision.kind === 'random' || decision.kind === 'least-loaded') {
         const claimed = await bindings.claimTenant(
@@ -111,16 +150,23 @@ export class RequestScheduler {
           decision.host,
           affinity.claim?.version,
           clock(),
+          decision.group,
         );
         if (!claimed) continue;
       }
+      const max = newLoadBalancer ? this.limitsOf(decision.group)?.maxLoadBalancers : undefined;
       const result = await bindings.bind(
-        { loadbalancerId, env, host: decision.host, tenantId, boundAt: clock() },
-        { agentLiveAfter: clock() - agentDownTimeMs },
+        { loadbalancerId, env, host: decision.host, tenantId, boundAt: clock(), group: decision.group },
+        {
+          agentLiveAfter: clock() - agentDownTimeMs,
+          ...(max !== undefined ? { maxLoadBalancers: max } : {}),
+        },
       );
       if (!result.created) {
         // The cached list was stale (the agent was deleted, disabled or died): decide again on a fresh one.
         if ('agentUnavailable' in result) directory.invalidate(env);
+        // The group filled up since its usage was read: read it again (and refuse, if it is full).
+        if ('groupFull' in result) this.groupCache = undefined;
         continue;
       }
       await registry.adjustLoadbalancerCount(env, decision.host, 1);
@@ -131,6 +177,28 @@ export class RequestScheduler {
     });
   }
 
+  private groupCache: { at: number; views: GroupView[] } | undefined;
+
+  /**
+   * The groups' views for a decision that places a load balancer: one query for all of them
+   * (cached briefly, like the agents; the load balancer limit itself is enforced by the bind).
+   */
+  private async groupViews(): Promise<GroupView[] | undefined> {
+    const groups = this.deps.groups;
+    if (!groups || groups.definitions.length === 0) return undefined;
+    const now = this.deps.clock();
+    const hit = this.groupCache;
+    if (hit && now - hit.at < groups.cacheMs && now >= hit.at) return hit.views;
+    const rows = new Map((await groups.store.listGroups(this.deps.env)).map((r) => [r.name, r]));
+    const views = groups.definitions.map((d) => groupView(d, rows.get(d.name)));
+    this.groupCache = { at: now, views };
+    return views;
+  }
+
+  private limitsOf(group: string): CapacityLimits | undefined {
+    return this.deps.groups?.definitions.find((d) => d.name === group)?.limits;
+  }
+
   private resolve(
     decision: ScheduleDecision,
     agents: readonly AgentRecord[],
@@ -139,7 +207,31 @@ export class RequestScheduler {
     if (decision.kind === 'no-active-agent') {
       throw new NoActiveAgentError(decision.reason, { env: this.deps.env });
     }
+    if (decision.kind === 'at-capacity') {
+      throw new RejectedRequestError(`${decision.scope}-at-capacity`, decision.reason, {
+        env: this.deps.env,
+        ...(decision.group ? { group: decision.group } : {}),
+      });
+    }
     const agent = agents.find((a) => a.host === decision.host) as AgentRecord;
     return { decision, agent, bound };
   }
+}
+
+/** A group's view from its definition and its row (no row yet: empty and enabled). */
+export function groupView(definition: GroupDefinition, row: GroupRecord | undefined): GroupView {
+  const usage = {
+    loadBalancers: row?.loadBalancers ?? 0,
+    listeners: row?.listeners ?? 0,
+    members: row?.members ?? 0,
+    ...(row?.connections !== undefined ? { connections: row.connections } : {}),
+    ...(row?.throughputMbps !== undefined ? { throughputMbps: row.throughputMbps } : {}),
+  };
+  const why = fullBecause(usage, definition.limits);
+  return {
+    name: definition.name,
+    score: capacityScore(usage, definition.limits),
+    adminStateUp: row?.adminStateUp ?? true,
+    ...(why ? { fullBecause: why } : {}),
+  };
 }

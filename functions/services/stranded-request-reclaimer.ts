@@ -83,8 +83,7 @@ export class StrandedRequestReclaimer {
           nowMs: clock(),
           random: () => 0,
         });
-        const target =
-          decision.kind === 'no-active-agent' ? undefined : agents.find((a) => a.host === decision.host);
+        const target = 'host' in decision ? agents.find((a) => a.host === decision.host) : undefined;
         if (!target?.queueUrl || target.host === deadHost) {
           // Nobody can take it now (or its agent came back): release the rest of the batch too.
           for (const rest of messages.slice(i)) await inbox.release(queueUrl, rest.receiptHandle);

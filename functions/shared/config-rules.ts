@@ -26,6 +26,14 @@ export const rules = {
   selection: z.enum(SELECTION_POLICIES),
   reconcileDrift: z.enum(['repair', 'report']),
   reconcileOrphans: z.enum(['report', 'remove']),
+  /** A device group's capacity limits; a limit left out does not count toward its score. */
+  capacityLimits: z.strictObject({
+    maxLoadBalancers: z.int().min(1).optional(),
+    maxListeners: z.int().min(1).optional(),
+    maxMembers: z.int().min(1).optional(),
+    maxConnections: z.int().min(1).optional(),
+    maxThroughputMbps: z.number().positive().optional(),
+  }),
 };
 
 /** Numeric settings: the range the configuration accepts and the default when it is left out. */

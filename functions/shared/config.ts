@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
-import type { SelectionPolicy } from '../domain/agent-scheduler.js';
+import { DEFAULT_GROUP, type SelectionPolicy } from '../domain/agent-scheduler.js';
+import type { GroupDefinition } from '../domain/capacity.js';
 import type { BigIpEndpoint } from '../domain/ports.js';
 import { CLUSTER_NAME_RE, envSetting, rules } from './config-rules.js';
 import type { TableId, TableNames } from './table-schema.js';
@@ -40,6 +41,10 @@ export const ENV_VARS = {
   healthIntervalSeconds: 'LBAAS_HEALTH_INTERVAL_SECONDS',
   reconcileDrift: 'LBAAS_RECONCILE_DRIFT',
   reconcileOrphans: 'LBAAS_RECONCILE_ORPHANS',
+  /** The device group an agent-side function belongs to (its devices are that group's). */
+  group: 'LBAAS_GROUP',
+  /** The scheduler's view of every device group: [{"name", "limits"}]. */
+  groups: 'LBAAS_GROUPS',
 } as const;
 
 export const TABLE_ENV_VARS: Record<TableId, string> = {
@@ -51,6 +56,7 @@ export const TABLE_ENV_VARS: Record<TableId, string> = {
   idempotency: 'LBAAS_TABLE_IDEMPOTENCY',
   claims: 'LBAAS_TABLE_CLAIMS',
   statistics: 'LBAAS_TABLE_STATISTICS',
+  groups: 'LBAAS_TABLE_GROUPS',
 };
 
 type Env = Record<string, string | undefined>;
@@ -62,11 +68,11 @@ const name = z.string().min(1);
  * each function reads exactly these, so a grant and a reader can never disagree.
  */
 export const FUNCTION_TABLES = {
-  scheduler: ['agents', 'bindings', 'affinity', 'resources', 'idempotency', 'claims'],
-  agent: ['agents', 'bindings', 'affinity', 'resources', 'leases', 'claims'],
+  scheduler: ['agents', 'bindings', 'affinity', 'resources', 'idempotency', 'claims', 'groups'],
+  agent: ['agents', 'bindings', 'affinity', 'resources', 'leases', 'claims', 'groups'],
   heartbeat: ['agents', 'bindings', 'affinity'],
   reclaimer: ['agents', 'bindings', 'affinity'],
-  health: ['agents', 'bindings', 'resources', 'statistics'],
+  health: ['agents', 'bindings', 'resources', 'statistics', 'groups'],
   reconciler: ['agents', 'bindings', 'resources', 'leases'],
 } as const satisfies Record<string, readonly TableId[]>;
 
@@ -108,6 +114,8 @@ const field = {
 
 export interface SchedulerConfig {
   env: string;
+  /** The environment's device groups and their limits (left out: every group open, nothing counted). */
+  groups?: GroupDefinition[];
   requestQueueUrl: string;
   tables: TablesOf<'scheduler'>;
   agentDownTimeMs: number;
@@ -129,7 +137,19 @@ export function readSchedulerConfig(env: Env = process.env): SchedulerConfig {
     retry: field.retry(env),
     selection: read(env, ENV_VARS.selection, rules.selection.default('random')),
     idempotencyTtlSeconds: read(env, ENV_VARS.idempotencyTtlSeconds, envSetting('idempotencyTtlSeconds')),
+    ...(env[ENV_VARS.groups]
+      ? { groups: read(env, ENV_VARS.groups, json(groupsSchema)) as GroupDefinition[] }
+      : {}),
   };
+}
+
+const groupsSchema = z
+  .array(z.strictObject({ name: rules.name, limits: rules.capacityLimits }))
+  .min(1)
+  .transform((groups) => groups.map((g) => ({ name: g.name, limits: withoutUndefined(g.limits) })));
+
+function withoutUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 const endpointSchema = z.strictObject({
@@ -147,6 +167,8 @@ export interface DeviceAccessConfig {
   trafficGroup: string | undefined;
   clusterName: string;
   restTimeoutMs: number;
+  /** The device group these devices are (`default` when left out, as in configurations without groups). */
+  group?: string;
 }
 
 /** The CA bundle file, relative to the function's package root (LAMBDA_TASK_ROOT) unless absolute. */
@@ -201,6 +223,7 @@ function readDeviceAccess(env: Env): DeviceAccessConfig {
     trafficGroup: env[ENV_VARS.trafficGroup] || undefined,
     clusterName: read(env, ENV_VARS.clusterName, z.string().regex(CLUSTER_NAME_RE).default('cluster')),
     restTimeoutMs: read(env, ENV_VARS.restTimeoutSeconds, envSetting('restTimeoutSeconds')) * 1000,
+    group: read(env, ENV_VARS.group, rules.name.default(DEFAULT_GROUP)),
   };
 }
 

@@ -29,6 +29,8 @@ export const TABLES = {
   claims: { partitionKey: 'claimKey' },
   /** Each listener's traffic totals from the devices, under its load balancer. */
   statistics: { partitionKey: 'loadbalancerId', sortKey: 'listenerId' },
+  /** Each device group's usage (load balancers counted with the bindings) and operator switch. */
+  groups: { partitionKey: 'env', sortKey: 'group' },
 } as const satisfies Record<string, TableSchema>;
 
 export type TableId = keyof typeof TABLES;
@@ -48,5 +50,6 @@ export function tableNames(prefix: string): TableNames {
     idempotency: `${prefix}-idempotency`,
     claims: `${prefix}-claims`,
     statistics: `${prefix}-statistics`,
+    groups: `${prefix}-groups`,
   };
 }

@@ -1,4 +1,5 @@
 import type { AwsClients } from '../adapters/aws-clients.js';
+import { DEFAULT_GROUP } from '../domain/agent-scheduler.js';
 import { createHeartbeatHandler } from '../handlers/heartbeat-handler.js';
 import { HeartbeatService } from '../services/heartbeat-service.js';
 import type { HeartbeatConfig } from '../shared/config.js';
@@ -35,6 +36,7 @@ export function wireHeartbeat(
     operations,
     rebindAfterMs: config.rebindAfterMs,
     clock,
+    group: config.group ?? DEFAULT_GROUP,
     // A unit gets a third of the interval: a hung one is reported, and the beat stays within its interval.
     unitBudgetMs: overrides.unitBudgetMs ?? Math.max(1_000, Math.floor(config.heartbeatIntervalMs / 3)),
   });

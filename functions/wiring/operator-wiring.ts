@@ -9,7 +9,10 @@ import type { TableNames } from '../shared/table-schema.js';
 
 /** Agent operations over the agents, bindings and affinity tables (the heartbeat's rebind policy uses them too). */
 export function wireAgentOperations(
-  settings: { tables: Pick<TableNames, 'agents' | 'bindings' | 'affinity'>; agentDownTimeMs: number },
+  settings: {
+    tables: Pick<TableNames, 'agents' | 'bindings' | 'affinity'> & Partial<Pick<TableNames, 'groups'>>;
+    agentDownTimeMs: number;
+  },
   clients: Pick<AwsClients, 'dynamodb'>,
   overrides: { clock?: () => number; inbox?: SqsQueueInbox } = {},
 ) {

@@ -2,6 +2,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { type AwsClients, createDocumentClient } from '../adapters/aws-clients.js';
 import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
 import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
+import { DynamoDbGroupStore } from '../adapters/dynamodb-group-store.js';
 import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
 import { SqsAgentQueue } from '../adapters/sqs-agent-queue.js';
 import { SqsMessageVisibility } from '../adapters/sqs-message-visibility.js';
@@ -47,6 +48,15 @@ export function wireScheduler(
     clock,
     random,
     ...(overrides.onScheduled ? { onScheduled: overrides.onScheduled } : {}),
+    ...(config.groups
+      ? {
+          groups: {
+            store: new DynamoDbGroupStore(db, config.tables.groups),
+            definitions: config.groups,
+            cacheMs: config.agentCacheMs,
+          },
+        }
+      : {}),
   });
   const deps: SchedulerHandlerDeps = {
     config,

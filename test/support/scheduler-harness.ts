@@ -2,6 +2,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from
 import { DynamoDbAgentRegistry } from '../../functions/adapters/dynamodb-agent-registry.js';
 import { DynamoDbBindingStore } from '../../functions/adapters/dynamodb-binding-store.js';
 import { DynamoDbResourceStore } from '../../functions/adapters/dynamodb-resource-store.js';
+import type { CapacityLimits } from '../../functions/domain/capacity.js';
 import type { SchedulerConfig } from '../../functions/shared/config.js';
 import type { TableNames } from '../../functions/shared/table-schema.js';
 import type { MetricEvent } from '../../functions/shared/telemetry.js';
@@ -16,6 +17,8 @@ export interface HarnessOptions {
   hosts?: string[];
   maxAttempts?: number;
   random?: () => number;
+  /** Device groups: each agent's group (hosts not named are in none) and the groups' limits. */
+  groups?: { name: string; hosts: string[]; limits?: CapacityLimits }[];
 }
 
 /** The scheduler wired to fresh tables and queues on the local stand-ins, with a controllable clock. */
@@ -46,7 +49,11 @@ export async function schedulerHarness(options: HarnessOptions = {}) {
     retry: { baseSeconds: 1, maxSeconds: 1 },
     selection: 'random',
     idempotencyTtlSeconds: 3600,
+    ...(options.groups
+      ? { groups: options.groups.map((g) => ({ name: g.name, limits: g.limits ?? {} })) }
+      : {}),
   };
+  const groupOfHost = new Map(options.groups?.flatMap((g) => g.hosts.map((h) => [h, g.name] as const)) ?? []);
   const { deps, handler } = wireScheduler(config, clients, { clock, random: options.random ?? Math.random });
 
   const beat = async (host: string, overrides: { at?: number; agentId?: string } = {}) =>
@@ -60,6 +67,7 @@ export async function schedulerHarness(options: HarnessOptions = {}) {
       alive: true,
       devices: {},
       configuration: {},
+      ...(groupOfHost.has(host) ? { group: groupOfHost.get(host) as string } : {}),
     });
   for (const host of hosts) await beat(host);
 

@@ -1,16 +1,23 @@
 import type { Binding, BindingPage, BindingStore, TenantAffinity } from '../../../functions/domain/ports.js';
 import type { InMemoryAgentRegistry } from './in-memory-agent-registry.js';
+import type { InMemoryGroupStore } from './in-memory-group-store.js';
 
 /** Bindings and tenant affinity in memory; `onBind` lets a test interleave a racing writer. */
 export class InMemoryBindingStore implements BindingStore {
   readonly bindings = new Map<string, Binding>();
   /** env#tenant → host → { since, loadbalancers } */
   readonly affinity = new Map<string, Map<string, { since: number; loadbalancers: number }>>();
-  readonly claims = new Map<string, { host: string; version: number }>();
+  readonly claims = new Map<string, { host: string; version: number; group?: string }>();
   onBind: ((binding: Binding) => void) | undefined;
 
-  /** With a registry, binds check the agent as the DynamoDB transaction does. */
-  constructor(private readonly registry?: InMemoryAgentRegistry) {}
+  /**
+   * With a registry, binds check the agent as the DynamoDB transaction does; with a group store,
+   * they count the binding in its group (and respect a load balancer limit) as it does too.
+   */
+  constructor(
+    private readonly registry?: InMemoryAgentRegistry,
+    private readonly groups?: InMemoryGroupStore,
+  ) {}
 
   private tenant(env: string, tenantId: string) {
     const key = `${env}#${tenantId}`;
@@ -50,19 +57,25 @@ export class InMemoryBindingStore implements BindingStore {
     tenantId: string,
     host: string,
     expectedVersion: number | undefined,
+    _nowMs?: number,
+    group?: string,
   ): Promise<boolean> {
     const key = `${env}#${tenantId}`;
     const current = this.claims.get(key);
     if (current?.version !== expectedVersion) return false;
-    this.claims.set(key, { host, version: (expectedVersion ?? 0) + 1 });
+    this.claims.set(key, { host, version: (expectedVersion ?? 0) + 1, ...(group ? { group } : {}) });
     return true;
   }
 
   async bind(
     binding: Binding,
-    options: { agentLiveAfter?: number } = {},
+    options: { agentLiveAfter?: number; maxLoadBalancers?: number } = {},
   ): Promise<
-    { created: true } | { created: false; existing: Binding } | { created: false; agentUnavailable: true }
+    | { created: true }
+    | { created: false; existing: Binding }
+    | { created: false; agentUnavailable: true }
+    | { created: false; groupFull: true }
+    | { created: false; claimChanged: true }
   > {
     this.onBind?.(binding);
     if (this.registry && options.agentLiveAfter !== undefined) {
@@ -72,6 +85,15 @@ export class InMemoryBindingStore implements BindingStore {
     }
     const existing = this.bindings.get(binding.loadbalancerId);
     if (existing) return { created: false, existing: { ...existing } };
+    const claim = this.claims.get(`${binding.env}#${binding.tenantId}`);
+    if (binding.group !== undefined && claim?.group !== undefined && claim.group !== binding.group)
+      return { created: false, claimChanged: true };
+    if (this.groups && binding.group !== undefined) {
+      const row = this.groups.row(binding.env, binding.group);
+      if (options.maxLoadBalancers !== undefined && row.loadBalancers >= options.maxLoadBalancers)
+        return { created: false, groupFull: true };
+      row.loadBalancers += 1;
+    }
     this.bindings.set(binding.loadbalancerId, { ...binding });
     this.count(binding.env, binding.tenantId, binding.host, 1, binding.boundAt);
     return { created: true };
@@ -81,6 +103,7 @@ export class InMemoryBindingStore implements BindingStore {
     const b = this.bindings.get(loadbalancerId);
     if (!b || (expectedHost !== undefined && b.host !== expectedHost)) return undefined;
     this.bindings.delete(loadbalancerId);
+    if (this.groups && b.group !== undefined) this.groups.row(b.env, b.group).loadBalancers -= 1;
     this.count(b.env, b.tenantId, b.host, -1, b.boundAt);
     return b;
   }

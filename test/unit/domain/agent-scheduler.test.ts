@@ -32,7 +32,7 @@ describe('scheduleRequest: bound load balancers', () => {
     // Act
     const decision = scheduleRequest(request);
     // Assess
-    expect(decision).toEqual({ kind: 'bound', host: 'a2', bind: false });
+    expect(decision).toEqual({ kind: 'bound', host: 'a2', bind: false, group: 'default' });
   });
 
   it('fails over to the first active affinity agent when the bound agent is admin down, keeping the binding', () => {
@@ -43,7 +43,7 @@ describe('scheduleRequest: bound load balancers', () => {
         affinityHosts: ['a1', 'a3', 'a2'],
       }),
     );
-    expect(decision).toEqual({ kind: 'failover', host: 'a3', bind: false });
+    expect(decision).toEqual({ kind: 'failover', host: 'a3', bind: false, group: 'default' });
   });
 
   it('treats a heartbeat exactly agentDownTime old as dead', () => {
@@ -54,14 +54,14 @@ describe('scheduleRequest: bound load balancers', () => {
         affinityHosts: ['a2'],
       }),
     );
-    expect(decision).toEqual({ kind: 'failover', host: 'a2', bind: false });
+    expect(decision).toEqual({ kind: 'failover', host: 'a2', bind: false, group: 'default' });
   });
 
   it('treats a heartbeat one millisecond younger than agentDownTime as alive', () => {
     const decision = scheduleRequest(
       input({ binding: { host: 'a1' }, agents: [agent('a1', { heartbeatAt: NOW - DOWN + 1 }), agent('a2')] }),
     );
-    expect(decision).toEqual({ kind: 'bound', host: 'a1', bind: false });
+    expect(decision).toEqual({ kind: 'bound', host: 'a1', bind: false, group: 'default' });
   });
 
   it('treats a heartbeat from the future (clock skew) as alive', () => {
@@ -73,7 +73,7 @@ describe('scheduleRequest: bound load balancers', () => {
 
   it('fails over when the bound agent is no longer registered', () => {
     const decision = scheduleRequest(input({ binding: { host: 'gone' }, affinityHosts: ['a3'] }));
-    expect(decision).toEqual({ kind: 'failover', host: 'a3', bind: false });
+    expect(decision).toEqual({ kind: 'failover', host: 'a3', bind: false, group: 'default' });
   });
 
   it('skips inactive affinity agents and takes the oldest active one', () => {
@@ -89,7 +89,7 @@ describe('scheduleRequest: bound load balancers', () => {
         affinityHosts: ['a2', 'a4', 'a3'],
       }),
     );
-    expect(decision).toEqual({ kind: 'failover', host: 'a4', bind: false });
+    expect(decision).toEqual({ kind: 'failover', host: 'a4', bind: false, group: 'default' });
   });
 
   it('without an active affinity agent, fails over deterministically per tenant, whatever the order and randomness', () => {
@@ -135,7 +135,7 @@ describe('scheduleRequest: new load balancers', () => {
         affinityHosts: ['a2', 'a3', 'a1'],
       }),
     );
-    expect(decision).toEqual({ kind: 'affinity', host: 'a3', bind: true });
+    expect(decision).toEqual({ kind: 'affinity', host: 'a3', bind: true, group: 'default' });
   });
 
   it('picks a random active agent when no agent has affinity, using the random source', () => {
@@ -144,16 +144,19 @@ describe('scheduleRequest: new load balancers', () => {
       kind: 'random',
       host: 'a',
       bind: true,
+      group: 'default',
     });
     expect(scheduleRequest(input({ agents, random: () => 0.5 }))).toEqual({
       kind: 'random',
       host: 'b',
       bind: true,
+      group: 'default',
     });
     expect(scheduleRequest(input({ agents, random: () => 0.9999 }))).toEqual({
       kind: 'random',
       host: 'c',
       bind: true,
+      group: 'default',
     });
   });
 
@@ -166,7 +169,7 @@ describe('scheduleRequest: new load balancers', () => {
     const decision = scheduleRequest(
       input({ agents: [agent('a1', { heartbeatAt: NOW - DOWN }), agent('a2')], affinityHosts: ['a1'] }),
     );
-    expect(decision).toEqual({ kind: 'random', host: 'a2', bind: true });
+    expect(decision).toEqual({ kind: 'random', host: 'a2', bind: true, group: 'default' });
   });
 
   it('reports an unknown environment (no agent registered) as no active agent', () => {
@@ -188,6 +191,7 @@ describe('scheduleRequest: new load balancers', () => {
       kind: 'least-loaded',
       host: 'a2',
       bind: true,
+      group: 'default',
     });
     expect(scheduleRequest(input({ agents, selection: 'least-loaded', random: () => 0.7 }))).toMatchObject({
       host: 'a3',
@@ -223,7 +227,7 @@ describe('scheduleRequest properties', () => {
       fc.property(inputArb, (p) => {
         const d = scheduleRequest(input({ ...p, random: () => p.random }));
         const active = activeSet(p.agents);
-        if (d.kind === 'no-active-agent') return active.size === 0;
+        if (!('host' in d)) return d.kind === 'no-active-agent' && active.size === 0;
         return active.has(d.host);
       }),
     );
@@ -233,7 +237,7 @@ describe('scheduleRequest properties', () => {
     fc.assert(
       fc.property(inputArb, (p) => {
         const d = scheduleRequest(input({ ...p, random: () => p.random }));
-        if (d.kind === 'no-active-agent') return true;
+        if (!('host' in d)) return true;
         return d.bind === (p.binding === undefined);
       }),
     );
@@ -246,7 +250,7 @@ describe('scheduleRequest properties', () => {
         const active = activeSet(p.agents);
         if (p.binding && active.has(p.binding.host)) return d.kind === 'bound' && d.host === p.binding.host;
         const firstAffinity = p.affinityHosts.find((h) => h !== p.binding?.host && active.has(h));
-        if (firstAffinity) return d.kind !== 'no-active-agent' && d.host === firstAffinity;
+        if (firstAffinity) return 'host' in d && d.host === firstAffinity;
         return true;
       }),
     );

@@ -58,7 +58,10 @@ describe('RequestScheduler (record → decide → forward) over in-memory ports'
     // Act
     const outcome = await f.scheduler.handle(request, 123);
     // Assess
-    expect(outcome).toEqual({ decision: { kind: 'random', host: 'a2', bind: true }, bound: true });
+    expect(outcome).toEqual({
+      decision: { kind: 'random', host: 'a2', bind: true, group: 'default' },
+      bound: true,
+    });
     expect(f.resources.get(ids.loadbalancerId, 'loadbalancer', ids.loadbalancerId)?.provisioningStatus).toBe(
       'PENDING_CREATE',
     );
@@ -86,15 +89,15 @@ describe('RequestScheduler (record → decide → forward) over in-memory ports'
     const second = await f.scheduler.handle(
       parsed(requests.createLoadbalancer({ ...ids, loadbalancerId: lbIds().loadbalancerId })),
     );
-    expect(child.decision).toEqual({ kind: 'bound', host: 'a3', bind: false });
-    expect(second.decision).toEqual({ kind: 'affinity', host: 'a3', bind: true });
+    expect(child.decision).toEqual({ kind: 'bound', host: 'a3', bind: false, group: 'default' });
+    expect(second.decision).toEqual({ kind: 'affinity', host: 'a3', bind: true, group: 'default' });
   });
 
   it('reports a least-loaded pick as least-loaded', async () => {
     const f = fixture({ selection: 'least-loaded' });
     await f.registry.adjustLoadbalancerCount(ENV, 'a1', 4);
     const outcome = await f.scheduler.handle(parsed(requests.createLoadbalancer(lbIds())));
-    expect(outcome.decision).toEqual({ kind: 'least-loaded', host: 'a2', bind: true });
+    expect(outcome.decision).toEqual({ kind: 'least-loaded', host: 'a2', bind: true, group: 'default' });
   });
 
   it('fails over to an affinity agent when the bound agent is dead, keeping the binding', async () => {
@@ -117,7 +120,10 @@ describe('RequestScheduler (record → decide → forward) over in-memory ports'
       f.bindings.bindings.set(b.loadbalancerId, { ...b, host: 'a3' });
     };
     const outcome = await f.scheduler.handle(parsed(requests.createLoadbalancer(ids)));
-    expect(outcome).toEqual({ decision: { kind: 'bound', host: 'a3', bind: false }, bound: false });
+    expect(outcome).toEqual({
+      decision: { kind: 'bound', host: 'a3', bind: false, group: 'default' },
+      bound: false,
+    });
     expect(f.queues.forwarded[0]?.queueUrl).toBe('queue://a3');
   });
 
