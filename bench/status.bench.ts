@@ -68,6 +68,7 @@ async function scenario(name: string, lbs: number, members: number) {
       tables: stack.tables,
       intervalMs: 60_000,
       pollsPerInvocation: 1,
+      agentDownTimeMs: stack.agentDownTimeMs,
       ...stack.deviceAccess,
       restTimeoutMs: 30_000,
     },

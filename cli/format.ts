@@ -1,6 +1,6 @@
 import type { AgentStatus } from '../functions/services/agent-operations.js';
 import type { LoadBalancerResult, OrphanResult } from '../functions/services/reconciler.js';
-import type { DeadLetter, LoadBalancerStats, StatusNode, SyncReport } from './lbaas-client.js';
+import type { DeadLetter, GroupStatus, LoadBalancerStats, StatusNode, SyncReport } from './lbaas-client.js';
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 
@@ -31,6 +31,30 @@ export function formatAgents(agents: AgentStatus[]): string {
       .join(' '),
   ]);
   return table(['HOST', 'ALIVE', 'ADMIN', 'HEARTBEAT AGE', 'LOAD BALANCERS', 'DEVICES'], rows);
+}
+
+/** Device groups: state, agents, devices, each limited metric against its limit, and the score. */
+export function formatGroups(groups: GroupStatus[]): string {
+  const rows = groups.map((g) => {
+    const shown = new Map(g.ratios.map((r) => [r.metric, `${trim(r.used)}/${r.limit}`]));
+    const usage = (['loadBalancers', 'listeners', 'members', 'connections', 'throughputMbps'] as const)
+      .filter((m) => shown.has(m) || (g.usage[m] ?? 0) > 0 || m === 'loadBalancers')
+      .map((m) => `${m} ${shown.get(m) ?? trim(g.usage[m] ?? 0)}`)
+      .join(', ');
+    return [
+      g.name,
+      g.enabled ? 'enabled' : 'disabled',
+      g.score >= 1 ? `${g.score.toFixed(2)} FULL` : g.score.toFixed(2),
+      `${g.agentsAlive}/${g.hosts.length} (${g.hosts.join(' ')})`,
+      g.devices.join(' ') || '-',
+      usage,
+    ];
+  });
+  return table(['GROUP', 'STATE', 'SCORE', 'AGENTS ALIVE', 'DEVICES', 'USAGE (used/limit)'], rows);
+}
+
+function trim(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(2);
 }
 
 export function formatDeadLetters(letters: DeadLetter[]): string {

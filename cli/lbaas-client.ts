@@ -11,15 +11,18 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { StaticCredentials } from '../functions/adapters/device-credentials.js';
+import { DEFAULT_GROUP } from '../functions/domain/agent-scheduler.js';
+import { capacityScore, type GroupUsage, ratios } from '../functions/domain/capacity.js';
 import { deduplicationId, isMemberBatch, parseRequest } from '../functions/domain/lbaas-request.js';
 import { type Statistics, sumStatistics, toStatistics } from '../functions/domain/listener-statistics.js';
-import type { HealthStore, ResourceStore } from '../functions/domain/ports.js';
+import type { GroupStore, HealthStore, ResourceStore } from '../functions/domain/ports.js';
 import { isPending, type ResourceRecord } from '../functions/domain/resource-state.js';
 import type { AgentOperations } from '../functions/services/agent-operations.js';
 import type { ReconcileOptions, ReconcileReport } from '../functions/services/reconciler.js';
 import type { TableNames } from '../functions/shared/table-schema.js';
 import { wireOperator } from '../functions/wiring/operator-wiring.js';
 import { wireReconciler } from '../functions/wiring/reconciler-wiring.js';
+import type { GroupSummary } from '../lib/config/lbaas-config.js';
 
 /** Where one environment's queues and the shared tables are (from stack outputs or the local stack). */
 export interface ClientTarget {
@@ -30,16 +33,33 @@ export interface ClientTarget {
   agentQueues: Record<string, { url: string; dlqUrl: string }>;
   tables: TableNames;
   agentDownTimeSeconds: number;
-  /** Where `sync` runs the reconciler: the environment's function (AWS)… */
-  reconcilerFunction?: string;
+  /** Where `sync` runs the reconciler: each device group's function (AWS), by group… */
+  reconcilerFunctions?: Record<string, string>;
   region?: string;
   /** …or in this process, against the local stack's simulated devices (their admin account). */
-  localDevices?: {
+  localGroups?: {
+    name: string;
     devices: { name: string; baseUrl: string }[];
     deviceGroup?: string;
     clusterName: string;
     trafficGroup?: string;
-  };
+  }[];
+  /** The environment's device groups as configured (limits, agents, devices). */
+  groups?: GroupSummary[];
+}
+
+export type { GroupSummary };
+
+/** A device group as `lbaas groups` shows it: configuration, usage and liveness. */
+export interface GroupStatus extends GroupSummary {
+  enabled: boolean;
+  agentsAlive: number;
+  usage: GroupUsage;
+  /** Each limited metric: used, limit, ratio. */
+  ratios: ReturnType<typeof ratios>;
+  score: number;
+  /** When the status poller last counted and measured it. */
+  measuredAt?: number;
 }
 
 /** What a sync answers: the reconciler's report, or the function's refusal of the invocation. */
@@ -49,6 +69,8 @@ export type SyncReport = ReconcileReport | { outcome: 'refused'; reason: string 
 export interface SyncRequest {
   dryRun: boolean;
   removeOrphans: boolean;
+  /** The device group to reconcile (default: the environment's only one). */
+  group?: string;
   loadbalancerId?: string;
   tenantId?: string;
 }
@@ -97,6 +119,7 @@ export class LbaasClient {
   readonly operations: AgentOperations;
   private readonly resources: ResourceStore;
   private readonly health: HealthStore;
+  private readonly groupStore: GroupStore;
 
   /** The resources table as the CLI's listings and look-ups use it. */
   get resourceStore(): ResourceStore {
@@ -115,6 +138,7 @@ export class LbaasClient {
     );
     this.resources = wired.resources;
     this.health = wired.health;
+    this.groupStore = wired.groups;
     this.operations = wired.operations;
   }
 
@@ -148,8 +172,11 @@ export class LbaasClient {
       ...(request.loadbalancerId ? { loadbalancerId: request.loadbalancerId } : {}),
       ...(request.tenantId ? { tenantId: request.tenantId } : {}),
     };
-    const local = this.target.localDevices;
+    const group = request.group ?? this.onlyGroup();
+    const local = this.target.localGroups;
     if (local) {
+      const devices = local.find((g) => g.name === group);
+      if (!devices) throw new Error(`no device group ${group} in environment ${this.target.env}`);
       const { reconciler, cluster } = wireReconciler(
         {
           env: this.target.env,
@@ -157,13 +184,14 @@ export class LbaasClient {
           drift: 'repair',
           orphans: 'report',
           leaseMs: 60_000,
-          devices: local.devices,
+          devices: devices.devices,
           deviceSecretId: 'local',
           caBundle: undefined,
-          deviceGroup: local.deviceGroup,
-          trafficGroup: local.trafficGroup,
-          clusterName: local.clusterName,
+          deviceGroup: devices.deviceGroup,
+          trafficGroup: devices.trafficGroup,
+          clusterName: devices.clusterName,
           restTimeoutMs: 30_000,
+          group,
         },
         this.clients,
         { credentials: new StaticCredentials({ username: 'admin', password: 'admin' }) },
@@ -182,13 +210,18 @@ export class LbaasClient {
         await cluster.close();
       }
     }
-    if (!this.target.reconcilerFunction)
-      throw new Error('this environment has no reconciler function (deployed with an older version?)');
+    const functionName = this.target.reconcilerFunctions?.[group];
+    if (!functionName)
+      throw new Error(
+        this.target.reconcilerFunctions
+          ? `no reconciler function for device group ${group} (groups: ${Object.keys(this.target.reconcilerFunctions).join(', ')})`
+          : 'this environment has no reconciler function (deployed with an older version?)',
+      );
     const lambda = new LambdaClient(this.target.region ? { region: this.target.region } : {});
     try {
       const out = await lambda.send(
         new InvokeCommand({
-          FunctionName: this.target.reconcilerFunction,
+          FunctionName: functionName,
           Payload: new TextEncoder().encode(JSON.stringify(invocation)),
         }),
       );
@@ -198,6 +231,61 @@ export class LbaasClient {
     } finally {
       lambda.destroy();
     }
+  }
+
+  /** The environment's device group names (configured, or the reconcilers it has). */
+  groupNames(): string[] {
+    return (
+      this.target.groups?.map((g) => g.name) ??
+      this.target.localGroups?.map((g) => g.name) ??
+      Object.keys(this.target.reconcilerFunctions ?? { [DEFAULT_GROUP]: '' })
+    );
+  }
+
+  private onlyGroup(): string {
+    const names = this.groupNames();
+    if (names.length > 1)
+      throw new Error(`environment ${this.target.env} has device groups ${names.join(', ')}: name one`);
+    return names[0] ?? DEFAULT_GROUP;
+  }
+
+  /** Each device group: agents alive, devices, usage against each limit, score, enabled (`lbaas groups`). */
+  async groups(): Promise<GroupStatus[]> {
+    const env = this.target.env;
+    const [rows, agents] = await Promise.all([this.groupStore.listGroups(env), this.operations.agents(env)]);
+    const summaries =
+      this.target.groups ?? this.groupNames().map((name) => ({ name, limits: {}, hosts: [], devices: [] }));
+    return summaries.map((g) => {
+      const row = rows.find((r) => r.name === g.name);
+      const usage: GroupUsage = {
+        loadBalancers: row?.loadBalancers ?? 0,
+        listeners: row?.listeners ?? 0,
+        members: row?.members ?? 0,
+        ...(row?.connections !== undefined ? { connections: row.connections } : {}),
+        ...(row?.throughputMbps !== undefined ? { throughputMbps: row.throughputMbps } : {}),
+      };
+      const members = agents.filter((a) => (a.group ?? DEFAULT_GROUP) === g.name);
+      return {
+        ...g,
+        hosts: g.hosts.length > 0 ? g.hosts : members.map((a) => a.host),
+        enabled: row?.adminStateUp ?? true,
+        agentsAlive: members.filter((a) => a.active).length,
+        usage,
+        ratios: ratios(usage, g.limits),
+        score: capacityScore(usage, g.limits),
+        ...(row?.measuredAt !== undefined ? { measuredAt: row.measuredAt } : {}),
+      };
+    });
+  }
+
+  /** Opens or closes a device group to new tenants (`lbaas group-enable|group-disable`). */
+  async setGroupEnabled(group: string, enabled: boolean): Promise<void> {
+    const names = this.groupNames();
+    if (!names.includes(group))
+      throw new Error(
+        `no device group ${group} in environment ${this.target.env} (groups: ${names.join(', ')})`,
+      );
+    await this.groupStore.setAdminState(this.target.env, group, enabled);
   }
 
   /** Fills in version and requestId if missing, then validates like the scheduler would. */

@@ -6,6 +6,7 @@ import { CliExit, json, out, withClient } from './cli-support.js';
 import {
   formatAgents,
   formatDeadLetters,
+  formatGroups,
   formatStats,
   formatSyncItem,
   formatSyncReport,
@@ -187,27 +188,75 @@ export function buildProgram(): Command {
     .option('--tenant <id>', "one tenant's load balancers and partition")
     .option('--all', 'every load balancer and partition of the environment (the default)')
     .option('--remove-orphans', 'also remove objects named like ours that nothing desires')
+    .option('--group <name>', 'one device group (default: every group, one after another)')
     .option('--json', 'machine-readable output')
     .action(async (opts, command: Command) => {
       if (opts.lb && opts.tenant) throw new CliExit('give --lb or --tenant, not both');
       await withClient(command, async (client) => {
-        const report = await client.sync(
-          {
-            dryRun: Boolean(opts.dryRun),
-            removeOrphans: Boolean(opts.removeOrphans),
-            ...(opts.lb ? { loadbalancerId: String(opts.lb) } : {}),
-            ...(opts.tenant ? { tenantId: String(opts.tenant) } : {}),
-          },
-          opts.json ? undefined : (done, total, item) => out(formatSyncItem(done, total, item)),
-        );
-        if (opts.json) json(report);
-        else out(formatSyncReport(report));
-        if (report.outcome === 'refused' || report.outcome === 'skipped') throw new CliExit(report.reason, 3);
-        if (report.outcome === 'aborted') throw new CliExit(`stopped: ${report.reason}`, 3);
-        if (report.loadbalancers.some((l) => l.outcome === 'failed'))
-          throw new CliExit('some repairs failed', 2);
+        const groups = opts.group ? [String(opts.group)] : client.groupNames();
+        const several = groups.length > 1;
+        const reports = [];
+        for (const group of groups) {
+          if (several && !opts.json) out(`device group ${group}:`);
+          const report = await client.sync(
+            {
+              dryRun: Boolean(opts.dryRun),
+              removeOrphans: Boolean(opts.removeOrphans),
+              group,
+              ...(opts.lb ? { loadbalancerId: String(opts.lb) } : {}),
+              ...(opts.tenant ? { tenantId: String(opts.tenant) } : {}),
+            },
+            opts.json ? undefined : (done, total, item) => out(formatSyncItem(done, total, item)),
+          );
+          reports.push({ group, report });
+          if (!opts.json) out(formatSyncReport(report));
+        }
+        if (opts.json) json(several ? reports : reports[0]?.report);
+        for (const { group, report } of reports) {
+          const where = several ? `device group ${group}: ` : '';
+          if (report.outcome === 'refused' || report.outcome === 'skipped')
+            throw new CliExit(`${where}${report.reason}`, 3);
+          if (report.outcome === 'aborted') throw new CliExit(`${where}stopped: ${report.reason}`, 3);
+          if (report.loadbalancers.some((l) => l.outcome === 'failed'))
+            throw new CliExit(`${where}some repairs failed`, 2);
+        }
       });
     });
+
+  program
+    .command('groups')
+    .description(
+      'device groups: enabled, capacity score (1 = full), agents alive, devices, usage against each limit',
+    )
+    .option('--json', 'machine-readable output')
+    .action(async (opts, command: Command) => {
+      await withClient(command, async (client) => {
+        const groups = await client.groups();
+        if (opts.json) json(groups);
+        else out(formatGroups(groups));
+      });
+    });
+
+  for (const [verb, enabled] of [
+    ['group-disable', false],
+    ['group-enable', true],
+  ] as const) {
+    program
+      .command(`${verb} <group>`)
+      .description(
+        enabled
+          ? 'open a device group to new tenants again'
+          : 'close a device group to new tenants (its tenants keep their load balancers and may add more)',
+      )
+      .action(async (group: string, _opts, command: Command) => {
+        await withClient(command, async (client) => {
+          await client.setGroupEnabled(group, enabled);
+          out(
+            `device group ${group} ${enabled ? 'enabled' : 'disabled'}${enabled ? '' : ': no new tenant is placed on it'}`,
+          );
+        });
+      });
+  }
 
   program
     .command('wait <loadbalancer>')

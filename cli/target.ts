@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { loadConfig } from '../lib/config/lbaas-config.js';
+import { DEFAULT_GROUP } from '../functions/domain/agent-scheduler.js';
+import { groupSummaries, loadConfig } from '../lib/config/lbaas-config.js';
 import { environmentStackName, OUTPUTS } from '../lib/config/stack-outputs.js';
 import type { ClientTarget } from './lbaas-client.js';
 
@@ -85,11 +86,17 @@ export async function resolveTarget(options: TargetOptions): Promise<ResolvedTar
       tables: JSON.parse(need(OUTPUTS.tables)),
       agentDownTimeSeconds: Number(need(OUTPUTS.agentDownTimeSeconds)),
       ...(outputs[OUTPUTS.reconcilerFunction]
-        ? { reconcilerFunction: outputs[OUTPUTS.reconcilerFunction] as string }
+        ? { reconcilerFunctions: reconcilerFunctions(outputs[OUTPUTS.reconcilerFunction] as string) }
         : {}),
+      groups: groupSummaries(config.environments.find((e) => e.prefix === env)),
       ...(config.region ? { region: config.region } : {}),
     },
     clients: { dynamodb: new DynamoDBClient(region), sqs: new SQSClient(region) },
     where: `stack ${name}`,
   };
+}
+
+/** One reconciler per device group (a JSON map); stacks from before groups name one function. */
+function reconcilerFunctions(value: string): Record<string, string> {
+  return value.startsWith('{') ? (JSON.parse(value) as Record<string, string>) : { [DEFAULT_GROUP]: value };
 }

@@ -7,6 +7,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
+import { DEFAULT_GROUP } from '../functions/domain/agent-scheduler.js';
 import { ENV_VARS, pollsPerMinute } from '../functions/shared/config.js';
 import type { TableId } from '../functions/shared/table-schema.js';
 import { agentIdOf, type EnvironmentConfig, type LbaasConfig } from './config/lbaas-config.js';
@@ -78,21 +79,31 @@ export class EnvironmentStack extends Stack {
         }),
       ]),
     );
-    const devices = new DeviceAccess(this, 'Devices', {
-      name: config.name,
-      environment: e,
-      configDir: props.configDir,
+    // Each device group has its own path to its devices, and its own functions that read them.
+    const groups = e.groups.map((group) => {
+      const named = group.name !== DEFAULT_GROUP;
+      const suffix = named ? `-${group.name}` : '';
+      const devices = new DeviceAccess(this, `Devices${suffix}`, {
+        name: config.name,
+        env: e.prefix,
+        group,
+        configDir: props.configDir,
+      });
+      const deviceEnv = {
+        [ENV_VARS.devices]: JSON.stringify(
+          devices.endpoints.map(({ caBundle: _ca, ...endpoint }) => endpoint),
+        ),
+        [ENV_VARS.deviceSecretId]: devices.secret.secretArn,
+        [ENV_VARS.clusterName]: `${e.prefix}${suffix}-devices`,
+        [ENV_VARS.group]: group.name,
+        ...(devices.caBundlePath ? { [ENV_VARS.caBundleFile]: CA_BUNDLE_FILE } : {}),
+        ...(group.devices.deviceGroup && group.devices.units.length > 1
+          ? { [ENV_VARS.deviceGroup]: group.devices.deviceGroup }
+          : {}),
+        ...(group.devices.trafficGroup ? { [ENV_VARS.trafficGroup]: group.devices.trafficGroup } : {}),
+      };
+      return { group, suffix, devices, deviceEnv };
     });
-    const deviceEnv = {
-      [ENV_VARS.devices]: JSON.stringify(devices.endpoints.map(({ caBundle: _ca, ...endpoint }) => endpoint)),
-      [ENV_VARS.deviceSecretId]: devices.secret.secretArn,
-      [ENV_VARS.clusterName]: `${e.prefix}-devices`,
-      ...(devices.caBundlePath ? { [ENV_VARS.caBundleFile]: CA_BUNDLE_FILE } : {}),
-      ...(e.devices.deviceGroup && e.devices.units.length > 1
-        ? { [ENV_VARS.deviceGroup]: e.devices.deviceGroup }
-        : {}),
-      ...(e.devices.trafficGroup ? { [ENV_VARS.trafficGroup]: e.devices.trafficGroup } : {}),
-    };
 
     // The scheduler: many concurrent copies, one request queue.
     const scheduler = use(
@@ -104,9 +115,10 @@ export class EnvironmentStack extends Stack {
           ...common,
           [ENV_VARS.selection]: e.selection,
           [ENV_VARS.agentCacheSeconds]: '2',
+          [ENV_VARS.groups]: JSON.stringify(e.groups.map((g) => ({ name: g.name, limits: g.capacity }))),
         },
       }),
-      // agents: read for decisions, write for each agent's load balancer count.
+      // agents: read for decisions, write for each agent's load balancer count; groups: usage and counts.
       {
         agents: 'readWrite',
         bindings: 'readWrite',
@@ -114,6 +126,7 @@ export class EnvironmentStack extends Stack {
         resources: 'readWrite',
         idempotency: 'readWrite',
         claims: 'readWrite',
+        groups: 'readWrite',
       },
     );
     scheduler.consumes(requests.queue, ENV_VARS.requestQueueUrl);
@@ -129,6 +142,9 @@ export class EnvironmentStack extends Stack {
     const functions: Record<string, LbaasFunction> = { scheduler };
     const heartbeatBeats = Math.max(1, Math.floor(60 / e.heartbeatIntervalSeconds));
     for (const agent of e.agents) {
+      const { devices, deviceEnv } = groups.find(
+        (g) => g.group.name === agent.group,
+      ) as (typeof groups)[number];
       const pair = agentQueues[agent.host] as FifoQueuePair;
       const placement = devices.placementFor(agent);
       const agentEnv = {
@@ -155,6 +171,7 @@ export class EnvironmentStack extends Stack {
           resources: 'readWrite',
           leases: 'readWrite',
           claims: 'readWrite',
+          groups: 'readWrite',
         },
       );
       worker.consumes(pair.queue, ENV_VARS.agentQueueUrl);
@@ -232,75 +249,81 @@ export class EnvironmentStack extends Stack {
     });
     functions.reclaimer = reclaimer;
 
-    // The status poller: one per environment (its device cluster), reading the active unit in bulk.
+    // The status poller and the reconciler: one of each per device group, reading its active unit.
     const polls = pollsPerMinute(e.healthIntervalSeconds * 1000);
-    const firstAgent = e.agents[0];
-    const pollerPlacement = firstAgent
-      ? devices.placementFor({ ...firstAgent, host: 'health-poller' })
-      : undefined;
-    const healthPoller = use(
-      new LbaasFunction(this, 'HealthPoller', {
-        handler: 'health-poller',
-        description: `${e.prefix}: operating statuses and statistics from the active BIG-IP`,
-        timeout: Duration.seconds(Math.min(900, polls * e.healthIntervalSeconds + 30)),
-        memorySize: 256,
-        // One poll at a time per cluster: overlapping scrapes load device CPUs (and a quiet poll writes nothing).
-        reservedConcurrency: 1,
-        environment: {
-          ...common,
-          ...deviceEnv,
-          [ENV_VARS.healthIntervalSeconds]: String(e.healthIntervalSeconds),
+    const reconcilers: Record<string, string> = {};
+    for (const { group, suffix, devices, deviceEnv } of groups) {
+      const of = group.name === DEFAULT_GROUP ? '' : ` (group ${group.name})`;
+      const firstAgent = group.agents[0];
+      const pollerPlacement = firstAgent
+        ? devices.placementFor({ ...firstAgent, host: `health-poller${suffix}` })
+        : undefined;
+      const healthPoller = use(
+        new LbaasFunction(this, `HealthPoller${suffix}`, {
+          handler: 'health-poller',
+          description: `${e.prefix}${of}: operating statuses, statistics and capacity from the active BIG-IP`,
+          timeout: Duration.seconds(Math.min(900, polls * e.healthIntervalSeconds + 30)),
+          memorySize: 256,
+          // One poll at a time per cluster: overlapping scrapes load device CPUs (and a quiet poll writes nothing).
+          reservedConcurrency: 1,
+          environment: {
+            ...common,
+            ...deviceEnv,
+            [ENV_VARS.healthIntervalSeconds]: String(e.healthIntervalSeconds),
+          },
+          ...(pollerPlacement ?? {}),
+          ...(devices.caBundlePath ? { files: { [CA_BUNDLE_FILE]: devices.caBundlePath } } : {}),
+        }),
+        {
+          agents: 'read',
+          bindings: 'read',
+          resources: 'readWrite',
+          statistics: 'readWrite',
+          groups: 'readWrite',
         },
-        ...(pollerPlacement ?? {}),
-        ...(devices.caBundlePath ? { files: { [CA_BUNDLE_FILE]: devices.caBundlePath } } : {}),
-      }),
-      {
-        agents: 'read',
-        bindings: 'read',
-        resources: 'readWrite',
-        statistics: 'readWrite',
-      },
-    );
-    devices.grantAccess(healthPoller.fn);
-    // A schedule that fires while a poll still runs is throttled (reserved concurrency 1): drop it
-    // rather than let Lambda queue it, so polls never pile up behind a slow device.
-    healthPoller.fn.configureAsyncInvoke({ maxEventAge: Duration.minutes(1), retryAttempts: 0 });
-    new Rule(this, 'HealthPollerSchedule', {
-      description: `${e.prefix}: ${polls} status poll(s) a minute`,
-      schedule: Schedule.rate(Duration.minutes(Math.max(1, Math.round(e.healthIntervalSeconds / 60)))),
-      targets: [new LambdaFunction(healthPoller.fn, { retryAttempts: 0 })],
-    });
-    functions['health poller'] = healthPoller;
+      );
+      devices.grantAccess(healthPoller.fn);
+      // A schedule that fires while a poll still runs is throttled (reserved concurrency 1): drop it
+      // rather than let Lambda queue it, so polls never pile up behind a slow device.
+      healthPoller.fn.configureAsyncInvoke({ maxEventAge: Duration.minutes(1), retryAttempts: 0 });
+      new Rule(this, `HealthPollerSchedule${suffix}`, {
+        description: `${e.prefix}${of}: ${polls} status poll(s) a minute`,
+        schedule: Schedule.rate(Duration.minutes(Math.max(1, Math.round(e.healthIntervalSeconds / 60)))),
+        targets: [new LambdaFunction(healthPoller.fn, { retryAttempts: 0 })],
+      });
+      functions[`health poller${of}`] = healthPoller;
 
-    // The reconciler: drift, orphans and replaced units, on a schedule and on demand (`lbaas sync`).
-    const reconciler = use(
-      new LbaasFunction(this, 'Reconciler', {
-        handler: 'reconciler',
-        description: `${e.prefix}: finds and repairs drift between the BIG-IPs and the desired state`,
-        // A run that needs longer (restoring a large replaced unit) goes on where it stopped next time.
-        timeout: Duration.minutes(15),
-        memorySize: 512,
-        reservedConcurrency: 1,
-        environment: {
-          ...common,
-          ...deviceEnv,
-          [ENV_VARS.reconcileDrift]: e.reconcileDrift,
-          [ENV_VARS.reconcileOrphans]: e.reconcileOrphans,
-          [ENV_VARS.leaseSeconds]: String(LEASE_SECONDS),
-        },
-        ...(pollerPlacement ?? {}),
-        ...(devices.caBundlePath ? { files: { [CA_BUNDLE_FILE]: devices.caBundlePath } } : {}),
-      }),
-      { agents: 'read', bindings: 'read', resources: 'readWrite', leases: 'readWrite' },
-    );
-    devices.grantAccess(reconciler.fn);
-    reconciler.fn.configureAsyncInvoke({ maxEventAge: Duration.minutes(5), retryAttempts: 0 });
-    new Rule(this, 'ReconcilerSchedule', {
-      description: `${e.prefix}: reconcile every ${e.reconcileIntervalMinutes} minutes (drift: ${e.reconcileDrift}, orphans: ${e.reconcileOrphans})`,
-      schedule: Schedule.rate(Duration.minutes(e.reconcileIntervalMinutes)),
-      targets: [new LambdaFunction(reconciler.fn, { retryAttempts: 0 })],
-    });
-    functions.reconciler = reconciler;
+      // The reconciler: drift, orphans and replaced units, on a schedule and on demand (`lbaas sync`).
+      const reconciler = use(
+        new LbaasFunction(this, `Reconciler${suffix}`, {
+          handler: 'reconciler',
+          description: `${e.prefix}${of}: finds and repairs drift between the BIG-IPs and the desired state`,
+          // A run that needs longer (restoring a large replaced unit) goes on where it stopped next time.
+          timeout: Duration.minutes(15),
+          memorySize: 512,
+          reservedConcurrency: 1,
+          environment: {
+            ...common,
+            ...deviceEnv,
+            [ENV_VARS.reconcileDrift]: e.reconcileDrift,
+            [ENV_VARS.reconcileOrphans]: e.reconcileOrphans,
+            [ENV_VARS.leaseSeconds]: String(LEASE_SECONDS),
+          },
+          ...(pollerPlacement ?? {}),
+          ...(devices.caBundlePath ? { files: { [CA_BUNDLE_FILE]: devices.caBundlePath } } : {}),
+        }),
+        { agents: 'read', bindings: 'read', resources: 'readWrite', leases: 'readWrite' },
+      );
+      devices.grantAccess(reconciler.fn);
+      reconciler.fn.configureAsyncInvoke({ maxEventAge: Duration.minutes(5), retryAttempts: 0 });
+      new Rule(this, `ReconcilerSchedule${suffix}`, {
+        description: `${e.prefix}${of}: reconcile every ${e.reconcileIntervalMinutes} minutes (drift: ${e.reconcileDrift}, orphans: ${e.reconcileOrphans})`,
+        schedule: Schedule.rate(Duration.minutes(e.reconcileIntervalMinutes)),
+        targets: [new LambdaFunction(reconciler.fn, { retryAttempts: 0 })],
+      });
+      functions[`reconciler${of}`] = reconciler;
+      reconcilers[group.name] = reconciler.fn.functionName;
+    }
 
     // Alarms go to an encrypted, TLS-only topic.
     const topicKey = new Key(this, 'AlarmTopicKey', {
@@ -331,6 +354,8 @@ export class EnvironmentStack extends Stack {
       functions: Object.fromEntries(Object.entries(functions).map(([k, f]) => [k, f.fn])),
       alarmTopic,
       healthAlarmMinutes: e.healthAlarmMinutes,
+      groups: e.groups.map((g) => ({ name: g.name, hosts: g.agents.map((a) => a.host) })),
+      capacityAlarmScore: e.capacityAlarmScore,
     });
 
     // What the lbaas CLI reads to find this environment.
@@ -348,7 +373,11 @@ export class EnvironmentStack extends Stack {
       'Agent queue URLs are this prefix + host + .fifo (-dlq.fifo for dead letters)',
     );
     output(OUTPUTS.agentHosts, e.agents.map((a) => a.host).join(','), 'Agent host names');
-    output(OUTPUTS.reconcilerFunction, reconciler.fn.functionName, 'lbaas sync invokes this function');
+    output(
+      OUTPUTS.reconcilerFunction,
+      this.toJsonString(reconcilers),
+      'lbaas sync invokes these functions (one reconciler per device group)',
+    );
     output(OUTPUTS.tables, this.toJsonString(shared.names), 'Shared table names');
     output(
       OUTPUTS.agentDownTimeSeconds,

@@ -5,7 +5,11 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { type ClientTarget, LbaasClient } from '../cli/lbaas-client.js';
 import type { RestCall } from '../functions/adapters/bigip-rest-client.js';
 import { StaticCredentials } from '../functions/adapters/device-credentials.js';
-import { type DecisionKind, FORWARDED_DECISIONS } from '../functions/domain/agent-scheduler.js';
+import {
+  DEFAULT_GROUP,
+  type DecisionKind,
+  FORWARDED_DECISIONS,
+} from '../functions/domain/agent-scheduler.js';
 import { wrapQueueHandler } from '../functions/handlers/lambda-shape.js';
 import type { PollReport } from '../functions/services/health-poller.js';
 import type { ReconcileReport } from '../functions/services/reconciler.js';
@@ -27,6 +31,7 @@ import { wireScheduler } from '../functions/wiring/scheduler-wiring.js';
 import {
   agentIdOf,
   type EnvironmentConfig,
+  groupSummaries,
   type LbaasConfig,
   loadConfig,
 } from '../lib/config/lbaas-config.js';
@@ -98,18 +103,32 @@ export interface LocalAgent {
   calls: RestCall[];
 }
 
+export interface LocalGroup {
+  name: string;
+  devices: BigIpSimulator[];
+  pair: BigIpPair | undefined;
+  endpoints: { name: string; url: string }[];
+  /** Its agents. */
+  hosts: string[];
+  access: DeviceAccessConfig;
+}
+
 export interface LocalStack {
   env: string;
   environment: EnvironmentConfig;
   endpoints: { dynamodb: string; sqs: string; devices: { name: string; url: string }[] };
-  /** How the environment's functions reach the simulated devices (benchmarks wire their own from it). */
+  /** How the environment's functions reach the first group's simulated devices (benchmarks wire their own from it). */
   deviceAccess: DeviceAccessConfig;
+  /** Each device group: its simulated devices and how its functions reach them. */
+  groups: LocalGroup[];
   tables: TableNames;
   requestQueue: FifoQueuePair;
   agentQueues: Record<string, FifoQueuePair>;
   agents: LocalAgent[];
   agent(host: string): LocalAgent;
+  /** Every simulated device, of every group. */
   devices: BigIpSimulator[];
+  /** The first group's HA pair (if it has two units). */
   pair: BigIpPair | undefined;
   client: LbaasClient;
   target: ClientTarget;
@@ -122,7 +141,10 @@ export interface LocalStack {
   healthIntervalMs: number;
   /** The status poller's last reports, newest last (bounded). */
   healthReports: PollReport[];
-  /** Runs a status poll now (or joins the one running) and returns its report. */
+  /**
+   * Runs a status poll of every group now (after the one running, if any, so it reads the devices
+   * as they are at the call) and returns the first group's report.
+   */
   pollHealth(): Promise<PollReport | undefined>;
   /** The scheduled reconciler's last run and, while one runs, its progress. */
   reconciliation: {
@@ -187,31 +209,53 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
   }
 
-  // Devices: two or more units run as an HA pair (config-sync between them), one as a standalone unit.
-  const units = environment.devices.units;
+  // Devices per device group: two or more units run as an HA pair (config-sync between them), one as a standalone unit.
   const timing = {
     ...(options.timing ? { timing: options.timing } : {}),
     dataPlane: options.dataPlane ?? true,
   };
-  const pair = units.length >= 2 ? BigIpPair.create(timing) : undefined;
-  const devices = pair
-    ? [pair.a, pair.b]
-    : [new BigIpSimulator({ hostname: `${units[0]?.name}.local`, ...timing })];
-  if (pair && environment.devices.deviceGroup) {
-    pair.a.deviceGroup = environment.devices.deviceGroup;
-    pair.b.deviceGroup = environment.devices.deviceGroup;
+  const groups: LocalGroup[] = [];
+  for (const g of environment.groups) {
+    const units = g.devices.units;
+    const pair = units.length >= 2 ? BigIpPair.create(timing) : undefined;
+    const devices = pair
+      ? [pair.a, pair.b]
+      : [new BigIpSimulator({ hostname: `${units[0]?.name}.local`, ...timing })];
+    if (pair && g.devices.deviceGroup) {
+      pair.a.deviceGroup = g.devices.deviceGroup;
+      pair.b.deviceGroup = g.devices.deviceGroup;
+    }
+    const urls = await Promise.all(devices.map((d) => d.listen()));
+    const endpoints = devices.map((_, i) => ({
+      name: units[i]?.name ?? `bigip-${i}`,
+      url: urls[i] as string,
+    }));
+    const suffix = g.name === DEFAULT_GROUP ? '' : `-${g.name}`;
+    groups.push({
+      name: g.name,
+      devices,
+      pair,
+      endpoints,
+      hosts: g.agents.map((a) => a.host),
+      access: {
+        devices: endpoints.map((e) => ({ name: e.name, baseUrl: e.url })),
+        deviceSecretId: 'local',
+        caBundle: undefined,
+        deviceGroup: pair ? g.devices.deviceGroup : undefined,
+        trafficGroup: g.devices.trafficGroup,
+        clusterName: `${env}${suffix}-devices`,
+        restTimeoutMs: 10_000,
+        group: g.name,
+      },
+    });
   }
-  const urls = await Promise.all(devices.map((d) => d.listen()));
-  const endpoints = devices.map((_, i) => ({ name: units[i]?.name ?? `bigip-${i}`, url: urls[i] as string }));
-  const access: DeviceAccessConfig = {
-    devices: endpoints.map((e) => ({ name: e.name, baseUrl: e.url })),
-    deviceSecretId: 'local',
-    caBundle: undefined,
-    deviceGroup: pair ? environment.devices.deviceGroup : undefined,
-    trafficGroup: environment.devices.trafficGroup,
-    clusterName: `${env}-devices`,
-    restTimeoutMs: 10_000,
-  };
+  const groupOf = (host: string) => groups.find((g) => g.hosts.includes(host)) as LocalGroup;
+  const first = groups[0] as LocalGroup;
+  const access = first.access;
+  const endpoints = groups.flatMap((g) => g.endpoints);
+  const devices = groups.flatMap((g) => g.devices);
+  const pair = first.pair;
+  const groupDefinitions = environment.groups.map((g) => ({ name: g.name, limits: g.capacity }));
   const deviceCredentials = new StaticCredentials({ username: 'admin', password: 'admin' });
 
   const recent: RecentRequest[] = [];
@@ -240,6 +284,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     },
     selection: environment.selection,
     idempotencyTtlSeconds: 86_400,
+    groups: groupDefinitions,
   };
   const scheduler = wireScheduler(schedulerConfig, clients, {
     onScheduled: (request, outcome) => {
@@ -272,7 +317,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const queue = agentQueues[host] as FifoQueuePair;
     const calls: RestCall[] = [];
     const agentConfig: AgentConfig = {
-      ...access,
+      ...groupOf(host).access,
       env,
       host,
       agentQueueUrl: queue.url,
@@ -286,7 +331,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       inFlightHoldMs: inFlightHoldMsFor(agentDownTimeMs),
     };
     const heartbeatConfig: HeartbeatConfig = {
-      ...access,
+      ...groupOf(host).access,
       env,
       host,
       agentId: agentIdOf(environment, definition),
@@ -363,61 +408,72 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   ).handler;
   const reclaimTimer = setInterval(() => sweep().catch(() => undefined), heartbeatIntervalMs);
 
-  // The environment's status poller: operating statuses and statistics from the active unit (a schedule in AWS).
+  // Each device group's status poller: operating statuses, statistics and usage from its active unit (a schedule in AWS).
   const healthIntervalMs = options.healthIntervalMs ?? 5_000;
-  const health = wireHealthPoller(
-    {
-      ...access,
-      env,
-      tables,
-      intervalMs: healthIntervalMs,
-      pollsPerInvocation: 1,
-    },
-    clients,
-    { credentials: deviceCredentials },
+  const pollers = groups.map((g) =>
+    wireHealthPoller(
+      {
+        ...g.access,
+        env,
+        tables,
+        agentDownTimeMs,
+        groups: groupDefinitions,
+        intervalMs: healthIntervalMs,
+        pollsPerInvocation: 1,
+      },
+      clients,
+      { credentials: deviceCredentials },
+    ),
   );
   const healthReports: PollReport[] = [];
   let polling: Promise<unknown> | undefined;
   const pollHealth = () => {
-    polling ??= health
-      .handler()
-      .then(({ polls }) => {
-        healthReports.push(...polls);
-        if (healthReports.length > 20) healthReports.splice(0, healthReports.length - 20);
-      })
-      .catch(() => undefined)
-      .finally(() => {
-        polling = undefined;
-      });
+    polling ??= Promise.all(
+      pollers.map((health) =>
+        health
+          .handler()
+          .then(({ polls }) => {
+            healthReports.push(...polls);
+            if (healthReports.length > 20) healthReports.splice(0, healthReports.length - 20);
+          })
+          .catch(() => undefined),
+      ),
+    ).finally(() => {
+      polling = undefined;
+    });
     return polling;
   };
   const healthTimer = setInterval(pollHealth, healthIntervalMs);
 
-  // The environment's reconciler: drift repaired, orphans reported (a 15-minute schedule in AWS).
-  const reconcile = wireReconciler(
-    { ...access, env, tables, drift: 'repair', orphans: 'report', leaseMs: 60_000 },
-    clients,
-    { credentials: deviceCredentials },
+  // Each device group's reconciler: drift repaired, orphans reported (a 15-minute schedule in AWS).
+  const reconcilers = groups.map((g) =>
+    wireReconciler(
+      { ...g.access, env, tables, drift: 'repair', orphans: 'report', leaseMs: 60_000 },
+      clients,
+      { credentials: deviceCredentials },
+    ),
   );
   const reconciliation: LocalStack['reconciliation'] = { last: undefined, progress: undefined };
   let reconciling: Promise<ReconcileReport> | undefined;
+  // Groups one after another (the last group's report is the one returned; each is logged by its run).
   const runReconcile = () => {
-    reconciling ??= reconcile.reconciler
-      .run({
-        dryRun: false,
-        orphans: 'report',
-        onProgress: (done, total) => {
-          reconciliation.progress = { done, total };
-        },
-      })
-      .then((report) => {
+    reconciling ??= (async () => {
+      let report: ReconcileReport = { outcome: 'skipped', reason: 'no device group' };
+      for (const reconcile of reconcilers) {
+        report = await reconcile.reconciler.run({
+          dryRun: false,
+          orphans: 'report',
+          onProgress: (done, total) => {
+            reconciliation.progress = { done, total };
+          },
+        });
         reconciliation.last = { at: Date.now(), report };
-        return report;
-      })
-      .finally(() => {
-        reconciliation.progress = undefined;
-        reconciling = undefined;
-      });
+      }
+      return report;
+    })().finally(() => {
+      reconciliation.progress = undefined;
+      reconciling = undefined;
+    });
     return reconciling;
   };
   const reconcileTimer = options.reconcileIntervalMs
@@ -434,12 +490,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     tables,
     agentDownTimeSeconds: agentDownTimeMs / 1000,
     // `lbaas sync` runs the reconciler in its own process against these (their admin account).
-    localDevices: {
-      devices: access.devices.map((d) => ({ name: d.name, baseUrl: d.baseUrl })),
-      ...(access.deviceGroup ? { deviceGroup: access.deviceGroup } : {}),
-      clusterName: access.clusterName,
-      ...(access.trafficGroup ? { trafficGroup: access.trafficGroup } : {}),
-    },
+    localGroups: groups.map((g) => ({
+      name: g.name,
+      devices: g.access.devices.map((d) => ({ name: d.name, baseUrl: d.baseUrl })),
+      ...(g.access.deviceGroup ? { deviceGroup: g.access.deviceGroup } : {}),
+      clusterName: g.access.clusterName,
+      ...(g.access.trafficGroup ? { trafficGroup: g.access.trafficGroup } : {}),
+    })),
+    groups: groupSummaries(environment),
   };
   const client = new LbaasClient(target, clients);
   const stateFile = options.stateFile === undefined ? DEFAULT_STATE_FILE : options.stateFile;
@@ -467,6 +525,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     },
     devices,
     pair,
+    groups,
     client,
     target,
     clients,
@@ -476,7 +535,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     decisions,
     healthIntervalMs,
     healthReports,
-    pollHealth: () => pollHealth().then(() => healthReports.at(-1)),
+    pollHealth: async () => {
+      await polling;
+      const before = healthReports.length;
+      await pollHealth();
+      return healthReports.slice(before)[0] ?? healthReports.at(-1);
+    },
     reconciliation,
     reconcile: runReconcile,
     async stop() {
@@ -486,8 +550,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       if (reconcileTimer) clearInterval(reconcileTimer);
       await polling;
       await reconciling?.catch(() => undefined);
-      await reconcile.cluster.close();
-      await health.cluster.close();
+      await Promise.all(reconcilers.map((r) => r.cluster.close()));
+      await Promise.all(pollers.map((h) => h.cluster.close()));
       await schedulerPoller.stop();
       await Promise.all(agents.map((a) => a.stop()));
       // Agents give their tokens back before the devices go away.

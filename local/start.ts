@@ -6,6 +6,7 @@
  *   npm start -- --time-scale 10               # 10× faster liveness, to watch failover quickly
  *   npm start -- --timing real                 # devices that take as long as real ones (bigip-real-device.md §6)
  *   npm start -- --env Project --port 8787 --verbose
+ *   npm start -- --config local/two-groups.config.json   # two device groups (HA pairs), capacity limits
  */
 import { parseArgs } from 'node:util';
 
@@ -62,6 +63,7 @@ bigip-lbaas is running (${((Date.now() - started) / 1000).toFixed(1)} s to start
   SQS (fauxqs)     ${stack.endpoints.sqs}   queue ${stack.requestQueue.url.split('/').pop()}
   BIG-IP devices   ${stack.endpoints.devices.map((d) => `${d.name} ${d.url}`).join('   ')}
   environment      ${stack.env}: scheduler ×4, agents ${stack.agents.map((a) => a.host).join(', ')}
+  device groups    ${stack.groups.map((g) => `${g.name} (${g.endpoints.map((d) => d.name).join(' + ')}; agents ${g.hosts.join(', ')})`).join('   ')}
                    heartbeat every ${stack.heartbeatIntervalMs / 1000} s, agentDownTime ${stack.agentDownTimeMs / 1000} s
 
 Try it, in another terminal (the CLI finds this stack through .local/stack.json):
@@ -73,6 +75,7 @@ Try it, in another terminal (the CLI finds this stack through .local/stack.json)
   npx lbaas member create --address 10.0.1.5 --protocol-port 8080 pool1 --wait
   npx lbaas status web
   npx lbaas agents
+  npx lbaas groups                    # device groups: capacity score, usage against limits, agents alive
   npx lbaas sync --dry-run            # the devices against the desired state (the reconciler, each minute here)
 
 Or press "Create a demo load balancer" on the dashboard, then "Stop" an agent to watch failover

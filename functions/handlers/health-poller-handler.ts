@@ -1,3 +1,5 @@
+import { DEFAULT_GROUP } from '../domain/agent-scheduler.js';
+import { CAPACITY_METRICS } from '../domain/capacity.js';
 import type { HealthPoller, PollReport } from '../services/health-poller.js';
 import type { HealthPollerConfig } from '../shared/config.js';
 import { METRICS } from '../shared/metric-names.js';
@@ -47,8 +49,20 @@ function reportPoll(report: PollReport, { logger, metrics }: Telemetry): void {
     statisticsWritten: report.statisticsWritten,
   });
   emitMetric(metrics, METRICS.statusChanges.name, report.statusesWritten);
-  emitMetric(metrics, METRICS.loadbalancersInError.name, report.loadbalancersInError);
-  emitMetric(metrics, METRICS.poolsAllDown.name, report.poolsAllMembersDown);
+  const group = { Group: report.capacity?.group ?? DEFAULT_GROUP };
+  emitMetric(metrics, METRICS.loadbalancersInError.name, report.loadbalancersInError, group);
+  emitMetric(metrics, METRICS.poolsAllDown.name, report.poolsAllMembersDown, group);
+  if (report.capacity) {
+    const { usage, score, activeAgents } = report.capacity;
+    emitMetric(metrics, METRICS.groupScore.name, score, group);
+    emitMetric(metrics, METRICS.groupActiveAgents.name, activeAgents, group);
+    for (const metric of CAPACITY_METRICS.map(([m]) => m)) {
+      const value = usage[metric];
+      if (value !== undefined)
+        emitMetric(metrics, METRICS.groupUsage.name, value, { ...group, Metric: metric });
+    }
+    logger.info('device group usage', { ...report.capacity });
+  }
   for (const lb of report.traffic) {
     const dims = { LoadBalancer: lb.loadbalancerId };
     emitMetric(metrics, METRICS.lbBytesIn.name, lb.delta.bytes_in, dims, MetricUnit.Bytes);

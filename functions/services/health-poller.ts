@@ -1,4 +1,6 @@
+import { groupOf } from '../domain/agent-scheduler.js';
 import { fullPath, partitionName, poolName, virtualServerName } from '../domain/bigip-names.js';
+import { type CapacityLimits, capacityScore, type GroupUsage } from '../domain/capacity.js';
 import { deriveHealth, type HealthScrape } from '../domain/device-health.js';
 import {
   advanceStatistics,
@@ -7,10 +9,12 @@ import {
   sumStatistics,
   toStatistics,
 } from '../domain/listener-statistics.js';
+import { isActive } from '../domain/liveness.js';
 import type {
   AgentRegistry,
   BindingStore,
   DeviceCluster,
+  GroupStore,
   HealthStore,
   OperatingStatusChange,
   ResourceStore,
@@ -20,6 +24,13 @@ import { environmentTrees } from './environment-trees.js';
 
 export interface HealthPollerDeps {
   env: string;
+  /** The device group polled: its devices, the load balancers of its agents, its usage row. */
+  group?: {
+    name: string;
+    limits: CapacityLimits;
+    store: GroupStore;
+    agentDownTimeMs: number;
+  };
   cluster: DeviceCluster;
   registry: AgentRegistry;
   bindings: BindingStore;
@@ -52,7 +63,19 @@ export type PollReport =
       traffic: LoadBalancerTraffic[];
       /** Status changes by `type#id`, for logs. */
       changes: { loadbalancerId: string; key: string; from: string; to: string }[];
+      /** The device group's usage and capacity score, when the poller serves a group. */
+      capacity?: GroupCapacity;
     };
+
+/** What a poll measured of its device group. */
+export interface GroupCapacity {
+  group: string;
+  usage: GroupUsage;
+  score: number;
+  activeAgents: number;
+  /** Whether the groups table was written (only when something changed). */
+  written: boolean;
+}
 
 /**
  * The status poller of one device cluster: reads the active unit in bulk (every virtual server's
@@ -70,7 +93,14 @@ export class HealthPoller {
    */
   async poll(): Promise<PollReport> {
     const { env, cluster, clock } = this.deps;
-    const trees = await environmentTrees(this.deps);
+    const { registry, bindings, resources } = this.deps;
+    const trees = await environmentTrees({
+      env,
+      registry,
+      bindings,
+      resources,
+      ...(this.deps.group ? { group: this.deps.group.name } : {}),
+    });
     let scrape: HealthScrape;
     try {
       const device = await cluster.activeDevice();
@@ -93,6 +123,7 @@ export class HealthPoller {
     let poolsAllMembersDown = 0;
     const traffic: LoadBalancerTraffic[] = [];
     const toSave: ListenerStatistics[] = [];
+    const rate = { bits: 0, seconds: 0, measured: false };
 
     for (const tree of trees) {
       const verdict = deriveHealth(tree, scrape, env);
@@ -112,13 +143,14 @@ export class HealthPoller {
       const lbStatus =
         verdict.statuses.get(resourceKey('loadbalancer', tree.root.id)) ?? tree.root.operatingStatus;
       if (lbStatus === 'ERROR') loadbalancersInError++;
-      const t = await this.traffic(tree, scrape, now, toSave);
+      const t = await this.traffic(tree, scrape, now, toSave, rate);
       if (t) traffic.push(t);
     }
 
     const statusesWritten =
       changes.length > 0 ? await this.deps.health.writeOperatingStatuses(changes, now) : 0;
     if (toSave.length > 0) await this.deps.health.saveStatistics(toSave);
+    const capacity = this.deps.group ? await this.capacity(trees, traffic, rate, now) : undefined;
     return {
       outcome: 'polled',
       unit: scrape.unit,
@@ -131,6 +163,60 @@ export class HealthPoller {
       poolsAllMembersDown,
       traffic,
       changes: changeLog,
+      ...(capacity ? { capacity } : {}),
+    };
+  }
+
+  /**
+   * The group's usage: load balancers from the exact count the bindings keep, listeners and
+   * members counted from the desired state just walked, connections and throughput measured on
+   * the active unit (our virtual servers). Written only when it changed.
+   */
+  private async capacity(
+    trees: readonly LoadBalancerTree[],
+    traffic: readonly LoadBalancerTraffic[],
+    rate: { bits: number; seconds: number; measured: boolean },
+    now: number,
+  ): Promise<GroupCapacity> {
+    const { env, registry } = this.deps;
+    const group = this.deps.group as NonNullable<HealthPollerDeps['group']>;
+    const [rows, agents] = await Promise.all([group.store.listGroups(env), registry.listAgents(env)]);
+    const row = rows.find((r) => r.name === group.name);
+    let listeners = 0;
+    let members = 0;
+    for (const tree of trees) {
+      listeners += tree.listeners.filter((l) => !isDeleted(tree, l)).length;
+      members += tree.members.filter((m) => !isDeleted(tree, m)).length;
+    }
+    const connections = traffic.reduce((n, t) => n + t.total.active_connections, 0);
+    // Bits per second over each listener's own interval since its last reading, in Mbit/s.
+    const throughputMbps = rate.measured ? round2(rate.bits / 1e6) : undefined;
+    const usage: GroupUsage = {
+      loadBalancers: row?.loadBalancers ?? 0,
+      listeners,
+      members,
+      connections,
+      ...(throughputMbps !== undefined ? { throughputMbps } : {}),
+    };
+    const changed =
+      row?.listeners !== listeners ||
+      row?.members !== members ||
+      row?.connections !== connections ||
+      (throughputMbps !== undefined && row?.throughputMbps !== throughputMbps);
+    if (changed)
+      await group.store.recordUsage(
+        env,
+        group.name,
+        { listeners, members, connections, ...(throughputMbps !== undefined ? { throughputMbps } : {}) },
+        now,
+      );
+    return {
+      group: group.name,
+      usage,
+      score: capacityScore(usage, group.limits),
+      activeAgents: agents.filter((a) => groupOf(a) === group.name && isActive(a, group.agentDownTimeMs, now))
+        .length,
+      written: changed,
     };
   }
 
@@ -140,6 +226,7 @@ export class HealthPoller {
     scrape: HealthScrape,
     now: number,
     toSave: ListenerStatistics[],
+    rate: { bits: number; seconds: number; measured: boolean },
   ): Promise<LoadBalancerTraffic | undefined> {
     const { env, health } = this.deps;
     const partition = partitionName(env, tree.root.tenantId);
@@ -160,6 +247,12 @@ export class HealthPoller {
           )
         : undefined;
       if (next) toSave.push(next);
+      if (next && before && now > before.observedAt) {
+        // This listener's throughput since its last reading (bits grown / seconds between readings).
+        const bits = next.totals.bitsIn + next.totals.bitsOut - before.totals.bitsIn - before.totals.bitsOut;
+        rate.bits += Math.max(0, bits) / ((now - before.observedAt) / 1000);
+        rate.measured = true;
+      }
       const current = next ?? before;
       if (!current) continue;
       const total = toStatistics(current);
@@ -185,4 +278,8 @@ function growth(now: Statistics, before: Statistics | undefined): Statistics {
     total_connections: now.total_connections - (before?.total_connections ?? 0),
     request_errors: now.request_errors - (before?.request_errors ?? 0),
   };
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
 }

@@ -18,6 +18,8 @@ import { unitHolds } from './load-balancer-applier.js';
 
 export interface ReconcilerDeps {
   env: string;
+  /** The device group reconciled: only its agents' load balancers, on its devices. */
+  group?: string;
   cluster: DeviceCluster;
   registry: AgentRegistry;
   bindings: BindingStore;

@@ -317,6 +317,10 @@ export function readHeartbeatConfig(env: Env = process.env): HeartbeatConfig {
 export interface HealthPollerConfig extends DeviceAccessConfig {
   env: string;
   tables: TablesOf<'health'>;
+  /** Agents older than this are not counted alive in their group's usage. */
+  agentDownTimeMs: number;
+  /** The environment's groups and limits (its own group's limits give its capacity score). */
+  groups?: GroupDefinition[];
   /** Time between polls of the cluster (at least 30 s). */
   intervalMs: number;
   /** Polls per scheduled invocation (EventBridge fires at most once a minute). */
@@ -333,6 +337,10 @@ export function readHealthPollerConfig(env: Env = process.env): HealthPollerConf
   return {
     env: field.env(env),
     tables: tablesFrom(env, 'health'),
+    agentDownTimeMs: field.agentDownTimeMs(env),
+    ...(env[ENV_VARS.groups]
+      ? { groups: read(env, ENV_VARS.groups, json(groupsSchema)) as GroupDefinition[] }
+      : {}),
     intervalMs,
     pollsPerInvocation: pollsPerMinute(intervalMs),
     ...readDeviceAccess(env),

@@ -48,10 +48,16 @@ export const METRICS = {
   healthPolls: { name: 'HealthPolls', dimensions: ['Environment', 'Outcome'] },
   /** Health poller: operating statuses the devices changed. */
   statusChanges: { name: 'OperatingStatusChanges', dimensions: ['Environment'] },
-  /** Health poller: load balancers whose operating status is ERROR (each poll). */
-  loadbalancersInError: { name: 'LoadBalancersInError', dimensions: ['Environment'] },
-  /** Health poller: pools whose every serving member fails its monitor (each poll). */
-  poolsAllDown: { name: 'PoolsAllMembersDown', dimensions: ['Environment'] },
+  /** Health poller: load balancers whose operating status is ERROR (each poll, per device group). */
+  loadbalancersInError: { name: 'LoadBalancersInError', dimensions: ['Environment', 'Group'] },
+  /** Health poller: pools whose every serving member fails its monitor (each poll, per device group). */
+  poolsAllDown: { name: 'PoolsAllMembersDown', dimensions: ['Environment', 'Group'] },
+  /** Health poller: the device group's capacity score (highest usage / limit; 1 = full). */
+  groupScore: { name: 'GroupCapacityScore', dimensions: ['Environment', 'Group'] },
+  /** Health poller: the device group's usage; Metric = loadBalancers|listeners|members|connections|throughputMbps. */
+  groupUsage: { name: 'GroupUsage', dimensions: ['Environment', 'Group', 'Metric'] },
+  /** Health poller: active agents of the device group. */
+  groupActiveAgents: { name: 'GroupActiveAgents', dimensions: ['Environment', 'Group'] },
   /** Reconciler: runs by outcome (done|aborted|skipped). */
   reconcileRuns: { name: 'ReconcileRuns', dimensions: ['Environment', 'Outcome'] },
   /** Reconciler: differences found (dry run or scheduled report), by object kind. */

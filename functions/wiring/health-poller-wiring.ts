@@ -1,8 +1,10 @@
 import { type AwsClients, createDocumentClient } from '../adapters/aws-clients.js';
 import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
 import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
+import { DynamoDbGroupStore } from '../adapters/dynamodb-group-store.js';
 import { DynamoDbHealthStore } from '../adapters/dynamodb-health-store.js';
 import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
+import { DEFAULT_GROUP } from '../domain/agent-scheduler.js';
 import { createHealthPollerHandler } from '../handlers/health-poller-handler.js';
 import { HealthPoller } from '../services/health-poller.js';
 import type { HealthPollerConfig } from '../shared/config.js';
@@ -24,8 +26,15 @@ export function wireHealthPoller(
   const db = createDocumentClient(clients.dynamodb);
   const telemetry = overrides.telemetry ?? createTelemetry('health-poller', config.env);
   const cluster = wireDeviceCluster(config, overrides);
+  const group = config.group ?? DEFAULT_GROUP;
   const poller = new HealthPoller({
     env: config.env,
+    group: {
+      name: group,
+      limits: config.groups?.find((g) => g.name === group)?.limits ?? {},
+      store: new DynamoDbGroupStore(db, config.tables.groups),
+      agentDownTimeMs: config.agentDownTimeMs,
+    },
     cluster,
     registry: new DynamoDbAgentRegistry(db, config.tables.agents),
     // Listing bindings is all it does with them: no affinity table (and no grant on it).

@@ -1,6 +1,7 @@
 import { type AwsClients, createDocumentClient } from '../adapters/aws-clients.js';
 import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
 import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
+import { DynamoDbGroupStore } from '../adapters/dynamodb-group-store.js';
 import { DynamoDbHealthStore } from '../adapters/dynamodb-health-store.js';
 import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
 import { SqsQueueInbox } from '../adapters/sqs-queue-inbox.js';
@@ -43,5 +44,6 @@ export function wireOperator(
     ...graph,
     resources: new DynamoDbResourceStore(graph.db, settings.tables),
     health: new DynamoDbHealthStore(graph.db, settings.tables),
+    groups: new DynamoDbGroupStore(graph.db, settings.tables.groups),
   };
 }

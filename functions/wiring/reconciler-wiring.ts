@@ -4,6 +4,7 @@ import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
 import { DynamoDbPartitionLease } from '../adapters/dynamodb-partition-lease.js';
 import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
 import { DynamoDbSyncLedger } from '../adapters/dynamodb-sync-ledger.js';
+import { DEFAULT_GROUP } from '../domain/agent-scheduler.js';
 import { createReconcilerHandler } from '../handlers/reconciler-handler.js';
 import { Reconciler } from '../services/reconciler.js';
 import type { ReconcilerConfig } from '../shared/config.js';
@@ -35,6 +36,7 @@ export function wireReconciler(
   });
   const reconciler = new Reconciler({
     env: config.env,
+    group: config.group ?? DEFAULT_GROUP,
     cluster,
     registry: new DynamoDbAgentRegistry(db, config.tables.agents),
     // Listing bindings is all it does with them: no affinity table (and no grant on it).

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { DEFAULT_GROUP } from '../../functions/domain/agent-scheduler.js';
+import type { CapacityLimits } from '../../functions/domain/capacity.js';
 import { intSetting, rules, TRAFFIC_GROUP_RE } from '../../functions/shared/config-rules.js';
 
 /**
@@ -24,6 +26,34 @@ const agent = z.strictObject({
   agentId: rules.agentId.optional(),
   /** Subnets of this agent's own network path (direct mode), typically one availability zone. */
   subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/)).default([]),
+});
+
+const devices = z.strictObject({
+  /** How agents reach the management addresses. */
+  access: z.enum(['vpc-link', 'direct']).default('vpc-link'),
+  vpcId: z
+    .string()
+    .regex(/^vpc-[0-9a-f]{8,17}$/)
+    .optional(),
+  /** Subnets of the Network Load Balancer (vpc-link) in front of the management ports. */
+  subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/)).default([]),
+  /** Name of the Secrets Manager secret holding {"username","password"} (created empty if absent). */
+  credentialsSecretName: z.string().min(1).max(512),
+  /** PEM file (relative to the config) of the CA that signed the devices' certificates. */
+  caBundleFile: z.string().min(1).optional(),
+  /** Device group to config-sync after each change (manual-sync HA pairs). */
+  deviceGroup: rules.name.optional(),
+  trafficGroup: z.string().regex(TRAFFIC_GROUP_RE).optional(),
+  units: z.array(deviceUnit).min(1).max(8),
+});
+type Devices = z.output<typeof devices>;
+
+/** A device group: a BIG-IP unit or HA pair, the agents that manage it, and how much it may hold. */
+const deviceGroup = z.strictObject({
+  name: rules.name,
+  devices,
+  agents: z.array(agent).min(1).max(50),
+  capacity: rules.capacityLimits.default({}),
 });
 
 const environment = z
@@ -55,37 +85,85 @@ const environment = z
      * also a client of the devices, so raise it only as far as they take it.
      */
     workerConcurrency: z.int().min(2).max(50).default(5),
-    devices: z.strictObject({
-      /** How agents reach the management addresses. */
-      access: z.enum(['vpc-link', 'direct']).default('vpc-link'),
-      vpcId: z
-        .string()
-        .regex(/^vpc-[0-9a-f]{8,17}$/)
-        .optional(),
-      /** Subnets of the Network Load Balancer (vpc-link) in front of the management ports. */
-      subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/)).default([]),
-      /** Name of the Secrets Manager secret holding {"username","password"} (created empty if absent). */
-      credentialsSecretName: z.string().min(1).max(512),
-      /** PEM file (relative to the config) of the CA that signed the devices' certificates. */
-      caBundleFile: z.string().min(1).optional(),
-      /** Device group to config-sync after each change (manual-sync HA pairs). */
-      deviceGroup: rules.name.optional(),
-      trafficGroup: z.string().regex(TRAFFIC_GROUP_RE).optional(),
-      units: z.array(deviceUnit).min(1).max(8),
-    }),
-    agents: z.array(agent).min(1).max(50),
+    /** The devices and agents of an environment with one device group (the group is named `default`). */
+    devices: devices.optional(),
+    agents: z.array(agent).min(1).max(50).optional(),
+    /** Capacity limits of that one group. */
+    capacity: rules.capacityLimits.optional(),
+    /** Several device groups (BIG-IP clusters), each with its own devices, agents and limits. */
+    groups: z.array(deviceGroup).min(1).max(20).optional(),
+    /** A group whose capacity score passes this raises its alarm (1 = full). */
+    capacityAlarmScore: z.number().gt(0).max(1).default(0.8),
   })
   .superRefine((e, ctx) => {
+    if (e.groups && (e.devices || e.agents || e.capacity)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['groups'],
+        message: 'use either groups or devices/agents/capacity (one group), not both',
+      });
+    }
+    if (!e.groups && !(e.devices && e.agents)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [e.devices ? 'agents' : 'devices'],
+        message: 'is required (or list device groups under groups)',
+      });
+    }
+    const groups =
+      e.groups ??
+      (e.devices && e.agents ? [{ name: DEFAULT_GROUP, devices: e.devices, agents: e.agents }] : []);
+    const at = (g: number, ...path: (string | number)[]) => (e.groups ? ['groups', g, ...path] : path);
     const hosts = new Set<string>();
-    e.agents.forEach((a, i) => {
-      if (hosts.has(a.host)) {
+    const names = new Set<string>();
+    const secrets = new Set<string>();
+    groups.forEach((group, g) => {
+      if (names.has(group.name))
+        ctx.addIssue({ code: 'custom', path: at(g, 'name'), message: `duplicate group name ${group.name}` });
+      names.add(group.name);
+      if (secrets.has(group.devices.credentialsSecretName))
         ctx.addIssue({
           code: 'custom',
-          path: ['agents', i, 'host'],
-          message: `duplicate host name ${a.host}`,
+          path: at(g, 'devices', 'credentialsSecretName'),
+          message: 'each device group needs its own credentials secret name',
+        });
+      secrets.add(group.devices.credentialsSecretName);
+      group.agents.forEach((a, i) => {
+        if (hosts.has(a.host)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: at(g, 'agents', i, 'host'),
+            message: `duplicate host name ${a.host} (host names are unique in an environment, across groups)`,
+          });
+        }
+        hosts.add(a.host);
+      });
+      // Both paths live in the devices' VPC: the NLB and VPC link in devices.subnetIds, or the agents in their own subnets.
+      if (!group.devices.vpcId) {
+        ctx.addIssue({
+          code: 'custom',
+          path: at(g, 'devices', 'vpcId'),
+          message: 'is required (the VPC of the management addresses)',
         });
       }
-      hosts.add(a.host);
+      if (group.devices.access === 'vpc-link' && group.devices.subnetIds.length === 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: at(g, 'devices', 'subnetIds'),
+          message: 'needs at least one subnet for the load balancer and VPC link',
+        });
+      }
+      if (group.devices.access === 'direct' && group.devices.subnetIds.length === 0) {
+        group.agents.forEach((a, i) => {
+          if (a.subnetIds.length === 0) {
+            ctx.addIssue({
+              code: 'custom',
+              path: at(g, 'agents', i, 'subnetIds'),
+              message: 'needs the agent’s own subnets in direct mode (or set devices.subnetIds)',
+            });
+          }
+        });
+      }
     });
     if (e.agentDownTimeSeconds < 2 * e.heartbeatIntervalSeconds) {
       ctx.addIssue({
@@ -95,32 +173,15 @@ const environment = z
           'must be at least twice heartbeatIntervalSeconds (one lost heartbeat must not kill an agent)',
       });
     }
-    // Both paths live in the devices' VPC: the NLB and VPC link in devices.subnetIds, or the agents in their own subnets.
-    if (!e.devices.vpcId) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['devices', 'vpcId'],
-        message: 'is required (the VPC of the management addresses)',
-      });
-    }
-    if (e.devices.access === 'vpc-link' && e.devices.subnetIds.length === 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['devices', 'subnetIds'],
-        message: 'needs at least one subnet for the load balancer and VPC link',
-      });
-    }
-    if (e.devices.access === 'direct' && e.devices.subnetIds.length === 0) {
-      e.agents.forEach((a, i) => {
-        if (a.subnetIds.length === 0) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['agents', i, 'subnetIds'],
-            message: 'needs the agent’s own subnets in direct mode (or set devices.subnetIds)',
-          });
-        }
-      });
-    }
+  })
+  .transform(({ devices: one, agents: oneAgents, capacity, groups: listed, ...rest }) => {
+    // One shape for everything downstream: groups, and every agent with its group.
+    const groups = (
+      listed ?? [
+        { name: DEFAULT_GROUP, devices: one as Devices, agents: oneAgents ?? [], capacity: capacity ?? {} },
+      ]
+    ).map((g) => ({ ...g, capacity: definedLimits(g.capacity ?? {}) }));
+    return { ...rest, groups, agents: groups.flatMap((g) => g.agents.map((a) => ({ ...a, group: g.name }))) };
   });
 
 export const lbaasConfigSchema = z
@@ -160,6 +221,7 @@ export const lbaasConfigSchema = z
 export type LbaasConfig = z.output<typeof lbaasConfigSchema>;
 export type EnvironmentConfig = LbaasConfig['environments'][number];
 export type AgentDefinition = EnvironmentConfig['agents'][number];
+export type DeviceGroupConfig = EnvironmentConfig['groups'][number];
 
 export class ConfigError extends Error {}
 
@@ -186,4 +248,27 @@ export function loadConfig(path: string): LbaasConfig {
 /** Agent identity: configured, or derived from environment and host (stable across deploys). */
 export function agentIdOf(env: EnvironmentConfig, a: AgentDefinition): string {
   return a.agentId ?? `${env.prefix}.${a.host}`;
+}
+
+/** Limits without the keys left out (so a limit is either a number or absent). */
+function definedLimits(limits: Record<string, number | undefined>): CapacityLimits {
+  return Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) as CapacityLimits;
+}
+
+/** A device group as the CLI shows it: name, limits, agents, devices. */
+export interface GroupSummary {
+  name: string;
+  limits: CapacityLimits;
+  hosts: string[];
+  devices: string[];
+}
+
+/** What `lbaas groups` shows of each device group's configuration. */
+export function groupSummaries(environment: EnvironmentConfig | undefined): GroupSummary[] {
+  return (environment?.groups ?? []).map((g) => ({
+    name: g.name,
+    limits: g.capacity,
+    hosts: g.agents.map((a) => a.host),
+    devices: g.devices.units.map((u) => u.name),
+  }));
 }

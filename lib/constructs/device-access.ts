@@ -24,12 +24,16 @@ import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, type IConstruct } from 'constructs';
+import { DEFAULT_GROUP } from '../../functions/domain/agent-scheduler.js';
 import type { BigIpEndpoint } from '../../functions/domain/ports.js';
-import type { AgentDefinition, EnvironmentConfig } from '../config/lbaas-config.js';
+import type { AgentDefinition, DeviceGroupConfig } from '../config/lbaas-config.js';
 
 export interface DeviceAccessProps {
   name: string;
-  environment: EnvironmentConfig;
+  /** The environment prefix. */
+  env: string;
+  /** The device group whose devices these are. */
+  group: DeviceGroupConfig;
   /** Directory of the configuration file (the CA bundle path is relative to it). */
   configDir: string;
 }
@@ -52,8 +56,11 @@ export class DeviceAccess extends Construct {
 
   constructor(scope: Construct, id: string, props: DeviceAccessProps) {
     super(scope, id);
-    const { environment: env } = props;
-    const devices = env.devices;
+    const { group } = props;
+    const devices = group.devices;
+    // An environment's only group (`default`) keeps the names it had before groups existed.
+    const label = group.name === DEFAULT_GROUP ? props.env : `${props.env}/${group.name}`;
+    const env = { prefix: label, agents: group.agents };
     // Credentials live in Secrets Manager; the generated value is a placeholder the operator replaces.
     this.secret = new Secret(this, 'DeviceCredentials', {
       secretName: devices.credentialsSecretName,
@@ -131,7 +138,7 @@ export class DeviceAccess extends Construct {
       securityGroups: [linkSg],
     });
     this.api = new HttpApi(this, 'DeviceApi', {
-      apiName: `${props.name}-${env.prefix}-devices`,
+      apiName: `${props.name}-${props.env}${group.name === DEFAULT_GROUP ? '' : `-${group.name}`}-devices`,
       description: `${env.prefix}: iControl REST to the BIG-IP devices through the VPC link (IAM-authorised)`,
       createDefaultStage: false,
     });
@@ -216,7 +223,7 @@ export class DeviceAccess extends Construct {
 
   /** VPC placement of an agent's functions in direct mode (its own subnets: its own path). */
   placementFor(
-    agent: AgentDefinition,
+    agent: Pick<AgentDefinition, 'host' | 'subnetIds'>,
   ): { vpc: IVpc; vpcSubnets: { subnets: ISubnet[] }; securityGroups: SecurityGroup[] } | undefined {
     if (!this.directSecurityGroup) return undefined;
     const ids = agent.subnetIds.length > 0 ? agent.subnetIds : this.vpc.privateSubnets.map((s) => s.subnetId);

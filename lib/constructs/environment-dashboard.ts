@@ -32,6 +32,10 @@ export interface EnvironmentDashboardProps {
   oldestMessageAlarm?: Duration;
   /** Minutes a load balancer stays in operating status ERROR before its alarm fires (default 5). */
   healthAlarmMinutes?: number;
+  /** The environment's device groups and their agents. */
+  groups: { name: string; hosts: string[] }[];
+  /** A group's capacity alarm fires when its score reaches this (default 0.8). */
+  capacityAlarmScore?: number;
 }
 
 /**
@@ -115,7 +119,15 @@ export class EnvironmentDashboard extends Construct {
               custom('noActiveAgent', {}, 'Sum', 'no active agent'),
               custom('exhausted', {}, 'Sum', 'gave up (scheduler)'),
               ...(
-                ['invalid-message', 'tenant-mismatch', 'not-found', 'conflict', 'immutable-field'] as const
+                [
+                  'invalid-message',
+                  'tenant-mismatch',
+                  'not-found',
+                  'conflict',
+                  'immutable-field',
+                  'group-at-capacity',
+                  'environment-at-capacity',
+                ] as const
               ).map((r) => custom('rejected', { Reason: r }, 'Sum', `rejected: ${r}`)),
             ],
             width: 8,
@@ -183,10 +195,15 @@ export class EnvironmentDashboard extends Construct {
         [
           new GraphWidget({
             title: 'Health (status poller): load balancers in ERROR, pools with every member down',
-            left: [
-              custom('loadbalancersInError', {}, 'Maximum', 'load balancers in ERROR'),
-              custom('poolsAllDown', {}, 'Maximum', 'pools all down'),
-            ],
+            left: props.groups.flatMap((g) => [
+              custom(
+                'loadbalancersInError',
+                { Group: g.name },
+                'Maximum',
+                `${g.name}: load balancers in ERROR`,
+              ),
+              custom('poolsAllDown', { Group: g.name }, 'Maximum', `${g.name}: pools all down`),
+            ]),
             right: [custom('statusChanges', {}, 'Sum', 'status changes')],
             width: 8,
           }),
@@ -229,6 +246,32 @@ export class EnvironmentDashboard extends Construct {
             width: 6,
           }),
         ],
+        // Device groups: how full each is (1 = full: no new tenants, no new load balancers) and who serves it.
+        props.groups.flatMap((g) => [
+          new GraphWidget({
+            title: `Group ${g.name}: capacity score (1 = full) and active agents`,
+            left: [custom('groupScore', { Group: g.name }, 'Maximum', 'score')],
+            right: [
+              custom(
+                'groupActiveAgents',
+                { Group: g.name },
+                'Minimum',
+                `active agents (of ${g.hosts.length})`,
+              ),
+            ],
+            width: 8,
+          }),
+          new GraphWidget({
+            title: `Group ${g.name}: usage`,
+            left: (['loadBalancers', 'listeners', 'members'] as const).map((m) =>
+              custom('groupUsage', { Group: g.name, Metric: m }, 'Maximum', m),
+            ),
+            right: (['connections', 'throughputMbps'] as const).map((m) =>
+              custom('groupUsage', { Group: g.name, Metric: m }, 'Maximum', m),
+            ),
+            width: 16,
+          }),
+        ]),
       ],
     });
 
@@ -278,19 +321,36 @@ export class EnvironmentDashboard extends Construct {
       `${env}: a request has waited longer than ${(props.oldestMessageAlarm ?? Duration.minutes(5)).toHumanString()}`,
     );
     const healthMinutes = props.healthAlarmMinutes ?? 5;
+    const capacityScore = props.capacityAlarmScore ?? 0.8;
+    for (const g of props.groups) {
+      // The only group keeps the alarm names it had before groups existed.
+      const suffix = props.groups.length === 1 ? '' : `-${g.name}`;
+      alarm(
+        `LoadBalancerInError${suffix}`,
+        custom('loadbalancersInError', { Group: g.name }, 'Minimum'),
+        1,
+        `${env}/${g.name}: a load balancer has been in operating status ERROR for ${healthMinutes} minutes (lbaas status <lb> shows which part fails)`,
+        ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        healthMinutes,
+      );
+      alarm(
+        `PoolAllMembersDown${suffix}`,
+        custom('poolsAllDown', { Group: g.name }, 'Maximum'),
+        1,
+        `${env}/${g.name}: a pool has every member failing its health monitor`,
+      );
+      alarm(
+        `Group-${g.name}-Capacity`,
+        custom('groupScore', { Group: g.name }, 'Maximum'),
+        capacityScore,
+        `${env}: device group ${g.name} passed capacity score ${capacityScore} (at 1 it takes no new tenant and its tenants no new load balancer; lbaas groups)`,
+      );
+    }
     alarm(
-      'LoadBalancerInError',
-      custom('loadbalancersInError', {}, 'Minimum'),
+      'EnvironmentAtCapacity',
+      custom('rejected', { Reason: 'environment-at-capacity' }, 'Sum'),
       1,
-      `${env}: a load balancer has been in operating status ERROR for ${healthMinutes} minutes (lbaas status <lb> shows which part fails)`,
-      ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      healthMinutes,
-    );
-    alarm(
-      'PoolAllMembersDown',
-      custom('poolsAllDown', {}, 'Maximum'),
-      1,
-      `${env}: a pool has every member failing its health monitor`,
+      `${env}: a new tenant's load balancer was refused: every device group is full or disabled (lbaas groups)`,
     );
     alarm(
       'RepairsFailed',
@@ -298,16 +358,21 @@ export class EnvironmentDashboard extends Construct {
       1,
       `${env}: the device refused to repair a load balancer; it is in ERROR with the reason (lbaas sync --dry-run)`,
     );
-    alarm(
-      'FunctionErrors',
-      new MathExpression({
-        expression: functionErrors.map((_, i) => `e${i}`).join('+'),
-        usingMetrics: Object.fromEntries(functionErrors.map((m, i) => [`e${i}`, m])),
-        period: Duration.minutes(1),
-        label: 'function errors',
-      }),
-      1,
-      `${env}: a function failed (timeouts, crashes)`,
-    );
+    // An alarm's math expression takes at most 10 metrics: one alarm per ten functions.
+    const chunks: IMetric[][] = [];
+    for (let i = 0; i < functionErrors.length; i += 10) chunks.push(functionErrors.slice(i, i + 10));
+    chunks.forEach((chunk, c) => {
+      alarm(
+        chunks.length === 1 ? 'FunctionErrors' : `FunctionErrors-${c + 1}`,
+        new MathExpression({
+          expression: chunk.map((_, i) => `e${i}`).join('+'),
+          usingMetrics: Object.fromEntries(chunk.map((m, i) => [`e${i}`, m])),
+          period: Duration.minutes(1),
+          label: 'function errors',
+        }),
+        1,
+        `${env}: a function failed (timeouts, crashes)${chunks.length === 1 ? '' : ` (functions ${c * 10 + 1}–${c * 10 + chunk.length})`}`,
+      );
+    });
   }
 }

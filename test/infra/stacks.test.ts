@@ -88,7 +88,7 @@ describe('the devices’ CA bundle', () => {
       LBAAS_CA_BUNDLE_FILE: 'ca.pem',
       LAMBDA_TASK_ROOT: tls,
       ...Object.fromEntries(
-        ['AGENTS', 'BINDINGS', 'AFFINITY', 'RESOURCES', 'LEASES', 'CLAIMS'].map((t) => [
+        ['AGENTS', 'BINDINGS', 'AFFINITY', 'RESOURCES', 'LEASES', 'CLAIMS', 'GROUPS'].map((t) => [
           `LBAAS_TABLE_${t}`,
           't',
         ]),
@@ -147,7 +147,7 @@ describe('CDK stacks (sample configuration)', () => {
   });
 
   it('has the shared tables: on-demand, point-in-time recovery, KMS, deletion protection, TTL, the by-agent index', () => {
-    shared.resourceCountIs('AWS::DynamoDB::GlobalTable', 8);
+    shared.resourceCountIs('AWS::DynamoDB::GlobalTable', 9);
     shared.allResourcesProperties('AWS::DynamoDB::GlobalTable', {
       BillingMode: 'PAY_PER_REQUEST',
       SSESpecification: Match.objectLike({ SSEEnabled: true, SSEType: 'KMS' }),
@@ -267,6 +267,7 @@ describe('CDK stacks (sample configuration)', () => {
     expect(variables.filter((v) => v.startsWith('LBAAS_TABLE_')).sort()).toEqual([
       'LBAAS_TABLE_AGENTS',
       'LBAAS_TABLE_BINDINGS',
+      'LBAAS_TABLE_GROUPS',
       'LBAAS_TABLE_RESOURCES',
       'LBAAS_TABLE_STATISTICS',
     ]);
@@ -444,6 +445,8 @@ describe('CDK stacks (sample configuration)', () => {
         'LoadBalancerInError',
         'PoolAllMembersDown',
         'RepairsFailed',
+        'Group-default-Capacity',
+        'EnvironmentAtCapacity',
       ]
         .map((n) => `bigip-lbaas-Project-${n}`)
         .sort(),
@@ -553,5 +556,134 @@ describe('configuration validation', () => {
       'environments.0.devices.subnetIds: needs at least one subnet',
     );
     expect(errorOf(() => undefined)).toBe('accepted');
+  });
+});
+
+/** The sample environment as two device groups (an HA pair each, three agents each, limits on one). */
+const twoGroups = () => {
+  const config = sample();
+  const e = config.environments[0];
+  const { devices, agents } = e;
+  delete e.devices;
+  delete e.agents;
+  e.groups = [
+    { name: 'east', devices, agents, capacity: { maxLoadBalancers: 500, maxConnections: 200000 } },
+    {
+      name: 'west',
+      devices: {
+        ...devices,
+        credentialsSecretName: 'bigip-lbaas/Project/west-devices',
+        units: [
+          { name: 'bigip-c', managementAddress: '10.30.0.11' },
+          { name: 'bigip-d', managementAddress: '10.30.0.12' },
+        ],
+      },
+      agents: [{ host: 'agent-4' }, { host: 'agent-5' }],
+    },
+  ];
+  e.capacityAlarmScore = 0.75;
+  return config;
+};
+
+describe('device groups in the configuration and the stacks', () => {
+  it('accepts the one-group shape and the groups shape, and refuses mixes, shared hosts and shared secrets', () => {
+    const one = parseConfig(sample()).environments[0];
+    expect(one?.groups.map((g) => g.name)).toEqual(['default']);
+    expect(one?.agents.every((a) => a.group === 'default')).toBe(true);
+    const two = parseConfig(twoGroups()).environments[0];
+    expect(two?.groups.map((g) => [g.name, g.capacity])).toEqual([
+      ['east', { maxLoadBalancers: 500, maxConnections: 200000 }],
+      ['west', {}],
+    ]);
+    expect(two?.agents.map((a) => `${a.group}/${a.host}`)).toEqual([
+      'east/agent-1',
+      'east/agent-2',
+      'east/agent-3',
+      'west/agent-4',
+      'west/agent-5',
+    ]);
+
+    const mixed = twoGroups();
+    mixed.environments[0].agents = [{ host: 'x' }];
+    expect(() => parseConfig(mixed)).toThrow(/groups: use either groups or devices\/agents\/capacity/);
+    const shared = twoGroups();
+    shared.environments[0].groups[1].agents = [{ host: 'agent-2' }];
+    expect(() => parseConfig(shared)).toThrow(/groups\.1\.agents\.0\.host: duplicate host name agent-2/);
+    const secret = twoGroups();
+    secret.environments[0].groups[1].devices.credentialsSecretName = 'bigip-lbaas/Project/devices';
+    expect(() => parseConfig(secret)).toThrow(/its own credentials secret name/);
+    const none = sample();
+    delete none.environments[0].devices;
+    expect(() => parseConfig(none)).toThrow(/devices: is required/);
+  });
+
+  it('gives each group its own device path, status poller and reconciler, and each agent its group’s devices', () => {
+    const { template } = synth(twoGroups());
+    const env = template('lbaas-Project');
+    // One HTTP API (VPC link) per group, each routing to its own devices only.
+    const apis = Object.values(env.findResources('AWS::ApiGatewayV2::Api')).map((a) => a.Properties.Name);
+    expect(apis.sort()).toEqual(['lbaas-Project-east-devices', 'lbaas-Project-west-devices']);
+    const routes = Object.values(env.findResources('AWS::ApiGatewayV2::Route')).map(
+      (r) => r.Properties.RouteKey,
+    );
+    expect(routes.sort()).toEqual(
+      ['bigip-a', 'bigip-b', 'bigip-c', 'bigip-d'].map((d) => `ANY /${d}/{proxy+}`).sort(),
+    );
+
+    const functions = Object.values(env.findResources('AWS::Lambda::Function')).map(
+      (f) => f.Properties.Environment?.Variables ?? {},
+    );
+    const of = (kind: string) => functions.filter((v) => v.POWERTOOLS_SERVICE_NAME === kind);
+    const devicesOf = (v: Record<string, unknown>) => JSON.stringify(v.LBAAS_DEVICES);
+    for (const kind of ['health-poller', 'reconciler'])
+      expect(
+        of(kind)
+          .map((v) => v.LBAAS_GROUP)
+          .sort(),
+      ).toEqual(['east', 'west']);
+    for (const v of of('agent-worker')) {
+      const west = ['agent-4', 'agent-5'].includes(v.LBAAS_AGENT_HOST as string);
+      expect(v.LBAAS_GROUP).toBe(west ? 'west' : 'east');
+      expect(devicesOf(v)).toContain(west ? 'bigip-c' : 'bigip-a');
+      expect(devicesOf(v)).not.toContain(west ? 'bigip-a' : 'bigip-c');
+      expect(v.LBAAS_CLUSTER_NAME).toBe(west ? 'Project-west-devices' : 'Project-east-devices');
+    }
+    const scheduler = of('scheduler')[0] as Record<string, string>;
+    expect(JSON.parse(scheduler.LBAAS_GROUPS as string)).toEqual([
+      { name: 'east', limits: { maxLoadBalancers: 500, maxConnections: 200000 } },
+      { name: 'west', limits: {} },
+    ]);
+    // Each group's functions may call only its own devices.
+    const policies = Object.values(env.findResources('AWS::IAM::Policy'));
+    const invokes = policies.flatMap((p) =>
+      p.Properties.PolicyDocument.Statement.filter(
+        (s: { Action: unknown }) => s.Action === 'execute-api:Invoke',
+      ),
+    );
+    for (const s of invokes) {
+      const text = JSON.stringify(s.Resource);
+      expect(text.includes('/bigip-a/') && text.includes('/bigip-c/')).toBe(false);
+    }
+
+    const alarms = Object.values(env.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+    const names = alarms.map((a) => a.AlarmName);
+    for (const n of [
+      'Group-east-Capacity',
+      'Group-west-Capacity',
+      'EnvironmentAtCapacity',
+      'LoadBalancerInError-east',
+      'PoolAllMembersDown-west',
+    ])
+      expect(names).toContain(`bigip-lbaas-Project-${n}`);
+    expect(alarms.find((a) => a.AlarmName === 'bigip-lbaas-Project-Group-west-Capacity')).toMatchObject({
+      Threshold: 0.75,
+      MetricName: 'GroupCapacityScore',
+      Dimensions: expect.arrayContaining([{ Name: 'Group', Value: 'west' }]),
+    });
+    const dashboard = JSON.stringify(Object.values(env.findResources('AWS::CloudWatch::Dashboard'))[0]);
+    for (const title of ['Group east: capacity score', 'Group west: usage'])
+      expect(dashboard).toContain(title);
+    const output = env.findOutputs('ReconcilerFunctionName');
+    expect(JSON.stringify(output)).toContain('west');
   });
 });

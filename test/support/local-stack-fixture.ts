@@ -9,10 +9,12 @@ import { type LocalStack, startLocalStack } from '../../local/local-stack.js';
  * (three agents, an HA pair) and liveness 25× faster: heartbeats every 1.2 s, agentDownTime 3 s.
  */
 export async function testStack(
-  options: { stateFile?: string | false; healthIntervalMs?: number } = {},
+  options: { stateFile?: string | false; healthIntervalMs?: number; configPath?: string } = {},
 ): Promise<LocalStack> {
   const config = parseConfig(
-    JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'lbaas.config.json'), 'utf8')),
+    JSON.parse(
+      readFileSync(join(import.meta.dirname, '..', '..', options.configPath ?? 'lbaas.config.json'), 'utf8'),
+    ),
   );
   return startLocalStack({
     config,

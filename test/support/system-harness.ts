@@ -171,6 +171,7 @@ export async function systemHarness(options: SystemOptions = {}) {
       const graph = wireHealthPoller(
         {
           ...access,
+          agentDownTimeMs: 75_000,
           intervalMs: 30_000,
           pollsPerInvocation: 1,
         },

@@ -16,7 +16,7 @@ const target: ClientTarget = {
   agentQueues: {},
   tables: tableNames('lbaas'),
   agentDownTimeSeconds: 75,
-  reconcilerFunction: 'lbaas-Project-Reconciler',
+  reconcilerFunctions: { default: 'lbaas-Project-Reconciler' },
   region: 'us-east-1',
 };
 const client = () =>
@@ -55,11 +55,35 @@ describe('lbaas sync against AWS: the reconciler function', () => {
   });
 
   it('refuses when the stack predates the reconciler', async () => {
-    const { reconcilerFunction: _f, ...old } = target;
+    const { reconcilerFunctions: _f, ...old } = target;
     const c = new LbaasClient(old, {
       dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
       sqs: new SQSClient({ region: 'us-east-1' }),
     });
     await expect(c.sync({ dryRun: true, removeOrphans: false })).rejects.toThrow(/no reconciler function/);
+  });
+
+  it('invokes the named device group’s reconciler, and wants a group named when there are several', async () => {
+    lambda.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      Payload: encode({ outcome: 'skipped', reason: 'device not ready' }) as never,
+    });
+    const c = new LbaasClient(
+      {
+        ...target,
+        reconcilerFunctions: { g1: 'lbaas-Project-Reconciler-g1', g2: 'lbaas-Project-Reconciler-g2' },
+      },
+      { dynamodb: new DynamoDBClient({ region: 'us-east-1' }), sqs: new SQSClient({ region: 'us-east-1' }) },
+    );
+    await c.sync({ dryRun: true, removeOrphans: false, group: 'g2' });
+    expect(lambda.commandCalls(InvokeCommand)[0]?.args[0].input.FunctionName).toBe(
+      'lbaas-Project-Reconciler-g2',
+    );
+    await expect(c.sync({ dryRun: true, removeOrphans: false })).rejects.toThrow(
+      /has device groups g1, g2: name one/,
+    );
+    await expect(c.sync({ dryRun: true, removeOrphans: false, group: 'g3' })).rejects.toThrow(
+      /no reconciler function for device group g3/,
+    );
   });
 });
