@@ -3,8 +3,12 @@
  * balancer and for a new one, with 100, 10,000 and 100,000 existing bindings, against AWS's
  * DynamoDB Local and fauxqs. Prints a table and, as its last line, a JSON object. Never fails on time.
  *
- *   npm run bench:scheduler                      # sizes 100, 10000, 100000
- *   npm run bench:scheduler -- --sizes 100,1000  # quicker
+ * Each size runs with one device group of three agents; the sizes in --grouped-sizes (default
+ * 100,000) run again with ten device groups of three agents each (capacity limits set, so every new
+ * load balancer's bind also checks its group's count): the calls per decision must not change.
+ *
+ *   npm run bench:scheduler                      # sizes 100, 10000, 100000; 10 groups at 100000
+ *   npm run bench:scheduler -- --sizes 100,1000 --grouped-sizes 1000  # quicker
  */
 import { randomUUID } from 'node:crypto';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
@@ -20,11 +24,30 @@ import { runConcurrently, startBenchServices } from './support/local-services.js
 import { machine, printTable, summarize, writeResult } from './support/stats.js';
 
 const ENV = 'Bench';
-const HOSTS = ['agent-1', 'agent-2', 'agent-3'];
+const AGENTS_PER_GROUP = 3;
 const LBS_PER_TENANT = 4;
 const SAMPLE = Number(argument('--sample') ?? 400);
 const CONCURRENCY = Number(argument('--concurrency') ?? 8);
 const sizes = (argument('--sizes') ?? '100,10000,100000').split(',').map(Number);
+const groupedSizes = (argument('--grouped-sizes') ?? '100000').split(',').filter(Boolean).map(Number);
+const layouts = [
+  ...sizes.map((size) => ({ size, groups: 1 })),
+  ...groupedSizes.map((size) => ({ size, groups: 10 })),
+];
+
+/** Group names and their agents: `default` with agent-1..3, or g01..g10 with g01-agent-1.. each. */
+function layoutOf(groups: number) {
+  const names =
+    groups === 1
+      ? ['default']
+      : Array.from({ length: groups }, (_, g) => `g${String(g + 1).padStart(2, '0')}`);
+  return names.map((name) => ({
+    name,
+    hosts: Array.from({ length: AGENTS_PER_GROUP }, (_, a) =>
+      groups === 1 ? `agent-${a + 1}` : `${name}-agent-${a + 1}`,
+    ),
+  }));
+}
 
 function argument(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -53,7 +76,10 @@ const rows: Record<string, string | number>[] = [];
 const results: Record<string, unknown>[] = [];
 
 try {
-  for (const size of sizes) {
+  for (const { size, groups: groupCount } of layouts) {
+    const groups = layoutOf(groupCount);
+    const HOSTS = groups.flatMap((g) => g.hosts);
+    const groupOfHost = new Map(groups.flatMap((g) => g.hosts.map((h) => [h, g.name] as const)));
     const tables = tableNames(`bench${size}-${randomUUID().slice(0, 6)}`);
     await createTables(dynamodb, tables);
     const registry = new DynamoDbAgentRegistry(db, tables.agents);
@@ -75,15 +101,22 @@ try {
         alive: true,
         devices: {},
         configuration: {},
+        group: groupOfHost.get(host) as string,
       });
     }
+    // A tenant lives in one group (tenant index modulo groups), on one of its agents.
+    const hostOf = (i: number) => {
+      const tenant = Math.floor(i / LBS_PER_TENANT);
+      const group = groups[tenant % groups.length] as (typeof groups)[number];
+      return group.hosts[Math.floor(tenant / groups.length) % group.hosts.length] as string;
+    };
 
     // Seed `size` bindings (4 load balancers per tenant) with their affinity rows.
     const seedStart = performance.now();
     const lbIds = Array.from({ length: size }, () => randomUUID());
     const writes: Record<string, unknown>[][] = [];
     const bindings = lbIds.map((id, i) => {
-      const host = HOSTS[Math.floor(i / LBS_PER_TENANT) % HOSTS.length] as string;
+      const host = hostOf(i);
       return {
         PutRequest: {
           Item: {
@@ -93,14 +126,18 @@ try {
             tenantId: tenantOf(i),
             boundAt: 1,
             agentKey: agentKey(ENV, host),
+            group: groupOfHost.get(host),
           },
         },
         table: tables.bindings,
       };
     });
     const affinity = new Map<string, Record<string, unknown>>();
+    const perGroup = new Map<string, number>();
     lbIds.forEach((_, i) => {
-      const host = HOSTS[Math.floor(i / LBS_PER_TENANT) % HOSTS.length] as string;
+      const host = hostOf(i);
+      const group = groupOfHost.get(host) as string;
+      perGroup.set(group, (perGroup.get(group) ?? 0) + 1);
       const key = tenantKey(ENV, tenantOf(i));
       const row = affinity.get(key) ?? { tenantKey: key, host, since: 1, loadbalancers: 0 };
       row.loadbalancers = Number(row.loadbalancers) + 1;
@@ -109,6 +146,11 @@ try {
     const all = [
       ...bindings,
       ...[...affinity.values()].map((Item) => ({ PutRequest: { Item }, table: tables.affinity })),
+      // Each group's load balancer count, as the bind transactions keep it.
+      ...groups.map((g) => ({
+        PutRequest: { Item: { env: ENV, group: g.name, loadBalancers: perGroup.get(g.name) ?? 0 } },
+        table: tables.groups,
+      })),
     ];
     for (let i = 0; i < all.length; i += 25) writes.push(all.slice(i, i + 25));
     await runConcurrently(writes, 16, async (batch) => {
@@ -184,6 +226,8 @@ try {
         retry: { baseSeconds: 1, maxSeconds: 1 },
         selection: 'random',
         idempotencyTtlSeconds: 3_600,
+        // Limits far above the load: every new load balancer's bind checks its group's count.
+        groups: groups.map((g) => ({ name: g.name, limits: { maxLoadBalancers: 10_000_000 } })),
       },
       services,
     );
@@ -202,6 +246,7 @@ try {
       const sqsCalls = counter.total('sqs.') / items.length;
       const row = {
         bindings: size,
+        groups: `${groups.length} × ${AGENTS_PER_GROUP}`,
         scenario: label,
         requests: items.length,
         'per second': Math.round(items.length / seconds),
@@ -266,7 +311,7 @@ try {
       sample.map(() => newLb(randomUUID().replaceAll('-', ''))),
       (r) => scheduler.handle(r),
     );
-    console.error(`seeded ${size} bindings in ${seedSeconds.toFixed(1)} s`);
+    console.error(`seeded ${size} bindings in ${groups.length} group(s) in ${seedSeconds.toFixed(1)} s`);
   }
 } finally {
   await services.stop();
@@ -275,7 +320,8 @@ try {
 printTable(rows);
 console.log(
   '\nDynamoDB calls exclude the 2 idempotency writes per request (Powertools) that the Lambda handler adds.\n' +
-    'The agents list is cached for 2 s, so it costs one Query per 2 s per scheduler copy, not one per request.',
+    "The agents list and the groups' usage are cached for 2 s each, so they cost one Query per 2 s per scheduler\n" +
+    "copy, not one per request; a new load balancer's group count is checked inside its bind transaction.",
 );
 const summary = {
   benchmark: 'scheduler',

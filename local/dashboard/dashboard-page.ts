@@ -75,6 +75,8 @@ export const DASHBOARD_HTML = `<!doctype html>
   <section>
     <h2>BIG-IP devices <button id="failover">Fail over the pair</button></h2>
     <table id="devices"><thead><tr><th>device</th><th>failover</th><th>sync</th><th>partitions</th><th>REST calls</th></tr></thead><tbody></tbody></table>
+    <h2 style="margin-top:.8rem">Device groups</h2>
+    <table id="groups"><thead><tr><th>group</th><th>state</th><th>score</th><th>agents alive</th><th>usage (used/limit)</th></tr></thead><tbody></tbody></table>
     <p><button id="demo">Create a demo load balancer</button> <span id="demo-result"></span></p>
     <p class="stats">Reconciler: <span id="reconcile">not run yet</span> <button id="reconcile-now">Reconcile now</button></p>
   </section>
@@ -117,7 +119,7 @@ async function refresh() {
       : '<button data-start="' + esc(a.host) + '">Start</button>';
     return '<div class="card" data-agent="' + esc(a.host) + '"><h3>' + esc(a.host) + ' ' + action + '</h3>' +
       '<div><span class="' + cls(state) + '" data-field="state">' + state + (a.running ? '' : ' (stopped)') + '</span>' +
-      ' · admin ' + (a.adminStateUp ? 'up' : 'down') + '</div>' +
+      ' · admin ' + (a.adminStateUp ? 'up' : 'down') + (s.groups.length > 1 && a.group ? ' · group <b data-field="group">' + esc(a.group) + '</b>' : '') + '</div>' +
       '<div class="kv">heartbeat <span data-field="age">' + (a.heartbeatAgeSeconds === null ? '–' : a.heartbeatAgeSeconds + ' s') + '</span> ago · ' +
       '<span data-field="lbs">' + a.loadbalancers + '</span> load balancers</div>' +
       '<div class="kv">' + (devices || 'no device reached yet') + '</div></div>';
@@ -130,6 +132,10 @@ async function refresh() {
   document.querySelector('#devices tbody').innerHTML = s.devices.map((d) =>
     '<tr><td>' + esc(d.name) + '</td><td class="' + cls(d.failoverState) + '">' + esc(d.failoverState) + '</td><td class="' + cls(d.syncStatus) + '">' +
     esc(d.syncStatus) + '</td><td>' + d.partitions + '</td><td>' + d.calls + '</td></tr>').join('');
+  document.querySelector('#groups tbody').innerHTML = s.groups.map((g) =>
+    '<tr data-group="' + esc(g.name) + '"><td>' + esc(g.name) + '</td><td class="' + (g.enabled ? 'ok' : 'warn') + '">' + (g.enabled ? 'enabled' : 'disabled') +
+    '</td><td class="' + (g.score >= 1 ? 'bad' : g.score >= 0.8 ? 'warn' : 'ok') + '">' + g.score.toFixed(2) + (g.score >= 1 ? ' FULL' : '') +
+    '</td><td>' + g.agentsAlive + '/' + g.hosts.length + '</td><td>' + esc(g.usage) + '</td></tr>').join('');
   document.querySelector('#recent tbody').innerHTML = s.recent.map((r) =>
     '<tr><td>' + esc(r.operation + ' ' + r.resource) + '</td><td><code>' + esc(r.loadbalancerId.slice(0, 8)) + '</code></td><td>' + esc(r.decision) +
     '</td><td>' + esc(r.host) + '</td><td class="' + cls(r.status) + '">' + esc(r.status) + '</td></tr>').join('');

@@ -35,9 +35,10 @@ async function loadBalancers(stack: LocalStack, hosts: string[]) {
 
 /** Everything the local dashboard shows, in one JSON document. */
 export async function dashboardState(stack: LocalStack) {
-  const [agents, queues] = await Promise.all([
+  const [agents, queues, groups] = await Promise.all([
     stack.client.operations.agents(stack.env),
     stack.client.queueDepths(),
+    stack.client.groups(),
   ]);
   const lastPoll = stack.healthReports.at(-1);
   const recent = stack.recent.slice(-15).reverse();
@@ -57,8 +58,20 @@ export async function dashboardState(stack: LocalStack) {
     now: Date.now(),
     agentDownTimeSeconds: stack.agentDownTimeMs / 1000,
     heartbeatIntervalSeconds: stack.heartbeatIntervalMs / 1000,
+    groups: groups.map((g) => ({
+      name: g.name,
+      enabled: g.enabled,
+      score: g.score,
+      agentsAlive: g.agentsAlive,
+      hosts: g.hosts,
+      usage:
+        g.ratios.length > 0
+          ? g.ratios.map((r) => `${r.metric} ${Math.round(r.used * 100) / 100}/${r.limit}`).join(', ')
+          : `loadBalancers ${g.usage.loadBalancers}, listeners ${g.usage.listeners}, members ${g.usage.members} (no limits)`,
+    })),
     agents: agents.map((a) => ({
       host: a.host,
+      group: a.group ?? null,
       running: stack.agents.find((x) => x.host === a.host)?.running ?? false,
       alive: a.alive,
       active: a.active,

@@ -45,6 +45,10 @@ describe('local dashboard in headless Chromium', () => {
     expect(Number(random)).toBe(1);
     const devices = await page.locator('#devices tbody tr').allTextContents();
     expect(devices.join(' ')).toMatch(/bigip-a\s*active/);
+    // The environment's one device group, its agents alive and its (counted) load balancer.
+    await expect
+      .poll(() => page.locator('[data-group="default"]').textContent(), { timeout: 20_000 })
+      .toMatch(/^defaultenabled0\.003\/3loadBalancers 1, listeners \d, members \d \(no limits\)$/);
 
     // Its status tree with health: six objects, each with an operating status pill.
     await expect
