@@ -247,9 +247,10 @@ export class HealthPoller {
           )
         : undefined;
       if (next) toSave.push(next);
-      if (next && before && now > before.observedAt) {
-        // This listener's throughput since its last reading (bits grown / seconds between readings).
-        const bits = next.totals.bitsIn + next.totals.bitsOut - before.totals.bitsIn - before.totals.bitsOut;
+      if (reading && before && now > before.observedAt) {
+        // This listener's throughput since its last saved reading (bits grown / seconds between; 0 if idle).
+        const after = next ?? before;
+        const bits = after.totals.bitsIn + after.totals.bitsOut - before.totals.bitsIn - before.totals.bitsOut;
         rate.bits += Math.max(0, bits) / ((now - before.observedAt) / 1000);
         rate.measured = true;
       }

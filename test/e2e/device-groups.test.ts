@@ -1,18 +1,32 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionName } from '../../functions/domain/bigip-names.js';
 import type { LocalGroup, LocalStack } from '../../local/local-stack.js';
+import { runCli } from '../support/cli-runner.js';
 import { type LbIds, lbIds, requests, uniqueVip } from '../support/factories.js';
 import { eventually, testStack } from '../support/local-stack-fixture.js';
 
+// The CLI finds the local stack through this state file (npm start writes .local/stack.json).
+process.env.LBAAS_LOCAL_STATE = join(mkdtempSync(join(tmpdir(), 'lbaas-groups-')), 'stack.json');
+
 let stack: LocalStack;
+let main: (argv: string[]) => Promise<number>;
 beforeAll(async () => {
   // Two groups (east, west), an HA pair and two agents each, at most 5 load balancers per group.
-  stack = await testStack({ configPath: 'local/two-groups.config.json', healthIntervalMs: 2 ** 30 });
+  stack = await testStack({
+    configPath: 'local/two-groups.config.json',
+    healthIntervalMs: 2 ** 30,
+    stateFile: process.env.LBAAS_LOCAL_STATE as string,
+  });
+  ({ main } = await import('../../cli/lbaas.js'));
 });
 afterAll(async () => {
   await stack?.stop();
 });
 
+const lbaas = (...argv: string[]) => runCli(main, argv);
 const group = (name: string) => stack.groups.find((g) => g.name === name) as LocalGroup;
 const partitionsOn = (g: LocalGroup) => g.pair?.active.partitions() ?? [];
 
@@ -88,7 +102,9 @@ describe('two device groups on the local stack (two HA pairs, two agents each)',
 
     // The status poller counts each group's usage; `lbaas groups` shows it against the limits.
     await stack.pollHealth();
-    const groups = await stack.client.groups();
+    const listed = await lbaas('groups', '--json');
+    expect(listed.code).toBe(0);
+    const groups = JSON.parse(listed.stdout) as Awaited<ReturnType<typeof stack.client.groups>>;
     const east = groups.find((g) => g.name === 'east');
     const eastLbs = placed.filter((b) => b?.group === 'east').length + (placed[0]?.group === 'east' ? 1 : 0);
     expect(east).toMatchObject({
@@ -98,9 +114,27 @@ describe('two device groups on the local stack (two HA pairs, two agents each)',
       usage: { loadBalancers: eastLbs, listeners: eastLbs, members: 2 * eastLbs },
       score: eastLbs / 5,
     });
+    const table = await lbaas('groups');
+    expect(table.stdout).toMatch(/^GROUP\s+STATE\s+SCORE\s+AGENTS ALIVE\s+DEVICES\s+USAGE/);
+    expect(table.stdout).toMatch(
+      new RegExp(
+        `east\\s+enabled\\s+${(eastLbs / 5).toFixed(2)}\\s+1/2 \\(east-1 east-2\\)\\s+east-a east-b\\s+loadBalancers ${eastLbs}/5`,
+      ),
+    );
+    // Each group's reconciler finds its own devices in line with its own load balancers.
+    const sync = await lbaas('sync', '--dry-run', '--json');
+    expect(sync.code).toBe(0);
+    const reports = JSON.parse(sync.stdout) as { group: string; report: { loadbalancers: unknown[] } }[];
+    expect(reports.map((r) => [r.group, r.report.loadbalancers.length])).toEqual([
+      ['east', eastLbs],
+      ['west', 5 - eastLbs],
+    ]);
 
     // West closed to new tenants: the next new tenant goes east, even though east is fuller.
-    await stack.client.setGroupEnabled('west', false);
+    expect((await lbaas('group-disable', 'west')).stdout).toMatch(/device group west disabled/);
+    expect((await lbaas('group-disable', 'north')).stderr).toMatch(
+      /no device group north in environment Project \(groups: east, west\)/,
+    );
     const newcomer = lbIds();
     await build(newcomer);
     expect((await groupOf(newcomer.loadbalancerId))?.group).toBe('east');
@@ -133,7 +167,7 @@ describe('two device groups on the local stack (two HA pairs, two agents each)',
     });
     expect(done.records[0]?.statusReason).toContain('environment Project is at capacity');
     // West open again: new tenants land there.
-    await stack.client.setGroupEnabled('west', true);
+    expect((await lbaas('group-enable', 'west')).code).toBe(0);
     const later = lbIds();
     await build(later);
     expect((await groupOf(later.loadbalancerId))?.group).toBe('west');

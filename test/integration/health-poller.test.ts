@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DynamoDbGroupStore } from '../../functions/adapters/dynamodb-group-store.js';
 import type { BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
 import type { MonitorStatus } from '../../local/bigip-simulator/stats-book.js';
 import { lbIds, requests } from '../support/factories.js';
@@ -130,6 +131,44 @@ describe('health poller against the simulated device', () => {
     expect(after.outcome === 'polled' && after.traffic[0]?.delta).toMatchObject({ bytes_in: 100 });
     const saved = await s.healthStats(a.ids.loadbalancerId);
     expect(saved).toHaveLength(1);
+  });
+
+  it('measures its device group’s usage: counted objects, connections and throughput, written only when they change', async () => {
+    const s = await system();
+    const a = await monitoredLoadBalancer(s);
+    await monitoredLoadBalancer(s);
+    const { poller } = s.healthPoller();
+    const c = virtualCounters(s.sim, a.listenerId);
+    Object.assign(c, { bitsIn: 1_000_000, bitsOut: 1_000_000, curConns: 3 });
+    const first = await poller.poll();
+    // Two load balancers (counted with their bindings), two listeners and four members (desired state),
+    // three connections; no throughput before a second reading.
+    expect(first.outcome === 'polled' && first.capacity).toEqual({
+      group: 'default',
+      usage: { loadBalancers: 2, listeners: 2, members: 4, connections: 3 },
+      score: 0,
+      activeAgents: expect.any(Number),
+      written: true,
+    });
+    // 16 Mbit more, 10 s later (the harness clock): 1.6 Mbit/s.
+    s.advance(10_000);
+    Object.assign(c, { bitsIn: 9_000_000, bitsOut: 9_000_000 });
+    const second = await poller.poll();
+    expect(second.outcome === 'polled' && second.capacity?.usage.throughputMbps).toBe(1.6);
+    s.advance(10_000);
+    await poller.poll(); // no traffic since: 0 Mbit/s, a change
+    s.advance(10_000);
+    const quiet = await poller.poll();
+    expect(quiet.outcome === 'polled' && quiet.capacity?.written).toBe(false);
+    const [row] = await new DynamoDbGroupStore(s.clients.db, s.tables.groups).listGroups(s.env);
+    expect(row).toMatchObject({
+      name: 'default',
+      loadBalancers: 2,
+      listeners: 2,
+      members: 4,
+      connections: 3,
+    });
+    expect(row?.throughputMbps).toBe(0);
   });
 
   it.each([
