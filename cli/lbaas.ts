@@ -331,18 +331,21 @@ export function buildProgram(): Command {
     .command('hosting-agent <loadbalancer>')
     .description('the agent a load balancer is bound to (even if that agent is dead)')
     .option('--json', 'machine-readable output')
-    .action(async (lb: string, opts, command: Command) => {
+    .action(async (ref: string, opts, command: Command) => {
       await withClient(command, async (client) => {
+        // An id or a name (a bound load balancer whose records are gone is still found by its id).
+        const lb = UUID_LIKE.test(ref) ? ref : (await find(client, 'loadbalancer', ref)).id;
         const hosting = await client.operations.hostingAgent(lb);
-        if (!hosting) throw new CliExit(`load balancer ${lb} is not bound to any agent`);
+        if (!hosting) throw new CliExit(`load balancer ${ref} is not bound to any agent`);
         if (opts.json) return json(hosting);
         const a = hosting.agent;
         out(
           table(
-            ['HOST', 'ALIVE', 'ADMIN', 'HEARTBEAT AGE'],
+            ['HOST', 'GROUP', 'ALIVE', 'ADMIN', 'HEARTBEAT AGE'],
             [
               [
                 hosting.binding.host,
+                hosting.binding.group ?? a?.group ?? 'default',
                 a?.alive ? 'alive' : 'dead',
                 a?.adminStateUp === false ? 'down' : 'up',
                 a?.heartbeatAgeSeconds === undefined ? '-' : `${a.heartbeatAgeSeconds}s`,
@@ -430,6 +433,8 @@ export function buildProgram(): Command {
 }
 
 /** Runs the CLI; resolves with the exit code (never throws). */
+const UUID_LIKE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram().exitOverride();
   try {

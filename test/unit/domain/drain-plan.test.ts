@@ -61,3 +61,47 @@ describe('planDrain', () => {
     ]);
   });
 });
+
+describe('planDrain with device groups', () => {
+  it('moves a drained agent’s load balancers only to agents of its own group, and leaves them when none is active', () => {
+    const inGroup = (
+      host: string,
+      group: string,
+      extra: { heartbeatAt?: number; loadbalancerCount?: number } = {},
+    ) => ({
+      ...agent(host, extra),
+      group,
+    });
+    const input = {
+      env: 'E',
+      from: 'a1',
+      bindings: [
+        { loadbalancerId: 'lb1', tenantId: 't1' },
+        { loadbalancerId: 'lb2', tenantId: 't2' },
+      ],
+      // The other group's agents are the least loaded and even hold affinity: never used.
+      affinity: new Map([['t1', ['b1']]]),
+      agentDownTimeMs: 75_000,
+      nowMs: now,
+    };
+    const plan = planDrain({
+      ...input,
+      agents: [
+        inGroup('a1', 'g1'),
+        inGroup('a2', 'g1', { loadbalancerCount: 9 }),
+        inGroup('b1', 'g2'),
+        inGroup('b2', 'g2'),
+      ],
+    });
+    expect(plan.moves.map((m) => [m.loadbalancerId, m.to])).toEqual([
+      ['lb1', 'a2'],
+      ['lb2', 'a2'],
+    ]);
+    const stranded = planDrain({
+      ...input,
+      agents: [inGroup('a1', 'g1'), inGroup('a2', 'g1', { heartbeatAt: now - 80_000 }), inGroup('b1', 'g2')],
+    });
+    expect(stranded.moves).toEqual([]);
+    expect(stranded.unplaced.map((u) => u.loadbalancerId)).toEqual(['lb1', 'lb2']);
+  });
+});

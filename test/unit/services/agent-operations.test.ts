@@ -90,6 +90,16 @@ describe('AgentOperations over in-memory ports', () => {
     ]);
   });
 
+  it('refuses to drain to an agent of another device group, naming both groups', async () => {
+    const f = fixture();
+    f.registry.put({ env: ENV, host: 'b1', heartbeatAt: f.clock.now(), group: 'west' });
+    await f.bind('lb-1', 'a1', 't1');
+    await expect(f.ops.drain(ENV, 'a1', { to: 'b1' })).rejects.toThrow(
+      "cannot drain to b1: it manages device group west, and a1's load balancers live on group default's devices",
+    );
+    expect((await f.bindings.getBinding('lb-1'))?.host).toBe('a1');
+  });
+
   it('reports what could not move when no agent is active, and does not spin', async () => {
     const f = fixture();
     await f.bind('lb-1', 'a1', 't1');
