@@ -250,7 +250,8 @@ export class HealthPoller {
       if (reading && before && now > before.observedAt) {
         // This listener's throughput since its last saved reading (bits grown / seconds between; 0 if idle).
         const after = next ?? before;
-        const bits = after.totals.bitsIn + after.totals.bitsOut - before.totals.bitsIn - before.totals.bitsOut;
+        const bits =
+          after.totals.bitsIn + after.totals.bitsOut - before.totals.bitsIn - before.totals.bitsOut;
         rate.bits += Math.max(0, bits) / ((now - before.observedAt) / 1000);
         rate.measured = true;
       }
