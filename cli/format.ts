@@ -29,8 +29,9 @@ export function formatAgents(agents: AgentStatus[]): string {
     Object.entries(a.devices ?? {})
       .map(([n, d]) => `${n}:${d.reachable ? d.failoverState : 'unreachable'}`)
       .join(' '),
+    a.group ?? 'default',
   ]);
-  return table(['HOST', 'ALIVE', 'ADMIN', 'HEARTBEAT AGE', 'LOAD BALANCERS', 'DEVICES'], rows);
+  return table(['HOST', 'ALIVE', 'ADMIN', 'HEARTBEAT AGE', 'LOAD BALANCERS', 'DEVICES', 'GROUP'], rows);
 }
 
 /** Device groups: state, agents, devices, each limited metric against its limit, and the score. */

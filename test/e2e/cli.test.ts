@@ -208,7 +208,8 @@ describe('lbaas CLI against the local stack', () => {
       ids.loadbalancerId,
     );
     const text = await lbaas('agents');
-    expect(text.stdout).toMatch(/^HOST\s+ALIVE\s+ADMIN\s+HEARTBEAT AGE\s+LOAD BALANCERS\s+DEVICES/);
+    expect(text.stdout).toMatch(/^HOST\s+ALIVE\s+ADMIN\s+HEARTBEAT AGE\s+LOAD BALANCERS\s+DEVICES\s+GROUP/);
+    expect(text.stdout).toMatch(/agent-1\s+alive.*\sdefault$/m);
   });
 
   it('disables, enables, refuses to delete a busy agent, drains it, then deletes it', async () => {
