@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { StaticCredentials } from '../functions/adapters/device-credentials.js';
 import { DEFAULT_GROUP } from '../functions/domain/agent-scheduler.js';
-import { capacityScore, type GroupUsage, ratios } from '../functions/domain/capacity.js';
+import { capacityScore, type GroupUsage, ratios, usageOf } from '../functions/domain/capacity.js';
 import { deduplicationId, isMemberBatch, parseRequest } from '../functions/domain/lbaas-request.js';
 import { type Statistics, sumStatistics, toStatistics } from '../functions/domain/listener-statistics.js';
 import type { GroupStore, HealthStore, ResourceStore } from '../functions/domain/ports.js';
@@ -257,13 +257,7 @@ export class LbaasClient {
       this.target.groups ?? this.groupNames().map((name) => ({ name, limits: {}, hosts: [], devices: [] }));
     return summaries.map((g) => {
       const row = rows.find((r) => r.name === g.name);
-      const usage: GroupUsage = {
-        loadBalancers: row?.loadBalancers ?? 0,
-        listeners: row?.listeners ?? 0,
-        members: row?.members ?? 0,
-        ...(row?.connections !== undefined ? { connections: row.connections } : {}),
-        ...(row?.throughputMbps !== undefined ? { throughputMbps: row.throughputMbps } : {}),
-      };
+      const usage = usageOf(row);
       const members = agents.filter((a) => (a.group ?? DEFAULT_GROUP) === g.name);
       return {
         ...g,

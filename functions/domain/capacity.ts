@@ -1,3 +1,5 @@
+import type { GroupRecord } from './ports.js';
+
 /**
  * Device-group capacity (issue #16): how full a group of BIG-IP devices is, as one score. F5's
  * upstream driver scored a group by the highest ratio of a measured metric to its configured
@@ -60,6 +62,21 @@ export function ratios(
     out.push({ metric, used, limit, ratio: limit > 0 ? used / limit : 1 });
   }
   return out;
+}
+
+/** A group's usage from its row in the groups table (no row yet: nothing used). */
+export function usageOf(
+  row:
+    | Pick<GroupRecord, 'loadBalancers' | 'listeners' | 'members' | 'connections' | 'throughputMbps'>
+    | undefined,
+): GroupUsage {
+  return {
+    loadBalancers: row?.loadBalancers ?? 0,
+    listeners: row?.listeners ?? 0,
+    members: row?.members ?? 0,
+    ...(row?.connections !== undefined ? { connections: row.connections } : {}),
+    ...(row?.throughputMbps !== undefined ? { throughputMbps: row.throughputMbps } : {}),
+  };
 }
 
 /** Which metric makes the group full (for the refusal's reason), if any. */

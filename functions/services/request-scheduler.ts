@@ -5,7 +5,13 @@ import {
   type SelectionPolicy,
   scheduleRequest,
 } from '../domain/agent-scheduler.js';
-import { type CapacityLimits, capacityScore, fullBecause, type GroupDefinition } from '../domain/capacity.js';
+import {
+  type CapacityLimits,
+  capacityScore,
+  fullBecause,
+  type GroupDefinition,
+  usageOf,
+} from '../domain/capacity.js';
 import { ContentionError, NoActiveAgentError, RejectedRequestError } from '../domain/errors.js';
 import { forwardable, type LbaasRequest } from '../domain/lbaas-request.js';
 import type {
@@ -220,13 +226,7 @@ export class RequestScheduler {
 
 /** A group's view from its definition and its row (no row yet: empty and enabled). */
 export function groupView(definition: GroupDefinition, row: GroupRecord | undefined): GroupView {
-  const usage = {
-    loadBalancers: row?.loadBalancers ?? 0,
-    listeners: row?.listeners ?? 0,
-    members: row?.members ?? 0,
-    ...(row?.connections !== undefined ? { connections: row.connections } : {}),
-    ...(row?.throughputMbps !== undefined ? { throughputMbps: row.throughputMbps } : {}),
-  };
+  const usage = usageOf(row);
   const why = fullBecause(usage, definition.limits);
   return {
     name: definition.name,
