@@ -347,6 +347,12 @@ export class EnvironmentDashboard extends Construct {
       );
     }
     alarm(
+      'GroupAtCapacity',
+      custom('rejected', { Reason: 'group-at-capacity' }, 'Sum'),
+      1,
+      `${env}: a tenant's new load balancer was refused: its device group is full (lbaas groups; delete load balancers or raise the group's limits)`,
+    );
+    alarm(
       'EnvironmentAtCapacity',
       custom('rejected', { Reason: 'environment-at-capacity' }, 'Sum'),
       1,

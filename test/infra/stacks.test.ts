@@ -446,6 +446,7 @@ describe('CDK stacks (sample configuration)', () => {
         'PoolAllMembersDown',
         'RepairsFailed',
         'Group-default-Capacity',
+        'GroupAtCapacity',
         'EnvironmentAtCapacity',
       ]
         .map((n) => `bigip-lbaas-Project-${n}`)
