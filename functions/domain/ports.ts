@@ -266,6 +266,9 @@ export interface AgentQueue {
 export interface QueuedMessage {
   body: string;
   receiptHandle: string;
+  messageId?: string;
+  /** SQS system attributes (ApproximateReceiveCount, SentTimestamp, MessageGroupId, …). */
+  attributes?: Record<string, string>;
 }
 
 /** Reading another consumer's queue (the reclaimer takes requests off a dead agent's queue). */
