@@ -7,10 +7,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { QueuedMessage, QueueInbox } from '../domain/ports.js';
 
-/**
- * Takes messages off an SQS queue directly: on behalf of its absent consumer (the reclaimer), or a
- * worker taking more of its own queue while its batch waits for a config-sync.
- */
+/** Takes messages off an SQS queue on behalf of its absent consumer (the reclaimer). */
 export class SqsQueueInbox implements QueueInbox {
   constructor(private readonly sqs: SQSClient) {}
 
@@ -26,12 +23,7 @@ export class SqsQueueInbox implements QueueInbox {
         MessageSystemAttributeNames: ['All'],
       }),
     );
-    return (out.Messages ?? []).map((m) => ({
-      body: m.Body ?? '',
-      receiptHandle: m.ReceiptHandle ?? '',
-      ...(m.MessageId ? { messageId: m.MessageId } : {}),
-      attributes: Object.fromEntries(Object.entries(m.Attributes ?? {}).map(([k, v]) => [k, String(v)])),
-    }));
+    return (out.Messages ?? []).map((m) => ({ body: m.Body ?? '', receiptHandle: m.ReceiptHandle ?? '' }));
   }
 
   async release(queueUrl: string, receiptHandle: string): Promise<void> {

@@ -266,9 +266,6 @@ export interface AgentQueue {
 export interface QueuedMessage {
   body: string;
   receiptHandle: string;
-  messageId?: string;
-  /** SQS system attributes (ApproximateReceiveCount, SentTimestamp, MessageGroupId, …). */
-  attributes?: Record<string, string>;
 }
 
 /** Reading another consumer's queue (the reclaimer takes requests off a dead agent's queue). */

@@ -1,8 +1,8 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
-import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import type { SQSRecord } from 'aws-lambda';
 import { BigIpError, RejectedRequestError } from '../domain/errors.js';
 import { parseForwarded } from '../domain/lbaas-request.js';
-import type { MessageVisibility, QueuedMessage, QueueInbox, ResourceStore } from '../domain/ports.js';
+import type { MessageVisibility, ResourceStore } from '../domain/ports.js';
 import {
   type ApplyResult,
   type ApplyTarget,
@@ -21,14 +21,6 @@ export interface AgentWorkerDeps {
   applier: LoadBalancerApplier;
   resources: ResourceStore;
   visibility: MessageVisibility;
-  /**
-   * The agent's own queue, read directly: while a batch waits for its config-sync, the invocation
-   * takes more of its queue's messages and applies them too (they ride the next sync), instead of
-   * leaving them queued until the invocation ends. Left out, an invocation works its batch only.
-   */
-  inbox?: QueueInbox;
-  /** At most this many messages taken that way per invocation (default 40). */
-  topUpLimit?: number;
   telemetry: Telemetry;
   /** BIG-IP calls made since the last reset (fed by the REST clients' onCall hook). */
   calls: { ms: number }[];
@@ -120,22 +112,18 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
     }
   };
 
-  /** One batch through the applies and the FIFO partial processor: its failures (to retry). */
-  const processBatch = async (
-    records: SQSRecord[],
-    context: Context,
-    onStarted?: () => void,
-  ): Promise<SQSBatchResponse> => {
-    const hold = await holdInFlight(records, {
+  return async (event, context) => {
+    emitMetric(metrics, METRICS.messages.name, event.Records.length);
+    const hold = await holdInFlight(event.Records, {
       visibility: deps.visibility,
       holdMs: config.inFlightHoldMs,
       onError: (error) => logger.warn('could not renew the in-flight hold', { error }),
     });
-    const { parsed, outcomes } = startApplies(records, applier);
-    onStarted?.();
+    deps.calls.length = 0;
+    const { parsed, outcomes } = startApplies(event.Records, applier);
     try {
       return await processPartialResponse(
-        { Records: records },
+        event,
         (record: SQSRecord) =>
           handleRecord(
             record,
@@ -150,97 +138,12 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
       await hold.stop();
       // Every apply has settled once each record was handled or skipped; wait for stragglers of skipped ones.
       await Promise.allSettled(outcomes.values());
-    }
-  };
-
-  /**
-   * While the invocation's own batch waits (mostly for its config-sync), takes more messages of the
-   * agent's queue and applies them alongside, deleting each one done itself; a failed one is left
-   * with its back-off, exactly as the event source would. SQS never hands out a message of a group
-   * that has one in flight, so a load balancer's requests keep their order.
-   */
-  const topUp = async (queue: QueueInbox, context: Context, ownDone: () => boolean) => {
-    const limit = deps.topUpLimit ?? 40;
-    // Leave two thirds of the time the invocation has for the work already taken.
-    const stopAt = clock() + (context.getRemainingTimeInMillis?.() ?? 60_000) / 3;
-    const batches: Promise<void>[] = [];
-    let taken = 0;
-    while (!ownDone() && taken < limit && clock() < stopAt) {
-      const messages = await queue
-        .receive(config.agentQueueUrl, {
-          max: Math.min(10, limit - taken),
-          visibilitySeconds: Math.max(1, Math.round(config.inFlightHoldMs / 1000)),
-        })
-        .catch((error) => {
-          logger.warn('could not take more messages of the queue', { error });
-          return [] as QueuedMessage[];
-        });
-      if (messages.length === 0) {
-        await new Promise((r) => setTimeout(r, TOP_UP_IDLE_MS));
-        continue;
-      }
-      taken += messages.length;
-      const records = messages.map((m) => asRecord(m, config.agentQueueUrl));
-      batches.push(
-        (async () => {
-          const { batchItemFailures } = await processBatch(records, context);
-          const failed = new Set(batchItemFailures.map((f) => f.itemIdentifier));
-          for (const record of records)
-            if (!failed.has(record.messageId))
-              await queue.remove(config.agentQueueUrl, record.receiptHandle).catch((error) => {
-                // Not deleted: it comes back after its hold and is found already applied (one BatchGet).
-                logger.warn('could not delete a message taken from the queue', { error });
-              });
-        })(),
-      );
-    }
-    if (taken > 0) emitMetric(metrics, METRICS.messages.name, taken);
-    await Promise.allSettled(batches);
-  };
-
-  return async (event, context) => {
-    emitMetric(metrics, METRICS.messages.name, event.Records.length);
-    deps.calls.length = 0;
-    let ownDone = false;
-    let started: () => void = () => {};
-    const startedOwn = new Promise<void>((r) => {
-      started = r;
-    });
-    const own = processBatch(event.Records, context, started).finally(() => {
-      ownDone = true;
-    });
-    const more = deps.inbox
-      ? startedOwn.then(() => topUp(deps.inbox as QueueInbox, context, () => ownDone))
-      : undefined;
-    try {
-      return await own;
-    } finally {
-      await more;
       if (deps.calls.length > 0) {
         emitMetric(metrics, METRICS.bigipCalls.name, deps.calls.length);
         const ms = deps.calls.reduce((sum, c) => sum + c.ms, 0) / deps.calls.length;
         emitMetric(metrics, METRICS.bigipLatency.name, Math.round(ms * 10) / 10, {}, MetricUnit.Milliseconds);
       }
     }
-  };
-}
-
-/** Pause between looks at an empty queue while the batch waits. */
-const TOP_UP_IDLE_MS = 250;
-
-/** A message taken off the queue directly, in the shape the event source would have handed over. */
-function asRecord(m: QueuedMessage, queueUrl: string): SQSRecord {
-  const attributes = m.attributes ?? {};
-  return {
-    messageId: m.messageId ?? m.receiptHandle,
-    receiptHandle: m.receiptHandle,
-    body: m.body,
-    attributes: attributes as unknown as SQSRecord['attributes'],
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: queueUrl,
-    awsRegion: '',
   };
 }
 

@@ -7,7 +7,6 @@ import { DynamoDbPartitionLease } from '../adapters/dynamodb-partition-lease.js'
 import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
 import { DynamoDbSyncLedger } from '../adapters/dynamodb-sync-ledger.js';
 import { SqsMessageVisibility } from '../adapters/sqs-message-visibility.js';
-import { SqsQueueInbox } from '../adapters/sqs-queue-inbox.js';
 import { type AgentWorkerDeps, createAgentWorkerHandler } from '../handlers/agent-worker-handler.js';
 import { LoadBalancerApplier } from '../services/load-balancer-applier.js';
 import type { AgentConfig } from '../shared/config.js';
@@ -69,8 +68,6 @@ export function wireAgentWorker(
     applier,
     resources,
     visibility: new SqsMessageVisibility(clients.sqs, config.agentQueueUrl),
-    // Its own queue, to take more of it while a batch waits for its config-sync.
-    inbox: new SqsQueueInbox(clients.sqs),
     telemetry,
     calls,
     clock,

@@ -1,15 +1,6 @@
-import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import type { ResourceRecord } from '../../functions/domain/resource-state.js';
-import {
-  type LbIds,
-  lambdaContext,
-  lbIds,
-  requests,
-  sqsEvent,
-  sqsRecord,
-  uuid,
-} from '../support/factories.js';
+import { lbIds, requests, uuid } from '../support/factories.js';
 import { captureMetrics } from '../support/scheduler-harness.js';
 import { type systemHarness, systemsClosedAfterEach } from '../support/system-harness.js';
 
@@ -450,62 +441,5 @@ describe('agent pipeline with an HA pair', () => {
     await s.submitAndSettle(requests.createListener(ids));
     expect(pair.b.calls.some((c) => c.method === 'POST' && c.path === '/mgmt/tm/ltm/virtual')).toBe(true);
     expect(pair.a.dump()['ltm/virtual']).toHaveLength(1); // synced back from b
-  });
-});
-
-describe('a worker invocation takes more of its queue while its batch waits for the config-sync', () => {
-  it('applies them alongside, deletes what it applied, and never takes a load balancer’s next request early', async () => {
-    const s = await system({
-      pair: true,
-      deviceGroup: 'failover-group',
-      hosts: ['agent-1'],
-      sim: { syncDelayMs: 300 },
-    });
-    const queueUrl = s.agentQueues['agent-1']?.url as string;
-    const [a, b, c] = [lbIds(), lbIds(), lbIds()];
-    const listenerOfA = requests.createListener(a as LbIds);
-    // The scheduler forwards a's create and listener, then b's and c's creates, to agent-1's queue.
-    for (const [i, ids] of [a, b, c].entries())
-      await s.deliver([requests.createLoadbalancer(ids as LbIds, { vip_address: `10.0.9.${i + 1}` })]);
-    await s.deliver([listenerOfA]);
-    // The event source hands the worker one message: a's create.
-    const received = await s.clients.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 1,
-        MessageSystemAttributeNames: ['All'],
-      }),
-    );
-    const m = received.Messages?.[0] as NonNullable<typeof received.Messages>[number];
-    const record = {
-      ...sqsRecord(JSON.parse(m.Body as string), { messageId: m.MessageId as string }),
-      receiptHandle: m.ReceiptHandle as string,
-    };
-    const result = await s.agent('agent-1').handler(sqsEvent([record]), lambdaContext());
-    expect(result?.batchItemFailures).toEqual([]);
-    // b and c were taken while a's change waited for its sync, and are ACTIVE; a too.
-    for (const ids of [a, b, c]) {
-      const [root] = await s.resources.loadRecords((ids as LbIds).loadbalancerId);
-      expect(root?.provisioningStatus).toBe('ACTIVE');
-    }
-    // a's listener message was not taken: a's create was still in flight (FIFO order). (The listener
-    // itself is already on the device: a's apply wrote the desired tree, which held it.)
-    const left = await s.clients.sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: queueUrl,
-        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-      }),
-    );
-    // a's create (the event source deletes it, below) and a's listener are all that is left.
-    expect(
-      Number(left.Attributes?.ApproximateNumberOfMessages) +
-        Number(left.Attributes?.ApproximateNumberOfMessagesNotVisible),
-    ).toBe(2);
-    await s.clients.sqs.send(
-      new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }),
-    );
-    await s.settle();
-    const records = await s.resources.loadRecords((a as LbIds).loadbalancerId);
-    expect(records.map((r) => r.provisioningStatus)).toEqual(['ACTIVE', 'ACTIVE']);
   });
 });
