@@ -122,7 +122,11 @@ describe('end to end on the local stack (sample config: three agents, an HA pair
       }
       for (const d of stack.devices) expect(d.dump()).toEqual({});
       for (const l of lbs) {
-        expect(await stack.client.operations.hostingAgent(l.ids.loadbalancerId)).toBeUndefined();
+        // The agent releases the binding right after it wrote the deletion (records first).
+        await eventually(
+          async () => (await stack.client.operations.hostingAgent(l.ids.loadbalancerId)) === undefined,
+          `the binding of ${l.ids.loadbalancerId} to be released`,
+        );
         const { DynamoDbBindingStore } = await import('../../functions/adapters/dynamodb-binding-store.js');
         const { createDocumentClient } = await import('../../functions/adapters/aws-clients.js');
         const bindings = new DynamoDbBindingStore(createDocumentClient(stack.clients.dynamodb), stack.tables);
@@ -131,9 +135,11 @@ describe('end to end on the local stack (sample config: three agents, an HA pair
           claim: undefined,
         });
       }
-      expect((await stack.client.operations.agents(stack.env)).map((a) => a.loadbalancerCount)).toEqual([
-        0, 0, 0,
-      ]);
+      await eventually(
+        async () =>
+          (await stack.client.operations.agents(stack.env)).every((a) => (a.loadbalancerCount ?? 0) === 0),
+        'every agent to count 0 load balancers',
+      );
       expect(await stack.client.dlqList()).toEqual([]);
     },
     LIFECYCLE_BUDGET_MS,
