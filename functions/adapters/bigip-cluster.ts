@@ -227,8 +227,8 @@ export class BigIpCluster implements DeviceCluster {
       const startedAt = this.clock();
       const deadline = startedAt + (this.options.syncTimeoutMs ?? 30_000);
       // A group's syncs take about as long as its last one: the first poll goes just before that,
-      // then growing steps, so the end is seen soon and with a few calls. Seen done at the first
-      // poll, the estimate shrinks, so it never stays longer than the syncs.
+      // then short steps, so the end is seen soon and with two or three calls. Seen done at the
+      // first poll, the estimate shrinks, so it never stays longer than the syncs.
       const expected = this.lastSyncMs;
       let poll = expected === undefined ? (this.options.syncPollMs ?? 500) : Math.max(50, expected * 0.95);
       let step: number | undefined;
@@ -237,11 +237,9 @@ export class BigIpCluster implements DeviceCluster {
         const sync = await device.syncStatus();
         // Whether the change survived (a failover mid-sync, say) is what the units are asked next.
         if (!SYNC_IN_PROGRESS.has(sync)) {
-          // Done at the first poll: it may have ended well before, so the estimate shrinks fast (to
-          // 60%): a poll too early costs one read, a poll too late holds every waiting change (an
-          // estimate inflated once, by a loaded moment, must not slow the syncs after it for long).
+          // Done at the first poll: it may have ended well before, so the estimate shrinks (by 15%).
           const took = this.clock() - startedAt;
-          this.lastSyncMs = expected !== undefined && step === undefined ? took * 0.6 : took;
+          this.lastSyncMs = expected !== undefined && step === undefined ? took * 0.85 : took;
           if (sync === 'Disconnected') {
             throw new BigIpError(
               `config-sync of ${this.options.deviceGroup} from ${device.name} ended ${sync}`,

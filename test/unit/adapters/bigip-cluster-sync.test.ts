@@ -313,9 +313,9 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
       perSync.push(polls);
     }
     // The first sync is found with the growing schedule (0.5, 1.25, 2.375 s); later ones just before
-    // the last one's duration: at 2.26 s (done: the estimate shrinks to 1.35 s), then 1.29 s (still
-    // running) and growing steps 1.49, 1.79, 2.25 s.
-    expect(perSync).toEqual([3, 1, 4]);
+    // the last one's duration: at 2.26 s (done: the estimate shrinks to 1.92 s), then 1.82 s (still
+    // running) and 2.11 s.
+    expect(perSync).toEqual([3, 1, 2]);
     expect(a.syncsStarted).toBe(3);
   });
 });
