@@ -1,3 +1,4 @@
+import { groupOf } from '../functions/domain/agent-scheduler.js';
 import type { AgentStatus } from '../functions/services/agent-operations.js';
 import type { LoadBalancerResult, OrphanResult } from '../functions/services/reconciler.js';
 import type { DeadLetter, GroupStatus, LoadBalancerStats, StatusNode, SyncReport } from './lbaas-client.js';
@@ -29,7 +30,7 @@ export function formatAgents(agents: AgentStatus[]): string {
     Object.entries(a.devices ?? {})
       .map(([n, d]) => `${n}:${d.reachable ? d.failoverState : 'unreachable'}`)
       .join(' '),
-    a.group ?? 'default',
+    groupOf(a),
   ]);
   return table(['HOST', 'ALIVE', 'ADMIN', 'HEARTBEAT AGE', 'LOAD BALANCERS', 'DEVICES', 'GROUP'], rows);
 }

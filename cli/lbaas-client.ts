@@ -11,7 +11,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { StaticCredentials } from '../functions/adapters/device-credentials.js';
-import { DEFAULT_GROUP } from '../functions/domain/agent-scheduler.js';
+import { DEFAULT_GROUP, groupOf } from '../functions/domain/agent-scheduler.js';
 import { capacityScore, type GroupUsage, ratios, usageOf } from '../functions/domain/capacity.js';
 import { deduplicationId, isMemberBatch, parseRequest } from '../functions/domain/lbaas-request.js';
 import { type Statistics, sumStatistics, toStatistics } from '../functions/domain/listener-statistics.js';
@@ -258,7 +258,7 @@ export class LbaasClient {
     return summaries.map((g) => {
       const row = rows.find((r) => r.name === g.name);
       const usage = usageOf(row);
-      const members = agents.filter((a) => (a.group ?? DEFAULT_GROUP) === g.name);
+      const members = agents.filter((a) => groupOf(a) === g.name);
       return {
         ...g,
         hosts: g.hosts.length > 0 ? g.hosts : members.map((a) => a.host),

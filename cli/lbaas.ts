@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { Argument, Command, Option } from 'commander';
+import { groupOf } from '../functions/domain/agent-scheduler.js';
 import { isPending } from '../functions/domain/resource-state.js';
 import { CliExit, json, out, withClient } from './cli-support.js';
 import {
@@ -13,7 +14,7 @@ import {
   formatTree,
   table,
 } from './format.js';
-import { addResourceCommands, find } from './resource-commands.js';
+import { addResourceCommands, find, UUID_RE } from './resource-commands.js';
 import { completionScript } from './shell-completion.js';
 
 /** Requests from --file (one JSON object, a JSON array, or NDJSON; `-` is stdin) or from flags. */
@@ -334,7 +335,7 @@ export function buildProgram(): Command {
     .action(async (ref: string, opts, command: Command) => {
       await withClient(command, async (client) => {
         // An id or a name (a bound load balancer whose records are gone is still found by its id).
-        const lb = UUID_LIKE.test(ref) ? ref : (await find(client, 'loadbalancer', ref)).id;
+        const lb = UUID_RE.test(ref) ? ref : (await find(client, 'loadbalancer', ref)).id;
         const hosting = await client.operations.hostingAgent(lb);
         if (!hosting) throw new CliExit(`load balancer ${ref} is not bound to any agent`);
         if (opts.json) return json(hosting);
@@ -345,7 +346,7 @@ export function buildProgram(): Command {
             [
               [
                 hosting.binding.host,
-                hosting.binding.group ?? a?.group ?? 'default',
+                hosting.binding.group ?? groupOf(a ?? {}),
                 a?.alive ? 'alive' : 'dead',
                 a?.adminStateUp === false ? 'down' : 'up',
                 a?.heartbeatAgeSeconds === undefined ? '-' : `${a.heartbeatAgeSeconds}s`,
@@ -433,8 +434,6 @@ export function buildProgram(): Command {
 }
 
 /** Runs the CLI; resolves with the exit code (never throws). */
-const UUID_LIKE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
-
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram().exitOverride();
   try {

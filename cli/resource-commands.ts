@@ -108,7 +108,7 @@ const COLUMNS: Record<ResourceType, string[]> = {
   ],
 };
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** An object as a row of fields (Octavia's names). */
 function view(r: ResourceRecord): Record<string, unknown> {

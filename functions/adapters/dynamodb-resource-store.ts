@@ -285,11 +285,7 @@ export class DynamoDbResourceStore implements ResourceStore {
     return items.map(toRecord);
   }
 
-  /**
-   * Writes what an apply achieved. Each write is conditional on the revision the agent applied,
-   * so an object that a newer request touched meanwhile keeps its PENDING status for that request.
-   * Returns how many outcomes were written (the rest were superseded).
-   */
+  /** The load balancer and type behind a child object's id, from its id claim. */
   async locate(
     env: string,
     id: string,
@@ -305,6 +301,7 @@ export class DynamoDbResourceStore implements ResourceStore {
     };
   }
 
+  /** One page of an environment's objects of one type through the by-type index (name, then id order). */
   async listObjects(
     env: string,
     type: ResourceRecord['type'],
@@ -363,6 +360,11 @@ export class DynamoDbResourceStore implements ResourceStore {
     }
   }
 
+  /**
+   * Writes what an apply achieved. Each write is conditional on the revision the agent applied,
+   * so an object that a newer request touched meanwhile keeps its PENDING status for that request.
+   * Returns how many outcomes were written (the rest were superseded).
+   */
   async recordOutcomes(outcomes: readonly StatusOutcome[], nowMs: number): Promise<number> {
     const updates = outcomes.filter((o) => o.kind !== 'deleted');
     const deletes = outcomes.filter((o) => o.kind === 'deleted');

@@ -192,12 +192,12 @@ export interface ResourceStore {
    * (what was repaired), if it is still at the revision read and not pending. False otherwise.
    */
   recordRepair(record: ResourceRecord, note: string, nowMs: number): Promise<boolean>;
+  /** The load balancer holding a child object's id in an environment (its id claim), if any. */
+  locate(env: string, id: string): Promise<{ loadbalancerId: string; type: ResourceType } | undefined>;
   /**
    * One page of an environment's objects of one type, by name (through an index: the cost is the
    * page, not the table). `name` keeps those with exactly that name; `tenantId` those of one project.
    */
-  /** The load balancer holding a child object's id in an environment (its id claim), if any. */
-  locate(env: string, id: string): Promise<{ loadbalancerId: string; type: ResourceType } | undefined>;
   listObjects(
     env: string,
     type: ResourceType,

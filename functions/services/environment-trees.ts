@@ -1,5 +1,5 @@
 import { groupOf } from '../domain/agent-scheduler.js';
-import type { AgentRegistry, BindingStore, ResourceStore } from '../domain/ports.js';
+import type { AgentRecord, AgentRegistry, BindingStore, ResourceStore } from '../domain/ports.js';
 import { buildTree, type LoadBalancerTree } from '../domain/resource-state.js';
 
 /** Load balancers read at once from the resources table. */
@@ -20,12 +20,16 @@ export async function environmentTrees(
     resources: ResourceStore;
     /** Only the load balancers bound to this device group's agents (its devices hold them). */
     group?: string;
+    /** The environment's agents, when the caller has read them already (not read again). */
+    agents?: readonly AgentRecord[];
   },
   scope: { loadbalancerIds?: readonly string[]; tenantId?: string } = {},
 ): Promise<LoadBalancerTree[]> {
   const { env, registry, bindings, resources } = deps;
   let ids: string[] = scope.loadbalancerIds ? [...scope.loadbalancerIds] : [];
-  const agents = await registry.listAgents(env);
+  // Named load balancers outside a group need no agent list.
+  const needAgents = !scope.loadbalancerIds || deps.group !== undefined;
+  const agents = deps.agents ?? (needAgents ? await registry.listAgents(env) : []);
   const groupAgents = agents.filter((a) => deps.group === undefined || groupOf(a) === deps.group);
   if (scope.loadbalancerIds && deps.group !== undefined) {
     // Named load balancers: only those bound in this group (another group's devices hold the rest).

@@ -11,6 +11,7 @@ import {
 } from '../domain/listener-statistics.js';
 import { isActive } from '../domain/liveness.js';
 import type {
+  AgentRecord,
   AgentRegistry,
   BindingStore,
   DeviceCluster,
@@ -94,11 +95,14 @@ export class HealthPoller {
   async poll(): Promise<PollReport> {
     const { env, cluster, clock } = this.deps;
     const { registry, bindings, resources } = this.deps;
+    // Read once: the walk and the group's count of live agents use the same list.
+    const agents = await registry.listAgents(env);
     const trees = await environmentTrees({
       env,
       registry,
       bindings,
       resources,
+      agents,
       ...(this.deps.group ? { group: this.deps.group.name } : {}),
     });
     let scrape: HealthScrape;
@@ -123,7 +127,7 @@ export class HealthPoller {
     let poolsAllMembersDown = 0;
     const traffic: LoadBalancerTraffic[] = [];
     const toSave: ListenerStatistics[] = [];
-    const rate = { bits: 0, seconds: 0, measured: false };
+    const rate = { bits: 0, measured: false };
 
     for (const tree of trees) {
       const verdict = deriveHealth(tree, scrape, env);
@@ -150,7 +154,7 @@ export class HealthPoller {
     const statusesWritten =
       changes.length > 0 ? await this.deps.health.writeOperatingStatuses(changes, now) : 0;
     if (toSave.length > 0) await this.deps.health.saveStatistics(toSave);
-    const capacity = this.deps.group ? await this.capacity(trees, traffic, rate, now) : undefined;
+    const capacity = this.deps.group ? await this.capacity(trees, agents, traffic, rate, now) : undefined;
     return {
       outcome: 'polled',
       unit: scrape.unit,
@@ -174,14 +178,14 @@ export class HealthPoller {
    */
   private async capacity(
     trees: readonly LoadBalancerTree[],
+    agents: readonly AgentRecord[],
     traffic: readonly LoadBalancerTraffic[],
-    rate: { bits: number; seconds: number; measured: boolean },
+    rate: { bits: number; measured: boolean },
     now: number,
   ): Promise<GroupCapacity> {
-    const { env, registry } = this.deps;
+    const { env } = this.deps;
     const group = this.deps.group as NonNullable<HealthPollerDeps['group']>;
-    const [rows, agents] = await Promise.all([group.store.listGroups(env), registry.listAgents(env)]);
-    const row = rows.find((r) => r.name === group.name);
+    const row = (await group.store.listGroups(env)).find((r) => r.name === group.name);
     let listeners = 0;
     let members = 0;
     for (const tree of trees) {
@@ -226,7 +230,7 @@ export class HealthPoller {
     scrape: HealthScrape,
     now: number,
     toSave: ListenerStatistics[],
-    rate: { bits: number; seconds: number; measured: boolean },
+    rate: { bits: number; measured: boolean },
   ): Promise<LoadBalancerTraffic | undefined> {
     const { env, health } = this.deps;
     const partition = partitionName(env, tree.root.tenantId);

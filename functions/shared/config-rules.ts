@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { CapacityLimits } from '../domain/capacity.js';
 
 /**
  * Configuration rules and defaults, defined once: the CDK schema of lbaas.config.json validates
@@ -26,14 +27,19 @@ export const rules = {
   selection: z.enum(SELECTION_POLICIES),
   reconcileDrift: z.enum(['repair', 'report']),
   reconcileOrphans: z.enum(['report', 'remove']),
-  /** A device group's capacity limits; a limit left out does not count toward its score. */
-  capacityLimits: z.strictObject({
-    maxLoadBalancers: z.int().min(1).optional(),
-    maxListeners: z.int().min(1).optional(),
-    maxMembers: z.int().min(1).optional(),
-    maxConnections: z.int().min(1).optional(),
-    maxThroughputMbps: z.number().positive().optional(),
-  }),
+  /** A device group's capacity limits; a limit left out does not count toward its score (and is absent). */
+  capacityLimits: z
+    .strictObject({
+      maxLoadBalancers: z.int().min(1).optional(),
+      maxListeners: z.int().min(1).optional(),
+      maxMembers: z.int().min(1).optional(),
+      maxConnections: z.int().min(1).optional(),
+      maxThroughputMbps: z.number().positive().optional(),
+    })
+    .transform(
+      (limits): CapacityLimits =>
+        Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) as CapacityLimits,
+    ),
 };
 
 /** Numeric settings: the range the configuration accepts and the default when it is left out. */

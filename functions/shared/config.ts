@@ -137,20 +137,14 @@ export function readSchedulerConfig(env: Env = process.env): SchedulerConfig {
     retry: field.retry(env),
     selection: read(env, ENV_VARS.selection, rules.selection.default('random')),
     idempotencyTtlSeconds: read(env, ENV_VARS.idempotencyTtlSeconds, envSetting('idempotencyTtlSeconds')),
-    ...(env[ENV_VARS.groups]
-      ? { groups: read(env, ENV_VARS.groups, json(groupsSchema)) as GroupDefinition[] }
-      : {}),
+    ...(env[ENV_VARS.groups] ? { groups: read(env, ENV_VARS.groups, json(groupsSchema)) } : {}),
   };
 }
 
-const groupsSchema = z
+/** The environment's device groups and their limits (the scheduler's and the status pollers' view). */
+const groupsSchema: z.ZodType<GroupDefinition[]> = z
   .array(z.strictObject({ name: rules.name, limits: rules.capacityLimits }))
-  .min(1)
-  .transform((groups) => groups.map((g) => ({ name: g.name, limits: withoutUndefined(g.limits) })));
-
-function withoutUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-}
+  .min(1);
 
 const endpointSchema = z.strictObject({
   name: rules.name,
@@ -338,9 +332,7 @@ export function readHealthPollerConfig(env: Env = process.env): HealthPollerConf
     env: field.env(env),
     tables: tablesFrom(env, 'health'),
     agentDownTimeMs: field.agentDownTimeMs(env),
-    ...(env[ENV_VARS.groups]
-      ? { groups: read(env, ENV_VARS.groups, json(groupsSchema)) as GroupDefinition[] }
-      : {}),
+    ...(env[ENV_VARS.groups] ? { groups: read(env, ENV_VARS.groups, json(groupsSchema)) } : {}),
     intervalMs,
     pollsPerInvocation: pollsPerMinute(intervalMs),
     ...readDeviceAccess(env),

@@ -180,7 +180,7 @@ const environment = z
       listed ?? [
         { name: DEFAULT_GROUP, devices: one as Devices, agents: oneAgents ?? [], capacity: capacity ?? {} },
       ]
-    ).map((g) => ({ ...g, capacity: definedLimits(g.capacity ?? {}) }));
+    ).map((g) => ({ ...g, capacity: g.capacity ?? {} }));
     return { ...rest, groups, agents: groups.flatMap((g) => g.agents.map((a) => ({ ...a, group: g.name }))) };
   });
 
@@ -248,11 +248,6 @@ export function loadConfig(path: string): LbaasConfig {
 /** Agent identity: configured, or derived from environment and host (stable across deploys). */
 export function agentIdOf(env: EnvironmentConfig, a: AgentDefinition): string {
   return a.agentId ?? `${env.prefix}.${a.host}`;
-}
-
-/** Limits without the keys left out (so a limit is either a number or absent). */
-function definedLimits(limits: Record<string, number | undefined>): CapacityLimits {
-  return Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) as CapacityLimits;
 }
 
 /** A device group as the CLI shows it: name, limits, agents, devices. */

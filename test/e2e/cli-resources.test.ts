@@ -1,24 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalStack } from '../../local/local-stack.js';
-import { runCli } from '../support/cli-runner.js';
-import { testStack } from '../support/local-stack-fixture.js';
+import { describe, expect, it } from 'vitest';
+import { cliAgainstLocalStack } from '../support/cli-runner.js';
 
-// The CLI finds the local stack through this state file (npm start writes .local/stack.json).
-const dir = mkdtempSync(join(tmpdir(), 'lbaas-verbs-'));
-process.env.LBAAS_LOCAL_STATE = join(dir, 'stack.json');
-
-let stack: LocalStack;
-let main: (argv: string[]) => Promise<number>;
-beforeAll(async () => {
-  stack = await testStack({ stateFile: process.env.LBAAS_LOCAL_STATE as string });
-  ({ main } = await import('../../cli/lbaas.js'));
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+const cli = cliAgainstLocalStack('lbaas-verbs-');
+const { lbaas } = cli;
 
 /** Runs a verb that must succeed; a failure shows what the CLI said. */
 async function ok(...argv: string[]) {
@@ -27,12 +11,9 @@ async function ok(...argv: string[]) {
   return r;
 }
 
-/** Runs the CLI in-process and captures what it prints. */
-const lbaas = (...argv: string[]) => runCli(main, argv);
-
 const project = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 
-describe('lbaas verbs in OpenStack habits, end to end on the local stack', () => {
+describe('lbaas verbs in OpenStack habits, end to end on the local cli.stack', () => {
   it('builds a load balancer by names, shows, lists, changes and deletes it', async () => {
     const lb = await ok(
       'loadbalancer',
@@ -140,7 +121,7 @@ describe('lbaas verbs in OpenStack habits, end to end on the local stack', () =>
     expect(
       (await ok('pool', 'list', '--loadbalancer', 'web', '-f', 'value', '-c', 'name')).stdout.trim(),
     ).toBe('pool1');
-    const host = (await stack.client.operations.hostingAgent(lbId))?.binding.host as string;
+    const host = (await cli.stack.client.operations.hostingAgent(lbId))?.binding.host as string;
     const onAgent = JSON.parse((await ok('loadbalancer', 'list', '--agent', host, '-f', 'json')).stdout);
     expect(onAgent.map((r: { id: string }) => r.id)).toContain(lbId);
 

@@ -1,28 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalStack } from '../../local/local-stack.js';
-import { runCli } from '../support/cli-runner.js';
+import { describe, expect, it } from 'vitest';
+import { cliAgainstLocalStack } from '../support/cli-runner.js';
 import { lbIds, requests } from '../support/factories.js';
-import { testStack } from '../support/local-stack-fixture.js';
 
-// The CLI finds the local stack through this state file (npm start writes .local/stack.json).
-const dir = mkdtempSync(join(tmpdir(), 'lbaas-cli-'));
-process.env.LBAAS_LOCAL_STATE = join(dir, 'stack.json');
-
-let stack: LocalStack;
-let main: (argv: string[]) => Promise<number>;
-beforeAll(async () => {
-  stack = await testStack({ stateFile: process.env.LBAAS_LOCAL_STATE as string });
-  ({ main } = await import('../../cli/lbaas.js'));
-});
-afterAll(async () => {
-  await stack?.stop();
-});
-
-/** Runs the CLI in-process and captures what it prints. */
-const lbaas = (...argv: string[]) => runCli(main, argv);
+const cli = cliAgainstLocalStack('lbaas-cli-');
+const { lbaas, dir } = cli;
 
 function writeJson(name: string, body: unknown): string {
   const file = join(dir, name);
@@ -30,7 +13,7 @@ function writeJson(name: string, body: unknown): string {
   return file;
 }
 
-describe('lbaas CLI against the local stack', () => {
+describe('lbaas CLI against the local cli.stack', () => {
   const ids = lbIds();
 
   it('submits from flags, waits, and shows the status tree', async () => {
@@ -72,7 +55,7 @@ describe('lbaas CLI against the local stack', () => {
 
   it("prints a load balancer's statistics in Octavia's shape, read from the active unit", async () => {
     // Traffic the active unit counted on the listener's virtual server (bits, as a BIG-IP counts).
-    const device = stack.pair?.active ?? (stack.devices[0] as (typeof stack.devices)[number]);
+    const device = cli.stack.pair?.active ?? (cli.stack.devices[0] as (typeof cli.stack.devices)[number]);
     const vs = device.store.all('ltm/virtual').find((v) => v.partition.endsWith(ids.tenantId));
     if (!vs) throw new Error('no virtual server for the listener');
     Object.assign(device.stats.virtual(vs.fullPath), {
@@ -81,7 +64,7 @@ describe('lbaas CLI against the local stack', () => {
       curConns: 2,
       totConns: 7,
     });
-    expect(await stack.pollHealth()).toMatchObject({ outcome: 'polled' });
+    expect(await cli.stack.pollHealth()).toMatchObject({ outcome: 'polled' });
     const stats = await lbaas('stats', ids.loadbalancerId, '--json');
     expect(stats.code).toBe(0);
     expect(JSON.parse(stats.stdout)).toEqual({
@@ -100,7 +83,7 @@ describe('lbaas CLI against the local stack', () => {
   });
 
   it('syncs: a dry run prints the drift made by hand and changes nothing, then a sync repairs it', async () => {
-    const device = stack.pair?.active ?? (stack.devices[0] as (typeof stack.devices)[number]);
+    const device = cli.stack.pair?.active ?? (cli.stack.devices[0] as (typeof cli.stack.devices)[number]);
     const vs = device.store.all('ltm/virtual').find((v) => v.partition.endsWith(ids.tenantId));
     if (!vs) throw new Error('no virtual server for the listener');
     device.store.delete('ltm/virtual', vs.fullPath);
@@ -157,7 +140,7 @@ describe('lbaas CLI against the local stack', () => {
 
   it('exits 2 from wait when an object ends in ERROR, with a one-line reason', async () => {
     // A virtual address made by hand on the devices holds the VIP: the device refuses ours (§2.2).
-    for (const device of stack.devices)
+    for (const device of cli.stack.devices)
       device.store.create('ltm/virtual-address', {
         name: 'by-hand',
         partition: 'Common',
@@ -176,7 +159,7 @@ describe('lbaas CLI against the local stack', () => {
     // A load balancer in ERROR can still be deleted (and leaves nothing bound for the next tests).
     writeFileSync(file, JSON.stringify(requests.delete('loadbalancer', own, own.loadbalancerId)));
     expect((await lbaas('submit', '--file', file, '--wait')).code).toBe(0);
-    expect(await stack.client.operations.hostingAgent(own.loadbalancerId)).toBeUndefined();
+    expect(await cli.stack.client.operations.hostingAgent(own.loadbalancerId)).toBeUndefined();
   });
 
   it('refuses invalid input before sending anything', async () => {
@@ -225,7 +208,7 @@ describe('lbaas CLI against the local stack', () => {
     const drained = await lbaas('agent-drain', host);
     expect(drained.code).toBe(0);
     expect(drained.stdout).toMatch(new RegExp(`moved ${ids.loadbalancerId} → agent-\\d \\(least-loaded\\)`));
-    await stack.agent(host).stop(); // its heartbeat would register it again
+    await cli.stack.agent(host).stop(); // its heartbeat would register it again
     expect((await lbaas('agent-delete', host)).stdout).toBe(`agent ${host} deleted\n`);
   });
 

@@ -1,33 +1,18 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { partitionName } from '../../functions/domain/bigip-names.js';
-import type { LocalGroup, LocalStack } from '../../local/local-stack.js';
-import { runCli } from '../support/cli-runner.js';
+import type { LocalGroup } from '../../local/local-stack.js';
+import { cliAgainstLocalStack } from '../support/cli-runner.js';
 import { type LbIds, lbIds, requests, uniqueVip } from '../support/factories.js';
-import { eventually, testStack } from '../support/local-stack-fixture.js';
+import { eventually } from '../support/local-stack-fixture.js';
 
-// The CLI finds the local stack through this state file (npm start writes .local/stack.json).
-process.env.LBAAS_LOCAL_STATE = join(mkdtempSync(join(tmpdir(), 'lbaas-groups-')), 'stack.json');
-
-let stack: LocalStack;
-let main: (argv: string[]) => Promise<number>;
-beforeAll(async () => {
-  // Two groups (east, west), an HA pair and two agents each, at most 5 load balancers per group.
-  stack = await testStack({
-    configPath: 'local/two-groups.config.json',
-    healthIntervalMs: 2 ** 30,
-    stateFile: process.env.LBAAS_LOCAL_STATE as string,
-  });
-  ({ main } = await import('../../cli/lbaas.js'));
+// Two groups (east, west), an HA pair and two agents each, at most 5 load balancers per group.
+const cli = cliAgainstLocalStack('lbaas-groups-', {
+  configPath: 'local/two-groups.config.json',
+  healthIntervalMs: 2 ** 30,
 });
-afterAll(async () => {
-  await stack?.stop();
-});
+const { lbaas } = cli;
 
-const lbaas = (...argv: string[]) => runCli(main, argv);
-const group = (name: string) => stack.groups.find((g) => g.name === name) as LocalGroup;
+const group = (name: string) => cli.stack.groups.find((g) => g.name === name) as LocalGroup;
 const partitionsOn = (g: LocalGroup) => g.pair?.active.partitions() ?? [];
 
 /** A load balancer with a listener, a pool and two members; waits until all of it is ACTIVE. */
@@ -38,21 +23,21 @@ async function build(ids: LbIds) {
   const members = [1, 2].map((i) =>
     requests.createMember(ids, poolId, { address: `10.9.0.${i}`, protocol_port: 8080 }),
   );
-  const sent = await stack.client.submitMany([
+  const sent = await cli.stack.client.submitMany([
     requests.createLoadbalancer(ids, { vip_address: uniqueVip() }),
     listener,
     pool,
     ...members,
   ]);
-  const { records } = await stack.client.wait(ids.loadbalancerId, { timeoutMs: 30_000, requests: sent });
+  const { records } = await cli.stack.client.wait(ids.loadbalancerId, { timeoutMs: 30_000, requests: sent });
   return { records, members };
 }
 
 async function groupOf(loadbalancerId: string) {
-  return (await stack.client.operations.hostingAgent(loadbalancerId))?.binding;
+  return (await cli.stack.client.operations.hostingAgent(loadbalancerId))?.binding;
 }
 
-describe('two device groups on the local stack (two HA pairs, two agents each)', () => {
+describe('two device groups on the local cli.stack (two HA pairs, two agents each)', () => {
   it('places tenants by capacity, keeps each on its group’s devices, fails over inside the group, and refuses when full', async () => {
     // Tenants one after another: each goes to the group with the lowest score (load balancers / 5).
     const tenants = [1, 2, 3, 4].map(() => lbIds());
@@ -79,9 +64,9 @@ describe('two device groups on the local stack (two HA pairs, two agents each)',
 
     // An agent of each group dies: each group's other agent serves its load balancers, never the other group's.
     const stopped = ['east', 'west'].map((g) => placed.find((b) => b?.group === g)?.host as string);
-    for (const host of stopped) await stack.agent(host).stop();
+    for (const host of stopped) await cli.stack.agent(host).stop();
     await eventually(async () => {
-      const agents = await stack.client.operations.agents(stack.env);
+      const agents = await cli.stack.client.operations.agents(cli.stack.env);
       return stopped.every((h) => !agents.find((a) => a.host === h)?.alive);
     }, 'the two agents to be declared dead');
     for (const [i, ids] of tenants.entries()) {
@@ -89,22 +74,22 @@ describe('two device groups on the local stack (two HA pairs, two agents each)',
         id: ids.loadbalancerId,
         description: 'after failover',
       });
-      const sent = await stack.client.submit(update);
-      const { records } = await stack.client.wait(ids.loadbalancerId, {
+      const sent = await cli.stack.client.submit(update);
+      const { records } = await cli.stack.client.wait(ids.loadbalancerId, {
         timeoutMs: 30_000,
         requests: [sent],
       });
       expect(records.every((r) => r.provisioningStatus === 'ACTIVE')).toBe(true);
-      const decision = stack.recent.find((r) => r.requestId === update.requestId);
+      const decision = cli.stack.recent.find((r) => r.requestId === update.requestId);
       expect(group(placed[i]?.group as string).hosts).toContain(decision?.host);
       expect(stopped).not.toContain(decision?.host);
     }
 
     // The status poller counts each group's usage; `lbaas groups` shows it against the limits.
-    await stack.pollHealth();
+    await cli.stack.pollHealth();
     const listed = await lbaas('groups', '--json');
     expect(listed.code).toBe(0);
-    const groups = JSON.parse(listed.stdout) as Awaited<ReturnType<typeof stack.client.groups>>;
+    const groups = JSON.parse(listed.stdout) as Awaited<ReturnType<typeof cli.stack.client.groups>>;
     const east = groups.find((g) => g.name === 'east');
     const eastLbs = placed.filter((b) => b?.group === 'east').length + (placed[0]?.group === 'east' ? 1 : 0);
     expect(east).toMatchObject({
@@ -142,10 +127,10 @@ describe('two device groups on the local stack (two HA pairs, two agents each)',
     const eastTenant = newcomer.tenantId;
     for (let n = eastLbs + 1; n < 5; n++) await build(lbIds({ tenantId: eastTenant }));
     const refused = lbIds({ tenantId: eastTenant });
-    const sent = await stack.client.submit(
+    const sent = await cli.stack.client.submit(
       requests.createLoadbalancer(refused, { vip_address: uniqueVip() }),
     );
-    const { records } = await stack.client.wait(refused.loadbalancerId, {
+    const { records } = await cli.stack.client.wait(refused.loadbalancerId, {
       timeoutMs: 30_000,
       requests: [sent],
     });
@@ -158,10 +143,10 @@ describe('two device groups on the local stack (two HA pairs, two agents each)',
     expect(await groupOf(refused.loadbalancerId)).toBeUndefined();
     // No group takes a new tenant now (east full, west disabled).
     const nobody = lbIds();
-    const sentNobody = await stack.client.submit(
+    const sentNobody = await cli.stack.client.submit(
       requests.createLoadbalancer(nobody, { vip_address: uniqueVip() }),
     );
-    const done = await stack.client.wait(nobody.loadbalancerId, {
+    const done = await cli.stack.client.wait(nobody.loadbalancerId, {
       timeoutMs: 30_000,
       requests: [sentNobody],
     });

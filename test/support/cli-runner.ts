@@ -1,4 +1,9 @@
-import { vi } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, vi } from 'vitest';
+import type { LocalStack } from '../../local/local-stack.js';
+import { testStack } from './local-stack-fixture.js';
 
 /** Runs the CLI's `main` in-process and captures what it prints. */
 export async function runCli(main: (argv: string[]) => Promise<number>, argv: string[]) {
@@ -19,4 +24,36 @@ export async function runCli(main: (argv: string[]) => Promise<number>, argv: st
     out.mockRestore();
     err.mockRestore();
   }
+}
+
+/**
+ * The local stack for a CLI test file, and the CLI run in-process against it. The CLI finds the
+ * stack through a state file (npm start writes .local/stack.json), whose path it reads when its
+ * module loads: so this sets it first, and the CLI is imported only once the stack runs.
+ */
+export function cliAgainstLocalStack(
+  prefix: string,
+  options: Omit<Parameters<typeof testStack>[0] & object, 'stateFile'> = {},
+) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  process.env.LBAAS_LOCAL_STATE = join(dir, 'stack.json');
+  let stack: LocalStack | undefined;
+  let main: ((argv: string[]) => Promise<number>) | undefined;
+  beforeAll(async () => {
+    stack = await testStack({ ...options, stateFile: process.env.LBAAS_LOCAL_STATE as string });
+    ({ main } = await import('../../cli/lbaas.js'));
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+  return {
+    /** Scratch space for files the CLI reads. */
+    dir,
+    get stack(): LocalStack {
+      if (!stack) throw new Error('the local stack is not running (beforeAll has not run)');
+      return stack;
+    },
+    /** Runs the CLI in-process and captures what it prints. */
+    lbaas: (...argv: string[]) => runCli(main as (argv: string[]) => Promise<number>, argv),
+  };
 }
