@@ -35,23 +35,27 @@ export async function systemHarness(options: SystemOptions = {}) {
   const urls = pair ? await pair.listen() : [await (single as BigIpSimulator).listen()];
   const devices = urls.map((baseUrl, i) => ({ name: pair ? `bigip-${'ab'[i]}` : 'bigip1', baseUrl }));
 
+  // How every function of the environment (agents, status poller, reconciler) reaches the devices.
+  const access = {
+    env: h.env,
+    tables: h.tables,
+    devices,
+    deviceSecretId: 'unused-locally',
+    caBundle: undefined,
+    deviceGroup: options.deviceGroup,
+    trafficGroup: undefined,
+    clusterName: 'cluster1',
+    restTimeoutMs: options.restTimeoutMs ?? 3_000,
+  };
   const agents = Object.entries(h.agentQueues).map(([host, queue]) => {
     const config: AgentConfig = {
-      env: h.env,
+      ...access,
       host,
       agentQueueUrl: queue.url,
-      tables: h.tables,
       maxAttempts: options.maxAttempts ?? 3,
       retry: { baseSeconds: 1, maxSeconds: 1 },
       leaseMs: 30_000,
       inFlightHoldMs: 30_000,
-      devices,
-      deviceSecretId: 'unused-locally',
-      caBundle: undefined,
-      deviceGroup: options.deviceGroup,
-      trafficGroup: undefined,
-      clusterName: 'cluster1',
-      restTimeoutMs: options.restTimeoutMs ?? 3_000,
     };
     const { deps, handler, cluster, calls } = wireAgentWorker(config, h.clients, {
       credentials: new StaticCredentials({ username: 'admin', password: 'admin' }),
@@ -77,18 +81,6 @@ export async function systemHarness(options: SystemOptions = {}) {
   });
 
   const pollers: { close(): Promise<void> }[] = [];
-  // What the environment's scheduled functions (status poller, reconciler) reach the devices with.
-  const access = {
-    env: h.env,
-    tables: h.tables,
-    devices,
-    deviceSecretId: 'unused-locally',
-    caBundle: undefined,
-    deviceGroup: options.deviceGroup,
-    trafficGroup: undefined,
-    clusterName: 'cluster1',
-    restTimeoutMs: options.restTimeoutMs ?? 3_000,
-  };
   // A stopped agent neither beats nor polls: its queue holds whatever was forwarded to it.
   const stopped = new Set<string>();
   const depth = async () => {
