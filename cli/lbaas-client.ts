@@ -13,7 +13,14 @@ import {
 import { StaticCredentials } from '../functions/adapters/device-credentials.js';
 import { DEFAULT_GROUP, groupOf } from '../functions/domain/agent-scheduler.js';
 import { capacityScore, type GroupUsage, ratios, usageOf } from '../functions/domain/capacity.js';
-import { deduplicationId, isMemberBatch, parseRequest } from '../functions/domain/lbaas-request.js';
+import { orderedPolicies } from '../functions/domain/l7-policies.js';
+import {
+  deduplicationId,
+  isMemberBatch,
+  type L7PolicySpec,
+  type L7RuleSpec,
+  parseRequest,
+} from '../functions/domain/lbaas-request.js';
 import { type Statistics, sumStatistics, toStatistics } from '../functions/domain/listener-statistics.js';
 import type { GroupStore, HealthStore, ResourceStore } from '../functions/domain/ports.js';
 import { isPending, type ResourceRecord } from '../functions/domain/resource-state.js';
@@ -552,8 +559,29 @@ export function statusTree(records: readonly ResourceRecord[]): StatusNode | und
   const tree = node(root);
   const pools = new Map<string, StatusNode>();
   for (const r of records.filter((x) => x.type === 'pool')) pools.set(r.id, node(r));
-  for (const r of records.filter((x) => x.type === 'listener')) tree.children.push(node(r));
+  const listeners = new Map<string, StatusNode>();
+  for (const r of records.filter((x) => x.type === 'listener')) {
+    listeners.set(r.id, node(r));
+    tree.children.push(listeners.get(r.id) as StatusNode);
+  }
+  // A listener's L7 policies in their order (first match first), each with its rules.
+  const policies = new Map<string, StatusNode>();
+  const byListener = new Map<string, ResourceRecord[]>();
+  for (const r of records.filter((x) => x.type === 'l7policy')) {
+    const listenerId = (r.desired as L7PolicySpec).listener_id;
+    byListener.set(listenerId, [...(byListener.get(listenerId) ?? []), r]);
+  }
+  for (const [listenerId, list] of byListener) {
+    for (const r of orderedPolicies(list)) {
+      policies.set(r.id, node(r));
+      (listeners.get(listenerId)?.children ?? tree.children).push(policies.get(r.id) as StatusNode);
+    }
+  }
   for (const r of records) {
+    if (r.type === 'l7rule') {
+      const policy = policies.get((r.desired as L7RuleSpec).l7policy_id);
+      (policy?.children ?? tree.children).push(node(r));
+    }
     if (r.type !== 'member' && r.type !== 'healthmonitor') continue;
     const pool = pools.get((r.desired as { pool_id: string }).pool_id);
     (pool?.children ?? tree.children).push(node(r));

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Command, Option } from 'commander';
-import type { ResourceType } from '../functions/domain/lbaas-request.js';
+import { policyPositions } from '../functions/domain/l7-policies.js';
+import { RESOURCES, type ResourceType } from '../functions/domain/lbaas-request.js';
 import type { ResourceRecord } from '../functions/domain/resource-state.js';
 import { CliExit, out, withClient } from './cli-support.js';
 import { table } from './format.js';
@@ -88,6 +89,44 @@ const FIELDS: Record<ResourceType, Field[]> = {
     { flag: 'expected-codes', field: 'expected_codes', help: 'expected codes (200, 200-204, 200,202)' },
     { flag: 'name', field: 'name', help: 'name' },
   ],
+  l7policy: [
+    {
+      flag: 'action',
+      field: 'action',
+      help: 'what a matching request gets',
+      choices: ['REDIRECT_TO_POOL', 'REDIRECT_TO_URL', 'REDIRECT_PREFIX', 'REJECT'],
+      required: true,
+    },
+    { flag: 'position', field: 'position', help: 'place in the listener’s list (1: first)', kind: 'int' },
+    { flag: 'redirect-url', field: 'redirect_url', help: 'REDIRECT_TO_URL target' },
+    { flag: 'redirect-prefix', field: 'redirect_prefix', help: 'REDIRECT_PREFIX target (the path is kept)' },
+    {
+      flag: 'redirect-http-code',
+      field: 'redirect_http_code',
+      help: 'redirect status (301, 302, 303, 307, 308)',
+      kind: 'int',
+    },
+    { flag: 'name', field: 'name', help: 'name' },
+    { flag: 'description', field: 'description', help: 'description' },
+  ],
+  l7rule: [
+    {
+      flag: 'type',
+      field: 'type',
+      help: 'what is compared',
+      choices: ['HOST_NAME', 'PATH', 'FILE_TYPE', 'HEADER', 'COOKIE'],
+      required: true,
+    },
+    {
+      flag: 'compare-type',
+      field: 'compare_type',
+      help: 'how',
+      choices: ['EQUAL_TO', 'STARTS_WITH', 'ENDS_WITH', 'CONTAINS', 'REGEX'],
+      required: true,
+    },
+    { flag: 'value', field: 'value', help: 'the value compared with', required: true },
+    { flag: 'key', field: 'key', help: 'header or cookie name (HEADER, COOKIE)' },
+  ],
 };
 
 /** Columns of each listing (Octavia's client's, with ours where it has none). */
@@ -106,15 +145,25 @@ const COLUMNS: Record<ResourceType, string[]> = {
     'provisioning_status',
     'operating_status',
   ],
+  l7policy: ['id', 'name', 'action', 'position', 'listener_id', 'provisioning_status', 'operating_status'],
+  l7rule: ['id', 'type', 'compare_type', 'key', 'value', 'invert', 'provisioning_status', 'operating_status'],
+};
+
+/** Children named under their parent on the command line (`<pool> <member>`, `<l7policy> <l7rule>`). */
+const CHILD_OF: Partial<Record<ResourceType, { type: ResourceType; field: string }>> = {
+  member: { type: 'pool', field: 'pool_id' },
+  l7rule: { type: 'l7policy', field: 'l7policy_id' },
 };
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** An object as a row of fields (Octavia's names). */
-function view(r: ResourceRecord): Record<string, unknown> {
+/** An object as a row of fields (Octavia's names); an L7 policy's position is its place in the list now. */
+function view(r: ResourceRecord, positions?: Map<string, number>): Record<string, unknown> {
+  const { rank: _rank, ...desired } = r.desired as unknown as Record<string, unknown>;
   return {
     id: r.id,
-    ...(r.desired as object),
+    ...desired,
+    ...(positions?.has(r.id) ? { position: positions.get(r.id) } : {}),
     project_id: r.tenantId,
     ...(r.type === 'loadbalancer' ? {} : { loadbalancer_id: r.loadbalancerId }),
     provisioning_status: r.provisioningStatus,
@@ -178,9 +227,27 @@ function fieldOptions(command: Command, type: ResourceType): Command {
     const option = new Option(`--${f.flag} <${f.kind === 'int' ? 'n' : 'value'}>`, f.help);
     command.addOption(f.choices ? option.choices([...f.choices]) : option);
   }
+  if (type === 'l7rule')
+    command
+      .option('--invert', 'match when the comparison fails')
+      .option('--no-invert', 'match when it holds');
   return command
     .addOption(new Option('--enable', 'administratively up (the default)').conflicts('disable'))
     .option('--disable', 'administratively down');
+}
+
+/** The positions of the L7 policies among records, as their listeners order them. */
+async function positionsFor(client: LbaasClient, records: readonly ResourceRecord[]) {
+  const out = new Map<string, number>();
+  const lbs = new Set(records.filter((r) => r.type === 'l7policy').map((r) => r.loadbalancerId));
+  for (const lb of lbs) {
+    const all = await client.records(lb);
+    const listeners = new Set(
+      all.filter((r) => r.type === 'l7policy').map((r) => (r.desired as { listener_id: string }).listener_id),
+    );
+    for (const listener of listeners) for (const [id, p] of policyPositions(all, listener)) out.set(id, p);
+  }
+  return out;
 }
 
 /** The object fields a verb's flags set; on create, a missing required flag names itself and what it takes. */
@@ -209,6 +276,7 @@ function objectFrom(
   }
   if (opts.enable) object[ADMIN.field] = true;
   if (opts.disable) object[ADMIN.field] = false;
+  if (type === 'l7rule' && opts.invert !== undefined) object.invert = opts.invert === true;
   return object;
 }
 
@@ -291,6 +359,17 @@ async function parentOf(
     const lb = await find(client, 'loadbalancer', String(opts.loadbalancer), tenant);
     return { loadbalancerId: lb.id, tenantId: lb.tenantId, extra: {} };
   }
+  if (type === 'l7policy') {
+    const l = await find(client, 'listener', String(positional), tenant);
+    const extra: Record<string, unknown> = { listener_id: l.id };
+    if (opts.redirectPool)
+      extra.redirect_pool_id = (await find(client, 'pool', String(opts.redirectPool), l.tenantId)).id;
+    return { loadbalancerId: l.loadbalancerId, tenantId: l.tenantId, extra };
+  }
+  if (type === 'l7rule') {
+    const p = await find(client, 'l7policy', String(positional), tenant);
+    return { loadbalancerId: p.loadbalancerId, tenantId: p.tenantId, extra: { l7policy_id: p.id } };
+  }
   // member, healthmonitor: under a pool
   const pool = await find(client, 'pool', String(positional), tenant);
   return { loadbalancerId: pool.loadbalancerId, tenantId: pool.tenantId, extra: { pool_id: pool.id } };
@@ -300,6 +379,8 @@ const PARENT_ARG: Partial<Record<ResourceType, string>> = {
   listener: '<loadbalancer>',
   member: '<pool>',
   healthmonitor: '<pool>',
+  l7policy: '<listener>',
+  l7rule: '<l7policy>',
 };
 
 function resourceCommand(program: Command, type: ResourceType): void {
@@ -324,6 +405,7 @@ function resourceCommand(program: Command, type: ResourceType): void {
       .option('--listener <listener>', 'the listener it serves')
       .option('--loadbalancer <lb>', 'its load balancer');
   if (type === 'listener') create.option('--default-pool <pool>', 'its default pool');
+  if (type === 'l7policy') create.option('--redirect-pool <pool>', 'REDIRECT_TO_POOL target');
   if (type === 'pool')
     create.option('--session-persistence <spec>', 'type=SOURCE_IP|HTTP_COOKIE|APP_COOKIE[,cookie_name=NAME]');
   fieldOptions(create, type);
@@ -349,9 +431,14 @@ function resourceCommand(program: Command, type: ResourceType): void {
         where = { loadbalancerId: parent.loadbalancerId, tenantId: parent.tenantId };
       }
       await submitAndMaybeWait(client, { operation: 'create', resource: type, ...where, object }, opts);
-      const created = (await client.records(where.loadbalancerId)).find((r) => r.id === object.id);
+      const records = await client.records(where.loadbalancerId);
+      const created = records.find((r) => r.id === object.id);
       print(
-        [created ? view(created) : { id: object.id, provisioning_status: 'PENDING_CREATE' }],
+        [
+          created
+            ? view(created, await positionsFor(client, [created]))
+            : { id: object.id, provisioning_status: 'PENDING_CREATE' },
+        ],
         opts as never,
         true,
       );
@@ -360,10 +447,11 @@ function resourceCommand(program: Command, type: ResourceType): void {
 
   // set
   const set = group
-    .command(type === 'member' ? 'set <pool> <member>' : `set <${type}>`)
+    .command(CHILD_OF[type] ? `set <${CHILD_OF[type].type}> <${type}>` : `set <${type}>`)
     .description(`change a ${type}`)
     .option('--project <id>', 'resolve names inside this project');
   if (type === 'listener') set.option('--default-pool <pool>', 'its default pool');
+  if (type === 'l7policy') set.option('--redirect-pool <pool>', 'REDIRECT_TO_POOL target');
   fieldOptions(set, type);
   const request = (
     operation: 'update' | 'delete',
@@ -381,6 +469,8 @@ function resourceCommand(program: Command, type: ResourceType): void {
       const object: Record<string, unknown> = { id: target.id, ...objectFrom(type, opts, false) };
       if (type === 'listener' && opts.defaultPool)
         object.default_pool_id = (await find(client, 'pool', String(opts.defaultPool), target.tenantId)).id;
+      if (type === 'l7policy' && opts.redirectPool)
+        object.redirect_pool_id = (await find(client, 'pool', String(opts.redirectPool), target.tenantId)).id;
       if (Object.keys(object).length === 1)
         throw new CliExit('nothing to change: give at least one field flag');
       await submitAndMaybeWait(client, request('update', target, object), opts);
@@ -390,7 +480,7 @@ function resourceCommand(program: Command, type: ResourceType): void {
   // delete
   waitOptions(
     group
-      .command(type === 'member' ? 'delete <pool> <member>' : `delete <${type}>`)
+      .command(CHILD_OF[type] ? `delete <${CHILD_OF[type].type}> <${type}>` : `delete <${type}>`)
       .description(`delete a ${type}`)
       .option('--project <id>', 'resolve names inside this project'),
   ).action(
@@ -402,14 +492,18 @@ function resourceCommand(program: Command, type: ResourceType): void {
   // show
   outputOptions(
     group
-      .command(type === 'member' ? 'show <pool> <member>' : `show <${type}>`)
+      .command(CHILD_OF[type] ? `show <${CHILD_OF[type].type}> <${type}>` : `show <${type}>`)
       .description(`show a ${type}`)
       .option('--project <id>', 'resolve names inside this project'),
-  ).action(onObject(type, async (_client, target, opts) => print([view(target)], opts as never, true)));
+  ).action(
+    onObject(type, async (client, target, opts) =>
+      print([view(target, await positionsFor(client, [target]))], opts as never, true),
+    ),
+  );
 
   // list
   const list = group
-    .command(type === 'member' ? 'list <pool>' : 'list')
+    .command(CHILD_OF[type] ? `list <${CHILD_OF[type].type}>` : 'list')
     .description(`list ${type}s`)
     .option('--project <id>', 'only this project')
     .option('--name <name>', 'only this name')
@@ -420,6 +514,7 @@ function resourceCommand(program: Command, type: ResourceType): void {
   if (type === 'loadbalancer') list.option('--agent <host>', 'only those bound to this agent');
   if (type === 'listener' || type === 'pool') list.option('--loadbalancer <lb>', 'only this load balancer');
   if (type === 'healthmonitor') list.option('--pool <pool>', 'only this pool');
+  if (type === 'l7policy') list.option('--listener <listener>', 'only this listener');
   outputOptions(list).action(async (...args: unknown[]) => {
     const command = args[args.length - 1] as Command;
     const opts = command.opts();
@@ -428,12 +523,13 @@ function resourceCommand(program: Command, type: ResourceType): void {
         client,
         type,
         opts,
-        type === 'member' ? String(args[0]) : undefined,
+        CHILD_OF[type] ? String(args[0]) : undefined,
       );
+      const positions = await positionsFor(client, items);
       const rows = items
         .filter((r) => !opts.provisioningStatus || r.provisioningStatus === opts.provisioningStatus)
         .filter((r) => !opts.operatingStatus || r.operatingStatus === opts.operatingStatus)
-        .map(view);
+        .map((r) => view(r, positions));
       print(rows, { format: opts.format, column: opts.column ?? COLUMNS[type] }, false);
       if (cursor) process.stderr.write(`more: --marker ${cursor}\n`);
     });
@@ -454,22 +550,23 @@ function onObject(
   };
 }
 
-/** The object a set/delete/show names: `<ref>`, or for members `<pool> <member>`. */
+/** The object a set/delete/show names: `<ref>`, or for children `<pool> <member>`, `<l7policy> <l7rule>`. */
 async function locateArgs(client: LbaasClient, type: ResourceType, args: unknown[], tenant?: string) {
-  if (type !== 'member') return find(client, type, String(args[0]), tenant);
-  const pool = await find(client, 'pool', String(args[0]), tenant);
+  const parent = CHILD_OF[type];
+  if (!parent) return find(client, type, String(args[0]), tenant);
+  const holder = await find(client, parent.type, String(args[0]), tenant);
   const ref = String(args[1]);
-  const members = (await client.records(pool.loadbalancerId)).filter(
-    (r) => r.type === 'member' && (r.desired as { pool_id: string }).pool_id === pool.id,
+  const children = (await client.records(holder.loadbalancerId)).filter(
+    (r) => r.type === type && (r.desired as Record<string, unknown>)[parent.field] === holder.id,
   );
-  const found = members.filter(
+  const found = children.filter(
     (m) => m.id === ref.toLowerCase() || (m.desired as { name?: string }).name === ref,
   );
   if (found.length === 1) return found[0] as ResourceRecord;
   throw new CliExit(
     found.length > 1
-      ? `${found.length} members of pool ${args[0]} are named ${ref}: use an id`
-      : `pool ${args[0]} has no member ${ref}`,
+      ? `${found.length} ${type}s of ${parent.type} ${args[0]} are named ${ref}: use an id`
+      : `${parent.type} ${args[0]} has no ${type} ${ref}`,
   );
 }
 
@@ -478,7 +575,7 @@ async function listing(
   client: LbaasClient,
   type: ResourceType,
   opts: Record<string, unknown>,
-  pool: string | undefined,
+  parentRef: string | undefined,
 ): Promise<{ items: ResourceRecord[]; cursor: string | undefined }> {
   const tenant = opts.project as string | undefined;
   const limit = Number(opts.limit ?? 100);
@@ -490,9 +587,14 @@ async function listing(
       cursor: undefined,
     };
   };
-  if (type === 'member' && pool) {
-    const p = await find(client, 'pool', pool, tenant);
-    return within(p.loadbalancerId, (r) => (r.desired as { pool_id: string }).pool_id === p.id);
+  const parent = CHILD_OF[type];
+  if (parent && parentRef) {
+    const p = await find(client, parent.type, parentRef, tenant);
+    return within(p.loadbalancerId, (r) => (r.desired as Record<string, unknown>)[parent.field] === p.id);
+  }
+  if (type === 'l7policy' && opts.listener) {
+    const l = await find(client, 'listener', String(opts.listener), tenant);
+    return within(l.loadbalancerId, (r) => (r.desired as { listener_id: string }).listener_id === l.id);
   }
   if (type === 'healthmonitor' && opts.pool) {
     const p = await find(client, 'pool', String(opts.pool), tenant);
@@ -533,8 +635,7 @@ function persistence(spec: string): Record<string, string> {
   return out;
 }
 
-/** `lbaas loadbalancer|listener|pool|member|healthmonitor create|set|delete|list|show`. */
+/** `lbaas loadbalancer|listener|pool|member|healthmonitor|l7policy|l7rule create|set|delete|list|show`. */
 export function addResourceCommands(program: Command): void {
-  for (const type of ['loadbalancer', 'listener', 'pool', 'member', 'healthmonitor'] as const)
-    resourceCommand(program, type);
+  for (const type of RESOURCES) resourceCommand(program, type);
 }

@@ -10,6 +10,7 @@ import {
 } from '../domain/bigip-objects.js';
 import type { HealthScrape, MemberReading, VirtualReading } from '../domain/device-health.js';
 import { BigIpError } from '../domain/errors.js';
+import { canonicalAction, canonicalCondition } from '../domain/ltm-policy-translation.js';
 import type { BigIpDevice, DeviceStatus, ExecuteReport } from '../domain/ports.js';
 import type { BigIpRestClient, RestResponse } from './bigip-rest-client.js';
 
@@ -35,6 +36,8 @@ function collection(o: Pick<BigIpObject, 'kind' | 'partition' | 'monitorType' | 
       return `/mgmt/tm/ltm/monitor/${o.monitorType}`;
     case 'persistence-cookie':
       return '/mgmt/tm/ltm/persistence/cookie';
+    case 'ltm-policy':
+      return '/mgmt/tm/ltm/policy';
   }
 }
 
@@ -58,11 +61,22 @@ function toWire(kind: BigIpObject['kind'], attrs: Record<string, unknown>): Reco
     }
     if ('profiles' in attrs) body.profiles = (attrs.profiles as string[]).map((name) => ({ name }));
     if ('persist' in attrs) body.persist = (attrs.persist as string[]).map((name) => ({ name }));
+    if ('policies' in attrs) body.policies = (attrs.policies as string[]).map((name) => ({ name }));
   }
+  // §3.4: a published policy cannot be created or changed directly from 12.1; `legacy: true` does
+  // both as before 12.1 (what F5's agent sends), so no draft is ever left behind.
+  if (kind === 'ltm-policy') body.legacy = true;
   return body;
 }
 
 const text = (v: unknown) => (typeof v === 'string' ? v : '');
+const itemsOf = (reference: unknown) =>
+  ((reference as { items?: Record<string, unknown>[] } | undefined)?.items ?? []).slice();
+/** A subcollection of references (a virtual's policies) as sorted full paths. */
+const refsOf = (reference: unknown) =>
+  itemsOf(reference)
+    .map((p) => String(p.fullPath ?? `/${p.partition ?? 'Common'}/${p.name}`))
+    .sort();
 const refName = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
 
 /** iControl REST body → canonical attributes (BIG-IP's quirks folded away). */
@@ -84,6 +98,7 @@ function fromWire(kind: BigIpObject['kind'], body: Record<string, unknown>): Rec
         persist: persist.map((p) =>
           p.name.startsWith('/') ? p.name : `/${p.partition ?? 'Common'}/${p.name}`,
         ),
+        policies: refsOf(body.policiesReference),
         sourceAddressTranslation: {
           type: (body.sourceAddressTranslation as { type?: string })?.type ?? 'none',
         },
@@ -123,6 +138,22 @@ function fromWire(kind: BigIpObject['kind'], body: Record<string, unknown>): Rec
       };
     case 'persistence-cookie':
       return { method: body.method, cookieName: text(body.cookieName), defaultsFrom: body.defaultsFrom };
+    case 'ltm-policy': {
+      const strategy = refName(body.strategy);
+      return {
+        strategy: strategy.startsWith('/') ? strategy : `/Common/${strategy}`,
+        requires: body.requires ?? [],
+        controls: body.controls ?? [],
+        rules: ((body.rulesReference as { items?: Record<string, unknown>[] })?.items ?? [])
+          .map((rule) => ({
+            name: String(rule.name),
+            ordinal: Number(rule.ordinal ?? 0),
+            conditions: itemsOf(rule.conditionsReference).map(canonicalCondition),
+            actions: itemsOf(rule.actionsReference).map(canonicalAction),
+          }))
+          .sort((a, b) => a.ordinal - b.ordinal),
+      };
+    }
     default:
       return {};
   }
@@ -195,6 +226,16 @@ export class IControlBigIpDevice implements BigIpDevice {
       const object = { ...unit, attrs: {} } as BigIpObject;
       const expand = unit.kind === 'pool' || unit.kind === 'virtual' ? '?expandSubcollections=true' : '';
       const response = await this.rest.request('GET', `${itemPath(object)}${expand}`, { accept: [400, 404] });
+      if (unit.kind === 'ltm-policy' && response.status === 200) {
+        // Expanding a collection expands its items' subcollections (as for pools' members), so
+        // the rules collection comes with every rule's conditions and actions: two reads in all.
+        const rules = await this.rest.request('GET', `${itemPath(object)}/rules?expandSubcollections=true`, {
+          accept: [404],
+        });
+        (response.body as Record<string, unknown>).rulesReference = {
+          items: (rules.body as { items?: unknown[] })?.items ?? [],
+        };
+      }
       return { unit, object, response };
     });
     for (const { unit, object, response } of results) {
@@ -363,6 +404,7 @@ export class IControlBigIpDevice implements BigIpDevice {
       { kind: 'pool', path: '/mgmt/tm/ltm/pool' },
       { kind: 'virtual-address', path: '/mgmt/tm/ltm/virtual-address' },
       { kind: 'persistence-cookie', path: '/mgmt/tm/ltm/persistence/cookie' },
+      { kind: 'ltm-policy', path: '/mgmt/tm/ltm/policy' },
       ...(['http', 'https', 'tcp', 'gateway-icmp'] as const).map((t) => ({
         kind: 'monitor' as const,
         path: `/mgmt/tm/ltm/monitor/${t}`,

@@ -9,7 +9,15 @@ import {
   type ReadUnit,
 } from './bigip-objects.js';
 import type { Translation } from './bigip-translation.js';
-import type { HealthMonitorSpec, ListenerSpec, MemberSpec, PoolSpec, ResourceType } from './lbaas-request.js';
+import type {
+  HealthMonitorSpec,
+  L7PolicySpec,
+  L7RuleSpec,
+  ListenerSpec,
+  MemberSpec,
+  PoolSpec,
+  ResourceType,
+} from './lbaas-request.js';
 import {
   allRecords,
   isPending,
@@ -112,6 +120,13 @@ export function scopeFor(tree: LoadBalancerTree, t: Translation, target: ScopeTa
         if (hm) addAll(poolKeys((hm.desired as HealthMonitorSpec).pool_id));
         break;
       }
+      case 'l7policy':
+      case 'l7rule': {
+        // Every L7 policy and rule of a listener lives in its one LTM policy, which its virtual names.
+        const listenerId = l7ListenerOf(tree, target.resource, target.id);
+        if (listenerId) addAll(ownedBy('listener', listenerId));
+        break;
+      }
     }
   }
   setAsideRefused(tree, t, target, keys);
@@ -169,6 +184,16 @@ export function scopeForRequests(
       ),
     ]);
   }
+}
+
+/** The listener whose LTM policy holds an L7 policy or rule. */
+export function l7ListenerOf(tree: LoadBalancerTree, type: ResourceType, id: string): string | undefined {
+  const policyId =
+    type === 'l7rule'
+      ? (tree.l7rules.find((r) => r.id === id)?.desired as L7RuleSpec | undefined)?.l7policy_id
+      : id;
+  const policy = tree.l7policies.find((p) => p.id === policyId);
+  return policy ? (policy.desired as L7PolicySpec).listener_id : undefined;
 }
 
 function pendingOperation(r: ResourceRecord): ScopeTarget['operation'] {
@@ -240,6 +265,13 @@ function addDependencies(tree: LoadBalancerTree, t: Translation, keys: Set<strin
         for (const [key, x] of t.present)
           if (x.kind === 'virtual-address' || x.kind === 'folder') refs.push(key);
       }
+    }
+    if (o.kind === 'virtual')
+      for (const p of (o.attrs.policies as string[] | undefined) ?? [])
+        refs.push(byPath.get(`ltm-policy:${p}`));
+    if (o.kind === 'ltm-policy') {
+      for (const rule of o.attrs.rules as { actions: { pool?: string }[] }[])
+        for (const action of rule.actions) if (action.pool) refs.push(byPath.get(`pool:${action.pool}`));
     }
     if (o.kind === 'pool') {
       refs.push(byPath.get(`monitor:${o.attrs.monitor}`));

@@ -40,6 +40,11 @@ export function monitorName(env: string, healthmonitorId: string): string {
   return assertSafeName(`${env}_${healthmonitorId}`, 'monitor');
 }
 
+/** A listener's LTM policy, holding its L7 policies as rules (the upstream agent's name). */
+export function ltmPolicyName(listenerId: string): string {
+  return assertSafeName(`wrapper_policy_${listenerId}`, 'LTM policy');
+}
+
 /** Cookie-hash persistence profile for a pool's APP_COOKIE session persistence. */
 export function appCookieProfileName(env: string, poolId: string): string {
   return assertSafeName(`${env}_${poolId}_cookie`, 'persistence profile');

@@ -10,6 +10,7 @@ export const OBJECT_KINDS = [
   'pool',
   'member',
   'virtual-address',
+  'ltm-policy',
   'virtual',
 ] as const;
 export type ObjectKind = (typeof OBJECT_KINDS)[number];
@@ -67,4 +68,5 @@ export type ReadUnit =
   | { kind: 'pool'; partition: string; name: string }
   | { kind: 'monitor'; partition: string; name: string; monitorType: MonitorType }
   | { kind: 'persistence-cookie'; partition: string; name: string }
+  | { kind: 'ltm-policy'; partition: string; name: string }
   | { kind: 'folder'; partition: string; name: string };

@@ -2,6 +2,7 @@ import {
   appCookieProfileName,
   destination,
   fullPath,
+  ltmPolicyName,
   memberName,
   monitorName,
   partitionName,
@@ -13,6 +14,7 @@ import { type BigIpObject, type MonitorType, objectKey } from './bigip-objects.j
 import { LbaasError } from './errors.js';
 import { isV6 } from './ip-address.js';
 import type { HealthMonitorSpec, ListenerSpec, MemberSpec, PoolSpec } from './lbaas-request.js';
+import { listenerPolicy } from './ltm-policy-translation.js';
 import {
   isDeleted,
   type LoadBalancerTree,
@@ -103,7 +105,8 @@ export const NODE_PARTITION = 'Common';
 /**
  * Translates a load balancer's tree into BIG-IP objects with the upstream agent's names:
  * partition per tenant, a virtual address per load balancer, a virtual server per listener, a
- * pool per pool with `ip:port` members, a monitor per health monitor. Pure: no device involved.
+ * pool per pool with `ip:port` members, a monitor per health monitor, an LTM policy per listener
+ * with L7 policies (ltm-policy-translation.ts). Pure: no device involved.
  */
 export function translate(tree: LoadBalancerTree, options: TranslationOptions): Translation {
   const { env } = options;
@@ -254,10 +257,20 @@ export function translate(tree: LoadBalancerTree, options: TranslationOptions): 
   for (const listener of tree.listeners) {
     const spec = listener.desired as ListenerSpec;
     const vsName = virtualServerName(env, listener.id);
+    const policy = listenerPolicy(tree, listener, partition, env);
+    const policyObject: BigIpObject = policy.object ?? {
+      kind: 'ltm-policy',
+      partition,
+      name: ltmPolicyName(listener.id),
+      attrs: {},
+    };
+    for (const [key, reason] of policy.errors) if (!out.errors.has(key)) out.errors.set(key, reason);
     if (deleted(listener)) {
       add('absent', { kind: 'virtual', partition, name: vsName, attrs: {} }, listener);
+      if (policy.managed) add('absent', policyObject, listener);
       continue;
     }
+    if (policy.managed) add(policy.object ? 'present' : 'absent', policyObject, listener);
     const pool = spec.default_pool_id
       ? tree.pools.find((p) => p.id === spec.default_pool_id)
       : tree.pools.find((p) => (p.desired as PoolSpec).listener_id === listener.id);
@@ -289,6 +302,10 @@ export function translate(tree: LoadBalancerTree, options: TranslationOptions): 
           connectionLimit: Math.max(spec.connection_limit, 0),
           enabled: spec.admin_state_up && lb.admin_state_up,
           description: spec.name,
+          // Only on listeners with L7 policies: the others' virtuals keep the bodies they always had.
+          ...(policy.managed
+            ? { policies: policy.object ? [fullPath(partition, policy.object.name)] : [] }
+            : {}),
         },
       },
       listener,
@@ -360,5 +377,8 @@ export function configuredStatus(
     }
     case 'healthmonitor':
       return (record.desired as HealthMonitorSpec).admin_state_up ? 'ONLINE' : 'OFFLINE';
+    case 'l7policy':
+    case 'l7rule':
+      return (record.desired as { admin_state_up: boolean }).admin_state_up ? 'ONLINE' : 'OFFLINE';
   }
 }

@@ -1,5 +1,7 @@
 import type {
   HealthMonitorSpec,
+  L7PolicySpec,
+  L7RuleSpec,
   LbaasRequest,
   ListenerSpec,
   LoadBalancerSpec,
@@ -65,7 +67,8 @@ export function requestClaims(request: LbaasRequest, env: string): Claim[] {
 
 /**
  * The objects a request points at, which must be objects of the same load balancer: a member's or
- * health monitor's pool, a listener's default pool, a pool's listener.
+ * health monitor's pool, a listener's default pool, a pool's listener, an L7 policy's listener and
+ * redirect pool, an L7 rule's policy.
  */
 export function requestReferences(
   request: LbaasRequest,
@@ -84,5 +87,10 @@ export function requestReferences(
   if (request.resource === 'healthmonitor') add('pool', 'pool_id' satisfies keyof HealthMonitorSpec);
   if (request.resource === 'listener') add('pool', 'default_pool_id' satisfies keyof ListenerSpec);
   if (request.resource === 'pool') add('listener', 'listener_id' satisfies keyof PoolSpec);
+  if (request.resource === 'l7policy') {
+    add('listener', 'listener_id' satisfies keyof L7PolicySpec);
+    add('pool', 'redirect_pool_id' satisfies keyof L7PolicySpec);
+  }
+  if (request.resource === 'l7rule') add('l7policy', 'l7policy_id' satisfies keyof L7RuleSpec);
   return refs;
 }

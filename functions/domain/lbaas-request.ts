@@ -8,7 +8,15 @@ import { canonicalIp } from './ip-address.js';
  * can reach a BIG-IP (ids, addresses, free text) and lenient about extra read-only Neutron fields.
  */
 
-export const RESOURCES = ['loadbalancer', 'listener', 'pool', 'member', 'healthmonitor'] as const;
+export const RESOURCES = [
+  'loadbalancer',
+  'listener',
+  'pool',
+  'member',
+  'healthmonitor',
+  'l7policy',
+  'l7rule',
+] as const;
 export const OPERATIONS = ['create', 'update', 'delete'] as const;
 /** Octavia's `PUT /v2/lbaas/pools/{pool_id}/members`: a pool's whole member list in one request. */
 export const BATCH_OPERATION = 'batch_update';
@@ -28,6 +36,21 @@ const UNSAFE_TEXT_RE = /[\u0000-\u001f\u007f-\u009f<>]/;
 const URL_PATH_RE = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*$/;
 const EXPECTED_CODES_RE = /^[1-5]\d{2}(?:-[1-5]\d{2})?(?:,[1-5]\d{2}(?:-[1-5]\d{2})?)*$/;
 const COOKIE_NAME_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/;
+/** An HTTP header or cookie name (RFC 9110 token). */
+const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,255}$/;
+/**
+ * A redirect target. It becomes an LTM policy action's `location`, which BIG-IP evaluates as Tcl when
+ * it starts with `tcl:` (REDIRECT_PREFIX is sent that way), so nothing Tcl could substitute or
+ * group may pass: no `[ ] $ { } \ "`, no `;`, no whitespace (lbaas-features.md §1.4).
+ */
+const REDIRECT_URL_RE =
+  /^https?:\/\/[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::\d{1,5})?(?:\/[A-Za-z0-9\-._~!&'()*+,=:@/%?]*)?$/;
+/** An L7 rule's value: printable ASCII without quotes, backslashes or `< >` (the device refuses tag-like content). */
+const RULE_VALUE_RE = /^[\x21\x23-\x3b\x3d\x3f-\x5b\x5d-\x7e]{1,255}$/;
+/** Octavia's default position: append. */
+export const MAX_POLICY_POSITION = 2_147_483_647;
+/** Octavia's limit of rules per L7 policy. */
+export const MAX_RULES_PER_POLICY = 50;
 
 const uuid = z
   .string()
@@ -125,12 +148,99 @@ export const healthMonitorSpec = z
   })
   .refine((m) => m.timeout <= m.delay, { error: 'timeout must not exceed delay', path: ['timeout'] });
 
+export const L7_ACTIONS = ['REDIRECT_TO_POOL', 'REDIRECT_TO_URL', 'REDIRECT_PREFIX', 'REJECT'] as const;
+export const REDIRECT_CODES = [301, 302, 303, 307, 308] as const;
+
+/** What each action needs (Octavia refuses a policy without it). */
+const ACTION_FIELD = {
+  REDIRECT_TO_POOL: 'redirect_pool_id',
+  REDIRECT_TO_URL: 'redirect_url',
+  REDIRECT_PREFIX: 'redirect_prefix',
+  REJECT: undefined,
+} as const;
+
+const redirectUrl = z.string().max(255).regex(REDIRECT_URL_RE, {
+  error: 'must be an http or https URL without spaces, quotes, backslashes, [ ] { } $ or ;',
+});
+
+export const l7PolicySpec = z
+  .object({
+    id: uuid,
+    name: text.default(''),
+    description: text.default(''),
+    listener_id: uuid,
+    action: z.enum(L7_ACTIONS, {
+      error: 'must be REDIRECT_TO_POOL, REDIRECT_TO_URL, REDIRECT_PREFIX or REJECT',
+    }),
+    position: z
+      .int({ error: 'must be an integer' })
+      .min(1)
+      .max(MAX_POLICY_POSITION)
+      .default(MAX_POLICY_POSITION),
+    redirect_pool_id: uuid.nullable().default(null),
+    redirect_url: redirectUrl.nullable().default(null),
+    redirect_prefix: redirectUrl.nullable().default(null),
+    redirect_http_code: z
+      .union(
+        REDIRECT_CODES.map((c) => z.literal(c)),
+        { error: 'must be 301, 302, 303, 307 or 308' },
+      )
+      .nullable()
+      .default(null),
+    admin_state_up: z.boolean().default(true),
+  })
+  .superRefine((p, ctx) => {
+    const needs = ACTION_FIELD[p.action];
+    if (needs && !p[needs])
+      ctx.addIssue({ code: 'custom', message: `${p.action} needs ${needs}`, path: [needs] });
+  });
+
+export const l7RuleSpec = z
+  .object({
+    id: uuid,
+    l7policy_id: uuid,
+    type: z.enum(['HOST_NAME', 'PATH', 'FILE_TYPE', 'HEADER', 'COOKIE'], {
+      error: 'must be HOST_NAME, PATH, FILE_TYPE, HEADER or COOKIE',
+    }),
+    compare_type: z.enum(['EQUAL_TO', 'STARTS_WITH', 'ENDS_WITH', 'CONTAINS', 'REGEX'], {
+      error: 'must be EQUAL_TO, STARTS_WITH, ENDS_WITH, CONTAINS or REGEX',
+    }),
+    key: z.string().regex(TOKEN_RE, { error: 'must be a header or cookie name' }).nullable().default(null),
+    value: z.string().regex(RULE_VALUE_RE, {
+      error: 'must be 1-255 printable characters without spaces, quotes, backslashes, < or >',
+    }),
+    invert: z.boolean().default(false),
+    admin_state_up: z.boolean().default(true),
+  })
+  .superRefine((r, ctx) => {
+    if ((r.type === 'HEADER' || r.type === 'COOKIE') && !r.key)
+      ctx.addIssue({ code: 'custom', message: `a ${r.type} rule needs a key`, path: ['key'] });
+    // BIG-IP's LTM policy conditions match by equals/starts-with/ends-with/contains only; F5's 9.10
+    // agent generated an iRule per REGEX rule. Refused here, before anything is recorded.
+    if (r.compare_type === 'REGEX')
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'REGEX is not supported: BIG-IP LTM policy conditions compare with EQUAL_TO, STARTS_WITH, ENDS_WITH or CONTAINS',
+        path: ['compare_type'],
+      });
+    if (r.type === 'PATH' && !r.value.startsWith('/'))
+      ctx.addIssue({ code: 'custom', message: 'a PATH value must start with /', path: ['value'] });
+  });
+
 export type LoadBalancerSpec = z.output<typeof loadBalancerSpec>;
 export type ListenerSpec = z.output<typeof listenerSpec>;
 export type PoolSpec = z.output<typeof poolSpec>;
 export type MemberSpec = z.output<typeof memberSpec>;
 export type HealthMonitorSpec = z.output<typeof healthMonitorSpec>;
 export type SessionPersistenceSpec = z.output<typeof sessionPersistenceSpec>;
+/**
+ * An L7 policy as recorded: `rank` is where it sits among its listener's policies (a fraction-like
+ * key the scheduler assigns, so inserting at a position moves nobody else's record; see
+ * l7-policy-order.ts). Producers cannot set it: the schema drops it.
+ */
+export type L7PolicySpec = z.output<typeof l7PolicySpec> & { rank?: string };
+export type L7RuleSpec = z.output<typeof l7RuleSpec>;
 
 export type ObjectSpec = {
   loadbalancer: LoadBalancerSpec;
@@ -138,6 +248,8 @@ export type ObjectSpec = {
   pool: PoolSpec;
   member: MemberSpec;
   healthmonitor: HealthMonitorSpec;
+  l7policy: L7PolicySpec;
+  l7rule: L7RuleSpec;
 };
 
 const CREATE_SCHEMAS = {
@@ -146,6 +258,8 @@ const CREATE_SCHEMAS = {
   pool: poolSpec,
   member: memberSpec,
   healthmonitor: healthMonitorSpec,
+  l7policy: l7PolicySpec,
+  l7rule: l7RuleSpec,
 } as const;
 
 /** Fields an update may change (Neutron's API); any other field in an update must equal the stored value. */
@@ -165,6 +279,18 @@ export const MUTABLE_FIELDS: { [R in ResourceType]: readonly (keyof ObjectSpec[R
     'expected_codes',
     'admin_state_up',
   ],
+  l7policy: [
+    'name',
+    'description',
+    'action',
+    'position',
+    'redirect_pool_id',
+    'redirect_url',
+    'redirect_prefix',
+    'redirect_http_code',
+    'admin_state_up',
+  ],
+  l7rule: ['type', 'compare_type', 'key', 'value', 'invert', 'admin_state_up'],
 };
 
 /** Read-only Neutron fields producers often copy into objects; accepted and dropped. */
@@ -179,6 +305,9 @@ const NEUTRON_NOISE = [
   'pools',
   'members',
   'healthmonitor_id',
+  'rules',
+  'l7policies',
+  'tags',
   'created_at',
   'updated_at',
   'provider',
@@ -191,7 +320,9 @@ const envelope = z.strictObject({
   operation: z.enum([...OPERATIONS, BATCH_OPERATION], {
     error: 'must be create, update, delete or batch_update',
   }),
-  resource: z.enum(RESOURCES, { error: 'must be loadbalancer, listener, pool, member or healthmonitor' }),
+  resource: z.enum(RESOURCES, {
+    error: 'must be loadbalancer, listener, pool, member, healthmonitor, l7policy or l7rule',
+  }),
   tenantId,
   loadbalancerId: uuid,
   object: z.record(z.string(), z.unknown(), { error: 'must be a JSON object' }),

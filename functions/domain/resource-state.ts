@@ -130,6 +130,8 @@ export interface LoadBalancerTree {
   pools: ResourceRecord<'pool'>[];
   members: ResourceRecord<'member'>[];
   healthmonitors: ResourceRecord<'healthmonitor'>[];
+  l7policies: ResourceRecord<'l7policy'>[];
+  l7rules: ResourceRecord<'l7rule'>[];
 }
 
 /** Groups the records of one load balancer; undefined if the root is gone. */
@@ -144,20 +146,43 @@ export function buildTree(records: readonly ResourceRecord[]): LoadBalancerTree 
     pools: of('pool'),
     members: of('member'),
     healthmonitors: of('healthmonitor'),
+    l7policies: of('l7policy'),
+    l7rules: of('l7rule'),
   };
 }
 
 export function allRecords(tree: LoadBalancerTree): ResourceRecord[] {
-  return [tree.root, ...tree.listeners, ...tree.pools, ...tree.members, ...tree.healthmonitors];
+  return [
+    tree.root,
+    ...tree.listeners,
+    ...tree.pools,
+    ...tree.members,
+    ...tree.healthmonitors,
+    ...tree.l7policies,
+    ...tree.l7rules,
+  ];
 }
 
 /**
  * True when the record is being deleted itself or through a parent (deleting a load balancer
- * deletes its tree; deleting a pool deletes its members and its health monitor).
+ * deletes its tree; deleting a pool deletes its members and its health monitor; deleting a
+ * listener its L7 policies, and a policy its rules).
  */
 export function isDeleted(tree: LoadBalancerTree, record: ResourceRecord): boolean {
   if (record.provisioningStatus === 'PENDING_DELETE') return true;
   if (tree.root.provisioningStatus === 'PENDING_DELETE') return true;
+  if (record.type === 'l7rule') {
+    const policy = tree.l7policies.find(
+      (p) => p.id === (record.desired as { l7policy_id: string }).l7policy_id,
+    );
+    return policy !== undefined && isDeleted(tree, policy);
+  }
+  if (record.type === 'l7policy') {
+    const listener = tree.listeners.find(
+      (l) => l.id === (record.desired as { listener_id: string }).listener_id,
+    );
+    return listener !== undefined && listener.provisioningStatus === 'PENDING_DELETE';
+  }
   if (record.type === 'member' || record.type === 'healthmonitor') {
     const poolId = (record.desired as { pool_id: string }).pool_id;
     const pool = tree.pools.find((p) => p.id === poolId);

@@ -1,4 +1,4 @@
-import type { ApplyScope } from './bigip-apply-plan.js';
+import { type ApplyScope, l7ListenerOf } from './bigip-apply-plan.js';
 import { operatingStatusFor, type Translation } from './bigip-translation.js';
 import type { MemberSpec, ResourceType } from './lbaas-request.js';
 import {
@@ -33,6 +33,11 @@ export function completions(
     if (scope.full || touched.has(resourceKey(r.type, r.id))) return true;
     if ((r.type === 'member' || r.type === 'healthmonitor') && isDeleted(tree, r)) {
       return touched.has(resourceKey('pool', (r.desired as MemberSpec).pool_id));
+    }
+    // L7 policies and rules are written with their listener's LTM policy, which the listener owns.
+    if (r.type === 'l7policy' || r.type === 'l7rule') {
+      const listenerId = l7ListenerOf(tree, r.type, r.id);
+      return listenerId !== undefined && touched.has(resourceKey('listener', listenerId));
     }
     return false;
   };

@@ -404,5 +404,7 @@ function markRefused(tree: LoadBalancerTree, target: ApplyTarget, reason: string
     pools: tree.pools.map(mark),
     members: tree.members.map(mark),
     healthmonitors: tree.healthmonitors.map(mark),
+    l7policies: tree.l7policies.map(mark),
+    l7rules: tree.l7rules.map(mark),
   };
 }

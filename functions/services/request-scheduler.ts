@@ -13,6 +13,7 @@ import {
   usageOf,
 } from '../domain/capacity.js';
 import { ContentionError, NoActiveAgentError, RejectedRequestError } from '../domain/errors.js';
+import { checkAgainstRecords, needsRecordChecks } from '../domain/l7-policies.js';
 import { forwardable, type LbaasRequest } from '../domain/lbaas-request.js';
 import type {
   AgentQueue,
@@ -64,6 +65,9 @@ export class RequestScheduler {
 
   async handle(request: LbaasRequest, submittedAt?: number): Promise<ScheduleOutcome> {
     const { env, resources, queue, clock } = this.deps;
+    // L7 requests (and a pool's deletion) are checked against the load balancer's records first.
+    if (needsRecordChecks(request))
+      request = checkAgainstRecords(request, await resources.loadRecords(request.loadbalancerId));
     await resources.recordRequest(request, env, clock());
     const { decision, agent, bound } = await this.decide(request);
     await queue.forward(agent.queueUrl as string, {

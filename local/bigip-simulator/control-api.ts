@@ -39,6 +39,7 @@ export function dumpConfig(store: ConfigStore): Record<string, unknown[]> {
     'ltm/pool',
     'ltm/pool/members',
     'ltm/node',
+    'ltm/policy',
     ...MONITOR_TYPES.map((t) => `ltm/monitor/${t}` as Collection),
     ...PERSISTENCE_TYPES.map((t) => `ltm/persistence/${t}` as Collection),
   ];

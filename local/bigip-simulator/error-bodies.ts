@@ -71,6 +71,21 @@ export const errors = {
     ),
   invalidName: (name: string) => mcpd(400, `01070022:3: The requested object name (${name}) is invalid.`),
   invalidValue: (message: string) => mcpd(400, `01070712:3: ${message}`),
+  /** §3.4 (f5-common-python#668): a published policy is neither created nor modified directly from 12.1. */
+  publishedPolicy: (path: string, draft: string) =>
+    mcpd(
+      400,
+      `01071abb:3: Cannot create/modify published policy '${path}' directly, try specifying a draft folder like '${draft}'`,
+    ),
+  /** §3.4 (f5-common-python#1098): a draft named like a published policy. */
+  publishedPolicyExists: () =>
+    mcpd(400, '01070734:3: Configuration error: Published policy exists, use create-draft'),
+  /** The Pool wording of 01070265 (bigip.md A.3) for a policy; no public source quotes the policy's own. */
+  policyInUse: (policy: string, vs: string) =>
+    mcpd(
+      400,
+      `01070265:3: The Policy (${policy}) cannot be deleted because it is in use by a Virtual Server (${vs}).`,
+    ),
   htmlTag: () => mcpd(400, 'HTML Tag-like Content in the Request URL/Body', 26214401),
   invalidJson: () => mcpd(400, 'Found invalid JSON body in the request.', 1),
   emptyPatch: () => mcpd(400, 'one or more properties must be specified', 26214401),

@@ -72,8 +72,13 @@ export class ConfigStore {
     objects.set(key, object);
   }
 
-  private remove(collection: Collection, key: string): void {
+  remove(collection: Collection, key: string): void {
     this.data.get(collection)?.delete(key);
+  }
+
+  /** The generation number the next change takes. */
+  nextGeneration(): number {
+    return this.generation++;
   }
 
   private seedBuiltIns(): void {
@@ -223,6 +228,18 @@ export class ConfigStore {
     } else if (collection === 'ltm/pool') {
       const vs = this.all('ltm/virtual').find((v) => v.attrs.pool === path);
       if (vs) throw new SimError(400, errors.poolInUse(path, vs.fullPath));
+      // A policy forwarding to the pool holds it too (the device keeps no dangling reference; no
+      // public source quotes this refusal, so the simulator's wording says so).
+      const policy = this.all('ltm/policy').find((p) =>
+        ((p.attrs.rules as { actions?: { pool?: string }[] }[]) ?? []).some((r) =>
+          (r.actions ?? []).some((a) => a.pool === path),
+        ),
+      );
+      if (policy)
+        throw new SimError(
+          400,
+          errors.invalidValue(`simulator: pool ${path} is in use by policy ${policy.fullPath}`),
+        );
     } else if (collection.startsWith('ltm/monitor/')) {
       if (this.all('ltm/pool').some((p) => monitorsOf(p).includes(path)))
         throw new SimError(400, errors.monitorInUse(path));

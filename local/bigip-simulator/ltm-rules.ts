@@ -48,6 +48,7 @@ export function applyAttributes(
     if (a.pool === '' || a.pool === 'none') delete a.pool;
     a.profiles = normaliseRefs(a.profiles);
     a.persist = normaliseRefs(a.persist ?? []);
+    a.policies = normaliseRefs(a.policies ?? []);
     addImplicitTcpProfile(store, a);
     a.destination = resolveDestination(store, String(a.destination ?? ''));
     validateVirtual(store, object);
@@ -164,6 +165,22 @@ function validateVirtual(store: ConfigStore, vs: StoredObject): void {
     if (!PERSISTENCE_TYPES.some((t) => store.get(`ltm/persistence/${t}`, p.name))) {
       throw new SimError(400, errors.foreignKey(p.name, 'virtual server persist', vs.fullPath, 'persist_FK'));
     }
+  }
+  // bigip.md A.3: the exact refusal of a policy that does not exist. A draft is not one: only
+  // published policies can be applied to a virtual server (tmsh reference, §3.4).
+  for (const p of a.policies as { name: string }[]) {
+    const policy = store.get('ltm/policy', p.name);
+    if (!policy || policy.attrs.status === 'draft')
+      throw new SimError(400, errors.foreignKey(p.name, 'virtual server policy', vs.fullPath, 'vs_FK'));
+    const requiresHttp = ((policy.attrs.requires as string[]) ?? []).includes('http');
+    const hasHttp = (a.profiles as { name: string }[]).some((x) => store.get('ltm/profile/http', x.name));
+    if (requiresHttp && !hasHttp)
+      throw new SimError(
+        400,
+        errors.invalidValue(
+          `simulator: policy ${p.name} requires an http profile on virtual server ${vs.fullPath} (no public source quotes the device's refusal)`,
+        ),
+      );
   }
   const dest = parseDestination(String(a.destination ?? ''));
   if (!dest) throw new SimError(400, errors.invalidValue(`Invalid destination ${String(a.destination)}`));

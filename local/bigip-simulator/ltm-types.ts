@@ -24,6 +24,7 @@ export type Collection =
   | 'ltm/pool'
   | 'ltm/pool/members'
   | 'ltm/node'
+  | 'ltm/policy'
   | `ltm/monitor/${(typeof MONITOR_TYPES)[number]}`
   | `ltm/persistence/${(typeof PERSISTENCE_TYPES)[number]}`
   | `ltm/profile/${(typeof PROFILE_TYPES)[number]}`;
@@ -45,6 +46,7 @@ const NOUNS: Record<string, string> = {
   'ltm/pool': 'Pool',
   'ltm/pool/members': 'Pool Member',
   'ltm/node': 'Node',
+  'ltm/policy': 'Policy',
 };
 
 /** The noun mcpd uses for a collection in its messages. */

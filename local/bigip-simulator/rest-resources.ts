@@ -12,6 +12,7 @@ import {
   SimError,
   type StoredObject,
 } from './ltm-model.js';
+import { LtmPolicies } from './ltm-policies.js';
 import { renderDefaults } from './object-defaults.js';
 import type { StatsBook } from './stats-book.js';
 import { renderStats } from './stats-endpoints.js';
@@ -31,12 +32,14 @@ interface Route {
  */
 export class RestResources {
   private readonly version: string;
+  private readonly policies: LtmPolicies;
 
   constructor(
     private readonly traits: DeviceTraits,
     private readonly stats: StatsBook,
   ) {
     this.version = traits.version;
+    this.policies = new LtmPolicies(traits.version);
   }
 
   /** Executes one configuration request against a store; throws SimError with the device's answer. */
@@ -58,6 +61,15 @@ export class RestResources {
     if (!route) throw new SimError(404, errors.unknownPath(`/tm/${tm}`));
     const expand = query.get('expandSubcollections') === 'true';
     const { collection } = route;
+    if (collection === 'ltm/policy')
+      return this.policies.execute(
+        store,
+        method,
+        route.id === undefined ? undefined : decodeSafe(route.id),
+        route.sub,
+        query,
+        body,
+      );
     if (method === 'PATCH' && Object.keys(body).length === 0) throw new SimError(400, errors.emptyPatch());
 
     // Members sub-collection of a pool.
@@ -204,7 +216,26 @@ export class RestResources {
       };
       delete body.profiles;
       if (o.attrs.pool) body.poolReference = { link: `${refLink('ltm/pool', String(o.attrs.pool))}${ver}` };
-      body.policiesReference = { link: `${link}/policies${ver}`, isSubcollection: true };
+      body.policiesReference = {
+        link: `${link}/policies${ver}`,
+        isSubcollection: true,
+        ...(expand
+          ? {
+              items: ((o.attrs.policies as { name: string }[]) ?? []).map((p) => {
+                const [, partition, name] = p.name.split('/');
+                return {
+                  kind: 'tm:ltm:virtual:policies:policiesstate',
+                  name,
+                  partition,
+                  fullPath: p.name,
+                  generation: o.generation,
+                  nameReference: { link: `${refLink('ltm/policy', p.name)}${ver}` },
+                };
+              }),
+            }
+          : {}),
+      };
+      delete body.policies;
       body.persist = ((o.attrs.persist as { name: string }[]) ?? []).map((p) => {
         const [, partition, name] = p.name.split('/');
         const type =
@@ -283,7 +314,7 @@ function resolve(tm: string): Route | undefined {
   if (a === 'monitor') return typed('ltm/monitor', MONITOR_TYPES);
   if (a === 'persistence') return typed('ltm/persistence', PERSISTENCE_TYPES);
   if (a === 'profile') return typed('ltm/profile', PROFILE_TYPES);
-  if (!['virtual-address', 'virtual', 'pool', 'node'].includes(a)) return undefined;
+  if (!['virtual-address', 'virtual', 'pool', 'node', 'policy'].includes(a)) return undefined;
   return {
     collection: `ltm/${a}` as Collection,
     ...(b ? { id: b } : {}),

@@ -172,6 +172,8 @@ const RANKS: [RegExp, number][] = [
   [/^ltm\/pool\/[^/]+\/members/, 4],
   [/^ltm\/pool/, 3],
   [/^ltm\/virtual-address/, 5],
+  // A policy names pools and is named by virtual servers.
+  [/^ltm\/policy/, 5.5],
   [/^ltm\/virtual/, 6],
 ];
 

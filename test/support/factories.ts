@@ -99,6 +99,24 @@ export const requests = {
       admin_state_up: true,
       ...object,
     }),
+  createL7Policy: (ids: LbIds, listenerId: string, object: Record<string, unknown> = {}) =>
+    message('l7policy', 'create', ids, {
+      id: uuid(),
+      listener_id: listenerId,
+      action: 'REJECT',
+      admin_state_up: true,
+      ...object,
+    }),
+  createL7Rule: (ids: LbIds, policyId: string, object: Record<string, unknown> = {}) =>
+    message('l7rule', 'create', ids, {
+      id: uuid(),
+      l7policy_id: policyId,
+      type: 'PATH',
+      compare_type: 'STARTS_WITH',
+      value: '/api',
+      admin_state_up: true,
+      ...object,
+    }),
   update: (resource: string, ids: LbIds, object: Record<string, unknown>) =>
     message(resource, 'update', ids, object),
   delete: (resource: string, ids: LbIds, id: string) => message(resource, 'delete', ids, { id }),

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { parseRequest } from '../../functions/domain/lbaas-request.js';
+import { rankAt } from '../../functions/domain/l7-policies.js';
+import { type L7PolicySpec, parseRequest } from '../../functions/domain/lbaas-request.js';
 import {
   buildTree,
   type LoadBalancerTree,
@@ -54,9 +55,25 @@ export class TreeBuilder {
   healthmonitor(poolId: string, object: Record<string, unknown> = {}) {
     return this.add(requests.createHealthMonitor(this.ids, poolId, object));
   }
+  /** An L7 policy placed as the scheduler places it (its rank among the listener's policies). */
+  l7policy(listenerId: string, object: Record<string, unknown> = {}) {
+    const record = this.add(requests.createL7Policy(this.ids, listenerId, object));
+    const others = this.records.filter(
+      (r) => r.type === 'l7policy' && r !== record && (r.desired as L7PolicySpec).listener_id === listenerId,
+    );
+    (record.desired as L7PolicySpec).rank = rankAt(others, (record.desired as L7PolicySpec).position);
+    return record;
+  }
+  l7rule(policyId: string, object: Record<string, unknown> = {}) {
+    return this.add(requests.createL7Rule(this.ids, policyId, object));
+  }
   status(record: ResourceRecord, status: ProvisioningStatus): this {
     record.provisioningStatus = status;
     return this;
+  }
+  /** Every record so far, as the resources table would return them. */
+  get all(): ResourceRecord[] {
+    return [...this.records];
   }
   get root(): ResourceRecord {
     return this.records[0] as ResourceRecord;

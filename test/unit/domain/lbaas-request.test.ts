@@ -73,7 +73,7 @@ describe('parseRequest', () => {
     ],
     [
       'an unknown resource',
-      { ...requests.createLoadbalancer(lbIds()), resource: 'l7policy' },
+      { ...requests.createLoadbalancer(lbIds()), resource: 'quota' },
       /resource: must be/,
     ],
     ['an extra top-level field', { ...requests.createLoadbalancer(lbIds()), sneaky: 1 }, /Unrecognized key/],
@@ -189,5 +189,64 @@ describe('parseRequest', () => {
       ok: true,
       request: { operation: 'delete', object: { id } },
     });
+  });
+});
+
+describe('parseRequest: L7 policies and rules', () => {
+  const ids = lbIds();
+  const listenerId = '11111111-2222-3333-4444-555555555555';
+  const reason = (message: Record<string, unknown>) => {
+    const r = parse(message);
+    return r.ok ? 'accepted' : r.reason;
+  };
+
+  it('accepts each action with what it needs, and defaults the position to the end', () => {
+    const ok = parse(requests.createL7Policy(ids, listenerId, { action: 'REJECT' }));
+    expect(ok.ok && (ok.request.object as { position: number }).position).toBe(2_147_483_647);
+    expect(
+      reason(
+        requests.createL7Policy(ids, listenerId, {
+          action: 'REDIRECT_PREFIX',
+          redirect_prefix: 'https://a.example',
+        }),
+      ),
+    ).toBe('accepted');
+    expect(reason(requests.createL7Policy(ids, listenerId, { action: 'REDIRECT_TO_POOL' }))).toMatch(
+      /object.redirect_pool_id: REDIRECT_TO_POOL needs redirect_pool_id/,
+    );
+  });
+
+  it.each([
+    ['Tcl command substitution', 'http://example.com/[exec rm]'],
+    ['a Tcl variable', 'http://example.com/$x'],
+    ['a tcl: location', 'tcl:[HTTP::host]'],
+    ['a space', 'http://example.com/a b'],
+    ['a quote', 'http://example.com/"'],
+    ['not http', 'ftp://example.com/'],
+  ])('refuses a redirect URL with %s', (_what, url) => {
+    expect(
+      reason(requests.createL7Policy(ids, listenerId, { action: 'REDIRECT_TO_URL', redirect_url: url })),
+    ).toMatch(/object.redirect_url: must be an http or https URL/);
+  });
+
+  it('refuses REGEX, a HEADER rule without key, a relative PATH and a value with quotes', () => {
+    const policyId = listenerId;
+    expect(reason(requests.createL7Rule(ids, policyId, { compare_type: 'REGEX', value: '^/a.*' }))).toMatch(
+      /object.compare_type: REGEX is not supported: BIG-IP LTM policy conditions compare with EQUAL_TO, STARTS_WITH, ENDS_WITH or CONTAINS/,
+    );
+    expect(reason(requests.createL7Rule(ids, policyId, { type: 'HEADER', value: 'x' }))).toMatch(
+      /object.key: a HEADER rule needs a key/,
+    );
+    expect(reason(requests.createL7Rule(ids, policyId, { type: 'PATH', value: 'api' }))).toMatch(
+      /object.value: a PATH value must start with \//,
+    );
+    expect(reason(requests.createL7Rule(ids, policyId, { value: '/a"b' }))).toMatch(
+      /object.value: must be 1-255/,
+    );
+    expect(
+      reason(
+        requests.createL7Rule(ids, policyId, { type: 'COOKIE', key: 'session', value: 'abc', invert: true }),
+      ),
+    ).toBe('accepted');
   });
 });

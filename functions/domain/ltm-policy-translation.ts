@@ -1,0 +1,215 @@
+import { fullPath, ltmPolicyName, poolName } from './bigip-names.js';
+import type { BigIpObject } from './bigip-objects.js';
+import { orderedPolicies } from './l7-policies.js';
+import type { L7PolicySpec, L7RuleSpec } from './lbaas-request.js';
+import { isDeleted, type LoadBalancerTree, type ResourceRecord, resourceKey } from './resource-state.js';
+
+/**
+ * A listener's L7 policies as one BIG-IP LTM policy, the way F5's agent mapped them
+ * (lbaas-features.md §2.1): strategy first-match, one rule per L7 policy in list order, one
+ * condition per L7 rule (all must match), one action per rule. The policy is written with
+ * `legacy: true` (the device adapter adds it), which creates and edits it as before 12.1, without
+ * Drafts (bigip-real-device.md §3.4).
+ *
+ * Octavia's semantics where the two differ: an L7 policy with no enabled rule matches nothing, so it
+ * is left out (F5's agent sent a rule without conditions, which matches every request); a disabled
+ * policy is left out too. REJECT resets the connection, as F5's agent did: an LTM policy has no
+ * action that answers 403 (Octavia's documented REJECT) without an iRule.
+ */
+
+/** Canonical attributes of a condition: only what we send, as the device reads it back. */
+export type PolicyCondition = Record<string, string | boolean | string[]>;
+export type PolicyAction = Record<string, string | number | boolean>;
+export interface PolicyRule {
+  name: string;
+  ordinal: number;
+  conditions: PolicyCondition[];
+  actions: PolicyAction[];
+}
+
+/** The condition fields we own, in the order both sides list them (compared as JSON). */
+const CONDITION_KEYS = [
+  'name',
+  'httpHost',
+  'host',
+  'httpUri',
+  'path',
+  'extension',
+  'httpHeader',
+  'httpCookie',
+  'tmName',
+  'caseInsensitive',
+  'equals',
+  'startsWith',
+  'endsWith',
+  'contains',
+  'not',
+  'request',
+  'values',
+] as const;
+const ACTION_KEYS = [
+  'name',
+  'forward',
+  'reset',
+  'httpReply',
+  'redirect',
+  'location',
+  'code',
+  'pool',
+  'request',
+] as const;
+
+function pick<K extends string>(raw: Record<string, unknown>, keys: readonly K[]): Record<string, never> {
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    const value = raw[key];
+    // A device lists every flag and number of a condition or action, false and 0 included.
+    if (value === undefined || value === false || value === 0 || value === null) continue;
+    out[key] = key === 'name' ? String(value) : value;
+  }
+  return out as Record<string, never>;
+}
+
+/** A condition as sent or as read back from a device, reduced to what we own. */
+export function canonicalCondition(raw: Record<string, unknown>): PolicyCondition {
+  return pick(raw, CONDITION_KEYS);
+}
+
+/** An action as sent or as read back, reduced to what we own. */
+export function canonicalAction(raw: Record<string, unknown>): PolicyAction {
+  return pick(raw, ACTION_KEYS);
+}
+
+const OPERATORS: Record<Exclude<L7RuleSpec['compare_type'], 'REGEX'>, string> = {
+  EQUAL_TO: 'equals',
+  STARTS_WITH: 'startsWith',
+  ENDS_WITH: 'endsWith',
+  CONTAINS: 'contains',
+};
+
+/** One L7 rule as an LTM policy condition. Host names compare without case (RFC 9110 §4.2.3); the rest as given. */
+export function conditionFor(rule: L7RuleSpec, index: number): PolicyCondition {
+  const condition: PolicyCondition = { name: String(index) };
+  switch (rule.type) {
+    case 'HOST_NAME':
+      Object.assign(condition, { httpHost: true, host: true, caseInsensitive: true });
+      break;
+    case 'PATH':
+      Object.assign(condition, { httpUri: true, path: true });
+      break;
+    case 'FILE_TYPE':
+      Object.assign(condition, { httpUri: true, extension: true });
+      break;
+    case 'HEADER':
+      Object.assign(condition, { httpHeader: true, tmName: rule.key ?? '' });
+      break;
+    case 'COOKIE':
+      Object.assign(condition, { httpCookie: true, tmName: rule.key ?? '' });
+      break;
+  }
+  condition[OPERATORS[rule.compare_type as keyof typeof OPERATORS]] = true;
+  if (rule.invert) condition.not = true;
+  condition.request = true;
+  condition.values = [rule.value];
+  return canonicalCondition(condition);
+}
+
+/** One L7 policy's action. `REDIRECT_PREFIX` keeps the request's URI: the location is Tcl (the prefix was checked to hold nothing Tcl evaluates). */
+export function actionFor(policy: L7PolicySpec, partition: string, env: string): PolicyAction {
+  switch (policy.action) {
+    case 'REDIRECT_TO_POOL':
+      return {
+        name: '0',
+        forward: true,
+        pool: fullPath(partition, poolName(env, policy.redirect_pool_id as string)),
+        request: true,
+      };
+    case 'REDIRECT_TO_URL':
+      return {
+        name: '0',
+        httpReply: true,
+        redirect: true,
+        location: policy.redirect_url as string,
+        code: policy.redirect_http_code ?? 302,
+        request: true,
+      };
+    case 'REDIRECT_PREFIX':
+      return {
+        name: '0',
+        httpReply: true,
+        redirect: true,
+        location: `tcl:${policy.redirect_prefix}[HTTP::uri]`,
+        code: policy.redirect_http_code ?? 302,
+        request: true,
+      };
+    case 'REJECT':
+      return { name: '0', forward: true, reset: true, request: true };
+  }
+}
+
+export interface ListenerPolicy {
+  /** The LTM policy, or undefined when no L7 policy of the listener takes effect. */
+  object: BigIpObject | undefined;
+  /** Whether the listener has L7 policy records at all (its virtual's `policies` is then ours to set). */
+  managed: boolean;
+  /** L7 policies that cannot be put on the device, with why. */
+  errors: Map<string, string>;
+}
+
+/** The LTM policy of one listener, from its live L7 policies and their enabled rules. */
+export function listenerPolicy(
+  tree: LoadBalancerTree,
+  listener: ResourceRecord,
+  partition: string,
+  env: string,
+): ListenerPolicy {
+  const errors = new Map<string, string>();
+  const all = tree.l7policies.filter((p) => (p.desired as L7PolicySpec).listener_id === listener.id);
+  const policies = orderedPolicies(all.filter((p) => !isDeleted(tree, p)));
+  const rules: PolicyRule[] = [];
+  for (const policy of policies) {
+    const spec = policy.desired as L7PolicySpec;
+    if (!spec.admin_state_up) continue;
+    if (spec.action === 'REDIRECT_TO_POOL') {
+      const pool = tree.pools.find((p) => p.id === spec.redirect_pool_id);
+      if (!pool || isDeleted(tree, pool)) {
+        errors.set(
+          resourceKey('l7policy', policy.id),
+          `redirect pool ${spec.redirect_pool_id} does not exist in load balancer ${tree.root.id}`,
+        );
+        continue;
+      }
+    }
+    const conditions = tree.l7rules
+      .filter(
+        (r) =>
+          (r.desired as L7RuleSpec).l7policy_id === policy.id &&
+          !isDeleted(tree, r) &&
+          (r.desired as L7RuleSpec).admin_state_up,
+      )
+      .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+      .map((r, i) => conditionFor(r.desired as L7RuleSpec, i));
+    if (conditions.length === 0) continue;
+    rules.push({
+      name: `l7policy_${policy.id}`,
+      ordinal: rules.length,
+      conditions,
+      actions: [canonicalAction(actionFor(spec, partition, env))],
+    });
+  }
+  const object: BigIpObject | undefined =
+    rules.length === 0
+      ? undefined
+      : {
+          kind: 'ltm-policy',
+          partition,
+          name: ltmPolicyName(listener.id),
+          attrs: {
+            strategy: '/Common/first-match',
+            requires: ['http'],
+            controls: ['forwarding'],
+            rules,
+          },
+        };
+  return { object, managed: all.length > 0, errors };
+}
