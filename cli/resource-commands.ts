@@ -529,7 +529,14 @@ function resourceCommand(program: Command, type: ResourceType): void {
       const rows = items
         .filter((r) => !opts.provisioningStatus || r.provisioningStatus === opts.provisioningStatus)
         .filter((r) => !opts.operatingStatus || r.operatingStatus === opts.operatingStatus)
-        .map((r) => view(r, positions));
+        .map((r) => view(r, positions))
+        // A listener's policies in their order (first match first).
+        .sort((a, b) =>
+          type === 'l7policy'
+            ? String(a.listener_id).localeCompare(String(b.listener_id)) ||
+              Number(a.position) - Number(b.position)
+            : 0,
+        );
       print(rows, { format: opts.format, column: opts.column ?? COLUMNS[type] }, false);
       if (cursor) process.stderr.write(`more: --marker ${cursor}\n`);
     });

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { ConfigStore, StoredObject } from './ltm-model.js';
+import { rulesOf } from './ltm-policies.js';
 import { monitorsOf, splitMember } from './ltm-types.js';
 import type { MonitorStatus, StatsBook } from './stats-book.js';
 
@@ -197,7 +198,54 @@ export class DataPlane {
     const counters = this.unit.stats.virtual(vs.fullPath);
     const limit = Number(vs.attrs.connectionLimit ?? 0);
     if (limit > 0 && counters.curConns >= limit) return void client.resetAndDestroy();
-    const pool = vs.attrs.pool ? this.unit.store.get('ltm/pool', String(vs.attrs.pool)) : undefined;
+    const defaultPool = vs.attrs.pool ? this.unit.store.get('ltm/pool', String(vs.attrs.pool)) : undefined;
+    const policies = ((vs.attrs.policies as { name: string }[] | undefined) ?? [])
+      .map((p) => this.unit.store.get('ltm/policy', p.name))
+      .filter((p): p is StoredObject => p !== undefined);
+    if (policies.length === 0) {
+      this.forward(vs, client, defaultPool, counters);
+      return;
+    }
+    // An LTM policy decides on the HTTP request: read its head first.
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0 && head.length < MAX_REQUEST_HEAD) return;
+      client.off('data', onData);
+      client.pause();
+      const request = end < 0 ? undefined : parseRequestHead(head.subarray(0, end).toString('latin1'));
+      if (!request) return void client.resetAndDestroy();
+      counters.bitsIn += head.length * 8;
+      const decision = decide(policies, request);
+      if (decision?.kind === 'reset') {
+        counters.totConns++;
+        return void client.resetAndDestroy();
+      }
+      if (decision?.kind === 'redirect') {
+        counters.totConns++;
+        const answer = `HTTP/1.1 ${decision.code} ${REASONS[decision.code] ?? 'Redirect'}\r\nLocation: ${decision.location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`;
+        counters.bitsOut += answer.length * 8;
+        client.end(answer);
+        return;
+      }
+      const pool =
+        decision?.kind === 'forward' ? this.unit.store.get('ltm/pool', decision.pool) : defaultPool;
+      this.forward(vs, client, pool, counters, head);
+      client.resume();
+    };
+    client.on('data', onData);
+    client.on('error', () => client.destroy());
+  }
+
+  /** Connects a client to a member of `pool` (reset when none may take it), `head` sent first. */
+  private forward(
+    vs: StoredObject,
+    client: net.Socket,
+    pool: StoredObject | undefined,
+    counters: ReturnType<StatsBook['virtual']>,
+    head?: Buffer,
+  ): void {
     const member = pool ? this.pick(pool, vs, client.remoteAddress ?? '') : undefined;
     if (!pool || !member) return void client.resetAndDestroy();
 
@@ -208,6 +256,7 @@ export class DataPlane {
     const [address, port] = splitMember(member.name);
     const server = net.connect({ host: address, port: port as number });
     this.track(server);
+    if (head) server.write(head);
     client.on('data', (chunk: Buffer) => {
       counters.bitsIn += chunk.length * 8;
     });
@@ -294,6 +343,112 @@ export class DataPlane {
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
   }
+}
+
+/** The most of a request head read before an LTM policy decides (a larger head is refused). */
+const MAX_REQUEST_HEAD = 16 * 1024;
+const REASONS: Record<number, string> = {
+  301: 'Moved Permanently',
+  302: 'Found',
+  303: 'See Other',
+  307: 'Temporary Redirect',
+  308: 'Permanent Redirect',
+};
+
+interface RequestHead {
+  uri: string;
+  path: string;
+  host: string;
+  headers: Map<string, string>;
+  cookies: Map<string, string>;
+}
+
+function parseRequestHead(text: string): RequestHead | undefined {
+  const [line = '', ...rest] = text.split('\r\n');
+  const m = /^[A-Z]+ (\S+) HTTP\/1\.[01]$/.exec(line);
+  if (!m) return undefined;
+  const uri = m[1] as string;
+  const headers = new Map<string, string>();
+  for (const h of rest) {
+    const at = h.indexOf(':');
+    if (at > 0) headers.set(h.slice(0, at).trim().toLowerCase(), h.slice(at + 1).trim());
+  }
+  const cookies = new Map<string, string>();
+  for (const c of (headers.get('cookie') ?? '').split(';')) {
+    const at = c.indexOf('=');
+    if (at > 0) cookies.set(c.slice(0, at).trim(), c.slice(at + 1).trim());
+  }
+  return {
+    uri,
+    path: uri.split('?')[0] as string,
+    host: (headers.get('host') ?? '').replace(/:\d+$/, ''),
+    headers,
+    cookies,
+  };
+}
+
+type Decision =
+  | { kind: 'forward'; pool: string }
+  | { kind: 'redirect'; location: string; code: number }
+  | { kind: 'reset' };
+
+/**
+ * What a virtual server's LTM policies do with a request: rules in ordinal order, the first whose
+ * conditions all hold (first-match) runs its action. The sandbox decides once per connection, on its
+ * first request (a device decides per request; the walkthrough sends one request per connection).
+ */
+function decide(policies: StoredObject[], request: RequestHead): Decision | undefined {
+  for (const policy of policies) {
+    for (const rule of rulesOf(policy)) {
+      const conditions = (rule.conditions as Record<string, unknown>[]) ?? [];
+      if (!conditions.every((c) => holds(c, request))) continue;
+      for (const action of (rule.actions as Record<string, unknown>[]) ?? []) {
+        if (action.forward && action.reset) return { kind: 'reset' };
+        if (action.forward && typeof action.pool === 'string') return { kind: 'forward', pool: action.pool };
+        if (action.httpReply && action.redirect)
+          return {
+            kind: 'redirect',
+            location: expandLocation(String(action.location ?? ''), request),
+            code: Number(action.code) || 302,
+          };
+      }
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+function holds(c: Record<string, unknown>, request: RequestHead): boolean {
+  let subject: string | undefined;
+  if (c.httpHost) subject = request.host;
+  else if (c.httpUri && c.extension) {
+    const last = request.path.split('/').pop() ?? '';
+    subject = last.includes('.') ? last.slice(last.lastIndexOf('.') + 1) : '';
+  } else if (c.httpUri && c.path) subject = request.path;
+  else if (c.httpUri) subject = request.uri;
+  else if (c.httpHeader) subject = request.headers.get(String(c.tmName ?? '').toLowerCase());
+  else if (c.httpCookie) subject = request.cookies.get(String(c.tmName ?? ''));
+  const fold = (v: string) => (c.caseInsensitive ? v.toLowerCase() : v);
+  const hit =
+    subject !== undefined &&
+    ((c.values as string[]) ?? []).some((raw) => {
+      const [s, v] = [fold(subject as string), fold(String(raw))];
+      if (c.startsWith) return s.startsWith(v);
+      if (c.endsWith) return s.endsWith(v);
+      if (c.contains) return s.includes(v);
+      return s === v;
+    });
+  return c.not ? !hit : hit;
+}
+
+/** A `tcl:` location with the request's `[HTTP::uri]`, `[HTTP::host]` and `[HTTP::path]` (what the sandbox evaluates). */
+function expandLocation(location: string, request: RequestHead): string {
+  if (!location.startsWith('tcl:')) return location;
+  return location
+    .slice(4)
+    .replaceAll('[HTTP::uri]', request.uri)
+    .replaceAll('[HTTP::host]', request.host)
+    .replaceAll('[HTTP::path]', request.path);
 }
 
 /** A loopback IPv4 destination (`/P/127.0.0.2:18080`), or undefined for anything the sandbox does not serve. */

@@ -103,6 +103,94 @@ describe('lbaas verbs in OpenStack habits, end to end on the local cli.stack', (
       '--wait',
     );
 
+    // L7: a policy per verb, its rules under it, positions as Octavia keeps them
+    await ok(
+      'pool',
+      'create',
+      '--lb-algorithm',
+      'ROUND_ROBIN',
+      '--protocol',
+      'HTTP',
+      '--loadbalancer',
+      'web',
+      '--name',
+      'api',
+      '--wait',
+    );
+    const toApi = await ok(
+      'l7policy',
+      'create',
+      '--action',
+      'REDIRECT_TO_POOL',
+      '--redirect-pool',
+      'api',
+      '--name',
+      'to-api',
+      'http',
+      '--wait',
+      '-f',
+      'json',
+    );
+    expect(JSON.parse(toApi.stdout)).toMatchObject({
+      name: 'to-api',
+      position: 1,
+      provisioning_status: 'ACTIVE',
+    });
+    await ok(
+      'l7rule',
+      'create',
+      '--type',
+      'PATH',
+      '--compare-type',
+      'STARTS_WITH',
+      '--value',
+      '/api',
+      'to-api',
+      '--wait',
+    );
+    await ok(
+      'l7policy',
+      'create',
+      '--action',
+      'REJECT',
+      '--position',
+      '1',
+      '--name',
+      'block',
+      'http',
+      '--wait',
+    );
+    const order = await ok('l7policy', 'list', '--listener', 'http', '-f', 'value', '-c', 'name', 'position');
+    expect(order.stdout.trim()).toBe('block 1\nto-api 2');
+    const ruleRows = await ok(
+      'l7rule',
+      'list',
+      'to-api',
+      '-f',
+      'value',
+      '-c',
+      'type',
+      'compare_type',
+      'value',
+    );
+    expect(ruleRows.stdout.trim()).toBe('PATH STARTS_WITH /api');
+    const tree = await ok('status', 'web');
+    expect(tree.stdout).toMatch(/l7policy \S+ \(block\)/);
+    expect(tree.stdout).toMatch(/l7rule \S+\s+ACTIVE\s+ONLINE/);
+    const regex = await lbaas(
+      'l7rule',
+      'create',
+      '--type',
+      'PATH',
+      '--compare-type',
+      'REGEX',
+      '--value',
+      '^/x',
+      'to-api',
+    );
+    expect(regex.code).not.toBe(0);
+    expect(regex.stderr).toMatch(/REGEX is not supported/);
+
     // show, in the three formats
     const shown = await ok('loadbalancer', 'show', 'web');
     expect(shown.stdout).toMatch(/^Field\s+Value/);
@@ -120,7 +208,7 @@ describe('lbaas verbs in OpenStack habits, end to end on the local cli.stack', (
     expect(members.sort()).toEqual(['m1 10.12.1.1', 'm2 10.12.1.2']);
     expect(
       (await ok('pool', 'list', '--loadbalancer', 'web', '-f', 'value', '-c', 'name')).stdout.trim(),
-    ).toBe('pool1');
+    ).toBe('api\npool1');
     const host = (await cli.stack.client.operations.hostingAgent(lbId))?.binding.host as string;
     const onAgent = JSON.parse((await ok('loadbalancer', 'list', '--agent', host, '-f', 'json')).stdout);
     expect(onAgent.map((r: { id: string }) => r.id)).toContain(lbId);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/free-port.js';
 import type { LocalStack } from '../../local/local-stack.js';
 import { lbIds, requests } from '../support/factories.js';
-import { backend, curl } from '../support/http-backends.js';
+import { backend, curl, request } from '../support/http-backends.js';
 import { eventually, testStack } from '../support/local-stack-fixture.js';
 
 let stack: LocalStack;
@@ -79,4 +79,77 @@ describe('the sandbox balances real traffic and reports real health (README walk
     expect(stats.stats.bytes_out).toBeGreaterThan(stats.stats.bytes_in);
     expect(stats.listeners.map((l) => l.listenerId)).toEqual([listener.object.id]);
   }, 120_000);
+
+  it('routes, redirects and rejects HTTP requests by L7 policy, first match first', async () => {
+    const [web, api] = [await backend('web'), await backend('api')];
+    stops.push(web.stop, api.stop);
+    const vip = '127.0.0.4';
+    const port = await freePort();
+    const ids = lbIds();
+    const webPool = requests.createPool(ids, { name: 'web' });
+    const apiPool = requests.createPool(ids, { name: 'api' });
+    const listener = requests.createListener(ids, {
+      protocol_port: port,
+      default_pool_id: webPool.object.id,
+    });
+    const toApi = requests.createL7Policy(ids, listener.object.id as string, {
+      action: 'REDIRECT_TO_POOL',
+      redirect_pool_id: apiPool.object.id,
+    });
+    const moved = requests.createL7Policy(ids, listener.object.id as string, {
+      action: 'REDIRECT_PREFIX',
+      redirect_prefix: 'https://new.example.com',
+      redirect_http_code: 301,
+    });
+    const blocked = requests.createL7Policy(ids, listener.object.id as string, {
+      action: 'REJECT',
+      position: 1,
+    });
+    const submitted = await stack.client.submitMany([
+      requests.createLoadbalancer(ids, { vip_address: vip }),
+      webPool,
+      apiPool,
+      listener,
+      requests.createMember(ids, webPool.object.id as string, {
+        address: '127.0.0.1',
+        protocol_port: web.port,
+      }),
+      requests.createMember(ids, apiPool.object.id as string, {
+        address: '127.0.0.1',
+        protocol_port: api.port,
+      }),
+      toApi,
+      requests.createL7Rule(ids, toApi.object.id as string, {
+        type: 'PATH',
+        compare_type: 'STARTS_WITH',
+        value: '/api',
+      }),
+      moved,
+      requests.createL7Rule(ids, moved.object.id as string, {
+        type: 'HOST_NAME',
+        compare_type: 'EQUAL_TO',
+        value: 'old.example.com',
+      }),
+      blocked,
+      requests.createL7Rule(ids, blocked.object.id as string, {
+        type: 'HEADER',
+        key: 'X-Block',
+        compare_type: 'EQUAL_TO',
+        value: 'yes',
+      }),
+    ]);
+    await stack.client.wait(ids.loadbalancerId, { requests: submitted, timeoutMs: 30_000 });
+    const records = await stack.client.records(ids.loadbalancerId);
+    expect(records.every((r) => r.provisioningStatus === 'ACTIVE')).toBe(true);
+
+    await eventually(async () => (await curl(vip, port)) === 'web', 'the default pool answers');
+    expect(await request(vip, port, '/api/v1/items')).toMatchObject({ status: 200, body: 'api' });
+    expect(await request(vip, port, '/shop')).toMatchObject({ status: 200, body: 'web' });
+    expect(await request(vip, port, '/shop?x=1', { host: 'OLD.example.com' })).toMatchObject({
+      status: 301,
+      location: 'https://new.example.com/shop?x=1',
+    });
+    // REJECT comes first (position 1) and resets the connection, as F5's agent did.
+    expect(await request(vip, port, '/api/v1/items', { 'x-block': 'yes' })).toBe('ECONNRESET');
+  });
 });

@@ -268,6 +268,111 @@ describe('§3 errors the agent must recognise', () => {
   });
 });
 
+describe('§3.4 LTM policies: published policies are not edited directly (12.1+)', () => {
+  const rules = [
+    {
+      name: 'r1',
+      ordinal: 0,
+      conditions: [
+        { name: '0', httpUri: true, path: true, startsWith: true, request: true, values: ['/api'] },
+      ],
+      actions: [{ name: '0', forward: true, reset: true, request: true }],
+    },
+  ];
+  const policy = {
+    name: 'pol',
+    partition: 'P1',
+    strategy: 'first-match',
+    requires: ['http'],
+    controls: ['forwarding'],
+    rules,
+  };
+
+  it('refuses a direct create with 01071abb; legacy: true creates and modifies it as before 12.1', async () => {
+    const { req } = await device({ version: '13.1.0' });
+    await tenant(req);
+    const direct = await req('POST', '/mgmt/tm/ltm/policy', policy);
+    expect(direct).toMatchObject({
+      status: 400,
+      body: {
+        message:
+          "01071abb:3: Cannot create/modify published policy '/P1/pol' directly, try specifying a draft folder like '/P1/Drafts/pol'",
+      },
+    });
+    expect((await req('POST', '/mgmt/tm/ltm/policy', { ...policy, legacy: true })).status).toBe(200);
+    const read = await req('GET', '/mgmt/tm/ltm/policy/~P1~pol');
+    expect(read.body).toMatchObject({
+      status: 'legacy',
+      strategy: '/Common/first-match',
+      fullPath: '/P1/pol',
+    });
+    expect((await req('PATCH', '/mgmt/tm/ltm/policy/~P1~pol', { rules: [] })).body.message).toMatch(
+      /^01071abb/,
+    );
+    expect((await req('PATCH', '/mgmt/tm/ltm/policy/~P1~pol', { legacy: true, rules: [] })).status).toBe(200);
+  });
+
+  it('works through Drafts: create, publish, reopen with createDraft; a draft named like a published one is refused', async () => {
+    const { req } = await device({ version: '14.1.2' });
+    await tenant(req);
+    expect((await req('POST', '/mgmt/tm/ltm/policy', { ...policy, subPath: 'Drafts' })).status).toBe(200);
+    // Only published policies can be applied to a virtual server.
+    const attached = await req('POST', '/mgmt/tm/ltm/virtual', {
+      name: 'vs',
+      partition: 'P1',
+      destination: '/P1/10.0.0.1:80',
+      profiles: ['/Common/http'],
+      policies: [{ name: '/P1/Drafts/pol' }],
+    });
+    expect(attached.body.message).toMatch(/^01070712:3: .*foreign key index \(vs_FK\)/);
+    expect(
+      (await req('POST', '/mgmt/tm/ltm/policy', { command: 'publish', name: '/P1/Drafts/pol' })).status,
+    ).toBe(200);
+    expect((await req('GET', '/mgmt/tm/ltm/policy/~P1~Drafts~pol')).status).toBe(404);
+    expect((await req('GET', '/mgmt/tm/ltm/policy/~P1~pol')).body.status).toBe('published');
+    expect((await req('POST', '/mgmt/tm/ltm/policy', { ...policy, subPath: 'Drafts' })).body.message).toMatch(
+      /^01070734:3: .*Published policy exists, use create-draft/,
+    );
+    expect((await req('PATCH', '/mgmt/tm/ltm/policy/~P1~pol', { createDraft: true })).status).toBe(200);
+    expect((await req('PATCH', '/mgmt/tm/ltm/policy/~P1~Drafts~pol', { rules: [] })).status).toBe(200);
+  });
+
+  it('reads rules back with what a recorded device lists besides what was sent; refuses deleting an attached policy', async () => {
+    const { req } = await device();
+    await tenant(req);
+    await req('POST', '/mgmt/tm/ltm/policy', { ...policy, legacy: true });
+    await req('POST', '/mgmt/tm/ltm/virtual', {
+      name: 'vs',
+      partition: 'P1',
+      destination: '/P1/10.0.0.1:80',
+      profiles: ['/Common/http'],
+      policies: [{ name: '/P1/pol' }],
+    });
+    const expanded = await req('GET', '/mgmt/tm/ltm/policy/~P1~pol/rules?expandSubcollections=true');
+    const [rule] = expanded.body.items;
+    expect(rule.conditionsReference.items[0]).toMatchObject({
+      name: '0',
+      index: 0,
+      external: true,
+      present: true,
+      remote: true,
+      startsWith: true,
+      values: ['/api'],
+    });
+    expect(rule.actionsReference.items[0]).toMatchObject({
+      code: 0,
+      expirySecs: 0,
+      reset: true,
+      forward: true,
+    });
+    const vs = await req('GET', '/mgmt/tm/ltm/virtual/~P1~vs?expandSubcollections=true');
+    expect(vs.body.policiesReference.items).toEqual([expect.objectContaining({ fullPath: '/P1/pol' })]);
+    expect((await req('DELETE', '/mgmt/tm/ltm/policy/~P1~pol')).body.message).toMatch(
+      /^01070265:3: The Policy \(\/P1\/pol\) cannot be deleted because it is in use by a Virtual Server/,
+    );
+  });
+});
+
 describe('§4 transactions and config-sync', () => {
   it('§4.1, §4.2 answers an enlisted command with its real shape, and validates the commit as a whole', async () => {
     const { req } = await device();

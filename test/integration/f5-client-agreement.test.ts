@@ -151,4 +151,59 @@ describe('F5’s own client (f5-cloud-libs 4.30) agrees with the simulator', () 
       expect.objectContaining({ fullPath: '/Common/10.3.3.4:80' }),
     ]);
   });
+
+  it('creates a legacy LTM policy with rules, attaches it in one transaction, modifies and deletes it', async () => {
+    await bigIp.create('/tm/sys/folder', { name: 'T3', subPath: '/' }, undefined, NO_RETRY);
+    await bigIp.create('/tm/ltm/pool', { name: 'api', partition: 'T3' }, undefined, NO_RETRY);
+    const rules = [
+      {
+        name: 'to_api',
+        ordinal: 0,
+        conditions: [
+          { name: '0', httpUri: true, path: true, startsWith: true, request: true, values: ['/api'] },
+        ],
+        actions: [{ name: '0', forward: true, pool: '/T3/api', request: true }],
+      },
+    ];
+    const result = await bigIp.transaction([
+      {
+        method: 'create',
+        path: '/tm/ltm/virtual',
+        body: {
+          name: 'vs',
+          partition: 'T3',
+          destination: '/T3/10.4.4.4:80',
+          profiles: ['/Common/http'],
+          policies: [{ name: '/T3/pol' }],
+        },
+      },
+      {
+        method: 'create',
+        path: '/tm/ltm/policy',
+        body: {
+          name: 'pol',
+          partition: 'T3',
+          legacy: true,
+          strategy: 'first-match',
+          requires: ['http'],
+          rules,
+        },
+      },
+    ]);
+    expect(result.state).toBe('COMPLETED');
+    const listed = await bigIp.list(
+      '/tm/ltm/policy/~T3~pol/rules?expandSubcollections=true',
+      undefined,
+      NO_RETRY,
+    );
+    expect(listed[0].actionsReference.items[0]).toMatchObject({ forward: true, pool: '/T3/api' });
+    await bigIp.modify('/tm/ltm/policy/~T3~pol', { legacy: true, rules: [] }, undefined, NO_RETRY);
+    const error = await bigIp
+      .delete('/tm/ltm/policy/~T3~pol', undefined, undefined, NO_RETRY)
+      .catch((e: Error) => e);
+    expect(String((error as Error).message)).toContain('in use by a Virtual Server');
+    await bigIp.modify('/tm/ltm/virtual/~T3~vs', { policies: [] }, undefined, NO_RETRY);
+    await bigIp.delete('/tm/ltm/policy/~T3~pol', undefined, undefined, NO_RETRY);
+    expect(sim.dump()['ltm/policy']).toBeUndefined();
+  });
 });

@@ -30,3 +30,28 @@ export function curl(address: string, port: number): Promise<string> {
     req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
   });
 }
+
+/** One request on a fresh connection: status, Location and body, or the error code (a reset is ECONNRESET). */
+export function request(
+  address: string,
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; location?: string; body: string } | string> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: address, port, path, headers, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (c) => {
+        body += c;
+      });
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          ...(res.headers.location ? { location: res.headers.location } : {}),
+          body,
+        }),
+      );
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+  });
+}
