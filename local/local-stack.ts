@@ -1,9 +1,11 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type ClientTarget, LbaasClient } from '../cli/lbaas-client.js';
 import type { RestCall } from '../functions/adapters/bigip-rest-client.js';
+import { FileCertificates } from '../functions/adapters/certificate-stores.js';
 import { StaticCredentials } from '../functions/adapters/device-credentials.js';
 import {
   DEFAULT_GROUP,
@@ -57,6 +59,11 @@ export interface LocalStackOptions {
   namePrefix?: string;
   /** Where to write endpoints for the CLI in another terminal (false: nowhere). */
   stateFile?: string | false;
+  /**
+   * The certificate store's stand-in (Secrets Manager in AWS): a directory of one file per
+   * certificate, beside the state file (`.local/certificates`), or a fresh temporary one.
+   */
+  certificateDir?: string;
   /** Scheduler retry back-off base, seconds (default 1 locally, so a demo does not wait). */
   retryBaseSeconds?: number;
   /** Queue visibility timeout, seconds (a message in flight when its consumer dies waits this long). */
@@ -132,6 +139,9 @@ export interface LocalStack {
   pair: BigIpPair | undefined;
   client: LbaasClient;
   target: ClientTarget;
+  /** The local stand-in of Secrets Manager for TERMINATED_HTTPS certificates. */
+  certificates: FileCertificates;
+  certificateDir: string;
   clients: { dynamodb: DynamoDBClient; sqs: SQSClient };
   agentDownTimeMs: number;
   heartbeatIntervalMs: number;
@@ -171,6 +181,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   if (!environment) throw new Error(`no environment ${options.environment} in the configuration`);
   const env = environment.prefix;
   const scale = options.timeScale ?? 1;
+  const stateFile = options.stateFile === undefined ? DEFAULT_STATE_FILE : options.stateFile;
+  const certificateDir =
+    options.certificateDir ??
+    (stateFile
+      ? join(dirname(resolve(stateFile)), 'certificates')
+      : mkdtempSync(join(tmpdir(), 'lbaas-certs-')));
+  const certificates = new FileCertificates(certificateDir);
   const agentDownTimeMs = (environment.agentDownTimeSeconds * 1000) / scale;
   const heartbeatIntervalMs = (environment.heartbeatIntervalSeconds * 1000) / scale;
 
@@ -347,6 +364,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Each agent has its own clients: its own path (and tokens) to the devices.
     const workerGraph = wireAgentWorker(agentConfig, clients, {
       credentials: deviceCredentials,
+      certificates,
       onCall: (c) => calls.push(c),
     });
     const worker = wrapQueueHandler(workerGraph.handler, workerGraph.telemetry);
@@ -450,7 +468,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     wireReconciler(
       { ...g.access, env, tables, drift: 'repair', orphans: 'report', leaseMs: 60_000 },
       clients,
-      { credentials: deviceCredentials },
+      { credentials: deviceCredentials, certificates },
     ),
   );
   const reconciliation: LocalStack['reconciliation'] = { last: undefined, progress: undefined };
@@ -500,12 +518,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     groups: groupSummaries(environment),
   };
   const client = new LbaasClient(target, clients);
-  const stateFile = options.stateFile === undefined ? DEFAULT_STATE_FILE : options.stateFile;
   if (stateFile) {
     mkdirSync(dirname(resolve(stateFile)), { recursive: true });
     writeFileSync(
       stateFile,
-      `${JSON.stringify({ pid: process.pid, endpoints: { dynamodb: services.dynamodbEndpoint, sqs: services.sqsEndpoint }, target }, null, 2)}\n`,
+      `${JSON.stringify({ pid: process.pid, endpoints: { dynamodb: services.dynamodbEndpoint, sqs: services.sqsEndpoint }, target, certificateDir }, null, 2)}\n`,
     );
   }
 
@@ -528,6 +545,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     groups,
     client,
     target,
+    certificates,
+    certificateDir,
     clients,
     agentDownTimeMs,
     heartbeatIntervalMs,

@@ -48,6 +48,11 @@ export interface RequestOptions {
   anonymous?: boolean;
   /** Authenticate with the credentials themselves (HTTP Basic): managing tokens when none can be had. */
   basic?: boolean;
+  /**
+   * Bytes sent as they are (a file upload: `application/octet-stream`), with extra headers such as
+   * `Content-Range`. What they hold (key material) is never logged, like every body.
+   */
+  raw?: { bytes: Buffer; headers: Record<string, string> };
 }
 
 export interface RestResponse {
@@ -278,13 +283,21 @@ export class BigIpRestClient {
     const url = new URL(path, this.base);
     // The base URL may carry a path prefix (an API Gateway stage and device route).
     url.pathname = `${this.base.pathname.replace(/\/$/, '')}${path.split('?')[0]}`;
-    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const payload: string | Buffer | undefined = options.raw
+      ? options.raw.bytes
+      : options.body === undefined
+        ? undefined
+        : JSON.stringify(options.body);
     let headers: Record<string, string> = {
       host: url.host,
       accept: 'application/json',
       ...(payload !== undefined
-        ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }
+        ? {
+            'content-type': options.raw ? 'application/octet-stream' : 'application/json',
+            'content-length': String(Buffer.byteLength(payload)),
+          }
         : {}),
+      ...(options.raw?.headers ?? {}),
       ...(token ? { 'x-f5-auth-token': token } : {}),
       ...(options.basic ? { authorization: await this.basicAuthorization() } : {}),
       ...(options.transactionId !== undefined

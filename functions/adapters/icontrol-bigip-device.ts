@@ -3,6 +3,7 @@ import { assertSafeName, urlId } from '../domain/bigip-names.js';
 import {
   type BigIpCommand,
   type BigIpObject,
+  DEVICE_FILES,
   type DeviceSnapshot,
   type MonitorType,
   objectKey,
@@ -38,8 +39,19 @@ function collection(o: Pick<BigIpObject, 'kind' | 'partition' | 'monitorType' | 
       return '/mgmt/tm/ltm/persistence/cookie';
     case 'ltm-policy':
       return '/mgmt/tm/ltm/policy';
+    case 'ssl-cert':
+      return '/mgmt/tm/sys/file/ssl-cert';
+    case 'ssl-key':
+      return '/mgmt/tm/sys/file/ssl-key';
+    case 'client-ssl':
+      return '/mgmt/tm/ltm/profile/client-ssl';
   }
 }
+
+/** Where a file lands after its upload (file-transfer/uploads), for `from-local-file`. */
+const DOWNLOADS = '/var/config/rest/downloads';
+/** The file-transfer endpoint takes chunks of at most 1 MiB; F5's SDK sends 512 KiB. */
+const UPLOAD_CHUNK = 512 * 1024;
 
 function itemPath(
   o: Pick<BigIpObject, 'kind' | 'partition' | 'name' | 'monitorType' | 'pool' | 'nodePartition'>,
@@ -222,22 +234,36 @@ export class IControlBigIpDevice implements BigIpDevice {
 
   async read(partition: string, units: readonly ReadUnit[]): Promise<DeviceSnapshot> {
     const snapshot: DeviceSnapshot = { folderExists: true, objects: new Map(), poolMembers: new Map() };
-    const results = await limited(units, 4, async (unit) => {
-      const object = { ...unit, attrs: {} } as BigIpObject;
-      const expand = unit.kind === 'pool' || unit.kind === 'virtual' ? '?expandSubcollections=true' : '';
-      const response = await this.rest.request('GET', `${itemPath(object)}${expand}`, { accept: [400, 404] });
-      if (unit.kind === 'ltm-policy' && response.status === 200) {
-        // Expanding a collection expands its items' subcollections (as for pools' members), so
-        // the rules collection comes with every rule's conditions and actions: two reads in all.
-        const rules = await this.rest.request('GET', `${itemPath(object)}/rules?expandSubcollections=true`, {
-          accept: [404],
+    if (units.some((u) => u.kind === 'tls-listing')) {
+      snapshot.tlsListed = await this.listTls(partition);
+      for (const o of snapshot.tlsListed) snapshot.objects.set(objectKey(o), {});
+    }
+    const results = await limited(
+      units.filter((u) => u.kind !== 'tls-listing'),
+      4,
+      async (unit) => {
+        const object = { ...unit, attrs: {} } as BigIpObject;
+        const expand = unit.kind === 'pool' || unit.kind === 'virtual' ? '?expandSubcollections=true' : '';
+        const response = await this.rest.request('GET', `${itemPath(object)}${expand}`, {
+          accept: [400, 404],
         });
-        (response.body as Record<string, unknown>).rulesReference = {
-          items: (rules.body as { items?: unknown[] })?.items ?? [],
-        };
-      }
-      return { unit, object, response };
-    });
+        if (unit.kind === 'ltm-policy' && response.status === 200) {
+          // Expanding a collection expands its items' subcollections (as for pools' members), so
+          // the rules collection comes with every rule's conditions and actions: two reads in all.
+          const rules = await this.rest.request(
+            'GET',
+            `${itemPath(object)}/rules?expandSubcollections=true`,
+            {
+              accept: [404],
+            },
+          );
+          (response.body as Record<string, unknown>).rulesReference = {
+            items: (rules.body as { items?: unknown[] })?.items ?? [],
+          };
+        }
+        return { unit, object, response };
+      },
+    );
     for (const { unit, object, response } of results) {
       if (response.status === 400) {
         if (FOLDER_MISSING_RE.test(messageOf(response))) {
@@ -282,8 +308,19 @@ export class IControlBigIpDevice implements BigIpDevice {
         accept: [409],
       });
     }
-    if (plan.atomic) await this.transaction(plan.commands);
-    else for (const command of plan.commands) await this.run(command);
+    // Certificates and keys are files: uploaded and installed before the change that uses them,
+    // removed after the change that let go of them (neither goes into a transaction).
+    const files = (c: BigIpCommand) => DEVICE_FILES.has(c.object.kind);
+    for (const c of plan.commands.filter((c) => files(c) && c.op === 'create'))
+      await this.installFile(c.object);
+    const change = plan.commands.filter((c) => !files(c));
+    if (plan.atomic && change.length > 1) await this.transaction(change);
+    else for (const command of change) await this.run(command);
+    for (const c of plan.commands.filter((c) => files(c) && c.op === 'delete')) {
+      const response = await this.rest.request('DELETE', itemPath(c.object), { accept: [400, 404] });
+      // Still used by a profile we do not know of: left, as the device says.
+      if (response.status === 400) report.skipped.push(`${c.object.name} kept: ${messageOf(response)}`);
+    }
 
     for (const node of plan.nodeCleanup) {
       const [, nodePartition = partition, name = node] = /^\/([^/]+)\/(.+)$/.exec(node) ?? [];
@@ -387,6 +424,55 @@ export class IControlBigIpDevice implements BigIpDevice {
     return { ready: true };
   }
 
+  /** The partition's certificates, keys and client-ssl profiles (names only): three listing GETs. */
+  private async listTls(partition: string): Promise<BigIpObject[]> {
+    assertSafeName(partition, 'partition');
+    const filter = `$filter=partition+eq+${partition}&$select=name,partition`;
+    const kinds = ['ssl-cert', 'ssl-key', 'client-ssl'] as const;
+    const lists = await limited(kinds, 3, async (kind) => {
+      const response = await this.rest.request('GET', `${collection({ kind, partition })}?${filter}`, {
+        accept: [400, 404],
+      });
+      if (response.status !== 200) return [];
+      const items = (response.body as { items?: { name?: string; partition?: string }[] })?.items ?? [];
+      return items
+        .filter((i) => i.partition === partition && typeof i.name === 'string')
+        .map((i): BigIpObject => ({ kind, partition, name: String(i.name), attrs: {} }));
+    });
+    return lists.flat();
+  }
+
+  /**
+   * Uploads a certificate or key (file-transfer, in chunks with Content-Range, as F5's SDK does)
+   * and installs it into the partition (`sys crypto cert|key install from-local-file`). The bytes
+   * are key material: they go into the request and nowhere else.
+   */
+  private async installFile(o: BigIpObject): Promise<void> {
+    const name = assertSafeName(o.name, 'file');
+    const bytes = Buffer.from(o.content ?? '', 'utf8');
+    for (let start = 0; start < bytes.length || start === 0; start += UPLOAD_CHUNK) {
+      const chunk = bytes.subarray(start, Math.min(bytes.length, start + UPLOAD_CHUNK));
+      await this.rest.request('POST', `/mgmt/shared/file-transfer/uploads/${name}`, {
+        raw: {
+          bytes: chunk,
+          headers: { 'content-range': `${start}-${start + chunk.length - 1}/${bytes.length}` },
+        },
+        idempotent: true,
+      });
+      if (bytes.length === 0) break;
+    }
+    const crypto = o.kind === 'ssl-key' ? 'key' : 'cert';
+    await this.rest.request('POST', `/mgmt/tm/sys/crypto/${crypto}`, {
+      body: {
+        command: 'install',
+        name: `/${assertSafeName(o.partition, 'partition')}/${name}`,
+        'from-local-file': `${DOWNLOADS}/${name}`,
+        ...(o.passphrase ? { passphrase: o.passphrase } : {}),
+      },
+      idempotent: true,
+    });
+  }
+
   async listPartitions(prefix: string): Promise<string[]> {
     const response = await this.rest.request('GET', '/mgmt/tm/sys/folder?$select=name,subPath');
     const items = (response.body as { items?: { name?: string; subPath?: string }[] })?.items ?? [];
@@ -476,15 +562,20 @@ export class IControlBigIpDevice implements BigIpDevice {
     const o = command.object;
     const enlist = transactionId === undefined ? {} : { transactionId };
     switch (command.op) {
-      case 'create':
-        return this.rest.request('POST', collection(o), {
-          ...enlist,
-          body: {
-            name: o.name,
-            partition: o.kind === 'member' ? (o.nodePartition ?? o.partition) : o.partition,
-            ...toWire(o.kind, o.attrs),
-          },
-        });
+      case 'create': {
+        const body: Record<string, unknown> = {
+          name: o.name,
+          partition: o.kind === 'member' ? (o.nodePartition ?? o.partition) : o.partition,
+          ...toWire(o.kind, o.attrs),
+        };
+        // An encrypted key's passphrase goes with the profile using it (the device keeps it encrypted).
+        if (o.kind === 'client-ssl' && o.passphrase)
+          body.certKeyChain = (o.attrs.certKeyChain as Record<string, unknown>[]).map((c) => ({
+            ...c,
+            passphrase: o.passphrase,
+          }));
+        return this.rest.request('POST', collection(o), { ...enlist, body });
+      }
       case 'update':
         return this.rest.request('PATCH', itemPath(o), { ...enlist, body: toWire(o.kind, command.changes) });
       case 'replace-members':

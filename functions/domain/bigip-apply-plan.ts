@@ -2,6 +2,8 @@ import { destination, fullPath, memberAddress, nodeName } from './bigip-names.js
 import {
   type BigIpCommand,
   type BigIpObject,
+  CONTENT_NAMED,
+  DEVICE_FILES,
   type DeviceSnapshot,
   kindRank,
   OBJECT_KINDS,
@@ -34,6 +36,8 @@ export interface ApplyScope {
   reads: ReadUnit[];
   /** Reconcile the whole load balancer (create, delete, sync). */
   full: boolean;
+  /** Name prefixes of the TLS listeners in scope: their certificates, keys and profiles not wanted go. */
+  tlsPrefixes: string[];
 }
 
 export interface ScopeTarget {
@@ -145,7 +149,14 @@ export function scopeFor(tree: LoadBalancerTree, t: Translation, target: ScopeTa
     const switching = target.resource === 'pool' && target.operation === 'update' && poolId === target.id;
     if (!switching && !usesAppCookie(poolId)) keys.delete(key);
   }
-  return { keys, reads: readsFor([...keys].map(object).filter((o): o is BigIpObject => !!o)), full };
+  // A TLS listener's objects are found by listing the partition's (their names carry the content).
+  const tlsPrefixes = [...t.tlsPrefixes]
+    .filter(([listenerId]) => full || ownedBy('listener', listenerId).some((k) => keys.has(k)))
+    .map(([, prefix]) => prefix);
+  const reads = readsFor([...keys].map(object).filter((o): o is BigIpObject => !!o));
+  if (tlsPrefixes.length > 0 && !reads.some((r) => r.kind === 'tls-listing'))
+    reads.push({ kind: 'tls-listing', partition: t.partition, name: t.partition });
+  return { keys, reads, full, tlsPrefixes };
 }
 
 /**
@@ -206,11 +217,18 @@ function pendingOperation(r: ResourceRecord): ScopeTarget['operation'] {
 export function mergeScopes(scopes: readonly ApplyScope[]): ApplyScope {
   const keys = new Set<string>();
   const reads = new Map<string, ReadUnit>();
+  const prefixes = new Set<string>();
   for (const s of scopes) {
     for (const k of s.keys) keys.add(k);
     for (const r of s.reads) reads.set(JSON.stringify(r), r);
+    for (const p of s.tlsPrefixes) prefixes.add(p);
   }
-  return { keys, reads: [...reads.values()], full: scopes.some((s) => s.full) };
+  return {
+    keys,
+    reads: [...reads.values()],
+    full: scopes.some((s) => s.full),
+    tlsPrefixes: [...prefixes],
+  };
 }
 
 /**
@@ -299,6 +317,11 @@ function readsFor(objects: BigIpObject[]): ReadUnit[] {
       case 'monitor':
         put({ kind: 'monitor', partition: o.partition, name: o.name, monitorType: o.monitorType ?? 'http' });
         break;
+      case 'ssl-cert':
+      case 'ssl-key':
+      case 'client-ssl':
+        put({ kind: 'tls-listing', partition: o.partition, name: o.partition });
+        break;
       default:
         put({ kind: o.kind, partition: o.partition, name: o.name } as ReadUnit);
     }
@@ -350,6 +373,7 @@ export function planApply(t: Translation, scope: ApplyScope, snapshot: DeviceSna
         writes.push({ op: 'create', object: desired });
         continue;
       }
+      if (CONTENT_NAMED.has(desired.kind)) continue;
       const seen = desired.kind === 'virtual' ? withAddressDestination(actual, t) : actual;
       const changes: Record<string, unknown> = {};
       for (const [attr, value] of Object.entries(desired.attrs)) {
@@ -368,6 +392,12 @@ export function planApply(t: Translation, scope: ApplyScope, snapshot: DeviceSna
       const key = objectKey(member);
       if (!t.present.has(key) && !t.absent.has(key)) deletes.push({ op: 'delete', object: member });
     }
+  }
+  // Certificates, keys and profiles of TLS listeners in scope that nothing wants any more (rotated, removed).
+  for (const o of snapshot.tlsListed ?? []) {
+    const key = objectKey(o);
+    if (scope.tlsPrefixes.some((p) => o.name.startsWith(p)) && !t.present.has(key) && snapshot.folderExists)
+      deletes.push({ op: 'delete', object: o });
   }
   writes.sort((a, b) => kindRank(a.object.kind) - kindRank(b.object.kind));
   deletes.sort((a, b) => kindRank(b.object.kind) - kindRank(a.object.kind));
@@ -403,8 +433,9 @@ export function planApply(t: Translation, scope: ApplyScope, snapshot: DeviceSna
     createFolder,
     commands,
     // Deleting a whole load balancer is dependency-ordered deletes: every prefix is a valid
-    // configuration and a retry resumes, so it skips the transaction's two extra calls.
-    atomic: commands.length > 1 && !t.loadbalancerDeleted,
+    // configuration and a retry resumes, so it skips the transaction's two extra calls. Files
+    // (certificates, keys) are put before and removed after the change, never inside it.
+    atomic: commands.filter((c) => !DEVICE_FILES.has(c.object.kind)).length > 1 && !t.loadbalancerDeleted,
     nodeCleanup: [...nodes].sort(),
     removeFolder: t.loadbalancerDeleted && scope.full,
   };

@@ -5,14 +5,25 @@
  */
 export const OBJECT_KINDS = [
   'folder',
+  'ssl-cert',
+  'ssl-key',
   'persistence-cookie',
   'monitor',
   'pool',
   'member',
   'virtual-address',
+  'client-ssl',
   'ltm-policy',
   'virtual',
 ] as const;
+
+/**
+ * Objects named after their content (certificates, keys, the client-ssl profiles using them): one
+ * that exists holds what its name says, so it is never updated, only created or deleted. Files are
+ * put on a device outside transactions (upload, then install): before the change, removed after.
+ */
+export const CONTENT_NAMED: ReadonlySet<ObjectKind> = new Set(['ssl-cert', 'ssl-key', 'client-ssl']);
+export const DEVICE_FILES: ReadonlySet<ObjectKind> = new Set(['ssl-cert', 'ssl-key']);
 export type ObjectKind = (typeof OBJECT_KINDS)[number];
 
 export type MonitorType = 'http' | 'https' | 'tcp' | 'gateway-icmp';
@@ -31,6 +42,13 @@ export interface BigIpObject {
    */
   nodePartition?: string;
   attrs: Record<string, unknown>;
+  /**
+   * Certificates and keys: the PEM text to upload. Key material: it is never compared, logged or
+   * stored anywhere but on the device (bigip-objects never travel in logs or records).
+   */
+  content?: string;
+  /** An encrypted key's passphrase (its install and the profile using it), with the same care. */
+  passphrase?: string;
 }
 
 /** Dependency rank: create in ascending order, delete in descending order. */
@@ -59,6 +77,8 @@ export interface DeviceSnapshot {
   objects: Map<string, Record<string, unknown>>;
   /** Pools read with their members: every member present, by pool key (for stale-member clean-up). */
   poolMembers: Map<string, BigIpObject[]>;
+  /** Certificates, keys and client-ssl profiles the partition holds (when a TLS listener is in scope). */
+  tlsListed?: BigIpObject[];
 }
 
 /** A read the agent makes: one iControl REST GET each. */
@@ -69,4 +89,6 @@ export type ReadUnit =
   | { kind: 'monitor'; partition: string; name: string; monitorType: MonitorType }
   | { kind: 'persistence-cookie'; partition: string; name: string }
   | { kind: 'ltm-policy'; partition: string; name: string }
+  /** The partition's certificates, keys and client-ssl profiles, by name (three listing GETs). */
+  | { kind: 'tls-listing'; partition: string; name: string }
   | { kind: 'folder'; partition: string; name: string };

@@ -22,9 +22,12 @@ import {
   type ResourceRecord,
   resourceKey,
 } from './resource-state.js';
+import { type CertificateLookup, listenerTls, tlsPrefix } from './tls-translation.js';
 
 export interface TranslationOptions {
   env: string;
+  /** The certificates of TERMINATED_HTTPS listeners, read by the caller (the translation does no I/O). */
+  certificates?: CertificateLookup;
   /** Traffic group of the virtual address (an HA pair's floating group by default). */
   trafficGroup?: string;
 }
@@ -41,6 +44,8 @@ export interface Translation {
   owner: Map<string, string>;
   /** Resource key → why it cannot be put on a device (it goes to ERROR). */
   errors: Map<string, string>;
+  /** TERMINATED_HTTPS listeners (live or being deleted) → the name prefix of their TLS objects. */
+  tlsPrefixes: Map<string, string>;
 }
 
 const MONITOR_TYPES: Record<HealthMonitorSpec['type'], MonitorType> = {
@@ -96,7 +101,9 @@ function monitorAttrs(hm: HealthMonitorSpec): Record<string, unknown> {
  * it to any standard virtual that lacks a TCP profile (§1.2), so sending it keeps desired = actual.
  */
 export function virtualProfiles(protocol: ListenerSpec['protocol']): string[] {
-  return protocol === 'HTTP' ? ['/Common/http', '/Common/oneconnect', '/Common/tcp'] : ['/Common/fastL4'];
+  return protocol === 'HTTP' || protocol === 'TERMINATED_HTTPS'
+    ? ['/Common/http', '/Common/oneconnect', '/Common/tcp']
+    : ['/Common/fastL4'];
 }
 
 /** Members' nodes live in /Common, shared by every tenant whose members use the address (AS3's shareNodes). */
@@ -120,6 +127,7 @@ export function translate(tree: LoadBalancerTree, options: TranslationOptions): 
     absent: new Map(),
     owner: new Map(),
     errors: new Map(),
+    tlsPrefixes: new Map(),
   };
   const add = (target: 'present' | 'absent', object: BigIpObject, record: ResourceRecord) => {
     const key = objectKey(object);
@@ -265,7 +273,11 @@ export function translate(tree: LoadBalancerTree, options: TranslationOptions): 
       attrs: {},
     };
     for (const [key, reason] of policy.errors) if (!out.errors.has(key)) out.errors.set(key, reason);
+    // Stale TLS objects are removed by name prefix: only for a listener going away or fully translated
+    // (a certificate that cannot be read must never take the serving ones down).
+    const tlsObjectsOf = () => out.tlsPrefixes.set(listener.id, tlsPrefix(env, listener.id));
     if (deleted(listener)) {
+      if (spec.protocol === 'TERMINATED_HTTPS') tlsObjectsOf();
       add('absent', { kind: 'virtual', partition, name: vsName, attrs: {} }, listener);
       if (policy.managed) add('absent', policyObject, listener);
       continue;
@@ -285,6 +297,16 @@ export function translate(tree: LoadBalancerTree, options: TranslationOptions): 
       fail(listener, persist.message);
       continue;
     }
+    const tls =
+      spec.protocol === 'TERMINATED_HTTPS'
+        ? listenerTls(listener.id, spec, partition, env, options.certificates)
+        : undefined;
+    if (tls?.error) {
+      fail(listener, tls.error);
+      continue;
+    }
+    if (tls) tlsObjectsOf();
+    for (const o of tls?.objects ?? []) add('present', o, listener);
     add(
       'present',
       {
@@ -296,7 +318,7 @@ export function translate(tree: LoadBalancerTree, options: TranslationOptions): 
           mask: isV6(lb.vip_address) ? 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff' : '255.255.255.255',
           ipProtocol: 'tcp',
           pool: livePool ? fullPath(partition, poolName(env, livePool.id)) : '',
-          profiles: virtualProfiles(spec.protocol),
+          profiles: [...virtualProfiles(spec.protocol), ...(tls?.profiles ?? [])].sort(),
           persist,
           sourceAddressTranslation: { type: 'automap' },
           connectionLimit: Math.max(spec.connection_limit, 0),
@@ -324,7 +346,11 @@ function persistence(
   const spec = pool.desired as PoolSpec;
   const protocol = (listener.desired as ListenerSpec).protocol;
   const type = spec.session_persistence?.type;
-  if ((type === 'HTTP_COOKIE' || type === 'APP_COOKIE') && protocol !== 'HTTP') {
+  if (
+    (type === 'HTTP_COOKIE' || type === 'APP_COOKIE') &&
+    protocol !== 'HTTP' &&
+    protocol !== 'TERMINATED_HTTPS'
+  ) {
     return new LbaasError(
       `${type} persistence of pool ${pool.id} needs an HTTP listener; listener ${listener.id} is ${protocol}`,
     );

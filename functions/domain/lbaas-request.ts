@@ -79,18 +79,53 @@ export const loadBalancerSpec = z.object({
   admin_state_up: z.boolean().default(true),
 });
 
-export const listenerSpec = z.object({
-  id: uuid,
-  name: text.default(''),
-  description: text.default(''),
-  protocol: z.enum(['HTTP', 'HTTPS', 'TCP'], {
-    error: 'must be HTTP, HTTPS (pass-through) or TCP; TERMINATED_HTTPS is not supported',
-  }),
-  protocol_port: port,
-  connection_limit: z.int().min(-1).max(10_000_000).default(-1),
-  admin_state_up: z.boolean().default(true),
-  default_pool_id: uuid.nullable().default(null),
-});
+/**
+ * A certificate reference: the name of a Secrets Manager secret (what `lbaas cert import` prints),
+ * `lbaas/<env>/<project>/<name>`; the scheduler checks it is the request's environment and project.
+ */
+const certificateRef = z
+  .string()
+  .regex(/^lbaas\/[A-Za-z0-9_-]{1,16}\/[0-9a-f-]{32,36}\/[A-Za-z0-9_.-]{1,128}$/, {
+    error:
+      'must be a certificate reference lbaas/<environment>/<project>/<name> (lbaas cert import prints it)',
+  });
+
+export const listenerSpec = z
+  .object({
+    id: uuid,
+    name: text.default(''),
+    description: text.default(''),
+    protocol: z.enum(['HTTP', 'HTTPS', 'TCP', 'TERMINATED_HTTPS'], {
+      error: 'must be HTTP, HTTPS (pass-through), TCP or TERMINATED_HTTPS',
+    }),
+    protocol_port: port,
+    connection_limit: z.int().min(-1).max(10_000_000).default(-1),
+    admin_state_up: z.boolean().default(true),
+    default_pool_id: uuid.nullable().default(null),
+    default_tls_container_ref: certificateRef.nullable().default(null),
+    sni_container_refs: z
+      .array(certificateRef)
+      .max(32, { error: 'must list at most 32 certificates' })
+      .default([]),
+  })
+  .superRefine((l, ctx) => {
+    const tls = l.protocol === 'TERMINATED_HTTPS';
+    if (tls && !l.default_tls_container_ref)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a TERMINATED_HTTPS listener needs default_tls_container_ref',
+        path: ['default_tls_container_ref'],
+      });
+    if (!tls && (l.default_tls_container_ref || l.sni_container_refs.length > 0))
+      ctx.addIssue({
+        code: 'custom',
+        message: `certificates are for TERMINATED_HTTPS listeners, not ${l.protocol}`,
+        path: ['default_tls_container_ref'],
+      });
+    const all = [l.default_tls_container_ref, ...l.sni_container_refs].filter(Boolean);
+    if (new Set(all).size !== all.length)
+      ctx.addIssue({ code: 'custom', message: 'lists a certificate twice', path: ['sni_container_refs'] });
+  });
 
 export const sessionPersistenceSpec = z
   .object({
@@ -265,7 +300,15 @@ const CREATE_SCHEMAS = {
 /** Fields an update may change (Neutron's API); any other field in an update must equal the stored value. */
 export const MUTABLE_FIELDS: { [R in ResourceType]: readonly (keyof ObjectSpec[R])[] } = {
   loadbalancer: ['name', 'description', 'admin_state_up'],
-  listener: ['name', 'description', 'connection_limit', 'admin_state_up', 'default_pool_id'],
+  listener: [
+    'name',
+    'description',
+    'connection_limit',
+    'admin_state_up',
+    'default_pool_id',
+    'default_tls_container_ref',
+    'sni_container_refs',
+  ],
   pool: ['name', 'description', 'lb_algorithm', 'session_persistence', 'admin_state_up'],
   member: ['name', 'weight', 'admin_state_up'],
   healthmonitor: [

@@ -5,6 +5,7 @@ import type { ForwardedRequest, LbaasRequest, ResourceType } from './lbaas-reque
 import type { ListenerStatistics } from './listener-statistics.js';
 import type { AgentView } from './liveness.js';
 import type { ObjectRef, OperatingStatus, ResourceRecord, StatusOutcome } from './resource-state.js';
+import type { CertificateMaterial } from './tls-translation.js';
 
 /*
  * The ports: everything a service needs from the outside world, as interfaces. Services depend on
@@ -308,6 +309,25 @@ export interface BigIpCredentials {
 /** Where device credentials come from (Secrets Manager in AWS, fixed ones locally). */
 export interface CredentialsProvider {
   get(): Promise<BigIpCredentials>;
+}
+
+/** A certificate as an operator stores it: PEM text (the chain and passphrase optional). */
+export interface CertificateBundle {
+  certificate: string;
+  private_key: string;
+  intermediates?: string;
+  passphrase?: string;
+}
+
+/**
+ * Where TERMINATED_HTTPS certificates are kept (Secrets Manager in AWS; a local stand-in for the
+ * sandbox), by reference (`lbaas/<env>/<project>/<name>`). `read` checks the bundle (PEM, key
+ * matching the certificate) and derives its fingerprint and DNS names; it throws with a reason an
+ * operator can read. Nothing of a bundle is ever logged.
+ */
+export interface CertificateStore {
+  read(ref: string): Promise<CertificateMaterial>;
+  put(ref: string, bundle: CertificateBundle): Promise<void>;
 }
 
 /** Failover and sync state of one device, for heartbeats and for choosing where to write. */

@@ -119,6 +119,11 @@ export function newResourceRecord(
   };
 }
 
+/** Not asked to be deleted itself (what is deleted with a parent needs the tree: isDeleted). */
+export function notBeingDeleted(record: Pick<ResourceRecord, 'provisioningStatus'>): boolean {
+  return record.provisioningStatus !== 'PENDING_DELETE';
+}
+
 export function isPending(status: ProvisioningStatus): boolean {
   return status.startsWith('PENDING_');
 }

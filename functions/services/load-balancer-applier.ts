@@ -12,6 +12,7 @@ import type {
   AgentRegistry,
   BigIpDevice,
   BindingStore,
+  CertificateStore,
   DeviceCluster,
   PartitionLease,
   ResourceStore,
@@ -23,6 +24,8 @@ import {
   type ResourceRecord,
 } from '../domain/resource-state.js';
 import { completions, refusedByDevice } from '../domain/status-completion.js';
+import type { CertificateLookup } from '../domain/tls-translation.js';
+import { lookupCertificates } from './certificate-lookup.js';
 
 export interface ApplierDeps {
   env: string;
@@ -32,7 +35,9 @@ export interface ApplierDeps {
   registry: AgentRegistry;
   lease: PartitionLease;
   cluster: DeviceCluster;
-  translation?: Omit<TranslationOptions, 'env'>;
+  translation?: Omit<TranslationOptions, 'env' | 'certificates'>;
+  /** Where TERMINATED_HTTPS listeners' certificates are read (none: such listeners go to ERROR). */
+  certificates?: CertificateStore;
   clock: () => number;
   /** Unique lease-owner tokens (one per apply). */
   newId: () => string;
@@ -243,14 +248,15 @@ export class LoadBalancerApplier {
     }
     // Settled meanwhile by another apply (this one waited for the lease).
     if (targets.every((t) => settledBefore(records, t))) return { done: SERVED_EARLIER };
-    const translation = translate(tree, { env, ...this.deps.translation });
+    const certificates = await lookupCertificates(tree, this.deps.certificates, env);
+    const translation = translate(tree, { env, ...this.deps.translation, certificates });
     try {
       return { staged: [await this.onDevice(tree, translation, targets)] };
     } catch (error) {
       if (!(error instanceof BigIpError)) throw error;
       cluster.forget();
       if (error.transient) throw error;
-      if (targets.length > 1) return this.oneByOne(tree, translation, targets);
+      if (targets.length > 1) return this.oneByOne(tree, translation, targets, certificates);
       const reason = String(error.context.bigipMessage ?? error.message);
       await resources.recordOutcomes(refusedByDevice(tree, first, reason), clock());
       return { done: { outcome: 'device-error', reason, device: error.device } };
@@ -262,6 +268,7 @@ export class LoadBalancerApplier {
     tree: LoadBalancerTree,
     translation: Translation,
     targets: readonly ApplyTarget[],
+    certificates: CertificateLookup,
   ): Promise<GroupWork> {
     const staged: Staged[] = [];
     let refused: ApplyResult | undefined;
@@ -277,7 +284,7 @@ export class LoadBalancerApplier {
         refused ??= { outcome: 'device-error', reason, device: error.device };
         // Later requests must see this object as refused (set aside), as they would have one at a time.
         current = markRefused(current, target, reason);
-        translation = translate(current, { env: this.deps.env, ...this.deps.translation });
+        translation = translate(current, { env: this.deps.env, ...this.deps.translation, certificates });
       }
     }
     return refused ? { staged, refused } : { staged };

@@ -7,12 +7,14 @@ import type {
   AgentRegistry,
   BigIpDevice,
   BindingStore,
+  CertificateStore,
   DeviceCluster,
   PartitionLease,
   ResourceStore,
 } from '../domain/ports.js';
 import { type DriftItem, describeDrift, findOrphans, orphanPlan } from '../domain/reconcile-plan.js';
 import { allRecords, buildTree, isPending, type LoadBalancerTree } from '../domain/resource-state.js';
+import { lookupCertificates } from './certificate-lookup.js';
 import { environmentTrees } from './environment-trees.js';
 import { unitHolds } from './load-balancer-applier.js';
 
@@ -30,7 +32,9 @@ export interface ReconcilerDeps {
   runLease: PartitionLease;
   owner: string;
   clock: () => number;
-  translation?: Omit<TranslationOptions, 'env'>;
+  translation?: Omit<TranslationOptions, 'env' | 'certificates'>;
+  /** TERMINATED_HTTPS certificates, read as the agents read them. */
+  certificates?: CertificateStore;
 }
 
 export interface ReconcileOptions {
@@ -272,7 +276,8 @@ export class Reconciler {
     partitions: readonly string[],
     listing: (partition: string) => Promise<BigIpObject[]>,
   ) {
-    const translation = translate(tree, { env: this.deps.env, ...this.deps.translation });
+    const certificates = await lookupCertificates(tree, this.deps.certificates, this.deps.env);
+    const translation = translate(tree, { env: this.deps.env, ...this.deps.translation, certificates });
     const scope = scopeFor(tree, translation, {
       resource: 'loadbalancer',
       id: tree.root.id,

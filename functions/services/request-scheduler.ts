@@ -13,7 +13,6 @@ import {
   usageOf,
 } from '../domain/capacity.js';
 import { ContentionError, NoActiveAgentError, RejectedRequestError } from '../domain/errors.js';
-import { checkAgainstRecords, needsRecordChecks } from '../domain/l7-policies.js';
 import { forwardable, type LbaasRequest } from '../domain/lbaas-request.js';
 import type {
   AgentQueue,
@@ -24,6 +23,7 @@ import type {
   GroupStore,
   ResourceStore,
 } from '../domain/ports.js';
+import { checkAgainstRecords, checkCertificateRefs, needsRecordChecks } from '../domain/request-checks.js';
 import type { AgentDirectory } from './agent-directory.js';
 
 export interface RequestSchedulerDeps {
@@ -65,6 +65,7 @@ export class RequestScheduler {
 
   async handle(request: LbaasRequest, submittedAt?: number): Promise<ScheduleOutcome> {
     const { env, resources, queue, clock } = this.deps;
+    checkCertificateRefs(request, env);
     // L7 requests (and a pool's deletion) are checked against the load balancer's records first.
     if (needsRecordChecks(request))
       request = checkAgainstRecords(request, await resources.loadRecords(request.loadbalancerId));

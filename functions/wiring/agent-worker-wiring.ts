@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type AwsClients, createDocumentClient } from '../adapters/aws-clients.js';
 import type { RestCall } from '../adapters/bigip-rest-client.js';
+import { SecretsManagerCertificates } from '../adapters/certificate-stores.js';
 import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
 import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
 import { DynamoDbPartitionLease } from '../adapters/dynamodb-partition-lease.js';
 import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
 import { DynamoDbSyncLedger } from '../adapters/dynamodb-sync-ledger.js';
 import { SqsMessageVisibility } from '../adapters/sqs-message-visibility.js';
+import type { CertificateStore } from '../domain/ports.js';
 import { type AgentWorkerDeps, createAgentWorkerHandler } from '../handlers/agent-worker-handler.js';
 import { LoadBalancerApplier } from '../services/load-balancer-applier.js';
 import type { AgentConfig } from '../shared/config.js';
@@ -18,6 +21,8 @@ export interface AgentWorkerOverrides extends DeviceOverrides {
   telemetry?: Telemetry;
   /** How long an apply waits for a partition lease before the message is retried. */
   leaseWaitMs?: number;
+  /** Where certificates are read (the local stand-in); Secrets Manager otherwise. */
+  certificates?: CertificateStore;
 }
 
 /**
@@ -60,6 +65,8 @@ export function wireAgentWorker(
     lease,
     cluster,
     translation: config.trafficGroup ? { trafficGroup: config.trafficGroup } : {},
+    certificates:
+      overrides.certificates ?? new SecretsManagerCertificates(new SecretsManagerClient({ maxAttempts: 3 })),
     clock,
     newId: randomUUID,
   });

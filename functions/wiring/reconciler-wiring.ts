@@ -1,10 +1,13 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type AwsClients, createDocumentClient } from '../adapters/aws-clients.js';
+import { SecretsManagerCertificates } from '../adapters/certificate-stores.js';
 import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
 import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
 import { DynamoDbPartitionLease } from '../adapters/dynamodb-partition-lease.js';
 import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
 import { DynamoDbSyncLedger } from '../adapters/dynamodb-sync-ledger.js';
 import { DEFAULT_GROUP } from '../domain/agent-scheduler.js';
+import type { CertificateStore } from '../domain/ports.js';
 import { createReconcilerHandler } from '../handlers/reconciler-handler.js';
 import { Reconciler } from '../services/reconciler.js';
 import type { ReconcilerConfig } from '../shared/config.js';
@@ -17,6 +20,8 @@ export interface ReconcilerOverrides extends DeviceOverrides {
   telemetry?: Telemetry;
   /** How long to wait for a partition an agent is writing (default 5 s; then the load balancer waits for the next run). */
   leaseWaitMs?: number;
+  /** Where certificates are read (the local stand-in); Secrets Manager otherwise. */
+  certificates?: CertificateStore;
 }
 
 /** The environment's reconciler: its own device clients, a writer in the config-sync ledger like an agent. */
@@ -52,6 +57,8 @@ export function wireReconciler(
     runLease: new DynamoDbPartitionLease(db, config.tables.leases, { ttlMs: RUN_LEASE_MS, waitMs: 0, clock }),
     owner,
     clock,
+    certificates:
+      overrides.certificates ?? new SecretsManagerCertificates(new SecretsManagerClient({ maxAttempts: 3 })),
     ...(config.trafficGroup ? { translation: { trafficGroup: config.trafficGroup } } : {}),
   });
   const handler = createReconcilerHandler(reconciler, config, telemetry);

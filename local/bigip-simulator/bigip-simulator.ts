@@ -316,6 +316,18 @@ export class BigIpSimulator implements Controllable {
     if (path === '/' && method === 'GET') {
       return { status: 200, body: undefined, html: '<html><body>BIG-IP Configuration Utility</body></html>' };
     }
+    const upload = /^\/mgmt\/shared\/file-transfer\/uploads\/([^/]+)$/.exec(path);
+    if (upload && method === 'POST') {
+      const auth = this.tokens.authenticate(req.headers, path);
+      if ('error' in auth) return reply(401, auth.error);
+      const range = req.headers['content-range'];
+      const answer = this.resources.crypto.upload(
+        decodeSafe(upload[1] as string),
+        typeof range === 'string' ? range : undefined,
+        Buffer.from(raw, 'utf8'),
+      );
+      return reply(answer.status, answer.body);
+    }
     if (/[<>]/.test(decodeSafe(path + url.search)) || /[<>]/.test(raw)) return reply(400, errors.htmlTag());
     let body: Record<string, unknown> = {};
     if (raw.trim()) {

@@ -40,6 +40,9 @@ export function dumpConfig(store: ConfigStore): Record<string, unknown[]> {
     'ltm/pool/members',
     'ltm/node',
     'ltm/policy',
+    'ltm/profile/client-ssl',
+    'sys/file/ssl-cert',
+    'sys/file/ssl-key',
     ...MONITOR_TYPES.map((t) => `ltm/monitor/${t}` as Collection),
     ...PERSISTENCE_TYPES.map((t) => `ltm/persistence/${t}` as Collection),
   ];
@@ -54,7 +57,20 @@ export function dumpConfig(store: ConfigStore): Record<string, unknown[]> {
       );
     if (objects.length > 0) {
       out[c] = objects
-        .map((o) => ({ fullPath: o.fullPath, ...(o.pool ? { pool: o.pool } : {}), ...o.attrs }))
+        // Key material stays on the device: a dump shows that a key exists, never what it is.
+        .map(({ fullPath, pool, attrs: { content: _content, passphrase: _passphrase, ...attrs } }) => ({
+          fullPath,
+          ...(pool ? { pool } : {}),
+          ...attrs,
+          // A passphrase shows as a device shows it: encrypted.
+          ...(Array.isArray(attrs.certKeyChain)
+            ? {
+                certKeyChain: (attrs.certKeyChain as Record<string, unknown>[]).map((c) =>
+                  c.passphrase ? { ...c, passphrase: '$M$simulated-encrypted' } : c,
+                ),
+              }
+            : {}),
+        }))
         .sort((a, b) => a.fullPath.localeCompare(b.fullPath));
     }
   }

@@ -43,11 +43,17 @@ interface ProbeState {
  * its monitor says is up (any enabled member when the pool has no monitor), by the pool's
  * load-balancing mode, honouring ratios, the virtual's connection limit and source-address
  * persistence; it counts bits and connections into the stats the endpoints report (§5.2). A
- * connection with no member to go to is reset, as a BIG-IP does.
+ * connection with no member to go to is reset, as a BIG-IP does. A virtual with client-ssl
+ * profiles terminates TLS with their installed certificates, choosing by SNI (`serverName`, else the
+ * `sniDefault` one); a virtual with LTM policies reads the HTTP request head and forwards,
+ * redirects or resets as the first matching rule says.
  */
 export class DataPlane {
   private readonly probes = new Map<string, ProbeState>();
-  private readonly servers = new Map<string, net.Server>();
+  private readonly servers = new Map<string, net.Server | tls.Server>();
+  /** Which default certificate each TLS listener serves (rotations swap it). */
+  private readonly served = new Map<string, string>();
+  private readonly contexts = new Map<string, tls.SecureContext>();
   private readonly sockets = new Set<net.Socket>();
   private readonly memberConns = new Map<string, number>();
   private readonly rotation = new Map<string, number>();
@@ -160,17 +166,39 @@ export class DataPlane {
   // ---- virtual servers ----
 
   private syncListeners(): void {
-    const wanted = new Map<string, { address: string; port: number }>();
+    const wanted = new Map<string, { address: string; port: number; tls: TlsMaterial | undefined }>();
     if (this.unit.failoverState === 'active') {
       for (const vs of this.unit.store.all('ltm/virtual')) {
         const dest = destinationOf(vs);
-        if (dest && vs.attrs.disabled !== true) wanted.set(`${dest.address}:${dest.port}`, dest);
+        if (dest && vs.attrs.disabled !== true)
+          wanted.set(`${dest.address}:${dest.port}`, { ...dest, tls: this.defaultTls(vs) });
       }
     }
-    for (const key of this.servers.keys()) if (!wanted.has(key)) void this.closeServer(key);
+    for (const [key, server] of this.servers) {
+      const want = wanted.get(key);
+      // Gone, or switched between plain and TLS: served anew.
+      if (!want || (want.tls !== undefined) !== server instanceof tls.Server) void this.closeServer(key);
+    }
     for (const [key, dest] of wanted) {
-      if (this.servers.has(key)) continue;
-      const server = net.createServer((socket) => this.accept(key, socket));
+      const running = this.servers.get(key);
+      if (running) {
+        // A rotated default certificate applies to new connections, as on a device.
+        if (running instanceof tls.Server && dest.tls && this.served.get(key) !== dest.tls.id) {
+          running.setSecureContext(dest.tls.options);
+          this.served.set(key, dest.tls.id);
+        }
+        continue;
+      }
+      const server = dest.tls
+        ? tls.createServer(
+            {
+              ...dest.tls.options,
+              SNICallback: (name, done) => done(null, this.contextFor(key, name)),
+            },
+            (socket) => this.accept(key, socket),
+          )
+        : net.createServer((socket) => this.accept(key, socket));
+      if (dest.tls) this.served.set(key, dest.tls.id);
       this.servers.set(key, server);
       server.on('error', (error) => {
         // A port in use (say, the peer unit still holding it after a failover): try again next tick.
@@ -180,6 +208,67 @@ export class DataPlane {
       });
       server.listen(dest.port, dest.address, () => this.bindErrors.delete(key));
     }
+  }
+
+  /** A virtual's client-ssl profiles, with their installed certificate and key. */
+  private clientSsl(vs: StoredObject): { profile: StoredObject; material: TlsMaterial }[] {
+    const store = this.unit.store;
+    const out: { profile: StoredObject; material: TlsMaterial }[] = [];
+    for (const ref of (vs.attrs.profiles as { name: string }[] | undefined) ?? []) {
+      const profile = store.get('ltm/profile/client-ssl', ref.name);
+      const chain = (profile?.attrs.certKeyChain as Record<string, string>[] | undefined)?.[0];
+      if (!profile || !chain) continue;
+      const cert = store.get('sys/file/ssl-cert', chain.cert ?? '');
+      const key = store.get('sys/file/ssl-key', chain.key ?? '');
+      const intermediates = chain.chain ? store.get('sys/file/ssl-cert', chain.chain) : undefined;
+      if (!cert || !key) continue;
+      const passphrase = (chain.passphrase ?? key.attrs.passphrase) as string | undefined;
+      out.push({
+        profile,
+        material: {
+          id: `${profile.fullPath}#${profile.generation}#${cert.generation}#${key.generation}`,
+          options: {
+            cert: `${String(cert.attrs.content)}${intermediates ? `\n${String(intermediates.attrs.content)}` : ''}`,
+            key: String(key.attrs.content),
+            ...(passphrase ? { passphrase } : {}),
+          },
+        },
+      });
+    }
+    return out;
+  }
+
+  /** The certificate for clients without a server name: the sniDefault profile's, or the only one. */
+  private defaultTls(vs: StoredObject): TlsMaterial | undefined {
+    const profiles = this.clientSsl(vs);
+    return (profiles.find((p) => p.profile.attrs.sniDefault === true) ?? profiles[0])?.material;
+  }
+
+  /** SNI: the profile whose serverName matches (exactly or by `*.` wildcard), else the default. */
+  private contextFor(destination: string, name: string): tls.SecureContext | undefined {
+    const vs = this.unit.store.all('ltm/virtual').find((v) => {
+      const d = destinationOf(v);
+      return d && `${d.address}:${d.port}` === destination;
+    });
+    if (!vs) return undefined;
+    const profiles = this.clientSsl(vs);
+    const host = name.toLowerCase();
+    const matches = (serverName: unknown) => {
+      const s = String(serverName ?? '').toLowerCase();
+      const wildcard = s.startsWith('*.') && host.endsWith(s.slice(1));
+      return s === host || (wildcard && host.split('.').length === s.split('.').length);
+    };
+    const chosen =
+      profiles.find((p) => matches(p.profile.attrs.serverName)) ??
+      profiles.find((p) => p.profile.attrs.sniDefault === true) ??
+      profiles[0];
+    if (!chosen) return undefined;
+    let context = this.contexts.get(chosen.material.id);
+    if (!context) {
+      context = tls.createSecureContext(chosen.material.options);
+      this.contexts.set(chosen.material.id, context);
+    }
+    return context;
   }
 
   private closeServer(key: string): Promise<void> {
@@ -354,6 +443,12 @@ const REASONS: Record<number, string> = {
   307: 'Temporary Redirect',
   308: 'Permanent Redirect',
 };
+
+/** A client-ssl profile's certificate and key, as Node's TLS server takes them. */
+interface TlsMaterial {
+  id: string;
+  options: { cert: string; key: string; passphrase?: string };
+}
 
 interface RequestHead {
   uri: string;

@@ -88,6 +88,7 @@ export class ConfigStore {
       ['ltm/profile/tcp', 'tcp'],
       ['ltm/profile/fastl4', 'fastL4'],
       ['ltm/profile/one-connect', 'oneconnect'],
+      ['ltm/profile/client-ssl', 'clientssl'],
       ['ltm/persistence/cookie', 'cookie'],
       ['ltm/persistence/source-addr', 'source_addr'],
       ['ltm/monitor/http', 'http'],

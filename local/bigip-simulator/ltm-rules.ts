@@ -104,6 +104,27 @@ export function applyAttributes(
     if (atLeast(store.traits, 13) && Number(a.timeout) > 0 && Number(a.interval) >= Number(a.timeout)) {
       a.interval = Math.max(1, Number(a.timeout) - 1);
     }
+  } else if (collection === 'ltm/profile/client-ssl') {
+    Object.assign(a, attrs);
+    if (creating) a.defaultsFrom ??= '/Common/clientssl';
+    if (!store.get('ltm/profile/client-ssl', String(a.defaultsFrom)))
+      throw new SimError(400, errors.notFound('Profile', String(a.defaultsFrom)));
+    // A profile's certificate, key and chain must be installed: the 01070712 foreign-key wording is
+    // the device's for references (bigip.md A.3); its exact text for a profile's certKeyChain is not quoted anywhere.
+    for (const c of (a.certKeyChain as Record<string, string>[] | undefined) ?? []) {
+      for (const [field, collectionOf] of [
+        ['cert', 'sys/file/ssl-cert'],
+        ['key', 'sys/file/ssl-key'],
+        ['chain', 'sys/file/ssl-cert'],
+      ] as const) {
+        const ref = c[field];
+        if (ref !== undefined && !store.get(collectionOf, ref))
+          throw new SimError(
+            400,
+            errors.foreignKey(ref, `client-ssl profile ${field}`, object.fullPath, `${field}_FK`),
+          );
+      }
+    }
   } else {
     Object.assign(a, attrs);
     if (creating && collection === 'ltm/node') a.address ??= object.name;
@@ -166,6 +187,18 @@ function validateVirtual(store: ConfigStore, vs: StoredObject): void {
       throw new SimError(400, errors.foreignKey(p.name, 'virtual server persist', vs.fullPath, 'persist_FK'));
     }
   }
+  // Several client-ssl profiles on one virtual choose by SNI: exactly one is the default for clients
+  // without a server name (F5's agent marks it sniDefault; the device's refusal wording is not quoted).
+  const clientSsl = (a.profiles as { name: string }[])
+    .map((p) => store.get('ltm/profile/client-ssl', p.name))
+    .filter((p): p is StoredObject => p !== undefined);
+  if (clientSsl.length > 1 && clientSsl.filter((p) => p.attrs.sniDefault === true).length !== 1)
+    throw new SimError(
+      400,
+      errors.invalidValue(
+        `simulator: virtual server ${vs.fullPath} has ${clientSsl.length} client-ssl profiles; exactly one must be sniDefault`,
+      ),
+    );
   // bigip.md A.3: the exact refusal of a policy that does not exist. A draft is not one: only
   // published policies can be applied to a virtual server (tmsh reference, §3.4).
   for (const p of a.policies as { name: string }[]) {

@@ -15,7 +15,7 @@ export class SimError extends Error {
 
 export const MONITOR_TYPES = ['http', 'https', 'tcp', 'gateway-icmp'] as const;
 export const PERSISTENCE_TYPES = ['cookie', 'source-addr'] as const;
-export const PROFILE_TYPES = ['http', 'tcp', 'fastl4', 'one-connect'] as const;
+export const PROFILE_TYPES = ['http', 'tcp', 'fastl4', 'one-connect', 'client-ssl'] as const;
 
 export type Collection =
   | 'sys/folder'
@@ -25,6 +25,8 @@ export type Collection =
   | 'ltm/pool/members'
   | 'ltm/node'
   | 'ltm/policy'
+  | 'sys/file/ssl-cert'
+  | 'sys/file/ssl-key'
   | `ltm/monitor/${(typeof MONITOR_TYPES)[number]}`
   | `ltm/persistence/${(typeof PERSISTENCE_TYPES)[number]}`
   | `ltm/profile/${(typeof PROFILE_TYPES)[number]}`;
@@ -47,6 +49,8 @@ const NOUNS: Record<string, string> = {
   'ltm/pool/members': 'Pool Member',
   'ltm/node': 'Node',
   'ltm/policy': 'Policy',
+  'sys/file/ssl-cert': 'File Object',
+  'sys/file/ssl-key': 'File Object',
 };
 
 /** The noun mcpd uses for a collection in its messages. */

@@ -1,3 +1,4 @@
+import { CryptoFiles } from './crypto-files.js';
 import { atLeast, type DeviceTraits } from './device-traits.js';
 import { errors } from './error-bodies.js';
 import { decodeSafe } from './http-io.js';
@@ -33,6 +34,8 @@ interface Route {
 export class RestResources {
   private readonly version: string;
   private readonly policies: LtmPolicies;
+  /** Uploaded files and installed certificates and keys. */
+  readonly crypto = new CryptoFiles();
 
   constructor(
     private readonly traits: DeviceTraits,
@@ -57,6 +60,8 @@ export class RestResources {
       const out = renderStats(store, this.stats, this.version, target, poolPath);
       if (out) return out;
     }
+    if (tm.startsWith('sys/crypto/') || tm.startsWith('sys/file/'))
+      return this.crypto.execute(store, method, tm, query, body);
     const route = resolve(tm);
     if (!route) throw new SimError(404, errors.unknownPath(`/tm/${tm}`));
     const expand = query.get('expandSubcollections') === 'true';
@@ -259,6 +264,12 @@ export class RestResources {
       // §1.5: "/Common/http and /Common/https " with a trailing space up to 13.x; none from 14.1.
       if (body.monitor && !atLeast(this.traits, 14)) body.monitor = `${String(body.monitor)} `;
     }
+    if (collection === 'ltm/profile/client-ssl' && Array.isArray(body.certKeyChain)) {
+      // A device keeps a passphrase encrypted and shows only that.
+      body.certKeyChain = (body.certKeyChain as Record<string, unknown>[]).map((c) =>
+        c.passphrase ? { ...c, passphrase: '$M$simulated-encrypted' } : c,
+      );
+    }
     if (collection === 'ltm/pool/members') {
       const pool = store.get('ltm/pool', o.pool as string);
       if (body.session === 'user-enabled' && pool && monitorsOf(pool).length > 0)
@@ -292,7 +303,7 @@ export class RestResources {
         fullPath: p.name,
         generation: vs.generation,
         selfLink: `${vsLink}/profiles/~${partition}~${name}?ver=${this.version}`,
-        context: p.context ?? 'all',
+        context: p.context ?? (type === 'client-ssl' ? 'clientside' : 'all'),
         nameReference: { link: `${refLink(`ltm/profile/${type}`, p.name)}?ver=${this.version}` },
       };
     });

@@ -1,5 +1,9 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach } from 'vitest';
+import { FileCertificates } from '../../functions/adapters/certificate-stores.js';
 import { StaticCredentials } from '../../functions/adapters/device-credentials.js';
 import { DynamoDbHealthStore } from '../../functions/adapters/dynamodb-health-store.js';
 import type { AgentConfig } from '../../functions/shared/config.js';
@@ -35,6 +39,8 @@ export async function systemHarness(options: SystemOptions = {}) {
   const urls = pair ? await pair.listen() : [await (single as BigIpSimulator).listen()];
   const devices = urls.map((baseUrl, i) => ({ name: pair ? `bigip-${'ab'[i]}` : 'bigip1', baseUrl }));
 
+  // The stand-in of Secrets Manager the agents and the reconciler read certificates from.
+  const certificates = new FileCertificates(mkdtempSync(join(tmpdir(), 'lbaas-harness-certs-')));
   // How every function of the environment (agents, status poller, reconciler) reaches the devices.
   const access = {
     env: h.env,
@@ -59,6 +65,7 @@ export async function systemHarness(options: SystemOptions = {}) {
     };
     const { deps, handler, cluster, calls } = wireAgentWorker(config, h.clients, {
       credentials: new StaticCredentials({ username: 'admin', password: 'admin' }),
+      certificates,
       retryBaseMs: 10,
       syncPollMs: 50,
       leaseWaitMs: options.leaseWaitMs ?? 5_000,
@@ -107,6 +114,7 @@ export async function systemHarness(options: SystemOptions = {}) {
   return {
     ...h,
     sim: (single ?? pair?.active) as BigIpSimulator,
+    certificates,
     pair,
     agents,
     agent: (host: string) => agents.find((a) => a.host === host) as (typeof agents)[number],
@@ -190,6 +198,7 @@ export async function systemHarness(options: SystemOptions = {}) {
         h.clients,
         {
           credentials: new StaticCredentials({ username: 'admin', password: 'admin' }),
+          certificates,
           retryBaseMs: 10,
           syncPollMs: 50,
           leaseWaitMs: 1_000,

@@ -108,9 +108,9 @@ describe('parseRequest', () => {
       /object.protocol_port/,
     ],
     [
-      'TERMINATED_HTTPS',
+      'TERMINATED_HTTPS without a certificate',
       requests.createListener(lbIds(), { protocol: 'TERMINATED_HTTPS' }),
-      /TERMINATED_HTTPS is not supported/,
+      /object.default_tls_container_ref: a TERMINATED_HTTPS listener needs default_tls_container_ref/,
     ],
     ['a weight as a string', requests.createMember(lbIds(), uuid(), { weight: '1' }), /object.weight/],
     [

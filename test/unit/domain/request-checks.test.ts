@@ -2,13 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RejectedRequestError } from '../../../functions/domain/errors.js';
 import {
-  checkAgainstRecords,
   orderedPolicies,
   policyPositions,
   rankAt,
   rankBetween,
 } from '../../../functions/domain/l7-policies.js';
 import { type LbaasRequest, parseRequest } from '../../../functions/domain/lbaas-request.js';
+import { checkAgainstRecords } from '../../../functions/domain/request-checks.js';
 import type { ResourceRecord } from '../../../functions/domain/resource-state.js';
 import { requests, uuid } from '../../support/factories.js';
 import { TreeBuilder } from '../../support/trees.js';
@@ -131,7 +131,7 @@ describe('checkAgainstRecords: what a message alone cannot tell', () => {
   it('refuses a policy on a TCP listener, to another load balancer’s pool or a TCP pool', () => {
     const { b, tcp, listener, tcpPool } = setup();
     expect(refusal(() => checkAgainstRecords(parsed(requests.createL7Policy(b.ids, tcp.id)), b.all))).toMatch(
-      /^unsupported: L7 policies need an HTTP listener; listener .* is TCP/,
+      /^unsupported: L7 policies need an HTTP or TERMINATED_HTTPS listener; listener .* is TCP/,
     );
     const elsewhere = requests.createL7Policy(b.ids, listener.id, {
       action: 'REDIRECT_TO_POOL',

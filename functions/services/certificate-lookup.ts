@@ -1,0 +1,46 @@
+import type { ListenerSpec } from '../domain/lbaas-request.js';
+import type { CertificateStore } from '../domain/ports.js';
+import { isDeleted, type LoadBalancerTree } from '../domain/resource-state.js';
+import { type CertificateLookup, certificateRefs } from '../domain/tls-translation.js';
+
+/** A reference's namespace: only the load balancer's own environment and project. */
+export function certificateNamespace(env: string, tenantId: string): string {
+  return `lbaas/${env}/${tenantId}/`;
+}
+
+/**
+ * The certificates of a load balancer's live TERMINATED_HTTPS listeners, read for one translation
+ * (each reference once). One that cannot be read, or that belongs to another project or
+ * environment, is an entry with the reason: its listener goes to ERROR, the rest applies.
+ */
+export async function lookupCertificates(
+  tree: LoadBalancerTree,
+  store: CertificateStore | undefined,
+  env: string,
+): Promise<CertificateLookup> {
+  const refs = new Set<string>();
+  for (const l of tree.listeners)
+    if (!isDeleted(tree, l)) for (const ref of certificateRefs(l.desired as ListenerSpec)) refs.add(ref);
+  const out = new Map<string, Awaited<ReturnType<CertificateStore['read']>> | { error: string }>();
+  const namespace = certificateNamespace(env, tree.root.tenantId);
+  await Promise.all(
+    [...refs].map(async (ref) => {
+      if (!ref.startsWith(namespace)) {
+        out.set(ref, {
+          error: `it is not a certificate of project ${tree.root.tenantId} in environment ${env}`,
+        });
+        return;
+      }
+      if (!store) {
+        out.set(ref, { error: 'no certificate store is configured for this agent' });
+        return;
+      }
+      try {
+        out.set(ref, await store.read(ref));
+      } catch (error) {
+        out.set(ref, { error: (error as Error).message.replace(`certificate ${ref}: `, '') });
+      }
+    }),
+  );
+  return out;
+}

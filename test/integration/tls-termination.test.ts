@@ -1,0 +1,184 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { CertificateBundle } from '../../functions/domain/ports.js';
+import { lbIds, requests, uuid } from '../support/factories.js';
+import { captureMetrics } from '../support/scheduler-harness.js';
+import { type systemHarness, systemsClosedAfterEach } from '../support/system-harness.js';
+
+type System = Awaited<ReturnType<typeof systemHarness>>;
+const system = systemsClosedAfterEach();
+
+const fixture = (file: string) =>
+  readFileSync(join(import.meta.dirname, '..', 'fixtures', 'tls', file), 'utf8');
+const bundle = (site: string, key = `${site}.example.com.key`, passphrase?: string): CertificateBundle => ({
+  certificate: fixture(`${site}.example.com.pem`),
+  private_key: fixture(key),
+  intermediates: fixture('sites-ca.pem'),
+  ...(passphrase ? { passphrase } : {}),
+});
+const writes = (s: System) =>
+  s.sim.calls.filter((c) => c.method !== 'GET' && !c.path.includes('/authn/') && !c.path.endsWith('/cm'));
+const names = (s: System, collection: string) =>
+  ((s.sim.dump()[collection] ?? []) as { fullPath: string }[]).map((o) => o.fullPath.split('/').pop()).sort();
+
+async function tlsSite(s: System) {
+  const ids = lbIds();
+  const ref = (name: string) => `lbaas/Test/${ids.tenantId}/${name}`;
+  await s.certificates.put(ref('www'), bundle('www'));
+  await s.certificates.put(ref('a'), bundle('a'));
+  await s.certificates.put(ref('b'), bundle('b'));
+  const pool = requests.createPool(ids);
+  const listener = requests.createListener(ids, {
+    protocol: 'TERMINATED_HTTPS',
+    protocol_port: 443,
+    default_pool_id: pool.object.id,
+    default_tls_container_ref: ref('www'),
+    sni_container_refs: [ref('a'), ref('b')],
+  });
+  await s.submitAndSettle(
+    requests.createLoadbalancer(ids),
+    pool,
+    requests.createMember(ids, pool.object.id as string, { address: '10.9.0.1', protocol_port: 80 }),
+    listener,
+  );
+  return { ids, ref, listenerId: listener.object.id as string };
+}
+
+describe('TERMINATED_HTTPS: certificates from the store onto the device, SNI, rotation', () => {
+  it('uploads and installs each certificate, key and chain, and builds a client-ssl profile per certificate', async () => {
+    const s = await system();
+    s.sim.resetCalls();
+    const { ids, listenerId } = await tlsSite(s);
+    const records = await s.resources.loadRecords(ids.loadbalancerId);
+    expect(records.map((r) => r.provisioningStatus)).toEqual(records.map(() => 'ACTIVE'));
+    // Nothing of a certificate is recorded but its reference.
+    expect(JSON.stringify(records)).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);
+
+    const profiles = s.sim.dump()['ltm/profile/client-ssl'] as {
+      fullPath: string;
+      sniDefault: boolean;
+      serverName?: string;
+      certKeyChain: { cert: string; key: string; chain: string }[];
+    }[];
+    expect(profiles.map((p) => [p.sniDefault, p.serverName ?? null]).sort()).toEqual([
+      [false, 'a.example.com'],
+      [false, 'b.example.com'],
+      [true, null],
+    ]);
+    expect(names(s, 'sys/file/ssl-key')).toHaveLength(3);
+    expect(names(s, 'sys/file/ssl-cert')).toHaveLength(6); // three certificates and their chains
+    const virtual = (
+      s.sim.dump()['ltm/virtual'] as { fullPath: string; profiles: { name: string }[] }[]
+    ).find((v) => v.fullPath.endsWith(listenerId));
+    expect(virtual?.profiles.map((p) => p.name)).toEqual(
+      expect.arrayContaining([...profiles.map((p) => p.fullPath), '/Common/http']),
+    );
+    // Nine files (each certificate, key and chain; names follow the bundle), each uploaded in one
+    // chunk and installed, before the change that uses them.
+    expect(s.sim.calls.filter((c) => c.path.startsWith('/mgmt/shared/file-transfer/uploads/'))).toHaveLength(
+      9,
+    );
+    expect(s.sim.calls.filter((c) => /\/sys\/crypto\/(cert|key)$/.test(c.path))).toHaveLength(9);
+    expect(writes(s).filter((c) => c.status >= 400)).toEqual([]);
+
+    // Applied again, nothing is written.
+    const agent = s.agent((await s.bindings.getBinding(ids.loadbalancerId))?.host as string);
+    s.sim.resetCalls();
+    const again = await agent.deps.applier.apply({
+      requestId: uuid(),
+      tenantId: ids.tenantId,
+      loadbalancerId: ids.loadbalancerId,
+      resource: 'listener',
+      objectId: listenerId,
+      operation: 'update',
+    });
+    expect(again).toMatchObject({ outcome: 'applied', commands: 0 });
+    expect(writes(s)).toEqual([]);
+  });
+
+  it('rotates a certificate picked up by an update of the listener: new objects, the switch, the old ones removed', async () => {
+    const s = await system();
+    const { ids, ref, listenerId } = await tlsSite(s);
+    const before = { certs: names(s, 'sys/file/ssl-cert'), keys: names(s, 'sys/file/ssl-key') };
+    // The same certificate with its key now encrypted: other content, so other names.
+    await s.certificates.put(ref('a'), bundle('a', 'a.example.com.enc.key', 'test-passphrase'));
+    s.sim.resetCalls();
+    await s.submitAndSettle(requests.update('listener', ids, { id: listenerId, name: 'rotated' }));
+    const after = { certs: names(s, 'sys/file/ssl-cert'), keys: names(s, 'sys/file/ssl-key') };
+    expect(after.keys).toHaveLength(3);
+    expect(after.keys.filter((k) => !before.keys.includes(k))).toHaveLength(1);
+    expect(after.certs.filter((k) => !before.certs.includes(k))).toHaveLength(2);
+    expect(before.certs.filter((k) => !after.certs.includes(k))).toHaveLength(2);
+    // Upload and install the new files, one transaction (new profile, the virtual switches, the old
+    // profile goes), then the old files.
+    const order = writes(s).map((c) => `${c.method} ${c.path.replace(/\/~.*$|\/uploads\/.*$|\/\d+$/, '')}`);
+    expect(order).toEqual([
+      'POST /mgmt/shared/file-transfer',
+      'POST /mgmt/tm/sys/crypto/cert',
+      'POST /mgmt/shared/file-transfer',
+      'POST /mgmt/tm/sys/crypto/cert',
+      'POST /mgmt/shared/file-transfer',
+      'POST /mgmt/tm/sys/crypto/key',
+      'POST /mgmt/tm/transaction',
+      'POST /mgmt/tm/ltm/profile/client-ssl',
+      'PATCH /mgmt/tm/ltm/virtual',
+      'DELETE /mgmt/tm/ltm/profile/client-ssl',
+      'PATCH /mgmt/tm/transaction',
+      'DELETE /mgmt/tm/sys/file/ssl-key',
+      'DELETE /mgmt/tm/sys/file/ssl-cert',
+      'DELETE /mgmt/tm/sys/file/ssl-cert',
+    ]);
+    const profile = (
+      s.sim.dump()['ltm/profile/client-ssl'] as {
+        serverName?: string;
+        certKeyChain: { passphrase?: string }[];
+      }[]
+    ).find((p) => p.serverName === 'a.example.com');
+    // The passphrase went to the device, which shows it only encrypted.
+    expect(profile?.certKeyChain[0]?.passphrase).toBe('$M$simulated-encrypted');
+  });
+
+  it('puts a listener whose certificate cannot be read in ERROR with the reason, and refuses another project’s', async () => {
+    const s = await system();
+    const ids = lbIds();
+    const listener = requests.createListener(ids, {
+      protocol: 'TERMINATED_HTTPS',
+      protocol_port: 443,
+      default_tls_container_ref: `lbaas/Test/${ids.tenantId}/missing`,
+    });
+    const other = requests.createListener(ids, {
+      protocol: 'TERMINATED_HTTPS',
+      protocol_port: 8443,
+      default_tls_container_ref: `lbaas/Test/${lbIds().tenantId}/theirs`,
+    });
+    const { metrics } = await captureMetrics(() =>
+      s.submitAndSettle(requests.createLoadbalancer(ids), listener, other),
+    );
+    expect(metrics.filter((m) => m.name === 'RejectedRequests').map((m) => m.dimensions.Reason)).toEqual([
+      'tenant-mismatch',
+    ]);
+    const records = await s.resources.loadRecords(ids.loadbalancerId);
+    expect(records.find((r) => r.id === listener.object.id)).toMatchObject({
+      provisioningStatus: 'ERROR',
+      statusReason: expect.stringMatching(
+        /certificate lbaas\/Test\/.*\/missing cannot be read: no such certificate/,
+      ),
+    });
+    expect(records.find((r) => r.id === other.object.id)).toBeUndefined();
+    expect(s.sim.dump()['ltm/profile/client-ssl']).toBeUndefined();
+  });
+
+  it('removes every certificate, key and profile with the listener', async () => {
+    const s = await system();
+    const { ids, listenerId } = await tlsSite(s);
+    await s.submitAndSettle(requests.delete('listener', ids, listenerId));
+    const dump = s.sim.dump();
+    expect([dump['ltm/profile/client-ssl'], dump['sys/file/ssl-cert'], dump['sys/file/ssl-key']]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    expect(writes(s).filter((c) => c.status >= 400)).toEqual([]);
+  });
+});
