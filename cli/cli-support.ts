@@ -33,9 +33,11 @@ function actionable(error: unknown, where: string): unknown {
 
 export async function withClient<T>(command: Command, fn: (client: LbaasClient) => Promise<T>): Promise<T> {
   const options = command.optsWithGlobals() as TargetOptions;
-  const { target, clients, where } = await resolveTarget(options);
+  const { target, clients, certificates, where } = await resolveTarget(options);
   try {
-    return await fn(new LbaasClient(target, clients));
+    const client = new LbaasClient(target, clients);
+    client.certificates = certificates;
+    return await fn(client);
   } catch (error) {
     throw actionable(error, where);
   } finally {

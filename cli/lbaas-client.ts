@@ -22,7 +22,7 @@ import {
   parseRequest,
 } from '../functions/domain/lbaas-request.js';
 import { type Statistics, sumStatistics, toStatistics } from '../functions/domain/listener-statistics.js';
-import type { GroupStore, HealthStore, ResourceStore } from '../functions/domain/ports.js';
+import type { CertificateStore, GroupStore, HealthStore, ResourceStore } from '../functions/domain/ports.js';
 import { isPending, type ResourceRecord } from '../functions/domain/resource-state.js';
 import type { AgentOperations } from '../functions/services/agent-operations.js';
 import type { ReconcileOptions, ReconcileReport } from '../functions/services/reconciler.js';
@@ -124,6 +124,8 @@ export interface LoadBalancerStats {
  */
 export class LbaasClient {
   readonly operations: AgentOperations;
+  /** Where TERMINATED_HTTPS certificates are kept (set by the CLI for its target). */
+  certificates: CertificateStore | undefined;
   private readonly resources: ResourceStore;
   private readonly health: HealthStore;
   private readonly groupStore: GroupStore;

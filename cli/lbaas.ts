@@ -3,6 +3,7 @@ import cliProgress from 'cli-progress';
 import { Argument, Command, Option } from 'commander';
 import { groupOf } from '../functions/domain/agent-scheduler.js';
 import { isPending } from '../functions/domain/resource-state.js';
+import { addCertCommands } from './cert-commands.js';
 import { CliExit, json, out, withClient } from './cli-support.js';
 import {
   formatAgents,
@@ -137,6 +138,7 @@ export function buildProgram(): Command {
     });
 
   addResourceCommands(program);
+  addCertCommands(program);
 
   program
     .command('completion')

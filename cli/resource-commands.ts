@@ -19,7 +19,7 @@ interface Field {
   flag: string;
   field: string;
   help: string;
-  kind?: 'int' | 'string';
+  kind?: 'int' | 'string' | 'list';
   choices?: readonly string[];
   /** Required on create. */
   required?: boolean;
@@ -39,11 +39,22 @@ const FIELDS: Record<ResourceType, Field[]> = {
       flag: 'protocol',
       field: 'protocol',
       help: 'protocol',
-      choices: ['HTTP', 'HTTPS', 'TCP'],
+      choices: ['HTTP', 'HTTPS', 'TCP', 'TERMINATED_HTTPS'],
       required: true,
     },
     { flag: 'protocol-port', field: 'protocol_port', help: 'port', kind: 'int', required: true },
     { flag: 'connection-limit', field: 'connection_limit', help: 'connection limit (-1: none)', kind: 'int' },
+    {
+      flag: 'default-tls-container-ref',
+      field: 'default_tls_container_ref',
+      help: 'TERMINATED_HTTPS: the default certificate (lbaas cert import prints it)',
+    },
+    {
+      flag: 'sni-container-refs',
+      field: 'sni_container_refs',
+      help: 'TERMINATED_HTTPS: certificates chosen by SNI',
+      kind: 'list',
+    },
     { flag: 'name', field: 'name', help: 'name' },
     { flag: 'description', field: 'description', help: 'description' },
   ],
@@ -224,7 +235,10 @@ function outputOptions(command: Command): Command {
 
 function fieldOptions(command: Command, type: ResourceType): Command {
   for (const f of FIELDS[type]) {
-    const option = new Option(`--${f.flag} <${f.kind === 'int' ? 'n' : 'value'}>`, f.help);
+    const option = new Option(
+      `--${f.flag} <${f.kind === 'int' ? 'n' : f.kind === 'list' ? 'value...' : 'value'}>`,
+      f.help,
+    );
     command.addOption(f.choices ? option.choices([...f.choices]) : option);
   }
   if (type === 'l7rule')
@@ -272,7 +286,8 @@ function objectFrom(
       if (!Number.isInteger(n))
         throw new CliExit(`--${f.flag} takes a whole number, not ${JSON.stringify(raw)}`);
       object[f.field] = n;
-    } else object[f.field] = String(raw);
+    } else if (f.kind === 'list') object[f.field] = (raw as string[]).map(String);
+    else object[f.field] = String(raw);
   }
   if (opts.enable) object[ADMIN.field] = true;
   if (opts.disable) object[ADMIN.field] = false;

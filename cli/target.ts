@@ -1,8 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { FileCertificates, SecretsManagerCertificates } from '../functions/adapters/certificate-stores.js';
 import { DEFAULT_GROUP } from '../functions/domain/agent-scheduler.js';
+import type { CertificateStore } from '../functions/domain/ports.js';
 import { groupSummaries, loadConfig } from '../lib/config/lbaas-config.js';
 import { environmentStackName, OUTPUTS } from '../lib/config/stack-outputs.js';
 import type { ClientTarget } from './lbaas-client.js';
@@ -20,6 +24,8 @@ export interface TargetOptions {
 export interface ResolvedTarget {
   target: ClientTarget;
   clients: { dynamodb: DynamoDBClient; sqs: SQSClient };
+  /** Where `lbaas cert import` keeps certificates: Secrets Manager, or the local stack's stand-in. */
+  certificates: CertificateStore;
   where: string;
 }
 
@@ -35,6 +41,7 @@ export async function resolveTarget(options: TargetOptions): Promise<ResolvedTar
     const state = JSON.parse(readFileSync(LOCAL_STATE_FILE, 'utf8')) as {
       endpoints: { dynamodb: string; sqs: string };
       target: ClientTarget;
+      certificateDir?: string;
     };
     if (options.env && options.env !== state.target.env) {
       throw new Error(`the local stack runs environment ${state.target.env}, not ${options.env}`);
@@ -55,6 +62,9 @@ export async function resolveTarget(options: TargetOptions): Promise<ResolvedTar
           useQueueUrlAsEndpoint: false,
         }),
       },
+      certificates: new FileCertificates(
+        state.certificateDir ?? join(dirname(resolve(LOCAL_STATE_FILE)), 'certificates'),
+      ),
       where: `local stack (${state.endpoints.sqs})`,
     };
   }
@@ -92,6 +102,7 @@ export async function resolveTarget(options: TargetOptions): Promise<ResolvedTar
       ...(config.region ? { region: config.region } : {}),
     },
     clients: { dynamodb: new DynamoDBClient(region), sqs: new SQSClient(region) },
+    certificates: new SecretsManagerCertificates(new SecretsManagerClient(region)),
     where: `stack ${name}`,
   };
 }

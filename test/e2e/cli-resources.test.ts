@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cliAgainstLocalStack } from '../support/cli-runner.js';
 
@@ -226,12 +229,116 @@ describe('lbaas verbs in OpenStack habits, end to end on the local cli.stack', (
     expect(hms.stdout.trim()).toBe('hm HTTP');
   });
 
+  it('imports certificates and serves them on a TERMINATED_HTTPS listener', async () => {
+    const tls = (f: string) => join(import.meta.dirname, '..', 'fixtures', 'tls', f);
+    await ok(
+      'loadbalancer',
+      'create',
+      '--project',
+      project,
+      '--vip-address',
+      '10.12.0.7',
+      '--name',
+      'secure',
+      '--wait',
+    );
+    const www = await ok(
+      'cert',
+      'import',
+      '--name',
+      'www',
+      '--project',
+      project,
+      '--cert',
+      tls('www.example.com.pem'),
+      '--key',
+      tls('www.example.com.key'),
+      '--chain',
+      tls('sites-ca.pem'),
+      '--json',
+    );
+    expect(JSON.parse(www.stdout)).toMatchObject({
+      ref: `lbaas/Project/${project}/www`,
+      serverNames: ['www.example.com'],
+    });
+    const passphrase = join(mkdtempSync(join(tmpdir(), 'lbaas-pass-')), 'passphrase');
+    writeFileSync(passphrase, 'test-passphrase\n', { mode: 0o600 });
+    const a = await ok(
+      'cert',
+      'import',
+      '--name',
+      'a',
+      '--project',
+      project,
+      '--cert',
+      tls('a.example.com.pem'),
+      '--key',
+      tls('a.example.com.enc.key'),
+      '--passphrase-file',
+      passphrase,
+    );
+    expect(a.stdout.trim()).toBe(`lbaas/Project/${project}/a`);
+    const listener = await ok(
+      'listener',
+      'create',
+      // A list option takes every value after it: the load balancer goes first.
+      'secure',
+      '--protocol',
+      'TERMINATED_HTTPS',
+      '--protocol-port',
+      '443',
+      '--name',
+      'https',
+      '--default-tls-container-ref',
+      `lbaas/Project/${project}/www`,
+      '--sni-container-refs',
+      a.stdout.trim(),
+            '--wait',
+      '-f',
+      'json',
+    );
+    expect(JSON.parse(listener.stdout)).toMatchObject({
+      protocol: 'TERMINATED_HTTPS',
+      sni_container_refs: [`lbaas/Project/${project}/a`],
+      provisioning_status: 'ACTIVE',
+    });
+    // A key that is not the certificate's, and an encrypted key without its passphrase, are refused.
+    const wrong = await lbaas(
+      'cert',
+      'import',
+      '--name',
+      'bad',
+      '--project',
+      project,
+      '--cert',
+      tls('a.example.com.pem'),
+      '--key',
+      tls('b.example.com.key'),
+    );
+    expect(wrong.stderr).toMatch(/private_key does not belong to the certificate/);
+    const locked = await lbaas(
+      'cert',
+      'import',
+      '--name',
+      'bad',
+      '--project',
+      project,
+      '--cert',
+      tls('a.example.com.pem'),
+      '--key',
+      tls('a.example.com.enc.key'),
+    );
+    expect(locked.stderr).toMatch(/encrypted ones need passphrase/);
+  });
+
   it('answers mistakes with what was wrong and what to do', async () => {
     const missing = await lbaas('listener', 'create', '--protocol-port', '80', 'web');
     expect(missing.code).not.toBe(0);
-    expect(missing.stderr).toMatch(/--protocol is required \(protocol: one of HTTP, HTTPS, TCP\)/);
+    expect(missing.stderr).toMatch(
+      /--protocol is required \(protocol: one of HTTP, HTTPS, TCP, TERMINATED_HTTPS\)/,
+    );
     const choice = await lbaas('listener', 'create', '--protocol', 'FTP', '--protocol-port', '80', 'web');
-    expect(choice.stderr).toMatch(/Allowed choices are HTTP, HTTPS, TCP/);
+    expect(choice.stderr).toMatch(/Allowed choices are HTTP, HTTPS, TCP, TERMINATED_HTTPS/);
     const notFound = await lbaas('pool', 'show', 'no-such-pool');
     expect(notFound.stderr).toMatch(/no pool with id or name no-such-pool in environment Project/);
     const number = await lbaas(

@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/free-port.js';
 import type { LocalStack } from '../../local/local-stack.js';
 import { lbIds, requests } from '../support/factories.js';
-import { backend, curl, request } from '../support/http-backends.js';
+import { backend, curl, httpsGet, request } from '../support/http-backends.js';
 import { eventually, testStack } from '../support/local-stack-fixture.js';
 
 let stack: LocalStack;
@@ -151,5 +153,68 @@ describe('the sandbox balances real traffic and reports real health (README walk
     });
     // REJECT comes first (position 1) and resets the connection, as F5's agent did.
     expect(await request(vip, port, '/api/v1/items', { 'x-block': 'yes' })).toBe('ECONNRESET');
+  });
+
+  it('terminates TLS with the certificate SNI asks for, verified against its CA, and routes by L7 policy behind it', async () => {
+    const [web, api] = [await backend('web'), await backend('api')];
+    stops.push(web.stop, api.stop);
+    const tlsFixture = (f: string) =>
+      readFileSync(join(import.meta.dirname, '..', 'fixtures', 'tls', f), 'utf8');
+    const ids = lbIds();
+    const ref = (site: string) => `lbaas/${stack.env}/${ids.tenantId}/${site}`;
+    for (const site of ['www', 'a', 'b'])
+      await stack.certificates.put(ref(site), {
+        certificate: tlsFixture(`${site}.example.com.pem`),
+        private_key: tlsFixture(`${site}.example.com.key`),
+      });
+    const vip = '127.0.0.5';
+    const port = await freePort();
+    const webPool = requests.createPool(ids, { name: 'web' });
+    const apiPool = requests.createPool(ids, { name: 'api' });
+    const listener = requests.createListener(ids, {
+      protocol: 'TERMINATED_HTTPS',
+      protocol_port: port,
+      default_pool_id: webPool.object.id,
+      default_tls_container_ref: ref('www'),
+      sni_container_refs: [ref('a'), ref('b')],
+    });
+    const toApi = requests.createL7Policy(ids, listener.object.id as string, {
+      action: 'REDIRECT_TO_POOL',
+      redirect_pool_id: apiPool.object.id,
+    });
+    const submitted = await stack.client.submitMany([
+      requests.createLoadbalancer(ids, { vip_address: vip }),
+      webPool,
+      apiPool,
+      requests.createMember(ids, webPool.object.id as string, {
+        address: '127.0.0.1',
+        protocol_port: web.port,
+      }),
+      requests.createMember(ids, apiPool.object.id as string, {
+        address: '127.0.0.1',
+        protocol_port: api.port,
+      }),
+      listener,
+      toApi,
+      requests.createL7Rule(ids, toApi.object.id as string, {
+        type: 'PATH',
+        compare_type: 'STARTS_WITH',
+        value: '/api',
+      }),
+    ]);
+    await stack.client.wait(ids.loadbalancerId, { requests: submitted, timeoutMs: 30_000 });
+    expect(
+      (await stack.client.records(ids.loadbalancerId)).every((r) => r.provisioningStatus === 'ACTIVE'),
+    ).toBe(true);
+
+    const ca = tlsFixture('sites-ca.pem');
+    const get = (path: string, servername?: string) =>
+      httpsGet(vip, port, path, { ca, ...(servername ? { servername } : {}) });
+    await eventually(async () => typeof (await get('/')) === 'object', 'the TLS listener answers');
+    expect(await get('/', 'a.example.com')).toEqual({ cn: 'a.example.com', body: 'web' });
+    expect(await get('/api/x', 'b.example.com')).toEqual({ cn: 'b.example.com', body: 'api' });
+    // No server name, or one no SNI certificate serves: the default certificate.
+    expect(await get('/')).toEqual({ cn: 'www.example.com', body: 'web' });
+    expect(await get('/', 'other.example.com')).toEqual({ cn: 'www.example.com', body: 'web' });
   });
 });

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 
 /** A small HTTP server on the loopback that answers with its own name (and `status`). */
 export async function backend(name: string, status = 200) {
@@ -53,5 +54,37 @@ export function request(
       );
     });
     req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+  });
+}
+
+/** One HTTPS GET on a fresh connection with a server name: the certificate's CN and the body, or the error code. */
+export function httpsGet(
+  address: string,
+  port: number,
+  path: string,
+  options: { servername?: string; ca: string },
+): Promise<{ cn: string; body: string } | string> {
+  return new Promise((resolve) => {
+    const req = https.get(
+      {
+        host: address,
+        port,
+        path,
+        agent: false,
+        ca: options.ca,
+        // The certificate is checked against the name asked for (SNI), not the loopback address.
+        servername: options.servername ?? '',
+        checkServerIdentity: () => undefined,
+      },
+      (res) => {
+        const cert = (res.socket as import('node:tls').TLSSocket).getPeerCertificate();
+        let body = '';
+        res.on('data', (c) => {
+          body += c;
+        });
+        res.on('end', () => resolve({ cn: String(cert.subject?.CN ?? ''), body }));
+      },
+    );
+    req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
   });
 }

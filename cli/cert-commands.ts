@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { CertificateBundle } from '../functions/domain/ports.js';
+import { CliExit, json, out, withClient } from './cli-support.js';
+
+const NAME_RE = /^[A-Za-z0-9_.-]{1,128}$/;
+const PROJECT_RE =
+  /^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/;
+
+function readPem(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new CliExit(`${what}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+/**
+ * `lbaas cert import|show`: certificates for TERMINATED_HTTPS listeners, kept where the agents read
+ * them (Secrets Manager; the local stack's stand-in). A passphrase never goes on the command line
+ * (shell history, `ps`): it is read from a file or LBAAS_CERT_PASSPHRASE.
+ */
+export function addCertCommands(program: Command): void {
+  const cert = program.command('cert').description('certificates for TERMINATED_HTTPS listeners');
+  cert
+    .command('import')
+    .description(
+      'store a certificate and print the reference listeners use (default_tls_container_ref, sni_container_refs)',
+    )
+    .requiredOption('--name <name>', 'its name within the project (letters, digits, _ . -)')
+    .requiredOption('--project <id>', 'the project (tenant) whose listeners may use it')
+    .requiredOption('--cert <file>', 'the certificate (PEM)')
+    .requiredOption('--key <file>', 'its private key (PEM)')
+    .option('--chain <file>', 'intermediate certificates (PEM)')
+    .option('--passphrase-file <file>', 'the key’s passphrase (or LBAAS_CERT_PASSPHRASE)')
+    .option('--json', 'machine-readable output')
+    .action(async (opts, command: Command) => {
+      if (!NAME_RE.test(opts.name)) throw new CliExit('--name takes letters, digits, _ . - (at most 128)');
+      if (!PROJECT_RE.test(opts.project))
+        throw new CliExit('--project takes a project id (32 hex digits or a UUID)');
+      const passphrase = opts.passphraseFile
+        ? readPem(opts.passphraseFile, '--passphrase-file').trim()
+        : process.env.LBAAS_CERT_PASSPHRASE;
+      const bundle: CertificateBundle = {
+        certificate: readPem(opts.cert, '--cert'),
+        private_key: readPem(opts.key, '--key'),
+        ...(opts.chain ? { intermediates: readPem(opts.chain, '--chain') } : {}),
+        ...(passphrase ? { passphrase } : {}),
+      };
+      await withClient(command, async (client) => {
+        const ref = `lbaas/${client.target.env}/${String(opts.project).toLowerCase()}/${opts.name}`;
+        const store = client.certificates;
+        if (!store) throw new CliExit('no certificate store for this target');
+        try {
+          await store.put(ref, bundle);
+        } catch (error) {
+          throw new CliExit((error as Error).message);
+        }
+        const material = await store.read(ref);
+        if (opts.json) json({ ref, serverNames: material.serverNames, fingerprint: material.fingerprint });
+        else out(ref);
+      });
+    });
+  cert
+    .command('show <ref>')
+    .description('what a stored certificate serves (its DNS names and fingerprint; never the key)')
+    .action(async (ref: string, _opts, command: Command) => {
+      await withClient(command, async (client) => {
+        if (!client.certificates) throw new CliExit('no certificate store for this target');
+        try {
+          const m = await client.certificates.read(ref);
+          json({ ref, serverNames: m.serverNames, fingerprint: m.fingerprint, chain: m.chain !== undefined });
+        } catch (error) {
+          throw new CliExit((error as Error).message);
+        }
+      });
+    });
+}
