@@ -1,8 +1,9 @@
-import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -183,6 +184,7 @@ export class EnvironmentStack extends Stack {
         }),
       );
       devices.grantAccess(worker.fn);
+      this.grantCertificateRead(worker.fn, e.prefix);
 
       const heartbeat = use(
         new LbaasFunction(this, `Agent-${agent.host}-Heartbeat`, {
@@ -315,6 +317,7 @@ export class EnvironmentStack extends Stack {
         { agents: 'read', bindings: 'read', resources: 'readWrite', leases: 'readWrite' },
       );
       devices.grantAccess(reconciler.fn);
+      this.grantCertificateRead(reconciler.fn, e.prefix);
       reconciler.fn.configureAsyncInvoke({ maxEventAge: Duration.minutes(5), retryAttempts: 0 });
       new Rule(this, `ReconcilerSchedule${suffix}`, {
         description: `${e.prefix}${of}: reconcile every ${e.reconcileIntervalMinutes} minutes (drift: ${e.reconcileDrift}, orphans: ${e.reconcileOrphans})`,
@@ -387,6 +390,33 @@ export class EnvironmentStack extends Stack {
     Validations.of(this).acknowledge({
       id: 'AwsSolutions::AwsSolutions-L1',
       reason: 'Functions run Node.js 24, the newest runtime aws-cdk-lib offers.',
+    });
+  }
+
+  /**
+   * TERMINATED_HTTPS certificates: the environment's secrets only (`lbaas/<env>/*`, what `lbaas cert
+   * import` creates), read-only. Secrets encrypted with the account's default key need no KMS grant.
+   */
+  private grantCertificateRead(fn: IFunction, env: string): void {
+    const resourceName = `lbaas/${env}/*`;
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [
+          this.formatArn({
+            service: 'secretsmanager',
+            resource: 'secret',
+            resourceName,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      }),
+    );
+    const literal = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<${pseudo}>` : value);
+    const arn = `arn:${literal(this.partition, 'AWS::Partition')}:secretsmanager:${literal(this.region, 'AWS::Region')}:${literal(this.account, 'AWS::AccountId')}:secret:${resourceName}`;
+    Validations.of(fn.role ?? fn).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::${arn}]`,
+      reason: `Certificates are one secret each, created later by lbaas cert import under lbaas/${env}/: their names are not known at deploy time, only their prefix.`,
     });
   }
 }

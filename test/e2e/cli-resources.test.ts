@@ -293,7 +293,7 @@ describe('lbaas verbs in OpenStack habits, end to end on the local cli.stack', (
       `lbaas/Project/${project}/www`,
       '--sni-container-refs',
       a.stdout.trim(),
-            '--wait',
+      '--wait',
       '-f',
       'json',
     );

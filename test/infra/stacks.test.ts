@@ -342,6 +342,28 @@ describe('CDK stacks (sample configuration)', () => {
     expect(JSON.stringify(worker?.Properties.PolicyDocument)).toContain('DevicesDeviceCredentials');
   });
 
+  it('lets only agent workers and reconcilers read certificates, and only the environment’s (lbaas/<env>/*)', () => {
+    const policies = Object.entries(env.findResources('AWS::IAM::Policy'));
+    const readers = policies.filter(([, p]) =>
+      JSON.stringify(p.Properties.PolicyDocument).includes('secretsmanager:GetSecretValue'),
+    );
+    const certificateReaders = readers.filter(([, p]) =>
+      JSON.stringify(p.Properties.PolicyDocument).includes(':secret:lbaas/Project/*'),
+    );
+    expect(
+      certificateReaders
+        .map(([id]) => id.replace(/ServiceRoleDefaultPolicy.*$/, '').replace(/[0-9A-F]{8}$/, ''))
+        .sort(),
+    ).toEqual(expect.arrayContaining([expect.stringMatching(/Worker/), expect.stringMatching(/Reconciler/)]));
+    for (const [id, p] of certificateReaders) {
+      expect(id).toMatch(/Worker|Reconciler/);
+      const statement = (
+        p.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[]
+      ).find((st) => JSON.stringify(st).includes(':secret:lbaas/Project/*'));
+      expect(statement?.Action).toBe('secretsmanager:GetSecretValue');
+    }
+  });
+
   it('scopes every function’s log permissions to its own log group; no role uses the managed basic execution role', () => {
     const roles = env.findResources('AWS::IAM::Role');
     for (const role of Object.values(roles)) {
