@@ -107,6 +107,20 @@ export const listenerSpec = z
       .array(certificateRef)
       .max(32, { error: 'must list at most 32 certificates' })
       .default([]),
+    /** Octavia's insert_headers, the X-Forwarded-* family ("true"/"false", as Octavia takes them). */
+    insert_headers: z
+      .strictObject(
+        {
+          'X-Forwarded-For': z.enum(['true', 'false']).optional(),
+          'X-Forwarded-Port': z.enum(['true', 'false']).optional(),
+          'X-Forwarded-Proto': z.enum(['true', 'false']).optional(),
+        },
+        {
+          error:
+            'supported headers are X-Forwarded-For, X-Forwarded-Port and X-Forwarded-Proto ("true" or "false")',
+        },
+      )
+      .default({}),
   })
   .superRefine((l, ctx) => {
     const tls = l.protocol === 'TERMINATED_HTTPS';
@@ -121,6 +135,12 @@ export const listenerSpec = z
         code: 'custom',
         message: `certificates are for TERMINATED_HTTPS listeners, not ${l.protocol}`,
         path: ['default_tls_container_ref'],
+      });
+    if (Object.values(l.insert_headers).includes('true') && l.protocol !== 'HTTP' && !tls)
+      ctx.addIssue({
+        code: 'custom',
+        message: `insert_headers needs an HTTP or TERMINATED_HTTPS listener, not ${l.protocol}`,
+        path: ['insert_headers'],
       });
     const all = [l.default_tls_container_ref, ...l.sni_container_refs].filter(Boolean);
     if (new Set(all).size !== all.length)
@@ -308,6 +328,7 @@ export const MUTABLE_FIELDS: { [R in ResourceType]: readonly (keyof ObjectSpec[R
     'default_pool_id',
     'default_tls_container_ref',
     'sni_container_refs',
+    'insert_headers',
   ],
   pool: ['name', 'description', 'lb_algorithm', 'session_persistence', 'admin_state_up'],
   member: ['name', 'weight', 'admin_state_up'],

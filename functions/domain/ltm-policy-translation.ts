@@ -1,7 +1,7 @@
 import { fullPath, ltmPolicyName, poolName } from './bigip-names.js';
 import type { BigIpObject } from './bigip-objects.js';
 import { orderedPolicies } from './l7-policies.js';
-import type { L7PolicySpec, L7RuleSpec } from './lbaas-request.js';
+import type { L7PolicySpec, L7RuleSpec, ListenerSpec } from './lbaas-request.js';
 import { isDeleted, type LoadBalancerTree, type ResourceRecord, resourceKey } from './resource-state.js';
 
 /**
@@ -56,6 +56,10 @@ const ACTION_KEYS = [
   'location',
   'code',
   'pool',
+  'httpHeader',
+  'insert',
+  'tmName',
+  'value',
   'request',
 ] as const;
 
@@ -147,6 +151,29 @@ export function actionFor(policy: L7PolicySpec, partition: string, env: string):
   }
 }
 
+/**
+ * Octavia's insert_headers as header inserts on every request (tmsh `http-header insert name N value
+ * V`; in REST `httpHeader`, `insert`, `tmName`, `value`). X-Forwarded-For is the client's address,
+ * evaluated by the device (`tcl:[IP::client_addr]`); port and protocol are the listener's own.
+ */
+export function headerInserts(listener: ListenerSpec): PolicyAction[] {
+  const wanted = listener.insert_headers ?? {};
+  const values: [string, string][] = [];
+  if (wanted['X-Forwarded-For'] === 'true') values.push(['X-Forwarded-For', 'tcl:[IP::client_addr]']);
+  if (wanted['X-Forwarded-Port'] === 'true')
+    values.push(['X-Forwarded-Port', String(listener.protocol_port)]);
+  if (wanted['X-Forwarded-Proto'] === 'true')
+    values.push(['X-Forwarded-Proto', listener.protocol === 'TERMINATED_HTTPS' ? 'https' : 'http']);
+  return values.map(([tmName, value]) =>
+    canonicalAction({ name: '', httpHeader: true, insert: true, tmName, value, request: true }),
+  );
+}
+
+/** A rule's actions named 0, 1, … as a device names them. */
+function numbered(actions: PolicyAction[]): PolicyAction[] {
+  return actions.map((a) => canonicalAction({ ...a, name: '' })).map((a, i) => ({ ...a, name: String(i) }));
+}
+
 export interface ListenerPolicy {
   /** The LTM policy, or undefined when no L7 policy of the listener takes effect. */
   object: BigIpObject | undefined;
@@ -164,6 +191,7 @@ export function listenerPolicy(
   env: string,
 ): ListenerPolicy {
   const errors = new Map<string, string>();
+  const inserts = headerInserts(listener.desired as ListenerSpec);
   const all = tree.l7policies.filter((p) => (p.desired as L7PolicySpec).listener_id === listener.id);
   const policies = orderedPolicies(all.filter((p) => !isDeleted(tree, p)));
   const rules: PolicyRule[] = [];
@@ -194,9 +222,13 @@ export function listenerPolicy(
       name: `l7policy_${policy.id}`,
       ordinal: rules.length,
       conditions,
-      actions: [canonicalAction(actionFor(spec, partition, env))],
+      // First match runs one rule: each carries the header inserts too.
+      actions: numbered([...inserts, canonicalAction(actionFor(spec, partition, env))]),
     });
   }
+  // Requests no L7 policy takes get the headers from a last rule without conditions.
+  if (inserts.length > 0)
+    rules.push({ name: 'insert_headers', ordinal: rules.length, conditions: [], actions: numbered(inserts) });
   const object: BigIpObject | undefined =
     rules.length === 0
       ? undefined
@@ -211,5 +243,6 @@ export function listenerPolicy(
             rules,
           },
         };
-  return { object, managed: all.length > 0, errors };
+  const headersManaged = Object.keys((listener.desired as ListenerSpec).insert_headers ?? {}).length > 0;
+  return { object, managed: all.length > 0 || headersManaged, errors };
 }

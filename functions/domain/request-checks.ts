@@ -26,7 +26,9 @@ export function needsRecordChecks(request: LbaasRequest): boolean {
   if (request.operation === 'batch_update') return false;
   // A listener's certificates are checked with its protocol (an update names only what changes).
   if (request.resource === 'listener' && request.operation === 'update')
-    return 'default_tls_container_ref' in request.changes || 'sni_container_refs' in request.changes;
+    return ['default_tls_container_ref', 'sni_container_refs', 'insert_headers'].some(
+      (f) => f in request.changes,
+    );
   if (request.resource === 'l7policy' || request.resource === 'l7rule') return request.operation !== 'delete';
   return request.resource === 'pool' && request.operation === 'delete';
 }

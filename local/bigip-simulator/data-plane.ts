@@ -306,7 +306,7 @@ export class DataPlane {
       const request = end < 0 ? undefined : parseRequestHead(head.subarray(0, end).toString('latin1'));
       if (!request) return void client.resetAndDestroy();
       counters.bitsIn += head.length * 8;
-      const decision = decide(policies, request);
+      const decision = decide(policies, request, client.remoteAddress ?? '');
       if (decision?.kind === 'reset') {
         counters.totConns++;
         return void client.resetAndDestroy();
@@ -319,8 +319,11 @@ export class DataPlane {
         return;
       }
       const pool =
-        decision?.kind === 'forward' ? this.unit.store.get('ltm/pool', decision.pool) : defaultPool;
-      this.forward(vs, client, pool, counters, head);
+        decision?.kind === 'forward' && decision.pool
+          ? this.unit.store.get('ltm/pool', decision.pool)
+          : defaultPool;
+      const inserts = decision?.kind === 'forward' ? decision.inserts : [];
+      this.forward(vs, client, pool, counters, withHeaders(head, inserts));
       client.resume();
     };
     client.on('data', onData);
@@ -483,34 +486,47 @@ function parseRequestHead(text: string): RequestHead | undefined {
 }
 
 type Decision =
-  | { kind: 'forward'; pool: string }
+  | { kind: 'forward'; pool: string | undefined; inserts: [string, string][] }
   | { kind: 'redirect'; location: string; code: number }
   | { kind: 'reset' };
 
 /**
  * What a virtual server's LTM policies do with a request: rules in ordinal order, the first whose
- * conditions all hold (first-match) runs its action. The sandbox decides once per connection, on its
- * first request (a device decides per request; the walkthrough sends one request per connection).
+ * conditions all hold (first-match) runs its actions (forward to a pool, redirect, reset, insert
+ * headers). The sandbox decides once per connection, on its first request (a device decides per
+ * request; the walkthrough sends one request per connection).
  */
-function decide(policies: StoredObject[], request: RequestHead): Decision | undefined {
+function decide(policies: StoredObject[], request: RequestHead, client: string): Decision | undefined {
   for (const policy of policies) {
     for (const rule of rulesOf(policy)) {
       const conditions = (rule.conditions as Record<string, unknown>[]) ?? [];
       if (!conditions.every((c) => holds(c, request))) continue;
+      const inserts: [string, string][] = [];
+      let pool: string | undefined;
       for (const action of (rule.actions as Record<string, unknown>[]) ?? []) {
         if (action.forward && action.reset) return { kind: 'reset' };
-        if (action.forward && typeof action.pool === 'string') return { kind: 'forward', pool: action.pool };
         if (action.httpReply && action.redirect)
           return {
             kind: 'redirect',
-            location: expandLocation(String(action.location ?? ''), request),
+            location: expandTcl(String(action.location ?? ''), request, client),
             code: Number(action.code) || 302,
           };
+        if (action.forward && typeof action.pool === 'string') pool = action.pool;
+        if (action.httpHeader && action.insert)
+          inserts.push([String(action.tmName), expandTcl(String(action.value ?? ''), request, client)]);
       }
-      return undefined;
+      return { kind: 'forward', pool, inserts };
     }
   }
   return undefined;
+}
+
+/** The request head with headers inserted after the request line. */
+function withHeaders(head: Buffer, inserts: [string, string][]): Buffer {
+  if (inserts.length === 0) return head;
+  const at = head.indexOf('\r\n');
+  const lines = inserts.map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  return Buffer.concat([head.subarray(0, at + 2), Buffer.from(lines, 'latin1'), head.subarray(at + 2)]);
 }
 
 function holds(c: Record<string, unknown>, request: RequestHead): boolean {
@@ -536,14 +552,18 @@ function holds(c: Record<string, unknown>, request: RequestHead): boolean {
   return c.not ? !hit : hit;
 }
 
-/** A `tcl:` location with the request's `[HTTP::uri]`, `[HTTP::host]` and `[HTTP::path]` (what the sandbox evaluates). */
-function expandLocation(location: string, request: RequestHead): string {
-  if (!location.startsWith('tcl:')) return location;
-  return location
+/**
+ * A `tcl:` value with the request's `[HTTP::uri]`, `[HTTP::host]`, `[HTTP::path]` and the client's
+ * `[IP::client_addr]`: the commands this control plane sends, all the sandbox evaluates.
+ */
+function expandTcl(value: string, request: RequestHead, client: string): string {
+  if (!value.startsWith('tcl:')) return value;
+  return value
     .slice(4)
     .replaceAll('[HTTP::uri]', request.uri)
     .replaceAll('[HTTP::host]', request.host)
-    .replaceAll('[HTTP::path]', request.path);
+    .replaceAll('[HTTP::path]', request.path)
+    .replaceAll('[IP::client_addr]', client.replace(/^::ffff:/, ''));
 }
 
 /** A loopback IPv4 destination (`/P/127.0.0.2:18080`), or undefined for anything the sandbox does not serve. */

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/free-port.js';
 import type { LocalStack } from '../../local/local-stack.js';
 import { lbIds, requests } from '../support/factories.js';
-import { backend, curl, httpsGet, request } from '../support/http-backends.js';
+import { backend, curl, headerEcho, httpsGet, request } from '../support/http-backends.js';
 import { eventually, testStack } from '../support/local-stack-fixture.js';
 
 let stack: LocalStack;
@@ -216,5 +216,38 @@ describe('the sandbox balances real traffic and reports real health (README walk
     // No server name, or one no SNI certificate serves: the default certificate.
     expect(await get('/')).toEqual({ cn: 'www.example.com', body: 'web' });
     expect(await get('/', 'other.example.com')).toEqual({ cn: 'www.example.com', body: 'web' });
+  });
+
+  it('inserts X-Forwarded-For, -Port and -Proto on an HTTP listener (Octavia insert_headers)', async () => {
+    const echo = await headerEcho();
+    stops.push(echo.stop);
+    const vip = '127.0.0.6';
+    const port = await freePort();
+    const ids = lbIds();
+    const pool = requests.createPool(ids);
+    const listener = requests.createListener(ids, {
+      protocol_port: port,
+      default_pool_id: pool.object.id,
+      insert_headers: { 'X-Forwarded-For': 'true', 'X-Forwarded-Port': 'true', 'X-Forwarded-Proto': 'true' },
+    });
+    const submitted = await stack.client.submitMany([
+      requests.createLoadbalancer(ids, { vip_address: vip }),
+      pool,
+      requests.createMember(ids, pool.object.id as string, {
+        address: '127.0.0.1',
+        protocol_port: echo.port,
+      }),
+      listener,
+    ]);
+    await stack.client.wait(ids.loadbalancerId, { requests: submitted, timeoutMs: 30_000 });
+    const answer = await eventually(async () => {
+      const r = await request(vip, port, '/');
+      return typeof r === 'object' && r.status === 200 ? r : undefined;
+    }, 'the listener answers');
+    expect(JSON.parse(answer.body)).toEqual({
+      'x-forwarded-for': '127.0.0.1',
+      'x-forwarded-port': String(port),
+      'x-forwarded-proto': 'http',
+    });
   });
 });

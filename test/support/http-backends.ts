@@ -88,3 +88,23 @@ export function httpsGet(
     req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
   });
 }
+
+/** A server on the loopback that answers with the X-Forwarded-* headers it received, as JSON. */
+export async function headerEcho() {
+  const server = http.createServer((req, res) => {
+    const seen = Object.fromEntries(
+      Object.entries(req.headers).filter(([k]) => k.startsWith('x-forwarded-')),
+    );
+    res.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
+    res.end(JSON.stringify(seen));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as { port: number }).port,
+    stop: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}

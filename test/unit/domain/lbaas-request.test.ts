@@ -250,3 +250,59 @@ describe('parseRequest: L7 policies and rules', () => {
     ).toBe('accepted');
   });
 });
+
+describe('parseRequest: listeners with certificates and inserted headers', () => {
+  const reason = (message: Record<string, unknown>) => {
+    const r = parse(message);
+    return r.ok ? 'accepted' : r.reason;
+  };
+  const ids = lbIds();
+  const ref = (n: string) => `lbaas/Project/${ids.tenantId}/${n}`;
+
+  it('takes a TERMINATED_HTTPS listener with its default and SNI certificates, and the X-Forwarded-* headers', () => {
+    expect(
+      reason(
+        requests.createListener(ids, {
+          protocol: 'TERMINATED_HTTPS',
+          default_tls_container_ref: ref('www'),
+          sni_container_refs: [ref('a')],
+          insert_headers: { 'X-Forwarded-Proto': 'true' },
+        }),
+      ),
+    ).toBe('accepted');
+  });
+
+  it.each([
+    [
+      'certificates on an HTTP listener',
+      { default_tls_container_ref: 'lbaas/Project/x/y' },
+      /object.default_tls_container_ref/,
+    ],
+    [
+      'a certificate listed twice',
+      {
+        protocol: 'TERMINATED_HTTPS',
+        default_tls_container_ref: 'lbaas/Project/00000000000000000000000000000000/a',
+        sni_container_refs: ['lbaas/Project/00000000000000000000000000000000/a'],
+      },
+      /lists a certificate twice/,
+    ],
+    [
+      'a reference that is not a secret name',
+      { protocol: 'TERMINATED_HTTPS', default_tls_container_ref: 'https://barbican/v1/containers/1' },
+      /must be a certificate reference lbaas\/<environment>\/<project>\/<name>/,
+    ],
+    [
+      'a header Octavia has but BIG-IP here does not insert',
+      { insert_headers: { 'X-SSL-Client-Verify': 'true' } },
+      /supported headers are X-Forwarded-For, X-Forwarded-Port and X-Forwarded-Proto/,
+    ],
+    [
+      'headers on a TCP listener',
+      { protocol: 'TCP', insert_headers: { 'X-Forwarded-For': 'true' } },
+      /insert_headers needs an HTTP or TERMINATED_HTTPS listener, not TCP/,
+    ],
+  ])('refuses %s', (_what, object, expected) => {
+    expect(reason(requests.createListener(ids, object))).toMatch(expected);
+  });
+});

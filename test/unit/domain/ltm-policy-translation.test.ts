@@ -206,3 +206,75 @@ describe('apply plan for L7 changes', () => {
     ]);
   });
 });
+
+describe('translate: insert_headers as header inserts of the LTM policy', () => {
+  const inserts = (port: number, proto: string) => [
+    {
+      name: '0',
+      httpHeader: true,
+      insert: true,
+      tmName: 'X-Forwarded-For',
+      value: 'tcl:[IP::client_addr]',
+      request: true,
+    },
+    {
+      name: '1',
+      httpHeader: true,
+      insert: true,
+      tmName: 'X-Forwarded-Port',
+      value: String(port),
+      request: true,
+    },
+    { name: '2', httpHeader: true, insert: true, tmName: 'X-Forwarded-Proto', value: proto, request: true },
+  ];
+  const all = { 'X-Forwarded-For': 'true', 'X-Forwarded-Port': 'true', 'X-Forwarded-Proto': 'true' };
+
+  it('a listener without L7 policies gets one rule without conditions', () => {
+    const b = new TreeBuilder();
+    const listener = b.listener({ protocol: 'HTTP', protocol_port: 8080, insert_headers: all });
+    const t = translate(b.tree(), { env });
+    expect(of(t.present, 'ltm-policy')[0]?.attrs.rules).toEqual([
+      { name: 'insert_headers', ordinal: 0, conditions: [], actions: inserts(8080, 'http') },
+    ]);
+    expect(of(t.present, 'virtual')[0]?.attrs.policies).toEqual([
+      `/${t.partition}/wrapper_policy_${listener.id}`,
+    ]);
+  });
+
+  it('every L7 rule carries the inserts before its own action (first match runs one rule)', () => {
+    const b = new TreeBuilder();
+    const listener = b.listener({
+      protocol: 'HTTP',
+      protocol_port: 80,
+      insert_headers: { 'X-Forwarded-Proto': 'true' },
+    });
+    const policy = b.l7policy(listener.id, { action: 'REJECT' });
+    b.l7rule(policy.id);
+    const rules = of(translate(b.tree(), { env }).present, 'ltm-policy')[0]?.attrs.rules as {
+      actions: unknown[];
+    }[];
+    expect(rules.map((r) => r.actions)).toEqual([
+      [
+        {
+          name: '0',
+          httpHeader: true,
+          insert: true,
+          tmName: 'X-Forwarded-Proto',
+          value: 'http',
+          request: true,
+        },
+        { name: '1', forward: true, reset: true, request: true },
+      ],
+      [
+        {
+          name: '0',
+          httpHeader: true,
+          insert: true,
+          tmName: 'X-Forwarded-Proto',
+          value: 'http',
+          request: true,
+        },
+      ],
+    ]);
+  });
+});
