@@ -80,6 +80,12 @@ export const errors = {
   /** §3.4 (f5-common-python#1098): a draft named like a published policy. */
   publishedPolicyExists: () =>
     mcpd(400, '01070734:3: Configuration error: Published policy exists, use create-draft'),
+  /** 01070265 for an iRule (lbaas-features.md §2.6, agent#1024), in the Pool wording of bigip.md A.3. */
+  ruleInUse: (rule: string, vs: string) =>
+    mcpd(
+      400,
+      `01070265:3: The Rule (${rule}) cannot be deleted because it is in use by a Virtual Server (${vs}).`,
+    ),
   /** The Pool wording of 01070265 (bigip.md A.3) for a policy; no public source quotes the policy's own. */
   policyInUse: (policy: string, vs: string) =>
     mcpd(

@@ -241,6 +241,10 @@ export class ConfigStore {
           400,
           errors.invalidValue(`simulator: pool ${path} is in use by policy ${policy.fullPath}`),
         );
+    } else if (collection === 'ltm/rule') {
+      // lbaas-features.md §2.6 (agent#1024): an iRule in use cannot be deleted (01070265).
+      const vs = this.all('ltm/virtual').find((v) => ((v.attrs.rules as string[]) ?? []).includes(path));
+      if (vs) throw new SimError(400, errors.ruleInUse(path, vs.fullPath));
     } else if (collection.startsWith('ltm/monitor/')) {
       if (this.all('ltm/pool').some((p) => monitorsOf(p).includes(path)))
         throw new SimError(400, errors.monitorInUse(path));

@@ -49,6 +49,10 @@ export function applyAttributes(
     a.profiles = normaliseRefs(a.profiles);
     a.persist = normaliseRefs(a.persist ?? []);
     a.policies = normaliseRefs(a.policies ?? []);
+    a.rules = ((a.rules as unknown[] | undefined) ?? []).map((r) => {
+      const name = String(typeof r === 'string' ? r : (r as { name?: string }).name);
+      return name.startsWith('/') ? name : `/Common/${name}`;
+    });
     addImplicitTcpProfile(store, a);
     a.destination = resolveDestination(store, String(a.destination ?? ''));
     validateVirtual(store, object);
@@ -104,6 +108,11 @@ export function applyAttributes(
     if (atLeast(store.traits, 13) && Number(a.timeout) > 0 && Number(a.interval) >= Number(a.timeout)) {
       a.interval = Math.max(1, Number(a.timeout) - 1);
     }
+  } else if (collection === 'ltm/rule') {
+    Object.assign(a, attrs);
+    // The Tcl is kept as sent; the simulator neither parses nor runs it (the data plane ignores iRules).
+    if (typeof a.apiAnonymous !== 'string' || !a.apiAnonymous.trim())
+      throw new SimError(400, errors.invalidValue('simulator: an iRule needs its Tcl in apiAnonymous'));
   } else if (collection === 'ltm/profile/client-ssl') {
     Object.assign(a, attrs);
     if (creating) a.defaultsFrom ??= '/Common/clientssl';
@@ -187,6 +196,10 @@ function validateVirtual(store: ConfigStore, vs: StoredObject): void {
       throw new SimError(400, errors.foreignKey(p.name, 'virtual server persist', vs.fullPath, 'persist_FK'));
     }
   }
+  // iRules a virtual runs must exist (the foreign-key wording of bigip.md A.3; the rule's own is not quoted).
+  for (const rule of a.rules as string[])
+    if (!store.get('ltm/rule', rule))
+      throw new SimError(400, errors.foreignKey(rule, 'virtual server rule', vs.fullPath, 'rule_FK'));
   // Several client-ssl profiles on one virtual choose by SNI: exactly one is the default for clients
   // without a server name (F5's agent marks it sniDefault; the device's refusal wording is not quoted).
   const clientSsl = (a.profiles as { name: string }[])

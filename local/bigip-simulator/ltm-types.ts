@@ -25,6 +25,7 @@ export type Collection =
   | 'ltm/pool/members'
   | 'ltm/node'
   | 'ltm/policy'
+  | 'ltm/rule'
   | 'sys/file/ssl-cert'
   | 'sys/file/ssl-key'
   | `ltm/monitor/${(typeof MONITOR_TYPES)[number]}`
@@ -49,6 +50,7 @@ const NOUNS: Record<string, string> = {
   'ltm/pool/members': 'Pool Member',
   'ltm/node': 'Node',
   'ltm/policy': 'Policy',
+  'ltm/rule': 'Rule',
   'sys/file/ssl-cert': 'File Object',
   'sys/file/ssl-key': 'File Object',
 };

@@ -241,6 +241,7 @@ export class RestResources {
           : {}),
       };
       delete body.policies;
+      if (((body.rules as unknown[] | undefined) ?? []).length === 0) delete body.rules;
       body.persist = ((o.attrs.persist as { name: string }[]) ?? []).map((p) => {
         const [, partition, name] = p.name.split('/');
         const type =
@@ -325,7 +326,7 @@ function resolve(tm: string): Route | undefined {
   if (a === 'monitor') return typed('ltm/monitor', MONITOR_TYPES);
   if (a === 'persistence') return typed('ltm/persistence', PERSISTENCE_TYPES);
   if (a === 'profile') return typed('ltm/profile', PROFILE_TYPES);
-  if (!['virtual-address', 'virtual', 'pool', 'node', 'policy'].includes(a)) return undefined;
+  if (!['virtual-address', 'virtual', 'pool', 'node', 'policy', 'rule'].includes(a)) return undefined;
   return {
     collection: `ltm/${a}` as Collection,
     ...(b ? { id: b } : {}),

@@ -373,6 +373,40 @@ describe('§3.4 LTM policies: published policies are not edited directly (12.1+)
   });
 });
 
+describe('iRules (ltm/rule): kept as sent, referenced by virtuals, not deleted while in use', () => {
+  it('creates an iRule, attaches it, refuses deleting it while attached (01070265), and refuses a missing one', async () => {
+    const { req } = await device();
+    await tenant(req);
+    const tcl = 'when HTTP_REQUEST { HTTP::respond 403 }';
+    expect(
+      (await req('POST', '/mgmt/tm/ltm/rule', { name: 'deny', partition: 'P1', apiAnonymous: tcl })).status,
+    ).toBe(200);
+    expect((await req('GET', '/mgmt/tm/ltm/rule/~P1~deny')).body).toMatchObject({
+      fullPath: '/P1/deny',
+      apiAnonymous: tcl,
+    });
+    const missing = await req('POST', '/mgmt/tm/ltm/virtual', {
+      name: 'v0',
+      partition: 'P1',
+      destination: '/P1/10.0.0.2:80',
+      rules: ['/P1/nope'],
+    });
+    expect(missing.body.message).toMatch(/^01070712:3: .*foreign key index \(rule_FK\)/);
+    await req('POST', '/mgmt/tm/ltm/virtual', {
+      name: 'v',
+      partition: 'P1',
+      destination: '/P1/10.0.0.1:80',
+      rules: ['/P1/deny'],
+    });
+    expect((await req('GET', '/mgmt/tm/ltm/virtual/~P1~v')).body.rules).toEqual(['/P1/deny']);
+    expect((await req('DELETE', '/mgmt/tm/ltm/rule/~P1~deny')).body.message).toBe(
+      '01070265:3: The Rule (/P1/deny) cannot be deleted because it is in use by a Virtual Server (/P1/v).',
+    );
+    await req('PATCH', '/mgmt/tm/ltm/virtual/~P1~v', { rules: [] });
+    expect((await req('DELETE', '/mgmt/tm/ltm/rule/~P1~deny')).status).toBe(200);
+  });
+});
+
 describe('§4 transactions and config-sync', () => {
   it('§4.1, §4.2 answers an enlisted command with its real shape, and validates the commit as a whole', async () => {
     const { req } = await device();
