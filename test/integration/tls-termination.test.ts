@@ -181,4 +181,41 @@ describe('TERMINATED_HTTPS: certificates from the store onto the device, SNI, ro
     ]);
     expect(writes(s).filter((c) => c.status >= 400)).toEqual([]);
   });
+
+  it('never logs key material, at the most verbose level, through a rotation and a refusal', async () => {
+    const level = process.env.POWERTOOLS_LOG_LEVEL;
+    process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
+    const written: string[] = [];
+    const capture = (stream: NodeJS.WriteStream) => {
+      const original = stream.write.bind(stream);
+      stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+        written.push(String(chunk));
+        return original(chunk as string, ...(rest as []));
+      }) as typeof stream.write;
+      return () => {
+        stream.write = original;
+      };
+    };
+    const restore = [capture(process.stdout), capture(process.stderr)];
+    try {
+      const s = await system();
+      const { ids, ref, listenerId } = await tlsSite(s);
+      await s.certificates.put(ref('a'), bundle('a', 'a.example.com.enc.key', 'test-passphrase'));
+      await s.submitAndSettle(requests.update('listener', ids, { id: listenerId, name: 'rotated' }));
+      // A refused profile (its key missing on the device) logs the device's words, not the request body.
+      await s.submitAndSettle(
+        requests.createListener(ids, {
+          protocol: 'TERMINATED_HTTPS',
+          protocol_port: 8443,
+          default_tls_container_ref: ref('missing'),
+        }),
+      );
+    } finally {
+      for (const r of restore) r();
+      process.env.POWERTOOLS_LOG_LEVEL = level;
+    }
+    const log = written.join('');
+    expect(log.length).toBeGreaterThan(1000); // the agents did log, at DEBUG
+    expect(log).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE|test-passphrase/);
+  });
 });
