@@ -11,11 +11,8 @@
  *   npm run bench:bigip -- --timing real    # one of them (zero | real)
  */
 import { randomUUID } from 'node:crypto';
-import { StaticCredentials } from '../functions/adapters/device-credentials.js';
 import { parseRequest } from '../functions/domain/lbaas-request.js';
 import { applyTargetOf } from '../functions/services/load-balancer-applier.js';
-import { tableNames } from '../functions/shared/table-schema.js';
-import { wireAgentWorker } from '../functions/wiring/agent-worker-wiring.js';
 import { BigIpSimulator } from '../local/bigip-simulator/bigip-simulator.js';
 import {
   callCost,
@@ -23,7 +20,7 @@ import {
   TIMING_MODELS,
   type TimingModel,
 } from '../local/bigip-simulator/timing-model.js';
-import { createTables } from '../local/provision.js';
+import { benchAgent } from './support/bench-agent.js';
 import { startBenchServices } from './support/local-services.js';
 import { machine, printTable, writeResult } from './support/stats.js';
 
@@ -46,32 +43,14 @@ interface Row {
 
 /** Runs the standard sequence (and, with `growth`, the add-one-member series) under one timing model. */
 async function run(timing: TimingModel, growth: boolean) {
-  const tables = tableNames(`bigip-${randomUUID().slice(0, 6)}`);
-  await createTables(services.dynamodb, tables);
   const sim = new BigIpSimulator({ timing });
   const baseUrl = await sim.listen();
   // The agent worker's own graph; only its applier is driven (no queue in between).
-  const { applier, resources, cluster } = wireAgentWorker(
-    {
-      env: ENV,
-      host: 'agent-1',
-      agentQueueUrl: 'http://127.0.0.1/000000000000/unused.fifo',
-      tables,
-      maxAttempts: 3,
-      retry: { baseSeconds: 1, maxSeconds: 1 },
-      leaseMs: 30_000,
-      inFlightHoldMs: 30_000,
-      devices: [{ name: 'bigip1', baseUrl }],
-      deviceSecretId: 'local',
-      caBundle: undefined,
-      deviceGroup: undefined,
-      trafficGroup: undefined,
-      clusterName: 'bench',
-      restTimeoutMs: 10_000,
-    },
-    services,
-    { credentials: new StaticCredentials({ username: 'admin', password: 'admin' }) },
-  );
+  const { applier, resources, cluster } = await benchAgent(services, {
+    env: ENV,
+    baseUrl,
+    tablePrefix: 'bigip',
+  });
   const tenantId = randomUUID().replaceAll('-', '');
 
   const measure = async (label: string, target: Parameters<typeof applier.apply>[0]): Promise<Row> => {

@@ -17,12 +17,9 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileCertificates } from '../functions/adapters/certificate-stores.js';
-import { StaticCredentials } from '../functions/adapters/device-credentials.js';
 import { parseRequest } from '../functions/domain/lbaas-request.js';
 import { checkAgainstRecords, needsRecordChecks } from '../functions/domain/request-checks.js';
 import { type ApplyTarget, applyTargetOf } from '../functions/services/load-balancer-applier.js';
-import { tableNames } from '../functions/shared/table-schema.js';
-import { wireAgentWorker } from '../functions/wiring/agent-worker-wiring.js';
 import { BigIpSimulator } from '../local/bigip-simulator/bigip-simulator.js';
 import {
   callCost,
@@ -30,7 +27,7 @@ import {
   TIMING_MODELS,
   type TimingModel,
 } from '../local/bigip-simulator/timing-model.js';
-import { createTables } from '../local/provision.js';
+import { benchAgent } from './support/bench-agent.js';
 import { startBenchServices } from './support/local-services.js';
 import { machine, printTable, writeResult } from './support/stats.js';
 
@@ -54,32 +51,15 @@ interface Row {
 }
 
 async function run(timing: TimingModel): Promise<Row[]> {
-  const tables = tableNames(`l7-${randomUUID().slice(0, 6)}`);
-  await createTables(services.dynamodb, tables);
   const sim = new BigIpSimulator({ timing });
   const baseUrl = await sim.listen();
   const certificates = new FileCertificates(mkdtempSync(join(tmpdir(), 'lbaas-bench-certs-')));
-  const { applier, resources, cluster } = wireAgentWorker(
-    {
-      env: ENV,
-      host: 'agent-1',
-      agentQueueUrl: 'http://127.0.0.1/000000000000/unused.fifo',
-      tables,
-      maxAttempts: 3,
-      retry: { baseSeconds: 1, maxSeconds: 1 },
-      leaseMs: 30_000,
-      inFlightHoldMs: 30_000,
-      devices: [{ name: 'bigip1', baseUrl }],
-      deviceSecretId: 'local',
-      caBundle: undefined,
-      deviceGroup: undefined,
-      trafficGroup: undefined,
-      clusterName: 'bench',
-      restTimeoutMs: 10_000,
-    },
-    services,
-    { credentials: new StaticCredentials({ username: 'admin', password: 'admin' }), certificates },
-  );
+  const { applier, resources, cluster } = await benchAgent(services, {
+    env: ENV,
+    baseUrl,
+    tablePrefix: 'l7',
+    overrides: { certificates },
+  });
   const tenantId = randomUUID().replaceAll('-', '');
   const lb = randomUUID();
   // What the scheduler does before the agent: checks, then the record.

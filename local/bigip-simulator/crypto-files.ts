@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import { errors } from './error-bodies.js';
+import { partitionFilter } from './http-io.js';
 import type { ConfigStore } from './ltm-model.js';
 import { type Collection, SimError, type StoredObject } from './ltm-types.js';
 
@@ -79,12 +80,12 @@ export class CryptoFiles {
     const collection = `sys/file/${file[1]}` as Collection;
     if (!file[2]) {
       if (method !== 'GET') throw new SimError(405, errors.methodNotAllowed(method));
-      const filter = /^partition\s+eq\s+(\S+)$/.exec((query.get('$filter') ?? '').trim());
+      const partition = partitionFilter(query);
       return {
         kind: `tm:sys:file:${file[1]}:${file[1]}collectionstate`,
         items: store
           .all(collection)
-          .filter((o) => !filter || o.partition === filter[1])
+          .filter((o) => !partition || o.partition === partition)
           .map((o) => render(collection, o)),
       };
     }

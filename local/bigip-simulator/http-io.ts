@@ -51,3 +51,8 @@ export function decodeSafe(s: string): string {
     return s;
   }
 }
+
+/** The partition a `$filter=partition eq P` query names (the only filter a client here sends), or undefined. */
+export function partitionFilter(query: URLSearchParams): string | undefined {
+  return /^partition\s+eq\s+(\S+)$/.exec((query.get('$filter') ?? '').trim())?.[1];
+}

@@ -1,5 +1,6 @@
 import { atLeast } from './device-traits.js';
 import { errors } from './error-bodies.js';
+import { partitionFilter } from './http-io.js';
 import type { ConfigStore } from './ltm-model.js';
 import { SimError, type StoredObject } from './ltm-types.js';
 
@@ -51,7 +52,7 @@ export class LtmPolicies {
           kind: 'tm:ltm:policy:policycollectionstate',
           items: store
             .all('ltm/policy')
-            .filter((p) => partitionFilter(query, p))
+            .filter((p) => inFilteredPartition(query, p))
             .map((p) => this.render(p, expand)),
         };
       if (method !== 'POST') throw new SimError(405, errors.methodNotAllowed(method));
@@ -236,9 +237,9 @@ function idOf(policy: StoredObject): string {
   return `~${policy.fullPath.slice(1).replaceAll('/', '~')}`;
 }
 
-function partitionFilter(query: URLSearchParams, p: StoredObject): boolean {
-  const filter = /^partition\s+eq\s+(\S+)$/.exec((query.get('$filter') ?? '').trim());
-  return !filter || p.partition === filter[1];
+function inFilteredPartition(query: URLSearchParams, p: StoredObject): boolean {
+  const partition = partitionFilter(query);
+  return !partition || p.partition === partition;
 }
 
 export function rulesOf(policy: StoredObject): Record<string, unknown>[] {

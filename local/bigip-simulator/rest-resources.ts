@@ -1,7 +1,7 @@
 import { CryptoFiles } from './crypto-files.js';
 import { atLeast, type DeviceTraits } from './device-traits.js';
 import { errors } from './error-bodies.js';
-import { decodeSafe } from './http-io.js';
+import { decodeSafe, partitionFilter } from './http-io.js';
 import {
   type Collection,
   type ConfigStore,
@@ -162,9 +162,9 @@ export class RestResources {
     query: URLSearchParams,
     store: ConfigStore,
   ) {
-    const filter = /^partition\s+eq\s+(\S+)$/.exec((query.get('$filter') ?? '').trim());
+    const partition = partitionFilter(query);
     let items = objects;
-    if (filter) items = items.filter((o) => o.partition === filter[1]);
+    if (partition) items = items.filter((o) => o.partition === partition);
     const expand = query.get('expandSubcollections') === 'true';
     const select = query
       .get('$select')

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ReconcileReport } from '../../functions/services/reconciler.js';
 import type { BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
-import { lbIds, requests, uuid } from '../support/factories.js';
+import { lbIds, requests } from '../support/factories.js';
 import { captureMetrics } from '../support/scheduler-harness.js';
 import { type systemHarness, systemsClosedAfterEach } from '../support/system-harness.js';
 
@@ -110,16 +110,8 @@ describe('L7 policies and rules on the simulated BIG-IP (legacy LTM policies)', 
     // Every write was accepted (no 01071abb: the policy is written with legacy: true), and nothing
     // is left to do: an apply reads the policy back equal to what it wants.
     expect(writes(s.sim).filter((c) => c.status >= 400)).toEqual([]);
-    const agent = s.agent((await s.bindings.getBinding(ids.loadbalancerId))?.host as string);
     s.sim.resetCalls();
-    const again = await agent.deps.applier.apply({
-      requestId: uuid(),
-      tenantId: ids.tenantId,
-      loadbalancerId: ids.loadbalancerId,
-      resource: 'l7policy',
-      objectId: toApi.object.id as string,
-      operation: 'update',
-    });
+    const again = await s.applyAgain(ids, 'l7policy', toApi.object.id as string);
     expect(again).toMatchObject({ outcome: 'applied', commands: 0 });
     expect(writes(s.sim)).toEqual([]);
   });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CertificateBundle } from '../../functions/domain/ports.js';
-import { lbIds, requests, uuid } from '../support/factories.js';
+import { lbIds, requests } from '../support/factories.js';
 import { captureMetrics } from '../support/scheduler-harness.js';
 import { type systemHarness, systemsClosedAfterEach } from '../support/system-harness.js';
 
@@ -83,16 +83,8 @@ describe('TERMINATED_HTTPS: certificates from the store onto the device, SNI, ro
     expect(writes(s).filter((c) => c.status >= 400)).toEqual([]);
 
     // Applied again, nothing is written.
-    const agent = s.agent((await s.bindings.getBinding(ids.loadbalancerId))?.host as string);
     s.sim.resetCalls();
-    const again = await agent.deps.applier.apply({
-      requestId: uuid(),
-      tenantId: ids.tenantId,
-      loadbalancerId: ids.loadbalancerId,
-      resource: 'listener',
-      objectId: listenerId,
-      operation: 'update',
-    });
+    const again = await s.applyAgain(ids, 'listener', listenerId);
     expect(again).toMatchObject({ outcome: 'applied', commands: 0 });
     expect(writes(s)).toEqual([]);
   });

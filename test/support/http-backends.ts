@@ -7,15 +7,7 @@ export async function backend(name: string, status = 200) {
     res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' });
     res.end(req.method === 'HEAD' ? undefined : name);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as { port: number }).port,
-    stop: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
+  return serve(server);
 }
 
 /** One GET on a fresh connection, like curl: the body (which member answered), or the error code. */
@@ -98,6 +90,11 @@ export async function headerEcho() {
     res.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
     res.end(JSON.stringify(seen));
   });
+  return serve(server);
+}
+
+/** A server listening on a free loopback port, with a stop that drops its connections. */
+async function serve(server: http.Server) {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: (server.address() as { port: number }).port,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { afterEach } from 'vitest';
 import { FileCertificates } from '../../functions/adapters/certificate-stores.js';
 import { StaticCredentials } from '../../functions/adapters/device-credentials.js';
 import { DynamoDbHealthStore } from '../../functions/adapters/dynamodb-health-store.js';
+import type { ResourceType } from '../../functions/domain/lbaas-request.js';
 import type { AgentConfig } from '../../functions/shared/config.js';
 import { wireAgentWorker } from '../../functions/wiring/agent-worker-wiring.js';
 import { type HealthPollerOverrides, wireHealthPoller } from '../../functions/wiring/health-poller-wiring.js';
@@ -118,6 +120,22 @@ export async function systemHarness(options: SystemOptions = {}) {
     pair,
     agents,
     agent: (host: string) => agents.find((a) => a.host === host) as (typeof agents)[number],
+    /** One object applied again by its load balancer's agent, as a redelivered update would be. */
+    async applyAgain(
+      ids: { tenantId: string; loadbalancerId: string },
+      resource: ResourceType,
+      objectId: string,
+    ) {
+      const host = (await h.bindings.getBinding(ids.loadbalancerId))?.host as string;
+      const agent = agents.find((a) => a.host === host) as (typeof agents)[number];
+      return agent.deps.applier.apply({
+        requestId: randomUUID(),
+        ...ids,
+        resource,
+        objectId,
+        operation: 'update',
+      });
+    },
     scheduler,
     stop(host: string) {
       stopped.add(host);
