@@ -52,7 +52,7 @@ export class SecretsManagerCertificates implements CertificateStore {
  * state directory, so `lbaas cert import` and the local agents share them as they would a secret.
  */
 export class FileCertificates implements CertificateStore {
-  constructor(private readonly directory: string) {}
+  constructor(readonly directory: string) {}
 
   private path(ref: string): string {
     return join(this.directory, `${ref.replaceAll('/', '__')}.json`);

@@ -491,6 +491,9 @@ export class IControlBigIpDevice implements BigIpDevice {
       { kind: 'virtual-address', path: '/mgmt/tm/ltm/virtual-address' },
       { kind: 'persistence-cookie', path: '/mgmt/tm/ltm/persistence/cookie' },
       { kind: 'ltm-policy', path: '/mgmt/tm/ltm/policy' },
+      { kind: 'client-ssl', path: '/mgmt/tm/ltm/profile/client-ssl' },
+      { kind: 'ssl-cert', path: '/mgmt/tm/sys/file/ssl-cert' },
+      { kind: 'ssl-key', path: '/mgmt/tm/sys/file/ssl-key' },
       ...(['http', 'https', 'tcp', 'gateway-icmp'] as const).map((t) => ({
         kind: 'monitor' as const,
         path: `/mgmt/tm/ltm/monitor/${t}`,

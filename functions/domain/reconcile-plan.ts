@@ -58,13 +58,19 @@ function describeCommand(c: BigIpCommand, actualMembers?: Map<string, BigIpObjec
   }
 }
 
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+
 /**
  * Whether a name is one this environment gives (`<env>_<uuid>`, a pool's cookie profile
- * `<env>_<uuid>_cookie`): anything else on a device was made by someone else and is never touched.
+ * `<env>_<uuid>_cookie`, a listener's LTM policy `wrapper_policy_<uuid>` in one of its partitions,
+ * a TLS listener's certificate, key, chain or profile `<env>_<16 hex>_<12 hex>.crt|.key|.chain.crt|_d|_s`):
+ * anything else on a device was made by someone else and is never touched.
  */
 export function isOurName(env: string, name: string): boolean {
-  return new RegExp(`^${env}_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(_cookie)?$`).test(
-    name,
+  return (
+    new RegExp(`^${env}_${UUID}(_cookie)?$`).test(name) ||
+    new RegExp(`^wrapper_policy_${UUID}$`).test(name) ||
+    new RegExp(`^${env}_[0-9a-f]{16}_[0-9a-f]{12}(\\.crt|\\.key|\\.chain\\.crt|_d|_s)$`).test(name)
   );
 }
 

@@ -1,5 +1,5 @@
 import { planApply, scopeFor } from '../domain/bigip-apply-plan.js';
-import { partitionLeaseKey, partitionName } from '../domain/bigip-names.js';
+import { ltmPolicyName, partitionLeaseKey, partitionName, virtualServerName } from '../domain/bigip-names.js';
 import { type BigIpObject, type DeviceSnapshot, objectKey } from '../domain/bigip-objects.js';
 import { type Translation, type TranslationOptions, translate } from '../domain/bigip-translation.js';
 import { BigIpError, LeaseBusyError } from '../domain/errors.js';
@@ -14,6 +14,7 @@ import type {
 } from '../domain/ports.js';
 import { type DriftItem, describeDrift, findOrphans, orphanPlan } from '../domain/reconcile-plan.js';
 import { allRecords, buildTree, isPending, type LoadBalancerTree } from '../domain/resource-state.js';
+import { tlsPrefix } from '../domain/tls-translation.js';
 import { lookupCertificates } from './certificate-lookup.js';
 import { environmentTrees } from './environment-trees.js';
 import { unitHolds } from './load-balancer-applier.js';
@@ -325,12 +326,18 @@ export class Reconciler {
     // A pending request may be creating or deleting exactly these objects.
     if (own.some((t) => allRecords(t).some((r) => isPending(r.provisioningStatus)))) return undefined;
     const desired = new Set<string>();
+    const kept: string[] = [];
     for (const t of own) {
-      const translation = translate(t, { env, ...this.deps.translation });
+      const certificates = await lookupCertificates(t, this.deps.certificates, env);
+      const translation = translate(t, { env, ...this.deps.translation, certificates });
       for (const k of translation.present.keys()) desired.add(k);
       for (const k of translation.absent.keys()) desired.add(k);
+      kept.push(...keptForErrors(t, translation, env));
     }
-    const orphans = findOrphans(env, await listing(partition), desired);
+    // A listener that cannot be translated now (a certificate unreadable) still owns what it serves.
+    const orphans = findOrphans(env, await listing(partition), desired).filter(
+      (o) => !kept.some((name) => o.name === name || (name.endsWith('_') && o.name.startsWith(name))),
+    );
     const wholePartition = own.length === 0;
     if (orphans.length === 0 && !wholePartition) return undefined;
     const result: OrphanResult = {
@@ -397,4 +404,14 @@ export function summarize(drift: readonly DriftItem[]): string {
     .slice(0, 3)
     .map((d) => `${d.action} ${d.kind} ${d.path}${d.fields ? ` (${d.fields.join(', ')})` : ''}`);
   return `${parts.join(', ')}${first.length ? `; ${first.join('; ')}${drift.length > 3 ? '; …' : ''}` : ''}`;
+}
+
+/**
+ * Names a listener in ERROR keeps on the device: its virtual server, its LTM policy and (a prefix)
+ * its TLS objects. The translation leaves them out for now; they are not orphans.
+ */
+function keptForErrors(tree: LoadBalancerTree, translation: Translation, env: string): string[] {
+  return tree.listeners
+    .filter((l) => translation.errors.has(`listener#${l.id}`))
+    .flatMap((l) => [virtualServerName(env, l.id), ltmPolicyName(l.id), tlsPrefix(env, l.id)]);
 }

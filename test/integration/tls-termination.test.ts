@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CertificateBundle } from '../../functions/domain/ports.js';
-import { lbIds, requests } from '../support/factories.js';
+import { lbIds, requests, uuid } from '../support/factories.js';
 import { captureMetrics } from '../support/scheduler-harness.js';
 import { type systemHarness, systemsClosedAfterEach } from '../support/system-harness.js';
 
@@ -209,5 +209,52 @@ describe('TERMINATED_HTTPS: certificates from the store onto the device, SNI, ro
     const log = written.join('');
     expect(log.length).toBeGreaterThan(1000); // the agents did log, at DEBUG
     expect(log).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE|test-passphrase/);
+  });
+
+  it('finds a lost LTM policy, profile, certificate and key named like ours, and removes them when told', async () => {
+    const s = await system();
+    const { ids } = await tlsSite(s);
+    const P = `Test_${ids.tenantId}`;
+    const lost = {
+      policy: `wrapper_policy_${uuid()}`,
+      cert: 'Test_00112233445566aa_bbccddeeff00.crt',
+      key: 'Test_00112233445566aa_bbccddeeff00.key',
+      profile: 'Test_00112233445566aa_bbccddeeff00_d',
+    };
+    const store = s.sim.store;
+    store.insert(
+      'ltm/policy',
+      `/${P}/${lost.policy}`,
+      store.make(lost.policy, P, { status: 'legacy', rules: [] }),
+    );
+    store.insert('sys/file/ssl-cert', `/${P}/${lost.cert}`, store.make(lost.cert, P, { content: 'x' }));
+    store.insert('sys/file/ssl-key', `/${P}/${lost.key}`, store.make(lost.key, P, { content: 'x' }));
+    const profile = store.make(lost.profile, P, {
+      defaultsFrom: '/Common/clientssl',
+      certKeyChain: [{ name: 'default', cert: `/${P}/${lost.cert}`, key: `/${P}/${lost.key}` }],
+    });
+    store.insert('ltm/profile/client-ssl', `/${P}/${lost.profile}`, profile);
+    const { reconciler } = s.reconciler();
+    const run = await reconciler.run({ dryRun: false, orphans: 'remove' });
+    if (run.outcome === 'skipped') throw new Error(run.reason);
+    expect(run.orphans.flatMap((o) => o.objects.map((x) => x.path)).sort()).toEqual(
+      [lost.cert, lost.key, lost.policy, lost.profile].map((n) => `/${P}/${n}`).sort(),
+    );
+    const dump = JSON.stringify(s.sim.dump());
+    for (const name of Object.values(lost)) expect(dump).not.toContain(name);
+    // What the listener uses is all still there.
+    expect((s.sim.dump()['ltm/profile/client-ssl'] as unknown[]).length).toBe(3);
+  });
+
+  it('keeps what a listener serves when its certificate becomes unreadable, even when removing orphans', async () => {
+    const s = await system();
+    const { ref } = await tlsSite(s);
+    const before = JSON.stringify(s.sim.dump());
+    writeFileSync(join(s.certificates.directory, `${ref('a').replaceAll('/', '__')}.json`), 'not json');
+    const { reconciler } = s.reconciler();
+    const run = await reconciler.run({ dryRun: false, orphans: 'remove' });
+    if (run.outcome === 'skipped') throw new Error(run.reason);
+    expect(run.orphans).toEqual([]);
+    expect(JSON.stringify(s.sim.dump())).toBe(before);
   });
 });

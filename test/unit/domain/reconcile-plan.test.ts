@@ -26,6 +26,14 @@ describe('our names', () => {
     ['Project_handmade', false],
     [`project_${id}`, false],
     ['10.0.0.1', false],
+    [`wrapper_policy_${id}`, true],
+    ['wrapper_policy', false],
+    ['Project_0123456789abcdef_0123456789ab.crt', true],
+    ['Project_0123456789abcdef_0123456789ab.chain.crt', true],
+    ['Project_0123456789abcdef_0123456789ab.key', true],
+    ['Project_0123456789abcdef_0123456789ab_s', true],
+    ['Project_0123456789abcdef_0123456789ab.pem', false],
+    ['Other_0123456789abcdef_0123456789ab.crt', false],
   ])('%s → %s', (name, ours) => {
     expect(isOurName('Project', name)).toBe(ours);
   });
