@@ -257,4 +257,18 @@ describe('TERMINATED_HTTPS: certificates from the store onto the device, SNI, ro
     expect(run.orphans).toEqual([]);
     expect(JSON.stringify(s.sim.dump())).toBe(before);
   });
+
+  it('on an HA pair: the files go to the active unit, config-sync carries certificates, keys, profiles and the LTM policy to the peer', async () => {
+    const s = await system({ pair: true, deviceGroup: 'failover-group', hosts: ['agent-1'] });
+    const pair = s.pair as NonNullable<System['pair']>;
+    const { ids, listenerId } = await tlsSite(s);
+    const policy = requests.createL7Policy(ids, listenerId);
+    await s.submitAndSettle(policy, requests.createL7Rule(ids, policy.object.id as string));
+    const records = await s.resources.loadRecords(ids.loadbalancerId);
+    expect(records.map((r) => r.provisioningStatus)).toEqual(records.map(() => 'ACTIVE'));
+    expect(pair.b.calls.filter((c) => c.path.includes('file-transfer'))).toEqual([]);
+    expect(pair.b.dump()['ltm/profile/client-ssl']).toHaveLength(3);
+    expect(pair.b.dump()['ltm/policy']).toHaveLength(1);
+    expect(pair.a.dump()).toEqual(pair.b.dump());
+  });
 });
