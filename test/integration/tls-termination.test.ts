@@ -174,6 +174,18 @@ describe('TERMINATED_HTTPS: certificates from the store onto the device, SNI, ro
     expect(writes(s).filter((c) => c.status >= 400)).toEqual([]);
   });
 
+  it('removes everything, TLS files and LTM policy included, with the load balancer, and its partition last', async () => {
+    const s = await system();
+    const { ids, listenerId } = await tlsSite(s);
+    const p = requests.createL7Policy(ids, listenerId);
+    await s.submitAndSettle(p, requests.createL7Rule(ids, p.object.id as string));
+    await s.submitAndSettle(requests.delete('loadbalancer', ids, ids.loadbalancerId));
+    expect(s.sim.partitions()).toEqual([]);
+    expect(s.sim.dump()).toEqual({});
+    expect(writes(s).filter((c) => c.status >= 400)).toEqual([]);
+    expect(await s.resources.loadRecords(ids.loadbalancerId)).toEqual([]);
+  });
+
   it('never logs key material, at the most verbose level, through a rotation and a refusal', async () => {
     const level = process.env.POWERTOOLS_LOG_LEVEL;
     process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
