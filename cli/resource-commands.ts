@@ -419,7 +419,10 @@ function resourceCommand(program: Command, type: ResourceType): void {
     create
       .option('--listener <listener>', 'the listener it serves')
       .option('--loadbalancer <lb>', 'its load balancer');
-  if (type === 'listener') create.option('--default-pool <pool>', 'its default pool');
+  if (type === 'listener')
+    create
+      .option('--default-pool <pool>', 'its default pool')
+      .option('--insert-headers <spec>', 'X-Forwarded-For=true,X-Forwarded-Port=true,X-Forwarded-Proto=true');
   if (type === 'l7policy') create.option('--redirect-pool <pool>', 'REDIRECT_TO_POOL target');
   if (type === 'pool')
     create.option('--session-persistence <spec>', 'type=SOURCE_IP|HTTP_COOKIE|APP_COOKIE[,cookie_name=NAME]');
@@ -434,6 +437,8 @@ function resourceCommand(program: Command, type: ResourceType): void {
     };
     if (type === 'pool' && opts.sessionPersistence)
       object.session_persistence = persistence(String(opts.sessionPersistence));
+    if (type === 'listener' && opts.insertHeaders)
+      object.insert_headers = keyValues('insert-headers', String(opts.insertHeaders));
     await withClient(command, async (client) => {
       let where: { loadbalancerId: string; tenantId: string };
       if (type === 'loadbalancer') {
@@ -465,7 +470,10 @@ function resourceCommand(program: Command, type: ResourceType): void {
     .command(CHILD_OF[type] ? `set <${CHILD_OF[type].type}> <${type}>` : `set <${type}>`)
     .description(`change a ${type}`)
     .option('--project <id>', 'resolve names inside this project');
-  if (type === 'listener') set.option('--default-pool <pool>', 'its default pool');
+  if (type === 'listener')
+    set
+      .option('--default-pool <pool>', 'its default pool')
+      .option('--insert-headers <spec>', 'X-Forwarded-For=true,X-Forwarded-Port=false,…');
   if (type === 'l7policy') set.option('--redirect-pool <pool>', 'REDIRECT_TO_POOL target');
   fieldOptions(set, type);
   const request = (
@@ -484,6 +492,8 @@ function resourceCommand(program: Command, type: ResourceType): void {
       const object: Record<string, unknown> = { id: target.id, ...objectFrom(type, opts, false) };
       if (type === 'listener' && opts.defaultPool)
         object.default_pool_id = (await find(client, 'pool', String(opts.defaultPool), target.tenantId)).id;
+      if (type === 'listener' && opts.insertHeaders)
+        object.insert_headers = keyValues('insert-headers', String(opts.insertHeaders));
       if (type === 'l7policy' && opts.redirectPool)
         object.redirect_pool_id = (await find(client, 'pool', String(opts.redirectPool), target.tenantId)).id;
       if (Object.keys(object).length === 1)
@@ -644,15 +654,20 @@ async function listing(
   });
 }
 
-/** `type=APP_COOKIE,cookie_name=sid` → Octavia's session_persistence object. */
-function persistence(spec: string): Record<string, string> {
+/** `a=1,b=2` → `{a: '1', b: '2'}`, naming the flag when a part is not key=value. */
+function keyValues(flag: string, spec: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of spec.split(',')) {
     const [k, v] = part.split('=');
-    if (!k || v === undefined)
-      throw new CliExit(`--session-persistence: ${JSON.stringify(part)} is not key=value`);
+    if (!k || v === undefined) throw new CliExit(`--${flag}: ${JSON.stringify(part)} is not key=value`);
     out[k.trim()] = v.trim();
   }
+  return out;
+}
+
+/** `type=APP_COOKIE,cookie_name=sid` → Octavia's session_persistence object. */
+function persistence(spec: string): Record<string, string> {
+  const out = keyValues('session-persistence', spec);
   if (!out.type) throw new CliExit('--session-persistence needs type=SOURCE_IP|HTTP_COOKIE|APP_COOKIE');
   return out;
 }

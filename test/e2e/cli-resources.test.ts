@@ -297,6 +297,10 @@ describe('lbaas verbs in OpenStack habits, end to end on the local cli.stack', (
       '-f',
       'json',
     );
+    await ok('listener', 'set', 'https', '--insert-headers', 'X-Forwarded-Proto=true', '--wait');
+    expect(JSON.parse((await ok('listener', 'show', 'https', '-f', 'json')).stdout).insert_headers).toEqual({
+      'X-Forwarded-Proto': 'true',
+    });
     expect(JSON.parse(listener.stdout)).toMatchObject({
       protocol: 'TERMINATED_HTTPS',
       sni_container_refs: [`lbaas/Project/${project}/a`],
