@@ -1,4 +1,4 @@
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LeaseBusyError } from '../domain/errors.js';
 import type { PartitionLease } from '../domain/ports.js';
 import { isConditionFailure } from './dynamodb-errors.js';
@@ -63,6 +63,34 @@ export class DynamoDbPartitionLease implements PartitionLease {
         throw new LeaseBusyError(`partition lease ${key} is held by another writer`, { key, owner });
       }
       await this.sleep(this.options.pollMs ?? 150);
+    }
+  }
+
+  async renew(key: string, owner: string): Promise<void> {
+    const now = this.clock();
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { leaseKey: key },
+          UpdateExpression: 'SET expiresAt = :until, expiresAtSeconds = :ttl',
+          // Still ours and not expired: an expired lease may already be another writer's.
+          ConditionExpression: '#o = :me AND expiresAt >= :now',
+          ExpressionAttributeNames: { '#o': 'owner' },
+          ExpressionAttributeValues: {
+            ':me': owner,
+            ':now': now,
+            ':until': now + this.options.ttlMs,
+            ':ttl': Math.ceil((now + this.options.ttlMs) / 1000) + 3600,
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      throw new LeaseBusyError(`partition lease ${key} was lost before the write; will retry`, {
+        key,
+        owner,
+      });
     }
   }
 

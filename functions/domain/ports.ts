@@ -227,6 +227,12 @@ export interface HealthStore {
 export interface PartitionLease {
   /** Waits (bounded) for the lease; throws LeaseBusyError when another writer keeps it. */
   acquire(key: string, owner: string): Promise<void>;
+  /**
+   * Extends a lease its owner still holds, just before a device write: an apply slowed past the TTL
+   * (a starved or paused function) may have lost it to another writer, and must then not write.
+   * Throws LeaseBusyError when the lease is no longer the owner's.
+   */
+  renew(key: string, owner: string): Promise<void>;
   release(key: string, owner: string): Promise<void>;
   /** How long a lease outlives a holder that died without releasing it. */
   readonly ttlMs: number;

@@ -43,6 +43,12 @@ export interface ApplierDeps {
   newId: () => string;
 }
 
+/** The partition lease an apply holds, renewed before it writes. */
+interface HeldLease {
+  key: string;
+  owner: string;
+}
+
 export interface ApplyTarget {
   requestId: string;
   /** The tenant: its partition's lease is taken before anything is read. */
@@ -180,7 +186,7 @@ export class LoadBalancerApplier {
           continue;
         }
         try {
-          work.push(await this.underLease(group));
+          work.push(await this.underLease(group, { key: leaseKey, owner }));
         } catch (error) {
           work.push({ error });
         }
@@ -234,7 +240,7 @@ export class LoadBalancerApplier {
     );
   }
 
-  private async underLease(targets: readonly ApplyTarget[]): Promise<GroupWork> {
+  private async underLease(targets: readonly ApplyTarget[], held: HeldLease): Promise<GroupWork> {
     const { env, resources, clock, cluster } = this.deps;
     const first = targets[0] as ApplyTarget;
     const records = await resources.loadRecords(first.loadbalancerId);
@@ -251,12 +257,12 @@ export class LoadBalancerApplier {
     const certificates = await lookupCertificates(tree, this.deps.certificates, env);
     const translation = translate(tree, { env, ...this.deps.translation, certificates });
     try {
-      return { staged: [await this.onDevice(tree, translation, targets)] };
+      return { staged: [await this.onDevice(tree, translation, targets, held)] };
     } catch (error) {
       if (!(error instanceof BigIpError)) throw error;
       cluster.forget();
       if (error.transient) throw error;
-      if (targets.length > 1) return this.oneByOne(tree, translation, targets, certificates);
+      if (targets.length > 1) return this.oneByOne(tree, translation, targets, certificates, held);
       const reason = String(error.context.bigipMessage ?? error.message);
       await resources.recordOutcomes(refusedByDevice(tree, first, reason), clock());
       return { done: { outcome: 'device-error', reason, device: error.device } };
@@ -269,13 +275,14 @@ export class LoadBalancerApplier {
     translation: Translation,
     targets: readonly ApplyTarget[],
     certificates: CertificateLookup,
+    held: HeldLease,
   ): Promise<GroupWork> {
     const staged: Staged[] = [];
     let refused: ApplyResult | undefined;
     let current = tree;
     for (const target of targets) {
       try {
-        staged.push(await this.onDevice(current, translation, [target]));
+        staged.push(await this.onDevice(current, translation, [target], held));
       } catch (error) {
         if (!(error instanceof BigIpError) || error.transient) throw error;
         this.deps.cluster.forget();
@@ -294,6 +301,7 @@ export class LoadBalancerApplier {
     tree: LoadBalancerTree,
     translation: Translation,
     targets: readonly ApplyTarget[],
+    held: HeldLease,
   ): Promise<Staged> {
     const scope = scopeForRequests(
       tree,
@@ -303,9 +311,11 @@ export class LoadBalancerApplier {
     const device = await this.deps.cluster.activeDevice();
     const snapshot = await device.read(translation.partition, scope.reads);
     const plan = planApply(translation, scope, snapshot);
-    const report = await device.execute(translation.partition, plan);
     const changed =
       plan.createFolder || plan.commands.length > 0 || plan.nodeCleanup.length > 0 || plan.removeFolder;
+    // Still the partition's only writer? A slowed apply may have outlived its lease (then: retried).
+    if (changed) await this.deps.lease.renew(held.key, held.owner);
+    const report = await device.execute(translation.partition, plan);
     return {
       tree,
       translation,

@@ -249,6 +249,14 @@ export class Reconciler {
       tree = current;
       now = await this.compare(device, tree, partitions, listing);
       if (now.drift.length === 0) return { ...base, outcome: 'in-sync' };
+      // Still the partition's only writer after a long read? A lost lease leaves it to the next run.
+      try {
+        await lease.renew(leaseKey, owner);
+      } catch (error) {
+        if (error instanceof LeaseBusyError)
+          return { ...base, outcome: 'skipped', reason: 'its partition lease lapsed before the repair' };
+        throw error;
+      }
       try {
         await device.execute(now.translation.partition, now.plan);
       } catch (error) {
@@ -369,6 +377,13 @@ export class Reconciler {
             )
           : undefined;
       const plan = orphanPlan(orphans, snapshot?.poolMembers ?? new Map(), wholePartition);
+      try {
+        await lease.renew(leaseKey, owner);
+      } catch (error) {
+        if (error instanceof LeaseBusyError)
+          return { ...result, kept: ['its partition lease lapsed before the removal'] };
+        throw error;
+      }
       const executed = await device.execute(partition, plan);
       result.kept = executed.skipped;
       result.removed = true;

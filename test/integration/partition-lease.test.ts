@@ -25,6 +25,24 @@ describe('partition lease on DynamoDB Local', () => {
     await lease.acquire('E#c#P', 'agent-3#c');
   });
 
+  it('renews only a lease its owner still holds: not once it expired, not once another writer took it', async () => {
+    const { db, dynamodb } = localClients();
+    const tables = await freshTables(dynamodb);
+    let now = 1_000_000;
+    const lease = new DynamoDbPartitionLease(db, tables.leases, { ttlMs: 30_000, clock: () => now });
+    await lease.acquire('E#c#P', 'agent-1#a');
+    now += 20_000;
+    await lease.renew('E#c#P', 'agent-1#a'); // extended to now + 30 s
+    now += 20_000;
+    await expect(lease.acquire('E#c#P', 'agent-2#b')).rejects.toBeInstanceOf(LeaseBusyError);
+    await expect(lease.renew('E#c#P', 'agent-2#b')).rejects.toBeInstanceOf(LeaseBusyError);
+    now += 10_001; // agent-1 slowed past its lease
+    await expect(lease.renew('E#c#P', 'agent-1#a')).rejects.toThrow(/was lost before the write/);
+    await lease.acquire('E#c#P', 'agent-2#b');
+    await expect(lease.renew('E#c#P', 'agent-1#a')).rejects.toBeInstanceOf(LeaseBusyError);
+    await lease.renew('E#c#P', 'agent-2#b');
+  });
+
   it('waits for a busy lease up to its wait time', async () => {
     const { db, dynamodb } = localClients();
     const tables = await freshTables(dynamodb);

@@ -19,6 +19,15 @@ export class InMemoryLease implements PartitionLease {
     this.events.push(`acquire ${key}`);
   }
 
+  /** Another writer takes the lease (the holder's expired while it was slowed down). */
+  steal(key: string, other = 'another-writer'): void {
+    this.holders.set(key, other);
+  }
+
+  async renew(key: string, owner: string): Promise<void> {
+    if (this.holders.get(key) !== owner) throw new LeaseBusyError(`partition lease ${key} was lost`, { key });
+  }
+
   async release(key: string, owner: string): Promise<void> {
     if (this.holders.get(key) === owner) this.holders.delete(key);
     this.events.push(`release ${key}`);

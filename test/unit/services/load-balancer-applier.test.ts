@@ -53,6 +53,25 @@ function fixture(devices = [new InMemoryBigIp()]) {
 }
 
 describe('LoadBalancerApplier over in-memory ports', () => {
+  it('does not write when its lease was lost while it read (a slowed apply): the request is retried, nothing changes', async () => {
+    const f = fixture();
+    const ids = lbIds();
+    const lb = await f.record(requests.createLoadbalancer(ids));
+    const key = `${ENV}#cluster1#${ENV}_${ids.tenantId}`;
+    // The apply reads the device, then another writer holds the partition (this one's lease expired).
+    const read = f.device.read.bind(f.device);
+    f.device.read = async (partition, units) => {
+      const snapshot = await read(partition, units);
+      f.lease.steal(key);
+      return snapshot;
+    };
+    await expect(f.apply(lb)).rejects.toThrow(/partition lease .* was lost/);
+    expect(f.device.folders.size).toBe(0);
+    expect(f.resources.get(ids.loadbalancerId, 'loadbalancer', ids.loadbalancerId)?.provisioningStatus).toBe(
+      'PENDING_CREATE',
+    );
+  });
+
   it('applies a new load balancer under its partition lease and settles it ACTIVE', async () => {
     const f = fixture();
     const ids = lbIds();
