@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { certificateNamespace, certificateRef } from '../functions/domain/lbaas-request.js';
 import type { CertificateBundle } from '../functions/domain/ports.js';
 import { CliExit, json, out, withClient } from './cli-support.js';
 
@@ -48,7 +49,13 @@ export function addCertCommands(program: Command): void {
         ...(passphrase ? { passphrase } : {}),
       };
       await withClient(command, async (client) => {
-        const ref = `lbaas/${client.target.env}/${String(opts.project).toLowerCase()}/${opts.name}`;
+        const ref = `${certificateNamespace(client.target.env, String(opts.project).toLowerCase())}${opts.name}`;
+        // The listener's own rule for a reference: what is imported can be named.
+        const valid = certificateRef.safeParse(ref);
+        if (!valid.success)
+          throw new CliExit(
+            `--name and --project make ${ref}, which ${valid.error.issues[0]?.message ?? 'is not valid'}`,
+          );
         const store = client.certificates;
         if (!store) throw new CliExit('no certificate store for this target');
         try {

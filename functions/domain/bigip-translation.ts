@@ -46,6 +46,12 @@ export interface Translation {
   errors: Map<string, string>;
   /** TERMINATED_HTTPS listeners (live or being deleted) → the name prefix of their TLS objects. */
   tlsPrefixes: Map<string, string>;
+  /**
+   * What a live listener the translation refused still has on a device, by name (a prefix ending in
+   * `_` for its TLS objects): its virtual server, LTM policy and TLS objects stay as they are until it
+   * can be translated again, so nothing takes them for orphans.
+   */
+  held: string[];
 }
 
 const MONITOR_TYPES: Record<HealthMonitorSpec['type'], MonitorType> = {
@@ -128,6 +134,7 @@ export function translate(tree: LoadBalancerTree, options: TranslationOptions): 
     owner: new Map(),
     errors: new Map(),
     tlsPrefixes: new Map(),
+    held: [],
   };
   const add = (target: 'present' | 'absent', object: BigIpObject, record: ResourceRecord) => {
     const key = objectKey(object);
@@ -276,6 +283,12 @@ export function translate(tree: LoadBalancerTree, options: TranslationOptions): 
     // Stale TLS objects are removed by name prefix: only for a listener going away or fully translated
     // (a certificate that cannot be read must never take the serving ones down).
     const tlsObjectsOf = () => out.tlsPrefixes.set(listener.id, tlsPrefix(env, listener.id));
+    const hold = () =>
+      out.held.push(
+        vsName,
+        policyObject.name,
+        ...(spec.protocol === 'TERMINATED_HTTPS' ? [tlsPrefix(env, listener.id)] : []),
+      );
     if (deleted(listener)) {
       if (spec.protocol === 'TERMINATED_HTTPS') tlsObjectsOf();
       add('absent', { kind: 'virtual', partition, name: vsName, attrs: {} }, listener);
@@ -288,6 +301,7 @@ export function translate(tree: LoadBalancerTree, options: TranslationOptions): 
       : tree.pools.find((p) => (p.desired as PoolSpec).listener_id === listener.id);
     if (spec.default_pool_id && !pool) {
       fail(listener, `default pool ${spec.default_pool_id} does not exist in load balancer ${root.id}`);
+      hold();
       continue;
     }
     const livePool =
@@ -295,6 +309,7 @@ export function translate(tree: LoadBalancerTree, options: TranslationOptions): 
     const persist = persistence(listener, livePool, partition, env);
     if (persist instanceof LbaasError) {
       fail(listener, persist.message);
+      hold();
       continue;
     }
     const tls =
@@ -303,6 +318,7 @@ export function translate(tree: LoadBalancerTree, options: TranslationOptions): 
         : undefined;
     if (tls?.error) {
       fail(listener, tls.error);
+      hold();
       continue;
     }
     if (tls) tlsObjectsOf();

@@ -83,7 +83,12 @@ export const loadBalancerSpec = z.object({
  * A certificate reference: the name of a Secrets Manager secret (what `lbaas cert import` prints),
  * `lbaas/<env>/<project>/<name>`; the scheduler checks it is the request's environment and project.
  */
-const certificateRef = z
+/** Where a project's certificates live: `lbaas/<env>/<project>/`; no tenant may name another's. */
+export function certificateNamespace(env: string, tenantId: string): string {
+  return `lbaas/${env}/${tenantId}/`;
+}
+
+export const certificateRef = z
   .string()
   .regex(/^lbaas\/[A-Za-z0-9_-]{1,16}\/[0-9a-f-]{32,36}\/[A-Za-z0-9_.-]{1,128}$/, {
     error:
@@ -621,7 +626,8 @@ function rejectionContext(raw: unknown): RejectionContext {
   return out;
 }
 
-function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: (string | number)[] = []): string {
+/** Zod issues as one line an operator can read (the first five, paths prefixed). */
+export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: (string | number)[] = []): string {
   const parts = issues.slice(0, 5).map((issue) => {
     const path = [...prefix, ...issue.path.map(String)].join('.');
     return path ? `${path}: ${issue.message}` : issue.message;

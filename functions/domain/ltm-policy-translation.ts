@@ -171,7 +171,7 @@ export function headerInserts(listener: ListenerSpec): PolicyAction[] {
 
 /** A rule's actions named 0, 1, … as a device names them. */
 function numbered(actions: PolicyAction[]): PolicyAction[] {
-  return actions.map((a) => canonicalAction({ ...a, name: '' })).map((a, i) => ({ ...a, name: String(i) }));
+  return actions.map((a, i) => canonicalAction({ ...a, name: String(i) }));
 }
 
 export interface ListenerPolicy {

@@ -1,6 +1,8 @@
 import { RejectedRequestError } from './errors.js';
 import { L7_LISTENER_PROTOCOLS, rankAt } from './l7-policies.js';
 import {
+  certificateNamespace,
+  formatIssues,
   type L7PolicySpec,
   type L7RuleSpec,
   type LbaasRequest,
@@ -47,7 +49,7 @@ export function checkCertificateRefs(request: LbaasRequest, env: string): void {
     unknown
   >;
   const refs = [fields.default_tls_container_ref, ...((fields.sni_container_refs as unknown[]) ?? [])];
-  const namespace = `lbaas/${env}/${request.tenantId}/`;
+  const namespace = certificateNamespace(env, request.tenantId);
   for (const ref of refs)
     if (typeof ref === 'string' && !ref.startsWith(namespace))
       throw refuse(
@@ -89,12 +91,12 @@ export function checkAgainstRecords(request: LbaasRequest, records: readonly Res
 
   if (request.resource === 'listener') {
     const parsed = listenerSpec.safeParse(merged);
-    if (!parsed.success) throw refuse('invalid-message', issues(parsed.error.issues));
+    if (!parsed.success) throw refuse('invalid-message', formatIssues(parsed.error.issues, ['object']));
     return request;
   }
   if (request.resource === 'l7rule') {
     const parsed = l7RuleSpec.safeParse(merged);
-    if (!parsed.success) throw refuse('invalid-message', issues(parsed.error.issues));
+    if (!parsed.success) throw refuse('invalid-message', formatIssues(parsed.error.issues, ['object']));
     const policy = find('l7policy', parsed.data.l7policy_id);
     if (!policy)
       throw refuse(
@@ -121,7 +123,7 @@ export function checkAgainstRecords(request: LbaasRequest, records: readonly Res
   if (request.resource !== 'l7policy') return request;
 
   const parsed = l7PolicySpec.safeParse(merged);
-  if (!parsed.success) throw refuse('invalid-message', issues(parsed.error.issues));
+  if (!parsed.success) throw refuse('invalid-message', formatIssues(parsed.error.issues, ['object']));
   const policy = parsed.data;
   const listener = find('listener', policy.listener_id);
   if (!listener)
@@ -175,12 +177,4 @@ export function checkAgainstRecords(request: LbaasRequest, records: readonly Res
     if (JSON.stringify(before[field]) !== JSON.stringify(value)) changes[field] = value;
   }
   return { ...request, object: { ...request.object, ...normalised }, changes };
-}
-
-function issues(list: readonly { path: PropertyKey[]; message: string }[]): string {
-  const parts = list.slice(0, 5).map((i) => {
-    const path = ['object', ...i.path.map(String)].join('.');
-    return `${path}: ${i.message}`;
-  });
-  return `invalid request: ${parts.join('; ')}`;
 }

@@ -1,12 +1,7 @@
-import type { ListenerSpec } from '../domain/lbaas-request.js';
+import { certificateNamespace, type ListenerSpec } from '../domain/lbaas-request.js';
 import type { CertificateStore } from '../domain/ports.js';
 import { isDeleted, type LoadBalancerTree } from '../domain/resource-state.js';
 import { type CertificateLookup, certificateRefs } from '../domain/tls-translation.js';
-
-/** A reference's namespace: only the load balancer's own environment and project. */
-export function certificateNamespace(env: string, tenantId: string): string {
-  return `lbaas/${env}/${tenantId}/`;
-}
 
 /**
  * The certificates of a load balancer's live TERMINATED_HTTPS listeners, read for one translation
@@ -43,4 +38,20 @@ export async function lookupCertificates(
     }),
   );
   return out;
+}
+
+/** A store whose reads are shared: each reference read at most once (for one reconcile run). */
+export function readOnce(store: CertificateStore): CertificateStore {
+  const reads = new Map<string, ReturnType<CertificateStore['read']>>();
+  return {
+    read(ref) {
+      let read = reads.get(ref);
+      if (!read) {
+        read = store.read(ref);
+        reads.set(ref, read);
+      }
+      return read;
+    },
+    put: (ref, bundle) => store.put(ref, bundle),
+  };
 }

@@ -1,5 +1,5 @@
 import { planApply, scopeFor } from '../domain/bigip-apply-plan.js';
-import { ltmPolicyName, partitionLeaseKey, partitionName, virtualServerName } from '../domain/bigip-names.js';
+import { partitionLeaseKey, partitionName } from '../domain/bigip-names.js';
 import { type BigIpObject, type DeviceSnapshot, objectKey } from '../domain/bigip-objects.js';
 import { type Translation, type TranslationOptions, translate } from '../domain/bigip-translation.js';
 import { BigIpError, LeaseBusyError } from '../domain/errors.js';
@@ -14,8 +14,7 @@ import type {
 } from '../domain/ports.js';
 import { type DriftItem, describeDrift, findOrphans, orphanPlan } from '../domain/reconcile-plan.js';
 import { allRecords, buildTree, isPending, type LoadBalancerTree } from '../domain/resource-state.js';
-import { tlsPrefix } from '../domain/tls-translation.js';
-import { lookupCertificates } from './certificate-lookup.js';
+import { lookupCertificates, readOnce } from './certificate-lookup.js';
 import { environmentTrees } from './environment-trees.js';
 import { unitHolds } from './load-balancer-applier.js';
 
@@ -153,6 +152,8 @@ export class Reconciler {
       }
       return l;
     };
+    // Each certificate read once per run (compare, repair and orphan search translate the same trees).
+    const certificates = this.deps.certificates && readOnce(this.deps.certificates);
     try {
       const partitions = await device.listPartitions(`${env}_`);
       const orphanPartitions = wholeScope
@@ -174,7 +175,14 @@ export class Reconciler {
             for (const tree of group) {
               if (failure !== undefined) return;
               try {
-                const result = await this.reconcileOne(device, tree, partitions, listing, options);
+                const result = await this.reconcileOne(
+                  device,
+                  tree,
+                  partitions,
+                  listing,
+                  options,
+                  certificates,
+                );
                 report.loadbalancers.push(result);
                 options.onProgress?.(++done, total, result);
               } catch (error) {
@@ -190,7 +198,7 @@ export class Reconciler {
       );
       if (failure !== undefined) throw failure;
       for (const partition of orphanPartitions) {
-        const result = await this.orphansOf(device, partition, trees, listing, options);
+        const result = await this.orphansOf(device, partition, trees, listing, options, certificates);
         if (result) report.orphans.push(result);
         const clean = { partition, wholePartition: false, objects: [], removed: false, kept: [] };
         options.onProgress?.(++done, total, result ?? clean);
@@ -214,6 +222,7 @@ export class Reconciler {
     partitions: readonly string[],
     listing: (partition: string) => Promise<BigIpObject[]>,
     options: ReconcileOptions,
+    certificates: CertificateStore | undefined,
   ): Promise<LoadBalancerResult> {
     const { env, cluster, lease, owner, resources, clock } = this.deps;
     const base = { loadbalancerId: first.root.id, tenantId: first.root.tenantId, drift: [] as DriftItem[] };
@@ -225,7 +234,7 @@ export class Reconciler {
     };
     if (pending(first)) return skipPending;
     // Verifying is reads only: no lease and no write unless something differs.
-    const found = await this.compare(device, first, partitions, listing);
+    const found = await this.compare(device, first, partitions, listing, certificates);
     if (found.drift.length === 0) return { ...base, outcome: 'in-sync' };
     if (options.dryRun) return { ...base, outcome: 'drift', drift: found.drift };
 
@@ -247,7 +256,7 @@ export class Reconciler {
         return { ...base, outcome: 'skipped', reason: 'deleted meanwhile' };
       if (pending(current)) return skipPending;
       tree = current;
-      now = await this.compare(device, tree, partitions, listing);
+      now = await this.compare(device, tree, partitions, listing, certificates);
       if (now.drift.length === 0) return { ...base, outcome: 'in-sync' };
       // Still the partition's only writer after a long read? A lost lease leaves it to the next run.
       try {
@@ -284,8 +293,9 @@ export class Reconciler {
     tree: LoadBalancerTree,
     partitions: readonly string[],
     listing: (partition: string) => Promise<BigIpObject[]>,
+    store: CertificateStore | undefined,
   ) {
-    const certificates = await lookupCertificates(tree, this.deps.certificates, this.deps.env);
+    const certificates = await lookupCertificates(tree, store, this.deps.env);
     const translation = translate(tree, { env: this.deps.env, ...this.deps.translation, certificates });
     const scope = scopeFor(tree, translation, {
       resource: 'loadbalancer',
@@ -328,6 +338,7 @@ export class Reconciler {
     trees: readonly LoadBalancerTree[],
     listing: (partition: string) => Promise<BigIpObject[]>,
     options: ReconcileOptions,
+    store: CertificateStore | undefined,
   ): Promise<OrphanResult | undefined> {
     const { env, cluster, lease, owner } = this.deps;
     const own = trees.filter((t) => partitionName(env, t.root.tenantId) === partition);
@@ -336,11 +347,11 @@ export class Reconciler {
     const desired = new Set<string>();
     const kept: string[] = [];
     for (const t of own) {
-      const certificates = await lookupCertificates(t, this.deps.certificates, env);
+      const certificates = await lookupCertificates(t, store, env);
       const translation = translate(t, { env, ...this.deps.translation, certificates });
       for (const k of translation.present.keys()) desired.add(k);
       for (const k of translation.absent.keys()) desired.add(k);
-      kept.push(...keptForErrors(t, translation, env));
+      kept.push(...translation.held);
     }
     // A listener that cannot be translated now (a certificate unreadable) still owns what it serves.
     const orphans = findOrphans(env, await listing(partition), desired).filter(
@@ -419,14 +430,4 @@ export function summarize(drift: readonly DriftItem[]): string {
     .slice(0, 3)
     .map((d) => `${d.action} ${d.kind} ${d.path}${d.fields ? ` (${d.fields.join(', ')})` : ''}`);
   return `${parts.join(', ')}${first.length ? `; ${first.join('; ')}${drift.length > 3 ? '; …' : ''}` : ''}`;
-}
-
-/**
- * Names a listener in ERROR keeps on the device: its virtual server, its LTM policy and (a prefix)
- * its TLS objects. The translation leaves them out for now; they are not orphans.
- */
-function keptForErrors(tree: LoadBalancerTree, translation: Translation, env: string): string[] {
-  return tree.listeners
-    .filter((l) => translation.errors.has(`listener#${l.id}`))
-    .flatMap((l) => [virtualServerName(env, l.id), ltmPolicyName(l.id), tlsPrefix(env, l.id)]);
 }

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { CertificateBundle } from '../../functions/domain/ports.js';
 import { lbIds, requests, uuid } from '../support/factories.js';
 import { captureMetrics } from '../support/scheduler-harness.js';
@@ -247,8 +247,11 @@ describe('TERMINATED_HTTPS: certificates from the store onto the device, SNI, ro
     });
     store.insert('ltm/profile/client-ssl', `/${P}/${lost.profile}`, profile);
     const { reconciler } = s.reconciler();
+    const reads = vi.spyOn(s.certificates, 'read');
     const run = await reconciler.run({ dryRun: false, orphans: 'remove' });
     if (run.outcome === 'skipped') throw new Error(run.reason);
+    // Compared and searched for orphans, each certificate was read once in the run.
+    expect(reads.mock.calls.map(([ref]) => ref.split('/').pop()).sort()).toEqual(['a', 'b', 'www']);
     expect(run.orphans.flatMap((o) => o.objects.map((x) => x.path)).sort()).toEqual(
       [lost.cert, lost.key, lost.policy, lost.profile].map((n) => `/${P}/${n}`).sort(),
     );
