@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/free-port.js';
 import type { LocalStack } from '../../local/local-stack.js';
-import { lbIds, requests } from '../support/factories.js';
+import { type LbIds, lbIds, requests } from '../support/factories.js';
 import { backend, curl, headerEcho, httpsGet, request } from '../support/http-backends.js';
 import { eventually, testStack } from '../support/local-stack-fixture.js';
 
@@ -17,6 +17,16 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** Submits requests and waits until each one took effect on the load balancer. */
+async function deploy(ids: LbIds, messages: Parameters<LocalStack['client']['submitMany']>[0]) {
+  const submitted = await stack.client.submitMany(messages);
+  await stack.client.wait(ids.loadbalancerId, { requests: submitted, timeoutMs: 30_000 });
+}
+
+/** A member that is a server on this machine's loopback. */
+const loopbackMember = (ids: LbIds, poolId: string, port: number) =>
+  requests.createMember(ids, poolId, { address: '127.0.0.1', protocol_port: port });
+
 describe('the sandbox balances real traffic and reports real health (README walkthrough)', () => {
   it('alternates between two servers, marks a stopped one ERROR and the pool DEGRADED, sends all traffic to the other, and counts it', async () => {
     const [one, two] = [await backend('one'), await backend('two')];
@@ -27,9 +37,7 @@ describe('the sandbox balances real traffic and reports real health (README walk
     const listener = requests.createListener(ids, { protocol: 'HTTP', protocol_port: port });
     const pool = requests.createPool(ids, { listener_id: listener.object.id, lb_algorithm: 'ROUND_ROBIN' });
     const poolId = pool.object.id as string;
-    const members = [one, two].map((b) =>
-      requests.createMember(ids, poolId, { address: '127.0.0.1', protocol_port: b.port }),
-    );
+    const members = [one, two].map((b) => loopbackMember(ids, poolId, b.port));
     const monitor = requests.createHealthMonitor(ids, poolId, {
       type: 'HTTP',
       delay: 1,
@@ -38,14 +46,13 @@ describe('the sandbox balances real traffic and reports real health (README walk
       url_path: '/',
       expected_codes: '200',
     });
-    const submitted = await stack.client.submitMany([
+    await deploy(ids, [
       requests.createLoadbalancer(ids, { vip_address: vip }),
       listener,
       pool,
       ...members,
       monitor,
     ]);
-    await stack.client.wait(ids.loadbalancerId, { requests: submitted, timeoutMs: 30_000 });
 
     const memberStatus = async (i: number) =>
       (await stack.client.records(ids.loadbalancerId)).find((r) => r.id === members[i]?.object.id)
@@ -107,19 +114,13 @@ describe('the sandbox balances real traffic and reports real health (README walk
       action: 'REJECT',
       position: 1,
     });
-    const submitted = await stack.client.submitMany([
+    await deploy(ids, [
       requests.createLoadbalancer(ids, { vip_address: vip }),
       webPool,
       apiPool,
       listener,
-      requests.createMember(ids, webPool.object.id as string, {
-        address: '127.0.0.1',
-        protocol_port: web.port,
-      }),
-      requests.createMember(ids, apiPool.object.id as string, {
-        address: '127.0.0.1',
-        protocol_port: api.port,
-      }),
+      loopbackMember(ids, webPool.object.id as string, web.port),
+      loopbackMember(ids, apiPool.object.id as string, api.port),
       toApi,
       requests.createL7Rule(ids, toApi.object.id as string, {
         type: 'PATH',
@@ -140,7 +141,6 @@ describe('the sandbox balances real traffic and reports real health (README walk
         value: 'yes',
       }),
     ]);
-    await stack.client.wait(ids.loadbalancerId, { requests: submitted, timeoutMs: 30_000 });
     const records = await stack.client.records(ids.loadbalancerId);
     expect(records.every((r) => r.provisioningStatus === 'ACTIVE')).toBe(true);
 
@@ -182,18 +182,12 @@ describe('the sandbox balances real traffic and reports real health (README walk
       action: 'REDIRECT_TO_POOL',
       redirect_pool_id: apiPool.object.id,
     });
-    const submitted = await stack.client.submitMany([
+    await deploy(ids, [
       requests.createLoadbalancer(ids, { vip_address: vip }),
       webPool,
       apiPool,
-      requests.createMember(ids, webPool.object.id as string, {
-        address: '127.0.0.1',
-        protocol_port: web.port,
-      }),
-      requests.createMember(ids, apiPool.object.id as string, {
-        address: '127.0.0.1',
-        protocol_port: api.port,
-      }),
+      loopbackMember(ids, webPool.object.id as string, web.port),
+      loopbackMember(ids, apiPool.object.id as string, api.port),
       listener,
       toApi,
       requests.createL7Rule(ids, toApi.object.id as string, {
@@ -202,7 +196,6 @@ describe('the sandbox balances real traffic and reports real health (README walk
         value: '/api',
       }),
     ]);
-    await stack.client.wait(ids.loadbalancerId, { requests: submitted, timeoutMs: 30_000 });
     expect(
       (await stack.client.records(ids.loadbalancerId)).every((r) => r.provisioningStatus === 'ACTIVE'),
     ).toBe(true);
@@ -230,16 +223,12 @@ describe('the sandbox balances real traffic and reports real health (README walk
       default_pool_id: pool.object.id,
       insert_headers: { 'X-Forwarded-For': 'true', 'X-Forwarded-Port': 'true', 'X-Forwarded-Proto': 'true' },
     });
-    const submitted = await stack.client.submitMany([
+    await deploy(ids, [
       requests.createLoadbalancer(ids, { vip_address: vip }),
       pool,
-      requests.createMember(ids, pool.object.id as string, {
-        address: '127.0.0.1',
-        protocol_port: echo.port,
-      }),
+      loopbackMember(ids, pool.object.id as string, echo.port),
       listener,
     ]);
-    await stack.client.wait(ids.loadbalancerId, { requests: submitted, timeoutMs: 30_000 });
     const answer = await eventually(async () => {
       const r = await request(vip, port, '/');
       return typeof r === 'object' && r.status === 200 ? r : undefined;
