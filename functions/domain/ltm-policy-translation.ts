@@ -134,6 +134,8 @@ export function actionFor(policy: L7PolicySpec, partition: string, env: string):
         httpReply: true,
         redirect: true,
         location: policy.redirect_url as string,
+        // Recorded reads list `code` on every action (0 when unset); AS3's httpRedirect `code`
+        // (SAP PR #252) sets it. That a device answers with it is inferred, not recorded.
         code: policy.redirect_http_code ?? 302,
         request: true,
       };
@@ -153,7 +155,8 @@ export function actionFor(policy: L7PolicySpec, partition: string, env: string):
 
 /**
  * Octavia's insert_headers as header inserts on every request (tmsh `http-header insert name N value
- * V`; in REST `httpHeader`, `insert`, `tmName`, `value`). X-Forwarded-For is the client's address,
+ * V`; in REST `httpHeader`, `insert`, `tmName`, `value` — inferred from that syntax and the conditions'
+ * `tmName`: no recorded read of such an action is in the references). X-Forwarded-For is the client's address,
  * evaluated by the device (`tcl:[IP::client_addr]`); port and protocol are the listener's own.
  */
 export function headerInserts(listener: ListenerSpec): PolicyAction[] {

@@ -32,18 +32,8 @@ export class CryptoFiles {
     const file = start === 0 ? Buffer.alloc(total) : (this.uploads.get(name) ?? Buffer.alloc(total));
     bytes.copy(file, start);
     this.uploads.set(name, file);
-    return {
-      status: 200,
-      body: {
-        remainingByteCount: total - end - 1,
-        usedChunks: {},
-        totalByteCount: total,
-        localFilePath: `/var/config/rest/downloads/${name}`,
-        temporaryFilePath: `/var/config/rest/downloads/tmp/${name}`,
-        generation: 0,
-        lastUpdateMicros: 0,
-      },
-    };
+    // What a device answers here is not in the references, and nothing here reads it: a bare object.
+    return { status: 200, body: {} };
   }
 
   /** `sys/crypto/(cert|key)` installs and `sys/file/(ssl-cert|ssl-key)` reads and deletes. */
@@ -122,8 +112,5 @@ function render(collection: Collection, o: StoredObject): Record<string, unknown
     partition: o.partition,
     fullPath: o.fullPath,
     generation: o.generation,
-    ...(type === 'ssl-key'
-      ? { keyType: 'rsa-private', securityType: o.attrs.passphrase ? 'password' : 'normal' }
-      : { certificateKeyCurveName: 'none', keyType: 'rsa-public' }),
   };
 }
