@@ -333,6 +333,21 @@ describe('lbaas verbs in OpenStack habits, end to end on the local cli.stack', (
       tls('a.example.com.enc.key'),
     );
     expect(locked.stderr).toMatch(/encrypted ones need passphrase/);
+    const named = await lbaas(
+      'cert',
+      'import',
+      '--name',
+      'two words',
+      '--project',
+      project,
+      '--cert',
+      tls('a.example.com.pem'),
+      '--key',
+      tls('a.example.com.key'),
+    );
+    expect(named.stderr).toMatch(
+      /--name and --project make .*two words, which must be a certificate reference/,
+    );
   });
 
   it('answers mistakes with what was wrong and what to do', async () => {
