@@ -34,6 +34,13 @@ export interface RestClientOptions {
   onCall?: (call: RestCall) => void;
   /** Signing credentials for the VPC link; defaults to the SDK's provider chain. */
   awsCredentials?: AwsCredentialIdentityProvider;
+  /**
+   * Configuration writes this client has at the device at once (default 2: one being processed,
+   * one ready, so the device never waits on the network). The device takes them one at a time
+   * anyway (§6); more in flight only lengthen its queue, and a config-sync command queued behind
+   * them waited seconds while every writer waited for that sync (the hundred-tenant benchmark).
+   */
+  maxWritesInFlight?: number;
 }
 
 export interface RequestOptions {
@@ -74,9 +81,18 @@ export class BigIpRestClient {
   private token: { value: string; expiresAt: number } | undefined;
   private login: Promise<string> | undefined;
   private readonly agent: http.Agent;
+  /**
+   * Failover and config-sync calls (`/mgmt/tm/cm…`) on their own sockets: queued behind writes the
+   * device takes one at a time, a sync's status read came back seconds after the sync had ended
+   * (found by the hundred-tenant benchmark), and every writer waiting for that sync waited too.
+   */
+  private readonly controlAgent: http.Agent;
   private readonly base: URL;
   private readonly signer: SignatureV4 | undefined;
-  private readonly opts: Required<Omit<RestClientOptions, 'onCall' | 'awsCredentials'>> & {
+  private readonly writes: Gate;
+  private readonly opts: Required<
+    Omit<RestClientOptions, 'onCall' | 'awsCredentials' | 'maxWritesInFlight'>
+  > & {
     onCall: RestClientOptions['onCall'] | undefined;
   };
 
@@ -89,15 +105,18 @@ export class BigIpRestClient {
     if (this.base.protocol !== 'https:' && this.base.protocol !== 'http:') {
       throw new Error(`device ${endpoint.name}: base URL must be http(s), got ${this.base.protocol}`);
     }
-    this.agent =
+    const agent = (maxSockets: number) =>
       this.base.protocol === 'https:'
         ? new https.Agent({
             keepAlive: true,
-            maxSockets: 8,
+            maxSockets,
             rejectUnauthorized: true,
             ...(endpoint.caBundle ? { ca: endpoint.caBundle } : {}),
           })
-        : new http.Agent({ keepAlive: true, maxSockets: 8 });
+        : new http.Agent({ keepAlive: true, maxSockets });
+    this.agent = agent(8);
+    this.controlAgent = agent(2);
+    this.writes = new Gate(options.maxWritesInFlight ?? 2);
     const timeoutMs = options.timeoutMs ?? 30_000;
     this.opts = {
       timeoutMs,
@@ -148,6 +167,7 @@ export class BigIpRestClient {
   async close(): Promise<void> {
     await this.releaseToken();
     this.agent.destroy();
+    this.controlAgent.destroy();
   }
 
   async request(method: string, path: string, options: RequestOptions = {}): Promise<RestResponse> {
@@ -159,7 +179,8 @@ export class BigIpRestClient {
       if (!options.anonymous && !options.basic) token = await this.authToken();
       let response: RestResponse;
       try {
-        response = await this.send(method, path, options, token, deadline);
+        const send = () => this.send(method, path, options, token, deadline);
+        response = await (isQueuedWrite(method, path, options) ? this.writes.run(send) : send());
       } catch (error) {
         const failure = this.transportError(method, path, error);
         // Connection refused: nothing reached the device, so any call may be repeated.
@@ -330,7 +351,8 @@ export class BigIpRestClient {
       const result = await new Promise<RestResponse>((resolve, reject) => {
         // One attempt waits at most its timeout, and never past the request's deadline.
         const timeout = Math.max(1, Math.min(this.opts.timeoutMs, deadline - this.opts.clock()));
-        const req = transport.request(url, { method, headers, agent: this.agent, timeout }, (res) => {
+        const agent = url.pathname.startsWith('/mgmt/tm/cm') ? this.controlAgent : this.agent;
+        const req = transport.request(url, { method, headers, agent, timeout }, (res) => {
           const chunks: Buffer[] = [];
           let size = 0;
           res.on('data', (c: Buffer) => {
@@ -410,4 +432,38 @@ export function errorMessage(body: unknown): string {
   const title = /<title>([^<]*)<\/title>/i.exec(text)?.[1];
   const stripped = (title ?? text.replace(/<[^>]+>/g, ' ')).replace(/\s+/g, ' ').trim();
   return stripped.slice(0, 300) || '(empty body)';
+}
+
+/**
+ * A call the device queues with its other configuration writes: not a read, not a command enlisted
+ * in a transaction (held until the commit), not a login, not a failover or config-sync call.
+ */
+function isQueuedWrite(method: string, path: string, options: RequestOptions): boolean {
+  return (
+    method !== 'GET' &&
+    options.transactionId === undefined &&
+    !path.startsWith('/mgmt/shared/authn/') &&
+    !path.startsWith('/mgmt/tm/cm')
+  );
+}
+
+/** At most `limit` callers at a time; the others wait in arrival order. */
+class Gate {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active < this.limit) this.active += 1;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      // The slot passes straight to the next waiter, so `active` only drops when no one waits.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active -= 1;
+    }
+  }
 }

@@ -1,6 +1,7 @@
+import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import type { SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { isRetryable } from '../domain/errors.js';
 import type { MessageVisibility, ResourceStore } from '../domain/ports.js';
 import { failedRequestTargets } from '../domain/resource-state.js';
@@ -62,4 +63,32 @@ export async function failRecord(record: SQSRecord, error: unknown, options: Ret
       .catch((e) => options.logger.warn('could not delay the retry', { ...context, error: e }));
   }
   throw error;
+}
+
+/**
+ * A FIFO batch handled one message group at a time per group, the groups side by side: order only
+ * binds within a group (one load balancer), so a batch of ten load balancers' requests need not
+ * wait for each other (Powertools' FIFO processor works a whole batch in order). A failed record
+ * fails the rest of its group, as `skipGroupOnError` does, and no other group's.
+ */
+export async function processFifoGroupsConcurrently(
+  event: SQSEvent,
+  handleRecord: (record: SQSRecord) => Promise<unknown>,
+  context: Context,
+): Promise<SQSBatchResponse> {
+  const groups = new Map<string, SQSRecord[]>();
+  for (const record of event.Records) {
+    const group = record.attributes?.MessageGroupId ?? '';
+    groups.set(group, [...(groups.get(group) ?? []), record]);
+  }
+  const responses = await Promise.all(
+    [...groups.values()].map((records) =>
+      processPartialResponse({ Records: records }, handleRecord, new SqsFifoPartialProcessorAsync(), {
+        context,
+        skipGroupOnError: true,
+        throwOnFullBatchFailure: false,
+      }),
+    ),
+  );
+  return { batchItemFailures: responses.flatMap((r) => r.batchItemFailures) };
 }

@@ -1,4 +1,3 @@
-import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { SQSRecord } from 'aws-lambda';
@@ -15,7 +14,12 @@ import type { SchedulerConfig } from '../shared/config.js';
 import { METRICS } from '../shared/metric-names.js';
 import { emitMetric, type Telemetry } from '../shared/telemetry.js';
 import type { SqsHandler } from './lambda-shape.js';
-import { failRecord, markRequestFailed, receiveCount } from './queue-record-handling.js';
+import {
+  failRecord,
+  markRequestFailed,
+  processFifoGroupsConcurrently,
+  receiveCount,
+} from './queue-record-handling.js';
 
 export interface SchedulerHandlerDeps {
   config: SchedulerConfig;
@@ -137,11 +141,10 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
   return async (event, context) => {
     idempotencyConfig.registerLambdaContext(context);
     emitMetric(metrics, METRICS.messages.name, event.Records.length);
-    // FIFO: a failed record fails the rest of its message group (order), other groups go on.
-    return processPartialResponse(event, handleRecord, new SqsFifoPartialProcessorAsync(), {
-      context,
-      skipGroupOnError: true,
-      throwOnFullBatchFailure: false,
-    });
+    // FIFO per load balancer: each group in order (a failed record fails the rest of its group), the
+    // groups side by side, so a burst of many load balancers reaches the agents' queues at once and
+    // their first batches are full (found by the hundred-tenant benchmark: forwarded one by one,
+    // the first worker invocations took one request each and held it through a config-sync).
+    return processFifoGroupsConcurrently(event, handleRecord, context);
   };
 }

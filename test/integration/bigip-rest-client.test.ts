@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BigIpRestClient, type RestClientOptions } from '../../functions/adapters/bigip-rest-client.js';
@@ -260,5 +261,45 @@ describe('iControl REST client against the BIG-IP simulator', () => {
     expect(sim.calls.map((c) => `${c.method} ${c.path}`)).toContain(
       'DELETE /mgmt/tm/ltm/node/~P~10.0.0.1%252',
     );
+  });
+
+  it('keeps at most two configuration writes at the device, and never queues failover or sync calls behind other calls', async () => {
+    let writesInFlight = 0;
+    let mostWrites = 0;
+    const answered: string[] = [];
+    // Configuration calls take a while; failover and sync calls answer at once.
+    const server = createServer((req, res) => {
+      const write = req.method !== 'GET';
+      if (write) mostWrites = Math.max(mostWrites, ++writesInFlight);
+      const answer = () => {
+        if (write) writesInFlight -= 1;
+        answered.push(`${req.method} ${req.url}`);
+        res.setHeader('content-type', 'application/json');
+        res.end('{}');
+      };
+      if (req.url?.startsWith('/mgmt/tm/cm')) answer();
+      else setTimeout(answer, 20);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    const client = new BigIpRestClient({ name: 'slow', baseUrl: `http://127.0.0.1:${port}` }, credentials);
+    cleanups.push(
+      () => client.close(),
+      () => new Promise<void>((r) => server.close(() => r())),
+    );
+    const anonymous = { anonymous: true };
+    const busy = [
+      ...Array.from({ length: 10 }, (_, i) =>
+        client.request('POST', '/mgmt/tm/ltm/pool', { ...anonymous, body: { name: `p${i}` } }),
+      ),
+      ...Array.from({ length: 20 }, () => client.request('GET', '/mgmt/tm/ltm/pool', anonymous)),
+    ];
+    await new Promise((r) => setTimeout(r, 5));
+    await client.request('GET', '/mgmt/tm/cm/sync-status', anonymous);
+    // Answered while every configuration socket was still busy.
+    expect(answered[0]).toBe('GET /mgmt/tm/cm/sync-status');
+    await Promise.all(busy);
+    expect(mostWrites).toBe(2);
+    expect(answered.filter((a) => a.startsWith('POST'))).toHaveLength(10);
   });
 });

@@ -279,20 +279,26 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     expect(single.syncsStarted).toBe(0);
   });
 
-  it('polls a running sync just before the last one’s duration, so later syncs cost two or three reads', async () => {
+  it('polls a running sync just before the last one’s duration, and recovers from an estimate taken under load', async () => {
     let now = 0;
     const { a, b } = pair();
-    // Syncs that take 2 s on a manual clock: the status says so until then.
+    // The first sync takes 4 s (a loaded group), the later ones 2 s, on a manual clock.
+    const durations = [4_000, 2_000, 2_000, 2_000, 2_000, 2_000];
     let startedAt = 0;
+    let duration = 0;
     let polls = 0;
+    let seenDoneAt = 0;
     a.configSync = async () => {
       a.syncsStarted += 1;
       startedAt = now;
+      duration = durations[a.syncsStarted - 1] as number;
       for (const [k, o] of a.objects) b.objects.set(k, structuredClone(o));
     };
     a.syncStatus = async () => {
       polls += 1;
-      return now - startedAt < 2_000 ? 'Not All Devices Synced' : 'In Sync';
+      if (now - startedAt < duration) return 'Not All Devices Synced';
+      seenDoneAt ||= now;
+      return 'In Sync';
     };
     const c = new BigIpCluster([a, b], {
       name: 'c1',
@@ -305,17 +311,21 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
         now += ms;
       },
     });
-    const perSync: number[] = [];
-    for (const name of ['p1', 'p2', 'p3']) {
+    const reads: number[] = [];
+    const late: number[] = [];
+    for (const [i] of durations.entries()) {
       polls = 0;
-      write(a, pool(name));
-      await c.confirmOnGroup(a, holds(name), { changed: true });
-      perSync.push(polls);
+      seenDoneAt = 0;
+      write(a, pool(`p${i}`));
+      await c.confirmOnGroup(a, holds(`p${i}`), { changed: true });
+      reads.push(polls);
+      late.push(Math.round(seenDoneAt - startedAt - duration));
     }
-    // The first sync is found with the growing schedule (0.5, 1.25, 2.375 s); later ones just before
-    // the last one's duration: at 2.26 s (done: the estimate shrinks to 1.92 s), then 1.82 s (still
-    // running) and 2.11 s.
-    expect(perSync).toEqual([3, 1, 2]);
-    expect(a.syncsStarted).toBe(3);
+    // The first sync, with nothing to go by: 0.5, 1.25, 2.25, 3.25, 4.25 s. Then just before the
+    // last one's duration, shrinking by a fifth while a sync is done at the first read (3.83 s,
+    // 2.75 s), and once below it, steps of a tenth: two reads, seen at most a tenth of a sync late.
+    expect(reads).toEqual([5, 1, 1, 2, 2, 2]);
+    expect(late).toEqual([250, 1825, 754, 203, 203, 203]);
+    expect(a.syncsStarted).toBe(6);
   });
 });

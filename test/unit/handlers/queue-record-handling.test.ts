@@ -1,9 +1,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { SQSRecord } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import { NoActiveAgentError, RejectedRequestError } from '../../../functions/domain/errors.js';
-import { failRecord } from '../../../functions/handlers/queue-record-handling.js';
-import { sqsRecord } from '../../support/factories.js';
+import {
+  failRecord,
+  processFifoGroupsConcurrently,
+} from '../../../functions/handlers/queue-record-handling.js';
+import { lambdaContext, sqsEvent, sqsRecord } from '../../support/factories.js';
 
 function options(maxAttempts = 3) {
   return {
@@ -47,5 +51,45 @@ describe('failRecord', () => {
     o.visibility.delay.mockRejectedValueOnce(new Error('sqs down'));
     const error = new Error('boom');
     await expect(failRecord(sqsRecord('{}'), error, o)).rejects.toBe(error);
+  });
+});
+
+describe('processFifoGroupsConcurrently', () => {
+  const records = () => [
+    sqsRecord('a1', { groupId: 'A', messageId: 'a1' }),
+    sqsRecord('b1', { groupId: 'B', messageId: 'b1' }),
+    sqsRecord('a2', { groupId: 'A', messageId: 'a2' }),
+    sqsRecord('a3', { groupId: 'A', messageId: 'a3' }),
+    sqsRecord('b2', { groupId: 'B', messageId: 'b2' }),
+  ];
+
+  it('handles each group in order and the groups side by side', async () => {
+    const events: string[] = [];
+    const handle = async (r: SQSRecord) => {
+      events.push(`start ${r.body}`);
+      // Each record waits a turn: were the groups handled one after the other, b1 could not start before a1 ended.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      events.push(`end ${r.body}`);
+    };
+    const response = await processFifoGroupsConcurrently(sqsEvent(records()), handle, lambdaContext());
+    expect(response.batchItemFailures).toEqual([]);
+    expect(events.indexOf('start b1')).toBeLessThan(events.indexOf('end a1'));
+    const order = (group: string) => events.filter((e) => e.startsWith(`start ${group}`));
+    expect(order('a')).toEqual(['start a1', 'start a2', 'start a3']);
+    expect(order('b')).toEqual(['start b1', 'start b2']);
+    // Within a group one at a time: a record starts only after the one before it ended.
+    expect(events.indexOf('start a2')).toBeGreaterThan(events.indexOf('end a1'));
+  });
+
+  it('fails the rest of a group after a failed record, and no other group', async () => {
+    const seen: string[] = [];
+    const handle = async (r: SQSRecord) => {
+      seen.push(r.body);
+      if (r.body === 'a2') throw new Error('boom');
+    };
+    const response = await processFifoGroupsConcurrently(sqsEvent(records()), handle, lambdaContext());
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['a2', 'a3']);
+    expect(seen).not.toContain('a3');
+    expect(seen).toEqual(expect.arrayContaining(['a1', 'b1', 'b2']));
   });
 });
