@@ -14,6 +14,7 @@
  *
  *   npm run bench:device                   # both timing models
  *   npm run bench:device -- --timing real  # one (zero | real)
+ *   npm run bench:device -- --timing real --scenario tenants   # some (members,batch,tenants,sequence)
  */
 import { randomUUID } from 'node:crypto';
 import { isPending } from '../functions/domain/resource-state.js';
@@ -27,6 +28,12 @@ const timingArg = process.argv.indexOf('--timing');
 const chosen = (
   timingArg >= 0 ? [process.argv[timingArg + 1]] : ['zero', 'real']
 ) as (keyof typeof TIMING_MODELS)[];
+const SCENARIOS = ['members', 'batch', 'tenants', 'sequence'] as const;
+const scenarioArg = process.argv.indexOf('--scenario');
+const wanted = new Set(scenarioArg >= 0 ? (process.argv[scenarioArg + 1] ?? '').split(',') : SCENARIOS);
+for (const w of wanted)
+  if (!SCENARIOS.includes(w as (typeof SCENARIOS)[number]))
+    throw new Error(`unknown scenario ${w}: one of ${SCENARIOS.join(', ')}`);
 const services = await startBenchServices();
 const N_MEMBERS = 1_000;
 const N_TENANTS = 100;
@@ -164,7 +171,7 @@ async function run(timing: TimingModel): Promise<Scenario[]> {
     };
 
     // 1. A thousand members, one request each.
-    {
+    if (wanted.has('members')) {
       const { ids, poolId } = await readyPool();
       const done = meter(stack);
       const requests = finished();
@@ -192,7 +199,7 @@ async function run(timing: TimingModel): Promise<Scenario[]> {
     }
 
     // 2. The same thousand as one batch.
-    {
+    if (wanted.has('batch')) {
       const { ids, poolId } = await readyPool();
       const done = meter(stack);
       const requests = finished();
@@ -222,7 +229,7 @@ async function run(timing: TimingModel): Promise<Scenario[]> {
     }
 
     // 3. A hundred tenants, one change each, at once.
-    {
+    if (wanted.has('tenants')) {
       const setup = finished();
       const setups = [];
       for (let i = 0; i < N_TENANTS; i++) setups.push(await loadBalancerWithPool());
@@ -265,7 +272,7 @@ async function run(timing: TimingModel): Promise<Scenario[]> {
     }
 
     // 4. The standard sequence of bench:bigip, each request waited for.
-    {
+    if (wanted.has('sequence')) {
       const ids = { tenantId: tenant(), loadbalancerId: randomUUID() };
       const listenerId = randomUUID();
       const poolId = randomUUID();
@@ -352,6 +359,6 @@ const result = {
   upstreamCallsPerDevice: upstream,
   results,
 };
-if (chosen.length === 2) writeResult('device', result);
+if (chosen.length === 2 && wanted.size === SCENARIOS.length) writeResult('device', result);
 console.log(JSON.stringify(result));
 process.exit(0);

@@ -197,6 +197,28 @@ describe('iControl REST client against the BIG-IP simulator', () => {
     );
   });
 
+  it('takes "already exists" for a name of ours as a stale read (retried), but not a clashing address', async () => {
+    const { client } = await setup({ client: { retries: 0 } });
+    await client.request('POST', '/mgmt/tm/sys/folder', { body: { name: 'P', partition: 'Common' } });
+    await client.request('POST', '/mgmt/tm/ltm/pool', { body: { name: 'p', partition: 'P' } });
+    const again = await client
+      .request('POST', '/mgmt/tm/ltm/pool', { body: { name: 'p', partition: 'P' } })
+      .catch((e) => e);
+    expect(again.status).toBe(409);
+    expect(again.context.bigipMessage).toMatch(/^01020066:3: The requested Pool \(\/P\/p\) already exists/);
+    expect(again.transient).toBe(true);
+    await client.request('POST', '/mgmt/tm/ltm/virtual-address', {
+      body: { name: 'a1', partition: 'P', address: '10.9.9.9' },
+    });
+    const clash = await client
+      .request('POST', '/mgmt/tm/ltm/virtual-address', {
+        body: { name: 'a2', partition: 'P', address: '10.9.9.9' },
+      })
+      .catch((e) => e);
+    expect(clash.context.bigipMessage).toMatch(/^0107176c:3: Invalid Virtual Address/);
+    expect(clash.transient).toBe(false);
+  });
+
   it('reads failover, sync and version state (a standby unit says so)', async () => {
     const { sim, device } = await setup();
     sim.setFailoverState('standby');
@@ -301,5 +323,33 @@ describe('iControl REST client against the BIG-IP simulator', () => {
     await Promise.all(busy);
     expect(mostWrites).toBe(2);
     expect(answered.filter((a) => a.startsWith('POST'))).toHaveLength(10);
+  });
+
+  it('does not count a write’s wait for its turn against its timeout', async () => {
+    // Every write takes 60 ms; the client allows 150 ms per request, and two writes at the device.
+    const server = createServer((req, res) => {
+      setTimeout(() => {
+        res.setHeader('content-type', 'application/json');
+        res.end('{}');
+      }, 60);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    const client = new BigIpRestClient({ name: 'slow', baseUrl: `http://127.0.0.1:${port}` }, credentials, {
+      timeoutMs: 150,
+      deadlineMs: 150,
+      retries: 0,
+    });
+    cleanups.push(
+      () => client.close(),
+      () => new Promise<void>((r) => server.close(() => r())),
+    );
+    // The last two wait about 240 ms for their turn, far past 150 ms, and still go through.
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) =>
+        client.request('POST', '/mgmt/tm/ltm/pool', { anonymous: true, body: { name: `p${i}` } }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(10).fill('fulfilled'));
   });
 });
