@@ -327,7 +327,7 @@ describe('iControl REST client against the BIG-IP simulator', () => {
 
   it('does not count a write’s wait for its turn against its timeout', async () => {
     // Every write takes 60 ms; the client allows 150 ms per request, and two writes at the device.
-    const server = createServer((req, res) => {
+    const server = createServer((_req, res) => {
       setTimeout(() => {
         res.setHeader('content-type', 'application/json');
         res.end('{}');
