@@ -44,6 +44,8 @@ export class BigIpCluster implements DeviceCluster {
   private readonly unanswered = new Set<BigIpDevice>();
   /** The last ledger read the waiters share (see pollLedger). */
   private polled: { group: string; at: number; state: Promise<SyncLedgerState> } | undefined;
+  /** The unit the last failover read found ACTIVE (asked first next time). */
+  private lastActive: BigIpDevice | undefined;
   /** How long the last config-sync took, as seen by this writer. */
   private lastSyncMs: number | undefined;
 
@@ -71,15 +73,32 @@ export class BigIpCluster implements DeviceCluster {
    */
   async activeDevice(): Promise<BigIpDevice> {
     if (this.devices.length === 1) return this.devices[0] as BigIpDevice;
+    // The unit last seen ACTIVE first, alone: it almost always still is, and then one read does.
+    // If it does not say so quickly (hung, or failed over), every unit is asked.
+    const asked = new Map<BigIpDevice, Promise<DeviceStatus | undefined>>();
+    const last = this.lastActive;
+    if (last) {
+      const status = this.statusOf(last);
+      asked.set(last, status);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), this.options.unitCheckMs ?? 2_000);
+        timer.unref?.();
+      });
+      const first = await Promise.race([status, late]);
+      clearTimeout(timer);
+      if (first !== 'late' && first?.failoverState === 'ACTIVE') return last;
+    }
     const active = await new Promise<BigIpDevice | undefined>((resolve) => {
       let pending = this.devices.length;
       for (const device of this.devices) {
-        this.statusOf(device).then((status) => {
+        (asked.get(device) ?? this.statusOf(device)).then((status) => {
           if (status?.failoverState === 'ACTIVE') resolve(device);
           if (--pending === 0) resolve(undefined);
         });
       }
     });
+    this.lastActive = active;
     if (!active) {
       this.forget();
       throw new BigIpError(`no device of cluster ${this.name} is ACTIVE`, {
@@ -226,13 +245,14 @@ export class BigIpCluster implements DeviceCluster {
       await device.configSync(this.options.deviceGroup as string);
       const startedAt = this.clock();
       const deadline = startedAt + (this.options.syncTimeoutMs ?? 30_000);
-      // A group's syncs take about as long as its last one: the first poll goes just before that,
-      // then steps of a tenth of it, so the end is seen within a tenth of a sync and with two or
-      // three calls. Seen done at the first poll, it may have ended well before, so the estimate
-      // shrinks by a fifth: an estimate taken under load (found by the hundred-tenant benchmark: a
-      // 4 s estimate for 2 s syncs held every waiting writer 2 s per sync) comes down in a few syncs.
+      // A group's syncs take about as long as its last one: the first poll goes then, later ones
+      // every tenth of it, so the end is seen within a tenth of a sync, mostly with one or two calls.
+      // Seen done at the first poll, it may have ended well before, so the estimate shrinks by a
+      // tenth: an estimate taken under load comes down by itself (found by the hundred-tenant
+      // benchmark: a 4 s estimate for 2 s syncs, which the old 1.5x steps could reach, held every
+      // waiting writer 2 s per sync). Steps are capped at a second for the same reason.
       const expected = this.lastSyncMs;
-      let poll = expected === undefined ? (this.options.syncPollMs ?? 500) : Math.max(50, expected * 0.9);
+      let poll = expected === undefined ? (this.options.syncPollMs ?? 500) : Math.max(50, expected);
       let step: number | undefined;
       for (;;) {
         await this.sleep(poll);
@@ -240,7 +260,7 @@ export class BigIpCluster implements DeviceCluster {
         // Whether the change survived (a failover mid-sync, say) is what the units are asked next.
         if (!SYNC_IN_PROGRESS.has(sync)) {
           const took = this.clock() - startedAt;
-          this.lastSyncMs = expected !== undefined && step === undefined ? took * 0.8 : took;
+          this.lastSyncMs = expected !== undefined && step === undefined ? took * 0.9 : took;
           if (sync === 'Disconnected') {
             throw new BigIpError(
               `config-sync of ${this.options.deviceGroup} from ${device.name} ended ${sync}`,
