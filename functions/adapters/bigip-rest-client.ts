@@ -180,17 +180,21 @@ export class BigIpRestClient {
       let response: RestResponse;
       try {
         if (isQueuedWrite(method, path, options)) {
-          // Waiting for our own turn is not the device being slow: the attempt's time starts when it is sent.
+          // Waiting for our own turn is not the device being slow: the attempt's time starts when
+          // it is sent. But a write is never sent after the request's deadline (the partition
+          // lease its caller renewed must still hold when it lands): then it fails unsent.
           const queuedAt = this.opts.clock();
           response = await this.writes.run(() => {
-            deadline += this.opts.clock() - queuedAt;
+            const now = this.opts.clock();
+            if (now >= deadline) throw Object.assign(new Error('ENOTSENT'), { code: 'ENOTSENT' });
+            deadline += now - queuedAt;
             return this.send(method, path, options, token, deadline);
           });
         } else response = await this.send(method, path, options, token, deadline);
       } catch (error) {
         const failure = this.transportError(method, path, error);
-        // Connection refused: nothing reached the device, so any call may be repeated.
-        const safe = idempotent || /ECONNREFUSED/.test(failure.message);
+        // Refused or never sent: nothing reached the device, so any call may be repeated.
+        const safe = idempotent || /ECONNREFUSED|ENOTSENT/.test(failure.message);
         if (safe && attempt < this.opts.retries && (await this.backoff(attempt, deadline))) continue;
         throw failure;
       }

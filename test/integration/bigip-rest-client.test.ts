@@ -325,31 +325,37 @@ describe('iControl REST client against the BIG-IP simulator', () => {
     expect(answered.filter((a) => a.startsWith('POST'))).toHaveLength(10);
   });
 
-  it('does not count a write’s wait for its turn against its timeout', async () => {
-    // Every write takes 60 ms; the client allows 150 ms per request, and two writes at the device.
+  it('does not count a write’s wait for its turn against its timeout, but never sends one past its deadline', async () => {
+    // Every write takes 200 ms; a request may take 500 ms, an attempt 250 ms; two writes at the device.
+    let received = 0;
     const server = createServer((_req, res) => {
+      received += 1;
       setTimeout(() => {
         res.setHeader('content-type', 'application/json');
         res.end('{}');
-      }, 60);
+      }, 200);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const { port } = server.address() as { port: number };
     const client = new BigIpRestClient({ name: 'slow', baseUrl: `http://127.0.0.1:${port}` }, credentials, {
-      timeoutMs: 150,
-      deadlineMs: 150,
-      retries: 0,
+      timeoutMs: 250,
+      deadlineMs: 500,
     });
     cleanups.push(
       () => client.close(),
       () => new Promise<void>((r) => server.close(() => r())),
     );
-    // The last two wait about 240 ms for their turn, far past 150 ms, and still go through.
+    // Pairs go at about 0, 200 and 400 ms: the third pair still gets its whole 200 ms, past the
+    // first 500 ms; the fourth pair's turn comes after the deadline, so it is not sent at all.
     const results = await Promise.allSettled(
-      Array.from({ length: 10 }, (_, i) =>
+      Array.from({ length: 8 }, (_, i) =>
         client.request('POST', '/mgmt/tm/ltm/pool', { anonymous: true, body: { name: `p${i}` } }),
       ),
     );
-    expect(results.map((r) => r.status)).toEqual(Array(10).fill('fulfilled'));
+    expect(results.map((r) => r.status)).toEqual([...Array(6).fill('fulfilled'), 'rejected', 'rejected']);
+    const unsent = (results[7] as PromiseRejectedResult).reason;
+    expect(unsent.message).toContain('ENOTSENT');
+    expect(unsent.transient).toBe(true);
+    expect(received).toBe(6);
   });
 });
