@@ -46,6 +46,8 @@ export class BigIpCluster implements DeviceCluster {
   private polled: { group: string; at: number; state: Promise<SyncLedgerState> } | undefined;
   /** The unit the last failover read found ACTIVE (asked first next time). */
   private lastActive: BigIpDevice | undefined;
+  /** How many syncs in a row were found done at their first poll (the estimate is too long). */
+  private earlyFinds = 0;
   /** How long the last config-sync took, as seen by this writer. */
   private lastSyncMs: number | undefined;
 
@@ -248,9 +250,11 @@ export class BigIpCluster implements DeviceCluster {
       // A group's syncs take about as long as its last one: the first poll goes then, later ones
       // every tenth of it, so the end is seen within a tenth of a sync, mostly with one or two calls.
       // Seen done at the first poll, it may have ended well before, so the estimate shrinks by a
-      // tenth: an estimate taken under load comes down by itself (found by the hundred-tenant
-      // benchmark: a 4 s estimate for 2 s syncs, which the old 1.5x steps could reach, held every
-      // waiting writer 2 s per sync). Steps are capped at a second for the same reason.
+      // tenth, and by 30% when that happens twice in a row: an estimate taken under load comes down
+      // in a few syncs (found by the hundred-tenant benchmark: a 4 s estimate for 2 s syncs, which
+      // the old 1.5x steps could reach, held every waiting writer 2 s per sync; and by the soak,
+      // whose instant syncs waited out an estimate that shrank a tenth at a time). Steps are capped
+      // at a second for the same reason.
       const expected = this.lastSyncMs;
       let poll = expected === undefined ? (this.options.syncPollMs ?? 500) : Math.max(50, expected);
       let step: number | undefined;
@@ -260,7 +264,9 @@ export class BigIpCluster implements DeviceCluster {
         // Whether the change survived (a failover mid-sync, say) is what the units are asked next.
         if (!SYNC_IN_PROGRESS.has(sync)) {
           const took = this.clock() - startedAt;
-          this.lastSyncMs = expected !== undefined && step === undefined ? took * 0.9 : took;
+          const early = expected !== undefined && step === undefined;
+          this.earlyFinds = early ? this.earlyFinds + 1 : 0;
+          this.lastSyncMs = early ? took * (this.earlyFinds > 1 ? 0.7 : 0.9) : took;
           if (sync === 'Disconnected') {
             throw new BigIpError(
               `config-sync of ${this.options.deviceGroup} from ${device.name} ended ${sync}`,
