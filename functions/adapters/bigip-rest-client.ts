@@ -60,6 +60,11 @@ export interface RequestOptions {
    * `Content-Range`. What they hold (key material) is never logged, like every body.
    */
   raw?: { bytes: Buffer; headers: Record<string, string> };
+  /**
+   * Not sent after this time (ms, the client's clock): a write covered by a partition lease must
+   * reach the device while the lease holds. Past it, the call fails unsent (transient, not retried).
+   */
+  notAfter?: number;
 }
 
 export interface RestResponse {
@@ -186,15 +191,17 @@ export class BigIpRestClient {
           const queuedAt = this.opts.clock();
           response = await this.writes.run(() => {
             const now = this.opts.clock();
-            if (now >= deadline) throw Object.assign(new Error('ENOTSENT'), { code: 'ENOTSENT' });
+            if (now >= deadline) throw unsent();
             deadline += now - queuedAt;
-            return this.send(method, path, options, token, deadline);
+            return this.sendBy(method, path, options, token, deadline);
           });
-        } else response = await this.send(method, path, options, token, deadline);
+        } else response = await this.sendBy(method, path, options, token, deadline);
       } catch (error) {
         const failure = this.transportError(method, path, error);
-        // Refused or never sent: nothing reached the device, so any call may be repeated.
-        const safe = idempotent || /ECONNREFUSED|ENOTSENT/.test(failure.message);
+        // Past its deadline or send-by time: nothing was sent, and nothing more will be.
+        if (/ENOTSENT/.test(failure.message)) throw failure;
+        // Refused: nothing reached the device, so any call may be repeated.
+        const safe = idempotent || /ECONNREFUSED/.test(failure.message);
         if (safe && attempt < this.opts.retries && (await this.backoff(attempt, deadline))) continue;
         throw failure;
       }
@@ -302,6 +309,19 @@ export class BigIpRestClient {
     if (this.opts.clock() + delay >= deadline) return false;
     await this.opts.sleep(delay);
     return true;
+  }
+
+  /** Sends one attempt, unless its send-by time has passed. */
+  private sendBy(
+    method: string,
+    path: string,
+    options: RequestOptions,
+    token: string | undefined,
+    deadline: number,
+  ): Promise<RestResponse> {
+    if (options.notAfter !== undefined && this.opts.clock() >= options.notAfter)
+      return Promise.reject(unsent());
+    return this.send(method, path, options, token, deadline);
   }
 
   private async send(
@@ -459,6 +479,11 @@ function isQueuedWrite(method: string, path: string, options: RequestOptions): b
     !path.startsWith('/mgmt/shared/authn/') &&
     !path.startsWith('/mgmt/tm/cm')
   );
+}
+
+/** A call that was never sent (its deadline or send-by time passed while it waited). */
+function unsent(): Error {
+  return Object.assign(new Error('ENOTSENT'), { code: 'ENOTSENT' });
 }
 
 /** At most `limit` callers at a time; the others wait in arrival order. */

@@ -66,7 +66,7 @@ export class DynamoDbPartitionLease implements PartitionLease {
     }
   }
 
-  async renew(key: string, owner: string): Promise<void> {
+  async renew(key: string, owner: string): Promise<number> {
     const now = this.clock();
     try {
       await this.db.send(
@@ -92,6 +92,7 @@ export class DynamoDbPartitionLease implements PartitionLease {
         owner,
       });
     }
+    return now + this.options.ttlMs / 2;
   }
 
   async release(key: string, owner: string): Promise<void> {

@@ -300,10 +300,23 @@ export class IControlBigIpDevice implements BigIpDevice {
     return snapshot;
   }
 
-  async execute(partition: string, plan: ApplyPlan): Promise<ExecuteReport> {
+  async execute(
+    partition: string,
+    plan: ApplyPlan,
+    options: { sendBy?: number } = {},
+  ): Promise<ExecuteReport> {
+    // Every call of the change carries the lease's send-by time: none reaches the device after it.
+    const rest: Requester = {
+      request: (method, path, o = {}) =>
+        this.rest.request(
+          method,
+          path,
+          options.sendBy === undefined ? o : { ...o, notAfter: options.sendBy },
+        ),
+    };
     const report: ExecuteReport = { skipped: [] };
     if (plan.createFolder) {
-      await this.rest.request('POST', '/mgmt/tm/sys/folder', {
+      await rest.request('POST', '/mgmt/tm/sys/folder', {
         body: { name: partition, subPath: '/' },
         accept: [409],
       });
@@ -312,19 +325,19 @@ export class IControlBigIpDevice implements BigIpDevice {
     // removed after the change that let go of them (neither goes into a transaction).
     const files = (c: BigIpCommand) => DEVICE_FILES.has(c.object.kind);
     for (const c of plan.commands.filter((c) => files(c) && c.op === 'create'))
-      await this.installFile(c.object);
+      await this.installFile(c.object, rest);
     const change = plan.commands.filter((c) => !files(c));
-    if (plan.atomic && change.length > 1) await this.transaction(change);
-    else for (const command of change) await this.run(command);
+    if (plan.atomic && change.length > 1) await this.transaction(change, rest);
+    else for (const command of change) await this.run(command, undefined, rest);
     for (const c of plan.commands.filter((c) => files(c) && c.op === 'delete')) {
-      const response = await this.rest.request('DELETE', itemPath(c.object), { accept: [400, 404] });
+      const response = await rest.request('DELETE', itemPath(c.object), { accept: [400, 404] });
       // Still used by a profile we do not know of: left, as the device says.
       if (response.status === 400) report.skipped.push(`${c.object.name} kept: ${messageOf(response)}`);
     }
 
     for (const node of plan.nodeCleanup) {
       const [, nodePartition = partition, name = node] = /^\/([^/]+)\/(.+)$/.exec(node) ?? [];
-      const response = await this.rest.request('DELETE', `/mgmt/tm/ltm/node/${urlId(nodePartition, name)}`, {
+      const response = await rest.request('DELETE', `/mgmt/tm/ltm/node/${urlId(nodePartition, name)}`, {
         accept: [400, 404],
       });
       if (response.status === 400) {
@@ -333,13 +346,9 @@ export class IControlBigIpDevice implements BigIpDevice {
       }
     }
     if (plan.removeFolder) {
-      const response = await this.rest.request(
-        'DELETE',
-        `/mgmt/tm/sys/folder/~${assertSafeName(partition)}`,
-        {
-          accept: [400, 404],
-        },
-      );
+      const response = await rest.request('DELETE', `/mgmt/tm/sys/folder/~${assertSafeName(partition)}`, {
+        accept: [400, 404],
+      });
       if (response.status === 400) {
         if (!FOLDER_NOT_EMPTY_RE.test(messageOf(response)))
           throw this.error('DELETE', { name: partition }, response);
@@ -447,12 +456,12 @@ export class IControlBigIpDevice implements BigIpDevice {
    * and installs it into the partition (`sys crypto cert|key install from-local-file`). The bytes
    * are key material: they go into the request and nowhere else.
    */
-  private async installFile(o: BigIpObject): Promise<void> {
+  private async installFile(o: BigIpObject, rest: Requester): Promise<void> {
     const name = assertSafeName(o.name, 'file');
     const bytes = Buffer.from(o.content ?? '', 'utf8');
     for (let start = 0; start < bytes.length || start === 0; start += UPLOAD_CHUNK) {
       const chunk = bytes.subarray(start, Math.min(bytes.length, start + UPLOAD_CHUNK));
-      await this.rest.request('POST', `/mgmt/shared/file-transfer/uploads/${name}`, {
+      await rest.request('POST', `/mgmt/shared/file-transfer/uploads/${name}`, {
         raw: {
           bytes: chunk,
           headers: { 'content-range': `${start}-${start + chunk.length - 1}/${bytes.length}` },
@@ -462,7 +471,7 @@ export class IControlBigIpDevice implements BigIpDevice {
       if (bytes.length === 0) break;
     }
     const crypto = o.kind === 'ssl-key' ? 'key' : 'cert';
-    await this.rest.request('POST', `/mgmt/tm/sys/crypto/${crypto}`, {
+    await rest.request('POST', `/mgmt/tm/sys/crypto/${crypto}`, {
       body: {
         command: 'install',
         name: `/${assertSafeName(o.partition, 'partition')}/${name}`,
@@ -530,8 +539,8 @@ export class IControlBigIpDevice implements BigIpDevice {
     });
   }
 
-  private async transaction(commands: readonly BigIpCommand[]): Promise<void> {
-    const created = await this.rest.request('POST', '/mgmt/tm/transaction', { body: {}, idempotent: true });
+  private async transaction(commands: readonly BigIpCommand[], rest: Requester): Promise<void> {
+    const created = await rest.request('POST', '/mgmt/tm/transaction', { body: {}, idempotent: true });
     const id = (created.body as { transId?: number | string })?.transId;
     // It goes into a URL: accept only what a transaction id is, digits.
     if (id === undefined || !/^\d{1,24}$/.test(String(id)))
@@ -540,7 +549,7 @@ export class IControlBigIpDevice implements BigIpDevice {
         transient: true,
       });
     try {
-      for (const command of commands) await this.run(command, id);
+      for (const command of commands) await this.run(command, id, rest);
     } catch (error) {
       // Abandon a half-enlisted transaction; it would time out anyway.
       await this.rest
@@ -548,7 +557,7 @@ export class IControlBigIpDevice implements BigIpDevice {
         .catch(() => undefined);
       throw error;
     }
-    const commit = await this.rest.request('PATCH', `/mgmt/tm/transaction/${id}`, {
+    const commit = await rest.request('PATCH', `/mgmt/tm/transaction/${id}`, {
       body: { state: 'VALIDATING' },
       idempotent: false,
     });
@@ -561,7 +570,11 @@ export class IControlBigIpDevice implements BigIpDevice {
     }
   }
 
-  private async run(command: BigIpCommand, transactionId?: string | number): Promise<RestResponse> {
+  private async run(
+    command: BigIpCommand,
+    transactionId: string | number | undefined,
+    rest: Requester,
+  ): Promise<RestResponse> {
     const o = command.object;
     const enlist = transactionId === undefined ? {} : { transactionId };
     switch (command.op) {
@@ -577,12 +590,12 @@ export class IControlBigIpDevice implements BigIpDevice {
             ...c,
             passphrase: o.passphrase,
           }));
-        return this.rest.request('POST', collection(o), { ...enlist, body });
+        return rest.request('POST', collection(o), { ...enlist, body });
       }
       case 'update':
-        return this.rest.request('PATCH', itemPath(o), { ...enlist, body: toWire(o.kind, command.changes) });
+        return rest.request('PATCH', itemPath(o), { ...enlist, body: toWire(o.kind, command.changes) });
       case 'replace-members':
-        return this.rest.request('PATCH', itemPath(o), {
+        return rest.request('PATCH', itemPath(o), {
           ...enlist,
           body: {
             members: command.members.map((m) => ({
@@ -594,7 +607,7 @@ export class IControlBigIpDevice implements BigIpDevice {
         });
       case 'delete':
         // Outside a transaction a 404 means an earlier attempt already deleted it.
-        return this.rest.request('DELETE', itemPath(o), {
+        return rest.request('DELETE', itemPath(o), {
           ...enlist,
           ...(transactionId === undefined ? { accept: [404] } : {}),
         });
@@ -613,6 +626,9 @@ export class IControlBigIpDevice implements BigIpDevice {
     );
   }
 }
+
+/** The REST calls of one change (with its send-by time). */
+type Requester = Pick<BigIpRestClient, 'request'>;
 
 function messageOf(response: RestResponse): string {
   const body = response.body as { message?: unknown };

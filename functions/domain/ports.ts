@@ -230,9 +230,11 @@ export interface PartitionLease {
   /**
    * Extends a lease its owner still holds, just before a device write: an apply slowed past the TTL
    * (a starved or paused function) may have lost it to another writer, and must then not write.
-   * Throws LeaseBusyError when the lease is no longer the owner's.
+   * Throws LeaseBusyError when the lease is no longer the owner's. Returns when the writes it
+   * covers must have been sent (half the TTL from now: the other half is for the device to take
+   * them), since a lease cannot fence a write that reaches the device after it lapsed.
    */
-  renew(key: string, owner: string): Promise<void>;
+  renew(key: string, owner: string): Promise<number>;
   release(key: string, owner: string): Promise<void>;
   /** How long a lease outlives a holder that died without releasing it. */
   readonly ttlMs: number;
@@ -352,7 +354,8 @@ export interface ExecuteReport {
 export interface BigIpDevice {
   readonly name: string;
   read(partition: string, units: readonly ReadUnit[]): Promise<DeviceSnapshot>;
-  execute(partition: string, plan: ApplyPlan): Promise<ExecuteReport>;
+  /** `sendBy`: no call of the plan is sent after this time (it fails unsent, to be retried). */
+  execute(partition: string, plan: ApplyPlan, options?: { sendBy?: number }): Promise<ExecuteReport>;
   status(options?: { withSync?: boolean; withVersion?: boolean }): Promise<DeviceStatus>;
   /** The device group's sync status alone (one call: what a running config-sync is polled with). */
   syncStatus(): Promise<string>;

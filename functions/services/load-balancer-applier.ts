@@ -314,8 +314,8 @@ export class LoadBalancerApplier {
     const changed =
       plan.createFolder || plan.commands.length > 0 || plan.nodeCleanup.length > 0 || plan.removeFolder;
     // Still the partition's only writer? A slowed apply may have outlived its lease (then: retried).
-    if (changed) await this.deps.lease.renew(held.key, held.owner);
-    const report = await device.execute(translation.partition, plan);
+    const sendBy = changed ? await this.deps.lease.renew(held.key, held.owner) : undefined;
+    const report = await device.execute(translation.partition, plan, sendBy ? { sendBy } : {});
     return {
       tree,
       translation,

@@ -259,15 +259,16 @@ export class Reconciler {
       now = await this.compare(device, tree, partitions, listing, certificates);
       if (now.drift.length === 0) return { ...base, outcome: 'in-sync' };
       // Still the partition's only writer after a long read? A lost lease leaves it to the next run.
+      let sendBy: number;
       try {
-        await lease.renew(leaseKey, owner);
+        sendBy = await lease.renew(leaseKey, owner);
       } catch (error) {
         if (error instanceof LeaseBusyError)
           return { ...base, outcome: 'skipped', reason: 'its partition lease lapsed before the repair' };
         throw error;
       }
       try {
-        await device.execute(now.translation.partition, now.plan);
+        await device.execute(now.translation.partition, now.plan, { sendBy });
       } catch (error) {
         if (!(error instanceof BigIpError) || error.transient) throw error;
         const reason = `the device refused the repair: ${String(error.context.bigipMessage ?? error.message)}`;
@@ -388,14 +389,15 @@ export class Reconciler {
             )
           : undefined;
       const plan = orphanPlan(orphans, snapshot?.poolMembers ?? new Map(), wholePartition);
+      let sendBy: number;
       try {
-        await lease.renew(leaseKey, owner);
+        sendBy = await lease.renew(leaseKey, owner);
       } catch (error) {
         if (error instanceof LeaseBusyError)
           return { ...result, kept: ['its partition lease lapsed before the removal'] };
         throw error;
       }
-      const executed = await device.execute(partition, plan);
+      const executed = await device.execute(partition, plan, { sendBy });
       result.kept = executed.skipped;
       result.removed = true;
     } finally {

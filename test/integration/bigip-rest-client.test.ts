@@ -197,6 +197,51 @@ describe('iControl REST client against the BIG-IP simulator', () => {
     );
   });
 
+  it('never sends a call past its send-by time (a lapsed partition lease), and does not retry it', async () => {
+    const { sim, client } = await setup();
+    await client.request('GET', '/mgmt/tm/sys/version');
+    const before = sim.callCount();
+    const late = await client
+      .request('POST', '/mgmt/tm/sys/folder', {
+        body: { name: 'P', partition: 'Common' },
+        notAfter: Date.now() - 1,
+      })
+      .catch((e) => e);
+    expect(late.message).toContain('ENOTSENT');
+    expect(late.transient).toBe(true);
+    expect(sim.callCount()).toBe(before);
+    const inTime = await client.request('POST', '/mgmt/tm/sys/folder', {
+      body: { name: 'P', partition: 'Common' },
+      notAfter: Date.now() + 60_000,
+    });
+    expect(inTime.status).toBe(200);
+  });
+
+  it('sends no call of a change after the send-by time it is given', async () => {
+    const { sim, device } = await setup();
+    const plan = {
+      createFolder: true,
+      atomic: true,
+      commands: [
+        {
+          op: 'create' as const,
+          object: {
+            kind: 'pool' as const,
+            partition: 'P',
+            name: 'p',
+            attrs: { loadBalancingMode: 'round-robin' },
+          },
+        },
+      ],
+      nodeCleanup: [],
+      removeFolder: false,
+    };
+    await expect(device.execute('P', plan, { sendBy: Date.now() - 1 })).rejects.toThrow(/ENOTSENT/);
+    expect(sim.calls.filter((c) => c.method !== 'GET' && !c.path.includes('authn'))).toEqual([]);
+    await device.execute('P', plan, { sendBy: Date.now() + 60_000 });
+    expect(sim.calls.some((c) => c.method === 'POST' && c.path === '/mgmt/tm/ltm/pool')).toBe(true);
+  });
+
   it('takes "already exists" for a name of ours as a stale read (retried), but not a clashing address', async () => {
     const { client } = await setup({ client: { retries: 0 } });
     await client.request('POST', '/mgmt/tm/sys/folder', { body: { name: 'P', partition: 'Common' } });

@@ -118,7 +118,7 @@ export class InMemoryBigIp implements BigIpDevice {
     return snapshot;
   }
 
-  async execute(partition: string, plan: ApplyPlan): Promise<ExecuteReport> {
+  async execute(partition: string, plan: ApplyPlan, _options?: { sendBy?: number }): Promise<ExecuteReport> {
     this.events.push(`execute ${partition} ${plan.commands.length}`);
     if (this.fail) {
       const error = this.fail;

@@ -24,8 +24,9 @@ export class InMemoryLease implements PartitionLease {
     this.holders.set(key, other);
   }
 
-  async renew(key: string, owner: string): Promise<void> {
+  async renew(key: string, owner: string): Promise<number> {
     if (this.holders.get(key) !== owner) throw new LeaseBusyError(`partition lease ${key} was lost`, { key });
+    return Date.now() + this.ttlMs / 2;
   }
 
   async release(key: string, owner: string): Promise<void> {
