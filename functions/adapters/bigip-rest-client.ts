@@ -193,9 +193,9 @@ export class BigIpRestClient {
             const now = this.opts.clock();
             if (now >= deadline) throw unsent();
             deadline += now - queuedAt;
-            return this.sendBy(method, path, options, token, deadline);
+            return this.send(method, path, options, token, deadline);
           });
-        } else response = await this.sendBy(method, path, options, token, deadline);
+        } else response = await this.send(method, path, options, token, deadline);
       } catch (error) {
         const failure = this.transportError(method, path, error);
         // Past its deadline or send-by time: nothing was sent, and nothing more will be.
@@ -311,19 +311,6 @@ export class BigIpRestClient {
     return true;
   }
 
-  /** Sends one attempt, unless its send-by time has passed. */
-  private sendBy(
-    method: string,
-    path: string,
-    options: RequestOptions,
-    token: string | undefined,
-    deadline: number,
-  ): Promise<RestResponse> {
-    if (options.notAfter !== undefined && this.opts.clock() >= options.notAfter)
-      return Promise.reject(unsent());
-    return this.send(method, path, options, token, deadline);
-  }
-
   private async send(
     method: string,
     path: string,
@@ -331,6 +318,8 @@ export class BigIpRestClient {
     token: string | undefined,
     deadline: number,
   ): Promise<RestResponse> {
+    // Past its send-by time (a lapsed partition lease), an attempt is not sent at all.
+    if (options.notAfter !== undefined && this.opts.clock() >= options.notAfter) throw unsent();
     const url = new URL(path, this.base);
     // The base URL may carry a path prefix (an API Gateway stage and device route).
     url.pathname = `${this.base.pathname.replace(/\/$/, '')}${path.split('?')[0]}`;
