@@ -82,13 +82,7 @@ export class BigIpCluster implements DeviceCluster {
     if (last) {
       const status = this.statusOf(last);
       asked.set(last, status);
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>((resolve) => {
-        timer = setTimeout(() => resolve('late'), this.options.unitCheckMs ?? 2_000);
-        timer.unref?.();
-      });
-      const first = await Promise.race([status, late]);
-      clearTimeout(timer);
+      const first = await this.inTime(status);
       if (first !== 'late' && first?.failoverState === 'ACTIVE') return last;
     }
     const active = await new Promise<BigIpDevice | undefined>((resolve) => {
@@ -224,18 +218,26 @@ export class BigIpCluster implements DeviceCluster {
     // is left alone while it hangs (until its request deadline), a slow one is asked again as soon
     // as it has answered (found by the benchmark: a loaded peer taken for hung stalled confirmations).
     if (this.unanswered.has(unit)) return undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), this.options.unitCheckMs ?? 2_000);
-      timer.unref?.();
-    });
     const asked = onUnit(unit).catch(() => undefined);
-    const answer = await Promise.race([asked, timeout]);
-    clearTimeout(timer);
+    const answer = await this.inTime(asked);
     if (answer !== 'late') return answer;
     this.unanswered.add(unit);
     void asked.finally(() => this.unanswered.delete(unit));
     return undefined;
+  }
+
+  /** A unit's answer, or 'late' when it takes longer than a unit may (unitCheckMs). */
+  private async inTime<T>(answer: Promise<T>): Promise<T | 'late'> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), this.options.unitCheckMs ?? 2_000);
+      timer.unref?.();
+    });
+    try {
+      return await Promise.race([answer, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Runs sync `n` from the unit that wrote (only while it is still ACTIVE) until the group leaves the in-progress states. */

@@ -79,7 +79,9 @@ export async function processFifoGroupsConcurrently(
   const groups = new Map<string, SQSRecord[]>();
   for (const record of event.Records) {
     const group = record.attributes?.MessageGroupId ?? '';
-    groups.set(group, [...(groups.get(group) ?? []), record]);
+    const records = groups.get(group);
+    if (records) records.push(record);
+    else groups.set(group, [record]);
   }
   const responses = await Promise.all(
     [...groups.values()].map((records) =>
