@@ -23,10 +23,9 @@ import {
 import { benchAgent } from './support/bench-agent.js';
 import { startBenchServices } from './support/local-services.js';
 import { machine, printTable, writeResult } from './support/stats.js';
+import { chosenTimings } from './support/timing-args.js';
 
-const timingArg = process.argv.indexOf('--timing');
-const chosen =
-  timingArg >= 0 ? [process.argv[timingArg + 1] as 'zero' | 'real'] : (['zero', 'real'] as const);
+const chosen = chosenTimings();
 const ENV = 'Bench';
 const services = await startBenchServices();
 

@@ -23,11 +23,9 @@ import { describeTiming, TIMING_MODELS, type TimingModel } from '../local/bigip-
 import { type LocalStack, startLocalStack } from '../local/local-stack.js';
 import { startBenchServices } from './support/local-services.js';
 import { machine, printTable, summarize, writeResult } from './support/stats.js';
+import { chosenTimings } from './support/timing-args.js';
 
-const timingArg = process.argv.indexOf('--timing');
-const chosen = (
-  timingArg >= 0 ? [process.argv[timingArg + 1]] : ['zero', 'real']
-) as (keyof typeof TIMING_MODELS)[];
+const chosen = chosenTimings();
 const SCENARIOS = ['members', 'batch', 'tenants', 'sequence'] as const;
 const scenarioArg = process.argv.indexOf('--scenario');
 const wanted = new Set(scenarioArg >= 0 ? (process.argv[scenarioArg + 1] ?? '').split(',') : SCENARIOS);
