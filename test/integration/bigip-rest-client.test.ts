@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BigIpRestClient, type RestClientOptions } from '../../functions/adapters/bigip-rest-client.js';
@@ -31,6 +31,27 @@ async function setup(
     () => sim.close(),
   );
   return { sim, client, device: new IControlBigIpDevice(client) };
+}
+
+/** A client of a plain loopback server (a device whose answers the test controls), closed after the test. */
+async function clientOf(server: Server, options: RestClientOptions = {}) {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  const client = new BigIpRestClient(
+    { name: 'held', baseUrl: `http://127.0.0.1:${port}` },
+    credentials,
+    options,
+  );
+  cleanups.push(
+    () => client.close(),
+    () => new Promise<void>((r) => server.close(() => r())),
+  );
+  return client;
+}
+
+/** Waits for a condition the server's side makes true (no time is asserted). */
+async function until(condition: () => boolean) {
+  while (!condition()) await new Promise((r) => setTimeout(r, 2));
 }
 
 const logins = (sim: BigIpSimulator) => sim.callCount({ path: /authn\/login/ });
@@ -334,7 +355,9 @@ describe('iControl REST client against the BIG-IP simulator', () => {
     let writesInFlight = 0;
     let mostWrites = 0;
     const answered: string[] = [];
-    // Configuration calls take a while; failover and sync calls answer at once.
+    const held: (() => void)[] = [];
+    let holding = true;
+    // Configuration calls are held until the test lets them go; failover and sync calls answer at once.
     const server = createServer((req, res) => {
       const write = req.method !== 'GET';
       if (write) mostWrites = Math.max(mostWrites, ++writesInFlight);
@@ -344,16 +367,10 @@ describe('iControl REST client against the BIG-IP simulator', () => {
         res.setHeader('content-type', 'application/json');
         res.end('{}');
       };
-      if (req.url?.startsWith('/mgmt/tm/cm')) answer();
-      else setTimeout(answer, 20);
+      if (req.url?.startsWith('/mgmt/tm/cm') || !holding) answer();
+      else held.push(answer);
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const { port } = server.address() as { port: number };
-    const client = new BigIpRestClient({ name: 'slow', baseUrl: `http://127.0.0.1:${port}` }, credentials);
-    cleanups.push(
-      () => client.close(),
-      () => new Promise<void>((r) => server.close(() => r())),
-    );
+    const client = await clientOf(server);
     const anonymous = { anonymous: true };
     const busy = [
       ...Array.from({ length: 10 }, (_, i) =>
@@ -361,46 +378,51 @@ describe('iControl REST client against the BIG-IP simulator', () => {
       ),
       ...Array.from({ length: 20 }, () => client.request('GET', '/mgmt/tm/ltm/pool', anonymous)),
     ];
-    await new Promise((r) => setTimeout(r, 5));
+    // Every socket for configuration calls is taken: two writes and six reads, the rest wait.
+    await until(() => held.length === 8);
     await client.request('GET', '/mgmt/tm/cm/sync-status', anonymous);
-    // Answered while every configuration socket was still busy.
-    expect(answered[0]).toBe('GET /mgmt/tm/cm/sync-status');
+    expect(answered).toEqual(['GET /mgmt/tm/cm/sync-status']);
+    expect(mostWrites).toBe(2);
+    holding = false;
+    for (const answer of held.splice(0)) answer();
     await Promise.all(busy);
     expect(mostWrites).toBe(2);
     expect(answered.filter((a) => a.startsWith('POST'))).toHaveLength(10);
   });
 
   it('does not count a write’s wait for its turn against its timeout, but never sends one past its deadline', async () => {
-    // Every write takes 200 ms; a request may take 500 ms, an attempt 250 ms; two writes at the device.
+    let now = 0;
     let received = 0;
+    const held: (() => void)[] = [];
     const server = createServer((_req, res) => {
       received += 1;
-      setTimeout(() => {
+      held.push(() => {
         res.setHeader('content-type', 'application/json');
         res.end('{}');
-      }, 200);
+      });
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const { port } = server.address() as { port: number };
-    const client = new BigIpRestClient({ name: 'slow', baseUrl: `http://127.0.0.1:${port}` }, credentials, {
-      timeoutMs: 250,
-      deadlineMs: 500,
-    });
-    cleanups.push(
-      () => client.close(),
-      () => new Promise<void>((r) => server.close(() => r())),
-    );
-    // Pairs go at about 0, 200 and 400 ms: the third pair still gets its whole 200 ms, past the
-    // first 500 ms; the fourth pair's turn comes after the deadline, so it is not sent at all.
-    const results = await Promise.allSettled(
-      Array.from({ length: 8 }, (_, i) =>
+    // A 500 ms budget per request on the client's own clock; two writes at the device.
+    const client = await clientOf(server, { timeoutMs: 10_000, deadlineMs: 500, clock: () => now });
+    const results = Promise.allSettled(
+      Array.from({ length: 6 }, (_, i) =>
         client.request('POST', '/mgmt/tm/ltm/pool', { anonymous: true, body: { name: `p${i}` } }),
       ),
     );
-    expect(results.map((r) => r.status)).toEqual([...Array(6).fill('fulfilled'), 'rejected', 'rejected']);
-    const unsent = (results[7] as PromiseRejectedResult).reason;
+    await until(() => held.length === 2);
+    // The second pair's turn comes 450 ms into its 500 ms budget: it still gets a whole attempt,
+    // so held 100 ms (twice the 50 ms its budget had left) it goes through.
+    now = 450;
+    for (const answer of held.splice(0)) answer();
+    await until(() => held.length === 2);
+    await new Promise((r) => setTimeout(r, 100));
+    // The third pair's turn comes past its budget: it is not sent at all.
+    now = 600;
+    for (const answer of held.splice(0)) answer();
+    const settled = await results;
+    expect(settled.map((r) => r.status)).toEqual([...Array(4).fill('fulfilled'), 'rejected', 'rejected']);
+    const unsent = (settled[5] as PromiseRejectedResult).reason;
     expect(unsent.message).toContain('ENOTSENT');
     expect(unsent.transient).toBe(true);
-    expect(received).toBe(6);
+    expect(received).toBe(4);
   });
 });
