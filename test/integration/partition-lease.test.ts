@@ -32,7 +32,8 @@ describe('partition lease on DynamoDB Local', () => {
     const lease = new DynamoDbPartitionLease(db, tables.leases, { ttlMs: 30_000, clock: () => now });
     await lease.acquire('E#c#P', 'agent-1#a');
     now += 20_000;
-    await lease.renew('E#c#P', 'agent-1#a'); // extended to now + 30 s
+    // Extended to now + 30 s; its writes must be sent within the first half of that.
+    expect(await lease.renew('E#c#P', 'agent-1#a')).toBe(1_000_000 + 20_000 + 15_000);
     now += 20_000;
     await expect(lease.acquire('E#c#P', 'agent-2#b')).rejects.toBeInstanceOf(LeaseBusyError);
     await expect(lease.renew('E#c#P', 'agent-2#b')).rejects.toBeInstanceOf(LeaseBusyError);
