@@ -307,44 +307,13 @@ describe('lbaas verbs in OpenStack habits, end to end on the local cli.stack', (
       provisioning_status: 'ACTIVE',
     });
     // A key that is not the certificate's, and an encrypted key without its passphrase, are refused.
-    const wrong = await lbaas(
-      'cert',
-      'import',
-      '--name',
-      'bad',
-      '--project',
-      project,
-      '--cert',
-      tls('a.example.com.pem'),
-      '--key',
-      tls('b.example.com.key'),
-    );
+    const importCert = (name: string, cert: string, key: string) =>
+      lbaas('cert', 'import', '--name', name, '--project', project, '--cert', tls(cert), '--key', tls(key));
+    const wrong = await importCert('bad', 'a.example.com.pem', 'b.example.com.key');
     expect(wrong.stderr).toMatch(/private_key does not belong to the certificate/);
-    const locked = await lbaas(
-      'cert',
-      'import',
-      '--name',
-      'bad',
-      '--project',
-      project,
-      '--cert',
-      tls('a.example.com.pem'),
-      '--key',
-      tls('a.example.com.enc.key'),
-    );
+    const locked = await importCert('bad', 'a.example.com.pem', 'a.example.com.enc.key');
     expect(locked.stderr).toMatch(/encrypted ones need passphrase/);
-    const named = await lbaas(
-      'cert',
-      'import',
-      '--name',
-      'two words',
-      '--project',
-      project,
-      '--cert',
-      tls('a.example.com.pem'),
-      '--key',
-      tls('a.example.com.key'),
-    );
+    const named = await importCert('two words', 'a.example.com.pem', 'a.example.com.key');
     expect(named.stderr).toMatch(
       /--name and --project make .*two words, which must be a certificate reference/,
     );
