@@ -92,12 +92,12 @@ export class DynamoDbBindingStore implements BindingStore {
 
   async bind(
     binding: Binding,
-    options: { agentLiveAfter?: number; maxLoadBalancers?: number } = {},
+    options: { agentLiveAfter?: number; maxLoadBalancers?: number; groupEnabled?: boolean } = {},
   ): Promise<
     | { created: true }
     | { created: false; existing: Binding }
     | { created: false; agentUnavailable: true }
-    | { created: false; groupFull: true }
+    | { created: false; groupRefused: true }
     | { created: false; claimChanged: true }
   > {
     const agentCheck =
@@ -113,7 +113,7 @@ export class DynamoDbBindingStore implements BindingStore {
             },
           ]
         : [];
-    const groupCount = this.groupCount(binding, 1, options.maxLoadBalancers);
+    const groupCount = this.groupCount(binding, 1, options.maxLoadBalancers, options.groupEnabled);
     // A tenant lives in one group: no load balancer binds outside the group its claim names (a
     // concurrent first bind may have moved the claim to another group meanwhile).
     const claimCheck =
@@ -162,7 +162,7 @@ export class DynamoDbBindingStore implements BindingStore {
       if (agentCheck.length > 0 && codes[0] === 'ConditionalCheckFailed')
         return { created: false, agentUnavailable: true };
       if (groupCount.length > 0 && codes[agentCheck.length + 2] === 'ConditionalCheckFailed')
-        return { created: false, groupFull: true };
+        return { created: false, groupRefused: true };
       if (claimCheck.length > 0 && codes.at(-1) === 'ConditionalCheckFailed')
         return { created: false, claimChanged: true };
       if (codes[agentCheck.length] === 'ConditionalCheckFailed') {
@@ -223,21 +223,30 @@ export class DynamoDbBindingStore implements BindingStore {
 
   /**
    * The binding's share of its device group's load balancer count, written in the binding's own
-   * transaction so the count is exact; a limit makes the bind conditional on room in the group.
+   * transaction so the count is exact; a limit makes the bind conditional on room in the group,
+   * `enabled` on the group not being disabled (an operator's disable holds at once, whatever a
+   * scheduler's cached view says).
    */
-  private groupCount(binding: Binding, delta: 1 | -1, max?: number) {
+  private groupCount(binding: Binding, delta: 1 | -1, max?: number, enabled?: boolean) {
     if (!this.tables.groups || binding.group === undefined) return [];
     const limited = delta > 0 && max !== undefined;
+    const open = delta > 0 && enabled === true;
+    const conditions = [
+      ...(limited ? ['(attribute_not_exists(loadBalancers) OR loadBalancers < :max)'] : []),
+      ...(open ? ['(attribute_not_exists(adminStateUp) OR adminStateUp = :up)'] : []),
+    ];
     return [
       {
         Update: {
           TableName: this.tables.groups,
           Key: { env: binding.env, group: binding.group },
           UpdateExpression: 'ADD loadBalancers :d',
-          ...(limited
-            ? { ConditionExpression: 'attribute_not_exists(loadBalancers) OR loadBalancers < :max' }
-            : {}),
-          ExpressionAttributeValues: { ':d': delta, ...(limited ? { ':max': max } : {}) },
+          ...(conditions.length > 0 ? { ConditionExpression: conditions.join(' AND ') } : {}),
+          ExpressionAttributeValues: {
+            ':d': delta,
+            ...(limited ? { ':max': max } : {}),
+            ...(open ? { ':up': true } : {}),
+          },
         },
       },
     ];

@@ -41,8 +41,9 @@ export interface ScheduleInput {
   /** The tenant's group when its affinity hosts do not show it (a first bind's claim). */
   tenantGroup?: string;
   /**
-   * True for a new load balancer: a full group refuses it. Other requests on an unbound load
-   * balancer (an update or delete of one that was refused) are placed anyway, so they can finish.
+   * True when binding would put a new load balancer on a group's devices (anything but a delete):
+   * a full group refuses it. A delete of an unbound load balancer (one that was refused) is placed
+   * anyway, so it can finish.
    */
   newLoadBalancer?: boolean;
 }
@@ -146,7 +147,7 @@ export function scheduleRequest(input: ScheduleInput): ScheduleDecision {
 
   // A new tenant: the enabled group with room and the lowest score (ties at random).
   const open = groups.filter((g) => g.adminStateUp && (!input.newLoadBalancer || g.score < 1));
-  // Something other than a create for a load balancer never placed still needs an agent.
+  // A delete of a load balancer never placed still needs an agent.
   const eligible = open.length > 0 || input.newLoadBalancer ? open : groups;
   if (eligible.length === 0) {
     const closed = groups.filter((g) => !g.adminStateUp).length;

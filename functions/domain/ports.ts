@@ -115,17 +115,18 @@ export interface BindingStore {
    * returns that binding. With `agentLiveAfter`, the same transaction checks that the agent still
    * exists, is enabled and beat after that time: a scheduler's cached agent list can never bind a
    * load balancer to an agent just deleted, disabled or dead. The binding's device group counts
-   * it in the same transaction; with `maxLoadBalancers`, only while the group holds fewer; and
+   * it in the same transaction; with `maxLoadBalancers`, only while the group holds fewer; with
+   * `groupEnabled` (a new tenant's first load balancer), only while the group is enabled; and
    * only if the tenant's claim names that group (or none).
    */
   bind(
     binding: Binding,
-    options?: { agentLiveAfter?: number; maxLoadBalancers?: number },
+    options?: { agentLiveAfter?: number; maxLoadBalancers?: number; groupEnabled?: boolean },
   ): Promise<
     | { created: true }
     | { created: false; existing: Binding }
     | { created: false; agentUnavailable: true }
-    | { created: false; groupFull: true }
+    | { created: false; groupRefused: true }
     | { created: false; claimChanged: true }
   >;
   /** Drops a binding, its share of affinity and of its group's count (only if still on `expectedHost`, when given). */

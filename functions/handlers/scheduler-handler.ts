@@ -68,17 +68,23 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
       category === 'group-at-capacity' ||
       category === 'environment-at-capacity';
     if (marks && ctx.loadbalancerId && ctx.resource && ctx.objectId && ctx.tenantId) {
-      await resources.markError(
-        {
-          loadbalancerId: ctx.loadbalancerId,
-          type: ctx.resource,
-          id: ctx.objectId,
-          tenantId: ctx.tenantId,
-          env: config.env,
-        },
-        `request ${ctx.requestId ?? '(no id)'} rejected: ${reason}`,
-        clock(),
-      );
+      const own = {
+        loadbalancerId: ctx.loadbalancerId,
+        type: ctx.resource,
+        id: ctx.objectId,
+        tenantId: ctx.tenantId,
+        env: config.env,
+      };
+      // A refusal for capacity comes after the request put its load balancer in PENDING_UPDATE:
+      // that load balancer is placed nowhere, so it is in ERROR too, not left pending.
+      const unplaced =
+        (category === 'group-at-capacity' || category === 'environment-at-capacity') &&
+        ctx.resource !== 'loadbalancer';
+      const targets = unplaced
+        ? [own, { ...own, type: 'loadbalancer' as const, id: ctx.loadbalancerId }]
+        : [own];
+      const why = `request ${ctx.requestId ?? '(no id)'} rejected: ${reason}`;
+      for (const target of targets) await resources.markError(target, why, clock());
     }
   };
 

@@ -92,7 +92,9 @@ export class RequestScheduler {
   ): Promise<{ decision: ForwardedDecision; agent: AgentRecord; bound: boolean }> {
     const { env, bindings, directory, registry, clock, random, agentDownTimeMs, selection } = this.deps;
     const { loadbalancerId, tenantId } = request;
-    const newLoadBalancer = request.resource === 'loadbalancer' && request.operation === 'create';
+    // Anything but a delete that binds a load balancer puts it on a group's devices, so it counts
+    // against capacity: a refused create's listener must not build the load balancer after all.
+    const newLoadBalancer = request.operation !== 'delete';
 
     for (let round = 0; round < MAX_DECISION_ROUNDS; round++) {
       const [binding, registered] = await Promise.all([
@@ -130,7 +132,7 @@ export class RequestScheduler {
 
       const affinity = await bindings.getTenantAffinity(env, tenantId);
       const affinityHosts = affinity.hosts.map((h) => h.host);
-      const groups = await this.groupViews();
+      const { views: groups, cached } = await this.groupViews();
       // A claim without an affinity row is a concurrent first bind in progress: follow it. Unless
       // its group cannot take a new load balancer: with no affinity row the tenant has none
       // anywhere, so it is still new, and may claim another group (the claim's version guards it).
@@ -152,7 +154,16 @@ export class RequestScheduler {
         ...(groups ? { groups } : {}),
         ...(claimStands && claimGroup ? { tenantGroup: claimGroup } : {}),
       });
+      // A refusal is final for its request: never refuse on a cached view (a group may have been
+      // enabled or emptied since), read the groups again first.
+      if (decision.kind === 'at-capacity' && cached) {
+        this.groupCache = undefined;
+        continue;
+      }
       if (!('host' in decision)) return this.resolve(decision, agents, false);
+      // A tenant with no known group (as the decision saw it) gets one now: it may only be an enabled one.
+      const newTenant =
+        !(claimStands && claimGroup) && !affinityHosts.some((h) => agents.some((a) => a.host === h));
 
       if (decision.kind === 'random' || decision.kind === 'least-loaded') {
         const claimed = await bindings.claimTenant(
@@ -171,13 +182,15 @@ export class RequestScheduler {
         {
           agentLiveAfter: clock() - agentDownTimeMs,
           ...(max !== undefined ? { maxLoadBalancers: max } : {}),
+          // A new tenant only into an enabled group (the view may be cached).
+          ...(newTenant && decision.group !== undefined && this.deps.groups ? { groupEnabled: true } : {}),
         },
       );
       if (!result.created) {
         // The cached list was stale (the agent was deleted, disabled or died): decide again on a fresh one.
         if ('agentUnavailable' in result) directory.invalidate(env);
-        // The group filled up since its usage was read: read it again (and refuse, if it is full).
-        if ('groupFull' in result) this.groupCache = undefined;
+        // The group filled up or was disabled since it was read: read it again (and refuse, if need be).
+        if ('groupRefused' in result) this.groupCache = undefined;
         continue;
       }
       await registry.adjustLoadbalancerCount(env, decision.host, 1);
@@ -194,16 +207,16 @@ export class RequestScheduler {
    * The groups' views for a decision that places a load balancer: one query for all of them
    * (cached briefly, like the agents; the load balancer limit itself is enforced by the bind).
    */
-  private async groupViews(): Promise<GroupView[] | undefined> {
+  private async groupViews(): Promise<{ views: GroupView[] | undefined; cached: boolean }> {
     const groups = this.deps.groups;
-    if (!groups || groups.definitions.length === 0) return undefined;
+    if (!groups || groups.definitions.length === 0) return { views: undefined, cached: false };
     const now = this.deps.clock();
     const hit = this.groupCache;
-    if (hit && now - hit.at < groups.cacheMs && now >= hit.at) return hit.views;
+    if (hit && now - hit.at < groups.cacheMs && now >= hit.at) return { views: hit.views, cached: true };
     const rows = new Map((await groups.store.listGroups(this.deps.env)).map((r) => [r.name, r]));
     const views = groups.definitions.map((d) => groupView(d, rows.get(d.name)));
     this.groupCache = { at: now, views };
-    return views;
+    return { views, cached: false };
   }
 
   private limitsOf(group: string): CapacityLimits | undefined {

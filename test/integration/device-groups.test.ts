@@ -121,6 +121,23 @@ describe('device groups on DynamoDB Local', () => {
     expect(metrics).toContainEqual(
       expect.objectContaining({ name: 'RejectedRequests', dimensions: { Reason: 'group-at-capacity' } }),
     );
+    // The refused load balancer's next request (its listener) does not build it after all: it
+    // would put a third load balancer on g1, so it is refused too, and nothing is bound or counted.
+    const listener = requests.createListener(third as never, { protocol_port: 80 });
+    await h.deliver([listener]);
+    expect(await h.bindings.getBinding(third?.loadbalancerId as string)).toBeUndefined();
+    const records = await h.resources.loadRecords(third?.loadbalancerId as string);
+    // Both the listener and its load balancer (put in PENDING_UPDATE by the request) end in ERROR.
+    for (const type of ['listener', 'loadbalancer'])
+      expect(records.find((r) => r.type === type)).toMatchObject({
+        provisioningStatus: 'ERROR',
+        statusReason: expect.stringContaining('device group g1 of environment Test is at capacity'),
+      });
+    expect(
+      (await new DynamoDbGroupStore(h.clients.db, h.tables.groups).listGroups('Test')).find(
+        (r) => r.name === 'g1',
+      )?.loadBalancers,
+    ).toBe(2);
     // A new tenant still has room on g2.
     const other = lbIds();
     await h.deliver([requests.createLoadbalancer(other)]);
@@ -130,6 +147,58 @@ describe('device groups on DynamoDB Local', () => {
     const fourth = lbIds({ tenantId: tenant });
     await h.deliver([requests.createLoadbalancer(fourth)]);
     expect((await h.bindings.getBinding(fourth.loadbalancerId))?.group).toBe('g1');
+  });
+
+  it('never refuses on its cached view of the groups: a group enabled a moment ago takes the next tenant', async () => {
+    const h = await schedulerHarness({
+      hosts: HOSTS,
+      agentCacheMs: 60_000,
+      groups: [
+        { name: 'g1', hosts: ['a1', 'a2'], limits: { maxLoadBalancers: 1 } },
+        { name: 'g2', hosts: ['b1', 'b2'] },
+      ],
+    });
+    const store = new DynamoDbGroupStore(h.clients.db, h.tables.groups);
+    await store.setAdminState('Test', 'g2', false);
+    const first = lbIds();
+    await h.deliver([requests.createLoadbalancer(first)]);
+    expect((await h.bindings.getBinding(first.loadbalancerId))?.group).toBe('g1');
+    // g1 full, g2 disabled: refused (the view read for it is now cached for a minute).
+    const refused = lbIds();
+    await h.deliver([requests.createLoadbalancer(refused)]);
+    expect((await h.resources.loadRecords(refused.loadbalancerId))[0]?.statusReason).toContain(
+      'environment Test is at capacity',
+    );
+    // The operator enables g2; the clock has not moved, so the cache would still say disabled.
+    await store.setAdminState('Test', 'g2', true);
+    const next = lbIds();
+    await h.deliver([requests.createLoadbalancer(next)]);
+    expect((await h.resources.loadRecords(next.loadbalancerId))[0]?.provisioningStatus).toBe(
+      'PENDING_CREATE',
+    );
+    expect((await h.bindings.getBinding(next.loadbalancerId))?.group).toBe('g2');
+  });
+
+  it('sends no new tenant to a group disabled a moment ago, whatever its cached view says', async () => {
+    const h = await schedulerHarness({ hosts: HOSTS, agentCacheMs: 60_000, groups: GROUPS, random: () => 0 });
+    const store = new DynamoDbGroupStore(h.clients.db, h.tables.groups);
+    const first = lbIds();
+    await h.deliver([requests.createLoadbalancer(first)]);
+    // Both groups empty: the tie goes to g1 (random 0), and the scheduler caches that view.
+    expect((await h.bindings.getBinding(first.loadbalancerId))?.group).toBe('g1');
+    await store.setAdminState('Test', 'g1', false);
+    const next = lbIds();
+    await h.deliver([requests.createLoadbalancer(next)]);
+    expect((await h.bindings.getBinding(next.loadbalancerId))?.group).toBe('g2');
+    // The disabled group's own tenant still grows there.
+    const sibling = lbIds({ tenantId: first.tenantId });
+    await h.deliver([requests.createLoadbalancer(sibling)]);
+    expect((await h.bindings.getBinding(sibling.loadbalancerId))?.group).toBe('g1');
+    const rows = await store.listGroups('Test');
+    expect(rows.map((r) => [r.name, r.loadBalancers])).toEqual([
+      ['g1', 2],
+      ['g2', 1],
+    ]);
   });
 
   it('never binds a tenant’s load balancer outside the group its claim names', async () => {

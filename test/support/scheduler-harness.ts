@@ -17,6 +17,8 @@ export interface HarnessOptions {
   hosts?: string[];
   maxAttempts?: number;
   random?: () => number;
+  /** How long the scheduler may reuse its list of agents and groups (default 0: always read). */
+  agentCacheMs?: number;
   /** Device groups: each agent's group (hosts not named are in none) and the groups' limits. */
   groups?: { name: string; hosts: string[]; limits?: CapacityLimits }[];
 }
@@ -44,7 +46,7 @@ export async function schedulerHarness(options: HarnessOptions = {}) {
     requestQueueUrl: requestQueue.url,
     tables,
     agentDownTimeMs: 75_000,
-    agentCacheMs: 0,
+    agentCacheMs: options.agentCacheMs ?? 0,
     maxAttempts: options.maxAttempts ?? 3,
     retry: { baseSeconds: 1, maxSeconds: 1 },
     selection: 'random',

@@ -69,12 +69,12 @@ export class InMemoryBindingStore implements BindingStore {
 
   async bind(
     binding: Binding,
-    options: { agentLiveAfter?: number; maxLoadBalancers?: number } = {},
+    options: { agentLiveAfter?: number; maxLoadBalancers?: number; groupEnabled?: boolean } = {},
   ): Promise<
     | { created: true }
     | { created: false; existing: Binding }
     | { created: false; agentUnavailable: true }
-    | { created: false; groupFull: true }
+    | { created: false; groupRefused: true }
     | { created: false; claimChanged: true }
   > {
     this.onBind?.(binding);
@@ -91,7 +91,8 @@ export class InMemoryBindingStore implements BindingStore {
     if (this.groups && binding.group !== undefined) {
       const row = this.groups.row(binding.env, binding.group);
       if (options.maxLoadBalancers !== undefined && row.loadBalancers >= options.maxLoadBalancers)
-        return { created: false, groupFull: true };
+        return { created: false, groupRefused: true };
+      if (options.groupEnabled && !row.adminStateUp) return { created: false, groupRefused: true };
       row.loadBalancers += 1;
     }
     this.bindings.set(binding.loadbalancerId, { ...binding });
