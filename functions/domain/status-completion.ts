@@ -31,8 +31,14 @@ export function completions(
   for (const target of targets) touched.add(resourceKey(target.resource, target.objectId));
   const inScope = (r: ResourceRecord): boolean => {
     if (scope.full || touched.has(resourceKey(r.type, r.id))) return true;
-    if ((r.type === 'member' || r.type === 'healthmonitor') && isDeleted(tree, r)) {
-      return touched.has(resourceKey('pool', (r.desired as MemberSpec).pool_id));
+    // Members and monitors go with their pool: settled by the pool's delete. A member or monitor
+    // deleted on its own is settled only by an apply whose scope held it, never because another
+    // change touched its pool (that apply did not delete it: its own delete would then find it
+    // settled, and it would stay on the device).
+    if (r.type === 'member' || r.type === 'healthmonitor') {
+      const poolId = (r.desired as MemberSpec).pool_id;
+      const pool = tree.pools.find((p) => p.id === poolId);
+      return pool !== undefined && isDeleted(tree, pool) && touched.has(resourceKey('pool', poolId));
     }
     // L7 policies and rules are written with their listener's LTM policy, which the listener owns.
     if (r.type === 'l7policy' || r.type === 'l7rule') {

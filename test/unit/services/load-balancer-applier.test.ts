@@ -246,6 +246,33 @@ describe('LoadBalancerApplier over in-memory ports', () => {
     expect(record?.provisioningStatus).toBe('ACTIVE');
   });
 
+  it('never settles a member delete it did not apply: an earlier request of the pool that reads it pending leaves it to its own apply', async () => {
+    // Found by the loaded long soak: the scheduler records a member's delete while the agent still
+    // works through the load balancer's earlier requests; a health monitor's apply (its scope: the
+    // monitor and the pool object, not the members) read the member as PENDING_DELETE and wrote it
+    // as deleted, so the delete's own apply found it settled, and the member stayed on the device.
+    const f = fixture();
+    const ids = lbIds();
+    await f.apply(await f.record(requests.createLoadbalancer(ids)));
+    const pool = await f.record(requests.createPool(ids));
+    await f.apply(pool);
+    const kept = await f.record(requests.createMember(ids, pool.object.id, { address: '10.0.1.4' }));
+    const gone = await f.record(requests.createMember(ids, pool.object.id, { address: '10.0.1.6' }));
+    await f.applier.applyAll([[applyTargetOf(kept), applyTargetOf(gone)]]);
+    const monitor = await f.record(requests.createHealthMonitor(ids, pool.object.id));
+    const remove = await f.record(requests.delete('member', ids, gone.object.id));
+    // The monitor's request was forwarded first; its apply runs after the delete was recorded.
+    await f.apply(monitor);
+    await f.apply(remove);
+    const members = () =>
+      [...f.device.objects.values()].filter((o) => o.kind === 'member').map((o) => o.attrs.address);
+    expect(members()).toEqual(['10.0.1.4']);
+    expect(f.resources.get(ids.loadbalancerId, 'member', gone.object.id)).toBeUndefined();
+    expect(f.resources.get(ids.loadbalancerId, 'healthmonitor', monitor.object.id)?.provisioningStatus).toBe(
+      'ACTIVE',
+    );
+  });
+
   it('does not touch the device while another writer holds the partition lease', async () => {
     const f = fixture();
     const ids = lbIds();
