@@ -273,6 +273,22 @@ describe('LoadBalancerApplier over in-memory ports', () => {
     );
   });
 
+  it('never settles a monitor delete it did not apply: a member’s apply that reads it pending leaves it to its own apply', async () => {
+    const f = fixture();
+    const ids = lbIds();
+    await f.apply(await f.record(requests.createLoadbalancer(ids)));
+    const pool = await f.record(requests.createPool(ids));
+    await f.apply(pool);
+    const monitor = await f.record(requests.createHealthMonitor(ids, pool.object.id));
+    await f.apply(monitor);
+    const member = await f.record(requests.createMember(ids, pool.object.id));
+    const remove = await f.record(requests.delete('healthmonitor', ids, monitor.object.id));
+    await f.apply(member);
+    await f.apply(remove);
+    expect([...f.device.objects.values()].filter((o) => o.kind === 'monitor')).toEqual([]);
+    expect(f.resources.get(ids.loadbalancerId, 'healthmonitor', monitor.object.id)).toBeUndefined();
+  });
+
   it('does not touch the device while another writer holds the partition lease', async () => {
     const f = fixture();
     const ids = lbIds();
