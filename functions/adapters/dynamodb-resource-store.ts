@@ -229,6 +229,22 @@ export class DynamoDbResourceStore implements ResourceStore {
     }
   }
 
+  async clearOwnChange(loadbalancerId: string, requestId: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { loadbalancerId, key: resourceKey('loadbalancer', loadbalancerId) },
+          UpdateExpression: 'REMOVE ownChangePending',
+          ConditionExpression: 'requestId = :rid',
+          ExpressionAttributeValues: { ':rid': requestId },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
   async markError(target: ObjectRef, reason: string, nowMs: number): Promise<boolean> {
     try {
       await this.db.send(
@@ -236,7 +252,7 @@ export class DynamoDbResourceStore implements ResourceStore {
           TableName: this.table,
           Key: { loadbalancerId: target.loadbalancerId, key: resourceKey(target.type, target.id) },
           UpdateExpression:
-            'SET provisioningStatus = :err, statusReason = :why, updatedAt = :now, revision = revision + :one',
+            'SET provisioningStatus = :err, statusReason = :why, updatedAt = :now, revision = revision + :one REMOVE ownChangePending',
           ConditionExpression: 'attribute_exists(#k) AND tenantId = :t AND env = :e',
           ExpressionAttributeNames: { '#k': 'key' },
           ExpressionAttributeValues: {
@@ -412,7 +428,7 @@ export class DynamoDbResourceStore implements ResourceStore {
       return {
         ...common,
         UpdateExpression:
-          'SET provisioningStatus = :s, operatingStatus = :o, updatedAt = :now, appliedAt = if_not_exists(appliedAt, :now) REMOVE statusReason',
+          'SET provisioningStatus = :s, operatingStatus = :o, updatedAt = :now, appliedAt = if_not_exists(appliedAt, :now) REMOVE statusReason, ownChangePending',
         ExpressionAttributeValues: {
           ':rev': record.revision,
           ':s': 'ACTIVE',
@@ -424,7 +440,7 @@ export class DynamoDbResourceStore implements ResourceStore {
     return {
       ...common,
       UpdateExpression:
-        'SET provisioningStatus = :s, operatingStatus = :o, statusReason = :why, updatedAt = :now',
+        'SET provisioningStatus = :s, operatingStatus = :o, statusReason = :why, updatedAt = :now REMOVE ownChangePending',
       ExpressionAttributeValues: {
         ':rev': record.revision,
         ':s': 'ERROR',
@@ -575,6 +591,10 @@ export class DynamoDbResourceStore implements ResourceStore {
       'updatedAt = :now',
     ];
     const conditions = ['attribute_exists(#k)', 'tenantId = :t', 'env = :e'];
+    if (resource === 'loadbalancer' && operation === 'update') {
+      sets.push('ownChangePending = :own');
+      values[':own'] = true;
+    }
     if (operation === 'update') {
       const { changes, unchanged } = request as UpdateRequest;
       // Only when a field of `desired` is named: DynamoDB refuses unused attribute names.
@@ -745,6 +765,7 @@ function toRecord(item: Record<string, unknown>): ResourceRecord {
   } as ResourceRecord;
   if (typeof item.statusReason === 'string') record.statusReason = item.statusReason;
   if (typeof item.appliedAt === 'number') record.appliedAt = item.appliedAt;
+  if (item.ownChangePending === true) record.ownChangePending = true;
   return record;
 }
 

@@ -178,6 +178,11 @@ export interface ResourceStore {
   recordRequest(request: LbaasRequest, env: string, nowMs: number): Promise<void>;
   /** Sets ERROR with a reason on a known object of the given tenant and environment (false otherwise). */
   markError(target: ObjectRef, reason: string, nowMs: number): Promise<boolean>;
+  /**
+   * A load balancer's own update `requestId` is on the device: clears `ownChangePending` unless a
+   * newer update of it was recorded meanwhile (its children's requests do not count).
+   */
+  clearOwnChange(loadbalancerId: string, requestId: string): Promise<void>;
   loadRecords(loadbalancerId: string): Promise<ResourceRecord[]>;
   /** Some objects of one load balancer (those that exist), without reading the whole tree. */
   loadObjects(

@@ -36,6 +36,11 @@ export interface ResourceRecord<R extends ResourceType = ResourceType> {
   requestId: string;
   /** When an agent first put the object on a device (absent: never applied yet). */
   appliedAt?: number;
+  /**
+   * A load balancer's own update is recorded and not yet applied. Its children's requests put it in
+   * PENDING_UPDATE too; only then may a child's apply settle it (it did not write the update).
+   */
+  ownChangePending?: boolean;
   /** When the object was first recorded; the older of two clashing objects keeps its place. */
   createdAt: number;
   updatedAt: number;

@@ -63,7 +63,12 @@ export function completions(
   const settled = new Set(out.map((o) => o.record));
   const othersPending = children.some((r) => isPending(r.provisioningStatus) && !settled.has(r));
   const root = tree.root;
-  if (isPending(root.provisioningStatus) && (inScope(root) || !othersPending)) {
+  // The load balancer's own update settles only with its own request (or a full apply): a child's
+  // scope may reach its virtual address, never all it changes (every listener's virtual, say).
+  const rootSettles = root.ownChangePending
+    ? scope.full || targets.some((t) => t.resource === 'loadbalancer' && t.objectId === root.id)
+    : inScope(root) || !othersPending;
+  if (isPending(root.provisioningStatus) && rootSettles) {
     const childError = out.find((o) => o.kind === 'error');
     out.push(
       childError && !isDeleted(tree, root)

@@ -359,6 +359,11 @@ export class LoadBalancerApplier {
         completions(s.tree, s.translation, s.scope, s.targets),
         clock(),
       );
+      // Its own update is on the device even if a child's request bumped the revision meanwhile
+      // (the status write above then lost): the child's apply may settle it now.
+      const { root } = s.tree;
+      if (root.ownChangePending && s.targets.some((t) => t.resource === 'loadbalancer'))
+        await resources.clearOwnChange(root.id, root.requestId);
       last = s;
     }
     if (last?.translation.loadbalancerDeleted) {

@@ -162,6 +162,42 @@ describe('agent pipeline: SQS → scheduler → agent → simulated BIG-IP → s
     expect(records.find((r) => r.id === f.listener.object.id)?.operatingStatus).toBe('OFFLINE');
   });
 
+  it('reports a load balancer’s own update ACTIVE only once it is on the device, not when an earlier child’s apply lands', async () => {
+    const s = await system();
+    const f = fullLoadBalancer();
+    await s.submitAndSettle(...f.all);
+    // The scheduler records a member's update, then the load balancer's disable, before the agent
+    // gets to either; the member's apply comes first (FIFO) and reads both.
+    const member = requests.update('member', f.ids, { id: f.m1.object.id, weight: 3 });
+    const disable = requests.update('loadbalancer', f.ids, {
+      id: f.ids.loadbalancerId,
+      admin_state_up: false,
+    });
+    await s.deliver([member]);
+    await s.deliver([disable]);
+    const root = async () =>
+      (await s.resources.loadRecords(f.ids.loadbalancerId)).find((r) => r.type === 'loadbalancer');
+    expect((await root())?.ownChangePending).toBe(true);
+    // Only the load balancer's own request clears it (a child's request id does not).
+    await s.resources.clearOwnChange(f.ids.loadbalancerId, member.requestId);
+    expect((await root())?.ownChangePending).toBe(true);
+    const host = (await s.bindings.getBinding(f.ids.loadbalancerId))?.host as string;
+    await s.agent(host).deps.applier.apply({
+      requestId: member.requestId,
+      tenantId: f.ids.tenantId,
+      loadbalancerId: f.ids.loadbalancerId,
+      resource: 'member',
+      objectId: f.m1.object.id as string,
+      operation: 'update',
+    });
+    expect(s.sim.dump()['ltm/virtual']).toEqual([expect.objectContaining({ enabled: true })]);
+    expect((await root())?.provisioningStatus).toBe('PENDING_UPDATE');
+    await s.settle();
+    expect(s.sim.dump()['ltm/virtual']).toEqual([expect.objectContaining({ disabled: true })]);
+    expect(await root()).toMatchObject({ provisioningStatus: 'ACTIVE', operatingStatus: 'OFFLINE' });
+    expect((await root())?.ownChangePending).toBeUndefined();
+  });
+
   it('deletes a member, then a pool with its members and monitor, then the load balancer and its partition', async () => {
     const s = await system();
     const f = fullLoadBalancer();

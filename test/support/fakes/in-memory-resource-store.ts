@@ -76,6 +76,7 @@ export class InMemoryResourceStore implements ResourceStore {
       if (existing.tenantId !== tenantId)
         throw new RejectedRequestError('tenant-mismatch', `${resource} ${id} does not belong to ${tenantId}`);
       if (operation === 'update') Object.assign(existing.desired as object, request.changes);
+      if (resource === 'loadbalancer' && operation === 'update') existing.ownChangePending = true;
       existing.provisioningStatus = status;
       existing.revision += 1;
       existing.requestId = request.requestId;
@@ -117,11 +118,17 @@ export class InMemoryResourceStore implements ResourceStore {
     touch(this.get(loadbalancerId, 'loadbalancer', loadbalancerId) as ResourceRecord, 'PENDING_UPDATE');
   }
 
+  async clearOwnChange(loadbalancerId: string, requestId: string): Promise<void> {
+    const root = this.get(loadbalancerId, 'loadbalancer', loadbalancerId);
+    if (root?.requestId === requestId) delete root.ownChangePending;
+  }
+
   async markError(target: ObjectRef, reason: string, nowMs: number): Promise<boolean> {
     const r = this.get(target.loadbalancerId, target.type, target.id);
     if (!r || r.tenantId !== target.tenantId || r.env !== target.env) return false;
     r.provisioningStatus = 'ERROR';
     r.statusReason = reason;
+    delete r.ownChangePending;
     r.revision += 1;
     r.updatedAt = nowMs;
     return true;
@@ -193,8 +200,10 @@ export class InMemoryResourceStore implements ResourceStore {
         stored.operatingStatus = o.operatingStatus;
         stored.appliedAt ??= nowMs;
         delete stored.statusReason;
+        delete stored.ownChangePending;
       } else {
         stored.provisioningStatus = 'ERROR';
+        delete stored.ownChangePending;
         stored.operatingStatus = 'OFFLINE';
         stored.statusReason = o.reason;
       }

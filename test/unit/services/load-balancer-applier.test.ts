@@ -289,6 +289,51 @@ describe('LoadBalancerApplier over in-memory ports', () => {
     expect(f.resources.get(ids.loadbalancerId, 'healthmonitor', monitor.object.id)).toBeUndefined();
   });
 
+  it('a load balancer’s own update, once applied, lets a child’s apply settle it even if the child’s request raced its status write', async () => {
+    const f = fixture();
+    const ids = lbIds();
+    await f.apply(await f.record(requests.createLoadbalancer(ids)));
+    const pool = await f.record(requests.createPool(ids));
+    await f.apply(pool);
+    const disable = await f.record(
+      requests.update('loadbalancer', ids, { id: ids.loadbalancerId, admin_state_up: false }),
+    );
+    // While the update is written, a member is recorded: the update's status write (conditional on
+    // the revision it read) loses, and the load balancer stays PENDING_UPDATE for the member.
+    let member: LbaasRequest | undefined;
+    const execute = f.device.execute.bind(f.device);
+    f.device.execute = async (partition, plan, options) => {
+      member ??= await f.record(requests.createMember(ids, pool.object.id));
+      return execute(partition, plan, options);
+    };
+    await f.apply(disable);
+    const root = () => f.resources.get(ids.loadbalancerId, 'loadbalancer', ids.loadbalancerId);
+    expect(root()?.provisioningStatus).toBe('PENDING_UPDATE');
+    expect(root()?.ownChangePending).toBeUndefined();
+    await f.apply(member as LbaasRequest);
+    expect(root()?.provisioningStatus).toBe('ACTIVE');
+  });
+
+  it('leaves a load balancer’s own update pending when an earlier child’s apply reads it', async () => {
+    const f = fixture();
+    const ids = lbIds();
+    await f.apply(await f.record(requests.createLoadbalancer(ids)));
+    const pool = await f.record(requests.createPool(ids));
+    await f.apply(pool);
+    const member = await f.record(requests.createMember(ids, pool.object.id));
+    const rename = await f.record(
+      requests.update('loadbalancer', ids, { id: ids.loadbalancerId, name: 'renamed' }),
+    );
+    await f.apply(member);
+    const root = () => f.resources.get(ids.loadbalancerId, 'loadbalancer', ids.loadbalancerId);
+    expect(root()?.provisioningStatus).toBe('PENDING_UPDATE');
+    await f.apply(rename);
+    expect(root()?.provisioningStatus).toBe('ACTIVE');
+    expect([...f.device.objects.values()].find((o) => o.kind === 'virtual-address')?.attrs.description).toBe(
+      'renamed',
+    );
+  });
+
   it('does not touch the device while another writer holds the partition lease', async () => {
     const f = fixture();
     const ids = lbIds();
