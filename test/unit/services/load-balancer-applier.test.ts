@@ -38,6 +38,14 @@ function fixture(devices = [new InMemoryBigIp()]) {
     return request;
   };
   const apply = (r: LbaasRequest) => applier.apply(applyTargetOf(r));
+  /** A load balancer with one pool, both applied. */
+  const withPool = async () => {
+    const ids = lbIds();
+    await apply(await record(requests.createLoadbalancer(ids)));
+    const pool = await record(requests.createPool(ids));
+    await apply(pool);
+    return { ids, pool };
+  };
   return {
     clock,
     resources,
@@ -49,6 +57,7 @@ function fixture(devices = [new InMemoryBigIp()]) {
     applier,
     record,
     apply,
+    withPool,
   };
 }
 
@@ -223,10 +232,7 @@ describe('LoadBalancerApplier over in-memory ports', () => {
 
   it('reads the desired tree inside the lease: an apply that waited writes the newest state, never an older one', async () => {
     const f = fixture();
-    const ids = lbIds();
-    await f.apply(await f.record(requests.createLoadbalancer(ids)));
-    const pool = await f.record(requests.createPool(ids));
-    await f.apply(pool);
+    const { ids, pool } = await f.withPool();
     const member = await f.record(requests.createMember(ids, pool.object.id, { weight: 28 }));
     await f.apply(member);
     const to29 = await f.record(requests.update('member', ids, { id: member.object.id, weight: 29 }));
@@ -252,10 +258,7 @@ describe('LoadBalancerApplier over in-memory ports', () => {
     // monitor and the pool object, not the members) read the member as PENDING_DELETE and wrote it
     // as deleted, so the delete's own apply found it settled, and the member stayed on the device.
     const f = fixture();
-    const ids = lbIds();
-    await f.apply(await f.record(requests.createLoadbalancer(ids)));
-    const pool = await f.record(requests.createPool(ids));
-    await f.apply(pool);
+    const { ids, pool } = await f.withPool();
     const kept = await f.record(requests.createMember(ids, pool.object.id, { address: '10.0.1.4' }));
     const gone = await f.record(requests.createMember(ids, pool.object.id, { address: '10.0.1.6' }));
     await f.applier.applyAll([[applyTargetOf(kept), applyTargetOf(gone)]]);
@@ -275,10 +278,7 @@ describe('LoadBalancerApplier over in-memory ports', () => {
 
   it('never settles a monitor delete it did not apply: a member’s apply that reads it pending leaves it to its own apply', async () => {
     const f = fixture();
-    const ids = lbIds();
-    await f.apply(await f.record(requests.createLoadbalancer(ids)));
-    const pool = await f.record(requests.createPool(ids));
-    await f.apply(pool);
+    const { ids, pool } = await f.withPool();
     const monitor = await f.record(requests.createHealthMonitor(ids, pool.object.id));
     await f.apply(monitor);
     const member = await f.record(requests.createMember(ids, pool.object.id));
@@ -291,10 +291,7 @@ describe('LoadBalancerApplier over in-memory ports', () => {
 
   it('a load balancer’s own update, once applied, lets a child’s apply settle it even if the child’s request raced its status write', async () => {
     const f = fixture();
-    const ids = lbIds();
-    await f.apply(await f.record(requests.createLoadbalancer(ids)));
-    const pool = await f.record(requests.createPool(ids));
-    await f.apply(pool);
+    const { ids, pool } = await f.withPool();
     const disable = await f.record(
       requests.update('loadbalancer', ids, { id: ids.loadbalancerId, admin_state_up: false }),
     );
@@ -316,10 +313,7 @@ describe('LoadBalancerApplier over in-memory ports', () => {
 
   it('leaves a load balancer’s own update pending when an earlier child’s apply reads it', async () => {
     const f = fixture();
-    const ids = lbIds();
-    await f.apply(await f.record(requests.createLoadbalancer(ids)));
-    const pool = await f.record(requests.createPool(ids));
-    await f.apply(pool);
+    const { ids, pool } = await f.withPool();
     const member = await f.record(requests.createMember(ids, pool.object.id));
     const rename = await f.record(
       requests.update('loadbalancer', ids, { id: ids.loadbalancerId, name: 'renamed' }),
