@@ -426,6 +426,11 @@ export function planApply(t: Translation, scope: ApplyScope, snapshot: DeviceSna
     if (gone?.kind === 'member' && !snapshot.objects.has(key))
       nodes.add(node(gone, memberAddress(gone.name)));
   }
+  // The same for a deleted pool whose members went with it: the retry finds no pool to read them from.
+  for (const key of scope.keys) {
+    if (t.absent.get(key)?.kind === 'pool' && !snapshot.objects.has(key))
+      for (const n of t.deletedPoolNodes.get(key) ?? []) nodes.add(n);
+  }
   // A surviving member of this load balancer may still use an address whose other member went away.
   for (const o of t.present.values()) if (o.kind === 'member') nodes.delete(node(o, o.attrs.address));
 

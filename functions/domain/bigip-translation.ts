@@ -5,6 +5,7 @@ import {
   ltmPolicyName,
   memberName,
   monitorName,
+  nodeName,
   partitionName,
   poolName,
   virtualAddressName,
@@ -52,6 +53,11 @@ export interface Translation {
    * can be translated again, so nothing takes them for orphans.
    */
   held: string[];
+  /**
+   * A deleted pool's key → the nodes (full paths) its members use. The device deletes a pool's
+   * members with it; their nodes are ours to clean up, also on a retry that finds the pool gone.
+   */
+  deletedPoolNodes: Map<string, string[]>;
 }
 
 const MONITOR_TYPES: Record<HealthMonitorSpec['type'], MonitorType> = {
@@ -135,6 +141,7 @@ export function translate(tree: LoadBalancerTree, options: TranslationOptions): 
     errors: new Map(),
     tlsPrefixes: new Map(),
     held: [],
+    deletedPoolNodes: new Map(),
   };
   const add = (target: 'present' | 'absent', object: BigIpObject, record: ResourceRecord) => {
     const key = objectKey(object);
@@ -230,7 +237,14 @@ export function translate(tree: LoadBalancerTree, options: TranslationOptions): 
   for (const member of oldestFirst) {
     const spec = member.desired as MemberSpec;
     const pool = tree.pools.find((p) => p.id === spec.pool_id);
-    if (pool && deleted(pool)) continue; // deleting a pool deletes its members on the device
+    if (pool && deleted(pool)) {
+      // Deleting a pool deletes its members on the device; their nodes are cleaned up after.
+      const poolKey = objectKey({ kind: 'pool', partition, name: poolName(env, pool.id) });
+      const nodes = out.deletedPoolNodes.get(poolKey) ?? [];
+      nodes.push(fullPath(NODE_PARTITION, nodeName(spec.address)));
+      out.deletedPoolNodes.set(poolKey, nodes);
+      continue;
+    }
     if (!pool) {
       if (!deleted(member)) fail(member, `pool ${spec.pool_id} does not exist in load balancer ${root.id}`);
       continue;

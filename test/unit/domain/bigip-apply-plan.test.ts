@@ -247,6 +247,37 @@ describe('planApply', () => {
     expect(plan.removeFolder).toBe(true);
   });
 
+  it('cleans the nodes of a deleted pool’s members on a retry that finds the pool already gone (found by the long soak)', () => {
+    // The load balancer's pool was deleted (its members with it) and that reached the unit that took
+    // over after a failover; the node deletes after it did not. The retry there finds no pool.
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    b.listener({ default_pool_id: pool.id });
+    b.member(pool.id, { address: '10.0.0.21' });
+    b.member(pool.id, { address: '10.0.0.22', protocol_port: 8443 });
+    const before = translate(b.tree(), { env });
+    const device = deviceWith(
+      before,
+      [...before.present.keys()].filter(
+        (k) => !['pool', 'member'].includes(before.present.get(k)?.kind ?? ''),
+      ),
+    );
+    device.poolMembers.clear();
+    b.status(b.root, 'PENDING_DELETE');
+    const tree = b.tree();
+    const t = translate(tree, { env });
+    const plan = planApply(
+      t,
+      scopeFor(tree, t, { resource: 'loadbalancer', id: b.ids.loadbalancerId, operation: 'delete' }),
+      device,
+    );
+    expect(plan.commands.map((c) => `${c.op} ${c.object.kind}`)).toEqual([
+      'delete virtual',
+      'delete virtual-address',
+    ]);
+    expect(plan.nodeCleanup).toEqual(['/Common/10.0.0.21', '/Common/10.0.0.22']);
+  });
+
   it('deletes an APP_COOKIE pool’s cookie profile with its load balancer (found by the convergence property)', () => {
     const b = new TreeBuilder();
     const pool = b.pool({ session_persistence: { type: 'APP_COOKIE', cookie_name: 'SID' } });
