@@ -25,6 +25,19 @@ function deviceWith(t: ReturnType<typeof translate>, keys?: Iterable<string>): D
   return snapshot;
 }
 
+/** The plan that deletes the builder's whole load balancer from the given device. */
+function planLoadBalancerDelete(b: TreeBuilder, device: DeviceSnapshot) {
+  b.status(b.root, 'PENDING_DELETE');
+  const tree = b.tree();
+  const t = translate(tree, { env });
+  const scope = scopeFor(tree, t, {
+    resource: 'loadbalancer',
+    id: b.ids.loadbalancerId,
+    operation: 'delete',
+  });
+  return planApply(t, scope, device);
+}
+
 describe('scopeFor', () => {
   it('reads only the pool (with its members) for a member change, however big the load balancer', () => {
     const b = new TreeBuilder();
@@ -229,14 +242,7 @@ describe('planApply', () => {
     b.listener({ default_pool_id: pool.id });
     b.member(pool.id, { address: '10.0.0.8' });
     const device = deviceWith(translate(b.tree(), { env }));
-    b.status(b.root, 'PENDING_DELETE');
-    const tree = b.tree();
-    const t = translate(tree, { env });
-    const plan = planApply(
-      t,
-      scopeFor(tree, t, { resource: 'loadbalancer', id: b.ids.loadbalancerId, operation: 'delete' }),
-      device,
-    );
+    const plan = planLoadBalancerDelete(b, device);
     expect(plan.commands.map((c) => `${c.op} ${c.object.kind}`)).toEqual([
       'delete virtual',
       'delete virtual-address',
@@ -263,14 +269,7 @@ describe('planApply', () => {
       ),
     );
     device.poolMembers.clear();
-    b.status(b.root, 'PENDING_DELETE');
-    const tree = b.tree();
-    const t = translate(tree, { env });
-    const plan = planApply(
-      t,
-      scopeFor(tree, t, { resource: 'loadbalancer', id: b.ids.loadbalancerId, operation: 'delete' }),
-      device,
-    );
+    const plan = planLoadBalancerDelete(b, device);
     expect(plan.commands.map((c) => `${c.op} ${c.object.kind}`)).toEqual([
       'delete virtual',
       'delete virtual-address',
@@ -283,14 +282,7 @@ describe('planApply', () => {
     const pool = b.pool({ session_persistence: { type: 'APP_COOKIE', cookie_name: 'SID' } });
     b.listener({ default_pool_id: pool.id });
     const device = deviceWith(translate(b.tree(), { env }));
-    b.status(b.root, 'PENDING_DELETE');
-    const tree = b.tree();
-    const t = translate(tree, { env });
-    const plan = planApply(
-      t,
-      scopeFor(tree, t, { resource: 'loadbalancer', id: b.ids.loadbalancerId, operation: 'delete' }),
-      device,
-    );
+    const plan = planLoadBalancerDelete(b, device);
     expect(plan.commands.map((c) => `${c.op} ${c.object.kind}`)).toContain('delete persistence-cookie');
   });
 
