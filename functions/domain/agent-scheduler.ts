@@ -45,7 +45,7 @@ export interface ScheduleInput {
    * a full group refuses it. A delete of an unbound load balancer (one that was refused) is placed
    * anyway, so it can finish.
    */
-  newLoadBalancer?: boolean;
+  placesLoadBalancer?: boolean;
 }
 
 /** Decisions that send the request to an agent (`least-loaded` is a new binding under that policy). */
@@ -64,6 +64,19 @@ export type ForwardedScheduleDecision = Extract<ScheduleDecision, { host: string
 
 export function groupOf(agent: Pick<AgentView, 'group'>): string {
   return agent.group ?? DEFAULT_GROUP;
+}
+
+/**
+ * The tenant's device group as the scheduler sees it: its first registered affinity agent's, else
+ * the group its claim names; undefined for a new tenant (who gets a group now).
+ */
+export function knownTenantGroup(
+  agents: readonly AgentView[],
+  affinityHosts: readonly string[],
+  claimGroup: string | undefined,
+): string | undefined {
+  const agent = affinityHosts.map((h) => agents.find((a) => a.host === h)).find((a) => a !== undefined);
+  return agent ? groupOf(agent) : claimGroup;
 }
 
 /**
@@ -99,8 +112,7 @@ export function scheduleRequest(input: ScheduleInput): ScheduleDecision {
   if (binding && boundAgent && active(binding.host))
     return { kind: 'bound', host: binding.host, bind: false, group: groupOf(boundAgent) };
 
-  const affinityGroup = affinityHosts.map((h) => byHost.get(h)).find((a) => a !== undefined);
-  const tenantGroup = affinityGroup ? groupOf(affinityGroup) : input.tenantGroup;
+  const tenantGroup = knownTenantGroup(agents, affinityHosts, input.tenantGroup);
 
   if (activeAgents.length === 0) {
     const why =
@@ -137,7 +149,7 @@ export function scheduleRequest(input: ScheduleInput): ScheduleDecision {
 
   if (tenantGroup !== undefined) {
     const view = viewOf(tenantGroup);
-    if (input.newLoadBalancer && view.score >= 1) return groupFull(env, view);
+    if (input.placesLoadBalancer && view.score >= 1) return groupFull(env, view);
     const hosts = activeIn(tenantGroup);
     if (hosts.length === 0) return noneActiveIn(env, tenantGroup);
     const affinity = affinityHosts.find((h) => hosts.includes(h));
@@ -146,9 +158,9 @@ export function scheduleRequest(input: ScheduleInput): ScheduleDecision {
   }
 
   // A new tenant: the enabled group with room and the lowest score (ties at random).
-  const open = groups.filter((g) => g.adminStateUp && (!input.newLoadBalancer || g.score < 1));
+  const open = groups.filter((g) => g.adminStateUp && (!input.placesLoadBalancer || g.score < 1));
   // A delete of a load balancer never placed still needs an agent.
-  const eligible = open.length > 0 || input.newLoadBalancer ? open : groups;
+  const eligible = open.length > 0 || input.placesLoadBalancer ? open : groups;
   if (eligible.length === 0) {
     const closed = groups.filter((g) => !g.adminStateUp).length;
     return {

@@ -9,6 +9,7 @@ import {
   type RejectionContext,
 } from '../domain/lbaas-request.js';
 import type { MessageVisibility, ResourceStore } from '../domain/ports.js';
+import { failedRequestTargets } from '../domain/resource-state.js';
 import type { RequestScheduler, ScheduleOutcome } from '../services/request-scheduler.js';
 import type { SchedulerConfig } from '../shared/config.js';
 import { METRICS } from '../shared/metric-names.js';
@@ -68,21 +69,13 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
       category === 'group-at-capacity' ||
       category === 'environment-at-capacity';
     if (marks && ctx.loadbalancerId && ctx.resource && ctx.objectId && ctx.tenantId) {
-      const own = {
-        loadbalancerId: ctx.loadbalancerId,
-        type: ctx.resource,
-        id: ctx.objectId,
-        tenantId: ctx.tenantId,
-        env: config.env,
-      };
+      const { loadbalancerId, tenantId, resource, objectId: id } = ctx;
       // A refusal for capacity comes after the request put its load balancer in PENDING_UPDATE:
-      // that load balancer is placed nowhere, so it is in ERROR too, not left pending.
-      const unplaced =
-        (category === 'group-at-capacity' || category === 'environment-at-capacity') &&
-        ctx.resource !== 'loadbalancer';
-      const targets = unplaced
-        ? [own, { ...own, type: 'loadbalancer' as const, id: ctx.loadbalancerId }]
-        : [own];
+      // that load balancer is placed nowhere, so it is in ERROR too (as after a final failure).
+      const capacity = category === 'group-at-capacity' || category === 'environment-at-capacity';
+      const targets = capacity
+        ? failedRequestTargets({ loadbalancerId, tenantId, resource, object: { id } }, config.env)
+        : [{ loadbalancerId, tenantId, type: resource, id, env: config.env }];
       const why = `request ${ctx.requestId ?? '(no id)'} rejected: ${reason}`;
       for (const target of targets) await resources.markError(target, why, clock());
     }

@@ -1,6 +1,7 @@
 import {
   type ForwardedScheduleDecision,
   type GroupView,
+  knownTenantGroup,
   type ScheduleDecision,
   type SelectionPolicy,
   scheduleRequest,
@@ -94,7 +95,7 @@ export class RequestScheduler {
     const { loadbalancerId, tenantId } = request;
     // Anything but a delete that binds a load balancer puts it on a group's devices, so it counts
     // against capacity: a refused create's listener must not build the load balancer after all.
-    const newLoadBalancer = request.operation !== 'delete';
+    const placesLoadBalancer = request.operation !== 'delete';
 
     for (let round = 0; round < MAX_DECISION_ROUNDS; round++) {
       const [binding, registered] = await Promise.all([
@@ -141,7 +142,7 @@ export class RequestScheduler {
       const claimStands =
         affinity.claim !== undefined &&
         (affinityHosts.length > 0 ||
-          !newLoadBalancer ||
+          !placesLoadBalancer ||
           claimView === undefined ||
           (claimView.adminStateUp && claimView.score < 1));
       if (claimStands && affinity.claim && !affinityHosts.includes(affinity.claim.host))
@@ -150,7 +151,7 @@ export class RequestScheduler {
         ...base,
         binding: undefined,
         affinityHosts,
-        newLoadBalancer,
+        placesLoadBalancer,
         ...(groups ? { groups } : {}),
         ...(claimStands && claimGroup ? { tenantGroup: claimGroup } : {}),
       });
@@ -161,9 +162,9 @@ export class RequestScheduler {
         continue;
       }
       if (!('host' in decision)) return this.resolve(decision, agents, false);
-      // A tenant with no known group (as the decision saw it) gets one now: it may only be an enabled one.
+      // A tenant with no group yet gets one now: it may only be an enabled one.
       const newTenant =
-        !(claimStands && claimGroup) && !affinityHosts.some((h) => agents.some((a) => a.host === h));
+        knownTenantGroup(agents, affinityHosts, claimStands ? claimGroup : undefined) === undefined;
 
       if (decision.kind === 'random' || decision.kind === 'least-loaded') {
         const claimed = await bindings.claimTenant(
@@ -176,7 +177,7 @@ export class RequestScheduler {
         );
         if (!claimed) continue;
       }
-      const max = newLoadBalancer ? this.limitsOf(decision.group)?.maxLoadBalancers : undefined;
+      const max = placesLoadBalancer ? this.limitsOf(decision.group)?.maxLoadBalancers : undefined;
       const result = await bindings.bind(
         { loadbalancerId, env, host: decision.host, tenantId, boundAt: clock(), group: decision.group },
         {

@@ -31,7 +31,7 @@ function input(overrides: Partial<ScheduleInput> = {}): ScheduleInput {
     nowMs: NOW,
     random: () => 0,
     groups: [open('g1'), open('g2')],
-    newLoadBalancer: true,
+    placesLoadBalancer: true,
     ...overrides,
   };
 }
@@ -118,7 +118,9 @@ describe('scheduleRequest with device groups', () => {
     });
     // Anything else for an unbound load balancer of that tenant (its delete) is still placed.
     expect(
-      scheduleRequest(input({ affinityHosts: ['a1'], groups: [full, open('g2')], newLoadBalancer: false })),
+      scheduleRequest(
+        input({ affinityHosts: ['a1'], groups: [full, open('g2')], placesLoadBalancer: false }),
+      ),
     ).toMatchObject({ kind: 'affinity', host: 'a1', group: 'g1' });
   });
 
@@ -152,7 +154,7 @@ const caseArb = fc.record({
   binding: fc.option(fc.record({ host: hostArb }), { nil: undefined }),
   affinityHosts: fc.uniqueArray(hostArb, { maxLength: 4 }),
   groups: groupArb,
-  newLoadBalancer: fc.boolean(),
+  placesLoadBalancer: fc.boolean(),
   random: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
 });
 
@@ -199,7 +201,7 @@ describe('scheduleRequest with device groups: properties', () => {
   it('places a new tenant only on an enabled group below capacity, and refuses only when none is', () => {
     fc.assert(
       fc.property(caseArb, (c) => {
-        fc.pre(c.binding === undefined && c.newLoadBalancer);
+        fc.pre(c.binding === undefined && c.placesLoadBalancer);
         const d = scheduleRequest(input({ ...c, affinityHosts: [], random: () => c.random }));
         const openGroups = c.groups.filter((g) => g.adminStateUp && g.score < 1);
         if ('host' in d) return openGroups.some((g) => g.name === d.group);
