@@ -17,6 +17,19 @@ import {
  * nothing else of its tree is left pending. Objects the translation refused go to ERROR with its
  * reason; an ERROR child puts its pending load balancer in ERROR too.
  */
+/**
+ * Whether an apply wrote the load balancer's own recorded update: only its own request (or a full
+ * apply) does; a child's scope may reach its virtual address, never all it changes (every
+ * listener's virtual server, say).
+ */
+export function appliesOwnChange(
+  tree: LoadBalancerTree,
+  scope: ApplyScope,
+  targets: readonly { resource: ResourceType; objectId: string }[],
+): boolean {
+  return scope.full || targets.some((t) => t.resource === 'loadbalancer' && t.objectId === tree.root.id);
+}
+
 export function completions(
   tree: LoadBalancerTree,
   translation: Translation,
@@ -63,10 +76,8 @@ export function completions(
   const settled = new Set(out.map((o) => o.record));
   const othersPending = children.some((r) => isPending(r.provisioningStatus) && !settled.has(r));
   const root = tree.root;
-  // The load balancer's own update settles only with its own request (or a full apply): a child's
-  // scope may reach its virtual address, never all it changes (every listener's virtual, say).
   const rootSettles = root.ownChangePending
-    ? scope.full || targets.some((t) => t.resource === 'loadbalancer' && t.objectId === root.id)
+    ? appliesOwnChange(tree, scope, targets)
     : inScope(root) || !othersPending;
   if (isPending(root.provisioningStatus) && rootSettles) {
     const childError = out.find((o) => o.kind === 'error');

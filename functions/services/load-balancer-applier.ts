@@ -23,7 +23,7 @@ import {
   type LoadBalancerTree,
   type ResourceRecord,
 } from '../domain/resource-state.js';
-import { completions, refusedByDevice } from '../domain/status-completion.js';
+import { appliesOwnChange, completions, refusedByDevice } from '../domain/status-completion.js';
 import type { CertificateLookup } from '../domain/tls-translation.js';
 import { lookupCertificates } from './certificate-lookup.js';
 
@@ -362,7 +362,7 @@ export class LoadBalancerApplier {
       // Its own update is on the device even if a child's request bumped the revision meanwhile
       // (the status write above then lost): the child's apply may settle it now.
       const { root } = s.tree;
-      if (root.ownChangePending && s.targets.some((t) => t.resource === 'loadbalancer'))
+      if (root.ownChangePending && appliesOwnChange(s.tree, s.scope, s.targets))
         await resources.clearOwnChange(root.id, root.requestId);
       last = s;
     }
