@@ -242,8 +242,6 @@ export interface PartitionLease {
    */
   renew(key: string, owner: string): Promise<number>;
   release(key: string, owner: string): Promise<void>;
-  /** How long a lease outlives a holder that died without releasing it. */
-  readonly ttlMs: number;
 }
 
 /** Where a device group's config-syncs stand: numbered as they start, across every agent. */
@@ -391,28 +389,32 @@ export interface BigIpDevice {
   close(): Promise<void>;
 }
 
-/** The device or HA pair of one environment: writes go to its active unit. */
+/**
+ * The device or HA pair of one device group: which unit to write to, and what each unit says.
+ * Its cached failover states are kept true by what the units answer: an error from any call of a
+ * unit it handed out, or a failover state read that contradicts the cache, makes the next choice
+ * read every unit again (the pair may have failed over).
+ */
 export interface DeviceCluster {
   readonly name: string;
-  readonly devices: readonly BigIpDevice[];
   /** The unit to write to; throws a transient BigIpError when none is ACTIVE. */
   activeDevice(): Promise<BigIpDevice>;
+  /** The group's other units: what a config-sync copies to, and what is asked whether it holds a change. */
+  peersOf(device: BigIpDevice): readonly BigIpDevice[];
   /**
-   * Returns once what was written to `device` is on every other unit of the group (at once for a
-   * single unit): `onUnit` says whether a unit holds it. After a change (`changed`), it first waits
-   * for a config-sync that started after the change to end, running that sync itself when no other
-   * writer is; at most one sync runs per device group. After an apply that changed nothing, a unit
-   * that already holds the state needs no sync (an earlier sync that never finished gets one now).
-   * Throws a transient BigIpError when the units do not agree in time or the writer lost ACTIVE.
+   * Every unit's state for a heartbeat, by unit name (the sync status too when the group has two
+   * units; the version when asked). A unit that has not answered within `budgetMs` is reported
+   * hung, unreachable, and the others do not wait for it.
    */
-  confirmOnGroup(
-    device: BigIpDevice,
-    onUnit: (unit: BigIpDevice) => Promise<boolean>,
-    options: { changed: boolean },
-  ): Promise<void>;
-  /** Forgets cached failover states (after an error that may mean the pair failed over). */
-  forget(): void;
+  unitStates(options: { withVersion: boolean; budgetMs: number }): Promise<Record<string, DeviceState>>;
   close(): Promise<void>;
+}
+
+/** Waiting, as services need it: the wiring passes real timers, unit tests a virtual clock's. */
+export interface Timers {
+  sleep(ms: number): Promise<void>;
+  /** `answer`, or `'late'` when it takes longer than `ms`. */
+  within<T>(answer: Promise<T>, ms: number): Promise<T | 'late'>;
 }
 
 export type { ObjectRef, OperatingStatus };

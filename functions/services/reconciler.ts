@@ -1,5 +1,5 @@
 import { planApply, scopeFor } from '../domain/bigip-apply-plan.js';
-import { partitionLeaseKey, partitionName } from '../domain/bigip-names.js';
+import { partitionName } from '../domain/bigip-names.js';
 import { type BigIpObject, type DeviceSnapshot, objectKey } from '../domain/bigip-objects.js';
 import { type Translation, type TranslationOptions, translate } from '../domain/bigip-translation.js';
 import { BigIpError, LeaseBusyError } from '../domain/errors.js';
@@ -16,18 +16,21 @@ import { type DriftItem, describeDrift, findOrphans, orphanPlan } from '../domai
 import { allRecords, buildTree, isPending, type LoadBalancerTree } from '../domain/resource-state.js';
 import { lookupCertificates, readOnce } from './certificate-lookup.js';
 import { environmentTrees } from './environment-trees.js';
-import { unitHolds } from './load-balancer-applier.js';
+import type { GroupSync } from './group-sync.js';
+import { type PartitionWriter, unitHolds } from './partition-writer.js';
 
 export interface ReconcilerDeps {
   env: string;
   /** The device group reconciled: only its agents' load balancers, on its devices. */
   group?: string;
-  cluster: DeviceCluster;
+  cluster: Pick<DeviceCluster, 'name' | 'activeDevice'>;
   registry: AgentRegistry;
   bindings: BindingStore;
   resources: ResourceStore;
-  /** Partition leases, shared with the agents. */
-  lease: PartitionLease;
+  /** How a repair or an orphan removal reaches a partition: the agents' own lifecycle (lease, send-by, config-sync). */
+  writer: PartitionWriter;
+  /** The device group's config-sync (a replaced peer is synced when nothing else was). */
+  sync: Pick<GroupSync, 'resyncPeer'>;
   /** One run per cluster: a lease that does not wait (a run already going wins) and outlives a run. */
   runLease: PartitionLease;
   owner: string;
@@ -125,7 +128,6 @@ export class Reconciler {
       if (!readiness.ready)
         return { outcome: 'skipped', reason: `device ${device.name} is not ready: ${readiness.reason}` };
     } catch (error) {
-      cluster.forget();
       return { outcome: 'skipped', reason: `device not reachable: ${(error as Error).message}` };
     }
     const scope = options.scope ?? {};
@@ -206,10 +208,9 @@ export class Reconciler {
       const changed =
         report.loadbalancers.some((r) => r.outcome === 'repaired' || r.outcome === 'restored') ||
         report.orphans.some((o) => o.removed);
-      if (!options.dryRun && !changed) report.peerSynced = await this.syncReplacedPeer(device);
+      if (!options.dryRun && !changed) report.peerSynced = await this.deps.sync.resyncPeer(device);
     } catch (error) {
       if (!(error instanceof UnreadableDevice) && !(error instanceof BigIpError)) throw error;
-      cluster.forget();
       report.outcome = 'aborted';
       report.reason = error.message;
     }
@@ -224,7 +225,7 @@ export class Reconciler {
     options: ReconcileOptions,
     certificates: CertificateStore | undefined,
   ): Promise<LoadBalancerResult> {
-    const { env, cluster, lease, owner, resources, clock } = this.deps;
+    const { env, resources, clock } = this.deps;
     const base = { loadbalancerId: first.root.id, tenantId: first.root.tenantId, drift: [] as DriftItem[] };
     const pending = (t: LoadBalancerTree) => allRecords(t).some((r) => isPending(r.provisioningStatus));
     const skipPending = {
@@ -238,53 +239,44 @@ export class Reconciler {
     if (found.drift.length === 0) return { ...base, outcome: 'in-sync' };
     if (options.dryRun) return { ...base, outcome: 'drift', drift: found.drift };
 
-    // Repairing is a writer's work: under the partition's lease, from the desired state and the
-    // device as they are now (an agent may have changed either meanwhile).
-    const leaseKey = partitionLeaseKey(env, cluster.name, found.translation.partition);
-    try {
-      await lease.acquire(leaseKey, owner);
-    } catch (error) {
-      if (error instanceof LeaseBusyError)
-        return { ...base, outcome: 'skipped', reason: 'an agent is writing its partition' };
-      throw error;
-    }
-    let now: Awaited<ReturnType<Reconciler['compare']>>;
-    let tree: LoadBalancerTree;
-    try {
-      const current = buildTree(await resources.loadRecords(first.root.id));
-      if (!current || current.root.env !== env)
-        return { ...base, outcome: 'skipped', reason: 'deleted meanwhile' };
-      if (pending(current)) return skipPending;
-      tree = current;
-      now = await this.compare(device, tree, partitions, listing, certificates);
-      if (now.drift.length === 0) return { ...base, outcome: 'in-sync' };
-      // Still the partition's only writer after a long read? A lost lease leaves it to the next run.
-      let sendBy: number;
+    // Repairing is a writer's work: as the partition's writer, from the desired state and the
+    // device as they are now (an agent may have changed either meanwhile), so a repair never
+    // undoes a newer apply.
+    const written = await this.deps.writer.write(found.translation.partition, async (session) => {
+      const tree = buildTree(await resources.loadRecords(first.root.id));
+      if (!tree || tree.root.env !== env)
+        return { ...base, outcome: 'skipped' as const, reason: 'deleted meanwhile' };
+      if (pending(tree)) return skipPending;
+      const now = await this.compare(device, tree, partitions, listing, certificates);
+      if (now.drift.length === 0) return { ...base, outcome: 'in-sync' as const };
       try {
-        sendBy = await lease.renew(leaseKey, owner);
+        await session.send(device, now.plan, unitHolds(now.translation, now.scope));
       } catch (error) {
+        // Still the partition's only writer after a long read? A lost lease leaves it to the next run.
         if (error instanceof LeaseBusyError)
-          return { ...base, outcome: 'skipped', reason: 'its partition lease lapsed before the repair' };
-        throw error;
-      }
-      try {
-        await device.execute(now.translation.partition, now.plan, { sendBy });
-      } catch (error) {
+          return {
+            ...base,
+            outcome: 'skipped' as const,
+            reason: 'its partition lease lapsed before the repair',
+          };
         if (!(error instanceof BigIpError) || error.transient) throw error;
         const reason = `the device refused the repair: ${String(error.context.bigipMessage ?? error.message)}`;
         await resources.recordOutcomes([{ kind: 'error', record: tree.root, reason }], clock());
-        return { ...base, outcome: 'failed', drift: now.drift, reason };
+        return { ...base, outcome: 'failed' as const, drift: now.drift, reason };
       }
-    } finally {
-      await lease.release(leaseKey, owner).catch(() => undefined);
-    }
-    // Like an apply: done only once every unit of the group holds it (outside the lease).
-    const { translation, scope, drift } = now;
-    await cluster.confirmOnGroup(device, (unit) => unitHolds(unit, translation, scope), { changed: true });
+      return { repaired: tree, drift: now.drift };
+    });
+    if (written.outcome === 'busy')
+      return { ...base, outcome: 'skipped', reason: 'an agent is writing its partition' };
+    // Like an apply: done only once every unit of the group holds it.
+    if (written.unconfirmed !== undefined) throw written.unconfirmed;
+    const done = written.value;
+    if (!('repaired' in done)) return done;
+    const { drift } = done;
     const restored =
       drift.every((d) => d.action === 'create') && drift.some((d) => d.kind === 'virtual-address');
     const note = `${restored ? 'restored on' : 'drift repaired on'} ${device.name} at ${new Date(clock()).toISOString()}: ${summarize(drift)}`;
-    await resources.recordRepair(tree.root, note, clock());
+    await resources.recordRepair(done.repaired.root, note, clock());
     return { ...base, outcome: restored ? 'restored' : 'repaired', drift };
   }
 
@@ -341,7 +333,7 @@ export class Reconciler {
     options: ReconcileOptions,
     store: CertificateStore | undefined,
   ): Promise<OrphanResult | undefined> {
-    const { env, cluster, lease, owner } = this.deps;
+    const { env } = this.deps;
     const own = trees.filter((t) => partitionName(env, t.root.tenantId) === partition);
     // A pending request may be creating or deleting exactly these objects.
     if (own.some((t) => allRecords(t).some((r) => isPending(r.provisioningStatus)))) return undefined;
@@ -368,14 +360,7 @@ export class Reconciler {
       kept: [],
     };
     if (options.dryRun || options.orphans !== 'remove') return result;
-    const leaseKey = partitionLeaseKey(env, cluster.name, partition);
-    try {
-      await lease.acquire(leaseKey, owner);
-    } catch (error) {
-      if (error instanceof LeaseBusyError) return { ...result, kept: ['an agent is writing this partition'] };
-      throw error;
-    }
-    try {
+    const written = await this.deps.writer.write(partition, async (session) => {
       // Deleting is where a false reading does harm: the device must still be ready now.
       const readiness = await device.readiness();
       if (!readiness.ready)
@@ -383,41 +368,26 @@ export class Reconciler {
       const pools = orphans.filter((o) => o.kind === 'pool');
       const snapshot =
         pools.length > 0
-          ? await device.read(
-              partition,
+          ? await session.read(
+              device,
               pools.map(({ attrs: _a, ...p }) => p as never),
             )
           : undefined;
       const plan = orphanPlan(orphans, snapshot?.poolMembers ?? new Map(), wholePartition);
-      let sendBy: number;
       try {
-        sendBy = await lease.renew(leaseKey, owner);
+        const executed = await session.send(device, plan);
+        return { ...result, kept: executed.skipped, removed: true };
       } catch (error) {
         if (error instanceof LeaseBusyError)
           return { ...result, kept: ['its partition lease lapsed before the removal'] };
         throw error;
       }
-      const executed = await device.execute(partition, plan, { sendBy });
-      result.kept = executed.skipped;
-      result.removed = true;
-    } finally {
-      await lease.release(leaseKey, owner).catch(() => undefined);
-    }
-    await cluster.confirmOnGroup(device, async () => true, { changed: true });
-    return result;
-  }
-
-  /** A peer that came back empty shows the group out of sync while the active unit is whole: sync it. */
-  private async syncReplacedPeer(device: BigIpDevice): Promise<boolean> {
-    const { cluster } = this.deps;
-    if (cluster.devices.length < 2) return false;
-    const status = await device.syncStatus();
-    if (status === 'In Sync' || status === 'Standalone') return false;
-    await cluster.confirmOnGroup(device, async () => true, { changed: true });
-    return true;
+    });
+    if (written.outcome === 'busy') return { ...result, kept: ['an agent is writing this partition'] };
+    if (written.unconfirmed !== undefined) throw written.unconfirmed;
+    return written.value;
   }
 }
-
 /** `2 created, 1 changed (pool /P/x: monitor)` — short enough for a status reason. */
 export function summarize(drift: readonly DriftItem[]): string {
   const count = (a: DriftItem['action']) => drift.filter((d) => d.action === a).length;

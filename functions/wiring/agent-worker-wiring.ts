@@ -14,7 +14,7 @@ import { type AgentWorkerDeps, createAgentWorkerHandler } from '../handlers/agen
 import { LoadBalancerApplier } from '../services/load-balancer-applier.js';
 import type { AgentConfig } from '../shared/config.js';
 import { createTelemetry, type Telemetry } from '../shared/telemetry.js';
-import { type DeviceOverrides, wireDeviceCluster } from './device-cluster-wiring.js';
+import { type DeviceOverrides, wirePartitionWriter } from './device-cluster-wiring.js';
 
 export interface AgentWorkerOverrides extends DeviceOverrides {
   random?: () => number;
@@ -39,10 +39,18 @@ export function wireAgentWorker(
   const telemetry = overrides.telemetry ?? createTelemetry('agent', config.env, config.host);
   const calls: RestCall[] = [];
   const db = createDocumentClient(clients.dynamodb);
-  const cluster = wireDeviceCluster(config, {
+  const { cluster, writer } = wirePartitionWriter(config, {
     ...overrides,
+    env: config.env,
+    lease: new DynamoDbPartitionLease(db, config.tables.leases, {
+      ttlMs: config.leaseMs,
+      waitMs: overrides.leaseWaitMs ?? 5_000,
+      clock,
+    }),
     ledger: new DynamoDbSyncLedger(db, config.tables.leases),
     owner: `${config.host}#${randomUUID()}`,
+    // One lease owner per apply: two invocations of one agent never share a lease.
+    newOwner: () => `${config.host}#${randomUUID()}`,
     onCall: (call) => {
       calls.push(call);
       overrides.onCall?.(call);
@@ -51,24 +59,17 @@ export function wireAgentWorker(
   const resources = new DynamoDbResourceStore(db, config.tables);
   const registry = new DynamoDbAgentRegistry(db, config.tables.agents);
   const bindings = new DynamoDbBindingStore(db, config.tables);
-  const lease = new DynamoDbPartitionLease(db, config.tables.leases, {
-    ttlMs: config.leaseMs,
-    waitMs: overrides.leaseWaitMs ?? 5_000,
-    clock,
-  });
   const applier = new LoadBalancerApplier({
     env: config.env,
     host: config.host,
     resources,
     bindings,
     registry,
-    lease,
-    cluster,
+    writer,
     translation: config.trafficGroup ? { trafficGroup: config.trafficGroup } : {},
     certificates:
       overrides.certificates ?? new SecretsManagerCertificates(new SecretsManagerClient({ maxAttempts: 3 })),
     clock,
-    newId: randomUUID,
   });
   const deps: AgentWorkerDeps = {
     config,

@@ -336,7 +336,7 @@ describe('agent pipeline: SQS → scheduler → agent → simulated BIG-IP → s
     // From its first read to the end of its writes, an apply is in the partition's critical section.
     const inside = { now: 0, max: 0 };
     for (const a of s.agents) {
-      const device = a.cluster.devices[0] as unknown as Record<
+      const device = a.cluster.units[0] as unknown as Record<
         'read' | 'execute',
         (...args: never[]) => Promise<unknown>
       >;
@@ -473,7 +473,7 @@ describe('agent pipeline with an HA pair', () => {
     expect(pair.b.calls.filter((c) => c.method !== 'GET' && !c.path.includes('authn'))).toEqual([]);
 
     pair.failover();
-    s.agents[0]?.cluster.forget(); // the next status poll would see it within the cache TTL
+    s.agents[0]?.cluster.invalidate(); // the next status poll would see it within the cache TTL
     await s.submitAndSettle(requests.createListener(ids));
     expect(pair.b.calls.some((c) => c.method === 'POST' && c.path === '/mgmt/tm/ltm/virtual')).toBe(true);
     expect(pair.a.dump()['ltm/virtual']).toHaveLength(1); // synced back from b

@@ -1,9 +1,10 @@
 import { LeaseBusyError } from '../../../functions/domain/errors.js';
 import type { PartitionLease } from '../../../functions/domain/ports.js';
 
+const LEASE_TTL_MS = 60_000;
+
 /** Partition leases in memory; `events` records acquire/release in order. */
 export class InMemoryLease implements PartitionLease {
-  readonly ttlMs = 60_000;
   readonly holders = new Map<string, string>();
   readonly events: string[] = [];
   /** Runs while the caller waits for the lease (another writer's work meanwhile). */
@@ -26,7 +27,7 @@ export class InMemoryLease implements PartitionLease {
 
   async renew(key: string, owner: string): Promise<number> {
     if (this.holders.get(key) !== owner) throw new LeaseBusyError(`partition lease ${key} was lost`, { key });
-    return Date.now() + this.ttlMs / 2;
+    return Date.now() + LEASE_TTL_MS / 2;
   }
 
   async release(key: string, owner: string): Promise<void> {

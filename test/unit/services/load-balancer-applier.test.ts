@@ -8,7 +8,7 @@ import { InMemoryBigIp, InMemoryCluster } from '../../support/fakes/in-memory-bi
 import { InMemoryBindingStore } from '../../support/fakes/in-memory-binding-store.js';
 import { InMemoryLease } from '../../support/fakes/in-memory-lease.js';
 import { InMemoryResourceStore } from '../../support/fakes/in-memory-resource-store.js';
-import { manualClock, parsed } from '../../support/service-fixtures.js';
+import { inMemoryWriter, manualClock, parsed } from '../../support/service-fixtures.js';
 
 const ENV = 'Unit';
 
@@ -20,17 +20,15 @@ function fixture(devices = [new InMemoryBigIp()]) {
   registry.put({ env: ENV, host: 'a1', heartbeatAt: clock.now() });
   const lease = new InMemoryLease();
   const cluster = new InMemoryCluster(devices);
-  let ids = 0;
+  const { sync, writer } = inMemoryWriter(ENV, cluster, lease);
   const applier = new LoadBalancerApplier({
     env: ENV,
     host: 'a1',
     resources,
     bindings,
     registry,
-    lease,
-    cluster,
+    writer,
     clock: clock.now,
-    newId: () => `apply-${++ids}`,
   });
   const record = async (message: Record<string, unknown>) => {
     const request = parsed(message);
@@ -53,6 +51,7 @@ function fixture(devices = [new InMemoryBigIp()]) {
     registry,
     lease,
     cluster,
+    sync,
     device: devices[0] as InMemoryBigIp,
     applier,
     record,
@@ -79,22 +78,6 @@ describe('LoadBalancerApplier over in-memory ports', () => {
     expect(f.resources.get(ids.loadbalancerId, 'loadbalancer', ids.loadbalancerId)?.provisioningStatus).toBe(
       'PENDING_CREATE',
     );
-  });
-
-  it('gives the device the renewed lease’s send-by time with every change it writes', async () => {
-    const f = fixture();
-    const ids = lbIds();
-    const lb = await f.record(requests.createLoadbalancer(ids));
-    // The lease says when the writes must be sent; the applier hands exactly that to the device.
-    f.lease.renew = async () => 1_234_567;
-    const sendBys: (number | undefined)[] = [];
-    const execute = f.device.execute.bind(f.device);
-    f.device.execute = async (partition, plan, options) => {
-      sendBys.push(options?.sendBy);
-      return execute(partition, plan);
-    };
-    await f.apply(lb);
-    expect(sendBys).toEqual([1_234_567]);
   });
 
   it('applies a new load balancer under its partition lease and settles it ACTIVE', async () => {
@@ -174,7 +157,6 @@ describe('LoadBalancerApplier over in-memory ports', () => {
         statusReason: expect.stringContaining('01070333'),
       });
     }
-    expect(f.cluster.forgotten).toBe(1);
     expect(f.lease.holders.size).toBe(0);
   });
 
@@ -345,7 +327,7 @@ describe('LoadBalancerApplier over in-memory ports', () => {
     const lb = await f.record(requests.createLoadbalancer(lbIds()));
     await f.apply(lb);
     await f.apply(lb);
-    expect(f.cluster.syncs).toEqual(['a']);
+    expect(f.sync.syncs).toEqual(['a']);
   });
 
   it('deletes a load balancer: objects gone, records deleted, binding and agent count released', async () => {
@@ -397,7 +379,7 @@ describe('LoadBalancerApplier over in-memory ports', () => {
       await f.apply(await f.record(requests.createLoadbalancer(ids)));
       f.lease.events.length = 0;
       f.device.events.length = 0;
-      f.cluster.syncs.length = 0;
+      f.sync.syncs.length = 0;
       const listener = await f.record(requests.createListener(ids));
       const pool = await f.record(requests.createPool(ids, { listener_id: listener.object.id }));
       const m1 = await f.record(
@@ -415,7 +397,7 @@ describe('LoadBalancerApplier over in-memory ports', () => {
         `execute ${ENV}_${ids.tenantId} 4`,
       ]);
       expect(f.device.events.filter((e) => e.startsWith('read'))).toHaveLength(1);
-      expect(f.cluster.syncs).toEqual(['a']);
+      expect(f.sync.syncs).toEqual(['a']);
       for (const [type, id] of [
         ['listener', listener.object.id],
         ['pool', pool.object.id],
