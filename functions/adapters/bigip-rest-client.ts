@@ -6,6 +6,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { BigIpError } from '../domain/errors.js';
 import type { BigIpEndpoint, CredentialsProvider } from '../domain/ports.js';
+import { sleep } from '../shared/timers.js';
 
 export interface RestCall {
   device: string;
@@ -128,7 +129,7 @@ export class BigIpRestClient {
       retries: options.retries ?? 3,
       retryBaseMs: options.retryBaseMs ?? 250,
       deadlineMs: options.deadlineMs ?? 2 * timeoutMs,
-      sleep: options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+      sleep: options.sleep ?? sleep,
       clock: options.clock ?? Date.now,
       random: options.random ?? Math.random,
       onCall: options.onCall,

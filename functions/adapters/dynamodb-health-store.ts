@@ -2,6 +2,7 @@ import { BatchWriteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@
 import type { ListenerStatistics } from '../domain/listener-statistics.js';
 import type { HealthStore, OperatingStatusChange } from '../domain/ports.js';
 import { resourceKey } from '../domain/resource-state.js';
+import { sleep } from '../shared/timers.js';
 import { isConditionFailure } from './dynamodb-errors.js';
 import { queryAll } from './dynamodb-query.js';
 
@@ -78,7 +79,7 @@ export class DynamoDbHealthStore implements HealthStore {
         requests = (res.UnprocessedItems?.[this.tables.statistics] ?? []) as Record<string, unknown>[];
         if (requests.length > 0) {
           if (attempt >= 8) throw new Error(`statistics: ${requests.length} writes left unprocessed`);
-          await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+          await sleep(50 * 2 ** attempt);
         }
       }
     }

@@ -3,6 +3,7 @@ import type { BeatReport, HeartbeatService } from '../services/heartbeat-service
 import type { HeartbeatConfig } from '../shared/config.js';
 import { METRICS } from '../shared/metric-names.js';
 import { emitMetric, MetricUnit, type Telemetry } from '../shared/telemetry.js';
+import { sleep as systemSleep } from '../shared/timers.js';
 
 /**
  * The scheduled heartbeat. EventBridge schedules fire at most once a minute, so one invocation
@@ -13,7 +14,7 @@ export function createHeartbeatHandler(
   service: HeartbeatService,
   config: Pick<HeartbeatConfig, 'beatsPerInvocation' | 'heartbeatIntervalMs' | 'host'>,
   telemetry: Telemetry,
-  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  sleep: (ms: number) => Promise<void> = systemSleep,
   clock: () => number = Date.now,
 ) {
   return async (): Promise<{ beats: BeatReport[] }> => {
