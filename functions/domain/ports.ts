@@ -4,6 +4,7 @@ import type { HealthScrape } from './device-health.js';
 import type { ForwardedRequest, LbaasRequest, ResourceType } from './lbaas-request.js';
 import type { ListenerStatistics } from './listener-statistics.js';
 import type { AgentView } from './liveness.js';
+import type { RecordResult } from './refusals.js';
 import type { ObjectRef, OperatingStatus, ResourceRecord, StatusOutcome } from './resource-state.js';
 import type { CertificateMaterial } from './tls-translation.js';
 
@@ -174,8 +175,12 @@ export interface GroupStore {
 
 /** Desired state and statuses of every object (the resources table). */
 export interface ResourceStore {
-  /** Records the request's desired state and PENDING_* statuses; rejects requests that cannot apply. */
-  recordRequest(request: LbaasRequest, env: string, nowMs: number): Promise<void>;
+  /**
+   * Records the request's desired state and PENDING_* statuses in one conditional write. A write the
+   * table refuses comes back as what it found (`RecordConflict`: the items and claims in the way),
+   * which the domain explains (`explainRecordConflict`); a member batch's own plan may refuse it.
+   */
+  recordRequest(request: LbaasRequest, env: string, nowMs: number): Promise<RecordResult>;
   /** Sets ERROR with a reason on a known object of the given tenant and environment (false otherwise). */
   markError(target: ObjectRef, reason: string, nowMs: number): Promise<boolean>;
   /**

@@ -34,3 +34,9 @@ export function inMemoryWriter(env: string, cluster: InMemoryCluster, lease: InM
   });
   return { sync, writer };
 }
+
+/** A scheduling result that must have gone to an agent (the test fails otherwise, saying why not). */
+export function forwarded<T extends { kind: string }>(outcome: T): Extract<T, { kind: 'forwarded' }> {
+  if (outcome.kind !== 'forwarded') throw new Error(`not forwarded: ${JSON.stringify(outcome)}`);
+  return outcome as Extract<T, { kind: 'forwarded' }>;
+}

@@ -219,12 +219,13 @@ describe('LoadBalancerApplier over in-memory ports', () => {
     await f.apply(member);
     const to29 = await f.record(requests.update('member', ids, { id: member.object.id, weight: 29 }));
     // While this apply waits for the lease, a newer request (weight 30) is recorded.
-    f.lease.whileWaiting = () =>
-      f.resources.recordRequest(
+    f.lease.whileWaiting = async () => {
+      await f.resources.recordRequest(
         parsed(requests.update('member', ids, { id: member.object.id, weight: 30 })),
         ENV,
         f.clock.now(),
       );
+    };
     await f.apply(to29);
     const onDevice = [...f.device.objects.values()].find((o) => o.kind === 'member');
     expect(onDevice?.attrs.ratio).toBe(30);
