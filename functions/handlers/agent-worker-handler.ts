@@ -45,7 +45,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
   const { config, applier, resources, telemetry, clock } = deps;
   const { logger, metrics } = telemetry;
 
-  /** One record's log line, metrics and, when it must be tried again, its back-off: from its group's settled apply. */
+  /** One record's log line, metrics and, when it must be tried again, its back-off: from its load balancer's settled apply. */
   const report = async (
     record: SQSRecord,
     parsed: ReturnType<typeof parseForwarded>,
@@ -125,7 +125,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
     deps.calls.length = 0;
     try {
       // One pass: every load balancer's requests applied at once, then each record reported from its
-      // group's result, in FIFO order (a failed record fails the rest of its load balancer's).
+      // load balancer's result, in FIFO order (a failed record fails the rest of its message group).
       const { parsed, outcomes } = await applyBatch(event.Records, applier);
       return await processFifoBatch(event.Records, (record) =>
         report(
@@ -148,22 +148,22 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
 
 /**
  * Applies a batch: the records grouped by load balancer in the order received (FIFO keeps a load
- * balancer's requests in order), one apply per group, all at once. Each record gets its group's result.
+ * balancer's requests in order), one change per load balancer, all applied at once. Each record gets its load balancer's result.
  */
 async function applyBatch(records: readonly SQSRecord[], applier: LoadBalancerApplier) {
   const parsed = new Map<string, ReturnType<typeof parseForwarded>>();
-  const groups = new Map<string, { targets: ApplyTarget[]; messageIds: string[] }>();
+  const byLoadBalancer = new Map<string, { targets: ApplyTarget[]; messageIds: string[] }>();
   for (const record of records) {
     const message = parseForwarded(record.body);
     parsed.set(record.messageId, message);
     if (!message.ok) continue;
     const target = applyTargetOf(message.message.request);
-    const group = groups.get(target.loadbalancerId) ?? { targets: [], messageIds: [] };
-    group.targets.push(target);
-    group.messageIds.push(record.messageId);
-    groups.set(target.loadbalancerId, group);
+    const change = byLoadBalancer.get(target.loadbalancerId) ?? { targets: [], messageIds: [] };
+    change.targets.push(target);
+    change.messageIds.push(record.messageId);
+    byLoadBalancer.set(target.loadbalancerId, change);
   }
-  const list = [...groups.values()];
+  const list = [...byLoadBalancer.values()];
   const results = await applier.applyAll(list.map((g) => g.targets));
   const outcomes = new Map<string, PromiseSettledResult<ApplyResult>>();
   list.forEach((g, i) => {

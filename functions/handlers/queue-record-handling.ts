@@ -94,8 +94,8 @@ export async function failRecord(
   return 'failed';
 }
 
-/** A FIFO record's message group (one load balancer). */
-function groupOf(record: SQSRecord): string {
+/** A FIFO record's message group (one load balancer's requests). */
+function messageGroupOf(record: SQSRecord): string {
   return record.attributes?.MessageGroupId ?? '';
 }
 
@@ -112,15 +112,18 @@ export async function processFifoBatch(
   records: readonly SQSRecord[],
   handle: (record: SQSRecord) => Promise<RecordResult>,
 ): Promise<SQSBatchResponse> {
-  const groups = new Map<string, SQSRecord[]>();
-  for (const record of records) groups.set(groupOf(record), [...(groups.get(groupOf(record)) ?? []), record]);
+  const messageGroups = new Map<string, SQSRecord[]>();
+  for (const record of records) {
+    const key = messageGroupOf(record);
+    messageGroups.set(key, [...(messageGroups.get(key) ?? []), record]);
+  }
   const failed = new Set<string>();
   await Promise.all(
-    [...groups.values()].map(async (group) => {
-      for (const [i, record] of group.entries()) {
+    [...messageGroups.values()].map(async (inOrder) => {
+      for (const [i, record] of inOrder.entries()) {
         const result = await handle(record).catch((): RecordResult => 'failed');
         if (result === 'done') continue;
-        for (const rest of group.slice(i)) failed.add(rest.messageId);
+        for (const rest of inOrder.slice(i)) failed.add(rest.messageId);
         return;
       }
     }),

@@ -4,8 +4,11 @@ import type { BigIpDevice, DeviceCluster, SyncLedger, SyncLedgerState, Timers } 
 export interface GroupSyncDeps {
   /** The units of the group (the writer's peers are asked whether they hold a change). */
   cluster: Pick<DeviceCluster, 'name' | 'peersOf'>;
-  /** Device group a config-sync copies (manual-sync HA pairs); absent = the group is never synced. */
-  deviceGroup?: string;
+  /**
+   * The BIG-IP device group a config-sync copies (manual-sync HA pairs; `deviceGroup` in the
+   * configuration); absent = never synced. Not this system's device group of agents and devices.
+   */
+  syncGroup?: string;
   /** One config-sync at a time per device group across every writer (required when the group syncs). */
   ledger?: SyncLedger;
   /** Names this writer in the ledger. */
@@ -42,7 +45,7 @@ const SYNC_IN_PROGRESS = new Set(['Not All Devices Synced', 'Awaiting Initial Sy
 export class GroupSync {
   private readonly unanswered = new Set<BigIpDevice>();
   /** The last ledger read the waiters share (see pollLedger). */
-  private polled: { group: string; at: number; state: Promise<SyncLedgerState> } | undefined;
+  private polled: { ledgerKey: string; at: number; state: Promise<SyncLedgerState> } | undefined;
   /** How many syncs in a row were found done at their first poll (the estimate is too long). */
   private earlyFinds = 0;
   /** How long the last config-sync took, as seen by this writer. */
@@ -64,11 +67,11 @@ export class GroupSync {
     options: { changed: boolean },
   ): Promise<void> {
     const others = this.deps.cluster.peersOf(device);
-    if (this.deps.deviceGroup === undefined || others.length === 0) return;
+    if (this.deps.syncGroup === undefined || others.length === 0) return;
     const ledger = this.deps.ledger;
     if (!ledger)
       throw new Error(`cluster ${this.deps.cluster.name} syncs its device group but has no sync ledger`);
-    const group = this.groupKey;
+    const ledgerKey = this.ledgerKey;
     const deadline = this.deps.clock() + (this.deps.syncTimeoutMs ?? 30_000);
     let target: number | undefined;
     // Every other unit holds it. A unit that cannot be asked in time (hung, or slow under load)
@@ -79,16 +82,16 @@ export class GroupSync {
       const answers = await Promise.all(others.map((u) => this.ask(u, onUnit)));
       if (answers.includes(false)) return false;
       if (!answers.includes(undefined)) return true;
-      if (target !== undefined && (await this.pollLedger(ledger, group)).lastGood >= target) return true;
+      if (target !== undefined && (await this.pollLedger(ledger, ledgerKey)).lastGood >= target) return true;
       const status = await device.status({ withSync: true });
       return status.syncStatus === 'In Sync' && status.failoverState === 'ACTIVE';
     };
     if (!options.changed && (await confirmed())) return;
 
     // Fresh, never shared: a sync counted as "after the change" must have started after it.
-    target = (await ledger.read(group, this.deps.clock())).started + 1;
+    target = (await ledger.read(ledgerKey, this.deps.clock())).started + 1;
     for (;;) {
-      const state = await this.pollLedger(ledger, group);
+      const state = await this.pollLedger(ledger, ledgerKey);
       if (state.ended >= target) {
         // The units are asked about the objects in scope; what the writer cleaned up after them (a
         // node no member uses) they are not. A writer still ACTIVE synced all of it; one that lost
@@ -104,17 +107,17 @@ export class GroupSync {
         continue;
       }
       if (!state.running) {
-        const n = await ledger.begin(group, this.deps.owner, this.deps.clock(), this.syncLeaseMs);
+        const n = await ledger.begin(ledgerKey, this.deps.owner, this.deps.clock(), this.syncLeaseMs);
         this.polled = undefined;
         if (n !== undefined) {
-          await this.runSync(device, group, n);
+          await this.runSync(device, ledgerKey, n);
           this.polled = undefined;
           continue;
         }
       }
       if (this.deps.clock() >= deadline) {
         throw new BigIpError(
-          `config-sync of ${this.deps.deviceGroup} did not bring the change to every unit in time`,
+          `config-sync of ${this.deps.syncGroup} did not bring the change to every unit in time`,
           { device: device.name, transient: true },
         );
       }
@@ -127,7 +130,7 @@ export class GroupSync {
    * sync while the active unit is whole: sync it from the active unit. True when it synced.
    */
   async resyncPeer(device: BigIpDevice): Promise<boolean> {
-    if (this.deps.deviceGroup === undefined || this.deps.cluster.peersOf(device).length === 0) return false;
+    if (this.deps.syncGroup === undefined || this.deps.cluster.peersOf(device).length === 0) return false;
     const status = await device.syncStatus();
     if (status === 'In Sync' || status === 'Standalone') return false;
     await this.confirm(device, async () => true, { changed: true });
@@ -140,12 +143,13 @@ export class GroupSync {
    * the hundred-tenant benchmark, where waiters' reads loaded the table). A stale answer only delays
    * a waiter; the number a change waits for is always read fresh.
    */
-  private pollLedger(ledger: SyncLedger, group: string): Promise<SyncLedgerState> {
+  private pollLedger(ledger: SyncLedger, ledgerKey: string): Promise<SyncLedgerState> {
     const now = this.deps.clock();
     const fresh = (this.deps.ledgerPollMs ?? 200) / 2;
-    if (this.polled && this.polled.group === group && now - this.polled.at < fresh) return this.polled.state;
-    const state = ledger.read(group, now);
-    const entry = { group, at: now, state };
+    if (this.polled && this.polled.ledgerKey === ledgerKey && now - this.polled.at < fresh)
+      return this.polled.state;
+    const state = ledger.read(ledgerKey, now);
+    const entry = { ledgerKey, at: now, state };
     this.polled = entry;
     state.catch(() => {
       if (this.polled === entry) this.polled = undefined;
@@ -174,13 +178,13 @@ export class GroupSync {
   }
 
   /** Runs sync `n` from the unit that wrote (only while it is still ACTIVE) until the group leaves the in-progress states. */
-  private async runSync(device: BigIpDevice, group: string, n: number): Promise<void> {
+  private async runSync(device: BigIpDevice, ledgerKey: string, n: number): Promise<void> {
     const ledger = this.deps.ledger as SyncLedger;
     const { clock, timers } = this.deps;
     let ok = false;
     try {
       await this.assertStillActive(device);
-      await device.configSync(this.deps.deviceGroup as string);
+      await device.configSync(this.deps.syncGroup as string);
       const startedAt = clock();
       const deadline = startedAt + (this.deps.syncTimeoutMs ?? 30_000);
       // A group's syncs take about as long as its last one: the first poll goes then, later ones
@@ -204,19 +208,19 @@ export class GroupSync {
           this.earlyFinds = early ? this.earlyFinds + 1 : 0;
           this.lastSyncMs = early ? took * (this.earlyFinds > 1 ? 0.7 : 0.9) : took;
           if (sync === 'Disconnected') {
-            throw new BigIpError(
-              `config-sync of ${this.deps.deviceGroup} from ${device.name} ended ${sync}`,
-              { device: device.name, transient: true },
-            );
+            throw new BigIpError(`config-sync of ${this.deps.syncGroup} from ${device.name} ended ${sync}`, {
+              device: device.name,
+              transient: true,
+            });
           }
           ok = true;
           return;
         }
         if (clock() >= deadline) {
-          throw new BigIpError(
-            `config-sync of ${this.deps.deviceGroup} not finished in time (still ${sync})`,
-            { device: device.name, transient: true },
-          );
+          throw new BigIpError(`config-sync of ${this.deps.syncGroup} not finished in time (still ${sync})`, {
+            device: device.name,
+            transient: true,
+          });
         }
         // Slowly growing steps: a sync much slower than the last one is still found with few reads,
         // and the first one (nothing to go by) is seen at most a second late.
@@ -224,7 +228,7 @@ export class GroupSync {
         poll = expected === undefined ? Math.min(poll * 1.5, 1_000) : step;
       }
     } finally {
-      await ledger.end(group, this.deps.owner, n, ok).catch(() => undefined);
+      await ledger.end(ledgerKey, this.deps.owner, n, ok).catch(() => undefined);
     }
   }
 
@@ -241,8 +245,8 @@ export class GroupSync {
     );
   }
 
-  private get groupKey(): string {
-    return `${this.deps.cluster.name}#${this.deps.deviceGroup}`;
+  private get ledgerKey(): string {
+    return `${this.deps.cluster.name}#${this.deps.syncGroup}`;
   }
 
   private get syncLeaseMs(): number {

@@ -100,7 +100,8 @@ interface Staged {
   result: Extract<ApplyResult, { outcome: 'applied' }>;
 }
 
-type GroupWork = { done: ApplyResult } | { staged: Staged[]; refused?: ApplyResult } | { error: unknown };
+/** What became of one load balancer's change under the lease. */
+type ChangeWork = { done: ApplyResult } | { staged: Staged[]; refused?: ApplyResult } | { error: unknown };
 
 /**
  * The agent's policy for a change: as the tenant partition's writer (`PartitionWriter`: lease,
@@ -126,21 +127,21 @@ export class LoadBalancerApplier {
   }
 
   /**
-   * Requests grouped by load balancer (each group in the order received): one result per group.
+   * Changes, one per load balancer (its requests in the order received): one result per change.
    * Tenants are applied concurrently, each under its partition's lease.
    */
-  async applyAll(groups: readonly (readonly ApplyTarget[])[]): Promise<PromiseSettledResult<ApplyResult>[]> {
+  async applyAll(changes: readonly (readonly ApplyTarget[])[]): Promise<PromiseSettledResult<ApplyResult>[]> {
     const byTenant = new Map<string, number[]>();
-    groups.forEach((g, i) => {
+    changes.forEach((g, i) => {
       const tenant = g[0]?.tenantId ?? '';
       byTenant.set(tenant, [...(byTenant.get(tenant) ?? []), i]);
     });
-    const results: PromiseSettledResult<ApplyResult>[] = new Array(groups.length);
+    const results: PromiseSettledResult<ApplyResult>[] = new Array(changes.length);
     await Promise.all(
       [...byTenant.entries()].map(async ([tenant, indices]) => {
         const settled = await this.applyTenant(
           tenant,
-          indices.map((i) => groups[i] as readonly ApplyTarget[]),
+          indices.map((i) => changes[i] as readonly ApplyTarget[]),
         );
         indices.forEach((i, k) => {
           results[i] = settled[k] as PromiseSettledResult<ApplyResult>;
@@ -152,22 +153,22 @@ export class LoadBalancerApplier {
 
   private async applyTenant(
     tenantId: string,
-    groups: readonly (readonly ApplyTarget[])[],
+    changes: readonly (readonly ApplyTarget[])[],
   ): Promise<PromiseSettledResult<ApplyResult>[]> {
     // Requests an earlier coalesced apply already settled need nothing more, not even the lease.
-    const settled = await this.alreadySettled(groups);
-    if (settled.every(Boolean)) return groups.map(() => ({ status: 'fulfilled', value: SERVED_EARLIER }));
-    let written: WriteResult<GroupWork[]>;
+    const settled = await this.alreadySettled(changes);
+    if (settled.every(Boolean)) return changes.map(() => ({ status: 'fulfilled', value: SERVED_EARLIER }));
+    let written: WriteResult<ChangeWork[]>;
     try {
       written = await this.deps.writer.write(partitionName(this.deps.env, tenantId), async (session) => {
-        const work: GroupWork[] = [];
-        for (const [i, group] of groups.entries()) {
+        const work: ChangeWork[] = [];
+        for (const [i, change] of changes.entries()) {
           if (settled[i]) {
             work.push({ done: SERVED_EARLIER });
             continue;
           }
           try {
-            work.push(await this.underLease(group, session));
+            work.push(await this.underLease(change, session));
           } catch (error) {
             work.push({ error });
           }
@@ -175,11 +176,11 @@ export class LoadBalancerApplier {
         return work;
       });
     } catch (error) {
-      return groups.map(() => ({ status: 'rejected', reason: error }));
+      return changes.map(() => ({ status: 'rejected', reason: error }));
     }
-    if (written.outcome === 'busy') return groups.map(() => ({ status: 'rejected', reason: written.error }));
+    if (written.outcome === 'busy') return changes.map(() => ({ status: 'rejected', reason: written.error }));
 
-    // Confirmed on the group outside the lease (the writer's); statuses only for what is on every unit.
+    // Confirmed on the device group outside the lease (the writer's); statuses only for what is on every unit.
     const { value: work, unconfirmed } = written;
     const out: PromiseSettledResult<ApplyResult>[] = [];
     for (const w of work) {
@@ -199,13 +200,13 @@ export class LoadBalancerApplier {
   }
 
   /**
-   * Per group: whether an earlier coalesced apply settled every request of it (their objects carry
-   * them and are no longer pending, or are gone after a delete): one small read per group, so a
+   * Per change: whether an earlier coalesced apply settled every request of it (their objects carry
+   * them and are no longer pending, or are gone after a delete): one small read per change, so a
    * thousand requests for one pool cost a few device changes and, for the rest, these reads.
    */
-  private async alreadySettled(groups: readonly (readonly ApplyTarget[])[]): Promise<boolean[]> {
+  private async alreadySettled(changes: readonly (readonly ApplyTarget[])[]): Promise<boolean[]> {
     return Promise.all(
-      groups.map(async (targets) => {
+      changes.map(async (targets) => {
         const first = targets[0];
         if (!first || targets.some((t) => t.resource === 'loadbalancer')) return false;
         const records = await this.deps.resources.loadObjects(
@@ -217,7 +218,7 @@ export class LoadBalancerApplier {
     );
   }
 
-  private async underLease(targets: readonly ApplyTarget[], session: PartitionSession): Promise<GroupWork> {
+  private async underLease(targets: readonly ApplyTarget[], session: PartitionSession): Promise<ChangeWork> {
     const { env, resources, clock } = this.deps;
     const first = targets[0] as ApplyTarget;
     const records = await resources.loadRecords(first.loadbalancerId);
@@ -251,7 +252,7 @@ export class LoadBalancerApplier {
     targets: readonly ApplyTarget[],
     certificates: CertificateLookup,
     session: PartitionSession,
-  ): Promise<GroupWork> {
+  ): Promise<ChangeWork> {
     const staged: Staged[] = [];
     let refused: ApplyResult | undefined;
     let current = tree;

@@ -58,7 +58,7 @@ export function wirePartitionWriter(access: DeviceAccessConfig, wiring: WriterWi
   const cluster = wireDeviceCluster(access, wiring);
   const sync = new GroupSync({
     cluster,
-    ...(access.deviceGroup ? { deviceGroup: access.deviceGroup } : {}),
+    ...(access.deviceGroup ? { syncGroup: access.deviceGroup } : {}),
     ledger: wiring.ledger,
     owner: wiring.owner,
     clock: wiring.clock ?? Date.now,

@@ -80,7 +80,7 @@ function groupSync(
 ): GroupSync {
   return new GroupSync({
     cluster: new InMemoryCluster(devices, 'c1'),
-    deviceGroup: 'dg',
+    syncGroup: 'dg',
     ledger: new InMemorySyncLedger(),
     owner: 'w1',
     clock: time.clock,
