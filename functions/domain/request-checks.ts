@@ -16,7 +16,7 @@ import {
 import { type Refusal, refusal } from './refusals.js';
 import { notBeingDeleted, type ResourceRecord } from './resource-state.js';
 
-/**
+/*
  * The checks a request needs beyond its own message, made by the scheduler before it records the
  * request: a listener's certificates belong to its project and environment; an L7 policy's listener
  * speaks HTTP, its redirect pool is an HTTP pool of the same load balancer, a policy holds at most
