@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ApplyPlan } from '../../../functions/domain/bigip-apply-plan.js';
 import type { BigIpObject } from '../../../functions/domain/bigip-objects.js';
 import { BigIpError, LeaseBusyError } from '../../../functions/domain/errors.js';
+import { changesDevice } from '../../../functions/services/partition-writer.js';
 import { InMemoryBigIp, InMemoryCluster } from '../../support/fakes/in-memory-bigip.js';
 import { InMemoryLease } from '../../support/fakes/in-memory-lease.js';
 import { inMemoryWriter } from '../../support/service-fixtures.js';
@@ -214,5 +215,13 @@ describe('PartitionWriter: how a change reaches a partition', () => {
     expect([...f.sync.syncs, ...idle.sync.syncs, ...idle.log.filter((e) => e.startsWith('confirm'))]).toEqual(
       [],
     );
+  });
+
+  it('counts as a change whatever a plan would send: the folder, a command, a node clean-up, the folder’s removal', () => {
+    expect(changesDevice(NOTHING)).toBe(false);
+    expect(changesDevice({ ...NOTHING, createFolder: true })).toBe(true);
+    expect(changesDevice(createPlan('p1'))).toBe(true);
+    expect(changesDevice({ ...NOTHING, nodeCleanup: ['/Common/10.0.0.1'] })).toBe(true);
+    expect(changesDevice({ ...NOTHING, removeFolder: true })).toBe(true);
   });
 });
