@@ -306,6 +306,13 @@ export class LoadBalancerApplier {
 
   private async settle(staged: readonly Staged[], refused: ApplyResult | undefined): Promise<ApplyResult> {
     const { resources, clock } = this.deps;
+    // A deleted load balancer lets go of its agent before its records go: whoever sees the records
+    // gone (`lbaas submit --wait`, the console) finds it bound nowhere (found by a loaded full run).
+    const final = staged.at(-1);
+    if (final?.translation.loadbalancerDeleted) {
+      const released = await this.deps.bindings.release(final.tree.root.id);
+      if (released) await this.deps.registry.adjustLoadbalancerCount(released.env, released.host, -1);
+    }
     let written = 0;
     let last: Staged | undefined;
     for (const s of staged) {
@@ -319,10 +326,6 @@ export class LoadBalancerApplier {
       if (root.ownChangePending && appliesOwnChange(s.tree, s.scope, s.targets))
         await resources.clearOwnChange(root.id, root.requestId);
       last = s;
-    }
-    if (last?.translation.loadbalancerDeleted) {
-      const released = await this.deps.bindings.release(last.tree.root.id);
-      if (released) await this.deps.registry.adjustLoadbalancerCount(released.env, released.host, -1);
     }
     if (refused) return refused;
     if (!last) return { outcome: 'gone' };

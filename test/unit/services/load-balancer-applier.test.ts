@@ -352,6 +352,29 @@ describe('LoadBalancerApplier over in-memory ports', () => {
     expect(f.device.objects.size).toBe(0);
   });
 
+  it('releases a deleted load balancer’s binding before its records go (whoever sees them gone finds it unbound)', async () => {
+    const f = fixture();
+    const ids = lbIds();
+    await f.apply(await f.record(requests.createLoadbalancer(ids)));
+    await f.bindings.bind({
+      loadbalancerId: ids.loadbalancerId,
+      env: ENV,
+      host: 'a1',
+      tenantId: ids.tenantId,
+      boundAt: 1,
+    });
+    const del = await f.record(requests.delete('loadbalancer', ids, ids.loadbalancerId));
+    const boundWhenDeleted: unknown[] = [];
+    const write = f.resources.recordOutcomes.bind(f.resources);
+    f.resources.recordOutcomes = async (outcomes, now) => {
+      if (outcomes.some((o) => o.kind === 'deleted' && o.record.type === 'loadbalancer'))
+        boundWhenDeleted.push(await f.bindings.getBinding(ids.loadbalancerId));
+      return write(outcomes, now);
+    };
+    await f.apply(del);
+    expect(boundWhenDeleted).toEqual([undefined]);
+  });
+
   it('answers gone for a load balancer whose records no longer exist, without a device call', async () => {
     const f = fixture();
     const ids = lbIds();
