@@ -12,7 +12,13 @@ import type {
   PartitionLease,
   ResourceStore,
 } from '../domain/ports.js';
-import { type DriftItem, describeDrift, findOrphans, orphanPlan } from '../domain/reconcile-plan.js';
+import {
+  type DriftItem,
+  describeDrift,
+  findOrphans,
+  isTenantPartition,
+  orphanPlan,
+} from '../domain/reconcile-plan.js';
 import { allRecords, buildTree, isPending, type LoadBalancerTree } from '../domain/resource-state.js';
 import { lookupCertificates, readOnce } from './certificate-lookup.js';
 import { environmentTrees } from './environment-trees.js';
@@ -157,7 +163,8 @@ export class Reconciler {
     // Each certificate read once per run (compare, repair and orphan search translate the same trees).
     const certificates = this.deps.certificates && readOnce(this.deps.certificates);
     try {
-      const partitions = await device.listPartitions(`${env}_`);
+      // Only folders of our tenant-partition form are ours (an operator's `<env>_shared` is not).
+      const partitions = (await device.listPartitions(`${env}_`)).filter((p) => isTenantPartition(env, p));
       const orphanPartitions = wholeScope
         ? options.scope?.tenantId
           ? partitions.filter((p) => p === partitionName(env, options.scope?.tenantId as string))

@@ -284,4 +284,20 @@ describe('Reconciler over in-memory ports', () => {
       f.resources.get(ids.loadbalancerId, 'loadbalancer', ids.loadbalancerId)?.statusReason,
     ).toBeUndefined();
   });
+
+  it('never takes an operator’s folder for one of ours: only <env>_<project id> is a tenant partition (#27.5)', async () => {
+    const f = fixture();
+    await f.loadBalancer();
+    f.device.folders.add(`${ENV}_shared`);
+    const report = await f.reconciler.run({ ...REPAIR, orphans: 'remove' });
+    expect(report).toMatchObject({ outcome: 'done', orphans: [] });
+    expect(f.device.folders.has(`${ENV}_shared`)).toBe(true);
+    // A tenant partition nothing desires any more is still found (and removed when told).
+    const gone = `${ENV}_${lbIds().tenantId}`;
+    f.device.folders.add(gone);
+    expect(await f.reconciler.run({ ...REPAIR, orphans: 'remove' })).toMatchObject({
+      orphans: [{ partition: gone, wholePartition: true, removed: true }],
+    });
+    expect(f.device.folders.has(gone)).toBe(false);
+  });
 });
