@@ -226,7 +226,7 @@ function translatePool(t: TranslationContext, pool: ResourceRecord): void {
   }
   const members = tree.members.filter((m) => m.desired.pool_id === pool.id && !t.deleted(m));
   const ratio = members.some((m) => (m.desired as MemberSpec).weight > 1);
-  const hm = tree.healthmonitors.find((h) => h.desired.pool_id === pool.id && !t.deleted(h));
+  const hm = tree.healthmonitors.find((h) => h.desired.pool_id === pool.id && checks(tree, h));
   t.add(
     'present',
     {
@@ -448,6 +448,14 @@ export function operatingStatusFor(tree: LoadBalancerTree, record: ResourceRecor
   return HEALTH_READINGS.has(record.operatingStatus) ? record.operatingStatus : 'ONLINE';
 }
 
+/**
+ * Whether a health monitor checks its pool's members: it lives and is enabled. A disabled monitor
+ * stays on the device but is taken off its pool (Octavia checks only with an enabled monitor).
+ */
+function checks(tree: LoadBalancerTree, hm: ResourceRecord): boolean {
+  return !isDeleted(tree, hm) && (hm.desired as HealthMonitorSpec).admin_state_up;
+}
+
 /** The status configuration alone decides, or undefined when health decides. */
 export function configuredStatus(
   tree: LoadBalancerTree,
@@ -467,7 +475,7 @@ export function configuredStatus(
       if (!spec.admin_state_up || (pool && !(pool.desired as PoolSpec).admin_state_up)) return 'OFFLINE';
       if (spec.weight === 0) return 'DRAINING';
       const monitored = tree.healthmonitors.some(
-        (h) => h.desired.pool_id === spec.pool_id && !isDeleted(tree, h),
+        (h) => h.desired.pool_id === spec.pool_id && checks(tree, h),
       );
       return monitored ? undefined : 'NO_MONITOR';
     }
