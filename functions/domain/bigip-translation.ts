@@ -339,33 +339,42 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
   // Stale TLS objects are removed by name prefix: only for a listener going away or fully translated
   // (a certificate that cannot be read must never take the serving ones down).
   const tlsObjectsOf = () => out.tlsPrefixes.set(listener.id, tlsPrefix(env, listener.id));
-  const hold = () =>
+  // A listener that cannot be applied goes to ERROR, and so does what depends on it (its L7
+  // policies and rules: none of them reaches the device); what it has on a device stays (`held`).
+  const refuse = (reason: string) => {
+    t.fail(listener, reason);
+    const why = `listener ${listener.id} is not applied: ${out.errors.get(resourceKey('listener', listener.id))}`;
+    const policies = tree.l7policies.filter(
+      (p) => (p.desired as { listener_id: string }).listener_id === listener.id,
+    );
+    for (const p of policies) if (!t.deleted(p)) t.fail(p, why);
+    for (const r of tree.l7rules)
+      if (!t.deleted(r) && policies.some((p) => p.id === (r.desired as { l7policy_id: string }).l7policy_id))
+        t.fail(r, why);
     out.held.push(
       vsName,
       policyObject.name,
       ...(spec.protocol === 'TERMINATED_HTTPS' ? [tlsPrefix(env, listener.id)] : []),
     );
+  };
   if (t.deleted(listener)) {
     if (spec.protocol === 'TERMINATED_HTTPS') tlsObjectsOf();
     t.add('absent', { kind: 'virtual', partition, name: vsName, attrs: {} }, listener);
     if (policy.managed) t.add('absent', policyObject, listener);
     return;
   }
-  if (policy.managed) t.add(policy.object ? 'present' : 'absent', policyObject, listener);
   const pool = spec.default_pool_id
     ? tree.pools.find((p) => p.id === spec.default_pool_id)
     : tree.pools.find((p) => (p.desired as PoolSpec).listener_id === listener.id);
   if (spec.default_pool_id && !pool) {
-    t.fail(listener, `default pool ${spec.default_pool_id} does not exist in load balancer ${tree.root.id}`);
-    hold();
+    refuse(`default pool ${spec.default_pool_id} does not exist in load balancer ${tree.root.id}`);
     return;
   }
   const livePool =
     pool && !t.deleted(pool) && !out.errors.has(resourceKey('pool', pool.id)) ? pool : undefined;
   const persist = persistence(listener, livePool, partition, env);
   if (persist instanceof LbaasError) {
-    t.fail(listener, persist.message);
-    hold();
+    refuse(persist.message);
     return;
   }
   const tls =
@@ -373,10 +382,10 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
       ? listenerTls(listener.id, spec, partition, env, t.options.certificates)
       : undefined;
   if (tls?.error) {
-    t.fail(listener, tls.error);
-    hold();
+    refuse(tls.error);
     return;
   }
+  if (policy.managed) t.add(policy.object ? 'present' : 'absent', policyObject, listener);
   if (tls) tlsObjectsOf();
   for (const o of tls?.objects ?? []) t.add('present', o, listener);
   t.add(
