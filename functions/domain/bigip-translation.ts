@@ -58,6 +58,12 @@ export interface Translation {
    * members with it; their nodes are ours to clean up, also on a retry that finds the pool gone.
    */
   deletedPoolNodes: Map<string, string[]>;
+  /**
+   * A deleted member's resource key → the device object a live member of its pool took over (the
+   * same address and port, as a member batch replacing it lists): the apply that writes that
+   * object settles the deleted member too.
+   */
+  replaced: Map<string, string>;
 }
 
 const MONITOR_TYPES: Record<HealthMonitorSpec['type'], MonitorType> = {
@@ -159,6 +165,7 @@ class TranslationContext {
       tlsPrefixes: new Map(),
       held: [],
       deletedPoolNodes: new Map(),
+      replaced: new Map(),
     };
   }
 
@@ -304,6 +311,7 @@ function translateMembers(t: TranslationContext): void {
     if (t.deleted(member)) {
       out.owner.set(key, out.owner.get(key) ?? resourceKey('member', member.id));
       if (!out.present.has(key)) t.add('absent', { ...object, attrs: {} }, member);
+      else out.replaced.set(resourceKey('member', member.id), key);
       continue;
     }
     const holder = taken.get(key);
@@ -312,6 +320,8 @@ function translateMembers(t: TranslationContext): void {
       continue;
     }
     taken.set(key, member.id);
+    const previous = out.owner.get(key);
+    if (out.absent.has(key) && previous) out.replaced.set(previous, key);
     out.absent.delete(key);
     out.present.set(key, object);
     out.owner.set(key, resourceKey('member', member.id));

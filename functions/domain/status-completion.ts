@@ -48,6 +48,9 @@ export function completions(
     // deleted on its own is settled only by an apply whose scope held it, never because another
     // change touched its pool (that apply did not delete it: its own delete would then find it
     // settled, and it would stay on the device).
+    // A deleted member whose device object a live member took over goes with that object's write.
+    const replacedBy = r.type === 'member' ? translation.replaced.get(resourceKey(r.type, r.id)) : undefined;
+    if (replacedBy && scope.keys.has(replacedBy)) return true;
     if (r.type === 'member' || r.type === 'healthmonitor') {
       const poolId = (r.desired as MemberSpec).pool_id;
       const pool = tree.pools.find((p) => p.id === poolId);
