@@ -241,6 +241,25 @@ export class DynamoDbResourceStore implements ResourceStore {
     }
   }
 
+  async clearDefaultPool(loadbalancerId: string, listenerId: string, poolId: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { loadbalancerId, key: resourceKey('listener', listenerId) },
+          UpdateExpression: 'SET #d.#p = :null',
+          ConditionExpression: '#d.#p = :pool',
+          ExpressionAttributeNames: { '#d': 'desired', '#p': 'default_pool_id' },
+          ExpressionAttributeValues: { ':null': null, ':pool': poolId },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
   async markError(target: ObjectRef, reason: string, nowMs: number): Promise<boolean> {
     try {
       await this.db.send(

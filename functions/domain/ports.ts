@@ -188,6 +188,11 @@ export interface ResourceStore {
    * newer update of it was recorded meanwhile (its children's requests do not count).
    */
   clearOwnChange(loadbalancerId: string, requestId: string): Promise<void>;
+  /**
+   * A listener's default pool was deleted: its `default_pool_id` is cleared (only if it still names
+   * that pool; its status and revision stay). False when nothing was cleared.
+   */
+  clearDefaultPool(loadbalancerId: string, listenerId: string, poolId: string): Promise<boolean>;
   loadRecords(loadbalancerId: string): Promise<ResourceRecord[]>;
   /** Some objects of one load balancer (those that exist), without reading the whole tree. */
   loadObjects(

@@ -113,3 +113,23 @@ export function refusedByDevice(
   if (record !== tree.root) out.push({ kind: 'error', record: tree.root, reason });
   return out;
 }
+
+/**
+ * The listeners whose default pool an apply deleted: their `default_pool_id` is cleared, as
+ * Octavia clears it when the pool's row goes (its listener keeps no reference to a deleted object).
+ */
+export function orphanedDefaultPools(
+  tree: LoadBalancerTree,
+  outcomes: readonly StatusOutcome[],
+): { listenerId: string; poolId: string }[] {
+  const deletedPools = new Set(
+    outcomes.filter((o) => o.kind === 'deleted' && o.record.type === 'pool').map((o) => o.record.id),
+  );
+  return tree.listeners
+    .filter((l) => !isDeleted(tree, l))
+    .map((l) => ({
+      listenerId: l.id,
+      poolId: String((l.desired as { default_pool_id?: string | null }).default_pool_id ?? ''),
+    }))
+    .filter((l) => deletedPools.has(l.poolId));
+}

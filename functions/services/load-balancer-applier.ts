@@ -15,7 +15,12 @@ import {
   type LoadBalancerTree,
   type ResourceRecord,
 } from '../domain/resource-state.js';
-import { appliesOwnChange, completions, refusedByDevice } from '../domain/status-completion.js';
+import {
+  appliesOwnChange,
+  completions,
+  orphanedDefaultPools,
+  refusedByDevice,
+} from '../domain/status-completion.js';
 import type { CertificateLookup } from '../domain/tls-translation.js';
 import { lookupCertificates } from './certificate-lookup.js';
 import {
@@ -316,10 +321,11 @@ export class LoadBalancerApplier {
     let written = 0;
     let last: Staged | undefined;
     for (const s of staged) {
-      written += await resources.recordOutcomes(
-        completions(s.tree, s.translation, s.scope, s.targets),
-        clock(),
-      );
+      const outcomes = completions(s.tree, s.translation, s.scope, s.targets);
+      written += await resources.recordOutcomes(outcomes, clock());
+      // A deleted pool leaves no listener pointing at it (Octavia clears default_pool_id).
+      for (const { listenerId, poolId } of orphanedDefaultPools(s.tree, outcomes))
+        await resources.clearDefaultPool(s.tree.root.id, listenerId, poolId);
       // Its own update is on the device even if a child's request bumped the revision meanwhile
       // (the status write above then lost): the child's apply may settle it now.
       const { root } = s.tree;

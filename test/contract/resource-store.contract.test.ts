@@ -217,6 +217,30 @@ describe.each(stores)('ResourceStore contract: %s', (_name, make) => {
     });
   });
 
+  it('clears a listener’s default pool only while it still names that pool, keeping its status', async () => {
+    const store = await make();
+    const ids = lbIds();
+    const pool = requests.createPool(ids);
+    const listener = requests.createListener(ids, { default_pool_id: pool.object.id });
+    for (const m of [requests.createLoadbalancer(ids), pool, listener]) await record(store, m);
+    const before = await statusOf(store, ids.loadbalancerId, listener.object.id as string);
+    expect(
+      await store.clearDefaultPool(ids.loadbalancerId, listener.object.id as string, 'another-pool'),
+    ).toBe(false);
+    expect(
+      await store.clearDefaultPool(
+        ids.loadbalancerId,
+        listener.object.id as string,
+        pool.object.id as string,
+      ),
+    ).toBe(true);
+    const [stored] = await store.loadObjects(ids.loadbalancerId, [
+      { type: 'listener', id: listener.object.id as string },
+    ]);
+    expect(stored?.desired).toMatchObject({ default_pool_id: null });
+    expect(stored?.provisioningStatus).toBe(before);
+  });
+
   it('locates a child object’s load balancer by its id in the environment', async () => {
     const store = await make();
     const ids = lbIds();

@@ -179,6 +179,14 @@ export class InMemoryResourceStore implements ResourceStore {
     if (root?.requestId === requestId) delete root.ownChangePending;
   }
 
+  async clearDefaultPool(loadbalancerId: string, listenerId: string, poolId: string): Promise<boolean> {
+    const listener = this.get(loadbalancerId, 'listener', listenerId);
+    const desired = listener?.desired as { default_pool_id?: string | null } | undefined;
+    if (!desired || desired.default_pool_id !== poolId) return false;
+    desired.default_pool_id = null;
+    return true;
+  }
+
   async markError(target: ObjectRef, reason: string, nowMs: number): Promise<boolean> {
     const r = this.get(target.loadbalancerId, target.type, target.id);
     if (!r || r.tenantId !== target.tenantId || r.env !== target.env) return false;

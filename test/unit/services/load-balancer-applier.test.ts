@@ -375,6 +375,25 @@ describe('LoadBalancerApplier over in-memory ports', () => {
     expect(boundWhenDeleted).toEqual([undefined]);
   });
 
+  it('clears a listener’s default_pool_id once its default pool is deleted, as Octavia does, so the listener’s next update applies (#27.10)', async () => {
+    const f = fixture();
+    const { ids, pool } = await f.withPool();
+    const listener = await f.record(requests.createListener(ids, { default_pool_id: pool.object.id }));
+    await f.apply(listener);
+    await f.apply(await f.record(requests.delete('pool', ids, pool.object.id as string)));
+    const stored = f.resources.get(ids.loadbalancerId, 'listener', listener.object.id as string);
+    expect(stored?.desired).toMatchObject({ default_pool_id: null });
+    expect(stored?.provisioningStatus).toBe('ACTIVE');
+    // An unrelated update of the listener goes through (it went to ERROR: "default pool … does not exist").
+    await f.apply(
+      await f.record(requests.update('listener', ids, { id: listener.object.id, name: 'renamed' })),
+    );
+    expect(f.resources.get(ids.loadbalancerId, 'listener', listener.object.id as string)).toMatchObject({
+      provisioningStatus: 'ACTIVE',
+      desired: { name: 'renamed', default_pool_id: null },
+    });
+  });
+
   it('answers gone for a load balancer whose records no longer exist, without a device call', async () => {
     const f = fixture();
     const ids = lbIds();
