@@ -16,11 +16,12 @@ interface ProbeState {
 }
 
 /**
- * A simulated unit's health monitors: members whose addresses are on the loopback are probed (HTTP
+ * A simulated unit's health monitors. Members whose addresses are on the loopback are probed (HTTP
  * and HTTPS send the monitor's send string and match its receive rule against the answer; TCP
  * connects; gateway ICMP has no unprivileged equivalent, and a loopback address always answers
  * echo, so it counts as up) every `interval` seconds; a member is marked down once no probe has
- * succeeded for `timeout` seconds, up on the first success.
+ * succeeded for `timeout` seconds, up on the first success. A member anywhere else cannot be reached
+ * from the sandbox, so it never answers: down after `timeout` seconds, as a real monitor would say.
  */
 export class MonitorProbes {
   private readonly probes = new Map<string, ProbeState>();
@@ -34,11 +35,10 @@ export class MonitorProbes {
   run(): void {
     const now = this.clock();
     const seen = new Set<string>();
-    // One pass over the members: only loopback ones are probed (a device full of 10.x members costs
-    // a scan, not a scan per pool).
+    // One pass over the members, grouped by pool (a device full of members costs a scan, not a scan
+    // per pool).
     const byPool = new Map<string, StoredObject[]>();
     for (const m of this.unit.store.all('ltm/pool/members')) {
-      if (!LOOPBACK_V4.test(splitMember(m.name)[0])) continue;
       const list = byPool.get(String(m.pool));
       if (list) list.push(m);
       else byPool.set(String(m.pool), [m]);
@@ -64,7 +64,12 @@ export class MonitorProbes {
         const timeout = Math.max(1, Number(monitor.attrs.timeout ?? 16)) * 1000;
         state.nextAt = now + interval;
         const current = state;
-        probe(monitor, address, port, Math.min(interval, timeout))
+        // The sandbox reaches nothing outside the machine: a member off the loopback never answers,
+        // and is marked down after the monitor's timeout, as a real monitor that cannot reach it would.
+        const reached = LOOPBACK_V4.test(address)
+          ? probe(monitor, address, port, Math.min(interval, timeout))
+          : Promise.resolve(false);
+        reached
           .then((up) => {
             const at = this.clock();
             let status: MonitorStatus | undefined;
