@@ -51,6 +51,13 @@ function reportBeat(report: BeatReport, host: string, { logger, metrics }: Telem
     emitMetric(metrics, METRICS.deviceStates.name, 1, { Agent: host, State: label });
   }
   emitMetric(metrics, METRICS.activeAgents.name, report.activeAgents);
+  // An enabled agent that stopped heartbeating: the environment runs without redundancy.
+  const down = report.agents.filter((a) => a.adminStateUp && !a.alive);
+  emitMetric(metrics, METRICS.agentsDown.name, down.length);
+  if (down.length > 0)
+    logger.warn('agents down: enabled, but no heartbeat within agentDownTime', {
+      agents: down.map((a) => a.host),
+    });
   for (const a of report.agents) {
     if (a.heartbeatAgeSeconds === undefined) continue;
     emitMetric(

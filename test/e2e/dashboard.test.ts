@@ -108,6 +108,8 @@ describe('local dashboard in headless Chromium', () => {
       .poll(() => agentRow(host).locator('[data-field="state"]').textContent(), { timeout: 15_000 })
       .toBe('dead (stopped)');
     expect(stack.agent(host).running).toBe(false);
+    // One enabled agent down is redundancy lost: the console says so (the AgentDown alarm in AWS).
+    await expect.poll(() => page.locator('#redundancy').textContent()).toContain(`Redundancy lost: ${host}`);
     // A request for its load balancer now goes to a failover agent.
     await stack.client.submit({
       operation: 'update',
@@ -134,6 +136,7 @@ describe('local dashboard in headless Chromium', () => {
     await expect
       .poll(() => agentRow(host).locator('[data-field="state"]').textContent(), { timeout: 15_000 })
       .toBe('alive');
+    await expect.poll(() => page.locator('#redundancy').isVisible()).toBe(false);
     await expect
       .poll(() => page.locator('#timeline [data-event="agent-up"]').count(), { timeout: 15_000 })
       .toBeGreaterThan(0);

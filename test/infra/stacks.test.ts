@@ -462,6 +462,7 @@ describe('CDK stacks (sample configuration)', () => {
         'Agent-agent-2-DeadLettered',
         'Agent-agent-3-DeadLettered',
         'NoActiveAgent',
+        'AgentDown',
         'OldestRequest',
         'FunctionErrors',
         'LoadBalancerInError',
@@ -475,6 +476,23 @@ describe('CDK stacks (sample configuration)', () => {
         .sort(),
     );
     env.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [Match.anyValue()] });
+  });
+
+  it('alarms as soon as one enabled agent stops heartbeating (redundancy lost), and when no agent beats at all (#27.13)', () => {
+    env.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'bigip-lbaas-Project-AgentDown',
+      Namespace: METRIC_NAMESPACE,
+      MetricName: 'AgentsDown',
+      Dimensions: [{ Name: 'Environment', Value: 'Project' }],
+      Statistic: 'Maximum',
+      Period: 60,
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      // Every live agent's heartbeat reports it each minute: no data at all means none beats.
+      TreatMissingData: 'breaching',
+      AlarmActions: [Match.anyValue()],
+    });
   });
 
   it('puts only metrics on the dashboard that the functions emit, with the dimensions they emit them with', () => {
