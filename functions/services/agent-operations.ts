@@ -162,9 +162,10 @@ export class AgentOperations {
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
     for (let pass = 0; pass < MAX_DRAIN_PASSES && report.moved.length < limit; pass++) {
       const before = report.moved.length;
-      const unplaced = await this.drainPass(env, from, options.to, limit, report);
-      // Done when a pass moved nothing: nothing is left, or what is left cannot go anywhere now.
-      if (report.moved.length === before) {
+      const { unplaced, contended } = await this.drainPass(env, from, options.to, limit, report);
+      // Done when a pass moved nothing: nothing is left, or what is left cannot go anywhere now
+      // (a tenant whose claim changed meanwhile is planned again).
+      if (report.moved.length === before && !contended) {
         report.skipped.push(...unplaced);
         break;
       }
@@ -172,15 +173,19 @@ export class AgentOperations {
     return report;
   }
 
-  /** One pass over the agent's bindings, page by page; returns what could not be placed. */
+  /**
+   * One pass over the agent's bindings, page by page; returns what could not be placed, and whether
+   * a tenant's claim changed under it (that tenant is planned again by the next pass).
+   */
   private async drainPass(
     env: string,
     from: string,
     to: string | undefined,
     limit: number,
     report: DrainReport,
-  ): Promise<DrainReport['skipped']> {
+  ): Promise<{ unplaced: DrainReport['skipped']; contended: boolean }> {
     const unplaced: DrainReport['skipped'] = [];
+    let contended = false;
     let cursor: string | undefined;
     do {
       const page = await this.deps.bindings.listOnAgent(env, from, {
@@ -189,13 +194,19 @@ export class AgentOperations {
       });
       cursor = page.cursor;
       const tenants = [...new Set(page.items.map((b) => b.tenantId))];
-      const affinity = new Map(
+      const views = new Map(
         await Promise.all(
-          tenants.map(
-            async (t) =>
-              [t, (await this.deps.bindings.getTenantAffinity(env, t)).hosts.map((h) => h.host)] as const,
-          ),
+          tenants.map(async (t) => [t, await this.deps.bindings.getTenantAffinity(env, t)] as const),
         ),
+      );
+      // A tenant's claim counts like an affinity host, as it does for the scheduler: a first bind
+      // in progress, or the agent a drain already chose for the tenant.
+      const affinity = new Map(
+        [...views].map(([t, view]) => {
+          const hosts = view.hosts.map((h) => h.host);
+          if (view.claim && !hosts.includes(view.claim.host)) hosts.push(view.claim.host);
+          return [t, hosts] as const;
+        }),
       );
       const fresh = await this.deps.registry.listAgents(env);
       const plan = planDrain({
@@ -210,7 +221,16 @@ export class AgentOperations {
       });
       for (const u of plan.unplaced)
         unplaced.push({ loadbalancerId: u.loadbalancerId, reason: 'no active agent to take it' });
+      // A tenant placed anew first claims its new agent (conditional on the claim it read), so the
+      // scheduler sends the tenant's new load balancers there too instead of splitting it.
+      const claimed = new Map<string, boolean>();
       for (const move of plan.moves) {
+        if (!claimed.has(move.tenantId))
+          claimed.set(move.tenantId, await this.claimFor(env, move, views, fresh));
+        if (!claimed.get(move.tenantId)) {
+          contended = true;
+          continue;
+        }
         if (await this.deps.bindings.moveBinding(move.loadbalancerId, from, move.to, this.deps.clock())) {
           await this.deps.registry.adjustLoadbalancerCount(env, from, -1);
           await this.deps.registry.adjustLoadbalancerCount(env, move.to, 1);
@@ -221,7 +241,27 @@ export class AgentOperations {
       }
       if (plan.moves.length === 0) break; // nothing can move now; do not spin on the same page
     } while (cursor && report.moved.length < limit);
-    return unplaced;
+    return { unplaced, contended };
+  }
+
+  /** The tenant's claim names the agent its load balancers move to (true), or another writer changed it (false). */
+  private async claimFor(
+    env: string,
+    move: DrainMove,
+    views: ReadonlyMap<string, { claim: { host: string; version: number; group?: string } | undefined }>,
+    agents: readonly AgentRecord[],
+  ): Promise<boolean> {
+    const claim = views.get(move.tenantId)?.claim;
+    if (claim?.host === move.to) return true;
+    const target = agents.find((a) => a.host === move.to);
+    return this.deps.bindings.claimTenant(
+      env,
+      move.tenantId,
+      move.to,
+      claim?.version,
+      this.deps.clock(),
+      target ? groupOf(target) : claim?.group,
+    );
   }
 }
 
