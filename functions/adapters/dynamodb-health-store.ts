@@ -67,11 +67,23 @@ export class DynamoDbHealthStore implements HealthStore {
     return items.map((item) => item as unknown as ListenerStatistics);
   }
 
+  async deleteStatistics(loadbalancerId: string): Promise<void> {
+    const rows = await this.loadStatistics(loadbalancerId);
+    await this.writeBatches(
+      rows.map((s) => ({
+        DeleteRequest: { Key: { loadbalancerId: s.loadbalancerId, listenerId: s.listenerId } },
+      })),
+    );
+  }
+
   async saveStatistics(statistics: readonly ListenerStatistics[]): Promise<void> {
-    for (let i = 0; i < statistics.length; i += 25) {
-      let requests: Record<string, unknown>[] = statistics
-        .slice(i, i + 25)
-        .map((s) => ({ PutRequest: { Item: { ...s } } }));
+    await this.writeBatches(statistics.map((s) => ({ PutRequest: { Item: { ...s } } })));
+  }
+
+  /** Batch writes of 25, unprocessed ones sent again with back-off (a bounded number of times). */
+  private async writeBatches(writes: readonly Record<string, unknown>[]): Promise<void> {
+    for (let i = 0; i < writes.length; i += 25) {
+      let requests = writes.slice(i, i + 25);
       for (let attempt = 0; requests.length > 0; attempt++) {
         const res = await this.db.send(
           new BatchWriteCommand({ RequestItems: { [this.tables.statistics]: requests as never } }),

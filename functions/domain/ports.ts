@@ -237,6 +237,8 @@ export interface HealthStore {
   writeOperatingStatuses(changes: readonly OperatingStatusChange[], nowMs: number): Promise<number>;
   loadStatistics(loadbalancerId: string): Promise<ListenerStatistics[]>;
   saveStatistics(statistics: readonly ListenerStatistics[]): Promise<void>;
+  /** A deleted load balancer's statistics go with it (every listener's). */
+  deleteStatistics(loadbalancerId: string): Promise<void>;
 }
 
 /** One writer per partition of a device cluster. */

@@ -8,7 +8,13 @@ import { partitionName } from '../domain/bigip-names.js';
 import { type Translation, type TranslationOptions, translate } from '../domain/bigip-translation.js';
 import { BigIpError, RejectedRequestError } from '../domain/errors.js';
 import { BATCH_OPERATION, type ResourceType } from '../domain/lbaas-request.js';
-import type { AgentRegistry, BindingStore, CertificateStore, ResourceStore } from '../domain/ports.js';
+import type {
+  AgentRegistry,
+  BindingStore,
+  CertificateStore,
+  HealthStore,
+  ResourceStore,
+} from '../domain/ports.js';
 import {
   buildTree,
   isPending,
@@ -36,6 +42,8 @@ export interface ApplierDeps {
   resources: ResourceStore;
   bindings: BindingStore;
   registry: AgentRegistry;
+  /** Where listener statistics are kept: a deleted load balancer's go with it. */
+  statistics: Pick<HealthStore, 'deleteStatistics'>;
   /** How a change reaches a partition (lease, send-by fencing, config-sync confirmation). */
   writer: PartitionWriter;
   translation?: Omit<TranslationOptions, 'env' | 'certificates'>;
@@ -317,6 +325,7 @@ export class LoadBalancerApplier {
     if (final?.translation.loadbalancerDeleted) {
       const released = await this.deps.bindings.release(final.tree.root.id);
       if (released) await this.deps.registry.adjustLoadbalancerCount(released.env, released.host, -1);
+      await this.deps.statistics.deleteStatistics(final.tree.root.id);
     }
     let written = 0;
     let last: Staged | undefined;

@@ -5,6 +5,7 @@ import type { RestCall } from '../adapters/bigip-rest-client.js';
 import { SecretsManagerCertificates } from '../adapters/certificate-stores.js';
 import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
 import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
+import { DynamoDbHealthStore } from '../adapters/dynamodb-health-store.js';
 import { DynamoDbPartitionLease } from '../adapters/dynamodb-partition-lease.js';
 import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
 import { DynamoDbSyncLedger } from '../adapters/dynamodb-sync-ledger.js';
@@ -66,6 +67,7 @@ export function wireAgentWorker(
     bindings,
     registry,
     writer,
+    statistics: new DynamoDbHealthStore(db, config.tables),
     translation: config.trafficGroup ? { trafficGroup: config.trafficGroup } : {},
     certificates:
       overrides.certificates ?? new SecretsManagerCertificates(new SecretsManagerClient({ maxAttempts: 3 })),

@@ -137,7 +137,7 @@ describe.each(health)('HealthStore contract: %s', (_name, make) => {
     ]);
   });
 
-  it('keeps each listener’s statistics by load balancer', async () => {
+  it('keeps each listener’s statistics by load balancer, and deletes a load balancer’s', async () => {
     const { health: store } = await make();
     const stats = (loadbalancerId: string, listenerId: string, bitsIn: number) => ({
       loadbalancerId,
@@ -155,5 +155,8 @@ describe.each(health)('HealthStore contract: %s', (_name, make) => {
       ['l1', 80],
       ['l2', 16],
     ]);
+    await store.deleteStatistics('lb1');
+    expect(await store.loadStatistics('lb1')).toEqual([]);
+    expect(await store.loadStatistics('lb2')).toHaveLength(1);
   });
 });

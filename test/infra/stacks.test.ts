@@ -88,10 +88,9 @@ describe('the devices’ CA bundle', () => {
       LBAAS_CA_BUNDLE_FILE: 'ca.pem',
       LAMBDA_TASK_ROOT: tls,
       ...Object.fromEntries(
-        ['AGENTS', 'BINDINGS', 'AFFINITY', 'RESOURCES', 'LEASES', 'CLAIMS', 'GROUPS'].map((t) => [
-          `LBAAS_TABLE_${t}`,
-          't',
-        ]),
+        ['AGENTS', 'BINDINGS', 'AFFINITY', 'RESOURCES', 'LEASES', 'CLAIMS', 'GROUPS', 'STATISTICS'].map(
+          (t) => [`LBAAS_TABLE_${t}`, 't'],
+        ),
       ),
     };
     const config = readAgentConfig(env);

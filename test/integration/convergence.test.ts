@@ -7,6 +7,7 @@ import { BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
 import { lbIds, requests, uuid } from '../support/factories.js';
 import { InMemoryAgentRegistry } from '../support/fakes/in-memory-agent-registry.js';
 import { InMemoryBindingStore } from '../support/fakes/in-memory-binding-store.js';
+import { InMemoryHealthStore } from '../support/fakes/in-memory-health-store.js';
 import { InMemoryLease } from '../support/fakes/in-memory-lease.js';
 import { InMemoryResourceStore } from '../support/fakes/in-memory-resource-store.js';
 import { InMemorySyncLedger } from '../support/fakes/in-memory-sync-ledger.js';
@@ -152,6 +153,7 @@ describe('re-applying an unchanged load balancer writes nothing (every supported
           bindings: new InMemoryBindingStore(),
           registry: new InMemoryAgentRegistry(),
           writer,
+          statistics: new InMemoryHealthStore(resources),
           clock: Date.now,
         });
         const { ids, messages } = messagesFor(s);

@@ -37,6 +37,11 @@ export class InMemoryHealthStore implements HealthStore {
       .map((s) => structuredClone(s));
   }
 
+  async deleteStatistics(loadbalancerId: string): Promise<void> {
+    for (const [key, s] of this.statistics)
+      if (s.loadbalancerId === loadbalancerId) this.statistics.delete(key);
+  }
+
   async saveStatistics(statistics: readonly ListenerStatistics[]): Promise<void> {
     for (const s of statistics)
       this.statistics.set(`${s.loadbalancerId}|${s.listenerId}`, structuredClone(s));

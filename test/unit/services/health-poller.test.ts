@@ -25,6 +25,7 @@ function fixture(options: { group?: boolean } = {}) {
   const device = new InMemoryBigIp();
   const cluster = new InMemoryCluster([device]);
   const { writer } = inMemoryWriter(ENV, cluster, new InMemoryLease());
+  const health = new InMemoryHealthStore(resources);
   const applier = new LoadBalancerApplier({
     env: ENV,
     host: 'a1',
@@ -32,9 +33,9 @@ function fixture(options: { group?: boolean } = {}) {
     bindings,
     registry,
     writer,
+    statistics: health,
     clock: clock.now,
   });
-  const health = new InMemoryHealthStore(resources);
   const groups = new InMemoryGroupStore();
   const poller = new HealthPoller({
     env: ENV,

@@ -6,6 +6,7 @@ import { lbIds, requests } from '../../support/factories.js';
 import { InMemoryAgentRegistry } from '../../support/fakes/in-memory-agent-registry.js';
 import { InMemoryBigIp, InMemoryCluster } from '../../support/fakes/in-memory-bigip.js';
 import { InMemoryBindingStore } from '../../support/fakes/in-memory-binding-store.js';
+import { InMemoryHealthStore } from '../../support/fakes/in-memory-health-store.js';
 import { InMemoryLease } from '../../support/fakes/in-memory-lease.js';
 import { InMemoryResourceStore } from '../../support/fakes/in-memory-resource-store.js';
 import { inMemoryWriter, manualClock, parsed } from '../../support/service-fixtures.js';
@@ -21,6 +22,7 @@ function fixture(devices = [new InMemoryBigIp()]) {
   const lease = new InMemoryLease();
   const cluster = new InMemoryCluster(devices);
   const { sync, writer } = inMemoryWriter(ENV, cluster, lease);
+  const health = new InMemoryHealthStore(resources);
   const applier = new LoadBalancerApplier({
     env: ENV,
     host: 'a1',
@@ -28,6 +30,7 @@ function fixture(devices = [new InMemoryBigIp()]) {
     bindings,
     registry,
     writer,
+    statistics: health,
     clock: clock.now,
   });
   const record = async (message: Record<string, unknown>) => {
@@ -52,6 +55,7 @@ function fixture(devices = [new InMemoryBigIp()]) {
     lease,
     cluster,
     sync,
+    health,
     device: devices[0] as InMemoryBigIp,
     applier,
     record,
@@ -392,6 +396,29 @@ describe('LoadBalancerApplier over in-memory ports', () => {
       provisioningStatus: 'ACTIVE',
       desired: { name: 'renamed', default_pool_id: null },
     });
+  });
+
+  it('removes a deleted load balancer’s listener statistics with it, and only its own (#27.11)', async () => {
+    const f = fixture();
+    const [ids, other] = [lbIds(), lbIds()];
+    await f.apply(await f.record(requests.createLoadbalancer(ids)));
+    const stats = (loadbalancerId: string, listenerId: string) => ({
+      loadbalancerId,
+      listenerId,
+      totals: { bitsIn: 8, bitsOut: 8, totConns: 1, slowKilled: 0 },
+      activeConnections: 0,
+      units: {},
+      unit: 'bigip1',
+      observedAt: 1,
+    });
+    await f.health.saveStatistics([
+      stats(ids.loadbalancerId, 'l1'),
+      stats(ids.loadbalancerId, 'l2'),
+      stats(other.loadbalancerId, 'l3'),
+    ]);
+    await f.apply(await f.record(requests.delete('loadbalancer', ids, ids.loadbalancerId)));
+    expect(await f.health.loadStatistics(ids.loadbalancerId)).toEqual([]);
+    expect(await f.health.loadStatistics(other.loadbalancerId)).toHaveLength(1);
   });
 
   it('answers gone for a load balancer whose records no longer exist, without a device call', async () => {

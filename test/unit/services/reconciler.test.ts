@@ -7,6 +7,7 @@ import { type LbIds, lbIds, requests, uuid } from '../../support/factories.js';
 import { InMemoryAgentRegistry } from '../../support/fakes/in-memory-agent-registry.js';
 import { InMemoryBigIp, InMemoryCluster } from '../../support/fakes/in-memory-bigip.js';
 import { InMemoryBindingStore } from '../../support/fakes/in-memory-binding-store.js';
+import { InMemoryHealthStore } from '../../support/fakes/in-memory-health-store.js';
 import { InMemoryLease } from '../../support/fakes/in-memory-lease.js';
 import { InMemoryResourceStore } from '../../support/fakes/in-memory-resource-store.js';
 import { inMemoryWriter, manualClock, parsed } from '../../support/service-fixtures.js';
@@ -31,6 +32,7 @@ function fixture(devices = [new InMemoryBigIp()]) {
     bindings,
     registry,
     writer,
+    statistics: new InMemoryHealthStore(resources),
     clock: clock.now,
   });
   const reconciler = new Reconciler({
