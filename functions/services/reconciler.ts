@@ -206,8 +206,9 @@ export class Reconciler {
         (a, b) => (order.get(a.loadbalancerId) ?? 0) - (order.get(b.loadbalancerId) ?? 0),
       );
       if (failure !== undefined) throw failure;
+      const known = new Map(trees.map((t) => [t.root.id, t]));
       for (const partition of orphanPartitions) {
-        const result = await this.orphansOf(device, partition, trees, listing, options, certificates);
+        const result = await this.orphansOf(device, partition, known, listing, options, certificates);
         if (result) report.orphans.push(result);
         const clean = { partition, wholePartition: false, objects: [], removed: false, kept: [] };
         options.onProgress?.(++done, total, result ?? clean);
@@ -332,17 +333,89 @@ export class Reconciler {
     }
   }
 
+  /**
+   * A partition's orphans: reported from a survey, removed (remove mode) only as the partition's
+   * writer, decided again there on a fresh read of the desired state and of the device, so a load
+   * balancer created while the run went on is never taken for one.
+   */
   private async orphansOf(
     device: BigIpDevice,
     partition: string,
-    trees: readonly LoadBalancerTree[],
+    known: ReadonlyMap<string, LoadBalancerTree>,
     listing: (partition: string) => Promise<BigIpObject[]>,
     options: ReconcileOptions,
     store: CertificateStore | undefined,
   ): Promise<OrphanResult | undefined> {
-    const { env } = this.deps;
-    const own = trees.filter((t) => partitionName(env, t.root.tenantId) === partition);
-    // A pending request may be creating or deleting exactly these objects.
+    // The survey reuses the trees this run read; the decision under the lease reads them all again.
+    const survey = await this.survey(partition, listing, store, known);
+    if (!survey) return undefined;
+    const result = orphanResult(partition, survey);
+    if (options.dryRun || options.orphans !== 'remove') return result;
+    const written = await this.deps.writer.write(partition, async (session) => {
+      // Deleting is where a false reading does harm: the device must still be ready now.
+      const readiness = await device.readiness();
+      if (!readiness.ready)
+        throw new UnreadableDevice(`device ${device.name} is not ready: ${readiness.reason}`);
+      const now = await this.survey(partition, (p) => device.listPartition(p), store);
+      if (!now)
+        return {
+          ...result,
+          objects: [],
+          kept: ['its desired state changed meanwhile: nothing is orphaned now'],
+        };
+      const { orphans, wholePartition } = now;
+      const pools = orphans.filter((o) => o.kind === 'pool');
+      const snapshot =
+        pools.length > 0
+          ? await session.read(
+              device,
+              pools.map(({ attrs: _a, ...p }) => p as never),
+            )
+          : undefined;
+      const plan = orphanPlan(orphans, snapshot?.poolMembers ?? new Map(), wholePartition);
+      try {
+        const executed = await session.send(device, plan);
+        return { ...orphanResult(partition, now), kept: executed.skipped, removed: true };
+      } catch (error) {
+        if (error instanceof LeaseBusyError)
+          return { ...result, kept: ['its partition lease lapsed before the removal'] };
+        throw error;
+      }
+    });
+    if (written.outcome === 'busy') return { ...result, kept: ['an agent is writing this partition'] };
+    if (written.unconfirmed !== undefined) throw written.unconfirmed;
+    return written.value;
+  }
+
+  /**
+   * What in a tenant partition carries our naming and no desired object has. The desired state is
+   * every load balancer of the tenant with records, bound to an agent or not (one an operator's
+   * forced agent delete left unbound is still live), read now. Undefined when nothing is orphaned,
+   * or a request of the tenant is pending (its apply may be creating or deleting exactly these).
+   */
+  private async survey(
+    partition: string,
+    listing: (partition: string) => Promise<BigIpObject[]>,
+    store: CertificateStore | undefined,
+    known: ReadonlyMap<string, LoadBalancerTree> = new Map(),
+  ): Promise<{ orphans: BigIpObject[]; wholePartition: boolean } | undefined> {
+    const { env, resources } = this.deps;
+    const tenantId = partition.slice(env.length + 1);
+    const own: LoadBalancerTree[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await resources.listObjects(env, 'loadbalancer', {
+        tenantId,
+        limit: 100,
+        ...(cursor ? { cursor } : {}),
+      });
+      for (const lb of page.items) {
+        const tree = known.get(lb.id) ?? buildTree(await resources.loadRecords(lb.id));
+        if (tree && tree.root.env === env && partitionName(env, tree.root.tenantId) === partition)
+          own.push(tree);
+      }
+      cursor = page.cursor;
+    } while (cursor);
     if (own.some((t) => allRecords(t).some((r) => isPending(r.provisioningStatus)))) return undefined;
     const desired = new Set<string>();
     const kept: string[] = [];
@@ -359,42 +432,24 @@ export class Reconciler {
     );
     const wholePartition = own.length === 0;
     if (orphans.length === 0 && !wholePartition) return undefined;
-    const result: OrphanResult = {
-      partition,
-      wholePartition,
-      objects: orphans.map((o) => ({ action: 'remove', kind: o.kind, path: `/${partition}/${o.name}` })),
-      removed: false,
-      kept: [],
-    };
-    if (options.dryRun || options.orphans !== 'remove') return result;
-    const written = await this.deps.writer.write(partition, async (session) => {
-      // Deleting is where a false reading does harm: the device must still be ready now.
-      const readiness = await device.readiness();
-      if (!readiness.ready)
-        throw new UnreadableDevice(`device ${device.name} is not ready: ${readiness.reason}`);
-      const pools = orphans.filter((o) => o.kind === 'pool');
-      const snapshot =
-        pools.length > 0
-          ? await session.read(
-              device,
-              pools.map(({ attrs: _a, ...p }) => p as never),
-            )
-          : undefined;
-      const plan = orphanPlan(orphans, snapshot?.poolMembers ?? new Map(), wholePartition);
-      try {
-        const executed = await session.send(device, plan);
-        return { ...result, kept: executed.skipped, removed: true };
-      } catch (error) {
-        if (error instanceof LeaseBusyError)
-          return { ...result, kept: ['its partition lease lapsed before the removal'] };
-        throw error;
-      }
-    });
-    if (written.outcome === 'busy') return { ...result, kept: ['an agent is writing this partition'] };
-    if (written.unconfirmed !== undefined) throw written.unconfirmed;
-    return written.value;
+    return { orphans, wholePartition };
   }
 }
+
+/** A partition's orphans as the run reports them. */
+function orphanResult(
+  partition: string,
+  survey: { orphans: BigIpObject[]; wholePartition: boolean },
+): OrphanResult {
+  return {
+    partition,
+    wholePartition: survey.wholePartition,
+    objects: survey.orphans.map((o) => ({ action: 'remove', kind: o.kind, path: `/${partition}/${o.name}` })),
+    removed: false,
+    kept: [],
+  };
+}
+
 /** `2 created, 1 changed (pool /P/x: monitor)` — short enough for a status reason. */
 export function summarize(drift: readonly DriftItem[]): string {
   const count = (a: DriftItem['action']) => drift.filter((d) => d.action === a).length;

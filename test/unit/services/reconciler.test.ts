@@ -302,4 +302,77 @@ describe('Reconciler over in-memory ports', () => {
     });
     expect(f.device.folders.has(gone)).toBe(false);
   });
+
+  it('never removes a load balancer created while it runs: orphans are decided under the lease, on a fresh read (#27.1)', async () => {
+    const f = fixture();
+    const first = await f.loadBalancer();
+    const partition = `${ENV}_${first.ids.tenantId}`;
+    // A real orphan, so the run goes on to remove something.
+    const orphan: BigIpObject = { kind: 'pool', partition, name: `${ENV}_${uuid()}`, attrs: {} };
+    f.device.objects.set(`pool/${partition}/${orphan.name}`, orphan);
+    // After the run read the desired trees and before it lists the partition, an agent creates
+    // another load balancer of the tenant.
+    const second = lbIds({ tenantId: first.ids.tenantId });
+    const list = f.device.listPartition.bind(f.device);
+    let created = false;
+    f.device.listPartition = async (p) => {
+      if (!created && p === partition) {
+        created = true;
+        await f.loadBalancer(second);
+      }
+      return list(p);
+    };
+    const report = await f.reconciler.run({ ...REPAIR, orphans: 'remove' });
+    expect(report).toMatchObject({ orphans: [{ partition, removed: true }] });
+    expect(created).toBe(true);
+    expect(f.device.objects.has(`pool/${partition}/${orphan.name}`)).toBe(false);
+    // Everything of the new load balancer is still there, and its records ACTIVE.
+    const theirs = [...f.device.objects.values()].filter((o) => o.kind === 'virtual-address');
+    expect(theirs.map((o) => o.name).sort()).toEqual(
+      [`${ENV}_${first.ids.loadbalancerId}`, `${ENV}_${second.loadbalancerId}`].sort(),
+    );
+    expect(f.onDevice('virtual')).toHaveLength(2);
+  });
+
+  it('decides again as the partition’s writer: what became desired between the survey and the removal stays (#27.1)', async () => {
+    const f = fixture();
+    const { ids } = await f.loadBalancer();
+    const partition = `${ENV}_${ids.tenantId}`;
+    // A pool on the device no record desires yet: an orphan when the run surveys the partition.
+    const poolId = uuid();
+    const pool: BigIpObject = {
+      kind: 'pool',
+      partition,
+      name: `${ENV}_${poolId}`,
+      attrs: { loadBalancingMode: 'round-robin', monitor: '', description: 'pool' },
+    };
+    f.device.objects.set(`pool/${partition}/${pool.name}`, pool);
+    // Before the reconciler gets the partition, an agent applies a request creating that very pool.
+    const acquire = f.lease.acquire.bind(f.lease);
+    let created = false;
+    f.lease.acquire = async (key, owner) => {
+      if (!created && owner.startsWith('reconciler')) {
+        created = true;
+        await f.submit(requests.createPool(ids, { id: poolId, listener_id: undefined }));
+      }
+      return acquire(key, owner);
+    };
+    const report = await f.reconciler.run({ ...REPAIR, orphans: 'remove' });
+    expect(created).toBe(true);
+    expect(report).toMatchObject({ orphans: [{ partition, removed: false, objects: [] }] });
+    expect(f.device.objects.has(`pool/${partition}/${pool.name}`)).toBe(true);
+    expect(f.resources.get(ids.loadbalancerId, 'pool', poolId)?.provisioningStatus).toBe('ACTIVE');
+  });
+
+  it('never takes a load balancer with records for an orphan, bound to an agent or not (#27.2)', async () => {
+    const f = fixture();
+    const { ids } = await f.loadBalancer();
+    // A forced agent delete (before it moved load balancers) left it unbound but ACTIVE.
+    await f.bindings.release(ids.loadbalancerId);
+    const before = f.device.objects.size;
+    const report = await f.reconciler.run({ ...REPAIR, orphans: 'remove' });
+    expect(report).toMatchObject({ outcome: 'done', orphans: [] });
+    expect(f.device.objects.size).toBe(before);
+    expect(f.device.folders.has(`${ENV}_${ids.tenantId}`)).toBe(true);
+  });
 });
