@@ -83,14 +83,16 @@ export class AgentOperations {
 
   /**
    * Deletes an agent's registration. Refused while load balancers are bound to it (the error
-   * lists the first ones) unless forced; forcing unbinds them (the next request for each
-   * schedules it anew), so drain first to keep them served without a gap.
+   * lists the first ones) unless forced; forcing first moves them to live agents of its group (a
+   * drain), and is refused, naming them, for those no live agent can take: a forced delete never
+   * leaves a load balancer without an agent that will serve it (an unbound live load balancer would
+   * wait for its next request, and look orphaned on the device meanwhile).
    */
   async deleteAgent(
     env: string,
     host: string,
     options: { force?: boolean } = {},
-  ): Promise<{ unbound: number }> {
+  ): Promise<{ moved: number }> {
     const agent = await this.deps.registry.getAgent(env, host);
     if (!agent) throw new OperatorRefusedError(`no agent ${host} in environment ${env}`, { env, host });
     // Requests already forwarded to it would wait for it forever (the reclaimer only moves them off dead agents).
@@ -109,19 +111,20 @@ export class AgentOperations {
         { env, host, count, loadbalancers: first.items.map((b) => b.loadbalancerId) },
       );
     }
-    let unbound = 0;
-    const seen = new Set<string>();
-    // The by-agent index is eventually consistent: stop when a page shows only what we handled.
-    for (let page = first; page.items.some((b) => !seen.has(b.loadbalancerId)); ) {
-      for (const b of page.items) {
-        if (seen.has(b.loadbalancerId)) continue;
-        seen.add(b.loadbalancerId);
-        if (await this.deps.bindings.release(b.loadbalancerId, host)) unbound += 1;
+    let moved = 0;
+    if (first.items.length > 0) {
+      moved = (await this.drain(env, host)).moved.length;
+      const left = await this.deps.bindings.listOnAgent(env, host, { limit: 20 });
+      if (left.items.length > 0) {
+        const count = await this.deps.bindings.countOnAgent(env, host);
+        throw new OperatorRefusedError(
+          `agent ${host} still hosts ${count} load balancer(s) no live agent of group ${groupOf(agent)} can take: ${left.items.map((b) => b.loadbalancerId).join(', ')}${count > left.items.length ? ', …' : ''}; start an agent of that group, then delete again (it is disabled meanwhile)`,
+          { env, host, count, moved, loadbalancers: left.items.map((b) => b.loadbalancerId) },
+        );
       }
-      page = await this.deps.bindings.listOnAgent(env, host, { limit: 100 });
     }
     await this.deps.registry.deleteAgent(env, host);
-    return { unbound };
+    return { moved };
   }
 
   /**

@@ -47,16 +47,30 @@ describe('AgentOperations over in-memory ports', () => {
     ]);
   });
 
-  it('refuses to delete an agent that still hosts load balancers, naming them; --force unbinds them', async () => {
+  it('refuses to delete an agent that still hosts load balancers, naming them; --force moves them to a live agent first (#27.2)', async () => {
     const f = fixture();
     await f.bind('lb-1', 'a1', 't1');
     const refused = await f.ops.deleteAgent(ENV, 'a1').catch((e) => e);
     expect(refused).toBeInstanceOf(OperatorRefusedError);
     expect(refused.message).toContain('agent a1 still hosts 1 load balancer(s): lb-1');
     expect(await f.registry.getAgent(ENV, 'a1')).toBeDefined();
-    expect(await f.ops.deleteAgent(ENV, 'a1', { force: true })).toEqual({ unbound: 1 });
+    expect(await f.ops.deleteAgent(ENV, 'a1', { force: true })).toEqual({ moved: 1 });
     expect(await f.registry.getAgent(ENV, 'a1')).toBeUndefined();
-    expect(await f.bindings.getBinding('lb-1')).toBeUndefined();
+    // Bound to a live agent: served, never left to look orphaned.
+    expect(['a2', 'a3']).toContain((await f.bindings.getBinding('lb-1'))?.host);
+  });
+
+  it('refuses a forced delete, naming them, for load balancers no live agent of its group can take (#27.2)', async () => {
+    const f = fixture();
+    await f.bind('lb-1', 'a1', 't1');
+    f.clock.advance(DOWN + 1); // a2 and a3 dead too
+    const refused = await f.ops.deleteAgent(ENV, 'a1', { force: true }).catch((e) => e);
+    expect(refused).toBeInstanceOf(OperatorRefusedError);
+    expect(refused.message).toContain(
+      'agent a1 still hosts 1 load balancer(s) no live agent of group default can take: lb-1',
+    );
+    expect(await f.registry.getAgent(ENV, 'a1')).toBeDefined();
+    expect((await f.bindings.getBinding('lb-1'))?.host).toBe('a1');
   });
 
   it('refuses operations on an unknown agent', async () => {
