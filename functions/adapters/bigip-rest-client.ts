@@ -433,8 +433,9 @@ export class BigIpRestClient {
       ) ||
       // Our own name in our own partition exists although the read before the change did not show
       // it: a write of ours the device was still working through when its call timed out (found by
-      // the device benchmark). Read again and plan again, rather than put the object in ERROR.
-      /^01020066:/.test(message);
+      // the device benchmark), or a read while mcpd reloaded. Read again and plan again, rather than
+      // put the object in ERROR; a transaction's commit says it as `transaction failed:01020066:…`.
+      /^(transaction failed:)?01020066:/.test(message);
     return new BigIpError(
       `device ${this.name}: ${method} ${path.split('?')[0]}: ${response.status} ${message}`,
       {

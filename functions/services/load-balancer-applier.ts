@@ -3,6 +3,7 @@ import {
   planApply,
   type ScopeTarget,
   scopeForRequests,
+  showsDeletesDone,
 } from '../domain/bigip-apply-plan.js';
 import { partitionName } from '../domain/bigip-names.js';
 import { type Translation, type TranslationOptions, translate } from '../domain/bigip-translation.js';
@@ -299,6 +300,15 @@ export class LoadBalancerApplier {
     );
     const device = await session.activeDevice();
     const snapshot = await session.read(device, scope.reads);
+    // A delete completes only when the device, known ready, shows the objects gone.
+    if (showsDeletesDone(translation, scope, snapshot)) {
+      const readiness = await device.readiness();
+      if (!readiness.ready)
+        throw new BigIpError(
+          `device ${device.name} is not ready (${readiness.reason}): it cannot show whether what is deleted is gone; retried`,
+          { device: device.name, transient: true },
+        );
+    }
     const plan = planApply(translation, scope, snapshot);
     const report = await session.send(device, plan, unitHolds(translation, scope));
     return {

@@ -285,6 +285,29 @@ describe('iControl REST client against the BIG-IP simulator', () => {
     expect(clash.transient).toBe(false);
   });
 
+  it('takes a transaction refused for a name of ours that already exists as a stale read too (#27.3)', async () => {
+    const { device } = await setup({ client: { retries: 0 } });
+    const pool = (name: string) => ({
+      kind: 'pool' as const,
+      partition: 'P',
+      name,
+      attrs: { loadBalancingMode: 'round-robin' },
+    });
+    const create = (name: string) => ({ op: 'create' as const, object: pool(name) });
+    const plan = (names: string[], createFolder: boolean) => ({
+      createFolder,
+      commands: names.map(create),
+      atomic: true,
+      nodeCleanup: [],
+      removeFolder: false,
+    });
+    await device.execute('P', plan(['p', 'q'], true));
+    // A read that did not show p (a write of ours still in the device's hands): the commit fails.
+    const error = await device.execute('P', plan(['p', 'r'], false)).catch((e) => e);
+    expect(error.context.bigipMessage).toMatch(/^transaction failed:01020066:/);
+    expect(error.transient).toBe(true);
+  });
+
   it('reads failover, sync and version state (a standby unit says so)', async () => {
     const { sim, device } = await setup();
     sim.setFailoverState('standby');

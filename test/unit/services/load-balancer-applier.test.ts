@@ -421,6 +421,46 @@ describe('LoadBalancerApplier over in-memory ports', () => {
     expect(await f.health.loadStatistics(other.loadbalancerId)).toHaveLength(1);
   });
 
+  it('completes a delete only when the device, known ready, shows the objects gone: mcpd’s false 404s release nothing (#27.3)', async () => {
+    const f = fixture();
+    const { ids, pool } = await f.withPool();
+    await f.bindings.bind({
+      loadbalancerId: ids.loadbalancerId,
+      env: ENV,
+      host: 'a1',
+      tenantId: ids.tenantId,
+      boundAt: 1,
+    });
+    const onDevice = f.device.objects.size;
+    // mcpd reloads: not ready, and every existing object answers 404.
+    f.device.ready = { ready: false, reason: 'mcpd phase is loading' };
+    const read = f.device.read.bind(f.device);
+    f.device.read = async (partition, units) => ({
+      ...(await read(partition, units)),
+      folderExists: false,
+      objects: new Map(),
+      poolMembers: new Map(),
+    });
+    const del = await f.record(requests.delete('loadbalancer', ids, ids.loadbalancerId));
+    const error = await f.apply(del).catch((e) => e);
+    expect(error).toBeInstanceOf(BigIpError);
+    expect(error.transient).toBe(true);
+    expect(error.message).toMatch(/not ready/);
+    expect(f.device.objects.size).toBe(onDevice);
+    expect(f.resources.get(ids.loadbalancerId, 'loadbalancer', ids.loadbalancerId)?.provisioningStatus).toBe(
+      'PENDING_DELETE',
+    );
+    expect(f.resources.get(ids.loadbalancerId, 'pool', pool.object.id as string)).toBeDefined();
+    expect(await f.bindings.getBinding(ids.loadbalancerId)).toBeDefined();
+    // Ready again: the retry deletes it all and only then lets go of the records and the binding.
+    f.device.ready = { ready: true };
+    f.device.read = read;
+    await f.apply(del);
+    expect(f.device.objects.size).toBe(0);
+    expect(await f.resources.loadRecords(ids.loadbalancerId)).toEqual([]);
+    expect(await f.bindings.getBinding(ids.loadbalancerId)).toBeUndefined();
+  });
+
   it('answers gone for a load balancer whose records no longer exist, without a device call', async () => {
     const f = fixture();
     const ids = lbIds();
