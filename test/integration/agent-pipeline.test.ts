@@ -198,6 +198,36 @@ describe('agent pipeline: SQS → scheduler → agent → simulated BIG-IP → s
     expect((await root())?.ownChangePending).toBeUndefined();
   });
 
+  it('never deletes an operator’s node in /Common when our last member on its address goes (#27.4)', async () => {
+    const s = await system();
+    // A node made by hand, with a description and a connection limit.
+    s.sim.store.create('ltm/node', {
+      name: '10.44.0.1',
+      partition: 'Common',
+      address: '10.44.0.1',
+      description: 'db primary (operator)',
+      connectionLimit: 100,
+    });
+    const ids = lbIds();
+    const pool = requests.createPool(ids);
+    const ours = requests.createMember(ids, pool.object.id as string, {
+      address: '10.44.0.1',
+      protocol_port: 5432,
+    });
+    const mine = requests.createMember(ids, pool.object.id as string, {
+      address: '10.44.0.2',
+      protocol_port: 5432,
+    });
+    await s.submitAndSettle(requests.createLoadbalancer(ids), pool, ours, mine);
+    await s.submitAndSettle(requests.delete('member', ids, ours.object.id as string));
+    await s.submitAndSettle(requests.delete('member', ids, mine.object.id as string));
+    const nodes = (s.sim.dump()['ltm/node'] ?? []) as { fullPath: string; description?: string }[];
+    // The operator's stays as it was; the one the device made for our member is cleaned up.
+    expect(nodes.map((n) => [n.fullPath, n.description])).toEqual([
+      ['/Common/10.44.0.1', 'db primary (operator)'],
+    ]);
+  });
+
   it('deletes a member, then a pool with its members and monitor, then the load balancer and its partition', async () => {
     const s = await system();
     const f = fullLoadBalancer();
