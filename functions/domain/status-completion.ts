@@ -12,12 +12,6 @@ import {
 } from './resource-state.js';
 
 /**
- * Which statuses an apply of one or more requests settles: pending objects whose BIG-IP objects were in scope (and the
- * children deleted with a deleted pool); the load balancer itself when it was in scope or when
- * nothing else of its tree is left pending. Objects the translation refused go to ERROR with its
- * reason; an ERROR child puts its pending load balancer in ERROR too.
- */
-/**
  * Whether an apply wrote the load balancer's own recorded update: only its own request (or a full
  * apply) does; a child's scope may reach its virtual address, never all it changes (every
  * listener's virtual server, say).
@@ -30,6 +24,12 @@ export function appliesOwnChange(
   return scope.full || targets.some((t) => t.resource === 'loadbalancer' && t.objectId === tree.root.id);
 }
 
+/**
+ * Which statuses an apply of one or more requests settles: pending objects whose BIG-IP objects were in
+ * scope (and the children deleted with a deleted pool); the load balancer itself when it was in scope or when
+ * nothing else of its tree is left pending. Objects the translation refused go to ERROR with its
+ * reason; an ERROR child puts its pending load balancer in ERROR too.
+ */
 export function completions(
   tree: LoadBalancerTree,
   translation: Translation,
