@@ -362,6 +362,9 @@ describe('iControl REST client against the BIG-IP simulator', () => {
       UnsafeBigIpNameError,
     );
     expect(sim.callCount()).toBe(0);
+    // A node the device made (route domain 2): read, then deleted, its name escaped both times.
+    sim.store.create('sys/folder', { name: 'P' });
+    sim.store.create('ltm/node', { name: '10.0.0.1%2', partition: 'P', address: '10.0.0.1%2' });
     await device.execute('P', {
       createFolder: true,
       commands: [],
@@ -369,8 +372,11 @@ describe('iControl REST client against the BIG-IP simulator', () => {
       nodeCleanup: ['10.0.0.1%2'],
       removeFolder: false,
     });
-    expect(sim.calls.map((c) => `${c.method} ${c.path}`)).toContain(
-      'DELETE /mgmt/tm/ltm/node/~P~10.0.0.1%252',
+    expect(sim.calls.map((c) => `${c.method} ${c.path}`)).toEqual(
+      expect.arrayContaining([
+        'GET /mgmt/tm/ltm/node/~P~10.0.0.1%252',
+        'DELETE /mgmt/tm/ltm/node/~P~10.0.0.1%252',
+      ]),
     );
   });
 
