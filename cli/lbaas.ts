@@ -17,6 +17,7 @@ import {
 } from './format.js';
 import { addResourceCommands, find, UUID_RE } from './resource-commands.js';
 import { completionScript } from './shell-completion.js';
+import { CONFIG_FILE, findConfig, localStateFile } from './target.js';
 
 /** Requests from --file (one JSON object, a JSON array, or NDJSON; `-` is stdin) or from flags. */
 function requestsFrom(opts: Record<string, string | undefined>): Record<string, unknown>[] {
@@ -60,15 +61,33 @@ function requestsFrom(opts: Record<string, string | undefined>): Record<string, 
   ];
 }
 
+/** The package's version (the CLI ships with the project; no build step stamps it). */
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/** Which configuration file the CLI uses from here, for --help. */
+function configHelp(): string {
+  const found = findConfig();
+  return found
+    ? `${found}, the nearest ${CONFIG_FILE} upward from the working directory`
+    : `none: no ${CONFIG_FILE} in ${process.cwd()} or above it`;
+}
+
 export function buildProgram(): Command {
   const program = new Command('lbaas')
     .description(
       'Operate bigip-lbaas: submit LBaaS v2 requests, follow statuses, manage agents and dead letters',
     )
+    .version(VERSION, '-V, --version', 'print the version')
     .option('--env <prefix>', 'environment prefix (default: the first in the config)')
-    .option('--config <path>', 'configuration file', 'lbaas.config.json')
+    .option('--config <path>', `configuration file (default: ${configHelp()})`)
     .option('--stack <name>', 'CloudFormation stack (default <name>-<env>)')
-    .addOption(new Option('--local', 'use the local stack started by npm start').conflicts('stack'))
+    .addOption(
+      new Option('--local', `use the local stack started by npm start (${localStateFile()})`).conflicts(
+        'stack',
+      ),
+    )
     .showHelpAfterError();
 
   program

@@ -230,14 +230,20 @@ function outputOptions(command: Command): Command {
         .choices(['table', 'json', 'value'])
         .default('table'),
     )
-    .option('-c, --column <name...>', 'columns to show');
+    .addOption(
+      // One column per -c, repeatable (as OpenStack's client): a variadic option would swallow the
+      // positional arguments after it.
+      new Option('-c, --column <name>', 'a column to show (repeat -c for more)').argParser(
+        (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+      ),
+    );
 }
 
-function fieldOptions(command: Command, type: ResourceType): Command {
+function fieldOptions(command: Command, type: ResourceType, creating = false): Command {
   for (const f of FIELDS[type]) {
     const option = new Option(
       `--${f.flag} <${f.kind === 'int' ? 'n' : f.kind === 'list' ? 'value...' : 'value'}>`,
-      f.help,
+      creating && f.required ? `${f.help} (required)` : f.help,
     );
     command.addOption(f.choices ? option.choices([...f.choices]) : option);
   }
@@ -413,12 +419,12 @@ function resourceCommand(program: Command, type: ResourceType): void {
     .description(`create a ${type}`)
     .option(
       '--project <id>',
-      type === 'loadbalancer' ? 'project (tenant) id' : 'resolve names inside this project',
+      type === 'loadbalancer' ? 'project (tenant) id (required)' : 'resolve names inside this project',
     );
   if (type === 'pool')
     create
-      .option('--listener <listener>', 'the listener it serves')
-      .option('--loadbalancer <lb>', 'its load balancer');
+      .option('--listener <listener>', 'the listener it serves (this or --loadbalancer is required)')
+      .option('--loadbalancer <lb>', 'its load balancer (when it serves no listener yet)');
   if (type === 'listener')
     create
       .option('--default-pool <pool>', 'its default pool')
@@ -426,7 +432,7 @@ function resourceCommand(program: Command, type: ResourceType): void {
   if (type === 'l7policy') create.option('--redirect-pool <pool>', 'REDIRECT_TO_POOL target');
   if (type === 'pool')
     create.option('--session-persistence <spec>', 'type=SOURCE_IP|HTTP_COOKIE|APP_COOKIE[,cookie_name=NAME]');
-  fieldOptions(create, type);
+  fieldOptions(create, type, true);
   waitOptions(outputOptions(create)).action(async (...args: unknown[]) => {
     const command = args[args.length - 1] as Command;
     const opts = command.opts();
