@@ -351,7 +351,9 @@ export function buildProgram(): Command {
 
   program
     .command('hosting-agent <loadbalancer>')
-    .description('the agent a load balancer is bound to (even if that agent is dead)')
+    .description(
+      'the agent a load balancer is bound to (even if that agent is dead), and who serves it now (a failover agent while it is dead)',
+    )
     .option('--json', 'machine-readable output')
     .action(async (ref: string, opts, command: Command) => {
       await withClient(command, async (client) => {
@@ -361,9 +363,10 @@ export function buildProgram(): Command {
         if (!hosting) throw new CliExit(`load balancer ${ref} is not bound to any agent`);
         if (opts.json) return json(hosting);
         const a = hosting.agent;
+        const served = hosting.servedBy;
         out(
           table(
-            ['HOST', 'GROUP', 'ALIVE', 'ADMIN', 'HEARTBEAT AGE'],
+            ['HOST', 'GROUP', 'ALIVE', 'ADMIN', 'HEARTBEAT AGE', 'SERVED BY'],
             [
               [
                 hosting.binding.host,
@@ -371,10 +374,16 @@ export function buildProgram(): Command {
                 a?.alive ? 'alive' : 'dead',
                 a?.adminStateUp === false ? 'down' : 'up',
                 a?.heartbeatAgeSeconds === undefined ? '-' : `${a.heartbeatAgeSeconds}s`,
+                served.host === undefined
+                  ? 'nobody'
+                  : served.decision === 'bound'
+                    ? served.host
+                    : `${served.host} (${served.decision})`,
               ],
             ],
           ),
         );
+        if (served.host === undefined) out(`no agent serves it now: ${served.reason}`);
       });
     });
 
