@@ -116,7 +116,10 @@ export function buildProgram(): Command {
     .option('--id <id>', 'object id (default: the load balancer id for loadbalancer, else a new UUID)')
     .option('--object <json>', 'object fields (Neutron names)')
     .option('--request-id <id>', 'request id (default: a new UUID)')
-    .option('--wait', 'wait until the requests took effect; exit 2 if anything ends in ERROR')
+    .option(
+      '--wait',
+      'wait until the requests took effect; exit 2 if anything ends in ERROR, 3 if a request is refused',
+    )
     .option('--timeout <seconds>', 'with --wait: give up after', '300')
     .action(async (opts, command: Command) => {
       const messages = requestsFrom(opts);
@@ -139,14 +142,27 @@ export function buildProgram(): Command {
           for (const s of sent) out(`submitted ${s.requestId} (load balancer ${s.loadbalancerId})`);
           if (opts.wait) {
             let errors = 0;
+            let refusals = 0;
             for (const lb of new Set(sent.map((s) => s.loadbalancerId))) {
-              const { tree, records } = await client.wait(lb, {
+              const { tree, records, refused } = await client.wait(lb, {
                 timeoutMs: Number(opts.timeout) * 1000,
                 requests: sent.filter((s) => s.loadbalancerId === lb),
               });
-              out(tree ? formatTree(tree) : `load balancer ${lb} is gone (deleted)`);
+              for (const r of refused)
+                out(
+                  `refused ${r.requestId} (${r.operation ?? ''} ${r.resource ?? ''} ${r.objectId ?? ''}): ${r.reason}`,
+                );
+              refusals += refused.length;
+              out(
+                tree
+                  ? formatTree(tree)
+                  : refused.length > 0
+                    ? `load balancer ${lb} does not exist`
+                    : `load balancer ${lb} is gone (deleted)`,
+              );
               errors += records.filter((r) => r.provisioningStatus === 'ERROR').length;
             }
+            if (refusals > 0) throw new CliExit(`${refusals} request(s) refused`, 3);
             if (errors > 0) throw new CliExit(`${errors} object(s) in ERROR`, 2);
           }
         } catch (error) {
