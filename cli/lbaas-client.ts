@@ -96,6 +96,8 @@ export interface StatusNode {
   provisioningStatus: ResourceRecord['provisioningStatus'];
   operatingStatus: ResourceRecord['operatingStatus'];
   statusReason?: string;
+  /** A member's backend, `address:port` (`[v6]:port`): which one is down, without another command. */
+  address?: string;
   children: StatusNode[];
 }
 
@@ -579,6 +581,9 @@ export function statusTree(records: readonly ResourceRecord[]): StatusNode | und
     provisioningStatus: r.provisioningStatus,
     operatingStatus: r.operatingStatus,
     ...(r.statusReason ? { statusReason: r.statusReason } : {}),
+    ...(r.type === 'member'
+      ? { address: backend(r.desired as { address: string; protocol_port: number }) }
+      : {}),
     children: [],
   });
   const root = records.find((r) => r.type === 'loadbalancer');
@@ -615,4 +620,11 @@ export function statusTree(records: readonly ResourceRecord[]): StatusNode | und
   }
   tree.children.push(...pools.values());
   return tree;
+}
+
+/** A member's `address:port`, an IPv6 address in brackets. */
+function backend(member: { address: string; protocol_port: number }): string {
+  return member.address.includes(':')
+    ? `[${member.address}]:${member.protocol_port}`
+    : `${member.address}:${member.protocol_port}`;
 }

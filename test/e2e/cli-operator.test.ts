@@ -222,6 +222,19 @@ describe('set and delete with --wait print how the object ended', () => {
     expect(quiet.stdout).toBe('');
     expect(quiet.stderr).toMatch(/^submitted \S+\n$/);
   });
+
+  it('lbaas status names each member by address:port, beside its name', async () => {
+    const id = (await ok('member', 'show', 'pool1', 'm2', '-f', 'value', '-c', 'id')).stdout.trim();
+    const tree = await ok('status', 'web');
+    expect(tree.stdout).toMatch(
+      new RegExp(`member ${id} \\(m2\\) 10\\.40\\.1\\.6:8080\\s+(ACTIVE|PENDING_UPDATE)\\s`),
+    );
+    const json = JSON.parse((await ok('status', 'web', '--json')).stdout) as {
+      children: { children: { id: string; address?: string }[] }[];
+    };
+    const members = json.children.flatMap((c) => c.children).filter((c) => c.id === id);
+    expect(members).toEqual([expect.objectContaining({ name: 'm2', address: '10.40.1.6:8080' })]);
+  });
 });
 
 describe('errors that say what to do', () => {
