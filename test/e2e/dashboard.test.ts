@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../local/dashboard/chromium.js';
@@ -337,5 +339,17 @@ describe('local dashboard in headless Chromium', () => {
     await expect
       .poll(() => page.locator('#devices tbody tr').first().textContent())
       .toMatch(/bigip-a\s*standby/);
+  });
+
+  it('npm run screenshot writes where it is told, by default outside the working tree', async () => {
+    const root = join(import.meta.dirname, '..', '..');
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'local', 'dashboard', 'screenshot.ts'), '--help'],
+      { cwd: root },
+    );
+    const where = /PATH defaults to (\S+)/.exec(stdout)?.[1] as string;
+    expect(where).toBe(join(tmpdir(), 'bigip-lbaas-console-1280.png'));
+    expect(relative(root, where).startsWith('..')).toBe(true);
   });
 });
