@@ -243,24 +243,14 @@ export class IControlBigIpDevice implements BigIpDevice {
       4,
       async (unit) => {
         const object = { ...unit, attrs: {} } as BigIpObject;
-        const expand = unit.kind === 'pool' || unit.kind === 'virtual' ? '?expandSubcollections=true' : '';
+        // A pool comes with its members, a virtual with its profiles and policies, and a policy with
+        // its rules and each rule's conditions and actions (a deep expansion: bigip-real-device.md §7.2).
+        const expand = ['pool', 'virtual', 'ltm-policy'].includes(unit.kind)
+          ? '?expandSubcollections=true'
+          : '';
         const response = await this.rest.request('GET', `${itemPath(object)}${expand}`, {
           accept: [400, 404],
         });
-        if (unit.kind === 'ltm-policy' && response.status === 200) {
-          // Expanding a collection expands its items' subcollections (as for pools' members), so
-          // the rules collection comes with every rule's conditions and actions: two reads in all.
-          const rules = await this.rest.request(
-            'GET',
-            `${itemPath(object)}/rules?expandSubcollections=true`,
-            {
-              accept: [404],
-            },
-          );
-          (response.body as Record<string, unknown>).rulesReference = {
-            items: (rules.body as { items?: unknown[] })?.items ?? [],
-          };
-        }
         return { unit, object, response };
       },
     );

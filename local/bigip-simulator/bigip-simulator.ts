@@ -111,7 +111,7 @@ export class BigIpSimulator implements Controllable {
       clock,
     );
     this.transactions = new Transactions(clock, options.transactionTimeoutSeconds ?? 120, this.version);
-    this.resources = new RestResources(this.traits, this.stats);
+    this.resources = new RestResources(this.traits, this.stats, clock);
     if (options.dataPlane) {
       this.dataPlane = new DataPlane(
         this,

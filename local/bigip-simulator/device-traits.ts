@@ -25,3 +25,21 @@ export function atLeast(traits: DeviceTraits, major: number, minor = 0): boolean
   const [a, b] = versionOf(traits);
   return a > major || (a === major && b >= minor);
 }
+
+/** §7.12: `sys/ready` exists from 13.1 (F5's own client skips it below). */
+export function hasSysReady(traits: DeviceTraits): boolean {
+  return atLeast(traits, 13, 1);
+}
+
+/** §7.4: a policy redirect action's `code` is a 14.0 field; before, mcpd reads it back as 0. */
+export function keepsRedirectCode(traits: DeviceTraits): boolean {
+  return atLeast(traits, 14);
+}
+
+/**
+ * §7.10: a single object's stats are keyed `…/~P~vs/~P~vs/stats` before 14.0 and `…/~P~vs/stats`
+ * from 14.0 (members the same way).
+ */
+export function nestsSingleStats(traits: DeviceTraits): boolean {
+  return !atLeast(traits, 14);
+}

@@ -75,11 +75,12 @@ export function statusBody(unit: UnitView, tm: string): unknown {
         selfLink: `https://localhost/mgmt/tm/${tm}?ver=${unit.version}`,
       };
     case 'sys/mcp-state':
+      // §7.12 (genieparser, 14.1.2.1): `endPlatformIdReceived`, `lastLoad`, `phase`.
       return statsBody(unit.version, 'sys/mcp-state', {
-        'end-platform-id-received': 'true',
+        endPlatformIdReceived: 'true',
+        lastLoad: 'full-config-load-succeed',
         // No source names the phase shown while mcpd reloads; anything but `running` is "not ready".
         phase: unit.mcpdReloading ? 'loading' : 'running',
-        status: 'running',
       });
     case 'cm/device': {
       const units = [unit, ...(unit.peer ? [unit.peer] : [])];
