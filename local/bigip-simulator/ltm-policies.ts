@@ -313,6 +313,10 @@ function setAttributes(
   for (const rule of a.rules as Record<string, unknown>[]) {
     if (typeof rule.name !== 'string' || !/^[A-Za-z0-9_.:%-]+$/.test(rule.name))
       throw new SimError(400, errors.invalidName(String(rule.name)));
+    // §7.1: a condition sent without a case option is stored (and matched) case-insensitively.
+    for (const condition of (rule.conditions as Record<string, unknown>[]) ?? [])
+      if (condition.caseSensitive !== true && condition.caseInsensitive !== true)
+        condition.caseInsensitive = true;
     for (const action of (rule.actions as Record<string, unknown>[]) ?? []) {
       const pool = action.pool;
       if (typeof pool === 'string' && !store.get('ltm/pool', pool))

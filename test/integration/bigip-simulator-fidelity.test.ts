@@ -606,6 +606,32 @@ describe('§7 policies, TLS profiles, files, sync status and version traits', ()
     ],
   };
 
+  it('§7.1 reads a condition sent without a case option back caseInsensitive; caseSensitive stays as sent', async () => {
+    const { req } = await device({ version: '12.1.2' });
+    await tenant(req);
+    await req('POST', '/mgmt/tm/ltm/pool', { name: 'api', partition: 'P1' });
+    const path = { httpUri: true, path: true, startsWith: true, request: true, values: ['/api'] };
+    await req('POST', '/mgmt/tm/ltm/policy', {
+      ...forward,
+      rules: [
+        {
+          name: 'r1',
+          conditions: [
+            { name: '0', ...path },
+            { name: '1', ...path, caseSensitive: true },
+          ],
+          actions: forward.rules[0]?.actions,
+        },
+      ],
+    });
+    const read = (await req('GET', '/mgmt/tm/ltm/policy/~P1~pol?expandSubcollections=true')).body;
+    const [plain, sensitive] = read.rulesReference.items[0].conditionsReference.items;
+    expect(plain.caseInsensitive).toBe(true);
+    expect(plain.caseSensitive).toBeUndefined();
+    expect(sensitive.caseSensitive).toBe(true);
+    expect(sensitive.caseInsensitive).toBeUndefined();
+  });
+
   it('§7.2 expands a policy deeply: rules with their conditions and actions; select, poolReference, all, index', async () => {
     const { req } = await device({ version: '12.1.2' });
     await tenant(req);

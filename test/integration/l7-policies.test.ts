@@ -107,6 +107,20 @@ describe('L7 policies and rules on the simulated BIG-IP (legacy LTM policies)', 
       ],
     ]);
     expect(virtual(s, listenerId)?.policies).toEqual([{ name: `/${P}/wrapper_policy_${listenerId}` }]);
+    // Octavia's case rules, sent explicitly (a condition without a case option is stored
+    // case-insensitive, bigip-real-device.md §7.1): host names without case, the rest exactly.
+    const conditions = policy?.rules.flatMap((r) => r.conditions) ?? [];
+    expect(
+      conditions.map((c) => [
+        c.httpHost ? 'host' : c.httpHeader ? 'header' : 'path',
+        c.caseSensitive === true,
+        c.caseInsensitive === true,
+      ]),
+    ).toEqual([
+      ['header', true, false],
+      ['path', true, false],
+      ['host', false, true],
+    ]);
     // Every write was accepted (no 01071abb: the policy is written with legacy: true), and nothing
     // is left to do: an apply reads the policy back equal to what it wants.
     expect(writes(s.sim).filter((c) => c.status >= 400)).toEqual([]);
