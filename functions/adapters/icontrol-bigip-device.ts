@@ -48,6 +48,8 @@ function collection(o: Pick<BigIpObject, 'kind' | 'partition' | 'monitorType' | 
   }
 }
 
+const VERSION_TTL_MS = 10 * 60_000;
+
 /** Where a file lands after its upload (file-transfer/uploads), for `from-local-file`. */
 const DOWNLOADS = '/var/config/rest/downloads';
 /** The file-transfer endpoint takes chunks of at most 1 MiB; F5's SDK sends 512 KiB. */
@@ -222,7 +224,34 @@ async function limited<T, R>(items: readonly T[], limit: number, fn: (item: T) =
  * (partition, then the change as one transaction, then clean-up the device may refuse).
  */
 export class IControlBigIpDevice implements BigIpDevice {
+  /** The device's TMOS version, read once in a while (an upgrade reboots the unit). */
+  private version: { at: number; value: Promise<string> } | undefined;
+
   constructor(private readonly rest: BigIpRestClient) {}
+
+  /**
+   * The TMOS version from the device info, as F5's own client reads it before deciding what to ask
+   * (f5-cloud-libs `ready()`); kept for ten minutes. A failed read is not kept.
+   */
+  private tmosVersion(): Promise<string> {
+    const now = Date.now();
+    if (this.version && now - this.version.at < VERSION_TTL_MS) return this.version.value;
+    const value = this.rest.request('GET', '/mgmt/shared/identified-devices/config/device-info').then((r) => {
+      const version = (r.body as { version?: unknown })?.version;
+      if (typeof version !== 'string' || !/^\d+\.\d+/.test(version))
+        throw new BigIpError(`device ${this.name}: device-info names no TMOS version`, {
+          device: this.name,
+          transient: true,
+        });
+      return version;
+    });
+    const entry = { at: now, value };
+    this.version = entry;
+    value.catch(() => {
+      if (this.version === entry) this.version = undefined;
+    });
+    return value;
+  }
 
   get name(): string {
     return this.rest.name;
@@ -234,6 +263,8 @@ export class IControlBigIpDevice implements BigIpDevice {
 
   async read(partition: string, units: readonly ReadUnit[]): Promise<DeviceSnapshot> {
     const snapshot: DeviceSnapshot = { folderExists: true, objects: new Map(), poolMembers: new Map() };
+    // What an LTM policy may carry depends on the version (tmos-versions.ts): read alongside.
+    const version = units.some((u) => u.kind === 'ltm-policy') ? this.tmosVersion() : undefined;
     if (units.some((u) => u.kind === 'tls-listing')) {
       snapshot.tlsListed = await this.listTls(partition);
       for (const o of snapshot.tlsListed) snapshot.objects.set(objectKey(o), {});
@@ -287,6 +318,7 @@ export class IControlBigIpDevice implements BigIpDevice {
       }
     }
     if (!snapshot.folderExists) snapshot.objects.clear();
+    if (version) snapshot.tmosVersion = await version;
     return snapshot;
   }
 

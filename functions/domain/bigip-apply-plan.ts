@@ -27,6 +27,7 @@ import {
   type ResourceRecord,
   resourceKey,
 } from './resource-state.js';
+import { forVersion } from './tmos-versions.js';
 
 /** What one request makes the agent look at on the device. */
 export interface ApplyScope {
@@ -362,7 +363,9 @@ export function planApply(t: Translation, scope: ApplyScope, snapshot: DeviceSna
   const deletes: BigIpCommand[] = [];
   let createFolder = false;
   for (const key of scope.keys) {
-    const desired = t.present.get(key);
+    const wanted = t.present.get(key);
+    // As this device's version takes it (a redirect code only from 14.0): sent and compared so.
+    const desired = wanted && forVersion(wanted, snapshot.tmosVersion);
     const actual = snapshot.objects.get(key);
     if (desired) {
       if (desired.kind === 'folder') {

@@ -79,6 +79,11 @@ export interface DeviceSnapshot {
   poolMembers: Map<string, BigIpObject[]>;
   /** Certificates, keys and client-ssl profiles the partition holds (when a TLS listener is in scope). */
   tlsListed?: BigIpObject[];
+  /**
+   * The device's TMOS version, when an object in scope depends on it (an LTM policy: tmos-versions.ts);
+   * absent, every attribute is sent.
+   */
+  tmosVersion?: string;
 }
 
 /** A read the agent makes: one iControl REST GET each. */

@@ -318,6 +318,8 @@ function setAttributes(
       if (condition.caseSensitive !== true && condition.caseInsensitive !== true)
         condition.caseInsensitive = true;
     for (const action of (rule.actions as Record<string, unknown>[]) ?? []) {
+      // §7.4: before 14.0 mcpd reads an action's `code` back as 0.
+      if ('code' in action && !keepsRedirectCode(store.traits)) action.code = 0;
       const pool = action.pool;
       if (typeof pool === 'string' && !store.get('ltm/pool', pool))
         throw new SimError(400, errors.foreignKey(pool, 'policy action pool', policy.fullPath, 'pool_FK'));

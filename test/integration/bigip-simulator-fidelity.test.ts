@@ -655,6 +655,30 @@ describe('§7 policies, TLS profiles, files, sync status and version traits', ()
     expect(plain.rulesReference.items).toBeUndefined();
   });
 
+  it('§7.4 reads a redirect’s code back as 0 before 14.0, as sent from 14.0', async () => {
+    for (const [version, code] of [
+      ['13.1.0', 0],
+      ['14.1.2.1', 301],
+    ] as const) {
+      const { req } = await device({ version });
+      await tenant(req);
+      const redirect = {
+        name: '0',
+        httpReply: true,
+        redirect: true,
+        location: 'https://x/',
+        code: 301,
+        request: true,
+      };
+      await req('POST', '/mgmt/tm/ltm/policy', {
+        ...forward,
+        rules: [{ name: 'r1', conditions: [], actions: [redirect] }],
+      });
+      const read = (await req('GET', '/mgmt/tm/ltm/policy/~P1~pol?expandSubcollections=true')).body;
+      expect(read.rulesReference.items[0].actionsReference.items[0]).toMatchObject({ redirect: true, code });
+    }
+  });
+
   it('§7.5 reads a client-ssl profile back with string flags, serverName none and certificate links', async () => {
     const { sim, req } = await device({ version: '13.1.0' });
     await tenant(req);
