@@ -10,9 +10,11 @@ import {
   type ReadUnit,
 } from '../domain/bigip-objects.js';
 import type { HealthScrape, MemberReading, VirtualReading } from '../domain/device-health.js';
+import { readinessOf } from '../domain/device-readiness.js';
 import { BigIpError } from '../domain/errors.js';
 import { canonicalAction, canonicalCondition } from '../domain/ltm-policy-translation.js';
 import type { BigIpDevice, DeviceStatus, ExecuteReport } from '../domain/ports.js';
+import { hasSysReady } from '../domain/tmos-versions.js';
 import type { BigIpRestClient, RestResponse } from './bigip-rest-client.js';
 
 const FOLDER_MISSING_RE = /requested folder \(.*\) was not found/i;
@@ -442,17 +444,20 @@ export class IControlBigIpDevice implements BigIpDevice {
   }
 
   async readiness(): Promise<{ ready: boolean; reason?: string }> {
-    const [ready, mcp] = await Promise.all([
-      this.rest.request('GET', '/mgmt/tm/sys/ready'),
+    // sys/ready exists from 13.1 only; before, sys/available stands in (device-readiness.ts).
+    const version = await this.tmosVersion();
+    const withReady = hasSysReady(version);
+    const [mcp, ready, available] = await Promise.all([
       this.rest.request('GET', '/mgmt/tm/sys/mcp-state'),
+      withReady ? this.rest.request('GET', '/mgmt/tm/sys/ready') : undefined,
+      withReady ? undefined : this.rest.request('GET', '/mgmt/tm/sys/available', { accept: [404, 503] }),
     ]);
-    const config = nestedDescription(ready.body, 'configReady');
-    if (config !== 'yes')
-      return { ready: false, reason: `sys/ready says configReady ${config ?? 'unknown'}` };
-    const phase = nestedDescription(mcp.body, 'phase');
-    if (phase !== 'running')
-      return { ready: false, reason: `mcpd phase is ${phase ?? 'unknown'}, not running` };
-    return { ready: true };
+    return readinessOf({
+      version,
+      mcpPhases: nestedDescriptions(mcp.body, 'phase'),
+      ...(ready ? { configReady: nestedDescription(ready.body, 'configReady') ?? 'unknown' } : {}),
+      ...(available ? { sysAvailable: available.status === 200 } : {}),
+    });
   }
 
   /** The partition's certificates, keys and client-ssl profiles (names only): three listing GETs. */
@@ -655,6 +660,18 @@ type Requester = Pick<BigIpRestClient, 'request'>;
 function messageOf(response: RestResponse): string {
   const body = response.body as { message?: unknown };
   return typeof body?.message === 'string' ? body.message : String(response.body ?? '');
+}
+
+/** Every entry's `entries.*.nestedStats.entries.<field>.description` in a stats-shaped body. */
+function nestedDescriptions(body: unknown, field: string): string[] {
+  const entries = (
+    body as {
+      entries?: Record<string, { nestedStats?: { entries?: Record<string, { description?: string }> } }>;
+    }
+  )?.entries;
+  return Object.values(entries ?? {})
+    .map((entry) => entry?.nestedStats?.entries?.[field]?.description)
+    .filter((v): v is string => typeof v === 'string');
 }
 
 /** Reads `entries.*.nestedStats.entries.<field>.description` from a stats-shaped body. */

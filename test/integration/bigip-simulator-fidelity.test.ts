@@ -842,6 +842,19 @@ describe('§7 policies, TLS profiles, files, sync status and version traits', ()
     }
   });
 
+  it('§7.12 serves sys/ready from 13.1 only', async () => {
+    expect((await (await device({ version: '12.1.2' })).req('GET', '/mgmt/tm/sys/ready')).body).toMatchObject(
+      {
+        code: 404,
+        message: 'Public URI path not registered: /tm/sys/ready',
+      },
+    );
+    const [, ready] = onlyEntry(
+      (await (await device({ version: '13.1.0' })).req('GET', '/mgmt/tm/sys/ready')).body,
+    );
+    expect(ready.configReady.description).toBe('yes');
+  });
+
   it('§7.12 lists endPlatformIdReceived, lastLoad and phase in sys/mcp-state', async () => {
     const { req } = await device({ version: '14.1.2.1' });
     const [, mcp] = onlyEntry((await req('GET', '/mgmt/tm/sys/mcp-state')).body);

@@ -58,6 +58,27 @@ describe('F5’s own client (f5-cloud-libs 4.30) agrees with the simulator', () 
       expect(sim.callCount({ path: new RegExp(path.replaceAll('/', '\\/')) })).toBeGreaterThan(0);
   });
 
+  it('finds a 12.1 device ready without sys/ready, which it does not have (docs/simulator.md §7.12)', async () => {
+    const old = new BigIpSimulator({
+      tls: { key: tls('device.key'), cert: tls('device.pem') },
+      version: '12.1.2',
+    });
+    const oldPort = Number(new URL(await old.listen()).port);
+    try {
+      const client = new cloudLibs.bigIp();
+      await client.init('127.0.0.1', 'admin', 'admin', {
+        port: oldPort,
+        product: 'BIG-IP',
+        retry: { maxRetries: 0, retryIntervalMs: 10 },
+      });
+      await expect(client.ready({ maxRetries: 0, retryIntervalMs: 10 })).resolves.toBeDefined();
+      expect(old.callCount({ path: /\/tm\/sys\/mcp-state$/ })).toBeGreaterThan(0);
+      expect(old.callCount({ path: /\/tm\/sys\/ready$/ })).toBe(0);
+    } finally {
+      await old.close();
+    }
+  });
+
   it('creates, lists, modifies and deletes folders, monitors, pools, members, nodes, virtual addresses and virtuals', async () => {
     await bigIp.create('/tm/sys/folder', { name: 'T1', subPath: '/' }, undefined, NO_RETRY);
     await bigIp.create(
