@@ -12,6 +12,7 @@ import {
 import type { HealthScrape, MemberReading, VirtualReading } from '../domain/device-health.js';
 import { readinessOf } from '../domain/device-readiness.js';
 import { BigIpError } from '../domain/errors.js';
+import { groupSyncStatus } from '../domain/group-sync-status.js';
 import { canonicalAction, canonicalCondition } from '../domain/ltm-policy-translation.js';
 import type { BigIpDevice, DeviceStatus, ExecuteReport } from '../domain/ports.js';
 import { hasSysReady } from '../domain/tmos-versions.js';
@@ -229,7 +230,11 @@ export class IControlBigIpDevice implements BigIpDevice {
   /** The device's TMOS version, read once in a while (an upgrade reboots the unit). */
   private version: { at: number; value: Promise<string> } | undefined;
 
-  constructor(private readonly rest: BigIpRestClient) {}
+  constructor(
+    private readonly rest: BigIpRestClient,
+    /** The device group the agent syncs: its own state is read from `cm/sync-status` (group-sync-status.ts). */
+    private readonly options: { deviceGroup?: string } = {},
+  ) {}
 
   /**
    * The TMOS version from the device info, as F5's own client reads it before deciding what to ask
@@ -388,7 +393,7 @@ export class IControlBigIpDevice implements BigIpDevice {
     const status: DeviceStatus = { failoverState: nestedDescription(failover.body, 'status') ?? 'UNKNOWN' };
     if (options.withSync) {
       const sync = await this.rest.request('GET', '/mgmt/tm/cm/sync-status');
-      const value = nestedDescription(sync.body, 'status');
+      const value = this.groupSync(sync.body);
       if (value) status.syncStatus = value;
     }
     if (options.withVersion) {
@@ -556,7 +561,14 @@ export class IControlBigIpDevice implements BigIpDevice {
 
   async syncStatus(): Promise<string> {
     const sync = await this.rest.request('GET', '/mgmt/tm/cm/sync-status');
-    return nestedDescription(sync.body, 'status') ?? 'unknown';
+    return this.groupSync(sync.body) ?? 'unknown';
+  }
+
+  /** Our device group's sync status in a `cm/sync-status` body (device-wide: docs/simulator.md §7.11). */
+  private groupSync(body: unknown): string | undefined {
+    const status = nestedDescription(body, 'status');
+    if (status === undefined) return undefined;
+    return groupSyncStatus({ status, details: syncDetails(body) }, this.options.deviceGroup);
   }
 
   async configSync(deviceGroup: string): Promise<void> {
@@ -660,6 +672,23 @@ type Requester = Pick<BigIpRestClient, 'request'>;
 function messageOf(response: RestResponse): string {
   const body = response.body as { message?: unknown };
   return typeof body?.message === 'string' ? body.message : String(response.body ?? '');
+}
+
+/** The detail lines of a `cm/sync-status` body (`…/syncStatus/0/details` → `…/details/N` → `details`). */
+function syncDetails(body: unknown): string[] {
+  type Nested = { nestedStats?: { entries?: Record<string, Nested & { description?: unknown }> } };
+  const entries = (body as { entries?: Record<string, Nested> })?.entries ?? {};
+  const lines: string[] = [];
+  for (const entry of Object.values(entries)) {
+    for (const [key, value] of Object.entries(entry?.nestedStats?.entries ?? {})) {
+      if (!key.endsWith('/details')) continue;
+      for (const line of Object.values(value?.nestedStats?.entries ?? {})) {
+        const text = line?.nestedStats?.entries?.details?.description;
+        if (typeof text === 'string') lines.push(text);
+      }
+    }
+  }
+  return lines;
 }
 
 /** Every entry's `entries.*.nestedStats.entries.<field>.description` in a stats-shaped body. */

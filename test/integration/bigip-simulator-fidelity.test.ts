@@ -842,6 +842,50 @@ describe('§7 policies, TLS profiles, files, sync status and version traits', ()
     }
   });
 
+  it('§7.11 shows the worst device group device-wide, with a detail line per group; a standalone unit as recorded', async () => {
+    const pair = BigIpPair.create();
+    const [a] = await pair.listen();
+    open.push(pair);
+    const { req } = client(a);
+    const status = async () => {
+      const [, e] = onlyEntry((await req('GET', '/mgmt/tm/cm/sync-status')).body);
+      const details = Object.values(
+        e['https://localhost/mgmt/tm/cm/syncStatus/0/details'].nestedStats.entries,
+      ).map((d: any) => d.nestedStats.entries.details.description as string);
+      return {
+        status: e.status.description,
+        summary: e.summary.description,
+        mode: e.mode.description,
+        details,
+      };
+    };
+    expect(await status()).toMatchObject({
+      status: 'In Sync',
+      summary: 'All devices in the device group are in sync',
+      mode: 'high-availability',
+    });
+    pair.setOtherGroup('datasync-global-dg', 'In Sync');
+    pair.setOtherGroup('sync-only-dg', 'Awaiting Initial Sync');
+    const worst = await status();
+    expect(worst.status).toBe('Awaiting Initial Sync');
+    expect(worst.details).toEqual(
+      expect.arrayContaining([
+        'failover-group (In Sync): All devices in the device group are in sync',
+        'datasync-global-dg (In Sync): All devices in the device group are in sync',
+        expect.stringMatching(/^sync-only-dg \(Awaiting Initial Sync\): /),
+      ]),
+    );
+    const { req: one } = await device();
+    const [, e] = onlyEntry((await one('GET', '/mgmt/tm/cm/sync-status')).body);
+    expect(e.status.description).toBe('Standalone');
+    expect(e.mode.description).toBe('standalone');
+    expect(
+      Object.values(e['https://localhost/mgmt/tm/cm/syncStatus/0/details'].nestedStats.entries).map(
+        (d: any) => d.nestedStats.entries.details.description,
+      ),
+    ).toEqual(['Optional action: Add a device to the trust domain']);
+  });
+
   it('§7.12 serves sys/ready from 13.1 only', async () => {
     expect((await (await device({ version: '12.1.2' })).req('GET', '/mgmt/tm/sys/ready')).body).toMatchObject(
       {
