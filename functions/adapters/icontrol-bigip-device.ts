@@ -623,12 +623,13 @@ export class IControlBigIpDevice implements BigIpDevice {
           partition: o.kind === 'member' ? (o.nodePartition ?? o.partition) : o.partition,
           ...toWire(o.kind, o.attrs),
         };
-        // An encrypted key's passphrase goes with the profile using it (the device keeps it encrypted).
-        if (o.kind === 'client-ssl' && o.passphrase)
-          body.certKeyChain = (o.attrs.certKeyChain as Record<string, unknown>[]).map((c) => ({
-            ...c,
-            passphrase: o.passphrase,
-          }));
+        // An encrypted key's passphrase goes with the profile's entry using it (the device keeps it encrypted).
+        const passphrases = o.kind === 'client-ssl' ? o.passphrases : undefined;
+        if (passphrases)
+          body.certKeyChain = (o.attrs.certKeyChain as Record<string, unknown>[]).map((c) => {
+            const passphrase = passphrases[String(c.key)];
+            return passphrase ? { ...c, passphrase } : c;
+          });
         return rest.request('POST', collection(o), { ...enlist, body });
       }
       case 'update':

@@ -47,8 +47,10 @@ export interface BigIpObject {
    * stored anywhere but on the device (bigip-objects never travel in logs or records).
    */
   content?: string;
-  /** An encrypted key's passphrase (its install and the profile using it), with the same care. */
+  /** An encrypted key's passphrase (its install), with the same care. */
   passphrase?: string;
+  /** A client-ssl profile's encrypted keys' passphrases, by the key's full path, with the same care. */
+  passphrases?: Record<string, string>;
 }
 
 /** Dependency rank: create in ascending order, delete in descending order. */

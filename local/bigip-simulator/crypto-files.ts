@@ -196,7 +196,7 @@ function render(collection: Collection, o: StoredObject): Record<string, unknown
  * `rsa-public` (certificate) and `rsa-private` (key) are recorded (f5-ansible fixtures, 13.0.0);
  * other algorithms follow the same pattern (`ec-private`, …), inferred.
  */
-function keyTypeOf(collection: Collection, content: string, passphrase: unknown): string {
+export function keyTypeOf(collection: Collection, content: string, passphrase: unknown): string {
   try {
     if (collection === 'sys/file/ssl-cert')
       return `${new X509Certificate(content).publicKey.asymmetricKeyType ?? 'rsa'}-public`;

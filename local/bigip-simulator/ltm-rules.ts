@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { keyTypeOf } from './crypto-files.js';
 import { atLeast } from './device-traits.js';
 import { errors } from './error-bodies.js';
 import type { ConfigStore } from './ltm-model.js';
@@ -123,7 +124,8 @@ export function applyAttributes(
       throw new SimError(400, errors.notFound('Profile', String(a.defaultsFrom)));
     // A profile's certificate, key and chain must be installed: the 01070712 foreign-key wording is
     // the device's for references (bigip.md A.3); its exact text for a profile's certKeyChain is not quoted anywhere.
-    for (const c of (a.certKeyChain as Record<string, string>[] | undefined) ?? []) {
+    const chains = (a.certKeyChain as Record<string, string>[] | undefined) ?? [];
+    for (const c of chains) {
       for (const [field, collectionOf] of [
         ['cert', 'sys/file/ssl-cert'],
         ['key', 'sys/file/ssl-key'],
@@ -137,6 +139,19 @@ export function applyAttributes(
           );
       }
     }
+    // One key pair per key type (an RSA and an ECDSA one for one host): inferred from how a profile
+    // serves several certificates; the device's refusal of two of one type is not quoted anywhere.
+    const types = chains.map((c) => {
+      const key = store.get('sys/file/ssl-key', String(c.key));
+      return keyTypeOf('sys/file/ssl-key', String(key?.attrs.content ?? ''), key?.attrs.passphrase);
+    });
+    if (new Set(types).size !== types.length)
+      throw new SimError(
+        400,
+        errors.invalidValue(
+          `simulator: client-ssl profile ${object.fullPath} has two key pairs of one key type (${types.join(', ')}); inferred, the device's wording is not quoted`,
+        ),
+      );
   } else if (collection === 'ltm/node') {
     Object.assign(a, attrs);
     if (creating) {

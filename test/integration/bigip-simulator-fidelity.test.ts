@@ -737,6 +737,15 @@ describe('§7 policies, TLS profiles, files, sync status and version traits', ()
         '0107149e:3: Virtual server /P1/vs has more than one clientssl/serverssl profile with same server name.',
     });
     expect((await virtual(['/P1/d1', '/P1/a1'])).status).toBe(200);
+    // One key pair per key type in a profile (inferred; the wording is the simulator's).
+    await certificate(sim, req, 'P1', 'a', 'a.example.com');
+    const twoRsa = await profile('both', {
+      certKeyChain: [
+        { name: 'www', cert: '/P1/www.crt', key: '/P1/www.key' },
+        { name: 'a', cert: '/P1/a.crt', key: '/P1/a.key' },
+      ],
+    });
+    expect(twoRsa.body.message).toMatch(/^01070712:3: simulator: .*two key pairs of one key type/);
   });
 
   it('§7.7 answers an upload with its recorded reply', async () => {

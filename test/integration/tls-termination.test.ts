@@ -131,6 +131,68 @@ describe('TERMINATED_HTTPS: certificates from the store onto the device, SNI, ro
     expect(profile?.certKeyChain[0]?.passphrase).toBe('$M$simulated-encrypted');
   });
 
+  it('serves an RSA and an ECDSA certificate for one host from one SNI profile (two profiles would be refused: 0107149e)', async () => {
+    const s = await system();
+    const ids = lbIds();
+    const ref = (name: string) => `lbaas/Test/${ids.tenantId}/${name}`;
+    await s.certificates.put(ref('www'), bundle('www'));
+    await s.certificates.put(ref('a-rsa'), bundle('a'));
+    await s.certificates.put(ref('a-ec'), {
+      certificate: fixture('a.example.com.ec.pem'),
+      private_key: fixture('a.example.com.ec.key'),
+    });
+    const listener = requests.createListener(ids, {
+      protocol: 'TERMINATED_HTTPS',
+      protocol_port: 443,
+      default_tls_container_ref: ref('www'),
+      sni_container_refs: [ref('a-rsa'), ref('a-ec')],
+    });
+    await s.submitAndSettle(requests.createLoadbalancer(ids), listener);
+    const records = await s.resources.loadRecords(ids.loadbalancerId);
+    expect(
+      records.map((r) => `${r.type} ${r.provisioningStatus} ${r.statusReason ?? ''}`.trim()).sort(),
+    ).toEqual(['listener ACTIVE', 'loadbalancer ACTIVE']);
+    const profiles = s.sim.dump()['ltm/profile/client-ssl'] as {
+      sniDefault: boolean;
+      serverName?: string;
+      certKeyChain: { cert: string; key: string }[];
+    }[];
+    const sni = profiles.filter((p) => !p.sniDefault);
+    expect(sni.map((p) => [p.serverName, p.certKeyChain.length])).toEqual([['a.example.com', 2]]);
+    expect(writes(s).filter((c) => c.status >= 400)).toEqual([]);
+    s.sim.resetCalls();
+    expect(await s.applyAgain(ids, 'listener', listener.object.id as string)).toMatchObject({
+      outcome: 'applied',
+      commands: 0,
+    });
+    expect(writes(s)).toEqual([]);
+  });
+
+  it('refuses two certificates of one key type for one host before the device, with the reason', async () => {
+    const s = await system();
+    const ids = lbIds();
+    const ref = (name: string) => `lbaas/Test/${ids.tenantId}/${name}`;
+    await s.certificates.put(ref('www'), bundle('www'));
+    await s.certificates.put(ref('a'), bundle('a'));
+    await s.certificates.put(ref('a-locked'), bundle('a', 'a.example.com.enc.key', 'test-passphrase'));
+    await s.submitAndSettle(requests.createLoadbalancer(ids));
+    s.sim.resetCalls();
+    const listener = requests.createListener(ids, {
+      protocol: 'TERMINATED_HTTPS',
+      protocol_port: 443,
+      default_tls_container_ref: ref('www'),
+      sni_container_refs: [ref('a'), ref('a-locked')],
+    });
+    await s.submitAndSettle(listener);
+    const records = await s.resources.loadRecords(ids.loadbalancerId);
+    expect(records.find((r) => r.id === listener.object.id)).toMatchObject({
+      provisioningStatus: 'ERROR',
+      statusReason: expect.stringMatching(/all serve a\.example\.com with rsa\/rsa keys/),
+    });
+    // Nothing reached the device for it.
+    expect(writes(s)).toEqual([]);
+  });
+
   it('puts a listener whose certificate cannot be read in ERROR with the reason, and refuses another project’s', async () => {
     const s = await system();
     const ids = lbIds();
