@@ -53,7 +53,7 @@ function collection(o: Pick<BigIpObject, 'kind' | 'partition' | 'monitorType' | 
 
 const VERSION_TTL_MS = 10 * 60_000;
 
-/** Where a file lands after its upload (file-transfer/uploads), for `from-local-file`. */
+/** Where a file lands after its upload (file-transfer/uploads), for `sourcePath`. */
 const DOWNLOADS = '/var/config/rest/downloads';
 /** The file-transfer endpoint takes chunks of at most 1 MiB; F5's SDK sends 512 KiB. */
 const UPLOAD_CHUNK = 512 * 1024;
@@ -485,7 +485,10 @@ export class IControlBigIpDevice implements BigIpDevice {
 
   /**
    * Uploads a certificate or key (file-transfer, in chunks with Content-Range, as F5's SDK does)
-   * and installs it into the partition (`sys crypto cert|key install from-local-file`). The bytes
+   * and creates it in the tenant's partition from the uploaded file, the way F5's Ansible and
+   * Terraform do: `POST /mgmt/tm/sys/file/ssl-cert|ssl-key {name, partition, sourcePath}`
+   * (docs/simulator.md §7.8; `sys crypto … install` by a full partition path has no public evidence).
+   * The name carries the content, so one that exists already (a retry) is the same file. The bytes
    * are key material: they go into the request and nowhere else.
    */
   private async installFile(o: BigIpObject, rest: Requester): Promise<void> {
@@ -502,14 +505,14 @@ export class IControlBigIpDevice implements BigIpDevice {
       });
       if (bytes.length === 0) break;
     }
-    const crypto = o.kind === 'ssl-key' ? 'key' : 'cert';
-    await rest.request('POST', `/mgmt/tm/sys/crypto/${crypto}`, {
+    await rest.request('POST', collection(o), {
       body: {
-        command: 'install',
-        name: `/${assertSafeName(o.partition, 'partition')}/${name}`,
-        'from-local-file': `${DOWNLOADS}/${name}`,
+        name,
+        partition: assertSafeName(o.partition, 'partition'),
+        sourcePath: `file://${DOWNLOADS}/${name}`,
         ...(o.passphrase ? { passphrase: o.passphrase } : {}),
       },
+      accept: [409],
       idempotent: true,
     });
   }

@@ -75,11 +75,27 @@ describe('TERMINATED_HTTPS: certificates from the store onto the device, SNI, ro
       expect.arrayContaining([...profiles.map((p) => p.fullPath), '/Common/http']),
     );
     // Nine files (each certificate, key and chain; names follow the bundle), each uploaded in one
-    // chunk and installed, before the change that uses them.
+    // chunk and created in the tenant's partition from the upload (sys/file with sourcePath, the
+    // evidenced way: docs/simulator.md §7.8), before the change that uses them.
     expect(s.sim.calls.filter((c) => c.path.startsWith('/mgmt/shared/file-transfer/uploads/'))).toHaveLength(
       9,
     );
-    expect(s.sim.calls.filter((c) => /\/sys\/crypto\/(cert|key)$/.test(c.path))).toHaveLength(9);
+    expect(
+      s.sim.calls.filter((c) => c.method === 'POST' && /\/sys\/file\/ssl-(cert|key)$/.test(c.path)),
+    ).toHaveLength(9);
+    expect(s.sim.calls.filter((c) => c.path.includes('/sys/crypto/'))).toEqual([]);
+    const P = `Test_${ids.tenantId}`;
+    const files = [
+      ...(s.sim.dump()['sys/file/ssl-cert'] ?? []),
+      ...(s.sim.dump()['sys/file/ssl-key'] ?? []),
+    ] as {
+      fullPath: string;
+      sourcePath: string;
+    }[];
+    expect(files.every((f) => f.fullPath.startsWith(`/${P}/`))).toBe(true);
+    expect(
+      files.every((f) => f.sourcePath === `file:///var/config/rest/downloads/${f.fullPath.split('/').pop()}`),
+    ).toBe(true);
     expect(writes(s).filter((c) => c.status >= 400)).toEqual([]);
 
     // Applied again, nothing is written.
@@ -107,11 +123,11 @@ describe('TERMINATED_HTTPS: certificates from the store onto the device, SNI, ro
     const order = writes(s).map((c) => `${c.method} ${c.path.replace(/\/~.*$|\/uploads\/.*$|\/\d+$/, '')}`);
     expect(order).toEqual([
       'POST /mgmt/shared/file-transfer',
-      'POST /mgmt/tm/sys/crypto/cert',
+      'POST /mgmt/tm/sys/file/ssl-cert',
       'POST /mgmt/shared/file-transfer',
-      'POST /mgmt/tm/sys/crypto/cert',
+      'POST /mgmt/tm/sys/file/ssl-cert',
       'POST /mgmt/shared/file-transfer',
-      'POST /mgmt/tm/sys/crypto/key',
+      'POST /mgmt/tm/sys/file/ssl-key',
       'POST /mgmt/tm/transaction',
       'POST /mgmt/tm/ltm/profile/client-ssl',
       'PATCH /mgmt/tm/ltm/virtual',
