@@ -14,6 +14,7 @@ import { readinessOf } from '../domain/device-readiness.js';
 import { BigIpError } from '../domain/errors.js';
 import { groupSyncStatus } from '../domain/group-sync-status.js';
 import { canonicalAction, canonicalCondition } from '../domain/ltm-policy-translation.js';
+import { nodeConflictIn, nodeConflictReason, reuseTenantNode } from '../domain/node-conflicts.js';
 import type { BigIpDevice, DeviceStatus, ExecuteReport } from '../domain/ports.js';
 import { hasSysReady } from '../domain/tmos-versions.js';
 import type { BigIpRestClient, RestResponse } from './bigip-rest-client.js';
@@ -355,9 +356,12 @@ export class IControlBigIpDevice implements BigIpDevice {
     const files = (c: BigIpCommand) => DEVICE_FILES.has(c.object.kind);
     for (const c of plan.commands.filter((c) => files(c) && c.op === 'create'))
       await this.installFile(c.object, rest);
-    const change = plan.commands.filter((c) => !files(c));
-    if (plan.atomic && change.length > 1) await this.transaction(change, rest);
-    else for (const command of change) await this.run(command, undefined, rest);
+    await this.change(
+      partition,
+      plan.commands.filter((c) => !files(c)),
+      plan.atomic,
+      rest,
+    );
     for (const c of plan.commands.filter((c) => files(c) && c.op === 'delete')) {
       const response = await rest.request('DELETE', itemPath(c.object), { accept: [400, 404] });
       // Still used by a profile we do not know of: left, as the device says.
@@ -386,6 +390,46 @@ export class IControlBigIpDevice implements BigIpDevice {
       }
     }
     return report;
+  }
+
+  /**
+   * The change itself: one transaction (or its one command). A member refused because a node of the
+   * tenant's own partition has its address (left by F5's agent) goes into that partition and the
+   * change is sent again; a node elsewhere refuses it for good, in words that name it
+   * (node-conflicts.ts). Each retry moves at least one member, so it ends.
+   */
+  private async change(
+    partition: string,
+    commands: readonly BigIpCommand[],
+    atomic: boolean,
+    rest: Requester,
+  ): Promise<void> {
+    let current = commands;
+    for (;;) {
+      try {
+        if (atomic && current.length > 1) await this.transaction(current, rest);
+        else for (const command of current) await this.run(command, undefined, rest);
+        return;
+      } catch (error) {
+        const message = error instanceof BigIpError ? String(error.context.bigipMessage ?? '') : '';
+        const conflict =
+          error instanceof BigIpError && error.status === 400 ? nodeConflictIn(message) : undefined;
+        if (!conflict) throw error;
+        // Only a change that left nothing behind is sent again: a transaction, or a single command.
+        const again =
+          atomic || current.length === 1 ? reuseTenantNode(current, conflict, partition) : undefined;
+        if (!again) {
+          const reason = nodeConflictReason(conflict);
+          throw new BigIpError(`device ${this.name}: ${reason}`, {
+            device: this.name,
+            status: 400,
+            transient: false,
+            context: { bigipMessage: reason },
+          });
+        }
+        current = again;
+      }
+    }
   }
 
   async status(options: { withSync?: boolean; withVersion?: boolean } = {}): Promise<DeviceStatus> {
