@@ -81,6 +81,9 @@ Try it, in another terminal (the CLI finds this stack through .local/stack.json)
 Or press "Create a demo load balancer" on the dashboard, then "Stop" an agent to watch failover
 (${stack.agentDownTimeMs / 1000} s after its last heartbeat; start with --time-scale 10 to make that ${stack.agentDownTimeMs / 10_000} s).
 
+The tour: README.md. The CLI, the sandbox (real traffic through 127.0.0.2) and failover:
+docs/operator-guide.md. Every setting: docs/configuration.md.
+
 Ctrl-C stops everything.
 `);
 
