@@ -4,7 +4,7 @@
  *
  *   npm start                                  # real timings (heartbeat 30 s, agentDownTime 75 s)
  *   npm start -- --time-scale 10               # 10× faster liveness, to watch failover quickly
- *   npm start -- --timing real                 # devices that take as long as real ones (bigip-real-device.md §6)
+ *   npm start -- --timing real                 # devices that take as long as real ones (device-facts.md §6)
  *   npm start -- --env Project --port 8787 --verbose
  *   npm start -- --config local/two-groups.config.json   # two device groups (HA pairs), capacity limits
  */

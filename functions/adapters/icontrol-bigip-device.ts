@@ -400,7 +400,7 @@ export class IControlBigIpDevice implements BigIpDevice {
     const pools = new Map<string, Map<string, MemberReading>>();
     await limited(poolPaths, 4, async (path) => {
       const [, partition = '', name = ''] = /^\/([^/]+)\/(.+)$/.exec(path) ?? [];
-      // A pool listed a moment ago that now answers 404 (mcpd restarting, bigip.md A.6, or just
+      // A pool listed a moment ago that now answers 404 (mcpd restarting, bigip-rest.md A.6, or just
       // deleted) fails the whole reading: a partial one could read as members gone.
       const response = await this.rest.request(
         'GET',

@@ -6,10 +6,10 @@ import { isDeleted, type LoadBalancerTree, type ResourceRecord, resourceKey } fr
 
 /**
  * A listener's L7 policies as one BIG-IP LTM policy, the way F5's agent mapped them
- * (lbaas-features.md §2.1): strategy first-match, one rule per L7 policy in list order, one
+ * (peer-features.md §2.1): strategy first-match, one rule per L7 policy in list order, one
  * condition per L7 rule (all must match), one action per rule. The policy is written with
  * `legacy: true` (the device adapter adds it), which creates and edits it as before 12.1, without
- * Drafts (bigip-real-device.md §3.4).
+ * Drafts (device-facts.md §3.4).
  *
  * Octavia's semantics where the two differ: an L7 policy with no enabled rule matches nothing, so it
  * is left out (F5's agent sent a rule without conditions, which matches every request); a disabled

@@ -374,9 +374,9 @@ export interface BigIpDevice {
    */
   readHealth(partitionPrefix: string, wantPool: (fullPath: string) => boolean): Promise<HealthScrape>;
   /**
-   * Whether the device can be trusted to show its configuration (§5.1, `bigip.md` A.5): `sys/ready`
+   * Whether the device can be trusted to show its configuration (§5.1, `bigip-rest.md` A.5): `sys/ready`
    * says config ready and mcpd's phase is `running`. While mcpd reloads, a device answers 404 for
-   * objects that exist (`bigip.md` A.6): nothing may be concluded from its reads then.
+   * objects that exist (`bigip-rest.md` A.6): nothing may be concluded from its reads then.
    */
   readiness(): Promise<{ ready: boolean; reason?: string }>;
   /** Partitions (folders under `/`) whose name starts with `prefix`. */

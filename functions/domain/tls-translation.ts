@@ -4,7 +4,7 @@ import type { ListenerSpec } from './lbaas-request.js';
 
 /**
  * A TERMINATED_HTTPS listener's certificates on BIG-IP, the way F5's agent did it
- * (lbaas-features.md §2.2): each certificate (the default one and each SNI one) is uploaded and
+ * (peer-features.md §2.2): each certificate (the default one and each SNI one) is uploaded and
  * installed as a certificate and a key, and gets its own client-ssl profile (parent
  * `/Common/clientssl`) on the listener's virtual server; the default one has `sniDefault: true`, an
  * SNI one names the host it serves (`serverName`). Unlike F5's agent, everything lives in the

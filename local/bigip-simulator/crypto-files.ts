@@ -5,7 +5,7 @@ import type { ConfigStore } from './ltm-model.js';
 import { type Collection, SimError, type StoredObject } from './ltm-types.js';
 
 /**
- * Certificates and keys as a device takes them (lbaas-features.md §2.2, F5's SDK
+ * Certificates and keys as a device takes them (peer-features.md §2.2, F5's SDK
  * `shared/file_transfer.py` and the agent's `ssl_profile.py`): the bytes are uploaded to
  * `/mgmt/shared/file-transfer/uploads/<name>` in chunks with `Content-Range: start-end/total`, land in
  * `/var/config/rest/downloads/<name>`, and `POST /mgmt/tm/sys/crypto/cert|key {command: "install",
