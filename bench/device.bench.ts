@@ -345,7 +345,7 @@ for (const name of chosen) {
   );
 }
 await services.stop();
-// F5's upstream agent, adding N members one by one to one pool (peer-features.md §3.5): calls per device.
+// F5's upstream agent, adding N members one by one to one pool (upstream-agent.md §5.4): calls per device.
 const upstream = 45 + 17 * N_MEMBERS + (N_MEMBERS * (N_MEMBERS + 1)) / 2;
 console.log(
   `\nUpstream agent, ${N_MEMBERS} members one by one: 45 + 17N + N(N+1)/2 = ${upstream} calls per device.`,

@@ -7,7 +7,7 @@
  *   2. restoring everything onto a replaced, empty active unit (and syncing the peer).
  *
  * Side by side, computed from the scenario alone: F5's agent's full re-apply, ≈ 19 + N calls per
- * load balancer per device (upstream-agent.md), with its time as those calls one after the other at
+ * load balancer per device (upstream-agent.md §5.4), with its time as those calls one after the other at
  * the model's GET time (a lower bound: its writes take longer). Prints tables and, as its last
  * line, a JSON object. Never fails on time.
  *

@@ -75,7 +75,7 @@ function toWire(kind: BigIpObject['kind'], attrs: Record<string, unknown>): Reco
     if ('persist' in attrs) body.persist = (attrs.persist as string[]).map((name) => ({ name }));
     if ('policies' in attrs) body.policies = (attrs.policies as string[]).map((name) => ({ name }));
   }
-  // §3.4: a published policy cannot be created or changed directly from 12.1; `legacy: true` does
+  // device-facts.md §3.4: a published policy cannot be created or changed directly from 12.1; `legacy: true` does
   // both as before 12.1 (what F5's agent sends), so no draft is ever left behind.
   if (kind === 'ltm-policy') body.legacy = true;
   return body;

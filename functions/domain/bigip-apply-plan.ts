@@ -450,7 +450,7 @@ export function planApply(t: Translation, scope: ApplyScope, snapshot: DeviceSna
 export const MEMBER_LIST_THRESHOLD = 3;
 
 /**
- * Many member changes on one pool become one write of its member list (bigip-rest.md: a pool carries
+ * Many member changes on one pool become one write of its member list (bigip-rest.md A.3: a pool carries
  * `members:[...]`; a PATCH with the list replaces them): a thousand members cost one call instead of
  * a thousand. Only when every member the pool should have is in scope, so the list is complete
  * (a member set aside as refused would otherwise be dropped), and the list goes where the member

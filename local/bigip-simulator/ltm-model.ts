@@ -16,7 +16,7 @@ const READ_ONLY_FIELDS = ['name', 'partition', 'fullPath', 'kind', 'generation',
 export class ConfigStore {
   private readonly data = new Map<Collection, Map<string, StoredObject>>();
   /**
-   * Items REST does not list but that keep a folder non-empty, by partition (§3.1: "monitor test
+   * Items REST does not list but that keep a folder non-empty, by partition (device-facts.md §3.1: "monitor test
    * results /P/m 1" left by a `run ltm monitor … test`).
    */
   private readonly hidden = new Map<string, string[]>();
