@@ -44,7 +44,7 @@ const rules: [RegExp, string][] = [
   [new RegExp(`${OUTSIDE}${esc(OLD.rest)}`, 'g'), `docs/reference/${NEW.rest}`],
   [new RegExp(`${OUTSIDE}${esc(OLD.features)}(?:${esc(md)})?`, 'g'), `docs/reference/${NEW.features}`],
   [new RegExp(`${OUTSIDE}${esc(OLD.upstream)}`, 'g'), `docs/reference/${NEW.upstream}`],
-  // Bare names. `bigip.md` only as a whole name (not the tail of another file's name or path).
+  // Bare names; the short REST note's name only whole (not the tail of another name or path).
   [new RegExp(esc(OLD.device), 'g'), NEW.device],
   [new RegExp(`(?<![\\w/.-])${esc(OLD.rest)}`, 'g'), NEW.rest],
   [new RegExp(`(?<![\\w/.-])${esc(OLD.features)}(?:${esc(md)})?`, 'g'), NEW.features],
