@@ -97,13 +97,27 @@ describe('the deployed bundles (cdk.out) on the local stand-ins', () => {
     expect(bundles.size).toBe(world.functions.length);
   }, 120_000);
 
-  it.each([
-    'Project',
-    'Direct',
-  ])('%s: a load balancer tree goes from the request queue through the scheduler and worker bundles to ACTIVE on the device; heartbeats, the reclaimer, the status poller and the reconciler run', async (prefix) => {
-    const env = world.environments.find((e) => e.prefix === prefix) as BundleEnvironment;
-    await runEnvironment(env);
-  }, 180_000);
+  // Both environments at once: most of each run is the heartbeat's and the reclaimer's sleep between rounds.
+  describe.concurrent('each environment', () => {
+    it.each([
+      'Project',
+      'Direct',
+    ])('%s: a load balancer tree goes from the request queue through the scheduler and worker bundles to ACTIVE on the device; heartbeats, the reclaimer, the status poller and the reconciler run', async (prefix) => {
+      const env = world.environments.find((e) => e.prefix === prefix) as BundleEnvironment;
+      await runEnvironment(env);
+    }, 180_000);
+  });
+
+  it('reads every variable the template sets (a renamed or unread variable fails here, not at deploy)', () => {
+    // NODE_OPTIONS is read by Node itself, before any code runs.
+    const byNode = new Set(['NODE_OPTIONS']);
+    const unread = [...bundles].flatMap(([fn, bundle]) =>
+      Object.keys(fn.environment)
+        .filter((name) => !byNode.has(name) && !bundle.read.has(name))
+        .map((name) => `${fn.service} (${fn.stack}/${fn.logicalId}): ${name}`),
+    );
+    expect(unread).toEqual([]);
+  });
 
   it('grants every call a bundle made to its function’s role in the template (tables, indexes, queues, secrets, device routes)', () => {
     const calls = world.deployment.calls();
@@ -287,6 +301,10 @@ async function runEnvironment(env: BundleEnvironment) {
   const [poll] = (polled.value as { polls: { outcome: string; loadbalancers?: number }[] }).polls;
   expect(poll).toMatchObject({ outcome: 'polled' });
   expect(poll?.loadbalancers).toBeGreaterThanOrEqual(1);
+  // Its capacity score uses the group's limits from the configuration: one load balancer of the group's maximum.
+  const limit = world.config.environments.find((e) => e.prefix === env.prefix)?.groups[0]?.capacity
+    .maxLoadBalancers;
+  expect((poll as { capacity?: { score: number } }).capacity?.score).toBe(limit ? 1 / limit : 0);
 
   // The reconciler repairs drift: the member removed behind the system's back comes back.
   const device = new BigIpRestClient(

@@ -64,6 +64,8 @@ function bundleConfig(
       units: [{ name: 'bigip-d', managementAddress: '127.0.0.1', port: directPort }],
     },
     agents: [{ host: 'direct-1' }, { host: 'direct-2' }],
+    // Limits reach the scheduler and the status poller (its capacity score and alarm).
+    capacity: { maxLoadBalancers: 10 },
   });
   change?.(config as Record<string, unknown>);
   return config;

@@ -21,14 +21,21 @@ export interface InvocationResult {
   error?: { name: string; message: string; stack?: string };
   /** Time inside the handler, measured in the function's process. */
   ms: number;
+  read?: string[];
 }
 
 export interface BundleProcess {
   name: string;
   /** Time to import the handler module (the cold start's init, without process start-up). */
   loadMs: number;
+  /** From starting the process to the handler loaded (process start-up included). */
+  readyMs: number;
+  /** Time inside the handler of each invocation so far, in order. */
+  durations: number[];
   /** Everything the function printed (its JSON logs and EMF metrics), line by line. */
   output: string[];
+  /** The environment variables the function's code has read so far (at load and in invocations). */
+  read: Set<string>;
   invoke(event: unknown): Promise<InvocationResult>;
   stop(): Promise<void>;
 }
@@ -47,6 +54,7 @@ export async function startBundle(options: {
   functionArn: string;
   node?: string;
 }): Promise<BundleProcess> {
+  const begun = performance.now();
   const child: ChildProcess = fork(RUNTIME, [], {
     cwd: options.assetDir,
     env: options.env,
@@ -60,11 +68,14 @@ export async function startBundle(options: {
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   const pending = new Map<string, (result: InvocationResult) => void>();
+  const read = new Set<string>();
+  const durations: number[] = [];
   let crash: InvocationResult['error'] | undefined;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.on(
     'message',
     (message: { type: string; id?: string; error?: InvocationResult['error'] } & InvocationResult) => {
+      for (const name of message.read ?? []) read.add(name);
       if (message.type === 'result' && message.id) pending.get(message.id)?.(message);
       if (message.type === 'crashed') crash = message.error;
     },
@@ -102,7 +113,10 @@ export async function startBundle(options: {
   return {
     name: options.name,
     loadMs: loaded.ms,
+    readyMs: performance.now() - begun,
+    durations,
     output,
+    read,
     invoke(event) {
       const id = randomUUID();
       return new Promise<InvocationResult>((resolve) => {
@@ -120,6 +134,7 @@ export async function startBundle(options: {
         }, options.timeoutSeconds * 1000);
         pending.set(id, (result) => {
           clearTimeout(timer);
+          durations.push(result.ms);
           pending.delete(id);
           resolve(result);
         });

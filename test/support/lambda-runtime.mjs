@@ -23,6 +23,21 @@ process.on('unhandledRejection', async (error) => {
   process.exit(128);
 });
 
+// Which variables the function reads (its configuration reader, Powertools, the SDK): the parent
+// checks that every variable the template sets is one the code looks at.
+const read = new Set();
+const environment = process.env;
+process.env = new Proxy(environment, {
+  get(target, name) {
+    if (typeof name === 'string') read.add(name);
+    return Reflect.get(target, name);
+  },
+  has(target, name) {
+    if (typeof name === 'string') read.add(name);
+    return Reflect.has(target, name);
+  },
+});
+
 const root = process.env.LAMBDA_TASK_ROOT;
 const [moduleName, exportName] = String(process.env._HANDLER).split('.');
 let handler;
@@ -45,7 +60,7 @@ try {
   await send({ type: 'load-failed', error: describe(error), ms: performance.now() - started });
   process.exit(1);
 }
-await send({ type: 'loaded', ms: performance.now() - started });
+await send({ type: 'loaded', ms: performance.now() - started, read: [...read] });
 
 process.on('message', async (message) => {
   if (message?.type !== 'invoke') return;
@@ -74,6 +89,7 @@ process.on('message', async (message) => {
       ok: true,
       value: value ?? null,
       ms: performance.now() - begun,
+      read: [...read],
     });
   } catch (error) {
     await send({
@@ -82,6 +98,7 @@ process.on('message', async (message) => {
       ok: false,
       error: describe(error),
       ms: performance.now() - begun,
+      read: [...read],
     });
   }
 });
