@@ -219,7 +219,7 @@ async function runEnvironment(env: BundleEnvironment) {
   await eventually(async () => {
     const agents = await registry.listAgents(env.prefix);
     return hosts.every((h) => agents.some((a) => a.host === h && a.heartbeatAt !== undefined));
-  }, `${env.prefix}: every agent's first heartbeat`);
+  }, `${env.prefix}: every agent's first heartbeat`, 60_000);
 
   // A TERMINATED_HTTPS tree, its certificate imported as `lbaas cert import` does.
   const ids = lbIds();
@@ -293,7 +293,7 @@ async function runEnvironment(env: BundleEnvironment) {
     await drainWorkers(bound);
     const updated = (await resources.loadRecords(ids.loadbalancerId)).find((r) => r.id === member.object.id);
     return updated?.provisioningStatus === 'ACTIVE' && (updated.desired as { weight?: number }).weight === 7;
-  }, `${env.prefix}: the stranded member update applied by another agent`);
+  }, `${env.prefix}: the stranded member update applied by another agent`, 60_000);
 
   // The status poller reads the active unit.
   const polled = await invokeScheduled(only('health-poller'));
