@@ -216,10 +216,14 @@ async function runEnvironment(env: BundleEnvironment) {
   // Heartbeats: each agent's bundle beats through its own path (the second beat comes a configured interval later).
   const beats = of('heartbeat').map((fn) => invokeScheduled(fn));
   const hosts = workers.map(hostOf);
-  await eventually(async () => {
-    const agents = await registry.listAgents(env.prefix);
-    return hosts.every((h) => agents.some((a) => a.host === h && a.heartbeatAt !== undefined));
-  }, `${env.prefix}: every agent's first heartbeat`, 60_000);
+  await eventually(
+    async () => {
+      const agents = await registry.listAgents(env.prefix);
+      return hosts.every((h) => agents.some((a) => a.host === h && a.heartbeatAt !== undefined));
+    },
+    `${env.prefix}: every agent's first heartbeat`,
+    60_000,
+  );
 
   // A TERMINATED_HTTPS tree, its certificate imported as `lbaas cert import` does.
   const ids = lbIds();
@@ -289,11 +293,19 @@ async function runEnvironment(env: BundleEnvironment) {
     }),
   );
   const reclaiming = invokeScheduled(only('reclaimer'));
-  await eventually(async () => {
-    await drainWorkers(bound);
-    const updated = (await resources.loadRecords(ids.loadbalancerId)).find((r) => r.id === member.object.id);
-    return updated?.provisioningStatus === 'ACTIVE' && (updated.desired as { weight?: number }).weight === 7;
-  }, `${env.prefix}: the stranded member update applied by another agent`, 60_000);
+  await eventually(
+    async () => {
+      await drainWorkers(bound);
+      const updated = (await resources.loadRecords(ids.loadbalancerId)).find(
+        (r) => r.id === member.object.id,
+      );
+      return (
+        updated?.provisioningStatus === 'ACTIVE' && (updated.desired as { weight?: number }).weight === 7
+      );
+    },
+    `${env.prefix}: the stranded member update applied by another agent`,
+    60_000,
+  );
 
   // The status poller reads the active unit.
   const polled = await invokeScheduled(only('health-poller'));
