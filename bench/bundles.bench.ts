@@ -18,7 +18,7 @@
  *   npm run bench:bundles
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -33,6 +33,8 @@ import { startBenchServices } from './support/local-services.js';
 import { machine, printTable, summarize, writeResult } from './support/stats.js';
 
 const COLD_STARTS = Number(process.env.BENCH_COLD_STARTS ?? 5);
+// Other work on the machine slows cold starts: the load average is recorded beside the figures.
+const loadBefore = loadavg()[0] as number;
 const services = await startBenchServices();
 const scratch = mkdtempSync(join(tmpdir(), 'lbaas-bench-bundles-'));
 const world: BundleWorld = await prepareBundles({
@@ -199,6 +201,7 @@ const result = {
   benchmark: 'bundles',
   machine: machine(),
   lambdaNode: world.node.version,
+  loadAverage: { before: round(loadBefore), after: round(loadavg()[0] as number) },
   synthSeconds: round(world.synthMs / 1000),
   coldStarts: COLD_STARTS,
   results,
@@ -217,11 +220,15 @@ function writeFigures(table: Record<string, string | number>[], r: typeof result
   const lines = [
     '# Bundle sizes and cold starts (`npm run bench:bundles`)',
     '',
-    `Written by \`bench/bundles.bench.ts\` on ${r.machine.date.slice(0, 10)}: ${r.machine.cpus} vCPU ${r.machine.cpuModel},`,
-    `bundles run under Node ${r.lambdaNode} (Lambda runs Node 24 on ARM64; see docs/testing.md), ${r.coldStarts} cold starts per`,
-    `function, cdk synth ${r.synthSeconds} s. Raw figures: \`bundles.json\`. "process → ready": a fresh process until the handler is`,
-    'loaded; "module load": the import alone (Lambda\'s init phase); "first invocation": time in the handler of a fresh',
-    'process\'s first call in the bundles suite\'s scenario; "later": the calls after it, and how many.',
+    `Written by \`bench/bundles.bench.ts\` on ${r.machine.date.slice(0, 10)}: ${r.machine.cpus} vCPU ${r.machine.cpuModel}, load average`,
+    `${r.loadAverage.before} before and ${r.loadAverage.after} after (other work on the machine slows cold starts); bundles`,
+    `run under Node ${r.lambdaNode} (Lambda runs Node 24 on ARM64; see docs/testing.md); ${r.coldStarts} cold starts per`,
+    `function; cdk synth ${r.synthSeconds} s. Raw figures: \`bundles.json\`.`,
+    '',
+    '"process → ready": a fresh process until the handler is loaded; "module load": the import alone',
+    '(Lambda\'s init phase); "first invocation": time in the handler of a fresh process\'s first call in',
+    'the bundles suite\'s scenario; "later": the calls after it, and how many. The package is what the',
+    'zip holds (module, source map, copied files); "deflated" is about the zip\'s size.',
     '',
     `| ${headers.join(' | ')} |`,
     `| ${headers.map(() => '---').join(' | ')} |`,

@@ -16,7 +16,7 @@ import { DynamoDbResourceStore } from '../../functions/adapters/dynamodb-resourc
 import { tableNames } from '../../functions/shared/table-schema.js';
 import { type BundleEnvironment, type BundleWorld, prepareBundles } from '../support/bundle-fixture.js';
 import { type BundleProcess, startBundle } from '../support/bundle-host.js';
-import type { TemplateFunction } from '../support/cloud-assembly.js';
+import { referencedId, type TemplateFunction } from '../support/cloud-assembly.js';
 import { lbIds, requests } from '../support/factories.js';
 import { drainQueue, EVENT_SHAPES, scheduledEvent } from '../support/lambda-events.js';
 import { eventually } from '../support/local-stack-fixture.js';
@@ -125,7 +125,7 @@ describe('the deployed bundles (cdk.out) on the local stand-ins', () => {
     expect([...new Set(ungranted)]).toEqual([]);
     // Not vacuous: every function called AWS, and every kind of resource was reached.
     for (const fn of world.functions) {
-      const role = `${fn.stack}/${(fn.role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]}`;
+      const role = `${fn.stack}/${referencedId(fn.role)}`;
       expect(calls.filter((c) => c.role === role).length, `${fn.logicalId} made no AWS call`).toBeGreaterThan(
         0,
       );
@@ -156,9 +156,12 @@ describe('the deployed bundles (cdk.out) on the local stand-ins', () => {
       ...world.environments.map((e) => e.deviceAccount.password),
       ...world.functions.map((fn) => world.deployment.credentialsOf(fn).secretAccessKey),
     ];
+    // Not vacuous: what the functions printed was captured (their JSON logs and EMF metric lines;
+    // a worker that got no message prints nothing).
+    const json = [...bundles.values()].flatMap((b) => b.output).filter((line) => line.startsWith('{"'));
+    expect(json.length).toBeGreaterThan(world.functions.length);
     for (const [fn, bundle] of bundles) {
       const output = bundle.output.join('\n');
-      expect(output.length, `${fn.logicalId} logged nothing`).toBeGreaterThan(0);
       expect(output).not.toMatch(/PRIVATE KEY/);
       for (const secret of secrets)
         expect(output.includes(secret), `${fn.logicalId} logged a secret`).toBe(false);
