@@ -10,12 +10,15 @@ const ROOT = join(import.meta.dirname, '..', '..', '..');
 const SKIP = /^(node_modules|\.git|cdk\.out|\.local|coverage|bench\/results)(\/|$)/;
 const TEXT = /\.(ts|js|mjs|cjs|md|json|sh|ya?ml|txt)$|^\.ci\/run$/;
 
-const files = readdirSync(ROOT, { recursive: true, withFileTypes: true })
+const everyFile = readdirSync(ROOT, { recursive: true, withFileTypes: true })
   .filter((e) => e.isFile())
-  .map((e) => relative(ROOT, join(e.parentPath, e.name)))
-  .filter((f) => !SKIP.test(f) && TEXT.test(f) && f !== 'package-lock.json');
+  .map((e) => relative(ROOT, join(e.parentPath, e.name)));
+const files = everyFile.filter((f) => !SKIP.test(f) && TEXT.test(f) && f !== 'package-lock.json');
 const read = (f: string) => readFileSync(join(ROOT, f), 'utf8');
-const markdownNames = new Set(files.filter((f) => f.endsWith('.md')).map((f) => basename(f)));
+// Pages a benchmark writes next to its results are documents too (they are not read for citations).
+const markdownNames = new Set(
+  everyFile.filter((f) => f.endsWith('.md') && !/^(node_modules|\.git)\//.test(f)).map((f) => basename(f)),
+);
 const REFERENCE = ['device-facts', 'bigip-rest', 'peer-features', 'upstream-agent'];
 
 /** The `.md` documents a text names, URLs left out. */
