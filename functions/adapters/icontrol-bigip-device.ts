@@ -81,7 +81,7 @@ function toWire(kind: BigIpObject['kind'], attrs: Record<string, unknown>): Reco
     if ('persist' in attrs) body.persist = (attrs.persist as string[]).map((name) => ({ name }));
     if ('policies' in attrs) body.policies = (attrs.policies as string[]).map((name) => ({ name }));
   }
-  // §3.4: a published policy cannot be created or changed directly from 12.1; `legacy: true` does
+  // device-facts.md §3.4: a published policy cannot be created or changed directly from 12.1; `legacy: true` does
   // both as before 12.1 (what F5's agent sends), so no draft is ever left behind.
   if (kind === 'ltm-policy') body.legacy = true;
   return body;
@@ -283,7 +283,7 @@ export class IControlBigIpDevice implements BigIpDevice {
       async (unit) => {
         const object = { ...unit, attrs: {} } as BigIpObject;
         // A pool comes with its members, a virtual with its profiles and policies, and a policy with
-        // its rules and each rule's conditions and actions (a deep expansion: bigip-real-device.md §7.2).
+        // its rules and each rule's conditions and actions (a deep expansion: device-facts.md §7.2).
         const expand = ['pool', 'virtual', 'ltm-policy'].includes(unit.kind)
           ? '?expandSubcollections=true'
           : '';
@@ -473,7 +473,7 @@ export class IControlBigIpDevice implements BigIpDevice {
     const pools = new Map<string, Map<string, MemberReading>>();
     await limited(poolPaths, 4, async (path) => {
       const [, partition = '', name = ''] = /^\/([^/]+)\/(.+)$/.exec(path) ?? [];
-      // A pool listed a moment ago that now answers 404 (mcpd restarting, bigip.md A.6, or just
+      // A pool listed a moment ago that now answers 404 (mcpd restarting, bigip-rest.md A.6, or just
       // deleted) fails the whole reading: a partial one could read as members gone.
       const response = await this.rest.request(
         'GET',
@@ -531,7 +531,7 @@ export class IControlBigIpDevice implements BigIpDevice {
    * Uploads a certificate or key (file-transfer, in chunks with Content-Range, as F5's SDK does)
    * and creates it in the tenant's partition from the uploaded file, the way F5's Ansible and
    * Terraform do: `POST /mgmt/tm/sys/file/ssl-cert|ssl-key {name, partition, sourcePath}`
-   * (docs/simulator.md §7.8; `sys crypto … install` by a full partition path has no public evidence).
+   * (device-facts.md §7.8; `sys crypto … install` by a full partition path has no public evidence).
    * The name carries the content, so one that exists already (a retry) is the same file. The bytes
    * are key material: they go into the request and nowhere else.
    */
@@ -611,7 +611,7 @@ export class IControlBigIpDevice implements BigIpDevice {
     return this.groupSync(sync.body) ?? 'unknown';
   }
 
-  /** Our device group's sync status in a `cm/sync-status` body (device-wide: docs/simulator.md §7.11). */
+  /** Our device group's sync status in a `cm/sync-status` body (device-wide: device-facts.md §7.11). */
   private groupSync(body: unknown): string | undefined {
     const status = nestedDescription(body, 'status');
     if (status === undefined) return undefined;

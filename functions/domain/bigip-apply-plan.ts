@@ -337,7 +337,7 @@ function readsFor(objects: BigIpObject[]): ReadUnit[] {
     }
   }
   // The partition itself is read whenever it is in scope: whether a GET of an object in a missing
-  // partition answers 400 or 404 is not pinned down (bigip-real-device.md §3.2), so only the
+  // partition answers 400 or 404 is not pinned down (device-facts.md §3.2), so only the
   // folder's own GET says for sure whether it must be created.
   const folder = objects.find((o) => o.kind === 'folder');
   if (folder) put({ kind: 'folder', partition: folder.partition, name: folder.name });
@@ -480,7 +480,7 @@ function placedAsOnDevice(snapshot: DeviceSnapshot): (o: BigIpObject) => BigIpOb
 export const MEMBER_LIST_THRESHOLD = 3;
 
 /**
- * Many member changes on one pool become one write of its member list (bigip.md: a pool carries
+ * Many member changes on one pool become one write of its member list (bigip-rest.md A.3: a pool carries
  * `members:[...]`; a PATCH with the list replaces them): a thousand members cost one call instead of
  * a thousand. Only when every member the pool should have is in scope, so the list is complete
  * (a member set aside as refused would otherwise be dropped), and the list goes where the member
@@ -533,7 +533,7 @@ function rank(c: BigIpCommand): number {
 
 /**
  * A device reads a virtual server's destination back through the name of the virtual address that
- * holds its IP (`/P/<va name>:80`, `.80` for IPv6; bigip-real-device.md §1.1). Our virtual
+ * holds its IP (`/P/<va name>:80`, `.80` for IPv6; device-facts.md §1.1). Our virtual
  * addresses are in the translation, so the destination is compared by address.
  */
 function withAddressDestination(actual: Record<string, unknown>, t: Translation): Record<string, unknown> {

@@ -4,7 +4,7 @@ import { hasSysReady } from './tmos-versions.js';
  * Whether a device can be trusted to show its configuration, from what it answered, the way F5's
  * own client decides (f5-cloud-libs `ready()`): every `sys/mcp-state` entry in phase `running`,
  * and from 13.1 `sys/ready` saying `configReady: yes`. Before 13.1 there is no `sys/ready`
- * (docs/simulator.md §7.12): F5's client skips it and relies on the `…/available` endpoints with
+ * (device-facts.md §7.12): F5's client skips it and relies on the `…/available` endpoints with
  * mcpd's phase, and F5's Ansible `bigip_wait` on `/mgmt/tm/sys/available`; so does this.
  */
 export interface ReadinessReading {

@@ -1,5 +1,5 @@
 /**
- * `cm/sync-status` is device-wide (docs/simulator.md §7.11): its status is that of the device
+ * `cm/sync-status` is device-wide (device-facts.md §7.11): its status is that of the device
  * group in the worst state, and a single group cannot be asked for. An HA pair usually has more
  * groups than the one the agent syncs (`datasync-global-dg`, sync-only groups), so the agent reads
  * its own group's state from the detail lines, each `"<device group> (<status>): <text>"`.

@@ -6,10 +6,10 @@ import { isDeleted, type LoadBalancerTree, type ResourceRecord, resourceKey } fr
 
 /**
  * A listener's L7 policies as one BIG-IP LTM policy, the way F5's agent mapped them
- * (lbaas-features.md §2.1): strategy first-match, one rule per L7 policy in list order, one
+ * (peer-features.md §2.1): strategy first-match, one rule per L7 policy in list order, one
  * condition per L7 rule (all must match), one action per rule. The policy is written with
  * `legacy: true` (the device adapter adds it), which creates and edits it as before 12.1, without
- * Drafts (bigip-real-device.md §3.4).
+ * Drafts (device-facts.md §3.4).
  *
  * Octavia's semantics where the two differ: an L7 policy with no enabled rule matches nothing, so it
  * is left out (F5's agent sent a rule without conditions, which matches every request); a disabled
@@ -97,7 +97,7 @@ const OPERATORS: Record<Exclude<L7RuleSpec['compare_type'], 'REGEX'>, string> = 
  * implementation matches host names without case (haproxy `req.hdr(host) -i`) and paths, file
  * types, headers and cookies exactly (no `-i`); `invert` and the compare type do not change that.
  * The option is always sent: a condition sent without one is stored case-insensitive
- * (bigip-real-device.md §7.1), which would match `/API` for a rule on `/api` and read back
+ * (device-facts.md §7.1), which would match `/API` for a rule on `/api` and read back
  * differently from what was sent.
  */
 export function conditionFor(rule: L7RuleSpec, index: number): PolicyCondition {

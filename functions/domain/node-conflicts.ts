@@ -1,7 +1,7 @@
 import type { BigIpCommand, BigIpObject } from './bigip-objects.js';
 
 /**
- * A node's address is unique per route domain across partitions (docs/simulator.md §2.1, §7.13):
+ * A node's address is unique per route domain across partitions (device-facts.md §2.1, §7.13):
  * a member whose node would be `/Common/<address>` is refused while another partition has a node of
  * that address (`0107003a … Pool member node (/Common/10.0.3.110) and existing node
  * (/Project_1bcf…/10.0.3.110) cannot use the same IP Address`). A device F5's agent managed has its

@@ -4,7 +4,7 @@ import type { ListenerSpec } from './lbaas-request.js';
 
 /**
  * A TERMINATED_HTTPS listener's certificates on BIG-IP, the way F5's agent did it
- * (lbaas-features.md §2.2): each certificate (the default one and each SNI one) is uploaded and
+ * (peer-features.md §2.2): each certificate (the default one and each SNI one) is uploaded and
  * installed as a certificate and a key, and gets its own client-ssl profile (parent
  * `/Common/clientssl`) on the listener's virtual server; the default one has `sniDefault: true`, an
  * SNI one names the host it serves (`serverName`). Unlike F5's agent, everything lives in the
@@ -14,7 +14,7 @@ import type { ListenerSpec } from './lbaas-request.js';
  *
  * SNI certificates for one host name (an RSA and an ECDSA certificate for `www.example.com`) share
  * one profile with a key pair each: a device refuses a virtual with two client-ssl profiles of the
- * same `serverName` (`0107149e`, docs/simulator.md §7.6), and a profile holds one key pair per key
+ * same `serverName` (`0107149e`, device-facts.md §7.6), and a profile holds one key pair per key
  * type. Two of the same key type for one host cannot be served side by side: the listener is
  * refused, with the reason, before anything reaches the device.
  */

@@ -2,7 +2,7 @@ import type { BigIpObject } from './bigip-objects.js';
 
 /**
  * What the agent sends and asks for depends on the device's TMOS version. Each trait names the fact
- * of docs/simulator.md (bigip-real-device.md §7) it follows. A version is `major.minor[.…]`
+ * of device-facts.md §7 it follows. A version is `major.minor[.…]`
  * (`12.1.2`, `14.1.2.1`); an unreadable one counts as the newest (no trait withheld).
  */
 

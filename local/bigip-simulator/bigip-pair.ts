@@ -29,7 +29,7 @@ export class BigIpPair {
   }
 
   /**
-   * Another device group of the pair (§7.11: `datasync-global-dg`, a sync-only group) in a state
+   * Another device group of the pair (device-facts.md §7.11: `datasync-global-dg`, a sync-only group) in a state
    * of the test's choosing, seen by both units; config-sync of the failover group leaves it as it is.
    */
   setOtherGroup(name: string, status: OtherGroup['status']): void {

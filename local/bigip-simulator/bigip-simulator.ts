@@ -24,7 +24,7 @@ export interface SimulatorOptions {
   hostname?: string;
   /** TMOS version; behaviour that differs by version follows it (12.1, 13.1, 14.1, 15.1+). */
   version?: string;
-  /** How a GET in a missing partition answers (bigip-real-device.md §3.2). */
+  /** How a GET in a missing partition answers (device-facts.md §3.2). */
   missingPartitionGet?: DeviceTraits['missingPartitionGet'];
   /** How long a config-sync takes to reach the peer (§4.3); 0 completes before the answer. */
   syncDelayMs?: number;
@@ -74,7 +74,7 @@ export class BigIpSimulator implements Controllable {
   failoverState: 'active' | 'standby';
   /**
    * mcpd is reloading (`restartMcpd`): not config-ready, and a GET of an object that exists answers
-   * 404 "was not found" (`bigip.md` A.6) until `mcpdReady()`.
+   * 404 "was not found" (`bigip-rest.md` A.6) until `mcpdReady()`.
    */
   mcpdReloading = false;
   /** Set by the HA pair: config changes since the last sync. */

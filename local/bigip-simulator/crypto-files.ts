@@ -5,11 +5,11 @@ import { partitionFilter } from './http-io.js';
 import type { ConfigStore } from './ltm-model.js';
 import { type Collection, SimError, type StoredObject } from './ltm-types.js';
 
-/** Where uploads land (bigip-real-device.md §7.7). */
+/** Where uploads land (device-facts.md §7.7). */
 const DOWNLOADS = '/var/config/rest/downloads';
 
 /**
- * Certificates and keys as a device takes them (lbaas-features.md §2.2; bigip-real-device.md §7.7,
+ * Certificates and keys as a device takes them (peer-features.md §2.2; device-facts.md §7.7,
  * §7.8): the bytes are uploaded to `/mgmt/shared/file-transfer/uploads/<name>` in chunks with
  * `Content-Range: start-end/total` and land in `/var/config/rest/downloads/<name>`. Two ways make
  * them `sys/file/ssl-cert|ssl-key` objects:

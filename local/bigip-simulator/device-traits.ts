@@ -1,6 +1,6 @@
 /**
  * What differs between BIG-IP versions and between devices, as the simulator models it. Each
- * trait names the fact in ../shared/reference/bigip-real-device.md it comes from.
+ * trait names the fact in docs/reference/device-facts.md it comes from.
  */
 export interface DeviceTraits {
   /** TMOS version, e.g. `12.1.2`, `13.1.0.4`, `14.1.2.1`, `15.1.0`, `17.1.2.1`. */

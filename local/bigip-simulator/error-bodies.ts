@@ -1,6 +1,6 @@
 /**
  * BIG-IP's error bodies, as data (TMOS versions differ in wording; correct them here from real
- * captures). Sources: ../shared/reference/bigip.md part A. Texts marked "unverified" there are
+ * captures). Sources: docs/reference/bigip-rest.md part A. Texts marked "unverified" there are
  * plausible renderings of the same message family.
  */
 export interface McpdError {
@@ -54,7 +54,7 @@ export const errors = {
       409,
       `01070333:3: Virtual Server ${vs} illegally shares destination address, source address, service port, ip-protocol, and route domain with Virtual Server ${other}.`,
     ),
-  // bigip-real-device.md §2.1 (F5Networks/f5-openstack-lbaasv2-driver#235, a real log).
+  // device-facts.md §2.1 (F5Networks/f5-openstack-lbaasv2-driver#235, a real log).
   nodeAddressShared: (node: string, existing: string) =>
     mcpd(
       400,
@@ -95,13 +95,13 @@ export const errors = {
       400,
       `01070734:3: Configuration error: Published policy "${path}" exists, use create-draft to create a draft copy .`,
     ),
-  /** 01070265 for an iRule (lbaas-features.md §2.6, agent#1024), in the Pool wording of bigip.md A.3. */
+  /** 01070265 for an iRule (peer-features.md §2.6, agent#1024), in the Pool wording of bigip-rest.md A.3. */
   ruleInUse: (rule: string, vs: string) =>
     mcpd(
       400,
       `01070265:3: The Rule (${rule}) cannot be deleted because it is in use by a Virtual Server (${vs}).`,
     ),
-  /** The Pool wording of 01070265 (bigip.md A.3) for a policy; no public source quotes the policy's own. */
+  /** The Pool wording of 01070265 (bigip-rest.md A.3) for a policy; no public source quotes the policy's own. */
   policyInUse: (policy: string, vs: string) =>
     mcpd(
       400,

@@ -2,7 +2,7 @@ import { errors } from './error-bodies.js';
 import { type Reply, reply } from './http-io.js';
 import type { ConfigStore } from './ltm-model.js';
 
-/** Sync states of a device group as `cm/sync-status` reports them (§4.4). */
+/** Sync states of a device group as `cm/sync-status` reports them (device-facts.md §4.4). */
 export type SyncStatus =
   | 'In Sync'
   | 'Changes Pending'

@@ -6,7 +6,7 @@ import { SimError, type StoredObject } from './ltm-types.js';
 
 /**
  * LTM policies as a device keeps them (`/mgmt/tm/ltm/policy`), from ../shared/reference:
- * - §3.4 of bigip-real-device.md: from 12.1 a published policy is neither created nor modified
+ * - §3.4 of device-facts.md: from 12.1 a published policy is neither created nor modified
  *   directly (`01071abb`); a client either sends `legacy: true` (created and edited as before 12.1,
  *   status `legacy`) or works in a draft (`subPath: "Drafts"`, `/P/Drafts/x`), publishes it with
  *   `POST {command: "publish", name: "/P/Drafts/x"}`, and reopens a published one with
@@ -17,7 +17,7 @@ import { SimError, type StoredObject } from './ltm-types.js';
  *   conditions and actions are subcollections of each rule, named "0", "1"…, a condition listing
  *   `index`, `external`, `present`, `remote` besides what was sent, an action listing `code`,
  *   `expirySecs`, `length`, `offset`, `port`, `status`, `timeout`, `vlanId` as 0 when not set.
- * - §7.2 of bigip-real-device.md (f5-cccl's recorded 12.1.0 and 12.1.1 reads): a policy read with
+ * - §7.2 of device-facts.md (f5-cccl's recorded 12.1.0 and 12.1.1 reads): a policy read with
  *   `expandSubcollections=true` expands its rules *and* each rule's conditions and actions; forward
  *   actions read back with `select: true` and a `poolReference`, header conditions with `all: true`,
  *   and a condition's `index` is its path-segment index (0 unless `pathSegment`).

@@ -20,7 +20,7 @@ import {
  * What the device does with the attributes of a create or modify: fills its defaults, checks
  * references and values, and creates the objects it makes on its own (a virtual server's
  * virtual address, a member's node). `creating` fills defaults. Section numbers refer to
- * ../shared/reference/bigip-real-device.md.
+ * docs/reference/device-facts.md.
  */
 export function applyAttributes(
   store: ConfigStore,
@@ -123,7 +123,7 @@ export function applyAttributes(
     if (!store.get('ltm/profile/client-ssl', String(a.defaultsFrom)))
       throw new SimError(400, errors.notFound('Profile', String(a.defaultsFrom)));
     // A profile's certificate, key and chain must be installed: the 01070712 foreign-key wording is
-    // the device's for references (bigip.md A.3); its exact text for a profile's certKeyChain is not quoted anywhere.
+    // the device's for references (bigip-rest.md A.3); its exact text for a profile's certKeyChain is not quoted anywhere.
     const chains = (a.certKeyChain as Record<string, string>[] | undefined) ?? [];
     for (const c of chains) {
       for (const [field, collectionOf] of [
@@ -224,12 +224,12 @@ function validateVirtual(store: ConfigStore, vs: StoredObject): void {
       throw new SimError(400, errors.foreignKey(p.name, 'virtual server persist', vs.fullPath, 'persist_FK'));
     }
   }
-  // iRules a virtual runs must exist (the foreign-key wording of bigip.md A.3; the rule's own is not quoted).
+  // iRules a virtual runs must exist (the foreign-key wording of bigip-rest.md A.3; the rule's own is not quoted).
   for (const rule of a.rules as string[])
     if (!store.get('ltm/rule', rule))
       throw new SimError(400, errors.foreignKey(rule, 'virtual server rule', vs.fullPath, 'rule_FK'));
   refuseSniClashes(store, vs);
-  // bigip.md A.3: the exact refusal of a policy that does not exist. A draft is not one: only
+  // bigip-rest.md A.3: the exact refusal of a policy that does not exist. A draft is not one: only
   // published policies can be applied to a virtual server (tmsh reference, §3.4).
   for (const p of a.policies as { name: string }[]) {
     const policy = store.get('ltm/policy', p.name);

@@ -29,7 +29,7 @@ interface Route {
  * The configuration endpoints under `/mgmt/tm/` (folders, virtuals, virtual addresses, pools and
  * members, nodes, monitors, persistence and profiles, and their stats): `~Partition~name` ids,
  * `$filter`, `$select`, `expandSubcollections`, and each object rendered as the device renders it.
- * Section numbers refer to ../shared/reference/bigip-real-device.md.
+ * Section numbers refer to docs/reference/device-facts.md.
  */
 export class RestResources {
   private readonly version: string;

@@ -6,7 +6,7 @@ import type { StatsBook } from './stats-book.js';
 type Entry = { value: number } | { description: string };
 
 /**
- * §5.2: `GET /mgmt/tm/ltm/virtual/stats`, `/ltm/pool/stats` and `/ltm/pool/~P~name/members/stats`
+ * device-facts.md §5.2: `GET /mgmt/tm/ltm/virtual/stats`, `/ltm/pool/stats` and `/ltm/pool/~P~name/members/stats`
  * answer `entries{<selfLink>: {nestedStats: {entries: {…}}}}`; counters are bits, cumulative per
  * unit. Undefined for paths that are not a stats collection.
  */

@@ -10,7 +10,7 @@ export interface UnitView extends SyncUnit {
   mcpdReloading?: boolean;
 }
 
-/** A stats-shaped body: `entries{<selfLink>: {nestedStats: {entries: {…}}}}` (bigip-real-device.md §5.2). */
+/** A stats-shaped body: `entries{<selfLink>: {nestedStats: {entries: {…}}}}` (device-facts.md §5.2). */
 export function statsBody(version: string, path: string, entries: Record<string, string | number>) {
   const nested: Record<string, { description?: string; value?: number }> = {};
   for (const [k, v] of Object.entries(entries))
@@ -38,7 +38,7 @@ export function statusBody(unit: UnitView, tm: string): unknown {
     case 'sys/ready':
       // §7.12: only from 13.1; before, the path is not registered (a 404 like any unknown path).
       if (!hasSysReady(unit)) return undefined;
-      // Not config-ready while mcpd reloads: `bigip.md` A.5 (sys/ready "no" until the box can take config).
+      // Not config-ready while mcpd reloads: `bigip-rest.md` A.5 (sys/ready "no" until the box can take config).
       return statsBody(unit.version, 'sys/ready', {
         configReady: unit.mcpdReloading ? 'no' : 'yes',
         licenseReady: 'yes',

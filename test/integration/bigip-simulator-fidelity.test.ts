@@ -7,7 +7,7 @@ import { BigIpPair } from '../../local/bigip-simulator/bigip-pair.js';
 import { BigIpSimulator, type SimulatorOptions } from '../../local/bigip-simulator/bigip-simulator.js';
 
 /**
- * The simulator models the device: each test names the fact of ../shared/reference/bigip-real-device.md
+ * The simulator models the device: each test names the fact of docs/reference/device-facts.md
  * it reproduces, over plain HTTP (no code of ours in between).
  */
 const open: { close(): Promise<void> }[] = [];

@@ -12,7 +12,7 @@ import { InMemoryResourceStore } from '../support/fakes/in-memory-resource-store
 import { parsed } from '../support/service-fixtures.js';
 
 /**
- * Convergence on a device that behaves like a real one (bigip-real-device.md §1): for every shape
+ * Convergence on a device that behaves like a real one (device-facts.md §1): for every shape
  * the product supports, applying a load balancer a second time, unchanged, makes no write at all.
  * The stores are in memory; the device path is real: iControl REST client → simulator.
  */

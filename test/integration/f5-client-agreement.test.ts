@@ -58,7 +58,7 @@ describe('F5’s own client (f5-cloud-libs 4.30) agrees with the simulator', () 
       expect(sim.callCount({ path: new RegExp(path.replaceAll('/', '\\/')) })).toBeGreaterThan(0);
   });
 
-  it('finds a 12.1 device ready without sys/ready, which it does not have (docs/simulator.md §7.12)', async () => {
+  it('finds a 12.1 device ready without sys/ready, which it does not have (device-facts.md §7.12)', async () => {
     const old = new BigIpSimulator({
       tls: { key: tls('device.key'), cert: tls('device.pem') },
       version: '12.1.2',

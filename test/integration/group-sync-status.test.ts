@@ -10,7 +10,7 @@ const done = (r: ReconcileReport) => {
 };
 
 /**
- * `cm/sync-status` is device-wide: it shows the worst device group (docs/simulator.md §7.11). An HA
+ * `cm/sync-status` is device-wide: it shows the worst device group (device-facts.md §7.11). An HA
  * pair with a second group that is not in sync (a sync-only group never synced: `Awaiting Initial
  * Sync`, a state F5's module waits on) must not make every apply wait for a sync that is not ours.
  */

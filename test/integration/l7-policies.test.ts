@@ -108,7 +108,7 @@ describe('L7 policies and rules on the simulated BIG-IP (legacy LTM policies)', 
     ]);
     expect(virtual(s, listenerId)?.policies).toEqual([{ name: `/${P}/wrapper_policy_${listenerId}` }]);
     // Octavia's case rules, sent explicitly (a condition without a case option is stored
-    // case-insensitive, bigip-real-device.md §7.1): host names without case, the rest exactly.
+    // case-insensitive, device-facts.md §7.1): host names without case, the rest exactly.
     const conditions = policy?.rules.flatMap((r) => r.conditions) ?? [];
     expect(
       conditions

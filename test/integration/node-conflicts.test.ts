@@ -6,7 +6,7 @@ const system = systemsClosedAfterEach();
 const ENV = 'Test';
 
 /**
- * A node's address is unique per route domain across partitions (docs/simulator.md §2.1, §7.13). A
+ * A node's address is unique per route domain across partitions (device-facts.md §2.1, §7.13). A
  * device F5's agent managed before has its nodes in the tenants' partitions, where this agent would
  * create shared nodes in /Common: the member's node is refused.
  */

@@ -76,7 +76,7 @@ describe('TERMINATED_HTTPS: certificates from the store onto the device, SNI, ro
     );
     // Nine files (each certificate, key and chain; names follow the bundle), each uploaded in one
     // chunk and created in the tenant's partition from the upload (sys/file with sourcePath, the
-    // evidenced way: docs/simulator.md §7.8), before the change that uses them.
+    // evidenced way: device-facts.md §7.8), before the change that uses them.
     expect(s.sim.calls.filter((c) => c.path.startsWith('/mgmt/shared/file-transfer/uploads/'))).toHaveLength(
       9,
     );

@@ -73,7 +73,7 @@ describe('scopeFor', () => {
     for (const hm of tree.healthmonitors) hm.appliedAt = 3;
     expect(kinds()).toEqual(['virtual']);
     delete b.root.appliedAt;
-    // The load balancer is not on the device yet: its partition is read too (§3.2: a GET in a
+    // The load balancer is not on the device yet: its partition is read too (device-facts.md §3.2: a GET in a
     // missing partition may answer 404, so only the folder's own GET says whether it exists).
     expect(kinds()).toEqual(['folder', 'virtual', 'virtual-address']);
   });

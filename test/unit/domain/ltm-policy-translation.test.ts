@@ -12,7 +12,7 @@ const of = (objects: Map<string, BigIpObject>, kind: string) =>
 /**
  * Expected bodies are written out from F5's agent's documented wire format (its adapter tests:
  * `httpUri`+`path`+`startsWith`, `httpHeader`+`tmName`, `forward`+`reset`, `httpReply`+`redirect`
- * +`location`; lbaas-features.md §2.1), never produced by the translation itself.
+ * +`location`; peer-features.md §2.1), never produced by the translation itself.
  */
 describe('translate: L7 policies → one LTM policy per listener', () => {
   it('maps each policy to a rule in list order, each rule to a condition, with the action', () => {
