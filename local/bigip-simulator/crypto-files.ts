@@ -17,8 +17,9 @@ const DOWNLOADS = '/var/config/rest/downloads';
  *   "file:///var/config/rest/downloads/<n>"}`: how F5's Ansible and Terraform put them into any
  *   partition (§7.8, recorded);
  * - `POST /mgmt/tm/sys/crypto/cert|key {command: "install", name, from-local-file}`: how F5's agent
- *   installs them into /Common by bare name. Installing by a full partition path this way has no
- *   public evidence either way; the simulator accepts it (inferred from tmsh's paths).
+ *   installs them into /Common by bare name; F5's own Node.js client installs a key by a full
+ *   partition path this way (f5-cloud-libs `installPrivateKey`: `name: "/<folder>/<name>"`,
+ *   `fromLocalFile`) and reads it back at `sys/crypto/key/~<folder>~<name>`.
  * Reads carry `checksum` (`SHA1:<size>:<hex>`), `sourcePath`, `keyType` and `size` (§7.8); never the
  * key material. Uploaded files belong to the unit; installed objects are configuration (config-sync
  * copies them).
@@ -75,12 +76,29 @@ export class CryptoFiles {
     query: URLSearchParams,
     body: Record<string, unknown>,
   ): unknown {
+    const installed = /^sys\/crypto\/(cert|key)\/([^/]+)$/.exec(tm);
+    if (installed) {
+      if (method !== 'GET') throw new SimError(405, errors.methodNotAllowed(method));
+      const collection: Collection = installed[1] === 'key' ? 'sys/file/ssl-key' : 'sys/file/ssl-cert';
+      const path = decodeURIComponent(installed[2] as string).replaceAll('~', '/');
+      const object = store.get(collection, path.startsWith('/') ? path : `/Common/${path}`);
+      if (!object)
+        throw new SimError(404, errors.notFound(installed[1] === 'key' ? 'Key' : 'Certificate', path));
+      return {
+        kind: `tm:sys:crypto:${installed[1]}:${installed[1]}state`,
+        name: object.name,
+        partition: object.partition,
+        fullPath: object.fullPath,
+        generation: object.generation,
+      };
+    }
     const install = /^sys\/crypto\/(cert|key)$/.exec(tm);
     if (install) {
       if (method !== 'POST' || body.command !== 'install')
         throw new SimError(405, errors.methodNotAllowed(method));
       const collection: Collection = install[1] === 'key' ? 'sys/file/ssl-key' : 'sys/file/ssl-cert';
-      const from = String(body['from-local-file'] ?? '');
+      // F5's SDK and agent send `from-local-file`, F5's Node.js client `fromLocalFile`.
+      const from = String(body['from-local-file'] ?? body.fromLocalFile ?? '');
       const content = this.uploaded(from);
       if (!content) throw new SimError(400, errors.invalidValue(`simulator: ${from} was not uploaded`));
       const path = String(body.name ?? '');
