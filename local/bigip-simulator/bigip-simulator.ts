@@ -8,7 +8,7 @@ import { DataPlane, type DataPlaneOptions } from './data-plane.js';
 import type { DeviceTraits } from './device-traits.js';
 import { errors, JETTY_500_HTML } from './error-bodies.js';
 import { FaultInjector, type FaultSpec } from './faults.js';
-import { configSync, newSyncState, type SyncState } from './ha-pair.js';
+import { configSync, newSyncState, type OtherGroup, type SyncState } from './ha-pair.js';
 import { decodeSafe, nullResponse, type Reply, readBody, reply, send } from './http-io.js';
 import { ConfigStore, SimError } from './ltm-model.js';
 import { RestResources } from './rest-resources.js';
@@ -81,6 +81,8 @@ export class BigIpSimulator implements Controllable {
   changesPending = false;
   peer: BigIpSimulator | undefined;
   deviceGroup = 'failover-group';
+  /** Device groups besides the failover group (§7.11), in the states a test sets. */
+  otherGroups: OtherGroup[] = [];
   readonly tokens: TokenStore;
   private readonly transactions: Transactions;
   private readonly resources: RestResources;
@@ -111,7 +113,7 @@ export class BigIpSimulator implements Controllable {
       clock,
     );
     this.transactions = new Transactions(clock, options.transactionTimeoutSeconds ?? 120, this.version);
-    this.resources = new RestResources(this.traits, this.stats);
+    this.resources = new RestResources(this.traits, this.stats, clock);
     if (options.dataPlane) {
       this.dataPlane = new DataPlane(
         this,

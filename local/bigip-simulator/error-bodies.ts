@@ -69,6 +69,18 @@ export const errors = {
       400,
       `010713f9:3: The folder ${folder} cannot be deleted because it contains configuration item (${item})`,
     ),
+  /** §7.6 (k8s-bigip-ctlr#332): two client-ssl profiles of one virtual marked SNI default. */
+  sniDefaultTwice: (vs: string) =>
+    mcpd(
+      400,
+      `01071809:3: Virtual Server ${vs} has more than one clientssl/serverssl profile that is default for SNI.`,
+    ),
+  /** §7.6 (k8s-bigip-ctlr#1042, 14.1.1): two client-ssl profiles of one virtual with the same server name. */
+  sniServerNameTwice: (vs: string) =>
+    mcpd(
+      400,
+      `0107149e:3: Virtual server ${vs} has more than one clientssl/serverssl profile with same server name.`,
+    ),
   invalidName: (name: string) => mcpd(400, `01070022:3: The requested object name (${name}) is invalid.`),
   invalidValue: (message: string) => mcpd(400, `01070712:3: ${message}`),
   /** §3.4 (f5-common-python#668): a published policy is neither created nor modified directly from 12.1. */
@@ -77,9 +89,12 @@ export const errors = {
       400,
       `01071abb:3: Cannot create/modify published policy '${path}' directly, try specifying a draft folder like '${draft}'`,
     ),
-  /** §3.4 (f5-common-python#1098): a draft named like a published policy. */
-  publishedPolicyExists: () =>
-    mcpd(400, '01070734:3: Configuration error: Published policy exists, use create-draft'),
+  /** §3.4, §7.3 (f5-common-python#1098): a draft named like a published policy (path quoted, text as recorded). */
+  publishedPolicyExists: (path: string) =>
+    mcpd(
+      400,
+      `01070734:3: Configuration error: Published policy "${path}" exists, use create-draft to create a draft copy .`,
+    ),
   /** 01070265 for an iRule (peer-features.md §2.6, agent#1024), in the Pool wording of bigip-rest.md A.3. */
   ruleInUse: (rule: string, vs: string) =>
     mcpd(

@@ -1,3 +1,4 @@
+import { hasSysReady } from './device-traits.js';
 import { type SyncUnit, syncStatusOf } from './ha-pair.js';
 
 /** What the status endpoints show of a unit and its peer. */
@@ -35,6 +36,8 @@ export function statusBody(unit: UnitView, tm: string): unknown {
         Version: unit.version,
       });
     case 'sys/ready':
+      // §7.12: only from 13.1; before, the path is not registered (a 404 like any unknown path).
+      if (!hasSysReady(unit)) return undefined;
       // Not config-ready while mcpd reloads: `bigip-rest.md` A.5 (sys/ready "no" until the box can take config).
       return statsBody(unit.version, 'sys/ready', {
         configReady: unit.mcpdReloading ? 'no' : 'yes',
@@ -75,11 +78,12 @@ export function statusBody(unit: UnitView, tm: string): unknown {
         selfLink: `https://localhost/mgmt/tm/${tm}?ver=${unit.version}`,
       };
     case 'sys/mcp-state':
+      // §7.12 (genieparser, 14.1.2.1): `endPlatformIdReceived`, `lastLoad`, `phase`.
       return statsBody(unit.version, 'sys/mcp-state', {
-        'end-platform-id-received': 'true',
+        endPlatformIdReceived: 'true',
+        lastLoad: 'full-config-load-succeed',
         // No source names the phase shown while mcpd reloads; anything but `running` is "not ready".
         phase: unit.mcpdReloading ? 'loading' : 'running',
-        status: 'running',
       });
     case 'cm/device': {
       const units = [unit, ...(unit.peer ? [unit.peer] : [])];

@@ -146,6 +146,8 @@ describe('the sandbox balances real traffic and reports real health (the sandbox
 
     await eventually(async () => (await curl(vip, port)) === 'web', 'the default pool answers');
     expect(await request(vip, port, '/api/v1/items')).toMatchObject({ status: 200, body: 'api' });
+    // Paths compare with case, as in Octavia; host names without (below).
+    expect(await request(vip, port, '/API/v1/items')).toMatchObject({ status: 200, body: 'web' });
     expect(await request(vip, port, '/shop')).toMatchObject({ status: 200, body: 'web' });
     expect(await request(vip, port, '/shop?x=1', { host: 'OLD.example.com' })).toMatchObject({
       status: 301,
