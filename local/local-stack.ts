@@ -71,7 +71,7 @@ export interface LocalStackOptions {
   visibilityTimeoutSeconds?: number;
   /** Called with the SDK clients before anything uses them (tests add fault-injecting middleware). */
   configureClients?: (clients: { dynamodb: DynamoDBClient; sqs: SQSClient }) => void;
-  /** How long the simulated devices take (default `zero`; `real` is the model of bigip-real-device.md §6). */
+  /** How long the simulated devices take (default `zero`; `real` is the model of device-facts.md §6). */
   timing?: TimingModel;
   /** Concurrent invocations of each agent's worker (default 2 locally; `workerConcurrency` of the environment in AWS, 5 by default). */
   workerConcurrency?: number;

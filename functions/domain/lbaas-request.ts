@@ -41,7 +41,7 @@ const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,255}$/;
 /**
  * A redirect target. It becomes an LTM policy action's `location`, which BIG-IP evaluates as Tcl when
  * it starts with `tcl:` (REDIRECT_PREFIX is sent that way), so nothing Tcl could substitute or
- * group may pass: no `[ ] $ { } \ "`, no `;`, no whitespace (lbaas-features.md §1.4).
+ * group may pass: no `[ ] $ { } \ "`, no `;`, no whitespace (peer-features.md §1.4).
  */
 const REDIRECT_URL_RE =
   /^https?:\/\/[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::\d{1,5})?(?:\/[A-Za-z0-9\-._~!&'()*+,=:@/%?]*)?$/;

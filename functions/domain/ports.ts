@@ -401,16 +401,16 @@ export interface BigIpDevice {
   syncStatus(): Promise<string>;
   configSync(deviceGroup: string): Promise<void>;
   /**
-   * Health and counters of the environment's objects in bulk (§5.2): every virtual server's stats
+   * Health and counters of the environment's objects in bulk (device-facts.md §5.2): every virtual server's stats
    * in one call, and each pool's member stats in one call per pool `wantPool` accepts. Only
    * partitions whose name starts with `partitionPrefix` are kept. Throws on any failure: a partial
    * reading is never returned.
    */
   readHealth(partitionPrefix: string, wantPool: (fullPath: string) => boolean): Promise<HealthScrape>;
   /**
-   * Whether the device can be trusted to show its configuration (§5.1, `bigip.md` A.5): `sys/ready`
+   * Whether the device can be trusted to show its configuration (§5.1, `bigip-rest.md` A.5): `sys/ready`
    * says config ready and mcpd's phase is `running`. While mcpd reloads, a device answers 404 for
-   * objects that exist (`bigip.md` A.6): nothing may be concluded from its reads then.
+   * objects that exist (`bigip-rest.md` A.6): nothing may be concluded from its reads then.
    */
   readiness(): Promise<{ ready: boolean; reason?: string }>;
   /** Partitions (folders under `/`) whose name starts with `prefix`. */

@@ -140,7 +140,7 @@ describe('lbaas CLI against the local cli.stack', () => {
   });
 
   it('exits 2 from wait when an object ends in ERROR, with a one-line reason', async () => {
-    // A virtual address made by hand on the devices holds the VIP: the device refuses ours (§2.2).
+    // A virtual address made by hand on the devices holds the VIP: the device refuses ours (device-facts.md §2.2).
     for (const device of cli.stack.devices)
       device.store.create('ltm/virtual-address', {
         name: 'by-hand',

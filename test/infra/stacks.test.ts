@@ -146,6 +146,22 @@ describe('CDK stacks (sample configuration)', () => {
     ]);
   });
 
+  it('gives the status poller its groups’ limits, as the scheduler (its capacity score feeds the capacity alarm)', () => {
+    const config = sample();
+    config.environments[0].capacity = { maxLoadBalancers: 40 };
+    const functions = Object.values(
+      synth(config).template('lbaas-Project').findResources('AWS::Lambda::Function'),
+    ) as { Properties: { Environment: { Variables: Record<string, unknown> } } }[];
+    const groupsOf = (service: string) =>
+      functions
+        .map((f) => f.Properties.Environment.Variables)
+        .filter((v) => v.POWERTOOLS_SERVICE_NAME === service)
+        .map((v) => v.LBAAS_GROUPS);
+    const expected = JSON.stringify([{ name: 'default', limits: { maxLoadBalancers: 40 } }]);
+    expect(groupsOf('health-poller')).toEqual([expected]);
+    expect(groupsOf('scheduler')).toEqual([expected]);
+  });
+
   it('has the shared tables: on-demand, point-in-time recovery, KMS, deletion protection, TTL, the by-agent index', () => {
     shared.resourceCountIs('AWS::DynamoDB::GlobalTable', 9);
     shared.allResourcesProperties('AWS::DynamoDB::GlobalTable', {
