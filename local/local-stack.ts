@@ -12,6 +12,7 @@ import {
   type DecisionKind,
   FORWARDED_DECISIONS,
 } from '../functions/domain/agent-scheduler.js';
+import type { Refusal } from '../functions/domain/ports.js';
 import { wrapQueueHandler } from '../functions/handlers/lambda-shape.js';
 import type { PollReport } from '../functions/services/health-poller.js';
 import type { ReconcileReport } from '../functions/services/reconciler.js';
@@ -87,6 +88,8 @@ export interface LocalStackOptions {
   reconcileIntervalMs?: number;
   /** Run the simulated devices' data plane: monitors probe loopback members, loopback VIPs carry traffic (default true). */
   dataPlane?: boolean;
+  /** Told about every request the scheduler refused (npm start prints them). */
+  onRefused?: (refusal: Refusal) => void;
 }
 
 export interface RecentRequest {
@@ -95,9 +98,11 @@ export interface RecentRequest {
   resource: string;
   loadbalancerId: string;
   tenantId: string;
-  decision: DecisionKind;
+  /** Where the scheduler sent it, or `refused` (then `host` is empty and `reason` says why). */
+  decision: DecisionKind | 'refused';
   host: string;
   at: number;
+  reason?: string;
 }
 
 export interface LocalAgent {
@@ -145,7 +150,7 @@ export interface LocalStack {
   clients: { dynamodb: DynamoDBClient; sqs: SQSClient };
   agentDownTimeMs: number;
   heartbeatIntervalMs: number;
-  /** Forwarded requests, newest last (bounded). */
+  /** Forwarded and refused requests, newest last (bounded). */
   recent: RecentRequest[];
   decisions: Record<string, number>;
   healthIntervalMs: number;
@@ -303,9 +308,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     idempotencyTtlSeconds: 86_400,
     groups: groupDefinitions,
   };
+  const remember = (entry: RecentRequest) => {
+    recent.push(entry);
+    if (recent.length > 500) recent.splice(0, recent.length - 500);
+  };
   const scheduler = wireScheduler(schedulerConfig, clients, {
-    onScheduled: (request, outcome) => {
-      recent.push({
+    onScheduled: (request, outcome) =>
+      remember({
         requestId: request.requestId,
         operation: request.operation,
         resource: request.resource,
@@ -314,8 +323,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         decision: outcome.decision.kind,
         host: outcome.decision.host,
         at: Date.now(),
+      }),
+    onRefused: (refusal) => {
+      remember({
+        requestId: refusal.requestId,
+        operation: refusal.operation ?? '?',
+        resource: refusal.resource ?? '?',
+        loadbalancerId: refusal.loadbalancerId ?? '',
+        tenantId: refusal.tenantId,
+        decision: 'refused',
+        host: '',
+        at: refusal.refusedAt,
+        reason: refusal.reason,
       });
-      if (recent.length > 500) recent.splice(0, recent.length - 500);
+      options.onRefused?.(refusal);
     },
   });
   const schedulerHandler = wrapQueueHandler(scheduler.handler, scheduler.telemetry);

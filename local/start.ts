@@ -52,6 +52,14 @@ const stack = await startLocalStack({
   timeScale: Number(values['time-scale']),
   timing,
   reconcileIntervalMs: 60_000,
+  // A refusal is final and its sender may not be watching: the log says it, with the reason.
+  onRefused: (r) =>
+    console.log(
+      `${new Date(r.refusedAt).toISOString()} refused ${r.operation ?? ''} ${r.resource ?? ''} ${r.objectId ?? ''} (request ${r.requestId}, project ${r.tenantId}): ${r.reason}`.replace(
+        / {2,}/g,
+        ' ',
+      ),
+    ),
 });
 const dashboard = await startDashboard(stack, Number(values.port));
 

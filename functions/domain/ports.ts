@@ -1,6 +1,7 @@
 import type { ApplyPlan } from './bigip-apply-plan.js';
 import type { BigIpObject, DeviceSnapshot, ReadUnit } from './bigip-objects.js';
 import type { HealthScrape } from './device-health.js';
+import type { RejectionCategory } from './errors.js';
 import type { ForwardedRequest, LbaasRequest, ResourceType } from './lbaas-request.js';
 import type { ListenerStatistics } from './listener-statistics.js';
 import type { AgentView } from './liveness.js';
@@ -210,6 +211,39 @@ export interface ResourceStore {
     type: ResourceType,
     options?: { tenantId?: string; name?: string; limit?: number; cursor?: string },
   ): Promise<{ items: ResourceRecord[]; cursor: string | undefined }>;
+}
+
+// ---- refusals ----
+
+/** A request the scheduler refused for good, and why: what its sender is told. */
+export interface Refusal {
+  env: string;
+  tenantId: string;
+  requestId: string;
+  category: RejectionCategory;
+  reason: string;
+  refusedAt: number;
+  loadbalancerId?: string;
+  operation?: string;
+  /** The object the request named (a member batch: its pool). */
+  resource?: ResourceType;
+  objectId?: string;
+}
+
+/**
+ * Where a refusal waits for its sender, as long as the request's idempotency record lives: read by
+ * the request (the CLI's `--wait`, the only key a sender is sure of), and the last refusal of an
+ * object by its id (`show` of an object that was never created).
+ */
+export interface RefusalLog {
+  record(refusal: Refusal, expiresAtMs: number): Promise<void>;
+  /** The refusals among these requests of an environment (each one key; a hundred per read). */
+  forRequests(
+    env: string,
+    requests: readonly { tenantId: string; requestId: string }[],
+    nowMs: number,
+  ): Promise<Refusal[]>;
+  lastForObject(env: string, objectId: string, nowMs: number): Promise<Refusal | undefined>;
 }
 
 /** An operating status the device reading changed, written only if the object is as it was read. */
