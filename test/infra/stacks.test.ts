@@ -55,6 +55,7 @@ describe('the devices’ CA bundle', () => {
       ['ca.pem', 'other-ca.pem', 'device.pem'].map((f) => readFileSync(join(tls, f), 'utf8')).join('\n'),
     );
     try {
+      config.environments[0].devices.access = 'direct';
       config.environments[0].devices.caBundleFile = bundle;
       const { template } = synth(config);
       const functions = Object.values(template('lbaas-Project').findResources('AWS::Lambda::Function')) as {
@@ -561,6 +562,12 @@ describe('configuration validation', () => {
     }
     return 'accepted';
   };
+
+  it('refuses a CA bundle where the agents reach API Gateway (vpc-link), whose certificate is public', () => {
+    expect(errorOf((c) => (c.environments[0].devices.caBundleFile = 'ca.pem'))).toContain(
+      'environments.0.devices.caBundleFile: applies to access "direct" only',
+    );
+  });
 
   it('names the field of every problem', () => {
     expect(errorOf((c) => c.environments[0].agents.push({ host: 'agent-2' }))).toContain(
