@@ -134,7 +134,8 @@ const environment = z
         ctx.addIssue({
           code: 'custom',
           path: at(g, 'devices', 'caBundleFile'),
-          message: 'applies to access "direct" only (through the VPC link the agents reach API Gateway, whose certificate is public)',
+          message:
+            'applies to access "direct" only (through the VPC link the agents reach API Gateway, whose certificate is public)',
         });
       group.agents.forEach((a, i) => {
         if (hosts.has(a.host)) {
