@@ -50,6 +50,7 @@ export function refusalSubject(request: LbaasRequest): RejectionContext {
     requestId: request.requestId,
     tenantId: request.tenantId,
     loadbalancerId: request.loadbalancerId,
+    operation: request.operation,
     resource: isMemberBatch(request) ? 'pool' : request.resource,
     objectId: request.object.id,
   };

@@ -24,6 +24,8 @@ import type {
   BindingStore,
   GroupRecord,
   GroupStore,
+  Refusal as LoggedRefusal,
+  RefusalLog,
   ResourceStore,
 } from '../domain/ports.js';
 import {
@@ -49,6 +51,10 @@ export interface RequestSchedulerDeps {
   random: () => number;
   /** Told about every forwarded request (the local dashboard's activity feed). */
   onScheduled?: (request: LbaasRequest, outcome: Forwarded) => void;
+  /** Where a refusal waits for its sender, and how long (as long as the request's idempotency record). */
+  refusalLog?: { log: RefusalLog; keepMs: number };
+  /** Told about every refusal (the local stack's log and console). */
+  onRefused?: (refusal: LoggedRefusal) => void;
   /**
    * The environment's device groups with their limits, and where their usage is kept. Left out,
    * every agent's group is open and unlimited (and nothing is counted).
@@ -135,15 +141,36 @@ export class RequestScheduler {
   }
 
   /**
-   * A refusal, recorded: the objects it marks (the domain decides which) go to ERROR with the reason.
-   * The handler calls it for a message it could not parse; `handle` for every other refusal.
+   * A refusal, recorded: kept for its sender (the refusal log), and the objects it marks (the domain
+   * decides which) go to ERROR with the reason. The handler calls it for a message it could not
+   * parse; `handle` for every other refusal.
    */
   async recordRefusal(subject: RejectionContext, why: Refusal): Promise<Refused> {
     const { env, resources, clock } = this.deps;
+    await this.keepForSender(subject, why);
     const reason = `request ${subject.requestId ?? '(no id)'} rejected: ${why.reason}`;
     for (const target of refusalTargets(why.category, subject, env))
       await resources.markError(target, reason, clock());
     return { kind: 'refused', refusal: why, subject };
+  }
+
+  /** The sender learns of a refusal by its request id (the CLI's --wait reads it with one read). */
+  private async keepForSender(subject: RejectionContext, why: Refusal): Promise<void> {
+    const { requestId, tenantId, ...about } = subject;
+    if (!requestId || !tenantId) return;
+    const now = this.deps.clock();
+    const logged: LoggedRefusal = {
+      env: this.deps.env,
+      tenantId,
+      requestId,
+      category: why.category,
+      reason: why.reason,
+      refusedAt: now,
+      ...about,
+    };
+    const kept = this.deps.refusalLog;
+    if (kept) await kept.log.record(logged, now + kept.keepMs);
+    this.deps.onRefused?.(logged);
   }
 
   /** The checks a request needs beyond its message: its certificates, and the load balancer's records for L7 and pool deletes. */

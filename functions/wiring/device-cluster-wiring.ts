@@ -30,6 +30,7 @@ export function wireDeviceCluster(access: DeviceAccessConfig, overrides: DeviceO
           ...(overrides.clock ? { clock: overrides.clock } : {}),
           ...(overrides.retryBaseMs !== undefined ? { retryBaseMs: overrides.retryBaseMs } : {}),
         }),
+        access.deviceGroup ? { deviceGroup: access.deviceGroup } : {},
       ),
   );
   return new BigIpCluster(devices, {

@@ -28,7 +28,7 @@ export interface DataPlaneOptions {
  * virtual servers whose destination is a loopback address, and forwards each to an enabled member
  * its monitor says is up (any enabled member when the pool has no monitor), by the pool's
  * load-balancing mode, honouring ratios, the virtual's connection limit and source-address
- * persistence; it counts bits and connections into the stats the endpoints report (§5.2). A
+ * persistence; it counts bits and connections into the stats the endpoints report (device-facts.md §5.2). A
  * connection with no member to go to is reset, as a BIG-IP does. A virtual with client-ssl
  * profiles terminates TLS with their installed certificates, choosing by SNI (`serverName`, else the
  * `sniDefault` one); a virtual with LTM policies reads the HTTP request head and forwards,

@@ -100,7 +100,7 @@ export class MonitorProbes {
   }
 }
 
-/** The device's two-character escapes in a send string (§1.4) as the bytes it sends. */
+/** The device's two-character escapes in a send string (device-facts.md §1.4) as the bytes it sends. */
 function unescapeSend(send: string): string {
   return send.replaceAll('\\r', '\r').replaceAll('\\n', '\n');
 }

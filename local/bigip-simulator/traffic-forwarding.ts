@@ -12,7 +12,7 @@ const SOURCE_ADDR_TIMEOUT_S = 180;
  * Where a simulated unit's accepted connections go: to an enabled member its monitor says is up
  * (any enabled member when the pool has no monitor), by the pool's load-balancing mode, honouring
  * ratios, the virtual's connection limit and source-address persistence; bits and connections are
- * counted into the stats the endpoints report (§5.2). A connection with no member to go to is reset,
+ * counted into the stats the endpoints report (device-facts.md §5.2). A connection with no member to go to is reset,
  * as a BIG-IP does. A virtual with LTM policies reads the HTTP request head first and forwards,
  * redirects or resets as the first matching rule says.
  */

@@ -3,10 +3,10 @@ import tls from 'node:tls';
 import { destinationOf } from './loopback.js';
 import type { ConfigStore, StoredObject } from './ltm-model.js';
 
-/** A client-ssl profile's certificate and key, as Node's TLS server takes them. */
+/** A client-ssl profile's certificates and keys (every key pair), as Node's TLS server takes them. */
 export interface TlsMaterial {
   id: string;
-  options: { cert: string; key: string; passphrase?: string };
+  options: { cert: string[]; key: { pem: string; passphrase?: string }[] };
 }
 
 /**
@@ -83,28 +83,39 @@ export class VirtualListeners {
     }
   }
 
-  /** A virtual's client-ssl profiles, with their installed certificate and key. */
+  /**
+   * A virtual's client-ssl profiles, with their installed certificates and keys: every key pair of
+   * a profile (an RSA and an ECDSA one for one host), of which the handshake picks what the client
+   * supports.
+   */
   private clientSsl(vs: StoredObject): { profile: StoredObject; material: TlsMaterial }[] {
     const store = this.unit.store;
     const out: { profile: StoredObject; material: TlsMaterial }[] = [];
     for (const ref of (vs.attrs.profiles as { name: string }[] | undefined) ?? []) {
       const profile = store.get('ltm/profile/client-ssl', ref.name);
-      const chain = (profile?.attrs.certKeyChain as Record<string, string>[] | undefined)?.[0];
-      if (!profile || !chain) continue;
-      const cert = store.get('sys/file/ssl-cert', chain.cert ?? '');
-      const key = store.get('sys/file/ssl-key', chain.key ?? '');
-      const intermediates = chain.chain ? store.get('sys/file/ssl-cert', chain.chain) : undefined;
-      if (!cert || !key) continue;
-      const passphrase = (chain.passphrase ?? key.attrs.passphrase) as string | undefined;
+      const chains = (profile?.attrs.certKeyChain as Record<string, string>[] | undefined) ?? [];
+      if (!profile) continue;
+      const certs: string[] = [];
+      const keys: { pem: string; passphrase?: string }[] = [];
+      const ids: string[] = [];
+      for (const chain of chains) {
+        const cert = store.get('sys/file/ssl-cert', chain.cert ?? '');
+        const key = store.get('sys/file/ssl-key', chain.key ?? '');
+        const intermediates = chain.chain ? store.get('sys/file/ssl-cert', chain.chain) : undefined;
+        if (!cert || !key) continue;
+        const passphrase = (chain.passphrase ?? key.attrs.passphrase) as string | undefined;
+        certs.push(
+          `${String(cert.attrs.content)}${intermediates ? `\n${String(intermediates.attrs.content)}` : ''}`,
+        );
+        keys.push({ pem: String(key.attrs.content), ...(passphrase ? { passphrase } : {}) });
+        ids.push(`${cert.generation}#${key.generation}`);
+      }
+      if (certs.length === 0) continue;
       out.push({
         profile,
         material: {
-          id: `${profile.fullPath}#${profile.generation}#${cert.generation}#${key.generation}`,
-          options: {
-            cert: `${String(cert.attrs.content)}${intermediates ? `\n${String(intermediates.attrs.content)}` : ''}`,
-            key: String(key.attrs.content),
-            ...(passphrase ? { passphrase } : {}),
-          },
+          id: `${profile.fullPath}#${profile.generation}#${ids.join(',')}`,
+          options: { cert: certs, key: keys },
         },
       });
     }

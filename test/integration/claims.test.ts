@@ -16,7 +16,7 @@ async function refusalOf(h: { resources: ResourceStore; env: string }, body: Rec
     : explainRecordConflict(request, h.env, result.conflict)?.reason;
 }
 
-/** Addresses are unique on a device across partitions (bigip-real-device.md §2.2): claims refuse clashes up front. */
+/** Addresses are unique on a device across partitions (device-facts.md §2.2): claims refuse clashes up front. */
 describe('address claims (DynamoDB Local)', () => {
   it('lets exactly one of two racing load balancers take a VIP, and tells the other why', async () => {
     const h = await schedulerHarness();

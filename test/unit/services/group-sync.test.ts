@@ -8,7 +8,7 @@ import { InMemorySyncLedger } from '../../support/fakes/in-memory-sync-ledger.js
 import { VirtualTime } from '../../support/virtual-time.js';
 
 /**
- * A unit whose config-sync copies its objects to the peer a little later (§4.3: it answers at once
+ * A unit whose config-sync copies its objects to the peer a little later (device-facts.md §4.3: it answers at once
  * and finishes in the background), one sync at a time, counting how many ever overlapped.
  */
 class SyncingUnit extends InMemoryBigIp {
