@@ -309,11 +309,17 @@ export interface SyncLedgerState {
  */
 export interface SyncLedger {
   read(group: string, nowMs: number): Promise<SyncLedgerState>;
-  /** Claims the next sync when none is running (or its runner died); returns its number. */
-  begin(group: string, owner: string, nowMs: number, ttlMs: number): Promise<number | undefined>;
+  /**
+   * Claims the next sync when none is running (or its runner died): its number; else the ledger as
+   * it stood when the claim was refused (as fresh as a read, so a waiter needs no read of its own).
+   */
+  begin(group: string, owner: string, nowMs: number, ttlMs: number): Promise<SyncClaim>;
   /** Sync `n` has ended (`ok`: well): the next may start. */
   end(group: string, owner: string, n: number, ok: boolean): Promise<void>;
 }
+
+/** A claim on the next config-sync: granted (its number), or refused while another runs. */
+export type SyncClaim = { started: number } | { busy: SyncLedgerState };
 
 // ---- queues ----
 
