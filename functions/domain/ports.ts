@@ -277,8 +277,11 @@ export interface HealthStore {
 
 /** One writer per partition of a device cluster. */
 export interface PartitionLease {
-  /** Waits (bounded) for the lease; throws LeaseBusyError when another writer keeps it. */
-  acquire(key: string, owner: string): Promise<void>;
+  /**
+   * Waits (bounded) for the lease; throws LeaseBusyError when another writer keeps it. Returns the
+   * send-by time the acquisition itself grants (half the TTL after it was taken), as `renew` does.
+   */
+  acquire(key: string, owner: string): Promise<number>;
   /**
    * Extends a lease its owner still holds, just before a device write: an apply slowed past the TTL
    * (a starved or paused function) may have lost it to another writer, and must then not write.

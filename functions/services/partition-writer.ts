@@ -13,7 +13,15 @@ export interface PartitionWriterDeps {
   sync: Pick<GroupSync, 'confirm'>;
   /** A lease-owner token, fresh for each write (two writes of one process never share a lease). */
   newOwner: () => string;
+  clock: () => number;
 }
+
+/**
+ * A send renews the lease unless this share of the last grant's sending window is still ahead: a
+ * change planned right after the lease was taken is fenced by the acquisition itself (the same
+ * guarantee, one DynamoDB write fewer), one planned later gets a full window again.
+ */
+const FRESH_GRANT = 0.8;
 
 /** Whether another unit of the group holds a change (asked after the config-sync). */
 export type HoldsCheck = (unit: BigIpDevice) => Promise<boolean>;
@@ -53,8 +61,9 @@ export interface PartitionSession {
   activeDevice(): Promise<BigIpDevice>;
   read(device: BigIpDevice, units: readonly ReadUnit[]): Promise<DeviceSnapshot>;
   /**
-   * Sends a planned change: if it changes anything, the lease is renewed first (LeaseBusyError when
-   * it was lost: nothing is sent) and no call of it is sent after the renewal's send-by time. The
+   * Sends a planned change: if it changes anything, the lease is renewed first unless it was just
+   * taken (LeaseBusyError when it was lost: nothing is sent), and no call of it is sent after the
+   * grant's send-by time. The
    * change is confirmed on the group once the lease is released: `holds` asks each other unit
    * whether it has it (absent: any unit that took the sync does).
    */
@@ -72,8 +81,9 @@ interface Sent {
  * and orphan removal): take the partition's lease → read the desired state inside it (the caller's
  * work starts only once the lease is held, so a writer that waited plans from the newest state and
  * never writes an older revision over a newer one) → read the device → plan → renew the lease
- * right before sending (a writer slowed past the lease's TTL does not write after another took over)
- * and send nothing after the renewal's send-by time (a lease cannot fence a call already on its way)
+ * right before sending (a writer slowed past the lease's TTL does not write after another took over;
+ * unless the lease was just taken, whose own grant still has most of its window ahead) and send
+ * nothing after the grant's send-by time (a lease cannot fence a call already on its way)
  * → release the lease → confirm every change on the device group (config-sync, peers asked), outside
  * the lease so a tenant's next change does not queue behind a sync. The cluster reads every unit's
  * failover state again after any unit's error (the units it hands out report them).
@@ -93,8 +103,12 @@ export class PartitionWriter {
     const { env, lease, cluster } = this.deps;
     const key = partitionLeaseKey(env, cluster.name, partition);
     const owner = this.deps.newOwner();
+    const { clock } = this.deps;
+    /** When the last acquisition or renewal said sending must stop, and how long a window it gave. */
+    let grant: { sendBy: number; window: number };
     try {
-      await lease.acquire(key, owner);
+      const sendBy = await lease.acquire(key, owner);
+      grant = { sendBy, window: sendBy - clock() };
     } catch (error) {
       if (error instanceof LeaseBusyError) return { outcome: 'busy', error };
       throw error;
@@ -106,7 +120,13 @@ export class PartitionWriter {
       send: async (device, plan, holds = async () => true) => {
         const changed = changesDevice(plan);
         // Still the partition's only writer? A slowed writer may have outlived its lease (then: retried).
-        const sendBy = changed ? await lease.renew(key, owner) : undefined;
+        // A grant taken just now answers that already (the lease is ours until well after its send-by).
+        let sendBy: number | undefined;
+        if (changed && grant.sendBy - clock() >= grant.window * FRESH_GRANT) sendBy = grant.sendBy;
+        else if (changed) {
+          sendBy = await lease.renew(key, owner);
+          grant = { sendBy, window: sendBy - clock() };
+        }
         const report = await device.execute(partition, plan, sendBy !== undefined ? { sendBy } : {});
         sent.push({ device, changed, holds });
         return report;

@@ -19,7 +19,7 @@ function fixture(devices = [new InMemoryBigIp()]) {
   const bindings = new InMemoryBindingStore();
   const registry = new InMemoryAgentRegistry();
   registry.put({ env: ENV, host: 'a1', heartbeatAt: clock.now() });
-  const lease = new InMemoryLease();
+  const lease = new InMemoryLease({ clock: clock.now });
   const cluster = new InMemoryCluster(devices);
   const { sync, writer } = inMemoryWriter(ENV, cluster, lease);
   const health = new InMemoryHealthStore(resources);
@@ -74,6 +74,7 @@ describe('LoadBalancerApplier over in-memory ports', () => {
     const read = f.device.read.bind(f.device);
     f.device.read = async (partition, units) => {
       const snapshot = await read(partition, units);
+      f.clock.advance(60_001);
       f.lease.steal(key);
       return snapshot;
     };
