@@ -349,7 +349,7 @@ export interface QueueInbox {
 /** Pushes a message's next delivery back: the back-off between attempts of a retried message. */
 export interface MessageVisibility {
   delay(receiptHandle: string, seconds: number): Promise<void>;
-  /** Sets several in-flight messages' visibility in one call (the worker's in-flight hold). */
+  /** Sets several in-flight messages' visibility in one call (the worker's in-flight hold; 0: visible again at once). */
   holdAll(receiptHandles: string[], seconds: number): Promise<void>;
 }
 
