@@ -20,10 +20,13 @@
  *   npm run bench:pipeline -- --out pipeline-loaded                 # bench/results/pipeline-loaded.json
  *
  * The results file (`bench/results/pipeline.json` unless `--out` names another) is written only
- * for a run of both models and every scenario, or whenever `--out` is given.
+ * for a run of both models and every scenario, or whenever `--out` is given, with its Markdown
+ * report beside it (`pipeline.md`); `--render NAME` writes the report of a kept results file again.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { isPending } from '../functions/domain/resource-state.js';
 import { tableNames } from '../functions/shared/table-schema.js';
 import { type MetricEvent, metricEvents } from '../functions/shared/telemetry.js';
@@ -31,6 +34,7 @@ import { describeTiming, TIMING_MODELS, type TimingModel } from '../local/bigip-
 import { inFunction } from '../local/function-scope.js';
 import { type LocalStack, startLocalStack } from '../local/local-stack.js';
 import { startBenchServices } from './support/local-services.js';
+import { type PipelineResult, type PipelineRun, renderPipelineReport } from './support/pipeline-report.js';
 import {
   addCosts,
   perRequest,
@@ -43,13 +47,24 @@ import { StageTimes, summarizeTimes } from './support/stage-times.js';
 import { machine, printTable, summarize, writeResult } from './support/stats.js';
 import { chosenTimings } from './support/timing-args.js';
 
-const chosen = chosenTimings();
-const SCENARIOS = ['quiet', 'members', 'tenants'] as const;
-type ScenarioName = (typeof SCENARIOS)[number];
 const arg = (name: string) => {
   const at = process.argv.indexOf(name);
   return at >= 0 ? process.argv[at + 1] : undefined;
 };
+const RESULTS = join(import.meta.dirname, 'results');
+/** The Markdown report of a results file, beside it. */
+const writeReport = (name: string, result: PipelineResult) =>
+  writeFileSync(join(RESULTS, `${name}.md`), renderPipelineReport(result, name));
+const RENDER = arg('--render');
+if (RENDER) {
+  writeReport(RENDER, JSON.parse(readFileSync(join(RESULTS, `${RENDER}.json`), 'utf8')) as PipelineResult);
+  console.log(`bench/results/${RENDER}.md written`);
+  process.exit(0);
+}
+
+const chosen = chosenTimings();
+const SCENARIOS = ['quiet', 'members', 'tenants'] as const;
+type ScenarioName = (typeof SCENARIOS)[number];
 const wanted = new Set((arg('--scenario') ?? SCENARIOS.join(',')).split(','));
 for (const w of wanted)
   if (!SCENARIOS.includes(w as ScenarioName))
@@ -75,29 +90,7 @@ const nextMemberAddress = () => {
   return `10.${50 + Math.floor(memberN / 62_500)}.${Math.floor(memberN / 250) % 250}.${(memberN % 250) + 1}`;
 };
 
-interface RunResult {
-  scenario: ScenarioName;
-  run: number;
-  requests: number;
-  /** First submission → every request finished. */
-  seconds: number;
-  deviceLowerBoundSeconds: number;
-  ratioToBound: number | null;
-  requestsPerSecond: number;
-  /** Submit → ACTIVE (the worker's TimeToActive), seconds. */
-  latency: ReturnType<typeof summarize>;
-  restCalls: number;
-  configSyncs: number;
-  /** One-minute load average when the run started and when it ended. */
-  load: { before: number; after: number };
-  /** AWS calls per request, by stage, and end to end (every stage but background). */
-  perRequest: Record<Stage, StageCost> & { endToEnd: StageCost };
-  /** Background calls during the run (heartbeats, reclaimer, idle polls), per second. */
-  backgroundPerSecond: number;
-  stageSeconds: ReturnType<typeof summarizeTimes>;
-  /** Calls per request by stage, table and operation. */
-  detail: Record<string, number>;
-}
+type RunResult = PipelineRun;
 
 /** Submit → ACTIVE of each request the agents finished since it started (the worker's TimeToActive). */
 function finished() {
@@ -402,7 +395,7 @@ for (const name of chosen) {
   print(results[name]);
 }
 await services.stop();
-const result = {
+const result: PipelineResult = {
   benchmark: 'pipeline',
   machine: machine(),
   timing: Object.fromEntries(chosen.map((n) => [n, TIMING_MODELS[n]])),
@@ -410,6 +403,9 @@ const result = {
   quietSamples: SAMPLES,
   results,
 };
-if (OUT || (chosen.length === 2 && wanted.size === SCENARIOS.length)) writeResult(OUT ?? 'pipeline', result);
+if (OUT || (chosen.length === 2 && wanted.size === SCENARIOS.length)) {
+  writeResult(OUT ?? 'pipeline', result);
+  writeReport(OUT ?? 'pipeline', result);
+}
 console.log(JSON.stringify(result));
 process.exit(0);
