@@ -18,11 +18,12 @@ import {
   type UpdateRequest,
 } from '../domain/lbaas-request.js';
 import { planMemberBatch } from '../domain/member-batch.js';
-import type { ObjectRef, ResourceStore } from '../domain/ports.js';
+import type { ObjectRef, RecordGuard, ResourceStore } from '../domain/ports.js';
 import {
   listingKeys,
   newResourceRecord,
   pendingStatusFor,
+  projectListingKeys,
   type ResourceRecord,
   resourceKey,
   type StatusOutcome,
@@ -48,28 +49,49 @@ export class DynamoDbResourceStore implements ResourceStore {
     this.table = tables.resources;
   }
 
-  async recordRequest(request: LbaasRequest, env: string, nowMs: number): Promise<void> {
-    if (isMemberBatch(request)) return this.recordMemberBatch(request, env, nowMs);
-    const writes: Write[] = [this.targetWrite(request, env, nowMs)];
-    if (request.resource !== 'loadbalancer') writes.push(this.rootWrite(request, env, nowMs));
+  async recordRequest(request: LbaasRequest, env: string, nowMs: number, guard?: RecordGuard): Promise<void> {
+    if (isMemberBatch(request)) return this.recordMemberBatch(request, env, nowMs, guard);
+    const target = this.targetWrite(request, env, nowMs);
+    const root = request.resource !== 'loadbalancer' ? this.rootWrite(request, env, nowMs) : target;
+    if (guard) guardRoot(root, guard);
+    const writes: Write[] = [target];
+    if (root !== target) writes.push(root);
     for (const claim of requestClaims(request, env)) writes.push(this.claimWrite(claim, nowMs));
     // What the request points at must be an object of the same load balancer (checked, race-free, with the write).
-    for (const ref of requestReferences(request)) {
+    const refs = requestReferences(request);
+    for (const ref of refs) {
+      const guarded = guard?.pool === ref.id && ref.type === 'pool';
       writes.push({
         ConditionCheck: {
           TableName: this.table,
           Key: { loadbalancerId: request.loadbalancerId, key: resourceKey(ref.type, ref.id) },
-          ConditionExpression: 'attribute_exists(#k)',
+          ConditionExpression: guarded
+            ? 'attribute_exists(#k) AND provisioningStatus = :gpa'
+            : 'attribute_exists(#k)',
           ExpressionAttributeNames: { '#k': 'key' },
+          ...(guarded ? { ExpressionAttributeValues: { ':gpa': 'ACTIVE' } } : {}),
         },
       });
+    }
+    // A guarded pool the request does not point at (a monitor's or member's delete): checked on its own.
+    if (guard?.pool && !refs.some((r) => r.type === 'pool' && r.id === guard.pool)) {
+      const poolIsTarget = request.resource === 'pool' && request.object.id === guard.pool;
+      if (!poolIsTarget)
+        writes.push({
+          ConditionCheck: {
+            TableName: this.table,
+            Key: { loadbalancerId: request.loadbalancerId, key: resourceKey('pool', guard.pool) },
+            ConditionExpression: 'provisioningStatus = :gpa',
+            ExpressionAttributeValues: { ':gpa': 'ACTIVE' },
+          },
+        });
     }
     try {
       if (writes.length === 1) await this.sendSingle(writes[0] as Write);
       else await this.db.send(new TransactWriteCommand({ TransactItems: writes }));
     } catch (error) {
       if (isConditionFailure(error) || isTransactionCanceled(error)) {
-        throw await this.explainRefusal(request, env, error);
+        throw await this.explainRefusal(request, env, error, guard);
       }
       throw error;
     }
@@ -83,10 +105,18 @@ export class DynamoDbResourceStore implements ResourceStore {
    * arrive one at a time (its FIFO group); the pool and load balancer last. A retry of the same
    * request finds its creates already recorded and goes on.
    */
-  private async recordMemberBatch(request: MemberBatchRequest, env: string, nowMs: number): Promise<void> {
+  private async recordMemberBatch(
+    request: MemberBatchRequest,
+    env: string,
+    nowMs: number,
+    guard?: RecordGuard,
+  ): Promise<void> {
     const { loadbalancerId, requestId } = request;
     const records = await this.loadRecords(loadbalancerId);
     const changes = planMemberBatch(records, request, env);
+    // A guarded batch (the API's) first takes its load balancer from the guarded state to
+    // PENDING_UPDATE, so no other guarded write runs while its chunks are written.
+    if (guard) await this.lockForBatch(request, env, nowMs, guard);
     const owner = (id: string) => ({ type: 'member' as const, id, loadbalancerId });
     const claimFor = (id: string): Claim => ({
       key: `id#${env}#${id}`,
@@ -130,6 +160,7 @@ export class DynamoDbResourceStore implements ResourceStore {
       if (!isTransactionCanceled(error)) throw error;
       // Another load balancer took an id between the check and the write: refuse the whole batch.
       await this.undoCreates(loadbalancerId, requestId, env, created);
+      if (guard) await this.unlockAfterBatch(request, nowMs);
       for (const m of changes.creates) {
         const clash = await this.claimRefusal(claimFor(m.id), env);
         if (clash)
@@ -173,6 +204,106 @@ export class DynamoDbResourceStore implements ResourceStore {
       new TransactWriteCommand({
         TransactItems: [as('pool', request.object.pool_id), this.rootWrite(request, env, nowMs)],
       }),
+    );
+  }
+
+  /** The guarded batch's lock: the root to PENDING_UPDATE if it is as the guard says (and the pool ACTIVE). */
+  private async lockForBatch(request: MemberBatchRequest, env: string, nowMs: number, guard: RecordGuard) {
+    const root = this.rootWrite(request, env, nowMs);
+    guardRoot(root, guard);
+    const writes: Write[] = [root];
+    if (guard.pool)
+      writes.push({
+        ConditionCheck: {
+          TableName: this.table,
+          Key: { loadbalancerId: request.loadbalancerId, key: resourceKey('pool', guard.pool) },
+          ConditionExpression: 'provisioningStatus = :gpa',
+          ExpressionAttributeValues: { ':gpa': 'ACTIVE' },
+        },
+      });
+    try {
+      await this.db.send(new TransactWriteCommand({ TransactItems: writes }));
+    } catch (error) {
+      if (!isTransactionCanceled(error)) throw error;
+      throw await this.explainGuard(request, guard, error);
+    }
+  }
+
+  /** Gives a refused guarded batch's load balancer back its ACTIVE status (nothing of the batch stayed). */
+  private async unlockAfterBatch(request: MemberBatchRequest, nowMs: number): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: {
+            loadbalancerId: request.loadbalancerId,
+            key: resourceKey('loadbalancer', request.loadbalancerId),
+          },
+          UpdateExpression: 'SET provisioningStatus = :a, updatedAt = :now',
+          ConditionExpression: 'provisioningStatus = :pu',
+          ExpressionAttributeValues: { ':a': 'ACTIVE', ':pu': 'PENDING_UPDATE', ':now': nowMs },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /**
+   * Why a guarded write was refused: the load balancer (or the pool) is not in a status the write
+   * allows (Octavia's 409, in its words), or it changed since the caller read it (retried).
+   */
+  private async explainGuard(
+    request: { loadbalancerId: string; requestId: string },
+    guard: RecordGuard,
+    cause: unknown,
+  ): Promise<Error> {
+    const get = async (key: string) =>
+      (
+        await this.db.send(
+          new GetCommand({
+            TableName: this.table,
+            Key: { loadbalancerId: request.loadbalancerId, key },
+            ConsistentRead: true,
+          }),
+        )
+      ).Item;
+    const [root, pool] = await Promise.all([
+      get(resourceKey('loadbalancer', request.loadbalancerId)),
+      guard.pool ? get(resourceKey('pool', guard.pool)) : undefined,
+    ]);
+    const ctx = { loadbalancerId: request.loadbalancerId, requestId: request.requestId };
+    if (!root)
+      return new RejectedRequestError(
+        'not-found',
+        `load balancer ${request.loadbalancerId} does not exist`,
+        ctx,
+        {
+          cause,
+        },
+      );
+    if (guard.pool && pool && pool.provisioningStatus !== 'ACTIVE')
+      return new RejectedRequestError(
+        'conflict',
+        `Pool ${guard.pool} is immutable and cannot be updated.`,
+        ctx,
+        {
+          cause,
+        },
+      );
+    if (!guard.statuses.includes(root.provisioningStatus as RecordGuard['statuses'][number]))
+      return new RejectedRequestError(
+        'conflict',
+        `Load Balancer ${request.loadbalancerId} is immutable and cannot be updated.`,
+        ctx,
+        { cause },
+      );
+    return new ContentionError(
+      `load balancer ${request.loadbalancerId} changed since it was read; will retry`,
+      ctx,
+      {
+        cause,
+      },
     );
   }
 
@@ -565,6 +696,7 @@ export class DynamoDbResourceStore implements ResourceStore {
             ...newResourceRecord(request, env, nowMs),
             key: Key.key,
             ...listingKeys(env, resource, request.object.id, (request.object as { name?: string }).name),
+            ...projectListingKeys(env, resource, tenantId, request.object.id, nowMs),
           },
           // The same request may come back (a retry after a partial failure, a redrive): it re-records,
           // but a request id reused by another tenant (or environment) never takes the object over.
@@ -653,7 +785,12 @@ export class DynamoDbResourceStore implements ResourceStore {
   }
 
   /** Reads the items a refused write touched and says, in an operator's words, why it was refused. */
-  private async explainRefusal(request: ObjectRequest, env: string, cause: unknown): Promise<Error> {
+  private async explainRefusal(
+    request: ObjectRequest,
+    env: string,
+    cause: unknown,
+    guard?: RecordGuard,
+  ): Promise<Error> {
     const { loadbalancerId, tenantId, resource, operation } = request;
     const id = request.object.id;
     const get = async (key: string) =>
@@ -731,10 +868,26 @@ export class DynamoDbResourceStore implements ResourceStore {
         `${ref.field} ${ref.id} is not a ${ref.type} of load balancer ${loadbalancerId}${where}`,
       );
     }
+    if (guard) return this.explainGuard(request, guard, cause);
     return new ContentionError(`request ${request.requestId} raced with another writer; will retry`, ctx, {
       cause,
     });
   }
+}
+
+/** Adds a guard's conditions to the write of a request's load balancer record. */
+function guardRoot(write: Write, guard: RecordGuard): void {
+  const op = (write.Update ?? write.Put) as {
+    ConditionExpression?: string;
+    ExpressionAttributeValues?: Record<string, unknown>;
+  };
+  const statuses = guard.statuses.map((_, i) => `:gs${i}`);
+  op.ConditionExpression = `(${op.ConditionExpression ?? 'attribute_exists(loadbalancerId)'}) AND revision = :grev AND provisioningStatus IN (${statuses.join(', ')})`;
+  op.ExpressionAttributeValues = {
+    ...(op.ExpressionAttributeValues ?? {}),
+    ':grev': guard.revision,
+    ...Object.fromEntries(guard.statuses.map((s, i) => [`:gs${i}`, s])),
+  };
 }
 
 /** Status writes in flight at once for one apply. */
@@ -748,7 +901,7 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-function toRecord(item: Record<string, unknown>): ResourceRecord {
+export function toRecord(item: Record<string, unknown>): ResourceRecord {
   const record = {
     loadbalancerId: String(item.loadbalancerId),
     type: item.type,

@@ -1,10 +1,16 @@
 import type { ApplyPlan } from './bigip-apply-plan.js';
 import type { BigIpObject, DeviceSnapshot, ReadUnit } from './bigip-objects.js';
 import type { HealthScrape } from './device-health.js';
-import type { ForwardedRequest, LbaasRequest, ResourceType } from './lbaas-request.js';
+import type { ForwardedRequest, LbaasRequest, RequestEnvelope, ResourceType } from './lbaas-request.js';
 import type { ListenerStatistics } from './listener-statistics.js';
 import type { AgentView } from './liveness.js';
-import type { ObjectRef, OperatingStatus, ResourceRecord, StatusOutcome } from './resource-state.js';
+import type {
+  ObjectRef,
+  OperatingStatus,
+  ProvisioningStatus,
+  ResourceRecord,
+  StatusOutcome,
+} from './resource-state.js';
 import type { CertificateMaterial } from './tls-translation.js';
 
 /*
@@ -172,10 +178,25 @@ export interface GroupStore {
 
 // ---- desired state and statuses ----
 
+/**
+ * What a write through the Octavia API requires of the load balancer, checked in the recording
+ * transaction itself (Octavia's immutability rule): its revision as the caller read it (any
+ * request recorded since refuses this one) and its provisioning status; a member's or monitor's
+ * pool must be ACTIVE too.
+ */
+export interface RecordGuard {
+  revision: number;
+  statuses: readonly ProvisioningStatus[];
+  pool?: string;
+}
+
 /** Desired state and statuses of every object (the resources table). */
 export interface ResourceStore {
-  /** Records the request's desired state and PENDING_* statuses; rejects requests that cannot apply. */
-  recordRequest(request: LbaasRequest, env: string, nowMs: number): Promise<void>;
+  /**
+   * Records the request's desired state and PENDING_* statuses; rejects requests that cannot
+   * apply. With a guard, also refuses (conflict) when the load balancer is not as the guard says.
+   */
+  recordRequest(request: LbaasRequest, env: string, nowMs: number, guard?: RecordGuard): Promise<void>;
   /** Sets ERROR with a reason on a known object of the given tenant and environment (false otherwise). */
   markError(target: ObjectRef, reason: string, nowMs: number): Promise<boolean>;
   /**
@@ -413,6 +434,53 @@ export interface DeviceCluster {
   /** Forgets cached failover states (after an error that may mean the pair failed over). */
   forget(): void;
   close(): Promise<void>;
+}
+
+// ---- the Octavia API ----
+
+/** The environment's request queue, as a producer sends to it. */
+export interface RequestQueue {
+  /**
+   * Sends requests in order (one FIFO group per load balancer). `recorded`: the sender already
+   * recorded them (the API), so the scheduler need not record them again.
+   */
+  send(messages: readonly RequestEnvelope[], options: { recorded: boolean }): Promise<void>;
+}
+
+/** Where a listing resumes: the last object of the previous page. */
+export interface ListPosition {
+  createdAt: number;
+  id: string;
+  loadbalancerId: string;
+}
+
+/** The API's reads of the resources and claims tables beyond one load balancer's records. */
+export interface ObjectCatalog {
+  /** One page of a project's objects of one type in creation order (created_at, then id): a page of an index. */
+  listByProject(
+    env: string,
+    type: ResourceType,
+    tenantId: string,
+    page: { limit: number; after?: ListPosition },
+  ): Promise<{ items: ResourceRecord[]; more: boolean }>;
+  /** Every project's objects of one type (an admin's listing: the environment's objects of that type). */
+  listAll(env: string, type: ResourceType): Promise<ResourceRecord[]>;
+  /** Which of these addresses a load balancer of the environment holds as its VIP. */
+  claimedAddresses(env: string, addresses: readonly string[]): Promise<Set<string>>;
+}
+
+/** What a validated token says: its project, roles and user, and until when it holds. */
+export interface ValidatedToken {
+  projectId: string | undefined;
+  roles: string[];
+  userId: string | undefined;
+  system: boolean;
+  expiresAt: number;
+}
+
+/** Validates a bearer's token (Keystone's `GET /v3/auth/tokens`); undefined when it is not valid. */
+export interface TokenValidator {
+  validate(token: string): Promise<ValidatedToken | undefined>;
 }
 
 export type { ObjectRef, OperatingStatus };

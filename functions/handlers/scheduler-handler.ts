@@ -6,6 +6,7 @@ import {
   isMemberBatch,
   type LbaasRequest,
   parseRequest,
+  RECORDED_ATTRIBUTE,
   type RejectionContext,
 } from '../domain/lbaas-request.js';
 import type { MessageVisibility, ResourceStore } from '../domain/ports.js';
@@ -52,8 +53,9 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
     async (input: {
       request: LbaasRequest;
       submittedAt?: number;
+      recorded?: boolean;
     }): Promise<ScheduleOutcome & { duplicate?: boolean }> =>
-      scheduler.handle(input.request, input.submittedAt),
+      scheduler.handle(input.request, input.submittedAt, { recorded: input.recorded === true }),
     { persistenceStore: deps.idempotency, config: idempotencyConfig, keyPrefix: `${config.env}-scheduler` },
   );
 
@@ -97,7 +99,13 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
     };
     try {
       const sent = Number(record.attributes?.SentTimestamp);
-      const outcome = await scheduleOnce({ request, ...(sent > 0 ? { submittedAt: sent } : {}) });
+      // The Octavia API records before it sends and says so in a message attribute (checked against the record).
+      const recorded = record.messageAttributes?.[RECORDED_ATTRIBUTE]?.stringValue === 'true';
+      const outcome = await scheduleOnce({
+        request,
+        ...(sent > 0 ? { submittedAt: sent } : {}),
+        ...(recorded ? { recorded } : {}),
+      });
       if (outcome.duplicate) {
         logger.info('duplicate request: already scheduled, nothing done', ctx);
         emitMetric(metrics, METRICS.duplicates.name);

@@ -14,7 +14,7 @@ import {
   usageOf,
 } from '../domain/capacity.js';
 import { ContentionError, NoActiveAgentError, RejectedRequestError } from '../domain/errors.js';
-import { forwardable, type LbaasRequest } from '../domain/lbaas-request.js';
+import { forwardable, isMemberBatch, type LbaasRequest } from '../domain/lbaas-request.js';
 import type {
   AgentQueue,
   AgentRecord,
@@ -64,13 +64,21 @@ const MAX_DECISION_ROUNDS = 5;
 export class RequestScheduler {
   constructor(private readonly deps: RequestSchedulerDeps) {}
 
-  async handle(request: LbaasRequest, submittedAt?: number): Promise<ScheduleOutcome> {
+  async handle(
+    request: LbaasRequest,
+    submittedAt?: number,
+    options: { recorded?: boolean } = {},
+  ): Promise<ScheduleOutcome> {
     const { env, resources, queue, clock } = this.deps;
-    checkCertificateRefs(request, env);
-    // L7 requests (and a pool's deletion) are checked against the load balancer's records first.
-    if (needsRecordChecks(request))
-      request = checkAgainstRecords(request, await resources.loadRecords(request.loadbalancerId));
-    await resources.recordRequest(request, env, clock());
+    // A request its producer says it recorded (the Octavia API checks and records before it
+    // answers) is recorded once: if its object carries it, it is only placed and forwarded.
+    if (!(options.recorded && (await this.isRecorded(request)))) {
+      checkCertificateRefs(request, env);
+      // L7 requests (and a pool's deletion) are checked against the load balancer's records first.
+      if (needsRecordChecks(request))
+        request = checkAgainstRecords(request, await resources.loadRecords(request.loadbalancerId));
+      await resources.recordRequest(request, env, clock());
+    }
     const { decision, agent, bound } = await this.decide(request);
     await queue.forward(agent.queueUrl as string, {
       request: forwardable(request),
@@ -85,6 +93,20 @@ export class RequestScheduler {
     const outcome = { decision, bound };
     this.deps.onScheduled?.(request, outcome);
     return outcome;
+  }
+
+  /** True when the request's object (a batch's pool) holds this very request of this tenant: it is recorded. */
+  private async isRecorded(request: LbaasRequest): Promise<boolean> {
+    const target = isMemberBatch(request)
+      ? { type: 'pool' as const, id: request.object.pool_id }
+      : { type: request.resource, id: request.object.id };
+    const [record] = await this.deps.resources.loadObjects(request.loadbalancerId, [target]);
+    return (
+      record !== undefined &&
+      record.requestId === request.requestId &&
+      record.tenantId === request.tenantId &&
+      record.env === this.deps.env
+    );
   }
 
   /** Picks the agent for a request, binding the load balancer if it is new. */

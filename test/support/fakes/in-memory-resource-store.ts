@@ -1,12 +1,12 @@
 import { claimsOf, requestClaims, requestReferences } from '../../../functions/domain/claims.js';
-import { RejectedRequestError } from '../../../functions/domain/errors.js';
+import { ContentionError, RejectedRequestError } from '../../../functions/domain/errors.js';
 import {
   isMemberBatch,
   type LbaasRequest,
   type MemberBatchRequest,
 } from '../../../functions/domain/lbaas-request.js';
 import { planMemberBatch } from '../../../functions/domain/member-batch.js';
-import type { ObjectRef, ResourceStore } from '../../../functions/domain/ports.js';
+import type { ObjectRef, RecordGuard, ResourceStore } from '../../../functions/domain/ports.js';
 import {
   isPending,
   newResourceRecord,
@@ -40,11 +40,24 @@ export class InMemoryResourceStore implements ResourceStore {
     return this.records.get(this.key(loadbalancerId, type, id));
   }
 
-  async recordRequest(request: LbaasRequest, env: string, nowMs: number): Promise<void> {
-    if (isMemberBatch(request)) return this.recordMemberBatch(request, env, nowMs);
-    const { loadbalancerId, tenantId, resource, operation } = request;
-    const id = request.object.id;
+  async recordRequest(request: LbaasRequest, env: string, nowMs: number, guard?: RecordGuard): Promise<void> {
+    const { loadbalancerId, tenantId, resource } = request;
     const root = this.get(loadbalancerId, 'loadbalancer', loadbalancerId);
+    if (guard && root) {
+      const pool = guard.pool ? this.get(loadbalancerId, 'pool', guard.pool) : undefined;
+      if (pool && pool.provisioningStatus !== 'ACTIVE')
+        throw new RejectedRequestError('conflict', `Pool ${guard.pool} is immutable and cannot be updated.`);
+      if (!guard.statuses.includes(root.provisioningStatus))
+        throw new RejectedRequestError(
+          'conflict',
+          `Load Balancer ${loadbalancerId} is immutable and cannot be updated.`,
+        );
+      if (root.revision !== guard.revision)
+        throw new ContentionError(`load balancer ${loadbalancerId} changed since it was read`);
+    }
+    if (isMemberBatch(request)) return this.recordMemberBatch(request, env, nowMs);
+    const { operation } = request;
+    const id = request.object.id;
     if (resource !== 'loadbalancer') {
       if (!root)
         throw new RejectedRequestError('not-found', `load balancer ${loadbalancerId} does not exist`);
