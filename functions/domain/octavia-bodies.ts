@@ -405,8 +405,7 @@ function check<T>(schema: z.ZodType<T>, raw: unknown, argument: string): T {
     value = (value as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey];
   const shown =
     value === undefined ? 'None' : typeof value === 'object' ? JSON.stringify(value) : String(value);
-  const why =
-    issue.code === 'invalid_type' && value === undefined ? 'Mandatory field missing.' : issue.message;
+  const why = value === undefined ? 'Mandatory field missing.' : issue.message;
   throw new OctaviaFault(400, `Invalid input for field/attribute ${field}. Value: '${shown}'. ${why}`);
 }
 
