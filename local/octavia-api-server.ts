@@ -46,7 +46,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         baseUrl: `http://${req.headers.host ?? host}`,
       };
       let response: HttpResponse;
-      const caller = await identify(options.auth, request).catch(() => 'error' as const);
+      const caller = await identify(options.auth, request).catch((error: unknown) => {
+        // The identity service failed (not the token): said, never with the token.
+        console.error(`octavia-api: token validation failed: ${(error as Error).message}`);
+        return 'error' as const;
+      });
       if (caller === 'error') response = plain(503, 'The identity service could not be reached.');
       else if (caller === 'refused')
         response = plain(401, 'The request you have made requires authentication.');

@@ -55,10 +55,13 @@ export class KeystoneTokenValidator implements TokenValidator {
 
   private async fetchValidation(token: string, retried = false): Promise<ValidatedToken | undefined> {
     const serviceToken = await this.serviceToken();
-    const res = await fetch(`${this.base()}/auth/tokens`, {
-      headers: { 'X-Auth-Token': serviceToken, 'X-Subject-Token': token, Accept: 'application/json' },
-      signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000),
-    });
+    const send = () =>
+      fetch(`${this.base()}/auth/tokens`, {
+        headers: { 'X-Auth-Token': serviceToken, 'X-Subject-Token': token, Accept: 'application/json' },
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
+      });
+    // A validation is a read: one that failed on the way (reset, timeout) is sent once more.
+    const res = await send().catch(() => send());
     if (res.status === 401 && !retried) {
       // The service token itself expired or was revoked: get a new one, once.
       this.service = undefined;
@@ -96,7 +99,7 @@ export class KeystoneTokenValidator implements TokenValidator {
           scope: { project: { name: c.projectName, domain: { name: c.projectDomainName ?? 'Default' } } },
         },
       }),
-      signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000),
+      signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
     });
     const subject = res.headers.get('x-subject-token');
     if (res.status !== 201 || !subject)

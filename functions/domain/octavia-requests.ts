@@ -784,7 +784,9 @@ export function planPoolUpdate(
   let sp: unknown;
   if (body.session_persistence === null) sp = null;
   else if (body.session_persistence !== undefined) {
-    const merged = { ...(stored.session_persistence ?? {}), ...dropUndefined(body.session_persistence) };
+    // Octavia replaces the persistence; only a missing type is taken from what is stored.
+    const given = dropUndefined(body.session_persistence);
+    const merged = { ...given, type: given.type ?? stored.session_persistence?.type };
     if (!merged.type) throw faults.validation('session_persistence needs a type');
     sp = sessionPersistence(merged as PoolInput['session_persistence']);
   }

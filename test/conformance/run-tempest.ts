@@ -43,7 +43,7 @@ export const CI_SUBSET =
     'test_listener\\.ListenerAPITest\\.test_(http|https|tcp)_listener_',
     'test_listener\\.ListenerAPITest\\.test_(http|tcp)_(udp_)?(tcp|https|http)_listener_create_on_same_port',
     'test_pool\\.PoolAPITest\\.test_(HTTP|HTTPS|TCP)_RR_',
-    'test_member\\.MemberAPITest\\.test_(ipv4_)?(HTTP|HTTPS|TCP)_RR_',
+    'test_member\\.MemberAPITest[12]\\.test_(ipv4_)?(HTTP|HTTPS|TCP)_RR_',
     'test_healthmonitor\\.HealthMonitorAPITest\\.test_RR_(HTTP|HTTPS|TCP|PING)_',
   ].join('|') +
   ')';

@@ -9,7 +9,7 @@ const run = promisify(execFile);
 
 /** Why Keystone cannot run here, or undefined when Debian's keystone is installed. */
 export function keystoneMissing(): string | undefined {
-  for (const tool of ['/usr/bin/keystone-manage', '/usr/bin/keystone-wsgi-public'])
+  for (const tool of ['/usr/bin/keystone-manage', '/usr/lib/python3/dist-packages/keystone/server/wsgi.py'])
     if (!existsSync(tool))
       return `Debian's Keystone is not installed (${tool} is missing): apt-get install -y --no-install-recommends keystone python3-keystone`;
   return undefined;
@@ -53,7 +53,11 @@ export async function startKeystone(options: { log?: (line: string) => void } = 
       'use_stderr = true',
       'debug = false',
       '[database]',
-      `connection = sqlite:///${join(dir, 'keystone.db')}`,
+      `connection = sqlite:///${join(dir, 'keystone.db')}?check_same_thread=False&timeout=30`,
+      // Password hashing at its cheapest: every tempest credential logs in often, and a test rig's
+      // passwords guard nothing (Keystone's default cost makes each login CPU-bound for a while).
+      '[identity]',
+      'password_hash_rounds = 4',
       '[token]',
       'provider = fernet',
       'expiration = 7200',
@@ -91,14 +95,23 @@ export async function startKeystone(options: { log?: (line: string) => void } = 
     '--bootstrap-region-id',
     'RegionOne',
   );
-  const child: ChildProcess = spawn(
-    '/usr/bin/keystone-wsgi-public',
-    ['--host', '127.0.0.1', '--port', String(port)],
-    {
-      env: { ...process.env, OS_KEYSTONE_CONFIG_FILES: conf },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  // keystone-wsgi-public serves one request at a time; tempest and the API's validations come
+  // together, so the same application runs on a threading WSGI server (SQLite in WAL mode copes).
+  const serve = [
+    'import os, socketserver, sys, wsgiref.simple_server as wss',
+    'sys.argv = sys.argv[:1]',
+    'from keystone.server.wsgi import initialize_public_application',
+    'class Server(socketserver.ThreadingMixIn, wss.WSGIServer):',
+    '    daemon_threads = True',
+    'class Quiet(wss.WSGIRequestHandler):',
+    '    def log_message(self, *args):',
+    '        pass',
+    "wss.make_server('127.0.0.1', int(os.environ['KEYSTONE_PORT']), initialize_public_application(), server_class=Server, handler_class=Quiet).serve_forever()",
+  ].join('\n');
+  const child: ChildProcess = spawn('/usr/bin/python3', ['-c', serve], {
+    env: { ...process.env, OS_KEYSTONE_CONFIG_FILES: conf, KEYSTONE_PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   // Never outlive the process that started it (a failed start or test leaves no server behind).
   const killChild = () => child.kill('SIGKILL');
   process.once('exit', killChild);
@@ -138,7 +151,7 @@ export async function startKeystone(options: { log?: (line: string) => void } = 
   for (;;) {
     if (child.exitCode !== null) {
       rmSync(dir, { recursive: true, force: true });
-      throw new Error(`keystone-wsgi-public exited: ${lines.slice(-20).join('\n')}`);
+      throw new Error(`Keystone exited: ${lines.slice(-20).join('\n')}`);
     }
     try {
       await passwordAuth('admin', adminPassword, 'admin');
