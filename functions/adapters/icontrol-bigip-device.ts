@@ -123,12 +123,14 @@ function fromWire(kind: BigIpObject['kind'], body: Record<string, unknown>): Rec
       return {
         loadBalancingMode: body.loadBalancingMode,
         monitor: refName(body.monitor) === 'none' ? '' : refName(body.monitor),
+        minActiveMembers: Number(body.minActiveMembers ?? 0),
         description: text(body.description),
       };
     case 'member':
       return {
         address: body.address,
         ratio: Number(body.ratio ?? 1),
+        priorityGroup: Number(body.priorityGroup ?? 0),
         session: String(body.session ?? '').endsWith('disabled') ? 'user-disabled' : 'user-enabled',
         description: text(body.description),
       };

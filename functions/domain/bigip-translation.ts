@@ -197,6 +197,8 @@ export function translate(tree: LoadBalancerTree, options: TranslationOptions): 
     }
     const members = tree.members.filter((m) => m.desired.pool_id === pool.id && !deleted(m));
     const ratio = members.some((m) => (m.desired as MemberSpec).weight > 1);
+    // Backup members: priority group activation, the lower group only when the upper has no member up.
+    const backups = members.some((m) => (m.desired as MemberSpec).backup === true);
     const hm = liveHm(pool.id);
     add(
       'present',
@@ -207,6 +209,7 @@ export function translate(tree: LoadBalancerTree, options: TranslationOptions): 
         attrs: {
           loadBalancingMode: loadBalancingMode(spec.lb_algorithm, ratio),
           monitor: hm ? fullPath(partition, monitorName(env, hm.id)) : '',
+          minActiveMembers: backups ? 1 : 0,
           description: spec.name,
         },
       },
@@ -249,6 +252,9 @@ export function translate(tree: LoadBalancerTree, options: TranslationOptions): 
       if (!deleted(member)) fail(member, `pool ${spec.pool_id} does not exist in load balancer ${root.id}`);
       continue;
     }
+    const poolHasBackups = tree.members.some(
+      (m) => m.desired.pool_id === pool.id && !deleted(m) && (m.desired as MemberSpec).backup === true,
+    );
     const object: BigIpObject = {
       kind: 'member',
       partition,
@@ -258,6 +264,8 @@ export function translate(tree: LoadBalancerTree, options: TranslationOptions): 
       attrs: {
         address: spec.address,
         ratio: Math.max(1, spec.weight),
+        // With backups in the pool, the others are the higher group (1); without, every member is 0 (the default).
+        priorityGroup: poolHasBackups && spec.backup !== true ? 1 : 0,
         session:
           spec.admin_state_up && spec.weight > 0 && (pool.desired as PoolSpec).admin_state_up
             ? 'user-enabled'

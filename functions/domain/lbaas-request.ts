@@ -192,6 +192,8 @@ export const memberSpec = z.object({
   weight: z.int().min(0).max(256).default(1),
   admin_state_up: z.boolean().default(true),
   subnet_id: uuid.optional(),
+  /** A backup member takes traffic only when no other member of its pool is up (BIG-IP priority groups). */
+  backup: z.boolean().optional(),
   tags,
 });
 
@@ -353,7 +355,7 @@ export const MUTABLE_FIELDS: { [R in ResourceType]: readonly (keyof ObjectSpec[R
     'tags',
   ],
   pool: ['name', 'description', 'lb_algorithm', 'session_persistence', 'admin_state_up', 'tags'],
-  member: ['name', 'weight', 'admin_state_up', 'tags'],
+  member: ['name', 'weight', 'admin_state_up', 'backup', 'tags'],
   healthmonitor: [
     'name',
     'delay',

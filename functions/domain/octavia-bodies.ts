@@ -523,7 +523,6 @@ export function rejectUnsupported(type: keyof Bodies, o: Record<string, unknown>
       return;
     }
     case 'member':
-      if (o.backup === true) throw unsupported('backup members');
       if (set(o.monitor_address)) throw unsupported('monitor_address (alternate monitor addresses)');
       if (set(o.monitor_port)) throw unsupported('monitor_port (alternate monitor ports)');
       return;

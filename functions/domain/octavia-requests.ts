@@ -313,6 +313,7 @@ function memberObject(id: string, poolId: string, m: MemberInput): Record<string
     protocol_port: m.protocol_port,
     weight: m.weight ?? 1,
     admin_state_up: flag(m.admin_state_up, true),
+    backup: m.backup === true,
     ...(m.subnet_id ? { subnet_id: m.subnet_id } : {}),
     tags: tagsOf(m.tags),
   };
@@ -823,6 +824,7 @@ export function planMemberUpdate(
       name: nullText(body.name),
       admin_state_up: body.admin_state_up === undefined ? undefined : body.admin_state_up === true,
       weight: body.weight === undefined ? undefined : (body.weight ?? 1),
+      backup: body.backup === undefined ? undefined : body.backup === true,
       tags: tagsOf(body.tags),
     },
     guardOf(tree, MUTABLE, poolId),

@@ -188,7 +188,7 @@ export function memberView(r: ResourceRecord): OctaviaObject {
     address: d.address,
     protocol_port: d.protocol_port,
     weight: d.weight,
-    backup: false,
+    backup: d.backup ?? false,
     subnet_id: d.subnet_id ?? null,
     monitor_address: null,
     monitor_port: null,

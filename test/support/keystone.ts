@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../local/free-port.js';
@@ -80,8 +80,15 @@ export async function startKeystone(options: { log?: (line: string) => void } = 
     'import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA journal_mode=WAL")',
     join(dir, 'keystone.db'),
   ]);
-  await manage('fernet_setup', '--keystone-user', 'root', '--keystone-group', 'root');
-  await manage('credential_setup', '--keystone-user', 'root', '--keystone-group', 'root');
+  // The key repositories belong to whoever runs this (root on CI machines, anyone else locally).
+  const owner = [
+    '--keystone-user',
+    userInfo().username,
+    '--keystone-group',
+    (await run('id', ['-gn'])).stdout.trim(),
+  ];
+  await manage('fernet_setup', ...owner);
+  await manage('credential_setup', ...owner);
   await manage(
     'bootstrap',
     '--bootstrap-password',

@@ -162,7 +162,7 @@ describe('parseRequest', () => {
     });
     expect(parse(requests.update('member', ids, { id, address: '10.0.0.9' }))).toMatchObject({
       ok: false,
-      reason: 'update changes nothing: give at least one of name, weight, admin_state_up, tags',
+      reason: 'update changes nothing: give at least one of name, weight, admin_state_up, backup, tags',
     });
   });
 

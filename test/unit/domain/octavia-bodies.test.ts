@@ -62,7 +62,6 @@ describe('Octavia request bodies', () => {
       ['pool', { protocol: 'PROXY' }, /protocol PROXY/],
       ['pool', { lb_algorithm: 'SOURCE_IP_PORT' }, /SOURCE_IP_PORT/],
       ['pool', { tls_enabled: true }, /tls_enabled/],
-      ['member', { backup: true }, /backup/],
       ['member', { monitor_port: 8080 }, /monitor_port/],
       ['healthmonitor', { type: 'TLS-HELLO' }, /TLS-HELLO/],
       ['healthmonitor', { http_method: 'TRACE' }, /TRACE/],
