@@ -593,7 +593,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
                   keystoneSecretId: 'local',
                   tokenCacheMs: auth.tokenCacheMs ?? 300_000,
                 },
-                { credentials: auth.credentials },
+                // A local Keystone shares the machine's CPUs with everything else: give it time.
+                { credentials: auth.credentials, timeoutMs: 30_000 },
               ).validator,
             },
       port: a.port ?? OCTAVIA_PORT,

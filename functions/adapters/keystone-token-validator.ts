@@ -30,7 +30,11 @@ export interface KeystoneValidatorOptions {
  */
 export class KeystoneTokenValidator implements TokenValidator {
   private readonly cache = new Map<string, { token: ValidatedToken | undefined; until: number }>();
+  /** Validations on their way, by token hash: a burst with one token asks Keystone once. */
+  private readonly inFlight = new Map<string, Promise<ValidatedToken | undefined>>();
   private service: { token: string; expiresAt: number } | undefined;
+  /** The service token's login on its way: concurrent validations share it. */
+  private login: Promise<string> | undefined;
   private readonly clock: () => number;
 
   constructor(private readonly options: KeystoneValidatorOptions) {
@@ -42,7 +46,11 @@ export class KeystoneTokenValidator implements TokenValidator {
     const now = this.clock();
     const hit = this.cache.get(key);
     if (hit && hit.until > now) return hit.token;
-    const result = await this.fetchValidation(token);
+    const pending = this.inFlight.get(key);
+    if (pending) return pending;
+    const validation = this.fetchValidation(token).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, validation);
+    const result = await validation;
     const until = result
       ? Math.min(result.expiresAt, now + this.options.cacheMs)
       : now + Math.min(5_000, this.options.cacheMs);
@@ -80,6 +88,13 @@ export class KeystoneTokenValidator implements TokenValidator {
   private async serviceToken(): Promise<string> {
     const now = this.clock();
     if (this.service && this.service.expiresAt - 60_000 > now) return this.service.token;
+    this.login ??= this.logIn(now).finally(() => {
+      this.login = undefined;
+    });
+    return this.login;
+  }
+
+  private async logIn(now: number): Promise<string> {
     const c = await this.options.credentials();
     const res = await fetch(`${this.base()}/auth/tokens`, {
       method: 'POST',

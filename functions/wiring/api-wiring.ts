@@ -113,6 +113,8 @@ export interface AuthorizerOverrides {
   telemetry?: Telemetry;
   /** Fixed service credentials (the local stack's Keystone); else the configured secret. */
   credentials?: KeystoneServiceCredentials;
+  /** How long one call to Keystone may take (default 10 s, within the authorizer's own timeout). */
+  timeoutMs?: number;
 }
 
 /** The API's Lambda authorizer: Keystone token validation with its cache. */
@@ -125,6 +127,7 @@ export function wireApiAuthorizer(config: AuthorizerConfig, overrides: Authorize
     credentials: fixed ? async () => fixed : () => secret.get(),
     cacheMs: config.tokenCacheMs,
     ...(overrides.clock ? { clock: overrides.clock } : {}),
+    ...(overrides.timeoutMs ? { timeoutMs: overrides.timeoutMs } : {}),
   });
   return { handler: createAuthorizerHandler({ validator, telemetry }), validator, telemetry };
 }

@@ -26,7 +26,10 @@ export function apiGatewayEvent(
 ): APIGatewayProxyEvent {
   const url = new URL(pathAndQuery, 'https://placeholder');
   const multi: Record<string, string[]> = {};
-  for (const [k, v] of url.searchParams) (multi[k] ??= []).push(v);
+  for (const [k, v] of url.searchParams) {
+    multi[k] ??= [];
+    multi[k].push(v);
+  }
   const single = Object.fromEntries(Object.entries(multi).map(([k, v]) => [k, v.at(-1) as string]));
   const host = options.host ?? `${API_ID}.execute-api.${REGION}.amazonaws.com`;
   const headers = { Host: host, 'Content-Type': 'application/json', ...(options.headers ?? {}) };

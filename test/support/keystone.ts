@@ -65,8 +65,10 @@ export async function startKeystone(options: { log?: (line: string) => void } = 
       `key_repository = ${join(dir, 'fernet-keys')}`,
       '[credential]',
       `key_repository = ${join(dir, 'credential-keys')}`,
+      // One process: its own memory is the cache (token validations and role look-ups stay cheap).
       '[cache]',
-      'enabled = false',
+      'enabled = true',
+      'backend = dogpile.cache.memory',
       '',
     ].join('\n'),
   );
