@@ -60,6 +60,18 @@ export function conformanceMissing(): string | undefined {
   return keystoneMissing();
 }
 
+interface ConformanceResult {
+  suite: string;
+  selection: string;
+  concurrency: number;
+  ipv6: boolean;
+  ranAt: string;
+  minutes: number;
+  totals: ReturnType<typeof summarize>['totals'];
+  modules: ReturnType<typeof summarize>['modules'];
+  tests: Omit<TestResult, 'traceback'>[];
+}
+
 interface TestResult {
   id: string;
   status: string;
@@ -75,6 +87,7 @@ async function main() {
       concurrency: { type: 'string', default: '1' },
       ipv6: { type: 'boolean' },
       write: { type: 'string' },
+      report: { type: 'string' },
       keep: { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
     },
@@ -166,28 +179,26 @@ async function main() {
     );
     for (const r of results.filter((t) => t.status === 'fail'))
       console.log(`FAILED ${r.id}\n${(r.traceback ?? '').split('\n').slice(-25).join('\n')}`);
+    const record: ConformanceResult = {
+      suite: 'octavia-tempest-plugin 2.0.0 (Debian bookworm), tempest 33',
+      selection: regex,
+      concurrency,
+      ipv6,
+      ranAt: new Date().toISOString(),
+      minutes: Math.round((Date.now() - started) / 6_000) / 10,
+      totals: summary.totals,
+      modules: summary.modules,
+      tests: results.map(({ traceback: _t, ...r }) => r),
+    };
     if (values.write) {
       const file = resolve(values.write);
       mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(
-        file,
-        `${JSON.stringify(
-          {
-            suite: 'octavia-tempest-plugin 2.0.0 (Debian bookworm), tempest 33',
-            selection: regex,
-            concurrency,
-            ipv6,
-            ranAt: new Date().toISOString(),
-            minutes: Math.round((Date.now() - started) / 6_000) / 10,
-            totals: summary.totals,
-            modules: summary.modules,
-            tests: results.map(({ traceback: _t, ...r }) => r),
-          },
-          null,
-          2,
-        )}\n`,
-      );
+      writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
       log(`results written to ${values.write}`);
+    }
+    if (values.report) {
+      writeFileSync(resolve(values.report), renderReport(record, values.write ?? '(not kept)'));
+      log(`report written to ${values.report}`);
     }
     const failed = summary.totals.fail > 0 || (code !== 0 && summary.totals.success === 0);
     process.exitCode = failed ? 1 : 0;
@@ -348,6 +359,39 @@ export function summarize(results: readonly TestResult[]) {
     (modules[module] as typeof totals)[key] += 1;
   }
   return { totals, modules };
+}
+
+/** The results as the Markdown section docs/octavia-conformance.md holds: per module, then every skip's reason. */
+export function renderReport(r: ConformanceResult, resultFile: string): string {
+  const lines = [
+    `Run ${r.ranAt.slice(0, 10)}, ${r.suite}, selection \`${r.selection}\`, concurrency ${r.concurrency}, IPv6 ${r.ipv6 ? 'on' : 'off'}, ${r.minutes} minutes; result file \`${resultFile}\`.`,
+    '',
+    `**${r.totals.success} passed, ${r.totals.fail} failed, ${r.totals.skip} skipped** (${r.tests.length} tests).`,
+    '',
+    '| module | passed | failed | skipped |',
+    '| --- | ---: | ---: | ---: |',
+    ...Object.entries(r.modules)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([m, c]) => `| ${m} | ${c.success} | ${c.fail} | ${c.skip} |`),
+    '',
+    '### Why each skip',
+    '',
+    "| reason (the suite's words, or our 501's faultstring) | tests | modules |",
+    '| --- | ---: | --- |',
+  ];
+  const reasons = new Map<string, { count: number; modules: Set<string> }>();
+  for (const t of r.tests.filter((x) => x.status === 'skip')) {
+    const reason = (t.reason ?? '(no reason given)').trim().replace(/\s+/g, ' ').replace(/\|/g, '\\|');
+    const entry = reasons.get(reason) ?? { count: 0, modules: new Set<string>() };
+    entry.count += 1;
+    entry.modules.add(/\.(test_[a-z0-9_]+)\./.exec(t.id)?.[1] ?? 'other');
+    reasons.set(reason, entry);
+  }
+  for (const [reason, e] of [...reasons.entries()].sort((a, b) => b[1].count - a[1].count))
+    lines.push(`| ${reason} | ${e.count} | ${[...e.modules].sort().join(', ')} |`);
+  const failed = r.tests.filter((x) => x.status === 'fail');
+  if (failed.length > 0) lines.push('', '### Failures', '', ...failed.map((t) => `- \`${t.id}\``));
+  return `${lines.join('\n')}\n`;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
