@@ -185,9 +185,9 @@ function resolved(s: SubnetDefinition, networkId: string, configured: boolean): 
 }
 
 /**
- * A VIP port's id: the load balancer's id with every hex digit XOR 0xf... in its first group
- * turned around, so `GET /v2.0/ports/{id}` finds its load balancer in one read (the mapping is its
- * own inverse) and a port id is never taken for the load balancer's.
+ * A VIP port's id: the load balancer's id with the hex digits of its first group complemented
+ * (d → 15 − d). The mapping is its own inverse, so `GET /v2.0/ports/{id}` finds the load balancer
+ * in one read, and a port id never equals a load balancer's.
  */
 export function vipPortId(loadbalancerId: string): string {
   const flip = (hex: string) => (15 - Number.parseInt(hex, 16)).toString(16);

@@ -92,13 +92,9 @@ export function listingScope(
   mode: PolicyMode,
   caller: Caller,
   requested: string | undefined,
-  defaultProject?: string,
 ): string | undefined {
-  if (isAllowed(mode, 'read-global', caller, requested)) {
-    if (caller.noauth && requested === undefined) return undefined;
-    return requested;
-  }
-  const project = requested ?? caller.projectId ?? defaultProject;
+  if (isAllowed(mode, 'read-global', caller, requested)) return requested;
+  const project = requested ?? caller.projectId;
   if (project === undefined) throw faults.forbidden();
   authorize(mode, 'read', caller, project);
   return project;

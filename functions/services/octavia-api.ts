@@ -1,5 +1,5 @@
 import { ContentionError, NoActiveAgentError, RejectedRequestError } from '../domain/errors.js';
-import { type LbaasRequest, parseRequest, RESOURCES, type ResourceType } from '../domain/lbaas-request.js';
+import { type LbaasRequest, parseRequest, type ResourceType } from '../domain/lbaas-request.js';
 import type { ListenerStatistics } from '../domain/listener-statistics.js';
 import { type Statistics, sumStatistics, toStatistics } from '../domain/listener-statistics.js';
 import {
@@ -254,7 +254,7 @@ export class OctaviaApi {
     }
     const out = listViews(views, query, params, url);
     return respond(
-      out.items.map((v) => hideParents(type, v, query.fields)),
+      out.items.map((v) => hideParents(type, v)),
       out.links,
     );
   }
@@ -282,7 +282,7 @@ export class OctaviaApi {
       limit: Math.min(limit, 1000),
       ...(after ? { after } : {}),
     });
-    const views = (await this.render(page.items)).map((v) => hideParents(type, v, query.fields));
+    const views = (await this.render(page.items)).map((v) => hideParents(type, v));
     const items = views.map((v) => selectFields(v, query.fields));
     return [items, pageLinks(views, query, params, url)];
   }
@@ -894,11 +894,7 @@ const ATTRIBUTES: Record<ResourceType, string[]> = {
 };
 
 /** Drops the parent ids a view carries for filtering but Octavia does not show. */
-function hideParents(
-  type: ResourceType,
-  view: OctaviaObject,
-  _fields: readonly string[] | undefined,
-): OctaviaObject {
+function hideParents(type: ResourceType, view: OctaviaObject): OctaviaObject {
   const hidden = hiddenFields(type);
   if (hidden.length === 0) return view;
   const out = { ...view };
@@ -912,6 +908,3 @@ function asFault(error: unknown): Error {
   if (error instanceof RejectedRequestError) return faultForRejection(error.category, error.message);
   return error as Error;
 }
-
-/** Every resource type, for routes that take any. */
-export const RESOURCE_TYPES = RESOURCES;

@@ -22,7 +22,7 @@
  * Nothing else is skipped by configuration.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -88,6 +88,7 @@ async function main() {
       ipv6: { type: 'boolean' },
       write: { type: 'string' },
       report: { type: 'string' },
+      section: { type: 'string', default: 'full' },
       keep: { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
     },
@@ -197,8 +198,17 @@ async function main() {
       log(`results written to ${values.write}`);
     }
     if (values.report) {
-      writeFileSync(resolve(values.report), renderReport(record, values.write ?? '(not kept)'));
-      log(`report written to ${values.report}`);
+      // The report's section between `<!-- results:<section>:begin -->` and `…:end -->` is replaced.
+      const file = resolve(values.report);
+      const begin = `<!-- results:${values.section}:begin -->`;
+      const end = `<!-- results:${values.section}:end -->`;
+      const doc = readFileSync(file, 'utf8');
+      const from = doc.indexOf(begin);
+      const to = doc.indexOf(end);
+      if (from < 0 || to < from) throw new Error(`${values.report} has no ${begin} … ${end} section`);
+      const body = renderReport(record, values.write ?? '(not kept)');
+      writeFileSync(file, `${doc.slice(0, from + begin.length)}\n${body}${doc.slice(to)}`);
+      log(`report written to ${values.report} (${values.section})`);
     }
     const failed = summary.totals.fail > 0 || (code !== 0 && summary.totals.success === 0);
     process.exitCode = failed ? 1 : 0;
