@@ -6,7 +6,9 @@
  *   npm run conformance                         # the CI subset (IPv4, HTTP/HTTPS/TCP, round robin)
  *   npm run conformance -- --subset full        # the whole api.v2 (573 tests; long)
  *   npm run conformance -- --regex 'test_l7rule' --ipv6
- *   npm run conformance -- --subset full --write bench/results/tempest-api-v2-full.json
+ *   npm run conformance -- --subset full --write bench/results/tempest-api-v2-full.json \
+ *     --report docs/octavia-conformance.md --section full
+ *   npm run conformance -- --from bench/results/tempest-api-v2-ci.json --report docs/octavia-conformance.md --section ci
  *
  * How it is configured, and why (docs/octavia-conformance.md says the same for readers):
  * - `not_implemented_is_error = False`: the features this provider answers 501 for become skips,
@@ -32,7 +34,9 @@ import { keystoneMissing, startKeystone } from '../support/keystone.js';
 
 const run = promisify(execFile);
 
-/** The CI subset: IPv4, HTTP/HTTPS/TCP, round robin, every resource (about 150 tests). */
+/** The CI subset: IPv4, HTTP/HTTPS/TCP, round robin, every resource: the issue's
+ * "about 150" counts 125 tests in 2.0.0 (22 listener, 10 load balancer, 30 pool, 30 member incl.
+ * batch, 20 health monitor, 7 L7 policy, 5 L7 rule, 1 provider). */
 export const CI_SUBSET =
   'octavia_tempest_plugin\\.tests\\.api\\.v2\\.(' +
   [
@@ -88,11 +92,19 @@ async function main() {
       ipv6: { type: 'boolean' },
       write: { type: 'string' },
       report: { type: 'string' },
+      from: { type: 'string' },
       section: { type: 'string', default: 'full' },
       keep: { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
     },
   });
+  if (values.from) {
+    // Re-render a kept result file into the report, without running anything.
+    if (!values.report) throw new Error('--from needs --report');
+    const record = JSON.parse(readFileSync(resolve(values.from), 'utf8')) as ConformanceResult;
+    writeReport(values.report, values.section, record, values.from);
+    return;
+  }
   const missing = conformanceMissing();
   if (missing) {
     console.error(`npm run conformance: ${missing}`);
@@ -198,16 +210,7 @@ async function main() {
       log(`results written to ${values.write}`);
     }
     if (values.report) {
-      // The report's section between `<!-- results:<section>:begin -->` and `…:end -->` is replaced.
-      const file = resolve(values.report);
-      const begin = `<!-- results:${values.section}:begin -->`;
-      const end = `<!-- results:${values.section}:end -->`;
-      const doc = readFileSync(file, 'utf8');
-      const from = doc.indexOf(begin);
-      const to = doc.indexOf(end);
-      if (from < 0 || to < from) throw new Error(`${values.report} has no ${begin} … ${end} section`);
-      const body = renderReport(record, values.write ?? '(not kept)');
-      writeFileSync(file, `${doc.slice(0, from + begin.length)}\n${body}${doc.slice(to)}`);
+      writeReport(values.report, values.section, record, values.write ?? '(not kept)');
       log(`report written to ${values.report} (${values.section})`);
     }
     const failed = summary.totals.fail > 0 || (code !== 0 && summary.totals.success === 0);
@@ -355,6 +358,18 @@ json.dump([r for r in results.values() if 'status' in r], sys.stdout)
     );
     py.stdin.end(stream.stdout);
   });
+}
+
+/** Replaces the report's section between `<!-- results:<section>:begin -->` and `…:end -->`. */
+function writeReport(report: string, section: string, record: ConformanceResult, resultFile: string) {
+  const file = resolve(report);
+  const begin = `<!-- results:${section}:begin -->`;
+  const end = `<!-- results:${section}:end -->`;
+  const doc = readFileSync(file, 'utf8');
+  const from = doc.indexOf(begin);
+  const to = doc.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`${report} has no ${begin} … ${end} section`);
+  writeFileSync(file, `${doc.slice(0, from + begin.length)}\n${renderReport(record, resultFile)}${doc.slice(to)}`);
 }
 
 /** Counts per module (test_member, …) and overall; a test id is `<module path>.<class>.<test>[tags]`. */
