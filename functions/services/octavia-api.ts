@@ -187,7 +187,10 @@ export class OctaviaApi {
   providerCapabilities(caller: Caller, provider: string, kind: 'flavor' | 'availability_zone'): ApiResult {
     authorize(this.deps.policy, 'admin', caller);
     if (provider !== PROVIDER) throw new OctaviaFault(501, `Provider '${provider}' was not found.`);
-    return { status: 200, body: { [`${kind}_capabilities`]: [] } };
+    // Flavors and availability zones are not supported (their profiles answer 501), so the
+    // provider has no metadata to describe: Octavia's answer for a driver without them.
+    const what = kind === 'flavor' ? 'flavor' : 'availability zone';
+    throw faults.unsupportedAction(`This provider does not support getting the supported ${what} metadata.`);
   }
 
   // ---- reads ----

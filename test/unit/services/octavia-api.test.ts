@@ -146,4 +146,13 @@ describe('OctaviaApi (in-memory ports)', () => {
     expect([...vips].sort()).toEqual(['10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6']);
     await expect(createLb(api)).rejects.toMatchObject({ status: 409, message: /No free address/ });
   });
+  it("answers Octavia's 501 for provider capabilities (no flavors or availability zones here), after the admin check", () => {
+    const { api } = setup();
+    expect(() => api.providerCapabilities(admin, 'bigip', 'flavor')).toThrow(
+      expect.objectContaining({ status: 501, message: expect.stringMatching(/requested action: .*flavor metadata/) }),
+    );
+    expect(() => api.providerCapabilities(admin, 'bigip', 'availability_zone')).toThrow(
+      expect.objectContaining({ status: 501 }),
+    );
+  });
 });
