@@ -369,7 +369,10 @@ function writeReport(report: string, section: string, record: ConformanceResult,
   const from = doc.indexOf(begin);
   const to = doc.indexOf(end);
   if (from < 0 || to < from) throw new Error(`${report} has no ${begin} … ${end} section`);
-  writeFileSync(file, `${doc.slice(0, from + begin.length)}\n${renderReport(record, resultFile)}${doc.slice(to)}`);
+  writeFileSync(
+    file,
+    `${doc.slice(0, from + begin.length)}\n${renderReport(record, resultFile)}${doc.slice(to)}`,
+  );
 }
 
 /** Counts per module (test_member, …) and overall; a test id is `<module path>.<class>.<test>[tags]`. */

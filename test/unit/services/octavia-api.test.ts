@@ -149,7 +149,10 @@ describe('OctaviaApi (in-memory ports)', () => {
   it("answers Octavia's 501 for provider capabilities (no flavors or availability zones here), after the admin check", () => {
     const { api } = setup();
     expect(() => api.providerCapabilities(admin, 'bigip', 'flavor')).toThrow(
-      expect.objectContaining({ status: 501, message: expect.stringMatching(/requested action: .*flavor metadata/) }),
+      expect.objectContaining({
+        status: 501,
+        message: expect.stringMatching(/requested action: .*flavor metadata/),
+      }),
     );
     expect(() => api.providerCapabilities(admin, 'bigip', 'availability_zone')).toThrow(
       expect.objectContaining({ status: 501 }),
