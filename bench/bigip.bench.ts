@@ -3,7 +3,7 @@
  * balancer, listener, pool, 10 members one by one, health monitor, re-apply the unchanged load
  * balancer, update one member, delete all", through the real agent code against the BIG-IP
  * simulator (DynamoDB Local for state), under the device timing model of
- * ../shared/reference/bigip-real-device.md §6 and under 0 ms, side by side. Then: the calls to add
+ * docs/reference/device-facts.md §6 and under 0 ms, side by side. Then: the calls to add
  * one member to a load balancer that already has 1, 10, 100 members. Prints tables and, as its
  * last line, a JSON object. Never fails on time.
  *

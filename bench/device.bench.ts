@@ -1,7 +1,7 @@
 /**
  * Device benchmark: the whole local stack (scheduler, three agents with five worker invocations
  * each as in AWS, an HA pair with config-sync) against simulated devices that take as long as the
- * timing model says (bigip-real-device.md §6), side by side with 0 ms:
+ * timing model says (device-facts.md §6), side by side with 0 ms:
  *
  *   1. 1,000 members added one request each to one pool: time to all ACTIVE, REST calls;
  *   2. the same 1,000 as one batch member update;
@@ -345,7 +345,7 @@ for (const name of chosen) {
   );
 }
 await services.stop();
-// F5's upstream agent, adding N members one by one to one pool (lbaas-features.md §3.5): calls per device.
+// F5's upstream agent, adding N members one by one to one pool (upstream-agent.md §5.4): calls per device.
 const upstream = 45 + 17 * N_MEMBERS + (N_MEMBERS * (N_MEMBERS + 1)) / 2;
 console.log(
   `\nUpstream agent, ${N_MEMBERS} members one by one: 45 + 17N + N(N+1)/2 = ${upstream} calls per device.`,

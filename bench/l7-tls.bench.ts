@@ -1,7 +1,7 @@
 /**
  * L7 and TLS benchmark: iControl REST calls (and time) for what issue #15 names, through the real
  * agent code against the BIG-IP simulator (DynamoDB Local for state), under the device timing model
- * of ../shared/reference/bigip-real-device.md §6 and under 0 ms:
+ * of docs/reference/device-facts.md §6 and under 0 ms:
  * - an L7 policy with three rules, sent as four requests (Octavia's API) and as one change (the
  *   four recorded before the agent takes them, as a busy queue hands them over);
  * - one rule added to that policy;

@@ -1,13 +1,13 @@
 /**
  * Reconcile benchmark: what the reconciler costs, against the local stack's simulated HA pair,
- * under both timing models (bigip-real-device.md §6), for 100 load balancers × 10 members:
+ * under both timing models (device-facts.md §6), for 100 load balancers × 10 members:
  *
  *   1. verifying an unchanged environment (target: reads only, no device write, no DynamoDB write,
  *      calls independent of the members except per pool);
  *   2. restoring everything onto a replaced, empty active unit (and syncing the peer).
  *
  * Side by side, computed from the scenario alone: F5's agent's full re-apply, ≈ 19 + N calls per
- * load balancer per device (upstream-f5.md), with its time as those calls one after the other at
+ * load balancer per device (upstream-agent.md §5.4), with its time as those calls one after the other at
  * the model's GET time (a lower bound: its writes take longer). Prints tables and, as its last
  * line, a JSON object. Never fails on time.
  *

@@ -1,6 +1,6 @@
 /**
  * Status benchmark: what one cycle of the status poller costs, against the simulated HA pair, under
- * both timing models (bigip-real-device.md §6), for
+ * both timing models (device-facts.md §6), for
  *
  *   1. 100 load balancers × 10 members (100 pools, each with an HTTP monitor);
  *   2. one load balancer with 1,000 members in one pool.
@@ -8,7 +8,7 @@
  * For each: REST calls and time of a cycle that finds changes (the first) and of one that finds
  * none; DynamoDB reads and writes of each (target for the quiet cycle: 0 writes). Side by side,
  * computed from the scenario alone: the upstream agent's method (≈4 GETs per member, one after the
- * other: lbaas-features.md §2.3) and SAP's (2 GETs + 2 per pool, §1.7), with their time under the
+ * other: peer-features.md §2.3) and SAP's (2 GETs + 2 per pool, §1.7), with their time under the
  * model. Prints tables and, as its last line, a JSON object. Never fails on time.
  *
  *   npm run bench:status

@@ -5,12 +5,12 @@ import type { DeadLetter, GroupStatus, LoadBalancerStats, StatusNode, SyncReport
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 
-/** A status tree as indented lines: type, id, name, provisioning and operating status, reason. */
+/** A status tree as indented lines: type, id, name, a member's address:port, statuses, reason. */
 export function formatTree(root: StatusNode): string {
   const lines: string[] = [];
   const walk = (node: StatusNode, prefix: string, last: boolean, top: boolean) => {
     const branch = top ? '' : last ? '└─ ' : '├─ ';
-    const label = `${prefix}${branch}${node.type} ${node.id}${node.name ? ` (${node.name})` : ''}`;
+    const label = `${prefix}${branch}${node.type} ${node.id}${node.name ? ` (${node.name})` : ''}${node.address ? ` ${node.address}` : ''}`;
     const reason = node.statusReason ? `  ${node.statusReason}` : '';
     lines.push(`${pad(label, 70)} ${pad(node.provisioningStatus, 15)} ${node.operatingStatus}${reason}`);
     const childPrefix = top ? '' : prefix + (last ? '   ' : '│  ');

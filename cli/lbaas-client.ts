@@ -22,7 +22,14 @@ import {
   parseRequest,
 } from '../functions/domain/lbaas-request.js';
 import { type Statistics, sumStatistics, toStatistics } from '../functions/domain/listener-statistics.js';
-import type { CertificateStore, GroupStore, HealthStore, ResourceStore } from '../functions/domain/ports.js';
+import type {
+  CertificateStore,
+  GroupStore,
+  HealthStore,
+  Refusal,
+  RefusalLog,
+  ResourceStore,
+} from '../functions/domain/ports.js';
 import { isPending, type ResourceRecord } from '../functions/domain/resource-state.js';
 import type { AgentOperations } from '../functions/services/agent-operations.js';
 import type { ReconcileOptions, ReconcileReport } from '../functions/services/reconciler.js';
@@ -89,6 +96,8 @@ export interface StatusNode {
   provisioningStatus: ResourceRecord['provisioningStatus'];
   operatingStatus: ResourceRecord['operatingStatus'];
   statusReason?: string;
+  /** A member's backend, `address:port` (`[v6]:port`): which one is down, without another command. */
+  address?: string;
   children: StatusNode[];
 }
 
@@ -129,6 +138,7 @@ export class LbaasClient {
   private readonly resources: ResourceStore;
   private readonly health: HealthStore;
   private readonly groupStore: GroupStore;
+  private readonly refusals: RefusalLog;
 
   /** The resources table as the CLI's listings and look-ups use it. */
   get resourceStore(): ResourceStore {
@@ -148,7 +158,16 @@ export class LbaasClient {
     this.resources = wired.resources;
     this.health = wired.health;
     this.groupStore = wired.groups;
+    this.refusals = wired.refusals;
     this.operations = wired.operations;
+    this.clock = clock;
+  }
+
+  private readonly clock: () => number;
+
+  /** The last refusal of a request naming this object (kept as long as the request's record). */
+  async lastRefusal(objectId: string): Promise<Refusal | undefined> {
+    return this.refusals.lastForObject(this.target.env, objectId.toLowerCase(), this.clock());
   }
 
   /**
@@ -371,8 +390,9 @@ export class LbaasClient {
 
   /**
    * Polls until nothing in the tree is PENDING_*; resolves with the tree, or undefined once the
-   * load balancer is gone. A load balancer not recorded yet (its create still queued) is waited
-   * for during `graceMs`.
+   * load balancer is gone. Awaited requests are done when they took effect or were refused (the
+   * scheduler's refusal, read by request id, ends the wait at once). Without awaited requests, a
+   * load balancer not recorded yet (its create still queued) is waited for during `graceMs`.
    */
   async wait(
     loadbalancerId: string,
@@ -384,11 +404,12 @@ export class LbaasClient {
       requests?: readonly SubmittedRequest[];
       onProgress?: (records: ResourceRecord[]) => void;
     } = {},
-  ): Promise<{ tree: StatusNode | undefined; records: ResourceRecord[] }> {
+  ): Promise<{ tree: StatusNode | undefined; records: ResourceRecord[]; refused: Refusal[] }> {
     const started = Date.now();
     const deadline = started + (options.timeoutMs ?? 300_000);
     const awaited = [...(options.requests ?? [])];
     const recordedOnce = new Set<string>();
+    const refused = new Map<string, Refusal>();
     let seen = false;
     for (;;) {
       const records = await this.records(loadbalancerId);
@@ -396,18 +417,24 @@ export class LbaasClient {
       seen ||= records.length > 0;
       // A request is done when its object carries it (or a later one) and is settled; a delete when the object is gone.
       const done = (q: SubmittedRequest) => {
+        if (refused.has(q.requestId)) return true;
         const record = records.find((r) => r.type === q.resource && r.id === q.objectId);
         if (q.operation === 'delete') return !record;
         if (!record) return false;
         if (record.requestId === q.requestId) recordedOnce.add(q.requestId);
         return recordedOnce.has(q.requestId) && !isPending(record.provisioningStatus);
       };
+      // Those that left no trace on their object may have been refused: one read for each hundred.
+      const untraced = awaited.filter((q) => !done(q) && !recordedOnce.has(q.requestId));
+      if (untraced.length > 0)
+        for (const r of await this.refusals.forRequests(this.target.env, untraced, this.clock()))
+          refused.set(r.requestId, r);
       const allDone = awaited.every(done);
       const settled =
         records.length > 0
           ? allDone && !records.some((r) => isPending(r.provisioningStatus))
-          : seen || allDone || Date.now() - started > (options.graceMs ?? 10_000);
-      if (settled) return { tree: statusTree(records), records };
+          : seen || (awaited.length > 0 ? allDone : Date.now() - started > (options.graceMs ?? 10_000));
+      if (settled) return { tree: statusTree(records), records, refused: [...refused.values()] };
       if (Date.now() > deadline)
         throw new Error(`load balancer ${loadbalancerId} still pending after the timeout`);
       await new Promise((r) => setTimeout(r, options.intervalMs ?? 500));
@@ -554,6 +581,9 @@ export function statusTree(records: readonly ResourceRecord[]): StatusNode | und
     provisioningStatus: r.provisioningStatus,
     operatingStatus: r.operatingStatus,
     ...(r.statusReason ? { statusReason: r.statusReason } : {}),
+    ...(r.type === 'member'
+      ? { address: backend(r.desired as { address: string; protocol_port: number }) }
+      : {}),
     children: [],
   });
   const root = records.find((r) => r.type === 'loadbalancer');
@@ -590,4 +620,11 @@ export function statusTree(records: readonly ResourceRecord[]): StatusNode | und
   }
   tree.children.push(...pools.values());
   return tree;
+}
+
+/** A member's `address:port`, an IPv6 address in brackets. */
+function backend(member: { address: string; protocol_port: number }): string {
+  return member.address.includes(':')
+    ? `[${member.address}]:${member.protocol_port}`
+    : `${member.address}:${member.protocol_port}`;
 }

@@ -17,6 +17,7 @@ import {
 } from './format.js';
 import { addResourceCommands, find, UUID_RE } from './resource-commands.js';
 import { completionScript } from './shell-completion.js';
+import { CONFIG_FILE, findConfig, localStateFile } from './target.js';
 
 /** Requests from --file (one JSON object, a JSON array, or NDJSON; `-` is stdin) or from flags. */
 function requestsFrom(opts: Record<string, string | undefined>): Record<string, unknown>[] {
@@ -60,15 +61,33 @@ function requestsFrom(opts: Record<string, string | undefined>): Record<string, 
   ];
 }
 
+/** The package's version (the CLI ships with the project; no build step stamps it). */
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/** Which configuration file the CLI uses from here, for --help. */
+function configHelp(): string {
+  const found = findConfig();
+  return found
+    ? `${found}, the nearest ${CONFIG_FILE} upward from the working directory`
+    : `none: no ${CONFIG_FILE} in ${process.cwd()} or above it`;
+}
+
 export function buildProgram(): Command {
   const program = new Command('lbaas')
     .description(
       'Operate bigip-lbaas: submit LBaaS v2 requests, follow statuses, manage agents and dead letters',
     )
+    .version(VERSION, '-V, --version', 'print the version')
     .option('--env <prefix>', 'environment prefix (default: the first in the config)')
-    .option('--config <path>', 'configuration file', 'lbaas.config.json')
+    .option('--config <path>', `configuration file (default: ${configHelp()})`)
     .option('--stack <name>', 'CloudFormation stack (default <name>-<env>)')
-    .addOption(new Option('--local', 'use the local stack started by npm start').conflicts('stack'))
+    .addOption(
+      new Option('--local', `use the local stack started by npm start (${localStateFile()})`).conflicts(
+        'stack',
+      ),
+    )
     .showHelpAfterError();
 
   program
@@ -97,7 +116,10 @@ export function buildProgram(): Command {
     .option('--id <id>', 'object id (default: the load balancer id for loadbalancer, else a new UUID)')
     .option('--object <json>', 'object fields (Neutron names)')
     .option('--request-id <id>', 'request id (default: a new UUID)')
-    .option('--wait', 'wait until the requests took effect; exit 2 if anything ends in ERROR')
+    .option(
+      '--wait',
+      'wait until the requests took effect; exit 2 if anything ends in ERROR, 3 if a request is refused',
+    )
     .option('--timeout <seconds>', 'with --wait: give up after', '300')
     .action(async (opts, command: Command) => {
       const messages = requestsFrom(opts);
@@ -120,14 +142,27 @@ export function buildProgram(): Command {
           for (const s of sent) out(`submitted ${s.requestId} (load balancer ${s.loadbalancerId})`);
           if (opts.wait) {
             let errors = 0;
+            let refusals = 0;
             for (const lb of new Set(sent.map((s) => s.loadbalancerId))) {
-              const { tree, records } = await client.wait(lb, {
+              const { tree, records, refused } = await client.wait(lb, {
                 timeoutMs: Number(opts.timeout) * 1000,
                 requests: sent.filter((s) => s.loadbalancerId === lb),
               });
-              out(tree ? formatTree(tree) : `load balancer ${lb} is gone (deleted)`);
+              for (const r of refused)
+                out(
+                  `refused ${r.requestId} (${r.operation ?? ''} ${r.resource ?? ''} ${r.objectId ?? ''}): ${r.reason}`,
+                );
+              refusals += refused.length;
+              out(
+                tree
+                  ? formatTree(tree)
+                  : refused.length > 0
+                    ? `load balancer ${lb} does not exist`
+                    : `load balancer ${lb} is gone (deleted)`,
+              );
               errors += records.filter((r) => r.provisioningStatus === 'ERROR').length;
             }
+            if (refusals > 0) throw new CliExit(`${refusals} request(s) refused`, 3);
             if (errors > 0) throw new CliExit(`${errors} object(s) in ERROR`, 2);
           }
         } catch (error) {
@@ -332,7 +367,9 @@ export function buildProgram(): Command {
 
   program
     .command('hosting-agent <loadbalancer>')
-    .description('the agent a load balancer is bound to (even if that agent is dead)')
+    .description(
+      'the agent a load balancer is bound to (even if that agent is dead), and who serves it now (a failover agent while it is dead)',
+    )
     .option('--json', 'machine-readable output')
     .action(async (ref: string, opts, command: Command) => {
       await withClient(command, async (client) => {
@@ -342,9 +379,10 @@ export function buildProgram(): Command {
         if (!hosting) throw new CliExit(`load balancer ${ref} is not bound to any agent`);
         if (opts.json) return json(hosting);
         const a = hosting.agent;
+        const served = hosting.servedBy;
         out(
           table(
-            ['HOST', 'GROUP', 'ALIVE', 'ADMIN', 'HEARTBEAT AGE'],
+            ['HOST', 'GROUP', 'ALIVE', 'ADMIN', 'HEARTBEAT AGE', 'SERVED BY'],
             [
               [
                 hosting.binding.host,
@@ -352,10 +390,16 @@ export function buildProgram(): Command {
                 a?.alive ? 'alive' : 'dead',
                 a?.adminStateUp === false ? 'down' : 'up',
                 a?.heartbeatAgeSeconds === undefined ? '-' : `${a.heartbeatAgeSeconds}s`,
+                served.host === undefined
+                  ? 'nobody'
+                  : served.decision === 'bound'
+                    ? served.host
+                    : `${served.host} (${served.decision})`,
               ],
             ],
           ),
         );
+        if (served.host === undefined) out(`no agent serves it now: ${served.reason}`);
       });
     });
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Command, Option } from 'commander';
 import { policyPositions } from '../functions/domain/l7-policies.js';
 import { RESOURCES, type ResourceType } from '../functions/domain/lbaas-request.js';
+import type { Refusal } from '../functions/domain/ports.js';
 import type { ResourceRecord } from '../functions/domain/resource-state.js';
 import { CliExit, out, withClient } from './cli-support.js';
 import { table } from './format.js';
@@ -189,7 +190,7 @@ const cell = (v: unknown) =>
   v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
 
 /** `-f table|json|value` and `-c` columns, like the OpenStack client. */
-function print(
+function printRows(
   rows: Record<string, unknown>[],
   opts: { format: string; column?: string[] },
   one: boolean,
@@ -230,14 +231,20 @@ function outputOptions(command: Command): Command {
         .choices(['table', 'json', 'value'])
         .default('table'),
     )
-    .option('-c, --column <name...>', 'columns to show');
+    .addOption(
+      // One column per -c, repeatable (as OpenStack's client): a variadic option would swallow the
+      // positional arguments after it.
+      new Option('-c, --column <name>', 'a column to show (repeat -c for more)').argParser(
+        (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+      ),
+    );
 }
 
-function fieldOptions(command: Command, type: ResourceType): Command {
+function fieldOptions(command: Command, type: ResourceType, creating = false): Command {
   for (const f of FIELDS[type]) {
     const option = new Option(
       `--${f.flag} <${f.kind === 'int' ? 'n' : f.kind === 'list' ? 'value...' : 'value'}>`,
-      f.help,
+      creating && f.required ? `${f.help} (required)` : f.help,
     );
     command.addOption(f.choices ? option.choices([...f.choices]) : option);
   }
@@ -327,27 +334,63 @@ export async function find(
     throw new CliExit(
       `${named.length} ${type}s are named ${ref} (${named.map((r) => r.id).join(', ')}): use an id`,
     );
+  await refusedInstead(client, type, ref);
   throw new CliExit(
     `no ${type} with id or name ${ref} in environment ${env}${tenantId ? `, project ${tenantId}` : ''}`,
   );
 }
 
+/** An object that does not exist because its request was refused: says so, and why. */
+async function refusedInstead(client: LbaasClient, type: ResourceType, ref: string): Promise<void> {
+  if (!UUID_RE.test(ref)) return;
+  const refusal = await client.lastRefusal(ref);
+  if (refusal && refusal.resource === type)
+    throw new CliExit(refusalMessage(type, ref.toLowerCase(), refusal));
+}
+
+/** `listener 5e6f… was refused (request 0b6f…, create, 2026-…): <reason>`. */
+function refusalMessage(type: string, id: string, refusal: Refusal): string {
+  const what = [refusal.requestId, refusal.operation, new Date(refusal.refusedAt).toISOString()].filter(
+    Boolean,
+  );
+  return `${type} ${id} was refused (request ${what.join(', ')}): ${refusal.reason}`;
+}
+
+/**
+ * Submits one request; with --wait, waits until it took effect and prints the object as it ended
+ * (`create` prints it either way). A refusal ends the wait at once: exit 3 with the reason; an
+ * object in ERROR: exit 2 after it is printed.
+ */
 async function submitAndMaybeWait(
   client: LbaasClient,
   message: Record<string, unknown>,
-  opts: { wait?: boolean; waitTimeout?: string },
+  opts: { wait?: boolean; waitTimeout?: string; format?: string; column?: string[] },
+  print: 'always' | 'when-waited' = 'when-waited',
 ): Promise<void> {
   const sent = await client.submit(message);
   process.stderr.write(`submitted ${sent.requestId}\n`);
-  if (!opts.wait) return;
-  const { records } = await client.wait(sent.loadbalancerId, {
-    requests: [sent],
-    timeoutMs: Number(opts.waitTimeout ?? 300) * 1000,
-  });
-  const id = (message.object as { id: string }).id;
-  const own = records.find((r) => r.id === id);
+  let records: ResourceRecord[] | undefined;
+  if (opts.wait) {
+    const waited = await client.wait(sent.loadbalancerId, {
+      requests: [sent],
+      timeoutMs: Number(opts.waitTimeout ?? 300) * 1000,
+    });
+    const refusal = waited.refused[0];
+    if (refusal) throw new CliExit(refusalMessage(sent.resource, sent.objectId, refusal), 3);
+    records = waited.records;
+  } else if (print === 'always') records = await client.records(sent.loadbalancerId);
+  if (!records) return;
+  const own = records.find((r) => r.type === sent.resource && r.id === sent.objectId);
+  const row = own
+    ? view(own, await positionsFor(client, [own]))
+    : {
+        id: sent.objectId,
+        provisioning_status:
+          sent.operation === 'delete' ? 'DELETED' : `PENDING_${sent.operation.toUpperCase()}`,
+      };
+  printRows([row], { format: opts.format ?? 'table', ...(opts.column ? { column: opts.column } : {}) }, true);
   if (own?.provisioningStatus === 'ERROR')
-    throw new CliExit(`${message.resource} ${id} is in ERROR: ${own.statusReason ?? ''}`, 2);
+    throw new CliExit(`${sent.resource} ${sent.objectId} is in ERROR: ${own.statusReason ?? ''}`, 2);
 }
 
 /** Where a new child goes: its load balancer and project, from the parent named on the command line. */
@@ -404,7 +447,10 @@ function resourceCommand(program: Command, type: ResourceType): void {
     .description(`${type} create | set | delete | list | show (OpenStack style)`);
   const waitOptions = (c: Command) =>
     c
-      .option('--wait', 'wait until it took effect; exit 2 if it ends in ERROR')
+      .option(
+        '--wait',
+        'wait until it took effect and print it; exit 2 if it ends in ERROR, 3 if it is refused',
+      )
       .option('--wait-timeout <seconds>', 'with --wait: give up after', '300');
 
   // create
@@ -413,12 +459,12 @@ function resourceCommand(program: Command, type: ResourceType): void {
     .description(`create a ${type}`)
     .option(
       '--project <id>',
-      type === 'loadbalancer' ? 'project (tenant) id' : 'resolve names inside this project',
+      type === 'loadbalancer' ? 'project (tenant) id (required)' : 'resolve names inside this project',
     );
   if (type === 'pool')
     create
-      .option('--listener <listener>', 'the listener it serves')
-      .option('--loadbalancer <lb>', 'its load balancer');
+      .option('--listener <listener>', 'the listener it serves (this or --loadbalancer is required)')
+      .option('--loadbalancer <lb>', 'its load balancer (when it serves no listener yet)');
   if (type === 'listener')
     create
       .option('--default-pool <pool>', 'its default pool')
@@ -426,7 +472,7 @@ function resourceCommand(program: Command, type: ResourceType): void {
   if (type === 'l7policy') create.option('--redirect-pool <pool>', 'REDIRECT_TO_POOL target');
   if (type === 'pool')
     create.option('--session-persistence <spec>', 'type=SOURCE_IP|HTTP_COOKIE|APP_COOKIE[,cookie_name=NAME]');
-  fieldOptions(create, type);
+  fieldOptions(create, type, true);
   waitOptions(outputOptions(create)).action(async (...args: unknown[]) => {
     const command = args[args.length - 1] as Command;
     const opts = command.opts();
@@ -450,17 +496,11 @@ function resourceCommand(program: Command, type: ResourceType): void {
         Object.assign(object, parent.extra);
         where = { loadbalancerId: parent.loadbalancerId, tenantId: parent.tenantId };
       }
-      await submitAndMaybeWait(client, { operation: 'create', resource: type, ...where, object }, opts);
-      const records = await client.records(where.loadbalancerId);
-      const created = records.find((r) => r.id === object.id);
-      print(
-        [
-          created
-            ? view(created, await positionsFor(client, [created]))
-            : { id: object.id, provisioning_status: 'PENDING_CREATE' },
-        ],
-        opts as never,
-        true,
+      await submitAndMaybeWait(
+        client,
+        { operation: 'create', resource: type, ...where, object },
+        opts,
+        'always',
       );
     });
   });
@@ -476,6 +516,7 @@ function resourceCommand(program: Command, type: ResourceType): void {
       .option('--insert-headers <spec>', 'X-Forwarded-For=true,X-Forwarded-Port=false,…');
   if (type === 'l7policy') set.option('--redirect-pool <pool>', 'REDIRECT_TO_POOL target');
   fieldOptions(set, type);
+  outputOptions(set);
   const request = (
     operation: 'update' | 'delete',
     target: ResourceRecord,
@@ -504,10 +545,12 @@ function resourceCommand(program: Command, type: ResourceType): void {
 
   // delete
   waitOptions(
-    group
-      .command(CHILD_OF[type] ? `delete <${CHILD_OF[type].type}> <${type}>` : `delete <${type}>`)
-      .description(`delete a ${type}`)
-      .option('--project <id>', 'resolve names inside this project'),
+    outputOptions(
+      group
+        .command(CHILD_OF[type] ? `delete <${CHILD_OF[type].type}> <${type}>` : `delete <${type}>`)
+        .description(`delete a ${type}`)
+        .option('--project <id>', 'resolve names inside this project'),
+    ),
   ).action(
     onObject(type, (client, target, opts) =>
       submitAndMaybeWait(client, request('delete', target, { id: target.id }), opts),
@@ -522,7 +565,7 @@ function resourceCommand(program: Command, type: ResourceType): void {
       .option('--project <id>', 'resolve names inside this project'),
   ).action(
     onObject(type, async (client, target, opts) =>
-      print([view(target, await positionsFor(client, [target]))], opts as never, true),
+      printRows([view(target, await positionsFor(client, [target]))], opts as never, true),
     ),
   );
 
@@ -562,7 +605,7 @@ function resourceCommand(program: Command, type: ResourceType): void {
               Number(a.position) - Number(b.position)
             : 0,
         );
-      print(rows, { format: opts.format, column: opts.column ?? COLUMNS[type] }, false);
+      printRows(rows, { format: opts.format, column: opts.column ?? COLUMNS[type] }, false);
       if (cursor) process.stderr.write(`more: --marker ${cursor}\n`);
     });
   });
@@ -595,6 +638,7 @@ async function locateArgs(client: LbaasClient, type: ResourceType, args: unknown
     (m) => m.id === ref.toLowerCase() || (m.desired as { name?: string }).name === ref,
   );
   if (found.length === 1) return found[0] as ResourceRecord;
+  if (found.length === 0) await refusedInstead(client, type, ref);
   throw new CliExit(
     found.length > 1
       ? `${found.length} ${type}s of ${parent.type} ${args[0]} are named ${ref}: use an id`

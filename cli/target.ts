@@ -1,6 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  DescribeStacksCommand,
+  type DescribeStacksCommandOutput,
+} from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -11,8 +15,30 @@ import { groupSummaries, loadConfig } from '../lib/config/lbaas-config.js';
 import { environmentStackName, OUTPUTS } from '../lib/config/stack-outputs.js';
 import type { ClientTarget } from './lbaas-client.js';
 
-/** Written by `npm start`; LBAAS_LOCAL_STATE points elsewhere (tests, several stacks). */
-export const LOCAL_STATE_FILE = process.env.LBAAS_LOCAL_STATE ?? '.local/stack.json';
+export const CONFIG_FILE = 'lbaas.config.json';
+
+/**
+ * The project's configuration, found as git finds its repository: in the working directory or the
+ * nearest directory above it that has one (so `cd cli && npx lbaas …` works). Undefined if none.
+ */
+export function findConfig(from: string = process.cwd()): string | undefined {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    const candidate = join(dir, CONFIG_FILE);
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
+ * Where `npm start` records the local stack for the CLI: `.local/stack.json` beside the project's
+ * configuration (npm runs `start` in the project's root), else in the working directory.
+ * LBAAS_LOCAL_STATE points elsewhere (tests, several stacks).
+ */
+export function localStateFile(from: string = process.cwd()): string {
+  if (process.env.LBAAS_LOCAL_STATE) return process.env.LBAAS_LOCAL_STATE;
+  const config = findConfig(from);
+  return join(config ? dirname(config) : resolve(from), '.local', 'stack.json');
+}
 
 export interface TargetOptions {
   env?: string;
@@ -31,14 +57,17 @@ export interface ResolvedTarget {
 
 /**
  * Where the CLI talks to: the local stack (`npm start` writes .local/stack.json), or an AWS
- * stack's outputs, with credentials and region from the standard AWS environment.
+ * stack's outputs, with credentials and region from the standard AWS environment. Asked for
+ * neither, it is the local stack when one is recorded, else AWS; a failure to reach AWS then
+ * also says that no local stack is running.
  */
 export async function resolveTarget(options: TargetOptions): Promise<ResolvedTarget> {
-  const wantLocal = options.local ?? (!options.stack && existsSync(LOCAL_STATE_FILE));
+  const stateFile = localStateFile();
+  const implicit = options.local === undefined && !options.stack;
+  const wantLocal = options.local ?? (!options.stack && existsSync(stateFile));
   if (wantLocal) {
-    if (!existsSync(LOCAL_STATE_FILE))
-      throw new Error(`no local stack: ${LOCAL_STATE_FILE} not found (run npm start)`);
-    const state = JSON.parse(readFileSync(LOCAL_STATE_FILE, 'utf8')) as {
+    if (!existsSync(stateFile)) throw new Error(`no local stack: ${stateFile} not found (run npm start)`);
+    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as {
       endpoints: { dynamodb: string; sqs: string };
       target: ClientTarget;
       certificateDir?: string;
@@ -63,24 +92,44 @@ export async function resolveTarget(options: TargetOptions): Promise<ResolvedTar
         }),
       },
       certificates: new FileCertificates(
-        state.certificateDir ?? join(dirname(resolve(LOCAL_STATE_FILE)), 'certificates'),
+        state.certificateDir ?? join(dirname(resolve(stateFile)), 'certificates'),
       ),
       where: `local stack (${state.endpoints.sqs})`,
     };
   }
-  const config = loadConfig(options.config ?? 'lbaas.config.json');
+  const noLocal = implicit ? `no local stack is running (${stateFile} not found: run npm start), and ` : '';
+  const configPath = options.config ?? findConfig();
+  if (!configPath)
+    throw new Error(
+      `${noLocal}no ${CONFIG_FILE} in ${process.cwd()} or any directory above it to name an AWS environment (pass --config)`,
+    );
+  const config = loadConfig(configPath);
   const env = options.env ?? config.environments[0]?.prefix;
-  if (!env) throw new Error('no environment: pass --env');
+  if (!env) throw new Error(`no environment in ${configPath}: pass --env`);
   const name = options.stack ?? environmentStackName(config, env);
   const region = config.region ? { region: config.region } : {};
   const cfn = new CloudFormationClient(region);
-  const described = await cfn.send(new DescribeStacksCommand({ StackName: name }));
+  // Which AWS environment was meant, in every error about reaching it.
+  const aws = `AWS stack ${name} (environment ${env}, region ${config.region ?? 'from the AWS environment'}, ${configPath})`;
+  let described: DescribeStacksCommandOutput;
+  try {
+    described = await cfn.send(new DescribeStacksCommand({ StackName: name }));
+  } catch (error) {
+    const e = error as Error;
+    const fix =
+      e.name === 'CredentialsProviderError'
+        ? ' (give credentials for its account: AWS_PROFILE, or the AWS_ACCESS_KEY_ID family)'
+        : '';
+    throw new Error(`${noLocal}${aws} cannot be read: ${e.message.split('\n')[0]}${fix}`, { cause: error });
+  } finally {
+    cfn.destroy();
+  }
   const outputs = Object.fromEntries(
     (described.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]),
   );
   const need = (key: string) => {
     const value = outputs[key];
-    if (!value) throw new Error(`stack ${name} has no output ${key} (deployed with this version?)`);
+    if (!value) throw new Error(`${aws} has no output ${key} (deployed with this version?)`);
     return value;
   };
   const prefix = need(OUTPUTS.agentQueuePrefix);
@@ -103,7 +152,7 @@ export async function resolveTarget(options: TargetOptions): Promise<ResolvedTar
     },
     clients: { dynamodb: new DynamoDBClient(region), sqs: new SQSClient(region) },
     certificates: new SecretsManagerCertificates(new SecretsManagerClient(region)),
-    where: `stack ${name}`,
+    where: aws,
   };
 }
 

@@ -3,6 +3,7 @@ import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadConfig } from './config/lbaas-config.js';
 import { environmentStackName, sharedStackName } from './config/stack-outputs.js';
+import { muteBundlingAnnouncements, verboseSynth } from './config/synth-output.js';
 import { EnvironmentStack } from './environment-stack.js';
 import { SharedStack } from './shared-stack.js';
 
@@ -41,6 +42,7 @@ export function buildApp(app: App, configPath: string): App {
 // `cdk synth|deploy`: the configuration comes from -c config=… or lbaas.config.json.
 if (process.argv[1] && resolve(process.argv[1]).endsWith('lib/app.ts')) {
   const app = new App();
+  if (!verboseSynth(app)) muteBundlingAnnouncements();
   buildApp(app, String(app.node.tryGetContext('config') ?? 'lbaas.config.json'));
   app.synth();
 }

@@ -50,14 +50,18 @@ export class EnvironmentStack extends Stack {
     const { config, environment: e, shared } = props;
     const base = `${config.name}-${e.prefix}`;
     const tables = shared.tables;
+    // Each function gets only the variables its configuration reader reads (the bundles suite checks it).
     const common = {
       [ENV_VARS.environment]: e.prefix,
-      [ENV_VARS.agentDownTimeSeconds]: String(e.agentDownTimeSeconds),
+      POWERTOOLS_METRICS_NAMESPACE: 'BigIpLbaas',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    };
+    const liveness = { [ENV_VARS.agentDownTimeSeconds]: String(e.agentDownTimeSeconds) };
+    // The queue consumers' retry back-off and last attempt.
+    const retries = {
       [ENV_VARS.maxAttempts]: String(e.maxAttempts),
       [ENV_VARS.retryBaseSeconds]: String(e.retryBaseSeconds),
       [ENV_VARS.retryMaxSeconds]: String(e.retryMaxSeconds),
-      POWERTOOLS_METRICS_NAMESPACE: 'BigIpLbaas',
-      POWERTOOLS_LOG_LEVEL: 'INFO',
     };
     const use = (fn: LbaasFunction, grants: Partial<Record<TableId, 'read' | 'readWrite'>>) => {
       for (const [tableId, access] of Object.entries(grants) as [TableId, 'read' | 'readWrite'][]) {
@@ -107,6 +111,8 @@ export class EnvironmentStack extends Stack {
       return { group, suffix, devices, deviceEnv };
     });
 
+    const groupLimits = JSON.stringify(e.groups.map((g) => ({ name: g.name, limits: g.capacity })));
+
     // The scheduler: many concurrent copies, one request queue.
     const scheduler = use(
       new LbaasFunction(this, 'Scheduler', {
@@ -115,9 +121,11 @@ export class EnvironmentStack extends Stack {
         timeout: SCHEDULER_TIMEOUT,
         environment: {
           ...common,
+          ...liveness,
+          ...retries,
           [ENV_VARS.selection]: e.selection,
           [ENV_VARS.agentCacheSeconds]: '2',
-          [ENV_VARS.groups]: JSON.stringify(e.groups.map((g) => ({ name: g.name, limits: g.capacity }))),
+          [ENV_VARS.groups]: groupLimits,
         },
       }),
       // agents: read for decisions, write for each agent's load balancer count; groups: usage and counts.
@@ -151,6 +159,7 @@ export class EnvironmentStack extends Stack {
       const placement = devices.placementFor(agent);
       const agentEnv = {
         ...common,
+        ...liveness,
         ...deviceEnv,
         [ENV_VARS.agentHost]: agent.host,
         [ENV_VARS.agentQueueUrl]: pair.queue.queueUrl,
@@ -162,7 +171,7 @@ export class EnvironmentStack extends Stack {
           description: `${e.prefix}/${agent.host}: applies requests to the BIG-IP devices`,
           timeout: WORKER_TIMEOUT,
           memorySize: 512,
-          environment: { ...agentEnv, [ENV_VARS.leaseSeconds]: String(LEASE_SECONDS) },
+          environment: { ...agentEnv, ...retries, [ENV_VARS.leaseSeconds]: String(LEASE_SECONDS) },
           ...(placement ?? {}),
           ...(devices.caBundlePath ? { files: { [CA_BUNDLE_FILE]: devices.caBundlePath } } : {}),
         }),
@@ -229,6 +238,7 @@ export class EnvironmentStack extends Stack {
         timeout: Duration.seconds(Math.min(900, heartbeatBeats * e.heartbeatIntervalSeconds + 30)),
         environment: {
           ...common,
+          ...liveness,
           [ENV_VARS.heartbeatIntervalSeconds]: String(e.heartbeatIntervalSeconds),
           [ENV_VARS.beatsPerInvocation]: String(heartbeatBeats),
           [ENV_VARS.agentQueues]: this.toJsonString(
@@ -271,8 +281,11 @@ export class EnvironmentStack extends Stack {
           reservedConcurrency: 1,
           environment: {
             ...common,
+            ...liveness,
             ...deviceEnv,
             [ENV_VARS.healthIntervalSeconds]: String(e.healthIntervalSeconds),
+            // Its group's limits give the capacity score its alarm watches.
+            [ENV_VARS.groups]: groupLimits,
           },
           ...(pollerPlacement ?? {}),
           ...(devices.caBundlePath ? { files: { [CA_BUNDLE_FILE]: devices.caBundlePath } } : {}),

@@ -14,6 +14,7 @@ import {
   FORWARDED_DECISIONS,
 } from '../functions/domain/agent-scheduler.js';
 import type { PolicyMode } from '../functions/domain/octavia-policy.js';
+import type { Refusal } from '../functions/domain/ports.js';
 import { wrapQueueHandler } from '../functions/handlers/lambda-shape.js';
 import type { PollReport } from '../functions/services/health-poller.js';
 import type { ReconcileReport } from '../functions/services/reconciler.js';
@@ -75,7 +76,7 @@ export interface LocalStackOptions {
   visibilityTimeoutSeconds?: number;
   /** Called with the SDK clients before anything uses them (tests add fault-injecting middleware). */
   configureClients?: (clients: { dynamodb: DynamoDBClient; sqs: SQSClient }) => void;
-  /** How long the simulated devices take (default `zero`; `real` is the model of bigip-real-device.md §6). */
+  /** How long the simulated devices take (default `zero`; `real` is the model of device-facts.md §6). */
   timing?: TimingModel;
   /** Concurrent invocations of each agent's worker (default 2 locally; `workerConcurrency` of the environment in AWS, 5 by default). */
   workerConcurrency?: number;
@@ -100,6 +101,8 @@ export interface LocalStackOptions {
    * monitored members (they keep OFFLINE, members NO_MONITOR), and no status poller runs.
    */
   unmeasuredStatuses?: boolean;
+  /** Told about every request the scheduler refused (npm start prints them). */
+  onRefused?: (refusal: Refusal) => void;
 }
 
 export interface LocalApiOptions {
@@ -124,9 +127,11 @@ export interface RecentRequest {
   resource: string;
   loadbalancerId: string;
   tenantId: string;
-  decision: DecisionKind;
+  /** Where the scheduler sent it, or `refused` (then `host` is empty and `reason` says why). */
+  decision: DecisionKind | 'refused';
   host: string;
   at: number;
+  reason?: string;
 }
 
 export interface LocalAgent {
@@ -174,7 +179,7 @@ export interface LocalStack {
   clients: { dynamodb: DynamoDBClient; sqs: SQSClient };
   agentDownTimeMs: number;
   heartbeatIntervalMs: number;
-  /** Forwarded requests, newest last (bounded). */
+  /** Forwarded and refused requests, newest last (bounded). */
   recent: RecentRequest[];
   decisions: Record<string, number>;
   healthIntervalMs: number;
@@ -334,9 +339,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     idempotencyTtlSeconds: 86_400,
     groups: groupDefinitions,
   };
+  const remember = (entry: RecentRequest) => {
+    recent.push(entry);
+    if (recent.length > 500) recent.splice(0, recent.length - 500);
+  };
   const scheduler = wireScheduler(schedulerConfig, clients, {
-    onScheduled: (request, outcome) => {
-      recent.push({
+    onScheduled: (request, outcome) =>
+      remember({
         requestId: request.requestId,
         operation: request.operation,
         resource: request.resource,
@@ -345,8 +354,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         decision: outcome.decision.kind,
         host: outcome.decision.host,
         at: Date.now(),
+      }),
+    onRefused: (refusal) => {
+      remember({
+        requestId: refusal.requestId,
+        operation: refusal.operation ?? '?',
+        resource: refusal.resource ?? '?',
+        loadbalancerId: refusal.loadbalancerId ?? '',
+        tenantId: refusal.tenantId,
+        decision: 'refused',
+        host: '',
+        at: refusal.refusedAt,
+        reason: refusal.reason,
       });
-      if (recent.length > 500) recent.splice(0, recent.length - 500);
+      options.onRefused?.(refusal);
     },
   });
   const schedulerHandler = wrapQueueHandler(scheduler.handler, scheduler.telemetry);

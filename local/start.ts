@@ -4,7 +4,7 @@
  *
  *   npm start                                  # real timings (heartbeat 30 s, agentDownTime 75 s)
  *   npm start -- --time-scale 10               # 10× faster liveness, to watch failover quickly
- *   npm start -- --timing real                 # devices that take as long as real ones (bigip-real-device.md §6)
+ *   npm start -- --timing real                 # devices that take as long as real ones (device-facts.md §6)
  *   npm start -- --env Project --port 8787 --verbose
  *   npm start -- --config local/two-groups.config.json   # two device groups (HA pairs), capacity limits
  */
@@ -107,6 +107,14 @@ const stack = await startLocalStack({
   timing,
   reconcileIntervalMs: 60_000,
   api: { port: Number(values['api-port']), auth },
+  // A refusal is final and its sender may not be watching: the log says it, with the reason.
+  onRefused: (r) =>
+    console.log(
+      `${new Date(r.refusedAt).toISOString()} refused ${r.operation ?? ''} ${r.resource ?? ''} ${r.objectId ?? ''} (request ${r.requestId}, project ${r.tenantId}): ${r.reason}`.replace(
+        / {2,}/g,
+        ' ',
+      ),
+    ),
 });
 const dashboard = await startDashboard(stack, Number(values.port));
 
@@ -143,6 +151,9 @@ Or the OpenStack way (Debian: apt-get install python3-openstackclient python3-oc
 
 Or press "Create a demo load balancer" on the dashboard, then "Stop" an agent to watch failover
 (${stack.agentDownTimeMs / 1000} s after its last heartbeat; start with --time-scale 10 to make that ${stack.agentDownTimeMs / 10_000} s).
+
+The tour: README.md. The CLI, the sandbox (real traffic through 127.0.0.2) and failover:
+docs/operator-guide.md. Every setting: docs/configuration.md.
 
 Ctrl-C stops everything.
 `);

@@ -1,6 +1,6 @@
 /**
  * The soak's independent oracle: what must be on the device, built from the requests the soak sent
- * with the mapping the README documents (the upstream agent's names, shared nodes in /Common) —
+ * with the mapping docs/bigip-mapping.md documents (the upstream agent's names, shared nodes in /Common) —
  * not with the translation and planning code under test — compared with the simulator's own
  * configuration dump.
  */

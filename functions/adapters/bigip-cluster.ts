@@ -30,7 +30,7 @@ export interface ClusterOptions {
   unitCheckMs?: number;
 }
 
-/** Sync states of a group that mean "still syncing" (F5's own module waits on these, bigip-real-device.md §4.3). */
+/** Sync states of a group that mean "still syncing" (F5's own module waits on these, device-facts.md §4.3). */
 const SYNC_IN_PROGRESS = new Set(['Not All Devices Synced', 'Awaiting Initial Sync', 'Syncing']);
 
 /**

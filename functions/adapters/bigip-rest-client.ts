@@ -73,7 +73,7 @@ export interface RestResponse {
 }
 
 const TOKEN_MARGIN_MS = 60_000;
-/** A login refused because the user holds too many tokens (bigip-real-device.md §5.3: 100 per user). */
+/** A login refused because the user holds too many tokens (device-facts.md §5.3: 100 per user). */
 const TOKEN_QUOTA_RE = /maximum active login tokens/i;
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 

@@ -71,5 +71,6 @@ export function materialFrom(ref: string, raw: unknown): CertificateMaterial {
     ...(b.passphrase ? { passphrase: b.passphrase } : {}),
     fingerprint,
     serverNames: dns.length > 0 ? dns : cn ? [cn] : [],
+    ...(key.asymmetricKeyType ? { keyType: key.asymmetricKeyType } : {}),
   };
 }

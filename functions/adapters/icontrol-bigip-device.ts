@@ -10,9 +10,13 @@ import {
   type ReadUnit,
 } from '../domain/bigip-objects.js';
 import type { HealthScrape, MemberReading, VirtualReading } from '../domain/device-health.js';
+import { readinessOf } from '../domain/device-readiness.js';
 import { BigIpError } from '../domain/errors.js';
+import { groupSyncStatus } from '../domain/group-sync-status.js';
 import { canonicalAction, canonicalCondition } from '../domain/ltm-policy-translation.js';
+import { nodeConflictIn, nodeConflictReason, reuseTenantNode } from '../domain/node-conflicts.js';
 import type { BigIpDevice, DeviceStatus, ExecuteReport } from '../domain/ports.js';
+import { hasSysReady } from '../domain/tmos-versions.js';
 import type { BigIpRestClient, RestResponse } from './bigip-rest-client.js';
 
 const FOLDER_MISSING_RE = /requested folder \(.*\) was not found/i;
@@ -48,7 +52,9 @@ function collection(o: Pick<BigIpObject, 'kind' | 'partition' | 'monitorType' | 
   }
 }
 
-/** Where a file lands after its upload (file-transfer/uploads), for `from-local-file`. */
+const VERSION_TTL_MS = 10 * 60_000;
+
+/** Where a file lands after its upload (file-transfer/uploads), for `sourcePath`. */
 const DOWNLOADS = '/var/config/rest/downloads';
 /** The file-transfer endpoint takes chunks of at most 1 MiB; F5's SDK sends 512 KiB. */
 const UPLOAD_CHUNK = 512 * 1024;
@@ -75,7 +81,7 @@ function toWire(kind: BigIpObject['kind'], attrs: Record<string, unknown>): Reco
     if ('persist' in attrs) body.persist = (attrs.persist as string[]).map((name) => ({ name }));
     if ('policies' in attrs) body.policies = (attrs.policies as string[]).map((name) => ({ name }));
   }
-  // §3.4: a published policy cannot be created or changed directly from 12.1; `legacy: true` does
+  // device-facts.md §3.4: a published policy cannot be created or changed directly from 12.1; `legacy: true` does
   // both as before 12.1 (what F5's agent sends), so no draft is ever left behind.
   if (kind === 'ltm-policy') body.legacy = true;
   return body;
@@ -224,7 +230,38 @@ async function limited<T, R>(items: readonly T[], limit: number, fn: (item: T) =
  * (partition, then the change as one transaction, then clean-up the device may refuse).
  */
 export class IControlBigIpDevice implements BigIpDevice {
-  constructor(private readonly rest: BigIpRestClient) {}
+  /** The device's TMOS version, read once in a while (an upgrade reboots the unit). */
+  private version: { at: number; value: Promise<string> } | undefined;
+
+  constructor(
+    private readonly rest: BigIpRestClient,
+    /** The device group the agent syncs: its own state is read from `cm/sync-status` (group-sync-status.ts). */
+    private readonly options: { deviceGroup?: string } = {},
+  ) {}
+
+  /**
+   * The TMOS version from the device info, as F5's own client reads it before deciding what to ask
+   * (f5-cloud-libs `ready()`); kept for ten minutes. A failed read is not kept.
+   */
+  private tmosVersion(): Promise<string> {
+    const now = Date.now();
+    if (this.version && now - this.version.at < VERSION_TTL_MS) return this.version.value;
+    const value = this.rest.request('GET', '/mgmt/shared/identified-devices/config/device-info').then((r) => {
+      const version = (r.body as { version?: unknown })?.version;
+      if (typeof version !== 'string' || !/^\d+\.\d+/.test(version))
+        throw new BigIpError(`device ${this.name}: device-info names no TMOS version`, {
+          device: this.name,
+          transient: true,
+        });
+      return version;
+    });
+    const entry = { at: now, value };
+    this.version = entry;
+    value.catch(() => {
+      if (this.version === entry) this.version = undefined;
+    });
+    return value;
+  }
 
   get name(): string {
     return this.rest.name;
@@ -236,6 +273,8 @@ export class IControlBigIpDevice implements BigIpDevice {
 
   async read(partition: string, units: readonly ReadUnit[]): Promise<DeviceSnapshot> {
     const snapshot: DeviceSnapshot = { folderExists: true, objects: new Map(), poolMembers: new Map() };
+    // What an LTM policy may carry depends on the version (tmos-versions.ts): read alongside.
+    const version = units.some((u) => u.kind === 'ltm-policy') ? this.tmosVersion() : undefined;
     if (units.some((u) => u.kind === 'tls-listing')) {
       snapshot.tlsListed = await this.listTls(partition);
       for (const o of snapshot.tlsListed) snapshot.objects.set(objectKey(o), {});
@@ -245,24 +284,14 @@ export class IControlBigIpDevice implements BigIpDevice {
       4,
       async (unit) => {
         const object = { ...unit, attrs: {} } as BigIpObject;
-        const expand = unit.kind === 'pool' || unit.kind === 'virtual' ? '?expandSubcollections=true' : '';
+        // A pool comes with its members, a virtual with its profiles and policies, and a policy with
+        // its rules and each rule's conditions and actions (a deep expansion: device-facts.md §7.2).
+        const expand = ['pool', 'virtual', 'ltm-policy'].includes(unit.kind)
+          ? '?expandSubcollections=true'
+          : '';
         const response = await this.rest.request('GET', `${itemPath(object)}${expand}`, {
           accept: [400, 404],
         });
-        if (unit.kind === 'ltm-policy' && response.status === 200) {
-          // Expanding a collection expands its items' subcollections (as for pools' members), so
-          // the rules collection comes with every rule's conditions and actions: two reads in all.
-          const rules = await this.rest.request(
-            'GET',
-            `${itemPath(object)}/rules?expandSubcollections=true`,
-            {
-              accept: [404],
-            },
-          );
-          (response.body as Record<string, unknown>).rulesReference = {
-            items: (rules.body as { items?: unknown[] })?.items ?? [],
-          };
-        }
         return { unit, object, response };
       },
     );
@@ -299,6 +328,7 @@ export class IControlBigIpDevice implements BigIpDevice {
       }
     }
     if (!snapshot.folderExists) snapshot.objects.clear();
+    if (version) snapshot.tmosVersion = await version;
     return snapshot;
   }
 
@@ -328,9 +358,12 @@ export class IControlBigIpDevice implements BigIpDevice {
     const files = (c: BigIpCommand) => DEVICE_FILES.has(c.object.kind);
     for (const c of plan.commands.filter((c) => files(c) && c.op === 'create'))
       await this.installFile(c.object, rest);
-    const change = plan.commands.filter((c) => !files(c));
-    if (plan.atomic && change.length > 1) await this.transaction(change, rest);
-    else for (const command of change) await this.run(command, undefined, rest);
+    await this.change(
+      partition,
+      plan.commands.filter((c) => !files(c)),
+      plan.atomic,
+      rest,
+    );
     for (const c of plan.commands.filter((c) => files(c) && c.op === 'delete')) {
       const response = await rest.request('DELETE', itemPath(c.object), { accept: [400, 404] });
       // Still used by a profile we do not know of: left, as the device says.
@@ -361,12 +394,52 @@ export class IControlBigIpDevice implements BigIpDevice {
     return report;
   }
 
+  /**
+   * The change itself: one transaction (or its one command). A member refused because a node of the
+   * tenant's own partition has its address (left by F5's agent) goes into that partition and the
+   * change is sent again; a node elsewhere refuses it for good, in words that name it
+   * (node-conflicts.ts). Each retry moves at least one member, so it ends.
+   */
+  private async change(
+    partition: string,
+    commands: readonly BigIpCommand[],
+    atomic: boolean,
+    rest: Requester,
+  ): Promise<void> {
+    let current = commands;
+    for (;;) {
+      try {
+        if (atomic && current.length > 1) await this.transaction(current, rest);
+        else for (const command of current) await this.run(command, undefined, rest);
+        return;
+      } catch (error) {
+        const message = error instanceof BigIpError ? String(error.context.bigipMessage ?? '') : '';
+        const conflict =
+          error instanceof BigIpError && error.status === 400 ? nodeConflictIn(message) : undefined;
+        if (!conflict) throw error;
+        // Only a change that left nothing behind is sent again: a transaction, or a single command.
+        const again =
+          atomic || current.length === 1 ? reuseTenantNode(current, conflict, partition) : undefined;
+        if (!again) {
+          const reason = nodeConflictReason(conflict);
+          throw new BigIpError(`device ${this.name}: ${reason}`, {
+            device: this.name,
+            status: 400,
+            transient: false,
+            context: { bigipMessage: reason },
+          });
+        }
+        current = again;
+      }
+    }
+  }
+
   async status(options: { withSync?: boolean; withVersion?: boolean } = {}): Promise<DeviceStatus> {
     const failover = await this.rest.request('GET', '/mgmt/tm/cm/failover-status');
     const status: DeviceStatus = { failoverState: nestedDescription(failover.body, 'status') ?? 'UNKNOWN' };
     if (options.withSync) {
       const sync = await this.rest.request('GET', '/mgmt/tm/cm/sync-status');
-      const value = nestedDescription(sync.body, 'status');
+      const value = this.groupSync(sync.body);
       if (value) status.syncStatus = value;
     }
     if (options.withVersion) {
@@ -402,7 +475,7 @@ export class IControlBigIpDevice implements BigIpDevice {
     const pools = new Map<string, Map<string, MemberReading>>();
     await limited(poolPaths, 4, async (path) => {
       const [, partition = '', name = ''] = /^\/([^/]+)\/(.+)$/.exec(path) ?? [];
-      // A pool listed a moment ago that now answers 404 (mcpd restarting, bigip.md A.6, or just
+      // A pool listed a moment ago that now answers 404 (mcpd restarting, bigip-rest.md A.6, or just
       // deleted) fails the whole reading: a partial one could read as members gone.
       const response = await this.rest.request(
         'GET',
@@ -422,17 +495,20 @@ export class IControlBigIpDevice implements BigIpDevice {
   }
 
   async readiness(): Promise<{ ready: boolean; reason?: string }> {
-    const [ready, mcp] = await Promise.all([
-      this.rest.request('GET', '/mgmt/tm/sys/ready'),
+    // sys/ready exists from 13.1 only; before, sys/available stands in (device-readiness.ts).
+    const version = await this.tmosVersion();
+    const withReady = hasSysReady(version);
+    const [mcp, ready, available] = await Promise.all([
       this.rest.request('GET', '/mgmt/tm/sys/mcp-state'),
+      withReady ? this.rest.request('GET', '/mgmt/tm/sys/ready') : undefined,
+      withReady ? undefined : this.rest.request('GET', '/mgmt/tm/sys/available', { accept: [404, 503] }),
     ]);
-    const config = nestedDescription(ready.body, 'configReady');
-    if (config !== 'yes')
-      return { ready: false, reason: `sys/ready says configReady ${config ?? 'unknown'}` };
-    const phase = nestedDescription(mcp.body, 'phase');
-    if (phase !== 'running')
-      return { ready: false, reason: `mcpd phase is ${phase ?? 'unknown'}, not running` };
-    return { ready: true };
+    return readinessOf({
+      version,
+      mcpPhases: nestedDescriptions(mcp.body, 'phase'),
+      ...(ready ? { configReady: nestedDescription(ready.body, 'configReady') ?? 'unknown' } : {}),
+      ...(available ? { sysAvailable: available.status === 200 } : {}),
+    });
   }
 
   /** The partition's certificates, keys and client-ssl profiles (names only): three listing GETs. */
@@ -455,7 +531,10 @@ export class IControlBigIpDevice implements BigIpDevice {
 
   /**
    * Uploads a certificate or key (file-transfer, in chunks with Content-Range, as F5's SDK does)
-   * and installs it into the partition (`sys crypto cert|key install from-local-file`). The bytes
+   * and creates it in the tenant's partition from the uploaded file, the way F5's Ansible and
+   * Terraform do: `POST /mgmt/tm/sys/file/ssl-cert|ssl-key {name, partition, sourcePath}`
+   * (device-facts.md §7.8; `sys crypto … install` by a full partition path has no public evidence).
+   * The name carries the content, so one that exists already (a retry) is the same file. The bytes
    * are key material: they go into the request and nowhere else.
    */
   private async installFile(o: BigIpObject, rest: Requester): Promise<void> {
@@ -472,14 +551,14 @@ export class IControlBigIpDevice implements BigIpDevice {
       });
       if (bytes.length === 0) break;
     }
-    const crypto = o.kind === 'ssl-key' ? 'key' : 'cert';
-    await rest.request('POST', `/mgmt/tm/sys/crypto/${crypto}`, {
+    await rest.request('POST', collection(o), {
       body: {
-        command: 'install',
-        name: `/${assertSafeName(o.partition, 'partition')}/${name}`,
-        'from-local-file': `${DOWNLOADS}/${name}`,
+        name,
+        partition: assertSafeName(o.partition, 'partition'),
+        sourcePath: `file://${DOWNLOADS}/${name}`,
         ...(o.passphrase ? { passphrase: o.passphrase } : {}),
       },
+      accept: [409],
       idempotent: true,
     });
   }
@@ -531,7 +610,14 @@ export class IControlBigIpDevice implements BigIpDevice {
 
   async syncStatus(): Promise<string> {
     const sync = await this.rest.request('GET', '/mgmt/tm/cm/sync-status');
-    return nestedDescription(sync.body, 'status') ?? 'unknown';
+    return this.groupSync(sync.body) ?? 'unknown';
+  }
+
+  /** Our device group's sync status in a `cm/sync-status` body (device-wide: device-facts.md §7.11). */
+  private groupSync(body: unknown): string | undefined {
+    const status = nestedDescription(body, 'status');
+    if (status === undefined) return undefined;
+    return groupSyncStatus({ status, details: syncDetails(body) }, this.options.deviceGroup);
   }
 
   async configSync(deviceGroup: string): Promise<void> {
@@ -586,12 +672,13 @@ export class IControlBigIpDevice implements BigIpDevice {
           partition: o.kind === 'member' ? (o.nodePartition ?? o.partition) : o.partition,
           ...toWire(o.kind, o.attrs),
         };
-        // An encrypted key's passphrase goes with the profile using it (the device keeps it encrypted).
-        if (o.kind === 'client-ssl' && o.passphrase)
-          body.certKeyChain = (o.attrs.certKeyChain as Record<string, unknown>[]).map((c) => ({
-            ...c,
-            passphrase: o.passphrase,
-          }));
+        // An encrypted key's passphrase goes with the profile's entry using it (the device keeps it encrypted).
+        const passphrases = o.kind === 'client-ssl' ? o.passphrases : undefined;
+        if (passphrases)
+          body.certKeyChain = (o.attrs.certKeyChain as Record<string, unknown>[]).map((c) => {
+            const passphrase = passphrases[String(c.key)];
+            return passphrase ? { ...c, passphrase } : c;
+          });
         return rest.request('POST', collection(o), { ...enlist, body });
       }
       case 'update':
@@ -635,6 +722,35 @@ type Requester = Pick<BigIpRestClient, 'request'>;
 function messageOf(response: RestResponse): string {
   const body = response.body as { message?: unknown };
   return typeof body?.message === 'string' ? body.message : String(response.body ?? '');
+}
+
+/** The detail lines of a `cm/sync-status` body (`…/syncStatus/0/details` → `…/details/N` → `details`). */
+function syncDetails(body: unknown): string[] {
+  type Nested = { nestedStats?: { entries?: Record<string, Nested & { description?: unknown }> } };
+  const entries = (body as { entries?: Record<string, Nested> })?.entries ?? {};
+  const lines: string[] = [];
+  for (const entry of Object.values(entries)) {
+    for (const [key, value] of Object.entries(entry?.nestedStats?.entries ?? {})) {
+      if (!key.endsWith('/details')) continue;
+      for (const line of Object.values(value?.nestedStats?.entries ?? {})) {
+        const text = line?.nestedStats?.entries?.details?.description;
+        if (typeof text === 'string') lines.push(text);
+      }
+    }
+  }
+  return lines;
+}
+
+/** Every entry's `entries.*.nestedStats.entries.<field>.description` in a stats-shaped body. */
+function nestedDescriptions(body: unknown, field: string): string[] {
+  const entries = (
+    body as {
+      entries?: Record<string, { nestedStats?: { entries?: Record<string, { description?: string }> } }>;
+    }
+  )?.entries;
+  return Object.values(entries ?? {})
+    .map((entry) => entry?.nestedStats?.entries?.[field]?.description)
+    .filter((v): v is string => typeof v === 'string');
 }
 
 /** Reads `entries.*.nestedStats.entries.<field>.description` from a stats-shaped body. */

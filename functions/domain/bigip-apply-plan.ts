@@ -27,6 +27,7 @@ import {
   type ResourceRecord,
   resourceKey,
 } from './resource-state.js';
+import { forVersion } from './tmos-versions.js';
 
 /** What one request makes the agent look at on the device. */
 export interface ApplyScope {
@@ -135,6 +136,9 @@ export function scopeFor(tree: LoadBalancerTree, t: Translation, target: ScopeTa
   }
   setAsideRefused(tree, t, target, keys);
   if (!full) addDependencies(tree, t, keys);
+  // A pool brings every member back (its list must be whole), but a refused member is not needed
+  // by anything: retried, it would fail every later change of its pool (a node conflict, say).
+  if (!full) setAsideRefused(tree, t, target, keys, 'member');
 
   // A pool's cookie profile exists only while its persistence is APP_COOKIE. An absent one is worth
   // a read only when it may still be on the device: an update may be switching away from it, or the
@@ -242,11 +246,17 @@ function setAsideRefused(
   t: Translation,
   target: ScopeTarget,
   keys: Set<string>,
+  only?: ResourceType,
 ): void {
   if (target.operation === 'sync' || t.loadbalancerDeleted) return;
   const refused = new Set(
     allRecords(tree)
-      .filter((r) => r.provisioningStatus === 'ERROR' && !(r.type === target.resource && r.id === target.id))
+      .filter(
+        (r) =>
+          r.provisioningStatus === 'ERROR' &&
+          (only === undefined || r.type === only) &&
+          !(r.type === target.resource && r.id === target.id),
+      )
       .map((r) => resourceKey(r.type, r.id)),
   );
   if (refused.size === 0) return;
@@ -327,7 +337,7 @@ function readsFor(objects: BigIpObject[]): ReadUnit[] {
     }
   }
   // The partition itself is read whenever it is in scope: whether a GET of an object in a missing
-  // partition answers 400 or 404 is not pinned down (bigip-real-device.md §3.2), so only the
+  // partition answers 400 or 404 is not pinned down (device-facts.md §3.2), so only the
   // folder's own GET says for sure whether it must be created.
   const folder = objects.find((o) => o.kind === 'folder');
   if (folder) put({ kind: 'folder', partition: folder.partition, name: folder.name });
@@ -361,8 +371,12 @@ export function planApply(t: Translation, scope: ApplyScope, snapshot: DeviceSna
   const writes: BigIpCommand[] = [];
   const deletes: BigIpCommand[] = [];
   let createFolder = false;
+  const placed = placedAsOnDevice(snapshot);
   for (const key of scope.keys) {
-    const desired = t.present.get(key);
+    const wanted = t.present.get(key);
+    // As this device's version takes it (a redirect code only from 14.0): sent and compared so;
+    // a member where the device has it (its node's partition).
+    const desired = wanted && placed(forVersion(wanted, snapshot.tmosVersion));
     const actual = snapshot.objects.get(key);
     if (desired) {
       if (desired.kind === 'folder') {
@@ -383,7 +397,7 @@ export function planApply(t: Translation, scope: ApplyScope, snapshot: DeviceSna
       continue;
     }
     const gone = t.absent.get(key);
-    if (gone && actual && snapshot.folderExists) deletes.push({ op: 'delete', object: gone });
+    if (gone && actual && snapshot.folderExists) deletes.push({ op: 'delete', object: placed(gone) });
   }
   // Drift: members on a pool we manage that the tree does not know.
   for (const [poolKey, members] of snapshot.poolMembers) {
@@ -401,7 +415,7 @@ export function planApply(t: Translation, scope: ApplyScope, snapshot: DeviceSna
   }
   writes.sort((a, b) => kindRank(a.object.kind) - kindRank(b.object.kind));
   deletes.sort((a, b) => kindRank(b.object.kind) - kindRank(a.object.kind));
-  const commands = replaceMemberLists(t, scope, [...writes, ...deletes]);
+  const commands = replaceMemberLists(t, scope, [...writes, ...deletes], placed);
 
   const nodes = new Set<string>();
   const onDevice = (pool: string | undefined) =>
@@ -446,17 +460,38 @@ export function planApply(t: Translation, scope: ApplyScope, snapshot: DeviceSna
   };
 }
 
+/**
+ * A member the device already has stays where it is: in the partition of its node (/Common for ours,
+ * the tenant's for one taken over from F5's agent or reusing its node: node-conflicts.ts), so an
+ * update or a delete names it there.
+ */
+function placedAsOnDevice(snapshot: DeviceSnapshot): (o: BigIpObject) => BigIpObject {
+  return (o) => {
+    if (o.kind !== 'member') return o;
+    const found = snapshot.poolMembers
+      .get(objectKey({ kind: 'pool', partition: o.partition, name: o.pool as string }))
+      ?.find((m) => m.name === o.name);
+    if (!found?.nodePartition || found.nodePartition === o.nodePartition) return o;
+    return { ...o, nodePartition: found.nodePartition };
+  };
+}
+
 /** From this many member changes on one pool, its whole member list is written at once. */
 export const MEMBER_LIST_THRESHOLD = 3;
 
 /**
- * Many member changes on one pool become one write of its member list (bigip.md: a pool carries
+ * Many member changes on one pool become one write of its member list (bigip-rest.md A.3: a pool carries
  * `members:[...]`; a PATCH with the list replaces them): a thousand members cost one call instead of
  * a thousand. Only when every member the pool should have is in scope, so the list is complete
  * (a member set aside as refused would otherwise be dropped), and the list goes where the member
  * changes would have gone: after pools, before virtual addresses.
  */
-function replaceMemberLists(t: Translation, scope: ApplyScope, commands: BigIpCommand[]): BigIpCommand[] {
+function replaceMemberLists(
+  t: Translation,
+  scope: ApplyScope,
+  commands: BigIpCommand[],
+  placed: (o: BigIpObject) => BigIpObject,
+): BigIpCommand[] {
   const byPool = new Map<string, BigIpCommand[]>();
   for (const c of commands) {
     if (c.object.kind !== 'member') continue;
@@ -471,7 +506,11 @@ function replaceMemberLists(t: Translation, scope: ApplyScope, commands: BigIpCo
     if (!pool || !scope.keys.has(poolKey)) continue;
     const desired = [...t.present.entries()].filter(([, o]) => o.kind === 'member' && o.pool === poolName);
     if (desired.some(([key]) => !scope.keys.has(key))) continue;
-    replaced.set(poolName, { op: 'replace-members', object: pool, members: desired.map(([, o]) => o) });
+    replaced.set(poolName, {
+      op: 'replace-members',
+      object: pool,
+      members: desired.map(([, o]) => placed(o)),
+    });
   }
   if (replaced.size === 0) return commands;
   const out: BigIpCommand[] = [];
@@ -494,7 +533,7 @@ function rank(c: BigIpCommand): number {
 
 /**
  * A device reads a virtual server's destination back through the name of the virtual address that
- * holds its IP (`/P/<va name>:80`, `.80` for IPv6; bigip-real-device.md §1.1). Our virtual
+ * holds its IP (`/P/<va name>:80`, `.80` for IPv6; device-facts.md §1.1). Our virtual
  * addresses are in the translation, so the destination is compared by address.
  */
 function withAddressDestination(actual: Record<string, unknown>, t: Translation): Record<string, unknown> {

@@ -47,8 +47,10 @@ export interface BigIpObject {
    * stored anywhere but on the device (bigip-objects never travel in logs or records).
    */
   content?: string;
-  /** An encrypted key's passphrase (its install and the profile using it), with the same care. */
+  /** An encrypted key's passphrase (its install), with the same care. */
   passphrase?: string;
+  /** A client-ssl profile's encrypted keys' passphrases, by the key's full path, with the same care. */
+  passphrases?: Record<string, string>;
 }
 
 /** Dependency rank: create in ascending order, delete in descending order. */
@@ -79,6 +81,11 @@ export interface DeviceSnapshot {
   poolMembers: Map<string, BigIpObject[]>;
   /** Certificates, keys and client-ssl profiles the partition holds (when a TLS listener is in scope). */
   tlsListed?: BigIpObject[];
+  /**
+   * The device's TMOS version, when an object in scope depends on it (an LTM policy: tmos-versions.ts);
+   * absent, every attribute is sent.
+   */
+  tmosVersion?: string;
 }
 
 /** A read the agent makes: one iControl REST GET each. */

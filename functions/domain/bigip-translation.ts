@@ -87,7 +87,7 @@ export function expectedCodesPattern(codes: string): string {
 
 /**
  * Upstream semantics: BIG-IP's timeout is the whole time before "down", i.e. retries × timeout.
- * From 13.0 a device lowers an interval that is not below the timeout (bigip-real-device.md §1.3),
+ * From 13.0 a device lowers an interval that is not below the timeout (device-facts.md §1.3),
  * so the timeout is raised to at least interval + 1: what is sent is what the device keeps.
  */
 export function monitorTiming(hm: Pick<HealthMonitorSpec, 'delay' | 'timeout' | 'max_retries'>) {

@@ -17,7 +17,7 @@ import type {
  * - object ids: an id maps to one BIG-IP name per environment (`<env>_<id>`), so a pool or listener
  *   id reused by another load balancer would change that one's objects on the device;
  * - addresses: a device keeps virtual-address IPs and IP:port destinations unique across
- *   partitions (bigip-real-device.md §2.2), and route domains do not isolate tenants yet: a load
+ *   partitions (device-facts.md §2.2), and route domains do not isolate tenants yet: a load
  *   balancer claims its VIP, a listener its port on that VIP.
  */
 export interface Claim {

@@ -9,7 +9,7 @@ import {
   resourceKey,
 } from './resource-state.js';
 
-/** One virtual server's counters and state, as one unit's stats endpoint reports them (§5.2). */
+/** One virtual server's counters and state, as one unit's stats endpoint reports them (device-facts.md §5.2). */
 export interface VirtualReading {
   /** Cumulative on this unit, in bits. */
   bitsIn: number;

@@ -41,7 +41,7 @@ const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,255}$/;
 /**
  * A redirect target. It becomes an LTM policy action's `location`, which BIG-IP evaluates as Tcl when
  * it starts with `tcl:` (REDIRECT_PREFIX is sent that way), so nothing Tcl could substitute or
- * group may pass: no `[ ] $ { } \ "`, no `;`, no whitespace (lbaas-features.md §1.4).
+ * group may pass: no `[ ] $ { } \ "`, no `;`, no whitespace (peer-features.md §1.4).
  */
 const REDIRECT_URL_RE =
   /^https?:\/\/[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::\d{1,5})?(?:\/[A-Za-z0-9\-._~!&'()*+,=:@/%?]*)?$/;
@@ -67,7 +67,15 @@ const text = z
 const ipAddress = z
   .union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' })
   .transform((s) => canonicalIp(s));
-const port = z.int({ error: 'must be an integer' }).min(1).max(65535);
+/**
+ * A whole number in [min, max]. One message for every way to miss (not a number, a fraction, out
+ * of range) that names the range: a custom type message alone would hide zod's range messages.
+ */
+function wholeNumber(min: number, max: number, note = '') {
+  const error = `must be a whole number from ${min}${note} to ${max}`;
+  return z.int({ error }).min(min, { error }).max(max, { error });
+}
+const port = wholeNumber(1, 65535);
 /** Octavia's tags (API 2.5): labels for the owner's own filtering, never sent to a device. */
 const tags = z
   .array(text, { error: 'must be a list of strings' })
@@ -112,7 +120,7 @@ export const listenerSpec = z
       error: 'must be HTTP, HTTPS (pass-through), TCP or TERMINATED_HTTPS',
     }),
     protocol_port: port,
-    connection_limit: z.int().min(-1).max(10_000_000).default(-1),
+    connection_limit: wholeNumber(-1, 10_000_000, ' (no limit)').default(-1),
     admin_state_up: z.boolean().default(true),
     default_pool_id: uuid.nullable().default(null),
     default_tls_container_ref: certificateRef.nullable().default(null),
@@ -189,7 +197,7 @@ export const memberSpec = z.object({
   pool_id: uuid,
   address: ipAddress,
   protocol_port: port,
-  weight: z.int().min(0).max(256).default(1),
+  weight: wholeNumber(0, 256).default(1),
   admin_state_up: z.boolean().default(true),
   subnet_id: uuid.optional(),
   /** A backup member takes traffic only when no other member of its pool is up (BIG-IP priority groups). */
@@ -206,10 +214,10 @@ export const healthMonitorSpec = z.object({
   name: text.default(''),
   pool_id: uuid,
   type: z.enum(['PING', 'TCP', 'HTTP', 'HTTPS']),
-  delay: z.int().min(1).max(3600),
-  timeout: z.int().min(1).max(3600),
-  max_retries: z.int().min(1).max(10),
-  max_retries_down: z.int().min(1).max(10).default(3),
+  delay: wholeNumber(1, 3600),
+  timeout: wholeNumber(1, 3600),
+  max_retries: wholeNumber(1, 10),
+  max_retries_down: wholeNumber(1, 10).default(3),
   http_method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']).default('GET'),
   url_path: z
     .string()
@@ -248,11 +256,7 @@ export const l7PolicySpec = z
     action: z.enum(L7_ACTIONS, {
       error: 'must be REDIRECT_TO_POOL, REDIRECT_TO_URL, REDIRECT_PREFIX or REJECT',
     }),
-    position: z
-      .int({ error: 'must be an integer' })
-      .min(1)
-      .max(MAX_POLICY_POSITION)
-      .default(MAX_POLICY_POSITION),
+    position: wholeNumber(1, MAX_POLICY_POSITION).default(MAX_POLICY_POSITION),
     redirect_pool_id: uuid.nullable().default(null),
     redirect_url: redirectUrl.nullable().default(null),
     redirect_prefix: redirectUrl.nullable().default(null),
@@ -648,11 +652,17 @@ function rejectionContext(raw: unknown): RejectionContext {
 
 /** Zod issues as one line an operator can read (the first five, paths prefixed). */
 export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: (string | number)[] = []): string {
-  const parts = issues.slice(0, 5).map((issue) => {
-    const path = [...prefix, ...issue.path.map(String)].join('.');
-    return path ? `${path}: ${issue.message}` : issue.message;
-  });
-  const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : '';
+  // One line per distinct complaint (a huge number fails both the safe-integer and the range check).
+  const lines = [
+    ...new Set(
+      issues.map((issue) => {
+        const path = [...prefix, ...issue.path.map(String)].join('.');
+        return path ? `${path}: ${issue.message}` : issue.message;
+      }),
+    ),
+  ];
+  const parts = lines.slice(0, 5);
+  const more = lines.length > 5 ? ` (and ${lines.length - 5} more)` : '';
   return `invalid request: ${parts.join('; ')}${more}`;
 }
 

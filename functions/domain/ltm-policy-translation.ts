@@ -6,10 +6,10 @@ import { isDeleted, type LoadBalancerTree, type ResourceRecord, resourceKey } fr
 
 /**
  * A listener's L7 policies as one BIG-IP LTM policy, the way F5's agent mapped them
- * (lbaas-features.md §2.1): strategy first-match, one rule per L7 policy in list order, one
+ * (peer-features.md §2.1): strategy first-match, one rule per L7 policy in list order, one
  * condition per L7 rule (all must match), one action per rule. The policy is written with
  * `legacy: true` (the device adapter adds it), which creates and edits it as before 12.1, without
- * Drafts (bigip-real-device.md §3.4).
+ * Drafts (device-facts.md §3.4).
  *
  * Octavia's semantics where the two differ: an L7 policy with no enabled rule matches nothing, so it
  * is left out (F5's agent sent a rule without conditions, which matches every request); a disabled
@@ -38,6 +38,7 @@ const CONDITION_KEYS = [
   'httpHeader',
   'httpCookie',
   'tmName',
+  'caseSensitive',
   'caseInsensitive',
   'equals',
   'startsWith',
@@ -91,7 +92,14 @@ const OPERATORS: Record<Exclude<L7RuleSpec['compare_type'], 'REGEX'>, string> = 
   CONTAINS: 'contains',
 };
 
-/** One L7 rule as an LTM policy condition. Host names compare without case (RFC 9110 §4.2.3); the rest as given. */
+/**
+ * One L7 rule as an LTM policy condition, with the case option Octavia means: its reference
+ * implementation matches host names without case (haproxy `req.hdr(host) -i`) and paths, file
+ * types, headers and cookies exactly (no `-i`); `invert` and the compare type do not change that.
+ * The option is always sent: a condition sent without one is stored case-insensitive
+ * (device-facts.md §7.1), which would match `/API` for a rule on `/api` and read back
+ * differently from what was sent.
+ */
 export function conditionFor(rule: L7RuleSpec, index: number): PolicyCondition {
   const condition: PolicyCondition = { name: String(index) };
   switch (rule.type) {
@@ -99,16 +107,16 @@ export function conditionFor(rule: L7RuleSpec, index: number): PolicyCondition {
       Object.assign(condition, { httpHost: true, host: true, caseInsensitive: true });
       break;
     case 'PATH':
-      Object.assign(condition, { httpUri: true, path: true });
+      Object.assign(condition, { httpUri: true, path: true, caseSensitive: true });
       break;
     case 'FILE_TYPE':
-      Object.assign(condition, { httpUri: true, extension: true });
+      Object.assign(condition, { httpUri: true, extension: true, caseSensitive: true });
       break;
     case 'HEADER':
-      Object.assign(condition, { httpHeader: true, tmName: rule.key ?? '' });
+      Object.assign(condition, { httpHeader: true, tmName: rule.key ?? '', caseSensitive: true });
       break;
     case 'COOKIE':
-      Object.assign(condition, { httpCookie: true, tmName: rule.key ?? '' });
+      Object.assign(condition, { httpCookie: true, tmName: rule.key ?? '', caseSensitive: true });
       break;
   }
   condition[OPERATORS[rule.compare_type as keyof typeof OPERATORS]] = true;

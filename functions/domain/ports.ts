@@ -1,6 +1,7 @@
 import type { ApplyPlan } from './bigip-apply-plan.js';
 import type { BigIpObject, DeviceSnapshot, ReadUnit } from './bigip-objects.js';
 import type { HealthScrape } from './device-health.js';
+import type { RejectionCategory } from './errors.js';
 import type { ForwardedRequest, LbaasRequest, RequestEnvelope, ResourceType } from './lbaas-request.js';
 import type { ListenerStatistics } from './listener-statistics.js';
 import type { AgentView } from './liveness.js';
@@ -233,6 +234,39 @@ export interface ResourceStore {
   ): Promise<{ items: ResourceRecord[]; cursor: string | undefined }>;
 }
 
+// ---- refusals ----
+
+/** A request the scheduler refused for good, and why: what its sender is told. */
+export interface Refusal {
+  env: string;
+  tenantId: string;
+  requestId: string;
+  category: RejectionCategory;
+  reason: string;
+  refusedAt: number;
+  loadbalancerId?: string;
+  operation?: string;
+  /** The object the request named (a member batch: its pool). */
+  resource?: ResourceType;
+  objectId?: string;
+}
+
+/**
+ * Where a refusal waits for its sender, as long as the request's idempotency record lives: read by
+ * the request (the CLI's `--wait`, the only key a sender is sure of), and the last refusal of an
+ * object by its id (`show` of an object that was never created).
+ */
+export interface RefusalLog {
+  record(refusal: Refusal, expiresAtMs: number): Promise<void>;
+  /** The refusals among these requests of an environment (each one key; a hundred per read). */
+  forRequests(
+    env: string,
+    requests: readonly { tenantId: string; requestId: string }[],
+    nowMs: number,
+  ): Promise<Refusal[]>;
+  lastForObject(env: string, objectId: string, nowMs: number): Promise<Refusal | undefined>;
+}
+
 /** An operating status the device reading changed, written only if the object is as it was read. */
 export interface OperatingStatusChange {
   record: ResourceRecord;
@@ -388,16 +422,16 @@ export interface BigIpDevice {
   syncStatus(): Promise<string>;
   configSync(deviceGroup: string): Promise<void>;
   /**
-   * Health and counters of the environment's objects in bulk (§5.2): every virtual server's stats
+   * Health and counters of the environment's objects in bulk (device-facts.md §5.2): every virtual server's stats
    * in one call, and each pool's member stats in one call per pool `wantPool` accepts. Only
    * partitions whose name starts with `partitionPrefix` are kept. Throws on any failure: a partial
    * reading is never returned.
    */
   readHealth(partitionPrefix: string, wantPool: (fullPath: string) => boolean): Promise<HealthScrape>;
   /**
-   * Whether the device can be trusted to show its configuration (§5.1, `bigip.md` A.5): `sys/ready`
+   * Whether the device can be trusted to show its configuration (§5.1, `bigip-rest.md` A.5): `sys/ready`
    * says config ready and mcpd's phase is `running`. While mcpd reloads, a device answers 404 for
-   * objects that exist (`bigip.md` A.6): nothing may be concluded from its reads then.
+   * objects that exist (`bigip-rest.md` A.6): nothing may be concluded from its reads then.
    */
   readiness(): Promise<{ ready: boolean; reason?: string }>;
   /** Partitions (folders under `/`) whose name starts with `prefix`. */

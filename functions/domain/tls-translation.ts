@@ -4,13 +4,19 @@ import type { ListenerSpec } from './lbaas-request.js';
 
 /**
  * A TERMINATED_HTTPS listener's certificates on BIG-IP, the way F5's agent did it
- * (lbaas-features.md §2.2): each certificate (the default one and each SNI one) is uploaded and
+ * (peer-features.md §2.2): each certificate (the default one and each SNI one) is uploaded and
  * installed as a certificate and a key, and gets its own client-ssl profile (parent
  * `/Common/clientssl`) on the listener's virtual server; the default one has `sniDefault: true`, an
  * SNI one names the host it serves (`serverName`). Unlike F5's agent, everything lives in the
  * tenant's partition and is named after its content, so a rotated secret creates new objects, the
  * virtual switches over, and the old ones are removed after it (F5's agent never re-uploaded a
  * changed secret).
+ *
+ * SNI certificates for one host name (an RSA and an ECDSA certificate for `www.example.com`) share
+ * one profile with a key pair each: a device refuses a virtual with two client-ssl profiles of the
+ * same `serverName` (`0107149e`, device-facts.md §7.6), and a profile holds one key pair per key
+ * type. Two of the same key type for one host cannot be served side by side: the listener is
+ * refused, with the reason, before anything reaches the device.
  */
 
 /** A certificate as the agent reads it from its store (Secrets Manager), with what it derived. */
@@ -23,6 +29,8 @@ export interface CertificateMaterial {
   fingerprint: string;
   /** The certificate's DNS names (SAN, else CN): what an SNI profile serves. */
   serverNames: string[];
+  /** The key's algorithm (`rsa`, `ec`, …): one key pair of each type fits in one profile. */
+  keyType?: string;
 }
 
 /** The certificates of the listeners being translated, by reference; an entry may say why it cannot be read. */
@@ -58,59 +66,113 @@ export function listenerTls(
   env: string,
   certificates: CertificateLookup | undefined,
 ): ListenerTls {
+  const prefix = tlsPrefix(env, listenerId);
+  const read: { ref: string; material: CertificateMaterial }[] = [];
+  for (const ref of certificateRefs(spec)) {
+    const material = certificates?.get(ref);
+    if (!material) return refused(`certificate ${ref} was not read`);
+    if ('error' in material) return refused(`certificate ${ref} cannot be read: ${material.error}`);
+    read.push({ ref, material });
+  }
+  const [first, ...sni] = read;
+  if (!first) return { objects: [], profiles: [] };
+  // SNI certificates by the host they serve (the same one named twice counts once).
+  const byHost = new Map<string, { ref: string; material: CertificateMaterial }[]>();
+  for (const entry of sni) {
+    const host = entry.material.serverNames[0];
+    if (!host) return refused(`SNI certificate ${entry.ref} names no host (no DNS name or CN)`);
+    const group = byHost.get(host.toLowerCase()) ?? [];
+    if (!group.some((g) => g.material.fingerprint === entry.material.fingerprint)) group.push(entry);
+    byHost.set(host.toLowerCase(), group);
+  }
   const objects: BigIpObject[] = [];
   const profiles: string[] = [];
-  const prefix = tlsPrefix(env, listenerId);
-  for (const [index, ref] of certificateRefs(spec).entries()) {
-    const material = certificates?.get(ref);
-    if (!material) return { objects: [], profiles: [], error: `certificate ${ref} was not read` };
-    if ('error' in material)
-      return { objects: [], profiles: [], error: `certificate ${ref} cannot be read: ${material.error}` };
-    const isDefault = index === 0;
-    const base = assertSafeName(`${prefix}${material.fingerprint.slice(0, 12)}`, 'certificate');
-    const cert: BigIpObject = {
-      kind: 'ssl-cert',
-      partition,
-      name: `${base}.crt`,
-      attrs: {},
-      content: material.certificate,
-    };
-    const key: BigIpObject = {
-      kind: 'ssl-key',
-      partition,
-      name: `${base}.key`,
-      attrs: {},
-      content: material.privateKey,
-      ...(material.passphrase ? { passphrase: material.passphrase } : {}),
-    };
-    const chain: BigIpObject | undefined = material.chain
-      ? { kind: 'ssl-cert', partition, name: `${base}.chain.crt`, attrs: {}, content: material.chain }
-      : undefined;
-    const serverName = material.serverNames[0];
-    if (!isDefault && !serverName)
-      return { objects: [], profiles: [], error: `SNI certificate ${ref} names no host (no DNS name or CN)` };
+  const add = (role: 'd' | 's', group: { ref: string; material: CertificateMaterial }[]) => {
+    // Content-named: a profile's name follows every certificate it holds.
+    const sorted = [...group].sort((a, b) => a.material.fingerprint.localeCompare(b.material.fingerprint));
+    const chains: Record<string, string>[] = [];
+    const passphrases: Record<string, string> = {};
+    for (const { material } of sorted) {
+      const files = certificateFiles(prefix, partition, material);
+      objects.push(...files.objects);
+      chains.push({ name: sorted.length === 1 ? 'default' : files.base, ...files.chain });
+      if (material.passphrase) passphrases[files.chain.key] = material.passphrase;
+    }
+    const digest = combined(sorted.map((g) => g.material.fingerprint));
     const profile: BigIpObject = {
       kind: 'client-ssl',
       partition,
       // The role is part of the name: the same certificate as default or as SNI is another profile.
-      name: `${base}_${isDefault ? 'd' : 's'}`,
+      name: assertSafeName(`${prefix}${digest}_${role}`, 'certificate'),
       attrs: {
         defaultsFrom: '/Common/clientssl',
-        certKeyChain: [
-          {
-            name: 'default',
-            cert: fullPath(partition, cert.name),
-            key: fullPath(partition, key.name),
-            ...(chain ? { chain: fullPath(partition, chain.name) } : {}),
-          },
-        ],
-        sniDefault: isDefault,
-        ...(isDefault ? {} : { serverName }),
+        certKeyChain: chains,
+        sniDefault: role === 'd',
+        ...(role === 's' ? { serverName: sorted[0]?.material.serverNames[0] } : {}),
       },
-      ...(material.passphrase ? { passphrase: material.passphrase } : {}),
+      ...(Object.keys(passphrases).length > 0 ? { passphrases } : {}),
     };
-    objects.push(cert, key, ...(chain ? [chain] : []), profile);
+    objects.push(profile);
     profiles.push(fullPath(partition, profile.name));
+  };
+  add('d', [first]);
+  for (const [host, group] of byHost) {
+    const types = group.map((g) => g.material.keyType);
+    if (group.length > 1 && (types.some((t) => !t) || new Set(types).size !== types.length))
+      return refused(
+        `SNI certificates ${group.map((g) => g.ref).join(', ')} all serve ${host} with ${types.map((t) => t ?? 'unknown').join('/')} keys: one host takes one certificate per key type (an RSA and an ECDSA one), since a device refuses two client-ssl profiles with the same server name on a virtual (0107149e)`,
+      );
+    add('s', group);
   }
   return { objects, profiles };
+}
+
+function refused(error: string): ListenerTls {
+  return { objects: [], profiles: [], error };
+}
+
+/** A certificate's files (certificate, key, chain) and the certKeyChain entry naming them. */
+function certificateFiles(prefix: string, partition: string, material: CertificateMaterial) {
+  const base = assertSafeName(`${prefix}${material.fingerprint.slice(0, 12)}`, 'certificate');
+  const cert: BigIpObject = {
+    kind: 'ssl-cert',
+    partition,
+    name: `${base}.crt`,
+    attrs: {},
+    content: material.certificate,
+  };
+  const key: BigIpObject = {
+    kind: 'ssl-key',
+    partition,
+    name: `${base}.key`,
+    attrs: {},
+    content: material.privateKey,
+    ...(material.passphrase ? { passphrase: material.passphrase } : {}),
+  };
+  const chain: BigIpObject | undefined = material.chain
+    ? { kind: 'ssl-cert', partition, name: `${base}.chain.crt`, attrs: {}, content: material.chain }
+    : undefined;
+  return {
+    base,
+    objects: [cert, key, ...(chain ? [chain] : [])],
+    chain: {
+      cert: fullPath(partition, cert.name),
+      key: fullPath(partition, key.name),
+      ...(chain ? { chain: fullPath(partition, chain.name) } : {}),
+    },
+  };
+}
+
+/**
+ * 12 hex digits naming a profile after its certificates: a certificate's own for one, the digits'
+ * exclusive or for several (order-free, and changing with any of them).
+ */
+function combined(fingerprints: readonly string[]): string {
+  let out = '';
+  for (let i = 0; i < 12; i++) {
+    let digit = 0;
+    for (const f of fingerprints) digit ^= Number.parseInt(f[i] ?? '0', 16);
+    out += digit.toString(16);
+  }
+  return out;
 }

@@ -9,7 +9,7 @@ import {
   RECORDED_ATTRIBUTE,
   type RejectionContext,
 } from '../domain/lbaas-request.js';
-import type { MessageVisibility, ResourceStore } from '../domain/ports.js';
+import type { MessageVisibility, Refusal, RefusalLog, ResourceStore } from '../domain/ports.js';
 import { failedRequestTargets } from '../domain/resource-state.js';
 import type { RequestScheduler, ScheduleOutcome } from '../services/request-scheduler.js';
 import type { SchedulerConfig } from '../shared/config.js';
@@ -32,6 +32,10 @@ export interface SchedulerHandlerDeps {
   telemetry: Telemetry;
   clock: () => number;
   random: () => number;
+  /** Where a refusal waits for its sender (kept as long as the request's idempotency record). */
+  refusals?: RefusalLog;
+  /** Told about every refusal (the local stack's log and console). */
+  onRefused?: (refusal: Refusal) => void;
 }
 
 /**
@@ -59,9 +63,28 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
     { persistenceStore: deps.idempotency, config: idempotencyConfig, keyPrefix: `${config.env}-scheduler` },
   );
 
-  const rejectRecord = async (category: RejectionCategory, reason: string, ctx: RejectionContext) => {
+  const rejectRecord = async (
+    category: RejectionCategory,
+    reason: string,
+    ctx: RejectionContext & { operation?: string },
+  ) => {
     logger.warn('request rejected', { category, reason, ...ctx });
     emitMetric(metrics, METRICS.rejected.name, 1, { Reason: category });
+    // The sender learns of it by its request id (the CLI's --wait reads it with one read).
+    const { requestId, tenantId, ...about } = ctx;
+    if (requestId && tenantId) {
+      const refusal: Refusal = {
+        env: config.env,
+        tenantId,
+        requestId,
+        category,
+        reason,
+        refusedAt: clock(),
+        ...about,
+      };
+      await deps.refusals?.record(refusal, clock() + config.idempotencyTtlSeconds * 1000);
+      deps.onRefused?.(refusal);
+    }
     // Only a malformed change to a known object of this tenant (or its load balancer refused for
     // want of capacity) marks that object; a conflict or a foreign tenant's id must never touch
     // somebody else's object.
@@ -125,6 +148,7 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
           requestId: request.requestId,
           tenantId: request.tenantId,
           loadbalancerId: request.loadbalancerId,
+          operation: request.operation,
           // A refused member batch is reported on its pool (nothing of it was written).
           resource: isMemberBatch(request) ? 'pool' : request.resource,
           objectId: request.object.id,

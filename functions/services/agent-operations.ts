@@ -1,4 +1,4 @@
-import { groupOf } from '../domain/agent-scheduler.js';
+import { type DecisionKind, groupOf, scheduleRequest } from '../domain/agent-scheduler.js';
 import { type DrainMove, planDrain } from '../domain/drain-plan.js';
 import { OperatorRefusedError } from '../domain/errors.js';
 import { heartbeatAgeMs, isActive, isAlive } from '../domain/liveness.js';
@@ -24,6 +24,15 @@ export interface AgentStatus extends AgentRecord {
   alive: boolean;
   active: boolean;
   heartbeatAgeSeconds: number | undefined;
+}
+
+/** A load balancer's binding, its bound agent's state, and who serves its requests now. */
+export interface HostingAgent {
+  binding: Binding;
+  agent: AgentStatus | undefined;
+  servedBy:
+    | { host: string; decision: DecisionKind }
+    | { host: undefined; decision: DecisionKind; reason: string };
 }
 
 export interface DrainReport {
@@ -65,14 +74,37 @@ export class AgentOperations {
     return this.deps.bindings.listOnAgent(env, host, page);
   }
 
-  /** The agent bound to a load balancer, alive or not (like upstream's lbaas-agent-hosting-loadbalancer). */
-  async hostingAgent(
-    loadbalancerId: string,
-  ): Promise<{ binding: Binding; agent: AgentStatus | undefined } | undefined> {
+  /**
+   * The agent bound to a load balancer, alive or not (like upstream's lbaas-agent-hosting-loadbalancer),
+   * and who serves it now: the scheduler's own rule on the agents as they are (the bound agent while
+   * it is active; during its outage the failover agent its requests go to, or nobody).
+   */
+  async hostingAgent(loadbalancerId: string): Promise<HostingAgent | undefined> {
     const binding = await this.deps.bindings.getBinding(loadbalancerId);
     if (!binding) return undefined;
-    const agent = (await this.agents(binding.env)).find((a) => a.host === binding.host);
-    return { binding, agent };
+    const agents = await this.agents(binding.env);
+    const agent = agents.find((a) => a.host === binding.host);
+    const input = {
+      env: binding.env,
+      tenantId: binding.tenantId,
+      loadbalancerId,
+      binding: { host: binding.host, ...(binding.group ? { group: binding.group } : {}) },
+      agents,
+      agentDownTimeMs: this.deps.agentDownTimeMs,
+      nowMs: this.deps.clock(),
+      // A bound load balancer's choice draws nothing at random (failover: affinity, else rendezvous).
+      random: () => 0,
+    };
+    let decision = scheduleRequest({ ...input, affinityHosts: [] });
+    if (decision.kind !== 'bound' && decision.kind !== 'no-active-agent') {
+      const affinity = await this.deps.bindings.getTenantAffinity(binding.env, binding.tenantId);
+      decision = scheduleRequest({ ...input, affinityHosts: affinity.hosts.map((h) => h.host) });
+    }
+    const servedBy =
+      'host' in decision
+        ? { host: decision.host, decision: decision.kind }
+        : { host: undefined, decision: decision.kind, reason: decision.reason };
+    return { binding, agent, servedBy };
   }
 
   async setAdminState(env: string, host: string, up: boolean): Promise<void> {

@@ -310,7 +310,7 @@ export class Reconciler {
   }
 
   /**
-   * A device that lists an object and then answers 404 for it (mcpd reloading: `bigip.md` A.6), or
+   * A device that lists an object and then answers 404 for it (mcpd reloading: `bigip-rest.md` A.6), or
    * lists a partition whose folder it says is missing, cannot be read: the run stops before any write.
    */
   private async assertConsistent(

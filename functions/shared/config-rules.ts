@@ -88,7 +88,7 @@ export const SETTINGS = {
   idempotencyTtlSeconds: { min: 60, max: 2_592_000, default: 86_400 },
   leaseSeconds: { min: 5, max: 900, default: 60 },
   restTimeoutSeconds: { min: 1, max: 120, default: 20 },
-  /** Device status polls: never below 30 s, as overlapping scrapes overload device CPUs (SAP, lbaas-features §1.7). */
+  /** Device status polls: never below 30 s, as overlapping scrapes overload device CPUs (SAP, peer-features.md §1.7). */
   healthIntervalSeconds: { min: 30, max: 3600, default: 60 },
   /** How often the reconciler compares every partition with the desired state. */
   reconcileIntervalMinutes: { min: 5, max: 1440, default: 15 },

@@ -34,6 +34,7 @@ export function wireDeviceCluster(access: DeviceAccessConfig, overrides: Cluster
           ...(overrides.clock ? { clock: overrides.clock } : {}),
           ...(overrides.retryBaseMs !== undefined ? { retryBaseMs: overrides.retryBaseMs } : {}),
         }),
+        access.deviceGroup ? { deviceGroup: access.deviceGroup } : {},
       ),
   );
   return new BigIpCluster(devices, {

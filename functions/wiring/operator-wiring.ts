@@ -3,6 +3,7 @@ import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
 import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
 import { DynamoDbGroupStore } from '../adapters/dynamodb-group-store.js';
 import { DynamoDbHealthStore } from '../adapters/dynamodb-health-store.js';
+import { DynamoDbRefusalLog } from '../adapters/dynamodb-refusal-log.js';
 import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
 import { SqsQueueInbox } from '../adapters/sqs-queue-inbox.js';
 import { AgentOperations } from '../services/agent-operations.js';
@@ -45,5 +46,6 @@ export function wireOperator(
     resources: new DynamoDbResourceStore(graph.db, settings.tables),
     health: new DynamoDbHealthStore(graph.db, settings.tables),
     groups: new DynamoDbGroupStore(graph.db, settings.tables.groups),
+    refusals: new DynamoDbRefusalLog(graph.db, settings.tables.idempotency),
   };
 }

@@ -3,6 +3,7 @@ import { type AwsClients, createDocumentClient } from '../adapters/aws-clients.j
 import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
 import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
 import { DynamoDbGroupStore } from '../adapters/dynamodb-group-store.js';
+import { DynamoDbRefusalLog } from '../adapters/dynamodb-refusal-log.js';
 import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
 import { SqsAgentQueue } from '../adapters/sqs-agent-queue.js';
 import { SqsMessageVisibility } from '../adapters/sqs-message-visibility.js';
@@ -18,6 +19,8 @@ export interface SchedulerOverrides {
   telemetry?: Telemetry;
   /** Told about every forwarded request (the local dashboard's activity feed). */
   onScheduled?: RequestSchedulerDeps['onScheduled'];
+  /** Told about every refused request (the local stack's log and console). */
+  onRefused?: SchedulerHandlerDeps['onRefused'];
 }
 
 /**
@@ -70,6 +73,8 @@ export function wireScheduler(
     telemetry,
     clock,
     random,
+    refusals: new DynamoDbRefusalLog(db, config.tables.idempotency),
+    ...(overrides.onRefused ? { onRefused: overrides.onRefused } : {}),
   };
   return { handler: createSchedulerHandler(deps), deps, scheduler, registry, bindings, resources, telemetry };
 }

@@ -149,6 +149,15 @@ const environment = z
           message: 'each device group needs its own credentials secret name',
         });
       secrets.add(group.devices.credentialsSecretName);
+      // Through the VPC link the agents call API Gateway's public endpoint: a private CA as their
+      // only trusted root would make every call fail its TLS check.
+      if (group.devices.caBundleFile && group.devices.access !== 'direct')
+        ctx.addIssue({
+          code: 'custom',
+          path: at(g, 'devices', 'caBundleFile'),
+          message:
+            'applies to access "direct" only (through the VPC link the agents reach API Gateway, whose certificate is public)',
+        });
       group.agents.forEach((a, i) => {
         if (hosts.has(a.host)) {
           ctx.addIssue({

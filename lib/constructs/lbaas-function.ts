@@ -5,12 +5,13 @@ import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
 import { type IGrantable, ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TABLE_ENV_VARS } from '../../functions/shared/config.js';
 import { TABLES, type TableId, type TableSchema } from '../../functions/shared/table-schema.js';
+import { verboseSynth } from '../config/synth-output.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -81,6 +82,8 @@ export class LbaasFunction extends Construct {
         target: 'node24',
         minify: true,
         sourceMap: true,
+        // The bundles' sizes (over 1 MB: the SDK is bundled on purpose) only in a verbose synth.
+        logLevel: verboseSynth(this) ? LogLevel.INFO : LogLevel.WARNING,
         forceDockerBundling: false,
         // Bundle the pinned SDK rather than rely on the runtime's, so AWS and tests run the same code.
         externalModules: [],

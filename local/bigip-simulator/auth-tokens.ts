@@ -8,7 +8,7 @@ export interface TokenOptions {
   /** Accept HTTP Basic authentication on every endpoint (BIG-IP does for local users). */
   allowBasicAuth: boolean;
   tokenTimeoutSeconds: number;
-  /** bigip-real-device.md §5.3: 100 live tokens per user, then logins fail with 400. */
+  /** device-facts.md §5.3: 100 live tokens per user, then logins fail with 400. */
   maxTokensPerUser: number;
 }
 
@@ -20,7 +20,7 @@ interface Token {
 
 const TOKEN_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
-/** Token authentication as `/mgmt/shared/authn/login` and `/mgmt/shared/authz/tokens` do it (bigip.md A.1). */
+/** Token authentication as `/mgmt/shared/authn/login` and `/mgmt/shared/authz/tokens` do it (bigip-rest.md A.1). */
 export class TokenStore {
   private readonly tokens = new Map<string, Token>();
 

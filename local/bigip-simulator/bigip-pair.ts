@@ -1,4 +1,5 @@
 import { BigIpSimulator, type SimulatorOptions } from './bigip-simulator.js';
+import type { OtherGroup } from './ha-pair.js';
 
 /** Two simulated units in a device group: writes mark "Changes Pending", config-sync copies, failover flips both. */
 export class BigIpPair {
@@ -25,6 +26,16 @@ export class BigIpPair {
 
   get standby(): BigIpSimulator {
     return this.active === this.a ? this.b : this.a;
+  }
+
+  /**
+   * Another device group of the pair (device-facts.md §7.11: `datasync-global-dg`, a sync-only group) in a state
+   * of the test's choosing, seen by both units; config-sync of the failover group leaves it as it is.
+   */
+  setOtherGroup(name: string, status: OtherGroup['status']): void {
+    for (const unit of [this.a, this.b]) {
+      unit.otherGroups = [...unit.otherGroups.filter((g) => g.name !== name), { name, status }];
+    }
   }
 
   /** The active unit goes standby and its peer takes over. */

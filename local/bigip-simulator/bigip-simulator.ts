@@ -8,7 +8,7 @@ import { DataPlane, type DataPlaneOptions } from './data-plane.js';
 import type { DeviceTraits } from './device-traits.js';
 import { errors, JETTY_500_HTML } from './error-bodies.js';
 import { FaultInjector, type FaultSpec } from './faults.js';
-import { configSync, newSyncState, type SyncState } from './ha-pair.js';
+import { configSync, newSyncState, type OtherGroup, type SyncState } from './ha-pair.js';
 import { decodeSafe, nullResponse, type Reply, readBody, reply, send } from './http-io.js';
 import { ConfigStore, SimError } from './ltm-model.js';
 import { RestResources } from './rest-resources.js';
@@ -24,7 +24,7 @@ export interface SimulatorOptions {
   hostname?: string;
   /** TMOS version; behaviour that differs by version follows it (12.1, 13.1, 14.1, 15.1+). */
   version?: string;
-  /** How a GET in a missing partition answers (bigip-real-device.md §3.2). */
+  /** How a GET in a missing partition answers (device-facts.md §3.2). */
   missingPartitionGet?: DeviceTraits['missingPartitionGet'];
   /** How long a config-sync takes to reach the peer (§4.3); 0 completes before the answer. */
   syncDelayMs?: number;
@@ -74,13 +74,15 @@ export class BigIpSimulator implements Controllable {
   failoverState: 'active' | 'standby';
   /**
    * mcpd is reloading (`restartMcpd`): not config-ready, and a GET of an object that exists answers
-   * 404 "was not found" (`bigip.md` A.6) until `mcpdReady()`.
+   * 404 "was not found" (`bigip-rest.md` A.6) until `mcpdReady()`.
    */
   mcpdReloading = false;
   /** Set by the HA pair: config changes since the last sync. */
   changesPending = false;
   peer: BigIpSimulator | undefined;
   deviceGroup = 'failover-group';
+  /** Device groups besides the failover group (§7.11), in the states a test sets. */
+  otherGroups: OtherGroup[] = [];
   readonly tokens: TokenStore;
   private readonly transactions: Transactions;
   private readonly resources: RestResources;
@@ -111,7 +113,7 @@ export class BigIpSimulator implements Controllable {
       clock,
     );
     this.transactions = new Transactions(clock, options.transactionTimeoutSeconds ?? 120, this.version);
-    this.resources = new RestResources(this.traits, this.stats);
+    this.resources = new RestResources(this.traits, this.stats, clock);
     if (options.dataPlane) {
       this.dataPlane = new DataPlane(
         this,

@@ -42,7 +42,7 @@ interface ProbeState {
  * virtual servers whose destination is a loopback address, and forwards each to an enabled member
  * its monitor says is up (any enabled member when the pool has no monitor), by the pool's
  * load-balancing mode, honouring ratios, the virtual's connection limit and source-address
- * persistence; it counts bits and connections into the stats the endpoints report (§5.2). A
+ * persistence; it counts bits and connections into the stats the endpoints report (device-facts.md §5.2). A
  * connection with no member to go to is reset, as a BIG-IP does. A virtual with client-ssl
  * profiles terminates TLS with their installed certificates, choosing by SNI (`serverName`, else the
  * `sniDefault` one); a virtual with LTM policies reads the HTTP request head and forwards,
@@ -210,28 +210,39 @@ export class DataPlane {
     }
   }
 
-  /** A virtual's client-ssl profiles, with their installed certificate and key. */
+  /**
+   * A virtual's client-ssl profiles, with their installed certificates and keys: every key pair of
+   * a profile (an RSA and an ECDSA one for one host), of which the handshake picks what the client
+   * supports.
+   */
   private clientSsl(vs: StoredObject): { profile: StoredObject; material: TlsMaterial }[] {
     const store = this.unit.store;
     const out: { profile: StoredObject; material: TlsMaterial }[] = [];
     for (const ref of (vs.attrs.profiles as { name: string }[] | undefined) ?? []) {
       const profile = store.get('ltm/profile/client-ssl', ref.name);
-      const chain = (profile?.attrs.certKeyChain as Record<string, string>[] | undefined)?.[0];
-      if (!profile || !chain) continue;
-      const cert = store.get('sys/file/ssl-cert', chain.cert ?? '');
-      const key = store.get('sys/file/ssl-key', chain.key ?? '');
-      const intermediates = chain.chain ? store.get('sys/file/ssl-cert', chain.chain) : undefined;
-      if (!cert || !key) continue;
-      const passphrase = (chain.passphrase ?? key.attrs.passphrase) as string | undefined;
+      const chains = (profile?.attrs.certKeyChain as Record<string, string>[] | undefined) ?? [];
+      if (!profile) continue;
+      const certs: string[] = [];
+      const keys: { pem: string; passphrase?: string }[] = [];
+      const ids: string[] = [];
+      for (const chain of chains) {
+        const cert = store.get('sys/file/ssl-cert', chain.cert ?? '');
+        const key = store.get('sys/file/ssl-key', chain.key ?? '');
+        const intermediates = chain.chain ? store.get('sys/file/ssl-cert', chain.chain) : undefined;
+        if (!cert || !key) continue;
+        const passphrase = (chain.passphrase ?? key.attrs.passphrase) as string | undefined;
+        certs.push(
+          `${String(cert.attrs.content)}${intermediates ? `\n${String(intermediates.attrs.content)}` : ''}`,
+        );
+        keys.push({ pem: String(key.attrs.content), ...(passphrase ? { passphrase } : {}) });
+        ids.push(`${cert.generation}#${key.generation}`);
+      }
+      if (certs.length === 0) continue;
       out.push({
         profile,
         material: {
-          id: `${profile.fullPath}#${profile.generation}#${cert.generation}#${key.generation}`,
-          options: {
-            cert: `${String(cert.attrs.content)}${intermediates ? `\n${String(intermediates.attrs.content)}` : ''}`,
-            key: String(key.attrs.content),
-            ...(passphrase ? { passphrase } : {}),
-          },
+          id: `${profile.fullPath}#${profile.generation}#${ids.join(',')}`,
+          options: { cert: certs, key: keys },
         },
       });
     }
@@ -450,7 +461,7 @@ const REASONS: Record<number, string> = {
 /** A client-ssl profile's certificate and key, as Node's TLS server takes them. */
 interface TlsMaterial {
   id: string;
-  options: { cert: string; key: string; passphrase?: string };
+  options: { cert: string[]; key: { pem: string; passphrase?: string }[] };
 }
 
 interface RequestHead {

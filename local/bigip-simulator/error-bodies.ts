@@ -1,6 +1,6 @@
 /**
  * BIG-IP's error bodies, as data (TMOS versions differ in wording; correct them here from real
- * captures). Sources: ../shared/reference/bigip.md part A. Texts marked "unverified" there are
+ * captures). Sources: docs/reference/bigip-rest.md part A. Texts marked "unverified" there are
  * plausible renderings of the same message family.
  */
 export interface McpdError {
@@ -54,7 +54,7 @@ export const errors = {
       409,
       `01070333:3: Virtual Server ${vs} illegally shares destination address, source address, service port, ip-protocol, and route domain with Virtual Server ${other}.`,
     ),
-  // bigip-real-device.md §2.1 (F5Networks/f5-openstack-lbaasv2-driver#235, a real log).
+  // device-facts.md §2.1 (F5Networks/f5-openstack-lbaasv2-driver#235, a real log).
   nodeAddressShared: (node: string, existing: string) =>
     mcpd(
       400,
@@ -69,6 +69,18 @@ export const errors = {
       400,
       `010713f9:3: The folder ${folder} cannot be deleted because it contains configuration item (${item})`,
     ),
+  /** §7.6 (k8s-bigip-ctlr#332): two client-ssl profiles of one virtual marked SNI default. */
+  sniDefaultTwice: (vs: string) =>
+    mcpd(
+      400,
+      `01071809:3: Virtual Server ${vs} has more than one clientssl/serverssl profile that is default for SNI.`,
+    ),
+  /** §7.6 (k8s-bigip-ctlr#1042, 14.1.1): two client-ssl profiles of one virtual with the same server name. */
+  sniServerNameTwice: (vs: string) =>
+    mcpd(
+      400,
+      `0107149e:3: Virtual server ${vs} has more than one clientssl/serverssl profile with same server name.`,
+    ),
   invalidName: (name: string) => mcpd(400, `01070022:3: The requested object name (${name}) is invalid.`),
   invalidValue: (message: string) => mcpd(400, `01070712:3: ${message}`),
   /** §3.4 (f5-common-python#668): a published policy is neither created nor modified directly from 12.1. */
@@ -77,16 +89,19 @@ export const errors = {
       400,
       `01071abb:3: Cannot create/modify published policy '${path}' directly, try specifying a draft folder like '${draft}'`,
     ),
-  /** §3.4 (f5-common-python#1098): a draft named like a published policy. */
-  publishedPolicyExists: () =>
-    mcpd(400, '01070734:3: Configuration error: Published policy exists, use create-draft'),
-  /** 01070265 for an iRule (lbaas-features.md §2.6, agent#1024), in the Pool wording of bigip.md A.3. */
+  /** §3.4, §7.3 (f5-common-python#1098): a draft named like a published policy (path quoted, text as recorded). */
+  publishedPolicyExists: (path: string) =>
+    mcpd(
+      400,
+      `01070734:3: Configuration error: Published policy "${path}" exists, use create-draft to create a draft copy .`,
+    ),
+  /** 01070265 for an iRule (peer-features.md §2.6, agent#1024), in the Pool wording of bigip-rest.md A.3. */
   ruleInUse: (rule: string, vs: string) =>
     mcpd(
       400,
       `01070265:3: The Rule (${rule}) cannot be deleted because it is in use by a Virtual Server (${vs}).`,
     ),
-  /** The Pool wording of 01070265 (bigip.md A.3) for a policy; no public source quotes the policy's own. */
+  /** The Pool wording of 01070265 (bigip-rest.md A.3) for a policy; no public source quotes the policy's own. */
   policyInUse: (policy: string, vs: string) =>
     mcpd(
       400,

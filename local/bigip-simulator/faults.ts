@@ -5,7 +5,7 @@ export type FaultKind =
   | 'mcpd-restart' // 500 "The connection to mcpd has been lost, try again."
   | 'html-500' // Jetty's HTML "AsyncContext timeout" page
   | 'not-registered' // 404 restjavad "URI path ... not registered" (framework restarting)
-  | 'false-404' // 404 "01020036:3: The requested … was not found." for an object that exists (mcpd reloading, bigip.md A.6)
+  | 'false-404' // 404 "01020036:3: The requested … was not found." for an object that exists (mcpd reloading, bigip-rest.md A.6)
   | 'expire-tokens' // every token expires now (the request then gets 401 "has expired")
   | 'reset' // connection reset before the request is processed
   | 'reset-after-commit' // the request is processed, then the connection is reset instead of answered

@@ -2,7 +2,7 @@ import { errors } from './error-bodies.js';
 import { type Reply, reply } from './http-io.js';
 import type { ConfigStore } from './ltm-model.js';
 
-/** Sync states of a device group as `cm/sync-status` reports them (§4.4). */
+/** Sync states of a device group as `cm/sync-status` reports them (device-facts.md §4.4). */
 export type SyncStatus =
   | 'In Sync'
   | 'Changes Pending'
@@ -11,6 +11,12 @@ export type SyncStatus =
   | 'Disconnected'
   | 'Standalone';
 
+/** A device group besides the failover group (§7.11: `datasync-global-dg`, sync-only groups), in a set state. */
+export interface OtherGroup {
+  name: string;
+  status: Exclude<SyncStatus, 'Standalone'>;
+}
+
 /** The part of a unit config-sync needs. */
 export interface SyncUnit {
   hostname: string;
@@ -18,6 +24,8 @@ export interface SyncUnit {
   failoverState: 'active' | 'standby';
   changesPending: boolean;
   deviceGroup: string;
+  /** Test hook: the unit's other device groups and their states (config-sync never changes them). */
+  otherGroups: OtherGroup[];
   peer: SyncUnit | undefined;
   sync: SyncState;
 }
@@ -106,29 +114,63 @@ function runSync(unit: SyncUnit, peer: SyncUnit): void {
   else finish();
 }
 
-/** What `cm/sync-status` says of a unit (§4.3, §4.4). */
-export function syncStatusOf(unit: SyncUnit): {
+/** One group's state as `cm/sync-status` shows it: status, color, summary and its detail lines. */
+interface GroupView {
   status: SyncStatus;
   color: string;
   summary: string;
   details: string[];
-} {
-  if (!unit.peer) return { status: 'Standalone', color: 'green', summary: ' ', details: [] };
-  const failure = unit.sync.failure ?? unit.peer.sync.failure;
+}
+
+/**
+ * What `cm/sync-status` says of a unit (§4.3, §4.4, §7.11). It is device-wide: the status, color
+ * and summary are those of the group in the *worst* state, and each group has a detail line
+ * `"<device group> (<status>): <text>"`; a single group cannot be asked for. Which state is worse
+ * than which is not documented: the order below (In Sync, Not All Devices Synced, Awaiting Initial
+ * Sync, Changes Pending, Disconnected) is inferred, as are the texts of other groups' lines (the
+ * in-sync one is recorded as a summary).
+ */
+export function syncStatusOf(unit: SyncUnit): GroupView {
+  if (!unit.peer)
+    // §7.11 (genieparser, 14.1.2.1): a standalone unit.
+    return {
+      status: 'Standalone',
+      color: 'green',
+      summary: ' ',
+      details: ['Optional action: Add a device to the trust domain'],
+    };
+  const ours = failoverGroupView(unit, unit.peer);
+  const others = unit.otherGroups.map((g) => otherGroupView(g));
+  const worst = [ours, ...others].reduce((a, b) => (SEVERITY[b.status] > SEVERITY[a.status] ? b : a));
+  return { ...worst, details: [...ours.details, ...others.flatMap((g) => g.details)] };
+}
+
+const SEVERITY: Record<SyncStatus, number> = {
+  Standalone: 0,
+  'In Sync': 0,
+  'Not All Devices Synced': 1,
+  'Awaiting Initial Sync': 2,
+  'Changes Pending': 3,
+  Disconnected: 4,
+};
+
+/** The failover group (the one config-sync runs for), from the last sync and pending changes. */
+function failoverGroupView(unit: SyncUnit, peer: SyncUnit): GroupView {
+  const failure = unit.sync.failure ?? peer.sync.failure;
   const group = unit.deviceGroup;
   if (unit.sync.inFlight)
     return {
       status: 'Not All Devices Synced',
       color: 'blue',
       summary: `${unit.hostname} is syncing to ${group}`,
-      details: [`${unit.peer.hostname}: connected`, `${group} (Not All Devices Synced): sync in progress`],
+      details: [`${peer.hostname}: connected`, `${group} (Not All Devices Synced): sync in progress`],
     };
   if (failure === 'Disconnected')
     return {
       status: 'Disconnected',
       color: 'red',
       summary: 'The local device is disconnected from the trust domain',
-      details: [`${unit.peer.hostname}: disconnected`],
+      details: [`${peer.hostname}: disconnected`],
     };
   if (failure || unit.changesPending)
     return {
@@ -136,7 +178,7 @@ export function syncStatusOf(unit: SyncUnit): {
       color: 'yellow',
       summary: 'There is a possible change conflict between the devices of the group',
       details: [
-        `${unit.peer.hostname}: connected`,
+        `${peer.hostname}: connected`,
         `${group} (Changes Pending): ${unit.hostname} has changes`,
         ` - Recommended action: Synchronize ${unit.hostname} to group ${group}`,
       ],
@@ -144,10 +186,26 @@ export function syncStatusOf(unit: SyncUnit): {
   return {
     status: 'In Sync',
     color: 'green',
-    summary: ' ',
+    summary: 'All devices in the device group are in sync',
     details: [
-      `${unit.peer.hostname}: connected`,
+      `${peer.hostname}: connected`,
       `${group} (In Sync): All devices in the device group are in sync`,
     ],
   };
+}
+
+const OTHER_GROUP: Record<OtherGroup['status'], { color: string; text: string }> = {
+  'In Sync': { color: 'green', text: 'All devices in the device group are in sync' },
+  'Not All Devices Synced': { color: 'blue', text: 'Not all devices in the group are in sync' },
+  'Awaiting Initial Sync': { color: 'blue', text: 'The device group is awaiting the initial config sync' },
+  'Changes Pending': {
+    color: 'yellow',
+    text: 'There is a possible change conflict between the devices of the group',
+  },
+  Disconnected: { color: 'red', text: 'The device group has a disconnected device' },
+};
+
+function otherGroupView(g: OtherGroup): GroupView {
+  const { color, text } = OTHER_GROUP[g.status];
+  return { status: g.status, color, summary: text, details: [`${g.name} (${g.status}): ${text}`] };
 }

@@ -16,7 +16,7 @@ const READ_ONLY_FIELDS = ['name', 'partition', 'fullPath', 'kind', 'generation',
 export class ConfigStore {
   private readonly data = new Map<Collection, Map<string, StoredObject>>();
   /**
-   * Items REST does not list but that keep a folder non-empty, by partition (§3.1: "monitor test
+   * Items REST does not list but that keep a folder non-empty, by partition (device-facts.md §3.1: "monitor test
    * results /P/m 1" left by a `run ltm monitor … test`).
    */
   private readonly hidden = new Map<string, string[]>();
@@ -242,7 +242,7 @@ export class ConfigStore {
           errors.invalidValue(`simulator: pool ${path} is in use by policy ${policy.fullPath}`),
         );
     } else if (collection === 'ltm/rule') {
-      // lbaas-features.md §2.6 (agent#1024): an iRule in use cannot be deleted (01070265).
+      // peer-features.md §2.6 (agent#1024): an iRule in use cannot be deleted (01070265).
       const vs = this.all('ltm/virtual').find((v) => ((v.attrs.rules as string[]) ?? []).includes(path));
       if (vs) throw new SimError(400, errors.ruleInUse(path, vs.fullPath));
     } else if (collection.startsWith('ltm/monitor/')) {

@@ -1,4 +1,4 @@
-import { atLeast } from './device-traits.js';
+import { atLeast, keepsRedirectCode } from './device-traits.js';
 import { errors } from './error-bodies.js';
 import { partitionFilter } from './http-io.js';
 import type { ConfigStore } from './ltm-model.js';
@@ -6,7 +6,7 @@ import { SimError, type StoredObject } from './ltm-types.js';
 
 /**
  * LTM policies as a device keeps them (`/mgmt/tm/ltm/policy`), from ../shared/reference:
- * - §3.4 of bigip-real-device.md: from 12.1 a published policy is neither created nor modified
+ * - §3.4 of device-facts.md: from 12.1 a published policy is neither created nor modified
  *   directly (`01071abb`); a client either sends `legacy: true` (created and edited as before 12.1,
  *   status `legacy`) or works in a draft (`subPath: "Drafts"`, `/P/Drafts/x`), publishes it with
  *   `POST {command: "publish", name: "/P/Drafts/x"}`, and reopens a published one with
@@ -17,9 +17,13 @@ import { SimError, type StoredObject } from './ltm-types.js';
  *   conditions and actions are subcollections of each rule, named "0", "1"…, a condition listing
  *   `index`, `external`, `present`, `remote` besides what was sent, an action listing `code`,
  *   `expirySecs`, `length`, `offset`, `port`, `status`, `timeout`, `vlanId` as 0 when not set.
- * - Expanding subcollections: what is evidenced is one level (a pool's members; a collection's
- *   items' own subcollections). So a policy's GET expands its rules without their conditions and
- *   actions; the rules collection's GET expands each rule's conditions and actions.
+ * - §7.2 of device-facts.md (f5-cccl's recorded 12.1.0 and 12.1.1 reads): a policy read with
+ *   `expandSubcollections=true` expands its rules *and* each rule's conditions and actions; forward
+ *   actions read back with `select: true` and a `poolReference`, header conditions with `all: true`,
+ *   and a condition's `index` is its path-segment index (0 unless `pathSegment`).
+ * - §7.1: a condition sent without a case option reads back `caseInsensitive: true` (and matches so);
+ *   one sent with `caseSensitive: true` reads back so.
+ * - §7.4: an action's `code` is a 14.0 field; before 14.0 mcpd reads it back as 0.
  * Where no source exists, the simulator says so in its error text.
  */
 
@@ -99,7 +103,8 @@ export class LtmPolicies {
       throw new SimError(400, errors.folderMissingOnCreate('Policy', `/${partition}/${name}`));
     const published = `/${partition}/${name}`;
     const draft = body.subPath === DRAFTS;
-    if (draft && store.get('ltm/policy', published)) throw new SimError(400, errors.publishedPolicyExists());
+    if (draft && store.get('ltm/policy', published))
+      throw new SimError(400, errors.publishedPolicyExists(published));
     if (!draft && body.legacy !== true && atLeast(store.traits, 12, 1))
       throw new SimError(400, errors.publishedPolicy(published, draftPath(partition, name)));
     const path = draft ? draftPath(partition, name) : published;
@@ -179,7 +184,8 @@ export class LtmPolicies {
       rulesReference: {
         link: `${link}/rules?ver=${this.version}`,
         isSubcollection: true,
-        ...(expand ? { items: rulesOf(policy).map((r) => this.renderRule(policy, r, false)) } : {}),
+        // §7.2: deep, rules with their conditions and actions.
+        ...(expand ? { items: rulesOf(policy).map((r) => this.renderRule(policy, r, true)) } : {}),
       },
     };
   }
@@ -196,8 +202,7 @@ export class LtmPolicies {
               fullPath: String(item.name ?? index),
               generation: policy.generation,
               selfLink: `${link}/${kind}/${String(item.name ?? index)}?ver=${this.version}`,
-              ...(kind === 'conditions' ? CONDITION_DEFAULTS : ACTION_DEFAULTS),
-              ...(kind === 'conditions' ? { index } : {}),
+              ...(kind === 'conditions' ? conditionDefaults(item) : actionDefaults(item, this.version)),
               ...item,
               name: String(item.name ?? index),
             })),
@@ -219,8 +224,40 @@ export class LtmPolicies {
   }
 }
 
-/** What a recorded condition read lists besides what was sent (terraform-provider-bigip fixture, 16.1.0). */
-const CONDITION_DEFAULTS = { external: true, present: true, remote: true };
+/**
+ * What a recorded condition read lists besides what was sent (terraform-provider-bigip fixture,
+ * 16.1.0; f5-cccl's 12.1 reads): `external`, `present`, `remote`, the path-segment `index` (0 unless
+ * `pathSegment`, §7.2) and, on header conditions, `all: true`.
+ */
+function conditionDefaults(item: Record<string, unknown>): Record<string, unknown> {
+  return {
+    external: true,
+    present: true,
+    remote: true,
+    index: 0,
+    ...(item.httpHeader === true ? { all: true } : {}),
+  };
+}
+
+/**
+ * What a recorded action read lists besides what was sent: numbers as 0 (same fixtures) and, on a
+ * forward to a pool, `select: true` and a `poolReference` (§7.2).
+ */
+function actionDefaults(item: Record<string, unknown>, version: string): Record<string, unknown> {
+  const pool = typeof item.pool === 'string' ? item.pool : undefined;
+  return {
+    ...ACTION_DEFAULTS,
+    ...(item.forward === true && pool
+      ? {
+          select: true,
+          poolReference: {
+            link: `https://localhost/mgmt/tm/ltm/pool/~${pool.slice(1).replaceAll('/', '~')}?ver=${version}`,
+          },
+        }
+      : {}),
+  };
+}
+
 /** What a recorded action read lists as 0 when not sent (same fixture). */
 const ACTION_DEFAULTS = {
   code: 0,
@@ -276,7 +313,13 @@ function setAttributes(
   for (const rule of a.rules as Record<string, unknown>[]) {
     if (typeof rule.name !== 'string' || !/^[A-Za-z0-9_.:%-]+$/.test(rule.name))
       throw new SimError(400, errors.invalidName(String(rule.name)));
+    // §7.1: a condition sent without a case option is stored (and matched) case-insensitively.
+    for (const condition of (rule.conditions as Record<string, unknown>[]) ?? [])
+      if (condition.caseSensitive !== true && condition.caseInsensitive !== true)
+        condition.caseInsensitive = true;
     for (const action of (rule.actions as Record<string, unknown>[]) ?? []) {
+      // §7.4: before 14.0 mcpd reads an action's `code` back as 0.
+      if ('code' in action && !keepsRedirectCode(store.traits)) action.code = 0;
       const pool = action.pool;
       if (typeof pool === 'string' && !store.get('ltm/pool', pool))
         throw new SimError(400, errors.foreignKey(pool, 'policy action pool', policy.fullPath, 'pool_FK'));

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { keyTypeOf } from './crypto-files.js';
 import { atLeast } from './device-traits.js';
 import { errors } from './error-bodies.js';
 import type { ConfigStore } from './ltm-model.js';
@@ -19,7 +20,7 @@ import {
  * What the device does with the attributes of a create or modify: fills its defaults, checks
  * references and values, and creates the objects it makes on its own (a virtual server's
  * virtual address, a member's node). `creating` fills defaults. Section numbers refer to
- * ../shared/reference/bigip-real-device.md.
+ * docs/reference/device-facts.md.
  */
 export function applyAttributes(
   store: ConfigStore,
@@ -116,11 +117,15 @@ export function applyAttributes(
   } else if (collection === 'ltm/profile/client-ssl') {
     Object.assign(a, attrs);
     if (creating) a.defaultsFrom ??= '/Common/clientssl';
+    // §7.5: a device reads these back as strings ("true", "none"); it takes either form.
+    if ('sniDefault' in attrs) a.sniDefault = attrs.sniDefault === true || attrs.sniDefault === 'true';
+    if (a.serverName === 'none' || a.serverName === '') delete a.serverName;
     if (!store.get('ltm/profile/client-ssl', String(a.defaultsFrom)))
       throw new SimError(400, errors.notFound('Profile', String(a.defaultsFrom)));
     // A profile's certificate, key and chain must be installed: the 01070712 foreign-key wording is
-    // the device's for references (bigip.md A.3); its exact text for a profile's certKeyChain is not quoted anywhere.
-    for (const c of (a.certKeyChain as Record<string, string>[] | undefined) ?? []) {
+    // the device's for references (bigip-rest.md A.3); its exact text for a profile's certKeyChain is not quoted anywhere.
+    const chains = (a.certKeyChain as Record<string, string>[] | undefined) ?? [];
+    for (const c of chains) {
       for (const [field, collectionOf] of [
         ['cert', 'sys/file/ssl-cert'],
         ['key', 'sys/file/ssl-key'],
@@ -134,9 +139,32 @@ export function applyAttributes(
           );
       }
     }
+    // One key pair per key type (an RSA and an ECDSA one for one host): inferred from how a profile
+    // serves several certificates; the device's refusal of two of one type is not quoted anywhere.
+    const types = chains.map((c) => {
+      const key = store.get('sys/file/ssl-key', String(c.key));
+      return keyTypeOf('sys/file/ssl-key', String(key?.attrs.content ?? ''), key?.attrs.passphrase);
+    });
+    if (new Set(types).size !== types.length)
+      throw new SimError(
+        400,
+        errors.invalidValue(
+          `simulator: client-ssl profile ${object.fullPath} has two key pairs of one key type (${types.join(', ')}); inferred, the device's wording is not quoted`,
+        ),
+      );
+  } else if (collection === 'ltm/node') {
+    Object.assign(a, attrs);
+    if (creating) {
+      a.address ??= object.name;
+      // §7.13: a node's address is unique per route domain across partitions on a direct POST too.
+      // No source quotes that refusal's own text: the recorded member wording of §2.1 is used.
+      const other = store
+        .all('ltm/node')
+        .find((n) => n.fullPath !== object.fullPath && String(n.attrs.address) === String(a.address));
+      if (other) throw new SimError(400, errors.nodeAddressShared(object.fullPath, other.fullPath));
+    }
   } else {
     Object.assign(a, attrs);
-    if (creating && collection === 'ltm/node') a.address ??= object.name;
   }
 }
 
@@ -196,23 +224,12 @@ function validateVirtual(store: ConfigStore, vs: StoredObject): void {
       throw new SimError(400, errors.foreignKey(p.name, 'virtual server persist', vs.fullPath, 'persist_FK'));
     }
   }
-  // iRules a virtual runs must exist (the foreign-key wording of bigip.md A.3; the rule's own is not quoted).
+  // iRules a virtual runs must exist (the foreign-key wording of bigip-rest.md A.3; the rule's own is not quoted).
   for (const rule of a.rules as string[])
     if (!store.get('ltm/rule', rule))
       throw new SimError(400, errors.foreignKey(rule, 'virtual server rule', vs.fullPath, 'rule_FK'));
-  // Several client-ssl profiles on one virtual choose by SNI: exactly one is the default for clients
-  // without a server name (F5's agent marks it sniDefault; the device's refusal wording is not quoted).
-  const clientSsl = (a.profiles as { name: string }[])
-    .map((p) => store.get('ltm/profile/client-ssl', p.name))
-    .filter((p): p is StoredObject => p !== undefined);
-  if (clientSsl.length > 1 && clientSsl.filter((p) => p.attrs.sniDefault === true).length !== 1)
-    throw new SimError(
-      400,
-      errors.invalidValue(
-        `simulator: virtual server ${vs.fullPath} has ${clientSsl.length} client-ssl profiles; exactly one must be sniDefault`,
-      ),
-    );
-  // bigip.md A.3: the exact refusal of a policy that does not exist. A draft is not one: only
+  refuseSniClashes(store, vs);
+  // bigip-rest.md A.3: the exact refusal of a policy that does not exist. A draft is not one: only
   // published policies can be applied to a virtual server (tmsh reference, §3.4).
   for (const p of a.policies as { name: string }[]) {
     const policy = store.get('ltm/policy', p.name);
@@ -237,6 +254,33 @@ function validateVirtual(store: ConfigStore, vs: StoredObject): void {
     return other?.address === dest.address && other.port === dest.port;
   });
   if (clash) throw new SimError(409, errors.destinationConflict(vs.fullPath, clash.fullPath));
+}
+
+/**
+ * Several client-ssl profiles on one virtual choose by SNI. §7.6 (k8s-bigip-ctlr#332, #1042, 14.1.1):
+ * two marked SNI default answer `01071809`, two with the same `serverName` answer `0107149e`. That
+ * one of several must be the default is inferred (F5's agent always marks one; the device's
+ * refusal of none is not quoted), and so is comparing server names without case (host names).
+ */
+function refuseSniClashes(store: ConfigStore, vs: StoredObject): void {
+  const clientSsl = ((vs.attrs.profiles as { name: string }[]) ?? [])
+    .map((p) => store.get('ltm/profile/client-ssl', p.name))
+    .filter((p): p is StoredObject => p !== undefined);
+  if (clientSsl.length < 2) return;
+  const defaults = clientSsl.filter((p) => p.attrs.sniDefault === true).length;
+  if (defaults > 1) throw new SimError(400, errors.sniDefaultTwice(vs.fullPath));
+  const names = clientSsl
+    .map((p) => p.attrs.serverName)
+    .filter((n): n is string => typeof n === 'string')
+    .map((n) => n.toLowerCase());
+  if (new Set(names).size !== names.length) throw new SimError(400, errors.sniServerNameTwice(vs.fullPath));
+  if (defaults === 0)
+    throw new SimError(
+      400,
+      errors.invalidValue(
+        `simulator: virtual server ${vs.fullPath} has ${clientSsl.length} client-ssl profiles and none is sniDefault (inferred; the device's wording is not quoted)`,
+      ),
+    );
 }
 
 /** §2.2: a virtual address IP is unique per route domain across partitions. */

@@ -92,7 +92,7 @@ export function parseDestination(
   const rest = m?.[2] ?? dest;
   const [address, port] = splitMember(rest);
   if (port !== undefined) return { partition, address, port };
-  // §1.1: a destination may name its virtual address (`/P/name:80`, `/P/name.80`).
+  // device-facts.md §1.1: a destination may name its virtual address (`/P/name:80`, `/P/name.80`).
   const named = /^([^:]+)[:.](\d+)$/.exec(rest);
   if (named && !isIP(named[1] as string))
     return { partition, address: named[1] as string, port: Number(named[2]) };

@@ -1,7 +1,7 @@
 import type { Collection, StoredObject } from './ltm-types.js';
 
 /**
- * §1.6: the fields a real device adds to every object it renders, whatever the client sent
+ * device-facts.md §1.6: the fields a real device adds to every object it renders, whatever the client sent
  * (from f5-ansible's fixtures recorded on 12.1–13.1 and f5-sdk's device configs). The agent must
  * compare only the attributes it owns; these make sure it does.
  */

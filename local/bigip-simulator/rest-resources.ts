@@ -16,7 +16,7 @@ import {
 import { LtmPolicies } from './ltm-policies.js';
 import { renderDefaults } from './object-defaults.js';
 import type { StatsBook } from './stats-book.js';
-import { renderStats } from './stats-endpoints.js';
+import { renderObjectStats, renderStats } from './stats-endpoints.js';
 
 interface Route {
   collection: Collection;
@@ -29,19 +29,21 @@ interface Route {
  * The configuration endpoints under `/mgmt/tm/` (folders, virtuals, virtual addresses, pools and
  * members, nodes, monitors, persistence and profiles, and their stats): `~Partition~name` ids,
  * `$filter`, `$select`, `expandSubcollections`, and each object rendered as the device renders it.
- * Section numbers refer to ../shared/reference/bigip-real-device.md.
+ * Section numbers refer to docs/reference/device-facts.md.
  */
 export class RestResources {
   private readonly version: string;
   private readonly policies: LtmPolicies;
   /** Uploaded files and installed certificates and keys. */
-  readonly crypto = new CryptoFiles();
+  readonly crypto: CryptoFiles;
 
   constructor(
     private readonly traits: DeviceTraits,
     private readonly stats: StatsBook,
+    clock: () => number = Date.now,
   ) {
     this.version = traits.version;
+    this.crypto = new CryptoFiles(clock);
     this.policies = new LtmPolicies(traits.version);
   }
 
@@ -59,6 +61,8 @@ export class RestResources {
       const poolPath = members ? this.itemPath(store, members[1] as string, method) : undefined;
       const out = renderStats(store, this.stats, this.version, target, poolPath);
       if (out) return out;
+      const single = this.objectStats(store, target);
+      if (single) return single;
     }
     if (tm.startsWith('sys/crypto/') || tm.startsWith('sys/file/'))
       return this.crypto.execute(store, method, tm, query, body);
@@ -112,6 +116,27 @@ export class RestResources {
     }
     const key = collection === 'sys/folder' ? folderPath(route.id) : this.itemPath(store, route.id, method);
     return this.itemOp(store, collection, key, method, body, expand);
+  }
+
+  /** §7.10: one virtual server's, pool's or pool member's stats; undefined for other paths. */
+  private objectStats(store: ConfigStore, target: string): unknown {
+    const m = /^ltm\/(virtual|pool)\/([^/]+)(?:\/members\/([^/]+))?$/.exec(target);
+    if (!m) return undefined;
+    const [, kind, id, memberId] = m as unknown as [string, 'virtual' | 'pool', string, string | undefined];
+    const path = this.itemPath(store, id, 'GET');
+    const link = `https://localhost/mgmt/tm/${target}`;
+    if (kind === 'virtual') {
+      const vs = store.get('ltm/virtual', path);
+      if (!vs) throw new SimError(404, errors.notFound('Virtual Server', path));
+      return renderObjectStats(store, this.stats, this.traits, link, vs, 'virtual');
+    }
+    const pool = store.get('ltm/pool', path);
+    if (!pool) throw new SimError(404, errors.notFound('Pool', path));
+    if (memberId === undefined) return renderObjectStats(store, this.stats, this.traits, link, pool, 'pool');
+    const key = `${path}|${this.itemPath(store, memberId, 'GET')}`;
+    const member = store.get('ltm/pool/members', key);
+    if (!member) throw new SimError(404, store.notFound('ltm/pool/members', key));
+    return renderObjectStats(store, this.stats, this.traits, link, member, 'member');
   }
 
   /**
@@ -265,18 +290,53 @@ export class RestResources {
       // §1.5: "/Common/http and /Common/https " with a trailing space up to 13.x; none from 14.1.
       if (body.monitor && !atLeast(this.traits, 14)) body.monitor = `${String(body.monitor)} `;
     }
-    if (collection === 'ltm/profile/client-ssl' && Array.isArray(body.certKeyChain)) {
-      // A device keeps a passphrase encrypted and shows only that.
-      body.certKeyChain = (body.certKeyChain as Record<string, unknown>[]).map((c) =>
-        c.passphrase ? { ...c, passphrase: '$M$simulated-encrypted' } : c,
-      );
-    }
+    if (collection === 'ltm/profile/client-ssl') Object.assign(body, this.clientSslShape(o));
     if (collection === 'ltm/pool/members') {
       const pool = store.get('ltm/pool', o.pool as string);
-      if (body.session === 'user-enabled' && pool && monitorsOf(pool).length > 0)
-        body.session = 'monitor-enabled';
+      const monitored = pool !== undefined && monitorsOf(pool).length > 0;
+      if (body.session === 'user-enabled' && monitored) body.session = 'monitor-enabled';
+      // §7.9: a monitored member's `state` is the monitor's verdict (up, down, checking); `unchecked`
+      // only without a monitor. Before its first verdict: `checking` (inferred). A member forced
+      // offline by a client (`user-down`) keeps that.
+      if (o.attrs.state !== 'user-down') {
+        const verdict = monitored ? this.stats.member(`${pool.fullPath}|${o.fullPath}`) : 'unchecked';
+        body.state = monitored && verdict === 'unchecked' ? 'checking' : verdict;
+      }
     }
     return body;
+  }
+
+  /**
+   * §7.5 (f5-ansible fixture, 13.0.0): `sniDefault` reads as the string "true"/"false", `serverName`
+   * as "none" when unset, each `certKeyChain` item with `certReference`/`keyReference` links and
+   * `chain: "none"` when it has none, and the first item's `cert`/`key`/`chain` repeated at the top.
+   * A device keeps a passphrase encrypted and shows only that.
+   */
+  private clientSslShape(o: StoredObject): Record<string, unknown> {
+    const ver = `?ver=${this.version}`;
+    const chain = ((o.attrs.certKeyChain as Record<string, unknown>[] | undefined) ?? []).map(
+      (c): Record<string, unknown> => ({
+        ...c,
+        chain: typeof c.chain === 'string' ? c.chain : 'none',
+        ...(typeof c.cert === 'string'
+          ? { certReference: { link: `${refLink('sys/file/ssl-cert', c.cert)}${ver}` } }
+          : {}),
+        ...(typeof c.key === 'string'
+          ? { keyReference: { link: `${refLink('sys/file/ssl-key', c.key)}${ver}` } }
+          : {}),
+        ...(typeof c.chain === 'string'
+          ? { chainReference: { link: `${refLink('sys/file/ssl-cert', c.chain)}${ver}` } }
+          : {}),
+        ...(c.passphrase ? { passphrase: '$M$simulated-encrypted' } : {}),
+      }),
+    );
+    const first = chain[0];
+    return {
+      sniDefault: o.attrs.sniDefault === true ? 'true' : 'false',
+      serverName: typeof o.attrs.serverName === 'string' ? o.attrs.serverName : 'none',
+      ...(first ? { cert: first.cert, key: first.key, chain: first.chain } : {}),
+      ...(o.attrs.certKeyChain ? { certKeyChain: chain } : {}),
+    };
   }
 
   /** §1.1: the destination through the name of the virtual address holding its IP (`.port` for IPv6). */

@@ -8,7 +8,7 @@ export interface SharedView {
 }
 
 /**
- * §5.1: the restjavad endpoints F5's own client checks before any call: `/mgmt/shared/echo`,
+ * device-facts.md §5.1: the restjavad endpoints F5's own client checks before any call: `/mgmt/shared/echo`,
  * `…/available` suffixes, and the device info (its `version` decides whether `sys/ready` is read).
  * No public capture shows an `/available` body; the client only needs the 200.
  */

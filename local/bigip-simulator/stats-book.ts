@@ -1,5 +1,5 @@
 /**
- * Traffic and health counters the device keeps per virtual server and pool member (§5.2): bits
+ * Traffic and health counters the device keeps per virtual server and pool member (device-facts.md §5.2): bits
  * and connections, cumulative per unit, and each member's availability as its monitor sees it.
  * The simulator's own data plane (or a test) drives them; the stats endpoints render them.
  */

@@ -1,3 +1,4 @@
+import { type DeviceTraits, nestsSingleStats } from './device-traits.js';
 import type { ConfigStore, StoredObject } from './ltm-model.js';
 import { monitorsOf } from './ltm-types.js';
 import type { StatsBook } from './stats-book.js';
@@ -5,7 +6,7 @@ import type { StatsBook } from './stats-book.js';
 type Entry = { value: number } | { description: string };
 
 /**
- * §5.2: `GET /mgmt/tm/ltm/virtual/stats`, `/ltm/pool/stats` and `/ltm/pool/~P~name/members/stats`
+ * device-facts.md §5.2: `GET /mgmt/tm/ltm/virtual/stats`, `/ltm/pool/stats` and `/ltm/pool/~P~name/members/stats`
  * answer `entries{<selfLink>: {nestedStats: {entries: {…}}}}`; counters are bits, cumulative per
  * unit. Undefined for paths that are not a stats collection.
  */
@@ -85,7 +86,9 @@ function virtualEntries(store: ConfigStore, book: StatsBook, vs: StoredObject): 
       description: pool ? availability(memberStatuses(store, book, pool)) : 'unknown',
     },
     'status.enabledState': { description: vs.attrs.disabled === true ? 'disabled' : 'enabled' },
-    'status.statusReason': { description: '' },
+    'status.statusReason': {
+      description: reason('virtual', pool ? availability(memberStatuses(store, book, pool)) : 'unknown'),
+    },
     tmName: { description: vs.fullPath },
   };
 }
@@ -97,7 +100,7 @@ function poolEntries(store: ConfigStore, book: StatsBook, pool: StoredObject): R
     memberCnt: { value: statuses.length },
     'status.availabilityState': { description: availability(statuses) },
     'status.enabledState': { description: 'enabled' },
-    'status.statusReason': { description: '' },
+    'status.statusReason': { description: reason('pool', availability(statuses)) },
     tmName: { description: pool.fullPath },
   };
 }
@@ -120,6 +123,51 @@ function memberEntries(
     'status.enabledState': {
       description: String(m.attrs.session).endsWith('disabled') ? 'disabled' : 'enabled',
     },
-    'status.statusReason': { description: '' },
+    'status.statusReason': { description: reason('member', availability([status])) },
+  };
+}
+
+/**
+ * §7.9: `status.statusReason` is text. "The virtual server is available" is recorded
+ * (f5-telemetry-streaming#93); the other sentences follow its pattern and are the simulator's.
+ */
+function reason(kind: 'virtual' | 'pool' | 'member', availability: string): string {
+  const noun = kind === 'virtual' ? 'The virtual server' : kind === 'pool' ? 'The pool' : 'Pool member';
+  if (availability === 'available') return `${noun} is available`;
+  if (availability === 'offline') return `${noun} is down`;
+  return `${noun} has no monitor result yet`;
+}
+
+/**
+ * §7.10: one object's stats (`GET /mgmt/tm/ltm/virtual/~P~vs/stats`, a pool's, a member's). The
+ * entry is keyed `…/~P~vs/~P~vs/stats` before 14.0 and `…/~P~vs/stats` from 14.0 (BigStats:
+ * "Object structure changed in v14"); members the same way.
+ */
+export function renderObjectStats(
+  store: ConfigStore,
+  book: StatsBook,
+  traits: DeviceTraits,
+  link: string,
+  object: StoredObject,
+  kind: 'virtual' | 'pool' | 'member',
+): unknown {
+  const id = link.slice(link.lastIndexOf('/') + 1);
+  const key = nestsSingleStats(traits) ? `${link}/${id}/stats` : `${link}/stats`;
+  const pool = kind === 'member' ? store.get('ltm/pool', String(object.pool)) : undefined;
+  const entries =
+    kind === 'virtual'
+      ? virtualEntries(store, book, object)
+      : kind === 'pool'
+        ? poolEntries(store, book, object)
+        : memberEntries(book, pool, object);
+  const collection = kind === 'member' ? 'ltm:pool:members' : `ltm:${kind}`;
+  return {
+    kind: `tm:${collection}:${collection.split(':').pop()}stats`,
+    selfLink: `${link}/stats?ver=${traits.version}`,
+    entries: {
+      [key]: {
+        nestedStats: { entries: { ...entries, tmName: { description: object.fullPath } } },
+      },
+    },
   };
 }

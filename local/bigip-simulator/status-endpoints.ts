@@ -1,3 +1,4 @@
+import { hasSysReady } from './device-traits.js';
 import { type SyncUnit, syncStatusOf } from './ha-pair.js';
 
 /** What the status endpoints show of a unit and its peer. */
@@ -9,7 +10,7 @@ export interface UnitView extends SyncUnit {
   mcpdReloading?: boolean;
 }
 
-/** A stats-shaped body: `entries{<selfLink>: {nestedStats: {entries: {…}}}}` (bigip-real-device.md §5.2). */
+/** A stats-shaped body: `entries{<selfLink>: {nestedStats: {entries: {…}}}}` (device-facts.md §5.2). */
 export function statsBody(version: string, path: string, entries: Record<string, string | number>) {
   const nested: Record<string, { description?: string; value?: number }> = {};
   for (const [k, v] of Object.entries(entries))
@@ -35,7 +36,9 @@ export function statusBody(unit: UnitView, tm: string): unknown {
         Version: unit.version,
       });
     case 'sys/ready':
-      // Not config-ready while mcpd reloads: `bigip.md` A.5 (sys/ready "no" until the box can take config).
+      // §7.12: only from 13.1; before, the path is not registered (a 404 like any unknown path).
+      if (!hasSysReady(unit)) return undefined;
+      // Not config-ready while mcpd reloads: `bigip-rest.md` A.5 (sys/ready "no" until the box can take config).
       return statsBody(unit.version, 'sys/ready', {
         configReady: unit.mcpdReloading ? 'no' : 'yes',
         licenseReady: 'yes',
@@ -75,11 +78,12 @@ export function statusBody(unit: UnitView, tm: string): unknown {
         selfLink: `https://localhost/mgmt/tm/${tm}?ver=${unit.version}`,
       };
     case 'sys/mcp-state':
+      // §7.12 (genieparser, 14.1.2.1): `endPlatformIdReceived`, `lastLoad`, `phase`.
       return statsBody(unit.version, 'sys/mcp-state', {
-        'end-platform-id-received': 'true',
+        endPlatformIdReceived: 'true',
+        lastLoad: 'full-config-load-succeed',
         // No source names the phase shown while mcpd reloads; anything but `running` is "not ready".
         phase: unit.mcpdReloading ? 'loading' : 'running',
-        status: 'running',
       });
     case 'cm/device': {
       const units = [unit, ...(unit.peer ? [unit.peer] : [])];

@@ -1,6 +1,6 @@
 /**
- * How long a real device takes (bigip-real-device.md §6: no public source gives a single-call
- * latency; bigip.md A.6 suggests 50–300 ms per simple call). `real` states the assumptions the
+ * How long a real device takes (device-facts.md §6: no public source gives a single-call
+ * latency; bigip-rest.md A.6 suggests 50–300 ms per simple call). `real` states the assumptions the
  * benchmarks run under; `zero` answers as fast as loopback allows. Configuration writes are
  * processed one at a time per device, as mcpd does.
  */

@@ -36,7 +36,7 @@ export class Transactions {
     private readonly version: string,
   ) {}
 
-  /** Adds a command to a live transaction; the reply is the command as enlisted (§4.1). */
+  /** Adds a command to a live transaction; the reply is the command as enlisted (device-facts.md §4.1). */
   enlist(id: string, command: EnlistedCommand): Reply {
     const tx = this.live(id);
     if (!tx) return reply(404, errors.transactionNotFound(id));

@@ -12,12 +12,29 @@ export const DASHBOARD_HTML = `<!doctype html>
   body { margin: 0; padding: 1.2rem 1.6rem; }
   h1 { font-size: 1.3rem; margin: 0 0 .2rem; }
   .sub { color: #5b6b7c; margin-bottom: 1rem; font-size: .9rem; }
-  .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(380px, 1fr)); gap: 1rem; }
+  /* Laid out for 1280 and 1920 px (checked by screenshots in test/e2e/dashboard.test.ts): six
+     tracks, so three sections share a row, or two halves, with no empty column left over. */
+  .grid { display: grid; grid-template-columns: repeat(6, minmax(0, 1fr)); gap: 1rem; }
+  .grid > section { grid-column: span 2; min-width: 0; }
+  .grid > section.wide { grid-column: 1 / -1; }
   .cards { display: flex; flex-wrap: wrap; gap: .6rem; }
   .card { flex: 1 1 190px; max-width: 300px; border: 1px solid #e6e9ec; border-radius: 6px; padding: .5rem .6rem; font-size: .85rem; }
   .card h3 { margin: 0 0 .3rem; font-size: .95rem; display: flex; justify-content: space-between; align-items: center; gap: .4rem; }
   .card .kv { color: #5b6b7c; }
-  .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(380px, 1fr)); gap: .8rem; }
+  /* Five charts: three then two wider ones; all five in one row from 1600 px. */
+  .charts { display: grid; grid-template-columns: repeat(6, minmax(0, 1fr)); gap: .8rem; }
+  .chart { grid-column: span 2; min-width: 0; }
+  .chart:nth-child(n+4) { grid-column: span 3; }
+  @media (min-width: 1600px) {
+    .charts { grid-template-columns: repeat(5, minmax(0, 1fr)); }
+    .chart, .chart:nth-child(n+4) { grid-column: span 1; }
+    .grid > section.half { grid-column: span 3; }
+  }
+  @media (max-width: 1099px) {
+    .grid > section, .grid > section.half { grid-column: 1 / -1; }
+    .charts { grid-template-columns: minmax(0, 1fr); }
+    .chart, .chart:nth-child(n+4) { grid-column: auto; }
+  }
   .chart h3 { font-size: .85rem; margin: 0 0 .2rem; color: #3b4a5a; }
   ol.timeline { list-style: none; padding: 0; margin: 0; font-size: .85rem; max-height: 16rem; overflow: auto; }
   ol.timeline li { padding: .15rem 0; border-bottom: 1px solid #f0f2f4; }
@@ -41,6 +58,9 @@ export const DASHBOARD_HTML = `<!doctype html>
   .h-NO_MONITOR { background: #dde8f6; color: #2b5c95; }
   .lb { border-top: 1px solid #e6e9ec; padding-top: .4rem; }
   .stats { color: #5b6b7c; font-size: .8rem; }
+  #recent td, #recent th { white-space: nowrap; }
+  #recent td.reason { white-space: normal; color: #b3261e; width: 100%; }
+  .addr { color: #3b4a5a; font-family: ui-monospace, monospace; font-size: .8rem; }
 </style>
 </head>
 <body>
@@ -80,14 +100,14 @@ export const DASHBOARD_HTML = `<!doctype html>
     <p><button id="demo">Create a demo load balancer</button> <span id="demo-result"></span></p>
     <p class="stats">Reconciler: <span id="reconcile">not run yet</span> <button id="reconcile-now">Reconcile now</button></p>
   </section>
-  <section class="wide">
+  <section class="wide half" id="lb-section">
     <h2>Load balancers: status and health <span class="stats" id="health-poll"></span></h2>
-    <input id="lb-filter" placeholder="filter by id, tenant, agent or status" style="width:22rem;font-size:.85rem">
+    <input id="lb-filter" placeholder="filter by id, name, address, tenant, agent or status" style="width:24rem;max-width:100%;font-size:.85rem">
     <div id="loadbalancers"></div>
   </section>
-  <section>
+  <section class="wide half" id="recent-section">
     <h2>Recent requests</h2>
-    <table id="recent"><thead><tr><th>request</th><th>load balancer</th><th>decision</th><th>agent</th><th>status</th></tr></thead><tbody></tbody></table>
+    <table id="recent"><thead><tr><th>time</th><th>request</th><th>load balancer</th><th>decision</th><th>agent</th><th>status</th><th>reason</th></tr></thead><tbody></tbody></table>
   </section>
 </div>
 <script>
@@ -112,13 +132,17 @@ async function refresh() {
   document.getElementById('interval').textContent = s.heartbeatIntervalSeconds;
   document.getElementById('updated').textContent = new Date(s.now).toLocaleTimeString();
   document.getElementById('agents').innerHTML = s.agents.map((a) => {
-    const state = a.alive ? 'alive' : 'dead';
+    // Stopped but not yet past agentDownTime: still counted alive, and about to be declared dead.
+    const dyingIn = !a.running && a.alive && a.heartbeatAgeSeconds !== null
+      ? Math.max(0, Math.ceil(s.agentDownTimeSeconds - a.heartbeatAgeSeconds)) : null;
+    const state = dyingIn !== null ? 'stopped, declared dead in ' + dyingIn + ' s'
+      : (a.alive ? 'alive' : 'dead') + (a.running ? '' : ' (stopped)');
     const devices = Object.entries(a.devices).map(([n, d]) => esc(n) + ': ' + esc(d)).join(', ');
     const action = a.running
       ? '<button data-stop="' + esc(a.host) + '">Stop</button>'
       : '<button data-start="' + esc(a.host) + '">Start</button>';
     return '<div class="card" data-agent="' + esc(a.host) + '"><h3>' + esc(a.host) + ' ' + action + '</h3>' +
-      '<div><span class="' + cls(state) + '" data-field="state">' + state + (a.running ? '' : ' (stopped)') + '</span>' +
+      '<div><span class="' + (dyingIn !== null ? 'warn' : cls(a.alive ? 'alive' : 'dead')) + '" data-field="state">' + esc(state) + '</span>' +
       ' · admin ' + (a.adminStateUp ? 'up' : 'down') + (s.groups.length > 1 && a.group ? ' · group <b data-field="group">' + esc(a.group) + '</b>' : '') + '</div>' +
       '<div class="kv">heartbeat <span data-field="age">' + (a.heartbeatAgeSeconds === null ? '–' : a.heartbeatAgeSeconds + ' s') + '</span> ago · ' +
       '<span data-field="lbs">' + a.loadbalancers + '</span> load balancers</div>' +
@@ -137,11 +161,14 @@ async function refresh() {
     '</td><td class="' + (g.score >= 1 ? 'bad' : g.score >= 0.8 ? 'warn' : 'ok') + '">' + g.score.toFixed(2) + (g.score >= 1 ? ' FULL' : '') +
     '</td><td>' + g.agentsAlive + '/' + g.hosts.length + '</td><td>' + esc(g.usage) + '</td></tr>').join('');
   document.querySelector('#recent tbody').innerHTML = s.recent.map((r) =>
-    '<tr><td>' + esc(r.operation + ' ' + r.resource) + '</td><td><code>' + esc(r.loadbalancerId.slice(0, 8)) + '</code></td><td>' + esc(r.decision) +
-    '</td><td>' + esc(r.host) + '</td><td class="' + cls(r.status) + '">' + esc(r.status) + '</td></tr>').join('');
+    '<tr data-request="' + esc(r.requestId) + '"><td>' + new Date(r.at).toLocaleTimeString() + '</td><td>' + esc(r.operation + ' ' + r.resource) +
+    '</td><td><code>' + esc(r.loadbalancerId.slice(0, 8)) + '</code></td><td>' + esc(r.decision) +
+    '</td><td>' + esc(r.host || '–') + '</td><td class="' + (r.status === 'REFUSED' ? 'bad' : cls(r.status)) + '" data-field="status">' + esc(r.status) +
+    '</td><td class="reason" data-field="reason">' + esc(r.reason || '') + '</td></tr>').join('');
 }
 function node(n) {
-  const label = esc(n.type) + ' <code>' + esc(n.id.slice(0, 8)) + '</code>' + (n.name ? ' ' + esc(n.name) : '');
+  const label = esc(n.type) + ' <code>' + esc(n.id.slice(0, 8)) + '</code>' + (n.name ? ' ' + esc(n.name) : '') +
+    (n.address ? ' <span class="addr" data-field="address">' + esc(n.address) + '</span>' : '');
   return '<li data-node="' + esc(n.type + '#' + n.id) + '">' + label + ' <span class="' + cls(n.provisioningStatus) + '">' + esc(n.provisioningStatus) +
     '</span><span class="pill h-' + esc(n.operatingStatus) + '" data-field="health">' + esc(n.operatingStatus) + '</span>' +
     (n.statusReason ? ' <span class="stats">' + esc(n.statusReason) + '</span>' : '') +
@@ -152,8 +179,11 @@ function renderLoadBalancers(s) {
   const p = s.health.last;
   document.getElementById('health-poll').textContent = 'polled every ' + s.health.intervalSeconds + ' s' +
     (p ? (p.outcome === 'polled' ? ', last from ' + p.unit : ', last poll skipped: ' + p.reason) : ', not polled yet');
-  const shown = s.loadbalancers.filter((lb) => !q || [lb.id, lb.tenantId, lb.agent, lb.tree.provisioningStatus, lb.tree.operatingStatus]
-    .some((v) => String(v).toLowerCase().includes(q)));
+  // Every object of the tree counts: its id, name, address and statuses (ERROR finds the load
+  // balancer with an ERROR member), and the load balancer's tenant and agents.
+  const words = (n) => [n.id, n.name, n.address, n.provisioningStatus, n.operatingStatus].concat(...n.children.map(words));
+  const shown = s.loadbalancers.filter((lb) => !q || [lb.tenantId, lb.agent, lb.servedBy].concat(words(lb.tree))
+    .some((v) => v && String(v).toLowerCase().includes(q)));
   document.getElementById('loadbalancers').innerHTML = shown.length === 0 ? '<p class="stats">none</p>' : shown.map((lb) => {
     const st = lb.stats ? 'in ' + lb.stats.bytes_in + ' B · out ' + lb.stats.bytes_out + ' B · ' + lb.stats.active_connections + ' active · ' +
       lb.stats.total_connections + ' total connections' : 'no traffic read yet';
@@ -178,10 +208,13 @@ document.addEventListener('click', async (e) => {
 });
 const charts = {};
 const COLORS = ['#3b6ea5', '#137333', '#a15c00', '#b3261e', '#6b4fa0', '#2b8a8a', '#5b6b7c'];
+// The legend names the series only: a live legend shows values under the cursor, and a row of
+// dashes when there is none. Every chart counts something from 0; an idle one spans 0–1, not 0–100.
+const width = (el) => Math.max(240, el.clientWidth - 8);
 function chart(id, data, labels) {
   const el = document.getElementById(id);
-  const width = Math.max(300, el.clientWidth - 8);
-  const opts = { width, height: 160, legend: { show: true }, scales: { x: { time: true } },
+  const opts = { width: width(el), height: 160, legend: { show: true, live: false },
+    scales: { x: { time: true }, y: { range: (u, min, max) => uPlot.rangeNum(0, Math.max(1, max || 0), 0.1, true) } },
     series: [{}].concat(labels.map((l, i) => ({ label: l, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true }))) };
   if (!charts[id] || charts[id].series.length !== labels.length + 1) {
     if (charts[id]) charts[id].destroy();
@@ -189,6 +222,10 @@ function chart(id, data, labels) {
   } else charts[id].setData(data);
   el.dataset.points = String(data[0].length);
 }
+window.addEventListener('resize', () => {
+  for (const [id, c] of Object.entries(charts)) c.setSize({ width: width(document.getElementById(id)), height: 160 });
+});
+window.consoleCharts = charts;
 async function refreshHistory() {
   const h = await (await fetch('/api/history')).json();
   // The timeline first: it needs no charting library.

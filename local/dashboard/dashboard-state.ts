@@ -21,7 +21,8 @@ async function loadBalancers(stack: LocalStack, hosts: string[]) {
     .slice(0, MAX_LOADBALANCERS);
   // The agent that served its latest request: its bound agent, or during an outage a failover agent.
   const latest = new Map<string, { host: string; decision: string }>();
-  for (const r of stack.recent) latest.set(r.loadbalancerId, { host: r.host, decision: r.decision });
+  for (const r of stack.recent)
+    if (r.decision !== 'refused') latest.set(r.loadbalancerId, { host: r.host, decision: r.decision });
   const out = await Promise.all(
     bound.map(async (b) => {
       const [tree, stats] = await Promise.all([stack.client.status(b.id), stack.client.stats(b.id)]);
@@ -44,8 +45,8 @@ export async function dashboardState(stack: LocalStack) {
   const recent = stack.recent.slice(-15).reverse();
   const byLb = new Map<string, ResourceRecord[]>();
   await Promise.all(
-    [...new Set(recent.map((r) => r.loadbalancerId))].map(async (lb) =>
-      byLb.set(lb, await stack.client.records(lb)),
+    [...new Set(recent.filter((r) => r.decision !== 'refused').map((r) => r.loadbalancerId))].map(
+      async (lb) => byLb.set(lb, await stack.client.records(lb)),
     ),
   );
   const statusOf = (lb: string, resource: string, id: string | undefined) => {
@@ -102,11 +103,14 @@ export async function dashboardState(stack: LocalStack) {
     },
     recent: recent.map((r) => ({
       ...r,
-      status: statusOf(
-        r.loadbalancerId,
-        r.resource,
-        r.resource === 'loadbalancer' ? r.loadbalancerId : undefined,
-      ),
+      status:
+        r.decision === 'refused'
+          ? 'REFUSED'
+          : statusOf(
+              r.loadbalancerId,
+              r.resource,
+              r.resource === 'loadbalancer' ? r.loadbalancerId : undefined,
+            ),
     })),
     devices: stack.devices.map((d, i) => ({
       name: stack.endpoints.devices[i]?.name ?? d.hostname,

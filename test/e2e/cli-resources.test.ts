@@ -163,7 +163,18 @@ describe('lbaas verbs in OpenStack habits, end to end on the local cli.stack', (
       'http',
       '--wait',
     );
-    const order = await ok('l7policy', 'list', '--listener', 'http', '-f', 'value', '-c', 'name', 'position');
+    const order = await ok(
+      'l7policy',
+      'list',
+      '--listener',
+      'http',
+      '-f',
+      'value',
+      '-c',
+      'name',
+      '-c',
+      'position',
+    );
     expect(order.stdout.trim()).toBe('block 1\nto-api 2');
     const ruleRows = await ok(
       'l7rule',
@@ -173,7 +184,9 @@ describe('lbaas verbs in OpenStack habits, end to end on the local cli.stack', (
       'value',
       '-c',
       'type',
+      '-c',
       'compare_type',
+      '-c',
       'value',
     );
     expect(ruleRows.stdout.trim()).toBe('PATH STARTS_WITH /api');
@@ -205,7 +218,7 @@ describe('lbaas verbs in OpenStack habits, end to end on the local cli.stack', (
     // lists: through the index, and within a parent
     const lbs = JSON.parse((await ok('loadbalancer', 'list', '--project', project, '-f', 'json')).stdout);
     expect(lbs).toEqual([expect.objectContaining({ id: lbId, name: 'web', vip_address: '10.12.0.1' })]);
-    const members = (await ok('member', 'list', 'pool1', '-f', 'value', '-c', 'name', 'address')).stdout
+    const members = (await ok('member', 'list', 'pool1', '-f', 'value', '-c', 'name', '-c', 'address')).stdout
       .trim()
       .split('\n');
     expect(members.sort()).toEqual(['m1 10.12.1.1', 'm2 10.12.1.2']);
@@ -221,11 +234,33 @@ describe('lbaas verbs in OpenStack habits, end to end on the local cli.stack', (
 
     // set and delete by names
     await ok('member', 'set', 'pool1', 'm2', '--weight', '0', '--wait');
-    const m2 = await ok('member', 'show', 'pool1', 'm2', '-f', 'value', '-c', 'weight', 'operating_status');
+    const m2 = await ok(
+      'member',
+      'show',
+      'pool1',
+      'm2',
+      '-f',
+      'value',
+      '-c',
+      'weight',
+      '-c',
+      'operating_status',
+    );
     expect(m2.stdout.trim()).toBe('0\nDRAINING');
     await ok('member', 'delete', 'pool1', 'm1', '--wait');
     expect((await ok('member', 'list', 'pool1', '-f', 'value', '-c', 'name')).stdout.trim()).toBe('m2');
-    const hms = await ok('healthmonitor', 'list', '--pool', 'pool1', '-f', 'value', '-c', 'name', 'type');
+    const hms = await ok(
+      'healthmonitor',
+      'list',
+      '--pool',
+      'pool1',
+      '-f',
+      'value',
+      '-c',
+      'name',
+      '-c',
+      'type',
+    );
     expect(hms.stdout.trim()).toBe('hm HTTP');
   });
 

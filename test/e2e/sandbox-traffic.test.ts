@@ -27,7 +27,7 @@ async function deploy(ids: LbIds, messages: Parameters<LocalStack['client']['sub
 const loopbackMember = (ids: LbIds, poolId: string, port: number) =>
   requests.createMember(ids, poolId, { address: '127.0.0.1', protocol_port: port });
 
-describe('the sandbox balances real traffic and reports real health (README walkthrough)', () => {
+describe('the sandbox balances real traffic and reports real health (the sandbox walkthrough of docs/operator-guide.md)', () => {
   it('alternates between two servers, marks a stopped one ERROR and the pool DEGRADED, sends all traffic to the other, and counts it', async () => {
     const [one, two] = [await backend('one'), await backend('two')];
     stops.push(one.stop, two.stop);
@@ -146,6 +146,8 @@ describe('the sandbox balances real traffic and reports real health (README walk
 
     await eventually(async () => (await curl(vip, port)) === 'web', 'the default pool answers');
     expect(await request(vip, port, '/api/v1/items')).toMatchObject({ status: 200, body: 'api' });
+    // Paths compare with case, as in Octavia; host names without (below).
+    expect(await request(vip, port, '/API/v1/items')).toMatchObject({ status: 200, body: 'web' });
     expect(await request(vip, port, '/shop')).toMatchObject({ status: 200, body: 'web' });
     expect(await request(vip, port, '/shop?x=1', { host: 'OLD.example.com' })).toMatchObject({
       status: 301,

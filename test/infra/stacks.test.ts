@@ -59,6 +59,7 @@ describe('the devices’ CA bundle', () => {
       ['ca.pem', 'other-ca.pem', 'device.pem'].map((f) => readFileSync(join(tls, f), 'utf8')).join('\n'),
     );
     try {
+      config.environments[0].devices.access = 'direct';
       config.environments[0].devices.caBundleFile = bundle;
       const { template } = synth(config);
       const functions = Object.values(template('lbaas-Project').findResources('AWS::Lambda::Function')) as {
@@ -152,6 +153,22 @@ describe('CDK stacks (sample configuration)', () => {
       'reconciler',
       'scheduler',
     ]);
+  });
+
+  it('gives the status poller its groups’ limits, as the scheduler (its capacity score feeds the capacity alarm)', () => {
+    const config = sample();
+    config.environments[0].capacity = { maxLoadBalancers: 40 };
+    const functions = Object.values(
+      synth(config).template('lbaas-Project').findResources('AWS::Lambda::Function'),
+    ) as { Properties: { Environment: { Variables: Record<string, unknown> } } }[];
+    const groupsOf = (service: string) =>
+      functions
+        .map((f) => f.Properties.Environment.Variables)
+        .filter((v) => v.POWERTOOLS_SERVICE_NAME === service)
+        .map((v) => v.LBAAS_GROUPS);
+    const expected = JSON.stringify([{ name: 'default', limits: { maxLoadBalancers: 40 } }]);
+    expect(groupsOf('health-poller')).toEqual([expected]);
+    expect(groupsOf('scheduler')).toEqual([expected]);
   });
 
   it('has the shared tables: on-demand, point-in-time recovery, KMS, deletion protection, TTL, the by-agent index', () => {
@@ -602,6 +619,12 @@ describe('configuration validation', () => {
     }
     return 'accepted';
   };
+
+  it('refuses a CA bundle where the agents reach API Gateway (vpc-link), whose certificate is public', () => {
+    expect(errorOf((c) => (c.environments[0].devices.caBundleFile = 'ca.pem'))).toContain(
+      'environments.0.devices.caBundleFile: applies to access "direct" only',
+    );
+  });
 
   it('names the field of every problem', () => {
     expect(errorOf((c) => c.environments[0].agents.push({ host: 'agent-2' }))).toContain(

@@ -67,7 +67,7 @@ describe('agent pipeline: SQS → scheduler → agent → simulated BIG-IP → s
     expect(dump['ltm/pool']).toEqual([
       expect.objectContaining({ loadBalancingMode: 'ratio-member', monitor: `/${p}/Test_${f.hm.object.id}` }),
     ]);
-    // Members and their nodes are in /Common, shared by tenants (bigip-real-device.md §2.1).
+    // Members and their nodes are in /Common, shared by tenants (device-facts.md §2.1).
     expect(
       (dump['ltm/pool/members'] as { fullPath: string; pool: string }[]).map((m) => [m.pool, m.fullPath]),
     ).toEqual(

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { join } from 'node:path';
+import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
 import { freePort } from '../../local/free-port.js';
@@ -162,5 +165,48 @@ describe('simulated data plane', () => {
     sim.store.create('ltm/pool/members', { name: `127.0.0.1:${closedPort}`, partition: 'Common' }, tcp);
     await until(() => sim.stats.member(`/P/ping|/Common/127.0.0.1:${closedPort}`) === 'up');
     await until(() => sim.stats.member(`/P/tcp|/Common/127.0.0.1:${closedPort}`) === 'down');
+  });
+
+  it('serves one host from an RSA and an ECDSA key pair of one profile, as the client can verify', async () => {
+    const { sim, pool } = await sandbox();
+    const web = await backend('web');
+    cleanup.push(web.stop);
+    sim.store.create('ltm/pool/members', { name: `127.0.0.1:${web.port}`, partition: 'Common' }, pool);
+    const pem = (f: string) => readFileSync(join(import.meta.dirname, '..', 'fixtures', 'tls', f), 'utf8');
+    const file = (collection: 'sys/file/ssl-cert' | 'sys/file/ssl-key', name: string, content: string) =>
+      sim.store.insert(collection, `/P/${name}`, sim.store.make(name, 'P', { content }));
+    file('sys/file/ssl-cert', 'rsa.crt', pem('a.example.com.pem'));
+    file('sys/file/ssl-key', 'rsa.key', pem('a.example.com.key'));
+    file('sys/file/ssl-cert', 'ec.crt', pem('a.example.com.ec.pem'));
+    file('sys/file/ssl-key', 'ec.key', pem('a.example.com.ec.key'));
+    sim.store.create('ltm/profile/client-ssl', {
+      name: 'a',
+      partition: 'P',
+      sniDefault: true,
+      certKeyChain: [
+        { name: 'rsa', cert: '/P/rsa.crt', key: '/P/rsa.key' },
+        { name: 'ec', cert: '/P/ec.crt', key: '/P/ec.key' },
+      ],
+    });
+    const vip = await withVirtual(sim, '/P/pool', { profiles: ['/P/a'] });
+    const keyType = (sigalgs: string) =>
+      new Promise<string | undefined>((resolve, reject) => {
+        const socket = tls.connect(
+          {
+            host: vip.address,
+            port: vip.port,
+            servername: 'a.example.com',
+            sigalgs,
+            rejectUnauthorized: false,
+          },
+          () => {
+            resolve(socket.getPeerX509Certificate()?.publicKey.asymmetricKeyType);
+            socket.destroy();
+          },
+        );
+        socket.on('error', reject);
+      });
+    expect(await keyType('ecdsa_secp256r1_sha256')).toBe('ec');
+    expect(await keyType('rsa_pss_rsae_sha256:rsa_pkcs1_sha256')).toBe('rsa');
   });
 });

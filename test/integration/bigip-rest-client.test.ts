@@ -64,7 +64,7 @@ describe('iControl REST client against the BIG-IP simulator', () => {
     expect(sim.callCount()).toBe(6);
   });
 
-  it('gives its token back when closed (§5.3: a token otherwise lives 20 minutes)', async () => {
+  it('gives its token back when closed (device-facts.md §5.3: a token otherwise lives 20 minutes)', async () => {
     const { sim, client } = await setup();
     await client.request('GET', '/mgmt/tm/sys/version');
     expect(sim.tokens.live('admin')).toBe(1);

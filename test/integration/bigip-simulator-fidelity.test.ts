@@ -1,10 +1,13 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: these tests walk raw device JSON, as a REST client would
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BigIpPair } from '../../local/bigip-simulator/bigip-pair.js';
 import { BigIpSimulator, type SimulatorOptions } from '../../local/bigip-simulator/bigip-simulator.js';
 
 /**
- * The simulator models the device: each test names the fact of ../shared/reference/bigip-real-device.md
+ * The simulator models the device: each test names the fact of docs/reference/device-facts.md
  * it reproduces, over plain HTTP (no code of ours in between).
  */
 const open: { close(): Promise<void> }[] = [];
@@ -330,8 +333,9 @@ describe('§3.4 LTM policies: published policies are not edited directly (12.1+)
     ).toBe(200);
     expect((await req('GET', '/mgmt/tm/ltm/policy/~P1~Drafts~pol')).status).toBe(404);
     expect((await req('GET', '/mgmt/tm/ltm/policy/~P1~pol')).body.status).toBe('published');
-    expect((await req('POST', '/mgmt/tm/ltm/policy', { ...policy, subPath: 'Drafts' })).body.message).toMatch(
-      /^01070734:3: .*Published policy exists, use create-draft/,
+    expect((await req('POST', '/mgmt/tm/ltm/policy', { ...policy, subPath: 'Drafts' })).body.message).toBe(
+      // §7.3: the recorded text, the path quoted.
+      '01070734:3: Configuration error: Published policy "/P1/pol" exists, use create-draft to create a draft copy .',
     );
     expect((await req('PATCH', '/mgmt/tm/ltm/policy/~P1~pol', { createDraft: true })).status).toBe(200);
     expect((await req('PATCH', '/mgmt/tm/ltm/policy/~P1~Drafts~pol', { rules: [] })).status).toBe(200);
@@ -529,5 +533,418 @@ describe('§5 readiness, stats and tokens', () => {
     });
     expect(del.status).toBe(200);
     expect((await login()).status).toBe(200);
+  });
+});
+
+const pem = (file: string) => readFileSync(join(import.meta.dirname, '..', 'fixtures', 'tls', file), 'utf8');
+
+/** Uploads a file as F5's clients do (one chunk, `Content-Range: 0-(n-1)/n`). */
+async function upload(sim: BigIpSimulator, name: string, text: string) {
+  const bytes = Buffer.from(text, 'utf8');
+  const res = await fetch(`${sim.baseUrl}/mgmt/shared/file-transfer/uploads/${name}`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from('admin:admin').toString('base64')}`,
+      'content-type': 'application/octet-stream',
+      'content-range': `0-${bytes.length - 1}/${bytes.length}`,
+    },
+    body: bytes,
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
+
+/** A certificate and key in a partition, the §7.8 way. */
+async function certificate(sim: BigIpSimulator, req: Req, partition: string, base: string, site: string) {
+  await upload(sim, `${base}.crt`, pem(`${site}.pem`));
+  await upload(sim, `${base}.key`, pem(`${site}.key`));
+  const source = (n: string) => `file:///var/config/rest/downloads/${n}`;
+  const cert = await req('POST', '/mgmt/tm/sys/file/ssl-cert', {
+    name: `${base}.crt`,
+    partition,
+    sourcePath: source(`${base}.crt`),
+  });
+  const key = await req('POST', '/mgmt/tm/sys/file/ssl-key', {
+    name: `${base}.key`,
+    partition,
+    sourcePath: source(`${base}.key`),
+  });
+  return { cert, key };
+}
+
+/** The single stats entry of a stats body: its key and fields. */
+function onlyEntry(body: Record<string, any>): [string, Record<string, any>] {
+  const [key, value] = Object.entries(body.entries)[0] as [string, any];
+  return [key, value.nestedStats.entries];
+}
+
+describe('§7 policies, TLS profiles, files, sync status and version traits', () => {
+  const forward = {
+    name: 'pol',
+    partition: 'P1',
+    legacy: true,
+    strategy: 'first-match',
+    requires: ['http'],
+    controls: ['forwarding'],
+    rules: [
+      {
+        name: 'r1',
+        ordinal: 0,
+        conditions: [
+          { name: '0', httpHeader: true, tmName: 'X-Foo', equals: true, request: true, values: ['a'] },
+          {
+            name: '1',
+            httpUri: true,
+            pathSegment: true,
+            index: 2,
+            equals: true,
+            request: true,
+            values: ['x'],
+          },
+        ],
+        actions: [{ name: '0', forward: true, pool: '/P1/api', request: true }],
+      },
+    ],
+  };
+
+  it('§7.1 reads a condition sent without a case option back caseInsensitive; caseSensitive stays as sent', async () => {
+    const { req } = await device({ version: '12.1.2' });
+    await tenant(req);
+    await req('POST', '/mgmt/tm/ltm/pool', { name: 'api', partition: 'P1' });
+    const path = { httpUri: true, path: true, startsWith: true, request: true, values: ['/api'] };
+    await req('POST', '/mgmt/tm/ltm/policy', {
+      ...forward,
+      rules: [
+        {
+          name: 'r1',
+          conditions: [
+            { name: '0', ...path },
+            { name: '1', ...path, caseSensitive: true },
+          ],
+          actions: forward.rules[0]?.actions,
+        },
+      ],
+    });
+    const read = (await req('GET', '/mgmt/tm/ltm/policy/~P1~pol?expandSubcollections=true')).body;
+    const [plain, sensitive] = read.rulesReference.items[0].conditionsReference.items;
+    expect(plain.caseInsensitive).toBe(true);
+    expect(plain.caseSensitive).toBeUndefined();
+    expect(sensitive.caseSensitive).toBe(true);
+    expect(sensitive.caseInsensitive).toBeUndefined();
+  });
+
+  it('§7.2 expands a policy deeply: rules with their conditions and actions; select, poolReference, all, index', async () => {
+    const { req } = await device({ version: '12.1.2' });
+    await tenant(req);
+    await req('POST', '/mgmt/tm/ltm/pool', { name: 'api', partition: 'P1' });
+    expect((await req('POST', '/mgmt/tm/ltm/policy', forward)).status).toBe(200);
+    const read = (await req('GET', '/mgmt/tm/ltm/policy/~P1~pol?expandSubcollections=true')).body;
+    const [rule] = read.rulesReference.items;
+    expect(rule.name).toBe('r1');
+    const [header, segment] = rule.conditionsReference.items;
+    expect(header).toMatchObject({ httpHeader: true, tmName: 'X-Foo', all: true, index: 0 });
+    expect(segment).toMatchObject({ httpUri: true, pathSegment: true, index: 2 });
+    expect(segment.all).toBeUndefined();
+    expect(rule.actionsReference.items[0]).toMatchObject({
+      forward: true,
+      select: true,
+      pool: '/P1/api',
+      poolReference: { link: 'https://localhost/mgmt/tm/ltm/pool/~P1~api?ver=12.1.2' },
+    });
+    // Without expandSubcollections, links only.
+    const plain = (await req('GET', '/mgmt/tm/ltm/policy/~P1~pol')).body;
+    expect(plain.rulesReference.items).toBeUndefined();
+  });
+
+  it('§7.4 reads a redirect’s code back as 0 before 14.0, as sent from 14.0', async () => {
+    for (const [version, code] of [
+      ['13.1.0', 0],
+      ['14.1.2.1', 301],
+    ] as const) {
+      const { req } = await device({ version });
+      await tenant(req);
+      const redirect = {
+        name: '0',
+        httpReply: true,
+        redirect: true,
+        location: 'https://x/',
+        code: 301,
+        request: true,
+      };
+      await req('POST', '/mgmt/tm/ltm/policy', {
+        ...forward,
+        rules: [{ name: 'r1', conditions: [], actions: [redirect] }],
+      });
+      const read = (await req('GET', '/mgmt/tm/ltm/policy/~P1~pol?expandSubcollections=true')).body;
+      expect(read.rulesReference.items[0].actionsReference.items[0]).toMatchObject({ redirect: true, code });
+    }
+  });
+
+  it('§7.5 reads a client-ssl profile back with string flags, serverName none and certificate links', async () => {
+    const { sim, req } = await device({ version: '13.1.0' });
+    await tenant(req);
+    await certificate(sim, req, 'P1', 'www', 'www.example.com');
+    const created = await req('POST', '/mgmt/tm/ltm/profile/client-ssl', {
+      name: 'prof',
+      partition: 'P1',
+      sniDefault: true,
+      certKeyChain: [{ name: 'default', cert: '/P1/www.crt', key: '/P1/www.key' }],
+    });
+    expect(created.status).toBe(200);
+    const read = (await req('GET', '/mgmt/tm/ltm/profile/client-ssl/~P1~prof')).body;
+    expect(read).toMatchObject({ sniDefault: 'true', serverName: 'none', defaultsFrom: '/Common/clientssl' });
+    expect(read.certKeyChain).toEqual([
+      {
+        name: 'default',
+        cert: '/P1/www.crt',
+        certReference: { link: 'https://localhost/mgmt/tm/sys/file/ssl-cert/~P1~www.crt?ver=13.1.0' },
+        key: '/P1/www.key',
+        keyReference: { link: 'https://localhost/mgmt/tm/sys/file/ssl-key/~P1~www.key?ver=13.1.0' },
+        chain: 'none',
+      },
+    ]);
+  });
+
+  it('§7.6 refuses two SNI-default profiles (01071809) and two with one server name (0107149e) on a virtual', async () => {
+    const { sim, req } = await device({ version: '14.1.1' });
+    await tenant(req);
+    await certificate(sim, req, 'P1', 'www', 'www.example.com');
+    const profile = (name: string, extra: Record<string, unknown>) =>
+      req('POST', '/mgmt/tm/ltm/profile/client-ssl', {
+        name,
+        partition: 'P1',
+        certKeyChain: [{ name: 'default', cert: '/P1/www.crt', key: '/P1/www.key' }],
+        ...extra,
+      });
+    await profile('d1', { sniDefault: true });
+    await profile('d2', { sniDefault: true });
+    await profile('a1', { sniDefault: false, serverName: 'a.example.com' });
+    await profile('a2', { sniDefault: false, serverName: 'a.example.com' });
+    const virtual = (profiles: string[]) =>
+      req('POST', '/mgmt/tm/ltm/virtual', {
+        name: 'vs',
+        partition: 'P1',
+        destination: '/P1/10.0.0.1:443',
+        profiles: ['/Common/http', ...profiles],
+      });
+    expect((await virtual(['/P1/d1', '/P1/d2'])).body).toMatchObject({
+      code: 400,
+      message:
+        '01071809:3: Virtual Server /P1/vs has more than one clientssl/serverssl profile that is default for SNI.',
+    });
+    expect((await virtual(['/P1/d1', '/P1/a1', '/P1/a2'])).body).toMatchObject({
+      code: 400,
+      message:
+        '0107149e:3: Virtual server /P1/vs has more than one clientssl/serverssl profile with same server name.',
+    });
+    expect((await virtual(['/P1/d1', '/P1/a1'])).status).toBe(200);
+    // One key pair per key type in a profile (inferred; the wording is the simulator's).
+    await certificate(sim, req, 'P1', 'a', 'a.example.com');
+    const twoRsa = await profile('both', {
+      certKeyChain: [
+        { name: 'www', cert: '/P1/www.crt', key: '/P1/www.key' },
+        { name: 'a', cert: '/P1/a.crt', key: '/P1/a.key' },
+      ],
+    });
+    expect(twoRsa.body.message).toMatch(/^01070712:3: simulator: .*two key pairs of one key type/);
+  });
+
+  it('§7.7 answers an upload with its recorded reply', async () => {
+    const { sim } = await device();
+    const text = pem('www.example.com.pem');
+    const answer = await upload(sim, 'www.crt', text);
+    const n = Buffer.byteLength(text);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({
+      remainingByteCount: 0,
+      usedChunks: { '0': n },
+      totalByteCount: n,
+      localFilePath: '/var/config/rest/downloads/www.crt',
+      generation: 0,
+    });
+    expect(typeof answer.body.temporaryFilePath).toBe('string');
+    expect(typeof answer.body.lastUpdateMicros).toBe('number');
+  });
+
+  it('§7.8 creates certificates and keys in a partition from sourcePath; reads carry checksum, sourcePath and keyType', async () => {
+    const { sim, req } = await device();
+    await tenant(req);
+    const { cert, key } = await certificate(sim, req, 'P1', 'www', 'www.example.com');
+    expect([cert.status, key.status]).toEqual([200, 200]);
+    const text = pem('www.example.com.pem');
+    const read = (await req('GET', '/mgmt/tm/sys/file/ssl-cert/~P1~www.crt')).body;
+    expect(read).toMatchObject({
+      fullPath: '/P1/www.crt',
+      partition: 'P1',
+      sourcePath: 'file:///var/config/rest/downloads/www.crt',
+      keyType: 'rsa-public',
+      checksum: `SHA1:${Buffer.byteLength(text)}:${createHash('sha1').update(text).digest('hex')}`,
+    });
+    const keyRead = (await req('GET', '/mgmt/tm/sys/file/ssl-key/~P1~www.key')).body;
+    expect(keyRead).toMatchObject({ keyType: 'rsa-private', fullPath: '/P1/www.key' });
+    expect(JSON.stringify(keyRead)).not.toContain('PRIVATE KEY');
+    // A file that was never uploaded, and a partition that does not exist, are refused.
+    expect(
+      (
+        await req('POST', '/mgmt/tm/sys/file/ssl-cert', {
+          name: 'x.crt',
+          partition: 'P1',
+          sourcePath: 'file:///var/config/rest/downloads/x.crt',
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await req('POST', '/mgmt/tm/sys/file/ssl-cert', {
+          name: 'www2.crt',
+          partition: 'Nope',
+          sourcePath: 'file:///var/config/rest/downloads/www.crt',
+        })
+      ).body.message,
+    ).toMatch(/folder does not exist/);
+  });
+
+  it('§7.9 reads a monitored member’s state as its monitor’s verdict; unchecked only without a monitor', async () => {
+    const { sim, req } = await device();
+    await tenant(req);
+    await req('POST', '/mgmt/tm/ltm/pool', { name: 'm', partition: 'P1', monitor: '/Common/http' });
+    await req('POST', '/mgmt/tm/ltm/pool', { name: 'u', partition: 'P1' });
+    await req('POST', '/mgmt/tm/ltm/pool/~P1~m/members', { name: '10.0.1.1:80', partition: 'Common' });
+    await req('POST', '/mgmt/tm/ltm/pool/~P1~u/members', { name: '10.0.1.2:80', partition: 'Common' });
+    const member = async (pool: string, name: string) =>
+      (await req('GET', `/mgmt/tm/ltm/pool/~P1~${pool}/members/~Common~${name}`)).body;
+    expect(await member('m', '10.0.1.1:80')).toMatchObject({ state: 'checking', session: 'monitor-enabled' });
+    sim.stats.setMember('/P1/m|/Common/10.0.1.1:80', 'up');
+    expect(await member('m', '10.0.1.1:80')).toMatchObject({ state: 'up', session: 'monitor-enabled' });
+    sim.stats.setMember('/P1/m|/Common/10.0.1.1:80', 'down');
+    expect((await member('m', '10.0.1.1:80')).state).toBe('down');
+    expect(await member('u', '10.0.1.2:80')).toMatchObject({ state: 'unchecked', session: 'user-enabled' });
+    const [, stats] = onlyEntry((await req('GET', '/mgmt/tm/ltm/pool/~P1~m/members/stats')).body);
+    expect(typeof stats['status.statusReason'].description).toBe('string');
+  });
+
+  it('§7.10 keys a single object’s stats by version: nested before 14.0, flat from 14.0', async () => {
+    for (const [version, nested] of [
+      ['13.1.0', true],
+      ['14.1.2.1', false],
+    ] as const) {
+      const { req } = await device({ version });
+      await tenant(req);
+      await req('POST', '/mgmt/tm/ltm/pool', { name: 'p', partition: 'P1' });
+      await req('POST', '/mgmt/tm/ltm/pool/~P1~p/members', { name: '10.0.1.1:80', partition: 'Common' });
+      await req('POST', '/mgmt/tm/ltm/virtual', {
+        name: 'vs',
+        partition: 'P1',
+        destination: '/P1/10.0.0.3:80',
+        pool: '/P1/p',
+      });
+      const base = 'https://localhost/mgmt/tm/ltm';
+      const [vsKey, vs] = onlyEntry((await req('GET', '/mgmt/tm/ltm/virtual/~P1~vs/stats')).body);
+      expect(vsKey).toBe(nested ? `${base}/virtual/~P1~vs/~P1~vs/stats` : `${base}/virtual/~P1~vs/stats`);
+      expect(vs['clientside.bitsIn'].value).toBe(0);
+      const memberPath = 'pool/~P1~p/members/~Common~10.0.1.1:80';
+      const [memberKey, member] = onlyEntry((await req('GET', `/mgmt/tm/ltm/${memberPath}/stats`)).body);
+      expect(memberKey).toBe(
+        nested ? `${base}/${memberPath}/~Common~10.0.1.1:80/stats` : `${base}/${memberPath}/stats`,
+      );
+      expect(member.monitorStatus.description).toBe('unchecked');
+      expect((await req('GET', '/mgmt/tm/ltm/virtual/~P1~nope/stats')).status).toBe(404);
+    }
+  });
+
+  it('§7.11 shows the worst device group device-wide, with a detail line per group; a standalone unit as recorded', async () => {
+    const pair = BigIpPair.create();
+    const [a] = await pair.listen();
+    open.push(pair);
+    const { req } = client(a);
+    const status = async () => {
+      const [, e] = onlyEntry((await req('GET', '/mgmt/tm/cm/sync-status')).body);
+      const details = Object.values(
+        e['https://localhost/mgmt/tm/cm/syncStatus/0/details'].nestedStats.entries,
+      ).map((d: any) => d.nestedStats.entries.details.description as string);
+      return {
+        status: e.status.description,
+        summary: e.summary.description,
+        mode: e.mode.description,
+        details,
+      };
+    };
+    expect(await status()).toMatchObject({
+      status: 'In Sync',
+      summary: 'All devices in the device group are in sync',
+      mode: 'high-availability',
+    });
+    pair.setOtherGroup('datasync-global-dg', 'In Sync');
+    pair.setOtherGroup('sync-only-dg', 'Awaiting Initial Sync');
+    const worst = await status();
+    expect(worst.status).toBe('Awaiting Initial Sync');
+    expect(worst.details).toEqual(
+      expect.arrayContaining([
+        'failover-group (In Sync): All devices in the device group are in sync',
+        'datasync-global-dg (In Sync): All devices in the device group are in sync',
+        expect.stringMatching(/^sync-only-dg \(Awaiting Initial Sync\): /),
+      ]),
+    );
+    const { req: one } = await device();
+    const [, e] = onlyEntry((await one('GET', '/mgmt/tm/cm/sync-status')).body);
+    expect(e.status.description).toBe('Standalone');
+    expect(e.mode.description).toBe('standalone');
+    expect(
+      Object.values(e['https://localhost/mgmt/tm/cm/syncStatus/0/details'].nestedStats.entries).map(
+        (d: any) => d.nestedStats.entries.details.description,
+      ),
+    ).toEqual(['Optional action: Add a device to the trust domain']);
+  });
+
+  it('§7.12 serves sys/ready from 13.1 only', async () => {
+    expect((await (await device({ version: '12.1.2' })).req('GET', '/mgmt/tm/sys/ready')).body).toMatchObject(
+      {
+        code: 404,
+        message: 'Public URI path not registered: /tm/sys/ready',
+      },
+    );
+    const [, ready] = onlyEntry(
+      (await (await device({ version: '13.1.0' })).req('GET', '/mgmt/tm/sys/ready')).body,
+    );
+    expect(ready.configReady.description).toBe('yes');
+  });
+
+  it('§7.12 lists endPlatformIdReceived, lastLoad and phase in sys/mcp-state', async () => {
+    const { req } = await device({ version: '14.1.2.1' });
+    const [, mcp] = onlyEntry((await req('GET', '/mgmt/tm/sys/mcp-state')).body);
+    expect(Object.keys(mcp).sort()).toEqual(['endPlatformIdReceived', 'lastLoad', 'phase']);
+    expect(mcp.phase.description).toBe('running');
+  });
+
+  it('§7.13 refuses a direct node POST whose address a node of another partition has', async () => {
+    const { req } = await device();
+    await tenant(req, 'Project_t1');
+    expect(
+      (
+        await req('POST', '/mgmt/tm/ltm/node', {
+          name: '10.0.3.110',
+          partition: 'Project_t1',
+          address: '10.0.3.110',
+        })
+      ).status,
+    ).toBe(200);
+    const clash = await req('POST', '/mgmt/tm/ltm/node', {
+      name: '10.0.3.110',
+      partition: 'Common',
+      address: '10.0.3.110',
+    });
+    expect(clash.status).toBe(400);
+    expect(clash.body.message).toMatch(
+      /^0107003a:3: .*\(\/Common\/10\.0\.3\.110\) and existing node \(\/Project_t1\/10\.0\.3\.110\) cannot use the same IP Address/,
+    );
+    // Another route domain is another address.
+    expect(
+      (
+        await req('POST', '/mgmt/tm/ltm/node', {
+          name: '10.0.3.110%2',
+          partition: 'Common',
+          address: '10.0.3.110%2',
+        })
+      ).status,
+    ).toBe(200);
   });
 });

@@ -4,7 +4,7 @@ import { captureMetrics, schedulerHarness } from '../support/scheduler-harness.j
 import { parsed } from '../support/service-fixtures.js';
 import { systemHarness } from '../support/system-harness.js';
 
-/** Addresses are unique on a device across partitions (bigip-real-device.md §2.2): claims refuse clashes up front. */
+/** Addresses are unique on a device across partitions (device-facts.md §2.2): claims refuse clashes up front. */
 describe('address claims (DynamoDB Local)', () => {
   it('lets exactly one of two racing load balancers take a VIP, and tells the other why', async () => {
     const h = await schedulerHarness();

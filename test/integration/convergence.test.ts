@@ -12,12 +12,12 @@ import { InMemoryResourceStore } from '../support/fakes/in-memory-resource-store
 import { parsed } from '../support/service-fixtures.js';
 
 /**
- * Convergence on a device that behaves like a real one (bigip-real-device.md §1): for every shape
+ * Convergence on a device that behaves like a real one (device-facts.md §1): for every shape
  * the product supports, applying a load balancer a second time, unchanged, makes no write at all.
  * The stores are in memory; the device path is real: iControl REST client → simulator.
  */
 const ENV = 'Conv';
-const VERSIONS = ['12.1.2', '13.1.0.4', '14.1.2.1', '17.1.2.1'];
+const VERSIONS = ['12.1.2', '13.1.0.4', '14.1.2.1', '15.1.0', '17.1.2.1'];
 const sims = new Map<string, BigIpSimulator>();
 const urls = new Map<string, string>();
 
@@ -58,6 +58,20 @@ const member = fc.record({
   backup: fc.boolean(),
 });
 
+/** L7 policies on the first HTTP listener: each kind of rule and action (redirect codes, case options). */
+const l7 = fc.array(
+  fc.record({
+    action: fc.constantFrom('REJECT', 'REDIRECT_TO_URL', 'REDIRECT_PREFIX', 'REDIRECT_TO_POOL'),
+    code: fc.constantFrom(301, 302, 307),
+    rule: fc.record({
+      type: fc.constantFrom('HOST_NAME', 'PATH', 'FILE_TYPE', 'HEADER', 'COOKIE'),
+      compare_type: fc.constantFrom('EQUAL_TO', 'STARTS_WITH', 'ENDS_WITH', 'CONTAINS'),
+      invert: fc.boolean(),
+    }),
+  }),
+  { maxLength: 2 },
+);
+
 const shape = fc.record({
   version: fc.constantFrom(...VERSIONS),
   vip: address,
@@ -78,6 +92,7 @@ const shape = fc.record({
     members: fc.uniqueArray(member, { maxLength: 4, selector: (m) => `${m.address}|${m.protocol_port}` }),
     monitor: fc.option(monitor, { nil: undefined }),
   }),
+  l7,
 });
 
 type Shape = typeof shape extends fc.Arbitrary<infer T> ? T : never;
@@ -109,6 +124,33 @@ function messagesFor(s: Shape) {
     }),
   );
   for (const m of s.pool.members) out.push(requests.createMember(ids, poolId, { ...m }));
+  const httpListener = listeners.find((l) => l.protocol === 'HTTP');
+  for (const p of httpListener ? s.l7 : []) {
+    const policy = requests.createL7Policy(ids, httpListener?.id as string, {
+      action: p.action,
+      ...(p.action === 'REDIRECT_TO_URL'
+        ? { redirect_url: 'https://new.example.com/', redirect_http_code: p.code }
+        : {}),
+      ...(p.action === 'REDIRECT_PREFIX'
+        ? { redirect_prefix: 'https://new.example.com', redirect_http_code: p.code }
+        : {}),
+      ...(p.action === 'REDIRECT_TO_POOL' ? { redirect_pool_id: poolId } : {}),
+    });
+    out.push(
+      policy,
+      requests.createL7Rule(ids, policy.object.id as string, {
+        ...p.rule,
+        value: {
+          HOST_NAME: 'Shop.Example.com',
+          PATH: '/Api',
+          FILE_TYPE: 'JPG',
+          HEADER: 'Yes',
+          COOKIE: 'Yes',
+        }[p.rule.type],
+        ...(['HEADER', 'COOKIE'].includes(p.rule.type) ? { key: 'X-Test' } : {}),
+      }),
+    );
+  }
   if (s.pool.monitor) {
     const { ratio, ...hm } = s.pool.monitor;
     out.push(
@@ -122,7 +164,7 @@ function messagesFor(s: Shape) {
 }
 
 describe('re-applying an unchanged load balancer writes nothing (every supported shape)', () => {
-  it('holds for generated trees on BIG-IP 12.1, 13.1, 14.1 and 17.1', async () => {
+  it('holds for generated trees on BIG-IP 12.1, 13.1, 14.1, 15.1 and 17.1', async () => {
     await fc.assert(
       fc.asyncProperty(shape, async (s) => {
         const sim = sims.get(s.version) as BigIpSimulator;

@@ -1,8 +1,10 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: F5’s client answers untyped JSON
 import { readFileSync } from 'node:fs';
+import https from 'node:https';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BigIpPair } from '../../local/bigip-simulator/bigip-pair.js';
 import { BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
 
 /**
@@ -16,8 +18,18 @@ const cloudLibs = require('@f5devcentral/f5-cloud-libs') as {
 };
 
 interface F5BigIp {
+  cluster: {
+    getCmSyncStatus(): Promise<{ connected: string[]; disconnected: string[] }>;
+    syncComplete(retry?: unknown): Promise<unknown>;
+  };
   init(host: string, user: string, password: string, options: Record<string, unknown>): Promise<unknown>;
   ready(retry?: unknown): Promise<unknown>;
+  installPrivateKey(
+    file: string,
+    folder: string,
+    name: string,
+    options?: { passphrase?: string },
+  ): Promise<unknown>;
   list(path: string, iControlOptions?: unknown, retry?: unknown): Promise<any>;
   create(path: string, body: unknown, iControlOptions?: unknown, retry?: unknown): Promise<any>;
   modify(path: string, body: unknown, iControlOptions?: unknown, retry?: unknown): Promise<any>;
@@ -56,6 +68,86 @@ describe('F5’s own client (f5-cloud-libs 4.30) agrees with the simulator', () 
       '/tm/sys/mcp-state',
     ])
       expect(sim.callCount({ path: new RegExp(path.replaceAll('/', '\\/')) })).toBeGreaterThan(0);
+  });
+
+  it('finds a 12.1 device ready without sys/ready, which it does not have (device-facts.md §7.12)', async () => {
+    const old = new BigIpSimulator({
+      tls: { key: tls('device.key'), cert: tls('device.pem') },
+      version: '12.1.2',
+    });
+    const oldPort = Number(new URL(await old.listen()).port);
+    try {
+      const client = new cloudLibs.bigIp();
+      await client.init('127.0.0.1', 'admin', 'admin', {
+        port: oldPort,
+        product: 'BIG-IP',
+        retry: { maxRetries: 0, retryIntervalMs: 10 },
+      });
+      await expect(client.ready({ maxRetries: 0, retryIntervalMs: 10 })).resolves.toBeDefined();
+      expect(old.callCount({ path: /\/tm\/sys\/mcp-state$/ })).toBeGreaterThan(0);
+      expect(old.callCount({ path: /\/tm\/sys\/ready$/ })).toBe(0);
+    } finally {
+      await old.close();
+    }
+  });
+
+  it('reads the device-wide sync status as F5’s client does: peers from the detail lines, complete only when every group is (device-facts.md §7.11)', async () => {
+    const pair = BigIpPair.create({ tls: { key: tls('device.key'), cert: tls('device.pem') } });
+    const [a] = await pair.listen();
+    try {
+      const client = new cloudLibs.bigIp();
+      await client.init('127.0.0.1', 'admin', 'admin', {
+        port: Number(new URL(a).port),
+        product: 'BIG-IP',
+        retry: { maxRetries: 0, retryIntervalMs: 10 },
+      });
+      expect(await client.cluster.getCmSyncStatus()).toEqual({
+        connected: [pair.b.hostname],
+        disconnected: [],
+      });
+      await expect(
+        client.cluster.syncComplete({ maxRetries: 0, retryIntervalMs: 10 }),
+      ).resolves.toBeUndefined();
+      // Another group not in sync makes the whole device not in sync, for F5's client too.
+      pair.setOtherGroup('sync-only-dg', 'Awaiting Initial Sync');
+      await expect(client.cluster.syncComplete({ maxRetries: 0, retryIntervalMs: 10 })).rejects.toBeDefined();
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('installs a private key into a partition by full path, as F5’s client does, and finds it as a partition’s key file', async () => {
+    const key = tls('www.example.com.key');
+    const bytes = Buffer.from(key);
+    // The file must be on the device first (the client expects it there): an upload, over verified TLS.
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      const req = https.request(
+        `${sim.baseUrl}/mgmt/shared/file-transfer/uploads/cl.key`,
+        {
+          method: 'POST',
+          ca: tls('ca.pem'),
+          headers: {
+            authorization: `Basic ${Buffer.from('admin:admin').toString('base64')}`,
+            'content-type': 'application/octet-stream',
+            'content-range': `0-${bytes.length - 1}/${bytes.length}`,
+          },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        },
+      );
+      req.on('error', reject);
+      req.end(bytes);
+    });
+    expect(status).toBe(200);
+    // The client deletes its local copy afterwards; a path that does not exist here is harmless.
+    await bigIp.installPrivateKey('/var/config/rest/downloads/cl.key', 'T5', 'cl.key');
+    const keys = await bigIp.list('/tm/sys/file/ssl-key', undefined, NO_RETRY);
+    expect(keys.map((k: { fullPath: string }) => k.fullPath)).toContain('/T5/cl.key');
+    expect(JSON.stringify(keys)).not.toContain('PRIVATE KEY');
+    await bigIp.delete('/tm/sys/file/ssl-key/~T5~cl.key', undefined, undefined, NO_RETRY);
+    await bigIp.delete('/tm/sys/folder/~T5', undefined, undefined, NO_RETRY);
   });
 
   it('creates, lists, modifies and deletes folders, monitors, pools, members, nodes, virtual addresses and virtuals', async () => {

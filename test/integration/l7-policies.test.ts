@@ -107,6 +107,22 @@ describe('L7 policies and rules on the simulated BIG-IP (legacy LTM policies)', 
       ],
     ]);
     expect(virtual(s, listenerId)?.policies).toEqual([{ name: `/${P}/wrapper_policy_${listenerId}` }]);
+    // Octavia's case rules, sent explicitly (a condition without a case option is stored
+    // case-insensitive, device-facts.md §7.1): host names without case, the rest exactly.
+    const conditions = policy?.rules.flatMap((r) => r.conditions) ?? [];
+    expect(
+      conditions
+        .map((c) => [
+          c.httpHost ? 'host' : c.httpHeader ? 'header' : 'path',
+          c.caseSensitive === true,
+          c.caseInsensitive === true,
+        ])
+        .sort(),
+    ).toEqual([
+      ['header', true, false],
+      ['host', false, true],
+      ['path', true, false],
+    ]);
     // Every write was accepted (no 01071abb: the policy is written with legacy: true), and nothing
     // is left to do: an apply reads the policy back equal to what it wants.
     expect(writes(s.sim).filter((c) => c.status >= 400)).toEqual([]);
@@ -201,6 +217,38 @@ describe('L7 policies and rules on the simulated BIG-IP (legacy LTM policies)', 
     expect(records.find((r) => r.id === regex.object.id)).toBeUndefined();
     // The pool's deletion was refused (as Octavia answers 409): the pool stays as it was.
     expect(records.find((r) => r.id === apiId)?.provisioningStatus).toBe('ACTIVE');
+  });
+
+  it('sends a redirect’s code only from 14.0 (before, the device reads it back as 0): nothing to write again', async () => {
+    for (const [version, sent] of [
+      ['13.1.0.4', undefined],
+      ['14.1.2.1', 301],
+    ] as const) {
+      const s = await system({ sim: { version } });
+      const { ids, listenerId } = await site(s);
+      const moved = requests.createL7Policy(ids, listenerId, {
+        action: 'REDIRECT_TO_URL',
+        redirect_url: 'https://new.example.com/',
+        redirect_http_code: 301,
+      });
+      await s.submitAndSettle(
+        moved,
+        requests.createL7Rule(ids, moved.object.id as string, {
+          type: 'HOST_NAME',
+          compare_type: 'EQUAL_TO',
+          value: 'old.example.com',
+        }),
+      );
+      const records = await s.resources.loadRecords(ids.loadbalancerId);
+      expect(records.every((r) => r.provisioningStatus === 'ACTIVE')).toBe(true);
+      const [policy] = policies(s);
+      expect(policy?.rules[0]?.actions[0]).toMatchObject({ redirect: true });
+      expect(policy?.rules[0]?.actions[0]?.code).toBe(sent);
+      s.sim.resetCalls();
+      const again = await s.applyAgain(ids, 'l7policy', moved.object.id as string);
+      expect(again).toMatchObject({ outcome: 'applied', commands: 0 });
+      expect(writes(s.sim)).toEqual([]);
+    }
   });
 
   it('finds no drift in a legacy policy it wrote, and repairs a rule changed by hand', async () => {

@@ -183,6 +183,24 @@ describe('reconciler against the simulated device', () => {
     expect(canonical(pair.standby.dump())).toEqual(canonical(before));
   });
 
+  it('runs on a device older than 13.1 (no sys/ready), and skips it while its mcpd reloads', async () => {
+    const s = await system({ sim: { version: '12.1.2' } });
+    await loadBalancer(s, '10.70.6.1');
+    const { reconciler } = s.reconciler();
+    s.sim.resetCalls();
+    expect(done(await reconciler.run({ dryRun: true, orphans: 'report' })).loadbalancers[0]?.outcome).toBe(
+      'in-sync',
+    );
+    // What F5's own client checks there: mcpd's phase and sys/available, never sys/ready.
+    expect(s.sim.callCount({ path: /\/sys\/ready$/ })).toBe(0);
+    expect(s.sim.callCount({ path: /\/sys\/available$/ })).toBeGreaterThan(0);
+    s.sim.restartMcpd();
+    expect(await reconciler.run({ dryRun: false, orphans: 'remove' })).toMatchObject({
+      outcome: 'skipped',
+      reason: expect.stringMatching(/mcpd phase is loading/),
+    });
+  });
+
   it('does nothing while mcpd reloads, nor when the device lists what it then says is missing', async () => {
     const s = await system();
     const a = await loadBalancer(s, '10.70.5.1');

@@ -1,5 +1,6 @@
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
+import { DynamoDbRefusalLog } from '../../functions/adapters/dynamodb-refusal-log.js';
 import { RequestScheduler } from '../../functions/services/request-scheduler.js';
 import { EventSourcePoller } from '../../local/event-source-poller.js';
 import { lbIds, requests, uuid } from '../support/factories.js';
@@ -371,5 +372,64 @@ describe('binding checks its agent in the same transaction (DynamoDB Local)', ()
     expect(await bind('agent-3')).toEqual({ created: false, agentUnavailable: true });
     await h.registry.setAdminState(h.env, 'agent-2', true);
     expect(await bind('agent-2')).toEqual({ created: true });
+  });
+});
+
+describe('a refusal waits for its sender (DynamoDB Local)', () => {
+  it('keeps each refused request by its id, and the last refusal of an object, as long as the idempotency record', async () => {
+    const h = await schedulerHarness();
+    const owner = lbIds();
+    await h.deliver([requests.createLoadbalancer(owner, { vip_address: '10.77.0.1' })]);
+    const [a, b] = [lbIds(), lbIds()];
+    const first = requests.createLoadbalancer(a, { vip_address: '10.77.0.1' });
+    // Another request for the same object, refused in the same batch: neither overwrites the other.
+    const again = { ...first, requestId: `${first.requestId}-again` };
+    const other = requests.createLoadbalancer(b, { vip_address: '10.77.0.1' });
+    const refusedAt = h.clock();
+    await h.deliver([first, again, other]);
+
+    const log = new DynamoDbRefusalLog(h.clients.db, h.tables.idempotency);
+    const asked = [first, again, other].map((r) => ({ tenantId: r.tenantId, requestId: r.requestId }));
+    const found = await log.forRequests(h.env, asked, h.clock());
+    const why = (lb: string) =>
+      `load balancer ${lb} cannot be created: VIP 10.77.0.1 is already used by loadbalancer ${owner.loadbalancerId} in environment ${h.env}`;
+    expect(found.sort((x, y) => x.requestId.localeCompare(y.requestId))).toEqual(
+      [
+        { request: first, lb: a.loadbalancerId },
+        { request: again, lb: a.loadbalancerId },
+        { request: other, lb: b.loadbalancerId },
+      ]
+        .map(({ request, lb }) => ({
+          env: h.env,
+          tenantId: request.tenantId,
+          requestId: request.requestId,
+          loadbalancerId: lb,
+          operation: 'create',
+          resource: 'loadbalancer',
+          objectId: lb,
+          category: 'conflict',
+          reason: why(lb),
+          refusedAt,
+        }))
+        .sort((x, y) => x.requestId.localeCompare(y.requestId)),
+    );
+    // A request of another tenant with the same id is another request.
+    expect(
+      await log.forRequests(h.env, [{ tenantId: lbIds().tenantId, requestId: first.requestId }], h.clock()),
+    ).toEqual([]);
+    expect(await log.forRequests('Other', asked, h.clock())).toEqual([]);
+    expect((await log.lastForObject(h.env, b.loadbalancerId, h.clock()))?.requestId).toBe(other.requestId);
+    // Accepted requests leave nothing there.
+    expect(await log.forRequests(h.env, [{ tenantId: owner.tenantId, requestId: 'x' }], h.clock())).toEqual(
+      [],
+    );
+    expect(await log.lastForObject(h.env, owner.loadbalancerId, h.clock())).toBeUndefined();
+
+    // As long as the request's idempotency record: gone when that time is up, whether or not
+    // DynamoDB's TTL has deleted the item yet.
+    const ttlMs = h.config.idempotencyTtlSeconds * 1000;
+    expect(await log.forRequests(h.env, asked, refusedAt + ttlMs - 1000)).toHaveLength(3);
+    expect(await log.forRequests(h.env, asked, refusedAt + ttlMs + 1000)).toEqual([]);
+    expect(await log.lastForObject(h.env, b.loadbalancerId, refusedAt + ttlMs + 1000)).toBeUndefined();
   });
 });

@@ -4,7 +4,7 @@ import { systemsClosedAfterEach } from '../support/system-harness.js';
 
 /**
  * How tenants share one device without stepping on each other, on a simulator that answers like a
- * real BIG-IP (bigip-real-device.md §2, §3): the whole pipeline, SQS to device.
+ * real BIG-IP (device-facts.md §2, §3): the whole pipeline, SQS to device.
  */
 const system = systemsClosedAfterEach();
 

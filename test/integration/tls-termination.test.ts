@@ -75,11 +75,27 @@ describe('TERMINATED_HTTPS: certificates from the store onto the device, SNI, ro
       expect.arrayContaining([...profiles.map((p) => p.fullPath), '/Common/http']),
     );
     // Nine files (each certificate, key and chain; names follow the bundle), each uploaded in one
-    // chunk and installed, before the change that uses them.
+    // chunk and created in the tenant's partition from the upload (sys/file with sourcePath, the
+    // evidenced way: device-facts.md §7.8), before the change that uses them.
     expect(s.sim.calls.filter((c) => c.path.startsWith('/mgmt/shared/file-transfer/uploads/'))).toHaveLength(
       9,
     );
-    expect(s.sim.calls.filter((c) => /\/sys\/crypto\/(cert|key)$/.test(c.path))).toHaveLength(9);
+    expect(
+      s.sim.calls.filter((c) => c.method === 'POST' && /\/sys\/file\/ssl-(cert|key)$/.test(c.path)),
+    ).toHaveLength(9);
+    expect(s.sim.calls.filter((c) => c.path.includes('/sys/crypto/'))).toEqual([]);
+    const P = `Test_${ids.tenantId}`;
+    const files = [
+      ...(s.sim.dump()['sys/file/ssl-cert'] ?? []),
+      ...(s.sim.dump()['sys/file/ssl-key'] ?? []),
+    ] as {
+      fullPath: string;
+      sourcePath: string;
+    }[];
+    expect(files.every((f) => f.fullPath.startsWith(`/${P}/`))).toBe(true);
+    expect(
+      files.every((f) => f.sourcePath === `file:///var/config/rest/downloads/${f.fullPath.split('/').pop()}`),
+    ).toBe(true);
     expect(writes(s).filter((c) => c.status >= 400)).toEqual([]);
 
     // Applied again, nothing is written.
@@ -107,11 +123,11 @@ describe('TERMINATED_HTTPS: certificates from the store onto the device, SNI, ro
     const order = writes(s).map((c) => `${c.method} ${c.path.replace(/\/~.*$|\/uploads\/.*$|\/\d+$/, '')}`);
     expect(order).toEqual([
       'POST /mgmt/shared/file-transfer',
-      'POST /mgmt/tm/sys/crypto/cert',
+      'POST /mgmt/tm/sys/file/ssl-cert',
       'POST /mgmt/shared/file-transfer',
-      'POST /mgmt/tm/sys/crypto/cert',
+      'POST /mgmt/tm/sys/file/ssl-cert',
       'POST /mgmt/shared/file-transfer',
-      'POST /mgmt/tm/sys/crypto/key',
+      'POST /mgmt/tm/sys/file/ssl-key',
       'POST /mgmt/tm/transaction',
       'POST /mgmt/tm/ltm/profile/client-ssl',
       'PATCH /mgmt/tm/ltm/virtual',
@@ -129,6 +145,68 @@ describe('TERMINATED_HTTPS: certificates from the store onto the device, SNI, ro
     ).find((p) => p.serverName === 'a.example.com');
     // The passphrase went to the device, which shows it only encrypted.
     expect(profile?.certKeyChain[0]?.passphrase).toBe('$M$simulated-encrypted');
+  });
+
+  it('serves an RSA and an ECDSA certificate for one host from one SNI profile (two profiles would be refused: 0107149e)', async () => {
+    const s = await system();
+    const ids = lbIds();
+    const ref = (name: string) => `lbaas/Test/${ids.tenantId}/${name}`;
+    await s.certificates.put(ref('www'), bundle('www'));
+    await s.certificates.put(ref('a-rsa'), bundle('a'));
+    await s.certificates.put(ref('a-ec'), {
+      certificate: fixture('a.example.com.ec.pem'),
+      private_key: fixture('a.example.com.ec.key'),
+    });
+    const listener = requests.createListener(ids, {
+      protocol: 'TERMINATED_HTTPS',
+      protocol_port: 443,
+      default_tls_container_ref: ref('www'),
+      sni_container_refs: [ref('a-rsa'), ref('a-ec')],
+    });
+    await s.submitAndSettle(requests.createLoadbalancer(ids), listener);
+    const records = await s.resources.loadRecords(ids.loadbalancerId);
+    expect(
+      records.map((r) => `${r.type} ${r.provisioningStatus} ${r.statusReason ?? ''}`.trim()).sort(),
+    ).toEqual(['listener ACTIVE', 'loadbalancer ACTIVE']);
+    const profiles = s.sim.dump()['ltm/profile/client-ssl'] as {
+      sniDefault: boolean;
+      serverName?: string;
+      certKeyChain: { cert: string; key: string }[];
+    }[];
+    const sni = profiles.filter((p) => !p.sniDefault);
+    expect(sni.map((p) => [p.serverName, p.certKeyChain.length])).toEqual([['a.example.com', 2]]);
+    expect(writes(s).filter((c) => c.status >= 400)).toEqual([]);
+    s.sim.resetCalls();
+    expect(await s.applyAgain(ids, 'listener', listener.object.id as string)).toMatchObject({
+      outcome: 'applied',
+      commands: 0,
+    });
+    expect(writes(s)).toEqual([]);
+  });
+
+  it('refuses two certificates of one key type for one host before the device, with the reason', async () => {
+    const s = await system();
+    const ids = lbIds();
+    const ref = (name: string) => `lbaas/Test/${ids.tenantId}/${name}`;
+    await s.certificates.put(ref('www'), bundle('www'));
+    await s.certificates.put(ref('a'), bundle('a'));
+    await s.certificates.put(ref('a-locked'), bundle('a', 'a.example.com.enc.key', 'test-passphrase'));
+    await s.submitAndSettle(requests.createLoadbalancer(ids));
+    s.sim.resetCalls();
+    const listener = requests.createListener(ids, {
+      protocol: 'TERMINATED_HTTPS',
+      protocol_port: 443,
+      default_tls_container_ref: ref('www'),
+      sni_container_refs: [ref('a'), ref('a-locked')],
+    });
+    await s.submitAndSettle(listener);
+    const records = await s.resources.loadRecords(ids.loadbalancerId);
+    expect(records.find((r) => r.id === listener.object.id)).toMatchObject({
+      provisioningStatus: 'ERROR',
+      statusReason: expect.stringMatching(/all serve a\.example\.com with rsa\/rsa keys/),
+    });
+    // Nothing reached the device for it.
+    expect(writes(s)).toEqual([]);
   });
 
   it('puts a listener whose certificate cannot be read in ERROR with the reason, and refuses another project’s', async () => {

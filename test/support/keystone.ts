@@ -35,8 +35,8 @@ export interface Keystone {
 
 /**
  * A real Keystone (Debian's, on SQLite, fernet tokens) on loopback, bootstrapped with an admin in
- * project `admin` and the region RegionOne, as OpenStack's own test rigs run it
- * (local-aws.md §8 of the shared reference describes the steps this follows).
+ * project `admin` and the region RegionOne, as OpenStack's own test rigs run it (keystone-manage
+ * db_sync, fernet_setup, credential_setup and bootstrap, then the WSGI application).
  */
 export async function startKeystone(options: { log?: (line: string) => void } = {}): Promise<Keystone> {
   const dir = mkdtempSync(join(tmpdir(), 'keystone-'));

@@ -7,7 +7,7 @@ import { InMemoryBigIp } from '../../support/fakes/in-memory-bigip.js';
 import { InMemorySyncLedger } from '../../support/fakes/in-memory-sync-ledger.js';
 
 /**
- * A unit whose config-sync copies its objects to the peer a little later (§4.3: it answers at once
+ * A unit whose config-sync copies its objects to the peer a little later (device-facts.md §4.3: it answers at once
  * and finishes in the background), one sync at a time, counting how many ever overlapped.
  */
 class SyncingUnit extends InMemoryBigIp {

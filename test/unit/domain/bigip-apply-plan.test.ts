@@ -73,9 +73,26 @@ describe('scopeFor', () => {
     for (const hm of tree.healthmonitors) hm.appliedAt = 3;
     expect(kinds()).toEqual(['virtual']);
     delete b.root.appliedAt;
-    // The load balancer is not on the device yet: its partition is read too (§3.2: a GET in a
+    // The load balancer is not on the device yet: its partition is read too (device-facts.md §3.2: a GET in a
     // missing partition may answer 404, so only the folder's own GET says whether it exists).
     expect(kinds()).toEqual(['folder', 'virtual', 'virtual-address']);
+  });
+
+  it('leaves a refused member out of its pool’s other changes (retried, it would fail them all)', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    const refused = b.member(pool.id, { address: '10.0.3.110' });
+    b.status(refused, 'ERROR');
+    const target = b.member(pool.id, { address: '10.0.3.111' });
+    const tree = b.tree();
+    const t = translate(tree, { env });
+    const keyOf = (id: string) => [...t.owner.entries()].find(([, owner]) => owner === `member#${id}`)?.[0];
+    const scope = scopeFor(tree, t, { resource: 'member', id: target.id, operation: 'create' });
+    expect(scope.keys.has(keyOf(target.id) as string)).toBe(true);
+    expect(scope.keys.has(keyOf(refused.id) as string)).toBe(false);
+    // Named by its own request, it is retried.
+    const own = scopeFor(tree, t, { resource: 'member', id: refused.id, operation: 'update' });
+    expect(own.keys.has(keyOf(refused.id) as string)).toBe(true);
   });
 
   it('reads the monitor and its pool for a health monitor change', () => {
@@ -341,6 +358,35 @@ describe('planApply', () => {
       device,
     );
     expect(moved.commands.map((c) => c.op)).toEqual(['update']);
+  });
+
+  it('updates and deletes a member where the device has it (its node in the tenant partition, F5’s agent’s)', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    b.member(pool.id, { address: '10.0.3.110', weight: 3 });
+    const gone = b.member(pool.id, { address: '10.0.3.111' });
+    b.status(gone, 'PENDING_DELETE');
+    const tree = b.tree();
+    const t = translate(tree, { env });
+    const P = t.partition;
+    const device = deviceWith(t);
+    const poolKey = objectKey({ kind: 'pool', partition: P, name: `Project_${pool.id}` });
+    const onDevice = [...t.present.values(), ...t.absent.values()]
+      .filter((o) => o.kind === 'member')
+      .map((m) => ({
+        ...m,
+        nodePartition: P,
+        attrs: { ...m.attrs, address: m.name.split(':')[0], ratio: 1 },
+      }));
+    device.poolMembers.set(poolKey, onDevice);
+    for (const m of onDevice) device.objects.set(objectKey(m), m.attrs);
+    const scope = scopeFor(tree, t, { resource: 'pool', id: pool.id, operation: 'update' });
+    const plan = planApply(t, scope, device);
+    expect(plan.commands.map((c) => `${c.op} ${c.object.name} ${c.object.nodePartition}`)).toEqual([
+      `update 10.0.3.110:8080 ${P}`,
+      `delete 10.0.3.111:8080 ${P}`,
+    ]);
+    expect(plan.nodeCleanup).toEqual([`/${P}/10.0.3.111`]);
   });
 
   it('keeps a node that a surviving member of the load balancer still uses', () => {

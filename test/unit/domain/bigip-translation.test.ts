@@ -46,7 +46,7 @@ describe('translate: load balancer tree → BIG-IP objects (upstream naming)', (
       mask: '255.255.255.255',
       ipProtocol: 'tcp',
       pool: `/${t.partition}/Project_${pool.id}`,
-      // The device adds /Common/tcp to an HTTP virtual (bigip-real-device.md §1.2): it is sent, so it compares equal.
+      // The device adds /Common/tcp to an HTTP virtual (device-facts.md §1.2): it is sent, so it compares equal.
       profiles: ['/Common/http', '/Common/oneconnect', '/Common/tcp'],
       persist: [],
       sourceAddressTranslation: { type: 'automap' },

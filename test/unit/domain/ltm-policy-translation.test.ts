@@ -12,7 +12,7 @@ const of = (objects: Map<string, BigIpObject>, kind: string) =>
 /**
  * Expected bodies are written out from F5's agent's documented wire format (its adapter tests:
  * `httpUri`+`path`+`startsWith`, `httpHeader`+`tmName`, `forward`+`reset`, `httpReply`+`redirect`
- * +`location`; lbaas-features.md §2.1), never produced by the translation itself.
+ * +`location`; peer-features.md §2.1), never produced by the translation itself.
  */
 describe('translate: L7 policies → one LTM policy per listener', () => {
   it('maps each policy to a rule in list order, each rule to a condition, with the action', () => {
@@ -52,6 +52,7 @@ describe('translate: L7 policies → one LTM policy per listener', () => {
                   name: '0',
                   httpUri: true,
                   path: true,
+                  caseSensitive: true,
                   startsWith: true,
                   not: true,
                   request: true,
@@ -77,6 +78,7 @@ describe('translate: L7 policies → one LTM policy per listener', () => {
                   name: '1',
                   httpHeader: true,
                   tmName: 'X-Version',
+                  caseSensitive: true,
                   contains: true,
                   request: true,
                   values: ['v2'],
@@ -92,11 +94,20 @@ describe('translate: L7 policies → one LTM policy per listener', () => {
                   name: '0',
                   httpCookie: true,
                   tmName: 'beta',
+                  caseSensitive: true,
                   endsWith: true,
                   request: true,
                   values: ['yes'],
                 },
-                { name: '1', httpUri: true, extension: true, equals: true, request: true, values: ['jpg'] },
+                {
+                  name: '1',
+                  httpUri: true,
+                  extension: true,
+                  caseSensitive: true,
+                  equals: true,
+                  request: true,
+                  values: ['jpg'],
+                },
               ],
               actions: [
                 {

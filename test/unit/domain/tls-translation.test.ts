@@ -141,6 +141,87 @@ describe('translate: a TERMINATED_HTTPS listener', () => {
   });
 });
 
+describe('translate: SNI certificates for one host name', () => {
+  const setup = (sni: [string, CertificateMaterial][]) => {
+    const b = new TreeBuilder();
+    const ref = (n: string) => `lbaas/Project/${b.ids.tenantId}/${n}`;
+    const listener = b.listener({
+      protocol: 'TERMINATED_HTTPS',
+      protocol_port: 443,
+      default_tls_container_ref: ref('www'),
+      sni_container_refs: sni.map(([n]) => ref(n)),
+    });
+    const certificates = new Map<string, CertificateMaterial | { error: string }>([
+      [ref('www'), material('aaaaaaaaaaaa1111', ['www.example.com'])],
+      ...sni.map(([n, m]): [string, CertificateMaterial] => [ref(n), m]),
+    ]);
+    const t = translate(b.tree(), { env, certificates });
+    const prefix = `Project_${listener.id.replaceAll('-', '').slice(0, 16)}_`;
+    return { b, listener, t, prefix, P: t.partition };
+  };
+  const typed = (fingerprint: string, host: string, keyType: string) => ({
+    ...material(fingerprint, [host]),
+    keyType,
+  });
+
+  it('puts an RSA and an ECDSA certificate for one host into one profile with both key pairs', () => {
+    const { t, prefix, P } = setup([
+      ['a-rsa', typed('1111aaaa0000ffff', 'a.example.com', 'rsa')],
+      ['a-ec', typed('2222bbbb1111eeee', 'A.example.com', 'ec')],
+    ]);
+    const profiles = [...t.present.values()].filter((o) => o.kind === 'client-ssl');
+    const sni = profiles.filter((p) => p.name.endsWith('_s'));
+    expect(sni).toHaveLength(1);
+    // Named after both certificates (each hex digit's exclusive or), order-free.
+    expect(sni[0]?.name).toBe(`${prefix}333311111111_s`);
+    expect(sni[0]?.attrs).toEqual({
+      defaultsFrom: '/Common/clientssl',
+      certKeyChain: [
+        {
+          name: `${prefix}1111aaaa0000`,
+          cert: `/${P}/${prefix}1111aaaa0000.crt`,
+          key: `/${P}/${prefix}1111aaaa0000.key`,
+        },
+        {
+          name: `${prefix}2222bbbb1111`,
+          cert: `/${P}/${prefix}2222bbbb1111.crt`,
+          key: `/${P}/${prefix}2222bbbb1111.key`,
+        },
+      ],
+      sniDefault: false,
+      serverName: 'a.example.com',
+    });
+    expect(t.errors.size).toBe(0);
+    // The same two, listed the other way round, make the same profile.
+    const swapped = setup([
+      ['a-ec', typed('2222bbbb1111eeee', 'a.example.com', 'ec')],
+      ['a-rsa', typed('1111aaaa0000ffff', 'a.example.com', 'rsa')],
+    ]);
+    const again = [...swapped.t.present.values()].find(
+      (o) => o.kind === 'client-ssl' && o.name.endsWith('_s'),
+    );
+    expect(again?.name.slice(-15)).toBe(sni[0]?.name.slice(-15));
+  });
+
+  it('refuses two certificates of one key type for one host, before the device, and takes one named twice once', () => {
+    const { t, listener } = setup([
+      ['a1', typed('1111aaaa0000ffff', 'a.example.com', 'rsa')],
+      ['a2', typed('3333cccc2222dddd', 'a.example.com', 'rsa')],
+    ]);
+    expect([...t.errors.values()].join()).toMatch(
+      /SNI certificates .*a1, .*a2 all serve a\.example\.com with rsa\/rsa keys: .*0107149e/,
+    );
+    expect([...t.present.values()].some((o) => o.kind === 'client-ssl')).toBe(false);
+    expect(t.errors.has(`listener#${listener.id}`)).toBe(true);
+    const twice = setup([
+      ['a1', typed('1111aaaa0000ffff', 'a.example.com', 'rsa')],
+      ['a1-again', typed('1111aaaa0000ffff', 'a.example.com', 'rsa')],
+    ]);
+    expect(twice.t.errors.size).toBe(0);
+    expect([...twice.t.present.values()].filter((o) => o.kind === 'client-ssl')).toHaveLength(2);
+  });
+});
+
 describe('certificate bundles: checked before use, described without the key', () => {
   it('derives DNS names and a fingerprint; refuses a key of another certificate and a locked key', () => {
     const m = materialFrom('r', {

@@ -133,6 +133,29 @@ describe('AgentOperations over in-memory ports', () => {
     expect(await f.ops.hostingAgent('lb-unknown')).toBeUndefined();
   });
 
+  it('says who serves a load balancer now: its agent, a failover agent while it is dead, or nobody', async () => {
+    const f = fixture();
+    await f.bind('lb-1', 'a2', 't1');
+    expect((await f.ops.hostingAgent('lb-1'))?.servedBy).toEqual({ host: 'a2', decision: 'bound' });
+    // a2 stops beating; a1 and a3 go on. The tenant's affinity agent is a2 itself, so the failover
+    // goes to the agent rendezvous hashing gives the tenant among the two alive (either: it is stable).
+    f.clock.advance(DOWN + 1);
+    for (const host of ['a1', 'a3']) f.registry.put({ env: ENV, host, heartbeatAt: f.clock.now() });
+    const during = (await f.ops.hostingAgent('lb-1'))?.servedBy;
+    expect(during?.decision).toBe('failover');
+    expect(['a1', 'a3']).toContain(during?.host);
+    expect((await f.ops.hostingAgent('lb-1'))?.servedBy).toEqual(during);
+    // A second load balancer of the tenant bound to a3 gives it affinity there: the failover follows it.
+    await f.bind('lb-2', 'a3', 't1');
+    expect((await f.ops.hostingAgent('lb-1'))?.servedBy).toEqual({ host: 'a3', decision: 'failover' });
+    f.clock.advance(DOWN + 1);
+    const none = (await f.ops.hostingAgent('lb-1'))?.servedBy;
+    expect(none).toMatchObject({ host: undefined, decision: 'no-active-agent' });
+    expect(none && 'reason' in none && none.reason).toMatch(
+      /none of the 3 agents of environment Unit is active/,
+    );
+  });
+
   it('refuses to delete an agent whose queue still holds requests, unless forced', async () => {
     const f = fixture();
     f.queues.enqueue('queue://a1', '{"request":"waiting"}');
