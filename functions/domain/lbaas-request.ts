@@ -196,6 +196,11 @@ export const memberSpec = z.object({
   name: text.default(''),
   pool_id: uuid,
   address: ipAddress,
+  /**
+   * The address as its sender wrote it, when that is not the canonical form kept in `address`
+   * (`2001:db8:0:0:0:0:0:1`): shown back as written, as Octavia does; never used for matching or sent to a device.
+   */
+  written_address: z.union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' }).optional(),
   protocol_port: port,
   weight: wholeNumber(0, 256).default(1),
   admin_state_up: z.boolean().default(true),

@@ -310,6 +310,7 @@ function memberObject(id: string, poolId: string, m: MemberInput): Record<string
     pool_id: poolId,
     name: text(m.name),
     address: m.address,
+    ...(canonicalIp(m.address) !== m.address ? { written_address: m.address } : {}),
     protocol_port: m.protocol_port,
     weight: m.weight ?? 1,
     admin_state_up: flag(m.admin_state_up, true),

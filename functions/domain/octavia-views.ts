@@ -185,7 +185,7 @@ export function memberView(r: ResourceRecord): OctaviaObject {
     ...common(r),
     name: d.name,
     admin_state_up: d.admin_state_up,
-    address: d.address,
+    address: d.written_address ?? d.address,
     protocol_port: d.protocol_port,
     weight: d.weight,
     backup: d.backup ?? false,
@@ -320,7 +320,7 @@ export function statusTree(tree: LoadBalancerTree) {
         .filter((m) => (m.desired as MemberSpec).pool_id === pool.id)
         .map((m) => ({
           ...status(m),
-          address: (m.desired as MemberSpec).address,
+          address: (m.desired as MemberSpec).written_address ?? (m.desired as MemberSpec).address,
           protocol_port: (m.desired as MemberSpec).protocol_port,
         })),
     };

@@ -13,6 +13,7 @@ import {
   planMonitorCreate,
   planPoolCreate,
 } from '../../../functions/domain/octavia-requests.js';
+import { memberView } from '../../../functions/domain/octavia-views.js';
 import type { ResourceRecord } from '../../../functions/domain/resource-state.js';
 import { uuid } from '../../support/factories.js';
 import { TreeBuilder } from '../../support/trees.js';
@@ -192,6 +193,36 @@ describe('Octavia writes as request messages', () => {
         ),
       }),
     );
+  });
+
+  it('keeps an address in its canonical form, and shows it back as written (Octavia echoes what it was sent)', () => {
+    const t = new TreeBuilder();
+    const pool = t.pool();
+    t.member(pool.id, { address: '2001:db8::1', protocol_port: 80 });
+    const ctx = context(t.ids.tenantId);
+    const written = postBody('member', { member: { address: '2001:db8:0:0:0:0:0:2', protocol_port: 80 } });
+    const plan = planMemberCreate(ctx, t.tree(), pool.id, written);
+    const parsed = parseRequest(JSON.stringify(plan.messages[0]));
+    expect(parsed).toMatchObject({
+      ok: true,
+      request: { object: { address: '2001:db8::2', written_address: '2001:db8:0:0:0:0:0:2' } },
+    });
+    const record = {
+      ...t.tree().root,
+      type: 'member',
+      id: ctx.ids[0],
+      desired: parsed.ok && parsed.request.object,
+    };
+    expect(memberView(record as ResourceRecord)).toMatchObject({ address: '2001:db8:0:0:0:0:0:2' });
+    // The same endpoint written another way is still the same member (409).
+    expect(() =>
+      planMemberCreate(
+        ctx,
+        t.tree(),
+        pool.id,
+        postBody('member', { member: { address: '2001:db8:0:0:0:0:0:1', protocol_port: 80 } }),
+      ),
+    ).toThrow(expect.objectContaining({ status: 409 }));
   });
 
   it('applies Octavia’s immutability rule: 409 while the load balancer (or a member’s pool) is not ACTIVE', () => {
