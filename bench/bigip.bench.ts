@@ -86,7 +86,8 @@ async function run(timing: TimingModel, growth: boolean) {
     const parsed = parseRequest(JSON.stringify({ version: 1, requestId: randomUUID(), tenantId, ...body }));
     if (!parsed.ok) throw new Error(parsed.reason);
     const r = parsed.request;
-    await resources.recordRequest(r, ENV, Date.now());
+    const recorded = await resources.recordRequest(r, ENV, Date.now());
+    if (!recorded.recorded) throw new Error(`request not recorded: ${JSON.stringify(recorded)}`);
     return measure(`${r.operation} ${r.resource}`, applyTargetOf(r));
   };
 

@@ -68,8 +68,13 @@ async function run(timing: TimingModel): Promise<Row[]> {
     );
     if (!parsed.ok) throw new Error(parsed.reason);
     let r = parsed.request;
-    if (needsRecordChecks(r)) r = checkAgainstRecords(r, await resources.loadRecords(lb));
-    await resources.recordRequest(r, ENV, Date.now());
+    if (needsRecordChecks(r)) {
+      const checked = checkAgainstRecords(r, await resources.loadRecords(lb));
+      if ('refusal' in checked) throw new Error(checked.refusal.reason);
+      r = checked.request;
+    }
+    const recorded = await resources.recordRequest(r, ENV, Date.now());
+    if (!recorded.recorded) throw new Error(`request not recorded: ${JSON.stringify(recorded)}`);
     return applyTargetOf(r);
   };
   const measure = async (scenario: string, groups: ApplyTarget[][]): Promise<Row> => {

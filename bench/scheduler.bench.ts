@@ -13,7 +13,6 @@
 import { randomUUID } from 'node:crypto';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../functions/adapters/aws-clients.js';
-import { DynamoDbAgentRegistry } from '../functions/adapters/dynamodb-agent-registry.js';
 import { agentKey, tenantKey } from '../functions/adapters/dynamodb-binding-store.js';
 import { type LbaasRequest, parseRequest } from '../functions/domain/lbaas-request.js';
 import { newResourceRecord, resourceKey } from '../functions/domain/resource-state.js';
@@ -82,7 +81,24 @@ try {
     const groupOfHost = new Map(groups.flatMap((g) => g.hosts.map((h) => [h, g.name] as const)));
     const tables = tableNames(`bench${size}-${randomUUID().slice(0, 6)}`);
     await createTables(dynamodb, tables);
-    const registry = new DynamoDbAgentRegistry(db, tables.agents);
+    // The scheduler's own graph; its service is driven directly (no request queue in between).
+    const { scheduler, registry } = wireScheduler(
+      {
+        env: ENV,
+        requestQueueUrl: 'http://127.0.0.1/000000000000/unused.fifo',
+        tables,
+        agentDownTimeMs: 75_000,
+        agentCacheMs: 2_000,
+        maxAttempts: 5,
+        retry: { baseSeconds: 1, maxSeconds: 1 },
+        selection: 'random',
+        idempotencyTtlSeconds: 3_600,
+        // Limits far above the load: every new load balancer's bind checks its group's count.
+        groups: groups.map((g) => ({ name: g.name, limits: { maxLoadBalancers: 10_000_000 } })),
+      },
+      services,
+    );
+
     const queues: Record<string, string> = {};
     for (const host of HOSTS) {
       queues[host] = (
@@ -213,24 +229,6 @@ try {
         }),
       );
     }
-
-    // The scheduler's own graph; its service is driven directly (no request queue in between).
-    const { scheduler } = wireScheduler(
-      {
-        env: ENV,
-        requestQueueUrl: 'http://127.0.0.1/000000000000/unused.fifo',
-        tables,
-        agentDownTimeMs: 75_000,
-        agentCacheMs: 2_000,
-        maxAttempts: 5,
-        retry: { baseSeconds: 1, maxSeconds: 1 },
-        selection: 'random',
-        idempotencyTtlSeconds: 3_600,
-        // Limits far above the load: every new load balancer's bind checks its group's count.
-        groups: groups.map((g) => ({ name: g.name, limits: { maxLoadBalancers: 10_000_000 } })),
-      },
-      services,
-    );
 
     const scenario = async (
       label: string,

@@ -5,8 +5,10 @@
  * percentiles, calls per request and cost per million requests; checks nothing is lost or stuck
  * and the devices equal the desired state. Writes bench/results/soak-<form>.json.
  *
- *   npm run soak                                   # long form: 20 req/s for 5 minutes, faults on
- *   npx tsx bench/soak.ts --rate 10 --duration 20  # short form
+ *   npm run soak                                   # long form: 20 req/s for 5 minutes, faults on,
+ *                                                  # the reconciler every 30 s removing orphans
+ *   npx tsx bench/soak.ts --rate 10 --duration 20  # short form (no reconciler unless asked)
+ *   --reconcile-every <s>  run the reconciler that often; --remove-orphans  with orphan removal on
  */
 import { parseArgs } from 'node:util';
 
@@ -17,6 +19,8 @@ const { values } = parseArgs({
     duration: { type: 'string' },
     tenants: { type: 'string', default: '25' },
     'no-faults': { type: 'boolean', default: false },
+    'reconcile-every': { type: 'string' },
+    'remove-orphans': { type: 'boolean' },
   },
 });
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
@@ -28,11 +32,20 @@ const { machine, printTable, writeResult } = await import('./support/stats.js');
 
 const rate = Number(values.rate ?? (values.long ? 20 : 10));
 const duration = Number(values.duration ?? (values.long ? 300 : 20));
+// The long form runs the reconciler with orphan removal on, its interval shortened (15 min in AWS).
+const reconcileEvery = Number(values['reconcile-every'] ?? (values.long ? 30 : 0));
+const removeOrphans = values['remove-orphans'] ?? values.long;
 const report = await runSoak({
   rate,
   durationSeconds: duration,
   tenants: Number(values.tenants),
   faults: !values['no-faults'],
+  ...(reconcileEvery > 0
+    ? {
+        reconcileIntervalMs: reconcileEvery * 1000,
+        reconcileOrphans: removeOrphans ? ('remove' as const) : ('report' as const),
+      }
+    : {}),
   log: (line) => console.error(line),
 });
 const cost = costPerMillion(report.perRequest);
@@ -54,6 +67,10 @@ printTable([
   },
   { measure: 'lost / stuck PENDING', value: `${report.outcome.lost} / ${report.outcome.stuck}` },
   { measure: 'device configurations differing from desired', value: report.deviceMismatches.length },
+  {
+    measure: 'reconciler runs (skipped) / repaired / orphans removed / live objects removed',
+    value: `${report.reconcile.runs} (${report.reconcile.skipped}) / ${report.reconcile.repaired} / ${report.reconcile.orphansRemoved} / ${report.reconcile.liveObjectsRemoved.length}`,
+  },
   { measure: 'cost per million requests (USD, list prices)', value: cost.total.toFixed(2) },
 ]);
 if (Object.keys(report.errorReasons).length) console.log('\nERROR reasons:', report.errorReasons);
@@ -62,6 +79,8 @@ if (report.errorsAccounted.length)
   console.log('\nERRORs and dead letters, accounted for:', report.errorsAccounted);
 if (report.lostRequests.length) console.log('\nlost:', report.lostRequests);
 if (report.stuckObjects.length) console.log('\nstuck:', report.stuckObjects);
+if (report.reconcile.liveObjectsRemoved.length)
+  console.log('\nlive objects the reconciler removed:', report.reconcile.liveObjectsRemoved);
 console.log('\nfaults:', report.faultsInjected.join('; ') || 'none');
 console.log('cost model:', cost.assumptions.join(' '));
 const form = `${values.long ? 'long' : 'short'}${values['no-faults'] ? '-no-faults' : ''}`;
@@ -75,4 +94,11 @@ const result = {
 };
 writeResult(`soak-${form}`, result);
 console.log(JSON.stringify(result));
-if (report.outcome.lost + report.outcome.stuck + report.deviceMismatches.length > 0) process.exitCode = 1;
+if (
+  report.outcome.lost +
+    report.outcome.stuck +
+    report.deviceMismatches.length +
+    report.reconcile.liveObjectsRemoved.length >
+  0
+)
+  process.exitCode = 1;

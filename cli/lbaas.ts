@@ -425,15 +425,18 @@ export function buildProgram(): Command {
   program
     .command('agent-delete <host>')
     .description(
-      'remove an agent; refused while load balancers are bound to it unless --force (which unbinds them)',
+      'remove an agent; refused while load balancers are bound to it unless --force (which moves them to live agents first)',
     )
-    .option('--force', 'unbind its load balancers (the next request for each schedules it anew)')
+    .option(
+      '--force',
+      'move its load balancers to live agents of its group first (refused, naming them, for those none can take)',
+    )
     .action(async (host: string, opts, command: Command) => {
       await withClient(command, async (client) => {
-        const { unbound } = await client.operations.deleteAgent(client.target.env, host, {
+        const { moved } = await client.operations.deleteAgent(client.target.env, host, {
           force: Boolean(opts.force),
         });
-        out(`agent ${host} deleted${unbound ? `; ${unbound} load balancer(s) unbound` : ''}`);
+        out(`agent ${host} deleted${moved ? `; ${moved} load balancer(s) moved to live agents` : ''}`);
       });
     });
 

@@ -183,6 +183,8 @@ export class EnvironmentStack extends Stack {
           leases: 'readWrite',
           claims: 'readWrite',
           groups: 'readWrite',
+          // A deleted load balancer's statistics are removed with it.
+          statistics: 'readWrite',
         },
       );
       worker.consumes(pair.queue, ENV_VARS.agentQueueUrl);

@@ -91,6 +91,10 @@ export interface LocalStackOptions {
    * `stack.reconcile()`, the dashboard and `lbaas sync` run it on demand.
    */
   reconcileIntervalMs?: number;
+  /** What the scheduled reconciler does with orphans: report (default) or remove (the long soak). */
+  reconcileOrphans?: 'report' | 'remove';
+  /** Told about every scheduled run's report (the soak counts what it repaired and removed). */
+  onReconcile?: (report: ReconcileReport) => void;
   /** Run the simulated devices' data plane: monitors probe loopback members, loopback VIPs carry traffic (default true). */
   dataPlane?: boolean;
   /** Serve the Octavia v2 API (local/octavia-api-server.ts); off unless given. */
@@ -533,12 +537,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       for (const reconcile of reconcilers) {
         report = await reconcile.reconciler.run({
           dryRun: false,
-          orphans: 'report',
+          orphans: options.reconcileOrphans ?? 'report',
           onProgress: (done, total) => {
             reconciliation.progress = { done, total };
           },
         });
         reconciliation.last = { at: Date.now(), report };
+        options.onReconcile?.(report);
       }
       return report;
     })().finally(() => {

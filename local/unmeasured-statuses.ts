@@ -25,6 +25,7 @@ export function unmeasuredStatuses(store: ResourceStore): ResourceStore {
     recordRequest: (...args) => store.recordRequest(...args),
     markError: (...args) => store.markError(...args),
     clearOwnChange: (...args) => store.clearOwnChange(...args),
+    clearDefaultPool: (...args) => store.clearDefaultPool(...args),
     loadRecords: (...args) => store.loadRecords(...args),
     loadObjects: (...args) => store.loadObjects(...args),
     recordOutcomes: (outcomes, nowMs) =>

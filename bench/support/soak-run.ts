@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ThrottlingException } from '@aws-sdk/client-dynamodb';
 import type { SubmittedRequest } from '../../cli/lbaas-client.js';
 import { isPending } from '../../functions/domain/resource-state.js';
+import type { ReconcileReport } from '../../functions/services/reconciler.js';
 import { type MetricEvent, metricEvents } from '../../functions/shared/telemetry.js';
 import { type LocalStack, startLocalStack } from '../../local/local-stack.js';
 import { CallCounter } from './call-counter.js';
@@ -14,6 +15,10 @@ export interface SoakOptions {
   durationSeconds: number;
   tenants: number;
   faults: boolean;
+  /** Run the reconciler this often during the soak (none by default). */
+  reconcileIntervalMs?: number;
+  /** Its orphan mode: `remove` deletes what it finds orphaned (the long soak runs it so). */
+  reconcileOrphans?: 'report' | 'remove';
   /** Use running stand-ins (tests) instead of starting them. */
   services?: { dynamodbEndpoint: string; sqsEndpoint: string };
   log?: (line: string) => void;
@@ -43,6 +48,15 @@ export interface SoakReport {
   faultsInjected: string[];
   lostRequests: string[];
   stuckObjects: string[];
+  /** The reconciler's scheduled runs during the soak, and what they changed. */
+  reconcile: {
+    runs: number;
+    skipped: number;
+    repaired: number;
+    orphansRemoved: number;
+    /** Objects it removed that belonged to a load balancer alive at the end (must be none). */
+    liveObjectsRemoved: string[];
+  };
 }
 
 type Live = ExpectedLoadBalancer & { step: number };
@@ -58,7 +72,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const log = options.log ?? (() => undefined);
   const counter = new CallCounter();
   let throttle = 0;
+  const reconcileReports: ReconcileReport[] = [];
   const stack: LocalStack = await startLocalStack({
+    ...(options.reconcileIntervalMs
+      ? {
+          reconcileIntervalMs: options.reconcileIntervalMs,
+          reconcileOrphans: options.reconcileOrphans ?? 'report',
+          onReconcile: (report: ReconcileReport) => reconcileReports.push(report),
+        }
+      : {}),
     timeScale: 10,
     stateFile: false,
     namePrefix: `soak${randomUUID().slice(0, 5)}`,
@@ -357,6 +379,34 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const deviceMismatches = device
       ? compareWithDevice(stack.env, lbs, device.dump() as Record<string, Record<string, unknown>[]>)
       : ['no device'];
+    // What the reconciler removed as orphans must never belong to a load balancer still alive: its
+    // objects are named after their ids (`<env>_<id>`; an LTM policy `wrapper_policy_<listener id>`).
+    const liveIds = new Set(
+      lbs
+        .filter((l) => !l.deleted)
+        .flatMap(
+          (l) =>
+            [l.lb, ...l.listeners.map((x) => x.id), l.pool?.id, l.monitor?.id].filter(Boolean) as string[],
+        ),
+    );
+    const done = reconcileReports.filter((r) => r.outcome !== 'skipped');
+    const removed = done.flatMap((r) => ('orphans' in r ? r.orphans.filter((o) => o.removed) : []));
+    const reconcile = {
+      runs: reconcileReports.length,
+      skipped: reconcileReports.length - done.length,
+      repaired: done.reduce(
+        (n, r) =>
+          n +
+          ('loadbalancers' in r
+            ? r.loadbalancers.filter((l) => l.outcome === 'repaired' || l.outcome === 'restored').length
+            : 0),
+        0,
+      ),
+      orphansRemoved: removed.reduce((n, o) => n + o.objects.length, 0),
+      liveObjectsRemoved: removed
+        .flatMap((o) => o.objects.map((x) => x.path))
+        .filter((path) => [...liveIds].some((id) => path.includes(id))),
+    };
     const calls = counter.snapshot();
     const bigip = stack.devices.reduce((n, d) => n + d.calls.length, 0);
     return {
@@ -365,6 +415,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         durationSeconds: options.durationSeconds,
         tenants: options.tenants,
         faults: options.faults,
+        ...(options.reconcileIntervalMs
+          ? {
+              reconcileIntervalMs: options.reconcileIntervalMs,
+              reconcileOrphans: options.reconcileOrphans ?? 'report',
+            }
+          : {}),
       },
       submitted: submitted.length,
       duplicatesSent: duplicates,
@@ -391,6 +447,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       faultsInjected: faults,
       lostRequests: lostRequests.slice(0, 20),
       stuckObjects: stuckObjects.slice(0, 20),
+      reconcile,
     };
   } finally {
     metricEvents.off('metric', onMetric);

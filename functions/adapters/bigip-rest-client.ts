@@ -6,6 +6,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { BigIpError } from '../domain/errors.js';
 import type { BigIpEndpoint, CredentialsProvider } from '../domain/ports.js';
+import { sleep } from '../shared/timers.js';
 
 export interface RestCall {
   device: string;
@@ -128,7 +129,7 @@ export class BigIpRestClient {
       retries: options.retries ?? 3,
       retryBaseMs: options.retryBaseMs ?? 250,
       deadlineMs: options.deadlineMs ?? 2 * timeoutMs,
-      sleep: options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+      sleep: options.sleep ?? sleep,
       clock: options.clock ?? Date.now,
       random: options.random ?? Math.random,
       onCall: options.onCall,
@@ -432,8 +433,9 @@ export class BigIpRestClient {
       ) ||
       // Our own name in our own partition exists although the read before the change did not show
       // it: a write of ours the device was still working through when its call timed out (found by
-      // the device benchmark). Read again and plan again, rather than put the object in ERROR.
-      /^01020066:/.test(message);
+      // the device benchmark), or a read while mcpd reloaded. Read again and plan again, rather than
+      // put the object in ERROR; a transaction's commit says it as `transaction failed:01020066:…`.
+      /^(transaction failed:)?01020066:/.test(message);
     return new BigIpError(
       `device ${this.name}: ${method} ${path.split('?')[0]}: ${response.status} ${message}`,
       {

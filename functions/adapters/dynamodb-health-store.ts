@@ -2,6 +2,7 @@ import { BatchWriteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@
 import type { ListenerStatistics } from '../domain/listener-statistics.js';
 import type { HealthStore, OperatingStatusChange } from '../domain/ports.js';
 import { resourceKey } from '../domain/resource-state.js';
+import { sleep } from '../shared/timers.js';
 import { isConditionFailure } from './dynamodb-errors.js';
 import { queryAll } from './dynamodb-query.js';
 
@@ -66,11 +67,23 @@ export class DynamoDbHealthStore implements HealthStore {
     return items.map((item) => item as unknown as ListenerStatistics);
   }
 
+  async deleteStatistics(loadbalancerId: string): Promise<void> {
+    const rows = await this.loadStatistics(loadbalancerId);
+    await this.writeBatches(
+      rows.map((s) => ({
+        DeleteRequest: { Key: { loadbalancerId: s.loadbalancerId, listenerId: s.listenerId } },
+      })),
+    );
+  }
+
   async saveStatistics(statistics: readonly ListenerStatistics[]): Promise<void> {
-    for (let i = 0; i < statistics.length; i += 25) {
-      let requests: Record<string, unknown>[] = statistics
-        .slice(i, i + 25)
-        .map((s) => ({ PutRequest: { Item: { ...s } } }));
+    await this.writeBatches(statistics.map((s) => ({ PutRequest: { Item: { ...s } } })));
+  }
+
+  /** Batch writes of 25, unprocessed ones sent again with back-off (a bounded number of times). */
+  private async writeBatches(writes: readonly Record<string, unknown>[]): Promise<void> {
+    for (let i = 0; i < writes.length; i += 25) {
+      let requests = writes.slice(i, i + 25);
       for (let attempt = 0; requests.length > 0; attempt++) {
         const res = await this.db.send(
           new BatchWriteCommand({ RequestItems: { [this.tables.statistics]: requests as never } }),
@@ -78,7 +91,7 @@ export class DynamoDbHealthStore implements HealthStore {
         requests = (res.UnprocessedItems?.[this.tables.statistics] ?? []) as Record<string, unknown>[];
         if (requests.length > 0) {
           if (attempt >= 8) throw new Error(`statistics: ${requests.length} writes left unprocessed`);
-          await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+          await sleep(50 * 2 ** attempt);
         }
       }
     }

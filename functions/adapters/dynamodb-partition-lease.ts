@@ -1,6 +1,7 @@
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LeaseBusyError } from '../domain/errors.js';
 import type { PartitionLease } from '../domain/ports.js';
+import { sleep } from '../shared/timers.js';
 import { isConditionFailure } from './dynamodb-errors.js';
 
 export interface LeaseOptions {
@@ -28,11 +29,7 @@ export class DynamoDbPartitionLease implements PartitionLease {
     private readonly options: LeaseOptions,
   ) {
     this.clock = options.clock ?? Date.now;
-    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-  }
-
-  get ttlMs(): number {
-    return this.options.ttlMs;
+    this.sleep = options.sleep ?? sleep;
   }
 
   async acquire(key: string, owner: string): Promise<void> {

@@ -9,7 +9,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { type Claim, claimsOf, requestClaims, requestReferences } from '../domain/claims.js';
-import { ContentionError, RejectedRequestError } from '../domain/errors.js';
+import { ContentionError } from '../domain/errors.js';
 import {
   isMemberBatch,
   type LbaasRequest,
@@ -18,7 +18,8 @@ import {
   type UpdateRequest,
 } from '../domain/lbaas-request.js';
 import { planMemberBatch } from '../domain/member-batch.js';
-import type { ObjectRef, RecordGuard, ResourceStore } from '../domain/ports.js';
+import type { ObjectRef, ResourceStore } from '../domain/ports.js';
+import type { RecordConflict, RecordGuard, RecordResult, StoredObject } from '../domain/refusals.js';
 import {
   listingKeys,
   newResourceRecord,
@@ -49,7 +50,12 @@ export class DynamoDbResourceStore implements ResourceStore {
     this.table = tables.resources;
   }
 
-  async recordRequest(request: LbaasRequest, env: string, nowMs: number, guard?: RecordGuard): Promise<void> {
+  async recordRequest(
+    request: LbaasRequest,
+    env: string,
+    nowMs: number,
+    guard?: RecordGuard,
+  ): Promise<RecordResult> {
     if (isMemberBatch(request)) return this.recordMemberBatch(request, env, nowMs, guard);
     const target = this.targetWrite(request, env, nowMs);
     const root = request.resource !== 'loadbalancer' ? this.rootWrite(request, env, nowMs) : target;
@@ -90,11 +96,11 @@ export class DynamoDbResourceStore implements ResourceStore {
       if (writes.length === 1) await this.sendSingle(writes[0] as Write);
       else await this.db.send(new TransactWriteCommand({ TransactItems: writes }));
     } catch (error) {
-      if (isConditionFailure(error) || isTransactionCanceled(error)) {
-        throw await this.explainRefusal(request, env, error, guard);
-      }
+      if (isConditionFailure(error) || isTransactionCanceled(error))
+        return { recorded: false, conflict: await this.conflictOf(request, env, guard) };
       throw error;
     }
+    return { recorded: true };
   }
 
   /**
@@ -110,13 +116,11 @@ export class DynamoDbResourceStore implements ResourceStore {
     env: string,
     nowMs: number,
     guard?: RecordGuard,
-  ): Promise<void> {
+  ): Promise<RecordResult> {
     const { loadbalancerId, requestId } = request;
     const records = await this.loadRecords(loadbalancerId);
     const changes = planMemberBatch(records, request, env);
-    // A guarded batch (the API's) first takes its load balancer from the guarded state to
-    // PENDING_UPDATE, so no other guarded write runs while its chunks are written.
-    if (guard) await this.lockForBatch(request, env, nowMs, guard);
+    if ('refusal' in changes) return { recorded: false, refusal: changes.refusal };
     const owner = (id: string) => ({ type: 'member' as const, id, loadbalancerId });
     const claimFor = (id: string): Claim => ({
       key: `id#${env}#${id}`,
@@ -124,14 +128,14 @@ export class DynamoDbResourceStore implements ResourceStore {
       describe: `id ${id}`,
     });
     // One read per hundred ids; only a claim someone else holds is looked at closer.
-    for (const id of await this.claimedByOthers(changes.creates.map((m) => claimFor(m.id)))) {
-      const clash = await this.claimRefusal(claimFor(id), env);
-      if (clash)
-        throw new RejectedRequestError('conflict', `member ${id} cannot be created: ${clash}`, {
-          loadbalancerId,
-          requestId,
-        });
-    }
+    const held = await this.heldClaims(
+      (await this.claimedByOthers(changes.creates.map((m) => claimFor(m.id)))).map(claimFor),
+    );
+    if (held.length > 0) return { recorded: false, conflict: { heldClaims: held, missingReferences: [] } };
+    // A guarded batch (the API's) then takes its load balancer from the guarded state to
+    // PENDING_UPDATE, so no other guarded write runs while its chunks are written.
+    if (guard && !(await this.lockForBatch(request, env, nowMs, guard)))
+      return { recorded: false, conflict: await this.guardConflictOf(loadbalancerId, guard) };
 
     const created: string[] = [];
     try {
@@ -161,16 +165,9 @@ export class DynamoDbResourceStore implements ResourceStore {
       // Another load balancer took an id between the check and the write: refuse the whole batch.
       await this.undoCreates(loadbalancerId, requestId, env, created);
       if (guard) await this.unlockAfterBatch(request, nowMs);
-      for (const m of changes.creates) {
-        const clash = await this.claimRefusal(claimFor(m.id), env);
-        if (clash)
-          throw new RejectedRequestError(
-            'conflict',
-            `member ${m.id} cannot be created: ${clash}`,
-            { loadbalancerId, requestId },
-            { cause: error },
-          );
-      }
+      const taken = await this.heldClaims(changes.creates.map((m) => claimFor(m.id)));
+      if (taken.length > 0)
+        return { recorded: false, conflict: { heldClaims: taken, missingReferences: [] } };
       throw new ContentionError(
         `member batch ${requestId} raced with another writer; will retry`,
         { loadbalancerId },
@@ -205,10 +202,16 @@ export class DynamoDbResourceStore implements ResourceStore {
         TransactItems: [as('pool', request.object.pool_id), this.rootWrite(request, env, nowMs)],
       }),
     );
+    return { recorded: true };
   }
 
   /** The guarded batch's lock: the root to PENDING_UPDATE if it is as the guard says (and the pool ACTIVE). */
-  private async lockForBatch(request: MemberBatchRequest, env: string, nowMs: number, guard: RecordGuard) {
+  private async lockForBatch(
+    request: MemberBatchRequest,
+    env: string,
+    nowMs: number,
+    guard: RecordGuard,
+  ): Promise<boolean> {
     const root = this.rootWrite(request, env, nowMs);
     guardRoot(root, guard);
     const writes: Write[] = [root];
@@ -223,9 +226,10 @@ export class DynamoDbResourceStore implements ResourceStore {
       });
     try {
       await this.db.send(new TransactWriteCommand({ TransactItems: writes }));
+      return true;
     } catch (error) {
       if (!isTransactionCanceled(error)) throw error;
-      throw await this.explainGuard(request, guard, error);
+      return false;
     }
   }
 
@@ -249,62 +253,29 @@ export class DynamoDbResourceStore implements ResourceStore {
     }
   }
 
-  /**
-   * Why a guarded write was refused: the load balancer (or the pool) is not in a status the write
-   * allows (Octavia's 409, in its words), or it changed since the caller read it (retried).
-   */
-  private async explainGuard(
-    request: { loadbalancerId: string; requestId: string },
-    guard: RecordGuard,
-    cause: unknown,
-  ): Promise<Error> {
-    const get = async (key: string) =>
-      (
-        await this.db.send(
-          new GetCommand({
-            TableName: this.table,
-            Key: { loadbalancerId: request.loadbalancerId, key },
-            ConsistentRead: true,
-          }),
-        )
-      ).Item;
+  /** What a guarded batch's lock ran into: its load balancer and the pool it guards, as stored. */
+  private async guardConflictOf(loadbalancerId: string, guard: RecordGuard): Promise<RecordConflict> {
     const [root, pool] = await Promise.all([
-      get(resourceKey('loadbalancer', request.loadbalancerId)),
-      guard.pool ? get(resourceKey('pool', guard.pool)) : undefined,
+      this.storedItem(loadbalancerId, resourceKey('loadbalancer', loadbalancerId)),
+      guard.pool ? this.storedItem(loadbalancerId, resourceKey('pool', guard.pool)) : undefined,
     ]);
-    const ctx = { loadbalancerId: request.loadbalancerId, requestId: request.requestId };
-    if (!root)
-      return new RejectedRequestError(
-        'not-found',
-        `load balancer ${request.loadbalancerId} does not exist`,
-        ctx,
-        {
-          cause,
-        },
-      );
-    if (guard.pool && pool && pool.provisioningStatus !== 'ACTIVE')
-      return new RejectedRequestError(
-        'conflict',
-        `Pool ${guard.pool} is immutable and cannot be updated.`,
-        ctx,
-        {
-          cause,
-        },
-      );
-    if (!guard.statuses.includes(root.provisioningStatus as RecordGuard['statuses'][number]))
-      return new RejectedRequestError(
-        'conflict',
-        `Load Balancer ${request.loadbalancerId} is immutable and cannot be updated.`,
-        ctx,
-        { cause },
-      );
-    return new ContentionError(
-      `load balancer ${request.loadbalancerId} changed since it was read; will retry`,
-      ctx,
-      {
-        cause,
-      },
-    );
+    return {
+      ...(root ? { root: stored(root) } : {}),
+      ...(pool ? { guardedPool: stored(pool) } : {}),
+      heldClaims: [],
+      missingReferences: [],
+    };
+  }
+
+  private async storedItem(
+    loadbalancerId: string,
+    key: string,
+  ): Promise<Record<string, unknown> | undefined> {
+    return (
+      await this.db.send(
+        new GetCommand({ TableName: this.table, Key: { loadbalancerId, key }, ConsistentRead: true }),
+      )
+    ).Item;
   }
 
   /** The owners' ids of the claims that exist and belong to another object. */
@@ -373,6 +344,25 @@ export class DynamoDbResourceStore implements ResourceStore {
       );
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async clearDefaultPool(loadbalancerId: string, listenerId: string, poolId: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { loadbalancerId, key: resourceKey('listener', listenerId) },
+          UpdateExpression: 'SET #d.#p = :null',
+          ConditionExpression: '#d.#p = :pool',
+          ExpressionAttributeNames: { '#d': 'desired', '#p': 'default_pool_id' },
+          ExpressionAttributeValues: { ':null': null, ':pool': poolId },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
     }
   }
 
@@ -640,10 +630,12 @@ export class DynamoDbResourceStore implements ResourceStore {
   }
 
   /**
-   * Why a create's claim was refused: another live object holds the address. A claim whose holder
-   * no longer exists (its delete stopped between the two writes) is freed, and the request retried.
+   * The live object holding a create's claim, if another one does. A claim whose holder no longer
+   * exists (its delete stopped between the two writes) is freed, and the request may be retried.
    */
-  private async claimRefusal(claim: Claim, env: string): Promise<string | undefined> {
+  private async claimHolder(
+    claim: Claim,
+  ): Promise<RecordConflict['heldClaims'][number]['holder'] | undefined> {
     const held = (
       await this.db.send(
         new GetCommand({
@@ -655,25 +647,33 @@ export class DynamoDbResourceStore implements ResourceStore {
     ).Item;
     if (!held || (held.ownerId === claim.owner.id && held.loadbalancerId === claim.owner.loadbalancerId))
       return undefined;
-    const holder = await this.db.send(
+    const holder = {
+      type: held.ownerType as ResourceRecord['type'],
+      id: String(held.ownerId),
+      loadbalancerId: String(held.loadbalancerId),
+    };
+    const item = await this.db.send(
       new GetCommand({
         TableName: this.table,
-        Key: {
-          loadbalancerId: String(held.loadbalancerId),
-          key: resourceKey(held.ownerType as ResourceRecord['type'], String(held.ownerId)),
-        },
+        Key: { loadbalancerId: holder.loadbalancerId, key: resourceKey(holder.type, holder.id) },
         ConsistentRead: true,
       }),
     );
-    if (!holder.Item) {
-      await this.releaseClaim({
-        ...claim,
-        owner: { ...claim.owner, id: String(held.ownerId), loadbalancerId: String(held.loadbalancerId) },
-      });
+    if (!item.Item) {
+      await this.releaseClaim({ ...claim, owner: holder });
       return undefined;
     }
-    const of = held.ownerType === 'loadbalancer' ? '' : ` of load balancer ${String(held.loadbalancerId)}`;
-    return `${claim.describe} is already used by ${String(held.ownerType)} ${String(held.ownerId)}${of} in environment ${env}`;
+    return holder;
+  }
+
+  /** The claims of `claims` another live object holds, each with its holder. */
+  private async heldClaims(claims: readonly Claim[]): Promise<RecordConflict['heldClaims']> {
+    const out: RecordConflict['heldClaims'] = [];
+    for (const claim of claims) {
+      const holder = await this.claimHolder(claim);
+      if (holder) out.push({ claim, holder });
+    }
+    return out;
   }
 
   private async sendSingle(write: Write): Promise<void> {
@@ -784,73 +784,31 @@ export class DynamoDbResourceStore implements ResourceStore {
     };
   }
 
-  /** Reads the items a refused write touched and says, in an operator's words, why it was refused. */
-  private async explainRefusal(
+  /**
+   * What a refused write ran into, read back: the request's object and its load balancer, the
+   * claims another object holds, the references that are not objects of the load balancer (and
+   * whose id they are), and the pool a guard names. The domain says what it means
+   * (`explainRecordConflict`).
+   */
+  private async conflictOf(
     request: ObjectRequest,
     env: string,
-    cause: unknown,
     guard?: RecordGuard,
-  ): Promise<Error> {
-    const { loadbalancerId, tenantId, resource, operation } = request;
-    const id = request.object.id;
-    const get = async (key: string) =>
-      (
-        await this.db.send(
-          new GetCommand({ TableName: this.table, Key: { loadbalancerId, key }, ConsistentRead: true }),
-        )
-      ).Item;
-    const [target, root] = await Promise.all([
-      get(resourceKey(resource, id)),
+  ): Promise<RecordConflict> {
+    const { loadbalancerId, resource } = request;
+    const get = (key: string) => this.storedItem(loadbalancerId, key);
+    const [target, root, pool] = await Promise.all([
+      get(resourceKey(resource, request.object.id)),
       resource === 'loadbalancer' ? undefined : get(resourceKey('loadbalancer', loadbalancerId)),
+      guard?.pool ? get(resourceKey('pool', guard.pool)) : undefined,
     ]);
-    const ctx = { loadbalancerId, resource, id, requestId: request.requestId };
-    const refuse = (category: RejectedRequestError['category'], message: string) =>
-      new RejectedRequestError(category, message, ctx, { cause });
-    const ownership = (item: Record<string, unknown>, what: string) => {
-      if (item.tenantId !== tenantId)
-        return refuse('tenant-mismatch', `${what} does not belong to project ${tenantId}`);
-      if (item.env !== env)
-        return refuse(
-          'environment-mismatch',
-          `${what} belongs to environment ${String(item.env)}, not ${env}`,
-        );
-      return undefined;
+    const conflict: RecordConflict = {
+      ...(target ? { target: stored(target) } : {}),
+      ...(root ? { root: stored(root) } : {}),
+      ...(pool ? { guardedPool: stored(pool) } : {}),
+      heldClaims: target ? [] : await this.heldClaims(requestClaims(request, env)),
+      missingReferences: [],
     };
-
-    if (resource !== 'loadbalancer') {
-      if (!root) return refuse('not-found', `load balancer ${loadbalancerId} does not exist`);
-      const denied = ownership(root, `load balancer ${loadbalancerId}`);
-      if (denied) return denied;
-      if (root.provisioningStatus === 'PENDING_DELETE') {
-        return refuse('conflict', `load balancer ${loadbalancerId} is being deleted`);
-      }
-    }
-    const what = resource === 'loadbalancer' ? `load balancer ${id}` : `${resource} ${id}`;
-    if (operation === 'create') {
-      if (target) return ownership(target, what) ?? refuse('conflict', `${what} already exists`);
-      for (const claim of requestClaims(request, env)) {
-        const clash = await this.claimRefusal(claim, env);
-        if (clash) return refuse('conflict', `${what} cannot be created: ${clash}`);
-      }
-    } else {
-      if (!target) return refuse('not-found', `${what} does not exist in load balancer ${loadbalancerId}`);
-      const denied = ownership(target, what);
-      if (denied) return denied;
-      if (operation === 'update') {
-        if (target.provisioningStatus === 'PENDING_DELETE')
-          return refuse('conflict', `${what} is being deleted`);
-        const stored = (target.desired ?? {}) as Record<string, unknown>;
-        const differing = Object.entries((request as UpdateRequest).unchanged).filter(
-          ([field, value]) => JSON.stringify(stored[field]) !== JSON.stringify(value),
-        );
-        if (differing.length > 0) {
-          const list = differing
-            .map(([f, v]) => `${f} (stored ${JSON.stringify(stored[f])}, given ${JSON.stringify(v)})`)
-            .join(', ');
-          return refuse('immutable-field', `update cannot change ${list}`);
-        }
-      }
-    }
     for (const ref of requestReferences(request)) {
       if (await get(resourceKey(ref.type, ref.id))) continue;
       const claimed = (
@@ -862,16 +820,12 @@ export class DynamoDbResourceStore implements ResourceStore {
           }),
         )
       ).Item;
-      const where = claimed ? `: it belongs to load balancer ${String(claimed.loadbalancerId)}` : '';
-      return refuse(
-        'not-found',
-        `${ref.field} ${ref.id} is not a ${ref.type} of load balancer ${loadbalancerId}${where}`,
-      );
+      conflict.missingReferences.push({
+        ...ref,
+        ...(claimed ? { claimedBy: String(claimed.loadbalancerId) } : {}),
+      });
     }
-    if (guard) return this.explainGuard(request, guard, cause);
-    return new ContentionError(`request ${request.requestId} raced with another writer; will retry`, ctx, {
-      cause,
-    });
+    return conflict;
   }
 }
 
@@ -887,6 +841,17 @@ function guardRoot(write: Write, guard: RecordGuard): void {
     ...(op.ExpressionAttributeValues ?? {}),
     ':grev': guard.revision,
     ...Object.fromEntries(guard.statuses.map((s, i) => [`:gs${i}`, s])),
+  };
+}
+
+/** What a refusal needs of a stored item. */
+function stored(item: Record<string, unknown>): StoredObject {
+  return {
+    tenantId: String(item.tenantId),
+    env: String(item.env),
+    provisioningStatus: item.provisioningStatus as StoredObject['provisioningStatus'],
+    revision: Number(item.revision ?? 0),
+    desired: item.desired as StoredObject['desired'],
   };
 }
 

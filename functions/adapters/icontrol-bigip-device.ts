@@ -5,6 +5,7 @@ import {
   type BigIpObject,
   DEVICE_FILES,
   type DeviceSnapshot,
+  isDeviceMadeNode,
   type MonitorType,
   objectKey,
   type ReadUnit,
@@ -372,7 +373,15 @@ export class IControlBigIpDevice implements BigIpDevice {
 
     for (const node of plan.nodeCleanup) {
       const [, nodePartition = partition, name = node] = /^\/([^/]+)\/(.+)$/.exec(node) ?? [];
-      const response = await rest.request('DELETE', `/mgmt/tm/ltm/node/${urlId(nodePartition, name)}`, {
+      const nodePath = `/mgmt/tm/ltm/node/${urlId(nodePartition, name)}`;
+      // Only a node the device made for a member of ours; an operator's stays.
+      const current = await rest.request('GET', nodePath, { accept: [404] });
+      if (current.status === 404) continue;
+      if (!isDeviceMadeNode(current.body as Record<string, unknown>)) {
+        report.skipped.push(`node ${node} kept: made or changed by hand`);
+        continue;
+      }
+      const response = await rest.request('DELETE', nodePath, {
         accept: [400, 404],
       });
       if (response.status === 400) {

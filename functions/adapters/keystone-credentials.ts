@@ -1,11 +1,11 @@
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import type { KeystoneServiceCredentials } from './keystone-token-validator.js';
+import type { KeystoneCredentialsSource, KeystoneServiceCredentials } from '../domain/ports.js';
 
 /**
  * The API's Keystone service account from Secrets Manager (`{"username", "password",
  * "projectName", "userDomainName"?, "projectDomainName"?}`), cached for a few minutes. Never logged.
  */
-export class SecretsManagerKeystoneCredentials {
+export class SecretsManagerKeystoneCredentials implements KeystoneCredentialsSource {
   constructor(
     private readonly secretId: string,
     private readonly maxAgeSeconds = 300,

@@ -1,14 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { TokenValidator, ValidatedToken } from '../domain/ports.js';
+import type { KeystoneServiceCredentials, TokenValidator, ValidatedToken } from '../domain/ports.js';
 
-/** The service account the API validates tokens with (Secrets Manager in AWS; never logged). */
-export interface KeystoneServiceCredentials {
-  username: string;
-  password: string;
-  userDomainName?: string;
-  projectName: string;
-  projectDomainName?: string;
-}
+export type { KeystoneServiceCredentials };
 
 export interface KeystoneValidatorOptions {
   /** Keystone's v3 endpoint, e.g. https://keystone.example.com/v3 */

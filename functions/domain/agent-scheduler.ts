@@ -53,7 +53,13 @@ export const FORWARDED_DECISIONS = ['bound', 'affinity', 'random', 'least-loaded
 export type ForwardedDecisionKind = (typeof FORWARDED_DECISIONS)[number];
 
 export type ScheduleDecision =
-  | { kind: ForwardedDecisionKind; host: string; bind: boolean; group: string }
+  | {
+      kind: ForwardedDecisionKind;
+      host: string;
+      group: string;
+      /** A tenant with no group yet, placed now (its group must be enabled when it binds). */
+      newTenant?: true;
+    }
   | { kind: 'no-active-agent'; reason: string }
   | { kind: 'at-capacity'; reason: string; scope: 'group' | 'environment'; group?: string };
 
@@ -70,13 +76,51 @@ export function groupOf(agent: Pick<AgentView, 'group'>): string {
  * The tenant's device group as the scheduler sees it: its first registered affinity agent's, else
  * the group its claim names; undefined for a new tenant (who gets a group now).
  */
-export function knownTenantGroup(
+function knownTenantGroup(
   agents: readonly AgentView[],
   affinityHosts: readonly string[],
   claimGroup: string | undefined,
 ): string | undefined {
   const agent = affinityHosts.map((h) => agents.find((a) => a.host === h)).find((a) => a !== undefined);
   return agent ? groupOf(agent) : claimGroup;
+}
+
+/**
+ * Whether a decision needs the tenant's affinity: a bound load balancer whose agent is active (the
+ * common case) needs no other read, nor does one when no agent at all is active.
+ */
+export function needsAffinity(
+  input: Pick<ScheduleInput, 'binding' | 'agents' | 'agentDownTimeMs' | 'nowMs'>,
+): boolean {
+  const { binding, agents, agentDownTimeMs, nowMs } = input;
+  if (!agents.some((a) => isActive(a, agentDownTimeMs, nowMs))) return false;
+  const bound = binding ? agents.find((a) => a.host === binding.host) : undefined;
+  return !(bound && isActive(bound, agentDownTimeMs, nowMs));
+}
+
+/**
+ * A new load balancer's view of its tenant: the affinity hosts and the group, its first-agent claim
+ * included. A claim without an affinity row is a concurrent first bind in progress: follow it.
+ * Unless its group cannot take a new load balancer: with no affinity row the tenant has none
+ * anywhere, so it is still new, and may claim another group (the claim's version guards it).
+ */
+export function tenantWithClaim(
+  affinity: { hosts: readonly string[]; claim: { host: string; group?: string } | undefined },
+  groups: readonly GroupView[] | undefined,
+  placesLoadBalancer: boolean,
+): { affinityHosts: string[]; tenantGroup?: string } {
+  const affinityHosts = [...affinity.hosts];
+  const claim = affinity.claim;
+  if (!claim) return { affinityHosts };
+  const view = groups?.find((g) => g.name === claim.group);
+  const stands =
+    affinityHosts.length > 0 ||
+    !placesLoadBalancer ||
+    view === undefined ||
+    (view.adminStateUp && view.score < 1);
+  if (!stands) return { affinityHosts };
+  if (!affinityHosts.includes(claim.host)) affinityHosts.push(claim.host);
+  return { affinityHosts, ...(claim.group ? { tenantGroup: claim.group } : {}) };
 }
 
 /**
@@ -110,7 +154,7 @@ export function scheduleRequest(input: ScheduleInput): ScheduleDecision {
 
   const boundAgent = binding ? byHost.get(binding.host) : undefined;
   if (binding && boundAgent && active(binding.host))
-    return { kind: 'bound', host: binding.host, bind: false, group: groupOf(boundAgent) };
+    return { kind: 'bound', host: binding.host, group: groupOf(boundAgent) };
 
   const tenantGroup = knownTenantGroup(agents, affinityHosts, input.tenantGroup);
 
@@ -138,9 +182,9 @@ export function scheduleRequest(input: ScheduleInput): ScheduleDecision {
     const hosts = activeIn(group);
     if (hosts.length === 0) return noneActiveIn(env, group);
     const affinity = affinityHosts.find((h) => h !== binding.host && hosts.includes(h));
-    if (affinity) return { kind: 'failover', host: affinity, bind: false, group };
+    if (affinity) return { kind: 'failover', host: affinity, group };
     const host = rendezvousPick(`${env}#${input.tenantId}`, hosts) as string;
-    return { kind: 'failover', host, bind: false, group };
+    return { kind: 'failover', host, group };
   }
 
   const groups = input.groups ?? impliedGroups(agents);
@@ -153,8 +197,8 @@ export function scheduleRequest(input: ScheduleInput): ScheduleDecision {
     const hosts = activeIn(tenantGroup);
     if (hosts.length === 0) return noneActiveIn(env, tenantGroup);
     const affinity = affinityHosts.find((h) => hosts.includes(h));
-    if (affinity) return { kind: 'affinity', host: affinity, bind: true, group: tenantGroup };
-    return pickNew(input, hosts, tenantGroup);
+    if (affinity) return { kind: 'affinity', host: affinity, group: tenantGroup };
+    return pickNew(input, hosts, tenantGroup, false);
   }
 
   // A new tenant: the enabled group with room and the lowest score (ties at random).
@@ -183,7 +227,7 @@ export function scheduleRequest(input: ScheduleInput): ScheduleDecision {
     .sort();
   const group =
     tied.length === 1 ? (tied[0] as string) : (tied[indexFor(input.random(), tied.length)] as string);
-  return pickNew(input, activeIn(group), group);
+  return pickNew(input, activeIn(group), group, true);
 }
 
 function groupFull(env: string, view: GroupView): ScheduleDecision {
@@ -210,7 +254,12 @@ function indexFor(r: number, length: number): number {
   return Math.min(length - 1, Math.max(0, Math.floor(r * length)));
 }
 
-function pickNew(input: ScheduleInput, activeHosts: readonly string[], group: string): ScheduleDecision {
+function pickNew(
+  input: ScheduleInput,
+  activeHosts: readonly string[],
+  group: string,
+  newTenant: boolean,
+): ScheduleDecision {
   let candidates = activeHosts;
   if (input.selection === 'least-loaded') {
     const load = new Map(input.agents.map((a) => [a.host, a.loadbalancerCount ?? 0]));
@@ -219,5 +268,5 @@ function pickNew(input: ScheduleInput, activeHosts: readonly string[], group: st
   }
   const kind = input.selection === 'least-loaded' ? 'least-loaded' : 'random';
   const host = candidates[indexFor(input.random(), candidates.length)] as string;
-  return { kind, host, bind: true, group };
+  return { kind, host, group, ...(newTenant ? { newTenant: true as const } : {}) };
 }

@@ -480,6 +480,18 @@ function placedAsOnDevice(snapshot: DeviceSnapshot): (o: BigIpObject) => BigIpOb
 export const MEMBER_LIST_THRESHOLD = 3;
 
 /**
+ * Whether a read shows something this change deletes as already gone (an object in scope the
+ * translation wants absent, or the partition of a change that deletes). A device whose mcpd
+ * reloads answers 404 for objects that exist (bigip-rest.md A.6), so such a read proves a delete done
+ * only from a device known ready.
+ */
+export function showsDeletesDone(t: Translation, scope: ApplyScope, snapshot: DeviceSnapshot): boolean {
+  const deletes = [...scope.keys].filter((k) => t.absent.has(k));
+  if (deletes.length === 0 && !t.loadbalancerDeleted) return false;
+  return !snapshot.folderExists || deletes.some((k) => !snapshot.objects.has(k));
+}
+
+/**
  * Many member changes on one pool become one write of its member list (bigip-rest.md A.3: a pool carries
  * `members:[...]`; a PATCH with the list replaces them): a thousand members cost one call instead of
  * a thousand. Only when every member the pool should have is in scope, so the list is complete

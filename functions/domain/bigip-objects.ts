@@ -99,3 +99,23 @@ export type ReadUnit =
   /** The partition's certificates, keys and client-ssl profiles, by name (three listing GETs). */
   | { kind: 'tls-listing'; partition: string; name: string }
   | { kind: 'folder'; partition: string; name: string };
+
+/**
+ * Whether a node is one the device made for a member of ours: a device creates a member's node, with
+ * its defaults, when none exists for the address. Only such a node is cleaned up once our last
+ * member on its address goes; a node an operator made or changed by hand (a description, a
+ * connection or rate limit, a ratio or monitor of its own) is theirs, and stays.
+ */
+export function isDeviceMadeNode(attrs: Readonly<Record<string, unknown>>): boolean {
+  const is = (field: string, value: unknown, absent = true) =>
+    attrs[field] === undefined ? absent : String(attrs[field]) === String(value);
+  return (
+    (attrs.description === undefined || attrs.description === '') &&
+    is('connectionLimit', 0) &&
+    is('rateLimit', 'disabled') &&
+    is('ratio', 1) &&
+    is('dynamicRatio', 1) &&
+    is('logging', 'disabled') &&
+    (attrs.monitor === undefined || /^(\/Common\/)?default$/.test(String(attrs.monitor).trim()))
+  );
+}

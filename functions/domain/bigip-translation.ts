@@ -58,6 +58,12 @@ export interface Translation {
    * members with it; their nodes are ours to clean up, also on a retry that finds the pool gone.
    */
   deletedPoolNodes: Map<string, string[]>;
+  /**
+   * A deleted member's resource key → the device object a live member of its pool took over (the
+   * same address and port, as a member batch replacing it lists): the apply that writes that
+   * object settles the deleted member too.
+   */
+  replaced: Map<string, string>;
 }
 
 const MONITOR_TYPES: Record<HealthMonitorSpec['type'], MonitorType> = {
@@ -128,119 +134,154 @@ export const NODE_PARTITION = 'Common';
  * with L7 policies (ltm-policy-translation.ts). Pure: no device involved.
  */
 export function translate(tree: LoadBalancerTree, options: TranslationOptions): Translation {
-  const { env } = options;
-  const root = tree.root;
-  const lb = root.desired;
-  const partition = partitionName(env, root.tenantId);
-  const out: Translation = {
-    partition,
-    loadbalancerDeleted: isDeleted(tree, root),
-    present: new Map(),
-    absent: new Map(),
-    owner: new Map(),
-    errors: new Map(),
-    tlsPrefixes: new Map(),
-    held: [],
-    deletedPoolNodes: new Map(),
-  };
-  const add = (target: 'present' | 'absent', object: BigIpObject, record: ResourceRecord) => {
-    const key = objectKey(object);
-    out[target].set(key, object);
-    if (!out.owner.has(key)) out.owner.set(key, resourceKey(record.type, record.id));
-  };
-  const fail = (record: ResourceRecord, reason: string) => {
-    if (!out.errors.has(resourceKey(record.type, record.id)))
-      out.errors.set(resourceKey(record.type, record.id), reason);
-  };
-  const deleted = (r: ResourceRecord) => isDeleted(tree, r);
-  const liveHm = (poolId: string) =>
-    tree.healthmonitors.find((h) => h.desired.pool_id === poolId && !deleted(h));
+  const t = new TranslationContext(tree, options);
+  translateVirtualAddress(t);
+  for (const pool of tree.pools) translatePool(t, pool);
+  for (const hm of tree.healthmonitors) translateMonitor(t, hm);
+  translateMembers(t);
+  for (const listener of tree.listeners) translateListener(t, listener);
+  return t.out;
+}
 
-  // Virtual address (and the tenant's partition).
+/** One translation in progress: the tree, the partition and what has been decided so far. */
+class TranslationContext {
+  readonly env: string;
+  readonly partition: string;
+  readonly out: Translation;
+
+  constructor(
+    readonly tree: LoadBalancerTree,
+    readonly options: TranslationOptions,
+  ) {
+    this.env = options.env;
+    this.partition = partitionName(options.env, tree.root.tenantId);
+    this.out = {
+      partition: this.partition,
+      loadbalancerDeleted: isDeleted(tree, tree.root),
+      present: new Map(),
+      absent: new Map(),
+      owner: new Map(),
+      errors: new Map(),
+      tlsPrefixes: new Map(),
+      held: [],
+      deletedPoolNodes: new Map(),
+      replaced: new Map(),
+    };
+  }
+
+  /** An object that must exist (`present`) or must not (`absent`), owned by the record it comes from (the first one wins). */
+  add(target: 'present' | 'absent', object: BigIpObject, record: ResourceRecord): void {
+    const key = objectKey(object);
+    this.out[target].set(key, object);
+    if (!this.out.owner.has(key)) this.out.owner.set(key, resourceKey(record.type, record.id));
+  }
+
+  /** A record that cannot be put on a device, and why (the first reason wins). */
+  fail(record: ResourceRecord, reason: string): void {
+    if (!this.out.errors.has(resourceKey(record.type, record.id)))
+      this.out.errors.set(resourceKey(record.type, record.id), reason);
+  }
+
+  deleted(record: ResourceRecord): boolean {
+    return isDeleted(this.tree, record);
+  }
+}
+
+/** The load balancer's virtual address (and the tenant's partition while it lives). */
+function translateVirtualAddress(t: TranslationContext): void {
+  const { root } = t.tree;
+  const lb = root.desired;
   const va: BigIpObject = {
     kind: 'virtual-address',
-    partition,
-    name: virtualAddressName(env, root.id),
+    partition: t.partition,
+    name: virtualAddressName(t.env, root.id),
     attrs: {
       address: lb.vip_address,
       enabled: lb.admin_state_up ? 'yes' : 'no',
       autoDelete: 'false',
-      trafficGroup: options.trafficGroup ?? '/Common/traffic-group-1',
+      trafficGroup: t.options.trafficGroup ?? '/Common/traffic-group-1',
       description: lb.name,
     },
   };
-  if (out.loadbalancerDeleted) {
-    add('absent', va, root);
+  if (t.out.loadbalancerDeleted) {
+    t.add('absent', va, root);
   } else {
-    add('present', { kind: 'folder', partition, name: partition, attrs: {} }, root);
-    add('present', va, root);
+    t.add('present', { kind: 'folder', partition: t.partition, name: t.partition, attrs: {} }, root);
+    t.add('present', va, root);
   }
+}
 
-  // Pools, their monitors and cookie profiles.
-  for (const pool of tree.pools) {
-    const spec = pool.desired as PoolSpec;
-    const name = poolName(env, pool.id);
-    const cookie: BigIpObject = {
-      kind: 'persistence-cookie',
+/** A pool with its monitor reference and cookie persistence profile. */
+function translatePool(t: TranslationContext, pool: ResourceRecord): void {
+  const { env, partition, tree } = t;
+  const spec = pool.desired as PoolSpec;
+  const name = poolName(env, pool.id);
+  const cookie: BigIpObject = {
+    kind: 'persistence-cookie',
+    partition,
+    name: appCookieProfileName(env, pool.id),
+    attrs: {
+      method: 'hash',
+      cookieName: spec.session_persistence?.cookie_name ?? '',
+      defaultsFrom: '/Common/cookie',
+    },
+  };
+  if (t.deleted(pool)) {
+    t.add('absent', { kind: 'pool', partition, name, attrs: {} }, pool);
+    t.add('absent', cookie, pool);
+    return;
+  }
+  const members = tree.members.filter((m) => m.desired.pool_id === pool.id && !t.deleted(m));
+  const ratio = members.some((m) => (m.desired as MemberSpec).weight > 1);
+  // Backup members: priority group activation, the lower group only when the upper has no member up.
+  const backups = members.some((m) => (m.desired as MemberSpec).backup === true);
+  const hm = tree.healthmonitors.find((h) => h.desired.pool_id === pool.id && checks(tree, h));
+  t.add(
+    'present',
+    {
+      kind: 'pool',
       partition,
-      name: appCookieProfileName(env, pool.id),
+      name,
       attrs: {
-        method: 'hash',
-        cookieName: spec.session_persistence?.cookie_name ?? '',
-        defaultsFrom: '/Common/cookie',
+        loadBalancingMode: loadBalancingMode(spec.lb_algorithm, ratio),
+        monitor: hm ? fullPath(partition, monitorName(env, hm.id)) : '',
+        minActiveMembers: backups ? 1 : 0,
+        description: spec.name,
       },
-    };
-    if (deleted(pool)) {
-      add('absent', { kind: 'pool', partition, name, attrs: {} }, pool);
-      add('absent', cookie, pool);
-      continue;
-    }
-    const members = tree.members.filter((m) => m.desired.pool_id === pool.id && !deleted(m));
-    const ratio = members.some((m) => (m.desired as MemberSpec).weight > 1);
-    // Backup members: priority group activation, the lower group only when the upper has no member up.
-    const backups = members.some((m) => (m.desired as MemberSpec).backup === true);
-    const hm = liveHm(pool.id);
-    add(
-      'present',
-      {
-        kind: 'pool',
-        partition,
-        name,
-        attrs: {
-          loadBalancingMode: loadBalancingMode(spec.lb_algorithm, ratio),
-          monitor: hm ? fullPath(partition, monitorName(env, hm.id)) : '',
-          minActiveMembers: backups ? 1 : 0,
-          description: spec.name,
-        },
-      },
-      pool,
-    );
-    add(spec.session_persistence?.type === 'APP_COOKIE' ? 'present' : 'absent', cookie, pool);
-  }
+    },
+    pool,
+  );
+  t.add(spec.session_persistence?.type === 'APP_COOKIE' ? 'present' : 'absent', cookie, pool);
+}
 
-  // Health monitors.
-  for (const hm of tree.healthmonitors) {
-    const spec = hm.desired as HealthMonitorSpec;
-    const pool = tree.pools.find((p) => p.id === spec.pool_id);
-    const object: BigIpObject = {
-      kind: 'monitor',
-      partition,
-      name: monitorName(env, hm.id),
-      monitorType: MONITOR_TYPES[spec.type],
-      attrs: monitorAttrs(spec),
-    };
-    if (deleted(hm) || (pool && deleted(pool))) add('absent', { ...object, attrs: {} }, hm);
-    else if (!pool) fail(hm, `pool ${spec.pool_id} does not exist in load balancer ${root.id}`);
-    else add('present', object, hm);
-  }
+/** A health monitor (gone with its pool). */
+function translateMonitor(t: TranslationContext, hm: ResourceRecord): void {
+  const spec = hm.desired as HealthMonitorSpec;
+  const pool = t.tree.pools.find((p) => p.id === spec.pool_id);
+  const object: BigIpObject = {
+    kind: 'monitor',
+    partition: t.partition,
+    name: monitorName(t.env, hm.id),
+    monitorType: MONITOR_TYPES[spec.type],
+    attrs: monitorAttrs(spec),
+  };
+  if (t.deleted(hm) || (pool && t.deleted(pool))) t.add('absent', { ...object, attrs: {} }, hm);
+  else if (!pool) t.fail(hm, `pool ${spec.pool_id} does not exist in load balancer ${t.tree.root.id}`);
+  else t.add('present', object, hm);
+}
 
-  // Members, under their pool.
+/**
+ * Members under their pools, oldest first: the device names a member by address and port, so a
+ * second member on one is refused (ERROR), and a deleted member never removes a live one's entry.
+ */
+function translateMembers(t: TranslationContext): void {
+  const { env, partition, tree, out } = t;
   const taken = new Map<string, string>();
   const oldestFirst = [...tree.members].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
   for (const member of oldestFirst) {
     const spec = member.desired as MemberSpec;
     const pool = tree.pools.find((p) => p.id === spec.pool_id);
-    if (pool && deleted(pool)) {
+    if (pool && t.deleted(pool)) {
       // Deleting a pool deletes its members on the device; their nodes are cleaned up after.
       const poolKey = objectKey({ kind: 'pool', partition, name: poolName(env, pool.id) });
       const nodes = out.deletedPoolNodes.get(poolKey) ?? [];
@@ -249,11 +290,12 @@ export function translate(tree: LoadBalancerTree, options: TranslationOptions): 
       continue;
     }
     if (!pool) {
-      if (!deleted(member)) fail(member, `pool ${spec.pool_id} does not exist in load balancer ${root.id}`);
+      if (!t.deleted(member))
+        t.fail(member, `pool ${spec.pool_id} does not exist in load balancer ${tree.root.id}`);
       continue;
     }
     const poolHasBackups = tree.members.some(
-      (m) => m.desired.pool_id === pool.id && !deleted(m) && (m.desired as MemberSpec).backup === true,
+      (m) => m.desired.pool_id === pool.id && !t.deleted(m) && (m.desired as MemberSpec).backup === true,
     );
     const object: BigIpObject = {
       kind: 'member',
@@ -274,104 +316,121 @@ export function translate(tree: LoadBalancerTree, options: TranslationOptions): 
       },
     };
     const key = objectKey(object);
-    if (deleted(member)) {
+    if (t.deleted(member)) {
       out.owner.set(key, out.owner.get(key) ?? resourceKey('member', member.id));
-      if (!out.present.has(key)) add('absent', { ...object, attrs: {} }, member);
+      if (!out.present.has(key)) t.add('absent', { ...object, attrs: {} }, member);
+      else out.replaced.set(resourceKey('member', member.id), key);
       continue;
     }
     const holder = taken.get(key);
     if (holder) {
-      fail(member, `pool ${pool.id} already has member ${holder} at ${object.name}`);
+      t.fail(member, `pool ${pool.id} already has member ${holder} at ${object.name}`);
       continue;
     }
     taken.set(key, member.id);
+    const previous = out.owner.get(key);
+    if (out.absent.has(key) && previous) out.replaced.set(previous, key);
     out.absent.delete(key);
     out.present.set(key, object);
     out.owner.set(key, resourceKey('member', member.id));
   }
+}
 
-  // Virtual servers.
-  for (const listener of tree.listeners) {
-    const spec = listener.desired as ListenerSpec;
-    const vsName = virtualServerName(env, listener.id);
-    const policy = listenerPolicy(tree, listener, partition, env);
-    const policyObject: BigIpObject = policy.object ?? {
-      kind: 'ltm-policy',
-      partition,
-      name: ltmPolicyName(listener.id),
-      attrs: {},
-    };
-    for (const [key, reason] of policy.errors) if (!out.errors.has(key)) out.errors.set(key, reason);
-    // Stale TLS objects are removed by name prefix: only for a listener going away or fully translated
-    // (a certificate that cannot be read must never take the serving ones down).
-    const tlsObjectsOf = () => out.tlsPrefixes.set(listener.id, tlsPrefix(env, listener.id));
-    const hold = () =>
-      out.held.push(
-        vsName,
-        policyObject.name,
-        ...(spec.protocol === 'TERMINATED_HTTPS' ? [tlsPrefix(env, listener.id)] : []),
-      );
-    if (deleted(listener)) {
-      if (spec.protocol === 'TERMINATED_HTTPS') tlsObjectsOf();
-      add('absent', { kind: 'virtual', partition, name: vsName, attrs: {} }, listener);
-      if (policy.managed) add('absent', policyObject, listener);
-      continue;
-    }
-    if (policy.managed) add(policy.object ? 'present' : 'absent', policyObject, listener);
-    const pool = spec.default_pool_id
-      ? tree.pools.find((p) => p.id === spec.default_pool_id)
-      : tree.pools.find((p) => (p.desired as PoolSpec).listener_id === listener.id);
-    if (spec.default_pool_id && !pool) {
-      fail(listener, `default pool ${spec.default_pool_id} does not exist in load balancer ${root.id}`);
-      hold();
-      continue;
-    }
-    const livePool =
-      pool && !deleted(pool) && !out.errors.has(resourceKey('pool', pool.id)) ? pool : undefined;
-    const persist = persistence(listener, livePool, partition, env);
-    if (persist instanceof LbaasError) {
-      fail(listener, persist.message);
-      hold();
-      continue;
-    }
-    const tls =
-      spec.protocol === 'TERMINATED_HTTPS'
-        ? listenerTls(listener.id, spec, partition, env, options.certificates)
-        : undefined;
-    if (tls?.error) {
-      fail(listener, tls.error);
-      hold();
-      continue;
-    }
-    if (tls) tlsObjectsOf();
-    for (const o of tls?.objects ?? []) add('present', o, listener);
-    add(
-      'present',
-      {
-        kind: 'virtual',
-        partition,
-        name: vsName,
-        attrs: {
-          destination: destination(partition, lb.vip_address, spec.protocol_port),
-          mask: isV6(lb.vip_address) ? 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff' : '255.255.255.255',
-          ipProtocol: 'tcp',
-          pool: livePool ? fullPath(partition, poolName(env, livePool.id)) : '',
-          profiles: [...virtualProfiles(spec.protocol), ...(tls?.profiles ?? [])].sort(),
-          persist,
-          sourceAddressTranslation: { type: 'automap' },
-          connectionLimit: Math.max(spec.connection_limit, 0),
-          enabled: spec.admin_state_up && lb.admin_state_up,
-          description: spec.name,
-          // Only on listeners with L7 policies: the others' virtuals keep the bodies they always had.
-          ...(policy.managed
-            ? { policies: policy.object ? [fullPath(partition, policy.object.name)] : [] }
-            : {}),
-        },
-      },
-      listener,
+/**
+ * A listener's virtual server, its LTM policy (L7 policies) and TLS objects. A listener that cannot
+ * be translated (a missing default pool, a persistence it cannot serve, a certificate that cannot be
+ * read) goes to ERROR and keeps what it has on the device (`held`).
+ */
+function translateListener(t: TranslationContext, listener: ResourceRecord): void {
+  const { env, partition, tree, out } = t;
+  const lb = tree.root.desired;
+  const spec = listener.desired as ListenerSpec;
+  const vsName = virtualServerName(env, listener.id);
+  const policy = listenerPolicy(tree, listener, partition, env);
+  const policyObject: BigIpObject = policy.object ?? {
+    kind: 'ltm-policy',
+    partition,
+    name: ltmPolicyName(listener.id),
+    attrs: {},
+  };
+  for (const [key, reason] of policy.errors) if (!out.errors.has(key)) out.errors.set(key, reason);
+  // Stale TLS objects are removed by name prefix: only for a listener going away or fully translated
+  // (a certificate that cannot be read must never take the serving ones down).
+  const tlsObjectsOf = () => out.tlsPrefixes.set(listener.id, tlsPrefix(env, listener.id));
+  // A listener that cannot be applied goes to ERROR, and so does what depends on it (its L7
+  // policies and rules: none of them reaches the device); what it has on a device stays (`held`).
+  const refuse = (reason: string) => {
+    t.fail(listener, reason);
+    const why = `listener ${listener.id} is not applied: ${out.errors.get(resourceKey('listener', listener.id))}`;
+    const policies = tree.l7policies.filter(
+      (p) => (p.desired as { listener_id: string }).listener_id === listener.id,
     );
+    for (const p of policies) if (!t.deleted(p)) t.fail(p, why);
+    for (const r of tree.l7rules)
+      if (!t.deleted(r) && policies.some((p) => p.id === (r.desired as { l7policy_id: string }).l7policy_id))
+        t.fail(r, why);
+    out.held.push(
+      vsName,
+      policyObject.name,
+      ...(spec.protocol === 'TERMINATED_HTTPS' ? [tlsPrefix(env, listener.id)] : []),
+    );
+  };
+  if (t.deleted(listener)) {
+    if (spec.protocol === 'TERMINATED_HTTPS') tlsObjectsOf();
+    t.add('absent', { kind: 'virtual', partition, name: vsName, attrs: {} }, listener);
+    if (policy.managed) t.add('absent', policyObject, listener);
+    return;
   }
-  return out;
+  const pool = spec.default_pool_id
+    ? tree.pools.find((p) => p.id === spec.default_pool_id)
+    : tree.pools.find((p) => (p.desired as PoolSpec).listener_id === listener.id);
+  if (spec.default_pool_id && !pool) {
+    refuse(`default pool ${spec.default_pool_id} does not exist in load balancer ${tree.root.id}`);
+    return;
+  }
+  const livePool =
+    pool && !t.deleted(pool) && !out.errors.has(resourceKey('pool', pool.id)) ? pool : undefined;
+  const persist = persistence(listener, livePool, partition, env);
+  if (persist instanceof LbaasError) {
+    refuse(persist.message);
+    return;
+  }
+  const tls =
+    spec.protocol === 'TERMINATED_HTTPS'
+      ? listenerTls(listener.id, spec, partition, env, t.options.certificates)
+      : undefined;
+  if (tls?.error) {
+    refuse(tls.error);
+    return;
+  }
+  if (policy.managed) t.add(policy.object ? 'present' : 'absent', policyObject, listener);
+  if (tls) tlsObjectsOf();
+  for (const o of tls?.objects ?? []) t.add('present', o, listener);
+  t.add(
+    'present',
+    {
+      kind: 'virtual',
+      partition,
+      name: vsName,
+      attrs: {
+        destination: destination(partition, lb.vip_address, spec.protocol_port),
+        mask: isV6(lb.vip_address) ? 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff' : '255.255.255.255',
+        ipProtocol: 'tcp',
+        pool: livePool ? fullPath(partition, poolName(env, livePool.id)) : '',
+        profiles: [...virtualProfiles(spec.protocol), ...(tls?.profiles ?? [])].sort(),
+        persist,
+        sourceAddressTranslation: { type: 'automap' },
+        connectionLimit: Math.max(spec.connection_limit, 0),
+        enabled: spec.admin_state_up && lb.admin_state_up,
+        description: spec.name,
+        // Only on listeners with L7 policies: the others' virtuals keep the bodies they always had.
+        ...(policy.managed
+          ? { policies: policy.object ? [fullPath(partition, policy.object.name)] : [] }
+          : {}),
+      },
+    },
+    listener,
+  );
 }
 
 function persistence(
@@ -416,6 +475,14 @@ export function operatingStatusFor(tree: LoadBalancerTree, record: ResourceRecor
   return HEALTH_READINGS.has(record.operatingStatus) ? record.operatingStatus : 'ONLINE';
 }
 
+/**
+ * Whether a health monitor checks its pool's members: it lives and is enabled. A disabled monitor
+ * stays on the device but is taken off its pool (Octavia checks only with an enabled monitor).
+ */
+function checks(tree: LoadBalancerTree, hm: ResourceRecord): boolean {
+  return !isDeleted(tree, hm) && (hm.desired as HealthMonitorSpec).admin_state_up;
+}
+
 /** The status configuration alone decides, or undefined when health decides. */
 export function configuredStatus(
   tree: LoadBalancerTree,
@@ -435,7 +502,7 @@ export function configuredStatus(
       if (!spec.admin_state_up || (pool && !(pool.desired as PoolSpec).admin_state_up)) return 'OFFLINE';
       if (spec.weight === 0) return 'DRAINING';
       const monitored = tree.healthmonitors.some(
-        (h) => h.desired.pool_id === spec.pool_id && !isDeleted(tree, h),
+        (h) => h.desired.pool_id === spec.pool_id && checks(tree, h),
       );
       return monitored ? undefined : 'NO_MONITOR';
     }

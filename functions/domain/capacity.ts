@@ -1,6 +1,6 @@
 import type { GroupRecord } from './ports.js';
 
-/**
+/*
  * Device-group capacity (issue #16): how full a group of BIG-IP devices is, as one score. F5's
  * upstream driver scored a group by the highest ratio of a measured metric to its configured
  * maximum (1.0 = full); we keep that rule, with counts we maintain ourselves next to the device's.

@@ -42,13 +42,6 @@ export type RejectionCategory =
   | 'group-at-capacity'
   | 'environment-at-capacity';
 
-/** No active agent can take the request now; it waits and is retried. */
-export class NoActiveAgentError extends LbaasError {
-  override get retryable(): boolean {
-    return true;
-  }
-}
-
 /** A conditional write lost a race more times than we are willing to retry inline. */
 export class ContentionError extends LbaasError {
   override get retryable(): boolean {
@@ -71,16 +64,6 @@ export class OperatorRefusedError extends LbaasError {}
 
 /** A name or value that cannot be used on a BIG-IP (would break or escape a URL). */
 export class UnsafeBigIpNameError extends LbaasError {}
-
-/** The desired tree cannot be translated to BIG-IP objects (a reference to a missing pool, …). */
-export class TranslationError extends LbaasError {
-  readonly objectKey: string | undefined;
-
-  constructor(message: string, objectKey?: string, context: Record<string, unknown> = {}) {
-    super(message, context);
-    this.objectKey = objectKey;
-  }
-}
 
 /**
  * An error answered by a BIG-IP (or the path to it). `transient` covers 5xx, busy, resets and

@@ -1,7 +1,7 @@
 import type { L7PolicySpec, ListenerSpec } from './lbaas-request.js';
 import { notBeingDeleted, type ResourceRecord } from './resource-state.js';
 
-/**
+/*
  * The order of a listener's L7 policies, as Octavia keeps it.
  *
  * Octavia keeps a listener's policies as a list (positions 1..n); creating or moving one to

@@ -481,6 +481,7 @@ export interface RejectionContext {
   requestId?: string;
   tenantId?: string;
   loadbalancerId?: string;
+  operation?: string;
   resource?: ResourceType;
   objectId?: string;
 }

@@ -4,7 +4,7 @@ import { orderedPolicies } from './l7-policies.js';
 import type { L7PolicySpec, L7RuleSpec, ListenerSpec } from './lbaas-request.js';
 import { isDeleted, type LoadBalancerTree, type ResourceRecord, resourceKey } from './resource-state.js';
 
-/**
+/*
  * A listener's L7 policies as one BIG-IP LTM policy, the way F5's agent mapped them
  * (peer-features.md §2.1): strategy first-match, one rule per L7 policy in list order, one
  * condition per L7 rule (all must match), one action per rule. The policy is written with

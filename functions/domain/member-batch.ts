@@ -1,5 +1,6 @@
-import { RejectedRequestError } from './errors.js';
+import type { RejectionCategory } from './errors.js';
 import { type MemberBatchRequest, type MemberSpec, MUTABLE_FIELDS } from './lbaas-request.js';
+import { type Refusal, refusal } from './refusals.js';
 import { buildTree, isDeleted, type ResourceRecord } from './resource-state.js';
 
 /** What a member batch does to the stored members of its pool. */
@@ -19,31 +20,33 @@ const IMMUTABLE: (keyof MemberSpec)[] = ['address', 'protocol_port', 'subnet_id'
  * fields differ, and a member of the pool that is not listed is deleted unless the batch is
  * additive. Everything that would make the batch fail part-way is refused here, before anything
  * is written: an unknown or deleted pool, an id that is another object, an immutable field
- * changed, two members on one address and port.
+ * changed, two members on one address and port (the refusal is returned).
  */
 export function planMemberBatch(
   records: readonly ResourceRecord[],
   request: MemberBatchRequest,
   env: string,
-): MemberBatchChanges {
+): MemberBatchChanges | { refusal: Refusal } {
   const { loadbalancerId, tenantId } = request;
   const poolId = request.object.pool_id;
-  const refuse = (category: RejectedRequestError['category'], message: string) =>
-    new RejectedRequestError(category, message, { loadbalancerId, resource: 'member', id: poolId });
+  const refuse = (category: RejectionCategory, message: string) => ({ refusal: refusal(category, message) });
   const tree = buildTree(records);
-  if (!tree) throw refuse('not-found', `load balancer ${loadbalancerId} does not exist`);
+  if (!tree) return refuse('not-found', `load balancer ${loadbalancerId} does not exist`);
   if (tree.root.tenantId !== tenantId)
-    throw refuse('tenant-mismatch', `load balancer ${loadbalancerId} does not belong to project ${tenantId}`);
+    return refuse(
+      'tenant-mismatch',
+      `load balancer ${loadbalancerId} does not belong to project ${tenantId}`,
+    );
   if (tree.root.env !== env)
-    throw refuse(
+    return refuse(
       'environment-mismatch',
       `load balancer ${loadbalancerId} belongs to environment ${tree.root.env}, not ${env}`,
     );
   if (tree.root.provisioningStatus === 'PENDING_DELETE')
-    throw refuse('conflict', `load balancer ${loadbalancerId} is being deleted`);
+    return refuse('conflict', `load balancer ${loadbalancerId} is being deleted`);
   const pool = tree.pools.find((p) => p.id === poolId);
-  if (!pool) throw refuse('not-found', `pool_id ${poolId} is not a pool of load balancer ${loadbalancerId}`);
-  if (isDeleted(tree, pool)) throw refuse('conflict', `pool ${poolId} is being deleted`);
+  if (!pool) return refuse('not-found', `pool_id ${poolId} is not a pool of load balancer ${loadbalancerId}`);
+  if (isDeleted(tree, pool)) return refuse('conflict', `pool ${poolId} is being deleted`);
 
   const byId = new Map(records.map((r) => [r.id, r]));
   const inPool = tree.members.filter((m) => (m.desired as MemberSpec).pool_id === poolId);
@@ -56,18 +59,18 @@ export function planMemberBatch(
       continue;
     }
     if (existing.type !== 'member' || (existing.desired as MemberSpec).pool_id !== poolId)
-      throw refuse(
+      return refuse(
         'conflict',
         `member ${member.id} cannot be listed: it is ${existing.type} ${existing.id} of this load balancer${existing.type === 'member' ? `, in pool ${(existing.desired as MemberSpec).pool_id}` : ''}`,
       );
     if (existing.provisioningStatus === 'PENDING_DELETE')
-      throw refuse('conflict', `member ${member.id} is being deleted`);
+      return refuse('conflict', `member ${member.id} is being deleted`);
     const stored = existing.desired as MemberSpec;
     const differing = IMMUTABLE.filter(
       (f) => member[f] !== undefined && JSON.stringify(member[f]) !== JSON.stringify(stored[f]),
     );
     if (differing.length > 0)
-      throw refuse(
+      return refuse(
         'immutable-field',
         `member ${member.id} cannot change ${differing.map((f) => `${f} (stored ${JSON.stringify(stored[f])}, given ${JSON.stringify(member[f])})`).join(', ')}`,
       );
@@ -92,7 +95,7 @@ export function planMemberBatch(
   for (const m of out.creates) {
     const holder = staying.get(`${m.address}:${m.protocol_port}`);
     if (holder)
-      throw refuse(
+      return refuse(
         'conflict',
         `member ${m.id} cannot be created: ${m.address}:${m.protocol_port} is already member ${holder} of pool ${poolId}`,
       );

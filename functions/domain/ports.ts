@@ -5,10 +5,10 @@ import type { RejectionCategory } from './errors.js';
 import type { ForwardedRequest, LbaasRequest, RequestEnvelope, ResourceType } from './lbaas-request.js';
 import type { ListenerStatistics } from './listener-statistics.js';
 import type { AgentView } from './liveness.js';
+import type { RecordGuard, RecordResult } from './refusals.js';
 import type {
   ObjectRef,
   OperatingStatus,
-  ProvisioningStatus,
   ResourceRecord,
   StatusOutcome,
 } from './resource-state.js';
@@ -179,25 +179,20 @@ export interface GroupStore {
 
 // ---- desired state and statuses ----
 
-/**
- * What a write through the Octavia API requires of the load balancer, checked in the recording
- * transaction itself (Octavia's immutability rule): its revision as the caller read it (any
- * request recorded since refuses this one) and its provisioning status; a member's or monitor's
- * pool must be ACTIVE too.
- */
-export interface RecordGuard {
-  revision: number;
-  statuses: readonly ProvisioningStatus[];
-  pool?: string;
-}
-
 /** Desired state and statuses of every object (the resources table). */
 export interface ResourceStore {
   /**
-   * Records the request's desired state and PENDING_* statuses; rejects requests that cannot
-   * apply. With a guard, also refuses (conflict) when the load balancer is not as the guard says.
+   * Records the request's desired state and PENDING_* statuses in one conditional write. A write the
+   * table refuses comes back as what it found (`RecordConflict`: the items and claims in the way,
+   * and with a guard the load balancer and pool it guards), which the domain explains
+   * (`explainRecordConflict`); a member batch's own plan may refuse it.
    */
-  recordRequest(request: LbaasRequest, env: string, nowMs: number, guard?: RecordGuard): Promise<void>;
+  recordRequest(
+    request: LbaasRequest,
+    env: string,
+    nowMs: number,
+    guard?: RecordGuard,
+  ): Promise<RecordResult>;
   /** Sets ERROR with a reason on a known object of the given tenant and environment (false otherwise). */
   markError(target: ObjectRef, reason: string, nowMs: number): Promise<boolean>;
   /**
@@ -205,6 +200,11 @@ export interface ResourceStore {
    * newer update of it was recorded meanwhile (its children's requests do not count).
    */
   clearOwnChange(loadbalancerId: string, requestId: string): Promise<void>;
+  /**
+   * A listener's default pool was deleted: its `default_pool_id` is cleared (only if it still names
+   * that pool; its status and revision stay). False when nothing was cleared.
+   */
+  clearDefaultPool(loadbalancerId: string, listenerId: string, poolId: string): Promise<boolean>;
   loadRecords(loadbalancerId: string): Promise<ResourceRecord[]>;
   /** Some objects of one load balancer (those that exist), without reading the whole tree. */
   loadObjects(
@@ -282,6 +282,8 @@ export interface HealthStore {
   writeOperatingStatuses(changes: readonly OperatingStatusChange[], nowMs: number): Promise<number>;
   loadStatistics(loadbalancerId: string): Promise<ListenerStatistics[]>;
   saveStatistics(statistics: readonly ListenerStatistics[]): Promise<void>;
+  /** A deleted load balancer's statistics go with it (every listener's). */
+  deleteStatistics(loadbalancerId: string): Promise<void>;
 }
 
 /** One writer per partition of a device cluster. */
@@ -297,8 +299,6 @@ export interface PartitionLease {
    */
   renew(key: string, owner: string): Promise<number>;
   release(key: string, owner: string): Promise<void>;
-  /** How long a lease outlives a holder that died without releasing it. */
-  readonly ttlMs: number;
 }
 
 /** Where a device group's config-syncs stand: numbered as they start, across every agent. */
@@ -446,27 +446,24 @@ export interface BigIpDevice {
   close(): Promise<void>;
 }
 
-/** The device or HA pair of one environment: writes go to its active unit. */
+/**
+ * The device or HA pair of one device group: which unit to write to, and what each unit says.
+ * Its cached failover states are kept true by what the units answer: an error from any call of a
+ * unit it handed out, or a failover state read that contradicts the cache, makes the next choice
+ * read every unit again (the pair may have failed over).
+ */
 export interface DeviceCluster {
   readonly name: string;
-  readonly devices: readonly BigIpDevice[];
   /** The unit to write to; throws a transient BigIpError when none is ACTIVE. */
   activeDevice(): Promise<BigIpDevice>;
+  /** The group's other units: what a config-sync copies to, and what is asked whether it holds a change. */
+  peersOf(device: BigIpDevice): readonly BigIpDevice[];
   /**
-   * Returns once what was written to `device` is on every other unit of the group (at once for a
-   * single unit): `onUnit` says whether a unit holds it. After a change (`changed`), it first waits
-   * for a config-sync that started after the change to end, running that sync itself when no other
-   * writer is; at most one sync runs per device group. After an apply that changed nothing, a unit
-   * that already holds the state needs no sync (an earlier sync that never finished gets one now).
-   * Throws a transient BigIpError when the units do not agree in time or the writer lost ACTIVE.
+   * Every unit's state for a heartbeat, by unit name (the sync status too when the group has two
+   * units; the version when asked). A unit that has not answered within `budgetMs` is reported
+   * hung, unreachable, and the others do not wait for it.
    */
-  confirmOnGroup(
-    device: BigIpDevice,
-    onUnit: (unit: BigIpDevice) => Promise<boolean>,
-    options: { changed: boolean },
-  ): Promise<void>;
-  /** Forgets cached failover states (after an error that may mean the pair failed over). */
-  forget(): void;
+  unitStates(options: { withVersion: boolean; budgetMs: number }): Promise<Record<string, DeviceState>>;
   close(): Promise<void>;
 }
 
@@ -512,9 +509,30 @@ export interface ValidatedToken {
   expiresAt: number;
 }
 
+/** The service account the API validates tokens with (Secrets Manager in AWS; never logged). */
+export interface KeystoneServiceCredentials {
+  username: string;
+  password: string;
+  userDomainName?: string;
+  projectName: string;
+  projectDomainName?: string;
+}
+
+/** Where the API's Keystone service account is kept. */
+export interface KeystoneCredentialsSource {
+  get(): Promise<KeystoneServiceCredentials>;
+}
+
 /** Validates a bearer's token (Keystone's `GET /v3/auth/tokens`); undefined when it is not valid. */
 export interface TokenValidator {
   validate(token: string): Promise<ValidatedToken | undefined>;
 }
 
-export type { ObjectRef, OperatingStatus };
+/** Waiting, as services need it: the wiring passes real timers, unit tests a virtual clock's. */
+export interface Timers {
+  sleep(ms: number): Promise<void>;
+  /** `answer`, or `'late'` when it takes longer than `ms`. */
+  within<T>(answer: Promise<T>, ms: number): Promise<T | 'late'>;
+}
+
+export type { ObjectRef, OperatingStatus, RecordGuard };

@@ -75,6 +75,14 @@ export function isOurName(env: string, name: string): boolean {
 }
 
 /**
+ * Whether a folder is one of this environment's tenant partitions: exactly `<env>_<project id>`
+ * (32 hex digits or a UUID, as `partitionName` makes them). An operator's `<env>_shared` is not.
+ */
+export function isTenantPartition(env: string, name: string): boolean {
+  return new RegExp(`^${env}_([0-9a-f]{32}|${UUID})$`).test(name);
+}
+
+/**
  * Objects in one of our partitions that carry our naming but that no desired object has: an
  * orphan is left by a lost delete, a failed clean-up, or a device restored from an old backup.
  * `desired` holds the keys of every object the desired state has in that partition (present or

@@ -1,4 +1,4 @@
-import { RejectedRequestError } from './errors.js';
+import type { RejectionCategory } from './errors.js';
 import { L7_LISTENER_PROTOCOLS, rankAt } from './l7-policies.js';
 import {
   certificateNamespace,
@@ -13,9 +13,10 @@ import {
   MAX_RULES_PER_POLICY,
   type PoolSpec,
 } from './lbaas-request.js';
+import { type Refusal, refusal } from './refusals.js';
 import { notBeingDeleted, type ResourceRecord } from './resource-state.js';
 
-/**
+/*
  * The checks a request needs beyond its own message, made by the scheduler before it records the
  * request: a listener's certificates belong to its project and environment; an L7 policy's listener
  * speaks HTTP, its redirect pool is an HTTP pool of the same load balancer, a policy holds at most
@@ -35,15 +36,19 @@ export function needsRecordChecks(request: LbaasRequest): boolean {
   return request.resource === 'pool' && request.operation === 'delete';
 }
 
-const refuse = (category: ConstructorParameters<typeof RejectedRequestError>[0], reason: string) =>
-  new RejectedRequestError(category, reason);
+/** The request as it will be recorded, or why it is refused. */
+export type Checked = { request: LbaasRequest } | { refusal: Refusal };
+
+const refuse = (category: RejectionCategory, reason: string): { refusal: Refusal } => ({
+  refusal: refusal(category, reason),
+});
 
 /**
  * A listener's certificates must be its own project's, in its own environment: a reference names
  * the secret `lbaas/<env>/<project>/<name>`, and no tenant may serve another's key.
  */
-export function checkCertificateRefs(request: LbaasRequest, env: string): void {
-  if (request.resource !== 'listener' || request.operation === 'delete') return;
+export function checkCertificateRefs(request: LbaasRequest, env: string): Refusal | undefined {
+  if (request.resource !== 'listener' || request.operation === 'delete') return undefined;
   const fields = (request.operation === 'update' ? request.changes : request.object) as Record<
     string,
     unknown
@@ -52,103 +57,143 @@ export function checkCertificateRefs(request: LbaasRequest, env: string): void {
   const namespace = certificateNamespace(env, request.tenantId);
   for (const ref of refs)
     if (typeof ref === 'string' && !ref.startsWith(namespace))
-      throw refuse(
+      return refusal(
         'tenant-mismatch',
         `certificate ${ref} is not one of project ${request.tenantId} in environment ${env} (${namespace}…)`,
       );
+  return undefined;
 }
+
+type Find = (type: ResourceRecord['type'], id: string | null | undefined) => ResourceRecord | undefined;
 
 /**
  * The request as it will be recorded (a policy's fields that its action does not use cleared, its
  * redirect code defaulted, its rank set), or a refusal with the reason. Pure: the records are the
  * load balancer's, read just before.
  */
-export function checkAgainstRecords(request: LbaasRequest, records: readonly ResourceRecord[]): LbaasRequest {
-  if (request.operation === 'batch_update' || request.operation === 'delete') {
-    if (request.resource === 'pool' && request.operation === 'delete') {
-      const user = records.find(
-        (r) =>
-          r.type === 'l7policy' &&
-          notBeingDeleted(r) &&
-          (r.desired as L7PolicySpec).action === 'REDIRECT_TO_POOL' &&
-          (r.desired as L7PolicySpec).redirect_pool_id === request.object.id,
-      );
-      if (user)
-        throw refuse(
-          'conflict',
-          `pool ${request.object.id} is the redirect pool of L7 policy ${user.id}: change or delete the policy first`,
-        );
-    }
-    return request;
-  }
-  const find = (type: ResourceRecord['type'], id: string | null | undefined) =>
-    id ? records.find((r) => r.type === type && r.id === id) : undefined;
+export function checkAgainstRecords(request: LbaasRequest, records: readonly ResourceRecord[]): Checked {
+  if (request.operation === 'batch_update') return { request };
+  if (request.operation === 'delete')
+    return request.resource === 'pool'
+      ? (checkPoolDelete(request.object.id, records) ?? { request })
+      : { request };
+  const find: Find = (type, id) => (id ? records.find((r) => r.type === type && r.id === id) : undefined);
   const stored = request.operation === 'update' ? find(request.resource, request.object.id) : undefined;
   if (request.operation === 'update' && !stored)
-    throw refuse('not-found', `${request.resource} ${request.object.id} does not exist`);
+    return refuse('not-found', `${request.resource} ${request.object.id} does not exist`);
   const merged = { ...(stored?.desired as object), ...request.object } as Record<string, unknown>;
   delete merged.rank;
-
-  if (request.resource === 'listener') {
-    const parsed = listenerSpec.safeParse(merged);
-    if (!parsed.success) throw refuse('invalid-message', formatIssues(parsed.error.issues, ['object']));
-    return request;
-  }
-  if (request.resource === 'l7rule') {
-    const parsed = l7RuleSpec.safeParse(merged);
-    if (!parsed.success) throw refuse('invalid-message', formatIssues(parsed.error.issues, ['object']));
-    const policy = find('l7policy', parsed.data.l7policy_id);
-    if (!policy)
-      throw refuse(
-        'not-found',
-        `l7policy_id ${parsed.data.l7policy_id} is not an L7 policy of this load balancer`,
-      );
-    if (!notBeingDeleted(policy)) throw refuse('conflict', `L7 policy ${policy.id} is being deleted`);
-    if (request.operation === 'create') {
-      const rules = records.filter(
-        (r) =>
-          r.type === 'l7rule' &&
-          notBeingDeleted(r) &&
-          r.id !== request.object.id &&
-          (r.desired as L7RuleSpec).l7policy_id === policy.id,
-      );
-      if (rules.length >= MAX_RULES_PER_POLICY)
-        throw refuse(
-          'conflict',
-          `L7 policy ${policy.id} already has ${MAX_RULES_PER_POLICY} rules, the most a policy may have`,
-        );
+  switch (request.resource) {
+    case 'listener': {
+      const parsed = listenerSpec.safeParse(merged);
+      return parsed.success
+        ? { request }
+        : refuse('invalid-message', formatIssues(parsed.error.issues, ['object']));
     }
-    return request;
+    case 'l7rule':
+      return checkL7Rule(request, merged, find, records);
+    case 'l7policy':
+      return checkL7Policy(request, merged, find, records, stored);
+    default:
+      return { request };
   }
-  if (request.resource !== 'l7policy') return request;
+}
 
+/** A pool an L7 policy redirects to is not deleted under it. */
+function checkPoolDelete(poolId: string, records: readonly ResourceRecord[]): Checked | undefined {
+  const user = records.find(
+    (r) =>
+      r.type === 'l7policy' &&
+      notBeingDeleted(r) &&
+      (r.desired as L7PolicySpec).action === 'REDIRECT_TO_POOL' &&
+      (r.desired as L7PolicySpec).redirect_pool_id === poolId,
+  );
+  return user
+    ? refuse(
+        'conflict',
+        `pool ${poolId} is the redirect pool of L7 policy ${user.id}: change or delete the policy first`,
+      )
+    : undefined;
+}
+
+/** An L7 rule's fields hold together, its policy is live, and the policy has room for a new rule. */
+function checkL7Rule(
+  request: LbaasRequest,
+  merged: Record<string, unknown>,
+  find: Find,
+  records: readonly ResourceRecord[],
+): Checked {
+  const parsed = l7RuleSpec.safeParse(merged);
+  if (!parsed.success) return refuse('invalid-message', formatIssues(parsed.error.issues, ['object']));
+  const policy = find('l7policy', parsed.data.l7policy_id);
+  if (!policy)
+    return refuse(
+      'not-found',
+      `l7policy_id ${parsed.data.l7policy_id} is not an L7 policy of this load balancer`,
+    );
+  if (!notBeingDeleted(policy)) return refuse('conflict', `L7 policy ${policy.id} is being deleted`);
+  if (request.operation === 'create') {
+    const rules = records.filter(
+      (r) =>
+        r.type === 'l7rule' &&
+        notBeingDeleted(r) &&
+        r.id !== request.object.id &&
+        (r.desired as L7RuleSpec).l7policy_id === policy.id,
+    );
+    if (rules.length >= MAX_RULES_PER_POLICY)
+      return refuse(
+        'conflict',
+        `L7 policy ${policy.id} already has ${MAX_RULES_PER_POLICY} rules, the most a policy may have`,
+      );
+  }
+  return { request };
+}
+
+/** An L7 policy's listener speaks HTTP, its redirect pool is a live HTTP pool; its fields normalised. */
+function checkL7Policy(
+  request: LbaasRequest,
+  merged: Record<string, unknown>,
+  find: Find,
+  records: readonly ResourceRecord[],
+  stored: ResourceRecord | undefined,
+): Checked {
   const parsed = l7PolicySpec.safeParse(merged);
-  if (!parsed.success) throw refuse('invalid-message', formatIssues(parsed.error.issues, ['object']));
+  if (!parsed.success) return refuse('invalid-message', formatIssues(parsed.error.issues, ['object']));
   const policy = parsed.data;
   const listener = find('listener', policy.listener_id);
   if (!listener)
-    throw refuse('not-found', `listener_id ${policy.listener_id} is not a listener of this load balancer`);
-  if (!notBeingDeleted(listener)) throw refuse('conflict', `listener ${listener.id} is being deleted`);
+    return refuse('not-found', `listener_id ${policy.listener_id} is not a listener of this load balancer`);
+  if (!notBeingDeleted(listener)) return refuse('conflict', `listener ${listener.id} is being deleted`);
   const protocol = (listener.desired as ListenerSpec).protocol;
   if (!L7_LISTENER_PROTOCOLS.includes(protocol))
-    throw refuse(
+    return refuse(
       'unsupported',
       `L7 policies need an HTTP or TERMINATED_HTTPS listener; listener ${listener.id} is ${protocol} (a BIG-IP LTM policy with HTTP conditions needs the virtual server's HTTP profile)`,
     );
   if (policy.action === 'REDIRECT_TO_POOL') {
     const pool = find('pool', policy.redirect_pool_id);
     if (!pool)
-      throw refuse(
+      return refuse(
         'not-found',
         `redirect_pool_id ${policy.redirect_pool_id} is not a pool of this load balancer`,
       );
-    if (!notBeingDeleted(pool)) throw refuse('conflict', `pool ${pool.id} is being deleted`);
+    if (!notBeingDeleted(pool)) return refuse('conflict', `pool ${pool.id} is being deleted`);
     if ((pool.desired as PoolSpec).protocol === 'TCP')
-      throw refuse(
+      return refuse(
         'unsupported',
         `pool ${pool.id} is a TCP pool; an L7 policy can only redirect to an HTTP or HTTPS pool`,
       );
   }
+  return { request: normalisePolicy(request, policy, records, stored) };
+}
+
+/** Clears the fields a policy's action does not use, defaults its redirect code and places it (its rank). */
+function normalisePolicy(
+  request: LbaasRequest,
+  policy: L7PolicySpec,
+  records: readonly ResourceRecord[],
+  stored: ResourceRecord | undefined,
+): LbaasRequest {
   const normalised: Record<string, unknown> = {
     redirect_pool_id: policy.action === 'REDIRECT_TO_POOL' ? policy.redirect_pool_id : null,
     redirect_url: policy.action === 'REDIRECT_TO_URL' ? policy.redirect_url : null,
@@ -158,7 +203,8 @@ export function checkAgainstRecords(request: LbaasRequest, records: readonly Res
         ? (policy.redirect_http_code ?? 302)
         : null,
   };
-  const moves = request.operation === 'create' || 'position' in request.changes;
+  const moves =
+    request.operation === 'create' || (request.operation === 'update' && 'position' in request.changes);
   if (moves) {
     const others = records.filter(
       (r) =>
@@ -171,6 +217,7 @@ export function checkAgainstRecords(request: LbaasRequest, records: readonly Res
   }
   if (request.operation === 'create')
     return { ...request, object: { ...request.object, ...normalised } } as LbaasRequest;
+  if (request.operation !== 'update') return request;
   const changes = { ...request.changes };
   const before = (stored as ResourceRecord).desired as unknown as Record<string, unknown>;
   for (const [field, value] of Object.entries(normalised)) {

@@ -12,12 +12,6 @@ import {
 } from './resource-state.js';
 
 /**
- * Which statuses an apply of one or more requests settles: pending objects whose BIG-IP objects were in scope (and the
- * children deleted with a deleted pool); the load balancer itself when it was in scope or when
- * nothing else of its tree is left pending. Objects the translation refused go to ERROR with its
- * reason; an ERROR child puts its pending load balancer in ERROR too.
- */
-/**
  * Whether an apply wrote the load balancer's own recorded update: only its own request (or a full
  * apply) does; a child's scope may reach its virtual address, never all it changes (every
  * listener's virtual server, say).
@@ -30,6 +24,12 @@ export function appliesOwnChange(
   return scope.full || targets.some((t) => t.resource === 'loadbalancer' && t.objectId === tree.root.id);
 }
 
+/**
+ * Which statuses an apply of one or more requests settles: pending objects whose BIG-IP objects were in
+ * scope (and the children deleted with a deleted pool); the load balancer itself when it was in scope or when
+ * nothing else of its tree is left pending. Objects the translation refused go to ERROR with its
+ * reason; an ERROR child puts its pending load balancer in ERROR too.
+ */
 export function completions(
   tree: LoadBalancerTree,
   translation: Translation,
@@ -48,6 +48,9 @@ export function completions(
     // deleted on its own is settled only by an apply whose scope held it, never because another
     // change touched its pool (that apply did not delete it: its own delete would then find it
     // settled, and it would stay on the device).
+    // A deleted member whose device object a live member took over goes with that object's write.
+    const replacedBy = r.type === 'member' ? translation.replaced.get(resourceKey(r.type, r.id)) : undefined;
+    if (replacedBy && scope.keys.has(replacedBy)) return true;
     if (r.type === 'member' || r.type === 'healthmonitor') {
       const poolId = (r.desired as MemberSpec).pool_id;
       const pool = tree.pools.find((p) => p.id === poolId);
@@ -109,4 +112,24 @@ export function refusedByDevice(
   if (record) out.push({ kind: 'error', record, reason });
   if (record !== tree.root) out.push({ kind: 'error', record: tree.root, reason });
   return out;
+}
+
+/**
+ * The listeners whose default pool an apply deleted: their `default_pool_id` is cleared, as
+ * Octavia clears it when the pool's row goes (its listener keeps no reference to a deleted object).
+ */
+export function orphanedDefaultPools(
+  tree: LoadBalancerTree,
+  outcomes: readonly StatusOutcome[],
+): { listenerId: string; poolId: string }[] {
+  const deletedPools = new Set(
+    outcomes.filter((o) => o.kind === 'deleted' && o.record.type === 'pool').map((o) => o.record.id),
+  );
+  return tree.listeners
+    .filter((l) => !isDeleted(tree, l))
+    .map((l) => ({
+      listenerId: l.id,
+      poolId: String((l.desired as { default_pool_id?: string | null }).default_pool_id ?? ''),
+    }))
+    .filter((l) => deletedPools.has(l.poolId));
 }

@@ -2,7 +2,7 @@ import { assertSafeName, fullPath } from './bigip-names.js';
 import type { BigIpObject } from './bigip-objects.js';
 import type { ListenerSpec } from './lbaas-request.js';
 
-/**
+/*
  * A TERMINATED_HTTPS listener's certificates on BIG-IP, the way F5's agent did it
  * (peer-features.md §2.2): each certificate (the default one and each SNI one) is uploaded and
  * installed as a certificate and a key, and gets its own client-ssl profile (parent

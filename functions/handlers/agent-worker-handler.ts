@@ -1,4 +1,3 @@
-import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { SQSRecord } from 'aws-lambda';
 import { BigIpError, RejectedRequestError } from '../domain/errors.js';
 import { parseForwarded } from '../domain/lbaas-request.js';
@@ -14,7 +13,13 @@ import { METRICS } from '../shared/metric-names.js';
 import { emitMetric, MetricUnit, type Telemetry } from '../shared/telemetry.js';
 import { holdInFlight, type InFlightHold } from './in-flight-hold.js';
 import type { SqsHandler } from './lambda-shape.js';
-import { failRecord, markRequestFailed } from './queue-record-handling.js';
+import {
+  failRecord,
+  failureOf,
+  markRequestFailed,
+  processFifoBatch,
+  type RecordResult,
+} from './queue-record-handling.js';
 
 export interface AgentWorkerDeps {
   config: AgentConfig;
@@ -40,23 +45,23 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
   const { config, applier, resources, telemetry, clock } = deps;
   const { logger, metrics } = telemetry;
 
-  const handleRecord = async (
+  /** One record's log line, metrics and, when it must be tried again, its back-off: from its load balancer's settled apply. */
+  const report = async (
     record: SQSRecord,
     parsed: ReturnType<typeof parseForwarded>,
-    outcome: Promise<PromiseSettledResult<ApplyResult>> | undefined,
+    settled: PromiseSettledResult<ApplyResult> | undefined,
     hold: InFlightHold,
-  ) => {
-    if (!parsed.ok || !outcome) {
+  ): Promise<RecordResult> => {
+    await hold.release(record);
+    if (!parsed.ok || !settled) {
       const reason = parsed.ok ? 'not applied' : parsed.reason;
       logger.warn('forwarded message rejected', { reason, messageId: record.messageId });
       emitMetric(metrics, METRICS.rejected.name, 1, { Reason: 'invalid-message' });
-      return;
+      return 'done';
     }
     const { request, scheduling } = parsed.message;
     const ctx = { ...applyTargetOf(request), decision: scheduling.kind };
-    try {
-      const settled = await outcome;
-      if (settled.status === 'rejected') throw settled.reason;
+    if (settled.status === 'fulfilled') {
       const result = settled.value;
       emitMetric(metrics, METRICS.applies.name, 1, { Outcome: result.outcome });
       if (result.outcome === 'device-error') {
@@ -82,37 +87,35 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
           MetricUnit.Milliseconds,
         );
       }
-    } catch (error) {
-      if (error instanceof RejectedRequestError) {
-        logger.warn('request rejected by the agent', { ...ctx, reason: error.message });
-        emitMetric(metrics, METRICS.rejected.name, 1, { Reason: error.category });
-        return;
-      }
-      if (error instanceof BigIpError) emitMetric(metrics, METRICS.bigipErrors.name);
-      emitMetric(metrics, METRICS.applies.name, 1, { Outcome: 'retry' });
-      await hold.release(record);
-      await failRecord(record, error, {
-        maxAttempts: config.maxAttempts,
-        retry: config.retry,
-        random: deps.random,
-        visibility: deps.visibility,
-        logger: logger.createChild({ persistentKeys: ctx }),
-        metrics,
-        onFinalFailure: (e) =>
-          markRequestFailed(
-            resources,
-            request,
-            config.env,
-            `gave up after ${config.maxAttempts} attempts: ${(e as Error).message ?? String(e)}`,
-            clock(),
-          ),
-      });
-    } finally {
-      await hold.release(record);
+      return 'done';
     }
+    const error = settled.reason;
+    if (error instanceof RejectedRequestError) {
+      logger.warn('request rejected by the agent', { ...ctx, reason: error.message });
+      emitMetric(metrics, METRICS.rejected.name, 1, { Reason: error.category });
+      return 'done';
+    }
+    if (error instanceof BigIpError) emitMetric(metrics, METRICS.bigipErrors.name);
+    emitMetric(metrics, METRICS.applies.name, 1, { Outcome: 'retry' });
+    return failRecord(record, failureOf(error), {
+      maxAttempts: config.maxAttempts,
+      retry: config.retry,
+      random: deps.random,
+      visibility: deps.visibility,
+      logger: logger.createChild({ persistentKeys: ctx }),
+      metrics,
+      onFinalFailure: (reason) =>
+        markRequestFailed(
+          resources,
+          request,
+          config.env,
+          `gave up after ${config.maxAttempts} attempts: ${reason}`,
+          clock(),
+        ),
+    });
   };
 
-  return async (event, context) => {
+  return async (event) => {
     emitMetric(metrics, METRICS.messages.name, event.Records.length);
     const hold = await holdInFlight(event.Records, {
       visibility: deps.visibility,
@@ -120,24 +123,20 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
       onError: (error) => logger.warn('could not renew the in-flight hold', { error }),
     });
     deps.calls.length = 0;
-    const { parsed, outcomes } = startApplies(event.Records, applier);
     try {
-      return await processPartialResponse(
-        event,
-        (record: SQSRecord) =>
-          handleRecord(
-            record,
-            parsed.get(record.messageId) ?? parseForwarded(record.body),
-            outcomes.get(record.messageId),
-            hold,
-          ),
-        new SqsFifoPartialProcessorAsync(),
-        { context, skipGroupOnError: true, throwOnFullBatchFailure: false },
+      // One pass: every load balancer's requests applied at once, then each record reported from its
+      // load balancer's result, in FIFO order (a failed record fails the rest of its message group).
+      const { parsed, outcomes } = await applyBatch(event.Records, applier);
+      return await processFifoBatch(event.Records, (record) =>
+        report(
+          record,
+          parsed.get(record.messageId) as ReturnType<typeof parseForwarded>,
+          outcomes.get(record.messageId),
+          hold,
+        ),
       );
     } finally {
       await hold.stop();
-      // Every apply has settled once each record was handled or skipped; wait for stragglers of skipped ones.
-      await Promise.allSettled(outcomes.values());
       if (deps.calls.length > 0) {
         emitMetric(metrics, METRICS.bigipCalls.name, deps.calls.length);
         const ms = deps.calls.reduce((sum, c) => sum + c.ms, 0) / deps.calls.length;
@@ -148,29 +147,27 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
 }
 
 /**
- * Starts the batch's applies at once: the records grouped by load balancer in the order received
- * (FIFO keeps a load balancer's requests in order), one apply per group. Each record gets its
- * group's outcome.
+ * Applies a batch: the records grouped by load balancer in the order received (FIFO keeps a load
+ * balancer's requests in order), one change per load balancer, all applied at once. Each record gets its load balancer's result.
  */
-function startApplies(records: readonly SQSRecord[], applier: LoadBalancerApplier) {
+async function applyBatch(records: readonly SQSRecord[], applier: LoadBalancerApplier) {
   const parsed = new Map<string, ReturnType<typeof parseForwarded>>();
-  const groups = new Map<string, { targets: ApplyTarget[]; messageIds: string[] }>();
+  const byLoadBalancer = new Map<string, { targets: ApplyTarget[]; messageIds: string[] }>();
   for (const record of records) {
     const message = parseForwarded(record.body);
     parsed.set(record.messageId, message);
     if (!message.ok) continue;
     const target = applyTargetOf(message.message.request);
-    const group = groups.get(target.loadbalancerId) ?? { targets: [], messageIds: [] };
-    group.targets.push(target);
-    group.messageIds.push(record.messageId);
-    groups.set(target.loadbalancerId, group);
+    const change = byLoadBalancer.get(target.loadbalancerId) ?? { targets: [], messageIds: [] };
+    change.targets.push(target);
+    change.messageIds.push(record.messageId);
+    byLoadBalancer.set(target.loadbalancerId, change);
   }
-  const list = [...groups.values()];
-  const all = applier.applyAll(list.map((g) => g.targets));
-  const outcomes = new Map<string, Promise<PromiseSettledResult<ApplyResult>>>();
+  const list = [...byLoadBalancer.values()];
+  const results = await applier.applyAll(list.map((g) => g.targets));
+  const outcomes = new Map<string, PromiseSettledResult<ApplyResult>>();
   list.forEach((g, i) => {
-    const one = all.then((results) => results[i] as PromiseSettledResult<ApplyResult>);
-    for (const id of g.messageIds) outcomes.set(id, one);
+    for (const id of g.messageIds) outcomes.set(id, results[i] as PromiseSettledResult<ApplyResult>);
   });
   return { parsed, outcomes };
 }

@@ -4,13 +4,14 @@ import type { HealthPoller, PollReport } from '../services/health-poller.js';
 import type { HealthPollerConfig } from '../shared/config.js';
 import { METRICS } from '../shared/metric-names.js';
 import { emitMetric, MetricUnit, type Telemetry } from '../shared/telemetry.js';
+import { sleep as systemSleep } from '../shared/timers.js';
 
 /** The cluster's status poller, scheduled every minute and polling `pollsPerInvocation` times. */
 export function createHealthPollerHandler(
   poller: HealthPoller,
   config: Pick<HealthPollerConfig, 'pollsPerInvocation' | 'intervalMs'>,
   telemetry: Telemetry,
-  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  sleep: (ms: number) => Promise<void> = systemSleep,
   clock: () => number = Date.now,
 ) {
   return async (): Promise<{ polls: PollReport[] }> => {

@@ -3,6 +3,7 @@ import type { BeatReport, HeartbeatService } from '../services/heartbeat-service
 import type { HeartbeatConfig } from '../shared/config.js';
 import { METRICS } from '../shared/metric-names.js';
 import { emitMetric, MetricUnit, type Telemetry } from '../shared/telemetry.js';
+import { sleep as systemSleep } from '../shared/timers.js';
 
 /**
  * The scheduled heartbeat. EventBridge schedules fire at most once a minute, so one invocation
@@ -13,7 +14,7 @@ export function createHeartbeatHandler(
   service: HeartbeatService,
   config: Pick<HeartbeatConfig, 'beatsPerInvocation' | 'heartbeatIntervalMs' | 'host'>,
   telemetry: Telemetry,
-  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  sleep: (ms: number) => Promise<void> = systemSleep,
   clock: () => number = Date.now,
 ) {
   return async (): Promise<{ beats: BeatReport[] }> => {
@@ -50,6 +51,13 @@ function reportBeat(report: BeatReport, host: string, { logger, metrics }: Telem
     emitMetric(metrics, METRICS.deviceStates.name, 1, { Agent: host, State: label });
   }
   emitMetric(metrics, METRICS.activeAgents.name, report.activeAgents);
+  // An enabled agent that stopped heartbeating: the environment runs without redundancy.
+  const down = report.agents.filter((a) => a.adminStateUp && !a.alive);
+  emitMetric(metrics, METRICS.agentsDown.name, down.length);
+  if (down.length > 0)
+    logger.warn('agents down: enabled, but no heartbeat within agentDownTime', {
+      agents: down.map((a) => a.host),
+    });
   for (const a of report.agents) {
     if (a.heartbeatAgeSeconds === undefined) continue;
     emitMetric(

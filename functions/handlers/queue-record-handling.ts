@@ -1,7 +1,6 @@
-import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { isRetryable } from '../domain/errors.js';
 import type { MessageVisibility, ResourceStore } from '../domain/ports.js';
 import { failedRequestTargets } from '../domain/resource-state.js';
@@ -9,7 +8,27 @@ import { isFinalAttempt, retryDelaySeconds } from '../domain/retry-policy.js';
 import { METRICS } from '../shared/metric-names.js';
 import { emitMetric } from '../shared/telemetry.js';
 
-/** How a queue consumer treats a record whose processing failed. */
+/** What handling one record came to: done (acknowledged), or failed (SQS brings it back; the dead-letter queue after the last attempt). */
+export type RecordResult = 'done' | 'failed';
+
+/** Why a record could not be handled now, and whether trying again may help. */
+export interface RecordFailure {
+  reason: string;
+  retryable: boolean;
+  /** The error behind it, when there is one (logged). */
+  error?: unknown;
+}
+
+/** A thrown error as a record failure (unknown errors are retried). */
+export function failureOf(error: unknown): RecordFailure {
+  return {
+    reason: error instanceof Error ? error.message : String(error),
+    retryable: isRetryable(error),
+    error,
+  };
+}
+
+/** How a queue consumer treats a record it could not handle. */
 export interface RetryOptions {
   maxAttempts: number;
   retry: { baseSeconds: number; maxSeconds: number };
@@ -18,7 +37,7 @@ export interface RetryOptions {
   logger: Logger;
   metrics: Metrics;
   /** Called once on the delivery SQS will not repeat, before the message goes to the dead-letter queue. */
-  onFinalFailure: (error: unknown) => Promise<void>;
+  onFinalFailure: (reason: string) => Promise<void>;
 }
 
 /** Puts a request that will never be applied in ERROR with the reason (its object, and its load balancer). */
@@ -38,18 +57,28 @@ export function receiveCount(record: SQSRecord): number {
 }
 
 /**
- * Fails a record so that SQS brings it back after an exponential back-off, or, on its last
- * allowed delivery, records the failure (ERROR status, metric) and lets it go to the
- * dead-letter queue. Always rethrows: the batch reports this record as failed.
+ * A record that failed: SQS brings it back after an exponential back-off or, on its last allowed
+ * delivery (or at once when retrying cannot help), the failure is recorded (ERROR status, metric)
+ * and the message goes to the dead-letter queue. The record is reported failed either way.
  */
-export async function failRecord(record: SQSRecord, error: unknown, options: RetryOptions): Promise<never> {
+export async function failRecord(
+  record: SQSRecord,
+  failure: RecordFailure,
+  options: RetryOptions,
+): Promise<'failed'> {
   const attempt = receiveCount(record);
-  const context = { messageId: record.messageId, attempt, maxAttempts: options.maxAttempts };
-  if (!isRetryable(error) || isFinalAttempt(attempt, options.maxAttempts)) {
-    options.logger.error('giving up on message; it goes to the dead-letter queue', { ...context, error });
+  const context = {
+    messageId: record.messageId,
+    attempt,
+    maxAttempts: options.maxAttempts,
+    reason: failure.reason,
+    ...(failure.error !== undefined ? { error: failure.error } : {}),
+  };
+  if (!failure.retryable || isFinalAttempt(attempt, options.maxAttempts)) {
+    options.logger.error('giving up on message; it goes to the dead-letter queue', context);
     emitMetric(options.metrics, METRICS.exhausted.name);
     await options
-      .onFinalFailure(error)
+      .onFinalFailure(failure.reason)
       .catch((e) => options.logger.error('could not record the final failure', { ...context, error: e }));
     // Visible again at once: the next receive moves it to the dead-letter queue without waiting out the timeout.
     await options.visibility
@@ -57,40 +86,51 @@ export async function failRecord(record: SQSRecord, error: unknown, options: Ret
       .catch((e) => options.logger.warn('could not release the message', { ...context, error: e }));
   } else {
     const seconds = retryDelaySeconds(attempt, options.retry, options.random);
-    options.logger.warn('message will be retried', { ...context, retryInSeconds: seconds, error });
+    options.logger.warn('message will be retried', { ...context, retryInSeconds: seconds });
     await options.visibility
       .delay(record.receiptHandle, seconds)
       .catch((e) => options.logger.warn('could not delay the retry', { ...context, error: e }));
   }
-  throw error;
+  return 'failed';
+}
+
+/** A FIFO record's message group (one load balancer's requests). */
+function messageGroupOf(record: SQSRecord): string {
+  return record.attributes?.MessageGroupId ?? '';
 }
 
 /**
- * A FIFO batch handled one message group at a time per group, the groups side by side: order only
- * binds within a group (one load balancer), so a batch of ten load balancers' requests need not
- * wait for each other (Powertools' FIFO processor works a whole batch in order). A failed record
- * fails the rest of its group, as `skipGroupOnError` does, and no other group's.
+ * The one place per-record results become a partial-batch response, in FIFO order: a record that
+ * failed is reported, and so is every later record of its message group, which is not handled at
+ * all (`handle` is not called for it), as SQS FIFO consumers must. A handler that throws has failed.
+ * Records are handled one at a time per message group, the groups side by side: order only binds
+ * within a group (one load balancer), so a batch of ten load balancers' requests need not wait for
+ * each other (found by the hundred-tenant benchmark: forwarded one by one, the first worker
+ * invocations took one request each and held it through a config-sync).
  */
-export async function processFifoGroupsConcurrently(
-  event: SQSEvent,
-  handleRecord: (record: SQSRecord) => Promise<unknown>,
-  context: Context,
+export async function processFifoBatch(
+  records: readonly SQSRecord[],
+  handle: (record: SQSRecord) => Promise<RecordResult>,
 ): Promise<SQSBatchResponse> {
-  const groups = new Map<string, SQSRecord[]>();
-  for (const record of event.Records) {
-    const group = record.attributes?.MessageGroupId ?? '';
-    const records = groups.get(group);
-    if (records) records.push(record);
-    else groups.set(group, [record]);
+  const messageGroups = new Map<string, SQSRecord[]>();
+  for (const record of records) {
+    const key = messageGroupOf(record);
+    messageGroups.set(key, [...(messageGroups.get(key) ?? []), record]);
   }
-  const responses = await Promise.all(
-    [...groups.values()].map((records) =>
-      processPartialResponse({ Records: records }, handleRecord, new SqsFifoPartialProcessorAsync(), {
-        context,
-        skipGroupOnError: true,
-        throwOnFullBatchFailure: false,
-      }),
-    ),
+  const failed = new Set<string>();
+  await Promise.all(
+    [...messageGroups.values()].map(async (inOrder) => {
+      for (const [i, record] of inOrder.entries()) {
+        const result = await handle(record).catch((): RecordResult => 'failed');
+        if (result === 'done') continue;
+        for (const rest of inOrder.slice(i)) failed.add(rest.messageId);
+        return;
+      }
+    }),
   );
-  return { batchItemFailures: responses.flatMap((r) => r.batchItemFailures) };
+  return {
+    batchItemFailures: records
+      .filter((r) => failed.has(r.messageId))
+      .map((r) => ({ itemIdentifier: r.messageId })),
+  };
 }

@@ -2,13 +2,14 @@ import type { StrandedRequestReclaimer, SweepReport } from '../services/stranded
 import type { ReclaimerConfig } from '../shared/config.js';
 import { METRICS } from '../shared/metric-names.js';
 import { emitMetric, type Telemetry } from '../shared/telemetry.js';
+import { sleep as systemSleep } from '../shared/timers.js';
 
 /** One environment's reclaimer, scheduled every minute and sweeping `sweepsPerInvocation` times. */
 export function createReclaimerHandler(
   reclaimer: StrandedRequestReclaimer,
   config: Pick<ReclaimerConfig, 'sweepsPerInvocation' | 'intervalMs'>,
   telemetry: Telemetry,
-  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  sleep: (ms: number) => Promise<void> = systemSleep,
 ) {
   return async (): Promise<{ sweeps: SweepReport[] }> => {
     const sweeps: SweepReport[] = [];

@@ -1,25 +1,21 @@
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { SQSRecord } from 'aws-lambda';
-import { NoActiveAgentError, RejectedRequestError, type RejectionCategory } from '../domain/errors.js';
-import {
-  isMemberBatch,
-  type LbaasRequest,
-  parseRequest,
-  RECORDED_ATTRIBUTE,
-  type RejectionContext,
-} from '../domain/lbaas-request.js';
-import type { MessageVisibility, Refusal, RefusalLog, ResourceStore } from '../domain/ports.js';
-import { failedRequestTargets } from '../domain/resource-state.js';
-import type { RequestScheduler, ScheduleOutcome } from '../services/request-scheduler.js';
+import { type LbaasRequest, parseRequest, RECORDED_ATTRIBUTE } from '../domain/lbaas-request.js';
+import type { MessageVisibility, ResourceStore } from '../domain/ports.js';
+import { refusal } from '../domain/refusals.js';
+import type { Forwarded, RequestScheduler, ScheduleOutcome } from '../services/request-scheduler.js';
 import type { SchedulerConfig } from '../shared/config.js';
 import { METRICS } from '../shared/metric-names.js';
 import { emitMetric, type Telemetry } from '../shared/telemetry.js';
 import type { SqsHandler } from './lambda-shape.js';
 import {
   failRecord,
+  failureOf,
   markRequestFailed,
-  processFifoGroupsConcurrently,
+  processFifoBatch,
+  type RecordFailure,
+  type RecordResult,
   receiveCount,
 } from './queue-record-handling.js';
 
@@ -32,10 +28,6 @@ export interface SchedulerHandlerDeps {
   telemetry: Telemetry;
   clock: () => number;
   random: () => number;
-  /** Where a refusal waits for its sender (kept as long as the request's idempotency record). */
-  refusals?: RefusalLog;
-  /** Told about every refusal (the local stack's log and console). */
-  onRefused?: (refusal: Refusal) => void;
 }
 
 /**
@@ -53,64 +45,42 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
     // Runs only when Powertools answers from a stored result: this delivery is a duplicate.
     responseHook: (response) => ({ ...(response as object), duplicate: true }),
   });
-  const scheduleOnce = makeIdempotent(
+  // Powertools keeps a result only when the function returns, and forgets the request when it
+  // throws: only a forwarded request may count as done; one that waits or was refused is handled
+  // again if it comes again. So the other outcomes leave the idempotent function as NotForwarded.
+  const forwardOnce = makeIdempotent(
     async (input: {
       request: LbaasRequest;
       submittedAt?: number;
       recorded?: boolean;
-    }): Promise<ScheduleOutcome & { duplicate?: boolean }> =>
-      scheduler.handle(input.request, input.submittedAt, { recorded: input.recorded === true }),
+    }): Promise<Forwarded> => {
+      const outcome = await scheduler.handle(input.request, input.submittedAt, {
+        recorded: input.recorded === true,
+      });
+      if (outcome.kind !== 'forwarded') throw new NotForwarded(outcome);
+      return outcome;
+    },
     { persistenceStore: deps.idempotency, config: idempotencyConfig, keyPrefix: `${config.env}-scheduler` },
   );
+  const scheduleOnce = (input: {
+    request: LbaasRequest;
+    submittedAt?: number;
+    recorded?: boolean;
+  }): Promise<ScheduleOutcome & { duplicate?: boolean }> =>
+    forwardOnce(input).catch((error: unknown) => {
+      if (error instanceof NotForwarded) return error.outcome;
+      throw error;
+    });
 
-  const rejectRecord = async (
-    category: RejectionCategory,
-    reason: string,
-    ctx: RejectionContext & { operation?: string },
-  ) => {
-    logger.warn('request rejected', { category, reason, ...ctx });
-    emitMetric(metrics, METRICS.rejected.name, 1, { Reason: category });
-    // The sender learns of it by its request id (the CLI's --wait reads it with one read).
-    const { requestId, tenantId, ...about } = ctx;
-    if (requestId && tenantId) {
-      const refusal: Refusal = {
-        env: config.env,
-        tenantId,
-        requestId,
-        category,
-        reason,
-        refusedAt: clock(),
-        ...about,
-      };
-      await deps.refusals?.record(refusal, clock() + config.idempotencyTtlSeconds * 1000);
-      deps.onRefused?.(refusal);
-    }
-    // Only a malformed change to a known object of this tenant (or its load balancer refused for
-    // want of capacity) marks that object; a conflict or a foreign tenant's id must never touch
-    // somebody else's object.
-    const marks =
-      category === 'invalid-message' ||
-      category === 'immutable-field' ||
-      category === 'group-at-capacity' ||
-      category === 'environment-at-capacity';
-    if (marks && ctx.loadbalancerId && ctx.resource && ctx.objectId && ctx.tenantId) {
-      const { loadbalancerId, tenantId, resource, objectId: id } = ctx;
-      // A refusal for capacity comes after the request put its load balancer in PENDING_UPDATE:
-      // that load balancer is placed nowhere, so it is in ERROR too (as after a final failure).
-      const capacity = category === 'group-at-capacity' || category === 'environment-at-capacity';
-      const targets = capacity
-        ? failedRequestTargets({ loadbalancerId, tenantId, resource, object: { id } }, config.env)
-        : [{ loadbalancerId, tenantId, type: resource, id, env: config.env }];
-      const why = `request ${ctx.requestId ?? '(no id)'} rejected: ${reason}`;
-      for (const target of targets) await resources.markError(target, why, clock());
-    }
-  };
-
-  const handleRecord = async (record: SQSRecord) => {
+  const handleRecord = async (record: SQSRecord): Promise<RecordResult> => {
     const parsed = parseRequest(record.body);
     if (!parsed.ok) {
-      await rejectRecord('invalid-message', parsed.reason, parsed.context);
-      return;
+      const refused = await scheduler.recordRefusal(
+        parsed.context,
+        refusal('invalid-message', parsed.reason),
+      );
+      reportRefusal(refused, telemetry);
+      return 'done';
     }
     const request = parsed.request;
     const ctx = {
@@ -120,52 +90,51 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
       loadbalancerId: request.loadbalancerId,
       attempt: receiveCount(record),
     };
-    try {
-      const sent = Number(record.attributes?.SentTimestamp);
-      // The Octavia API records before it sends and says so in a message attribute (checked against the record).
-      const recorded = record.messageAttributes?.[RECORDED_ATTRIBUTE]?.stringValue === 'true';
-      const outcome = await scheduleOnce({
-        request,
-        ...(sent > 0 ? { submittedAt: sent } : {}),
-        ...(recorded ? { recorded } : {}),
-      });
-      if (outcome.duplicate) {
-        logger.info('duplicate request: already scheduled, nothing done', ctx);
-        emitMetric(metrics, METRICS.duplicates.name);
-        return;
-      }
-      logger.info('request scheduled', {
-        ...ctx,
-        decision: outcome.decision.kind,
-        host: outcome.decision.host,
-        group: outcome.decision.group,
-      });
-      emitMetric(metrics, METRICS.decisions.name, 1, { Decision: outcome.decision.kind });
-      if (outcome.decision.kind === 'failover') emitMetric(metrics, METRICS.failovers.name);
-    } catch (error) {
-      if (error instanceof RejectedRequestError) {
-        await rejectRecord(error.category, error.message, {
-          requestId: request.requestId,
-          tenantId: request.tenantId,
-          loadbalancerId: request.loadbalancerId,
-          operation: request.operation,
-          // A refused member batch is reported on its pool (nothing of it was written).
-          resource: isMemberBatch(request) ? 'pool' : request.resource,
-          objectId: request.object.id,
-        });
-        return;
-      }
-      if (error instanceof NoActiveAgentError) emitMetric(metrics, METRICS.noActiveAgent.name);
-      await failRecord(record, error, {
+    const retryLater = (failure: RecordFailure) =>
+      failRecord(record, failure, {
         maxAttempts: config.maxAttempts,
         retry: config.retry,
         random: deps.random,
         visibility: deps.visibility,
         logger: logger.createChild({ persistentKeys: ctx }),
         metrics,
-        onFinalFailure: (e) =>
-          markRequestFailed(resources, request, config.env, (e as Error).message ?? String(e), clock()),
+        onFinalFailure: (reason) => markRequestFailed(resources, request, config.env, reason, clock()),
       });
+    let outcome: ScheduleOutcome & { duplicate?: boolean };
+    try {
+      const sent = Number(record.attributes?.SentTimestamp);
+      // The Octavia API records before it sends and says so in a message attribute (checked against the record).
+      const recorded = record.messageAttributes?.[RECORDED_ATTRIBUTE]?.stringValue === 'true';
+      outcome = await scheduleOnce({
+        request,
+        ...(sent > 0 ? { submittedAt: sent } : {}),
+        ...(recorded ? { recorded } : {}),
+      });
+    } catch (error) {
+      return retryLater(failureOf(error));
+    }
+    switch (outcome.kind) {
+      case 'refused':
+        reportRefusal(outcome, telemetry);
+        return 'done';
+      case 'waiting':
+        emitMetric(metrics, METRICS.noActiveAgent.name);
+        return retryLater({ reason: outcome.reason, retryable: true });
+      case 'forwarded':
+        if (outcome.duplicate) {
+          logger.info('duplicate request: already scheduled, nothing done', ctx);
+          emitMetric(metrics, METRICS.duplicates.name);
+          return 'done';
+        }
+        logger.info('request scheduled', {
+          ...ctx,
+          decision: outcome.decision.kind,
+          host: outcome.decision.host,
+          group: outcome.decision.group,
+        });
+        emitMetric(metrics, METRICS.decisions.name, 1, { Decision: outcome.decision.kind });
+        if (outcome.decision.kind === 'failover') emitMetric(metrics, METRICS.failovers.name);
+        return 'done';
     }
   };
 
@@ -174,8 +143,24 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
     emitMetric(metrics, METRICS.messages.name, event.Records.length);
     // FIFO per load balancer: each group in order (a failed record fails the rest of its group), the
     // groups side by side, so a burst of many load balancers reaches the agents' queues at once and
-    // their first batches are full (found by the hundred-tenant benchmark: forwarded one by one,
-    // the first worker invocations took one request each and held it through a config-sync).
-    return processFifoGroupsConcurrently(event, handleRecord, context);
+    // their first batches are full.
+    return processFifoBatch(event.Records, handleRecord);
   };
+}
+
+/** A request the scheduler did not forward, leaving the idempotent function so that Powertools keeps nothing. */
+class NotForwarded extends Error {
+  constructor(readonly outcome: Exclude<ScheduleOutcome, Forwarded>) {
+    super(`not forwarded: ${outcome.kind}`);
+  }
+}
+
+/** A refusal's log line and metric (its objects are already marked by the scheduler). */
+function reportRefusal(
+  refused: Extract<ScheduleOutcome, { kind: 'refused' }>,
+  { logger, metrics }: Telemetry,
+): void {
+  const { category, reason } = refused.refusal;
+  logger.warn('request rejected', { category, reason, ...refused.subject });
+  emitMetric(metrics, METRICS.rejected.name, 1, { Reason: category });
 }

@@ -115,14 +115,16 @@ export class AgentOperations {
 
   /**
    * Deletes an agent's registration. Refused while load balancers are bound to it (the error
-   * lists the first ones) unless forced; forcing unbinds them (the next request for each
-   * schedules it anew), so drain first to keep them served without a gap.
+   * lists the first ones) unless forced; forcing first moves them to live agents of its group (a
+   * drain), and is refused, naming them, for those no live agent can take: a forced delete never
+   * leaves a load balancer without an agent that will serve it (an unbound live load balancer would
+   * wait for its next request, and look orphaned on the device meanwhile).
    */
   async deleteAgent(
     env: string,
     host: string,
     options: { force?: boolean } = {},
-  ): Promise<{ unbound: number }> {
+  ): Promise<{ moved: number }> {
     const agent = await this.deps.registry.getAgent(env, host);
     if (!agent) throw new OperatorRefusedError(`no agent ${host} in environment ${env}`, { env, host });
     // Requests already forwarded to it would wait for it forever (the reclaimer only moves them off dead agents).
@@ -141,19 +143,20 @@ export class AgentOperations {
         { env, host, count, loadbalancers: first.items.map((b) => b.loadbalancerId) },
       );
     }
-    let unbound = 0;
-    const seen = new Set<string>();
-    // The by-agent index is eventually consistent: stop when a page shows only what we handled.
-    for (let page = first; page.items.some((b) => !seen.has(b.loadbalancerId)); ) {
-      for (const b of page.items) {
-        if (seen.has(b.loadbalancerId)) continue;
-        seen.add(b.loadbalancerId);
-        if (await this.deps.bindings.release(b.loadbalancerId, host)) unbound += 1;
+    let moved = 0;
+    if (first.items.length > 0) {
+      moved = (await this.drain(env, host)).moved.length;
+      const left = await this.deps.bindings.listOnAgent(env, host, { limit: 20 });
+      if (left.items.length > 0) {
+        const count = await this.deps.bindings.countOnAgent(env, host);
+        throw new OperatorRefusedError(
+          `agent ${host} still hosts ${count} load balancer(s) no live agent of group ${groupOf(agent)} can take: ${left.items.map((b) => b.loadbalancerId).join(', ')}${count > left.items.length ? ', …' : ''}; start an agent of that group, then delete again (it is disabled meanwhile)`,
+          { env, host, count, moved, loadbalancers: left.items.map((b) => b.loadbalancerId) },
+        );
       }
-      page = await this.deps.bindings.listOnAgent(env, host, { limit: 100 });
     }
     await this.deps.registry.deleteAgent(env, host);
-    return { unbound };
+    return { moved };
   }
 
   /**
@@ -194,9 +197,10 @@ export class AgentOperations {
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
     for (let pass = 0; pass < MAX_DRAIN_PASSES && report.moved.length < limit; pass++) {
       const before = report.moved.length;
-      const unplaced = await this.drainPass(env, from, options.to, limit, report);
-      // Done when a pass moved nothing: nothing is left, or what is left cannot go anywhere now.
-      if (report.moved.length === before) {
+      const { unplaced, contended } = await this.drainPass(env, from, options.to, limit, report);
+      // Done when a pass moved nothing: nothing is left, or what is left cannot go anywhere now
+      // (a tenant whose claim changed meanwhile is planned again).
+      if (report.moved.length === before && !contended) {
         report.skipped.push(...unplaced);
         break;
       }
@@ -204,15 +208,19 @@ export class AgentOperations {
     return report;
   }
 
-  /** One pass over the agent's bindings, page by page; returns what could not be placed. */
+  /**
+   * One pass over the agent's bindings, page by page; returns what could not be placed, and whether
+   * a tenant's claim changed under it (that tenant is planned again by the next pass).
+   */
   private async drainPass(
     env: string,
     from: string,
     to: string | undefined,
     limit: number,
     report: DrainReport,
-  ): Promise<DrainReport['skipped']> {
+  ): Promise<{ unplaced: DrainReport['skipped']; contended: boolean }> {
     const unplaced: DrainReport['skipped'] = [];
+    let contended = false;
     let cursor: string | undefined;
     do {
       const page = await this.deps.bindings.listOnAgent(env, from, {
@@ -221,13 +229,19 @@ export class AgentOperations {
       });
       cursor = page.cursor;
       const tenants = [...new Set(page.items.map((b) => b.tenantId))];
-      const affinity = new Map(
+      const views = new Map(
         await Promise.all(
-          tenants.map(
-            async (t) =>
-              [t, (await this.deps.bindings.getTenantAffinity(env, t)).hosts.map((h) => h.host)] as const,
-          ),
+          tenants.map(async (t) => [t, await this.deps.bindings.getTenantAffinity(env, t)] as const),
         ),
+      );
+      // A tenant's claim counts like an affinity host, as it does for the scheduler: a first bind
+      // in progress, or the agent a drain already chose for the tenant.
+      const affinity = new Map(
+        [...views].map(([t, view]) => {
+          const hosts = view.hosts.map((h) => h.host);
+          if (view.claim && !hosts.includes(view.claim.host)) hosts.push(view.claim.host);
+          return [t, hosts] as const;
+        }),
       );
       const fresh = await this.deps.registry.listAgents(env);
       const plan = planDrain({
@@ -242,7 +256,16 @@ export class AgentOperations {
       });
       for (const u of plan.unplaced)
         unplaced.push({ loadbalancerId: u.loadbalancerId, reason: 'no active agent to take it' });
+      // A tenant placed anew first claims its new agent (conditional on the claim it read), so the
+      // scheduler sends the tenant's new load balancers there too instead of splitting it.
+      const claimed = new Map<string, boolean>();
       for (const move of plan.moves) {
+        if (!claimed.has(move.tenantId))
+          claimed.set(move.tenantId, await this.claimFor(env, move, views, fresh));
+        if (!claimed.get(move.tenantId)) {
+          contended = true;
+          continue;
+        }
         if (await this.deps.bindings.moveBinding(move.loadbalancerId, from, move.to, this.deps.clock())) {
           await this.deps.registry.adjustLoadbalancerCount(env, from, -1);
           await this.deps.registry.adjustLoadbalancerCount(env, move.to, 1);
@@ -253,7 +276,27 @@ export class AgentOperations {
       }
       if (plan.moves.length === 0) break; // nothing can move now; do not spin on the same page
     } while (cursor && report.moved.length < limit);
-    return unplaced;
+    return { unplaced, contended };
+  }
+
+  /** The tenant's claim names the agent its load balancers move to (true), or another writer changed it (false). */
+  private async claimFor(
+    env: string,
+    move: DrainMove,
+    views: ReadonlyMap<string, { claim: { host: string; version: number; group?: string } | undefined }>,
+    agents: readonly AgentRecord[],
+  ): Promise<boolean> {
+    const claim = views.get(move.tenantId)?.claim;
+    if (claim?.host === move.to) return true;
+    const target = agents.find((a) => a.host === move.to);
+    return this.deps.bindings.claimTenant(
+      env,
+      move.tenantId,
+      move.to,
+      claim?.version,
+      this.deps.clock(),
+      target ? groupOf(target) : claim?.group,
+    );
   }
 }
 

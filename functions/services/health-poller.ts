@@ -116,7 +116,6 @@ export class HealthPoller {
       }
       scrape = await device.readHealth(`${env}_`, (path) => pools.has(path));
     } catch (error) {
-      cluster.forget();
       return { outcome: 'skipped', reason: `device not read: ${(error as Error).message}` };
     }
 

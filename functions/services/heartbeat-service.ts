@@ -18,11 +18,7 @@ export interface HeartbeatDeps {
    * hung and the beat goes on without it (a hung standby must not delay every agent's heartbeat).
    */
   unitBudgetMs?: number;
-  /** Timer for the budget (tests pass their own). */
-  after?: (ms: number) => Promise<void>;
 }
-
-const HUNG: unique symbol = Symbol('hung');
 
 export interface BeatReport {
   alive: boolean;
@@ -50,32 +46,10 @@ export class HeartbeatService {
 
   async beat(): Promise<BeatReport> {
     const { cluster, registry, clock, env, host } = this.deps;
-    const devices: Record<string, DeviceState> = {};
-    const budget = this.deps.unitBudgetMs ?? 10_000;
-    const after = this.deps.after ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref()));
-    await Promise.all(
-      cluster.devices.map(async (device) => {
-        try {
-          const answer = device.status({ withSync: cluster.devices.length > 1, withVersion: this.started });
-          answer.catch(() => undefined); // a late failure after the budget is nobody's business
-          const status = await Promise.race([answer, after(budget).then((): typeof HUNG => HUNG)]);
-          if (status === HUNG) throw new Error(`device ${device.name}: no answer within ${budget} ms (hung)`);
-          devices[device.name] = {
-            reachable: true,
-            failoverState: status.failoverState,
-            ...(status.syncStatus ? { syncStatus: status.syncStatus } : {}),
-            ...(status.version ? { version: status.version } : {}),
-            checkedAt: clock(),
-          };
-        } catch (error) {
-          devices[device.name] = {
-            reachable: false,
-            message: (error as Error).message.slice(0, 300),
-            checkedAt: clock(),
-          };
-        }
-      }),
-    );
+    const devices = await cluster.unitStates({
+      withVersion: this.started,
+      budgetMs: this.deps.unitBudgetMs ?? 10_000,
+    });
     const alive = Object.values(devices).some((d) => d.reachable);
     const { registered } = await registry.heartbeat({
       env,
@@ -89,7 +63,7 @@ export class HeartbeatService {
       configuration: {
         environment_prefix: env,
         cluster: cluster.name,
-        device_count: cluster.devices.length,
+        device_count: Object.keys(devices).length,
       },
       ...(this.deps.group ? { group: this.deps.group } : {}),
     });

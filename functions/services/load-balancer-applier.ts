@@ -3,18 +3,17 @@ import {
   planApply,
   type ScopeTarget,
   scopeForRequests,
+  showsDeletesDone,
 } from '../domain/bigip-apply-plan.js';
-import { partitionLeaseKey, partitionName } from '../domain/bigip-names.js';
+import { partitionName } from '../domain/bigip-names.js';
 import { type Translation, type TranslationOptions, translate } from '../domain/bigip-translation.js';
 import { BigIpError, RejectedRequestError } from '../domain/errors.js';
 import { BATCH_OPERATION, type ResourceType } from '../domain/lbaas-request.js';
 import type {
   AgentRegistry,
-  BigIpDevice,
   BindingStore,
   CertificateStore,
-  DeviceCluster,
-  PartitionLease,
+  HealthStore,
   ResourceStore,
 } from '../domain/ports.js';
 import {
@@ -23,9 +22,20 @@ import {
   type LoadBalancerTree,
   type ResourceRecord,
 } from '../domain/resource-state.js';
-import { appliesOwnChange, completions, refusedByDevice } from '../domain/status-completion.js';
+import {
+  appliesOwnChange,
+  completions,
+  orphanedDefaultPools,
+  refusedByDevice,
+} from '../domain/status-completion.js';
 import type { CertificateLookup } from '../domain/tls-translation.js';
 import { lookupCertificates } from './certificate-lookup.js';
+import {
+  type PartitionSession,
+  type PartitionWriter,
+  unitHolds,
+  type WriteResult,
+} from './partition-writer.js';
 
 export interface ApplierDeps {
   env: string;
@@ -33,20 +43,14 @@ export interface ApplierDeps {
   resources: ResourceStore;
   bindings: BindingStore;
   registry: AgentRegistry;
-  lease: PartitionLease;
-  cluster: DeviceCluster;
+  /** Where listener statistics are kept: a deleted load balancer's go with it. */
+  statistics: Pick<HealthStore, 'deleteStatistics'>;
+  /** How a change reaches a partition (lease, send-by fencing, config-sync confirmation). */
+  writer: PartitionWriter;
   translation?: Omit<TranslationOptions, 'env' | 'certificates'>;
   /** Where TERMINATED_HTTPS listeners' certificates are read (none: such listeners go to ERROR). */
   certificates?: CertificateStore;
   clock: () => number;
-  /** Unique lease-owner tokens (one per apply). */
-  newId: () => string;
-}
-
-/** The partition lease an apply holds, renewed before it writes. */
-interface HeldLease {
-  key: string;
-  owner: string;
 }
 
 export interface ApplyTarget {
@@ -107,20 +111,19 @@ interface Staged {
   translation: Translation;
   scope: ApplyScope;
   targets: readonly ApplyTarget[];
-  device: BigIpDevice;
-  changed: boolean;
   result: Extract<ApplyResult, { outcome: 'applied' }>;
 }
 
-type GroupWork = { done: ApplyResult } | { staged: Staged[]; refused?: ApplyResult } | { error: unknown };
+/** What became of one load balancer's change under the lease. */
+type ChangeWork = { done: ApplyResult } | { staged: Staged[]; refused?: ApplyResult } | { error: unknown };
 
 /**
- * The agent's work, under the lease of the tenant's partition: load a load balancer's whole
- * desired tree, translate it, read what the device has for the objects the requests can change,
- * apply only the difference (one transaction), confirm it on every unit of the device group, then
- * write ACTIVE/ERROR statuses and, for a deleted load balancer, release its binding and tenant
- * affinity. The tree is read inside the lease, so an apply that waited for it writes the newest
- * desired state, never an older one; statuses are written only for the revisions it applied.
+ * The agent's policy for a change: as the tenant partition's writer (`PartitionWriter`: lease,
+ * send-by fencing, config-sync confirmation), load a load balancer's whole desired tree, translate
+ * it, read what the device has for the objects the requests can change and send only the
+ * difference (one transaction); once it is on every unit of the device group, write ACTIVE/ERROR
+ * statuses and, for a deleted load balancer, release its binding and tenant affinity. Statuses are
+ * written only for the revisions it applied.
  *
  * Several requests for one load balancer are applied as one change (the desired tree already holds
  * them all); load balancers of one tenant share one lease; every tenant's change shares the device
@@ -138,21 +141,21 @@ export class LoadBalancerApplier {
   }
 
   /**
-   * Requests grouped by load balancer (each group in the order received): one result per group.
+   * Changes, one per load balancer (its requests in the order received): one result per change.
    * Tenants are applied concurrently, each under its partition's lease.
    */
-  async applyAll(groups: readonly (readonly ApplyTarget[])[]): Promise<PromiseSettledResult<ApplyResult>[]> {
+  async applyAll(changes: readonly (readonly ApplyTarget[])[]): Promise<PromiseSettledResult<ApplyResult>[]> {
     const byTenant = new Map<string, number[]>();
-    groups.forEach((g, i) => {
+    changes.forEach((g, i) => {
       const tenant = g[0]?.tenantId ?? '';
       byTenant.set(tenant, [...(byTenant.get(tenant) ?? []), i]);
     });
-    const results: PromiseSettledResult<ApplyResult>[] = new Array(groups.length);
+    const results: PromiseSettledResult<ApplyResult>[] = new Array(changes.length);
     await Promise.all(
       [...byTenant.entries()].map(async ([tenant, indices]) => {
         const settled = await this.applyTenant(
           tenant,
-          indices.map((i) => groups[i] as readonly ApplyTarget[]),
+          indices.map((i) => changes[i] as readonly ApplyTarget[]),
         );
         indices.forEach((i, k) => {
           results[i] = settled[k] as PromiseSettledResult<ApplyResult>;
@@ -164,52 +167,41 @@ export class LoadBalancerApplier {
 
   private async applyTenant(
     tenantId: string,
-    groups: readonly (readonly ApplyTarget[])[],
+    changes: readonly (readonly ApplyTarget[])[],
   ): Promise<PromiseSettledResult<ApplyResult>[]> {
-    const { env, lease, cluster } = this.deps;
     // Requests an earlier coalesced apply already settled need nothing more, not even the lease.
-    const settled = await this.alreadySettled(groups);
-    if (settled.every(Boolean)) return groups.map(() => ({ status: 'fulfilled', value: SERVED_EARLIER }));
-    // One writer per partition of a cluster (config-sync stays safe: it only runs from the active unit).
-    const leaseKey = partitionLeaseKey(env, cluster.name, partitionName(env, tenantId));
-    const owner = `${this.deps.host}#${this.deps.newId()}`;
+    const settled = await this.alreadySettled(changes);
+    if (settled.every(Boolean)) return changes.map(() => ({ status: 'fulfilled', value: SERVED_EARLIER }));
+    let written: WriteResult<ChangeWork[]>;
     try {
-      await lease.acquire(leaseKey, owner);
+      written = await this.deps.writer.write(partitionName(this.deps.env, tenantId), async (session) => {
+        const work: ChangeWork[] = [];
+        for (const [i, change] of changes.entries()) {
+          if (settled[i]) {
+            work.push({ done: SERVED_EARLIER });
+            continue;
+          }
+          try {
+            work.push(await this.underLease(change, session));
+          } catch (error) {
+            work.push({ error });
+          }
+        }
+        return work;
+      });
     } catch (error) {
-      return groups.map(() => ({ status: 'rejected', reason: error }));
+      return changes.map(() => ({ status: 'rejected', reason: error }));
     }
-    const work: GroupWork[] = [];
-    try {
-      for (const [i, group] of groups.entries()) {
-        if (settled[i]) {
-          work.push({ done: SERVED_EARLIER });
-          continue;
-        }
-        try {
-          work.push(await this.underLease(group, { key: leaseKey, owner }));
-        } catch (error) {
-          work.push({ error });
-        }
-      }
-    } finally {
-      await lease.release(leaseKey, owner).catch(() => undefined);
-    }
+    if (written.outcome === 'busy') return changes.map(() => ({ status: 'rejected', reason: written.error }));
 
-    // Confirmation runs outside the lease: a config-sync wait must not hold up the tenant's next change.
-    const staged = work.flatMap((w) => ('staged' in w ? w.staged : []));
-    let confirmError: unknown;
-    try {
-      await this.confirm(staged);
-    } catch (error) {
-      confirmError = error;
-      if (error instanceof BigIpError) cluster.forget();
-    }
+    // Confirmed on the device group outside the lease (the writer's); statuses only for what is on every unit.
+    const { value: work, unconfirmed } = written;
     const out: PromiseSettledResult<ApplyResult>[] = [];
     for (const w of work) {
       if ('error' in w) out.push({ status: 'rejected', reason: w.error });
       else if ('done' in w) out.push({ status: 'fulfilled', value: w.done });
-      else if (confirmError !== undefined && w.staged.length > 0) {
-        out.push({ status: 'rejected', reason: confirmError });
+      else if (unconfirmed !== undefined && w.staged.length > 0) {
+        out.push({ status: 'rejected', reason: unconfirmed });
       } else {
         try {
           out.push({ status: 'fulfilled', value: await this.settle(w.staged, w.refused) });
@@ -222,13 +214,13 @@ export class LoadBalancerApplier {
   }
 
   /**
-   * Per group: whether an earlier coalesced apply settled every request of it (their objects carry
-   * them and are no longer pending, or are gone after a delete): one small read per group, so a
+   * Per change: whether an earlier coalesced apply settled every request of it (their objects carry
+   * them and are no longer pending, or are gone after a delete): one small read per change, so a
    * thousand requests for one pool cost a few device changes and, for the rest, these reads.
    */
-  private async alreadySettled(groups: readonly (readonly ApplyTarget[])[]): Promise<boolean[]> {
+  private async alreadySettled(changes: readonly (readonly ApplyTarget[])[]): Promise<boolean[]> {
     return Promise.all(
-      groups.map(async (targets) => {
+      changes.map(async (targets) => {
         const first = targets[0];
         if (!first || targets.some((t) => t.resource === 'loadbalancer')) return false;
         const records = await this.deps.resources.loadObjects(
@@ -240,8 +232,8 @@ export class LoadBalancerApplier {
     );
   }
 
-  private async underLease(targets: readonly ApplyTarget[], held: HeldLease): Promise<GroupWork> {
-    const { env, resources, clock, cluster } = this.deps;
+  private async underLease(targets: readonly ApplyTarget[], session: PartitionSession): Promise<ChangeWork> {
+    const { env, resources, clock } = this.deps;
     const first = targets[0] as ApplyTarget;
     const records = await resources.loadRecords(first.loadbalancerId);
     const tree = buildTree(records);
@@ -257,12 +249,10 @@ export class LoadBalancerApplier {
     const certificates = await lookupCertificates(tree, this.deps.certificates, env);
     const translation = translate(tree, { env, ...this.deps.translation, certificates });
     try {
-      return { staged: [await this.onDevice(tree, translation, targets, held)] };
+      return { staged: [await this.onDevice(tree, translation, targets, session)] };
     } catch (error) {
-      if (!(error instanceof BigIpError)) throw error;
-      cluster.forget();
-      if (error.transient) throw error;
-      if (targets.length > 1) return this.oneByOne(tree, translation, targets, certificates, held);
+      if (!(error instanceof BigIpError) || error.transient) throw error;
+      if (targets.length > 1) return this.oneByOne(tree, translation, targets, certificates, session);
       const reason = String(error.context.bigipMessage ?? error.message);
       await resources.recordOutcomes(refusedByDevice(tree, first, reason), clock());
       return { done: { outcome: 'device-error', reason, device: error.device } };
@@ -275,17 +265,16 @@ export class LoadBalancerApplier {
     translation: Translation,
     targets: readonly ApplyTarget[],
     certificates: CertificateLookup,
-    held: HeldLease,
-  ): Promise<GroupWork> {
+    session: PartitionSession,
+  ): Promise<ChangeWork> {
     const staged: Staged[] = [];
     let refused: ApplyResult | undefined;
     let current = tree;
     for (const target of targets) {
       try {
-        staged.push(await this.onDevice(current, translation, [target], held));
+        staged.push(await this.onDevice(current, translation, [target], session));
       } catch (error) {
         if (!(error instanceof BigIpError) || error.transient) throw error;
-        this.deps.cluster.forget();
         const reason = String(error.context.bigipMessage ?? error.message);
         await this.deps.resources.recordOutcomes(refusedByDevice(current, target, reason), this.deps.clock());
         refused ??= { outcome: 'device-error', reason, device: error.device };
@@ -297,32 +286,36 @@ export class LoadBalancerApplier {
     return refused ? { staged, refused } : { staged };
   }
 
+  /** Reads what the requests can change, plans the difference and sends it (fenced by the lease). */
   private async onDevice(
     tree: LoadBalancerTree,
     translation: Translation,
     targets: readonly ApplyTarget[],
-    held: HeldLease,
+    session: PartitionSession,
   ): Promise<Staged> {
     const scope = scopeForRequests(
       tree,
       translation,
       targets.map((t) => ({ resource: t.resource, id: t.objectId, operation: t.operation })),
     );
-    const device = await this.deps.cluster.activeDevice();
-    const snapshot = await device.read(translation.partition, scope.reads);
+    const device = await session.activeDevice();
+    const snapshot = await session.read(device, scope.reads);
+    // A delete completes only when the device, known ready, shows the objects gone.
+    if (showsDeletesDone(translation, scope, snapshot)) {
+      const readiness = await device.readiness();
+      if (!readiness.ready)
+        throw new BigIpError(
+          `device ${device.name} is not ready (${readiness.reason}): it cannot show whether what is deleted is gone; retried`,
+          { device: device.name, transient: true },
+        );
+    }
     const plan = planApply(translation, scope, snapshot);
-    const changed =
-      plan.createFolder || plan.commands.length > 0 || plan.nodeCleanup.length > 0 || plan.removeFolder;
-    // Still the partition's only writer? A slowed apply may have outlived its lease (then: retried).
-    const sendBy = changed ? await this.deps.lease.renew(held.key, held.owner) : undefined;
-    const report = await device.execute(translation.partition, plan, sendBy ? { sendBy } : {});
+    const report = await session.send(device, plan, unitHolds(translation, scope));
     return {
       tree,
       translation,
       scope,
       targets,
-      device,
-      changed,
       result: {
         outcome: 'applied',
         commands: plan.commands.length,
@@ -334,41 +327,30 @@ export class LoadBalancerApplier {
     };
   }
 
-  /** Every staged change on every unit of the group, with the fewest config-syncs (one wait per device written). */
-  private async confirm(staged: readonly Staged[]): Promise<void> {
-    const byDevice = new Map<BigIpDevice, Staged[]>();
-    for (const s of staged) byDevice.set(s.device, [...(byDevice.get(s.device) ?? []), s]);
-    for (const [device, list] of byDevice) {
-      await this.deps.cluster.confirmOnGroup(
-        device,
-        async (unit) => {
-          for (const s of list) if (!(await holds(unit, s))) return false;
-          return true;
-        },
-        { changed: list.some((s) => s.changed) },
-      );
-    }
-  }
-
   private async settle(staged: readonly Staged[], refused: ApplyResult | undefined): Promise<ApplyResult> {
     const { resources, clock } = this.deps;
+    // A deleted load balancer lets go of its agent before its records go: whoever sees the records
+    // gone (`lbaas submit --wait`, the console) finds it bound nowhere (found by a loaded full run).
+    const final = staged.at(-1);
+    if (final?.translation.loadbalancerDeleted) {
+      const released = await this.deps.bindings.release(final.tree.root.id);
+      if (released) await this.deps.registry.adjustLoadbalancerCount(released.env, released.host, -1);
+      await this.deps.statistics.deleteStatistics(final.tree.root.id);
+    }
     let written = 0;
     let last: Staged | undefined;
     for (const s of staged) {
-      written += await resources.recordOutcomes(
-        completions(s.tree, s.translation, s.scope, s.targets),
-        clock(),
-      );
+      const outcomes = completions(s.tree, s.translation, s.scope, s.targets);
+      written += await resources.recordOutcomes(outcomes, clock());
+      // A deleted pool leaves no listener pointing at it (Octavia clears default_pool_id).
+      for (const { listenerId, poolId } of orphanedDefaultPools(s.tree, outcomes))
+        await resources.clearDefaultPool(s.tree.root.id, listenerId, poolId);
       // Its own update is on the device even if a child's request bumped the revision meanwhile
       // (the status write above then lost): the child's apply may settle it now.
       const { root } = s.tree;
       if (root.ownChangePending && appliesOwnChange(s.tree, s.scope, s.targets))
         await resources.clearOwnChange(root.id, root.requestId);
       last = s;
-    }
-    if (last?.translation.loadbalancerDeleted) {
-      const released = await this.deps.bindings.release(last.tree.root.id);
-      if (released) await this.deps.registry.adjustLoadbalancerCount(released.env, released.host, -1);
     }
     if (refused) return refused;
     if (!last) return { outcome: 'gone' };
@@ -397,22 +379,6 @@ function settledBefore(records: readonly ResourceRecord[], target: ApplyTarget):
   const record = records.find((r) => r.type === target.resource && r.id === target.objectId);
   if (!record) return target.operation === 'delete';
   return record.requestId === target.requestId && !isPending(record.provisioningStatus);
-}
-
-/** Whether a unit holds what the staged change wrote: planning against it finds nothing to do. */
-function holds(unit: BigIpDevice, s: Staged): Promise<boolean> {
-  return unitHolds(unit, s.translation, s.scope);
-}
-
-/** Whether a unit already has what a translation wants for a scope (the same read and plan, empty). */
-export async function unitHolds(
-  unit: BigIpDevice,
-  translation: Translation,
-  scope: ApplyScope,
-): Promise<boolean> {
-  const snapshot = await unit.read(translation.partition, scope.reads);
-  const plan = planApply(translation, scope, snapshot);
-  return !plan.createFolder && plan.commands.length === 0;
 }
 
 function markRefused(tree: LoadBalancerTree, target: ApplyTarget, reason: string): LoadBalancerTree {

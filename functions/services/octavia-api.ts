@@ -1,4 +1,4 @@
-import { ContentionError, NoActiveAgentError, RejectedRequestError } from '../domain/errors.js';
+import { ContentionError, RejectedRequestError } from '../domain/errors.js';
 import { type LbaasRequest, parseRequest, type ResourceType } from '../domain/lbaas-request.js';
 import type { ListenerStatistics } from '../domain/listener-statistics.js';
 import { type Statistics, sumStatistics, toStatistics } from '../domain/listener-statistics.js';
@@ -73,6 +73,7 @@ import {
   viewOf,
 } from '../domain/octavia-views.js';
 import type { ListPosition, ObjectCatalog, RequestQueue, ResourceStore } from '../domain/ports.js';
+import { explainRecordConflict, type Refusal } from '../domain/refusals.js';
 import { checkAgainstRecords, checkCertificateRefs, needsRecordChecks } from '../domain/request-checks.js';
 import {
   allRecords,
@@ -82,10 +83,15 @@ import {
   type ResourceRecord,
 } from '../domain/resource-state.js';
 
-/** Binds a new load balancer to an agent (the scheduler's placement), or refuses it for capacity. */
+/** Where a new load balancer went: bound (with what undoes that), nowhere yet (no active agent), or refused (capacity). */
+export type PlacementResult =
+  | { kind: 'placed'; release(): Promise<void> }
+  | { kind: 'waiting'; reason: string }
+  | { kind: 'refused'; refusal: Refusal };
+
+/** Binds a new load balancer to an agent (the scheduler's placement), or says why it cannot. */
 export interface LoadBalancerPlacement {
-  /** Throws RejectedRequestError (capacity) or NoActiveAgentError; returns what to undo it with. */
-  place(request: LbaasRequest): Promise<{ release(): Promise<void> }>;
+  place(request: LbaasRequest): Promise<PlacementResult>;
 }
 
 export interface OctaviaApiDeps {
@@ -647,13 +653,13 @@ export class OctaviaApi {
     for (const message of plan.messages) {
       const parsed = parseRequest(JSON.stringify(message));
       if (!parsed.ok) throw faults.badRequest(parsed.reason);
-      let request = parsed.request;
-      try {
-        checkCertificateRefs(request, env);
-        if (needsRecordChecks(request)) request = checkAgainstRecords(request, records);
-      } catch (error) {
-        throw asFault(error);
-      }
+      const certificates = checkCertificateRefs(parsed.request, env);
+      if (certificates) throw faultOf(certificates);
+      const checked = needsRecordChecks(parsed.request)
+        ? checkAgainstRecords(parsed.request, records)
+        : { request: parsed.request };
+      if ('refusal' in checked) throw faultOf(checked.refusal);
+      const request = checked.request;
       records = projectRecords(records, request, env, clock());
       requests.push(request);
     }
@@ -661,21 +667,30 @@ export class OctaviaApi {
     const first = requests[0] as LbaasRequest;
     let placed: { release(): Promise<void> } | undefined;
     if (first.resource === 'loadbalancer' && first.operation === 'create') {
-      try {
-        placed = await this.deps.placement.place(first);
-      } catch (error) {
-        if (error instanceof NoActiveAgentError)
-          throw faults.unavailable(
-            `No agent is active to place load balancer ${first.loadbalancerId}; try again. (${error.message})`,
-          );
-        throw asFault(error);
-      }
+      const placement = await this.deps.placement.place(first);
+      if (placement.kind === 'waiting')
+        throw faults.unavailable(
+          `No agent is active to place load balancer ${first.loadbalancerId}; try again. (${placement.reason})`,
+        );
+      if (placement.kind === 'refused') throw faultOf(placement.refusal);
+      placed = placement;
     }
 
     let recorded = 0;
     try {
       for (const request of requests) {
-        await resources.recordRequest(request, env, clock(), recorded === 0 ? plan.guard : undefined);
+        const guard = recorded === 0 ? plan.guard : undefined;
+        const result = await resources.recordRequest(request, env, clock(), guard);
+        if (!result.recorded) {
+          const why =
+            'refusal' in result
+              ? result.refusal
+              : explainRecordConflict(request, env, result.conflict, guard);
+          // Nothing in the way explains it: the load balancer changed since it was read; read again.
+          throw why
+            ? faultOf(why)
+            : new ContentionError(`request ${request.requestId} raced with another writer; will retry`);
+        }
         recorded += 1;
       }
     } catch (error) {
@@ -905,7 +920,12 @@ function hideParents(type: ResourceType, view: OctaviaObject): OctaviaObject {
   return out;
 }
 
-/** A refusal of the recording transaction or the request checks as Octavia's answer. */
+/** A refusal of the request checks, the placement or the recording transaction as Octavia's answer. */
+function faultOf(why: Refusal): OctaviaFault {
+  return faultForRejection(why.category, why.reason);
+}
+
+/** An error of the recording as Octavia's answer (a fault as it is; anything else as it is, a 500). */
 function asFault(error: unknown): Error {
   if (error instanceof OctaviaFault) return error;
   if (error instanceof RejectedRequestError) return faultForRejection(error.category, error.message);

@@ -1,5 +1,5 @@
 import { planApply, scopeFor } from '../domain/bigip-apply-plan.js';
-import { partitionLeaseKey, partitionName } from '../domain/bigip-names.js';
+import { partitionName } from '../domain/bigip-names.js';
 import { type BigIpObject, type DeviceSnapshot, objectKey } from '../domain/bigip-objects.js';
 import { type Translation, type TranslationOptions, translate } from '../domain/bigip-translation.js';
 import { BigIpError, LeaseBusyError } from '../domain/errors.js';
@@ -12,22 +12,31 @@ import type {
   PartitionLease,
   ResourceStore,
 } from '../domain/ports.js';
-import { type DriftItem, describeDrift, findOrphans, orphanPlan } from '../domain/reconcile-plan.js';
+import {
+  type DriftItem,
+  describeDrift,
+  findOrphans,
+  isTenantPartition,
+  orphanPlan,
+} from '../domain/reconcile-plan.js';
 import { allRecords, buildTree, isPending, type LoadBalancerTree } from '../domain/resource-state.js';
 import { lookupCertificates, readOnce } from './certificate-lookup.js';
 import { environmentTrees } from './environment-trees.js';
-import { unitHolds } from './load-balancer-applier.js';
+import type { GroupSync } from './group-sync.js';
+import { type PartitionWriter, unitHolds } from './partition-writer.js';
 
 export interface ReconcilerDeps {
   env: string;
   /** The device group reconciled: only its agents' load balancers, on its devices. */
   group?: string;
-  cluster: DeviceCluster;
+  cluster: Pick<DeviceCluster, 'name' | 'activeDevice'>;
   registry: AgentRegistry;
   bindings: BindingStore;
   resources: ResourceStore;
-  /** Partition leases, shared with the agents. */
-  lease: PartitionLease;
+  /** How a repair or an orphan removal reaches a partition: the agents' own lifecycle (lease, send-by, config-sync). */
+  writer: PartitionWriter;
+  /** The device group's config-sync (a replaced peer is synced when nothing else was). */
+  sync: Pick<GroupSync, 'resyncPeer'>;
   /** One run per cluster: a lease that does not wait (a run already going wins) and outlives a run. */
   runLease: PartitionLease;
   owner: string;
@@ -125,7 +134,6 @@ export class Reconciler {
       if (!readiness.ready)
         return { outcome: 'skipped', reason: `device ${device.name} is not ready: ${readiness.reason}` };
     } catch (error) {
-      cluster.forget();
       return { outcome: 'skipped', reason: `device not reachable: ${(error as Error).message}` };
     }
     const scope = options.scope ?? {};
@@ -155,7 +163,8 @@ export class Reconciler {
     // Each certificate read once per run (compare, repair and orphan search translate the same trees).
     const certificates = this.deps.certificates && readOnce(this.deps.certificates);
     try {
-      const partitions = await device.listPartitions(`${env}_`);
+      // Only folders of our tenant-partition form are ours (an operator's `<env>_shared` is not).
+      const partitions = (await device.listPartitions(`${env}_`)).filter((p) => isTenantPartition(env, p));
       const orphanPartitions = wholeScope
         ? options.scope?.tenantId
           ? partitions.filter((p) => p === partitionName(env, options.scope?.tenantId as string))
@@ -197,8 +206,9 @@ export class Reconciler {
         (a, b) => (order.get(a.loadbalancerId) ?? 0) - (order.get(b.loadbalancerId) ?? 0),
       );
       if (failure !== undefined) throw failure;
+      const known = new Map(trees.map((t) => [t.root.id, t]));
       for (const partition of orphanPartitions) {
-        const result = await this.orphansOf(device, partition, trees, listing, options, certificates);
+        const result = await this.orphansOf(device, partition, known, listing, options, certificates);
         if (result) report.orphans.push(result);
         const clean = { partition, wholePartition: false, objects: [], removed: false, kept: [] };
         options.onProgress?.(++done, total, result ?? clean);
@@ -206,10 +216,9 @@ export class Reconciler {
       const changed =
         report.loadbalancers.some((r) => r.outcome === 'repaired' || r.outcome === 'restored') ||
         report.orphans.some((o) => o.removed);
-      if (!options.dryRun && !changed) report.peerSynced = await this.syncReplacedPeer(device);
+      if (!options.dryRun && !changed) report.peerSynced = await this.deps.sync.resyncPeer(device);
     } catch (error) {
       if (!(error instanceof UnreadableDevice) && !(error instanceof BigIpError)) throw error;
-      cluster.forget();
       report.outcome = 'aborted';
       report.reason = error.message;
     }
@@ -224,7 +233,7 @@ export class Reconciler {
     options: ReconcileOptions,
     certificates: CertificateStore | undefined,
   ): Promise<LoadBalancerResult> {
-    const { env, cluster, lease, owner, resources, clock } = this.deps;
+    const { env, resources, clock } = this.deps;
     const base = { loadbalancerId: first.root.id, tenantId: first.root.tenantId, drift: [] as DriftItem[] };
     const pending = (t: LoadBalancerTree) => allRecords(t).some((r) => isPending(r.provisioningStatus));
     const skipPending = {
@@ -238,53 +247,44 @@ export class Reconciler {
     if (found.drift.length === 0) return { ...base, outcome: 'in-sync' };
     if (options.dryRun) return { ...base, outcome: 'drift', drift: found.drift };
 
-    // Repairing is a writer's work: under the partition's lease, from the desired state and the
-    // device as they are now (an agent may have changed either meanwhile).
-    const leaseKey = partitionLeaseKey(env, cluster.name, found.translation.partition);
-    try {
-      await lease.acquire(leaseKey, owner);
-    } catch (error) {
-      if (error instanceof LeaseBusyError)
-        return { ...base, outcome: 'skipped', reason: 'an agent is writing its partition' };
-      throw error;
-    }
-    let now: Awaited<ReturnType<Reconciler['compare']>>;
-    let tree: LoadBalancerTree;
-    try {
-      const current = buildTree(await resources.loadRecords(first.root.id));
-      if (!current || current.root.env !== env)
-        return { ...base, outcome: 'skipped', reason: 'deleted meanwhile' };
-      if (pending(current)) return skipPending;
-      tree = current;
-      now = await this.compare(device, tree, partitions, listing, certificates);
-      if (now.drift.length === 0) return { ...base, outcome: 'in-sync' };
-      // Still the partition's only writer after a long read? A lost lease leaves it to the next run.
-      let sendBy: number;
+    // Repairing is a writer's work: as the partition's writer, from the desired state and the
+    // device as they are now (an agent may have changed either meanwhile), so a repair never
+    // undoes a newer apply.
+    const written = await this.deps.writer.write(found.translation.partition, async (session) => {
+      const tree = buildTree(await resources.loadRecords(first.root.id));
+      if (!tree || tree.root.env !== env)
+        return { ...base, outcome: 'skipped' as const, reason: 'deleted meanwhile' };
+      if (pending(tree)) return skipPending;
+      const now = await this.compare(device, tree, partitions, listing, certificates);
+      if (now.drift.length === 0) return { ...base, outcome: 'in-sync' as const };
       try {
-        sendBy = await lease.renew(leaseKey, owner);
+        await session.send(device, now.plan, unitHolds(now.translation, now.scope));
       } catch (error) {
+        // Still the partition's only writer after a long read? A lost lease leaves it to the next run.
         if (error instanceof LeaseBusyError)
-          return { ...base, outcome: 'skipped', reason: 'its partition lease lapsed before the repair' };
-        throw error;
-      }
-      try {
-        await device.execute(now.translation.partition, now.plan, { sendBy });
-      } catch (error) {
+          return {
+            ...base,
+            outcome: 'skipped' as const,
+            reason: 'its partition lease lapsed before the repair',
+          };
         if (!(error instanceof BigIpError) || error.transient) throw error;
         const reason = `the device refused the repair: ${String(error.context.bigipMessage ?? error.message)}`;
         await resources.recordOutcomes([{ kind: 'error', record: tree.root, reason }], clock());
-        return { ...base, outcome: 'failed', drift: now.drift, reason };
+        return { ...base, outcome: 'failed' as const, drift: now.drift, reason };
       }
-    } finally {
-      await lease.release(leaseKey, owner).catch(() => undefined);
-    }
-    // Like an apply: done only once every unit of the group holds it (outside the lease).
-    const { translation, scope, drift } = now;
-    await cluster.confirmOnGroup(device, (unit) => unitHolds(unit, translation, scope), { changed: true });
+      return { repaired: tree, drift: now.drift };
+    });
+    if (written.outcome === 'busy')
+      return { ...base, outcome: 'skipped', reason: 'an agent is writing its partition' };
+    // Like an apply: done only once every unit of the group holds it.
+    if (written.unconfirmed !== undefined) throw written.unconfirmed;
+    const done = written.value;
+    if (!('repaired' in done)) return done;
+    const { drift } = done;
     const restored =
       drift.every((d) => d.action === 'create') && drift.some((d) => d.kind === 'virtual-address');
     const note = `${restored ? 'restored on' : 'drift repaired on'} ${device.name} at ${new Date(clock()).toISOString()}: ${summarize(drift)}`;
-    await resources.recordRepair(tree.root, note, clock());
+    await resources.recordRepair(done.repaired.root, note, clock());
     return { ...base, outcome: restored ? 'restored' : 'repaired', drift };
   }
 
@@ -333,17 +333,89 @@ export class Reconciler {
     }
   }
 
+  /**
+   * A partition's orphans: reported from a survey, removed (remove mode) only as the partition's
+   * writer, decided again there on a fresh read of the desired state and of the device, so a load
+   * balancer created while the run went on is never taken for one.
+   */
   private async orphansOf(
     device: BigIpDevice,
     partition: string,
-    trees: readonly LoadBalancerTree[],
+    known: ReadonlyMap<string, LoadBalancerTree>,
     listing: (partition: string) => Promise<BigIpObject[]>,
     options: ReconcileOptions,
     store: CertificateStore | undefined,
   ): Promise<OrphanResult | undefined> {
-    const { env, cluster, lease, owner } = this.deps;
-    const own = trees.filter((t) => partitionName(env, t.root.tenantId) === partition);
-    // A pending request may be creating or deleting exactly these objects.
+    // The survey reuses the trees this run read; the decision under the lease reads them all again.
+    const survey = await this.survey(partition, listing, store, known);
+    if (!survey) return undefined;
+    const result = orphanResult(partition, survey);
+    if (options.dryRun || options.orphans !== 'remove') return result;
+    const written = await this.deps.writer.write(partition, async (session) => {
+      // Deleting is where a false reading does harm: the device must still be ready now.
+      const readiness = await device.readiness();
+      if (!readiness.ready)
+        throw new UnreadableDevice(`device ${device.name} is not ready: ${readiness.reason}`);
+      const now = await this.survey(partition, (p) => device.listPartition(p), store);
+      if (!now)
+        return {
+          ...result,
+          objects: [],
+          kept: ['its desired state changed meanwhile: nothing is orphaned now'],
+        };
+      const { orphans, wholePartition } = now;
+      const pools = orphans.filter((o) => o.kind === 'pool');
+      const snapshot =
+        pools.length > 0
+          ? await session.read(
+              device,
+              pools.map(({ attrs: _a, ...p }) => p as never),
+            )
+          : undefined;
+      const plan = orphanPlan(orphans, snapshot?.poolMembers ?? new Map(), wholePartition);
+      try {
+        const executed = await session.send(device, plan);
+        return { ...orphanResult(partition, now), kept: executed.skipped, removed: true };
+      } catch (error) {
+        if (error instanceof LeaseBusyError)
+          return { ...result, kept: ['its partition lease lapsed before the removal'] };
+        throw error;
+      }
+    });
+    if (written.outcome === 'busy') return { ...result, kept: ['an agent is writing this partition'] };
+    if (written.unconfirmed !== undefined) throw written.unconfirmed;
+    return written.value;
+  }
+
+  /**
+   * What in a tenant partition carries our naming and no desired object has. The desired state is
+   * every load balancer of the tenant with records, bound to an agent or not (one an operator's
+   * forced agent delete left unbound is still live), read now. Undefined when nothing is orphaned,
+   * or a request of the tenant is pending (its apply may be creating or deleting exactly these).
+   */
+  private async survey(
+    partition: string,
+    listing: (partition: string) => Promise<BigIpObject[]>,
+    store: CertificateStore | undefined,
+    known: ReadonlyMap<string, LoadBalancerTree> = new Map(),
+  ): Promise<{ orphans: BigIpObject[]; wholePartition: boolean } | undefined> {
+    const { env, resources } = this.deps;
+    const tenantId = partition.slice(env.length + 1);
+    const own: LoadBalancerTree[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await resources.listObjects(env, 'loadbalancer', {
+        tenantId,
+        limit: 100,
+        ...(cursor ? { cursor } : {}),
+      });
+      for (const lb of page.items) {
+        const tree = known.get(lb.id) ?? buildTree(await resources.loadRecords(lb.id));
+        if (tree && tree.root.env === env && partitionName(env, tree.root.tenantId) === partition)
+          own.push(tree);
+      }
+      cursor = page.cursor;
+    } while (cursor);
     if (own.some((t) => allRecords(t).some((r) => isPending(r.provisioningStatus)))) return undefined;
     const desired = new Set<string>();
     const kept: string[] = [];
@@ -360,62 +432,22 @@ export class Reconciler {
     );
     const wholePartition = own.length === 0;
     if (orphans.length === 0 && !wholePartition) return undefined;
-    const result: OrphanResult = {
-      partition,
-      wholePartition,
-      objects: orphans.map((o) => ({ action: 'remove', kind: o.kind, path: `/${partition}/${o.name}` })),
-      removed: false,
-      kept: [],
-    };
-    if (options.dryRun || options.orphans !== 'remove') return result;
-    const leaseKey = partitionLeaseKey(env, cluster.name, partition);
-    try {
-      await lease.acquire(leaseKey, owner);
-    } catch (error) {
-      if (error instanceof LeaseBusyError) return { ...result, kept: ['an agent is writing this partition'] };
-      throw error;
-    }
-    try {
-      // Deleting is where a false reading does harm: the device must still be ready now.
-      const readiness = await device.readiness();
-      if (!readiness.ready)
-        throw new UnreadableDevice(`device ${device.name} is not ready: ${readiness.reason}`);
-      const pools = orphans.filter((o) => o.kind === 'pool');
-      const snapshot =
-        pools.length > 0
-          ? await device.read(
-              partition,
-              pools.map(({ attrs: _a, ...p }) => p as never),
-            )
-          : undefined;
-      const plan = orphanPlan(orphans, snapshot?.poolMembers ?? new Map(), wholePartition);
-      let sendBy: number;
-      try {
-        sendBy = await lease.renew(leaseKey, owner);
-      } catch (error) {
-        if (error instanceof LeaseBusyError)
-          return { ...result, kept: ['its partition lease lapsed before the removal'] };
-        throw error;
-      }
-      const executed = await device.execute(partition, plan, { sendBy });
-      result.kept = executed.skipped;
-      result.removed = true;
-    } finally {
-      await lease.release(leaseKey, owner).catch(() => undefined);
-    }
-    await cluster.confirmOnGroup(device, async () => true, { changed: true });
-    return result;
+    return { orphans, wholePartition };
   }
+}
 
-  /** A peer that came back empty shows the group out of sync while the active unit is whole: sync it. */
-  private async syncReplacedPeer(device: BigIpDevice): Promise<boolean> {
-    const { cluster } = this.deps;
-    if (cluster.devices.length < 2) return false;
-    const status = await device.syncStatus();
-    if (status === 'In Sync' || status === 'Standalone') return false;
-    await cluster.confirmOnGroup(device, async () => true, { changed: true });
-    return true;
-  }
+/** A partition's orphans as the run reports them. */
+function orphanResult(
+  partition: string,
+  survey: { orphans: BigIpObject[]; wholePartition: boolean },
+): OrphanResult {
+  return {
+    partition,
+    wholePartition: survey.wholePartition,
+    objects: survey.orphans.map((o) => ({ action: 'remove', kind: o.kind, path: `/${partition}/${o.name}` })),
+    removed: false,
+    kept: [],
+  };
 }
 
 /** `2 created, 1 changed (pool /P/x: monitor)` — short enough for a status reason. */

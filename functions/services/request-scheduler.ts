@@ -1,10 +1,12 @@
 import {
   type ForwardedScheduleDecision,
   type GroupView,
-  knownTenantGroup,
+  needsAffinity,
   type ScheduleDecision,
+  type ScheduleInput,
   type SelectionPolicy,
   scheduleRequest,
+  tenantWithClaim,
 } from '../domain/agent-scheduler.js';
 import {
   type CapacityLimits,
@@ -13,8 +15,13 @@ import {
   type GroupDefinition,
   usageOf,
 } from '../domain/capacity.js';
-import { ContentionError, NoActiveAgentError, RejectedRequestError } from '../domain/errors.js';
-import { forwardable, isMemberBatch, type LbaasRequest } from '../domain/lbaas-request.js';
+import { ContentionError } from '../domain/errors.js';
+import {
+  forwardable,
+  isMemberBatch,
+  type LbaasRequest,
+  type RejectionContext,
+} from '../domain/lbaas-request.js';
 import type {
   AgentQueue,
   AgentRecord,
@@ -22,8 +29,17 @@ import type {
   BindingStore,
   GroupRecord,
   GroupStore,
+  Refusal as LoggedRefusal,
+  RefusalLog,
   ResourceStore,
 } from '../domain/ports.js';
+import {
+  explainRecordConflict,
+  type Refusal,
+  refusal,
+  refusalSubject,
+  refusalTargets,
+} from '../domain/refusals.js';
 import { checkAgainstRecords, checkCertificateRefs, needsRecordChecks } from '../domain/request-checks.js';
 import type { AgentDirectory } from './agent-directory.js';
 
@@ -39,7 +55,11 @@ export interface RequestSchedulerDeps {
   clock: () => number;
   random: () => number;
   /** Told about every forwarded request (the local dashboard's activity feed). */
-  onScheduled?: (request: LbaasRequest, outcome: ScheduleOutcome) => void;
+  onScheduled?: (request: LbaasRequest, outcome: Forwarded) => void;
+  /** Where a refusal waits for its sender, and how long (as long as the request's idempotency record). */
+  refusalLog?: { log: RefusalLog; keepMs: number };
+  /** Told about every refusal (the local stack's log and console). */
+  onRefused?: (refusal: LoggedRefusal) => void;
   /**
    * The environment's device groups with their limits, and where their usage is kept. Left out,
    * every agent's group is open and unlimited (and nothing is counted).
@@ -49,17 +69,42 @@ export interface RequestSchedulerDeps {
 
 export type ForwardedDecision = ForwardedScheduleDecision;
 
-export interface ScheduleOutcome {
+/** Sent to an agent. */
+export interface Forwarded {
+  kind: 'forwarded';
   decision: ForwardedDecision;
   /** True when this request created the load balancer's binding. */
   bound: boolean;
 }
 
+/** No agent can take it now: nothing is forwarded, the message waits and is retried. */
+export interface Waiting {
+  kind: 'waiting';
+  reason: string;
+}
+
+/** Refused for good (acknowledged, never retried); the objects it marks are already in ERROR. */
+export interface Refused {
+  kind: 'refused';
+  refusal: Refusal;
+  subject: RejectionContext;
+}
+
+/** What became of one request: a value for every expected outcome (exceptions are for the unexpected). */
+export type ScheduleOutcome = Forwarded | Waiting | Refused;
+
+/** Where a request goes: an agent (with its row), nowhere yet, or nowhere ever. */
+export type Placement =
+  | { kind: 'forwarded'; decision: ForwardedDecision; agent: AgentRecord; bound: boolean }
+  | Waiting
+  | { kind: 'refused'; refusal: Refusal };
+
 const MAX_DECISION_ROUNDS = 5;
 
 /**
- * One request through the scheduler: record the desired state and PENDING status, pick the agent
- * (binding races resolved by conditional writes), forward to that agent's queue.
+ * One request through the scheduler: check it, record the desired state and PENDING status, pick
+ * the agent (binding races resolved by conditional writes), forward to that agent's queue. Every
+ * refusal is recorded here, on the objects the domain says it marks (`refusalTargets`).
  */
 export class RequestScheduler {
   constructor(private readonly deps: RequestSchedulerDeps) {}
@@ -70,16 +115,29 @@ export class RequestScheduler {
     options: { recorded?: boolean } = {},
   ): Promise<ScheduleOutcome> {
     const { env, resources, queue, clock } = this.deps;
+    const subject = refusalSubject(request);
     // A request its producer says it recorded (the Octavia API checks and records before it
     // answers) is recorded once: if its object carries it, it is only placed and forwarded.
     if (!(options.recorded && (await this.isRecorded(request)))) {
-      checkCertificateRefs(request, env);
-      // L7 requests (and a pool's deletion) are checked against the load balancer's records first.
-      if (needsRecordChecks(request))
-        request = checkAgainstRecords(request, await resources.loadRecords(request.loadbalancerId));
-      await resources.recordRequest(request, env, clock());
+      const checked = await this.check(request);
+      if ('refusal' in checked) return this.recordRefusal(subject, checked.refusal);
+      request = checked.request;
+      const recorded = await resources.recordRequest(request, env, clock());
+      if (!recorded.recorded) {
+        const why =
+          'refusal' in recorded ? recorded.refusal : explainRecordConflict(request, env, recorded.conflict);
+        // Nothing in the way explains it: another writer changed an item between the write and the read.
+        if (!why)
+          throw new ContentionError(`request ${request.requestId} raced with another writer; will retry`, {
+            loadbalancerId: request.loadbalancerId,
+          });
+        return this.recordRefusal(subject, why);
+      }
     }
-    const { decision, agent, bound } = await this.decide(request);
+    const placement = await this.decide(request);
+    if (placement.kind === 'waiting') return placement;
+    if (placement.kind === 'refused') return this.recordRefusal(subject, placement.refusal);
+    const { decision, agent, bound } = placement;
     await queue.forward(agent.queueUrl as string, {
       request: forwardable(request),
       scheduling: {
@@ -90,7 +148,7 @@ export class RequestScheduler {
         ...(submittedAt ? { submittedAt } : {}),
       },
     });
-    const outcome = { decision, bound };
+    const outcome: Forwarded = { kind: 'forwarded', decision, bound };
     this.deps.onScheduled?.(request, outcome);
     return outcome;
   }
@@ -109,16 +167,51 @@ export class RequestScheduler {
     );
   }
 
-  /** Picks the agent for a request, binding the load balancer if it is new. */
-  async decide(
-    request: LbaasRequest,
-  ): Promise<{ decision: ForwardedDecision; agent: AgentRecord; bound: boolean }> {
-    const { env, bindings, directory, registry, clock, random, agentDownTimeMs, selection } = this.deps;
-    const { loadbalancerId, tenantId } = request;
-    // Anything but a delete that binds a load balancer puts it on a group's devices, so it counts
-    // against capacity: a refused create's listener must not build the load balancer after all.
-    const placesLoadBalancer = request.operation !== 'delete';
+  /**
+   * A refusal, recorded: kept for its sender (the refusal log), and the objects it marks (the domain
+   * decides which) go to ERROR with the reason. The handler calls it for a message it could not
+   * parse; `handle` for every other refusal.
+   */
+  async recordRefusal(subject: RejectionContext, why: Refusal): Promise<Refused> {
+    const { env, resources, clock } = this.deps;
+    await this.keepForSender(subject, why);
+    const reason = `request ${subject.requestId ?? '(no id)'} rejected: ${why.reason}`;
+    for (const target of refusalTargets(why.category, subject, env))
+      await resources.markError(target, reason, clock());
+    return { kind: 'refused', refusal: why, subject };
+  }
 
+  /** The sender learns of a refusal by its request id (the CLI's --wait reads it with one read). */
+  private async keepForSender(subject: RejectionContext, why: Refusal): Promise<void> {
+    const { requestId, tenantId, ...about } = subject;
+    if (!requestId || !tenantId) return;
+    const now = this.deps.clock();
+    const logged: LoggedRefusal = {
+      env: this.deps.env,
+      tenantId,
+      requestId,
+      category: why.category,
+      reason: why.reason,
+      refusedAt: now,
+      ...about,
+    };
+    const kept = this.deps.refusalLog;
+    if (kept) await kept.log.record(logged, now + kept.keepMs);
+    this.deps.onRefused?.(logged);
+  }
+
+  /** The checks a request needs beyond its message: its certificates, and the load balancer's records for L7 and pool deletes. */
+  private async check(request: LbaasRequest): Promise<{ request: LbaasRequest } | { refusal: Refusal }> {
+    const certificates = checkCertificateRefs(request, this.deps.env);
+    if (certificates) return { refusal: certificates };
+    if (!needsRecordChecks(request)) return { request };
+    return checkAgainstRecords(request, await this.deps.resources.loadRecords(request.loadbalancerId));
+  }
+
+  /** Picks the agent for a request, binding the load balancer if it is new: one decision per round. */
+  async decide(request: LbaasRequest): Promise<Placement> {
+    const { env, bindings, directory, clock, random, agentDownTimeMs, selection } = this.deps;
+    const { loadbalancerId, tenantId } = request;
     for (let round = 0; round < MAX_DECISION_ROUNDS; round++) {
       const [binding, registered] = await Promise.all([
         bindings.getBinding(loadbalancerId),
@@ -126,12 +219,14 @@ export class RequestScheduler {
       ]);
       // An agent that never reported a queue cannot take work, whatever its row says.
       const agents = registered.filter((a) => a.queueUrl !== undefined);
-      if (binding && binding.env !== env) {
-        throw new RejectedRequestError(
-          'environment-mismatch',
-          `load balancer ${loadbalancerId} is bound in environment ${binding.env}, not ${env}`,
-        );
-      }
+      if (binding && binding.env !== env)
+        return {
+          kind: 'refused',
+          refusal: refusal(
+            'environment-mismatch',
+            `load balancer ${loadbalancerId} is bound in environment ${binding.env}, not ${env}`,
+          ),
+        };
       const base = {
         env,
         tenantId,
@@ -142,86 +237,83 @@ export class RequestScheduler {
         random,
         selection,
       };
-
       if (binding) {
-        let decision = scheduleRequest({ ...base, binding, affinityHosts: [] });
-        if (decision.kind !== 'bound' && decision.kind !== 'no-active-agent') {
-          // Only a failover needs the tenant's affinity; the bound path stays at one read.
-          const affinity = await bindings.getTenantAffinity(env, tenantId);
-          decision = scheduleRequest({ ...base, binding, affinityHosts: affinity.hosts.map((h) => h.host) });
-        }
-        return this.resolve(decision, agents, false);
+        // Only a failover needs the tenant's affinity: the bound path stays at one read.
+        const affinity = needsAffinity({ ...base, binding })
+          ? (await bindings.getTenantAffinity(env, tenantId)).hosts.map((h) => h.host)
+          : [];
+        return this.place(scheduleRequest({ ...base, binding, affinityHosts: affinity }), agents, false);
       }
-
-      const affinity = await bindings.getTenantAffinity(env, tenantId);
-      const affinityHosts = affinity.hosts.map((h) => h.host);
-      const { views: groups, cached } = await this.groupViews();
-      // A claim without an affinity row is a concurrent first bind in progress: follow it. Unless
-      // its group cannot take a new load balancer: with no affinity row the tenant has none
-      // anywhere, so it is still new, and may claim another group (the claim's version guards it).
-      const claimGroup = affinity.claim?.group;
-      const claimView = groups?.find((g) => g.name === claimGroup);
-      const claimStands =
-        affinity.claim !== undefined &&
-        (affinityHosts.length > 0 ||
-          !placesLoadBalancer ||
-          claimView === undefined ||
-          (claimView.adminStateUp && claimView.score < 1));
-      if (claimStands && affinity.claim && !affinityHosts.includes(affinity.claim.host))
-        affinityHosts.push(affinity.claim.host);
-      const decision = scheduleRequest({
-        ...base,
-        binding: undefined,
-        affinityHosts,
-        placesLoadBalancer,
-        ...(groups ? { groups } : {}),
-        ...(claimStands && claimGroup ? { tenantGroup: claimGroup } : {}),
-      });
-      // A refusal is final for its request: never refuse on a cached view (a group may have been
-      // enabled or emptied since), read the groups again first.
-      if (decision.kind === 'at-capacity' && cached) {
-        this.groupCache = undefined;
-        continue;
-      }
-      if (!('host' in decision)) return this.resolve(decision, agents, false);
-      // A tenant with no group yet gets one now: it may only be an enabled one.
-      const newTenant =
-        knownTenantGroup(agents, affinityHosts, claimStands ? claimGroup : undefined) === undefined;
-
-      if (decision.kind === 'random' || decision.kind === 'least-loaded') {
-        const claimed = await bindings.claimTenant(
-          env,
-          tenantId,
-          decision.host,
-          affinity.claim?.version,
-          clock(),
-          decision.group,
-        );
-        if (!claimed) continue;
-      }
-      const max = placesLoadBalancer ? this.limitsOf(decision.group)?.maxLoadBalancers : undefined;
-      const result = await bindings.bind(
-        { loadbalancerId, env, host: decision.host, tenantId, boundAt: clock(), group: decision.group },
-        {
-          agentLiveAfter: clock() - agentDownTimeMs,
-          ...(max !== undefined ? { maxLoadBalancers: max } : {}),
-          // A new tenant only into an enabled group (the view may be cached).
-          ...(newTenant && decision.group !== undefined && this.deps.groups ? { groupEnabled: true } : {}),
-        },
-      );
-      if (!result.created) {
-        // The cached list was stale (the agent was deleted, disabled or died): decide again on a fresh one.
-        if ('agentUnavailable' in result) directory.invalidate(env);
-        // The group filled up or was disabled since it was read: read it again (and refuse, if need be).
-        if ('groupRefused' in result) this.groupCache = undefined;
-        continue;
-      }
-      await registry.adjustLoadbalancerCount(env, decision.host, 1);
-      return this.resolve(decision, agents, true);
+      const placed = await this.placeNew(request, base);
+      if (placed !== 'again') return placed;
     }
     throw new ContentionError(`could not settle a binding for load balancer ${loadbalancerId}`, {
       loadbalancerId,
     });
+  }
+
+  /** One round for an unbound load balancer: decide, claim the tenant if new, bind. `again` when a race was lost. */
+  private async placeNew(
+    request: LbaasRequest,
+    base: Omit<ScheduleInput, 'binding' | 'affinityHosts'> & { agents: readonly AgentRecord[] },
+  ): Promise<Placement | 'again'> {
+    const { env, bindings, registry, clock, agentDownTimeMs, directory } = this.deps;
+    const { loadbalancerId, tenantId } = request;
+    // Anything but a delete that binds a load balancer puts it on a group's devices, so it counts
+    // against capacity: a refused create's listener must not build the load balancer after all.
+    const placesLoadBalancer = request.operation !== 'delete';
+    const affinity = await bindings.getTenantAffinity(env, tenantId);
+    const { views: groups, cached } = await this.groupViews();
+    const tenant = tenantWithClaim(
+      { hosts: affinity.hosts.map((h) => h.host), claim: affinity.claim },
+      groups,
+      placesLoadBalancer,
+    );
+    const decision = scheduleRequest({
+      ...base,
+      binding: undefined,
+      affinityHosts: tenant.affinityHosts,
+      placesLoadBalancer,
+      ...(groups ? { groups } : {}),
+      ...(tenant.tenantGroup ? { tenantGroup: tenant.tenantGroup } : {}),
+    });
+    // A refusal is final for its request: never refuse on a cached view (a group may have been
+    // enabled or emptied since), read the groups again first.
+    if (decision.kind === 'at-capacity' && cached) {
+      this.groupCache = undefined;
+      return 'again';
+    }
+    if (!('host' in decision)) return this.place(decision, base.agents, false);
+    if (decision.kind === 'random' || decision.kind === 'least-loaded') {
+      const claimed = await bindings.claimTenant(
+        env,
+        tenantId,
+        decision.host,
+        affinity.claim?.version,
+        clock(),
+        decision.group,
+      );
+      if (!claimed) return 'again';
+    }
+    const max = placesLoadBalancer ? this.limitsOf(decision.group)?.maxLoadBalancers : undefined;
+    const result = await bindings.bind(
+      { loadbalancerId, env, host: decision.host, tenantId, boundAt: clock(), group: decision.group },
+      {
+        agentLiveAfter: clock() - agentDownTimeMs,
+        ...(max !== undefined ? { maxLoadBalancers: max } : {}),
+        // A new tenant only into an enabled group (the view may be cached).
+        ...(decision.newTenant && this.deps.groups ? { groupEnabled: true } : {}),
+      },
+    );
+    if (!result.created) {
+      // The cached list was stale (the agent was deleted, disabled or died): decide again on a fresh one.
+      if ('agentUnavailable' in result) directory.invalidate(env);
+      // The group filled up or was disabled since it was read: read it again (and refuse, if need be).
+      if ('groupRefused' in result) this.groupCache = undefined;
+      return 'again';
+    }
+    await registry.adjustLoadbalancerCount(env, decision.host, 1);
+    return this.place(decision, base.agents, true);
   }
 
   private groupCache: { at: number; views: GroupView[] } | undefined;
@@ -246,22 +338,13 @@ export class RequestScheduler {
     return this.deps.groups?.definitions.find((d) => d.name === group)?.limits;
   }
 
-  private resolve(
-    decision: ScheduleDecision,
-    agents: readonly AgentRecord[],
-    bound: boolean,
-  ): { decision: ForwardedDecision; agent: AgentRecord; bound: boolean } {
-    if (decision.kind === 'no-active-agent') {
-      throw new NoActiveAgentError(decision.reason, { env: this.deps.env });
-    }
-    if (decision.kind === 'at-capacity') {
-      throw new RejectedRequestError(`${decision.scope}-at-capacity`, decision.reason, {
-        env: this.deps.env,
-        ...(decision.group ? { group: decision.group } : {}),
-      });
-    }
+  /** The domain's decision as a placement: an agent, a wait, or a refusal. */
+  private place(decision: ScheduleDecision, agents: readonly AgentRecord[], bound: boolean): Placement {
+    if (decision.kind === 'no-active-agent') return { kind: 'waiting', reason: decision.reason };
+    if (decision.kind === 'at-capacity')
+      return { kind: 'refused', refusal: refusal(`${decision.scope}-at-capacity`, decision.reason) };
     const agent = agents.find((a) => a.host === decision.host) as AgentRecord;
-    return { decision, agent, bound };
+    return { kind: 'forwarded', decision, agent, bound };
   }
 }
 

@@ -76,7 +76,7 @@ const name = z.string().min(1);
  */
 export const FUNCTION_TABLES = {
   scheduler: ['agents', 'bindings', 'affinity', 'resources', 'idempotency', 'claims', 'groups'],
-  agent: ['agents', 'bindings', 'affinity', 'resources', 'leases', 'claims', 'groups'],
+  agent: ['agents', 'bindings', 'affinity', 'resources', 'leases', 'claims', 'groups', 'statistics'],
   heartbeat: ['agents', 'bindings', 'affinity'],
   reclaimer: ['agents', 'bindings', 'affinity'],
   health: ['agents', 'bindings', 'resources', 'statistics', 'groups'],

@@ -30,6 +30,11 @@ export const METRICS = {
   timeToActive: { name: 'TimeToActive', dimensions: ['Environment', 'Agent'] },
   /** Heartbeat: active agents in the environment seen by a beat. */
   activeAgents: { name: 'ActiveAgents', dimensions: ['Environment'] },
+  /**
+   * Heartbeat: enabled agents of the environment whose last heartbeat is older than agentDownTime,
+   * reported by every beat (0 when all beat): one is enough to have lost redundancy.
+   */
+  agentsDown: { name: 'AgentsDown', dimensions: ['Environment'] },
   /** Heartbeat: seconds since each agent's last heartbeat, reported by every beat. */
   heartbeatAge: { name: 'HeartbeatAge', dimensions: ['Environment', 'Agent'] },
   /** Heartbeat: 1 when a beat reached at least one device, 0 when none. */

@@ -5,6 +5,7 @@ import type { RestCall } from '../adapters/bigip-rest-client.js';
 import { SecretsManagerCertificates } from '../adapters/certificate-stores.js';
 import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
 import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
+import { DynamoDbHealthStore } from '../adapters/dynamodb-health-store.js';
 import { DynamoDbPartitionLease } from '../adapters/dynamodb-partition-lease.js';
 import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
 import { DynamoDbSyncLedger } from '../adapters/dynamodb-sync-ledger.js';
@@ -14,7 +15,7 @@ import { type AgentWorkerDeps, createAgentWorkerHandler } from '../handlers/agen
 import { LoadBalancerApplier } from '../services/load-balancer-applier.js';
 import type { AgentConfig } from '../shared/config.js';
 import { createTelemetry, type Telemetry } from '../shared/telemetry.js';
-import { type DeviceOverrides, wireDeviceCluster } from './device-cluster-wiring.js';
+import { type DeviceOverrides, wirePartitionWriter } from './device-cluster-wiring.js';
 
 export interface AgentWorkerOverrides extends DeviceOverrides {
   random?: () => number;
@@ -41,10 +42,18 @@ export function wireAgentWorker(
   const telemetry = overrides.telemetry ?? createTelemetry('agent', config.env, config.host);
   const calls: RestCall[] = [];
   const db = createDocumentClient(clients.dynamodb);
-  const cluster = wireDeviceCluster(config, {
+  const { cluster, writer } = wirePartitionWriter(config, {
     ...overrides,
+    env: config.env,
+    lease: new DynamoDbPartitionLease(db, config.tables.leases, {
+      ttlMs: config.leaseMs,
+      waitMs: overrides.leaseWaitMs ?? 5_000,
+      clock,
+    }),
     ledger: new DynamoDbSyncLedger(db, config.tables.leases),
     owner: `${config.host}#${randomUUID()}`,
+    // One lease owner per apply: two invocations of one agent never share a lease.
+    newOwner: () => `${config.host}#${randomUUID()}`,
     onCall: (call) => {
       calls.push(call);
       overrides.onCall?.(call);
@@ -54,24 +63,18 @@ export function wireAgentWorker(
   const resources = overrides.resources ? overrides.resources(store) : store;
   const registry = new DynamoDbAgentRegistry(db, config.tables.agents);
   const bindings = new DynamoDbBindingStore(db, config.tables);
-  const lease = new DynamoDbPartitionLease(db, config.tables.leases, {
-    ttlMs: config.leaseMs,
-    waitMs: overrides.leaseWaitMs ?? 5_000,
-    clock,
-  });
   const applier = new LoadBalancerApplier({
     env: config.env,
     host: config.host,
     resources,
     bindings,
     registry,
-    lease,
-    cluster,
+    writer,
+    statistics: new DynamoDbHealthStore(db, config.tables),
     translation: config.trafficGroup ? { trafficGroup: config.trafficGroup } : {},
     certificates:
       overrides.certificates ?? new SecretsManagerCertificates(new SecretsManagerClient({ maxAttempts: 3 })),
     clock,
-    newId: randomUUID,
   });
   const deps: AgentWorkerDeps = {
     config,

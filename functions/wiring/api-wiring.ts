@@ -77,8 +77,11 @@ export function wireApi(config: ApiConfig, clients: AwsClients, overrides: ApiOv
   });
   const placement: LoadBalancerPlacement = {
     async place(request) {
-      const { decision, bound } = await scheduler.decide(request);
+      const placed = await scheduler.decide(request);
+      if (placed.kind !== 'forwarded') return placed;
+      const { decision, bound } = placed;
       return {
+        kind: 'placed',
         async release() {
           if (!bound) return;
           await bindings.release(request.loadbalancerId, decision.host);
@@ -105,7 +108,7 @@ export function wireApi(config: ApiConfig, clients: AwsClients, overrides: ApiOv
   });
   const neutron = new NeutronReads({ networks, policy, loadTree: (id) => api.loadTree(id) });
   const handler = createApiHandler({ api, neutron, telemetry, newRequestId: newId });
-  return { handler, api, neutron, resources, bindings, telemetry };
+  return { handler, api, neutron, resources, bindings, registry, telemetry };
 }
 
 export interface AuthorizerOverrides {

@@ -2,8 +2,11 @@ import { BigIpCluster } from '../adapters/bigip-cluster.js';
 import { BigIpRestClient, type RestCall } from '../adapters/bigip-rest-client.js';
 import { SecretsManagerCredentials } from '../adapters/device-credentials.js';
 import { IControlBigIpDevice } from '../adapters/icontrol-bigip-device.js';
-import type { CredentialsProvider, SyncLedger } from '../domain/ports.js';
+import type { CredentialsProvider, PartitionLease, SyncLedger } from '../domain/ports.js';
+import { GroupSync } from '../services/group-sync.js';
+import { PartitionWriter } from '../services/partition-writer.js';
 import type { DeviceAccessConfig } from '../shared/config.js';
+import { systemTimers } from '../shared/timers.js';
 
 export interface DeviceOverrides {
   /** Device credentials (default: the configured Secrets Manager secret). */
@@ -15,15 +18,8 @@ export interface DeviceOverrides {
   syncPollMs?: number;
 }
 
-export interface ClusterWiring extends DeviceOverrides {
-  /** The device group's config-sync ledger (writers only: the agent workers). */
-  ledger?: SyncLedger;
-  /** Names the writer in the ledger. */
-  owner?: string;
-}
-
-/** The devices of one environment as a cluster, each with its own REST client (token, TLS agent). */
-export function wireDeviceCluster(access: DeviceAccessConfig, overrides: ClusterWiring = {}): BigIpCluster {
+/** The devices of one device group as a cluster, each with its own REST client (token, TLS agent). */
+export function wireDeviceCluster(access: DeviceAccessConfig, overrides: DeviceOverrides = {}): BigIpCluster {
   const credentials = overrides.credentials ?? new SecretsManagerCredentials(access.deviceSecretId);
   const devices = access.devices.map(
     (endpoint) =>
@@ -39,10 +35,43 @@ export function wireDeviceCluster(access: DeviceAccessConfig, overrides: Cluster
   );
   return new BigIpCluster(devices, {
     name: access.clusterName,
-    ...(access.deviceGroup ? { deviceGroup: access.deviceGroup } : {}),
     ...(overrides.clock ? { clock: overrides.clock } : {}),
-    ...(overrides.syncPollMs !== undefined ? { syncPollMs: overrides.syncPollMs } : {}),
-    ...(overrides.ledger ? { ledger: overrides.ledger } : {}),
-    ...(overrides.owner ? { owner: overrides.owner } : {}),
   });
+}
+
+export interface WriterWiring extends DeviceOverrides {
+  env: string;
+  /** The partition leases every writer of the device group shares. */
+  lease: PartitionLease;
+  /** The device group's config-sync ledger. */
+  ledger: SyncLedger;
+  /** Names the writer in the ledger. */
+  owner: string;
+  /** A lease-owner token per write. */
+  newOwner: () => string;
+}
+
+/**
+ * A writer of a device group's partitions (an agent worker, a reconciler): its cluster, the
+ * group's config-sync protocol, and the partition writer that owns a change's lifecycle.
+ */
+export function wirePartitionWriter(access: DeviceAccessConfig, wiring: WriterWiring) {
+  const cluster = wireDeviceCluster(access, wiring);
+  const sync = new GroupSync({
+    cluster,
+    ...(access.deviceGroup ? { syncGroup: access.deviceGroup } : {}),
+    ledger: wiring.ledger,
+    owner: wiring.owner,
+    clock: wiring.clock ?? Date.now,
+    timers: systemTimers,
+    ...(wiring.syncPollMs !== undefined ? { syncPollMs: wiring.syncPollMs } : {}),
+  });
+  const writer = new PartitionWriter({
+    env: wiring.env,
+    lease: wiring.lease,
+    cluster,
+    sync,
+    newOwner: wiring.newOwner,
+  });
+  return { cluster, sync, writer };
 }

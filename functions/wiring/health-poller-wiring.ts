@@ -27,6 +27,7 @@ export function wireHealthPoller(
   const telemetry = overrides.telemetry ?? createTelemetry('health-poller', config.env);
   const cluster = wireDeviceCluster(config, overrides);
   const group = config.group ?? DEFAULT_GROUP;
+  const health = new DynamoDbHealthStore(db, config.tables);
   const poller = new HealthPoller({
     env: config.env,
     group: {
@@ -41,9 +42,9 @@ export function wireHealthPoller(
     bindings: new DynamoDbBindingStore(db, { bindings: config.tables.bindings, affinity: '' }),
     // It only reads trees: no claims table.
     resources: new DynamoDbResourceStore(db, { resources: config.tables.resources, claims: '' }),
-    health: new DynamoDbHealthStore(db, config.tables),
+    health,
     clock,
   });
   const handler = createHealthPollerHandler(poller, config, telemetry, overrides.sleep, clock);
-  return { handler, poller, cluster, telemetry };
+  return { handler, poller, cluster, health, telemetry };
 }

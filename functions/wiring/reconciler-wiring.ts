@@ -12,7 +12,7 @@ import { createReconcilerHandler } from '../handlers/reconciler-handler.js';
 import { Reconciler } from '../services/reconciler.js';
 import type { ReconcilerConfig } from '../shared/config.js';
 import { createTelemetry, type Telemetry } from '../shared/telemetry.js';
-import { type DeviceOverrides, wireDeviceCluster } from './device-cluster-wiring.js';
+import { type DeviceOverrides, wirePartitionWriter } from './device-cluster-wiring.js';
 
 const RUN_LEASE_MS = 15 * 60_000;
 
@@ -34,10 +34,18 @@ export function wireReconciler(
   const db = createDocumentClient(clients.dynamodb);
   const telemetry = overrides.telemetry ?? createTelemetry('reconciler', config.env);
   const owner = `reconciler#${Math.random().toString(36).slice(2)}`;
-  const cluster = wireDeviceCluster(config, {
+  const { cluster, sync, writer } = wirePartitionWriter(config, {
     ...overrides,
+    env: config.env,
+    // Partition leases, shared with the agents.
+    lease: new DynamoDbPartitionLease(db, config.tables.leases, {
+      ttlMs: config.leaseMs,
+      waitMs: overrides.leaseWaitMs ?? 5_000,
+      clock,
+    }),
     ledger: new DynamoDbSyncLedger(db, config.tables.leases),
     owner,
+    newOwner: () => owner,
   });
   const reconciler = new Reconciler({
     env: config.env,
@@ -48,11 +56,8 @@ export function wireReconciler(
     bindings: new DynamoDbBindingStore(db, { bindings: config.tables.bindings, affinity: '' }),
     // Statuses only: no claims table.
     resources: new DynamoDbResourceStore(db, { resources: config.tables.resources, claims: '' }),
-    lease: new DynamoDbPartitionLease(db, config.tables.leases, {
-      ttlMs: config.leaseMs,
-      waitMs: overrides.leaseWaitMs ?? 5_000,
-      clock,
-    }),
+    writer,
+    sync,
     // A run lasts at most the function's 15 minutes; a run that died frees the cluster after that.
     runLease: new DynamoDbPartitionLease(db, config.tables.leases, { ttlMs: RUN_LEASE_MS, waitMs: 0, clock }),
     owner,

@@ -20,7 +20,7 @@ export interface SchedulerOverrides {
   /** Told about every forwarded request (the local dashboard's activity feed). */
   onScheduled?: RequestSchedulerDeps['onScheduled'];
   /** Told about every refused request (the local stack's log and console). */
-  onRefused?: SchedulerHandlerDeps['onRefused'];
+  onRefused?: RequestSchedulerDeps['onRefused'];
 }
 
 /**
@@ -51,6 +51,11 @@ export function wireScheduler(
     clock,
     random,
     ...(overrides.onScheduled ? { onScheduled: overrides.onScheduled } : {}),
+    refusalLog: {
+      log: new DynamoDbRefusalLog(db, config.tables.idempotency),
+      keepMs: config.idempotencyTtlSeconds * 1000,
+    },
+    ...(overrides.onRefused ? { onRefused: overrides.onRefused } : {}),
     ...(config.groups
       ? {
           groups: {
@@ -73,8 +78,6 @@ export function wireScheduler(
     telemetry,
     clock,
     random,
-    refusals: new DynamoDbRefusalLog(db, config.tables.idempotency),
-    ...(overrides.onRefused ? { onRefused: overrides.onRefused } : {}),
   };
   return { handler: createSchedulerHandler(deps), deps, scheduler, registry, bindings, resources, telemetry };
 }

@@ -286,6 +286,7 @@ export class EnvironmentDashboard extends Construct {
       description: string,
       comparison = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods = 1,
+      missingData = TreatMissingData.NOT_BREACHING,
     ) => {
       const a = new Alarm(this, id, {
         alarmName: `bigip-lbaas-${env}-${id}`,
@@ -294,7 +295,7 @@ export class EnvironmentDashboard extends Construct {
         threshold,
         evaluationPeriods,
         comparisonOperator: comparison,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
+        treatMissingData: missingData,
       });
       a.addAlarmAction(new SnsAction(props.alarmTopic));
       this.alarms.push(a);
@@ -315,6 +316,17 @@ export class EnvironmentDashboard extends Construct {
       );
     }
     alarm('NoActiveAgent', custom('noActiveAgent', {}, 'Sum'), 1, `${env}: requests found no active agent`);
+    // One agent down is redundancy lost, before any request finds no agent at all. Every live
+    // agent's heartbeat reports the count each minute, so no data means no agent beats.
+    alarm(
+      'AgentDown',
+      custom('agentsDown', {}, 'Maximum'),
+      1,
+      `${env}: an enabled agent has not heartbeat for agentDownTime (redundancy lost; lbaas agents shows which)`,
+      ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      1,
+      TreatMissingData.BREACHING,
+    );
     alarm(
       'OldestRequest',
       props.requestQueue.metricApproximateAgeOfOldestMessage({

@@ -66,6 +66,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <body>
 <h1>bigip-lbaas · environment <span id="env">…</span></h1>
 <div id="error" class="bad" style="display:none;margin-bottom:.6rem"></div>
+<div id="redundancy" class="warn" style="display:none;margin-bottom:.6rem"></div>
 <div class="sub">agentDownTime <span id="downtime"></span> s · heartbeats every <span id="interval"></span> s · updated <span id="updated">never</span></div>
 <div class="grid">
   <section class="wide">
@@ -131,6 +132,13 @@ async function refresh() {
   document.getElementById('downtime').textContent = s.agentDownTimeSeconds;
   document.getElementById('interval').textContent = s.heartbeatIntervalSeconds;
   document.getElementById('updated').textContent = new Date(s.now).toLocaleTimeString();
+  // An enabled agent without a heartbeat within agentDownTime: what raises the AgentDown alarm in AWS.
+  const down = s.agents.filter((a) => a.adminStateUp && !a.alive);
+  const banner = document.getElementById('redundancy');
+  banner.style.display = down.length > 0 ? '' : 'none';
+  banner.textContent = down.length > 0
+    ? 'Redundancy lost: ' + down.map((a) => a.host + (a.heartbeatAgeSeconds === null ? ' (never beat)' : ' (no heartbeat for ' + Math.round(a.heartbeatAgeSeconds) + ' s)')).join(', ') + ' — the AgentDown alarm in AWS'
+    : '';
   document.getElementById('agents').innerHTML = s.agents.map((a) => {
     // Stopped but not yet past agentDownTime: still counted alive, and about to be declared dead.
     const dyingIn = !a.running && a.alive && a.heartbeatAgeSeconds !== null

@@ -108,8 +108,11 @@ describe('local dashboard in headless Chromium', () => {
       .poll(() => page.locator('[data-lb] [data-field="health"]').count(), { timeout: 20_000 })
       .toBe(6);
     const root = page.locator('[data-lb] li[data-node^="loadbalancer#"] > [data-field="health"]');
-    expect(await root.textContent()).toBe('ONLINE');
-    expect(await root.getAttribute('class')).toContain('h-ONLINE');
+    // The demo's members are off the loopback: the sandbox's HTTP monitor cannot reach them, so once
+    // its timeout has passed the status poller reports them, and everything above them, ERROR: what
+    // was measured, as a real monitor would say (#27.7).
+    await expect.poll(() => root.textContent(), { timeout: 45_000 }).toBe('ERROR');
+    expect(await root.getAttribute('class')).toContain('h-ERROR');
     await page.fill('#lb-filter', 'no-such-thing');
     await expect.poll(() => page.locator('[data-lb]').count()).toBe(0);
     await page.fill('#lb-filter', 'ACTIVE');
@@ -199,15 +202,29 @@ describe('local dashboard in headless Chromium', () => {
     const addresses = await page.locator('[data-node^="member#"] > [data-field="address"]').allTextContents();
     expect(addresses.sort()).toEqual(['10.200.1.1:8080', '10.200.1.2:8080', '10.250.0.9:8080']);
 
-    // Search: a member's name, its address, and a child's status (the load balancer's own is DEGRADED).
-    for (const q of ['backend-x', '10.250.0.9', 'ERROR', 'error']) {
+    // Search: a member's name, its address, and a child's status. The demo's members are off the
+    // loopback, so the sandbox's monitor finds them down and the load balancer is ERROR itself
+    // (#27.7); a status only a child can have shows that the search reaches into the tree: a member
+    // of weight 0 is DRAINING, which a load balancer never is.
+    const drain = await stack.client.submit({
+      operation: 'update',
+      resource: 'member',
+      tenantId: lb.tenantId,
+      loadbalancerId: lb.loadbalancerId,
+      object: { id: sent.objectId, weight: 0 },
+    });
+    await stack.client.wait(lb.loadbalancerId, { requests: [drain] });
+    await stack.pollHealth();
+    await expect
+      .poll(() => member.locator('> [data-field="health"]').textContent(), { timeout: 20_000 })
+      .toBe('DRAINING');
+    const rootHealth = page.locator('[data-lb] li[data-node^="loadbalancer#"] > [data-field="health"]');
+    for (const q of ['backend-x', '10.250.0.9', 'ERROR', 'error', 'DRAINING', 'draining']) {
       await page.fill('#lb-filter', q);
       await expect.poll(() => page.locator('[data-lb]').count(), { message: q }).toBe(1);
       expect(await page.locator('[data-lb]').getAttribute('data-lb')).toBe(lb.loadbalancerId);
     }
-    expect(
-      await page.locator('[data-lb] li[data-node^="loadbalancer#"] > [data-field="health"]').textContent(),
-    ).not.toBe('ERROR');
+    expect(await rootHealth.textContent()).not.toBe('DRAINING');
     await page.fill('#lb-filter', 'no-such-backend');
     await expect.poll(() => page.locator('[data-lb]').count()).toBe(0);
     await page.fill('#lb-filter', '');
@@ -254,6 +271,8 @@ describe('local dashboard in headless Chromium', () => {
       .poll(() => agentRow(host).locator('[data-field="state"]').textContent(), { timeout: 15_000 })
       .toBe('dead (stopped)');
     expect(stack.agent(host).running).toBe(false);
+    // One enabled agent down is redundancy lost: the console says so (the AgentDown alarm in AWS).
+    await expect.poll(() => page.locator('#redundancy').textContent()).toContain(`Redundancy lost: ${host}`);
     // A request for its load balancer now goes to a failover agent.
     await stack.client.submit({
       operation: 'update',
@@ -280,6 +299,7 @@ describe('local dashboard in headless Chromium', () => {
     await expect
       .poll(() => agentRow(host).locator('[data-field="state"]').textContent(), { timeout: 15_000 })
       .toBe('alive');
+    await expect.poll(() => page.locator('#redundancy').isVisible()).toBe(false);
     await expect
       .poll(() => page.locator('#timeline [data-event="agent-up"]').count(), { timeout: 15_000 })
       .toBeGreaterThan(0);

@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { runSoak } from '../../bench/support/soak-run.js';
 
-describe('soak, short form: load with faults, nothing lost or stuck', () => {
+describe('soak, short form: load with faults and the reconciler removing orphans, nothing lost or stuck', () => {
   it('accounts for every request and leaves every device equal to the desired state', async () => {
     const report = await runSoak({
       rate: 8,
       durationSeconds: 12,
       tenants: 4,
       faults: true,
+      // The reconciler runs alongside with orphan removal on: it must never remove a live object (#27.1).
+      reconcileIntervalMs: 3_000,
+      reconcileOrphans: 'remove',
       services: {
         dynamodbEndpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB as string,
         sqsEndpoint: process.env.AWS_ENDPOINT_URL_SQS as string,
@@ -27,5 +30,7 @@ describe('soak, short form: load with faults, nothing lost or stuck', () => {
     // The device, compared with what the requests sent must have put there (not with our translation).
     expect(report.deviceMismatches).toEqual([]);
     expect(report.errorsAccounted.filter((e) => e.includes('(no reason!)'))).toEqual([]);
+    expect(report.reconcile.runs).toBeGreaterThan(0);
+    expect(report.reconcile.liveObjectsRemoved).toEqual([]);
   }, 240_000);
 });

@@ -93,10 +93,9 @@ describe('the devices’ CA bundle', () => {
       LBAAS_CA_BUNDLE_FILE: 'ca.pem',
       LAMBDA_TASK_ROOT: tls,
       ...Object.fromEntries(
-        ['AGENTS', 'BINDINGS', 'AFFINITY', 'RESOURCES', 'LEASES', 'CLAIMS', 'GROUPS'].map((t) => [
-          `LBAAS_TABLE_${t}`,
-          't',
-        ]),
+        ['AGENTS', 'BINDINGS', 'AFFINITY', 'RESOURCES', 'LEASES', 'CLAIMS', 'GROUPS', 'STATISTICS'].map(
+          (t) => [`LBAAS_TABLE_${t}`, 't'],
+        ),
       ),
     };
     const config = readAgentConfig(env);
@@ -488,6 +487,7 @@ describe('CDK stacks (sample configuration)', () => {
         'Agent-agent-2-DeadLettered',
         'Agent-agent-3-DeadLettered',
         'NoActiveAgent',
+        'AgentDown',
         'OldestRequest',
         // Twelve functions: one errors alarm per ten (an alarm's expression takes ten metrics).
         'FunctionErrors-1',
@@ -505,6 +505,23 @@ describe('CDK stacks (sample configuration)', () => {
         .sort(),
     );
     env.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [Match.anyValue()] });
+  });
+
+  it('alarms as soon as one enabled agent stops heartbeating (redundancy lost), and when no agent beats at all (#27.13)', () => {
+    env.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'bigip-lbaas-Project-AgentDown',
+      Namespace: METRIC_NAMESPACE,
+      MetricName: 'AgentsDown',
+      Dimensions: [{ Name: 'Environment', Value: 'Project' }],
+      Statistic: 'Maximum',
+      Period: 60,
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      // Every live agent's heartbeat reports it each minute: no data at all means none beats.
+      TreatMissingData: 'breaching',
+      AlarmActions: [Match.anyValue()],
+    });
   });
 
   it('puts only metrics on the dashboard that the functions emit, with the dimensions they emit them with', () => {

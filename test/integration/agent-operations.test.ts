@@ -72,10 +72,15 @@ describe('operator operations on agents (DynamoDB Local)', () => {
     for (const l of lbs) expect(refusal.message).toContain(l.loadbalancerId);
     expect(await h.registry.getAgent('Ops', host)).toBeDefined();
 
-    expect(await ops.deleteAgent('Ops', host, { force: true })).toEqual({ unbound: 2 });
+    // Forced: its load balancers move to a live agent first, together (#27.2).
+    expect(await ops.deleteAgent('Ops', host, { force: true })).toEqual({ moved: 2 });
     expect(await h.registry.getAgent('Ops', host)).toBeUndefined();
-    expect(await h.bindings.getBinding(lbs[0]?.loadbalancerId as string)).toBeUndefined();
-    expect((await h.bindings.getTenantAffinity('Ops', tenant)).hosts).toEqual([]);
+    const now = await Promise.all(lbs.map((l) => h.bindings.getBinding(l.loadbalancerId)));
+    expect(new Set(now.map((b) => b?.host)).size).toBe(1);
+    expect(now[0]?.host).not.toBe(host);
+    expect((await h.bindings.getTenantAffinity('Ops', tenant)).hosts.map((a) => a.host)).toEqual([
+      now[0]?.host,
+    ]);
     expect(await ops.deleteAgent('Ops', 'agent-x').catch((e) => e.message)).toBe(
       'no agent agent-x in environment Ops',
     );
@@ -83,7 +88,7 @@ describe('operator operations on agents (DynamoDB Local)', () => {
 
   it('deletes an idle agent outright', async () => {
     const { ops, h } = await fixture();
-    expect(await ops.deleteAgent('Ops', 'agent-3')).toEqual({ unbound: 0 });
+    expect(await ops.deleteAgent('Ops', 'agent-3')).toEqual({ moved: 0 });
     expect(await h.registry.getAgent('Ops', 'agent-3')).toBeUndefined();
   });
 

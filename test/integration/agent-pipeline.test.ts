@@ -198,6 +198,36 @@ describe('agent pipeline: SQS → scheduler → agent → simulated BIG-IP → s
     expect((await root())?.ownChangePending).toBeUndefined();
   });
 
+  it('never deletes an operator’s node in /Common when our last member on its address goes (#27.4)', async () => {
+    const s = await system();
+    // A node made by hand, with a description and a connection limit.
+    s.sim.store.create('ltm/node', {
+      name: '10.44.0.1',
+      partition: 'Common',
+      address: '10.44.0.1',
+      description: 'db primary (operator)',
+      connectionLimit: 100,
+    });
+    const ids = lbIds();
+    const pool = requests.createPool(ids);
+    const ours = requests.createMember(ids, pool.object.id as string, {
+      address: '10.44.0.1',
+      protocol_port: 5432,
+    });
+    const mine = requests.createMember(ids, pool.object.id as string, {
+      address: '10.44.0.2',
+      protocol_port: 5432,
+    });
+    await s.submitAndSettle(requests.createLoadbalancer(ids), pool, ours, mine);
+    await s.submitAndSettle(requests.delete('member', ids, ours.object.id as string));
+    await s.submitAndSettle(requests.delete('member', ids, mine.object.id as string));
+    const nodes = (s.sim.dump()['ltm/node'] ?? []) as { fullPath: string; description?: string }[];
+    // The operator's stays as it was; the one the device made for our member is cleaned up.
+    expect(nodes.map((n) => [n.fullPath, n.description])).toEqual([
+      ['/Common/10.44.0.1', 'db primary (operator)'],
+    ]);
+  });
+
   it('deletes a member, then a pool with its members and monitor, then the load balancer and its partition', async () => {
     const s = await system();
     const f = fullLoadBalancer();
@@ -336,7 +366,7 @@ describe('agent pipeline: SQS → scheduler → agent → simulated BIG-IP → s
     // From its first read to the end of its writes, an apply is in the partition's critical section.
     const inside = { now: 0, max: 0 };
     for (const a of s.agents) {
-      const device = a.cluster.devices[0] as unknown as Record<
+      const device = a.cluster.units[0] as unknown as Record<
         'read' | 'execute',
         (...args: never[]) => Promise<unknown>
       >;
@@ -473,7 +503,7 @@ describe('agent pipeline with an HA pair', () => {
     expect(pair.b.calls.filter((c) => c.method !== 'GET' && !c.path.includes('authn'))).toEqual([]);
 
     pair.failover();
-    s.agents[0]?.cluster.forget(); // the next status poll would see it within the cache TTL
+    s.agents[0]?.cluster.invalidate(); // the next status poll would see it within the cache TTL
     await s.submitAndSettle(requests.createListener(ids));
     expect(pair.b.calls.some((c) => c.method === 'POST' && c.path === '/mgmt/tm/ltm/virtual')).toBe(true);
     expect(pair.a.dump()['ltm/virtual']).toHaveLength(1); // synced back from b

@@ -99,6 +99,33 @@ describe('simulated data plane', () => {
     expect(await get(vip.address, vip.port)).toBe('ECONNRESET');
   });
 
+  it('reports a member it cannot reach (not on the loopback) down after the monitor’s timeout, as a real monitor would (#27.7)', async () => {
+    let now = 1_000_000;
+    // Ticks by hand on a clock of its own: what is measured never depends on the machine's speed.
+    const sim = new BigIpSimulator({ clock: () => now, dataPlane: { tickMs: 3_600_000 } });
+    await sim.listen();
+    cleanup.push(() => sim.close());
+    sim.store.create('sys/folder', { name: 'P' });
+    sim.store.create('ltm/monitor/http', { name: 'mon', partition: 'P', interval: 5, timeout: 16 });
+    const pool = sim.store.create('ltm/pool', { name: 'pool', partition: 'P', monitor: '/P/mon' });
+    sim.store.create('ltm/pool/members', { name: '10.0.1.5:8080', partition: 'Common' }, pool);
+    const key = '/P/pool|/Common/10.0.1.5:8080';
+    const tick = async () => {
+      sim.dataPlane?.tick();
+      await new Promise((r) => setImmediate(r));
+    };
+    await tick();
+    expect(sim.stats.member(key)).toBe('checking');
+    for (let s = 5; s < 16; s += 5) {
+      now += 5_000;
+      await tick();
+      expect(sim.stats.member(key)).toBe('checking');
+    }
+    now += 5_000; // 20 s without an answer: past the monitor's 16 s timeout
+    await tick();
+    expect(sim.stats.member(key)).toBe('down');
+  });
+
   it('weights members by ratio, keeps a client on its member with source-address persistence, and honours the connection limit', async () => {
     const { sim, pool } = await sandbox({ loadBalancingMode: 'ratio-member' });
     const [one, two] = [await backend('one'), await backend('two')];

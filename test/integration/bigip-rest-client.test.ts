@@ -285,6 +285,29 @@ describe('iControl REST client against the BIG-IP simulator', () => {
     expect(clash.transient).toBe(false);
   });
 
+  it('takes a transaction refused for a name of ours that already exists as a stale read too (#27.3)', async () => {
+    const { device } = await setup({ client: { retries: 0 } });
+    const pool = (name: string) => ({
+      kind: 'pool' as const,
+      partition: 'P',
+      name,
+      attrs: { loadBalancingMode: 'round-robin' },
+    });
+    const create = (name: string) => ({ op: 'create' as const, object: pool(name) });
+    const plan = (names: string[], createFolder: boolean) => ({
+      createFolder,
+      commands: names.map(create),
+      atomic: true,
+      nodeCleanup: [],
+      removeFolder: false,
+    });
+    await device.execute('P', plan(['p', 'q'], true));
+    // A read that did not show p (a write of ours still in the device's hands): the commit fails.
+    const error = await device.execute('P', plan(['p', 'r'], false)).catch((e) => e);
+    expect(error.context.bigipMessage).toMatch(/^transaction failed:01020066:/);
+    expect(error.transient).toBe(true);
+  });
+
   it('reads failover, sync and version state (a standby unit says so)', async () => {
     const { sim, device } = await setup();
     sim.setFailoverState('standby');
@@ -339,6 +362,9 @@ describe('iControl REST client against the BIG-IP simulator', () => {
       UnsafeBigIpNameError,
     );
     expect(sim.callCount()).toBe(0);
+    // A node the device made (route domain 2): read, then deleted, its name escaped both times.
+    sim.store.create('sys/folder', { name: 'P' });
+    sim.store.create('ltm/node', { name: '10.0.0.1%2', partition: 'P', address: '10.0.0.1%2' });
     await device.execute('P', {
       createFolder: true,
       commands: [],
@@ -346,8 +372,11 @@ describe('iControl REST client against the BIG-IP simulator', () => {
       nodeCleanup: ['10.0.0.1%2'],
       removeFolder: false,
     });
-    expect(sim.calls.map((c) => `${c.method} ${c.path}`)).toContain(
-      'DELETE /mgmt/tm/ltm/node/~P~10.0.0.1%252',
+    expect(sim.calls.map((c) => `${c.method} ${c.path}`)).toEqual(
+      expect.arrayContaining([
+        'GET /mgmt/tm/ltm/node/~P~10.0.0.1%252',
+        'DELETE /mgmt/tm/ltm/node/~P~10.0.0.1%252',
+      ]),
     );
   });
 

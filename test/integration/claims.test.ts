@@ -1,8 +1,20 @@
 import { describe, expect, it } from 'vitest';
+import type { ResourceStore } from '../../functions/domain/ports.js';
+import { explainRecordConflict } from '../../functions/domain/refusals.js';
 import { lbIds, requests } from '../support/factories.js';
 import { captureMetrics, schedulerHarness } from '../support/scheduler-harness.js';
 import { parsed } from '../support/service-fixtures.js';
 import { systemHarness } from '../support/system-harness.js';
+
+/** Why the resources table refused a request, as the scheduler reports it (the adapter's findings, the domain's words). */
+async function refusalOf(h: { resources: ResourceStore; env: string }, body: Record<string, unknown>) {
+  const request = parsed(body);
+  const result = await h.resources.recordRequest(request, h.env, Date.now());
+  if (result.recorded) return 'recorded';
+  return 'refusal' in result
+    ? result.refusal.reason
+    : explainRecordConflict(request, h.env, result.conflict)?.reason;
+}
 
 /** Addresses are unique on a device across partitions (device-facts.md §2.2): claims refuse clashes up front. */
 describe('address claims (DynamoDB Local)', () => {
@@ -29,14 +41,8 @@ describe('address claims (DynamoDB Local)', () => {
     const [owner, other] = [lbIds(), lbIds()];
     await h.deliver([requests.createLoadbalancer(owner, { vip_address: '10.9.0.2' })]);
     const before = await h.resources.loadRecords(owner.loadbalancerId);
-    const refused = await h.resources
-      .recordRequest(
-        parsed(requests.createLoadbalancer(other, { vip_address: '10.9.0.2' })),
-        h.env,
-        Date.now(),
-      )
-      .catch((e: Error) => e);
-    expect((refused as Error).message).toBe(
+    const refused = await refusalOf(h, requests.createLoadbalancer(other, { vip_address: '10.9.0.2' }));
+    expect(refused).toBe(
       `load balancer ${other.loadbalancerId} cannot be created: VIP 10.9.0.2 is already used by loadbalancer ${owner.loadbalancerId} in environment ${h.env}`,
     );
     expect(await h.resources.loadRecords(other.loadbalancerId)).toEqual([]);
@@ -81,8 +87,8 @@ describe('object ids and references stay inside their load balancer (DynamoDB Lo
     );
     expect((await h.resources.loadRecords(b.loadbalancerId)).map((r) => r.type)).toEqual(['loadbalancer']);
     expect(await h.resources.loadRecords(a.loadbalancerId)).toEqual(before);
-    const refused = await h.resources.recordRequest(parsed(reused), h.env, Date.now()).catch((e: Error) => e);
-    expect((refused as Error).message).toBe(
+    const refused = await refusalOf(h, reused);
+    expect(refused).toBe(
       `pool ${pool.object.id} cannot be created: id ${pool.object.id} is already used by pool ${pool.object.id} of load balancer ${a.loadbalancerId} in environment ${h.env}`,
     );
   });
@@ -101,8 +107,8 @@ describe('object ids and references stay inside their load balancer (DynamoDB Lo
       requests.createPool(b, { listener_id: listenerA.object.id }),
     ];
     for (const body of foreign) {
-      const refused = await h.resources.recordRequest(parsed(body), h.env, Date.now()).catch((e: Error) => e);
-      expect((refused as Error).message).toMatch(
+      const refused = await refusalOf(h, body);
+      expect(refused).toMatch(
         new RegExp(
           `is not a (pool|listener) of load balancer ${b.loadbalancerId}: it belongs to load balancer ${a.loadbalancerId}$`,
         ),

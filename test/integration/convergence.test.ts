@@ -2,13 +2,15 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StaticCredentials } from '../../functions/adapters/device-credentials.js';
 import { LoadBalancerApplier } from '../../functions/services/load-balancer-applier.js';
-import { wireDeviceCluster } from '../../functions/wiring/device-cluster-wiring.js';
+import { wirePartitionWriter } from '../../functions/wiring/device-cluster-wiring.js';
 import { BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
 import { lbIds, requests, uuid } from '../support/factories.js';
 import { InMemoryAgentRegistry } from '../support/fakes/in-memory-agent-registry.js';
 import { InMemoryBindingStore } from '../support/fakes/in-memory-binding-store.js';
+import { InMemoryHealthStore } from '../support/fakes/in-memory-health-store.js';
 import { InMemoryLease } from '../support/fakes/in-memory-lease.js';
 import { InMemoryResourceStore } from '../support/fakes/in-memory-resource-store.js';
+import { InMemorySyncLedger } from '../support/fakes/in-memory-sync-ledger.js';
 import { parsed } from '../support/service-fixtures.js';
 
 /**
@@ -169,7 +171,7 @@ describe('re-applying an unchanged load balancer writes nothing (every supported
       fc.asyncProperty(shape, async (s) => {
         const sim = sims.get(s.version) as BigIpSimulator;
         const resources = new InMemoryResourceStore();
-        const cluster = wireDeviceCluster(
+        const { cluster, writer } = wirePartitionWriter(
           {
             devices: [{ name: 'bigip1', baseUrl: urls.get(s.version) as string }],
             deviceSecretId: 'local',
@@ -179,7 +181,14 @@ describe('re-applying an unchanged load balancer writes nothing (every supported
             clusterName: 'c1',
             restTimeoutMs: 5_000,
           },
-          { credentials: new StaticCredentials({ username: 'admin', password: 'admin' }) },
+          {
+            env: ENV,
+            lease: new InMemoryLease(),
+            ledger: new InMemorySyncLedger(),
+            owner: 'agent-1',
+            newOwner: uuid,
+            credentials: new StaticCredentials({ username: 'admin', password: 'admin' }),
+          },
         );
         const applier = new LoadBalancerApplier({
           env: ENV,
@@ -187,10 +196,9 @@ describe('re-applying an unchanged load balancer writes nothing (every supported
           resources,
           bindings: new InMemoryBindingStore(),
           registry: new InMemoryAgentRegistry(),
-          lease: new InMemoryLease(),
-          cluster,
+          writer,
+          statistics: new InMemoryHealthStore(resources),
           clock: Date.now,
-          newId: uuid,
         });
         const { ids, messages } = messagesFor(s);
         for (const m of messages) await resources.recordRequest(parsed(m), ENV, Date.now());

@@ -181,6 +181,8 @@ describe('heartbeats against the BIG-IP simulator and DynamoDB Local', () => {
       metrics.filter((m) => m.name === 'HeartbeatAge').map((m) => [m.dimensions.Agent, m.value]),
     );
     expect(ages).toEqual({ 'agent-1': 80, 'agent-2': 0, 'agent-3': 0 });
+    // agent-1 is enabled but silent past agentDownTime: one agent down, what the AgentDown alarm watches.
+    expect(metrics.filter((m) => m.name === 'AgentsDown').map((m) => m.value)).toEqual([1]);
     await f.sim?.close();
   });
 

@@ -91,6 +91,21 @@ describe('batch member update (Octavia PUT /pools/{id}/members) through the whol
     );
   });
 
+  it('replaces a member by a new one on its address and port: the old one is deleted, nothing stays pending (#27.9)', async () => {
+    const s = await system();
+    const { ids, poolId, created } = await withPool(s, { '10.0.0.1': 1 });
+    const old = created[0]?.object as { id: string };
+    const replacement = { id: uuid(), address: '10.0.0.1', protocol_port: 80, weight: 2 };
+    await s.submitAndSettle(requests.memberBatch(ids, poolId, [replacement]));
+    const records = await s.resources.loadRecords(ids.loadbalancerId);
+    expect(memberRecords(records).map((r) => [r.id, r.provisioningStatus])).toEqual([
+      [replacement.id, 'ACTIVE'],
+    ]);
+    expect(records.find((r) => r.type === 'loadbalancer')?.provisioningStatus).toBe('ACTIVE');
+    expect(records.some((r) => r.id === old.id)).toBe(false);
+    expect(onDevice(s, poolId)).toEqual(['10.0.0.1:80 2']);
+  });
+
   it('keeps unlisted members when additive_only, and applies an empty list as "remove them all"', async () => {
     const s = await system();
     const { ids, poolId } = await withPool(s, { '10.0.0.1': 1, '10.0.0.2': 1 });

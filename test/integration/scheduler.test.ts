@@ -5,6 +5,7 @@ import { RequestScheduler } from '../../functions/services/request-scheduler.js'
 import { EventSourcePoller } from '../../local/event-source-poller.js';
 import { lbIds, requests, uuid } from '../support/factories.js';
 import { captureMetrics, drainQueue, schedulerHarness } from '../support/scheduler-harness.js';
+import { forwarded } from '../support/service-fixtures.js';
 
 describe('scheduler pipeline against DynamoDB Local and fauxqs', () => {
   it('records a new load balancer as PENDING_CREATE, binds it, and forwards it to the chosen agent in its message group', async () => {
@@ -114,7 +115,7 @@ describe('scheduler pipeline against DynamoDB Local and fauxqs', () => {
       return new RequestScheduler({ ...deps, random: () => (i % 3) / 3 + 0.01 });
     });
     const request = { ...requests.createListener(ids), operation: 'create' } as never;
-    const decisions = await Promise.all(schedulers.map((s) => s.decide(request)));
+    const decisions = (await Promise.all(schedulers.map((s) => s.decide(request)))).map(forwarded);
     const hosts = new Set(decisions.map((d) => d.decision.host));
     expect(hosts.size).toBe(1);
     expect(decisions.filter((d) => d.bound)).toHaveLength(1);
@@ -135,7 +136,7 @@ describe('scheduler pipeline against DynamoDB Local and fauxqs', () => {
         } as never),
       ),
     );
-    expect(new Set(results.map((r) => r.decision.host)).size).toBe(1);
+    expect(new Set(results.map((r) => forwarded(r).decision.host)).size).toBe(1);
     const affinity = await h.bindings.getTenantAffinity('Test', tenant);
     expect(affinity.hosts).toHaveLength(1);
     expect(affinity.hosts[0]?.loadbalancers).toBe(10);

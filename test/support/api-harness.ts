@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDbAgentRegistry } from '../../functions/adapters/dynamodb-agent-registry.js';
-import { DynamoDbResourceStore } from '../../functions/adapters/dynamodb-resource-store.js';
 import type { CapacityLimits } from '../../functions/domain/capacity.js';
 import type { NetworkCatalog } from '../../functions/domain/networks.js';
 import type { PolicyMode } from '../../functions/domain/octavia-policy.js';
@@ -47,22 +45,6 @@ export async function apiHarness(options: ApiHarnessOptions = {}) {
   );
   const tables = await freshTables(clients.dynamodb);
   const requestQueue = await freshQueue(clients.sqs, 'api-requests');
-  const registry = new DynamoDbAgentRegistry(clients.db, tables.agents);
-  const hosts = options.hosts ?? ['agent-1', 'agent-2'];
-  const groupOf = new Map(options.groups?.flatMap((g) => g.hosts.map((h) => [h, g.name] as const)) ?? []);
-  for (const host of hosts)
-    await registry.heartbeat({
-      env,
-      host,
-      agentId: `${env}.${host}`,
-      queueUrl: `https://sqs.invalid/${host}`,
-      nowMs: Date.now(),
-      started: true,
-      alive: true,
-      devices: {},
-      configuration: {},
-      ...(groupOf.get(host) ? { group: groupOf.get(host) as string } : {}),
-    });
   const networks = options.networks ?? {
     networks: [
       {
@@ -93,6 +75,22 @@ export async function apiHarness(options: ApiHarnessOptions = {}) {
       ...(options.policy && options.validator ? { policy: options.policy } : {}),
     },
   );
+  const { registry } = graph;
+  const hosts = options.hosts ?? ['agent-1', 'agent-2'];
+  const groupOf = new Map(options.groups?.flatMap((g) => g.hosts.map((h) => [h, g.name] as const)) ?? []);
+  for (const host of hosts)
+    await registry.heartbeat({
+      env,
+      host,
+      agentId: `${env}.${host}`,
+      queueUrl: `https://sqs.invalid/${host}`,
+      nowMs: Date.now(),
+      started: true,
+      alive: true,
+      devices: {},
+      configuration: {},
+      ...(groupOf.get(host) ? { group: groupOf.get(host) as string } : {}),
+    });
   const server: ApiServer = await startApiServer({
     handler: graph.handler,
     auth: options.validator
@@ -100,7 +98,7 @@ export async function apiHarness(options: ApiHarnessOptions = {}) {
       : { mode: 'noauth', defaultProject: TEST_PROJECT },
     port: 0,
   });
-  const resources = new DynamoDbResourceStore(clients.db, tables);
+  const { resources } = graph;
 
   /** One HTTP call: status and parsed body. */
   const call = async (

@@ -1,7 +1,4 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDbAgentRegistry } from '../../functions/adapters/dynamodb-agent-registry.js';
-import { DynamoDbBindingStore } from '../../functions/adapters/dynamodb-binding-store.js';
-import { DynamoDbResourceStore } from '../../functions/adapters/dynamodb-resource-store.js';
 import type { CapacityLimits } from '../../functions/domain/capacity.js';
 import type { SchedulerConfig } from '../../functions/shared/config.js';
 import type { TableNames } from '../../functions/shared/table-schema.js';
@@ -37,9 +34,6 @@ export async function schedulerHarness(options: HarnessOptions = {}) {
 
   let now = Date.now();
   const clock = () => now;
-  const registry = new DynamoDbAgentRegistry(clients.db, tables.agents);
-  const bindings = new DynamoDbBindingStore(clients.db, tables);
-  const resources = new DynamoDbResourceStore(clients.db, tables);
 
   const config: SchedulerConfig = {
     env,
@@ -56,7 +50,10 @@ export async function schedulerHarness(options: HarnessOptions = {}) {
       : {}),
   };
   const groupOfHost = new Map(options.groups?.flatMap((g) => g.hosts.map((h) => [h, g.name] as const)) ?? []);
-  const { deps, handler } = wireScheduler(config, clients, { clock, random: options.random ?? Math.random });
+  const { deps, handler, registry, bindings, resources } = wireScheduler(config, clients, {
+    clock,
+    random: options.random ?? Math.random,
+  });
 
   const beat = async (host: string, overrides: { at?: number; agentId?: string } = {}) =>
     registry.heartbeat({

@@ -6,7 +6,6 @@ import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-s
 import { afterEach } from 'vitest';
 import { FileCertificates } from '../../functions/adapters/certificate-stores.js';
 import { StaticCredentials } from '../../functions/adapters/device-credentials.js';
-import { DynamoDbHealthStore } from '../../functions/adapters/dynamodb-health-store.js';
 import type { ResourceType } from '../../functions/domain/lbaas-request.js';
 import type { AgentConfig } from '../../functions/shared/config.js';
 import { wireAgentWorker } from '../../functions/wiring/agent-worker-wiring.js';
@@ -227,8 +226,10 @@ export async function systemHarness(options: SystemOptions = {}) {
       return graph;
     },
     /** Listener totals the poller kept for a load balancer. */
-    healthStats: (loadbalancerId: string) =>
-      new DynamoDbHealthStore(h.clients.db, h.tables).loadStatistics(loadbalancerId),
+    healthStats(loadbalancerId: string) {
+      // The poller's own store (its graph's device clients are never used for this).
+      return this.healthPoller().health.loadStatistics(loadbalancerId);
+    },
     /** Heartbeats for every running agent at the harness clock. */
     async beatRunning() {
       for (const host of Object.keys(h.agentQueues)) if (!stopped.has(host)) await h.beat(host);

@@ -61,6 +61,7 @@ export class InMemoryAgentRegistry implements AgentRegistry {
     row.queueUrl = report.queueUrl;
     row.devices = report.devices;
     row.configuration = report.configuration;
+    if (report.group) row.group = report.group;
     if (report.alive) row.heartbeatAt = report.nowMs;
     if (report.started) row.startedAt = report.nowMs;
     this.rows.set(this.key(report.env, report.host), row);

@@ -10,6 +10,7 @@ import { BigIpError } from '../../../functions/domain/errors.js';
 import type {
   BigIpDevice,
   DeviceCluster,
+  DeviceState,
   DeviceStatus,
   ExecuteReport,
 } from '../../../functions/domain/ports.js';
@@ -157,7 +158,7 @@ export class InMemoryBigIp implements BigIpDevice {
     return { skipped };
   }
 
-  async status(): Promise<DeviceStatus> {
+  async status(_options?: { withSync?: boolean; withVersion?: boolean }): Promise<DeviceStatus> {
     return { failoverState: this.failoverState };
   }
 
@@ -172,11 +173,8 @@ export class InMemoryBigIp implements BigIpDevice {
   async close(): Promise<void> {}
 }
 
-/** A cluster of in-memory devices: writes go to the first ACTIVE one; syncs are logged. */
+/** A cluster of in-memory devices: writes go to the first ACTIVE one (no cache). */
 export class InMemoryCluster implements DeviceCluster {
-  readonly syncs: string[] = [];
-  forgotten = 0;
-
   constructor(
     readonly devices: InMemoryBigIp[] = [new InMemoryBigIp()],
     readonly name = 'cluster1',
@@ -192,30 +190,62 @@ export class InMemoryCluster implements DeviceCluster {
     return active;
   }
 
-  /** Groups that are not In Sync get synced by the next apply, changed or not. */
-  outOfSync = false;
-  /** The checks the applier asked units to make (unit name per call). */
-  readonly checked: string[] = [];
+  peersOf(device: BigIpDevice): InMemoryBigIp[] {
+    return this.devices.filter((d) => d !== device);
+  }
 
-  async confirmOnGroup(
+  async unitStates(options: { withVersion: boolean }): Promise<Record<string, DeviceState>> {
+    const states: Record<string, DeviceState> = {};
+    for (const unit of this.devices) {
+      try {
+        const status = await unit.status({ withSync: this.devices.length > 1, ...options });
+        states[unit.name] = { reachable: true, failoverState: status.failoverState, checkedAt: 0 };
+      } catch (error) {
+        states[unit.name] = { reachable: false, message: (error as Error).message, checkedAt: 0 };
+      }
+    }
+    return states;
+  }
+
+  async close(): Promise<void> {}
+}
+
+/**
+ * The config-sync of a group of in-memory units, recorded rather than run: `syncs` names the unit
+ * each sync ran from, `checked` the units asked whether they hold a change. The units do not
+ * replicate; asking them still exercises the caller's check.
+ */
+export class RecordingGroupSync {
+  readonly syncs: string[] = [];
+  readonly checked: string[] = [];
+  /** Groups that are not In Sync get synced by the next confirmation, changed or not. */
+  outOfSync = false;
+  /** Makes the next confirmation throw this (a sync that did not reach the peer in time, say). */
+  fail: Error | undefined;
+
+  constructor(private readonly cluster: Pick<DeviceCluster, 'peersOf'>) {}
+
+  async confirm(
     device: BigIpDevice,
     onUnit: (unit: BigIpDevice) => Promise<boolean>,
     options: { changed: boolean },
   ): Promise<void> {
-    if (this.devices.length < 2) return;
+    const peers = this.cluster.peersOf(device);
+    if (peers.length === 0) return;
+    const failure = this.fail;
+    this.fail = undefined;
+    if (failure) throw failure;
     if (options.changed || this.outOfSync) this.syncs.push(device.name);
     this.outOfSync = false;
-    // The fake's units do not replicate; asking them still exercises the applier's check.
-    for (const unit of this.devices)
-      if (unit !== device) {
-        this.checked.push(unit.name);
-        await onUnit(unit);
-      }
+    for (const unit of peers) {
+      this.checked.push(unit.name);
+      await onUnit(unit);
+    }
   }
 
-  forget(): void {
-    this.forgotten += 1;
+  async resyncPeer(device: BigIpDevice): Promise<boolean> {
+    if (this.cluster.peersOf(device).length === 0 || !this.outOfSync) return false;
+    await this.confirm(device, async () => true, { changed: true });
+    return true;
   }
-
-  async close(): Promise<void> {}
 }

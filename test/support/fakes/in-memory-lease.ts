@@ -1,36 +1,62 @@
 import { LeaseBusyError } from '../../../functions/domain/errors.js';
 import type { PartitionLease } from '../../../functions/domain/ports.js';
 
-/** Partition leases in memory; `events` records acquire/release in order. */
+/**
+ * Partition leases in memory, with the DynamoDB lease's rules: one holder per key (re-entrant for
+ * the same owner), a lease lapses after its TTL, a renewal only for the owner of an unexpired lease
+ * and answers its send-by time (half the TTL later). `events` records acquire/release in order.
+ */
 export class InMemoryLease implements PartitionLease {
-  readonly ttlMs = 60_000;
   readonly holders = new Map<string, string>();
+  private readonly expiries = new Map<string, number>();
   readonly events: string[] = [];
   /** Runs while the caller waits for the lease (another writer's work meanwhile). */
   whileWaiting: (() => Promise<void>) | undefined;
+
+  constructor(private readonly options: { ttlMs?: number; clock?: () => number } = {}) {}
+
+  private get ttlMs(): number {
+    return this.options.ttlMs ?? 60_000;
+  }
+
+  private now(): number {
+    return (this.options.clock ?? Date.now)();
+  }
+
+  private heldByOther(key: string, owner: string): boolean {
+    const holder = this.holders.get(key);
+    return holder !== undefined && holder !== owner && (this.expiries.get(key) ?? Infinity) > this.now();
+  }
 
   async acquire(key: string, owner: string): Promise<void> {
     const meanwhile = this.whileWaiting;
     this.whileWaiting = undefined;
     await meanwhile?.();
-    const holder = this.holders.get(key);
-    if (holder && holder !== owner) throw new LeaseBusyError(`partition lease ${key} is held`, { key });
+    if (this.heldByOther(key, owner)) throw new LeaseBusyError(`partition lease ${key} is held`, { key });
     this.holders.set(key, owner);
+    this.expiries.set(key, this.now() + this.ttlMs);
     this.events.push(`acquire ${key}`);
   }
 
   /** Another writer takes the lease (the holder's expired while it was slowed down). */
   steal(key: string, other = 'another-writer'): void {
     this.holders.set(key, other);
+    this.expiries.delete(key);
   }
 
   async renew(key: string, owner: string): Promise<number> {
-    if (this.holders.get(key) !== owner) throw new LeaseBusyError(`partition lease ${key} was lost`, { key });
-    return Date.now() + this.ttlMs / 2;
+    const now = this.now();
+    if (this.holders.get(key) !== owner || (this.expiries.get(key) ?? Infinity) <= now)
+      throw new LeaseBusyError(`partition lease ${key} was lost`, { key });
+    this.expiries.set(key, now + this.ttlMs);
+    return now + this.ttlMs / 2;
   }
 
   async release(key: string, owner: string): Promise<void> {
-    if (this.holders.get(key) === owner) this.holders.delete(key);
+    if (this.holders.get(key) === owner) {
+      this.holders.delete(key);
+      this.expiries.delete(key);
+    }
     this.events.push(`release ${key}`);
   }
 }

@@ -1,12 +1,18 @@
-import { claimsOf, requestClaims, requestReferences } from '../../../functions/domain/claims.js';
-import { ContentionError, RejectedRequestError } from '../../../functions/domain/errors.js';
+import { type Claim, claimsOf, requestClaims, requestReferences } from '../../../functions/domain/claims.js';
 import {
   isMemberBatch,
   type LbaasRequest,
   type MemberBatchRequest,
+  type ObjectRequest,
 } from '../../../functions/domain/lbaas-request.js';
 import { planMemberBatch } from '../../../functions/domain/member-batch.js';
-import type { ObjectRef, RecordGuard, ResourceStore } from '../../../functions/domain/ports.js';
+import type { ObjectRef, ResourceStore } from '../../../functions/domain/ports.js';
+import type {
+  RecordConflict,
+  RecordGuard,
+  RecordResult,
+  StoredObject,
+} from '../../../functions/domain/refusals.js';
 import {
   isPending,
   newResourceRecord,
@@ -16,15 +22,18 @@ import {
   type StatusOutcome,
 } from '../../../functions/domain/resource-state.js';
 
+type Owner = { type: ResourceRecord['type']; id: string; loadbalancerId: string };
+
 /**
- * The resources table in memory: desired state and statuses per load balancer, status writes
- * conditional on the revision that was applied (as in the DynamoDB adapter). It keeps the
- * ownership rules a service relies on, not every refusal wording of the adapter.
+ * The resources table in memory: desired state and statuses per load balancer, a request recorded
+ * under the same conditions as the DynamoDB adapter's transaction (the object, its load balancer,
+ * the claims, the references), and status writes conditional on the revision that was applied. A
+ * refused write returns what was in the way, as the adapter does; the domain explains it.
  */
 export class InMemoryResourceStore implements ResourceStore {
   readonly records = new Map<string, ResourceRecord>();
-  /** Claims: key → holder (`<load balancer>/<id>`). */
-  readonly claims = new Map<string, string>();
+  /** Claims: key → the object holding it. */
+  readonly claims = new Map<string, Owner>();
   /** Every outcome written, in order (superseded ones are not). */
   readonly written: StatusOutcome[] = [];
 
@@ -40,80 +49,152 @@ export class InMemoryResourceStore implements ResourceStore {
     return this.records.get(this.key(loadbalancerId, type, id));
   }
 
-  async recordRequest(request: LbaasRequest, env: string, nowMs: number, guard?: RecordGuard): Promise<void> {
-    const { loadbalancerId, tenantId, resource } = request;
-    const root = this.get(loadbalancerId, 'loadbalancer', loadbalancerId);
-    if (guard && root) {
-      const pool = guard.pool ? this.get(loadbalancerId, 'pool', guard.pool) : undefined;
-      if (pool && pool.provisioningStatus !== 'ACTIVE')
-        throw new RejectedRequestError('conflict', `Pool ${guard.pool} is immutable and cannot be updated.`);
-      if (!guard.statuses.includes(root.provisioningStatus))
-        throw new RejectedRequestError(
-          'conflict',
-          `Load Balancer ${loadbalancerId} is immutable and cannot be updated.`,
-        );
-      if (root.revision !== guard.revision)
-        throw new ContentionError(`load balancer ${loadbalancerId} changed since it was read`);
-    }
-    if (isMemberBatch(request)) return this.recordMemberBatch(request, env, nowMs);
-    const { operation } = request;
+  async recordRequest(
+    request: LbaasRequest,
+    env: string,
+    nowMs: number,
+    guard?: RecordGuard,
+  ): Promise<RecordResult> {
+    if (isMemberBatch(request)) return this.recordMemberBatch(request, env, nowMs, guard);
+    const { loadbalancerId, tenantId, resource, operation } = request;
     const id = request.object.id;
-    if (resource !== 'loadbalancer') {
-      if (!root)
-        throw new RejectedRequestError('not-found', `load balancer ${loadbalancerId} does not exist`);
-      if (root.tenantId !== tenantId || root.env !== env)
-        throw new RejectedRequestError('tenant-mismatch', `load balancer does not belong to ${tenantId}`);
-    }
-    for (const ref of requestReferences(request)) {
-      if (!this.get(loadbalancerId, ref.type, ref.id))
-        throw new RejectedRequestError(
-          'not-found',
-          `${ref.field} ${ref.id} is not a ${ref.type} of load balancer ${loadbalancerId}`,
-        );
-    }
-    const existing = this.get(loadbalancerId, resource, id);
-    const status = pendingStatusFor(operation);
-    if (operation === 'create') {
-      if (existing && existing.requestId !== request.requestId)
-        throw new RejectedRequestError('conflict', `${resource} ${id} already exists`);
-      const me = `${loadbalancerId}/${id}`;
-      for (const claim of requestClaims(request, env)) {
-        const holder = this.claims.get(claim.key);
-        if (holder && holder !== me)
-          throw new RejectedRequestError('conflict', `${claim.describe} is already used by ${holder}`);
-      }
-      for (const claim of requestClaims(request, env)) this.claims.set(claim.key, me);
-      this.put(newResourceRecord(request, env, nowMs));
-    } else {
-      if (!existing) throw new RejectedRequestError('not-found', `${resource} ${id} does not exist`);
-      if (existing.tenantId !== tenantId)
-        throw new RejectedRequestError('tenant-mismatch', `${resource} ${id} does not belong to ${tenantId}`);
-      if (operation === 'update') Object.assign(existing.desired as object, request.changes);
-      if (resource === 'loadbalancer' && operation === 'update') existing.ownChangePending = true;
-      existing.provisioningStatus = status;
-      existing.revision += 1;
-      existing.requestId = request.requestId;
-      existing.updatedAt = nowMs;
-      delete existing.statusReason;
+    const root = this.get(loadbalancerId, 'loadbalancer', loadbalancerId);
+    const target = this.get(loadbalancerId, resource, id);
+    const owned = (r: ResourceRecord | undefined) =>
+      r !== undefined && r.tenantId === tenantId && r.env === env;
+    const claims = requestClaims(request, env);
+    const references = requestReferences(request);
+    const ok =
+      (resource === 'loadbalancer' || (owned(root) && root?.provisioningStatus !== 'PENDING_DELETE')) &&
+      (operation === 'create'
+        ? !target || (target.requestId === request.requestId && owned(target))
+        : owned(target) &&
+          (operation !== 'update' ||
+            (target?.provisioningStatus !== 'PENDING_DELETE' &&
+              Object.entries(request.unchanged).every(
+                ([f, v]) =>
+                  JSON.stringify(((target?.desired ?? {}) as Record<string, unknown>)[f]) ===
+                  JSON.stringify(v),
+              )))) &&
+      claims.every((c) => this.heldBy(c) === undefined) &&
+      references.every((r) => this.get(loadbalancerId, r.type, r.id) !== undefined) &&
+      this.holdsGuard(request, guard);
+    if (!ok) return { recorded: false, conflict: this.conflictOf(request, env, root, target, guard) };
+
+    for (const claim of claims) this.claims.set(claim.key, claim.owner);
+    if (operation === 'create') this.put(newResourceRecord(request, env, nowMs));
+    else if (target) {
+      if (operation === 'update') Object.assign(target.desired as object, request.changes);
+      if (resource === 'loadbalancer' && operation === 'update') target.ownChangePending = true;
+      target.provisioningStatus = pendingStatusFor(operation);
+      target.revision += 1;
+      target.requestId = request.requestId;
+      target.updatedAt = nowMs;
+      delete target.statusReason;
     }
     if (resource !== 'loadbalancer' && root) {
       root.provisioningStatus = 'PENDING_UPDATE';
       root.revision += 1;
       root.updatedAt = nowMs;
     }
+    return { recorded: true };
+  }
+
+  /** The object holding a claim, if it is another live one (a claim whose holder is gone is freed). */
+  private heldBy(claim: Claim): Owner | undefined {
+    const holder = this.claims.get(claim.key);
+    if (!holder || (holder.id === claim.owner.id && holder.loadbalancerId === claim.owner.loadbalancerId))
+      return undefined;
+    if (!this.get(holder.loadbalancerId, holder.type, holder.id)) {
+      this.claims.delete(claim.key);
+      return undefined;
+    }
+    return holder;
+  }
+
+  /** What was in the way of a refused write, as the adapter reads it back. */
+  private conflictOf(
+    request: ObjectRequest,
+    env: string,
+    root: ResourceRecord | undefined,
+    target: ResourceRecord | undefined,
+    guard?: RecordGuard,
+  ): RecordConflict {
+    const heldClaims: RecordConflict['heldClaims'] = [];
+    if (!target)
+      for (const claim of requestClaims(request, env)) {
+        const holder = this.heldBy(claim);
+        if (holder) heldClaims.push({ claim, holder });
+      }
+    const missingReferences = requestReferences(request)
+      .filter((r) => !this.get(request.loadbalancerId, r.type, r.id))
+      .map((r) => {
+        const claimed = this.claims.get(`id#${env}#${r.id}`);
+        return { ...r, ...(claimed ? { claimedBy: claimed.loadbalancerId } : {}) };
+      });
+    const pool = guard?.pool ? this.get(request.loadbalancerId, 'pool', guard.pool) : undefined;
+    return {
+      ...(target ? { target: stored(target) } : {}),
+      ...(root && request.resource !== 'loadbalancer' ? { root: stored(root) } : {}),
+      ...(pool ? { guardedPool: stored(pool) } : {}),
+      heldClaims,
+      missingReferences,
+    };
+  }
+
+  /**
+   * The guard's conditions, as the adapter writes them into the transaction: the load balancer at
+   * the revision the caller read and in an allowed status, the guarded pool ACTIVE (unless it is
+   * the request's own object).
+   */
+  private holdsGuard(request: LbaasRequest, guard: RecordGuard | undefined): boolean {
+    if (!guard) return true;
+    const { loadbalancerId } = request;
+    const root = this.get(loadbalancerId, 'loadbalancer', loadbalancerId);
+    if (!root || root.revision !== guard.revision || !guard.statuses.includes(root.provisioningStatus))
+      return false;
+    if (!guard.pool) return true;
+    const poolIsTarget =
+      !isMemberBatch(request) && request.resource === 'pool' && request.object.id === guard.pool;
+    return poolIsTarget || this.get(loadbalancerId, 'pool', guard.pool)?.provisioningStatus === 'ACTIVE';
   }
 
   /** A member batch, all or nothing (the adapter's chunks and their undo are its own business). */
-  private async recordMemberBatch(request: MemberBatchRequest, env: string, nowMs: number): Promise<void> {
+  private async recordMemberBatch(
+    request: MemberBatchRequest,
+    env: string,
+    nowMs: number,
+    guard?: RecordGuard,
+  ): Promise<RecordResult> {
     const { loadbalancerId } = request;
     const changes = planMemberBatch(await this.loadRecords(loadbalancerId), request, env);
+    if ('refusal' in changes) return { recorded: false, refusal: changes.refusal };
+    const claimFor = (id: string): Claim => ({
+      key: `id#${env}#${id}`,
+      owner: { type: 'member', id, loadbalancerId },
+      describe: `id ${id}`,
+    });
+    const heldClaims: RecordConflict['heldClaims'] = [];
     for (const m of changes.creates) {
-      const holder = this.claims.get(`id#${env}#${m.id}`);
-      if (holder && holder !== `${loadbalancerId}/${m.id}`)
-        throw new RejectedRequestError('conflict', `id ${m.id} is already used by ${holder}`);
+      const holder = this.heldBy(claimFor(m.id));
+      if (holder) heldClaims.push({ claim: claimFor(m.id), holder });
+    }
+    if (heldClaims.length > 0) return { recorded: false, conflict: { heldClaims, missingReferences: [] } };
+    if (!this.holdsGuard(request, guard)) {
+      const root = this.get(loadbalancerId, 'loadbalancer', loadbalancerId);
+      const pool = guard?.pool ? this.get(loadbalancerId, 'pool', guard.pool) : undefined;
+      return {
+        recorded: false,
+        conflict: {
+          ...(root ? { root: stored(root) } : {}),
+          ...(pool ? { guardedPool: stored(pool) } : {}),
+          heldClaims: [],
+          missingReferences: [],
+        },
+      };
     }
     for (const m of changes.creates) {
-      this.claims.set(`id#${env}#${m.id}`, `${loadbalancerId}/${m.id}`);
+      this.claims.set(`id#${env}#${m.id}`, claimFor(m.id).owner);
       this.put(newResourceRecord({ ...request, resource: 'member', object: m }, env, nowMs));
     }
     const touch = (r: ResourceRecord, status: ResourceRecord['provisioningStatus'], changes = {}) => {
@@ -129,11 +210,20 @@ export class InMemoryResourceStore implements ResourceStore {
     for (const d of changes.deletes) touch(d, 'PENDING_DELETE');
     touch(this.get(loadbalancerId, 'pool', request.object.pool_id) as ResourceRecord, 'PENDING_UPDATE');
     touch(this.get(loadbalancerId, 'loadbalancer', loadbalancerId) as ResourceRecord, 'PENDING_UPDATE');
+    return { recorded: true };
   }
 
   async clearOwnChange(loadbalancerId: string, requestId: string): Promise<void> {
     const root = this.get(loadbalancerId, 'loadbalancer', loadbalancerId);
     if (root?.requestId === requestId) delete root.ownChangePending;
+  }
+
+  async clearDefaultPool(loadbalancerId: string, listenerId: string, poolId: string): Promise<boolean> {
+    const listener = this.get(loadbalancerId, 'listener', listenerId);
+    const desired = listener?.desired as { default_pool_id?: string | null } | undefined;
+    if (!desired || desired.default_pool_id !== poolId) return false;
+    desired.default_pool_id = null;
+    return true;
   }
 
   async markError(target: ObjectRef, reason: string, nowMs: number): Promise<boolean> {
@@ -205,9 +295,11 @@ export class InMemoryResourceStore implements ResourceStore {
       if (!stored || stored.revision !== o.record.revision) continue; // superseded by a newer request
       if (o.kind === 'deleted') {
         this.records.delete(key);
-        for (const claim of claimsOf(o.record.env, o.record))
-          if (this.claims.get(claim.key) === `${o.record.loadbalancerId}/${o.record.id}`)
+        for (const claim of claimsOf(o.record.env, o.record)) {
+          const holder = this.claims.get(claim.key);
+          if (holder?.id === o.record.id && holder.loadbalancerId === o.record.loadbalancerId)
             this.claims.delete(claim.key);
+        }
       } else if (o.kind === 'active') {
         stored.provisioningStatus = 'ACTIVE';
         stored.operatingStatus = o.operatingStatus;
@@ -225,4 +317,15 @@ export class InMemoryResourceStore implements ResourceStore {
     }
     return written;
   }
+}
+
+/** What a refusal needs of a record, copied as the adapter reads it back. */
+function stored(r: ResourceRecord): StoredObject {
+  return {
+    tenantId: r.tenantId,
+    env: r.env,
+    provisioningStatus: r.provisioningStatus,
+    revision: r.revision,
+    desired: structuredClone(r.desired),
+  };
 }

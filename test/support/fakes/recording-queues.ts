@@ -1,7 +1,11 @@
 import type { ForwardedRequest } from '../../../functions/domain/lbaas-request.js';
 import type { AgentQueue, QueuedMessage, QueueInbox } from '../../../functions/domain/ports.js';
 
-/** The agents' queues in memory: what was forwarded where, and a FIFO inbox per queue URL. */
+/**
+ * The agents' queues in memory: what was forwarded where, and a FIFO inbox per queue URL with SQS
+ * FIFO's order rule: one message group per load balancer, and no message of a group is handed out
+ * while an earlier one of that group is in flight.
+ */
 export class InMemoryQueues implements AgentQueue, QueueInbox {
   /** Messages waiting per queue URL, oldest first. */
   readonly waiting = new Map<string, { message: QueuedMessage; hidden: boolean }[]>();
@@ -29,9 +33,15 @@ export class InMemoryQueues implements AgentQueue, QueueInbox {
   }
 
   async receive(queueUrl: string, options: { max: number }): Promise<QueuedMessage[]> {
-    const visible = (this.waiting.get(queueUrl) ?? []).filter((m) => !m.hidden).slice(0, options.max);
-    for (const m of visible) m.hidden = true;
-    return visible.map((m) => ({ ...m.message }));
+    const blocked = new Set<string>();
+    const out: { message: QueuedMessage; hidden: boolean }[] = [];
+    for (const m of this.waiting.get(queueUrl) ?? []) {
+      const group = messageGroup(m.message.body);
+      if (m.hidden) blocked.add(group);
+      else if (!blocked.has(group) && out.length < options.max) out.push(m);
+    }
+    for (const m of out) m.hidden = true;
+    return out.map((m) => ({ ...m.message }));
   }
 
   async release(queueUrl: string, receiptHandle: string): Promise<void> {
@@ -45,5 +55,14 @@ export class InMemoryQueues implements AgentQueue, QueueInbox {
       queueUrl,
       list.filter((x) => x.message.receiptHandle !== receiptHandle),
     );
+  }
+}
+
+/** A forwarded request's message group: its load balancer (what `SqsAgentQueue` sends). */
+function messageGroup(body: string): string {
+  try {
+    return String((JSON.parse(body) as ForwardedRequest).request?.loadbalancerId ?? '');
+  } catch {
+    return '';
   }
 }

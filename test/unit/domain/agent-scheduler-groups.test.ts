@@ -55,7 +55,7 @@ describe('scheduleRequest with device groups', () => {
     const agents = [agent('a1', 'g1', dead), agent('a2', 'g1'), agent('b1', 'g2'), agent('b2', 'g2')];
     // Even an affinity row naming another group's agent is not followed.
     const d = scheduleRequest(input({ agents, binding: { host: 'a1' }, affinityHosts: ['b1', 'a2'] }));
-    expect(d).toEqual({ kind: 'failover', host: 'a2', bind: false, group: 'g1' });
+    expect(d).toEqual({ kind: 'failover', host: 'a2', group: 'g1' });
   });
 
   it('waits (no-active-agent) rather than hand a bound load balancer to another group', () => {
@@ -69,7 +69,6 @@ describe('scheduleRequest with device groups', () => {
     expect(scheduleRequest(input({ affinityHosts: ['a2'] }))).toEqual({
       kind: 'affinity',
       host: 'a2',
-      bind: true,
       group: 'g1',
     });
     const agents = [agent('a1', 'g1'), agent('a2', 'g1', dead), agent('b1', 'g2'), agent('b2', 'g2')];
@@ -77,7 +76,7 @@ describe('scheduleRequest with device groups', () => {
     const d = scheduleRequest(
       input({ agents, affinityHosts: ['a2'], groups: [open('g1', 0.9), open('g2')] }),
     );
-    expect(d).toEqual({ kind: 'random', host: 'a1', bind: true, group: 'g1' });
+    expect(d).toEqual({ kind: 'random', host: 'a1', group: 'g1' });
   });
 
   it('follows the group of a tenant’s claim when no affinity row shows it yet', () => {

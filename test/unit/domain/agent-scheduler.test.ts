@@ -32,7 +32,7 @@ describe('scheduleRequest: bound load balancers', () => {
     // Act
     const decision = scheduleRequest(request);
     // Assess
-    expect(decision).toEqual({ kind: 'bound', host: 'a2', bind: false, group: 'default' });
+    expect(decision).toEqual({ kind: 'bound', host: 'a2', group: 'default' });
   });
 
   it('fails over to the first active affinity agent when the bound agent is admin down, keeping the binding', () => {
@@ -43,7 +43,7 @@ describe('scheduleRequest: bound load balancers', () => {
         affinityHosts: ['a1', 'a3', 'a2'],
       }),
     );
-    expect(decision).toEqual({ kind: 'failover', host: 'a3', bind: false, group: 'default' });
+    expect(decision).toEqual({ kind: 'failover', host: 'a3', group: 'default' });
   });
 
   it('treats a heartbeat exactly agentDownTime old as dead', () => {
@@ -54,14 +54,14 @@ describe('scheduleRequest: bound load balancers', () => {
         affinityHosts: ['a2'],
       }),
     );
-    expect(decision).toEqual({ kind: 'failover', host: 'a2', bind: false, group: 'default' });
+    expect(decision).toEqual({ kind: 'failover', host: 'a2', group: 'default' });
   });
 
   it('treats a heartbeat one millisecond younger than agentDownTime as alive', () => {
     const decision = scheduleRequest(
       input({ binding: { host: 'a1' }, agents: [agent('a1', { heartbeatAt: NOW - DOWN + 1 }), agent('a2')] }),
     );
-    expect(decision).toEqual({ kind: 'bound', host: 'a1', bind: false, group: 'default' });
+    expect(decision).toEqual({ kind: 'bound', host: 'a1', group: 'default' });
   });
 
   it('treats a heartbeat from the future (clock skew) as alive', () => {
@@ -73,7 +73,7 @@ describe('scheduleRequest: bound load balancers', () => {
 
   it('fails over when the bound agent is no longer registered', () => {
     const decision = scheduleRequest(input({ binding: { host: 'gone' }, affinityHosts: ['a3'] }));
-    expect(decision).toEqual({ kind: 'failover', host: 'a3', bind: false, group: 'default' });
+    expect(decision).toEqual({ kind: 'failover', host: 'a3', group: 'default' });
   });
 
   it('skips inactive affinity agents and takes the oldest active one', () => {
@@ -89,7 +89,7 @@ describe('scheduleRequest: bound load balancers', () => {
         affinityHosts: ['a2', 'a4', 'a3'],
       }),
     );
-    expect(decision).toEqual({ kind: 'failover', host: 'a4', bind: false, group: 'default' });
+    expect(decision).toEqual({ kind: 'failover', host: 'a4', group: 'default' });
   });
 
   it('without an active affinity agent, fails over deterministically per tenant, whatever the order and randomness', () => {
@@ -135,7 +135,7 @@ describe('scheduleRequest: new load balancers', () => {
         affinityHosts: ['a2', 'a3', 'a1'],
       }),
     );
-    expect(decision).toEqual({ kind: 'affinity', host: 'a3', bind: true, group: 'default' });
+    expect(decision).toEqual({ kind: 'affinity', host: 'a3', group: 'default' });
   });
 
   it('picks a random active agent when no agent has affinity, using the random source', () => {
@@ -143,20 +143,20 @@ describe('scheduleRequest: new load balancers', () => {
     expect(scheduleRequest(input({ agents, random: () => 0 }))).toEqual({
       kind: 'random',
       host: 'a',
-      bind: true,
       group: 'default',
+      newTenant: true,
     });
     expect(scheduleRequest(input({ agents, random: () => 0.5 }))).toEqual({
       kind: 'random',
       host: 'b',
-      bind: true,
       group: 'default',
+      newTenant: true,
     });
     expect(scheduleRequest(input({ agents, random: () => 0.9999 }))).toEqual({
       kind: 'random',
       host: 'c',
-      bind: true,
       group: 'default',
+      newTenant: true,
     });
   });
 
@@ -169,7 +169,7 @@ describe('scheduleRequest: new load balancers', () => {
     const decision = scheduleRequest(
       input({ agents: [agent('a1', { heartbeatAt: NOW - DOWN }), agent('a2')], affinityHosts: ['a1'] }),
     );
-    expect(decision).toEqual({ kind: 'random', host: 'a2', bind: true, group: 'default' });
+    expect(decision).toEqual({ kind: 'random', host: 'a2', group: 'default' });
   });
 
   it('reports an unknown environment (no agent registered) as no active agent', () => {
@@ -190,8 +190,8 @@ describe('scheduleRequest: new load balancers', () => {
     expect(scheduleRequest(input({ agents, selection: 'least-loaded', random: () => 0 }))).toEqual({
       kind: 'least-loaded',
       host: 'a2',
-      bind: true,
       group: 'default',
+      newTenant: true,
     });
     expect(scheduleRequest(input({ agents, selection: 'least-loaded', random: () => 0.7 }))).toMatchObject({
       host: 'a3',
@@ -233,12 +233,13 @@ describe('scheduleRequest properties', () => {
     );
   });
 
-  it('binds exactly when the load balancer is unbound, and keeps an existing binding', () => {
+  it('binds exactly when the load balancer is unbound, and keeps an existing binding (bound, failover)', () => {
     fc.assert(
       fc.property(inputArb, (p) => {
         const d = scheduleRequest(input({ ...p, random: () => p.random }));
         if (!('host' in d)) return true;
-        return d.bind === (p.binding === undefined);
+        // Bound and failover keep the binding; every other decision makes one.
+        return (d.kind === 'bound' || d.kind === 'failover') === (p.binding !== undefined);
       }),
     );
   });

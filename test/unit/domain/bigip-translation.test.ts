@@ -204,6 +204,23 @@ describe('translate: load balancer tree → BIG-IP objects (upstream naming)', (
     expect(find(t.present, 'pool')?.attrs.monitor).toMatch(/^\/Project_.*\/Project_/);
   });
 
+  it('takes a disabled health monitor off its pool (no checks, members NO_MONITOR) and puts it back once enabled (#27.8)', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    const member = b.member(pool.id);
+    const hm = b.healthmonitor(pool.id, { admin_state_up: false });
+    const off = translate(b.tree(), { env });
+    expect(find(off.present, 'pool')?.attrs.monitor).toBe('');
+    // The monitor itself stays on the device, checking nothing, ready to be put back.
+    expect(find(off.present, 'monitor')).toBeDefined();
+    expect(operatingStatusFor(b.tree(), member)).toBe('NO_MONITOR');
+    expect(operatingStatusFor(b.tree(), hm)).toBe('OFFLINE');
+    (hm.desired as { admin_state_up: boolean }).admin_state_up = true;
+    const on = translate(b.tree(), { env });
+    expect(find(on.present, 'pool')?.attrs.monitor).toBe(`/${on.partition}/Project_${hm.id}`);
+    expect(operatingStatusFor(b.tree(), member)).not.toBe('NO_MONITOR');
+  });
+
   it('maps HTTP(S) monitors with method, URL path and expected codes', () => {
     const b = new TreeBuilder();
     const pool = b.pool();

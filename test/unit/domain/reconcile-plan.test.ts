@@ -5,6 +5,7 @@ import {
   describeDrift,
   findOrphans,
   isOurName,
+  isTenantPartition,
   orphanPlan,
 } from '../../../functions/domain/reconcile-plan.js';
 
@@ -40,6 +41,18 @@ describe('our names', () => {
 });
 
 describe('orphans', () => {
+  it('live only in folders of the tenant-partition form <env>_<project id>', () => {
+    expect(isTenantPartition('Project', 'Project_0123456789abcdef0123456789abcdef')).toBe(true);
+    expect(isTenantPartition('Project', 'Project_11111111-2222-4333-8444-555555555555')).toBe(true);
+    for (const name of [
+      'Project_shared',
+      'Project_',
+      'Other_0123456789abcdef0123456789abcdef',
+      'Project_0123456789abcdef0123456789abcdef_x',
+    ])
+      expect(isTenantPartition('Project', name), name).toBe(false);
+  });
+
   it('are the objects named like ours that nothing desires, and nothing else', () => {
     const desired = o('pool', `Project_${id}`);
     const orphan = o('virtual', 'Project_11111111-2222-4333-8444-555555555555');

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RejectedRequestError } from '../../../functions/domain/errors.js';
 import {
   orderedPolicies,
   policyPositions,
@@ -8,7 +7,8 @@ import {
   rankBetween,
 } from '../../../functions/domain/l7-policies.js';
 import { type LbaasRequest, parseRequest } from '../../../functions/domain/lbaas-request.js';
-import { checkAgainstRecords } from '../../../functions/domain/request-checks.js';
+import type { Refusal } from '../../../functions/domain/refusals.js';
+import { type Checked, checkAgainstRecords } from '../../../functions/domain/request-checks.js';
 import type { ResourceRecord } from '../../../functions/domain/resource-state.js';
 import { requests, uuid } from '../../support/factories.js';
 import { TreeBuilder } from '../../support/trees.js';
@@ -18,14 +18,18 @@ const parsed = (message: Record<string, unknown>): LbaasRequest => {
   if (!r.ok) throw new Error(r.reason);
   return r.request;
 };
-const refusal = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof RejectedRequestError) return `${error.category}: ${error.message}`;
-    throw error;
-  }
-  return 'accepted';
+/** `category: reason` of a refused check, or `accepted`. */
+const refusal = (fn: () => Checked | Refusal | undefined) => {
+  const out = fn();
+  if (out === undefined || 'request' in out) return 'accepted';
+  const r = 'refusal' in out ? out.refusal : out;
+  return `${r.category}: ${r.reason}`;
+};
+
+/** The request a check accepted (the test fails on a refusal). */
+const accepted = (out: Checked): LbaasRequest => {
+  if ('refusal' in out) throw new Error(`refused: ${out.refusal.reason}`);
+  return out.request;
 };
 
 describe('rankBetween: a key strictly between two others', () => {
@@ -112,16 +116,18 @@ describe('checkAgainstRecords: what a message alone cannot tell', () => {
   it('places a new policy at its position and clears fields its action does not use', () => {
     const { b, listener, pool } = setup();
     const first = b.l7policy(listener.id, { position: 1 });
-    const out = checkAgainstRecords(
-      parsed(
-        requests.createL7Policy(b.ids, listener.id, {
-          action: 'REDIRECT_TO_URL',
-          redirect_url: 'https://example.com/moved',
-          redirect_pool_id: pool.id,
-          position: 1,
-        }),
+    const out = accepted(
+      checkAgainstRecords(
+        parsed(
+          requests.createL7Policy(b.ids, listener.id, {
+            action: 'REDIRECT_TO_URL',
+            redirect_url: 'https://example.com/moved',
+            redirect_pool_id: pool.id,
+            position: 1,
+          }),
+        ),
+        b.all,
       ),
-      b.all,
     );
     const object = out.object as Record<string, unknown>;
     expect(object).toMatchObject({ redirect_pool_id: null, redirect_http_code: 302, redirect_prefix: null });
@@ -175,7 +181,7 @@ describe('checkAgainstRecords: what a message alone cannot tell', () => {
       action: 'REDIRECT_TO_URL',
       redirect_url: 'http://example.com/',
     });
-    const out = checkAgainstRecords(parsed(full), b.all) as { changes: Record<string, unknown> };
+    const out = accepted(checkAgainstRecords(parsed(full), b.all)) as { changes: Record<string, unknown> };
     expect(out.changes).toEqual({
       action: 'REDIRECT_TO_URL',
       redirect_url: 'http://example.com/',
@@ -200,9 +206,8 @@ describe('checkAgainstRecords: what a message alone cannot tell', () => {
       [p2.id, 2],
       [p3.id, 3],
     ]);
-    const out = checkAgainstRecords(
-      parsed(requests.update('l7policy', b.ids, { id: p3.id, position: 1 })),
-      b.all,
+    const out = accepted(
+      checkAgainstRecords(parsed(requests.update('l7policy', b.ids, { id: p3.id, position: 1 })), b.all),
     );
     (p3.desired as { rank: string }).rank = (out as unknown as { changes: { rank: string } }).changes.rank;
     expect([...policyPositions(b.all, listener.id).keys()]).toEqual([p3.id, p1.id, p2.id]);

@@ -103,4 +103,28 @@ describe('status completion (which statuses one apply settles)', () => {
     ]);
     expect(refusedByDevice(b.tree(), { resource: 'loadbalancer', objectId: b.root.id }, 'x')).toHaveLength(1);
   });
+
+  it('settles a member a batch replaced by a new member on its address and port: deleted, not left pending (#27.9)', () => {
+    const b = new TreeBuilder();
+    applied(b.root);
+    const pool = b.pool();
+    applied(pool);
+    const m1 = b.member(pool.id, { address: '10.0.0.1', protocol_port: 80 });
+    applied(m1);
+    // The batch drops M1 and lists a new member on M1's address and port.
+    b.status(m1, 'PENDING_DELETE');
+    b.member(pool.id, { address: '10.0.0.1', protocol_port: 80 });
+    b.status(pool, 'PENDING_UPDATE').status(b.root, 'PENDING_UPDATE');
+    const tree = b.tree();
+    const t = translate(tree, { env: 'Project' });
+    const scope = scopeFor(tree, t, { resource: 'pool', id: pool.id, operation: 'members' });
+    const outcomes = completions(tree, t, scope, [{ resource: 'pool', objectId: pool.id }]);
+    expect(outcomes.find((o) => o.record.id === m1.id)?.kind).toBe('deleted');
+    expect(summary(outcomes)).toEqual([
+      'active/NO_MONITOR member',
+      'active/ONLINE loadbalancer',
+      'active/ONLINE pool',
+      'deleted member',
+    ]);
+  });
 });

@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { materialFrom } from '../../../functions/adapters/certificate-material.js';
-import { planApply } from '../../../functions/domain/bigip-apply-plan.js';
+import { planApply, scopeFor } from '../../../functions/domain/bigip-apply-plan.js';
 import { type BigIpObject, type DeviceSnapshot, objectKey } from '../../../functions/domain/bigip-objects.js';
 import { translate } from '../../../functions/domain/bigip-translation.js';
+import { completions } from '../../../functions/domain/status-completion.js';
 import type { CertificateMaterial } from '../../../functions/domain/tls-translation.js';
 import { TreeBuilder } from '../../support/trees.js';
 
@@ -30,6 +31,36 @@ describe('translate: a TERMINATED_HTTPS listener', () => {
     const certificates = new Map([...lookup].map(([k, v]) => [ref(k), v]));
     return { b, listener, t: translate(b.tree(), { env, certificates }) };
   };
+
+  it('puts the listener’s L7 policies and rules in ERROR with it when a certificate cannot be read, and sends none of them (#27.6)', () => {
+    const b = new TreeBuilder();
+    const listener = b.listener({
+      protocol: 'TERMINATED_HTTPS',
+      protocol_port: 443,
+      default_tls_container_ref: `lbaas/Project/${b.ids.tenantId}/gone`,
+    });
+    const policy = b.l7policy(listener.id, { action: 'REJECT' });
+    const rule = b.l7rule(policy.id, { type: 'PATH', compare_type: 'STARTS_WITH', value: '/admin' });
+    const certificates = new Map([[`lbaas/Project/${b.ids.tenantId}/gone`, { error: 'no such secret' }]]);
+    const t = translate(b.tree(), { env, certificates });
+    expect(t.errors.get(`listener#${listener.id}`)).toContain('no such secret');
+    for (const r of [policy, rule])
+      expect(t.errors.get(`${r.type}#${r.id}`)).toBe(
+        `listener ${listener.id} is not applied: ${t.errors.get(`listener#${listener.id}`)}`,
+      );
+    expect([...t.present.values()].filter((o) => o.kind === 'ltm-policy')).toEqual([]);
+    // What the listener still has on a device stays, its LTM policy included.
+    expect(t.held).toContain(`wrapper_policy_${listener.id}`);
+    // So no apply reports them ACTIVE: every pending object is settled ERROR.
+    const outcomes = completions(
+      b.tree(),
+      t,
+      scopeFor(b.tree(), t, { resource: 'loadbalancer', id: b.ids.loadbalancerId, operation: 'sync' }),
+      [],
+    );
+    for (const r of [listener, policy, rule])
+      expect(outcomes.find((o) => o.record.id === r.id)?.kind, r.type).toBe('error');
+  });
 
   it('names certificate, key and profile after the content, the default one sniDefault, the SNI one with its host', () => {
     const { listener, t } = setup(

@@ -2,12 +2,14 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import { NoActiveAgentError, RejectedRequestError } from '../../../functions/domain/errors.js';
+import { LeaseBusyError, RejectedRequestError } from '../../../functions/domain/errors.js';
 import {
   failRecord,
-  processFifoGroupsConcurrently,
+  failureOf,
+  processFifoBatch,
+  type RecordResult,
 } from '../../../functions/handlers/queue-record-handling.js';
-import { lambdaContext, sqsEvent, sqsRecord } from '../../support/factories.js';
+import { sqsRecord } from '../../support/factories.js';
 
 function options(maxAttempts = 3) {
   return {
@@ -22,39 +24,47 @@ function options(maxAttempts = 3) {
 }
 
 describe('failRecord', () => {
-  it('delays a retryable failure by the back-off for its attempt and rethrows', async () => {
+  it('delays a retryable failure by the back-off for its attempt and reports the record failed', async () => {
     const o = options();
-    const error = new NoActiveAgentError('none');
-    await expect(failRecord(sqsRecord('{}', { receiveCount: 2 }), error, o)).rejects.toBe(error);
+    const failure = { reason: 'no active agent', retryable: true };
+    expect(await failRecord(sqsRecord('{}', { receiveCount: 2 }), failure, o)).toBe('failed');
     expect(o.visibility.delay).toHaveBeenCalledWith(expect.any(String), 4);
     expect(o.onFinalFailure).not.toHaveBeenCalled();
   });
 
   it('records the final failure and releases the message to the dead-letter queue on the last attempt', async () => {
     const o = options(3);
-    const error = new NoActiveAgentError('none');
-    await expect(failRecord(sqsRecord('{}', { receiveCount: 3 }), error, o)).rejects.toBe(error);
-    expect(o.onFinalFailure).toHaveBeenCalledWith(error);
+    const failure = { reason: 'no active agent', retryable: true };
+    expect(await failRecord(sqsRecord('{}', { receiveCount: 3 }), failure, o)).toBe('failed');
+    expect(o.onFinalFailure).toHaveBeenCalledWith('no active agent');
     expect(o.visibility.delay).toHaveBeenCalledWith(expect.any(String), 0);
   });
 
-  it('treats a permanent error as final at once', async () => {
+  it('treats a permanent failure as final at once', async () => {
     const o = options(10);
-    const error = new RejectedRequestError('conflict', 'no');
-    await expect(failRecord(sqsRecord('{}'), error, o)).rejects.toBe(error);
-    expect(o.onFinalFailure).toHaveBeenCalledOnce();
+    expect(await failRecord(sqsRecord('{}'), failureOf(new RejectedRequestError('conflict', 'no')), o)).toBe(
+      'failed',
+    );
+    expect(o.onFinalFailure).toHaveBeenCalledWith('no');
   });
 
   it('still fails the record when recording the failure itself fails', async () => {
     const o = options(1);
     o.onFinalFailure.mockRejectedValueOnce(new Error('dynamodb down'));
     o.visibility.delay.mockRejectedValueOnce(new Error('sqs down'));
-    const error = new Error('boom');
-    await expect(failRecord(sqsRecord('{}'), error, o)).rejects.toBe(error);
+    expect(await failRecord(sqsRecord('{}'), failureOf(new Error('boom')), o)).toBe('failed');
   });
 });
 
-describe('processFifoGroupsConcurrently', () => {
+describe('failureOf', () => {
+  it('retries what may pass (unknown errors too) and not what cannot', () => {
+    expect(failureOf(new LeaseBusyError('held'))).toMatchObject({ reason: 'held', retryable: true });
+    expect(failureOf(new Error('boom'))).toMatchObject({ reason: 'boom', retryable: true });
+    expect(failureOf(new RejectedRequestError('conflict', 'no'))).toMatchObject({ retryable: false });
+  });
+});
+
+describe('processFifoBatch: per-record results as one partial-batch response', () => {
   const records = () => [
     sqsRecord('a1', { groupId: 'A', messageId: 'a1' }),
     sqsRecord('b1', { groupId: 'B', messageId: 'b1' }),
@@ -65,13 +75,14 @@ describe('processFifoGroupsConcurrently', () => {
 
   it('handles each group in order and the groups side by side', async () => {
     const events: string[] = [];
-    const handle = async (r: SQSRecord) => {
+    const handle = async (r: SQSRecord): Promise<RecordResult> => {
       events.push(`start ${r.body}`);
       // Each record waits a turn: were the groups handled one after the other, b1 could not start before a1 ended.
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setImmediate(resolve));
       events.push(`end ${r.body}`);
+      return 'done';
     };
-    const response = await processFifoGroupsConcurrently(sqsEvent(records()), handle, lambdaContext());
+    const response = await processFifoBatch(records(), handle);
     expect(response.batchItemFailures).toEqual([]);
     expect(events.indexOf('start b1')).toBeLessThan(events.indexOf('end a1'));
     const order = (group: string) => events.filter((e) => e.startsWith(`start ${group}`));
@@ -83,13 +94,22 @@ describe('processFifoGroupsConcurrently', () => {
 
   it('fails the rest of a group after a failed record, and no other group', async () => {
     const seen: string[] = [];
-    const handle = async (r: SQSRecord) => {
+    const handle = async (r: SQSRecord): Promise<RecordResult> => {
       seen.push(r.body);
-      if (r.body === 'a2') throw new Error('boom');
+      return r.body === 'a2' ? 'failed' : 'done';
     };
-    const response = await processFifoGroupsConcurrently(sqsEvent(records()), handle, lambdaContext());
-    expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['a2', 'a3']);
+    const response = await processFifoBatch(records(), handle);
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['a2', 'a3']);
     expect(seen).not.toContain('a3');
     expect(seen).toEqual(expect.arrayContaining(['a1', 'b1', 'b2']));
+  });
+
+  it('takes a handler that throws as a failed record', async () => {
+    const handle = async (r: SQSRecord): Promise<RecordResult> => {
+      if (r.body === 'b1') throw new Error('boom');
+      return 'done';
+    };
+    const response = await processFifoBatch(records(), handle);
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['b1', 'b2']);
   });
 });

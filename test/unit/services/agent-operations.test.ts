@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { OperatorRefusedError } from '../../../functions/domain/errors.js';
+import { AgentDirectory } from '../../../functions/services/agent-directory.js';
 import { AgentOperations } from '../../../functions/services/agent-operations.js';
+import { RequestScheduler } from '../../../functions/services/request-scheduler.js';
+import { lbIds, requests } from '../../support/factories.js';
 import { InMemoryAgentRegistry } from '../../support/fakes/in-memory-agent-registry.js';
 import { InMemoryBindingStore } from '../../support/fakes/in-memory-binding-store.js';
+import { InMemoryResourceStore } from '../../support/fakes/in-memory-resource-store.js';
 import { InMemoryQueues } from '../../support/fakes/recording-queues.js';
-import { manualClock } from '../../support/service-fixtures.js';
+import { manualClock, parsed } from '../../support/service-fixtures.js';
 
 const ENV = 'Unit';
 const DOWN = 75_000;
@@ -43,16 +47,30 @@ describe('AgentOperations over in-memory ports', () => {
     ]);
   });
 
-  it('refuses to delete an agent that still hosts load balancers, naming them; --force unbinds them', async () => {
+  it('refuses to delete an agent that still hosts load balancers, naming them; --force moves them to a live agent first (#27.2)', async () => {
     const f = fixture();
     await f.bind('lb-1', 'a1', 't1');
     const refused = await f.ops.deleteAgent(ENV, 'a1').catch((e) => e);
     expect(refused).toBeInstanceOf(OperatorRefusedError);
     expect(refused.message).toContain('agent a1 still hosts 1 load balancer(s): lb-1');
     expect(await f.registry.getAgent(ENV, 'a1')).toBeDefined();
-    expect(await f.ops.deleteAgent(ENV, 'a1', { force: true })).toEqual({ unbound: 1 });
+    expect(await f.ops.deleteAgent(ENV, 'a1', { force: true })).toEqual({ moved: 1 });
     expect(await f.registry.getAgent(ENV, 'a1')).toBeUndefined();
-    expect(await f.bindings.getBinding('lb-1')).toBeUndefined();
+    // Bound to a live agent: served, never left to look orphaned.
+    expect(['a2', 'a3']).toContain((await f.bindings.getBinding('lb-1'))?.host);
+  });
+
+  it('refuses a forced delete, naming them, for load balancers no live agent of its group can take (#27.2)', async () => {
+    const f = fixture();
+    await f.bind('lb-1', 'a1', 't1');
+    f.clock.advance(DOWN + 1); // a2 and a3 dead too
+    const refused = await f.ops.deleteAgent(ENV, 'a1', { force: true }).catch((e) => e);
+    expect(refused).toBeInstanceOf(OperatorRefusedError);
+    expect(refused.message).toContain(
+      'agent a1 still hosts 1 load balancer(s) no live agent of group default can take: lb-1',
+    );
+    expect(await f.registry.getAgent(ENV, 'a1')).toBeDefined();
+    expect((await f.bindings.getBinding('lb-1'))?.host).toBe('a1');
   });
 
   it('refuses operations on an unknown agent', async () => {
@@ -165,5 +183,45 @@ describe('AgentOperations over in-memory ports', () => {
     expect(await f.registry.getAgent(ENV, 'a1')).toBeDefined();
     await f.ops.deleteAgent(ENV, 'a1', { force: true });
     expect(await f.registry.getAgent(ENV, 'a1')).toBeUndefined();
+  });
+
+  it('keeps a tenant on one agent when new load balancers of it race its drain (#27.12)', async () => {
+    const f = fixture();
+    const tenant = lbIds().tenantId;
+    // The tenant lives on a1 (its claim and three load balancers).
+    await f.bindings.claimTenant(ENV, tenant, 'a1', undefined, f.clock.now());
+    for (const lb of ['lb1', 'lb2', 'lb3']) await f.bind(lb, 'a1', tenant);
+    // A scheduler whose random pick for the tenant differs from the drain's least-loaded one.
+    const scheduler = new RequestScheduler({
+      env: ENV,
+      agentDownTimeMs: DOWN,
+      selection: 'random',
+      resources: new InMemoryResourceStore(),
+      bindings: f.bindings,
+      registry: f.registry,
+      directory: new AgentDirectory(f.registry, 0, f.clock.now),
+      queue: new InMemoryQueues(),
+      clock: f.clock.now,
+      random: () => 0.99,
+    });
+    // While the drain moves the tenant, a new load balancer of it is scheduled.
+    const move = f.bindings.moveBinding.bind(f.bindings);
+    let raced = false;
+    f.bindings.moveBinding = async (...args) => {
+      if (!raced) {
+        raced = true;
+        const ids = lbIds({ tenantId: tenant });
+        const outcome = await scheduler.handle(parsed(requests.createLoadbalancer(ids)));
+        expect(outcome.kind).toBe('forwarded');
+      }
+      return move(...args);
+    };
+    await f.ops.drain(ENV, 'a1');
+    const hosts = new Set(
+      [...f.bindings.bindings.values()].filter((b) => b.tenantId === tenant).map((b) => b.host),
+    );
+    expect([...f.bindings.bindings.values()].filter((b) => b.tenantId === tenant)).toHaveLength(4);
+    expect(hosts.size).toBe(1);
+    expect(hosts.has('a1')).toBe(false);
   });
 });

@@ -6,9 +6,10 @@ import { lbIds, requests } from '../../support/factories.js';
 import { InMemoryAgentRegistry } from '../../support/fakes/in-memory-agent-registry.js';
 import { InMemoryBigIp, InMemoryCluster } from '../../support/fakes/in-memory-bigip.js';
 import { InMemoryBindingStore } from '../../support/fakes/in-memory-binding-store.js';
+import { InMemoryHealthStore } from '../../support/fakes/in-memory-health-store.js';
 import { InMemoryLease } from '../../support/fakes/in-memory-lease.js';
 import { InMemoryResourceStore } from '../../support/fakes/in-memory-resource-store.js';
-import { manualClock, parsed } from '../../support/service-fixtures.js';
+import { inMemoryWriter, manualClock, parsed } from '../../support/service-fixtures.js';
 
 const ENV = 'Unit';
 
@@ -20,17 +21,17 @@ function fixture(devices = [new InMemoryBigIp()]) {
   registry.put({ env: ENV, host: 'a1', heartbeatAt: clock.now() });
   const lease = new InMemoryLease();
   const cluster = new InMemoryCluster(devices);
-  let ids = 0;
+  const { sync, writer } = inMemoryWriter(ENV, cluster, lease);
+  const health = new InMemoryHealthStore(resources);
   const applier = new LoadBalancerApplier({
     env: ENV,
     host: 'a1',
     resources,
     bindings,
     registry,
-    lease,
-    cluster,
+    writer,
+    statistics: health,
     clock: clock.now,
-    newId: () => `apply-${++ids}`,
   });
   const record = async (message: Record<string, unknown>) => {
     const request = parsed(message);
@@ -53,6 +54,8 @@ function fixture(devices = [new InMemoryBigIp()]) {
     registry,
     lease,
     cluster,
+    sync,
+    health,
     device: devices[0] as InMemoryBigIp,
     applier,
     record,
@@ -79,22 +82,6 @@ describe('LoadBalancerApplier over in-memory ports', () => {
     expect(f.resources.get(ids.loadbalancerId, 'loadbalancer', ids.loadbalancerId)?.provisioningStatus).toBe(
       'PENDING_CREATE',
     );
-  });
-
-  it('gives the device the renewed lease’s send-by time with every change it writes', async () => {
-    const f = fixture();
-    const ids = lbIds();
-    const lb = await f.record(requests.createLoadbalancer(ids));
-    // The lease says when the writes must be sent; the applier hands exactly that to the device.
-    f.lease.renew = async () => 1_234_567;
-    const sendBys: (number | undefined)[] = [];
-    const execute = f.device.execute.bind(f.device);
-    f.device.execute = async (partition, plan, options) => {
-      sendBys.push(options?.sendBy);
-      return execute(partition, plan);
-    };
-    await f.apply(lb);
-    expect(sendBys).toEqual([1_234_567]);
   });
 
   it('applies a new load balancer under its partition lease and settles it ACTIVE', async () => {
@@ -174,7 +161,6 @@ describe('LoadBalancerApplier over in-memory ports', () => {
         statusReason: expect.stringContaining('01070333'),
       });
     }
-    expect(f.cluster.forgotten).toBe(1);
     expect(f.lease.holders.size).toBe(0);
   });
 
@@ -237,12 +223,13 @@ describe('LoadBalancerApplier over in-memory ports', () => {
     await f.apply(member);
     const to29 = await f.record(requests.update('member', ids, { id: member.object.id, weight: 29 }));
     // While this apply waits for the lease, a newer request (weight 30) is recorded.
-    f.lease.whileWaiting = () =>
-      f.resources.recordRequest(
+    f.lease.whileWaiting = async () => {
+      await f.resources.recordRequest(
         parsed(requests.update('member', ids, { id: member.object.id, weight: 30 })),
         ENV,
         f.clock.now(),
       );
+    };
     await f.apply(to29);
     const onDevice = [...f.device.objects.values()].find((o) => o.kind === 'member');
     expect(onDevice?.attrs.ratio).toBe(30);
@@ -345,7 +332,7 @@ describe('LoadBalancerApplier over in-memory ports', () => {
     const lb = await f.record(requests.createLoadbalancer(lbIds()));
     await f.apply(lb);
     await f.apply(lb);
-    expect(f.cluster.syncs).toEqual(['a']);
+    expect(f.sync.syncs).toEqual(['a']);
   });
 
   it('deletes a load balancer: objects gone, records deleted, binding and agent count released', async () => {
@@ -367,6 +354,111 @@ describe('LoadBalancerApplier over in-memory ports', () => {
     expect((await f.registry.getAgent(ENV, 'a1'))?.loadbalancerCount).toBe(0);
     expect(f.device.folders.size).toBe(0);
     expect(f.device.objects.size).toBe(0);
+  });
+
+  it('releases a deleted load balancer’s binding before its records go (whoever sees them gone finds it unbound)', async () => {
+    const f = fixture();
+    const ids = lbIds();
+    await f.apply(await f.record(requests.createLoadbalancer(ids)));
+    await f.bindings.bind({
+      loadbalancerId: ids.loadbalancerId,
+      env: ENV,
+      host: 'a1',
+      tenantId: ids.tenantId,
+      boundAt: 1,
+    });
+    const del = await f.record(requests.delete('loadbalancer', ids, ids.loadbalancerId));
+    const boundWhenDeleted: unknown[] = [];
+    const write = f.resources.recordOutcomes.bind(f.resources);
+    f.resources.recordOutcomes = async (outcomes, now) => {
+      if (outcomes.some((o) => o.kind === 'deleted' && o.record.type === 'loadbalancer'))
+        boundWhenDeleted.push(await f.bindings.getBinding(ids.loadbalancerId));
+      return write(outcomes, now);
+    };
+    await f.apply(del);
+    expect(boundWhenDeleted).toEqual([undefined]);
+  });
+
+  it('clears a listener’s default_pool_id once its default pool is deleted, as Octavia does, so the listener’s next update applies (#27.10)', async () => {
+    const f = fixture();
+    const { ids, pool } = await f.withPool();
+    const listener = await f.record(requests.createListener(ids, { default_pool_id: pool.object.id }));
+    await f.apply(listener);
+    await f.apply(await f.record(requests.delete('pool', ids, pool.object.id as string)));
+    const stored = f.resources.get(ids.loadbalancerId, 'listener', listener.object.id as string);
+    expect(stored?.desired).toMatchObject({ default_pool_id: null });
+    expect(stored?.provisioningStatus).toBe('ACTIVE');
+    // An unrelated update of the listener goes through (it went to ERROR: "default pool … does not exist").
+    await f.apply(
+      await f.record(requests.update('listener', ids, { id: listener.object.id, name: 'renamed' })),
+    );
+    expect(f.resources.get(ids.loadbalancerId, 'listener', listener.object.id as string)).toMatchObject({
+      provisioningStatus: 'ACTIVE',
+      desired: { name: 'renamed', default_pool_id: null },
+    });
+  });
+
+  it('removes a deleted load balancer’s listener statistics with it, and only its own (#27.11)', async () => {
+    const f = fixture();
+    const [ids, other] = [lbIds(), lbIds()];
+    await f.apply(await f.record(requests.createLoadbalancer(ids)));
+    const stats = (loadbalancerId: string, listenerId: string) => ({
+      loadbalancerId,
+      listenerId,
+      totals: { bitsIn: 8, bitsOut: 8, totConns: 1, slowKilled: 0 },
+      activeConnections: 0,
+      units: {},
+      unit: 'bigip1',
+      observedAt: 1,
+    });
+    await f.health.saveStatistics([
+      stats(ids.loadbalancerId, 'l1'),
+      stats(ids.loadbalancerId, 'l2'),
+      stats(other.loadbalancerId, 'l3'),
+    ]);
+    await f.apply(await f.record(requests.delete('loadbalancer', ids, ids.loadbalancerId)));
+    expect(await f.health.loadStatistics(ids.loadbalancerId)).toEqual([]);
+    expect(await f.health.loadStatistics(other.loadbalancerId)).toHaveLength(1);
+  });
+
+  it('completes a delete only when the device, known ready, shows the objects gone: mcpd’s false 404s release nothing (#27.3)', async () => {
+    const f = fixture();
+    const { ids, pool } = await f.withPool();
+    await f.bindings.bind({
+      loadbalancerId: ids.loadbalancerId,
+      env: ENV,
+      host: 'a1',
+      tenantId: ids.tenantId,
+      boundAt: 1,
+    });
+    const onDevice = f.device.objects.size;
+    // mcpd reloads: not ready, and every existing object answers 404.
+    f.device.ready = { ready: false, reason: 'mcpd phase is loading' };
+    const read = f.device.read.bind(f.device);
+    f.device.read = async (partition, units) => ({
+      ...(await read(partition, units)),
+      folderExists: false,
+      objects: new Map(),
+      poolMembers: new Map(),
+    });
+    const del = await f.record(requests.delete('loadbalancer', ids, ids.loadbalancerId));
+    const error = await f.apply(del).catch((e) => e);
+    expect(error).toBeInstanceOf(BigIpError);
+    expect(error.transient).toBe(true);
+    expect(error.message).toMatch(/not ready/);
+    expect(f.device.objects.size).toBe(onDevice);
+    expect(f.resources.get(ids.loadbalancerId, 'loadbalancer', ids.loadbalancerId)?.provisioningStatus).toBe(
+      'PENDING_DELETE',
+    );
+    expect(f.resources.get(ids.loadbalancerId, 'pool', pool.object.id as string)).toBeDefined();
+    expect(await f.bindings.getBinding(ids.loadbalancerId)).toBeDefined();
+    // Ready again: the retry deletes it all and only then lets go of the records and the binding.
+    f.device.ready = { ready: true };
+    f.device.read = read;
+    await f.apply(del);
+    expect(f.device.objects.size).toBe(0);
+    expect(await f.resources.loadRecords(ids.loadbalancerId)).toEqual([]);
+    expect(await f.bindings.getBinding(ids.loadbalancerId)).toBeUndefined();
   });
 
   it('answers gone for a load balancer whose records no longer exist, without a device call', async () => {
@@ -397,7 +489,7 @@ describe('LoadBalancerApplier over in-memory ports', () => {
       await f.apply(await f.record(requests.createLoadbalancer(ids)));
       f.lease.events.length = 0;
       f.device.events.length = 0;
-      f.cluster.syncs.length = 0;
+      f.sync.syncs.length = 0;
       const listener = await f.record(requests.createListener(ids));
       const pool = await f.record(requests.createPool(ids, { listener_id: listener.object.id }));
       const m1 = await f.record(
@@ -415,7 +507,7 @@ describe('LoadBalancerApplier over in-memory ports', () => {
         `execute ${ENV}_${ids.tenantId} 4`,
       ]);
       expect(f.device.events.filter((e) => e.startsWith('read'))).toHaveLength(1);
-      expect(f.cluster.syncs).toEqual(['a']);
+      expect(f.sync.syncs).toEqual(['a']);
       for (const [type, id] of [
         ['listener', listener.object.id],
         ['pool', pool.object.id],

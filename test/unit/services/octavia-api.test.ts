@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { NoActiveAgentError, RejectedRequestError } from '../../../functions/domain/errors.js';
 import type { RequestEnvelope, ResourceType } from '../../../functions/domain/lbaas-request.js';
 import type { Caller } from '../../../functions/domain/octavia-policy.js';
 import type { ObjectCatalog, RecordGuard, RequestQueue } from '../../../functions/domain/ports.js';
+import { refusal } from '../../../functions/domain/refusals.js';
 import type { ResourceRecord } from '../../../functions/domain/resource-state.js';
 import { type LoadBalancerPlacement, OctaviaApi } from '../../../functions/services/octavia-api.js';
 import { uuid } from '../../support/factories.js';
@@ -34,7 +34,10 @@ function setup(options: { placement?: LoadBalancerPlacement; queue?: RequestQueu
   const sent: RequestEnvelope[] = [];
   const released: string[] = [];
   const placement: LoadBalancerPlacement = options.placement ?? {
-    place: async (request) => ({ release: async () => void released.push(request.loadbalancerId) }),
+    place: async (request) => ({
+      kind: 'placed',
+      release: async () => void released.push(request.loadbalancerId),
+    }),
   };
   const api = new OctaviaApi({
     env: 'Test',
@@ -86,12 +89,10 @@ describe('OctaviaApi (in-memory ports)', () => {
   it('refuses a load balancer the placement refuses (capacity) with 409, and records nothing', async () => {
     const { api, store, sent } = setup({
       placement: {
-        place: async () => {
-          throw new RejectedRequestError(
-            'environment-at-capacity',
-            'no device group has room for a new load balancer',
-          );
-        },
+        place: async () => ({
+          kind: 'refused',
+          refusal: refusal('environment-at-capacity', 'no device group has room for a new load balancer'),
+        }),
       },
     });
     await expect(createLb(api)).rejects.toMatchObject({ status: 409, message: /no device group has room/ });
@@ -103,9 +104,7 @@ describe('OctaviaApi (in-memory ports)', () => {
   it('answers 503 when no agent can place a load balancer, and records nothing', async () => {
     const { api, store } = setup({
       placement: {
-        place: async () => {
-          throw new NoActiveAgentError('no active agent in environment Test');
-        },
+        place: async () => ({ kind: 'waiting', reason: 'no active agent in environment Test' }),
       },
     });
     await expect(createLb(api)).rejects.toMatchObject({ status: 503 });

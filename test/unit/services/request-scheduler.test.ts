@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ContentionError,
-  NoActiveAgentError,
-  RejectedRequestError,
-} from '../../../functions/domain/errors.js';
+import { ContentionError } from '../../../functions/domain/errors.js';
 import { AgentDirectory } from '../../../functions/services/agent-directory.js';
 import { AgentOperations } from '../../../functions/services/agent-operations.js';
 import { RequestScheduler } from '../../../functions/services/request-scheduler.js';
@@ -12,7 +8,7 @@ import { InMemoryAgentRegistry } from '../../support/fakes/in-memory-agent-regis
 import { InMemoryBindingStore } from '../../support/fakes/in-memory-binding-store.js';
 import { InMemoryResourceStore } from '../../support/fakes/in-memory-resource-store.js';
 import { InMemoryQueues } from '../../support/fakes/recording-queues.js';
-import { manualClock, parsed } from '../../support/service-fixtures.js';
+import { forwarded, manualClock, parsed } from '../../support/service-fixtures.js';
 
 const ENV = 'Unit';
 const DOWN = 75_000;
@@ -59,7 +55,8 @@ describe('RequestScheduler (record → decide → forward) over in-memory ports'
     const outcome = await f.scheduler.handle(request, 123);
     // Assess
     expect(outcome).toEqual({
-      decision: { kind: 'random', host: 'a2', bind: true, group: 'default' },
+      kind: 'forwarded',
+      decision: { kind: 'random', host: 'a2', group: 'default', newTenant: true },
       bound: true,
     });
     expect(f.resources.get(ids.loadbalancerId, 'loadbalancer', ids.loadbalancerId)?.provisioningStatus).toBe(
@@ -89,15 +86,20 @@ describe('RequestScheduler (record → decide → forward) over in-memory ports'
     const second = await f.scheduler.handle(
       parsed(requests.createLoadbalancer({ ...ids, loadbalancerId: lbIds().loadbalancerId })),
     );
-    expect(child.decision).toEqual({ kind: 'bound', host: 'a3', bind: false, group: 'default' });
-    expect(second.decision).toEqual({ kind: 'affinity', host: 'a3', bind: true, group: 'default' });
+    expect(forwarded(child).decision).toEqual({ kind: 'bound', host: 'a3', group: 'default' });
+    expect(forwarded(second).decision).toEqual({ kind: 'affinity', host: 'a3', group: 'default' });
   });
 
   it('reports a least-loaded pick as least-loaded', async () => {
     const f = fixture({ selection: 'least-loaded' });
     await f.registry.adjustLoadbalancerCount(ENV, 'a1', 4);
     const outcome = await f.scheduler.handle(parsed(requests.createLoadbalancer(lbIds())));
-    expect(outcome.decision).toEqual({ kind: 'least-loaded', host: 'a2', bind: true, group: 'default' });
+    expect(forwarded(outcome).decision).toEqual({
+      kind: 'least-loaded',
+      host: 'a2',
+      group: 'default',
+      newTenant: true,
+    });
   });
 
   it('fails over to an affinity agent when the bound agent is dead, keeping the binding', async () => {
@@ -107,7 +109,7 @@ describe('RequestScheduler (record → decide → forward) over in-memory ports'
     f.clock.advance(DOWN + 1);
     f.registry.put({ env: ENV, host: 'a2', heartbeatAt: f.clock.now() });
     const outcome = await f.scheduler.handle(parsed(requests.createListener(ids)));
-    expect(outcome.decision).toMatchObject({ kind: 'failover', host: 'a2' });
+    expect(forwarded(outcome).decision).toMatchObject({ kind: 'failover', host: 'a2' });
     expect((await f.bindings.getBinding(ids.loadbalancerId))?.host).toBe('a1');
   });
 
@@ -121,7 +123,8 @@ describe('RequestScheduler (record → decide → forward) over in-memory ports'
     };
     const outcome = await f.scheduler.handle(parsed(requests.createLoadbalancer(ids)));
     expect(outcome).toEqual({
-      decision: { kind: 'bound', host: 'a3', bind: false, group: 'default' },
+      kind: 'forwarded',
+      decision: { kind: 'bound', host: 'a3', group: 'default' },
       bound: false,
     });
     expect(f.queues.forwarded[0]?.queueUrl).toBe('queue://a3');
@@ -136,13 +139,15 @@ describe('RequestScheduler (record → decide → forward) over in-memory ports'
     expect(f.queues.forwarded).toHaveLength(0);
   });
 
-  it('forwards nothing and throws NoActiveAgentError when every agent is dead or disabled', async () => {
+  it('forwards nothing and answers waiting (retried later) when every agent is dead or disabled', async () => {
     const f = fixture({ hosts: ['a1', 'a2'] });
     f.clock.advance(DOWN + 1);
     f.registry.put({ env: ENV, host: 'a2', heartbeatAt: f.clock.now(), adminStateUp: false });
-    const error = await f.scheduler.handle(parsed(requests.createLoadbalancer(lbIds()))).catch((e) => e);
-    expect(error).toBeInstanceOf(NoActiveAgentError);
-    expect(error.message).toContain('no active agent in environment Unit');
+    const outcome = await f.scheduler.handle(parsed(requests.createLoadbalancer(lbIds())));
+    expect(outcome).toEqual({
+      kind: 'waiting',
+      reason: expect.stringContaining('no active agent in environment Unit'),
+    });
     expect(f.queues.forwarded).toHaveLength(0);
   });
 
@@ -152,16 +157,15 @@ describe('RequestScheduler (record → decide → forward) over in-memory ports'
     await f.scheduler.handle(parsed(requests.createLoadbalancer(ids)));
     const bound = f.bindings.bindings.get(ids.loadbalancerId);
     if (bound) bound.env = 'Other';
-    const error = await f.scheduler.decide(parsed(requests.createListener(ids))).catch((e) => e);
-    expect(error).toBeInstanceOf(RejectedRequestError);
-    expect(error.category).toBe('environment-mismatch');
+    const placement = await f.scheduler.decide(parsed(requests.createListener(ids)));
+    expect(placement).toMatchObject({ kind: 'refused', refusal: { category: 'environment-mismatch' } });
   });
 
   it('never forwards to an agent that never reported a queue', async () => {
     const f = fixture({ hosts: ['a1'] });
     f.registry.put({ env: ENV, host: 'a0', heartbeatAt: f.clock.now(), queueUrl: undefined });
     const outcome = await f.scheduler.handle(parsed(requests.createLoadbalancer(lbIds())));
-    expect(outcome.decision.host).toBe('a1');
+    expect(forwarded(outcome).decision.host).toBe('a1');
   });
 
   it('never binds to an agent deleted or disabled since its cached agent list was read', async () => {
@@ -169,11 +173,11 @@ describe('RequestScheduler (record → decide → forward) over in-memory ports'
     await f.directory.list(ENV); // the cache now holds a1, a2, a3
     await f.registry.deleteAgent(ENV, 'a2'); // random 0.5 would pick a2
     const first = await f.scheduler.handle(parsed(requests.createLoadbalancer(lbIds())));
-    expect(first.decision.host).not.toBe('a2');
+    expect(forwarded(first).decision.host).not.toBe('a2');
     await f.registry.setAdminState(ENV, 'a3', false);
     await f.directory.list(ENV);
     const second = await f.scheduler.handle(parsed(requests.createLoadbalancer(lbIds())));
-    expect(second.decision.host).toBe('a1');
+    expect(forwarded(second).decision.host).toBe('a1');
     expect([...f.bindings.bindings.values()].map((b) => b.host)).not.toContain('a2');
   });
 

@@ -1,0 +1,255 @@
+import { BigIpError } from '../domain/errors.js';
+import type { BigIpDevice, DeviceCluster, SyncLedger, SyncLedgerState, Timers } from '../domain/ports.js';
+
+export interface GroupSyncDeps {
+  /** The units of the group (the writer's peers are asked whether they hold a change). */
+  cluster: Pick<DeviceCluster, 'name' | 'peersOf'>;
+  /**
+   * The BIG-IP device group a config-sync copies (manual-sync HA pairs; `deviceGroup` in the
+   * configuration); absent = never synced. Not this system's device group of agents and devices.
+   */
+  syncGroup?: string;
+  /** One config-sync at a time per device group across every writer (required when the group syncs). */
+  ledger?: SyncLedger;
+  /** Names this writer in the ledger. */
+  owner: string;
+  clock: () => number;
+  timers: Timers;
+  /** How long a config-sync may take to bring a change to every unit before the change is retried (§4.3). */
+  syncTimeoutMs?: number;
+  /** How long after a config-sync its status is first read (later syncs start from the last one's duration). */
+  syncPollMs?: number;
+  /** How often a writer waiting for someone else's sync reads the ledger. */
+  ledgerPollMs?: number;
+  /** How long another unit may take to say whether it holds a change before the ledger or the writer's sync status decides. */
+  unitCheckMs?: number;
+}
+
+/** Sync states of a group that mean "still syncing" (F5's own module waits on these, device-facts.md §4.3). */
+const SYNC_IN_PROGRESS = new Set(['Not All Devices Synced', 'Awaiting Initial Sync', 'Syncing']);
+
+/**
+ * The config-sync protocol of a device group: a change counts as applied only once it is on every
+ * unit of the group (§4.3: a config-sync answers at once and finishes in the background; a
+ * failover inside that window loses the change on the new active unit). A writer waits for a sync
+ * numbered after its change to end (the ledger numbers syncs as they start, across every agent),
+ * running it itself when no one else is, then asks the other units whether they hold its objects.
+ * One sync at a time per group: changes that land while one runs are all covered by the next. The
+ * sync status alone cannot say whether a sync took a given change (a newer change also shows
+ * `Changes Pending`), so the units are asked directly. A config-sync copies a unit's whole
+ * configuration, so it only ever runs from a unit read as ACTIVE just before.
+ *
+ * One instance per writer (agent worker, reconciler): it keeps the writer's estimate of how long
+ * a sync takes, the units that have not answered yet, and the ledger read its waiters share.
+ */
+export class GroupSync {
+  private readonly unanswered = new Set<BigIpDevice>();
+  /** The last ledger read the waiters share (see pollLedger). */
+  private polled: { ledgerKey: string; at: number; state: Promise<SyncLedgerState> } | undefined;
+  /** How many syncs in a row were found done at their first poll (the estimate is too long). */
+  private earlyFinds = 0;
+  /** How long the last config-sync took, as seen by this writer. */
+  private lastSyncMs: number | undefined;
+
+  constructor(private readonly deps: GroupSyncDeps) {}
+
+  /**
+   * Returns once what was written to `device` is on every other unit of the group (at once for a
+   * single unit, or a group that is never synced): `onUnit` says whether a unit holds it. After a
+   * change (`changed`), it first waits for a config-sync that started after the change to end,
+   * running that sync itself when no other writer is. After an apply that changed nothing, a unit
+   * that already holds the state needs no sync (an earlier sync that never finished gets one now).
+   * Throws a transient BigIpError when the units do not agree in time or the writer lost ACTIVE.
+   */
+  async confirm(
+    device: BigIpDevice,
+    onUnit: (unit: BigIpDevice) => Promise<boolean>,
+    options: { changed: boolean },
+  ): Promise<void> {
+    const others = this.deps.cluster.peersOf(device);
+    if (this.deps.syncGroup === undefined || others.length === 0) return;
+    const ledger = this.deps.ledger;
+    if (!ledger)
+      throw new Error(`cluster ${this.deps.cluster.name} syncs its device group but has no sync ledger`);
+    const ledgerKey = this.ledgerKey;
+    const deadline = this.deps.clock() + (this.deps.syncTimeoutMs ?? 30_000);
+    let target: number | undefined;
+    // Every other unit holds it. A unit that cannot be asked in time (hung, or slow under load)
+    // defers to the ledger: a sync numbered after the change that ended well copied it (a sync
+    // copies the whole configuration); else to the writer's `In Sync`, which a busy group rarely
+    // shows (another tenant's change is always pending).
+    const confirmed = async (): Promise<boolean> => {
+      const answers = await Promise.all(others.map((u) => this.ask(u, onUnit)));
+      if (answers.includes(false)) return false;
+      if (!answers.includes(undefined)) return true;
+      if (target !== undefined && (await this.pollLedger(ledger, ledgerKey)).lastGood >= target) return true;
+      const status = await device.status({ withSync: true });
+      return status.syncStatus === 'In Sync' && status.failoverState === 'ACTIVE';
+    };
+    if (!options.changed && (await confirmed())) return;
+
+    // Fresh, never shared: a sync counted as "after the change" must have started after it.
+    target = (await ledger.read(ledgerKey, this.deps.clock())).started + 1;
+    for (;;) {
+      const state = await this.pollLedger(ledger, ledgerKey);
+      if (state.ended >= target) {
+        // The units are asked about the objects in scope; what the writer cleaned up after them (a
+        // node no member uses) they are not. A writer still ACTIVE synced all of it; one that lost
+        // ACTIVE inside the window re-applies on the new active unit, clean-up included (found by the
+        // long soak: a node left on the unit that took over).
+        if (await confirmed()) {
+          await this.assertStillActive(device);
+          return;
+        }
+        await this.assertStillActive(device);
+        // The sync ended without our objects (it failed, or a unit was away): the next one must cover them.
+        target = state.started + 1;
+        continue;
+      }
+      if (!state.running) {
+        const n = await ledger.begin(ledgerKey, this.deps.owner, this.deps.clock(), this.syncLeaseMs);
+        this.polled = undefined;
+        if (n !== undefined) {
+          await this.runSync(device, ledgerKey, n);
+          this.polled = undefined;
+          continue;
+        }
+      }
+      if (this.deps.clock() >= deadline) {
+        throw new BigIpError(
+          `config-sync of ${this.deps.syncGroup} did not bring the change to every unit in time`,
+          { device: device.name, transient: true },
+        );
+      }
+      await this.deps.timers.sleep(this.deps.ledgerPollMs ?? 200);
+    }
+  }
+
+  /**
+   * A peer that came back empty (replaced, or restored from an old backup) shows the group out of
+   * sync while the active unit is whole: sync it from the active unit. True when it synced.
+   */
+  async resyncPeer(device: BigIpDevice): Promise<boolean> {
+    if (this.deps.syncGroup === undefined || this.deps.cluster.peersOf(device).length === 0) return false;
+    const status = await device.syncStatus();
+    if (status === 'In Sync' || status === 'Standalone') return false;
+    await this.confirm(device, async () => true, { changed: true });
+    return true;
+  }
+
+  /**
+   * The ledger as the waiters of this writer poll it: one read shared by every waiter for half a
+   * poll interval (a worker confirming ten tenants' changes reads it once, not ten times; found by
+   * the hundred-tenant benchmark, where waiters' reads loaded the table). A stale answer only delays
+   * a waiter; the number a change waits for is always read fresh.
+   */
+  private pollLedger(ledger: SyncLedger, ledgerKey: string): Promise<SyncLedgerState> {
+    const now = this.deps.clock();
+    const fresh = (this.deps.ledgerPollMs ?? 200) / 2;
+    if (this.polled && this.polled.ledgerKey === ledgerKey && now - this.polled.at < fresh)
+      return this.polled.state;
+    const state = ledger.read(ledgerKey, now);
+    const entry = { ledgerKey, at: now, state };
+    this.polled = entry;
+    state.catch(() => {
+      if (this.polled === entry) this.polled = undefined;
+    });
+    return state;
+  }
+
+  /**
+   * Asks one unit whether it holds a change: true, false, or undefined when it does not answer in
+   * time (a hung unit is then left alone for a while rather than asked by every apply).
+   */
+  private async ask(
+    unit: BigIpDevice,
+    onUnit: (unit: BigIpDevice) => Promise<boolean>,
+  ): Promise<boolean | undefined> {
+    // A unit still working on an earlier question is not asked again until it answers: a hung one
+    // is left alone while it hangs (until its request deadline), a slow one is asked again as soon
+    // as it has answered (found by the benchmark: a loaded peer taken for hung stalled confirmations).
+    if (this.unanswered.has(unit)) return undefined;
+    const asked = onUnit(unit).catch(() => undefined);
+    const answer = await this.deps.timers.within(asked, this.deps.unitCheckMs ?? 2_000);
+    if (answer !== 'late') return answer;
+    this.unanswered.add(unit);
+    void asked.finally(() => this.unanswered.delete(unit));
+    return undefined;
+  }
+
+  /** Runs sync `n` from the unit that wrote (only while it is still ACTIVE) until the group leaves the in-progress states. */
+  private async runSync(device: BigIpDevice, ledgerKey: string, n: number): Promise<void> {
+    const ledger = this.deps.ledger as SyncLedger;
+    const { clock, timers } = this.deps;
+    let ok = false;
+    try {
+      await this.assertStillActive(device);
+      await device.configSync(this.deps.syncGroup as string);
+      const startedAt = clock();
+      const deadline = startedAt + (this.deps.syncTimeoutMs ?? 30_000);
+      // A group's syncs take about as long as its last one: the first poll goes then, later ones
+      // every tenth of it, so the end is seen within a tenth of a sync, mostly with one or two calls.
+      // Seen done at the first poll, it may have ended well before, so the estimate shrinks by a
+      // tenth, and by 30% when that happens twice in a row: an estimate taken under load comes down
+      // in a few syncs (found by the hundred-tenant benchmark: a 4 s estimate for 2 s syncs, which
+      // the old 1.5x steps could reach, held every waiting writer 2 s per sync; and by the soak,
+      // whose instant syncs waited out an estimate that shrank a tenth at a time). Steps are capped
+      // at a second for the same reason.
+      const expected = this.lastSyncMs;
+      let poll = expected === undefined ? (this.deps.syncPollMs ?? 500) : Math.max(50, expected);
+      let step: number | undefined;
+      for (;;) {
+        await timers.sleep(poll);
+        const sync = await device.syncStatus();
+        // Whether the change survived (a failover mid-sync, say) is what the units are asked next.
+        if (!SYNC_IN_PROGRESS.has(sync)) {
+          const took = clock() - startedAt;
+          const early = expected !== undefined && step === undefined;
+          this.earlyFinds = early ? this.earlyFinds + 1 : 0;
+          this.lastSyncMs = early ? took * (this.earlyFinds > 1 ? 0.7 : 0.9) : took;
+          if (sync === 'Disconnected') {
+            throw new BigIpError(`config-sync of ${this.deps.syncGroup} from ${device.name} ended ${sync}`, {
+              device: device.name,
+              transient: true,
+            });
+          }
+          ok = true;
+          return;
+        }
+        if (clock() >= deadline) {
+          throw new BigIpError(`config-sync of ${this.deps.syncGroup} not finished in time (still ${sync})`, {
+            device: device.name,
+            transient: true,
+          });
+        }
+        // Slowly growing steps: a sync much slower than the last one is still found with few reads,
+        // and the first one (nothing to go by) is seen at most a second late.
+        step = step === undefined ? Math.max(100, (expected ?? poll) * 0.1) : Math.min(step * 1.25, 1_000);
+        poll = expected === undefined ? Math.min(poll * 1.5, 1_000) : step;
+      }
+    } finally {
+      await ledger.end(ledgerKey, this.deps.owner, n, ok).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Config-sync copies a unit's whole configuration: only from a unit read as ACTIVE just now (the
+   * cluster sees this read too, and reads every unit again before its next choice).
+   */
+  private async assertStillActive(device: BigIpDevice): Promise<void> {
+    const status = await device.status();
+    if (status.failoverState === 'ACTIVE') return;
+    throw new BigIpError(
+      `device ${device.name} is ${status.failoverState}, no longer ACTIVE: the change will be applied on the active unit`,
+      { device: device.name, transient: true },
+    );
+  }
+
+  private get ledgerKey(): string {
+    return `${this.deps.cluster.name}#${this.deps.syncGroup}`;
+  }
+
+  private get syncLeaseMs(): number {
+    return (this.deps.syncTimeoutMs ?? 30_000) + 15_000;
+  }
+}

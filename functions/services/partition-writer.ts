@@ -1,0 +1,144 @@
+import { type ApplyPlan, type ApplyScope, planApply } from '../domain/bigip-apply-plan.js';
+import { partitionLeaseKey } from '../domain/bigip-names.js';
+import type { DeviceSnapshot, ReadUnit } from '../domain/bigip-objects.js';
+import type { Translation } from '../domain/bigip-translation.js';
+import { LeaseBusyError } from '../domain/errors.js';
+import type { BigIpDevice, DeviceCluster, ExecuteReport, PartitionLease } from '../domain/ports.js';
+import type { GroupSync } from './group-sync.js';
+
+export interface PartitionWriterDeps {
+  env: string;
+  lease: PartitionLease;
+  cluster: Pick<DeviceCluster, 'name' | 'activeDevice'>;
+  sync: Pick<GroupSync, 'confirm'>;
+  /** A lease-owner token, fresh for each write (two writes of one process never share a lease). */
+  newOwner: () => string;
+}
+
+/** Whether another unit of the group holds a change (asked after the config-sync). */
+export type HoldsCheck = (unit: BigIpDevice) => Promise<boolean>;
+
+/** What a write did, once its lease is released and its changes are confirmed on the group. */
+export type WriteResult<T> =
+  | {
+      outcome: 'written';
+      /** What the caller's work returned. */
+      value: T;
+      /** Why the changes it sent are not confirmed on every unit (a transient error: apply again); absent when they are. */
+      unconfirmed?: unknown;
+    }
+  /** Another writer holds the partition: nothing was read or sent. */
+  | { outcome: 'busy'; error: LeaseBusyError };
+
+/** A plan changes the device (the folder, a command, a node clean-up, the folder's removal). */
+export function changesDevice(plan: ApplyPlan): boolean {
+  return plan.createFolder || plan.commands.length > 0 || plan.nodeCleanup.length > 0 || plan.removeFolder;
+}
+
+/**
+ * Whether a unit already has what a translation wants for a scope: the same read and plan as an
+ * apply, and nothing to do (clean-up after the change, such as a node, is not asked about).
+ */
+export function unitHolds(translation: Translation, scope: ApplyScope): HoldsCheck {
+  return async (unit) => {
+    const snapshot = await unit.read(translation.partition, scope.reads);
+    const plan = planApply(translation, scope, snapshot);
+    return !plan.createFolder && plan.commands.length === 0;
+  };
+}
+
+/** One write's time as the partition's only writer: the unit, its reads, and its fenced sends. */
+export interface PartitionSession {
+  /** The unit to write to. */
+  activeDevice(): Promise<BigIpDevice>;
+  read(device: BigIpDevice, units: readonly ReadUnit[]): Promise<DeviceSnapshot>;
+  /**
+   * Sends a planned change: if it changes anything, the lease is renewed first (LeaseBusyError when
+   * it was lost: nothing is sent) and no call of it is sent after the renewal's send-by time. The
+   * change is confirmed on the group once the lease is released: `holds` asks each other unit
+   * whether it has it (absent: any unit that took the sync does).
+   */
+  send(device: BigIpDevice, plan: ApplyPlan, holds?: HoldsCheck): Promise<ExecuteReport>;
+}
+
+interface Sent {
+  device: BigIpDevice;
+  changed: boolean;
+  holds: HoldsCheck;
+}
+
+/**
+ * How a change reaches a partition, for every writer (the agent's applier, the reconciler's repairs
+ * and orphan removal): take the partition's lease → read the desired state inside it (the caller's
+ * work starts only once the lease is held, so a writer that waited plans from the newest state and
+ * never writes an older revision over a newer one) → read the device → plan → renew the lease
+ * right before sending (a writer slowed past the lease's TTL does not write after another took over)
+ * and send nothing after the renewal's send-by time (a lease cannot fence a call already on its way)
+ * → release the lease → confirm every change on the device group (config-sync, peers asked), outside
+ * the lease so a tenant's next change does not queue behind a sync. The cluster reads every unit's
+ * failover state again after any unit's error (the units it hands out report them).
+ */
+export class PartitionWriter {
+  constructor(private readonly deps: PartitionWriterDeps) {}
+
+  /**
+   * Runs `work` as the only writer of `partition` of this cluster. An error of `work` releases the
+   * lease and is thrown without confirming anything; changes it sent before are confirmed by the
+   * next write (a retried apply re-plans from the device).
+   */
+  async write<T>(
+    partition: string,
+    work: (session: PartitionSession) => Promise<T>,
+  ): Promise<WriteResult<T>> {
+    const { env, lease, cluster } = this.deps;
+    const key = partitionLeaseKey(env, cluster.name, partition);
+    const owner = this.deps.newOwner();
+    try {
+      await lease.acquire(key, owner);
+    } catch (error) {
+      if (error instanceof LeaseBusyError) return { outcome: 'busy', error };
+      throw error;
+    }
+    const sent: Sent[] = [];
+    const session: PartitionSession = {
+      activeDevice: () => cluster.activeDevice(),
+      read: (device, units) => device.read(partition, units),
+      send: async (device, plan, holds = async () => true) => {
+        const changed = changesDevice(plan);
+        // Still the partition's only writer? A slowed writer may have outlived its lease (then: retried).
+        const sendBy = changed ? await lease.renew(key, owner) : undefined;
+        const report = await device.execute(partition, plan, sendBy !== undefined ? { sendBy } : {});
+        sent.push({ device, changed, holds });
+        return report;
+      },
+    };
+    let value: T;
+    try {
+      value = await work(session);
+    } finally {
+      await lease.release(key, owner).catch(() => undefined);
+    }
+    try {
+      await this.confirm(sent);
+      return { outcome: 'written', value };
+    } catch (error) {
+      return { outcome: 'written', value, unconfirmed: error };
+    }
+  }
+
+  /** Every change sent on every unit of the group, with the fewest config-syncs (one wait per device written). */
+  private async confirm(sent: readonly Sent[]): Promise<void> {
+    const byDevice = new Map<BigIpDevice, Sent[]>();
+    for (const s of sent) byDevice.set(s.device, [...(byDevice.get(s.device) ?? []), s]);
+    for (const [device, list] of byDevice) {
+      await this.deps.sync.confirm(
+        device,
+        async (unit) => {
+          for (const s of list) if (!(await s.holds(unit))) return false;
+          return true;
+        },
+        { changed: list.some((s) => s.changed) },
+      );
+    }
+  }
+}

@@ -1,0 +1,149 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import { LOOPBACK_V4 } from './loopback.js';
+import type { ConfigStore, StoredObject } from './ltm-model.js';
+import { monitorsOf, splitMember } from './ltm-types.js';
+import type { MonitorStatus, StatsBook } from './stats-book.js';
+
+/** Read at most this much of a monitor's response (what a receive rule searches). */
+const MAX_PROBE_BYTES = 5_120;
+
+interface ProbeState {
+  firstSeen: number;
+  lastUp: number | undefined;
+  nextAt: number;
+  running: boolean;
+}
+
+/**
+ * A simulated unit's health monitors. Members whose addresses are on the loopback are probed (HTTP
+ * and HTTPS send the monitor's send string and match its receive rule against the answer; TCP
+ * connects; gateway ICMP has no unprivileged equivalent, and a loopback address always answers
+ * echo, so it counts as up) every `interval` seconds; a member is marked down once no probe has
+ * succeeded for `timeout` seconds, up on the first success. A member anywhere else cannot be reached
+ * from the sandbox, so it never answers: down after `timeout` seconds, as a real monitor would say.
+ */
+export class MonitorProbes {
+  private readonly probes = new Map<string, ProbeState>();
+
+  constructor(
+    private readonly unit: { readonly store: ConfigStore; readonly stats: StatsBook },
+    private readonly clock: () => number,
+  ) {}
+
+  /** Starts the probes that are due (each runs in the background and records what it found). */
+  run(): void {
+    const now = this.clock();
+    const seen = new Set<string>();
+    // One pass over the members, grouped by pool (a device full of members costs a scan, not a scan
+    // per pool).
+    const byPool = new Map<string, StoredObject[]>();
+    for (const m of this.unit.store.all('ltm/pool/members')) {
+      const list = byPool.get(String(m.pool));
+      if (list) list.push(m);
+      else byPool.set(String(m.pool), [m]);
+    }
+    for (const [poolPath, members] of byPool) {
+      const pool = this.unit.store.get('ltm/pool', poolPath);
+      const monitor = pool ? this.monitorOf(pool) : undefined;
+      if (!pool || !monitor) continue;
+      for (const member of members) {
+        const key = `${pool.fullPath}|${member.fullPath}`;
+        const [address, port] = splitMember(member.name);
+        if (port === undefined) continue;
+        seen.add(key);
+        let state = this.probes.get(key);
+        if (!state) {
+          state = { firstSeen: now, lastUp: undefined, nextAt: now, running: false };
+          this.probes.set(key, state);
+          this.unit.stats.setMember(key, 'checking');
+        }
+        if (state.running || now < state.nextAt) continue;
+        state.running = true;
+        const interval = Math.max(1, Number(monitor.attrs.interval ?? 5)) * 1000;
+        const timeout = Math.max(1, Number(monitor.attrs.timeout ?? 16)) * 1000;
+        state.nextAt = now + interval;
+        const current = state;
+        // The sandbox reaches nothing outside the machine: a member off the loopback never answers,
+        // and is marked down after the monitor's timeout, as a real monitor that cannot reach it would.
+        const reached = LOOPBACK_V4.test(address)
+          ? probe(monitor, address, port, Math.min(interval, timeout))
+          : Promise.resolve(false);
+        reached
+          .then((up) => {
+            const at = this.clock();
+            let status: MonitorStatus | undefined;
+            if (up) {
+              current.lastUp = at;
+              status = 'up';
+            } else if (at - (current.lastUp ?? current.firstSeen) >= timeout) {
+              status = 'down';
+            }
+            if (status && this.probes.get(key) === current) this.unit.stats.setMember(key, status);
+          })
+          .finally(() => {
+            current.running = false;
+          });
+      }
+    }
+    for (const key of this.probes.keys()) if (!seen.has(key)) this.probes.delete(key);
+  }
+
+  private monitorOf(pool: StoredObject): StoredObject | undefined {
+    const [path] = monitorsOf(pool);
+    if (!path) return undefined;
+    for (const type of ['http', 'https', 'tcp', 'gateway-icmp']) {
+      const m = this.unit.store.get(`ltm/monitor/${type}` as never, path);
+      if (m) return { ...m, attrs: { ...m.attrs, monitorType: type } };
+    }
+    return undefined;
+  }
+}
+
+/** The device's two-character escapes in a send string (device-facts.md §1.4) as the bytes it sends. */
+function unescapeSend(send: string): string {
+  return send.replaceAll('\\r', '\r').replaceAll('\\n', '\n');
+}
+
+/** One probe: true when the member answered as the monitor wants within `waitMs`. */
+function probe(monitor: StoredObject, address: string, port: number, waitMs: number): Promise<boolean> {
+  const type = String(monitor.attrs.monitorType);
+  if (type === 'gateway-icmp') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    let answer = '';
+    let settled = false;
+    const finish = (up: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(up);
+    };
+    const timer = setTimeout(() => finish(false), waitMs);
+    const connected = () => {
+      const send = String(monitor.attrs.send ?? '');
+      if (type === 'tcp' && !send) return finish(true);
+      if (send) socket.write(unescapeSend(send));
+    };
+    const socket =
+      type === 'https'
+        ? tls.connect({ host: address, port, rejectUnauthorized: false }, connected)
+        : net.connect({ host: address, port }, connected);
+    socket.on('error', () => finish(false));
+    const match = () => {
+      const recv = String(monitor.attrs.recv ?? '');
+      if (!recv || recv === 'none') return answer.length > 0;
+      try {
+        return new RegExp(recv).test(answer);
+      } catch {
+        return false;
+      }
+    };
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString('latin1');
+      if (match()) finish(true);
+      else if (answer.length > MAX_PROBE_BYTES) finish(false);
+    });
+    socket.on('end', () => finish(match()));
+  });
+}

@@ -1,0 +1,188 @@
+import net from 'node:net';
+import { decide, MAX_REQUEST_HEAD, parseRequestHead, REASONS, withHeaders } from './http-policies.js';
+import { destinationOf, LOOPBACK_V4 } from './loopback.js';
+import type { ConfigStore, StoredObject } from './ltm-model.js';
+import { monitorsOf, splitMember } from './ltm-types.js';
+import type { StatsBook } from './stats-book.js';
+
+/** BIG-IP's default source-address persistence timeout, seconds. */
+const SOURCE_ADDR_TIMEOUT_S = 180;
+
+/**
+ * Where a simulated unit's accepted connections go: to an enabled member its monitor says is up
+ * (any enabled member when the pool has no monitor), by the pool's load-balancing mode, honouring
+ * ratios, the virtual's connection limit and source-address persistence; bits and connections are
+ * counted into the stats the endpoints report (device-facts.md §5.2). A connection with no member to go to is reset,
+ * as a BIG-IP does. A virtual with LTM policies reads the HTTP request head first and forwards,
+ * redirects or resets as the first matching rule says.
+ */
+export class TrafficForwarding {
+  private readonly memberConns = new Map<string, number>();
+  private readonly rotation = new Map<string, number>();
+  private readonly persistence = new Map<string, { member: string; until: number }>();
+
+  constructor(
+    private readonly unit: { readonly store: ConfigStore; readonly stats: StatsBook },
+    private readonly clock: () => number,
+    /** Every socket opened, so that stopping the unit can close them. */
+    private readonly track: (socket: net.Socket) => void,
+  ) {}
+
+  accept(destination: string, client: net.Socket): void {
+    this.track(client);
+    const vs = this.unit.store.all('ltm/virtual').find((v) => {
+      const d = destinationOf(v);
+      return d && `${d.address}:${d.port}` === destination && v.attrs.disabled !== true;
+    });
+    if (!vs) return void client.resetAndDestroy();
+    const counters = this.unit.stats.virtual(vs.fullPath);
+    const limit = Number(vs.attrs.connectionLimit ?? 0);
+    if (limit > 0 && counters.curConns >= limit) return void client.resetAndDestroy();
+    const defaultPool = vs.attrs.pool ? this.unit.store.get('ltm/pool', String(vs.attrs.pool)) : undefined;
+    const policies = ((vs.attrs.policies as { name: string }[] | undefined) ?? [])
+      .map((p) => this.unit.store.get('ltm/policy', p.name))
+      .filter((p): p is StoredObject => p !== undefined);
+    if (policies.length === 0) {
+      this.forward(vs, client, defaultPool, counters);
+      return;
+    }
+    // An LTM policy decides on the HTTP request: read its head first.
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0 && head.length < MAX_REQUEST_HEAD) return;
+      client.off('data', onData);
+      client.pause();
+      const request = end < 0 ? undefined : parseRequestHead(head.subarray(0, end).toString('latin1'));
+      if (!request) return void client.resetAndDestroy();
+      counters.bitsIn += head.length * 8;
+      const decision = decide(policies, request, client.remoteAddress ?? '');
+      if (decision?.kind === 'reset') {
+        counters.totConns++;
+        return void client.resetAndDestroy();
+      }
+      if (decision?.kind === 'redirect') {
+        counters.totConns++;
+        const answer = `HTTP/1.1 ${decision.code} ${REASONS[decision.code] ?? 'Redirect'}\r\nLocation: ${decision.location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`;
+        counters.bitsOut += answer.length * 8;
+        client.end(answer);
+        return;
+      }
+      const pool =
+        decision?.kind === 'forward' && decision.pool
+          ? this.unit.store.get('ltm/pool', decision.pool)
+          : defaultPool;
+      const inserts = decision?.kind === 'forward' ? decision.inserts : [];
+      this.forward(vs, client, pool, counters, withHeaders(head, inserts));
+      client.resume();
+    };
+    client.on('data', onData);
+    client.on('error', () => client.destroy());
+  }
+
+  /** Connects a client to a member of `pool` (reset when none may take it), `head` sent first. */
+  private forward(
+    vs: StoredObject,
+    client: net.Socket,
+    pool: StoredObject | undefined,
+    counters: ReturnType<StatsBook['virtual']>,
+    head?: Buffer,
+  ): void {
+    const member = pool ? this.pick(pool, vs, client.remoteAddress ?? '') : undefined;
+    if (!pool || !member) return void client.resetAndDestroy();
+
+    counters.curConns++;
+    counters.totConns++;
+    const memberKey = `${pool.fullPath}|${member.fullPath}`;
+    this.memberConns.set(memberKey, (this.memberConns.get(memberKey) ?? 0) + 1);
+    const [address, port] = splitMember(member.name);
+    const server = net.connect({ host: address, port: port as number });
+    this.track(server);
+    if (head) server.write(head);
+    client.on('data', (chunk: Buffer) => {
+      counters.bitsIn += chunk.length * 8;
+    });
+    server.on('data', (chunk: Buffer) => {
+      counters.bitsOut += chunk.length * 8;
+    });
+    client.pipe(server);
+    server.pipe(client);
+    let closed = false;
+    const done = () => {
+      if (closed) return;
+      closed = true;
+      counters.curConns = Math.max(0, counters.curConns - 1);
+      this.memberConns.set(memberKey, Math.max(0, (this.memberConns.get(memberKey) ?? 1) - 1));
+      client.destroy();
+      server.destroy();
+    };
+    client.on('close', done);
+    server.on('close', done);
+    client.on('error', done);
+    server.on('error', () => {
+      client.resetAndDestroy();
+      done();
+    });
+  }
+
+  /** The member a new connection goes to, or undefined when none may take it. */
+  private pick(pool: StoredObject, vs: StoredObject, clientIp: string): StoredObject | undefined {
+    const monitored = monitorsOf(pool).length > 0;
+    const eligible = this.membersOf(pool).filter((m) => {
+      const session = String(m.attrs.session ?? 'user-enabled');
+      if (session.endsWith('disabled') || m.attrs.state === 'user-down') return false;
+      if (!LOOPBACK_V4.test(splitMember(m.name)[0])) return false;
+      return !monitored || this.unit.stats.member(`${pool.fullPath}|${m.fullPath}`) === 'up';
+    });
+    if (eligible.length === 0) return undefined;
+
+    const sticky = ((vs.attrs.persist as { name: string }[] | undefined) ?? []).some((p) =>
+      p.name.endsWith('/source_addr'),
+    );
+    const now = this.clock();
+    const stickyKey = `${vs.fullPath}|${clientIp}`;
+    if (sticky) {
+      const entry = this.persistence.get(stickyKey);
+      const member =
+        entry && entry.until > now ? eligible.find((m) => m.fullPath === entry.member) : undefined;
+      if (member) {
+        this.persistence.set(stickyKey, {
+          member: member.fullPath,
+          until: now + SOURCE_ADDR_TIMEOUT_S * 1000,
+        });
+        return member;
+      }
+    }
+    const chosen = this.choose(pool, eligible);
+    if (sticky)
+      this.persistence.set(stickyKey, { member: chosen.fullPath, until: now + SOURCE_ADDR_TIMEOUT_S * 1000 });
+    return chosen;
+  }
+
+  private choose(pool: StoredObject, eligible: StoredObject[]): StoredObject {
+    const mode = String(pool.attrs.loadBalancingMode ?? 'round-robin');
+    const ratio = (m: StoredObject) => Math.max(1, Number(m.attrs.ratio ?? 1));
+    const conns = (m: StoredObject) => this.memberConns.get(`${pool.fullPath}|${m.fullPath}`) ?? 0;
+    const turn = this.rotation.get(pool.fullPath) ?? 0;
+    this.rotation.set(pool.fullPath, turn + 1);
+    const ordered = [...eligible].sort((a, b) => a.fullPath.localeCompare(b.fullPath));
+    if (mode.includes('least-connections')) {
+      // Fewest connections (per ratio unit for the ratio variant); ties go round in turn.
+      const score = (m: StoredObject) => (mode.startsWith('ratio') ? conns(m) / ratio(m) : conns(m));
+      const best = Math.min(...ordered.map(score));
+      const tied = ordered.filter((m) => score(m) === best);
+      return tied[turn % tied.length] as StoredObject;
+    }
+    if (mode === 'ratio-member') {
+      // Weighted round robin: each member takes as many turns per cycle as its ratio.
+      const slots = ordered.flatMap((m) => Array.from({ length: ratio(m) }, () => m));
+      return slots[turn % slots.length] as StoredObject;
+    }
+    return ordered[turn % ordered.length] as StoredObject;
+  }
+
+  private membersOf(pool: StoredObject): StoredObject[] {
+    return this.unit.store.all('ltm/pool/members').filter((m) => m.pool === pool.fullPath);
+  }
+}

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { DynamoDbPartitionLease } from '../../functions/adapters/dynamodb-partition-lease.js';
+import { DynamoDbSyncLedger } from '../../functions/adapters/dynamodb-sync-ledger.js';
+import { LeaseBusyError } from '../../functions/domain/errors.js';
+import type { PartitionLease, SyncLedger } from '../../functions/domain/ports.js';
+import { InMemoryLease } from '../support/fakes/in-memory-lease.js';
+import { InMemorySyncLedger } from '../support/fakes/in-memory-sync-ledger.js';
+import { freshTables, localClients } from '../support/local-aws.js';
+
+// The same cases against the in-memory fake the unit tests use and the adapter it stands in for.
+
+const TTL = 30_000;
+
+const leases: [string, (clock: () => number) => Promise<PartitionLease>][] = [
+  ['in-memory', async (clock) => new InMemoryLease({ ttlMs: TTL, clock })],
+  [
+    'DynamoDB',
+    async (clock) => {
+      const { db, dynamodb } = localClients();
+      const tables = await freshTables(dynamodb);
+      return new DynamoDbPartitionLease(db, tables.leases, { ttlMs: TTL, clock });
+    },
+  ],
+];
+
+describe.each(leases)('PartitionLease contract: %s', (_name, make) => {
+  it('admits one holder (re-entrant for it), frees on its release only, and lapses after the TTL', async () => {
+    let now = 1_000_000;
+    const lease = await make(() => now);
+    await lease.acquire('E#c#P', 'a');
+    await lease.acquire('E#c#P', 'a');
+    await expect(lease.acquire('E#c#P', 'b')).rejects.toBeInstanceOf(LeaseBusyError);
+    await lease.acquire('E#c#Q', 'b');
+    await lease.release('E#c#P', 'b');
+    await expect(lease.acquire('E#c#P', 'b')).rejects.toBeInstanceOf(LeaseBusyError);
+    await lease.release('E#c#P', 'a');
+    await lease.acquire('E#c#P', 'b');
+    now += TTL + 1;
+    await lease.acquire('E#c#P', 'c');
+  });
+
+  it('renews only its owner’s unexpired lease, answering the send-by time half a TTL later', async () => {
+    let now = 1_000_000;
+    const lease = await make(() => now);
+    await lease.acquire('E#c#P', 'a');
+    now += 20_000;
+    expect(await lease.renew('E#c#P', 'a')).toBe(now + TTL / 2);
+    await expect(lease.renew('E#c#P', 'b')).rejects.toBeInstanceOf(LeaseBusyError);
+    now += TTL + 1;
+    await expect(lease.renew('E#c#P', 'a')).rejects.toBeInstanceOf(LeaseBusyError);
+    await lease.acquire('E#c#P', 'b');
+    await expect(lease.renew('E#c#P', 'a')).rejects.toBeInstanceOf(LeaseBusyError);
+  });
+});
+
+const ledgers: [string, () => Promise<SyncLedger>][] = [
+  ['in-memory', async () => new InMemorySyncLedger()],
+  [
+    'DynamoDB',
+    async () => {
+      const { db, dynamodb } = localClients();
+      return new DynamoDbSyncLedger(db, (await freshTables(dynamodb)).leases);
+    },
+  ],
+];
+
+describe.each(ledgers)('SyncLedger contract: %s', (_name, make) => {
+  it('numbers syncs as they start, admits one runner at a time, and records how they ended', async () => {
+    const ledger = await make();
+    expect(await ledger.read('c#dg', 0)).toEqual({ started: 0, ended: 0, running: false, lastGood: 0 });
+    expect(await ledger.begin('c#dg', 'w1', 1_000, 10_000)).toBe(1);
+    expect(await ledger.begin('c#dg', 'w2', 2_000, 10_000)).toBeUndefined();
+    expect(await ledger.read('c#dg', 2_000)).toEqual({ started: 1, ended: 0, running: true, lastGood: 0 });
+    await ledger.end('c#dg', 'w1', 1, false);
+    expect(await ledger.read('c#dg', 3_000)).toEqual({ started: 1, ended: 1, running: false, lastGood: 0 });
+    expect(await ledger.begin('c#dg', 'w2', 3_000, 10_000)).toBe(2);
+    await ledger.end('c#dg', 'w2', 2, true);
+    expect(await ledger.read('c#dg', 4_000)).toEqual({ started: 2, ended: 2, running: false, lastGood: 2 });
+    // Groups are independent.
+    expect(await ledger.read('c#other', 4_000)).toMatchObject({ started: 0 });
+  });
+
+  it('lets the next writer run once a runner died (its lease expired)', async () => {
+    const ledger = await make();
+    expect(await ledger.begin('c#dg', 'w1', 1_000, 10_000)).toBe(1);
+    expect(await ledger.read('c#dg', 20_000)).toMatchObject({ running: false });
+    expect(await ledger.begin('c#dg', 'w2', 20_000, 10_000)).toBe(2);
+  });
+});

@@ -1,0 +1,256 @@
+import { describe, expect, it } from 'vitest';
+import { DynamoDbResourceStore } from '../../functions/adapters/dynamodb-resource-store.js';
+import type { ResourceStore } from '../../functions/domain/ports.js';
+import { explainRecordConflict } from '../../functions/domain/refusals.js';
+import { lbIds, requests, uuid } from '../support/factories.js';
+import { InMemoryResourceStore } from '../support/fakes/in-memory-resource-store.js';
+import { freshTables, localClients } from '../support/local-aws.js';
+import { parsed } from '../support/service-fixtures.js';
+
+// The same cases against the in-memory resources table the unit tests use and the DynamoDB adapter
+// it stands in for: what is recorded, what is refused (and the domain's words for it, from what each
+// store found in the way), and which status writes land.
+
+const ENV = 'Contract';
+
+const stores: [string, () => Promise<ResourceStore>][] = [
+  ['in-memory', async () => new InMemoryResourceStore()],
+  [
+    'DynamoDB',
+    async () => {
+      const { db, dynamodb } = localClients();
+      return new DynamoDbResourceStore(db, await freshTables(dynamodb));
+    },
+  ],
+];
+
+/** What recording a message came to: `recorded`, or `category: reason` as the scheduler reports it. */
+async function record(store: ResourceStore, message: Record<string, unknown>, env = ENV): Promise<string> {
+  const request = parsed(message);
+  const result = await store.recordRequest(request, env, 1_000);
+  if (result.recorded) return 'recorded';
+  const why = 'refusal' in result ? result.refusal : explainRecordConflict(request, env, result.conflict);
+  return why ? `${why.category}: ${why.reason}` : 'unexplained';
+}
+
+const statusOf = async (store: ResourceStore, lb: string, id: string) =>
+  (await store.loadRecords(lb)).find((r) => r.id === id)?.provisioningStatus;
+
+describe.each(stores)('ResourceStore contract: %s', (_name, make) => {
+  it('records a load balancer once: its own request again is accepted, another create of its id is not', async () => {
+    const store = await make();
+    const ids = lbIds();
+    const create = requests.createLoadbalancer(ids);
+    expect(await record(store, create)).toBe('recorded');
+    expect(await record(store, create)).toBe('recorded');
+    expect(await record(store, { ...create, requestId: uuid() })).toBe(
+      `conflict: load balancer ${ids.loadbalancerId} already exists`,
+    );
+    const [root] = await store.loadRecords(ids.loadbalancerId);
+    expect(root).toMatchObject({ type: 'loadbalancer', provisioningStatus: 'PENDING_CREATE', env: ENV });
+  });
+
+  it('refuses children of a load balancer that does not exist, is another project’s or another environment’s', async () => {
+    const store = await make();
+    const ids = lbIds();
+    expect(await record(store, requests.createPool(ids))).toBe(
+      `not-found: load balancer ${ids.loadbalancerId} does not exist`,
+    );
+    await record(store, requests.createLoadbalancer(ids));
+    const stranger = { ...ids, tenantId: lbIds().tenantId };
+    expect(await record(store, requests.createPool(stranger))).toBe(
+      `tenant-mismatch: load balancer ${ids.loadbalancerId} does not belong to project ${stranger.tenantId}`,
+    );
+    expect(await record(store, requests.createPool(ids), 'Other')).toBe(
+      `environment-mismatch: load balancer ${ids.loadbalancerId} belongs to environment ${ENV}, not Other`,
+    );
+    expect(await record(store, requests.update('pool', ids, { id: uuid(), name: 'x' }))).toMatch(
+      /^not-found: pool .* does not exist in load balancer/,
+    );
+  });
+
+  it('refuses a VIP another load balancer holds, naming it, and frees it once that one is deleted', async () => {
+    const store = await make();
+    const [a, b] = [lbIds(), lbIds()];
+    await record(store, requests.createLoadbalancer(a, { vip_address: '10.7.0.1' }));
+    expect(await record(store, requests.createLoadbalancer(b, { vip_address: '10.7.0.1' }))).toBe(
+      `conflict: load balancer ${b.loadbalancerId} cannot be created: VIP 10.7.0.1 is already used by loadbalancer ${a.loadbalancerId} in environment ${ENV}`,
+    );
+    const [root] = await store.loadRecords(a.loadbalancerId);
+    if (!root) throw new Error('no record');
+    expect(await store.recordOutcomes([{ kind: 'deleted', record: root }], 2_000)).toBe(1);
+    expect(await record(store, requests.createLoadbalancer(b, { vip_address: '10.7.0.1' }))).toBe('recorded');
+  });
+
+  it('refuses a reference into another load balancer, saying whose it is', async () => {
+    const store = await make();
+    const a = lbIds();
+    const b = lbIds({ tenantId: a.tenantId });
+    const pool = requests.createPool(a);
+    for (const m of [requests.createLoadbalancer(a), pool, requests.createLoadbalancer(b)])
+      expect(await record(store, m)).toBe('recorded');
+    expect(await record(store, requests.createMember(b, pool.object.id as string))).toBe(
+      `not-found: pool_id ${pool.object.id} is not a pool of load balancer ${b.loadbalancerId}: it belongs to load balancer ${a.loadbalancerId}`,
+    );
+    expect(await record(store, requests.createPool(b, { id: pool.object.id }))).toBe(
+      `conflict: pool ${pool.object.id} cannot be created: id ${pool.object.id} is already used by pool ${pool.object.id} of load balancer ${a.loadbalancerId} in environment ${ENV}`,
+    );
+  });
+
+  it('refuses an update that repeats an immutable field with another value, and any change of an object being deleted', async () => {
+    const store = await make();
+    const ids = lbIds();
+    const listener = requests.createListener(ids, { protocol_port: 80 });
+    await record(store, requests.createLoadbalancer(ids));
+    await record(store, listener);
+    expect(
+      await record(
+        store,
+        requests.update('listener', ids, { id: listener.object.id, protocol_port: 81, name: 'n' }),
+      ),
+    ).toBe('immutable-field: update cannot change protocol_port (stored 80, given 81)');
+    expect(await record(store, requests.delete('listener', ids, listener.object.id as string))).toBe(
+      'recorded',
+    );
+    expect(await record(store, requests.update('listener', ids, { id: listener.object.id, name: 'n' }))).toBe(
+      `conflict: listener ${listener.object.id} is being deleted`,
+    );
+    expect(await record(store, requests.createPool(ids))).toBe('recorded');
+    await record(store, requests.delete('loadbalancer', ids, ids.loadbalancerId));
+    expect(await record(store, requests.createPool(ids))).toBe(
+      `conflict: load balancer ${ids.loadbalancerId} is being deleted`,
+    );
+  });
+
+  it('writes an outcome only for the revision it applied: a newer request keeps its PENDING status', async () => {
+    const store = await make();
+    const ids = lbIds();
+    const pool = requests.createPool(ids);
+    await record(store, requests.createLoadbalancer(ids));
+    await record(store, pool);
+    const read = await store.loadRecords(ids.loadbalancerId);
+    await record(store, requests.update('pool', ids, { id: pool.object.id, name: 'newer' }));
+    const written = await store.recordOutcomes(
+      read.map((r) => ({ kind: 'active', record: r, operatingStatus: 'ONLINE' }) as const),
+      2_000,
+    );
+    // The pool's and the load balancer's revisions moved on with the newer request.
+    expect(written).toBe(0);
+    expect(await statusOf(store, ids.loadbalancerId, pool.object.id as string)).toBe('PENDING_UPDATE');
+    const now = await store.loadRecords(ids.loadbalancerId);
+    expect(
+      await store.recordOutcomes(
+        now.map((r) => ({ kind: 'error', record: r, reason: 'refused' }) as const),
+        3_000,
+      ),
+    ).toBe(2);
+    expect(
+      await store.loadObjects(ids.loadbalancerId, [{ type: 'pool', id: pool.object.id as string }]),
+    ).toEqual([
+      expect.objectContaining({
+        provisioningStatus: 'ERROR',
+        statusReason: 'refused',
+        operatingStatus: 'OFFLINE',
+      }),
+    ]);
+  });
+
+  it('marks ERROR only on an object of the given project and environment', async () => {
+    const store = await make();
+    const ids = lbIds();
+    await record(store, requests.createLoadbalancer(ids));
+    const ref = { loadbalancerId: ids.loadbalancerId, type: 'loadbalancer' as const, id: ids.loadbalancerId };
+    expect(await store.markError({ ...ref, tenantId: lbIds().tenantId, env: ENV }, 'x', 2_000)).toBe(false);
+    expect(await store.markError({ ...ref, tenantId: ids.tenantId, env: 'Other' }, 'x', 2_000)).toBe(false);
+    expect(await store.markError({ ...ref, tenantId: ids.tenantId, env: ENV }, 'why', 2_000)).toBe(true);
+    expect(await statusOf(store, ids.loadbalancerId, ids.loadbalancerId)).toBe('ERROR');
+  });
+
+  it('records a member batch whole, and refuses one listing an id another load balancer holds', async () => {
+    const store = await make();
+    const a = lbIds();
+    const b = lbIds({ tenantId: a.tenantId });
+    const poolA = requests.createPool(a);
+    const poolB = requests.createPool(b);
+    for (const m of [requests.createLoadbalancer(a), poolA, requests.createLoadbalancer(b), poolB])
+      await record(store, m);
+    const taken = uuid();
+    const members = [
+      { id: taken, address: '10.8.0.1', protocol_port: 80 },
+      { id: uuid(), address: '10.8.0.2', protocol_port: 80 },
+    ];
+    expect(await record(store, requests.memberBatch(a, poolA.object.id as string, members))).toBe('recorded');
+    expect((await store.loadRecords(a.loadbalancerId)).filter((r) => r.type === 'member')).toHaveLength(2);
+    expect(
+      await record(
+        store,
+        requests.memberBatch(b, poolB.object.id as string, [{ ...members[0], address: '10.8.0.9' }]),
+      ),
+    ).toBe(
+      `conflict: member ${taken} cannot be created: id ${taken} is already used by member ${taken} of load balancer ${a.loadbalancerId} in environment ${ENV}`,
+    );
+    expect((await store.loadRecords(b.loadbalancerId)).filter((r) => r.type === 'member')).toEqual([]);
+  });
+
+  it('clears a load balancer’s own change only for its request, and records a repair only on the revision read', async () => {
+    const store = await make();
+    const ids = lbIds();
+    await record(store, requests.createLoadbalancer(ids));
+    const rename = requests.update('loadbalancer', ids, { id: ids.loadbalancerId, name: 'renamed' });
+    await record(store, rename);
+    const root = (await store.loadRecords(ids.loadbalancerId))[0];
+    expect(root).toMatchObject({ ownChangePending: true });
+    await store.clearOwnChange(ids.loadbalancerId, 'another-request');
+    expect((await store.loadRecords(ids.loadbalancerId))[0]?.ownChangePending).toBe(true);
+    await store.clearOwnChange(ids.loadbalancerId, rename.requestId);
+    expect((await store.loadRecords(ids.loadbalancerId))[0]?.ownChangePending).toBeUndefined();
+    if (!root) throw new Error('no record');
+    // Pending: no repair is recorded over a request.
+    expect(await store.recordRepair(root, 'drift repaired', 2_000)).toBe(false);
+    await store.recordOutcomes([{ kind: 'active', record: root, operatingStatus: 'ONLINE' }], 2_000);
+    const active = (await store.loadRecords(ids.loadbalancerId))[0];
+    if (!active) throw new Error('no record');
+    expect(await store.recordRepair(active, 'drift repaired', 3_000)).toBe(true);
+    expect((await store.loadRecords(ids.loadbalancerId))[0]).toMatchObject({
+      provisioningStatus: 'ACTIVE',
+      statusReason: 'drift repaired',
+    });
+  });
+
+  it('clears a listener’s default pool only while it still names that pool, keeping its status', async () => {
+    const store = await make();
+    const ids = lbIds();
+    const pool = requests.createPool(ids);
+    const listener = requests.createListener(ids, { default_pool_id: pool.object.id });
+    for (const m of [requests.createLoadbalancer(ids), pool, listener]) await record(store, m);
+    const before = await statusOf(store, ids.loadbalancerId, listener.object.id as string);
+    expect(
+      await store.clearDefaultPool(ids.loadbalancerId, listener.object.id as string, 'another-pool'),
+    ).toBe(false);
+    expect(
+      await store.clearDefaultPool(
+        ids.loadbalancerId,
+        listener.object.id as string,
+        pool.object.id as string,
+      ),
+    ).toBe(true);
+    const [stored] = await store.loadObjects(ids.loadbalancerId, [
+      { type: 'listener', id: listener.object.id as string },
+    ]);
+    expect(stored?.desired).toMatchObject({ default_pool_id: null });
+    expect(stored?.provisioningStatus).toBe(before);
+  });
+
+  it('locates a child object’s load balancer by its id in the environment', async () => {
+    const store = await make();
+    const ids = lbIds();
+    const pool = requests.createPool(ids);
+    await record(store, requests.createLoadbalancer(ids));
+    await record(store, pool);
+    expect(await store.locate(ENV, pool.object.id as string)).toEqual({
+      loadbalancerId: ids.loadbalancerId,
+      type: 'pool',
+    });
+    expect(await store.locate('Other', pool.object.id as string)).toBeUndefined();
+  });
+});

@@ -1,0 +1,227 @@
+import { describe, expect, it } from 'vitest';
+import type { ApplyPlan } from '../../../functions/domain/bigip-apply-plan.js';
+import type { BigIpObject } from '../../../functions/domain/bigip-objects.js';
+import { BigIpError, LeaseBusyError } from '../../../functions/domain/errors.js';
+import { changesDevice } from '../../../functions/services/partition-writer.js';
+import { InMemoryBigIp, InMemoryCluster } from '../../support/fakes/in-memory-bigip.js';
+import { InMemoryLease } from '../../support/fakes/in-memory-lease.js';
+import { inMemoryWriter } from '../../support/service-fixtures.js';
+
+const ENV = 'Unit';
+const PARTITION = `${ENV}_tenant1`;
+const KEY = `${ENV}#cluster1#${PARTITION}`;
+
+const pool = (name: string): BigIpObject => ({ kind: 'pool', partition: PARTITION, name, attrs: {} });
+
+function createPlan(...names: string[]): ApplyPlan {
+  return {
+    createFolder: true,
+    commands: names.map((n) => ({ op: 'create', object: pool(n) })),
+    atomic: true,
+    nodeCleanup: [],
+    removeFolder: false,
+  };
+}
+
+const NOTHING: ApplyPlan = {
+  createFolder: false,
+  commands: [],
+  atomic: false,
+  nodeCleanup: [],
+  removeFolder: false,
+};
+
+function fixture(
+  devices = [new InMemoryBigIp('a'), Object.assign(new InMemoryBigIp('b'), { failoverState: 'STANDBY' })],
+) {
+  const lease = new InMemoryLease();
+  const cluster = new InMemoryCluster(devices);
+  const { sync, writer } = inMemoryWriter(ENV, cluster, lease);
+  /** Everything that happened, in order: lease events, device calls, config-syncs. */
+  const log: string[] = [];
+  const acquire = lease.acquire.bind(lease);
+  lease.acquire = async (k, o) => {
+    await acquire(k, o);
+    log.push('acquire');
+  };
+  const release = lease.release.bind(lease);
+  lease.release = async (k, o) => {
+    log.push('release');
+    await release(k, o);
+  };
+  const renew = lease.renew.bind(lease);
+  lease.renew = async (k, o) => {
+    await renew(k, o);
+    log.push('renew');
+    return 123_456;
+  };
+  const confirm = sync.confirm.bind(sync);
+  sync.confirm = async (device, onUnit, options) => {
+    log.push(`confirm ${device.name} changed=${options.changed}`);
+    await confirm(device, onUnit, options);
+  };
+  const [a] = devices as [InMemoryBigIp];
+  const execute = a.execute.bind(a);
+  const sendBys: (number | undefined)[] = [];
+  a.execute = async (partition, plan, options) => {
+    log.push(`execute ${plan.commands.length}`);
+    sendBys.push(options?.sendBy);
+    return execute(partition, plan, options);
+  };
+  return { lease, cluster, sync, writer, log, a, b: devices[1] as InMemoryBigIp, sendBys };
+}
+
+// The rules every writer of a partition follows (the applier, the reconciler's repairs and orphan
+// removal all write through PartitionWriter), each checked once here.
+describe('PartitionWriter: how a change reaches a partition', () => {
+  it('starts the work only once the lease is held, so a writer that waited plans from the newest state', async () => {
+    const f = fixture();
+    let desired = 'revision 1';
+    // Another writer holds the partition and finishes its newer change while this one waits.
+    f.lease.holders.set(KEY, 'other');
+    f.lease.whileWaiting = async () => {
+      desired = 'revision 2';
+      f.lease.holders.delete(KEY);
+    };
+    const seen: string[] = [];
+    const result = await f.writer.write(PARTITION, async () => {
+      seen.push(desired);
+      return desired;
+    });
+    expect(result).toEqual({ outcome: 'written', value: 'revision 2' });
+    expect(seen).toEqual(['revision 2']);
+  });
+
+  it('answers busy without reading or sending anything while another writer keeps the lease', async () => {
+    const f = fixture();
+    f.lease.holders.set(KEY, 'other');
+    let ran = false;
+    const result = await f.writer.write(PARTITION, async () => {
+      ran = true;
+    });
+    expect(result).toMatchObject({ outcome: 'busy', error: expect.any(LeaseBusyError) });
+    expect(ran).toBe(false);
+    expect(f.a.events).toEqual([]);
+    expect(f.lease.holders.get(KEY)).toBe('other');
+  });
+
+  it('renews the lease right before sending, and hands the device the send-by time the renewal returned', async () => {
+    const f = fixture();
+    await f.writer.write(PARTITION, async (session) => {
+      const device = await session.activeDevice();
+      await session.read(device, []);
+      await session.send(device, createPlan('p1'));
+    });
+    expect(f.log.slice(0, 3)).toEqual(['acquire', 'renew', 'execute 1']);
+    expect(f.sendBys).toEqual([123_456]);
+  });
+
+  it('sends nothing once the lease was lost (a writer slowed past its TTL): the caller sees LeaseBusyError', async () => {
+    const f = fixture();
+    const result = await f.writer.write(PARTITION, async (session) => {
+      const device = await session.activeDevice();
+      f.lease.steal(KEY);
+      return session.send(device, createPlan('p1')).catch((e: unknown) => e);
+    });
+    expect(result).toMatchObject({ outcome: 'written', value: expect.any(LeaseBusyError) });
+    expect(f.log).not.toContain('execute 1');
+    expect(f.a.objects.size).toBe(0);
+    expect(f.log.filter((e) => e.startsWith('confirm'))).toEqual([]);
+  });
+
+  it('releases the lease before the change is confirmed on the group, and confirms each unit written once', async () => {
+    const f = fixture();
+    const result = await f.writer.write(PARTITION, async (session) => {
+      const device = await session.activeDevice();
+      await session.send(device, createPlan('p1'));
+      await session.send(device, createPlan('p2'));
+      return 'done';
+    });
+    expect(result).toEqual({ outcome: 'written', value: 'done' });
+    expect(f.log).toEqual([
+      'acquire',
+      'renew',
+      'execute 1',
+      'renew',
+      'execute 1',
+      'release',
+      'confirm a changed=true',
+    ]);
+    expect(f.sync.syncs).toEqual(['a']);
+  });
+
+  it('asks the other units about every change it sent (each change’s own check)', async () => {
+    const f = fixture();
+    const asked: string[] = [];
+    await f.writer.write(PARTITION, async (session) => {
+      const device = await session.activeDevice();
+      await session.send(device, createPlan('p1'), async (unit) => {
+        asked.push(`p1 on ${unit.name}`);
+        return true;
+      });
+      await session.send(device, createPlan('p2'), async (unit) => {
+        asked.push(`p2 on ${unit.name}`);
+        return true;
+      });
+    });
+    expect(asked).toEqual(['p1 on b', 'p2 on b']);
+  });
+
+  it('neither renews nor syncs for a plan that changes nothing, but still has the peers asked', async () => {
+    const f = fixture();
+    await f.writer.write(PARTITION, async (session) => {
+      await session.send(await session.activeDevice(), NOTHING);
+    });
+    expect(f.log).toEqual(['acquire', 'execute 0', 'release', 'confirm a changed=false']);
+    expect(f.sendBys).toEqual([undefined]);
+    expect(f.sync.syncs).toEqual([]);
+    expect(f.sync.checked).toEqual(['b']);
+  });
+
+  it('releases the lease and confirms nothing when the work fails', async () => {
+    const f = fixture();
+    f.a.fail = new BigIpError('reset', { device: 'a', transient: true });
+    await expect(
+      f.writer.write(PARTITION, async (session) => {
+        await session.send(await session.activeDevice(), createPlan('p1'));
+      }),
+    ).rejects.toBeInstanceOf(BigIpError);
+    expect(f.log).toEqual(['acquire', 'renew', 'execute 1', 'release']);
+    expect(f.lease.holders.size).toBe(0);
+  });
+
+  it('returns what the work did with the reason its changes are not confirmed on the group', async () => {
+    const f = fixture();
+    const timeout = new BigIpError('config-sync did not bring the change to every unit in time', {
+      device: 'a',
+      transient: true,
+    });
+    f.sync.fail = timeout;
+    const result = await f.writer.write(PARTITION, async (session) => {
+      await session.send(await session.activeDevice(), createPlan('p1'));
+      return 'sent';
+    });
+    expect(result).toEqual({ outcome: 'written', value: 'sent', unconfirmed: timeout });
+    expect(f.lease.holders.size).toBe(0);
+  });
+
+  it('confirms nothing for a single unit, and never for work that sent nothing', async () => {
+    const f = fixture([new InMemoryBigIp('solo')]);
+    await f.writer.write(PARTITION, async (session) => {
+      await session.send(await session.activeDevice(), createPlan('p1'));
+    });
+    const idle = fixture();
+    await idle.writer.write(PARTITION, async () => undefined);
+    expect([...f.sync.syncs, ...idle.sync.syncs, ...idle.log.filter((e) => e.startsWith('confirm'))]).toEqual(
+      [],
+    );
+  });
+
+  it('counts as a change whatever a plan would send: the folder, a command, a node clean-up, the folder’s removal', () => {
+    expect(changesDevice(NOTHING)).toBe(false);
+    expect(changesDevice({ ...NOTHING, createFolder: true })).toBe(true);
+    expect(changesDevice(createPlan('p1'))).toBe(true);
+    expect(changesDevice({ ...NOTHING, nodeCleanup: ['/Common/10.0.0.1'] })).toBe(true);
+    expect(changesDevice({ ...NOTHING, removeFolder: true })).toBe(true);
+  });
+});
