@@ -114,7 +114,7 @@ beforeAll(async () => {
     keystoneUrl = `http://127.0.0.1:${await freePort()}/v3`;
   }
   console.info(
-    `bundles: cdk synth ${(world.synthMs / 1000).toFixed(1)} s; functions run under Node ${world.node.version}; ${keystone ? 'the authorizer validates against a real Keystone' : `no Keystone (${keystoneAbsent})`}`,
+    `bundles: cdk synth ${(world.synthMs / 1000).toFixed(1)} s; ${world.functions.length} functions run under Node ${world.node.version}; ${keystone ? 'the authorizer validates against a real Keystone' : `no Keystone (${keystoneAbsent})`}`,
   );
 }, 300_000);
 

@@ -12,8 +12,8 @@ import type { LocalDeployment, Trigger } from './local-deployment.js';
 
 /**
  * The event shapes the bundle tests can deliver, by what triggers a function in the template. A
- * function with another trigger (API Gateway, say) fails the tests until its shape is added here:
- * one entry naming the trigger and how to build its event.
+ * function with another trigger (a function URL, an HTTP API integration, say) fails the tests
+ * until its shape is added here: one entry naming the trigger and how to build its event.
  */
 export const EVENT_SHAPES = {
   /** An SQS event source mapping: batches received with the function's role, as Lambda's poller does. */
