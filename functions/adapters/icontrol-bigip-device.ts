@@ -272,8 +272,9 @@ export class IControlBigIpDevice implements BigIpDevice {
 
   async read(partition: string, units: readonly ReadUnit[]): Promise<DeviceSnapshot> {
     const snapshot: DeviceSnapshot = { folderExists: true, objects: new Map(), poolMembers: new Map() };
-    // What an LTM policy may carry depends on the version (tmos-versions.ts): read alongside.
-    const version = units.some((u) => u.kind === 'ltm-policy') ? this.tmosVersion() : undefined;
+    // What an LTM policy may carry depends on the version (tmos-versions.ts), and a read-back is
+    // compared only with one recorded on the same version (last-applied.ts): read alongside (cached).
+    const version = units.length > 0 ? this.tmosVersion() : undefined;
     if (units.some((u) => u.kind === 'tls-listing')) {
       snapshot.tlsListed = await this.listTls(partition);
       for (const o of snapshot.tlsListed) snapshot.objects.set(objectKey(o), {});

@@ -2,6 +2,7 @@ import type { ApplyPlan } from './bigip-apply-plan.js';
 import type { BigIpObject, DeviceSnapshot, ReadUnit } from './bigip-objects.js';
 import type { HealthScrape } from './device-health.js';
 import type { RejectionCategory } from './errors.js';
+import type { LastApplied } from './last-applied.js';
 import type { ForwardedRequest, LbaasRequest, ResourceType } from './lbaas-request.js';
 import type { ListenerStatistics } from './listener-statistics.js';
 import type { AgentView } from './liveness.js';
@@ -205,6 +206,15 @@ export interface ResourceStore {
    * newer request keeps its PENDING status). Returns how many were written.
    */
   recordOutcomes(outcomes: readonly StatusOutcome[], nowMs: number): Promise<number>;
+  /**
+   * Keeps what a change applied and read back on the resource records it came from (each record's
+   * whole set, by its key `type#id`), whatever their revision: it describes the device, not a request.
+   * A record that no longer exists is left alone. Returns how many were written.
+   */
+  recordLastApplied(
+    loadbalancerId: string,
+    records: readonly { key: string; lastApplied: Record<string, LastApplied> }[],
+  ): Promise<number>;
   /**
    * The reconciler made the device match again: the object is ACTIVE with `note` as its reason
    * (what was repaired), if it is still at the revision read and not pending. False otherwise.

@@ -3,6 +3,13 @@ import { partitionLeaseKey } from '../domain/bigip-names.js';
 import type { DeviceSnapshot, ReadUnit } from '../domain/bigip-objects.js';
 import type { Translation } from '../domain/bigip-translation.js';
 import { LeaseBusyError } from '../domain/errors.js';
+import {
+  type LastApplied,
+  type LastAppliedMap,
+  lastAppliedAfter,
+  readBackUnits,
+  writtenKeys,
+} from '../domain/last-applied.js';
 import type { BigIpDevice, DeviceCluster, ExecuteReport, PartitionLease } from '../domain/ports.js';
 import type { GroupSync } from './group-sync.js';
 
@@ -37,14 +44,65 @@ export function changesDevice(plan: ApplyPlan): boolean {
 
 /**
  * Whether a unit already has what a translation wants for a scope: the same read and plan as an
- * apply, and nothing to do (clean-up after the change, such as a node, is not asked about).
+ * apply, and nothing to do (clean-up after the change, such as a node, is not asked about). The
+ * last-applied records are asked for when the unit is (a change records what it wrote after sending).
  */
-export function unitHolds(translation: Translation, scope: ApplyScope): HoldsCheck {
+export function unitHolds(
+  translation: Translation,
+  scope: ApplyScope,
+  lastApplied?: () => LastAppliedMap,
+): HoldsCheck {
   return async (unit) => {
     const snapshot = await unit.read(translation.partition, scope.reads);
-    const plan = planApply(translation, scope, snapshot);
+    const plan = planApply(translation, scope, snapshot, lastApplied?.());
     return !plan.createFolder && plan.commands.length === 0;
   };
+}
+
+/** A change planned for one load balancer's objects, with what it was planned from. */
+export interface PlannedChange {
+  translation: Translation;
+  scope: ApplyScope;
+  /** What the device showed when the change was planned. */
+  snapshot: DeviceSnapshot;
+  plan: ApplyPlan;
+  /** The last-applied records it was planned with. */
+  lastApplied: LastAppliedMap;
+}
+
+/** A change sent, and what the device read back right after it. */
+export interface SentChange {
+  report: ExecuteReport;
+  /** Every last-applied record after the change (last-applied.ts: `lastAppliedAfter`). */
+  lastApplied: Map<string, LastApplied>;
+  /** The objects it created or updated: their records must be kept. */
+  written: Set<string>;
+  /** The GETs that read them back (0 when it wrote nothing recorded). */
+  readBackCalls: number;
+}
+
+/**
+ * Sends a planned change and reads back, still under the lease, what it wrote: the device's own
+ * form of each object right after our write, which the next plan compares with (like with like).
+ * The group's other units are asked with the records as they are after the change.
+ */
+export async function sendChange(
+  session: PartitionSession,
+  device: BigIpDevice,
+  change: PlannedChange,
+): Promise<SentChange> {
+  const { translation, scope, snapshot, plan } = change;
+  let after: LastAppliedMap = change.lastApplied;
+  const report = await session.send(
+    device,
+    plan,
+    unitHolds(translation, scope, () => after),
+  );
+  const units = readBackUnits(plan);
+  const readBack = units.length > 0 ? await session.read(device, units) : undefined;
+  const lastApplied = lastAppliedAfter(translation, scope, plan, snapshot, readBack, change.lastApplied);
+  after = lastApplied;
+  return { report, lastApplied, written: writtenKeys(plan), readBackCalls: units.length };
 }
 
 /** One write's time as the partition's only writer: the unit, its reads, and its fenced sends. */
