@@ -195,9 +195,9 @@ export function recordsByOwner(
     const named = t.owner.get(objectKey);
     const owner = named !== undefined && records.has(named) ? named : holder.get(objectKey);
     if (owner === undefined) continue;
-    let map = grouped.get(owner);
-    if (!map) grouped.set(owner, (map = {}));
+    const map = grouped.get(owner) ?? {};
     map[objectKey] = record;
+    grouped.set(owner, map);
     if (written.has(objectKey)) wrote.add(owner);
   }
   const out: OwnedRecords[] = [];
