@@ -104,12 +104,43 @@ export function writtenKeys(plan: ApplyPlan): Set<string> {
   return keys;
 }
 
-/** The GETs that read back what a plan writes (none when it writes nothing that is recorded). */
-export function readBackUnits(plan: ApplyPlan): ReadUnit[] {
+/**
+ * The device's answers to a change's writes that stand for their read-back (ExecuteReport.answers):
+ * those of objects whose intent changed, or that had no record of this TMOS version. An object
+ * written again with the intent it was recorded with (drift repaired, or a read that disagreed with
+ * an earlier answer) is read back with a GET instead, so a device whose answers differ from its
+ * reads costs at most one more write per change, never one on every apply.
+ */
+export function usableAnswers(
+  t: Translation,
+  plan: ApplyPlan,
+  answers: ReadonlyMap<string, Record<string, unknown>> | undefined,
+  previous: LastAppliedMap,
+  tmosVersion: string | undefined,
+): Map<string, Record<string, unknown>> {
+  const out = new Map<string, Record<string, unknown>>();
+  if (!answers) return out;
+  for (const key of writtenKeys(plan)) {
+    const answer = answers.get(key);
+    const wanted = t.present.get(key);
+    if (!answer || !wanted) continue;
+    const record = previous.get(key);
+    const again = record?.tmos === (tmosVersion ?? '') && record.intent === intentDigest(wanted, tmosVersion);
+    if (!again) out.set(key, answer);
+  }
+  return out;
+}
+
+/**
+ * The GETs that read back what a plan writes, but for the objects whose answer stands for it
+ * (`answered`): none when it writes nothing else that is recorded.
+ */
+export function readBackUnits(plan: ApplyPlan, answered: ReadonlySet<string> = new Set()): ReadUnit[] {
   const units = new Map<string, ReadUnit>();
   for (const c of plan.commands) {
     const o = c.object;
     if (c.op === 'delete' || !isRecorded(o.kind)) continue;
+    if (c.op !== 'replace-members' && answered.has(objectKey(o))) continue;
     const unit: ReadUnit =
       o.kind === 'member' || c.op === 'replace-members'
         ? { kind: 'pool', partition: o.partition, name: (o.kind === 'member' ? o.pool : o.name) as string }
@@ -123,10 +154,11 @@ export function readBackUnits(plan: ApplyPlan): ReadUnit[] {
 
 /**
  * The records after a change: each recorded object in scope that the plan wrote gets the intent
- * sent and the device's read-back right after (`readBack`); one it did not write but that the field
- * comparison found as wanted gets the intent and what the device showed before (it holds that
- * intent); one the record already matched keeps it; one the translation deletes, or that the
- * read-back does not show, loses it. Others (not in scope) are kept as they are.
+ * sent and the device's read-back right after (its answer to the write, `answers`, or a read after
+ * it, `readBack`); one it did not write but that the field comparison found as wanted gets the
+ * intent and what the device showed before (it holds that intent); one the record already matched
+ * keeps it; one the translation deletes, or that the read-back does not show, loses it. Others (not
+ * in scope) are kept as they are.
  */
 export function lastAppliedAfter(
   t: Translation,
@@ -134,10 +166,13 @@ export function lastAppliedAfter(
   plan: ApplyPlan,
   before: DeviceSnapshot,
   readBack: DeviceSnapshot | undefined,
+  answers: ReadonlyMap<string, Record<string, unknown>>,
   previous: LastAppliedMap,
 ): Map<string, LastApplied> {
   const next = new Map(previous);
   const written = writtenKeys(plan);
+  // The TMOS version that answered is the one that was read just before (the same unit).
+  const tmos = readBack?.tmosVersion ?? before.tmosVersion;
   for (const key of scope.keys) {
     const wanted = t.present.get(key);
     if (!wanted) {
@@ -145,17 +180,19 @@ export function lastAppliedAfter(
       continue;
     }
     if (!isRecorded(wanted.kind)) continue;
+    const answer = written.has(key) ? answers.get(key) : undefined;
     const snapshot = written.has(key) ? readBack : before;
-    const actual = snapshot?.objects.get(key);
+    const actual = answer ?? snapshot?.objects.get(key);
     // Every difference the plan found is a command, so an object it did not write holds its intent.
-    if (!actual || !snapshot?.folderExists) {
+    if (!actual || (!answer && !snapshot?.folderExists)) {
       next.delete(key);
       continue;
     }
+    const version = answer ? tmos : snapshot?.tmosVersion;
     next.set(key, {
-      intent: intentDigest(wanted, snapshot.tmosVersion),
+      intent: intentDigest(wanted, version),
       readBack: digest(actual),
-      tmos: snapshot.tmosVersion ?? '',
+      tmos: version ?? '',
     });
   }
   return next;

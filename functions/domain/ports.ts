@@ -408,6 +408,12 @@ export interface DeviceStatus {
 export interface ExecuteReport {
   /** Clean-up steps the device refused harmlessly (a node still in use, a partition not empty). */
   skipped: string[];
+  /**
+   * The device's answer to each object written by a call of its own (not enlisted in a
+   * transaction), as `read` would show it, by object key: only for kinds whose answer carries every
+   * attribute a read compares (none that is read with its subcollections). Absent: none.
+   */
+  answers?: Map<string, Record<string, unknown>>;
 }
 
 /** One BIG-IP: reads what an apply needs, executes a plan, reports its state. */

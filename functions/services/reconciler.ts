@@ -274,9 +274,7 @@ export class Reconciler {
         await resources.recordOutcomes([{ kind: 'error', record: tree.root, reason }], clock());
         return { ...base, outcome: 'failed' as const, drift: now.drift, reason };
       }
-      // What the repair wrote, as the device read it back: the next run compares with that.
-      const records = recordsByOwner(tree, now.translation, sent.lastApplied, sent.written);
-      return { repaired: tree, drift: now.drift, records: records.filter((r) => r.written) };
+      return { repaired: { tree, drift: now.drift, translation: now.translation, sent } };
     });
     if (written.outcome === 'busy')
       return { ...base, outcome: 'skipped', reason: 'an agent is writing its partition' };
@@ -284,12 +282,17 @@ export class Reconciler {
     if (written.unconfirmed !== undefined) throw written.unconfirmed;
     const done = written.value;
     if (!('repaired' in done)) return done;
-    const { drift, records = [] } = done;
+    const { tree, drift, translation, sent } = done.repaired;
+    // What the repair wrote, as the device holds it right after (read once it is confirmed: the
+    // confirmation may correct it, partition-writer.ts): the next run compares with that.
+    const records = recordsByOwner(tree, translation, sent.lastApplied, sent.written).filter(
+      (r) => r.written,
+    );
     if (records.length > 0) await resources.recordLastApplied(first.root.id, records);
     const restored =
       drift.every((d) => d.action === 'create') && drift.some((d) => d.kind === 'virtual-address');
     const note = `${restored ? 'restored on' : 'drift repaired on'} ${device.name} at ${new Date(clock()).toISOString()}: ${summarize(drift)}`;
-    await resources.recordRepair(done.repaired.root, note, clock());
+    await resources.recordRepair(tree.root, note, clock());
     return { ...base, outcome: restored ? 'restored' : 'repaired', drift };
   }
 

@@ -12,14 +12,20 @@ import type { AddressInfo } from 'node:net';
  * `session: monitor-enabled`). Everything but those last is a fixed function of what the unit holds,
  * as a device's reading is: the same configuration reads back the same.
  *
- * Used only by the convergence property test (issue 31, part 1): the agent must converge on such a
- * device without knowing any of these rules. Writes and every other call pass through untouched.
+ * A write made on its own (not enlisted in a transaction) is answered with the object in the same
+ * form as a read shows it, as a device answers (`answers: 'as-read'`), or, to stand for a device
+ * whose answers differ from its reads, as the unit answered it (`'raw'`).
+ *
+ * Used only by the convergence property tests (issue 31, part 1): the agent must converge on such a
+ * device without knowing any of these rules. Every other call passes through untouched.
  */
 export interface DeviceNormaliser {
   /** The base URL the agent is given instead of the unit's. */
   url: string;
-  /** Configuration GETs rewritten so far. */
+  /** Configuration GETs and write answers rewritten so far. */
   rewritten: number;
+  /** How writes made on their own are answered (default: as a read shows the object). */
+  answers: 'as-read' | 'raw';
   close(): Promise<void>;
 }
 
@@ -142,7 +148,7 @@ async function bodyOf(req: IncomingMessage): Promise<Buffer> {
 
 /** Starts a normalising device in front of the unit at `target` (the simulator's base URL). */
 export async function startDeviceNormaliser(target: string): Promise<DeviceNormaliser> {
-  const state = { rewritten: 0 };
+  const state = { rewritten: 0, answers: 'as-read' as DeviceNormaliser['answers'] };
   const upstream = new URL(target);
   const agent = new http.Agent({ keepAlive: true });
   const server = http.createServer((req, res: ServerResponse) => {
@@ -160,8 +166,12 @@ export async function startDeviceNormaliser(target: string): Promise<DeviceNorma
         async (answer) => {
           const raw = await bodyOf(answer);
           const path = (req.url ?? '').split('?')[0] ?? '';
+          const ownWrite =
+            ['POST', 'PATCH', 'PUT'].includes(req.method ?? '') &&
+            req.headers['x-f5-rest-coordination-id'] === undefined &&
+            state.answers === 'as-read';
           const rewrite =
-            req.method === 'GET' &&
+            (req.method === 'GET' || ownWrite) &&
             answer.statusCode === 200 &&
             path.startsWith('/mgmt/tm/ltm/') &&
             !path.endsWith('/stats') &&
@@ -193,6 +203,12 @@ export async function startDeviceNormaliser(target: string): Promise<DeviceNorma
     url: `http://127.0.0.1:${port}`,
     get rewritten() {
       return state.rewritten;
+    },
+    get answers() {
+      return state.answers;
+    },
+    set answers(mode) {
+      state.answers = mode;
     },
     async close() {
       agent.destroy();
