@@ -130,12 +130,14 @@ function fromWire(kind: BigIpObject['kind'], body: Record<string, unknown>): Rec
       return {
         loadBalancingMode: body.loadBalancingMode,
         monitor: refName(body.monitor) === 'none' ? '' : refName(body.monitor),
+        minActiveMembers: Number(body.minActiveMembers ?? 0),
         description: text(body.description),
       };
     case 'member':
       return {
         address: body.address,
         ratio: Number(body.ratio ?? 1),
+        priorityGroup: Number(body.priorityGroup ?? 0),
         session: String(body.session ?? '').endsWith('disabled') ? 'user-disabled' : 'user-enabled',
         description: text(body.description),
       };
@@ -241,6 +243,9 @@ async function limited<T, R>(items: readonly T[], limit: number, fn: (item: T) =
  * One BIG-IP reached over iControl REST: reads the objects an apply needs, and executes a plan
  * (partition, then the change as one transaction, then clean-up the device may refuse).
  */
+/** Node reads in flight at once during a cleanup (a pool of a thousand members frees a thousand nodes). */
+const NODE_READS_AT_ONCE = 8;
+
 export class IControlBigIpDevice implements BigIpDevice {
   /** The device's TMOS version, read once in a while (an upgrade reboots the unit). */
   private version: { at: number; value: Promise<string> } | undefined;
@@ -384,19 +389,27 @@ export class IControlBigIpDevice implements BigIpDevice {
       if (response.status === 400) report.skipped.push(`${c.object.name} kept: ${messageOf(response)}`);
     }
 
-    for (const node of plan.nodeCleanup) {
+    // Each node is read first (only one the device made for a member of ours goes; an operator's
+    // stays). The reads go side by side: the device serialises configuration writes, not reads.
+    const nodes = plan.nodeCleanup.map((node) => {
       const [, nodePartition = partition, name = node] = /^\/([^/]+)\/(.+)$/.exec(node) ?? [];
-      const nodePath = `/mgmt/tm/ltm/node/${urlId(nodePartition, name)}`;
-      // Only a node the device made for a member of ours; an operator's stays.
-      const current = await rest.request('GET', nodePath, { accept: [404] });
-      if (current.status === 404) continue;
-      if (!isDeviceMadeNode(current.body as Record<string, unknown>)) {
+      return { node, path: `/mgmt/tm/ltm/node/${urlId(nodePartition, name)}` };
+    });
+    const current: Awaited<ReturnType<Requester['request']>>[] = [];
+    for (let i = 0; i < nodes.length; i += NODE_READS_AT_ONCE)
+      current.push(
+        ...(await Promise.all(
+          nodes.slice(i, i + NODE_READS_AT_ONCE).map((n) => rest.request('GET', n.path, { accept: [404] })),
+        )),
+      );
+    for (const [i, { node, path }] of nodes.entries()) {
+      const read = current[i] as (typeof current)[number];
+      if (read.status === 404) continue;
+      if (!isDeviceMadeNode(read.body as Record<string, unknown>)) {
         report.skipped.push(`node ${node} kept: made or changed by hand`);
         continue;
       }
-      const response = await rest.request('DELETE', nodePath, {
-        accept: [400, 404],
-      });
+      const response = await rest.request('DELETE', path, { accept: [400, 404] });
       if (response.status === 400) {
         if (!NODE_IN_USE_RE.test(messageOf(response))) throw this.error('DELETE', { name: node }, response);
         report.skipped.push(`node ${node} still in use`);

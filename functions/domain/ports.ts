@@ -3,10 +3,10 @@ import type { BigIpObject, DeviceSnapshot, ReadUnit } from './bigip-objects.js';
 import type { HealthScrape } from './device-health.js';
 import type { RejectionCategory } from './errors.js';
 import type { LastApplied } from './last-applied.js';
-import type { ForwardedRequest, LbaasRequest, ResourceType } from './lbaas-request.js';
+import type { ForwardedRequest, LbaasRequest, RequestEnvelope, ResourceType } from './lbaas-request.js';
 import type { ListenerStatistics } from './listener-statistics.js';
 import type { AgentView } from './liveness.js';
-import type { RecordResult } from './refusals.js';
+import type { RecordGuard, RecordResult } from './refusals.js';
 import type { ObjectRef, OperatingStatus, ResourceRecord, StatusOutcome } from './resource-state.js';
 import type { CertificateMaterial } from './tls-translation.js';
 
@@ -179,10 +179,16 @@ export interface GroupStore {
 export interface ResourceStore {
   /**
    * Records the request's desired state and PENDING_* statuses in one conditional write. A write the
-   * table refuses comes back as what it found (`RecordConflict`: the items and claims in the way),
-   * which the domain explains (`explainRecordConflict`); a member batch's own plan may refuse it.
+   * table refuses comes back as what it found (`RecordConflict`: the items and claims in the way,
+   * and with a guard the load balancer and pool it guards), which the domain explains
+   * (`explainRecordConflict`); a member batch's own plan may refuse it.
    */
-  recordRequest(request: LbaasRequest, env: string, nowMs: number): Promise<RecordResult>;
+  recordRequest(
+    request: LbaasRequest,
+    env: string,
+    nowMs: number,
+    guard?: RecordGuard,
+  ): Promise<RecordResult>;
   /** Sets ERROR with a reason on a known object of the given tenant and environment (false otherwise). */
   markError(target: ObjectRef, reason: string, nowMs: number): Promise<boolean>;
   /**
@@ -472,6 +478,67 @@ export interface DeviceCluster {
   close(): Promise<void>;
 }
 
+// ---- the Octavia API ----
+
+/** The environment's request queue, as a producer sends to it. */
+export interface RequestQueue {
+  /**
+   * Sends requests in order (one FIFO group per load balancer). `recorded`: the sender already
+   * recorded them (the API), so the scheduler need not record them again.
+   */
+  send(messages: readonly RequestEnvelope[], options: { recorded: boolean }): Promise<void>;
+}
+
+/** Where a listing resumes: the last object of the previous page. */
+export interface ListPosition {
+  createdAt: number;
+  id: string;
+  loadbalancerId: string;
+}
+
+/** The API's reads of the resources and claims tables beyond one load balancer's records. */
+export interface ObjectCatalog {
+  /** One page of a project's objects of one type in creation order (created_at, then id): a page of an index. */
+  listByProject(
+    env: string,
+    type: ResourceType,
+    tenantId: string,
+    page: { limit: number; after?: ListPosition },
+  ): Promise<{ items: ResourceRecord[]; more: boolean }>;
+  /** Every project's objects of one type (an admin's listing: the environment's objects of that type). */
+  listAll(env: string, type: ResourceType): Promise<ResourceRecord[]>;
+  /** Which of these addresses a load balancer of the environment holds as its VIP. */
+  claimedAddresses(env: string, addresses: readonly string[]): Promise<Set<string>>;
+}
+
+/** What a validated token says: its project, roles and user, and until when it holds. */
+export interface ValidatedToken {
+  projectId: string | undefined;
+  roles: string[];
+  userId: string | undefined;
+  system: boolean;
+  expiresAt: number;
+}
+
+/** The service account the API validates tokens with (Secrets Manager in AWS; never logged). */
+export interface KeystoneServiceCredentials {
+  username: string;
+  password: string;
+  userDomainName?: string;
+  projectName: string;
+  projectDomainName?: string;
+}
+
+/** Where the API's Keystone service account is kept. */
+export interface KeystoneCredentialsSource {
+  get(): Promise<KeystoneServiceCredentials>;
+}
+
+/** Validates a bearer's token (Keystone's `GET /v3/auth/tokens`); undefined when it is not valid. */
+export interface TokenValidator {
+  validate(token: string): Promise<ValidatedToken | undefined>;
+}
+
 /** Waiting, as services need it: the wiring passes real timers, unit tests a virtual clock's. */
 export interface Timers {
   sleep(ms: number): Promise<void>;
@@ -479,4 +546,4 @@ export interface Timers {
   within<T>(answer: Promise<T>, ms: number): Promise<T | 'late'>;
 }
 
-export type { ObjectRef, OperatingStatus };
+export type { ObjectRef, OperatingStatus, RecordGuard };

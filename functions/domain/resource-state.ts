@@ -217,3 +217,23 @@ export function isDeleted(tree: LoadBalancerTree, record: ResourceRecord): boole
 export function listingKeys(env: string, type: ResourceType, id: string, name: string | undefined) {
   return { listKey: `${env}#${type}`, nameKey: `${name ?? ''}#${id}` };
 }
+
+/**
+ * The by-project index keys of an object: one project's objects of one type in one environment,
+ * in creation order (Octavia's default list order, created_at then id), so a listing's page is a
+ * page of the index.
+ */
+export function projectListingKeys(
+  env: string,
+  type: ResourceType,
+  tenantId: string,
+  id: string,
+  createdAt: number,
+) {
+  return { projectKey: `${env}#${type}#${tenantId}`, createdKey: createdKeyOf(createdAt, id) };
+}
+
+/** The sort key of the by-project index: creation time (fixed width), then id. */
+export function createdKeyOf(createdAt: number, id: string): string {
+  return `${String(Math.max(0, Math.floor(createdAt))).padStart(15, '0')}#${id}`;
+}

@@ -32,6 +32,8 @@ const member = fc.record({
   protocol_port: fc.integer({ min: 1, max: 65535 }),
   weight: fc.integer({ min: 0, max: 5 }),
   admin_state_up: fc.boolean(),
+  // Backup members: the pool's priority group activation must converge too.
+  backup: fc.boolean(),
 });
 
 /**
