@@ -2,6 +2,7 @@ import type { ApplyPlan } from './bigip-apply-plan.js';
 import type { BigIpObject, DeviceSnapshot, ReadUnit } from './bigip-objects.js';
 import type { HealthScrape } from './device-health.js';
 import type { RejectionCategory } from './errors.js';
+import type { LastApplied } from './last-applied.js';
 import type { ForwardedRequest, LbaasRequest, RequestEnvelope, ResourceType } from './lbaas-request.js';
 import type { ListenerStatistics } from './listener-statistics.js';
 import type { AgentView } from './liveness.js';
@@ -212,6 +213,15 @@ export interface ResourceStore {
    */
   recordOutcomes(outcomes: readonly StatusOutcome[], nowMs: number): Promise<number>;
   /**
+   * Keeps what a change applied and read back on the resource records it came from (each record's
+   * whole set, by its key `type#id`), whatever their revision: it describes the device, not a request.
+   * A record that no longer exists is left alone. Returns how many were written.
+   */
+  recordLastApplied(
+    loadbalancerId: string,
+    records: readonly { key: string; lastApplied: Record<string, LastApplied> }[],
+  ): Promise<number>;
+  /**
    * The reconciler made the device match again: the object is ACTIVE with `note` as its reason
    * (what was repaired), if it is still at the revision read and not pending. False otherwise.
    */
@@ -404,6 +414,12 @@ export interface DeviceStatus {
 export interface ExecuteReport {
   /** Clean-up steps the device refused harmlessly (a node still in use, a partition not empty). */
   skipped: string[];
+  /**
+   * The device's answer to each object written by a call of its own (not enlisted in a
+   * transaction), as `read` would show it, by object key: only for kinds whose answer carries every
+   * attribute a read compares (none that is read with its subcollections). Absent: none.
+   */
+  answers?: Map<string, Record<string, unknown>>;
 }
 
 /** One BIG-IP: reads what an apply needs, executes a plan, reports its state. */

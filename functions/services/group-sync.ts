@@ -90,6 +90,15 @@ export class GroupSync {
 
     // Fresh, never shared: a sync counted as "after the change" must have started after it.
     target = (await ledger.read(ledgerKey, this.deps.clock())).started + 1;
+    // Checked after every sync as well as every wait: a peer that never shows the change (a unit
+    // that reads it back otherwise, or refuses it) would otherwise be synced for ever.
+    const inTime = () => {
+      if (this.deps.clock() < deadline) return;
+      throw new BigIpError(
+        `config-sync of ${this.deps.syncGroup} did not bring the change to every unit in time`,
+        { device: device.name, transient: true },
+      );
+    };
     for (;;) {
       const state = await this.pollLedger(ledger, ledgerKey);
       if (state.ended >= target) {
@@ -104,6 +113,7 @@ export class GroupSync {
         await this.assertStillActive(device);
         // The sync ended without our objects (it failed, or a unit was away): the next one must cover them.
         target = state.started + 1;
+        inTime();
         continue;
       }
       if (!state.running) {
@@ -115,12 +125,7 @@ export class GroupSync {
           continue;
         }
       }
-      if (this.deps.clock() >= deadline) {
-        throw new BigIpError(
-          `config-sync of ${this.deps.syncGroup} did not bring the change to every unit in time`,
-          { device: device.name, transient: true },
-        );
-      }
+      inTime();
       await this.deps.timers.sleep(this.deps.ledgerPollMs ?? 200);
     }
   }

@@ -161,6 +161,62 @@ describe.each(stores)('ResourceStore contract: %s', (_name, make) => {
     ]);
   });
 
+  it('keeps what a change applied and read back: with its status, on its own whatever the revision, through later requests, never on a deleted record', async () => {
+    const store = await make();
+    const ids = lbIds();
+    const pool = requests.createPool(ids);
+    const poolId = pool.object.id as string;
+    await record(store, requests.createLoadbalancer(ids));
+    await record(store, pool);
+    const poolRecord = async () =>
+      (await store.loadObjects(ids.loadbalancerId, [{ type: 'pool', id: poolId }]))[0];
+    const first = { 'pool/P/p1': { intent: 'i1', readBack: 'r1', tmos: '15.1.0' } };
+    const read = await store.loadRecords(ids.loadbalancerId);
+    // Rides on the ACTIVE status write of its resource.
+    expect(
+      await store.recordOutcomes(
+        read.map(
+          (r) =>
+            ({
+              kind: 'active',
+              record: r,
+              operatingStatus: 'ONLINE',
+              ...(r.type === 'pool' ? { lastApplied: first } : {}),
+            }) as const,
+        ),
+        2_000,
+      ),
+    ).toBe(2);
+    expect(await poolRecord()).toMatchObject({ provisioningStatus: 'ACTIVE', lastApplied: first });
+    // A later request for the object keeps it (it describes the device, not the request).
+    await record(store, requests.update('pool', ids, { id: poolId, name: 'newer' }));
+    expect(await poolRecord()).toMatchObject({ provisioningStatus: 'PENDING_UPDATE', lastApplied: first });
+    // A status write for a revision the newer request superseded carries none of it.
+    const stale = read.find((r) => r.type === 'pool');
+    if (!stale) throw new Error('no pool record');
+    const ignored = { 'pool/P/p1': { intent: 'i0', readBack: 'r0', tmos: '15.1.0' } };
+    expect(
+      await store.recordOutcomes(
+        [{ kind: 'active', record: stale, operatingStatus: 'ONLINE', lastApplied: ignored }],
+        3_000,
+      ),
+    ).toBe(0);
+    expect((await poolRecord())?.lastApplied).toEqual(first);
+    // On its own: whatever the revision, but never a stub for a record that is gone.
+    const second = { 'pool/P/p1': { intent: 'i2', readBack: 'r2', tmos: '17.1.2.1' } };
+    expect(
+      await store.recordLastApplied(ids.loadbalancerId, [
+        { key: `pool#${poolId}`, lastApplied: second },
+        { key: `member#${uuid()}`, lastApplied: second },
+      ]),
+    ).toBe(1);
+    expect(await poolRecord()).toMatchObject({ provisioningStatus: 'PENDING_UPDATE', lastApplied: second });
+    expect((await store.loadRecords(ids.loadbalancerId)).map((r) => r.type).sort()).toEqual([
+      'loadbalancer',
+      'pool',
+    ]);
+  });
+
   it('marks ERROR only on an object of the given project and environment', async () => {
     const store = await make();
     const ids = lbIds();
