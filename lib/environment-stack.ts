@@ -17,6 +17,7 @@ import { DeviceAccess } from './constructs/device-access.js';
 import { EnvironmentDashboard } from './constructs/environment-dashboard.js';
 import { FifoQueuePair } from './constructs/fifo-queue-pair.js';
 import { LbaasFunction } from './constructs/lbaas-function.js';
+import { OctaviaApi } from './constructs/octavia-api.js';
 import type { SharedStack } from './shared-stack.js';
 
 export interface EnvironmentStackProps extends StackProps {
@@ -361,6 +362,22 @@ export class EnvironmentStack extends Stack {
       enforceSSL: true,
     });
     if (config.alarmEmail) alarmTopic.addSubscription(new EmailSubscription(config.alarmEmail));
+    // The Octavia v2 API, when the environment configures one.
+    const octavia = e.api
+      ? new OctaviaApi(this, 'OctaviaApi', {
+          base,
+          environment: e,
+          settings: e.api,
+          common,
+          tables,
+          requestQueue: requests.queue,
+          alarmTopic,
+        })
+      : undefined;
+    if (octavia) {
+      functions.api = octavia.fn;
+      functions['api authorizer'] = octavia.authorizerFn;
+    }
     new EnvironmentDashboard(this, 'Observability', {
       env: e.prefix,
       hosts: e.agents.map((a) => a.host),
@@ -374,6 +391,7 @@ export class EnvironmentStack extends Stack {
       healthAlarmMinutes: e.healthAlarmMinutes,
       groups: e.groups.map((g) => ({ name: g.name, hosts: g.agents.map((a) => a.host) })),
       capacityAlarmScore: e.capacityAlarmScore,
+      ...(octavia ? { api: octavia.api } : {}),
     });
 
     // What the lbaas CLI reads to find this environment.
@@ -397,6 +415,12 @@ export class EnvironmentStack extends Stack {
       'lbaas sync invokes these functions (one reconciler per device group)',
     );
     output(OUTPUTS.tables, this.toJsonString(shared.names), 'Shared table names');
+    if (octavia)
+      output(
+        OUTPUTS.octaviaApiUrl,
+        octavia.api.url,
+        'The Octavia v2 API (openstack --os-endpoint, openstacksdk, Terraform)',
+      );
     output(
       OUTPUTS.agentDownTimeSeconds,
       String(e.agentDownTimeSeconds),

@@ -7,11 +7,13 @@ import { type ClientTarget, LbaasClient } from '../cli/lbaas-client.js';
 import type { RestCall } from '../functions/adapters/bigip-rest-client.js';
 import { FileCertificates } from '../functions/adapters/certificate-stores.js';
 import { StaticCredentials } from '../functions/adapters/device-credentials.js';
+import type { KeystoneServiceCredentials } from '../functions/adapters/keystone-token-validator.js';
 import {
   DEFAULT_GROUP,
   type DecisionKind,
   FORWARDED_DECISIONS,
 } from '../functions/domain/agent-scheduler.js';
+import type { PolicyMode } from '../functions/domain/octavia-policy.js';
 import type { Refusal } from '../functions/domain/ports.js';
 import { wrapQueueHandler } from '../functions/handlers/lambda-shape.js';
 import type { PollReport } from '../functions/services/health-poller.js';
@@ -26,6 +28,7 @@ import {
 import { type TableNames, tableNames } from '../functions/shared/table-schema.js';
 import { type MetricEvent, metricEvents } from '../functions/shared/telemetry.js';
 import { wireAgentWorker } from '../functions/wiring/agent-worker-wiring.js';
+import { wireApi, wireApiAuthorizer } from '../functions/wiring/api-wiring.js';
 import { wireHealthPoller } from '../functions/wiring/health-poller-wiring.js';
 import { wireHeartbeat } from '../functions/wiring/heartbeat-wiring.js';
 import { wireReclaimer } from '../functions/wiring/reclaimer-wiring.js';
@@ -44,8 +47,10 @@ import type { TimingModel } from './bigip-simulator/timing-model.js';
 import { startDynamoDbLocal } from './dynamodb-local.js';
 import { EventSourcePoller } from './event-source-poller.js';
 import { currentFunction, type InvocationTrace, inFunction } from './function-scope.js';
+import { type ApiServer, OCTAVIA_PORT, startApiServer } from './octavia-api-server.js';
 import { createFifoQueue, createTables, type FifoQueuePair } from './provision.js';
 import { startSqsLocal } from './sqs-local.js';
+import { unmeasuredStatuses } from './unmeasured-statuses.js';
 
 export interface LocalStackOptions {
   /** The configuration (default: lbaas.config.json). Devices are replaced by simulators. */
@@ -93,6 +98,14 @@ export interface LocalStackOptions {
   onReconcile?: (report: ReconcileReport) => void;
   /** Run the simulated devices' data plane: monitors probe loopback members, loopback VIPs carry traffic (default true). */
   dataPlane?: boolean;
+  /** Serve the Octavia v2 API (local/octavia-api-server.ts); off unless given. */
+  api?: LocalApiOptions;
+  /**
+   * Statuses as Octavia's no-op drivers leave them (the conformance run): nothing is measured, so
+   * an apply does not write the ONLINE it assumes for load balancers, listeners, pools and
+   * monitored members (they keep OFFLINE, members NO_MONITOR), and no status poller runs.
+   */
+  unmeasuredStatuses?: boolean;
   /** Told about every request the scheduler refused (npm start prints them). */
   onRefused?: (refusal: Refusal) => void;
   /**
@@ -101,6 +114,22 @@ export interface LocalStackOptions {
    */
   onInvocation?: (trace: InvocationTrace) => void;
 }
+
+export interface LocalApiOptions {
+  /** Default 9876 (Octavia's); 0 picks a free port. */
+  port?: number;
+  /** noauth (the default: everyone is an admin, for `defaultProject` unless the request names one) or Keystone. */
+  auth?:
+    | { mode: 'noauth'; defaultProject?: string }
+    | { mode: 'keystone'; url: string; credentials: KeystoneServiceCredentials; tokenCacheMs?: number };
+  /** Octavia's policy mode with Keystone (default: the environment's, else `advanced`). */
+  policy?: PolicyMode;
+  /** No-op networks (Octavia's no-op network driver): any network or subnet id is accepted, VIPs come from this CIDR. */
+  noopNetworkCidr?: string;
+}
+
+/** The project a noauth caller acts for when nothing names one (the README's tour uses it). */
+export const DEFAULT_LOCAL_PROJECT = '3f2a9c0d7e6b4d1a8c5e9f0a1b2c3d4e';
 
 export interface RecentRequest {
   requestId: string;
@@ -178,6 +207,8 @@ export interface LocalStack {
   };
   /** Runs the scheduled reconciler now (or joins the run going). */
   reconcile(): Promise<ReconcileReport>;
+  /** The Octavia v2 API, when it was asked for. */
+  api: { url: string; auth: 'noauth' | 'keystone' } | undefined;
   stop(): Promise<void>;
 }
 
@@ -411,6 +442,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           ...(partition ? { subjects: [partition] } : {}),
         });
       },
+      ...(options.unmeasuredStatuses ? { resources: unmeasuredStatuses } : {}),
     });
     const worker = wrapQueueHandler(workerGraph.handler, workerGraph.telemetry);
     const workerCluster = workerGraph.cluster;
@@ -511,7 +543,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     return polling;
   };
-  const healthTimer = setInterval(pollHealth, healthIntervalMs);
+  const healthTimer = options.unmeasuredStatuses ? undefined : setInterval(pollHealth, healthIntervalMs);
 
   // Each device group's reconciler: drift repaired, orphans reported (a 15-minute schedule in AWS).
   const reconcilers = groups.map((g) =>
@@ -569,6 +601,56 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     groups: groupSummaries(environment),
   };
   const client = new LbaasClient(target, clients);
+
+  // The Octavia v2 API: the same handler the `api` function runs behind API Gateway.
+  let apiServer: ApiServer | undefined;
+  if (options.api) {
+    const a = options.api;
+    const auth = a.auth ?? { mode: 'noauth' as const };
+    const apiGraph = wireApi(
+      {
+        env,
+        requestQueueUrl: requestQueue.url,
+        tables,
+        policy: a.policy && a.policy !== 'noauth' ? a.policy : (environment.api?.policy ?? 'advanced'),
+        networks: environment.networks,
+        agentDownTimeMs,
+        agentCacheMs: Math.min(2_000, heartbeatIntervalMs / 2),
+        selection: environment.selection,
+        groups: groupDefinitions,
+      },
+      clients,
+      {
+        ...(auth.mode === 'noauth'
+          ? { policy: 'noauth' as const, defaultProject: auth.defaultProject ?? DEFAULT_LOCAL_PROJECT }
+          : {}),
+        networks: {
+          networks: environment.networks,
+          ...(a.noopNetworkCidr ? { noopCidr: a.noopNetworkCidr } : {}),
+        },
+      },
+    );
+    apiServer = await startApiServer({
+      handler: apiGraph.handler,
+      auth:
+        auth.mode === 'noauth'
+          ? { mode: 'noauth', defaultProject: auth.defaultProject ?? DEFAULT_LOCAL_PROJECT }
+          : {
+              mode: 'keystone',
+              validator: wireApiAuthorizer(
+                {
+                  env,
+                  keystoneUrl: auth.url,
+                  keystoneSecretId: 'local',
+                  tokenCacheMs: auth.tokenCacheMs ?? 300_000,
+                },
+                // A local Keystone shares the machine's CPUs with everything else: give it time.
+                { credentials: auth.credentials, timeoutMs: 30_000 },
+              ).validator,
+            },
+      port: a.port ?? OCTAVIA_PORT,
+    });
+  }
   if (stateFile) {
     mkdirSync(dirname(resolve(stateFile)), { recursive: true });
     writeFileSync(
@@ -613,10 +695,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     },
     reconciliation,
     reconcile: runReconcile,
+    api: apiServer ? { url: apiServer.url, auth: options.api?.auth?.mode ?? 'noauth' } : undefined,
     async stop() {
+      await apiServer?.close();
       metricEvents.off('metric', onMetric);
       clearInterval(reclaimTimer);
-      clearInterval(healthTimer);
+      if (healthTimer) clearInterval(healthTimer);
       if (reconcileTimer) clearInterval(reconcileTimer);
       await polling;
       await reconciling?.catch(() => undefined);

@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { type Claim, claimsOf, requestClaims, requestReferences } from '../domain/claims.js';
 import { ContentionError } from '../domain/errors.js';
+import type { LastApplied } from '../domain/last-applied.js';
 import {
   isMemberBatch,
   type LbaasRequest,
@@ -19,11 +20,12 @@ import {
 } from '../domain/lbaas-request.js';
 import { planMemberBatch } from '../domain/member-batch.js';
 import type { ObjectRef, ResourceStore } from '../domain/ports.js';
-import type { RecordConflict, RecordResult, StoredObject } from '../domain/refusals.js';
+import type { RecordConflict, RecordGuard, RecordResult, StoredObject } from '../domain/refusals.js';
 import {
   listingKeys,
   newResourceRecord,
   pendingStatusFor,
+  projectListingKeys,
   type ResourceRecord,
   resourceKey,
   type StatusOutcome,
@@ -49,28 +51,54 @@ export class DynamoDbResourceStore implements ResourceStore {
     this.table = tables.resources;
   }
 
-  async recordRequest(request: LbaasRequest, env: string, nowMs: number): Promise<RecordResult> {
-    if (isMemberBatch(request)) return this.recordMemberBatch(request, env, nowMs);
-    const writes: Write[] = [this.targetWrite(request, env, nowMs)];
-    if (request.resource !== 'loadbalancer') writes.push(this.rootWrite(request, env, nowMs));
+  async recordRequest(
+    request: LbaasRequest,
+    env: string,
+    nowMs: number,
+    guard?: RecordGuard,
+  ): Promise<RecordResult> {
+    if (isMemberBatch(request)) return this.recordMemberBatch(request, env, nowMs, guard);
+    const target = this.targetWrite(request, env, nowMs);
+    const root = request.resource !== 'loadbalancer' ? this.rootWrite(request, env, nowMs) : target;
+    if (guard) guardRoot(root, guard);
+    const writes: Write[] = [target];
+    if (root !== target) writes.push(root);
     for (const claim of requestClaims(request, env)) writes.push(this.claimWrite(claim, nowMs));
     // What the request points at must be an object of the same load balancer (checked, race-free, with the write).
-    for (const ref of requestReferences(request)) {
+    const refs = requestReferences(request);
+    for (const ref of refs) {
+      const guarded = guard?.pool === ref.id && ref.type === 'pool';
       writes.push({
         ConditionCheck: {
           TableName: this.table,
           Key: { loadbalancerId: request.loadbalancerId, key: resourceKey(ref.type, ref.id) },
-          ConditionExpression: 'attribute_exists(#k)',
+          ConditionExpression: guarded
+            ? 'attribute_exists(#k) AND provisioningStatus = :gpa'
+            : 'attribute_exists(#k)',
           ExpressionAttributeNames: { '#k': 'key' },
+          ...(guarded ? { ExpressionAttributeValues: { ':gpa': 'ACTIVE' } } : {}),
         },
       });
+    }
+    // A guarded pool the request does not point at (a monitor's or member's delete): checked on its own.
+    if (guard?.pool && !refs.some((r) => r.type === 'pool' && r.id === guard.pool)) {
+      const poolIsTarget = request.resource === 'pool' && request.object.id === guard.pool;
+      if (!poolIsTarget)
+        writes.push({
+          ConditionCheck: {
+            TableName: this.table,
+            Key: { loadbalancerId: request.loadbalancerId, key: resourceKey('pool', guard.pool) },
+            ConditionExpression: 'provisioningStatus = :gpa',
+            ExpressionAttributeValues: { ':gpa': 'ACTIVE' },
+          },
+        });
     }
     try {
       if (writes.length === 1) await this.sendSingle(writes[0] as Write);
       else await this.db.send(new TransactWriteCommand({ TransactItems: writes }));
     } catch (error) {
       if (isConditionFailure(error) || isTransactionCanceled(error))
-        return { recorded: false, conflict: await this.conflictOf(request, env) };
+        return { recorded: false, conflict: await this.conflictOf(request, env, guard) };
       throw error;
     }
     return { recorded: true };
@@ -88,6 +116,7 @@ export class DynamoDbResourceStore implements ResourceStore {
     request: MemberBatchRequest,
     env: string,
     nowMs: number,
+    guard?: RecordGuard,
   ): Promise<RecordResult> {
     const { loadbalancerId, requestId } = request;
     const records = await this.loadRecords(loadbalancerId);
@@ -104,6 +133,10 @@ export class DynamoDbResourceStore implements ResourceStore {
       (await this.claimedByOthers(changes.creates.map((m) => claimFor(m.id)))).map(claimFor),
     );
     if (held.length > 0) return { recorded: false, conflict: { heldClaims: held, missingReferences: [] } };
+    // A guarded batch (the API's) then takes its load balancer from the guarded state to
+    // PENDING_UPDATE, so no other guarded write runs while its chunks are written.
+    if (guard && !(await this.lockForBatch(request, env, nowMs, guard)))
+      return { recorded: false, conflict: await this.guardConflictOf(loadbalancerId, guard) };
 
     const created: string[] = [];
     try {
@@ -132,6 +165,7 @@ export class DynamoDbResourceStore implements ResourceStore {
       if (!isTransactionCanceled(error)) throw error;
       // Another load balancer took an id between the check and the write: refuse the whole batch.
       await this.undoCreates(loadbalancerId, requestId, env, created);
+      if (guard) await this.unlockAfterBatch(request, nowMs);
       const taken = await this.heldClaims(changes.creates.map((m) => claimFor(m.id)));
       if (taken.length > 0)
         return { recorded: false, conflict: { heldClaims: taken, missingReferences: [] } };
@@ -170,6 +204,79 @@ export class DynamoDbResourceStore implements ResourceStore {
       }),
     );
     return { recorded: true };
+  }
+
+  /** The guarded batch's lock: the root to PENDING_UPDATE if it is as the guard says (and the pool ACTIVE). */
+  private async lockForBatch(
+    request: MemberBatchRequest,
+    env: string,
+    nowMs: number,
+    guard: RecordGuard,
+  ): Promise<boolean> {
+    const root = this.rootWrite(request, env, nowMs);
+    guardRoot(root, guard);
+    const writes: Write[] = [root];
+    if (guard.pool)
+      writes.push({
+        ConditionCheck: {
+          TableName: this.table,
+          Key: { loadbalancerId: request.loadbalancerId, key: resourceKey('pool', guard.pool) },
+          ConditionExpression: 'provisioningStatus = :gpa',
+          ExpressionAttributeValues: { ':gpa': 'ACTIVE' },
+        },
+      });
+    try {
+      await this.db.send(new TransactWriteCommand({ TransactItems: writes }));
+      return true;
+    } catch (error) {
+      if (!isTransactionCanceled(error)) throw error;
+      return false;
+    }
+  }
+
+  /** Gives a refused guarded batch's load balancer back its ACTIVE status (nothing of the batch stayed). */
+  private async unlockAfterBatch(request: MemberBatchRequest, nowMs: number): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: {
+            loadbalancerId: request.loadbalancerId,
+            key: resourceKey('loadbalancer', request.loadbalancerId),
+          },
+          UpdateExpression: 'SET provisioningStatus = :a, updatedAt = :now',
+          ConditionExpression: 'provisioningStatus = :pu',
+          ExpressionAttributeValues: { ':a': 'ACTIVE', ':pu': 'PENDING_UPDATE', ':now': nowMs },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /** What a guarded batch's lock ran into: its load balancer and the pool it guards, as stored. */
+  private async guardConflictOf(loadbalancerId: string, guard: RecordGuard): Promise<RecordConflict> {
+    const [root, pool] = await Promise.all([
+      this.storedItem(loadbalancerId, resourceKey('loadbalancer', loadbalancerId)),
+      guard.pool ? this.storedItem(loadbalancerId, resourceKey('pool', guard.pool)) : undefined,
+    ]);
+    return {
+      ...(root ? { root: stored(root) } : {}),
+      ...(pool ? { guardedPool: stored(pool) } : {}),
+      heldClaims: [],
+      missingReferences: [],
+    };
+  }
+
+  private async storedItem(
+    loadbalancerId: string,
+    key: string,
+  ): Promise<Record<string, unknown> | undefined> {
+    return (
+      await this.db.send(
+        new GetCommand({ TableName: this.table, Key: { loadbalancerId, key }, ConsistentRead: true }),
+      )
+    ).Item;
   }
 
   /** The owners' ids of the claims that exist and belong to another object. */
@@ -431,6 +538,37 @@ export class DynamoDbResourceStore implements ResourceStore {
     return written;
   }
 
+  async recordLastApplied(
+    loadbalancerId: string,
+    records: readonly { key: string; lastApplied: Record<string, LastApplied> }[],
+  ): Promise<number> {
+    let written = 0;
+    let next = 0;
+    const worker = async () => {
+      while (next < records.length) {
+        const { key, lastApplied } = records[next++] as (typeof records)[number];
+        try {
+          await this.db.send(
+            new UpdateCommand({
+              TableName: this.table,
+              Key: { loadbalancerId, key },
+              UpdateExpression: 'SET lastApplied = :la',
+              // A record deleted meanwhile is not brought back as a stub.
+              ConditionExpression: 'attribute_exists(#k)',
+              ExpressionAttributeNames: { '#k': 'key' },
+              ExpressionAttributeValues: { ':la': lastApplied },
+            }),
+          );
+          written += 1;
+        } catch (error) {
+          if (!isConditionFailure(error)) throw error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(OUTCOME_CONCURRENCY, records.length) }, worker));
+    return written;
+  }
+
   /** The conditional update an ACTIVE or ERROR outcome makes. */
   private statusUpdate(outcome: StatusOutcome, nowMs: number) {
     const { record } = outcome;
@@ -440,15 +578,17 @@ export class DynamoDbResourceStore implements ResourceStore {
       ConditionExpression: 'revision = :rev',
     };
     if (outcome.kind === 'active') {
+      // What the change applied and read back rides on the status write (last-applied.ts).
+      const lastApplied = outcome.lastApplied ? ', lastApplied = :la' : '';
       return {
         ...common,
-        UpdateExpression:
-          'SET provisioningStatus = :s, operatingStatus = :o, updatedAt = :now, appliedAt = if_not_exists(appliedAt, :now) REMOVE statusReason, ownChangePending',
+        UpdateExpression: `SET provisioningStatus = :s, operatingStatus = :o, updatedAt = :now, appliedAt = if_not_exists(appliedAt, :now)${lastApplied} REMOVE statusReason, ownChangePending`,
         ExpressionAttributeValues: {
           ':rev': record.revision,
           ':s': 'ACTIVE',
           ':o': outcome.operatingStatus,
           ':now': nowMs,
+          ...(outcome.lastApplied ? { ':la': outcome.lastApplied } : {}),
         },
       };
     }
@@ -590,6 +730,7 @@ export class DynamoDbResourceStore implements ResourceStore {
             ...newResourceRecord(request, env, nowMs),
             key: Key.key,
             ...listingKeys(env, resource, request.object.id, (request.object as { name?: string }).name),
+            ...projectListingKeys(env, resource, tenantId, request.object.id, nowMs),
           },
           // The same request may come back (a retry after a partial failure, a redrive): it re-records,
           // but a request id reused by another tenant (or environment) never takes the object over.
@@ -680,23 +821,25 @@ export class DynamoDbResourceStore implements ResourceStore {
   /**
    * What a refused write ran into, read back: the request's object and its load balancer, the
    * claims another object holds, the references that are not objects of the load balancer (and
-   * whose id they are). The domain says what it means (`explainRecordConflict`).
+   * whose id they are), and the pool a guard names. The domain says what it means
+   * (`explainRecordConflict`).
    */
-  private async conflictOf(request: ObjectRequest, env: string): Promise<RecordConflict> {
+  private async conflictOf(
+    request: ObjectRequest,
+    env: string,
+    guard?: RecordGuard,
+  ): Promise<RecordConflict> {
     const { loadbalancerId, resource } = request;
-    const get = async (key: string) =>
-      (
-        await this.db.send(
-          new GetCommand({ TableName: this.table, Key: { loadbalancerId, key }, ConsistentRead: true }),
-        )
-      ).Item;
-    const [target, root] = await Promise.all([
+    const get = (key: string) => this.storedItem(loadbalancerId, key);
+    const [target, root, pool] = await Promise.all([
       get(resourceKey(resource, request.object.id)),
       resource === 'loadbalancer' ? undefined : get(resourceKey('loadbalancer', loadbalancerId)),
+      guard?.pool ? get(resourceKey('pool', guard.pool)) : undefined,
     ]);
     const conflict: RecordConflict = {
       ...(target ? { target: stored(target) } : {}),
       ...(root ? { root: stored(root) } : {}),
+      ...(pool ? { guardedPool: stored(pool) } : {}),
       heldClaims: target ? [] : await this.heldClaims(requestClaims(request, env)),
       missingReferences: [],
     };
@@ -720,12 +863,28 @@ export class DynamoDbResourceStore implements ResourceStore {
   }
 }
 
+/** Adds a guard's conditions to the write of a request's load balancer record. */
+function guardRoot(write: Write, guard: RecordGuard): void {
+  const op = (write.Update ?? write.Put) as {
+    ConditionExpression?: string;
+    ExpressionAttributeValues?: Record<string, unknown>;
+  };
+  const statuses = guard.statuses.map((_, i) => `:gs${i}`);
+  op.ConditionExpression = `(${op.ConditionExpression ?? 'attribute_exists(loadbalancerId)'}) AND revision = :grev AND provisioningStatus IN (${statuses.join(', ')})`;
+  op.ExpressionAttributeValues = {
+    ...(op.ExpressionAttributeValues ?? {}),
+    ':grev': guard.revision,
+    ...Object.fromEntries(guard.statuses.map((s, i) => [`:gs${i}`, s])),
+  };
+}
+
 /** What a refusal needs of a stored item. */
 function stored(item: Record<string, unknown>): StoredObject {
   return {
     tenantId: String(item.tenantId),
     env: String(item.env),
     provisioningStatus: item.provisioningStatus as StoredObject['provisioningStatus'],
+    revision: Number(item.revision ?? 0),
     desired: item.desired as StoredObject['desired'],
   };
 }
@@ -741,7 +900,7 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-function toRecord(item: Record<string, unknown>): ResourceRecord {
+export function toRecord(item: Record<string, unknown>): ResourceRecord {
   const record = {
     loadbalancerId: String(item.loadbalancerId),
     type: item.type,
@@ -759,6 +918,8 @@ function toRecord(item: Record<string, unknown>): ResourceRecord {
   if (typeof item.statusReason === 'string') record.statusReason = item.statusReason;
   if (typeof item.appliedAt === 'number') record.appliedAt = item.appliedAt;
   if (item.ownChangePending === true) record.ownChangePending = true;
+  if (item.lastApplied && typeof item.lastApplied === 'object')
+    record.lastApplied = item.lastApplied as Record<string, LastApplied>;
   return record;
 }
 

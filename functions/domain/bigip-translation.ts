@@ -233,6 +233,8 @@ function translatePool(t: TranslationContext, pool: ResourceRecord): void {
   }
   const members = tree.members.filter((m) => m.desired.pool_id === pool.id && !t.deleted(m));
   const ratio = members.some((m) => (m.desired as MemberSpec).weight > 1);
+  // Backup members: priority group activation, the lower group only when the upper has no member up.
+  const backups = members.some((m) => (m.desired as MemberSpec).backup === true);
   const hm = tree.healthmonitors.find((h) => h.desired.pool_id === pool.id && checks(tree, h));
   t.add(
     'present',
@@ -243,6 +245,7 @@ function translatePool(t: TranslationContext, pool: ResourceRecord): void {
       attrs: {
         loadBalancingMode: loadBalancingMode(spec.lb_algorithm, ratio),
         monitor: hm ? fullPath(partition, monitorName(env, hm.id)) : '',
+        minActiveMembers: backups ? 1 : 0,
         description: spec.name,
       },
     },
@@ -291,6 +294,9 @@ function translateMembers(t: TranslationContext): void {
         t.fail(member, `pool ${spec.pool_id} does not exist in load balancer ${tree.root.id}`);
       continue;
     }
+    const poolHasBackups = tree.members.some(
+      (m) => m.desired.pool_id === pool.id && !t.deleted(m) && (m.desired as MemberSpec).backup === true,
+    );
     const object: BigIpObject = {
       kind: 'member',
       partition,
@@ -300,6 +306,8 @@ function translateMembers(t: TranslationContext): void {
       attrs: {
         address: spec.address,
         ratio: Math.max(1, spec.weight),
+        // With backups in the pool, the others are the higher group (1); without, every member is 0 (the default).
+        priorityGroup: poolHasBackups && spec.backup !== true ? 1 : 0,
         session:
           spec.admin_state_up && spec.weight > 0 && (pool.desired as PoolSpec).admin_state_up
             ? 'user-enabled'

@@ -76,6 +76,11 @@ function wholeNumber(min: number, max: number, note = '') {
   return z.int({ error }).min(min, { error }).max(max, { error });
 }
 const port = wholeNumber(1, 65535);
+/** Octavia's tags (API 2.5): labels for the owner's own filtering, never sent to a device. */
+const tags = z
+  .array(text, { error: 'must be a list of strings' })
+  .max(256, { error: 'must list at most 256 tags' })
+  .optional();
 
 export const loadBalancerSpec = z.object({
   id: uuid,
@@ -84,7 +89,10 @@ export const loadBalancerSpec = z.object({
   vip_address: ipAddress,
   vip_subnet_id: uuid.optional(),
   vip_port_id: uuid.optional(),
+  /** The network of the VIP subnet (Octavia's API reports it; the device does not need it). */
+  vip_network_id: uuid.optional(),
   admin_state_up: z.boolean().default(true),
+  tags,
 });
 
 /**
@@ -134,6 +142,7 @@ export const listenerSpec = z
         },
       )
       .default({}),
+    tags,
   })
   .superRefine((l, ctx) => {
     const tls = l.protocol === 'TERMINATED_HTTPS';
@@ -179,6 +188,7 @@ export const poolSpec = z.object({
   session_persistence: sessionPersistenceSpec.nullable().default(null),
   admin_state_up: z.boolean().default(true),
   listener_id: uuid.nullable().default(null),
+  tags,
 });
 
 export const memberSpec = z.object({
@@ -186,35 +196,46 @@ export const memberSpec = z.object({
   name: text.default(''),
   pool_id: uuid,
   address: ipAddress,
+  /**
+   * The address as its sender wrote it, when that is not the canonical form kept in `address`
+   * (`2001:db8:0:0:0:0:0:1`): shown back as written, as Octavia does; never used for matching or sent to a device.
+   */
+  written_address: z.union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' }).optional(),
   protocol_port: port,
   weight: wholeNumber(0, 256).default(1),
   admin_state_up: z.boolean().default(true),
   subnet_id: uuid.optional(),
+  /** A backup member takes traffic only when no other member of its pool is up (BIG-IP priority groups). */
+  backup: z.boolean().optional(),
+  tags,
 });
 
-export const healthMonitorSpec = z
-  .object({
-    id: uuid,
-    name: text.default(''),
-    pool_id: uuid,
-    type: z.enum(['PING', 'TCP', 'HTTP', 'HTTPS']),
-    delay: wholeNumber(1, 3600),
-    timeout: wholeNumber(1, 3600),
-    max_retries: wholeNumber(1, 10),
-    max_retries_down: wholeNumber(1, 10).default(3),
-    http_method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']).default('GET'),
-    url_path: z
-      .string()
-      .max(255)
-      .regex(URL_PATH_RE, { error: 'must be an absolute URL path without spaces' })
-      .default('/'),
-    expected_codes: z
-      .string()
-      .regex(EXPECTED_CODES_RE, { error: 'must be codes or ranges such as 200, 200,202 or 200-204' })
-      .default('200'),
-    admin_state_up: z.boolean().default(true),
-  })
-  .refine((m) => m.timeout <= m.delay, { error: 'timeout must not exceed delay', path: ['timeout'] });
+/**
+ * A health monitor. A timeout above the delay is accepted, as Octavia accepts it: the device's
+ * timeout is derived from both (monitorTiming in bigip-translation.ts).
+ */
+export const healthMonitorSpec = z.object({
+  id: uuid,
+  name: text.default(''),
+  pool_id: uuid,
+  type: z.enum(['PING', 'TCP', 'HTTP', 'HTTPS']),
+  delay: wholeNumber(1, 3600),
+  timeout: wholeNumber(1, 3600),
+  max_retries: wholeNumber(1, 10),
+  max_retries_down: wholeNumber(1, 10).default(3),
+  http_method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']).default('GET'),
+  url_path: z
+    .string()
+    .max(255)
+    .regex(URL_PATH_RE, { error: 'must be an absolute URL path without spaces' })
+    .default('/'),
+  expected_codes: z
+    .string()
+    .regex(EXPECTED_CODES_RE, { error: 'must be codes or ranges such as 200, 200,202 or 200-204' })
+    .default('200'),
+  admin_state_up: z.boolean().default(true),
+  tags,
+});
 
 export const L7_ACTIONS = ['REDIRECT_TO_POOL', 'REDIRECT_TO_URL', 'REDIRECT_PREFIX', 'REJECT'] as const;
 export const REDIRECT_CODES = [301, 302, 303, 307, 308] as const;
@@ -252,6 +273,7 @@ export const l7PolicySpec = z
       .nullable()
       .default(null),
     admin_state_up: z.boolean().default(true),
+    tags,
   })
   .superRefine((p, ctx) => {
     const needs = ACTION_FIELD[p.action];
@@ -275,6 +297,7 @@ export const l7RuleSpec = z
     }),
     invert: z.boolean().default(false),
     admin_state_up: z.boolean().default(true),
+    tags,
   })
   .superRefine((r, ctx) => {
     if ((r.type === 'HEADER' || r.type === 'COOKIE') && !r.key)
@@ -328,7 +351,7 @@ const CREATE_SCHEMAS = {
 
 /** Fields an update may change (Neutron's API); any other field in an update must equal the stored value. */
 export const MUTABLE_FIELDS: { [R in ResourceType]: readonly (keyof ObjectSpec[R])[] } = {
-  loadbalancer: ['name', 'description', 'admin_state_up'],
+  loadbalancer: ['name', 'description', 'admin_state_up', 'tags'],
   listener: [
     'name',
     'description',
@@ -338,9 +361,10 @@ export const MUTABLE_FIELDS: { [R in ResourceType]: readonly (keyof ObjectSpec[R
     'default_tls_container_ref',
     'sni_container_refs',
     'insert_headers',
+    'tags',
   ],
-  pool: ['name', 'description', 'lb_algorithm', 'session_persistence', 'admin_state_up'],
-  member: ['name', 'weight', 'admin_state_up'],
+  pool: ['name', 'description', 'lb_algorithm', 'session_persistence', 'admin_state_up', 'tags'],
+  member: ['name', 'weight', 'admin_state_up', 'backup', 'tags'],
   healthmonitor: [
     'name',
     'delay',
@@ -351,6 +375,7 @@ export const MUTABLE_FIELDS: { [R in ResourceType]: readonly (keyof ObjectSpec[R
     'url_path',
     'expected_codes',
     'admin_state_up',
+    'tags',
   ],
   l7policy: [
     'name',
@@ -362,8 +387,9 @@ export const MUTABLE_FIELDS: { [R in ResourceType]: readonly (keyof ObjectSpec[R
     'redirect_prefix',
     'redirect_http_code',
     'admin_state_up',
+    'tags',
   ],
-  l7rule: ['type', 'compare_type', 'key', 'value', 'invert', 'admin_state_up'],
+  l7rule: ['type', 'compare_type', 'key', 'value', 'invert', 'admin_state_up', 'tags'],
 };
 
 /** Read-only Neutron fields producers often copy into objects; accepted and dropped. */
@@ -380,7 +406,6 @@ const NEUTRON_NOISE = [
   'healthmonitor_id',
   'rules',
   'l7policies',
-  'tags',
   'created_at',
   'updated_at',
   'provider',
@@ -666,6 +691,24 @@ const forwardedSchema = z.object({
     submittedAt: z.number().optional(),
   }),
 });
+
+/** A request message as producers put it on the queue (the JSON parseRequest reads). */
+export type RequestEnvelope = {
+  version: 1;
+  requestId: string;
+  operation: string;
+  resource: string;
+  tenantId: string;
+  loadbalancerId: string;
+  object: Record<string, unknown>;
+};
+
+/**
+ * The SQS message attribute a producer that recorded its request itself sets to "true" (the
+ * Octavia API): the scheduler then checks the record holds the request and does not record it
+ * again. The body stays the request message every producer sends.
+ */
+export const RECORDED_ATTRIBUTE = 'recorded';
 
 /**
  * The de-duplication id of a request on the FIFO queues (and, as a pair, its idempotency key): a

@@ -2,10 +2,11 @@ import type { ApplyPlan } from './bigip-apply-plan.js';
 import type { BigIpObject, DeviceSnapshot, ReadUnit } from './bigip-objects.js';
 import type { HealthScrape } from './device-health.js';
 import type { RejectionCategory } from './errors.js';
-import type { ForwardedRequest, LbaasRequest, ResourceType } from './lbaas-request.js';
+import type { LastApplied } from './last-applied.js';
+import type { ForwardedRequest, LbaasRequest, RequestEnvelope, ResourceType } from './lbaas-request.js';
 import type { ListenerStatistics } from './listener-statistics.js';
 import type { AgentView } from './liveness.js';
-import type { RecordResult } from './refusals.js';
+import type { RecordGuard, RecordResult } from './refusals.js';
 import type { ObjectRef, OperatingStatus, ResourceRecord, StatusOutcome } from './resource-state.js';
 import type { CertificateMaterial } from './tls-translation.js';
 
@@ -178,10 +179,16 @@ export interface GroupStore {
 export interface ResourceStore {
   /**
    * Records the request's desired state and PENDING_* statuses in one conditional write. A write the
-   * table refuses comes back as what it found (`RecordConflict`: the items and claims in the way),
-   * which the domain explains (`explainRecordConflict`); a member batch's own plan may refuse it.
+   * table refuses comes back as what it found (`RecordConflict`: the items and claims in the way,
+   * and with a guard the load balancer and pool it guards), which the domain explains
+   * (`explainRecordConflict`); a member batch's own plan may refuse it.
    */
-  recordRequest(request: LbaasRequest, env: string, nowMs: number): Promise<RecordResult>;
+  recordRequest(
+    request: LbaasRequest,
+    env: string,
+    nowMs: number,
+    guard?: RecordGuard,
+  ): Promise<RecordResult>;
   /** Sets ERROR with a reason on a known object of the given tenant and environment (false otherwise). */
   markError(target: ObjectRef, reason: string, nowMs: number): Promise<boolean>;
   /**
@@ -205,6 +212,15 @@ export interface ResourceStore {
    * newer request keeps its PENDING status). Returns how many were written.
    */
   recordOutcomes(outcomes: readonly StatusOutcome[], nowMs: number): Promise<number>;
+  /**
+   * Keeps what a change applied and read back on the resource records it came from (each record's
+   * whole set, by its key `type#id`), whatever their revision: it describes the device, not a request.
+   * A record that no longer exists is left alone. Returns how many were written.
+   */
+  recordLastApplied(
+    loadbalancerId: string,
+    records: readonly { key: string; lastApplied: Record<string, LastApplied> }[],
+  ): Promise<number>;
   /**
    * The reconciler made the device match again: the object is ACTIVE with `note` as its reason
    * (what was repaired), if it is still at the revision read and not pending. False otherwise.
@@ -407,6 +423,12 @@ export interface DeviceStatus {
 export interface ExecuteReport {
   /** Clean-up steps the device refused harmlessly (a node still in use, a partition not empty). */
   skipped: string[];
+  /**
+   * The device's answer to each object written by a call of its own (not enlisted in a
+   * transaction), as `read` would show it, by object key: only for kinds whose answer carries every
+   * attribute a read compares (none that is read with its subcollections). Absent: none.
+   */
+  answers?: Map<string, Record<string, unknown>>;
 }
 
 /** One BIG-IP: reads what an apply needs, executes a plan, reports its state. */
@@ -465,6 +487,67 @@ export interface DeviceCluster {
   close(): Promise<void>;
 }
 
+// ---- the Octavia API ----
+
+/** The environment's request queue, as a producer sends to it. */
+export interface RequestQueue {
+  /**
+   * Sends requests in order (one FIFO group per load balancer). `recorded`: the sender already
+   * recorded them (the API), so the scheduler need not record them again.
+   */
+  send(messages: readonly RequestEnvelope[], options: { recorded: boolean }): Promise<void>;
+}
+
+/** Where a listing resumes: the last object of the previous page. */
+export interface ListPosition {
+  createdAt: number;
+  id: string;
+  loadbalancerId: string;
+}
+
+/** The API's reads of the resources and claims tables beyond one load balancer's records. */
+export interface ObjectCatalog {
+  /** One page of a project's objects of one type in creation order (created_at, then id): a page of an index. */
+  listByProject(
+    env: string,
+    type: ResourceType,
+    tenantId: string,
+    page: { limit: number; after?: ListPosition },
+  ): Promise<{ items: ResourceRecord[]; more: boolean }>;
+  /** Every project's objects of one type (an admin's listing: the environment's objects of that type). */
+  listAll(env: string, type: ResourceType): Promise<ResourceRecord[]>;
+  /** Which of these addresses a load balancer of the environment holds as its VIP. */
+  claimedAddresses(env: string, addresses: readonly string[]): Promise<Set<string>>;
+}
+
+/** What a validated token says: its project, roles and user, and until when it holds. */
+export interface ValidatedToken {
+  projectId: string | undefined;
+  roles: string[];
+  userId: string | undefined;
+  system: boolean;
+  expiresAt: number;
+}
+
+/** The service account the API validates tokens with (Secrets Manager in AWS; never logged). */
+export interface KeystoneServiceCredentials {
+  username: string;
+  password: string;
+  userDomainName?: string;
+  projectName: string;
+  projectDomainName?: string;
+}
+
+/** Where the API's Keystone service account is kept. */
+export interface KeystoneCredentialsSource {
+  get(): Promise<KeystoneServiceCredentials>;
+}
+
+/** Validates a bearer's token (Keystone's `GET /v3/auth/tokens`); undefined when it is not valid. */
+export interface TokenValidator {
+  validate(token: string): Promise<ValidatedToken | undefined>;
+}
+
 /** Waiting, as services need it: the wiring passes real timers, unit tests a virtual clock's. */
 export interface Timers {
   sleep(ms: number): Promise<void>;
@@ -472,4 +555,4 @@ export interface Timers {
   within<T>(answer: Promise<T>, ms: number): Promise<T | 'late'>;
 }
 
-export type { ObjectRef, OperatingStatus };
+export type { ObjectRef, OperatingStatus, RecordGuard };

@@ -7,7 +7,12 @@ import {
   type ResourceType,
   type UpdateRequest,
 } from './lbaas-request.js';
-import { failedRequestTargets, type ObjectRef, type ResourceRecord } from './resource-state.js';
+import {
+  failedRequestTargets,
+  type ObjectRef,
+  type ProvisioningStatus,
+  type ResourceRecord,
+} from './resource-state.js';
 
 /**
  * A request refused for good: it is acknowledged, never retried, and the reason reaches the sender
@@ -57,7 +62,22 @@ export function refusalSubject(request: LbaasRequest): RejectionContext {
 }
 
 /** An object as the resources table holds it, as far as a refusal needs it. */
-export type StoredObject = Pick<ResourceRecord, 'tenantId' | 'env' | 'provisioningStatus' | 'desired'>;
+export type StoredObject = Pick<
+  ResourceRecord,
+  'tenantId' | 'env' | 'provisioningStatus' | 'revision' | 'desired'
+>;
+
+/**
+ * What a write through the Octavia API requires of the load balancer, checked in the recording
+ * transaction itself (Octavia's immutability rule): its revision as the caller read it (any
+ * request recorded since refuses this one) and its provisioning status; a member's or monitor's
+ * pool must be ACTIVE too.
+ */
+export interface RecordGuard {
+  revision: number;
+  statuses: readonly ProvisioningStatus[];
+  pool?: string;
+}
 
 /**
  * What the resources table found when it refused a request's write: the request's object and its
@@ -73,6 +93,8 @@ export interface RecordConflict {
   heldClaims: { claim: Claim; holder: { type: ResourceType; id: string; loadbalancerId: string } }[];
   /** Each reference that is not an object of the load balancer, with the load balancer whose id it is, if any. */
   missingReferences: { field: string; type: ResourceType; id: string; claimedBy?: string }[];
+  /** The pool a guard names, as stored (a guarded write only). */
+  guardedPool?: StoredObject;
 }
 
 /** What recording a request came to: recorded, refused by a rule (a member batch's plan), or a write the table refused. */
@@ -99,16 +121,17 @@ export function explainRecordConflict(
   request: LbaasRequest,
   env: string,
   conflict: RecordConflict,
+  guard?: RecordGuard,
 ): Refusal | undefined {
   const { loadbalancerId, tenantId } = request;
   if (isMemberBatch(request)) {
     const [clash] = conflict.heldClaims;
-    return clash
-      ? refusal(
-          'conflict',
-          `member ${clash.claim.owner.id} cannot be created: ${describeClaimClash(clash.claim, clash.holder, env)}`,
-        )
-      : undefined;
+    if (clash)
+      return refusal(
+        'conflict',
+        `member ${clash.claim.owner.id} cannot be created: ${describeClaimClash(clash.claim, clash.holder, env)}`,
+      );
+    return guard ? explainGuard(loadbalancerId, conflict.root, conflict, guard) : undefined;
   }
   const { resource, operation } = request;
   const id = request.object.id;
@@ -168,5 +191,25 @@ export function explainRecordConflict(
       `${missing.field} ${missing.id} is not a ${missing.type} of load balancer ${loadbalancerId}${where}`,
     );
   }
+  if (!guard) return undefined;
+  return explainGuard(loadbalancerId, resource === 'loadbalancer' ? target : conflict.root, conflict, guard);
+}
+
+/**
+ * Why a guarded write was refused: the load balancer (or the pool it guards) is not in a status the
+ * write allows (Octavia's 409, in its words); undefined when it only changed since the caller read
+ * it (the caller reads again and retries).
+ */
+function explainGuard(
+  loadbalancerId: string,
+  root: StoredObject | undefined,
+  conflict: RecordConflict,
+  guard: RecordGuard,
+): Refusal | undefined {
+  if (!root) return refusal('not-found', `load balancer ${loadbalancerId} does not exist`);
+  if (guard.pool && conflict.guardedPool && conflict.guardedPool.provisioningStatus !== 'ACTIVE')
+    return refusal('conflict', `Pool ${guard.pool} is immutable and cannot be updated.`);
+  if (!guard.statuses.includes(root.provisioningStatus))
+    return refusal('conflict', `Load Balancer ${loadbalancerId} is immutable and cannot be updated.`);
   return undefined;
 }

@@ -1,7 +1,7 @@
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { SQSRecord } from 'aws-lambda';
-import { type LbaasRequest, parseRequest } from '../domain/lbaas-request.js';
+import { type LbaasRequest, parseRequest, RECORDED_ATTRIBUTE } from '../domain/lbaas-request.js';
 import type { MessageVisibility, ResourceStore } from '../domain/ports.js';
 import { refusal } from '../domain/refusals.js';
 import type { Forwarded, RequestScheduler, ScheduleOutcome } from '../services/request-scheduler.js';
@@ -49,8 +49,14 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
   // throws: only a forwarded request may count as done; one that waits or was refused is handled
   // again if it comes again. So the other outcomes leave the idempotent function as NotForwarded.
   const forwardOnce = makeIdempotent(
-    async (input: { request: LbaasRequest; submittedAt?: number }): Promise<Forwarded> => {
-      const outcome = await scheduler.handle(input.request, input.submittedAt);
+    async (input: {
+      request: LbaasRequest;
+      submittedAt?: number;
+      recorded?: boolean;
+    }): Promise<Forwarded> => {
+      const outcome = await scheduler.handle(input.request, input.submittedAt, {
+        recorded: input.recorded === true,
+      });
       if (outcome.kind !== 'forwarded') throw new NotForwarded(outcome);
       return outcome;
     },
@@ -59,6 +65,7 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
   const scheduleOnce = (input: {
     request: LbaasRequest;
     submittedAt?: number;
+    recorded?: boolean;
   }): Promise<ScheduleOutcome & { duplicate?: boolean }> =>
     forwardOnce(input).catch((error: unknown) => {
       if (error instanceof NotForwarded) return error.outcome;
@@ -96,7 +103,13 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
     let outcome: ScheduleOutcome & { duplicate?: boolean };
     try {
       const sent = Number(record.attributes?.SentTimestamp);
-      outcome = await scheduleOnce({ request, ...(sent > 0 ? { submittedAt: sent } : {}) });
+      // The Octavia API records before it sends and says so in a message attribute (checked against the record).
+      const recorded = record.messageAttributes?.[RECORDED_ATTRIBUTE]?.stringValue === 'true';
+      outcome = await scheduleOnce({
+        request,
+        ...(sent > 0 ? { submittedAt: sent } : {}),
+        ...(recorded ? { recorded } : {}),
+      });
     } catch (error) {
       return retryLater(failureOf(error));
     }

@@ -99,6 +99,15 @@ export class GroupSync {
     // fresh, never a shared poll.
     let target: number;
     let ran: number | undefined;
+    // Checked after every sync as well as every wait: a peer that never shows the change (a unit
+    // that reads it back otherwise, or refuses it) would otherwise be synced for ever.
+    const inTime = () => {
+      if (this.deps.clock() < deadline) return;
+      throw new BigIpError(
+        `config-sync of ${this.deps.syncGroup} did not bring the change to every unit in time`,
+        { device: device.name, transient: true },
+      );
+    };
     const first = await this.claim(ledger, ledgerKey);
     if ('started' in first) {
       target = first.started;
@@ -121,6 +130,7 @@ export class GroupSync {
         await this.assertStillActive(device);
         // The sync ended without our objects (it failed, or a unit was away): the next one must cover them.
         target = (state ?? (await ledger.read(ledgerKey, this.deps.clock()))).started + 1;
+        inTime();
         continue;
       }
       if (!state.running) {
@@ -132,12 +142,7 @@ export class GroupSync {
           continue;
         }
       }
-      if (this.deps.clock() >= deadline) {
-        throw new BigIpError(
-          `config-sync of ${this.deps.syncGroup} did not bring the change to every unit in time`,
-          { device: device.name, transient: true },
-        );
-      }
+      inTime();
       await this.deps.timers.sleep(this.deps.ledgerPollMs ?? 200);
     }
   }

@@ -3,6 +3,14 @@ import { partitionLeaseKey } from '../domain/bigip-names.js';
 import type { DeviceSnapshot, ReadUnit } from '../domain/bigip-objects.js';
 import type { Translation } from '../domain/bigip-translation.js';
 import { LeaseBusyError } from '../domain/errors.js';
+import {
+  type LastApplied,
+  type LastAppliedMap,
+  lastAppliedAfter,
+  readBackUnits,
+  usableAnswers,
+  writtenKeys,
+} from '../domain/last-applied.js';
 import type { BigIpDevice, DeviceCluster, ExecuteReport, PartitionLease } from '../domain/ports.js';
 import type { GroupSync } from './group-sync.js';
 
@@ -45,14 +53,89 @@ export function changesDevice(plan: ApplyPlan): boolean {
 
 /**
  * Whether a unit already has what a translation wants for a scope: the same read and plan as an
- * apply, and nothing to do (clean-up after the change, such as a node, is not asked about).
+ * apply, and nothing to do (clean-up after the change, such as a node, is not asked about). The
+ * last-applied records are those the change left (a change records what it wrote after sending).
  */
-export function unitHolds(translation: Translation, scope: ApplyScope): HoldsCheck {
+export function unitHolds(
+  translation: Translation,
+  scope: ApplyScope,
+  lastApplied?: LastAppliedMap,
+): HoldsCheck {
   return async (unit) => {
     const snapshot = await unit.read(translation.partition, scope.reads);
-    const plan = planApply(translation, scope, snapshot);
+    const plan = planApply(translation, scope, snapshot, lastApplied);
     return !plan.createFolder && plan.commands.length === 0;
   };
+}
+
+/** A change planned for one load balancer's objects, with what it was planned from. */
+export interface PlannedChange {
+  translation: Translation;
+  scope: ApplyScope;
+  /** What the device showed when the change was planned. */
+  snapshot: DeviceSnapshot;
+  plan: ApplyPlan;
+  /** The last-applied records it was planned with. */
+  lastApplied: LastAppliedMap;
+}
+
+/** A change sent, and what the device read back right after it. */
+export interface SentChange {
+  report: ExecuteReport;
+  /**
+   * Every last-applied record after the change (last-applied.ts: `lastAppliedAfter`). The same map
+   * is corrected in place while the change is confirmed, should another unit read an object back
+   * otherwise than the device answered its write: read it once the change is confirmed.
+   */
+  lastApplied: Map<string, LastApplied>;
+  /** The objects it created or updated: their records must be kept. */
+  written: Set<string>;
+  /** The GETs that read them back (0 when the device's answers stood for all of them, or it wrote nothing recorded). */
+  readBackCalls: number;
+}
+
+/**
+ * Sends a planned change and records, still under the lease, what it wrote as the device holds it
+ * right after our write, which the next plan compares with (like with like): the device's answer to
+ * a write made on its own (no call more), else a read after it. The group's other units are asked
+ * with the records the change left; one that reads an answered object back otherwise has it compared
+ * with the device's own read of it, taken then, once (a device whose answers differ from its reads
+ * then costs a GET, never an endless config-sync).
+ */
+export async function sendChange(
+  session: PartitionSession,
+  device: BigIpDevice,
+  change: PlannedChange,
+): Promise<SentChange> {
+  const { translation, scope, snapshot, plan } = change;
+  const records = new Map(change.lastApplied);
+  const replace = (next: Map<string, LastApplied>) => {
+    records.clear();
+    for (const [k, v] of next) records.set(k, v);
+  };
+  let answered = false;
+  let reread: Promise<void> | undefined;
+  const holds: HoldsCheck = async (unit) => {
+    if (await unitHolds(translation, scope, records)(unit)) return true;
+    if (!answered) return false;
+    reread ??= (async () => {
+      const readBack = await session.read(device, readBackUnits(plan));
+      replace(lastAppliedAfter(translation, scope, plan, snapshot, readBack, new Map(), change.lastApplied));
+      answered = false;
+    })().catch((error: unknown) => {
+      reread = undefined;
+      throw error;
+    });
+    await reread;
+    return unitHolds(translation, scope, records)(unit);
+  };
+  const report = await session.send(device, plan, holds);
+  const answers = usableAnswers(translation, plan, report.answers, change.lastApplied, snapshot.tmosVersion);
+  const units = readBackUnits(plan, new Set(answers.keys()));
+  const readBack = units.length > 0 ? await session.read(device, units) : undefined;
+  replace(lastAppliedAfter(translation, scope, plan, snapshot, readBack, answers, change.lastApplied));
+  answered = answers.size > 0;
+  return { report, lastApplied: records, written: writtenKeys(plan), readBackCalls: units.length };
 }
 
 /** One write's time as the partition's only writer: the unit, its reads, and its fenced sends. */

@@ -16,7 +16,12 @@ import {
   usageOf,
 } from '../domain/capacity.js';
 import { ContentionError } from '../domain/errors.js';
-import { forwardable, type LbaasRequest, type RejectionContext } from '../domain/lbaas-request.js';
+import {
+  forwardable,
+  isMemberBatch,
+  type LbaasRequest,
+  type RejectionContext,
+} from '../domain/lbaas-request.js';
 import type {
   AgentQueue,
   AgentRecord,
@@ -111,22 +116,30 @@ const MAX_DECISION_ROUNDS = 5;
 export class RequestScheduler {
   constructor(private readonly deps: RequestSchedulerDeps) {}
 
-  async handle(request: LbaasRequest, submittedAt?: number): Promise<ScheduleOutcome> {
+  async handle(
+    request: LbaasRequest,
+    submittedAt?: number,
+    options: { recorded?: boolean } = {},
+  ): Promise<ScheduleOutcome> {
     const { env, resources, queue, clock } = this.deps;
     const subject = refusalSubject(request);
-    const checked = await this.check(request);
-    if ('refusal' in checked) return this.recordRefusal(subject, checked.refusal);
-    request = checked.request;
-    const recorded = await resources.recordRequest(request, env, clock());
-    if (!recorded.recorded) {
-      const why =
-        'refusal' in recorded ? recorded.refusal : explainRecordConflict(request, env, recorded.conflict);
-      // Nothing in the way explains it: another writer changed an item between the write and the read.
-      if (!why)
-        throw new ContentionError(`request ${request.requestId} raced with another writer; will retry`, {
-          loadbalancerId: request.loadbalancerId,
-        });
-      return this.recordRefusal(subject, why);
+    // A request its producer says it recorded (the Octavia API checks and records before it
+    // answers) is recorded once: if its object carries it, it is only placed and forwarded.
+    if (!(options.recorded && (await this.isRecorded(request)))) {
+      const checked = await this.check(request);
+      if ('refusal' in checked) return this.recordRefusal(subject, checked.refusal);
+      request = checked.request;
+      const recorded = await resources.recordRequest(request, env, clock());
+      if (!recorded.recorded) {
+        const why =
+          'refusal' in recorded ? recorded.refusal : explainRecordConflict(request, env, recorded.conflict);
+        // Nothing in the way explains it: another writer changed an item between the write and the read.
+        if (!why)
+          throw new ContentionError(`request ${request.requestId} raced with another writer; will retry`, {
+            loadbalancerId: request.loadbalancerId,
+          });
+        return this.recordRefusal(subject, why);
+      }
     }
     const placement = await this.decide(request);
     if (placement.kind === 'waiting') return placement;
@@ -145,6 +158,20 @@ export class RequestScheduler {
     const outcome: Forwarded = { kind: 'forwarded', decision, bound };
     this.deps.onScheduled?.(request, outcome);
     return outcome;
+  }
+
+  /** True when the request's object (a batch's pool) holds this very request of this tenant: it is recorded. */
+  private async isRecorded(request: LbaasRequest): Promise<boolean> {
+    const target = isMemberBatch(request)
+      ? { type: 'pool' as const, id: request.object.pool_id }
+      : { type: request.resource, id: request.object.id };
+    const [record] = await this.deps.resources.loadObjects(request.loadbalancerId, [target]);
+    return (
+      record !== undefined &&
+      record.requestId === request.requestId &&
+      record.tenantId === request.tenantId &&
+      record.env === this.deps.env
+    );
   }
 
   /**

@@ -16,6 +16,38 @@ export const TRAFFIC_GROUP_RE = /^\/Common\/[A-Za-z0-9_.-]+$/;
 
 export const SELECTION_POLICIES = ['random', 'least-loaded'] as const;
 
+/** Octavia's policy modes (functions/domain/octavia-policy.ts); `noauth` only on the local stack. */
+export const API_POLICIES = ['advanced', 'keystone_default_roles', 'owner_or_admin'] as const;
+
+const NETWORK_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const CIDR_RE = /^(?:\d{1,3}(?:\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/;
+
+/** An environment's networks as the Octavia API offers them for VIPs and members (ids, names, subnets and CIDRs). */
+const networks = z
+  .array(
+    z.strictObject({
+      id: z.string().regex(NETWORK_ID_RE, { error: 'must be a lower-case UUID' }),
+      name: z.string().min(1).max(255),
+      subnets: z
+        .array(
+          z.strictObject({
+            id: z.string().regex(NETWORK_ID_RE, { error: 'must be a lower-case UUID' }),
+            name: z.string().min(1).max(255),
+            cidr: z.string().regex(CIDR_RE, { error: 'must be a CIDR such as 10.0.0.0/24' }),
+          }),
+        )
+        .min(1),
+    }),
+  )
+  .superRefine((list, ctx) => {
+    const ids = new Set<string>();
+    for (const [i, n] of list.entries())
+      for (const id of [n.id, ...n.subnets.map((s) => s.id)]) {
+        if (ids.has(id)) ctx.addIssue({ code: 'custom', path: [i], message: `id ${id} is used twice` });
+        ids.add(id);
+      }
+  });
+
 export const rules = {
   envPrefix: z.string().regex(ENV_PREFIX_RE, {
     error:
@@ -25,6 +57,8 @@ export const rules = {
   name: z.string().regex(NAME_RE, { error: 'must be letters, digits, _ . - (at most 63)' }),
   agentId: z.string().regex(AGENT_ID_RE, { error: 'must be letters, digits, _ . : - (at most 128)' }),
   selection: z.enum(SELECTION_POLICIES),
+  apiPolicy: z.enum(API_POLICIES),
+  networks,
   reconcileDrift: z.enum(['repair', 'report']),
   reconcileOrphans: z.enum(['report', 'remove']),
   /** A device group's capacity limits; a limit left out does not count toward its score (and is absent). */
@@ -58,6 +92,8 @@ export const SETTINGS = {
   healthIntervalSeconds: { min: 30, max: 3600, default: 60 },
   /** How often the reconciler compares every partition with the desired state. */
   reconcileIntervalMinutes: { min: 5, max: 1440, default: 15 },
+  /** How long the API trusts a validated Keystone token (never longer than the token itself). */
+  tokenCacheSeconds: { min: 0, max: 3600, default: 300 },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -3,6 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_GROUP, type SelectionPolicy } from '../domain/agent-scheduler.js';
 import type { GroupDefinition } from '../domain/capacity.js';
+import type { NetworkDefinition } from '../domain/networks.js';
 import type { BigIpEndpoint } from '../domain/ports.js';
 import { CLUSTER_NAME_RE, envSetting, rules } from './config-rules.js';
 import type { TableId, TableNames } from './table-schema.js';
@@ -45,6 +46,12 @@ export const ENV_VARS = {
   group: 'LBAAS_GROUP',
   /** The scheduler's view of every device group: [{"name", "limits"}]. */
   groups: 'LBAAS_GROUPS',
+  /** The Octavia API: its policy mode, the environment's networks, and the Keystone it validates tokens with. */
+  apiPolicy: 'LBAAS_API_POLICY',
+  networks: 'LBAAS_NETWORKS',
+  keystoneUrl: 'LBAAS_KEYSTONE_URL',
+  keystoneSecretId: 'LBAAS_KEYSTONE_SECRET_ID',
+  tokenCacheSeconds: 'LBAAS_TOKEN_CACHE_SECONDS',
 } as const;
 
 export const TABLE_ENV_VARS: Record<TableId, string> = {
@@ -74,6 +81,9 @@ export const FUNCTION_TABLES = {
   reclaimer: ['agents', 'bindings', 'affinity'],
   health: ['agents', 'bindings', 'resources', 'statistics', 'groups'],
   reconciler: ['agents', 'bindings', 'resources', 'leases'],
+  // The Octavia API records requests (resources, claims) and places new load balancers (agents, bindings, affinity, groups).
+  api: ['agents', 'bindings', 'affinity', 'resources', 'claims', 'statistics', 'groups'],
+  authorizer: [],
 } as const satisfies Record<string, readonly TableId[]>;
 
 export type FunctionKind = keyof typeof FUNCTION_TABLES;
@@ -357,5 +367,49 @@ export function readReconcilerConfig(env: Env = process.env): ReconcilerConfig {
     orphans: read(env, ENV_VARS.reconcileOrphans, rules.reconcileOrphans.default('report')),
     leaseMs: read(env, ENV_VARS.leaseSeconds, envSetting('leaseSeconds')) * 1000,
     ...readDeviceAccess(env),
+  };
+}
+
+export interface ApiConfig {
+  env: string;
+  requestQueueUrl: string;
+  tables: TablesOf<'api'>;
+  /** Octavia's policy mode for this environment. */
+  policy: (typeof rules.apiPolicy)['_zod']['output'];
+  networks: NetworkDefinition[];
+  agentDownTimeMs: number;
+  agentCacheMs: number;
+  selection: SelectionPolicy;
+  groups?: GroupDefinition[];
+}
+
+export function readApiConfig(env: Env = process.env): ApiConfig {
+  return {
+    env: field.env(env),
+    requestQueueUrl: read(env, ENV_VARS.requestQueueUrl, z.url()),
+    tables: tablesFrom(env, 'api'),
+    policy: read(env, ENV_VARS.apiPolicy, rules.apiPolicy.default('advanced')),
+    networks: read(env, ENV_VARS.networks, json(rules.networks).default([])),
+    agentDownTimeMs: field.agentDownTimeMs(env),
+    agentCacheMs: read(env, ENV_VARS.agentCacheSeconds, envSetting('agentCacheSeconds')) * 1000,
+    selection: read(env, ENV_VARS.selection, rules.selection.default('random')),
+    ...(env[ENV_VARS.groups] ? { groups: read(env, ENV_VARS.groups, json(groupsSchema)) } : {}),
+  };
+}
+
+/** The API authorizer's Keystone: where, with which service account (a Secrets Manager secret), cached how long. */
+export interface AuthorizerConfig {
+  env: string;
+  keystoneUrl: string;
+  keystoneSecretId: string;
+  tokenCacheMs: number;
+}
+
+export function readAuthorizerConfig(env: Env = process.env): AuthorizerConfig {
+  return {
+    env: field.env(env),
+    keystoneUrl: read(env, ENV_VARS.keystoneUrl, z.url({ protocol: /^https?$/ })),
+    keystoneSecretId: read(env, ENV_VARS.keystoneSecretId, name),
+    tokenCacheMs: read(env, ENV_VARS.tokenCacheSeconds, envSetting('tokenCacheSeconds')) * 1000,
   };
 }

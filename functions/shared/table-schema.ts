@@ -21,7 +21,11 @@ export const TABLES = {
     partitionKey: 'loadbalancerId',
     sortKey: 'key',
     // Objects of one type in one environment by name (`<env>#<type>`, `<name>#<id>`): lists and name look-ups cost a page.
-    indexes: [{ name: 'by-type', partitionKey: 'listKey', sortKey: 'nameKey' }],
+    // One project's objects of one type by creation (`<env>#<type>#<project>`, `<created>#<id>`): the Octavia API's list pages.
+    indexes: [
+      { name: 'by-type', partitionKey: 'listKey', sortKey: 'nameKey' },
+      { name: 'by-project', partitionKey: 'projectKey', sortKey: 'createdKey' },
+    ],
   },
   leases: { partitionKey: 'leaseKey', ttlAttribute: 'expiresAtSeconds' },
   idempotency: { partitionKey: 'id', ttlAttribute: 'expiration' },
@@ -38,6 +42,7 @@ export type TableNames = Record<TableId, string>;
 
 export const BINDINGS_BY_AGENT_INDEX = 'by-agent';
 export const RESOURCES_BY_TYPE_INDEX = 'by-type';
+export const RESOURCES_BY_PROJECT_INDEX = 'by-project';
 
 /** Table names for a name prefix (one set of tables serves every environment). */
 export function tableNames(prefix: string): TableNames {

@@ -10,7 +10,7 @@ import { DynamoDbPartitionLease } from '../adapters/dynamodb-partition-lease.js'
 import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
 import { DynamoDbSyncLedger } from '../adapters/dynamodb-sync-ledger.js';
 import { SqsMessageVisibility } from '../adapters/sqs-message-visibility.js';
-import type { CertificateStore } from '../domain/ports.js';
+import type { CertificateStore, ResourceStore } from '../domain/ports.js';
 import { type AgentWorkerDeps, createAgentWorkerHandler } from '../handlers/agent-worker-handler.js';
 import { LoadBalancerApplier } from '../services/load-balancer-applier.js';
 import type { AgentConfig } from '../shared/config.js';
@@ -24,6 +24,8 @@ export interface AgentWorkerOverrides extends DeviceOverrides {
   leaseWaitMs?: number;
   /** Where certificates are read (the local stand-in); Secrets Manager otherwise. */
   certificates?: CertificateStore;
+  /** Wraps the worker's resource store (the local stack's conformance run leaves unmeasured statuses alone). */
+  resources?: (store: ResourceStore) => ResourceStore;
 }
 
 /**
@@ -57,7 +59,8 @@ export function wireAgentWorker(
       overrides.onCall?.(call);
     },
   });
-  const resources = new DynamoDbResourceStore(db, config.tables);
+  const store = new DynamoDbResourceStore(db, config.tables);
+  const resources = overrides.resources ? overrides.resources(store) : store;
   const registry = new DynamoDbAgentRegistry(db, config.tables.agents);
   const bindings = new DynamoDbBindingStore(db, config.tables);
   const applier = new LoadBalancerApplier({

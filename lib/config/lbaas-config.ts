@@ -94,6 +94,27 @@ const environment = z
     groups: z.array(deviceGroup).min(1).max(20).optional(),
     /** A group whose capacity score passes this raises its alarm (1 = full). */
     capacityAlarmScore: z.number().gt(0).max(1).default(0.8),
+    /** The networks and subnets VIPs and members are placed on (the Octavia API resolves and allocates from them). */
+    networks: rules.networks.default([]),
+    /** The Octavia v2 API (API Gateway + Keystone): deployed when present. */
+    api: z
+      .strictObject({
+        /** Octavia's policy mode (roles as in Octavia's default, Keystone's default roles, or project owner). */
+        policy: rules.apiPolicy.default('advanced'),
+        /** Keystone's v3 endpoint the authorizer validates tokens against. */
+        keystoneUrl: z.url({ protocol: /^https$/, error: 'must be an https URL of Keystone v3' }),
+        /** Secrets Manager secret with the API's Keystone service account (created empty if absent). */
+        keystoneSecretName: z.string().min(1).max(512),
+        /** How long a validated token is trusted (API Gateway's authorizer cache and the authorizer's own). */
+        tokenCacheSeconds: intSetting('tokenCacheSeconds'),
+        /** API Gateway throttling of the stage: steady requests per second and burst. */
+        rateLimit: z.number().positive().max(10_000).default(100),
+        burstLimit: z.int().min(1).max(5_000).default(200),
+        /** Alarm when this share of calls answers 5xx over 5 minutes, or the p99 latency passes this many ms. */
+        alarm5xxRate: z.number().gt(0).max(1).default(0.05),
+        alarmP99Ms: z.int().min(10).max(29_000).default(1_000),
+      })
+      .optional(),
   })
   .superRefine((e, ctx) => {
     if (e.groups && (e.devices || e.agents || e.capacity)) {

@@ -10,6 +10,7 @@ export const OUTPUTS = {
   tables: 'Tables',
   agentDownTimeSeconds: 'AgentDownTimeSeconds',
   reconcilerFunction: 'ReconcilerFunctionName',
+  octaviaApiUrl: 'OctaviaApiUrl',
 } as const;
 
 export function sharedStackName(config: { name: string }): string {

@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import {
   Alarm,
   ComparisonOperator,
@@ -36,6 +37,8 @@ export interface EnvironmentDashboardProps {
   groups: { name: string; hosts: string[] }[];
   /** A group's capacity alarm fires when its score reaches this (default 0.8). */
   capacityAlarmScore?: number;
+  /** The Octavia API, when the environment has one: its calls, errors and latency. */
+  api?: RestApi;
 }
 
 /**
@@ -274,6 +277,7 @@ export class EnvironmentDashboard extends Construct {
         ]),
       ],
     });
+    if (props.api) this.addApiWidgets(props.api);
 
     const alarm = (
       id: string,
@@ -392,5 +396,30 @@ export class EnvironmentDashboard extends Construct {
         `${env}: a function failed (timeouts, crashes)${chunks.length === 1 ? '' : ` (functions ${c * 10 + 1}–${c * 10 + chunk.length})`}`,
       );
     });
+  }
+
+  /** The Octavia API's row: calls and their 4xx/5xx answers, latency (p50, p99) and the integration's share. */
+  private addApiWidgets(api: RestApi): void {
+    const period = Duration.minutes(1);
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Octavia API: calls, 4xx and 5xx answers',
+        left: [api.metricCount({ period, statistic: 'Sum', label: 'calls' })],
+        right: [
+          api.metricClientError({ period, statistic: 'Sum', label: '4xx' }),
+          api.metricServerError({ period, statistic: 'Sum', label: '5xx' }),
+        ],
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'Octavia API: latency (ms)',
+        left: [
+          api.metricLatency({ period, statistic: 'p50', label: 'p50' }),
+          api.metricLatency({ period, statistic: 'p99', label: 'p99' }),
+          api.metricIntegrationLatency({ period, statistic: 'p99', label: 'function p99' }),
+        ],
+        width: 12,
+      }),
+    );
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DynamoDbResourceStore } from '../../functions/adapters/dynamodb-resource-store.js';
-import type { ResourceStore } from '../../functions/domain/ports.js';
+import type { RecordGuard, ResourceStore } from '../../functions/domain/ports.js';
 import { explainRecordConflict } from '../../functions/domain/refusals.js';
 import { lbIds, requests, uuid } from '../support/factories.js';
 import { InMemoryResourceStore } from '../support/fakes/in-memory-resource-store.js';
@@ -25,11 +25,17 @@ const stores: [string, () => Promise<ResourceStore>][] = [
 ];
 
 /** What recording a message came to: `recorded`, or `category: reason` as the scheduler reports it. */
-async function record(store: ResourceStore, message: Record<string, unknown>, env = ENV): Promise<string> {
+async function record(
+  store: ResourceStore,
+  message: Record<string, unknown>,
+  env = ENV,
+  guard?: RecordGuard,
+): Promise<string> {
   const request = parsed(message);
-  const result = await store.recordRequest(request, env, 1_000);
+  const result = await store.recordRequest(request, env, 1_000, guard);
   if (result.recorded) return 'recorded';
-  const why = 'refusal' in result ? result.refusal : explainRecordConflict(request, env, result.conflict);
+  const why =
+    'refusal' in result ? result.refusal : explainRecordConflict(request, env, result.conflict, guard);
   return why ? `${why.category}: ${why.reason}` : 'unexplained';
 }
 
@@ -155,6 +161,62 @@ describe.each(stores)('ResourceStore contract: %s', (_name, make) => {
     ]);
   });
 
+  it('keeps what a change applied and read back: with its status, on its own whatever the revision, through later requests, never on a deleted record', async () => {
+    const store = await make();
+    const ids = lbIds();
+    const pool = requests.createPool(ids);
+    const poolId = pool.object.id as string;
+    await record(store, requests.createLoadbalancer(ids));
+    await record(store, pool);
+    const poolRecord = async () =>
+      (await store.loadObjects(ids.loadbalancerId, [{ type: 'pool', id: poolId }]))[0];
+    const first = { 'pool/P/p1': { intent: 'i1', readBack: 'r1', tmos: '15.1.0' } };
+    const read = await store.loadRecords(ids.loadbalancerId);
+    // Rides on the ACTIVE status write of its resource.
+    expect(
+      await store.recordOutcomes(
+        read.map(
+          (r) =>
+            ({
+              kind: 'active',
+              record: r,
+              operatingStatus: 'ONLINE',
+              ...(r.type === 'pool' ? { lastApplied: first } : {}),
+            }) as const,
+        ),
+        2_000,
+      ),
+    ).toBe(2);
+    expect(await poolRecord()).toMatchObject({ provisioningStatus: 'ACTIVE', lastApplied: first });
+    // A later request for the object keeps it (it describes the device, not the request).
+    await record(store, requests.update('pool', ids, { id: poolId, name: 'newer' }));
+    expect(await poolRecord()).toMatchObject({ provisioningStatus: 'PENDING_UPDATE', lastApplied: first });
+    // A status write for a revision the newer request superseded carries none of it.
+    const stale = read.find((r) => r.type === 'pool');
+    if (!stale) throw new Error('no pool record');
+    const ignored = { 'pool/P/p1': { intent: 'i0', readBack: 'r0', tmos: '15.1.0' } };
+    expect(
+      await store.recordOutcomes(
+        [{ kind: 'active', record: stale, operatingStatus: 'ONLINE', lastApplied: ignored }],
+        3_000,
+      ),
+    ).toBe(0);
+    expect((await poolRecord())?.lastApplied).toEqual(first);
+    // On its own: whatever the revision, but never a stub for a record that is gone.
+    const second = { 'pool/P/p1': { intent: 'i2', readBack: 'r2', tmos: '17.1.2.1' } };
+    expect(
+      await store.recordLastApplied(ids.loadbalancerId, [
+        { key: `pool#${poolId}`, lastApplied: second },
+        { key: `member#${uuid()}`, lastApplied: second },
+      ]),
+    ).toBe(1);
+    expect(await poolRecord()).toMatchObject({ provisioningStatus: 'PENDING_UPDATE', lastApplied: second });
+    expect((await store.loadRecords(ids.loadbalancerId)).map((r) => r.type).sort()).toEqual([
+      'loadbalancer',
+      'pool',
+    ]);
+  });
+
   it('marks ERROR only on an object of the given project and environment', async () => {
     const store = await make();
     const ids = lbIds();
@@ -252,5 +314,45 @@ describe.each(stores)('ResourceStore contract: %s', (_name, make) => {
       type: 'pool',
     });
     expect(await store.locate('Other', pool.object.id as string)).toBeUndefined();
+  });
+
+  it("holds a guarded write (the API's) to the load balancer's revision and status, and a member's pool to ACTIVE", async () => {
+    const store = await make();
+    const ids = lbIds();
+    await record(store, requests.createLoadbalancer(ids));
+    const pool = requests.createPool(ids);
+    const poolId = (pool.object as { id: string }).id;
+    const rootOf = async () =>
+      (await store.loadRecords(ids.loadbalancerId)).find((r) => r.type === 'loadbalancer');
+    const created = await rootOf();
+    if (!created) throw new Error('no record');
+    // Still PENDING_CREATE: Octavia's immutability 409, and nothing written.
+    expect(await record(store, pool, ENV, { revision: created.revision, statuses: ['ACTIVE'] })).toBe(
+      `conflict: Load Balancer ${ids.loadbalancerId} is immutable and cannot be updated.`,
+    );
+    expect(await statusOf(store, ids.loadbalancerId, poolId)).toBeUndefined();
+    await store.recordOutcomes([{ kind: 'active', record: created, operatingStatus: 'ONLINE' }], 2_000);
+    const active = await rootOf();
+    if (!active) throw new Error('no record');
+    // Read before another write landed: nothing in the way explains it, so the caller reads again.
+    expect(await record(store, pool, ENV, { revision: active.revision - 1, statuses: ['ACTIVE'] })).toBe(
+      'unexplained',
+    );
+    expect(await record(store, pool, ENV, { revision: active.revision, statuses: ['ACTIVE'] })).toBe(
+      'recorded',
+    );
+    const updating = await rootOf();
+    if (!updating) throw new Error('no record');
+    expect(updating.provisioningStatus).toBe('PENDING_UPDATE');
+    // The pool is PENDING_CREATE: a member of it is refused on the pool, even where the load balancer's status is allowed.
+    const member = requests.createMember(ids, poolId);
+    expect(
+      await record(store, member, ENV, {
+        revision: updating.revision,
+        statuses: ['ACTIVE', 'PENDING_UPDATE'],
+        pool: poolId,
+      }),
+    ).toBe(`conflict: Pool ${poolId} is immutable and cannot be updated.`);
+    expect(await statusOf(store, ids.loadbalancerId, (member.object as { id: string }).id)).toBeUndefined();
   });
 });

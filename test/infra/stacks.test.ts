@@ -5,6 +5,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import {
   readAgentConfig,
+  readApiConfig,
+  readAuthorizerConfig,
   readHealthPollerConfig,
   readHeartbeatConfig,
   readReclaimerConfig,
@@ -39,6 +41,8 @@ const twoEnvironments = () => {
   const second = structuredClone(config.environments[0]);
   second.prefix = 'Staging';
   second.devices.credentialsSecretName = 'bigip-lbaas/Staging/devices';
+  // An environment without the Octavia API (it is deployed only where configured).
+  delete second.api;
   second.devices.access = 'direct';
   second.agents = ['s1', 's2', 's3'].map((host, i) => ({ host, subnetIds: [`subnet-0a1b2c3d4e5f6071${i}`] }));
   config.environments.push(second);
@@ -122,6 +126,8 @@ describe('CDK stacks (sample configuration)', () => {
       reclaimer: readReclaimerConfig,
       'health-poller': readHealthPollerConfig,
       reconciler: readReconcilerConfig,
+      api: readApiConfig,
+      'api-authorizer': readAuthorizerConfig,
     };
     const functions = Object.values(env.findResources('AWS::Lambda::Function')) as {
       Properties: { Environment?: { Variables?: Record<string, unknown> } };
@@ -138,6 +144,8 @@ describe('CDK stacks (sample configuration)', () => {
     }
     expect([...new Set(seen)].sort()).toEqual([
       'agent-worker',
+      'api',
+      'api-authorizer',
       'health-poller',
       'heartbeat',
       'reclaimer',
@@ -222,8 +230,9 @@ describe('CDK stacks (sample configuration)', () => {
 
   it('runs Node.js 24 on ARM64, with timeouts below their queues’ visibility timeouts', () => {
     const functions = env.findResources('AWS::Lambda::Function');
-    // Scheduler, a worker and a heartbeat per agent, the reclaimer, the status poller, the reconciler.
-    expect(Object.keys(functions)).toHaveLength(1 + 3 * 2 + 1 + 1 + 1);
+    // Scheduler, a worker and a heartbeat per agent, the reclaimer, the status poller, the reconciler,
+    // the Octavia API and its authorizer.
+    expect(Object.keys(functions)).toHaveLength(1 + 3 * 2 + 1 + 1 + 1 + 2);
     for (const f of Object.values(functions)) {
       expect(f.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
     }
@@ -480,13 +489,17 @@ describe('CDK stacks (sample configuration)', () => {
         'NoActiveAgent',
         'AgentDown',
         'OldestRequest',
-        'FunctionErrors',
+        // Twelve functions: one errors alarm per ten (an alarm's expression takes ten metrics).
+        'FunctionErrors-1',
+        'FunctionErrors-2',
         'LoadBalancerInError',
         'PoolAllMembersDown',
         'RepairsFailed',
         'Group-default-Capacity',
         'GroupAtCapacity',
         'EnvironmentAtCapacity',
+        'Api5xxRate',
+        'ApiP99Latency',
       ]
         .map((n) => `bigip-lbaas-Project-${n}`)
         .sort(),
@@ -538,6 +551,50 @@ describe('CDK stacks (sample configuration)', () => {
       const key = Object.entries(METRICS).find(([, d]) => d === def)?.[0];
       expect(source, `${name} is never emitted`).toContain(`METRICS.${key}.name`);
     }
+  });
+
+  it('serves the Octavia API: a regional REST API, a cached Keystone token authorizer, a throttled stage with access logs', () => {
+    env.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      Name: 'lbaas-Project-octavia',
+      EndpointConfiguration: { Types: ['REGIONAL'] },
+    });
+    env.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      Type: 'TOKEN',
+      IdentitySource: 'method.request.header.X-Auth-Token',
+      AuthorizerResultTtlInSeconds: 300,
+    });
+    env.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'octavia',
+      AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('status') },
+      MethodSettings: [
+        Match.objectLike({
+          ThrottlingRateLimit: 100,
+          ThrottlingBurstLimit: 200,
+          HttpMethod: '*',
+          ResourcePath: '/*',
+        }),
+      ],
+    });
+    // Every method but version discovery goes through the authorizer.
+    const methods = Object.values(env.findResources('AWS::ApiGateway::Method')).map((m) => m.Properties);
+    expect(methods.map((m) => [m.HttpMethod, m.AuthorizationType]).sort()).toEqual([
+      ['ANY', 'CUSTOM'],
+      ['GET', 'NONE'],
+    ]);
+    env.hasOutput('OctaviaApiUrl', Match.anyValue());
+    // The API function: its tables and the request queue, nothing it does not use; the authorizer: its Keystone secret only.
+    const policies = Object.entries(env.findResources('AWS::IAM::Policy'));
+    const doc = (prefix: string) =>
+      JSON.stringify(policies.find(([id]) => id.startsWith(prefix))?.[1].Properties.PolicyDocument);
+    const api = doc('OctaviaApiFunctionRoleDefaultPolicy');
+    expect(api).toContain('sqs:SendMessage');
+    expect(api).not.toContain('sqs:ReceiveMessage');
+    expect(api).not.toContain('LeasesTable');
+    expect(api).not.toContain('secretsmanager');
+    const authorizer = doc('OctaviaApiAuthorizerRoleDefaultPolicy');
+    expect(authorizer).toContain('secretsmanager:GetSecretValue');
+    expect(authorizer).toContain('OctaviaApiKeystoneCredentials');
+    expect(authorizer).not.toContain('dynamodb');
   });
 
   it('synthesizes two environments of three agents each, one of them with direct access from the VPC', () => {

@@ -130,7 +130,13 @@ let sequence = 0;
 /** An SQS record as Lambda's event source hands it over. */
 export function sqsRecord(
   body: unknown,
-  options: { receiveCount?: number; groupId?: string; messageId?: string } = {},
+  options: {
+    receiveCount?: number;
+    groupId?: string;
+    messageId?: string;
+    /** String message attributes (the API's `recorded`, say). */
+    attributes?: Record<string, string>;
+  } = {},
 ): SQSRecord {
   sequence += 1;
   const text = typeof body === 'string' ? body : JSON.stringify(body);
@@ -149,7 +155,12 @@ export function sqsRecord(
       MessageDeduplicationId: randomUUID(),
       SequenceNumber: String(sequence),
     },
-    messageAttributes: {},
+    messageAttributes: Object.fromEntries(
+      Object.entries(options.attributes ?? {}).map(([k, v]) => [
+        k,
+        { stringValue: v, dataType: 'String', stringListValues: [], binaryListValues: [] },
+      ]),
+    ),
     md5OfBody: '',
     eventSource: 'aws:sqs',
     eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:test.fifo',

@@ -2,14 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../lib/config/lbaas-config.js';
-import { type LocalStack, startLocalStack } from '../../local/local-stack.js';
+import { type LocalApiOptions, type LocalStack, startLocalStack } from '../../local/local-stack.js';
 
 /**
  * The local stack on the test run's DynamoDB Local and fauxqs, with the sample configuration
  * (three agents, an HA pair) and liveness 25× faster: heartbeats every 1.2 s, agentDownTime 3 s.
  */
 export async function testStack(
-  options: { stateFile?: string | false; healthIntervalMs?: number; configPath?: string } = {},
+  options: {
+    stateFile?: string | false;
+    healthIntervalMs?: number;
+    configPath?: string;
+    /** Serve the Octavia API too (on a free port unless one is given). */
+    api?: LocalApiOptions;
+  } = {},
 ): Promise<LocalStack> {
   const config = parseConfig(
     JSON.parse(
@@ -26,6 +32,7 @@ export async function testStack(
     timeScale: 25,
     stateFile: options.stateFile ?? false,
     ...(options.healthIntervalMs ? { healthIntervalMs: options.healthIntervalMs } : {}),
+    ...(options.api ? { api: { port: 0, ...options.api } } : {}),
   });
 }
 

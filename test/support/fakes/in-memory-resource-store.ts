@@ -1,4 +1,5 @@
 import { type Claim, claimsOf, requestClaims, requestReferences } from '../../../functions/domain/claims.js';
+import type { LastApplied } from '../../../functions/domain/last-applied.js';
 import {
   isMemberBatch,
   type LbaasRequest,
@@ -7,7 +8,12 @@ import {
 } from '../../../functions/domain/lbaas-request.js';
 import { planMemberBatch } from '../../../functions/domain/member-batch.js';
 import type { ObjectRef, ResourceStore } from '../../../functions/domain/ports.js';
-import type { RecordConflict, RecordResult, StoredObject } from '../../../functions/domain/refusals.js';
+import type {
+  RecordConflict,
+  RecordGuard,
+  RecordResult,
+  StoredObject,
+} from '../../../functions/domain/refusals.js';
 import {
   isPending,
   newResourceRecord,
@@ -31,6 +37,8 @@ export class InMemoryResourceStore implements ResourceStore {
   readonly claims = new Map<string, Owner>();
   /** Every outcome written, in order (superseded ones are not). */
   readonly written: StatusOutcome[] = [];
+  /** Writes of last-applied records on their own (not with a status). */
+  lastAppliedWrites = 0;
 
   private key(loadbalancerId: string, type: string, id: string) {
     return `${loadbalancerId}|${resourceKey(type as ResourceRecord['type'], id)}`;
@@ -44,8 +52,13 @@ export class InMemoryResourceStore implements ResourceStore {
     return this.records.get(this.key(loadbalancerId, type, id));
   }
 
-  async recordRequest(request: LbaasRequest, env: string, nowMs: number): Promise<RecordResult> {
-    if (isMemberBatch(request)) return this.recordMemberBatch(request, env, nowMs);
+  async recordRequest(
+    request: LbaasRequest,
+    env: string,
+    nowMs: number,
+    guard?: RecordGuard,
+  ): Promise<RecordResult> {
+    if (isMemberBatch(request)) return this.recordMemberBatch(request, env, nowMs, guard);
     const { loadbalancerId, tenantId, resource, operation } = request;
     const id = request.object.id;
     const root = this.get(loadbalancerId, 'loadbalancer', loadbalancerId);
@@ -67,8 +80,9 @@ export class InMemoryResourceStore implements ResourceStore {
                   JSON.stringify(v),
               )))) &&
       claims.every((c) => this.heldBy(c) === undefined) &&
-      references.every((r) => this.get(loadbalancerId, r.type, r.id) !== undefined);
-    if (!ok) return { recorded: false, conflict: this.conflictOf(request, env, root, target) };
+      references.every((r) => this.get(loadbalancerId, r.type, r.id) !== undefined) &&
+      this.holdsGuard(request, guard);
+    if (!ok) return { recorded: false, conflict: this.conflictOf(request, env, root, target, guard) };
 
     for (const claim of claims) this.claims.set(claim.key, claim.owner);
     if (operation === 'create') this.put(newResourceRecord(request, env, nowMs));
@@ -107,13 +121,8 @@ export class InMemoryResourceStore implements ResourceStore {
     env: string,
     root: ResourceRecord | undefined,
     target: ResourceRecord | undefined,
+    guard?: RecordGuard,
   ): RecordConflict {
-    const stored = (r: ResourceRecord): StoredObject => ({
-      tenantId: r.tenantId,
-      env: r.env,
-      provisioningStatus: r.provisioningStatus,
-      desired: structuredClone(r.desired),
-    });
     const heldClaims: RecordConflict['heldClaims'] = [];
     if (!target)
       for (const claim of requestClaims(request, env)) {
@@ -126,12 +135,31 @@ export class InMemoryResourceStore implements ResourceStore {
         const claimed = this.claims.get(`id#${env}#${r.id}`);
         return { ...r, ...(claimed ? { claimedBy: claimed.loadbalancerId } : {}) };
       });
+    const pool = guard?.pool ? this.get(request.loadbalancerId, 'pool', guard.pool) : undefined;
     return {
       ...(target ? { target: stored(target) } : {}),
       ...(root && request.resource !== 'loadbalancer' ? { root: stored(root) } : {}),
+      ...(pool ? { guardedPool: stored(pool) } : {}),
       heldClaims,
       missingReferences,
     };
+  }
+
+  /**
+   * The guard's conditions, as the adapter writes them into the transaction: the load balancer at
+   * the revision the caller read and in an allowed status, the guarded pool ACTIVE (unless it is
+   * the request's own object).
+   */
+  private holdsGuard(request: LbaasRequest, guard: RecordGuard | undefined): boolean {
+    if (!guard) return true;
+    const { loadbalancerId } = request;
+    const root = this.get(loadbalancerId, 'loadbalancer', loadbalancerId);
+    if (!root || root.revision !== guard.revision || !guard.statuses.includes(root.provisioningStatus))
+      return false;
+    if (!guard.pool) return true;
+    const poolIsTarget =
+      !isMemberBatch(request) && request.resource === 'pool' && request.object.id === guard.pool;
+    return poolIsTarget || this.get(loadbalancerId, 'pool', guard.pool)?.provisioningStatus === 'ACTIVE';
   }
 
   /** A member batch, all or nothing (the adapter's chunks and their undo are its own business). */
@@ -139,6 +167,7 @@ export class InMemoryResourceStore implements ResourceStore {
     request: MemberBatchRequest,
     env: string,
     nowMs: number,
+    guard?: RecordGuard,
   ): Promise<RecordResult> {
     const { loadbalancerId } = request;
     const changes = planMemberBatch(await this.loadRecords(loadbalancerId), request, env);
@@ -154,6 +183,19 @@ export class InMemoryResourceStore implements ResourceStore {
       if (holder) heldClaims.push({ claim: claimFor(m.id), holder });
     }
     if (heldClaims.length > 0) return { recorded: false, conflict: { heldClaims, missingReferences: [] } };
+    if (!this.holdsGuard(request, guard)) {
+      const root = this.get(loadbalancerId, 'loadbalancer', loadbalancerId);
+      const pool = guard?.pool ? this.get(loadbalancerId, 'pool', guard.pool) : undefined;
+      return {
+        recorded: false,
+        conflict: {
+          ...(root ? { root: stored(root) } : {}),
+          ...(pool ? { guardedPool: stored(pool) } : {}),
+          heldClaims: [],
+          missingReferences: [],
+        },
+      };
+    }
     for (const m of changes.creates) {
       this.claims.set(`id#${env}#${m.id}`, claimFor(m.id).owner);
       this.put(newResourceRecord({ ...request, resource: 'member', object: m }, env, nowMs));
@@ -248,6 +290,21 @@ export class InMemoryResourceStore implements ResourceStore {
     return true;
   }
 
+  async recordLastApplied(
+    loadbalancerId: string,
+    records: readonly { key: string; lastApplied: Record<string, LastApplied> }[],
+  ): Promise<number> {
+    let written = 0;
+    for (const { key, lastApplied } of records) {
+      const stored = this.records.get(`${loadbalancerId}|${key}`);
+      if (!stored) continue;
+      stored.lastApplied = structuredClone(lastApplied);
+      this.lastAppliedWrites += 1;
+      written += 1;
+    }
+    return written;
+  }
+
   async recordOutcomes(outcomes: readonly StatusOutcome[], nowMs: number): Promise<number> {
     let written = 0;
     for (const o of outcomes) {
@@ -265,6 +322,7 @@ export class InMemoryResourceStore implements ResourceStore {
         stored.provisioningStatus = 'ACTIVE';
         stored.operatingStatus = o.operatingStatus;
         stored.appliedAt ??= nowMs;
+        if (o.lastApplied) stored.lastApplied = structuredClone(o.lastApplied);
         delete stored.statusReason;
         delete stored.ownChangePending;
       } else {
@@ -278,4 +336,15 @@ export class InMemoryResourceStore implements ResourceStore {
     }
     return written;
   }
+}
+
+/** What a refusal needs of a record, copied as the adapter reads it back. */
+function stored(r: ResourceRecord): StoredObject {
+  return {
+    tenantId: r.tenantId,
+    env: r.env,
+    provisioningStatus: r.provisioningStatus,
+    revision: r.revision,
+    desired: structuredClone(r.desired),
+  };
 }

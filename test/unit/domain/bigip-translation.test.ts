@@ -156,6 +156,27 @@ describe('translate: load balancer tree → BIG-IP objects (upstream naming)', (
     expect(members[0]?.pool).toBe(`Project_${pool.id}`);
   });
 
+  it('maps backup members to priority group activation: backups in the lower group, others above', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    const plain = b.pool();
+    b.member(pool.id, { address: '10.0.1.5', protocol_port: 80 });
+    b.member(pool.id, { address: '10.0.1.6', protocol_port: 80, backup: true });
+    b.member(plain.id, { address: '10.0.1.7', protocol_port: 80 });
+    const t = translate(b.tree(), { env });
+    const objects = [...t.present.values()];
+    const pools = objects.filter((o) => o.kind === 'pool');
+    expect(pools.find((p) => p.name === `Project_${pool.id}`)?.attrs.minActiveMembers).toBe(1);
+    // A pool without backups keeps the device's defaults: nothing to write for existing pools.
+    expect(pools.find((p) => p.name === `Project_${plain.id}`)?.attrs.minActiveMembers).toBe(0);
+    const members = objects.filter((o) => o.kind === 'member');
+    expect(members.map((m) => [m.name, m.attrs.priorityGroup]).sort()).toEqual([
+      ['10.0.1.5:80', 1],
+      ['10.0.1.6:80', 0],
+      ['10.0.1.7:80', 0],
+    ]);
+  });
+
   it('disables every member of an admin-down pool', () => {
     const b = new TreeBuilder();
     const pool = b.pool({ admin_state_up: false });

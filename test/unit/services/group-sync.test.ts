@@ -180,6 +180,16 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     expect(b.objects.has('pool/P/p1')).toBe(true);
   });
 
+  it('gives up at its deadline on a peer that never shows the change, instead of syncing for ever', async () => {
+    const { a, time } = pair();
+    const sync = groupSync([a, pair(time).b], time, { syncTimeoutMs: 500 });
+    write(a, pool('p1'));
+    const confirmed = time.run(sync.confirm(a, async () => false, { changed: true }));
+    await expect(confirmed).rejects.toThrow(/did not bring the change to every unit in time/);
+    expect(a.syncsStarted).toBeGreaterThan(1);
+    expect(a.syncsStarted).toBeLessThan(100);
+  });
+
   it('needs no sync after an apply that changed nothing when the peer already holds it', async () => {
     const { a, b, time } = pair();
     const sync = groupSync([a, b], time);

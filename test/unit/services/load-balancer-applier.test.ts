@@ -502,12 +502,12 @@ describe('LoadBalancerApplier over in-memory ports', () => {
       const [result] = await f.applier.applyAll([targets(listener, pool, m1, m2)]);
 
       expect(result).toMatchObject({ status: 'fulfilled', value: { outcome: 'applied', commands: 4 } });
-      // One lease, one read, one transaction, one config-sync for all four.
+      // One lease, one read, one transaction, one read-back of what it wrote, one config-sync for all four.
       expect(f.lease.events).toHaveLength(2);
       expect(f.device.events.filter((e) => e.startsWith('execute'))).toEqual([
         `execute ${ENV}_${ids.tenantId} 4`,
       ]);
-      expect(f.device.events.filter((e) => e.startsWith('read'))).toHaveLength(1);
+      expect(f.device.events.filter((e) => e.startsWith('read'))).toHaveLength(2);
       expect(f.sync.syncs).toEqual(['a']);
       for (const [type, id] of [
         ['listener', listener.object.id],

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import {
+  insertHeaderFlags,
+  postBody,
+  putBody,
+  rejectUnsupported,
+} from '../../../functions/domain/octavia-bodies.js';
+
+const LB = '6f1d2c3b-4a59-4e8f-9a0b-1c2d3e4f5a60';
+const POOL = '7a2e3d4c-5b6a-4f90-8b1c-2d3e4f5a6b71';
+
+describe('Octavia request bodies', () => {
+  it('takes integers as numbers or as strings of digits (the peer suite sends protocol_port "80")', () => {
+    const body = postBody('listener', {
+      listener: { loadbalancer_id: LB, protocol: 'HTTP', protocol_port: '80' },
+    });
+    expect(body.protocol_port).toBe(80);
+  });
+
+  it('refuses an unknown attribute, a wrong type, a missing mandatory field and a value out of range with 400', () => {
+    const cases: [string, Record<string, unknown>, RegExp][] = [
+      [
+        'unknown attribute',
+        { listener: { loadbalancer_id: LB, protocol: 'HTTP', protocol_port: 80, bogus: 1 } },
+        /Unknown attribute for argument listener_\.listener: bogus/,
+      ],
+      [
+        'wrong type',
+        { listener: { loadbalancer_id: LB, protocol: 'HTTP', protocol_port: 80, admin_state_up: 'yes' } },
+        /admin_state_up/,
+      ],
+      [
+        'missing protocol',
+        { listener: { loadbalancer_id: LB, protocol_port: 80 } },
+        /protocol\. Value: 'None'\. Mandatory field missing/,
+      ],
+      [
+        'bad protocol',
+        { listener: { loadbalancer_id: LB, protocol: 'FTP', protocol_port: 80 } },
+        /Value should be one of/,
+      ],
+      [
+        'port out of range',
+        { listener: { loadbalancer_id: LB, protocol: 'HTTP', protocol_port: 70000 } },
+        /protocol_port/,
+      ],
+      ['not under its root key', { pool: {} }, /Unknown argument/],
+    ];
+    for (const [label, body, message] of cases)
+      expect(() => postBody('listener', body), label).toThrow(
+        expect.objectContaining({ status: 400, message: expect.stringMatching(message) }),
+      );
+  });
+
+  it('accepts what Octavia accepts but this provider does not implement, then refuses it with 501 naming it', () => {
+    const cases: [Parameters<typeof rejectUnsupported>[0], Record<string, unknown>, RegExp][] = [
+      ['listener', { protocol: 'UDP' }, /protocol UDP/],
+      ['listener', { timeout_client_data: 1000 }, /timeout_client_data/],
+      ['listener', { allowed_cidrs: ['10.0.0.0/8'] }, /allowed_cidrs/],
+      ['listener', { tls_versions: ['TLSv1.2'] }, /tls_versions/],
+      ['listener', { insert_headers: { 'X-SSL-Client-DN': 'true' } }, /X-SSL-Client-DN/],
+      ['pool', { protocol: 'PROXY' }, /protocol PROXY/],
+      ['pool', { lb_algorithm: 'SOURCE_IP_PORT' }, /SOURCE_IP_PORT/],
+      ['pool', { tls_enabled: true }, /tls_enabled/],
+      ['member', { monitor_port: 8080 }, /monitor_port/],
+      ['healthmonitor', { type: 'TLS-HELLO' }, /TLS-HELLO/],
+      ['healthmonitor', { http_method: 'TRACE' }, /TRACE/],
+      ['l7rule', { compare_type: 'REGEX' }, /REGEX/],
+      ['l7rule', { type: 'SSL_DN_FIELD' }, /SSL_DN_FIELD/],
+      ['loadbalancer', { flavor_id: LB }, /flavor/],
+      ['loadbalancer', { availability_zone: 'az1' }, /availability_zone/],
+      ['loadbalancer', { listeners: [{ protocol: 'SCTP' }] }, /SCTP/],
+    ];
+    for (const [type, body, message] of cases)
+      expect(() => rejectUnsupported(type, body), JSON.stringify(body)).toThrow(
+        expect.objectContaining({ status: 501, message: expect.stringMatching(message) }),
+      );
+  });
+
+  it('lets the defaults Octavia shows through (a timeout at its default, client_authentication NONE, backup false)', () => {
+    expect(() =>
+      rejectUnsupported('listener', { timeout_client_data: 50_000, client_authentication: 'NONE' }),
+    ).not.toThrow();
+    expect(() => rejectUnsupported('member', { backup: false, monitor_port: null })).not.toThrow();
+  });
+
+  it('an unknown provider is a 400 (Octavia: not enabled)', () => {
+    expect(() => rejectUnsupported('loadbalancer', { provider: 'amphora' })).toThrow(
+      expect.objectContaining({ status: 400, message: "Provider 'amphora' is not enabled." }),
+    );
+  });
+
+  it('reads a PUT with its own fields only (a pool cannot change protocol)', () => {
+    expect(putBody('pool', { pool: { lb_algorithm: 'LEAST_CONNECTIONS' } })).toEqual({
+      lb_algorithm: 'LEAST_CONNECTIONS',
+    });
+    expect(() => putBody('pool', { pool: { protocol: 'TCP' } })).toThrow(
+      expect.objectContaining({ status: 400 }),
+    );
+    expect(
+      postBody('healthmonitor', {
+        healthmonitor: { pool_id: POOL, type: 'TCP', delay: 2, timeout: 3, max_retries: 3 },
+      }),
+    ).toMatchObject({ delay: 2, timeout: 3 });
+  });
+
+  it('takes insert_headers values as Octavia does ("true", "True", "1"...) and writes them as the device takes them', () => {
+    expect(insertHeaderFlags({ 'X-Forwarded-For': 'True', 'X-Forwarded-Port': '0' })).toEqual({
+      'X-Forwarded-For': 'true',
+      'X-Forwarded-Port': 'false',
+    });
+    expect(() => insertHeaderFlags({ 'X-Forwarded-For': 'maybe' })).toThrow(
+      expect.objectContaining({ status: 400 }),
+    );
+  });
+});

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import type { ValidatedToken } from '../../../functions/domain/ports.js';
+import {
+  callerFromAuthorizer,
+  createAuthorizerHandler,
+  fromApiGatewayEvent,
+  toApiGatewayResult,
+} from '../../../functions/handlers/api-gateway.js';
+import { createTelemetry } from '../../../functions/shared/telemetry.js';
+import { API_ID, apiGatewayEvent, authorizerEvent } from '../../support/api-gateway-events.js';
+
+describe('the Octavia API behind API Gateway', () => {
+  it('reads a proxy event as the HTTP request the handler takes: repeated query keys kept, the stage in the base URL', () => {
+    const req = fromApiGatewayEvent(
+      apiGatewayEvent('GET', '/v2/lbaas/loadbalancers?fields=id&fields=name&limit=2', {
+        caller: { projectId: 'p1' },
+      }),
+    );
+    expect(req).toMatchObject({
+      method: 'GET',
+      path: '/v2/lbaas/loadbalancers',
+      query: { fields: ['id', 'name'], limit: ['2'] },
+      baseUrl: `https://${API_ID}.execute-api.us-east-1.amazonaws.com/octavia`,
+    });
+    // On a custom domain the stage is not part of the URL clients call.
+    expect(fromApiGatewayEvent(apiGatewayEvent('GET', '/', { host: 'lbaas.example.com' })).baseUrl).toBe(
+      'https://lbaas.example.com',
+    );
+  });
+
+  it('takes the caller from what the authorizer validated, and none on the public route', () => {
+    expect(
+      callerFromAuthorizer(
+        apiGatewayEvent('GET', '/v2/lbaas/pools', {
+          caller: { projectId: 'p1', roles: 'load-balancer_member,member', userId: 'u1', system: 'false' },
+        }),
+      ),
+    ).toEqual({ projectId: 'p1', roles: ['load-balancer_member', 'member'], userId: 'u1', system: false });
+    expect(callerFromAuthorizer(apiGatewayEvent('GET', '/'))).toBeUndefined();
+  });
+
+  it('answers with the handler’s status, headers and body', () => {
+    expect(toApiGatewayResult({ status: 204, headers: { a: 'b' }, body: '' })).toEqual({
+      statusCode: 204,
+      headers: { a: 'b' },
+      body: '',
+    });
+  });
+
+  it('the authorizer allows the whole stage for a valid token (the answer is cached per token) and passes the caller', async () => {
+    const tokens = new Map<string, ValidatedToken>([
+      [
+        'good',
+        {
+          projectId: 'p1',
+          roles: ['load-balancer_member'],
+          userId: 'u1',
+          system: false,
+          expiresAt: Date.now() + 60_000,
+        },
+      ],
+    ]);
+    const handler = createAuthorizerHandler({
+      validator: { validate: async (t) => tokens.get(t) },
+      telemetry: createTelemetry('api-authorizer', 'Test'),
+    });
+    const out = await handler(authorizerEvent('good', 'DELETE', '/v2/lbaas/listeners/x'));
+    expect(out).toEqual({
+      principalId: 'u1',
+      policyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Action: 'execute-api:Invoke',
+            Effect: 'Allow',
+            Resource: `arn:aws:execute-api:us-east-1:000000000000:${API_ID}/octavia/*`,
+          },
+        ],
+      },
+      context: { projectId: 'p1', roles: 'load-balancer_member', userId: 'u1', system: 'false' },
+    });
+    // API Gateway answers 401 when an authorizer throws "Unauthorized".
+    await expect(handler(authorizerEvent('bad'))).rejects.toThrow('Unauthorized');
+    await expect(handler(authorizerEvent(''))).rejects.toThrow('Unauthorized');
+  });
+});

@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import type { RequestEnvelope, ResourceType } from '../../../functions/domain/lbaas-request.js';
+import type { Caller } from '../../../functions/domain/octavia-policy.js';
+import type { ObjectCatalog, RecordGuard, RequestQueue } from '../../../functions/domain/ports.js';
+import { refusal } from '../../../functions/domain/refusals.js';
+import type { ResourceRecord } from '../../../functions/domain/resource-state.js';
+import { type LoadBalancerPlacement, OctaviaApi } from '../../../functions/services/octavia-api.js';
+import { uuid } from '../../support/factories.js';
+import { InMemoryResourceStore } from '../../support/fakes/in-memory-resource-store.js';
+
+const SUBNET = '22222222-2222-4222-8222-222222222222';
+const PROJECT = '0123456789abcdef0123456789abcdef';
+const admin: Caller = { noauth: true, projectId: PROJECT, roles: [] };
+
+/** The API's catalog over the in-memory store (its records and VIP claims). */
+class StoreCatalog implements ObjectCatalog {
+  constructor(private readonly store: InMemoryResourceStore) {}
+  async listByProject(env: string, type: ResourceType, tenantId: string, page: { limit: number }) {
+    const items = [...this.store.records.values()]
+      .filter((r) => r.env === env && r.type === type && r.tenantId === tenantId)
+      .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+    return { items: items.slice(0, page.limit), more: items.length > page.limit };
+  }
+  async listAll(env: string, type: ResourceType): Promise<ResourceRecord[]> {
+    return [...this.store.records.values()].filter((r) => r.env === env && r.type === type);
+  }
+  async claimedAddresses(env: string, addresses: readonly string[]) {
+    return new Set(addresses.filter((a) => this.store.claims.has(`vip#${env}#${a}`)));
+  }
+}
+
+function setup(options: { placement?: LoadBalancerPlacement; queue?: RequestQueue } = {}) {
+  const store = new InMemoryResourceStore();
+  const sent: RequestEnvelope[] = [];
+  const released: string[] = [];
+  const placement: LoadBalancerPlacement = options.placement ?? {
+    place: async (request) => ({
+      kind: 'placed',
+      release: async () => void released.push(request.loadbalancerId),
+    }),
+  };
+  const api = new OctaviaApi({
+    env: 'Test',
+    policy: 'noauth',
+    networks: {
+      networks: [{ id: uuid(), name: 'n', subnets: [{ id: SUBNET, name: 's', cidr: '10.0.0.0/29' }] }],
+    },
+    resources: store,
+    catalog: new StoreCatalog(store),
+    statistics: { loadStatistics: async () => [] },
+    queue: options.queue ?? { send: async (messages) => void sent.push(...messages) },
+    placement,
+    clock: () => 1_000_000,
+    random: () => 0,
+    newId: uuid,
+  });
+  return { api, store, sent, released };
+}
+
+const createLb = (api: OctaviaApi, extra: Record<string, unknown> = {}) =>
+  api.create('loadbalancer', admin, JSON.stringify({ loadbalancer: { vip_subnet_id: SUBNET, ...extra } }));
+
+describe('OctaviaApi (in-memory ports)', () => {
+  it('plans a guarded write again when the load balancer changed between its read and its record', async () => {
+    const { api, store, sent } = setup();
+    const lb = ((await createLb(api)).body as { loadbalancer: { id: string } }).loadbalancer.id;
+    for (const r of store.records.values()) r.provisioningStatus = 'ACTIVE';
+    sent.length = 0;
+    // Another writer records a change right after the API read the tree, once.
+    const record = store.recordRequest.bind(store);
+    let raced = false;
+    store.recordRequest = async (request, env, nowMs, guard?: RecordGuard) => {
+      if (guard && !raced) {
+        raced = true;
+        (store.get(lb, 'loadbalancer', lb) as ResourceRecord).revision += 1;
+      }
+      return record(request, env, nowMs, guard);
+    };
+    const res = await api.create(
+      'listener',
+      admin,
+      JSON.stringify({ listener: { loadbalancer_id: lb, protocol: 'TCP', protocol_port: 22 } }),
+    );
+    expect(raced).toBe(true);
+    expect(res.status).toBe(201);
+    expect(sent.map((m) => m.resource)).toEqual(['listener']);
+  });
+
+  it('refuses a load balancer the placement refuses (capacity) with 409, and records nothing', async () => {
+    const { api, store, sent } = setup({
+      placement: {
+        place: async () => ({
+          kind: 'refused',
+          refusal: refusal('environment-at-capacity', 'no device group has room for a new load balancer'),
+        }),
+      },
+    });
+    await expect(createLb(api)).rejects.toMatchObject({ status: 409, message: /no device group has room/ });
+    expect(store.records.size).toBe(0);
+    expect(store.claims.size).toBe(0);
+    expect(sent).toEqual([]);
+  });
+
+  it('answers 503 when no agent can place a load balancer, and records nothing', async () => {
+    const { api, store } = setup({
+      placement: {
+        place: async () => ({ kind: 'waiting', reason: 'no active agent in environment Test' }),
+      },
+    });
+    await expect(createLb(api)).rejects.toMatchObject({ status: 503 });
+    expect(store.records.size).toBe(0);
+  });
+
+  it('lets go of the placement when the record is refused (a VIP another load balancer holds)', async () => {
+    const { api, released } = setup();
+    const first = ((await createLb(api)).body as { loadbalancer: { vip_address: string } }).loadbalancer;
+    await expect(createLb(api, { vip_address: first.vip_address })).rejects.toMatchObject({ status: 409 });
+    expect(released).toHaveLength(1);
+  });
+
+  it('puts what it recorded in ERROR, saying why, when the queue refuses the messages (503)', async () => {
+    const { api, store } = setup({
+      queue: {
+        send: async () => {
+          throw new Error('queue unavailable');
+        },
+      },
+    });
+    await expect(createLb(api)).rejects.toMatchObject({ status: 503, message: /could not be queued/ });
+    const [record] = [...store.records.values()];
+    expect(record).toMatchObject({
+      provisioningStatus: 'ERROR',
+      statusReason: expect.stringMatching(/queue unavailable/),
+    });
+  });
+
+  it('allocates VIPs from the subnet until it is full, then answers 409', async () => {
+    const { api } = setup();
+    const vips = new Set<string>();
+    // A /29: six addresses, of which five usable (network, gateway and broadcast excluded).
+    for (let i = 0; i < 5; i++)
+      vips.add(
+        ((await createLb(api)).body as { loadbalancer: { vip_address: string } }).loadbalancer.vip_address,
+      );
+    expect([...vips].sort()).toEqual(['10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6']);
+    await expect(createLb(api)).rejects.toMatchObject({ status: 409, message: /No free address/ });
+  });
+  it("answers Octavia's 501 for provider capabilities (no flavors or availability zones here), after the admin check", () => {
+    const { api } = setup();
+    expect(() => api.providerCapabilities(admin, 'bigip', 'flavor')).toThrow(
+      expect.objectContaining({
+        status: 501,
+        message: expect.stringMatching(/requested action: .*flavor metadata/),
+      }),
+    );
+    expect(() => api.providerCapabilities(admin, 'bigip', 'availability_zone')).toThrow(
+      expect.objectContaining({ status: 501 }),
+    );
+  });
+});
