@@ -83,4 +83,55 @@ describe('the Octavia API behind API Gateway', () => {
     await expect(handler(authorizerEvent('bad'))).rejects.toThrow('Unauthorized');
     await expect(handler(authorizerEvent(''))).rejects.toThrow('Unauthorized');
   });
+
+  it('reads the single-valued query when no multi-valued one is given, a base64 body, and the forwarded scheme', () => {
+    const event = apiGatewayEvent('PUT', '/v2/lbaas/pools/p1?name=a', {
+      host: 'lbaas.example.com',
+      headers: { 'X-Forwarded-Proto': 'http' },
+    });
+    event.multiValueQueryStringParameters = null;
+    event.body = Buffer.from('{"pool":{"name":"b"}}').toString('base64');
+    event.isBase64Encoded = true;
+    expect(fromApiGatewayEvent(event)).toMatchObject({
+      method: 'PUT',
+      query: { name: ['a'] },
+      body: '{"pool":{"name":"b"}}',
+      baseUrl: 'http://lbaas.example.com',
+      headers: { 'x-forwarded-proto': 'http', host: 'lbaas.example.com' },
+    });
+    // No body at all, no headers: the API Gateway domain from the request context.
+    const bare = apiGatewayEvent('GET', '/v2/lbaas/pools');
+    bare.headers = {};
+    expect(fromApiGatewayEvent(bare)).toMatchObject({
+      body: undefined,
+      query: {},
+      baseUrl: `https://${API_ID}.execute-api.us-east-1.amazonaws.com/octavia`,
+    });
+  });
+
+  it('a caller without a project (a system-scoped reader) and the authorizer without a user id', async () => {
+    expect(
+      callerFromAuthorizer(
+        apiGatewayEvent('GET', '/v2/lbaas/pools', { caller: { roles: 'reader', system: 'true' } }),
+      ),
+    ).toEqual({
+      projectId: undefined,
+      roles: ['reader'],
+      system: true,
+    });
+    const handler = createAuthorizerHandler({
+      validator: {
+        validate: async () => ({ roles: ['reader'], system: true, expiresAt: Date.now() + 60_000 }),
+      },
+      telemetry: createTelemetry('api-authorizer', 'Test'),
+    });
+    const out = await handler({
+      type: 'TOKEN',
+      authorizationToken: 't',
+      methodArn: 'arn:aws:execute-api:r:a:id',
+    });
+    expect(out.principalId).toBe('keystone-user');
+    expect(out.policyDocument.Statement[0]).toMatchObject({ Resource: 'arn:aws:execute-api:r:a:id/*/*' });
+    expect(out.context).toEqual({ projectId: '', roles: 'reader', userId: '', system: 'true' });
+  });
 });
