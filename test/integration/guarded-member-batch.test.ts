@@ -73,7 +73,7 @@ describe('a guarded member batch on DynamoDB', () => {
     const request = parsed(requests.memberBatch(ids, poolId, members));
     const guard = { revision: root.revision, statuses: ['ACTIVE' as const], pool: poolId };
     const result = await store.recordRequest(request, ENV, 4_000, guard);
-    expect(result.recorded).toBe(false);
+    if (result.recorded) throw new Error('the batch was recorded');
     const why =
       'refusal' in result ? result.refusal : explainRecordConflict(request, ENV, result.conflict, guard);
     expect(why).toEqual({

@@ -121,7 +121,13 @@ describe('the Octavia API behind API Gateway', () => {
     });
     const handler = createAuthorizerHandler({
       validator: {
-        validate: async () => ({ roles: ['reader'], system: true, expiresAt: Date.now() + 60_000 }),
+        validate: async () => ({
+          projectId: undefined,
+          userId: undefined,
+          roles: ['reader'],
+          system: true,
+          expiresAt: Date.now() + 60_000,
+        }),
       },
       telemetry: createTelemetry('api-authorizer', 'Test'),
     });
