@@ -1523,7 +1523,7 @@ describe('the Octavia v2 API over in-memory ports', () => {
   });
 
   describe('policy (the advanced roles)', () => {
-    it('a member of another project sees 404s and an empty list; a member may not fail over (admin only)', async () => {
+    it('a member of another project gets 403 for the object and an empty list; a member may not fail over (admin only)', async () => {
       const a = setup('advanced');
       const lb = (
         await a.call(
