@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import type { ValidatedToken } from '../../../functions/domain/ports.js';
 import {
@@ -5,6 +6,8 @@ import {
   createAuthorizerHandler,
   fromApiGatewayEvent,
   toApiGatewayResult,
+  wrapApiHandler,
+  wrapAuthorizerHandler,
 } from '../../../functions/handlers/api-gateway.js';
 import { createTelemetry } from '../../../functions/shared/telemetry.js';
 import { API_ID, apiGatewayEvent, authorizerEvent } from '../../support/api-gateway-events.js';
@@ -139,5 +142,33 @@ describe('the Octavia API behind API Gateway', () => {
     expect(out.principalId).toBe('keystone-user');
     expect(out.policyDocument.Statement[0]).toMatchObject({ Resource: 'arn:aws:execute-api:r:a:id/*/*' });
     expect(out.context).toEqual({ projectId: '', roles: 'reader', userId: '', system: 'true' });
+  });
+
+  it('the Lambda shapes: the proxy event through the HTTP handler with the authorizer’s caller, and the authorizer as is', async () => {
+    const context = {
+      awsRequestId: 'r-1',
+      functionName: 'api',
+      functionVersion: '1',
+      invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:api',
+      memoryLimitInMB: '256',
+      getRemainingTimeInMillis: () => 10_000,
+    } as unknown as Context;
+    const telemetry = createTelemetry('api', 'Test');
+    const seen: unknown[] = [];
+    const api = wrapApiHandler(async (req, caller) => {
+      seen.push([req.method, req.path, caller?.projectId]);
+      return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' };
+    }, telemetry);
+    expect(
+      await api(
+        apiGatewayEvent('GET', '/v2/lbaas/pools', { caller: { projectId: 'p1', roles: 'member' } }),
+        context,
+      ),
+    ).toEqual({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' });
+    expect(seen).toEqual([['GET', '/v2/lbaas/pools', 'p1']]);
+    const authorizer = wrapAuthorizerHandler(async () => {
+      throw new Error('Unauthorized');
+    }, telemetry);
+    await expect(authorizer(authorizerEvent('x'), context)).rejects.toThrow('Unauthorized');
   });
 });
