@@ -355,4 +355,74 @@ describe.each(stores)('ResourceStore contract: %s', (_name, make) => {
     ).toBe(`conflict: Pool ${poolId} is immutable and cannot be updated.`);
     expect(await statusOf(store, ids.loadbalancerId, (member.object as { id: string }).id)).toBeUndefined();
   });
+
+  it("holds a guarded member batch (the API's) like any guarded write: immutable load balancer or pool, stale revision, then recorded", async () => {
+    const store = await make();
+    const ids = lbIds();
+    await record(store, requests.createLoadbalancer(ids));
+    const pool = requests.createPool(ids);
+    const poolId = (pool.object as { id: string }).id;
+    await record(store, pool);
+    const activate = async () => {
+      const records = await store.loadRecords(ids.loadbalancerId);
+      await store.recordOutcomes(
+        records.map((record) => ({ kind: 'active' as const, record, operatingStatus: 'ONLINE' as const })),
+        2_000,
+      );
+    };
+    const rootOf = async () =>
+      (await store.loadRecords(ids.loadbalancerId)).find((r) => r.type === 'loadbalancer');
+    const members = [{ id: uuid(), address: '10.8.1.1', protocol_port: 80 }];
+    const batch = requests.memberBatch(ids, poolId, members);
+    const memberIds = async () =>
+      (await store.loadRecords(ids.loadbalancerId)).filter((r) => r.type === 'member').map((r) => r.id);
+    // Pending: Octavia's immutability 409, nothing written and the load balancer left as it was.
+    const pending = await rootOf();
+    if (!pending) throw new Error('no record');
+    expect(await record(store, batch, ENV, { revision: pending.revision, statuses: ['ACTIVE'] })).toBe(
+      `conflict: Load Balancer ${ids.loadbalancerId} is immutable and cannot be updated.`,
+    );
+    expect(await memberIds()).toEqual([]);
+    expect((await rootOf())?.provisioningStatus).toBe('PENDING_UPDATE');
+    await activate();
+    const active = await rootOf();
+    if (!active) throw new Error('no record');
+    expect(
+      await record(store, batch, ENV, { revision: active.revision - 1, statuses: ['ACTIVE'], pool: poolId }),
+    ).toBe('unexplained');
+    expect(await memberIds()).toEqual([]);
+    expect((await rootOf())?.provisioningStatus).toBe('ACTIVE');
+    expect(
+      await record(store, batch, ENV, { revision: active.revision, statuses: ['ACTIVE'], pool: poolId }),
+    ).toBe('recorded');
+    expect(await memberIds()).toEqual([members[0]?.id]);
+    expect((await rootOf())?.provisioningStatus).toBe('PENDING_UPDATE');
+    expect(await statusOf(store, ids.loadbalancerId, poolId)).toBe('PENDING_UPDATE');
+  });
+
+  it('refuses a guarded member batch on the pool when the pool is not ACTIVE, writing nothing', async () => {
+    const store = await make();
+    const ids = lbIds();
+    const pool = requests.createPool(ids);
+    const poolId = (pool.object as { id: string }).id;
+    for (const m of [requests.createLoadbalancer(ids), pool]) await record(store, m);
+    const records = await store.loadRecords(ids.loadbalancerId);
+    const root = records.find((r) => r.type === 'loadbalancer');
+    if (!root) throw new Error('no record');
+    // Only the load balancer became ACTIVE: its pool is still PENDING_CREATE.
+    await store.recordOutcomes([{ kind: 'active', record: root, operatingStatus: 'ONLINE' }], 2_000);
+    const active = (await store.loadRecords(ids.loadbalancerId)).find((r) => r.type === 'loadbalancer');
+    if (!active) throw new Error('no record');
+    const batch = requests.memberBatch(ids, poolId, [{ id: uuid(), address: '10.8.2.1', protocol_port: 80 }]);
+    expect(
+      await record(store, batch, ENV, {
+        revision: active.revision,
+        statuses: ['ACTIVE'],
+        pool: poolId,
+      }),
+    ).toBe(`conflict: Pool ${poolId} is immutable and cannot be updated.`);
+    const after = await store.loadRecords(ids.loadbalancerId);
+    expect(after.filter((r) => r.type === 'member')).toEqual([]);
+    expect(after.find((r) => r.type === 'loadbalancer')?.provisioningStatus).toBe('ACTIVE');
+  });
 });
