@@ -64,7 +64,7 @@ const FIELDS: Record<ResourceType, Field[]> = {
       flag: 'lb-algorithm',
       field: 'lb_algorithm',
       help: 'load balancing algorithm',
-      choices: ['ROUND_ROBIN', 'LEAST_CONNECTIONS', 'SOURCE_IP'],
+      choices: ['ROUND_ROBIN', 'LEAST_CONNECTIONS', 'SOURCE_IP', 'SOURCE_IP_PORT'],
       required: true,
     },
     {

@@ -139,6 +139,7 @@ function fromWire(kind: BigIpObject['kind'], body: Record<string, unknown>): Rec
         ratio: Number(body.ratio ?? 1),
         priorityGroup: Number(body.priorityGroup ?? 0),
         session: String(body.session ?? '').endsWith('disabled') ? 'user-disabled' : 'user-enabled',
+        monitor: refName(body.monitor) || 'default',
         description: text(body.description),
       };
     case 'virtual-address':
@@ -155,6 +156,7 @@ function fromWire(kind: BigIpObject['kind'], body: Record<string, unknown>): Rec
         timeout: Number(body.timeout),
         send: body.send,
         recv: body.recv,
+        destination: body.destination,
         description: text(body.description),
       };
     case 'persistence-cookie':

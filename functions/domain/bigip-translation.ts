@@ -3,6 +3,7 @@ import {
   destination,
   fullPath,
   ltmPolicyName,
+  memberMonitorName,
   memberName,
   monitorName,
   nodeName,
@@ -13,7 +14,7 @@ import {
 } from './bigip-names.js';
 import { type BigIpObject, type MonitorType, objectKey } from './bigip-objects.js';
 import { LbaasError } from './errors.js';
-import { isV6 } from './ip-address.js';
+import { canonicalIp, isV6 } from './ip-address.js';
 import type { HealthMonitorSpec, ListenerSpec, MemberSpec, PoolSpec } from './lbaas-request.js';
 import { listenerPolicy } from './ltm-policy-translation.js';
 import {
@@ -64,6 +65,12 @@ export interface Translation {
    * object settles the deleted member too.
    */
   replaced: Map<string, string>;
+  /**
+   * The member monitors that may be on a device (full path → the object): one per member of a pool
+   * with a health monitor. One a device member still names and the translation does not want is
+   * deleted after the member lets go of it (planApply).
+   */
+  memberMonitors: Map<string, BigIpObject>;
 }
 
 const MONITOR_TYPES: Record<HealthMonitorSpec['type'], MonitorType> = {
@@ -73,7 +80,13 @@ const MONITOR_TYPES: Record<HealthMonitorSpec['type'], MonitorType> = {
   HTTPS: 'https',
 };
 
-/** Upstream mapping; any member weight above 1 switches to the ratio variant. */
+/**
+ * Upstream mapping; any member weight above 1 switches to the ratio variant. SOURCE_IP_PORT (a
+ * member chosen per client address and port) is the device's own way with a flow: a BIG-IP picks a
+ * member for a flow's first packet and keeps every later packet of that flow (its client address
+ * and port) on it, so the pool balances flows round-robin. An inference from what a flow is: no
+ * public source maps this algorithm onto a BIG-IP (docs/octavia-api.md).
+ */
 function loadBalancingMode(algorithm: PoolSpec['lb_algorithm'], ratio: boolean): string {
   if (algorithm === 'LEAST_CONNECTIONS')
     return ratio ? 'ratio-least-connections-member' : 'least-connections-member';
@@ -103,6 +116,19 @@ export function monitorTiming(hm: Pick<HealthMonitorSpec, 'delay' | 'timeout' | 
 /** The HTTP request a monitor sends, with the two-character escapes every F5 client sends (§1.4). */
 export function monitorSendString(hm: Pick<HealthMonitorSpec, 'http_method' | 'url_path'>): string {
   return `${hm.http_method} ${hm.url_path} HTTP/1.0\\r\\n\\r\\n`;
+}
+
+/**
+ * A monitor's alias destination, where it checks instead of the member (`*:*`: the member itself).
+ * The device writes an IPv6 alias with a dot before the port, as a virtual's destination.
+ */
+export function monitorDestination(
+  address: string | null | undefined,
+  port: number | null | undefined,
+): string {
+  const host = address ? canonicalIp(address) : '*';
+  const p = port ? String(port) : '*';
+  return address && isV6(host) ? `${host}.${p}` : `${host}:${p}`;
 }
 
 function monitorAttrs(hm: HealthMonitorSpec): Record<string, unknown> {
@@ -166,6 +192,7 @@ class TranslationContext {
       held: [],
       deletedPoolNodes: new Map(),
       replaced: new Map(),
+      memberMonitors: new Map(),
     };
   }
 
@@ -287,6 +314,7 @@ function translateMembers(t: TranslationContext): void {
       const nodes = out.deletedPoolNodes.get(poolKey) ?? [];
       nodes.push(fullPath(NODE_PARTITION, nodeName(spec.address)));
       out.deletedPoolNodes.set(poolKey, nodes);
+      memberMonitor(t, member, pool);
       continue;
     }
     if (!pool) {
@@ -297,6 +325,7 @@ function translateMembers(t: TranslationContext): void {
     const poolHasBackups = tree.members.some(
       (m) => m.desired.pool_id === pool.id && !t.deleted(m) && (m.desired as MemberSpec).backup === true,
     );
+    const ownMonitor = memberMonitor(t, member, pool);
     const object: BigIpObject = {
       kind: 'member',
       partition,
@@ -312,6 +341,8 @@ function translateMembers(t: TranslationContext): void {
           spec.admin_state_up && spec.weight > 0 && (pool.desired as PoolSpec).admin_state_up
             ? 'user-enabled'
             : 'user-disabled',
+        // Its own monitor replaces the pool's for this member; `default` is the pool's (device-facts.md §1.6).
+        monitor: ownMonitor ? fullPath(partition, ownMonitor.name) : 'default',
         description: spec.name,
       },
     };
@@ -328,12 +359,47 @@ function translateMembers(t: TranslationContext): void {
       continue;
     }
     taken.set(key, member.id);
+    if (ownMonitor) t.add('present', ownMonitor, member);
     const previous = out.owner.get(key);
     if (out.absent.has(key) && previous) out.replaced.set(previous, key);
     out.absent.delete(key);
     out.present.set(key, object);
     out.owner.set(key, resourceKey('member', member.id));
   }
+}
+
+/**
+ * A member's own monitor when it names an alternate monitor address or port and its pool is
+ * checked: the pool's health monitor with an alias destination (SAP's provider makes the same
+ * per-member monitor: peer-features.md §1.6). Every member of a pool with a health monitor is
+ * listed in `memberMonitors`, so one left on a device can be found and removed.
+ */
+function memberMonitor(
+  t: TranslationContext,
+  member: ResourceRecord,
+  pool: ResourceRecord,
+): BigIpObject | undefined {
+  const spec = member.desired as MemberSpec;
+  const hms = t.tree.healthmonitors.filter((h) => h.desired.pool_id === pool.id);
+  const hm = hms.find((h) => checks(t.tree, h)) ?? hms[0];
+  if (!hm) return undefined;
+  const hmSpec = hm.desired as HealthMonitorSpec;
+  const object: BigIpObject = {
+    kind: 'monitor',
+    partition: t.partition,
+    name: memberMonitorName(t.env, member.id),
+    monitorType: MONITOR_TYPES[hmSpec.type],
+    attrs: {
+      ...monitorAttrs(hmSpec),
+      destination: monitorDestination(
+        spec.monitor_address,
+        hmSpec.type === 'PING' ? undefined : spec.monitor_port,
+      ),
+    },
+  };
+  t.out.memberMonitors.set(fullPath(t.partition, object.name), object);
+  const wanted = !t.deleted(member) && checks(t.tree, hm) && !!(spec.monitor_address || spec.monitor_port);
+  return wanted ? object : undefined;
 }
 
 /**

@@ -184,7 +184,7 @@ export const poolSpec = z.object({
   name: text.default(''),
   description: text.default(''),
   protocol: z.enum(['HTTP', 'HTTPS', 'TCP']),
-  lb_algorithm: z.enum(['ROUND_ROBIN', 'LEAST_CONNECTIONS', 'SOURCE_IP']),
+  lb_algorithm: z.enum(['ROUND_ROBIN', 'LEAST_CONNECTIONS', 'SOURCE_IP', 'SOURCE_IP_PORT']),
   session_persistence: sessionPersistenceSpec.nullable().default(null),
   admin_state_up: z.boolean().default(true),
   listener_id: uuid.nullable().default(null),
@@ -207,6 +207,16 @@ export const memberSpec = z.object({
   subnet_id: uuid.optional(),
   /** A backup member takes traffic only when no other member of its pool is up (BIG-IP priority groups). */
   backup: z.boolean().optional(),
+  /**
+   * Where the pool's monitor checks this member instead of its own address and port (Octavia's
+   * alternate monitor target): a monitor of the member's own, aimed there. Kept as written (shown
+   * back so); its canonical form goes to the device.
+   */
+  monitor_address: z
+    .union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' })
+    .nullable()
+    .optional(),
+  monitor_port: port.nullable().optional(),
   tags,
 });
 
@@ -364,7 +374,7 @@ export const MUTABLE_FIELDS: { [R in ResourceType]: readonly (keyof ObjectSpec[R
     'tags',
   ],
   pool: ['name', 'description', 'lb_algorithm', 'session_persistence', 'admin_state_up', 'tags'],
-  member: ['name', 'weight', 'admin_state_up', 'backup', 'tags'],
+  member: ['name', 'weight', 'admin_state_up', 'backup', 'monitor_address', 'monitor_port', 'tags'],
   healthmonitor: [
     'name',
     'delay',

@@ -316,6 +316,8 @@ function memberObject(id: string, poolId: string, m: MemberInput): Record<string
     admin_state_up: flag(m.admin_state_up, true),
     backup: m.backup === true,
     ...(m.subnet_id ? { subnet_id: m.subnet_id } : {}),
+    ...(m.monitor_address ? { monitor_address: m.monitor_address } : {}),
+    ...(m.monitor_port ? { monitor_port: m.monitor_port } : {}),
     tags: tagsOf(m.tags),
   };
 }
@@ -826,6 +828,8 @@ export function planMemberUpdate(
       admin_state_up: body.admin_state_up === undefined ? undefined : body.admin_state_up === true,
       weight: body.weight === undefined ? undefined : (body.weight ?? 1),
       backup: body.backup === undefined ? undefined : body.backup === true,
+      monitor_address: body.monitor_address,
+      monitor_port: body.monitor_port,
       tags: tagsOf(body.tags),
     },
     guardOf(tree, MUTABLE, poolId),

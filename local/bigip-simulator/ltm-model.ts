@@ -246,7 +246,10 @@ export class ConfigStore {
       const vs = this.all('ltm/virtual').find((v) => ((v.attrs.rules as string[]) ?? []).includes(path));
       if (vs) throw new SimError(400, errors.ruleInUse(path, vs.fullPath));
     } else if (collection.startsWith('ltm/monitor/')) {
-      if (this.all('ltm/pool').some((p) => monitorsOf(p).includes(path)))
+      if (
+        this.all('ltm/pool').some((p) => monitorsOf(p).includes(path)) ||
+        this.all('ltm/pool/members').some((m) => monitorsOf(m).includes(path))
+      )
         throw new SimError(400, errors.monitorInUse(path));
     } else if (collection === 'ltm/node') {
       const member = this.all('ltm/pool/members').find(

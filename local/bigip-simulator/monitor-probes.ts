@@ -45,11 +45,15 @@ export class MonitorProbes {
     }
     for (const [poolPath, members] of byPool) {
       const pool = this.unit.store.get('ltm/pool', poolPath);
-      const monitor = pool ? this.monitorOf(pool) : undefined;
-      if (!pool || !monitor) continue;
+      const poolMonitor = pool ? this.monitorOf(pool) : undefined;
+      if (!pool) continue;
       for (const member of members) {
+        // A member's own monitor replaces its pool's, and checks its alias destination when it has one.
+        const monitor = this.monitorOf(member) ?? poolMonitor;
+        if (!monitor) continue;
         const key = `${pool.fullPath}|${member.fullPath}`;
-        const [address, port] = splitMember(member.name);
+        const [memberAddress, memberPort] = splitMember(member.name);
+        const [address, port] = aliasOf(monitor, memberAddress, memberPort);
         if (port === undefined) continue;
         seen.add(key);
         let state = this.probes.get(key);
@@ -89,8 +93,8 @@ export class MonitorProbes {
     for (const key of this.probes.keys()) if (!seen.has(key)) this.probes.delete(key);
   }
 
-  private monitorOf(pool: StoredObject): StoredObject | undefined {
-    const [path] = monitorsOf(pool);
+  private monitorOf(poolOrMember: StoredObject): StoredObject | undefined {
+    const [path] = monitorsOf(poolOrMember);
     if (!path) return undefined;
     for (const type of ['http', 'https', 'tcp', 'gateway-icmp']) {
       const m = this.unit.store.get(`ltm/monitor/${type}` as never, path);
@@ -98,6 +102,17 @@ export class MonitorProbes {
     }
     return undefined;
   }
+}
+
+/** Where a monitor checks a member: its alias destination's address and port, `*` meaning the member's. */
+function aliasOf(
+  monitor: StoredObject,
+  address: string,
+  port: number | undefined,
+): [string, number | undefined] {
+  const alias = /^(.+)[:.](\*|\d+)$/.exec(String(monitor.attrs.destination ?? '*:*'));
+  if (!alias) return [address, port];
+  return [alias[1] === '*' ? address : (alias[1] as string), alias[2] === '*' ? port : Number(alias[2])];
 }
 
 /** The device's two-character escapes in a send string (device-facts.md §1.4) as the bytes it sends. */

@@ -162,6 +162,47 @@ describe('agent pipeline: SQS → scheduler → agent → simulated BIG-IP → s
     expect(records.find((r) => r.id === f.listener.object.id)?.operatingStatus).toBe('OFFLINE');
   });
 
+  it('checks a member at its alternate monitor target through a monitor of its own, follows the pool’s monitor, and removes it', async () => {
+    const s = await system();
+    const f = fullLoadBalancer();
+    await s.submitAndSettle(...f.all);
+    const p = `Test_${f.ids.tenantId}`;
+    const own = `/${p}/Test_${f.m1.object.id}`;
+    await s.submitAndSettle(
+      requests.update('member', f.ids, {
+        id: f.m1.object.id,
+        monitor_address: '10.0.9.9',
+        monitor_port: 8081,
+      }),
+    );
+    const monitors = () => s.sim.dump()['ltm/monitor/http'] as Record<string, unknown>[];
+    const members = () => s.sim.dump()['ltm/pool/members'] as Record<string, unknown>[];
+    expect(monitors().find((m) => m.fullPath === own)).toMatchObject({
+      destination: '10.0.9.9:8081',
+      send: String.raw`GET /health HTTP/1.0\r\n\r\n`,
+    });
+    // The dump shows what was set: a member without a monitor of its own has none (the pool's).
+    expect(members().find((m) => m.address === '10.0.1.5')?.monitor).toBe(own);
+    expect(members().find((m) => m.address === '2001:db8::5')?.monitor).toBeUndefined();
+
+    // The pool's monitor changes: so does the member's own.
+    await s.submitAndSettle(
+      requests.update('healthmonitor', f.ids, { id: f.hm.object.id, url_path: '/ready' }),
+    );
+    expect(monitors().find((m) => m.fullPath === own)).toMatchObject({
+      destination: '10.0.9.9:8081',
+      send: String.raw`GET /ready HTTP/1.0\r\n\r\n`,
+    });
+
+    await s.submitAndSettle(
+      requests.update('member', f.ids, { id: f.m1.object.id, monitor_address: null, monitor_port: null }),
+    );
+    expect(monitors().map((m) => m.fullPath)).toEqual([`/${p}/Test_${f.hm.object.id}`]);
+    expect(members().every((m) => m.monitor === undefined)).toBe(true);
+    const records = await s.resources.loadRecords(f.ids.loadbalancerId);
+    expect(records.every((r) => r.provisioningStatus === 'ACTIVE')).toBe(true);
+  });
+
   it('reports a load balancer’s own update ACTIVE only once it is on the device, not when an earlier child’s apply lands', async () => {
     const s = await system();
     const f = fullLoadBalancer();

@@ -86,6 +86,34 @@ describe('simulated data plane', () => {
     await until(() => sim.stats.virtual('/P/vs').curConns === 0);
   });
 
+  it('checks a member through its own monitor at the monitor’s alias destination, not the member', async () => {
+    const { sim, pool } = await sandbox();
+    // The member's own port answers 500 (down to the pool's monitor); its alias answers 200.
+    const [service, health] = [await backend('service', 500), await backend('health')];
+    cleanup.push(service.stop, health.stop);
+    sim.store.create('ltm/monitor/http', {
+      name: 'alias',
+      partition: 'P',
+      interval: 1,
+      timeout: 2,
+      send: 'GET / HTTP/1.0\\r\\n\\r\\n',
+      recv: 'HTTP/1\\.(0|1) (200)',
+      destination: `127.0.0.1:${health.port}`,
+    });
+    const member = sim.store.create(
+      'ltm/pool/members',
+      { name: `127.0.0.1:${service.port}`, partition: 'Common', monitor: '/P/alias' },
+      pool,
+    );
+    const key = `/P/pool|/Common/127.0.0.1:${service.port}`;
+    await until(() => sim.stats.member(key) === 'up');
+    // A monitor a member names cannot be deleted; back on the pool's monitor, the member is down.
+    expect(() => sim.store.delete('ltm/monitor/http', '/P/alias')).toThrow(/01070083/);
+    sim.store.patch('ltm/pool/members', `/P/pool|${member.fullPath}`, { monitor: 'default' });
+    await until(() => sim.stats.member(key) === 'down');
+    sim.store.delete('ltm/monitor/http', '/P/alias');
+  });
+
   it('marks a member down when its answer does not match the receive rule', async () => {
     const { sim, pool } = await sandbox();
     const failing = await backend('broken', 500);

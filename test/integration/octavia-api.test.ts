@@ -232,6 +232,47 @@ describe('Octavia API over DynamoDB Local and fauxqs', () => {
     });
   });
 
+  it('takes SOURCE_IP_PORT pools and members with an alternate monitor target, shown as written, cleared with null', async () => {
+    const lb = (await h.call('POST', '/v2/lbaas/loadbalancers', lbBody())).body.loadbalancer as {
+      id: string;
+    };
+    await h.settle(lb.id);
+    const pool = await h.call('POST', '/v2/lbaas/pools', {
+      pool: { loadbalancer_id: lb.id, protocol: 'TCP', lb_algorithm: 'SOURCE_IP_PORT' },
+    });
+    expect(pool.status).toBe(201);
+    const poolId = (pool.body.pool as { id: string; lb_algorithm: string }).id;
+    expect(pool.body.pool).toMatchObject({ lb_algorithm: 'SOURCE_IP_PORT' });
+    await h.settle(lb.id);
+    const created = await h.call('POST', `/v2/lbaas/pools/${poolId}/members`, {
+      member: {
+        address: '2001:db8::5',
+        protocol_port: 80,
+        monitor_address: '2001:db8:0:0:0:0:0:2',
+        monitor_port: 8080,
+      },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.member).toMatchObject({
+      monitor_address: '2001:db8:0:0:0:0:0:2',
+      monitor_port: 8080,
+    });
+    const memberId = (created.body.member as { id: string }).id;
+    const queued = await h.queued();
+    expect(queued.at(-1)?.body.object).toMatchObject({
+      monitor_address: '2001:db8:0:0:0:0:0:2',
+      monitor_port: 8080,
+    });
+    await h.settle(lb.id);
+    const cleared = await h.call('PUT', `/v2/lbaas/pools/${poolId}/members/${memberId}`, {
+      member: { monitor_address: null, monitor_port: null },
+    });
+    expect(cleared.status).toBe(200);
+    await h.settle(lb.id);
+    const shown = await h.call('GET', `/v2/lbaas/pools/${poolId}/members/${memberId}`);
+    expect(shown.body.member).toMatchObject({ monitor_address: null, monitor_port: null });
+  });
+
   it('a GET costs one DynamoDB read once the process knows the object’s load balancer; a list page, the index page and its load balancers', async () => {
     const lb = (
       await h.call(

@@ -90,6 +90,8 @@ describe('translate: load balancer tree → BIG-IP objects (upstream naming)', (
     ['LEAST_CONNECTIONS', 1, 'least-connections-member'],
     ['LEAST_CONNECTIONS', 3, 'ratio-least-connections-member'],
     ['SOURCE_IP', 1, 'least-connections-node'],
+    ['SOURCE_IP_PORT', 1, 'round-robin'],
+    ['SOURCE_IP_PORT', 4, 'ratio-member'],
   ])('maps lb_algorithm %s with weight %i to %s', (algorithm, weight, mode) => {
     const b = new TreeBuilder();
     const pool = b.pool({ lb_algorithm: algorithm });
@@ -119,6 +121,46 @@ describe('translate: load balancer tree → BIG-IP objects (upstream naming)', (
       attrs: { method: 'hash', cookieName: 'JSESSIONID', defaultsFrom: '/Common/cookie' },
     });
     expect(find(t.present, 'virtual')?.attrs.persist).toEqual([`/${t.partition}/Project_${pool.id}_cookie`]);
+  });
+
+  it('gives a member with an alternate monitor address or port a monitor of its own, aimed there', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    const hm = b.healthmonitor(pool.id, { type: 'HTTP', url_path: '/health' });
+    const v4 = b.member(pool.id, { address: '10.0.1.5', monitor_address: '10.0.9.9', monitor_port: 8081 });
+    const v6 = b.member(pool.id, { address: '2001:db8::5', monitor_address: '2001:db8:0:0:0:0:0:9' });
+    const portOnly = b.member(pool.id, { address: '10.0.1.6', monitor_port: 9000 });
+    const plain = b.member(pool.id, { address: '10.0.1.7' });
+    const t = translate(b.tree(), { env });
+    const pooled = find(t.present, 'monitor', `Project_${hm.id}`);
+    const own = (id: string) => find(t.present, 'monitor', `Project_${id}`);
+    // The pool's settings, with an alias destination (IPv6 canonical, a dot before its port).
+    expect(own(v4.id)).toEqual({
+      ...pooled,
+      name: `Project_${v4.id}`,
+      attrs: { ...pooled?.attrs, destination: '10.0.9.9:8081' },
+    });
+    expect(own(v6.id)?.attrs.destination).toBe('2001:db8::9.*');
+    expect(own(portOnly.id)?.attrs.destination).toBe('*:9000');
+    expect(own(plain.id)).toBeUndefined();
+    const memberMonitor = (address: string) =>
+      [...t.present.values()].find((o) => o.kind === 'member' && o.attrs.address === address)?.attrs.monitor;
+    expect(memberMonitor('10.0.1.5')).toBe(`/${t.partition}/Project_${v4.id}`);
+    expect(memberMonitor('10.0.1.7')).toBe('default');
+  });
+
+  it('gives a member no monitor of its own while its pool is unchecked (no monitor, or a disabled one)', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    const member = b.member(pool.id, { monitor_address: '10.0.9.9' });
+    const bare = translate(b.tree(), { env });
+    expect(find(bare.present, 'monitor')).toBeUndefined();
+    b.healthmonitor(pool.id, { admin_state_up: false });
+    const disabled = translate(b.tree(), { env });
+    expect(find(disabled.present, 'monitor', `Project_${member.id}`)).toBeUndefined();
+    expect(find(disabled.present, 'member')?.attrs.monitor).toBe('default');
+    // Still listed: one left on a device is found and removed.
+    expect(disabled.memberMonitors.has(`/${disabled.partition}/Project_${member.id}`)).toBe(true);
   });
 
   it('gives SOURCE_IP pools source-address persistence, as upstream does', () => {
