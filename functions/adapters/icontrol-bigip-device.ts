@@ -595,7 +595,7 @@ export class IControlBigIpDevice implements BigIpDevice {
       { kind: 'client-ssl', path: '/mgmt/tm/ltm/profile/client-ssl' },
       { kind: 'ssl-cert', path: '/mgmt/tm/sys/file/ssl-cert' },
       { kind: 'ssl-key', path: '/mgmt/tm/sys/file/ssl-key' },
-      ...(['http', 'https', 'tcp', 'gateway-icmp'] as const).map((t) => ({
+      ...(['http', 'https', 'tcp', 'gateway-icmp', 'udp'] as const).map((t) => ({
         kind: 'monitor' as const,
         path: `/mgmt/tm/ltm/monitor/${t}`,
         monitorType: t,

@@ -26,7 +26,7 @@ export const CONTENT_NAMED: ReadonlySet<ObjectKind> = new Set(['ssl-cert', 'ssl-
 export const DEVICE_FILES: ReadonlySet<ObjectKind> = new Set(['ssl-cert', 'ssl-key']);
 export type ObjectKind = (typeof OBJECT_KINDS)[number];
 
-export type MonitorType = 'http' | 'https' | 'tcp' | 'gateway-icmp';
+export type MonitorType = 'http' | 'https' | 'tcp' | 'gateway-icmp' | 'udp';
 
 export interface BigIpObject {
   kind: ObjectKind;

@@ -15,7 +15,13 @@ import {
 import { type BigIpObject, type MonitorType, objectKey } from './bigip-objects.js';
 import { LbaasError } from './errors.js';
 import { canonicalIp, isV6 } from './ip-address.js';
-import type { HealthMonitorSpec, ListenerSpec, MemberSpec, PoolSpec } from './lbaas-request.js';
+import {
+  type HealthMonitorSpec,
+  type ListenerSpec,
+  listenerTransport,
+  type MemberSpec,
+  type PoolSpec,
+} from './lbaas-request.js';
 import { listenerPolicy } from './ltm-policy-translation.js';
 import {
   isDeleted,
@@ -78,6 +84,8 @@ const MONITOR_TYPES: Record<HealthMonitorSpec['type'], MonitorType> = {
   TCP: 'tcp',
   HTTP: 'http',
   HTTPS: 'https',
+  // A UDP monitor: a datagram to the member, down on ICMP port unreachable (peer-features.md §1.6).
+  'UDP-CONNECT': 'udp',
 };
 
 /**
@@ -145,6 +153,7 @@ function monitorAttrs(hm: HealthMonitorSpec): Record<string, unknown> {
  * it to any standard virtual that lacks a TCP profile (§1.2), so sending it keeps desired = actual.
  */
 export function virtualProfiles(protocol: ListenerSpec['protocol']): string[] {
+  if (protocol === 'UDP') return ['/Common/udp'];
   return protocol === 'HTTP' || protocol === 'TERMINATED_HTTPS'
     ? ['/Common/http', '/Common/oneconnect', '/Common/tcp']
     : ['/Common/fastL4'];
@@ -481,7 +490,8 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
       attrs: {
         destination: destination(partition, lb.vip_address, spec.protocol_port),
         mask: isV6(lb.vip_address) ? 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff' : '255.255.255.255',
-        ipProtocol: 'tcp',
+        // A UDP listener: a UDP virtual server with the UDP profile (bigip-rest.md A.3).
+        ipProtocol: listenerTransport(spec.protocol),
         pool: livePool ? fullPath(partition, poolName(env, livePool.id)) : '',
         profiles: [...virtualProfiles(spec.protocol), ...(tls?.profiles ?? [])].sort(),
         persist,

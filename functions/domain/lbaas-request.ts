@@ -116,8 +116,8 @@ export const listenerSpec = z
     id: uuid,
     name: text.default(''),
     description: text.default(''),
-    protocol: z.enum(['HTTP', 'HTTPS', 'TCP', 'TERMINATED_HTTPS'], {
-      error: 'must be HTTP, HTTPS (pass-through), TCP or TERMINATED_HTTPS',
+    protocol: z.enum(['HTTP', 'HTTPS', 'TCP', 'TERMINATED_HTTPS', 'UDP'], {
+      error: 'must be HTTP, HTTPS (pass-through), TCP, TERMINATED_HTTPS or UDP',
     }),
     protocol_port: port,
     connection_limit: wholeNumber(-1, 10_000_000, ' (no limit)').default(-1),
@@ -183,7 +183,7 @@ export const poolSpec = z.object({
   id: uuid,
   name: text.default(''),
   description: text.default(''),
-  protocol: z.enum(['HTTP', 'HTTPS', 'TCP']),
+  protocol: z.enum(['HTTP', 'HTTPS', 'TCP', 'UDP']),
   lb_algorithm: z.enum(['ROUND_ROBIN', 'LEAST_CONNECTIONS', 'SOURCE_IP', 'SOURCE_IP_PORT']),
   session_persistence: sessionPersistenceSpec.nullable().default(null),
   admin_state_up: z.boolean().default(true),
@@ -228,7 +228,7 @@ export const healthMonitorSpec = z.object({
   id: uuid,
   name: text.default(''),
   pool_id: uuid,
-  type: z.enum(['PING', 'TCP', 'HTTP', 'HTTPS']),
+  type: z.enum(['PING', 'TCP', 'HTTP', 'HTTPS', 'UDP-CONNECT']),
   delay: wholeNumber(1, 3600),
   timeout: wholeNumber(1, 3600),
   max_retries: wholeNumber(1, 10),
@@ -324,6 +324,15 @@ export const l7RuleSpec = z
     if (r.type === 'PATH' && !r.value.startsWith('/'))
       ctx.addIssue({ code: 'custom', message: 'a PATH value must start with /', path: ['value'] });
   });
+
+/**
+ * The transport a listener's port is taken on: a UDP listener and a TCP-based one may share a port
+ * (Octavia allows it; a BIG-IP keeps virtual servers unique by address, port and protocol:
+ * device-facts.md §2.2).
+ */
+export function listenerTransport(protocol: string): 'udp' | 'tcp' {
+  return protocol === 'UDP' ? 'udp' : 'tcp';
+}
 
 export type LoadBalancerSpec = z.output<typeof loadBalancerSpec>;
 export type ListenerSpec = z.output<typeof listenerSpec>;

@@ -67,10 +67,10 @@ export const OCTAVIA_ENUMS = {
 } as const;
 
 export const SUPPORTED = {
-  listenerProtocol: ['TCP', 'HTTPS', 'HTTP', 'TERMINATED_HTTPS'],
-  poolProtocol: ['TCP', 'HTTP', 'HTTPS'],
+  listenerProtocol: ['TCP', 'HTTPS', 'HTTP', 'TERMINATED_HTTPS', 'UDP'],
+  poolProtocol: ['TCP', 'HTTP', 'HTTPS', 'UDP'],
   lbAlgorithm: ['LEAST_CONNECTIONS', 'ROUND_ROBIN', 'SOURCE_IP', 'SOURCE_IP_PORT'],
-  monitorType: ['HTTP', 'HTTPS', 'PING', 'TCP'],
+  monitorType: ['HTTP', 'HTTPS', 'PING', 'TCP', 'UDP-CONNECT'],
   httpMethod: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'],
   l7RuleType: ['HOST_NAME', 'PATH', 'FILE_TYPE', 'HEADER', 'COOKIE'],
   compareType: ['STARTS_WITH', 'ENDS_WITH', 'CONTAINS', 'EQUAL_TO'],
@@ -79,10 +79,9 @@ export const SUPPORTED = {
 
 /** Why each unsupported value is refused (the 501's words; docs/octavia-api.md lists them). */
 const WHY = {
-  protocol:
-    'UDP, SCTP and PROMETHEUS listeners (the BIG-IP translation builds TCP-based virtual servers only)',
-  poolProtocol: 'PROXY, PROXYV2, UDP and SCTP pools',
-  monitorType: 'TLS-HELLO, UDP-CONNECT and SCTP health monitors',
+  protocol: 'SCTP and PROMETHEUS listeners (the BIG-IP translation builds TCP and UDP virtual servers)',
+  poolProtocol: 'PROXY, PROXYV2 and SCTP pools',
+  monitorType: 'TLS-HELLO and SCTP health monitors',
   regex:
     'compare_type REGEX (BIG-IP LTM policy conditions compare with EQUAL_TO, STARTS_WITH, ENDS_WITH or CONTAINS)',
 };

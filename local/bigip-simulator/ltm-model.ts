@@ -89,12 +89,14 @@ export class ConfigStore {
       ['ltm/profile/fastl4', 'fastL4'],
       ['ltm/profile/one-connect', 'oneconnect'],
       ['ltm/profile/client-ssl', 'clientssl'],
+      ['ltm/profile/udp', 'udp'],
       ['ltm/persistence/cookie', 'cookie'],
       ['ltm/persistence/source-addr', 'source_addr'],
       ['ltm/monitor/http', 'http'],
       ['ltm/monitor/https', 'https'],
       ['ltm/monitor/tcp', 'tcp'],
       ['ltm/monitor/gateway-icmp', 'gateway_icmp'],
+      ['ltm/monitor/udp', 'udp'],
     ];
     for (const [collection, name] of builtIns) {
       this.insert(collection, `/Common/${name}`, this.make(name, 'Common', { defaultsFrom: 'none' }));

@@ -225,6 +225,19 @@ function validateVirtual(store: ConfigStore, vs: StoredObject): void {
     if (!PROFILE_TYPES.some((t) => store.get(`ltm/profile/${t}`, p.name))) {
       throw new SimError(400, errors.foreignKey(p.name, 'virtual server profile', vs.fullPath, 'profile_FK'));
     }
+    // A UDP virtual takes a UDP profile and no TCP-side one, and a TCP virtual no UDP profile
+    // (the simulator's refusal: no public source quotes the device's words).
+    const udpProfile = !!store.get('ltm/profile/udp', p.name);
+    const tcpSide = ['tcp', 'fastl4', 'http', 'one-connect', 'client-ssl'].some((t) =>
+      store.get(`ltm/profile/${t}` as Collection, p.name),
+    );
+    if ((a.ipProtocol === 'udp' && tcpSide) || (a.ipProtocol === 'tcp' && udpProfile))
+      throw new SimError(
+        400,
+        errors.invalidValue(
+          `simulator: profile ${p.name} does not fit ipProtocol ${String(a.ipProtocol)} of virtual server ${vs.fullPath}`,
+        ),
+      );
   }
   for (const p of a.persist as { name: string }[]) {
     if (!PERSISTENCE_TYPES.some((t) => store.get(`ltm/persistence/${t}`, p.name))) {

@@ -203,6 +203,50 @@ describe('agent pipeline: SQS → scheduler → agent → simulated BIG-IP → s
     expect(records.every((r) => r.provisioningStatus === 'ACTIVE')).toBe(true);
   });
 
+  it('builds a UDP listener beside a TCP one on the same port: a UDP virtual server with the UDP profile, a UDP monitor', async () => {
+    const s = await system();
+    const ids = lbIds();
+    const lb = requests.createLoadbalancer(ids, { vip_address: '10.0.0.10' });
+    const tcp = requests.createListener(ids, { protocol: 'TCP', protocol_port: 53 });
+    const udp = requests.createListener(ids, { protocol: 'UDP', protocol_port: 53 });
+    const pool = requests.createPool(ids, {
+      protocol: 'UDP',
+      lb_algorithm: 'SOURCE_IP_PORT',
+      listener_id: udp.object.id,
+      session_persistence: { type: 'SOURCE_IP' },
+    });
+    const member = requests.createMember(ids, pool.object.id as string, {
+      address: '10.0.1.5',
+      protocol_port: 53,
+    });
+    const hm = requests.createHealthMonitor(ids, pool.object.id as string, {
+      type: 'UDP-CONNECT',
+      http_method: undefined,
+      url_path: undefined,
+      expected_codes: undefined,
+    });
+    await s.submitAndSettle(lb, tcp, udp, pool, member, hm);
+    const records = await s.resources.loadRecords(ids.loadbalancerId);
+    expect(records.every((r) => r.provisioningStatus === 'ACTIVE')).toBe(true);
+    const p = `Test_${ids.tenantId}`;
+    const virtuals = s.sim.dump()['ltm/virtual'] as Record<string, unknown>[];
+    const vs = (id: unknown) => virtuals.find((v) => v.fullPath === `/${p}/Test_${id}`);
+    expect(vs(udp.object.id)).toMatchObject({
+      destination: `/${p}/10.0.0.10:53`,
+      ipProtocol: 'udp',
+      profiles: [expect.objectContaining({ name: '/Common/udp' })],
+      pool: `/${p}/Test_${pool.object.id}`,
+      persist: [expect.objectContaining({ name: '/Common/source_addr' })],
+    });
+    expect(vs(tcp.object.id)).toMatchObject({ ipProtocol: 'tcp' });
+    expect(s.sim.dump()['ltm/monitor/udp']).toEqual([
+      expect.objectContaining({ fullPath: `/${p}/Test_${hm.object.id}`, interval: 5 }),
+    ]);
+    expect(s.sim.dump()['ltm/pool']).toEqual([
+      expect.objectContaining({ loadBalancingMode: 'round-robin', monitor: `/${p}/Test_${hm.object.id}` }),
+    ]);
+  });
+
   it('reports a load balancer’s own update ACTIVE only once it is on the device, not when an earlier child’s apply lands', async () => {
     const s = await system();
     const f = fullLoadBalancer();

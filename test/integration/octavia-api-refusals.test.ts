@@ -203,9 +203,9 @@ describe('Octavia API: synchronous refusals queue nothing', () => {
     await refused(
       'POST',
       '/v2/lbaas/listeners',
-      { listener: { loadbalancer_id: lb, protocol: 'UDP', protocol_port: 53 } },
+      { listener: { loadbalancer_id: lb, protocol: 'SCTP', protocol_port: 53 } },
       501,
-      /does not support a requested option: protocol UDP/,
+      /does not support a requested option: protocol SCTP/,
     );
     await refused(
       'PUT',

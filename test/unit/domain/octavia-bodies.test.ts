@@ -54,7 +54,7 @@ describe('Octavia request bodies', () => {
 
   it('accepts what Octavia accepts but this provider does not implement, then refuses it with 501 naming it', () => {
     const cases: [Parameters<typeof rejectUnsupported>[0], Record<string, unknown>, RegExp][] = [
-      ['listener', { protocol: 'UDP' }, /protocol UDP/],
+      ['listener', { protocol: 'SCTP' }, /protocol SCTP/],
       ['listener', { timeout_client_data: 1000 }, /timeout_client_data/],
       ['listener', { allowed_cidrs: ['10.0.0.0/8'] }, /allowed_cidrs/],
       ['listener', { tls_versions: ['TLSv1.2'] }, /tls_versions/],
