@@ -44,6 +44,8 @@ function collection(o: Pick<BigIpObject, 'kind' | 'partition' | 'monitorType' | 
       return '/mgmt/tm/ltm/persistence/cookie';
     case 'ltm-policy':
       return '/mgmt/tm/ltm/policy';
+    case 'rule':
+      return '/mgmt/tm/ltm/rule';
     case 'ssl-cert':
       return '/mgmt/tm/sys/file/ssl-cert';
     case 'ssl-key':
@@ -118,6 +120,9 @@ function fromWire(kind: BigIpObject['kind'], body: Record<string, unknown>): Rec
           p.name.startsWith('/') ? p.name : `/${p.partition ?? 'Common'}/${p.name}`,
         ),
         policies: refsOf(body.policiesReference),
+        rules: ((body.rules as string[] | undefined) ?? []).map((r) =>
+          r.startsWith('/') ? r : `/Common/${r}`,
+        ),
         sourceAddressTranslation: {
           type: (body.sourceAddressTranslation as { type?: string })?.type ?? 'none',
         },
@@ -161,6 +166,9 @@ function fromWire(kind: BigIpObject['kind'], body: Record<string, unknown>): Rec
       };
     case 'persistence-cookie':
       return { method: body.method, cookieName: text(body.cookieName), defaultsFrom: body.defaultsFrom };
+    case 'rule':
+      // Compared as sent; a device that trims the text's ends reads back the same rule.
+      return { apiAnonymous: text(body.apiAnonymous).trim() };
     case 'ltm-policy': {
       const strategy = refName(body.strategy);
       return {
@@ -592,6 +600,7 @@ export class IControlBigIpDevice implements BigIpDevice {
       { kind: 'virtual-address', path: '/mgmt/tm/ltm/virtual-address' },
       { kind: 'persistence-cookie', path: '/mgmt/tm/ltm/persistence/cookie' },
       { kind: 'ltm-policy', path: '/mgmt/tm/ltm/policy' },
+      { kind: 'rule', path: '/mgmt/tm/ltm/rule' },
       { kind: 'client-ssl', path: '/mgmt/tm/ltm/profile/client-ssl' },
       { kind: 'ssl-cert', path: '/mgmt/tm/sys/file/ssl-cert' },
       { kind: 'ssl-key', path: '/mgmt/tm/sys/file/ssl-key' },

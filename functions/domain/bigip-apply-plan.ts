@@ -305,9 +305,11 @@ function addDependencies(tree: LoadBalancerTree, t: Translation, keys: Set<strin
           if (x.kind === 'virtual-address' || x.kind === 'folder') refs.push(key);
       }
     }
-    if (o.kind === 'virtual')
+    if (o.kind === 'virtual') {
       for (const p of (o.attrs.policies as string[] | undefined) ?? [])
         refs.push(byPath.get(`ltm-policy:${p}`));
+      for (const r of (o.attrs.rules as string[] | undefined) ?? []) refs.push(byPath.get(`rule:${r}`));
+    }
     if (o.kind === 'ltm-policy') {
       for (const rule of o.attrs.rules as { actions: { pool?: string }[] }[])
         for (const action of rule.actions) if (action.pool) refs.push(byPath.get(`pool:${action.pool}`));

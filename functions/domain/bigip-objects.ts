@@ -14,6 +14,7 @@ export const OBJECT_KINDS = [
   'virtual-address',
   'client-ssl',
   'ltm-policy',
+  'rule',
   'virtual',
 ] as const;
 
@@ -96,6 +97,7 @@ export type ReadUnit =
   | { kind: 'monitor'; partition: string; name: string; monitorType: MonitorType }
   | { kind: 'persistence-cookie'; partition: string; name: string }
   | { kind: 'ltm-policy'; partition: string; name: string }
+  | { kind: 'rule'; partition: string; name: string }
   /** The partition's certificates, keys and client-ssl profiles, by name (three listing GETs). */
   | { kind: 'tls-listing'; partition: string; name: string }
   | { kind: 'folder'; partition: string; name: string };

@@ -9,6 +9,7 @@ import {
   nodeName,
   partitionName,
   poolName,
+  proxyRuleName,
   virtualAddressName,
   virtualServerName,
 } from './bigip-names.js';
@@ -152,11 +153,35 @@ function monitorAttrs(hm: HealthMonitorSpec): Record<string, unknown> {
  * Profiles of a listener's virtual server. An HTTP virtual lists `/Common/tcp` itself: a device adds
  * it to any standard virtual that lacks a TCP profile (§1.2), so sending it keeps desired = actual.
  */
-export function virtualProfiles(protocol: ListenerSpec['protocol']): string[] {
+export function virtualProfiles(protocol: ListenerSpec['protocol'], proxyProtocol = false): string[] {
   if (protocol === 'UDP') return ['/Common/udp'];
-  return protocol === 'HTTP' || protocol === 'TERMINATED_HTTPS'
-    ? ['/Common/http', '/Common/oneconnect', '/Common/tcp']
-    : ['/Common/fastL4'];
+  // With a PROXY pool behind it: no connection reuse (each server connection carries one client's
+  // header), and a full TCP proxy instead of fastL4, which runs no such iRule (peer-features.md §1.10).
+  if (protocol === 'HTTP' || protocol === 'TERMINATED_HTTPS')
+    return proxyProtocol
+      ? ['/Common/http', '/Common/tcp']
+      : ['/Common/http', '/Common/oneconnect', '/Common/tcp'];
+  return proxyProtocol ? ['/Common/tcp'] : ['/Common/fastL4'];
+}
+
+/**
+ * A PROXY pool's iRule: every server connection to that pool starts with a PROXY protocol v1
+ * header naming the client and the VIP (SAP's and F5's agents send the same header:
+ * peer-features.md §1.10), route-domain suffixes left out. Nothing a user wrote is in it: the only
+ * value is the pool's full path, a checked BIG-IP name (letters, digits, `_ . : % -`), so no Tcl
+ * can be injected; a virtual using several pools runs it only for connections to this one.
+ */
+export function proxyProtocolRule(poolPath: string): string {
+  return [
+    'when CLIENT_ACCEPTED {',
+    '  set proxy_v1_header "PROXY TCP[IP::version] [getfield [IP::remote_addr] "%" 1] [getfield [IP::local_addr] "%" 1] [TCP::remote_port] [TCP::local_port]\\r\\n"',
+    '}',
+    'when SERVER_CONNECTED {',
+    `  if { [LB::server pool] eq "${poolPath}" } {`,
+    '    TCP::respond $proxy_v1_header',
+    '  }',
+    '}',
+  ].join('\n');
 }
 
 /** Members' nodes live in /Common, shared by every tenant whose members use the address (AS3's shareNodes). */
@@ -262,11 +287,19 @@ function translatePool(t: TranslationContext, pool: ResourceRecord): void {
       defaultsFrom: '/Common/cookie',
     },
   };
+  const rule: BigIpObject = {
+    kind: 'rule',
+    partition,
+    name: proxyRuleName(env, pool.id),
+    attrs: { apiAnonymous: proxyProtocolRule(fullPath(partition, name)) },
+  };
   if (t.deleted(pool)) {
     t.add('absent', { kind: 'pool', partition, name, attrs: {} }, pool);
     t.add('absent', cookie, pool);
+    if (spec.protocol === 'PROXY') t.add('absent', rule, pool);
     return;
   }
+  if (spec.protocol === 'PROXY') t.add('present', rule, pool);
   const members = tree.members.filter((m) => m.desired.pool_id === pool.id && !t.deleted(m));
   const ratio = members.some((m) => (m.desired as MemberSpec).weight > 1);
   // Backup members: priority group activation, the lower group only when the upper has no member up.
@@ -480,6 +513,7 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
   }
   if (policy.managed) t.add(policy.object ? 'present' : 'absent', policyObject, listener);
   if (tls) tlsObjectsOf();
+  const proxyRules = proxyRulesOf(t, listener, livePool);
   for (const o of tls?.objects ?? []) t.add('present', o, listener);
   t.add(
     'present',
@@ -493,7 +527,7 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
         // A UDP listener: a UDP virtual server with the UDP profile (bigip-rest.md A.3).
         ipProtocol: listenerTransport(spec.protocol),
         pool: livePool ? fullPath(partition, poolName(env, livePool.id)) : '',
-        profiles: [...virtualProfiles(spec.protocol), ...(tls?.profiles ?? [])].sort(),
+        profiles: [...virtualProfiles(spec.protocol, proxyRules.length > 0), ...(tls?.profiles ?? [])].sort(),
         persist,
         sourceAddressTranslation: { type: 'automap' },
         connectionLimit: Math.max(spec.connection_limit, 0),
@@ -503,10 +537,43 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
         ...(policy.managed
           ? { policies: policy.object ? [fullPath(partition, policy.object.name)] : [] }
           : {}),
+        // iRules only in a load balancer that has PROXY pools (the others keep what they had).
+        ...(tree.pools.some((p) => (p.desired as PoolSpec).protocol === 'PROXY')
+          ? { rules: proxyRules }
+          : {}),
       },
     },
     listener,
   );
+}
+
+/**
+ * The PROXY protocol iRules a listener's virtual server runs: its default pool's and those of the
+ * pools its L7 policies send to, when they are PROXY pools that live and translate.
+ */
+function proxyRulesOf(
+  t: TranslationContext,
+  listener: ResourceRecord,
+  defaultPool: ResourceRecord | undefined,
+): string[] {
+  const { tree, out } = t;
+  const redirects = tree.l7policies
+    .filter(
+      (p) =>
+        !t.deleted(p) &&
+        (p.desired as { listener_id: string }).listener_id === listener.id &&
+        (p.desired as { action: string }).action === 'REDIRECT_TO_POOL',
+    )
+    .map((p) =>
+      tree.pools.find((pool) => pool.id === (p.desired as { redirect_pool_id?: string }).redirect_pool_id),
+    );
+  const rules = new Set<string>();
+  for (const pool of [defaultPool, ...redirects]) {
+    if (!pool || t.deleted(pool) || out.errors.has(resourceKey('pool', pool.id))) continue;
+    if ((pool.desired as PoolSpec).protocol === 'PROXY')
+      rules.add(fullPath(t.partition, proxyRuleName(t.env, pool.id)));
+  }
+  return [...rules].sort();
 }
 
 function persistence(

@@ -183,7 +183,7 @@ export const poolSpec = z.object({
   id: uuid,
   name: text.default(''),
   description: text.default(''),
-  protocol: z.enum(['HTTP', 'HTTPS', 'TCP', 'UDP']),
+  protocol: z.enum(['HTTP', 'HTTPS', 'TCP', 'UDP', 'PROXY']),
   lb_algorithm: z.enum(['ROUND_ROBIN', 'LEAST_CONNECTIONS', 'SOURCE_IP', 'SOURCE_IP_PORT']),
   session_persistence: sessionPersistenceSpec.nullable().default(null),
   admin_state_up: z.boolean().default(true),

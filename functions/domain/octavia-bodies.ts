@@ -68,7 +68,7 @@ export const OCTAVIA_ENUMS = {
 
 export const SUPPORTED = {
   listenerProtocol: ['TCP', 'HTTPS', 'HTTP', 'TERMINATED_HTTPS', 'UDP'],
-  poolProtocol: ['TCP', 'HTTP', 'HTTPS', 'UDP'],
+  poolProtocol: ['TCP', 'HTTP', 'HTTPS', 'UDP', 'PROXY'],
   lbAlgorithm: ['LEAST_CONNECTIONS', 'ROUND_ROBIN', 'SOURCE_IP', 'SOURCE_IP_PORT'],
   monitorType: ['HTTP', 'HTTPS', 'PING', 'TCP', 'UDP-CONNECT'],
   httpMethod: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'],
@@ -80,7 +80,7 @@ export const SUPPORTED = {
 /** Why each unsupported value is refused (the 501's words; docs/octavia-api.md lists them). */
 const WHY = {
   protocol: 'SCTP and PROMETHEUS listeners (the BIG-IP translation builds TCP and UDP virtual servers)',
-  poolProtocol: 'PROXY, PROXYV2 and SCTP pools',
+  poolProtocol: 'PROXYV2 and SCTP pools',
   monitorType: 'TLS-HELLO and SCTP health monitors',
   regex:
     'compare_type REGEX (BIG-IP LTM policy conditions compare with EQUAL_TO, STARTS_WITH, ENDS_WITH or CONTAINS)',

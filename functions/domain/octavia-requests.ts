@@ -244,10 +244,10 @@ const tagsOf = (v: string[] | null | undefined) => (v === undefined ? undefined 
 
 // Octavia's valid listener → pool protocol pairs (constants.VALID_LISTENER_POOL_PROTOCOL_MAP), for the protocols implemented here.
 const POOL_PROTOCOLS_FOR: Record<string, readonly string[]> = {
-  TCP: ['HTTP', 'HTTPS', 'TCP'],
-  HTTP: ['HTTP'],
-  HTTPS: ['HTTPS', 'TCP'],
-  TERMINATED_HTTPS: ['HTTP'],
+  TCP: ['HTTP', 'HTTPS', 'TCP', 'PROXY'],
+  HTTP: ['HTTP', 'PROXY'],
+  HTTPS: ['HTTPS', 'TCP', 'PROXY'],
+  TERMINATED_HTTPS: ['HTTP', 'PROXY'],
   UDP: ['UDP'],
 };
 

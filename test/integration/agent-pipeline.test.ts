@@ -247,6 +247,39 @@ describe('agent pipeline: SQS → scheduler → agent → simulated BIG-IP → s
     ]);
   });
 
+  it('puts a PROXY pool’s iRule on the device before the virtual server runs it, and removes it after', async () => {
+    const s = await system();
+    const ids = lbIds();
+    const lb = requests.createLoadbalancer(ids, { vip_address: '10.0.0.10' });
+    const listener = requests.createListener(ids, { protocol: 'TCP', protocol_port: 443 });
+    const pool = requests.createPool(ids, { protocol: 'PROXY', listener_id: listener.object.id });
+    const member = requests.createMember(ids, pool.object.id as string, {
+      address: '10.0.1.5',
+      protocol_port: 8443,
+    });
+    await s.submitAndSettle(lb, listener, pool, member);
+    const p = `Test_${ids.tenantId}`;
+    const rule = `/${p}/Test_${pool.object.id}_proxy`;
+    expect(s.sim.dump()['ltm/rule']).toEqual([
+      expect.objectContaining({ fullPath: rule, apiAnonymous: expect.stringContaining('TCP::respond') }),
+    ]);
+    expect(s.sim.dump()['ltm/virtual']).toEqual([
+      expect.objectContaining({
+        rules: [rule],
+        profiles: [expect.objectContaining({ name: '/Common/tcp' })],
+      }),
+    ]);
+    expect(
+      (await s.resources.loadRecords(ids.loadbalancerId)).every((r) => r.provisioningStatus === 'ACTIVE'),
+    ).toBe(true);
+
+    await s.submitAndSettle(requests.delete('pool', ids, pool.object.id as string));
+    expect(s.sim.dump()['ltm/rule']).toBeUndefined();
+    expect(s.sim.dump()['ltm/virtual']).toEqual([
+      expect.objectContaining({ rules: [], profiles: [expect.objectContaining({ name: '/Common/fastL4' })] }),
+    ]);
+  });
+
   it('reports a load balancer’s own update ACTIVE only once it is on the device, not when an earlier child’s apply lands', async () => {
     const s = await system();
     const f = fullLoadBalancer();

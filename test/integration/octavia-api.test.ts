@@ -294,6 +294,9 @@ describe('Octavia API over DynamoDB Local and fauxqs', () => {
     const pool = (body: Record<string, unknown>) =>
       h.call('POST', '/v2/lbaas/pools', { pool: { lb_algorithm: 'ROUND_ROBIN', ...body } });
     expect((await pool({ listener_id: udpId, protocol: 'TCP' })).status).toBe(400);
+    expect((await pool({ listener_id: udpId, protocol: 'PROXY' })).status).toBe(400);
+    expect((await pool({ loadbalancer_id: lb.id, protocol: 'PROXY' })).status).toBe(201);
+    await h.settle(lb.id);
     const cookie = await pool({
       loadbalancer_id: lb.id,
       protocol: 'UDP',

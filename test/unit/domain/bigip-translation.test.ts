@@ -163,6 +163,45 @@ describe('translate: load balancer tree → BIG-IP objects (upstream naming)', (
     expect(disabled.memberMonitors.has(`/${disabled.partition}/Project_${member.id}`)).toBe(true);
   });
 
+  it('opens a PROXY pool’s server connections with a PROXY header: an iRule owned by the pool, run by the virtuals using it', () => {
+    const b = new TreeBuilder();
+    const proxy = b.pool({ protocol: 'PROXY' });
+    const plain = b.pool({ protocol: 'HTTP' });
+    const tcp = b.listener({ protocol: 'TCP', protocol_port: 1234, default_pool_id: proxy.id });
+    const http = b.listener({ protocol: 'HTTP', protocol_port: 80, default_pool_id: plain.id });
+    const other = b.listener({ protocol: 'HTTP', protocol_port: 81, default_pool_id: plain.id });
+    b.l7policy(http.id, { action: 'REDIRECT_TO_POOL', redirect_pool_id: proxy.id });
+    const t = translate(b.tree(), { env });
+    const rulePath = `/${t.partition}/Project_${proxy.id}_proxy`;
+    const rule = find(t.present, 'rule');
+    expect(rule?.name).toBe(`Project_${proxy.id}_proxy`);
+    // Only for connections to this pool, and nothing in it but the pool's own (checked) name.
+    expect(rule?.attrs.apiAnonymous).toContain(`[LB::server pool] eq "/${t.partition}/Project_${proxy.id}"`);
+    expect(rule?.attrs.apiAnonymous).toContain(String.raw`[TCP::remote_port] [TCP::local_port]\r\n"`);
+    const vs = (id: string) => find(t.present, 'virtual', `Project_${id}`)?.attrs;
+    // A full TCP proxy instead of fastL4, and no connection reuse behind HTTP.
+    expect(vs(tcp.id)).toMatchObject({ rules: [rulePath], profiles: ['/Common/tcp'] });
+    expect(vs(http.id)).toMatchObject({ rules: [rulePath], profiles: ['/Common/http', '/Common/tcp'] });
+    expect(vs(other.id)).toMatchObject({
+      rules: [],
+      profiles: ['/Common/http', '/Common/oneconnect', '/Common/tcp'],
+    });
+
+    b.status(proxy, 'PENDING_DELETE');
+    const gone = translate(b.tree(), { env });
+    expect(find(gone.absent, 'rule')?.name).toBe(`Project_${proxy.id}_proxy`);
+    expect(find(gone.present, 'virtual', `Project_${tcp.id}`)?.attrs).toMatchObject({
+      rules: [],
+      profiles: ['/Common/fastL4'],
+    });
+  });
+
+  it('leaves the iRules of virtual servers alone in a load balancer without PROXY pools', () => {
+    const b = new TreeBuilder();
+    b.listener({ default_pool_id: b.pool().id });
+    expect(find(translate(b.tree(), { env }).present, 'virtual')?.attrs).not.toHaveProperty('rules');
+  });
+
   it('gives SOURCE_IP pools source-address persistence, as upstream does', () => {
     const b = new TreeBuilder();
     const pool = b.pool({ lb_algorithm: 'SOURCE_IP' });

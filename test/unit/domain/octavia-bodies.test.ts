@@ -59,7 +59,7 @@ describe('Octavia request bodies', () => {
       ['listener', { allowed_cidrs: ['10.0.0.0/8'] }, /allowed_cidrs/],
       ['listener', { tls_versions: ['TLSv1.2'] }, /tls_versions/],
       ['listener', { insert_headers: { 'X-SSL-Client-DN': 'true' } }, /X-SSL-Client-DN/],
-      ['pool', { protocol: 'PROXY' }, /protocol PROXY/],
+      ['pool', { protocol: 'PROXYV2' }, /protocol PROXYV2/],
       ['pool', { protocol: 'SCTP' }, /protocol SCTP/],
       ['pool', { tls_enabled: true }, /tls_enabled/],
       ['healthmonitor', { type: 'SCTP' }, /SCTP/],
