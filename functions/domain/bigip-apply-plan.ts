@@ -11,6 +11,7 @@ import {
   type ReadUnit,
 } from './bigip-objects.js';
 import type { Translation } from './bigip-translation.js';
+import { type LastAppliedMap, unchangedSinceApplied } from './last-applied.js';
 import type {
   HealthMonitorSpec,
   L7PolicySpec,
@@ -381,8 +382,18 @@ export interface ApplyPlan {
  * updates by dependency (monitor → pool → member → virtual address → virtual server), then
  * deletes in reverse. Re-applying an unchanged tree plans nothing. Members found on the device
  * that the tree does not have are removed (their pool is ours).
+ *
+ * Like with like first (`lastApplied`, last-applied.ts): an object whose intent is the one last
+ * applied and that the device reads back as it did right after that write is left alone, whatever
+ * the device added, normalised or reordered. Only a changed intent, a changed read-back (drift) or an
+ * object with no record of this TMOS version is compared field by field.
  */
-export function planApply(t: Translation, scope: ApplyScope, snapshot: DeviceSnapshot): ApplyPlan {
+export function planApply(
+  t: Translation,
+  scope: ApplyScope,
+  snapshot: DeviceSnapshot,
+  lastApplied?: LastAppliedMap,
+): ApplyPlan {
   const writes: BigIpCommand[] = [];
   const deletes: BigIpCommand[] = [];
   let createFolder = false;
@@ -403,6 +414,7 @@ export function planApply(t: Translation, scope: ApplyScope, snapshot: DeviceSna
         continue;
       }
       if (CONTENT_NAMED.has(desired.kind)) continue;
+      if (unchangedSinceApplied(lastApplied?.get(key), desired, actual, snapshot.tmosVersion)) continue;
       const seen = desired.kind === 'virtual' ? withAddressDestination(actual, t) : actual;
       const changes: Record<string, unknown> = {};
       for (const [attr, value] of Object.entries(desired.attrs)) {

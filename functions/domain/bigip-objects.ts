@@ -83,8 +83,9 @@ export interface DeviceSnapshot {
   /** Certificates, keys and client-ssl profiles the partition holds (when a TLS listener is in scope). */
   tlsListed?: BigIpObject[];
   /**
-   * The device's TMOS version, when an object in scope depends on it (an LTM policy: tmos-versions.ts);
-   * absent, every attribute is sent.
+   * The device's TMOS version: what an LTM policy may carry depends on it (tmos-versions.ts), and a
+   * last-applied record holds only on the version that read it back (last-applied.ts). Absent: every
+   * attribute is sent, and records are those of a device that did not say.
    */
   tmosVersion?: string;
 }
