@@ -44,6 +44,8 @@ function collection(o: Pick<BigIpObject, 'kind' | 'partition' | 'monitorType' | 
       return '/mgmt/tm/ltm/persistence/cookie';
     case 'ltm-policy':
       return '/mgmt/tm/ltm/policy';
+    case 'rule':
+      return '/mgmt/tm/ltm/rule';
     case 'ssl-cert':
       return '/mgmt/tm/sys/file/ssl-cert';
     case 'ssl-key':
@@ -118,6 +120,9 @@ function fromWire(kind: BigIpObject['kind'], body: Record<string, unknown>): Rec
           p.name.startsWith('/') ? p.name : `/${p.partition ?? 'Common'}/${p.name}`,
         ),
         policies: refsOf(body.policiesReference),
+        rules: ((body.rules as string[] | undefined) ?? []).map((r) =>
+          r.startsWith('/') ? r : `/Common/${r}`,
+        ),
         sourceAddressTranslation: {
           type: (body.sourceAddressTranslation as { type?: string })?.type ?? 'none',
         },
@@ -139,6 +144,7 @@ function fromWire(kind: BigIpObject['kind'], body: Record<string, unknown>): Rec
         ratio: Number(body.ratio ?? 1),
         priorityGroup: Number(body.priorityGroup ?? 0),
         session: String(body.session ?? '').endsWith('disabled') ? 'user-disabled' : 'user-enabled',
+        monitor: refName(body.monitor) || 'default',
         description: text(body.description),
       };
     case 'virtual-address':
@@ -155,10 +161,14 @@ function fromWire(kind: BigIpObject['kind'], body: Record<string, unknown>): Rec
         timeout: Number(body.timeout),
         send: body.send,
         recv: body.recv,
+        destination: body.destination,
         description: text(body.description),
       };
     case 'persistence-cookie':
       return { method: body.method, cookieName: text(body.cookieName), defaultsFrom: body.defaultsFrom };
+    case 'rule':
+      // Compared as sent; a device that trims the text's ends reads back the same rule.
+      return { apiAnonymous: text(body.apiAnonymous).trim() };
     case 'ltm-policy': {
       const strategy = refName(body.strategy);
       return {
@@ -626,10 +636,11 @@ export class IControlBigIpDevice implements BigIpDevice {
       { kind: 'virtual-address', path: '/mgmt/tm/ltm/virtual-address' },
       { kind: 'persistence-cookie', path: '/mgmt/tm/ltm/persistence/cookie' },
       { kind: 'ltm-policy', path: '/mgmt/tm/ltm/policy' },
+      { kind: 'rule', path: '/mgmt/tm/ltm/rule' },
       { kind: 'client-ssl', path: '/mgmt/tm/ltm/profile/client-ssl' },
       { kind: 'ssl-cert', path: '/mgmt/tm/sys/file/ssl-cert' },
       { kind: 'ssl-key', path: '/mgmt/tm/sys/file/ssl-key' },
-      ...(['http', 'https', 'tcp', 'gateway-icmp'] as const).map((t) => ({
+      ...(['http', 'https', 'tcp', 'gateway-icmp', 'udp'] as const).map((t) => ({
         kind: 'monitor' as const,
         path: `/mgmt/tm/ltm/monitor/${t}`,
         monitorType: t,

@@ -123,7 +123,13 @@ export function scopeFor(tree: LoadBalancerTree, t: Translation, target: ScopeTa
       case 'healthmonitor': {
         const hm = tree.healthmonitors.find((h) => h.id === target.id);
         addAll(ownedBy('healthmonitor', target.id));
-        if (hm) addAll(poolKeys((hm.desired as HealthMonitorSpec).pool_id));
+        if (hm) {
+          addAll(poolKeys((hm.desired as HealthMonitorSpec).pool_id));
+          // Members with their own monitor carry this one's settings (bigip-translation.ts memberMonitor).
+          const poolId = (hm.desired as HealthMonitorSpec).pool_id;
+          if (tree.members.some((m) => memberMonitorWanted(m.desired as MemberSpec, poolId)))
+            addAll(membersOf(poolId));
+        }
         break;
       }
       case 'l7policy':
@@ -200,6 +206,11 @@ export function scopeForRequests(
       ),
     ]);
   }
+}
+
+/** Whether a member of a pool asks for an alternate monitor target. */
+function memberMonitorWanted(m: MemberSpec, poolId: string): boolean {
+  return m.pool_id === poolId && !!(m.monitor_address || m.monitor_port);
 }
 
 /** The listener whose LTM policy holds an L7 policy or rule. */
@@ -295,9 +306,11 @@ function addDependencies(tree: LoadBalancerTree, t: Translation, keys: Set<strin
           if (x.kind === 'virtual-address' || x.kind === 'folder') refs.push(key);
       }
     }
-    if (o.kind === 'virtual')
+    if (o.kind === 'virtual') {
       for (const p of (o.attrs.policies as string[] | undefined) ?? [])
         refs.push(byPath.get(`ltm-policy:${p}`));
+      for (const r of (o.attrs.rules as string[] | undefined) ?? []) refs.push(byPath.get(`rule:${r}`));
+    }
     if (o.kind === 'ltm-policy') {
       for (const rule of o.attrs.rules as { actions: { pool?: string }[] }[])
         for (const action of rule.actions) if (action.pool) refs.push(byPath.get(`pool:${action.pool}`));
@@ -306,6 +319,8 @@ function addDependencies(tree: LoadBalancerTree, t: Translation, keys: Set<strin
       refs.push(byPath.get(`monitor:${o.attrs.monitor}`));
       for (const [key, x] of t.present) if (x.kind === 'member' && x.pool === o.name) refs.push(key);
     }
+    if (o.kind === 'member' && o.attrs.monitor !== 'default')
+      refs.push(byPath.get(`monitor:${o.attrs.monitor}`));
     for (const ref of refs) {
       if (ref && !keys.has(ref) && (unapplied(ref) || t.present.get(ref)?.kind === 'member')) {
         keys.add(ref);
@@ -417,6 +432,18 @@ export function planApply(
     for (const member of members) {
       const key = objectKey(member);
       if (!t.present.has(key) && !t.absent.has(key)) deletes.push({ op: 'delete', object: member });
+    }
+  }
+  // A member's own monitor that its member on the device still names and nothing wants any more:
+  // removed after the member lets go of it (a write), or goes with its pool.
+  for (const [poolKey, members] of snapshot.poolMembers) {
+    if (!scope.keys.has(poolKey) || !snapshot.folderExists) continue;
+    for (const member of members) {
+      const stale = t.memberMonitors.get(String(member.attrs.monitor ?? ''));
+      if (!stale || t.present.has(objectKey(stale))) continue;
+      if (!t.absent.has(poolKey) && !scope.keys.has(objectKey(member)) && t.present.has(objectKey(member)))
+        continue; // the member keeps naming it: not this apply's to change
+      deletes.push({ op: 'delete', object: stale });
     }
   }
   // Certificates, keys and profiles of TLS listeners in scope that nothing wants any more (rotated, removed).

@@ -14,6 +14,7 @@ export const OBJECT_KINDS = [
   'virtual-address',
   'client-ssl',
   'ltm-policy',
+  'rule',
   'virtual',
 ] as const;
 
@@ -26,7 +27,7 @@ export const CONTENT_NAMED: ReadonlySet<ObjectKind> = new Set(['ssl-cert', 'ssl-
 export const DEVICE_FILES: ReadonlySet<ObjectKind> = new Set(['ssl-cert', 'ssl-key']);
 export type ObjectKind = (typeof OBJECT_KINDS)[number];
 
-export type MonitorType = 'http' | 'https' | 'tcp' | 'gateway-icmp';
+export type MonitorType = 'http' | 'https' | 'tcp' | 'gateway-icmp' | 'udp';
 
 export interface BigIpObject {
   kind: ObjectKind;
@@ -97,6 +98,7 @@ export type ReadUnit =
   | { kind: 'monitor'; partition: string; name: string; monitorType: MonitorType }
   | { kind: 'persistence-cookie'; partition: string; name: string }
   | { kind: 'ltm-policy'; partition: string; name: string }
+  | { kind: 'rule'; partition: string; name: string }
   /** The partition's certificates, keys and client-ssl profiles, by name (three listing GETs). */
   | { kind: 'tls-listing'; partition: string; name: string }
   | { kind: 'folder'; partition: string; name: string };

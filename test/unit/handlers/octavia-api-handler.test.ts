@@ -1037,23 +1037,22 @@ describe('the Octavia v2 API over in-memory ports', () => {
       });
       expect(
         await h.call('PUT', `/v2/lbaas/pools/${t.pool.id}/members`, {
-          members: [{ address: '10.0.1.9', protocol_port: 80, monitor_port: 81 }],
-        }),
-      ).toMatchObject({
-        status: 501,
-        json: {
-          faultstring:
-            "Provider 'bigip' does not support a requested option: monitor_port (alternate monitor ports)",
-        },
-      });
-      expect(
-        await h.call('PUT', `/v2/lbaas/pools/${t.pool.id}/members`, {
           members: [{ address: '10.0.1.9', protocol_port: 80, subnet_id: uuid() }],
         }),
       ).toMatchObject({
         status: 400,
         json: { faultstring: expect.stringMatching(/^Subnet .* not found\.$/) },
       });
+      // An alternate monitor port is carried to the device (a monitor of the member's own).
+      expect(
+        (
+          await h.call('PUT', `/v2/lbaas/pools/${t.pool.id}/members`, {
+            members: [{ address: '10.0.1.9', protocol_port: 80, monitor_port: 81 }],
+          })
+        ).status,
+      ).toBe(202);
+      const withMonitor = h.sent.at(-1) as RequestEnvelope & { object: Json };
+      expect(withMonitor.object.members[0]).toMatchObject({ address: '10.0.1.9', monitor_port: 81 });
     });
   });
 
