@@ -1,29 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { type AwsClients, createDocumentClient } from '../adapters/aws-clients.js';
-import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
-import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
-import { DynamoDbGroupStore } from '../adapters/dynamodb-group-store.js';
 import { DynamoDbHealthStore } from '../adapters/dynamodb-health-store.js';
 import { DynamoDbObjectCatalog } from '../adapters/dynamodb-object-catalog.js';
-import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
 import { SecretsManagerKeystoneCredentials } from '../adapters/keystone-credentials.js';
 import {
   type KeystoneServiceCredentials,
   KeystoneTokenValidator,
 } from '../adapters/keystone-token-validator.js';
-import { SqsAgentQueue } from '../adapters/sqs-agent-queue.js';
 import { SqsRequestQueue } from '../adapters/sqs-request-queue.js';
 import type { NetworkCatalog } from '../domain/networks.js';
 import type { PolicyMode } from '../domain/octavia-policy.js';
 import type { TokenValidator } from '../domain/ports.js';
 import { createAuthorizerHandler } from '../handlers/api-gateway.js';
 import { createApiHandler } from '../handlers/octavia-api-handler.js';
-import { AgentDirectory } from '../services/agent-directory.js';
 import { NeutronReads } from '../services/neutron-reads.js';
 import { type LoadBalancerPlacement, OctaviaApi } from '../services/octavia-api.js';
-import { RequestScheduler } from '../services/request-scheduler.js';
 import type { ApiConfig, AuthorizerConfig } from '../shared/config.js';
 import { createTelemetry, type Telemetry } from '../shared/telemetry.js';
+import { buildRequestScheduler } from './scheduler-wiring.js';
 
 export interface ApiOverrides {
   clock?: () => number;
@@ -50,30 +44,10 @@ export function wireApi(config: ApiConfig, clients: AwsClients, overrides: ApiOv
   const newId = overrides.newId ?? randomUUID;
   const telemetry = overrides.telemetry ?? createTelemetry('api', config.env);
   const db = createDocumentClient(clients.dynamodb);
-  const registry = new DynamoDbAgentRegistry(db, config.tables.agents);
-  const bindings = new DynamoDbBindingStore(db, config.tables);
-  const resources = new DynamoDbResourceStore(db, config.tables);
-  const scheduler = new RequestScheduler({
-    env: config.env,
-    agentDownTimeMs: config.agentDownTimeMs,
-    selection: config.selection,
-    resources,
-    bindings,
-    registry,
-    directory: new AgentDirectory(registry, config.agentCacheMs, clock),
-    // Placement only: the scheduler function forwards the request once it takes it off the queue.
-    queue: new SqsAgentQueue(clients.sqs),
+  // Placement only: the scheduler function forwards the request once it takes it off the queue.
+  const { scheduler, registry, bindings, resources } = buildRequestScheduler(config, db, clients, {
     clock,
     random,
-    ...(config.groups
-      ? {
-          groups: {
-            store: new DynamoDbGroupStore(db, config.tables.groups),
-            definitions: config.groups,
-            cacheMs: config.agentCacheMs,
-          },
-        }
-      : {}),
   });
   const placement: LoadBalancerPlacement = {
     async place(request) {

@@ -1,4 +1,5 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type AwsClients, createDocumentClient } from '../adapters/aws-clients.js';
 import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
 import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
@@ -23,6 +24,55 @@ export interface SchedulerOverrides {
   onRefused?: RequestSchedulerDeps['onRefused'];
 }
 
+/** What placing a request needs from a function's configuration (the scheduler's and the API's). */
+export type PlacementConfig = Pick<
+  SchedulerConfig,
+  'env' | 'agentDownTimeMs' | 'agentCacheMs' | 'selection' | 'groups'
+> & {
+  tables: Pick<
+    SchedulerConfig['tables'],
+    'agents' | 'bindings' | 'affinity' | 'resources' | 'claims' | 'groups'
+  >;
+};
+
+/**
+ * The request scheduler and the stores it places with, built once for the scheduler function and
+ * the Octavia API (which places a new load balancer before it answers): `extras` are what only one
+ * of them adds (the clock, randomness, the scheduler's refusal log, binding cache and callbacks).
+ */
+export function buildRequestScheduler(
+  config: PlacementConfig,
+  db: DynamoDBDocumentClient,
+  clients: Pick<AwsClients, 'sqs'>,
+  extras: Pick<RequestSchedulerDeps, 'clock' | 'random'> &
+    Partial<Pick<RequestSchedulerDeps, 'bindingCacheMs' | 'onScheduled' | 'refusalLog' | 'onRefused'>>,
+) {
+  const registry = new DynamoDbAgentRegistry(db, config.tables.agents);
+  const bindings = new DynamoDbBindingStore(db, config.tables);
+  const resources = new DynamoDbResourceStore(db, config.tables);
+  const scheduler = new RequestScheduler({
+    env: config.env,
+    agentDownTimeMs: config.agentDownTimeMs,
+    selection: config.selection,
+    resources,
+    bindings,
+    registry,
+    directory: new AgentDirectory(registry, config.agentCacheMs, extras.clock),
+    queue: new SqsAgentQueue(clients.sqs),
+    ...extras,
+    ...(config.groups
+      ? {
+          groups: {
+            store: new DynamoDbGroupStore(db, config.tables.groups),
+            definitions: config.groups,
+            cacheMs: config.agentCacheMs,
+          },
+        }
+      : {}),
+  });
+  return { scheduler, registry, bindings, resources };
+}
+
 /**
  * The scheduler's object graph, built in one place for the Lambda entry, the local stack, the
  * test harnesses and the benchmarks: configuration + SDK clients → adapters → service → handler.
@@ -36,36 +86,16 @@ export function wireScheduler(
   const random = overrides.random ?? Math.random;
   const telemetry = overrides.telemetry ?? createTelemetry('scheduler', config.env);
   const db = createDocumentClient(clients.dynamodb);
-  const registry = new DynamoDbAgentRegistry(db, config.tables.agents);
-  const bindings = new DynamoDbBindingStore(db, config.tables);
-  const resources = new DynamoDbResourceStore(db, config.tables);
-  const scheduler = new RequestScheduler({
-    env: config.env,
-    agentDownTimeMs: config.agentDownTimeMs,
-    selection: config.selection,
-    resources,
-    bindings,
-    registry,
-    directory: new AgentDirectory(registry, config.agentCacheMs, clock),
-    bindingCacheMs: config.agentCacheMs,
-    queue: new SqsAgentQueue(clients.sqs),
+  const { scheduler, registry, bindings, resources } = buildRequestScheduler(config, db, clients, {
     clock,
     random,
+    bindingCacheMs: config.agentCacheMs,
     ...(overrides.onScheduled ? { onScheduled: overrides.onScheduled } : {}),
     refusalLog: {
       log: new DynamoDbRefusalLog(db, config.tables.idempotency),
       keepMs: config.idempotencyTtlSeconds * 1000,
     },
     ...(overrides.onRefused ? { onRefused: overrides.onRefused } : {}),
-    ...(config.groups
-      ? {
-          groups: {
-            store: new DynamoDbGroupStore(db, config.tables.groups),
-            definitions: config.groups,
-            cacheMs: config.agentCacheMs,
-          },
-        }
-      : {}),
   });
   const deps: SchedulerHandlerDeps = {
     config,
