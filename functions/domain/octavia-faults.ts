@@ -11,8 +11,10 @@ export class OctaviaFault extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** `cause`: what went wrong underneath, for the log only (the caller sees the message). */
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'OctaviaFault';
   }
 
@@ -62,7 +64,7 @@ export const faults = {
   unsupportedAction: (what: string) =>
     new OctaviaFault(501, `Provider '${PROVIDER}' does not support a requested action: ${what}`),
   notImplemented: (what: string) => new OctaviaFault(501, what),
-  unavailable: (why: string) => new OctaviaFault(503, why),
+  unavailable: (why: string, options?: ErrorOptions) => new OctaviaFault(503, why, options),
   unauthorized: () => new OctaviaFault(401, 'The request you have made requires authentication.'),
   methodNotAllowed: () => new OctaviaFault(405, 'The method is not allowed for the requested URL.'),
 };

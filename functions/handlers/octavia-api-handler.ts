@@ -75,6 +75,7 @@ export function createApiHandler(deps: ApiHandlerDeps) {
             path: req.path,
             status: error.status,
             reason: error.message,
+            ...(error.cause instanceof Error ? { error: error.cause } : {}),
           });
         const body = neutronPath
           ? {

@@ -80,7 +80,9 @@ import {
   buildTree,
   failedRequestTargets,
   type LoadBalancerTree,
+  type ObjectRef,
   type ResourceRecord,
+  resourceKey,
 } from '../domain/resource-state.js';
 
 /** Where a new load balancer went: bound (with what undoes that), nowhere yet (no active agent), or refused (capacity). */
@@ -699,12 +701,14 @@ export class OctaviaApi {
         throw error instanceof ContentionError ? error : asFault(error);
       }
       // Later requests of one plan only fail on the store's errors: what was recorded is not left pending.
-      await this.markFailed(
+      const pending = await this.markFailed(
         requests.slice(0, recorded),
         `the rest of its API call could not be recorded: ${(error as Error).message}`,
       );
-      // A store error stays what it is: the handler logs it and answers Octavia's generic 500, as for the first request.
-      throw error;
+      // A store error stays what it is: the handler logs it and answers Octavia's generic 500, as for
+      // the first request; what could not be put in ERROR either is named in that log.
+      if (pending.length === 0) throw error;
+      throw new Error(`${stillPending(pending)} after a later write of the call failed`, { cause: error });
     }
     for (const r of requests)
       if (r.resource !== 'loadbalancer')
@@ -716,9 +720,14 @@ export class OctaviaApi {
     try {
       await this.deps.queue.send(plan.messages, { recorded: true });
     } catch (error) {
-      await this.markFailed(requests, `its request could not be queued: ${(error as Error).message}`);
+      const pending = await this.markFailed(
+        requests,
+        `its request could not be queued: ${(error as Error).message}`,
+      );
+      // The queue's own words (they may name the queue and account) go to the log and the objects' reason.
       throw faults.unavailable(
-        `The request was recorded but could not be queued; the objects are in ERROR. (${(error as Error).message})`,
+        `The request was recorded but could not be queued; ${pending.length === 0 ? 'the objects are in ERROR' : stillPending(pending)}.`,
+        { cause: error },
       );
     }
 
@@ -738,12 +747,18 @@ export class OctaviaApi {
     return { status, body: { [ROOT_TAGS[plan.subject.type].one]: view } };
   }
 
-  private async markFailed(requests: readonly LbaasRequest[], why: string): Promise<void> {
+  /**
+   * Puts what the requests recorded in ERROR, saying why; answers the objects the store failed to
+   * mark, which nothing else would take out of their PENDING state.
+   */
+  private async markFailed(requests: readonly LbaasRequest[], why: string): Promise<ObjectRef[]> {
+    const pending = new Map<string, ObjectRef>();
     for (const r of requests)
       for (const target of failedRequestTargets(r, this.deps.env))
         await this.deps.resources
           .markError(target, `request ${r.requestId}: ${why}`, this.deps.clock())
-          .catch(() => false);
+          .catch(() => pending.set(resourceKey(target.type, target.id), target));
+    return [...pending.values()];
   }
 
   // ---- finding objects ----
@@ -919,6 +934,12 @@ function hideParents(type: ResourceType, view: OctaviaObject): OctaviaObject {
   const out = { ...view };
   for (const key of hidden) delete out[key];
   return out;
+}
+
+/** Objects a failed call could not put in ERROR, named for the caller and the log. */
+function stillPending(targets: readonly ObjectRef[]): string {
+  const names = targets.map((t) => `${DISPLAY_NAMES[t.type]} ${t.id}`).join(', ');
+  return `${names} could not be put in ERROR and may stay PENDING until an operator repairs ${targets.length === 1 ? 'it' : 'them'}`;
 }
 
 /** A refusal of the request checks, the placement or the recording transaction as Octavia's answer. */

@@ -110,11 +110,40 @@ describe('OctaviaApi (in-memory ports)', () => {
         },
       },
     });
-    await expect(createLb(api)).rejects.toMatchObject({ status: 503, message: /could not be queued/ });
+    const refused = createLb(api);
+    await expect(refused).rejects.toMatchObject({
+      status: 503,
+      message: 'The request was recorded but could not be queued; the objects are in ERROR.',
+      // The queue's own words reach the log (the fault's cause), not the caller.
+      cause: { message: 'queue unavailable' },
+    });
     const [record] = [...store.records.values()];
     expect(record).toMatchObject({
       provisioningStatus: 'ERROR',
       statusReason: expect.stringMatching(/queue unavailable/),
+    });
+  });
+
+  it('names what it could not put in ERROR when the store fails too after the queue refused (it would stay PENDING)', async () => {
+    const { api, store } = setup({
+      queue: {
+        send: async () => {
+          throw new Error('queue unavailable');
+        },
+      },
+    });
+    store.markError = async () => {
+      throw new Error('table unavailable');
+    };
+    const error = await createLb(api).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    const [record] = [...store.records.values()];
+    expect(record?.provisioningStatus).toBe('PENDING_CREATE');
+    expect(error).toMatchObject({
+      status: 503,
+      message: `The request was recorded but could not be queued; Load Balancer ${record?.id} could not be put in ERROR and may stay PENDING until an operator repairs it.`,
     });
   });
 
