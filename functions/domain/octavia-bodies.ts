@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { OctaviaFault, PROVIDER } from './octavia-faults.js';
 
 /**
- * Octavia's request bodies, checked as its API types check them (`octavia/api/v2/types/*.py`):
+ * Octavia's request bodies, checked as Octavia's API checks them (docs/octavia-api.md):
  * every attribute Octavia knows is accepted with its type and range, an unknown attribute is a
  * 400, and a value this provider does not implement (a protocol, an algorithm, TLS options,
  * timeouts other than the defaults...) is a 501 naming it, never silently dropped. What passes is

@@ -4,7 +4,7 @@ import type { ResourceType } from './lbaas-request.js';
 /**
  * Octavia's error answers: an HTTP code and a body `{faultcode, faultstring, debuginfo}`
  * (`faultcode` is "Client" for 4xx, "Server" for 5xx). The wording follows Octavia's
- * `octavia/common/exceptions.py` where clients or the peer's test suite read it (the 501's
+ * own where clients or the peer's test suite read it (the 501's
  * faultstring becomes the skip reason of octavia-tempest-plugin).
  */
 export class OctaviaFault extends Error {

@@ -3,7 +3,7 @@ import { OctaviaFault } from './octavia-faults.js';
 import type { OctaviaObject } from './octavia-views.js';
 
 /**
- * Octavia's list semantics (`octavia/api/common/pagination.py`): `fields=` keeps only the named
+ * Octavia's list semantics (docs/octavia-api.md, "Lists"): `fields=` keeps only the named
  * keys; any other parameter filters on that attribute; `sort=key:dir,...` or `sort_key`/`sort_dir`
  * orders (after them, `created_at` then `id`, ascending by default); `limit`, `marker` (the id of
  * the last object of the previous page) and `page_reverse` page; `tags`, `tags-any`, `not-tags`

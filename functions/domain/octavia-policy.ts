@@ -1,8 +1,8 @@
 import { faults } from './octavia-faults.js';
 
 /**
- * Who may do what, as Octavia's policy says it (`octavia/policies/base.py`, and the alternative
- * policy files Octavia ships): every API call needs one of four rules, checked against the
+ * Who may do what, as Octavia's policy says it (its default and the alternative
+ * policy files it ships; docs/octavia-api.md, "Who may do what"): every API call needs one of four rules, checked against the
  * caller's roles and project.
  *
  * - `advanced` (Octavia's default, with its deprecated rules still honoured as in Zed):

@@ -14,8 +14,8 @@ import { PROVIDER } from './octavia-faults.js';
 import type { LoadBalancerTree, ResourceRecord } from './resource-state.js';
 
 /**
- * How each object is shown through the Octavia v2 API: the fields Octavia returns (its
- * `octavia/api/v2/types/*.py` responses, as the reference Octavia answers them), filled from the
+ * How each object is shown through the Octavia v2 API: the fields Octavia returns (as the
+ * reference Octavia answers them; docs/octavia-api.md, "Answers"), filled from the
  * recorded object, its statuses and its load balancer's tree. Fields this system does not
  * implement are shown with Octavia's defaults (a request that sets them otherwise is refused
  * with 501 before anything is recorded).
