@@ -49,7 +49,9 @@ export function timestamp(ms: number): string {
 
 const ids = (records: readonly ResourceRecord[]) => records.map((r) => ({ id: r.id }));
 
+/** The fields every object shows: its id, statuses, project, times, tags and admin state. */
 function common(record: ResourceRecord) {
+  const d = record.desired as { tags?: string[]; admin_state_up: boolean };
   return {
     id: record.id,
     provisioning_status: record.provisioningStatus,
@@ -58,9 +60,27 @@ function common(record: ResourceRecord) {
     tenant_id: record.tenantId,
     created_at: timestamp(record.createdAt),
     updated_at: timestamp(record.updatedAt),
-    tags: (record.desired as { tags?: string[] }).tags ?? [],
+    tags: d.tags ?? [],
+    admin_state_up: d.admin_state_up,
   };
 }
+
+/** A pool's health monitor, if it has one. */
+function monitorOf(tree: LoadBalancerTree, pool: ResourceRecord): ResourceRecord | undefined {
+  return tree.healthmonitors.find((h) => (h.desired as HealthMonitorSpec).pool_id === pool.id);
+}
+
+function membersOf(tree: LoadBalancerTree, pool: ResourceRecord): ResourceRecord[] {
+  return tree.members.filter((m) => (m.desired as MemberSpec).pool_id === pool.id);
+}
+
+/** The address a member shows: the one written on the device when it differs from the one asked for. */
+function memberAddress(d: MemberSpec): string {
+  return d.written_address ?? d.address;
+}
+
+/** TLS options a listener and a pool show at Octavia's defaults (this provider refuses other values). */
+const TLS_DEFAULTS = { tls_ciphers: null, tls_versions: null, alpn_protocols: null } as const;
 
 /** The listener whose default pool a pool is (its own `default_pool_id`, or the pool's `listener_id`). */
 export function defaultPoolOf(tree: LoadBalancerTree, listener: ResourceRecord): string | null {
@@ -90,15 +110,9 @@ export function loadBalancerView(tree: LoadBalancerTree): OctaviaObject {
   const r = tree.root;
   const d = r.desired as LoadBalancerSpec;
   return {
-    id: r.id,
+    ...common(r),
     name: d.name,
     description: d.description,
-    provisioning_status: r.provisioningStatus,
-    operating_status: r.operatingStatus,
-    admin_state_up: d.admin_state_up,
-    project_id: r.tenantId,
-    created_at: timestamp(r.createdAt),
-    updated_at: timestamp(r.updatedAt),
     vip_address: d.vip_address,
     vip_port_id: d.vip_port_id ?? vipPortId(r.id),
     vip_subnet_id: d.vip_subnet_id ?? null,
@@ -109,9 +123,7 @@ export function loadBalancerView(tree: LoadBalancerTree): OctaviaObject {
     provider: PROVIDER,
     flavor_id: null,
     vip_qos_policy_id: null,
-    tags: d.tags ?? [],
     availability_zone: null,
-    tenant_id: r.tenantId,
   };
 }
 
@@ -124,7 +136,6 @@ export function listenerView(tree: LoadBalancerTree, r: ResourceRecord): Octavia
     ...common(r),
     name: d.name,
     description: d.description,
-    admin_state_up: d.admin_state_up,
     protocol: d.protocol,
     protocol_port: d.protocol_port,
     connection_limit: d.connection_limit,
@@ -139,22 +150,18 @@ export function listenerView(tree: LoadBalancerTree, r: ResourceRecord): Octavia
     client_authentication: 'NONE',
     client_crl_container_ref: null,
     allowed_cidrs: null,
-    tls_ciphers: null,
-    tls_versions: null,
-    alpn_protocols: null,
+    ...TLS_DEFAULTS,
   };
 }
 
 export function poolView(tree: LoadBalancerTree, r: ResourceRecord): OctaviaObject {
   const d = r.desired as PoolSpec;
-  const monitor = tree.healthmonitors.find((h) => (h.desired as HealthMonitorSpec).pool_id === r.id);
-  const members = tree.members.filter((m) => (m.desired as MemberSpec).pool_id === r.id);
+  const monitor = monitorOf(tree, r);
   const sp = d.session_persistence;
   return {
     ...common(r),
     name: d.name,
     description: d.description,
-    admin_state_up: d.admin_state_up,
     protocol: d.protocol,
     lb_algorithm: d.lb_algorithm,
     session_persistence: sp
@@ -168,14 +175,12 @@ export function poolView(tree: LoadBalancerTree, r: ResourceRecord): OctaviaObje
     loadbalancers: [{ id: tree.root.id }],
     listeners: ids(listenersOfPool(tree, r)),
     healthmonitor_id: monitor?.id ?? null,
-    members: ids(members),
+    members: ids(membersOf(tree, r)),
     tls_container_ref: null,
     ca_tls_container_ref: null,
     crl_container_ref: null,
     tls_enabled: false,
-    tls_ciphers: null,
-    tls_versions: null,
-    alpn_protocols: null,
+    ...TLS_DEFAULTS,
   };
 }
 
@@ -184,8 +189,7 @@ export function memberView(r: ResourceRecord): OctaviaObject {
   return {
     ...common(r),
     name: d.name,
-    admin_state_up: d.admin_state_up,
-    address: d.written_address ?? d.address,
+    address: memberAddress(d),
     protocol_port: d.protocol_port,
     weight: d.weight,
     backup: d.backup ?? false,
@@ -211,7 +215,6 @@ export function healthMonitorView(r: ResourceRecord): OctaviaObject {
     http_method: http ? d.http_method : null,
     url_path: http ? d.url_path : null,
     expected_codes: http ? d.expected_codes : null,
-    admin_state_up: d.admin_state_up,
     pools: [{ id: d.pool_id }],
     http_version: null,
     domain_name: null,
@@ -226,7 +229,6 @@ export function l7PolicyView(tree: LoadBalancerTree, r: ResourceRecord): Octavia
     ...common(r),
     name: d.name,
     description: d.description,
-    admin_state_up: d.admin_state_up,
     action: d.action,
     listener_id: d.listener_id,
     redirect_pool_id: d.redirect_pool_id,
@@ -247,7 +249,6 @@ export function l7RuleView(r: ResourceRecord): OctaviaObject {
     key: d.key,
     value: d.value,
     invert: d.invert,
-    admin_state_up: d.admin_state_up,
     l7policy_id: d.l7policy_id,
   };
 }
@@ -310,19 +311,16 @@ export function statusTree(tree: LoadBalancerTree) {
     provisioning_status: r.provisioningStatus,
   });
   const poolStatus = (pool: ResourceRecord) => {
-    const monitor = tree.healthmonitors.find((h) => (h.desired as HealthMonitorSpec).pool_id === pool.id);
+    const monitor = monitorOf(tree, pool);
     return {
       ...status(pool),
       ...(monitor
         ? { health_monitor: { ...status(monitor), type: (monitor.desired as HealthMonitorSpec).type } }
         : {}),
-      members: tree.members
-        .filter((m) => (m.desired as MemberSpec).pool_id === pool.id)
-        .map((m) => ({
-          ...status(m),
-          address: (m.desired as MemberSpec).written_address ?? (m.desired as MemberSpec).address,
-          protocol_port: (m.desired as MemberSpec).protocol_port,
-        })),
+      members: membersOf(tree, pool).map((m) => {
+        const d = m.desired as MemberSpec;
+        return { ...status(m), address: memberAddress(d), protocol_port: d.protocol_port };
+      }),
     };
   };
   return {
