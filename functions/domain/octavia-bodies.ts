@@ -43,7 +43,7 @@ const timeout = int(0, MAX_TIMEOUT);
 const cidr = z.union([z.cidrv4(), z.cidrv6()], { error: 'must be a CIDR' });
 
 /** Octavia's enumerations, and the part of each this provider implements. */
-export const OCTAVIA_ENUMS = {
+const OCTAVIA_ENUMS = {
   listenerProtocol: ['TCP', 'HTTPS', 'HTTP', 'TERMINATED_HTTPS', 'UDP', 'SCTP', 'PROMETHEUS'],
   poolProtocol: ['TCP', 'HTTP', 'HTTPS', 'PROXY', 'PROXYV2', 'UDP', 'SCTP'],
   lbAlgorithm: ['LEAST_CONNECTIONS', 'ROUND_ROBIN', 'SOURCE_IP', 'SOURCE_IP_PORT'],

@@ -28,7 +28,7 @@ export interface ListQuery {
 }
 
 /** Octavia's page size limit (`api_settings.pagination_max_limit`). */
-export const MAX_PAGE = 1000;
+const MAX_PAGE = 1000;
 const AUXILIARY = new Set(['limit', 'marker', 'sort', 'sort_key', 'sort_dir', 'fields', 'page_reverse']);
 const TAG_PARAMS = {
   tags: 'all',
@@ -153,7 +153,7 @@ function filterValue(view: OctaviaObject, key: string): unknown {
 }
 
 /** Keeps the objects every filter and tag condition accepts (a filter's values are alternatives). */
-export function filterViews(views: readonly OctaviaObject[], q: ListQuery): OctaviaObject[] {
+function filterViews(views: readonly OctaviaObject[], q: ListQuery): OctaviaObject[] {
   return views.filter((v) => {
     for (const [key, values] of q.filters)
       if (!values.some((w) => matches(filterValue(v, key), w))) return false;
@@ -177,7 +177,7 @@ function compare(a: unknown, b: unknown): number {
   return s < t ? -1 : s > t ? 1 : 0;
 }
 
-export function sortViews(views: readonly OctaviaObject[], q: ListQuery): OctaviaObject[] {
+function sortViews(views: readonly OctaviaObject[], q: ListQuery): OctaviaObject[] {
   return [...views].sort((a, b) => {
     for (const { key, dir } of q.sort) {
       const c = compare(a[key], b[key]);
@@ -188,7 +188,7 @@ export function sortViews(views: readonly OctaviaObject[], q: ListQuery): Octavi
 }
 
 /** The page after (or, reversed, before) the marker in an ordered list; the marker must be in it. */
-export function pageOf(ordered: readonly OctaviaObject[], q: ListQuery): OctaviaObject[] {
+function pageOf(ordered: readonly OctaviaObject[], q: ListQuery): OctaviaObject[] {
   let items = [...ordered];
   if (q.marker !== undefined) {
     const at = items.findIndex((v) => v.id === q.marker);

@@ -15,12 +15,6 @@ import { faults } from './octavia-faults.js';
  */
 
 export type PolicyMode = 'advanced' | 'keystone_default_roles' | 'owner_or_admin' | 'noauth';
-export const POLICY_MODES: readonly PolicyMode[] = [
-  'advanced',
-  'keystone_default_roles',
-  'owner_or_admin',
-  'noauth',
-];
 
 /** Octavia's rules: reading a project's objects, reading every project's, writing, and admin-only calls (failover). */
 export type PolicyRule = 'read' | 'read-global' | 'write' | 'admin';
