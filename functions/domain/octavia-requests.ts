@@ -15,7 +15,6 @@ import {
   findNetwork,
   findSubnet,
   ipVersionOf,
-  loadBalancerOfPort,
   type NetworkCatalog,
   networkOfSubnet,
   type ResolvedSubnet,
@@ -202,11 +201,6 @@ export function chooseVip(
     throw faults.badRequest(`VIP address ${address} is not in subnet ${chosen.id} (${chosen.cidr}).`);
   const networkId = body.vip_network_id ?? networkOfSubnet(catalog, chosen.id)?.id ?? chosen.networkId;
   return { subnet: chosen, networkId, ...(address ? { address } : {}) };
-}
-
-/** The load balancer holding a VIP port id (our ports are our load balancers' VIP ports). */
-export function portOwner(portId: string): string {
-  return loadBalancerOfPort(portId.toLowerCase());
 }
 
 /** A member's subnet must be one the environment knows (any id with no-op networks). */
@@ -1146,4 +1140,14 @@ export function missing(type: ResourceType, id: string): OctaviaFault {
 /** The IP version of a VIP, for a listener's allowed CIDRs check. */
 export function vipVersion(tree: LoadBalancerTree): 4 | 6 | undefined {
   return ipVersionOf((tree.root.desired as { vip_address: string }).vip_address);
+}
+
+/** A listener's allowed CIDRs must be of its VIP's IP version (Octavia's 400 otherwise). */
+export function checkAllowedCidrs(tree: LoadBalancerTree, cidrs: readonly string[] | null | undefined): void {
+  const version = vipVersion(tree);
+  for (const c of cidrs ?? [])
+    if ((c.includes(':') ? 6 : 4) !== version)
+      throw faults.validation(
+        `CIDR ${c} IP version incompatible with VIP ${tree.root.desired.vip_address} IP version.`,
+      );
 }

@@ -86,7 +86,7 @@ export class NeutronReads {
   /** A load balancer's VIP port, if the caller may see that load balancer. */
   private async vipPort(caller: Caller, portId: string): Promise<Record<string, unknown> | undefined> {
     if (!/^[0-9a-fA-F-]{36}$/.test(portId)) return undefined;
-    const tree = await this.deps.loadTree(loadBalancerOfPort(portId.toLowerCase()));
+    const tree = await this.deps.loadTree(loadBalancerOfPort(portId));
     if (!tree) return undefined;
     const lb = tree.root.desired as LoadBalancerSpec;
     if ((lb.vip_port_id ?? '').toLowerCase() !== portId.toLowerCase()) return undefined;

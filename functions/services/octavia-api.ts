@@ -3,6 +3,7 @@ import { type LbaasRequest, parseRequest, type ResourceType } from '../domain/lb
 import type { ListenerStatistics } from '../domain/listener-statistics.js';
 import { type Statistics, sumStatistics, toStatistics } from '../domain/listener-statistics.js';
 import {
+  loadBalancerOfPort,
   type NetworkCatalog,
   type ResolvedSubnet,
   usableAddresses,
@@ -35,10 +36,12 @@ import {
 } from '../domain/octavia-listing.js';
 import { authorize, type Caller, listingScope, type PolicyMode } from '../domain/octavia-policy.js';
 import {
+  checkAllowedCidrs,
   checkMemberSubnet,
   checkMutable,
   chooseVip,
   findRecord,
+  missing,
   type PlanContext,
   planDelete,
   planFailover,
@@ -57,9 +60,7 @@ import {
   planPoolUpdate,
   planRuleCreate,
   planRuleUpdate,
-  portOwner,
   projectRecords,
-  vipVersion,
   type WritePlan,
 } from '../domain/octavia-requests.js';
 import {
@@ -385,12 +386,7 @@ export class OctaviaApi {
         const tree = await this.treeOf('loadbalancer', body.loadbalancer_id);
         this.writable(caller, tree);
         checkMutable(tree, ['ACTIVE']);
-        const version = vipVersion(tree);
-        for (const c of body.allowed_cidrs ?? [])
-          if ((c.includes(':') ? 6 : 4) !== version)
-            throw faults.validation(
-              `CIDR ${c} IP version incompatible with VIP ${tree.root.desired.vip_address} IP version.`,
-            );
+        checkAllowedCidrs(tree, body.allowed_cidrs);
         rejectUnsupported('listener', body);
         return this.execute(planListenerCreate(this.ctx(tree), tree, body), tree, 201);
       }
@@ -461,7 +457,7 @@ export class OctaviaApi {
     rejectUnsupported('loadbalancer', body);
     let holder: string | undefined;
     if (body.vip_port_id) {
-      const owner = portOwner(body.vip_port_id);
+      const owner = loadBalancerOfPort(body.vip_port_id);
       const [lb] = await this.deps.resources.loadObjects(owner, [{ type: 'loadbalancer', id: owner }]);
       if (lb && (lb.desired as { vip_port_id?: string }).vip_port_id === body.vip_port_id.toLowerCase())
         holder = owner;
@@ -537,12 +533,7 @@ export class OctaviaApi {
       case 'listener': {
         checkMutable(tree, ['ACTIVE']);
         const body = parsed as Parameters<typeof planListenerUpdate>[3];
-        const version = vipVersion(tree);
-        for (const c of body.allowed_cidrs ?? [])
-          if ((c.includes(':') ? 6 : 4) !== version)
-            throw faults.validation(
-              `CIDR ${c} IP version incompatible with VIP ${tree.root.desired.vip_address} IP version.`,
-            );
+        checkAllowedCidrs(tree, body.allowed_cidrs);
         rejectUnsupported(type, parsed);
         plan = planListenerUpdate(ctx, tree, id, body);
         break;
@@ -734,11 +725,7 @@ export class OctaviaApi {
     if (status === 202 || status === 204) return { status };
     const after = await this.loadTree(plan.loadbalancerId);
     const record = after ? findRecord(after, plan.subject.type, plan.subject.id) : undefined;
-    if (!after || !record)
-      throw new OctaviaFault(
-        500,
-        `${DISPLAY_NAMES[plan.subject.type]} ${plan.subject.id} was recorded but cannot be read back.`,
-      );
+    if (!after || !record) throw missing(plan.subject.type, plan.subject.id);
     const view = viewOf(after, record);
     if (options.full && plan.subject.type === 'loadbalancer') {
       view.listeners = after.listeners.map((l) => listenerView(after, l));
