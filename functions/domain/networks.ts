@@ -250,6 +250,20 @@ export function neutronNetwork(n: NetworkDefinition, projectId: string) {
   };
 }
 
+/**
+ * A VIP port's Neutron status from what was measured: ACTIVE only once an agent put the load
+ * balancer on a device (DOWN when its admin state is down); before that BUILD while it waits, or
+ * ERROR when it failed.
+ */
+export function vipPortStatus(lb: {
+  adminStateUp: boolean;
+  appliedAt: number | undefined;
+  provisioningStatus: string;
+}): 'ACTIVE' | 'DOWN' | 'BUILD' | 'ERROR' {
+  if (lb.appliedAt === undefined) return lb.provisioningStatus === 'ERROR' ? 'ERROR' : 'BUILD';
+  return lb.adminStateUp ? 'ACTIVE' : 'DOWN';
+}
+
 /** Neutron's shape of a load balancer's VIP port. */
 export function neutronVipPort(lb: {
   id: string;
@@ -259,6 +273,8 @@ export function neutronVipPort(lb: {
   subnetId: string | undefined;
   networkId: string | undefined;
   adminStateUp: boolean;
+  appliedAt: number | undefined;
+  provisioningStatus: string;
 }) {
   return {
     id: vipPortId(lb.id),
@@ -267,7 +283,7 @@ export function neutronVipPort(lb: {
     fixed_ips: [{ subnet_id: lb.subnetId ?? null, ip_address: lb.address }],
     device_owner: 'Octavia',
     device_id: `lb-${lb.id}`,
-    status: 'ACTIVE',
+    status: vipPortStatus(lb),
     admin_state_up: lb.adminStateUp,
     mac_address: null,
     security_groups: [],

@@ -99,6 +99,8 @@ export class NeutronReads {
       subnetId: lb.vip_subnet_id,
       networkId: lb.vip_network_id,
       adminStateUp: lb.admin_state_up,
+      appliedAt: tree.root.appliedAt,
+      provisioningStatus: tree.root.provisioningStatus,
     });
   }
 

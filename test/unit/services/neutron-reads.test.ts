@@ -25,7 +25,7 @@ const catalog: NetworkCatalog = {
   ],
 };
 
-function tree(project = PROJECT): LoadBalancerTree {
+function tree(project = PROJECT, status: Partial<ResourceRecord> = { appliedAt: 1 }): LoadBalancerTree {
   const root = {
     loadbalancerId: LB,
     type: 'loadbalancer',
@@ -47,20 +47,21 @@ function tree(project = PROJECT): LoadBalancerTree {
     requestId: 'r1',
     createdAt: 1,
     updatedAt: 1,
+    ...status,
   } as unknown as ResourceRecord<'loadbalancer'>;
   return { root, listeners: [], pools: [], members: [], healthmonitors: [], l7policies: [], l7rules: [] };
 }
 
 const member = (projectId: string): Caller => ({ projectId, roles: ['load-balancer_member'] });
 
-function reads(options: { noopCidr?: string; owner?: string } = {}) {
+function reads(options: { noopCidr?: string; owner?: string; status?: Partial<ResourceRecord> } = {}) {
   const loaded: string[] = [];
   const neutron = new NeutronReads({
     networks: { ...catalog, ...(options.noopCidr ? { noopCidr: options.noopCidr } : {}) },
     policy: 'advanced',
     loadTree: async (id) => {
       loaded.push(id);
-      return id === LB ? tree(options.owner) : undefined;
+      return id === LB ? tree(options.owner, options.status) : undefined;
     },
   });
   return { neutron, loaded };
@@ -128,6 +129,34 @@ describe('NeutronReads', () => {
     await expect(neutron.port(member('0123456789abcdef0123456789abcdef'), PORT)).rejects.toMatchObject({
       status: 404,
     });
+  });
+
+  it('says a VIP port is ACTIVE only once its load balancer was put on a device', async () => {
+    const statusOf = async (status: Partial<ResourceRecord>) =>
+      ((await reads({ status }).neutron.port(member(PROJECT), PORT)).body as { port: { status: string } })
+        .port.status;
+    expect(await statusOf({ provisioningStatus: 'ACTIVE', appliedAt: 5 })).toBe('ACTIVE');
+    // Waiting for its agent: nothing on a device yet.
+    expect(await statusOf({ provisioningStatus: 'PENDING_CREATE' })).toBe('BUILD');
+    // Refused or failed before it was ever applied.
+    expect(await statusOf({ provisioningStatus: 'ERROR' })).toBe('ERROR');
+    // On the device, an update pending: still there.
+    expect(await statusOf({ provisioningStatus: 'PENDING_UPDATE', appliedAt: 5 })).toBe('ACTIVE');
+    expect(
+      await statusOf({
+        provisioningStatus: 'ACTIVE',
+        appliedAt: 5,
+        desired: {
+          id: LB,
+          name: 'web',
+          vip_address: '10.20.0.7',
+          vip_subnet_id: SUBNET,
+          vip_network_id: NETWORK,
+          vip_port_id: PORT,
+          admin_state_up: false,
+        },
+      } as Partial<ResourceRecord>),
+    ).toBe('DOWN');
   });
 
   it('reads no load balancer for a port id that is not an id, and lists ports only by id', async () => {
