@@ -1,7 +1,14 @@
 import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { vipClaimKey } from '../domain/claims.js';
 import type { ResourceType } from '../domain/lbaas-request.js';
 import type { ListPosition, ObjectCatalog } from '../domain/ports.js';
-import { createdKeyOf, projectListingKeys, type ResourceRecord } from '../domain/resource-state.js';
+import {
+  createdKeyOf,
+  listingKeys,
+  projectListingKeys,
+  type ResourceRecord,
+  resourceKey,
+} from '../domain/resource-state.js';
 import { RESOURCES_BY_PROJECT_INDEX, RESOURCES_BY_TYPE_INDEX } from '../shared/table-schema.js';
 import { queryAll } from './dynamodb-query.js';
 import { toRecord } from './dynamodb-resource-store.js';
@@ -39,7 +46,7 @@ export class DynamoDbObjectCatalog implements ObjectCatalog {
                 projectKey,
                 createdKey: createdKeyOf(after.createdAt, after.id),
                 loadbalancerId: after.loadbalancerId,
-                key: `${type}#${after.id}`,
+                key: resourceKey(type, after.id),
               },
             }
           : {}),
@@ -54,7 +61,7 @@ export class DynamoDbObjectCatalog implements ObjectCatalog {
       TableName: this.tables.resources,
       IndexName: RESOURCES_BY_TYPE_INDEX,
       KeyConditionExpression: 'listKey = :lk',
-      ExpressionAttributeValues: { ':lk': `${env}#${type}` },
+      ExpressionAttributeValues: { ':lk': listingKeys(env, type, '', undefined).listKey },
     });
     return items.map(toRecord);
   }
@@ -64,7 +71,7 @@ export class DynamoDbObjectCatalog implements ObjectCatalog {
     for (let i = 0; i < addresses.length; i += 100) {
       let keys: Record<string, unknown>[] = addresses
         .slice(i, i + 100)
-        .map((a) => ({ claimKey: `vip#${env}#${a}` }));
+        .map((a) => ({ claimKey: vipClaimKey(env, a) }));
       while (keys.length > 0) {
         const res = await this.db.send(
           new BatchGetCommand({
@@ -74,7 +81,7 @@ export class DynamoDbObjectCatalog implements ObjectCatalog {
           }),
         );
         for (const item of res.Responses?.[this.tables.claims] ?? [])
-          held.add(String(item.claimKey).slice(`vip#${env}#`.length));
+          held.add(String(item.claimKey).slice(vipClaimKey(env, '').length));
         keys = (res.UnprocessedKeys?.[this.tables.claims]?.Keys ?? []) as Record<string, unknown>[];
       }
     }

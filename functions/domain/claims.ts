@@ -30,6 +30,11 @@ export interface Claim {
   describe: string;
 }
 
+/** The claim a load balancer holds on its VIP address (also how the API finds which addresses are free). */
+export function vipClaimKey(env: string, address: string): string {
+  return `vip#${env}#${address}`;
+}
+
 /** The claims an object holds while it exists. */
 export function claimsOf(
   env: string,
@@ -42,7 +47,7 @@ export function claimsOf(
     out.push({ key: `id#${env}#${object.id}`, owner, describe: `id ${object.id}` });
   if (object.type === 'loadbalancer') {
     const vip = (object.desired as LoadBalancerSpec).vip_address;
-    out.push({ key: `vip#${env}#${vip}`, owner, describe: `VIP ${vip}` });
+    out.push({ key: vipClaimKey(env, vip), owner, describe: `VIP ${vip}` });
   }
   if (object.type === 'listener') {
     const { protocol_port: port, protocol } = object.desired as ListenerSpec;
