@@ -506,11 +506,22 @@ export function planApply(
  * update or a delete names it there.
  */
 function placedAsOnDevice(snapshot: DeviceSnapshot): (o: BigIpObject) => BigIpObject {
+  // Each pool's members by name, indexed once it is asked about (a thousand members, each looked up).
+  const byPool = new Map<string, Map<string, BigIpObject>>();
+  const membersOf = (poolKey: string) => {
+    let index = byPool.get(poolKey);
+    if (!index) {
+      index = new Map();
+      for (const m of snapshot.poolMembers.get(poolKey) ?? []) if (!index.has(m.name)) index.set(m.name, m);
+      byPool.set(poolKey, index);
+    }
+    return index;
+  };
   return (o) => {
     if (o.kind !== 'member') return o;
-    const found = snapshot.poolMembers
-      .get(objectKey({ kind: 'pool', partition: o.partition, name: o.pool as string }))
-      ?.find((m) => m.name === o.name);
+    const found = membersOf(objectKey({ kind: 'pool', partition: o.partition, name: o.pool as string })).get(
+      o.name,
+    );
     if (!found?.nodePartition || found.nodePartition === o.nodePartition) return o;
     return { ...o, nodePartition: found.nodePartition };
   };
