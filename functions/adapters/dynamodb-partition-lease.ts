@@ -52,7 +52,7 @@ export class DynamoDbPartitionLease implements PartitionLease {
             ExpressionAttributeValues: { ':now': now, ':me': owner },
           }),
         );
-        return now + this.options.ttlMs / 2;
+        return this.sendBy(now);
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
       }
@@ -89,7 +89,16 @@ export class DynamoDbPartitionLease implements PartitionLease {
         owner,
       });
     }
-    return now + this.options.ttlMs / 2;
+    return this.sendBy(now);
+  }
+
+  /**
+   * The send-by time of a grant written at `grantedAt` (measured before the write, so never late):
+   * half the TTL, leaving the other half for calls already on their way. One rule for an acquisition
+   * and a renewal alike.
+   */
+  private sendBy(grantedAt: number): number {
+    return grantedAt + this.options.ttlMs / 2;
   }
 
   async release(key: string, owner: string): Promise<void> {

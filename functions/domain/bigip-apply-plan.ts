@@ -1,4 +1,4 @@
-import { destination, fullPath, memberAddress, nodeName } from './bigip-names.js';
+import { destination, fullPath, isOwnRulePath, memberAddress, nodeName } from './bigip-names.js';
 import {
   type BigIpCommand,
   type BigIpObject,
@@ -416,8 +416,9 @@ export function planApply(
       if (CONTENT_NAMED.has(desired.kind)) continue;
       if (unchangedSinceApplied(lastApplied?.get(key), desired, actual, snapshot.tmosVersion)) continue;
       const seen = desired.kind === 'virtual' ? withAddressDestination(actual, t) : actual;
+      const attrs = desired.kind === 'virtual' ? withForeignRules(desired.attrs, seen, t) : desired.attrs;
       const changes: Record<string, unknown> = {};
-      for (const [attr, value] of Object.entries(desired.attrs)) {
+      for (const [attr, value] of Object.entries(attrs)) {
         if (JSON.stringify(value) !== JSON.stringify(seen[attr])) changes[attr] = value;
       }
       if (Object.keys(changes).length > 0) writes.push({ op: 'update', object: desired, changes });
@@ -505,11 +506,22 @@ export function planApply(
  * update or a delete names it there.
  */
 function placedAsOnDevice(snapshot: DeviceSnapshot): (o: BigIpObject) => BigIpObject {
+  // Each pool's members by name, indexed once it is asked about (a thousand members, each looked up).
+  const byPool = new Map<string, Map<string, BigIpObject>>();
+  const membersOf = (poolKey: string) => {
+    let index = byPool.get(poolKey);
+    if (!index) {
+      index = new Map();
+      for (const m of snapshot.poolMembers.get(poolKey) ?? []) if (!index.has(m.name)) index.set(m.name, m);
+      byPool.set(poolKey, index);
+    }
+    return index;
+  };
   return (o) => {
     if (o.kind !== 'member') return o;
-    const found = snapshot.poolMembers
-      .get(objectKey({ kind: 'pool', partition: o.partition, name: o.pool as string }))
-      ?.find((m) => m.name === o.name);
+    const found = membersOf(objectKey({ kind: 'pool', partition: o.partition, name: o.pool as string })).get(
+      o.name,
+    );
     if (!found?.nodePartition || found.nodePartition === o.nodePartition) return o;
     return { ...o, nodePartition: found.nodePartition };
   };
@@ -580,6 +592,26 @@ function rank(c: BigIpCommand): number {
   // Writes ascend by kind, deletes descend after them: keep that split, lists ranking as member writes.
   if (c.op === 'delete') return 2 * OBJECT_KINDS.length - kindRank(c.object.kind);
   return c.op === 'replace-members' ? kindRank('member') : kindRank(c.object.kind);
+}
+
+/**
+ * A virtual server's iRules as this change leaves them: ours as the translation wants them, every
+ * other one (an operator's) kept where the device has it. The translation names only ours, so
+ * comparing its list alone would remove a hand-attached iRule from every virtual of a load balancer
+ * with a PROXY pool.
+ */
+function withForeignRules(
+  attrs: Record<string, unknown>,
+  actual: Record<string, unknown>,
+  t: Translation,
+): Record<string, unknown> {
+  const wanted = attrs.rules as string[] | undefined;
+  if (wanted === undefined) return attrs;
+  const own = (r: string) => isOwnRulePath(t.env, t.partition, r);
+  const onDevice = (actual.rules as string[] | undefined) ?? [];
+  const kept = onDevice.filter((r) => !own(r) || wanted.includes(r));
+  const rules = [...kept, ...wanted.filter((r) => !kept.includes(r))];
+  return { ...attrs, rules };
 }
 
 /**

@@ -43,6 +43,8 @@ export interface TranslationOptions {
 
 /** A load balancer's desired state as BIG-IP objects. */
 export interface Translation {
+  /** The environment it was made for (our object names start with it). */
+  env: string;
   partition: string;
   loadbalancerDeleted: boolean;
   /** Objects that must exist, with the attributes we own. */
@@ -216,6 +218,7 @@ class TranslationContext {
     this.env = options.env;
     this.partition = partitionName(options.env, tree.root.tenantId);
     this.out = {
+      env: this.env,
       partition: this.partition,
       loadbalancerDeleted: isDeleted(tree, tree.root),
       present: new Map(),
@@ -245,6 +248,22 @@ class TranslationContext {
 
   deleted(record: ResourceRecord): boolean {
     return isDeleted(this.tree, record);
+  }
+
+  private backupPools: Set<string> | undefined;
+
+  /**
+   * Whether a pool has a live backup member: then its pool activates priority groups and its other
+   * members are the higher group (one rule for the pool and its members, worked out once per
+   * translation: a thousand-member pool asked member by member would cost a million checks).
+   */
+  hasBackups(poolId: string): boolean {
+    this.backupPools ??= new Set(
+      this.tree.members
+        .filter((m) => (m.desired as MemberSpec).backup === true && !this.deleted(m))
+        .map((m) => m.desired.pool_id as string),
+    );
+    return this.backupPools.has(poolId);
   }
 }
 
@@ -303,7 +322,7 @@ function translatePool(t: TranslationContext, pool: ResourceRecord): void {
   const members = tree.members.filter((m) => m.desired.pool_id === pool.id && !t.deleted(m));
   const ratio = members.some((m) => (m.desired as MemberSpec).weight > 1);
   // Backup members: priority group activation, the lower group only when the upper has no member up.
-  const backups = members.some((m) => (m.desired as MemberSpec).backup === true);
+  const backups = t.hasBackups(pool.id);
   const hm = tree.healthmonitors.find((h) => h.desired.pool_id === pool.id && checks(tree, h));
   t.add(
     'present',
@@ -364,9 +383,7 @@ function translateMembers(t: TranslationContext): void {
         t.fail(member, `pool ${spec.pool_id} does not exist in load balancer ${tree.root.id}`);
       continue;
     }
-    const poolHasBackups = tree.members.some(
-      (m) => m.desired.pool_id === pool.id && !t.deleted(m) && (m.desired as MemberSpec).backup === true,
-    );
+    const poolHasBackups = t.hasBackups(pool.id);
     const ownMonitor = memberMonitor(t, member, pool);
     const object: BigIpObject = {
       kind: 'member',
