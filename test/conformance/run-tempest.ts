@@ -164,8 +164,12 @@ async function main() {
     const env = { ...process.env, HOME: home };
     await run('/usr/bin/tempest', ['init', join(work, 'ws')], { env });
     const ws = join(work, 'ws');
+    mkdirSync(join(work, 'lock'));
     writeFileSync(join(ws, 'etc', 'accounts.yaml'), accounts);
-    writeFileSync(join(ws, 'etc', 'tempest.conf'), tempestConf({ keystone: keystone.url, ws, ipv6 }));
+    writeFileSync(
+      join(ws, 'etc', 'tempest.conf'),
+      tempestConf({ keystone: keystone.url, ws, ipv6, lockPath: join(work, 'lock') }),
+    );
 
     log(
       `running tempest (${regex === CI_SUBSET ? 'CI subset' : regex}, concurrency ${concurrency}, IPv6 ${ipv6 ? 'on' : 'off'})…`,
@@ -270,9 +274,16 @@ async function provisionAccounts(
   return `${lines.join('\n')}\n`;
 }
 
-function tempestConf(o: { keystone: string; ws: string; ipv6: boolean }): string {
+/**
+ * `lock_path` is the run's own: tempest's default, /tmp/tempest-lock, keeps an interrupted run's
+ * account locks, and the next run, finding every preprovisioned account taken, fails in setUpClass.
+ */
+function tempestConf(o: { keystone: string; ws: string; ipv6: boolean; lockPath: string }): string {
   return `[DEFAULT]
 log_file = tempest.log
+
+[oslo_concurrency]
+lock_path = ${o.lockPath}
 
 [auth]
 use_dynamic_credentials = False
