@@ -21,10 +21,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { SecretsManagerCertificates } from '../functions/adapters/certificate-stores.js';
-import { type BundleWorld, prepareBundles } from '../test/support/bundle-fixture.js';
+import { type BundleWorld, importSiteCertificate, prepareBundles } from '../test/support/bundle-fixture.js';
 import { type BundleProcess, startBundle } from '../test/support/bundle-host.js';
 import type { TemplateFunction } from '../test/support/cloud-assembly.js';
 import { lbIds, requests } from '../test/support/factories.js';
@@ -106,19 +104,7 @@ async function scenario(envPrefix: string): Promise<Map<TemplateFunction, Bundle
 
   const ids = lbIds();
   const ref = `lbaas/${env.prefix}/${ids.tenantId}/www`;
-  const tls = (f: string) =>
-    readFileSync(join(import.meta.dirname, '..', 'test', 'fixtures', 'tls', f), 'utf8');
-  const secrets = new SecretsManagerClient({
-    region: deployment.region,
-    endpoint: deployment.secrets.endpoint,
-    credentials: { accessKeyId: 'operator', secretAccessKey: 'operator' },
-  });
-  await new SecretsManagerCertificates(secrets).put(ref, {
-    certificate: tls('www.example.com.pem'),
-    private_key: tls('www.example.com.key'),
-    intermediates: tls('sites-ca.pem'),
-  });
-  secrets.destroy();
+  await importSiteCertificate(deployment, ref);
   const pool = requests.createPool(ids);
   const poolId = pool.object.id as string;
   const [scheduler] = of('scheduler') as [TemplateFunction];

@@ -21,6 +21,7 @@ import { isPending } from '../functions/domain/resource-state.js';
 import { type MetricEvent, metricEvents } from '../functions/shared/telemetry.js';
 import { describeTiming, TIMING_MODELS, type TimingModel } from '../local/bigip-simulator/timing-model.js';
 import { type LocalStack, startLocalStack } from '../local/local-stack.js';
+import { benchTenant, httpPoolTree, vipSequence } from './support/load-balancer-trees.js';
 import { startBenchServices } from './support/local-services.js';
 import { machine, printTable, summarize, writeResult } from './support/stats.js';
 import { chosenTimings } from './support/timing-args.js';
@@ -36,12 +37,8 @@ const services = await startBenchServices();
 const N_MEMBERS = 1_000;
 const N_TENANTS = 100;
 
-const tenant = () => randomUUID().replaceAll('-', '');
-let vip = 0;
-const nextVip = () => {
-  vip += 1;
-  return `10.${200 + Math.floor(vip / 62_500)}.${Math.floor(vip / 250) % 250}.${(vip % 250) + 1}`;
-};
+const tenant = benchTenant;
+const nextVip = vipSequence();
 const memberAddress = (i: number) =>
   `10.${50 + Math.floor(i / 62_500)}.${Math.floor(i / 250) % 250}.${(i % 250) + 1}`;
 
@@ -133,29 +130,8 @@ async function run(timing: TimingModel): Promise<Scenario[]> {
   const out: Scenario[] = [];
   try {
     const loadBalancerWithPool = async () => {
-      const ids = { tenantId: tenant(), loadbalancerId: randomUUID() };
-      const listenerId = randomUUID();
-      const poolId = randomUUID();
-      await client.submitMany([
-        {
-          ...ids,
-          resource: 'loadbalancer',
-          operation: 'create',
-          object: { id: ids.loadbalancerId, vip_address: nextVip() },
-        },
-        {
-          ...ids,
-          resource: 'listener',
-          operation: 'create',
-          object: { id: listenerId, protocol: 'HTTP', protocol_port: 80 },
-        },
-        {
-          ...ids,
-          resource: 'pool',
-          operation: 'create',
-          object: { id: poolId, protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN', listener_id: listenerId },
-        },
-      ]);
+      const { ids, poolId, messages } = httpPoolTree(tenant(), nextVip());
+      await client.submitMany(messages);
       return { ids, poolId };
     };
 

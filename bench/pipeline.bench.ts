@@ -33,6 +33,7 @@ import { type MetricEvent, metricEvents } from '../functions/shared/telemetry.js
 import { describeTiming, TIMING_MODELS, type TimingModel } from '../local/bigip-simulator/timing-model.js';
 import { inFunction } from '../local/function-scope.js';
 import { type LocalStack, startLocalStack } from '../local/local-stack.js';
+import { benchTenant, httpPoolTree, vipSequence } from './support/load-balancer-trees.js';
 import { startBenchServices } from './support/local-services.js';
 import { type PipelineResult, type PipelineRun, renderPipelineReport } from './support/pipeline-report.js';
 import {
@@ -78,12 +79,8 @@ const N_TENANTS = 100;
 const QUIET_PAUSE_MS = 2_500;
 
 const services = await startBenchServices();
-const tenant = () => randomUUID().replaceAll('-', '');
-let vip = 0;
-const nextVip = () => {
-  vip += 1;
-  return `10.${200 + Math.floor(vip / 62_500)}.${Math.floor(vip / 250) % 250}.${(vip % 250) + 1}`;
-};
+const tenant = benchTenant;
+const nextVip = vipSequence();
 let memberN = 0;
 const nextMemberAddress = () => {
   memberN += 1;
@@ -169,32 +166,7 @@ async function run(timing: TimingModel): Promise<RunResult[]> {
 
   /** A load balancer with an HTTP listener and a pool, settled, every message of it consumed. */
   const readyPools = async (n: number) => {
-    const built = Array.from({ length: n }, () => {
-      const ids = { tenantId: tenant(), loadbalancerId: randomUUID() };
-      const listenerId = randomUUID();
-      const poolId = randomUUID();
-      const messages = [
-        {
-          ...ids,
-          resource: 'loadbalancer',
-          operation: 'create',
-          object: { id: ids.loadbalancerId, vip_address: nextVip() },
-        },
-        {
-          ...ids,
-          resource: 'listener',
-          operation: 'create',
-          object: { id: listenerId, protocol: 'HTTP', protocol_port: 80 },
-        },
-        {
-          ...ids,
-          resource: 'pool',
-          operation: 'create',
-          object: { id: poolId, protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN', listener_id: listenerId },
-        },
-      ];
-      return { ids, poolId, messages };
-    });
+    const built = Array.from({ length: n }, () => httpPoolTree(tenant(), nextVip()));
     const setup = finished();
     await submit(built.flatMap((b) => b.messages));
     await setup.all(3 * n);

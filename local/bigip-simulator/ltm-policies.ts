@@ -5,7 +5,7 @@ import type { ConfigStore } from './ltm-model.js';
 import { SimError, type StoredObject } from './ltm-types.js';
 
 /**
- * LTM policies as a device keeps them (`/mgmt/tm/ltm/policy`), from ../shared/reference:
+ * LTM policies as a device keeps them (`/mgmt/tm/ltm/policy`), from docs/reference/device-facts.md:
  * - §3.4 of device-facts.md: from 12.1 a published policy is neither created nor modified
  *   directly (`01071abb`); a client either sends `legacy: true` (created and edited as before 12.1,
  *   status `legacy`) or works in a draft (`subPath: "Drafts"`, `/P/Drafts/x`), publishes it with

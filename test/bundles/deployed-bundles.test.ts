@@ -1,15 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient, createSqsClient } from '../../functions/adapters/aws-clients.js';
 import { BigIpRestClient } from '../../functions/adapters/bigip-rest-client.js';
-import { SecretsManagerCertificates } from '../../functions/adapters/certificate-stores.js';
 import { StaticCredentials } from '../../functions/adapters/device-credentials.js';
 import { DynamoDbAgentRegistry } from '../../functions/adapters/dynamodb-agent-registry.js';
 import { DynamoDbBindingStore } from '../../functions/adapters/dynamodb-binding-store.js';
@@ -17,7 +16,13 @@ import { DynamoDbResourceStore } from '../../functions/adapters/dynamodb-resourc
 import { ENV_VARS } from '../../functions/shared/config.js';
 import { tableNames } from '../../functions/shared/table-schema.js';
 import { freePort } from '../../local/free-port.js';
-import { type BundleEnvironment, type BundleWorld, prepareBundles } from '../support/bundle-fixture.js';
+import {
+  type BundleEnvironment,
+  type BundleWorld,
+  importSiteCertificate,
+  operatorSecrets,
+  prepareBundles,
+} from '../support/bundle-fixture.js';
 import { type BundleProcess, startBundle } from '../support/bundle-host.js';
 import { referencedId, type TemplateFunction } from '../support/cloud-assembly.js';
 import { lbIds, requests } from '../support/factories.js';
@@ -41,8 +46,6 @@ import { eventually } from '../support/local-stack-fixture.js';
  * function's role in the template. See docs/testing.md.
  */
 const scratch = mkdtempSync(join(tmpdir(), 'lbaas-bundles-'));
-const fixture = (file: string) =>
-  readFileSync(join(import.meta.dirname, '..', 'fixtures', 'tls', file), 'utf8');
 let world: BundleWorld;
 const bundles = new Map<TemplateFunction, BundleProcess>();
 const admin = {
@@ -95,11 +98,7 @@ beforeAll(async () => {
     );
     await keystone.grant(member, memberProjectId, ['load-balancer_member']);
     // The operator's step after a deploy: the API's Keystone account into its secret.
-    const secrets = new SecretsManagerClient({
-      region: world.deployment.region,
-      endpoint: world.deployment.secrets.endpoint,
-      credentials: { accessKeyId: 'operator', secretAccessKey: 'operator' },
-    });
+    const secrets = operatorSecrets(world.deployment);
     for (const e of world.config.environments) {
       if (!e.api) continue;
       await secrets.send(
@@ -320,17 +319,7 @@ async function runEnvironment(env: BundleEnvironment, withApi: boolean) {
   // A TERMINATED_HTTPS tree, its certificate imported as `lbaas cert import` does.
   const ids = lbIds();
   const ref = `lbaas/${env.prefix}/${ids.tenantId}/www`;
-  const secretsClient = new SecretsManagerClient({
-    region: deployment.region,
-    endpoint: deployment.secrets.endpoint,
-    credentials: { accessKeyId: 'operator', secretAccessKey: 'operator' },
-  });
-  await new SecretsManagerCertificates(secretsClient).put(ref, {
-    certificate: fixture('www.example.com.pem'),
-    private_key: fixture('www.example.com.key'),
-    intermediates: fixture('sites-ca.pem'),
-  });
-  secretsClient.destroy();
+  await importSiteCertificate(world.deployment, ref);
   const pool = requests.createPool(ids);
   const poolId = pool.object.id as string;
   const member = requests.createMember(ids, poolId, { address: '10.0.1.5', protocol_port: 8080 });

@@ -14,16 +14,10 @@ import { eventually } from '../support/local-stack-fixture.js';
  * the CLI from a subdirectory; who serves a load balancer whose agent is dead.
  */
 const cli = cliAgainstLocalStack('lbaas-operator-');
-const { lbaas } = cli;
+const { lbaas, ok } = cli;
 const project = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'cli', 'bin', 'lbaas.js');
-
-async function ok(...argv: string[]) {
-  const r = await lbaas(...argv);
-  expect(r.code, `lbaas ${argv.join(' ')}: ${r.stderr}`).toBe(0);
-  return r;
-}
 
 const idOf = (stdout: string) => (JSON.parse(stdout) as { id: string }).id;
 

@@ -5,14 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { cliAgainstLocalStack } from '../support/cli-runner.js';
 
 const cli = cliAgainstLocalStack('lbaas-verbs-');
-const { lbaas } = cli;
-
-/** Runs a verb that must succeed; a failure shows what the CLI said. */
-async function ok(...argv: string[]) {
-  const r = await lbaas(...argv);
-  expect(r.code, `lbaas ${argv.join(' ')}: ${r.stderr}`).toBe(0);
-  return r;
-}
+const { lbaas, ok } = cli;
 
 const project = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 

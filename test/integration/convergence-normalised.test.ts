@@ -1,20 +1,16 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StaticCredentials } from '../../functions/adapters/device-credentials.js';
 import type { ApplyTarget } from '../../functions/services/load-balancer-applier.js';
-import { applyTargetOf, LoadBalancerApplier } from '../../functions/services/load-balancer-applier.js';
+import { applyTargetOf } from '../../functions/services/load-balancer-applier.js';
 import { type ReconcileReport, Reconciler } from '../../functions/services/reconciler.js';
-import { wirePartitionWriter } from '../../functions/wiring/device-cluster-wiring.js';
 import { BigIpPair } from '../../local/bigip-simulator/bigip-pair.js';
 import { BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
+import { deviceApplier } from '../support/device-applier.js';
 import { type DeviceNormaliser, startDeviceNormaliser } from '../support/device-normaliser.js';
 import { requests, uuid } from '../support/factories.js';
 import { InMemoryAgentRegistry } from '../support/fakes/in-memory-agent-registry.js';
 import { InMemoryBindingStore } from '../support/fakes/in-memory-binding-store.js';
-import { InMemoryHealthStore } from '../support/fakes/in-memory-health-store.js';
 import { InMemoryLease } from '../support/fakes/in-memory-lease.js';
-import { InMemoryResourceStore } from '../support/fakes/in-memory-resource-store.js';
-import { InMemorySyncLedger } from '../support/fakes/in-memory-sync-ledger.js';
 import { messagesFor, shape, VERSIONS } from '../support/load-balancer-shapes.js';
 import { parsed } from '../support/service-fixtures.js';
 
@@ -72,37 +68,11 @@ describe('convergence on a device that reads back otherwise than it was written'
         async (s, takeOver, answers) => {
           const u = units.get(s.version) as Unit;
           for (const n of u.normalisers) n.answers = answers;
-          const resources = new InMemoryResourceStore();
-          const wiring = {
+          const { resources, cluster, writer, sync, applier } = deviceApplier({
             env: ENV,
-            lease: new InMemoryLease(),
-            ledger: new InMemorySyncLedger(),
-            owner: 'agent-1',
-            newOwner: uuid,
-            credentials: new StaticCredentials({ username: 'admin', password: 'admin' }),
+            urls: u.normalisers.map((n) => n.url),
+            deviceGroup: DEVICE_GROUP,
             syncPollMs: 5,
-          };
-          const { cluster, writer, sync } = wirePartitionWriter(
-            {
-              devices: u.normalisers.map((n, i) => ({ name: `bigip${i + 1}`, baseUrl: n.url })),
-              deviceSecretId: 'local',
-              caBundle: undefined,
-              deviceGroup: DEVICE_GROUP,
-              trafficGroup: undefined,
-              clusterName: 'c1',
-              restTimeoutMs: 5_000,
-            },
-            wiring,
-          );
-          const applier = new LoadBalancerApplier({
-            env: ENV,
-            host: 'agent-1',
-            resources,
-            bindings: new InMemoryBindingStore(),
-            registry: new InMemoryAgentRegistry(),
-            writer,
-            statistics: new InMemoryHealthStore(resources),
-            clock: Date.now,
           });
           const reconciler = new Reconciler({
             env: ENV,
@@ -259,36 +229,7 @@ describe('the device’s answer to a write stands for its read-back (one unit)',
   it('costs no GET after a write made on its own, and at most one more write where answers differ from reads', async () => {
     const sim = new BigIpSimulator({ version: '15.1.0' });
     const normaliser = await startDeviceNormaliser(await sim.listen());
-    const resources = new InMemoryResourceStore();
-    const { cluster, writer } = wirePartitionWriter(
-      {
-        devices: [{ name: 'bigip1', baseUrl: normaliser.url }],
-        deviceSecretId: 'local',
-        caBundle: undefined,
-        deviceGroup: undefined,
-        trafficGroup: undefined,
-        clusterName: 'c1',
-        restTimeoutMs: 5_000,
-      },
-      {
-        env: ENV,
-        lease: new InMemoryLease(),
-        ledger: new InMemorySyncLedger(),
-        owner: 'agent-1',
-        newOwner: uuid,
-        credentials: new StaticCredentials({ username: 'admin', password: 'admin' }),
-      },
-    );
-    const applier = new LoadBalancerApplier({
-      env: ENV,
-      host: 'agent-1',
-      resources,
-      bindings: new InMemoryBindingStore(),
-      registry: new InMemoryAgentRegistry(),
-      writer,
-      statistics: new InMemoryHealthStore(resources),
-      clock: Date.now,
-    });
+    const { resources, cluster, applier } = deviceApplier({ env: ENV, urls: [normaliser.url] });
     const ids = { tenantId: uuid().replaceAll('-', ''), loadbalancerId: uuid() };
     const poolId = uuid();
     const listener = requests.createListener(ids, { protocol: 'HTTP', protocol_port: 80 });

@@ -1,16 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StaticCredentials } from '../../functions/adapters/device-credentials.js';
-import { LoadBalancerApplier } from '../../functions/services/load-balancer-applier.js';
-import { wirePartitionWriter } from '../../functions/wiring/device-cluster-wiring.js';
 import { BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
-import { requests, uuid } from '../support/factories.js';
-import { InMemoryAgentRegistry } from '../support/fakes/in-memory-agent-registry.js';
-import { InMemoryBindingStore } from '../support/fakes/in-memory-binding-store.js';
-import { InMemoryHealthStore } from '../support/fakes/in-memory-health-store.js';
-import { InMemoryLease } from '../support/fakes/in-memory-lease.js';
-import { InMemoryResourceStore } from '../support/fakes/in-memory-resource-store.js';
-import { InMemorySyncLedger } from '../support/fakes/in-memory-sync-ledger.js';
+import { deviceApplier } from '../support/device-applier.js';
+import { requests } from '../support/factories.js';
 import { messagesFor, shape, VERSIONS } from '../support/load-balancer-shapes.js';
 import { parsed } from '../support/service-fixtures.js';
 
@@ -39,35 +31,9 @@ describe('re-applying an unchanged load balancer writes nothing (every supported
     await fc.assert(
       fc.asyncProperty(shape, async (s) => {
         const sim = sims.get(s.version) as BigIpSimulator;
-        const resources = new InMemoryResourceStore();
-        const { cluster, writer } = wirePartitionWriter(
-          {
-            devices: [{ name: 'bigip1', baseUrl: urls.get(s.version) as string }],
-            deviceSecretId: 'local',
-            caBundle: undefined,
-            deviceGroup: undefined,
-            trafficGroup: undefined,
-            clusterName: 'c1',
-            restTimeoutMs: 5_000,
-          },
-          {
-            env: ENV,
-            lease: new InMemoryLease(),
-            ledger: new InMemorySyncLedger(),
-            owner: 'agent-1',
-            newOwner: uuid,
-            credentials: new StaticCredentials({ username: 'admin', password: 'admin' }),
-          },
-        );
-        const applier = new LoadBalancerApplier({
+        const { resources, cluster, applier } = deviceApplier({
           env: ENV,
-          host: 'agent-1',
-          resources,
-          bindings: new InMemoryBindingStore(),
-          registry: new InMemoryAgentRegistry(),
-          writer,
-          statistics: new InMemoryHealthStore(resources),
-          clock: Date.now,
+          urls: [urls.get(s.version) as string],
         });
         const { ids, messages } = messagesFor(s);
         for (const m of messages) await resources.recordRequest(parsed(m), ENV, Date.now());

@@ -12,6 +12,30 @@ export const API_STAGE_NAME = 'octavia';
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
 
+/** The `requestContext.identity` API Gateway sends for an unsigned (non-IAM) caller. */
+export function callerIdentity(
+  sourceIp: string,
+  userAgent: string | null,
+): APIGatewayProxyEvent['requestContext']['identity'] {
+  return {
+    accessKey: null,
+    accountId: null,
+    apiKey: null,
+    apiKeyId: null,
+    caller: null,
+    clientCert: null,
+    cognitoAuthenticationProvider: null,
+    cognitoAuthenticationType: null,
+    cognitoIdentityId: null,
+    cognitoIdentityPoolId: null,
+    principalOrgId: null,
+    sourceIp,
+    user: null,
+    userAgent,
+    userArn: null,
+  };
+}
+
 /** A proxy event for `METHOD path?query` with an optional JSON body and the authorizer's context. */
 export function apiGatewayEvent(
   method: string,
@@ -68,23 +92,7 @@ export function apiGatewayEvent(
       domainName: host,
       domainPrefix: API_ID,
       httpMethod: method,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: '192.0.2.10',
-        user: null,
-        userAgent: 'openstacksdk/0.101.0',
-        userArn: null,
-      },
+      identity: callerIdentity('192.0.2.10', 'openstacksdk/0.101.0'),
       path: `/${API_STAGE_NAME}${url.pathname}`,
       protocol: 'HTTP/1.1',
       requestId: randomUUID(),

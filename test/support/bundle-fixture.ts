@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerCertificates } from '../../functions/adapters/certificate-stores.js';
 import { type LbaasConfig, parseConfig } from '../../lib/config/lbaas-config.js';
 import { environmentStackName } from '../../lib/config/stack-outputs.js';
 import { BigIpPair } from '../../local/bigip-simulator/bigip-pair.js';
@@ -140,11 +141,7 @@ export async function prepareBundles(options: {
   });
 
   // The operator's step after a deploy: the devices' account into each environment's secret.
-  const admin = new SecretsManagerClient({
-    region: deployment.region,
-    endpoint: deployment.secrets.endpoint,
-    credentials: { accessKeyId: 'operator', secretAccessKey: 'operator' },
-  });
+  const admin = operatorSecrets(deployment);
   const environments: BundleEnvironment[] = [];
   for (const e of config.environments) {
     const sims = simsOf(e.prefix);
@@ -183,4 +180,31 @@ export async function prepareBundles(options: {
       await Promise.all([pair.a.close(), pair.b.close(), direct.close()]);
     },
   };
+}
+
+/** A Secrets Manager client on the deployment's stand-in, with the operator's own credentials. */
+export function operatorSecrets(deployment: LocalDeployment): SecretsManagerClient {
+  return new SecretsManagerClient({
+    region: deployment.region,
+    endpoint: deployment.secrets.endpoint,
+    credentials: { accessKeyId: 'operator', secretAccessKey: 'operator' },
+  });
+}
+
+/**
+ * Imports the site certificate (test/fixtures/tls: www.example.com, its key, the sites CA as its
+ * chain) under `ref`, as `lbaas cert import` does: what a TERMINATED_HTTPS listener refers to.
+ */
+export async function importSiteCertificate(deployment: LocalDeployment, ref: string): Promise<void> {
+  const tls = (file: string) => readFileSync(join(TLS, file), 'utf8');
+  const secrets = operatorSecrets(deployment);
+  try {
+    await new SecretsManagerCertificates(secrets).put(ref, {
+      certificate: tls('www.example.com.pem'),
+      private_key: tls('www.example.com.key'),
+      intermediates: tls('sites-ca.pem'),
+    });
+  } finally {
+    secrets.destroy();
+  }
 }

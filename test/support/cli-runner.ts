@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, vi } from 'vitest';
+import { afterAll, beforeAll, expect, vi } from 'vitest';
 import type { LocalStack } from '../../local/local-stack.js';
 import { testStack } from './local-stack-fixture.js';
 
@@ -46,6 +46,7 @@ export function cliAgainstLocalStack(
   afterAll(async () => {
     await stack?.stop();
   });
+  const lbaas = (...argv: string[]) => runCli(main as (argv: string[]) => Promise<number>, argv);
   return {
     /** Scratch space for files the CLI reads. */
     dir,
@@ -54,6 +55,12 @@ export function cliAgainstLocalStack(
       return stack;
     },
     /** Runs the CLI in-process and captures what it prints. */
-    lbaas: (...argv: string[]) => runCli(main as (argv: string[]) => Promise<number>, argv),
+    lbaas,
+    /** The same, expecting exit 0 (a failure shows the command and what it printed on stderr). */
+    async ok(...argv: string[]) {
+      const r = await lbaas(...argv);
+      expect(r.code, `lbaas ${argv.join(' ')}: ${r.stderr}`).toBe(0);
+      return r;
+    },
   };
 }

@@ -6,6 +6,7 @@ import type {
   SQSEvent,
 } from 'aws-lambda';
 import { EventSourcePoller } from '../../local/event-source-poller.js';
+import { callerIdentity } from './api-gateway-events.js';
 import type { BundleProcess } from './bundle-host.js';
 import type { TemplateFunction } from './cloud-assembly.js';
 import type { LocalDeployment, Trigger } from './local-deployment.js';
@@ -119,23 +120,7 @@ export function apiGatewayProxyEvent(
       domainPrefix: id,
       extendedRequestId: randomUUID().slice(0, 16),
       httpMethod: call.method,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: '203.0.113.10',
-        user: null,
-        userAgent: headers['User-Agent'] ?? null,
-        userArn: null,
-      },
+      identity: callerIdentity('203.0.113.10', headers['User-Agent'] ?? null),
       path: `/${trigger.stage}${call.path}`,
       protocol: 'HTTP/1.1',
       requestId: randomUUID(),

@@ -82,6 +82,26 @@ describe('citations', () => {
   });
 });
 
+describe('paths outside the repository', () => {
+  // The notes this project was written from sat beside the checkout (a `shared` folder above it, on
+  // the build machine's work directory): a reader of the repository has neither. The rewriting tool
+  // names those paths to replace them.
+  const checked = files.filter((f) => f !== 'tools/rewrite-citations.ts');
+
+  it('names no path of the machine it was written on', () => {
+    expect(checked.filter((f) => /(?<![\w.-])[/]work[/]/.test(read(f)))).toEqual([]);
+  });
+
+  it('names a shared folder above a file only where the repository holds one', () => {
+    const outside = checked.flatMap((f) =>
+      [...read(f).matchAll(/(?<![\w.])((?:\.\.\/)+)shared\b/g)]
+        .filter(([, up = '']) => !existsSync(join(ROOT, dirname(f), up, 'shared')))
+        .map(([match]) => `${f}: ${match}`),
+    );
+    expect(outside).toEqual([]);
+  });
+});
+
 describe('markdown links', () => {
   const links = files
     .filter((f) => f.endsWith('.md'))

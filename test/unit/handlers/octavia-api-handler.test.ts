@@ -1,6 +1,7 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: these tests read the API's JSON answers, as a client would
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { RequestEnvelope } from '../../../functions/domain/lbaas-request.js';
+import type { ListenerStatistics } from '../../../functions/domain/listener-statistics.js';
 import type { Caller } from '../../../functions/domain/octavia-policy.js';
 import type { ResourceRecord } from '../../../functions/domain/resource-state.js';
 import { createApiHandler, type HttpRequest } from '../../../functions/handlers/octavia-api-handler.js';
@@ -33,6 +34,8 @@ function setup(policy: 'noauth' | 'advanced' = 'noauth') {
   const store = new InMemoryResourceStore();
   const sent: RequestEnvelope[] = [];
   let now = 1_700_000_000_000;
+  /** What the status poller has read, per listener (a test adds its own). */
+  const listenerStats: ListenerStatistics[] = [];
   const networks = {
     networks: [
       {
@@ -51,11 +54,7 @@ function setup(policy: 'noauth' | 'advanced' = 'noauth') {
     networks,
     resources: store,
     catalog: new StoreCatalog(store),
-    statistics: {
-      loadStatistics: async () => [
-        { listenerId: 'none', bytesIn: 1, bytesOut: 1, activeConnections: 1, totalConnections: 1 } as never,
-      ],
-    },
+    statistics: { loadStatistics: async (id) => listenerStats.filter((x) => x.loadbalancerId === id) },
     queue: { send: async (messages) => void sent.push(...messages) },
     placement: { place: async () => ({ kind: 'placed', release: async () => {} }) },
     // Each call a second later: objects created one after another are ordered by created_at.
@@ -99,7 +98,7 @@ function setup(policy: 'noauth' | 'advanced' = 'noauth') {
       r.operatingStatus = 'ONLINE';
     }
   };
-  return { api, store, sent, call, activate };
+  return { api, store, sent, call, activate, listenerStats };
 }
 
 type Harness = ReturnType<typeof setup>;
@@ -469,7 +468,56 @@ describe('the Octavia v2 API over in-memory ports', () => {
       expect((await h.call('GET', `/v2/lbaas/loadbalancers/${t.lb.id}/statuses`)).json).toEqual(res.json);
     });
 
-    it('statistics of a load balancer and of a listener count only their own listeners (zero here)', async () => {
+    it('statistics: a listener its own counters, bits as bytes; a load balancer the sum of its listeners', async () => {
+      const t = await fullTree(h);
+      const tcp = await create(h, '/v2/lbaas/listeners', 'listener', {
+        loadbalancer_id: t.lb.id,
+        protocol: 'TCP',
+        protocol_port: 22,
+      });
+      const read = (loadbalancerId: string, listenerId: string, n: number): ListenerStatistics => ({
+        loadbalancerId,
+        listenerId,
+        totals: { bitsIn: 800 * n, bitsOut: 1600 * n, totConns: 7 * n, slowKilled: n },
+        activeConnections: 3 * n,
+        units: {},
+        unit: 'bigip1',
+        observedAt: 0,
+      });
+      // Another load balancer's listener, and a listener this one no longer has, count for neither.
+      h.listenerStats.push(
+        read(t.lb.id, t.listener.id, 1),
+        read(t.lb.id, tcp.id, 10),
+        read(t.lb.id, uuid(), 100),
+        read(uuid(), uuid(), 1000),
+      );
+      expect(await h.call('GET', `/v2/lbaas/listeners/${t.listener.id}/stats`)).toMatchObject({
+        status: 200,
+        json: {
+          stats: {
+            bytes_in: 100,
+            bytes_out: 200,
+            active_connections: 3,
+            total_connections: 7,
+            request_errors: 1,
+          },
+        },
+      });
+      expect(await h.call('GET', `/v2/lbaas/loadbalancers/${t.lb.id}/stats`)).toMatchObject({
+        status: 200,
+        json: {
+          stats: {
+            bytes_in: 1100,
+            bytes_out: 2200,
+            active_connections: 33,
+            total_connections: 77,
+            request_errors: 11,
+          },
+        },
+      });
+    });
+
+    it('statistics of a listener nothing has read yet are zero', async () => {
       const t = await fullTree(h);
       const zero = {
         bytes_in: 0,
