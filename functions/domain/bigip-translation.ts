@@ -124,9 +124,18 @@ export function monitorTiming(hm: Pick<HealthMonitorSpec, 'delay' | 'timeout' | 
   return { interval: hm.delay, timeout: Math.max(hm.max_retries * hm.timeout, hm.delay + 1) };
 }
 
-/** The HTTP request a monitor sends, with the two-character escapes every F5 client sends (§1.4). */
-export function monitorSendString(hm: Pick<HealthMonitorSpec, 'http_method' | 'url_path'>): string {
-  return `${hm.http_method} ${hm.url_path} HTTP/1.0\\r\\n\\r\\n`;
+/**
+ * The HTTP request a monitor sends, with the two-character escapes every F5 client sends (§1.4):
+ * HTTP/1.0 unless the monitor names 1.1, and its Host header when it names a domain, as Octavia's
+ * own health check and SAP's provider build it (peer-features.md §1.6).
+ */
+export function monitorSendString(
+  hm: Pick<HealthMonitorSpec, 'http_method' | 'url_path'> &
+    Partial<Pick<HealthMonitorSpec, 'http_version' | 'domain_name'>>,
+): string {
+  const version = hm.http_version === 1.1 ? '1.1' : '1.0';
+  const host = hm.domain_name ? `Host: ${hm.domain_name}\\r\\n` : '';
+  return `${hm.http_method} ${hm.url_path} HTTP/${version}\\r\\n${host}\\r\\n`;
 }
 
 /**

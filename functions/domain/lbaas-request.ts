@@ -224,28 +224,65 @@ export const memberSpec = z.object({
  * A health monitor. A timeout above the delay is accepted, as Octavia accepts it: the device's
  * timeout is derived from both (monitorTiming in bigip-translation.ts).
  */
-export const healthMonitorSpec = z.object({
-  id: uuid,
-  name: text.default(''),
-  pool_id: uuid,
-  type: z.enum(['PING', 'TCP', 'HTTP', 'HTTPS', 'UDP-CONNECT']),
-  delay: wholeNumber(1, 3600),
-  timeout: wholeNumber(1, 3600),
-  max_retries: wholeNumber(1, 10),
-  max_retries_down: wholeNumber(1, 10).default(3),
-  http_method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']).default('GET'),
-  url_path: z
-    .string()
-    .max(255)
-    .regex(URL_PATH_RE, { error: 'must be an absolute URL path without spaces' })
-    .default('/'),
-  expected_codes: z
-    .string()
-    .regex(EXPECTED_CODES_RE, { error: 'must be codes or ranges such as 200, 200,202 or 200-204' })
-    .default('200'),
-  admin_state_up: z.boolean().default(true),
-  tags,
-});
+/** A host name as Octavia accepts one for a monitor's Host header (labels of letters, digits, - and _). */
+const DOMAIN_NAME_RE = /^(?=.{1,253}\.?$)(?:(?!-|[^.]+_)[A-Za-z0-9-_]{1,63}(?<!-)(?:\.|$))+$/;
+
+/**
+ * Why an HTTP monitor's version and Host name do not hold together, or undefined: a Host name needs
+ * the version named, and 1.1 (Octavia's rule; an HTTP/1.0 request has no Host header to carry it).
+ */
+export function monitorHostProblem(
+  httpVersion: number | null | undefined,
+  domainName: string | null | undefined,
+): string | undefined {
+  if (!domainName) return undefined;
+  if (httpVersion == null) return "'http_version' must be specified when 'domain_name' is provided";
+  return httpVersion < 1.1
+    ? `http_version ${httpVersion.toFixed(1)} cannot carry domain_name: use 1.1`
+    : undefined;
+}
+
+export const healthMonitorSpec = z
+  .object({
+    id: uuid,
+    name: text.default(''),
+    pool_id: uuid,
+    type: z.enum(['PING', 'TCP', 'HTTP', 'HTTPS', 'UDP-CONNECT']),
+    delay: wholeNumber(1, 3600),
+    timeout: wholeNumber(1, 3600),
+    max_retries: wholeNumber(1, 10),
+    max_retries_down: wholeNumber(1, 10).default(3),
+    http_method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']).default('GET'),
+    url_path: z
+      .string()
+      .max(255)
+      .regex(URL_PATH_RE, { error: 'must be an absolute URL path without spaces' })
+      .default('/'),
+    expected_codes: z
+      .string()
+      .regex(EXPECTED_CODES_RE, { error: 'must be codes or ranges such as 200, 200,202 or 200-204' })
+      .default('200'),
+    /** The HTTP version of an HTTP(S) monitor's request (JSON has no 1.0: it arrives as 1); null sends 1.0. */
+    http_version: z
+      .union([z.literal(1), z.literal(1.1)], { error: 'must be 1.0 or 1.1' })
+      .nullable()
+      .default(null),
+    /** Sent as the request's Host header (HTTP/1.1 only). */
+    domain_name: z
+      .string()
+      .max(255)
+      .regex(DOMAIN_NAME_RE, {
+        error: 'must be a host name (letters, digits, - and _ in dot-separated labels)',
+      })
+      .nullable()
+      .default(null),
+    admin_state_up: z.boolean().default(true),
+    tags,
+  })
+  .superRefine((hm, ctx) => {
+    const problem = monitorHostProblem(hm.http_version, hm.domain_name);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['domain_name'] });
+  });
 
 export const L7_ACTIONS = ['REDIRECT_TO_POOL', 'REDIRECT_TO_URL', 'REDIRECT_PREFIX', 'REJECT'] as const;
 export const REDIRECT_CODES = [301, 302, 303, 307, 308] as const;
@@ -393,6 +430,8 @@ export const MUTABLE_FIELDS: { [R in ResourceType]: readonly (keyof ObjectSpec[R
     'http_method',
     'url_path',
     'expected_codes',
+    'http_version',
+    'domain_name',
     'admin_state_up',
     'tags',
   ],

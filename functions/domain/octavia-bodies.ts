@@ -524,8 +524,6 @@ export function rejectUnsupported(type: keyof Bodies, o: Record<string, unknown>
     case 'healthmonitor':
       only('type', SUPPORTED.monitorType, WHY.monitorType);
       only('http_method', SUPPORTED.httpMethod, 'http_method TRACE and CONNECT');
-      if (set(o.http_version)) throw unsupported('http_version');
-      if (set(o.domain_name)) throw unsupported('domain_name');
       return;
     case 'l7policy':
       if (o.redirect_pool) rejectUnsupported('pool', o.redirect_pool as Record<string, unknown>);

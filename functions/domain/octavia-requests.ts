@@ -9,7 +9,12 @@ import type {
   RequestEnvelope,
   ResourceType,
 } from './lbaas-request.js';
-import { listenerTransport, MAX_POLICY_POSITION, MAX_RULES_PER_POLICY } from './lbaas-request.js';
+import {
+  listenerTransport,
+  MAX_POLICY_POSITION,
+  MAX_RULES_PER_POLICY,
+  monitorHostProblem,
+} from './lbaas-request.js';
 import {
   cidrContains,
   findNetwork,
@@ -329,9 +334,17 @@ function monitorObject(
           expected_codes: (m.expected_codes ?? '200').replace(/\s+/g, ''),
         }
       : {}),
+    ...hostFields(m.http_version ?? null, m.domain_name ?? null),
     admin_state_up: flag(m.admin_state_up, true),
     tags: tagsOf(m.tags),
   };
+}
+
+/** A monitor's HTTP version and Host name, kept as given (Octavia stores them for any type), or Octavia's 400. */
+function hostFields(httpVersion: number | null, domainName: string | null) {
+  const problem = monitorHostProblem(httpVersion, domainName);
+  if (problem) throw faults.badRequest(problem);
+  return { http_version: httpVersion, domain_name: domainName };
 }
 
 function memberObject(id: string, poolId: string, m: MemberInput): Record<string, unknown> {
@@ -912,6 +925,12 @@ export function planMonitorUpdate(
                 ? undefined
                 : (body.expected_codes ?? '200').replace(/\s+/g, ''),
           }
+        : {}),
+      ...(body.http_version !== undefined || body.domain_name !== undefined
+        ? hostFields(
+            body.http_version === undefined ? stored.http_version : body.http_version,
+            body.domain_name === undefined ? stored.domain_name : body.domain_name,
+          )
         : {}),
       admin_state_up: body.admin_state_up === undefined ? undefined : body.admin_state_up === true,
       tags: tagsOf(body.tags),

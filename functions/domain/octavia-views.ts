@@ -216,8 +216,9 @@ export function healthMonitorView(r: ResourceRecord): OctaviaObject {
     url_path: http ? d.url_path : null,
     expected_codes: http ? d.expected_codes : null,
     pools: [{ id: d.pool_id }],
-    http_version: null,
-    domain_name: null,
+    // Stored monitors from before these fields existed have neither.
+    http_version: d.http_version ?? null,
+    domain_name: d.domain_name ?? null,
   };
 }
 

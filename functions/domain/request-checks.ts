@@ -11,6 +11,7 @@ import {
   l7RuleSpec,
   listenerSpec,
   MAX_RULES_PER_POLICY,
+  monitorHostProblem,
   type PoolSpec,
 } from './lbaas-request.js';
 import { type Refusal, refusal } from './refusals.js';
@@ -32,6 +33,9 @@ export function needsRecordChecks(request: LbaasRequest): boolean {
     return ['default_tls_container_ref', 'sni_container_refs', 'insert_headers'].some(
       (f) => f in request.changes,
     );
+  // A monitor's Host name and HTTP version hold together only with what is stored.
+  if (request.resource === 'healthmonitor' && request.operation === 'update')
+    return ['http_version', 'domain_name'].some((f) => f in request.changes);
   if (request.resource === 'l7policy' || request.resource === 'l7rule') return request.operation !== 'delete';
   return request.resource === 'pool' && request.operation === 'delete';
 }
@@ -89,6 +93,11 @@ export function checkAgainstRecords(request: LbaasRequest, records: readonly Res
       return parsed.success
         ? { request }
         : refuse('invalid-message', formatIssues(parsed.error.issues, ['object']));
+    }
+    case 'healthmonitor': {
+      const spec = merged as { http_version?: number | null; domain_name?: string | null };
+      const problem = monitorHostProblem(spec.http_version, spec.domain_name);
+      return problem ? refuse('invalid-message', problem) : { request };
     }
     case 'l7rule':
       return checkL7Rule(request, merged, find, records);

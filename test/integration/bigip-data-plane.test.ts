@@ -1,9 +1,11 @@
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
+import { monitorSendString } from '../../functions/domain/bigip-translation.js';
 import { BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
 import { freePort } from '../../local/free-port.js';
 import { backend, curl as get } from '../support/http-backends.js';
@@ -132,6 +134,29 @@ describe('simulated data plane', () => {
     // Nothing bound any more: the host answers port unreachable.
     await new Promise<void>((r) => server.close(() => r()));
     cleanup.pop();
+    await until(() => sim.stats.member(key) === 'down');
+  });
+
+  it('checks a name-based virtual host with the HTTP/1.1 request and Host header the agent writes', async () => {
+    // A server that answers 200 only to HTTP/1.1 for app.example.com, as a name-based host does.
+    const server = http.createServer((req, res) => {
+      res.statusCode = req.httpVersion === '1.1' && req.headers.host === 'app.example.com' ? 200 : 421;
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+    const port = (server.address() as net.AddressInfo).port;
+    const send = (spec: { http_version: 1 | 1.1 | null; domain_name: string | null }) =>
+      monitorSendString({ http_method: 'GET', url_path: '/', ...spec });
+    const { sim, pool } = await sandbox(
+      {},
+      { send: send({ http_version: 1.1, domain_name: 'app.example.com' }) },
+    );
+    sim.store.create('ltm/pool/members', { name: `127.0.0.1:${port}`, partition: 'Common' }, pool);
+    const key = `/P/pool|/Common/127.0.0.1:${port}`;
+    await until(() => sim.stats.member(key) === 'up');
+    // Without the name (Octavia's default request, HTTP/1.0) the same server says 421: down.
+    sim.store.patch('ltm/monitor/http', '/P/mon', { send: send({ http_version: null, domain_name: null }) });
     await until(() => sim.stats.member(key) === 'down');
   });
 

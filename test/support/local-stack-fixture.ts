@@ -22,7 +22,7 @@ export async function testStack(
       readFileSync(join(import.meta.dirname, '..', '..', options.configPath ?? 'lbaas.config.json'), 'utf8'),
     ),
   );
-  return startLocalStack({
+  const stack = await startLocalStack({
     config,
     services: {
       dynamodbEndpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB as string,
@@ -34,6 +34,14 @@ export async function testStack(
     ...(options.healthIntervalMs ? { healthIntervalMs: options.healthIntervalMs } : {}),
     ...(options.api ? { api: { port: 0, ...options.api } } : {}),
   });
+  // An agent's first heartbeat checks its devices and can miss on a loaded machine (the next comes
+  // 1.2 s later): a test starts once every agent is active, as a deployed system would be.
+  await eventually(
+    async () => (await stack.client.operations.agents(stack.env)).every((a) => a.active),
+    'every agent of the local stack active',
+    30_000,
+  );
+  return stack;
 }
 
 /** Polls until `check` is truthy (behaviour, not timing: the deadline only bounds a broken run). */

@@ -326,6 +326,25 @@ describe('translate: load balancer tree → BIG-IP objects (upstream naming)', (
     });
   });
 
+  it('sends HTTP/1.1 with the Host header when the monitor names its version and domain', () => {
+    const b = new TreeBuilder();
+    b.healthmonitor(b.pool().id, {
+      type: 'HTTP',
+      url_path: '/healthz',
+      http_version: 1.1,
+      domain_name: 'app.example.com',
+    });
+    b.healthmonitor(b.pool().id, { type: 'HTTP', url_path: '/v11', http_version: 1.1 });
+    const sends = [...translate(b.tree(), { env }).present.values()]
+      .filter((o) => o.kind === 'monitor')
+      .map((o) => String(o.attrs.send))
+      .sort();
+    expect(sends).toEqual([
+      String.raw`GET /healthz HTTP/1.1\r\nHost: app.example.com\r\n\r\n`,
+      String.raw`GET /v11 HTTP/1.1\r\n\r\n`,
+    ]);
+  });
+
   it.each([
     // delay, timeout, retries → BIG-IP interval/timeout; 13.0+ keeps interval below timeout (§1.3).
     [5, 3, 1, { interval: 5, timeout: 6 }],

@@ -139,6 +139,33 @@ describe('parseRequest', () => {
     if (!result.ok) expect(result.reason).toMatch(reason);
   });
 
+  it('takes a monitor’s HTTP version and Host name only together as Octavia does, and a Host name only as a host name', () => {
+    const hm = (extra: Record<string, unknown>) =>
+      parse(requests.createHealthMonitor(lbIds(), uuid(), extra));
+    expect(hm({ http_version: 1.1, domain_name: 'app.example.com' })).toMatchObject({
+      ok: true,
+      request: { object: { http_version: 1.1, domain_name: 'app.example.com' } },
+    });
+    expect(hm({})).toMatchObject({
+      ok: true,
+      request: { object: { http_version: null, domain_name: null } },
+    });
+    expect(hm({ domain_name: 'app.example.com' })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/http_version/),
+    });
+    expect(hm({ http_version: 1, domain_name: 'a.example' })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/use 1\.1/),
+    });
+    expect(hm({ http_version: 2 })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/1\.0 or 1\.1/),
+    });
+    for (const hostile of ['a b', 'a\r\nX-Evil: 1', '-a.example', 'a'.repeat(64)])
+      expect(hm({ http_version: 1.1, domain_name: hostile }), hostile).toMatchObject({ ok: false });
+  });
+
   it('accepts a monitor timeout above its delay, as Octavia does', () => {
     const result = parse(requests.createHealthMonitor(lbIds(), uuid(), { delay: 2, timeout: 5 }));
     expect(result).toMatchObject({ ok: true, request: { object: { delay: 2, timeout: 5 } } });

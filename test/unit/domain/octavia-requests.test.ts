@@ -14,6 +14,7 @@ import {
   planMemberBatch,
   planMemberCreate,
   planMonitorCreate,
+  planMonitorUpdate,
   planPolicyCreate,
   planPolicyUpdate,
   planPoolCreate,
@@ -560,6 +561,59 @@ describe('Octavia writes as request messages', () => {
         max_retries_down: 3,
       });
       expect(plan.guard?.pool).toBe(other.id);
+    });
+
+    it('a monitor’s HTTP version and Host name: kept as sent; a name needs 1.1 (Octavia’s 400s), on create and against the stored monitor on update', () => {
+      const t = new TreeBuilder();
+      const pools = [t.pool(), t.pool(), t.pool()];
+      const ctx = context(t.ids.tenantId);
+      const hm = (poolId: string, extra: Record<string, unknown>) =>
+        postBody('healthmonitor', {
+          healthmonitor: { pool_id: poolId, type: 'HTTP', delay: 1, timeout: 1, max_retries: 1, ...extra },
+        });
+      const plan = planMonitorCreate(
+        ctx,
+        t.tree(),
+        hm(pools[0]?.id as string, { http_version: 1.1, domain_name: 'app.example.com' }),
+      );
+      expect(plan.messages[0]?.object).toMatchObject({ http_version: 1.1, domain_name: 'app.example.com' });
+      expect(parseRequest(JSON.stringify(plan.messages[0]))).toMatchObject({ ok: true });
+      expect(() =>
+        planMonitorCreate(ctx, t.tree(), hm(pools[1]?.id as string, { domain_name: 'app.example.com' })),
+      ).toThrow(
+        expect.objectContaining({
+          status: 400,
+          message: expect.stringMatching(/'http_version' must be specified/),
+        }),
+      );
+      expect(() =>
+        planMonitorCreate(
+          ctx,
+          t.tree(),
+          hm(pools[1]?.id as string, { http_version: 1.0, domain_name: 'app.example.com' }),
+        ),
+      ).toThrow(expect.objectContaining({ status: 400, message: expect.stringMatching(/use 1\.1/) }));
+
+      const stored = t.healthmonitor(pools[2]?.id as string, {
+        type: 'HTTP',
+        http_version: 1,
+        domain_name: null,
+      });
+      expect(() =>
+        planMonitorUpdate(
+          ctx,
+          t.tree(),
+          stored.id,
+          putBody('healthmonitor', { healthmonitor: { domain_name: 'a.example' } }),
+        ),
+      ).toThrow(expect.objectContaining({ status: 400 }));
+      const update = planMonitorUpdate(
+        ctx,
+        t.tree(),
+        stored.id,
+        putBody('healthmonitor', { healthmonitor: { http_version: 1.1, domain_name: 'a.example' } }),
+      );
+      expect(update.messages[0]?.object).toMatchObject({ http_version: 1.1, domain_name: 'a.example' });
     });
 
     it('updates: a persistence without a type takes the stored one; a policy keeps its stored redirect', () => {

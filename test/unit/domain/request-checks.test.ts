@@ -8,7 +8,11 @@ import {
 } from '../../../functions/domain/l7-policies.js';
 import { type LbaasRequest, parseRequest } from '../../../functions/domain/lbaas-request.js';
 import type { Refusal } from '../../../functions/domain/refusals.js';
-import { type Checked, checkAgainstRecords } from '../../../functions/domain/request-checks.js';
+import {
+  type Checked,
+  checkAgainstRecords,
+  needsRecordChecks,
+} from '../../../functions/domain/request-checks.js';
 import type { ResourceRecord } from '../../../functions/domain/resource-state.js';
 import { requests, uuid } from '../../support/factories.js';
 import { TreeBuilder } from '../../support/trees.js';
@@ -132,6 +136,19 @@ describe('checkAgainstRecords: what a message alone cannot tell', () => {
     const object = out.object as Record<string, unknown>;
     expect(object).toMatchObject({ redirect_pool_id: null, redirect_http_code: 302, redirect_prefix: null });
     expect(String(object.rank) < String((first.desired as { rank: string }).rank)).toBe(true);
+  });
+
+  it('holds a monitor’s new Host name against its stored HTTP version (and lets a version change in)', () => {
+    const { b, pool } = setup();
+    const hm = b.healthmonitor(pool.id, { type: 'HTTP' });
+    const update = (object: Record<string, unknown>) =>
+      parsed(requests.update('healthmonitor', b.ids, { id: hm.id, ...object }));
+    expect(needsRecordChecks(update({ domain_name: 'a.example' }))).toBe(true);
+    expect(needsRecordChecks(update({ delay: 9 }))).toBe(false);
+    expect(refusal(() => checkAgainstRecords(update({ domain_name: 'a.example' }), b.all))).toMatch(
+      /^invalid-message: 'http_version' must be specified/,
+    );
+    accepted(checkAgainstRecords(update({ http_version: 1.1, domain_name: 'a.example' }), b.all));
   });
 
   it('refuses a policy on a TCP listener, to another load balancer’s pool or a TCP pool', () => {
