@@ -346,6 +346,13 @@ function translateMonitor(t: TranslationContext, hm: ResourceRecord): void {
 function translateMembers(t: TranslationContext): void {
   const { env, partition, tree, out } = t;
   const taken = new Map<string, string>();
+  // Pools with a live backup member, found once: asked per member, it was a scan of every member
+  // for each (a 1,000-member batch spent most of its translation there).
+  const withBackups = new Set(
+    tree.members
+      .filter((m) => !t.deleted(m) && (m.desired as MemberSpec).backup === true)
+      .map((m) => m.desired.pool_id),
+  );
   const oldestFirst = [...tree.members].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
   for (const member of oldestFirst) {
     const spec = member.desired as MemberSpec;
@@ -364,9 +371,7 @@ function translateMembers(t: TranslationContext): void {
         t.fail(member, `pool ${spec.pool_id} does not exist in load balancer ${tree.root.id}`);
       continue;
     }
-    const poolHasBackups = tree.members.some(
-      (m) => m.desired.pool_id === pool.id && !t.deleted(m) && (m.desired as MemberSpec).backup === true,
-    );
+    const poolHasBackups = withBackups.has(pool.id);
     const ownMonitor = memberMonitor(t, member, pool);
     const object: BigIpObject = {
       kind: 'member',
