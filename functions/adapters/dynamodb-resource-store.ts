@@ -556,7 +556,7 @@ export class DynamoDbResourceStore implements ResourceStore {
               // A record deleted meanwhile is not brought back as a stub.
               ConditionExpression: 'attribute_exists(#k)',
               ExpressionAttributeNames: { '#k': 'key' },
-              ExpressionAttributeValues: { ':la': lastApplied },
+              ExpressionAttributeValues: { ':la': encodeLastApplied(lastApplied) },
             }),
           );
           written += 1;
@@ -588,7 +588,7 @@ export class DynamoDbResourceStore implements ResourceStore {
           ':s': 'ACTIVE',
           ':o': outcome.operatingStatus,
           ':now': nowMs,
-          ...(outcome.lastApplied ? { ':la': outcome.lastApplied } : {}),
+          ...(outcome.lastApplied ? { ':la': encodeLastApplied(outcome.lastApplied) } : {}),
         },
       };
     }
@@ -918,9 +918,41 @@ export function toRecord(item: Record<string, unknown>): ResourceRecord {
   if (typeof item.statusReason === 'string') record.statusReason = item.statusReason;
   if (typeof item.appliedAt === 'number') record.appliedAt = item.appliedAt;
   if (item.ownChangePending === true) record.ownChangePending = true;
-  if (item.lastApplied && typeof item.lastApplied === 'object')
-    record.lastApplied = item.lastApplied as Record<string, LastApplied>;
+  const lastApplied = decodeLastApplied(item.lastApplied);
+  if (lastApplied) record.lastApplied = lastApplied;
   return record;
+}
+
+/**
+ * A resource's last-applied records as its item keeps them: one string, a line per device object,
+ * `key⇥intent⇥readBack⇥tmos`, the read-back left empty when it is the intent's digest (a device
+ * that reads back what it was sent). As a map of maps a member's records cost about 250 bytes on
+ * the wire (80 more) and five attributes to encode and decode, on every status write of a
+ * 1,000-member batch and every read of its tree. Names are checked (bigip-names.ts) and hold no tab or line
+ * break; a key that did would keep the map.
+ */
+export function encodeLastApplied(
+  records: Record<string, LastApplied>,
+): string | Record<string, LastApplied> {
+  const entries = Object.entries(records);
+  if (entries.some(([key, r]) => /[\t\n]/.test(key + r.intent + r.readBack + r.tmos))) return records;
+  return entries
+    .map(([key, r]) => `${key}\t${r.intent}\t${r.readBack === r.intent ? '' : r.readBack}\t${r.tmos}`)
+    .join('\n');
+}
+
+/** The records an item holds: the string above, or the map that items written before it hold. */
+export function decodeLastApplied(value: unknown): Record<string, LastApplied> | undefined {
+  if (typeof value === 'string') {
+    const out: Record<string, LastApplied> = {};
+    for (const line of value ? value.split('\n') : []) {
+      const [key = '', intent = '', readBack = '', tmos = ''] = line.split('\t');
+      out[key] = { intent, readBack: readBack || intent, tmos };
+    }
+    return out;
+  }
+  if (value && typeof value === 'object') return value as Record<string, LastApplied>;
+  return undefined;
 }
 
 /** Keeps reasons readable and well under DynamoDB's item limit. */

@@ -56,9 +56,25 @@ export function digest(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value)).digest().subarray(0, 16).toString('base64url');
 }
 
+/**
+ * Digests of the attributes a translation sends, by object: one apply asks for each of them up to
+ * three times (recording what it wrote, asking the peer whether it holds it, the plan), a thousand
+ * members each. Translated objects are never changed once made, so the digest of one stays true.
+ */
+const sentDigests = new WeakMap<object, string>();
+
+function attrsDigest(attrs: Record<string, unknown>): string {
+  let d = sentDigests.get(attrs);
+  if (d === undefined) {
+    d = digest(attrs);
+    sentDigests.set(attrs, d);
+  }
+  return d;
+}
+
 /** The attributes an object is sent with on a device of this version. */
 export function intentDigest(object: BigIpObject, tmosVersion: string | undefined): string {
-  return digest(forVersion(object, tmosVersion).attrs);
+  return attrsDigest(forVersion(object, tmosVersion).attrs);
 }
 
 /** Objects that carry a record: content-named ones are never compared, and a folder has no attributes. */
@@ -80,7 +96,7 @@ export function unchangedSinceApplied(
   return (
     record !== undefined &&
     record.tmos === (tmosVersion ?? '') &&
-    record.intent === digest(desired.attrs) &&
+    record.intent === attrsDigest(desired.attrs) &&
     record.readBack === digest(actual)
   );
 }

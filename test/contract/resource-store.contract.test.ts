@@ -170,7 +170,11 @@ describe.each(stores)('ResourceStore contract: %s', (_name, make) => {
     await record(store, pool);
     const poolRecord = async () =>
       (await store.loadObjects(ids.loadbalancerId, [{ type: 'pool', id: poolId }]))[0];
-    const first = { 'pool/P/p1': { intent: 'i1', readBack: 'r1', tmos: '15.1.0' } };
+    const first = {
+      'pool/P/p1': { intent: 'i1', readBack: 'r1', tmos: '15.1.0' },
+      // Read back as sent, by a device that did not say its version.
+      'persistence-cookie/P/c1': { intent: 'i3', readBack: 'i3', tmos: '' },
+    };
     const read = await store.loadRecords(ids.loadbalancerId);
     // Rides on the ACTIVE status write of its resource.
     expect(
