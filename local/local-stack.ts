@@ -102,8 +102,8 @@ export interface LocalStackOptions {
   api?: LocalApiOptions;
   /**
    * Statuses as Octavia's no-op drivers leave them (the conformance run): nothing is measured, so
-   * an apply does not write the ONLINE it assumes for load balancers, listeners, pools and
-   * monitored members (they keep OFFLINE, members NO_MONITOR), and no status poller runs.
+   * no status poller runs (load balancers, listeners and pools stay OFFLINE as applied) and members
+   * stay NO_MONITOR whatever their configuration (local/unmeasured-statuses.ts).
    */
   unmeasuredStatuses?: boolean;
   /** Told about every request the scheduler refused (npm start prints them). */

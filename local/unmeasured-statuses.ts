@@ -2,24 +2,20 @@ import type { ResourceStore } from '../functions/domain/ports.js';
 import { isPending, resourceKey, type StatusOutcome } from '../functions/domain/resource-state.js';
 
 /**
- * The conformance run's stand-in for Octavia's no-op drivers, where nothing ever measures health
- * and operating statuses stay as Octavia's API first set them: load balancers, listeners and pools
- * OFFLINE, members NO_MONITOR (whatever their weight or admin state), monitors and L7 objects as
- * their admin state says. So the operating status an apply assumes is not written (a load balancer,
- * listener or pool keeps OFFLINE instead of the ONLINE an apply assumes before the status poller
- * measures; a member keeps NO_MONITOR), and a refresh that changes nothing is dropped. Only the
- * local stack uses this, and only when asked (`unmeasuredStatuses`): production statuses stay
- * measured.
+ * The conformance run's stand-in for Octavia's no-op drivers, where nothing ever measures health.
+ * Load balancers, listeners and pools need nothing here: an apply leaves them OFFLINE until the
+ * status poller reads them, and that run starts no poller. Members differ: Octavia's no-op run
+ * keeps a member at the NO_MONITOR its API gave it (no health manager reports it OFFLINE when
+ * disabled, or DRAINING at weight 0), where an apply here writes what its configuration says. So a
+ * member's status is written as NO_MONITOR, and a refresh that then changes nothing is dropped.
+ * Only the local stack uses this, and only when asked (`unmeasuredStatuses`).
  */
 export function unmeasuredStatuses(store: ResourceStore): ResourceStore {
-  const assumedOnline = new Set(['loadbalancer', 'listener', 'pool']);
   const noop = (o: StatusOutcome): StatusOutcome | undefined => {
-    if (o.kind !== 'active') return o;
-    let status = o.operatingStatus;
-    if (o.record.type === 'member') status = 'NO_MONITOR';
-    else if (assumedOnline.has(o.record.type) && status === 'ONLINE') status = 'OFFLINE';
-    if (!isPending(o.record.provisioningStatus) && status === o.record.operatingStatus) return undefined;
-    return { ...o, operatingStatus: status };
+    if (o.kind !== 'active' || o.record.type !== 'member') return o;
+    if (!isPending(o.record.provisioningStatus) && o.record.operatingStatus === 'NO_MONITOR')
+      return undefined;
+    return { ...o, operatingStatus: 'NO_MONITOR' };
   };
   return {
     recordRequest: (...args) => store.recordRequest(...args),

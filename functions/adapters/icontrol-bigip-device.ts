@@ -10,7 +10,7 @@ import {
   objectKey,
   type ReadUnit,
 } from '../domain/bigip-objects.js';
-import type { HealthScrape, MemberReading, VirtualReading } from '../domain/device-health.js';
+import type { AddressReading, HealthScrape, MemberReading, VirtualReading } from '../domain/device-health.js';
 import { readinessOf } from '../domain/device-readiness.js';
 import { BigIpError } from '../domain/errors.js';
 import { groupSyncStatus } from '../domain/group-sync-status.js';
@@ -507,10 +507,18 @@ export class IControlBigIpDevice implements BigIpDevice {
 
   async readHealth(partitionPrefix: string, wantPool: (fullPath: string) => boolean): Promise<HealthScrape> {
     const ours = (path: string) => path.startsWith(`/${partitionPrefix}`);
-    const [virtualStats, poolStats] = await Promise.all([
+    const [virtualStats, poolStats, addressList] = await Promise.all([
       this.rest.request('GET', '/mgmt/tm/ltm/virtual/stats'),
       this.rest.request('GET', '/mgmt/tm/ltm/pool/stats'),
+      // A load balancer without listeners has no virtual server: its virtual address shows it.
+      this.rest.request('GET', '/mgmt/tm/ltm/virtual-address?$select=fullPath,enabled'),
     ]);
+    const addresses = new Map<string, AddressReading>();
+    for (const item of (addressList.body as { items?: { fullPath?: unknown; enabled?: unknown }[] })?.items ??
+      []) {
+      if (typeof item.fullPath !== 'string' || !ours(item.fullPath)) continue;
+      addresses.set(item.fullPath, { enabled: item.enabled !== 'no' && item.enabled !== false });
+    }
     const virtuals = new Map<string, VirtualReading>();
     for (const e of statEntries(virtualStats.body)) {
       const path = e.text('tmName');
@@ -546,7 +554,7 @@ export class IControlBigIpDevice implements BigIpDevice {
       }
       pools.set(path, members);
     });
-    return { unit: this.name, virtuals, pools };
+    return { unit: this.name, virtuals, addresses, pools };
   }
 
   async readiness(): Promise<{ ready: boolean; reason?: string }> {

@@ -631,17 +631,30 @@ function persistence(
 /** Statuses that only a device's health reading sets; configuration never overrides them. */
 const HEALTH_READINGS: ReadonlySet<OperatingStatus> = new Set(['ONLINE', 'ERROR', 'DEGRADED']);
 
+/** Whether a status was read from a device (the status poller's), not assumed by an apply. */
+export function isHealthReading(status: OperatingStatus): boolean {
+  return HEALTH_READINGS.has(status);
+}
+
+/**
+ * The status an object whose health the device decides has before its first reading: OFFLINE, the
+ * value Octavia's API gives load balancers, listeners, pools and monitored members when it
+ * creates them (its health manager alone moves them on).
+ */
+export const UNMEASURED: OperatingStatus = 'OFFLINE';
+
 /**
  * Operating status an object takes from its configuration once applied: OFFLINE when it (or what
  * it hangs from) is administratively down, DRAINING for a member of weight 0, NO_MONITOR for a
- * member of an unmonitored pool. Otherwise the object is healthy by configuration, and its health
- * is the device's word (device-health.ts): a reading already taken is kept, so an apply never turns
- * a failing member back to ONLINE; before the first reading it is ONLINE.
+ * member of an unmonitored pool. Otherwise its health is the device's word (device-health.ts): a
+ * reading already taken is kept, so an apply never turns a failing member back to ONLINE nor a
+ * measured one back to unmeasured; before the first reading it is UNMEASURED, never an assumed
+ * ONLINE.
  */
 export function operatingStatusFor(tree: LoadBalancerTree, record: ResourceRecord): OperatingStatus {
   const configured = configuredStatus(tree, record);
   if (configured) return configured;
-  return HEALTH_READINGS.has(record.operatingStatus) ? record.operatingStatus : 'ONLINE';
+  return isHealthReading(record.operatingStatus) ? record.operatingStatus : UNMEASURED;
 }
 
 /**
@@ -675,6 +688,8 @@ export function configuredStatus(
       );
       return monitored ? undefined : 'NO_MONITOR';
     }
+    // Monitors and L7 objects have no health of their own: Octavia's worker marks them ONLINE when
+    // it applies them enabled, and so does the apply here (configuration, not a reading).
     case 'healthmonitor':
       return (record.desired as HealthMonitorSpec).admin_state_up ? 'ONLINE' : 'OFFLINE';
     case 'l7policy':

@@ -1,5 +1,12 @@
-import { fullPath, memberName, partitionName, poolName, virtualServerName } from './bigip-names.js';
-import { configuredStatus } from './bigip-translation.js';
+import {
+  fullPath,
+  memberName,
+  partitionName,
+  poolName,
+  virtualAddressName,
+  virtualServerName,
+} from './bigip-names.js';
+import { configuredStatus, isHealthReading } from './bigip-translation.js';
 import type { ListenerSpec, MemberSpec, PoolSpec } from './lbaas-request.js';
 import {
   isDeleted,
@@ -28,11 +35,18 @@ export interface MemberReading {
   enabled: boolean;
 }
 
+/** One virtual address as the unit's configuration shows it (`enabled: yes|no`). */
+export interface AddressReading {
+  enabled: boolean;
+}
+
 /** What one poll read from the active unit, keyed by full path (`/P/name`). */
 export interface HealthScrape {
   /** The unit read (its counters are its own: statistics track units apart). */
   unit: string;
   virtuals: Map<string, VirtualReading>;
+  /** Virtual addresses (a load balancer's VIP on the device, listeners or not). */
+  addresses: Map<string, AddressReading>;
   /** Pools whose member stats were read, each member by name (`ip:port`). */
   pools: Map<string, Map<string, MemberReading>>;
 }
@@ -52,25 +66,32 @@ export function memberHealth(reading: MemberReading | undefined): OperatingStatu
   return undefined;
 }
 
-/** Members that count for their pool's health: those meant to serve (not OFFLINE or DRAINING on purpose). */
-const SERVING = new Set<OperatingStatus>(['ONLINE', 'ERROR', 'NO_MONITOR']);
-
-/** A pool from its members: all serving members failing → ERROR, some → DEGRADED, else ONLINE. */
-export function poolRollUp(members: readonly OperatingStatus[]): OperatingStatus {
-  const serving = members.filter((s) => SERVING.has(s));
+/**
+ * A pool from the members meant to serve (not OFFLINE or DRAINING on purpose), each with its
+ * reading: ONLINE or ERROR from its monitor, NO_MONITOR when it is on the device in an unmonitored
+ * pool, undefined when nothing has measured it yet. Every one failing → ERROR, some → DEGRADED;
+ * else ONLINE once each has been measured (an unmonitored pool's ONLINE says its members are on the
+ * device, not that they answer; none meant to serve → ONLINE, as Octavia's backend with no servers
+ * is UP). Undefined (keep the status it has) while one is still unmeasured and none fails.
+ */
+export function poolRollUp(serving: readonly (OperatingStatus | undefined)[]): OperatingStatus | undefined {
   const failing = serving.filter((s) => s === 'ERROR').length;
-  if (serving.length > 0 && failing === serving.length) return 'ERROR';
-  return failing > 0 ? 'DEGRADED' : 'ONLINE';
+  if (failing > 0) return failing === serving.length ? 'ERROR' : 'DEGRADED';
+  return serving.includes(undefined) ? undefined : 'ONLINE';
 }
 
-/** A listener from its default pool (none → ONLINE: nothing behind it can fail). */
+/**
+ * A listener whose virtual server is on the device and enabled, from its default pool: the pool's
+ * trouble, else ONLINE (no pool, or one not measured yet: the virtual server itself is there).
+ */
 export function listenerRollUp(pool: OperatingStatus | undefined): OperatingStatus {
   return pool === 'ERROR' || pool === 'DEGRADED' ? pool : 'ONLINE';
 }
 
 /**
- * A load balancer from its listeners and pools: ERROR when every listener meant to serve is ERROR
- * (it serves nothing), DEGRADED when any listener or pool is ERROR or DEGRADED, else ONLINE.
+ * A load balancer whose virtual address is on the device and enabled, from its listeners and pools:
+ * ERROR when every listener counted (not OFFLINE: disabled, or not measured yet) is ERROR (it serves
+ * nothing), DEGRADED when any listener or pool is ERROR or DEGRADED, else ONLINE.
  */
 export function loadBalancerRollUp(
   listeners: readonly OperatingStatus[],
@@ -92,9 +113,12 @@ export interface HealthVerdict {
 /**
  * The operating statuses of one load balancer's tree from one scrape of the active unit. Each
  * object's status is its configured one (OFFLINE, DRAINING, NO_MONITOR) when configuration decides;
- * otherwise its health: a member's from its monitor, rolled up to its pool, the pool's listeners and
- * the load balancer. An object the scrape does not show (not on the device yet, not checked yet)
- * keeps the status it has, and so counts with that status in the roll-up. Pure.
+ * otherwise its health, each from its own object on the device: a member's from its monitor; a
+ * pool's from its member stats (read: it is on the device), rolled up from its members; a
+ * listener's from its virtual server (there and enabled), with its pool's trouble; the load
+ * balancer's from its virtual address (there and enabled), with its listeners' and pools' trouble.
+ * An object the scrape does not show (not on the device yet, not checked yet) keeps the status it
+ * has, and so counts with that status in the roll-up. Pure.
  */
 export function deriveHealth(tree: LoadBalancerTree, scrape: HealthScrape, env: string): HealthVerdict {
   const partition = partitionName(env, tree.root.tenantId);
@@ -102,21 +126,26 @@ export function deriveHealth(tree: LoadBalancerTree, scrape: HealthScrape, env: 
   const live = <R extends ResourceRecord>(records: readonly R[]) =>
     records.filter((r) => !isDeleted(tree, r));
   const effective = (r: ResourceRecord) => statuses.get(resourceKey(r.type, r.id)) ?? r.operatingStatus;
-  let observed = false;
 
   const poolStatus = new Map<string, OperatingStatus>();
   const poolsAllDown: string[] = [];
   for (const pool of live(tree.pools)) {
     const members = scrape.pools.get(fullPath(partition, poolName(env, pool.id)));
-    if (members) observed = true;
     const own = live(tree.members).filter((m) => (m.desired as MemberSpec).pool_id === pool.id);
+    const serving: (OperatingStatus | undefined)[] = [];
     for (const m of own) {
       const spec = m.desired as MemberSpec;
-      const status =
-        configuredStatus(tree, m) ?? memberHealth(members?.get(memberName(spec.address, spec.protocol_port)));
+      const reading = members?.get(memberName(spec.address, spec.protocol_port));
+      const configured = configuredStatus(tree, m);
+      const status = configured ?? memberHealth(reading);
       if (status) statuses.set(resourceKey('member', m.id), status);
+      if (configured === 'OFFLINE' || configured === 'DRAINING') continue;
+      // Unmonitored, a member is measured by being on the device (enabled); monitored, by a reading
+      // now or one kept from an earlier poll.
+      if (configured === 'NO_MONITOR') serving.push(reading?.enabled ? 'NO_MONITOR' : undefined);
+      else serving.push(isHealthReading(effective(m)) ? effective(m) : undefined);
     }
-    const status = configuredStatus(tree, pool) ?? (members ? poolRollUp(own.map(effective)) : undefined);
+    const status = configuredStatus(tree, pool) ?? (members ? poolRollUp(serving) : undefined);
     if (status) statuses.set(resourceKey('pool', pool.id), status);
     if (status === 'ERROR') poolsAllDown.push(pool.id);
     poolStatus.set(pool.id, status ?? pool.operatingStatus);
@@ -125,7 +154,6 @@ export function deriveHealth(tree: LoadBalancerTree, scrape: HealthScrape, env: 
   for (const listener of live(tree.listeners)) {
     const spec = listener.desired as ListenerSpec;
     const virtual = scrape.virtuals.get(fullPath(partition, virtualServerName(env, listener.id)));
-    if (virtual) observed = true;
     const pool = spec.default_pool_id
       ? poolStatus.get(spec.default_pool_id)
       : [...poolStatus].find(([id]) => {
@@ -138,9 +166,10 @@ export function deriveHealth(tree: LoadBalancerTree, scrape: HealthScrape, env: 
 
   const root = tree.root;
   if (!isDeleted(tree, root)) {
+    const address = scrape.addresses.get(fullPath(partition, virtualAddressName(env, root.id)));
     const status =
       configuredStatus(tree, root) ??
-      (observed
+      (address?.enabled
         ? loadBalancerRollUp(live(tree.listeners).map(effective), live(tree.pools).map(effective))
         : undefined);
     if (status) statuses.set(resourceKey('loadbalancer', root.id), status);

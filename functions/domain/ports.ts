@@ -443,7 +443,8 @@ export interface BigIpDevice {
   configSync(deviceGroup: string): Promise<void>;
   /**
    * Health and counters of the environment's objects in bulk (device-facts.md §5.2): every virtual server's stats
-   * in one call, and each pool's member stats in one call per pool `wantPool` accepts. Only
+   * in one call, every virtual address (path and `enabled`) in one listing, and each pool's member
+   * stats in one call per pool `wantPool` accepts. Only
    * partitions whose name starts with `partitionPrefix` are kept. Throws on any failure: a partial
    * reading is never returned.
    */

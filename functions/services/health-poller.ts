@@ -80,8 +80,9 @@ export interface GroupCapacity {
 
 /**
  * The status poller of one device cluster: reads the active unit in bulk (every virtual server's
- * stats, then one member-stats call per pool of ours), turns the reading into operating statuses
- * and listener totals, and writes only what changed. A poll that cannot read the whole device
+ * stats and every virtual address, then one member-stats call per pool of ours), turns the reading
+ * into operating statuses (the only writer of ONLINE, DEGRADED and ERROR for load balancers,
+ * listeners, pools and members) and listener totals, and writes only what changed. A poll that cannot read the whole device
  * (no active unit, busy, token trouble, a hung unit, mcpd answering false 404s) changes nothing:
  * the next poll tries again. An object the device does not show keeps its status.
  */

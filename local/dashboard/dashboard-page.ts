@@ -174,11 +174,17 @@ async function refresh() {
     '</td><td>' + esc(r.host || '–') + '</td><td class="' + (r.status === 'REFUSED' ? 'bad' : cls(r.status)) + '" data-field="status">' + esc(r.status) +
     '</td><td class="reason" data-field="reason">' + esc(r.reason || '') + '</td></tr>').join('');
 }
+// What a health pill means (docs/health-and-drift.md): only the status poller's readings are ONLINE, DEGRADED, ERROR.
+const HEALTH_MEANING = {
+  ONLINE: 'measured: on the device, nothing in it fails', DEGRADED: 'measured: part of it fails',
+  ERROR: 'measured: failing', OFFLINE: 'disabled, or not measured yet', DRAINING: 'weight 0',
+  NO_MONITOR: 'no monitor checks this member',
+};
 function node(n) {
   const label = esc(n.type) + ' <code>' + esc(n.id.slice(0, 8)) + '</code>' + (n.name ? ' ' + esc(n.name) : '') +
     (n.address ? ' <span class="addr" data-field="address">' + esc(n.address) + '</span>' : '');
   return '<li data-node="' + esc(n.type + '#' + n.id) + '">' + label + ' <span class="' + cls(n.provisioningStatus) + '">' + esc(n.provisioningStatus) +
-    '</span><span class="pill h-' + esc(n.operatingStatus) + '" data-field="health">' + esc(n.operatingStatus) + '</span>' +
+    '</span><span class="pill h-' + esc(n.operatingStatus) + '" data-field="health" title="' + esc(HEALTH_MEANING[n.operatingStatus] || '') + '">' + esc(n.operatingStatus) + '</span>' +
     (n.statusReason ? ' <span class="stats">' + esc(n.statusReason) + '</span>' : '') +
     (n.children.length ? '<ul class="tree">' + n.children.map(node).join('') + '</ul>' : '') + '</li>';
 }

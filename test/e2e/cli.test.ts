@@ -32,13 +32,17 @@ describe('lbaas CLI against the local cli.stack', () => {
     );
     expect(created.code).toBe(0);
     expect(created.stdout).toMatch(/^submitted \S+ \(load balancer /);
+    // On the device, not measured yet: OFFLINE, as Octavia creates it.
     expect(created.stdout).toMatch(
-      new RegExp(`loadbalancer ${ids.loadbalancerId} \\(web\\)\\s+ACTIVE\\s+ONLINE`),
+      new RegExp(`loadbalancer ${ids.loadbalancerId} \\(web\\)\\s+ACTIVE\\s+OFFLINE`),
     );
+    // The status poller reads its virtual address on the active unit: ONLINE, and the tree shows it.
+    expect(await cli.stack.pollHealth()).toMatchObject({ outcome: 'polled' });
     const status = await lbaas('status', ids.loadbalancerId, '--json');
     expect(JSON.parse(status.stdout)).toMatchObject({
       type: 'loadbalancer',
       provisioningStatus: 'ACTIVE',
+      operatingStatus: 'ONLINE',
       children: [],
     });
   });

@@ -113,6 +113,8 @@ describe('local dashboard in headless Chromium', () => {
     // was measured, as a real monitor would say (#27.7).
     await expect.poll(() => root.textContent(), { timeout: 45_000 }).toBe('ERROR');
     expect(await root.getAttribute('class')).toContain('h-ERROR');
+    // Its hover says a reading said so (OFFLINE, by contrast, says "disabled, or not measured yet").
+    expect(await root.getAttribute('title')).toMatch(/^measured: /);
     await page.fill('#lb-filter', 'no-such-thing');
     await expect.poll(() => page.locator('[data-lb]').count()).toBe(0);
     await page.fill('#lb-filter', 'ACTIVE');

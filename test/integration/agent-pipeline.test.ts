@@ -44,7 +44,9 @@ describe('agent pipeline: SQS → scheduler → agent → simulated BIG-IP → s
 
     const records = await s.resources.loadRecords(f.ids.loadbalancerId);
     expect(records.every((r) => r.provisioningStatus === 'ACTIVE')).toBe(true);
-    expect(byType(records, 'member').map((r) => r.operatingStatus)).toEqual(['ONLINE', 'ONLINE']);
+    // Monitored members before their monitor's first verdict: OFFLINE, as Octavia creates them; only
+    // the status poller's reading makes them ONLINE (health-poller.test.ts).
+    expect(byType(records, 'member').map((r) => r.operatingStatus)).toEqual(['OFFLINE', 'OFFLINE']);
     const p = `Project_${f.ids.tenantId}`.replace('Project', 'Test');
     const dump = s.sim.dump();
     expect(s.sim.partitions()).toEqual([p]);
@@ -386,8 +388,8 @@ describe('agent pipeline: SQS → scheduler → agent → simulated BIG-IP → s
     const remaining = await s.resources.loadRecords(f.ids.loadbalancerId);
     expect(remaining.map((r) => r.type).sort()).toEqual(['listener', 'loadbalancer']);
     expect(remaining.map((r) => `${r.type}:${r.provisioningStatus}/${r.operatingStatus}`).sort()).toEqual([
-      'listener:ACTIVE/ONLINE',
-      'loadbalancer:ACTIVE/ONLINE',
+      'listener:ACTIVE/OFFLINE',
+      'loadbalancer:ACTIVE/OFFLINE',
     ]);
 
     await s.submitAndSettle(requests.delete('loadbalancer', f.ids, f.ids.loadbalancerId));

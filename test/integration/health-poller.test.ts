@@ -49,7 +49,7 @@ async function statuses(s: System, loadbalancerId: string) {
 const statsCalls = (sim: BigIpSimulator) => sim.calls.filter((c) => c.path.endsWith('/stats'));
 
 describe('health poller against the simulated device', () => {
-  it('reads health in bulk (2 calls + 1 per pool) and writes only what changed', async () => {
+  it('reads health in bulk (3 calls + 1 per pool) and writes only what changed', async () => {
     const s = await system();
     const a = await monitoredLoadBalancer(s);
     const b = await monitoredLoadBalancer(s);
@@ -69,6 +69,8 @@ describe('health poller against the simulated device', () => {
       ]),
     );
     expect(statsCalls(s.sim)).toHaveLength(2 + 2);
+    // The virtual addresses, one listing: what shows a load balancer on the device.
+    expect(s.sim.calls.filter((c) => c.path.startsWith('/mgmt/tm/ltm/virtual-address'))).toHaveLength(1);
     expect(s.sim.calls.filter((c) => c.method !== 'GET' && !c.path.includes('authn'))).toEqual([]);
 
     const sa = await statuses(s, a.ids.loadbalancerId);
@@ -91,6 +93,43 @@ describe('health poller against the simulated device', () => {
     expect((await statuses(s, a.ids.loadbalancerId))[`loadbalancer#${a.ids.loadbalancerId}`]).toBe('ERROR');
   });
 
+  it('what has no monitor is measured by being on the device: a bare load balancer, a listener without a pool, an unmonitored pool', async () => {
+    const s = await system();
+    const bare = lbIds();
+    await s.submitAndSettle(requests.createLoadbalancer(bare));
+    const ids = lbIds();
+    const listener = requests.createListener(ids);
+    const pool = requests.createPool(ids);
+    const poolId = pool.object.id as string;
+    const member = requests.createMember(ids, poolId, { address: '10.0.0.1', protocol_port: 80 });
+    await s.submitAndSettle(requests.createLoadbalancer(ids), listener, pool, member);
+    // Applied, nothing read yet: Octavia's initial values, no assumed ONLINE.
+    const lbKey = (id: string) => `loadbalancer#${id}`;
+    expect((await statuses(s, bare.loadbalancerId))[lbKey(bare.loadbalancerId)]).toBe('OFFLINE');
+    expect(await statuses(s, ids.loadbalancerId)).toEqual({
+      [lbKey(ids.loadbalancerId)]: 'OFFLINE',
+      [`listener#${listener.object.id}`]: 'OFFLINE',
+      [`pool#${poolId}`]: 'OFFLINE',
+      [`member#${member.object.id}`]: 'NO_MONITOR',
+    });
+
+    const { poller } = s.healthPoller();
+    await poller.poll();
+    expect((await statuses(s, bare.loadbalancerId))[lbKey(bare.loadbalancerId)]).toBe('ONLINE');
+    expect(await statuses(s, ids.loadbalancerId)).toEqual({
+      [lbKey(ids.loadbalancerId)]: 'ONLINE',
+      [`listener#${listener.object.id}`]: 'ONLINE',
+      [`pool#${poolId}`]: 'ONLINE',
+      [`member#${member.object.id}`]: 'NO_MONITOR',
+    });
+
+    // An apply afterwards keeps the reading.
+    await s.submitAndSettle(
+      requests.update('loadbalancer', bare, { id: bare.loadbalancerId, name: 'renamed' }),
+    );
+    expect((await statuses(s, bare.loadbalancerId))[lbKey(bare.loadbalancerId)]).toBe('ONLINE');
+  });
+
   it('a member not yet checked keeps its status; an apply afterwards does not reset a failing member', async () => {
     const s = await system();
     const a = await monitoredLoadBalancer(s);
@@ -98,11 +137,20 @@ describe('health poller against the simulated device', () => {
     monitor(s.sim, a.poolId, '10.0.0.2:80', 'down');
     await poller.poll();
     const before = await statuses(s, a.ids.loadbalancerId);
-    expect(before[`member#${a.m1}`]).toBe('ONLINE'); // unchecked: kept from the apply
+    expect(before[`member#${a.m1}`]).toBe('OFFLINE'); // unchecked: still as the apply left it, unmeasured
     expect(before[`member#${a.m2}`]).toBe('ERROR');
-    // A change to the pool re-settles the tree: the member's health is the device's word, not reset.
+    expect(before[`pool#${a.poolId}`]).toBe('DEGRADED'); // one fails; the other is not called ONLINE
+    // A change to the pool re-settles the tree: the member's health is the device's word, not reset,
+    // and the unchecked member is not made ONLINE by the apply either.
     await s.submitAndSettle(requests.update('pool', a.ids, { id: a.poolId, name: 'renamed' }));
-    expect((await statuses(s, a.ids.loadbalancerId))[`member#${a.m2}`]).toBe('ERROR');
+    const after = await statuses(s, a.ids.loadbalancerId);
+    expect(after[`member#${a.m2}`]).toBe('ERROR');
+    expect(after[`member#${a.m1}`]).toBe('OFFLINE');
+    expect(after[`pool#${a.poolId}`]).toBe('DEGRADED');
+    // Its monitor's first verdict is what makes it ONLINE.
+    monitor(s.sim, a.poolId, '10.0.0.1:80', 'up');
+    await poller.poll();
+    expect((await statuses(s, a.ids.loadbalancerId))[`member#${a.m1}`]).toBe('ONLINE');
   });
 
   it('keeps listener totals in bytes across a reboot of the unit, and writes nothing while idle', async () => {
@@ -217,7 +265,8 @@ describe('health poller against the simulated device', () => {
     const { DynamoDbHealthStore } = await import('../../functions/adapters/dynamodb-health-store.js');
     const store = new DynamoDbHealthStore(s.clients.db, s.tables);
     expect(await store.writeOperatingStatuses([{ record: stale as never, to: 'ERROR' }], 1)).toBe(0);
-    expect((await statuses(s, a.ids.loadbalancerId))[`member#${a.m2}`]).toBe('ONLINE');
+    // As the apply left it: not measured yet.
+    expect((await statuses(s, a.ids.loadbalancerId))[`member#${a.m2}`]).toBe('OFFLINE');
   });
 
   it('an expired token is renewed and the poll goes on', async () => {

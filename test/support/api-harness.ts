@@ -136,7 +136,10 @@ export async function apiHarness(options: ApiHarnessOptions = {}) {
     },
     /** Every record of a load balancer (what the resources table holds). */
     records: (loadbalancerId: string) => resources.loadRecords(loadbalancerId),
-    /** Settles a load balancer's pending objects as an agent's apply would (ACTIVE, or gone if deleted). */
+    /**
+     * Settles a load balancer's pending objects as an agent's apply would (ACTIVE, or gone if
+     * deleted), with the OFFLINE an apply gives before the status poller has measured anything.
+     */
     async settle(loadbalancerId: string): Promise<void> {
       const records = await resources.loadRecords(loadbalancerId);
       await resources.recordOutcomes(
@@ -145,7 +148,7 @@ export async function apiHarness(options: ApiHarnessOptions = {}) {
           .map((r: ResourceRecord) =>
             r.provisioningStatus === 'PENDING_DELETE'
               ? { kind: 'deleted' as const, record: r }
-              : { kind: 'active' as const, record: r, operatingStatus: 'ONLINE' as const },
+              : { kind: 'active' as const, record: r, operatingStatus: 'OFFLINE' as const },
           ),
         Date.now(),
       );

@@ -63,7 +63,12 @@ export class InMemoryBigIp implements BigIpDevice {
       throw error;
     }
     const path = (o: BigIpObject) => `/${o.partition}/${o.name}`;
-    const scrape: HealthScrape = { unit: this.name, virtuals: new Map(), pools: new Map() };
+    const scrape: HealthScrape = {
+      unit: this.name,
+      virtuals: new Map(),
+      addresses: new Map(),
+      pools: new Map(),
+    };
     for (const o of this.objects.values()) {
       if (!o.partition.startsWith(partitionPrefix)) continue;
       if (o.kind === 'virtual') {
@@ -79,6 +84,7 @@ export class InMemoryBigIp implements BigIpDevice {
           },
         );
       }
+      if (o.kind === 'virtual-address') scrape.addresses.set(path(o), { enabled: o.attrs.enabled !== 'no' });
       if (o.kind === 'pool' && wantPool(path(o))) scrape.pools.set(path(o), new Map());
     }
     for (const o of this.objects.values()) {

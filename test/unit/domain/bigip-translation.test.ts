@@ -416,8 +416,30 @@ describe('translate: load balancer tree → BIG-IP objects (upstream naming)', (
     const tree = b.tree();
     expect(operatingStatusFor(tree, m1)).toBe('NO_MONITOR');
     expect(operatingStatusFor(tree, m2)).toBe('DRAINING');
+    // Monitored, or healthy by configuration: nothing has measured it yet, so it is OFFLINE (as
+    // Octavia's API creates it), never an assumed ONLINE.
     b.healthmonitor(pool.id);
-    expect(operatingStatusFor(b.tree(), m1)).toBe('ONLINE');
-    expect(operatingStatusFor(tree, tree.root)).toBe('ONLINE');
+    expect(operatingStatusFor(b.tree(), m1)).toBe('OFFLINE');
+    expect(operatingStatusFor(tree, tree.root)).toBe('OFFLINE');
+    expect(operatingStatusFor(tree, pool)).toBe('OFFLINE');
+  });
+
+  it('keeps a status the device measured, and only that', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    const m1 = b.member(pool.id);
+    b.healthmonitor(pool.id);
+    for (const measured of ['ONLINE', 'DEGRADED', 'ERROR'] as const) {
+      b.root.operatingStatus = measured;
+      m1.operatingStatus = measured;
+      expect(operatingStatusFor(b.tree(), b.root)).toBe(measured);
+      expect(operatingStatusFor(b.tree(), m1)).toBe(measured);
+    }
+    // NO_MONITOR and OFFLINE are configuration's or the initial value: neither is kept as a reading.
+    m1.operatingStatus = 'NO_MONITOR';
+    expect(operatingStatusFor(b.tree(), m1)).toBe('OFFLINE');
+    // Configuration wins over a reading: a disabled load balancer is OFFLINE whatever was read.
+    b.root.desired.admin_state_up = false;
+    expect(operatingStatusFor(b.tree(), b.root)).toBe('OFFLINE');
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { scopeFor } from '../../../functions/domain/bigip-apply-plan.js';
 import { translate } from '../../../functions/domain/bigip-translation.js';
+import { deriveHealth, type HealthScrape } from '../../../functions/domain/device-health.js';
 import type { ResourceRecord, StatusOutcome } from '../../../functions/domain/resource-state.js';
 import { completions, refusedByDevice } from '../../../functions/domain/status-completion.js';
 import { TreeBuilder } from '../../support/trees.js';
@@ -12,7 +13,7 @@ function summary(outcomes: StatusOutcome[]): string[] {
     .sort();
 }
 
-/** Marks records as an earlier apply left them. */
+/** Marks records as an earlier apply left them, and a poll measured them ONLINE since. */
 function applied(...records: ResourceRecord[]): void {
   for (const r of records) {
     r.provisioningStatus = 'ACTIVE';
@@ -31,12 +32,70 @@ function settle(
   return completions(tree, t, scope, [{ resource: target.type, objectId: target.id }]);
 }
 
+/** Writes outcomes onto their records, as the store does. */
+function record(outcomes: StatusOutcome[]): void {
+  for (const o of outcomes) {
+    if (o.kind !== 'active') continue;
+    o.record.provisioningStatus = 'ACTIVE';
+    o.record.operatingStatus = o.operatingStatus;
+  }
+}
+
+describe('operating status across applies and readings', () => {
+  it('an apply before any reading gives OFFLINE; a reading gives ONLINE; a later apply keeps it', () => {
+    const b = new TreeBuilder();
+    const listener = b.listener();
+    b.status(b.root, 'PENDING_UPDATE');
+    const lbKey = `loadbalancer#${b.root.id}`;
+    const listenerKey = `listener#${listener.id}`;
+    record(settle(b, listener));
+    expect([b.root.operatingStatus, listener.operatingStatus]).toEqual(['OFFLINE', 'OFFLINE']);
+
+    // The device shows the load balancer's virtual address and the listener's virtual server
+    // (paths spelled out from the upstream naming rule, `<env>_<id>` in partition `<env>_<tenant>`).
+    const partition = `/Project_${b.ids.tenantId}`;
+    const scrape: HealthScrape = {
+      unit: 'a',
+      virtuals: new Map([
+        [
+          `${partition}/Project_${listener.id}`,
+          { bitsIn: 0, bitsOut: 0, curConns: 0, totConns: 0, slowKilled: 0, enabled: true },
+        ],
+      ]),
+      addresses: new Map([[`${partition}/Project_${b.root.id}`, { enabled: true }]]),
+      pools: new Map(),
+    };
+    const verdict = deriveHealth(b.tree(), scrape, 'Project');
+    expect([verdict.statuses.get(lbKey), verdict.statuses.get(listenerKey)]).toEqual(['ONLINE', 'ONLINE']);
+    b.root.operatingStatus = 'ONLINE';
+    listener.operatingStatus = 'ONLINE';
+
+    // A new pool applied afterwards settles as OFFLINE itself and leaves the readings as they are.
+    b.status(b.root, 'PENDING_UPDATE');
+    const pool = b.pool({ listener_id: listener.id });
+    const out = settle(b, pool);
+    expect(summary(out)).toEqual(['active/OFFLINE pool', 'active/ONLINE loadbalancer']);
+    record(out);
+    expect(listener.operatingStatus).toBe('ONLINE');
+
+    // Disabled, it is OFFLINE by configuration; enabled again, it waits for the next reading.
+    b.root.desired.admin_state_up = false;
+    b.status(b.root, 'PENDING_UPDATE');
+    record(settle(b, b.root, 'update'));
+    expect([b.root.operatingStatus, listener.operatingStatus]).toEqual(['OFFLINE', 'OFFLINE']);
+    b.root.desired.admin_state_up = true;
+    b.status(b.root, 'PENDING_UPDATE');
+    record(settle(b, b.root, 'update'));
+    expect([b.root.operatingStatus, listener.operatingStatus]).toEqual(['OFFLINE', 'OFFLINE']);
+  });
+});
+
 describe('status completion (which statuses one apply settles)', () => {
   it('settles the object in scope and its pending load balancer once nothing else is pending', () => {
     const b = new TreeBuilder();
     b.status(b.root, 'PENDING_UPDATE');
     const listener = b.listener();
-    expect(summary(settle(b, listener))).toEqual(['active/ONLINE listener', 'active/ONLINE loadbalancer']);
+    expect(summary(settle(b, listener))).toEqual(['active/OFFLINE listener', 'active/OFFLINE loadbalancer']);
   });
 
   it('leaves the load balancer pending while another of its objects still waits for its own request', () => {
@@ -44,7 +103,7 @@ describe('status completion (which statuses one apply settles)', () => {
     b.status(b.root, 'PENDING_UPDATE');
     const pool = b.pool(); // its BIG-IP pool is all this apply touches
     b.listener(); // pending, waiting for its own request
-    expect(summary(settle(b, pool))).toEqual(['active/ONLINE pool']);
+    expect(summary(settle(b, pool))).toEqual(['active/OFFLINE pool']);
   });
 
   it('settles the load balancer with a listener, whose scope includes the virtual address', () => {
@@ -52,10 +111,10 @@ describe('status completion (which statuses one apply settles)', () => {
     b.status(b.root, 'PENDING_UPDATE');
     const listener = b.listener();
     b.pool();
-    expect(summary(settle(b, listener))).toEqual(['active/ONLINE listener', 'active/ONLINE loadbalancer']);
+    expect(summary(settle(b, listener))).toEqual(['active/OFFLINE listener', 'active/OFFLINE loadbalancer']);
   });
 
-  it('a member of a pool without a monitor is NO_MONITOR; adding a monitor turns active members ONLINE', () => {
+  it('a member of a pool without a monitor is NO_MONITOR; adding a monitor makes it OFFLINE until the monitor says', () => {
     const b = new TreeBuilder();
     const pool = b.pool();
     applied(b.root, pool);
@@ -64,7 +123,7 @@ describe('status completion (which statuses one apply settles)', () => {
     member.provisioningStatus = 'ACTIVE';
     member.operatingStatus = 'NO_MONITOR';
     const monitor = b.healthmonitor(pool.id);
-    expect(summary(settle(b, monitor))).toEqual(['active/ONLINE healthmonitor', 'active/ONLINE member']);
+    expect(summary(settle(b, monitor))).toEqual(['active/OFFLINE member', 'active/ONLINE healthmonitor']);
   });
 
   it('deleting a pool settles its members and monitor as deleted too', () => {
