@@ -1,4 +1,4 @@
-import { destination, fullPath, memberAddress, nodeName } from './bigip-names.js';
+import { destination, fullPath, isOwnRulePath, memberAddress, nodeName } from './bigip-names.js';
 import {
   type BigIpCommand,
   type BigIpObject,
@@ -416,8 +416,9 @@ export function planApply(
       if (CONTENT_NAMED.has(desired.kind)) continue;
       if (unchangedSinceApplied(lastApplied?.get(key), desired, actual, snapshot.tmosVersion)) continue;
       const seen = desired.kind === 'virtual' ? withAddressDestination(actual, t) : actual;
+      const attrs = desired.kind === 'virtual' ? withForeignRules(desired.attrs, seen, t) : desired.attrs;
       const changes: Record<string, unknown> = {};
-      for (const [attr, value] of Object.entries(desired.attrs)) {
+      for (const [attr, value] of Object.entries(attrs)) {
         if (JSON.stringify(value) !== JSON.stringify(seen[attr])) changes[attr] = value;
       }
       if (Object.keys(changes).length > 0) writes.push({ op: 'update', object: desired, changes });
@@ -580,6 +581,26 @@ function rank(c: BigIpCommand): number {
   // Writes ascend by kind, deletes descend after them: keep that split, lists ranking as member writes.
   if (c.op === 'delete') return 2 * OBJECT_KINDS.length - kindRank(c.object.kind);
   return c.op === 'replace-members' ? kindRank('member') : kindRank(c.object.kind);
+}
+
+/**
+ * A virtual server's iRules as this change leaves them: ours as the translation wants them, every
+ * other one (an operator's) kept where the device has it. The translation names only ours, so
+ * comparing its list alone would remove a hand-attached iRule from every virtual of a load balancer
+ * with a PROXY pool.
+ */
+function withForeignRules(
+  attrs: Record<string, unknown>,
+  actual: Record<string, unknown>,
+  t: Translation,
+): Record<string, unknown> {
+  const wanted = attrs.rules as string[] | undefined;
+  if (wanted === undefined) return attrs;
+  const own = (r: string) => isOwnRulePath(t.env, t.partition, r);
+  const onDevice = (actual.rules as string[] | undefined) ?? [];
+  const kept = onDevice.filter((r) => !own(r) || wanted.includes(r));
+  const rules = [...kept, ...wanted.filter((r) => !kept.includes(r))];
+  return { ...attrs, rules };
 }
 
 /**

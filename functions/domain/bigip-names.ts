@@ -53,6 +53,14 @@ export function proxyRuleName(env: string, poolId: string): string {
   return assertSafeName(`${env}_${poolId}_proxy`, 'iRule');
 }
 
+/**
+ * Whether an iRule a virtual server names is one of ours (a PROXY pool's, `proxyRuleName`): the
+ * others on it are an operator's, which a change keeps.
+ */
+export function isOwnRulePath(env: string, partition: string, path: string): boolean {
+  return path.startsWith(`/${partition}/${env}_`) && path.endsWith('_proxy');
+}
+
 /** A listener's LTM policy, holding its L7 policies as rules (the upstream agent's name). */
 export function ltmPolicyName(listenerId: string): string {
   return assertSafeName(`wrapper_policy_${listenerId}`, 'LTM policy');

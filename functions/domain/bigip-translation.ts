@@ -43,6 +43,8 @@ export interface TranslationOptions {
 
 /** A load balancer's desired state as BIG-IP objects. */
 export interface Translation {
+  /** The environment it was made for (our object names start with it). */
+  env: string;
   partition: string;
   loadbalancerDeleted: boolean;
   /** Objects that must exist, with the attributes we own. */
@@ -216,6 +218,7 @@ class TranslationContext {
     this.env = options.env;
     this.partition = partitionName(options.env, tree.root.tenantId);
     this.out = {
+      env: this.env,
       partition: this.partition,
       loadbalancerDeleted: isDeleted(tree, tree.root),
       present: new Map(),

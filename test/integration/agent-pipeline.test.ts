@@ -273,10 +273,28 @@ describe('agent pipeline: SQS → scheduler → agent → simulated BIG-IP → s
       (await s.resources.loadRecords(ids.loadbalancerId)).every((r) => r.provisioningStatus === 'ACTIVE'),
     ).toBe(true);
 
+    // An operator attaches an iRule of their own by hand: our changes leave it where it is.
+    s.sim.store.create('ltm/rule', {
+      name: 'operator_log',
+      partition: 'Common',
+      apiAnonymous: 'when HTTP_REQUEST { log local0. "hit" }',
+    });
+    const vsPath = `/${p}/Test_${listener.object.id}`;
+    s.sim.store.patch('ltm/virtual', vsPath, { rules: ['/Common/operator_log', rule] });
+    await s.submitAndSettle(
+      requests.update('member', ids, { id: member.object.id, pool_id: pool.object.id, weight: 2 }),
+    );
+    expect(s.sim.dump()['ltm/virtual']).toEqual([
+      expect.objectContaining({ rules: ['/Common/operator_log', rule] }),
+    ]);
+
     await s.submitAndSettle(requests.delete('pool', ids, pool.object.id as string));
     expect(s.sim.dump()['ltm/rule']).toBeUndefined();
     expect(s.sim.dump()['ltm/virtual']).toEqual([
-      expect.objectContaining({ rules: [], profiles: [expect.objectContaining({ name: '/Common/fastL4' })] }),
+      expect.objectContaining({
+        rules: ['/Common/operator_log'],
+        profiles: [expect.objectContaining({ name: '/Common/fastL4' })],
+      }),
     ]);
   });
 

@@ -142,6 +142,38 @@ describe('scopeFor', () => {
 });
 
 describe('planApply', () => {
+  it('manages only its own iRules on a virtual server: an operator’s hand-attached one stays', () => {
+    const b = new TreeBuilder();
+    const proxy = b.pool({ protocol: 'PROXY' });
+    const plain = b.pool({ protocol: 'HTTP' });
+    const tcp = b.listener({ protocol: 'TCP', protocol_port: 1234, default_pool_id: proxy.id });
+    const http = b.listener({ protocol: 'HTTP', protocol_port: 80, default_pool_id: plain.id });
+    const tree = b.tree();
+    const t = translate(tree, { env });
+    const ours = `/${t.partition}/Project_${proxy.id}_proxy`;
+    const operators = ['/Common/operator_logging', `/${t.partition}/hand_made`];
+    const device = deviceWith(t);
+    const vsKey = (id: string) => `virtual/${t.partition}/Project_${id}`;
+    // The operator put an iRule before ours on one virtual, and one on the virtual without a PROXY pool.
+    device.objects.set(vsKey(tcp.id), {
+      ...device.objects.get(vsKey(tcp.id)),
+      rules: [operators[0], ours],
+    });
+    device.objects.set(vsKey(http.id), { ...device.objects.get(vsKey(http.id)), rules: [operators[1]] });
+    const full = scopeFor(tree, t, { resource: 'loadbalancer', id: b.ids.loadbalancerId, operation: 'sync' });
+    expect(planApply(t, full, device).commands).toEqual([]);
+
+    // The PROXY pool goes: our iRule leaves the virtual, the operator's stays.
+    b.status(proxy, 'PENDING_DELETE');
+    const gone = b.tree();
+    const after = translate(gone, { env });
+    const scope = scopeFor(gone, after, { resource: 'pool', id: proxy.id, operation: 'delete' });
+    const update = planApply(after, scope, device).commands.find(
+      (c) => c.op === 'update' && c.object.kind === 'virtual' && c.object.name === `Project_${tcp.id}`,
+    );
+    expect(update).toMatchObject({ changes: { rules: [operators[0]] } });
+  });
+
   it('plans nothing when the device already matches (re-applying an unchanged tree writes nothing)', () => {
     const b = new TreeBuilder();
     const pool = b.pool();
