@@ -1,7 +1,9 @@
 import {
   appCookieProfileName,
+  cidrRuleName,
   destination,
   fullPath,
+  l7RuleName,
   ltmPolicyName,
   memberMonitorName,
   memberName,
@@ -16,6 +18,7 @@ import {
 import { type BigIpObject, type MonitorType, objectKey } from './bigip-objects.js';
 import { LbaasError } from './errors.js';
 import { canonicalIp, isV6 } from './ip-address.js';
+import { allowedCidrsRule, l7RoutingRule } from './irule-translation.js';
 import {
   type HealthMonitorSpec,
   type ListenerSpec,
@@ -483,13 +486,22 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
     out.held.push(
       vsName,
       policyObject.name,
+      cidrRule.name,
+      l7Rule.name,
       ...(spec.protocol === 'TERMINATED_HTTPS' ? [tlsPrefix(env, listener.id)] : []),
     );
   };
+  // The listener's own iRules (irule-translation.ts): its allowed CIDRs, and its L7 routing while a
+  // rule is a REGEX. Each is listed as absent once the listener has had a reason for it.
+  const cidrs = spec.allowed_cidrs ?? [];
+  const cidrRule: BigIpObject = { kind: 'rule', partition, name: cidrRuleName(env, listener.id), attrs: {} };
+  const l7Rule: BigIpObject = { kind: 'rule', partition, name: l7RuleName(env, listener.id), attrs: {} };
   if (t.deleted(listener)) {
     if (spec.protocol === 'TERMINATED_HTTPS') tlsObjectsOf();
     t.add('absent', { kind: 'virtual', partition, name: vsName, attrs: {} }, listener);
     if (policy.managed) t.add('absent', policyObject, listener);
+    if (spec.allowed_cidrs !== undefined) t.add('absent', cidrRule, listener);
+    if (policy.managed) t.add('absent', l7Rule, listener);
     return;
   }
   const pool = spec.default_pool_id
@@ -517,6 +529,28 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
   if (policy.managed) t.add(policy.object ? 'present' : 'absent', policyObject, listener);
   if (tls) tlsObjectsOf();
   const proxyRules = proxyRulesOf(t, listener, livePool);
+  const ownRules: string[] = [];
+  if (cidrs.length > 0) {
+    cidrRule.attrs = { apiAnonymous: allowedCidrsRule(cidrs, listenerTransport(spec.protocol)) };
+    t.add('present', cidrRule, listener);
+    ownRules.push(fullPath(partition, cidrRule.name));
+  } else if (spec.allowed_cidrs !== undefined) t.add('absent', cidrRule, listener);
+  if (policy.routed) {
+    l7Rule.attrs = {
+      apiAnonymous: l7RoutingRule(
+        policy.routed,
+        (id) => fullPath(partition, poolName(env, id)),
+        livePool ? fullPath(partition, poolName(env, livePool.id)) : undefined,
+      ),
+    };
+    t.add('present', l7Rule, listener);
+    ownRules.push(fullPath(partition, l7Rule.name));
+  } else if (policy.managed) t.add('absent', l7Rule, listener);
+  // iRules only where a listener has had a reason for one (the other virtuals keep what they had).
+  const rulesManaged =
+    spec.allowed_cidrs !== undefined ||
+    policy.managed ||
+    tree.pools.some((p) => (p.desired as PoolSpec).protocol === 'PROXY');
   for (const o of tls?.objects ?? []) t.add('present', o, listener);
   t.add(
     'present',
@@ -540,10 +574,7 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
         ...(policy.managed
           ? { policies: policy.object ? [fullPath(partition, policy.object.name)] : [] }
           : {}),
-        // iRules only in a load balancer that has PROXY pools (the others keep what they had).
-        ...(tree.pools.some((p) => (p.desired as PoolSpec).protocol === 'PROXY')
-          ? { rules: proxyRules }
-          : {}),
+        ...(rulesManaged ? { rules: [...ownRules, ...proxyRules] } : {}),
       },
     },
     listener,

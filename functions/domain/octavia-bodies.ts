@@ -73,7 +73,7 @@ export const SUPPORTED = {
   monitorType: ['HTTP', 'HTTPS', 'PING', 'TCP', 'UDP-CONNECT'],
   httpMethod: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'],
   l7RuleType: ['HOST_NAME', 'PATH', 'FILE_TYPE', 'HEADER', 'COOKIE'],
-  compareType: ['STARTS_WITH', 'ENDS_WITH', 'CONTAINS', 'EQUAL_TO'],
+  compareType: ['REGEX', 'STARTS_WITH', 'ENDS_WITH', 'CONTAINS', 'EQUAL_TO'],
   insertHeaders: ['X-Forwarded-For', 'X-Forwarded-Port', 'X-Forwarded-Proto'],
 } as const;
 
@@ -82,8 +82,6 @@ const WHY = {
   protocol: 'SCTP and PROMETHEUS listeners (the BIG-IP translation builds TCP and UDP virtual servers)',
   poolProtocol: 'PROXYV2 and SCTP pools',
   monitorType: 'TLS-HELLO and SCTP health monitors',
-  regex:
-    'compare_type REGEX (BIG-IP LTM policy conditions compare with EQUAL_TO, STARTS_WITH, ENDS_WITH or CONTAINS)',
 };
 
 const enumOf = <T extends readonly (string | number)[]>(values: T, what: string) =>
@@ -481,7 +479,6 @@ export function rejectUnsupported(type: keyof Bodies, o: Record<string, unknown>
       for (const [field, value] of Object.entries(defaults))
         if (set(o[field]) && o[field] !== value)
           throw unsupported(`${field} other than ${value} (the BIG-IP profiles keep their own timeouts)`);
-      if (nonEmpty(o.allowed_cidrs)) throw unsupported('allowed_cidrs (VIP access lists)');
       if (set(o.client_ca_tls_container_ref))
         throw unsupported('client_ca_tls_container_ref (client authentication)');
       if (set(o.client_crl_container_ref))
@@ -534,7 +531,6 @@ export function rejectUnsupported(type: keyof Bodies, o: Record<string, unknown>
       return;
     case 'l7rule':
       only('type', SUPPORTED.l7RuleType, 'SSL_CONN_HAS_CERT, SSL_VERIFY_RESULT and SSL_DN_FIELD rules');
-      only('compare_type', SUPPORTED.compareType, WHY.regex);
       return;
   }
 }

@@ -9,7 +9,12 @@ import type {
   RequestEnvelope,
   ResourceType,
 } from './lbaas-request.js';
-import { listenerTransport, MAX_POLICY_POSITION, MAX_RULES_PER_POLICY } from './lbaas-request.js';
+import {
+  listenerTransport,
+  MAX_ALLOWED_CIDRS,
+  MAX_POLICY_POSITION,
+  MAX_RULES_PER_POLICY,
+} from './lbaas-request.js';
 import {
   cidrContains,
   findNetwork,
@@ -420,7 +425,34 @@ function policyObject(
   };
 }
 
-function listenerObject(id: string, l: ListenerInput | ListenerPost, defaultPoolId: string | null) {
+/**
+ * A listener's allowed_cidrs as recorded: each of the VIP's IP version (Octavia's 400 otherwise),
+ * in canonical form (the address compressed and lower-case), duplicates dropped. Null or an empty
+ * list allows every client.
+ */
+export function allowedCidrs(cidrs: readonly string[] | null | undefined, vipAddress: string): string[] {
+  const version = ipVersionOf(vipAddress);
+  const out: string[] = [];
+  for (const c of cidrs ?? []) {
+    const [address = '', prefix = ''] = c.split('/');
+    if (ipVersionOf(address) !== version)
+      throw faults.validation(`CIDR ${c} IP version incompatible with VIP ${vipAddress} IP version.`);
+    const canonical = `${canonicalIp(address)}/${Number(prefix)}`;
+    if (!out.includes(canonical)) out.push(canonical);
+  }
+  if (out.length > MAX_ALLOWED_CIDRS)
+    throw faults.validation(
+      `allowed_cidrs lists ${out.length} CIDRs; at most ${MAX_ALLOWED_CIDRS} are supported.`,
+    );
+  return out;
+}
+
+function listenerObject(
+  id: string,
+  l: ListenerInput | ListenerPost,
+  defaultPoolId: string | null,
+  vipAddress: string,
+) {
   const tls = l.protocol === 'TERMINATED_HTTPS';
   if (!tls && (l.default_tls_container_ref || (l.sni_container_refs ?? []).length > 0))
     throw faults.validation(
@@ -445,6 +477,7 @@ function listenerObject(id: string, l: ListenerInput | ListenerPost, defaultPool
     default_tls_container_ref: l.default_tls_container_ref ?? null,
     sni_container_refs: l.sni_container_refs ?? [],
     insert_headers: headers,
+    ...(l.allowed_cidrs ? { allowed_cidrs: allowedCidrs(l.allowed_cidrs, vipAddress) } : {}),
     tags: tagsOf(l.tags),
   };
 }
@@ -457,6 +490,8 @@ interface GraphState {
   messages: RequestMessage[];
   /** Pools of this request by name, and their protocols. */
   poolsByName: Map<string, { id: string; protocol: string }>;
+  /** The load balancer's VIP address (its listeners' allowed CIDRs must be of its IP version). */
+  vipAddress: string;
 }
 
 function addPool(g: GraphState, p: PoolInput & { protocol: string; lb_algorithm: string }): string {
@@ -552,7 +587,9 @@ function addListener(
     poolId = pool.id;
   }
   const id = g.ctx.newId();
-  g.messages.push(message(g.ctx, g.loadbalancerId, 'create', 'listener', listenerObject(id, l, poolId)));
+  g.messages.push(
+    message(g.ctx, g.loadbalancerId, 'create', 'listener', listenerObject(id, l, poolId, g.vipAddress)),
+  );
   addPolicies(g, id, l.l7policies ?? [], pending);
   return id;
 }
@@ -566,7 +603,13 @@ export function planLoadBalancerCreate(
   vip: { address: string; subnetId: string; networkId: string; portId: string },
   loadbalancerId: string,
 ): WritePlan {
-  const g: GraphState = { ctx, loadbalancerId, messages: [], poolsByName: new Map() };
+  const g: GraphState = {
+    ctx,
+    loadbalancerId,
+    messages: [],
+    poolsByName: new Map(),
+    vipAddress: vip.address,
+  };
   g.messages.push(
     message(ctx, loadbalancerId, 'create', 'loadbalancer', {
       id: loadbalancerId,
@@ -612,7 +655,13 @@ export function planListenerCreate(ctx: PlanContext, tree: LoadBalancerTree, bod
     if (!pool) throw faults.notFound('pool', body.default_pool_id);
     checkProtocols(body.protocol, (pool.desired as PoolSpec).protocol);
   }
-  const g: GraphState = { ctx, loadbalancerId: lb, messages: [], poolsByName: new Map() };
+  const g: GraphState = {
+    ctx,
+    loadbalancerId: lb,
+    messages: [],
+    poolsByName: new Map(),
+    vipAddress: (tree.root.desired as { vip_address: string }).vip_address,
+  };
   const { loadbalancer_id: _lb, project_id: _p, tenant_id: _t, ...listener } = body;
   const id = addListener(g, listener, new Map(), body.default_pool_id);
   return {
@@ -625,7 +674,13 @@ export function planListenerCreate(ctx: PlanContext, tree: LoadBalancerTree, bod
 
 export function planPoolCreate(ctx: PlanContext, tree: LoadBalancerTree, body: PoolPost): WritePlan {
   const lb = tree.root.id;
-  const g: GraphState = { ctx, loadbalancerId: lb, messages: [], poolsByName: new Map() };
+  const g: GraphState = {
+    ctx,
+    loadbalancerId: lb,
+    messages: [],
+    poolsByName: new Map(),
+    vipAddress: (tree.root.desired as { vip_address: string }).vip_address,
+  };
   let listener: ResourceRecord | undefined;
   if (body.listener_id) {
     listener = findRecord(tree, 'listener', body.listener_id);
@@ -822,6 +877,10 @@ export function planListenerUpdate(
       default_tls_container_ref: body.default_tls_container_ref,
       sni_container_refs: body.sni_container_refs === undefined ? undefined : (body.sni_container_refs ?? []),
       insert_headers: headers,
+      allowed_cidrs:
+        body.allowed_cidrs === undefined
+          ? undefined
+          : allowedCidrs(body.allowed_cidrs, (tree.root.desired as { vip_address: string }).vip_address),
       tags: tagsOf(body.tags),
     },
     guardOf(tree, MUTABLE),

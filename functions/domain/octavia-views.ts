@@ -138,7 +138,8 @@ export function listenerView(tree: LoadBalancerTree, r: ResourceRecord): Octavia
     client_ca_tls_container_ref: null,
     client_authentication: 'NONE',
     client_crl_container_ref: null,
-    allowed_cidrs: null,
+    // Octavia shows no list as null.
+    allowed_cidrs: d.allowed_cidrs && d.allowed_cidrs.length > 0 ? d.allowed_cidrs : null,
     tls_ciphers: null,
     tls_versions: null,
     alpn_protocols: null,

@@ -35,6 +35,7 @@ import {
 } from '../domain/octavia-listing.js';
 import { authorize, type Caller, listingScope, type PolicyMode } from '../domain/octavia-policy.js';
 import {
+  allowedCidrs,
   checkMemberSubnet,
   checkMutable,
   chooseVip,
@@ -59,7 +60,6 @@ import {
   planRuleUpdate,
   portOwner,
   projectRecords,
-  vipVersion,
   type WritePlan,
 } from '../domain/octavia-requests.js';
 import {
@@ -383,12 +383,8 @@ export class OctaviaApi {
         const tree = await this.treeOf('loadbalancer', body.loadbalancer_id);
         this.writable(caller, tree);
         checkMutable(tree, ['ACTIVE']);
-        const version = vipVersion(tree);
-        for (const c of body.allowed_cidrs ?? [])
-          if ((c.includes(':') ? 6 : 4) !== version)
-            throw faults.validation(
-              `CIDR ${c} IP version incompatible with VIP ${tree.root.desired.vip_address} IP version.`,
-            );
+        // A CIDR of the other IP version is Octavia's 400 before any 501.
+        allowedCidrs(body.allowed_cidrs, tree.root.desired.vip_address);
         rejectUnsupported('listener', body);
         return this.execute(planListenerCreate(this.ctx(tree), tree, body), tree, 201);
       }
@@ -535,12 +531,7 @@ export class OctaviaApi {
       case 'listener': {
         checkMutable(tree, ['ACTIVE']);
         const body = parsed as Parameters<typeof planListenerUpdate>[3];
-        const version = vipVersion(tree);
-        for (const c of body.allowed_cidrs ?? [])
-          if ((c.includes(':') ? 6 : 4) !== version)
-            throw faults.validation(
-              `CIDR ${c} IP version incompatible with VIP ${tree.root.desired.vip_address} IP version.`,
-            );
+        allowedCidrs(body.allowed_cidrs, tree.root.desired.vip_address);
         rejectUnsupported(type, parsed);
         plan = planListenerUpdate(ctx, tree, id, body);
         break;

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { keyTypeOf } from './crypto-files.js';
 import { atLeast } from './device-traits.js';
 import { errors } from './error-bodies.js';
+import { literalPools } from './irule-tcl.js';
 import type { ConfigStore } from './ltm-model.js';
 import {
   type Collection,
@@ -118,9 +119,27 @@ export function applyAttributes(
     }
   } else if (collection === 'ltm/rule') {
     Object.assign(a, attrs);
-    // The Tcl is kept as sent; the simulator neither parses nor runs it (the data plane ignores iRules).
     if (typeof a.apiAnonymous !== 'string' || !a.apiAnonymous.trim())
       throw new SimError(400, errors.invalidValue('simulator: an iRule needs its Tcl in apiAnonymous'));
+    // §7.14: an iRule is checked when it is saved: it must parse, and a pool it names literally must
+    // exist (the data plane runs it: irule-tcl.ts). No source quotes the device's wording of either.
+    let pools: string[];
+    try {
+      pools = literalPools(a.apiAnonymous);
+    } catch (error) {
+      throw new SimError(
+        400,
+        errors.invalidValue(
+          `simulator: iRule ${object.fullPath} does not parse: ${(error as Error).message}`,
+        ),
+      );
+    }
+    for (const pool of pools)
+      if (!store.get('ltm/pool', pool.startsWith('/') ? pool : `/${object.partition}/${pool}`))
+        throw new SimError(
+          400,
+          errors.invalidValue(`simulator: iRule ${object.fullPath} names pool ${pool}, which does not exist`),
+        );
   } else if (collection === 'ltm/profile/client-ssl') {
     Object.assign(a, attrs);
     if (creating) a.defaultsFrom ??= '/Common/clientssl';
