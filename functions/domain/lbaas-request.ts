@@ -404,6 +404,7 @@ export const MUTABLE_FIELDS: { [R in ResourceType]: readonly (keyof ObjectSpec[R
     'default_tls_container_ref',
     'sni_container_refs',
     'insert_headers',
+    'allowed_cidrs',
     'tags',
   ],
   pool: ['name', 'description', 'lb_algorithm', 'session_persistence', 'admin_state_up', 'tags'],

@@ -285,6 +285,9 @@ class Interp {
         return this.vars.get(args[0] as string) ?? '';
       case 'return':
         throw new Stop(undefined);
+      case 'log':
+        // An operator's logging iRule: the sandbox keeps no log.
+        return '';
       case 'reject':
         throw new Stop({ kind: 'reject' });
       case 'drop':

@@ -1619,3 +1619,58 @@ describe('the Octavia v2 API over in-memory ports', () => {
     });
   });
 });
+
+describe('allowed_cidrs and REGEX L7 rules through the API (answered 501 before)', () => {
+  it('records allowed_cidrs in canonical form, shows them (null when none) and sends them in the message', async () => {
+    const h = setup();
+    const lb = await loadBalancer(h);
+    const res = await h.call('POST', '/v2/lbaas/listeners', {
+      listener: {
+        loadbalancer_id: lb.id,
+        protocol: 'TCP',
+        protocol_port: 22,
+        allowed_cidrs: ['192.0.2.0/24', '192.0.2.0/24', '198.51.100.7/32'],
+      },
+    });
+    expect(res.status).toBe(201);
+    expect(res.json.listener.allowed_cidrs).toEqual(['192.0.2.0/24', '198.51.100.7/32']);
+    expect(h.sent.at(-1)).toMatchObject({
+      object: { allowed_cidrs: ['192.0.2.0/24', '198.51.100.7/32'] },
+    });
+    h.activate();
+    const id = res.json.listener.id;
+    const cleared = await h.call('PUT', `/v2/lbaas/listeners/${id}`, { listener: { allowed_cidrs: null } });
+    expect(cleared.status).toBe(200);
+    expect(cleared.json.listener.allowed_cidrs).toBeNull();
+    expect(h.sent.at(-1)).toMatchObject({ operation: 'update', object: { allowed_cidrs: [] } });
+    // An IPv6 VIP takes IPv6 CIDRs, written canonical.
+    const lb6 = await loadBalancer(h, { vip_subnet_id: SUBNET6 });
+    const v6 = await create(h, '/v2/lbaas/listeners', 'listener', {
+      loadbalancer_id: lb6.id,
+      protocol: 'HTTP',
+      protocol_port: 80,
+      allowed_cidrs: ['2001:DB8:0:0::/64'],
+    });
+    expect(v6.allowed_cidrs).toEqual(['2001:db8::/64']);
+  });
+
+  it('takes a REGEX rule, and refuses one outside the shared syntax with 400 before anything is recorded', async () => {
+    const h = setup();
+    const t = await fullTree(h);
+    const ok = await h.call('POST', `/v2/lbaas/l7policies/${t.policy.id}/rules`, {
+      rule: { type: 'PATH', compare_type: 'REGEX', value: '^/api/v[0-9]+/"\\}\\]$' },
+    });
+    expect(ok.status, JSON.stringify(ok.json)).toBe(201);
+    expect(ok.json.rule).toMatchObject({ compare_type: 'REGEX', value: '^/api/v[0-9]+/"\\}\\]$' });
+    h.activate();
+    const before = h.sent.length;
+    for (const value of ['(?<=a)b', '\\1', 'a{2'])
+      expect(
+        await h.call('POST', `/v2/lbaas/l7policies/${t.policy.id}/rules`, {
+          rule: { type: 'PATH', compare_type: 'REGEX', value },
+        }),
+        value,
+      ).toMatchObject({ status: 400, json: { faultstring: expect.stringMatching(/REGEX/) } });
+    expect(h.sent.length).toBe(before);
+  });
+});
