@@ -310,6 +310,8 @@ function addDependencies(tree: LoadBalancerTree, t: Translation, keys: Set<strin
       for (const p of (o.attrs.policies as string[] | undefined) ?? [])
         refs.push(byPath.get(`ltm-policy:${p}`));
       for (const r of (o.attrs.rules as string[] | undefined) ?? []) refs.push(byPath.get(`rule:${r}`));
+      for (const p of (o.attrs.profiles as string[] | undefined) ?? [])
+        refs.push(byPath.get(`tcp-profile:${p}`));
     }
     if (o.kind === 'ltm-policy') {
       for (const rule of o.attrs.rules as { actions: { pool?: string }[] }[])

@@ -71,6 +71,11 @@ export function isOwnRulePath(env: string, partition: string, path: string): boo
   return path.startsWith(`/${partition}/${env}_`) && /_(proxy|cidrs|l7)$/.test(path);
 }
 
+/** A listener's own TCP profile, holding its idle timeout; owned by the listener. */
+export function tcpProfileName(env: string, listenerId: string): string {
+  return assertSafeName(`${env}_${listenerId}_tcp`, 'TCP profile');
+}
+
 /** A listener's LTM policy, holding its L7 policies as rules (the upstream agent's name). */
 export function ltmPolicyName(listenerId: string): string {
   return assertSafeName(`wrapper_policy_${listenerId}`, 'LTM policy');

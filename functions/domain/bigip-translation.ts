@@ -12,6 +12,7 @@ import {
   partitionName,
   poolName,
   proxyRuleName,
+  tcpProfileName,
   virtualAddressName,
   virtualServerName,
 } from './bigip-names.js';
@@ -488,6 +489,7 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
       policyObject.name,
       cidrRule.name,
       l7Rule.name,
+      tcpProfile.name,
       ...(spec.protocol === 'TERMINATED_HTTPS' ? [tlsPrefix(env, listener.id)] : []),
     );
   };
@@ -496,12 +498,20 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
   const cidrs = spec.allowed_cidrs ?? [];
   const cidrRule: BigIpObject = { kind: 'rule', partition, name: cidrRuleName(env, listener.id), attrs: {} };
   const l7Rule: BigIpObject = { kind: 'rule', partition, name: l7RuleName(env, listener.id), attrs: {} };
+  // Its own TCP profile while it sets an idle timeout (timeout_client_data = timeout_member_data).
+  const tcpProfile: BigIpObject = {
+    kind: 'tcp-profile',
+    partition,
+    name: tcpProfileName(env, listener.id),
+    attrs: {},
+  };
   if (t.deleted(listener)) {
     if (spec.protocol === 'TERMINATED_HTTPS') tlsObjectsOf();
     t.add('absent', { kind: 'virtual', partition, name: vsName, attrs: {} }, listener);
     if (policy.managed) t.add('absent', policyObject, listener);
     if (spec.allowed_cidrs !== undefined) t.add('absent', cidrRule, listener);
     if (policy.managed) t.add('absent', l7Rule, listener);
+    if (spec.idle_timeout_ms !== undefined) t.add('absent', tcpProfile, listener);
     return;
   }
   const pool = spec.default_pool_id
@@ -546,6 +556,16 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
     t.add('present', l7Rule, listener);
     ownRules.push(fullPath(partition, l7Rule.name));
   } else if (policy.managed) t.add('absent', l7Rule, listener);
+  const idle = spec.idle_timeout_ms;
+  let profiles = virtualProfiles(spec.protocol, proxyRules.length > 0);
+  if (typeof idle === 'number' && spec.protocol !== 'UDP') {
+    tcpProfile.attrs = { defaultsFrom: '/Common/tcp', idleTimeout: idle / 1000 };
+    t.add('present', tcpProfile, listener);
+    // Its TCP profile takes the place of /Common/tcp, and of fastL4 (whose one idle timeout is not
+    // ours to change): such a listener is a full TCP proxy, as with a PROXY pool behind it.
+    const own = fullPath(partition, tcpProfile.name);
+    profiles = [...profiles.filter((p) => p !== '/Common/tcp' && p !== '/Common/fastL4'), own];
+  } else if (idle !== undefined) t.add('absent', tcpProfile, listener);
   // iRules only where a listener has had a reason for one (the other virtuals keep what they had).
   const rulesManaged =
     spec.allowed_cidrs !== undefined ||
@@ -564,7 +584,7 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
         // A UDP listener: a UDP virtual server with the UDP profile (bigip-rest.md A.3).
         ipProtocol: listenerTransport(spec.protocol),
         pool: livePool ? fullPath(partition, poolName(env, livePool.id)) : '',
-        profiles: [...virtualProfiles(spec.protocol, proxyRules.length > 0), ...(tls?.profiles ?? [])].sort(),
+        profiles: [...profiles, ...(tls?.profiles ?? [])].sort(),
         persist,
         sourceAddressTranslation: { type: 'automap' },
         connectionLimit: Math.max(spec.connection_limit, 0),

@@ -149,6 +149,15 @@ export const listenerSpec = z
       )
       .max(MAX_ALLOWED_CIDRS, { error: `must list at most ${MAX_ALLOWED_CIDRS} CIDRs` })
       .optional(),
+    /**
+     * Octavia's timeout_client_data and timeout_member_data (ms), which a BIG-IP TCP profile keeps as
+     * one idle timeout in whole seconds: the listener's own TCP profile. Absent on a listener that never
+     * set them; null once they were reset (the built-in profile's own timeout applies again).
+     */
+    idle_timeout_ms: wholeNumber(0, 31_536_000)
+      .refine((ms) => ms % 1000 === 0, { error: 'must be whole seconds (a multiple of 1000 ms)' })
+      .nullable()
+      .optional(),
     /** Octavia's insert_headers, the X-Forwarded-* family ("true"/"false", as Octavia takes them). */
     insert_headers: z
       .strictObject(
@@ -178,6 +187,12 @@ export const listenerSpec = z
         code: 'custom',
         message: `certificates are for TERMINATED_HTTPS listeners, not ${l.protocol}`,
         path: ['default_tls_container_ref'],
+      });
+    if (typeof l.idle_timeout_ms === 'number' && l.protocol === 'UDP')
+      ctx.addIssue({
+        code: 'custom',
+        message: 'an idle timeout is for TCP-based listeners (a UDP listener keeps its UDP profile’s)',
+        path: ['idle_timeout_ms'],
       });
     if (Object.values(l.insert_headers).includes('true') && l.protocol !== 'HTTP' && !tls)
       ctx.addIssue({
@@ -405,6 +420,7 @@ export const MUTABLE_FIELDS: { [R in ResourceType]: readonly (keyof ObjectSpec[R
     'sni_container_refs',
     'insert_headers',
     'allowed_cidrs',
+    'idle_timeout_ms',
     'tags',
   ],
   pool: ['name', 'description', 'lb_algorithm', 'session_persistence', 'admin_state_up', 'tags'],

@@ -438,7 +438,7 @@ function rootObject(body: Record<string, unknown>, root: string): Record<string,
   return inner as Record<string, unknown>;
 }
 
-const unsupported = (what: string) =>
+export const unsupported = (what: string) =>
   new OctaviaFault(501, `Provider '${PROVIDER}' does not support a requested option: ${what}`);
 
 const set = (v: unknown) => v !== undefined && v !== null;
@@ -470,15 +470,15 @@ export function rejectUnsupported(type: keyof Bodies, o: Record<string, unknown>
     }
     case 'listener': {
       only('protocol', SUPPORTED.listenerProtocol, WHY.protocol);
-      const defaults: Record<string, number> = {
-        timeout_client_data: 50_000,
-        timeout_member_connect: 5_000,
-        timeout_member_data: 50_000,
-        timeout_tcp_inspect: 0,
-      };
-      for (const [field, value] of Object.entries(defaults))
-        if (set(o[field]) && o[field] !== value)
-          throw unsupported(`${field} other than ${value} (the BIG-IP profiles keep their own timeouts)`);
+      // No BIG-IP profile setting is either (docs/octavia-api.md): Octavia's defaults are taken, nothing else.
+      if (set(o.timeout_member_connect) && o.timeout_member_connect !== 5_000)
+        throw unsupported(
+          'timeout_member_connect other than 5000 (a BIG-IP TCP profile has no connect timeout: it retransmits SYNs on its own schedule)',
+        );
+      if (set(o.timeout_tcp_inspect) && o.timeout_tcp_inspect !== 0)
+        throw unsupported(
+          'timeout_tcp_inspect other than 0 (a BIG-IP virtual server has no wait for more data before it decides)',
+        );
       if (set(o.client_ca_tls_container_ref))
         throw unsupported('client_ca_tls_container_ref (client authentication)');
       if (set(o.client_crl_container_ref))

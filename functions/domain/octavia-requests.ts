@@ -47,6 +47,7 @@ import {
   type RuleInput,
   type RulePost,
   type RulePut,
+  unsupported,
 } from './octavia-bodies.js';
 import { DISPLAY_NAMES, faults, OctaviaFault } from './octavia-faults.js';
 import { defaultPoolOf } from './octavia-views.js';
@@ -447,6 +448,32 @@ export function allowedCidrs(cidrs: readonly string[] | null | undefined, vipAdd
   return out;
 }
 
+/**
+ * Octavia's timeout_client_data and timeout_member_data as the one idle timeout a listener's TCP
+ * profile keeps (whole seconds): undefined when neither is given, null when reset. One given sets
+ * both sides; two different values, a fraction of a second or a UDP listener are Octavia's 501.
+ */
+export function idleTimeout(
+  body: { timeout_client_data?: number | null | undefined; timeout_member_data?: number | null | undefined },
+  protocol: string,
+): number | null | undefined {
+  const client = body.timeout_client_data;
+  const member = body.timeout_member_data;
+  if (client === undefined && member === undefined) return undefined;
+  const value = client ?? member;
+  if (value === null || value === undefined) return null;
+  if (protocol === 'UDP')
+    throw unsupported(
+      'timeout_client_data and timeout_member_data on a UDP listener (its UDP profile keeps its own)',
+    );
+  if (client !== undefined && client !== null && member !== undefined && member !== null && client !== member)
+    throw unsupported(
+      'timeout_client_data different from timeout_member_data (the listener’s BIG-IP TCP profile has one idle timeout for both sides)',
+    );
+  if (value % 1000 !== 0) throw unsupported(`timeout ${value} ms (a BIG-IP idle timeout is whole seconds)`);
+  return value;
+}
+
 function listenerObject(
   id: string,
   l: ListenerInput | ListenerPost,
@@ -478,6 +505,7 @@ function listenerObject(
     sni_container_refs: l.sni_container_refs ?? [],
     insert_headers: headers,
     ...(l.allowed_cidrs ? { allowed_cidrs: allowedCidrs(l.allowed_cidrs, vipAddress) } : {}),
+    idle_timeout_ms: idleTimeout(l, l.protocol) ?? undefined,
     tags: tagsOf(l.tags),
   };
 }
@@ -877,6 +905,7 @@ export function planListenerUpdate(
       default_tls_container_ref: body.default_tls_container_ref,
       sni_container_refs: body.sni_container_refs === undefined ? undefined : (body.sni_container_refs ?? []),
       insert_headers: headers,
+      idle_timeout_ms: idleTimeout(body, stored.protocol),
       allowed_cidrs:
         body.allowed_cidrs === undefined
           ? undefined

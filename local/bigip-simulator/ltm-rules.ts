@@ -178,6 +178,23 @@ export function applyAttributes(
           `simulator: client-ssl profile ${object.fullPath} has two key pairs of one key type (${types.join(', ')}); inferred, the device's wording is not quoted`,
         ),
       );
+  } else if (collection === 'ltm/profile/tcp') {
+    Object.assign(a, attrs);
+    if (creating) a.defaultsFrom ??= '/Common/tcp';
+    const parent = store.get('ltm/profile/tcp', String(a.defaultsFrom));
+    if (!parent) throw new SimError(400, errors.notFound('Profile', String(a.defaultsFrom)));
+    // §7.16: seconds, 0 (or "indefinite") never reaps; unset, the parent's value is inherited.
+    if (a.idleTimeout === 'indefinite') a.idleTimeout = 0;
+    if (creating && a.idleTimeout === undefined && parent.attrs.idleTimeout !== undefined)
+      a.idleTimeout = parent.attrs.idleTimeout;
+    if (
+      a.idleTimeout !== undefined &&
+      !(Number.isInteger(Number(a.idleTimeout)) && Number(a.idleTimeout) >= 0)
+    )
+      throw new SimError(
+        400,
+        errors.invalidValue(`simulator: idleTimeout ${String(a.idleTimeout)} is not a number of seconds`),
+      );
   } else if (collection === 'ltm/node') {
     Object.assign(a, attrs);
     if (creating) {

@@ -128,6 +128,15 @@ export class TrafficForwarding {
     client.on('error', () => client.destroy());
   }
 
+  /** The idle timeout (s) of the virtual's TCP profile when it states one, else 0 (not enforced). */
+  private idleTimeoutOf(vs: StoredObject): number {
+    for (const p of (vs.attrs.profiles as { name: string }[] | undefined) ?? []) {
+      const seconds = Number(this.unit.store.get('ltm/profile/tcp', p.name)?.attrs.idleTimeout ?? 0);
+      if (seconds > 0) return seconds;
+    }
+    return 0;
+  }
+
   /** The iRules a virtual runs, parsed (kept by their text: a changed iRule is parsed anew). */
   private iRulesOf(vs: StoredObject): ParsedIRule[] {
     const out: ParsedIRule[] = [];
@@ -195,6 +204,17 @@ export class TrafficForwarding {
     });
     client.pipe(server);
     server.pipe(client);
+    // §7.16: a connection idle (no traffic either way) for its TCP profile's idle timeout is deleted;
+    // the sandbox resets it. Only a profile that states a timeout is enforced here.
+    const idle = this.idleTimeoutOf(vs);
+    if (idle > 0) {
+      const reap = () => {
+        client.resetAndDestroy();
+        server.destroy();
+      };
+      client.setTimeout(idle * 1000, reap);
+      server.setTimeout(idle * 1000, reap);
+    }
     let closed = false;
     const done = () => {
       if (closed) return;

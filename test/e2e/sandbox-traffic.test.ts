@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/free-port.js';
@@ -239,6 +240,35 @@ describe('the sandbox balances real traffic and reports real health (the sandbox
       const r = await get('/', {}, '127.0.0.5');
       return typeof r === 'object' && r.body === 'web';
     }, 'a client outside the old list is let in');
+  });
+
+  it('resets a connection left idle for the listener’s idle timeout (timeout_client_data/member_data)', async () => {
+    const web = await backend('web');
+    stops.push(web.stop);
+    const vip = '127.0.0.7';
+    const port = await freePort();
+    const ids = lbIds();
+    const listener = requests.createListener(ids, {
+      protocol: 'TCP',
+      protocol_port: port,
+      idle_timeout_ms: 1000,
+    });
+    const pool = requests.createPool(ids, { protocol: 'TCP', listener_id: listener.object.id });
+    await deploy(ids, [
+      requests.createLoadbalancer(ids, { vip_address: vip }),
+      listener,
+      pool,
+      loopbackMember(ids, pool.object.id as string, web.port),
+    ]);
+    await eventually(async () => (await curl(vip, port)) === 'web', 'the listener answers');
+    // Idle: connected, nothing sent. The member (a Node server) would wait a minute for a request,
+    // longer than this test may run: only the listener's 1 s idle timeout ends it in time.
+    const idle = net.connect({ host: vip, port });
+    const ended = await new Promise<string>((resolve) => {
+      idle.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+      idle.on('close', () => resolve('closed'));
+    });
+    expect(['ECONNRESET', 'closed']).toContain(ended);
   });
 
   it('terminates TLS with the certificate SNI asks for, verified against its CA, and routes by L7 policy behind it', async () => {

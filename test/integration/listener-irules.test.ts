@@ -108,3 +108,37 @@ describe('a listener’s iRules on the simulated BIG-IP (allowed_cidrs, REGEX L7
     expect(writes(s.sim).filter((c) => c.status >= 400)).toEqual([]);
   });
 });
+
+describe('a listener’s idle timeout on the simulated BIG-IP', () => {
+  it('creates the listener’s TCP profile, puts it on its virtual in place of fastL4, changes it, and removes it on reset', async () => {
+    const s = await system();
+    const ids = lbIds();
+    const listener = requests.createListener(ids, { protocol: 'TCP', idle_timeout_ms: 120_000 });
+    const listenerId = listener.object.id as string;
+    await s.submitAndSettle(requests.createLoadbalancer(ids), listener);
+    const P = `Test_${ids.tenantId}`;
+    const own = `/${P}/Test_${listenerId}_tcp`;
+    const profiles = () =>
+      ((s.sim.dump()['ltm/profile/tcp'] ?? []) as { fullPath: string; idleTimeout: number }[]).filter((p) =>
+        p.fullPath.startsWith(`/${P}/`),
+      );
+    const names = () =>
+      (virtual(s, listenerId) as unknown as { profiles: { name: string }[] }).profiles.map((p) => p.name);
+    expect(profiles()).toEqual([
+      expect.objectContaining({ fullPath: own, idleTimeout: 120, defaultsFrom: '/Common/tcp' }),
+    ]);
+    expect(names()).toEqual([own]);
+    s.sim.resetCalls();
+    expect(await s.applyAgain(ids, 'listener', listenerId)).toMatchObject({
+      outcome: 'applied',
+      commands: 0,
+    });
+
+    await s.submitAndSettle(requests.update('listener', ids, { id: listenerId, idle_timeout_ms: 30_000 }));
+    expect(profiles()).toEqual([expect.objectContaining({ fullPath: own, idleTimeout: 30 })]);
+    await s.submitAndSettle(requests.update('listener', ids, { id: listenerId, idle_timeout_ms: null }));
+    expect(profiles()).toEqual([]);
+    expect(names()).toEqual(['/Common/fastL4']);
+    expect(writes(s.sim).filter((c) => c.status >= 400)).toEqual([]);
+  });
+});

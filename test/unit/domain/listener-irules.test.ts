@@ -123,3 +123,29 @@ describe('L7 policies with a REGEX rule: the listener’s routing as one iRule',
     expect(rules(t, 'absent').sort()).toEqual([`Project_${listener.id}_cidrs`, `Project_${listener.id}_l7`]);
   });
 });
+
+describe('a listener’s idle timeout: a TCP profile of its own', () => {
+  it('replaces /Common/tcp (or fastL4) with the listener’s own profile, and removes it when reset', () => {
+    const b = new TreeBuilder();
+    const http = b.listener({ protocol: 'HTTP', idle_timeout_ms: 90_000 });
+    const tcp = b.listener({ protocol: 'TCP', protocol_port: 5432, idle_timeout_ms: 0 });
+    const t = translate(b.tree(), { env });
+    const P = t.partition;
+    const profile = (id: string) => t.present.get(`tcp-profile/${P}/Project_${id}_tcp`);
+    expect(profile(http.id)?.attrs).toEqual({ defaultsFrom: '/Common/tcp', idleTimeout: 90 });
+    expect(profile(tcp.id)?.attrs).toEqual({ defaultsFrom: '/Common/tcp', idleTimeout: 0 });
+    expect(t.owner.get(`tcp-profile/${P}/Project_${http.id}_tcp`)).toBe(`listener#${http.id}`);
+    const vs = (id: string) => t.present.get(`virtual/${P}/Project_${id}`)?.attrs.profiles;
+    expect(vs(http.id)).toEqual(['/Common/http', '/Common/oneconnect', `/${P}/Project_${http.id}_tcp`]);
+    expect(vs(tcp.id)).toEqual([`/${P}/Project_${tcp.id}_tcp`]);
+
+    (http.desired as { idle_timeout_ms: number | null }).idle_timeout_ms = null;
+    const reset = translate(b.tree(), { env });
+    expect(reset.absent.has(`tcp-profile/${P}/Project_${http.id}_tcp`)).toBe(true);
+    expect(reset.present.get(`virtual/${P}/Project_${http.id}`)?.attrs.profiles).toEqual([
+      '/Common/http',
+      '/Common/oneconnect',
+      '/Common/tcp',
+    ]);
+  });
+});

@@ -250,10 +250,11 @@ describe('the Octavia v2 API over in-memory ports', () => {
         sni_container_refs: [],
         insert_headers: {},
         loadbalancers: [{ id: t.lb.id }],
-        timeout_client_data: 50000,
-        timeout_member_connect: 5000,
-        timeout_member_data: 50000,
-        timeout_tcp_inspect: 0,
+        // Nothing set: what the built-in profiles do applies, and no value is claimed for it.
+        timeout_client_data: null,
+        timeout_member_connect: null,
+        timeout_member_data: null,
+        timeout_tcp_inspect: null,
         provisioning_status: 'PENDING_CREATE',
       });
       expect(t.pool).toMatchObject({
@@ -1671,6 +1672,52 @@ describe('allowed_cidrs and REGEX L7 rules through the API (answered 501 before)
         }),
         value,
       ).toMatchObject({ status: 400, json: { faultstring: expect.stringMatching(/REGEX/) } });
+    expect(h.sent.length).toBe(before);
+  });
+});
+
+describe('listener timeouts through the API: the idle timeout a BIG-IP TCP profile applies', () => {
+  it('applies client and member data timeouts as one idle timeout, shows what applies, and answers 501 for what cannot be', async () => {
+    const h = setup();
+    const lb = await loadBalancer(h);
+    const listener = (extra: Json) => ({ loadbalancer_id: lb.id, protocol: 'TCP', ...extra });
+    const res = await h.call('POST', '/v2/lbaas/listeners', {
+      listener: listener({ protocol_port: 8000, timeout_client_data: 60_000, timeout_member_data: 60_000 }),
+    });
+    expect(res.status).toBe(201);
+    expect(res.json.listener).toMatchObject({
+      timeout_client_data: 60000,
+      timeout_member_data: 60000,
+      timeout_member_connect: null,
+      timeout_tcp_inspect: null,
+    });
+    expect(h.sent.at(-1)).toMatchObject({ object: { idle_timeout_ms: 60000 } });
+    h.activate();
+    // One of the two sets both sides (the device's one idle timeout).
+    const id = res.json.listener.id;
+    const one = await h.call('PUT', `/v2/lbaas/listeners/${id}`, { listener: { timeout_member_data: 5000 } });
+    expect(one.json.listener).toMatchObject({ timeout_client_data: 5000, timeout_member_data: 5000 });
+    h.activate();
+    const reset = await h.call('PUT', `/v2/lbaas/listeners/${id}`, {
+      listener: { timeout_client_data: null },
+    });
+    expect(reset.json.listener).toMatchObject({ timeout_client_data: null, timeout_member_data: null });
+    expect(h.sent.at(-1)).toMatchObject({ object: { idle_timeout_ms: null } });
+    h.activate();
+    const before = h.sent.length;
+    for (const [extra, why] of [
+      [{ timeout_client_data: 1000, timeout_member_data: 2000 }, /different from timeout_member_data/],
+      [{ timeout_client_data: 1500 }, /whole seconds/],
+      [{ protocol: 'UDP', timeout_client_data: 1000 }, /UDP listener/],
+      [{ timeout_member_connect: 1000 }, /timeout_member_connect other than 5000/],
+      [{ timeout_tcp_inspect: 50 }, /timeout_tcp_inspect other than 0/],
+    ] as const)
+      expect(
+        await h.call('POST', '/v2/lbaas/listeners', {
+          listener: listener({ protocol_port: 9000, ...extra }),
+        }),
+        JSON.stringify(extra),
+      ).toMatchObject({ status: 501, json: { faultstring: expect.stringMatching(why) } });
     expect(h.sent.length).toBe(before);
   });
 });
