@@ -274,6 +274,11 @@ function tempestConf(o: { keystone: string; ws: string; ipv6: boolean }): string
   return `[DEFAULT]
 log_file = tempest.log
 
+[oslo_concurrency]
+# The preprovisioned accounts are locked here, in this run's workspace: with the default (shared)
+# lock path, two runs on one machine take each other's accounts ("Insufficient number of users").
+lock_path = ${join(o.ws, 'locks')}
+
 [auth]
 use_dynamic_credentials = False
 test_accounts_file = ${join(o.ws, 'etc', 'accounts.yaml')}
