@@ -161,7 +161,7 @@ describe('the sandbox balances real traffic and reports real health (the sandbox
   it('routes by REGEX L7 rules (the listener’s iRule, in Octavia’s order) and refuses clients outside allowed_cidrs', async () => {
     const [web, api, img] = [await backend('web'), await backend('api'), await backend('img')];
     stops.push(web.stop, api.stop, img.stop);
-    const vip = '127.0.0.6';
+    const vip = '127.0.0.8';
     const port = await freePort();
     const ids = lbIds();
     const pools = ['web', 'api', 'img'].map((name) => requests.createPool(ids, { name }));
@@ -245,7 +245,7 @@ describe('the sandbox balances real traffic and reports real health (the sandbox
   it('resets a connection left idle for the listener’s idle timeout (timeout_client_data/member_data)', async () => {
     const web = await backend('web');
     stops.push(web.stop);
-    const vip = '127.0.0.7';
+    const vip = '127.0.0.9';
     const port = await freePort();
     const ids = lbIds();
     const listener = requests.createListener(ids, {
