@@ -149,3 +149,26 @@ describe('a listener’s idle timeout: a TCP profile of its own', () => {
     ]);
   });
 });
+
+describe('the L7 iRule’s pools in an apply’s scope', () => {
+  it('brings a redirect pool not yet on the device into the change that writes the iRule naming it', () => {
+    const b = new TreeBuilder();
+    const api = b.pool();
+    const listener = b.listener({ protocol: 'HTTP' });
+    const policy = b.l7policy(listener.id, { action: 'REDIRECT_TO_POOL', redirect_pool_id: api.id });
+    const rule = b.l7rule(policy.id, { type: 'PATH', compare_type: 'REGEX', value: '^/api' });
+    for (const r of [b.root, listener]) r.appliedAt = 1;
+    const tree = b.tree();
+    const t = translate(tree, { env });
+    const scope = scopeFor(tree, t, { resource: 'l7rule', id: rule.id, operation: 'create' });
+    expect([...scope.keys]).toContain(`pool/${t.partition}/Project_${api.id}`);
+    // Applied already, the pool is left out (nothing to write for it).
+    api.appliedAt = 1;
+    const again = scopeFor(b.tree(), translate(b.tree(), { env }), {
+      resource: 'l7rule',
+      id: rule.id,
+      operation: 'create',
+    });
+    expect([...again.keys]).not.toContain(`pool/${t.partition}/Project_${api.id}`);
+  });
+});
