@@ -14,6 +14,7 @@ const HOSTILE = [
   '] ; exec id ; [',
   '"; exec id; "',
   '$env(HOME)',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a Tcl variable reference is the hostile value
   '${x}',
   '[exec id]',
   '\\',
