@@ -42,6 +42,8 @@ function collection(o: Pick<BigIpObject, 'kind' | 'partition' | 'monitorType' | 
       return `/mgmt/tm/ltm/monitor/${o.monitorType}`;
     case 'persistence-cookie':
       return '/mgmt/tm/ltm/persistence/cookie';
+    case 'tcp-profile':
+      return '/mgmt/tm/ltm/profile/tcp';
     case 'ltm-policy':
       return '/mgmt/tm/ltm/policy';
     case 'rule':
@@ -166,6 +168,14 @@ function fromWire(kind: BigIpObject['kind'], body: Record<string, unknown>): Rec
       };
     case 'persistence-cookie':
       return { method: body.method, cookieName: text(body.cookieName), defaultsFrom: body.defaultsFrom };
+    case 'tcp-profile': {
+      const parent = refName(body.defaultsFrom);
+      return {
+        defaultsFrom: parent.startsWith('/') ? parent : `/Common/${parent}`,
+        // tmsh writes 0 as "indefinite"; REST reads a number (f5-ansible's bigip_profile_tcp takes both).
+        idleTimeout: body.idleTimeout === 'indefinite' ? 0 : Number(body.idleTimeout),
+      };
+    }
     case 'rule':
       // Compared as sent; a device that trims the text's ends reads back the same rule.
       return { apiAnonymous: text(body.apiAnonymous).trim() };
@@ -201,6 +211,7 @@ const WHOLE_IN_ANSWER = new Set<BigIpObject['kind']>([
   'virtual-address',
   'monitor',
   'persistence-cookie',
+  'tcp-profile',
 ]);
 
 /** One entry of a stats collection (§5.2: `entries{<selfLink>: {nestedStats: {entries: {…}}}}`). */
@@ -645,6 +656,7 @@ export class IControlBigIpDevice implements BigIpDevice {
       { kind: 'persistence-cookie', path: '/mgmt/tm/ltm/persistence/cookie' },
       { kind: 'ltm-policy', path: '/mgmt/tm/ltm/policy' },
       { kind: 'rule', path: '/mgmt/tm/ltm/rule' },
+      { kind: 'tcp-profile', path: '/mgmt/tm/ltm/profile/tcp' },
       { kind: 'client-ssl', path: '/mgmt/tm/ltm/profile/client-ssl' },
       { kind: 'ssl-cert', path: '/mgmt/tm/sys/file/ssl-cert' },
       { kind: 'ssl-key', path: '/mgmt/tm/sys/file/ssl-key' },

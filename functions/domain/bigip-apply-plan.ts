@@ -310,7 +310,14 @@ function addDependencies(tree: LoadBalancerTree, t: Translation, keys: Set<strin
       for (const p of (o.attrs.policies as string[] | undefined) ?? [])
         refs.push(byPath.get(`ltm-policy:${p}`));
       for (const r of (o.attrs.rules as string[] | undefined) ?? []) refs.push(byPath.get(`rule:${r}`));
+      for (const p of (o.attrs.profiles as string[] | undefined) ?? [])
+        refs.push(byPath.get(`tcp-profile:${p}`));
     }
+    // An iRule of ours names its pools in `pool /P/name` lines; a device refuses to save one naming a
+    // pool that does not exist (device-facts.md §7.14), so the pools come first.
+    if (o.kind === 'rule')
+      for (const m of String(o.attrs.apiAnonymous ?? '').matchAll(/^\s*pool (\/\S+)$/gm))
+        refs.push(byPath.get(`pool:${m[1]}`));
     if (o.kind === 'ltm-policy') {
       for (const rule of o.attrs.rules as { actions: { pool?: string }[] }[])
         for (const action of rule.actions) if (action.pool) refs.push(byPath.get(`pool:${action.pool}`));

@@ -53,12 +53,27 @@ export function proxyRuleName(env: string, poolId: string): string {
   return assertSafeName(`${env}_${poolId}_proxy`, 'iRule');
 }
 
+/** The iRule that refuses clients outside a listener's allowed_cidrs, owned by the listener. */
+export function cidrRuleName(env: string, listenerId: string): string {
+  return assertSafeName(`${env}_${listenerId}_cidrs`, 'iRule');
+}
+
+/** The iRule that routes a listener's L7 policies while one of their rules is a REGEX, owned by the listener. */
+export function l7RuleName(env: string, listenerId: string): string {
+  return assertSafeName(`${env}_${listenerId}_l7`, 'iRule');
+}
+
 /**
- * Whether an iRule a virtual server names is one of ours (a PROXY pool's, `proxyRuleName`): the
- * others on it are an operator's, which a change keeps.
+ * Whether an iRule a virtual server names is one of ours (`proxyRuleName`, `cidrRuleName`,
+ * `l7RuleName`): the others on it are an operator's, which a change keeps.
  */
 export function isOwnRulePath(env: string, partition: string, path: string): boolean {
-  return path.startsWith(`/${partition}/${env}_`) && path.endsWith('_proxy');
+  return path.startsWith(`/${partition}/${env}_`) && /_(proxy|cidrs|l7)$/.test(path);
+}
+
+/** A listener's own TCP profile, holding its idle timeout; owned by the listener. */
+export function tcpProfileName(env: string, listenerId: string): string {
+  return assertSafeName(`${env}_${listenerId}_tcp`, 'TCP profile');
 }
 
 /** A listener's LTM policy, holding its L7 policies as rules (the upstream agent's name). */

@@ -8,6 +8,7 @@ export const OBJECT_KINDS = [
   'ssl-cert',
   'ssl-key',
   'persistence-cookie',
+  'tcp-profile',
   'monitor',
   'pool',
   'member',
@@ -97,6 +98,7 @@ export type ReadUnit =
   | { kind: 'pool'; partition: string; name: string }
   | { kind: 'monitor'; partition: string; name: string; monitorType: MonitorType }
   | { kind: 'persistence-cookie'; partition: string; name: string }
+  | { kind: 'tcp-profile'; partition: string; name: string }
   | { kind: 'ltm-policy'; partition: string; name: string }
   | { kind: 'rule'; partition: string; name: string }
   /** The partition's certificates, keys and client-ssl profiles, by name (three listing GETs). */

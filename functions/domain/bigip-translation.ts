@@ -1,7 +1,9 @@
 import {
   appCookieProfileName,
+  cidrRuleName,
   destination,
   fullPath,
+  l7RuleName,
   ltmPolicyName,
   memberMonitorName,
   memberName,
@@ -10,12 +12,14 @@ import {
   partitionName,
   poolName,
   proxyRuleName,
+  tcpProfileName,
   virtualAddressName,
   virtualServerName,
 } from './bigip-names.js';
 import { type BigIpObject, type MonitorType, objectKey } from './bigip-objects.js';
 import { LbaasError } from './errors.js';
 import { canonicalIp, isV6 } from './ip-address.js';
+import { allowedCidrsRule, l7RoutingRule } from './irule-translation.js';
 import {
   type HealthMonitorSpec,
   type ListenerSpec,
@@ -506,13 +510,31 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
     out.held.push(
       vsName,
       policyObject.name,
+      cidrRule.name,
+      l7Rule.name,
+      tcpProfile.name,
       ...(spec.protocol === 'TERMINATED_HTTPS' ? [tlsPrefix(env, listener.id)] : []),
     );
+  };
+  // The listener's own iRules (irule-translation.ts): its allowed CIDRs, and its L7 routing while a
+  // rule is a REGEX. Each is listed as absent once the listener has had a reason for it.
+  const cidrs = spec.allowed_cidrs ?? [];
+  const cidrRule: BigIpObject = { kind: 'rule', partition, name: cidrRuleName(env, listener.id), attrs: {} };
+  const l7Rule: BigIpObject = { kind: 'rule', partition, name: l7RuleName(env, listener.id), attrs: {} };
+  // Its own TCP profile while it sets an idle timeout (timeout_client_data = timeout_member_data).
+  const tcpProfile: BigIpObject = {
+    kind: 'tcp-profile',
+    partition,
+    name: tcpProfileName(env, listener.id),
+    attrs: {},
   };
   if (t.deleted(listener)) {
     if (spec.protocol === 'TERMINATED_HTTPS') tlsObjectsOf();
     t.add('absent', { kind: 'virtual', partition, name: vsName, attrs: {} }, listener);
     if (policy.managed) t.add('absent', policyObject, listener);
+    if (spec.allowed_cidrs !== undefined) t.add('absent', cidrRule, listener);
+    if (policy.managed) t.add('absent', l7Rule, listener);
+    if (spec.idle_timeout_ms !== undefined) t.add('absent', tcpProfile, listener);
     return;
   }
   const pool = spec.default_pool_id
@@ -540,6 +562,38 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
   if (policy.managed) t.add(policy.object ? 'present' : 'absent', policyObject, listener);
   if (tls) tlsObjectsOf();
   const proxyRules = proxyRulesOf(t, listener, livePool);
+  const ownRules: string[] = [];
+  if (cidrs.length > 0) {
+    cidrRule.attrs = { apiAnonymous: allowedCidrsRule(cidrs, listenerTransport(spec.protocol)) };
+    t.add('present', cidrRule, listener);
+    ownRules.push(fullPath(partition, cidrRule.name));
+  } else if (spec.allowed_cidrs !== undefined) t.add('absent', cidrRule, listener);
+  if (policy.routed) {
+    l7Rule.attrs = {
+      apiAnonymous: l7RoutingRule(
+        policy.routed,
+        (id) => fullPath(partition, poolName(env, id)),
+        livePool ? fullPath(partition, poolName(env, livePool.id)) : undefined,
+      ),
+    };
+    t.add('present', l7Rule, listener);
+    ownRules.push(fullPath(partition, l7Rule.name));
+  } else if (policy.managed) t.add('absent', l7Rule, listener);
+  const idle = spec.idle_timeout_ms;
+  let profiles = virtualProfiles(spec.protocol, proxyRules.length > 0);
+  if (typeof idle === 'number' && spec.protocol !== 'UDP') {
+    tcpProfile.attrs = { defaultsFrom: '/Common/tcp', idleTimeout: idle / 1000 };
+    t.add('present', tcpProfile, listener);
+    // Its TCP profile takes the place of /Common/tcp, and of fastL4 (whose one idle timeout is not
+    // ours to change): such a listener is a full TCP proxy, as with a PROXY pool behind it.
+    const own = fullPath(partition, tcpProfile.name);
+    profiles = [...profiles.filter((p) => p !== '/Common/tcp' && p !== '/Common/fastL4'), own];
+  } else if (idle !== undefined) t.add('absent', tcpProfile, listener);
+  // iRules only where a listener has had a reason for one (the other virtuals keep what they had).
+  const rulesManaged =
+    spec.allowed_cidrs !== undefined ||
+    policy.managed ||
+    tree.pools.some((p) => (p.desired as PoolSpec).protocol === 'PROXY');
   for (const o of tls?.objects ?? []) t.add('present', o, listener);
   t.add(
     'present',
@@ -553,7 +607,7 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
         // A UDP listener: a UDP virtual server with the UDP profile (bigip-rest.md A.3).
         ipProtocol: listenerTransport(spec.protocol),
         pool: livePool ? fullPath(partition, poolName(env, livePool.id)) : '',
-        profiles: [...virtualProfiles(spec.protocol, proxyRules.length > 0), ...(tls?.profiles ?? [])].sort(),
+        profiles: [...profiles, ...(tls?.profiles ?? [])].sort(),
         persist,
         sourceAddressTranslation: { type: 'automap' },
         connectionLimit: Math.max(spec.connection_limit, 0),
@@ -563,10 +617,7 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
         ...(policy.managed
           ? { policies: policy.object ? [fullPath(partition, policy.object.name)] : [] }
           : {}),
-        // iRules only in a load balancer that has PROXY pools (the others keep what they had).
-        ...(tree.pools.some((p) => (p.desired as PoolSpec).protocol === 'PROXY')
-          ? { rules: proxyRules }
-          : {}),
+        ...(rulesManaged ? { rules: [...ownRules, ...proxyRules] } : {}),
       },
     },
     listener,

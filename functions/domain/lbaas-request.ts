@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FORWARDED_DECISIONS } from './agent-scheduler.js';
 import { canonicalIp } from './ip-address.js';
+import { regexProblem } from './l7-regex.js';
 
 /**
  * The public contract of "SQS message submission": one versioned JSON message per LBaaS v2
@@ -51,6 +52,11 @@ const RULE_VALUE_RE = /^[\x21\x23-\x3b\x3d\x3f-\x5b\x5d-\x7e]{1,255}$/;
 export const MAX_POLICY_POSITION = 2_147_483_647;
 /** Octavia's limit of rules per L7 policy. */
 export const MAX_RULES_PER_POLICY = 50;
+/** The most allowed CIDRs one listener takes (Octavia sets none; each is a test in the listener's iRule). */
+export const MAX_ALLOWED_CIDRS = 128;
+/** A CIDR in the form the API records (canonical address, prefix without leading zeros). */
+const CIDR_RE =
+  /^(?:\d{1,3}(?:\.\d{1,3}){3}\/(?:\d|[12]\d|3[0-2])|[0-9a-f:]{2,39}\/(?:\d|[1-9]\d|1[01]\d|12[0-8]))$/;
 
 const uuid = z
   .string()
@@ -128,6 +134,30 @@ export const listenerSpec = z
       .array(certificateRef)
       .max(32, { error: 'must list at most 32 certificates' })
       .default([]),
+    /**
+     * Octavia's allowed_cidrs: only clients in one of them reach the listener (its iRule refuses the
+     * others). Absent on a listener that never had any; an empty list once they were removed.
+     */
+    allowed_cidrs: z
+      .array(
+        z
+          .string()
+          .regex(CIDR_RE, { error: 'must be a CIDR in canonical form' })
+          .refine((c) => canonicalIp(c.split('/')[0] as string) === c.split('/')[0], {
+            error: 'must be a CIDR in canonical form',
+          }),
+      )
+      .max(MAX_ALLOWED_CIDRS, { error: `must list at most ${MAX_ALLOWED_CIDRS} CIDRs` })
+      .optional(),
+    /**
+     * Octavia's timeout_client_data and timeout_member_data (ms), which a BIG-IP TCP profile keeps as
+     * one idle timeout in whole seconds: the listener's own TCP profile. Absent on a listener that never
+     * set them; null once they were reset (the built-in profile's own timeout applies again).
+     */
+    idle_timeout_ms: wholeNumber(0, 31_536_000)
+      .refine((ms) => ms % 1000 === 0, { error: 'must be whole seconds (a multiple of 1000 ms)' })
+      .nullable()
+      .optional(),
     /** Octavia's insert_headers, the X-Forwarded-* family ("true"/"false", as Octavia takes them). */
     insert_headers: z
       .strictObject(
@@ -157,6 +187,12 @@ export const listenerSpec = z
         code: 'custom',
         message: `certificates are for TERMINATED_HTTPS listeners, not ${l.protocol}`,
         path: ['default_tls_container_ref'],
+      });
+    if (typeof l.idle_timeout_ms === 'number' && l.protocol === 'UDP')
+      ctx.addIssue({
+        code: 'custom',
+        message: 'an idle timeout is for TCP-based listeners (a UDP listener keeps its UDP profile’s)',
+        path: ['idle_timeout_ms'],
       });
     if (Object.values(l.insert_headers).includes('true') && l.protocol !== 'HTTP' && !tls)
       ctx.addIssue({
@@ -339,8 +375,10 @@ export const l7RuleSpec = z
       error: 'must be EQUAL_TO, STARTS_WITH, ENDS_WITH, CONTAINS or REGEX',
     }),
     key: z.string().regex(TOKEN_RE, { error: 'must be a header or cookie name' }).nullable().default(null),
-    value: z.string().regex(RULE_VALUE_RE, {
-      error: 'must be 1-255 printable characters without spaces, quotes, backslashes, < or >',
+    // Checked by compare type below: a REGEX may hold backslashes and quotes (it reaches the device
+    // only through an iRule's escaped literal), the other values go into LTM policy conditions.
+    value: z.string().regex(/^[\x21-\x7e]{1,255}$/, {
+      error: 'must be 1-255 printable characters without spaces',
     }),
     invert: z.boolean().default(false),
     admin_state_up: z.boolean().default(true),
@@ -349,16 +387,17 @@ export const l7RuleSpec = z
   .superRefine((r, ctx) => {
     if ((r.type === 'HEADER' || r.type === 'COOKIE') && !r.key)
       ctx.addIssue({ code: 'custom', message: `a ${r.type} rule needs a key`, path: ['key'] });
-    // BIG-IP's LTM policy conditions match by equals/starts-with/ends-with/contains only; F5's 9.10
-    // agent generated an iRule per REGEX rule. Refused here, before anything is recorded.
-    if (r.compare_type === 'REGEX')
+    // A REGEX runs as Tcl `regexp` in the listener's iRule: only the syntax it shares with the
+    // others who read it (l7-regex.ts).
+    const problem = r.compare_type === 'REGEX' ? regexProblem(r.value) : undefined;
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['value'] });
+    if (r.compare_type !== 'REGEX' && !RULE_VALUE_RE.test(r.value))
       ctx.addIssue({
         code: 'custom',
-        message:
-          'REGEX is not supported: BIG-IP LTM policy conditions compare with EQUAL_TO, STARTS_WITH, ENDS_WITH or CONTAINS',
-        path: ['compare_type'],
+        message: 'must be 1-255 printable characters without spaces, quotes, backslashes, < or >',
+        path: ['value'],
       });
-    if (r.type === 'PATH' && !r.value.startsWith('/'))
+    if (r.type === 'PATH' && r.compare_type !== 'REGEX' && !r.value.startsWith('/'))
       ctx.addIssue({ code: 'custom', message: 'a PATH value must start with /', path: ['value'] });
   });
 
@@ -417,6 +456,8 @@ export const MUTABLE_FIELDS: { [R in ResourceType]: readonly (keyof ObjectSpec[R
     'default_tls_container_ref',
     'sni_container_refs',
     'insert_headers',
+    'allowed_cidrs',
+    'idle_timeout_ms',
     'tags',
   ],
   pool: ['name', 'description', 'lb_algorithm', 'session_persistence', 'admin_state_up', 'tags'],

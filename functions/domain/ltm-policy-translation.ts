@@ -1,5 +1,6 @@
 import { fullPath, ltmPolicyName, poolName } from './bigip-names.js';
 import type { BigIpObject } from './bigip-objects.js';
+import { needsL7Rule, type RoutedPolicy } from './irule-translation.js';
 import { orderedPolicies } from './l7-policies.js';
 import type { L7PolicySpec, L7RuleSpec, ListenerSpec } from './lbaas-request.js';
 import { isDeleted, type LoadBalancerTree, type ResourceRecord, resourceKey } from './resource-state.js';
@@ -192,6 +193,12 @@ export interface ListenerPolicy {
   managed: boolean;
   /** L7 policies that cannot be put on the device, with why. */
   errors: Map<string, string>;
+  /**
+   * When one of the listener's enabled rules is a REGEX (which no LTM policy condition can match):
+   * every policy that takes effect, in order, for the listener's L7 iRule (irule-translation.ts);
+   * the LTM policy then holds the header inserts only. Undefined otherwise.
+   */
+  routed: RoutedPolicy[] | undefined;
 }
 
 /** The LTM policy of one listener, from its live L7 policies and their enabled rules. */
@@ -206,6 +213,7 @@ export function listenerPolicy(
   const all = tree.l7policies.filter((p) => (p.desired as L7PolicySpec).listener_id === listener.id);
   const policies = orderedPolicies(all.filter((p) => !isDeleted(tree, p)));
   const rules: PolicyRule[] = [];
+  const routed: RoutedPolicy[] = [];
   for (const policy of policies) {
     const spec = policy.desired as L7PolicySpec;
     if (!spec.admin_state_up) continue;
@@ -219,7 +227,7 @@ export function listenerPolicy(
         continue;
       }
     }
-    const conditions = tree.l7rules
+    const enabled = tree.l7rules
       .filter(
         (r) =>
           (r.desired as L7RuleSpec).l7policy_id === policy.id &&
@@ -227,16 +235,20 @@ export function listenerPolicy(
           (r.desired as L7RuleSpec).admin_state_up,
       )
       .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
-      .map((r, i) => conditionFor(r.desired as L7RuleSpec, i));
-    if (conditions.length === 0) continue;
+      .map((r) => r.desired as L7RuleSpec);
+    if (enabled.length === 0) continue;
+    routed.push({ spec, rules: enabled });
     rules.push({
       name: `l7policy_${policy.id}`,
       ordinal: rules.length,
-      conditions,
+      conditions: enabled.map((r, i) => conditionFor(r, i)),
       // First match runs one rule: each carries the header inserts too.
       actions: numbered([...inserts, canonicalAction(actionFor(spec, partition, env))]),
     });
   }
+  // A REGEX anywhere: the listener's routing moves to its iRule, whole, so the policies keep their order.
+  const byIRule = needsL7Rule(routed.flatMap((p) => p.rules));
+  if (byIRule) rules.length = 0;
   // Requests no L7 policy takes get the headers from a last rule without conditions.
   if (inserts.length > 0)
     rules.push({ name: 'insert_headers', ordinal: rules.length, conditions: [], actions: numbered(inserts) });
@@ -255,5 +267,5 @@ export function listenerPolicy(
           },
         };
   const headersManaged = Object.keys((listener.desired as ListenerSpec).insert_headers ?? {}).length > 0;
-  return { object, managed: all.length > 0 || headersManaged, errors };
+  return { object, managed: all.length > 0 || headersManaged, errors, routed: byIRule ? routed : undefined };
 }

@@ -11,6 +11,7 @@ import type {
 } from './lbaas-request.js';
 import {
   listenerTransport,
+  MAX_ALLOWED_CIDRS,
   MAX_POLICY_POSITION,
   MAX_RULES_PER_POLICY,
   monitorHostProblem,
@@ -46,6 +47,7 @@ import {
   type RuleInput,
   type RulePost,
   type RulePut,
+  unsupported,
 } from './octavia-bodies.js';
 import { DISPLAY_NAMES, faults, OctaviaFault } from './octavia-faults.js';
 import { defaultPoolOf } from './octavia-views.js';
@@ -427,7 +429,60 @@ function policyObject(
   };
 }
 
-function listenerObject(id: string, l: ListenerInput | ListenerPost, defaultPoolId: string | null) {
+/**
+ * A listener's allowed_cidrs as recorded: each of the VIP's IP version (Octavia's 400 otherwise),
+ * in canonical form (the address compressed and lower-case), duplicates dropped. Null or an empty
+ * list allows every client.
+ */
+export function allowedCidrs(cidrs: readonly string[] | null | undefined, vipAddress: string): string[] {
+  const version = ipVersionOf(vipAddress);
+  const out: string[] = [];
+  for (const c of cidrs ?? []) {
+    const [address = '', prefix = ''] = c.split('/');
+    if (ipVersionOf(address) !== version)
+      throw faults.validation(`CIDR ${c} IP version incompatible with VIP ${vipAddress} IP version.`);
+    const canonical = `${canonicalIp(address)}/${Number(prefix)}`;
+    if (!out.includes(canonical)) out.push(canonical);
+  }
+  if (out.length > MAX_ALLOWED_CIDRS)
+    throw faults.validation(
+      `allowed_cidrs lists ${out.length} CIDRs; at most ${MAX_ALLOWED_CIDRS} are supported.`,
+    );
+  return out;
+}
+
+/**
+ * Octavia's timeout_client_data and timeout_member_data as the one idle timeout a listener's TCP
+ * profile keeps (whole seconds): undefined when neither is given, null when reset. One given sets
+ * both sides; two different values, a fraction of a second or a UDP listener are Octavia's 501.
+ */
+export function idleTimeout(
+  body: { timeout_client_data?: number | null | undefined; timeout_member_data?: number | null | undefined },
+  protocol: string,
+): number | null | undefined {
+  const client = body.timeout_client_data;
+  const member = body.timeout_member_data;
+  if (client === undefined && member === undefined) return undefined;
+  const value = client ?? member;
+  if (value === null || value === undefined) return null;
+  if (protocol === 'UDP')
+    throw unsupported(
+      'timeout_client_data and timeout_member_data on a UDP listener (its UDP profile keeps its own)',
+    );
+  if (client !== undefined && client !== null && member !== undefined && member !== null && client !== member)
+    throw unsupported(
+      'timeout_client_data different from timeout_member_data (the listener’s BIG-IP TCP profile has one idle timeout for both sides)',
+    );
+  if (value % 1000 !== 0) throw unsupported(`timeout ${value} ms (a BIG-IP idle timeout is whole seconds)`);
+  return value;
+}
+
+function listenerObject(
+  id: string,
+  l: ListenerInput | ListenerPost,
+  defaultPoolId: string | null,
+  vipAddress: string,
+) {
   const tls = l.protocol === 'TERMINATED_HTTPS';
   if (!tls && (l.default_tls_container_ref || (l.sni_container_refs ?? []).length > 0))
     throw faults.validation(
@@ -452,6 +507,8 @@ function listenerObject(id: string, l: ListenerInput | ListenerPost, defaultPool
     default_tls_container_ref: l.default_tls_container_ref ?? null,
     sni_container_refs: l.sni_container_refs ?? [],
     insert_headers: headers,
+    ...(l.allowed_cidrs ? { allowed_cidrs: allowedCidrs(l.allowed_cidrs, vipAddress) } : {}),
+    idle_timeout_ms: idleTimeout(l, l.protocol) ?? undefined,
     tags: tagsOf(l.tags),
   };
 }
@@ -464,6 +521,8 @@ interface GraphState {
   messages: RequestMessage[];
   /** Pools of this request by name, and their protocols. */
   poolsByName: Map<string, { id: string; protocol: string }>;
+  /** The load balancer's VIP address (its listeners' allowed CIDRs must be of its IP version). */
+  vipAddress: string;
 }
 
 function addPool(g: GraphState, p: PoolInput & { protocol: string; lb_algorithm: string }): string {
@@ -559,7 +618,9 @@ function addListener(
     poolId = pool.id;
   }
   const id = g.ctx.newId();
-  g.messages.push(message(g.ctx, g.loadbalancerId, 'create', 'listener', listenerObject(id, l, poolId)));
+  g.messages.push(
+    message(g.ctx, g.loadbalancerId, 'create', 'listener', listenerObject(id, l, poolId, g.vipAddress)),
+  );
   addPolicies(g, id, l.l7policies ?? [], pending);
   return id;
 }
@@ -573,7 +634,13 @@ export function planLoadBalancerCreate(
   vip: { address: string; subnetId: string; networkId: string; portId: string },
   loadbalancerId: string,
 ): WritePlan {
-  const g: GraphState = { ctx, loadbalancerId, messages: [], poolsByName: new Map() };
+  const g: GraphState = {
+    ctx,
+    loadbalancerId,
+    messages: [],
+    poolsByName: new Map(),
+    vipAddress: vip.address,
+  };
   g.messages.push(
     message(ctx, loadbalancerId, 'create', 'loadbalancer', {
       id: loadbalancerId,
@@ -619,7 +686,13 @@ export function planListenerCreate(ctx: PlanContext, tree: LoadBalancerTree, bod
     if (!pool) throw faults.notFound('pool', body.default_pool_id);
     checkProtocols(body.protocol, (pool.desired as PoolSpec).protocol);
   }
-  const g: GraphState = { ctx, loadbalancerId: lb, messages: [], poolsByName: new Map() };
+  const g: GraphState = {
+    ctx,
+    loadbalancerId: lb,
+    messages: [],
+    poolsByName: new Map(),
+    vipAddress: (tree.root.desired as { vip_address: string }).vip_address,
+  };
   const { loadbalancer_id: _lb, project_id: _p, tenant_id: _t, ...listener } = body;
   const id = addListener(g, listener, new Map(), body.default_pool_id);
   return {
@@ -632,7 +705,13 @@ export function planListenerCreate(ctx: PlanContext, tree: LoadBalancerTree, bod
 
 export function planPoolCreate(ctx: PlanContext, tree: LoadBalancerTree, body: PoolPost): WritePlan {
   const lb = tree.root.id;
-  const g: GraphState = { ctx, loadbalancerId: lb, messages: [], poolsByName: new Map() };
+  const g: GraphState = {
+    ctx,
+    loadbalancerId: lb,
+    messages: [],
+    poolsByName: new Map(),
+    vipAddress: (tree.root.desired as { vip_address: string }).vip_address,
+  };
   let listener: ResourceRecord | undefined;
   if (body.listener_id) {
     listener = findRecord(tree, 'listener', body.listener_id);
@@ -829,6 +908,11 @@ export function planListenerUpdate(
       default_tls_container_ref: body.default_tls_container_ref,
       sni_container_refs: body.sni_container_refs === undefined ? undefined : (body.sni_container_refs ?? []),
       insert_headers: headers,
+      idle_timeout_ms: idleTimeout(body, stored.protocol),
+      allowed_cidrs:
+        body.allowed_cidrs === undefined
+          ? undefined
+          : allowedCidrs(body.allowed_cidrs, (tree.root.desired as { vip_address: string }).vip_address),
       tags: tagsOf(body.tags),
     },
     guardOf(tree, MUTABLE),
@@ -1156,17 +1240,3 @@ export function missing(type: ResourceType, id: string): OctaviaFault {
   return new OctaviaFault(500, `${DISPLAY_NAMES[type]} ${id} was recorded but cannot be read back.`);
 }
 
-/** The IP version of a VIP, for a listener's allowed CIDRs check. */
-export function vipVersion(tree: LoadBalancerTree): 4 | 6 | undefined {
-  return ipVersionOf((tree.root.desired as { vip_address: string }).vip_address);
-}
-
-/** A listener's allowed CIDRs must be of its VIP's IP version (Octavia's 400 otherwise). */
-export function checkAllowedCidrs(tree: LoadBalancerTree, cidrs: readonly string[] | null | undefined): void {
-  const version = vipVersion(tree);
-  for (const c of cidrs ?? [])
-    if ((c.includes(':') ? 6 : 4) !== version)
-      throw faults.validation(
-        `CIDR ${c} IP version incompatible with VIP ${tree.root.desired.vip_address} IP version.`,
-      );
-}

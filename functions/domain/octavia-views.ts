@@ -34,14 +34,6 @@ export const ROOT_TAGS: Record<ResourceType, { one: string; many: string }> = {
   l7rule: { one: 'rule', many: 'rules' },
 };
 
-/** Octavia's listener timeouts (ms) and the values shown for options this provider leaves at their default. */
-export const LISTENER_DEFAULTS = {
-  timeout_client_data: 50_000,
-  timeout_member_connect: 5_000,
-  timeout_member_data: 50_000,
-  timeout_tcp_inspect: 0,
-} as const;
-
 /** Octavia's timestamps: ISO 8601 without a zone (UTC), as its API prints them. */
 export function timestamp(ms: number): string {
   return new Date(ms).toISOString().replace(/Z$/, '');
@@ -145,11 +137,17 @@ export function listenerView(tree: LoadBalancerTree, r: ResourceRecord): Octavia
     l7policies: ids(policies),
     insert_headers: d.insert_headers,
     loadbalancers: [{ id: tree.root.id }],
-    ...LISTENER_DEFAULTS,
+    // What the device applies (docs/octavia-api.md): the listener's own idle timeout on both sides,
+    // else null (the built-in profile's own timeout); no BIG-IP setting is a connect or inspect timeout.
+    timeout_client_data: d.idle_timeout_ms ?? null,
+    timeout_member_connect: null,
+    timeout_member_data: d.idle_timeout_ms ?? null,
+    timeout_tcp_inspect: null,
     client_ca_tls_container_ref: null,
     client_authentication: 'NONE',
     client_crl_container_ref: null,
-    allowed_cidrs: null,
+    // Octavia shows no list as null.
+    allowed_cidrs: d.allowed_cidrs && d.allowed_cidrs.length > 0 ? d.allowed_cidrs : null,
     ...TLS_DEFAULTS,
   };
 }

@@ -36,7 +36,7 @@ import {
 } from '../domain/octavia-listing.js';
 import { authorize, type Caller, listingScope, type PolicyMode } from '../domain/octavia-policy.js';
 import {
-  checkAllowedCidrs,
+  allowedCidrs,
   checkMemberSubnet,
   checkMutable,
   chooseVip,
@@ -386,7 +386,8 @@ export class OctaviaApi {
         const tree = await this.treeOf('loadbalancer', body.loadbalancer_id);
         this.writable(caller, tree);
         checkMutable(tree, ['ACTIVE']);
-        checkAllowedCidrs(tree, body.allowed_cidrs);
+        // A CIDR of the other IP version is Octavia's 400 before any 501.
+        allowedCidrs(body.allowed_cidrs, tree.root.desired.vip_address);
         rejectUnsupported('listener', body);
         return this.execute(planListenerCreate(this.ctx(tree), tree, body), tree, 201);
       }
@@ -533,7 +534,7 @@ export class OctaviaApi {
       case 'listener': {
         checkMutable(tree, ['ACTIVE']);
         const body = parsed as Parameters<typeof planListenerUpdate>[3];
-        checkAllowedCidrs(tree, body.allowed_cidrs);
+        allowedCidrs(body.allowed_cidrs, tree.root.desired.vip_address);
         rejectUnsupported(type, parsed);
         plan = planListenerUpdate(ctx, tree, id, body);
         break;

@@ -41,6 +41,7 @@ export function dumpConfig(store: ConfigStore): Record<string, unknown[]> {
     'ltm/node',
     'ltm/policy',
     'ltm/rule',
+    'ltm/profile/tcp',
     'ltm/profile/client-ssl',
     'sys/file/ssl-cert',
     'sys/file/ssl-key',

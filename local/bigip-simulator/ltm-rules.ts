@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { keyTypeOf } from './crypto-files.js';
 import { atLeast } from './device-traits.js';
 import { errors } from './error-bodies.js';
+import { literalPools } from './irule-tcl.js';
 import type { ConfigStore } from './ltm-model.js';
 import {
   type Collection,
@@ -118,9 +119,27 @@ export function applyAttributes(
     }
   } else if (collection === 'ltm/rule') {
     Object.assign(a, attrs);
-    // The Tcl is kept as sent; the simulator neither parses nor runs it (the data plane ignores iRules).
     if (typeof a.apiAnonymous !== 'string' || !a.apiAnonymous.trim())
       throw new SimError(400, errors.invalidValue('simulator: an iRule needs its Tcl in apiAnonymous'));
+    // §7.14: an iRule is checked when it is saved: it must parse, and a pool it names literally must
+    // exist (the data plane runs it: irule-tcl.ts). No source quotes the device's wording of either.
+    let pools: string[];
+    try {
+      pools = literalPools(a.apiAnonymous);
+    } catch (error) {
+      throw new SimError(
+        400,
+        errors.invalidValue(
+          `simulator: iRule ${object.fullPath} does not parse: ${(error as Error).message}`,
+        ),
+      );
+    }
+    for (const pool of pools)
+      if (!store.get('ltm/pool', pool.startsWith('/') ? pool : `/${object.partition}/${pool}`))
+        throw new SimError(
+          400,
+          errors.invalidValue(`simulator: iRule ${object.fullPath} names pool ${pool}, which does not exist`),
+        );
   } else if (collection === 'ltm/profile/client-ssl') {
     Object.assign(a, attrs);
     if (creating) a.defaultsFrom ??= '/Common/clientssl';
@@ -158,6 +177,23 @@ export function applyAttributes(
         errors.invalidValue(
           `simulator: client-ssl profile ${object.fullPath} has two key pairs of one key type (${types.join(', ')}); inferred, the device's wording is not quoted`,
         ),
+      );
+  } else if (collection === 'ltm/profile/tcp') {
+    Object.assign(a, attrs);
+    if (creating) a.defaultsFrom ??= '/Common/tcp';
+    const parent = store.get('ltm/profile/tcp', String(a.defaultsFrom));
+    if (!parent) throw new SimError(400, errors.notFound('Profile', String(a.defaultsFrom)));
+    // §7.16: seconds, 0 (or "indefinite") never reaps; unset, the parent's value is inherited.
+    if (a.idleTimeout === 'indefinite') a.idleTimeout = 0;
+    if (creating && a.idleTimeout === undefined && parent.attrs.idleTimeout !== undefined)
+      a.idleTimeout = parent.attrs.idleTimeout;
+    if (
+      a.idleTimeout !== undefined &&
+      !(Number.isInteger(Number(a.idleTimeout)) && Number(a.idleTimeout) >= 0)
+    )
+      throw new SimError(
+        400,
+        errors.invalidValue(`simulator: idleTimeout ${String(a.idleTimeout)} is not a number of seconds`),
       );
   } else if (collection === 'ltm/node') {
     Object.assign(a, attrs);

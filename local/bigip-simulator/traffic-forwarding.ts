@@ -1,5 +1,12 @@
 import net from 'node:net';
 import { decide, MAX_REQUEST_HEAD, parseRequestHead, REASONS, withHeaders } from './http-policies.js';
+import {
+  type ConnectionFacts,
+  type IRuleOutcome,
+  type ParsedIRule,
+  parseIRule,
+  runEvent,
+} from './irule-tcl.js';
 import { destinationOf, LOOPBACK_V4 } from './loopback.js';
 import type { ConfigStore, StoredObject } from './ltm-model.js';
 import { monitorsOf, splitMember } from './ltm-types.js';
@@ -20,6 +27,7 @@ export class TrafficForwarding {
   private readonly memberConns = new Map<string, number>();
   private readonly rotation = new Map<string, number>();
   private readonly persistence = new Map<string, { member: string; until: number }>();
+  private readonly parsed = new Map<string, ParsedIRule>();
 
   constructor(
     private readonly unit: { readonly store: ConfigStore; readonly stats: StatsBook },
@@ -42,8 +50,29 @@ export class TrafficForwarding {
     const policies = ((vs.attrs.policies as { name: string }[] | undefined) ?? [])
       .map((p) => this.unit.store.get('ltm/policy', p.name))
       .filter((p): p is StoredObject => p !== undefined);
-    if (policies.length === 0) {
-      this.forward(vs, client, defaultPool, counters);
+    // The virtual's iRules, in list order: CLIENT_ACCEPTED now, HTTP_REQUEST on the request head.
+    const rules = this.iRulesOf(vs);
+    const facts: ConnectionFacts = {
+      clientAddress: client.remoteAddress ?? '',
+      clientPort: client.remotePort ?? 0,
+      localAddress: client.localAddress ?? '',
+      localPort: client.localPort ?? 0,
+    };
+    const vars = new Map<string, string>();
+    const accepted = this.runRules(rules, 'CLIENT_ACCEPTED', facts, undefined, vars);
+    if (accepted.kind !== 'continue') {
+      counters.totConns++;
+      // reject resets the connection; drop (and an iRule's runtime error) closes it without a word.
+      return void (accepted.kind === 'reject' ? client.resetAndDestroy() : client.destroy());
+    }
+    const httpRules = rules.filter((r) => r.events.has('HTTP_REQUEST'));
+    if (policies.length === 0 && httpRules.length === 0) {
+      this.forward(
+        vs,
+        client,
+        accepted.pool ? this.unit.store.get('ltm/pool', accepted.pool) : defaultPool,
+        counters,
+      );
       return;
     }
     // An LTM policy decides on the HTTP request: read its head first.
@@ -62,6 +91,21 @@ export class TrafficForwarding {
         counters.totConns++;
         return void client.resetAndDestroy();
       }
+      // The LTM policy's actions first, then the iRules' HTTP_REQUEST (device-facts.md §7.15).
+      const routed =
+        decision?.kind === 'redirect'
+          ? undefined
+          : this.runRules(httpRules, 'HTTP_REQUEST', facts, request, vars);
+      if (routed && routed.kind !== 'continue') {
+        counters.totConns++;
+        if (routed.kind === 'reject') return void client.resetAndDestroy();
+        if (routed.kind === 'drop') return void client.destroy();
+        const headers = routed.headers.map(([n, v]) => `${n}: ${v}\r\n`).join('');
+        const answer = `HTTP/1.1 ${routed.code} ${REASONS[routed.code] ?? 'Response'}\r\n${headers}Content-Length: 0\r\nConnection: close\r\n\r\n`;
+        counters.bitsOut += answer.length * 8;
+        client.end(answer);
+        return;
+      }
       if (decision?.kind === 'redirect') {
         counters.totConns++;
         const answer = `HTTP/1.1 ${decision.code} ${REASONS[decision.code] ?? 'Redirect'}\r\nLocation: ${decision.location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`;
@@ -69,16 +113,68 @@ export class TrafficForwarding {
         client.end(answer);
         return;
       }
-      const pool =
-        decision?.kind === 'forward' && decision.pool
-          ? this.unit.store.get('ltm/pool', decision.pool)
-          : defaultPool;
+      const chosen =
+        routed?.kind === 'continue' && routed.pool
+          ? routed.pool
+          : decision?.kind === 'forward' && decision.pool
+            ? decision.pool
+            : accepted.pool;
+      const pool = chosen ? this.unit.store.get('ltm/pool', chosen) : defaultPool;
       const inserts = decision?.kind === 'forward' ? decision.inserts : [];
       this.forward(vs, client, pool, counters, withHeaders(head, inserts));
       client.resume();
     };
     client.on('data', onData);
     client.on('error', () => client.destroy());
+  }
+
+  /** The idle timeout (s) of the virtual's TCP profile when it states one, else 0 (not enforced). */
+  private idleTimeoutOf(vs: StoredObject): number {
+    for (const p of (vs.attrs.profiles as { name: string }[] | undefined) ?? []) {
+      const seconds = Number(this.unit.store.get('ltm/profile/tcp', p.name)?.attrs.idleTimeout ?? 0);
+      if (seconds > 0) return seconds;
+    }
+    return 0;
+  }
+
+  /** The iRules a virtual runs, parsed (kept by their text: a changed iRule is parsed anew). */
+  private iRulesOf(vs: StoredObject): ParsedIRule[] {
+    const out: ParsedIRule[] = [];
+    for (const path of (vs.attrs.rules as string[] | undefined) ?? []) {
+      const text = String(this.unit.store.get('ltm/rule', path)?.attrs.apiAnonymous ?? '');
+      let parsed = this.parsed.get(text);
+      if (!parsed) {
+        parsed = parseIRule(text);
+        this.parsed.set(text, parsed);
+      }
+      out.push(parsed);
+    }
+    return out;
+  }
+
+  /**
+   * One event of each iRule in turn; the first that ends the connection decides, a `pool` command
+   * selects the pool. A Tcl error aborts the connection, as a device does with a runtime error.
+   */
+  private runRules(
+    rules: ParsedIRule[],
+    event: string,
+    facts: ConnectionFacts,
+    request: Parameters<typeof runEvent>[3],
+    vars: Map<string, string>,
+  ): IRuleOutcome {
+    let pool: string | undefined;
+    for (const rule of rules) {
+      let outcome: IRuleOutcome;
+      try {
+        outcome = runEvent(rule, event, facts, request, vars);
+      } catch {
+        return { kind: 'drop' };
+      }
+      if (outcome.kind !== 'continue') return outcome;
+      pool = outcome.pool ?? pool;
+    }
+    return { kind: 'continue', pool };
   }
 
   /** Connects a client to a member of `pool` (reset when none may take it), `head` sent first. */
@@ -108,6 +204,17 @@ export class TrafficForwarding {
     });
     client.pipe(server);
     server.pipe(client);
+    // §7.16: a connection idle (no traffic either way) for its TCP profile's idle timeout is deleted;
+    // the sandbox resets it. Only a profile that states a timeout is enforced here.
+    const idle = this.idleTimeoutOf(vs);
+    if (idle > 0) {
+      const reap = () => {
+        client.resetAndDestroy();
+        server.destroy();
+      };
+      client.setTimeout(idle * 1000, reap);
+      server.setTimeout(idle * 1000, reap);
+    }
     let closed = false;
     const done = () => {
       if (closed) return;

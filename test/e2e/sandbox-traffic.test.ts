@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/free-port.js';
@@ -155,6 +156,119 @@ describe('the sandbox balances real traffic and reports real health (the sandbox
     });
     // REJECT comes first (position 1) and resets the connection, as F5's agent did.
     expect(await request(vip, port, '/api/v1/items', { 'x-block': 'yes' })).toBe('ECONNRESET');
+  });
+
+  it('routes by REGEX L7 rules (the listener’s iRule, in Octavia’s order) and refuses clients outside allowed_cidrs', async () => {
+    const [web, api, img] = [await backend('web'), await backend('api'), await backend('img')];
+    stops.push(web.stop, api.stop, img.stop);
+    const vip = '127.0.0.8';
+    const port = await freePort();
+    const ids = lbIds();
+    const pools = ['web', 'api', 'img'].map((name) => requests.createPool(ids, { name }));
+    const [webPool, apiPool, imgPool] = pools as [(typeof pools)[0], (typeof pools)[0], (typeof pools)[0]];
+    const listener = requests.createListener(ids, {
+      protocol_port: port,
+      default_pool_id: webPool.object.id,
+      // Only clients from 127.0.0.0/30 (127.0.0.1-3): the sandbox's clients pick their loopback address.
+      allowed_cidrs: ['127.0.0.0/30'],
+    });
+    const lid = listener.object.id as string;
+    const toApi = requests.createL7Policy(ids, lid, {
+      action: 'REDIRECT_TO_POOL',
+      redirect_pool_id: apiPool.object.id,
+    });
+    const toImg = requests.createL7Policy(ids, lid, {
+      action: 'REDIRECT_TO_POOL',
+      redirect_pool_id: imgPool.object.id,
+    });
+    const blocked = requests.createL7Policy(ids, lid, { action: 'REJECT', position: 1 });
+    await deploy(ids, [
+      requests.createLoadbalancer(ids, { vip_address: vip }),
+      ...pools,
+      listener,
+      loopbackMember(ids, webPool.object.id as string, web.port),
+      loopbackMember(ids, apiPool.object.id as string, api.port),
+      loopbackMember(ids, imgPool.object.id as string, img.port),
+      toApi,
+      // A REGEX and a plain rule in one policy: both must match.
+      requests.createL7Rule(ids, toApi.object.id as string, {
+        type: 'PATH',
+        compare_type: 'REGEX',
+        value: '^/api/v[0-9]+/',
+      }),
+      requests.createL7Rule(ids, toApi.object.id as string, {
+        type: 'HOST_NAME',
+        compare_type: 'ENDS_WITH',
+        value: '.example.com',
+      }),
+      toImg,
+      requests.createL7Rule(ids, toImg.object.id as string, {
+        type: 'PATH',
+        compare_type: 'REGEX',
+        value: '\\.(png|jpe?g)$',
+      }),
+      blocked,
+      requests.createL7Rule(ids, blocked.object.id as string, {
+        type: 'HEADER',
+        key: 'X-Block',
+        compare_type: 'REGEX',
+        value: '^(yes|1)$',
+      }),
+    ]);
+    const records = await stack.client.records(ids.loadbalancerId);
+    expect(records.every((r) => r.provisioningStatus === 'ACTIVE')).toBe(true);
+
+    const get = (path: string, headers: Record<string, string> = {}, from = '127.0.0.1') =>
+      request(vip, port, path, { host: 'shop.example.com', ...headers }, from);
+    await eventually(async () => (await get('/')) !== 'ECONNREFUSED', 'the listener answers');
+    expect(await get('/api/v2/items')).toMatchObject({ status: 200, body: 'api' });
+    expect(await get('/api/vX/items')).toMatchObject({ status: 200, body: 'web' });
+    expect(await get('/api/v2/items', { host: 'shop.example.org' })).toMatchObject({
+      status: 200,
+      body: 'web',
+    });
+    expect(await get('/logo.jpeg')).toMatchObject({ status: 200, body: 'img' });
+    expect(await get('/logo.jpegs')).toMatchObject({ status: 200, body: 'web' });
+    // The REJECT policy is first (position 1): it takes even an image request.
+    expect(await get('/logo.png', { 'x-block': '1' })).toBe('ECONNRESET');
+    // allowed_cidrs: 127.0.0.3 is inside 127.0.0.0/30, 127.0.0.5 is not: reset when accepted.
+    expect(await get('/api/v2/items', {}, '127.0.0.3')).toMatchObject({ status: 200, body: 'api' });
+    expect(await get('/api/v2/items', {}, '127.0.0.5')).toBe('ECONNRESET');
+    // Opening the listener to everyone takes its CIDR iRule away.
+    await deploy(ids, [requests.update('listener', ids, { id: lid, allowed_cidrs: [] })]);
+    await eventually(async () => {
+      const r = await get('/', {}, '127.0.0.5');
+      return typeof r === 'object' && r.body === 'web';
+    }, 'a client outside the old list is let in');
+  });
+
+  it('resets a connection left idle for the listener’s idle timeout (timeout_client_data/member_data)', async () => {
+    const web = await backend('web');
+    stops.push(web.stop);
+    const vip = '127.0.0.9';
+    const port = await freePort();
+    const ids = lbIds();
+    const listener = requests.createListener(ids, {
+      protocol: 'TCP',
+      protocol_port: port,
+      idle_timeout_ms: 1000,
+    });
+    const pool = requests.createPool(ids, { protocol: 'TCP', listener_id: listener.object.id });
+    await deploy(ids, [
+      requests.createLoadbalancer(ids, { vip_address: vip }),
+      listener,
+      pool,
+      loopbackMember(ids, pool.object.id as string, web.port),
+    ]);
+    await eventually(async () => (await curl(vip, port)) === 'web', 'the listener answers');
+    // Idle: connected, nothing sent. The member (a Node server) would wait a minute for a request,
+    // longer than this test may run: only the listener's 1 s idle timeout ends it in time.
+    const idle = net.connect({ host: vip, port });
+    const ended = await new Promise<string>((resolve) => {
+      idle.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+      idle.on('close', () => resolve('closed'));
+    });
+    expect(['ECONNRESET', 'closed']).toContain(ended);
   });
 
   it('terminates TLS with the certificate SNI asks for, verified against its CA, and routes by L7 policy behind it', async () => {

@@ -199,9 +199,10 @@ describe('L7 policies and rules on the simulated BIG-IP (legacy LTM policies)', 
     await s.submitAndSettle(toApi, requests.createL7Rule(ids, toApi.object.id as string));
     s.sim.resetCalls();
     const onTcp = requests.createL7Policy(ids, tcp.object.id as string);
+    // A REGEX outside the syntax Tcl, Python and JavaScript share (look-ahead): refused as invalid.
     const regex = requests.createL7Rule(ids, toApi.object.id as string, {
       compare_type: 'REGEX',
-      value: '^/x',
+      value: '^/x(?=y)',
     });
     const { metrics } = await captureMetrics(() =>
       s.submitAndSettle(onTcp, regex, requests.delete('pool', ids, apiId)),

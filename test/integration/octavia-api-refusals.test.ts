@@ -210,9 +210,9 @@ describe('Octavia API: synchronous refusals queue nothing', () => {
     await refused(
       'PUT',
       `/v2/lbaas/listeners/${listener}`,
-      { listener: { timeout_client_data: 1000 } },
+      { listener: { timeout_client_data: 1000, timeout_member_data: 2000 } },
       501,
-      /timeout_client_data/,
+      /timeout_client_data different from timeout_member_data/,
     );
     await refused(
       'POST',

@@ -30,9 +30,12 @@ export function request(
   port: number,
   path: string,
   headers: Record<string, string> = {},
+  /** The client's own address (a loopback one: 127.0.0.0/8 is all local). */
+  localAddress?: string,
 ): Promise<{ status: number; location?: string; body: string } | string> {
   return new Promise((resolve) => {
-    const req = http.get({ host: address, port, path, headers, agent: false }, (res) => {
+    const from = localAddress ? { localAddress } : {};
+    const req = http.get({ host: address, port, path, headers, agent: false, ...from }, (res) => {
       let body = '';
       res.on('data', (c) => {
         body += c;

@@ -360,11 +360,25 @@ describe('parseRequest: L7 policies and rules', () => {
     ).toMatch(/object.redirect_url: must be an http or https URL/);
   });
 
-  it('refuses REGEX, a HEADER rule without key, a relative PATH and a value with quotes', () => {
+  it('takes a REGEX (backslashes and quotes included) and refuses one outside the shared syntax', () => {
     const policyId = listenerId;
-    expect(reason(requests.createL7Rule(ids, policyId, { compare_type: 'REGEX', value: '^/a.*' }))).toMatch(
-      /object.compare_type: REGEX is not supported: BIG-IP LTM policy conditions compare with EQUAL_TO, STARTS_WITH, ENDS_WITH or CONTAINS/,
-    );
+    for (const value of ['^/a.*', '^/api/v[0-9]+/', '\\.(jpg|png)$', 'a"b', '[$]{2}\\[x\\]'])
+      expect(reason(requests.createL7Rule(ids, policyId, { compare_type: 'REGEX', value })), value).toBe(
+        'accepted',
+      );
+    for (const [value, why] of [
+      ['a(?=b)', /look-around/],
+      ['\\1', /\\1 is not supported/],
+      ['a{', /\{ must start a bound/],
+      ['[[:alpha:]]', /\[ inside a bracket class/],
+      ['a b', /printable ASCII without spaces/],
+      ['(a', /an unclosed group/],
+      ['a*?', /quantifier after a quantifier/],
+      ['x'.repeat(256), /1-255 characters|1-255 printable/],
+    ] as const)
+      expect(reason(requests.createL7Rule(ids, policyId, { compare_type: 'REGEX', value })), value).toMatch(
+        why,
+      );
     expect(reason(requests.createL7Rule(ids, policyId, { type: 'HEADER', value: 'x' }))).toMatch(
       /object.key: a HEADER rule needs a key/,
     );

@@ -168,7 +168,7 @@ describe('apply plan for L7 changes', () => {
     poolMembers: new Map(),
   });
 
-  it('a rule reads and writes its listener’s LTM policy and virtual, the policy first', () => {
+  it('a rule reads its listener’s LTM policy, L7 iRule and virtual, and writes the policy first', () => {
     const b = new TreeBuilder();
     const listener = b.listener({ protocol: 'HTTP' });
     for (const r of [b.root, listener]) r.appliedAt = 1;
@@ -177,7 +177,8 @@ describe('apply plan for L7 changes', () => {
     const tree = b.tree();
     const t = translate(tree, { env });
     const scope = scopeFor(tree, t, { resource: 'l7rule', id: rule.id, operation: 'create' });
-    expect(scope.reads.map((r) => r.kind).sort()).toEqual(['ltm-policy', 'virtual']);
+    // The iRule a REGEX would need is read too: one left by an earlier REGEX rule is removed.
+    expect(scope.reads.map((r) => r.kind).sort()).toEqual(['ltm-policy', 'rule', 'virtual']);
     const vsKey = objectKey({ kind: 'virtual', partition: t.partition, name: `Project_${listener.id}` });
     const snapshot = empty();
     snapshot.objects.set(vsKey, { ...(t.present.get(vsKey)?.attrs as object), policies: [] });

@@ -249,10 +249,11 @@ describe('the Octavia v2 API over in-memory ports', () => {
         sni_container_refs: [],
         insert_headers: {},
         loadbalancers: [{ id: t.lb.id }],
-        timeout_client_data: 50000,
-        timeout_member_connect: 5000,
-        timeout_member_data: 50000,
-        timeout_tcp_inspect: 0,
+        // Nothing set: what the built-in profiles do applies, and no value is claimed for it.
+        timeout_client_data: null,
+        timeout_member_connect: null,
+        timeout_member_data: null,
+        timeout_tcp_inspect: null,
         provisioning_status: 'PENDING_CREATE',
       });
       expect(t.pool).toMatchObject({
@@ -1401,9 +1402,12 @@ describe('the Octavia v2 API over in-memory ports', () => {
       h.activate();
       expect(
         await h.call('POST', `/v2/lbaas/l7policies/${t.policy.id}/rules`, {
-          rule: { type: 'PATH', compare_type: 'REGEX', value: '^/x' },
+          rule: { type: 'PATH', compare_type: 'REGEX', value: '^/x(' },
         }),
-      ).toMatchObject({ status: 501, json: { faultstring: expect.stringMatching(/compare_type REGEX/) } });
+      ).toMatchObject({
+        status: 400,
+        json: { faultstring: expect.stringMatching(/REGEX an unclosed group/) },
+      });
     });
 
     it('a second default pool, a second monitor, a duplicate member, a listener on a taken port: 409', async () => {
@@ -1662,5 +1666,106 @@ describe('the Octavia v2 API over in-memory ports', () => {
         /the rest of its API call could not be recorded: table unavailable/,
       ),
     });
+  });
+});
+
+describe('allowed_cidrs and REGEX L7 rules through the API (answered 501 before)', () => {
+  it('records allowed_cidrs in canonical form, shows them (null when none) and sends them in the message', async () => {
+    const h = setup();
+    const lb = await loadBalancer(h);
+    const res = await h.call('POST', '/v2/lbaas/listeners', {
+      listener: {
+        loadbalancer_id: lb.id,
+        protocol: 'TCP',
+        protocol_port: 22,
+        allowed_cidrs: ['192.0.2.0/24', '192.0.2.0/24', '198.51.100.7/32'],
+      },
+    });
+    expect(res.status).toBe(201);
+    expect(res.json.listener.allowed_cidrs).toEqual(['192.0.2.0/24', '198.51.100.7/32']);
+    expect(h.sent.at(-1)).toMatchObject({
+      object: { allowed_cidrs: ['192.0.2.0/24', '198.51.100.7/32'] },
+    });
+    h.activate();
+    const id = res.json.listener.id;
+    const cleared = await h.call('PUT', `/v2/lbaas/listeners/${id}`, { listener: { allowed_cidrs: null } });
+    expect(cleared.status).toBe(200);
+    expect(cleared.json.listener.allowed_cidrs).toBeNull();
+    expect(h.sent.at(-1)).toMatchObject({ operation: 'update', object: { allowed_cidrs: [] } });
+    // An IPv6 VIP takes IPv6 CIDRs, written canonical.
+    const lb6 = await loadBalancer(h, { vip_subnet_id: SUBNET6 });
+    const v6 = await create(h, '/v2/lbaas/listeners', 'listener', {
+      loadbalancer_id: lb6.id,
+      protocol: 'HTTP',
+      protocol_port: 80,
+      allowed_cidrs: ['2001:DB8:0:0::/64'],
+    });
+    expect(v6.allowed_cidrs).toEqual(['2001:db8::/64']);
+  });
+
+  it('takes a REGEX rule, and refuses one outside the shared syntax with 400 before anything is recorded', async () => {
+    const h = setup();
+    const t = await fullTree(h);
+    const ok = await h.call('POST', `/v2/lbaas/l7policies/${t.policy.id}/rules`, {
+      rule: { type: 'PATH', compare_type: 'REGEX', value: '^/api/v[0-9]+/"\\}\\]$' },
+    });
+    expect(ok.status, JSON.stringify(ok.json)).toBe(201);
+    expect(ok.json.rule).toMatchObject({ compare_type: 'REGEX', value: '^/api/v[0-9]+/"\\}\\]$' });
+    h.activate();
+    const before = h.sent.length;
+    for (const value of ['(?<=a)b', '\\1', 'a{2'])
+      expect(
+        await h.call('POST', `/v2/lbaas/l7policies/${t.policy.id}/rules`, {
+          rule: { type: 'PATH', compare_type: 'REGEX', value },
+        }),
+        value,
+      ).toMatchObject({ status: 400, json: { faultstring: expect.stringMatching(/REGEX/) } });
+    expect(h.sent.length).toBe(before);
+  });
+});
+
+describe('listener timeouts through the API: the idle timeout a BIG-IP TCP profile applies', () => {
+  it('applies client and member data timeouts as one idle timeout, shows what applies, and answers 501 for what cannot be', async () => {
+    const h = setup();
+    const lb = await loadBalancer(h);
+    const listener = (extra: Json) => ({ loadbalancer_id: lb.id, protocol: 'TCP', ...extra });
+    const res = await h.call('POST', '/v2/lbaas/listeners', {
+      listener: listener({ protocol_port: 8000, timeout_client_data: 60_000, timeout_member_data: 60_000 }),
+    });
+    expect(res.status).toBe(201);
+    expect(res.json.listener).toMatchObject({
+      timeout_client_data: 60000,
+      timeout_member_data: 60000,
+      timeout_member_connect: null,
+      timeout_tcp_inspect: null,
+    });
+    expect(h.sent.at(-1)).toMatchObject({ object: { idle_timeout_ms: 60000 } });
+    h.activate();
+    // One of the two sets both sides (the device's one idle timeout).
+    const id = res.json.listener.id;
+    const one = await h.call('PUT', `/v2/lbaas/listeners/${id}`, { listener: { timeout_member_data: 5000 } });
+    expect(one.json.listener).toMatchObject({ timeout_client_data: 5000, timeout_member_data: 5000 });
+    h.activate();
+    const reset = await h.call('PUT', `/v2/lbaas/listeners/${id}`, {
+      listener: { timeout_client_data: null },
+    });
+    expect(reset.json.listener).toMatchObject({ timeout_client_data: null, timeout_member_data: null });
+    expect(h.sent.at(-1)).toMatchObject({ object: { idle_timeout_ms: null } });
+    h.activate();
+    const before = h.sent.length;
+    for (const [extra, why] of [
+      [{ timeout_client_data: 1000, timeout_member_data: 2000 }, /different from timeout_member_data/],
+      [{ timeout_client_data: 1500 }, /whole seconds/],
+      [{ protocol: 'UDP', timeout_client_data: 1000 }, /UDP listener/],
+      [{ timeout_member_connect: 1000 }, /timeout_member_connect other than 5000/],
+      [{ timeout_tcp_inspect: 50 }, /timeout_tcp_inspect other than 0/],
+    ] as const)
+      expect(
+        await h.call('POST', '/v2/lbaas/listeners', {
+          listener: listener({ protocol_port: 9000, ...extra }),
+        }),
+        JSON.stringify(extra),
+      ).toMatchObject({ status: 501, json: { faultstring: expect.stringMatching(why) } });
+    expect(h.sent.length).toBe(before);
   });
 });
