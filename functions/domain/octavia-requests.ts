@@ -1239,4 +1239,3 @@ export function projectRecords(
 export function missing(type: ResourceType, id: string): OctaviaFault {
   return new OctaviaFault(500, `${DISPLAY_NAMES[type]} ${id} was recorded but cannot be read back.`);
 }
-
