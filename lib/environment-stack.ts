@@ -111,7 +111,9 @@ export class EnvironmentStack extends Stack {
       return { group, suffix, devices, deviceEnv };
     });
 
-    const groupLimits = JSON.stringify(e.groups.map((g) => ({ name: g.name, limits: g.capacity })));
+    const groupLimits = JSON.stringify(
+      e.groups.map((g) => ({ name: g.name, limits: g.capacity, units: g.devices.units.length })),
+    );
 
     // The scheduler: many concurrent copies, one request queue.
     const scheduler = use(

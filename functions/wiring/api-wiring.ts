@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type AwsClients, createDocumentClient } from '../adapters/aws-clients.js';
 import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
+import { DynamoDbApiObjectStore } from '../adapters/dynamodb-api-object-store.js';
 import { DynamoDbBindingStore } from '../adapters/dynamodb-binding-store.js';
 import { DynamoDbGroupStore } from '../adapters/dynamodb-group-store.js';
 import { DynamoDbHealthStore } from '../adapters/dynamodb-health-store.js';
@@ -13,14 +14,17 @@ import {
 } from '../adapters/keystone-token-validator.js';
 import { SqsAgentQueue } from '../adapters/sqs-agent-queue.js';
 import { SqsRequestQueue } from '../adapters/sqs-request-queue.js';
+import { DEFAULT_GROUP } from '../domain/agent-scheduler.js';
 import type { NetworkCatalog } from '../domain/networks.js';
 import type { PolicyMode } from '../domain/octavia-policy.js';
+import { QUOTA_NAMES, type QuotaLimits } from '../domain/octavia-quotas.js';
 import type { TokenValidator } from '../domain/ports.js';
 import { createAuthorizerHandler } from '../handlers/api-gateway.js';
 import { createApiHandler } from '../handlers/octavia-api-handler.js';
 import { AgentDirectory } from '../services/agent-directory.js';
 import { NeutronReads } from '../services/neutron-reads.js';
 import { type LoadBalancerPlacement, OctaviaApi } from '../services/octavia-api.js';
+import { OctaviaSettings } from '../services/octavia-settings.js';
 import { RequestScheduler } from '../services/request-scheduler.js';
 import type { ApiConfig, AuthorizerConfig } from '../shared/config.js';
 import { createTelemetry, type Telemetry } from '../shared/telemetry.js';
@@ -92,13 +96,32 @@ export function wireApi(config: ApiConfig, clients: AwsClients, overrides: ApiOv
   };
   const policy = overrides.policy ?? config.policy;
   const networks = overrides.networks ?? { networks: config.networks };
+  const catalog = new DynamoDbObjectCatalog(db, config.tables);
+  const defaultQuotas: QuotaLimits = {};
+  for (const [name, type] of QUOTA_NAMES) {
+    const limit = (config.quotas as Record<string, number> | undefined)?.[name];
+    if (limit !== undefined) defaultQuotas[type] = limit;
+  }
+  const settings = new OctaviaSettings({
+    env: config.env,
+    policy,
+    store: new DynamoDbApiObjectStore(db, config.tables.apiObjects),
+    catalog,
+    // Without groups in the configuration, the environment's one group (its agents name none).
+    groups: config.groups?.map((g) => ({ name: g.name, ...(g.units ? { units: g.units } : {}) })) ?? [
+      { name: DEFAULT_GROUP },
+    ],
+    defaultQuotas,
+    newId,
+  });
   const api = new OctaviaApi({
     env: config.env,
     policy,
     ...(overrides.defaultProject ? { defaultProject: overrides.defaultProject } : {}),
     networks,
     resources,
-    catalog: new DynamoDbObjectCatalog(db, config.tables),
+    catalog,
+    settings,
     statistics: new DynamoDbHealthStore(db, config.tables),
     queue: new SqsRequestQueue(clients.sqs, config.requestQueueUrl),
     placement,
@@ -107,8 +130,8 @@ export function wireApi(config: ApiConfig, clients: AwsClients, overrides: ApiOv
     newId,
   });
   const neutron = new NeutronReads({ networks, policy, loadTree: (id) => api.loadTree(id) });
-  const handler = createApiHandler({ api, neutron, telemetry, newRequestId: newId });
-  return { handler, api, neutron, resources, bindings, registry, telemetry };
+  const handler = createApiHandler({ api, settings, neutron, telemetry, newRequestId: newId });
+  return { handler, api, settings, neutron, resources, bindings, registry, telemetry };
 }
 
 export interface AuthorizerOverrides {
