@@ -227,7 +227,7 @@ function notFound(): OctaviaFault {
 
 function respond(status: number, body: unknown, requestId: string): HttpResponse {
   const headers: Record<string, string> = { 'x-openstack-request-id': requestId };
-  if (body === undefined || status === 204 || status === 202) return { status, headers, body: '' };
+  if (body === undefined || status === 204) return { status, headers, body: '' };
   headers['content-type'] = 'application/json';
   return { status, headers, body: JSON.stringify(body) };
 }
