@@ -111,9 +111,7 @@ export class EnvironmentStack extends Stack {
       return { group, suffix, devices, deviceEnv };
     });
 
-    const groupLimits = JSON.stringify(
-      e.groups.map((g) => ({ name: g.name, limits: g.capacity, units: g.devices.units.length })),
-    );
+    const groupLimits = JSON.stringify(e.groups.map((g) => ({ name: g.name, limits: g.capacity })));
 
     // The scheduler: many concurrent copies, one request queue.
     const scheduler = use(
