@@ -94,7 +94,7 @@ function setup(defaults: Record<string, number> = {}) {
   return { call, store, objects, sent, placed };
 }
 
-const lbBody = (extra: Json = {}) => ({
+const lbBody = (extra: Json = {}): Json => ({
   loadbalancer: { vip_subnet_id: SUBNET, project_id: PROJECT, ...extra },
 });
 
