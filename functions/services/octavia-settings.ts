@@ -58,6 +58,8 @@ const KINDS = {
   flavorprofile: {
     root: 'flavorprofile',
     many: 'flavorprofiles',
+    // Octavia's own spelling of each list's links key.
+    links: 'flavorprofile_links',
     display: 'Flavor profile',
     argument: 'flavor_profile_.flavorprofile',
     post: z.strictObject({ name: str(), provider_name: str(), flavor_data: str(4096) }),
@@ -71,6 +73,7 @@ const KINDS = {
   flavor: {
     root: 'flavor',
     many: 'flavors',
+    links: 'flavors_links',
     display: 'Flavor',
     argument: 'flavor_.flavor',
     post: z.strictObject({
@@ -89,6 +92,7 @@ const KINDS = {
   availabilityzoneprofile: {
     root: 'availability_zone_profile',
     many: 'availability_zone_profiles',
+    links: 'availability_zone_profile_links',
     display: 'Availability Zone Profile',
     argument: 'availability_zone_profile_.availability_zone_profile',
     post: z.strictObject({ name: str(), provider_name: str(), availability_zone_data: str(4096) }),
@@ -102,6 +106,7 @@ const KINDS = {
   availabilityzone: {
     root: 'availability_zone',
     many: 'availability_zones',
+    links: 'availability_zones_links',
     display: 'Availability Zone',
     argument: 'availability_zone_.availability_zone',
     post: z.strictObject({
@@ -216,7 +221,7 @@ export class OctaviaSettings {
     const query = parseListQuery(undefined, params, spec.attributes);
     const views = (await this.deps.store.list(this.deps.env, kind)).map((o) => this.view(kind, o));
     const out = listViews(views, query, params, url);
-    return { status: 200, body: { [spec.many]: out.items, [`${spec.many}_links`]: out.links } };
+    return { status: 200, body: { [spec.many]: out.items, [spec.links]: out.links } };
   }
 
   async show(kind: Kind, caller: Caller, id: string, params: QueryParams): Promise<ApiResult> {

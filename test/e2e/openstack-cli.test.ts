@@ -42,6 +42,56 @@ describe.skipIf(missing !== undefined)(
       await stack?.stop();
     });
 
+    it('sets and resets a quota, creates a flavor on the device group and a load balancer with it', async () => {
+      const project = DEFAULT_LOCAL_PROJECT;
+      await os('loadbalancer', 'quota', 'set', '--loadbalancer', '5', '--member', '50', project);
+      expect(await json('loadbalancer', 'quota', 'show', project)).toMatchObject({
+        load_balancer: 5,
+        member: 50,
+        listener: -1,
+      });
+      expect(await os('loadbalancer', 'quota', 'list', '-f', 'value', '-c', 'project_id')).toContain(project);
+      await os('loadbalancer', 'quota', 'reset', project);
+      expect(await json('loadbalancer', 'quota', 'show', project)).toMatchObject({ load_balancer: -1 });
+
+      const profile = await json(
+        'loadbalancer',
+        'flavorprofile',
+        'create',
+        '--name',
+        'on-default',
+        '--provider',
+        'bigip',
+        '--flavor-data',
+        '{"device_group": "default"}',
+      );
+      const flavor = await json(
+        'loadbalancer',
+        'flavor',
+        'create',
+        '--name',
+        'standard',
+        '--flavorprofile',
+        String(profile.id),
+        '--enable',
+      );
+      const lb = await json(
+        'loadbalancer',
+        'create',
+        '--vip-subnet-id',
+        'public-subnet',
+        '--name',
+        'flavored',
+        '--flavor',
+        'standard',
+        '--wait',
+      );
+      expect(lb).toMatchObject({ flavor_id: flavor.id, provisioning_status: 'ACTIVE' });
+      await os('loadbalancer', 'delete', 'flavored', '--wait');
+      await os('loadbalancer', 'flavor', 'delete', 'standard');
+      await os('loadbalancer', 'flavorprofile', 'delete', 'on-default');
+    }, 300_000);
+
     it('runs the tour: create, list, show, set, status, stats, weight 0, delete of each, cascade delete', async () => {
       const lb = await json(
         'loadbalancer',

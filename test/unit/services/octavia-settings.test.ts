@@ -328,7 +328,19 @@ describe('Octavia flavors and availability zones', () => {
     expect(
       (await call('POST', '/flavors', { flavor: { name: 'x', flavor_profile_id: uuid() } })).status,
     ).toBe(400);
-    expect((await call('GET', '/flavors', undefined, member)).body.flavors).toHaveLength(1);
+    expect((await call('GET', '/flavors', undefined, member)).body).toEqual({
+      flavors: [created.body.flavor],
+      flavors_links: [],
+    });
+    // Octavia spells the profiles' links key in the singular.
+    expect(Object.keys((await call('GET', '/flavorprofiles')).body)).toEqual([
+      'flavorprofiles',
+      'flavorprofile_links',
+    ]);
+    expect(Object.keys((await call('GET', '/availabilityzoneprofiles')).body)).toEqual([
+      'availability_zone_profiles',
+      'availability_zone_profile_links',
+    ]);
     expect((await call('GET', `/flavors/${created.body.flavor.id}`, undefined, observer)).status).toBe(200);
     expect((await call('DELETE', `/flavorprofiles/${fp.id}`)).status).toBe(409);
     expect(
@@ -390,7 +402,7 @@ describe('Octavia flavors and availability zones', () => {
     expect(lb.status).toBe(201);
     expect(lb.body.loadbalancer).toMatchObject({ flavor_id: flavor.id, availability_zone: 'east-1' });
     // HA pairs (the flavor) in the zone's groups: pair-b alone.
-    expect((placed.at(-1)?.object as Json).device_groups).toEqual(['pair-b']);
+    expect((placed.at(-1) as LbaasRequest).object).toHaveProperty('device_groups', ['pair-b']);
 
     expect((await call('POST', '/loadbalancers', lbBody({ flavor_id: uuid() }))).body.faultstring).toBe(
       'Validation failure: Invalid flavor_id.',
