@@ -42,18 +42,9 @@ describe.skipIf(missing !== undefined)(
       await stack?.stop();
     });
 
-    it('sets and resets a quota, creates a flavor on the device group and a load balancer with it', async () => {
-      const project = DEFAULT_LOCAL_PROJECT;
-      await os('loadbalancer', 'quota', 'set', '--loadbalancer', '5', '--member', '50', project);
-      expect(await json('loadbalancer', 'quota', 'show', project)).toMatchObject({
-        load_balancer: 5,
-        member: 50,
-        listener: -1,
-      });
-      expect(await os('loadbalancer', 'quota', 'list', '-f', 'value', '-c', 'project_id')).toContain(project);
-      await os('loadbalancer', 'quota', 'reset', project);
-      expect(await json('loadbalancer', 'quota', 'show', project)).toMatchObject({ load_balancer: -1 });
-
+    // The client's quota commands resolve the project through Keystone, which this no-auth tour
+    // does not have: quotas are checked over HTTP (test/integration/octavia-quotas-flavors.test.ts).
+    it('creates a flavor profile and flavor on the device group, and a load balancer with it', async () => {
       const profile = await json(
         'loadbalancer',
         'flavorprofile',
