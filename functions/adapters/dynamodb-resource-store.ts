@@ -115,7 +115,7 @@ export class DynamoDbResourceStore implements ResourceStore {
     }
     try {
       if (writes.length === 1) await this.sendSingle(writes[0] as Write);
-      else await this.db.send(new TransactWriteCommand({ TransactItems: writes }));
+      else await transact(this.db, writes);
     } catch (error) {
       if (!isConditionFailure(error) && !isTransactionCanceled(error)) throw error;
       if (usage && isTransactionCanceled(error)) {
@@ -352,7 +352,7 @@ export class DynamoDbResourceStore implements ResourceStore {
         },
       });
     try {
-      await this.db.send(new TransactWriteCommand({ TransactItems: writes }));
+      await transact(this.db, writes);
       return true;
     } catch (error) {
       if (!isTransactionCanceled(error)) throw error;
@@ -441,21 +441,17 @@ export class DynamoDbResourceStore implements ResourceStore {
   ): Promise<void> {
     for (const id of ids) {
       try {
-        await this.db.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Delete: {
-                  TableName: this.table,
-                  Key: { loadbalancerId, key: resourceKey('member', id) },
-                  ConditionExpression: 'requestId = :rid AND provisioningStatus = :pc',
-                  ExpressionAttributeValues: { ':rid': requestId, ':pc': 'PENDING_CREATE' },
-                },
-              },
-              this.usageWrite(env, tenantId, { member: -1 }) as Write,
-            ],
-          }),
-        );
+        await transact(this.db, [
+          {
+            Delete: {
+              TableName: this.table,
+              Key: { loadbalancerId, key: resourceKey('member', id) },
+              ConditionExpression: 'requestId = :rid AND provisioningStatus = :pc',
+              ExpressionAttributeValues: { ':rid': requestId, ':pc': 'PENDING_CREATE' },
+            },
+          },
+          this.usageWrite(env, tenantId, { member: -1 }) as Write,
+        ]);
         await this.releaseClaim({
           key: `id#${env}#${id}`,
           owner: { type: 'member', id, loadbalancerId },
@@ -645,7 +641,7 @@ export class DynamoDbResourceStore implements ResourceStore {
     // Many settle together after a batch: a hundred per transaction, each still conditional on its
     // revision; a chunk with a superseded object is cancelled whole and written one by one instead.
     const bulk = updates.length >= BULK_OUTCOMES ? chunks(updates, 100) : [];
-    const single = updates.length >= BULK_OUTCOMES ? [] : [...updates];
+    const single: StatusOutcome[] = updates.length >= BULK_OUTCOMES ? [] : [...updates];
     await Promise.all(
       bulk.map(async (chunk) => {
         try {
@@ -661,7 +657,38 @@ export class DynamoDbResourceStore implements ResourceStore {
         }
       }),
     );
-    const queue = [...single, ...deletes];
+    // Deleted records go a project at a time, up to 99 per transaction with one change of the
+    // project's usage (a cascade delete would otherwise contend for that one item record by
+    // record); a chunk with a superseded record is written one by one instead.
+    const byProject = new Map<string, StatusOutcome[]>();
+    for (const o of deletes) {
+      const key = `${o.record.env}#${o.record.tenantId}`;
+      byProject.set(key, [...(byProject.get(key) ?? []), o]);
+    }
+    for (const group of byProject.values())
+      for (const chunk of chunks(group, 99)) {
+        if (chunk.length === 1) {
+          single.push(...chunk);
+          continue;
+        }
+        const { env, tenantId } = (chunk[0] as StatusOutcome).record;
+        const counts: UsageChange = {};
+        for (const o of chunk) counts[o.record.type] = (counts[o.record.type] ?? 0) - 1;
+        try {
+          await transact(this.db, [
+            ...chunk.map((o) => this.recordDelete(o.record)),
+            this.usageWrite(env, tenantId, counts) as Write,
+          ]);
+        } catch (error) {
+          if (!isTransactionCanceled(error)) throw error;
+          single.push(...chunk);
+          continue;
+        }
+        written += chunk.length;
+        for (const o of chunk)
+          for (const claim of claimsOf(o.record.env, o.record)) await this.releaseClaim(claim);
+      }
+    const queue = single;
     let next = 0;
     const worker = async () => {
       while (next < queue.length) {
@@ -746,30 +773,33 @@ export class DynamoDbResourceStore implements ResourceStore {
     try {
       if (outcome.kind === 'deleted') {
         // The record and its count in its project's usage go together.
-        await this.db.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Delete: {
-                  TableName: this.table,
-                  Key: { loadbalancerId: record.loadbalancerId, key: resourceKey(record.type, record.id) },
-                  ConditionExpression: 'revision = :rev',
-                  ExpressionAttributeValues: { ':rev': record.revision },
-                },
-              },
-              this.usageWrite(record.env, record.tenantId, { [record.type]: -1 }) as Write,
-            ],
-          }),
-        );
+        await transact(this.db, [
+          this.recordDelete(record),
+          this.usageWrite(record.env, record.tenantId, { [record.type]: -1 }) as Write,
+        ]);
         for (const claim of claimsOf(record.env, record)) await this.releaseClaim(claim);
       } else {
         await this.db.send(new UpdateCommand(this.statusUpdate(outcome, nowMs)));
       }
       return true;
     } catch (error) {
-      if (isConditionFailure(error) || isTransactionCanceled(error)) return false;
+      if (isConditionFailure(error)) return false;
+      // Superseded (its revision changed) is not written; a transaction that kept losing to others is retried by the caller.
+      if (isTransactionCanceled(error) && !cancellationCodes(error).includes('TransactionConflict')) return false;
       throw error;
     }
+  }
+
+  /** A record's removal, conditional on the revision that was applied. */
+  private recordDelete(record: ResourceRecord): Write {
+    return {
+      Delete: {
+        TableName: this.table,
+        Key: { loadbalancerId: record.loadbalancerId, key: resourceKey(record.type, record.id) },
+        ConditionExpression: 'revision = :rev',
+        ExpressionAttributeValues: { ':rev': record.revision },
+      },
+    };
   }
 
   /** A claim a create takes, in the request's transaction (idempotent for the same owner). */
@@ -1010,6 +1040,25 @@ export class DynamoDbResourceStore implements ResourceStore {
       });
     }
     return conflict;
+  }
+}
+
+/**
+ * Sends a transaction, again after a short random pause when DynamoDB cancelled it only because
+ * another transaction held one of its items (a project's usage counter is shared by every write
+ * of the project); a condition that failed is the caller's to read.
+ */
+async function transact(db: DynamoDBDocumentClient, writes: Write[], attempts = 10): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await db.send(new TransactWriteCommand({ TransactItems: writes }));
+      return;
+    } catch (error) {
+      if (!isTransactionCanceled(error) || attempt >= attempts) throw error;
+      const codes = cancellationCodes(error);
+      if (!codes.includes('TransactionConflict') || codes.includes('ConditionalCheckFailed')) throw error;
+      await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * attempt));
+    }
   }
 }
 

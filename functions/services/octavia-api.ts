@@ -690,8 +690,10 @@ export class OctaviaApi {
     // The first write counts the whole call in its project's usage, within its quotas (race-free:
     // the counters change in the same transaction); the others count nothing of their own.
     const project = first.tenantId;
-    const limits = this.deps.settings ? await this.deps.settings.limitsOf(project) : {};
     const totals = usageOf(requests);
+    // Only a call that creates something reads the project's quota (an update or delete costs no read).
+    const creates = isBatch(first) || Object.values(totals).some((n) => (n ?? 0) > 0);
+    const limits = this.deps.settings && creates ? await this.deps.settings.limitsOf(project) : {};
     const quotaOf = (i: number): QuotaCheck =>
       i === 0 ? { limits, ...(isBatch(first) ? {} : { add: totals }) } : { limits: {}, add: {} };
     // A quota already met is refused before placing anything (the transaction still decides a race).
