@@ -318,7 +318,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const endpoints = groups.flatMap((g) => g.endpoints);
   const devices = groups.flatMap((g) => g.devices);
   const pair = first.pair;
-  const groupDefinitions = environment.groups.map((g) => ({ name: g.name, limits: g.capacity }));
+  const groupDefinitions = environment.groups.map((g) => ({
+    name: g.name,
+    limits: g.capacity,
+    units: g.devices.units.length,
+  }));
   const deviceCredentials = new StaticCredentials({ username: 'admin', password: 'admin' });
 
   const recent: RecentRequest[] = [];
@@ -618,6 +622,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         agentCacheMs: Math.min(2_000, heartbeatIntervalMs / 2),
         selection: environment.selection,
         groups: groupDefinitions,
+        ...(environment.api?.quotas ? { quotas: environment.api.quotas } : {}),
       },
       clients,
       {

@@ -19,6 +19,8 @@ export function unmeasuredStatuses(store: ResourceStore): ResourceStore {
   };
   return {
     recordRequest: (...args) => store.recordRequest(...args),
+    loadUsage: (...args) => store.loadUsage(...args),
+    releaseUsage: (...args) => store.releaseUsage(...args),
     markError: (...args) => store.markError(...args),
     clearOwnChange: (...args) => store.clearOwnChange(...args),
     clearDefaultPool: (...args) => store.clearDefaultPool(...args),

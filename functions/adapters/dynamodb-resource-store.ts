@@ -19,8 +19,21 @@ import {
   type UpdateRequest,
 } from '../domain/lbaas-request.js';
 import { planMemberBatch } from '../domain/member-batch.js';
+import {
+  overLimit,
+  type QuotaCheck,
+  quotaReason,
+  type UsageChange,
+  usageOf,
+} from '../domain/octavia-quotas.js';
 import type { ObjectRef, ResourceStore } from '../domain/ports.js';
-import type { RecordConflict, RecordGuard, RecordResult, StoredObject } from '../domain/refusals.js';
+import {
+  type RecordConflict,
+  type RecordGuard,
+  type RecordResult,
+  refusal,
+  type StoredObject,
+} from '../domain/refusals.js';
 import {
   listingKeys,
   newResourceRecord,
@@ -31,7 +44,7 @@ import {
   type StatusOutcome,
 } from '../domain/resource-state.js';
 import { RESOURCES_BY_TYPE_INDEX } from '../shared/table-schema.js';
-import { isConditionFailure, isTransactionCanceled } from './dynamodb-errors.js';
+import { cancellationCodes, isConditionFailure, isTransactionCanceled } from './dynamodb-errors.js';
 import { decodeCursor, encodeCursor, queryAll } from './dynamodb-query.js';
 
 type Write = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
@@ -56,13 +69,20 @@ export class DynamoDbResourceStore implements ResourceStore {
     env: string,
     nowMs: number,
     guard?: RecordGuard,
+    quota?: QuotaCheck,
   ): Promise<RecordResult> {
-    if (isMemberBatch(request)) return this.recordMemberBatch(request, env, nowMs, guard);
-    const target = this.targetWrite(request, env, nowMs);
+    if (isMemberBatch(request)) return this.recordMemberBatch(request, env, nowMs, guard, quota);
+    const add = quota?.add ?? usageOf([request]);
+    const over = overLimit({}, add, quota?.limits ?? {});
+    if (over.length > 0) return { recorded: false, refusal: refusal('quota-exceeded', quotaReason(over)) };
+    const usage = this.usageWrite(env, request.tenantId, add, quota?.limits);
+    // A counted create must be new: a re-record of the same request (a retry) is written again below, uncounted.
+    const target = this.targetWrite(request, env, nowMs, usage !== undefined);
     const root = request.resource !== 'loadbalancer' ? this.rootWrite(request, env, nowMs) : target;
     if (guard) guardRoot(root, guard);
     const writes: Write[] = [target];
     if (root !== target) writes.push(root);
+    if (usage) writes.push(usage);
     for (const claim of requestClaims(request, env)) writes.push(this.claimWrite(claim, nowMs));
     // What the request points at must be an object of the same load balancer (checked, race-free, with the write).
     const refs = requestReferences(request);
@@ -95,13 +115,92 @@ export class DynamoDbResourceStore implements ResourceStore {
     }
     try {
       if (writes.length === 1) await this.sendSingle(writes[0] as Write);
-      else await this.db.send(new TransactWriteCommand({ TransactItems: writes }));
+      else await transact(this.db, writes);
     } catch (error) {
-      if (isConditionFailure(error) || isTransactionCanceled(error))
-        return { recorded: false, conflict: await this.conflictOf(request, env, guard) };
-      throw error;
+      if (!isConditionFailure(error) && !isTransactionCanceled(error)) throw error;
+      if (usage && isTransactionCanceled(error)) {
+        const codes = cancellationCodes(error);
+        if (codes[writes.indexOf(usage)] === 'ConditionalCheckFailed') {
+          const now = overLimit(await this.loadUsage(env, request.tenantId), add, quota?.limits ?? {});
+          if (now.length > 0)
+            return { recorded: false, refusal: refusal('quota-exceeded', quotaReason(now)) };
+          throw new ContentionError(`request ${request.requestId} raced on its project's usage; will retry`);
+        }
+      }
+      // The same request recorded before (a retry): record it again without counting it twice.
+      if (usage && request.operation === 'create') {
+        const held = await this.storedItem(
+          request.loadbalancerId,
+          resourceKey(request.resource, request.object.id),
+        );
+        if (held?.requestId === request.requestId && held.tenantId === request.tenantId && held.env === env)
+          return this.recordRequest(request, env, nowMs, guard, { limits: {}, add: {} });
+      }
+      return { recorded: false, conflict: await this.conflictOf(request, env, guard) };
     }
     return { recorded: true };
+  }
+
+  async loadUsage(env: string, tenantId: string): Promise<UsageChange> {
+    const item = (
+      await this.db.send(
+        new GetCommand({
+          TableName: this.tables.claims,
+          Key: { claimKey: usageKey(env, tenantId) },
+          ConsistentRead: true,
+        }),
+      )
+    ).Item;
+    const out: UsageChange = {};
+    for (const [k, v] of Object.entries(item ?? {}))
+      if (k.startsWith('n_') && typeof v === 'number') out[k.slice(2) as keyof UsageChange] = v;
+    return out;
+  }
+
+  async releaseUsage(env: string, tenantId: string, counts: UsageChange): Promise<void> {
+    const negative = Object.fromEntries(Object.entries(counts).map(([t, n]) => [t, -(n ?? 0)]));
+    const write = this.usageWrite(env, tenantId, negative);
+    if (write?.Update)
+      await this.db.send(new UpdateCommand(write.Update as ConstructorParameters<typeof UpdateCommand>[0]));
+  }
+
+  /**
+   * The project's usage counter item (in the claims table: it is per environment and changes with
+   * the claims), changed by `add`; with limits, conditional on staying within each. Undefined when
+   * nothing changes.
+   */
+  private usageWrite(
+    env: string,
+    tenantId: string,
+    add: UsageChange,
+    limits: QuotaCheck['limits'] = {},
+  ): Write | undefined {
+    const entries = Object.entries(add).filter(([, n]) => n !== undefined && n !== 0) as [string, number][];
+    if (entries.length === 0) return undefined;
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const adds: string[] = [];
+    const conditions: string[] = [];
+    entries.forEach(([type, n], i) => {
+      names[`#n${i}`] = `n_${type}`;
+      values[`:a${i}`] = n;
+      adds.push(`#n${i} :a${i}`);
+      const limit = limits[type as keyof UsageChange];
+      if (n > 0 && limit !== undefined && limit >= 0) {
+        values[`:m${i}`] = limit - n;
+        conditions.push(`(attribute_not_exists(#n${i}) OR #n${i} <= :m${i})`);
+      }
+    });
+    return {
+      Update: {
+        TableName: this.tables.claims,
+        Key: { claimKey: usageKey(env, tenantId) },
+        UpdateExpression: `ADD ${adds.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ...(conditions.length > 0 ? { ConditionExpression: conditions.join(' AND ') } : {}),
+      },
+    };
   }
 
   /**
@@ -117,6 +216,7 @@ export class DynamoDbResourceStore implements ResourceStore {
     env: string,
     nowMs: number,
     guard?: RecordGuard,
+    quota?: QuotaCheck,
   ): Promise<RecordResult> {
     const { loadbalancerId, requestId } = request;
     const records = await this.loadRecords(loadbalancerId);
@@ -133,10 +233,32 @@ export class DynamoDbResourceStore implements ResourceStore {
       (await this.claimedByOthers(changes.creates.map((m) => claimFor(m.id)))).map(claimFor),
     );
     if (held.length > 0) return { recorded: false, conflict: { heldClaims: held, missingReferences: [] } };
+    // The new members count in the project's usage first (within its quota), the records follow.
+    const add: UsageChange = { member: changes.creates.length };
+    const limits = quota?.limits ?? {};
+    const over = overLimit({}, add, limits);
+    if (over.length > 0) return { recorded: false, refusal: refusal('quota-exceeded', quotaReason(over)) };
+    const usage = this.usageWrite(env, request.tenantId, add, limits);
+    const quotaRefusal = async (): Promise<RecordResult> => {
+      const now = overLimit(await this.loadUsage(env, request.tenantId), add, limits);
+      if (now.length === 0)
+        throw new ContentionError(`member batch ${requestId} raced on its project's usage; will retry`);
+      return { recorded: false, refusal: refusal('quota-exceeded', quotaReason(now)) };
+    };
     // A guarded batch (the API's) then takes its load balancer from the guarded state to
     // PENDING_UPDATE, so no other guarded write runs while its chunks are written.
-    if (guard && !(await this.lockForBatch(request, env, nowMs, guard)))
-      return { recorded: false, conflict: await this.guardConflictOf(loadbalancerId, guard) };
+    if (guard) {
+      const locked = await this.lockForBatch(request, env, nowMs, guard, usage);
+      if (locked === 'usage') return quotaRefusal();
+      if (!locked) return { recorded: false, conflict: await this.guardConflictOf(loadbalancerId, guard) };
+    } else if (usage?.Update) {
+      try {
+        await this.db.send(new UpdateCommand(usage.Update as ConstructorParameters<typeof UpdateCommand>[0]));
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        return quotaRefusal();
+      }
+    }
 
     const created: string[] = [];
     try {
@@ -164,7 +286,9 @@ export class DynamoDbResourceStore implements ResourceStore {
     } catch (error) {
       if (!isTransactionCanceled(error)) throw error;
       // Another load balancer took an id between the check and the write: refuse the whole batch.
-      await this.undoCreates(loadbalancerId, requestId, env, created);
+      await this.undoCreates(loadbalancerId, requestId, request.tenantId, env, created);
+      // The creates never written give their count back too (the written ones did, with their records).
+      await this.releaseUsage(env, request.tenantId, { member: changes.creates.length - created.length });
       if (guard) await this.unlockAfterBatch(request, nowMs);
       const taken = await this.heldClaims(changes.creates.map((m) => claimFor(m.id)));
       if (taken.length > 0)
@@ -212,10 +336,12 @@ export class DynamoDbResourceStore implements ResourceStore {
     env: string,
     nowMs: number,
     guard: RecordGuard,
-  ): Promise<boolean> {
+    usage: Write | undefined,
+  ): Promise<boolean | 'usage'> {
     const root = this.rootWrite(request, env, nowMs);
     guardRoot(root, guard);
     const writes: Write[] = [root];
+    if (usage) writes.push(usage);
     if (guard.pool)
       writes.push({
         ConditionCheck: {
@@ -226,10 +352,11 @@ export class DynamoDbResourceStore implements ResourceStore {
         },
       });
     try {
-      await this.db.send(new TransactWriteCommand({ TransactItems: writes }));
+      await transact(this.db, writes);
       return true;
     } catch (error) {
       if (!isTransactionCanceled(error)) throw error;
+      if (usage && cancellationCodes(error)[1] === 'ConditionalCheckFailed') return 'usage';
       return false;
     }
   }
@@ -308,26 +435,30 @@ export class DynamoDbResourceStore implements ResourceStore {
   private async undoCreates(
     loadbalancerId: string,
     requestId: string,
+    tenantId: string,
     env: string,
     ids: readonly string[],
   ): Promise<void> {
     for (const id of ids) {
       try {
-        await this.db.send(
-          new DeleteCommand({
-            TableName: this.table,
-            Key: { loadbalancerId, key: resourceKey('member', id) },
-            ConditionExpression: 'requestId = :rid AND provisioningStatus = :pc',
-            ExpressionAttributeValues: { ':rid': requestId, ':pc': 'PENDING_CREATE' },
-          }),
-        );
+        await transact(this.db, [
+          {
+            Delete: {
+              TableName: this.table,
+              Key: { loadbalancerId, key: resourceKey('member', id) },
+              ConditionExpression: 'requestId = :rid AND provisioningStatus = :pc',
+              ExpressionAttributeValues: { ':rid': requestId, ':pc': 'PENDING_CREATE' },
+            },
+          },
+          this.usageWrite(env, tenantId, { member: -1 }) as Write,
+        ]);
         await this.releaseClaim({
           key: `id#${env}#${id}`,
           owner: { type: 'member', id, loadbalancerId },
           describe: `id ${id}`,
         });
       } catch (error) {
-        if (!isConditionFailure(error)) throw error;
+        if (!isConditionFailure(error) && !isTransactionCanceled(error)) throw error;
       }
     }
   }
@@ -510,7 +641,7 @@ export class DynamoDbResourceStore implements ResourceStore {
     // Many settle together after a batch: a hundred per transaction, each still conditional on its
     // revision; a chunk with a superseded object is cancelled whole and written one by one instead.
     const bulk = updates.length >= BULK_OUTCOMES ? chunks(updates, 100) : [];
-    const single = updates.length >= BULK_OUTCOMES ? [] : [...updates];
+    const single: StatusOutcome[] = updates.length >= BULK_OUTCOMES ? [] : [...updates];
     await Promise.all(
       bulk.map(async (chunk) => {
         try {
@@ -526,7 +657,38 @@ export class DynamoDbResourceStore implements ResourceStore {
         }
       }),
     );
-    const queue = [...single, ...deletes];
+    // Deleted records go a project at a time, up to 99 per transaction with one change of the
+    // project's usage (a cascade delete would otherwise contend for that one item record by
+    // record); a chunk with a superseded record is written one by one instead.
+    const byProject = new Map<string, StatusOutcome[]>();
+    for (const o of deletes) {
+      const key = `${o.record.env}#${o.record.tenantId}`;
+      byProject.set(key, [...(byProject.get(key) ?? []), o]);
+    }
+    for (const group of byProject.values())
+      for (const chunk of chunks(group, 99)) {
+        if (chunk.length === 1) {
+          single.push(...chunk);
+          continue;
+        }
+        const { env, tenantId } = (chunk[0] as StatusOutcome).record;
+        const counts: UsageChange = {};
+        for (const o of chunk) counts[o.record.type] = (counts[o.record.type] ?? 0) - 1;
+        try {
+          await transact(this.db, [
+            ...chunk.map((o) => this.recordDelete(o.record)),
+            this.usageWrite(env, tenantId, counts) as Write,
+          ]);
+        } catch (error) {
+          if (!isTransactionCanceled(error)) throw error;
+          single.push(...chunk);
+          continue;
+        }
+        written += chunk.length;
+        for (const o of chunk)
+          for (const claim of claimsOf(o.record.env, o.record)) await this.releaseClaim(claim);
+      }
+    const queue = single;
     let next = 0;
     const worker = async () => {
       while (next < queue.length) {
@@ -610,14 +772,11 @@ export class DynamoDbResourceStore implements ResourceStore {
     const { record } = outcome;
     try {
       if (outcome.kind === 'deleted') {
-        await this.db.send(
-          new DeleteCommand({
-            TableName: this.table,
-            Key: { loadbalancerId: record.loadbalancerId, key: resourceKey(record.type, record.id) },
-            ConditionExpression: 'revision = :rev',
-            ExpressionAttributeValues: { ':rev': record.revision },
-          }),
-        );
+        // The record and its count in its project's usage go together.
+        await transact(this.db, [
+          this.recordDelete(record),
+          this.usageWrite(record.env, record.tenantId, { [record.type]: -1 }) as Write,
+        ]);
         for (const claim of claimsOf(record.env, record)) await this.releaseClaim(claim);
       } else {
         await this.db.send(new UpdateCommand(this.statusUpdate(outcome, nowMs)));
@@ -625,8 +784,23 @@ export class DynamoDbResourceStore implements ResourceStore {
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
+      // Superseded (its revision changed) is not written; a transaction that kept losing to others is retried by the caller.
+      if (isTransactionCanceled(error) && !cancellationCodes(error).includes('TransactionConflict'))
+        return false;
       throw error;
     }
+  }
+
+  /** A record's removal, conditional on the revision that was applied. */
+  private recordDelete(record: ResourceRecord): Write {
+    return {
+      Delete: {
+        TableName: this.table,
+        Key: { loadbalancerId: record.loadbalancerId, key: resourceKey(record.type, record.id) },
+        ConditionExpression: 'revision = :rev',
+        ExpressionAttributeValues: { ':rev': record.revision },
+      },
+    };
   }
 
   /** A claim a create takes, in the request's transaction (idempotent for the same owner). */
@@ -718,10 +892,17 @@ export class DynamoDbResourceStore implements ResourceStore {
     }
   }
 
-  private targetWrite(request: ObjectRequest, env: string, nowMs: number): Write {
+  private targetWrite(request: ObjectRequest, env: string, nowMs: number, mustBeNew = false): Write {
     const { loadbalancerId, tenantId, resource, operation } = request;
     const Key = { loadbalancerId, key: resourceKey(resource, request.object.id) };
     const status = pendingStatusFor(operation);
+    if (operation === 'create' && mustBeNew) {
+      const write = this.targetWrite(request, env, nowMs);
+      const put = write.Put as { ConditionExpression?: string; ExpressionAttributeValues?: unknown };
+      put.ConditionExpression = 'attribute_not_exists(#k)';
+      delete put.ExpressionAttributeValues;
+      return write;
+    }
     if (operation === 'create') {
       return {
         Put: {
@@ -861,6 +1042,30 @@ export class DynamoDbResourceStore implements ResourceStore {
     }
     return conflict;
   }
+}
+
+/**
+ * Sends a transaction, again after a short random pause when DynamoDB cancelled it only because
+ * another transaction held one of its items (a project's usage counter is shared by every write
+ * of the project); a condition that failed is the caller's to read.
+ */
+async function transact(db: DynamoDBDocumentClient, writes: Write[], attempts = 10): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await db.send(new TransactWriteCommand({ TransactItems: writes }));
+      return;
+    } catch (error) {
+      if (!isTransactionCanceled(error) || attempt >= attempts) throw error;
+      const codes = cancellationCodes(error);
+      if (!codes.includes('TransactionConflict') || codes.includes('ConditionalCheckFailed')) throw error;
+      await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * attempt));
+    }
+  }
+}
+
+/** The claims-table item counting a project's objects in an environment (`n_<type>` attributes). */
+function usageKey(env: string, tenantId: string): string {
+  return `usage#${env}#${tenantId}`;
 }
 
 /** Adds a guard's conditions to the write of a request's load balancer record. */

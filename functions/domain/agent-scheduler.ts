@@ -46,6 +46,12 @@ export interface ScheduleInput {
    * anyway, so it can finish.
    */
   placesLoadBalancer?: boolean;
+  /**
+   * The device groups a new load balancer may be placed in (its Octavia flavor's and availability
+   * zone's); left out: any. Placement never leaves them: a tenant living in another group is
+   * refused, never moved.
+   */
+  allowedGroups?: readonly string[];
 }
 
 /** Decisions that send the request to an agent (`least-loaded` is a new binding under that policy). */
@@ -191,7 +197,15 @@ export function scheduleRequest(input: ScheduleInput): ScheduleDecision {
   const viewOf = (name: string): GroupView =>
     groups.find((g) => g.name === name) ?? { name, score: 0, adminStateUp: true };
 
+  const allowed = input.allowedGroups;
   if (tenantGroup !== undefined) {
+    if (allowed && !allowed.includes(tenantGroup))
+      return {
+        kind: 'at-capacity',
+        scope: 'group',
+        group: tenantGroup,
+        reason: `load balancer ${input.loadbalancerId} may only be placed in device group(s) ${allowed.join(', ')} (its flavor or availability zone), but its project's load balancers are in device group ${tenantGroup} of environment ${env} (a project's load balancers share one group)`,
+      };
     const view = viewOf(tenantGroup);
     if (input.placesLoadBalancer && view.score >= 1) return groupFull(env, view);
     const hosts = activeIn(tenantGroup);
@@ -201,10 +215,19 @@ export function scheduleRequest(input: ScheduleInput): ScheduleDecision {
     return pickNew(input, hosts, tenantGroup, false);
   }
 
-  // A new tenant: the enabled group with room and the lowest score (ties at random).
-  const open = groups.filter((g) => g.adminStateUp && (!input.placesLoadBalancer || g.score < 1));
+  // A new tenant: the enabled group with room and the lowest score (ties at random), among those allowed.
+  const open = groups.filter(
+    (g) =>
+      g.adminStateUp && (!input.placesLoadBalancer || g.score < 1) && (!allowed || allowed.includes(g.name)),
+  );
   // A delete of a load balancer never placed still needs an agent.
   const eligible = open.length > 0 || input.placesLoadBalancer ? open : groups;
+  if (eligible.length === 0 && allowed)
+    return {
+      kind: 'at-capacity',
+      scope: 'environment',
+      reason: `environment ${env} has no device group that takes load balancer ${input.loadbalancerId} among those its flavor or availability zone allows (${allowed.join(', ')}): each is full, disabled or not configured`,
+    };
   if (eligible.length === 0) {
     const closed = groups.filter((g) => !g.adminStateUp).length;
     return {

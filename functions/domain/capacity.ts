@@ -21,6 +21,8 @@ export interface CapacityLimits {
 export interface GroupDefinition {
   name: string;
   limits: CapacityLimits;
+  /** How many BIG-IPs the group has (its topology, for Octavia flavors); left out when unknown. */
+  units?: number | undefined;
 }
 
 export interface GroupUsage {

@@ -40,7 +40,9 @@ export type RejectionCategory =
   | 'immutable-field'
   | 'unsupported'
   | 'group-at-capacity'
-  | 'environment-at-capacity';
+  | 'environment-at-capacity'
+  /** A project's Octavia quota is met (only the API sets limits). */
+  | 'quota-exceeded';
 
 /** A conditional write lost a race more times than we are willing to retry inline. */
 export class ContentionError extends LbaasError {

@@ -99,6 +99,16 @@ export const loadBalancerSpec = z.object({
   vip_network_id: uuid.optional(),
   admin_state_up: z.boolean().default(true),
   tags,
+  /** The Octavia flavor and availability zone it was created with (shown back; placement uses device_groups). */
+  // Neutron LBaaS payloads carry an empty flavor_id: the same as none.
+  flavor_id: z.preprocess((v) => (v === '' || v === null ? undefined : v), uuid.optional()),
+  availability_zone: text.optional(),
+  /** The device groups it may be placed in (its flavor's and zone's); left out: any. Never changes after the create. */
+  device_groups: z
+    .array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'must be device group names' }))
+    .min(1, { error: 'must name at least one device group' })
+    .max(20)
+    .optional(),
 });
 
 /**
@@ -508,7 +518,6 @@ const NEUTRON_NOISE = [
   'created_at',
   'updated_at',
   'provider',
-  'flavor_id',
 ];
 
 const envelope = z.strictObject({

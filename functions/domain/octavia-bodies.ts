@@ -386,7 +386,7 @@ export function parseJson(body: string | undefined): Record<string, unknown> {
   return raw as Record<string, unknown>;
 }
 
-function check<T>(schema: z.ZodType<T>, raw: unknown, argument: string): T {
+export function check<T>(schema: z.ZodType<T>, raw: unknown, argument: string): T {
   const parsed = schema.safeParse(raw);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0] as z.core.$ZodIssue;
@@ -428,7 +428,7 @@ export function memberBatchBody(body: Record<string, unknown>): MemberPost[] {
   return check(memberBatch, body, 'members_').members;
 }
 
-function rootObject(body: Record<string, unknown>, root: string): Record<string, unknown> {
+export function rootObject(body: Record<string, unknown>, root: string): Record<string, unknown> {
   const keys = Object.keys(body);
   const extra = keys.filter((k) => k !== root);
   if (extra.length > 0) throw new OctaviaFault(400, `Unknown argument: "${extra.join(', ')}"`);
@@ -458,8 +458,6 @@ export function rejectUnsupported(type: keyof Bodies, o: Record<string, unknown>
       if (set(o.vip_qos_policy_id)) throw unsupported('vip_qos_policy_id (QoS policies on VIP ports)');
       if (nonEmpty(o.additional_vips)) throw unsupported('additional_vips');
       if (nonEmpty(o.vip_sg_ids)) throw unsupported('vip_sg_ids');
-      if (set(o.flavor_id)) throw unsupported('flavor_id (flavors)');
-      if (set(o.availability_zone)) throw unsupported('availability_zone (availability zones)');
       if (set(o.provider) && o.provider !== PROVIDER)
         throw new OctaviaFault(400, `Provider '${String(o.provider)}' is not enabled.`);
       for (const l of (o.listeners as Record<string, unknown>[] | null | undefined) ?? [])

@@ -91,5 +91,7 @@ export function faultForRejection(category: RejectionCategory, message: string):
       // The environment cannot place another load balancer: a conflict with its state, which an
       // operator resolves (Terraform and the SDKs report a 409 without waiting forever on it).
       return faults.conflict(message);
+    case 'quota-exceeded':
+      return new OctaviaFault(403, message);
   }
 }

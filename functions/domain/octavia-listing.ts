@@ -58,7 +58,7 @@ function direction(value: string): 'asc' | 'desc' {
  * may be filtered and sorted on); anything else is Octavia's 400.
  */
 export function parseListQuery(
-  type: ResourceType,
+  type: ResourceType | undefined,
   params: QueryParams,
   attributes: readonly string[],
 ): ListQuery {
@@ -98,7 +98,7 @@ export function parseListQuery(
   const filters: [string, string[]][] = [];
   const tags: ListQuery['tags'] = { all: [], any: [], notAll: [], notAny: [] };
   let projectId: string | undefined;
-  const filterable = new Set([...attributes, ...(PARENT_FILTERS[type] ?? [])]);
+  const filterable = new Set([...attributes, ...((type && PARENT_FILTERS[type]) ?? [])]);
   for (const [key, values] of Object.entries(params)) {
     if (AUXILIARY.has(key)) continue;
     if (key in TAG_PARAMS) {

@@ -17,7 +17,7 @@ import { faults } from './octavia-faults.js';
 export type PolicyMode = 'advanced' | 'keystone_default_roles' | 'owner_or_admin' | 'noauth';
 
 /** Octavia's rules: reading a project's objects, reading every project's, writing, and admin-only calls (failover). */
-export type PolicyRule = 'read' | 'read-global' | 'write' | 'admin';
+export type PolicyRule = 'read' | 'read-global' | 'write' | 'admin' | 'write-quota';
 
 /** What a validated token says about its bearer. */
 export interface Caller {
@@ -37,12 +37,14 @@ export function isAllowed(mode: PolicyMode, rule: PolicyRule, caller: Caller, pr
   const has = (role: string) => roles.has(role);
   const owner = project !== undefined && caller.projectId !== undefined && caller.projectId === project;
   let admin: boolean;
+  let quotaAdmin = false;
   let globalObserver: boolean;
   let observer: boolean;
   let member: boolean;
   switch (mode) {
     case 'advanced':
       admin = has('load-balancer_admin') || has('admin');
+      quotaAdmin = has('load-balancer_quota_admin');
       globalObserver = has('load-balancer_global_observer') || (has('reader') && caller.system === true);
       observer = has('load-balancer_observer') && owner;
       member = has('load-balancer_member') && owner;
@@ -69,6 +71,8 @@ export function isAllowed(mode: PolicyMode, rule: PolicyRule, caller: Caller, pr
       return member || admin;
     case 'admin':
       return admin;
+    case 'write-quota':
+      return admin || quotaAdmin;
   }
 }
 

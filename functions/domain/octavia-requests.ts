@@ -633,6 +633,7 @@ export function planLoadBalancerCreate(
   body: LoadBalancerPost,
   vip: { address: string; subnetId: string; networkId: string; portId: string },
   loadbalancerId: string,
+  placement: { flavorId?: string; availabilityZone?: string; groups?: string[] } = {},
 ): WritePlan {
   const g: GraphState = {
     ctx,
@@ -652,6 +653,9 @@ export function planLoadBalancerCreate(
       vip_port_id: vip.portId,
       admin_state_up: flag(body.admin_state_up, true),
       tags: tagsOf(body.tags),
+      ...(placement.flavorId ? { flavor_id: placement.flavorId } : {}),
+      ...(placement.availabilityZone ? { availability_zone: placement.availabilityZone } : {}),
+      ...(placement.groups ? { device_groups: placement.groups } : {}),
     }),
   );
   const pools = body.pools ?? [];

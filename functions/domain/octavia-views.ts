@@ -113,9 +113,9 @@ export function loadBalancerView(tree: LoadBalancerTree): OctaviaObject {
     listeners: ids(tree.listeners),
     pools: ids(tree.pools),
     provider: PROVIDER,
-    flavor_id: null,
+    flavor_id: d.flavor_id ?? null,
     vip_qos_policy_id: null,
-    availability_zone: null,
+    availability_zone: d.availability_zone ?? null,
   };
 }
 

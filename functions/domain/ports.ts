@@ -6,6 +6,7 @@ import type { LastApplied } from './last-applied.js';
 import type { ForwardedRequest, LbaasRequest, RequestEnvelope, ResourceType } from './lbaas-request.js';
 import type { ListenerStatistics } from './listener-statistics.js';
 import type { AgentView } from './liveness.js';
+import type { QuotaCheck, UsageChange } from './octavia-quotas.js';
 import type { RecordGuard, RecordResult } from './refusals.js';
 import type { ObjectRef, OperatingStatus, ResourceRecord, StatusOutcome } from './resource-state.js';
 import type { CertificateMaterial } from './tls-translation.js';
@@ -188,7 +189,17 @@ export interface ResourceStore {
     env: string,
     nowMs: number,
     guard?: RecordGuard,
+    quota?: QuotaCheck,
   ): Promise<RecordResult>;
+  /**
+   * What a project holds, by type: the counters every recording keeps in its own transaction (a
+   * create counts when its record is first written, a deleted record stops counting when it is
+   * removed). A `QuotaCheck` on `recordRequest` refuses (`quota-exceeded`) a write that would pass
+   * a limit, race-free.
+   */
+  loadUsage(env: string, tenantId: string): Promise<UsageChange>;
+  /** Gives back counts a write took but did not use (the rest of an API call that failed to record). */
+  releaseUsage(env: string, tenantId: string, counts: UsageChange): Promise<void>;
   /** Sets ERROR with a reason on a known object of the given tenant and environment (false otherwise). */
   markError(target: ObjectRef, reason: string, nowMs: number): Promise<boolean>;
   /**
@@ -519,6 +530,41 @@ export interface ObjectCatalog {
   listAll(env: string, type: ResourceType): Promise<ResourceRecord[]>;
   /** Which of these addresses a load balancer of the environment holds as its VIP. */
   claimedAddresses(env: string, addresses: readonly string[]): Promise<Set<string>>;
+}
+
+/** The Octavia API's objects that live outside load balancers: quotas, flavors, availability zones and their profiles. */
+export type ApiObjectKind =
+  | 'quota'
+  | 'flavorprofile'
+  | 'flavor'
+  | 'availabilityzoneprofile'
+  | 'availabilityzone';
+
+/** One such object as stored: its id (a project's id for a quota, a name for an availability zone) and its fields. */
+export interface ApiObject {
+  id: string;
+  data: Record<string, unknown>;
+  /** Bumped by every write: a conditional write names the version it read. */
+  version: number;
+}
+
+/** The API's objects outside load balancers, per environment and kind (one query lists a kind). */
+export interface ApiObjectStore {
+  get(env: string, kind: ApiObjectKind, id: string): Promise<ApiObject | undefined>;
+  list(env: string, kind: ApiObjectKind): Promise<ApiObject[]>;
+  /**
+   * Writes an object: `expected` undefined creates it (false when one with the id exists), a number
+   * replaces the one at that version (false when it changed or is gone).
+   */
+  put(
+    env: string,
+    kind: ApiObjectKind,
+    id: string,
+    data: Record<string, unknown>,
+    expected?: number,
+  ): Promise<boolean>;
+  /** Removes an object (false when absent, or not at `expected` when given). */
+  remove(env: string, kind: ApiObjectKind, id: string, expected?: number): Promise<boolean>;
 }
 
 /** What a validated token says: its project, roles and user, and until when it holds. */

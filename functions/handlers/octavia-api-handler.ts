@@ -1,9 +1,11 @@
 import type { ResourceType } from '../domain/lbaas-request.js';
+import { parseJson } from '../domain/octavia-bodies.js';
 import { faults, OctaviaFault } from '../domain/octavia-faults.js';
 import type { QueryParams } from '../domain/octavia-listing.js';
 import type { Caller } from '../domain/octavia-policy.js';
 import type { NeutronReads } from '../services/neutron-reads.js';
 import type { ApiResult, OctaviaApi } from '../services/octavia-api.js';
+import { type OctaviaSettings, SETTINGS_COLLECTIONS } from '../services/octavia-settings.js';
 import type { Telemetry } from '../shared/telemetry.js';
 
 /** An HTTP request as both front ends (API Gateway, the local server) hand it over. */
@@ -27,6 +29,8 @@ export interface HttpResponse {
 
 export interface ApiHandlerDeps {
   api: OctaviaApi;
+  /** Quotas, flavors and availability zones (left out: they answer 501). */
+  settings?: OctaviaSettings;
   neutron: NeutronReads;
   telemetry: Telemetry;
   newRequestId: () => string;
@@ -58,7 +62,7 @@ const UNIMPLEMENTED: Record<string, string> = {
  * API Gateway events (functions/lambda/api.ts) and the local server (local/octavia-api-server.ts).
  */
 export function createApiHandler(deps: ApiHandlerDeps) {
-  const { api, neutron, telemetry } = deps;
+  const { api, neutron, telemetry, settings } = deps;
   const { logger } = telemetry;
 
   return async (req: HttpRequest, caller: Caller | undefined): Promise<HttpResponse> => {
@@ -120,10 +124,38 @@ export function createApiHandler(deps: ApiHandlerDeps) {
     if (collection === 'providers') {
       if (method !== 'GET') throw faults.methodNotAllowed();
       if (!id) return api.providers(caller, req.query);
-      if (sub === 'flavor_capabilities') return api.providerCapabilities(caller, id, 'flavor');
+      if (sub === 'flavor_capabilities') return api.providerCapabilities(caller, id, 'flavor', req.query);
       if (sub === 'availability_zone_capabilities')
-        return api.providerCapabilities(caller, id, 'availability_zone');
+        return api.providerCapabilities(caller, id, 'availability_zone', req.query);
       throw notFound();
+    }
+    if (settings && collection === 'quotas') {
+      if (extra.length > 0 || subId) throw notFound();
+      if (!id) {
+        if (method === 'GET') return settings.quotaList(caller, req.query);
+        throw faults.methodNotAllowed();
+      }
+      // `/quotas/defaults` and `/quotas/{project}/default` (Octavia answers both).
+      if (id === 'defaults' && !sub && method === 'GET') return settings.quotaDefaults(caller, undefined);
+      if (sub === 'default' && method === 'GET') return settings.quotaDefaults(caller, id);
+      if (sub) throw notFound();
+      if (method === 'GET') return settings.quotaShow(caller, id);
+      if (method === 'PUT') return settings.quotaUpdate(caller, id, parseJson(req.body));
+      if (method === 'DELETE') return settings.quotaReset(caller, id);
+      throw faults.methodNotAllowed();
+    }
+    const settingsKind = settings ? SETTINGS_COLLECTIONS[collection] : undefined;
+    if (settings && settingsKind) {
+      if (sub) throw notFound();
+      if (!id) {
+        if (method === 'GET') return settings.list(settingsKind, caller, req.query, url);
+        if (method === 'POST') return settings.create(settingsKind, caller, parseJson(req.body));
+        throw faults.methodNotAllowed();
+      }
+      if (method === 'GET') return settings.show(settingsKind, caller, id, req.query);
+      if (method === 'PUT') return settings.update(settingsKind, caller, id, parseJson(req.body));
+      if (method === 'DELETE') return settings.remove(settingsKind, caller, id);
+      throw faults.methodNotAllowed();
     }
     if (collection in UNIMPLEMENTED) {
       if (method === 'GET' && !id && (collection === 'flavors' || collection === 'availabilityzones'))
@@ -196,7 +228,7 @@ function notFound(): OctaviaFault {
 
 function respond(status: number, body: unknown, requestId: string): HttpResponse {
   const headers: Record<string, string> = { 'x-openstack-request-id': requestId };
-  if (body === undefined || status === 204 || status === 202) return { status, headers, body: '' };
+  if (body === undefined || status === 204) return { status, headers, body: '' };
   headers['content-type'] = 'application/json';
   return { status, headers, body: JSON.stringify(body) };
 }

@@ -36,6 +36,13 @@ import {
 } from '../domain/octavia-listing.js';
 import { authorize, type Caller, listingScope, type PolicyMode } from '../domain/octavia-policy.js';
 import {
+  overLimit,
+  type QuotaCheck,
+  quotaFault,
+  type UsageChange,
+  usageOf,
+} from '../domain/octavia-quotas.js';
+import {
   allowedCidrs,
   checkMemberSubnet,
   checkMutable,
@@ -85,6 +92,7 @@ import {
   type ResourceRecord,
   resourceKey,
 } from '../domain/resource-state.js';
+import type { OctaviaSettings } from './octavia-settings.js';
 
 /** Where a new load balancer went: bound (with what undoes that), nowhere yet (no active agent), or refused (capacity). */
 export type PlacementResult =
@@ -108,6 +116,8 @@ export interface OctaviaApiDeps {
   statistics: { loadStatistics(loadbalancerId: string): Promise<ListenerStatistics[]> };
   queue: RequestQueue;
   placement: LoadBalancerPlacement;
+  /** Quotas, flavors and availability zones; without them, quotas are unlimited and flavors and zones answer 501. */
+  settings?: OctaviaSettings;
   clock: () => number;
   random: () => number;
   newId: () => string;
@@ -193,7 +203,13 @@ export class OctaviaApi {
     return { status: 200, body: { providers: all.map((p) => selectFields(p, fields)) } };
   }
 
-  providerCapabilities(caller: Caller, provider: string, kind: 'flavor' | 'availability_zone'): ApiResult {
+  providerCapabilities(
+    caller: Caller,
+    provider: string,
+    kind: 'flavor' | 'availability_zone',
+    params: QueryParams = {},
+  ): ApiResult {
+    if (this.deps.settings) return this.deps.settings.capabilities(caller, provider, kind, params);
     authorize(this.deps.policy, 'admin', caller);
     if (provider !== PROVIDER) throw new OctaviaFault(501, `Provider '${provider}' was not found.`);
     // Flavors and availability zones are not supported (their profiles answer 501), so the
@@ -456,6 +472,11 @@ export class OctaviaApi {
       );
     authorize(this.deps.policy, 'write', caller, project);
     rejectUnsupported('loadbalancer', body);
+    const settings = this.deps.settings;
+    if (!settings && body.flavor_id) throw faults.unsupportedOption('flavor_id (flavors)');
+    if (!settings && body.availability_zone)
+      throw faults.unsupportedOption('availability_zone (availability zones)');
+    const placement = settings ? await settings.placementOf(body.flavor_id, body.availability_zone) : {};
     let holder: string | undefined;
     if (body.vip_port_id) {
       const owner = loadBalancerOfPort(body.vip_port_id);
@@ -472,6 +493,7 @@ export class OctaviaApi {
         body,
         { address, subnetId: vip.subnet.id, networkId: vip.networkId, portId: vip.portId ?? vipPortId(id) },
         id,
+        placement,
       );
       try {
         return await this.execute(plan, undefined, 201, { full: true });
@@ -659,6 +681,22 @@ export class OctaviaApi {
     }
 
     const first = requests[0] as LbaasRequest;
+    // The first write counts the whole call in its project's usage, within its quotas (race-free:
+    // the counters change in the same transaction); the others count nothing of their own.
+    const project = first.tenantId;
+    const totals = usageOf(requests);
+    // Only a call that creates something reads the project's quota (an update or delete costs no read).
+    const creates = isBatch(first) || Object.values(totals).some((n) => (n ?? 0) > 0);
+    const limits = this.deps.settings && creates ? await this.deps.settings.limitsOf(project) : {};
+    const quotaOf = (i: number): QuotaCheck =>
+      i === 0 ? { limits, ...(isBatch(first) ? {} : { add: totals }) } : { limits: {}, add: {} };
+    // A quota already met is refused before placing anything (the transaction still decides a race).
+    if (
+      Object.entries(totals).some(([t, n]) => (n ?? 0) > 0 && (limits as Record<string, number>)[t]! >= 0)
+    ) {
+      const over = overLimit(await resources.loadUsage(env, project), totals, limits);
+      if (over.length > 0) throw quotaFault(over);
+    }
     let placed: { release(): Promise<void> } | undefined;
     if (first.resource === 'loadbalancer' && first.operation === 'create') {
       const placement = await this.deps.placement.place(first);
@@ -674,7 +712,7 @@ export class OctaviaApi {
     try {
       for (const request of requests) {
         const guard = recorded === 0 ? plan.guard : undefined;
-        const result = await resources.recordRequest(request, env, clock(), guard);
+        const result = await resources.recordRequest(request, env, clock(), guard, quotaOf(recorded));
         if (!result.recorded) {
           const why =
             'refusal' in result
@@ -692,7 +730,10 @@ export class OctaviaApi {
         await placed?.release();
         throw error instanceof ContentionError ? error : asFault(error);
       }
-      // Later requests of one plan only fail on the store's errors: what was recorded is not left pending.
+      // Later requests of one plan only fail on the store's errors: what was recorded is not left pending,
+      // and what was never recorded gives its count back.
+      const unused: UsageChange = usageOf(requests.slice(recorded));
+      await resources.releaseUsage(env, project, unused).catch(() => undefined);
       const pending = await this.markFailed(
         requests.slice(0, recorded),
         `the rest of its API call could not be recorded: ${(error as Error).message}`,
@@ -928,6 +969,10 @@ function hideParents(type: ResourceType, view: OctaviaObject): OctaviaObject {
 function stillPending(targets: readonly ObjectRef[]): string {
   const names = targets.map((t) => `${DISPLAY_NAMES[t.type]} ${t.id}`).join(', ');
   return `${names} could not be put in ERROR and may stay PENDING until an operator repairs ${targets.length === 1 ? 'it' : 'them'}`;
+}
+
+function isBatch(request: LbaasRequest): boolean {
+  return request.operation === 'batch_update';
 }
 
 /** A refusal of the request checks, the placement or the recording transaction as Octavia's answer. */

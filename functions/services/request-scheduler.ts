@@ -283,11 +283,17 @@ export class RequestScheduler {
       groups,
       placesLoadBalancer,
     );
+    // A load balancer created with a flavor or availability zone names the groups it may go to.
+    const allowed =
+      request.resource === 'loadbalancer' && request.operation === 'create'
+        ? (request.object as { device_groups?: string[] }).device_groups
+        : undefined;
     const decision = scheduleRequest({
       ...base,
       binding: undefined,
       affinityHosts: tenant.affinityHosts,
       placesLoadBalancer,
+      ...(allowed ? { allowedGroups: allowed } : {}),
       ...(groups ? { groups } : {}),
       ...(tenant.tenantGroup ? { tenantGroup: tenant.tenantGroup } : {}),
     });

@@ -76,6 +76,33 @@ export const rules = {
     ),
 };
 
+/** One Octavia default quota: -1 unlimited, 0 none, up to Octavia's 2,000,000,000. */
+const quota = z.int().min(-1).max(2_000_000_000).default(-1);
+
+/**
+ * The Octavia API's default quotas per project (Octavia's `[quotas] default_*_quota`), by
+ * Octavia's quota names; each left out is unlimited (-1), as in Octavia.
+ */
+export const quotaDefaults = z
+  .strictObject({
+    load_balancer: quota,
+    listener: quota,
+    pool: quota,
+    health_monitor: quota,
+    member: quota,
+    l7policy: quota,
+    l7rule: quota,
+  })
+  .default({
+    load_balancer: -1,
+    listener: -1,
+    pool: -1,
+    health_monitor: -1,
+    member: -1,
+    l7policy: -1,
+    l7rule: -1,
+  });
+
 /** Numeric settings: the range the configuration accepts and the default when it is left out. */
 export const SETTINGS = {
   agentDownTimeSeconds: { min: 10, max: 3600, default: 75 },

@@ -5,7 +5,7 @@ import { DEFAULT_GROUP, type SelectionPolicy } from '../domain/agent-scheduler.j
 import type { GroupDefinition } from '../domain/capacity.js';
 import type { NetworkDefinition } from '../domain/networks.js';
 import type { BigIpEndpoint } from '../domain/ports.js';
-import { CLUSTER_NAME_RE, envSetting, rules } from './config-rules.js';
+import { CLUSTER_NAME_RE, envSetting, quotaDefaults, rules } from './config-rules.js';
 import type { TableId, TableNames } from './table-schema.js';
 
 /**
@@ -49,6 +49,8 @@ export const ENV_VARS = {
   /** The Octavia API: its policy mode, the environment's networks, and the Keystone it validates tokens with. */
   apiPolicy: 'LBAAS_API_POLICY',
   networks: 'LBAAS_NETWORKS',
+  /** The Octavia API's default quotas (JSON, Octavia's quota names). */
+  apiQuotas: 'LBAAS_API_QUOTAS',
   keystoneUrl: 'LBAAS_KEYSTONE_URL',
   keystoneSecretId: 'LBAAS_KEYSTONE_SECRET_ID',
   tokenCacheSeconds: 'LBAAS_TOKEN_CACHE_SECONDS',
@@ -64,6 +66,7 @@ export const TABLE_ENV_VARS: Record<TableId, string> = {
   claims: 'LBAAS_TABLE_CLAIMS',
   statistics: 'LBAAS_TABLE_STATISTICS',
   groups: 'LBAAS_TABLE_GROUPS',
+  apiObjects: 'LBAAS_TABLE_API_OBJECTS',
 };
 
 type Env = Record<string, string | undefined>;
@@ -81,8 +84,9 @@ export const FUNCTION_TABLES = {
   reclaimer: ['agents', 'bindings', 'affinity'],
   health: ['agents', 'bindings', 'resources', 'statistics', 'groups'],
   reconciler: ['agents', 'bindings', 'resources', 'leases'],
-  // The Octavia API records requests (resources, claims) and places new load balancers (agents, bindings, affinity, groups).
-  api: ['agents', 'bindings', 'affinity', 'resources', 'claims', 'statistics', 'groups'],
+  // The Octavia API records requests (resources, claims) and places new load balancers (agents, bindings, affinity, groups);
+  // its quotas, flavors and availability zones are its own (apiObjects).
+  api: ['agents', 'bindings', 'affinity', 'resources', 'claims', 'statistics', 'groups', 'apiObjects'],
   authorizer: [],
 } as const satisfies Record<string, readonly TableId[]>;
 
@@ -153,7 +157,13 @@ export function readSchedulerConfig(env: Env = process.env): SchedulerConfig {
 
 /** The environment's device groups and their limits (the scheduler's and the status pollers' view). */
 const groupsSchema: z.ZodType<GroupDefinition[]> = z
-  .array(z.strictObject({ name: rules.name, limits: rules.capacityLimits }))
+  .array(
+    z.strictObject({
+      name: rules.name,
+      limits: rules.capacityLimits,
+      units: z.int().min(1).max(8).optional(),
+    }),
+  )
   .min(1);
 
 const endpointSchema = z.strictObject({
@@ -381,6 +391,8 @@ export interface ApiConfig {
   agentCacheMs: number;
   selection: SelectionPolicy;
   groups?: GroupDefinition[];
+  /** Default quotas per project by Octavia's quota names (-1 unlimited). */
+  quotas?: z.output<typeof quotaDefaults>;
 }
 
 export function readApiConfig(env: Env = process.env): ApiConfig {
@@ -394,6 +406,9 @@ export function readApiConfig(env: Env = process.env): ApiConfig {
     agentCacheMs: read(env, ENV_VARS.agentCacheSeconds, envSetting('agentCacheSeconds')) * 1000,
     selection: read(env, ENV_VARS.selection, rules.selection.default('random')),
     ...(env[ENV_VARS.groups] ? { groups: read(env, ENV_VARS.groups, json(groupsSchema)) } : {}),
+    quotas: env[ENV_VARS.apiQuotas]
+      ? read(env, ENV_VARS.apiQuotas, json(quotaDefaults))
+      : quotaDefaults.parse(undefined),
   };
 }
 

@@ -35,6 +35,8 @@ export const TABLES = {
   statistics: { partitionKey: 'loadbalancerId', sortKey: 'listenerId' },
   /** Each device group's usage (load balancers counted with the bindings) and operator switch. */
   groups: { partitionKey: 'env', sortKey: 'group' },
+  /** The Octavia API's objects outside load balancers (`<env>#<kind>`, id): quotas, flavors, availability zones and their profiles. */
+  apiObjects: { partitionKey: 'kindKey', sortKey: 'id' },
 } as const satisfies Record<string, TableSchema>;
 
 export type TableId = keyof typeof TABLES;
@@ -56,5 +58,6 @@ export function tableNames(prefix: string): TableNames {
     claims: `${prefix}-claims`,
     statistics: `${prefix}-statistics`,
     groups: `${prefix}-groups`,
+    apiObjects: `${prefix}-api-objects`,
   };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type AwsClients, createDocumentClient } from '../adapters/aws-clients.js';
+import { DynamoDbApiObjectStore } from '../adapters/dynamodb-api-object-store.js';
 import { DynamoDbHealthStore } from '../adapters/dynamodb-health-store.js';
 import { DynamoDbObjectCatalog } from '../adapters/dynamodb-object-catalog.js';
 import { SecretsManagerKeystoneCredentials } from '../adapters/keystone-credentials.js';
@@ -8,13 +9,16 @@ import {
   KeystoneTokenValidator,
 } from '../adapters/keystone-token-validator.js';
 import { SqsRequestQueue } from '../adapters/sqs-request-queue.js';
+import { DEFAULT_GROUP } from '../domain/agent-scheduler.js';
 import type { NetworkCatalog } from '../domain/networks.js';
 import type { PolicyMode } from '../domain/octavia-policy.js';
+import { QUOTA_NAMES, type QuotaLimits } from '../domain/octavia-quotas.js';
 import type { TokenValidator } from '../domain/ports.js';
 import { createAuthorizerHandler } from '../handlers/api-gateway.js';
 import { createApiHandler } from '../handlers/octavia-api-handler.js';
 import { NeutronReads } from '../services/neutron-reads.js';
 import { type LoadBalancerPlacement, OctaviaApi } from '../services/octavia-api.js';
+import { OctaviaSettings } from '../services/octavia-settings.js';
 import type { ApiConfig, AuthorizerConfig } from '../shared/config.js';
 import { createTelemetry, type Telemetry } from '../shared/telemetry.js';
 import { buildRequestScheduler } from './scheduler-wiring.js';
@@ -66,13 +70,32 @@ export function wireApi(config: ApiConfig, clients: AwsClients, overrides: ApiOv
   };
   const policy = overrides.policy ?? config.policy;
   const networks = overrides.networks ?? { networks: config.networks };
+  const catalog = new DynamoDbObjectCatalog(db, config.tables);
+  const defaultQuotas: QuotaLimits = {};
+  for (const [name, type] of QUOTA_NAMES) {
+    const limit = (config.quotas as Record<string, number> | undefined)?.[name];
+    if (limit !== undefined) defaultQuotas[type] = limit;
+  }
+  const settings = new OctaviaSettings({
+    env: config.env,
+    policy,
+    store: new DynamoDbApiObjectStore(db, config.tables.apiObjects),
+    catalog,
+    // Without groups in the configuration, the environment's one group (its agents name none).
+    groups: config.groups?.map((g) => ({ name: g.name, ...(g.units ? { units: g.units } : {}) })) ?? [
+      { name: DEFAULT_GROUP },
+    ],
+    defaultQuotas,
+    newId,
+  });
   const api = new OctaviaApi({
     env: config.env,
     policy,
     ...(overrides.defaultProject ? { defaultProject: overrides.defaultProject } : {}),
     networks,
     resources,
-    catalog: new DynamoDbObjectCatalog(db, config.tables),
+    catalog,
+    settings,
     statistics: new DynamoDbHealthStore(db, config.tables),
     queue: new SqsRequestQueue(clients.sqs, config.requestQueueUrl),
     placement,
@@ -81,8 +104,8 @@ export function wireApi(config: ApiConfig, clients: AwsClients, overrides: ApiOv
     newId,
   });
   const neutron = new NeutronReads({ networks, policy, loadTree: (id) => api.loadTree(id) });
-  const handler = createApiHandler({ api, neutron, telemetry, newRequestId: newId });
-  return { handler, api, neutron, resources, bindings, registry, telemetry };
+  const handler = createApiHandler({ api, settings, neutron, telemetry, newRequestId: newId });
+  return { handler, api, settings, neutron, resources, bindings, registry, telemetry };
 }
 
 export interface AuthorizerOverrides {

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_GROUP } from '../../functions/domain/agent-scheduler.js';
 import type { CapacityLimits } from '../../functions/domain/capacity.js';
-import { intSetting, rules, TRAFFIC_GROUP_RE } from '../../functions/shared/config-rules.js';
+import { intSetting, quotaDefaults, rules, TRAFFIC_GROUP_RE } from '../../functions/shared/config-rules.js';
 
 /**
  * The one configuration file (`lbaas.config.json`): environments, their devices and their
@@ -113,6 +113,8 @@ const environment = z
         /** Alarm when this share of calls answers 5xx over 5 minutes, or the p99 latency passes this many ms. */
         alarm5xxRate: z.number().gt(0).max(1).default(0.05),
         alarmP99Ms: z.int().min(10).max(29_000).default(1_000),
+        /** Default quotas per project, by Octavia's names (-1 unlimited, the default for each left out). */
+        quotas: quotaDefaults,
       })
       .optional(),
   })

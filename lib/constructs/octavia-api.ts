@@ -92,12 +92,17 @@ export class OctaviaApi extends Construct {
         [ENV_VARS.networks]: JSON.stringify(e.networks),
         [ENV_VARS.selection]: e.selection,
         [ENV_VARS.agentCacheSeconds]: '2',
-        [ENV_VARS.groups]: JSON.stringify(e.groups.map((g) => ({ name: g.name, limits: g.capacity }))),
+        [ENV_VARS.groups]: JSON.stringify(
+          e.groups.map((g) => ({ name: g.name, limits: g.capacity, units: g.devices.units.length })),
+        ),
+        [ENV_VARS.apiQuotas]: JSON.stringify(settings.quotas),
       },
     });
     // Recording a request (resources, claims) and placing a new load balancer (agents' counts,
-    // bindings, affinity, group counts); statistics are only read.
+    // bindings, affinity, group counts); statistics are only read; quotas, flavors and
+    // availability zones (apiObjects) are the API's alone.
     const grants: [TableId, 'read' | 'readWrite'][] = [
+      ['apiObjects', 'readWrite'],
       ['agents', 'readWrite'],
       ['bindings', 'readWrite'],
       ['affinity', 'readWrite'],

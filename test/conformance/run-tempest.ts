@@ -29,6 +29,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { PROVIDER, PROVIDER_DESCRIPTION } from '../../functions/domain/octavia-faults.js';
+import { flavorCapabilities, zoneCapabilities } from '../../functions/domain/octavia-flavors.js';
 import { freePort } from '../../local/free-port.js';
 import { keystoneMissing, startKeystone } from '../support/keystone.js';
 
@@ -41,6 +42,8 @@ export const CI_SUBSET =
   [
     'test_load_balancer\\.',
     'test_provider\\.',
+    'test_flavor',
+    'test_availability_zone',
     'test_l7policy\\.',
     'test_l7rule\\.',
     'test_listener\\.ListenerAPITest\\.test_(http|https|tcp)_listener_',
@@ -325,6 +328,8 @@ lb_build_interval = 1
 lb_build_timeout = 120
 check_interval = 1
 check_timeout = 60
+expected_flavor_capability = ${capability(flavorCapabilities([]), 'loadbalancer_topology')}
+expected_availability_zone_capability = ${capability(zoneCapabilities(), 'device_groups')}
 
 [loadbalancer-feature-enabled]
 not_implemented_is_error = False
@@ -332,6 +337,14 @@ not_implemented_is_error = False
 [enforce_scope]
 octavia = False
 `;
+}
+
+/** A capability as tempest's DictOpt takes it (`name:description`; oslo splits pairs on commas, so none may hold one). */
+function capability(all: readonly { name: string; description: string }[], name: string): string {
+  const found = all.find((c) => c.name === name);
+  if (!found || found.description.includes(','))
+    throw new Error(`capability ${name} cannot be written for tempest`);
+  return `${found.name}:${found.description}`;
 }
 
 /** The last run's results from its subunit stream, one entry per test. */

@@ -42,6 +42,47 @@ describe.skipIf(missing !== undefined)(
       await stack?.stop();
     });
 
+    // The client's quota commands resolve the project through Keystone, which this no-auth tour
+    // does not have: quotas are checked over HTTP (test/integration/octavia-quotas-flavors.test.ts).
+    it('creates a flavor profile and flavor on the device group, and a load balancer with it', async () => {
+      const profile = await json(
+        'loadbalancer',
+        'flavorprofile',
+        'create',
+        '--name',
+        'on-default',
+        '--provider',
+        'bigip',
+        '--flavor-data',
+        '{"device_group": "default"}',
+      );
+      const flavor = await json(
+        'loadbalancer',
+        'flavor',
+        'create',
+        '--name',
+        'standard',
+        '--flavorprofile',
+        String(profile.id),
+        '--enable',
+      );
+      const lb = await json(
+        'loadbalancer',
+        'create',
+        '--vip-subnet-id',
+        'public-subnet',
+        '--name',
+        'flavored',
+        '--flavor',
+        'standard',
+        '--wait',
+      );
+      expect(lb).toMatchObject({ flavor_id: flavor.id, provisioning_status: 'ACTIVE' });
+      await os('loadbalancer', 'delete', 'flavored', '--wait');
+      await os('loadbalancer', 'flavor', 'delete', 'standard');
+      await os('loadbalancer', 'flavorprofile', 'delete', 'on-default');
+    }, 300_000);
+
     it('runs the tour: create, list, show, set, status, stats, weight 0, delete of each, cascade delete', async () => {
       const lb = await json(
         'loadbalancer',

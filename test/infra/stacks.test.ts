@@ -171,7 +171,7 @@ describe('CDK stacks (sample configuration)', () => {
   });
 
   it('has the shared tables: on-demand, point-in-time recovery, KMS, deletion protection, TTL, the by-agent index', () => {
-    shared.resourceCountIs('AWS::DynamoDB::GlobalTable', 9);
+    shared.resourceCountIs('AWS::DynamoDB::GlobalTable', 10);
     shared.allResourcesProperties('AWS::DynamoDB::GlobalTable', {
       BillingMode: 'PAY_PER_REQUEST',
       SSESpecification: Match.objectLike({ SSEEnabled: true, SSEType: 'KMS' }),

@@ -221,7 +221,7 @@ describe('Octavia API: synchronous refusals queue nothing', () => {
       501,
       /tls_enabled/,
     );
-    await refused('POST', '/v2/lbaas/flavorprofiles', { flavorprofile: {} }, 501, /flavor profiles/);
+    await refused('GET', '/v2/octavia/amphorae', undefined, 501, /amphorae/);
   });
 
   it('503: no agent is active to place a new load balancer (nothing recorded, the client may retry)', async () => {

@@ -23,7 +23,14 @@ export interface ApiHarnessOptions {
   networks?: NetworkCatalog;
   /** Agents alive for placement (default two); none: placement finds no agent. */
   hosts?: string[];
-  groups?: { name: string; hosts: string[]; limits?: CapacityLimits }[];
+  groups?: { name: string; hosts: string[]; limits?: CapacityLimits; units?: number }[];
+  /** Default quotas by Octavia's names (-1 unlimited; left out: every one unlimited). */
+  quotas?: Partial<
+    Record<
+      'load_balancer' | 'listener' | 'pool' | 'health_monitor' | 'member' | 'l7policy' | 'l7rule',
+      number
+    >
+  >;
 }
 
 /**
@@ -65,7 +72,27 @@ export async function apiHarness(options: ApiHarnessOptions = {}) {
       agentCacheMs: 0,
       selection: 'random',
       ...(options.groups
-        ? { groups: options.groups.map((g) => ({ name: g.name, limits: g.limits ?? {} })) }
+        ? {
+            groups: options.groups.map((g) => ({
+              name: g.name,
+              limits: g.limits ?? {},
+              ...(g.units ? { units: g.units } : {}),
+            })),
+          }
+        : {}),
+      ...(options.quotas
+        ? {
+            quotas: {
+              load_balancer: -1,
+              listener: -1,
+              pool: -1,
+              health_monitor: -1,
+              member: -1,
+              l7policy: -1,
+              l7rule: -1,
+              ...options.quotas,
+            },
+          }
         : {}),
     },
     clients,
@@ -123,6 +150,7 @@ export async function apiHarness(options: ApiHarnessOptions = {}) {
     requestQueue,
     registry,
     resources,
+    bindings: graph.bindings,
     url: server.url,
     api: graph.api,
     /** The DynamoDB commands sent since the last call (and forgets them). */

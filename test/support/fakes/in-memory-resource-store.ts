@@ -7,12 +7,20 @@ import {
   type ObjectRequest,
 } from '../../../functions/domain/lbaas-request.js';
 import { planMemberBatch } from '../../../functions/domain/member-batch.js';
+import {
+  overLimit,
+  type QuotaCheck,
+  quotaReason,
+  type UsageChange,
+  usageOf,
+} from '../../../functions/domain/octavia-quotas.js';
 import type { ObjectRef, ResourceStore } from '../../../functions/domain/ports.js';
-import type {
-  RecordConflict,
-  RecordGuard,
-  RecordResult,
-  StoredObject,
+import {
+  type RecordConflict,
+  type RecordGuard,
+  type RecordResult,
+  refusal,
+  type StoredObject,
 } from '../../../functions/domain/refusals.js';
 import {
   isPending,
@@ -39,6 +47,24 @@ export class InMemoryResourceStore implements ResourceStore {
   readonly written: StatusOutcome[] = [];
   /** Writes of last-applied records on their own (not with a status). */
   lastAppliedWrites = 0;
+  /** Each project's usage counters (`env#tenant` → type → count), kept with the records as the adapter does. */
+  readonly usage = new Map<string, UsageChange>();
+
+  async loadUsage(env: string, tenantId: string): Promise<UsageChange> {
+    return { ...(this.usage.get(`${env}#${tenantId}`) ?? {}) };
+  }
+
+  async releaseUsage(env: string, tenantId: string, counts: UsageChange): Promise<void> {
+    this.count(env, tenantId, Object.fromEntries(Object.entries(counts).map(([t, n]) => [t, -(n ?? 0)])));
+  }
+
+  private count(env: string, tenantId: string, add: UsageChange): void {
+    const key = `${env}#${tenantId}`;
+    const now = this.usage.get(key) ?? {};
+    for (const [t, n] of Object.entries(add))
+      now[t as keyof UsageChange] = (now[t as keyof UsageChange] ?? 0) + (n ?? 0);
+    this.usage.set(key, now);
+  }
 
   private key(loadbalancerId: string, type: string, id: string) {
     return `${loadbalancerId}|${resourceKey(type as ResourceRecord['type'], id)}`;
@@ -57,12 +83,17 @@ export class InMemoryResourceStore implements ResourceStore {
     env: string,
     nowMs: number,
     guard?: RecordGuard,
+    quota?: QuotaCheck,
   ): Promise<RecordResult> {
-    if (isMemberBatch(request)) return this.recordMemberBatch(request, env, nowMs, guard);
+    if (isMemberBatch(request)) return this.recordMemberBatch(request, env, nowMs, guard, quota);
     const { loadbalancerId, tenantId, resource, operation } = request;
     const id = request.object.id;
     const root = this.get(loadbalancerId, 'loadbalancer', loadbalancerId);
     const target = this.get(loadbalancerId, resource, id);
+    // A re-record of the same create (a retry) counts nothing; otherwise the call's own count or the request's.
+    const add = operation === 'create' && target ? {} : (quota?.add ?? usageOf([request]));
+    const over = overLimit(this.usage.get(`${env}#${tenantId}`) ?? {}, add, quota?.limits ?? {});
+    if (over.length > 0) return { recorded: false, refusal: refusal('quota-exceeded', quotaReason(over)) };
     const owned = (r: ResourceRecord | undefined) =>
       r !== undefined && r.tenantId === tenantId && r.env === env;
     const claims = requestClaims(request, env);
@@ -85,6 +116,7 @@ export class InMemoryResourceStore implements ResourceStore {
     if (!ok) return { recorded: false, conflict: this.conflictOf(request, env, root, target, guard) };
 
     for (const claim of claims) this.claims.set(claim.key, claim.owner);
+    this.count(env, tenantId, add);
     if (operation === 'create') this.put(newResourceRecord(request, env, nowMs));
     else if (target) {
       if (operation === 'update') Object.assign(target.desired as object, request.changes);
@@ -168,6 +200,7 @@ export class InMemoryResourceStore implements ResourceStore {
     env: string,
     nowMs: number,
     guard?: RecordGuard,
+    quota?: QuotaCheck,
   ): Promise<RecordResult> {
     const { loadbalancerId } = request;
     const changes = planMemberBatch(await this.loadRecords(loadbalancerId), request, env);
@@ -196,6 +229,10 @@ export class InMemoryResourceStore implements ResourceStore {
         },
       };
     }
+    const add = { member: changes.creates.length };
+    const over = overLimit(this.usage.get(`${env}#${request.tenantId}`) ?? {}, add, quota?.limits ?? {});
+    if (over.length > 0) return { recorded: false, refusal: refusal('quota-exceeded', quotaReason(over)) };
+    this.count(env, request.tenantId, add);
     for (const m of changes.creates) {
       this.claims.set(`id#${env}#${m.id}`, claimFor(m.id).owner);
       this.put(newResourceRecord({ ...request, resource: 'member', object: m }, env, nowMs));
@@ -313,6 +350,7 @@ export class InMemoryResourceStore implements ResourceStore {
       if (!stored || stored.revision !== o.record.revision) continue; // superseded by a newer request
       if (o.kind === 'deleted') {
         this.records.delete(key);
+        this.count(o.record.env, o.record.tenantId, { [o.record.type]: -1 });
         for (const claim of claimsOf(o.record.env, o.record)) {
           const holder = this.claims.get(claim.key);
           if (holder?.id === o.record.id && holder.loadbalancerId === o.record.loadbalancerId)

@@ -210,3 +210,51 @@ describe('scheduleRequest with device groups: properties', () => {
     );
   });
 });
+
+describe('scheduleRequest with allowed groups (Octavia flavors and availability zones)', () => {
+  it('places a new tenant only in an allowed group, even when another has more room', () => {
+    const d = scheduleRequest(input({ groups: [open('g1', 0), open('g2', 0.9)], allowedGroups: ['g2'] }));
+    expect(d).toMatchObject({ kind: 'random', group: 'g2', newTenant: true });
+    expect(['b1', 'b2']).toContain((d as { host: string }).host);
+  });
+
+  it('refuses rather than leaving the allowed groups: all full, or the tenant living in another group', () => {
+    const full = scheduleRequest(input({ groups: [open('g1', 0), open('g2', 1)], allowedGroups: ['g2'] }));
+    expect(full).toMatchObject({ kind: 'at-capacity', scope: 'environment' });
+    expect((full as { reason: string }).reason).toContain('flavor or availability zone allows (g2)');
+    const elsewhere = scheduleRequest(input({ affinityHosts: ['a1'], allowedGroups: ['g2'] }));
+    expect(elsewhere).toMatchObject({ kind: 'at-capacity', scope: 'group', group: 'g1' });
+    expect((elsewhere as { reason: string }).reason).toContain(
+      "project's load balancers are in device group g1",
+    );
+    // The tenant's own group allowed: placed there as ever.
+    expect(scheduleRequest(input({ affinityHosts: ['a1'], allowedGroups: ['g1', 'g2'] }))).toEqual({
+      kind: 'affinity',
+      host: 'a1',
+      group: 'g1',
+    });
+  });
+
+  it('never moves a bound load balancer: its failover stays in its group whatever is allowed', () => {
+    const agents = [agent('a1', 'g1', dead), agent('a2', 'g1'), agent('b1', 'g2'), agent('b2', 'g2')];
+    const d = scheduleRequest(input({ agents, binding: { host: 'a1' }, allowedGroups: ['g1'] }));
+    expect(d).toEqual({ kind: 'failover', host: 'a2', group: 'g1' });
+  });
+
+  it('never picks a group outside the allowed ones (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.subarray(['g1', 'g2'], { minLength: 1 }),
+        fc.double({ min: 0, max: 1.5, noNaN: true }),
+        fc.double({ min: 0, max: 1.5, noNaN: true }),
+        fc.double({ min: 0, max: 0.999, noNaN: true }),
+        (allowed, s1, s2, r) => {
+          const d = scheduleRequest(
+            input({ groups: [open('g1', s1), open('g2', s2)], allowedGroups: allowed, random: () => r }),
+          );
+          if ('group' in d && d.group !== undefined && 'host' in d) expect(allowed).toContain(d.group);
+        },
+      ),
+    );
+  });
+});

@@ -66,8 +66,6 @@ describe('Octavia request bodies', () => {
       ['healthmonitor', { type: 'TLS-HELLO' }, /TLS-HELLO/],
       ['healthmonitor', { http_method: 'TRACE' }, /TRACE/],
       ['l7rule', { type: 'SSL_DN_FIELD' }, /SSL_DN_FIELD/],
-      ['loadbalancer', { flavor_id: LB }, /flavor/],
-      ['loadbalancer', { availability_zone: 'az1' }, /availability_zone/],
       ['loadbalancer', { listeners: [{ protocol: 'SCTP' }] }, /SCTP/],
     ];
     for (const [type, body, message] of cases)
