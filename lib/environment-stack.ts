@@ -126,6 +126,8 @@ export class EnvironmentStack extends Stack {
           [ENV_VARS.selection]: e.selection,
           [ENV_VARS.agentCacheSeconds]: '2',
           [ENV_VARS.groups]: groupLimits,
+          // A request's subnets and addresses are checked against them (network-checks.ts).
+          ...(e.networks.length > 0 ? { [ENV_VARS.networks]: JSON.stringify(e.networks) } : {}),
         },
       }),
       // agents: read for decisions, write for each agent's load balancer count; groups: usage and counts.

@@ -342,12 +342,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     selection: environment.selection,
     idempotencyTtlSeconds: 86_400,
     groups: groupDefinitions,
+    networks: environment.networks,
   };
   const remember = (entry: RecentRequest) => {
     recent.push(entry);
     if (recent.length > 500) recent.splice(0, recent.length - 500);
   };
   const scheduler = wireScheduler(schedulerConfig, clients, {
+    ...(options.api?.noopNetworkCidr
+      ? { networks: { networks: environment.networks, noopCidr: options.api.noopNetworkCidr } }
+      : {}),
     onScheduled: (request, outcome) =>
       remember({
         requestId: request.requestId,

@@ -6,12 +6,7 @@ import type { ForwardedRequest, LbaasRequest, RequestEnvelope, ResourceType } fr
 import type { ListenerStatistics } from './listener-statistics.js';
 import type { AgentView } from './liveness.js';
 import type { RecordGuard, RecordResult } from './refusals.js';
-import type {
-  ObjectRef,
-  OperatingStatus,
-  ResourceRecord,
-  StatusOutcome,
-} from './resource-state.js';
+import type { ObjectRef, OperatingStatus, ResourceRecord, StatusOutcome } from './resource-state.js';
 import type { CertificateMaterial } from './tls-translation.js';
 
 /*

@@ -134,6 +134,8 @@ export interface SchedulerConfig {
   retry: { baseSeconds: number; maxSeconds: number };
   selection: SelectionPolicy;
   idempotencyTtlSeconds: number;
+  /** The environment's networks: a request's subnets and addresses are checked against them (none: no checks). */
+  networks?: NetworkDefinition[];
 }
 
 export function readSchedulerConfig(env: Env = process.env): SchedulerConfig {
@@ -148,6 +150,7 @@ export function readSchedulerConfig(env: Env = process.env): SchedulerConfig {
     selection: read(env, ENV_VARS.selection, rules.selection.default('random')),
     idempotencyTtlSeconds: read(env, ENV_VARS.idempotencyTtlSeconds, envSetting('idempotencyTtlSeconds')),
     ...(env[ENV_VARS.groups] ? { groups: read(env, ENV_VARS.groups, json(groupsSchema)) } : {}),
+    networks: read(env, ENV_VARS.networks, json(rules.networks).default([])),
   };
 }
 

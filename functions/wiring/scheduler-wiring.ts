@@ -7,6 +7,7 @@ import { DynamoDbRefusalLog } from '../adapters/dynamodb-refusal-log.js';
 import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
 import { SqsAgentQueue } from '../adapters/sqs-agent-queue.js';
 import { SqsMessageVisibility } from '../adapters/sqs-message-visibility.js';
+import type { NetworkCatalog } from '../domain/networks.js';
 import { createSchedulerHandler, type SchedulerHandlerDeps } from '../handlers/scheduler-handler.js';
 import { AgentDirectory } from '../services/agent-directory.js';
 import { RequestScheduler, type RequestSchedulerDeps } from '../services/request-scheduler.js';
@@ -21,6 +22,8 @@ export interface SchedulerOverrides {
   onScheduled?: RequestSchedulerDeps['onScheduled'];
   /** Told about every refused request (the local stack's log and console). */
   onRefused?: RequestSchedulerDeps['onRefused'];
+  /** The networks, when not the configuration's (the local stack's no-op networks). */
+  networks?: NetworkCatalog;
 }
 
 /**
@@ -56,6 +59,7 @@ export function wireScheduler(
       keepMs: config.idempotencyTtlSeconds * 1000,
     },
     ...(overrides.onRefused ? { onRefused: overrides.onRefused } : {}),
+    networks: overrides.networks ?? { networks: config.networks ?? [] },
     ...(config.groups
       ? {
           groups: {
