@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { rules } from '../../../functions/shared/config-rules.js';
+import { parseConfig } from '../../../lib/config/lbaas-config.js';
 import { overlappingNetworks } from '../../support/network-fixtures.js';
 
 const net = (over: Record<string, unknown>, id = '11111111-1111-4111-8111-111111111111') => ({
@@ -46,5 +48,23 @@ describe("the configuration's networks", () => {
     ]);
     expect(issues([net({ segmentation: { vlan: 5000 } })]).join()).toMatch(/^0\.segmentation/);
     expect(issues([net({ segmentation: { existing: 'tunnel-a' } })]).join()).toMatch(/^0\.segmentation/);
+  });
+
+  it("checks a network's self IPs against the environment's device groups (one address per unit)", () => {
+    const sample = JSON.parse(readFileSync(new URL('../../../lbaas.config.json', import.meta.url), 'utf8'));
+    const withSelfIps = (selfIps: unknown) => {
+      const raw = structuredClone(sample);
+      raw.environments[0].networks = [net({ segmentation: { vlan: 7 }, selfIps })];
+      return () => parseConfig(raw);
+    };
+    expect(
+      withSelfIps({ default: { units: ['10.0.0.251', '10.0.0.252'], floating: '10.0.0.250' } }),
+    ).not.toThrow();
+    expect(withSelfIps({ other: { units: ['10.0.0.251', '10.0.0.252'], floating: '10.0.0.250' } })).toThrow(
+      /networks\.0\.selfIps\.other: names no device group of this environment \(default\)/,
+    );
+    expect(withSelfIps({ default: { units: ['10.0.0.251'], floating: '10.0.0.250' } })).toThrow(
+      /selfIps\.default\.units: needs one address per unit of group default \(2\)/,
+    );
   });
 });
