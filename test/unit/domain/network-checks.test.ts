@@ -119,6 +119,13 @@ describe('network checks: where a VIP and a member live', () => {
     expect(checkNetworks(fine, overlappingCatalog)).toEqual({ request: fine });
   });
 
+  it("takes a member on a no-op network's subnet at any address (the conformance run's stand-in subnets)", () => {
+    const member = parsed(
+      requests.createMember(lbIds(), uuid(), { address: '192.0.2.77', subnet_id: uuid() }),
+    );
+    expect(checkNetworks(member, { networks: [], noopCidr: '198.51.100.0/24' })).toEqual({ request: member });
+  });
+
   it('checks nothing in an environment without networks (every address in route domain 0)', () => {
     const any = lb({ vip_address: '10.0.0.10', vip_subnet_id: uuid() });
     expect('request' in checkNetworks(any, { networks: [] })).toBe(true);
