@@ -38,7 +38,11 @@ interface Row {
   /** What the device itself needs for the writes made: serial write, commit and sync time under the model. */
   deviceMs: number;
   dynamodb: number;
+  /** Of which writes (PutItem, UpdateItem, DeleteItem, BatchWriteItem, TransactWriteItems). */
+  dynamodbWrites: number;
 }
+
+const WRITES = /\.(PutItem|UpdateItem|DeleteItem|BatchWriteItem|TransactWriteItems)$/;
 
 /** Runs the standard sequence (and, with `growth`, the add-one-member series) under one timing model. */
 async function run(timing: TimingModel, growth: boolean) {
@@ -80,6 +84,9 @@ async function run(timing: TimingModel, growth: boolean) {
       ms: Math.round(ms * 10) / 10,
       deviceMs,
       dynamodb: services.counter.total('dynamodb.'),
+      dynamodbWrites: Object.entries(services.counter.snapshot())
+        .filter(([name]) => WRITES.test(name))
+        .reduce((n, [, v]) => n + v, 0),
     };
   };
   const step = async (body: Record<string, unknown>) => {
@@ -124,6 +131,12 @@ async function run(timing: TimingModel, growth: boolean) {
         url_path: '/health',
       }),
     );
+    // What the last-applied records add to each resource's item (last-applied.ts), largest per type.
+    const lastAppliedBytes: Record<string, number> = {};
+    for (const r of await resources.loadRecords(lb)) {
+      const bytes = Buffer.byteLength(JSON.stringify(r.lastApplied ?? {}));
+      lastAppliedBytes[r.type] = Math.max(lastAppliedBytes[r.type] ?? 0, bytes);
+    }
     // The whole load balancer, unchanged, applied again: a converged agent only reads.
     const reapply = await measure('re-apply unchanged load balancer', {
       requestId: randomUUID(),
@@ -170,7 +183,7 @@ async function run(timing: TimingModel, growth: boolean) {
       });
       added.push({ existing: n, calls: row.calls, reads: row.reads, writes: row.writes });
     }
-    return { sequence, reapply, added, callsByPath: sim.callsByPath() };
+    return { sequence, reapply, added, lastAppliedBytes, callsByPath: sim.callsByPath() };
   } finally {
     await cluster.close();
     await sim.close();
@@ -191,6 +204,8 @@ try {
         deviceLowerBoundMs: r.sequence.reduce((s, x) => s + x.deviceMs, 0),
         reapplyWrites: r.reapply.writes,
         reapplyCalls: r.reapply.calls,
+        dynamodb: r.sequence.reduce((s, x) => s + x.dynamodb, 0),
+        dynamodbWrites: r.sequence.reduce((s, x) => s + x.dynamodbWrites, 0),
       },
     ]),
   );
@@ -207,6 +222,7 @@ try {
         ]),
       ),
       'DynamoDB calls': row.dynamodb,
+      'of which writes': row.dynamodbWrites,
     })),
   );
   console.log();
@@ -216,7 +232,10 @@ try {
     );
     console.log(`   timing model "${name}": ${describeTiming(TIMING_MODELS[name as 'zero' | 'real'])}`);
   }
-  console.log(`(upstream agent ≈ ${upstream} REST calls per device for the same sequence)\n`);
+  console.log(`(upstream agent ≈ ${upstream} REST calls per device for the same sequence)`);
+  console.log(
+    `last-applied records per resource item, largest, bytes of JSON: ${JSON.stringify(first.lastAppliedBytes)}\n`,
+  );
   printTable(
     first.added.map((g) => ({
       'members already on the LB': g.existing,
@@ -235,6 +254,7 @@ try {
     sequence: Object.fromEntries(Object.entries(runs).map(([n, r]) => [n, r.sequence])),
     reapply: Object.fromEntries(Object.entries(runs).map(([n, r]) => [n, r.reapply])),
     addOneMember: first.added,
+    lastAppliedBytes: first.lastAppliedBytes,
     callsByPath: first.callsByPath,
   };
   writeResult(chosen.length === 1 ? `bigip-${chosen[0]}` : 'bigip', summary);

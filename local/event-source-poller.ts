@@ -6,6 +6,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { type InvocationTrace, inFunction, type LocalFunction } from './function-scope.js';
 
 export interface PollerOptions {
   sqs: SQSClient;
@@ -21,6 +22,10 @@ export interface PollerOptions {
   /** Reported to the handler as its remaining time (Lambda's function timeout). */
   timeoutMs?: number;
   onError?: (error: unknown) => void;
+  /** The function this consumes for: its polling and its invocations run in that scope (function-scope.ts). */
+  scope?: { fn: LocalFunction; host?: string };
+  /** Told about each invocation once it returned (the benchmarks' stage times). */
+  onInvocation?: (trace: InvocationTrace) => void;
 }
 
 /**
@@ -42,7 +47,10 @@ export class EventSourcePoller {
     if (this.running) return this;
     this.running = true;
     const n = this.options.concurrency ?? 1;
-    this.loops = Array.from({ length: n }, () => this.loop());
+    const scope = this.options.scope;
+    this.loops = Array.from({ length: n }, () =>
+      scope ? inFunction({ ...scope, part: 'event-source' }, () => this.loop()) : this.loop(),
+    );
     return this;
   }
 
@@ -95,12 +103,23 @@ export class EventSourcePoller {
     const event: SQSEvent = { Records: messages.map((m) => this.toRecord(m)) };
     this.invocations += 1;
     let failedIds: Set<string>;
+    const scope = this.options.scope;
+    const trace: InvocationTrace | undefined = scope
+      ? { ...scope, records: event.Records, startedAt: Date.now(), spans: [] }
+      : undefined;
+    const run = () => this.options.handler(event, this.context());
     try {
-      const response = await this.options.handler(event, this.context());
+      const response = await (scope && trace
+        ? inFunction({ ...scope, part: 'invocation', trace }, run)
+        : run());
       failedIds = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
     } catch (error) {
       this.options.onError?.(error);
       failedIds = new Set(messages.map((m) => m.MessageId as string));
+    }
+    if (trace) {
+      trace.endedAt = Date.now();
+      this.options.onInvocation?.(trace);
     }
     const done = messages.filter((m) => !failedIds.has(m.MessageId as string));
     this.processed += done.length;

@@ -46,6 +46,7 @@ import { BigIpSimulator } from './bigip-simulator/bigip-simulator.js';
 import type { TimingModel } from './bigip-simulator/timing-model.js';
 import { startDynamoDbLocal } from './dynamodb-local.js';
 import { EventSourcePoller } from './event-source-poller.js';
+import { currentFunction, type InvocationTrace, inFunction } from './function-scope.js';
 import { type ApiServer, OCTAVIA_PORT, startApiServer } from './octavia-api-server.js';
 import { createFifoQueue, createTables, type FifoQueuePair } from './provision.js';
 import { startSqsLocal } from './sqs-local.js';
@@ -107,6 +108,11 @@ export interface LocalStackOptions {
   unmeasuredStatuses?: boolean;
   /** Told about every request the scheduler refused (npm start prints them). */
   onRefused?: (refusal: Refusal) => void;
+  /**
+   * Told about each scheduler and worker invocation once it returned: its records, its time and
+   * what it waited on (device calls here; the benchmarks add AWS calls), for per-stage times.
+   */
+  onInvocation?: (trace: InvocationTrace) => void;
 }
 
 export interface LocalApiOptions {
@@ -385,6 +391,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     queueArn: requestQueue.arn,
     handler: schedulerHandler,
     functionName: `${env}-scheduler`,
+    scope: { fn: 'scheduler' },
+    ...(options.onInvocation ? { onInvocation: options.onInvocation } : {}),
     concurrency: Math.min(4, environment.schedulerConcurrency),
     timeoutMs: Math.min(30_000, visibility * 800),
   }).start();
@@ -425,7 +433,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const workerGraph = wireAgentWorker(agentConfig, clients, {
       credentials: deviceCredentials,
       certificates,
-      onCall: (c) => calls.push(c),
+      onCall: (c) => {
+        calls.push(c);
+        // What the invocation waited on the device for (its stage times in the benchmarks).
+        const now = Date.now();
+        const partition = /~([^~]+)~/.exec(c.path)?.[1];
+        currentFunction()?.trace?.spans.push({
+          kind: 'device',
+          start: now - c.ms,
+          end: now,
+          detail: c.path,
+          ...(partition ? { subjects: [partition] } : {}),
+        });
+      },
       ...(options.unmeasuredStatuses ? { resources: unmeasuredStatuses } : {}),
     });
     const worker = wrapQueueHandler(workerGraph.handler, workerGraph.telemetry);
@@ -436,7 +456,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     let poller: EventSourcePoller | undefined;
     let timer: NodeJS.Timeout | undefined;
-    const beatOnce = () => beat().catch(() => undefined);
+    const beatOnce = () =>
+      inFunction({ fn: 'heartbeat', host, part: 'invocation' }, () => beat()).catch(() => undefined);
     const agent: LocalAgent = {
       host,
       calls,
@@ -451,6 +472,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           queueArn: queue.arn,
           handler: worker,
           functionName: `${env}-agent-${host}`,
+          scope: { fn: 'worker', host },
+          ...(options.onInvocation ? { onInvocation: options.onInvocation } : {}),
           concurrency: options.workerConcurrency ?? 2,
           timeoutMs: Math.min(60_000, visibility * 800),
         }).start();
@@ -485,7 +508,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     },
     clients,
   ).handler;
-  const reclaimTimer = setInterval(() => sweep().catch(() => undefined), heartbeatIntervalMs);
+  const reclaimTimer = setInterval(
+    () => inFunction({ fn: 'reclaimer', part: 'invocation' }, () => sweep()).catch(() => undefined),
+    heartbeatIntervalMs,
+  );
 
   // Each device group's status poller: operating statuses, statistics and usage from its active unit (a schedule in AWS).
   const healthIntervalMs = options.healthIntervalMs ?? 5_000;
@@ -509,8 +535,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const pollHealth = () => {
     polling ??= Promise.all(
       pollers.map((health) =>
-        health
-          .handler()
+        inFunction({ fn: 'health-poller', part: 'invocation' }, () => health.handler())
           .then(({ polls }) => {
             healthReports.push(...polls);
             if (healthReports.length > 20) healthReports.splice(0, healthReports.length - 20);
@@ -536,7 +561,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let reconciling: Promise<ReconcileReport> | undefined;
   // Groups one after another (the last group's report is the one returned; each is logged by its run).
   const runReconcile = () => {
-    reconciling ??= (async () => {
+    reconciling ??= inFunction({ fn: 'reconciler', part: 'invocation' }, async () => {
       let report: ReconcileReport = { outcome: 'skipped', reason: 'no device group' };
       for (const reconcile of reconcilers) {
         report = await reconcile.reconciler.run({
@@ -550,7 +575,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         options.onReconcile?.(report);
       }
       return report;
-    })().finally(() => {
+    }).finally(() => {
       reconciliation.progress = undefined;
       reconciling = undefined;
     });

@@ -1,5 +1,5 @@
 import type { ResourceStore } from '../functions/domain/ports.js';
-import { isPending, type StatusOutcome } from '../functions/domain/resource-state.js';
+import { isPending, resourceKey, type StatusOutcome } from '../functions/domain/resource-state.js';
 
 /**
  * The conformance run's stand-in for Octavia's no-op drivers, where nothing ever measures health
@@ -28,11 +28,19 @@ export function unmeasuredStatuses(store: ResourceStore): ResourceStore {
     clearDefaultPool: (...args) => store.clearDefaultPool(...args),
     loadRecords: (...args) => store.loadRecords(...args),
     loadObjects: (...args) => store.loadObjects(...args),
-    recordOutcomes: (outcomes, nowMs) =>
-      store.recordOutcomes(
+    recordOutcomes: async (outcomes, nowMs) => {
+      // A refresh dropped here still keeps what its apply wrote and read back (last-applied.ts).
+      for (const o of outcomes) {
+        if (o.kind !== 'active' || !o.lastApplied || noop(o)) continue;
+        const key = resourceKey(o.record.type, o.record.id);
+        await store.recordLastApplied(o.record.loadbalancerId, [{ key, lastApplied: o.lastApplied }]);
+      }
+      return store.recordOutcomes(
         outcomes.flatMap((o) => noop(o) ?? []),
         nowMs,
-      ),
+      );
+    },
+    recordLastApplied: (...args) => store.recordLastApplied(...args),
     recordRepair: (...args) => store.recordRepair(...args),
     locate: (...args) => store.locate(...args),
     listObjects: (...args) => store.listObjects(...args),

@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -40,6 +40,8 @@ export function machine() {
     cpuModel: cpu[0]?.model ?? 'unknown',
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     date: new Date().toISOString(),
+    // The 1, 5 and 15 minute load averages as the run ends: other work sharing the CPUs.
+    loadAverage: loadavg().map((v) => Math.round(v * 100) / 100),
   };
 }
 

@@ -32,7 +32,7 @@ export class DynamoDbPartitionLease implements PartitionLease {
     this.sleep = options.sleep ?? sleep;
   }
 
-  async acquire(key: string, owner: string): Promise<void> {
+  async acquire(key: string, owner: string): Promise<number> {
     const deadline = this.clock() + (this.options.waitMs ?? 0);
     for (;;) {
       const now = this.clock();
@@ -52,7 +52,7 @@ export class DynamoDbPartitionLease implements PartitionLease {
             ExpressionAttributeValues: { ':now': now, ':me': owner },
           }),
         );
-        return;
+        return now + this.options.ttlMs / 2;
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
       }

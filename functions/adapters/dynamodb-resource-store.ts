@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { type Claim, claimsOf, requestClaims, requestReferences } from '../domain/claims.js';
 import { ContentionError } from '../domain/errors.js';
+import type { LastApplied } from '../domain/last-applied.js';
 import {
   isMemberBatch,
   type LbaasRequest,
@@ -537,6 +538,37 @@ export class DynamoDbResourceStore implements ResourceStore {
     return written;
   }
 
+  async recordLastApplied(
+    loadbalancerId: string,
+    records: readonly { key: string; lastApplied: Record<string, LastApplied> }[],
+  ): Promise<number> {
+    let written = 0;
+    let next = 0;
+    const worker = async () => {
+      while (next < records.length) {
+        const { key, lastApplied } = records[next++] as (typeof records)[number];
+        try {
+          await this.db.send(
+            new UpdateCommand({
+              TableName: this.table,
+              Key: { loadbalancerId, key },
+              UpdateExpression: 'SET lastApplied = :la',
+              // A record deleted meanwhile is not brought back as a stub.
+              ConditionExpression: 'attribute_exists(#k)',
+              ExpressionAttributeNames: { '#k': 'key' },
+              ExpressionAttributeValues: { ':la': lastApplied },
+            }),
+          );
+          written += 1;
+        } catch (error) {
+          if (!isConditionFailure(error)) throw error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(OUTCOME_CONCURRENCY, records.length) }, worker));
+    return written;
+  }
+
   /** The conditional update an ACTIVE or ERROR outcome makes. */
   private statusUpdate(outcome: StatusOutcome, nowMs: number) {
     const { record } = outcome;
@@ -546,15 +578,17 @@ export class DynamoDbResourceStore implements ResourceStore {
       ConditionExpression: 'revision = :rev',
     };
     if (outcome.kind === 'active') {
+      // What the change applied and read back rides on the status write (last-applied.ts).
+      const lastApplied = outcome.lastApplied ? ', lastApplied = :la' : '';
       return {
         ...common,
-        UpdateExpression:
-          'SET provisioningStatus = :s, operatingStatus = :o, updatedAt = :now, appliedAt = if_not_exists(appliedAt, :now) REMOVE statusReason, ownChangePending',
+        UpdateExpression: `SET provisioningStatus = :s, operatingStatus = :o, updatedAt = :now, appliedAt = if_not_exists(appliedAt, :now)${lastApplied} REMOVE statusReason, ownChangePending`,
         ExpressionAttributeValues: {
           ':rev': record.revision,
           ':s': 'ACTIVE',
           ':o': outcome.operatingStatus,
           ':now': nowMs,
+          ...(outcome.lastApplied ? { ':la': outcome.lastApplied } : {}),
         },
       };
     }
@@ -884,6 +918,8 @@ export function toRecord(item: Record<string, unknown>): ResourceRecord {
   if (typeof item.statusReason === 'string') record.statusReason = item.statusReason;
   if (typeof item.appliedAt === 'number') record.appliedAt = item.appliedAt;
   if (item.ownChangePending === true) record.ownChangePending = true;
+  if (item.lastApplied && typeof item.lastApplied === 'object')
+    record.lastApplied = item.lastApplied as Record<string, LastApplied>;
   return record;
 }
 

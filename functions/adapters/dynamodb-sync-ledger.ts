@@ -1,5 +1,7 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { SyncLedger, SyncLedgerState } from '../domain/ports.js';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { SyncClaim, SyncLedger, SyncLedgerState } from '../domain/ports.js';
 import { isConditionFailure } from './dynamodb-errors.js';
 
 /**
@@ -19,15 +21,10 @@ export class DynamoDbSyncLedger implements SyncLedger {
         new GetCommand({ TableName: this.table, Key: { leaseKey: keyOf(group) }, ConsistentRead: true }),
       )
     ).Item;
-    return {
-      started: Number(item?.started ?? 0),
-      ended: Number(item?.ended ?? 0),
-      running: typeof item?.owner === 'string' && Number(item?.expiresAt ?? 0) > nowMs,
-      lastGood: Number(item?.lastGood ?? 0),
-    };
+    return stateOf(item, nowMs);
   }
 
-  async begin(group: string, owner: string, nowMs: number, ttlMs: number): Promise<number | undefined> {
+  async begin(group: string, owner: string, nowMs: number, ttlMs: number): Promise<SyncClaim> {
     try {
       const out = await this.db.send(
         new UpdateCommand({
@@ -45,17 +42,41 @@ export class DynamoDbSyncLedger implements SyncLedger {
             ':now': nowMs,
           },
           ReturnValues: 'UPDATED_NEW',
+          // Refused: the item as it stood, so the waiter knows what to wait for without a read.
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return Number(out.Attributes?.started);
+      return { started: Number(out.Attributes?.started) };
     } catch (error) {
-      if (isConditionFailure(error)) return undefined;
-      throw error;
+      if (!isConditionFailure(error)) throw error;
+      const item = error.Item ? unmarshall(error.Item as Record<string, AttributeValue>) : undefined;
+      return { busy: stateOf(item, nowMs) };
     }
   }
 
   async end(group: string, owner: string, n: number, ok: boolean): Promise<void> {
     const Key = { leaseKey: keyOf(group) };
+    // The usual case, still the runner: one write says the sync ended (and that it ended well, in the
+    // same write, so a waiter that sees it ended may trust it).
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key,
+          UpdateExpression: ok
+            ? 'SET ended = :n, lastGood = :n REMOVE #o, expiresAt'
+            : 'SET ended = :n REMOVE #o, expiresAt',
+          ConditionExpression: ok
+            ? '#o = :me AND ended < :n AND (attribute_not_exists(lastGood) OR lastGood < :n)'
+            : '#o = :me AND ended < :n',
+          ExpressionAttributeNames: { '#o': 'owner' },
+          ExpressionAttributeValues: { ':me': owner, ':n': n },
+        }),
+      );
+      return;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
     if (ok) {
       // Recorded first: a waiter that sees the sync ended may then trust it.
       try {
@@ -102,6 +123,16 @@ export class DynamoDbSyncLedger implements SyncLedger {
       if (!isConditionFailure(error)) throw error;
     }
   }
+}
+
+/** The ledger's numbers from its item (none yet: all zero). */
+function stateOf(item: Record<string, unknown> | undefined, nowMs: number): SyncLedgerState {
+  return {
+    started: Number(item?.started ?? 0),
+    ended: Number(item?.ended ?? 0),
+    running: typeof item?.owner === 'string' && Number(item?.expiresAt ?? 0) > nowMs,
+    lastGood: Number(item?.lastGood ?? 0),
+  };
 }
 
 function keyOf(group: string): string {

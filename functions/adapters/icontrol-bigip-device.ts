@@ -44,6 +44,8 @@ function collection(o: Pick<BigIpObject, 'kind' | 'partition' | 'monitorType' | 
       return '/mgmt/tm/ltm/persistence/cookie';
     case 'ltm-policy':
       return '/mgmt/tm/ltm/policy';
+    case 'rule':
+      return '/mgmt/tm/ltm/rule';
     case 'ssl-cert':
       return '/mgmt/tm/sys/file/ssl-cert';
     case 'ssl-key':
@@ -118,6 +120,9 @@ function fromWire(kind: BigIpObject['kind'], body: Record<string, unknown>): Rec
           p.name.startsWith('/') ? p.name : `/${p.partition ?? 'Common'}/${p.name}`,
         ),
         policies: refsOf(body.policiesReference),
+        rules: ((body.rules as string[] | undefined) ?? []).map((r) =>
+          r.startsWith('/') ? r : `/Common/${r}`,
+        ),
         sourceAddressTranslation: {
           type: (body.sourceAddressTranslation as { type?: string })?.type ?? 'none',
         },
@@ -139,6 +144,7 @@ function fromWire(kind: BigIpObject['kind'], body: Record<string, unknown>): Rec
         ratio: Number(body.ratio ?? 1),
         priorityGroup: Number(body.priorityGroup ?? 0),
         session: String(body.session ?? '').endsWith('disabled') ? 'user-disabled' : 'user-enabled',
+        monitor: refName(body.monitor) || 'default',
         description: text(body.description),
       };
     case 'virtual-address':
@@ -155,10 +161,14 @@ function fromWire(kind: BigIpObject['kind'], body: Record<string, unknown>): Rec
         timeout: Number(body.timeout),
         send: body.send,
         recv: body.recv,
+        destination: body.destination,
         description: text(body.description),
       };
     case 'persistence-cookie':
       return { method: body.method, cookieName: text(body.cookieName), defaultsFrom: body.defaultsFrom };
+    case 'rule':
+      // Compared as sent; a device that trims the text's ends reads back the same rule.
+      return { apiAnonymous: text(body.apiAnonymous).trim() };
     case 'ltm-policy': {
       const strategy = refName(body.strategy);
       return {
@@ -179,6 +189,19 @@ function fromWire(kind: BigIpObject['kind'], body: Record<string, unknown>): Rec
       return {};
   }
 }
+
+/**
+ * Kinds whose answer to a write is their whole read-back: a write answers the object as the device
+ * holds it, and these are read without subcollections (a virtual's profiles and policies, a policy's
+ * rules are not in its answer).
+ */
+const WHOLE_IN_ANSWER = new Set<BigIpObject['kind']>([
+  'pool',
+  'member',
+  'virtual-address',
+  'monitor',
+  'persistence-cookie',
+]);
 
 /** One entry of a stats collection (§5.2: `entries{<selfLink>: {nestedStats: {entries: {…}}}}`). */
 interface StatEntry {
@@ -230,6 +253,9 @@ async function limited<T, R>(items: readonly T[], limit: number, fn: (item: T) =
  * One BIG-IP reached over iControl REST: reads the objects an apply needs, and executes a plan
  * (partition, then the change as one transaction, then clean-up the device may refuse).
  */
+/** Node reads in flight at once during a cleanup (a pool of a thousand members frees a thousand nodes). */
+const NODE_READS_AT_ONCE = 8;
+
 export class IControlBigIpDevice implements BigIpDevice {
   /** The device's TMOS version, read once in a while (an upgrade reboots the unit). */
   private version: { at: number; value: Promise<string> } | undefined;
@@ -274,8 +300,9 @@ export class IControlBigIpDevice implements BigIpDevice {
 
   async read(partition: string, units: readonly ReadUnit[]): Promise<DeviceSnapshot> {
     const snapshot: DeviceSnapshot = { folderExists: true, objects: new Map(), poolMembers: new Map() };
-    // What an LTM policy may carry depends on the version (tmos-versions.ts): read alongside.
-    const version = units.some((u) => u.kind === 'ltm-policy') ? this.tmosVersion() : undefined;
+    // What an LTM policy may carry depends on the version (tmos-versions.ts), and a read-back is
+    // compared only with one recorded on the same version (last-applied.ts): read alongside (cached).
+    const version = units.length > 0 ? this.tmosVersion() : undefined;
     if (units.some((u) => u.kind === 'tls-listing')) {
       snapshot.tlsListed = await this.listTls(partition);
       for (const o of snapshot.tlsListed) snapshot.objects.set(objectKey(o), {});
@@ -359,31 +386,40 @@ export class IControlBigIpDevice implements BigIpDevice {
     const files = (c: BigIpCommand) => DEVICE_FILES.has(c.object.kind);
     for (const c of plan.commands.filter((c) => files(c) && c.op === 'create'))
       await this.installFile(c.object, rest);
-    await this.change(
+    const answers = await this.change(
       partition,
       plan.commands.filter((c) => !files(c)),
       plan.atomic,
       rest,
     );
+    if (answers.size > 0) report.answers = answers;
     for (const c of plan.commands.filter((c) => files(c) && c.op === 'delete')) {
       const response = await rest.request('DELETE', itemPath(c.object), { accept: [400, 404] });
       // Still used by a profile we do not know of: left, as the device says.
       if (response.status === 400) report.skipped.push(`${c.object.name} kept: ${messageOf(response)}`);
     }
 
-    for (const node of plan.nodeCleanup) {
+    // Each node is read first (only one the device made for a member of ours goes; an operator's
+    // stays). The reads go side by side: the device serialises configuration writes, not reads.
+    const nodes = plan.nodeCleanup.map((node) => {
       const [, nodePartition = partition, name = node] = /^\/([^/]+)\/(.+)$/.exec(node) ?? [];
-      const nodePath = `/mgmt/tm/ltm/node/${urlId(nodePartition, name)}`;
-      // Only a node the device made for a member of ours; an operator's stays.
-      const current = await rest.request('GET', nodePath, { accept: [404] });
-      if (current.status === 404) continue;
-      if (!isDeviceMadeNode(current.body as Record<string, unknown>)) {
+      return { node, path: `/mgmt/tm/ltm/node/${urlId(nodePartition, name)}` };
+    });
+    const current: Awaited<ReturnType<Requester['request']>>[] = [];
+    for (let i = 0; i < nodes.length; i += NODE_READS_AT_ONCE)
+      current.push(
+        ...(await Promise.all(
+          nodes.slice(i, i + NODE_READS_AT_ONCE).map((n) => rest.request('GET', n.path, { accept: [404] })),
+        )),
+      );
+    for (const [i, { node, path }] of nodes.entries()) {
+      const read = current[i] as (typeof current)[number];
+      if (read.status === 404) continue;
+      if (!isDeviceMadeNode(read.body as Record<string, unknown>)) {
         report.skipped.push(`node ${node} kept: made or changed by hand`);
         continue;
       }
-      const response = await rest.request('DELETE', nodePath, {
-        accept: [400, 404],
-      });
+      const response = await rest.request('DELETE', path, { accept: [400, 404] });
       if (response.status === 400) {
         if (!NODE_IN_USE_RE.test(messageOf(response))) throw this.error('DELETE', { name: node }, response);
         report.skipped.push(`node ${node} still in use`);
@@ -407,20 +443,30 @@ export class IControlBigIpDevice implements BigIpDevice {
    * The change itself: one transaction (or its one command). A member refused because a node of the
    * tenant's own partition has its address (left by F5's agent) goes into that partition and the
    * change is sent again; a node elsewhere refuses it for good, in words that name it
-   * (node-conflicts.ts). Each retry moves at least one member, so it ends.
+   * (node-conflicts.ts). Each retry moves at least one member, so it ends. Returns the device's
+   * answers to the calls made on their own (ExecuteReport.answers).
    */
   private async change(
     partition: string,
     commands: readonly BigIpCommand[],
     atomic: boolean,
     rest: Requester,
-  ): Promise<void> {
+  ): Promise<Map<string, Record<string, unknown>>> {
     let current = commands;
     for (;;) {
+      const answers = new Map<string, Record<string, unknown>>();
       try {
         if (atomic && current.length > 1) await this.transaction(current, rest);
-        else for (const command of current) await this.run(command, undefined, rest);
-        return;
+        else
+          for (const command of current) {
+            const response = await this.run(command, undefined, rest);
+            const o = command.object;
+            const body = response.body;
+            if ((command.op === 'create' || command.op === 'update') && WHOLE_IN_ANSWER.has(o.kind))
+              if (body && typeof body === 'object' && !Array.isArray(body))
+                answers.set(objectKey(o), fromWire(o.kind, body as Record<string, unknown>));
+          }
+        return answers;
       } catch (error) {
         const message = error instanceof BigIpError ? String(error.context.bigipMessage ?? '') : '';
         const conflict =
@@ -590,10 +636,11 @@ export class IControlBigIpDevice implements BigIpDevice {
       { kind: 'virtual-address', path: '/mgmt/tm/ltm/virtual-address' },
       { kind: 'persistence-cookie', path: '/mgmt/tm/ltm/persistence/cookie' },
       { kind: 'ltm-policy', path: '/mgmt/tm/ltm/policy' },
+      { kind: 'rule', path: '/mgmt/tm/ltm/rule' },
       { kind: 'client-ssl', path: '/mgmt/tm/ltm/profile/client-ssl' },
       { kind: 'ssl-cert', path: '/mgmt/tm/sys/file/ssl-cert' },
       { kind: 'ssl-key', path: '/mgmt/tm/sys/file/ssl-key' },
-      ...(['http', 'https', 'tcp', 'gateway-icmp'] as const).map((t) => ({
+      ...(['http', 'https', 'tcp', 'gateway-icmp', 'udp'] as const).map((t) => ({
         kind: 'monitor' as const,
         path: `/mgmt/tm/ltm/monitor/${t}`,
         monitorType: t,

@@ -11,6 +11,7 @@ import {
   type ReadUnit,
 } from './bigip-objects.js';
 import type { Translation } from './bigip-translation.js';
+import { type LastAppliedMap, unchangedSinceApplied } from './last-applied.js';
 import type {
   HealthMonitorSpec,
   L7PolicySpec,
@@ -122,7 +123,13 @@ export function scopeFor(tree: LoadBalancerTree, t: Translation, target: ScopeTa
       case 'healthmonitor': {
         const hm = tree.healthmonitors.find((h) => h.id === target.id);
         addAll(ownedBy('healthmonitor', target.id));
-        if (hm) addAll(poolKeys((hm.desired as HealthMonitorSpec).pool_id));
+        if (hm) {
+          addAll(poolKeys((hm.desired as HealthMonitorSpec).pool_id));
+          // Members with their own monitor carry this one's settings (bigip-translation.ts memberMonitor).
+          const poolId = (hm.desired as HealthMonitorSpec).pool_id;
+          if (tree.members.some((m) => memberMonitorWanted(m.desired as MemberSpec, poolId)))
+            addAll(membersOf(poolId));
+        }
         break;
       }
       case 'l7policy':
@@ -199,6 +206,11 @@ export function scopeForRequests(
       ),
     ]);
   }
+}
+
+/** Whether a member of a pool asks for an alternate monitor target. */
+function memberMonitorWanted(m: MemberSpec, poolId: string): boolean {
+  return m.pool_id === poolId && !!(m.monitor_address || m.monitor_port);
 }
 
 /** The listener whose LTM policy holds an L7 policy or rule. */
@@ -294,9 +306,11 @@ function addDependencies(tree: LoadBalancerTree, t: Translation, keys: Set<strin
           if (x.kind === 'virtual-address' || x.kind === 'folder') refs.push(key);
       }
     }
-    if (o.kind === 'virtual')
+    if (o.kind === 'virtual') {
       for (const p of (o.attrs.policies as string[] | undefined) ?? [])
         refs.push(byPath.get(`ltm-policy:${p}`));
+      for (const r of (o.attrs.rules as string[] | undefined) ?? []) refs.push(byPath.get(`rule:${r}`));
+    }
     if (o.kind === 'ltm-policy') {
       for (const rule of o.attrs.rules as { actions: { pool?: string }[] }[])
         for (const action of rule.actions) if (action.pool) refs.push(byPath.get(`pool:${action.pool}`));
@@ -305,6 +319,8 @@ function addDependencies(tree: LoadBalancerTree, t: Translation, keys: Set<strin
       refs.push(byPath.get(`monitor:${o.attrs.monitor}`));
       for (const [key, x] of t.present) if (x.kind === 'member' && x.pool === o.name) refs.push(key);
     }
+    if (o.kind === 'member' && o.attrs.monitor !== 'default')
+      refs.push(byPath.get(`monitor:${o.attrs.monitor}`));
     for (const ref of refs) {
       if (ref && !keys.has(ref) && (unapplied(ref) || t.present.get(ref)?.kind === 'member')) {
         keys.add(ref);
@@ -366,8 +382,18 @@ export interface ApplyPlan {
  * updates by dependency (monitor → pool → member → virtual address → virtual server), then
  * deletes in reverse. Re-applying an unchanged tree plans nothing. Members found on the device
  * that the tree does not have are removed (their pool is ours).
+ *
+ * Like with like first (`lastApplied`, last-applied.ts): an object whose intent is the one last
+ * applied and that the device reads back as it did right after that write is left alone, whatever
+ * the device added, normalised or reordered. Only a changed intent, a changed read-back (drift) or an
+ * object with no record of this TMOS version is compared field by field.
  */
-export function planApply(t: Translation, scope: ApplyScope, snapshot: DeviceSnapshot): ApplyPlan {
+export function planApply(
+  t: Translation,
+  scope: ApplyScope,
+  snapshot: DeviceSnapshot,
+  lastApplied?: LastAppliedMap,
+): ApplyPlan {
   const writes: BigIpCommand[] = [];
   const deletes: BigIpCommand[] = [];
   let createFolder = false;
@@ -388,6 +414,7 @@ export function planApply(t: Translation, scope: ApplyScope, snapshot: DeviceSna
         continue;
       }
       if (CONTENT_NAMED.has(desired.kind)) continue;
+      if (unchangedSinceApplied(lastApplied?.get(key), desired, actual, snapshot.tmosVersion)) continue;
       const seen = desired.kind === 'virtual' ? withAddressDestination(actual, t) : actual;
       const changes: Record<string, unknown> = {};
       for (const [attr, value] of Object.entries(desired.attrs)) {
@@ -405,6 +432,18 @@ export function planApply(t: Translation, scope: ApplyScope, snapshot: DeviceSna
     for (const member of members) {
       const key = objectKey(member);
       if (!t.present.has(key) && !t.absent.has(key)) deletes.push({ op: 'delete', object: member });
+    }
+  }
+  // A member's own monitor that its member on the device still names and nothing wants any more:
+  // removed after the member lets go of it (a write), or goes with its pool.
+  for (const [poolKey, members] of snapshot.poolMembers) {
+    if (!scope.keys.has(poolKey) || !snapshot.folderExists) continue;
+    for (const member of members) {
+      const stale = t.memberMonitors.get(String(member.attrs.monitor ?? ''));
+      if (!stale || t.present.has(objectKey(stale))) continue;
+      if (!t.absent.has(poolKey) && !scope.keys.has(objectKey(member)) && t.present.has(objectKey(member)))
+        continue; // the member keeps naming it: not this apply's to change
+      deletes.push({ op: 'delete', object: stale });
     }
   }
   // Certificates, keys and profiles of TLS listeners in scope that nothing wants any more (rotated, removed).

@@ -40,6 +40,19 @@ export function monitorName(env: string, healthmonitorId: string): string {
   return assertSafeName(`${env}_${healthmonitorId}`, 'monitor');
 }
 
+/**
+ * A member's own monitor, aimed at its alternate monitor address or port (SAP's provider does the
+ * same: peer-features.md §1.6). Ids never collide, so the health monitors' pattern serves.
+ */
+export function memberMonitorName(env: string, memberId: string): string {
+  return assertSafeName(`${env}_${memberId}`, 'member monitor');
+}
+
+/** The iRule that opens a PROXY pool's server connections with a PROXY protocol header, owned by the pool. */
+export function proxyRuleName(env: string, poolId: string): string {
+  return assertSafeName(`${env}_${poolId}_proxy`, 'iRule');
+}
+
 /** A listener's LTM policy, holding its L7 policies as rules (the upstream agent's name). */
 export function ltmPolicyName(listenerId: string): string {
   return assertSafeName(`wrapper_policy_${listenerId}`, 'LTM policy');

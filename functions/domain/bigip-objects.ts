@@ -14,6 +14,7 @@ export const OBJECT_KINDS = [
   'virtual-address',
   'client-ssl',
   'ltm-policy',
+  'rule',
   'virtual',
 ] as const;
 
@@ -26,7 +27,7 @@ export const CONTENT_NAMED: ReadonlySet<ObjectKind> = new Set(['ssl-cert', 'ssl-
 export const DEVICE_FILES: ReadonlySet<ObjectKind> = new Set(['ssl-cert', 'ssl-key']);
 export type ObjectKind = (typeof OBJECT_KINDS)[number];
 
-export type MonitorType = 'http' | 'https' | 'tcp' | 'gateway-icmp';
+export type MonitorType = 'http' | 'https' | 'tcp' | 'gateway-icmp' | 'udp';
 
 export interface BigIpObject {
   kind: ObjectKind;
@@ -82,8 +83,9 @@ export interface DeviceSnapshot {
   /** Certificates, keys and client-ssl profiles the partition holds (when a TLS listener is in scope). */
   tlsListed?: BigIpObject[];
   /**
-   * The device's TMOS version, when an object in scope depends on it (an LTM policy: tmos-versions.ts);
-   * absent, every attribute is sent.
+   * The device's TMOS version: what an LTM policy may carry depends on it (tmos-versions.ts), and a
+   * last-applied record holds only on the version that read it back (last-applied.ts). Absent: every
+   * attribute is sent, and records are those of a device that did not say.
    */
   tmosVersion?: string;
 }
@@ -96,6 +98,7 @@ export type ReadUnit =
   | { kind: 'monitor'; partition: string; name: string; monitorType: MonitorType }
   | { kind: 'persistence-cookie'; partition: string; name: string }
   | { kind: 'ltm-policy'; partition: string; name: string }
+  | { kind: 'rule'; partition: string; name: string }
   /** The partition's certificates, keys and client-ssl profiles, by name (three listing GETs). */
   | { kind: 'tls-listing'; partition: string; name: string }
   | { kind: 'folder'; partition: string; name: string };

@@ -3,18 +3,26 @@ import {
   destination,
   fullPath,
   ltmPolicyName,
+  memberMonitorName,
   memberName,
   monitorName,
   nodeName,
   partitionName,
   poolName,
+  proxyRuleName,
   virtualAddressName,
   virtualServerName,
 } from './bigip-names.js';
 import { type BigIpObject, type MonitorType, objectKey } from './bigip-objects.js';
 import { LbaasError } from './errors.js';
-import { isV6 } from './ip-address.js';
-import type { HealthMonitorSpec, ListenerSpec, MemberSpec, PoolSpec } from './lbaas-request.js';
+import { canonicalIp, isV6 } from './ip-address.js';
+import {
+  type HealthMonitorSpec,
+  type ListenerSpec,
+  listenerTransport,
+  type MemberSpec,
+  type PoolSpec,
+} from './lbaas-request.js';
 import { listenerPolicy } from './ltm-policy-translation.js';
 import {
   isDeleted,
@@ -64,6 +72,12 @@ export interface Translation {
    * object settles the deleted member too.
    */
   replaced: Map<string, string>;
+  /**
+   * The member monitors that may be on a device (full path → the object): one per member of a pool
+   * with a health monitor. One a device member still names and the translation does not want is
+   * deleted after the member lets go of it (planApply).
+   */
+  memberMonitors: Map<string, BigIpObject>;
 }
 
 const MONITOR_TYPES: Record<HealthMonitorSpec['type'], MonitorType> = {
@@ -71,9 +85,17 @@ const MONITOR_TYPES: Record<HealthMonitorSpec['type'], MonitorType> = {
   TCP: 'tcp',
   HTTP: 'http',
   HTTPS: 'https',
+  // A UDP monitor: a datagram to the member, down on ICMP port unreachable (peer-features.md §1.6).
+  'UDP-CONNECT': 'udp',
 };
 
-/** Upstream mapping; any member weight above 1 switches to the ratio variant. */
+/**
+ * Upstream mapping; any member weight above 1 switches to the ratio variant. SOURCE_IP_PORT (a
+ * member chosen per client address and port) is the device's own way with a flow: a BIG-IP picks a
+ * member for a flow's first packet and keeps every later packet of that flow (its client address
+ * and port) on it, so the pool balances flows round-robin. An inference from what a flow is: no
+ * public source maps this algorithm onto a BIG-IP (docs/octavia-api.md).
+ */
 function loadBalancingMode(algorithm: PoolSpec['lb_algorithm'], ratio: boolean): string {
   if (algorithm === 'LEAST_CONNECTIONS')
     return ratio ? 'ratio-least-connections-member' : 'least-connections-member';
@@ -105,6 +127,19 @@ export function monitorSendString(hm: Pick<HealthMonitorSpec, 'http_method' | 'u
   return `${hm.http_method} ${hm.url_path} HTTP/1.0\\r\\n\\r\\n`;
 }
 
+/**
+ * A monitor's alias destination, where it checks instead of the member (`*:*`: the member itself).
+ * The device writes an IPv6 alias with a dot before the port, as a virtual's destination.
+ */
+export function monitorDestination(
+  address: string | null | undefined,
+  port: number | null | undefined,
+): string {
+  const host = address ? canonicalIp(address) : '*';
+  const p = port ? String(port) : '*';
+  return address && isV6(host) ? `${host}.${p}` : `${host}:${p}`;
+}
+
 function monitorAttrs(hm: HealthMonitorSpec): Record<string, unknown> {
   const attrs: Record<string, unknown> = { ...monitorTiming(hm), description: hm.name };
   if (hm.type === 'HTTP' || hm.type === 'HTTPS') {
@@ -118,10 +153,35 @@ function monitorAttrs(hm: HealthMonitorSpec): Record<string, unknown> {
  * Profiles of a listener's virtual server. An HTTP virtual lists `/Common/tcp` itself: a device adds
  * it to any standard virtual that lacks a TCP profile (§1.2), so sending it keeps desired = actual.
  */
-export function virtualProfiles(protocol: ListenerSpec['protocol']): string[] {
-  return protocol === 'HTTP' || protocol === 'TERMINATED_HTTPS'
-    ? ['/Common/http', '/Common/oneconnect', '/Common/tcp']
-    : ['/Common/fastL4'];
+export function virtualProfiles(protocol: ListenerSpec['protocol'], proxyProtocol = false): string[] {
+  if (protocol === 'UDP') return ['/Common/udp'];
+  // With a PROXY pool behind it: no connection reuse (each server connection carries one client's
+  // header), and a full TCP proxy instead of fastL4, which runs no such iRule (peer-features.md §1.10).
+  if (protocol === 'HTTP' || protocol === 'TERMINATED_HTTPS')
+    return proxyProtocol
+      ? ['/Common/http', '/Common/tcp']
+      : ['/Common/http', '/Common/oneconnect', '/Common/tcp'];
+  return proxyProtocol ? ['/Common/tcp'] : ['/Common/fastL4'];
+}
+
+/**
+ * A PROXY pool's iRule: every server connection to that pool starts with a PROXY protocol v1
+ * header naming the client and the VIP (SAP's and F5's agents send the same header:
+ * peer-features.md §1.10), route-domain suffixes left out. Nothing a user wrote is in it: the only
+ * value is the pool's full path, a checked BIG-IP name (letters, digits, `_ . : % -`), so no Tcl
+ * can be injected; a virtual using several pools runs it only for connections to this one.
+ */
+export function proxyProtocolRule(poolPath: string): string {
+  return [
+    'when CLIENT_ACCEPTED {',
+    '  set proxy_v1_header "PROXY TCP[IP::version] [getfield [IP::remote_addr] "%" 1] [getfield [IP::local_addr] "%" 1] [TCP::remote_port] [TCP::local_port]\\r\\n"',
+    '}',
+    'when SERVER_CONNECTED {',
+    `  if { [LB::server pool] eq "${poolPath}" } {`,
+    '    TCP::respond $proxy_v1_header',
+    '  }',
+    '}',
+  ].join('\n');
 }
 
 /** Members' nodes live in /Common, shared by every tenant whose members use the address (AS3's shareNodes). */
@@ -166,6 +226,7 @@ class TranslationContext {
       held: [],
       deletedPoolNodes: new Map(),
       replaced: new Map(),
+      memberMonitors: new Map(),
     };
   }
 
@@ -226,11 +287,19 @@ function translatePool(t: TranslationContext, pool: ResourceRecord): void {
       defaultsFrom: '/Common/cookie',
     },
   };
+  const rule: BigIpObject = {
+    kind: 'rule',
+    partition,
+    name: proxyRuleName(env, pool.id),
+    attrs: { apiAnonymous: proxyProtocolRule(fullPath(partition, name)) },
+  };
   if (t.deleted(pool)) {
     t.add('absent', { kind: 'pool', partition, name, attrs: {} }, pool);
     t.add('absent', cookie, pool);
+    if (spec.protocol === 'PROXY') t.add('absent', rule, pool);
     return;
   }
+  if (spec.protocol === 'PROXY') t.add('present', rule, pool);
   const members = tree.members.filter((m) => m.desired.pool_id === pool.id && !t.deleted(m));
   const ratio = members.some((m) => (m.desired as MemberSpec).weight > 1);
   // Backup members: priority group activation, the lower group only when the upper has no member up.
@@ -287,6 +356,7 @@ function translateMembers(t: TranslationContext): void {
       const nodes = out.deletedPoolNodes.get(poolKey) ?? [];
       nodes.push(fullPath(NODE_PARTITION, nodeName(spec.address)));
       out.deletedPoolNodes.set(poolKey, nodes);
+      memberMonitor(t, member, pool);
       continue;
     }
     if (!pool) {
@@ -297,6 +367,7 @@ function translateMembers(t: TranslationContext): void {
     const poolHasBackups = tree.members.some(
       (m) => m.desired.pool_id === pool.id && !t.deleted(m) && (m.desired as MemberSpec).backup === true,
     );
+    const ownMonitor = memberMonitor(t, member, pool);
     const object: BigIpObject = {
       kind: 'member',
       partition,
@@ -312,6 +383,8 @@ function translateMembers(t: TranslationContext): void {
           spec.admin_state_up && spec.weight > 0 && (pool.desired as PoolSpec).admin_state_up
             ? 'user-enabled'
             : 'user-disabled',
+        // Its own monitor replaces the pool's for this member; `default` is the pool's (device-facts.md §1.6).
+        monitor: ownMonitor ? fullPath(partition, ownMonitor.name) : 'default',
         description: spec.name,
       },
     };
@@ -328,12 +401,47 @@ function translateMembers(t: TranslationContext): void {
       continue;
     }
     taken.set(key, member.id);
+    if (ownMonitor) t.add('present', ownMonitor, member);
     const previous = out.owner.get(key);
     if (out.absent.has(key) && previous) out.replaced.set(previous, key);
     out.absent.delete(key);
     out.present.set(key, object);
     out.owner.set(key, resourceKey('member', member.id));
   }
+}
+
+/**
+ * A member's own monitor when it names an alternate monitor address or port and its pool is
+ * checked: the pool's health monitor with an alias destination (SAP's provider makes the same
+ * per-member monitor: peer-features.md §1.6). Every member of a pool with a health monitor is
+ * listed in `memberMonitors`, so one left on a device can be found and removed.
+ */
+function memberMonitor(
+  t: TranslationContext,
+  member: ResourceRecord,
+  pool: ResourceRecord,
+): BigIpObject | undefined {
+  const spec = member.desired as MemberSpec;
+  const hms = t.tree.healthmonitors.filter((h) => h.desired.pool_id === pool.id);
+  const hm = hms.find((h) => checks(t.tree, h)) ?? hms[0];
+  if (!hm) return undefined;
+  const hmSpec = hm.desired as HealthMonitorSpec;
+  const object: BigIpObject = {
+    kind: 'monitor',
+    partition: t.partition,
+    name: memberMonitorName(t.env, member.id),
+    monitorType: MONITOR_TYPES[hmSpec.type],
+    attrs: {
+      ...monitorAttrs(hmSpec),
+      destination: monitorDestination(
+        spec.monitor_address,
+        hmSpec.type === 'PING' ? undefined : spec.monitor_port,
+      ),
+    },
+  };
+  t.out.memberMonitors.set(fullPath(t.partition, object.name), object);
+  const wanted = !t.deleted(member) && checks(t.tree, hm) && !!(spec.monitor_address || spec.monitor_port);
+  return wanted ? object : undefined;
 }
 
 /**
@@ -405,6 +513,7 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
   }
   if (policy.managed) t.add(policy.object ? 'present' : 'absent', policyObject, listener);
   if (tls) tlsObjectsOf();
+  const proxyRules = proxyRulesOf(t, listener, livePool);
   for (const o of tls?.objects ?? []) t.add('present', o, listener);
   t.add(
     'present',
@@ -415,9 +524,10 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
       attrs: {
         destination: destination(partition, lb.vip_address, spec.protocol_port),
         mask: isV6(lb.vip_address) ? 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff' : '255.255.255.255',
-        ipProtocol: 'tcp',
+        // A UDP listener: a UDP virtual server with the UDP profile (bigip-rest.md A.3).
+        ipProtocol: listenerTransport(spec.protocol),
         pool: livePool ? fullPath(partition, poolName(env, livePool.id)) : '',
-        profiles: [...virtualProfiles(spec.protocol), ...(tls?.profiles ?? [])].sort(),
+        profiles: [...virtualProfiles(spec.protocol, proxyRules.length > 0), ...(tls?.profiles ?? [])].sort(),
         persist,
         sourceAddressTranslation: { type: 'automap' },
         connectionLimit: Math.max(spec.connection_limit, 0),
@@ -427,10 +537,43 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
         ...(policy.managed
           ? { policies: policy.object ? [fullPath(partition, policy.object.name)] : [] }
           : {}),
+        // iRules only in a load balancer that has PROXY pools (the others keep what they had).
+        ...(tree.pools.some((p) => (p.desired as PoolSpec).protocol === 'PROXY')
+          ? { rules: proxyRules }
+          : {}),
       },
     },
     listener,
   );
+}
+
+/**
+ * The PROXY protocol iRules a listener's virtual server runs: its default pool's and those of the
+ * pools its L7 policies send to, when they are PROXY pools that live and translate.
+ */
+function proxyRulesOf(
+  t: TranslationContext,
+  listener: ResourceRecord,
+  defaultPool: ResourceRecord | undefined,
+): string[] {
+  const { tree, out } = t;
+  const redirects = tree.l7policies
+    .filter(
+      (p) =>
+        !t.deleted(p) &&
+        (p.desired as { listener_id: string }).listener_id === listener.id &&
+        (p.desired as { action: string }).action === 'REDIRECT_TO_POOL',
+    )
+    .map((p) =>
+      tree.pools.find((pool) => pool.id === (p.desired as { redirect_pool_id?: string }).redirect_pool_id),
+    );
+  const rules = new Set<string>();
+  for (const pool of [defaultPool, ...redirects]) {
+    if (!pool || t.deleted(pool) || out.errors.has(resourceKey('pool', pool.id))) continue;
+    if ((pool.desired as PoolSpec).protocol === 'PROXY')
+      rules.add(fullPath(t.partition, proxyRuleName(t.env, pool.id)));
+  }
+  return [...rules].sort();
 }
 
 function persistence(

@@ -1,13 +1,14 @@
-import type {
-  HealthMonitorSpec,
-  L7PolicySpec,
-  L7RuleSpec,
-  LbaasRequest,
-  ListenerSpec,
-  LoadBalancerSpec,
-  MemberSpec,
-  PoolSpec,
-  ResourceType,
+import {
+  type HealthMonitorSpec,
+  type L7PolicySpec,
+  type L7RuleSpec,
+  type LbaasRequest,
+  type ListenerSpec,
+  type LoadBalancerSpec,
+  listenerTransport,
+  type MemberSpec,
+  type PoolSpec,
+  type ResourceType,
 } from './lbaas-request.js';
 import { inRouteDomain } from './networks.js';
 
@@ -55,11 +56,13 @@ export function claimsOf(
     });
   }
   if (object.type === 'listener') {
-    const port = (object.desired as ListenerSpec).protocol_port;
+    const { protocol_port: port, protocol } = object.desired as ListenerSpec;
+    // TCP-based listeners keep the key they always had; a UDP one takes the port's UDP side.
+    const udp = listenerTransport(protocol) === 'udp';
     out.push({
-      key: `port#${env}#${object.loadbalancerId}#${port}`,
+      key: `port#${env}#${object.loadbalancerId}#${port}${udp ? '/udp' : ''}`,
       owner,
-      describe: `port ${port} of load balancer ${object.loadbalancerId}`,
+      describe: `${udp ? 'UDP ' : ''}port ${port} of load balancer ${object.loadbalancerId}`,
     });
   }
   return out;

@@ -122,8 +122,8 @@ export const listenerSpec = z
     id: uuid,
     name: text.default(''),
     description: text.default(''),
-    protocol: z.enum(['HTTP', 'HTTPS', 'TCP', 'TERMINATED_HTTPS'], {
-      error: 'must be HTTP, HTTPS (pass-through), TCP or TERMINATED_HTTPS',
+    protocol: z.enum(['HTTP', 'HTTPS', 'TCP', 'TERMINATED_HTTPS', 'UDP'], {
+      error: 'must be HTTP, HTTPS (pass-through), TCP, TERMINATED_HTTPS or UDP',
     }),
     protocol_port: port,
     connection_limit: wholeNumber(-1, 10_000_000, ' (no limit)').default(-1),
@@ -189,8 +189,8 @@ export const poolSpec = z.object({
   id: uuid,
   name: text.default(''),
   description: text.default(''),
-  protocol: z.enum(['HTTP', 'HTTPS', 'TCP']),
-  lb_algorithm: z.enum(['ROUND_ROBIN', 'LEAST_CONNECTIONS', 'SOURCE_IP']),
+  protocol: z.enum(['HTTP', 'HTTPS', 'TCP', 'UDP', 'PROXY']),
+  lb_algorithm: z.enum(['ROUND_ROBIN', 'LEAST_CONNECTIONS', 'SOURCE_IP', 'SOURCE_IP_PORT']),
   session_persistence: sessionPersistenceSpec.nullable().default(null),
   admin_state_up: z.boolean().default(true),
   listener_id: uuid.nullable().default(null),
@@ -213,6 +213,16 @@ export const memberSpec = z.object({
   subnet_id: uuid.optional(),
   /** A backup member takes traffic only when no other member of its pool is up (BIG-IP priority groups). */
   backup: z.boolean().optional(),
+  /**
+   * Where the pool's monitor checks this member instead of its own address and port (Octavia's
+   * alternate monitor target): a monitor of the member's own, aimed there. Kept as written (shown
+   * back so); its canonical form goes to the device.
+   */
+  monitor_address: z
+    .union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' })
+    .nullable()
+    .optional(),
+  monitor_port: port.nullable().optional(),
   tags,
 });
 
@@ -224,7 +234,7 @@ export const healthMonitorSpec = z.object({
   id: uuid,
   name: text.default(''),
   pool_id: uuid,
-  type: z.enum(['PING', 'TCP', 'HTTP', 'HTTPS']),
+  type: z.enum(['PING', 'TCP', 'HTTP', 'HTTPS', 'UDP-CONNECT']),
   delay: wholeNumber(1, 3600),
   timeout: wholeNumber(1, 3600),
   max_retries: wholeNumber(1, 10),
@@ -321,6 +331,15 @@ export const l7RuleSpec = z
       ctx.addIssue({ code: 'custom', message: 'a PATH value must start with /', path: ['value'] });
   });
 
+/**
+ * The transport a listener's port is taken on: a UDP listener and a TCP-based one may share a port
+ * (Octavia allows it; a BIG-IP keeps virtual servers unique by address, port and protocol:
+ * device-facts.md §2.2).
+ */
+export function listenerTransport(protocol: string): 'udp' | 'tcp' {
+  return protocol === 'UDP' ? 'udp' : 'tcp';
+}
+
 export type LoadBalancerSpec = z.output<typeof loadBalancerSpec>;
 export type ListenerSpec = z.output<typeof listenerSpec>;
 export type PoolSpec = z.output<typeof poolSpec>;
@@ -370,7 +389,7 @@ export const MUTABLE_FIELDS: { [R in ResourceType]: readonly (keyof ObjectSpec[R
     'tags',
   ],
   pool: ['name', 'description', 'lb_algorithm', 'session_persistence', 'admin_state_up', 'tags'],
-  member: ['name', 'weight', 'admin_state_up', 'backup', 'tags'],
+  member: ['name', 'weight', 'admin_state_up', 'backup', 'monitor_address', 'monitor_port', 'tags'],
   healthmonitor: [
     'name',
     'delay',

@@ -13,6 +13,7 @@ export interface MemberBatchChanges {
 }
 
 const IMMUTABLE: (keyof MemberSpec)[] = ['address', 'protocol_port', 'subnet_id'];
+const CLEARED_WHEN_UNLISTED: ReadonlySet<keyof MemberSpec> = new Set(['monitor_address', 'monitor_port']);
 
 /**
  * Compares a member batch with the load balancer's stored records (Octavia's member_batch_update):
@@ -75,8 +76,12 @@ export function planMemberBatch(
         `member ${member.id} cannot change ${differing.map((f) => `${f} (stored ${JSON.stringify(stored[f])}, given ${JSON.stringify(member[f])})`).join(', ')}`,
       );
     const changes: Partial<MemberSpec> = {};
-    for (const f of MUTABLE_FIELDS.member)
-      if (JSON.stringify(member[f]) !== JSON.stringify(stored[f])) Object.assign(changes, { [f]: member[f] });
+    for (const f of MUTABLE_FIELDS.member) {
+      // A listed member without an alternate monitor target has none (Octavia replaces the member).
+      const given = CLEARED_WHEN_UNLISTED.has(f) ? (member[f] ?? null) : member[f];
+      const had = CLEARED_WHEN_UNLISTED.has(f) ? (stored[f] ?? null) : stored[f];
+      if (JSON.stringify(given) !== JSON.stringify(had)) Object.assign(changes, { [f]: given });
+    }
     if (Object.keys(changes).length > 0 || existing.provisioningStatus === 'ERROR')
       out.updates.push({ record: existing as ResourceRecord<'member'>, changes });
   }

@@ -67,10 +67,10 @@ export const OCTAVIA_ENUMS = {
 } as const;
 
 export const SUPPORTED = {
-  listenerProtocol: ['TCP', 'HTTPS', 'HTTP', 'TERMINATED_HTTPS'],
-  poolProtocol: ['TCP', 'HTTP', 'HTTPS'],
-  lbAlgorithm: ['LEAST_CONNECTIONS', 'ROUND_ROBIN', 'SOURCE_IP'],
-  monitorType: ['HTTP', 'HTTPS', 'PING', 'TCP'],
+  listenerProtocol: ['TCP', 'HTTPS', 'HTTP', 'TERMINATED_HTTPS', 'UDP'],
+  poolProtocol: ['TCP', 'HTTP', 'HTTPS', 'UDP', 'PROXY'],
+  lbAlgorithm: ['LEAST_CONNECTIONS', 'ROUND_ROBIN', 'SOURCE_IP', 'SOURCE_IP_PORT'],
+  monitorType: ['HTTP', 'HTTPS', 'PING', 'TCP', 'UDP-CONNECT'],
   httpMethod: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'],
   l7RuleType: ['HOST_NAME', 'PATH', 'FILE_TYPE', 'HEADER', 'COOKIE'],
   compareType: ['STARTS_WITH', 'ENDS_WITH', 'CONTAINS', 'EQUAL_TO'],
@@ -79,11 +79,9 @@ export const SUPPORTED = {
 
 /** Why each unsupported value is refused (the 501's words; docs/octavia-api.md lists them). */
 const WHY = {
-  protocol:
-    'UDP, SCTP and PROMETHEUS listeners (the BIG-IP translation builds TCP-based virtual servers only)',
-  poolProtocol: 'PROXY, PROXYV2, UDP and SCTP pools',
-  algorithm: 'lb_algorithm SOURCE_IP_PORT',
-  monitorType: 'TLS-HELLO, UDP-CONNECT and SCTP health monitors',
+  protocol: 'SCTP and PROMETHEUS listeners (the BIG-IP translation builds TCP and UDP virtual servers)',
+  poolProtocol: 'PROXYV2 and SCTP pools',
+  monitorType: 'TLS-HELLO and SCTP health monitors',
   regex:
     'compare_type REGEX (BIG-IP LTM policy conditions compare with EQUAL_TO, STARTS_WITH, ENDS_WITH or CONTAINS)',
 };
@@ -506,7 +504,6 @@ export function rejectUnsupported(type: keyof Bodies, o: Record<string, unknown>
     }
     case 'pool': {
       only('protocol', SUPPORTED.poolProtocol, WHY.poolProtocol);
-      only('lb_algorithm', SUPPORTED.lbAlgorithm, WHY.algorithm);
       if (o.tls_enabled === true) throw unsupported('tls_enabled (TLS to members)');
       for (const f of [
         'tls_container_ref',
@@ -523,8 +520,6 @@ export function rejectUnsupported(type: keyof Bodies, o: Record<string, unknown>
       return;
     }
     case 'member':
-      if (set(o.monitor_address)) throw unsupported('monitor_address (alternate monitor addresses)');
-      if (set(o.monitor_port)) throw unsupported('monitor_port (alternate monitor ports)');
       return;
     case 'healthmonitor':
       only('type', SUPPORTED.monitorType, WHY.monitorType);

@@ -9,7 +9,7 @@ import type {
   RequestEnvelope,
   ResourceType,
 } from './lbaas-request.js';
-import { MAX_POLICY_POSITION, MAX_RULES_PER_POLICY } from './lbaas-request.js';
+import { listenerTransport, MAX_POLICY_POSITION, MAX_RULES_PER_POLICY } from './lbaas-request.js';
 import {
   cidrContains,
   findNetwork,
@@ -244,11 +244,33 @@ const tagsOf = (v: string[] | null | undefined) => (v === undefined ? undefined 
 
 // Octavia's valid listener → pool protocol pairs (constants.VALID_LISTENER_POOL_PROTOCOL_MAP), for the protocols implemented here.
 const POOL_PROTOCOLS_FOR: Record<string, readonly string[]> = {
-  TCP: ['HTTP', 'HTTPS', 'TCP'],
-  HTTP: ['HTTP'],
-  HTTPS: ['HTTPS', 'TCP'],
-  TERMINATED_HTTPS: ['HTTP'],
+  TCP: ['HTTP', 'HTTPS', 'TCP', 'PROXY'],
+  HTTP: ['HTTP', 'PROXY'],
+  HTTPS: ['HTTPS', 'TCP', 'PROXY'],
+  TERMINATED_HTTPS: ['HTTP', 'PROXY'],
+  UDP: ['UDP'],
 };
+
+/** Octavia's health monitor types for a UDP pool; UDP-CONNECT is for UDP pools only. */
+const UDP_POOL_MONITORS = ['HTTP', 'TCP', 'PING', 'UDP-CONNECT'];
+
+function checkMonitorForPool(type: string, poolProtocol: string | undefined): void {
+  if (poolProtocol === undefined) return;
+  if (poolProtocol === 'UDP' && !UDP_POOL_MONITORS.includes(type))
+    throw faults.validation(
+      `The associated pool protocol is UDP, so only a ${UDP_POOL_MONITORS.join(', ')} type health monitor is supported.`,
+    );
+  if (poolProtocol !== 'UDP' && type === 'UDP-CONNECT')
+    throw faults.validation(`The UDP-CONNECT type is only supported for pools of type UDP.`);
+}
+
+/** A listener taking a port on the same transport (a UDP listener and a TCP-based one may share one). */
+function samePort(l: { protocol: string; protocol_port: number }, other: ListenerSpec): boolean {
+  return (
+    other.protocol_port === l.protocol_port &&
+    listenerTransport(other.protocol) === listenerTransport(l.protocol)
+  );
+}
 
 function checkProtocols(listenerProtocol: string, poolProtocol: string): void {
   if (!(POOL_PROTOCOLS_FOR[listenerProtocol] ?? []).includes(poolProtocol))
@@ -259,12 +281,20 @@ function checkProtocols(listenerProtocol: string, poolProtocol: string): void {
 
 function sessionPersistence(
   sp: PoolInput['session_persistence'],
+  protocol?: string,
 ): { type: string; cookie_name?: string | null } | null {
   if (!sp) return null;
-  if (sp.persistence_timeout !== undefined && sp.persistence_timeout !== null)
+  const tuned =
+    (sp.persistence_timeout !== undefined && sp.persistence_timeout !== null) ||
+    (sp.persistence_granularity !== undefined && sp.persistence_granularity !== null);
+  if (tuned && protocol !== 'UDP')
     throw faults.validation('persistence_timeout and persistence_granularity are only for UDP pools.');
-  if (sp.persistence_granularity !== undefined && sp.persistence_granularity !== null)
-    throw faults.validation('persistence_timeout and persistence_granularity are only for UDP pools.');
+  if (tuned)
+    throw faults.unsupportedOption('persistence_timeout and persistence_granularity (not translated)');
+  if (protocol === 'UDP' && sp.type !== 'SOURCE_IP')
+    throw faults.validation(
+      `Session persistence of type ${sp.type} is not supported for UDP protocol pools.`,
+    );
   if (sp.type === 'APP_COOKIE' && !sp.cookie_name)
     throw faults.validation(
       'Field "cookie_name" must be specified when using the "APP_COOKIE" session persistence type.',
@@ -278,7 +308,13 @@ function sessionPersistence(
     : { type: sp.type };
 }
 
-function monitorObject(id: string, poolId: string, m: MonitorInput): Record<string, unknown> {
+function monitorObject(
+  id: string,
+  poolId: string,
+  m: MonitorInput,
+  poolProtocol: string | undefined,
+): Record<string, unknown> {
+  checkMonitorForPool(m.type, poolProtocol);
   const http = m.type === 'HTTP' || m.type === 'HTTPS';
   if (!http)
     for (const f of ['http_method', 'url_path', 'expected_codes'] as const)
@@ -316,6 +352,8 @@ function memberObject(id: string, poolId: string, m: MemberInput): Record<string
     admin_state_up: flag(m.admin_state_up, true),
     backup: m.backup === true,
     ...(m.subnet_id ? { subnet_id: m.subnet_id } : {}),
+    ...(m.monitor_address ? { monitor_address: m.monitor_address } : {}),
+    ...(m.monitor_port ? { monitor_port: m.monitor_port } : {}),
     tags: tagsOf(m.tags),
   };
 }
@@ -327,7 +365,7 @@ function poolObject(id: string, p: PoolInput & { protocol: string; lb_algorithm:
     description: text(p.description),
     protocol: p.protocol,
     lb_algorithm: p.lb_algorithm,
-    session_persistence: sessionPersistence(p.session_persistence),
+    session_persistence: sessionPersistence(p.session_persistence, p.protocol),
     admin_state_up: flag(p.admin_state_up, true),
     listener_id: null,
     tags: tagsOf(p.tags),
@@ -441,7 +479,7 @@ function addPool(g: GraphState, p: PoolInput & { protocol: string; lb_algorithm:
         g.loadbalancerId,
         'create',
         'healthmonitor',
-        monitorObject(g.ctx.newId(), id, p.healthmonitor),
+        monitorObject(g.ctx.newId(), id, p.healthmonitor, p.protocol),
       ),
     );
   return id;
@@ -547,13 +585,14 @@ export function planLoadBalancerCreate(
   if (new Set(names).size !== names.length)
     throw faults.validation('Pool names must be unique when creating a fully populated loadbalancer.');
   const pending = new Map(pools.map((p) => [p.name ?? '', p]));
-  const ports = new Set<number>();
+  const ports = new Set<string>();
   for (const l of body.listeners ?? []) {
-    if (ports.has(l.protocol_port))
+    const key = `${listenerTransport(l.protocol)}:${l.protocol_port}`;
+    if (ports.has(key))
       throw faults.conflict(
         `Another Listener on this Load Balancer is already using protocol ${l.protocol} and protocol_port ${l.protocol_port}`,
       );
-    ports.add(l.protocol_port);
+    ports.add(key);
   }
   // Pools first (listeners and policies name them), then listeners with their policies.
   for (const p of pools) graphPool(g, p, pending);
@@ -563,7 +602,7 @@ export function planLoadBalancerCreate(
 
 export function planListenerCreate(ctx: PlanContext, tree: LoadBalancerTree, body: ListenerPost): WritePlan {
   const lb = tree.root.id;
-  const taken = tree.listeners.find((l) => (l.desired as ListenerSpec).protocol_port === body.protocol_port);
+  const taken = tree.listeners.find((l) => samePort(body, l.desired as ListenerSpec));
   if (taken)
     throw faults.conflict(
       `Another Listener on this Load Balancer is already using protocol ${(taken.desired as ListenerSpec).protocol} and protocol_port ${body.protocol_port}`,
@@ -639,7 +678,20 @@ export function planMonitorCreate(ctx: PlanContext, tree: LoadBalancerTree, body
   const id = ctx.newId();
   return {
     loadbalancerId: lb,
-    messages: [message(ctx, lb, 'create', 'healthmonitor', monitorObject(id, body.pool_id, body))],
+    messages: [
+      message(
+        ctx,
+        lb,
+        'create',
+        'healthmonitor',
+        monitorObject(
+          id,
+          body.pool_id,
+          body,
+          (findRecord(tree, 'pool', body.pool_id)?.desired as PoolSpec | undefined)?.protocol,
+        ),
+      ),
+    ],
     guard: guardOf(tree, MUTABLE, body.pool_id),
     subject: { type: 'healthmonitor', id },
   };
@@ -790,7 +842,7 @@ export function planPoolUpdate(
     const given = dropUndefined(body.session_persistence);
     const merged = { ...given, type: given.type ?? stored.session_persistence?.type };
     if (!merged.type) throw faults.validation('session_persistence needs a type');
-    sp = sessionPersistence(merged as PoolInput['session_persistence']);
+    sp = sessionPersistence(merged as PoolInput['session_persistence'], stored.protocol);
   }
   return updatePlan(
     ctx,
@@ -826,6 +878,8 @@ export function planMemberUpdate(
       admin_state_up: body.admin_state_up === undefined ? undefined : body.admin_state_up === true,
       weight: body.weight === undefined ? undefined : (body.weight ?? 1),
       backup: body.backup === undefined ? undefined : body.backup === true,
+      monitor_address: body.monitor_address,
+      monitor_port: body.monitor_port,
       tags: tagsOf(body.tags),
     },
     guardOf(tree, MUTABLE, poolId),

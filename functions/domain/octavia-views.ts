@@ -190,8 +190,8 @@ export function memberView(r: ResourceRecord): OctaviaObject {
     weight: d.weight,
     backup: d.backup ?? false,
     subnet_id: d.subnet_id ?? null,
-    monitor_address: null,
-    monitor_port: null,
+    monitor_address: d.monitor_address ?? null,
+    monitor_port: d.monitor_port ?? null,
     pool_id: d.pool_id,
   };
 }

@@ -2,6 +2,7 @@ import type { ApplyPlan } from './bigip-apply-plan.js';
 import type { BigIpObject, DeviceSnapshot, ReadUnit } from './bigip-objects.js';
 import type { HealthScrape } from './device-health.js';
 import type { RejectionCategory } from './errors.js';
+import type { LastApplied } from './last-applied.js';
 import type { ForwardedRequest, LbaasRequest, RequestEnvelope, ResourceType } from './lbaas-request.js';
 import type { ListenerStatistics } from './listener-statistics.js';
 import type { AgentView } from './liveness.js';
@@ -212,6 +213,15 @@ export interface ResourceStore {
    */
   recordOutcomes(outcomes: readonly StatusOutcome[], nowMs: number): Promise<number>;
   /**
+   * Keeps what a change applied and read back on the resource records it came from (each record's
+   * whole set, by its key `type#id`), whatever their revision: it describes the device, not a request.
+   * A record that no longer exists is left alone. Returns how many were written.
+   */
+  recordLastApplied(
+    loadbalancerId: string,
+    records: readonly { key: string; lastApplied: Record<string, LastApplied> }[],
+  ): Promise<number>;
+  /**
    * The reconciler made the device match again: the object is ACTIVE with `note` as its reason
    * (what was repaired), if it is still at the revision read and not pending. False otherwise.
    */
@@ -283,8 +293,11 @@ export interface HealthStore {
 
 /** One writer per partition of a device cluster. */
 export interface PartitionLease {
-  /** Waits (bounded) for the lease; throws LeaseBusyError when another writer keeps it. */
-  acquire(key: string, owner: string): Promise<void>;
+  /**
+   * Waits (bounded) for the lease; throws LeaseBusyError when another writer keeps it. Returns the
+   * send-by time the acquisition itself grants (half the TTL after it was taken), as `renew` does.
+   */
+  acquire(key: string, owner: string): Promise<number>;
   /**
    * Extends a lease its owner still holds, just before a device write: an apply slowed past the TTL
    * (a starved or paused function) may have lost it to another writer, and must then not write.
@@ -315,11 +328,17 @@ export interface SyncLedgerState {
  */
 export interface SyncLedger {
   read(group: string, nowMs: number): Promise<SyncLedgerState>;
-  /** Claims the next sync when none is running (or its runner died); returns its number. */
-  begin(group: string, owner: string, nowMs: number, ttlMs: number): Promise<number | undefined>;
+  /**
+   * Claims the next sync when none is running (or its runner died): its number; else the ledger as
+   * it stood when the claim was refused (as fresh as a read, so a waiter needs no read of its own).
+   */
+  begin(group: string, owner: string, nowMs: number, ttlMs: number): Promise<SyncClaim>;
   /** Sync `n` has ended (`ok`: well): the next may start. */
   end(group: string, owner: string, n: number, ok: boolean): Promise<void>;
 }
+
+/** A claim on the next config-sync: granted (its number), or refused while another runs. */
+export type SyncClaim = { started: number } | { busy: SyncLedgerState };
 
 // ---- queues ----
 
@@ -346,7 +365,7 @@ export interface QueueInbox {
 /** Pushes a message's next delivery back: the back-off between attempts of a retried message. */
 export interface MessageVisibility {
   delay(receiptHandle: string, seconds: number): Promise<void>;
-  /** Sets several in-flight messages' visibility in one call (the worker's in-flight hold). */
+  /** Sets several in-flight messages' visibility in one call (the worker's in-flight hold; 0: visible again at once). */
   holdAll(receiptHandles: string[], seconds: number): Promise<void>;
 }
 
@@ -404,6 +423,12 @@ export interface DeviceStatus {
 export interface ExecuteReport {
   /** Clean-up steps the device refused harmlessly (a node still in use, a partition not empty). */
   skipped: string[];
+  /**
+   * The device's answer to each object written by a call of its own (not enlisted in a
+   * transaction), as `read` would show it, by object key: only for kinds whose answer carries every
+   * attribute a read compares (none that is read with its subcollections). Absent: none.
+   */
+  answers?: Map<string, Record<string, unknown>>;
 }
 
 /** One BIG-IP: reads what an apply needs, executes a plan, reports its state. */

@@ -178,10 +178,11 @@ function checkL7Policy(
         `redirect_pool_id ${policy.redirect_pool_id} is not a pool of this load balancer`,
       );
     if (!notBeingDeleted(pool)) return refuse('conflict', `pool ${pool.id} is being deleted`);
-    if ((pool.desired as PoolSpec).protocol === 'TCP')
+    const poolProtocol = (pool.desired as PoolSpec).protocol;
+    if (poolProtocol === 'TCP' || poolProtocol === 'UDP')
       return refuse(
         'unsupported',
-        `pool ${pool.id} is a TCP pool; an L7 policy can only redirect to an HTTP or HTTPS pool`,
+        `pool ${pool.id} is a ${poolProtocol} pool; an L7 policy can only redirect to an HTTP or HTTPS pool`,
       );
   }
   return { request: normalisePolicy(request, policy, records, stored) };

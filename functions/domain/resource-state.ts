@@ -1,3 +1,4 @@
+import type { LastApplied } from './last-applied.js';
 import type { ObjectSpec, Operation, ResourceType } from './lbaas-request.js';
 
 export const PROVISIONING_STATUSES = [
@@ -41,6 +42,11 @@ export interface ResourceRecord<R extends ResourceType = ResourceType> {
    * PENDING_UPDATE too; only then may a child's apply settle it (it did not write the update).
    */
   ownChangePending?: boolean;
+  /**
+   * Per device object this resource's translation makes (by object key): what was last applied and
+   * what the device read back right after (last-applied.ts). Absent: never recorded.
+   */
+  lastApplied?: Record<string, LastApplied>;
   /** When the object was first recorded; the older of two clashing objects keeps its place. */
   createdAt: number;
   updatedAt: number;
@@ -48,7 +54,13 @@ export interface ResourceRecord<R extends ResourceType = ResourceType> {
 
 /** What an apply learned about one object: the status to write, conditional on its revision. */
 export type StatusOutcome =
-  | { kind: 'active'; record: ResourceRecord; operatingStatus: OperatingStatus }
+  | {
+      kind: 'active';
+      record: ResourceRecord;
+      operatingStatus: OperatingStatus;
+      /** The record's new last-applied records, written with its status (last-applied.ts). */
+      lastApplied?: Record<string, LastApplied>;
+    }
   | { kind: 'error'; record: ResourceRecord; reason: string }
   | { kind: 'deleted'; record: ResourceRecord };
 

@@ -127,13 +127,22 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
       // One pass: every load balancer's requests applied at once, then each record reported from its
       // load balancer's result, in FIFO order (a failed record fails the rest of its message group).
       const { parsed, outcomes } = await applyBatch(event.Records, applier);
-      return await processFifoBatch(event.Records, (record) =>
-        report(
-          record,
-          parsed.get(record.messageId) as ReturnType<typeof parseForwarded>,
-          outcomes.get(record.messageId),
-          hold,
-        ),
+      return await processFifoBatch(
+        event.Records,
+        (record) =>
+          report(
+            record,
+            parsed.get(record.messageId) as ReturnType<typeof parseForwarded>,
+            outcomes.get(record.messageId),
+            hold,
+          ),
+        async (unhandled) => {
+          for (const record of unhandled) await hold.release(record);
+          await deps.visibility.holdAll(
+            unhandled.map((r) => r.receiptHandle),
+            0,
+          );
+        },
       );
     } finally {
       await hold.stop();

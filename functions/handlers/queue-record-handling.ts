@@ -107,10 +107,16 @@ function messageGroupOf(record: SQSRecord): string {
  * within a group (one load balancer), so a batch of ten load balancers' requests need not wait for
  * each other (found by the hundred-tenant benchmark: forwarded one by one, the first worker
  * invocations took one request each and held it through a config-sync).
+ *
+ * The records left unhandled are handed to `releaseUnhandled` (made visible again at once): they
+ * then wait behind the failed record of their group, which SQS delivers first once its back-off
+ * ends, instead of keeping the group locked for their whole visibility timeout (or in-flight hold)
+ * after it (found once the local SQS delivered several messages of a group per batch, as SQS does).
  */
 export async function processFifoBatch(
   records: readonly SQSRecord[],
   handle: (record: SQSRecord) => Promise<RecordResult>,
+  releaseUnhandled?: (records: SQSRecord[]) => Promise<void>,
 ): Promise<SQSBatchResponse> {
   const messageGroups = new Map<string, SQSRecord[]>();
   for (const record of records) {
@@ -118,16 +124,20 @@ export async function processFifoBatch(
     messageGroups.set(key, [...(messageGroups.get(key) ?? []), record]);
   }
   const failed = new Set<string>();
+  const unhandled: SQSRecord[] = [];
   await Promise.all(
     [...messageGroups.values()].map(async (inOrder) => {
       for (const [i, record] of inOrder.entries()) {
         const result = await handle(record).catch((): RecordResult => 'failed');
         if (result === 'done') continue;
         for (const rest of inOrder.slice(i)) failed.add(rest.messageId);
+        unhandled.push(...inOrder.slice(i + 1));
         return;
       }
     }),
   );
+  // Best effort: one that stays hidden comes back after its visibility timeout, as before.
+  if (unhandled.length > 0 && releaseUnhandled) await releaseUnhandled(unhandled).catch(() => undefined);
   return {
     batchItemFailures: records
       .filter((r) => failed.has(r.messageId))

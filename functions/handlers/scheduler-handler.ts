@@ -144,7 +144,12 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
     // FIFO per load balancer: each group in order (a failed record fails the rest of its group), the
     // groups side by side, so a burst of many load balancers reaches the agents' queues at once and
     // their first batches are full.
-    return processFifoBatch(event.Records, handleRecord);
+    return processFifoBatch(event.Records, handleRecord, (unhandled) =>
+      deps.visibility.holdAll(
+        unhandled.map((r) => r.receiptHandle),
+        0,
+      ),
+    );
   };
 }
 

@@ -1,5 +1,12 @@
 import { BigIpError } from '../domain/errors.js';
-import type { BigIpDevice, DeviceCluster, SyncLedger, SyncLedgerState, Timers } from '../domain/ports.js';
+import type {
+  BigIpDevice,
+  DeviceCluster,
+  SyncClaim,
+  SyncLedger,
+  SyncLedgerState,
+  Timers,
+} from '../domain/ports.js';
 
 export interface GroupSyncDeps {
   /** The units of the group (the writer's peers are asked whether they hold a change). */
@@ -73,12 +80,11 @@ export class GroupSync {
       throw new Error(`cluster ${this.deps.cluster.name} syncs its device group but has no sync ledger`);
     const ledgerKey = this.ledgerKey;
     const deadline = this.deps.clock() + (this.deps.syncTimeoutMs ?? 30_000);
-    let target: number | undefined;
     // Every other unit holds it. A unit that cannot be asked in time (hung, or slow under load)
     // defers to the ledger: a sync numbered after the change that ended well copied it (a sync
     // copies the whole configuration); else to the writer's `In Sync`, which a busy group rarely
     // shows (another tenant's change is always pending).
-    const confirmed = async (): Promise<boolean> => {
+    const confirmed = async (target?: number): Promise<boolean> => {
       const answers = await Promise.all(others.map((u) => this.ask(u, onUnit)));
       if (answers.includes(false)) return false;
       if (!answers.includes(undefined)) return true;
@@ -88,41 +94,65 @@ export class GroupSync {
     };
     if (!options.changed && (await confirmed())) return;
 
-    // Fresh, never shared: a sync counted as "after the change" must have started after it.
-    target = (await ledger.read(ledgerKey, this.deps.clock())).started + 1;
+    // A sync counted as "after the change" must have started after it: claim the next one at once
+    // (numbered after the change), or learn from the refusal which one to wait for. Either answer is
+    // fresh, never a shared poll.
+    let target: number;
+    let ran: number | undefined;
+    // Checked after every sync as well as every wait: a peer that never shows the change (a unit
+    // that reads it back otherwise, or refuses it) would otherwise be synced for ever.
+    const inTime = () => {
+      if (this.deps.clock() < deadline) return;
+      throw new BigIpError(
+        `config-sync of ${this.deps.syncGroup} did not bring the change to every unit in time`,
+        { device: device.name, transient: true },
+      );
+    };
+    const first = await this.claim(ledger, ledgerKey);
+    if ('started' in first) {
+      target = first.started;
+      await this.runSync(device, ledgerKey, first.started);
+      ran = first.started;
+    } else target = first.busy.started + 1;
     for (;;) {
-      const state = await this.pollLedger(ledger, ledgerKey);
-      if (state.ended >= target) {
+      // A sync this writer ran to its end needs no read to say so.
+      const state: SyncLedgerState | undefined =
+        ran !== undefined && ran >= target ? undefined : await this.pollLedger(ledger, ledgerKey);
+      if (state === undefined || state.ended >= target) {
         // The units are asked about the objects in scope; what the writer cleaned up after them (a
         // node no member uses) they are not. A writer still ACTIVE synced all of it; one that lost
         // ACTIVE inside the window re-applies on the new active unit, clean-up included (found by the
         // long soak: a node left on the unit that took over).
-        if (await confirmed()) {
+        if (await confirmed(target)) {
           await this.assertStillActive(device);
           return;
         }
         await this.assertStillActive(device);
         // The sync ended without our objects (it failed, or a unit was away): the next one must cover them.
-        target = state.started + 1;
+        target = (state ?? (await ledger.read(ledgerKey, this.deps.clock()))).started + 1;
+        inTime();
         continue;
       }
       if (!state.running) {
-        const n = await ledger.begin(ledgerKey, this.deps.owner, this.deps.clock(), this.syncLeaseMs);
-        this.polled = undefined;
-        if (n !== undefined) {
-          await this.runSync(device, ledgerKey, n);
+        const claim = await this.claim(ledger, ledgerKey);
+        if ('started' in claim) {
+          await this.runSync(device, ledgerKey, claim.started);
           this.polled = undefined;
+          ran = claim.started;
           continue;
         }
       }
-      if (this.deps.clock() >= deadline) {
-        throw new BigIpError(
-          `config-sync of ${this.deps.syncGroup} did not bring the change to every unit in time`,
-          { device: device.name, transient: true },
-        );
-      }
+      inTime();
       await this.deps.timers.sleep(this.deps.ledgerPollMs ?? 200);
     }
+  }
+
+  /** Claims the next sync; a refusal's ledger state becomes the waiters' shared poll (it is as fresh as one). */
+  private async claim(ledger: SyncLedger, ledgerKey: string): Promise<SyncClaim> {
+    const now = this.deps.clock();
+    const claim = await ledger.begin(ledgerKey, this.deps.owner, now, this.syncLeaseMs);
+    this.polled = 'busy' in claim ? { ledgerKey, at: now, state: Promise.resolve(claim.busy) } : undefined;
+    return claim;
   }
 
   /**

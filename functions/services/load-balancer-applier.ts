@@ -8,6 +8,13 @@ import {
 import { partitionName } from '../domain/bigip-names.js';
 import { type Translation, type TranslationOptions, translate } from '../domain/bigip-translation.js';
 import { BigIpError, RejectedRequestError } from '../domain/errors.js';
+import {
+  foldIntoOutcomes,
+  type LastApplied,
+  type LastAppliedMap,
+  lastAppliedOf,
+  recordsByOwner,
+} from '../domain/last-applied.js';
 import { BATCH_OPERATION, type ResourceType } from '../domain/lbaas-request.js';
 import type {
   AgentRegistry,
@@ -33,7 +40,7 @@ import { lookupCertificates } from './certificate-lookup.js';
 import {
   type PartitionSession,
   type PartitionWriter,
-  unitHolds,
+  sendChange,
   type WriteResult,
 } from './partition-writer.js';
 
@@ -112,6 +119,10 @@ interface Staged {
   scope: ApplyScope;
   targets: readonly ApplyTarget[];
   result: Extract<ApplyResult, { outcome: 'applied' }>;
+  /** Every last-applied record after this change (what it wrote, read back right after). */
+  lastApplied: Map<string, LastApplied>;
+  /** The objects it created or updated. */
+  written: Set<string>;
 }
 
 /** What became of one load balancer's change under the lease. */
@@ -248,11 +259,13 @@ export class LoadBalancerApplier {
     if (targets.every((t) => settledBefore(records, t))) return { done: SERVED_EARLIER };
     const certificates = await lookupCertificates(tree, this.deps.certificates, env);
     const translation = translate(tree, { env, ...this.deps.translation, certificates });
+    const lastApplied = lastAppliedOf(tree);
     try {
-      return { staged: [await this.onDevice(tree, translation, targets, session)] };
+      return { staged: [await this.onDevice(tree, translation, targets, session, lastApplied)] };
     } catch (error) {
       if (!(error instanceof BigIpError) || error.transient) throw error;
-      if (targets.length > 1) return this.oneByOne(tree, translation, targets, certificates, session);
+      if (targets.length > 1)
+        return this.oneByOne(tree, translation, targets, certificates, session, lastApplied);
       const reason = String(error.context.bigipMessage ?? error.message);
       await resources.recordOutcomes(refusedByDevice(tree, first, reason), clock());
       return { done: { outcome: 'device-error', reason, device: error.device } };
@@ -266,13 +279,16 @@ export class LoadBalancerApplier {
     targets: readonly ApplyTarget[],
     certificates: CertificateLookup,
     session: PartitionSession,
+    lastApplied: LastAppliedMap,
   ): Promise<ChangeWork> {
     const staged: Staged[] = [];
     let refused: ApplyResult | undefined;
     let current = tree;
     for (const target of targets) {
       try {
-        staged.push(await this.onDevice(current, translation, [target], session));
+        // Each change plans with the records the ones before it left.
+        const records = staged.at(-1)?.lastApplied ?? lastApplied;
+        staged.push(await this.onDevice(current, translation, [target], session, records));
       } catch (error) {
         if (!(error instanceof BigIpError) || error.transient) throw error;
         const reason = String(error.context.bigipMessage ?? error.message);
@@ -292,6 +308,7 @@ export class LoadBalancerApplier {
     translation: Translation,
     targets: readonly ApplyTarget[],
     session: PartitionSession,
+    lastApplied: LastAppliedMap,
   ): Promise<Staged> {
     const scope = scopeForRequests(
       tree,
@@ -309,8 +326,8 @@ export class LoadBalancerApplier {
           { device: device.name, transient: true },
         );
     }
-    const plan = planApply(translation, scope, snapshot);
-    const report = await session.send(device, plan, unitHolds(translation, scope));
+    const plan = planApply(translation, scope, snapshot, lastApplied);
+    const sent = await sendChange(session, device, { translation, scope, snapshot, plan, lastApplied });
     return {
       tree,
       translation,
@@ -320,10 +337,12 @@ export class LoadBalancerApplier {
         outcome: 'applied',
         commands: plan.commands.length,
         atomic: plan.atomic,
-        skipped: report.skipped,
+        skipped: sent.report.skipped,
         statuses: 0,
         device: device.name,
       },
+      lastApplied: sent.lastApplied,
+      written: sent.written,
     };
   }
 
@@ -337,10 +356,30 @@ export class LoadBalancerApplier {
       if (released) await this.deps.registry.adjustLoadbalancerCount(released.env, released.host, -1);
       await this.deps.statistics.deleteStatistics(final.tree.root.id);
     }
+    // What the change wrote is recorded as the device read it back: with the statuses of the
+    // resources it settles, and on its own for a resource it wrote without settling it (a pool that a
+    // new monitor's change points at its monitor), before any status says ACTIVE.
+    const first = staged[0];
+    const owned =
+      first && final
+        ? recordsByOwner(
+            first.tree,
+            final.translation,
+            final.lastApplied,
+            new Set(staged.flatMap((s) => [...s.written])),
+          )
+        : [];
+    const folded = new Set<string>();
+    const settled = staged.map((s) => {
+      const fold = foldIntoOutcomes(completions(s.tree, s.translation, s.scope, s.targets), owned);
+      for (const key of fold.folded) folded.add(key);
+      return { s, outcomes: fold.outcomes };
+    });
+    const separate = owned.filter((o) => o.written && !folded.has(o.key));
+    if (final && separate.length > 0) await resources.recordLastApplied(final.tree.root.id, separate);
     let written = 0;
     let last: Staged | undefined;
-    for (const s of staged) {
-      const outcomes = completions(s.tree, s.translation, s.scope, s.targets);
+    for (const { s, outcomes } of settled) {
       written += await resources.recordOutcomes(outcomes, clock());
       // A deleted pool leaves no listener pointing at it (Octavia clears default_pool_id).
       for (const { listenerId, poolId } of orphanedDefaultPools(s.tree, outcomes))

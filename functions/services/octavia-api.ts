@@ -717,7 +717,8 @@ export class OctaviaApi {
         requests.slice(0, recorded),
         `the rest of its API call could not be recorded: ${(error as Error).message}`,
       );
-      throw error instanceof OctaviaFault ? error : new OctaviaFault(500, (error as Error).message);
+      // A store error stays what it is: the handler logs it and answers Octavia's generic 500, as for the first request.
+      throw error;
     }
     for (const r of requests)
       if (r.resource !== 'loadbalancer')

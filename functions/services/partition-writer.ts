@@ -3,6 +3,14 @@ import { partitionLeaseKey } from '../domain/bigip-names.js';
 import type { DeviceSnapshot, ReadUnit } from '../domain/bigip-objects.js';
 import type { Translation } from '../domain/bigip-translation.js';
 import { LeaseBusyError } from '../domain/errors.js';
+import {
+  type LastApplied,
+  type LastAppliedMap,
+  lastAppliedAfter,
+  readBackUnits,
+  usableAnswers,
+  writtenKeys,
+} from '../domain/last-applied.js';
 import type { BigIpDevice, DeviceCluster, ExecuteReport, PartitionLease } from '../domain/ports.js';
 import type { GroupSync } from './group-sync.js';
 
@@ -13,7 +21,15 @@ export interface PartitionWriterDeps {
   sync: Pick<GroupSync, 'confirm'>;
   /** A lease-owner token, fresh for each write (two writes of one process never share a lease). */
   newOwner: () => string;
+  clock: () => number;
 }
+
+/**
+ * A send renews the lease unless this share of the last grant's sending window is still ahead: a
+ * change planned right after the lease was taken is fenced by the acquisition itself (the same
+ * guarantee, one DynamoDB write fewer), one planned later gets a full window again.
+ */
+const FRESH_GRANT = 0.8;
 
 /** Whether another unit of the group holds a change (asked after the config-sync). */
 export type HoldsCheck = (unit: BigIpDevice) => Promise<boolean>;
@@ -37,14 +53,89 @@ export function changesDevice(plan: ApplyPlan): boolean {
 
 /**
  * Whether a unit already has what a translation wants for a scope: the same read and plan as an
- * apply, and nothing to do (clean-up after the change, such as a node, is not asked about).
+ * apply, and nothing to do (clean-up after the change, such as a node, is not asked about). The
+ * last-applied records are those the change left (a change records what it wrote after sending).
  */
-export function unitHolds(translation: Translation, scope: ApplyScope): HoldsCheck {
+export function unitHolds(
+  translation: Translation,
+  scope: ApplyScope,
+  lastApplied?: LastAppliedMap,
+): HoldsCheck {
   return async (unit) => {
     const snapshot = await unit.read(translation.partition, scope.reads);
-    const plan = planApply(translation, scope, snapshot);
+    const plan = planApply(translation, scope, snapshot, lastApplied);
     return !plan.createFolder && plan.commands.length === 0;
   };
+}
+
+/** A change planned for one load balancer's objects, with what it was planned from. */
+export interface PlannedChange {
+  translation: Translation;
+  scope: ApplyScope;
+  /** What the device showed when the change was planned. */
+  snapshot: DeviceSnapshot;
+  plan: ApplyPlan;
+  /** The last-applied records it was planned with. */
+  lastApplied: LastAppliedMap;
+}
+
+/** A change sent, and what the device read back right after it. */
+export interface SentChange {
+  report: ExecuteReport;
+  /**
+   * Every last-applied record after the change (last-applied.ts: `lastAppliedAfter`). The same map
+   * is corrected in place while the change is confirmed, should another unit read an object back
+   * otherwise than the device answered its write: read it once the change is confirmed.
+   */
+  lastApplied: Map<string, LastApplied>;
+  /** The objects it created or updated: their records must be kept. */
+  written: Set<string>;
+  /** The GETs that read them back (0 when the device's answers stood for all of them, or it wrote nothing recorded). */
+  readBackCalls: number;
+}
+
+/**
+ * Sends a planned change and records, still under the lease, what it wrote as the device holds it
+ * right after our write, which the next plan compares with (like with like): the device's answer to
+ * a write made on its own (no call more), else a read after it. The group's other units are asked
+ * with the records the change left; one that reads an answered object back otherwise has it compared
+ * with the device's own read of it, taken then, once (a device whose answers differ from its reads
+ * then costs a GET, never an endless config-sync).
+ */
+export async function sendChange(
+  session: PartitionSession,
+  device: BigIpDevice,
+  change: PlannedChange,
+): Promise<SentChange> {
+  const { translation, scope, snapshot, plan } = change;
+  const records = new Map(change.lastApplied);
+  const replace = (next: Map<string, LastApplied>) => {
+    records.clear();
+    for (const [k, v] of next) records.set(k, v);
+  };
+  let answered = false;
+  let reread: Promise<void> | undefined;
+  const holds: HoldsCheck = async (unit) => {
+    if (await unitHolds(translation, scope, records)(unit)) return true;
+    if (!answered) return false;
+    reread ??= (async () => {
+      const readBack = await session.read(device, readBackUnits(plan));
+      replace(lastAppliedAfter(translation, scope, plan, snapshot, readBack, new Map(), change.lastApplied));
+      answered = false;
+    })().catch((error: unknown) => {
+      reread = undefined;
+      throw error;
+    });
+    await reread;
+    return unitHolds(translation, scope, records)(unit);
+  };
+  const report = await session.send(device, plan, holds);
+  const answers = usableAnswers(translation, plan, report.answers, change.lastApplied, snapshot.tmosVersion);
+  const units = readBackUnits(plan, new Set(answers.keys()));
+  const readBack = units.length > 0 ? await session.read(device, units) : undefined;
+  replace(lastAppliedAfter(translation, scope, plan, snapshot, readBack, answers, change.lastApplied));
+  answered = answers.size > 0;
+  return { report, lastApplied: records, written: writtenKeys(plan), readBackCalls: units.length };
 }
 
 /** One write's time as the partition's only writer: the unit, its reads, and its fenced sends. */
@@ -53,8 +144,9 @@ export interface PartitionSession {
   activeDevice(): Promise<BigIpDevice>;
   read(device: BigIpDevice, units: readonly ReadUnit[]): Promise<DeviceSnapshot>;
   /**
-   * Sends a planned change: if it changes anything, the lease is renewed first (LeaseBusyError when
-   * it was lost: nothing is sent) and no call of it is sent after the renewal's send-by time. The
+   * Sends a planned change: if it changes anything, the lease is renewed first unless it was just
+   * taken (LeaseBusyError when it was lost: nothing is sent), and no call of it is sent after the
+   * grant's send-by time. The
    * change is confirmed on the group once the lease is released: `holds` asks each other unit
    * whether it has it (absent: any unit that took the sync does).
    */
@@ -72,8 +164,9 @@ interface Sent {
  * and orphan removal): take the partition's lease → read the desired state inside it (the caller's
  * work starts only once the lease is held, so a writer that waited plans from the newest state and
  * never writes an older revision over a newer one) → read the device → plan → renew the lease
- * right before sending (a writer slowed past the lease's TTL does not write after another took over)
- * and send nothing after the renewal's send-by time (a lease cannot fence a call already on its way)
+ * right before sending (a writer slowed past the lease's TTL does not write after another took over;
+ * unless the lease was just taken, whose own grant still has most of its window ahead) and send
+ * nothing after the grant's send-by time (a lease cannot fence a call already on its way)
  * → release the lease → confirm every change on the device group (config-sync, peers asked), outside
  * the lease so a tenant's next change does not queue behind a sync. The cluster reads every unit's
  * failover state again after any unit's error (the units it hands out report them).
@@ -93,8 +186,12 @@ export class PartitionWriter {
     const { env, lease, cluster } = this.deps;
     const key = partitionLeaseKey(env, cluster.name, partition);
     const owner = this.deps.newOwner();
+    const { clock } = this.deps;
+    /** When the last acquisition or renewal said sending must stop, and how long a window it gave. */
+    let grant: { sendBy: number; window: number };
     try {
-      await lease.acquire(key, owner);
+      const sendBy = await lease.acquire(key, owner);
+      grant = { sendBy, window: sendBy - clock() };
     } catch (error) {
       if (error instanceof LeaseBusyError) return { outcome: 'busy', error };
       throw error;
@@ -106,7 +203,13 @@ export class PartitionWriter {
       send: async (device, plan, holds = async () => true) => {
         const changed = changesDevice(plan);
         // Still the partition's only writer? A slowed writer may have outlived its lease (then: retried).
-        const sendBy = changed ? await lease.renew(key, owner) : undefined;
+        // A grant taken just now answers that already (the lease is ours until well after its send-by).
+        let sendBy: number | undefined;
+        if (changed && grant.sendBy - clock() >= grant.window * FRESH_GRANT) sendBy = grant.sendBy;
+        else if (changed) {
+          sendBy = await lease.renew(key, owner);
+          grant = { sendBy, window: sendBy - clock() };
+        }
         const report = await device.execute(partition, plan, sendBy !== undefined ? { sendBy } : {});
         sent.push({ device, changed, holds });
         return report;

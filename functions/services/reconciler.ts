@@ -3,6 +3,7 @@ import { partitionName } from '../domain/bigip-names.js';
 import { type BigIpObject, type DeviceSnapshot, objectKey } from '../domain/bigip-objects.js';
 import { type Translation, type TranslationOptions, translate } from '../domain/bigip-translation.js';
 import { BigIpError, LeaseBusyError } from '../domain/errors.js';
+import { lastAppliedOf, recordsByOwner } from '../domain/last-applied.js';
 import type {
   AgentRegistry,
   BigIpDevice,
@@ -23,7 +24,7 @@ import { allRecords, buildTree, isPending, type LoadBalancerTree } from '../doma
 import { lookupCertificates, readOnce } from './certificate-lookup.js';
 import { environmentTrees } from './environment-trees.js';
 import type { GroupSync } from './group-sync.js';
-import { type PartitionWriter, unitHolds } from './partition-writer.js';
+import { type PartitionWriter, sendChange } from './partition-writer.js';
 
 export interface ReconcilerDeps {
   env: string;
@@ -257,8 +258,9 @@ export class Reconciler {
       if (pending(tree)) return skipPending;
       const now = await this.compare(device, tree, partitions, listing, certificates);
       if (now.drift.length === 0) return { ...base, outcome: 'in-sync' as const };
+      let sent: Awaited<ReturnType<typeof sendChange>>;
       try {
-        await session.send(device, now.plan, unitHolds(now.translation, now.scope));
+        sent = await sendChange(session, device, now);
       } catch (error) {
         // Still the partition's only writer after a long read? A lost lease leaves it to the next run.
         if (error instanceof LeaseBusyError)
@@ -272,7 +274,7 @@ export class Reconciler {
         await resources.recordOutcomes([{ kind: 'error', record: tree.root, reason }], clock());
         return { ...base, outcome: 'failed' as const, drift: now.drift, reason };
       }
-      return { repaired: tree, drift: now.drift };
+      return { repaired: { tree, drift: now.drift, translation: now.translation, sent } };
     });
     if (written.outcome === 'busy')
       return { ...base, outcome: 'skipped', reason: 'an agent is writing its partition' };
@@ -280,11 +282,17 @@ export class Reconciler {
     if (written.unconfirmed !== undefined) throw written.unconfirmed;
     const done = written.value;
     if (!('repaired' in done)) return done;
-    const { drift } = done;
+    const { tree, drift, translation, sent } = done.repaired;
+    // What the repair wrote, as the device holds it right after (read once it is confirmed: the
+    // confirmation may correct it, partition-writer.ts): the next run compares with that.
+    const records = recordsByOwner(tree, translation, sent.lastApplied, sent.written).filter(
+      (r) => r.written,
+    );
+    if (records.length > 0) await resources.recordLastApplied(first.root.id, records);
     const restored =
       drift.every((d) => d.action === 'create') && drift.some((d) => d.kind === 'virtual-address');
     const note = `${restored ? 'restored on' : 'drift repaired on'} ${device.name} at ${new Date(clock()).toISOString()}: ${summarize(drift)}`;
-    await resources.recordRepair(done.repaired.root, note, clock());
+    await resources.recordRepair(tree.root, note, clock());
     return { ...base, outcome: restored ? 'restored' : 'repaired', drift };
   }
 
@@ -305,8 +313,17 @@ export class Reconciler {
     });
     const snapshot = await device.read(translation.partition, scope.reads);
     await this.assertConsistent(snapshot, translation, partitions, listing);
-    const plan = planApply(translation, scope, snapshot);
-    return { translation, scope, plan, drift: describeDrift(plan, snapshot.poolMembers) };
+    // Like with like: what the device read back after our last write is not drift (last-applied.ts).
+    const lastApplied = lastAppliedOf(tree);
+    const plan = planApply(translation, scope, snapshot, lastApplied);
+    return {
+      translation,
+      scope,
+      snapshot,
+      plan,
+      lastApplied,
+      drift: describeDrift(plan, snapshot.poolMembers),
+    };
   }
 
   /**

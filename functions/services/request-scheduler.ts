@@ -28,6 +28,7 @@ import type {
   AgentQueue,
   AgentRecord,
   AgentRegistry,
+  Binding,
   BindingStore,
   GroupRecord,
   GroupStore,
@@ -69,6 +70,12 @@ export interface RequestSchedulerDeps {
   groups?: { store: GroupStore; definitions: readonly GroupDefinition[]; cacheMs: number };
   /** The environment's networks (network-checks.ts); left out, none: every address in route domain 0. */
   networks?: NetworkCatalog;
+  /**
+   * How long a load balancer's binding is remembered (as long as the agent list is cached): a bound
+   * load balancer's requests come in bursts, and a remembered binding is used only while its agent is
+   * active, so it goes where a fresh read would send it. Absent or 0: read for every request.
+   */
+  bindingCacheMs?: number;
 }
 
 export type ForwardedDecision = ForwardedScheduleDecision;
@@ -220,8 +227,9 @@ export class RequestScheduler {
     const { env, bindings, directory, clock, random, agentDownTimeMs, selection } = this.deps;
     const { loadbalancerId, tenantId } = request;
     for (let round = 0; round < MAX_DECISION_ROUNDS; round++) {
+      const remembered = round === 0 ? this.recentBinding(loadbalancerId) : undefined;
       const [binding, registered] = await Promise.all([
-        bindings.getBinding(loadbalancerId),
+        remembered ?? bindings.getBinding(loadbalancerId),
         directory.list(env),
       ]);
       // An agent that never reported a queue cannot take work, whatever its row says.
@@ -245,6 +253,12 @@ export class RequestScheduler {
         selection,
       };
       if (binding) {
+        // A remembered binding serves its own active agent only; anything else decides on a fresh read.
+        if (remembered && needsAffinity({ ...base, binding })) {
+          this.bindingCache.delete(loadbalancerId);
+          continue;
+        }
+        if (!remembered) this.rememberBinding(binding);
         // Only a failover needs the tenant's affinity: the bound path stays at one read.
         const affinity = needsAffinity({ ...base, binding })
           ? (await bindings.getTenantAffinity(env, tenantId)).hosts.map((h) => h.host)
@@ -320,7 +334,38 @@ export class RequestScheduler {
       return 'again';
     }
     await registry.adjustLoadbalancerCount(env, decision.host, 1);
+    this.rememberBinding({
+      loadbalancerId,
+      env,
+      host: decision.host,
+      tenantId,
+      boundAt: clock(),
+      group: decision.group,
+    });
     return this.place(decision, base.agents, true);
+  }
+
+  /** Recently read or made bindings, oldest first (the binding cache). */
+  private readonly bindingCache = new Map<string, { at: number; binding: Binding }>();
+
+  private recentBinding(loadbalancerId: string): Binding | undefined {
+    const ttl = this.deps.bindingCacheMs ?? 0;
+    const hit = this.bindingCache.get(loadbalancerId);
+    const now = this.deps.clock();
+    return hit && now - hit.at < ttl && now >= hit.at ? hit.binding : undefined;
+  }
+
+  private rememberBinding(binding: Binding): void {
+    const ttl = this.deps.bindingCacheMs ?? 0;
+    if (ttl <= 0) return;
+    const now = this.deps.clock();
+    this.bindingCache.delete(binding.loadbalancerId);
+    this.bindingCache.set(binding.loadbalancerId, { at: now, binding });
+    // Oldest first: drop what has expired.
+    for (const [id, entry] of this.bindingCache) {
+      if (now - entry.at < ttl) break;
+      this.bindingCache.delete(id);
+    }
   }
 
   private groupCache: { at: number; views: GroupView[] } | undefined;

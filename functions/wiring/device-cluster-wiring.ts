@@ -72,6 +72,7 @@ export function wirePartitionWriter(access: DeviceAccessConfig, wiring: WriterWi
     cluster,
     sync,
     newOwner: wiring.newOwner,
+    clock: wiring.clock ?? Date.now,
   });
   return { cluster, sync, writer };
 }

@@ -50,6 +50,7 @@ export function wireScheduler(
     bindings,
     registry,
     directory: new AgentDirectory(registry, config.agentCacheMs, clock),
+    bindingCacheMs: config.agentCacheMs,
     queue: new SqsAgentQueue(clients.sqs),
     clock,
     random,

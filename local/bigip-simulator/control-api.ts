@@ -40,6 +40,7 @@ export function dumpConfig(store: ConfigStore): Record<string, unknown[]> {
     'ltm/pool/members',
     'ltm/node',
     'ltm/policy',
+    'ltm/rule',
     'ltm/profile/client-ssl',
     'sys/file/ssl-cert',
     'sys/file/ssl-key',

@@ -107,12 +107,14 @@ export class ConfigStore {
       ['ltm/profile/fastl4', 'fastL4'],
       ['ltm/profile/one-connect', 'oneconnect'],
       ['ltm/profile/client-ssl', 'clientssl'],
+      ['ltm/profile/udp', 'udp'],
       ['ltm/persistence/cookie', 'cookie'],
       ['ltm/persistence/source-addr', 'source_addr'],
       ['ltm/monitor/http', 'http'],
       ['ltm/monitor/https', 'https'],
       ['ltm/monitor/tcp', 'tcp'],
       ['ltm/monitor/gateway-icmp', 'gateway_icmp'],
+      ['ltm/monitor/udp', 'udp'],
     ];
     for (const [collection, name] of builtIns) {
       this.insert(collection, `/Common/${name}`, this.make(name, 'Common', { defaultsFrom: 'none' }));
@@ -265,7 +267,10 @@ export class ConfigStore {
       const vs = this.all('ltm/virtual').find((v) => ((v.attrs.rules as string[]) ?? []).includes(path));
       if (vs) throw new SimError(400, errors.ruleInUse(path, vs.fullPath));
     } else if (collection.startsWith('ltm/monitor/')) {
-      if (this.all('ltm/pool').some((p) => monitorsOf(p).includes(path)))
+      if (
+        this.all('ltm/pool').some((p) => monitorsOf(p).includes(path)) ||
+        this.all('ltm/pool/members').some((m) => monitorsOf(m).includes(path))
+      )
         throw new SimError(400, errors.monitorInUse(path));
     } else if (collection === 'ltm/node') {
       const member = this.all('ltm/pool/members').find(

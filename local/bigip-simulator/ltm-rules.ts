@@ -84,6 +84,12 @@ export function applyAttributes(
     if (!isIP(String(a.address).split('%')[0] as string) || port === undefined) {
       throw new SimError(400, errors.invalidValue(`Invalid pool member name ${object.name}`));
     }
+    // A member's own monitor replaces its pool's; `default` (or nothing) is the pool's (device-facts.md §1.6).
+    if (a.monitor === '' || a.monitor === 'default' || a.monitor === '/Common/default') delete a.monitor;
+    for (const m of monitorsOf(object)) {
+      const exists = MONITOR_TYPES.some((t) => store.get(`ltm/monitor/${t}`, m));
+      if (!exists) throw new SimError(400, errors.notFound('monitor', m));
+    }
     if (creating) ensureNode(store, object.partition, String(a.address));
   } else if (collection === 'ltm/virtual-address') {
     Object.assign(a, attrs);
@@ -111,6 +117,7 @@ export function applyAttributes(
       a.defaultsFrom ??= `/Common/${type === 'gateway-icmp' ? 'gateway_icmp' : type}`;
     }
     refuseRawControlCharacters(a.send);
+    a.destination = monitorDestination(String(a.destination ?? '*:*'));
     // §1.3: from 13.0 the device keeps the interval below the timeout (a 30/10 monitor reads back 9/10).
     if (atLeast(store.traits, 13) && Number(a.timeout) > 0 && Number(a.interval) >= Number(a.timeout)) {
       a.interval = Math.max(1, Number(a.timeout) - 1);
@@ -225,6 +232,19 @@ function validateVirtual(store: ConfigStore, vs: StoredObject): void {
     if (!PROFILE_TYPES.some((t) => store.get(`ltm/profile/${t}`, p.name))) {
       throw new SimError(400, errors.foreignKey(p.name, 'virtual server profile', vs.fullPath, 'profile_FK'));
     }
+    // A UDP virtual takes a UDP profile and no TCP-side one, and a TCP virtual no UDP profile
+    // (the simulator's refusal: no public source quotes the device's words).
+    const udpProfile = !!store.get('ltm/profile/udp', p.name);
+    const tcpSide = ['tcp', 'fastl4', 'http', 'one-connect', 'client-ssl'].some((t) =>
+      store.get(`ltm/profile/${t}` as Collection, p.name),
+    );
+    if ((a.ipProtocol === 'udp' && tcpSide) || (a.ipProtocol === 'tcp' && udpProfile))
+      throw new SimError(
+        400,
+        errors.invalidValue(
+          `simulator: profile ${p.name} does not fit ipProtocol ${String(a.ipProtocol)} of virtual server ${vs.fullPath}`,
+        ),
+      );
   }
   for (const p of a.persist as { name: string }[]) {
     if (!PERSISTENCE_TYPES.some((t) => store.get(`ltm/persistence/${t}`, p.name))) {
@@ -339,4 +359,17 @@ function ensureNode(store: ConfigStore, partition: string, address: string): voi
 export function destinationAddress(vs: StoredObject): string {
   const parsed = parseDestination(String(vs.attrs.destination ?? ''));
   return parsed ? `${parsed.partition}|${parsed.address}` : '';
+}
+
+/**
+ * A monitor's alias destination: `*:*` (the member itself), `ip:port`, `ip:*`, `*:port`; IPv6 with a
+ * dot before the port. Anything else is refused, as a device refuses a malformed address.
+ */
+function monitorDestination(value: string): string {
+  const m = /^(\*|[0-9.]+|[0-9a-fA-F:]+)[:.](\*|\d{1,5})$/.exec(value.trim());
+  const host = m?.[1];
+  const port = m?.[2];
+  if (!host || !port || (host !== '*' && !isIP(host)) || (port !== '*' && Number(port) > 65535))
+    throw new SimError(400, errors.invalidValue(`Invalid monitor destination ${value}`));
+  return value.trim();
 }

@@ -1,8 +1,9 @@
+import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
 import { LOOPBACK_V4 } from './loopback.js';
 import type { ConfigStore, StoredObject } from './ltm-model.js';
-import { monitorsOf, splitMember } from './ltm-types.js';
+import { MONITOR_TYPES, monitorsOf, splitMember } from './ltm-types.js';
 import type { MonitorStatus, StatsBook } from './stats-book.js';
 
 /** Read at most this much of a monitor's response (what a receive rule searches). */
@@ -45,11 +46,15 @@ export class MonitorProbes {
     }
     for (const [poolPath, members] of byPool) {
       const pool = this.unit.store.get('ltm/pool', poolPath);
-      const monitor = pool ? this.monitorOf(pool) : undefined;
-      if (!pool || !monitor) continue;
+      const poolMonitor = pool ? this.monitorOf(pool) : undefined;
+      if (!pool) continue;
       for (const member of members) {
+        // A member's own monitor replaces its pool's, and checks its alias destination when it has one.
+        const monitor = this.monitorOf(member) ?? poolMonitor;
+        if (!monitor) continue;
         const key = `${pool.fullPath}|${member.fullPath}`;
-        const [address, port] = splitMember(member.name);
+        const [memberAddress, memberPort] = splitMember(member.name);
+        const [address, port] = aliasOf(monitor, memberAddress, memberPort);
         if (port === undefined) continue;
         seen.add(key);
         let state = this.probes.get(key);
@@ -89,15 +94,26 @@ export class MonitorProbes {
     for (const key of this.probes.keys()) if (!seen.has(key)) this.probes.delete(key);
   }
 
-  private monitorOf(pool: StoredObject): StoredObject | undefined {
-    const [path] = monitorsOf(pool);
+  private monitorOf(poolOrMember: StoredObject): StoredObject | undefined {
+    const [path] = monitorsOf(poolOrMember);
     if (!path) return undefined;
-    for (const type of ['http', 'https', 'tcp', 'gateway-icmp']) {
+    for (const type of MONITOR_TYPES) {
       const m = this.unit.store.get(`ltm/monitor/${type}` as never, path);
       if (m) return { ...m, attrs: { ...m.attrs, monitorType: type } };
     }
     return undefined;
   }
+}
+
+/** Where a monitor checks a member: its alias destination's address and port, `*` meaning the member's. */
+function aliasOf(
+  monitor: StoredObject,
+  address: string,
+  port: number | undefined,
+): [string, number | undefined] {
+  const alias = /^(.+)[:.](\*|\d+)$/.exec(String(monitor.attrs.destination ?? '*:*'));
+  if (!alias) return [address, port];
+  return [alias[1] === '*' ? address : (alias[1] as string), alias[2] === '*' ? port : Number(alias[2])];
 }
 
 /** The device's two-character escapes in a send string (device-facts.md §1.4) as the bytes it sends. */
@@ -109,6 +125,7 @@ function unescapeSend(send: string): string {
 function probe(monitor: StoredObject, address: string, port: number, waitMs: number): Promise<boolean> {
   const type = String(monitor.attrs.monitorType);
   if (type === 'gateway-icmp') return Promise.resolve(true);
+  if (type === 'udp') return probeUdp(monitor, address, port, waitMs);
   return new Promise((resolve) => {
     let answer = '';
     let settled = false;
@@ -145,5 +162,34 @@ function probe(monitor: StoredObject, address: string, port: number, waitMs: num
       else if (answer.length > MAX_PROBE_BYTES) finish(false);
     });
     socket.on('end', () => finish(match()));
+  });
+}
+
+/**
+ * A UDP monitor's probe: a datagram (its send string) to the member; down when the member's host
+ * answers ICMP port unreachable (Linux reports it on a connected socket as ECONNREFUSED), up when
+ * nothing refuses it within the wait. Without a receive string an answer is not needed, which is
+ * how a UDP service that does not reply to a probe stays up (inferred: no public source quotes the
+ * device's rule in more detail).
+ */
+function probeUdp(monitor: StoredObject, address: string, port: number, waitMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket(address.includes(':') ? 'udp6' : 'udp4');
+    let settled = false;
+    const finish = (up: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.close();
+      resolve(up);
+    };
+    // Half the wait for a refusal to come back (a loopback one comes within microseconds).
+    const timer = setTimeout(() => finish(true), Math.max(50, Math.min(waitMs / 2, 500)));
+    socket.on('error', () => finish(false));
+    socket.connect(port, address, () => {
+      socket.send(unescapeSend(String(monitor.attrs.send ?? '')) || 'probe', (error) => {
+        if (error) finish(false);
+      });
+    });
   });
 }

@@ -171,6 +171,8 @@ const RANKS: [RegExp, number][] = [
   [/^ltm\/node/, 2],
   [/^ltm\/pool\/[^/]+\/members/, 4],
   [/^ltm\/pool/, 3],
+  // bigip-rest.md A.3: rule before virtual address and virtual server.
+  [/^ltm\/rule/, 4.5],
   [/^ltm\/virtual-address/, 5],
   // A policy names pools and is named by virtual servers.
   [/^ltm\/policy/, 5.5],

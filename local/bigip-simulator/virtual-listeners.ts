@@ -43,7 +43,8 @@ export class VirtualListeners {
     if (this.unit.failoverState === 'active') {
       for (const vs of this.unit.store.all('ltm/virtual')) {
         const dest = destinationOf(vs);
-        if (dest && vs.attrs.disabled !== true)
+        // TCP virtual servers only: the sandbox forwards no datagrams (UDP virtuals are configuration here).
+        if (dest && vs.attrs.disabled !== true && (vs.attrs.ipProtocol ?? 'tcp') === 'tcp')
           wanted.set(`${dest.address}:${dest.port}`, { ...dest, tls: this.defaultTls(vs) });
       }
     }

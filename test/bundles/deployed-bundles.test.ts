@@ -1,8 +1,9 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,12 +14,24 @@ import { StaticCredentials } from '../../functions/adapters/device-credentials.j
 import { DynamoDbAgentRegistry } from '../../functions/adapters/dynamodb-agent-registry.js';
 import { DynamoDbBindingStore } from '../../functions/adapters/dynamodb-binding-store.js';
 import { DynamoDbResourceStore } from '../../functions/adapters/dynamodb-resource-store.js';
+import { ENV_VARS } from '../../functions/shared/config.js';
 import { tableNames } from '../../functions/shared/table-schema.js';
+import { freePort } from '../../local/free-port.js';
 import { type BundleEnvironment, type BundleWorld, prepareBundles } from '../support/bundle-fixture.js';
 import { type BundleProcess, startBundle } from '../support/bundle-host.js';
 import { referencedId, type TemplateFunction } from '../support/cloud-assembly.js';
 import { lbIds, requests } from '../support/factories.js';
-import { drainQueue, EVENT_SHAPES, scheduledEvent } from '../support/lambda-events.js';
+import { matches } from '../support/iam-policy.js';
+import { type Keystone, keystoneMissing, startKeystone } from '../support/keystone.js';
+import {
+  apiGatewayProxyEvent,
+  drainQueue,
+  EVENT_SHAPES,
+  methodArn,
+  scheduledEvent,
+  tokenAuthorizerEvent,
+} from '../support/lambda-events.js';
+import type { Trigger } from '../support/local-deployment.js';
 import { eventually } from '../support/local-stack-fixture.js';
 
 /**
@@ -37,19 +50,77 @@ const admin = {
   sqs: createSqsClient(),
 };
 
+/**
+ * The Keystone the API's authorizer validates tokens with: Debian's, started on loopback, with the
+ * API's service account (role `service`, as keystonemiddleware's account has) and a project member;
+ * without it, a loopback port nothing listens on, where the authorizer must fail closed.
+ */
+const keystoneAbsent = keystoneMissing();
+let keystone: Keystone | undefined;
+const accounts = {
+  service: { username: 'lbaas-api', password: randomBytes(12).toString('base64url'), projectName: 'service' },
+  member: {
+    username: 'bundles-member',
+    password: randomBytes(12).toString('base64url'),
+    project: 'bundles-tenant',
+  },
+};
+let keystoneUrl: string;
+let memberProjectId: string | undefined;
+const API_STEPS = keystoneAbsent
+  ? `the API bundle creates a load balancer (version discovery, POST, GET, the request through the scheduler and a worker to ACTIVE); no Keystone here (${keystoneAbsent}): the authorizer bundle, pointed at a loopback port that refuses, fails closed`
+  : 'the API bundle creates a load balancer (version discovery, POST, GET, the request through the scheduler and a worker to ACTIVE) for the caller the authorizer bundle let in: a real Keystone’s token is allowed, a bad one denied';
+
 beforeAll(async () => {
-  world = await prepareBundles({
-    outdir: scratch,
-    dynamodbEndpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB as string,
-    sqsEndpoint: process.env.AWS_ENDPOINT_URL_SQS as string,
-  });
+  const started = keystoneAbsent ? undefined : startKeystone();
+  try {
+    world = await prepareBundles({
+      outdir: scratch,
+      dynamodbEndpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB as string,
+      sqsEndpoint: process.env.AWS_ENDPOINT_URL_SQS as string,
+    });
+  } finally {
+    keystone = await started;
+  }
+  if (keystone) {
+    keystoneUrl = keystone.url;
+    const service = await keystone.ensureProject(accounts.service.projectName);
+    const api = await keystone.ensureUser(accounts.service.username, accounts.service.password, service);
+    await keystone.grant(api, service, ['service']);
+    memberProjectId = await keystone.ensureProject(accounts.member.project);
+    const member = await keystone.ensureUser(
+      accounts.member.username,
+      accounts.member.password,
+      memberProjectId,
+    );
+    await keystone.grant(member, memberProjectId, ['load-balancer_member']);
+    // The operator's step after a deploy: the API's Keystone account into its secret.
+    const secrets = new SecretsManagerClient({
+      region: world.deployment.region,
+      endpoint: world.deployment.secrets.endpoint,
+      credentials: { accessKeyId: 'operator', secretAccessKey: 'operator' },
+    });
+    for (const e of world.config.environments) {
+      if (!e.api) continue;
+      await secrets.send(
+        new PutSecretValueCommand({
+          SecretId: e.api.keystoneSecretName,
+          SecretString: JSON.stringify(accounts.service),
+        }),
+      );
+    }
+    secrets.destroy();
+  } else {
+    keystoneUrl = `http://127.0.0.1:${await freePort()}/v3`;
+  }
   console.info(
-    `bundles: cdk synth ${(world.synthMs / 1000).toFixed(1)} s; functions run under Node ${world.node.version}`,
+    `bundles: cdk synth ${(world.synthMs / 1000).toFixed(1)} s; ${world.functions.length} functions run under Node ${world.node.version}; ${keystone ? 'the authorizer validates against a real Keystone' : `no Keystone (${keystoneAbsent})`}`,
   );
-}, 240_000);
+}, 300_000);
 
 afterAll(async () => {
   await Promise.all([...bundles.values()].map((b) => b.stop()));
+  await keystone?.stop();
   await world?.close();
   admin.sqs.destroy();
   rmSync(scratch, { recursive: true, force: true });
@@ -84,10 +155,18 @@ describe('the deployed bundles (cdk.out) on the local stand-ins', () => {
 
   it('loads every bundle with the environment its template gives it (each configuration reader runs at cold start)', async () => {
     for (const fn of world.functions) {
+      const env = world.deployment.environmentOf(fn);
+      // Keystone is outside AWS: the authorizer's URL (https, as the configuration demands) is the
+      // configured one, and the one change is where it points: the loopback Keystone (plain HTTP).
+      if (fn.service === 'api-authorizer') {
+        const configured = world.config.environments.find((e) => env[ENV_VARS.environment] === e.prefix)?.api;
+        expect(env[ENV_VARS.keystoneUrl]).toBe(configured?.keystoneUrl);
+        env[ENV_VARS.keystoneUrl] = keystoneUrl;
+      }
       const bundle = await startBundle({
         name: `${fn.stack}/${fn.logicalId}`,
         assetDir: fn.assetDir,
-        env: world.deployment.environmentOf(fn),
+        env,
         timeoutSeconds: fn.timeoutSeconds,
         functionArn: world.deployment.functionArn(fn),
         node: world.node.path,
@@ -99,13 +178,18 @@ describe('the deployed bundles (cdk.out) on the local stand-ins', () => {
 
   // Both environments at once: most of each run is the heartbeat's and the reclaimer's sleep between rounds.
   describe.concurrent('each environment', () => {
+    // The sample configuration's environment has the Octavia API; the direct one has none.
     it.each([
-      'Project',
-      'Direct',
-    ])('%s: a load balancer tree goes from the request queue through the scheduler and worker bundles to ACTIVE on the device; heartbeats, the reclaimer, the status poller and the reconciler run', async (prefix) => {
-      const env = world.environments.find((e) => e.prefix === prefix) as BundleEnvironment;
-      await runEnvironment(env);
-    }, 180_000);
+      ['Project', `; ${API_STEPS}`, true],
+      ['Direct', '', false],
+    ] as const)(
+      '%s: a load balancer tree goes from the request queue through the scheduler and worker bundles to ACTIVE on the device; heartbeats, the reclaimer, the status poller and the reconciler run%s',
+      async (prefix, _steps, api) => {
+        const env = world.environments.find((e) => e.prefix === prefix) as BundleEnvironment;
+        await runEnvironment(env, api);
+      },
+      240_000,
+    );
   });
 
   it('reads every variable the template sets (a renamed or unread variable fails here, not at deploy)', () => {
@@ -155,6 +239,8 @@ describe('the deployed bundles (cdk.out) on the local stand-ins', () => {
     const secrets = [
       ...world.environments.map((e) => e.deviceAccount.password),
       ...world.functions.map((fn) => world.deployment.credentialsOf(fn).secretAccessKey),
+      // The API's Keystone account and the tokens the authorizer was given.
+      ...(keystone ? [accounts.service.password, ...tokensGiven] : tokensGiven),
     ];
     // Not vacuous: what the functions printed was captured (their JSON logs and EMF metric lines;
     // a worker that got no message prints nothing).
@@ -169,7 +255,10 @@ describe('the deployed bundles (cdk.out) on the local stand-ins', () => {
   });
 });
 
-async function runEnvironment(env: BundleEnvironment) {
+/** Every token handed to the authorizer bundle (none may appear in any function's output). */
+const tokensGiven: string[] = [];
+
+async function runEnvironment(env: BundleEnvironment, withApi: boolean) {
   const { deployment } = world;
   const of = (service: string) => env.functions.filter((f) => f.service === service);
   const only = (service: string) => {
@@ -271,6 +360,11 @@ async function runEnvironment(env: BundleEnvironment) {
   expect(onDevice('ltm/virtual')).toContain(`/${partition}/${env.prefix}_${listener.object.id}`);
   expect(onDevice('ltm/profile/client-ssl').some((p) => p.startsWith(`/${partition}/`))).toBe(true);
 
+  // The Octavia API: its bundle and its authorizer's, driven as API Gateway drives them.
+  expect(of('api'), `${env.prefix}: the API's functions`).toHaveLength(withApi ? 1 : 0);
+  expect(of('api-authorizer')).toHaveLength(withApi ? 1 : 0);
+  if (withApi) await runApi(env, { scheduler, drainWorkers, active });
+
   // Both beats of each heartbeat invocation.
   for (const [i, result] of (await Promise.all(beats)).entries()) {
     expect(result.ok, JSON.stringify(result.error)).toBe(true);
@@ -347,4 +441,174 @@ async function runEnvironment(env: BundleEnvironment) {
   expect(reclaimed.ok, JSON.stringify(reclaimed.error)).toBe(true);
   const sweeps = (reclaimed.value as { sweeps: { moved: number; byAgent: Record<string, number> }[] }).sweeps;
   expect(sweeps[0]).toEqual({ moved: 1, byAgent: { [bound]: 1 } });
+}
+
+/**
+ * The Octavia API in an environment: version discovery through the public root method; a token
+ * through the authorizer bundle (a real Keystone's allowed and a bad one denied, or, with no
+ * Keystone here, a refusing endpoint denied); with the caller it let in, a load balancer created
+ * on the configured subnet and read back, its request taken off the request queue by the scheduler
+ * bundle and applied by a worker bundle, and read back ACTIVE.
+ */
+async function runApi(
+  env: BundleEnvironment,
+  run: {
+    scheduler: TemplateFunction;
+    drainWorkers: () => Promise<void>;
+    active: BundleEnvironment['devices'][number];
+  },
+) {
+  const { deployment } = world;
+  const [apiFn] = env.functions.filter((f) => f.service === 'api') as [TemplateFunction];
+  const [authorizerFn] = env.functions.filter((f) => f.service === 'api-authorizer') as [TemplateFunction];
+  type Proxy = Extract<Trigger, { kind: 'api-gateway-proxy' }>;
+  const proxies = deployment.triggersOf(apiFn).filter((t): t is Proxy => t.kind === 'api-gateway-proxy');
+  const root = proxies.find((t) => t.resourcePath === '/' && t.httpMethod === 'GET') as Proxy;
+  const proxy = proxies.find((t) => t.resourcePath === '/{proxy+}' && t.httpMethod === 'ANY') as Proxy;
+  expect(root, 'GET / reaches the API function').toBeDefined();
+  expect(root.authorizer, 'version discovery is public').toBeUndefined();
+  expect(proxy, 'ANY /{proxy+} reaches the API function').toBeDefined();
+  const authorizer = deployment.triggersOf(authorizerFn).find((t) => t.kind === 'api-gateway-authorizer');
+  if (authorizer?.kind !== 'api-gateway-authorizer')
+    throw new Error('the authorizer function is no authorizer');
+  expect(proxy.authorizer, 'every other method is behind the Keystone authorizer').toBe(
+    authorizer.authorizer,
+  );
+  expect(authorizer).toMatchObject({ type: 'TOKEN', identitySource: 'method.request.header.X-Auth-Token' });
+
+  const apiId = deployment.resolver.resolveString({ Ref: proxy.restApi }, proxy.stack);
+  type Caller = { principalId: string; context: Record<string, string> };
+  const call = async (trigger: Proxy, method: string, path: string, body?: unknown, caller?: Caller) => {
+    const result = await bundleOf(apiFn).invoke(
+      apiGatewayProxyEvent(deployment, trigger, {
+        method,
+        path,
+        ...(body === undefined ? {} : { body }),
+        ...(caller ? { authorizer: caller } : {}),
+      }),
+    );
+    expect(result.ok, JSON.stringify(result.error)).toBe(true);
+    const response = result.value as { statusCode: number; body: string };
+    return { status: response.statusCode, body: JSON.parse(response.body) as Record<string, unknown> };
+  };
+
+  // Version discovery, public: links on API Gateway's own domain, under the stage clients call.
+  const versions = await call(root, 'GET', '/');
+  expect(versions.status).toBe(200);
+  const current = (versions.body.versions as { status: string; links: { href: string }[] }[]).find(
+    (v) => v.status === 'CURRENT',
+  );
+  expect(current?.links[0]?.href).toBe(
+    `https://${apiId}.execute-api.${deployment.region}.amazonaws.com/${proxy.stage}/v2`,
+  );
+
+  const createPath = '/v2/lbaas/loadbalancers';
+  const authorize = async (token: string, method: string, path: string) => {
+    tokensGiven.push(token);
+    return bundleOf(authorizerFn).invoke(
+      tokenAuthorizerEvent(deployment, authorizer, { token, stage: proxy.stage, method, path }),
+    );
+  };
+  let caller: Caller;
+  let projectId: string;
+  if (keystone) {
+    const token = await keystone.token(
+      accounts.member.username,
+      accounts.member.password,
+      accounts.member.project,
+    );
+    const allowed = await authorize(token, 'POST', createPath);
+    expect(allowed.ok, JSON.stringify(allowed.error)).toBe(true);
+    const answer = allowed.value as {
+      principalId: string;
+      policyDocument: { Statement: { Effect: string; Action: string; Resource: string }[] };
+      context: Record<string, string>;
+    };
+    // API Gateway caches the answer for the token: it must allow any method and path of the stage.
+    const [statement, ...others] = answer.policyDocument.Statement;
+    expect(others).toEqual([]);
+    expect(statement).toMatchObject({ Effect: 'Allow', Action: 'execute-api:Invoke' });
+    for (const [method, path] of [
+      ['POST', createPath],
+      ['GET', `${createPath}/${randomUUID()}`],
+      ['DELETE', `${createPath}/${randomUUID()}`],
+    ] as const)
+      expect(
+        matches(
+          statement?.Resource as string,
+          methodArn(deployment, proxy, proxy.stage, method, path),
+          false,
+        ),
+      ).toBe(true);
+    // The caller as Keystone knows it (its admin API, not the authorizer, says which project and roles).
+    expect(answer.context.projectId).toBe(memberProjectId);
+    expect(answer.context.roles?.split(',')).toContain('load-balancer_member');
+    expect(answer.context.system).toBe('false');
+    const denied = await authorize(`${token.slice(0, -4)}AAAA`, 'POST', createPath);
+    expect(denied.ok).toBe(false);
+    // API Gateway answers 401 to exactly this error.
+    expect(denied.error?.message).toBe('Unauthorized');
+    caller = { principalId: answer.principalId, context: answer.context };
+    projectId = memberProjectId as string;
+  } else {
+    const refused = await authorize(randomBytes(24).toString('base64url'), 'POST', createPath);
+    // No policy, no context: API Gateway lets nothing through (fails closed).
+    expect(refused.ok, 'the authorizer allowed a token it could not validate').toBe(false);
+    expect(refused.value).toBeUndefined();
+    // The context the authorizer gives a project's member (functions/handlers/api-gateway.ts).
+    projectId = randomBytes(16).toString('hex');
+    caller = {
+      principalId: randomBytes(16).toString('hex'),
+      context: {
+        projectId,
+        roles: 'load-balancer_member',
+        userId: randomBytes(16).toString('hex'),
+        system: 'false',
+      },
+    };
+  }
+
+  // A load balancer on the environment's configured subnet.
+  const subnet = world.config.environments.find((e) => e.prefix === env.prefix)?.networks[0]?.subnets[0];
+  if (!subnet) throw new Error(`${env.prefix}: no configured subnet`);
+  const created = await call(
+    proxy,
+    'POST',
+    createPath,
+    { loadbalancer: { name: 'via-api', vip_subnet_id: subnet.id } },
+    caller,
+  );
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  const lb = created.body.loadbalancer as Record<string, string>;
+  expect(lb).toMatchObject({
+    name: 'via-api',
+    project_id: projectId,
+    vip_subnet_id: subnet.id,
+    provisioning_status: 'PENDING_CREATE',
+  });
+  expect(inCidr(lb.vip_address as string, subnet.cidr), `${lb.vip_address} in ${subnet.cidr}`).toBe(true);
+  const id = lb.id as string;
+  const read = await call(proxy, 'GET', `${createPath}/${id}`, undefined, caller);
+  expect(read.status).toBe(200);
+  expect(read.body.loadbalancer).toMatchObject({ id, vip_address: lb.vip_address });
+
+  // Its request is on the environment's request queue: the scheduler bundle takes it off and forwards it.
+  const { events, failures } = await drainQueue(deployment, run.scheduler, bundleOf(run.scheduler));
+  expect(failures).toEqual([]);
+  const queued = events.flatMap((e) => e.Records).map((r) => JSON.parse(r.body) as Record<string, unknown>);
+  expect(queued.map((m) => [m.resource, m.operation, m.loadbalancerId, m.tenantId])).toEqual([
+    ['loadbalancer', 'create', id, projectId],
+  ]);
+  await run.drainWorkers();
+  const done = await call(proxy, 'GET', `${createPath}/${id}`, undefined, caller);
+  expect(done.body.loadbalancer).toMatchObject({ id, provisioning_status: 'ACTIVE' });
+  expect(run.active.partitions()).toContain(`${env.prefix}_${projectId}`);
+}
+
+/** Whether an IPv4 address lies in a CIDR block. */
+function inCidr(address: string, cidr: string) {
+  const toInt = (a: string) => a.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+  const [base, bits] = cidr.split('/') as [string, string];
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(toInt(address) / size) === Math.floor(toInt(base) / size);
 }

@@ -27,7 +27,8 @@ describe.each(leases)('PartitionLease contract: %s', (_name, make) => {
   it('admits one holder (re-entrant for it), frees on its release only, and lapses after the TTL', async () => {
     let now = 1_000_000;
     const lease = await make(() => now);
-    await lease.acquire('E#c#P', 'a');
+    // The acquisition grants sending until half a TTL later, as a renewal does.
+    expect(await lease.acquire('E#c#P', 'a')).toBe(now + TTL / 2);
     await lease.acquire('E#c#P', 'a');
     await expect(lease.acquire('E#c#P', 'b')).rejects.toBeInstanceOf(LeaseBusyError);
     await lease.acquire('E#c#Q', 'b');
@@ -68,22 +69,32 @@ describe.each(ledgers)('SyncLedger contract: %s', (_name, make) => {
   it('numbers syncs as they start, admits one runner at a time, and records how they ended', async () => {
     const ledger = await make();
     expect(await ledger.read('c#dg', 0)).toEqual({ started: 0, ended: 0, running: false, lastGood: 0 });
-    expect(await ledger.begin('c#dg', 'w1', 1_000, 10_000)).toBe(1);
-    expect(await ledger.begin('c#dg', 'w2', 2_000, 10_000)).toBeUndefined();
+    expect(await ledger.begin('c#dg', 'w1', 1_000, 10_000)).toEqual({ started: 1 });
+    // A refused claim says where the ledger stands, as a read would.
+    expect(await ledger.begin('c#dg', 'w2', 2_000, 10_000)).toEqual({
+      busy: { started: 1, ended: 0, running: true, lastGood: 0 },
+    });
     expect(await ledger.read('c#dg', 2_000)).toEqual({ started: 1, ended: 0, running: true, lastGood: 0 });
     await ledger.end('c#dg', 'w1', 1, false);
     expect(await ledger.read('c#dg', 3_000)).toEqual({ started: 1, ended: 1, running: false, lastGood: 0 });
-    expect(await ledger.begin('c#dg', 'w2', 3_000, 10_000)).toBe(2);
+    expect(await ledger.begin('c#dg', 'w2', 3_000, 10_000)).toEqual({ started: 2 });
     await ledger.end('c#dg', 'w2', 2, true);
     expect(await ledger.read('c#dg', 4_000)).toEqual({ started: 2, ended: 2, running: false, lastGood: 2 });
+    // A runner that ended after its lease ran out and another began: its sync still counts as ended (and good).
+    expect(await ledger.begin('c#dg', 'w3', 5_000, 1_000)).toEqual({ started: 3 });
+    expect(await ledger.begin('c#dg', 'w4', 7_000, 10_000)).toEqual({ started: 4 });
+    await ledger.end('c#dg', 'w3', 3, true);
+    expect(await ledger.read('c#dg', 8_000)).toEqual({ started: 4, ended: 3, running: true, lastGood: 3 });
+    await ledger.end('c#dg', 'w4', 4, false);
+    expect(await ledger.read('c#dg', 9_000)).toEqual({ started: 4, ended: 4, running: false, lastGood: 3 });
     // Groups are independent.
     expect(await ledger.read('c#other', 4_000)).toMatchObject({ started: 0 });
   });
 
   it('lets the next writer run once a runner died (its lease expired)', async () => {
     const ledger = await make();
-    expect(await ledger.begin('c#dg', 'w1', 1_000, 10_000)).toBe(1);
+    expect(await ledger.begin('c#dg', 'w1', 1_000, 10_000)).toEqual({ started: 1 });
     expect(await ledger.read('c#dg', 20_000)).toMatchObject({ running: false });
-    expect(await ledger.begin('c#dg', 'w2', 20_000, 10_000)).toBe(2);
+    expect(await ledger.begin('c#dg', 'w2', 20_000, 10_000)).toEqual({ started: 2 });
   });
 });

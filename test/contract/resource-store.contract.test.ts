@@ -161,6 +161,62 @@ describe.each(stores)('ResourceStore contract: %s', (_name, make) => {
     ]);
   });
 
+  it('keeps what a change applied and read back: with its status, on its own whatever the revision, through later requests, never on a deleted record', async () => {
+    const store = await make();
+    const ids = lbIds();
+    const pool = requests.createPool(ids);
+    const poolId = pool.object.id as string;
+    await record(store, requests.createLoadbalancer(ids));
+    await record(store, pool);
+    const poolRecord = async () =>
+      (await store.loadObjects(ids.loadbalancerId, [{ type: 'pool', id: poolId }]))[0];
+    const first = { 'pool/P/p1': { intent: 'i1', readBack: 'r1', tmos: '15.1.0' } };
+    const read = await store.loadRecords(ids.loadbalancerId);
+    // Rides on the ACTIVE status write of its resource.
+    expect(
+      await store.recordOutcomes(
+        read.map(
+          (r) =>
+            ({
+              kind: 'active',
+              record: r,
+              operatingStatus: 'ONLINE',
+              ...(r.type === 'pool' ? { lastApplied: first } : {}),
+            }) as const,
+        ),
+        2_000,
+      ),
+    ).toBe(2);
+    expect(await poolRecord()).toMatchObject({ provisioningStatus: 'ACTIVE', lastApplied: first });
+    // A later request for the object keeps it (it describes the device, not the request).
+    await record(store, requests.update('pool', ids, { id: poolId, name: 'newer' }));
+    expect(await poolRecord()).toMatchObject({ provisioningStatus: 'PENDING_UPDATE', lastApplied: first });
+    // A status write for a revision the newer request superseded carries none of it.
+    const stale = read.find((r) => r.type === 'pool');
+    if (!stale) throw new Error('no pool record');
+    const ignored = { 'pool/P/p1': { intent: 'i0', readBack: 'r0', tmos: '15.1.0' } };
+    expect(
+      await store.recordOutcomes(
+        [{ kind: 'active', record: stale, operatingStatus: 'ONLINE', lastApplied: ignored }],
+        3_000,
+      ),
+    ).toBe(0);
+    expect((await poolRecord())?.lastApplied).toEqual(first);
+    // On its own: whatever the revision, but never a stub for a record that is gone.
+    const second = { 'pool/P/p1': { intent: 'i2', readBack: 'r2', tmos: '17.1.2.1' } };
+    expect(
+      await store.recordLastApplied(ids.loadbalancerId, [
+        { key: `pool#${poolId}`, lastApplied: second },
+        { key: `member#${uuid()}`, lastApplied: second },
+      ]),
+    ).toBe(1);
+    expect(await poolRecord()).toMatchObject({ provisioningStatus: 'PENDING_UPDATE', lastApplied: second });
+    expect((await store.loadRecords(ids.loadbalancerId)).map((r) => r.type).sort()).toEqual([
+      'loadbalancer',
+      'pool',
+    ]);
+  });
+
   it('marks ERROR only on an object of the given project and environment', async () => {
     const store = await make();
     const ids = lbIds();
@@ -298,5 +354,75 @@ describe.each(stores)('ResourceStore contract: %s', (_name, make) => {
       }),
     ).toBe(`conflict: Pool ${poolId} is immutable and cannot be updated.`);
     expect(await statusOf(store, ids.loadbalancerId, (member.object as { id: string }).id)).toBeUndefined();
+  });
+
+  it("holds a guarded member batch (the API's) like any guarded write: immutable load balancer or pool, stale revision, then recorded", async () => {
+    const store = await make();
+    const ids = lbIds();
+    await record(store, requests.createLoadbalancer(ids));
+    const pool = requests.createPool(ids);
+    const poolId = (pool.object as { id: string }).id;
+    await record(store, pool);
+    const activate = async () => {
+      const records = await store.loadRecords(ids.loadbalancerId);
+      await store.recordOutcomes(
+        records.map((record) => ({ kind: 'active' as const, record, operatingStatus: 'ONLINE' as const })),
+        2_000,
+      );
+    };
+    const rootOf = async () =>
+      (await store.loadRecords(ids.loadbalancerId)).find((r) => r.type === 'loadbalancer');
+    const members = [{ id: uuid(), address: '10.8.1.1', protocol_port: 80 }];
+    const batch = requests.memberBatch(ids, poolId, members);
+    const memberIds = async () =>
+      (await store.loadRecords(ids.loadbalancerId)).filter((r) => r.type === 'member').map((r) => r.id);
+    // Pending: Octavia's immutability 409, nothing written and the load balancer left as it was.
+    const pending = await rootOf();
+    if (!pending) throw new Error('no record');
+    expect(await record(store, batch, ENV, { revision: pending.revision, statuses: ['ACTIVE'] })).toBe(
+      `conflict: Load Balancer ${ids.loadbalancerId} is immutable and cannot be updated.`,
+    );
+    expect(await memberIds()).toEqual([]);
+    expect((await rootOf())?.provisioningStatus).toBe('PENDING_UPDATE');
+    await activate();
+    const active = await rootOf();
+    if (!active) throw new Error('no record');
+    expect(
+      await record(store, batch, ENV, { revision: active.revision - 1, statuses: ['ACTIVE'], pool: poolId }),
+    ).toBe('unexplained');
+    expect(await memberIds()).toEqual([]);
+    expect((await rootOf())?.provisioningStatus).toBe('ACTIVE');
+    expect(
+      await record(store, batch, ENV, { revision: active.revision, statuses: ['ACTIVE'], pool: poolId }),
+    ).toBe('recorded');
+    expect(await memberIds()).toEqual([members[0]?.id]);
+    expect((await rootOf())?.provisioningStatus).toBe('PENDING_UPDATE');
+    expect(await statusOf(store, ids.loadbalancerId, poolId)).toBe('PENDING_UPDATE');
+  });
+
+  it('refuses a guarded member batch on the pool when the pool is not ACTIVE, writing nothing', async () => {
+    const store = await make();
+    const ids = lbIds();
+    const pool = requests.createPool(ids);
+    const poolId = (pool.object as { id: string }).id;
+    for (const m of [requests.createLoadbalancer(ids), pool]) await record(store, m);
+    const records = await store.loadRecords(ids.loadbalancerId);
+    const root = records.find((r) => r.type === 'loadbalancer');
+    if (!root) throw new Error('no record');
+    // Only the load balancer became ACTIVE: its pool is still PENDING_CREATE.
+    await store.recordOutcomes([{ kind: 'active', record: root, operatingStatus: 'ONLINE' }], 2_000);
+    const active = (await store.loadRecords(ids.loadbalancerId)).find((r) => r.type === 'loadbalancer');
+    if (!active) throw new Error('no record');
+    const batch = requests.memberBatch(ids, poolId, [{ id: uuid(), address: '10.8.2.1', protocol_port: 80 }]);
+    expect(
+      await record(store, batch, ENV, {
+        revision: active.revision,
+        statuses: ['ACTIVE'],
+        pool: poolId,
+      }),
+    ).toBe(`conflict: Pool ${poolId} is immutable and cannot be updated.`);
+    const after = await store.loadRecords(ids.loadbalancerId);
+    expect(after.filter((r) => r.type === 'member')).toEqual([]);
+    expect(after.find((r) => r.type === 'loadbalancer')?.provisioningStatus).toBe('ACTIVE');
   });
 });

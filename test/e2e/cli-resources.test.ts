@@ -358,10 +358,10 @@ describe('lbaas verbs in OpenStack habits, end to end on the local cli.stack', (
     const missing = await lbaas('listener', 'create', '--protocol-port', '80', 'web');
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(
-      /--protocol is required \(protocol: one of HTTP, HTTPS, TCP, TERMINATED_HTTPS\)/,
+      /--protocol is required \(protocol: one of HTTP, HTTPS, TCP, TERMINATED_HTTPS, UDP\)/,
     );
     const choice = await lbaas('listener', 'create', '--protocol', 'FTP', '--protocol-port', '80', 'web');
-    expect(choice.stderr).toMatch(/Allowed choices are HTTP, HTTPS, TCP, TERMINATED_HTTPS/);
+    expect(choice.stderr).toMatch(/Allowed choices are HTTP, HTTPS, TCP, TERMINATED_HTTPS, UDP/);
     const notFound = await lbaas('pool', 'show', 'no-such-pool');
     expect(notFound.stderr).toMatch(/no pool with id or name no-such-pool in environment Project/);
     const number = await lbaas(

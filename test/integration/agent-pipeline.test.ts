@@ -162,6 +162,124 @@ describe('agent pipeline: SQS → scheduler → agent → simulated BIG-IP → s
     expect(records.find((r) => r.id === f.listener.object.id)?.operatingStatus).toBe('OFFLINE');
   });
 
+  it('checks a member at its alternate monitor target through a monitor of its own, follows the pool’s monitor, and removes it', async () => {
+    const s = await system();
+    const f = fullLoadBalancer();
+    await s.submitAndSettle(...f.all);
+    const p = `Test_${f.ids.tenantId}`;
+    const own = `/${p}/Test_${f.m1.object.id}`;
+    await s.submitAndSettle(
+      requests.update('member', f.ids, {
+        id: f.m1.object.id,
+        monitor_address: '10.0.9.9',
+        monitor_port: 8081,
+      }),
+    );
+    const monitors = () => s.sim.dump()['ltm/monitor/http'] as Record<string, unknown>[];
+    const members = () => s.sim.dump()['ltm/pool/members'] as Record<string, unknown>[];
+    expect(monitors().find((m) => m.fullPath === own)).toMatchObject({
+      destination: '10.0.9.9:8081',
+      send: String.raw`GET /health HTTP/1.0\r\n\r\n`,
+    });
+    // The dump shows what was set: a member without a monitor of its own has none (the pool's).
+    expect(members().find((m) => m.address === '10.0.1.5')?.monitor).toBe(own);
+    expect(members().find((m) => m.address === '2001:db8::5')?.monitor).toBeUndefined();
+
+    // The pool's monitor changes: so does the member's own.
+    await s.submitAndSettle(
+      requests.update('healthmonitor', f.ids, { id: f.hm.object.id, url_path: '/ready' }),
+    );
+    expect(monitors().find((m) => m.fullPath === own)).toMatchObject({
+      destination: '10.0.9.9:8081',
+      send: String.raw`GET /ready HTTP/1.0\r\n\r\n`,
+    });
+
+    await s.submitAndSettle(
+      requests.update('member', f.ids, { id: f.m1.object.id, monitor_address: null, monitor_port: null }),
+    );
+    expect(monitors().map((m) => m.fullPath)).toEqual([`/${p}/Test_${f.hm.object.id}`]);
+    expect(members().every((m) => m.monitor === undefined)).toBe(true);
+    const records = await s.resources.loadRecords(f.ids.loadbalancerId);
+    expect(records.every((r) => r.provisioningStatus === 'ACTIVE')).toBe(true);
+  });
+
+  it('builds a UDP listener beside a TCP one on the same port: a UDP virtual server with the UDP profile, a UDP monitor', async () => {
+    const s = await system();
+    const ids = lbIds();
+    const lb = requests.createLoadbalancer(ids, { vip_address: '10.0.0.10' });
+    const tcp = requests.createListener(ids, { protocol: 'TCP', protocol_port: 53 });
+    const udp = requests.createListener(ids, { protocol: 'UDP', protocol_port: 53 });
+    const pool = requests.createPool(ids, {
+      protocol: 'UDP',
+      lb_algorithm: 'SOURCE_IP_PORT',
+      listener_id: udp.object.id,
+      session_persistence: { type: 'SOURCE_IP' },
+    });
+    const member = requests.createMember(ids, pool.object.id as string, {
+      address: '10.0.1.5',
+      protocol_port: 53,
+    });
+    const hm = requests.createHealthMonitor(ids, pool.object.id as string, {
+      type: 'UDP-CONNECT',
+      http_method: undefined,
+      url_path: undefined,
+      expected_codes: undefined,
+    });
+    await s.submitAndSettle(lb, tcp, udp, pool, member, hm);
+    const records = await s.resources.loadRecords(ids.loadbalancerId);
+    expect(records.every((r) => r.provisioningStatus === 'ACTIVE')).toBe(true);
+    const p = `Test_${ids.tenantId}`;
+    const virtuals = s.sim.dump()['ltm/virtual'] as Record<string, unknown>[];
+    const vs = (id: unknown) => virtuals.find((v) => v.fullPath === `/${p}/Test_${id}`);
+    expect(vs(udp.object.id)).toMatchObject({
+      destination: `/${p}/10.0.0.10:53`,
+      ipProtocol: 'udp',
+      profiles: [expect.objectContaining({ name: '/Common/udp' })],
+      pool: `/${p}/Test_${pool.object.id}`,
+      persist: [expect.objectContaining({ name: '/Common/source_addr' })],
+    });
+    expect(vs(tcp.object.id)).toMatchObject({ ipProtocol: 'tcp' });
+    expect(s.sim.dump()['ltm/monitor/udp']).toEqual([
+      expect.objectContaining({ fullPath: `/${p}/Test_${hm.object.id}`, interval: 5 }),
+    ]);
+    expect(s.sim.dump()['ltm/pool']).toEqual([
+      expect.objectContaining({ loadBalancingMode: 'round-robin', monitor: `/${p}/Test_${hm.object.id}` }),
+    ]);
+  });
+
+  it('puts a PROXY pool’s iRule on the device before the virtual server runs it, and removes it after', async () => {
+    const s = await system();
+    const ids = lbIds();
+    const lb = requests.createLoadbalancer(ids, { vip_address: '10.0.0.10' });
+    const listener = requests.createListener(ids, { protocol: 'TCP', protocol_port: 443 });
+    const pool = requests.createPool(ids, { protocol: 'PROXY', listener_id: listener.object.id });
+    const member = requests.createMember(ids, pool.object.id as string, {
+      address: '10.0.1.5',
+      protocol_port: 8443,
+    });
+    await s.submitAndSettle(lb, listener, pool, member);
+    const p = `Test_${ids.tenantId}`;
+    const rule = `/${p}/Test_${pool.object.id}_proxy`;
+    expect(s.sim.dump()['ltm/rule']).toEqual([
+      expect.objectContaining({ fullPath: rule, apiAnonymous: expect.stringContaining('TCP::respond') }),
+    ]);
+    expect(s.sim.dump()['ltm/virtual']).toEqual([
+      expect.objectContaining({
+        rules: [rule],
+        profiles: [expect.objectContaining({ name: '/Common/tcp' })],
+      }),
+    ]);
+    expect(
+      (await s.resources.loadRecords(ids.loadbalancerId)).every((r) => r.provisioningStatus === 'ACTIVE'),
+    ).toBe(true);
+
+    await s.submitAndSettle(requests.delete('pool', ids, pool.object.id as string));
+    expect(s.sim.dump()['ltm/rule']).toBeUndefined();
+    expect(s.sim.dump()['ltm/virtual']).toEqual([
+      expect.objectContaining({ rules: [], profiles: [expect.objectContaining({ name: '/Common/fastL4' })] }),
+    ]);
+  });
+
   it('reports a load balancer’s own update ACTIVE only once it is on the device, not when an earlier child’s apply lands', async () => {
     const s = await system();
     const f = fullLoadBalancer();

@@ -1,3 +1,4 @@
+import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -84,6 +85,54 @@ describe('simulated data plane', () => {
     expect(counters.bitsOut).toBeGreaterThan(0);
     expect(counters.bitsOut % 8).toBe(0);
     await until(() => sim.stats.virtual('/P/vs').curConns === 0);
+  });
+
+  it('checks a member through its own monitor at the monitor’s alias destination, not the member', async () => {
+    const { sim, pool } = await sandbox();
+    // The member's own port answers 500 (down to the pool's monitor); its alias answers 200.
+    const [service, health] = [await backend('service', 500), await backend('health')];
+    cleanup.push(service.stop, health.stop);
+    sim.store.create('ltm/monitor/http', {
+      name: 'alias',
+      partition: 'P',
+      interval: 1,
+      timeout: 2,
+      send: 'GET / HTTP/1.0\\r\\n\\r\\n',
+      recv: 'HTTP/1\\.(0|1) (200)',
+      destination: `127.0.0.1:${health.port}`,
+    });
+    const member = sim.store.create(
+      'ltm/pool/members',
+      { name: `127.0.0.1:${service.port}`, partition: 'Common', monitor: '/P/alias' },
+      pool,
+    );
+    const key = `/P/pool|/Common/127.0.0.1:${service.port}`;
+    await until(() => sim.stats.member(key) === 'up');
+    // A monitor a member names cannot be deleted; back on the pool's monitor, the member is down.
+    expect(() => sim.store.delete('ltm/monitor/http', '/P/alias')).toThrow(/01070083/);
+    sim.store.patch('ltm/pool/members', `/P/pool|${member.fullPath}`, { monitor: 'default' });
+    await until(() => sim.stats.member(key) === 'down');
+    sim.store.delete('ltm/monitor/http', '/P/alias');
+  });
+
+  it('checks UDP members with a UDP monitor: up while nothing refuses the datagram, down on port unreachable', async () => {
+    const sim = new BigIpSimulator({ dataPlane: { tickMs: 50 } });
+    await sim.listen();
+    cleanup.push(() => sim.close());
+    sim.store.create('sys/folder', { name: 'P' });
+    sim.store.create('ltm/monitor/udp', { name: 'udp', partition: 'P', interval: 1, timeout: 2 });
+    const pool = sim.store.create('ltm/pool', { name: 'pool', partition: 'P', monitor: '/P/udp' });
+    const server = dgram.createSocket('udp4');
+    await new Promise<void>((r) => server.bind(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+    const port = server.address().port;
+    sim.store.create('ltm/pool/members', { name: `127.0.0.1:${port}`, partition: 'Common' }, pool);
+    const key = `/P/pool|/Common/127.0.0.1:${port}`;
+    await until(() => sim.stats.member(key) === 'up');
+    // Nothing bound any more: the host answers port unreachable.
+    await new Promise<void>((r) => server.close(() => r()));
+    cleanup.pop();
+    await until(() => sim.stats.member(key) === 'down');
   });
 
   it('marks a member down when its answer does not match the receive rule', async () => {

@@ -203,9 +203,9 @@ describe('Octavia API: synchronous refusals queue nothing', () => {
     await refused(
       'POST',
       '/v2/lbaas/listeners',
-      { listener: { loadbalancer_id: lb, protocol: 'UDP', protocol_port: 53 } },
+      { listener: { loadbalancer_id: lb, protocol: 'SCTP', protocol_port: 53 } },
       501,
-      /does not support a requested option: protocol UDP/,
+      /does not support a requested option: protocol SCTP/,
     );
     await refused(
       'PUT',
@@ -217,9 +217,9 @@ describe('Octavia API: synchronous refusals queue nothing', () => {
     await refused(
       'POST',
       '/v2/lbaas/pools',
-      { pool: { loadbalancer_id: lb, protocol: 'HTTP', lb_algorithm: 'SOURCE_IP_PORT' } },
+      { pool: { loadbalancer_id: lb, protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN', tls_enabled: true } },
       501,
-      /SOURCE_IP_PORT/,
+      /tls_enabled/,
     );
     await refused('POST', '/v2/lbaas/flavorprofiles', { flavorprofile: {} }, 501, /flavor profiles/);
   });

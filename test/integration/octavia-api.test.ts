@@ -232,6 +232,105 @@ describe('Octavia API over DynamoDB Local and fauxqs', () => {
     });
   });
 
+  it('takes SOURCE_IP_PORT pools and members with an alternate monitor target, shown as written, cleared with null', async () => {
+    const lb = (await h.call('POST', '/v2/lbaas/loadbalancers', lbBody())).body.loadbalancer as {
+      id: string;
+    };
+    await h.settle(lb.id);
+    const pool = await h.call('POST', '/v2/lbaas/pools', {
+      pool: { loadbalancer_id: lb.id, protocol: 'TCP', lb_algorithm: 'SOURCE_IP_PORT' },
+    });
+    expect(pool.status).toBe(201);
+    const poolId = (pool.body.pool as { id: string; lb_algorithm: string }).id;
+    expect(pool.body.pool).toMatchObject({ lb_algorithm: 'SOURCE_IP_PORT' });
+    await h.settle(lb.id);
+    const created = await h.call('POST', `/v2/lbaas/pools/${poolId}/members`, {
+      member: {
+        address: '2001:db8::5',
+        protocol_port: 80,
+        monitor_address: '2001:db8:0:0:0:0:0:2',
+        monitor_port: 8080,
+      },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.member).toMatchObject({
+      monitor_address: '2001:db8:0:0:0:0:0:2',
+      monitor_port: 8080,
+    });
+    const memberId = (created.body.member as { id: string }).id;
+    const queued = await h.queued();
+    expect(queued.at(-1)?.body.object).toMatchObject({
+      monitor_address: '2001:db8:0:0:0:0:0:2',
+      monitor_port: 8080,
+    });
+    await h.settle(lb.id);
+    const cleared = await h.call('PUT', `/v2/lbaas/pools/${poolId}/members/${memberId}`, {
+      member: { monitor_address: null, monitor_port: null },
+    });
+    expect(cleared.status).toBe(200);
+    await h.settle(lb.id);
+    const shown = await h.call('GET', `/v2/lbaas/pools/${poolId}/members/${memberId}`);
+    expect(shown.body.member).toMatchObject({ monitor_address: null, monitor_port: null });
+  });
+
+  it('takes UDP listeners beside TCP ones on a port, UDP pools with SOURCE_IP persistence and UDP-CONNECT monitors, with Octavia’s checks', async () => {
+    const lb = (await h.call('POST', '/v2/lbaas/loadbalancers', lbBody())).body.loadbalancer as {
+      id: string;
+    };
+    await h.settle(lb.id);
+    const listener = (protocol: string) =>
+      h.call('POST', '/v2/lbaas/listeners', {
+        listener: { loadbalancer_id: lb.id, protocol, protocol_port: 53 },
+      });
+    expect((await listener('TCP')).status).toBe(201);
+    await h.settle(lb.id);
+    const udp = await listener('UDP');
+    expect(udp.status).toBe(201);
+    await h.settle(lb.id);
+    // One port per transport: a second UDP (or TCP-based) listener on it is Octavia's 409.
+    expect((await listener('UDP')).status).toBe(409);
+    expect((await listener('HTTP')).status).toBe(409);
+    const udpId = (udp.body.listener as { id: string }).id;
+    const pool = (body: Record<string, unknown>) =>
+      h.call('POST', '/v2/lbaas/pools', { pool: { lb_algorithm: 'ROUND_ROBIN', ...body } });
+    expect((await pool({ listener_id: udpId, protocol: 'TCP' })).status).toBe(400);
+    expect((await pool({ listener_id: udpId, protocol: 'PROXY' })).status).toBe(400);
+    expect((await pool({ loadbalancer_id: lb.id, protocol: 'PROXY' })).status).toBe(201);
+    await h.settle(lb.id);
+    const cookie = await pool({
+      loadbalancer_id: lb.id,
+      protocol: 'UDP',
+      session_persistence: { type: 'HTTP_COOKIE' },
+    });
+    expect(cookie.status).toBe(400);
+    expect(cookie.body.faultstring).toMatch(/not supported for UDP protocol pools/);
+    const tuned = await pool({
+      loadbalancer_id: lb.id,
+      protocol: 'UDP',
+      session_persistence: { type: 'SOURCE_IP', persistence_timeout: 60 },
+    });
+    expect(tuned.status).toBe(501);
+    const created = await pool({
+      listener_id: udpId,
+      protocol: 'UDP',
+      session_persistence: { type: 'SOURCE_IP' },
+    });
+    expect(created.status).toBe(201);
+    const poolId = (created.body.pool as { id: string }).id;
+    await h.settle(lb.id);
+    const monitor = (pool_id: string, type: string) =>
+      h.call('POST', '/v2/lbaas/healthmonitors', {
+        healthmonitor: { pool_id, type, delay: 3, timeout: 2, max_retries: 2 },
+      });
+    expect((await monitor(poolId, 'HTTPS')).status).toBe(400);
+    const other = await pool({ loadbalancer_id: lb.id, protocol: 'HTTP' });
+    await h.settle(lb.id);
+    expect((await monitor((other.body.pool as { id: string }).id, 'UDP-CONNECT')).status).toBe(400);
+    const hm = await monitor(poolId, 'UDP-CONNECT');
+    expect(hm.status).toBe(201);
+    expect(hm.body.healthmonitor).toMatchObject({ type: 'UDP-CONNECT', pools: [{ id: poolId }] });
+  });
+
   it('a GET costs one DynamoDB read once the process knows the object’s load balancer; a list page, the index page and its load balancers', async () => {
     const lb = (
       await h.call(

@@ -77,19 +77,22 @@ describe('config-sync ledger on DynamoDB Local', () => {
     const claims = await Promise.all(
       Array.from({ length: 10 }, (_, i) => ledger.begin('c#dg', `w${i}`, now, 40_000)),
     );
-    expect(claims.filter((n) => n !== undefined)).toEqual([1]);
-    const runner = `w${claims.indexOf(1)}`;
+    const granted = claims.flatMap((c, i) => ('started' in c ? [{ n: c.started, i }] : []));
+    expect(granted.map((g) => g.n)).toEqual([1]);
+    // The nine refused were told that sync 1 runs, without a read of their own.
+    expect(claims.filter((c) => 'busy' in c && c.busy.started === 1 && c.busy.running)).toHaveLength(9);
+    const runner = `w${granted[0]?.i}`;
     expect(await ledger.read('c#dg', now)).toEqual({ started: 1, ended: 0, running: true, lastGood: 0 });
-    expect(await ledger.begin('c#other', 'w0', now, 40_000)).toBe(1); // groups are independent
+    expect(await ledger.begin('c#other', 'w0', now, 40_000)).toEqual({ started: 1 }); // groups are independent
 
     await ledger.end('c#dg', runner, 1, true);
     expect(await ledger.read('c#dg', now)).toEqual({ started: 1, ended: 1, running: false, lastGood: 1 });
-    expect(await ledger.begin('c#dg', 'w9', now, 40_000)).toBe(2);
+    expect(await ledger.begin('c#dg', 'w9', now, 40_000)).toEqual({ started: 2 });
 
     // Its runner died: after the lease the next writer takes sync 3; the late end of 2 is still recorded.
     now += 40_001;
     expect(await ledger.read('c#dg', now)).toMatchObject({ running: false });
-    expect(await ledger.begin('c#dg', 'w5', now, 40_000)).toBe(3);
+    expect(await ledger.begin('c#dg', 'w5', now, 40_000)).toEqual({ started: 3 });
     await ledger.end('c#dg', 'w9', 2, true);
     expect(await ledger.read('c#dg', now)).toEqual({ started: 3, ended: 2, running: true, lastGood: 2 });
     // Sync 3 ended badly (Disconnected, a timeout): it ends, but nobody may trust it.

@@ -60,8 +60,8 @@ export function roleStatements(
   );
 }
 
-/** IAM's wildcard match: `*` any run of characters, `?` one character. */
-function matches(pattern: string, value: string, caseInsensitive: boolean): boolean {
+/** IAM's wildcard match (and ArnLike's, a Lambda permission's SourceArn): `*` any run of characters, `?` one character. */
+export function matches(pattern: string, value: string, caseInsensitive: boolean): boolean {
   const escaped = pattern
     .replace(/[.+^${}()|[\]\\]/g, '\\$&')
     .replace(/\*/g, '.*')

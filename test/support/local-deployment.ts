@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   type AttributeDefinition,
   CreateTableCommand,
@@ -11,7 +11,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import { type RecordedCall, type RecordingProxy, startRecordingProxy } from './aws-call-recorder.js';
 import type { AssemblyStack, TemplateFunction, TemplateResource } from './cloud-assembly.js';
 import { referencedId } from './cloud-assembly.js';
-import { allows, roleStatements } from './iam-policy.js';
+import { allows, matches, roleStatements } from './iam-policy.js';
 import { type LocalDeviceApi, startLocalDeviceApi } from './local-device-api.js';
 import { type LocalSecretsManager, startLocalSecretsManager } from './local-secrets-manager.js';
 import { type PhysicalResource, TemplateResolver } from './template-resolver.js';
@@ -26,7 +26,30 @@ export interface RoleCredentials {
 export type Trigger =
   | { kind: 'sqs'; stack: string; queue: string; batchSize: number }
   | { kind: 'schedule'; stack: string; rule: string; expression: string }
-  | { kind: 'other'; stack: string; resource: string; principal: string };
+  /** A REST API method's Lambda proxy integration (`AWS_PROXY`), with API Gateway's permission to invoke. */
+  | {
+      kind: 'api-gateway-proxy';
+      stack: string;
+      restApi: string;
+      method: string;
+      httpMethod: string;
+      /** The resource's path template, e.g. `/` or `/{proxy+}`. */
+      resourcePath: string;
+      stage: string;
+      /** The method's Lambda authorizer, when it has one. */
+      authorizer?: string;
+    }
+  /** A REST API's Lambda authorizer, with API Gateway's permission to invoke. */
+  | {
+      kind: 'api-gateway-authorizer';
+      stack: string;
+      restApi: string;
+      authorizer: string;
+      type: 'TOKEN' | 'REQUEST';
+      identitySource: string;
+    }
+  /** Anything else that may invoke the function (or an integration API Gateway is not permitted to invoke). */
+  | { kind: 'other'; stack: string; resource: string; principal: string; reason?: string };
 
 export interface LocalDeployment {
   resolver: TemplateResolver;
@@ -54,6 +77,10 @@ export interface LocalDeployment {
 }
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+const generatedId = (stack: string, id: string, n: number) =>
+  Array.from(createHash('sha256').update(`${stack}/${id}`).digest().subarray(0, n), (b) =>
+    'abcdefghijklmnopqrstuvwxyz0123456789'.charAt(b % 36),
+  ).join('');
 const randomText = (n: number, alphabet = ALNUM) =>
   Array.from(randomBytes(n), (b) => alphabet[b % alphabet.length]).join('');
 
@@ -142,6 +169,19 @@ export async function deployLocally(options: {
         const name = String(p.Name ?? `${stack}-${id}`);
         return { ref: name, attributes: { Arn: `arn:aws:events:${region}:${accountId}:rule/${name}` } };
       }
+      // API Gateway's generated ids: stable per resource, as a deployed stack's are.
+      case 'AWS::ApiGateway::RestApi':
+        return {
+          ref: generatedId(stack, id, 10),
+          attributes: { RootResourceId: generatedId(stack, `${id}/`, 10) },
+        };
+      case 'AWS::ApiGateway::Resource':
+      case 'AWS::ApiGateway::Deployment':
+        return { ref: generatedId(stack, id, 6) };
+      case 'AWS::ApiGateway::Authorizer':
+        return { ref: generatedId(stack, id, 6) };
+      case 'AWS::ApiGateway::Stage':
+        return { ref: String(p.StageName) };
       case 'AWS::Logs::LogGroup': {
         const name = String(p.LogGroupName ?? `/aws/lambda/${stack}-${id}`);
         return { ref: name, attributes: { Arn: `arn:aws:logs:${region}:${accountId}:log-group:${name}:*` } };
@@ -326,8 +366,42 @@ export async function deployLocally(options: {
     },
     triggersOf(fn) {
       const template = options.stacks.find((s) => s.name === fn.stack)?.template;
+      const resources = Object.entries(template?.Resources ?? {});
       const triggers: Trigger[] = [];
-      for (const [id, r] of Object.entries(template?.Resources ?? {})) {
+      // API Gateway reaches a function through an integration or authorizer naming its invocation
+      // URI, and only with a lambda:InvokeFunction permission whose SourceArn covers the call.
+      const invocationUri = `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${functionArn(fn)}/invocations`;
+      const names = (value: unknown) => {
+        try {
+          return resolver.resolveString(value, fn.stack) === invocationUri;
+        } catch {
+          return false;
+        }
+      };
+      const apiPermissions = resources
+        .filter(
+          ([, r]) =>
+            r.Type === 'AWS::Lambda::Permission' &&
+            referencedId(r.Properties?.FunctionName) === fn.logicalId &&
+            r.Properties?.Principal === 'apigateway.amazonaws.com',
+        )
+        .map(([id, r]) => ({ id, sourceArn: resolver.resolveString(r.Properties?.SourceArn, fn.stack) }));
+      const used = new Set<string>();
+      const permitted = (arns: string[]) => {
+        const covering = apiPermissions.filter((p) => arns.every((arn) => matches(p.sourceArn, arn, false)));
+        for (const p of covering) used.add(p.id);
+        return covering.length > 0;
+      };
+      const executeApi = (restApi: string) =>
+        `arn:aws:execute-api:${region}:${accountId}:${resolver.resolveString({ Ref: restApi }, fn.stack)}`;
+      const pathOf = (resourceId: unknown): string => {
+        const id = referencedId(resourceId) as string;
+        const r = template?.Resources[id];
+        if (r?.Type !== 'AWS::ApiGateway::Resource') return '/'; // the API's root resource
+        const parent = pathOf(r.Properties?.ParentId);
+        return `${parent === '/' ? '' : parent}/${String(r.Properties?.PathPart)}`;
+      };
+      for (const [id, r] of resources) {
         const p = r.Properties ?? {};
         if (r.Type === 'AWS::Lambda::EventSourceMapping' && referencedId(p.FunctionName) === fn.logicalId) {
           triggers.push({
@@ -349,10 +423,82 @@ export async function deployLocally(options: {
             }
           }
         }
+        const integration = p.Integration as { Type?: string; Uri?: unknown } | undefined;
+        if (
+          r.Type === 'AWS::ApiGateway::Method' &&
+          integration?.Type === 'AWS_PROXY' &&
+          names(integration.Uri)
+        ) {
+          const restApi = referencedId(p.RestApiId) as string;
+          const httpMethod = String(p.HttpMethod);
+          const resourcePath = pathOf(p.ResourceId);
+          const stages = resources.filter(
+            ([, s]) =>
+              s.Type === 'AWS::ApiGateway::Stage' && referencedId(s.Properties?.RestApiId) === restApi,
+          );
+          // ANY stands for every method API Gateway may pass on.
+          const methods =
+            httpMethod === 'ANY'
+              ? ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT']
+              : [httpMethod];
+          // The console's test invocations of the method (a stage of its own, not a trigger).
+          permitted(methods.map((m) => `${executeApi(restApi)}/test-invoke-stage/${m}${resourcePath}`));
+          for (const [, s] of stages) {
+            const stage = String(s.Properties?.StageName);
+            const arns = methods.map((m) => `${executeApi(restApi)}/${stage}/${m}${resourcePath}`);
+            if (permitted(arns)) {
+              triggers.push({
+                kind: 'api-gateway-proxy',
+                stack: fn.stack,
+                restApi,
+                method: id,
+                httpMethod,
+                resourcePath,
+                stage,
+                ...(p.AuthorizerId ? { authorizer: referencedId(p.AuthorizerId) as string } : {}),
+              });
+            } else {
+              triggers.push({
+                kind: 'other',
+                stack: fn.stack,
+                resource: id,
+                principal: 'apigateway.amazonaws.com',
+                reason: `no lambda:InvokeFunction permission covers ${arns[0]}`,
+              });
+            }
+          }
+        }
+        if (r.Type === 'AWS::ApiGateway::Authorizer' && names(p.AuthorizerUri)) {
+          const restApi = referencedId(p.RestApiId) as string;
+          const arn = `${executeApi(restApi)}/authorizers/${resolver.resolveString({ Ref: id }, fn.stack)}`;
+          triggers.push(
+            permitted([arn])
+              ? {
+                  kind: 'api-gateway-authorizer',
+                  stack: fn.stack,
+                  restApi,
+                  authorizer: id,
+                  type: p.Type === 'REQUEST' ? 'REQUEST' : 'TOKEN',
+                  identitySource: String(p.IdentitySource),
+                }
+              : {
+                  kind: 'other',
+                  stack: fn.stack,
+                  resource: id,
+                  principal: 'apigateway.amazonaws.com',
+                  reason: `no lambda:InvokeFunction permission covers ${arn}`,
+                },
+          );
+        }
+      }
+      // A permission no integration or authorizer explains: something else may invoke the function.
+      for (const [id, r] of resources) {
+        const p = r.Properties ?? {};
         if (
           r.Type === 'AWS::Lambda::Permission' &&
           referencedId(p.FunctionName) === fn.logicalId &&
-          p.Principal !== 'events.amazonaws.com'
+          p.Principal !== 'events.amazonaws.com' &&
+          !used.has(id)
         ) {
           triggers.push({ kind: 'other', stack: fn.stack, resource: id, principal: String(p.Principal) });
         }

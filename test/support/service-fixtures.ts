@@ -31,6 +31,7 @@ export function inMemoryWriter(env: string, cluster: InMemoryCluster, lease: InM
     cluster,
     sync,
     newOwner: () => `${host}#apply-${++owners}`,
+    clock: lease.clock,
   });
   return { sync, writer };
 }

@@ -70,6 +70,10 @@ export class TemplateResolver {
         const items = this.resolve(list, stack, options) as unknown[];
         return items[Number(this.resolve(index, stack, options))];
       }
+      case 'Fn::Split': {
+        const [separator, text] = arg as [string, unknown];
+        return this.resolveString(text, stack, options).split(separator);
+      }
       case 'Fn::ImportValue':
         return this.importValue(this.resolveString(arg, stack, options), options);
       case 'Fn::Sub': {

@@ -19,8 +19,11 @@ export class InMemoryLease implements PartitionLease {
     return this.options.ttlMs ?? 60_000;
   }
 
+  /** The lease's clock (a writer over this lease judges its grants by it). */
+  readonly clock = (): number => (this.options.clock ?? Date.now)();
+
   private now(): number {
-    return (this.options.clock ?? Date.now)();
+    return this.clock();
   }
 
   private heldByOther(key: string, owner: string): boolean {
@@ -28,17 +31,22 @@ export class InMemoryLease implements PartitionLease {
     return holder !== undefined && holder !== owner && (this.expiries.get(key) ?? Infinity) > this.now();
   }
 
-  async acquire(key: string, owner: string): Promise<void> {
+  async acquire(key: string, owner: string): Promise<number> {
     const meanwhile = this.whileWaiting;
     this.whileWaiting = undefined;
     await meanwhile?.();
     if (this.heldByOther(key, owner)) throw new LeaseBusyError(`partition lease ${key} is held`, { key });
+    const now = this.now();
     this.holders.set(key, owner);
-    this.expiries.set(key, this.now() + this.ttlMs);
+    this.expiries.set(key, now + this.ttlMs);
     this.events.push(`acquire ${key}`);
+    return now + this.ttlMs / 2;
   }
 
-  /** Another writer takes the lease (the holder's expired while it was slowed down). */
+  /**
+   * Another writer takes the lease (the holder's expired while it was slowed down: tests move their
+   * clock past the TTL first, as only then could another writer take it).
+   */
   steal(key: string, other = 'another-writer'): void {
     this.holders.set(key, other);
     this.expiries.delete(key);

@@ -1,4 +1,5 @@
 import { type Claim, claimsOf, requestClaims, requestReferences } from '../../../functions/domain/claims.js';
+import type { LastApplied } from '../../../functions/domain/last-applied.js';
 import {
   isMemberBatch,
   type LbaasRequest,
@@ -36,6 +37,8 @@ export class InMemoryResourceStore implements ResourceStore {
   readonly claims = new Map<string, Owner>();
   /** Every outcome written, in order (superseded ones are not). */
   readonly written: StatusOutcome[] = [];
+  /** Writes of last-applied records on their own (not with a status). */
+  lastAppliedWrites = 0;
 
   private key(loadbalancerId: string, type: string, id: string) {
     return `${loadbalancerId}|${resourceKey(type as ResourceRecord['type'], id)}`;
@@ -287,6 +290,21 @@ export class InMemoryResourceStore implements ResourceStore {
     return true;
   }
 
+  async recordLastApplied(
+    loadbalancerId: string,
+    records: readonly { key: string; lastApplied: Record<string, LastApplied> }[],
+  ): Promise<number> {
+    let written = 0;
+    for (const { key, lastApplied } of records) {
+      const stored = this.records.get(`${loadbalancerId}|${key}`);
+      if (!stored) continue;
+      stored.lastApplied = structuredClone(lastApplied);
+      this.lastAppliedWrites += 1;
+      written += 1;
+    }
+    return written;
+  }
+
   async recordOutcomes(outcomes: readonly StatusOutcome[], nowMs: number): Promise<number> {
     let written = 0;
     for (const o of outcomes) {
@@ -304,6 +322,7 @@ export class InMemoryResourceStore implements ResourceStore {
         stored.provisioningStatus = 'ACTIVE';
         stored.operatingStatus = o.operatingStatus;
         stored.appliedAt ??= nowMs;
+        if (o.lastApplied) stored.lastApplied = structuredClone(o.lastApplied);
         delete stored.statusReason;
         delete stored.ownChangePending;
       } else {

@@ -1,4 +1,4 @@
-import type { SyncLedger, SyncLedgerState } from '../../../functions/domain/ports.js';
+import type { SyncClaim, SyncLedger, SyncLedgerState } from '../../../functions/domain/ports.js';
 
 /** The config-sync ledger in memory, with the same rules as the DynamoDB one. */
 export class InMemorySyncLedger implements SyncLedger {
@@ -17,6 +17,10 @@ export class InMemorySyncLedger implements SyncLedger {
   }
 
   async read(group: string, nowMs: number): Promise<SyncLedgerState> {
+    return this.stateOf(group, nowMs);
+  }
+
+  private stateOf(group: string, nowMs: number): SyncLedgerState {
     const e = this.entry(group);
     return {
       started: e.started,
@@ -26,13 +30,13 @@ export class InMemorySyncLedger implements SyncLedger {
     };
   }
 
-  async begin(group: string, owner: string, nowMs: number, ttlMs: number): Promise<number | undefined> {
+  async begin(group: string, owner: string, nowMs: number, ttlMs: number): Promise<SyncClaim> {
     const e = this.entry(group);
-    if (e.owner !== undefined && e.expiresAt >= nowMs) return undefined;
+    if (e.owner !== undefined && e.expiresAt >= nowMs) return { busy: this.stateOf(group, nowMs) };
     e.started += 1;
     e.owner = owner;
     e.expiresAt = nowMs + ttlMs;
-    return e.started;
+    return { started: e.started };
   }
 
   async end(group: string, owner: string, n: number, ok: boolean): Promise<void> {

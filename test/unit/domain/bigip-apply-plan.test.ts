@@ -190,6 +190,49 @@ describe('planApply', () => {
     ]);
   });
 
+  it('removes a member’s own monitor once the member lets go of it (its alternate target cleared), and with its pool', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    b.healthmonitor(pool.id);
+    const member = b.member(pool.id, { monitor_address: '10.0.9.9', monitor_port: 8081 });
+    const applied = translate(b.tree(), { env });
+    const device = deviceWith(applied);
+    const own = `/${applied.partition}/Project_${member.id}`;
+    expect([...device.poolMembers.values()].flat()[0]?.attrs.monitor).toBe(own);
+
+    delete (member.desired as { monitor_address?: string }).monitor_address;
+    delete (member.desired as { monitor_port?: number }).monitor_port;
+    b.status(member, 'PENDING_UPDATE');
+    let tree = b.tree();
+    let t = translate(tree, { env });
+    const cleared = planApply(
+      t,
+      scopeFor(tree, t, { resource: 'member', id: member.id, operation: 'update' }),
+      device,
+    );
+    expect(cleared.commands.map((c) => `${c.op} ${c.object.kind} ${c.object.name}`)).toEqual([
+      `update member ${(member.desired as { address: string }).address}:${(member.desired as { protocol_port: number }).protocol_port}`,
+      `delete monitor Project_${member.id}`,
+    ]);
+    expect(cleared.commands[0]).toMatchObject({ changes: { monitor: 'default' } });
+
+    (member.desired as { monitor_address?: string }).monitor_address = '10.0.9.9';
+    b.status(member, 'ACTIVE').status(pool, 'PENDING_DELETE');
+    tree = b.tree();
+    t = translate(tree, { env });
+    const gone = planApply(
+      t,
+      scopeFor(tree, t, { resource: 'pool', id: pool.id, operation: 'delete' }),
+      device,
+    );
+    expect(gone.commands.map((c) => `${c.op} ${c.object.kind}`)).toEqual([
+      'delete pool',
+      'delete monitor',
+      'delete monitor',
+    ]);
+    expect(gone.commands.map((c) => c.object.name)).toContain(`Project_${member.id}`);
+  });
+
   it('updates only the attributes that differ', () => {
     const b = new TreeBuilder();
     const pool = b.pool();

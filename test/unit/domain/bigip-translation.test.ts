@@ -90,6 +90,8 @@ describe('translate: load balancer tree → BIG-IP objects (upstream naming)', (
     ['LEAST_CONNECTIONS', 1, 'least-connections-member'],
     ['LEAST_CONNECTIONS', 3, 'ratio-least-connections-member'],
     ['SOURCE_IP', 1, 'least-connections-node'],
+    ['SOURCE_IP_PORT', 1, 'round-robin'],
+    ['SOURCE_IP_PORT', 4, 'ratio-member'],
   ])('maps lb_algorithm %s with weight %i to %s', (algorithm, weight, mode) => {
     const b = new TreeBuilder();
     const pool = b.pool({ lb_algorithm: algorithm });
@@ -119,6 +121,85 @@ describe('translate: load balancer tree → BIG-IP objects (upstream naming)', (
       attrs: { method: 'hash', cookieName: 'JSESSIONID', defaultsFrom: '/Common/cookie' },
     });
     expect(find(t.present, 'virtual')?.attrs.persist).toEqual([`/${t.partition}/Project_${pool.id}_cookie`]);
+  });
+
+  it('gives a member with an alternate monitor address or port a monitor of its own, aimed there', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    const hm = b.healthmonitor(pool.id, { type: 'HTTP', url_path: '/health' });
+    const v4 = b.member(pool.id, { address: '10.0.1.5', monitor_address: '10.0.9.9', monitor_port: 8081 });
+    const v6 = b.member(pool.id, { address: '2001:db8::5', monitor_address: '2001:db8:0:0:0:0:0:9' });
+    const portOnly = b.member(pool.id, { address: '10.0.1.6', monitor_port: 9000 });
+    const plain = b.member(pool.id, { address: '10.0.1.7' });
+    const t = translate(b.tree(), { env });
+    const pooled = find(t.present, 'monitor', `Project_${hm.id}`);
+    const own = (id: string) => find(t.present, 'monitor', `Project_${id}`);
+    // The pool's settings, with an alias destination (IPv6 canonical, a dot before its port).
+    expect(own(v4.id)).toEqual({
+      ...pooled,
+      name: `Project_${v4.id}`,
+      attrs: { ...pooled?.attrs, destination: '10.0.9.9:8081' },
+    });
+    expect(own(v6.id)?.attrs.destination).toBe('2001:db8::9.*');
+    expect(own(portOnly.id)?.attrs.destination).toBe('*:9000');
+    expect(own(plain.id)).toBeUndefined();
+    const memberMonitor = (address: string) =>
+      [...t.present.values()].find((o) => o.kind === 'member' && o.attrs.address === address)?.attrs.monitor;
+    expect(memberMonitor('10.0.1.5')).toBe(`/${t.partition}/Project_${v4.id}`);
+    expect(memberMonitor('10.0.1.7')).toBe('default');
+  });
+
+  it('gives a member no monitor of its own while its pool is unchecked (no monitor, or a disabled one)', () => {
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    const member = b.member(pool.id, { monitor_address: '10.0.9.9' });
+    const bare = translate(b.tree(), { env });
+    expect(find(bare.present, 'monitor')).toBeUndefined();
+    b.healthmonitor(pool.id, { admin_state_up: false });
+    const disabled = translate(b.tree(), { env });
+    expect(find(disabled.present, 'monitor', `Project_${member.id}`)).toBeUndefined();
+    expect(find(disabled.present, 'member')?.attrs.monitor).toBe('default');
+    // Still listed: one left on a device is found and removed.
+    expect(disabled.memberMonitors.has(`/${disabled.partition}/Project_${member.id}`)).toBe(true);
+  });
+
+  it('opens a PROXY pool’s server connections with a PROXY header: an iRule owned by the pool, run by the virtuals using it', () => {
+    const b = new TreeBuilder();
+    const proxy = b.pool({ protocol: 'PROXY' });
+    const plain = b.pool({ protocol: 'HTTP' });
+    const tcp = b.listener({ protocol: 'TCP', protocol_port: 1234, default_pool_id: proxy.id });
+    const http = b.listener({ protocol: 'HTTP', protocol_port: 80, default_pool_id: plain.id });
+    const other = b.listener({ protocol: 'HTTP', protocol_port: 81, default_pool_id: plain.id });
+    b.l7policy(http.id, { action: 'REDIRECT_TO_POOL', redirect_pool_id: proxy.id });
+    const t = translate(b.tree(), { env });
+    const rulePath = `/${t.partition}/Project_${proxy.id}_proxy`;
+    const rule = find(t.present, 'rule');
+    expect(rule?.name).toBe(`Project_${proxy.id}_proxy`);
+    // Only for connections to this pool, and nothing in it but the pool's own (checked) name.
+    expect(rule?.attrs.apiAnonymous).toContain(`[LB::server pool] eq "/${t.partition}/Project_${proxy.id}"`);
+    expect(rule?.attrs.apiAnonymous).toContain(String.raw`[TCP::remote_port] [TCP::local_port]\r\n"`);
+    const vs = (id: string) => find(t.present, 'virtual', `Project_${id}`)?.attrs;
+    // A full TCP proxy instead of fastL4, and no connection reuse behind HTTP.
+    expect(vs(tcp.id)).toMatchObject({ rules: [rulePath], profiles: ['/Common/tcp'] });
+    expect(vs(http.id)).toMatchObject({ rules: [rulePath], profiles: ['/Common/http', '/Common/tcp'] });
+    expect(vs(other.id)).toMatchObject({
+      rules: [],
+      profiles: ['/Common/http', '/Common/oneconnect', '/Common/tcp'],
+    });
+
+    b.status(proxy, 'PENDING_DELETE');
+    const gone = translate(b.tree(), { env });
+    expect(find(gone.absent, 'rule')?.name).toBe(`Project_${proxy.id}_proxy`);
+    expect(find(gone.present, 'virtual', `Project_${tcp.id}`)?.attrs).toMatchObject({
+      rules: [],
+      profiles: ['/Common/fastL4'],
+    });
+  });
+
+  it('leaves the iRules of virtual servers alone in a load balancer without PROXY pools', () => {
+    const b = new TreeBuilder();
+    b.listener({ default_pool_id: b.pool().id });
+    expect(find(translate(b.tree(), { env }).present, 'virtual')?.attrs).not.toHaveProperty('rules');
   });
 
   it('gives SOURCE_IP pools source-address persistence, as upstream does', () => {

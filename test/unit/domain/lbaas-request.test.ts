@@ -265,7 +265,8 @@ describe('parseRequest', () => {
     });
     expect(parse(requests.update('member', ids, { id, address: '10.0.0.9' }))).toMatchObject({
       ok: false,
-      reason: 'update changes nothing: give at least one of name, weight, admin_state_up, backup, tags',
+      reason:
+        'update changes nothing: give at least one of name, weight, admin_state_up, backup, monitor_address, monitor_port, tags',
     });
   });
 

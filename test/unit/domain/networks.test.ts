@@ -3,9 +3,12 @@ import {
   cidrContains,
   findNetwork,
   findSubnet,
+  ipVersionOf,
   loadBalancerOfPort,
   type NetworkCatalog,
+  networkOfSubnet,
   neutronSubnet,
+  parseCidr,
   usableAddresses,
   vipCandidates,
   vipPortId,
@@ -80,5 +83,59 @@ describe('networks', () => {
       allocation_pools: [{ start: '10.0.0.2', end: '10.0.0.254' }],
       project_id: 'p1',
     });
+  });
+});
+
+describe('CIDRs and addresses as written', () => {
+  it('parses both families and refuses what is no CIDR', () => {
+    expect(parseCidr('10.1.2.3/16')).toEqual({ version: 4, base: 0x0a010000n, prefix: 16 });
+    expect(parseCidr('2001:db8::1/32')).toMatchObject({ version: 6, prefix: 32 });
+    for (const bad of ['10.0.0.0', '10.0.0.0/33', '10.0.0.0/x', '2001:db8::/129', 'host/8', '10.0.0/8'])
+      expect(parseCidr(bad), bad).toBeUndefined();
+  });
+
+  it('reads IPv6 in its compressed, full and IPv4-embedded forms, and refuses malformed ones', () => {
+    expect(ipVersionOf('::1')).toBe(6);
+    expect(ipVersionOf('2001:db8:0:0:0:0:0:1')).toBe(6);
+    expect(ipVersionOf('::ffff:10.0.0.1')).toBe(6);
+    expect(ipVersionOf('10.0.0.1')).toBe(4);
+    expect(cidrContains('::ffff:0:0/96', '::ffff:10.0.0.1')).toBe(true);
+    for (const bad of [
+      '1:2:3:4:5:6:7:8:9',
+      '1::2::3',
+      '1:::2',
+      '12345::',
+      'g::1',
+      '1:2:3:4:5:6:7',
+      '::ffff:300.0.0.1',
+      '1.2.3',
+    ])
+      expect(ipVersionOf(bad), bad).toBeUndefined();
+    expect(cidrContains('10.0.0.0/8', '2001:db8::1')).toBe(false);
+    expect(cidrContains('not-a-cidr', '10.0.0.1')).toBe(false);
+  });
+
+  it('offers no VIP addresses in a subnet too small for any, or one that is not a CIDR', () => {
+    expect(vipCandidates('10.0.0.0/31', 0, 5)).toEqual([]);
+    expect(usableAddresses('10.0.0.0/31')).toBe(0);
+    expect(vipCandidates('nonsense', 0, 5)).toEqual([]);
+    expect(usableAddresses('nonsense')).toBe(0);
+    // IPv6: everything but the network address and the gateway, shown in canonical form.
+    expect(vipCandidates('2001:db8::/126', 0, 5)).toEqual(['2001:db8::2', '2001:db8::3']);
+    // A large subnet offers at most 2^20 candidates.
+    expect(usableAddresses('2001:db8::/64')).toBe(2 ** 20);
+  });
+
+  it('knows the network of a configured subnet, and with no-op networks takes any id', () => {
+    expect(networkOfSubnet(catalog, '33333333-3333-4333-8333-333333333333')?.name).toBe('public');
+    expect(networkOfSubnet(catalog, '44444444-4444-4444-8444-444444444444')).toBeUndefined();
+    const noop = { ...catalog, noopCidr: '198.18.0.0/15' };
+    const id = '55555555-5555-4555-8555-555555555555';
+    expect(findNetwork(noop, id)).toEqual({
+      id,
+      name: '',
+      subnets: [{ id, name: '', cidr: '198.18.0.0/15' }],
+    });
+    expect(findSubnet(noop, id)).toMatchObject({ id, configured: false, ipVersion: 4 });
   });
 });

@@ -54,15 +54,15 @@ describe('Octavia request bodies', () => {
 
   it('accepts what Octavia accepts but this provider does not implement, then refuses it with 501 naming it', () => {
     const cases: [Parameters<typeof rejectUnsupported>[0], Record<string, unknown>, RegExp][] = [
-      ['listener', { protocol: 'UDP' }, /protocol UDP/],
+      ['listener', { protocol: 'SCTP' }, /protocol SCTP/],
       ['listener', { timeout_client_data: 1000 }, /timeout_client_data/],
       ['listener', { allowed_cidrs: ['10.0.0.0/8'] }, /allowed_cidrs/],
       ['listener', { tls_versions: ['TLSv1.2'] }, /tls_versions/],
       ['listener', { insert_headers: { 'X-SSL-Client-DN': 'true' } }, /X-SSL-Client-DN/],
-      ['pool', { protocol: 'PROXY' }, /protocol PROXY/],
-      ['pool', { lb_algorithm: 'SOURCE_IP_PORT' }, /SOURCE_IP_PORT/],
+      ['pool', { protocol: 'PROXYV2' }, /protocol PROXYV2/],
+      ['pool', { protocol: 'SCTP' }, /protocol SCTP/],
       ['pool', { tls_enabled: true }, /tls_enabled/],
-      ['member', { monitor_port: 8080 }, /monitor_port/],
+      ['healthmonitor', { type: 'SCTP' }, /SCTP/],
       ['healthmonitor', { type: 'TLS-HELLO' }, /TLS-HELLO/],
       ['healthmonitor', { http_method: 'TRACE' }, /TRACE/],
       ['l7rule', { compare_type: 'REGEX' }, /REGEX/],

@@ -109,3 +109,58 @@ describe('Octavia list semantics', () => {
     expect(parsed.filters).toEqual([['name', ['a']]]);
   });
 });
+
+describe('Octavia list semantics on values of every kind', () => {
+  const objects = [
+    {
+      id: 'a',
+      name: null,
+      connection_limit: 5,
+      admin_state_up: false,
+      default_pool_id: null,
+      pools: [{ id: 'p1' }],
+    },
+    {
+      id: 'b',
+      name: 'x',
+      connection_limit: -1,
+      admin_state_up: true,
+      default_pool_id: 'p2',
+      pools: [{ id: 'p2' }],
+    },
+    { id: 'c', name: 'y', connection_limit: 100, admin_state_up: true, default_pool_id: 'p1', pools: [] },
+  ];
+  const attrs = ['id', 'name', 'connection_limit', 'admin_state_up', 'default_pool_id', 'created_at'];
+  const list = (params: Record<string, string[]>, type: 'listener' | 'healthmonitor' = 'listener') =>
+    listViews(objects, parseListQuery(type, params, attrs), params, url).items.map((v) => v.id);
+
+  it('sorts numbers as numbers, booleans false first, and null as the empty string', () => {
+    expect(list({ sort: ['connection_limit'] })).toEqual(['b', 'a', 'c']);
+    expect(list({ sort: ['connection_limit:desc'] })).toEqual(['c', 'a', 'b']);
+    expect(list({ sort: ['admin_state_up:desc,id:desc'] })).toEqual(['c', 'b', 'a']);
+    expect(list({ sort_key: ['name'], sort_dir: ['DESC'] })).toEqual(['c', 'b', 'a']);
+    expect(list({ sort_key: ['admin_state_up,name'] })).toEqual(['a', 'b', 'c']);
+  });
+
+  it('a null attribute matches an empty or "None" filter; a number matches its text; several values are alternatives', () => {
+    expect(list({ default_pool_id: ['None'] })).toEqual(['a']);
+    expect(list({ name: [''] })).toEqual(['a']);
+    expect(list({ connection_limit: ['-1'] })).toEqual(['b']);
+    expect(list({ connection_limit: ['5', '100'] })).toEqual(['a', 'c']);
+    expect(list({ admin_state_up: ['TRUE'] })).toEqual(['b', 'c']);
+    // A monitor's pool_id filter looks into its pools list.
+    expect(list({ pool_id: ['p2'] }, 'healthmonitor')).toEqual(['b']);
+  });
+
+  it('a page with limit carries sort parameters in its links; a limit above 1000 is 1000; no links without a page', () => {
+    const params = { limit: ['1'], sort_key: ['connection_limit'], sort_dir: ['asc'] };
+    const out = listViews(objects, parseListQuery('listener', params, attrs), params, url);
+    expect(out.links).toEqual([{ href: `${url}?limit=1&sort_key=connection_limit&marker=b`, rel: 'next' }]);
+    expect(parseListQuery('listener', { limit: ['5000'] }, attrs).limit).toBe(1000);
+    const none = { name: ['nobody'], limit: ['1'] };
+    expect(listViews(objects, parseListQuery('listener', none, attrs), none, url)).toEqual({
+      items: [],
+      links: [],
+    });
+  });
+});

@@ -1,17 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { parseRequest } from '../../../functions/domain/lbaas-request.js';
-import { postBody } from '../../../functions/domain/octavia-bodies.js';
+import { postBody, putBody } from '../../../functions/domain/octavia-bodies.js';
 import {
+  checkMemberSubnet,
   checkMutable,
   chooseVip,
+  missing,
   type PlanContext,
   planDelete,
+  planFailover,
   planListenerCreate,
   planLoadBalancerCreate,
   planMemberBatch,
   planMemberCreate,
   planMonitorCreate,
+  planPolicyCreate,
+  planPolicyUpdate,
   planPoolCreate,
+  planPoolUpdate,
+  planRuleCreate,
+  projectRecords,
+  vipVersion,
 } from '../../../functions/domain/octavia-requests.js';
 import { memberView } from '../../../functions/domain/octavia-views.js';
 import type { ResourceRecord } from '../../../functions/domain/resource-state.js';
@@ -337,5 +346,344 @@ describe('Octavia writes as request messages', () => {
     const pool = t.pool();
     const m = t.member(pool.id) as ResourceRecord<'member'>;
     expect(m.desired.pool_id).toBe(pool.id);
+  });
+
+  describe('more of Octavia’s checks', () => {
+    const rule = { type: 'PATH', compare_type: 'STARTS_WITH', value: '/x' };
+    const fiftyOne = Array.from({ length: 51 }, () => rule);
+
+    it('a VIP: a subnet outside the network named (400), a network without subnets (400), a port with no-op networks', () => {
+      const none = () => undefined;
+      const other = '44444444-4444-4444-8444-444444444444';
+      const two = {
+        networks: [
+          ...catalog.networks,
+          { id: other, name: 'other', subnets: [{ id: uuid(), name: 'o', cidr: '10.1.0.0/24' }] },
+          { id: uuid(), name: 'empty', subnets: [] },
+        ],
+      };
+      expect(() => chooseVip({ vip_network_id: other, vip_subnet_id: SUBNET }, two, none)).toThrow(
+        expect.objectContaining({
+          status: 400,
+          message: `Validation failure: Subnet ${SUBNET} is not in network ${other}.`,
+        }),
+      );
+      const empty = two.networks[2]?.id as string;
+      expect(() => chooseVip({ vip_network_id: empty }, two, none)).toThrow(
+        expect.objectContaining({
+          message: 'Validation failure: Supplied network does not contain a subnet.',
+        }),
+      );
+      const port = uuid();
+      expect(
+        chooseVip(
+          { vip_port_id: port, vip_address: '198.19.0.9' },
+          { ...catalog, noopCidr: '198.19.0.0/16' },
+          none,
+        ),
+      ).toMatchObject({ portId: port, address: '198.19.0.9', subnet: { id: port, configured: false } });
+      expect(() => checkMemberSubnet(catalog, uuid())).toThrow(expect.objectContaining({ status: 400 }));
+      expect(() => checkMemberSubnet(catalog, SUBNET)).not.toThrow();
+      expect(() => checkMemberSubnet(catalog, undefined)).not.toThrow();
+    });
+
+    it('parents named by id must exist in the load balancer (404), and protocols must pair (400)', () => {
+      const t = new TreeBuilder();
+      const listener = t.listener({ protocol: 'HTTP', protocol_port: 80 });
+      const tcpPool = t.pool({ protocol: 'TCP' });
+      const ctx = context(t.ids.tenantId);
+      const lb = t.ids.loadbalancerId;
+      const ghost = uuid();
+      expect(() =>
+        planListenerCreate(
+          ctx,
+          t.tree(),
+          postBody('listener', {
+            listener: { loadbalancer_id: lb, protocol: 'HTTP', protocol_port: 81, default_pool_id: ghost },
+          }),
+        ),
+      ).toThrow(expect.objectContaining({ status: 404, message: `Pool ${ghost} not found.` }));
+      expect(() =>
+        planPoolCreate(
+          ctx,
+          t.tree(),
+          postBody('pool', { pool: { listener_id: ghost, protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN' } }),
+        ),
+      ).toThrow(expect.objectContaining({ status: 404, message: `Listener ${ghost} not found.` }));
+      expect(() =>
+        planPoolCreate(
+          ctx,
+          t.tree(),
+          postBody('pool', {
+            pool: { listener_id: listener.id, protocol: 'TCP', lb_algorithm: 'ROUND_ROBIN' },
+          }),
+        ),
+      ).toThrow(
+        expect.objectContaining({
+          message:
+            "Validation failure: The pool protocol 'TCP' is invalid while the listener protocol is 'HTTP'.",
+        }),
+      );
+      expect(() =>
+        planPolicyCreate(
+          ctx,
+          t.tree(),
+          postBody('l7policy', { l7policy: { listener_id: ghost, action: 'REJECT' } }),
+        ),
+      ).toThrow(expect.objectContaining({ status: 404 }));
+      // A TCP listener may take a TCP pool.
+      const plan = planListenerCreate(
+        ctx,
+        t.tree(),
+        postBody('listener', {
+          listener: { loadbalancer_id: lb, protocol: 'TCP', protocol_port: 22, default_pool_id: tcpPool.id },
+        }),
+      );
+      expect(plan.messages[0]?.object).toMatchObject({ default_pool_id: tcpPool.id, protocol: 'TCP' });
+    });
+
+    it('a policy holds at most 50 rules (409), created with it or one by one', () => {
+      const t = new TreeBuilder();
+      const listener = t.listener();
+      const policy = t.l7policy(listener.id);
+      const ctx = context(t.ids.tenantId);
+      expect(() =>
+        planPolicyCreate(
+          ctx,
+          t.tree(),
+          postBody('l7policy', { l7policy: { listener_id: listener.id, action: 'REJECT', rules: fiftyOne } }),
+        ),
+      ).toThrow(
+        expect.objectContaining({
+          status: 409,
+          message: expect.stringMatching(/^Too many rules on L7 policy/),
+        }),
+      );
+      for (let i = 0; i < 50; i++) t.l7rule(policy.id);
+      expect(() => planRuleCreate(ctx, t.tree(), policy.id, postBody('l7rule', { rule }))).toThrow(
+        expect.objectContaining({ status: 409, message: `Too many rules on L7 policy ${policy.id}` }),
+      );
+      const vip = { address: '10.0.0.5', subnetId: SUBNET, networkId: NETWORK, portId: uuid() };
+      const body = postBody('loadbalancer', {
+        loadbalancer: {
+          vip_subnet_id: SUBNET,
+          listeners: [
+            { protocol: 'HTTP', protocol_port: 80, l7policies: [{ action: 'REJECT', rules: fiftyOne }] },
+          ],
+        },
+      });
+      expect(() => planLoadBalancerCreate(ctx, body, vip, uuid())).toThrow(
+        expect.objectContaining({ status: 409 }),
+      );
+    });
+
+    it('a graph create reuses a pool named twice, and a policy may redirect to a pool of the same call', () => {
+      const ctx = context('0123456789abcdef0123456789abcdef');
+      const vip = { address: '10.0.0.5', subnetId: SUBNET, networkId: NETWORK, portId: uuid() };
+      const plan = planLoadBalancerCreate(
+        ctx,
+        postBody('loadbalancer', {
+          loadbalancer: {
+            vip_subnet_id: SUBNET,
+            pools: [{ name: 'web', protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN' }],
+            listeners: [
+              {
+                protocol: 'HTTP',
+                protocol_port: 80,
+                default_pool: { name: 'web' },
+                l7policies: [{ action: 'REDIRECT_TO_POOL', redirect_pool: { name: 'web' } }],
+              },
+              {
+                protocol: 'HTTP',
+                protocol_port: 8080,
+                default_pool: { name: 'api', protocol: 'HTTP', lb_algorithm: 'SOURCE_IP' },
+              },
+            ],
+          },
+        }),
+        vip,
+        uuid(),
+      );
+      const pools = plan.messages.filter((m) => m.resource === 'pool');
+      expect(pools.map((p) => p.object.name)).toEqual(['web', 'api']);
+      const [l1, l2] = plan.messages.filter((m) => m.resource === 'listener');
+      const policy = plan.messages.find((m) => m.resource === 'l7policy');
+      expect(l1?.object.default_pool_id).toBe(pools[0]?.object.id);
+      expect(policy?.object.redirect_pool_id).toBe(pools[0]?.object.id);
+      expect(l2?.object.default_pool_id).toBe(pools[1]?.object.id);
+    });
+
+    it('a monitor of a non-HTTP type takes no HTTP fields (400); an HTTP one gets Octavia’s defaults', () => {
+      const t = new TreeBuilder();
+      const pool = t.pool();
+      const other = t.pool();
+      const ctx = context(t.ids.tenantId);
+      expect(() =>
+        planMonitorCreate(
+          ctx,
+          t.tree(),
+          postBody('healthmonitor', {
+            healthmonitor: {
+              pool_id: pool.id,
+              type: 'PING',
+              delay: 1,
+              timeout: 1,
+              max_retries: 1,
+              expected_codes: '200',
+            },
+          }),
+        ),
+      ).toThrow(
+        expect.objectContaining({
+          status: 400,
+          message: 'expected_codes is not a valid option for health monitors of type PING',
+        }),
+      );
+      const plan = planMonitorCreate(
+        ctx,
+        t.tree(),
+        postBody('healthmonitor', {
+          healthmonitor: {
+            pool_id: other.id,
+            type: 'HTTPS',
+            delay: 1,
+            timeout: 1,
+            max_retries: 1,
+            expected_codes: '200-204',
+          },
+        }),
+      );
+      expect(plan.messages[0]?.object).toMatchObject({
+        http_method: 'GET',
+        url_path: '/',
+        expected_codes: '200-204',
+        max_retries_down: 3,
+      });
+      expect(plan.guard?.pool).toBe(other.id);
+    });
+
+    it('updates: a persistence without a type takes the stored one; a policy keeps its stored redirect', () => {
+      const t = new TreeBuilder();
+      const listener = t.listener();
+      const pool = t.pool({ session_persistence: { type: 'APP_COOKIE', cookie_name: 'a' } });
+      const policy = t.l7policy(listener.id, { action: 'REDIRECT_TO_URL', redirect_url: 'http://a.test/' });
+      const ctx = context(t.ids.tenantId);
+      const plan = planPoolUpdate(
+        ctx,
+        t.tree(),
+        pool.id,
+        putBody('pool', { pool: { session_persistence: { cookie_name: 'b' } } }),
+      );
+      expect(plan.messages[0]?.object).toEqual({
+        id: pool.id,
+        session_persistence: { type: 'APP_COOKIE', cookie_name: 'b' },
+      });
+      const kept = planPolicyUpdate(
+        ctx,
+        t.tree(),
+        policy.id,
+        putBody('l7policy', { l7policy: { action: 'REDIRECT_TO_URL', name: 'n' } }),
+      );
+      expect(kept.messages[0]?.object).toEqual({ id: policy.id, name: 'n', action: 'REDIRECT_TO_URL' });
+      expect(() =>
+        planPolicyUpdate(
+          ctx,
+          t.tree(),
+          policy.id,
+          putBody('l7policy', { l7policy: { action: 'REDIRECT_TO_POOL' } }),
+        ),
+      ).toThrow(expect.objectContaining({ status: 400 }));
+    });
+
+    it('a failover may run on a load balancer in ERROR; a member or monitor delete guards its pool', () => {
+      const t = new TreeBuilder();
+      const pool = t.pool();
+      const m = t.member(pool.id);
+      const hm = t.healthmonitor(pool.id);
+      const ctx = context(t.ids.tenantId);
+      const failover = planFailover(ctx, t.tree());
+      expect(failover.guard?.statuses).toEqual(['ACTIVE', 'ERROR']);
+      expect(failover.messages[0]).toMatchObject({ operation: 'update', resource: 'loadbalancer' });
+      expect(planDelete(ctx, t.tree(), 'member', m.id).guard?.pool).toBe(pool.id);
+      expect(planDelete(ctx, t.tree(), 'healthmonitor', hm.id).guard?.pool).toBe(pool.id);
+      expect(planDelete(ctx, t.tree(), 'pool', pool.id).guard?.pool).toBeUndefined();
+      expect(vipVersion(t.tree())).toBe(4);
+      expect(missing('l7policy', 'p1')).toMatchObject({
+        status: 500,
+        message: 'L7 Policy p1 was recorded but cannot be read back.',
+      });
+    });
+
+    it('a member being deleted is not matched by a batch (a listed one on its endpoint is new)', () => {
+      const t = new TreeBuilder();
+      const pool = t.pool();
+      const leaving = t.member(pool.id, { address: '10.0.1.5', protocol_port: 80 });
+      t.status(leaving, 'PENDING_DELETE');
+      const ctx = context(t.ids.tenantId);
+      const plan = planMemberBatch(
+        ctx,
+        t.tree(),
+        pool.id,
+        [{ address: '10.0.1.5', protocol_port: 80 }],
+        true,
+      );
+      const listed = (plan.messages[0]?.object as { members: { id: string }[] } | undefined)?.members ?? [];
+      expect(listed.map((x) => x.id)).toEqual([ctx.ids[0]]);
+      expect(listed[0]?.id).not.toBe(leaving.id);
+    });
+
+    it('projects what the table will hold: a batch creates, updates and deletes members; others go PENDING', () => {
+      const t = new TreeBuilder();
+      const pool = t.pool();
+      const kept = t.member(pool.id, { address: '10.0.1.5', protocol_port: 80 });
+      const dropped = t.member(pool.id, { address: '10.0.1.6', protocol_port: 80 });
+      const ctx = context(t.ids.tenantId);
+      const tree = t.tree();
+      const records = [tree.root, ...tree.pools, ...tree.members];
+      const batch = planMemberBatch(
+        ctx,
+        tree,
+        pool.id,
+        [
+          { address: '10.0.1.5', protocol_port: 80, weight: 9 },
+          { address: '10.0.1.7', protocol_port: 80 },
+        ],
+        false,
+      );
+      const parsed = parseRequest(JSON.stringify(batch.messages[0]));
+      if (!parsed.ok) throw new Error(parsed.reason);
+      const after = projectRecords(records, parsed.request, 'Project', 5_000);
+      const status = (id: string) => after.find((r) => r.id === id)?.provisioningStatus;
+      expect(status(kept.id)).toBe('PENDING_UPDATE');
+      expect(after.find((r) => r.id === kept.id)?.desired).toMatchObject({ weight: 9 });
+      expect(status(dropped.id)).toBe('PENDING_DELETE');
+      expect(status(ctx.ids[0] as string)).toBe('PENDING_CREATE');
+      expect(status(pool.id)).toBe('PENDING_UPDATE');
+      expect(status(t.root.id)).toBe('PENDING_UPDATE');
+      // The records given are not changed.
+      expect(records.find((r) => r.id === dropped.id)?.provisioningStatus).toBe('PENDING_CREATE');
+
+      const additive = planMemberBatch(
+        ctx,
+        tree,
+        pool.id,
+        [{ address: '10.0.1.8', protocol_port: 80 }],
+        true,
+      );
+      const parsedAdditive = parseRequest(JSON.stringify(additive.messages[0]));
+      if (!parsedAdditive.ok) throw new Error(parsedAdditive.reason);
+      const kept2 = projectRecords(records, parsedAdditive.request, 'Project', 6_000);
+      expect(kept2.find((r) => r.id === dropped.id)?.provisioningStatus).toBe('PENDING_CREATE');
+
+      const del = planDelete(ctx, tree, 'member', dropped.id);
+      const parsedDelete = parseRequest(JSON.stringify(del.messages[0]));
+      if (!parsedDelete.ok) throw new Error(parsedDelete.reason);
+      const deleted = projectRecords(records, parsedDelete.request, 'Project', 7_000);
+      expect(deleted.find((r) => r.id === dropped.id)).toMatchObject({
+        provisioningStatus: 'PENDING_DELETE',
+        updatedAt: 7_000,
+      });
+      expect(deleted.find((r) => r.id === t.root.id)?.provisioningStatus).toBe('PENDING_UPDATE');
+    });
   });
 });

@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import type { ValidatedToken } from '../../../functions/domain/ports.js';
 import {
@@ -5,6 +6,8 @@ import {
   createAuthorizerHandler,
   fromApiGatewayEvent,
   toApiGatewayResult,
+  wrapApiHandler,
+  wrapAuthorizerHandler,
 } from '../../../functions/handlers/api-gateway.js';
 import { createTelemetry } from '../../../functions/shared/telemetry.js';
 import { API_ID, apiGatewayEvent, authorizerEvent } from '../../support/api-gateway-events.js';
@@ -82,5 +85,90 @@ describe('the Octavia API behind API Gateway', () => {
     // API Gateway answers 401 when an authorizer throws "Unauthorized".
     await expect(handler(authorizerEvent('bad'))).rejects.toThrow('Unauthorized');
     await expect(handler(authorizerEvent(''))).rejects.toThrow('Unauthorized');
+  });
+
+  it('reads the single-valued query when no multi-valued one is given, a base64 body, and the forwarded scheme', () => {
+    const event = apiGatewayEvent('PUT', '/v2/lbaas/pools/p1?name=a', {
+      host: 'lbaas.example.com',
+      headers: { 'X-Forwarded-Proto': 'http' },
+    });
+    event.multiValueQueryStringParameters = null;
+    event.body = Buffer.from('{"pool":{"name":"b"}}').toString('base64');
+    event.isBase64Encoded = true;
+    expect(fromApiGatewayEvent(event)).toMatchObject({
+      method: 'PUT',
+      query: { name: ['a'] },
+      body: '{"pool":{"name":"b"}}',
+      baseUrl: 'http://lbaas.example.com',
+      headers: { 'x-forwarded-proto': 'http', host: 'lbaas.example.com' },
+    });
+    // No body at all, no headers: the API Gateway domain from the request context.
+    const bare = apiGatewayEvent('GET', '/v2/lbaas/pools');
+    bare.headers = {};
+    expect(fromApiGatewayEvent(bare)).toMatchObject({
+      body: undefined,
+      query: {},
+      baseUrl: `https://${API_ID}.execute-api.us-east-1.amazonaws.com/octavia`,
+    });
+  });
+
+  it('a caller without a project (a system-scoped reader) and the authorizer without a user id', async () => {
+    expect(
+      callerFromAuthorizer(
+        apiGatewayEvent('GET', '/v2/lbaas/pools', { caller: { roles: 'reader', system: 'true' } }),
+      ),
+    ).toEqual({
+      projectId: undefined,
+      roles: ['reader'],
+      system: true,
+    });
+    const handler = createAuthorizerHandler({
+      validator: {
+        validate: async () => ({
+          projectId: undefined,
+          userId: undefined,
+          roles: ['reader'],
+          system: true,
+          expiresAt: Date.now() + 60_000,
+        }),
+      },
+      telemetry: createTelemetry('api-authorizer', 'Test'),
+    });
+    const out = await handler({
+      type: 'TOKEN',
+      authorizationToken: 't',
+      methodArn: 'arn:aws:execute-api:r:a:id',
+    });
+    expect(out.principalId).toBe('keystone-user');
+    expect(out.policyDocument.Statement[0]).toMatchObject({ Resource: 'arn:aws:execute-api:r:a:id/*/*' });
+    expect(out.context).toEqual({ projectId: '', roles: 'reader', userId: '', system: 'true' });
+  });
+
+  it('the Lambda shapes: the proxy event through the HTTP handler with the authorizer’s caller, and the authorizer as is', async () => {
+    const context = {
+      awsRequestId: 'r-1',
+      functionName: 'api',
+      functionVersion: '1',
+      invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:api',
+      memoryLimitInMB: '256',
+      getRemainingTimeInMillis: () => 10_000,
+    } as unknown as Context;
+    const telemetry = createTelemetry('api', 'Test');
+    const seen: unknown[] = [];
+    const api = wrapApiHandler(async (req, caller) => {
+      seen.push([req.method, req.path, caller?.projectId]);
+      return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' };
+    }, telemetry);
+    expect(
+      await api(
+        apiGatewayEvent('GET', '/v2/lbaas/pools', { caller: { projectId: 'p1', roles: 'member' } }),
+        context,
+      ),
+    ).toEqual({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' });
+    expect(seen).toEqual([['GET', '/v2/lbaas/pools', 'p1']]);
+    const authorizer = wrapAuthorizerHandler(async () => {
+      throw new Error('Unauthorized');
+    }, telemetry);
+    await expect(authorizer(authorizerEvent('x'), context)).rejects.toThrow('Unauthorized');
   });
 });

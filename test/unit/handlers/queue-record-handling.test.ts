@@ -104,6 +104,26 @@ describe('processFifoBatch: per-record results as one partial-batch response', (
     expect(seen).toEqual(expect.arrayContaining(['a1', 'b1', 'b2']));
   });
 
+  it('hands the records it left unhandled to be released, so they wait behind the failed one and not their timeout', async () => {
+    const released: string[][] = [];
+    const handle = async (r: SQSRecord): Promise<RecordResult> => (r.body === 'a1' ? 'failed' : 'done');
+    const response = await processFifoBatch(records(), handle, async (unhandled) => {
+      released.push(unhandled.map((r) => r.body));
+    });
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['a1', 'a2', 'a3']);
+    // The failed record keeps its own back-off; the rest of its group only, in order, in one call.
+    expect(released).toEqual([['a2', 'a3']]);
+    const none: string[][] = [];
+    await processFifoBatch(
+      records(),
+      async () => 'done',
+      async (u) => {
+        none.push(u.map((r) => r.body));
+      },
+    );
+    expect(none).toEqual([]);
+  });
+
   it('takes a handler that throws as a failed record', async () => {
     const handle = async (r: SQSRecord): Promise<RecordResult> => {
       if (r.body === 'b1') throw new Error('boom');

@@ -114,6 +114,24 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     expect(a.syncsStarted).toBe(1);
   });
 
+  it('costs a quiet group two ledger writes and no read: the claim numbers the sync, its runner knows it ended', async () => {
+    const { a, b, time } = pair();
+    const ledger = new InMemorySyncLedger();
+    const calls: string[] = [];
+    for (const op of ['read', 'begin', 'end'] as const) {
+      const real = ledger[op].bind(ledger) as (...args: unknown[]) => Promise<unknown>;
+      (ledger as unknown as Record<string, unknown>)[op] = (...args: unknown[]) => {
+        calls.push(op);
+        return real(...args);
+      };
+    }
+    const sync = groupSync([a, b], time, { ledger });
+    write(a, pool('p1'));
+    await time.run(sync.confirm(a, holds('p1'), { changed: true }));
+    expect(b.objects.has('pool/P/p1')).toBe(true);
+    expect(calls).toEqual(['begin', 'end']);
+  });
+
   it('never runs two syncs at once, and covers many concurrent writers with few syncs', async () => {
     const { a, b, time } = pair();
     const ledger = new InMemorySyncLedger();
@@ -160,6 +178,16 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     await time.run(sync.confirm(a, holds('p1'), { changed: true }));
     expect(a.syncsStarted).toBe(2);
     expect(b.objects.has('pool/P/p1')).toBe(true);
+  });
+
+  it('gives up at its deadline on a peer that never shows the change, instead of syncing for ever', async () => {
+    const { a, time } = pair();
+    const sync = groupSync([a, pair(time).b], time, { syncTimeoutMs: 500 });
+    write(a, pool('p1'));
+    const confirmed = time.run(sync.confirm(a, async () => false, { changed: true }));
+    await expect(confirmed).rejects.toThrow(/did not bring the change to every unit in time/);
+    expect(a.syncsStarted).toBeGreaterThan(1);
+    expect(a.syncsStarted).toBeLessThan(100);
   });
 
   it('needs no sync after an apply that changed nothing when the peer already holds it', async () => {
@@ -279,8 +307,8 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     const one = await readsFor(1, false);
     const tenShared = await readsFor(10, false);
     const tenSeparate = await readsFor(10, true);
-    // Ten waiters of one writer read about as often as one (plus each change's own fresh read of
-    // the number it waits for); ten writers of their own read ten times as often.
+    // Ten waiters of one writer read about as often as one (each change learns the number it waits
+    // for from its own claim, not from a read); ten writers of their own read ten times as often.
     expect(tenShared).toBeLessThan(one * 3);
     expect(tenSeparate).toBeGreaterThan(one * 6);
   });

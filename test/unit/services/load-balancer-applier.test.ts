@@ -19,7 +19,7 @@ function fixture(devices = [new InMemoryBigIp()]) {
   const bindings = new InMemoryBindingStore();
   const registry = new InMemoryAgentRegistry();
   registry.put({ env: ENV, host: 'a1', heartbeatAt: clock.now() });
-  const lease = new InMemoryLease();
+  const lease = new InMemoryLease({ clock: clock.now });
   const cluster = new InMemoryCluster(devices);
   const { sync, writer } = inMemoryWriter(ENV, cluster, lease);
   const health = new InMemoryHealthStore(resources);
@@ -74,6 +74,7 @@ describe('LoadBalancerApplier over in-memory ports', () => {
     const read = f.device.read.bind(f.device);
     f.device.read = async (partition, units) => {
       const snapshot = await read(partition, units);
+      f.clock.advance(60_001);
       f.lease.steal(key);
       return snapshot;
     };
@@ -501,12 +502,12 @@ describe('LoadBalancerApplier over in-memory ports', () => {
       const [result] = await f.applier.applyAll([targets(listener, pool, m1, m2)]);
 
       expect(result).toMatchObject({ status: 'fulfilled', value: { outcome: 'applied', commands: 4 } });
-      // One lease, one read, one transaction, one config-sync for all four.
+      // One lease, one read, one transaction, one read-back of what it wrote, one config-sync for all four.
       expect(f.lease.events).toHaveLength(2);
       expect(f.device.events.filter((e) => e.startsWith('execute'))).toEqual([
         `execute ${ENV}_${ids.tenantId} 4`,
       ]);
-      expect(f.device.events.filter((e) => e.startsWith('read'))).toHaveLength(1);
+      expect(f.device.events.filter((e) => e.startsWith('read'))).toHaveLength(2);
       expect(f.sync.syncs).toEqual(['a']);
       for (const [type, id] of [
         ['listener', listener.object.id],

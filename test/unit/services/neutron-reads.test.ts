@@ -140,4 +140,30 @@ describe('NeutronReads', () => {
     expect(listed.ports).toHaveLength(1);
     expect((await neutron.ports(member(PROJECT), {})).body).toEqual({ ports: [] });
   });
+
+  it('answers any network id in no-op mode; a port id of no load balancer, or another port of it, is not found', async () => {
+    const { neutron, loaded } = reads({ noopCidr: '198.51.100.0/24' });
+    const id = '22222222-3333-4444-8555-666666666666';
+    expect(neutron.networks(member(PROJECT), { id: [id] }).body).toEqual({
+      networks: [expect.objectContaining({ id, subnets: [id] })],
+    });
+    expect(() => reads().neutron.network(member(PROJECT), id)).toThrow(
+      expect.objectContaining({ status: 404, message: `Network ${id} could not be found.` }),
+    );
+    // A port id whose load balancer does not exist.
+    await expect(neutron.port(member(PROJECT), id)).rejects.toMatchObject({
+      status: 404,
+      message: `Port ${id} could not be found.`,
+    });
+    // An id of the same shape that is no load balancer's port.
+    await expect(neutron.port(member(PROJECT), '5555555a-1111-4222-8333-444444444444')).rejects.toMatchObject(
+      {
+        status: 404,
+      },
+    );
+    expect(loaded.length).toBeGreaterThan(0);
+    // A filter on another field of the port.
+    const filtered = (await neutron.ports(member(PROJECT), { id: [PORT], network_id: ['other'] })).body;
+    expect(filtered).toEqual({ ports: [] });
+  });
 });

@@ -1,35 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import type { RequestEnvelope, ResourceType } from '../../../functions/domain/lbaas-request.js';
+import type { RequestEnvelope } from '../../../functions/domain/lbaas-request.js';
 import type { NetworkCatalog } from '../../../functions/domain/networks.js';
 import type { Caller } from '../../../functions/domain/octavia-policy.js';
-import type { ObjectCatalog, RecordGuard, RequestQueue } from '../../../functions/domain/ports.js';
+import type { RecordGuard, RequestQueue } from '../../../functions/domain/ports.js';
 import { refusal } from '../../../functions/domain/refusals.js';
 import type { ResourceRecord } from '../../../functions/domain/resource-state.js';
 import { type LoadBalancerPlacement, OctaviaApi } from '../../../functions/services/octavia-api.js';
 import { uuid } from '../../support/factories.js';
 import { InMemoryResourceStore } from '../../support/fakes/in-memory-resource-store.js';
+import { StoreCatalog } from '../../support/fakes/store-catalog.js';
 import { overlappingCatalog, SUBNET_A, SUBNET_B } from '../../support/network-fixtures.js';
 
 const SUBNET = '22222222-2222-4222-8222-222222222222';
 const PROJECT = '0123456789abcdef0123456789abcdef';
 const admin: Caller = { noauth: true, projectId: PROJECT, roles: [] };
-
-/** The API's catalog over the in-memory store (its records and VIP claims). */
-class StoreCatalog implements ObjectCatalog {
-  constructor(private readonly store: InMemoryResourceStore) {}
-  async listByProject(env: string, type: ResourceType, tenantId: string, page: { limit: number }) {
-    const items = [...this.store.records.values()]
-      .filter((r) => r.env === env && r.type === type && r.tenantId === tenantId)
-      .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
-    return { items: items.slice(0, page.limit), more: items.length > page.limit };
-  }
-  async listAll(env: string, type: ResourceType): Promise<ResourceRecord[]> {
-    return [...this.store.records.values()].filter((r) => r.env === env && r.type === type);
-  }
-  async claimedAddresses(env: string, addresses: readonly string[]) {
-    return new Set(addresses.filter((a) => this.store.claims.has(`vip#${env}#${a}`)));
-  }
-}
 
 function setup(
   options: { placement?: LoadBalancerPlacement; queue?: RequestQueue; networks?: NetworkCatalog } = {},

@@ -5,11 +5,12 @@ import { BigIpError, LeaseBusyError } from '../../../functions/domain/errors.js'
 import { changesDevice } from '../../../functions/services/partition-writer.js';
 import { InMemoryBigIp, InMemoryCluster } from '../../support/fakes/in-memory-bigip.js';
 import { InMemoryLease } from '../../support/fakes/in-memory-lease.js';
-import { inMemoryWriter } from '../../support/service-fixtures.js';
+import { inMemoryWriter, manualClock } from '../../support/service-fixtures.js';
 
 const ENV = 'Unit';
 const PARTITION = `${ENV}_tenant1`;
 const KEY = `${ENV}#cluster1#${PARTITION}`;
+const TTL = 60_000;
 
 const pool = (name: string): BigIpObject => ({ kind: 'pool', partition: PARTITION, name, attrs: {} });
 
@@ -34,15 +35,17 @@ const NOTHING: ApplyPlan = {
 function fixture(
   devices = [new InMemoryBigIp('a'), Object.assign(new InMemoryBigIp('b'), { failoverState: 'STANDBY' })],
 ) {
-  const lease = new InMemoryLease();
+  const clock = manualClock();
+  const lease = new InMemoryLease({ ttlMs: TTL, clock: clock.now });
   const cluster = new InMemoryCluster(devices);
   const { sync, writer } = inMemoryWriter(ENV, cluster, lease);
   /** Everything that happened, in order: lease events, device calls, config-syncs. */
   const log: string[] = [];
   const acquire = lease.acquire.bind(lease);
   lease.acquire = async (k, o) => {
-    await acquire(k, o);
+    const sendBy = await acquire(k, o);
     log.push('acquire');
+    return sendBy;
   };
   const release = lease.release.bind(lease);
   lease.release = async (k, o) => {
@@ -68,7 +71,7 @@ function fixture(
     sendBys.push(options?.sendBy);
     return execute(partition, plan, options);
   };
-  return { lease, cluster, sync, writer, log, a, b: devices[1] as InMemoryBigIp, sendBys };
+  return { clock, lease, cluster, sync, writer, log, a, b: devices[1] as InMemoryBigIp, sendBys };
 }
 
 // The rules every writer of a partition follows (the applier, the reconciler's repairs and orphan
@@ -110,16 +113,36 @@ describe('PartitionWriter: how a change reaches a partition', () => {
     await f.writer.write(PARTITION, async (session) => {
       const device = await session.activeDevice();
       await session.read(device, []);
+      // The reads took a while: most of the acquisition's sending window (half the TTL) is gone.
+      f.clock.advance(TTL / 10 + 1);
       await session.send(device, createPlan('p1'));
     });
     expect(f.log.slice(0, 3)).toEqual(['acquire', 'renew', 'execute 1']);
     expect(f.sendBys).toEqual([123_456]);
   });
 
+  it('sends a change planned right after the lease was taken under the acquisition’s own send-by time, without a renewal', async () => {
+    const f = fixture();
+    const takenAt = f.clock.now();
+    await f.writer.write(PARTITION, async (session) => {
+      const device = await session.activeDevice();
+      await session.read(device, []);
+      f.clock.advance(TTL / 10 - 1);
+      await session.send(device, createPlan('p1'));
+      // A second change later in the same write: the window left is short now, so it renews.
+      f.clock.advance(2);
+      await session.send(device, createPlan('p2'));
+    });
+    expect(f.log.slice(0, 4)).toEqual(['acquire', 'execute 1', 'renew', 'execute 1']);
+    // No call is ever sent later than half a TTL after the lease was last written.
+    expect(f.sendBys).toEqual([takenAt + TTL / 2, 123_456]);
+  });
+
   it('sends nothing once the lease was lost (a writer slowed past its TTL): the caller sees LeaseBusyError', async () => {
     const f = fixture();
     const result = await f.writer.write(PARTITION, async (session) => {
       const device = await session.activeDevice();
+      f.clock.advance(TTL + 1);
       f.lease.steal(KEY);
       return session.send(device, createPlan('p1')).catch((e: unknown) => e);
     });
@@ -138,15 +161,7 @@ describe('PartitionWriter: how a change reaches a partition', () => {
       return 'done';
     });
     expect(result).toEqual({ outcome: 'written', value: 'done' });
-    expect(f.log).toEqual([
-      'acquire',
-      'renew',
-      'execute 1',
-      'renew',
-      'execute 1',
-      'release',
-      'confirm a changed=true',
-    ]);
+    expect(f.log).toEqual(['acquire', 'execute 1', 'execute 1', 'release', 'confirm a changed=true']);
     expect(f.sync.syncs).toEqual(['a']);
   });
 
@@ -186,7 +201,7 @@ describe('PartitionWriter: how a change reaches a partition', () => {
         await session.send(await session.activeDevice(), createPlan('p1'));
       }),
     ).rejects.toBeInstanceOf(BigIpError);
-    expect(f.log).toEqual(['acquire', 'renew', 'execute 1', 'release']);
+    expect(f.log).toEqual(['acquire', 'execute 1', 'release']);
     expect(f.lease.holders.size).toBe(0);
   });
 

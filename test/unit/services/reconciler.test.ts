@@ -21,8 +21,8 @@ function fixture(devices = [new InMemoryBigIp()]) {
   const bindings = new InMemoryBindingStore();
   const registry = new InMemoryAgentRegistry();
   registry.put({ env: ENV, host: 'a1', heartbeatAt: clock.now() });
-  const lease = new InMemoryLease();
-  const runLease = new InMemoryLease();
+  const lease = new InMemoryLease({ clock: clock.now });
+  const runLease = new InMemoryLease({ clock: clock.now });
   const cluster = new InMemoryCluster(devices);
   const { sync, writer } = inMemoryWriter(ENV, cluster, lease, 'reconciler');
   const applier = new LoadBalancerApplier({
@@ -167,10 +167,17 @@ describe('Reconciler over in-memory ports', () => {
       loadbalancers: [{ outcome: 'skipped', reason: 'an agent is writing its partition' }],
     });
     f.lease.holders.delete(key);
-    const renew = f.lease.renew.bind(f.lease);
-    f.lease.renew = async (k, o) => {
-      f.lease.steal(k);
-      return renew(k, o);
+    // The repair's read under the lease is slowed past the lease's TTL, and another writer takes it.
+    const read = f.device.read.bind(f.device);
+    let slowed = false;
+    f.device.read = async (partition, units) => {
+      const snapshot = await read(partition, units);
+      if (!slowed && f.lease.holders.has(key)) {
+        slowed = true;
+        f.clock.advance(60_001);
+        f.lease.steal(key);
+      }
+      return snapshot;
     };
     expect(await f.reconciler.run(REPAIR)).toMatchObject({
       loadbalancers: [{ outcome: 'skipped', reason: 'its partition lease lapsed before the repair' }],

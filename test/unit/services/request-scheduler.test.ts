@@ -22,6 +22,7 @@ function fixture(
     selection?: 'random' | 'least-loaded';
     cacheMs?: number;
     networks?: NetworkCatalog;
+    bindingCacheMs?: number;
   } = {},
 ) {
   const clock = manualClock();
@@ -44,6 +45,7 @@ function fixture(
     clock: clock.now,
     random: options.random ?? (() => 0),
     ...(options.networks ? { networks: options.networks } : {}),
+    ...(options.bindingCacheMs !== undefined ? { bindingCacheMs: options.bindingCacheMs } : {}),
   });
   const operations = new AgentOperations({ registry, bindings, agentDownTimeMs: DOWN, clock: clock.now });
   return { clock, registry, bindings, resources, queues, scheduler, directory, operations };
@@ -92,6 +94,32 @@ describe('RequestScheduler (record → decide → forward) over in-memory ports'
     );
     expect(forwarded(child).decision).toEqual({ kind: 'bound', host: 'a3', group: 'default' });
     expect(forwarded(second).decision).toEqual({ kind: 'affinity', host: 'a3', group: 'default' });
+  });
+
+  it('remembers a binding for a burst: its agent’s next requests read none, anything but that agent reads it again', async () => {
+    const f = fixture({ cacheMs: 2_000, bindingCacheMs: 2_000 });
+    const reads: string[] = [];
+    const getBinding = f.bindings.getBinding.bind(f.bindings);
+    f.bindings.getBinding = (id) => {
+      reads.push(id);
+      return getBinding(id);
+    };
+    const ids = lbIds();
+    await f.scheduler.handle(parsed(requests.createLoadbalancer(ids))); // bound to a1 here: read once, unbound
+    const listener = await f.scheduler.handle(parsed(requests.createListener(ids)));
+    expect(forwarded(listener).decision).toMatchObject({ kind: 'bound', host: 'a1' });
+    expect(reads).toHaveLength(1);
+    // Remembered no longer than the agent list: read again after it.
+    f.clock.advance(2_000);
+    await f.scheduler.handle(parsed(requests.createPool(ids)));
+    expect(reads).toHaveLength(2);
+    // An operator moved it (a drain disables a1 first): once the list shows a1 inactive, the move is read.
+    await f.bindings.moveBinding(ids.loadbalancerId, 'a1', 'a2', f.clock.now());
+    await f.operations.setAdminState(ENV, 'a1', false);
+    f.directory.invalidate(ENV);
+    const after = await f.scheduler.handle(parsed(requests.createPool(ids, { name: 'second' })));
+    expect(forwarded(after).decision).toMatchObject({ kind: 'bound', host: 'a2' });
+    expect(reads).toHaveLength(3);
   });
 
   it('reports a least-loaded pick as least-loaded', async () => {
