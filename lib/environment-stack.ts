@@ -107,6 +107,8 @@ export class EnvironmentStack extends Stack {
           ? { [ENV_VARS.deviceGroup]: group.devices.deviceGroup }
           : {}),
         ...(group.devices.trafficGroup ? { [ENV_VARS.trafficGroup]: group.devices.trafficGroup } : {}),
+        // The agents write each segmented network's objects; the reconciler checks them (tenant-networks.md).
+        ...(e.networks.length > 0 ? { [ENV_VARS.networks]: JSON.stringify(e.networks) } : {}),
       };
       return { group, suffix, devices, deviceEnv };
     });

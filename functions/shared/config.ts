@@ -176,6 +176,8 @@ export interface DeviceAccessConfig {
   restTimeoutMs: number;
   /** The device group these devices are (`default` when left out, as in configurations without groups). */
   group?: string;
+  /** The environment's networks: the agents put the segmented ones on the devices (none: route domain 0 only). */
+  networks?: NetworkDefinition[];
 }
 
 /** The CA bundle file, relative to the function's package root (LAMBDA_TASK_ROOT) unless absolute. */
@@ -231,6 +233,7 @@ function readDeviceAccess(env: Env): DeviceAccessConfig {
     clusterName: read(env, ENV_VARS.clusterName, z.string().regex(CLUSTER_NAME_RE).default('cluster')),
     restTimeoutMs: read(env, ENV_VARS.restTimeoutSeconds, envSetting('restTimeoutSeconds')) * 1000,
     group: read(env, ENV_VARS.group, rules.name.default(DEFAULT_GROUP)),
+    networks: read(env, ENV_VARS.networks, json(rules.networks).default([])),
   };
 }
 
