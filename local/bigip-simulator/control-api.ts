@@ -58,6 +58,7 @@ export function dumpConfig(store: ConfigStore): Record<string, unknown[]> {
         c === 'ltm/node' ||
         // The network objects live in /Common (device-facts.md §2.5); route domain 0 is the device's own.
         (c.startsWith('net/') && o.fullPath !== '/Common/0') ||
+        c === 'ltm/snatpool' ||
         (c === 'ltm/pool/members' && !String(o.pool).startsWith('/Common/')),
     );
     if (objects.length > 0) {
