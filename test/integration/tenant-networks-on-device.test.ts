@@ -13,7 +13,10 @@ const system = systemsClosedAfterEach();
 
 type Row = { fullPath: string; [k: string]: unknown };
 const rows = (sim: BigIpSimulator, c: string) => ((sim.dump()[c] as Row[] | undefined) ?? []).map((r) => r);
-const paths = (sim: BigIpSimulator, c: string) => rows(sim, c).map((r) => r.fullPath).sort();
+const paths = (sim: BigIpSimulator, c: string) =>
+  rows(sim, c)
+    .map((r) => r.fullPath)
+    .sort();
 
 function loadBalancer(ids: ReturnType<typeof lbIds>, subnet: string) {
   const pool = requests.createPool(ids);
@@ -21,13 +24,22 @@ function loadBalancer(ids: ReturnType<typeof lbIds>, subnet: string) {
     requests.createLoadbalancer(ids, { vip_address: '10.0.0.10', vip_subnet_id: subnet }),
     pool,
     requests.createListener(ids, { default_pool_id: pool.object.id, protocol_port: 80 }),
-    requests.createMember(ids, pool.object.id as string, { address: '10.0.0.5', protocol_port: 8080, subnet_id: subnet }),
+    requests.createMember(ids, pool.object.id as string, {
+      address: '10.0.0.5',
+      protocol_port: 8080,
+      subnet_id: subnet,
+    }),
   ];
 }
 
 describe('two projects, one address, two networks', () => {
   it('puts member 10.0.0.5:8080 of each project in its own route domain: two nodes, two VIPs at 10.0.0.10, networks identical on both units, nothing left after the deletes', async () => {
-    const s = await system({ pair: true, deviceGroup: 'failover-group', hosts: ['agent-1', 'agent-2'], networks: overlappingNetworks });
+    const s = await system({
+      pair: true,
+      deviceGroup: 'failover-group',
+      hosts: ['agent-1', 'agent-2'],
+      networks: overlappingNetworks,
+    });
     await s.beatRunning();
     const a = lbIds();
     const b = lbIds();
@@ -44,7 +56,11 @@ describe('two projects, one address, two networks', () => {
     const pair = s.pair as NonNullable<typeof s.pair>;
     for (const unit of [pair.a, pair.b]) {
       expect(paths(unit, 'ltm/node')).toEqual(['/Common/10.0.0.5%2', '/Common/10.0.0.5%3']);
-      expect(rows(unit, 'ltm/virtual-address').map((v) => v.address).sort()).toEqual(['10.0.0.10%2', '10.0.0.10%3']);
+      expect(
+        rows(unit, 'ltm/virtual-address')
+          .map((v) => v.address)
+          .sort(),
+      ).toEqual(['10.0.0.10%2', '10.0.0.10%3']);
       expect(rows(unit, 'net/route-domain').map((r) => [r.fullPath, r.id])).toEqual([
         ['/Common/Test_rd2', 2],
         ['/Common/Test_rd3', 3],
@@ -53,7 +69,10 @@ describe('two projects, one address, two networks', () => {
       expect(paths(unit, 'ltm/snatpool')).toEqual(['/Common/Test_snat3']);
     }
     // Each unit keeps its own self IP per network (never synced), and both have the floating ones.
-    const selfs = (unit: BigIpSimulator) => rows(unit, 'net/self').map((r) => `${r.fullPath} ${r.address}`).sort();
+    const selfs = (unit: BigIpSimulator) =>
+      rows(unit, 'net/self')
+        .map((r) => `${r.fullPath} ${r.address}`)
+        .sort();
     expect(selfs(pair.a)).toEqual([
       '/Common/Test_float2 10.0.0.250%2/24',
       '/Common/Test_float3 10.0.0.250%3/24',
@@ -68,7 +87,9 @@ describe('two projects, one address, two networks', () => {
     ]);
     // Network B's virtual translates to its SNAT pool, network A's automaps.
     const sat = rows(pair.active, 'ltm/virtual').map((v) => v.sourceAddressTranslation);
-    expect(sat).toEqual(expect.arrayContaining([{ type: 'automap' }, { type: 'snat', pool: '/Common/Test_snat3' }]));
+    expect(sat).toEqual(
+      expect.arrayContaining([{ type: 'automap' }, { type: 'snat', pool: '/Common/Test_snat3' }]),
+    );
     expect(NET_A).not.toBe(NET_B);
 
     await s.submitAndSettle(requests.delete('loadbalancer', a, a.loadbalancerId));
