@@ -309,6 +309,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         clusterName: `${env}${suffix}-devices`,
         restTimeoutMs: 10_000,
         group: g.name,
+        // The agents put segmented networks on the devices, the reconciler checks them (tenant-networks.md).
+        networks: environment.networks,
       },
     });
   }
