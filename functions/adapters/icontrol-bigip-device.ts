@@ -234,7 +234,14 @@ function statEntries(body: unknown): StatEntry[] {
         typeof fields[field]?.description === 'string' ? fields[field].description : undefined,
       linkName: () => {
         const m = /~([^/~]+)\/stats(?:\?|$)/.exec(link);
-        return m?.[1] ? decodeURIComponent(m[1]) : undefined;
+        if (!m?.[1]) return undefined;
+        // A route-domain suffix travels as %25 (bigip-rest.md A.3.1); a link that carries a bare `%`
+        // (`10.0.0.5%2:80`) is taken as it is rather than failing the whole reading.
+        try {
+          return decodeURIComponent(m[1]);
+        } catch {
+          return m[1];
+        }
       },
     };
   });

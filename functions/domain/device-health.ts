@@ -1,6 +1,8 @@
 import { fullPath, memberName, partitionName, poolName, virtualServerName } from './bigip-names.js';
 import { configuredStatus } from './bigip-translation.js';
 import type { ListenerSpec, MemberSpec, PoolSpec } from './lbaas-request.js';
+import { memberRouteDomain } from './network-objects.js';
+import { inRouteDomain, type NetworkCatalog } from './networks.js';
 import {
   isDeleted,
   type LoadBalancerTree,
@@ -96,8 +98,20 @@ export interface HealthVerdict {
  * the load balancer. An object the scrape does not show (not on the device yet, not checked yet)
  * keeps the status it has, and so counts with that status in the roll-up. Pure.
  */
-export function deriveHealth(tree: LoadBalancerTree, scrape: HealthScrape, env: string): HealthVerdict {
+export function deriveHealth(
+  tree: LoadBalancerTree,
+  scrape: HealthScrape,
+  env: string,
+  networks: NetworkCatalog = { networks: [] },
+): HealthVerdict {
   const partition = partitionName(env, tree.root.tenantId);
+  // A member is named on the device in its network's route domain (`10.0.0.5%2:8080`), as translated.
+  const lbRd = tree.root.desired.vip_route_domain ?? 0;
+  const deviceName = (spec: MemberSpec) =>
+    memberName(
+      inRouteDomain(spec.address, memberRouteDomain(networks, spec.subnet_id, lbRd) ?? lbRd),
+      spec.protocol_port,
+    );
   const statuses = new Map<string, OperatingStatus>();
   const live = <R extends ResourceRecord>(records: readonly R[]) =>
     records.filter((r) => !isDeleted(tree, r));
@@ -112,8 +126,7 @@ export function deriveHealth(tree: LoadBalancerTree, scrape: HealthScrape, env: 
     const own = live(tree.members).filter((m) => (m.desired as MemberSpec).pool_id === pool.id);
     for (const m of own) {
       const spec = m.desired as MemberSpec;
-      const status =
-        configuredStatus(tree, m) ?? memberHealth(members?.get(memberName(spec.address, spec.protocol_port)));
+      const status = configuredStatus(tree, m) ?? memberHealth(members?.get(deviceName(spec)));
       if (status) statuses.set(resourceKey('member', m.id), status);
     }
     const status = configuredStatus(tree, pool) ?? (members ? poolRollUp(own.map(effective)) : undefined);

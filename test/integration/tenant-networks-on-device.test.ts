@@ -94,8 +94,12 @@ describe('two projects, one address, two networks', () => {
 
     await s.submitAndSettle(requests.delete('loadbalancer', a, a.loadbalancerId));
     // The route-domain suffix travels escaped in URLs (`%` as `%25`, bigip-rest.md A.3.1).
-    const nodeCalls = [...pair.a.calls, ...pair.b.calls].filter((c) => c.path.startsWith('/mgmt/tm/ltm/node/'));
-    expect(nodeCalls.map((c) => `${c.method} ${c.path}`)).toContain('DELETE /mgmt/tm/ltm/node/~Common~10.0.0.5%252');
+    const nodeCalls = [...pair.a.calls, ...pair.b.calls].filter((c) =>
+      c.path.startsWith('/mgmt/tm/ltm/node/'),
+    );
+    expect(nodeCalls.map((c) => `${c.method} ${c.path}`)).toContain(
+      'DELETE /mgmt/tm/ltm/node/~Common~10.0.0.5%252',
+    );
     expect(nodeCalls.every((c) => /%25\d/.test(c.path))).toBe(true);
     for (const unit of [pair.a, pair.b]) {
       expect(paths(unit, 'ltm/node')).toEqual(['/Common/10.0.0.5%3']);
