@@ -110,4 +110,29 @@ describe('two projects, one address, two networks', () => {
     expect(pair.b.dump()).toEqual({});
     expect(await s.dlqDepth()).toBe(0);
   });
+
+  it('reconciler: a unit that lost its own self IP gets it back; a dry run only reports it', async () => {
+    const s = await system({
+      pair: true,
+      deviceGroup: 'failover-group',
+      hosts: ['agent-1'],
+      networks: overlappingNetworks,
+    });
+    await s.beatRunning();
+    const b = lbIds();
+    await s.submitAndSettle(...loadBalancer(b, SUBNET_B));
+    const pair = s.pair as NonNullable<typeof s.pair>;
+    pair.b.store.remove('net/self', '/Common/Test_self3_1');
+    const { reconciler } = s.reconciler();
+    const dry = await reconciler.run({ dryRun: true, orphans: 'report' });
+    expect(dry.outcome === 'done' && dry.networks).toEqual([
+      { routeDomain: 3, unit: 'bigip-b', objects: ['create self-ip /Common/Test_self3_1'], foreign: [] },
+    ]);
+    expect(paths(pair.b, 'net/self')).not.toContain('/Common/Test_self3_1');
+    const repaired = await reconciler.run({ dryRun: false, orphans: 'report' });
+    expect(repaired.outcome === 'done' && repaired.networks?.length).toBe(1);
+    expect(paths(pair.b, 'net/self')).toContain('/Common/Test_self3_1');
+    const again = await reconciler.run({ dryRun: true, orphans: 'report' });
+    expect(again.outcome === 'done' && again.networks).toEqual([]);
+  });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { translate } from '../../../functions/domain/bigip-translation.js';
+import { deriveHealth } from '../../../functions/domain/device-health.js';
 import {
   memberRouteDomain,
   netObjectKey,
@@ -187,5 +188,26 @@ describe('translation in route domains', () => {
     const vs = [...t.present.values()].find((o) => o.kind === 'virtual');
     expect(vs?.attrs.sourceAddressTranslation).toEqual({ type: 'snat', pool: '/Common/Project_snat3' });
     expect(NET_FLAT).toBeTruthy();
+  });
+
+  it("reads a member's health under its name in its route domain (10.0.0.5%3:8080), not another network's", () => {
+    const { b, pool, m } = onNetwork(2, { subnet_id: SUBNET_B });
+    const poolPath = `/Project_${b.ids.tenantId}/Project_${pool.id}`;
+    const scrape = {
+      unit: 'bigip1',
+      virtuals: new Map(),
+      pools: new Map([
+        [
+          poolPath,
+          new Map([
+            ['10.0.0.5:8080', { monitorStatus: 'up', enabled: true }],
+            ['10.0.0.5%3:8080', { monitorStatus: 'down', enabled: true }],
+          ]),
+        ],
+      ]),
+    };
+    b.healthmonitor(pool.id, { type: 'TCP' });
+    const verdict = deriveHealth(b.tree(), scrape, 'Project', overlappingCatalog);
+    expect(verdict.statuses.get(`member#${m.id}`)).toBe('ERROR');
   });
 });
