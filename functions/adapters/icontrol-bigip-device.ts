@@ -703,7 +703,12 @@ export class IControlBigIpDevice implements BigIpDevice {
           body: { name: o.name, partition: NET_PARTITION, ...o.attrs },
           accept: [409],
         });
-        if (response.status === 409) continue;
+        if (response.status === 409) {
+          // Our name taken (another writer, or someone else's object: the caller's read judges)? Or
+          // something else in the way, such as an operator's route domain with the same id: refused.
+          const named = await this.rest.request('GET', netItemPath(o), { accept: [404] });
+          if (named.status === 404) throw this.error('POST', o, response);
+        }
       } else if (c.op === 'update') {
         await this.rest.request('PATCH', netItemPath(o), { ...at, body: c.changes });
       } else {
