@@ -4,14 +4,17 @@
  * balancer, update one member, delete all", through the real agent code against the BIG-IP
  * simulator (DynamoDB Local for state), under the device timing model of
  * docs/reference/device-facts.md §6 and under 0 ms, side by side. Then: the calls to add
- * one member to a load balancer that already has 1, 10, 100 members. Prints tables and, as its
- * last line, a JSON object. Never fails on time.
+ * one member to a load balancer that already has 1, 10, 100 members, and the calls a segmented
+ * network (route domain, VLAN, self IPs, SNAT pool: docs/tenant-networks.md) adds to the first load
+ * balancer on it, to the next ones, and to their deletes. Prints tables and, as its last line, a
+ * JSON object. Never fails on time.
  *
  *   npm run bench:bigip                     # both timing models
  *   npm run bench:bigip -- --timing real    # one of them (zero | real)
  */
 import { randomUUID } from 'node:crypto';
 import { parseRequest } from '../functions/domain/lbaas-request.js';
+import type { NetworkDefinition } from '../functions/domain/networks.js';
 import { applyTargetOf } from '../functions/services/load-balancer-applier.js';
 import { BigIpSimulator } from '../local/bigip-simulator/bigip-simulator.js';
 import {
@@ -26,6 +29,15 @@ import { machine, printTable, writeResult } from './support/stats.js';
 import { chosenTimings } from './support/timing-args.js';
 
 const chosen = chosenTimings();
+/** A segmented network on VLAN 100 (route domain 100), with a self IP for the one unit, a floating one and a SNAT pool. */
+const NETWORK: NetworkDefinition = {
+  id: '64646464-0000-4000-8000-000000000064',
+  name: 'bench-net',
+  subnets: [{ id: '64646464-0000-4000-8000-000000000065', name: 'bench-subnet', cidr: '10.100.0.0/24' }],
+  segmentation: { vlan: 100 },
+  snat: { pool: ['10.100.0.240'] },
+  selfIps: { default: { units: ['10.100.0.251'], floating: '10.100.0.250' } },
+};
 const ENV = 'Bench';
 const services = await startBenchServices();
 
@@ -53,6 +65,7 @@ async function run(timing: TimingModel, growth: boolean) {
     env: ENV,
     baseUrl,
     tablePrefix: 'bigip',
+    networks: [NETWORK],
   });
   const tenantId = randomUUID().replaceAll('-', '');
 
@@ -183,11 +196,69 @@ async function run(timing: TimingModel, growth: boolean) {
       });
       added.push({ existing: n, calls: row.calls, reads: row.reads, writes: row.writes });
     }
-    return { sequence, reapply, added, lastAppliedBytes, callsByPath: sim.callsByPath() };
+    const network = growth ? await networkCalls(step) : [];
+    const left = ['net/route-domain', 'net/vlan', 'net/self', 'ltm/snatpool'].filter((c) => sim.dump()[c]);
+    if (left.length > 0)
+      throw new Error(`network objects left after the network scenario: ${left.join(', ')}`);
+    return { sequence, reapply, added, network, lastAppliedBytes, callsByPath: sim.callsByPath() };
   } finally {
     await cluster.close();
     await sim.close();
   }
+}
+
+/**
+ * What a segmented network adds: each request on the network beside the same request in route
+ * domain 0 (which creates nothing in /Common), on one unit. The first load balancer pays for the
+ * route domain, VLAN, self IPs and SNAT pool; the next ones find them in place (0 calls more); a
+ * delete that leaves the network asks the device what still uses it; the last one removes it.
+ */
+async function networkCalls(step: (body: Record<string, unknown>) => Promise<Row>) {
+  const rows: { request: string; flat: number; network: number; added: number }[] = [];
+  const lb = (rd: boolean, i: number) => {
+    const id = randomUUID();
+    const pool = randomUUID();
+    const on = (operation: string, resource: string, object: Record<string, unknown>) =>
+      step({ operation, resource, loadbalancerId: id, object });
+    const network = rd
+      ? { vip_subnet_id: NETWORK.subnets[0]?.id, vip_network_id: NETWORK.id, vip_route_domain: 100 }
+      : {};
+    return {
+      create: () => on('create', 'loadbalancer', { id, vip_address: `10.100.0.${10 + i}`, ...network }),
+      pool: () => on('create', 'pool', { id: pool, protocol: 'TCP', lb_algorithm: 'ROUND_ROBIN' }),
+      member: () =>
+        on('create', 'member', {
+          id: randomUUID(),
+          pool_id: pool,
+          address: `10.100.0.${100 + i}`,
+          protocol_port: 80,
+          ...(rd ? { subnet_id: NETWORK.subnets[0]?.id } : {}),
+        }),
+      remove: () => on('delete', 'loadbalancer', { id }),
+    };
+  };
+  const compare = async (request: string, flat: () => Promise<Row>, network: () => Promise<Row>) => {
+    const f = await flat();
+    const n = await network();
+    rows.push({ request, flat: f.calls, network: n.calls, added: n.calls - f.calls });
+  };
+  const flat = [lb(false, 0), lb(false, 1), lb(false, 2), lb(false, 3)];
+  const [f1, f2] = flat as [ReturnType<typeof lb>, ReturnType<typeof lb>];
+  const on1 = lb(true, 0);
+  const on2 = lb(true, 1);
+  await compare('create load balancer: the first on the network', f1.create, on1.create);
+  await compare('create load balancer: the next on the network', f2.create, on2.create);
+  for (const [f, n] of [
+    [f1, on1],
+    [f2, on2],
+  ] as const) {
+    await f.pool();
+    await n.pool();
+  }
+  await compare('create member on the network (in place)', f1.member, on1.member);
+  await compare('delete load balancer: the network stays (another uses it)', f1.remove, on1.remove);
+  await compare('delete load balancer: the last on the network', f2.remove, on2.remove);
+  return rows;
 }
 
 try {
@@ -244,6 +315,15 @@ try {
       writes: g.writes,
     })),
   );
+  console.log();
+  printTable(
+    first.network.map((n) => ({
+      request: n.request,
+      'REST calls in route domain 0': n.flat,
+      'on a segmented network': n.network,
+      'added by the network': n.added,
+    })),
+  );
   const summary = {
     benchmark: 'bigip',
     machine: machine(),
@@ -254,6 +334,7 @@ try {
     sequence: Object.fromEntries(Object.entries(runs).map(([n, r]) => [n, r.sequence])),
     reapply: Object.fromEntries(Object.entries(runs).map(([n, r]) => [n, r.reapply])),
     addOneMember: first.added,
+    network: first.network,
     lastAppliedBytes: first.lastAppliedBytes,
     callsByPath: first.callsByPath,
   };

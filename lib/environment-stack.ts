@@ -107,6 +107,8 @@ export class EnvironmentStack extends Stack {
           ? { [ENV_VARS.deviceGroup]: group.devices.deviceGroup }
           : {}),
         ...(group.devices.trafficGroup ? { [ENV_VARS.trafficGroup]: group.devices.trafficGroup } : {}),
+        // The agents write each segmented network's objects; the reconciler checks them (tenant-networks.md).
+        ...(e.networks.length > 0 ? { [ENV_VARS.networks]: JSON.stringify(e.networks) } : {}),
       };
       return { group, suffix, devices, deviceEnv };
     });
@@ -126,6 +128,8 @@ export class EnvironmentStack extends Stack {
           [ENV_VARS.selection]: e.selection,
           [ENV_VARS.agentCacheSeconds]: '2',
           [ENV_VARS.groups]: groupLimits,
+          // A request's subnets and addresses are checked against them (network-checks.ts).
+          ...(e.networks.length > 0 ? { [ENV_VARS.networks]: JSON.stringify(e.networks) } : {}),
         },
       }),
       // agents: read for decisions, write for each agent's load balancer count; groups: usage and counts.

@@ -309,6 +309,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         clusterName: `${env}${suffix}-devices`,
         restTimeoutMs: 10_000,
         group: g.name,
+        // The agents put segmented networks on the devices, the reconciler checks them (tenant-networks.md).
+        networks: environment.networks,
       },
     });
   }
@@ -352,12 +354,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     selection: environment.selection,
     idempotencyTtlSeconds: 86_400,
     groups: groupDefinitions,
+    networks: environment.networks,
   };
   const remember = (entry: RecentRequest) => {
     recent.push(entry);
     if (recent.length > 500) recent.splice(0, recent.length - 500);
   };
   const scheduler = wireScheduler(schedulerConfig, clients, {
+    ...(options.api?.noopNetworkCidr
+      ? { networks: { networks: environment.networks, noopCidr: options.api.noopNetworkCidr } }
+      : {}),
     onScheduled: (request, outcome) =>
       remember({
         requestId: request.requestId,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { StaticCredentials } from '../../functions/adapters/device-credentials.js';
+import type { NetworkDefinition } from '../../functions/domain/networks.js';
 import { tableNames } from '../../functions/shared/table-schema.js';
 import { type AgentWorkerOverrides, wireAgentWorker } from '../../functions/wiring/agent-worker-wiring.js';
 import { createTables } from '../../local/provision.js';
@@ -11,7 +12,14 @@ import type { startBenchServices } from './local-services.js';
  */
 export async function benchAgent(
   services: Awaited<ReturnType<typeof startBenchServices>>,
-  options: { env: string; baseUrl: string; tablePrefix: string; overrides?: AgentWorkerOverrides },
+  options: {
+    env: string;
+    baseUrl: string;
+    tablePrefix: string;
+    overrides?: AgentWorkerOverrides;
+    /** The environment's networks (the agent puts segmented ones on the device). */
+    networks?: NetworkDefinition[];
+  },
 ) {
   const tables = tableNames(`${options.tablePrefix}-${randomUUID().slice(0, 6)}`);
   await createTables(services.dynamodb, tables);
@@ -32,6 +40,7 @@ export async function benchAgent(
       trafficGroup: undefined,
       clusterName: 'bench',
       restTimeoutMs: 10_000,
+      ...(options.networks ? { networks: options.networks } : {}),
     },
     services,
     { credentials: new StaticCredentials({ username: 'admin', password: 'admin' }), ...options.overrides },

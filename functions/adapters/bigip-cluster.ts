@@ -2,6 +2,7 @@ import type { ApplyPlan } from '../domain/bigip-apply-plan.js';
 import type { BigIpObject, DeviceSnapshot, ReadUnit } from '../domain/bigip-objects.js';
 import type { HealthScrape } from '../domain/device-health.js';
 import { BigIpError } from '../domain/errors.js';
+import type { NetCommand, NetObject } from '../domain/network-objects.js';
 import type {
   BigIpDevice,
   DeviceCluster,
@@ -213,6 +214,18 @@ class WatchedUnit implements BigIpDevice {
 
   listPartition(partition: string): Promise<BigIpObject[]> {
     return this.watch(this.device.listPartition(partition));
+  }
+
+  readNet(objects: readonly NetObject[]): Promise<Map<string, Record<string, unknown>>> {
+    return this.watch(this.device.readNet(objects));
+  }
+
+  writeNet(commands: readonly NetCommand[], options?: { sendBy?: number }): Promise<{ refused?: string }> {
+    return this.watch(this.device.writeNet(commands, options));
+  }
+
+  routeDomainUsers(id: number): Promise<string[]> {
+    return this.watch(this.device.routeDomainUsers(id));
   }
 
   close(): Promise<void> {

@@ -5,6 +5,7 @@ import {
   fullPath,
   l7RuleName,
   ltmPolicyName,
+  memberAddress,
   memberMonitorName,
   memberName,
   monitorName,
@@ -29,6 +30,13 @@ import {
 } from './lbaas-request.js';
 import { listenerPolicy } from './ltm-policy-translation.js';
 import {
+  memberRouteDomain,
+  networkOfRouteDomain,
+  routeDomainOfAddress,
+  sourceTranslation,
+} from './network-objects.js';
+import { inRouteDomain, type NetworkCatalog, type NetworkDefinition } from './networks.js';
+import {
   isDeleted,
   type LoadBalancerTree,
   type OperatingStatus,
@@ -43,6 +51,11 @@ export interface TranslationOptions {
   certificates?: CertificateLookup;
   /** Traffic group of the virtual address (an HA pair's floating group by default). */
   trafficGroup?: string;
+  /**
+   * The environment's networks: a VIP and a member are written in their network's route domain
+   * (`10.0.0.5%2`), a virtual server translates to its network's SNAT pool. Absent: no networks.
+   */
+  networks?: NetworkCatalog;
 }
 
 /** A load balancer's desired state as BIG-IP objects. */
@@ -84,6 +97,12 @@ export interface Translation {
    * deleted after the member lets go of it (planApply).
    */
   memberMonitors: Map<string, BigIpObject>;
+  /**
+   * Route domains (other than 0) whose network objects must be on a device before `present` is
+   * written (`live`), and those this load balancer's objects leave after the change (`released`:
+   * the network may go once nothing else uses it).
+   */
+  routeDomains: { live: Set<number>; released: Set<number> };
 }
 
 const MONITOR_TYPES: Record<HealthMonitorSpec['type'], MonitorType> = {
@@ -210,12 +229,55 @@ export const NODE_PARTITION = 'Common';
  */
 export function translate(tree: LoadBalancerTree, options: TranslationOptions): Translation {
   const t = new TranslationContext(tree, options);
+  // A VIP recorded in a route domain whose network this translation does not know is never written
+  // into another one (route domain 0 would put it beside another tenant's addresses): refused.
+  if (t.routeDomain !== 0 && !t.network && !t.out.loadbalancerDeleted) {
+    const reason = `route domain ${t.routeDomain} of VIP ${tree.root.desired.vip_address} is no network configured for this agent`;
+    for (const list of [
+      [tree.root],
+      tree.listeners,
+      tree.pools,
+      tree.members,
+      tree.healthmonitors,
+      tree.l7policies,
+      tree.l7rules,
+    ])
+      for (const r of list) if (!t.deleted(r)) t.fail(r, reason);
+    return t.out;
+  }
   translateVirtualAddress(t);
   for (const pool of tree.pools) translatePool(t, pool);
   for (const hm of tree.healthmonitors) translateMonitor(t, hm);
   translateMembers(t);
   for (const listener of tree.listeners) translateListener(t, listener);
+  usedRouteDomains(t);
   return t.out;
+}
+
+/** The route domains the objects wanted on a device use, and those only deleted objects used. */
+function usedRouteDomains(t: TranslationContext): void {
+  const rdOf = (o: BigIpObject) => routeDomainOfAddress(String(o.attrs.address ?? o.name));
+  const { live, released } = t.out.routeDomains;
+  for (const o of t.out.present.values())
+    if (o.kind === 'virtual-address' || o.kind === 'member') live.add(rdOf(o));
+  for (const o of t.out.absent.values())
+    if (o.kind === 'member') released.add(routeDomainOfAddress(memberAddress(o.name)));
+  if (
+    t.out.loadbalancerDeleted ||
+    t.out.absent.has(
+      objectKey({
+        kind: 'virtual-address',
+        partition: t.partition,
+        name: virtualAddressName(t.env, t.tree.root.id),
+      }),
+    )
+  )
+    released.add(t.routeDomain);
+  for (const nodes of t.out.deletedPoolNodes.values())
+    for (const n of nodes) released.add(routeDomainOfAddress(n));
+  live.delete(0);
+  released.delete(0);
+  for (const rd of live) released.delete(rd);
 }
 
 /** One translation in progress: the tree, the partition and what has been decided so far. */
@@ -223,6 +285,10 @@ class TranslationContext {
   readonly env: string;
   readonly partition: string;
   readonly out: Translation;
+  /** The load balancer's route domain (its VIP's network's; 0 without one) and that network. */
+  readonly routeDomain: number;
+  readonly network: NetworkDefinition | undefined;
+  readonly catalog: NetworkCatalog;
 
   constructor(
     readonly tree: LoadBalancerTree,
@@ -243,7 +309,16 @@ class TranslationContext {
       deletedPoolNodes: new Map(),
       replaced: new Map(),
       memberMonitors: new Map(),
+      routeDomains: { live: new Set(), released: new Set() },
     };
+    this.catalog = options.networks ?? { networks: [] };
+    this.routeDomain = tree.root.desired.vip_route_domain ?? 0;
+    this.network = networkOfRouteDomain(this.catalog, this.routeDomain);
+  }
+
+  /** An address as the device writes it in a route domain. */
+  at(address: string, rd: number): string {
+    return inRouteDomain(address, rd);
   }
 
   /** An object that must exist (`present`) or must not (`absent`), owned by the record it comes from (the first one wins). */
@@ -289,7 +364,7 @@ function translateVirtualAddress(t: TranslationContext): void {
     partition: t.partition,
     name: virtualAddressName(t.env, root.id),
     attrs: {
-      address: lb.vip_address,
+      address: t.at(lb.vip_address, t.routeDomain),
       enabled: lb.admin_state_up ? 'yes' : 'no',
       autoDelete: 'false',
       trafficGroup: t.options.trafficGroup ?? '/Common/traffic-group-1',
@@ -382,11 +457,27 @@ function translateMembers(t: TranslationContext): void {
   for (const member of oldestFirst) {
     const spec = member.desired as MemberSpec;
     const pool = tree.pools.find((p) => p.id === spec.pool_id);
+    // The member's address in its network's route domain (its subnet's, else its load balancer's).
+    const rd = memberRouteDomain(t.catalog, spec.subnet_id, t.routeDomain);
+    if (rd === undefined) {
+      if (!t.deleted(member))
+        t.fail(
+          member,
+          `subnet ${spec.subnet_id} of member ${member.id} is no network configured for this agent`,
+        );
+      continue;
+    }
+    if (rd !== 0 && !networkOfRouteDomain(t.catalog, rd)) {
+      if (!t.deleted(member))
+        t.fail(member, `route domain ${rd} of member ${member.id} is no network configured for this agent`);
+      continue;
+    }
+    const address = t.at(spec.address, rd);
     if (pool && t.deleted(pool)) {
       // Deleting a pool deletes its members on the device; their nodes are cleaned up after.
       const poolKey = objectKey({ kind: 'pool', partition, name: poolName(env, pool.id) });
       const nodes = out.deletedPoolNodes.get(poolKey) ?? [];
-      nodes.push(fullPath(NODE_PARTITION, nodeName(spec.address)));
+      nodes.push(fullPath(NODE_PARTITION, nodeName(address)));
       out.deletedPoolNodes.set(poolKey, nodes);
       memberMonitor(t, member, pool);
       continue;
@@ -403,9 +494,9 @@ function translateMembers(t: TranslationContext): void {
       partition,
       pool: poolName(env, pool.id),
       nodePartition: NODE_PARTITION,
-      name: memberName(spec.address, spec.protocol_port),
+      name: memberName(address, spec.protocol_port),
       attrs: {
-        address: spec.address,
+        address,
         ratio: Math.max(1, spec.weight),
         // With backups in the pool, the others are the higher group (1); without, every member is 0 (the default).
         priorityGroup: poolHasBackups && spec.backup !== true ? 1 : 0,
@@ -602,14 +693,15 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
       partition,
       name: vsName,
       attrs: {
-        destination: destination(partition, lb.vip_address, spec.protocol_port),
+        destination: destination(partition, t.at(lb.vip_address, t.routeDomain), spec.protocol_port),
         mask: isV6(lb.vip_address) ? 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff' : '255.255.255.255',
         // A UDP listener: a UDP virtual server with the UDP profile (bigip-rest.md A.3).
         ipProtocol: listenerTransport(spec.protocol),
         pool: livePool ? fullPath(partition, poolName(env, livePool.id)) : '',
         profiles: [...profiles, ...(tls?.profiles ?? [])].sort(),
         persist,
-        sourceAddressTranslation: { type: 'automap' },
+        // Automap (the network's self IPs), or the network's SNAT pool (device-facts.md §2.7).
+        sourceAddressTranslation: sourceTranslation(t.network, env),
         connectionLimit: Math.max(spec.connection_limit, 0),
         enabled: spec.admin_state_up && lb.admin_state_up,
         description: spec.name,

@@ -10,6 +10,7 @@ import {
   type PoolSpec,
   type ResourceType,
 } from './lbaas-request.js';
+import { inRouteDomain } from './networks.js';
 
 /**
  * What must be unique across an environment, whatever the load balancer, claimed in the same
@@ -17,12 +18,16 @@ import {
  * refused before any agent work, with a reason an operator can read:
  * - object ids: an id maps to one BIG-IP name per environment (`<env>_<id>`), so a pool or listener
  *   id reused by another load balancer would change that one's objects on the device;
- * - addresses: a device keeps virtual-address IPs and IP:port destinations unique across
- *   partitions (device-facts.md §2.2), and route domains do not isolate tenants yet: a load
- *   balancer claims its VIP, a listener its port on that VIP.
+ * - addresses: a device keeps virtual-address IPs and IP:port destinations unique per route
+ *   domain, across partitions (device-facts.md §2.2, §2.4): a load balancer claims its VIP in its
+ *   network's route domain (the same address on two networks is two claims), a listener its port
+ *   on that VIP.
  */
 export interface Claim {
-  /** `id#<env>#<id>`, `vip#<env>#<ip>` or `port#<env>#<load balancer>#<port>` (a VIP has one load balancer). */
+  /**
+   * `id#<env>#<id>`, `vip#<env>#<ip>` (route domain 0; `vip#<env>#<ip>%<rd>` in route domain rd,
+   * the device's notation) or `port#<env>#<load balancer>#<port>` (a VIP has one load balancer).
+   */
   key: string;
   /** The object holding it. */
   owner: { type: ResourceType; id: string; loadbalancerId: string };
@@ -46,8 +51,13 @@ export function claimsOf(
   if (object.type !== 'loadbalancer')
     out.push({ key: `id#${env}#${object.id}`, owner, describe: `id ${object.id}` });
   if (object.type === 'loadbalancer') {
-    const vip = (object.desired as LoadBalancerSpec).vip_address;
-    out.push({ key: vipClaimKey(env, vip), owner, describe: `VIP ${vip}` });
+    const { vip_address: vip, vip_route_domain: rd } = object.desired as LoadBalancerSpec;
+    // Route domain 0 keeps the key it had before route domains, so claims already held still match.
+    out.push({
+      key: vipClaimKey(env, rd ? inRouteDomain(vip, rd) : vip),
+      owner,
+      describe: rd ? `VIP ${vip} in route domain ${rd}` : `VIP ${vip}`,
+    });
   }
   if (object.type === 'listener') {
     const { protocol_port: port, protocol } = object.desired as ListenerSpec;

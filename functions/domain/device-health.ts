@@ -8,6 +8,8 @@ import {
 } from './bigip-names.js';
 import { configuredStatus, isHealthReading } from './bigip-translation.js';
 import type { ListenerSpec, MemberSpec, PoolSpec } from './lbaas-request.js';
+import { memberRouteDomain } from './network-objects.js';
+import { inRouteDomain, type NetworkCatalog } from './networks.js';
 import {
   isDeleted,
   type LoadBalancerTree,
@@ -120,8 +122,20 @@ export interface HealthVerdict {
  * An object the scrape does not show (not on the device yet, not checked yet) keeps the status it
  * has, and so counts with that status in the roll-up. Pure.
  */
-export function deriveHealth(tree: LoadBalancerTree, scrape: HealthScrape, env: string): HealthVerdict {
+export function deriveHealth(
+  tree: LoadBalancerTree,
+  scrape: HealthScrape,
+  env: string,
+  networks: NetworkCatalog = { networks: [] },
+): HealthVerdict {
   const partition = partitionName(env, tree.root.tenantId);
+  // A member is named on the device in its network's route domain (`10.0.0.5%2:8080`), as translated.
+  const lbRd = tree.root.desired.vip_route_domain ?? 0;
+  const deviceName = (spec: MemberSpec) =>
+    memberName(
+      inRouteDomain(spec.address, memberRouteDomain(networks, spec.subnet_id, lbRd) ?? lbRd),
+      spec.protocol_port,
+    );
   const statuses = new Map<string, OperatingStatus>();
   const live = <R extends ResourceRecord>(records: readonly R[]) =>
     records.filter((r) => !isDeleted(tree, r));
@@ -135,7 +149,7 @@ export function deriveHealth(tree: LoadBalancerTree, scrape: HealthScrape, env: 
     const serving: (OperatingStatus | undefined)[] = [];
     for (const m of own) {
       const spec = m.desired as MemberSpec;
-      const reading = members?.get(memberName(spec.address, spec.protocol_port));
+      const reading = members?.get(deviceName(spec));
       const configured = configuredStatus(tree, m);
       const status = configured ?? memberHealth(reading);
       if (status) statuses.set(resourceKey('member', m.id), status);

@@ -97,6 +97,12 @@ export const loadBalancerSpec = z.object({
   vip_port_id: uuid.optional(),
   /** The network of the VIP subnet (Octavia's API reports it; the device does not need it). */
   vip_network_id: uuid.optional(),
+  /**
+   * The route domain of the VIP's network (functions/domain/network-checks.ts): set by whoever
+   * records the load balancer, from the environment's networks; a sender's own value is replaced.
+   * Absent: route domain 0.
+   */
+  vip_route_domain: z.int().min(1).max(65534).optional(),
   admin_state_up: z.boolean().default(true),
   tags,
   /** The Octavia flavor and availability zone it was created with (shown back; placement uses device_groups). */

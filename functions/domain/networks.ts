@@ -1,11 +1,11 @@
 import { canonicalIp } from './ip-address.js';
 
 /**
- * The environment's networks, minimally: what its configuration names (a network, its subnets and
- * their CIDRs), enough to resolve a VIP's subnet or network, allocate a VIP address from it and
- * answer the Neutron reads real clients make before they create a load balancer. No device-side
- * isolation here (route domains per tenant network are a separate concern); the model keeps the
- * network of every VIP so that can come.
+ * The environment's networks: what its configuration names (a network, its subnets and their
+ * CIDRs, its segmentation on the devices), enough to resolve a VIP's or member's subnet or network,
+ * allocate a VIP address from it, answer the Neutron reads real clients make before they create a
+ * load balancer, and give each segmented network its route domain on every device. A network
+ * without segmentation is the devices' default route domain 0, as before networks were isolated.
  */
 
 export interface SubnetDefinition {
@@ -14,10 +14,65 @@ export interface SubnetDefinition {
   cidr: string;
 }
 
+/**
+ * How a network reaches the devices: a VLAN tag (the VLAN `vlan-<tag>` is created on each device
+ * that needs it) or an existing VLAN or tunnel the operator made (`/Common/<name>`, never created
+ * or removed by us).
+ */
+export type Segmentation = { vlan: number } | { existing: string };
+
+/** SNAT for a network's virtual servers: the self IPs (automap) or a SNAT pool of these addresses. */
+export type SnatSetting = 'automap' | { pool: string[] };
+
+/** A device group's self IPs on a network: one per unit (in the group's unit order) and the floating one. */
+export interface SelfIpSetting {
+  units: string[];
+  floating: string;
+}
+
 export interface NetworkDefinition {
   id: string;
   name: string;
   subnets: SubnetDefinition[];
+  /** Absent: the network is route domain 0 and nothing is created for it on the devices. */
+  segmentation?: Segmentation | undefined;
+  /** The route domain id, when not the VLAN tag (required for an existing VLAN or tunnel). */
+  routeDomain?: number | undefined;
+  /** Default automap. */
+  snat?: SnatSetting | undefined;
+  /** Per device group name. */
+  selfIps?: Record<string, SelfIpSetting> | undefined;
+}
+
+/**
+ * A network's route-domain id: derived from its configuration alone (SAP's rule: the VLAN's
+ * segmentation id, or the id configured with an existing VLAN), never allocated by whichever
+ * device or agent comes first, so every unit and every agent agrees (upstream-agent.md §8).
+ */
+export function routeDomainOf(network: Pick<NetworkDefinition, 'segmentation' | 'routeDomain'>): number {
+  if (!network.segmentation) return 0;
+  if (network.routeDomain !== undefined) return network.routeDomain;
+  return 'vlan' in network.segmentation ? network.segmentation.vlan : 0;
+}
+
+/** An address in a route domain, as the device writes it: `10.0.0.5%2` (no suffix in route domain 0). */
+export function inRouteDomain(address: string, routeDomain: number): string {
+  return routeDomain === 0 ? address : `${address}%${routeDomain}`;
+}
+
+/** Addresses a network keeps for the devices (self IPs of every group, SNAT pool addresses): never a VIP or a member. */
+export function reservedAddresses(network: NetworkDefinition): Set<string> {
+  const out = new Set<string>();
+  for (const s of Object.values(network.selfIps ?? {}))
+    for (const a of [...s.units, s.floating]) out.add(canonicalIp(a));
+  if (typeof network.snat === 'object') for (const a of network.snat.pool) out.add(canonicalIp(a));
+  return out;
+}
+
+/** The prefix length of the configured subnet of `network` that holds `address`, if any. */
+export function prefixIn(network: NetworkDefinition, address: string): number | undefined {
+  const subnet = network.subnets.find((s) => cidrContains(s.cidr, address));
+  return subnet ? parseCidr(subnet.cidr)?.prefix : undefined;
 }
 
 /** A subnet with its network, as a VIP or member names it. */

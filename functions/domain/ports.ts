@@ -6,6 +6,7 @@ import type { LastApplied } from './last-applied.js';
 import type { ForwardedRequest, LbaasRequest, RequestEnvelope, ResourceType } from './lbaas-request.js';
 import type { ListenerStatistics } from './listener-statistics.js';
 import type { AgentView } from './liveness.js';
+import type { NetCommand, NetObject } from './network-objects.js';
 import type { QuotaCheck, UsageChange } from './octavia-quotas.js';
 import type { RecordGuard, RecordResult } from './refusals.js';
 import type { ObjectRef, OperatingStatus, ResourceRecord, StatusOutcome } from './resource-state.js';
@@ -474,6 +475,19 @@ export interface BigIpDevice {
    * members not included. A fixed number of calls per partition.
    */
   listPartition(partition: string): Promise<BigIpObject[]>;
+  /**
+   * Network objects in /Common (route domains, VLANs, self IPs, SNAT pools: device-facts.md
+   * §2.5–§2.7), by `netObjectKey`, with the fields `objects` name; an absent key: not on this unit.
+   */
+  readNet(objects: readonly NetObject[]): Promise<Map<string, Record<string, unknown>>>;
+  /**
+   * Network commands in order, one call each, none sent after `sendBy`. A create that finds the
+   * name taken is left for the caller's read to judge; a delete the device refuses (still in use)
+   * ends the list and is returned with the device's words.
+   */
+  writeNet(commands: readonly NetCommand[], options?: { sendBy?: number }): Promise<{ refused?: string }>;
+  /** The virtual addresses and nodes (full paths) whose address is in route domain `id`: what still uses it. */
+  routeDomainUsers(id: number): Promise<string[]>;
   /** Releases what the device holds for us (the login token) and the connections. */
   close(): Promise<void>;
 }

@@ -10,6 +10,7 @@ import {
   toStatistics,
 } from '../domain/listener-statistics.js';
 import { isActive } from '../domain/liveness.js';
+import type { NetworkCatalog } from '../domain/networks.js';
 import type {
   AgentRecord,
   AgentRegistry,
@@ -38,6 +39,8 @@ export interface HealthPollerDeps {
   resources: ResourceStore;
   health: HealthStore;
   clock: () => number;
+  /** The environment's networks: members are named on the device in their route domain (none: route domain 0). */
+  networks?: NetworkCatalog;
 }
 
 /** One load balancer's traffic in one poll: totals, and what grew since the last poll. */
@@ -130,7 +133,7 @@ export class HealthPoller {
     const rate = { bits: 0, measured: false };
 
     for (const tree of trees) {
-      const verdict = deriveHealth(tree, scrape, env);
+      const verdict = deriveHealth(tree, scrape, env, this.deps.networks);
       poolsAllMembersDown += verdict.poolsAllDown.length;
       const records = [tree.root, ...tree.listeners, ...tree.pools, ...tree.members, ...tree.healthmonitors];
       for (const record of records) {

@@ -37,6 +37,7 @@ import {
 } from '../domain/status-completion.js';
 import type { CertificateLookup } from '../domain/tls-translation.js';
 import { lookupCertificates } from './certificate-lookup.js';
+import type { NetworkProvisioner } from './network-provisioner.js';
 import {
   type PartitionSession,
   type PartitionWriter,
@@ -57,6 +58,8 @@ export interface ApplierDeps {
   translation?: Omit<TranslationOptions, 'env' | 'certificates'>;
   /** Where TERMINATED_HTTPS listeners' certificates are read (none: such listeners go to ERROR). */
   certificates?: CertificateStore;
+  /** Puts segmented networks on the group before their first user and removes them after their last (none: route domain 0 only). */
+  networks?: Pick<NetworkProvisioner, 'ensure' | 'recheck' | 'release'>;
   clock: () => number;
 }
 
@@ -215,6 +218,9 @@ export class LoadBalancerApplier {
         out.push({ status: 'rejected', reason: unconfirmed });
       } else {
         try {
+          // Networks this change's objects left go once nothing else uses them, before the statuses
+          // say it is done (a failed removal retries the request, which still names them).
+          await this.releaseNetworks(w.staged);
           out.push({ status: 'fulfilled', value: await this.settle(w.staged, w.refused) });
         } catch (error) {
           out.push({ status: 'rejected', reason: error });
@@ -260,10 +266,16 @@ export class LoadBalancerApplier {
     const certificates = await lookupCertificates(tree, this.deps.certificates, env);
     const translation = translate(tree, { env, ...this.deps.translation, certificates });
     const lastApplied = lastAppliedOf(tree);
+    // The networks its objects live in are on the group before anything that uses them is sent.
+    const live = translation.routeDomains.live;
+    await this.deps.networks?.ensure(live);
     try {
       return { staged: [await this.onDevice(tree, translation, targets, session, lastApplied)] };
     } catch (error) {
       if (!(error instanceof BigIpError) || error.transient) throw error;
+      // Refused because a network another agent removed meanwhile was missing: put back, sent again.
+      if (live.size > 0 && (await this.deps.networks?.recheck(live)))
+        return { staged: [await this.onDevice(tree, translation, targets, session, lastApplied)] };
       if (targets.length > 1)
         return this.oneByOne(tree, translation, targets, certificates, session, lastApplied);
       const reason = String(error.context.bigipMessage ?? error.message);
@@ -344,6 +356,13 @@ export class LoadBalancerApplier {
       lastApplied: sent.lastApplied,
       written: sent.written,
     };
+  }
+
+  /** Each route domain the change's objects left, removed from the group if nothing else uses it. */
+  private async releaseNetworks(staged: readonly Staged[]): Promise<void> {
+    const final = staged.at(-1);
+    if (!this.deps.networks || !final) return;
+    for (const rd of final.translation.routeDomains.released) await this.deps.networks.release(rd);
   }
 
   private async settle(staged: readonly Staged[], refused: ApplyResult | undefined): Promise<ApplyResult> {

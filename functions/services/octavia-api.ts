@@ -2,10 +2,15 @@ import { ContentionError, RejectedRequestError } from '../domain/errors.js';
 import { type LbaasRequest, parseRequest, type ResourceType } from '../domain/lbaas-request.js';
 import type { ListenerStatistics } from '../domain/listener-statistics.js';
 import { type Statistics, sumStatistics, toStatistics } from '../domain/listener-statistics.js';
+import { checkNetworks } from '../domain/network-checks.js';
 import {
+  findNetwork,
+  inRouteDomain,
   loadBalancerOfPort,
   type NetworkCatalog,
   type ResolvedSubnet,
+  reservedAddresses,
+  routeDomainOf,
   usableAddresses,
   vipCandidates,
   vipPortId,
@@ -509,10 +514,17 @@ export class OctaviaApi {
   private async allocateVip(subnet: ResolvedSubnet): Promise<string> {
     const size = usableAddresses(subnet.cidr);
     const start = Math.floor(this.deps.random() * size);
+    // VIPs are unique per route domain (claims.ts); the network's self IPs and SNAT addresses are never offered.
+    const network = subnet.configured ? findNetwork(this.deps.networks, subnet.networkId) : undefined;
+    const rd = network ? routeDomainOf(network) : 0;
+    const reserved = network ? reservedAddresses(network) : new Set<string>();
     for (let read = 0; read < Math.min(size, 5_000); read += 100) {
       const candidates = vipCandidates(subnet.cidr, start + read, Math.min(100, size - read));
-      const held = await this.deps.catalog.claimedAddresses(this.deps.env, candidates);
-      const free = candidates.find((a) => !held.has(a));
+      const held = await this.deps.catalog.claimedAddresses(
+        this.deps.env,
+        candidates.map((a) => inRouteDomain(a, rd)),
+      );
+      const free = candidates.find((a) => !reserved.has(a) && !held.has(inRouteDomain(a, rd)));
       if (free) return free;
     }
     throw faults.conflict(`No free address for a VIP in subnet ${subnet.id} (${subnet.cidr}).`);
@@ -671,9 +683,11 @@ export class OctaviaApi {
       if (!parsed.ok) throw faults.badRequest(parsed.reason);
       const certificates = checkCertificateRefs(parsed.request, env);
       if (certificates) throw faultOf(certificates);
-      const checked = needsRecordChecks(parsed.request)
-        ? checkAgainstRecords(parsed.request, records)
-        : { request: parsed.request };
+      const placed = checkNetworks(parsed.request, this.deps.networks);
+      if ('refusal' in placed) throw faults.badRequest(placed.refusal.reason);
+      const checked = needsRecordChecks(placed.request)
+        ? checkAgainstRecords(placed.request, records)
+        : { request: placed.request };
       if ('refusal' in checked) throw faultOf(checked.refusal);
       const request = checked.request;
       records = projectRecords(records, request, env, clock());

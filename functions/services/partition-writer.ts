@@ -11,6 +11,7 @@ import {
   usableAnswers,
   writtenKeys,
 } from '../domain/last-applied.js';
+import type { NetCommand } from '../domain/network-objects.js';
 import type { BigIpDevice, DeviceCluster, ExecuteReport, PartitionLease } from '../domain/ports.js';
 import type { GroupSync } from './group-sync.js';
 
@@ -151,6 +152,16 @@ export interface PartitionSession {
    * whether it has it (absent: any unit that took the sync does).
    */
   send(device: BigIpDevice, plan: ApplyPlan, holds?: HoldsCheck): Promise<ExecuteReport>;
+  /**
+   * Sends network commands (route domains, VLANs, self IPs, SNAT pools in /Common) fenced the same
+   * way. `local`: objects a config-sync never carries (a unit's own self IP), written to that unit
+   * and confirmed by nothing more.
+   */
+  sendNet(
+    device: BigIpDevice,
+    commands: readonly NetCommand[],
+    options?: { holds?: HoldsCheck; local?: boolean },
+  ): Promise<{ refused?: string }>;
 }
 
 interface Sent {
@@ -160,7 +171,8 @@ interface Sent {
 }
 
 /**
- * How a change reaches a partition, for every writer (the agent's applier, the reconciler's repairs
+ * How a change reaches a partition (or a network's objects in /Common, under a lease of their
+ * own: `networkLeaseName`), for every writer (the agent's applier, the reconciler's repairs
  * and orphan removal): take the partition's lease → read the desired state inside it (the caller's
  * work starts only once the lease is held, so a writer that waited plans from the newest state and
  * never writes an older revision over a newer one) → read the device → plan → renew the lease
@@ -197,22 +209,29 @@ export class PartitionWriter {
       throw error;
     }
     const sent: Sent[] = [];
+    // Still the partition's only writer? A slowed writer may have outlived its lease (then: retried).
+    // A grant taken just now answers that already (the lease is ours until well after its send-by).
+    const fence = async (changed: boolean): Promise<{ sendBy?: number }> => {
+      if (!changed) return {};
+      if (grant.sendBy - clock() >= grant.window * FRESH_GRANT) return { sendBy: grant.sendBy };
+      const sendBy = await lease.renew(key, owner);
+      grant = { sendBy, window: sendBy - clock() };
+      return { sendBy };
+    };
     const session: PartitionSession = {
       activeDevice: () => cluster.activeDevice(),
       read: (device, units) => device.read(partition, units),
       send: async (device, plan, holds = async () => true) => {
         const changed = changesDevice(plan);
-        // Still the partition's only writer? A slowed writer may have outlived its lease (then: retried).
-        // A grant taken just now answers that already (the lease is ours until well after its send-by).
-        let sendBy: number | undefined;
-        if (changed && grant.sendBy - clock() >= grant.window * FRESH_GRANT) sendBy = grant.sendBy;
-        else if (changed) {
-          sendBy = await lease.renew(key, owner);
-          grant = { sendBy, window: sendBy - clock() };
-        }
-        const report = await device.execute(partition, plan, sendBy !== undefined ? { sendBy } : {});
+        const report = await device.execute(partition, plan, await fence(changed));
         sent.push({ device, changed, holds });
         return report;
+      },
+      sendNet: async (device, commands, options = {}) => {
+        const changed = commands.length > 0;
+        const result = await device.writeNet(commands, await fence(changed));
+        if (!options.local) sent.push({ device, changed, holds: options.holds ?? (async () => true) });
+        return result;
       },
     };
     let value: T;

@@ -24,6 +24,7 @@ import { allRecords, buildTree, isPending, type LoadBalancerTree } from '../doma
 import { lookupCertificates, readOnce } from './certificate-lookup.js';
 import { environmentTrees } from './environment-trees.js';
 import type { GroupSync } from './group-sync.js';
+import type { NetworkDrift, NetworkProvisioner } from './network-provisioner.js';
 import { type PartitionWriter, sendChange } from './partition-writer.js';
 
 export interface ReconcilerDeps {
@@ -45,6 +46,8 @@ export interface ReconcilerDeps {
   translation?: Omit<TranslationOptions, 'env' | 'certificates'>;
   /** TERMINATED_HTTPS certificates, read as the agents read them. */
   certificates?: CertificateStore;
+  /** The segmented networks the load balancers in scope use: checked (and repaired) before them. */
+  networks?: Pick<NetworkProvisioner, 'check'>;
 }
 
 export interface ReconcileOptions {
@@ -89,6 +92,8 @@ export type ReconcileReport =
       orphans: OrphanResult[];
       /** A replaced peer found out of sync and synced. */
       peerSynced: boolean;
+      /** Network objects (route domains, VLANs, self IPs, SNAT pools) that differed, per unit; repaired unless a dry run. */
+      networks?: NetworkDrift[] | undefined;
     };
 
 /** Tenants reconciled at once: enough to share config-syncs, few enough not to load the device. */
@@ -151,6 +156,7 @@ export class Reconciler {
       orphans: [] as OrphanResult[],
       peerSynced: false,
       reason: undefined as string | undefined,
+      networks: undefined as NetworkDrift[] | undefined,
     };
     const listings = new Map<string, BigIpObject[]>();
     const listing = async (partition: string) => {
@@ -171,6 +177,13 @@ export class Reconciler {
           ? partitions.filter((p) => p === partitionName(env, options.scope?.tenantId as string))
           : partitions
         : [];
+      // The networks first: a repaired object needs its route domain (network-provisioner.ts).
+      if (this.deps.networks) {
+        const rds = new Set<number>();
+        for (const t of trees)
+          for (const rd of translate(t, { env, ...this.deps.translation }).routeDomains.live) rds.add(rd);
+        report.networks = await this.deps.networks.check(rds, !options.dryRun);
+      }
       const total = trees.length + orphanPartitions.length;
       let done = 0;
       // Tenants side by side (their repairs then share config-syncs), a tenant's load balancers in

@@ -22,6 +22,8 @@ import {
   type LbaasRequest,
   type RejectionContext,
 } from '../domain/lbaas-request.js';
+import { checkNetworks } from '../domain/network-checks.js';
+import type { NetworkCatalog } from '../domain/networks.js';
 import type {
   AgentQueue,
   AgentRecord,
@@ -66,6 +68,8 @@ export interface RequestSchedulerDeps {
    * every agent's group is open and unlimited (and nothing is counted).
    */
   groups?: { store: GroupStore; definitions: readonly GroupDefinition[]; cacheMs: number };
+  /** The environment's networks (network-checks.ts); left out, none: every address in route domain 0. */
+  networks?: NetworkCatalog;
   /**
    * How long a load balancer's binding is remembered (as long as the agent list is cached): a bound
    * load balancer's requests come in bursts, and a remembered binding is used only while its agent is
@@ -211,6 +215,9 @@ export class RequestScheduler {
   private async check(request: LbaasRequest): Promise<{ request: LbaasRequest } | { refusal: Refusal }> {
     const certificates = checkCertificateRefs(request, this.deps.env);
     if (certificates) return { refusal: certificates };
+    const placed = checkNetworks(request, this.deps.networks ?? { networks: [] });
+    if ('refusal' in placed) return placed;
+    request = placed.request;
     if (!needsRecordChecks(request)) return { request };
     return checkAgainstRecords(request, await this.deps.resources.loadRecords(request.loadbalancerId));
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { CapacityLimits } from '../domain/capacity.js';
+import { cidrContains, routeDomainOf } from '../domain/networks.js';
 
 /**
  * Configuration rules and defaults, defined once: the CDK schema of lbaas.config.json validates
@@ -22,7 +23,30 @@ export const API_POLICIES = ['advanced', 'keystone_default_roles', 'owner_or_adm
 const NETWORK_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const CIDR_RE = /^(?:\d{1,3}(?:\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/;
 
-/** An environment's networks as the Octavia API offers them for VIPs and members (ids, names, subnets and CIDRs). */
+const ipAddress = z.union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' });
+
+/**
+ * How a network reaches the devices (functions/domain/networks.ts): a VLAN tag, or an existing
+ * VLAN or tunnel in /Common named by the operator (never created or removed by us).
+ */
+const segmentation = z.union(
+  [
+    z.strictObject({ vlan: z.int().min(1).max(4094) }),
+    z.strictObject({
+      existing: z.string().regex(/^\/Common\/[A-Za-z_][A-Za-z0-9_.-]{0,62}$/, {
+        error: 'must name a VLAN or tunnel in /Common, such as /Common/external',
+      }),
+    }),
+  ],
+  { error: 'must be {"vlan": <tag 1-4094>} or {"existing": "/Common/<vlan or tunnel>"}' },
+);
+
+/**
+ * An environment's networks as the Octavia API offers them for VIPs and members (ids, names,
+ * subnets and CIDRs), and, when segmented, as the devices isolate them: a route domain derived from
+ * the segmentation (the VLAN tag unless `routeDomain` says otherwise; an existing VLAN or tunnel
+ * needs `routeDomain`), self IPs per device group, SNAT.
+ */
 const networks = z
   .array(
     z.strictObject({
@@ -37,15 +61,62 @@ const networks = z
           }),
         )
         .min(1),
+      segmentation: segmentation.optional(),
+      /** A route domain id (1-65534; 0 is the devices' default, the unsegmented networks'). */
+      routeDomain: z.int().min(1).max(65534).optional(),
+      snat: z
+        .union([z.literal('automap'), z.strictObject({ pool: z.array(ipAddress).min(1).max(64) })], {
+          error: 'must be "automap" or {"pool": [addresses]}',
+        })
+        .optional(),
+      selfIps: z
+        .record(
+          z.string().regex(NAME_RE, { error: 'must be a device group name' }),
+          z.strictObject({ units: z.array(ipAddress).min(1).max(2), floating: ipAddress }),
+        )
+        .optional(),
     }),
   )
   .superRefine((list, ctx) => {
     const ids = new Set<string>();
-    for (const [i, n] of list.entries())
+    const routeDomains = new Map<number, string>();
+    for (const [i, n] of list.entries()) {
       for (const id of [n.id, ...n.subnets.map((s) => s.id)]) {
         if (ids.has(id)) ctx.addIssue({ code: 'custom', path: [i], message: `id ${id} is used twice` });
         ids.add(id);
       }
+      const issue = (path: (string | number)[], message: string) =>
+        ctx.addIssue({ code: 'custom', path: [i, ...path], message });
+      if (!n.segmentation) {
+        for (const field of ['routeDomain', 'snat', 'selfIps'] as const)
+          if (n[field] !== undefined)
+            issue([field], 'needs segmentation (an unsegmented network is route domain 0)');
+        continue;
+      }
+      if ('existing' in n.segmentation && n.routeDomain === undefined)
+        issue(['routeDomain'], 'is required with an existing VLAN or tunnel (a name gives no id)');
+      const rd = routeDomainOf(n);
+      const other = routeDomains.get(rd);
+      if (other) issue(['routeDomain'], `route domain ${rd} is also network ${other}'s`);
+      routeDomains.set(rd, n.id);
+      const inSubnets = (address: string) => n.subnets.some((s) => cidrContains(s.cidr, address));
+      const addresses: [string, (string | number)[]][] = [
+        ...Object.entries(n.selfIps ?? {}).flatMap(([group, s]) => [
+          ...s.units.map((a, u): [string, (string | number)[]] => [a, ['selfIps', group, 'units', u]]),
+          [s.floating, ['selfIps', group, 'floating']] as [string, (string | number)[]],
+        ]),
+        ...(typeof n.snat === 'object' ? n.snat.pool : []).map((a, k): [string, (string | number)[]] => [
+          a,
+          ['snat', 'pool', k],
+        ]),
+      ];
+      const seen = new Set<string>();
+      for (const [address, path] of addresses) {
+        if (!inSubnets(address)) issue(path, `${address} is not in any subnet of the network`);
+        if (seen.has(address)) issue(path, `${address} is used twice`);
+        seen.add(address);
+      }
+    }
   });
 
 export const rules = {

@@ -138,6 +138,8 @@ export interface SchedulerConfig {
   retry: { baseSeconds: number; maxSeconds: number };
   selection: SelectionPolicy;
   idempotencyTtlSeconds: number;
+  /** The environment's networks: a request's subnets and addresses are checked against them (none: no checks). */
+  networks?: NetworkDefinition[];
 }
 
 export function readSchedulerConfig(env: Env = process.env): SchedulerConfig {
@@ -152,6 +154,7 @@ export function readSchedulerConfig(env: Env = process.env): SchedulerConfig {
     selection: read(env, ENV_VARS.selection, rules.selection.default('random')),
     idempotencyTtlSeconds: read(env, ENV_VARS.idempotencyTtlSeconds, envSetting('idempotencyTtlSeconds')),
     ...(env[ENV_VARS.groups] ? { groups: read(env, ENV_VARS.groups, json(groupsSchema)) } : {}),
+    networks: read(env, ENV_VARS.networks, json(rules.networks).default([])),
   };
 }
 
@@ -183,6 +186,8 @@ export interface DeviceAccessConfig {
   restTimeoutMs: number;
   /** The device group these devices are (`default` when left out, as in configurations without groups). */
   group?: string;
+  /** The environment's networks: the agents put the segmented ones on the devices (none: route domain 0 only). */
+  networks?: NetworkDefinition[];
 }
 
 /** The CA bundle file, relative to the function's package root (LAMBDA_TASK_ROOT) unless absolute. */
@@ -238,6 +243,7 @@ function readDeviceAccess(env: Env): DeviceAccessConfig {
     clusterName: read(env, ENV_VARS.clusterName, z.string().regex(CLUSTER_NAME_RE).default('cluster')),
     restTimeoutMs: read(env, ENV_VARS.restTimeoutSeconds, envSetting('restTimeoutSeconds')) * 1000,
     group: read(env, ENV_VARS.group, rules.name.default(DEFAULT_GROUP)),
+    networks: read(env, ENV_VARS.networks, json(rules.networks).default([])),
   };
 }
 

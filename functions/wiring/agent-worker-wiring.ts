@@ -42,7 +42,7 @@ export function wireAgentWorker(
   const telemetry = overrides.telemetry ?? createTelemetry('agent', config.env, config.host);
   const calls: RestCall[] = [];
   const db = createDocumentClient(clients.dynamodb);
-  const { cluster, writer } = wirePartitionWriter(config, {
+  const { cluster, writer, networks } = wirePartitionWriter(config, {
     ...overrides,
     env: config.env,
     lease: new DynamoDbPartitionLease(db, config.tables.leases, {
@@ -71,7 +71,11 @@ export function wireAgentWorker(
     registry,
     writer,
     statistics: new DynamoDbHealthStore(db, config.tables),
-    translation: config.trafficGroup ? { trafficGroup: config.trafficGroup } : {},
+    translation: {
+      ...(config.trafficGroup ? { trafficGroup: config.trafficGroup } : {}),
+      networks: { networks: config.networks ?? [] },
+    },
+    ...(networks ? { networks } : {}),
     certificates:
       overrides.certificates ?? new SecretsManagerCertificates(new SecretsManagerClient({ maxAttempts: 3 })),
     clock,

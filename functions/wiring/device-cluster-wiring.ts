@@ -2,8 +2,10 @@ import { BigIpCluster } from '../adapters/bigip-cluster.js';
 import { BigIpRestClient, type RestCall } from '../adapters/bigip-rest-client.js';
 import { SecretsManagerCredentials } from '../adapters/device-credentials.js';
 import { IControlBigIpDevice } from '../adapters/icontrol-bigip-device.js';
+import { DEFAULT_GROUP } from '../domain/agent-scheduler.js';
 import type { CredentialsProvider, PartitionLease, SyncLedger } from '../domain/ports.js';
 import { GroupSync } from '../services/group-sync.js';
+import { NetworkProvisioner } from '../services/network-provisioner.js';
 import { PartitionWriter } from '../services/partition-writer.js';
 import type { DeviceAccessConfig } from '../shared/config.js';
 import { systemTimers } from '../shared/timers.js';
@@ -74,5 +76,17 @@ export function wirePartitionWriter(access: DeviceAccessConfig, wiring: WriterWi
     newOwner: wiring.newOwner,
     clock: wiring.clock ?? Date.now,
   });
-  return { cluster, sync, writer };
+  // Segmented networks are put on the group by the same writer, each under a lease of its own.
+  const networks = (access.networks ?? []).some((n) => n.segmentation)
+    ? new NetworkProvisioner({
+        env: wiring.env,
+        group: access.group ?? DEFAULT_GROUP,
+        trafficGroup: access.trafficGroup,
+        networks: { networks: access.networks ?? [] },
+        writer,
+        cluster,
+        unitNames: access.devices.map((d) => d.name),
+      })
+    : undefined;
+  return { cluster, sync, writer, networks };
 }

@@ -44,6 +44,7 @@ export function wireHealthPoller(
     resources: new DynamoDbResourceStore(db, { resources: config.tables.resources, claims: '' }),
     health,
     clock,
+    networks: { networks: config.networks ?? [] },
   });
   const handler = createHealthPollerHandler(poller, config, telemetry, overrides.sleep, clock);
   return { handler, poller, cluster, health, telemetry };

@@ -34,7 +34,7 @@ export function wireReconciler(
   const db = createDocumentClient(clients.dynamodb);
   const telemetry = overrides.telemetry ?? createTelemetry('reconciler', config.env);
   const owner = `reconciler#${Math.random().toString(36).slice(2)}`;
-  const { cluster, sync, writer } = wirePartitionWriter(config, {
+  const { cluster, sync, writer, networks } = wirePartitionWriter(config, {
     ...overrides,
     env: config.env,
     // Partition leases, shared with the agents.
@@ -64,7 +64,11 @@ export function wireReconciler(
     clock,
     certificates:
       overrides.certificates ?? new SecretsManagerCertificates(new SecretsManagerClient({ maxAttempts: 3 })),
-    ...(config.trafficGroup ? { translation: { trafficGroup: config.trafficGroup } } : {}),
+    translation: {
+      ...(config.trafficGroup ? { trafficGroup: config.trafficGroup } : {}),
+      networks: { networks: config.networks ?? [] },
+    },
+    ...(networks ? { networks } : {}),
   });
   const handler = createReconcilerHandler(reconciler, config, telemetry);
   return { handler, reconciler, cluster, telemetry };

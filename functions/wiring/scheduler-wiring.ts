@@ -8,6 +8,7 @@ import { DynamoDbRefusalLog } from '../adapters/dynamodb-refusal-log.js';
 import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
 import { SqsAgentQueue } from '../adapters/sqs-agent-queue.js';
 import { SqsMessageVisibility } from '../adapters/sqs-message-visibility.js';
+import type { NetworkCatalog } from '../domain/networks.js';
 import { createSchedulerHandler, type SchedulerHandlerDeps } from '../handlers/scheduler-handler.js';
 import { AgentDirectory } from '../services/agent-directory.js';
 import { RequestScheduler, type RequestSchedulerDeps } from '../services/request-scheduler.js';
@@ -22,6 +23,8 @@ export interface SchedulerOverrides {
   onScheduled?: RequestSchedulerDeps['onScheduled'];
   /** Told about every refused request (the local stack's log and console). */
   onRefused?: RequestSchedulerDeps['onRefused'];
+  /** The networks, when not the configuration's (the local stack's no-op networks). */
+  networks?: NetworkCatalog;
 }
 
 /** What placing a request needs from a function's configuration (the scheduler's and the API's). */
@@ -45,7 +48,9 @@ export function buildRequestScheduler(
   db: DynamoDBDocumentClient,
   clients: Pick<AwsClients, 'sqs'>,
   extras: Pick<RequestSchedulerDeps, 'clock' | 'random'> &
-    Partial<Pick<RequestSchedulerDeps, 'bindingCacheMs' | 'onScheduled' | 'refusalLog' | 'onRefused'>>,
+    Partial<
+      Pick<RequestSchedulerDeps, 'bindingCacheMs' | 'onScheduled' | 'refusalLog' | 'onRefused' | 'networks'>
+    >,
 ) {
   const registry = new DynamoDbAgentRegistry(db, config.tables.agents);
   const bindings = new DynamoDbBindingStore(db, config.tables);
@@ -96,6 +101,7 @@ export function wireScheduler(
       keepMs: config.idempotencyTtlSeconds * 1000,
     },
     ...(overrides.onRefused ? { onRefused: overrides.onRefused } : {}),
+    networks: overrides.networks ?? { networks: config.networks ?? [] },
   });
   const deps: SchedulerHandlerDeps = {
     config,

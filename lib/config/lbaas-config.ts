@@ -197,6 +197,24 @@ const environment = z
         });
       }
     });
+    // A network's self IPs name device groups of this environment, one address per unit.
+    e.networks.forEach((n, i) => {
+      for (const [name, selfIps] of Object.entries(n.selfIps ?? {})) {
+        const group = groups.find((g) => g.name === name);
+        if (!group)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['networks', i, 'selfIps', name],
+            message: `names no device group of this environment (${groups.map((g) => g.name).join(', ')})`,
+          });
+        else if (selfIps.units.length !== group.devices.units.length)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['networks', i, 'selfIps', name, 'units'],
+            message: `needs one address per unit of group ${name} (${group.devices.units.length})`,
+          });
+      }
+    });
     if (e.agentDownTimeSeconds < 2 * e.heartbeatIntervalSeconds) {
       ctx.addIssue({
         code: 'custom',

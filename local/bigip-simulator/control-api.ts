@@ -47,16 +47,21 @@ export function dumpConfig(store: ConfigStore): Record<string, unknown[]> {
     'sys/file/ssl-key',
     ...MONITOR_TYPES.map((t) => `ltm/monitor/${t}` as Collection),
     ...PERSISTENCE_TYPES.map((t) => `ltm/persistence/${t}` as Collection),
+    'ltm/snatpool',
+    'net/route-domain',
+    'net/vlan',
+    'net/self',
   ];
   for (const c of collections) {
-    const objects = store
-      .all(c)
-      .filter(
-        (o) =>
-          o.partition !== 'Common' ||
-          c === 'ltm/node' ||
-          (c === 'ltm/pool/members' && !String(o.pool).startsWith('/Common/')),
-      );
+    const objects = store.all(c).filter(
+      (o) =>
+        o.partition !== 'Common' ||
+        c === 'ltm/node' ||
+        // The network objects live in /Common (device-facts.md §2.5); route domain 0 is the device's own.
+        (c.startsWith('net/') && o.fullPath !== '/Common/0') ||
+        c === 'ltm/snatpool' ||
+        (c === 'ltm/pool/members' && !String(o.pool).startsWith('/Common/')),
+    );
     if (objects.length > 0) {
       out[c] = objects
         // Key material stays on the device: a dump shows that a key exists, never what it is.

@@ -54,6 +54,9 @@ export const errors = {
       409,
       `01070333:3: Virtual Server ${vs} illegally shares destination address, source address, service port, ip-protocol, and route domain with Virtual Server ${other}.`,
     ),
+  // device-facts.md §2.7 (the KIC issue's text).
+  snatpoolInUse: (name: string) =>
+    mcpd(400, `01070320:3: Snatpool ${name} is still referenced by a virtual server.`),
   // device-facts.md §2.1 (F5Networks/f5-openstack-lbaasv2-driver#235, a real log).
   nodeAddressShared: (node: string, existing: string) =>
     mcpd(

@@ -97,7 +97,7 @@ function runSync(unit: SyncUnit, peer: SyncUnit): void {
     if (unit.sync.injected) unit.sync.failure = unit.sync.injected;
     else if (unit.failoverState !== 'active') unit.sync.failure = 'Changes Pending';
     if (!unit.sync.failure) {
-      peer.store.replaceWith(unit.store);
+      peer.store.syncFrom(unit.store);
       unit.changesPending = false;
       peer.changesPending = false;
       peer.sync.failure = undefined;

@@ -2,6 +2,7 @@ import { DEFAULT_TRAITS, type DeviceTraits } from './device-traits.js';
 import { errors, type McpdError } from './error-bodies.js';
 import { applyAttributes, destinationAddress } from './ltm-rules.js';
 import { type Collection, monitorsOf, noun, SimError, type StoredObject } from './ltm-types.js';
+import { isLocalOnly, refuseNetDelete } from './net-rules.js';
 
 export * from './ltm-types.js';
 
@@ -49,6 +50,17 @@ export class ConfigStore {
     this.generation = other.generation;
   }
 
+  /**
+   * Config-sync from the peer (device-facts.md §2.6): everything but each unit's own
+   * (`traffic-group-local-only`) self IPs, which stay as they are on this unit.
+   */
+  syncFrom(other: ConfigStore): void {
+    const own = this.all('net/self').filter((s) => isLocalOnly('net/self', s));
+    this.replaceWith(other);
+    for (const s of this.all('net/self')) if (isLocalOnly('net/self', s)) this.remove('net/self', s.fullPath);
+    for (const s of own) this.insert('net/self', s.fullPath, s);
+  }
+
   /** Test hook: an item the REST API does not show that keeps a folder from being deleted. */
   addHiddenItem(partition: string, item: string): void {
     this.hidden.set(partition, [...(this.hidden.get(partition) ?? []), item]);
@@ -83,6 +95,12 @@ export class ConfigStore {
 
   private seedBuiltIns(): void {
     this.insert('sys/folder', '/Common', this.make('Common', 'Common', { subPath: '/' }));
+    // §2.5: route domain 0 is always there.
+    this.insert(
+      'net/route-domain',
+      '/Common/0',
+      this.make('0', 'Common', { id: 0, strict: 'enabled', parent: 'none', vlans: [] }),
+    );
     const builtIns: [Collection, string][] = [
       ['ltm/profile/http', 'http'],
       ['ltm/profile/tcp', 'tcp'],
@@ -224,6 +242,7 @@ export class ConfigStore {
   /** mcpd refuses to delete what another object still references. */
   private refuseIfReferenced(collection: Collection, object: StoredObject): void {
     const path = object.fullPath;
+    refuseNetDelete(this, collection, object);
     if (collection === 'sys/folder') {
       // §3.1: a folder with items answers 010713f9 (0107082a is the `auth partition` wording).
       const item = this.folderItem(object.name);

@@ -16,6 +16,7 @@ import {
   type StoredObject,
   splitMember,
 } from './ltm-types.js';
+import { applyNetAttributes, requireRouteDomain, snatPoolOf } from './net-rules.js';
 
 /**
  * What the device does with the attributes of a create or modify: fills its defaults, checks
@@ -31,6 +32,7 @@ export function applyAttributes(
   creating: boolean,
 ): void {
   const a = object.attrs;
+  if (applyNetAttributes(store, collection, object, attrs, creating)) return;
   if (collection === 'ltm/virtual') {
     if ('enabled' in attrs || 'disabled' in attrs) {
       delete a.enabled;
@@ -57,6 +59,9 @@ export function applyAttributes(
     });
     addImplicitTcpProfile(store, a);
     a.destination = resolveDestination(store, String(a.destination ?? ''));
+    const snatPool = snatPoolOf(object);
+    if (snatPool && !store.get('ltm/snatpool', snatPool))
+      throw new SimError(400, errors.foreignKey(snatPool, 'snatpool', object.fullPath, 'snatpool_FK'));
     validateVirtual(store, object);
     ensureVirtualAddress(store, object);
   } else if (collection === 'ltm/pool') {
@@ -98,6 +103,7 @@ export function applyAttributes(
     if (!isIP(String(a.address).split('%')[0] as string)) {
       throw new SimError(400, errors.invalidValue(`Invalid virtual address ${String(a.address)}`));
     }
+    if (creating) requireRouteDomain(store, String(a.address), object.fullPath);
     if (creating) refuseSharedVirtualAddress(store, object);
   } else if (collection.startsWith('ltm/monitor/')) {
     Object.assign(a, attrs);
@@ -199,6 +205,7 @@ export function applyAttributes(
     Object.assign(a, attrs);
     if (creating) {
       a.address ??= object.name;
+      requireRouteDomain(store, String(a.address), object.fullPath);
       // §7.13: a node's address is unique per route domain across partitions on a direct POST too.
       // No source quotes that refusal's own text: the recorded member wording of §2.1 is used.
       const other = store
@@ -361,6 +368,7 @@ function ensureVirtualAddress(store: ConfigStore, vs: StoredObject): void {
     autoDelete: 'true',
     trafficGroup: '/Common/traffic-group-1',
   });
+  requireRouteDomain(store, parsed.address, vs.fullPath);
   refuseSharedVirtualAddress(store, va);
   store.insert('ltm/virtual-address', va.fullPath, va);
 }
@@ -372,6 +380,7 @@ function ensureVirtualAddress(store: ConfigStore, vs: StoredObject): void {
 function ensureNode(store: ConfigStore, partition: string, address: string): void {
   const path = `/${partition}/${address}`;
   if (store.get('ltm/node', path)) return;
+  requireRouteDomain(store, address, path);
   // Addresses carry their route domain (`%2`), so equal addresses share one.
   const other = store.all('ltm/node').find((n) => String(n.attrs.address) === address);
   if (other) throw new SimError(400, errors.nodeAddressShared(path, other.fullPath));

@@ -26,6 +26,10 @@ export type Collection =
   | 'ltm/node'
   | 'ltm/policy'
   | 'ltm/rule'
+  | 'ltm/snatpool'
+  | 'net/route-domain'
+  | 'net/vlan'
+  | 'net/self'
   | 'sys/file/ssl-cert'
   | 'sys/file/ssl-key'
   | `ltm/monitor/${(typeof MONITOR_TYPES)[number]}`
@@ -51,6 +55,10 @@ const NOUNS: Record<string, string> = {
   'ltm/node': 'Node',
   'ltm/policy': 'Policy',
   'ltm/rule': 'Rule',
+  'ltm/snatpool': 'Snatpool',
+  'net/route-domain': 'Route Domain',
+  'net/vlan': 'VLAN',
+  'net/self': 'Self IP',
   'sys/file/ssl-cert': 'File Object',
   'sys/file/ssl-key': 'File Object',
 };

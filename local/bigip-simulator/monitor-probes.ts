@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
-import { LOOPBACK_V4 } from './loopback.js';
+import { sandboxAddress } from './loopback.js';
 import type { ConfigStore, StoredObject } from './ltm-model.js';
 import { MONITOR_TYPES, monitorsOf, splitMember } from './ltm-types.js';
 import type { MonitorStatus, StatsBook } from './stats-book.js';
@@ -71,8 +71,9 @@ export class MonitorProbes {
         const current = state;
         // The sandbox reaches nothing outside the machine: a member off the loopback never answers,
         // and is marked down after the monitor's timeout, as a real monitor that cannot reach it would.
-        const reached = LOOPBACK_V4.test(address)
-          ? probe(monitor, address, port, Math.min(interval, timeout))
+        const target = sandboxAddress(address);
+        const reached = target
+          ? probe(monitor, target, port, Math.min(interval, timeout))
           : Promise.resolve(false);
         reached
           .then((up) => {

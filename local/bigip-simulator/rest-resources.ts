@@ -382,11 +382,14 @@ function resolve(tm: string): Route | undefined {
       ? { collection: `${prefix}/${b}` as Collection, ...(c ? { id: c } : {}) }
       : undefined;
   if (mod === 'sys' && a === 'folder') return { collection: 'sys/folder', ...(b ? { id: b } : {}) };
+  if (mod === 'net' && a && ['route-domain', 'vlan', 'self'].includes(a) && !c)
+    return { collection: `net/${a}` as Collection, ...(b ? { id: b } : {}) };
   if (mod !== 'ltm' || !a) return undefined;
   if (a === 'monitor') return typed('ltm/monitor', MONITOR_TYPES);
   if (a === 'persistence') return typed('ltm/persistence', PERSISTENCE_TYPES);
   if (a === 'profile') return typed('ltm/profile', PROFILE_TYPES);
-  if (!['virtual-address', 'virtual', 'pool', 'node', 'policy', 'rule'].includes(a)) return undefined;
+  if (!['virtual-address', 'virtual', 'pool', 'node', 'policy', 'rule', 'snatpool'].includes(a))
+    return undefined;
   return {
     collection: `ltm/${a}` as Collection,
     ...(b ? { id: b } : {}),

@@ -42,7 +42,8 @@ function collection(
 ) {
   const out: Record<string, unknown> = {};
   for (const o of objects) {
-    const link = `https://localhost/mgmt/tm/${base}/~${o.fullPath.slice(1).replaceAll('/', '~')}/stats`;
+    // A link is a URL: a route-domain suffix's `%` in it is `%25` (bigip-rest.md A.3.1).
+    const link = `https://localhost/mgmt/tm/${base}/~${o.fullPath.slice(1).replaceAll('/', '~').replaceAll('%', '%25')}/stats`;
     out[link] = {
       nestedStats: {
         kind: `tm:${base.replaceAll('/', ':').replace(/~[^:]+/, '')}:${base.split('/').pop()}stats`,

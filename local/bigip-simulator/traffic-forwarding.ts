@@ -7,7 +7,7 @@ import {
   parseIRule,
   runEvent,
 } from './irule-tcl.js';
-import { destinationOf, LOOPBACK_V4 } from './loopback.js';
+import { destinationOf, sandboxAddress } from './loopback.js';
 import type { ConfigStore, StoredObject } from './ltm-model.js';
 import { monitorsOf, splitMember } from './ltm-types.js';
 import type { StatsBook } from './stats-book.js';
@@ -193,7 +193,8 @@ export class TrafficForwarding {
     const memberKey = `${pool.fullPath}|${member.fullPath}`;
     this.memberConns.set(memberKey, (this.memberConns.get(memberKey) ?? 0) + 1);
     const [address, port] = splitMember(member.name);
-    const server = net.connect({ host: address, port: port as number });
+    // pick() took only members the sandbox reaches (their network's loopback range).
+    const server = net.connect({ host: sandboxAddress(address) as string, port: port as number });
     this.track(server);
     if (head) server.write(head);
     client.on('data', (chunk: Buffer) => {
@@ -239,7 +240,7 @@ export class TrafficForwarding {
     const eligible = this.membersOf(pool).filter((m) => {
       const session = String(m.attrs.session ?? 'user-enabled');
       if (session.endsWith('disabled') || m.attrs.state === 'user-down') return false;
-      if (!LOOPBACK_V4.test(splitMember(m.name)[0])) return false;
+      if (!sandboxAddress(splitMember(m.name)[0])) return false;
       return !monitored || this.unit.stats.member(`${pool.fullPath}|${m.fullPath}`) === 'up';
     });
     if (eligible.length === 0) return undefined;

@@ -142,7 +142,7 @@ describe.skipIf(missing !== undefined)(
         'member',
         'create',
         '--address',
-        '10.0.1.5',
+        '10.0.0.5',
         '--protocol-port',
         '8080',
         '--subnet-id',

@@ -364,6 +364,8 @@ describe('iControl REST client against the BIG-IP simulator', () => {
     expect(sim.callCount()).toBe(0);
     // A node the device made (route domain 2): read, then deleted, its name escaped both times.
     sim.store.create('sys/folder', { name: 'P' });
+    sim.store.create('net/vlan', { name: 'vlan-2', tag: 2 });
+    sim.store.create('net/route-domain', { name: 'rd-2', id: 2, vlans: ['vlan-2'] });
     sim.store.create('ltm/node', { name: '10.0.0.1%2', partition: 'P', address: '10.0.0.1%2' });
     await device.execute('P', {
       createFolder: true,

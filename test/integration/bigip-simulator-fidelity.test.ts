@@ -936,7 +936,9 @@ describe('§7 policies, TLS profiles, files, sync status and version traits', ()
     expect(clash.body.message).toMatch(
       /^0107003a:3: .*\(\/Common\/10\.0\.3\.110\) and existing node \(\/Project_t1\/10\.0\.3\.110\) cannot use the same IP Address/,
     );
-    // Another route domain is another address.
+    // Another route domain is another address (§2.4), once the device has that route domain (§2.5).
+    await req('POST', '/mgmt/tm/net/vlan', { name: 'vlan-2', tag: 2 });
+    await req('POST', '/mgmt/tm/net/route-domain', { name: 'rd-2', id: 2, vlans: ['vlan-2'] });
     expect(
       (
         await req('POST', '/mgmt/tm/ltm/node', {

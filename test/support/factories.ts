@@ -52,8 +52,8 @@ export const requests = {
     message('loadbalancer', 'create', ids, {
       id: ids.loadbalancerId,
       name: 'web',
+      // No subnet: route domain 0, whatever networks the environment configures (tenant-networks.md).
       vip_address: uniqueVip(),
-      vip_subnet_id: uuid(),
       admin_state_up: true,
       ...object,
     }),

@@ -2,12 +2,16 @@ import http from 'node:http';
 import https from 'node:https';
 
 /** A small HTTP server on the loopback that answers with its own name (and `status`). */
-export async function backend(name: string, status = 200) {
+export async function backend(
+  name: string,
+  status = 200,
+  at: { host: string; port: number } = { host: '127.0.0.1', port: 0 },
+) {
   const server = http.createServer((req, res) => {
     res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' });
     res.end(req.method === 'HEAD' ? undefined : name);
   });
-  return serve(server);
+  return serve(server, at.host, at.port);
 }
 
 /** One GET on a fresh connection, like curl: the body (which member answered), or the error code. */
@@ -97,8 +101,8 @@ export async function headerEcho() {
 }
 
 /** A server listening on a free loopback port, with a stop that drops its connections. */
-async function serve(server: http.Server) {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+async function serve(server: http.Server, host = '127.0.0.1', port = 0) {
+  await new Promise<void>((r) => server.listen(port, host, r));
   return {
     port: (server.address() as { port: number }).port,
     stop: () =>

@@ -1,5 +1,6 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { CapacityLimits } from '../../functions/domain/capacity.js';
+import type { NetworkDefinition } from '../../functions/domain/networks.js';
 import type { SchedulerConfig } from '../../functions/shared/config.js';
 import type { TableNames } from '../../functions/shared/table-schema.js';
 import type { MetricEvent } from '../../functions/shared/telemetry.js';
@@ -18,6 +19,8 @@ export interface HarnessOptions {
   agentCacheMs?: number;
   /** Device groups: each agent's group (hosts not named are in none) and the groups' limits. */
   groups?: { name: string; hosts: string[]; limits?: CapacityLimits }[];
+  /** The environment's networks (tenant-networks.md): the scheduler checks against them, the agents put them on the devices. */
+  networks?: NetworkDefinition[];
 }
 
 /** The scheduler wired to fresh tables and queues on the local stand-ins, with a controllable clock. */
@@ -48,6 +51,7 @@ export async function schedulerHarness(options: HarnessOptions = {}) {
     ...(options.groups
       ? { groups: options.groups.map((g) => ({ name: g.name, limits: g.limits ?? {} })) }
       : {}),
+    ...(options.networks ? { networks: options.networks } : {}),
   };
   const groupOfHost = new Map(options.groups?.flatMap((g) => g.hosts.map((h) => [h, g.name] as const)) ?? []);
   const { deps, handler, registry, bindings, resources } = wireScheduler(config, clients, {

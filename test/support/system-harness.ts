@@ -53,6 +53,7 @@ export async function systemHarness(options: SystemOptions = {}) {
     trafficGroup: undefined,
     clusterName: 'cluster1',
     restTimeoutMs: options.restTimeoutMs ?? 3_000,
+    ...(options.networks ? { networks: options.networks } : {}),
   };
   const agents = Object.entries(h.agentQueues).map(([host, queue]) => {
     const config: AgentConfig = {

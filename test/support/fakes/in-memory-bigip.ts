@@ -7,6 +7,12 @@ import {
 } from '../../../functions/domain/bigip-objects.js';
 import type { HealthScrape, MemberReading, VirtualReading } from '../../../functions/domain/device-health.js';
 import { BigIpError } from '../../../functions/domain/errors.js';
+import {
+  type NetCommand,
+  type NetObject,
+  netObjectKey,
+  routeDomainOfAddress,
+} from '../../../functions/domain/network-objects.js';
 import type {
   BigIpDevice,
   DeviceCluster,
@@ -174,6 +180,46 @@ export class InMemoryBigIp implements BigIpDevice {
 
   async configSync(deviceGroup: string): Promise<void> {
     this.events.push(`sync ${deviceGroup}`);
+  }
+
+  /** Network objects in /Common by key (netObjectKey), with their fields. */
+  readonly net = new Map<string, Record<string, unknown>>();
+
+  async readNet(objects: readonly NetObject[]): Promise<Map<string, Record<string, unknown>>> {
+    this.events.push(`read-net ${objects.length}`);
+    const out = new Map<string, Record<string, unknown>>();
+    for (const o of objects) {
+      const found = this.net.get(netObjectKey(o));
+      if (found) out.set(netObjectKey(o), structuredClone(found));
+    }
+    return out;
+  }
+
+  async writeNet(commands: readonly NetCommand[]): Promise<{ refused?: string }> {
+    this.events.push(`write-net ${commands.length}`);
+    for (const c of commands) {
+      const key = netObjectKey(c.object);
+      if (c.op === 'create') {
+        if (!this.net.has(key)) this.net.set(key, structuredClone(c.object.attrs));
+      } else if (c.op === 'update') Object.assign(this.net.get(key) ?? {}, c.changes);
+      else if (
+        c.object.kind === 'route-domain' &&
+        (await this.routeDomainUsers(Number(c.object.attrs.id))).length > 0
+      )
+        return { refused: `${c.object.name} is in use` };
+      else this.net.delete(key);
+    }
+    return {};
+  }
+
+  async routeDomainUsers(id: number): Promise<string[]> {
+    return [...this.objects.values()]
+      .filter(
+        (o) =>
+          (o.kind === 'virtual-address' || o.kind === 'member') &&
+          routeDomainOfAddress(String(o.attrs.address ?? '')) === id,
+      )
+      .map((o) => `/${o.partition}/${o.name}`);
   }
 
   async close(): Promise<void> {}

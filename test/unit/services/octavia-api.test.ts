@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestEnvelope } from '../../../functions/domain/lbaas-request.js';
+import type { NetworkCatalog } from '../../../functions/domain/networks.js';
 import type { Caller } from '../../../functions/domain/octavia-policy.js';
 import type { RecordGuard, RequestQueue } from '../../../functions/domain/ports.js';
 import { refusal } from '../../../functions/domain/refusals.js';
@@ -8,12 +9,15 @@ import { type LoadBalancerPlacement, OctaviaApi } from '../../../functions/servi
 import { uuid } from '../../support/factories.js';
 import { InMemoryResourceStore } from '../../support/fakes/in-memory-resource-store.js';
 import { StoreCatalog } from '../../support/fakes/store-catalog.js';
+import { overlappingCatalog, SUBNET_A, SUBNET_B } from '../../support/network-fixtures.js';
 
 const SUBNET = '22222222-2222-4222-8222-222222222222';
 const PROJECT = '0123456789abcdef0123456789abcdef';
 const admin: Caller = { noauth: true, projectId: PROJECT, roles: [] };
 
-function setup(options: { placement?: LoadBalancerPlacement; queue?: RequestQueue } = {}) {
+function setup(
+  options: { placement?: LoadBalancerPlacement; queue?: RequestQueue; networks?: NetworkCatalog } = {},
+) {
   const store = new InMemoryResourceStore();
   const sent: RequestEnvelope[] = [];
   const released: string[] = [];
@@ -26,7 +30,7 @@ function setup(options: { placement?: LoadBalancerPlacement; queue?: RequestQueu
   const api = new OctaviaApi({
     env: 'Test',
     policy: 'noauth',
-    networks: {
+    networks: options.networks ?? {
       networks: [{ id: uuid(), name: 'n', subnets: [{ id: SUBNET, name: 's', cidr: '10.0.0.0/29' }] }],
     },
     resources: store,
@@ -169,5 +173,49 @@ describe('OctaviaApi (in-memory ports)', () => {
     expect(() => api.providerCapabilities(admin, 'bigip', 'availability_zone')).toThrow(
       expect.objectContaining({ status: 501 }),
     );
+  });
+});
+
+describe('OctaviaApi and overlapping networks', () => {
+  const lbOn = (api: OctaviaApi, subnet: string, extra: Record<string, unknown> = {}) =>
+    api.create('loadbalancer', admin, JSON.stringify({ loadbalancer: { vip_subnet_id: subnet, ...extra } }));
+
+  it('gives two networks the same VIP address, refuses it twice on one (409), and never allocates a self IP', async () => {
+    const { api, store } = setup({ networks: overlappingCatalog });
+    expect((await lbOn(api, SUBNET_A, { vip_address: '10.0.0.10' })).status).toBe(201);
+    expect((await lbOn(api, SUBNET_B, { vip_address: '10.0.0.10' })).status).toBe(201);
+    await expect(lbOn(api, SUBNET_A, { vip_address: '10.0.0.10' })).rejects.toMatchObject({ status: 409 });
+    await expect(lbOn(api, SUBNET_A, { vip_address: '10.0.0.251' })).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringContaining('is a self IP or SNAT address'),
+    });
+    const stored = [...store.records.values()].map(
+      (r) => (r.desired as { vip_route_domain?: number }).vip_route_domain,
+    );
+    expect(stored.sort()).toEqual([2, 3]);
+  });
+
+  it('answers 400 with the reason for a member outside its subnet', async () => {
+    const { api, store } = setup({ networks: overlappingCatalog });
+    const lb = ((await lbOn(api, SUBNET_A)).body as { loadbalancer: { id: string } }).loadbalancer.id;
+    for (const r of store.records.values()) r.provisioningStatus = 'ACTIVE';
+    const pool = (
+      (
+        await api.create(
+          'pool',
+          admin,
+          JSON.stringify({ pool: { loadbalancer_id: lb, protocol: 'TCP', lb_algorithm: 'ROUND_ROBIN' } }),
+        )
+      ).body as { pool: { id: string } }
+    ).pool.id;
+    for (const r of store.records.values()) r.provisioningStatus = 'ACTIVE';
+    await expect(
+      api.create(
+        'member',
+        admin,
+        JSON.stringify({ member: { address: '172.16.0.5', protocol_port: 80, subnet_id: SUBNET_A } }),
+        pool,
+      ),
+    ).rejects.toMatchObject({ status: 400, message: expect.stringContaining('172.16.0.5 is not in subnet') });
   });
 });

@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { ContentionError } from '../../../functions/domain/errors.js';
+import type { NetworkCatalog } from '../../../functions/domain/networks.js';
 import { AgentDirectory } from '../../../functions/services/agent-directory.js';
 import { AgentOperations } from '../../../functions/services/agent-operations.js';
 import { RequestScheduler } from '../../../functions/services/request-scheduler.js';
-import { lbIds, requests } from '../../support/factories.js';
+import { lbIds, requests, uuid } from '../../support/factories.js';
 import { InMemoryAgentRegistry } from '../../support/fakes/in-memory-agent-registry.js';
 import { InMemoryBindingStore } from '../../support/fakes/in-memory-binding-store.js';
 import { InMemoryResourceStore } from '../../support/fakes/in-memory-resource-store.js';
 import { InMemoryQueues } from '../../support/fakes/recording-queues.js';
+import { overlappingCatalog, SUBNET_A, SUBNET_B } from '../../support/network-fixtures.js';
 import { forwarded, manualClock, parsed } from '../../support/service-fixtures.js';
 
 const ENV = 'Unit';
@@ -19,6 +21,7 @@ function fixture(
     random?: () => number;
     selection?: 'random' | 'least-loaded';
     cacheMs?: number;
+    networks?: NetworkCatalog;
     bindingCacheMs?: number;
   } = {},
 ) {
@@ -41,6 +44,7 @@ function fixture(
     queue: queues,
     clock: clock.now,
     random: options.random ?? (() => 0),
+    ...(options.networks ? { networks: options.networks } : {}),
     ...(options.bindingCacheMs !== undefined ? { bindingCacheMs: options.bindingCacheMs } : {}),
   });
   const operations = new AgentOperations({ registry, bindings, agentDownTimeMs: DOWN, clock: clock.now });
@@ -224,5 +228,53 @@ describe('RequestScheduler (record → decide → forward) over in-memory ports'
     // The tenant stays on one agent.
     expect(new Set([...f.bindings.bindings.values()].map((b) => b.host)).size).toBe(1);
     expect((await f.registry.getAgent(ENV, 'a1'))?.adminStateUp).toBe(false);
+  });
+});
+
+describe("RequestScheduler and the environment's networks", () => {
+  it('takes one VIP address on two networks (two route domains) and refuses it twice on one', async () => {
+    const f = fixture({ networks: overlappingCatalog });
+    const onA = await f.scheduler.handle(
+      parsed(requests.createLoadbalancer(lbIds(), { vip_address: '10.0.0.10', vip_subnet_id: SUBNET_A })),
+    );
+    const onB = await f.scheduler.handle(
+      parsed(requests.createLoadbalancer(lbIds(), { vip_address: '10.0.0.10', vip_subnet_id: SUBNET_B })),
+    );
+    expect([onA.kind, onB.kind]).toEqual(['forwarded', 'forwarded']);
+    expect([...f.resources.claims.keys()].filter((k) => k.startsWith('vip#')).sort()).toEqual([
+      `vip#${ENV}#10.0.0.10%2`,
+      `vip#${ENV}#10.0.0.10%3`,
+    ]);
+    const again = await f.scheduler.handle(
+      parsed(requests.createLoadbalancer(lbIds(), { vip_address: '10.0.0.10', vip_subnet_id: SUBNET_A })),
+    );
+    expect(again).toMatchObject({ kind: 'refused', refusal: { category: 'conflict' } });
+    expect(again.kind === 'refused' && again.refusal.reason).toMatch(/VIP 10\.0\.0\.10 in route domain 2/);
+  });
+
+  it('refuses a member outside its subnet, and an unknown subnet, with the reason and records nothing', async () => {
+    const f = fixture({ networks: overlappingCatalog });
+    const ids = lbIds();
+    await f.scheduler.handle(
+      parsed(requests.createLoadbalancer(ids, { vip_address: '10.0.0.10', vip_subnet_id: SUBNET_A })),
+    );
+    const pool = parsed(requests.createPool(ids));
+    await f.scheduler.handle(pool);
+    const before = f.resources.records.size;
+    const outside = await f.scheduler.handle(
+      parsed(requests.createMember(ids, pool.object.id, { address: '172.16.0.5', subnet_id: SUBNET_A })),
+    );
+    expect(outside).toMatchObject({
+      kind: 'refused',
+      refusal: {
+        category: 'invalid-message',
+        reason: expect.stringContaining('172.16.0.5 is not in subnet'),
+      },
+    });
+    const unknown = await f.scheduler.handle(
+      parsed(requests.createMember(ids, pool.object.id, { address: '10.0.0.5', subnet_id: uuid() })),
+    );
+    expect(unknown).toMatchObject({ kind: 'refused', refusal: { category: 'not-found' } });
+    expect(f.resources.records.size).toBe(before);
   });
 });
