@@ -311,6 +311,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         group: g.name,
         // The agents put segmented networks on the devices, the reconciler checks them (tenant-networks.md).
         networks: environment.networks,
+        ...(options.api?.noopNetworkCidr ? { noopNetworkCidr: options.api.noopNetworkCidr } : {}),
       },
     });
   }

@@ -188,6 +188,11 @@ export interface DeviceAccessConfig {
   group?: string;
   /** The environment's networks: the agents put the segmented ones on the devices (none: route domain 0 only). */
   networks?: NetworkDefinition[];
+  /**
+   * Only the local stack's conformance run (Octavia's no-op network driver): any other subnet id
+   * stands for a subnet of this CIDR, written in its load balancer's route domain, as the API takes it.
+   */
+  noopNetworkCidr?: string;
 }
 
 /** The CA bundle file, relative to the function's package root (LAMBDA_TASK_ROOT) unless absolute. */

@@ -15,7 +15,7 @@ import { type AgentWorkerDeps, createAgentWorkerHandler } from '../handlers/agen
 import { LoadBalancerApplier } from '../services/load-balancer-applier.js';
 import type { AgentConfig } from '../shared/config.js';
 import { createTelemetry, type Telemetry } from '../shared/telemetry.js';
-import { type DeviceOverrides, wirePartitionWriter } from './device-cluster-wiring.js';
+import { type DeviceOverrides, deviceNetworks, wirePartitionWriter } from './device-cluster-wiring.js';
 
 export interface AgentWorkerOverrides extends DeviceOverrides {
   random?: () => number;
@@ -73,7 +73,7 @@ export function wireAgentWorker(
     statistics: new DynamoDbHealthStore(db, config.tables),
     translation: {
       ...(config.trafficGroup ? { trafficGroup: config.trafficGroup } : {}),
-      networks: { networks: config.networks ?? [] },
+      networks: deviceNetworks(config),
     },
     ...(networks ? { networks } : {}),
     certificates:

@@ -3,6 +3,7 @@ import { BigIpRestClient, type RestCall } from '../adapters/bigip-rest-client.js
 import { SecretsManagerCredentials } from '../adapters/device-credentials.js';
 import { IControlBigIpDevice } from '../adapters/icontrol-bigip-device.js';
 import { DEFAULT_GROUP } from '../domain/agent-scheduler.js';
+import type { NetworkCatalog } from '../domain/networks.js';
 import type { CredentialsProvider, PartitionLease, SyncLedger } from '../domain/ports.js';
 import { GroupSync } from '../services/group-sync.js';
 import { NetworkProvisioner } from '../services/network-provisioner.js';
@@ -82,11 +83,21 @@ export function wirePartitionWriter(access: DeviceAccessConfig, wiring: WriterWi
         env: wiring.env,
         group: access.group ?? DEFAULT_GROUP,
         trafficGroup: access.trafficGroup,
-        networks: { networks: access.networks ?? [] },
+        networks: deviceNetworks(access),
         writer,
         cluster,
         unitNames: access.devices.map((d) => d.name),
       })
     : undefined;
   return { cluster, sync, writer, networks };
+}
+
+/** The networks the device functions translate with: the configuration's, and the local stack's no-op CIDR. */
+export function deviceNetworks(
+  access: Pick<DeviceAccessConfig, 'networks' | 'noopNetworkCidr'>,
+): NetworkCatalog {
+  return {
+    networks: access.networks ?? [],
+    ...(access.noopNetworkCidr ? { noopCidr: access.noopNetworkCidr } : {}),
+  };
 }

@@ -9,7 +9,7 @@ import { createHealthPollerHandler } from '../handlers/health-poller-handler.js'
 import { HealthPoller } from '../services/health-poller.js';
 import type { HealthPollerConfig } from '../shared/config.js';
 import { createTelemetry, type Telemetry } from '../shared/telemetry.js';
-import { type DeviceOverrides, wireDeviceCluster } from './device-cluster-wiring.js';
+import { type DeviceOverrides, deviceNetworks, wireDeviceCluster } from './device-cluster-wiring.js';
 
 export interface HealthPollerOverrides extends DeviceOverrides {
   telemetry?: Telemetry;
@@ -44,7 +44,7 @@ export function wireHealthPoller(
     resources: new DynamoDbResourceStore(db, { resources: config.tables.resources, claims: '' }),
     health,
     clock,
-    networks: { networks: config.networks ?? [] },
+    networks: deviceNetworks(config),
   });
   const handler = createHealthPollerHandler(poller, config, telemetry, overrides.sleep, clock);
   return { handler, poller, cluster, health, telemetry };

@@ -12,7 +12,7 @@ import { createReconcilerHandler } from '../handlers/reconciler-handler.js';
 import { Reconciler } from '../services/reconciler.js';
 import type { ReconcilerConfig } from '../shared/config.js';
 import { createTelemetry, type Telemetry } from '../shared/telemetry.js';
-import { type DeviceOverrides, wirePartitionWriter } from './device-cluster-wiring.js';
+import { type DeviceOverrides, deviceNetworks, wirePartitionWriter } from './device-cluster-wiring.js';
 
 const RUN_LEASE_MS = 15 * 60_000;
 
@@ -66,7 +66,7 @@ export function wireReconciler(
       overrides.certificates ?? new SecretsManagerCertificates(new SecretsManagerClient({ maxAttempts: 3 })),
     translation: {
       ...(config.trafficGroup ? { trafficGroup: config.trafficGroup } : {}),
-      networks: { networks: config.networks ?? [] },
+      networks: deviceNetworks(config),
     },
     ...(networks ? { networks } : {}),
   });
