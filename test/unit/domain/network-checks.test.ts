@@ -55,6 +55,20 @@ describe('network checks: where a VIP and a member live', () => {
     expect(flat?.vip_route_domain).toBeUndefined();
   });
 
+  it('takes a VIP on a no-op network (the conformance run) at any address, in route domain 0; a configured subnet still holds its own', () => {
+    const noop = { ...overlappingCatalog, noopCidr: '198.19.0.0/16' };
+    const other = uuid();
+    const bySubnet = spec(checkNetworks(lb({ vip_address: '198.18.33.33', vip_subnet_id: other }), noop));
+    expect(bySubnet).toMatchObject({ vip_subnet_id: other, vip_address: '198.18.33.33' });
+    expect(bySubnet?.vip_route_domain).toBeUndefined();
+    const byNetwork = lb({ vip_address: '198.18.33.33', vip_network_id: other });
+    delete (byNetwork.object as { vip_subnet_id?: string }).vip_subnet_id;
+    expect(spec(checkNetworks(byNetwork, noop))?.vip_route_domain).toBeUndefined();
+    expect(
+      reason(checkNetworks(lb({ vip_address: '198.18.33.33', vip_subnet_id: SUBNET_A }), noop)),
+    ).toBeDefined();
+  });
+
   it("replaces a sender's own route domain", () => {
     const sent = lb({ vip_address: '10.0.0.10', vip_subnet_id: SUBNET_A, vip_route_domain: 3 });
     expect(spec(checkNetworks(sent, overlappingCatalog))?.vip_route_domain).toBe(2);
