@@ -84,8 +84,7 @@ function placeVip(
   }
   // Neither named: the devices' default network (route domain 0).
   if (!subnet) return { spec };
-  // A no-op network's subnet (the conformance run) stands for any subnet, as for members.
-  if (subnet.configured && !cidrContains(subnet.cidr, address))
+  if (isOutside(subnet, address))
     return { refusal: outside(`VIP address ${address} is not in subnet ${subnet.id} (${subnet.cidr})`) };
   const owner = network ?? findNetwork(catalog, subnet.networkId);
   if (owner && reservedAddresses(owner).has(address))
@@ -106,8 +105,7 @@ function checkMember(member: MemberSpec, catalog: NetworkCatalog): Refusal | und
   const subnet = findSubnet(catalog, member.subnet_id);
   if (!subnet)
     return unknown(`member ${member.id}: subnet_id ${member.subnet_id} is not a subnet of this environment`);
-  // A no-op network's subnet (the conformance run) stands for any subnet: its CIDR is not the member's.
-  if (subnet.configured && !cidrContains(subnet.cidr, member.address))
+  if (isOutside(subnet, member.address))
     return outside(
       `member ${member.id}: address ${member.address} is not in subnet ${subnet.id} (${subnet.cidr})`,
     );
@@ -122,3 +120,8 @@ function checkMember(member: MemberSpec, catalog: NetworkCatalog): Refusal | und
 
 const unknown = (reason: string) => refusal('not-found', reason);
 const outside = (reason: string) => refusal('invalid-message', reason);
+
+/** Whether an address lies outside its subnet; a no-op network's subnet (the conformance run) holds any address. */
+function isOutside(subnet: ResolvedSubnet, address: string): boolean {
+  return subnet.configured && !cidrContains(subnet.cidr, address);
+}

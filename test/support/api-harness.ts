@@ -5,6 +5,7 @@ import type { NetworkCatalog } from '../../functions/domain/networks.js';
 import type { PolicyMode } from '../../functions/domain/octavia-policy.js';
 import type { TokenValidator } from '../../functions/domain/ports.js';
 import type { ResourceRecord } from '../../functions/domain/resource-state.js';
+import { quotaDefaults } from '../../functions/shared/config-rules.js';
 import { wireApi } from '../../functions/wiring/api-wiring.js';
 import { type ApiServer, startApiServer } from '../../local/octavia-api-server.js';
 import { freshQueue, freshTables, localClients } from './local-aws.js';
@@ -82,16 +83,7 @@ export async function apiHarness(options: ApiHarnessOptions = {}) {
         : {}),
       ...(options.quotas
         ? {
-            quotas: {
-              load_balancer: -1,
-              listener: -1,
-              pool: -1,
-              health_monitor: -1,
-              member: -1,
-              l7policy: -1,
-              l7rule: -1,
-              ...options.quotas,
-            },
+            quotas: quotaDefaults.parse(options.quotas),
           }
         : {}),
     },
