@@ -9,12 +9,23 @@ import { faults } from './octavia-faults.js';
  *   `load-balancer_observer` reads its project, `load-balancer_global_observer` reads every
  *   project, `load-balancer_member` reads and writes its project, `load-balancer_admin` and
  *   `admin` do everything for every project;
- * - `keystone_default_roles`: Keystone's own `reader` (read), `member` (write) and `admin` roles;
+ * - `keystone_default_roles` (Octavia's keystone_default_roles-policy.yaml): Keystone's own
+ *   `reader` (read) and `member` (write) in the project; `admin` in any scope is an admin and reads
+ *   every project; `load-balancer_admin` passes only the admin-only calls;
+ * - `keystone_default_roles_scoped` (Octavia's keystone_default_roles_scoped-policy.yaml, with
+ *   oslo.policy's `enforce_scope` and `enforce_new_defaults`): the same project roles, but only a
+ *   system-scoped token is global: `admin` with it is an admin, `reader` with it reads every
+ *   project; a project-scoped `admin` is only its project's member and reader;
  * - `owner_or_admin`: anyone with a role in a project reads and writes it, `admin` everything;
  * - `noauth` (the local stack, as Octavia's `auth_strategy = noauth`): every call is an admin's.
  */
 
-export type PolicyMode = 'advanced' | 'keystone_default_roles' | 'owner_or_admin' | 'noauth';
+export type PolicyMode =
+  | 'advanced'
+  | 'keystone_default_roles'
+  | 'keystone_default_roles_scoped'
+  | 'owner_or_admin'
+  | 'noauth';
 
 /** Octavia's rules: reading a project's objects, reading every project's, writing, and admin-only calls (failover). */
 export type PolicyRule = 'read' | 'read-global' | 'write' | 'admin' | 'write-quota';
@@ -50,11 +61,25 @@ export function isAllowed(mode: PolicyMode, rule: PolicyRule, caller: Caller, pr
       member = has('load-balancer_member') && owner;
       break;
     case 'keystone_default_roles':
-      admin = has('admin');
-      globalObserver = has('reader') && caller.system === true;
-      observer = (has('reader') || has('member')) && owner;
-      member = has('member') && owner;
-      break;
+    case 'keystone_default_roles_scoped': {
+      // The files' `system_admin`/`system_reader` (and so `is_admin`): any `admin` token in the
+      // unscoped file; an `admin` or `reader` token with system scope in the scoped one. Keystone's
+      // implied roles put `member` and `reader` in an admin's token.
+      const scoped = mode === 'keystone_default_roles_scoped';
+      const systemAdmin = has('admin') && (!scoped || caller.system === true);
+      const systemReader = scoped ? has('reader') && caller.system === true : has('admin');
+      const projectReader = has('reader') && owner;
+      const projectMember = has('member') && owner;
+      // `load-balancer:write` is `is_admin or project_member`, `:read` adds the readers, and
+      // `:admin` (failover, flavors, zones) also takes `load-balancer_admin`, in any scope.
+      return keystoneDefaultRoles(rule, {
+        isAdmin: systemAdmin,
+        lbAdmin: has('load-balancer_admin'),
+        systemReader,
+        projectReader,
+        projectMember,
+      });
+    }
     case 'owner_or_admin':
       admin = has('admin') || has('load-balancer_admin');
       globalObserver = false;
@@ -73,6 +98,31 @@ export function isAllowed(mode: PolicyMode, rule: PolicyRule, caller: Caller, pr
       return admin;
     case 'write-quota':
       return admin || quotaAdmin;
+  }
+}
+
+/** The rules of Octavia's two keystone_default_roles policy files, once their role rules are known. */
+function keystoneDefaultRoles(
+  rule: PolicyRule,
+  c: {
+    isAdmin: boolean;
+    lbAdmin: boolean;
+    systemReader: boolean;
+    projectReader: boolean;
+    projectMember: boolean;
+  },
+): boolean {
+  switch (rule) {
+    case 'read':
+      return c.isAdmin || c.systemReader || c.projectReader;
+    case 'read-global':
+      return c.isAdmin || c.systemReader;
+    case 'write':
+      return c.isAdmin || c.projectMember;
+    case 'admin':
+      return c.isAdmin || c.lbAdmin;
+    case 'write-quota':
+      return c.isAdmin;
   }
 }
 

@@ -18,7 +18,12 @@ export const TRAFFIC_GROUP_RE = /^\/Common\/[A-Za-z0-9_.-]+$/;
 export const SELECTION_POLICIES = ['random', 'least-loaded'] as const;
 
 /** Octavia's policy modes (functions/domain/octavia-policy.ts); `noauth` only on the local stack. */
-export const API_POLICIES = ['advanced', 'keystone_default_roles', 'owner_or_admin'] as const;
+export const API_POLICIES = [
+  'advanced',
+  'keystone_default_roles',
+  'keystone_default_roles_scoped',
+  'owner_or_admin',
+] as const;
 
 const NETWORK_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const CIDR_RE = /^(?:\d{1,3}(?:\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/;
