@@ -26,10 +26,24 @@ describe.skipIf(missing !== undefined)(`Keystone tokens${missing ? ` (skipped: $
       ['olga', ['load-balancer_observer', 'reader']],
       ['glen', ['load-balancer_global_observer', 'reader']],
       ['nora', ['member']],
+      ['mia', ['member']],
+      ['pat', ['admin']],
     ] as const) {
       projects[user] = await keystone.ensureProject(`project-${user}`);
       const id = await keystone.ensureUser(user, `${user}-pw`, projects[user] as string);
       await keystone.grant(id, projects[user] as string, roles);
+    }
+    // System-scoped accounts: a role assignment on the system, not on a project.
+    for (const [user, role] of [
+      ['sam', 'admin'],
+      ['sara', 'reader'],
+    ] as const) {
+      const id = await keystone.ensureUser(
+        user,
+        `${user}-pw`,
+        await keystone.ensureProject(`project-${user}`),
+      );
+      await keystone.call('PUT', `/system/users/${id}/roles/${await keystone.ensureRole(role)}`);
     }
     validator = new KeystoneTokenValidator({
       url: keystone.url,
@@ -124,4 +138,88 @@ describe.skipIf(missing !== undefined)(`Keystone tokens${missing ? ` (skipped: $
       await h.stop();
     }
   }, 120_000);
+
+  it('applies Octavia’s keystone_default_roles_scoped policy: the scope comes from Keystone’s token body, never a header', async () => {
+    const h = await apiHarness({ validator, policy: 'keystone_default_roles_scoped' });
+    try {
+      const as = async (user: string) => ({
+        'X-Auth-Token': await keystone.token(user, `${user}-pw`, `project-${user}`),
+      });
+      const system = async (user: string) => ({
+        'X-Auth-Token': await systemToken(keystone, user, `${user}-pw`),
+      });
+      const sam = await system('sam');
+      expect(await validator.validate(sam['X-Auth-Token'])).toMatchObject({
+        system: true,
+        projectId: undefined,
+      });
+
+      const mia = await as('mia');
+      const created = await h.call(
+        'POST',
+        '/v2/lbaas/loadbalancers',
+        { loadbalancer: { vip_subnet_id: TEST_SUBNET } },
+        mia,
+      );
+      expect(created.status).toBe(201);
+      const lb = created.body.loadbalancer as { id: string };
+      await h.queued();
+      await h.settle(lb.id);
+      const show = async (headers: Record<string, string>) =>
+        (await h.call('GET', `/v2/lbaas/loadbalancers/${lb.id}`, undefined, headers)).status;
+      const rename = async (headers: Record<string, string>) =>
+        (await h.call('PUT', `/v2/lbaas/loadbalancers/${lb.id}`, { loadbalancer: { name: 'x' } }, headers))
+          .status;
+      const listed = async (headers: Record<string, string>) =>
+        ((await h.call('GET', '/v2/lbaas/loadbalancers', undefined, headers)).body.loadbalancers as unknown[])
+          .length;
+
+      // A project-scoped admin is its own project's member only, whatever headers it adds.
+      const pat = await as('pat');
+      expect(await show(pat)).toBe(403);
+      expect(await listed(pat)).toBe(0);
+      const patClaimingSystem = {
+        ...pat,
+        'OpenStack-System-Scope': 'all',
+        'X-System-Scope': 'all',
+        'X-Roles': 'admin',
+      };
+      expect(await show(patClaimingSystem)).toBe(403);
+      expect(await listed(patClaimingSystem)).toBe(0);
+      // A system reader reads every project and writes none; a system admin does both.
+      const sara = await system('sara');
+      expect(await show(sara)).toBe(200);
+      expect(await listed(sara)).toBe(1);
+      expect(await rename(sara)).toBe(403);
+      expect(await show(sam)).toBe(200);
+      expect(await listed(sam)).toBe(1);
+      expect(await rename(sam)).toBe(200);
+      // The owner's member reads it; only the system admin's rename was queued.
+      expect(await show(mia)).toBe(200);
+      expect(await h.queued()).toHaveLength(1);
+    } finally {
+      await h.stop();
+    }
+  }, 120_000);
 });
+
+/** A system-scoped token (`scope: {system: {all: true}}`) for a user with a role on the system. */
+async function systemToken(keystone: Keystone, user: string, password: string): Promise<string> {
+  const res = await fetch(`${keystone.url}/auth/tokens`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      auth: {
+        identity: {
+          methods: ['password'],
+          password: { user: { name: user, domain: { id: 'default' }, password } },
+        },
+        scope: { system: { all: true } },
+      },
+    }),
+  });
+  const token = res.headers.get('x-subject-token');
+  if (res.status !== 201 || !token)
+    throw new Error(`Keystone refused ${user} (${res.status}): ${await res.text()}`);
+  return token;
+}
