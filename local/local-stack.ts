@@ -25,6 +25,7 @@ import {
   inFlightHoldMsFor,
   type SchedulerConfig,
 } from '../functions/shared/config.js';
+import { SETTINGS } from '../functions/shared/config-rules.js';
 import { type TableNames, tableNames } from '../functions/shared/table-schema.js';
 import { type MetricEvent, metricEvents } from '../functions/shared/telemetry.js';
 import { wireAgentWorker } from '../functions/wiring/agent-worker-wiring.js';
@@ -126,6 +127,8 @@ export interface LocalApiOptions {
   policy?: PolicyMode;
   /** No-op networks (Octavia's no-op network driver): any network or subnet id is accepted, VIPs come from this CIDR. */
   noopNetworkCidr?: string;
+  /** How long a write's answer may wait for its change (default: the environment's `api.settleSeconds`). */
+  settleMs?: number;
 }
 
 /** The project a noauth caller acts for when nothing names one (the README's tour uses it). */
@@ -630,6 +633,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         selection: environment.selection,
         groups: groupDefinitions,
         ...(environment.api?.quotas ? { quotas: environment.api.quotas } : {}),
+        settleMs: a.settleMs ?? (environment.api?.settleSeconds ?? SETTINGS.settleSeconds.default) * 1000,
       },
       clients,
       {

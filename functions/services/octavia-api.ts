@@ -126,6 +126,13 @@ export interface OctaviaApiDeps {
   clock: () => number;
   random: () => number;
   newId: () => string;
+  /**
+   * How long a write's answer may wait for its change to be applied (0: answer at once, as Octavia
+   * does). Clients poll after a write (octaviaclient's `--wait` sleeps 3 s between reads, Terraform
+   * 5 s): a change the agents apply within this time is answered as it then stands, so the first
+   * poll finds it settled; one that takes longer is answered PENDING_* as before.
+   */
+  settle?: { withinMs: number; pollMs: number; sleep: (ms: number) => Promise<void> };
 }
 
 /** An answer: HTTP status and JSON body (none for 202/204). */
@@ -778,8 +785,9 @@ export class OctaviaApi {
       );
     }
 
+    const settled = await this.settled(plan.loadbalancerId);
     if (status === 202 || status === 204) return { status };
-    const after = await this.loadTree(plan.loadbalancerId);
+    const after = settled === undefined ? await this.loadTree(plan.loadbalancerId) : settled;
     const record = after ? findRecord(after, plan.subject.type, plan.subject.id) : undefined;
     if (!after || !record) throw missing(plan.subject.type, plan.subject.id);
     const view = viewOf(after, record);
@@ -788,6 +796,24 @@ export class OctaviaApi {
       view.pools = after.pools.map((p) => poolView(after, p));
     }
     return { status, body: { [ROOT_TAGS[plan.subject.type].one]: view } };
+  }
+
+  /**
+   * Waits (at most `settle.withinMs`) until the load balancer is no longer PENDING_* (or is gone:
+   * a delete applied) and answers its tree then; undefined when not waiting. Never more than was
+   * recorded: what the answer shows is what the agents wrote.
+   */
+  private async settled(loadbalancerId: string): Promise<LoadBalancerTree | null | undefined> {
+    const settle = this.deps.settle;
+    if (!settle || settle.withinMs <= 0) return undefined;
+    const deadline = this.deps.clock() + settle.withinMs;
+    for (;;) {
+      const tree = (await this.loadTree(loadbalancerId)) ?? null;
+      if (!tree?.root.provisioningStatus.startsWith('PENDING_')) return tree;
+      const left = deadline - this.deps.clock();
+      if (left <= 0) return tree;
+      await settle.sleep(Math.min(settle.pollMs, left));
+    }
   }
 
   /**

@@ -197,6 +197,8 @@ export const SETTINGS = {
   reconcileIntervalMinutes: { min: 5, max: 1440, default: 15 },
   /** How long the API trusts a validated Keystone token (never longer than the token itself). */
   tokenCacheSeconds: { min: 0, max: 3600, default: 300 },
+  /** How long the API's answer to a write may wait for the change to be applied (0: answer at once). */
+  settleSeconds: { min: 0, max: 20, default: 3 },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;

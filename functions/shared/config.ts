@@ -54,6 +54,7 @@ export const ENV_VARS = {
   keystoneUrl: 'LBAAS_KEYSTONE_URL',
   keystoneSecretId: 'LBAAS_KEYSTONE_SECRET_ID',
   tokenCacheSeconds: 'LBAAS_TOKEN_CACHE_SECONDS',
+  settleSeconds: 'LBAAS_API_SETTLE_SECONDS',
 } as const;
 
 export const TABLE_ENV_VARS: Record<TableId, string> = {
@@ -404,6 +405,8 @@ export interface ApiConfig {
   groups?: GroupDefinition[];
   /** Default quotas per project by Octavia's quota names (-1 unlimited). */
   quotas?: z.output<typeof quotaDefaults>;
+  /** How long a write's answer may wait for its change to be applied (absent: answer at once). */
+  settleMs?: number;
 }
 
 export function readApiConfig(env: Env = process.env): ApiConfig {
@@ -420,6 +423,7 @@ export function readApiConfig(env: Env = process.env): ApiConfig {
     quotas: env[ENV_VARS.apiQuotas]
       ? read(env, ENV_VARS.apiQuotas, json(quotaDefaults))
       : quotaDefaults.parse(undefined),
+    settleMs: read(env, ENV_VARS.settleSeconds, envSetting('settleSeconds')) * 1000,
   };
 }
 

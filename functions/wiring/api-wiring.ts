@@ -23,6 +23,9 @@ import type { ApiConfig, AuthorizerConfig } from '../shared/config.js';
 import { createTelemetry, type Telemetry } from '../shared/telemetry.js';
 import { buildRequestScheduler } from './scheduler-wiring.js';
 
+/** How often a write waiting for its change reads the load balancer (one Query each). */
+const SETTLE_POLL_MS = 100;
+
 export interface ApiOverrides {
   clock?: () => number;
   random?: () => number;
@@ -102,6 +105,15 @@ export function wireApi(config: ApiConfig, clients: AwsClients, overrides: ApiOv
     clock,
     random,
     newId,
+    ...(config.settleMs
+      ? {
+          settle: {
+            withinMs: config.settleMs,
+            pollMs: SETTLE_POLL_MS,
+            sleep: (ms: number) => new Promise<void>((done) => setTimeout(done, ms)),
+          },
+        }
+      : {}),
   });
   const neutron = new NeutronReads({ networks, policy, loadTree: (id) => api.loadTree(id) });
   const handler = createApiHandler({ api, settings, neutron, telemetry, newRequestId: newId });

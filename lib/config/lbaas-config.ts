@@ -107,12 +107,14 @@ const environment = z
         keystoneSecretName: z.string().min(1).max(512),
         /** How long a validated token is trusted (API Gateway's authorizer cache and the authorizer's own). */
         tokenCacheSeconds: intSetting('tokenCacheSeconds'),
+        /** How long a write's answer may wait for its change to be applied, so a client's first poll finds it settled (0: answer at once, as Octavia). */
+        settleSeconds: intSetting('settleSeconds'),
         /** API Gateway throttling of the stage: steady requests per second and burst. */
         rateLimit: z.number().positive().max(10_000).default(100),
         burstLimit: z.int().min(1).max(5_000).default(200),
         /** Alarm when this share of calls answers 5xx over 5 minutes, or the p99 latency passes this many ms. */
         alarm5xxRate: z.number().gt(0).max(1).default(0.05),
-        alarmP99Ms: z.int().min(10).max(29_000).default(1_000),
+        alarmP99Ms: z.int().min(10).max(29_000).default(4_000),
         /** Default quotas per project, by Octavia's names (-1 unlimited, the default for each left out). */
         quotas: quotaDefaults,
       })

@@ -92,6 +92,7 @@ export class OctaviaApi extends Construct {
         [ENV_VARS.networks]: JSON.stringify(e.networks),
         [ENV_VARS.selection]: e.selection,
         [ENV_VARS.agentCacheSeconds]: '2',
+        [ENV_VARS.settleSeconds]: String(settings.settleSeconds),
         [ENV_VARS.groups]: JSON.stringify(
           e.groups.map((g) => ({ name: g.name, limits: g.capacity, units: g.devices.units.length })),
         ),

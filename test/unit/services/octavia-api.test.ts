@@ -16,9 +16,17 @@ const PROJECT = '0123456789abcdef0123456789abcdef';
 const admin: Caller = { noauth: true, projectId: PROJECT, roles: [] };
 
 function setup(
-  options: { placement?: LoadBalancerPlacement; queue?: RequestQueue; networks?: NetworkCatalog } = {},
+  options: {
+    placement?: LoadBalancerPlacement;
+    queue?: RequestQueue;
+    networks?: NetworkCatalog;
+    /** Waits for changes; `whileWaiting` runs at each sleep (the agents' work in between). */
+    settle?: { withinMs: number; whileWaiting: (sleeps: number) => void };
+  } = {},
 ) {
   const store = new InMemoryResourceStore();
+  let now = 1_000_000;
+  const sleeps: number[] = [];
   const sent: RequestEnvelope[] = [];
   const released: string[] = [];
   const placement: LoadBalancerPlacement = options.placement ?? {
@@ -38,11 +46,24 @@ function setup(
     statistics: { loadStatistics: async () => [] },
     queue: options.queue ?? { send: async (messages) => void sent.push(...messages) },
     placement,
-    clock: () => 1_000_000,
+    clock: () => now,
     random: () => 0,
     newId: uuid,
+    ...(options.settle
+      ? {
+          settle: {
+            withinMs: options.settle.withinMs,
+            pollMs: 100,
+            sleep: async (ms: number) => {
+              now += ms;
+              sleeps.push(ms);
+              options.settle?.whileWaiting(sleeps.length);
+            },
+          },
+        }
+      : {}),
   });
-  return { api, store, sent, released };
+  return { api, store, sent, released, sleeps };
 }
 
 const createLb = (api: OctaviaApi, extra: Record<string, unknown> = {}) =>
@@ -217,5 +238,70 @@ describe('OctaviaApi and overlapping networks', () => {
         pool,
       ),
     ).rejects.toMatchObject({ status: 400, message: expect.stringContaining('172.16.0.5 is not in subnet') });
+  });
+
+  describe('a write waiting for its change (settle)', () => {
+    const applyAll = (store: InMemoryResourceStore) => {
+      for (const r of store.records.values()) r.provisioningStatus = 'ACTIVE';
+    };
+
+    it('answers the object as the agents left it once they applied it, polling until then', async () => {
+      let store!: InMemoryResourceStore;
+      const s = setup({
+        settle: { withinMs: 3_000, whileWaiting: (n) => n === 3 && applyAll(store) },
+      });
+      store = s.store;
+      const res = await createLb(s.api);
+      expect(res.status).toBe(201);
+      expect(
+        (res.body as { loadbalancer: { provisioning_status: string } }).loadbalancer.provisioning_status,
+      ).toBe('ACTIVE');
+      // Three polls of 100 ms each: the third found it applied, and nothing more was waited.
+      expect(s.sleeps).toEqual([100, 100, 100]);
+    });
+
+    it('answers PENDING_* as recorded when the change takes longer than the wait, having waited no longer', async () => {
+      const s = setup({ settle: { withinMs: 1_050, whileWaiting: () => undefined } });
+      const res = await createLb(s.api);
+      expect(
+        (res.body as { loadbalancer: { provisioning_status: string } }).loadbalancer.provisioning_status,
+      ).toBe('PENDING_CREATE');
+      expect(s.sleeps.reduce((a, b) => a + b, 0)).toBe(1_050);
+      expect(s.sleeps.at(-1)).toBe(50);
+    });
+
+    it('waits for a child change through its load balancer, and a delete until the object is gone', async () => {
+      let store!: InMemoryResourceStore;
+      let agents: (sleeps: number) => void = () => undefined;
+      const s = setup({ settle: { withinMs: 3_000, whileWaiting: (n) => agents(n) } });
+      store = s.store;
+      agents = (n) => n === 1 && applyAll(store);
+      const lb = ((await createLb(s.api)).body as { loadbalancer: { id: string } }).loadbalancer.id;
+      s.sleeps.length = 0;
+      agents = (n) => n === 3 && applyAll(store);
+      const created = await s.api.create(
+        'listener',
+        admin,
+        JSON.stringify({ listener: { loadbalancer_id: lb, protocol: 'TCP', protocol_port: 22 } }),
+      );
+      const listener = (created.body as { listener: { provisioning_status: string } }).listener;
+      expect(listener.provisioning_status).toBe('ACTIVE');
+      expect(s.sleeps).toHaveLength(3);
+      // The agents remove a deleted load balancer's records: the answer comes once they are gone.
+      s.sleeps.length = 0;
+      agents = (n) => n === 2 && store.records.clear();
+      const res = await s.api.remove('loadbalancer', admin, lb, { cascade: true });
+      expect(res.status).toBe(204);
+      expect(s.sleeps).toHaveLength(2);
+    });
+
+    it('does not wait at all without the setting (Octavia answers at once)', async () => {
+      const s = setup();
+      const res = await createLb(s.api);
+      expect(
+        (res.body as { loadbalancer: { provisioning_status: string } }).loadbalancer.provisioning_status,
+      ).toBe('PENDING_CREATE');
+      expect(s.sleeps).toEqual([]);
+    });
   });
 });
