@@ -235,7 +235,7 @@ export const poolSpec = z.object({
   id: uuid,
   name: text.default(''),
   description: text.default(''),
-  protocol: z.enum(['HTTP', 'HTTPS', 'TCP', 'UDP', 'PROXY']),
+  protocol: z.enum(['HTTP', 'HTTPS', 'TCP', 'UDP', 'PROXY', 'PROXYV2']),
   lb_algorithm: z.enum(['ROUND_ROBIN', 'LEAST_CONNECTIONS', 'SOURCE_IP', 'SOURCE_IP_PORT']),
   session_persistence: sessionPersistenceSpec.nullable().default(null),
   admin_state_up: z.boolean().default(true),
@@ -304,7 +304,9 @@ export const healthMonitorSpec = z
     timeout: wholeNumber(1, 3600),
     max_retries: wholeNumber(1, 10),
     max_retries_down: wholeNumber(1, 10).default(3),
-    http_method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']).default('GET'),
+    http_method: z
+      .enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'TRACE', 'OPTIONS', 'CONNECT', 'PATCH'])
+      .default('GET'),
     url_path: z
       .string()
       .max(255)

@@ -68,10 +68,10 @@ const OCTAVIA_ENUMS = {
 
 export const SUPPORTED = {
   listenerProtocol: ['TCP', 'HTTPS', 'HTTP', 'TERMINATED_HTTPS', 'UDP'],
-  poolProtocol: ['TCP', 'HTTP', 'HTTPS', 'UDP', 'PROXY'],
+  poolProtocol: ['TCP', 'HTTP', 'HTTPS', 'UDP', 'PROXY', 'PROXYV2'],
   lbAlgorithm: ['LEAST_CONNECTIONS', 'ROUND_ROBIN', 'SOURCE_IP', 'SOURCE_IP_PORT'],
   monitorType: ['HTTP', 'HTTPS', 'PING', 'TCP', 'UDP-CONNECT'],
-  httpMethod: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'],
+  httpMethod: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'TRACE', 'OPTIONS', 'CONNECT', 'PATCH'],
   l7RuleType: ['HOST_NAME', 'PATH', 'FILE_TYPE', 'HEADER', 'COOKIE'],
   compareType: ['REGEX', 'STARTS_WITH', 'ENDS_WITH', 'CONTAINS', 'EQUAL_TO'],
   insertHeaders: ['X-Forwarded-For', 'X-Forwarded-Port', 'X-Forwarded-Proto'],
@@ -80,7 +80,8 @@ export const SUPPORTED = {
 /** Why each unsupported value is refused (the 501's words; docs/octavia-api.md lists them). */
 const WHY = {
   protocol: 'SCTP and PROMETHEUS listeners (the BIG-IP translation builds TCP and UDP virtual servers)',
-  poolProtocol: 'PROXYV2 and SCTP pools',
+  poolProtocol:
+    'SCTP pools (no description of a BIG-IP SCTP virtual server, profile or monitor is at hand to build and check one against)',
   monitorType: 'TLS-HELLO and SCTP health monitors',
 };
 
@@ -518,7 +519,6 @@ export function rejectUnsupported(type: keyof Bodies, o: Record<string, unknown>
       return;
     case 'healthmonitor':
       only('type', SUPPORTED.monitorType, WHY.monitorType);
-      only('http_method', SUPPORTED.httpMethod, 'http_method TRACE and CONNECT');
       return;
     case 'l7policy':
       if (o.redirect_pool) rejectUnsupported('pool', o.redirect_pool as Record<string, unknown>);

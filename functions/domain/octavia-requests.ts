@@ -245,10 +245,10 @@ const tagsOf = (v: string[] | null | undefined) => (v === undefined ? undefined 
 
 // Octavia's valid listener → pool protocol pairs (constants.VALID_LISTENER_POOL_PROTOCOL_MAP), for the protocols implemented here.
 const POOL_PROTOCOLS_FOR: Record<string, readonly string[]> = {
-  TCP: ['HTTP', 'HTTPS', 'TCP', 'PROXY'],
-  HTTP: ['HTTP', 'PROXY'],
-  HTTPS: ['HTTPS', 'TCP', 'PROXY'],
-  TERMINATED_HTTPS: ['HTTP', 'PROXY'],
+  TCP: ['HTTP', 'HTTPS', 'TCP', 'PROXY', 'PROXYV2'],
+  HTTP: ['HTTP', 'PROXY', 'PROXYV2'],
+  HTTPS: ['HTTPS', 'TCP', 'PROXY', 'PROXYV2'],
+  TERMINATED_HTTPS: ['HTTP', 'PROXY', 'PROXYV2'],
   UDP: ['UDP'],
 };
 
