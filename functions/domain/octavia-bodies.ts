@@ -79,10 +79,15 @@ export const SUPPORTED = {
 
 /** Why each unsupported value is refused (the 501's words; docs/octavia-api.md lists them). */
 const WHY = {
-  protocol: 'SCTP and PROMETHEUS listeners (the BIG-IP translation builds TCP and UDP virtual servers)',
+  protocol:
+    'SCTP and PROMETHEUS listeners (no description of a BIG-IP SCTP virtual server is at hand to build one against; PROMETHEUS is an amphora metrics endpoint)',
   poolProtocol:
     'SCTP pools (no description of a BIG-IP SCTP virtual server, profile or monitor is at hand to build and check one against)',
-  monitorType: 'TLS-HELLO and SCTP health monitors',
+  monitorType: {
+    'TLS-HELLO':
+      'a BIG-IP checks a bare TLS handshake only with an external monitor program installed on the device, which this provider does not install (its https monitor wants an HTTP answer)',
+    SCTP: 'no description of the BIG-IP sctp monitor is at hand to build one against',
+  } as Record<string, string>,
 };
 
 const enumOf = <T extends readonly (string | number)[]>(values: T, what: string) =>
@@ -518,7 +523,7 @@ export function rejectUnsupported(type: keyof Bodies, o: Record<string, unknown>
     case 'member':
       return;
     case 'healthmonitor':
-      only('type', SUPPORTED.monitorType, WHY.monitorType);
+      only('type', SUPPORTED.monitorType, WHY.monitorType[String(o.type)] ?? 'not translated');
       return;
     case 'l7policy':
       if (o.redirect_pool) rejectUnsupported('pool', o.redirect_pool as Record<string, unknown>);
