@@ -36,6 +36,7 @@ import {
   sourceTranslation,
 } from './network-objects.js';
 import { inRouteDomain, type NetworkCatalog, type NetworkDefinition } from './networks.js';
+import { sourceAddrProfile, sourceAddrProfileName, tunedSourceAddr } from './persistence-profiles.js';
 import { proxyProtocolRule, proxyVersion } from './proxy-protocol.js';
 import {
   isDeleted,
@@ -381,9 +382,11 @@ function translatePool(t: TranslationContext, pool: ResourceRecord): void {
     name: proxyRuleName(env, pool.id),
     attrs: { apiAnonymous: proxyProtocolRule(fullPath(partition, name), proxyVersion(spec.protocol)) },
   };
+  const sourceAddr = sourceAddrProfile(env, partition, pool.id, spec);
   if (t.deleted(pool)) {
     t.add('absent', { kind: 'pool', partition, name, attrs: {} }, pool);
     t.add('absent', cookie, pool);
+    t.add('absent', sourceAddr, pool);
     if (proxyVersion(spec.protocol)) t.add('absent', rule, pool);
     return;
   }
@@ -409,6 +412,7 @@ function translatePool(t: TranslationContext, pool: ResourceRecord): void {
     pool,
   );
   t.add(spec.session_persistence?.type === 'APP_COOKIE' ? 'present' : 'absent', cookie, pool);
+  t.add(tunedSourceAddr(spec) ? 'present' : 'absent', sourceAddr, pool);
 }
 
 /** A health monitor (gone with its pool). */
@@ -745,7 +749,12 @@ function persistence(
       `${type} persistence of pool ${pool.id} needs an HTTP listener; listener ${listener.id} is ${protocol}`,
     );
   }
-  if (type === 'SOURCE_IP') return ['/Common/source_addr'];
+  if (type === 'SOURCE_IP')
+    return [
+      tunedSourceAddr(spec)
+        ? fullPath(partition, sourceAddrProfileName(env, pool.id))
+        : '/Common/source_addr',
+    ];
   if (type === 'HTTP_COOKIE') return ['/Common/cookie'];
   if (type === 'APP_COOKIE') return [fullPath(partition, appCookieProfileName(env, pool.id))];
   // Upstream: the SOURCE_IP algorithm is least-connections-node plus source-address persistence.
