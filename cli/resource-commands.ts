@@ -71,7 +71,7 @@ const FIELDS: Record<ResourceType, Field[]> = {
       flag: 'protocol',
       field: 'protocol',
       help: 'protocol',
-      choices: ['HTTP', 'HTTPS', 'TCP', 'UDP', 'PROXY'],
+      choices: ['HTTP', 'HTTPS', 'TCP', 'UDP', 'PROXY', 'PROXYV2'],
       required: true,
     },
     { flag: 'name', field: 'name', help: 'name' },

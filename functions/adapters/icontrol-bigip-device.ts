@@ -50,6 +50,8 @@ function collection(o: Pick<BigIpObject, 'kind' | 'partition' | 'monitorType' | 
       return `/mgmt/tm/ltm/monitor/${o.monitorType}`;
     case 'persistence-cookie':
       return '/mgmt/tm/ltm/persistence/cookie';
+    case 'persistence-source-addr':
+      return '/mgmt/tm/ltm/persistence/source-addr';
     case 'tcp-profile':
       return '/mgmt/tm/ltm/profile/tcp';
     case 'ltm-policy':
@@ -174,6 +176,15 @@ function fromWire(kind: BigIpObject['kind'], body: Record<string, unknown>): Rec
       };
     case 'persistence-cookie':
       return { method: body.method, cookieName: text(body.cookieName), defaultsFrom: body.defaultsFrom };
+    case 'persistence-source-addr': {
+      // Only what a pool tunes is ours; a device reads `timeout` back as a string (tmsh's word).
+      const parent = refName(body.defaultsFrom);
+      return {
+        defaultsFrom: parent.startsWith('/') ? parent : `/Common/${parent}`,
+        ...(body.timeout === undefined ? {} : { timeout: String(body.timeout) }),
+        ...(body.mask === undefined || body.mask === 'none' ? {} : { mask: String(body.mask) }),
+      };
+    }
     case 'tcp-profile': {
       const parent = refName(body.defaultsFrom);
       return {
@@ -217,6 +228,7 @@ const WHOLE_IN_ANSWER = new Set<BigIpObject['kind']>([
   'virtual-address',
   'monitor',
   'persistence-cookie',
+  'persistence-source-addr',
   'tcp-profile',
 ]);
 
@@ -667,6 +679,7 @@ export class IControlBigIpDevice implements BigIpDevice {
       { kind: 'pool', path: '/mgmt/tm/ltm/pool' },
       { kind: 'virtual-address', path: '/mgmt/tm/ltm/virtual-address' },
       { kind: 'persistence-cookie', path: '/mgmt/tm/ltm/persistence/cookie' },
+      { kind: 'persistence-source-addr', path: '/mgmt/tm/ltm/persistence/source-addr' },
       { kind: 'ltm-policy', path: '/mgmt/tm/ltm/policy' },
       { kind: 'rule', path: '/mgmt/tm/ltm/rule' },
       { kind: 'tcp-profile', path: '/mgmt/tm/ltm/profile/tcp' },

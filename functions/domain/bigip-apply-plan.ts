@@ -21,6 +21,7 @@ import type {
   PoolSpec,
   ResourceType,
 } from './lbaas-request.js';
+import { tunedSourceAddr } from './persistence-profiles.js';
 import {
   allRecords,
   isPending,
@@ -153,12 +154,20 @@ export function scopeFor(tree: LoadBalancerTree, t: Translation, target: ScopeTa
   const usesAppCookie = (poolId: string) =>
     (tree.pools.find((p) => p.id === poolId)?.desired as PoolSpec | undefined)?.session_persistence?.type ===
     'APP_COOKIE';
+  // The same for a UDP pool's own source-address profile, which exists only while its SOURCE_IP
+  // persistence is tuned (persistence-profiles.ts).
+  const tunesSourceAddr = (poolId: string) => {
+    const pool = tree.pools.find((p) => p.id === poolId)?.desired as PoolSpec | undefined;
+    return pool !== undefined && tunedSourceAddr(pool);
+  };
   for (const key of [...keys]) {
     const o = object(key);
-    if (o?.kind !== 'persistence-cookie' || !t.absent.has(key)) continue;
+    if ((o?.kind !== 'persistence-cookie' && o?.kind !== 'persistence-source-addr') || !t.absent.has(key))
+      continue;
     const poolId = (t.owner.get(key) ?? '').replace(/^pool#/, '');
     const switching = target.resource === 'pool' && target.operation === 'update' && poolId === target.id;
-    if (!switching && !usesAppCookie(poolId)) keys.delete(key);
+    const uses = o.kind === 'persistence-cookie' ? usesAppCookie(poolId) : tunesSourceAddr(poolId);
+    if (!switching && !uses) keys.delete(key);
   }
   // A TLS listener's objects are found by listing the partition's (their names carry the content).
   const tlsPrefixes = [...t.tlsPrefixes]
@@ -299,7 +308,8 @@ function addDependencies(tree: LoadBalancerTree, t: Translation, keys: Set<strin
     const refs: (string | undefined)[] = [];
     if (o.kind === 'virtual') {
       refs.push(byPath.get(`pool:${o.attrs.pool}`));
-      for (const p of o.attrs.persist as string[]) refs.push(byPath.get(`persistence-cookie:${p}`));
+      for (const p of o.attrs.persist as string[])
+        refs.push(byPath.get(`persistence-cookie:${p}`) ?? byPath.get(`persistence-source-addr:${p}`));
       if (tree.root.appliedAt === undefined) {
         // The load balancer itself is not on the device yet (its create is still on its way).
         for (const [key, x] of t.present)

@@ -8,6 +8,7 @@ export const OBJECT_KINDS = [
   'ssl-cert',
   'ssl-key',
   'persistence-cookie',
+  'persistence-source-addr',
   'tcp-profile',
   'monitor',
   'pool',
@@ -98,6 +99,7 @@ export type ReadUnit =
   | { kind: 'pool'; partition: string; name: string }
   | { kind: 'monitor'; partition: string; name: string; monitorType: MonitorType }
   | { kind: 'persistence-cookie'; partition: string; name: string }
+  | { kind: 'persistence-source-addr'; partition: string; name: string }
   | { kind: 'tcp-profile'; partition: string; name: string }
   | { kind: 'ltm-policy'; partition: string; name: string }
   | { kind: 'rule'; partition: string; name: string }

@@ -36,6 +36,8 @@ import {
   sourceTranslation,
 } from './network-objects.js';
 import { inRouteDomain, type NetworkCatalog, type NetworkDefinition } from './networks.js';
+import { sourceAddrProfile, sourceAddrProfileName, tunedSourceAddr } from './persistence-profiles.js';
+import { proxyProtocolRule, proxyVersion } from './proxy-protocol.js';
 import {
   isDeleted,
   type LoadBalancerTree,
@@ -196,26 +198,6 @@ export function virtualProfiles(protocol: ListenerSpec['protocol'], proxyProtoco
       ? ['/Common/http', '/Common/tcp']
       : ['/Common/http', '/Common/oneconnect', '/Common/tcp'];
   return proxyProtocol ? ['/Common/tcp'] : ['/Common/fastL4'];
-}
-
-/**
- * A PROXY pool's iRule: every server connection to that pool starts with a PROXY protocol v1
- * header naming the client and the VIP (SAP's and F5's agents send the same header:
- * peer-features.md §1.10), route-domain suffixes left out. Nothing a user wrote is in it: the only
- * value is the pool's full path, a checked BIG-IP name (letters, digits, `_ . : % -`), so no Tcl
- * can be injected; a virtual using several pools runs it only for connections to this one.
- */
-export function proxyProtocolRule(poolPath: string): string {
-  return [
-    'when CLIENT_ACCEPTED {',
-    '  set proxy_v1_header "PROXY TCP[IP::version] [getfield [IP::remote_addr] "%" 1] [getfield [IP::local_addr] "%" 1] [TCP::remote_port] [TCP::local_port]\\r\\n"',
-    '}',
-    'when SERVER_CONNECTED {',
-    `  if { [LB::server pool] eq "${poolPath}" } {`,
-    '    TCP::respond $proxy_v1_header',
-    '  }',
-    '}',
-  ].join('\n');
 }
 
 /** Members' nodes live in /Common, shared by every tenant whose members use the address (AS3's shareNodes). */
@@ -398,15 +380,17 @@ function translatePool(t: TranslationContext, pool: ResourceRecord): void {
     kind: 'rule',
     partition,
     name: proxyRuleName(env, pool.id),
-    attrs: { apiAnonymous: proxyProtocolRule(fullPath(partition, name)) },
+    attrs: { apiAnonymous: proxyProtocolRule(fullPath(partition, name), proxyVersion(spec.protocol)) },
   };
+  const sourceAddr = sourceAddrProfile(env, partition, pool.id, spec);
   if (t.deleted(pool)) {
     t.add('absent', { kind: 'pool', partition, name, attrs: {} }, pool);
     t.add('absent', cookie, pool);
-    if (spec.protocol === 'PROXY') t.add('absent', rule, pool);
+    t.add('absent', sourceAddr, pool);
+    if (proxyVersion(spec.protocol)) t.add('absent', rule, pool);
     return;
   }
-  if (spec.protocol === 'PROXY') t.add('present', rule, pool);
+  if (proxyVersion(spec.protocol)) t.add('present', rule, pool);
   const members = tree.members.filter((m) => m.desired.pool_id === pool.id && !t.deleted(m));
   const ratio = members.some((m) => (m.desired as MemberSpec).weight > 1);
   // Backup members: priority group activation, the lower group only when the upper has no member up.
@@ -428,6 +412,7 @@ function translatePool(t: TranslationContext, pool: ResourceRecord): void {
     pool,
   );
   t.add(spec.session_persistence?.type === 'APP_COOKIE' ? 'present' : 'absent', cookie, pool);
+  t.add(tunedSourceAddr(spec) ? 'present' : 'absent', sourceAddr, pool);
 }
 
 /** A health monitor (gone with its pool). */
@@ -684,7 +669,7 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
   const rulesManaged =
     spec.allowed_cidrs !== undefined ||
     policy.managed ||
-    tree.pools.some((p) => (p.desired as PoolSpec).protocol === 'PROXY');
+    tree.pools.some((p) => proxyVersion((p.desired as PoolSpec).protocol) !== undefined);
   for (const o of tls?.objects ?? []) t.add('present', o, listener);
   t.add(
     'present',
@@ -739,7 +724,7 @@ function proxyRulesOf(
   const rules = new Set<string>();
   for (const pool of [defaultPool, ...redirects]) {
     if (!pool || t.deleted(pool) || out.errors.has(resourceKey('pool', pool.id))) continue;
-    if ((pool.desired as PoolSpec).protocol === 'PROXY')
+    if (proxyVersion((pool.desired as PoolSpec).protocol))
       rules.add(fullPath(t.partition, proxyRuleName(t.env, pool.id)));
   }
   return [...rules].sort();
@@ -764,7 +749,12 @@ function persistence(
       `${type} persistence of pool ${pool.id} needs an HTTP listener; listener ${listener.id} is ${protocol}`,
     );
   }
-  if (type === 'SOURCE_IP') return ['/Common/source_addr'];
+  if (type === 'SOURCE_IP')
+    return [
+      tunedSourceAddr(spec)
+        ? fullPath(partition, sourceAddrProfileName(env, pool.id))
+        : '/Common/source_addr',
+    ];
   if (type === 'HTTP_COOKIE') return ['/Common/cookie'];
   if (type === 'APP_COOKIE') return [fullPath(partition, appCookieProfileName(env, pool.id))];
   // Upstream: the SOURCE_IP algorithm is least-connections-node plus source-address persistence.

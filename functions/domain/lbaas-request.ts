@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { FORWARDED_DECISIONS } from './agent-scheduler.js';
 import { canonicalIp } from './ip-address.js';
 import { regexProblem } from './l7-regex.js';
+import { isNetmask } from './persistence-profiles.js';
 
 /**
  * The public contract of "SQS message submission": one versioned JSON message per LBaaS v2
@@ -225,23 +226,51 @@ export const sessionPersistenceSpec = z
   .object({
     type: z.enum(['SOURCE_IP', 'HTTP_COOKIE', 'APP_COOKIE']),
     cookie_name: z.string().regex(COOKIE_NAME_RE, { error: 'must be a cookie name token' }).nullish(),
+    /**
+     * A UDP pool's SOURCE_IP persistence tuned (Octavia's persistence_timeout, seconds, and
+     * persistence_granularity, the mask clients are grouped under): the pool's own source-address
+     * persistence profile (persistence-profiles.ts).
+     */
+    persistence_timeout: wholeNumber(0, 31_536_000).nullish(),
+    persistence_granularity: z
+      .string()
+      .refine((m) => isNetmask(m), { error: 'must be an IPv4 or IPv6 netmask such as 255.255.255.0' })
+      .nullish(),
   })
   .refine((p) => p.type !== 'APP_COOKIE' || !!p.cookie_name, {
     error: 'APP_COOKIE persistence needs a cookie_name',
     path: ['cookie_name'],
-  });
+  })
+  .refine(
+    (p) => p.type === 'SOURCE_IP' || (p.persistence_timeout == null && p.persistence_granularity == null),
+    {
+      error: 'persistence_timeout and persistence_granularity are for SOURCE_IP persistence',
+      path: ['persistence_timeout'],
+    },
+  );
 
-export const poolSpec = z.object({
-  id: uuid,
-  name: text.default(''),
-  description: text.default(''),
-  protocol: z.enum(['HTTP', 'HTTPS', 'TCP', 'UDP', 'PROXY']),
-  lb_algorithm: z.enum(['ROUND_ROBIN', 'LEAST_CONNECTIONS', 'SOURCE_IP', 'SOURCE_IP_PORT']),
-  session_persistence: sessionPersistenceSpec.nullable().default(null),
-  admin_state_up: z.boolean().default(true),
-  listener_id: uuid.nullable().default(null),
-  tags,
-});
+export const poolSpec = z
+  .object({
+    id: uuid,
+    name: text.default(''),
+    description: text.default(''),
+    protocol: z.enum(['HTTP', 'HTTPS', 'TCP', 'UDP', 'PROXY', 'PROXYV2']),
+    lb_algorithm: z.enum(['ROUND_ROBIN', 'LEAST_CONNECTIONS', 'SOURCE_IP', 'SOURCE_IP_PORT']),
+    session_persistence: sessionPersistenceSpec.nullable().default(null),
+    admin_state_up: z.boolean().default(true),
+    listener_id: uuid.nullable().default(null),
+    tags,
+  })
+  .refine(
+    (p) =>
+      p.protocol === 'UDP' ||
+      (p.session_persistence?.persistence_timeout == null &&
+        p.session_persistence?.persistence_granularity == null),
+    {
+      error: 'persistence_timeout and persistence_granularity are only for UDP pools',
+      path: ['session_persistence'],
+    },
+  );
 
 export const memberSpec = z.object({
   id: uuid,
@@ -304,7 +333,9 @@ export const healthMonitorSpec = z
     timeout: wholeNumber(1, 3600),
     max_retries: wholeNumber(1, 10),
     max_retries_down: wholeNumber(1, 10).default(3),
-    http_method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']).default('GET'),
+    http_method: z
+      .enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'TRACE', 'OPTIONS', 'CONNECT', 'PATCH'])
+      .default('GET'),
     url_path: z
       .string()
       .max(255)

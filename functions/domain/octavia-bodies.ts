@@ -68,10 +68,10 @@ const OCTAVIA_ENUMS = {
 
 export const SUPPORTED = {
   listenerProtocol: ['TCP', 'HTTPS', 'HTTP', 'TERMINATED_HTTPS', 'UDP'],
-  poolProtocol: ['TCP', 'HTTP', 'HTTPS', 'UDP', 'PROXY'],
+  poolProtocol: ['TCP', 'HTTP', 'HTTPS', 'UDP', 'PROXY', 'PROXYV2'],
   lbAlgorithm: ['LEAST_CONNECTIONS', 'ROUND_ROBIN', 'SOURCE_IP', 'SOURCE_IP_PORT'],
   monitorType: ['HTTP', 'HTTPS', 'PING', 'TCP', 'UDP-CONNECT'],
-  httpMethod: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'],
+  httpMethod: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'TRACE', 'OPTIONS', 'CONNECT', 'PATCH'],
   l7RuleType: ['HOST_NAME', 'PATH', 'FILE_TYPE', 'HEADER', 'COOKIE'],
   compareType: ['REGEX', 'STARTS_WITH', 'ENDS_WITH', 'CONTAINS', 'EQUAL_TO'],
   insertHeaders: ['X-Forwarded-For', 'X-Forwarded-Port', 'X-Forwarded-Proto'],
@@ -79,9 +79,15 @@ export const SUPPORTED = {
 
 /** Why each unsupported value is refused (the 501's words; docs/octavia-api.md lists them). */
 const WHY = {
-  protocol: 'SCTP and PROMETHEUS listeners (the BIG-IP translation builds TCP and UDP virtual servers)',
-  poolProtocol: 'PROXYV2 and SCTP pools',
-  monitorType: 'TLS-HELLO and SCTP health monitors',
+  protocol:
+    'SCTP and PROMETHEUS listeners (no description of a BIG-IP SCTP virtual server is at hand to build one against; PROMETHEUS is an amphora metrics endpoint)',
+  poolProtocol:
+    'SCTP pools (no description of a BIG-IP SCTP virtual server, profile or monitor is at hand to build and check one against)',
+  monitorType: {
+    'TLS-HELLO':
+      'a BIG-IP checks a bare TLS handshake only with an external monitor program installed on the device, which this provider does not install (its https monitor wants an HTTP answer)',
+    SCTP: 'no description of the BIG-IP sctp monitor is at hand to build one against',
+  } as Record<string, string>,
 };
 
 const enumOf = <T extends readonly (string | number)[]>(values: T, what: string) =>
@@ -517,8 +523,7 @@ export function rejectUnsupported(type: keyof Bodies, o: Record<string, unknown>
     case 'member':
       return;
     case 'healthmonitor':
-      only('type', SUPPORTED.monitorType, WHY.monitorType);
-      only('http_method', SUPPORTED.httpMethod, 'http_method TRACE and CONNECT');
+      only('type', SUPPORTED.monitorType, WHY.monitorType[String(o.type)] ?? 'not translated');
       return;
     case 'l7policy':
       if (o.redirect_pool) rejectUnsupported('pool', o.redirect_pool as Record<string, unknown>);

@@ -51,6 +51,7 @@ import {
 } from './octavia-bodies.js';
 import { DISPLAY_NAMES, faults, OctaviaFault } from './octavia-faults.js';
 import { defaultPoolOf } from './octavia-views.js';
+import { isNetmask } from './persistence-profiles.js';
 import type { LoadBalancerTree, ProvisioningStatus, ResourceRecord } from './resource-state.js';
 
 /**
@@ -245,10 +246,10 @@ const tagsOf = (v: string[] | null | undefined) => (v === undefined ? undefined 
 
 // Octavia's valid listener → pool protocol pairs (constants.VALID_LISTENER_POOL_PROTOCOL_MAP), for the protocols implemented here.
 const POOL_PROTOCOLS_FOR: Record<string, readonly string[]> = {
-  TCP: ['HTTP', 'HTTPS', 'TCP', 'PROXY'],
-  HTTP: ['HTTP', 'PROXY'],
-  HTTPS: ['HTTPS', 'TCP', 'PROXY'],
-  TERMINATED_HTTPS: ['HTTP', 'PROXY'],
+  TCP: ['HTTP', 'HTTPS', 'TCP', 'PROXY', 'PROXYV2'],
+  HTTP: ['HTTP', 'PROXY', 'PROXYV2'],
+  HTTPS: ['HTTPS', 'TCP', 'PROXY', 'PROXYV2'],
+  TERMINATED_HTTPS: ['HTTP', 'PROXY', 'PROXYV2'],
   UDP: ['UDP'],
 };
 
@@ -283,15 +284,18 @@ function checkProtocols(listenerProtocol: string, poolProtocol: string): void {
 function sessionPersistence(
   sp: PoolInput['session_persistence'],
   protocol?: string,
-): { type: string; cookie_name?: string | null } | null {
+): {
+  type: string;
+  cookie_name?: string | null;
+  persistence_timeout?: number;
+  persistence_granularity?: string;
+} | null {
   if (!sp) return null;
   const tuned =
     (sp.persistence_timeout !== undefined && sp.persistence_timeout !== null) ||
     (sp.persistence_granularity !== undefined && sp.persistence_granularity !== null);
   if (tuned && protocol !== 'UDP')
     throw faults.validation('persistence_timeout and persistence_granularity are only for UDP pools.');
-  if (tuned)
-    throw faults.unsupportedOption('persistence_timeout and persistence_granularity (not translated)');
   if (protocol === 'UDP' && sp.type !== 'SOURCE_IP')
     throw faults.validation(
       `Session persistence of type ${sp.type} is not supported for UDP protocol pools.`,
@@ -304,9 +308,19 @@ function sessionPersistence(
     throw faults.validation(
       `Field "cookie_name" can only be specified when using the "APP_COOKIE" session persistence type.`,
     );
-  return sp.type === 'APP_COOKIE'
-    ? { type: sp.type, cookie_name: sp.cookie_name ?? null }
-    : { type: sp.type };
+  if (tuned && sp.type !== 'SOURCE_IP')
+    throw faults.validation('persistence_timeout and persistence_granularity are for SOURCE_IP persistence.');
+  if (sp.persistence_timeout != null && sp.persistence_timeout < 0)
+    throw faults.validation('persistence_timeout must be at least 0.');
+  if (sp.persistence_granularity != null && !isNetmask(sp.persistence_granularity))
+    throw faults.validation(`persistence_granularity ${sp.persistence_granularity} is not a netmask.`);
+  if (sp.type === 'APP_COOKIE') return { type: sp.type, cookie_name: sp.cookie_name ?? null };
+  // A UDP pool's tuned SOURCE_IP persistence: the pool's own source-address profile (persistence-profiles.ts).
+  return {
+    type: sp.type,
+    ...(sp.persistence_timeout != null ? { persistence_timeout: sp.persistence_timeout } : {}),
+    ...(sp.persistence_granularity != null ? { persistence_granularity: sp.persistence_granularity } : {}),
+  };
 }
 
 function monitorObject(

@@ -166,8 +166,8 @@ export function poolView(tree: LoadBalancerTree, r: ResourceRecord): OctaviaObje
       ? {
           type: sp.type,
           cookie_name: sp.cookie_name ?? null,
-          persistence_timeout: null,
-          persistence_granularity: null,
+          persistence_timeout: sp.persistence_timeout ?? null,
+          persistence_granularity: sp.persistence_granularity ?? null,
         }
       : null,
     loadbalancers: [{ id: tree.root.id }],

@@ -309,7 +309,10 @@ describe('Octavia API over DynamoDB Local and fauxqs', () => {
       protocol: 'UDP',
       session_persistence: { type: 'SOURCE_IP', persistence_timeout: 60 },
     });
-    expect(tuned.status).toBe(501);
+    // Built (pool-protocols.test.ts): the pool's own source-address profile.
+    expect(tuned.status).toBe(201);
+    expect(tuned.body.pool).toMatchObject({ session_persistence: { persistence_timeout: 60 } });
+    await h.settle(lb.id);
     const created = await pool({
       listener_id: udpId,
       protocol: 'UDP',

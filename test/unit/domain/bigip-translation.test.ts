@@ -373,6 +373,7 @@ describe('translate: load balancer tree → BIG-IP objects (upstream naming)', (
     expect([...t.absent.values()].map((o) => o.kind).sort()).toEqual([
       'monitor',
       'persistence-cookie',
+      'persistence-source-addr',
       'pool',
     ]);
     expect(find(t.present, 'virtual')?.attrs.pool).toBe('');
@@ -393,6 +394,7 @@ describe('translate: load balancer tree → BIG-IP objects (upstream naming)', (
     expect(t.present.size).toBe(0);
     expect([...t.absent.values()].map((o) => o.kind).sort()).toEqual([
       'persistence-cookie',
+      'persistence-source-addr',
       'pool',
       'virtual',
       'virtual-address',

@@ -59,12 +59,10 @@ describe('Octavia request bodies', () => {
       ['listener', { timeout_tcp_inspect: 50 }, /timeout_tcp_inspect other than 0/],
       ['listener', { tls_versions: ['TLSv1.2'] }, /tls_versions/],
       ['listener', { insert_headers: { 'X-SSL-Client-DN': 'true' } }, /X-SSL-Client-DN/],
-      ['pool', { protocol: 'PROXYV2' }, /protocol PROXYV2/],
       ['pool', { protocol: 'SCTP' }, /protocol SCTP/],
       ['pool', { tls_enabled: true }, /tls_enabled/],
       ['healthmonitor', { type: 'SCTP' }, /SCTP/],
       ['healthmonitor', { type: 'TLS-HELLO' }, /TLS-HELLO/],
-      ['healthmonitor', { http_method: 'TRACE' }, /TRACE/],
       ['l7rule', { type: 'SSL_DN_FIELD' }, /SSL_DN_FIELD/],
       ['loadbalancer', { listeners: [{ protocol: 'SCTP' }] }, /SCTP/],
     ];
@@ -72,6 +70,16 @@ describe('Octavia request bodies', () => {
       expect(() => rejectUnsupported(type, body), JSON.stringify(body)).toThrow(
         expect.objectContaining({ status: 501, message: expect.stringMatching(message) }),
       );
+  });
+
+  it('takes PROXYV2 pools and TRACE and CONNECT monitors (built: no 501)', () => {
+    for (const [type, body] of [
+      ['pool', { protocol: 'PROXYV2' }],
+      ['loadbalancer', { pools: [{ protocol: 'PROXYV2' }] }],
+      ['healthmonitor', { type: 'HTTP', http_method: 'TRACE' }],
+      ['healthmonitor', { type: 'HTTPS', http_method: 'CONNECT' }],
+    ] as const)
+      expect(() => rejectUnsupported(type, body), JSON.stringify(body)).not.toThrow();
   });
 
   it('lets the defaults Octavia shows through (a timeout at its default, client_authentication NONE, backup false)', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { proxyProtocolRule } from '../../../functions/domain/bigip-translation.js';
 import { allowedCidrsRule, l7RoutingRule } from '../../../functions/domain/irule-translation.js';
 import type { L7PolicySpec, L7RuleSpec } from '../../../functions/domain/lbaas-request.js';
+import { proxyProtocolRule } from '../../../functions/domain/proxy-protocol.js';
 import { parseRequestHead } from '../../../local/bigip-simulator/http-policies.js';
 import { literalPools, parseIRule, runEvent, TclError } from '../../../local/bigip-simulator/irule-tcl.js';
 
