@@ -149,6 +149,15 @@ export function formatSyncReport(report: SyncReport): string {
         o.removed ? (o.kept.length ? 'kept' : 'removed') : 'found',
       ]);
   }
+  for (const n of report.unusedNetworks ?? [])
+    rows.push([
+      '(unused network)',
+      'remove',
+      'route domain',
+      `route domain ${n.routeDomain} and its VLAN, self IPs, SNAT pool`,
+      '',
+      n.removed ? 'removed' : n.kept ? `kept: ${n.kept}` : 'found',
+    ]);
   const counts = (outcome: string) => report.loadbalancers.filter((l) => l.outcome === outcome).length;
   const summary = `device ${report.device}${report.dryRun ? ' (dry run: nothing changed)' : ''}: ${report.loadbalancers.length} load balancer(s), ${counts('in-sync')} in sync, ${counts('drift')} with drift, ${counts('repaired')} repaired, ${counts('restored')} restored, ${counts('failed')} failed, ${counts('skipped')} skipped; ${report.orphans.reduce((n, o) => n + o.objects.length, 0)} orphan(s)${report.peerSynced ? '; the peer was synced' : ''}${report.outcome === 'aborted' ? `; STOPPED: ${report.reason}` : ''}`;
   return rows.length === 0

@@ -22,6 +22,7 @@ import {
   parseRequest,
 } from '../functions/domain/lbaas-request.js';
 import { type Statistics, sumStatistics, toStatistics } from '../functions/domain/listener-statistics.js';
+import type { NetworkDefinition } from '../functions/domain/networks.js';
 import type {
   CertificateStore,
   GroupStore,
@@ -57,6 +58,8 @@ export interface ClientTarget {
     deviceGroup?: string;
     clusterName: string;
     trafficGroup?: string;
+    /** The environment's networks: the reconciler checks them and finds those nothing uses. */
+    networks?: NetworkDefinition[];
   }[];
   /** The environment's device groups as configured (limits, agents, devices). */
   groups?: GroupSummary[];
@@ -220,6 +223,7 @@ export class LbaasClient {
           clusterName: devices.clusterName,
           restTimeoutMs: 30_000,
           group,
+          ...(devices.networks ? { networks: devices.networks } : {}),
         },
         this.clients,
         { credentials: new StaticCredentials({ username: 'admin', password: 'admin' }) },

@@ -87,6 +87,12 @@ function reportRun(report: ReconcileReport, { logger, metrics }: Telemetry): voi
     if (lb.outcome === 'restored') emitMetric(metrics, METRICS.restored.name, 1);
     if (lb.outcome === 'failed') emitMetric(metrics, METRICS.repairsFailed.name, 1);
   }
+  for (const n of report.unusedNetworks ?? []) {
+    logger.warn(n.removed ? 'unused network removed' : 'unused network found', { ...n });
+    emitMetric(metrics, n.removed ? METRICS.orphansRemoved.name : METRICS.orphansFound.name, 1, {
+      Kind: 'network',
+    });
+  }
   for (const o of report.orphans) {
     logger.warn(o.removed ? 'orphans removed' : 'orphans found', { ...o });
     for (const [kind, n] of byKind(o.objects))

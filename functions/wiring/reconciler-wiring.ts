@@ -71,5 +71,5 @@ export function wireReconciler(
     ...(networks ? { networks } : {}),
   });
   const handler = createReconcilerHandler(reconciler, config, telemetry);
-  return { handler, reconciler, cluster, telemetry };
+  return { handler, reconciler, cluster, telemetry, networks };
 }
