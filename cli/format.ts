@@ -1,7 +1,14 @@
 import { groupOf } from '../functions/domain/agent-scheduler.js';
 import type { AgentStatus } from '../functions/services/agent-operations.js';
 import type { LoadBalancerResult, OrphanResult } from '../functions/services/reconciler.js';
-import type { DeadLetter, GroupStatus, LoadBalancerStats, StatusNode, SyncReport } from './lbaas-client.js';
+import type {
+  DeadLetter,
+  GroupStatus,
+  LoadBalancerStats,
+  StatusNode,
+  SyncReport,
+  TakeoverAnswer,
+} from './lbaas-client.js';
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 
@@ -163,4 +170,22 @@ export function formatSyncReport(report: SyncReport): string {
   return rows.length === 0
     ? summary
     : `${table(['LOAD BALANCER', 'ACTION', 'KIND', 'PATH', 'FIELDS', 'RESULT'], rows)}\n${summary}`;
+}
+
+/** A takeover dry run: one row per object, what would become of it and why. */
+export function formatTakeover(report: TakeoverAnswer): string {
+  if (report.outcome !== 'done') return `nothing read: ${report.reason}`;
+  const rows = report.entries.map((e) => [
+    e.action,
+    e.kind,
+    e.path,
+    e.target ?? '',
+    e.units.length === report.units.length ? 'all' : e.units.join(','),
+    e.reason,
+  ]);
+  const { adopt, rename, leave } = report.counts;
+  const summary = `dry run (nothing changed), agent prefix ${report.agentPrefix}, units ${report.units.join(', ')}: ${adopt} to adopt, ${rename} to rename, ${leave} to leave`;
+  return rows.length === 0
+    ? summary
+    : `${table(['ACTION', 'KIND', 'PATH', 'OURS', 'UNITS', 'WHY'], rows)}\n${summary}`;
 }
