@@ -1,7 +1,14 @@
 import { groupOf } from '../functions/domain/agent-scheduler.js';
 import type { AgentStatus } from '../functions/services/agent-operations.js';
 import type { LoadBalancerResult, OrphanResult } from '../functions/services/reconciler.js';
-import type { DeadLetter, GroupStatus, LoadBalancerStats, StatusNode, SyncReport } from './lbaas-client.js';
+import type {
+  DeadLetter,
+  GroupStatus,
+  LoadBalancerStats,
+  StatusNode,
+  SyncReport,
+  TakeoverAnswer,
+} from './lbaas-client.js';
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 
@@ -149,9 +156,36 @@ export function formatSyncReport(report: SyncReport): string {
         o.removed ? (o.kept.length ? 'kept' : 'removed') : 'found',
       ]);
   }
+  for (const n of report.unusedNetworks ?? [])
+    rows.push([
+      '(unused network)',
+      'remove',
+      'route domain',
+      `route domain ${n.routeDomain} and its VLAN, self IPs, SNAT pool`,
+      '',
+      n.removed ? 'removed' : n.kept ? `kept: ${n.kept}` : 'found',
+    ]);
   const counts = (outcome: string) => report.loadbalancers.filter((l) => l.outcome === outcome).length;
   const summary = `device ${report.device}${report.dryRun ? ' (dry run: nothing changed)' : ''}: ${report.loadbalancers.length} load balancer(s), ${counts('in-sync')} in sync, ${counts('drift')} with drift, ${counts('repaired')} repaired, ${counts('restored')} restored, ${counts('failed')} failed, ${counts('skipped')} skipped; ${report.orphans.reduce((n, o) => n + o.objects.length, 0)} orphan(s)${report.peerSynced ? '; the peer was synced' : ''}${report.outcome === 'aborted' ? `; STOPPED: ${report.reason}` : ''}`;
   return rows.length === 0
     ? summary
     : `${table(['LOAD BALANCER', 'ACTION', 'KIND', 'PATH', 'FIELDS', 'RESULT'], rows)}\n${summary}`;
+}
+
+/** A takeover dry run: one row per object, what would become of it and why. */
+export function formatTakeover(report: TakeoverAnswer): string {
+  if (report.outcome !== 'done') return `nothing read: ${report.reason}`;
+  const rows = report.entries.map((e) => [
+    e.action,
+    e.kind,
+    e.path,
+    e.target ?? '',
+    e.units.length === report.units.length ? 'all' : e.units.join(','),
+    e.reason,
+  ]);
+  const { adopt, rename, leave } = report.counts;
+  const summary = `dry run (nothing changed), agent prefix ${report.agentPrefix}, units ${report.units.join(', ')}: ${adopt} to adopt, ${rename} to rename, ${leave} to leave`;
+  return rows.length === 0
+    ? summary
+    : `${table(['ACTION', 'KIND', 'PATH', 'OURS', 'UNITS', 'WHY'], rows)}\n${summary}`;
 }

@@ -22,6 +22,7 @@ import {
   parseRequest,
 } from '../functions/domain/lbaas-request.js';
 import { type Statistics, sumStatistics, toStatistics } from '../functions/domain/listener-statistics.js';
+import type { NetworkDefinition } from '../functions/domain/networks.js';
 import type {
   CertificateStore,
   GroupStore,
@@ -33,6 +34,7 @@ import type {
 import { isPending, type ResourceRecord } from '../functions/domain/resource-state.js';
 import type { AgentOperations } from '../functions/services/agent-operations.js';
 import type { ReconcileOptions, ReconcileReport } from '../functions/services/reconciler.js';
+import type { TakeoverReport } from '../functions/services/takeover-survey.js';
 import type { TableNames } from '../functions/shared/table-schema.js';
 import { wireOperator } from '../functions/wiring/operator-wiring.js';
 import { wireReconciler } from '../functions/wiring/reconciler-wiring.js';
@@ -57,6 +59,8 @@ export interface ClientTarget {
     deviceGroup?: string;
     clusterName: string;
     trafficGroup?: string;
+    /** The environment's networks: the reconciler checks them and finds those nothing uses. */
+    networks?: NetworkDefinition[];
   }[];
   /** The environment's device groups as configured (limits, agents, devices). */
   groups?: GroupSummary[];
@@ -78,6 +82,9 @@ export interface GroupStatus extends GroupSummary {
 
 /** What a sync answers: the reconciler's report, or the function's refusal of the invocation. */
 export type SyncReport = ReconcileReport | { outcome: 'refused'; reason: string };
+
+/** What a takeover dry run answers: the survey's report, or the function's refusal of the invocation. */
+export type TakeoverAnswer = TakeoverReport | { outcome: 'refused'; reason: string };
 
 /** What `lbaas sync` asks for. */
 export interface SyncRequest {
@@ -206,21 +213,7 @@ export class LbaasClient {
       const devices = local.find((g) => g.name === group);
       if (!devices) throw new Error(`no device group ${group} in environment ${this.target.env}`);
       const { reconciler, cluster } = wireReconciler(
-        {
-          env: this.target.env,
-          tables: this.target.tables,
-          drift: 'repair',
-          orphans: 'report',
-          leaseMs: 60_000,
-          devices: devices.devices,
-          deviceSecretId: 'local',
-          caBundle: undefined,
-          deviceGroup: devices.deviceGroup,
-          trafficGroup: devices.trafficGroup,
-          clusterName: devices.clusterName,
-          restTimeoutMs: 30_000,
-          group,
-        },
+        this.localReconcilerConfig(devices, group),
         this.clients,
         { credentials: new StaticCredentials({ username: 'admin', password: 'admin' }) },
       );
@@ -238,6 +231,31 @@ export class LbaasClient {
         await cluster.close();
       }
     }
+    return (await this.invokeReconciler(group, invocation)) as SyncReport;
+  }
+
+  /** The reconciler's configuration for a local group (the local stack's devices, their admin account). */
+  private localReconcilerConfig(devices: NonNullable<ClientTarget['localGroups']>[number], group: string) {
+    return {
+      env: this.target.env,
+      tables: this.target.tables,
+      drift: 'repair' as const,
+      orphans: 'report' as const,
+      leaseMs: 60_000,
+      devices: devices.devices,
+      deviceSecretId: 'local',
+      caBundle: undefined,
+      deviceGroup: devices.deviceGroup,
+      trafficGroup: devices.trafficGroup,
+      clusterName: devices.clusterName,
+      restTimeoutMs: 30_000,
+      group,
+      ...(devices.networks ? { networks: devices.networks } : {}),
+    };
+  }
+
+  /** Invokes a device group's reconciler function with an operator's invocation, and reads its answer. */
+  private async invokeReconciler(group: string, invocation: Record<string, unknown>): Promise<unknown> {
     const functionName = this.target.reconcilerFunctions?.[group];
     if (!functionName)
       throw new Error(
@@ -255,10 +273,34 @@ export class LbaasClient {
       );
       const text = new TextDecoder().decode(out.Payload ?? new Uint8Array());
       if (out.FunctionError) throw new Error(`the reconciler failed: ${text.slice(0, 500)}`);
-      return JSON.parse(text) as SyncReport;
+      return JSON.parse(text);
     } finally {
       lambda.destroy();
     }
+  }
+
+  /**
+   * The takeover's dry run (`lbaas takeover --dry-run`, docs/takeover.md): in the group's reconciler
+   * function, or, for the local stack, in this process against its devices. Reads only.
+   */
+  async takeoverDryRun(request: { agentPrefix: string; group?: string }): Promise<TakeoverAnswer> {
+    const group = request.group ?? this.onlyGroup();
+    const local = this.target.localGroups;
+    if (local) {
+      const devices = local.find((g) => g.name === group);
+      if (!devices) throw new Error(`no device group ${group} in environment ${this.target.env}`);
+      const { takeover, cluster } = wireReconciler(this.localReconcilerConfig(devices, group), this.clients, {
+        credentials: new StaticCredentials({ username: 'admin', password: 'admin' }),
+      });
+      try {
+        return await takeover.dryRun(request.agentPrefix);
+      } finally {
+        await cluster.close();
+      }
+    }
+    return (await this.invokeReconciler(group, {
+      takeover: { dryRun: true, agentPrefix: request.agentPrefix },
+    })) as TakeoverAnswer;
   }
 
   /** The environment's device group names (configured, or the reconcilers it has). */

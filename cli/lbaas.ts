@@ -12,6 +12,7 @@ import {
   formatStats,
   formatSyncItem,
   formatSyncReport,
+  formatTakeover,
   formatTree,
   table,
 } from './format.js';
@@ -258,6 +259,39 @@ export function buildProgram(): Command {
           if (report.loadbalancers.some((l) => l.outcome === 'failed'))
             throw new CliExit(`${where}some repairs failed`, 2);
         }
+      });
+    });
+
+  program
+    .command('takeover')
+    .description(
+      "list what this environment would adopt, rename or leave of a device group configured by F5's OpenStack agent (docs/takeover.md); reads only",
+    )
+    .option('--dry-run', 'list, change nothing (the only mode: the takeover itself follows docs/takeover.md)')
+    .option('--agent-prefix <prefix>', "the F5 agent's environment_prefix", 'Project')
+    .option('--group <name>', 'one device group (default: every group, one after another)')
+    .option('--json', 'machine-readable output')
+    .action(async (opts, command: Command) => {
+      if (!opts.dryRun)
+        throw new CliExit(
+          'only the dry run is built: give --dry-run (docs/takeover.md says how the takeover itself is done)',
+        );
+      await withClient(command, async (client) => {
+        const groups = opts.group ? [String(opts.group)] : client.groupNames();
+        const several = groups.length > 1;
+        const reports = [];
+        for (const group of groups) {
+          const report = await client.takeoverDryRun({ agentPrefix: String(opts.agentPrefix), group });
+          reports.push({ group, report });
+          if (!opts.json) {
+            if (several) out(`device group ${group}:`);
+            out(formatTakeover(report));
+          }
+        }
+        if (opts.json) json(several ? reports : reports[0]?.report);
+        for (const { group, report } of reports)
+          if (report.outcome !== 'done')
+            throw new CliExit(`${several ? `device group ${group}: ` : ''}${report.reason}`, 3);
       });
     });
 

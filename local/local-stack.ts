@@ -611,6 +611,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(g.access.deviceGroup ? { deviceGroup: g.access.deviceGroup } : {}),
       clusterName: g.access.clusterName,
       ...(g.access.trafficGroup ? { trafficGroup: g.access.trafficGroup } : {}),
+      ...(g.access.networks?.length ? { networks: g.access.networks } : {}),
     })),
     groups: groupSummaries(environment),
   };

@@ -10,6 +10,7 @@ import type {
   DeviceStatus,
   ExecuteReport,
 } from '../domain/ports.js';
+import type { InventoryItem } from '../domain/takeover-plan.js';
 import { within } from '../shared/timers.js';
 
 export interface ClusterOptions {
@@ -226,6 +227,10 @@ class WatchedUnit implements BigIpDevice {
 
   routeDomainUsers(id: number): Promise<string[]> {
     return this.watch(this.device.routeDomainUsers(id));
+  }
+
+  inventory(): Promise<InventoryItem[]> {
+    return this.watch(this.device.inventory());
   }
 
   close(): Promise<void> {

@@ -25,6 +25,7 @@ import {
 } from '../domain/network-objects.js';
 import { nodeConflictIn, nodeConflictReason, reuseTenantNode } from '../domain/node-conflicts.js';
 import type { BigIpDevice, DeviceStatus, ExecuteReport } from '../domain/ports.js';
+import type { InventoryItem, InventoryKind } from '../domain/takeover-plan.js';
 import { hasSysReady } from '../domain/tmos-versions.js';
 import type { BigIpRestClient, RestResponse } from './bigip-rest-client.js';
 
@@ -767,6 +768,61 @@ export class IControlBigIpDevice implements BigIpDevice {
       .flatMap((r) => itemsOf(r.body))
       .filter((item) => routeDomainOfAddress(String(item.address ?? '')) === id)
       .map((item) => String(item.fullPath));
+  }
+
+  async inventory(): Promise<InventoryItem[]> {
+    const collections: { kind: InventoryKind; path: string; fields: string; monitorType?: string }[] = [
+      { kind: 'folder', path: '/mgmt/tm/sys/folder', fields: 'name,subPath' },
+      { kind: 'route-domain', path: '/mgmt/tm/net/route-domain', fields: 'id,vlans,description' },
+      { kind: 'vlan', path: '/mgmt/tm/net/vlan', fields: 'tag,description' },
+      { kind: 'self-ip', path: '/mgmt/tm/net/self', fields: 'address,vlan,trafficGroup,description' },
+      { kind: 'snatpool', path: '/mgmt/tm/ltm/snatpool', fields: 'members,description' },
+      { kind: 'node', path: '/mgmt/tm/ltm/node', fields: 'address,description' },
+      { kind: 'virtual-address', path: '/mgmt/tm/ltm/virtual-address', fields: 'address' },
+      { kind: 'virtual', path: '/mgmt/tm/ltm/virtual', fields: 'destination,pool' },
+      ...(['http', 'https', 'tcp', 'gateway-icmp', 'udp'] as const).map((t) => ({
+        kind: 'monitor' as const,
+        path: `/mgmt/tm/ltm/monitor/${t}`,
+        fields: '',
+        monitorType: t,
+      })),
+    ];
+    const lists = await limited(collections, 4, async (c) => {
+      const response = await this.rest.request(
+        'GET',
+        `${c.path}?$select=name,partition${c.fields ? `,${c.fields}` : ''}`,
+      );
+      return itemsOf(response.body)
+        .filter((i) => typeof i.name === 'string' && (c.kind === 'folder' ? i.subPath === '/' : true))
+        .map(
+          (i): InventoryItem => ({
+            kind: c.kind,
+            partition: c.kind === 'folder' ? '' : String(i.partition ?? 'Common'),
+            name: String(i.name),
+            ...(c.monitorType ? { monitorType: c.monitorType } : {}),
+            attrs: i,
+          }),
+        );
+    });
+    // Pools with their members (one GET: the members expanded in the pool's body).
+    const pools = await this.rest.request('GET', '/mgmt/tm/ltm/pool?expandSubcollections=true');
+    const poolItems = itemsOf(pools.body).flatMap((p): InventoryItem[] => {
+      const partition = String(p.partition ?? 'Common');
+      const pool = String(p.name);
+      return [
+        { kind: 'pool', partition, name: pool, attrs: { monitor: p.monitor } },
+        ...itemsOf(p.membersReference).map(
+          (m): InventoryItem => ({
+            kind: 'member',
+            partition,
+            pool,
+            name: String(m.name),
+            attrs: { address: m.address, partition: m.partition },
+          }),
+        ),
+      ];
+    });
+    return [...lists.flat(), ...poolItems];
   }
 
   async syncStatus(): Promise<string> {

@@ -10,6 +10,7 @@ import type { NetCommand, NetObject } from './network-objects.js';
 import type { QuotaCheck, UsageChange } from './octavia-quotas.js';
 import type { RecordGuard, RecordResult } from './refusals.js';
 import type { ObjectRef, OperatingStatus, ResourceRecord, StatusOutcome } from './resource-state.js';
+import type { InventoryItem } from './takeover-plan.js';
 import type { CertificateMaterial } from './tls-translation.js';
 
 /*
@@ -488,6 +489,12 @@ export interface BigIpDevice {
   writeNet(commands: readonly NetCommand[], options?: { sendBy?: number }): Promise<{ refused?: string }>;
   /** The virtual addresses and nodes (full paths) whose address is in route domain `id`: what still uses it. */
   routeDomainUsers(id: number): Promise<string[]>;
+  /**
+   * Every object a takeover decides about, device-wide, with the fields it decides by
+   * (takeover-plan.ts): folders, route domains, VLANs, self IPs, SNAT pools, nodes, virtual
+   * addresses, virtual servers, pools with their members, monitors. Reads only: one GET per collection.
+   */
+  inventory(): Promise<InventoryItem[]>;
   /** Releases what the device holds for us (the login token) and the connections. */
   close(): Promise<void>;
 }

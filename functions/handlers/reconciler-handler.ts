@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ReconcileOptions, ReconcileReport, Reconciler } from '../services/reconciler.js';
+import type { TakeoverReport, TakeoverSurvey } from '../services/takeover-survey.js';
 import type { ReconcilerConfig } from '../shared/config.js';
 import { METRICS } from '../shared/metric-names.js';
 import { emitMetric, type Telemetry } from '../shared/telemetry.js';
@@ -21,6 +22,16 @@ const invocation = z
 
 export type ReconcileInvocation = z.infer<typeof invocation>;
 
+/** `lbaas takeover --dry-run`: what would become of what F5's agent made (docs/takeover.md). */
+const takeoverInvocation = z.object({
+  takeover: z.object({
+    dryRun: z.literal(true, { error: 'only the dry run exists: docs/takeover.md says what is done by hand' }),
+    agentPrefix: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9]{0,15}$/, 'letters and digits, a letter first, at most 16'),
+  }),
+});
+
 /**
  * The reconciler's entry: a schedule runs it with the configured modes (drift repaired or reported,
  * orphans reported unless configured otherwise); `lbaas sync` invokes it with a scope and
@@ -30,9 +41,28 @@ export function createReconcilerHandler(
   reconciler: Reconciler,
   config: Pick<ReconcilerConfig, 'drift' | 'orphans'>,
   telemetry: Telemetry,
+  takeover?: Pick<TakeoverSurvey, 'dryRun'>,
 ) {
-  return async (event: unknown): Promise<ReconcileReport | { outcome: 'refused'; reason: string }> => {
+  return async (
+    event: unknown,
+  ): Promise<ReconcileReport | TakeoverReport | { outcome: 'refused'; reason: string }> => {
     const scheduled = (event as { source?: string } | undefined)?.source === 'aws.events';
+    if (takeover && typeof event === 'object' && event !== null && 'takeover' in event) {
+      const parsed = takeoverInvocation.safeParse(event);
+      if (!parsed.success) {
+        const reason = parsed.error.issues
+          .map((i) => `${i.path.join('.') || 'invocation'}: ${i.message}`)
+          .join('; ');
+        telemetry.logger.warn('takeover invocation refused', { reason });
+        return { outcome: 'refused', reason };
+      }
+      const report = await takeover.dryRun(parsed.data.takeover.agentPrefix);
+      telemetry.logger.info('takeover dry run', {
+        outcome: report.outcome,
+        ...(report.outcome === 'done' ? { counts: report.counts } : { reason: report.reason }),
+      });
+      return report;
+    }
     let options: ReconcileOptions;
     if (scheduled || event === undefined || event === null) {
       options = { dryRun: config.drift === 'report', orphans: config.orphans };
@@ -86,6 +116,12 @@ function reportRun(report: ReconcileReport, { logger, metrics }: Telemetry): voi
       emitMetric(metrics, repaired ? METRICS.driftRepaired.name : METRICS.driftFound.name, n, { Kind: kind });
     if (lb.outcome === 'restored') emitMetric(metrics, METRICS.restored.name, 1);
     if (lb.outcome === 'failed') emitMetric(metrics, METRICS.repairsFailed.name, 1);
+  }
+  for (const n of report.unusedNetworks ?? []) {
+    logger.warn(n.removed ? 'unused network removed' : 'unused network found', { ...n });
+    emitMetric(metrics, n.removed ? METRICS.orphansRemoved.name : METRICS.orphansFound.name, 1, {
+      Kind: 'network',
+    });
   }
   for (const o of report.orphans) {
     logger.warn(o.removed ? 'orphans removed' : 'orphans found', { ...o });

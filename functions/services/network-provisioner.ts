@@ -10,7 +10,7 @@ import {
   planNetwork,
   removalOrder,
 } from '../domain/network-objects.js';
-import type { NetworkCatalog } from '../domain/networks.js';
+import { type NetworkCatalog, routeDomainOf } from '../domain/networks.js';
 import type { BigIpDevice, DeviceCluster } from '../domain/ports.js';
 import type { PartitionWriter } from './partition-writer.js';
 
@@ -116,11 +116,15 @@ export class NetworkProvisioner {
    * under the network's lease, so a load balancer another agent put there meanwhile keeps it). A
    * removal the device stops (the route domain in use after all) puts back what it had removed.
    */
-  async release(rd: number): Promise<Release> {
+  async release(rd: number, wantedBy?: () => Promise<string[]>): Promise<Release> {
     const objects = this.objectsOf(rd);
     if (!objects) return { routeDomain: rd, outcome: 'unknown' };
     this.ready.delete(rd);
     const written = await this.deps.writer.write(networkLeaseName(rd), async (session) => {
+      // The desired state asked again under the lease (the reconciler's orphan pass): a load
+      // balancer recorded meanwhile keeps its network even before its apply put anything there.
+      const wanted = wantedBy ? await wantedBy() : [];
+      if (wanted.length > 0) return { routeDomain: rd, outcome: 'in-use', users: wanted } as Release;
       const active = await session.activeDevice();
       const users = await active.routeDomainUsers(rd);
       if (users.length > 0) return { routeDomain: rd, outcome: 'in-use', users } as Release;
@@ -148,6 +152,30 @@ export class NetworkProvisioner {
     // Left whole for its users: still in place, nothing to read next time.
     if (written.value.outcome === 'in-use') this.ready.add(rd);
     return written.value;
+  }
+
+  /**
+   * The configured networks of which any unit of the group holds an object of ours (by its
+   * description): what the reconciler's orphan pass asks about. One read per network and unit.
+   */
+  async placed(): Promise<number[]> {
+    const found: number[] = [];
+    const active = await this.deps.cluster.activeDevice();
+    const units = [active, ...this.deps.cluster.peersOf(active)];
+    const rds = this.deps.networks.networks
+      .map((n) => this.objectsOf(routeDomainOf(n))?.routeDomain)
+      .filter((rd): rd is number => rd !== undefined);
+    for (const rd of [...new Set(rds)].sort((a, b) => a - b)) {
+      const objects = this.objectsOf(rd) as NetworkOnGroup;
+      for (const unit of units) {
+        const mine = [...(unit === active ? objects.synced : []), ...this.localOf(objects, unit)];
+        if (await isOursAnywhere(unit, mine, this.deps.env)) {
+          found.push(rd);
+          break;
+        }
+      }
+    }
+    return found;
   }
 
   /** A unit's own self IP on the network (none when the group configures no self IPs there). */

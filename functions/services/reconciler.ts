@@ -46,8 +46,11 @@ export interface ReconcilerDeps {
   translation?: Omit<TranslationOptions, 'env' | 'certificates'>;
   /** TERMINATED_HTTPS certificates, read as the agents read them. */
   certificates?: CertificateStore;
-  /** The segmented networks the load balancers in scope use: checked (and repaired) before them. */
-  networks?: Pick<NetworkProvisioner, 'check'>;
+  /**
+   * The segmented networks the load balancers in scope use: checked (and repaired) before them;
+   * on a run of the whole group, those no load balancer uses are orphans like the partitions'.
+   */
+  networks?: Pick<NetworkProvisioner, 'check' | 'placed' | 'release'>;
 }
 
 export interface ReconcileOptions {
@@ -94,7 +97,17 @@ export type ReconcileReport =
       peerSynced: boolean;
       /** Network objects (route domains, VLANs, self IPs, SNAT pools) that differed, per unit; repaired unless a dry run. */
       networks?: NetworkDrift[] | undefined;
+      /** Networks of ours on the group that no load balancer uses any more (whole-group runs only). */
+      unusedNetworks?: UnusedNetwork[] | undefined;
     };
+
+/** A network's objects that nothing uses, found by the orphan pass and removed in remove mode. */
+export interface UnusedNetwork {
+  routeDomain: number;
+  removed: boolean;
+  /** Why it stays (a request pending, a user found under the network's lease, a refusal). */
+  kept?: string;
+}
 
 /** Tenants reconciled at once: enough to share config-syncs, few enough not to load the device. */
 const TENANT_CONCURRENCY = 4;
@@ -157,6 +170,7 @@ export class Reconciler {
       peerSynced: false,
       reason: undefined as string | undefined,
       networks: undefined as NetworkDrift[] | undefined,
+      unusedNetworks: undefined as UnusedNetwork[] | undefined,
     };
     const listings = new Map<string, BigIpObject[]>();
     const listing = async (partition: string) => {
@@ -227,9 +241,13 @@ export class Reconciler {
         const clean = { partition, wholePartition: false, objects: [], removed: false, kept: [] };
         options.onProgress?.(++done, total, result ?? clean);
       }
+      // Networks after the partitions: removing a partition's orphans may be what frees a network.
+      if (this.deps.networks && !options.scope?.loadbalancerId && !options.scope?.tenantId)
+        report.unusedNetworks = await this.unusedNetworks(this.deps.networks, known, options, certificates);
       const changed =
         report.loadbalancers.some((r) => r.outcome === 'repaired' || r.outcome === 'restored') ||
-        report.orphans.some((o) => o.removed);
+        report.orphans.some((o) => o.removed) ||
+        (report.unusedNetworks ?? []).some((n) => n.removed);
       if (!options.dryRun && !changed) report.peerSynced = await this.deps.sync.resyncPeer(device);
     } catch (error) {
       if (!(error instanceof UnreadableDevice) && !(error instanceof BigIpError)) throw error;
@@ -364,6 +382,60 @@ export class Reconciler {
   }
 
   /**
+   * Networks of ours on the group that no load balancer of the environment uses (bound or not,
+   * any group: a conservative reading), such as one left by a crash between a load balancer's
+   * last delete and its network's removal. Reported; removed in remove mode by the network
+   * provisioner as the network's writer, which asks the desired state again under the network's
+   * lease and the device what still has an address in the route domain (any partition, an
+   * operator's objects too), and deletes only objects carrying our description.
+   */
+  private async unusedNetworks(
+    networks: NonNullable<ReconcilerDeps['networks']>,
+    known: ReadonlyMap<string, LoadBalancerTree>,
+    options: ReconcileOptions,
+    store: CertificateStore | undefined,
+  ): Promise<UnusedNetwork[]> {
+    const placed = await networks.placed();
+    if (placed.length === 0) return [];
+    const wanted = await wantedRouteDomains(this.deps, known, store);
+    const unused = placed.filter((rd) => !wanted.rds.has(rd));
+    const result: UnusedNetwork[] = [];
+    for (const routeDomain of unused) {
+      if (options.dryRun || options.orphans !== 'remove') {
+        result.push({ routeDomain, removed: false });
+        continue;
+      }
+      if (wanted.pending) {
+        result.push({ routeDomain, removed: false, kept: 'a request is pending: the next run decides' });
+        continue;
+      }
+      const device = await this.deps.cluster.activeDevice();
+      const released = await networks.release(routeDomain, async () => {
+        const readiness = await device.readiness();
+        if (!readiness.ready)
+          throw new UnreadableDevice(`device ${device.name} is not ready: ${readiness.reason}`);
+        const now = await wantedRouteDomains(this.deps, new Map(), store);
+        if (now.pending) return ['a request is pending'];
+        const user = now.rds.get(routeDomain);
+        return user ? [`load balancer ${user} (its records)`] : [];
+      });
+      if (released.outcome === 'removed') result.push({ routeDomain, removed: true });
+      else
+        result.push({
+          routeDomain,
+          removed: false,
+          kept:
+            released.outcome === 'in-use'
+              ? `in use: ${released.users.join(', ')}`
+              : released.outcome === 'stopped'
+                ? `the device refused: ${released.reason}`
+                : 'no configured network has it',
+        });
+    }
+    return result;
+  }
+
+  /**
    * A partition's orphans: reported from a survey, removed (remove mode) only as the partition's
    * writer, decided again there on a fresh read of the desired state and of the device, so a load
    * balancer created while the run went on is never taken for one.
@@ -464,6 +536,35 @@ export class Reconciler {
     if (orphans.length === 0 && !wholePartition) return undefined;
     return { orphans, wholePartition };
   }
+}
+
+/** The route domains the environment's desired state uses, or `pending` when a request may be changing that. */
+async function wantedRouteDomains(
+  deps: Pick<ReconcilerDeps, 'env' | 'resources' | 'translation'>,
+  known: ReadonlyMap<string, LoadBalancerTree>,
+  store: CertificateStore | undefined,
+): Promise<{ rds: Map<number, string>; pending: boolean }> {
+  const { env, resources } = deps;
+  const rds = new Map<number, string>();
+  let pending = false;
+  let cursor: string | undefined;
+  do {
+    const page = await resources.listObjects(env, 'loadbalancer', {
+      limit: 100,
+      ...(cursor ? { cursor } : {}),
+    });
+    for (const lb of page.items) {
+      const tree = known.get(lb.id) ?? buildTree(await resources.loadRecords(lb.id));
+      if (!tree || tree.root.env !== env) continue;
+      if (allRecords(tree).some((r) => isPending(r.provisioningStatus))) pending = true;
+      const certificates = await lookupCertificates(tree, store, env);
+      const used = translate(tree, { env, ...deps.translation, certificates }).routeDomains.live;
+      used.add(tree.root.desired.vip_route_domain ?? 0);
+      for (const rd of used) if (!rds.has(rd)) rds.set(rd, tree.root.id);
+    }
+    cursor = page.cursor;
+  } while (cursor);
+  return { rds, pending };
 }
 
 /** A partition's orphans as the run reports them. */

@@ -10,6 +10,7 @@ import { DEFAULT_GROUP } from '../domain/agent-scheduler.js';
 import type { CertificateStore } from '../domain/ports.js';
 import { createReconcilerHandler } from '../handlers/reconciler-handler.js';
 import { Reconciler } from '../services/reconciler.js';
+import { TakeoverSurvey } from '../services/takeover-survey.js';
 import type { ReconcilerConfig } from '../shared/config.js';
 import { createTelemetry, type Telemetry } from '../shared/telemetry.js';
 import { type DeviceOverrides, deviceNetworks, wirePartitionWriter } from './device-cluster-wiring.js';
@@ -33,6 +34,8 @@ export function wireReconciler(
   const clock = overrides.clock ?? Date.now;
   const db = createDocumentClient(clients.dynamodb);
   const telemetry = overrides.telemetry ?? createTelemetry('reconciler', config.env);
+  const certificates =
+    overrides.certificates ?? new SecretsManagerCertificates(new SecretsManagerClient({ maxAttempts: 3 }));
   const owner = `reconciler#${Math.random().toString(36).slice(2)}`;
   const { cluster, sync, writer, networks } = wirePartitionWriter(config, {
     ...overrides,
@@ -62,14 +65,24 @@ export function wireReconciler(
     runLease: new DynamoDbPartitionLease(db, config.tables.leases, { ttlMs: RUN_LEASE_MS, waitMs: 0, clock }),
     owner,
     clock,
-    certificates:
-      overrides.certificates ?? new SecretsManagerCertificates(new SecretsManagerClient({ maxAttempts: 3 })),
+    certificates,
     translation: {
       ...(config.trafficGroup ? { trafficGroup: config.trafficGroup } : {}),
       networks: deviceNetworks(config),
     },
     ...(networks ? { networks } : {}),
   });
-  const handler = createReconcilerHandler(reconciler, config, telemetry);
-  return { handler, reconciler, cluster, telemetry };
+  // The takeover's dry run reads the same devices and records (docs/takeover.md).
+  const takeover = new TakeoverSurvey({
+    env: config.env,
+    group: config.group ?? DEFAULT_GROUP,
+    trafficGroup: config.trafficGroup,
+    cluster,
+    resources: new DynamoDbResourceStore(db, { resources: config.tables.resources, claims: '' }),
+    catalog: deviceNetworks(config),
+    unitNames: config.devices.map((d) => d.name),
+    certificates,
+  });
+  const handler = createReconcilerHandler(reconciler, config, telemetry, takeover);
+  return { handler, reconciler, cluster, telemetry, networks, takeover };
 }

@@ -135,6 +135,81 @@ describe('two projects, one address, two networks', () => {
     expect(again.outcome === 'done' && again.networks).toEqual([]);
   }, 120_000);
 
+  it("reconciler's orphan pass: a network no load balancer uses any more (left by a crash before its removal) is removed from both units, ours only, never while used", async () => {
+    const s = await system({
+      pair: true,
+      deviceGroup: 'failover-group',
+      hosts: ['agent-1'],
+      networks: overlappingNetworks,
+    });
+    await s.beatRunning();
+    const b = lbIds();
+    await s.submitAndSettle(...loadBalancer(b, SUBNET_B));
+    const pair = s.pair as NonNullable<typeof s.pair>;
+    const { reconciler, networks } = s.reconciler();
+    // What a crash between network A's last user's delete and the network's removal leaves: the
+    // network put there by the production path, no load balancer on it.
+    await (networks as NonNullable<typeof networks>).ensure([2]);
+    const synced = (unit: BigIpSimulator) =>
+      ['net/route-domain', 'net/vlan', 'net/self', 'ltm/snatpool'].flatMap((c) => paths(unit, c)).sort();
+    const networkB = {
+      a: [
+        '/Common/Test_float3',
+        '/Common/Test_rd3',
+        '/Common/Test_self3_0',
+        '/Common/Test_snat3',
+        '/Common/Test_vlan3',
+      ],
+      b: [
+        '/Common/Test_float3',
+        '/Common/Test_rd3',
+        '/Common/Test_self3_1',
+        '/Common/Test_snat3',
+        '/Common/Test_vlan3',
+      ],
+    };
+    const networkA = {
+      a: ['/Common/Test_float2', '/Common/Test_rd2', '/Common/Test_self2_0', '/Common/Test_vlan2'],
+    };
+    expect(synced(pair.a)).toEqual([...networkA.a, ...networkB.a].sort());
+    expect(synced(pair.b)).toContain('/Common/Test_self2_1');
+
+    // Found, not removed, unless told.
+    const reported = await reconciler.run({ dryRun: false, orphans: 'report' });
+    expect(reported.outcome === 'done' && reported.unusedNetworks).toEqual([
+      { routeDomain: 2, removed: false },
+    ]);
+    const dry = await reconciler.run({ dryRun: true, orphans: 'remove' });
+    expect(dry.outcome === 'done' && dry.unusedNetworks).toEqual([{ routeDomain: 2, removed: false }]);
+    expect(synced(pair.a)).toEqual([...networkA.a, ...networkB.a].sort());
+
+    // An operator's node in route domain 2 uses it: kept, with the user named.
+    pair.a.store.create('ltm/node', { name: '10.0.0.9%2', partition: 'Common', address: '10.0.0.9%2' });
+    const used = await reconciler.run({ dryRun: false, orphans: 'remove' });
+    expect(used.outcome === 'done' && used.unusedNetworks).toEqual([
+      { routeDomain: 2, removed: false, kept: 'in use: /Common/10.0.0.9%2' },
+    ]);
+    expect(synced(pair.a)).toEqual([...networkA.a, ...networkB.a].sort());
+    pair.a.store.remove('ltm/node', '/Common/10.0.0.9%2');
+
+    const removed = await reconciler.run({ dryRun: false, orphans: 'remove' });
+    expect(removed.outcome === 'done' && removed.unusedNetworks).toEqual([{ routeDomain: 2, removed: true }]);
+    // Both units: the synced objects by config-sync, each unit's own self IP written to it.
+    expect(synced(pair.a)).toEqual(networkB.a);
+    expect(synced(pair.b)).toEqual(networkB.b);
+    // Network B's load balancer is untouched and still whole.
+    const records = await s.resources.loadRecords(b.loadbalancerId);
+    expect(records.every((r) => r.provisioningStatus === 'ACTIVE')).toBe(true);
+    for (const unit of [pair.a, pair.b]) expect(paths(unit, 'ltm/node')).toEqual(['/Common/10.0.0.5%3']);
+    const again = await reconciler.run({ dryRun: false, orphans: 'remove' });
+    expect(again.outcome === 'done' && again.unusedNetworks).toEqual([]);
+
+    // Its last load balancer deleted, network B goes with it (the agent's own removal): nothing for the pass.
+    await s.submitAndSettle(requests.delete('loadbalancer', b, b.loadbalancerId));
+    expect(pair.a.dump()).toEqual({});
+    expect(pair.b.dump()).toEqual({});
+  }, 120_000);
+
   it("refuses a network whose route-domain id is an operator's route domain, and leaves that route domain as it was", async () => {
     // Network A without self IPs: nothing after the route domain would meet the operator's.
     const bare = overlappingNetworks.map(({ selfIps: _selfIps, ...n }) => n);

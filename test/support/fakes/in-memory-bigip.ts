@@ -20,6 +20,7 @@ import type {
   DeviceStatus,
   ExecuteReport,
 } from '../../../functions/domain/ports.js';
+import type { InventoryItem } from '../../../functions/domain/takeover-plan.js';
 
 /**
  * A device in memory at the level of the BigIpDevice port (canonical objects, not REST): it keeps
@@ -220,6 +221,35 @@ export class InMemoryBigIp implements BigIpDevice {
           routeDomainOfAddress(String(o.attrs.address ?? '')) === id,
       )
       .map((o) => `/${o.partition}/${o.name}`);
+  }
+
+  /** Folders, the LTM objects and the /Common network objects this fake holds, as a device lists them. */
+  async inventory(): Promise<InventoryItem[]> {
+    this.events.push('inventory');
+    const kindOf = (k: string) => k.split('/')[0] as InventoryItem['kind'];
+    return [
+      ...[...this.folders].map((name): InventoryItem => ({ kind: 'folder', partition: '', name, attrs: {} })),
+      ...[...this.objects.values()]
+        .filter((o) => ['virtual-address', 'virtual', 'pool', 'member', 'monitor', 'node'].includes(o.kind))
+        .map(
+          (o): InventoryItem => ({
+            kind: o.kind as InventoryItem['kind'],
+            partition: o.partition,
+            name: o.name,
+            ...(o.pool ? { pool: o.pool } : {}),
+            ...(o.monitorType ? { monitorType: o.monitorType } : {}),
+            attrs: structuredClone(o.attrs),
+          }),
+        ),
+      ...[...this.net].map(
+        ([key, attrs]): InventoryItem => ({
+          kind: kindOf(key),
+          partition: 'Common',
+          name: key.split('/').slice(2).join('/'),
+          attrs: structuredClone(attrs),
+        }),
+      ),
+    ];
   }
 
   async close(): Promise<void> {}

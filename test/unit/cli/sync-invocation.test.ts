@@ -87,3 +87,19 @@ describe('lbaas sync against AWS: the reconciler function', () => {
     );
   });
 });
+
+describe('lbaas takeover --dry-run against AWS: the reconciler function', () => {
+  it('invokes it with the takeover invocation and returns its report', async () => {
+    lambda.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      Payload: encode({ outcome: 'refused', reason: 'takeover.agentPrefix: letters and digits' }) as never,
+    });
+    const report = await client().takeoverDryRun({ agentPrefix: 'Project' });
+    expect(report).toEqual({ outcome: 'refused', reason: 'takeover.agentPrefix: letters and digits' });
+    const sent = lambda.commandCalls(InvokeCommand)[0]?.args[0].input;
+    expect(sent?.FunctionName).toBe('lbaas-Project-Reconciler');
+    expect(JSON.parse(new TextDecoder().decode(sent?.Payload as Uint8Array))).toEqual({
+      takeover: { dryRun: true, agentPrefix: 'Project' },
+    });
+  });
+});

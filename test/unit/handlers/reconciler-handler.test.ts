@@ -106,4 +106,35 @@ describe('reconciler handler', () => {
     });
     expect(calls).toHaveLength(1);
   });
+
+  it('runs the takeover dry run when asked, refuses anything but a dry run with a sane prefix, and never runs the reconciler for it', async () => {
+    const { calls, reconciler } = recorder(done);
+    const asked: string[] = [];
+    const takeover = {
+      dryRun: async (agentPrefix: string) => {
+        asked.push(agentPrefix);
+        return { outcome: 'skipped' as const, reason: 'test' };
+      },
+    };
+    const handler = createReconcilerHandler(
+      reconciler,
+      { drift: 'repair', orphans: 'report' },
+      createTelemetry('reconciler', 'Project'),
+      takeover,
+    );
+    expect(await handler({ takeover: { dryRun: true, agentPrefix: 'Project' } })).toEqual({
+      outcome: 'skipped',
+      reason: 'test',
+    });
+    expect(await handler({ takeover: { dryRun: false, agentPrefix: 'Project' } })).toEqual({
+      outcome: 'refused',
+      reason: expect.stringMatching(/takeover.dryRun: only the dry run exists/),
+    });
+    expect(await handler({ takeover: { dryRun: true, agentPrefix: 'P.*' } })).toMatchObject({
+      outcome: 'refused',
+      reason: expect.stringMatching(/agentPrefix/),
+    });
+    expect(asked).toEqual(['Project']);
+    expect(calls).toEqual([]);
+  });
 });

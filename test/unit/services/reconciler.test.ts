@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { BigIpObject } from '../../../functions/domain/bigip-objects.js';
 import { BigIpError } from '../../../functions/domain/errors.js';
 import { applyTargetOf, LoadBalancerApplier } from '../../../functions/services/load-balancer-applier.js';
+import { NetworkProvisioner } from '../../../functions/services/network-provisioner.js';
 import { type ReconcileOptions, Reconciler } from '../../../functions/services/reconciler.js';
 import { type LbIds, lbIds, requests, uuid } from '../../support/factories.js';
 import { InMemoryAgentRegistry } from '../../support/fakes/in-memory-agent-registry.js';
@@ -10,6 +11,7 @@ import { InMemoryBindingStore } from '../../support/fakes/in-memory-binding-stor
 import { InMemoryHealthStore } from '../../support/fakes/in-memory-health-store.js';
 import { InMemoryLease } from '../../support/fakes/in-memory-lease.js';
 import { InMemoryResourceStore } from '../../support/fakes/in-memory-resource-store.js';
+import { overlappingCatalog, SUBNET_B } from '../../support/network-fixtures.js';
 import { inMemoryWriter, manualClock, parsed } from '../../support/service-fixtures.js';
 
 const ENV = 'Unit';
@@ -381,5 +383,186 @@ describe('Reconciler over in-memory ports', () => {
     expect(report).toMatchObject({ outcome: 'done', orphans: [] });
     expect(f.device.objects.size).toBe(before);
     expect(f.device.folders.has(`${ENV}_${ids.tenantId}`)).toBe(true);
+  });
+});
+
+/** An HA pair with the overlapping networks (route domains 2 and 3), the agent and the reconciler each with their own provisioner. */
+function networkFixture() {
+  const a = new InMemoryBigIp('bigip-a');
+  const b = new InMemoryBigIp('bigip-b');
+  b.failoverState = 'STANDBY';
+  const f = fixture([a, b]);
+  const provisioner = (host: string) =>
+    new NetworkProvisioner({
+      env: ENV,
+      group: 'default',
+      networks: overlappingCatalog,
+      writer: inMemoryWriter(ENV, f.cluster, f.lease, host).writer,
+      cluster: f.cluster,
+      unitNames: ['bigip-a', 'bigip-b'],
+    });
+  const agentNetworks = provisioner('a1');
+  const applier = new LoadBalancerApplier({
+    env: ENV,
+    host: 'a1',
+    resources: f.resources,
+    bindings: f.bindings,
+    registry: f.registry,
+    writer: inMemoryWriter(ENV, f.cluster, f.lease).writer,
+    statistics: new InMemoryHealthStore(f.resources),
+    clock: f.clock.now,
+    translation: { networks: overlappingCatalog },
+    networks: agentNetworks,
+  });
+  const reconcilerNetworks = provisioner('reconciler');
+  const release = { hook: async () => {} };
+  const networks: Pick<NetworkProvisioner, 'check' | 'placed' | 'release'> = {
+    check: (rds, repair) => reconcilerNetworks.check(rds, repair),
+    placed: () => reconcilerNetworks.placed(),
+    release: async (rd, wantedBy) => {
+      await release.hook();
+      return reconcilerNetworks.release(rd, wantedBy);
+    },
+  };
+  const reconciler = new Reconciler({
+    env: ENV,
+    cluster: f.cluster,
+    registry: f.registry,
+    bindings: f.bindings,
+    resources: f.resources,
+    writer: inMemoryWriter(ENV, f.cluster, f.lease, 'reconciler').writer,
+    sync: f.sync,
+    runLease: f.runLease,
+    owner: 'reconciler-1',
+    clock: f.clock.now,
+    translation: { networks: overlappingCatalog },
+    networks,
+  });
+  /** A load balancer with a member on network B (route domain 3), recorded and applied by the agent. */
+  const onNetworkB = async (ids: LbIds = lbIds()) => {
+    const submit = async (message: Record<string, unknown>) => {
+      const request = parsed(message);
+      await f.resources.recordRequest(request, ENV, f.clock.now());
+      await applier.apply(applyTargetOf(request));
+      return request;
+    };
+    await submit(requests.createLoadbalancer(ids, { vip_subnet_id: SUBNET_B, vip_route_domain: 3 }));
+    await f.bindings.bind({
+      loadbalancerId: ids.loadbalancerId,
+      env: ENV,
+      host: 'a1',
+      tenantId: ids.tenantId,
+      boundAt: 1,
+    });
+    const pool = await submit(requests.createPool(ids));
+    await submit(
+      requests.createMember(ids, pool.object.id as string, { address: '10.0.0.5', subnet_id: SUBNET_B }),
+    );
+    return ids;
+  };
+  const netNames = (unit: InMemoryBigIp) => [...unit.net.keys()].sort();
+  return { ...f, a, b, agentNetworks, reconcilerNetworks, reconciler, release, onNetworkB, netNames };
+}
+
+const NETWORK_2 = [
+  'route-domain/Common/Unit_rd2',
+  'self-ip/Common/Unit_float2',
+  'self-ip/Common/Unit_self2_0',
+  'vlan/Common/Unit_vlan2',
+];
+
+describe('Reconciler: networks no load balancer uses any more', () => {
+  it('reports a network left behind (a crash between the last delete and its removal), removes it only when told, on every unit, and keeps the used one', async () => {
+    const f = networkFixture();
+    await f.onNetworkB();
+    // What a crash after the last delete on network A leaves: its objects, and no load balancer.
+    await f.agentNetworks.ensure([2]);
+    const used = f.netNames(f.a).filter((k) => k.match(/[a-z]3(_\d)?$/));
+    expect(f.netNames(f.a)).toEqual([...NETWORK_2, ...used].sort());
+    expect(f.netNames(f.b)).toEqual(['self-ip/Common/Unit_self2_1', 'self-ip/Common/Unit_self3_1']);
+
+    const dry = await f.reconciler.run({ dryRun: true, orphans: 'remove' });
+    expect(dry).toMatchObject({ outcome: 'done', unusedNetworks: [{ routeDomain: 2, removed: false }] });
+    const reported = await f.reconciler.run(REPAIR);
+    expect(reported).toMatchObject({ unusedNetworks: [{ routeDomain: 2, removed: false }] });
+    expect(f.netNames(f.a)).toEqual([...NETWORK_2, ...used].sort());
+
+    const removed = await f.reconciler.run({ ...REPAIR, orphans: 'remove' });
+    expect(removed).toMatchObject({ outcome: 'done', unusedNetworks: [{ routeDomain: 2, removed: true }] });
+    expect(f.netNames(f.a)).toEqual(used);
+    expect(f.netNames(f.b)).toEqual(['self-ip/Common/Unit_self3_1']);
+    // Through the partition writer: under the network's own lease, confirmed on the group.
+    expect(f.lease.events.some((e) => e.includes(`${ENV}#cluster1#net2`))).toBe(true);
+    const again = await f.reconciler.run({ ...REPAIR, orphans: 'remove' });
+    expect(again).toMatchObject({ outcome: 'done', unusedNetworks: [] });
+  });
+
+  it('never removes a network something on the device still uses, nor objects with our names that are not ours', async () => {
+    const f = networkFixture();
+    await f.agentNetworks.ensure([2]);
+    // An operator's virtual address in route domain 2, in a partition of their own.
+    f.a.objects.set('virtual-address/ops/va', {
+      kind: 'virtual-address',
+      partition: 'ops',
+      name: 'va',
+      attrs: { address: '10.0.0.77%2' },
+    });
+    const kept = await f.reconciler.run({ ...REPAIR, orphans: 'remove' });
+    expect(kept).toMatchObject({
+      unusedNetworks: [{ routeDomain: 2, removed: false, kept: 'in use: /ops/va' }],
+    });
+    expect(f.netNames(f.a)).toEqual(NETWORK_2);
+    f.a.objects.delete('virtual-address/ops/va');
+    // The operator's VLAN with our name (another description) is never removed.
+    f.a.net.set('vlan/Common/Unit_vlan2', { tag: 2, description: 'the operator’s' });
+    const removed = await f.reconciler.run({ ...REPAIR, orphans: 'remove' });
+    expect(removed).toMatchObject({ unusedNetworks: [{ routeDomain: 2, removed: true }] });
+    expect(f.netNames(f.a)).toEqual(['vlan/Common/Unit_vlan2']);
+  });
+
+  it('decides again under the network’s lease: a load balancer recorded on the network meanwhile keeps it', async () => {
+    const f = networkFixture();
+    await f.agentNetworks.ensure([3]);
+    const ids = lbIds();
+    f.release.hook = async () => {
+      // Recorded (and settled) after the survey, before its apply reached the device.
+      const request = parsed(
+        requests.createLoadbalancer(ids, { vip_subnet_id: SUBNET_B, vip_route_domain: 3 }),
+      );
+      await f.resources.recordRequest(request, ENV, f.clock.now());
+      const lb = f.resources.get(ids.loadbalancerId, 'loadbalancer', ids.loadbalancerId);
+      if (lb)
+        await f.resources.recordOutcomes(
+          [{ kind: 'error', record: lb, reason: 'device busy' }],
+          f.clock.now(),
+        );
+    };
+    const report = await f.reconciler.run({ ...REPAIR, orphans: 'remove' });
+    expect(report).toMatchObject({
+      unusedNetworks: [
+        { routeDomain: 3, removed: false, kept: `in use: load balancer ${ids.loadbalancerId} (its records)` },
+      ],
+    });
+    expect(f.netNames(f.a)).toHaveLength(5);
+  });
+
+  it('leaves networks alone while a request is pending, and never looks for them on a scoped run', async () => {
+    const f = networkFixture();
+    await f.agentNetworks.ensure([2]);
+    const ids = lbIds();
+    await f.resources.recordRequest(parsed(requests.createLoadbalancer(ids)), ENV, f.clock.now());
+    const pending = await f.reconciler.run({ ...REPAIR, orphans: 'remove' });
+    expect(pending).toMatchObject({
+      unusedNetworks: [
+        { routeDomain: 2, removed: false, kept: 'a request is pending: the next run decides' },
+      ],
+    });
+    const scoped = await f.reconciler.run({
+      ...REPAIR,
+      orphans: 'remove',
+      scope: { tenantId: ids.tenantId },
+    });
+    expect(scoped.outcome === 'done' && scoped.unusedNetworks).toBeUndefined();
+    expect(f.netNames(f.a)).toEqual(NETWORK_2);
   });
 });
