@@ -21,6 +21,7 @@ import { isPending } from '../functions/domain/resource-state.js';
 import { type MetricEvent, metricEvents } from '../functions/shared/telemetry.js';
 import { describeTiming, TIMING_MODELS, type TimingModel } from '../local/bigip-simulator/timing-model.js';
 import { type LocalStack, startLocalStack } from '../local/local-stack.js';
+import { deviceLowerBoundSeconds } from './support/device-bound.js';
 import { benchTenant, httpPoolTree, vipSequence } from './support/load-balancer-trees.js';
 import { startBenchServices } from './support/local-services.js';
 import { machine, printTable, summarize, writeResult } from './support/stats.js';
@@ -126,7 +127,7 @@ async function run(timing: TimingModel): Promise<Scenario[]> {
     workerConcurrency: 5,
   });
   const { client } = stack;
-  const lowerBound = (writes: number) => Math.round((writes * timing.writeMs + timing.syncMs) / 10) / 100;
+  const lowerBound = (writes: number) => deviceLowerBoundSeconds(timing, writes);
   const out: Scenario[] = [];
   try {
     const loadBalancerWithPool = async () => {
@@ -293,7 +294,7 @@ async function run(timing: TimingModel): Promise<Scenario[]> {
         scenario: 'standard sequence, one request at a time',
         requests: steps.length,
         ...done(),
-        deviceLowerBoundSeconds: Math.round((steps.length * (timing.writeMs + timing.syncMs)) / 10) / 100,
+        deviceLowerBoundSeconds: deviceLowerBoundSeconds(timing, steps.length, steps.length),
       });
     }
   } finally {
