@@ -8,7 +8,12 @@
  *   2. a list page: DynamoDB calls for a page of 20 of a project's 60 load balancers (never a Scan);
  *   3. a full tree (load balancer, listener, pool, 2 members, monitor) to ACTIVE: with the real
  *      client (`openstack … --wait`, six commands, when Debian's client is installed), with the same
- *      six writes over HTTP polled every 50 ms, and in one single-call create.
+ *      six writes over HTTP polled every 50 ms, and in one single-call create;
+ *   4. under the `real` timing model (a second stack, an HA pair): a 100-member batch
+ *      (`PUT /v2/lbaas/pools/{id}/members`) and what it caused on the devices (configuration
+ *      writes, transaction commits, config-syncs, counted on the simulated units), then the time
+ *      from the API's answer to ACTIVE of a member, a pool and a listener change (20 each, one at a
+ *      time, p50/p95), each next to the device's lower bound for that change.
  *
  * Prints tables and, as its last line, a JSON object (also bench/results/api.json). Never fails on time.
  *
@@ -17,15 +22,19 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { promisify } from 'node:util';
 import { wireApi } from '../functions/wiring/api-wiring.js';
+import { callCost, describeTiming, TIMING_MODELS } from '../local/bigip-simulator/timing-model.js';
 import { DEFAULT_LOCAL_PROJECT, startLocalStack } from '../local/local-stack.js';
 import { startApiServer } from '../local/octavia-api-server.js';
 import { CallCounter } from './support/call-counter.js';
+import { deviceLowerBoundSeconds } from './support/device-bound.js';
 import { runConcurrently, startBenchServices } from './support/local-services.js';
 import { machine, printTable, summarize, writeResult } from './support/stats.js';
 
 const run = promisify(execFile);
+const loadAverageAtStart = loadavg().map((v) => Math.round(v * 100) / 100);
 const services = await startBenchServices();
 const stack = await startLocalStack({
   services: {
@@ -234,7 +243,7 @@ const pathOf = {
   pool: (c: (typeof children)[number]) => `/v2/lbaas/pools/${c.pool}`,
   member: (c: (typeof children)[number]) => `/v2/lbaas/pools/${c.pool}/members/${c.member}`,
 };
-const result: Record<string, unknown> = { benchmark: 'api', machine: machine(), timing: 'zero', trees };
+const result: Record<string, unknown> = { benchmark: 'api', timing: 'zero', trees };
 for (const [type, path] of Object.entries(pathOf)) {
   // First sighting (cold process) of each id: what it costs before the process knows where it lives.
   counter.reset();
@@ -286,7 +295,213 @@ printTable(Object.entries(trees).map(([k, v]) => ({ measure: k, value: v })));
 
 await server.close();
 await stack.stop();
+
+// ---- 4. changes under the `real` timing model: what reaches the device, and 202 → ACTIVE ----
+const real = TIMING_MODELS.real;
+const realStack = await startLocalStack({
+  services: {
+    dynamodbEndpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB as string,
+    sqsEndpoint: process.env.AWS_ENDPOINT_URL_SQS as string,
+  },
+  namePrefix: `apr${randomUUID().slice(0, 6)}`,
+  stateFile: false,
+  healthIntervalMs: 2 ** 30,
+  timing: real,
+  workerConcurrency: 5,
+  api: { port: 0 },
+});
+const realApi = realStack.api?.url as string;
+const realSubnet = realStack.environment.networks[0]?.subnets[0]?.id as string;
+
+/** The load balancer's status tree, polled every 50 ms until `done` holds for it (ERROR throws). */
+// biome-ignore lint/suspicious/noExplicitAny: the benchmark reads Octavia's status tree by path
+async function untilStatus(lbId: string, done: (lb: any) => boolean): Promise<void> {
+  const deadline = Date.now() + 5 * 60_000;
+  for (;;) {
+    const { body } = await call(realApi, 'GET', `/v2/lbaas/loadbalancers/${lbId}/status`);
+    const root = body.statuses?.loadbalancer;
+    if (JSON.stringify(root ?? {}).includes('"provisioning_status":"ERROR"'))
+      throw new Error(`load balancer ${lbId}: an object went to ERROR`);
+    if (root?.provisioning_status === 'ACTIVE' && done(root)) return;
+    if (Date.now() > deadline) throw new Error(`load balancer ${lbId} did not settle`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** What the devices did from here on: configuration writes (by the model's rule), of which commits, and config-syncs. */
+function deviceMeter() {
+  const from = realStack.devices.map((d) => ({ calls: d.calls.length, syncs: d.sync.requested }));
+  return () => {
+    const writes: Record<string, number> = {};
+    let total = 0;
+    let commits = 0;
+    let first = Number.POSITIVE_INFINITY;
+    let last = 0;
+    realStack.devices.forEach((d, i) => {
+      for (const c of d.calls.slice(from[i]?.calls ?? 0)) {
+        const cost = callCost(real, {
+          method: c.method,
+          path: c.path,
+          enlisted: c.transactionId !== undefined,
+          // Any number marks a commit; its size does not matter for the count.
+          commitCommands:
+            /^\/mgmt\/tm\/transaction\/\d+$/.test(c.path) && c.method === 'PATCH' ? 0 : undefined,
+        });
+        if (!cost.serial || c.path === '/mgmt/tm/cm') continue;
+        total++;
+        if (/^\/mgmt\/tm\/transaction\/\d+$/.test(c.path)) commits++;
+        first = Math.min(first, c.at);
+        last = Math.max(last, c.at + c.ms);
+        const shape = `${c.method} ${c.path.replace(/~[^/]+/g, '~…').replace(/\/\d+$/, '/N')}`;
+        writes[shape] = (writes[shape] ?? 0) + 1;
+      }
+    });
+    const configSyncs = realStack.devices.reduce(
+      (n, d, i) => n + d.sync.requested - (from[i]?.syncs ?? 0),
+      0,
+    );
+    return {
+      deviceWrites: total,
+      transactionCommits: commits,
+      configSyncs,
+      writeWindowMs: total > 0 ? Math.round(last - first) : 0,
+      writes,
+    };
+  };
+}
+
+const built = (
+  await call(realApi, 'POST', '/v2/lbaas/loadbalancers', {
+    loadbalancer: {
+      name: 'real',
+      vip_subnet_id: realSubnet,
+      listeners: [
+        { name: 'real-http', protocol: 'HTTP', protocol_port: 80, default_pool: { name: 'real-pool' } },
+      ],
+      pools: [{ name: 'real-pool', protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN' }],
+    },
+  })
+).body.loadbalancer as { id: string; listeners: { id: string }[]; pools: { id: string }[] };
+const realLb = built.id;
+const realListener = built.listeners[0]?.id as string;
+const realPool = built.pools[0]?.id as string;
+await untilStatus(realLb, () => true);
+
+// A 100-member batch: one PUT, answered 202; to ACTIVE when every member is.
+const N_BATCH = 100;
+const measureDevices = deviceMeter();
+started = performance.now();
+const batchAnswer = await call(realApi, 'PUT', `/v2/lbaas/pools/${realPool}/members`, {
+  members: Array.from({ length: N_BATCH }, (_, i) => ({
+    address: `10.0.${10 + Math.floor(i / 250)}.${(i % 250) + 1}`,
+    protocol_port: 8080,
+  })),
+});
+if (batchAnswer.status !== 202) throw new Error(`member batch: ${batchAnswer.status}`);
+const answeredAt = performance.now();
+await untilStatus(realLb, (root) => {
+  const members = root.listeners[0]?.pools[0]?.members ?? [];
+  return (
+    members.length === N_BATCH &&
+    members.every((m: { provisioning_status: string }) => m.provisioning_status === 'ACTIVE')
+  );
+});
+const batchSeconds = Math.round(performance.now() - answeredAt) / 1000;
+// ACTIVE is written once the change is confirmed on the pair; a moment more for any late call to be counted.
+await new Promise((r) => setTimeout(r, 1_000));
+const batch = {
+  members: N_BATCH,
+  answer: batchAnswer.status,
+  answerMs: Math.round(answeredAt - started),
+  answerToActiveSeconds: batchSeconds,
+  // The fewest calls: the pool's member list in one write, then one sync.
+  deviceLowerBoundSeconds: deviceLowerBoundSeconds(real, 1),
+  ...measureDevices(),
+};
+result.memberBatchReal = batch;
+const members = (await call(realApi, 'GET', `/v2/lbaas/pools/${realPool}/members`)).body.members as {
+  id: string;
+}[];
+
+// One change at a time, each waited for: the API's answer → ACTIVE of the object and its load balancer.
+const SAMPLES = 20;
+async function changes(
+  what: string,
+  path: string,
+  body: (i: number) => Record<string, unknown>,
+  tag: 'member' | 'pool' | 'listener',
+) {
+  const seconds: number[] = [];
+  const measure = deviceMeter();
+  for (let i = 0; i < SAMPLES; i++) {
+    const res = await call(realApi, 'PUT', path, body(i));
+    if (res.status !== 200) throw new Error(`${what}: ${res.status} ${JSON.stringify(res.body)}`);
+    const at = performance.now();
+    await untilStatus(realLb, (root) => {
+      const listener = root.listeners[0];
+      const pool = listener?.pools[0];
+      const object =
+        tag === 'listener'
+          ? listener
+          : tag === 'pool'
+            ? pool
+            : pool?.members.find((m: { id: string }) => m.id === members[0]?.id);
+      return object?.provisioning_status === 'ACTIVE';
+    });
+    seconds.push((performance.now() - at) / 1000);
+  }
+  const device = measure();
+  return {
+    change: what,
+    samples: SAMPLES,
+    answerToActiveSeconds: summarize(seconds),
+    // Each change is one configuration write at the fewest calls, then one sync.
+    deviceLowerBoundSeconds: deviceLowerBoundSeconds(real, 1),
+    deviceWritesPerChange: device.deviceWrites / SAMPLES,
+    configSyncsPerChange: device.configSyncs / SAMPLES,
+  };
+}
+const realChanges = [
+  await changes(
+    'member weight',
+    `/v2/lbaas/pools/${realPool}/members/${members[0]?.id}`,
+    (i) => ({ member: { weight: 2 + (i % 2) } }),
+    'member',
+  ),
+  await changes(
+    'pool lb_algorithm',
+    `/v2/lbaas/pools/${realPool}`,
+    (i) => ({ pool: { lb_algorithm: i % 2 === 0 ? 'LEAST_CONNECTIONS' : 'ROUND_ROBIN' } }),
+    'pool',
+  ),
+  await changes(
+    'listener connection_limit',
+    `/v2/lbaas/listeners/${realListener}`,
+    (i) => ({ listener: { connection_limit: 1000 + (i % 2) * 1000 } }),
+    'listener',
+  ),
+];
+result.changesReal = realChanges;
+result.timingReal = real;
+await realStack.stop();
+
+console.log(`\nUnder the \`real\` timing model (${describeTiming(real)}), an HA pair:\n`);
+console.log(
+  `A ${N_BATCH}-member batch: answered ${batch.answer} in ${batch.answerMs} ms, ACTIVE ${batch.answerToActiveSeconds} s after the answer (device lower bound ${batch.deviceLowerBoundSeconds} s); on the devices ${batch.deviceWrites} configuration writes (${batch.transactionCommits} transaction commits) within ${batch.writeWindowMs} ms, ${batch.configSyncs} config-sync: ${JSON.stringify(batch.writes)}\n`,
+);
+printTable(
+  realChanges.map((c) => ({
+    change: c.change,
+    samples: c.samples,
+    'answer → ACTIVE p50 / p95 (s)': `${c.answerToActiveSeconds.p50} / ${c.answerToActiveSeconds.p95}`,
+    'device lower bound (s)': c.deviceLowerBoundSeconds,
+    'device writes / change': c.deviceWritesPerChange,
+    'config-syncs / change': c.configSyncsPerChange,
+  })),
+);
+
 await services.stop();
+result.machine = { ...machine(), loadAverageAtStart };
 const path = writeResult('api', result);
 console.log(`\n(written to ${path})`);
 console.log(JSON.stringify(result));

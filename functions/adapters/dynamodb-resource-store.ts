@@ -35,6 +35,7 @@ import {
   type StoredObject,
 } from '../domain/refusals.js';
 import {
+  listedByProject,
   listingKeys,
   newResourceRecord,
   pendingStatusFor,
@@ -911,7 +912,9 @@ export class DynamoDbResourceStore implements ResourceStore {
             ...newResourceRecord(request, env, nowMs),
             key: Key.key,
             ...listingKeys(env, resource, request.object.id, (request.object as { name?: string }).name),
-            ...projectListingKeys(env, resource, tenantId, request.object.id, nowMs),
+            ...(listedByProject(resource)
+              ? projectListingKeys(env, resource, tenantId, request.object.id, nowMs)
+              : {}),
           },
           // The same request may come back (a retry after a partial failure, a redrive): it re-records,
           // but a request id reused by another tenant (or environment) never takes the object over.

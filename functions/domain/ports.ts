@@ -540,7 +540,7 @@ export interface ListPosition {
 
 /** The API's reads of the resources and claims tables beyond one load balancer's records. */
 export interface ObjectCatalog {
-  /** One page of a project's objects of one type in creation order (created_at, then id): a page of an index. */
+  /** One page of a project's objects of one type in creation order (created_at, then id): a page of an index; nothing for a type not `listedByProject`. */
   listByProject(
     env: string,
     type: ResourceType,

@@ -219,7 +219,17 @@ export function listingKeys(env: string, type: ResourceType, id: string, name: s
 }
 
 /**
- * The by-project index keys of an object: one project's objects of one type in one environment,
+ * Whether the by-project index holds objects of this type. A pool's members and a policy's rules
+ * are listed through their parent (one query of its load balancer's partition), never by project,
+ * so their items carry no index keys: a sparse index, and a member write goes to one index less
+ * (a 1,000-member batch writes its items 2,000 times, at creation and at ACTIVE).
+ */
+export function listedByProject(type: ResourceType): boolean {
+  return type !== 'member' && type !== 'l7rule';
+}
+
+/**
+ * The by-project index keys of an object (of a type {@link listedByProject}): one project's objects of one type in one environment,
  * in creation order (Octavia's default list order, created_at then id), so a listing's page is a
  * page of the index.
  */

@@ -93,6 +93,7 @@ import {
   buildTree,
   failedRequestTargets,
   type LoadBalancerTree,
+  listedByProject,
   type ObjectRef,
   type ResourceRecord,
   resourceKey,
@@ -259,8 +260,9 @@ export class OctaviaApi {
       body: { [many]: items, [`${many}_links`]: links },
     });
 
-    // A pool's members and a policy's rules: one query of their load balancer's partition.
-    if (type === 'member' || type === 'l7rule') {
+    // A pool's members and a policy's rules: one query of their load balancer's partition (they
+    // are not in the by-project index).
+    if (!listedByProject(type)) {
       const parentType = type === 'member' ? 'pool' : 'l7policy';
       const { tree, record: parent } = await this.find(parentType, parentId as string);
       authorize(this.deps.policy, 'read', caller, parent.tenantId);

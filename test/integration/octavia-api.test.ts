@@ -1,7 +1,15 @@
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RESOURCES_BY_PROJECT_INDEX } from '../../functions/shared/table-schema.js';
 import { wireApi } from '../../functions/wiring/api-wiring.js';
 import { wireScheduler } from '../../functions/wiring/scheduler-wiring.js';
-import { apiHarness, TEST_NETWORK, TEST_PROJECT, TEST_SUBNET } from '../support/api-harness.js';
+import {
+  apiHarness,
+  randomProject,
+  TEST_NETWORK,
+  TEST_PROJECT,
+  TEST_SUBNET,
+} from '../support/api-harness.js';
 import { lambdaContext, sqsEvent, sqsRecord } from '../support/factories.js';
 import { freshQueue } from '../support/local-aws.js';
 
@@ -379,6 +387,87 @@ describe('Octavia API over DynamoDB Local and fauxqs', () => {
     const calls = h.dynamoCalls();
     expect(calls.filter((c) => c === 'ScanCommand')).toEqual([]);
     expect(calls).toEqual(['QueryCommand', 'QueryCommand', 'QueryCommand']);
+  });
+
+  it('keeps a pool’s members and a policy’s rules out of the by-project index, and lists them through their parent', async () => {
+    const project = randomProject();
+    const res = await h.call(
+      'POST',
+      '/v2/lbaas/loadbalancers',
+      lbBody({
+        project_id: project,
+        listeners: [
+          {
+            protocol: 'HTTP',
+            protocol_port: 80,
+            default_pool: { name: 'p1' },
+            l7policies: [
+              {
+                action: 'REJECT',
+                rules: [{ type: 'PATH', compare_type: 'STARTS_WITH', value: '/admin' }],
+              },
+            ],
+          },
+        ],
+        pools: [
+          {
+            name: 'p1',
+            protocol: 'HTTP',
+            lb_algorithm: 'ROUND_ROBIN',
+            healthmonitor: { type: 'HTTP', delay: 2, timeout: 3, max_retries: 3 },
+            members: [
+              { address: '10.0.1.5', protocol_port: 80 },
+              { address: '10.0.1.6', protocol_port: 80 },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(res.status).toBe(201);
+    const lb = res.body.loadbalancer as {
+      id: string;
+      listeners: { l7policies: { id: string }[] }[];
+      pools: { id: string }[];
+    };
+    await h.queued();
+    await h.settle(lb.id);
+    // What the index holds of this project, per type: its items are the index's own (a Query of it).
+    const indexed = async (type: string) =>
+      (
+        await h.clients.dynamodb.send(
+          new QueryCommand({
+            TableName: h.tables.resources,
+            IndexName: RESOURCES_BY_PROJECT_INDEX,
+            KeyConditionExpression: 'projectKey = :pk',
+            ExpressionAttributeValues: { ':pk': { S: `${h.env}#${type}#${project}` } },
+          }),
+        )
+      ).Items?.length;
+    expect({
+      loadbalancer: await indexed('loadbalancer'),
+      listener: await indexed('listener'),
+      pool: await indexed('pool'),
+      healthmonitor: await indexed('healthmonitor'),
+      l7policy: await indexed('l7policy'),
+      member: await indexed('member'),
+      l7rule: await indexed('l7rule'),
+    }).toEqual({
+      loadbalancer: 1,
+      listener: 1,
+      pool: 1,
+      healthmonitor: 1,
+      l7policy: 1,
+      member: 0,
+      l7rule: 0,
+    });
+    const members = await h.call('GET', `/v2/lbaas/pools/${lb.pools[0]?.id}/members`);
+    expect((members.body.members as { address: string }[]).map((m) => m.address).sort()).toEqual([
+      '10.0.1.5',
+      '10.0.1.6',
+    ]);
+    const policy = lb.listeners[0]?.l7policies[0]?.id;
+    const rules = await h.call('GET', `/v2/lbaas/l7policies/${policy}/rules`);
+    expect((rules.body.rules as { value: string }[]).map((r) => r.value)).toEqual(['/admin']);
   });
 
   it('lists with Octavia’s fields, filters, sort, pagination and tags', async () => {

@@ -1,6 +1,6 @@
 import type { ResourceType } from '../../../functions/domain/lbaas-request.js';
 import type { ListPosition, ObjectCatalog } from '../../../functions/domain/ports.js';
-import type { ResourceRecord } from '../../../functions/domain/resource-state.js';
+import { listedByProject, type ResourceRecord } from '../../../functions/domain/resource-state.js';
 import type { InMemoryResourceStore } from './in-memory-resource-store.js';
 
 /** The Octavia API's catalog over the in-memory store: its records (in creation order) and VIP claims. */
@@ -15,7 +15,7 @@ export class StoreCatalog implements ObjectCatalog {
   ) {
     const { after } = page;
     const items = [...this.store.records.values()]
-      .filter((r) => r.env === env && r.type === type && r.tenantId === tenantId)
+      .filter((r) => listedByProject(r.type) && r.env === env && r.type === type && r.tenantId === tenantId)
       .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
       .filter(
         (r) =>
