@@ -2,6 +2,7 @@ import { BigIpError } from '../domain/errors.js';
 import type {
   BigIpDevice,
   DeviceCluster,
+  DeviceStatus,
   SyncClaim,
   SyncLedger,
   SyncLedgerState,
@@ -59,6 +60,8 @@ export class GroupSync {
   private lastSyncMs: number | undefined;
   /** How long the last sync-status read took to be answered. */
   private statusReadMs = 0;
+  /** Whether this writer's last claim started a sync (its next one likely does too). */
+  private ranLast = false;
 
   constructor(private readonly deps: GroupSyncDeps) {}
 
@@ -113,21 +116,25 @@ export class GroupSync {
     // The ledger's record that a sync this writer ran has ended: written while the units are asked
     // (one round trip fewer on the way to ACTIVE), and awaited before the ledger is used again.
     let ending: Promise<void> = Promise.resolve();
-    const run = async (n: number) => {
+    const run = async (n: number, status?: Promise<DeviceStatus>) => {
       await ending;
       let ok = false;
       try {
-        await this.runSync(device);
+        await this.runSync(device, status);
         ok = true;
       } finally {
         ending = ledger.end(ledgerKey, this.deps.owner, n, ok).catch(() => undefined);
       }
     };
     try {
+      // A writer that ran the group's last sync likely runs this one too: the failover state a sync
+      // needs is read beside the claim (one round trip fewer; a refused claim wastes one GET).
+      const status = this.ranLast ? device.status() : undefined;
+      status?.catch(() => undefined);
       const first = await this.claim(ledger, ledgerKey);
       if ('started' in first) {
         target = first.started;
-        await run(first.started);
+        await run(first.started, status);
         ran = first.started;
       } else target = first.busy.started + 1;
       for (;;) {
@@ -169,6 +176,7 @@ export class GroupSync {
     const now = this.deps.clock();
     const claim = await ledger.begin(ledgerKey, this.deps.owner, now, this.syncLeaseMs);
     this.polled = 'busy' in claim ? { ledgerKey, at: now, state: Promise.resolve(claim.busy) } : undefined;
+    this.ranLast = 'started' in claim;
     return claim;
   }
 
@@ -228,9 +236,9 @@ export class GroupSync {
    * Runs a config-sync from the unit that wrote (only while it is still ACTIVE) until the group
    * leaves the in-progress states; throws when it did not end well (the caller records the end).
    */
-  private async runSync(device: BigIpDevice): Promise<void> {
+  private async runSync(device: BigIpDevice, status?: Promise<DeviceStatus>): Promise<void> {
     const { clock, timers } = this.deps;
-    await this.assertStillActive(device);
+    await this.assertStillActive(device, status);
     await device.configSync(this.deps.syncGroup as string);
     const startedAt = clock();
     const deadline = startedAt + (this.deps.syncTimeoutMs ?? 30_000);
@@ -288,8 +296,7 @@ export class GroupSync {
       // few reads, and the first one (nothing to go by) is seen at most a second late.
       steps += 1;
       step = step === undefined ? firstStep : steps > 3 ? Math.min(step * 1.25, 1_000) : step;
-      poll =
-        expected === undefined ? Math.min(poll * 1.5, 1_000) : Math.max(0, step - this.statusReadMs);
+      poll = expected === undefined ? Math.min(poll * 1.5, 1_000) : Math.max(0, step - this.statusReadMs);
     }
   }
 
@@ -297,8 +304,8 @@ export class GroupSync {
    * Config-sync copies a unit's whole configuration: only from a unit read as ACTIVE just now (the
    * cluster sees this read too, and reads every unit again before its next choice).
    */
-  private async assertStillActive(device: BigIpDevice): Promise<void> {
-    const status = await device.status();
+  private async assertStillActive(device: BigIpDevice, read?: Promise<DeviceStatus>): Promise<void> {
+    const status = await (read ?? device.status());
     if (status.failoverState === 'ACTIVE') return;
     throw new BigIpError(
       `device ${device.name} is ${status.failoverState}, no longer ACTIVE: the change will be applied on the active unit`,

@@ -132,6 +132,45 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     expect(calls).toEqual(['begin', 'end']);
   });
 
+  it('reads the failover state a sync needs beside the claim when it ran the last sync, and still refuses a unit no longer ACTIVE', async () => {
+    const { a, b, time } = pair();
+    const ledger = new InMemorySyncLedger();
+    const events: string[] = [];
+    const begin = ledger.begin.bind(ledger);
+    ledger.begin = async (...args: Parameters<InMemorySyncLedger['begin']>) => {
+      events.push('claim asked');
+      const claim = await begin(...args);
+      events.push('claim answered');
+      return claim;
+    };
+    const status = a.status.bind(a);
+    a.status = async (options) => {
+      events.push('status read');
+      return status(options);
+    };
+    const sync = groupSync([a, b], time, { ledger });
+    write(a, pool('p1'));
+    await time.run(sync.confirm(a, holds('p1'), { changed: true }));
+    // The first change: nothing to go by, the state is read once the claim is granted.
+    expect(events.slice(0, 3)).toEqual(['claim asked', 'claim answered', 'status read']);
+    events.length = 0;
+    write(a, pool('p2'));
+    await time.run(sync.confirm(a, holds('p2'), { changed: true }));
+    // This writer ran the last sync: the read goes out with the claim, and is the one the sync uses.
+    expect(events.slice(0, 3)).toEqual(['status read', 'claim asked', 'claim answered']);
+    expect(events.filter((e) => e === 'status read')).toHaveLength(2); // before the sync, and after it
+    expect(b.objects.has('pool/P/p2')).toBe(true);
+    // A unit read as STANDBY beside the claim runs no sync.
+    write(a, pool('p3'));
+    a.failoverState = 'STANDBY';
+    b.failoverState = 'ACTIVE';
+    const started = a.syncsStarted;
+    await expect(time.run(sync.confirm(a, holds('p3'), { changed: true }))).rejects.toSatisfy(
+      (e) => e instanceof BigIpError && e.transient,
+    );
+    expect(a.syncsStarted).toBe(started);
+  });
+
   it('never runs two syncs at once, and covers many concurrent writers with few syncs', async () => {
     const { a, b, time } = pair();
     const ledger = new InMemorySyncLedger();
