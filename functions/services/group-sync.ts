@@ -296,7 +296,9 @@ export class GroupSync {
       // few reads, and the first one (nothing to go by) is seen at most a second late.
       steps += 1;
       step = step === undefined ? firstStep : steps > 3 ? Math.min(step * 1.25, 1_000) : step;
-      poll = expected === undefined ? Math.min(poll * 1.5, 1_000) : Math.max(0, step - this.statusReadMs);
+      // At least half a step between reads: reads slowed by a loaded device never run back to back.
+      poll =
+        expected === undefined ? Math.min(poll * 1.5, 1_000) : Math.max(step / 2, step - this.statusReadMs);
     }
   }
 
