@@ -22,7 +22,7 @@ import { type MetricEvent, metricEvents } from '../functions/shared/telemetry.js
 import { describeTiming, TIMING_MODELS, type TimingModel } from '../local/bigip-simulator/timing-model.js';
 import { type LocalStack, startLocalStack } from '../local/local-stack.js';
 import { deviceLowerBoundSeconds } from './support/device-bound.js';
-import { benchTenant, httpPoolTree, vipSequence } from './support/load-balancer-trees.js';
+import { benchTenant, httpPoolTree, standardSequence, vipSequence } from './support/load-balancer-trees.js';
 import { startBenchServices } from './support/local-services.js';
 import { machine, printTable, summarize, writeResult } from './support/stats.js';
 import { chosenTimings } from './support/timing-args.js';
@@ -251,42 +251,10 @@ async function run(timing: TimingModel): Promise<Scenario[]> {
 
     // 4. The standard sequence of bench:bigip, each request waited for.
     if (wanted.has('sequence')) {
-      const ids = { tenantId: tenant(), loadbalancerId: randomUUID() };
-      const listenerId = randomUUID();
-      const poolId = randomUUID();
-      const members = Array.from({ length: 10 }, () => randomUUID());
-      const steps: Record<string, unknown>[] = [
-        {
-          resource: 'loadbalancer',
-          operation: 'create',
-          object: { id: ids.loadbalancerId, vip_address: nextVip() },
-        },
-        {
-          resource: 'listener',
-          operation: 'create',
-          object: { id: listenerId, protocol: 'HTTP', protocol_port: 80 },
-        },
-        {
-          resource: 'pool',
-          operation: 'create',
-          object: { id: poolId, protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN', listener_id: listenerId },
-        },
-        ...members.map((id, i) => ({
-          resource: 'member',
-          operation: 'create',
-          object: { id, pool_id: poolId, address: memberAddress(9_000 + i), protocol_port: 8080 },
-        })),
-        {
-          resource: 'healthmonitor',
-          operation: 'create',
-          object: { id: randomUUID(), pool_id: poolId, type: 'HTTP', delay: 5, timeout: 3, max_retries: 3 },
-        },
-        { resource: 'member', operation: 'update', object: { id: members[0], weight: 5 } },
-        { resource: 'loadbalancer', operation: 'delete', object: { id: ids.loadbalancerId } },
-      ];
+      const { ids, messages: steps } = standardSequence(tenant(), nextVip(), (i) => memberAddress(9_000 + i));
       const done = meter(stack);
       for (const step of steps) {
-        const [submitted] = await client.submitMany([{ ...ids, ...step }]);
+        const [submitted] = await client.submitMany([step]);
         await client.wait(ids.loadbalancerId, {
           requests: submitted ? [submitted] : [],
           intervalMs: 50,

@@ -6,7 +6,10 @@
  *   quiet    one member create on a quiet load balancer, `--samples` times (default 20), each
  *            waited for and followed by a pause longer than the scheduler's agent cache;
  *   members  1,000 single-member creates on one load balancer, submitted at once;
- *   tenants  100 tenants making one change each (a member create) at once.
+ *   tenants  100 tenants making one change each (a member create) at once;
+ *   sequence the standard sequence of bench:bigip (sixteen requests, from a load balancer's create
+ *            to its delete), each waited for before the next is sent, as a client that waits for
+ *            ACTIVE after every step does (Octavia's tempest plugin, Terraform).
  *
  * For each: the AWS calls per request and stage (DynamoDB reads, writes, transactions and their
  * items; SQS sends, receives, deletes, visibility changes), which do not depend on the machine;
@@ -18,6 +21,7 @@
  *   npm run bench:pipeline                                          # both models, every scenario
  *   npm run bench:pipeline -- --timing real --scenario members --runs 3
  *   npm run bench:pipeline -- --out pipeline-loaded                 # bench/results/pipeline-loaded.json
+ *   npm run bench:pipeline -- --scenario sequence --traces /tmp/t.json  # every request's path, for profiling
  *
  * The results file (`bench/results/pipeline.json` unless `--out` names another) is written only
  * for a run of both models and every scenario, or whenever `--out` is given, with its Markdown
@@ -33,7 +37,7 @@ import { type MetricEvent, metricEvents } from '../functions/shared/telemetry.js
 import { describeTiming, TIMING_MODELS, type TimingModel } from '../local/bigip-simulator/timing-model.js';
 import { inFunction } from '../local/function-scope.js';
 import { type LocalStack, startLocalStack } from '../local/local-stack.js';
-import { benchTenant, httpPoolTree, vipSequence } from './support/load-balancer-trees.js';
+import { benchTenant, httpPoolTree, standardSequence, vipSequence } from './support/load-balancer-trees.js';
 import { startBenchServices } from './support/local-services.js';
 import { type PipelineResult, type PipelineRun, renderPipelineReport } from './support/pipeline-report.js';
 import {
@@ -64,7 +68,7 @@ if (RENDER) {
 }
 
 const chosen = chosenTimings();
-const SCENARIOS = ['quiet', 'members', 'tenants'] as const;
+const SCENARIOS = ['quiet', 'members', 'tenants', 'sequence'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 const wanted = new Set((arg('--scenario') ?? SCENARIOS.join(',')).split(','));
 for (const w of wanted)
@@ -73,6 +77,9 @@ for (const w of wanted)
 const RUNS = Number(arg('--runs') ?? 1);
 const SAMPLES = Number(arg('--samples') ?? 20);
 const OUT = arg('--out');
+/** Where to write every measured request's raw path (stage-times.ts `traces`), for profiling. */
+const TRACES = arg('--traces');
+const traced: unknown[] = [];
 const N_MEMBERS = 1_000;
 const N_TENANTS = 100;
 /** Longer than the scheduler's agent cache (2 s): each quiet create finds nothing warm. */
@@ -189,7 +196,8 @@ async function run(timing: TimingModel): Promise<RunResult[]> {
     runNo: number,
     lbs: readonly string[],
     requests: number,
-    writesAtFewest: number,
+    /** The device's own lower bound for these changes under the model, seconds. */
+    bound: number,
     work: () => Promise<{ requestIds: string[]; seconds: number; latency: number[] }>,
   ): Promise<RunResult> => {
     const load = { before: round2(loadavg()[0] ?? 0), after: 0 };
@@ -210,7 +218,7 @@ async function run(timing: TimingModel): Promise<RunResult[]> {
       addCosts(STAGES.filter((s) => s !== 'background').map((s) => stages[s])),
       requests,
     );
-    const bound = lowerBound(writesAtFewest);
+    if (TRACES) traced.push({ model: timing.name, scenario, run: runNo, requests: times.traces(requestIds) });
     return {
       scenario,
       run: runNo,
@@ -238,7 +246,7 @@ async function run(timing: TimingModel): Promise<RunResult[]> {
         if (!pool) throw new Error('no pool');
         await sleep(QUIET_PAUSE_MS);
         out.push(
-          await measure('quiet', runNo, [pool.ids.loadbalancerId], SAMPLES, 1, async () => {
+          await measure('quiet', runNo, [pool.ids.loadbalancerId], SAMPLES, lowerBound(1), async () => {
             const latency: number[] = [];
             const ids: string[] = [];
             let seconds = 0;
@@ -263,7 +271,7 @@ async function run(timing: TimingModel): Promise<RunResult[]> {
         if (!pool) throw new Error('no pool');
         out.push(
           // The fewest calls: the thousand members in one write of the pool's list, then one sync.
-          await measure('members', runNo, [pool.ids.loadbalancerId], N_MEMBERS, 1, async () => {
+          await measure('members', runNo, [pool.ids.loadbalancerId], N_MEMBERS, lowerBound(1), async () => {
             const done = finished();
             const t = performance.now();
             const sent = await submit(Array.from({ length: N_MEMBERS }, () => memberCreate(pool)));
@@ -285,7 +293,7 @@ async function run(timing: TimingModel): Promise<RunResult[]> {
             runNo,
             pools.map((p) => p.ids.loadbalancerId),
             N_TENANTS,
-            N_TENANTS,
+            lowerBound(N_TENANTS),
             async () => {
               const done = finished();
               const t = performance.now();
@@ -296,6 +304,34 @@ async function run(timing: TimingModel): Promise<RunResult[]> {
                 seconds: (performance.now() - t) / 1000,
                 latency: done.seconds,
               };
+            },
+          ),
+        );
+      }
+      if (wanted.has('sequence')) {
+        const { ids, messages } = standardSequence(tenant(), nextVip(), () => nextMemberAddress());
+        out.push(
+          // Every request changes something: at least one write and its own sync (each is waited for).
+          await measure(
+            'sequence',
+            runNo,
+            [],
+            messages.length,
+            round2((messages.length * (timing.writeMs + timing.syncMs)) / 1000),
+            async () => {
+              const latency: number[] = [];
+              const requestIds: string[] = [];
+              const t = performance.now();
+              for (const step of messages) {
+                const done = finished();
+                const [sent] = await submit([step]);
+                // As a client waits: until the load balancer's statuses say the request is done.
+                await client.wait(ids.loadbalancerId, { requests: sent ? [sent] : [], intervalMs: 50 });
+                await done.all(1);
+                latency.push(...done.seconds);
+                if (sent) requestIds.push(sent.requestId);
+              }
+              return { requestIds, seconds: (performance.now() - t) / 1000, latency };
             },
           ),
         );
@@ -367,6 +403,7 @@ for (const name of chosen) {
   print(results[name]);
 }
 await services.stop();
+if (TRACES) writeFileSync(TRACES, JSON.stringify(traced));
 const result: PipelineResult = {
   benchmark: 'pipeline',
   machine: machine(),

@@ -5,7 +5,7 @@ import type { summarize } from './stats.js';
 
 /** One scenario's run of `bench:pipeline` (an element of the results file's `results[model]`). */
 export interface PipelineRun {
-  scenario: 'quiet' | 'members' | 'tenants';
+  scenario: 'quiet' | 'members' | 'tenants' | 'sequence';
   run: number;
   requests: number;
   /** First submission → every request finished (quiet: the mean of one create). */
@@ -42,6 +42,7 @@ const SCENARIO_TEXT: Record<PipelineRun['scenario'], string> = {
   quiet: 'one member create on a quiet load balancer',
   members: '1,000 single-member creates on one load balancer',
   tenants: '100 tenants, one member create each, at once',
+  sequence: "the standard sequence (a load balancer's sixteen requests, create to delete), each waited for",
 };
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
@@ -68,7 +69,7 @@ export function renderPipelineReport(result: PipelineResult, rawName: string): s
   const all = models.flatMap((m) => (result.results[m] ?? []).map((r) => ({ model: m, ...r })));
   const loads = all.flatMap((r) => [r.load.before, r.load.after]);
   const groups = models.flatMap((model) =>
-    (['quiet', 'members', 'tenants'] as const)
+    (['quiet', 'members', 'tenants', 'sequence'] as const)
       .map((scenario) => ({
         model,
         scenario,

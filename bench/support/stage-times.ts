@@ -82,6 +82,33 @@ export class StageTimes {
     }
   };
 
+  /**
+   * Each request's raw path for profiling (`bench:pipeline -- --traces FILE`): when it was
+   * submitted, scheduled and forwarded, and what the invocation that finished it waited on, in
+   * milliseconds from its submission.
+   */
+  traces(requestIds: readonly string[]) {
+    return requestIds.map((id) => {
+      const submitted = this.submitted.get(id) ?? 0;
+      const worked = this.worked.get(id);
+      const at = (t: number | undefined) => (t === undefined ? undefined : t - submitted);
+      return {
+        requestId: id,
+        scheduled: at(this.scheduled.get(id)),
+        forwarded: at(this.forwarded.get(id)),
+        workerStarted: at(worked?.trace.startedAt),
+        workerEnded: at(worked?.trace.endedAt),
+        records: worked?.trace.records.length,
+        spans: (worked?.trace.spans ?? []).map((s) => ({
+          kind: s.kind,
+          detail: s.detail,
+          start: s.start - submitted,
+          ms: s.end - s.start,
+        })),
+      };
+    });
+  }
+
   /** Stage times of these requests (those seen through the whole path). */
   of(requestIds: readonly string[]): RequestTimes[] {
     const out: RequestTimes[] = [];

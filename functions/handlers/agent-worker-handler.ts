@@ -117,7 +117,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
 
   return async (event) => {
     emitMetric(metrics, METRICS.messages.name, event.Records.length);
-    const hold = await holdInFlight(event.Records, {
+    const hold = holdInFlight(event.Records, {
       visibility: deps.visibility,
       holdMs: config.inFlightHoldMs,
       onError: (error) => logger.warn('could not renew the in-flight hold', { error }),

@@ -21,10 +21,7 @@ export interface InFlightHoldOptions {
  * (timeout, crash, its agent declared dead) stops renewing, so its messages are visible again
  * within the hold and the reclaimer can move them to a live agent, rather than minutes later.
  */
-export async function holdInFlight(
-  records: SQSRecord[],
-  options: InFlightHoldOptions,
-): Promise<InFlightHold> {
+export function holdInFlight(records: SQSRecord[], options: InFlightHoldOptions): InFlightHold {
   const seconds = Math.max(1, Math.round(options.holdMs / 1000));
   const pending = new Map(records.map((r) => [r.messageId, r.receiptHandle]));
   let renewing: Promise<void> = Promise.resolve();
@@ -33,8 +30,10 @@ export async function holdInFlight(
     if (handles.length === 0) return;
     renewing = options.visibility.holdAll(handles, seconds).catch(options.onError);
   };
+  // The first hold is not waited for: the batch's work starts beside it (one round trip fewer
+  // before the device), and every release and the end wait for it, so it never lands after a
+  // record's own back-off. Until it lands the messages keep the receive's visibility, as before it.
   renew();
-  await renewing;
   // Renew at a third of the hold: two renewals can fail before a live worker's message reappears.
   const timer = setInterval(renew, (seconds * 1000) / 3);
   timer.unref?.();

@@ -2,6 +2,7 @@ import { BigIpError } from '../domain/errors.js';
 import type {
   BigIpDevice,
   DeviceCluster,
+  DeviceStatus,
   SyncClaim,
   SyncLedger,
   SyncLedgerState,
@@ -57,6 +58,10 @@ export class GroupSync {
   private earlyFinds = 0;
   /** How long the last config-sync took, as seen by this writer. */
   private lastSyncMs: number | undefined;
+  /** How long the last sync-status read took to be answered. */
+  private statusReadMs = 0;
+  /** Whether this writer's last claim started a sync (its next one likely does too). */
+  private ranLast = false;
 
   constructor(private readonly deps: GroupSyncDeps) {}
 
@@ -108,42 +113,61 @@ export class GroupSync {
         { device: device.name, transient: true },
       );
     };
-    const first = await this.claim(ledger, ledgerKey);
-    if ('started' in first) {
-      target = first.started;
-      await this.runSync(device, ledgerKey, first.started);
-      ran = first.started;
-    } else target = first.busy.started + 1;
-    for (;;) {
-      // A sync this writer ran to its end needs no read to say so.
-      const state: SyncLedgerState | undefined =
-        ran !== undefined && ran >= target ? undefined : await this.pollLedger(ledger, ledgerKey);
-      if (state === undefined || state.ended >= target) {
-        // The units are asked about the objects in scope; what the writer cleaned up after them (a
-        // node no member uses) they are not. A writer still ACTIVE synced all of it; one that lost
-        // ACTIVE inside the window re-applies on the new active unit, clean-up included (found by the
-        // long soak: a node left on the unit that took over).
-        if (await confirmed(target)) {
-          await this.assertStillActive(device);
-          return;
-        }
-        await this.assertStillActive(device);
-        // The sync ended without our objects (it failed, or a unit was away): the next one must cover them.
-        target = (state ?? (await ledger.read(ledgerKey, this.deps.clock()))).started + 1;
-        inTime();
-        continue;
+    // The ledger's record that a sync this writer ran has ended: written while the units are asked
+    // (one round trip fewer on the way to ACTIVE), and awaited before the ledger is used again.
+    let ending: Promise<void> = Promise.resolve();
+    const run = async (n: number, status?: Promise<DeviceStatus>) => {
+      await ending;
+      let ok = false;
+      try {
+        await this.runSync(device, status);
+        ok = true;
+      } finally {
+        ending = ledger.end(ledgerKey, this.deps.owner, n, ok).catch(() => undefined);
       }
-      if (!state.running) {
-        const claim = await this.claim(ledger, ledgerKey);
-        if ('started' in claim) {
-          await this.runSync(device, ledgerKey, claim.started);
-          this.polled = undefined;
-          ran = claim.started;
+    };
+    try {
+      // A writer that ran the group's last sync likely runs this one too: the failover state a sync
+      // needs is read beside the claim (one round trip fewer; a refused claim wastes one GET).
+      const status = this.ranLast ? device.status() : undefined;
+      status?.catch(() => undefined);
+      const first = await this.claim(ledger, ledgerKey);
+      if ('started' in first) {
+        target = first.started;
+        await run(first.started, status);
+        ran = first.started;
+      } else target = first.busy.started + 1;
+      for (;;) {
+        // A sync this writer ran to its end needs no read to say so.
+        const state: SyncLedgerState | undefined =
+          ran !== undefined && ran >= target ? undefined : await this.pollLedger(ledger, ledgerKey);
+        if (state === undefined || state.ended >= target) {
+          // The units are asked about the objects in scope; what the writer cleaned up after them (a
+          // node no member uses) they are not. A writer still ACTIVE synced all of it; one that lost
+          // ACTIVE inside the window re-applies on the new active unit, clean-up included (found by the
+          // long soak: a node left on the unit that took over). Both are asked at once, after the sync.
+          const [held] = await Promise.all([confirmed(target), this.assertStillActive(device)]);
+          if (held) return;
+          await ending;
+          // The sync ended without our objects (it failed, or a unit was away): the next one must cover them.
+          target = (state ?? (await ledger.read(ledgerKey, this.deps.clock()))).started + 1;
+          inTime();
           continue;
         }
+        if (!state.running) {
+          const claim = await this.claim(ledger, ledgerKey);
+          if ('started' in claim) {
+            await run(claim.started);
+            this.polled = undefined;
+            ran = claim.started;
+            continue;
+          }
+        }
+        inTime();
+        await this.deps.timers.sleep(this.deps.ledgerPollMs ?? 200);
       }
-      inTime();
-      await this.deps.timers.sleep(this.deps.ledgerPollMs ?? 200);
+    } finally {
+      await ending;
     }
   }
 
@@ -152,6 +176,7 @@ export class GroupSync {
     const now = this.deps.clock();
     const claim = await ledger.begin(ledgerKey, this.deps.owner, now, this.syncLeaseMs);
     this.polled = 'busy' in claim ? { ledgerKey, at: now, state: Promise.resolve(claim.busy) } : undefined;
+    this.ranLast = 'started' in claim;
     return claim;
   }
 
@@ -207,58 +232,73 @@ export class GroupSync {
     return undefined;
   }
 
-  /** Runs sync `n` from the unit that wrote (only while it is still ACTIVE) until the group leaves the in-progress states. */
-  private async runSync(device: BigIpDevice, ledgerKey: string, n: number): Promise<void> {
-    const ledger = this.deps.ledger as SyncLedger;
+  /**
+   * Runs a config-sync from the unit that wrote (only while it is still ACTIVE) until the group
+   * leaves the in-progress states; throws when it did not end well (the caller records the end).
+   */
+  private async runSync(device: BigIpDevice, status?: Promise<DeviceStatus>): Promise<void> {
     const { clock, timers } = this.deps;
-    let ok = false;
-    try {
-      await this.assertStillActive(device);
-      await device.configSync(this.deps.syncGroup as string);
-      const startedAt = clock();
-      const deadline = startedAt + (this.deps.syncTimeoutMs ?? 30_000);
-      // A group's syncs take about as long as its last one: the first poll goes then, later ones
-      // every tenth of it, so the end is seen within a tenth of a sync, mostly with one or two calls.
-      // Seen done at the first poll, it may have ended well before, so the estimate shrinks by a
-      // tenth, and by 30% when that happens twice in a row: an estimate taken under load comes down
-      // in a few syncs (found by the hundred-tenant benchmark: a 4 s estimate for 2 s syncs, which
-      // the old 1.5x steps could reach, held every waiting writer 2 s per sync; and by the soak,
-      // whose instant syncs waited out an estimate that shrank a tenth at a time). Steps are capped
-      // at a second for the same reason.
-      const expected = this.lastSyncMs;
-      let poll = expected === undefined ? (this.deps.syncPollMs ?? 500) : Math.max(50, expected);
-      let step: number | undefined;
-      for (;;) {
-        await timers.sleep(poll);
-        const sync = await device.syncStatus();
-        // Whether the change survived (a failover mid-sync, say) is what the units are asked next.
-        if (!SYNC_IN_PROGRESS.has(sync)) {
-          const took = clock() - startedAt;
-          const early = expected !== undefined && step === undefined;
-          this.earlyFinds = early ? this.earlyFinds + 1 : 0;
-          this.lastSyncMs = early ? took * (this.earlyFinds > 1 ? 0.7 : 0.9) : took;
-          if (sync === 'Disconnected') {
-            throw new BigIpError(`config-sync of ${this.deps.syncGroup} from ${device.name} ended ${sync}`, {
-              device: device.name,
-              transient: true,
-            });
-          }
-          ok = true;
-          return;
-        }
-        if (clock() >= deadline) {
-          throw new BigIpError(`config-sync of ${this.deps.syncGroup} not finished in time (still ${sync})`, {
+    await this.assertStillActive(device, status);
+    await device.configSync(this.deps.syncGroup as string);
+    const startedAt = clock();
+    const deadline = startedAt + (this.deps.syncTimeoutMs ?? 30_000);
+    // A group's syncs take about as long as its last one: the first read is timed to be answered
+    // then (a status read answers the state when it is answered, so the sleep leaves the last
+    // read's own time for it), later ones every twentieth of it, so the end is seen within a
+    // twentieth of a sync, mostly with one or two reads (a tenth, and an estimate that took the
+    // read's time and the lateness into the next sync, cost a waited-for request some 150 ms per
+    // sync in the standard sequence of bench:pipeline). The estimate is the middle of the last
+    // "still syncing" answer and the "done" one; a sync seen done at the first read may have ended
+    // well before, so the estimate then comes down by one step, and by 30% when that happens twice
+    // in a row: an estimate taken under load comes down in a few syncs (found by the hundred-tenant
+    // benchmark: a 4 s estimate for 2 s syncs held every waiting writer 2 s per sync; and by the
+    // soak, whose instant syncs waited out an estimate that shrank a tenth at a time). Steps are
+    // capped at a second for the same reason.
+    const expected = this.lastSyncMs;
+    const firstStep = Math.max(50, (expected ?? 0) * 0.05);
+    let poll =
+      expected === undefined ? (this.deps.syncPollMs ?? 500) : Math.max(0, expected - this.statusReadMs);
+    let step: number | undefined;
+    let steps = 0;
+    /** When (after the command) the last read that found the sync still running was answered. */
+    let running = 0;
+    for (;;) {
+      await timers.sleep(poll);
+      const asked = clock();
+      const sync = await device.syncStatus();
+      const answered = clock();
+      this.statusReadMs = answered - asked;
+      const at = answered - startedAt;
+      // Whether the change survived (a failover mid-sync, say) is what the units are asked next.
+      if (!SYNC_IN_PROGRESS.has(sync)) {
+        const early = expected !== undefined && step === undefined;
+        this.earlyFinds = early ? this.earlyFinds + 1 : 0;
+        this.lastSyncMs = Math.max(
+          1,
+          !early ? (running + at) / 2 : this.earlyFinds > 1 ? at * 0.7 : at - firstStep,
+        );
+        if (sync === 'Disconnected') {
+          throw new BigIpError(`config-sync of ${this.deps.syncGroup} from ${device.name} ended ${sync}`, {
             device: device.name,
             transient: true,
           });
         }
-        // Slowly growing steps: a sync much slower than the last one is still found with few reads,
-        // and the first one (nothing to go by) is seen at most a second late.
-        step = step === undefined ? Math.max(100, (expected ?? poll) * 0.1) : Math.min(step * 1.25, 1_000);
-        poll = expected === undefined ? Math.min(poll * 1.5, 1_000) : step;
+        return;
       }
-    } finally {
-      await ledger.end(ledgerKey, this.deps.owner, n, ok).catch(() => undefined);
+      running = at;
+      if (clock() >= deadline) {
+        throw new BigIpError(`config-sync of ${this.deps.syncGroup} not finished in time (still ${sync})`, {
+          device: device.name,
+          transient: true,
+        });
+      }
+      // Steps that grow after the third: a sync much slower than the last one is still found with
+      // few reads, and the first one (nothing to go by) is seen at most a second late.
+      steps += 1;
+      step = step === undefined ? firstStep : steps > 3 ? Math.min(step * 1.25, 1_000) : step;
+      // At least half a step between reads: reads slowed by a loaded device never run back to back.
+      poll =
+        expected === undefined ? Math.min(poll * 1.5, 1_000) : Math.max(step / 2, step - this.statusReadMs);
     }
   }
 
@@ -266,8 +306,8 @@ export class GroupSync {
    * Config-sync copies a unit's whole configuration: only from a unit read as ACTIVE just now (the
    * cluster sees this read too, and reads every unit again before its next choice).
    */
-  private async assertStillActive(device: BigIpDevice): Promise<void> {
-    const status = await device.status();
+  private async assertStillActive(device: BigIpDevice, read?: Promise<DeviceStatus>): Promise<void> {
+    const status = await (read ?? device.status());
     if (status.failoverState === 'ACTIVE') return;
     throw new BigIpError(
       `device ${device.name} is ${status.failoverState}, no longer ACTIVE: the change will be applied on the active unit`,

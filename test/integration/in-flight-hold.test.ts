@@ -35,7 +35,7 @@ describe('in-flight hold against fauxqs (queue visibility 60 s)', () => {
     );
     const [first] = await receive(queue.url, 1);
     expect(first?.body).toBe('m');
-    const hold = await holdInFlight([first as SQSRecord], {
+    const hold = holdInFlight([first as SQSRecord], {
       visibility: new SqsMessageVisibility(sqs, queue.url),
       holdMs: 1000,
       onError: (e) => {

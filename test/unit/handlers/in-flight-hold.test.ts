@@ -12,7 +12,7 @@ describe('the worker’s in-flight hold', () => {
   it('holds the whole batch at once, renews only unsettled records at a third of the hold, and stops', async () => {
     const calls: [string[], number][] = [];
     const visibility = { holdAll: vi.fn(async (h: string[], s: number) => void calls.push([h, s])) };
-    const hold = await holdInFlight([record('a'), record('b'), record('c')], {
+    const hold = holdInFlight([record('a'), record('b'), record('c')], {
       visibility: { ...visibility, delay: vi.fn() },
       holdMs: 3000,
       onError: () => undefined,
@@ -33,7 +33,7 @@ describe('the worker’s in-flight hold', () => {
   it('reports a failed renewal and keeps going (the next renewal may succeed)', async () => {
     const errors: unknown[] = [];
     let n = 0;
-    const hold = await holdInFlight([record('a')], {
+    const hold = holdInFlight([record('a')], {
       visibility: {
         delay: vi.fn(),
         holdAll: vi.fn(async () => {
@@ -54,7 +54,7 @@ describe('the worker’s in-flight hold', () => {
     let finish: () => void = () => undefined;
     const order: string[] = [];
     let first = true;
-    const hold = await holdInFlight([record('a')], {
+    const hold = holdInFlight([record('a')], {
       visibility: {
         delay: vi.fn(),
         holdAll: vi.fn(() => {

@@ -132,6 +132,45 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     expect(calls).toEqual(['begin', 'end']);
   });
 
+  it('reads the failover state a sync needs beside the claim when it ran the last sync, and still refuses a unit no longer ACTIVE', async () => {
+    const { a, b, time } = pair();
+    const ledger = new InMemorySyncLedger();
+    const events: string[] = [];
+    const begin = ledger.begin.bind(ledger);
+    ledger.begin = async (...args: Parameters<InMemorySyncLedger['begin']>) => {
+      events.push('claim asked');
+      const claim = await begin(...args);
+      events.push('claim answered');
+      return claim;
+    };
+    const status = a.status.bind(a);
+    a.status = async (options) => {
+      events.push('status read');
+      return status(options);
+    };
+    const sync = groupSync([a, b], time, { ledger });
+    write(a, pool('p1'));
+    await time.run(sync.confirm(a, holds('p1'), { changed: true }));
+    // The first change: nothing to go by, the state is read once the claim is granted.
+    expect(events.slice(0, 3)).toEqual(['claim asked', 'claim answered', 'status read']);
+    events.length = 0;
+    write(a, pool('p2'));
+    await time.run(sync.confirm(a, holds('p2'), { changed: true }));
+    // This writer ran the last sync: the read goes out with the claim, and is the one the sync uses.
+    expect(events.slice(0, 3)).toEqual(['status read', 'claim asked', 'claim answered']);
+    expect(events.filter((e) => e === 'status read')).toHaveLength(2); // before the sync, and after it
+    expect(b.objects.has('pool/P/p2')).toBe(true);
+    // A unit read as STANDBY beside the claim runs no sync.
+    write(a, pool('p3'));
+    a.failoverState = 'STANDBY';
+    b.failoverState = 'ACTIVE';
+    const started = a.syncsStarted;
+    await expect(time.run(sync.confirm(a, holds('p3'), { changed: true }))).rejects.toSatisfy(
+      (e) => e instanceof BigIpError && e.transient,
+    );
+    expect(a.syncsStarted).toBe(started);
+  });
+
   it('never runs two syncs at once, and covers many concurrent writers with few syncs', async () => {
     const { a, b, time } = pair();
     const ledger = new InMemorySyncLedger();
@@ -343,10 +382,14 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     expect(a.syncsStarted).toBe(1);
   });
 
-  it('polls a running sync at the last one’s duration, and recovers from an estimate taken under load', async () => {
+  /**
+   * Twelve syncs of a pair on virtual time, the first taking 4 s (a loaded group), the later ones
+   * 2 s; a sync-status read takes `readMs` and answers the state when it is answered. How many
+   * reads each sync cost and how late its end was seen.
+   */
+  async function pollTwelve(readMs: number) {
     const time = new VirtualTime();
     const { a, b } = pair(time);
-    // The first sync takes 4 s (a loaded group), the later ones 2 s, on virtual time.
     const durations = [4_000, ...Array(11).fill(2_000)];
     let startedAt = 0;
     let duration = 0;
@@ -360,6 +403,7 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     };
     a.syncStatus = async () => {
       polls += 1;
+      await time.sleep(readMs);
       if (time.now - startedAt < duration) return 'Not All Devices Synced';
       seenDoneAt ||= time.now;
       return 'In Sync';
@@ -375,12 +419,30 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
       reads.push(polls);
       late.push(Math.round(seenDoneAt - startedAt - duration));
     }
-    // The first sync, with nothing to go by: 0.5, 1.25, 2.25, 3.25, 4.25 s. Then at the last one's
-    // duration, shrinking by a tenth when a sync is done at the first read and by 30% when that
-    // happens twice in a row, until a read finds one still running (4.25, 3.83, 2.68, 1.87 s);
-    // from then on one or two reads, each sync seen at most a tenth late.
-    expect(reads).toEqual([5, 1, 1, 1, 2, 1, 2, 1, 2, 1, 2, 1]);
-    expect(late).toEqual([250, 2250, 1825, 678, 62, 62, 41, 41, 21, 21, 0, 0]);
     expect(a.syncsStarted).toBe(12);
+    return { reads, late };
+  }
+
+  it('polls a running sync at the last one’s duration, and recovers from an estimate taken under load', async () => {
+    const { reads, late } = await pollTwelve(0);
+    // The first sync, with nothing to go by: 0.5, 1.25, 2.25, 3.25, 4.25 s (250 ms late). Then at the
+    // last one's duration (the middle of 3.25 and 4.25 s), coming down by a step (a twentieth) when a
+    // sync is done at the first read and by 30% when that happens twice in a row (3.75, 3.56, 2.49,
+    // 1.75 s) until a read finds one still running: 1.75, 1.83, 1.92, 2.01 s (four reads, 7 ms late).
+    expect(reads.slice(0, 5)).toEqual([5, 1, 1, 1, 4]);
+    expect(late.slice(0, 5)).toEqual([250, 1750, 1563, 494, 7]);
+    // From then on one or two reads, each sync seen at most a twentieth of it (100 ms) late.
+    for (const n of reads.slice(5)) expect(n).toBeLessThanOrEqual(2);
+    for (const ms of late.slice(5)) expect(ms).toBeLessThanOrEqual(100);
+  });
+
+  it('times its reads to be answered at the expected end: a read that takes 50 ms does not make every sync seen late', async () => {
+    const { reads, late } = await pollTwelve(50);
+    // Once the estimate has come down (by the fifth sync), one or two reads and at most a twentieth
+    // late, as with instant reads; an estimate that kept each read's time would drift a read later
+    // every sync.
+    for (const n of reads.slice(5)) expect(n).toBeLessThanOrEqual(2);
+    for (const ms of late.slice(5)) expect(ms).toBeLessThanOrEqual(100);
+    expect(late.slice(5).reduce((x, y) => x + y, 0) / 7).toBeLessThan(70);
   });
 });
