@@ -80,7 +80,10 @@ describe('Octavia request bodies', () => {
     for (const [type, body] of [
       ['listener', { tls_versions: ['TLSv1.2'], tls_ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' }],
       ['listener', { client_authentication: 'MANDATORY', client_ca_tls_container_ref: 'ref' }],
-      ['pool', { tls_enabled: true, tls_container_ref: 'a', ca_tls_container_ref: 'b', tls_versions: ['TLSv1.3'] }],
+      [
+        'pool',
+        { tls_enabled: true, tls_container_ref: 'a', ca_tls_container_ref: 'b', tls_versions: ['TLSv1.3'] },
+      ],
     ] as const)
       expect(() => rejectUnsupported(type, body), JSON.stringify(body)).not.toThrow();
     expect(() => rejectUnsupported('listener', { alpn_protocols: ['h3'] })).toThrow(
