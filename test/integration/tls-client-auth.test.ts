@@ -111,7 +111,9 @@ describe('client authentication and TLS tuning on the device (simulator)', () =>
     });
     for (const field of ['cert', 'key', 'caFile'])
       expect(String(profile?.[field]), field).toMatch(new RegExp(`^/Test_${ids.tenantId}/`));
-    const virtual = dump(s, 'ltm/virtual').find((v) => v.fullPath.endsWith(listener.object.id as string)) as {
+    const virtual = dump(s, 'ltm/virtual').find((v) =>
+      v.fullPath.endsWith(listener.object.id as string),
+    ) as unknown as {
       profiles: { name: string; context?: string }[];
     };
     expect(virtual.profiles.map((p) => p.name)).toContain(profile?.fullPath);
@@ -125,7 +127,9 @@ describe('client authentication and TLS tuning on the device (simulator)', () =>
     expect(ours()).toEqual([]);
     const files = [...dump(s, 'sys/file/ssl-cert'), ...dump(s, 'sys/file/ssl-key')];
     expect(files.filter((f) => f.fullPath.startsWith(`/Test_${ids.tenantId}/`))).toEqual([]);
-    const vsAfter = dump(s, 'ltm/virtual').find((v) => v.fullPath.endsWith(listener.object.id as string)) as {
+    const vsAfter = dump(s, 'ltm/virtual').find((v) =>
+      v.fullPath.endsWith(listener.object.id as string),
+    ) as unknown as {
       profiles: { name: string }[];
     };
     expect(vsAfter.profiles.map((p) => p.name)).not.toContain(profile?.fullPath);
