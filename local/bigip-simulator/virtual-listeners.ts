@@ -8,7 +8,7 @@ export interface TlsMaterial {
   id: string;
   options: { cert: string[]; key: { pem: string; passphrase?: string }[]; ca?: string };
   /**
-   * The profile's peerCertMode (§7.17): `request` asks a client for a certificate, `require` refuses
+   * The profile’s peerCertMode (device-facts.md §7.17): `request` asks a client for a certificate, `require` refuses
    * the handshake of a client without one that `caFile` verifies; `ignore` (or unset) asks for none.
    */
   peerCertMode?: string;

@@ -311,7 +311,7 @@ describe('simulated data plane', () => {
     expect(await keyType('rsa_pss_rsae_sha256:rsa_pkcs1_sha256')).toBe('rsa');
   });
 
-  it('with peerCertMode require refuses a client without a certificate its caFile verifies, and serves one with (§7.17)', async () => {
+  it('with peerCertMode require refuses a client without a certificate its caFile verifies, and serves one with (device-facts.md §7.17)', async () => {
     const { sim, pool } = await sandbox();
     const web = await backend('web');
     cleanup.push(web.stop);
@@ -352,7 +352,7 @@ describe('simulated data plane', () => {
     await expect(request({})).rejects.toThrow(/certificate|alert|ECONNRESET|socket/i);
   });
 
-  it('re-encrypts to a TLS member with a server-ssl profile: its client certificate, and the member verified by caFile (§7.17)', async () => {
+  it('re-encrypts to a TLS member with a server-ssl profile: its client certificate, and the member verified by caFile (device-facts.md §7.17)', async () => {
     const { sim, pool } = await sandbox({ monitor: '' });
     const pem = (f: string) => readFileSync(join(import.meta.dirname, '..', 'fixtures', 'tls', f), 'utf8');
     // A member speaking TLS only, asking for a client certificate signed by the sites' CA.
