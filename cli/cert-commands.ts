@@ -27,7 +27,10 @@ export function addCertCommands(program: Command): void {
     .requiredOption('--name <name>', 'its name within the project (letters, digits, _ . -)')
     .requiredOption('--project <id>', 'the project (tenant) whose listeners may use it')
     .requiredOption('--cert <file>', 'the certificate (PEM)')
-    .requiredOption('--key <file>', 'its private key (PEM)')
+    .option(
+      '--key <file>',
+      'its private key (PEM); without it, a CA bundle for client or member verification',
+    )
     .option('--chain <file>', 'intermediate certificates (PEM)')
     .option('--passphrase-file <file>', 'the key’s passphrase (or LBAAS_CERT_PASSPHRASE)')
     .option('--json', 'machine-readable output')
@@ -37,7 +40,7 @@ export function addCertCommands(program: Command): void {
         : process.env.LBAAS_CERT_PASSPHRASE;
       const bundle: CertificateBundle = {
         certificate: readPem(opts.cert, '--cert'),
-        private_key: readPem(opts.key, '--key'),
+        ...(opts.key ? { private_key: readPem(opts.key, '--key') } : {}),
         ...(opts.chain ? { intermediates: readPem(opts.chain, '--chain') } : {}),
         ...(passphrase ? { passphrase } : {}),
       };

@@ -15,28 +15,41 @@ export function materialFrom(ref: string, raw: unknown): CertificateMaterial {
   if (typeof raw !== 'object' || raw === null)
     throw fail('is not a JSON object with certificate and private_key');
   const b = raw as Partial<CertificateBundle>;
-  if (typeof b.certificate !== 'string' || typeof b.private_key !== 'string')
-    throw fail('needs certificate and private_key (PEM text)');
+  if (typeof b.certificate !== 'string' || (b.private_key !== undefined && typeof b.private_key !== 'string'))
+    throw fail('needs certificate (PEM text) and, to be served, private_key');
   let x509: X509Certificate;
   try {
     x509 = new X509Certificate(b.certificate);
   } catch {
     throw fail('certificate is not a PEM X.509 certificate');
   }
-  let key: ReturnType<typeof createPrivateKey>;
-  try {
-    key = createPrivateKey({
-      key: b.private_key,
-      ...(b.passphrase ? { passphrase: b.passphrase } : {}),
-    });
-  } catch {
-    throw fail(
-      b.passphrase
-        ? 'private_key does not open with the passphrase'
-        : 'private_key is not a PEM private key (encrypted ones need passphrase)',
-    );
+  // Without a key it is a CA bundle (client_ca_tls_container_ref, ca_tls_container_ref): every
+  // certificate in it must parse; the translation refuses to serve it.
+  if (b.private_key === undefined) {
+    for (const c of b.certificate.match(PEM_CERT_RE) ?? []) {
+      try {
+        new X509Certificate(c);
+      } catch {
+        throw fail('certificate holds something that is not a certificate');
+      }
+    }
   }
-  if (!x509.checkPrivateKey(key)) throw fail('private_key does not belong to the certificate');
+  let key: ReturnType<typeof createPrivateKey> | undefined;
+  if (b.private_key !== undefined) {
+    try {
+      key = createPrivateKey({
+        key: b.private_key,
+        ...(b.passphrase ? { passphrase: b.passphrase } : {}),
+      });
+    } catch {
+      throw fail(
+        b.passphrase
+          ? 'private_key does not open with the passphrase'
+          : 'private_key is not a PEM private key (encrypted ones need passphrase)',
+      );
+    }
+    if (!x509.checkPrivateKey(key)) throw fail('private_key does not belong to the certificate');
+  }
   const chain = typeof b.intermediates === 'string' && b.intermediates.trim() ? b.intermediates : undefined;
   if (chain) {
     const certs = chain.match(PEM_CERT_RE) ?? [];
@@ -52,7 +65,7 @@ export function materialFrom(ref: string, raw: unknown): CertificateMaterial {
   const fingerprint = createHash('sha256')
     .update(b.certificate)
     .update('\0')
-    .update(b.private_key)
+    .update(b.private_key ?? '')
     .update('\0')
     .update(chain ?? '')
     .update('\0')
@@ -66,11 +79,11 @@ export function materialFrom(ref: string, raw: unknown): CertificateMaterial {
   const cn = /(?:^|\n)CN=([^\n]+)/.exec(x509.subject)?.[1];
   return {
     certificate: b.certificate,
-    privateKey: b.private_key,
+    ...(b.private_key !== undefined ? { privateKey: b.private_key } : {}),
     ...(chain ? { chain } : {}),
     ...(b.passphrase ? { passphrase: b.passphrase } : {}),
     fingerprint,
     serverNames: dns.length > 0 ? dns : cn ? [cn] : [],
-    ...(key.asymmetricKeyType ? { keyType: key.asymmetricKeyType } : {}),
+    ...(key?.asymmetricKeyType ? { keyType: key.asymmetricKeyType } : {}),
   };
 }

@@ -65,6 +65,8 @@ function collection(o: Pick<BigIpObject, 'kind' | 'partition' | 'monitorType' | 
       return '/mgmt/tm/sys/file/ssl-key';
     case 'client-ssl':
       return '/mgmt/tm/ltm/profile/client-ssl';
+    case 'server-ssl':
+      return '/mgmt/tm/ltm/profile/server-ssl';
   }
 }
 
@@ -611,12 +613,12 @@ export class IControlBigIpDevice implements BigIpDevice {
     });
   }
 
-  /** The partition's certificates, keys and client-ssl profiles (names only): three listing GETs. */
+  /** The partition's certificates, keys, client-ssl and server-ssl profiles (names only): four listing GETs. */
   private async listTls(partition: string): Promise<BigIpObject[]> {
     assertSafeName(partition, 'partition');
     const filter = `$filter=partition+eq+${partition}&$select=name,partition`;
-    const kinds = ['ssl-cert', 'ssl-key', 'client-ssl'] as const;
-    const lists = await limited(kinds, 3, async (kind) => {
+    const kinds = ['ssl-cert', 'ssl-key', 'client-ssl', 'server-ssl'] as const;
+    const lists = await limited(kinds, 4, async (kind) => {
       const response = await this.rest.request('GET', `${collection({ kind, partition })}?${filter}`, {
         accept: [400, 404],
       });
@@ -685,6 +687,7 @@ export class IControlBigIpDevice implements BigIpDevice {
       { kind: 'rule', path: '/mgmt/tm/ltm/rule' },
       { kind: 'tcp-profile', path: '/mgmt/tm/ltm/profile/tcp' },
       { kind: 'client-ssl', path: '/mgmt/tm/ltm/profile/client-ssl' },
+      { kind: 'server-ssl', path: '/mgmt/tm/ltm/profile/server-ssl' },
       { kind: 'ssl-cert', path: '/mgmt/tm/sys/file/ssl-cert' },
       { kind: 'ssl-key', path: '/mgmt/tm/sys/file/ssl-key' },
       ...(['http', 'https', 'tcp', 'gateway-icmp', 'udp'] as const).map((t) => ({
@@ -891,6 +894,9 @@ export class IControlBigIpDevice implements BigIpDevice {
         };
         // An encrypted key's passphrase goes with the profile's entry using it (the device keeps it encrypted).
         const passphrases = o.kind === 'client-ssl' ? o.passphrases : undefined;
+        // A server-ssl profile's one key: its passphrase beside it.
+        const serverKey = o.kind === 'server-ssl' ? o.passphrases?.[String(o.attrs.key)] : undefined;
+        if (serverKey) body.passphrase = serverKey;
         if (passphrases)
           body.certKeyChain = (o.attrs.certKeyChain as Record<string, unknown>[]).map((c) => {
             const passphrase = passphrases[String(c.key)];

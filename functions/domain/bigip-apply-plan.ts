@@ -170,8 +170,9 @@ export function scopeFor(tree: LoadBalancerTree, t: Translation, target: ScopeTa
     if (!switching && !uses) keys.delete(key);
   }
   // A TLS listener's objects are found by listing the partition's (their names carry the content).
+  // Keyed by the owner's resource key (a TERMINATED_HTTPS listener, a pool with TLS to members).
   const tlsPrefixes = [...t.tlsPrefixes]
-    .filter(([listenerId]) => full || ownedBy('listener', listenerId).some((k) => keys.has(k)))
+    .filter(([owner]) => full || (byOwner.get(owner) ?? []).some((k) => keys.has(k)))
     .map(([, prefix]) => prefix);
   const reads = readsFor([...keys].map(object).filter((o): o is BigIpObject => !!o));
   if (tlsPrefixes.length > 0 && !reads.some((r) => r.kind === 'tls-listing'))
@@ -321,7 +322,7 @@ function addDependencies(tree: LoadBalancerTree, t: Translation, keys: Set<strin
         refs.push(byPath.get(`ltm-policy:${p}`));
       for (const r of (o.attrs.rules as string[] | undefined) ?? []) refs.push(byPath.get(`rule:${r}`));
       for (const p of (o.attrs.profiles as string[] | undefined) ?? [])
-        refs.push(byPath.get(`tcp-profile:${p}`));
+        refs.push(byPath.get(`tcp-profile:${p}`), byPath.get(`server-ssl:${p}`));
     }
     // An iRule of ours names its pools in `pool /P/name` lines; a device refuses to save one naming a
     // pool that does not exist (device-facts.md §7.14), so the pools come first.
@@ -363,6 +364,7 @@ function readsFor(objects: BigIpObject[]): ReadUnit[] {
       case 'ssl-cert':
       case 'ssl-key':
       case 'client-ssl':
+      case 'server-ssl':
         put({ kind: 'tls-listing', partition: o.partition, name: o.partition });
         break;
       default:

@@ -15,6 +15,7 @@ export const OBJECT_KINDS = [
   'member',
   'virtual-address',
   'client-ssl',
+  'server-ssl',
   'ltm-policy',
   'rule',
   'virtual',
@@ -25,7 +26,12 @@ export const OBJECT_KINDS = [
  * that exists holds what its name says, so it is never updated, only created or deleted. Files are
  * put on a device outside transactions (upload, then install): before the change, removed after.
  */
-export const CONTENT_NAMED: ReadonlySet<ObjectKind> = new Set(['ssl-cert', 'ssl-key', 'client-ssl']);
+export const CONTENT_NAMED: ReadonlySet<ObjectKind> = new Set([
+  'ssl-cert',
+  'ssl-key',
+  'client-ssl',
+  'server-ssl',
+]);
 export const DEVICE_FILES: ReadonlySet<ObjectKind> = new Set(['ssl-cert', 'ssl-key']);
 export type ObjectKind = (typeof OBJECT_KINDS)[number];
 
@@ -52,7 +58,7 @@ export interface BigIpObject {
   content?: string;
   /** An encrypted key's passphrase (its install), with the same care. */
   passphrase?: string;
-  /** A client-ssl profile's encrypted keys' passphrases, by the key's full path, with the same care. */
+  /** A client-ssl or server-ssl profile's encrypted keys' passphrases, by the key's full path, with the same care. */
   passphrases?: Record<string, string>;
 }
 

@@ -45,6 +45,7 @@ import {
   type ResourceRecord,
   resourceKey,
 } from './resource-state.js';
+import { poolTls } from './server-ssl-translation.js';
 import { type CertificateLookup, listenerTls, tlsPrefix } from './tls-translation.js';
 
 export interface TranslationOptions {
@@ -74,7 +75,10 @@ export interface Translation {
   owner: Map<string, string>;
   /** Resource key → why it cannot be put on a device (it goes to ERROR). */
   errors: Map<string, string>;
-  /** TERMINATED_HTTPS listeners (live or being deleted) → the name prefix of their TLS objects. */
+  /**
+   * Owners of TLS objects (TERMINATED_HTTPS listeners, pools with TLS to members; live or being
+   * deleted) by resource key → the name prefix of their TLS objects.
+   */
   tlsPrefixes: Map<string, string>;
   /**
    * What a live listener the translation refused still has on a device, by name (a prefix ending in
@@ -320,6 +324,11 @@ class TranslationContext {
     return isDeleted(this.tree, record);
   }
 
+  /** Pools with TLS to members → their server-ssl profile (full path), for the virtuals using them. */
+  readonly serverSsl = new Map<string, string>();
+  /** Pools whose TLS cannot be translated now, and why (their listeners are held as they are). */
+  readonly poolTlsErrors = new Map<string, string>();
+
   private backupPools: Set<string> | undefined;
 
   /**
@@ -383,14 +392,28 @@ function translatePool(t: TranslationContext, pool: ResourceRecord): void {
     attrs: { apiAnonymous: proxyProtocolRule(fullPath(partition, name), proxyVersion(spec.protocol)) },
   };
   const sourceAddr = sourceAddrProfile(env, partition, pool.id, spec);
+  // Its TLS objects (server-ssl-translation.ts) are found by their prefix, as a listener's are.
+  const tlsOwned = () => t.out.tlsPrefixes.set(resourceKey('pool', pool.id), tlsPrefix(env, pool.id));
   if (t.deleted(pool)) {
     t.add('absent', { kind: 'pool', partition, name, attrs: {} }, pool);
     t.add('absent', cookie, pool);
     t.add('absent', sourceAddr, pool);
     if (proxyVersion(spec.protocol)) t.add('absent', rule, pool);
+    if (spec.tls_enabled !== undefined) tlsOwned();
     return;
   }
   if (proxyVersion(spec.protocol)) t.add('present', rule, pool);
+  const tls = poolTls(pool.id, spec, partition, env, t.options.certificates);
+  if (tls.error) {
+    // Its TLS objects stay as they are (a certificate that cannot be read never takes serving ones down).
+    t.fail(pool, tls.error);
+    t.poolTlsErrors.set(pool.id, tls.error);
+    t.out.held.push(tlsPrefix(env, pool.id));
+  } else {
+    if (spec.tls_enabled !== undefined) tlsOwned();
+    for (const o of tls.objects) t.add('present', o, pool);
+    if (tls.profile) t.serverSsl.set(pool.id, tls.profile);
+  }
   const members = tree.members.filter((m) => m.desired.pool_id === pool.id && !t.deleted(m));
   const ratio = members.some((m) => (m.desired as MemberSpec).weight > 1);
   // Backup members: priority group activation, the lower group only when the upper has no member up.
@@ -570,7 +593,8 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
   for (const [key, reason] of policy.errors) if (!out.errors.has(key)) out.errors.set(key, reason);
   // Stale TLS objects are removed by name prefix: only for a listener going away or fully translated
   // (a certificate that cannot be read must never take the serving ones down).
-  const tlsObjectsOf = () => out.tlsPrefixes.set(listener.id, tlsPrefix(env, listener.id));
+  const tlsObjectsOf = () =>
+    out.tlsPrefixes.set(resourceKey('listener', listener.id), tlsPrefix(env, listener.id));
   // A listener that cannot be applied goes to ERROR, and so does what depends on it (its L7
   // policies and rules: none of them reaches the device); what it has on a device stays (`held`).
   const refuse = (reason: string) => {
@@ -620,8 +644,25 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
     refuse(`default pool ${spec.default_pool_id} does not exist in load balancer ${tree.root.id}`);
     return;
   }
+  // A pool whose TLS to members cannot be translated now keeps its listener's virtual as it is.
+  const poolTlsError = pool && !t.deleted(pool) ? t.poolTlsErrors.get(pool.id) : undefined;
+  if (pool && poolTlsError) {
+    refuse(`its default pool ${pool.id} is not applied: ${poolTlsError}`);
+    return;
+  }
   const livePool =
     pool && !t.deleted(pool) && !out.errors.has(resourceKey('pool', pool.id)) ? pool : undefined;
+  // A server-ssl profile belongs to the virtual: every pool it sends to must want the same TLS.
+  const serverSsl = livePool ? t.serverSsl.get(livePool.id) : undefined;
+  const mixed = redirectPools(t, listener).find(
+    (p) => p.id !== livePool?.id && t.serverSsl.get(p.id) !== serverSsl,
+  );
+  if (mixed) {
+    refuse(
+      `its L7 policies send to pool ${mixed.id}, whose TLS to members differs from its default pool's: a BIG-IP virtual server has one server-ssl profile for every pool it sends to`,
+    );
+    return;
+  }
   const persist = persistence(listener, livePool, partition, env);
   if (persist instanceof LbaasError) {
     refuse(persist.message);
@@ -670,6 +711,12 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
     spec.allowed_cidrs !== undefined ||
     policy.managed ||
     tree.pools.some((p) => proxyVersion((p.desired as PoolSpec).protocol) !== undefined);
+  if (serverSsl) {
+    // TLS to members: the pool's server-ssl profile; it needs a full TCP proxy (not fastL4).
+    profiles = profiles.filter((p) => p !== '/Common/fastL4');
+    if (!profiles.some((p) => p === '/Common/tcp' || p.endsWith('_tcp'))) profiles.push('/Common/tcp');
+    profiles.push(serverSsl);
+  }
   for (const o of tls?.objects ?? []) t.add('present', o, listener);
   t.add(
     'present',
@@ -699,6 +746,21 @@ function translateListener(t: TranslationContext, listener: ResourceRecord): voi
     },
     listener,
   );
+}
+
+/** The live pools a listener's L7 policies send to. */
+function redirectPools(t: TranslationContext, listener: ResourceRecord): ResourceRecord[] {
+  const ids = new Set(
+    t.tree.l7policies
+      .filter(
+        (p) =>
+          !t.deleted(p) &&
+          (p.desired as { listener_id: string }).listener_id === listener.id &&
+          (p.desired as { action: string }).action === 'REDIRECT_TO_POOL',
+      )
+      .map((p) => (p.desired as { redirect_pool_id?: string }).redirect_pool_id),
+  );
+  return t.tree.pools.filter((p) => ids.has(p.id) && !t.deleted(p));
 }
 
 /**

@@ -3,6 +3,7 @@ import { FORWARDED_DECISIONS } from './agent-scheduler.js';
 import { canonicalIp } from './ip-address.js';
 import { regexProblem } from './l7-regex.js';
 import { isNetmask } from './persistence-profiles.js';
+import { PEER_CERT_MODE, tlsCiphersSpec, tlsVersionsSpec } from './tls-options.js';
 
 /**
  * The public contract of "SQS message submission": one versioned JSON message per LBaaS v2
@@ -175,6 +176,17 @@ export const listenerSpec = z
       .refine((ms) => ms % 1000 === 0, { error: 'must be whole seconds (a multiple of 1000 ms)' })
       .nullable()
       .optional(),
+    /**
+     * TERMINATED_HTTPS tuning (tls-options.ts): the versions and cipher string its client-ssl profiles
+     * take; absent, the parent profile's (/Common/clientssl) apply.
+     */
+    tls_versions: tlsVersionsSpec.nullable().optional(),
+    tls_ciphers: tlsCiphersSpec.nullable().optional(),
+    /** Client certificates (TERMINATED_HTTPS): checked against the CA certificate `client_ca_tls_container_ref`. */
+    client_authentication: z
+      .enum(Object.keys(PEER_CERT_MODE) as ['NONE', 'OPTIONAL', 'MANDATORY'])
+      .optional(),
+    client_ca_tls_container_ref: certificateRef.nullable().optional(),
     /** Octavia's insert_headers, the X-Forwarded-* family ("true"/"false", as Octavia takes them). */
     insert_headers: z
       .strictObject(
@@ -216,6 +228,20 @@ export const listenerSpec = z
         code: 'custom',
         message: `insert_headers needs an HTTP or TERMINATED_HTTPS listener, not ${l.protocol}`,
         path: ['insert_headers'],
+      });
+    const tuned = ['tls_versions', 'tls_ciphers', 'client_ca_tls_container_ref'] as const;
+    for (const field of tuned)
+      if (!tls && l[field] !== undefined && l[field] !== null)
+        ctx.addIssue({
+          code: 'custom',
+          message: `is for TERMINATED_HTTPS listeners, not ${l.protocol}`,
+          path: [field],
+        });
+    if ((l.client_authentication ?? 'NONE') !== 'NONE' && !l.client_ca_tls_container_ref)
+      ctx.addIssue({
+        code: 'custom',
+        message: `client_authentication ${l.client_authentication} needs client_ca_tls_container_ref`,
+        path: ['client_authentication'],
       });
     const all = [l.default_tls_container_ref, ...l.sni_container_refs].filter(Boolean);
     if (new Set(all).size !== all.length)
@@ -259,6 +285,15 @@ export const poolSpec = z
     session_persistence: sessionPersistenceSpec.nullable().default(null),
     admin_state_up: z.boolean().default(true),
     listener_id: uuid.nullable().default(null),
+    /**
+     * TLS towards the members (a server-ssl profile the pool owns, server-ssl-translation.ts): the client
+     * certificate it presents, the CA certificate members are verified against, versions and ciphers.
+     */
+    tls_enabled: z.boolean().optional(),
+    tls_container_ref: certificateRef.nullable().optional(),
+    ca_tls_container_ref: certificateRef.nullable().optional(),
+    tls_versions: tlsVersionsSpec.nullable().optional(),
+    tls_ciphers: tlsCiphersSpec.nullable().optional(),
     tags,
   })
   .refine(
@@ -505,9 +540,25 @@ export const MUTABLE_FIELDS: { [R in ResourceType]: readonly (keyof ObjectSpec[R
     'insert_headers',
     'allowed_cidrs',
     'idle_timeout_ms',
+    'tls_versions',
+    'tls_ciphers',
+    'client_authentication',
+    'client_ca_tls_container_ref',
     'tags',
   ],
-  pool: ['name', 'description', 'lb_algorithm', 'session_persistence', 'admin_state_up', 'tags'],
+  pool: [
+    'name',
+    'description',
+    'lb_algorithm',
+    'session_persistence',
+    'admin_state_up',
+    'tls_enabled',
+    'tls_container_ref',
+    'ca_tls_container_ref',
+    'tls_versions',
+    'tls_ciphers',
+    'tags',
+  ],
   member: ['name', 'weight', 'admin_state_up', 'backup', 'monitor_address', 'monitor_port', 'tags'],
   healthmonitor: [
     'name',

@@ -483,15 +483,12 @@ export function rejectUnsupported(type: keyof Bodies, o: Record<string, unknown>
         throw unsupported(
           'timeout_tcp_inspect other than 0 (a BIG-IP virtual server has no wait for more data before it decides)',
         );
-      if (set(o.client_ca_tls_container_ref))
-        throw unsupported('client_ca_tls_container_ref (client authentication)');
+      // TLS tuning and client authentication are translated (tls-options.ts); these two are not.
       if (set(o.client_crl_container_ref))
-        throw unsupported('client_crl_container_ref (client authentication)');
-      if (set(o.client_authentication) && o.client_authentication !== 'NONE')
-        throw unsupported(`client_authentication ${String(o.client_authentication)}`);
-      if (set(o.tls_ciphers)) throw unsupported('tls_ciphers');
-      if (set(o.tls_versions)) throw unsupported('tls_versions');
-      if (set(o.alpn_protocols)) throw unsupported('alpn_protocols');
+        throw unsupported(
+          'client_crl_container_ref (a certificate revocation list is not translated: no CRL file object is written to the device)',
+        );
+      rejectAlpn(o.alpn_protocols);
       const headers = (o.insert_headers as Record<string, string> | null | undefined) ?? {};
       for (const name of Object.keys(headers))
         if (!(SUPPORTED.insertHeaders as readonly string[]).includes(name))
@@ -505,16 +502,12 @@ export function rejectUnsupported(type: keyof Bodies, o: Record<string, unknown>
     }
     case 'pool': {
       only('protocol', SUPPORTED.poolProtocol, WHY.poolProtocol);
-      if (o.tls_enabled === true) throw unsupported('tls_enabled (TLS to members)');
-      for (const f of [
-        'tls_container_ref',
-        'ca_tls_container_ref',
-        'crl_container_ref',
-        'tls_ciphers',
-        'tls_versions',
-        'alpn_protocols',
-      ])
-        if (set(o[f])) throw unsupported(`${f} (TLS to members)`);
+      // TLS to members is translated (server-ssl-translation.ts), but for these two.
+      if (set(o.crl_container_ref))
+        throw unsupported(
+          'crl_container_ref (a certificate revocation list is not translated: no CRL file object is written to the device)',
+        );
+      rejectAlpn(o.alpn_protocols);
       if (o.healthmonitor) rejectUnsupported('healthmonitor', o.healthmonitor as Record<string, unknown>);
       for (const m of (o.members as Record<string, unknown>[] | null | undefined) ?? [])
         rejectUnsupported('member', m);
@@ -534,6 +527,31 @@ export function rejectUnsupported(type: keyof Bodies, o: Record<string, unknown>
       only('type', SUPPORTED.l7RuleType, 'SSL_CONN_HAS_CERT, SSL_VERIFY_RESULT and SSL_DN_FIELD rules');
       return;
   }
+}
+
+/** Octavia's ALPN protocol ids: anything else is its 400 before a provider is asked. */
+const ALPN_PROTOCOLS = ['h2', 'http/1.1', 'http/1.0'];
+
+/**
+ * alpn_protocols: Octavia's 400 for an unknown protocol id, else 501. A BIG-IP client-ssl or
+ * server-ssl profile has no list of ALPN protocols to set in this system's device facts (HTTP/2 is
+ * negotiated by an HTTP/2 profile, which is not translated).
+ */
+function rejectAlpn(value: unknown): void {
+  if (!set(value)) return;
+  if (!Array.isArray(value)) throw new OctaviaFault(400, 'Invalid input for field/attribute alpn_protocols.');
+  if (value.length === 0)
+    throw new OctaviaFault(
+      400,
+      'Empty ALPN protocol list. Either specify at least one ALPN protocol or remove this parameter to use the default.',
+    );
+  for (const v of value)
+    if (!ALPN_PROTOCOLS.includes(v as string))
+      throw new OctaviaFault(
+        400,
+        `Invalid input for field/attribute alpn_protocols. Value: '${String(v)}'. Value should be a valid ALPN protocol ID`,
+      );
+  throw unsupported('alpn_protocols (no ALPN setting of a BIG-IP SSL profile is translated)');
 }
 
 const TRUE = /^(1|t|true|on|y|yes)$/i;

@@ -50,6 +50,7 @@ import {
   unsupported,
 } from './octavia-bodies.js';
 import { DISPLAY_NAMES, faults, OctaviaFault } from './octavia-faults.js';
+import { listenerTlsFields, poolTlsFields } from './octavia-tls.js';
 import { defaultPoolOf } from './octavia-views.js';
 import { isNetmask } from './persistence-profiles.js';
 import type { LoadBalancerTree, ProvisioningStatus, ResourceRecord } from './resource-state.js';
@@ -391,6 +392,7 @@ function poolObject(id: string, p: PoolInput & { protocol: string; lb_algorithm:
     session_persistence: sessionPersistence(p.session_persistence, p.protocol),
     admin_state_up: flag(p.admin_state_up, true),
     listener_id: null,
+    ...poolTlsFields(p, p.protocol),
     tags: tagsOf(p.tags),
   };
 }
@@ -523,6 +525,7 @@ function listenerObject(
     insert_headers: headers,
     ...(l.allowed_cidrs ? { allowed_cidrs: allowedCidrs(l.allowed_cidrs, vipAddress) } : {}),
     idle_timeout_ms: idleTimeout(l, l.protocol) ?? undefined,
+    ...listenerTlsFields(l, l.protocol),
     tags: tagsOf(l.tags),
   };
 }
@@ -927,6 +930,7 @@ export function planListenerUpdate(
       sni_container_refs: body.sni_container_refs === undefined ? undefined : (body.sni_container_refs ?? []),
       insert_headers: headers,
       idle_timeout_ms: idleTimeout(body, stored.protocol),
+      ...listenerTlsFields(body, stored.protocol, stored),
       allowed_cidrs:
         body.allowed_cidrs === undefined
           ? undefined
@@ -964,6 +968,7 @@ export function planPoolUpdate(
       admin_state_up: body.admin_state_up === undefined ? undefined : body.admin_state_up === true,
       lb_algorithm: body.lb_algorithm ?? undefined,
       session_persistence: sp,
+      ...poolTlsFields(body, stored.protocol, stored.tls_enabled === true),
       tags: tagsOf(body.tags),
     },
     guardOf(tree, MUTABLE),

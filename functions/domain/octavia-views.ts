@@ -71,8 +71,18 @@ function memberAddress(d: MemberSpec): string {
   return d.written_address ?? d.address;
 }
 
-/** TLS options a listener and a pool show at Octavia's defaults (this provider refuses other values). */
-const TLS_DEFAULTS = { tls_ciphers: null, tls_versions: null, alpn_protocols: null } as const;
+/**
+ * TLS tuning as applied: the object's own versions and cipher string, or null where it set none (the
+ * parent profile's apply). ALPN is not translated (501), so it is always null.
+ */
+const tuning = (d: {
+  tls_versions?: string[] | null | undefined;
+  tls_ciphers?: string | null | undefined;
+}) => ({
+  tls_ciphers: d.tls_ciphers ?? null,
+  tls_versions: d.tls_versions ?? null,
+  alpn_protocols: null,
+});
 
 /** The listener whose default pool a pool is (its own `default_pool_id`, or the pool's `listener_id`). */
 export function defaultPoolOf(tree: LoadBalancerTree, listener: ResourceRecord): string | null {
@@ -143,12 +153,12 @@ export function listenerView(tree: LoadBalancerTree, r: ResourceRecord): Octavia
     timeout_member_connect: null,
     timeout_member_data: d.idle_timeout_ms ?? null,
     timeout_tcp_inspect: null,
-    client_ca_tls_container_ref: null,
-    client_authentication: 'NONE',
+    client_ca_tls_container_ref: d.client_ca_tls_container_ref ?? null,
+    client_authentication: d.client_authentication ?? 'NONE',
     client_crl_container_ref: null,
     // Octavia shows no list as null.
     allowed_cidrs: d.allowed_cidrs && d.allowed_cidrs.length > 0 ? d.allowed_cidrs : null,
-    ...TLS_DEFAULTS,
+    ...tuning(d),
   };
 }
 
@@ -174,11 +184,11 @@ export function poolView(tree: LoadBalancerTree, r: ResourceRecord): OctaviaObje
     listeners: ids(listenersOfPool(tree, r)),
     healthmonitor_id: monitor?.id ?? null,
     members: ids(membersOf(tree, r)),
-    tls_container_ref: null,
-    ca_tls_container_ref: null,
+    tls_container_ref: d.tls_container_ref ?? null,
+    ca_tls_container_ref: d.ca_tls_container_ref ?? null,
     crl_container_ref: null,
-    tls_enabled: false,
-    ...TLS_DEFAULTS,
+    tls_enabled: d.tls_enabled === true,
+    ...tuning(d),
   };
 }
 

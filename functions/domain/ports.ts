@@ -410,7 +410,8 @@ export interface CredentialsProvider {
 /** A certificate as an operator stores it: PEM text (the chain and passphrase optional). */
 export interface CertificateBundle {
   certificate: string;
-  private_key: string;
+  /** Absent for a CA bundle (certificates that verify peers, never served). */
+  private_key?: string;
   intermediates?: string;
   passphrase?: string;
 }

@@ -30,9 +30,15 @@ export function needsRecordChecks(request: LbaasRequest): boolean {
   if (request.operation === 'batch_update') return false;
   // A listener's certificates are checked with its protocol (an update names only what changes).
   if (request.resource === 'listener' && request.operation === 'update')
-    return ['default_tls_container_ref', 'sni_container_refs', 'insert_headers'].some(
-      (f) => f in request.changes,
-    );
+    return [
+      'default_tls_container_ref',
+      'sni_container_refs',
+      'insert_headers',
+      'client_ca_tls_container_ref',
+      'client_authentication',
+      'tls_versions',
+      'tls_ciphers',
+    ].some((f) => f in request.changes);
   // A monitor's Host name and HTTP version hold together only with what is stored.
   if (request.resource === 'healthmonitor' && request.operation === 'update')
     return ['http_version', 'domain_name'].some((f) => f in request.changes);
@@ -52,12 +58,20 @@ const refuse = (category: RejectionCategory, reason: string): { refusal: Refusal
  * the secret `lbaas/<env>/<project>/<name>`, and no tenant may serve another's key.
  */
 export function checkCertificateRefs(request: LbaasRequest, env: string): Refusal | undefined {
-  if (request.resource !== 'listener' || request.operation === 'delete') return undefined;
+  if ((request.resource !== 'listener' && request.resource !== 'pool') || request.operation === 'delete')
+    return undefined;
   const fields = (request.operation === 'update' ? request.changes : request.object) as Record<
     string,
     unknown
   >;
-  const refs = [fields.default_tls_container_ref, ...((fields.sni_container_refs as unknown[]) ?? [])];
+  // A listener's certificates and client CA, a pool's client certificate and CA (tls-translation.ts).
+  const refs = [
+    fields.default_tls_container_ref,
+    ...((fields.sni_container_refs as unknown[]) ?? []),
+    fields.client_ca_tls_container_ref,
+    fields.tls_container_ref,
+    fields.ca_tls_container_ref,
+  ];
   const namespace = certificateNamespace(env, request.tenantId);
   for (const ref of refs)
     if (typeof ref === 'string' && !ref.startsWith(namespace))

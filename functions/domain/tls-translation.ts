@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { assertSafeName, fullPath } from './bigip-names.js';
 import type { BigIpObject } from './bigip-objects.js';
 import type { ListenerSpec } from './lbaas-request.js';
+import { PEER_CERT_MODE, tuningAttrs } from './tls-options.js';
 
 /*
  * A TERMINATED_HTTPS listener's certificates on BIG-IP, the way F5's agent did it
@@ -19,10 +21,13 @@ import type { ListenerSpec } from './lbaas-request.js';
  * refused, with the reason, before anything reaches the device.
  */
 
-/** A certificate as the agent reads it from its store (Secrets Manager), with what it derived. */
+/**
+ * A certificate as the agent reads it from its store (Secrets Manager), with what it derived. A CA
+ * bundle (client_ca_tls_container_ref, ca_tls_container_ref) has no private key.
+ */
 export interface CertificateMaterial {
   certificate: string;
-  privateKey: string;
+  privateKey?: string;
   chain?: string;
   passphrase?: string;
   /** Hex digest of everything above: names derive from it. */
@@ -36,12 +41,24 @@ export interface CertificateMaterial {
 /** The certificates of the listeners being translated, by reference; an entry may say why it cannot be read. */
 export type CertificateLookup = ReadonlyMap<string, CertificateMaterial | { error: string }>;
 
-/** The certificate references of a listener: the default first. */
-export function certificateRefs(listener: ListenerSpec): string[] {
+/** The certificates a listener serves: the default first. */
+function servedRefs(listener: ListenerSpec): string[] {
   if (listener.protocol !== 'TERMINATED_HTTPS') return [];
   return [listener.default_tls_container_ref, ...listener.sni_container_refs].filter(
     (r): r is string => typeof r === 'string' && r.length > 0,
   );
+}
+
+/** The CA certificate a listener checks client certificates against, while it asks for them. */
+export function clientCaRef(listener: ListenerSpec): string | undefined {
+  if (listener.protocol !== 'TERMINATED_HTTPS') return undefined;
+  return listener.client_ca_tls_container_ref ?? undefined;
+}
+
+/** Every certificate reference of a listener (served ones, the default first; then its client CA). */
+export function certificateRefs(listener: ListenerSpec): string[] {
+  const ca = clientCaRef(listener);
+  return [...servedRefs(listener), ...(ca ? [ca] : [])];
 }
 
 /** `<env>_<16 hex of the listener id>_`: every TLS object of a listener starts so (stale ones are found by it). */
@@ -68,12 +85,27 @@ export function listenerTls(
 ): ListenerTls {
   const prefix = tlsPrefix(env, listenerId);
   const read: { ref: string; material: CertificateMaterial }[] = [];
-  for (const ref of certificateRefs(spec)) {
-    const material = certificates?.get(ref);
-    if (!material) return refused(`certificate ${ref} was not read`);
-    if ('error' in material) return refused(`certificate ${ref} cannot be read: ${material.error}`);
+  for (const ref of servedRefs(spec)) {
+    const material = readCertificate(certificates, ref);
+    if (typeof material === 'string') return refused(material);
+    if (!material.privateKey) return refused(`certificate ${ref} has no private key: it cannot be served`);
     read.push({ ref, material });
   }
+  // Client authentication: the CA file and peerCertMode; tuning: versions and ciphers (tls-options.ts).
+  const settings: Record<string, unknown> = { ...tuningAttrs(spec) };
+  const extra: BigIpObject[] = [];
+  const caRef = clientCaRef(spec);
+  if (caRef) {
+    const ca = caFile(prefix, partition, certificates, caRef);
+    if (typeof ca === 'string') return refused(ca);
+    extra.push(ca);
+    settings.caFile = fullPath(partition, ca.name);
+  }
+  settings.peerCertMode = PEER_CERT_MODE[spec.client_authentication ?? 'NONE'];
+  // Sent only when it asks for more than the parent's (peerCertMode ignore), so profiles of listeners
+  // that never set any of this stay as they were.
+  if (settings.peerCertMode === 'ignore' && !caRef) delete settings.peerCertMode;
+  const settingsDigest = Object.keys(settings).length > 0 ? settingsFingerprint(settings) : undefined;
   const [first, ...sni] = read;
   if (!first) return { objects: [], profiles: [] };
   // SNI certificates by the host they serve (the same one named twice counts once).
@@ -85,7 +117,7 @@ export function listenerTls(
     if (!group.some((g) => g.material.fingerprint === entry.material.fingerprint)) group.push(entry);
     byHost.set(host.toLowerCase(), group);
   }
-  const objects: BigIpObject[] = [];
+  const objects: BigIpObject[] = [...extra];
   const profiles: string[] = [];
   const add = (role: 'd' | 's', group: { ref: string; material: CertificateMaterial }[]) => {
     // Content-named: a profile's name follows every certificate it holds.
@@ -98,7 +130,11 @@ export function listenerTls(
       chains.push({ name: sorted.length === 1 ? 'default' : files.base, ...files.chain });
       if (material.passphrase) passphrases[files.chain.key] = material.passphrase;
     }
-    const digest = combined(sorted.map((g) => g.material.fingerprint));
+    // The settings are part of the name too: a profile that exists holds what its name says.
+    const digest = combined([
+      ...sorted.map((g) => g.material.fingerprint),
+      ...(settingsDigest ? [settingsDigest] : []),
+    ]);
     const profile: BigIpObject = {
       kind: 'client-ssl',
       partition,
@@ -109,6 +145,7 @@ export function listenerTls(
         certKeyChain: chains,
         sniDefault: role === 'd',
         ...(role === 's' ? { serverName: sorted[0]?.material.serverNames[0] } : {}),
+        ...settings,
       },
       ...(Object.keys(passphrases).length > 0 ? { passphrases } : {}),
     };
@@ -131,8 +168,50 @@ function refused(error: string): ListenerTls {
   return { objects: [], profiles: [], error };
 }
 
+/** A certificate as read, or why it cannot be used. */
+export function readCertificate(
+  certificates: CertificateLookup | undefined,
+  ref: string,
+): CertificateMaterial | string {
+  const material = certificates?.get(ref);
+  if (!material) return `certificate ${ref} was not read`;
+  if ('error' in material) return `certificate ${ref} cannot be read: ${material.error}`;
+  return material;
+}
+
+/**
+ * A CA bundle as one certificate file (its certificates, then any intermediates), named after its
+ * content under the owner's prefix: the file a profile's `caFile` names.
+ */
+export function caFile(
+  prefix: string,
+  partition: string,
+  certificates: CertificateLookup | undefined,
+  ref: string,
+): BigIpObject | string {
+  const material = readCertificate(certificates, ref);
+  if (typeof material === 'string') return material;
+  return {
+    kind: 'ssl-cert',
+    partition,
+    name: assertSafeName(`${prefix}${material.fingerprint.slice(0, 12)}_ca.crt`, 'certificate'),
+    attrs: {},
+    content: material.chain ? `${material.certificate.trimEnd()}\n${material.chain}` : material.certificate,
+  };
+}
+
+/** 12 hex digits of a profile's settings (a fingerprint-like value, mixed into its content name). */
+export function settingsFingerprint(settings: Record<string, unknown>): string {
+  const canonical = JSON.stringify(
+    Object.keys(settings)
+      .sort()
+      .map((k) => [k, settings[k]]),
+  );
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 12);
+}
+
 /** A certificate's files (certificate, key, chain) and the certKeyChain entry naming them. */
-function certificateFiles(prefix: string, partition: string, material: CertificateMaterial) {
+export function certificateFiles(prefix: string, partition: string, material: CertificateMaterial) {
   const base = assertSafeName(`${prefix}${material.fingerprint.slice(0, 12)}`, 'certificate');
   const cert: BigIpObject = {
     kind: 'ssl-cert',
@@ -146,7 +225,7 @@ function certificateFiles(prefix: string, partition: string, material: Certifica
     partition,
     name: `${base}.key`,
     attrs: {},
-    content: material.privateKey,
+    content: material.privateKey ?? '',
     ...(material.passphrase ? { passphrase: material.passphrase } : {}),
   };
   const chain: BigIpObject | undefined = material.chain
@@ -167,7 +246,7 @@ function certificateFiles(prefix: string, partition: string, material: Certifica
  * 12 hex digits naming a profile after its certificates: a certificate's own for one, the digits'
  * exclusive or for several (order-free, and changing with any of them).
  */
-function combined(fingerprints: readonly string[]): string {
+export function combined(fingerprints: readonly string[]): string {
   let out = '';
   for (let i = 0; i < 12; i++) {
     let digit = 0;

@@ -1,10 +1,12 @@
-import { certificateNamespace, type ListenerSpec } from '../domain/lbaas-request.js';
+import { certificateNamespace, type ListenerSpec, type PoolSpec } from '../domain/lbaas-request.js';
 import type { CertificateStore } from '../domain/ports.js';
 import { isDeleted, type LoadBalancerTree } from '../domain/resource-state.js';
+import { poolCertificateRefs } from '../domain/server-ssl-translation.js';
 import { type CertificateLookup, certificateRefs } from '../domain/tls-translation.js';
 
 /**
- * The certificates of a load balancer's live TERMINATED_HTTPS listeners, read for one translation
+ * The certificates of a load balancer's live TERMINATED_HTTPS listeners (served ones and client CAs)
+ * and of its pools with TLS to members, read for one translation
  * (each reference once). One that cannot be read, or that belongs to another project or
  * environment, is an entry with the reason: its listener goes to ERROR, the rest applies.
  */
@@ -16,6 +18,8 @@ export async function lookupCertificates(
   const refs = new Set<string>();
   for (const l of tree.listeners)
     if (!isDeleted(tree, l)) for (const ref of certificateRefs(l.desired as ListenerSpec)) refs.add(ref);
+  for (const p of tree.pools)
+    if (!isDeleted(tree, p)) for (const ref of poolCertificateRefs(p.desired as PoolSpec)) refs.add(ref);
   const out = new Map<string, Awaited<ReturnType<CertificateStore['read']>> | { error: string }>();
   const namespace = certificateNamespace(env, tree.root.tenantId);
   await Promise.all(

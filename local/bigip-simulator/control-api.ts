@@ -43,6 +43,7 @@ export function dumpConfig(store: ConfigStore): Record<string, unknown[]> {
     'ltm/rule',
     'ltm/profile/tcp',
     'ltm/profile/client-ssl',
+    'ltm/profile/server-ssl',
     'sys/file/ssl-cert',
     'sys/file/ssl-key',
     ...MONITOR_TYPES.map((t) => `ltm/monitor/${t}` as Collection),

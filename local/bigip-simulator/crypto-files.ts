@@ -141,18 +141,21 @@ export class CryptoFiles {
       return render(collection, object);
     }
     if (method !== 'DELETE') throw new SimError(405, errors.methodNotAllowed(method));
-    const user = store
-      .all('ltm/profile/client-ssl')
-      .find((p) =>
-        ((p.attrs.certKeyChain as Record<string, string>[]) ?? []).some((c) =>
-          [c.cert, c.key, c.chain].includes(path),
-        ),
-      );
+    const files = (p: { attrs: Record<string, unknown> }) => [
+      ...((p.attrs.certKeyChain as Record<string, string>[]) ?? []).flatMap((c) => [c.cert, c.key, c.chain]),
+      p.attrs.caFile,
+      p.attrs.cert,
+      p.attrs.key,
+      p.attrs.chain,
+    ];
+    const user = [...store.all('ltm/profile/client-ssl'), ...store.all('ltm/profile/server-ssl')].find((p) =>
+      files(p).includes(path),
+    );
     if (user)
       throw new SimError(
         400,
         errors.invalidValue(
-          `simulator: ${path} is in use by client-ssl profile ${user.fullPath} (no public source quotes this refusal)`,
+          `simulator: ${path} is in use by SSL profile ${user.fullPath} (no public source quotes this refusal)`,
         ),
       );
     store.remove(collection, path);

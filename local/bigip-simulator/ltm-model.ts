@@ -107,6 +107,7 @@ export class ConfigStore {
       ['ltm/profile/fastl4', 'fastL4'],
       ['ltm/profile/one-connect', 'oneconnect'],
       ['ltm/profile/client-ssl', 'clientssl'],
+      ['ltm/profile/server-ssl', 'serverssl'],
       ['ltm/profile/udp', 'udp'],
       ['ltm/persistence/cookie', 'cookie'],
       ['ltm/persistence/source-addr', 'source_addr'],

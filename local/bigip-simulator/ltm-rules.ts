@@ -171,6 +171,14 @@ export function applyAttributes(
           );
       }
     }
+    // The CA file a client-ssl profile checks client certificates against is an installed certificate
+    // (the attribute's name: device-facts.md §7.17; the refusal's wording is the generic foreign key's).
+    if (a.caFile !== undefined && a.caFile !== 'none' && !store.get('sys/file/ssl-cert', String(a.caFile)))
+      throw new SimError(
+        400,
+        errors.foreignKey(String(a.caFile), 'client-ssl profile caFile', object.fullPath, 'caFile_FK'),
+      );
+    sslOptions(object.fullPath, a);
     // One key pair per key type (an RSA and an ECDSA one for one host): inferred from how a profile
     // serves several certificates; the device's refusal of two of one type is not quoted anywhere.
     const types = chains.map((c) => {
@@ -184,6 +192,27 @@ export function applyAttributes(
           `simulator: client-ssl profile ${object.fullPath} has two key pairs of one key type (${types.join(', ')}); inferred, the device's wording is not quoted`,
         ),
       );
+  } else if (collection === 'ltm/profile/server-ssl') {
+    // §7.17: a server-ssl profile's attributes (cert, key, chain, caFile, peerCertMode, tmOptions,
+    // ciphers), stored as sent; what it names must be installed (the generic foreign-key wording).
+    Object.assign(a, attrs);
+    if (creating) a.defaultsFrom ??= '/Common/serverssl';
+    if (!store.get('ltm/profile/server-ssl', String(a.defaultsFrom)))
+      throw new SimError(400, errors.notFound('Profile', String(a.defaultsFrom)));
+    for (const [field, collectionOf] of [
+      ['cert', 'sys/file/ssl-cert'],
+      ['key', 'sys/file/ssl-key'],
+      ['chain', 'sys/file/ssl-cert'],
+      ['caFile', 'sys/file/ssl-cert'],
+    ] as const) {
+      const ref = a[field];
+      if (ref !== undefined && ref !== 'none' && !store.get(collectionOf, String(ref)))
+        throw new SimError(
+          400,
+          errors.foreignKey(String(ref), `server-ssl profile ${field}`, object.fullPath, `${field}_FK`),
+        );
+    }
+    sslOptions(object.fullPath, a);
   } else if (collection === 'ltm/profile/tcp') {
     Object.assign(a, attrs);
     if (creating) a.defaultsFrom ??= '/Common/tcp';
@@ -271,7 +300,7 @@ function validateVirtual(store: ConfigStore, vs: StoredObject): void {
     // A UDP virtual takes a UDP profile and no TCP-side one, and a TCP virtual no UDP profile
     // (the simulator's refusal: no public source quotes the device's words).
     const udpProfile = !!store.get('ltm/profile/udp', p.name);
-    const tcpSide = ['tcp', 'fastl4', 'http', 'one-connect', 'client-ssl'].some((t) =>
+    const tcpSide = ['tcp', 'fastl4', 'http', 'one-connect', 'client-ssl', 'server-ssl'].some((t) =>
       store.get(`ltm/profile/${t}` as Collection, p.name),
     );
     if ((a.ipProtocol === 'udp' && tcpSide) || (a.ipProtocol === 'tcp' && udpProfile))
@@ -408,4 +437,32 @@ function monitorDestination(value: string): string {
   if (!host || !port || (host !== '*' && !isIP(host)) || (port !== '*' && Number(port) > 65535))
     throw new SimError(400, errors.invalidValue(`Invalid monitor destination ${value}`));
   return value.trim();
+}
+
+/** tmsh's names of the protocol versions an SSL profile's options turn off (device-facts.md §7.17). */
+const VERSION_OPTIONS = new Set(['no-sslv3', 'no-tlsv1', 'no-tlsv1.1', 'no-tlsv1.2', 'no-tlsv1.3']);
+
+/**
+ * What the simulator checks of an SSL profile's client-certificate mode and options: the values the
+ * device facts name (§7.17). A device takes many more options (`dont-insert-empty-fragments`, …);
+ * no fact says which it refuses, so only these are taken here, and an unknown one is refused as a
+ * simulator's own check (a message of its own, not the device's wording).
+ */
+function sslOptions(path: string, a: Record<string, unknown>): void {
+  if (a.peerCertMode !== undefined && !['ignore', 'request', 'require'].includes(String(a.peerCertMode)))
+    throw new SimError(
+      400,
+      errors.invalidValue(
+        `simulator: ${path} peerCertMode ${String(a.peerCertMode)} is not ignore, request or require`,
+      ),
+    );
+  const options = a.tmOptions;
+  if (options === undefined) return;
+  if (!Array.isArray(options) || options.some((o) => !VERSION_OPTIONS.has(String(o))))
+    throw new SimError(
+      400,
+      errors.invalidValue(
+        `simulator: ${path} tmOptions ${JSON.stringify(options)} holds an option it does not model`,
+      ),
+    );
 }

@@ -15,7 +15,15 @@ export class SimError extends Error {
 
 export const MONITOR_TYPES = ['http', 'https', 'tcp', 'gateway-icmp', 'udp'] as const;
 export const PERSISTENCE_TYPES = ['cookie', 'source-addr'] as const;
-export const PROFILE_TYPES = ['http', 'tcp', 'fastl4', 'one-connect', 'client-ssl', 'udp'] as const;
+export const PROFILE_TYPES = [
+  'http',
+  'tcp',
+  'fastl4',
+  'one-connect',
+  'client-ssl',
+  'server-ssl',
+  'udp',
+] as const;
 
 export type Collection =
   | 'sys/folder'

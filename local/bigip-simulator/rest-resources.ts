@@ -364,7 +364,8 @@ export class RestResources {
         fullPath: p.name,
         generation: vs.generation,
         selfLink: `${vsLink}/profiles/~${partition}~${name}?ver=${this.version}`,
-        context: p.context ?? (type === 'client-ssl' ? 'clientside' : 'all'),
+        context:
+          p.context ?? (type === 'client-ssl' ? 'clientside' : type === 'server-ssl' ? 'serverside' : 'all'),
         nameReference: { link: `${refLink(`ltm/profile/${type}`, p.name)}?ver=${this.version}` },
       };
     });

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { decide, MAX_REQUEST_HEAD, parseRequestHead, REASONS, withHeaders } from './http-policies.js';
 import {
   type ConnectionFacts,
@@ -128,6 +129,38 @@ export class TrafficForwarding {
     client.on('error', () => client.destroy());
   }
 
+  /**
+   * The TLS a virtual's server-ssl profile asks of member connections (§7.17): the certificate and key
+   * it presents, and with `peerCertMode` require the member's certificate verified against `caFile`
+   * (the host name is not checked: nothing in the device facts says a server-ssl profile does).
+   */
+  private serverSslOf(vs: StoredObject): tls.ConnectionOptions | undefined {
+    const store = this.unit.store;
+    const profile = ((vs.attrs.profiles as { name: string }[] | undefined) ?? [])
+      .map((p) => store.get('ltm/profile/server-ssl', p.name))
+      .find((p) => p !== undefined);
+    if (!profile) return undefined;
+    const file = (collection: 'sys/file/ssl-cert' | 'sys/file/ssl-key', path: unknown) =>
+      typeof path === 'string' ? store.get(collection, path) : undefined;
+    const cert = file('sys/file/ssl-cert', profile.attrs.cert);
+    const key = file('sys/file/ssl-key', profile.attrs.key);
+    const chain = file('sys/file/ssl-cert', profile.attrs.chain);
+    const ca = file('sys/file/ssl-cert', profile.attrs.caFile);
+    const verify = profile.attrs.peerCertMode === 'require';
+    return {
+      ...(cert && key
+        ? {
+            cert: `${String(cert.attrs.content)}${chain ? `\n${String(chain.attrs.content)}` : ''}`,
+            key: String(key.attrs.content),
+            ...(key.attrs.passphrase ? { passphrase: String(key.attrs.passphrase) } : {}),
+          }
+        : {}),
+      ...(ca ? { ca: String(ca.attrs.content) } : {}),
+      rejectUnauthorized: verify,
+      checkServerIdentity: () => undefined,
+    };
+  }
+
   /** The idle timeout (s) of the virtual's TCP profile when it states one, else 0 (not enforced). */
   private idleTimeoutOf(vs: StoredObject): number {
     for (const p of (vs.attrs.profiles as { name: string }[] | undefined) ?? []) {
@@ -194,7 +227,10 @@ export class TrafficForwarding {
     this.memberConns.set(memberKey, (this.memberConns.get(memberKey) ?? 0) + 1);
     const [address, port] = splitMember(member.name);
     // pick() took only members the sandbox reaches (their network's loopback range).
-    const server = net.connect({ host: sandboxAddress(address) as string, port: port as number });
+    const target = { host: sandboxAddress(address) as string, port: port as number };
+    // §7.17: a server-ssl profile on the virtual re-encrypts towards the member (TLS to members).
+    const serverSsl = this.serverSslOf(vs);
+    const server = serverSsl ? tls.connect({ ...target, ...serverSsl }) : net.connect(target);
     this.track(server);
     if (head) server.write(head);
     client.on('data', (chunk: Buffer) => {

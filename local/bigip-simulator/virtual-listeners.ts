@@ -6,7 +6,12 @@ import type { ConfigStore, StoredObject } from './ltm-model.js';
 /** A client-ssl profile's certificates and keys (every key pair), as Node's TLS server takes them. */
 export interface TlsMaterial {
   id: string;
-  options: { cert: string[]; key: { pem: string; passphrase?: string }[] };
+  options: { cert: string[]; key: { pem: string; passphrase?: string }[]; ca?: string };
+  /**
+   * The profile’s peerCertMode (device-facts.md §7.17): `request` asks a client for a certificate, `require` refuses
+   * the handshake of a client without one that `caFile` verifies; `ignore` (or unset) asks for none.
+   */
+  peerCertMode?: string;
 }
 
 /**
@@ -20,6 +25,8 @@ export class VirtualListeners {
   /** Which default certificate each TLS listener serves (rotations swap it). */
   private readonly served = new Map<string, string>();
   private readonly contexts = new Map<string, tls.SecureContext>();
+  /** The client-certificate mode each TLS listener was created with (a change serves it anew). */
+  private readonly modes = new Map<string, string>();
   /** Last bind failure per destination (a port in use), for the sandbox's diagnostics. */
   readonly bindErrors = new Map<string, string>();
 
@@ -50,8 +57,13 @@ export class VirtualListeners {
     }
     for (const [key, server] of this.servers) {
       const want = wanted.get(key);
-      // Gone, or switched between plain and TLS: served anew.
-      if (!want || (want.tls !== undefined) !== server instanceof tls.Server) void this.closeServer(key);
+      // Gone, switched between plain and TLS, or another client-certificate mode: served anew.
+      if (
+        !want ||
+        (want.tls !== undefined) !== server instanceof tls.Server ||
+        (want.tls && this.modes.get(key) !== (want.tls.peerCertMode ?? 'ignore'))
+      )
+        void this.closeServer(key);
     }
     for (const [key, dest] of wanted) {
       const running = this.servers.get(key);
@@ -63,16 +75,22 @@ export class VirtualListeners {
         }
         continue;
       }
+      const mode = dest.tls?.peerCertMode ?? 'ignore';
       const server = dest.tls
         ? tls.createServer(
             {
               ...dest.tls.options,
+              requestCert: mode === 'request' || mode === 'require',
+              rejectUnauthorized: mode === 'require',
               SNICallback: (name, done) => done(null, this.contextFor(key, name)),
             },
             (socket) => this.accept(key, socket),
           )
         : net.createServer((socket) => this.accept(key, socket));
-      if (dest.tls) this.served.set(key, dest.tls.id);
+      if (dest.tls) {
+        this.served.set(key, dest.tls.id);
+        this.modes.set(key, mode);
+      }
       this.servers.set(key, server);
       server.on('error', (error) => {
         // A port in use (say, the peer unit still holding it after a failover): try again next tick.
@@ -112,11 +130,18 @@ export class VirtualListeners {
         ids.push(`${cert.generation}#${key.generation}`);
       }
       if (certs.length === 0) continue;
+      const ca =
+        typeof profile.attrs.caFile === 'string'
+          ? store.get('sys/file/ssl-cert', profile.attrs.caFile)
+          : undefined;
       out.push({
         profile,
         material: {
           id: `${profile.fullPath}#${profile.generation}#${ids.join(',')}`,
-          options: { cert: certs, key: keys },
+          options: { cert: certs, key: keys, ...(ca ? { ca: String(ca.attrs.content) } : {}) },
+          ...(typeof profile.attrs.peerCertMode === 'string'
+            ? { peerCertMode: profile.attrs.peerCertMode }
+            : {}),
         },
       });
     }

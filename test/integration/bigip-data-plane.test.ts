@@ -310,4 +310,99 @@ describe('simulated data plane', () => {
     expect(await keyType('ecdsa_secp256r1_sha256')).toBe('ec');
     expect(await keyType('rsa_pss_rsae_sha256:rsa_pkcs1_sha256')).toBe('rsa');
   });
+
+  it('with peerCertMode require refuses a client without a certificate its caFile verifies, and serves one with (device-facts.md §7.17)', async () => {
+    const { sim, pool } = await sandbox();
+    const web = await backend('web');
+    cleanup.push(web.stop);
+    sim.store.create('ltm/pool/members', { name: `127.0.0.1:${web.port}`, partition: 'Common' }, pool);
+    const pem = (f: string) => readFileSync(join(import.meta.dirname, '..', 'fixtures', 'tls', f), 'utf8');
+    const file = (collection: 'sys/file/ssl-cert' | 'sys/file/ssl-key', name: string, content: string) =>
+      sim.store.insert(collection, `/P/${name}`, sim.store.make(name, 'P', { content }));
+    file('sys/file/ssl-cert', 'www.crt', pem('www.example.com.pem'));
+    file('sys/file/ssl-key', 'www.key', pem('www.example.com.key'));
+    file('sys/file/ssl-cert', 'clients_ca.crt', pem('sites-ca.pem'));
+    sim.store.create('ltm/profile/client-ssl', {
+      name: 'mtls',
+      partition: 'P',
+      sniDefault: true,
+      certKeyChain: [{ name: 'default', cert: '/P/www.crt', key: '/P/www.key' }],
+      peerCertMode: 'require',
+      caFile: '/P/clients_ca.crt',
+    });
+    const vip = await withVirtual(sim, '/P/pool', { profiles: ['/P/mtls', '/Common/http', '/Common/tcp'] });
+    const request = (client: { cert?: string; key?: string }) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = tls.connect(
+          { host: vip.address, port: vip.port, rejectUnauthorized: false, ...client },
+          () => socket.write('GET / HTTP/1.0\r\nHost: x\r\n\r\n'),
+        );
+        let body = '';
+        socket.on('data', (d: Buffer) => {
+          body += d.toString();
+        });
+        socket.on('end', () => resolve(body));
+        socket.on('error', reject);
+      });
+    // TLS 1.3 reports the refusal after the handshake: either way no answer from the backend comes back.
+    await expect(request({})).rejects.toThrow(/certificate|alert|ECONNRESET|socket/i);
+    const withCert = { cert: pem('a.example.com.pem'), key: pem('a.example.com.key') };
+    // Once the monitor has the member up, the client with a certificate is served.
+    await until(async () => (await request(withCert).catch(() => '')).includes('web'));
+    await expect(request({})).rejects.toThrow(/certificate|alert|ECONNRESET|socket/i);
+  });
+
+  it('re-encrypts to a TLS member with a server-ssl profile: its client certificate, and the member verified by caFile (device-facts.md §7.17)', async () => {
+    const { sim, pool } = await sandbox({ monitor: '' });
+    const pem = (f: string) => readFileSync(join(import.meta.dirname, '..', 'fixtures', 'tls', f), 'utf8');
+    // A member speaking TLS only, asking for a client certificate signed by the sites' CA.
+    const member = tls.createServer(
+      {
+        cert: `${pem('b.example.com.pem')}\n${pem('sites-ca.pem')}`,
+        key: pem('b.example.com.key'),
+        ca: pem('sites-ca.pem'),
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (socket) => {
+        const who = socket.getPeerX509Certificate()?.subject.replace(/\n/g, ' ') ?? 'nobody';
+        socket.end(`HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\ntls member, client ${who}`);
+      },
+    );
+    const open = new Set<net.Socket>();
+    member.on('connection', (socket: net.Socket) => {
+      open.add(socket);
+      socket.on('close', () => open.delete(socket));
+    });
+    await new Promise<void>((r) => member.listen(0, '127.0.0.1', r));
+    cleanup.push(() => {
+      for (const socket of open) socket.destroy();
+      return new Promise((r) => member.close(() => r()));
+    });
+    const port = (member.address() as net.AddressInfo).port;
+    sim.store.create('ltm/pool/members', { name: `127.0.0.1:${port}`, partition: 'Common' }, pool);
+    const file = (collection: 'sys/file/ssl-cert' | 'sys/file/ssl-key', name: string, content: string) =>
+      sim.store.insert(collection, `/P/${name}`, sim.store.make(name, 'P', { content }));
+    file('sys/file/ssl-cert', 'client.crt', pem('a.example.com.pem'));
+    file('sys/file/ssl-key', 'client.key', pem('a.example.com.key'));
+    file('sys/file/ssl-cert', 'members_ca.crt', pem('sites-ca.pem'));
+    file('sys/file/ssl-cert', 'other_ca.crt', pem('other-ca.pem'));
+    sim.store.create('ltm/profile/server-ssl', {
+      name: 'reencrypt',
+      partition: 'P',
+      cert: '/P/client.crt',
+      key: '/P/client.key',
+      caFile: '/P/members_ca.crt',
+      peerCertMode: 'require',
+    });
+    const vip = await withVirtual(sim, '/P/pool', {
+      profiles: ['/P/reencrypt', '/Common/http', '/Common/tcp'],
+    });
+    const answer = await get(vip.address, vip.port);
+    expect(answer).toContain('tls member, client');
+    expect(answer).toContain('a.example.com');
+    // A CA that did not sign the member: the member is not trusted, nothing comes back.
+    sim.store.patch('ltm/profile/server-ssl', '/P/reencrypt', { caFile: '/P/other_ca.crt' });
+    expect(await get(vip.address, vip.port)).not.toContain('tls member');
+  });
 });

@@ -217,9 +217,11 @@ describe('Octavia API: synchronous refusals queue nothing', () => {
     await refused(
       'POST',
       '/v2/lbaas/pools',
-      { pool: { loadbalancer_id: lb, protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN', tls_enabled: true } },
+      {
+        pool: { loadbalancer_id: lb, protocol: 'HTTP', lb_algorithm: 'ROUND_ROBIN', alpn_protocols: ['h2'] },
+      },
       501,
-      /tls_enabled/,
+      /alpn_protocols/,
     );
     await refused('GET', '/v2/octavia/amphorae', undefined, 501, /amphorae/);
   });

@@ -57,10 +57,12 @@ describe('Octavia request bodies', () => {
       ['listener', { protocol: 'SCTP' }, /protocol SCTP/],
       ['listener', { timeout_member_connect: 1000 }, /timeout_member_connect other than 5000/],
       ['listener', { timeout_tcp_inspect: 50 }, /timeout_tcp_inspect other than 0/],
-      ['listener', { tls_versions: ['TLSv1.2'] }, /tls_versions/],
+      ['listener', { alpn_protocols: ['h2'] }, /alpn_protocols/],
+      ['listener', { client_crl_container_ref: 'x' }, /client_crl_container_ref/],
       ['listener', { insert_headers: { 'X-SSL-Client-DN': 'true' } }, /X-SSL-Client-DN/],
       ['pool', { protocol: 'SCTP' }, /protocol SCTP/],
-      ['pool', { tls_enabled: true }, /tls_enabled/],
+      ['pool', { alpn_protocols: ['http/1.1'] }, /alpn_protocols/],
+      ['pool', { crl_container_ref: 'x' }, /crl_container_ref/],
       ['healthmonitor', { type: 'SCTP' }, /SCTP/],
       ['healthmonitor', { type: 'TLS-HELLO' }, /TLS-HELLO/],
       ['l7rule', { type: 'SSL_DN_FIELD' }, /SSL_DN_FIELD/],
@@ -80,6 +82,24 @@ describe('Octavia request bodies', () => {
       ['healthmonitor', { type: 'HTTPS', http_method: 'CONNECT' }],
     ] as const)
       expect(() => rejectUnsupported(type, body), JSON.stringify(body)).not.toThrow();
+  });
+
+  it('lets TLS tuning, client authentication and TLS to members through (translated), and answers a bad ALPN id 400 as Octavia', () => {
+    for (const [type, body] of [
+      ['listener', { tls_versions: ['TLSv1.2'], tls_ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' }],
+      ['listener', { client_authentication: 'MANDATORY', client_ca_tls_container_ref: 'ref' }],
+      [
+        'pool',
+        { tls_enabled: true, tls_container_ref: 'a', ca_tls_container_ref: 'b', tls_versions: ['TLSv1.3'] },
+      ],
+    ] as const)
+      expect(() => rejectUnsupported(type, body), JSON.stringify(body)).not.toThrow();
+    expect(() => rejectUnsupported('listener', { alpn_protocols: ['h3'] })).toThrow(
+      expect.objectContaining({ status: 400, message: expect.stringMatching(/valid ALPN protocol ID/) }),
+    );
+    expect(() => rejectUnsupported('pool', { alpn_protocols: [] })).toThrow(
+      expect.objectContaining({ status: 400, message: expect.stringMatching(/Empty ALPN protocol list/) }),
+    );
   });
 
   it('lets the defaults Octavia shows through (a timeout at its default, client_authentication NONE, backup false)', () => {
