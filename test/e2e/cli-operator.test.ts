@@ -247,9 +247,12 @@ describe('errors that say what to do', () => {
   });
 
   it('-c takes one column each and leaves the positional arguments alone', async () => {
+    // --wait: without it the create is only queued, and the list below could run before the
+    // scheduler records it (a flake CI met once).
     const r = await ok(
       'l7policy',
       'create',
+      '--wait',
       '--action',
       'REJECT',
       '--name',
