@@ -6,6 +6,7 @@ import {
   DEVICE_FILES,
   type DeviceSnapshot,
   isDeviceMadeNode,
+  MONITOR_TYPES,
   type MonitorType,
   objectKey,
   type ReadUnit,
@@ -63,6 +64,8 @@ function collection(o: Pick<BigIpObject, 'kind' | 'partition' | 'monitorType' | 
       return '/mgmt/tm/sys/file/ssl-cert';
     case 'ssl-key':
       return '/mgmt/tm/sys/file/ssl-key';
+    case 'monitor-program':
+      return '/mgmt/tm/sys/file/external-monitor';
     case 'client-ssl':
       return '/mgmt/tm/ltm/profile/client-ssl';
     case 'server-ssl':
@@ -176,7 +179,12 @@ function fromWire(kind: BigIpObject['kind'], body: Record<string, unknown>): Rec
         recv: body.recv,
         destination: body.destination,
         description: text(body.description),
+        // An external monitor's program (device-facts.md §8.4); other types have none.
+        ...(body.run === undefined ? {} : { run: refName(body.run) === 'none' ? '' : refName(body.run) }),
       };
+    case 'monitor-program':
+      // Only the checksum is ours to compare: a program changed on the device reads another (§8.3).
+      return { checksum: text(body.checksum) };
     case 'persistence-cookie':
       return { method: body.method, cookieName: text(body.cookieName), defaultsFrom: body.defaultsFrom };
     case 'persistence-source-addr': {
@@ -423,8 +431,8 @@ export class IControlBigIpDevice implements BigIpDevice {
     // Certificates and keys are files: uploaded and installed before the change that uses them,
     // removed after the change that let go of them (neither goes into a transaction).
     const files = (c: BigIpCommand) => DEVICE_FILES.has(c.object.kind);
-    for (const c of plan.commands.filter((c) => files(c) && c.op === 'create'))
-      await this.installFile(c.object, rest);
+    for (const c of plan.commands.filter((c) => files(c) && c.op !== 'delete'))
+      await this.installFile(c.object, rest, c.op === 'update');
     const answers = await this.change(
       partition,
       plan.commands.filter((c) => !files(c)),
@@ -639,7 +647,7 @@ export class IControlBigIpDevice implements BigIpDevice {
    * The name carries the content, so one that exists already (a retry) is the same file. The bytes
    * are key material: they go into the request and nowhere else.
    */
-  private async installFile(o: BigIpObject, rest: Requester): Promise<void> {
+  private async installFile(o: BigIpObject, rest: Requester, replace = false): Promise<void> {
     const name = assertSafeName(o.name, 'file');
     const bytes = Buffer.from(o.content ?? '', 'utf8');
     for (let start = 0; start < bytes.length || start === 0; start += UPLOAD_CHUNK) {
@@ -652,6 +660,15 @@ export class IControlBigIpDevice implements BigIpDevice {
         idempotent: true,
       });
       if (bytes.length === 0) break;
+    }
+    // A program whose checksum differs from ours (drift) is given our text again: a new sourcePath
+    // replaces a file's content in place (device-facts.md §8.3), so the monitors running it stay.
+    if (replace) {
+      await rest.request('PATCH', itemPath(o), {
+        body: { sourcePath: `file://${DOWNLOADS}/${name}` },
+        idempotent: true,
+      });
+      return;
     }
     await rest.request('POST', collection(o), {
       body: {
@@ -690,7 +707,8 @@ export class IControlBigIpDevice implements BigIpDevice {
       { kind: 'server-ssl', path: '/mgmt/tm/ltm/profile/server-ssl' },
       { kind: 'ssl-cert', path: '/mgmt/tm/sys/file/ssl-cert' },
       { kind: 'ssl-key', path: '/mgmt/tm/sys/file/ssl-key' },
-      ...(['http', 'https', 'tcp', 'gateway-icmp', 'udp'] as const).map((t) => ({
+      { kind: 'monitor-program', path: '/mgmt/tm/sys/file/external-monitor' },
+      ...MONITOR_TYPES.map((t) => ({
         kind: 'monitor' as const,
         path: `/mgmt/tm/ltm/monitor/${t}`,
         monitorType: t,
@@ -783,7 +801,7 @@ export class IControlBigIpDevice implements BigIpDevice {
       { kind: 'node', path: '/mgmt/tm/ltm/node', fields: 'address,description' },
       { kind: 'virtual-address', path: '/mgmt/tm/ltm/virtual-address', fields: 'address' },
       { kind: 'virtual', path: '/mgmt/tm/ltm/virtual', fields: 'destination,pool' },
-      ...(['http', 'https', 'tcp', 'gateway-icmp', 'udp'] as const).map((t) => ({
+      ...MONITOR_TYPES.map((t) => ({
         kind: 'monitor' as const,
         path: `/mgmt/tm/ltm/monitor/${t}`,
         fields: '',

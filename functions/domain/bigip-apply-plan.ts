@@ -339,8 +339,13 @@ function addDependencies(tree: LoadBalancerTree, t: Translation, keys: Set<strin
     }
     if (o.kind === 'member' && o.attrs.monitor !== 'default')
       refs.push(byPath.get(`monitor:${o.attrs.monitor}`));
+    // An external monitor's program is read whenever the monitor is written: the device refuses a
+    // monitor whose program is missing (device-facts.md §8.5), and it is one GET.
+    if (o.kind === 'monitor' && typeof o.attrs.run === 'string')
+      refs.push(byPath.get(`monitor-program:${o.attrs.run}`));
     for (const ref of refs) {
-      if (ref && !keys.has(ref) && (unapplied(ref) || t.present.get(ref)?.kind === 'member')) {
+      const always = t.present.get(ref ?? '')?.kind;
+      if (ref && !keys.has(ref) && (unapplied(ref) || always === 'member' || always === 'monitor-program')) {
         keys.add(ref);
         queue.push(ref);
       }

@@ -10,6 +10,7 @@ export const OBJECT_KINDS = [
   'persistence-cookie',
   'persistence-source-addr',
   'tcp-profile',
+  'monitor-program',
   'monitor',
   'pool',
   'member',
@@ -32,10 +33,20 @@ export const CONTENT_NAMED: ReadonlySet<ObjectKind> = new Set([
   'client-ssl',
   'server-ssl',
 ]);
-export const DEVICE_FILES: ReadonlySet<ObjectKind> = new Set(['ssl-cert', 'ssl-key']);
+export const DEVICE_FILES: ReadonlySet<ObjectKind> = new Set(['ssl-cert', 'ssl-key', 'monitor-program']);
 export type ObjectKind = (typeof OBJECT_KINDS)[number];
 
-export type MonitorType = 'http' | 'https' | 'tcp' | 'gateway-icmp' | 'udp';
+export type MonitorType = 'http' | 'https' | 'tcp' | 'gateway-icmp' | 'udp' | 'external';
+
+/** Every monitor type this control plane writes (its collections: `ltm/monitor/<type>`). */
+export const MONITOR_TYPES: readonly MonitorType[] = [
+  'http',
+  'https',
+  'tcp',
+  'gateway-icmp',
+  'udp',
+  'external',
+];
 
 export interface BigIpObject {
   kind: ObjectKind;
@@ -52,7 +63,7 @@ export interface BigIpObject {
   nodePartition?: string;
   attrs: Record<string, unknown>;
   /**
-   * Certificates and keys: the PEM text to upload. Key material: it is never compared, logged or
+   * Certificates and keys: the PEM text to upload; an external monitor's program: its text. Key material: it is never compared, logged or
    * stored anywhere but on the device (bigip-objects never travel in logs or records).
    */
   content?: string;
@@ -104,6 +115,8 @@ export type ReadUnit =
   | { kind: 'virtual'; partition: string; name: string }
   | { kind: 'pool'; partition: string; name: string }
   | { kind: 'monitor'; partition: string; name: string; monitorType: MonitorType }
+  /** An external monitor's program (`sys file external-monitor`): its checksum. */
+  | { kind: 'monitor-program'; partition: string; name: string }
   | { kind: 'persistence-cookie'; partition: string; name: string }
   | { kind: 'persistence-source-addr'; partition: string; name: string }
   | { kind: 'tcp-profile'; partition: string; name: string }

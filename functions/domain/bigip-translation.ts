@@ -46,6 +46,7 @@ import {
   resourceKey,
 } from './resource-state.js';
 import { poolTls } from './server-ssl-translation.js';
+import { programChecksum, TLS_HELLO_PROGRAM, tlsHelloProgramName } from './tls-hello-program.js';
 import { type CertificateLookup, listenerTls, tlsPrefix } from './tls-translation.js';
 
 export interface TranslationOptions {
@@ -118,6 +119,8 @@ const MONITOR_TYPES: Record<HealthMonitorSpec['type'], MonitorType> = {
   HTTPS: 'https',
   // A UDP monitor: a datagram to the member, down on ICMP port unreachable (peer-features.md §1.6).
   'UDP-CONNECT': 'udp',
+  // A handshake-only check: an external monitor running our program (device-facts.md §8.1, §8.3).
+  'TLS-HELLO': 'external',
 };
 
 /**
@@ -180,8 +183,10 @@ export function monitorDestination(
   return address && isV6(host) ? `${host}.${p}` : `${host}:${p}`;
 }
 
-function monitorAttrs(hm: HealthMonitorSpec): Record<string, unknown> {
+function monitorAttrs(t: TranslationContext, hm: HealthMonitorSpec): Record<string, unknown> {
   const attrs: Record<string, unknown> = { ...monitorTiming(hm), description: hm.name };
+  // The program gets the member's address and port from the device; no argument of ours (§8.4).
+  if (hm.type === 'TLS-HELLO') attrs.run = fullPath(t.partition, tlsHelloProgramName(t.env, t.tree.root.id));
   if (hm.type === 'HTTP' || hm.type === 'HTTPS') {
     attrs.send = monitorSendString(hm);
     attrs.recv = expectedCodesPattern(hm.expected_codes);
@@ -234,6 +239,7 @@ export function translate(tree: LoadBalancerTree, options: TranslationOptions): 
   translateVirtualAddress(t);
   for (const pool of tree.pools) translatePool(t, pool);
   for (const hm of tree.healthmonitors) translateMonitor(t, hm);
+  translateMonitorProgram(t);
   translateMembers(t);
   for (const listener of tree.listeners) translateListener(t, listener);
   usedRouteDomains(t);
@@ -447,11 +453,41 @@ function translateMonitor(t: TranslationContext, hm: ResourceRecord): void {
     partition: t.partition,
     name: monitorName(t.env, hm.id),
     monitorType: MONITOR_TYPES[spec.type],
-    attrs: monitorAttrs(spec),
+    attrs: monitorAttrs(t, spec),
   };
   if (t.deleted(hm) || (pool && t.deleted(pool))) t.add('absent', { ...object, attrs: {} }, hm);
   else if (!pool) t.fail(hm, `pool ${spec.pool_id} does not exist in load balancer ${t.tree.root.id}`);
   else t.add('present', object, hm);
+}
+
+/**
+ * The TLS-HELLO program of a load balancer (`sys file external-monitor`): on the device while one of
+ * its TLS-HELLO monitors lives, owned by the first such monitor; gone with the last one (a device
+ * file: installed before the change that uses it, removed after the one that lets go of it).
+ */
+function translateMonitorProgram(t: TranslationContext): void {
+  const tlsHello = t.tree.healthmonitors.filter((h) => (h.desired as HealthMonitorSpec).type === 'TLS-HELLO');
+  if (tlsHello.length === 0) return;
+  const live = tlsHello.filter((h) => t.out.present.has(monitorKey(t, h)));
+  const program: BigIpObject = {
+    kind: 'monitor-program',
+    partition: t.partition,
+    name: tlsHelloProgramName(t.env, t.tree.root.id),
+    attrs: { checksum: programChecksum() },
+    content: TLS_HELLO_PROGRAM,
+  };
+  const [owner] = live.length > 0 ? live : tlsHello;
+  t.add(live.length > 0 ? 'present' : 'absent', program, owner as ResourceRecord);
+}
+
+function monitorKey(t: TranslationContext, hm: ResourceRecord): string {
+  const type = MONITOR_TYPES[(hm.desired as HealthMonitorSpec).type];
+  return objectKey({
+    kind: 'monitor',
+    partition: t.partition,
+    name: monitorName(t.env, hm.id),
+    monitorType: type,
+  });
 }
 
 /**
@@ -561,7 +597,7 @@ function memberMonitor(
     name: memberMonitorName(t.env, member.id),
     monitorType: MONITOR_TYPES[hmSpec.type],
     attrs: {
-      ...monitorAttrs(hmSpec),
+      ...monitorAttrs(t, hmSpec),
       destination: monitorDestination(
         spec.monitor_address,
         hmSpec.type === 'PING' ? undefined : spec.monitor_port,

@@ -363,7 +363,7 @@ export const healthMonitorSpec = z
     id: uuid,
     name: text.default(''),
     pool_id: uuid,
-    type: z.enum(['PING', 'TCP', 'HTTP', 'HTTPS', 'UDP-CONNECT']),
+    type: z.enum(['PING', 'TCP', 'HTTP', 'HTTPS', 'UDP-CONNECT', 'TLS-HELLO']),
     delay: wholeNumber(1, 3600),
     timeout: wholeNumber(1, 3600),
     max_retries: wholeNumber(1, 10),

@@ -70,7 +70,7 @@ export const SUPPORTED = {
   listenerProtocol: ['TCP', 'HTTPS', 'HTTP', 'TERMINATED_HTTPS', 'UDP'],
   poolProtocol: ['TCP', 'HTTP', 'HTTPS', 'UDP', 'PROXY', 'PROXYV2'],
   lbAlgorithm: ['LEAST_CONNECTIONS', 'ROUND_ROBIN', 'SOURCE_IP', 'SOURCE_IP_PORT'],
-  monitorType: ['HTTP', 'HTTPS', 'PING', 'TCP', 'UDP-CONNECT'],
+  monitorType: ['HTTP', 'HTTPS', 'PING', 'TCP', 'TLS-HELLO', 'UDP-CONNECT'],
   httpMethod: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'TRACE', 'OPTIONS', 'CONNECT', 'PATCH'],
   l7RuleType: ['HOST_NAME', 'PATH', 'FILE_TYPE', 'HEADER', 'COOKIE'],
   compareType: ['REGEX', 'STARTS_WITH', 'ENDS_WITH', 'CONTAINS', 'EQUAL_TO'],
@@ -84,8 +84,6 @@ const WHY = {
   poolProtocol:
     'SCTP pools (no description of a BIG-IP SCTP virtual server, profile or monitor is at hand to build and check one against)',
   monitorType: {
-    'TLS-HELLO':
-      'a BIG-IP checks a bare TLS handshake only with an external monitor program installed on the device, which this provider does not install (its https monitor wants an HTTP answer)',
     SCTP: 'no description of the BIG-IP sctp monitor is at hand to build one against',
   } as Record<string, string>,
 };

@@ -62,13 +62,13 @@ const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 
 /**
  * Whether a name is one this environment gives (`<env>_<uuid>`, a pool's cookie profile
- * `<env>_<uuid>_cookie`, a listener's LTM policy `wrapper_policy_<uuid>` in one of its partitions,
+ * `<env>_<uuid>_cookie`, a load balancer's TLS-HELLO program `<env>_<uuid>_tls_hello`, a listener's LTM policy `wrapper_policy_<uuid>` in one of its partitions,
  * a TLS listener's certificate, key, chain or profile `<env>_<16 hex>_<12 hex>.crt|.key|.chain.crt|_d|_s`):
  * anything else on a device was made by someone else and is never touched.
  */
 export function isOurName(env: string, name: string): boolean {
   return (
-    new RegExp(`^${env}_${UUID}(_cookie)?$`).test(name) ||
+    new RegExp(`^${env}_${UUID}(_cookie|_tls_hello)?$`).test(name) ||
     new RegExp(`^wrapper_policy_${UUID}$`).test(name) ||
     new RegExp(`^${env}_[0-9a-f]{16}_[0-9a-f]{12}(\\.crt|\\.key|\\.chain\\.crt|_d|_s)$`).test(name)
   );

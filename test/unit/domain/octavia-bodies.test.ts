@@ -64,7 +64,6 @@ describe('Octavia request bodies', () => {
       ['pool', { alpn_protocols: ['http/1.1'] }, /alpn_protocols/],
       ['pool', { crl_container_ref: 'x' }, /crl_container_ref/],
       ['healthmonitor', { type: 'SCTP' }, /SCTP/],
-      ['healthmonitor', { type: 'TLS-HELLO' }, /TLS-HELLO/],
       ['l7rule', { type: 'SSL_DN_FIELD' }, /SSL_DN_FIELD/],
       ['loadbalancer', { listeners: [{ protocol: 'SCTP' }] }, /SCTP/],
     ];
@@ -74,8 +73,10 @@ describe('Octavia request bodies', () => {
       );
   });
 
-  it('takes PROXYV2 pools and TRACE and CONNECT monitors (built: no 501)', () => {
+  it('takes PROXYV2 pools, TRACE and CONNECT monitors and TLS-HELLO monitors (built: no 501)', () => {
     for (const [type, body] of [
+      ['healthmonitor', { type: 'TLS-HELLO' }],
+      ['pool', { protocol: 'HTTPS', healthmonitor: { type: 'TLS-HELLO' } }],
       ['pool', { protocol: 'PROXYV2' }],
       ['loadbalancer', { pools: [{ protocol: 'PROXYV2' }] }],
       ['healthmonitor', { type: 'HTTP', http_method: 'TRACE' }],
