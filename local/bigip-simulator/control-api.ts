@@ -46,6 +46,7 @@ export function dumpConfig(store: ConfigStore): Record<string, unknown[]> {
     'ltm/profile/server-ssl',
     'sys/file/ssl-cert',
     'sys/file/ssl-key',
+    'sys/file/external-monitor',
     ...MONITOR_TYPES.map((t) => `ltm/monitor/${t}` as Collection),
     ...PERSISTENCE_TYPES.map((t) => `ltm/persistence/${t}` as Collection),
     'ltm/snatpool',

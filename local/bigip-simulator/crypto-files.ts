@@ -115,7 +115,7 @@ export class CryptoFiles {
       store.insert(collection, object.fullPath, object);
       return { kind: `tm:sys:crypto:${install[1]}:${install[1]}state`, command: 'install', name: path };
     }
-    const file = /^sys\/file\/(ssl-cert|ssl-key)(?:\/([^/]+))?$/.exec(tm);
+    const file = /^sys\/file\/(ssl-cert|ssl-key|external-monitor)(?:\/([^/]+))?$/.exec(tm);
     if (!file) throw new SimError(404, errors.unknownPath(`/tm/${tm}`));
     const collection = `sys/file/${file[1]}` as Collection;
     if (!file[2]) {
@@ -141,6 +141,19 @@ export class CryptoFiles {
       return render(collection, object);
     }
     if (method !== 'DELETE') throw new SimError(405, errors.methodNotAllowed(method));
+    if (collection === 'sys/file/external-monitor') {
+      // §8.5: a program an external monitor runs is not deleted (the wording is the simulator's).
+      const runner = store.all('ltm/monitor/external').find((m) => String(m.attrs.run ?? '') === path);
+      if (runner)
+        throw new SimError(
+          400,
+          errors.invalidValue(
+            `simulator: ${path} is in use by external monitor ${runner.fullPath} (no public source quotes this refusal)`,
+          ),
+        );
+      store.remove(collection, path);
+      return {};
+    }
     const files = (p: { attrs: Record<string, unknown> }) => [
       ...((p.attrs.certKeyChain as Record<string, string>[]) ?? []).flatMap((c) => [c.cert, c.key, c.chain]),
       p.attrs.caFile,
@@ -194,7 +207,7 @@ export class CryptoFiles {
   }
 }
 
-/** A certificate or key as a device lists it (§7.8): never its key material. */
+/** A certificate, key or external monitor program as a device lists it (§7.8, §8.3): never its content. */
 function render(collection: Collection, o: StoredObject): Record<string, unknown> {
   const type = collection.split('/')[2] as string;
   const content = String(o.attrs.content ?? '');
@@ -207,7 +220,9 @@ function render(collection: Collection, o: StoredObject): Record<string, unknown
     generation: o.generation,
     selfLink: `https://localhost/mgmt/tm/${collection}/~${o.fullPath.slice(1).replaceAll('/', '~')}`,
     checksum: `SHA1:${size}:${createHash('sha1').update(content).digest('hex')}`,
-    keyType: keyTypeOf(collection, content, o.attrs.passphrase),
+    ...(collection === 'sys/file/external-monitor'
+      ? {}
+      : { keyType: keyTypeOf(collection, content, o.attrs.passphrase) }),
     size,
     ...(typeof o.attrs.sourcePath === 'string' ? { sourcePath: o.attrs.sourcePath } : {}),
   };

@@ -118,6 +118,7 @@ export function applyAttributes(
       a.defaultsFrom ??= `/Common/${type === 'gateway-icmp' ? 'gateway_icmp' : type}`;
     }
     refuseRawControlCharacters(a.send);
+    if (collection === 'ltm/monitor/external') refuseMissingProgram(store, a);
     a.destination = monitorDestination(String(a.destination ?? '*:*'));
     // §1.3: from 13.0 the device keeps the interval below the timeout (a 30/10 monitor reads back 9/10).
     if (atLeast(store.traits, 13) && Number(a.timeout) > 0 && Number(a.interval) >= Number(a.timeout)) {
@@ -465,4 +466,23 @@ function sslOptions(path: string, a: Record<string, unknown>): void {
         `simulator: ${path} tmOptions ${JSON.stringify(options)} holds an option it does not model`,
       ),
     );
+}
+
+/**
+ * §8.5: an external monitor runs a program imported as a `sys file external-monitor` (F5's Ansible
+ * module names it by full path in `run`); one naming no such file is refused. The wording is the
+ * simulator's: no public source quotes the device's.
+ */
+function refuseMissingProgram(store: ConfigStore, a: Record<string, unknown>): void {
+  const run = String(a.run ?? '').trim();
+  if (!run || run === 'none') return;
+  const path = run.startsWith('/') ? run : `/Common/${run}`;
+  if (!store.get('sys/file/external-monitor', path))
+    throw new SimError(
+      400,
+      errors.invalidValue(
+        `simulator: external monitor program ${path} does not exist (no public source quotes this refusal)`,
+      ),
+    );
+  a.run = path;
 }

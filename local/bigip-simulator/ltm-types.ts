@@ -13,7 +13,7 @@ export class SimError extends Error {
   }
 }
 
-export const MONITOR_TYPES = ['http', 'https', 'tcp', 'gateway-icmp', 'udp'] as const;
+export const MONITOR_TYPES = ['http', 'https', 'tcp', 'gateway-icmp', 'udp', 'external'] as const;
 export const PERSISTENCE_TYPES = ['cookie', 'source-addr'] as const;
 export const PROFILE_TYPES = [
   'http',
@@ -40,6 +40,7 @@ export type Collection =
   | 'net/self'
   | 'sys/file/ssl-cert'
   | 'sys/file/ssl-key'
+  | 'sys/file/external-monitor'
   | `ltm/monitor/${(typeof MONITOR_TYPES)[number]}`
   | `ltm/persistence/${(typeof PERSISTENCE_TYPES)[number]}`
   | `ltm/profile/${(typeof PROFILE_TYPES)[number]}`;

@@ -1,5 +1,10 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import tls from 'node:tls';
 import { sandboxAddress } from './loopback.js';
 import type { ConfigStore, StoredObject } from './ltm-model.js';
@@ -72,13 +77,18 @@ export class MonitorProbes {
         // The sandbox reaches nothing outside the machine: a member off the loopback never answers,
         // and is marked down after the monitor's timeout, as a real monitor that cannot reach it would.
         const target = sandboxAddress(address);
-        const reached = target
-          ? probe(monitor, target, port, Math.min(interval, timeout))
-          : Promise.resolve(false);
+        const wait = Math.min(interval, timeout);
+        const reached: Promise<boolean | undefined> = !target
+          ? Promise.resolve(false)
+          : monitor.attrs.monitorType === 'external'
+            ? this.runProgram(monitor, target, port, wait)
+            : probe(monitor, target, port, wait);
         reached
           .then((up) => {
             const at = this.clock();
             let status: MonitorStatus | undefined;
+            // No verdict (the program cannot run here): the member stays as it is (checking).
+            if (up === undefined) return;
             if (up) {
               current.lastUp = at;
               status = 'up';
@@ -93,6 +103,37 @@ export class MonitorProbes {
       }
     }
     for (const key of this.probes.keys()) if (!seen.has(key)) this.probes.delete(key);
+  }
+
+  /**
+   * An external monitor's run (device-facts.md §8.4): its program with the member's address (IPv4
+   * as `::ffff:a.b.c.d`) and port as arguments, its `args` after them and its user-defined
+   * variables in its environment; up when it prints anything. Undefined when it cannot run here
+   * (no program file, or no `sh`, `openssl` or `timeout` on this machine).
+   */
+  private runProgram(
+    monitor: StoredObject,
+    address: string,
+    port: number,
+    waitMs: number,
+  ): Promise<boolean | undefined> {
+    const program = this.unit.store.get('sys/file/external-monitor', String(monitor.attrs.run ?? ''));
+    if (!program || !programTools()) return Promise.resolve(undefined);
+    const file = programFile(String(program.attrs.content ?? ''));
+    const args = String(monitor.attrs.args ?? '').trim();
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    for (const [k, v] of Object.entries(monitor.attrs))
+      if (k.startsWith('userDefined ')) env[k.slice('userDefined '.length)] = String(v);
+    const node = address.includes(':') ? address : `::ffff:${address}`;
+    return new Promise((resolve) => {
+      // bigd ends a program that overruns the monitor's timeout; here the wait does.
+      execFile(
+        'sh',
+        [file, node, String(port), ...(args && args !== 'none' ? args.split(/\s+/) : [])],
+        { env, timeout: Math.max(waitMs, 1000), killSignal: 'SIGKILL' },
+        (_error, stdout) => resolve(String(stdout).length > 0),
+      );
+    });
   }
 
   private monitorOf(poolOrMember: StoredObject): StoredObject | undefined {
@@ -193,4 +234,27 @@ function probeUdp(monitor: StoredObject, address: string, port: number, waitMs: 
       });
     });
   });
+}
+
+let tools: boolean | undefined;
+/** Whether this machine has what an external program of ours needs: `sh`, `openssl` and `timeout`. */
+export function programTools(): boolean {
+  if (tools === undefined) {
+    try {
+      execFileSync('sh', ['-c', 'command -v openssl && command -v timeout'], { stdio: 'ignore' });
+      tools = true;
+    } catch {
+      tools = false;
+    }
+  }
+  return tools;
+}
+
+let programDir: string | undefined;
+/** A program's text as a file (one per content), where the unit's bigd would have it installed. */
+function programFile(content: string): string {
+  programDir ??= mkdtempSync(join(tmpdir(), 'bigip-sim-monitors-'));
+  const file = join(programDir, createHash('sha1').update(content).digest('hex'));
+  writeFileSync(file, content, { mode: 0o700 });
+  return file;
 }

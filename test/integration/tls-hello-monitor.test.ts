@@ -1,0 +1,194 @@
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { afterEach, describe, expect, it } from 'vitest';
+import { programChecksum, TLS_HELLO_PROGRAM } from '../../functions/domain/tls-hello-program.js';
+import { BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
+import { programTools } from '../../local/bigip-simulator/monitor-probes.js';
+import { lbIds, requests } from '../support/factories.js';
+import { systemsClosedAfterEach } from '../support/system-harness.js';
+
+const pem = (f: string) => readFileSync(join(import.meta.dirname, '..', 'fixtures', 'tls', f), 'utf8');
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+const system = systemsClosedAfterEach();
+/** The program needs sh, openssl and timeout; without them members stay checking (no verdict). */
+const tools = programTools();
+
+async function until(check: () => boolean, describe?: () => string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`condition not reached in time: ${describe?.() ?? ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A TLS server on the loopback (a handshake completes) and a plain TCP one (it answers HTTP, never TLS). */
+async function backends() {
+  const secure = tls.createServer({ key: pem('a.example.com.key'), cert: pem('a.example.com.pem') }, (s) =>
+    s.end('hello'),
+  );
+  const plain = net.createServer((s) => s.destroy());
+  for (const server of [secure, plain]) {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanup.push(
+      () =>
+        new Promise<void>((r) => {
+          server.close(() => r());
+          (server as net.Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+        }),
+    );
+  }
+  const port = (s: net.Server) => (s.address() as net.AddressInfo).port;
+  return { tlsPort: port(secure), plainPort: port(plain) };
+}
+
+async function device() {
+  const sim = new BigIpSimulator({ dataPlane: { tickMs: 50 } });
+  await sim.listen();
+  cleanup.push(() => sim.close());
+  const auth = `Basic ${Buffer.from('admin:admin').toString('base64')}`;
+  const req = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${sim.baseUrl}${path}`, {
+      method,
+      headers: { authorization: auth, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+  };
+  const upload = async (name: string, text: string) => {
+    const bytes = Buffer.from(text, 'utf8');
+    const res = await fetch(`${sim.baseUrl}/mgmt/shared/file-transfer/uploads/${name}`, {
+      method: 'POST',
+      headers: { authorization: auth, 'content-range': `0-${bytes.length - 1}/${bytes.length}` },
+      body: bytes,
+    });
+    expect(res.status).toBe(200);
+  };
+  expect((await req('POST', '/mgmt/tm/sys/folder', { name: 'P', subPath: '/' })).status).toBe(200);
+  return { sim, req, upload };
+}
+
+describe('external monitors on the simulated BIG-IP (device-facts.md §8.3-§8.5)', () => {
+  it('imports a program as sys file external-monitor, reads its checksum back, and refuses what the device refuses', async () => {
+    const { req, upload } = await device();
+    const source = 'file:///var/config/rest/downloads/tls_hello';
+    // A monitor whose program does not exist is refused.
+    const orphan = await req('POST', '/mgmt/tm/ltm/monitor/external', {
+      name: 'm',
+      partition: 'P',
+      run: '/P/tls_hello',
+    });
+    expect(orphan.status).toBe(400);
+    await upload('tls_hello', TLS_HELLO_PROGRAM);
+    const file = await req('POST', '/mgmt/tm/sys/file/external-monitor', {
+      name: 'tls_hello',
+      partition: 'P',
+      sourcePath: source,
+    });
+    expect(file.status).toBe(200);
+    const bytes = Buffer.byteLength(TLS_HELLO_PROGRAM);
+    expect(file.body).toMatchObject({
+      fullPath: '/P/tls_hello',
+      checksum: expect.stringMatching(new RegExp(`^SHA1:${bytes}:[0-9a-f]{40}$`)),
+    });
+    expect(file.body.checksum).toBe(programChecksum());
+    expect(file.body).not.toHaveProperty('content');
+    const monitor = await req('POST', '/mgmt/tm/ltm/monitor/external', {
+      name: 'm',
+      partition: 'P',
+      run: '/P/tls_hello',
+      interval: 5,
+      timeout: 16,
+    });
+    expect(monitor.status).toBe(200);
+    expect(monitor.body).toMatchObject({ run: '/P/tls_hello', interval: 5, timeout: 16 });
+    // A program a monitor runs is not deleted; once the monitor is gone it is.
+    expect((await req('DELETE', '/mgmt/tm/sys/file/external-monitor/~P~tls_hello')).status).toBe(400);
+    // A new sourcePath replaces its content in place (the drift repair): the checksum follows.
+    await upload('tls_hello', '#!/bin/sh\necho up\n');
+    const patched = await req('PATCH', '/mgmt/tm/sys/file/external-monitor/~P~tls_hello', {
+      sourcePath: source,
+    });
+    expect(patched.body.checksum).toBe(programChecksum('#!/bin/sh\necho up\n'));
+    expect((await req('DELETE', '/mgmt/tm/ltm/monitor/external/~P~m')).status).toBe(200);
+    expect((await req('DELETE', '/mgmt/tm/sys/file/external-monitor/~P~tls_hello')).status).toBe(200);
+  });
+
+  it.skipIf(!tools)(
+    'runs the program against members: a TLS backend is up, a plain TCP one down',
+    async () => {
+      const { sim, req, upload } = await device();
+      const { tlsPort, plainPort } = await backends();
+      await upload('tls_hello', TLS_HELLO_PROGRAM);
+      await req('POST', '/mgmt/tm/sys/file/external-monitor', {
+        name: 'tls_hello',
+        partition: 'P',
+        sourcePath: 'file:///var/config/rest/downloads/tls_hello',
+      });
+      await req('POST', '/mgmt/tm/ltm/monitor/external', {
+        name: 'm',
+        partition: 'P',
+        run: '/P/tls_hello',
+        interval: 1,
+        timeout: 3,
+      });
+      const pool = sim.store.create('ltm/pool', { name: 'pool', partition: 'P', monitor: '/P/m' });
+      for (const port of [tlsPort, plainPort])
+        sim.store.create('ltm/pool/members', { name: `127.0.0.1:${port}`, partition: 'Common' }, pool);
+      const key = (port: number) => `/P/pool|/Common/127.0.0.1:${port}`;
+      await until(
+        () => sim.stats.member(key(tlsPort)) === 'up' && sim.stats.member(key(plainPort)) === 'down',
+        () =>
+          `TLS member ${sim.stats.member(key(tlsPort))}, plain member ${sim.stats.member(key(plainPort))}`,
+      );
+    },
+  );
+});
+
+describe('TLS-HELLO through the agent onto the simulated BIG-IP', () => {
+  it.skipIf(!tools)(
+    'installs the program before the monitor, marks a TLS member up and a plain one down, and removes both with the monitor',
+    async () => {
+      const { tlsPort, plainPort } = await backends();
+      const s = await system({ sim: { dataPlane: { tickMs: 50 } } });
+      const ids = lbIds();
+      const lb = requests.createLoadbalancer(ids, { vip_address: '10.0.0.10' });
+      const pool = requests.createPool(ids, { protocol: 'HTTPS' });
+      const poolId = pool.object.id as string;
+      const members = [tlsPort, plainPort].map((port) =>
+        requests.createMember(ids, poolId, { address: '127.0.0.1', protocol_port: port }),
+      );
+      const hm = requests.createHealthMonitor(ids, poolId, {
+        type: 'TLS-HELLO',
+        delay: 1,
+        timeout: 1,
+        max_retries: 2,
+      });
+      for (const f of ['http_method', 'url_path', 'expected_codes']) delete hm.object[f];
+      await s.submitAndSettle(lb, pool, ...members, hm);
+      const records = await s.resources.loadRecords(ids.loadbalancerId);
+      expect(records.find((r) => r.type === 'healthmonitor')?.provisioningStatus).toBe('ACTIVE');
+      const p = `Test_${ids.tenantId}`;
+      const program = `/${p}/Test_${ids.loadbalancerId}_tls_hello`;
+      const dump = s.sim.dump();
+      expect(dump['ltm/monitor/external']).toEqual([
+        expect.objectContaining({ run: program, interval: 1, timeout: 2 }),
+      ]);
+      expect(dump['sys/file/external-monitor']).toEqual([expect.objectContaining({ fullPath: program })]);
+      const key = (port: number) => `/${p}/Test_${poolId}|/Common/127.0.0.1:${port}`;
+      await until(
+        () => s.sim.stats.member(key(tlsPort)) === 'up' && s.sim.stats.member(key(plainPort)) === 'down',
+      );
+
+      await s.submitAndSettle(requests.delete('healthmonitor', ids, hm.object.id as string));
+      const after = s.sim.dump();
+      expect(after['ltm/monitor/external'] ?? []).toEqual([]);
+      expect(after['sys/file/external-monitor'] ?? []).toEqual([]);
+    },
+  );
+});
