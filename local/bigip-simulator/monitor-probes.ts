@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -126,13 +126,35 @@ export class MonitorProbes {
       if (k.startsWith('userDefined ')) env[k.slice('userDefined '.length)] = String(v);
     const node = address.includes(':') ? address : `::ffff:${address}`;
     return new Promise((resolve) => {
-      // bigd ends a program that overruns the monitor's timeout; here the wait does.
-      execFile(
+      // Its own process group, so a run that overruns the wait is ended with everything it started
+      // (the shell, `timeout`, `openssl`), as bigd ends an overrunning program.
+      const child = spawn(
         'sh',
         [file, node, String(port), ...(args && args !== 'none' ? args.split(/\s+/) : [])],
-        { env, timeout: Math.max(waitMs, 1000), killSignal: 'SIGKILL' },
-        (_error, stdout) => resolve(String(stdout).length > 0),
+        { env, detached: true, stdio: ['ignore', 'pipe', 'ignore'] },
       );
+      let printed = false;
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (chunk.length > 0) printed = true;
+      });
+      const timer = setTimeout(
+        () => {
+          try {
+            if (child.pid) process.kill(-child.pid, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        },
+        Math.max(waitMs, 1000),
+      );
+      child.on('error', () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      });
+      child.on('close', () => {
+        clearTimeout(timer);
+        resolve(printed);
+      });
     });
   }
 

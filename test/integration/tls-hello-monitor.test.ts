@@ -31,14 +31,19 @@ async function backends() {
   const secure = tls.createServer({ key: pem('a.example.com.key'), cert: pem('a.example.com.pem') }, (s) =>
     s.end('hello'),
   );
-  const plain = net.createServer((s) => s.destroy());
+  const plain = net.createServer((s) => s.end('HTTP/1.0 200 OK\r\n\r\n'));
   for (const server of [secure, plain]) {
+    const sockets = new Set<net.Socket>();
+    server.on('connection', (socket: net.Socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     cleanup.push(
       () =>
         new Promise<void>((r) => {
           server.close(() => r());
-          (server as net.Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+          for (const socket of sockets) socket.destroy();
         }),
     );
   }
@@ -183,6 +188,7 @@ describe('TLS-HELLO through the agent onto the simulated BIG-IP', () => {
       const key = (port: number) => `/${p}/Test_${poolId}|/Common/127.0.0.1:${port}`;
       await until(
         () => s.sim.stats.member(key(tlsPort)) === 'up' && s.sim.stats.member(key(plainPort)) === 'down',
+        () => `TLS member ${s.sim.stats.member(key(tlsPort))}, plain member ${s.sim.stats.member(key(plainPort))}`,
       );
 
       await s.submitAndSettle(requests.delete('healthmonitor', ids, hm.object.id as string));
