@@ -54,7 +54,7 @@ export const CI_SUBSET =
     'test_listener\\.ListenerAPITest\\.test_(http|tcp)_(udp_)?(tcp|https|http)_listener_create_on_same_port',
     'test_pool\\.PoolAPITest\\.test_(HTTP|HTTPS|TCP)_RR_',
     'test_member\\.MemberAPITest[12]\\.test_(ipv4_)?(HTTP|HTTPS|TCP)_RR_',
-    'test_healthmonitor\\.HealthMonitorAPITest\\.test_RR_(HTTP|HTTPS|TCP|PING)_',
+    'test_healthmonitor\\.HealthMonitorAPITest\\.test_RR_(HTTP|HTTPS|TCP|PING|TLS)_',
   ].join('|') +
   ')';
 const FULL = 'octavia_tempest_plugin\\.tests\\.api\\.v2';
