@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { programChecksum, TLS_HELLO_PROGRAM } from '../../functions/domain/tls-hello-program.js';
 import { BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
 import { programTools } from '../../local/bigip-simulator/monitor-probes.js';
+import { apiHarness, TEST_SUBNET } from '../support/api-harness.js';
 import { lbIds, requests } from '../support/factories.js';
 import { systemsClosedAfterEach } from '../support/system-harness.js';
 
@@ -188,7 +189,8 @@ describe('TLS-HELLO through the agent onto the simulated BIG-IP', () => {
       const key = (port: number) => `/${p}/Test_${poolId}|/Common/127.0.0.1:${port}`;
       await until(
         () => s.sim.stats.member(key(tlsPort)) === 'up' && s.sim.stats.member(key(plainPort)) === 'down',
-        () => `TLS member ${s.sim.stats.member(key(tlsPort))}, plain member ${s.sim.stats.member(key(plainPort))}`,
+        () =>
+          `TLS member ${s.sim.stats.member(key(tlsPort))}, plain member ${s.sim.stats.member(key(plainPort))}`,
       );
 
       await s.submitAndSettle(requests.delete('healthmonitor', ids, hm.object.id as string));
@@ -197,4 +199,59 @@ describe('TLS-HELLO through the agent onto the simulated BIG-IP', () => {
       expect(after['sys/file/external-monitor'] ?? []).toEqual([]);
     },
   );
+});
+
+describe('TLS-HELLO monitors through the Octavia API', () => {
+  let h: Awaited<ReturnType<typeof apiHarness>>;
+  beforeAll(async () => {
+    h = await apiHarness();
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('takes a TLS-HELLO monitor (no 501), shows no HTTP fields, and answers Octavia’s 400s', async () => {
+    const lb = (
+      await h.call('POST', '/v2/lbaas/loadbalancers', { loadbalancer: { vip_subnet_id: TEST_SUBNET } })
+    ).body.loadbalancer as { id: string };
+    await h.settle(lb.id);
+    const pool = async (protocol: string) => {
+      const res = await h.call('POST', '/v2/lbaas/pools', {
+        pool: { loadbalancer_id: lb.id, lb_algorithm: 'ROUND_ROBIN', protocol },
+      });
+      await h.settle(lb.id);
+      return (res.body.pool as { id: string }).id;
+    };
+    const https = await pool('HTTPS');
+    const udp = await pool('UDP');
+    const monitor = (pool_id: string, extra: Record<string, unknown> = {}) =>
+      h.call('POST', '/v2/lbaas/healthmonitors', {
+        healthmonitor: { pool_id, type: 'TLS-HELLO', delay: 5, timeout: 3, max_retries: 3, ...extra },
+      });
+    for (const extra of [{ http_method: 'GET' }, { url_path: '/' }, { expected_codes: '200' }]) {
+      const refused = await monitor(https, extra);
+      expect(refused.status, JSON.stringify(extra)).toBe(400);
+      expect(JSON.stringify(refused.body)).toContain(
+        'not a valid option for health monitors of type TLS-HELLO',
+      );
+    }
+    expect((await monitor(udp)).status).toBe(400);
+    const created = await monitor(https);
+    expect(created.status).toBe(201);
+    expect(created.body.healthmonitor).toMatchObject({
+      type: 'TLS-HELLO',
+      http_method: null,
+      url_path: null,
+      expected_codes: null,
+      pools: [{ id: https }],
+    });
+    await h.settle(lb.id);
+    const id = (created.body.healthmonitor as { id: string }).id;
+    const shown = await h.call('GET', `/v2/lbaas/healthmonitors/${id}`);
+    expect(shown.body.healthmonitor).toMatchObject({ provisioning_status: 'ACTIVE' });
+    expect(
+      (await h.call('PUT', `/v2/lbaas/healthmonitors/${id}`, { healthmonitor: { url_path: '/x' } })).status,
+    ).toBe(400);
+    expect((await h.call('DELETE', `/v2/lbaas/healthmonitors/${id}`)).status).toBe(204);
+  });
 });
