@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
+import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { programTools } from '../../local/bigip-simulator/monitor-probes.js';
 import { freePort } from '../../local/free-port.js';
 import type { LocalStack } from '../../local/local-stack.js';
 import { type LbIds, lbIds, requests } from '../support/factories.js';
@@ -355,4 +357,47 @@ describe('the sandbox balances real traffic and reports real health (the sandbox
       'x-forwarded-proto': 'http',
     });
   });
+
+  it.skipIf(!programTools())(
+    'checks members with a TLS-HELLO monitor: a TLS server ONLINE, a plain TCP one ERROR (needs sh, openssl, timeout)',
+    async () => {
+      const tlsFixture = (f: string) =>
+        readFileSync(join(import.meta.dirname, '..', 'fixtures', 'tls', f), 'utf8');
+      const secure = tls.createServer(
+        { key: tlsFixture('a.example.com.key'), cert: tlsFixture('a.example.com.pem') },
+        (socket) => socket.end(),
+      );
+      const plain = net.createServer((socket) => socket.destroy());
+      for (const server of [secure, plain]) {
+        await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+        stops.push(() => new Promise<void>((r) => server.close(() => r())));
+      }
+      const ports = [secure, plain].map((s) => (s.address() as net.AddressInfo).port);
+      const ids = lbIds();
+      const pool = requests.createPool(ids, { protocol: 'HTTPS', lb_algorithm: 'ROUND_ROBIN' });
+      const poolId = pool.object.id as string;
+      const members = ports.map((port) => loopbackMember(ids, poolId, port));
+      const monitor = requests.createHealthMonitor(ids, poolId, {
+        type: 'TLS-HELLO',
+        delay: 1,
+        timeout: 1,
+        max_retries: 1,
+      });
+      for (const f of ['http_method', 'url_path', 'expected_codes']) delete monitor.object[f];
+      await deploy(ids, [
+        requests.createLoadbalancer(ids, { vip_address: '127.0.0.18' }),
+        pool,
+        ...members,
+        monitor,
+      ]);
+      const memberStatus = async (i: number) =>
+        (await stack.client.records(ids.loadbalancerId)).find((r) => r.id === members[i]?.object.id)
+          ?.operatingStatus;
+      await eventually(
+        async () => (await memberStatus(0)) === 'ONLINE' && (await memberStatus(1)) === 'ERROR',
+        'the TLS member ONLINE, the plain one ERROR',
+        30_000,
+      );
+    },
+  );
 });
