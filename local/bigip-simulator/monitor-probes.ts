@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -273,10 +273,18 @@ export function programTools(): boolean {
 }
 
 let programDir: string | undefined;
-/** A program's text as a file (one per content), where the unit's bigd would have it installed. */
+const written = new Set<string>();
+/**
+ * A program's text as a file (one per content, written once and renamed into place: a probe
+ * running it must never read it half-written), where the unit's bigd would have it installed.
+ */
 function programFile(content: string): string {
   programDir ??= mkdtempSync(join(tmpdir(), 'bigip-sim-monitors-'));
   const file = join(programDir, createHash('sha1').update(content).digest('hex'));
-  writeFileSync(file, content, { mode: 0o700 });
+  if (!written.has(file)) {
+    writeFileSync(`${file}.tmp`, content, { mode: 0o700 });
+    renameSync(`${file}.tmp`, file);
+    written.add(file);
+  }
   return file;
 }

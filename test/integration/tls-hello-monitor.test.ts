@@ -7,7 +7,9 @@ import { programChecksum, TLS_HELLO_PROGRAM } from '../../functions/domain/tls-h
 import { BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
 import { programTools } from '../../local/bigip-simulator/monitor-probes.js';
 import { apiHarness, TEST_SUBNET } from '../support/api-harness.js';
+import { deviceApplier } from '../support/device-applier.js';
 import { lbIds, requests } from '../support/factories.js';
+import { parsed } from '../support/service-fixtures.js';
 import { systemsClosedAfterEach } from '../support/system-harness.js';
 
 const pem = (f: string) => readFileSync(join(import.meta.dirname, '..', 'fixtures', 'tls', f), 'utf8');
@@ -253,5 +255,86 @@ describe('TLS-HELLO monitors through the Octavia API', () => {
       (await h.call('PUT', `/v2/lbaas/healthmonitors/${id}`, { healthmonitor: { url_path: '/x' } })).status,
     ).toBe(400);
     expect((await h.call('DELETE', `/v2/lbaas/healthmonitors/${id}`)).status).toBe(204);
+  });
+});
+
+describe('TLS-HELLO convergence on the simulated BIG-IP (agent path, stores in memory)', () => {
+  it('writes nothing on a second apply, gives a changed program our text again in place, and deletes the program after the monitor', async () => {
+    const sim = new BigIpSimulator();
+    const url = await sim.listen();
+    cleanup.push(() => sim.close());
+    const env = 'Conv';
+    const { resources, cluster, applier } = deviceApplier({ env, urls: [url] });
+    cleanup.push(() => cluster.close());
+    const ids = lbIds();
+    const pool = requests.createPool(ids, { protocol: 'HTTPS' });
+    const hm = requests.createHealthMonitor(ids, pool.object.id as string, { type: 'TLS-HELLO' });
+    for (const f of ['http_method', 'url_path', 'expected_codes']) delete hm.object[f];
+    for (const m of [requests.createLoadbalancer(ids, { vip_address: '10.0.0.10' }), pool, hm])
+      await resources.recordRequest(parsed(m), env, Date.now());
+    const target = {
+      requestId: 'r',
+      tenantId: ids.tenantId,
+      loadbalancerId: ids.loadbalancerId,
+      resource: 'loadbalancer' as const,
+      objectId: ids.loadbalancerId,
+      operation: 'create' as const,
+    };
+    expect((await applier.apply(target)).outcome).toBe('applied');
+    const partition = `${env}_${ids.tenantId}`;
+    const programPath = `/mgmt/tm/sys/file/external-monitor/~${partition}~${env}_${ids.loadbalancerId}_tls_hello`;
+    const writesSince = (from: number) =>
+      sim.calls
+        .slice(from)
+        .filter((c) => c.method !== 'GET')
+        .map((c) => `${c.method} ${c.path}`);
+
+    let from = sim.calls.length;
+    expect(await applier.apply({ ...target, operation: 'sync' })).toMatchObject({ commands: 0 });
+    expect(writesSince(from)).toEqual([]);
+
+    // Someone changes the program on the device: the next full apply restores ours, in place.
+    const auth = `Basic ${Buffer.from('admin:admin').toString('base64')}`;
+    const other = Buffer.from('#!/bin/sh\necho up\n');
+    await fetch(`${url}/mgmt/shared/file-transfer/uploads/other`, {
+      method: 'POST',
+      headers: { authorization: auth, 'content-range': `0-${other.length - 1}/${other.length}` },
+      body: other,
+    });
+    await fetch(`${url}${programPath}`, {
+      method: 'PATCH',
+      headers: { authorization: auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ sourcePath: 'file:///var/config/rest/downloads/other' }),
+    });
+    from = sim.calls.length;
+    await applier.apply({ ...target, operation: 'sync' });
+    expect(writesSince(from)).toEqual([
+      `POST /mgmt/shared/file-transfer/uploads/${env}_${ids.loadbalancerId}_tls_hello`,
+      `PATCH ${programPath}`,
+    ]);
+    const read = await fetch(`${url}${programPath}`, { headers: { authorization: auth } });
+    expect(((await read.json()) as { checksum: string }).checksum).toBe(programChecksum());
+    from = sim.calls.length;
+    await applier.apply({ ...target, operation: 'sync' });
+    expect(writesSince(from)).toEqual([]);
+
+    // The monitor goes: it is deleted (in the change), its program after it.
+    const del = requests.delete('healthmonitor', ids, hm.object.id as string);
+    await resources.recordRequest(parsed(del), env, Date.now());
+    from = sim.calls.length;
+    await applier.apply({
+      ...target,
+      resource: 'healthmonitor',
+      objectId: hm.object.id as string,
+      operation: 'delete',
+    });
+    const writes = writesSince(from);
+    // The monitor leaves in the committed transaction; the program is deleted after the commit.
+    const commit = writes.findIndex((w) => /^PATCH \/mgmt\/tm\/transaction\/\d+$/.test(w));
+    expect(writes.filter((w) => w.startsWith('DELETE /mgmt/tm/ltm/monitor/external/'))).toHaveLength(1);
+    expect(commit).toBeGreaterThan(-1);
+    expect(writes.slice(commit + 1)).toEqual([`DELETE ${programPath}`]);
+    expect(sim.dump()['ltm/monitor/external'] ?? []).toEqual([]);
+    expect(sim.dump()['sys/file/external-monitor'] ?? []).toEqual([]);
   });
 });

@@ -18,7 +18,7 @@ const ipv6 = fc
 const address = fc.oneof(ipv4, ipv6);
 
 const monitor = fc.record({
-  type: fc.constantFrom('PING', 'TCP', 'HTTP', 'HTTPS'),
+  type: fc.constantFrom('PING', 'TCP', 'HTTP', 'HTTPS', 'TLS-HELLO'),
   delay: fc.integer({ min: 1, max: 30 }),
   ratio: fc.double({ min: 0.05, max: 1, noNaN: true }),
   max_retries: fc.integer({ min: 1, max: 3 }),
