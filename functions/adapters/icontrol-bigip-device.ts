@@ -428,8 +428,8 @@ export class IControlBigIpDevice implements BigIpDevice {
         accept: [409],
       });
     }
-    // Certificates and keys are files: uploaded and installed before the change that uses them,
-    // removed after the change that let go of them (neither goes into a transaction).
+    // Certificates, keys and monitor programs are files: uploaded and installed before the change
+    // that uses them, removed after the change that let go of them (none goes into a transaction).
     const files = (c: BigIpCommand) => DEVICE_FILES.has(c.object.kind);
     for (const c of plan.commands.filter((c) => files(c) && c.op !== 'delete'))
       await this.installFile(c.object, rest, c.op === 'update');
@@ -640,12 +640,13 @@ export class IControlBigIpDevice implements BigIpDevice {
   }
 
   /**
-   * Uploads a certificate or key (file-transfer, in chunks with Content-Range, as F5's SDK does)
-   * and creates it in the tenant's partition from the uploaded file, the way F5's Ansible and
-   * Terraform do: `POST /mgmt/tm/sys/file/ssl-cert|ssl-key {name, partition, sourcePath}`
-   * (device-facts.md §7.8; `sys crypto … install` by a full partition path has no public evidence).
-   * The name carries the content, so one that exists already (a retry) is the same file. The bytes
-   * are key material: they go into the request and nowhere else.
+   * Uploads a certificate, key or external monitor program (file-transfer, in chunks with
+   * Content-Range, as F5's SDK does) and creates it in the tenant's partition from the uploaded file,
+   * the way F5's Ansible and Terraform do: `POST /mgmt/tm/sys/file/ssl-cert|ssl-key|external-monitor
+   * {name, partition, sourcePath}` (device-facts.md §7.8, §8.3; `sys crypto … install` by a full
+   * partition path has no public evidence). A certificate's or key's name carries its content, and
+   * a program was read before the plan, so one that exists already (a retry) is the same file. The
+   * bytes may be key material: they go into the request and nowhere else.
    */
   private async installFile(o: BigIpObject, rest: Requester, replace = false): Promise<void> {
     const name = assertSafeName(o.name, 'file');

@@ -63,8 +63,9 @@ export interface BigIpObject {
   nodePartition?: string;
   attrs: Record<string, unknown>;
   /**
-   * Certificates and keys: the PEM text to upload; an external monitor's program: its text. Key material: it is never compared, logged or
-   * stored anywhere but on the device (bigip-objects never travel in logs or records).
+   * Certificates and keys: the PEM text to upload (an external monitor's program: its text). Key
+   * material: it is never compared, logged or stored anywhere but on the device (bigip-objects
+   * never travel in logs or records).
    */
   content?: string;
   /** An encrypted key's passphrase (its install), with the same care. */
