@@ -9,15 +9,16 @@ import { assertSafeName } from './bigip-names.js';
  * only). Fixed text: no value of a request is ever in it or in the monitor's arguments, and its
  * checksum tells a changed copy on a device (drift) from ours.
  *
- * A route-domain suffix (`%2`) is cut: the program connects in the route domain it runs in, which
- * no public source pins down for an external monitor (docs/bigip-mapping.md: members in a route
- * domain other than 0 are a known limit).
+ * An address with a route-domain suffix other than `%0` is never probed (nothing printed: down):
+ * the program would connect from the route domain it runs in, which no public source pins down
+ * (device-facts.md §8.6), and a probe of the same address in another network must never say up.
  */
 export const TLS_HELLO_PROGRAM = `#!/bin/sh
 # Octavia TLS-HELLO health check (bigip-lbaas): up when a TLS handshake with the member completes.
 # $1: the member's address (IPv4 arrives as ::ffff:a.b.c.d), $2: its port. Nothing else is read.
+# An address in a route domain other than 0 (a %N suffix) is not probed: down, never a wrong up.
 addr=\${1#::ffff:}
-addr=\${addr%%\\%*}
+addr=\${addr%\\%0}
 port=$2
 case "$port" in ''|*[!0-9]*) exit 0 ;; esac
 case "$addr" in

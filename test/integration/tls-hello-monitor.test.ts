@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -337,4 +339,31 @@ describe('TLS-HELLO convergence on the simulated BIG-IP (agent path, stores in m
     expect(sim.dump()['ltm/monitor/external'] ?? []).toEqual([]);
     expect(sim.dump()['sys/file/external-monitor'] ?? []).toEqual([]);
   });
+});
+
+describe('the TLS-HELLO program itself (sh, openssl, timeout on this machine)', () => {
+  it.skipIf(!tools)(
+    'prints only after a completed handshake, for the address forms bigd passes, and never for a route domain other than 0',
+    async () => {
+      const { tlsPort, plainPort } = await backends();
+      const file = join(mkdtempSync(join(tmpdir(), 'tls-hello-')), 'program');
+      writeFileSync(file, TLS_HELLO_PROGRAM);
+      const run = (address: string, port: string) =>
+        new Promise<string>((resolve) =>
+          execFile('sh', [file, address, port], { timeout: 10_000 }, (_e, stdout) => resolve(String(stdout))),
+        );
+      expect(await run('::ffff:127.0.0.1', String(tlsPort))).toBe('up\n');
+      expect(await run('127.0.0.1', String(tlsPort))).toBe('up\n');
+      expect(await run('::ffff:127.0.0.1%0', String(tlsPort))).toBe('up\n');
+      // Nothing printed: a plain TCP server, another route domain, values that are no address or port.
+      for (const [address, port] of [
+        ['::ffff:127.0.0.1', String(plainPort)],
+        ['::ffff:127.0.0.1%2', String(tlsPort)],
+        ['127.0.0.1;echo', String(tlsPort)],
+        ['127.0.0.1', `${tlsPort};echo up`],
+        ['', String(tlsPort)],
+      ])
+        expect(await run(address as string, port as string), `${address} ${port}`).toBe('');
+    },
+  );
 });
