@@ -240,6 +240,8 @@ describe('TLS-HELLO monitors through the Octavia API', () => {
       );
     }
     expect((await monitor(udp)).status).toBe(400);
+    // The reference Octavia (Zed) stores http_version for any type, and wants it with domain_name.
+    expect((await monitor(https, { domain_name: 'a.example.com' })).status).toBe(400);
     const created = await monitor(https);
     expect(created.status).toBe(201);
     expect(created.body.healthmonitor).toMatchObject({
