@@ -82,6 +82,8 @@ export interface LocalStackOptions {
   timing?: TimingModel;
   /** Concurrent invocations of each agent's worker (default 2 locally; `workerConcurrency` of the environment in AWS, 5 by default). */
   workerConcurrency?: number;
+  /** The most an apply waits for a burst still being recorded (apply-cadence.ts; default 1 s, 0: never). */
+  applyWaitMs?: number;
   /**
    * How often the status poller reads the active unit (default 5 s locally: the sandbox has no
    * device CPU to protect; deployed environments poll every healthIntervalSeconds, 30 s at least).
@@ -457,6 +459,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         });
       },
       ...(options.unmeasuredStatuses ? { resources: unmeasuredStatuses } : {}),
+      ...(options.applyWaitMs !== undefined ? { applyWaitMs: options.applyWaitMs } : {}),
     });
     const worker = wrapQueueHandler(workerGraph.handler, workerGraph.telemetry);
     const workerCluster = workerGraph.cluster;
