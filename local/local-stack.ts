@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type ClientTarget, LbaasClient } from '../cli/lbaas-client.js';
+import { withoutSdkLogLines } from '../functions/adapters/aws-clients.js';
 import type { RestCall } from '../functions/adapters/bigip-rest-client.js';
 import { FileCertificates } from '../functions/adapters/certificate-stores.js';
 import { StaticCredentials } from '../functions/adapters/device-credentials.js';
@@ -245,19 +246,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const started: { stop(): Promise<void> }[] = [];
   const services = options.services ?? (await startServices(started));
   const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-  const dynamodb = new DynamoDBClient({
-    endpoint: services.dynamodbEndpoint,
-    region: 'us-east-1',
-    credentials,
-    maxAttempts: 4,
-  });
-  const sqs = new SQSClient({
-    endpoint: services.sqsEndpoint,
-    region: 'us-east-1',
-    credentials,
-    useQueueUrlAsEndpoint: false,
-    maxAttempts: 4,
-  });
+  const dynamodb = withoutSdkLogLines(
+    new DynamoDBClient({
+      endpoint: services.dynamodbEndpoint,
+      region: 'us-east-1',
+      credentials,
+      maxAttempts: 4,
+    }),
+  );
+  const sqs = withoutSdkLogLines(
+    new SQSClient({
+      endpoint: services.sqsEndpoint,
+      region: 'us-east-1',
+      credentials,
+      useQueueUrlAsEndpoint: false,
+      maxAttempts: 4,
+    }),
+  );
   const clients = { dynamodb, sqs };
   options.configureClients?.(clients);
 
