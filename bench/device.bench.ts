@@ -34,6 +34,11 @@ const wanted = new Set(scenarioArg >= 0 ? (process.argv[scenarioArg + 1] ?? '').
 for (const w of wanted)
   if (!SCENARIOS.includes(w as (typeof SCENARIOS)[number]))
     throw new Error(`unknown scenario ${w}: one of ${SCENARIOS.join(', ')}`);
+const waitArg = process.argv.indexOf('--apply-wait-ms');
+/** The most an apply waits for a burst still being recorded (apply-cadence.ts); 0 turns it off, for an A/B in one build. */
+const APPLY_WAIT_MS = waitArg >= 0 ? Number(process.argv[waitArg + 1]) : undefined;
+if (APPLY_WAIT_MS !== undefined && !(APPLY_WAIT_MS >= 0))
+  throw new Error('--apply-wait-ms: a number of milliseconds, 0 or more');
 const services = await startBenchServices();
 const N_MEMBERS = 1_000;
 const N_TENANTS = 100;
@@ -125,6 +130,7 @@ async function run(timing: TimingModel): Promise<Scenario[]> {
     stateFile: false,
     timing,
     workerConcurrency: 5,
+    ...(APPLY_WAIT_MS !== undefined ? { applyWaitMs: APPLY_WAIT_MS } : {}),
   });
   const { client } = stack;
   const lowerBound = (writes: number) => deviceLowerBoundSeconds(timing, writes);
@@ -303,6 +309,7 @@ const result = {
   machine: machine(),
   timing: Object.fromEntries(chosen.map((n) => [n, TIMING_MODELS[n]])),
   upstreamCallsPerDevice: upstream,
+  ...(APPLY_WAIT_MS !== undefined ? { applyWaitMs: APPLY_WAIT_MS } : {}),
   results,
 };
 if (chosen.length === 2 && wanted.size === SCENARIOS.length) writeResult('device', result);

@@ -21,6 +21,7 @@
  *   npm run bench:pipeline                                          # both models, every scenario
  *   npm run bench:pipeline -- --timing real --scenario members --runs 3
  *   npm run bench:pipeline -- --out pipeline-loaded                 # bench/results/pipeline-loaded.json
+ *   npm run bench:pipeline -- --apply-wait-ms 0                     # applies not paced behind a burst (A/B)
  *   npm run bench:pipeline -- --scenario sequence --traces /tmp/t.json  # every request's path, for profiling
  *
  * The results file (`bench/results/pipeline.json` unless `--out` names another) is written only
@@ -31,6 +32,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { APPLY_CADENCE } from '../functions/domain/apply-cadence.js';
 import { isPending } from '../functions/domain/resource-state.js';
 import { tableNames } from '../functions/shared/table-schema.js';
 import { type MetricEvent, metricEvents } from '../functions/shared/telemetry.js';
@@ -77,6 +79,10 @@ for (const w of wanted)
 const RUNS = Number(arg('--runs') ?? 1);
 const SAMPLES = Number(arg('--samples') ?? 20);
 const OUT = arg('--out');
+/** The most an apply waits for a burst still being recorded (apply-cadence.ts); 0 turns it off, for an A/B in one build. */
+const APPLY_WAIT_MS = arg('--apply-wait-ms') === undefined ? undefined : Number(arg('--apply-wait-ms'));
+if (APPLY_WAIT_MS !== undefined && !(APPLY_WAIT_MS >= 0))
+  throw new Error('--apply-wait-ms: a number of milliseconds, 0 or more');
 /** Where to write every measured request's raw path (stage-times.ts `traces`), for profiling. */
 const TRACES = arg('--traces');
 const traced: unknown[] = [];
@@ -154,6 +160,7 @@ async function run(timing: TimingModel): Promise<RunResult[]> {
     stateFile: false,
     timing,
     workerConcurrency: 5,
+    ...(APPLY_WAIT_MS !== undefined ? { applyWaitMs: APPLY_WAIT_MS } : {}),
     // Nothing but the requests' own path: no data plane, no status polls during the runs.
     dataPlane: false,
     healthIntervalMs: 2 ** 30,
@@ -410,6 +417,7 @@ const result: PipelineResult = {
   timing: Object.fromEntries(chosen.map((n) => [n, TIMING_MODELS[n]])),
   runs: RUNS,
   quietSamples: SAMPLES,
+  applyWaitMs: APPLY_WAIT_MS ?? APPLY_CADENCE.maxWaitMs,
   results,
 };
 if (OUT || (chosen.length === 2 && wanted.size === SCENARIOS.length)) {

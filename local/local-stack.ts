@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type ClientTarget, LbaasClient } from '../cli/lbaas-client.js';
+import { withoutSdkLogLines } from '../functions/adapters/aws-clients.js';
 import type { RestCall } from '../functions/adapters/bigip-rest-client.js';
 import { FileCertificates } from '../functions/adapters/certificate-stores.js';
 import { StaticCredentials } from '../functions/adapters/device-credentials.js';
@@ -82,6 +83,8 @@ export interface LocalStackOptions {
   timing?: TimingModel;
   /** Concurrent invocations of each agent's worker (default 2 locally; `workerConcurrency` of the environment in AWS, 5 by default). */
   workerConcurrency?: number;
+  /** The most an apply waits for a burst still being recorded (apply-cadence.ts; default 1 s, 0: never). */
+  applyWaitMs?: number;
   /**
    * How often the status poller reads the active unit (default 5 s locally: the sandbox has no
    * device CPU to protect; deployed environments poll every healthIntervalSeconds, 30 s at least).
@@ -243,19 +246,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const started: { stop(): Promise<void> }[] = [];
   const services = options.services ?? (await startServices(started));
   const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-  const dynamodb = new DynamoDBClient({
-    endpoint: services.dynamodbEndpoint,
-    region: 'us-east-1',
-    credentials,
-    maxAttempts: 4,
-  });
-  const sqs = new SQSClient({
-    endpoint: services.sqsEndpoint,
-    region: 'us-east-1',
-    credentials,
-    useQueueUrlAsEndpoint: false,
-    maxAttempts: 4,
-  });
+  const dynamodb = withoutSdkLogLines(
+    new DynamoDBClient({
+      endpoint: services.dynamodbEndpoint,
+      region: 'us-east-1',
+      credentials,
+      maxAttempts: 4,
+    }),
+  );
+  const sqs = withoutSdkLogLines(
+    new SQSClient({
+      endpoint: services.sqsEndpoint,
+      region: 'us-east-1',
+      credentials,
+      useQueueUrlAsEndpoint: false,
+      maxAttempts: 4,
+    }),
+  );
   const clients = { dynamodb, sqs };
   options.configureClients?.(clients);
 
@@ -457,6 +464,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         });
       },
       ...(options.unmeasuredStatuses ? { resources: unmeasuredStatuses } : {}),
+      ...(options.applyWaitMs !== undefined ? { applyWaitMs: options.applyWaitMs } : {}),
     });
     const worker = wrapQueueHandler(workerGraph.handler, workerGraph.telemetry);
     const workerCluster = workerGraph.cluster;

@@ -1,26 +1,102 @@
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { ForwardRefusedError } from '../domain/errors.js';
 import { deduplicationId, type ForwardedRequest } from '../domain/lbaas-request.js';
 import type { AgentQueue } from '../domain/ports.js';
+
+/** SQS's limits for one SendMessageBatch: ten entries, and their bodies and attributes together. */
+const MAX_ENTRIES = 10;
+const MAX_BATCH_BYTES = 256 * 1024;
+
+interface Pending {
+  entry: Omit<SendMessageBatchRequestEntry, 'Id'>;
+  bytes: number;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
 
 /**
  * Forwards a scheduled request to an agent's FIFO queue: one message group per load balancer
  * keeps its requests in order, and the request id de-duplicates repeated forwards.
+ *
+ * Forwards asked for side by side (a scheduler batch's load balancers, each handled in its own
+ * order) to one queue go out together: whatever is asked before the event loop's next turn is sent
+ * as one SendMessageBatch. Each caller still waits for its own message, and gets its own entry's
+ * failure, so a request counts as forwarded exactly when SQS took it. A load balancer's next request
+ * is forwarded only after its previous one was taken, so one batch never holds two of a group.
  */
 export class SqsAgentQueue implements AgentQueue {
+  private readonly pending = new Map<string, Pending[]>();
+
   constructor(private readonly sqs: SQSClient) {}
 
-  async forward(queueUrl: string, message: ForwardedRequest): Promise<void> {
-    await this.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: queueUrl,
-        MessageBody: JSON.stringify(message),
-        MessageGroupId: message.request.loadbalancerId,
-        MessageDeduplicationId: deduplicationId(message.request),
-        MessageAttributes: {
-          decision: { DataType: 'String', StringValue: message.scheduling.kind },
-          scheduledAt: { DataType: 'Number', StringValue: String(message.scheduling.scheduledAt) },
-        },
-      }),
-    );
+  forward(queueUrl: string, message: ForwardedRequest): Promise<void> {
+    const entry = {
+      MessageBody: JSON.stringify(message),
+      MessageGroupId: message.request.loadbalancerId,
+      MessageDeduplicationId: deduplicationId(message.request),
+      MessageAttributes: {
+        decision: { DataType: 'String', StringValue: message.scheduling.kind },
+        scheduledAt: { DataType: 'Number', StringValue: String(message.scheduling.scheduledAt) },
+      },
+    };
+    const bytes = Buffer.byteLength(entry.MessageBody) + 128;
+    return new Promise<void>((resolve, reject) => {
+      const queued = this.pending.get(queueUrl);
+      if (queued) queued.push({ entry, bytes, resolve, reject });
+      else {
+        this.pending.set(queueUrl, [{ entry, bytes, resolve, reject }]);
+        setImmediate(() => void this.flush(queueUrl));
+      }
+    });
+  }
+
+  private async flush(queueUrl: string): Promise<void> {
+    const all = this.pending.get(queueUrl) ?? [];
+    this.pending.delete(queueUrl);
+    const batches: Pending[][] = [];
+    for (const p of all) {
+      const last = batches.at(-1);
+      const size = (last ?? []).reduce((n, q) => n + q.bytes, 0);
+      if (last && last.length < MAX_ENTRIES && size + p.bytes <= MAX_BATCH_BYTES) last.push(p);
+      else batches.push([p]);
+    }
+    await Promise.all(batches.map((batch) => this.send(queueUrl, batch)));
+  }
+
+  private async send(queueUrl: string, batch: readonly Pending[]): Promise<void> {
+    try {
+      if (batch.length === 1) {
+        const [only] = batch as [Pending];
+        await this.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, ...only.entry }));
+        only.resolve();
+        return;
+      }
+      const answer = await this.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: batch.map((p, i) => ({ Id: String(i), ...p.entry })),
+        }),
+      );
+      const failed = new Map((answer.Failed ?? []).map((f) => [f.Id, f]));
+      const taken = new Set((answer.Successful ?? []).map((s) => s.Id));
+      batch.forEach((p, i) => {
+        const failure = failed.get(String(i));
+        if (taken.has(String(i))) p.resolve();
+        else
+          p.reject(
+            new ForwardRefusedError(
+              `SQS did not take the forward: ${failure?.Code ?? 'no answer'} ${failure?.Message ?? ''}`.trim(),
+              { queueUrl, code: failure?.Code, senderFault: failure?.SenderFault },
+            ),
+          );
+      });
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+    }
   }
 }

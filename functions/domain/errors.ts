@@ -58,6 +58,13 @@ export class LeaseBusyError extends LbaasError {
   }
 }
 
+/** A queue did not take one message of a batch send (its code in the context): sent again on the retry. */
+export class ForwardRefusedError extends LbaasError {
+  override get retryable(): boolean {
+    return true;
+  }
+}
+
 /** A registration or heartbeat for a host name owned by a different agent identity. */
 export class HostNameConflictError extends LbaasError {}
 

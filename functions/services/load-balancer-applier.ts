@@ -1,3 +1,4 @@
+import { type ApplyCadence, firstStep, nextStep, type RootLook } from '../domain/apply-cadence.js';
 import {
   type ApplyScope,
   planApply,
@@ -22,6 +23,7 @@ import type {
   CertificateStore,
   HealthStore,
   ResourceStore,
+  Timers,
 } from '../domain/ports.js';
 import {
   buildTree,
@@ -60,6 +62,11 @@ export interface ApplierDeps {
   certificates?: CertificateStore;
   /** Puts segmented networks on the group before their first user and removes them after their last (none: route domain 0 only). */
   networks?: Pick<NetworkProvisioner, 'ensure' | 'recheck' | 'release'>;
+  /**
+   * How long a change waits, before its lease, while its load balancer's requests are still being
+   * recorded (apply-cadence.ts), and the sleep it waits with. Absent: applied at once.
+   */
+  cadence?: { rule: ApplyCadence; timers: Pick<Timers, 'sleep'> };
   clock: () => number;
 }
 
@@ -184,8 +191,12 @@ export class LoadBalancerApplier {
     changes: readonly (readonly ApplyTarget[])[],
   ): Promise<PromiseSettledResult<ApplyResult>[]> {
     // Requests an earlier coalesced apply already settled need nothing more, not even the lease.
-    const settled = await this.alreadySettled(changes);
+    const checks = await this.alreadySettled(changes);
+    const settled = checks.map((c) => c.settled);
     if (settled.every(Boolean)) return changes.map(() => ({ status: 'fulfilled', value: SERVED_EARLIER }));
+    // A burst still being recorded is waited for, so that one apply covers it (before the lease:
+    // nothing is held meanwhile, and the tree is read once the lease is taken, as always).
+    await Promise.all(checks.map((c, i) => (c.settled ? undefined : this.paceBehindBurst(changes[i], c))));
     let written: WriteResult<ChangeWork[]>;
     try {
       written = await this.deps.writer.write(partitionName(this.deps.env, tenantId), async (session) => {
@@ -233,20 +244,56 @@ export class LoadBalancerApplier {
   /**
    * Per change: whether an earlier coalesced apply settled every request of it (their objects carry
    * them and are no longer pending, or are gone after a delete): one small read per change, so a
-   * thousand requests for one pool cost a few device changes and, for the rest, these reads.
+   * thousand requests for one pool cost a few device changes and, for the rest, these reads. The
+   * same read takes the load balancer's root, the cadence's first look.
    */
-  private async alreadySettled(changes: readonly (readonly ApplyTarget[])[]): Promise<boolean[]> {
+  private async alreadySettled(changes: readonly (readonly ApplyTarget[])[]): Promise<SettledCheck[]> {
     return Promise.all(
-      changes.map(async (targets) => {
+      changes.map(async (targets): Promise<SettledCheck> => {
         const first = targets[0];
-        if (!first || targets.some((t) => t.resource === 'loadbalancer')) return false;
-        const records = await this.deps.resources.loadObjects(
-          first.loadbalancerId,
-          targets.map((t) => ({ type: t.resource, id: t.objectId })),
+        if (!first || targets.some((t) => t.resource === 'loadbalancer')) return { settled: false };
+        const lb = first.loadbalancerId;
+        const records = await this.deps.resources.loadObjects(lb, [
+          ...targets.map((t) => ({ type: t.resource, id: t.objectId })),
+          ...(this.paced() ? [{ type: 'loadbalancer' as const, id: lb }] : []),
+        ]);
+        const pending = records.filter(
+          (r) =>
+            r.type !== 'loadbalancer' &&
+            isPending(r.provisioningStatus) &&
+            targets.some((t) => t.resource === r.type && t.objectId === r.id && t.requestId === r.requestId),
         );
-        return targets.every((t) => settledBefore(records, t));
+        const root = rootLookOf(records, lb);
+        return {
+          settled: targets.every((t) => settledBefore(records, t)),
+          ...(root ? { root } : {}),
+          ...(pending.length > 0 ? { newestRequestAt: Math.max(...pending.map((r) => r.updatedAt)) } : {}),
+        };
       }),
     );
+  }
+
+  private paced(): boolean {
+    return (this.deps.cadence?.rule.maxWaitMs ?? 0) > 0;
+  }
+
+  /** Waits while the load balancer's root keeps moving (apply-cadence.ts); one read per look. */
+  private async paceBehindBurst(
+    targets: readonly ApplyTarget[] | undefined,
+    check: SettledCheck,
+  ): Promise<void> {
+    const { cadence, resources, clock } = this.deps;
+    const lb = targets?.[0]?.loadbalancerId;
+    if (!cadence || !lb || !check.root) return;
+    let step = firstStep(check.root, check.newestRequestAt, cadence.rule);
+    const since = clock();
+    let previous = check.root;
+    while (step.kind === 'wait') {
+      await cadence.timers.sleep(step.ms);
+      const current = rootLookOf(await resources.loadObjects(lb, [{ type: 'loadbalancer', id: lb }]), lb);
+      step = nextStep(previous, current, clock() - since, cadence.rule);
+      if (current) previous = current;
+    }
   }
 
   private async underLease(targets: readonly ApplyTarget[], session: PartitionSession): Promise<ChangeWork> {
@@ -415,6 +462,19 @@ export class LoadBalancerApplier {
     const commands = staged.reduce((n, s) => n + s.result.commands, 0);
     return { ...last.result, commands, statuses: written };
   }
+}
+
+/** A change's settled check: whether it is settled, and the cadence's first look. */
+interface SettledCheck {
+  settled: boolean;
+  root?: RootLook;
+  /** When the newest of its still pending requests was recorded (absent: none is pending). */
+  newestRequestAt?: number;
+}
+
+function rootLookOf(records: readonly ResourceRecord[], loadbalancerId: string): RootLook | undefined {
+  const root = records.find((r) => r.type === 'loadbalancer' && r.id === loadbalancerId);
+  return root ? { revision: root.revision, updatedAt: root.updatedAt } : undefined;
 }
 
 /** What a request an earlier apply settled reports: nothing left to do on the device. */

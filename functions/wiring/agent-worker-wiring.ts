@@ -10,11 +10,13 @@ import { DynamoDbPartitionLease } from '../adapters/dynamodb-partition-lease.js'
 import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
 import { DynamoDbSyncLedger } from '../adapters/dynamodb-sync-ledger.js';
 import { SqsMessageVisibility } from '../adapters/sqs-message-visibility.js';
+import { APPLY_CADENCE } from '../domain/apply-cadence.js';
 import type { CertificateStore, ResourceStore } from '../domain/ports.js';
 import { type AgentWorkerDeps, createAgentWorkerHandler } from '../handlers/agent-worker-handler.js';
 import { LoadBalancerApplier } from '../services/load-balancer-applier.js';
 import type { AgentConfig } from '../shared/config.js';
 import { createTelemetry, type Telemetry } from '../shared/telemetry.js';
+import { systemTimers } from '../shared/timers.js';
 import { type DeviceOverrides, deviceNetworks, wirePartitionWriter } from './device-cluster-wiring.js';
 
 export interface AgentWorkerOverrides extends DeviceOverrides {
@@ -26,6 +28,8 @@ export interface AgentWorkerOverrides extends DeviceOverrides {
   certificates?: CertificateStore;
   /** Wraps the worker's resource store (the local stack's conformance run leaves unmeasured statuses alone). */
   resources?: (store: ResourceStore) => ResourceStore;
+  /** The most an apply waits for a burst still being recorded (apply-cadence.ts; 0: never). */
+  applyWaitMs?: number;
 }
 
 /**
@@ -76,6 +80,10 @@ export function wireAgentWorker(
       networks: deviceNetworks(config),
     },
     ...(networks ? { networks } : {}),
+    cadence: {
+      rule: { ...APPLY_CADENCE, maxWaitMs: overrides.applyWaitMs ?? APPLY_CADENCE.maxWaitMs },
+      timers: systemTimers,
+    },
     certificates:
       overrides.certificates ?? new SecretsManagerCertificates(new SecretsManagerClient({ maxAttempts: 3 })),
     clock,

@@ -64,6 +64,21 @@ describe.each(queues)('AgentQueue and QueueInbox contract: %s', (_name, make) =>
     expect(await inbox.depth(url)).toBe(1);
   });
 
+  it('takes forwards asked for side by side, each in its own load balancer’s group', async () => {
+    const { queue, inbox, url } = await make();
+    const lbs = [lbIds(), lbIds(), lbIds(), lbIds()];
+    await Promise.all(lbs.map((ids) => queue.forward(url, message(ids, ids.loadbalancerId))));
+    expect(await inbox.depth(url)).toBe(4);
+    const all = await inbox.receive(url, { max: 10, visibilitySeconds: 30 });
+    expect(
+      all.map((m) => {
+        const forwarded = JSON.parse(m.body) as ForwardedRequest;
+        return [forwarded.request.loadbalancerId, (forwarded.request.object as { name?: string }).name];
+      }),
+    ).toEqual(expect.arrayContaining(lbs.map((ids) => [ids.loadbalancerId, ids.loadbalancerId])));
+    expect(all).toHaveLength(4);
+  });
+
   it('hands different load balancers’ requests out side by side, and again once released', async () => {
     const { queue, inbox, url } = await make();
     const lbs = [lbIds(), lbIds(), lbIds()];
