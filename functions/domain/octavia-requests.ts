@@ -254,17 +254,26 @@ const POOL_PROTOCOLS_FOR: Record<string, readonly string[]> = {
   UDP: ['UDP'],
 };
 
-/** Octavia's health monitor types for a UDP pool; UDP-CONNECT is for UDP pools only. */
-const UDP_POOL_MONITORS = ['HTTP', 'TCP', 'PING', 'UDP-CONNECT'];
+/** Octavia's health monitor types for a UDP pool, in its order; UDP-CONNECT is for UDP pools only. */
+const UDP_POOL_MONITORS = ['UDP-CONNECT', 'SCTP', 'TCP', 'HTTP'];
+/** Octavia's `udp_connect_min_interval_health_monitor` default: a UDP-CONNECT probe at most every 3 s. */
+const UDP_CONNECT_MIN_DELAY = 3;
 
 function checkMonitorForPool(type: string, poolProtocol: string | undefined): void {
   if (poolProtocol === undefined) return;
   if (poolProtocol === 'UDP' && !UDP_POOL_MONITORS.includes(type))
     throw faults.validation(
-      `The associated pool protocol is UDP, so only a ${UDP_POOL_MONITORS.join(', ')} type health monitor is supported.`,
+      `The associated pool protocol is UDP, so only a ${UDP_POOL_MONITORS.join('/')} health monitor is supported.`,
     );
   if (poolProtocol !== 'UDP' && type === 'UDP-CONNECT')
-    throw faults.validation(`The UDP-CONNECT type is only supported for pools of type UDP.`);
+    throw faults.validation(`The UDP-CONNECT type is only supported for pools of type UDP/SCTP.`);
+}
+
+function checkUdpConnectDelay(type: string, delay: number | null | undefined): void {
+  if (type === 'UDP-CONNECT' && delay != null && delay < UDP_CONNECT_MIN_DELAY)
+    throw faults.validation(
+      `The request delay value ${delay} should be larger than ${UDP_CONNECT_MIN_DELAY} for UDP-CONNECT health monitor type.`,
+    );
 }
 
 /** A listener taking a port on the same transport (a UDP listener and a TCP-based one may share one). */
@@ -331,6 +340,7 @@ function monitorObject(
   poolProtocol: string | undefined,
 ): Record<string, unknown> {
   checkMonitorForPool(m.type, poolProtocol);
+  checkUdpConnectDelay(m.type, m.delay);
   const http = m.type === 'HTTP' || m.type === 'HTTPS';
   if (!http)
     for (const f of ['http_method', 'url_path', 'expected_codes'] as const)
@@ -1007,6 +1017,7 @@ export function planMonitorUpdate(
   body: MonitorPut,
 ): WritePlan {
   const stored = (findRecord(tree, 'healthmonitor', id) as ResourceRecord).desired as HealthMonitorSpec;
+  checkUdpConnectDelay(stored.type, body.delay);
   const http = stored.type === 'HTTP' || stored.type === 'HTTPS';
   if (!http)
     for (const f of ['http_method', 'url_path', 'expected_codes'] as const)

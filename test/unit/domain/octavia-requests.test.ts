@@ -615,6 +615,48 @@ describe('Octavia writes as request messages', () => {
       expect(update.messages[0]?.object).toMatchObject({ http_version: 1.1, domain_name: 'a.example' });
     });
 
+    it('a UDP pool takes Octavia’s monitor types only (UDP-CONNECT/SCTP/TCP/HTTP, not PING), a UDP-CONNECT probe at most every 3 s, on create and update', () => {
+      const t = new TreeBuilder();
+      const udp = t.pool({ protocol: 'UDP' });
+      const tcp = t.pool({ protocol: 'TCP' });
+      const ctx = context(t.ids.tenantId);
+      const hm = (poolId: string, type: string, delay = 5) =>
+        postBody('healthmonitor', {
+          healthmonitor: { pool_id: poolId, type, delay, timeout: 1, max_retries: 1 },
+        });
+      // Octavia's texts (api/v2/controllers/health_monitor.py), written out here, not built from our list.
+      expect(() => planMonitorCreate(ctx, t.tree(), hm(udp.id, 'PING'))).toThrow(
+        expect.objectContaining({
+          status: 400,
+          message:
+            'Validation failure: The associated pool protocol is UDP, so only a UDP-CONNECT/SCTP/TCP/HTTP health monitor is supported.',
+        }),
+      );
+      expect(() => planMonitorCreate(ctx, t.tree(), hm(tcp.id, 'UDP-CONNECT'))).toThrow(
+        expect.objectContaining({
+          status: 400,
+          message: 'Validation failure: The UDP-CONNECT type is only supported for pools of type UDP/SCTP.',
+        }),
+      );
+      expect(() => planMonitorCreate(ctx, t.tree(), hm(udp.id, 'UDP-CONNECT', 2))).toThrow(
+        expect.objectContaining({
+          status: 400,
+          message:
+            'Validation failure: The request delay value 2 should be larger than 3 for UDP-CONNECT health monitor type.',
+        }),
+      );
+      for (const type of ['UDP-CONNECT', 'TCP', 'HTTP'])
+        expect(planMonitorCreate(ctx, t.tree(), hm(udp.id, type, 3)).messages[0]?.object).toMatchObject({ type });
+      const stored = t.healthmonitor(udp.id, { type: 'UDP-CONNECT', delay: 5 });
+      expect(() =>
+        planMonitorUpdate(ctx, t.tree(), stored.id, putBody('healthmonitor', { healthmonitor: { delay: 1 } })),
+      ).toThrow(expect.objectContaining({ status: 400, message: expect.stringMatching(/delay value 1 should be/) }));
+      expect(
+        planMonitorUpdate(ctx, t.tree(), stored.id, putBody('healthmonitor', { healthmonitor: { delay: 3 } }))
+          .messages[0]?.object,
+      ).toMatchObject({ delay: 3 });
+    });
+
     it('updates: a persistence without a type takes the stored one; a policy keeps its stored redirect', () => {
       const t = new TreeBuilder();
       const listener = t.listener();
