@@ -646,11 +646,20 @@ describe('Octavia writes as request messages', () => {
         }),
       );
       for (const type of ['UDP-CONNECT', 'TCP', 'HTTP'])
-        expect(planMonitorCreate(ctx, t.tree(), hm(udp.id, type, 3)).messages[0]?.object).toMatchObject({ type });
+        expect(planMonitorCreate(ctx, t.tree(), hm(udp.id, type, 3)).messages[0]?.object).toMatchObject({
+          type,
+        });
       const stored = t.healthmonitor(udp.id, { type: 'UDP-CONNECT', delay: 5 });
       expect(() =>
-        planMonitorUpdate(ctx, t.tree(), stored.id, putBody('healthmonitor', { healthmonitor: { delay: 1 } })),
-      ).toThrow(expect.objectContaining({ status: 400, message: expect.stringMatching(/delay value 1 should be/) }));
+        planMonitorUpdate(
+          ctx,
+          t.tree(),
+          stored.id,
+          putBody('healthmonitor', { healthmonitor: { delay: 1 } }),
+        ),
+      ).toThrow(
+        expect.objectContaining({ status: 400, message: expect.stringMatching(/delay value 1 should be/) }),
+      );
       expect(
         planMonitorUpdate(ctx, t.tree(), stored.id, putBody('healthmonitor', { healthmonitor: { delay: 3 } }))
           .messages[0]?.object,
