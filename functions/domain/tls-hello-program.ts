@@ -5,7 +5,8 @@ import { assertSafeName } from './bigip-names.js';
  * The one program an Octavia TLS-HELLO monitor runs on a BIG-IP (device-facts.md §8.3-§8.6): an
  * `external` monitor calls it with the member's address (IPv4 as `::ffff:a.b.c.d`) and port, and a
  * member is up when it prints anything. It completes a TLS handshake with `openssl s_client` and
- * prints `up` only then; the certificate is not checked (Octavia's TLS-HELLO checks the handshake
+ * prints `up` only when s_client reports a negotiated cipher (not on its exit status, which a member
+ * closing at once after the handshake turns into a failure); the certificate is not checked (Octavia's TLS-HELLO checks the handshake
  * only). Fixed text: no value of a request is ever in it or in the monitor's arguments, and its
  * checksum tells a changed copy on a device (drift) from ours.
  *
@@ -26,7 +27,10 @@ case "$addr" in
   *:*) target="[$addr]:$port" ;;
   *) target="$addr:$port" ;;
 esac
-if timeout 5 openssl s_client -connect "$target" </dev/null >/dev/null 2>&1; then
+# s_client reports the handshake's cipher ("New, TLSv1.2, Cipher is ...", "(NONE)" when none was
+# agreed); its exit status is not used: it also fails when the member closes right after the
+# handshake, before s_client has said goodbye.
+if timeout 5 openssl s_client -connect "$target" </dev/null 2>/dev/null | grep -q '^New, .*Cipher is [^(]'; then
   echo up
 fi
 `;
