@@ -144,13 +144,7 @@ export class CryptoFiles {
     if (collection === 'sys/file/external-monitor') {
       // §8.5: a program an external monitor runs is not deleted (the wording is the simulator's).
       const runner = store.all('ltm/monitor/external').find((m) => String(m.attrs.run ?? '') === path);
-      if (runner)
-        throw new SimError(
-          400,
-          errors.invalidValue(
-            `simulator: ${path} is in use by external monitor ${runner.fullPath} (no public source quotes this refusal)`,
-          ),
-        );
+      if (runner) throw inUse(path, `external monitor ${runner.fullPath}`);
       store.remove(collection, path);
       return {};
     }
@@ -164,13 +158,7 @@ export class CryptoFiles {
     const user = [...store.all('ltm/profile/client-ssl'), ...store.all('ltm/profile/server-ssl')].find((p) =>
       files(p).includes(path),
     );
-    if (user)
-      throw new SimError(
-        400,
-        errors.invalidValue(
-          `simulator: ${path} is in use by SSL profile ${user.fullPath} (no public source quotes this refusal)`,
-        ),
-      );
+    if (user) throw inUse(path, `SSL profile ${user.fullPath}`);
     store.remove(collection, path);
     return {};
   }
@@ -208,6 +196,14 @@ export class CryptoFiles {
 }
 
 /** A certificate, key or external monitor program as a device lists it (§7.8, §8.3): never its content. */
+/** A file still used by another object is not deleted (the wording is the simulator's: no public source quotes it). */
+function inUse(path: string, user: string): SimError {
+  return new SimError(
+    400,
+    errors.invalidValue(`simulator: ${path} is in use by ${user} (no public source quotes this refusal)`),
+  );
+}
+
 function render(collection: Collection, o: StoredObject): Record<string, unknown> {
   const type = collection.split('/')[2] as string;
   const content = String(o.attrs.content ?? '');

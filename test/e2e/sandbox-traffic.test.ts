@@ -30,6 +30,10 @@ async function deploy(ids: LbIds, messages: Parameters<LocalStack['client']['sub
 const loopbackMember = (ids: LbIds, poolId: string, port: number) =>
   requests.createMember(ids, poolId, { address: '127.0.0.1', protocol_port: port });
 
+/** The operating status recorded for one of a load balancer's members. */
+const memberStatusOf = async (ids: LbIds, member: { object: Record<string, unknown> } | undefined) =>
+  (await stack.client.records(ids.loadbalancerId)).find((r) => r.id === member?.object.id)?.operatingStatus;
+
 describe('the sandbox balances real traffic and reports real health (the sandbox walkthrough of docs/operator-guide.md)', () => {
   it('alternates between two servers, marks a stopped one ERROR and the pool DEGRADED, sends all traffic to the other, and counts it', async () => {
     const [one, two] = [await backend('one'), await backend('two')];
@@ -57,9 +61,7 @@ describe('the sandbox balances real traffic and reports real health (the sandbox
       monitor,
     ]);
 
-    const memberStatus = async (i: number) =>
-      (await stack.client.records(ids.loadbalancerId)).find((r) => r.id === members[i]?.object.id)
-        ?.operatingStatus;
+    const memberStatus = (i: number) => memberStatusOf(ids, members[i]);
     await eventually(
       async () => (await memberStatus(0)) === 'ONLINE' && (await memberStatus(1)) === 'ONLINE',
       'both members ONLINE',
@@ -390,9 +392,7 @@ describe('the sandbox balances real traffic and reports real health (the sandbox
         ...members,
         monitor,
       ]);
-      const memberStatus = async (i: number) =>
-        (await stack.client.records(ids.loadbalancerId)).find((r) => r.id === members[i]?.object.id)
-          ?.operatingStatus;
+      const memberStatus = (i: number) => memberStatusOf(ids, members[i]);
       await eventually(
         async () => (await memberStatus(0)) === 'ONLINE' && (await memberStatus(1)) === 'ERROR',
         'the TLS member ONLINE, the plain one ERROR',
