@@ -105,6 +105,28 @@ describe('scheduler pipeline against DynamoDB Local and fauxqs', () => {
     ).toHaveLength(1);
   });
 
+  it('drops a duplicate delivered after a newer request of the same object: the newer desired state stays', async () => {
+    const h = await schedulerHarness();
+    const ids = lbIds();
+    const pool = requests.createPool(ids);
+    const poolId = pool.object.id as string;
+    const older = requests.update('pool', ids, { id: poolId, name: 'older' });
+    const newer = requests.update('pool', ids, { id: poolId, name: 'newer' });
+    await h.deliver([requests.createLoadbalancer(ids), pool]);
+    for (const r of [older, newer]) expect((await h.deliver([r])).failures).toEqual([]);
+    const before = await h.resources.loadRecords(ids.loadbalancerId);
+    // The older request again, long after the agent queue's de-duplication window.
+    h.advance(10 * 60_000);
+    const { metrics, result } = await captureMetrics(() => h.deliver([older]));
+    expect(result.failures).toEqual([]);
+    expect(metrics.map((m) => m.name)).toEqual(['DuplicateRequests']);
+    expect(await h.resources.loadRecords(ids.loadbalancerId)).toEqual(before);
+    expect(before.find((r) => r.id === poolId)).toMatchObject({
+      requestId: newer.requestId,
+      desired: { name: 'newer' },
+    });
+  });
+
   it('lets racing schedulers agree on one agent for one unbound load balancer', async () => {
     const h = await schedulerHarness();
     const ids = lbIds();
