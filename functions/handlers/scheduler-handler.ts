@@ -2,12 +2,13 @@ import type { SQSRecord } from 'aws-lambda';
 import { parseRequest, RECORDED_ATTRIBUTE } from '../domain/lbaas-request.js';
 import type { MessageVisibility, ResourceStore } from '../domain/ports.js';
 import { refusal } from '../domain/refusals.js';
-import type { RequestScheduler, ScheduleOutcome } from '../services/request-scheduler.js';
+import type { Forwarded, Placed, RequestScheduler, ScheduleOutcome } from '../services/request-scheduler.js';
 import type { SchedulerConfig } from '../shared/config.js';
 import { METRICS } from '../shared/metric-names.js';
 import { emitMetric, type Telemetry } from '../shared/telemetry.js';
 import type { SqsHandler } from './lambda-shape.js';
 import {
+  type Deferred,
   failRecord,
   failureOf,
   markRequestFailed,
@@ -36,7 +37,7 @@ export interface SchedulerHandlerDeps {
 export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
   const { config, scheduler, resources, telemetry, clock } = deps;
   const { logger, metrics } = telemetry;
-  const handleRecord = async (record: SQSRecord): Promise<RecordResult> => {
+  const handleRecord = async (record: SQSRecord): Promise<RecordResult | Deferred> => {
     const parsed = parseRequest(record.body);
     if (!parsed.ok) {
       const refused = await scheduler.recordRefusal(
@@ -64,12 +65,12 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
         metrics,
         onFinalFailure: (reason) => markRequestFailed(resources, request, config.env, reason, clock()),
       });
-    let outcome: ScheduleOutcome;
+    let outcome: Exclude<ScheduleOutcome, Forwarded> | Placed;
     try {
       const sent = Number(record.attributes?.SentTimestamp);
       // The Octavia API records before it sends and says so in a message attribute (checked against the record).
       const recorded = record.messageAttributes?.[RECORDED_ATTRIBUTE]?.stringValue === 'true';
-      outcome = await scheduler.handle(request, sent > 0 ? sent : undefined, { recorded });
+      outcome = await scheduler.prepare(request, sent > 0 ? sent : undefined, { recorded });
     } catch (error) {
       return retryLater(failureOf(error));
     }
@@ -84,22 +85,38 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
         logger.info('duplicate request: recorded before and superseded since, nothing done', ctx);
         emitMetric(metrics, METRICS.duplicates.name);
         return 'done';
-      case 'forwarded':
-        if (outcome.again) {
-          logger.info('duplicate request: recorded before, forwarded again', ctx);
-          emitMetric(metrics, METRICS.duplicates.name);
-          return 'done';
-        }
-        logger.info('request scheduled', {
-          ...ctx,
-          decision: outcome.decision.kind,
-          host: outcome.decision.host,
-          group: outcome.decision.group,
-        });
-        emitMetric(metrics, METRICS.decisions.name, 1, { Decision: outcome.decision.kind });
-        if (outcome.decision.kind === 'failover') emitMetric(metrics, METRICS.failovers.name);
-        return 'done';
+      case 'placed': {
+        // Recorded and placed: its group's next request is recorded before this one is forwarded
+        // (processFifoBatch starts every forward of the batch together; a failed one fails the rest of its group).
+        const { forward } = outcome;
+        return {
+          finish: () =>
+            forward().then(
+              (forwarded) => {
+                reportForwarded(forwarded, ctx);
+                return 'done';
+              },
+              (error: unknown) => retryLater(failureOf(error)),
+            ),
+        };
+      }
     }
+  };
+
+  const reportForwarded = (outcome: Forwarded, ctx: Record<string, unknown>): void => {
+    if (outcome.again) {
+      logger.info('duplicate request: recorded before, forwarded again', ctx);
+      emitMetric(metrics, METRICS.duplicates.name);
+      return;
+    }
+    logger.info('request scheduled', {
+      ...ctx,
+      decision: outcome.decision.kind,
+      host: outcome.decision.host,
+      group: outcome.decision.group,
+    });
+    emitMetric(metrics, METRICS.decisions.name, 1, { Decision: outcome.decision.kind });
+    if (outcome.decision.kind === 'failover') emitMetric(metrics, METRICS.failovers.name);
   };
 
   return async (event) => {

@@ -117,6 +117,16 @@ export interface Refused {
 /** What became of one request: a value for every expected outcome (exceptions are for the unexpected). */
 export type ScheduleOutcome = Forwarded | Waiting | Refused | Duplicate;
 
+/**
+ * Recorded and placed, its forward not yet asked for: `forward` sends it (once) and tells what
+ * became of it. The handler records a load balancer's next request before it forwards this one,
+ * so a scheduler batch's forwards go out together.
+ */
+export interface Placed {
+  kind: 'placed';
+  forward: () => Promise<Forwarded>;
+}
+
 /** Where a request goes: an agent (with its row), nowhere yet, or nowhere ever. */
 export type Placement =
   | { kind: 'forwarded'; decision: ForwardedDecision; agent: AgentRecord; bound: boolean }
@@ -140,6 +150,16 @@ export class RequestScheduler {
     submittedAt?: number,
     options: { recorded?: boolean } = {},
   ): Promise<ScheduleOutcome> {
+    const prepared = await this.prepare(request, submittedAt, options);
+    return prepared.kind === 'placed' ? prepared.forward() : prepared;
+  }
+
+  /** `handle` up to the forward: recorded and placed (`Placed`), or what else became of it. */
+  async prepare(
+    request: LbaasRequest,
+    submittedAt?: number,
+    options: { recorded?: boolean } = {},
+  ): Promise<Exclude<ScheduleOutcome, Forwarded> | Placed> {
     const { env, resources, queue, clock } = this.deps;
     const subject = refusalSubject(request);
     // The placement's reads (the binding, the agents; cached or not) go out beside the record's
@@ -176,20 +196,24 @@ export class RequestScheduler {
     if (placement.kind === 'waiting') return placement;
     if (placement.kind === 'refused') return this.recordRefusal(subject, placement.refusal);
     const { decision, agent, bound } = placement;
-    await queue.forward(agent.queueUrl as string, {
-      request: forwardable(request),
-      scheduling: {
-        kind: decision.kind,
-        host: decision.host,
-        scheduledAt: clock(),
-        env,
-        ...(submittedAt ? { submittedAt } : {}),
-      },
-    });
-    if (again) return { kind: 'forwarded', decision, bound, again: true };
-    const outcome: Forwarded = { kind: 'forwarded', decision, bound };
-    this.deps.onScheduled?.(request, outcome);
-    return outcome;
+    const placed = request;
+    const forward = async (): Promise<Forwarded> => {
+      await queue.forward(agent.queueUrl as string, {
+        request: forwardable(placed),
+        scheduling: {
+          kind: decision.kind,
+          host: decision.host,
+          scheduledAt: clock(),
+          env,
+          ...(submittedAt ? { submittedAt } : {}),
+        },
+      });
+      if (again) return { kind: 'forwarded', decision, bound, again: true };
+      const outcome: Forwarded = { kind: 'forwarded', decision, bound };
+      this.deps.onScheduled?.(placed, outcome);
+      return outcome;
+    };
+    return { kind: 'placed', forward };
   }
 
   /** True when the request's object (a batch's pool) holds this very request of this tenant: it is recorded. */

@@ -127,6 +127,37 @@ describe('scheduler pipeline against DynamoDB Local and fauxqs', () => {
     });
   });
 
+  it("records a load balancer's burst one request after the other, then forwards it in one send, in order", async () => {
+    const h = await schedulerHarness();
+    const ids = lbIds();
+    const pool = requests.createPool(ids);
+    await h.deliver([requests.createLoadbalancer(ids), pool]);
+    const members = Array.from({ length: 8 }, (_, i) =>
+      requests.createMember(ids, pool.object.id as string, { address: `10.0.3.${i + 1}` }),
+    );
+    const sends: string[] = [];
+    h.clients.sqs.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName?.startsWith('SendMessage')) sends.push(context.commandName);
+        return next(args);
+      },
+      { step: 'initialize', name: 'countSends' },
+    );
+    const { result } = await captureMetrics(() => h.deliver(members));
+    h.clients.sqs.middlewareStack.remove('countSends');
+    expect(result.failures).toEqual([]);
+    expect(sends).toEqual(['SendMessageBatchCommand']);
+    const host = (await h.bindings.getBinding(ids.loadbalancerId))?.host as string;
+    const forwarded = (await h.drainAgent(host)).map(
+      (m) => (m.body.request as { requestId: string }).requestId,
+    );
+    expect(forwarded.slice(-members.length)).toEqual(members.map((m) => m.requestId));
+    const records = await h.resources.loadRecords(ids.loadbalancerId);
+    expect(
+      records.filter((r) => r.type === 'member' && r.provisioningStatus === 'PENDING_CREATE'),
+    ).toHaveLength(members.length);
+  });
+
   it('lets racing schedulers agree on one agent for one unbound load balancer', async () => {
     const h = await schedulerHarness();
     const ids = lbIds();
