@@ -317,7 +317,7 @@ try {
 
 printTable(rows);
 console.log(
-  '\nDynamoDB calls exclude the 2 idempotency writes per request (Powertools) that the Lambda handler adds.\n' +
+  "\nThe request's guard is written in its record's transaction: no idempotency call of its own.\n" +
     "The agents list and the groups' usage are cached for 2 s each, so they cost one Query per 2 s per scheduler\n" +
     "copy, not one per request; a new load balancer's group count is checked inside its bind transaction.",
 );

@@ -8,7 +8,7 @@ import { currentFunction, type FunctionScope } from '../../local/function-scope.
  *
  * - `producer`: the sender's SendMessage(Batch) to the request queue;
  * - `request queue`: the scheduler's event source (receives that brought messages, deletes);
- * - `scheduler`: what a scheduler invocation reads and writes (idempotency, the request's record,
+ * - `scheduler`: what a scheduler invocation reads and writes (the request's record with its guard,
  *   the binding, the agents, refusals), and its visibility changes;
  * - `agent queue`: the scheduler's forwards and the worker's event source (receives, deletes);
  * - `worker`: a worker invocation's calls except status writes (in-flight hold, the settled check,

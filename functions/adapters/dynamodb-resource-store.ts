@@ -3,7 +3,6 @@ import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
@@ -16,6 +15,7 @@ import {
   type LbaasRequest,
   type MemberBatchRequest,
   type ObjectRequest,
+  requestGuardKey,
   type UpdateRequest,
 } from '../domain/lbaas-request.js';
 import { planMemberBatch } from '../domain/member-batch.js';
@@ -50,19 +50,61 @@ import { decodeCursor, encodeCursor, queryAll } from './dynamodb-query.js';
 
 type Write = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
+/** How long a request's guard lasts unless told: as long as Powertools' idempotency record did (24 hours). */
+const GUARD_TTL_SECONDS = 86_400;
+
 /**
  * The resources table: one partition per load balancer holding every object's desired state and
  * statuses. A request touches its object and the root in one transaction whose conditions also
- * check that the tenant and environment own the load balancer.
+ * check that the tenant and environment own the load balancer, with the request's guard (in the
+ * idempotency table, which only the writers of requests are given) so it is recorded once.
  */
 export class DynamoDbResourceStore implements ResourceStore {
   private readonly table: string;
 
   constructor(
     private readonly db: DynamoDBDocumentClient,
-    private readonly tables: { resources: string; claims: string },
+    private readonly tables: { resources: string; claims: string; idempotency?: string },
+    private readonly guardTtlSeconds = GUARD_TTL_SECONDS,
   ) {
     this.table = tables.resources;
+  }
+
+  async isGuarded(env: string, request: { tenantId: string; requestId: string }, nowMs: number) {
+    const item = (
+      await this.db.send(
+        new GetCommand({
+          TableName: this.guardTable(),
+          Key: { id: requestGuardKey(env, request) },
+          ConsistentRead: true,
+        }),
+      )
+    ).Item;
+    // DynamoDB deletes expired items only eventually.
+    return typeof item?.expiration === 'number' && item.expiration * 1000 > nowMs;
+  }
+
+  private guardTable(): string {
+    if (!this.tables.idempotency) throw new Error('recording a request needs the idempotency table');
+    return this.tables.idempotency;
+  }
+
+  /** The request's guard: new, or in the place of an expired one (the table's TTL deletes it late). */
+  private guardWrite(request: LbaasRequest, env: string, nowMs: number): Write {
+    return {
+      Put: {
+        TableName: this.guardTable(),
+        Item: {
+          id: requestGuardKey(env, request),
+          loadbalancerId: request.loadbalancerId,
+          recordedAt: nowMs,
+          expiration: Math.ceil(nowMs / 1000) + this.guardTtlSeconds,
+        },
+        ConditionExpression: 'attribute_not_exists(#id) OR #exp <= :now',
+        ExpressionAttributeNames: { '#id': 'id', '#exp': 'expiration' },
+        ExpressionAttributeValues: { ':now': Math.floor(nowMs / 1000) },
+      },
+    };
   }
 
   async recordRequest(
@@ -81,7 +123,8 @@ export class DynamoDbResourceStore implements ResourceStore {
     const target = this.targetWrite(request, env, nowMs, usage !== undefined);
     const root = request.resource !== 'loadbalancer' ? this.rootWrite(request, env, nowMs) : target;
     if (guard) guardRoot(root, guard);
-    const writes: Write[] = [target];
+    // The guard first: a redelivery is known by it, whatever else its write would run into.
+    const writes: Write[] = [this.guardWrite(request, env, nowMs), target];
     if (root !== target) writes.push(root);
     if (usage) writes.push(usage);
     for (const claim of requestClaims(request, env)) writes.push(this.claimWrite(claim, nowMs));
@@ -115,11 +158,12 @@ export class DynamoDbResourceStore implements ResourceStore {
         });
     }
     try {
-      if (writes.length === 1) await this.sendSingle(writes[0] as Write);
-      else await transact(this.db, writes);
+      await transact(this.db, writes);
     } catch (error) {
-      if (!isConditionFailure(error) && !isTransactionCanceled(error)) throw error;
-      if (usage && isTransactionCanceled(error)) {
+      if (!isTransactionCanceled(error)) throw error;
+      if (cancellationCodes(error)[0] === 'ConditionalCheckFailed')
+        return { recorded: true, duplicate: true };
+      if (usage) {
         const codes = cancellationCodes(error);
         if (codes[writes.indexOf(usage)] === 'ConditionalCheckFailed') {
           const now = overLimit(await this.loadUsage(env, request.tenantId), add, quota?.limits ?? {});
@@ -220,6 +264,8 @@ export class DynamoDbResourceStore implements ResourceStore {
     quota?: QuotaCheck,
   ): Promise<RecordResult> {
     const { loadbalancerId, requestId } = request;
+    // Its chunks are many transactions: a redelivery is known by its guard before the first.
+    if (await this.isGuarded(env, request, nowMs)) return { recorded: true, duplicate: true };
     const records = await this.loadRecords(loadbalancerId);
     const changes = planMemberBatch(records, request, env);
     if ('refusal' in changes) return { recorded: false, refusal: changes.refusal };
@@ -323,11 +369,22 @@ export class DynamoDbResourceStore implements ResourceStore {
     ];
     for (const chunk of chunks(rest, 100))
       await this.db.send(new TransactWriteCommand({ TransactItems: chunk }));
-    await this.db.send(
-      new TransactWriteCommand({
-        TransactItems: [as('pool', request.object.pool_id), this.rootWrite(request, env, nowMs)],
-      }),
-    );
+    // The guard with the last write: a batch that failed before it is recorded again when it comes back.
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            this.guardWrite(request, env, nowMs),
+            as('pool', request.object.pool_id),
+            this.rootWrite(request, env, nowMs),
+          ],
+        }),
+      );
+    } catch (error) {
+      if (isTransactionCanceled(error) && cancellationCodes(error)[0] === 'ConditionalCheckFailed')
+        return { recorded: true, duplicate: true };
+      throw error;
+    }
     return { recorded: true };
   }
 
@@ -883,14 +940,6 @@ export class DynamoDbResourceStore implements ResourceStore {
       if (holder) out.push({ claim, holder });
     }
     return out;
-  }
-
-  private async sendSingle(write: Write): Promise<void> {
-    if (write.Put)
-      await this.db.send(new PutCommand(write.Put as ConstructorParameters<typeof PutCommand>[0]));
-    else if (write.Update) {
-      await this.db.send(new UpdateCommand(write.Update as ConstructorParameters<typeof UpdateCommand>[0]));
-    }
   }
 
   private targetWrite(request: ObjectRequest, env: string, nowMs: number, mustBeNew = false): Write {

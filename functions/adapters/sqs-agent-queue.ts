@@ -26,8 +26,9 @@ interface Pending {
  * Forwards asked for side by side (a scheduler batch's load balancers, each handled in its own
  * order) to one queue go out together: whatever is asked before the event loop's next turn is sent
  * as one SendMessageBatch. Each caller still waits for its own message, and gets its own entry's
- * failure, so a request counts as forwarded exactly when SQS took it. A load balancer's next request
- * is forwarded only after its previous one was taken, so one batch never holds two of a group.
+ * failure, so a request counts as forwarded exactly when SQS took it. A load balancer's requests
+ * asked for together (a scheduler batch's, recorded one after the other) keep their order: entries in
+ * the order asked, and a queue's batches (more than ten, or 256 KiB) one after the other.
  */
 export class SqsAgentQueue implements AgentQueue {
   private readonly pending = new Map<string, Pending[]>();
@@ -65,7 +66,8 @@ export class SqsAgentQueue implements AgentQueue {
       if (last && last.length < MAX_ENTRIES && size + p.bytes <= MAX_BATCH_BYTES) last.push(p);
       else batches.push([p]);
     }
-    await Promise.all(batches.map((batch) => this.send(queueUrl, batch)));
+    // One after the other: a load balancer's requests may span two batches, and FIFO keeps the order sent.
+    for (const batch of batches) await this.send(queueUrl, batch);
   }
 
   private async send(queueUrl: string, batch: readonly Pending[]): Promise<void> {

@@ -916,6 +916,16 @@ export function deduplicationId(request: { tenantId: string; requestId: string }
 }
 
 /**
+ * The key of a request's guard (the idempotency table): written in the transaction that records the
+ * request, so a request id of a tenant in an environment is recorded once; a redelivery finds it and
+ * is never recorded again (never overwrites a newer request's desired state). Its own prefix: no
+ * Powertools key (`<env>-…`) and no refusal (`refusal#…`) starts so.
+ */
+export function requestGuardKey(env: string, request: { tenantId: string; requestId: string }): string {
+  return `request#${env}#${request.tenantId}#${request.requestId}`;
+}
+
+/**
  * A request as forwarded to an agent: the original plus the scheduler's decision. The one type of
  * the agent queues' messages, for the scheduler and reclaimer that send them and the worker that
  * parses them.

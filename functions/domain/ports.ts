@@ -181,10 +181,12 @@ export interface GroupStore {
 /** Desired state and statuses of every object (the resources table). */
 export interface ResourceStore {
   /**
-   * Records the request's desired state and PENDING_* statuses in one conditional write. A write the
+   * Records the request's desired state and PENDING_* statuses in one conditional write, with the
+   * request's guard (`requestGuardKey`, kept for the store's guard lifetime): a request recorded
+   * before, its guard unexpired, is never recorded again (`duplicate`, nothing written). A write the
    * table refuses comes back as what it found (`RecordConflict`: the items and claims in the way,
    * and with a guard the load balancer and pool it guards), which the domain explains
-   * (`explainRecordConflict`); a member batch's own plan may refuse it.
+   * (`explainRecordConflict`); a member batch's own plan may refuse it. A refused request leaves no guard.
    */
   recordRequest(
     request: LbaasRequest,
@@ -193,6 +195,8 @@ export interface ResourceStore {
     guard?: RecordGuard,
     quota?: QuotaCheck,
   ): Promise<RecordResult>;
+  /** True when the request was recorded and its guard has not expired (see `recordRequest`). */
+  isGuarded(env: string, request: { tenantId: string; requestId: string }, nowMs: number): Promise<boolean>;
   /**
    * What a project holds, by type: the counters every recording keeps in its own transaction (a
    * create counts when its record is first written, a deleted record stops counting when it is

@@ -100,6 +100,8 @@ export interface RecordConflict {
 /** What recording a request came to: recorded, refused by a rule (a member batch's plan), or a write the table refused. */
 export type RecordResult =
   | { recorded: true }
+  /** Recorded by an earlier delivery of the same request (its guard stands): nothing was written. */
+  | { recorded: true; duplicate: true }
   | { recorded: false; refusal: Refusal }
   | { recorded: false; conflict: RecordConflict };
 

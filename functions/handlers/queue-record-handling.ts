@@ -100,6 +100,15 @@ function messageGroupOf(record: SQSRecord): string {
 }
 
 /**
+ * A record handled but for a last part that may wait (the scheduler's forward): `finish` is called
+ * once every group's records were handled, all in the same turn, so what they send meets in one
+ * batch; its result is the record's.
+ */
+export interface Deferred {
+  finish: () => Promise<RecordResult>;
+}
+
+/**
  * The one place per-record results become a partial-batch response, in FIFO order: a record that
  * failed is reported, and so is every later record of its message group, which is not handled at
  * all (`handle` is not called for it), as SQS FIFO consumers must. A handler that throws has failed.
@@ -108,14 +117,21 @@ function messageGroupOf(record: SQSRecord): string {
  * each other (found by the hundred-tenant benchmark: forwarded one by one, the first worker
  * invocations took one request each and held it through a config-sync).
  *
- * The records left unhandled are handed to `releaseUnhandled` (made visible again at once): they
- * then wait behind the failed record of their group, which SQS delivers first once its back-off
- * ends, instead of keeping the group locked for their whole visibility timeout (or in-flight hold)
- * after it (found once the local SQS delivered several messages of a group per batch, as SQS does).
+ * A record may leave a `Deferred` last part: the group goes on to its next record, and every
+ * deferred part of the batch starts after the last record was handled, in record order. A deferred
+ * part that fails fails its record and every later one of its group, though those were handled:
+ * they come back behind it (what they did must bear doing again; the scheduler's guard and the
+ * agent queue's de-duplication make it so).
+ *
+ * The records left unhandled (or failed behind an earlier failure of their group) are handed to
+ * `releaseUnhandled` (made visible again at once): they then wait behind the failed record of their
+ * group, which SQS delivers first once its back-off ends, instead of keeping the group locked for
+ * their whole visibility timeout (or in-flight hold) after it (found once the local SQS delivered
+ * several messages of a group per batch, as SQS does).
  */
 export async function processFifoBatch(
   records: readonly SQSRecord[],
-  handle: (record: SQSRecord) => Promise<RecordResult>,
+  handle: (record: SQSRecord) => Promise<RecordResult | Deferred>,
   releaseUnhandled?: (records: SQSRecord[]) => Promise<void>,
 ): Promise<SQSBatchResponse> {
   const messageGroups = new Map<string, SQSRecord[]>();
@@ -123,19 +139,37 @@ export async function processFifoBatch(
     const key = messageGroupOf(record);
     messageGroups.set(key, [...(messageGroups.get(key) ?? []), record]);
   }
-  const failed = new Set<string>();
-  const unhandled: SQSRecord[] = [];
+  // Per group: the index of its first failed record (absent: none failed).
+  const firstFailed = new Map<SQSRecord[], number>();
+  const fail = (inOrder: SQSRecord[], i: number) =>
+    firstFailed.set(inOrder, Math.min(i, firstFailed.get(inOrder) ?? i));
+  const deferred: { inOrder: SQSRecord[]; i: number; part: Deferred }[] = [];
   await Promise.all(
     [...messageGroups.values()].map(async (inOrder) => {
       for (const [i, record] of inOrder.entries()) {
         const result = await handle(record).catch((): RecordResult => 'failed');
         if (result === 'done') continue;
-        for (const rest of inOrder.slice(i)) failed.add(rest.messageId);
-        unhandled.push(...inOrder.slice(i + 1));
+        if (result !== 'failed') {
+          deferred.push({ inOrder, i, part: result });
+          continue;
+        }
+        fail(inOrder, i);
         return;
       }
     }),
   );
+  // Every deferred part in one turn, in record order (each group's own order kept).
+  const finished = deferred.map(({ part }) => part.finish().catch((): RecordResult => 'failed'));
+  (await Promise.all(finished)).forEach((result, k) => {
+    const { inOrder, i } = deferred[k] as (typeof deferred)[number];
+    if (result === 'failed') fail(inOrder, i);
+  });
+  const failed = new Set<string>();
+  const unhandled: SQSRecord[] = [];
+  for (const [inOrder, i] of firstFailed) {
+    for (const rest of inOrder.slice(i)) failed.add(rest.messageId);
+    unhandled.push(...inOrder.slice(i + 1));
+  }
   // Best effort: one that stays hidden comes back after its visibility timeout, as before.
   if (unhandled.length > 0 && releaseUnhandled) await releaseUnhandled(unhandled).catch(() => undefined);
   return {

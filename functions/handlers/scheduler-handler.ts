@@ -1,15 +1,14 @@
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { SQSRecord } from 'aws-lambda';
-import { type LbaasRequest, parseRequest, RECORDED_ATTRIBUTE } from '../domain/lbaas-request.js';
+import { parseRequest, RECORDED_ATTRIBUTE } from '../domain/lbaas-request.js';
 import type { MessageVisibility, ResourceStore } from '../domain/ports.js';
 import { refusal } from '../domain/refusals.js';
-import type { Forwarded, RequestScheduler, ScheduleOutcome } from '../services/request-scheduler.js';
+import type { Forwarded, Placed, RequestScheduler, ScheduleOutcome } from '../services/request-scheduler.js';
 import type { SchedulerConfig } from '../shared/config.js';
 import { METRICS } from '../shared/metric-names.js';
 import { emitMetric, type Telemetry } from '../shared/telemetry.js';
 import type { SqsHandler } from './lambda-shape.js';
 import {
+  type Deferred,
   failRecord,
   failureOf,
   markRequestFailed,
@@ -24,7 +23,6 @@ export interface SchedulerHandlerDeps {
   scheduler: RequestScheduler;
   resources: ResourceStore;
   visibility: MessageVisibility;
-  idempotency: BasePersistenceLayer;
   telemetry: Telemetry;
   clock: () => number;
   random: () => number;
@@ -32,47 +30,14 @@ export interface SchedulerHandlerDeps {
 
 /**
  * The scheduler's SQS batch handler (the "driver"). Each record: validate; reject bad input for
- * good (status, log, metric, acknowledged); schedule valid requests once per request id; retry
- * what cannot be scheduled yet with back-off until the dead-letter queue takes it.
+ * good (status, log, metric, acknowledged); schedule valid requests (recorded once per request id:
+ * the scheduler's rule, `RequestScheduler`); retry what cannot be scheduled yet with back-off until
+ * the dead-letter queue takes it.
  */
 export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
   const { config, scheduler, resources, telemetry, clock } = deps;
   const { logger, metrics } = telemetry;
-  const idempotencyConfig = new IdempotencyConfig({
-    // Per tenant: another tenant reusing a request id is a different request, never a duplicate.
-    eventKeyJmesPath: '[request.tenantId, request.requestId]',
-    expiresAfterSeconds: config.idempotencyTtlSeconds,
-    // Runs only when Powertools answers from a stored result: this delivery is a duplicate.
-    responseHook: (response) => ({ ...(response as object), duplicate: true }),
-  });
-  // Powertools keeps a result only when the function returns, and forgets the request when it
-  // throws: only a forwarded request may count as done; one that waits or was refused is handled
-  // again if it comes again. So the other outcomes leave the idempotent function as NotForwarded.
-  const forwardOnce = makeIdempotent(
-    async (input: {
-      request: LbaasRequest;
-      submittedAt?: number;
-      recorded?: boolean;
-    }): Promise<Forwarded> => {
-      const outcome = await scheduler.handle(input.request, input.submittedAt, {
-        recorded: input.recorded === true,
-      });
-      if (outcome.kind !== 'forwarded') throw new NotForwarded(outcome);
-      return outcome;
-    },
-    { persistenceStore: deps.idempotency, config: idempotencyConfig, keyPrefix: `${config.env}-scheduler` },
-  );
-  const scheduleOnce = (input: {
-    request: LbaasRequest;
-    submittedAt?: number;
-    recorded?: boolean;
-  }): Promise<ScheduleOutcome & { duplicate?: boolean }> =>
-    forwardOnce(input).catch((error: unknown) => {
-      if (error instanceof NotForwarded) return error.outcome;
-      throw error;
-    });
-
-  const handleRecord = async (record: SQSRecord): Promise<RecordResult> => {
+  const handleRecord = async (record: SQSRecord): Promise<RecordResult | Deferred> => {
     const parsed = parseRequest(record.body);
     if (!parsed.ok) {
       const refused = await scheduler.recordRefusal(
@@ -100,16 +65,12 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
         metrics,
         onFinalFailure: (reason) => markRequestFailed(resources, request, config.env, reason, clock()),
       });
-    let outcome: ScheduleOutcome & { duplicate?: boolean };
+    let outcome: Exclude<ScheduleOutcome, Forwarded> | Placed;
     try {
       const sent = Number(record.attributes?.SentTimestamp);
       // The Octavia API records before it sends and says so in a message attribute (checked against the record).
       const recorded = record.messageAttributes?.[RECORDED_ATTRIBUTE]?.stringValue === 'true';
-      outcome = await scheduleOnce({
-        request,
-        ...(sent > 0 ? { submittedAt: sent } : {}),
-        ...(recorded ? { recorded } : {}),
-      });
+      outcome = await scheduler.prepare(request, sent > 0 ? sent : undefined, { recorded });
     } catch (error) {
       return retryLater(failureOf(error));
     }
@@ -120,26 +81,45 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
       case 'waiting':
         emitMetric(metrics, METRICS.noActiveAgent.name);
         return retryLater({ reason: outcome.reason, retryable: true });
-      case 'forwarded':
-        if (outcome.duplicate) {
-          logger.info('duplicate request: already scheduled, nothing done', ctx);
-          emitMetric(metrics, METRICS.duplicates.name);
-          return 'done';
-        }
-        logger.info('request scheduled', {
-          ...ctx,
-          decision: outcome.decision.kind,
-          host: outcome.decision.host,
-          group: outcome.decision.group,
-        });
-        emitMetric(metrics, METRICS.decisions.name, 1, { Decision: outcome.decision.kind });
-        if (outcome.decision.kind === 'failover') emitMetric(metrics, METRICS.failovers.name);
+      case 'duplicate':
+        logger.info('duplicate request: recorded before and superseded since, nothing done', ctx);
+        emitMetric(metrics, METRICS.duplicates.name);
         return 'done';
+      case 'placed': {
+        // Recorded and placed: its group's next request is recorded before this one is forwarded
+        // (processFifoBatch starts every forward of the batch together; a failed one fails the rest of its group).
+        const { forward } = outcome;
+        return {
+          finish: () =>
+            forward().then(
+              (forwarded) => {
+                reportForwarded(forwarded, ctx);
+                return 'done';
+              },
+              (error: unknown) => retryLater(failureOf(error)),
+            ),
+        };
+      }
     }
   };
 
-  return async (event, context) => {
-    idempotencyConfig.registerLambdaContext(context);
+  const reportForwarded = (outcome: Forwarded, ctx: Record<string, unknown>): void => {
+    if (outcome.again) {
+      logger.info('duplicate request: recorded before, forwarded again', ctx);
+      emitMetric(metrics, METRICS.duplicates.name);
+      return;
+    }
+    logger.info('request scheduled', {
+      ...ctx,
+      decision: outcome.decision.kind,
+      host: outcome.decision.host,
+      group: outcome.decision.group,
+    });
+    emitMetric(metrics, METRICS.decisions.name, 1, { Decision: outcome.decision.kind });
+    if (outcome.decision.kind === 'failover') emitMetric(metrics, METRICS.failovers.name);
+  };
+
+  return async (event) => {
     emitMetric(metrics, METRICS.messages.name, event.Records.length);
     // FIFO per load balancer: each group in order (a failed record fails the rest of its group), the
     // groups side by side, so a burst of many load balancers reaches the agents' queues at once and
@@ -151,13 +131,6 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
       ),
     );
   };
-}
-
-/** A request the scheduler did not forward, leaving the idempotent function so that Powertools keeps nothing. */
-class NotForwarded extends Error {
-  constructor(readonly outcome: Exclude<ScheduleOutcome, Forwarded>) {
-    super(`not forwarded: ${outcome.kind}`);
-  }
 }
 
 /** A refusal's log line and metric (its objects are already marked by the scheduler). */

@@ -86,6 +86,19 @@ export interface Forwarded {
   decision: ForwardedDecision;
   /** True when this request created the load balancer's binding. */
   bound: boolean;
+  /**
+   * A redelivery of a request recorded before that its object still holds: forwarded again (it may
+   * never have been), and harmless if it was (the agent queue's de-duplication, the worker's settled check).
+   */
+  again?: true;
+}
+
+/**
+ * A redelivery of a request recorded before whose object no longer holds it (a newer request took
+ * it, or it is deleted): it was forwarded before those, so nothing is done.
+ */
+export interface Duplicate {
+  kind: 'duplicate';
 }
 
 /** No agent can take it now: nothing is forwarded, the message waits and is retried. */
@@ -102,7 +115,17 @@ export interface Refused {
 }
 
 /** What became of one request: a value for every expected outcome (exceptions are for the unexpected). */
-export type ScheduleOutcome = Forwarded | Waiting | Refused;
+export type ScheduleOutcome = Forwarded | Waiting | Refused | Duplicate;
+
+/**
+ * Recorded and placed, its forward not yet asked for: `forward` sends it (once) and tells what
+ * became of it. The handler records a load balancer's next request before it forwards this one,
+ * so a scheduler batch's forwards go out together.
+ */
+export interface Placed {
+  kind: 'placed';
+  forward: () => Promise<Forwarded>;
+}
 
 /** Where a request goes: an agent (with its row), nowhere yet, or nowhere ever. */
 export type Placement =
@@ -115,7 +138,9 @@ const MAX_DECISION_ROUNDS = 5;
 /**
  * One request through the scheduler: check it, record the desired state and PENDING status, pick
  * the agent (binding races resolved by conditional writes), forward to that agent's queue. Every
- * refusal is recorded here, on the objects the domain says it marks (`refusalTargets`).
+ * refusal is recorded here, on the objects the domain says it marks (`refusalTargets`). The owner
+ * of the idempotency rule: a request is recorded once (its guard, written with its record), and a
+ * redelivery is only forwarded again, or, superseded, dropped (never recorded or refused again).
  */
 export class RequestScheduler {
   constructor(private readonly deps: RequestSchedulerDeps) {}
@@ -125,6 +150,16 @@ export class RequestScheduler {
     submittedAt?: number,
     options: { recorded?: boolean } = {},
   ): Promise<ScheduleOutcome> {
+    const prepared = await this.prepare(request, submittedAt, options);
+    return prepared.kind === 'placed' ? prepared.forward() : prepared;
+  }
+
+  /** `handle` up to the forward: recorded and placed (`Placed`), or what else became of it. */
+  async prepare(
+    request: LbaasRequest,
+    submittedAt?: number,
+    options: { recorded?: boolean } = {},
+  ): Promise<Exclude<ScheduleOutcome, Forwarded> | Placed> {
     const { env, resources, queue, clock } = this.deps;
     const subject = refusalSubject(request);
     // The placement's reads (the binding, the agents; cached or not) go out beside the record's
@@ -134,12 +169,16 @@ export class RequestScheduler {
     reads.catch(() => undefined);
     // A request its producer says it recorded (the Octavia API checks and records before it
     // answers) is recorded once: if its object carries it, it is only placed and forwarded.
+    let again = false;
     if (!(options.recorded && (await this.isRecorded(request)))) {
       const checked = await this.check(request);
-      if ('refusal' in checked) return this.recordRefusal(subject, checked.refusal);
-      request = checked.request;
-      const recorded = await resources.recordRequest(request, env, clock());
-      if (!recorded.recorded) {
+      // A redelivery is not refused for what newer requests changed since it was recorded.
+      if ('refusal' in checked && !(await resources.isGuarded(env, request, clock())))
+        return this.recordRefusal(subject, checked.refusal);
+      if ('request' in checked) request = checked.request;
+      const recorded =
+        'refusal' in checked ? undefined : await resources.recordRequest(request, env, clock());
+      if (recorded && !recorded.recorded) {
         const why =
           'refusal' in recorded ? recorded.refusal : explainRecordConflict(request, env, recorded.conflict);
         // Nothing in the way explains it: another writer changed an item between the write and the read.
@@ -149,24 +188,32 @@ export class RequestScheduler {
           });
         return this.recordRefusal(subject, why);
       }
+      // Recorded before (its guard stood): forwarded again while its object holds it, else superseded.
+      again = recorded === undefined || 'duplicate' in recorded;
+      if (again && !(await this.isRecorded(request))) return { kind: 'duplicate' };
     }
     const placement = await this.decide(request, reads);
     if (placement.kind === 'waiting') return placement;
     if (placement.kind === 'refused') return this.recordRefusal(subject, placement.refusal);
     const { decision, agent, bound } = placement;
-    await queue.forward(agent.queueUrl as string, {
-      request: forwardable(request),
-      scheduling: {
-        kind: decision.kind,
-        host: decision.host,
-        scheduledAt: clock(),
-        env,
-        ...(submittedAt ? { submittedAt } : {}),
-      },
-    });
-    const outcome: Forwarded = { kind: 'forwarded', decision, bound };
-    this.deps.onScheduled?.(request, outcome);
-    return outcome;
+    const placed = request;
+    const forward = async (): Promise<Forwarded> => {
+      await queue.forward(agent.queueUrl as string, {
+        request: forwardable(placed),
+        scheduling: {
+          kind: decision.kind,
+          host: decision.host,
+          scheduledAt: clock(),
+          env,
+          ...(submittedAt ? { submittedAt } : {}),
+        },
+      });
+      if (again) return { kind: 'forwarded', decision, bound, again: true };
+      const outcome: Forwarded = { kind: 'forwarded', decision, bound };
+      this.deps.onScheduled?.(placed, outcome);
+      return outcome;
+    };
+    return { kind: 'placed', forward };
   }
 
   /** True when the request's object (a batch's pool) holds this very request of this tenant: it is recorded. */

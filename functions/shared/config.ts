@@ -85,9 +85,19 @@ export const FUNCTION_TABLES = {
   reclaimer: ['agents', 'bindings', 'affinity'],
   health: ['agents', 'bindings', 'resources', 'statistics', 'groups'],
   reconciler: ['agents', 'bindings', 'resources', 'leases'],
-  // The Octavia API records requests (resources, claims) and places new load balancers (agents, bindings, affinity, groups);
-  // its quotas, flavors and availability zones are its own (apiObjects).
-  api: ['agents', 'bindings', 'affinity', 'resources', 'claims', 'statistics', 'groups', 'apiObjects'],
+  // The Octavia API records requests (resources, claims, and each request's guard in idempotency) and places new
+  // load balancers (agents, bindings, affinity, groups); its quotas, flavors and availability zones are its own (apiObjects).
+  api: [
+    'agents',
+    'bindings',
+    'affinity',
+    'resources',
+    'claims',
+    'idempotency',
+    'statistics',
+    'groups',
+    'apiObjects',
+  ],
   authorizer: [],
 } as const satisfies Record<string, readonly TableId[]>;
 

@@ -1,4 +1,3 @@
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type AwsClients, createDocumentClient } from '../adapters/aws-clients.js';
 import { DynamoDbAgentRegistry } from '../adapters/dynamodb-agent-registry.js';
@@ -32,10 +31,13 @@ export type PlacementConfig = Pick<
   SchedulerConfig,
   'env' | 'agentDownTimeMs' | 'agentCacheMs' | 'selection' | 'groups'
 > & {
+  // idempotency: each request's guard, written with its record.
   tables: Pick<
     SchedulerConfig['tables'],
-    'agents' | 'bindings' | 'affinity' | 'resources' | 'claims' | 'groups'
+    'agents' | 'bindings' | 'affinity' | 'resources' | 'claims' | 'groups' | 'idempotency'
   >;
+  /** How long a request's guard lasts (absent: the store's 24 hours). */
+  idempotencyTtlSeconds?: number;
 };
 
 /**
@@ -54,7 +56,7 @@ export function buildRequestScheduler(
 ) {
   const registry = new DynamoDbAgentRegistry(db, config.tables.agents);
   const bindings = new DynamoDbBindingStore(db, config.tables);
-  const resources = new DynamoDbResourceStore(db, config.tables);
+  const resources = new DynamoDbResourceStore(db, config.tables, config.idempotencyTtlSeconds);
   const scheduler = new RequestScheduler({
     env: config.env,
     agentDownTimeMs: config.agentDownTimeMs,
@@ -108,10 +110,6 @@ export function wireScheduler(
     scheduler,
     resources,
     visibility: new SqsMessageVisibility(clients.sqs, config.requestQueueUrl),
-    idempotency: new DynamoDBPersistenceLayer({
-      tableName: config.tables.idempotency,
-      awsSdkV3Client: clients.dynamodb,
-    }),
     telemetry,
     clock,
     random,

@@ -109,6 +109,8 @@ export class OctaviaApi extends Construct {
       ['affinity', 'readWrite'],
       ['resources', 'readWrite'],
       ['claims', 'readWrite'],
+      // Each request's guard, written with its record (the scheduler records it once).
+      ['idempotency', 'readWrite'],
       ['groups', 'readWrite'],
       ['statistics', 'read'],
     ];

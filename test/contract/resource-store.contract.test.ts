@@ -13,27 +13,32 @@ import { parsed } from '../support/service-fixtures.js';
 
 const ENV = 'Contract';
 
-const stores: [string, () => Promise<ResourceStore>][] = [
-  ['in-memory', async () => new InMemoryResourceStore()],
+/** Each store, made with a request guard lasting `guardTtlSeconds` (default: the stores' 24 hours). */
+const stores: [string, (guardTtlSeconds?: number) => Promise<ResourceStore>][] = [
+  ['in-memory', async (ttl) => new InMemoryResourceStore(ttl === undefined ? undefined : ttl * 1000)],
   [
     'DynamoDB',
-    async () => {
+    async (ttl) => {
       const { db, dynamodb } = localClients();
-      return new DynamoDbResourceStore(db, await freshTables(dynamodb));
+      return new DynamoDbResourceStore(db, await freshTables(dynamodb), ttl);
     },
   ],
 ];
 
-/** What recording a message came to: `recorded`, or `category: reason` as the scheduler reports it. */
+/**
+ * What recording a message came to: `recorded`, `duplicate` (recorded before: its guard stood), or
+ * `category: reason` as the scheduler reports it.
+ */
 async function record(
   store: ResourceStore,
   message: Record<string, unknown>,
   env = ENV,
   guard?: RecordGuard,
+  nowMs = 1_000,
 ): Promise<string> {
   const request = parsed(message);
-  const result = await store.recordRequest(request, env, 1_000, guard);
-  if (result.recorded) return 'recorded';
+  const result = await store.recordRequest(request, env, nowMs, guard);
+  if (result.recorded) return 'duplicate' in result ? 'duplicate' : 'recorded';
   const why =
     'refusal' in result ? result.refusal : explainRecordConflict(request, env, result.conflict, guard);
   return why ? `${why.category}: ${why.reason}` : 'unexplained';
@@ -43,17 +48,78 @@ const statusOf = async (store: ResourceStore, lb: string, id: string) =>
   (await store.loadRecords(lb)).find((r) => r.id === id)?.provisioningStatus;
 
 describe.each(stores)('ResourceStore contract: %s', (_name, make) => {
-  it('records a load balancer once: its own request again is accepted, another create of its id is not', async () => {
+  it('records a load balancer once: its own request again is a duplicate, another create of its id is refused', async () => {
     const store = await make();
     const ids = lbIds();
     const create = requests.createLoadbalancer(ids);
     expect(await record(store, create)).toBe('recorded');
-    expect(await record(store, create)).toBe('recorded');
+    expect(await record(store, create)).toBe('duplicate');
     expect(await record(store, { ...create, requestId: uuid() })).toBe(
       `conflict: load balancer ${ids.loadbalancerId} already exists`,
     );
     const [root] = await store.loadRecords(ids.loadbalancerId);
     expect(root).toMatchObject({ type: 'loadbalancer', provisioningStatus: 'PENDING_CREATE', env: ENV });
+  });
+
+  it('never records a request twice: its redelivery after newer requests of the same objects writes nothing', async () => {
+    const store = await make();
+    const ids = lbIds();
+    const pool = requests.createPool(ids, { name: 'created' });
+    const poolId = pool.object.id as string;
+    const lb = requests.createLoadbalancer(ids);
+    const first = requests.update('pool', ids, { id: poolId, name: 'first' });
+    const second = requests.update('pool', ids, { id: poolId, name: 'second' });
+    for (const m of [lb, pool, first, second]) expect(await record(store, m)).toBe('recorded');
+    const before = await store.loadRecords(ids.loadbalancerId);
+    // Each earlier request again (an update, the pool's create, the load balancer's create).
+    for (const m of [first, pool, lb]) expect(await record(store, m)).toBe('duplicate');
+    expect(await store.loadRecords(ids.loadbalancerId)).toEqual(before);
+    const stored = before.find((r) => r.id === poolId);
+    expect(stored).toMatchObject({ requestId: second.requestId, desired: { name: 'second' } });
+    expect(await store.isGuarded(ENV, parsed(first), 1_000)).toBe(true);
+    // Guards are per tenant and environment: another's request reusing the id is not a duplicate.
+    expect(await store.isGuarded(ENV, { ...parsed(first), tenantId: lbIds().tenantId }, 1_000)).toBe(false);
+    expect(await store.isGuarded('Other', parsed(first), 1_000)).toBe(false);
+  });
+
+  it('leaves no guard for a refused request: the same request is recorded once what refused it is gone', async () => {
+    const store = await make();
+    const ids = lbIds();
+    const pool = requests.createPool(ids);
+    expect(await record(store, pool)).toBe(`not-found: load balancer ${ids.loadbalancerId} does not exist`);
+    expect(await store.isGuarded(ENV, parsed(pool), 1_000)).toBe(false);
+    expect(await record(store, requests.createLoadbalancer(ids))).toBe('recorded');
+    expect(await record(store, pool)).toBe('recorded');
+    expect(await record(store, pool)).toBe('duplicate');
+  });
+
+  it('lets a guard expire: the same request id is recorded again after the guard lifetime', async () => {
+    const store = await make(60);
+    const ids = lbIds();
+    const create = requests.createLoadbalancer(ids);
+    expect(await record(store, create, ENV, undefined, 1_000)).toBe('recorded');
+    expect(await store.isGuarded(ENV, parsed(create), 60_000)).toBe(true);
+    expect(await record(store, create, ENV, undefined, 60_000)).toBe('duplicate');
+    expect(await store.isGuarded(ENV, parsed(create), 62_000)).toBe(false);
+    expect(await record(store, create, ENV, undefined, 62_000)).toBe('recorded');
+    expect(await record(store, create, ENV, undefined, 63_000)).toBe('duplicate');
+  });
+
+  it('records a member batch once: its redelivery after a newer update of a member writes nothing', async () => {
+    const store = await make();
+    const ids = lbIds();
+    const pool = requests.createPool(ids);
+    for (const m of [requests.createLoadbalancer(ids), pool]) await record(store, m);
+    const member = { id: uuid(), address: '10.8.1.1', protocol_port: 80, weight: 1 };
+    const batch = requests.memberBatch(ids, pool.object.id as string, [member]);
+    expect(await record(store, batch)).toBe('recorded');
+    expect(await record(store, requests.update('member', ids, { id: member.id, weight: 7 }))).toBe(
+      'recorded',
+    );
+    const before = await store.loadRecords(ids.loadbalancerId);
+    expect(await record(store, batch)).toBe('duplicate');
+    expect(await store.loadRecords(ids.loadbalancerId)).toEqual(before);
+    expect(before.find((r) => r.id === member.id)?.desired).toMatchObject({ weight: 7 });
   });
 
   it('refuses children of a load balancer that does not exist, is another project’s or another environment’s', async () => {

@@ -1,7 +1,10 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
+import { forwardable } from '../../functions/domain/lbaas-request.js';
 import type { ResourceRecord } from '../../functions/domain/resource-state.js';
 import { lbIds, requests, uuid } from '../support/factories.js';
 import { captureMetrics } from '../support/scheduler-harness.js';
+import { parsed } from '../support/service-fixtures.js';
 import { type systemHarness, systemsClosedAfterEach } from '../support/system-harness.js';
 
 type System = Awaited<ReturnType<typeof systemHarness>>;
@@ -126,6 +129,35 @@ describe('agent pipeline: SQS → scheduler → agent → simulated BIG-IP → s
       expect(result).toMatchObject({ outcome: 'applied', commands: 0 });
     }
     expect(s.sim.calls.filter((c) => c.method !== 'GET')).toEqual([]);
+  });
+
+  it('a recorded request forwarded again (its redelivery, after the queue’s de-duplication window) changes nothing', async () => {
+    const s = await system();
+    const f = fullLoadBalancer();
+    await s.submitAndSettle(...f.all);
+    const before = await s.resources.loadRecords(f.ids.loadbalancerId);
+    s.sim.resetCalls();
+    // The scheduler gets m1 again: recorded before, its object still holds it, so it forwards it again.
+    const { metrics } = await captureMetrics(() => s.deliver([f.m1]));
+    expect(metrics.map((m) => m.name)).toEqual(['DuplicateRequests']);
+    // The same forward once more under another de-duplication id, as after the five-minute window.
+    const host = (await s.bindings.getBinding(f.ids.loadbalancerId))?.host as string;
+    const forward = {
+      request: forwardable(parsed(f.m1)),
+      scheduling: { kind: 'bound', host, scheduledAt: Date.now(), env: s.env },
+    };
+    await s.clients.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: s.agentQueues[host]?.url,
+        MessageBody: JSON.stringify(forward),
+        MessageGroupId: f.ids.loadbalancerId,
+        MessageDeduplicationId: `after-window-${f.m1.requestId}`,
+      }),
+    );
+    await s.settle();
+    // The worker's settled check answered both: not one device call, no record written again.
+    expect(s.sim.calls).toEqual([]);
+    expect(await s.resources.loadRecords(f.ids.loadbalancerId)).toEqual(before);
   });
 
   it('applies updates with only the differing attributes', async () => {

@@ -132,6 +132,9 @@ describe('Octavia API over DynamoDB Local and fauxqs', () => {
       h.clients,
       { onScheduled: (request) => forwarded.push(request.requestId) },
     );
+    // The API wrote the request's guard with its record.
+    const apiRequest = message?.body as { tenantId: string; requestId: string };
+    expect(await scheduler.resources.isGuarded(h.env, apiRequest, Date.now())).toBe(true);
     const out = await scheduler.handler(
       sqsEvent([sqsRecord(message?.body, { attributes: { recorded: 'true' } })]),
       lambdaContext(),
@@ -152,11 +155,16 @@ describe('Octavia API over DynamoDB Local and fauxqs', () => {
       sqsEvent([sqsRecord(unrecorded, { attributes: { recorded: 'true' } })]),
       lambdaContext(),
     );
-    expect((await h.records(lb))[0]).toMatchObject({
+    const newer = {
       revision: (revision as number) + 1,
       requestId: 'sqs-producer-1',
       desired: expect.objectContaining({ description: 'd3' }),
-    });
+    };
+    expect((await h.records(lb))[0]).toMatchObject(newer);
+    // The API's request again, without its attribute: its guard stops it; d2 never overwrites d3.
+    await scheduler.handler(sqsEvent([sqsRecord(message?.body)]), lambdaContext());
+    expect((await h.records(lb))[0]).toMatchObject(newer);
+    expect(forwarded).toEqual([apiRequest.requestId, 'sqs-producer-1']);
   });
 
   it('creates a whole tree in one call, queued in order in the load balancer’s group', async () => {

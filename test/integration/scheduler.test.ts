@@ -105,6 +105,59 @@ describe('scheduler pipeline against DynamoDB Local and fauxqs', () => {
     ).toHaveLength(1);
   });
 
+  it('drops a duplicate delivered after a newer request of the same object: the newer desired state stays', async () => {
+    const h = await schedulerHarness();
+    const ids = lbIds();
+    const pool = requests.createPool(ids);
+    const poolId = pool.object.id as string;
+    const older = requests.update('pool', ids, { id: poolId, name: 'older' });
+    const newer = requests.update('pool', ids, { id: poolId, name: 'newer' });
+    await h.deliver([requests.createLoadbalancer(ids), pool]);
+    for (const r of [older, newer]) expect((await h.deliver([r])).failures).toEqual([]);
+    const before = await h.resources.loadRecords(ids.loadbalancerId);
+    // The older request again, long after the agent queue's de-duplication window.
+    h.advance(10 * 60_000);
+    const { metrics, result } = await captureMetrics(() => h.deliver([older]));
+    expect(result.failures).toEqual([]);
+    expect(metrics.map((m) => m.name)).toEqual(['DuplicateRequests']);
+    expect(await h.resources.loadRecords(ids.loadbalancerId)).toEqual(before);
+    expect(before.find((r) => r.id === poolId)).toMatchObject({
+      requestId: newer.requestId,
+      desired: { name: 'newer' },
+    });
+  });
+
+  it("records a load balancer's burst one request after the other, then forwards it in one send, in order", async () => {
+    const h = await schedulerHarness();
+    const ids = lbIds();
+    const pool = requests.createPool(ids);
+    await h.deliver([requests.createLoadbalancer(ids), pool]);
+    const members = Array.from({ length: 8 }, (_, i) =>
+      requests.createMember(ids, pool.object.id as string, { address: `10.0.3.${i + 1}` }),
+    );
+    const sends: string[] = [];
+    h.clients.sqs.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName?.startsWith('SendMessage')) sends.push(context.commandName);
+        return next(args);
+      },
+      { step: 'initialize', name: 'countSends' },
+    );
+    const { result } = await captureMetrics(() => h.deliver(members));
+    h.clients.sqs.middlewareStack.remove('countSends');
+    expect(result.failures).toEqual([]);
+    expect(sends).toEqual(['SendMessageBatchCommand']);
+    const host = (await h.bindings.getBinding(ids.loadbalancerId))?.host as string;
+    const forwarded = (await h.drainAgent(host)).map(
+      (m) => (m.body.request as { requestId: string }).requestId,
+    );
+    expect(forwarded.slice(-members.length)).toEqual(members.map((m) => m.requestId));
+    const records = await h.resources.loadRecords(ids.loadbalancerId);
+    expect(
+      records.filter((r) => r.type === 'member' && r.provisioningStatus === 'PENDING_CREATE'),
+    ).toHaveLength(members.length);
+  });
+
   it('lets racing schedulers agree on one agent for one unbound load balancer', async () => {
     const h = await schedulerHarness();
     const ids = lbIds();

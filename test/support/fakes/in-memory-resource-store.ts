@@ -5,6 +5,7 @@ import {
   type LbaasRequest,
   type MemberBatchRequest,
   type ObjectRequest,
+  requestGuardKey,
 } from '../../../functions/domain/lbaas-request.js';
 import { planMemberBatch } from '../../../functions/domain/member-batch.js';
 import {
@@ -49,6 +50,15 @@ export class InMemoryResourceStore implements ResourceStore {
   lastAppliedWrites = 0;
   /** Each project's usage counters (`env#tenant` → type → count), kept with the records as the adapter does. */
   readonly usage = new Map<string, UsageChange>();
+  /** Requests' guards (`requestGuardKey` → when it expires, ms), written with each recording as the adapter does. */
+  readonly guards = new Map<string, number>();
+
+  /** `guardTtlMs`: how long a request's guard lasts (the adapter's default, 24 hours). */
+  constructor(private readonly guardTtlMs = 86_400_000) {}
+
+  async isGuarded(env: string, request: { tenantId: string; requestId: string }, nowMs: number) {
+    return (this.guards.get(requestGuardKey(env, request)) ?? 0) > nowMs;
+  }
 
   async loadUsage(env: string, tenantId: string): Promise<UsageChange> {
     return { ...(this.usage.get(`${env}#${tenantId}`) ?? {}) };
@@ -85,7 +95,22 @@ export class InMemoryResourceStore implements ResourceStore {
     guard?: RecordGuard,
     quota?: QuotaCheck,
   ): Promise<RecordResult> {
-    if (isMemberBatch(request)) return this.recordMemberBatch(request, env, nowMs, guard, quota);
+    // The guard is the transaction's first condition: a redelivery is never recorded again.
+    if (await this.isGuarded(env, request, nowMs)) return { recorded: true, duplicate: true };
+    const result = isMemberBatch(request)
+      ? await this.recordMemberBatch(request, env, nowMs, guard, quota)
+      : this.recordObjectRequest(request, env, nowMs, guard, quota);
+    if (result.recorded) this.guards.set(requestGuardKey(env, request), nowMs + this.guardTtlMs);
+    return result;
+  }
+
+  private recordObjectRequest(
+    request: ObjectRequest,
+    env: string,
+    nowMs: number,
+    guard?: RecordGuard,
+    quota?: QuotaCheck,
+  ): RecordResult {
     const { loadbalancerId, tenantId, resource, operation } = request;
     const id = request.object.id;
     const root = this.get(loadbalancerId, 'loadbalancer', loadbalancerId);

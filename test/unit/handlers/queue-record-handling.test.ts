@@ -4,6 +4,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import { LeaseBusyError, RejectedRequestError } from '../../../functions/domain/errors.js';
 import {
+  type Deferred,
   failRecord,
   failureOf,
   processFifoBatch,
@@ -122,6 +123,55 @@ describe('processFifoBatch: per-record results as one partial-batch response', (
       },
     );
     expect(none).toEqual([]);
+  });
+
+  it('starts every deferred last part after every record was handled, together and in record order', async () => {
+    const events: string[] = [];
+    const handle = async (r: SQSRecord): Promise<RecordResult | Deferred> => {
+      events.push(`handle ${r.body}`);
+      await new Promise((resolve) => setImmediate(resolve));
+      return {
+        finish: async () => {
+          events.push(`finish ${r.body}`);
+          return 'done';
+        },
+      };
+    };
+    const response = await processFifoBatch(records(), handle);
+    expect(response.batchItemFailures).toEqual([]);
+    const finishes = events.filter((e) => e.startsWith('finish'));
+    // None before the last record was handled; within a group in its order.
+    expect(events.slice(0, 5).every((e) => e.startsWith('handle'))).toBe(true);
+    expect(finishes.filter((e) => e.includes('a'))).toEqual(['finish a1', 'finish a2', 'finish a3']);
+    expect(finishes.filter((e) => e.includes('b'))).toEqual(['finish b1', 'finish b2']);
+  });
+
+  it('fails a record whose deferred part failed and every later one of its group, handled or not, and releases those', async () => {
+    const released: string[][] = [];
+    const finished: string[] = [];
+    const handle = async (r: SQSRecord): Promise<RecordResult | Deferred> => ({
+      finish: async () => {
+        finished.push(r.body);
+        if (r.body === 'a2') throw new Error('the send failed');
+        return 'done';
+      },
+    });
+    const response = await processFifoBatch(records(), handle, async (unhandled) => {
+      released.push(unhandled.map((r) => r.body));
+    });
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['a2', 'a3']);
+    // a3 was handled and its part finished too: it comes back behind a2 all the same.
+    expect(finished.sort()).toEqual(['a1', 'a2', 'a3', 'b1', 'b2']);
+    expect(released).toEqual([['a3']]);
+  });
+
+  it('fails a group from its earliest failure, a deferred part or a record handled after it', async () => {
+    const handle = async (r: SQSRecord): Promise<RecordResult | Deferred> => {
+      if (r.body === 'a3') return 'failed';
+      return { finish: async () => (r.body === 'a1' ? 'failed' : 'done') };
+    };
+    const response = await processFifoBatch(records(), handle);
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['a1', 'a2', 'a3']);
   });
 
   it('takes a handler that throws as a failed record', async () => {

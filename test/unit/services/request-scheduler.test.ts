@@ -278,3 +278,96 @@ describe("RequestScheduler and the environment's networks", () => {
     expect(f.resources.records.size).toBe(before);
   });
 });
+
+describe('RequestScheduler: a request is recorded once (its guard)', () => {
+  /** A load balancer with a pool, both scheduled; returns what later requests need. */
+  async function withPool(f: ReturnType<typeof fixture>) {
+    const ids = lbIds();
+    const pool = parsed(requests.createPool(ids));
+    for (const r of [parsed(requests.createLoadbalancer(ids)), pool]) forwarded(await f.scheduler.handle(r));
+    return { ids, poolId: pool.object.id as string };
+  }
+
+  it('forwards a redelivery its object still holds again, recording nothing', async () => {
+    const f = fixture();
+    const { ids, poolId } = await withPool(f);
+    const update = parsed(requests.update('pool', ids, { id: poolId, name: 'once' }));
+    forwarded(await f.scheduler.handle(update));
+    const records = structuredClone(await f.resources.loadRecords(ids.loadbalancerId));
+    const sent = f.queues.forwarded.length;
+    // Act: the same request again (its forward may have been lost).
+    const again = await f.scheduler.handle(update);
+    expect(again).toMatchObject({ kind: 'forwarded', again: true });
+    expect(await f.resources.loadRecords(ids.loadbalancerId)).toEqual(records);
+    expect(f.queues.forwarded.slice(sent).map((m) => m.message.request.requestId)).toEqual([
+      update.requestId,
+    ]);
+  });
+
+  it('drops a redelivery a newer request superseded: its desired state stays, nothing is forwarded', async () => {
+    const f = fixture();
+    const { ids, poolId } = await withPool(f);
+    const older = parsed(requests.update('pool', ids, { id: poolId, name: 'older' }));
+    const newer = parsed(requests.update('pool', ids, { id: poolId, name: 'newer' }));
+    for (const r of [older, newer]) forwarded(await f.scheduler.handle(r));
+    const sent = f.queues.forwarded.length;
+    expect(await f.scheduler.handle(older)).toEqual({ kind: 'duplicate' });
+    expect(f.resources.get(ids.loadbalancerId, 'pool', poolId)).toMatchObject({
+      requestId: newer.requestId,
+      desired: { name: 'newer' },
+    });
+    expect(f.queues.forwarded.length).toBe(sent);
+  });
+
+  it('never binds a load balancer again for its delete delivered after the delete was carried out', async () => {
+    const f = fixture();
+    const ids = lbIds();
+    forwarded(await f.scheduler.handle(parsed(requests.createLoadbalancer(ids))));
+    const remove = parsed(requests.delete('loadbalancer', ids, ids.loadbalancerId));
+    forwarded(await f.scheduler.handle(remove));
+    // The agent deleted it: its records and its binding are gone.
+    f.resources.records.clear();
+    await f.bindings.release(ids.loadbalancerId);
+    const sent = f.queues.forwarded.length;
+    expect(await f.scheduler.handle(remove)).toEqual({ kind: 'duplicate' });
+    expect(await f.bindings.getBinding(ids.loadbalancerId)).toBeUndefined();
+    expect(f.queues.forwarded.length).toBe(sent);
+  });
+
+  it('does not refuse a redelivery for what newer requests changed since it was recorded', async () => {
+    const f = fixture();
+    const { ids, poolId } = await withPool(f);
+    const monitor = parsed(requests.createHealthMonitor(ids, poolId, { http_version: 1.1 }));
+    forwarded(await f.scheduler.handle(monitor));
+    const named = parsed(
+      requests.update('healthmonitor', ids, { id: monitor.object.id, domain_name: 'a.example' }),
+    );
+    const plain = parsed(
+      requests.update('healthmonitor', ids, { id: monitor.object.id, domain_name: null, http_version: 1.0 }),
+    );
+    for (const r of [named, plain]) forwarded(await f.scheduler.handle(r));
+    // Checked against today's records, `named` would be refused (a Host name needs HTTP/1.1).
+    expect(await f.scheduler.handle(named)).toEqual({ kind: 'duplicate' });
+    expect(f.resources.get(ids.loadbalancerId, 'healthmonitor', monitor.object.id)).toMatchObject({
+      provisioningStatus: 'PENDING_UPDATE',
+      requestId: plain.requestId,
+    });
+  });
+
+  it('records a refused request when it comes again and its cause is gone (a refusal leaves no guard)', async () => {
+    const f = fixture();
+    const ids = lbIds();
+    const pool = parsed(requests.createPool(ids));
+    expect(await f.scheduler.handle(pool)).toMatchObject({
+      kind: 'refused',
+      refusal: { category: 'not-found' },
+    });
+    forwarded(await f.scheduler.handle(parsed(requests.createLoadbalancer(ids))));
+    const retried = forwarded(await f.scheduler.handle(pool));
+    expect(retried.again).toBeUndefined();
+    expect(f.resources.get(ids.loadbalancerId, 'pool', pool.object.id)).toMatchObject({
+      provisioningStatus: 'PENDING_CREATE',
+      requestId: pool.requestId,
+    });
+  });
+});
