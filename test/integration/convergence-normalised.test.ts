@@ -1,11 +1,10 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApplyTarget } from '../../functions/services/load-balancer-applier.js';
 import { applyTargetOf } from '../../functions/services/load-balancer-applier.js';
 import { type ReconcileReport, Reconciler } from '../../functions/services/reconciler.js';
 import { BigIpPair } from '../../local/bigip-simulator/bigip-pair.js';
 import { BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
-import { deviceApplier } from '../support/device-applier.js';
+import { deviceApplier, loadBalancerTarget } from '../support/device-applier.js';
 import { type DeviceNormaliser, startDeviceNormaliser } from '../support/device-normaliser.js';
 import { requests, uuid } from '../support/factories.js';
 import { InMemoryAgentRegistry } from '../support/fakes/in-memory-agent-registry.js';
@@ -88,14 +87,7 @@ describe('convergence on a device that reads back otherwise than it was written'
           });
           const { ids, messages } = messagesFor(s);
           for (const m of messages) await resources.recordRequest(parsed(m), ENV, Date.now());
-          const target: ApplyTarget = {
-            requestId: 'r',
-            tenantId: ids.tenantId,
-            loadbalancerId: ids.loadbalancerId,
-            resource: 'loadbalancer',
-            objectId: ids.loadbalancerId,
-            operation: 'create',
-          };
+          const target = loadBalancerTarget(ids);
           const reconcile = async () =>
             done(
               await reconciler.run({

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
-import { deviceApplier } from '../support/device-applier.js';
+import { deviceApplier, loadBalancerTarget } from '../support/device-applier.js';
 import { requests } from '../support/factories.js';
 import { messagesFor, shape, VERSIONS } from '../support/load-balancer-shapes.js';
 import { parsed } from '../support/service-fixtures.js';
@@ -37,14 +37,7 @@ describe('re-applying an unchanged load balancer writes nothing (every supported
         });
         const { ids, messages } = messagesFor(s);
         for (const m of messages) await resources.recordRequest(parsed(m), ENV, Date.now());
-        const target = {
-          requestId: 'r',
-          tenantId: ids.tenantId,
-          loadbalancerId: ids.loadbalancerId,
-          resource: 'loadbalancer' as const,
-          objectId: ids.loadbalancerId,
-          operation: 'create' as const,
-        };
+        const target = loadBalancerTarget(ids);
         try {
           const first = await applier.apply(target);
           expect(first.outcome).toBe('applied');

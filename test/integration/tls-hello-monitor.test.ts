@@ -9,7 +9,7 @@ import { programChecksum, TLS_HELLO_PROGRAM } from '../../functions/domain/tls-h
 import { BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
 import { programTools } from '../../local/bigip-simulator/monitor-probes.js';
 import { apiHarness, TEST_SUBNET } from '../support/api-harness.js';
-import { deviceApplier } from '../support/device-applier.js';
+import { deviceApplier, loadBalancerTarget } from '../support/device-applier.js';
 import { lbIds, requests } from '../support/factories.js';
 import { parsed } from '../support/service-fixtures.js';
 import { systemsClosedAfterEach } from '../support/system-harness.js';
@@ -276,14 +276,7 @@ describe('TLS-HELLO convergence on the simulated BIG-IP (agent path, stores in m
     for (const f of ['http_method', 'url_path', 'expected_codes']) delete hm.object[f];
     for (const m of [requests.createLoadbalancer(ids, { vip_address: '10.0.0.10' }), pool, hm])
       await resources.recordRequest(parsed(m), env, Date.now());
-    const target = {
-      requestId: 'r',
-      tenantId: ids.tenantId,
-      loadbalancerId: ids.loadbalancerId,
-      resource: 'loadbalancer' as const,
-      objectId: ids.loadbalancerId,
-      operation: 'create' as const,
-    };
+    const target = loadBalancerTarget(ids);
     expect((await applier.apply(target)).outcome).toBe('applied');
     const partition = `${env}_${ids.tenantId}`;
     const programPath = `/mgmt/tm/sys/file/external-monitor/~${partition}~${env}_${ids.loadbalancerId}_tls_hello`;

@@ -1,5 +1,5 @@
 import { StaticCredentials } from '../../functions/adapters/device-credentials.js';
-import { LoadBalancerApplier } from '../../functions/services/load-balancer-applier.js';
+import { type ApplyTarget, LoadBalancerApplier } from '../../functions/services/load-balancer-applier.js';
 import { wirePartitionWriter } from '../../functions/wiring/device-cluster-wiring.js';
 import { uuid } from './factories.js';
 import { InMemoryAgentRegistry } from './fakes/in-memory-agent-registry.js';
@@ -53,4 +53,16 @@ export function deviceApplier(o: {
     clock: Date.now,
   });
   return { resources, cluster, writer, sync, applier };
+}
+
+/** What a load balancer's create asks its applier to converge: the whole tree, as the worker asks. */
+export function loadBalancerTarget(ids: { tenantId: string; loadbalancerId: string }): ApplyTarget {
+  return {
+    requestId: 'r',
+    tenantId: ids.tenantId,
+    loadbalancerId: ids.loadbalancerId,
+    resource: 'loadbalancer',
+    objectId: ids.loadbalancerId,
+    operation: 'create',
+  };
 }

@@ -77,6 +77,14 @@ async function fixture(maxWaitMs = APPLY_CADENCE.maxWaitMs) {
   };
 }
 
+/** Eight more member creates, one every 40 ms of virtual time (the tail of a ten-request burst). */
+async function eightMore(f: Awaited<ReturnType<typeof fixture>>) {
+  for (let i = 0; i < 8; i += 1) {
+    await f.time.sleep(40);
+    await f.member();
+  }
+}
+
 describe('LoadBalancerApplier paced by the apply cadence', () => {
   it('applies a lone member create at once: no look, no wait', async () => {
     const f = await fixture();
@@ -95,12 +103,7 @@ describe('LoadBalancerApplier paced by the apply cadence', () => {
     // Nine more requests: one 5 ms later, before the apply's first look, then one every 40 ms.
     await f.time.run(f.time.sleep(5));
     await f.member();
-    const burst = (async () => {
-      for (let i = 0; i < 8; i += 1) {
-        await f.time.sleep(40);
-        await f.member();
-      }
-    })();
+    const burst = eightMore(f);
     const apply = f.applier.apply(applyTargetOf(first));
     await f.time.run(Promise.all([apply, burst]));
     expect(f.members()).toHaveLength(10);
@@ -116,12 +119,7 @@ describe('LoadBalancerApplier paced by the apply cadence', () => {
     const first = await f.member();
     await f.time.run(f.time.sleep(5));
     await f.member();
-    const burst = (async () => {
-      for (let i = 0; i < 8; i += 1) {
-        await f.time.sleep(40);
-        await f.member();
-      }
-    })();
+    const burst = eightMore(f);
     await f.time.run(Promise.all([f.applier.apply(applyTargetOf(first)), burst]));
     expect(f.looks()).toBe(0);
     const statuses = f.members().map((m) => m.provisioningStatus);
