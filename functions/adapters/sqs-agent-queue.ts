@@ -13,7 +13,7 @@ const MAX_ENTRIES = 10;
 const MAX_BATCH_BYTES = 256 * 1024;
 
 interface Pending {
-  entry: Omit<SendMessageBatchRequestEntry, 'Id'>;
+  entry: Omit<SendMessageBatchRequestEntry, 'Id'> & { MessageGroupId: string };
   bytes: number;
   resolve: () => void;
   reject: (error: unknown) => void;
@@ -66,17 +66,33 @@ export class SqsAgentQueue implements AgentQueue {
       if (last && last.length < MAX_ENTRIES && size + p.bytes <= MAX_BATCH_BYTES) last.push(p);
       else batches.push([p]);
     }
-    // One after the other: a load balancer's requests may span two batches, and FIFO keeps the order sent.
-    for (const batch of batches) await this.send(queueUrl, batch);
+    // One after the other: a load balancer's requests may span two batches, and FIFO keeps the order
+    // sent; so a group that failed in one batch sends nothing more (its later requests fail too and
+    // are retried behind it, never delivered before it).
+    const failedGroups = new Set<string>();
+    for (const batch of batches) {
+      const blocked = batch.filter((p) => failedGroups.has(p.entry.MessageGroupId));
+      for (const p of blocked)
+        p.reject(new ForwardRefusedError('an earlier forward of this load balancer failed', { queueUrl }));
+      const ready = batch.filter((p) => !blocked.includes(p));
+      if (ready.length === 0) continue;
+      for (const failed of await this.send(queueUrl, ready)) failedGroups.add(failed.entry.MessageGroupId);
+    }
   }
 
-  private async send(queueUrl: string, batch: readonly Pending[]): Promise<void> {
+  /** Sends one batch; answers the entries that were not taken (their callers are rejected). */
+  private async send(queueUrl: string, batch: readonly Pending[]): Promise<Pending[]> {
+    const notTaken: Pending[] = [];
+    const refuse = (p: Pending, error: unknown) => {
+      p.reject(error);
+      notTaken.push(p);
+    };
     try {
       if (batch.length === 1) {
         const [only] = batch as [Pending];
         await this.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, ...only.entry }));
         only.resolve();
-        return;
+        return notTaken;
       }
       const answer = await this.sqs.send(
         new SendMessageBatchCommand({
@@ -90,7 +106,8 @@ export class SqsAgentQueue implements AgentQueue {
         const failure = failed.get(String(i));
         if (taken.has(String(i))) p.resolve();
         else
-          p.reject(
+          refuse(
+            p,
             new ForwardRefusedError(
               `SQS did not take the forward: ${failure?.Code ?? 'no answer'} ${failure?.Message ?? ''}`.trim(),
               { queueUrl, code: failure?.Code, senderFault: failure?.SenderFault },
@@ -98,7 +115,8 @@ export class SqsAgentQueue implements AgentQueue {
           );
       });
     } catch (error) {
-      for (const p of batch) p.reject(error);
+      for (const p of batch) refuse(p, error);
     }
+    return notTaken;
   }
 }

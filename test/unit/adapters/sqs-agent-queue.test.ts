@@ -67,6 +67,31 @@ describe('SqsAgentQueue', () => {
     expect(isRetryable(reason)).toBe(true);
   });
 
+  it('sends nothing more of a load balancer whose forward failed in an earlier batch (FIFO order), and goes on with the others', async () => {
+    const ids = lbIds();
+    const ofOne = (name: string): ForwardedRequest => ({
+      request: forwardable(parsed(requests.update('loadbalancer', ids, { id: ids.loadbalancerId, name }))),
+      scheduling: { kind: 'bound', host: 'a1', scheduledAt: 1, env: 'Unit' },
+    });
+    // The first batch: entry 0 (the load balancer's first request) not taken, the rest taken.
+    sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string }[] }) => ({
+      Successful: input.Entries.filter((e) => e.Id !== '0').map((e) => ({ Id: e.Id, MessageId: 'm' })),
+      Failed: [{ Id: '0', Code: 'InternalError', SenderFault: false, Message: 'try again' }],
+    }));
+    sqs.on(SendMessageCommand).resolves({ MessageId: 'm' });
+    const queue = new SqsAgentQueue(new SQSClient({ region: 'us-east-1' }));
+    // Ten of the load balancer's (batch one), then its eleventh and another load balancer's (batch two).
+    const mine = Array.from({ length: 11 }, (_, i) => ofOne(`n${i}`));
+    const other = message('other');
+    const settled = await Promise.allSettled([...mine, other].map((m) => queue.forward(URL, m)));
+    expect(settled[0]?.status).toBe('rejected');
+    expect(settled[10]?.status).toBe('rejected');
+    expect(settled[11]?.status).toBe('fulfilled');
+    // The second send carries the other load balancer's request only.
+    const sent = sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input.MessageGroupId);
+    expect(sent).toEqual([other.request.loadbalancerId]);
+  });
+
   it('fails every caller of a batch whose send failed', async () => {
     sqs.on(SendMessageBatchCommand).rejects(new Error('connection reset'));
     const queue = new SqsAgentQueue(new SQSClient({ region: 'us-east-1' }));
