@@ -344,8 +344,13 @@ function addDependencies(tree: LoadBalancerTree, t: Translation, keys: Set<strin
     if (o.kind === 'monitor' && typeof o.attrs.run === 'string')
       refs.push(byPath.get(`monitor-program:${o.attrs.run}`));
     for (const ref of refs) {
-      const always = t.present.get(ref ?? '')?.kind;
-      if (ref && !keys.has(ref) && (unapplied(ref) || always === 'member' || always === 'monitor-program')) {
+      // Members and programs are read with their referrer even when applied (see above).
+      const refKind = t.present.get(ref ?? '')?.kind;
+      if (
+        ref &&
+        !keys.has(ref) &&
+        (unapplied(ref) || refKind === 'member' || refKind === 'monitor-program')
+      ) {
         keys.add(ref);
         queue.push(ref);
       }
