@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { programChecksum, TLS_HELLO_PROGRAM } from '../../functions/domain/tls-hello-program.js';
+import { TLS_HELLO_PROGRAM } from '../../functions/domain/tls-hello-program.js';
 import { BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
 import { programTools } from '../../local/bigip-simulator/monitor-probes.js';
 import { apiHarness, TEST_SUBNET } from '../support/api-harness.js';
@@ -13,6 +14,10 @@ import { deviceApplier, loadBalancerTarget } from '../support/device-applier.js'
 import { lbIds, requests } from '../support/factories.js';
 import { parsed } from '../support/service-fixtures.js';
 import { systemsClosedAfterEach } from '../support/system-harness.js';
+
+/** The device's checksum form (`SHA1:<size>:<hex>`, device-facts.md §8.3), computed here, not by the code under test. */
+const sha1Checksum = (text: string = TLS_HELLO_PROGRAM) =>
+  `SHA1:${Buffer.byteLength(text)}:${createHash('sha1').update(text, 'utf8').digest('hex')}`;
 
 const pem = (f: string) => readFileSync(join(import.meta.dirname, '..', 'fixtures', 'tls', f), 'utf8');
 const cleanup: (() => Promise<void>)[] = [];
@@ -106,7 +111,7 @@ describe('external monitors on the simulated BIG-IP (device-facts.md §8.3-§8.5
       fullPath: '/P/tls_hello',
       checksum: expect.stringMatching(new RegExp(`^SHA1:${bytes}:[0-9a-f]{40}$`)),
     });
-    expect(file.body.checksum).toBe(programChecksum());
+    expect(file.body.checksum).toBe(sha1Checksum());
     expect(file.body).not.toHaveProperty('content');
     const monitor = await req('POST', '/mgmt/tm/ltm/monitor/external', {
       name: 'm',
@@ -124,7 +129,7 @@ describe('external monitors on the simulated BIG-IP (device-facts.md §8.3-§8.5
     const patched = await req('PATCH', '/mgmt/tm/sys/file/external-monitor/~P~tls_hello', {
       sourcePath: source,
     });
-    expect(patched.body.checksum).toBe(programChecksum('#!/bin/sh\necho up\n'));
+    expect(patched.body.checksum).toBe(sha1Checksum('#!/bin/sh\necho up\n'));
     expect((await req('DELETE', '/mgmt/tm/ltm/monitor/external/~P~m')).status).toBe(200);
     expect((await req('DELETE', '/mgmt/tm/sys/file/external-monitor/~P~tls_hello')).status).toBe(200);
   });
@@ -310,7 +315,7 @@ describe('TLS-HELLO convergence on the simulated BIG-IP (agent path, stores in m
       `PATCH ${programPath}`,
     ]);
     const read = await fetch(`${url}${programPath}`, { headers: { authorization: auth } });
-    expect(((await read.json()) as { checksum: string }).checksum).toBe(programChecksum());
+    expect(((await read.json()) as { checksum: string }).checksum).toBe(sha1Checksum());
     from = sim.calls.length;
     await applier.apply({ ...target, operation: 'sync' });
     expect(writesSince(from)).toEqual([]);
