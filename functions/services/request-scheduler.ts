@@ -407,6 +407,7 @@ export class RequestScheduler {
       return 'again';
     }
     await registry.adjustLoadbalancerCount(env, decision.host, 1);
+    if (placesLoadBalancer) this.countPlaced(decision.group);
     this.rememberBinding({
       loadbalancerId,
       env,
@@ -441,7 +442,7 @@ export class RequestScheduler {
     }
   }
 
-  private groupCache: { at: number; views: GroupView[] } | undefined;
+  private groupCache: { at: number; rows: Map<string, GroupRecord>; views: GroupView[] } | undefined;
 
   /**
    * The groups' views for a decision that places a load balancer: one query for all of them
@@ -455,8 +456,30 @@ export class RequestScheduler {
     if (hit && now - hit.at < groups.cacheMs && now >= hit.at) return { views: hit.views, cached: true };
     const rows = new Map((await groups.store.listGroups(this.deps.env)).map((r) => [r.name, r]));
     const views = groups.definitions.map((d) => groupView(d, rows.get(d.name)));
-    this.groupCache = { at: now, views };
+    this.groupCache = { at: now, rows, views };
     return { views, cached: false };
+  }
+
+  /**
+   * A load balancer this scheduler just bound counts in its cached group view at once, as the bind
+   * counted it in the store: otherwise new tenants placed one after another within the cache's life
+   * would all see the same scores and could pile into one group.
+   */
+  private countPlaced(group: string | undefined): void {
+    const cache = this.groupCache;
+    const definition = this.deps.groups?.definitions.find((d) => d.name === group);
+    if (!cache || !definition || group === undefined) return;
+    const row: GroupRecord = cache.rows.get(group) ?? {
+      env: this.deps.env,
+      name: group,
+      adminStateUp: true,
+      loadBalancers: 0,
+      listeners: 0,
+      members: 0,
+    };
+    const counted = { ...row, loadBalancers: row.loadBalancers + 1 };
+    cache.rows.set(group, counted);
+    cache.views = cache.views.map((v) => (v.name === group ? groupView(definition, counted) : v));
   }
 
   private limitsOf(group: string): CapacityLimits | undefined {

@@ -7,6 +7,7 @@ import { RequestScheduler } from '../../../functions/services/request-scheduler.
 import { lbIds, requests, uuid } from '../../support/factories.js';
 import { InMemoryAgentRegistry } from '../../support/fakes/in-memory-agent-registry.js';
 import { InMemoryBindingStore } from '../../support/fakes/in-memory-binding-store.js';
+import { InMemoryGroupStore } from '../../support/fakes/in-memory-group-store.js';
 import { InMemoryResourceStore } from '../../support/fakes/in-memory-resource-store.js';
 import { InMemoryQueues } from '../../support/fakes/recording-queues.js';
 import { overlappingCatalog, SUBNET_A, SUBNET_B } from '../../support/network-fixtures.js';
@@ -369,5 +370,41 @@ describe('RequestScheduler: a request is recorded once (its guard)', () => {
       provisioningStatus: 'PENDING_CREATE',
       requestId: pool.requestId,
     });
+  });
+});
+
+describe('RequestScheduler and device groups', () => {
+  it('counts the load balancers it places in its cached group scores: new tenants one after another alternate', async () => {
+    // Prepare: two groups of 5, one agent each, the group rows cached for a minute.
+    const clock = manualClock();
+    const registry = new InMemoryAgentRegistry();
+    registry.put({ env: ENV, host: 'east-1', heartbeatAt: clock.now(), group: 'east' });
+    registry.put({ env: ENV, host: 'west-1', heartbeatAt: clock.now(), group: 'west' });
+    const groups = new InMemoryGroupStore();
+    const bindings = new InMemoryBindingStore(registry, groups);
+    const definitions = ['east', 'west'].map((name) => ({ name, limits: { maxLoadBalancers: 5 } }));
+    const scheduler = new RequestScheduler({
+      env: ENV,
+      agentDownTimeMs: DOWN,
+      selection: 'random',
+      resources: new InMemoryResourceStore(),
+      bindings,
+      registry,
+      directory: new AgentDirectory(registry, 60_000, clock.now),
+      queue: new InMemoryQueues(),
+      clock: clock.now,
+      // Ties always go to the first group by name: only the counting can send a tenant west.
+      random: () => 0,
+      groups: { store: groups, definitions, cacheMs: 60_000 },
+    });
+    // Act: four new tenants, one after another, no time passing.
+    const tenants = [1, 2, 3, 4].map(() => lbIds());
+    for (const ids of tenants) await scheduler.handle(parsed(requests.createLoadbalancer(ids)));
+    // Assert: the lowest score wins each time (0/0 → east, 1/0 → west, 1/1 → east, 2/1 → west),
+    // on one read of the group rows.
+    const placed = await Promise.all(tenants.map((t) => bindings.getBinding(t.loadbalancerId)));
+    expect(placed.map((b) => b?.group)).toEqual(['east', 'west', 'east', 'west']);
+    expect(groups.reads).toBe(1);
+    expect(groups.row(ENV, 'east').loadBalancers).toBe(2);
   });
 });
