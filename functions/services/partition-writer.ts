@@ -19,7 +19,7 @@ export interface PartitionWriterDeps {
   env: string;
   lease: PartitionLease;
   cluster: Pick<DeviceCluster, 'name' | 'activeDevice'>;
-  sync: Pick<GroupSync, 'confirm'>;
+  sync: Pick<GroupSync, 'confirm' | 'prepare'>;
   /** A lease-owner token, fresh for each write (two writes of one process never share a lease). */
   newOwner: () => string;
   clock: () => number;
@@ -223,13 +223,18 @@ export class PartitionWriter {
       read: (device, units) => device.read(partition, units),
       send: async (device, plan, holds = async () => true) => {
         const changed = changesDevice(plan);
-        const report = await device.execute(partition, plan, await fence(changed));
+        const fenced = await fence(changed);
+        // The sync that follows a change needs the unit's failover state: read beside the write.
+        if (changed) this.deps.sync.prepare(device);
+        const report = await device.execute(partition, plan, fenced);
         sent.push({ device, changed, holds });
         return report;
       },
       sendNet: async (device, commands, options = {}) => {
         const changed = commands.length > 0;
-        const result = await device.writeNet(commands, await fence(changed));
+        const fenced = await fence(changed);
+        if (changed && !options.local) this.deps.sync.prepare(device);
+        const result = await device.writeNet(commands, fenced);
         if (!options.local) sent.push({ device, changed, holds: options.holds ?? (async () => true) });
         return result;
       },

@@ -305,7 +305,14 @@ export class RecordingGroupSync {
   /** Makes the next confirmation throw this (a sync that did not reach the peer in time, say). */
   fail: Error | undefined;
 
+  /** The units a change was being sent to when the sync was told (`prepare`). */
+  readonly prepared: string[] = [];
+
   constructor(private readonly cluster: Pick<DeviceCluster, 'peersOf'>) {}
+
+  prepare(device: BigIpDevice): void {
+    this.prepared.push(device.name);
+  }
 
   async confirm(
     device: BigIpDevice,

@@ -171,6 +171,65 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     expect(a.syncsStarted).toBe(started);
   });
 
+  it('uses the failover state read while the change was sent (prepare), only while it is young, and still refuses a unit read as STANDBY', async () => {
+    const { a, b, time } = pair();
+    const events: string[] = [];
+    const status = a.status.bind(a);
+    a.status = async (options) => {
+      events.push(`status read at ${time.clock()}`);
+      return status(options);
+    };
+    const sync = groupSync([a, b], time);
+    // The first sync: nothing prepared (this writer never ran one), the state is read for it.
+    write(a, pool('p1'));
+    sync.prepare(a);
+    expect(events).toEqual([]);
+    await time.run(sync.confirm(a, holds('p1'), { changed: true }));
+    // The writer ran the last sync: prepare reads now, and the sync takes that read (no other before it).
+    events.length = 0;
+    sync.prepare(a);
+    const at = time.clock();
+    expect(events).toEqual([`status read at ${at}`]);
+    write(a, pool('p2'));
+    const syncs = a.syncsStarted;
+    await time.run(sync.confirm(a, holds('p2'), { changed: true }));
+    expect(a.syncsStarted).toBe(syncs + 1);
+    // One read before the sync (the prepared one), one after it.
+    expect(events).toHaveLength(2);
+    expect(b.objects.has('pool/P/p2')).toBe(true);
+    // A prepared read older than a second is not used: the state is read again before the sync.
+    events.length = 0;
+    sync.prepare(a);
+    await time.run(time.sleep(1_500));
+    write(a, pool('p3'));
+    await time.run(sync.confirm(a, holds('p3'), { changed: true }));
+    expect(events).toHaveLength(3);
+    // A unit read as STANDBY when prepared runs no sync.
+    a.failoverState = 'STANDBY';
+    b.failoverState = 'ACTIVE';
+    sync.prepare(a);
+    write(a, pool('p4'));
+    const before = a.syncsStarted;
+    await expect(time.run(sync.confirm(a, holds('p4'), { changed: true }))).rejects.toSatisfy(
+      (e) => e instanceof BigIpError && e.transient,
+    );
+    expect(a.syncsStarted).toBe(before);
+  });
+
+  it('does not confirm a change when the unit failed over after the prepared read: the read after the sync catches it', async () => {
+    const { a, b, time } = pair();
+    const sync = groupSync([a, b], time);
+    write(a, pool('p1'));
+    await time.run(sync.confirm(a, holds('p1'), { changed: true }));
+    sync.prepare(a);
+    write(a, pool('p2'));
+    a.failoverState = 'STANDBY';
+    b.failoverState = 'ACTIVE';
+    await expect(time.run(sync.confirm(a, holds('p2'), { changed: true }))).rejects.toSatisfy(
+      (e) => e instanceof BigIpError && e.transient,
+    );
+  });
+
   it('never runs two syncs at once, and covers many concurrent writers with few syncs', async () => {
     const { a, b, time } = pair();
     const ledger = new InMemorySyncLedger();

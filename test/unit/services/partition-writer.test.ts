@@ -162,6 +162,8 @@ describe('PartitionWriter: how a change reaches a partition', () => {
     });
     expect(result).toEqual({ outcome: 'written', value: 'done' });
     expect(f.log).toEqual(['acquire', 'execute 1', 'execute 1', 'release', 'confirm a changed=true']);
+    // The group's sync is told of each change as it is sent (its failover read goes beside the write).
+    expect(f.sync.prepared).toEqual(['a', 'a']);
     expect(f.sync.syncs).toEqual(['a']);
   });
 
@@ -189,6 +191,7 @@ describe('PartitionWriter: how a change reaches a partition', () => {
     });
     expect(f.log).toEqual(['acquire', 'execute 0', 'release', 'confirm a changed=false']);
     expect(f.sendBys).toEqual([undefined]);
+    expect(f.sync.prepared).toEqual([]);
     expect(f.sync.syncs).toEqual([]);
     expect(f.sync.checked).toEqual(['b']);
   });
