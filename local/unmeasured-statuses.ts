@@ -19,6 +19,7 @@ export function unmeasuredStatuses(store: ResourceStore): ResourceStore {
   };
   return {
     recordRequest: (...args) => store.recordRequest(...args),
+    recordRequests: (...args) => store.recordRequests(...args),
     isGuarded: (...args) => store.isGuarded(...args),
     loadUsage: (...args) => store.loadUsage(...args),
     releaseUsage: (...args) => store.releaseUsage(...args),

@@ -19,6 +19,7 @@ import {
   type UpdateRequest,
 } from '../domain/lbaas-request.js';
 import { planMemberBatch } from '../domain/member-batch.js';
+import { mergeablePrefix } from '../domain/merged-records.js';
 import {
   overLimit,
   type QuotaCheck,
@@ -184,6 +185,45 @@ export class DynamoDbResourceStore implements ResourceStore {
       return { recorded: false, conflict: await this.conflictOf(request, env, guard) };
     }
     return { recorded: true };
+  }
+
+  async recordRequests(requests: readonly LbaasRequest[], env: string, nowMs: number): Promise<number> {
+    const n = mergeablePrefix(requests, env);
+    if (n < 2) return 0;
+    // mergeablePrefix takes object requests of one load balancer and tenant only.
+    const run = requests.slice(0, n) as ObjectRequest[];
+    const first = run[0] as ObjectRequest;
+    // Each request's own items as recordRequest writes them (a create counted, so new), then the
+    // objects they point at once, the root once (revision + n) and the project's usage once (summed).
+    const writes: Write[] = [];
+    const references = new Map<string, Write>();
+    for (const request of run) {
+      writes.push(
+        this.guardWrite(request, env, nowMs),
+        this.targetWrite(request, env, nowMs, request.operation === 'create'),
+        ...requestClaims(request, env).map((claim) => this.claimWrite(claim, nowMs)),
+      );
+      for (const ref of requestReferences(request))
+        references.set(resourceKey(ref.type, ref.id), {
+          ConditionCheck: {
+            TableName: this.table,
+            Key: { loadbalancerId: first.loadbalancerId, key: resourceKey(ref.type, ref.id) },
+            ConditionExpression: 'attribute_exists(#k)',
+            ExpressionAttributeNames: { '#k': 'key' },
+          },
+        });
+    }
+    writes.push(...references.values(), this.rootWrite(first, env, nowMs, n));
+    const usage = this.usageWrite(env, first.tenantId, usageOf(run));
+    if (usage) writes.push(usage);
+    try {
+      await transact(this.db, writes);
+    } catch (error) {
+      // Whatever refused it, each request's own recording finds and explains it.
+      if (isTransactionCanceled(error)) return 0;
+      throw error;
+    }
+    return n;
   }
 
   async loadUsage(env: string, tenantId: string): Promise<UsageChange> {
@@ -1027,7 +1067,8 @@ export class DynamoDbResourceStore implements ResourceStore {
     };
   }
 
-  private rootWrite(request: LbaasRequest, env: string, nowMs: number): Write {
+  /** The load balancer's record as `count` requests of its children leave it: PENDING_UPDATE, revision + count. */
+  private rootWrite(request: LbaasRequest, env: string, nowMs: number, count = 1): Write {
     return {
       Update: {
         TableName: this.table,
@@ -1035,14 +1076,14 @@ export class DynamoDbResourceStore implements ResourceStore {
           loadbalancerId: request.loadbalancerId,
           key: resourceKey('loadbalancer', request.loadbalancerId),
         },
-        UpdateExpression: 'SET provisioningStatus = :pu, revision = revision + :one, updatedAt = :now',
+        UpdateExpression: 'SET provisioningStatus = :pu, revision = revision + :n, updatedAt = :now',
         ConditionExpression:
           'attribute_exists(#k) AND tenantId = :t AND env = :e AND provisioningStatus <> :pd',
         ExpressionAttributeNames: { '#k': 'key' },
         ExpressionAttributeValues: {
           ':pu': 'PENDING_UPDATE',
           ':pd': 'PENDING_DELETE',
-          ':one': 1,
+          ':n': count,
           ':now': nowMs,
           ':t': request.tenantId,
           ':e': env,

@@ -195,6 +195,15 @@ export interface ResourceStore {
     guard?: RecordGuard,
     quota?: QuotaCheck,
   ): Promise<RecordResult>;
+  /**
+   * Records a run of one load balancer's requests (the scheduler's path: no guard, no quota) in one
+   * write, all or none, with the effect `recordRequest` on each in turn would have: the first
+   * `mergeablePrefix` of them (merged-records.ts), their root's revision advanced by their number.
+   * Answers how many were recorded: 0 when fewer than two are mergeable or the write was refused for
+   * any reason (a guard that stands, a claim, a missing object); nothing is written then, and the
+   * caller records each with `recordRequest`, whose answers say what stood in the way.
+   */
+  recordRequests(requests: readonly LbaasRequest[], env: string, nowMs: number): Promise<number>;
   /** True when the request was recorded and its guard has not expired (see `recordRequest`). */
   isGuarded(env: string, request: { tenantId: string; requestId: string }, nowMs: number): Promise<boolean>;
   /**

@@ -99,6 +99,12 @@ function messageGroupOf(record: SQSRecord): string {
   return record.attributes?.MessageGroupId ?? '';
 }
 
+/** The record and the later records of its message group in the batch, in order. */
+export function restOfGroup(records: readonly SQSRecord[], record: SQSRecord): SQSRecord[] {
+  const group = messageGroupOf(record);
+  return records.slice(records.indexOf(record)).filter((r) => messageGroupOf(r) === group);
+}
+
 /**
  * A record handled but for a last part that may wait (the scheduler's forward): `finish` is called
  * once every group's records were handled, all in the same turn, so what they send meets in one

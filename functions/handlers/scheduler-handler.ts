@@ -1,8 +1,14 @@
 import type { SQSRecord } from 'aws-lambda';
-import { parseRequest, RECORDED_ATTRIBUTE } from '../domain/lbaas-request.js';
+import { type LbaasRequest, parseRequest, RECORDED_ATTRIBUTE } from '../domain/lbaas-request.js';
 import type { MessageVisibility, ResourceStore } from '../domain/ports.js';
 import { refusal } from '../domain/refusals.js';
-import type { Forwarded, Placed, RequestScheduler, ScheduleOutcome } from '../services/request-scheduler.js';
+import type {
+  Forwarded,
+  Placed,
+  RequestScheduler,
+  RunItem,
+  ScheduleOutcome,
+} from '../services/request-scheduler.js';
 import type { SchedulerConfig } from '../shared/config.js';
 import { METRICS } from '../shared/metric-names.js';
 import { emitMetric, type Telemetry } from '../shared/telemetry.js';
@@ -16,6 +22,7 @@ import {
   type RecordFailure,
   type RecordResult,
   receiveCount,
+  restOfGroup,
 } from './queue-record-handling.js';
 
 export interface SchedulerHandlerDeps {
@@ -37,8 +44,8 @@ export interface SchedulerHandlerDeps {
 export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
   const { config, scheduler, resources, telemetry, clock } = deps;
   const { logger, metrics } = telemetry;
-  const handleRecord = async (record: SQSRecord): Promise<RecordResult | Deferred> => {
-    const parsed = parseRequest(record.body);
+  const handleRecord = async (record: SQSRecord, batch: BatchPreparer): Promise<RecordResult | Deferred> => {
+    const parsed = batch.parsed(record);
     if (!parsed.ok) {
       const refused = await scheduler.recordRefusal(
         parsed.context,
@@ -65,12 +72,9 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
         metrics,
         onFinalFailure: (reason) => markRequestFailed(resources, request, config.env, reason, clock()),
       });
-    let outcome: Exclude<ScheduleOutcome, Forwarded> | Placed;
+    let outcome: Prepared;
     try {
-      const sent = Number(record.attributes?.SentTimestamp);
-      // The Octavia API records before it sends and says so in a message attribute (checked against the record).
-      const recorded = record.messageAttributes?.[RECORDED_ATTRIBUTE]?.stringValue === 'true';
-      outcome = await scheduler.prepare(request, sent > 0 ? sent : undefined, { recorded });
+      outcome = await batch.prepare(record, request);
     } catch (error) {
       return retryLater(failureOf(error));
     }
@@ -124,12 +128,66 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SqsHandler {
     // FIFO per load balancer: each group in order (a failed record fails the rest of its group), the
     // groups side by side, so a burst of many load balancers reaches the agents' queues at once and
     // their first batches are full.
-    return processFifoBatch(event.Records, handleRecord, (unhandled) =>
-      deps.visibility.holdAll(
-        unhandled.map((r) => r.receiptHandle),
-        0,
-      ),
+    const batch = batchPreparer(event.Records, scheduler);
+    return processFifoBatch(
+      event.Records,
+      (record) => handleRecord(record, batch),
+      (unhandled) =>
+        deps.visibility.holdAll(
+          unhandled.map((r) => r.receiptHandle),
+          0,
+        ),
     );
+  };
+}
+
+type Prepared = Exclude<ScheduleOutcome, Forwarded> | Placed;
+
+/** A batch's records parsed once, and prepared by the scheduler one by one or a load balancer's run at a time. */
+interface BatchPreparer {
+  parsed: (record: SQSRecord) => ReturnType<typeof parseRequest>;
+  prepare: (record: SQSRecord, request: LbaasRequest) => Promise<Prepared>;
+}
+
+/**
+ * A record's consecutive records of its message group (one load balancer) that parse go to the
+ * scheduler as a run, once, when the first of them is handled (`prepareRun` records what it can in
+ * one write); what the run did not take is prepared one by one. The records are still handled one
+ * at a time in order (processFifoBatch), so a failed record fails every later one of its group,
+ * recorded or not: they come back, and their guards recognise them.
+ */
+function batchPreparer(records: readonly SQSRecord[], scheduler: RequestScheduler): BatchPreparer {
+  const parsed = new Map(records.map((r) => [r.messageId, parseRequest(r.body)]));
+  const item = (record: SQSRecord, request: LbaasRequest): RunItem => {
+    const sent = Number(record.attributes?.SentTimestamp);
+    // The Octavia API records before it sends and says so in a message attribute (checked against the record).
+    const recorded = record.messageAttributes?.[RECORDED_ATTRIBUTE]?.stringValue === 'true';
+    return { request, submittedAt: sent > 0 ? sent : undefined, recorded };
+  };
+  const inRun = new Set<string>();
+  const ahead = new Map<string, Prepared>();
+  return {
+    parsed: (record) => parsed.get(record.messageId) ?? parseRequest(record.body),
+    async prepare(record, request) {
+      const known = ahead.get(record.messageId);
+      if (known) return known;
+      if (!inRun.has(record.messageId)) {
+        const run: { record: SQSRecord; request: LbaasRequest }[] = [];
+        for (const next of restOfGroup(records, record)) {
+          const p = parsed.get(next.messageId);
+          if (!p?.ok) break;
+          run.push({ record: next, request: p.request });
+          inRun.add(next.messageId);
+        }
+        if (run.length > 1) {
+          const outcomes = await scheduler.prepareRun(run.map((r) => item(r.record, r.request)));
+          for (const [i, o] of outcomes.entries()) ahead.set(run[i]?.record.messageId as string, o);
+          if (outcomes[0]) return outcomes[0];
+        }
+      }
+      const { submittedAt, recorded } = item(record, request);
+      return scheduler.prepare(request, submittedAt, { recorded: recorded === true });
+    },
   };
 }
 

@@ -22,6 +22,7 @@ import {
   type LbaasRequest,
   type RejectionContext,
 } from '../domain/lbaas-request.js';
+import { mergeablePrefix } from '../domain/merged-records.js';
 import { checkNetworks } from '../domain/network-checks.js';
 import type { NetworkCatalog } from '../domain/networks.js';
 import type {
@@ -79,6 +80,14 @@ export interface RequestSchedulerDeps {
 }
 
 export type ForwardedDecision = ForwardedScheduleDecision;
+
+/** A request of a run (`prepareRun`): as `prepare` takes it. */
+export interface RunItem {
+  request: LbaasRequest;
+  submittedAt?: number | undefined;
+  /** Its producer says it recorded it (the Octavia API): never merged. */
+  recorded?: boolean;
+}
 
 /** Sent to an agent. */
 export interface Forwarded {
@@ -160,7 +169,7 @@ export class RequestScheduler {
     submittedAt?: number,
     options: { recorded?: boolean } = {},
   ): Promise<Exclude<ScheduleOutcome, Forwarded> | Placed> {
-    const { env, resources, queue, clock } = this.deps;
+    const { env, resources, clock } = this.deps;
     const subject = refusalSubject(request);
     // The placement's reads (the binding, the agents; cached or not) go out beside the record's
     // transaction, not after it: one round trip fewer for a request whose caches went cold (each
@@ -192,9 +201,60 @@ export class RequestScheduler {
       again = recorded === undefined || 'duplicate' in recorded;
       if (again && !(await this.isRecorded(request))) return { kind: 'duplicate' };
     }
+    return this.placeRecorded(request, submittedAt, again, reads);
+  }
+
+  /**
+   * A run of one load balancer's requests in FIFO order (a scheduler batch's message group): its
+   * first requests that need no records to check, pass their checks and are not said to be recorded
+   * already are recorded with one write (`ResourceStore.recordRequests`, when `mergeablePrefix`
+   * allows) and placed, each as `prepare` would. Answers an outcome for each of the first requests it
+   * took, in order, up to one that waits (its later ones wait behind it); none when it merged none.
+   * The caller prepares the rest one by one, as it would have without this.
+   */
+  async prepareRun(run: readonly RunItem[]): Promise<(Exclude<ScheduleOutcome, Forwarded> | Placed)[]> {
+    const { env, resources, clock } = this.deps;
+    const checked: { request: LbaasRequest; submittedAt: number | undefined }[] = [];
+    for (const { request, submittedAt, recorded } of run) {
+      if (recorded || needsRecordChecks(request)) break;
+      const passed = await this.check(request);
+      if ('refusal' in passed) break;
+      checked.push({ request: passed.request, submittedAt });
+    }
+    const requests = checked.map((c) => c.request);
+    if (mergeablePrefix(requests, env) < 2) return [];
+    const reads = this.placementReads(requests[0]?.loadbalancerId as string);
+    reads.catch(() => undefined);
+    // None recorded (one of them recorded before, a claim taken, an object missing…): each on its own says why.
+    const n = await resources.recordRequests(requests, env, clock());
+    const out: (Exclude<ScheduleOutcome, Forwarded> | Placed)[] = [];
+    for (const [i, { request, submittedAt }] of checked.slice(0, n).entries()) {
+      let prepared: Exclude<ScheduleOutcome, Forwarded> | Placed;
+      try {
+        // One load balancer: the first decision's binding is remembered for the next (the binding cache).
+        prepared = await this.placeRecorded(request, submittedAt, false, i === 0 ? reads : undefined);
+      } catch (error) {
+        // Recorded, not placed: the caller prepares it again, and its guard makes that a redelivery.
+        if (i === 0) throw error;
+        break;
+      }
+      out.push(prepared);
+      if (prepared.kind === 'waiting') break;
+    }
+    return out;
+  }
+
+  /** A recorded request placed (an agent's forward, waiting, or refused); `again` for a redelivery. */
+  private async placeRecorded(
+    request: LbaasRequest,
+    submittedAt: number | undefined,
+    again: boolean,
+    reads?: ReturnType<RequestScheduler['placementReads']>,
+  ): Promise<Exclude<ScheduleOutcome, Forwarded> | Placed> {
+    const { env, queue, clock } = this.deps;
     const placement = await this.decide(request, reads);
     if (placement.kind === 'waiting') return placement;
-    if (placement.kind === 'refused') return this.recordRefusal(subject, placement.refusal);
+    if (placement.kind === 'refused') return this.recordRefusal(refusalSubject(request), placement.refusal);
     const { decision, agent, bound } = placement;
     const placed = request;
     const forward = async (): Promise<Forwarded> => {

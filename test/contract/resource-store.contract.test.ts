@@ -496,3 +496,125 @@ describe.each(stores)('ResourceStore contract: %s', (_name, make) => {
     expect(after.find((r) => r.type === 'loadbalancer')?.provisioningStatus).toBe('ACTIVE');
   });
 });
+
+/** Each store with a count of the writes a run took: DynamoDB's TransactWriteItems calls, the fake's merged writes. */
+const runStores: [string, () => Promise<{ store: ResourceStore; writes: () => number }>][] = [
+  [
+    'in-memory',
+    async () => {
+      const store = new InMemoryResourceStore();
+      return { store, writes: () => store.mergedWrites };
+    },
+  ],
+  [
+    'DynamoDB',
+    async () => {
+      const { db, dynamodb } = localClients();
+      let transactions = 0;
+      db.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName?.startsWith('TransactWrite')) transactions += 1;
+          return next(args);
+        },
+        { step: 'initialize', name: 'countTransactions' },
+      );
+      return {
+        store: new DynamoDbResourceStore(db, await freshTables(dynamodb)),
+        writes: () => transactions,
+      };
+    },
+  ],
+];
+
+describe.each(runStores)('ResourceStore contract, a run recorded in one write: %s', (_name, make) => {
+  /** A load balancer with a pool, recorded one request at a time. */
+  async function withPool(store: ResourceStore) {
+    const ids = lbIds();
+    const pool = requests.createPool(ids);
+    for (const m of [requests.createLoadbalancer(ids), pool]) expect(await record(store, m)).toBe('recorded');
+    return { ids, poolId: pool.object.id as string };
+  }
+  const rootRevision = async (store: ResourceStore, lb: string) =>
+    (await store.loadRecords(lb)).find((r) => r.type === 'loadbalancer')?.revision;
+
+  it('records member creates in one write: each PENDING_CREATE with its guard, the root once with revision + n, counted once each', async () => {
+    const { store, writes } = await make();
+    const { ids, poolId } = await withPool(store);
+    const before = { revision: await rootRevision(store, ids.loadbalancerId), writes: writes() };
+    const members = Array.from({ length: 10 }, (_, i) =>
+      requests.createMember(ids, poolId, { address: `10.8.3.${i + 1}` }),
+    );
+    expect(await store.recordRequests(members.map(parsed), ENV, 2_000)).toBe(10);
+    expect(writes() - before.writes).toBe(1);
+    const records = await store.loadRecords(ids.loadbalancerId);
+    for (const m of members)
+      expect(records.find((r) => r.id === m.object.id)).toMatchObject({
+        type: 'member',
+        provisioningStatus: 'PENDING_CREATE',
+        requestId: m.requestId,
+      });
+    expect(records.find((r) => r.type === 'loadbalancer')).toMatchObject({
+      provisioningStatus: 'PENDING_UPDATE',
+      revision: (before.revision as number) + 10,
+    });
+    expect(await store.loadUsage(ENV, ids.tenantId)).toMatchObject({ member: 10 });
+    for (const m of members) {
+      expect(await store.isGuarded(ENV, parsed(m), 2_000)).toBe(true);
+      expect(await record(store, m)).toBe('duplicate');
+    }
+  });
+
+  it('records nothing when one request of the run would be refused or was recorded before: each on its own then says why', async () => {
+    const { store } = await make();
+    const { ids, poolId } = await withPool(store);
+    const other = await withPool(store);
+    const taken = requests.createMember(other.ids, other.poolId);
+    expect(await record(store, taken)).toBe('recorded');
+    const good = requests.createMember(ids, poolId, { address: '10.8.4.1' });
+    const unknownPool = requests.createMember(ids, uuid(), { address: '10.8.4.2' });
+    const takenId = requests.createMember(ids, poolId, { id: taken.object.id, address: '10.8.4.3' });
+    const recordedBefore = requests.createMember(ids, poolId, { address: '10.8.4.4' });
+    expect(await record(store, recordedBefore)).toBe('recorded');
+    const before = await store.loadRecords(ids.loadbalancerId);
+    for (const bad of [unknownPool, takenId, recordedBefore]) {
+      expect(await store.recordRequests([good, bad].map(parsed), ENV, 2_000)).toBe(0);
+      expect(await store.loadRecords(ids.loadbalancerId)).toEqual(before);
+      expect(await store.isGuarded(ENV, parsed(good), 2_000)).toBe(false);
+    }
+    expect(await store.loadUsage(ENV, ids.tenantId)).toMatchObject({ member: 1 });
+    // One by one, as the scheduler then records them.
+    expect(await record(store, good)).toBe('recorded');
+    expect(await record(store, unknownPool)).toBe(
+      `not-found: pool_id ${unknownPool.object.pool_id} is not a pool of load balancer ${ids.loadbalancerId}`,
+    );
+    expect(await record(store, takenId)).toBe(
+      `conflict: member ${taken.object.id} cannot be created: id ${taken.object.id} is already used by member ${taken.object.id} of load balancer ${other.ids.loadbalancerId} in environment ${ENV}`,
+    );
+    expect(await record(store, recordedBefore)).toBe('duplicate');
+  });
+
+  it('takes only what one write may hold: no item twice, one load balancer and project, at most 100 items', async () => {
+    const { store } = await make();
+    const { ids, poolId } = await withPool(store);
+    const a = requests.createMember(ids, poolId, { address: '10.8.5.1' });
+    const sameId = requests.createMember(ids, poolId, { id: a.object.id, address: '10.8.5.2' });
+    const newPool = requests.createPool(ids);
+    const inNewPool = requests.createMember(ids, newPool.object.id as string, { address: '10.8.5.3' });
+    // The second writes the first's object; the pool the member points at is created in the same run.
+    expect(await store.recordRequests([a, sameId].map(parsed), ENV, 2_000)).toBe(0);
+    expect(await store.recordRequests([newPool, inNewPool].map(parsed), ENV, 2_000)).toBe(0);
+    // Another load balancer's request, a load balancer's own.
+    const elsewhere = requests.createPool(lbIds({ tenantId: ids.tenantId }));
+    expect(await store.recordRequests([a, elsewhere].map(parsed), ENV, 2_000)).toBe(0);
+    const own = requests.update('loadbalancer', ids, { id: ids.loadbalancerId, name: 'n' });
+    expect(await store.recordRequests([a, own].map(parsed), ENV, 2_000)).toBe(0);
+    expect(await store.loadUsage(ENV, ids.tenantId)).toEqual({ loadbalancer: 1, pool: 1 });
+    // Three items a member (its guard, record and id claim), the root, the usage counter and the pool once.
+    const many = Array.from({ length: 40 }, (_, i) =>
+      requests.createMember(ids, poolId, { address: `10.8.6.${i + 1}` }),
+    );
+    expect(await store.recordRequests(many.map(parsed), ENV, 2_000)).toBe(32);
+    expect(await store.isGuarded(ENV, parsed(many[31] as (typeof many)[number]), 2_000)).toBe(true);
+    expect(await store.isGuarded(ENV, parsed(many[32] as (typeof many)[number]), 2_000)).toBe(false);
+  });
+});

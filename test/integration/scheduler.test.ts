@@ -5,7 +5,7 @@ import { RequestScheduler } from '../../functions/services/request-scheduler.js'
 import { EventSourcePoller } from '../../local/event-source-poller.js';
 import { lbIds, requests, uuid } from '../support/factories.js';
 import { captureMetrics, drainQueue, schedulerHarness } from '../support/scheduler-harness.js';
-import { forwarded } from '../support/service-fixtures.js';
+import { forwarded, parsed } from '../support/service-fixtures.js';
 
 describe('scheduler pipeline against DynamoDB Local and fauxqs', () => {
   it('records a new load balancer as PENDING_CREATE, binds it, and forwards it to the chosen agent in its message group', async () => {
@@ -127,35 +127,103 @@ describe('scheduler pipeline against DynamoDB Local and fauxqs', () => {
     });
   });
 
-  it("records a load balancer's burst one request after the other, then forwards it in one send, in order", async () => {
-    const h = await schedulerHarness();
+  /** Counts the DynamoDB transactions and SQS sends the harness's clients make while `act` runs. */
+  async function counting<T>(h: Awaited<ReturnType<typeof schedulerHarness>>, act: () => Promise<T>) {
+    const calls: string[] = [];
+    const count = { step: 'initialize' as const, name: 'countCalls' };
+    const counter =
+      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
+      async (args: unknown) => {
+        const name = context.commandName ?? '';
+        if (name.startsWith('TransactWrite') || name.startsWith('SendMessage')) calls.push(name);
+        return next(args);
+      };
+    h.clients.db.middlewareStack.add(counter as never, count);
+    h.clients.sqs.middlewareStack.add(counter as never, count);
+    try {
+      return { calls, result: await act() };
+    } finally {
+      h.clients.db.middlewareStack.remove('countCalls');
+      h.clients.sqs.middlewareStack.remove('countCalls');
+    }
+  }
+
+  /** A load balancer with a pool, scheduled, and its agent's queue drained. */
+  async function withPool(h: Awaited<ReturnType<typeof schedulerHarness>>) {
     const ids = lbIds();
     const pool = requests.createPool(ids);
     await h.deliver([requests.createLoadbalancer(ids), pool]);
-    const members = Array.from({ length: 8 }, (_, i) =>
-      requests.createMember(ids, pool.object.id as string, { address: `10.0.3.${i + 1}` }),
-    );
-    const sends: string[] = [];
-    h.clients.sqs.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName?.startsWith('SendMessage')) sends.push(context.commandName);
-        return next(args);
-      },
-      { step: 'initialize', name: 'countSends' },
-    );
-    const { result } = await captureMetrics(() => h.deliver(members));
-    h.clients.sqs.middlewareStack.remove('countSends');
-    expect(result.failures).toEqual([]);
-    expect(sends).toEqual(['SendMessageBatchCommand']);
     const host = (await h.bindings.getBinding(ids.loadbalancerId))?.host as string;
-    const forwarded = (await h.drainAgent(host)).map(
-      (m) => (m.body.request as { requestId: string }).requestId,
+    await h.drainAgent(host);
+    return { ids, poolId: pool.object.id as string, host };
+  }
+  const requestIds = (messages: { body: Record<string, unknown> }[]) =>
+    messages.map((m) => (m.body.request as { requestId: string }).requestId);
+
+  it("records a load balancer's burst in one transaction, then forwards it in one send, in order", async () => {
+    const h = await schedulerHarness();
+    const { ids, poolId, host } = await withPool(h);
+    const root = async () =>
+      (await h.resources.loadRecords(ids.loadbalancerId)).find((r) => r.type === 'loadbalancer');
+    const revision = (await root())?.revision as number;
+    const members = Array.from({ length: 8 }, (_, i) =>
+      requests.createMember(ids, poolId, { address: `10.0.3.${i + 1}` }),
     );
-    expect(forwarded.slice(-members.length)).toEqual(members.map((m) => m.requestId));
+    const { calls, result } = await counting(h, () => captureMetrics(() => h.deliver(members)));
+    expect(result.result.failures).toEqual([]);
+    expect(calls).toEqual(['TransactWriteItemsCommand', 'SendMessageBatchCommand']);
+    expect(requestIds(await h.drainAgent(host))).toEqual(members.map((m) => m.requestId));
     const records = await h.resources.loadRecords(ids.loadbalancerId);
     expect(
       records.filter((r) => r.type === 'member' && r.provisioningStatus === 'PENDING_CREATE'),
     ).toHaveLength(members.length);
+    expect(await root()).toMatchObject({ provisioningStatus: 'PENDING_UPDATE', revision: revision + 8 });
+    for (const m of members) expect(await h.resources.isGuarded('Test', parsed(m), h.clock())).toBe(true);
+  });
+
+  it('recognises a merged request by its guard when its batch comes again: forwarded again, nothing recorded', async () => {
+    const h = await schedulerHarness();
+    const { ids, poolId, host } = await withPool(h);
+    const members = Array.from({ length: 4 }, (_, i) =>
+      requests.createMember(ids, poolId, { address: `10.0.4.${i + 1}` }),
+    );
+    const first = await counting(h, () => h.deliver(members));
+    expect(first.calls.filter((c) => c.startsWith('TransactWrite'))).toHaveLength(1);
+    await h.drainAgent(host);
+    const before = await h.resources.loadRecords(ids.loadbalancerId);
+    // Act: the same batch again (its forwards may have been lost).
+    const { calls, result } = await counting(h, () => captureMetrics(() => h.deliver(members)));
+    // Assess: each request's own transaction finds its guard, and all are sent again in one batch
+    // (the agent queue drops them within its de-duplication window).
+    expect(result.result.failures).toEqual([]);
+    expect(calls).toEqual([
+      'TransactWriteItemsCommand',
+      ...members.map(() => 'TransactWriteItemsCommand'),
+      'SendMessageBatchCommand',
+    ]);
+    expect(await h.resources.loadRecords(ids.loadbalancerId)).toEqual(before);
+    expect(result.metrics.map((m) => m.name)).toEqual(members.map(() => 'DuplicateRequests'));
+  });
+
+  it('records a run holding a request that is refused one by one, with the one-by-one results', async () => {
+    const h = await schedulerHarness();
+    const { ids, poolId, host } = await withPool(h);
+    const good = requests.createMember(ids, poolId, { address: '10.0.5.1' });
+    const unknownPool = requests.createMember(ids, uuid(), { address: '10.0.5.2' });
+    const last = requests.createMember(ids, poolId, { address: '10.0.5.3' });
+    const { calls, result } = await counting(h, () =>
+      captureMetrics(() => h.deliver([good, unknownPool, last])),
+    );
+    expect(result.result.failures).toEqual([]);
+    // The merged transaction, cancelled by the missing pool, then each request's own.
+    expect(calls.filter((c) => c.startsWith('TransactWrite'))).toHaveLength(4);
+    expect(result.metrics).toContainEqual(
+      expect.objectContaining({ name: 'RejectedRequests', dimensions: { Reason: 'not-found' } }),
+    );
+    const members = (await h.resources.loadRecords(ids.loadbalancerId)).filter((r) => r.type === 'member');
+    expect(members.map((r) => r.id).sort()).toEqual([good.object.id, last.object.id].sort());
+    expect(requestIds(await h.drainAgent(host))).toEqual([good.requestId, last.requestId]);
+    expect(await h.resources.isGuarded('Test', parsed(unknownPool), h.clock())).toBe(false);
   });
 
   it('lets racing schedulers agree on one agent for one unbound load balancer', async () => {

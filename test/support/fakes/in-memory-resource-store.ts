@@ -8,6 +8,7 @@ import {
   requestGuardKey,
 } from '../../../functions/domain/lbaas-request.js';
 import { planMemberBatch } from '../../../functions/domain/member-batch.js';
+import { mergeablePrefix } from '../../../functions/domain/merged-records.js';
 import {
   overLimit,
   type QuotaCheck,
@@ -102,6 +103,33 @@ export class InMemoryResourceStore implements ResourceStore {
       : this.recordObjectRequest(request, env, nowMs, guard, quota);
     if (result.recorded) this.guards.set(requestGuardKey(env, request), nowMs + this.guardTtlMs);
     return result;
+  }
+
+  /** Counted each time a run is written together (the adapter's one transaction). */
+  mergedWrites = 0;
+
+  async recordRequests(requests: readonly LbaasRequest[], env: string, nowMs: number): Promise<number> {
+    const n = mergeablePrefix(requests, env);
+    if (n < 2) return 0;
+    // All or none, as the adapter's one transaction: each recorded in turn, undone if one is not.
+    const before = {
+      records: structuredClone(this.records),
+      claims: structuredClone(this.claims),
+      usage: structuredClone(this.usage),
+      guards: structuredClone(this.guards),
+    };
+    for (const request of requests.slice(0, n)) {
+      const result = await this.recordRequest(request, env, nowMs);
+      if (result.recorded && !('duplicate' in result)) continue;
+      for (const name of ['records', 'claims', 'usage', 'guards'] as const) {
+        const map = this[name] as Map<string, unknown>;
+        map.clear();
+        for (const [k, v] of before[name]) map.set(k, v);
+      }
+      return 0;
+    }
+    this.mergedWrites += 1;
+    return n;
   }
 
   private recordObjectRequest(

@@ -373,6 +373,116 @@ describe('RequestScheduler: a request is recorded once (its guard)', () => {
   });
 });
 
+describe("RequestScheduler: a load balancer's run recorded in one write", () => {
+  async function withPool(f: ReturnType<typeof fixture>) {
+    const ids = lbIds();
+    const pool = parsed(requests.createPool(ids));
+    for (const r of [parsed(requests.createLoadbalancer(ids)), pool]) forwarded(await f.scheduler.handle(r));
+    return { ids, poolId: pool.object.id as string };
+  }
+  const members = (ids: ReturnType<typeof lbIds>, poolId: string, n: number) =>
+    Array.from({ length: n }, (_, i) =>
+      parsed(requests.createMember(ids, poolId, { address: `10.0.1.${i + 10}` })),
+    );
+  type Request = ReturnType<typeof parsed>;
+  const run = (rs: Request[]) => rs.map((request) => ({ request }));
+  const forwardAll = async (outcomes: Awaited<ReturnType<RequestScheduler['prepareRun']>>) =>
+    Promise.all(outcomes.map((o) => (o.kind === 'placed' ? o.forward() : o)));
+
+  it('records member creates in one write, places each and forwards them in order', async () => {
+    const f = fixture({ bindingCacheMs: 60_000 });
+    const { ids, poolId } = await withPool(f);
+    const revision = f.resources.get(ids.loadbalancerId, 'loadbalancer', ids.loadbalancerId)
+      ?.revision as number;
+    const sent = f.queues.forwarded.length;
+    const creates = members(ids, poolId, 5);
+    // Act
+    const outcomes = await f.scheduler.prepareRun(run(creates));
+    const done = await forwardAll(outcomes);
+    // Assess
+    expect(f.resources.mergedWrites).toBe(1);
+    expect(done).toEqual(creates.map(() => expect.objectContaining({ kind: 'forwarded', bound: false })));
+    for (const m of creates)
+      expect(f.resources.get(ids.loadbalancerId, 'member', m.object.id)).toMatchObject({
+        provisioningStatus: 'PENDING_CREATE',
+        requestId: m.requestId,
+      });
+    expect(f.resources.get(ids.loadbalancerId, 'loadbalancer', ids.loadbalancerId)?.revision).toBe(
+      revision + 5,
+    );
+    expect(f.queues.forwarded.slice(sent).map((m) => m.message.request.requestId)).toEqual(
+      creates.map((m) => m.requestId),
+    );
+  });
+
+  it('records nothing together when one would be refused: one by one they give what they gave before', async () => {
+    const f = fixture();
+    const { ids, poolId } = await withPool(f);
+    const [first, last] = members(ids, poolId, 2) as [ReturnType<typeof parsed>, ReturnType<typeof parsed>];
+    const unknownPool = parsed(requests.createMember(ids, uuid(), { address: '10.0.1.99' }));
+    const records = structuredClone(await f.resources.loadRecords(ids.loadbalancerId));
+    expect(await f.scheduler.prepareRun(run([first, unknownPool, last]))).toEqual([]);
+    expect(await f.resources.loadRecords(ids.loadbalancerId)).toEqual(records);
+    expect(f.resources.mergedWrites).toBe(0);
+    // The caller's way for the rest: each on its own.
+    const one = await Promise.all([first, unknownPool, last].map((r) => f.scheduler.handle(r)));
+    expect(one.map((o) => o.kind)).toEqual(['forwarded', 'refused', 'forwarded']);
+    expect(one[1]).toMatchObject({
+      refusal: {
+        category: 'not-found',
+        reason: `pool_id ${(unknownPool.object as { pool_id: string }).pool_id} is not a pool of load balancer ${ids.loadbalancerId}`,
+      },
+    });
+  });
+
+  it('finds a merged request again by its guard: its redelivery is forwarded again, recording nothing', async () => {
+    const f = fixture();
+    const { ids, poolId } = await withPool(f);
+    const creates = members(ids, poolId, 3);
+    await forwardAll(await f.scheduler.prepareRun(run(creates)));
+    const records = structuredClone(await f.resources.loadRecords(ids.loadbalancerId));
+    const sent = f.queues.forwarded.length;
+    // Act: the run again (its forwards may have been lost).
+    expect(await f.scheduler.prepareRun(run(creates))).toEqual([]);
+    const again = [];
+    for (const r of creates) again.push(await f.scheduler.handle(r));
+    // Assess
+    expect(again).toEqual(creates.map(() => expect.objectContaining({ kind: 'forwarded', again: true })));
+    expect(f.resources.mergedWrites).toBe(1);
+    expect(await f.resources.loadRecords(ids.loadbalancerId)).toEqual(records);
+    expect(f.queues.forwarded.slice(sent).map((m) => m.message.request.requestId)).toEqual(
+      creates.map((m) => m.requestId),
+    );
+  });
+
+  it('merges only up to a request that needs its records checked, is said to be recorded, or is refused by a check', async () => {
+    const f = fixture();
+    const { ids, poolId } = await withPool(f);
+    const [a, b, c] = members(ids, poolId, 3) as [Request, Request, Request];
+    const listener = parsed(requests.createListener(ids));
+    forwarded(await f.scheduler.handle(listener));
+    const policy = parsed(requests.createL7Policy(ids, listener.object.id));
+    // Another project's certificate: refused by its check.
+    const certificate = parsed(
+      requests.createPool(ids, { tls_container_ref: `lbaas/${ENV}/${uuid()}/cert` }),
+    );
+    expect(await f.scheduler.prepareRun([{ request: a }, { request: b }, { request: policy }])).toHaveLength(
+      2,
+    );
+    expect(await f.scheduler.prepareRun([{ request: c, recorded: true }, { request: policy }])).toEqual([]);
+    expect(await f.scheduler.prepareRun([{ request: c }, { request: certificate }])).toEqual([]);
+    expect(f.resources.mergedWrites).toBe(1);
+  });
+
+  it('stops after a request that waits: the later ones wait behind it', async () => {
+    const f = fixture();
+    const { ids, poolId } = await withPool(f);
+    f.clock.advance(DOWN + 1);
+    const outcomes = await f.scheduler.prepareRun(run(members(ids, poolId, 3)));
+    expect(outcomes).toEqual([expect.objectContaining({ kind: 'waiting' })]);
+  });
+});
+
 describe('RequestScheduler and device groups', () => {
   it('counts the load balancers it places in its cached group scores: new tenants one after another alternate', async () => {
     // Prepare: two groups of 5, one agent each, the group rows cached for a minute.
