@@ -7,14 +7,10 @@ import {
 import { ForwardRefusedError } from '../domain/errors.js';
 import { deduplicationId, type ForwardedRequest } from '../domain/lbaas-request.js';
 import type { AgentQueue } from '../domain/ports.js';
-
-/** SQS's limits for one SendMessageBatch: ten entries, and their bodies and attributes together. */
-const MAX_ENTRIES = 10;
-const MAX_BATCH_BYTES = 256 * 1024;
+import { sqsBatches } from './sqs-batches.js';
 
 interface Pending {
-  entry: Omit<SendMessageBatchRequestEntry, 'Id'> & { MessageGroupId: string };
-  bytes: number;
+  entry: Omit<SendMessageBatchRequestEntry, 'Id'> & { MessageGroupId: string; MessageBody: string };
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -45,12 +41,11 @@ export class SqsAgentQueue implements AgentQueue {
         scheduledAt: { DataType: 'Number', StringValue: String(message.scheduling.scheduledAt) },
       },
     };
-    const bytes = Buffer.byteLength(entry.MessageBody) + 128;
     return new Promise<void>((resolve, reject) => {
       const queued = this.pending.get(queueUrl);
-      if (queued) queued.push({ entry, bytes, resolve, reject });
+      if (queued) queued.push({ entry, resolve, reject });
       else {
-        this.pending.set(queueUrl, [{ entry, bytes, resolve, reject }]);
+        this.pending.set(queueUrl, [{ entry, resolve, reject }]);
         setImmediate(() => void this.flush(queueUrl));
       }
     });
@@ -59,13 +54,7 @@ export class SqsAgentQueue implements AgentQueue {
   private async flush(queueUrl: string): Promise<void> {
     const all = this.pending.get(queueUrl) ?? [];
     this.pending.delete(queueUrl);
-    const batches: Pending[][] = [];
-    for (const p of all) {
-      const last = batches.at(-1);
-      const size = (last ?? []).reduce((n, q) => n + q.bytes, 0);
-      if (last && last.length < MAX_ENTRIES && size + p.bytes <= MAX_BATCH_BYTES) last.push(p);
-      else batches.push([p]);
-    }
+    const batches = sqsBatches(all, (p) => p.entry.MessageBody);
     // One after the other: a load balancer's requests may span two batches, and FIFO keeps the order
     // sent; so a group that failed in one batch sends nothing more (its later requests fail too and
     // are retried behind it, never delivered before it).

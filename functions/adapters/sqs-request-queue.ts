@@ -1,11 +1,12 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { deduplicationId, RECORDED_ATTRIBUTE, type RequestEnvelope } from '../domain/lbaas-request.js';
 import type { RequestQueue } from '../domain/ports.js';
+import { sqsBatches } from './sqs-batches.js';
 
 /**
  * The environment's request queue as a producer sends to it: each request as the message every
  * producer sends (one FIFO group per load balancer, de-duplicated per tenant and request id), ten
- * at a time in order. A sender that recorded its requests says so in a message attribute.
+ * to a SendMessageBatch, in order. A sender that recorded its requests says so in a message attribute.
  */
 export class SqsRequestQueue implements RequestQueue {
   constructor(
@@ -14,20 +15,22 @@ export class SqsRequestQueue implements RequestQueue {
   ) {}
 
   async send(requests: readonly RequestEnvelope[], options: { recorded: boolean }): Promise<void> {
-    for (let i = 0; i < requests.length; i += 10) {
-      const chunk = requests.slice(i, i + 10);
+    const entries = requests.map((request) => ({
+      MessageBody: JSON.stringify(request),
+      MessageGroupId: request.loadbalancerId,
+      MessageDeduplicationId: deduplicationId(request),
+      ...(options.recorded
+        ? {
+            MessageAttributes: { [RECORDED_ATTRIBUTE]: { DataType: 'String' as const, StringValue: 'true' } },
+          }
+        : {}),
+    }));
+    // In order, batch after batch (ten entries and 256 KiB at most each: a member batch's message is large).
+    for (const chunk of sqsBatches(entries, (e) => e.MessageBody)) {
       const out = await this.sqs.send(
         new SendMessageBatchCommand({
           QueueUrl: this.queueUrl,
-          Entries: chunk.map((request, n) => ({
-            Id: String(n),
-            MessageBody: JSON.stringify(request),
-            MessageGroupId: request.loadbalancerId,
-            MessageDeduplicationId: deduplicationId(request),
-            ...(options.recorded
-              ? { MessageAttributes: { [RECORDED_ATTRIBUTE]: { DataType: 'String', StringValue: 'true' } } }
-              : {}),
-          })),
+          Entries: chunk.map((entry, n) => ({ Id: String(n), ...entry })),
         }),
       );
       // A batch can fail entry by entry; the later requests of the group must not overtake a lost one.
