@@ -502,7 +502,8 @@ export class RequestScheduler {
     }
   }
 
-  private groupCache: { at: number; rows: Map<string, GroupRecord>; views: GroupView[] } | undefined;
+  /** The groups' rows as last read, and the load balancers this scheduler placed since (countPlaced). */
+  private groupCache: { at: number; rows: Map<string, GroupRecord> } | undefined;
 
   /**
    * The groups' views for a decision that places a load balancer: one query for all of them
@@ -513,23 +514,23 @@ export class RequestScheduler {
     if (!groups || groups.definitions.length === 0) return { views: undefined, cached: false };
     const now = this.deps.clock();
     const hit = this.groupCache;
-    if (hit && now - hit.at < groups.cacheMs && now >= hit.at) return { views: hit.views, cached: true };
-    const rows = new Map((await groups.store.listGroups(this.deps.env)).map((r) => [r.name, r]));
-    const views = groups.definitions.map((d) => groupView(d, rows.get(d.name)));
-    this.groupCache = { at: now, rows, views };
-    return { views, cached: false };
+    const cached = hit !== undefined && now - hit.at < groups.cacheMs && now >= hit.at;
+    const rows = cached
+      ? hit.rows
+      : new Map((await groups.store.listGroups(this.deps.env)).map((r) => [r.name, r]));
+    if (!cached) this.groupCache = { at: now, rows };
+    return { views: groups.definitions.map((d) => groupView(d, rows.get(d.name))), cached };
   }
 
   /**
-   * A load balancer this scheduler just bound counts in its cached group view at once, as the bind
+   * A load balancer this scheduler just bound counts in its cached group rows at once, as the bind
    * counted it in the store: otherwise new tenants placed one after another within the cache's life
    * would all see the same scores and could pile into one group.
    */
   private countPlaced(group: string | undefined): void {
-    const cache = this.groupCache;
-    const definition = this.deps.groups?.definitions.find((d) => d.name === group);
-    if (!cache || !definition || group === undefined) return;
-    const row: GroupRecord = cache.rows.get(group) ?? {
+    const rows = this.groupCache?.rows;
+    if (!rows || group === undefined) return;
+    const row: GroupRecord = rows.get(group) ?? {
       env: this.deps.env,
       name: group,
       adminStateUp: true,
@@ -537,9 +538,7 @@ export class RequestScheduler {
       listeners: 0,
       members: 0,
     };
-    const counted = { ...row, loadBalancers: row.loadBalancers + 1 };
-    cache.rows.set(group, counted);
-    cache.views = cache.views.map((v) => (v.name === group ? groupView(definition, counted) : v));
+    rows.set(group, { ...row, loadBalancers: row.loadBalancers + 1 });
   }
 
   private limitsOf(group: string): CapacityLimits | undefined {
