@@ -1,6 +1,12 @@
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  paginateScan,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { LeaseBusyError } from '../domain/errors.js';
-import type { PartitionLease } from '../domain/ports.js';
+import type { HeldLease, PartitionLease } from '../domain/ports.js';
 import { sleep } from '../shared/timers.js';
 import { isConditionFailure } from './dynamodb-errors.js';
 
@@ -115,5 +121,29 @@ export class DynamoDbPartitionLease implements PartitionLease {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
     }
+  }
+
+  /**
+   * A scan: the table holds only live leases (each is deleted on release; one whose holder died
+   * lapses and is replaced or removed by its TTL) and one ledger item per device group, so it
+   * stays small whatever the number of tenants. Read consistently: a release just made is seen.
+   */
+  async held(prefix: string, nowMs: number): Promise<HeldLease[]> {
+    const out: HeldLease[] = [];
+    const pages = paginateScan(
+      { client: this.db },
+      {
+        TableName: this.table,
+        ConsistentRead: true,
+        FilterExpression: 'begins_with(leaseKey, :p) AND expiresAt > :now AND attribute_exists(acquiredAt)',
+        ProjectionExpression: 'leaseKey, acquiredAt',
+        ExpressionAttributeValues: { ':p': prefix, ':now': nowMs },
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? [])
+        out.push({ key: String(item.leaseKey), since: Number(item.acquiredAt) });
+    }
+    return out;
   }
 }

@@ -24,14 +24,21 @@ export class DynamoDbSyncLedger implements SyncLedger {
     return stateOf(item, nowMs);
   }
 
-  async begin(group: string, owner: string, nowMs: number, ttlMs: number): Promise<SyncClaim> {
+  async begin(
+    group: string,
+    owner: string,
+    nowMs: number,
+    ttlMs: number,
+    options: { hold?: boolean } = {},
+  ): Promise<SyncClaim> {
+    // `held` names the sync whose command is not sent yet; a claim that sends at once clears it.
+    const held = options.hold ? ', held = if_not_exists(started, :zero) + :one' : ' REMOVE held';
     try {
       const out = await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { leaseKey: keyOf(group) },
-          UpdateExpression:
-            'SET started = if_not_exists(started, :zero) + :one, ended = if_not_exists(ended, :zero), #o = :me, expiresAt = :exp',
+          UpdateExpression: `SET started = if_not_exists(started, :zero) + :one, ended = if_not_exists(ended, :zero), #o = :me, expiresAt = :exp${held}`,
           ConditionExpression: 'attribute_not_exists(#o) OR expiresAt < :now',
           ExpressionAttributeNames: { '#o': 'owner' },
           ExpressionAttributeValues: {
@@ -54,6 +61,25 @@ export class DynamoDbSyncLedger implements SyncLedger {
     }
   }
 
+  async issue(group: string, owner: string, n: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { leaseKey: keyOf(group) },
+          UpdateExpression: 'REMOVE held',
+          ConditionExpression: '#o = :me AND started = :n',
+          ExpressionAttributeNames: { '#o': 'owner' },
+          ExpressionAttributeValues: { ':me': owner, ':n': n },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return false;
+    }
+  }
+
   async end(group: string, owner: string, n: number, ok: boolean): Promise<void> {
     const Key = { leaseKey: keyOf(group) };
     // The usual case, still the runner: one write says the sync ended (and that it ended well, in the
@@ -64,8 +90,8 @@ export class DynamoDbSyncLedger implements SyncLedger {
           TableName: this.table,
           Key,
           UpdateExpression: ok
-            ? 'SET ended = :n, lastGood = :n REMOVE #o, expiresAt'
-            : 'SET ended = :n REMOVE #o, expiresAt',
+            ? 'SET ended = :n, lastGood = :n REMOVE #o, expiresAt, held'
+            : 'SET ended = :n REMOVE #o, expiresAt, held',
           ConditionExpression: ok
             ? '#o = :me AND ended < :n AND (attribute_not_exists(lastGood) OR lastGood < :n)'
             : '#o = :me AND ended < :n',
@@ -98,7 +124,7 @@ export class DynamoDbSyncLedger implements SyncLedger {
         new UpdateCommand({
           TableName: this.table,
           Key,
-          UpdateExpression: 'SET ended = :n REMOVE #o, expiresAt',
+          UpdateExpression: 'SET ended = :n REMOVE #o, expiresAt, held',
           ConditionExpression: '#o = :me AND ended < :n',
           ExpressionAttributeNames: { '#o': 'owner' },
           ExpressionAttributeValues: { ':me': owner, ':n': n },
@@ -127,11 +153,15 @@ export class DynamoDbSyncLedger implements SyncLedger {
 
 /** The ledger's numbers from its item (none yet: all zero). */
 function stateOf(item: Record<string, unknown> | undefined, nowMs: number): SyncLedgerState {
+  const started = Number(item?.started ?? 0);
+  const running = typeof item?.owner === 'string' && Number(item?.expiresAt ?? 0) > nowMs;
   return {
-    started: Number(item?.started ?? 0),
+    started,
     ended: Number(item?.ended ?? 0),
-    running: typeof item?.owner === 'string' && Number(item?.expiresAt ?? 0) > nowMs,
+    running,
     lastGood: Number(item?.lastGood ?? 0),
+    // Only the running sync's own hold counts (an item without `held` was written before holds: sent).
+    holding: running && started > 0 && Number(item?.held ?? 0) === started,
   };
 }
 

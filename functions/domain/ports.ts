@@ -333,6 +333,17 @@ export interface PartitionLease {
    */
   renew(key: string, owner: string): Promise<number>;
   release(key: string, owner: string): Promise<void>;
+  /**
+   * The unexpired leases whose keys start with `prefix` (a cluster's writers: `env#cluster#`), each
+   * with when it was taken: the writers that may be about to send to that cluster's units.
+   */
+  held(prefix: string, nowMs: number): Promise<HeldLease[]>;
+}
+
+/** A lease someone holds, and since when (the acquirer's clock; a renewal does not move it). */
+export interface HeldLease {
+  key: string;
+  since: number;
 }
 
 /** Where a device group's config-syncs stand: numbered as they start, across every agent. */
@@ -345,6 +356,11 @@ export interface SyncLedgerState {
   running: boolean;
   /** The highest number of a sync that ended well (the group left its in-progress states, connected). */
   lastGood: number;
+  /**
+   * The current sync is claimed but its config-sync command not sent yet (its runner waits for the
+   * writers already sending): a change written before this was read is covered by it.
+   */
+  holding: boolean;
 }
 
 /**
@@ -357,8 +373,21 @@ export interface SyncLedger {
   /**
    * Claims the next sync when none is running (or its runner died): its number; else the ledger as
    * it stood when the claim was refused (as fresh as a read, so a waiter needs no read of its own).
+   * `hold`: the runner will wait before sending the command, and says so with `issue` (until then
+   * the ledger reads `holding`).
    */
-  begin(group: string, owner: string, nowMs: number, ttlMs: number): Promise<SyncClaim>;
+  begin(
+    group: string,
+    owner: string,
+    nowMs: number,
+    ttlMs: number,
+    options?: { hold?: boolean },
+  ): Promise<SyncClaim>;
+  /**
+   * A held sync's command is about to be sent: from now on a change written is not covered by it.
+   * False when `n` is no longer this owner's current sync (its claim lapsed): it must not be sent.
+   */
+  issue(group: string, owner: string, n: number): Promise<boolean>;
   /** Sync `n` has ended (`ok`: well): the next may start. */
   end(group: string, owner: string, n: number, ok: boolean): Promise<void>;
 }

@@ -3,6 +3,7 @@ import type {
   BigIpDevice,
   DeviceCluster,
   DeviceStatus,
+  HeldLease,
   SyncClaim,
   SyncLedger,
   SyncLedgerState,
@@ -31,6 +32,12 @@ export interface GroupSyncDeps {
   ledgerPollMs?: number;
   /** How long another unit may take to say whether it holds a change before the ledger or the writer's sync status decides. */
   unitCheckMs?: number;
+  /**
+   * The writers of this cluster holding a partition lease now (each may be about to send): a sync
+   * claimed under contention waits for those already writing when it was claimed (see `hold`).
+   * Absent: every sync starts at once.
+   */
+  writers?: (nowMs: number) => Promise<HeldLease[]>;
 }
 
 /**
@@ -38,6 +45,9 @@ export interface GroupSyncDeps {
  * write's time is expected (the sync follows the change at once); anything older is read again.
  */
 const PREPARED_STATUS_MS = 1_000;
+
+/** The longest a sync is held for writers already sending, whatever the last sync took. */
+const HOLD_MAX_MS = 5_000;
 
 /** Sync states of a group that mean "still syncing" (F5's own module waits on these, device-facts.md §4.3). */
 const SYNC_IN_PROGRESS = new Set(['Not All Devices Synced', 'Awaiting Initial Sync', 'Syncing']);
@@ -68,6 +78,8 @@ export class GroupSync {
   private statusReadMs = 0;
   /** Whether this writer's last claim started a sync (its next one likely does too). */
   private ranLast = false;
+  /** When a claim of this writer was last refused (another writer's sync was running). */
+  private refusedAt: number | undefined;
   /** A failover-state read started while a change was being sent (see `prepare`). */
   private prepared: { device: BigIpDevice; at: number; status: Promise<DeviceStatus> } | undefined;
 
@@ -149,10 +161,22 @@ export class GroupSync {
     // The ledger's record that a sync this writer ran has ended: written while the units are asked
     // (one round trip fewer on the way to ACTIVE), and awaited before the ledger is used again.
     let ending: Promise<void> = Promise.resolve();
-    const run = async (n: number, status?: Promise<DeviceStatus>) => {
+    const run = async (n: number, status?: Promise<DeviceStatus>, held?: number) => {
       await ending;
       let ok = false;
       try {
+        if (held !== undefined) {
+          // A read taken before a hold that waited is too old to sync from.
+          if (await this.hold(held)) status = undefined;
+          if (!(await ledger.issue(ledgerKey, this.deps.owner, n)))
+            throw new BigIpError(
+              `config-sync ${n} of ${this.deps.syncGroup} is no longer this writer's to run`,
+              {
+                device: device.name,
+                transient: true,
+              },
+            );
+        }
         await this.runSync(device, status);
         ok = true;
       } finally {
@@ -164,12 +188,16 @@ export class GroupSync {
       // needs is read beside the claim (one round trip fewer; a refused claim wastes one GET).
       const status = this.takePrepared(device) ?? (this.ranLast ? device.status() : undefined);
       status?.catch(() => undefined);
-      const first = await this.claim(ledger, ledgerKey);
+      const claimedAt = this.deps.clock();
+      const hold = this.busy(claimedAt);
+      const first = await this.claim(ledger, ledgerKey, hold);
       if ('started' in first) {
         target = first.started;
-        await run(first.started, status);
+        await run(first.started, status, hold ? claimedAt : undefined);
         ran = first.started;
-      } else target = first.busy.started + 1;
+      }
+      // A sync held for writers already sending has not sent its command: it covers this change.
+      else target = first.busy.holding ? first.busy.started : first.busy.started + 1;
       for (;;) {
         // A sync this writer ran to its end needs no read to say so.
         const state: SyncLedgerState | undefined =
@@ -188,9 +216,13 @@ export class GroupSync {
           continue;
         }
         if (!state.running) {
-          const claim = await this.claim(ledger, ledgerKey);
+          // This writer waited for another's sync: others are writing too, so the sync it claims
+          // now is held for those still sending (one sync for all of them, not one each).
+          const claimedAt = this.deps.clock();
+          const hold = this.deps.writers !== undefined;
+          const claim = await this.claim(ledger, ledgerKey, hold);
           if ('started' in claim) {
-            await run(claim.started);
+            await run(claim.started, undefined, hold ? claimedAt : undefined);
             this.polled = undefined;
             ran = claim.started;
             continue;
@@ -205,12 +237,50 @@ export class GroupSync {
   }
 
   /** Claims the next sync; a refusal's ledger state becomes the waiters' shared poll (it is as fresh as one). */
-  private async claim(ledger: SyncLedger, ledgerKey: string): Promise<SyncClaim> {
+  private async claim(ledger: SyncLedger, ledgerKey: string, hold = false): Promise<SyncClaim> {
     const now = this.deps.clock();
-    const claim = await ledger.begin(ledgerKey, this.deps.owner, now, this.syncLeaseMs);
+    const claim = await ledger.begin(ledgerKey, this.deps.owner, now, this.syncLeaseMs, { hold });
     this.polled = 'busy' in claim ? { ledgerKey, at: now, state: Promise.resolve(claim.busy) } : undefined;
+    if ('busy' in claim) this.refusedAt = now;
     this.ranLast = 'started' in claim;
     return claim;
+  }
+
+  /**
+   * Whether the group looks busy to this writer: one of its claims was refused within the last two
+   * syncs' time (the writers of one invocation or container apply side by side, so this sees a
+   * burst). A quiet change's claim is then never held: no scan, no wait, nothing more written.
+   */
+  private busy(now: number): boolean {
+    if (this.deps.writers === undefined || this.refusedAt === undefined) return false;
+    return now - this.refusedAt < 2 * Math.max(this.lastSyncMs ?? 1_000, 500);
+  }
+
+  /**
+   * Holds a claimed sync (claimed at `claimedAt`) until no writer of the cluster holds a partition
+   * lease, for at most about one sync's time: a change that lands while a sync runs waits for the
+   * rest of it and for a whole sync more, so holding this one that long for writes on their way
+   * costs the writers it serves no more than that, and each write it waits for needs no sync of its
+   * own (found by bench:pipeline's hundred tenants, whose last writes landed just after a sync
+   * started and waited for two). The bound keeps a steady stream of writers from holding a sync
+   * longer. A network written inside a partition's write (its first load balancer on a segment)
+   * waits on a busy group for its own partition's lease: no longer than the bound. True when it
+   * waited.
+   */
+  private async hold(claimedAt: number): Promise<boolean> {
+    const writers = this.deps.writers;
+    if (!writers) return false;
+    const { clock, timers } = this.deps;
+    const until = claimedAt + Math.min(HOLD_MAX_MS, this.lastSyncMs ?? 1_000);
+    let waited = false;
+    for (;;) {
+      const now = clock();
+      const sending = await writers(now);
+      const left = until - clock();
+      if (sending.length === 0 || left <= 0) return waited;
+      waited = true;
+      await timers.sleep(Math.min(this.deps.ledgerPollMs ?? 200, left));
+    }
   }
 
   /**

@@ -8,6 +8,8 @@ export interface TableSchema {
   indexes?: { name: string; partitionKey: string; sortKey?: string }[];
   /** Attribute holding an epoch-seconds expiry, if the table uses TTL. */
   ttlAttribute?: string;
+  /** Small by construction and read whole with a Scan by its readers (granted with reads). */
+  scanned?: true;
 }
 
 export const TABLES = {
@@ -27,7 +29,9 @@ export const TABLES = {
       { name: 'by-project', partitionKey: 'projectKey', sortKey: 'createdKey' },
     ],
   },
-  leases: { partitionKey: 'leaseKey', ttlAttribute: 'expiresAtSeconds' },
+  // Live leases only (each is deleted on release) and one sync ledger per device group: a sync
+  // scans it for the writers sending to its cluster (group-sync.ts, `hold`).
+  leases: { partitionKey: 'leaseKey', ttlAttribute: 'expiresAtSeconds', scanned: true },
   idempotency: { partitionKey: 'id', ttlAttribute: 'expiration' },
   /** What is unique per environment (object ids, a VIP, a port per VIP), claimed with the request that takes it. */
   claims: { partitionKey: 'claimKey' },

@@ -3,6 +3,7 @@ import { BigIpRestClient, type RestCall } from '../adapters/bigip-rest-client.js
 import { SecretsManagerCredentials } from '../adapters/device-credentials.js';
 import { IControlBigIpDevice } from '../adapters/icontrol-bigip-device.js';
 import { DEFAULT_GROUP } from '../domain/agent-scheduler.js';
+import { partitionLeaseKey } from '../domain/bigip-names.js';
 import type { NetworkCatalog } from '../domain/networks.js';
 import type { CredentialsProvider, PartitionLease, SyncLedger } from '../domain/ports.js';
 import { GroupSync } from '../services/group-sync.js';
@@ -68,6 +69,8 @@ export function wirePartitionWriter(access: DeviceAccessConfig, wiring: WriterWi
     clock: wiring.clock ?? Date.now,
     timers: systemTimers,
     ...(wiring.syncPollMs !== undefined ? { syncPollMs: wiring.syncPollMs } : {}),
+    // Every writer of this cluster's partitions and networks holds a lease under this prefix.
+    writers: (now) => wiring.lease.held(partitionLeaseKey(wiring.env, cluster.name, ''), now),
   });
   const writer = new PartitionWriter({
     env: wiring.env,

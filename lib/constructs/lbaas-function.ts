@@ -143,8 +143,10 @@ export class LbaasFunction extends Construct {
       'dynamodb:ConditionCheckItem',
       'dynamodb:DescribeTable',
     ];
+    const schema = TABLES[id] as TableSchema;
+    if (schema.scanned) read.push('dynamodb:Scan');
     const actions = [...new Set(access === 'read' ? read : [...read, ...write])];
-    const indexes = (TABLES[id] as TableSchema).indexes ?? [];
+    const indexes = schema.indexes ?? [];
     this.fn.addToRolePolicy(
       new PolicyStatement({
         actions,

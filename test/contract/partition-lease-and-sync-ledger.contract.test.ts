@@ -52,6 +52,30 @@ describe.each(leases)('PartitionLease contract: %s', (_name, make) => {
     await lease.acquire('E#c#P', 'b');
     await expect(lease.renew('E#c#P', 'a')).rejects.toBeInstanceOf(LeaseBusyError);
   });
+
+  it('lists the unexpired leases under a prefix, each since it was taken (a renewal keeps it)', async () => {
+    let now = 1_000_000;
+    const lease = await make(() => now);
+    await lease.acquire('E#c#P', 'a');
+    now += 100;
+    await lease.acquire('E#c#Q', 'b');
+    await lease.acquire('E#d#P', 'c');
+    await lease.acquire('F#c#P', 'd');
+    now += 100;
+    await lease.renew('E#c#P', 'a');
+    const held = async () => (await lease.held('E#c#', now)).sort((x, y) => x.key.localeCompare(y.key));
+    expect(await held()).toEqual([
+      { key: 'E#c#P', since: 1_000_000 },
+      { key: 'E#c#Q', since: 1_000_100 },
+    ]);
+    await lease.release('E#c#Q', 'b');
+    expect(await held()).toEqual([{ key: 'E#c#P', since: 1_000_000 }]);
+    // A lapsed lease is no one's; the next holder's is counted from its own acquisition.
+    now += TTL + 1;
+    expect(await held()).toEqual([]);
+    await lease.acquire('E#c#P', 'e');
+    expect(await held()).toEqual([{ key: 'E#c#P', since: now }]);
+  });
 });
 
 const ledgers: [string, () => Promise<SyncLedger>][] = [
@@ -68,27 +92,92 @@ const ledgers: [string, () => Promise<SyncLedger>][] = [
 describe.each(ledgers)('SyncLedger contract: %s', (_name, make) => {
   it('numbers syncs as they start, admits one runner at a time, and records how they ended', async () => {
     const ledger = await make();
-    expect(await ledger.read('c#dg', 0)).toEqual({ started: 0, ended: 0, running: false, lastGood: 0 });
+    expect(await ledger.read('c#dg', 0)).toEqual({
+      started: 0,
+      ended: 0,
+      running: false,
+      lastGood: 0,
+      holding: false,
+    });
     expect(await ledger.begin('c#dg', 'w1', 1_000, 10_000)).toEqual({ started: 1 });
     // A refused claim says where the ledger stands, as a read would.
     expect(await ledger.begin('c#dg', 'w2', 2_000, 10_000)).toEqual({
-      busy: { started: 1, ended: 0, running: true, lastGood: 0 },
+      busy: { started: 1, ended: 0, running: true, lastGood: 0, holding: false },
     });
-    expect(await ledger.read('c#dg', 2_000)).toEqual({ started: 1, ended: 0, running: true, lastGood: 0 });
+    expect(await ledger.read('c#dg', 2_000)).toEqual({
+      started: 1,
+      ended: 0,
+      running: true,
+      lastGood: 0,
+      holding: false,
+    });
     await ledger.end('c#dg', 'w1', 1, false);
-    expect(await ledger.read('c#dg', 3_000)).toEqual({ started: 1, ended: 1, running: false, lastGood: 0 });
+    expect(await ledger.read('c#dg', 3_000)).toEqual({
+      started: 1,
+      ended: 1,
+      running: false,
+      lastGood: 0,
+      holding: false,
+    });
     expect(await ledger.begin('c#dg', 'w2', 3_000, 10_000)).toEqual({ started: 2 });
     await ledger.end('c#dg', 'w2', 2, true);
-    expect(await ledger.read('c#dg', 4_000)).toEqual({ started: 2, ended: 2, running: false, lastGood: 2 });
+    expect(await ledger.read('c#dg', 4_000)).toEqual({
+      started: 2,
+      ended: 2,
+      running: false,
+      lastGood: 2,
+      holding: false,
+    });
     // A runner that ended after its lease ran out and another began: its sync still counts as ended (and good).
     expect(await ledger.begin('c#dg', 'w3', 5_000, 1_000)).toEqual({ started: 3 });
     expect(await ledger.begin('c#dg', 'w4', 7_000, 10_000)).toEqual({ started: 4 });
     await ledger.end('c#dg', 'w3', 3, true);
-    expect(await ledger.read('c#dg', 8_000)).toEqual({ started: 4, ended: 3, running: true, lastGood: 3 });
+    expect(await ledger.read('c#dg', 8_000)).toEqual({
+      started: 4,
+      ended: 3,
+      running: true,
+      lastGood: 3,
+      holding: false,
+    });
     await ledger.end('c#dg', 'w4', 4, false);
-    expect(await ledger.read('c#dg', 9_000)).toEqual({ started: 4, ended: 4, running: false, lastGood: 3 });
+    expect(await ledger.read('c#dg', 9_000)).toEqual({
+      started: 4,
+      ended: 4,
+      running: false,
+      lastGood: 3,
+      holding: false,
+    });
     // Groups are independent.
     expect(await ledger.read('c#other', 4_000)).toMatchObject({ started: 0 });
+  });
+
+  it('says a held sync covers changes written until its runner issues it, and only its runner may', async () => {
+    const ledger = await make();
+    expect(await ledger.begin('c#dg', 'w1', 1_000, 10_000, { hold: true })).toEqual({ started: 1 });
+    expect(await ledger.begin('c#dg', 'w2', 1_100, 10_000)).toEqual({
+      busy: { started: 1, ended: 0, running: true, lastGood: 0, holding: true },
+    });
+    expect(await ledger.issue('c#dg', 'w2', 1)).toBe(false);
+    expect(await ledger.issue('c#dg', 'w1', 2)).toBe(false);
+    expect(await ledger.read('c#dg', 1_200)).toMatchObject({ holding: true });
+    expect(await ledger.issue('c#dg', 'w1', 1)).toBe(true);
+    expect(await ledger.begin('c#dg', 'w2', 1_300, 10_000)).toEqual({
+      busy: { started: 1, ended: 0, running: true, lastGood: 0, holding: false },
+    });
+    await ledger.end('c#dg', 'w1', 1, true);
+    // A held sync whose runner ends it without issuing (it failed while holding) holds nothing more.
+    expect(await ledger.begin('c#dg', 'w2', 2_000, 10_000, { hold: true })).toEqual({ started: 2 });
+    await ledger.end('c#dg', 'w2', 2, false);
+    expect(await ledger.read('c#dg', 2_100)).toMatchObject({ started: 2, ended: 2, holding: false });
+    // A claim that sends at once holds nothing; a runner that died holding holds nothing once its lease ran out.
+    expect(await ledger.begin('c#dg', 'w3', 3_000, 10_000)).toEqual({ started: 3 });
+    expect(await ledger.read('c#dg', 3_100)).toMatchObject({ running: true, holding: false });
+    await ledger.end('c#dg', 'w3', 3, true);
+    expect(await ledger.begin('c#dg', 'w4', 4_000, 1_000, { hold: true })).toEqual({ started: 4 });
+    expect(await ledger.read('c#dg', 6_000)).toMatchObject({ running: false, holding: false });
+    expect(await ledger.issue('c#dg', 'w4', 4)).toBe(true);
+    expect(await ledger.begin('c#dg', 'w5', 6_000, 10_000)).toEqual({ started: 5 });
+    expect(await ledger.issue('c#dg', 'w4', 4)).toBe(false);
   });
 
   it('lets the next writer run once a runner died (its lease expired)', async () => {

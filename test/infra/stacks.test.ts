@@ -365,6 +365,18 @@ describe('CDK stacks (sample configuration)', () => {
     expect(JSON.stringify(receive[0].Resource)).toContain('Agentagent1Queue');
     expect(JSON.stringify(worker?.Properties.PolicyDocument)).not.toContain('Agentagent2Queue');
     expect(JSON.stringify(worker?.Properties.PolicyDocument)).toContain('DevicesDeviceCredentials');
+    // A Scan only of the leases table (small by construction), by the writers that hold its leases.
+    const scans = Object.entries(policies).flatMap(([id, p]) =>
+      (p.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[])
+        .filter((st) => [st.Action].flat().includes('dynamodb:Scan'))
+        .map((st) => ({ id, resource: JSON.stringify(st.Resource) })),
+    );
+    expect(scans.length).toBeGreaterThan(0);
+    for (const { id, resource } of scans) {
+      expect(resource).toMatch(/[Ll]eases/);
+      expect(resource).not.toMatch(/[Rr]esources|[Bb]indings|[Aa]gents/);
+      expect(id).toMatch(/Worker|Reconciler/);
+    }
   });
 
   it('lets only agent workers and reconcilers read certificates, and only the environment’s (lbaas/<env>/*)', () => {

@@ -71,7 +71,13 @@ describe('config-sync ledger on DynamoDB Local', () => {
     const tables = await freshTables(dynamodb);
     const ledger = new DynamoDbSyncLedger(db, tables.leases);
     let now = 1_000_000;
-    expect(await ledger.read('c#dg', now)).toEqual({ started: 0, ended: 0, running: false, lastGood: 0 });
+    expect(await ledger.read('c#dg', now)).toEqual({
+      started: 0,
+      ended: 0,
+      running: false,
+      lastGood: 0,
+      holding: false,
+    });
 
     // Ten writers race for the first sync: exactly one runs it.
     const claims = await Promise.all(
@@ -82,11 +88,23 @@ describe('config-sync ledger on DynamoDB Local', () => {
     // The nine refused were told that sync 1 runs, without a read of their own.
     expect(claims.filter((c) => 'busy' in c && c.busy.started === 1 && c.busy.running)).toHaveLength(9);
     const runner = `w${granted[0]?.i}`;
-    expect(await ledger.read('c#dg', now)).toEqual({ started: 1, ended: 0, running: true, lastGood: 0 });
+    expect(await ledger.read('c#dg', now)).toEqual({
+      started: 1,
+      ended: 0,
+      running: true,
+      lastGood: 0,
+      holding: false,
+    });
     expect(await ledger.begin('c#other', 'w0', now, 40_000)).toEqual({ started: 1 }); // groups are independent
 
     await ledger.end('c#dg', runner, 1, true);
-    expect(await ledger.read('c#dg', now)).toEqual({ started: 1, ended: 1, running: false, lastGood: 1 });
+    expect(await ledger.read('c#dg', now)).toEqual({
+      started: 1,
+      ended: 1,
+      running: false,
+      lastGood: 1,
+      holding: false,
+    });
     expect(await ledger.begin('c#dg', 'w9', now, 40_000)).toEqual({ started: 2 });
 
     // Its runner died: after the lease the next writer takes sync 3; the late end of 2 is still recorded.
@@ -94,10 +112,22 @@ describe('config-sync ledger on DynamoDB Local', () => {
     expect(await ledger.read('c#dg', now)).toMatchObject({ running: false });
     expect(await ledger.begin('c#dg', 'w5', now, 40_000)).toEqual({ started: 3 });
     await ledger.end('c#dg', 'w9', 2, true);
-    expect(await ledger.read('c#dg', now)).toEqual({ started: 3, ended: 2, running: true, lastGood: 2 });
+    expect(await ledger.read('c#dg', now)).toEqual({
+      started: 3,
+      ended: 2,
+      running: true,
+      lastGood: 2,
+      holding: false,
+    });
     // Sync 3 ended badly (Disconnected, a timeout): it ends, but nobody may trust it.
     await ledger.end('c#dg', 'w5', 3, false);
     await ledger.end('c#dg', 'w9', 2, true); // never goes back
-    expect(await ledger.read('c#dg', now)).toEqual({ started: 3, ended: 3, running: false, lastGood: 2 });
+    expect(await ledger.read('c#dg', now)).toEqual({
+      started: 3,
+      ended: 3,
+      running: false,
+      lastGood: 2,
+      holding: false,
+    });
   });
 });

@@ -4,13 +4,20 @@ import type { SyncClaim, SyncLedger, SyncLedgerState } from '../../../functions/
 export class InMemorySyncLedger implements SyncLedger {
   private readonly groups = new Map<
     string,
-    { started: number; ended: number; lastGood: number; owner: string | undefined; expiresAt: number }
+    {
+      started: number;
+      ended: number;
+      lastGood: number;
+      owner: string | undefined;
+      expiresAt: number;
+      held: number;
+    }
   >();
 
   private entry(group: string) {
     let e = this.groups.get(group);
     if (!e) {
-      e = { started: 0, ended: 0, lastGood: 0, owner: undefined, expiresAt: 0 };
+      e = { started: 0, ended: 0, lastGood: 0, owner: undefined, expiresAt: 0, held: 0 };
       this.groups.set(group, e);
     }
     return e;
@@ -22,27 +29,46 @@ export class InMemorySyncLedger implements SyncLedger {
 
   private stateOf(group: string, nowMs: number): SyncLedgerState {
     const e = this.entry(group);
+    const running = e.owner !== undefined && e.expiresAt > nowMs;
     return {
       started: e.started,
       ended: e.ended,
-      running: e.owner !== undefined && e.expiresAt > nowMs,
+      running,
       lastGood: e.lastGood,
+      holding: running && e.started > 0 && e.held === e.started,
     };
   }
 
-  async begin(group: string, owner: string, nowMs: number, ttlMs: number): Promise<SyncClaim> {
+  async begin(
+    group: string,
+    owner: string,
+    nowMs: number,
+    ttlMs: number,
+    options: { hold?: boolean } = {},
+  ): Promise<SyncClaim> {
     const e = this.entry(group);
     if (e.owner !== undefined && e.expiresAt >= nowMs) return { busy: this.stateOf(group, nowMs) };
     e.started += 1;
     e.owner = owner;
     e.expiresAt = nowMs + ttlMs;
+    e.held = options.hold ? e.started : 0;
     return { started: e.started };
+  }
+
+  async issue(group: string, owner: string, n: number): Promise<boolean> {
+    const e = this.entry(group);
+    if (e.owner !== owner || e.started !== n) return false;
+    e.held = 0;
+    return true;
   }
 
   async end(group: string, owner: string, n: number, ok: boolean): Promise<void> {
     const e = this.entry(group);
     if (ok && e.lastGood < n) e.lastGood = n;
-    if (e.owner === owner) e.owner = undefined;
+    if (e.owner === owner) {
+      e.owner = undefined;
+      e.held = 0;
+    }
     if (e.ended < n) e.ended = n;
   }
 }

@@ -4,6 +4,7 @@ import { BigIpError } from '../../../functions/domain/errors.js';
 import type { BigIpDevice, DeviceStatus } from '../../../functions/domain/ports.js';
 import { GroupSync, type GroupSyncDeps } from '../../../functions/services/group-sync.js';
 import { InMemoryBigIp, InMemoryCluster } from '../../support/fakes/in-memory-bigip.js';
+import { InMemoryLease } from '../../support/fakes/in-memory-lease.js';
 import { InMemorySyncLedger } from '../../support/fakes/in-memory-sync-ledger.js';
 import { VirtualTime } from '../../support/virtual-time.js';
 
@@ -15,6 +16,8 @@ class SyncingUnit extends InMemoryBigIp {
   peer: SyncingUnit | undefined;
   syncing = 0;
   syncsStarted = 0;
+  /** When each config-sync command was sent (virtual time). */
+  readonly syncTimes: number[] = [];
   maxConcurrentSyncs = 0;
   /** What the next sync does instead of copying. */
   nextSyncFails = false;
@@ -47,6 +50,7 @@ class SyncingUnit extends InMemoryBigIp {
     this.events.push(`sync ${group}`);
     this.syncing += 1;
     this.syncsStarted += 1;
+    this.syncTimes.push(this.time.now);
     this.maxConcurrentSyncs = Math.max(this.maxConcurrentSyncs, this.syncing);
     const fails = this.nextSyncFails;
     this.nextSyncFails = false;
@@ -266,6 +270,144 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     );
     expect(a.syncsStarted).toBe(2);
     expect(b.objects.has('pool/P/late')).toBe(true);
+  });
+
+  it('holds a sync claimed under contention for the writers already sending: a change landed meanwhile needs no sync of its own', async () => {
+    /**
+     * w1 runs sync 1; w2's change lands while it runs, so w2 claims sync 2 once it ends; w3 held a
+     * lease since before that claim and lands its change just after it. Returns the syncs run.
+     */
+    const scenario = async (held: boolean) => {
+      const { a, b, time } = pair();
+      const ledger = new InMemorySyncLedger();
+      const lease = new InMemoryLease({ clock: time.clock });
+      const writers = held ? { writers: (now: number) => lease.held('E#c1#', now) } : {};
+      const [w1, w2, w3] = ['w1', 'w2', 'w3'].map((owner) =>
+        groupSync([a, b], time, { ledger, owner, ...writers }),
+      );
+      await time.run(
+        (async () => {
+          write(a, pool('early'));
+          const one = w1?.confirm(a, holds('early'), { changed: true });
+          await lease.acquire('E#c1#P3', 'w3');
+          await time.sleep(5);
+          write(a, pool('mid'));
+          const two = w2?.confirm(a, holds('mid'), { changed: true });
+          // A writer of another cluster never holds this one's syncs.
+          await lease.acquire('E#c2#P9', 'x');
+          await time.sleep(15);
+          write(a, pool('late'));
+          await lease.release('E#c1#P3', 'w3');
+          await Promise.all([one, two, w3?.confirm(a, holds('late'), { changed: true })]);
+        })(),
+      );
+      for (const name of ['early', 'mid', 'late']) expect(b.objects.has(`pool/P/${name}`)).toBe(true);
+      expect(a.maxConcurrentSyncs).toBe(1);
+      return a.syncsStarted;
+    };
+    expect(await scenario(true)).toBe(2);
+    // Without the hold, the late change waits for sync 2 to end and runs a third.
+    expect(await scenario(false)).toBe(3);
+  });
+
+  it('holds a first claim only once the group was seen busy: a quiet writer never scans nor waits', async () => {
+    const { a, b, time } = pair();
+    const ledger = new InMemorySyncLedger();
+    const lease = new InMemoryLease({ clock: time.clock });
+    let scans = 0;
+    const writers = (now: number) => {
+      scans += 1;
+      return lease.held('E#c1#', now);
+    };
+    const w1 = groupSync([a, b], time, { ledger, owner: 'w1', writers });
+    const w2 = groupSync([a, b], time, { ledger, owner: 'w2', writers });
+    await time.run(
+      (async () => {
+        for (const name of ['q1', 'q2', 'q3']) {
+          write(a, pool(name));
+          await w1.confirm(a, holds(name), { changed: true });
+          await time.sleep(100);
+        }
+      })(),
+    );
+    expect(scans).toBe(0);
+    expect(a.syncsStarted).toBe(3);
+    // w2 is refused once (w1's sync runs), so its next change, landed at once after, is held: a
+    // writer still holding a lease then is waited for.
+    await time.run(
+      (async () => {
+        write(a, pool('x1'));
+        const one = w1.confirm(a, holds('x1'), { changed: true });
+        await time.sleep(1);
+        await w2.confirm(a, holds('x1'), { changed: true });
+        await one;
+      })(),
+    );
+    expect(scans).toBeGreaterThan(0);
+    const before = scans;
+    let releasedAt = 0;
+    await time.run(
+      (async () => {
+        await lease.acquire('E#c1#P', 'other');
+        write(a, pool('x2'));
+        const confirmed = w2.confirm(a, holds('x2'), { changed: true });
+        await time.sleep(10);
+        releasedAt = time.now;
+        await lease.release('E#c1#P', 'other');
+        await confirmed;
+      })(),
+    );
+    expect(scans).toBeGreaterThan(before);
+    // Its sync was sent once the other writer let go, not at once.
+    expect(a.syncTimes.at(-1)).toBeGreaterThanOrEqual(releasedAt);
+    expect(b.objects.has('pool/P/x2')).toBe(true);
+  });
+
+  it('holds a sync until the writers let go, at most about one sync’s time', async () => {
+    /** When sync 2 was sent, claimed by w2 at ~16 ms while `before` (taken at 0) and `after` (taken at ~21) may hold a lease. */
+    const secondSync = async (leases: { before: 'stuck' | 'released at 25'; after: boolean }) => {
+      const { a, b, time } = pair();
+      const ledger = new InMemorySyncLedger();
+      const lease = new InMemoryLease({ clock: time.clock });
+      const writers = (now: number) => lease.held('E#c1#', now);
+      const w1 = groupSync([a, b], time, { ledger, owner: 'w1', writers });
+      const w2 = groupSync([a, b], time, { ledger, owner: 'w2', writers });
+      await time.run(
+        (async () => {
+          write(a, pool('early'));
+          const one = w1.confirm(a, holds('early'), { changed: true });
+          await lease.acquire('E#c1#Before', 'before');
+          await time.sleep(5);
+          write(a, pool('mid'));
+          const two = w2.confirm(a, holds('mid'), { changed: true });
+          while (a.syncsStarted < 1 || a.syncing > 0) await time.sleep(1);
+          await time.sleep(5);
+          if (leases.after) await lease.acquire('E#c1#After', 'after');
+          if (leases.before !== 'stuck') {
+            await time.sleep(25 - time.now);
+            await lease.release('E#c1#Before', 'before');
+          }
+          await Promise.all([one, two]);
+        })(),
+      );
+      expect(b.objects.has('pool/P/mid')).toBe(true);
+      expect(a.syncTimes[0]).toBe(0);
+      return a.syncTimes[1] as number;
+    };
+    // A writer that never lets go (a slow apply), or writers that keep coming: w2 has run no sync, so
+    // it holds a second (its default estimate) from its claim.
+    for (const leases of [
+      { before: 'stuck', after: false },
+      { before: 'released at 25', after: true },
+    ] as const) {
+      const capped = await secondSync(leases);
+      expect(capped).toBeGreaterThanOrEqual(1_000);
+      expect(capped).toBeLessThan(1_000 + 40);
+    }
+    // The writer it waited for let go at 25 ms: sent then.
+    const released = await secondSync({ before: 'released at 25', after: false });
+    expect(released).toBeGreaterThanOrEqual(25);
+    expect(released).toBeLessThan(30);
   });
 
   it('runs another sync when one ended without the change on the peer', async () => {
