@@ -46,8 +46,13 @@ export interface GroupSyncDeps {
  */
 const PREPARED_STATUS_MS = 1_000;
 
-/** The longest a sync is held for writers already sending, whatever the last sync took. */
+/** The longest a sync is held for writers still sending, whatever the last sync took. */
 const HOLD_MAX_MS = 5_000;
+/**
+ * Syncs shorter than this are never held: few writes land during one, and the hold's own scan and
+ * ledger write would cost more than it saves (found by the soak, whose syncs are instant).
+ */
+const HOLD_MIN_SYNC_MS = 200;
 
 /** Sync states of a group that mean "still syncing" (F5's own module waits on these, device-facts.md §4.3). */
 const SYNC_IN_PROGRESS = new Set(['Not All Devices Synced', 'Awaiting Initial Sync', 'Syncing']);
@@ -219,7 +224,7 @@ export class GroupSync {
           // This writer waited for another's sync: others are writing too, so the sync it claims
           // now is held for those still sending (one sync for all of them, not one each).
           const claimedAt = this.deps.clock();
-          const hold = this.deps.writers !== undefined;
+          const hold = this.holdMs() !== undefined;
           const claim = await this.claim(ledger, ledgerKey, hold);
           if ('started' in claim) {
             await run(claim.started, undefined, hold ? claimedAt : undefined);
@@ -252,8 +257,19 @@ export class GroupSync {
    * burst). A quiet change's claim is then never held: no scan, no wait, nothing more written.
    */
   private busy(now: number): boolean {
-    if (this.deps.writers === undefined || this.refusedAt === undefined) return false;
-    return now - this.refusedAt < 2 * Math.max(this.lastSyncMs ?? 1_000, 500);
+    const holdMs = this.holdMs();
+    if (holdMs === undefined || this.refusedAt === undefined) return false;
+    return now - this.refusedAt < 2 * Math.max(holdMs, 500);
+  }
+
+  /**
+   * How long this writer would hold a sync: about one sync's time (its last, else a second), at
+   * most HOLD_MAX_MS; undefined when it never holds (no view of the writers, or short syncs).
+   */
+  private holdMs(): number | undefined {
+    if (this.deps.writers === undefined) return undefined;
+    const estimate = this.lastSyncMs ?? 1_000;
+    return estimate < HOLD_MIN_SYNC_MS ? undefined : Math.min(HOLD_MAX_MS, estimate);
   }
 
   /**
@@ -269,9 +285,10 @@ export class GroupSync {
    */
   private async hold(claimedAt: number): Promise<boolean> {
     const writers = this.deps.writers;
-    if (!writers) return false;
+    const holdMs = this.holdMs();
+    if (!writers || holdMs === undefined) return false;
     const { clock, timers } = this.deps;
-    const until = claimedAt + Math.min(HOLD_MAX_MS, this.lastSyncMs ?? 1_000);
+    const until = claimedAt + holdMs;
     let waited = false;
     for (;;) {
       const now = clock();

@@ -311,7 +311,7 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
   });
 
   it('holds a first claim only once the group was seen busy: a quiet writer never scans nor waits', async () => {
-    const { a, b, time } = pair();
+    const { a, b, time } = pair(new VirtualTime(), 300);
     const ledger = new InMemorySyncLedger();
     const lease = new InMemoryLease({ clock: time.clock });
     let scans = 0;
@@ -361,6 +361,41 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     // Its sync was sent once the other writer let go, not at once.
     expect(a.syncTimes.at(-1)).toBeGreaterThanOrEqual(releasedAt);
     expect(b.objects.has('pool/P/x2')).toBe(true);
+  });
+
+  it('never holds a sync when syncs are short: the scan and ledger write would cost more than they save', async () => {
+    // 15 ms syncs: once a writer has run one, it holds none, busy or not.
+    const { a, b, time } = pair();
+    const ledger = new InMemorySyncLedger();
+    const lease = new InMemoryLease({ clock: time.clock });
+    let scans = 0;
+    const writers = (now: number) => {
+      scans += 1;
+      return lease.held('E#c1#', now);
+    };
+    const syncs = ['w1', 'w2'].map((owner) => groupSync([a, b], time, { ledger, owner, writers }));
+    await time.run(
+      Promise.all(
+        Array.from({ length: 10 }, async (_, i) => {
+          await time.sleep(i * 7);
+          write(a, pool(`s${i}`));
+          await syncs[i % 2]?.confirm(a, holds(`s${i}`), { changed: true });
+        }),
+      ),
+    );
+    for (let i = 0; i < 10; i++) expect(b.objects.has(`pool/P/s${i}`)).toBe(true);
+    // Only claims made before a writer had measured a sync (its estimate is then a second) scan.
+    const before = scans;
+    await time.run(
+      Promise.all(
+        Array.from({ length: 10 }, async (_, i) => {
+          await time.sleep(i * 7);
+          write(a, pool(`t${i}`));
+          await syncs[i % 2]?.confirm(a, holds(`t${i}`), { changed: true });
+        }),
+      ),
+    );
+    expect(scans).toBe(before);
   });
 
   it('holds a sync until the writers let go, at most about one sync’s time', async () => {
