@@ -509,10 +509,12 @@ export function planApply(
     if (gone?.kind === 'member' && !snapshot.objects.has(key))
       nodes.add(node(gone, memberAddress(gone.name)));
   }
-  // The same for a deleted pool whose members went with it: the retry finds no pool to read them from.
+  // The same for a deleted pool: every member it had in the desired state, whether the device still
+  // shows it or not. The retry may find no pool to read them from (its delete committed), or the pool
+  // without a member whose own delete committed earlier and whose retry came in this one change
+  // (a member delete retried with its load balancer's delete, found by the long soak).
   for (const key of scope.keys) {
-    if (t.absent.get(key)?.kind === 'pool' && !snapshot.objects.has(key))
-      for (const n of t.deletedPoolNodes.get(key) ?? []) nodes.add(n);
+    if (t.absent.get(key)?.kind === 'pool') for (const n of t.deletedPoolNodes.get(key) ?? []) nodes.add(n);
   }
   // A surviving member of this load balancer may still use an address whose other member went away.
   for (const o of t.present.values()) if (o.kind === 'member') nodes.delete(node(o, o.attrs.address));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planApply, scopeFor } from '../../../functions/domain/bigip-apply-plan.js';
+import { planApply, scopeFor, scopeForRequests } from '../../../functions/domain/bigip-apply-plan.js';
 import { type DeviceSnapshot, objectKey } from '../../../functions/domain/bigip-objects.js';
 import { translate } from '../../../functions/domain/bigip-translation.js';
 import { TreeBuilder } from '../../support/trees.js';
@@ -366,6 +366,32 @@ describe('planApply', () => {
       'delete virtual',
       'delete virtual-address',
     ]);
+    expect(plan.nodeCleanup).toEqual(['/Common/10.0.0.21', '/Common/10.0.0.22']);
+  });
+
+  it('cleans the node of a member whose delete committed before its retry came with the load balancer’s delete (found by the long soak)', () => {
+    // The member's delete committed and its node delete did not (a reset after the commit); its retry
+    // then came in one change with the load balancer's delete. The device has the pool without it.
+    const b = new TreeBuilder();
+    const pool = b.pool();
+    b.listener({ default_pool_id: pool.id });
+    b.member(pool.id, { address: '10.0.0.21' });
+    const gone = b.member(pool.id, { address: '10.0.0.22', protocol_port: 8443 });
+    const before = translate(b.tree(), { env });
+    const device = deviceWith(
+      before,
+      [...before.present.keys()].filter((k) => !k.includes('10.0.0.22')),
+    );
+    b.status(gone, 'PENDING_DELETE');
+    b.status(b.root, 'PENDING_DELETE');
+    const tree = b.tree();
+    const t = translate(tree, { env });
+    const scope = scopeForRequests(tree, t, [
+      { resource: 'member', id: gone.id, operation: 'delete' },
+      { resource: 'loadbalancer', id: b.ids.loadbalancerId, operation: 'delete' },
+    ]);
+    const plan = planApply(t, scope, device);
+    expect(plan.commands.map((c) => `${c.op} ${c.object.kind}`)).toContain('delete pool');
     expect(plan.nodeCleanup).toEqual(['/Common/10.0.0.21', '/Common/10.0.0.22']);
   });
 
