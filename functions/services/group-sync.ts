@@ -126,7 +126,7 @@ export class GroupSync {
   async confirm(
     device: BigIpDevice,
     onUnit: (unit: BigIpDevice) => Promise<boolean>,
-    options: { changed: boolean },
+    options: { changed: boolean; othersSending?: boolean },
   ): Promise<void> {
     const others = this.deps.cluster.peersOf(device);
     if (this.deps.syncGroup === undefined || others.length === 0) return;
@@ -194,7 +194,7 @@ export class GroupSync {
       const status = this.takePrepared(device) ?? (this.ranLast ? device.status() : undefined);
       status?.catch(() => undefined);
       const claimedAt = this.deps.clock();
-      const hold = this.busy(claimedAt);
+      const hold = this.busy(claimedAt, options.othersSending === true);
       const first = await this.claim(ledger, ledgerKey, hold);
       if ('started' in first) {
         target = first.started;
@@ -252,14 +252,16 @@ export class GroupSync {
   }
 
   /**
-   * Whether the group looks busy to this writer: one of its claims was refused within the last two
-   * syncs' time (the writers of one invocation or container apply side by side, so this sees a
-   * burst). A quiet change's claim is then never held: no scan, no wait, nothing more written.
+   * Whether the group looks busy to this writer: it is still sending other changes itself
+   * (`othersSending`: an invocation applies several partitions side by side), or one of its claims
+   * was refused within the last two syncs' time. A quiet change's claim is never held: no scan, no
+   * wait, nothing more written.
    */
-  private busy(now: number): boolean {
+  private busy(now: number, othersSending: boolean): boolean {
     const holdMs = this.holdMs();
-    if (holdMs === undefined || this.refusedAt === undefined) return false;
-    return now - this.refusedAt < 2 * Math.max(holdMs, 500);
+    if (holdMs === undefined) return false;
+    if (othersSending) return true;
+    return this.refusedAt !== undefined && now - this.refusedAt < 2 * Math.max(holdMs, 500);
   }
 
   /**

@@ -363,6 +363,26 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     expect(b.objects.has('pool/P/x2')).toBe(true);
   });
 
+  it('holds a first claim when the writer is still sending other changes itself', async () => {
+    const { a, b, time } = pair(new VirtualTime(), 300);
+    const lease = new InMemoryLease({ clock: time.clock });
+    const writers = (now: number) => lease.held('E#c1#', now);
+    const w1 = groupSync([a, b], time, { writers });
+    await time.run(
+      (async () => {
+        await lease.acquire('E#c1#Sibling', 'sibling');
+        write(a, pool('p'));
+        const confirmed = w1.confirm(a, holds('p'), { changed: true, othersSending: true });
+        await time.sleep(40);
+        await lease.release('E#c1#Sibling', 'sibling');
+        await confirmed;
+      })(),
+    );
+    expect(b.objects.has('pool/P/p')).toBe(true);
+    expect(a.syncTimes).toHaveLength(1);
+    expect(a.syncTimes[0]).toBeGreaterThanOrEqual(40);
+  });
+
   it('never holds a sync when syncs are short: the scan and ledger write would cost more than they save', async () => {
     // 15 ms syncs: once a writer has run one, it holds none, busy or not.
     const { a, b, time } = pair();
