@@ -261,27 +261,28 @@ export class GroupSync {
     const holdMs = this.holdMs();
     if (holdMs === undefined) return false;
     if (othersSending) return true;
-    return this.refusedAt !== undefined && now - this.refusedAt < 2 * Math.max(holdMs, 500);
+    return this.refusedAt !== undefined && now - this.refusedAt < Math.max(holdMs, 1_000);
   }
 
   /**
-   * How long this writer would hold a sync: about one sync's time (its last, else a second), at
-   * most HOLD_MAX_MS; undefined when it never holds (no view of the writers, or short syncs).
+   * How long this writer would hold a sync: two syncs' time (its last, else a second each), at most
+   * HOLD_MAX_MS; undefined when it never holds (no view of the writers, or short syncs).
    */
   private holdMs(): number | undefined {
     if (this.deps.writers === undefined) return undefined;
     const estimate = this.lastSyncMs ?? 1_000;
-    return estimate < HOLD_MIN_SYNC_MS ? undefined : Math.min(HOLD_MAX_MS, estimate);
+    return estimate < HOLD_MIN_SYNC_MS ? undefined : Math.min(HOLD_MAX_MS, 2 * estimate);
   }
 
   /**
    * Holds a claimed sync (claimed at `claimedAt`) until no writer of the cluster holds a partition
-   * lease, for at most about one sync's time: a change that lands while a sync runs waits for the
-   * rest of it and for a whole sync more, so holding this one that long for writes on their way
-   * costs the writers it serves no more than that, and each write it waits for needs no sync of its
-   * own (found by bench:pipeline's hundred tenants, whose last writes landed just after a sync
-   * started and waited for two). The bound keeps a steady stream of writers from holding a sync
-   * longer. A network written inside a partition's write (its first load balancer on a segment)
+   * lease, for at most two syncs' time: a change that lands just after a sync started waits for the
+   * rest of it and for a whole sync more, up to two syncs, so holding this one that long for writes
+   * on their way costs the writers it serves no more than a late writer pays, and each write it
+   * waits for needs no sync of its own (found by bench:pipeline's hundred tenants, whose last writes
+   * landed just after a sync started and waited for two; one sync's time was too short when a
+   * burst's last invocations were still starting). The bound keeps a steady stream of writers from
+   * holding a sync longer. A network written inside a partition's write (its first load balancer on a segment)
    * waits on a busy group for its own partition's lease: no longer than the bound. True when it
    * waited.
    */
