@@ -126,7 +126,7 @@ export class GroupSync {
   async confirm(
     device: BigIpDevice,
     onUnit: (unit: BigIpDevice) => Promise<boolean>,
-    options: { changed: boolean; othersSending?: boolean },
+    options: { changed: boolean },
   ): Promise<void> {
     const others = this.deps.cluster.peersOf(device);
     if (this.deps.syncGroup === undefined || others.length === 0) return;
@@ -194,7 +194,7 @@ export class GroupSync {
       const status = this.takePrepared(device) ?? (this.ranLast ? device.status() : undefined);
       status?.catch(() => undefined);
       const claimedAt = this.deps.clock();
-      const hold = this.busy(claimedAt, options.othersSending === true);
+      const hold = this.busy(claimedAt);
       const first = await this.claim(ledger, ledgerKey, hold);
       if ('started' in first) {
         target = first.started;
@@ -252,37 +252,34 @@ export class GroupSync {
   }
 
   /**
-   * Whether the group looks busy to this writer: it is still sending other changes itself
-   * (`othersSending`: an invocation applies several partitions side by side), or one of its claims
-   * was refused within the last two syncs' time. A quiet change's claim is never held: no scan, no
-   * wait, nothing more written.
+   * Whether the group looks busy to this writer: one of its claims was refused within the last two
+   * syncs' time (the writers of one invocation or container apply side by side, so this sees a
+   * burst). A quiet change's claim is then never held: no scan, no wait, nothing more written.
    */
-  private busy(now: number, othersSending: boolean): boolean {
+  private busy(now: number): boolean {
     const holdMs = this.holdMs();
-    if (holdMs === undefined) return false;
-    if (othersSending) return true;
-    return this.refusedAt !== undefined && now - this.refusedAt < Math.max(holdMs, 1_000);
+    if (holdMs === undefined || this.refusedAt === undefined) return false;
+    return now - this.refusedAt < 2 * Math.max(holdMs, 500);
   }
 
   /**
-   * How long this writer would hold a sync: two syncs' time (its last, else a second each), at most
-   * HOLD_MAX_MS; undefined when it never holds (no view of the writers, or short syncs).
+   * How long this writer would hold a sync: about one sync's time (its last, else a second), at
+   * most HOLD_MAX_MS; undefined when it never holds (no view of the writers, or short syncs).
    */
   private holdMs(): number | undefined {
     if (this.deps.writers === undefined) return undefined;
     const estimate = this.lastSyncMs ?? 1_000;
-    return estimate < HOLD_MIN_SYNC_MS ? undefined : Math.min(HOLD_MAX_MS, 2 * estimate);
+    return estimate < HOLD_MIN_SYNC_MS ? undefined : Math.min(HOLD_MAX_MS, estimate);
   }
 
   /**
    * Holds a claimed sync (claimed at `claimedAt`) until no writer of the cluster holds a partition
-   * lease, for at most two syncs' time: a change that lands just after a sync started waits for the
-   * rest of it and for a whole sync more, up to two syncs, so holding this one that long for writes
-   * on their way costs the writers it serves no more than a late writer pays, and each write it
-   * waits for needs no sync of its own (found by bench:pipeline's hundred tenants, whose last writes
-   * landed just after a sync started and waited for two; one sync's time was too short when a
-   * burst's last invocations were still starting). The bound keeps a steady stream of writers from
-   * holding a sync longer. A network written inside a partition's write (its first load balancer on a segment)
+   * lease, for at most about one sync's time: a change that lands while a sync runs waits for the
+   * rest of it and for a whole sync more, so holding this one that long for writes on their way
+   * costs the writers it serves no more than that, and each write it waits for needs no sync of its
+   * own (found by bench:pipeline's hundred tenants, whose last writes landed just after a sync
+   * started and waited for two). The bound keeps a steady stream of writers from holding a sync
+   * longer. A network written inside a partition's write (its first load balancer on a segment)
    * waits on a busy group for its own partition's lease: no longer than the bound. True when it
    * waited.
    */

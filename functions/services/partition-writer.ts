@@ -184,9 +184,6 @@ interface Sent {
  * failover state again after any unit's error (the units it hands out report them).
  */
 export class PartitionWriter {
-  /** Writes of this writer holding their lease now (an invocation applies several partitions side by side). */
-  private holding = 0;
-
   constructor(private readonly deps: PartitionWriterDeps) {}
 
   /**
@@ -211,8 +208,6 @@ export class PartitionWriter {
       if (error instanceof LeaseBusyError) return { outcome: 'busy', error };
       throw error;
     }
-    this.holding += 1;
-    let held = true;
     const sent: Sent[] = [];
     // Still the partition's only writer? A slowed writer may have outlived its lease (then: retried).
     // A grant taken just now answers that already (the lease is ours until well after its send-by).
@@ -244,11 +239,7 @@ export class PartitionWriter {
         return result;
       },
     };
-    const release = () => {
-      if (held) this.holding -= 1;
-      held = false;
-      return lease.release(key, owner).catch(() => undefined);
-    };
+    const release = () => lease.release(key, owner).catch(() => undefined);
     let value: T;
     try {
       value = await work(session);
@@ -280,8 +271,7 @@ export class PartitionWriter {
           for (const s of list) if (!(await s.holds(unit))) return false;
           return true;
         },
-        // Other writes of this writer still hold their lease: the group is busy (see GroupSync's hold).
-        { changed: list.some((s) => s.changed), othersSending: this.holding > 0 },
+        { changed: list.some((s) => s.changed) },
       );
     }
   }

@@ -317,7 +317,7 @@ export class RecordingGroupSync {
   async confirm(
     device: BigIpDevice,
     onUnit: (unit: BigIpDevice) => Promise<boolean>,
-    options: { changed: boolean; othersSending?: boolean },
+    options: { changed: boolean },
   ): Promise<void> {
     const peers = this.cluster.peersOf(device);
     if (peers.length === 0) return;

@@ -167,30 +167,6 @@ describe('PartitionWriter: how a change reaches a partition', () => {
     expect(f.sync.syncs).toEqual(['a']);
   });
 
-  it('tells the group sync when other writes of this writer still hold their lease (the group is busy)', async () => {
-    const f = fixture();
-    const seen: (boolean | undefined)[] = [];
-    const confirm = f.sync.confirm.bind(f.sync);
-    f.sync.confirm = async (device, onUnit, options) => {
-      seen.push(options.othersSending);
-      await confirm(device, onUnit, options);
-    };
-    let letGo: () => void = () => undefined;
-    const slow = f.writer.write('Project_slow', async (session) => {
-      await new Promise<void>((resolve) => {
-        letGo = resolve;
-      });
-      await session.send(await session.activeDevice(), createPlan('s'));
-    });
-    await f.writer.write(PARTITION, async (session) => {
-      await session.send(await session.activeDevice(), createPlan('p'));
-    });
-    letGo();
-    await slow;
-    // The first confirmed while the slow one held its lease; the slow one alone.
-    expect(seen).toEqual([true, false]);
-  });
-
   it('asks the other units about every change it sent (each change’s own check)', async () => {
     const f = fixture();
     const asked: string[] = [];
