@@ -97,6 +97,20 @@ function groupSync(
   });
 }
 
+/** The cluster's partition leases as a held sync scans them (`writers`), counting the scans. */
+function scannedLeases(time: VirtualTime) {
+  const lease = new InMemoryLease({ clock: time.clock });
+  const counted = {
+    lease,
+    scans: 0,
+    writers: (now: number) => {
+      counted.scans += 1;
+      return lease.held('E#c1#', now);
+    },
+  };
+  return counted;
+}
+
 const pool = (name: string): BigIpObject => ({ kind: 'pool', partition: 'P', name, attrs: {} });
 
 /** Writes an object on the unit, as an apply would. */
@@ -313,12 +327,8 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
   it('holds a first claim only once the group was seen busy: a quiet writer never scans nor waits', async () => {
     const { a, b, time } = pair(new VirtualTime(), 300);
     const ledger = new InMemorySyncLedger();
-    const lease = new InMemoryLease({ clock: time.clock });
-    let scans = 0;
-    const writers = (now: number) => {
-      scans += 1;
-      return lease.held('E#c1#', now);
-    };
+    const counted = scannedLeases(time);
+    const { lease, writers } = counted;
     const w1 = groupSync([a, b], time, { ledger, owner: 'w1', writers });
     const w2 = groupSync([a, b], time, { ledger, owner: 'w2', writers });
     await time.run(
@@ -330,7 +340,7 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
         }
       })(),
     );
-    expect(scans).toBe(0);
+    expect(counted.scans).toBe(0);
     expect(a.syncsStarted).toBe(3);
     // w2 is refused once (w1's sync runs), so its next change, landed at once after, is held: a
     // writer still holding a lease then is waited for.
@@ -343,8 +353,8 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
         await one;
       })(),
     );
-    expect(scans).toBeGreaterThan(0);
-    const before = scans;
+    expect(counted.scans).toBeGreaterThan(0);
+    const before = counted.scans;
     let releasedAt = 0;
     await time.run(
       (async () => {
@@ -357,7 +367,7 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
         await confirmed;
       })(),
     );
-    expect(scans).toBeGreaterThan(before);
+    expect(counted.scans).toBeGreaterThan(before);
     // Its sync was sent once the other writer let go, not at once.
     expect(a.syncTimes.at(-1)).toBeGreaterThanOrEqual(releasedAt);
     expect(b.objects.has('pool/P/x2')).toBe(true);
@@ -367,12 +377,8 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     // 15 ms syncs: once a writer has run one, it holds none, busy or not.
     const { a, b, time } = pair();
     const ledger = new InMemorySyncLedger();
-    const lease = new InMemoryLease({ clock: time.clock });
-    let scans = 0;
-    const writers = (now: number) => {
-      scans += 1;
-      return lease.held('E#c1#', now);
-    };
+    const counted = scannedLeases(time);
+    const { writers } = counted;
     const syncs = ['w1', 'w2'].map((owner) => groupSync([a, b], time, { ledger, owner, writers }));
     await time.run(
       Promise.all(
@@ -385,7 +391,7 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     );
     for (let i = 0; i < 10; i++) expect(b.objects.has(`pool/P/s${i}`)).toBe(true);
     // Only claims made before a writer had measured a sync (its estimate is then a second) scan.
-    const before = scans;
+    const before = counted.scans;
     await time.run(
       Promise.all(
         Array.from({ length: 10 }, async (_, i) => {
@@ -395,7 +401,7 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
         }),
       ),
     );
-    expect(scans).toBe(before);
+    expect(counted.scans).toBe(before);
   });
 
   it('holds a sync until the writers let go, at most about one sync’s time', async () => {
