@@ -6,7 +6,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { LeaseBusyError } from '../domain/errors.js';
-import type { HeldLease, PartitionLease } from '../domain/ports.js';
+import type { PartitionLease } from '../domain/ports.js';
 import { sleep } from '../shared/timers.js';
 import { isConditionFailure } from './dynamodb-errors.js';
 
@@ -128,22 +128,19 @@ export class DynamoDbPartitionLease implements PartitionLease {
    * lapses and is replaced or removed by its TTL) and one ledger item per device group, so it
    * stays small whatever the number of tenants. Read consistently: a release just made is seen.
    */
-  async held(prefix: string, nowMs: number): Promise<HeldLease[]> {
-    const out: HeldLease[] = [];
+  async countHeld(prefix: string, nowMs: number): Promise<number> {
+    let count = 0;
     const pages = paginateScan(
       { client: this.db },
       {
         TableName: this.table,
         ConsistentRead: true,
-        FilterExpression: 'begins_with(leaseKey, :p) AND expiresAt > :now AND attribute_exists(acquiredAt)',
-        ProjectionExpression: 'leaseKey, acquiredAt',
+        Select: 'COUNT',
+        FilterExpression: 'begins_with(leaseKey, :p) AND expiresAt > :now',
         ExpressionAttributeValues: { ':p': prefix, ':now': nowMs },
       },
     );
-    for await (const page of pages) {
-      for (const item of page.Items ?? [])
-        out.push({ key: String(item.leaseKey), since: Number(item.acquiredAt) });
-    }
-    return out;
+    for await (const page of pages) count += page.Count ?? 0;
+    return count;
   }
 }

@@ -334,16 +334,10 @@ export interface PartitionLease {
   renew(key: string, owner: string): Promise<number>;
   release(key: string, owner: string): Promise<void>;
   /**
-   * The unexpired leases whose keys start with `prefix` (a cluster's writers: `env#cluster#`), each
-   * with when it was taken: the writers that may be about to send to that cluster's units.
+   * How many unexpired leases have keys starting with `prefix` (a cluster's writers:
+   * `env#cluster#`): the writers that may be about to send to that cluster's units.
    */
-  held(prefix: string, nowMs: number): Promise<HeldLease[]>;
-}
-
-/** A lease someone holds, and since when (the acquirer's clock; a renewal does not move it). */
-export interface HeldLease {
-  key: string;
-  since: number;
+  countHeld(prefix: string, nowMs: number): Promise<number>;
 }
 
 /** Where a device group's config-syncs stand: numbered as they start, across every agent. */

@@ -3,7 +3,6 @@ import type {
   BigIpDevice,
   DeviceCluster,
   DeviceStatus,
-  HeldLease,
   SyncClaim,
   SyncLedger,
   SyncLedgerState,
@@ -33,11 +32,11 @@ export interface GroupSyncDeps {
   /** How long another unit may take to say whether it holds a change before the ledger or the writer's sync status decides. */
   unitCheckMs?: number;
   /**
-   * The writers of this cluster holding a partition lease now (each may be about to send): a sync
-   * claimed under contention waits for those already writing when it was claimed (see `hold`).
-   * Absent: every sync starts at once.
+   * How many writers of this cluster hold a partition lease now (each may be about to send): a
+   * sync claimed while the group is busy waits for them, bounded (see `hold`). Absent: every sync
+   * starts at once.
    */
-  writers?: (nowMs: number) => Promise<HeldLease[]>;
+  writers?: (nowMs: number) => Promise<number>;
 }
 
 /**
@@ -166,13 +165,13 @@ export class GroupSync {
     // The ledger's record that a sync this writer ran has ended: written while the units are asked
     // (one round trip fewer on the way to ACTIVE), and awaited before the ledger is used again.
     let ending: Promise<void> = Promise.resolve();
-    const run = async (n: number, status?: Promise<DeviceStatus>, held?: number) => {
+    const run = async (n: number, status?: Promise<DeviceStatus>, heldSince?: number) => {
       await ending;
       let ok = false;
       try {
-        if (held !== undefined) {
+        if (heldSince !== undefined) {
           // A read taken before a hold that waited is too old to sync from.
-          if (await this.hold(held)) status = undefined;
+          if (await this.hold(heldSince)) status = undefined;
           if (!(await ledger.issue(ledgerKey, this.deps.owner, n)))
             throw new BigIpError(
               `config-sync ${n} of ${this.deps.syncGroup} is no longer this writer's to run`,
@@ -291,10 +290,10 @@ export class GroupSync {
     const until = claimedAt + holdMs;
     let waited = false;
     for (;;) {
-      const now = clock();
-      const sending = await writers(now);
+      // The hold only saves syncs: a scan that fails (throttled, say) ends it, never the change.
+      const sending = await writers(clock()).catch(() => 0);
       const left = until - clock();
-      if (sending.length === 0 || left <= 0) return waited;
+      if (sending === 0 || left <= 0) return waited;
       waited = true;
       await timers.sleep(Math.min(this.deps.ledgerPollMs ?? 200, left));
     }

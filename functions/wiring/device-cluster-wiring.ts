@@ -70,7 +70,7 @@ export function wirePartitionWriter(access: DeviceAccessConfig, wiring: WriterWi
     timers: systemTimers,
     ...(wiring.syncPollMs !== undefined ? { syncPollMs: wiring.syncPollMs } : {}),
     // Every writer of this cluster's partitions and networks holds a lease under this prefix.
-    writers: (now) => wiring.lease.held(partitionLeaseKey(wiring.env, cluster.name, ''), now),
+    writers: (now) => wiring.lease.countHeld(partitionLeaseKey(wiring.env, cluster.name, ''), now),
   });
   const writer = new PartitionWriter({
     env: wiring.env,

@@ -1,5 +1,5 @@
 import { LeaseBusyError } from '../../../functions/domain/errors.js';
-import type { HeldLease, PartitionLease } from '../../../functions/domain/ports.js';
+import type { PartitionLease } from '../../../functions/domain/ports.js';
 
 /**
  * Partition leases in memory, with the DynamoDB lease's rules: one holder per key (re-entrant for
@@ -9,7 +9,6 @@ import type { HeldLease, PartitionLease } from '../../../functions/domain/ports.
 export class InMemoryLease implements PartitionLease {
   readonly holders = new Map<string, string>();
   private readonly expiries = new Map<string, number>();
-  private readonly taken = new Map<string, number>();
   readonly events: string[] = [];
   /** Runs while the caller waits for the lease (another writer's work meanwhile). */
   whileWaiting: (() => Promise<void>) | undefined;
@@ -38,7 +37,6 @@ export class InMemoryLease implements PartitionLease {
     await meanwhile?.();
     if (this.heldByOther(key, owner)) throw new LeaseBusyError(`partition lease ${key} is held`, { key });
     const now = this.now();
-    if (this.holders.get(key) !== owner || !this.taken.has(key)) this.taken.set(key, now);
     this.holders.set(key, owner);
     this.expiries.set(key, now + this.ttlMs);
     this.events.push(`acquire ${key}`);
@@ -52,7 +50,6 @@ export class InMemoryLease implements PartitionLease {
   steal(key: string, other = 'another-writer'): void {
     this.holders.set(key, other);
     this.expiries.delete(key);
-    this.taken.set(key, this.now());
   }
 
   async renew(key: string, owner: string): Promise<number> {
@@ -67,14 +64,13 @@ export class InMemoryLease implements PartitionLease {
     if (this.holders.get(key) === owner) {
       this.holders.delete(key);
       this.expiries.delete(key);
-      this.taken.delete(key);
     }
     this.events.push(`release ${key}`);
   }
 
-  async held(prefix: string, nowMs: number): Promise<HeldLease[]> {
-    return [...this.holders.keys()]
-      .filter((key) => key.startsWith(prefix) && (this.expiries.get(key) ?? Infinity) > nowMs)
-      .map((key) => ({ key, since: this.taken.get(key) ?? 0 }));
+  async countHeld(prefix: string, nowMs: number): Promise<number> {
+    return [...this.holders.keys()].filter(
+      (key) => key.startsWith(prefix) && (this.expiries.get(key) ?? Infinity) > nowMs,
+    ).length;
   }
 }

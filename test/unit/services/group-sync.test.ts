@@ -105,7 +105,7 @@ function scannedLeases(time: VirtualTime) {
     scans: 0,
     writers: (now: number) => {
       counted.scans += 1;
-      return lease.held('E#c1#', now);
+      return lease.countHeld('E#c1#', now);
     },
   };
   return counted;
@@ -295,7 +295,7 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
       const { a, b, time } = pair();
       const ledger = new InMemorySyncLedger();
       const lease = new InMemoryLease({ clock: time.clock });
-      const writers = held ? { writers: (now: number) => lease.held('E#c1#', now) } : {};
+      const writers = held ? { writers: (now: number) => lease.countHeld('E#c1#', now) } : {};
       const [w1, w2, w3] = ['w1', 'w2', 'w3'].map((owner) =>
         groupSync([a, b], time, { ledger, owner, ...writers }),
       );
@@ -373,6 +373,28 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     expect(b.objects.has('pool/P/x2')).toBe(true);
   });
 
+  it('sends a held sync at once when the writers cannot be counted: the hold saves syncs, it never fails a change', async () => {
+    const { a, b, time } = pair(new VirtualTime(), 300);
+    const ledger = new InMemorySyncLedger();
+    const writers = async () => {
+      throw new Error('ProvisionedThroughputExceededException');
+    };
+    const [w1, w2] = ['w1', 'w2'].map((owner) => groupSync([a, b], time, { ledger, owner, writers }));
+    await time.run(
+      (async () => {
+        write(a, pool('x1'));
+        const one = w1?.confirm(a, holds('x1'), { changed: true });
+        await time.sleep(1);
+        write(a, pool('x2'));
+        // Refused while w1's sync runs: it then claims (held) the next one, whose scan fails.
+        await w2?.confirm(a, holds('x2'), { changed: true });
+        await one;
+      })(),
+    );
+    expect(b.objects.has('pool/P/x2')).toBe(true);
+    expect(a.syncsStarted).toBe(2);
+  });
+
   it('never holds a sync when syncs are short: the scan and ledger write would cost more than they save', async () => {
     // 15 ms syncs: once a writer has run one, it holds none, busy or not.
     const { a, b, time } = pair();
@@ -410,7 +432,7 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
       const { a, b, time } = pair();
       const ledger = new InMemorySyncLedger();
       const lease = new InMemoryLease({ clock: time.clock });
-      const writers = (now: number) => lease.held('E#c1#', now);
+      const writers = (now: number) => lease.countHeld('E#c1#', now);
       const w1 = groupSync([a, b], time, { ledger, owner: 'w1', writers });
       const w2 = groupSync([a, b], time, { ledger, owner: 'w2', writers });
       await time.run(
