@@ -48,12 +48,17 @@ export class DynamoDbSyncLedger implements SyncLedger {
             ':exp': nowMs + ttlMs,
             ':now': nowMs,
           },
-          ReturnValues: 'UPDATED_NEW',
+          // The whole item: its `tookMs` times a new writer's first polls (no extra read).
+          ReturnValues: 'ALL_NEW',
           // Refused: the item as it stood, so the waiter knows what to wait for without a read.
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { started: Number(out.Attributes?.started) };
+      const tookMs = tookOf(out.Attributes);
+      return {
+        started: Number(out.Attributes?.started),
+        ...(tookMs === undefined ? {} : { lastTookMs: tookMs }),
+      };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       const item = error.Item ? unmarshall(error.Item as Record<string, AttributeValue>) : undefined;
@@ -80,8 +85,15 @@ export class DynamoDbSyncLedger implements SyncLedger {
     }
   }
 
-  async end(group: string, owner: string, n: number, ok: boolean): Promise<void> {
+  async end(
+    group: string,
+    owner: string,
+    n: number,
+    ok: boolean,
+    options: { tookMs?: number } = {},
+  ): Promise<void> {
     const Key = { leaseKey: keyOf(group) };
+    const took = ok && options.tookMs !== undefined ? Math.round(options.tookMs) : undefined;
     // The usual case, still the runner: one write says the sync ended (and that it ended well, in the
     // same write, so a waiter that sees it ended may trust it).
     try {
@@ -90,13 +102,17 @@ export class DynamoDbSyncLedger implements SyncLedger {
           TableName: this.table,
           Key,
           UpdateExpression: ok
-            ? 'SET ended = :n, lastGood = :n REMOVE #o, expiresAt, held'
+            ? `SET ended = :n, lastGood = :n${took === undefined ? '' : ', tookMs = :took'} REMOVE #o, expiresAt, held`
             : 'SET ended = :n REMOVE #o, expiresAt, held',
           ConditionExpression: ok
             ? '#o = :me AND ended < :n AND (attribute_not_exists(lastGood) OR lastGood < :n)'
             : '#o = :me AND ended < :n',
           ExpressionAttributeNames: { '#o': 'owner' },
-          ExpressionAttributeValues: { ':me': owner, ':n': n },
+          ExpressionAttributeValues: {
+            ':me': owner,
+            ':n': n,
+            ...(took === undefined ? {} : { ':took': took }),
+          },
         }),
       );
       return;
@@ -153,6 +169,7 @@ export class DynamoDbSyncLedger implements SyncLedger {
 
 /** The ledger's numbers from its item (none yet: all zero). */
 function stateOf(item: Record<string, unknown> | undefined, nowMs: number): SyncLedgerState {
+  const tookMs = tookOf(item);
   const started = Number(item?.started ?? 0);
   const running = typeof item?.owner === 'string' && Number(item?.expiresAt ?? 0) > nowMs;
   return {
@@ -162,7 +179,14 @@ function stateOf(item: Record<string, unknown> | undefined, nowMs: number): Sync
     lastGood: Number(item?.lastGood ?? 0),
     // Only the running sync's own hold counts (an item without `held` was written before holds: sent).
     holding: running && started > 0 && Number(item?.held ?? 0) === started,
+    ...(tookMs === undefined ? {} : { lastTookMs: tookMs }),
   };
+}
+
+/** The last good sync's duration, when one was recorded (items written before it carry none). */
+function tookOf(item: Record<string, unknown> | undefined): number | undefined {
+  const took = Number(item?.tookMs);
+  return Number.isFinite(took) && took > 0 ? took : undefined;
 }
 
 function keyOf(group: string): string {

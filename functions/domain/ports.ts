@@ -355,6 +355,11 @@ export interface SyncLedgerState {
    * writers already sending): a change written before this was read is covered by it.
    */
   holding: boolean;
+  /**
+   * How long the group's last sync that ended well took, as its runner saw it (absent: none
+   * recorded): a writer with no sync of its own yet (a new worker process) times its polls by it.
+   */
+  lastTookMs?: number;
 }
 
 /**
@@ -382,12 +387,15 @@ export interface SyncLedger {
    * False when `n` is no longer this owner's current sync (its claim lapsed): it must not be sent.
    */
   issue(group: string, owner: string, n: number): Promise<boolean>;
-  /** Sync `n` has ended (`ok`: well): the next may start. */
-  end(group: string, owner: string, n: number, ok: boolean): Promise<void>;
+  /** Sync `n` has ended (`ok`: well, having taken `tookMs`): the next may start. */
+  end(group: string, owner: string, n: number, ok: boolean, options?: { tookMs?: number }): Promise<void>;
 }
 
-/** A claim on the next config-sync: granted (its number), or refused while another runs. */
-export type SyncClaim = { started: number } | { busy: SyncLedgerState };
+/**
+ * A claim on the next config-sync: granted (its number, and how long the group's last good sync
+ * took), or refused while another runs.
+ */
+export type SyncClaim = { started: number; lastTookMs?: number } | { busy: SyncLedgerState };
 
 // ---- queues ----
 

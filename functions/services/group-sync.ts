@@ -25,7 +25,10 @@ export interface GroupSyncDeps {
   timers: Timers;
   /** How long a config-sync may take to bring a change to every unit before the change is retried (§4.3). */
   syncTimeoutMs?: number;
-  /** How long after a config-sync its status is first read (later syncs start from the last one's duration). */
+  /**
+   * How long after a config-sync its status is first read when neither this writer nor the ledger
+   * knows how long the group's syncs take (later syncs start from the last one's duration).
+   */
   syncPollMs?: number;
   /** How often a writer waiting for someone else's sync reads the ledger. */
   ledgerPollMs?: number;
@@ -184,7 +187,15 @@ export class GroupSync {
         await this.runSync(device, status);
         ok = true;
       } finally {
-        ending = ledger.end(ledgerKey, this.deps.owner, n, ok).catch(() => undefined);
+        ending = ledger
+          .end(
+            ledgerKey,
+            this.deps.owner,
+            n,
+            ok,
+            ok && this.lastSyncMs !== undefined ? { tookMs: this.lastSyncMs } : {},
+          )
+          .catch(() => undefined);
       }
     };
     try {
@@ -247,6 +258,10 @@ export class GroupSync {
     this.polled = 'busy' in claim ? { ledgerKey, at: now, state: Promise.resolve(claim.busy) } : undefined;
     if ('busy' in claim) this.refusedAt = now;
     this.ranLast = 'started' in claim;
+    // A writer with no sync of its own yet (a new worker process) takes the group's last one as its
+    // estimate: its first poll is then timed, not a guess seen up to a second late.
+    const took = 'started' in claim ? claim.lastTookMs : claim.busy.lastTookMs;
+    if (this.lastSyncMs === undefined && took !== undefined) this.lastSyncMs = took;
     return claim;
   }
 
@@ -412,7 +427,8 @@ export class GroupSync {
         });
       }
       // Steps that grow after the third: a sync much slower than the last one is still found with
-      // few reads, and the first one (nothing to go by) is seen at most a second late.
+      // few reads, and the group's first one (nothing to go by, even in the ledger) is seen at most a
+      // second late.
       steps += 1;
       step = step === undefined ? firstStep : steps > 3 ? Math.min(step * 1.25, 1_000) : step;
       // At least half a step between reads: reads slowed by a loaded device never run back to back.

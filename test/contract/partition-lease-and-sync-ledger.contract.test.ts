@@ -175,6 +175,22 @@ describe.each(ledgers)('SyncLedger contract: %s', (_name, make) => {
     expect(await ledger.issue('c#dg', 'w4', 4)).toBe(false);
   });
 
+  it('hands the last good sync’s duration to the next claim, and keeps it through failed syncs', async () => {
+    const ledger = await make();
+    expect(await ledger.begin('c#dg', 'w1', 1_000, 10_000)).toEqual({ started: 1 });
+    await ledger.end('c#dg', 'w1', 1, true, { tookMs: 2_049.6 });
+    expect(await ledger.begin('c#dg', 'w2', 4_000, 10_000)).toEqual({ started: 2, lastTookMs: 2_050 });
+    // A sync that ended badly says nothing about how long a sync takes.
+    await ledger.end('c#dg', 'w2', 2, false, { tookMs: 30_000 });
+    expect(await ledger.read('c#dg', 5_000)).toMatchObject({ ended: 2, lastTookMs: 2_050 });
+    // Nor does a runner that lost its claim (another ended the sync for it).
+    expect(await ledger.begin('c#dg', 'w3', 6_000, 1_000)).toEqual({ started: 3, lastTookMs: 2_050 });
+    expect(await ledger.begin('c#dg', 'w4', 8_000, 10_000)).toEqual({ started: 4, lastTookMs: 2_050 });
+    await ledger.end('c#dg', 'w3', 3, true, { tookMs: 9 });
+    await ledger.end('c#dg', 'w4', 4, true, { tookMs: 1_800 });
+    expect(await ledger.read('c#dg', 9_000)).toMatchObject({ ended: 4, lastGood: 4, lastTookMs: 1_800 });
+  });
+
   it('lets the next writer run once a runner died (its lease expired)', async () => {
     const ledger = await make();
     expect(await ledger.begin('c#dg', 'w1', 1_000, 10_000)).toEqual({ started: 1 });

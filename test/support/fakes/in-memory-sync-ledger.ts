@@ -11,13 +11,14 @@ export class InMemorySyncLedger implements SyncLedger {
       owner: string | undefined;
       expiresAt: number;
       held: number;
+      tookMs: number | undefined;
     }
   >();
 
   private entry(group: string) {
     let e = this.groups.get(group);
     if (!e) {
-      e = { started: 0, ended: 0, lastGood: 0, owner: undefined, expiresAt: 0, held: 0 };
+      e = { started: 0, ended: 0, lastGood: 0, owner: undefined, expiresAt: 0, held: 0, tookMs: undefined };
       this.groups.set(group, e);
     }
     return e;
@@ -36,6 +37,7 @@ export class InMemorySyncLedger implements SyncLedger {
       running,
       lastGood: e.lastGood,
       holding: running && e.started > 0 && e.held === e.started,
+      ...(e.tookMs === undefined ? {} : { lastTookMs: e.tookMs }),
     };
   }
 
@@ -52,7 +54,7 @@ export class InMemorySyncLedger implements SyncLedger {
     e.owner = owner;
     e.expiresAt = nowMs + ttlMs;
     e.held = options.hold ? e.started : 0;
-    return { started: e.started };
+    return { started: e.started, ...(e.tookMs === undefined ? {} : { lastTookMs: e.tookMs }) };
   }
 
   async issue(group: string, owner: string, n: number): Promise<boolean> {
@@ -62,8 +64,17 @@ export class InMemorySyncLedger implements SyncLedger {
     return true;
   }
 
-  async end(group: string, owner: string, n: number, ok: boolean): Promise<void> {
+  async end(
+    group: string,
+    owner: string,
+    n: number,
+    ok: boolean,
+    options: { tookMs?: number } = {},
+  ): Promise<void> {
     const e = this.entry(group);
+    // As the DynamoDB ledger: the duration is kept only by the runner's own first write of a good end.
+    if (ok && e.lastGood < n && e.owner === owner && e.ended < n && options.tookMs !== undefined)
+      e.tookMs = Math.round(options.tookMs);
     if (ok && e.lastGood < n) e.lastGood = n;
     if (e.owner === owner) {
       e.owner = undefined;

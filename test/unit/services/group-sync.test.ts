@@ -288,11 +288,11 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
 
   it('holds a sync claimed under contention for the writers already sending: a change landed meanwhile needs no sync of its own', async () => {
     /**
-     * w1 runs sync 1; w2's change lands while it runs, so w2 claims sync 2 once it ends; w3 held a
-     * lease since before that claim and lands its change just after it. Returns the syncs run.
+     * w1 runs sync 1 (300 ms); w2's change lands while it runs, so w2 claims sync 2 once it ends;
+     * w3 held a lease since before that claim and lands its change just after it. Returns the syncs run.
      */
     const scenario = async (held: boolean) => {
-      const { a, b, time } = pair();
+      const { a, b, time } = pair(new VirtualTime(), 300);
       const ledger = new InMemorySyncLedger();
       const lease = new InMemoryLease({ clock: time.clock });
       const writers = held ? { writers: (now: number) => lease.countHeld('E#c1#', now) } : {};
@@ -309,7 +309,9 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
           const two = w2?.confirm(a, holds('mid'), { changed: true });
           // A writer of another cluster never holds this one's syncs.
           await lease.acquire('E#c2#P9', 'x');
-          await time.sleep(15);
+          // Just after w2 claimed sync 2.
+          while ((await ledger.read('c1#dg', time.now)).started < 2) await time.sleep(1);
+          await time.sleep(5);
           write(a, pool('late'));
           await lease.release('E#c1#P3', 'w3');
           await Promise.all([one, two, w3?.confirm(a, holds('late'), { changed: true })]);
@@ -427,14 +429,19 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
   });
 
   it('holds a sync until the writers let go, at most about one sync’s time', async () => {
-    /** When sync 2 was sent, claimed by w2 at ~16 ms while `before` (taken at 0) and `after` (taken at ~21) may hold a lease. */
-    const secondSync = async (leases: { before: 'stuck' | 'released at 25'; after: boolean }) => {
-      const { a, b, time } = pair();
+    /**
+     * Sync 2, claimed by w2 once w1's 300 ms sync 1 ended, while `before` (taken at 0) and `after`
+     * (taken 5 ms after the claim) may hold a lease: when it was sent, and how long after its claim.
+     */
+    const secondSync = async (leases: { before: 'stuck' | 'released 25 ms after'; after: boolean }) => {
+      const { a, b, time } = pair(new VirtualTime(), 300);
       const ledger = new InMemorySyncLedger();
       const lease = new InMemoryLease({ clock: time.clock });
       const writers = (now: number) => lease.countHeld('E#c1#', now);
       const w1 = groupSync([a, b], time, { ledger, owner: 'w1', writers });
       const w2 = groupSync([a, b], time, { ledger, owner: 'w2', writers });
+      let claimedAt = 0;
+      let bound = 0;
       await time.run(
         (async () => {
           write(a, pool('early'));
@@ -443,11 +450,20 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
           await time.sleep(5);
           write(a, pool('mid'));
           const two = w2.confirm(a, holds('mid'), { changed: true });
-          while (a.syncsStarted < 1 || a.syncing > 0) await time.sleep(1);
+          for (;;) {
+            const state = await ledger.read('c1#dg', time.now);
+            if (state.started >= 2) {
+              // The hold's bound: the last sync's time, which w2 (no sync of its own) takes from the ledger.
+              bound = state.lastTookMs ?? 0;
+              break;
+            }
+            claimedAt = time.now;
+            await time.sleep(1);
+          }
           await time.sleep(5);
           if (leases.after) await lease.acquire('E#c1#After', 'after');
           if (leases.before !== 'stuck') {
-            await time.sleep(25 - time.now);
+            await time.sleep(20);
             await lease.release('E#c1#Before', 'before');
           }
           await Promise.all([one, two]);
@@ -455,22 +471,22 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
       );
       expect(b.objects.has('pool/P/mid')).toBe(true);
       expect(a.syncTimes[0]).toBe(0);
-      return a.syncTimes[1] as number;
+      expect(bound).toBeGreaterThan(200);
+      return { waited: (a.syncTimes[1] as number) - claimedAt, bound };
     };
-    // A writer that never lets go (a slow apply), or writers that keep coming: w2 has run no sync, so
-    // it holds a second (its default estimate) from its claim.
+    // A writer that never lets go (a slow apply), or writers that keep coming: held for the bound.
     for (const leases of [
       { before: 'stuck', after: false },
-      { before: 'released at 25', after: true },
+      { before: 'released 25 ms after', after: true },
     ] as const) {
-      const capped = await secondSync(leases);
-      expect(capped).toBeGreaterThanOrEqual(1_000);
-      expect(capped).toBeLessThan(1_000 + 40);
+      const { waited, bound } = await secondSync(leases);
+      expect(waited).toBeGreaterThanOrEqual(bound - 1);
+      expect(waited).toBeLessThan(bound + 40);
     }
-    // The writer it waited for let go at 25 ms: sent then.
-    const released = await secondSync({ before: 'released at 25', after: false });
-    expect(released).toBeGreaterThanOrEqual(25);
-    expect(released).toBeLessThan(30);
+    // The writer it waited for let go 25 ms after the claim: sent then.
+    const released = await secondSync({ before: 'released 25 ms after', after: false });
+    expect(released.waited).toBeGreaterThanOrEqual(24);
+    expect(released.waited).toBeLessThan(30);
   });
 
   it('runs another sync when one ended without the change on the peer', async () => {
@@ -698,6 +714,44 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     // From then on one or two reads, each sync seen at most a twentieth of it (100 ms) late.
     for (const n of reads.slice(5)) expect(n).toBeLessThanOrEqual(2);
     for (const ms of late.slice(5)) expect(ms).toBeLessThanOrEqual(100);
+  });
+
+  it('a new writer times its first sync by the group’s last one, from the ledger: seen as promptly as by the writer that ran it', async () => {
+    const time = new VirtualTime();
+    const { a, b } = pair(time);
+    const ledger = new InMemorySyncLedger();
+    let startedAt = 0;
+    let seenDoneAt = 0;
+    let polls = 0;
+    a.configSync = async () => {
+      a.syncsStarted += 1;
+      startedAt = time.now;
+      for (const [k, o] of a.objects) b.objects.set(k, structuredClone(o));
+    };
+    a.syncStatus = async () => {
+      polls += 1;
+      await time.sleep(50);
+      if (time.now - startedAt < 2_000) return 'Not All Devices Synced';
+      seenDoneAt ||= time.now;
+      return 'In Sync';
+    };
+    const options = { ledger, syncPollMs: 500, ledgerPollMs: 200, syncTimeoutMs: 30_000 };
+    const lateness = async (owner: string, name: string) => {
+      polls = 0;
+      seenDoneAt = 0;
+      write(a, pool(name));
+      await time.run(
+        groupSync([a, b], time, { ...options, owner }).confirm(a, holds(name), { changed: true }),
+      );
+      return { late: seenDoneAt - startedAt - 2_000, polls };
+    };
+    // The group's first sync, with nothing to go by: reads answered at 0.55, 1.35 and 2.4 s.
+    expect(await lateness('w1', 'p1')).toEqual({ late: 400, polls: 3 });
+    // A writer that never synced (a new worker process) takes the first sync's estimate from the
+    // ledger (1.875 s, the middle of its last two reads): on time, at most a read after it.
+    const second = await lateness('w2', 'p2');
+    expect(second.polls).toBeLessThanOrEqual(2);
+    expect(second.late).toBeLessThanOrEqual(100);
   });
 
   it('times its reads to be answered at the expected end: a read that takes 50 ms does not make every sync seen late', async () => {
