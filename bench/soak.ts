@@ -68,6 +68,10 @@ printTable([
   { measure: 'lost / stuck PENDING', value: `${report.outcome.lost} / ${report.outcome.stuck}` },
   { measure: 'device configurations differing from desired', value: report.deviceMismatches.length },
   {
+    measure: 'the same on the standby unit',
+    value: report.standbyMismatches === undefined ? 'no pair' : report.standbyMismatches.length,
+  },
+  {
     measure: 'reconciler runs (skipped) / repaired / orphans removed / live objects removed',
     value: `${report.reconcile.runs} (${report.reconcile.skipped}) / ${report.reconcile.repaired} / ${report.reconcile.orphansRemoved} / ${report.reconcile.liveObjectsRemoved.length}`,
   },
@@ -75,6 +79,7 @@ printTable([
 ]);
 if (Object.keys(report.errorReasons).length) console.log('\nERROR reasons:', report.errorReasons);
 if (report.deviceMismatches.length) console.log('\ndevice mismatches:', report.deviceMismatches);
+if (report.standbyMismatches?.length) console.log('\nstandby mismatches:', report.standbyMismatches);
 if (report.errorsAccounted.length)
   console.log('\nERRORs and dead letters, accounted for:', report.errorsAccounted);
 if (report.lostRequests.length) console.log('\nlost:', report.lostRequests);
@@ -98,6 +103,7 @@ if (
   report.outcome.lost +
     report.outcome.stuck +
     report.deviceMismatches.length +
+    (report.standbyMismatches?.length ?? 0) +
     report.reconcile.liveObjectsRemoved.length >
   0
 )

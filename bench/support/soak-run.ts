@@ -43,6 +43,11 @@ export interface SoakReport {
   errorReasons: Record<string, number>;
   /** Differences between the device and what the requests sent must have put there (independent oracle). */
   deviceMismatches: string[];
+  /**
+   * The same comparison on the pair's other unit: every change was confirmed on it (a config-sync
+   * and the peer asked) before its status said ACTIVE, so it must hold the same (absent: no pair).
+   */
+  standbyMismatches?: string[];
   /** Load balancers with an ERROR or a dead letter, each with its reason (left out of the device comparison). */
   errorsAccounted: string[];
   faultsInjected: string[];
@@ -379,6 +384,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const deviceMismatches = device
       ? compareWithDevice(stack.env, lbs, device.dump() as Record<string, Record<string, unknown>[]>)
       : ['no device'];
+    const standby = stack.pair?.standby;
+    const standbyMismatches = standby
+      ? compareWithDevice(stack.env, lbs, standby.dump() as Record<string, Record<string, unknown>[]>)
+      : undefined;
     // What the reconciler removed as orphans must never belong to a load balancer still alive: its
     // objects are named after their ids (`<env>_<id>`; an LTM policy `wrapper_policy_<listener id>`).
     const liveIds = new Set(
@@ -443,6 +452,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       outcome,
       errorReasons,
       deviceMismatches: deviceMismatches.slice(0, 50),
+      ...(standbyMismatches ? { standbyMismatches: standbyMismatches.slice(0, 50) } : {}),
       errorsAccounted: errorsAccounted.slice(0, 50),
       faultsInjected: faults,
       lostRequests: lostRequests.slice(0, 20),

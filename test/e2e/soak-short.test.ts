@@ -29,6 +29,9 @@ describe('soak, short form: load with faults and the reconciler removing orphans
     expect(Object.keys(report.errorReasons).filter((r) => r === '(no reason)')).toEqual([]);
     // The device, compared with what the requests sent must have put there (not with our translation).
     expect(report.deviceMismatches).toEqual([]);
+    // And the pair's other unit (after the failover fault, the first active): every change was
+    // confirmed on it before it was reported ACTIVE.
+    expect(report.standbyMismatches).toEqual([]);
     expect(report.errorsAccounted.filter((e) => e.includes('(no reason!)'))).toEqual([]);
     expect(report.reconcile.runs).toBeGreaterThan(0);
     expect(report.reconcile.liveObjectsRemoved).toEqual([]);
