@@ -124,11 +124,13 @@ export class GroupSync {
    * running that sync itself when no other writer is. After an apply that changed nothing, a unit
    * that already holds the state needs no sync (an earlier sync that never finished gets one now).
    * Throws a transient BigIpError when the units do not agree in time or the writer lost ACTIVE.
+   * `released`: the writer's own partition lease being let go beside this call; a held sync counts
+   * the writers still sending only once it is gone, so it never waits for its own writer.
    */
   async confirm(
     device: BigIpDevice,
     onUnit: (unit: BigIpDevice) => Promise<boolean>,
-    options: { changed: boolean },
+    options: { changed: boolean; released?: Promise<unknown> },
   ): Promise<void> {
     const others = this.deps.cluster.peersOf(device);
     if (this.deps.syncGroup === undefined || others.length === 0) return;
@@ -173,6 +175,8 @@ export class GroupSync {
       let ok = false;
       try {
         if (heldSince !== undefined) {
+          // Its own lease, still being released, is not a writer to wait for (it would cost a poll).
+          await options.released?.catch(() => undefined);
           // A read taken before a hold that waited is too old to sync from.
           if (await this.hold(heldSince)) status = undefined;
           if (!(await ledger.issue(ledgerKey, this.deps.owner, n)))

@@ -375,6 +375,47 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     expect(b.objects.has('pool/P/x2')).toBe(true);
   });
 
+  it('never holds a sync for its own writer’s lease, still being released beside the claim', async () => {
+    const { a, b, time } = pair(new VirtualTime(), 300);
+    const ledger = new InMemorySyncLedger();
+    const counted = scannedLeases(time);
+    const { lease, writers } = counted;
+    const options = { ledger, writers, ledgerPollMs: 200 };
+    const w1 = groupSync([a, b], time, { ...options, owner: 'w1' });
+    const w2 = groupSync([a, b], time, { ...options, owner: 'w2' });
+    // w2 is refused once (w1's sync runs): the group is busy, so its next claim is held.
+    await time.run(
+      (async () => {
+        write(a, pool('x1'));
+        const one = w1.confirm(a, holds('x1'), { changed: true });
+        await time.sleep(1);
+        await w2.confirm(a, holds('x1'), { changed: true });
+        await one;
+      })(),
+    );
+    const scansBefore = counted.scans;
+    let startedAt = 0;
+    await time.run(
+      (async () => {
+        await lease.acquire('E#c1#P2', 'w2-apply');
+        write(a, pool('x2'));
+        startedAt = time.now;
+        // The partition writer lets its lease go beside the confirmation; the release takes 30 ms.
+        const released = (async () => {
+          await time.sleep(30);
+          await lease.release('E#c1#P2', 'w2-apply');
+        })();
+        await w2.confirm(a, holds('x2'), { changed: true, released });
+      })(),
+    );
+    expect(counted.scans).toBeGreaterThan(scansBefore);
+    expect(b.objects.has('pool/P/x2')).toBe(true);
+    // Sent once its own lease was gone, not a poll (200 ms) later.
+    const sentAfter = (a.syncTimes.at(-1) as number) - startedAt;
+    expect(sentAfter).toBeGreaterThanOrEqual(30);
+    expect(sentAfter).toBeLessThan(60);
+  });
+
   it('sends a held sync at once when the writers cannot be counted: the hold saves syncs, it never fails a change', async () => {
     const { a, b, time } = pair(new VirtualTime(), 300);
     const ledger = new InMemorySyncLedger();
