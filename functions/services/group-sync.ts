@@ -126,11 +126,13 @@ export class GroupSync {
    * Throws a transient BigIpError when the units do not agree in time or the writer lost ACTIVE.
    * `released`: the writer's own partition lease being let go beside this call; a held sync counts
    * the writers still sending only once it is gone, so it never waits for its own writer.
+   * `hold: false`: the sync this writer claims is never held (a network written inside a
+   * partition's write would otherwise wait for that partition's lease, its own caller's).
    */
   async confirm(
     device: BigIpDevice,
     onUnit: (unit: BigIpDevice) => Promise<boolean>,
-    options: { changed: boolean; released?: Promise<unknown> },
+    options: { changed: boolean; released?: Promise<unknown>; hold?: boolean },
   ): Promise<void> {
     const others = this.deps.cluster.peersOf(device);
     if (this.deps.syncGroup === undefined || others.length === 0) return;
@@ -208,7 +210,7 @@ export class GroupSync {
       const status = this.takePrepared(device) ?? (this.ranLast ? device.status() : undefined);
       status?.catch(() => undefined);
       const claimedAt = this.deps.clock();
-      const hold = this.busy(claimedAt);
+      const hold = options.hold !== false && this.busy(claimedAt);
       const first = await this.claim(ledger, ledgerKey, hold);
       if ('started' in first) {
         target = first.started;
@@ -238,7 +240,7 @@ export class GroupSync {
           // This writer waited for another's sync: others are writing too, so the sync it claims
           // now is held for those still sending (one sync for all of them, not one each).
           const claimedAt = this.deps.clock();
-          const hold = this.holdMs() !== undefined;
+          const hold = options.hold !== false && this.holdMs() !== undefined;
           const claim = await this.claim(ledger, ledgerKey, hold);
           if ('started' in claim) {
             await run(claim.started, undefined, hold ? claimedAt : undefined);
@@ -297,9 +299,7 @@ export class GroupSync {
    * costs the writers it serves no more than that, and each write it waits for needs no sync of its
    * own (found by bench:pipeline's hundred tenants, whose last writes landed just after a sync
    * started and waited for two). The bound keeps a steady stream of writers from holding a sync
-   * longer. A network written inside a partition's write (its first load balancer on a segment)
-   * waits on a busy group for its own partition's lease: no longer than the bound. True when it
-   * waited.
+   * longer. True when it waited.
    */
   private async hold(claimedAt: number): Promise<boolean> {
     const writers = this.deps.writers;

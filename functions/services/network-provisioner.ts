@@ -14,6 +14,12 @@ import { type NetworkCatalog, routeDomainOf } from '../domain/networks.js';
 import type { BigIpDevice, DeviceCluster } from '../domain/ports.js';
 import type { PartitionWriter } from './partition-writer.js';
 
+/**
+ * A network's writes never hold their config-sync for other writers: they are few, and one made
+ * inside a load balancer's write would wait for that write's own partition lease.
+ */
+const NETWORK_WRITE = { holdSync: false } as const;
+
 export interface NetworkProvisionerDeps extends NetworkOptions {
   networks: NetworkCatalog;
   /** Every change goes through the partition writer, under the network's own lease (networkLeaseName). */
@@ -120,31 +126,35 @@ export class NetworkProvisioner {
     const objects = this.objectsOf(rd);
     if (!objects) return { routeDomain: rd, outcome: 'unknown' };
     this.ready.delete(rd);
-    const written = await this.deps.writer.write(networkLeaseName(rd), async (session) => {
-      // The desired state asked again under the lease (the reconciler's orphan pass): a load
-      // balancer recorded meanwhile keeps its network even before its apply put anything there.
-      const wanted = wantedBy ? await wantedBy() : [];
-      if (wanted.length > 0) return { routeDomain: rd, outcome: 'in-use', users: wanted } as Release;
-      const active = await session.activeDevice();
-      const users = await active.routeDomainUsers(rd);
-      if (users.length > 0) return { routeDomain: rd, outcome: 'in-use', users } as Release;
-      // Each peer's own self IP first (config-sync never carries them), then the active unit's
-      // objects in dependency order; the route domain's deletion reaches the peers by config-sync.
-      for (const peer of this.deps.cluster.peersOf(active)) {
-        const own = this.localOf(objects, peer);
-        await session.sendNet(peer, removalOrder(own, await peer.readNet(own), this.deps.env), {
-          local: true,
-        });
-      }
-      const all = [...objects.synced, ...this.localOf(objects, active)];
-      const { refused } = await session.sendNet(
-        active,
-        removalOrder(all, await active.readNet(all), this.deps.env),
-        { holds: async (unit) => !(await isOursAnywhere(unit, objects.synced, this.deps.env)) },
-      );
-      if (refused) return { routeDomain: rd, outcome: 'stopped', reason: refused } as Release;
-      return { routeDomain: rd, outcome: 'removed' } as Release;
-    });
+    const written = await this.deps.writer.write(
+      networkLeaseName(rd),
+      async (session) => {
+        // The desired state asked again under the lease (the reconciler's orphan pass): a load
+        // balancer recorded meanwhile keeps its network even before its apply put anything there.
+        const wanted = wantedBy ? await wantedBy() : [];
+        if (wanted.length > 0) return { routeDomain: rd, outcome: 'in-use', users: wanted } as Release;
+        const active = await session.activeDevice();
+        const users = await active.routeDomainUsers(rd);
+        if (users.length > 0) return { routeDomain: rd, outcome: 'in-use', users } as Release;
+        // Each peer's own self IP first (config-sync never carries them), then the active unit's
+        // objects in dependency order; the route domain's deletion reaches the peers by config-sync.
+        for (const peer of this.deps.cluster.peersOf(active)) {
+          const own = this.localOf(objects, peer);
+          await session.sendNet(peer, removalOrder(own, await peer.readNet(own), this.deps.env), {
+            local: true,
+          });
+        }
+        const all = [...objects.synced, ...this.localOf(objects, active)];
+        const { refused } = await session.sendNet(
+          active,
+          removalOrder(all, await active.readNet(all), this.deps.env),
+          { holds: async (unit) => !(await isOursAnywhere(unit, objects.synced, this.deps.env)) },
+        );
+        if (refused) return { routeDomain: rd, outcome: 'stopped', reason: refused } as Release;
+        return { routeDomain: rd, outcome: 'removed' } as Release;
+      },
+      NETWORK_WRITE,
+    );
     if (written.outcome === 'busy') throw written.error;
     if (written.unconfirmed !== undefined) throw written.unconfirmed;
     // Stopped half-way: whatever it removed goes back, so the users keep a whole network.
@@ -198,14 +208,18 @@ export class NetworkProvisioner {
     const holds = async (unit: BigIpDevice) =>
       planNetwork(synced, await unit.readNet(synced), env).commands.length === 0;
     // The active unit: the synced objects and its own self IP, then config-sync and the peers asked.
-    const first = await this.deps.writer.write(networkLeaseName(rd), async (session) => {
-      const active = await session.activeDevice();
-      const wanted = [...synced, ...this.localOf(objects, active)];
-      const plan = planNetwork(wanted, await active.readNet(wanted), env);
-      refuseForeign(plan.foreign, rd);
-      if (plan.commands.length > 0) await session.sendNet(active, plan.commands, { holds });
-      return { active, changed: plan.commands.length > 0 };
-    });
+    const first = await this.deps.writer.write(
+      networkLeaseName(rd),
+      async (session) => {
+        const active = await session.activeDevice();
+        const wanted = [...synced, ...this.localOf(objects, active)];
+        const plan = planNetwork(wanted, await active.readNet(wanted), env);
+        refuseForeign(plan.foreign, rd);
+        if (plan.commands.length > 0) await session.sendNet(active, plan.commands, { holds });
+        return { active, changed: plan.commands.length > 0 };
+      },
+      NETWORK_WRITE,
+    );
     if (first.outcome === 'busy') throw first.error;
     if (first.unconfirmed !== undefined) throw first.unconfirmed;
     let changed = first.value.changed;
@@ -213,12 +227,16 @@ export class NetworkProvisioner {
     for (const peer of this.deps.cluster.peersOf(first.value.active)) {
       const own = this.localOf(objects, peer);
       if (own.length === 0) continue;
-      const next = await this.deps.writer.write(networkLeaseName(rd), async (session) => {
-        const plan = planNetwork(own, await peer.readNet(own), env);
-        refuseForeign(plan.foreign, rd);
-        if (plan.commands.length > 0) await session.sendNet(peer, plan.commands, { local: true });
-        return plan.commands.length > 0;
-      });
+      const next = await this.deps.writer.write(
+        networkLeaseName(rd),
+        async (session) => {
+          const plan = planNetwork(own, await peer.readNet(own), env);
+          refuseForeign(plan.foreign, rd);
+          if (plan.commands.length > 0) await session.sendNet(peer, plan.commands, { local: true });
+          return plan.commands.length > 0;
+        },
+        NETWORK_WRITE,
+      );
       if (next.outcome === 'busy') throw next.error;
       changed = next.value || changed;
     }

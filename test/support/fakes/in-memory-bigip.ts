@@ -307,6 +307,8 @@ export class RecordingGroupSync {
 
   /** The units a change was being sent to when the sync was told (`prepare`). */
   readonly prepared: string[] = [];
+  /** For each confirmation, whether its sync may be held for other writers (`hold` not false). */
+  readonly mayHold: boolean[] = [];
 
   constructor(private readonly cluster: Pick<DeviceCluster, 'peersOf'>) {}
 
@@ -317,8 +319,9 @@ export class RecordingGroupSync {
   async confirm(
     device: BigIpDevice,
     onUnit: (unit: BigIpDevice) => Promise<boolean>,
-    options: { changed: boolean },
+    options: { changed: boolean; released?: Promise<unknown>; hold?: boolean },
   ): Promise<void> {
+    this.mayHold.push(options.hold !== false);
     const peers = this.cluster.peersOf(device);
     if (peers.length === 0) return;
     const failure = this.fail;

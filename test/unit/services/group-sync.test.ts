@@ -416,6 +416,33 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     expect(sentAfter).toBeLessThan(60);
   });
 
+  it('never holds a sync its writer asked not to hold, busy or not', async () => {
+    const { a, b, time } = pair(new VirtualTime(), 300);
+    const ledger = new InMemorySyncLedger();
+    const counted = scannedLeases(time);
+    const { lease, writers } = counted;
+    const w1 = groupSync([a, b], time, { ledger, writers, owner: 'w1' });
+    const w2 = groupSync([a, b], time, { ledger, writers, owner: 'w2' });
+    await time.run(
+      (async () => {
+        write(a, pool('x1'));
+        const one = w1.confirm(a, holds('x1'), { changed: true });
+        await time.sleep(1);
+        await w2.confirm(a, holds('x1'), { changed: true });
+        await one;
+      })(),
+    );
+    // Busy now, with a writer (the caller's own partition write, say) holding a lease throughout.
+    await lease.acquire('E#c1#Outer', 'outer');
+    const scansBefore = counted.scans;
+    const startedAt = time.now;
+    write(a, pool('net'));
+    await time.run(w2.confirm(a, holds('net'), { changed: true, hold: false }));
+    expect(counted.scans).toBe(scansBefore);
+    expect((a.syncTimes.at(-1) as number) - startedAt).toBeLessThan(5);
+    expect(b.objects.has('pool/P/net')).toBe(true);
+  });
+
   it('sends a held sync at once when the writers cannot be counted: the hold saves syncs, it never fails a change', async () => {
     const { a, b, time } = pair(new VirtualTime(), 300);
     const ledger = new InMemorySyncLedger();

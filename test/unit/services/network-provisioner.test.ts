@@ -38,6 +38,10 @@ describe('NetworkProvisioner', () => {
     ]);
     // The standby got only its own self IP directly (the rest reaches it by config-sync).
     expect(names(f.b)).toEqual(['self-ip/Common/Project_self3_1']);
+    // Its sync is never held for other writers (it may be written inside a load balancer's write,
+    // whose own lease a held sync would wait for).
+    expect(f.sync.mayHold.length).toBeGreaterThan(0);
+    expect(f.sync.mayHold.every((held) => !held)).toBe(true);
     expect(f.b.net.get('self-ip/Common/Project_self3_1')?.address).toBe('10.0.0.252%3/24');
     expect(f.sync.syncs).toEqual(['bigip-a']);
     // Under the network's own lease.

@@ -167,6 +167,21 @@ describe('PartitionWriter: how a change reaches a partition', () => {
     expect(f.sync.syncs).toEqual(['a']);
   });
 
+  it('lets a confirmation’s sync be held for other writers unless the write says not (a network’s)', async () => {
+    const f = fixture();
+    const write = (options?: { holdSync?: boolean }) =>
+      f.writer.write(
+        PARTITION,
+        async (session) => {
+          await session.send(await session.activeDevice(), createPlan('p1'));
+        },
+        options,
+      );
+    await write();
+    await write({ holdSync: false });
+    expect(f.sync.mayHold).toEqual([true, false]);
+  });
+
   it('asks the other units about every change it sent (each change’s own check)', async () => {
     const f = fixture();
     const asked: string[] = [];
