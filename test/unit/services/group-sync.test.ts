@@ -400,9 +400,10 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
         await lease.acquire('E#c1#P2', 'w2-apply');
         write(a, pool('x2'));
         startedAt = time.now;
-        // The partition writer lets its lease go beside the confirmation; the release takes 30 ms.
+        // The partition writer lets its lease go beside the confirmation; the release takes 300 ms
+        // (a throttled table), longer than a poll.
         const released = (async () => {
-          await time.sleep(30);
+          await time.sleep(300);
           await lease.release('E#c1#P2', 'w2-apply');
         })();
         await w2.confirm(a, holds('x2'), { changed: true, released });
@@ -410,10 +411,50 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     );
     expect(counted.scans).toBeGreaterThan(scansBefore);
     expect(b.objects.has('pool/P/x2')).toBe(true);
-    // Sent once its own lease was gone, not a poll (200 ms) later.
+    // Sent once its own lease was gone (and its first poll was up), not a poll later.
     const sentAfter = (a.syncTimes.at(-1) as number) - startedAt;
-    expect(sentAfter).toBeGreaterThanOrEqual(30);
-    expect(sentAfter).toBeLessThan(60);
+    expect(sentAfter).toBeGreaterThanOrEqual(300);
+    expect(sentAfter).toBeLessThan(350);
+  });
+
+  it('holds a sync at least one poll: a writer of the same wave that takes its lease just after the claim is covered', async () => {
+    /** w2 is busy (refused once) and claims with no one sending; `other` takes a lease 50 ms later and writes. */
+    const syncsFor = async (pollMs: number) => {
+      const { a, b, time } = pair(new VirtualTime(), 300);
+      const ledger = new InMemorySyncLedger();
+      const { lease, writers } = scannedLeases(time);
+      const options = { ledger, writers, ledgerPollMs: pollMs };
+      const w1 = groupSync([a, b], time, { ...options, owner: 'w1' });
+      const w2 = groupSync([a, b], time, { ...options, owner: 'w2' });
+      const w3 = groupSync([a, b], time, { ...options, owner: 'w3' });
+      await time.run(
+        (async () => {
+          write(a, pool('x1'));
+          const one = w1.confirm(a, holds('x1'), { changed: true });
+          await time.sleep(1);
+          await w2.confirm(a, holds('x1'), { changed: true });
+          await one;
+        })(),
+      );
+      const before = a.syncsStarted;
+      await time.run(
+        (async () => {
+          write(a, pool('x2'));
+          const two = w2.confirm(a, holds('x2'), { changed: true });
+          await time.sleep(50);
+          await lease.acquire('E#c1#Other', 'other');
+          await time.sleep(70);
+          write(a, pool('x3'));
+          await lease.release('E#c1#Other', 'other');
+          await Promise.all([two, w3.confirm(a, holds('x3'), { changed: true })]);
+        })(),
+      );
+      expect(b.objects.has('pool/P/x3')).toBe(true);
+      return a.syncsStarted - before;
+    };
+    expect(await syncsFor(200)).toBe(1);
+    // Looked at every 10 ms, the hold ends at its first empty count, before the other writer came.
+    expect(await syncsFor(10)).toBe(2);
   });
 
   it('never holds a sync its writer asked not to hold, busy or not', async () => {
