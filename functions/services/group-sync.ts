@@ -124,15 +124,13 @@ export class GroupSync {
    * running that sync itself when no other writer is. After an apply that changed nothing, a unit
    * that already holds the state needs no sync (an earlier sync that never finished gets one now).
    * Throws a transient BigIpError when the units do not agree in time or the writer lost ACTIVE.
-   * `released`: the writer's own partition lease being let go beside this call; a held sync counts
-   * the writers still sending only once it is gone, so it never waits for its own writer.
    * `hold: false`: the sync this writer claims is never held (a network written inside a
    * partition's write would otherwise wait for that partition's lease, its own caller's).
    */
   async confirm(
     device: BigIpDevice,
     onUnit: (unit: BigIpDevice) => Promise<boolean>,
-    options: { changed: boolean; released?: Promise<unknown>; hold?: boolean },
+    options: { changed: boolean; hold?: boolean },
   ): Promise<void> {
     const others = this.deps.cluster.peersOf(device);
     if (this.deps.syncGroup === undefined || others.length === 0) return;
@@ -177,8 +175,6 @@ export class GroupSync {
       let ok = false;
       try {
         if (heldSince !== undefined) {
-          // Its own lease, still being released, is not a writer to wait for (it would cost a poll).
-          await options.released?.catch(() => undefined);
           // A read taken before a hold that waited is too old to sync from.
           if (await this.hold(heldSince)) status = undefined;
           if (!(await ledger.issue(ledgerKey, this.deps.owner, n)))
@@ -299,33 +295,24 @@ export class GroupSync {
    * costs the writers it serves no more than that, and each write it waits for needs no sync of its
    * own (found by bench:pipeline's hundred tenants, whose last writes landed just after a sync
    * started and waited for two). The bound keeps a steady stream of writers from holding a sync
-   * longer. It is held for at least one poll: a writer of the same wave is then between its
-   * messages (its settled check, its cadence's look) and holds no lease for a moment, and a sync
-   * sent at that first empty count misses its write (found by the same benchmark: a hold ending
-   * at its first empty count met the target in 2 of 5 runs). True when it waited.
+   * longer. Its first count may still see its own writer's lease (released beside the claim), and
+   * the hold then lasts a poll: counting only once that release was done, or holding every sync a
+   * poll, did not measure better (bench/README, "Issue 34, 2026-12-05"). True when it waited.
    */
   private async hold(claimedAt: number): Promise<boolean> {
     const writers = this.deps.writers;
     const holdMs = this.holdMs();
     if (!writers || holdMs === undefined) return false;
     const { clock, timers } = this.deps;
-    const poll = this.deps.ledgerPollMs ?? 200;
     const until = claimedAt + holdMs;
     let waited = false;
     for (;;) {
-      let sending: number;
-      try {
-        sending = await writers(clock());
-      } catch {
-        // The hold only saves syncs: a scan that fails (throttled, say) ends it, never the change.
-        return waited;
-      }
-      const now = clock();
-      if (now >= until || (sending === 0 && now - claimedAt >= poll)) return waited;
+      // The hold only saves syncs: a scan that fails (throttled, say) ends it, never the change.
+      const sending = await writers(clock()).catch(() => 0);
+      const left = until - clock();
+      if (sending === 0 || left <= 0) return waited;
       waited = true;
-      // No one sending yet: looked at again when its first poll is up.
-      const next = sending === 0 ? claimedAt + poll - now : poll;
-      await timers.sleep(Math.min(next, until - now));
+      await timers.sleep(Math.min(this.deps.ledgerPollMs ?? 200, left));
     }
   }
 

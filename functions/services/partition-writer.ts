@@ -252,7 +252,7 @@ export class PartitionWriter {
     // lease is being released: one round trip fewer before the change is ACTIVE.
     const released = release();
     try {
-      await this.confirm(sent, released, options.holdSync ?? true);
+      await this.confirm(sent, options.holdSync ?? true);
       return { outcome: 'written', value };
     } catch (error) {
       return { outcome: 'written', value, unconfirmed: error };
@@ -262,7 +262,7 @@ export class PartitionWriter {
   }
 
   /** Every change sent on every unit of the group, with the fewest config-syncs (one wait per device written). */
-  private async confirm(sent: readonly Sent[], released: Promise<unknown>, hold: boolean): Promise<void> {
+  private async confirm(sent: readonly Sent[], hold: boolean): Promise<void> {
     const byDevice = new Map<BigIpDevice, Sent[]>();
     for (const s of sent) byDevice.set(s.device, [...(byDevice.get(s.device) ?? []), s]);
     for (const [device, list] of byDevice) {
@@ -272,7 +272,7 @@ export class PartitionWriter {
           for (const s of list) if (!(await s.holds(unit))) return false;
           return true;
         },
-        { changed: list.some((s) => s.changed), released, hold },
+        { changed: list.some((s) => s.changed), hold },
       );
     }
   }

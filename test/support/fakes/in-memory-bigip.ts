@@ -319,7 +319,7 @@ export class RecordingGroupSync {
   async confirm(
     device: BigIpDevice,
     onUnit: (unit: BigIpDevice) => Promise<boolean>,
-    options: { changed: boolean; released?: Promise<unknown>; hold?: boolean },
+    options: { changed: boolean; hold?: boolean },
   ): Promise<void> {
     this.mayHold.push(options.hold !== false);
     const peers = this.cluster.peersOf(device);
