@@ -122,6 +122,19 @@ function write(unit: SyncingUnit, o: BigIpObject) {
 const holds = (name: string) => async (unit: BigIpDevice) =>
   (unit as SyncingUnit).objects.has(`pool/P/${name}`);
 
+/** w2 is refused once while w1's sync of `x1` runs: the group is then busy for w2 (its next claim is held). */
+async function refusedOnce(time: VirtualTime, a: SyncingUnit, w1: GroupSync, w2: GroupSync) {
+  await time.run(
+    (async () => {
+      write(a, pool('x1'));
+      const one = w1.confirm(a, holds('x1'), { changed: true });
+      await time.sleep(1);
+      await w2.confirm(a, holds('x1'), { changed: true });
+      await one;
+    })(),
+  );
+}
+
 describe('config-sync of a device group (one at a time, shared by every writer)', () => {
   it('confirms a change only once the peer holds it, after a sync that started after the change', async () => {
     const { a, b, time } = pair();
@@ -346,15 +359,7 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     expect(a.syncsStarted).toBe(3);
     // w2 is refused once (w1's sync runs), so its next change, landed at once after, is held: a
     // writer still holding a lease then is waited for.
-    await time.run(
-      (async () => {
-        write(a, pool('x1'));
-        const one = w1.confirm(a, holds('x1'), { changed: true });
-        await time.sleep(1);
-        await w2.confirm(a, holds('x1'), { changed: true });
-        await one;
-      })(),
-    );
+    await refusedOnce(time, a, w1, w2);
     expect(counted.scans).toBeGreaterThan(0);
     const before = counted.scans;
     let releasedAt = 0;
@@ -382,15 +387,7 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     const { lease, writers } = counted;
     const w1 = groupSync([a, b], time, { ledger, writers, owner: 'w1' });
     const w2 = groupSync([a, b], time, { ledger, writers, owner: 'w2' });
-    await time.run(
-      (async () => {
-        write(a, pool('x1'));
-        const one = w1.confirm(a, holds('x1'), { changed: true });
-        await time.sleep(1);
-        await w2.confirm(a, holds('x1'), { changed: true });
-        await one;
-      })(),
-    );
+    await refusedOnce(time, a, w1, w2);
     // Busy now, with a writer (the caller's own partition write, say) holding a lease throughout.
     await lease.acquire('E#c1#Outer', 'outer');
     const scansBefore = counted.scans;
