@@ -279,8 +279,9 @@ export class GroupSync {
   }
 
   /**
-   * How long this writer would hold a sync: about one sync's time (its last, else a second), at
-   * most HOLD_MAX_MS; undefined when it never holds (no view of the writers, or short syncs).
+   * How long this writer would hold a sync: about one sync's time (its last, or the group's from
+   * the ledger, else a second), at most HOLD_MAX_MS; undefined when it never holds (no view of the
+   * writers, or short syncs).
    */
   private holdMs(): number | undefined {
     if (this.deps.writers === undefined) return undefined;

@@ -428,27 +428,22 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     const counted = scannedLeases(time);
     const { writers } = counted;
     const syncs = ['w1', 'w2'].map((owner) => groupSync([a, b], time, { ledger, owner, writers }));
-    await time.run(
-      Promise.all(
-        Array.from({ length: 10 }, async (_, i) => {
-          await time.sleep(i * 7);
-          write(a, pool(`s${i}`));
-          await syncs[i % 2]?.confirm(a, holds(`s${i}`), { changed: true });
-        }),
-      ),
-    );
+    /** Ten changes 7 ms apart, shared by the two writers. */
+    const tenChanges = (prefix: string) =>
+      time.run(
+        Promise.all(
+          Array.from({ length: 10 }, async (_, i) => {
+            await time.sleep(i * 7);
+            write(a, pool(`${prefix}${i}`));
+            await syncs[i % 2]?.confirm(a, holds(`${prefix}${i}`), { changed: true });
+          }),
+        ),
+      );
+    await tenChanges('s');
     for (let i = 0; i < 10; i++) expect(b.objects.has(`pool/P/s${i}`)).toBe(true);
-    // Only claims made before a writer had measured a sync (its estimate is then a second) scan.
+    // Only claims made before any sync was measured (the estimate is then a second) scan.
     const before = counted.scans;
-    await time.run(
-      Promise.all(
-        Array.from({ length: 10 }, async (_, i) => {
-          await time.sleep(i * 7);
-          write(a, pool(`t${i}`));
-          await syncs[i % 2]?.confirm(a, holds(`t${i}`), { changed: true });
-        }),
-      ),
-    );
+    await tenChanges('t');
     expect(counted.scans).toBe(before);
   });
 
