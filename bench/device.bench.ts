@@ -6,7 +6,8 @@
  *   1. 1,000 members added one request each to one pool: time to all ACTIVE, REST calls;
  *   2. the same 1,000 as one batch member update;
  *   3. 100 tenants making one change each at once: submit → ACTIVE percentiles, config-syncs;
- *   4. the standard sequence of bench:bigip, one request at a time, each waited for.
+ *   4. the standard sequence of bench:bigip, one request at a time, each waited for;
+ *   5. a load balancer of 1,000 members deleted (its cascade delete frees a node per member).
  *
  * Next to each measured time: the device's own lower bound under the model (the serial write and
  * sync time the changes need at the fewest calls), computed from the scenario, not from our plans.
@@ -14,7 +15,8 @@
  *
  *   npm run bench:device                   # both timing models
  *   npm run bench:device -- --timing real  # one (zero | real)
- *   npm run bench:device -- --timing real --scenario tenants   # some (members,batch,tenants,sequence)
+ *   npm run bench:device -- --timing real --scenario tenants   # some (members,batch,tenants,sequence,teardown)
+ *   npm run bench:device -- --scenario teardown --out device-teardown   # bench/results/device-teardown.json
  */
 import { randomUUID } from 'node:crypto';
 import { isPending } from '../functions/domain/resource-state.js';
@@ -28,12 +30,15 @@ import { machine, printTable, summarize, writeResult } from './support/stats.js'
 import { chosenTimings } from './support/timing-args.js';
 
 const chosen = chosenTimings();
-const SCENARIOS = ['members', 'batch', 'tenants', 'sequence'] as const;
+const SCENARIOS = ['members', 'batch', 'tenants', 'sequence', 'teardown'] as const;
 const scenarioArg = process.argv.indexOf('--scenario');
 const wanted = new Set(scenarioArg >= 0 ? (process.argv[scenarioArg + 1] ?? '').split(',') : SCENARIOS);
 for (const w of wanted)
   if (!SCENARIOS.includes(w as (typeof SCENARIOS)[number]))
     throw new Error(`unknown scenario ${w}: one of ${SCENARIOS.join(', ')}`);
+const outArg = process.argv.indexOf('--out');
+/** Where the results go (`bench/results/<name>.json`); without it, only a run of every scenario and model writes `device.json`. */
+const OUT = outArg >= 0 ? process.argv[outArg + 1] : undefined;
 const waitArg = process.argv.indexOf('--apply-wait-ms');
 /** The most an apply waits for a burst still being recorded (apply-cadence.ts); 0 turns it off, for an A/B in one build. */
 const APPLY_WAIT_MS = waitArg >= 0 ? Number(process.argv[waitArg + 1]) : undefined;
@@ -113,6 +118,19 @@ async function settled(stack: LocalStack, lbs: readonly string[], expect?: { typ
       if (Date.now() > deadline) throw new Error(`load balancer ${lb} did not settle`);
       await new Promise((r) => setTimeout(r, 200));
     }
+  }
+}
+
+/** Waits until a deleted load balancer has no record left (an object in ERROR fails the run). */
+async function gone(stack: LocalStack, lb: string) {
+  const deadline = Date.now() + 15 * 60_000;
+  for (;;) {
+    const records = await stack.client.records(lb);
+    if (records.length === 0) return;
+    const errors = records.filter((r) => r.provisioningStatus === 'ERROR');
+    if (errors.length > 0) throw new Error(`${errors.length} objects in ERROR: ${errors[0]?.statusReason}`);
+    if (Date.now() > deadline) throw new Error(`load balancer ${lb} was not deleted`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
@@ -274,6 +292,45 @@ async function run(timing: TimingModel): Promise<Scenario[]> {
         deviceLowerBoundSeconds: deviceLowerBoundSeconds(timing, steps.length, steps.length),
       });
     }
+
+    // 5. A load balancer of a thousand members deleted: the virtual server, its address, the pool,
+    // the folder, and a node per member address, which the device made and nothing else uses.
+    if (wanted.has('teardown')) {
+      const { ids, poolId } = await readyPool();
+      const setup = finished();
+      await client.submitMany([
+        {
+          ...ids,
+          resource: 'member',
+          operation: 'batch_update',
+          object: {
+            pool_id: poolId,
+            members: Array.from({ length: N_MEMBERS }, (_, i) => ({
+              id: randomUUID(),
+              address: memberAddress(20_000 + i),
+              protocol_port: 80,
+            })),
+          },
+        },
+      ]);
+      await setup.all(1);
+      await settled(stack, [ids.loadbalancerId], { type: 'member', count: N_MEMBERS });
+      const done = meter(stack);
+      await client.submitMany([
+        { ...ids, resource: 'loadbalancer', operation: 'delete', object: { id: ids.loadbalancerId } },
+      ]);
+      await gone(stack, ids.loadbalancerId);
+      // The fewest calls: every delete in one transaction (a node per member and the four objects
+      // above), then one sync.
+      const commands = N_MEMBERS + 4;
+      out.push({
+        scenario: `a load balancer of ${N_MEMBERS} members deleted`,
+        requests: 1,
+        ...done(),
+        deviceLowerBoundSeconds:
+          Math.round((timing.commitBaseMs + timing.commitPerCommandMs * commands + timing.syncMs) / 10) / 100,
+      });
+    }
   } finally {
     await stack.stop();
   }
@@ -312,6 +369,6 @@ const result = {
   ...(APPLY_WAIT_MS !== undefined ? { applyWaitMs: APPLY_WAIT_MS } : {}),
   results,
 };
-if (chosen.length === 2 && wanted.size === SCENARIOS.length) writeResult('device', result);
+if (OUT || (chosen.length === 2 && wanted.size === SCENARIOS.length)) writeResult(OUT ?? 'device', result);
 console.log(JSON.stringify(result));
 process.exit(0);

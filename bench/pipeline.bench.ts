@@ -22,6 +22,7 @@
  *   npm run bench:pipeline -- --timing real --scenario members --runs 3
  *   npm run bench:pipeline -- --out pipeline-loaded                 # bench/results/pipeline-loaded.json
  *   npm run bench:pipeline -- --apply-wait-ms 0                     # applies not paced behind a burst (A/B)
+ *   npm run bench:pipeline -- --worker-concurrency 10               # each agent's worker invocations (A/B; 5 as in AWS)
  *   npm run bench:pipeline -- --scenario sequence --traces /tmp/t.json  # every request's path, for profiling
  *
  * The results file (`bench/results/pipeline.json` unless `--out` names another) is written only
@@ -83,6 +84,10 @@ const OUT = arg('--out');
 const APPLY_WAIT_MS = arg('--apply-wait-ms') === undefined ? undefined : Number(arg('--apply-wait-ms'));
 if (APPLY_WAIT_MS !== undefined && !(APPLY_WAIT_MS >= 0))
   throw new Error('--apply-wait-ms: a number of milliseconds, 0 or more');
+/** Concurrent invocations of each agent's worker (the environment's `workerConcurrency`, 5 by default), for an A/B. */
+const WORKER_CONCURRENCY = Number(arg('--worker-concurrency') ?? 5);
+if (!(Number.isInteger(WORKER_CONCURRENCY) && WORKER_CONCURRENCY >= 1))
+  throw new Error('--worker-concurrency: a whole number, 1 or more');
 /** Where to write every measured request's raw path (stage-times.ts `traces`), for profiling. */
 const TRACES = arg('--traces');
 const traced: unknown[] = [];
@@ -159,7 +164,7 @@ async function run(timing: TimingModel): Promise<RunResult[]> {
     namePrefix: prefix,
     stateFile: false,
     timing,
-    workerConcurrency: 5,
+    workerConcurrency: WORKER_CONCURRENCY,
     ...(APPLY_WAIT_MS !== undefined ? { applyWaitMs: APPLY_WAIT_MS } : {}),
     // Nothing but the requests' own path: no data plane, no status polls during the runs.
     dataPlane: false,
@@ -418,6 +423,7 @@ const result: PipelineResult = {
   runs: RUNS,
   quietSamples: SAMPLES,
   applyWaitMs: APPLY_WAIT_MS ?? APPLY_CADENCE.maxWaitMs,
+  workerConcurrency: WORKER_CONCURRENCY,
   results,
 };
 if (OUT || (chosen.length === 2 && wanted.size === SCENARIOS.length)) {

@@ -37,6 +37,8 @@ export interface PipelineResult {
   quietSamples: number;
   /** The most an apply waited for a burst still being recorded (apply-cadence.ts; 0: off). Absent in runs before it existed. */
   applyWaitMs?: number;
+  /** Each agent's concurrent worker invocations (`--worker-concurrency`; 5 when absent). */
+  workerConcurrency?: number;
   results: Record<string, PipelineRun[]>;
 }
 
@@ -82,7 +84,7 @@ export function renderPipelineReport(result: PipelineResult, rawName: string): s
   const lines: string[] = [
     "# The pipeline's own cost (`npm run bench:pipeline`)",
     '',
-    `Written by \`bench/pipeline.bench.ts\` on ${machine.date.slice(0, 10)}: ${machine.cpus} vCPU ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}; ${result.runs} run(s) of each scenario in one local stack, the quiet case ${result.quietSamples} creates per run${result.applyWaitMs === undefined ? '' : `, applies paced behind a burst for at most ${result.applyWaitMs} ms (\`--apply-wait-ms\`)`}. The machine is shared with other work: one-minute load averages during these runs went from ${round2(Math.min(...loads))} to ${round2(Math.max(...loads))} (on 2 vCPUs), each run's beside it. AWS calls do not depend on the machine (except how many requests one apply happens to cover); times do. Raw figures: \`${rawName}.json\`.`,
+    `Written by \`bench/pipeline.bench.ts\` on ${machine.date.slice(0, 10)}: ${machine.cpus} vCPU ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}; ${result.runs} run(s) of each scenario in one local stack, the quiet case ${result.quietSamples} creates per run${result.applyWaitMs === undefined ? '' : `, applies paced behind a burst for at most ${result.applyWaitMs} ms (\`--apply-wait-ms\`)`}${result.workerConcurrency === undefined || result.workerConcurrency === 5 ? '' : `, ${result.workerConcurrency} worker invocations per agent (\`--worker-concurrency\`; 5 as in AWS)`}. The machine is shared with other work: one-minute load averages during these runs went from ${round2(Math.min(...loads))} to ${round2(Math.max(...loads))} (on 2 vCPUs), each run's beside it. AWS calls do not depend on the machine (except how many requests one apply happens to cover); times do. Raw figures: \`${rawName}.json\`.`,
     '',
     'Scenarios: ' +
       groups

@@ -8,6 +8,7 @@ import type {
   DeviceCluster,
   DeviceState,
   DeviceStatus,
+  ExecuteOptions,
   ExecuteReport,
 } from '../domain/ports.js';
 import type { InventoryItem } from '../domain/takeover-plan.js';
@@ -183,7 +184,7 @@ class WatchedUnit implements BigIpDevice {
     return this.watch(this.device.read(partition, units));
   }
 
-  execute(partition: string, plan: ApplyPlan, options?: { sendBy?: number }): Promise<ExecuteReport> {
+  execute(partition: string, plan: ApplyPlan, options?: ExecuteOptions): Promise<ExecuteReport> {
     return this.watch(this.device.execute(partition, plan, options));
   }
 

@@ -25,7 +25,7 @@ import {
   routeDomainOfAddress,
 } from '../domain/network-objects.js';
 import { nodeConflictIn, nodeConflictReason, reuseTenantNode } from '../domain/node-conflicts.js';
-import type { BigIpDevice, DeviceStatus, ExecuteReport } from '../domain/ports.js';
+import type { BigIpDevice, DeviceStatus, ExecuteOptions, ExecuteReport } from '../domain/ports.js';
 import type { InventoryItem, InventoryKind } from '../domain/takeover-plan.js';
 import { hasSysReady } from '../domain/tmos-versions.js';
 import type { BigIpRestClient, RestResponse } from './bigip-rest-client.js';
@@ -296,13 +296,25 @@ async function limited<T, R>(items: readonly T[], limit: number, fn: (item: T) =
   return out;
 }
 
+/** Node reads in flight at once during a cleanup (a pool of a thousand members frees a thousand nodes). */
+const NODE_READS_AT_ONCE = 8;
+/**
+ * Node deletes up to this many go one DELETE each; more go in one transaction per hundred. Each
+ * DELETE is a configuration write of its own, one at a time on the device; enlisting is not
+ * processed until the commit (bigip-rest.md A.4), so a transaction costs its create and commit on top
+ * of cheap enlists. Where that pays off is an assumption (no public source times a call,
+ * device-facts.md §6): under the benchmarks' model, from about six nodes on.
+ */
+const NODE_DELETES_ALONE = 5;
+/** Nodes per clean-up transaction: one in use fails its whole transaction, whose nodes then go one by one. */
+const NODE_DELETES_PER_TRANSACTION = 100;
+/** A commit the device refused (bigip-rest.md A.4: "transaction failed:<inner message>"). */
+const TRANSACTION_FAILED_RE = /^transaction failed:/;
+
 /**
  * One BIG-IP reached over iControl REST: reads the objects an apply needs, and executes a plan
  * (partition, then the change as one transaction, then clean-up the device may refuse).
  */
-/** Node reads in flight at once during a cleanup (a pool of a thousand members frees a thousand nodes). */
-const NODE_READS_AT_ONCE = 8;
-
 export class IControlBigIpDevice implements BigIpDevice {
   /** The device's TMOS version, read once in a while (an upgrade reboots the unit). */
   private version: { at: number; value: Promise<string> } | undefined;
@@ -407,19 +419,16 @@ export class IControlBigIpDevice implements BigIpDevice {
     return snapshot;
   }
 
-  async execute(
-    partition: string,
-    plan: ApplyPlan,
-    options: { sendBy?: number } = {},
-  ): Promise<ExecuteReport> {
+  async execute(partition: string, plan: ApplyPlan, options: ExecuteOptions = {}): Promise<ExecuteReport> {
     // Every call of the change carries the lease's send-by time: none reaches the device after it.
+    // A long clean-up renews the lease between its parts, and later calls carry the new time.
+    let sendBy = options.sendBy;
     const rest: Requester = {
       request: (method, path, o = {}) =>
-        this.rest.request(
-          method,
-          path,
-          options.sendBy === undefined ? o : { ...o, notAfter: options.sendBy },
-        ),
+        this.rest.request(method, path, sendBy === undefined ? o : { ...o, notAfter: sendBy }),
+    };
+    const renew = async () => {
+      if (options.renew) sendBy = await options.renew();
     };
     const report: ExecuteReport = { skipped: [] };
     if (plan.createFolder) {
@@ -459,18 +468,16 @@ export class IControlBigIpDevice implements BigIpDevice {
           nodes.slice(i, i + NODE_READS_AT_ONCE).map((n) => rest.request('GET', n.path, { accept: [404] })),
         )),
       );
-    for (const [i, { node, path }] of nodes.entries()) {
+    const ours: typeof nodes = [];
+    for (const [i, n] of nodes.entries()) {
       const read = current[i] as (typeof current)[number];
       if (read.status === 404) continue;
-      if (!isDeviceMadeNode(read.body as Record<string, unknown>)) {
-        report.skipped.push(`node ${node} kept: made or changed by hand`);
-        continue;
-      }
-      const response = await rest.request('DELETE', path, { accept: [400, 404] });
-      if (response.status === 400) {
-        if (!NODE_IN_USE_RE.test(messageOf(response))) throw this.error('DELETE', { name: node }, response);
-        report.skipped.push(`node ${node} still in use`);
-      }
+      if (isDeviceMadeNode(read.body as Record<string, unknown>)) ours.push(n);
+      else report.skipped.push(`node ${n.node} kept: made or changed by hand`);
+    }
+    for (let i = 0; i < ours.length; i += NODE_DELETES_PER_TRANSACTION) {
+      if (i > 0) await renew();
+      await this.deleteNodes(ours.slice(i, i + NODE_DELETES_PER_TRANSACTION), rest, report);
     }
     if (plan.removeFolder) {
       const response = await rest.request('DELETE', `/mgmt/tm/sys/folder/~${assertSafeName(partition)}`, {
@@ -503,7 +510,10 @@ export class IControlBigIpDevice implements BigIpDevice {
     for (;;) {
       const answers = new Map<string, Record<string, unknown>>();
       try {
-        if (atomic && current.length > 1) await this.transaction(current, rest);
+        if (atomic && current.length > 1)
+          await this.transaction(async (id) => {
+            for (const command of current) await this.run(command, id, rest);
+          }, rest);
         else
           for (const command of current) {
             const response = await this.run(command, undefined, rest);
@@ -866,7 +876,40 @@ export class IControlBigIpDevice implements BigIpDevice {
     });
   }
 
-  private async transaction(commands: readonly BigIpCommand[], rest: Requester): Promise<void> {
+  /**
+   * Deletes nodes of ours: in one transaction when there are more than a few, else (or when the
+   * transaction is refused: a node still in use, or gone meanwhile, fails all of it, §4.2) one
+   * DELETE each, which tells them apart. The device refuses to delete a node in use, so this never
+   * removes one another member still needs.
+   */
+  private async deleteNodes(
+    nodes: readonly { node: string; path: string }[],
+    rest: Requester,
+    report: ExecuteReport,
+  ): Promise<void> {
+    if (nodes.length > NODE_DELETES_ALONE) {
+      try {
+        await this.transaction(async (id) => {
+          for (const { path } of nodes) await rest.request('DELETE', path, { transactionId: id });
+        }, rest);
+        return;
+      } catch (error) {
+        const message = error instanceof BigIpError ? String(error.context.bigipMessage ?? '') : '';
+        if (!(error instanceof BigIpError && error.status === 400 && TRANSACTION_FAILED_RE.test(message)))
+          throw error;
+      }
+    }
+    for (const { node, path } of nodes) {
+      const response = await rest.request('DELETE', path, { accept: [400, 404] });
+      if (response.status === 400) {
+        if (!NODE_IN_USE_RE.test(messageOf(response))) throw this.error('DELETE', { name: node }, response);
+        report.skipped.push(`node ${node} still in use`);
+      }
+    }
+  }
+
+  /** One iControl REST transaction: created, filled by `enlist`, committed (all or nothing). */
+  private async transaction(enlist: (id: string | number) => Promise<void>, rest: Requester): Promise<void> {
     const created = await rest.request('POST', '/mgmt/tm/transaction', { body: {}, idempotent: true });
     const id = (created.body as { transId?: number | string })?.transId;
     // It goes into a URL: accept only what a transaction id is, digits.
@@ -876,7 +919,7 @@ export class IControlBigIpDevice implements BigIpDevice {
         transient: true,
       });
     try {
-      for (const command of commands) await this.run(command, id, rest);
+      await enlist(id);
     } catch (error) {
       // Abandon a half-enlisted transaction; it would time out anyway.
       await this.rest

@@ -489,12 +489,22 @@ export interface ExecuteReport {
   answers?: Map<string, Record<string, unknown>>;
 }
 
+/** How a plan's calls are fenced by the writer's partition lease. */
+export interface ExecuteOptions {
+  /** No call of the plan is sent after this time (it fails unsent, to be retried). */
+  sendBy?: number;
+  /**
+   * Asked between the parts of a long clean-up (hundreds of nodes) for a later send-by: the lease
+   * is renewed, or found lost (it throws), rather than outlived.
+   */
+  renew?: () => Promise<number>;
+}
+
 /** One BIG-IP: reads what an apply needs, executes a plan, reports its state. */
 export interface BigIpDevice {
   readonly name: string;
   read(partition: string, units: readonly ReadUnit[]): Promise<DeviceSnapshot>;
-  /** `sendBy`: no call of the plan is sent after this time (it fails unsent, to be retried). */
-  execute(partition: string, plan: ApplyPlan, options?: { sendBy?: number }): Promise<ExecuteReport>;
+  execute(partition: string, plan: ApplyPlan, options?: ExecuteOptions): Promise<ExecuteReport>;
   status(options?: { withSync?: boolean; withVersion?: boolean }): Promise<DeviceStatus>;
   /** The device group's sync status alone (one call: what a running config-sync is polled with). */
   syncStatus(): Promise<string>;

@@ -219,6 +219,8 @@ export class PartitionWriter {
       grant = { sendBy, window: sendBy - clock() };
       return { sendBy };
     };
+    // A change that outlasts a grant (a clean-up of hundreds of nodes) asks again between its parts.
+    const renew = async () => (await fence(true)).sendBy as number;
     const session: PartitionSession = {
       activeDevice: () => cluster.activeDevice(),
       read: (device, units) => device.read(partition, units),
@@ -227,7 +229,7 @@ export class PartitionWriter {
         const fenced = await fence(changed);
         // The sync that follows a change needs the unit's failover state: read beside the write.
         if (changed) this.deps.sync.prepare(device);
-        const report = await device.execute(partition, plan, fenced);
+        const report = await device.execute(partition, plan, changed ? { ...fenced, renew } : fenced);
         sent.push({ device, changed, holds });
         return report;
       },

@@ -18,6 +18,7 @@ import type {
   DeviceCluster,
   DeviceState,
   DeviceStatus,
+  ExecuteOptions,
   ExecuteReport,
 } from '../../../functions/domain/ports.js';
 import type { InventoryItem } from '../../../functions/domain/takeover-plan.js';
@@ -132,7 +133,7 @@ export class InMemoryBigIp implements BigIpDevice {
     return snapshot;
   }
 
-  async execute(partition: string, plan: ApplyPlan, _options?: { sendBy?: number }): Promise<ExecuteReport> {
+  async execute(partition: string, plan: ApplyPlan, _options?: ExecuteOptions): Promise<ExecuteReport> {
     this.events.push(`execute ${partition} ${plan.commands.length}`);
     if (this.fail) {
       const error = this.fail;

@@ -138,6 +138,38 @@ describe('PartitionWriter: how a change reaches a partition', () => {
     expect(f.sendBys).toEqual([takenAt + TTL / 2, 123_456]);
   });
 
+  it('lets a long change renew between its parts: a fresh grant is kept, a used one renewed, a lost one throws', async () => {
+    const f = fixture();
+    const takenAt = f.clock.now();
+    const execute = f.a.execute.bind(f.a);
+    const sendBys: number[] = [];
+    let lost: unknown;
+    const handed: boolean[] = [];
+    f.a.execute = async (partition, plan, options) => {
+      const renew = options?.renew;
+      handed.push(renew !== undefined);
+      if (!renew) return execute(partition, plan, options);
+      sendBys.push(await renew());
+      // Its first part took most of the window: the next asks the lease again.
+      f.clock.advance(TTL / 10 + 1);
+      sendBys.push(await renew());
+      f.clock.advance(TTL + 1);
+      f.lease.steal(KEY);
+      lost = await renew().catch((e: unknown) => e);
+      return execute(partition, plan, options);
+    };
+    await f.writer.write(PARTITION, async (session) => {
+      const device = await session.activeDevice();
+      await session.send(device, createPlan('p1'));
+      // A plan that changes nothing sends nothing, so it is handed no renewal.
+      await session.send(device, NOTHING);
+    });
+    expect(handed).toEqual([true, false]);
+    expect(sendBys).toEqual([takenAt + TTL / 2, 123_456]);
+    expect(lost).toBeInstanceOf(LeaseBusyError);
+    expect(f.log.filter((e) => e === 'renew')).toHaveLength(1);
+  });
+
   it('sends nothing once the lease was lost (a writer slowed past its TTL): the caller sees LeaseBusyError', async () => {
     const f = fixture();
     const result = await f.writer.write(PARTITION, async (session) => {
