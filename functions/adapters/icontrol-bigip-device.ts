@@ -447,6 +447,7 @@ export class IControlBigIpDevice implements BigIpDevice {
       plan.commands.filter((c) => !files(c)),
       plan.atomic,
       rest,
+      renew,
     );
     if (answers.size > 0) report.answers = answers;
     for (const c of plan.commands.filter((c) => files(c) && c.op === 'delete')) {
@@ -505,6 +506,7 @@ export class IControlBigIpDevice implements BigIpDevice {
     commands: readonly BigIpCommand[],
     atomic: boolean,
     rest: Requester,
+    renew: () => Promise<void>,
   ): Promise<Map<string, Record<string, unknown>>> {
     let current = commands;
     for (;;) {
@@ -515,7 +517,9 @@ export class IControlBigIpDevice implements BigIpDevice {
             for (const command of current) await this.run(command, id, rest);
           }, rest);
         else
-          for (const command of current) {
+          for (const [i, command] of current.entries()) {
+            // One write at a time (a cascade delete): a long one renews its lease between them.
+            if (i > 0) await renew();
             const response = await this.run(command, undefined, rest);
             const o = command.object;
             const body = response.body;

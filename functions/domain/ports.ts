@@ -494,8 +494,9 @@ export interface ExecuteOptions {
   /** No call of the plan is sent after this time (it fails unsent, to be retried). */
   sendBy?: number;
   /**
-   * Asked between the parts of a long clean-up (hundreds of nodes) for a later send-by: the lease
-   * is renewed, or found lost (it throws), rather than outlived.
+   * Asked between the parts of a long change (the commands of one sent one at a time, a clean-up's
+   * hundreds of nodes) for a later send-by: the lease is renewed, or found lost (it throws), rather
+   * than outlived.
    */
   renew?: () => Promise<number>;
 }

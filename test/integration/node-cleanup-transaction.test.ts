@@ -11,7 +11,8 @@ import { BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
  * the device runs one at a time, so a pool of hundreds freed hundreds of writes in a row (a
  * thousand-member load balancer took four minutes to delete under the benchmarks' timing model).
  * More than a few nodes now go in one transaction per hundred; a node still in use fails its
- * transaction whole (device-facts.md §4.2), and that part goes one DELETE each, as before.
+ * transaction whole (device-facts.md §4.2), and that part goes one DELETE each, as before. A long
+ * change asks for its lease's renewal between its parts, and stops once the lease is lost.
  */
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -161,5 +162,35 @@ describe('node clean-up', () => {
     expect(error).toBeInstanceOf(Error);
     expect(s.nodes()).toHaveLength(50);
     expect(s.transactions()).toHaveLength(1);
+  });
+});
+
+describe('a change sent one command at a time', () => {
+  it('asks for a renewal between its commands, and sends nothing more once the lease is lost', async () => {
+    const s = await setup(0);
+    for (const name of ['p1', 'p2', 'p3']) s.sim.store.create('ltm/pool', { name, partition: PARTITION });
+    const plan: ApplyPlan = {
+      ...s.cleanup([]),
+      // A load balancer's delete: dependency-ordered deletes, no transaction.
+      commands: ['p1', 'p2', 'p3'].map((name) => ({
+        op: 'delete',
+        object: { kind: 'pool', partition: PARTITION, name, attrs: {} },
+      })),
+    };
+    let renewals = 0;
+    const lost = await s.device
+      .execute(PARTITION, plan, {
+        sendBy: Date.now() + 60_000,
+        renew: async () => {
+          renewals += 1;
+          if (renewals === 2) throw new LeaseBusyError('partition lease held by another writer');
+          return Date.now() + 60_000;
+        },
+      })
+      .catch((e: unknown) => e);
+    expect(lost).toBeInstanceOf(LeaseBusyError);
+    const pools = ((s.sim.dump()['ltm/pool'] ?? []) as { fullPath: string }[]).map((p) => p.fullPath);
+    expect(pools).toEqual([`/${PARTITION}/p3`]);
+    expect(s.sim.calls.filter((c) => c.method === 'DELETE')).toHaveLength(2);
   });
 });
