@@ -7,7 +7,8 @@
  *   2. the same 1,000 as one batch member update;
  *   3. 100 tenants making one change each at once: submit → ACTIVE percentiles, config-syncs;
  *   4. the standard sequence of bench:bigip, one request at a time, each waited for;
- *   5. a load balancer of 1,000 members deleted (its cascade delete frees a node per member).
+ *   5. a load balancer of 1,000 members deleted (its cascade delete frees a node per member);
+ *   6. one tenant's fifty load balancers (three requests each) at once, all under its one partition.
  *
  * Next to each measured time: the device's own lower bound under the model (the serial write and
  * sync time the changes need at the fewest calls), computed from the scenario, not from our plans.
@@ -15,7 +16,7 @@
  *
  *   npm run bench:device                   # both timing models
  *   npm run bench:device -- --timing real  # one (zero | real)
- *   npm run bench:device -- --timing real --scenario tenants   # some (members,batch,tenants,sequence,teardown)
+ *   npm run bench:device -- --timing real --scenario tenants   # some (members,batch,tenants,sequence,teardown,one-tenant)
  *   npm run bench:device -- --scenario teardown --out device-teardown   # bench/results/device-teardown.json
  */
 import { randomUUID } from 'node:crypto';
@@ -30,7 +31,7 @@ import { machine, printTable, summarize, writeResult } from './support/stats.js'
 import { chosenTimings } from './support/timing-args.js';
 
 const chosen = chosenTimings();
-const SCENARIOS = ['members', 'batch', 'tenants', 'sequence', 'teardown'] as const;
+const SCENARIOS = ['members', 'batch', 'tenants', 'sequence', 'teardown', 'one-tenant'] as const;
 const scenarioArg = process.argv.indexOf('--scenario');
 const wanted = new Set(scenarioArg >= 0 ? (process.argv[scenarioArg + 1] ?? '').split(',') : SCENARIOS);
 for (const w of wanted)
@@ -47,6 +48,7 @@ if (APPLY_WAIT_MS !== undefined && !(APPLY_WAIT_MS >= 0))
 const services = await startBenchServices();
 const N_MEMBERS = 1_000;
 const N_TENANTS = 100;
+const N_TENANT_LBS = 50;
 
 const tenant = benchTenant;
 const nextVip = vipSequence();
@@ -329,6 +331,28 @@ async function run(timing: TimingModel): Promise<Scenario[]> {
         ...done(),
         deviceLowerBoundSeconds:
           Math.round((timing.commitBaseMs + timing.commitPerCommandMs * commands + timing.syncMs) / 10) / 100,
+      });
+    }
+
+    // 6. One tenant's load balancers at once: one partition, so one writer at a time.
+    if (wanted.has('one-tenant')) {
+      const tenantId = tenant();
+      const built = Array.from({ length: N_TENANT_LBS }, () => httpPoolTree(tenantId, nextVip()));
+      const done = meter(stack);
+      const requests = finished();
+      await client.submitMany(built.flatMap((b) => b.messages));
+      await requests.all(3 * N_TENANT_LBS);
+      await settled(
+        stack,
+        built.map((b) => b.ids.loadbalancerId),
+      );
+      // Each load balancer's change is its own write (one refusal cannot fail another), one sync for all.
+      out.push({
+        scenario: `one tenant's ${N_TENANT_LBS} load balancers at once`,
+        requests: 3 * N_TENANT_LBS,
+        ...done(),
+        deviceLowerBoundSeconds: lowerBound(N_TENANT_LBS),
+        latency: summarize(requests.seconds),
       });
     }
   } finally {

@@ -135,6 +135,10 @@ interface Staged {
   written: Set<string>;
 }
 
+/** Whether a change deletes its load balancer (which may remove its tenant's partition folder). */
+const deletesLoadBalancer = (change: readonly ApplyTarget[]) =>
+  change.some((t) => t.resource === 'loadbalancer' && t.operation === 'delete');
+
 /** What became of one load balancer's change under the lease. */
 type ChangeWork = { done: ApplyResult } | { staged: Staged[]; refused?: ApplyResult } | { error: unknown };
 
@@ -163,7 +167,8 @@ export class LoadBalancerApplier {
 
   /**
    * Changes, one per load balancer (its requests in the order received): one result per change.
-   * Tenants are applied concurrently, each under its partition's lease.
+   * Tenants are applied concurrently, each under its partition's lease, and a tenant's load
+   * balancers side by side under it (their deletes after the rest).
    */
   async applyAll(changes: readonly (readonly ApplyTarget[])[]): Promise<PromiseSettledResult<ApplyResult>[]> {
     const byTenant = new Map<string, number[]>();
@@ -200,18 +205,26 @@ export class LoadBalancerApplier {
     let written: WriteResult<ChangeWork[]>;
     try {
       written = await this.deps.writer.write(partitionName(this.deps.env, tenantId), async (session) => {
-        const work: ChangeWork[] = [];
-        for (const [i, change] of changes.entries()) {
-          if (settled[i]) {
-            work.push({ done: SERVED_EARLIER });
-            continue;
-          }
+        const one = async (i: number): Promise<ChangeWork> => {
+          if (settled[i]) return { done: SERVED_EARLIER };
           try {
-            work.push(await this.underLease(change, session));
+            return await this.underLease(changes[i] as readonly ApplyTarget[], session);
           } catch (error) {
-            work.push({ error });
+            return { error };
           }
-        }
+        };
+        // Load balancers' changes touch objects of their own, so they go side by side under the one
+        // lease: their reads, enlists and read-backs overlap (the device still takes one write at a
+        // time). A load balancer's delete may remove the partition's folder, which a change beside it
+        // could be writing into: deletes go after the others, one at a time.
+        const deletes = changes.flatMap((change, i) => (deletesLoadBalancer(change) ? [i] : []));
+        const work: ChangeWork[] = new Array(changes.length);
+        await Promise.all(
+          changes.map(async (change, i) => {
+            if (!deletesLoadBalancer(change)) work[i] = await one(i);
+          }),
+        );
+        for (const i of deletes) work[i] = await one(i);
         return work;
       });
     } catch (error) {

@@ -57,6 +57,8 @@ export interface NetworkDrift {
  */
 export class NetworkProvisioner {
   private readonly ready = new Set<number>();
+  /** Puts under way, shared by every change that needs the network meanwhile. */
+  private readonly putting = new Map<number, Promise<void>>();
 
   constructor(private readonly deps: NetworkProvisionerDeps) {}
 
@@ -70,8 +72,18 @@ export class NetworkProvisioner {
   async ensure(rds: Iterable<number>): Promise<void> {
     for (const rd of [...new Set(rds)].sort((a, b) => a - b)) {
       if (rd === 0 || this.ready.has(rd)) continue;
-      await this.put(rd);
-      this.ready.add(rd);
+      // Changes applied side by side may need one network at once: one put, which all of them wait
+      // for (a second would find the network's lease held and fail its change).
+      let putting = this.putting.get(rd);
+      if (!putting) {
+        putting = this.put(rd)
+          .then(() => {
+            this.ready.add(rd);
+          })
+          .finally(() => this.putting.delete(rd));
+        this.putting.set(rd, putting);
+      }
+      await putting;
     }
   }
 

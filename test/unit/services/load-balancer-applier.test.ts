@@ -564,6 +564,56 @@ describe('LoadBalancerApplier over in-memory ports', () => {
         ).toBe('ACTIVE');
     });
 
+    it('applies a tenant’s load balancers side by side under its one lease, and a load balancer’s delete after them', async () => {
+      const f = fixture();
+      const a = lbIds();
+      const b = { ...lbIds(), tenantId: a.tenantId };
+      const gone = { ...lbIds(), tenantId: a.tenantId };
+      await f.apply(await f.record(requests.createLoadbalancer(gone)));
+      const log: string[] = [];
+      // Each read waits, for a moment, for another to start: side by side, both start before either ends.
+      let reading = 0;
+      let wake: () => void = () => undefined;
+      const other = new Promise<void>((r) => {
+        wake = r;
+      });
+      const read = f.device.read.bind(f.device);
+      f.device.read = async (partition, units) => {
+        reading += 1;
+        log.push(`read (${reading} started)`);
+        if (reading === 2) wake();
+        await Promise.race([other, new Promise((r) => setTimeout(r, 50))]);
+        return read(partition, units);
+      };
+      const execute = f.device.execute.bind(f.device);
+      f.device.execute = async (partition, plan, options) => {
+        log.push(`execute ${[...new Set(plan.commands.map((c) => c.op))].join(',')}`);
+        return execute(partition, plan, options);
+      };
+      const changes = [
+        await f.record(requests.delete('loadbalancer', gone, gone.loadbalancerId)),
+        await f.record(requests.createLoadbalancer(a)),
+        await f.record(requests.createLoadbalancer(b)),
+      ];
+      const results = await f.applier.applyAll(changes.map((r) => targets(r)));
+
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+      expect(f.lease.events.filter((e) => e.startsWith('acquire'))).toHaveLength(2);
+      // The two creates read side by side; the delete (listed first) only once they were sent.
+      expect(log.slice(0, 4)).toEqual([
+        'read (1 started)',
+        'read (2 started)',
+        'execute create',
+        'execute create',
+      ]);
+      expect(log.slice(4).filter((e) => e.startsWith('execute'))).toEqual(['execute delete']);
+      for (const ids of [a, b])
+        expect(
+          f.resources.get(ids.loadbalancerId, 'loadbalancer', ids.loadbalancerId)?.provisioningStatus,
+        ).toBe('ACTIVE');
+      expect(await f.resources.loadRecords(gone.loadbalancerId)).toEqual([]);
+    });
+
     it('fails every load balancer of a tenant whose lease is busy, and touches nothing', async () => {
       const f = fixture();
       const ids = lbIds();

@@ -51,6 +51,18 @@ describe('NetworkProvisioner', () => {
     expect([...f.a.events, ...f.b.events].length).toBe(before);
   });
 
+  it('puts a network two changes need at once only once, and both wait for it', async () => {
+    const writes = (f: ReturnType<typeof fixture>) => [...f.a.events, ...f.b.events, ...f.lease.events];
+    const alone = fixture();
+    await alone.provisioner.ensure([3]);
+    const f = fixture();
+    const both = await Promise.allSettled([f.provisioner.ensure([3]), f.provisioner.ensure([3])]);
+    expect(both.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+    // What two changes at once cost is what one costs: the same leases, reads and writes.
+    expect(writes(f)).toEqual(writes(alone));
+    expect(names(f.a)).toHaveLength(5);
+  });
+
   it('leaves a network something still uses, and removes it whole (ours only) once nothing does', async () => {
     const f = fixture();
     await f.provisioner.ensure([3]);
