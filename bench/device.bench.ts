@@ -123,6 +123,23 @@ async function settled(stack: LocalStack, lbs: readonly string[], expect?: { typ
   }
 }
 
+/** One request that puts N_MEMBERS members on a pool (addresses from the `first`-th on). */
+function memberBatch(ids: { tenantId: string; loadbalancerId: string }, poolId: string, first: number) {
+  return {
+    ...ids,
+    resource: 'member',
+    operation: 'batch_update',
+    object: {
+      pool_id: poolId,
+      members: Array.from({ length: N_MEMBERS }, (_, i) => ({
+        id: randomUUID(),
+        address: memberAddress(first + i),
+        protocol_port: 80,
+      })),
+    },
+  };
+}
+
 /** Waits until a deleted load balancer has no record left (an object in ERROR fails the run). */
 async function gone(stack: LocalStack, lb: string) {
   const deadline = Date.now() + 15 * 60_000;
@@ -204,21 +221,7 @@ async function run(timing: TimingModel): Promise<Scenario[]> {
       const { ids, poolId } = await readyPool();
       const done = meter(stack);
       const requests = finished();
-      await client.submitMany([
-        {
-          ...ids,
-          resource: 'member',
-          operation: 'batch_update',
-          object: {
-            pool_id: poolId,
-            members: Array.from({ length: N_MEMBERS }, (_, i) => ({
-              id: randomUUID(),
-              address: memberAddress(i),
-              protocol_port: 80,
-            })),
-          },
-        },
-      ]);
+      await client.submitMany([memberBatch(ids, poolId, 0)]);
       // The worker's own report first (in-process, no read): polling the 1,000-member tree every
       // 200 ms read about 1 MB a poll from the DynamoDB Local the system under test shares. Then
       // the records are read to check every member is ACTIVE, and the time is taken after that.
@@ -300,21 +303,7 @@ async function run(timing: TimingModel): Promise<Scenario[]> {
     if (wanted.has('teardown')) {
       const { ids, poolId } = await readyPool();
       const setup = finished();
-      await client.submitMany([
-        {
-          ...ids,
-          resource: 'member',
-          operation: 'batch_update',
-          object: {
-            pool_id: poolId,
-            members: Array.from({ length: N_MEMBERS }, (_, i) => ({
-              id: randomUUID(),
-              address: memberAddress(20_000 + i),
-              protocol_port: 80,
-            })),
-          },
-        },
-      ]);
+      await client.submitMany([memberBatch(ids, poolId, 20_000)]);
       await setup.all(1);
       await settled(stack, [ids.loadbalancerId], { type: 'member', count: N_MEMBERS });
       const done = meter(stack);

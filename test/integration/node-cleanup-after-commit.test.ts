@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { type ApplyTarget, applyTargetOf } from '../../functions/services/load-balancer-applier.js';
-import { BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
-import { deviceApplier } from '../support/device-applier.js';
+import { simulatedApplier } from '../support/device-applier.js';
 import { lbIds, requests } from '../support/factories.js';
 import { parsed } from '../support/service-fixtures.js';
 
@@ -19,13 +18,7 @@ afterAll(async () => {
 
 describe('node clean-up after a committed member delete', () => {
   it('removes the node when the member delete is retried together with its load balancer’s delete', async () => {
-    const sim = new BigIpSimulator();
-    const url = await sim.listen();
-    const { resources, cluster, applier } = deviceApplier({ env: ENV, urls: [url] });
-    closers.push(
-      () => cluster.close(),
-      () => sim.close(),
-    );
+    const { sim, resources, applier } = await simulatedApplier(ENV, closers);
     const ids = lbIds();
     const target = (m: ReturnType<typeof requests.delete>): ApplyTarget => applyTargetOf(parsed(m));
     const record = (m: Parameters<typeof parsed>[0]) => resources.recordRequest(parsed(m), ENV, Date.now());

@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { type ApplyTarget, applyTargetOf } from '../../functions/services/load-balancer-applier.js';
-import { BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
-import { deviceApplier } from '../support/device-applier.js';
+import { simulatedApplier } from '../support/device-applier.js';
 import { lbIds, requests } from '../support/factories.js';
 import { parsed } from '../support/service-fixtures.js';
 
@@ -18,13 +17,7 @@ afterAll(async () => {
 });
 
 async function setup() {
-  const sim = new BigIpSimulator();
-  const url = await sim.listen();
-  const { resources, cluster, applier } = deviceApplier({ env: ENV, urls: [url] });
-  closers.push(
-    () => cluster.close(),
-    () => sim.close(),
-  );
+  const { sim, resources, applier } = await simulatedApplier(ENV, closers);
   const record = async (m: Parameters<typeof parsed>[0]): Promise<ApplyTarget> => {
     const request = parsed(m);
     await resources.recordRequest(request, ENV, Date.now());

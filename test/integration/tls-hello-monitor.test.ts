@@ -10,7 +10,7 @@ import { TLS_HELLO_PROGRAM } from '../../functions/domain/tls-hello-program.js';
 import { BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
 import { programTools } from '../../local/bigip-simulator/monitor-probes.js';
 import { apiHarness, TEST_SUBNET } from '../support/api-harness.js';
-import { deviceApplier, loadBalancerTarget } from '../support/device-applier.js';
+import { loadBalancerTarget, simulatedApplier } from '../support/device-applier.js';
 import { lbIds, requests } from '../support/factories.js';
 import { parsed } from '../support/service-fixtures.js';
 import { systemsClosedAfterEach } from '../support/system-harness.js';
@@ -269,12 +269,8 @@ describe('TLS-HELLO monitors through the Octavia API', () => {
 
 describe('TLS-HELLO convergence on the simulated BIG-IP (agent path, stores in memory)', () => {
   it('writes nothing on a second apply, gives a changed program our text again in place, and deletes the program after the monitor', async () => {
-    const sim = new BigIpSimulator();
-    const url = await sim.listen();
-    cleanup.push(() => sim.close());
     const env = 'Conv';
-    const { resources, cluster, applier } = deviceApplier({ env, urls: [url] });
-    cleanup.push(() => cluster.close());
+    const { sim, resources, applier } = await simulatedApplier(env, cleanup);
     const ids = lbIds();
     const pool = requests.createPool(ids, { protocol: 'HTTPS' });
     const hm = requests.createHealthMonitor(ids, pool.object.id as string, { type: 'TLS-HELLO' });
@@ -298,12 +294,12 @@ describe('TLS-HELLO convergence on the simulated BIG-IP (agent path, stores in m
     // Someone changes the program on the device: the next full apply restores ours, in place.
     const auth = `Basic ${Buffer.from('admin:admin').toString('base64')}`;
     const other = Buffer.from('#!/bin/sh\necho up\n');
-    await fetch(`${url}/mgmt/shared/file-transfer/uploads/other`, {
+    await fetch(`${sim.baseUrl}/mgmt/shared/file-transfer/uploads/other`, {
       method: 'POST',
       headers: { authorization: auth, 'content-range': `0-${other.length - 1}/${other.length}` },
       body: other,
     });
-    await fetch(`${url}${programPath}`, {
+    await fetch(`${sim.baseUrl}${programPath}`, {
       method: 'PATCH',
       headers: { authorization: auth, 'content-type': 'application/json' },
       body: JSON.stringify({ sourcePath: 'file:///var/config/rest/downloads/other' }),
@@ -314,7 +310,7 @@ describe('TLS-HELLO convergence on the simulated BIG-IP (agent path, stores in m
       `POST /mgmt/shared/file-transfer/uploads/${env}_${ids.loadbalancerId}_tls_hello`,
       `PATCH ${programPath}`,
     ]);
-    const read = await fetch(`${url}${programPath}`, { headers: { authorization: auth } });
+    const read = await fetch(`${sim.baseUrl}${programPath}`, { headers: { authorization: auth } });
     expect(((await read.json()) as { checksum: string }).checksum).toBe(sha1Checksum());
     from = sim.calls.length;
     await applier.apply({ ...target, operation: 'sync' });

@@ -1,6 +1,7 @@
 import { StaticCredentials } from '../../functions/adapters/device-credentials.js';
 import { type ApplyTarget, LoadBalancerApplier } from '../../functions/services/load-balancer-applier.js';
 import { wirePartitionWriter } from '../../functions/wiring/device-cluster-wiring.js';
+import { BigIpSimulator } from '../../local/bigip-simulator/bigip-simulator.js';
 import { uuid } from './factories.js';
 import { InMemoryAgentRegistry } from './fakes/in-memory-agent-registry.js';
 import { InMemoryBindingStore } from './fakes/in-memory-binding-store.js';
@@ -53,6 +54,18 @@ export function deviceApplier(o: {
     clock: Date.now,
   });
   return { resources, cluster, writer, sync, applier };
+}
+
+/** One agent's applier on a fresh simulated BIG-IP, both closed by the caller's `closers`. */
+export async function simulatedApplier(env: string, closers: (() => Promise<void>)[]) {
+  const sim = new BigIpSimulator();
+  const url = await sim.listen();
+  const wired = deviceApplier({ env, urls: [url] });
+  closers.push(
+    () => wired.cluster.close(),
+    () => sim.close(),
+  );
+  return { sim, ...wired };
 }
 
 /** What a load balancer's create asks its applier to converge: the whole tree, as the worker asks. */
