@@ -24,7 +24,7 @@ import { isPending } from '../functions/domain/resource-state.js';
 import { type MetricEvent, metricEvents } from '../functions/shared/telemetry.js';
 import { describeTiming, TIMING_MODELS, type TimingModel } from '../local/bigip-simulator/timing-model.js';
 import { type LocalStack, startLocalStack } from '../local/local-stack.js';
-import { deviceLowerBoundSeconds } from './support/device-bound.js';
+import { deviceLowerBoundSeconds, writeSlotSeconds } from './support/device-bound.js';
 import { benchTenant, httpPoolTree, standardSequence, vipSequence } from './support/load-balancer-trees.js';
 import { startBenchServices } from './support/local-services.js';
 import { machine, printTable, summarize, writeResult } from './support/stats.js';
@@ -64,6 +64,8 @@ interface Scenario {
   restCalls: number;
   configSyncs: number;
   overlappingSyncs: number;
+  /** How long the busiest unit's one write slot was busy with these changes under the model (what they cost the device). */
+  writeSlotSeconds: number;
   latency?: ReturnType<typeof summarize>;
 }
 
@@ -91,16 +93,21 @@ function finished() {
 }
 
 /** What the agents and devices did between two points. */
-function meter(stack: LocalStack) {
+function meter(stack: LocalStack, timing: TimingModel) {
   const calls = () => stack.agents.reduce((n, a) => n + a.calls.length, 0);
   const syncs = () => stack.devices.reduce((n, d) => n + d.sync.requested, 0);
   const overlaps = () => stack.devices.reduce((n, d) => n + d.sync.overlapping, 0);
+  const deviceCalls = stack.devices.map((d) => d.calls.length);
   const start = { calls: calls(), syncs: syncs(), overlaps: overlaps(), at: performance.now() };
   return () => ({
     seconds: Math.round((performance.now() - start.at) / 10) / 100,
     restCalls: calls() - start.calls,
     configSyncs: syncs() - start.syncs,
     overlappingSyncs: overlaps() - start.overlaps,
+    // The busiest unit's write slot (the active one: the other gets only its own self IPs).
+    writeSlotSeconds: Math.max(
+      ...stack.devices.map((d, i) => writeSlotSeconds(timing, d.calls.slice(deviceCalls[i]))),
+    ),
   });
 }
 
@@ -191,7 +198,7 @@ async function run(timing: TimingModel): Promise<Scenario[]> {
     // 1. A thousand members, one request each.
     if (wanted.has('members')) {
       const { ids, poolId } = await readyPool();
-      const done = meter(stack);
+      const done = meter(stack, timing);
       const requests = finished();
       await client.submitMany(
         Array.from({ length: N_MEMBERS }, (_, i) => ({
@@ -210,7 +217,7 @@ async function run(timing: TimingModel): Promise<Scenario[]> {
         requests: N_MEMBERS,
         ...active,
         // Calls and syncs until the last message was consumed.
-        ...pick(done(), 'restCalls', 'configSyncs', 'overlappingSyncs'),
+        ...pick(done(), 'restCalls', 'configSyncs', 'overlappingSyncs', 'writeSlotSeconds'),
         deviceLowerBoundSeconds: lowerBound(1),
         latency: summarize(requests.seconds),
       });
@@ -219,7 +226,7 @@ async function run(timing: TimingModel): Promise<Scenario[]> {
     // 2. The same thousand as one batch.
     if (wanted.has('batch')) {
       const { ids, poolId } = await readyPool();
-      const done = meter(stack);
+      const done = meter(stack, timing);
       const requests = finished();
       await client.submitMany([memberBatch(ids, poolId, 0)]);
       // The worker's own report first (in-process, no read): polling the 1,000-member tree every
@@ -246,7 +253,7 @@ async function run(timing: TimingModel): Promise<Scenario[]> {
         stack,
         setups.map((s) => s.ids.loadbalancerId),
       );
-      const done = meter(stack);
+      const done = meter(stack, timing);
       const requests = finished();
       await client.submitMany(
         setups.map((s, i) => ({
@@ -281,7 +288,7 @@ async function run(timing: TimingModel): Promise<Scenario[]> {
     // 4. The standard sequence of bench:bigip, each request waited for.
     if (wanted.has('sequence')) {
       const { ids, messages: steps } = standardSequence(tenant(), nextVip(), (i) => memberAddress(9_000 + i));
-      const done = meter(stack);
+      const done = meter(stack, timing);
       for (const step of steps) {
         const [submitted] = await client.submitMany([step]);
         await client.wait(ids.loadbalancerId, {
@@ -306,7 +313,7 @@ async function run(timing: TimingModel): Promise<Scenario[]> {
       await client.submitMany([memberBatch(ids, poolId, 20_000)]);
       await setup.all(1);
       await settled(stack, [ids.loadbalancerId], { type: 'member', count: N_MEMBERS });
-      const done = meter(stack);
+      const done = meter(stack, timing);
       await client.submitMany([
         { ...ids, resource: 'loadbalancer', operation: 'delete', object: { id: ids.loadbalancerId } },
       ]);
@@ -327,7 +334,7 @@ async function run(timing: TimingModel): Promise<Scenario[]> {
     if (wanted.has('one-tenant')) {
       const tenantId = tenant();
       const built = Array.from({ length: N_TENANT_LBS }, () => httpPoolTree(tenantId, nextVip()));
-      const done = meter(stack);
+      const done = meter(stack, timing);
       const requests = finished();
       await client.submitMany(built.flatMap((b) => b.messages));
       await requests.all(3 * N_TENANT_LBS);
@@ -361,6 +368,7 @@ for (const name of chosen) {
       requests: s.requests,
       'to all ACTIVE (s)': s.seconds,
       'device lower bound (s)': s.deviceLowerBoundSeconds,
+      'write slot busy (s)': s.writeSlotSeconds,
       'REST calls': s.restCalls,
       'config-syncs': s.configSyncs,
       'overlapping syncs': s.overlappingSyncs,
