@@ -57,8 +57,8 @@ export interface NetworkDrift {
  */
 export class NetworkProvisioner {
   private readonly ready = new Set<number>();
-  /** Puts under way, shared by every change that needs the network meanwhile. */
-  private readonly putting = new Map<number, Promise<void>>();
+  /** Puts under way, shared by every change that needs the network meanwhile (see `share`). */
+  private readonly putting = new Map<number, Promise<boolean>>();
 
   constructor(private readonly deps: NetworkProvisionerDeps) {}
 
@@ -72,19 +72,23 @@ export class NetworkProvisioner {
   async ensure(rds: Iterable<number>): Promise<void> {
     for (const rd of [...new Set(rds)].sort((a, b) => a - b)) {
       if (rd === 0 || this.ready.has(rd)) continue;
-      // Changes applied side by side may need one network at once: one put, which all of them wait
-      // for (a second would find the network's lease held and fail its change).
-      let putting = this.putting.get(rd);
-      if (!putting) {
-        putting = this.put(rd)
-          .then(() => {
-            this.ready.add(rd);
-          })
-          .finally(() => this.putting.delete(rd));
-        this.putting.set(rd, putting);
-      }
-      await putting;
+      await this.share(rd);
+      this.ready.add(rd);
     }
+  }
+
+  /**
+   * One put of a network at a time in this process: changes applied side by side that need it at
+   * once wait for the same one (a second would find the network's lease held and fail its change).
+   * True when it put something back.
+   */
+  private share(rd: number): Promise<boolean> {
+    let putting = this.putting.get(rd);
+    if (!putting) {
+      putting = this.put(rd).finally(() => this.putting.delete(rd));
+      this.putting.set(rd, putting);
+    }
+    return putting;
   }
 
   /**
@@ -94,9 +98,16 @@ export class NetworkProvisioner {
   async recheck(rds: Iterable<number>): Promise<boolean> {
     let repaired = false;
     for (const rd of new Set(rds)) {
-      if (rd === 0 || !this.ready.has(rd)) continue;
+      if (rd === 0) continue;
+      // Another change refused beside this one is putting it back: its answer is this one's.
+      const under = this.putting.get(rd);
+      if (under) {
+        repaired = (await under) || repaired;
+        continue;
+      }
+      if (!this.ready.has(rd)) continue;
       this.ready.delete(rd);
-      repaired = (await this.put(rd)) || repaired;
+      repaired = (await this.share(rd)) || repaired;
       this.ready.add(rd);
     }
     return repaired;

@@ -99,6 +99,20 @@ describe('NetworkProvisioner', () => {
     expect(await f.provisioner.recheck([2])).toBe(false);
   });
 
+  it('answers two changes refused at once in a network removed meanwhile from one repair: both are sent again', async () => {
+    const writes = (f: ReturnType<typeof fixture>) => [...f.a.events, ...f.b.events, ...f.lease.events];
+    const alone = fixture();
+    await alone.provisioner.ensure([2]);
+    alone.a.net.clear();
+    await alone.provisioner.recheck([2]);
+    const f = fixture();
+    await f.provisioner.ensure([2]);
+    f.a.net.clear();
+    const both = await Promise.all([f.provisioner.recheck([2]), f.provisioner.recheck([2])]);
+    expect(both).toEqual([true, true]);
+    expect(writes(f)).toEqual(writes(alone));
+  });
+
   it('reports (and when asked repairs) a network that differs on a unit', async () => {
     const f = fixture();
     await f.provisioner.ensure([2]);
