@@ -51,6 +51,13 @@ const PREPARED_STATUS_MS = 1_000;
 /** The longest a sync is held for writers still sending, whatever the last sync took. */
 const HOLD_MAX_MS = 5_000;
 /**
+ * A held sync waits for writers still sending at most this many syncs' time. With one, the last
+ * writes of a hundred tenants' burst often landed just behind a sync that had gone (17 runs of 20
+ * within 1.2 × the device's bound); with two, 19 of 20, with three syncs a run where one-sync
+ * holds ran four or five (bench/README, "Issue 34, 2026-12-05 (second session)").
+ */
+const HOLD_SYNCS = 2;
+/**
  * Syncs shorter than this are never held: few writes land during one, and the hold's own scan and
  * ledger write would cost more than it saves (found by the soak, whose syncs are instant).
  */
@@ -269,7 +276,7 @@ export class GroupSync {
 
   /**
    * Whether the group looks busy to this writer: one of its claims was refused within the last two
-   * syncs' time (the writers of one invocation or container apply side by side, so this sees a
+   * holds' time (the writers of one invocation or container apply side by side, so this sees a
    * burst). A quiet change's claim is then never held: no scan, no wait, nothing more written.
    */
   private busy(now: number): boolean {
@@ -279,24 +286,23 @@ export class GroupSync {
   }
 
   /**
-   * How long this writer would hold a sync: about one sync's time (its last, or the group's from
+   * How long this writer would hold a sync: HOLD_SYNCS syncs' time (its last, or the group's from
    * the ledger, else a second), at most HOLD_MAX_MS; undefined when it never holds (no view of the
    * writers, or short syncs).
    */
   private holdMs(): number | undefined {
     if (this.deps.writers === undefined) return undefined;
     const estimate = this.lastSyncMs ?? 1_000;
-    return estimate < HOLD_MIN_SYNC_MS ? undefined : Math.min(HOLD_MAX_MS, estimate);
+    return estimate < HOLD_MIN_SYNC_MS ? undefined : Math.min(HOLD_MAX_MS, HOLD_SYNCS * estimate);
   }
 
   /**
    * Holds a claimed sync (claimed at `claimedAt`) until no writer of the cluster holds a partition
-   * lease, for at most about one sync's time: a change that lands while a sync runs waits for the
-   * rest of it and for a whole sync more, so holding this one that long for writes on their way
-   * costs the writers it serves no more than that, and each write it waits for needs no sync of its
-   * own (found by bench:pipeline's hundred tenants, whose last writes landed just after a sync
-   * started and waited for two). The bound keeps a steady stream of writers from holding a sync
-   * longer. Its first count may still see its own writer's lease (released beside the claim), and
+   * lease, for at most HOLD_SYNCS syncs' time: a change that lands while a sync runs waits for the
+   * rest of it and for a whole sync more, so holding this one for writes on their way costs the
+   * writers it serves about that, and each write it waits for needs no sync of its own (found by
+   * bench:pipeline's hundred tenants, whose last writes landed just after a sync started and
+   * waited for two). The bound keeps a steady stream of writers from holding a sync longer. Its first count may still see its own writer's lease (released beside the claim), and
    * the hold then lasts a poll: counting only once that release was done, or holding every sync a
    * poll, did not measure better (bench/README, "Issue 34, 2026-12-05"). True when it waited.
    */
