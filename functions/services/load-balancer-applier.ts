@@ -27,6 +27,7 @@ import type {
 } from '../domain/ports.js';
 import {
   buildTree,
+  isDeleted,
   isPending,
   type LoadBalancerTree,
   type ResourceRecord,
@@ -135,9 +136,8 @@ interface Staged {
   written: Set<string>;
 }
 
-/** Whether a change deletes its load balancer (which may remove its tenant's partition folder). */
-const deletesLoadBalancer = (change: readonly ApplyTarget[]) =>
-  change.some((t) => t.resource === 'loadbalancer' && t.operation === 'delete');
+/** The load balancer a change is for. */
+const lbOf = (change: readonly ApplyTarget[]) => (change[0] as ApplyTarget).loadbalancerId;
 
 /** What became of one load balancer's change under the lease. */
 type ChangeWork = { done: ApplyResult } | { staged: Staged[]; refused?: ApplyResult } | { error: unknown };
@@ -205,26 +205,37 @@ export class LoadBalancerApplier {
     let written: WriteResult<ChangeWork[]>;
     try {
       written = await this.deps.writer.write(partitionName(this.deps.env, tenantId), async (session) => {
+        // Each change's desired tree, read inside the lease (a writer that waited plans from the newest).
+        const trees = await Promise.all(
+          changes.map(async (change, i) =>
+            settled[i] ? undefined : { records: await this.deps.resources.loadRecords(lbOf(change)) },
+          ),
+        );
         const one = async (i: number): Promise<ChangeWork> => {
-          if (settled[i]) return { done: SERVED_EARLIER };
+          const read = trees[i];
+          if (!read) return { done: SERVED_EARLIER };
           try {
-            return await this.underLease(changes[i] as readonly ApplyTarget[], session);
+            return await this.underLease(changes[i] as readonly ApplyTarget[], read.records, session);
           } catch (error) {
             return { error };
           }
         };
         // Load balancers' changes touch objects of their own, so they go side by side under the one
         // lease: their reads, enlists and read-backs overlap (the device still takes one write at a
-        // time). A load balancer's delete may remove the partition's folder, which a change beside it
-        // could be writing into: deletes go after the others, one at a time.
-        const deletes = changes.flatMap((change, i) => (deletesLoadBalancer(change) ? [i] : []));
+        // time). A load balancer whose desired state is deleted may have its plan remove the
+        // partition's folder (whatever request brought it here), which a change beside it could be
+        // writing into: those go after the others, one at a time.
+        const deleted = trees.map((read) => {
+          const tree = read && buildTree(read.records);
+          return tree !== undefined && isDeleted(tree, tree.root);
+        });
         const work: ChangeWork[] = new Array(changes.length);
         await Promise.all(
-          changes.map(async (change, i) => {
-            if (!deletesLoadBalancer(change)) work[i] = await one(i);
+          changes.map(async (_, i) => {
+            if (!deleted[i]) work[i] = await one(i);
           }),
         );
-        for (const i of deletes) work[i] = await one(i);
+        for (const [i, last] of deleted.entries()) if (last) work[i] = await one(i);
         return work;
       });
     } catch (error) {
@@ -309,10 +320,13 @@ export class LoadBalancerApplier {
     }
   }
 
-  private async underLease(targets: readonly ApplyTarget[], session: PartitionSession): Promise<ChangeWork> {
+  private async underLease(
+    targets: readonly ApplyTarget[],
+    records: ResourceRecord[],
+    session: PartitionSession,
+  ): Promise<ChangeWork> {
     const { env, resources, clock } = this.deps;
     const first = targets[0] as ApplyTarget;
-    const records = await resources.loadRecords(first.loadbalancerId);
     const tree = buildTree(records);
     if (!tree) return { done: { outcome: 'gone' } };
     if (tree.root.env !== env || tree.root.tenantId !== first.tenantId) {

@@ -590,8 +590,12 @@ describe('LoadBalancerApplier over in-memory ports', () => {
         log.push(`execute ${[...new Set(plan.commands.map((c) => c.op))].join(',')}`);
         return execute(partition, plan, options);
       };
+      // The deleted load balancer's change is brought by a pool request (its delete, recorded after,
+      // comes in a later batch): what decides is its desired state, not the request.
+      const pool = await f.record(requests.createPool(gone));
+      await f.record(requests.delete('loadbalancer', gone, gone.loadbalancerId));
       const changes = [
-        await f.record(requests.delete('loadbalancer', gone, gone.loadbalancerId)),
+        pool,
         await f.record(requests.createLoadbalancer(a)),
         await f.record(requests.createLoadbalancer(b)),
       ];
