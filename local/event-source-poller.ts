@@ -6,6 +6,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { lambdaRecordOf } from '../functions/adapters/sqs-queue-taker.js';
 import { type InvocationTrace, inFunction, type LocalFunction } from './function-scope.js';
 
 export interface PollerOptions {
@@ -135,31 +136,7 @@ export class EventSourcePoller {
   }
 
   private toRecord(m: Message): SQSRecord {
-    const region = this.options.queueArn.split(':')[3] ?? 'us-east-1';
-    const attributes = Object.fromEntries(
-      Object.entries(m.Attributes ?? {}).map(([k, v]) => [k, String(v)]),
-    ) as unknown as SQSRecord['attributes'];
-    return {
-      messageId: m.MessageId as string,
-      receiptHandle: m.ReceiptHandle as string,
-      body: m.Body ?? '',
-      attributes,
-      messageAttributes: Object.fromEntries(
-        Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [
-          k,
-          {
-            dataType: v.DataType as string,
-            ...(v.StringValue !== undefined ? { stringValue: v.StringValue } : {}),
-            stringListValues: [],
-            binaryListValues: [],
-          },
-        ]),
-      ),
-      md5OfBody: m.MD5OfBody ?? '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: this.options.queueArn,
-      awsRegion: region,
-    };
+    return lambdaRecordOf(m, this.options.queueArn);
   }
 
   private context(): Context {

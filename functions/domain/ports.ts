@@ -419,6 +419,18 @@ export interface QueueInbox {
   depth(queueUrl: string): Promise<number>;
 }
 
+/**
+ * An agent's own queue as its worker reads it between the event source's batches: the messages
+ * queued behind a busy device group's sync (handlers/queued-work.ts). `M` is a message as the
+ * worker's handler sees it.
+ */
+export interface QueueTaker<M> {
+  /** Up to `max` messages, each kept invisible for `holdSeconds`; waits up to `waitSeconds` for the first. */
+  take(max: number, waitSeconds: number, holdSeconds: number): Promise<M[]>;
+  /** Deletes messages the worker handled (what Lambda does for the batch it invoked the worker with). */
+  acknowledge(messages: readonly M[]): Promise<void>;
+}
+
 /** Pushes a message's next delivery back: the back-off between attempts of a retried message. */
 export interface MessageVisibility {
   delay(receiptHandle: string, seconds: number): Promise<void>;

@@ -1,7 +1,7 @@
 import type { SQSRecord } from 'aws-lambda';
 import { BigIpError, RejectedRequestError } from '../domain/errors.js';
 import { parseForwarded } from '../domain/lbaas-request.js';
-import type { MessageVisibility, ResourceStore } from '../domain/ports.js';
+import type { MessageVisibility, QueueTaker, ResourceStore } from '../domain/ports.js';
 import {
   type ApplyResult,
   type ApplyTarget,
@@ -20,6 +20,7 @@ import {
   processFifoBatch,
   type RecordResult,
 } from './queue-record-handling.js';
+import { takeQueuedWork } from './queued-work.js';
 
 export interface AgentWorkerDeps {
   config: AgentConfig;
@@ -31,6 +32,11 @@ export interface AgentWorkerDeps {
   calls: { ms: number }[];
   clock: () => number;
   random: () => number;
+  /**
+   * The agent's own queue, read while the invocation's changes wait on a busy device group
+   * (queued-work.ts); absent: only the event source's batches.
+   */
+  queuedWork?: { taker: QueueTaker<SQSRecord>; busy: () => boolean; sleep: (ms: number) => Promise<void> };
 }
 
 /**
@@ -52,7 +58,8 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
     settled: PromiseSettledResult<ApplyResult> | undefined,
     hold: InFlightHold,
   ): Promise<RecordResult> => {
-    await hold.release(record);
+    // A record done stays held until its batch ends (its deletion follows); one that fails is let go
+    // first, so no renewal lands after its own back-off.
     if (!parsed.ok || !settled) {
       const reason = parsed.ok ? 'not applied' : parsed.reason;
       logger.warn('forwarded message rejected', { reason, messageId: record.messageId });
@@ -97,6 +104,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
     }
     if (error instanceof BigIpError) emitMetric(metrics, METRICS.bigipErrors.name);
     emitMetric(metrics, METRICS.applies.name, 1, { Outcome: 'retry' });
+    await hold.release(record);
     return failRecord(record, failureOf(error), {
       maxAttempts: config.maxAttempts,
       retry: config.retry,
@@ -115,20 +123,21 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
     });
   };
 
-  return async (event) => {
-    emitMetric(metrics, METRICS.messages.name, event.Records.length);
-    const hold = holdInFlight(event.Records, {
+  /** A batch applied and reported; its in-flight hold is the caller's to stop once the batch is acknowledged. */
+  const runBatch = async (records: SQSRecord[], held = false) => {
+    emitMetric(metrics, METRICS.messages.name, records.length);
+    const hold = holdInFlight(records, {
       visibility: deps.visibility,
       holdMs: config.inFlightHoldMs,
       onError: (error) => logger.warn('could not renew the in-flight hold', { error }),
+      held,
     });
-    deps.calls.length = 0;
     try {
       // One pass: every load balancer's requests applied at once, then each record reported from its
       // load balancer's result, in FIFO order (a failed record fails the rest of its message group).
-      const { parsed, outcomes } = await applyBatch(event.Records, applier);
-      return await processFifoBatch(
-        event.Records,
+      const { parsed, outcomes } = await applyBatch(records, applier);
+      const response = await processFifoBatch(
+        records,
         (record) =>
           report(
             record,
@@ -144,8 +153,47 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
           );
         },
       );
-    } finally {
+      return { response, hold };
+    } catch (error) {
       await hold.stop();
+      throw error;
+    }
+  };
+
+  return async (event, context) => {
+    deps.calls.length = 0;
+    const holds: InFlightHold[] = [];
+    try {
+      const own = runBatch(event.Records).then(({ response, hold }) => {
+        holds.push(hold);
+        return response;
+      });
+      const queued = deps.queuedWork;
+      if (queued) {
+        // Half the invocation's time at most: a change taken late must still end inside it.
+        const until = (context?.getRemainingTimeInMillis?.() ?? 0) / 2;
+        await takeQueuedWork(
+          own,
+          async (records) => {
+            const { response, hold } = await runBatch(records, true);
+            holds.push(hold);
+            return new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+          },
+          {
+            taker: queued.taker,
+            busy: queued.busy,
+            holdSeconds: Math.max(1, Math.round(config.inFlightHoldMs / 1000)),
+            waitSeconds: 1,
+            pollMs: 200,
+            hasTime: () => (context?.getRemainingTimeInMillis?.() ?? 0) > until,
+            sleep: queued.sleep,
+            onError: (error) => logger.warn('could not take queued work', { error }),
+          },
+        );
+      }
+      return await own;
+    } finally {
+      await Promise.all(holds.map((h) => h.stop()));
       if (deps.calls.length > 0) {
         emitMetric(metrics, METRICS.bigipCalls.name, deps.calls.length);
         const ms = deps.calls.reduce((sum, c) => sum + c.ms, 0) / deps.calls.length;

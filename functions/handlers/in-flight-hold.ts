@@ -2,9 +2,9 @@ import type { SQSRecord } from 'aws-lambda';
 import type { MessageVisibility } from '../domain/ports.js';
 
 export interface InFlightHold {
-  /** The record is settled (done, or failed with its own back-off): stop renewing it. */
+  /** The record failed and gets its own back-off (or is let go at once): stop renewing it first. */
   release(record: SQSRecord): Promise<void>;
-  /** The invocation ends: stop renewing what is left (skipped records come back after the hold). */
+  /** The invocation ends: stop renewing what is left (done records are deleted next; skipped ones come back after the hold). */
   stop(): Promise<void>;
 }
 
@@ -13,6 +13,8 @@ export interface InFlightHoldOptions {
   /** How long a record stays invisible without a renewal: how long it waits if this worker dies. */
   holdMs: number;
   onError: (error: unknown) => void;
+  /** The messages were received with the hold already (taken by the worker itself): no first call. */
+  held?: boolean;
 }
 
 /**
@@ -33,7 +35,7 @@ export function holdInFlight(records: SQSRecord[], options: InFlightHoldOptions)
   // The first hold is not waited for: the batch's work starts beside it (one round trip fewer
   // before the device), and every release and the end wait for it, so it never lands after a
   // record's own back-off. Until it lands the messages keep the receive's visibility, as before it.
-  renew();
+  if (!options.held) renew();
   // Renew at a third of the hold: two renewals can fail before a live worker's message reappears.
   const timer = setInterval(renew, (seconds * 1000) / 3);
   timer.unref?.();

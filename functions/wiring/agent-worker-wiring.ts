@@ -10,6 +10,7 @@ import { DynamoDbPartitionLease } from '../adapters/dynamodb-partition-lease.js'
 import { DynamoDbResourceStore } from '../adapters/dynamodb-resource-store.js';
 import { DynamoDbSyncLedger } from '../adapters/dynamodb-sync-ledger.js';
 import { SqsMessageVisibility } from '../adapters/sqs-message-visibility.js';
+import { SqsQueueTaker } from '../adapters/sqs-queue-taker.js';
 import { APPLY_CADENCE } from '../domain/apply-cadence.js';
 import type { CertificateStore, ResourceStore } from '../domain/ports.js';
 import { type AgentWorkerDeps, createAgentWorkerHandler } from '../handlers/agent-worker-handler.js';
@@ -46,7 +47,7 @@ export function wireAgentWorker(
   const telemetry = overrides.telemetry ?? createTelemetry('agent', config.env, config.host);
   const calls: RestCall[] = [];
   const db = createDocumentClient(clients.dynamodb);
-  const { cluster, writer, networks } = wirePartitionWriter(config, {
+  const { cluster, sync, writer, networks } = wirePartitionWriter(config, {
     ...overrides,
     env: config.env,
     lease: new DynamoDbPartitionLease(db, config.tables.leases, {
@@ -97,6 +98,11 @@ export function wireAgentWorker(
     calls,
     clock,
     random: overrides.random ?? Math.random,
+    queuedWork: {
+      taker: new SqsQueueTaker(clients.sqs, config.agentQueueUrl),
+      busy: () => sync.isBusy(),
+      sleep: systemTimers.sleep,
+    },
   };
   return { handler: createAgentWorkerHandler(deps), deps, applier, cluster, calls, resources, telemetry };
 }

@@ -508,6 +508,69 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     expect(released.waited).toBeLessThan(30);
   });
 
+  it('holds on past its bound while the writers left drain within a sync, never while they do not', async () => {
+    /**
+     * Sync 2, claimed by w2 under contention while eight writers hold leases; from 100 ms after the
+     * claim they let go one every `everyMs` (a device working through its queue), or never.
+     */
+    const secondSync = async (everyMs: number | undefined) => {
+      const { a, b, time } = pair(new VirtualTime(), 300);
+      const ledger = new InMemorySyncLedger();
+      const lease = new InMemoryLease({ clock: time.clock });
+      const writers = (now: number) => lease.countHeld('E#c1#', now);
+      const w1 = groupSync([a, b], time, { ledger, owner: 'w1', writers });
+      const w2 = groupSync([a, b], time, { ledger, owner: 'w2', writers });
+      let claimedAt = 0;
+      let bound = 0;
+      let lastRelease = 0;
+      await time.run(
+        (async () => {
+          write(a, pool('early'));
+          const one = w1.confirm(a, holds('early'), { changed: true });
+          for (let i = 0; i < 8; i++) await lease.acquire(`E#c1#W${i}`, `w${i}`);
+          await time.sleep(5);
+          write(a, pool('mid'));
+          const two = w2.confirm(a, holds('mid'), { changed: true });
+          for (;;) {
+            const state = await ledger.read('c1#dg', time.now);
+            if (state.started >= 2) {
+              bound = 2 * (state.lastTookMs ?? 0);
+              break;
+            }
+            claimedAt = time.now;
+            await time.sleep(1);
+          }
+          if (everyMs !== undefined) {
+            await time.sleep(100);
+            for (let i = 0; i < 8; i++) {
+              await lease.release(`E#c1#W${i}`, `w${i}`);
+              lastRelease = time.now;
+              if (i < 7) await time.sleep(everyMs);
+            }
+          }
+          await Promise.all([one, two]);
+        })(),
+      );
+      expect(b.objects.has('pool/P/mid')).toBe(true);
+      expect(bound).toBeGreaterThan(500);
+      return { waited: (a.syncTimes[1] as number) - claimedAt, lastRelease: lastRelease - claimedAt, bound };
+    };
+    // Eight writers let go every 80 ms: the last at about 660 ms, past the ~600 ms bound, with the
+    // rest due well inside a sync's time when the bound runs out: held until they are done.
+    const draining = await secondSync(80);
+    expect(draining.lastRelease).toBeGreaterThan(draining.bound);
+    expect(draining.waited).toBeGreaterThanOrEqual(draining.lastRelease);
+    expect(draining.waited).toBeLessThan(draining.lastRelease + 10);
+    // Every 400 ms: the rest would take longer than a sync, so the bound holds (the next sync takes them).
+    const slow = await secondSync(400);
+    expect(slow.waited).toBeGreaterThanOrEqual(slow.bound - 1);
+    expect(slow.waited).toBeLessThan(slow.bound + 10);
+    // Writers that never let go do not fall: the bound holds.
+    const stuck = await secondSync(undefined);
+    expect(stuck.waited).toBeGreaterThanOrEqual(stuck.bound - 1);
+    expect(stuck.waited).toBeLessThan(stuck.bound + 10);
+  });
+
   it('runs another sync when one ended without the change on the peer', async () => {
     const { a, b, time } = pair();
     const sync = groupSync([a, b], time);

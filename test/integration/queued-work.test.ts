@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { SqsMessageVisibility } from '../../functions/adapters/sqs-message-visibility.js';
+import { lambdaRecordOf, SqsQueueTaker } from '../../functions/adapters/sqs-queue-taker.js';
+import { BigIpError } from '../../functions/domain/errors.js';
+import { createAgentWorkerHandler } from '../../functions/handlers/agent-worker-handler.js';
+import type {
+  ApplyResult,
+  ApplyTarget,
+  LoadBalancerApplier,
+} from '../../functions/services/load-balancer-applier.js';
+import type { AgentConfig } from '../../functions/shared/config.js';
+import { createTelemetry } from '../../functions/shared/telemetry.js';
+import { sleep } from '../../functions/shared/timers.js';
+import { freshQueue, localClients } from '../support/local-aws.js';
+
+const { sqs } = localClients();
+const TENANT = '3f2a9c0d7e6b4d1a8c5e9f0a1b2c3d4e';
+
+/** A member create forwarded to agent a1, for its own load balancer (its own message group). */
+function forwarded(loadbalancerId: string) {
+  return JSON.stringify({
+    request: {
+      version: 1,
+      requestId: randomUUID(),
+      operation: 'create',
+      resource: 'member',
+      tenantId: TENANT,
+      loadbalancerId,
+      object: { id: randomUUID(), pool_id: randomUUID(), address: '10.0.0.5', protocol_port: 80 },
+    },
+    scheduling: { kind: 'bound', host: 'a1', scheduledAt: Date.now(), env: 'it' },
+  });
+}
+
+async function send(url: string, loadbalancerId: string) {
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: url,
+      MessageBody: forwarded(loadbalancerId),
+      MessageGroupId: loadbalancerId,
+      MessageDeduplicationId: randomUUID(),
+    }),
+  );
+}
+
+async function receiveAll(url: string, waitSeconds: number) {
+  const out = await sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: url,
+      MaxNumberOfMessages: 10,
+      WaitTimeSeconds: waitSeconds,
+      MessageSystemAttributeNames: ['All'],
+    }),
+  );
+  return out.Messages ?? [];
+}
+
+const applied = (): ApplyResult => ({
+  outcome: 'applied',
+  commands: 1,
+  atomic: false,
+  skipped: [],
+  statuses: 1,
+  device: 'bigip1',
+});
+
+describe('a worker takes its queue’s next messages while its change waits on a busy group (fauxqs)', () => {
+  it('applies them in the same invocation, deletes what it handled, and leaves a failed one to its back-off', async () => {
+    const queue = await freshQueue(sqs, 'taker', { visibilityTimeoutSeconds: 60 });
+    const own = randomUUID();
+    const others = Array.from({ length: 5 }, () => randomUUID());
+    const failing = others[2] as string;
+    // The event source's batch: one message, received as Lambda's poller would.
+    await send(queue.url, own);
+    const [first] = await receiveAll(queue.url, 1);
+    const event = { Records: [lambdaRecordOf(first as NonNullable<typeof first>, queue.arn)] };
+    // Then five more arrive, each for another load balancer.
+    for (const lb of others) await send(queue.url, lb);
+
+    // The applier: the invocation's own change waits (for its sync) until the others were applied.
+    const seen: string[] = [];
+    let othersDone: () => void = () => undefined;
+    const allOthers = new Promise<void>((r) => {
+      othersDone = r;
+    });
+    const applier = {
+      async applyAll(changes: readonly (readonly ApplyTarget[])[]) {
+        return Promise.allSettled(
+          changes.map(async (change) => {
+            const lb = change[0]?.loadbalancerId as string;
+            if (lb === own) {
+              await Promise.race([allOthers, sleep(10_000)]);
+              return applied();
+            }
+            seen.push(lb);
+            if (others.every((o) => seen.includes(o))) othersDone();
+            if (lb === failing) throw new BigIpError('device busy', { device: 'bigip1', transient: true });
+            return applied();
+          }),
+        );
+      },
+    } as unknown as LoadBalancerApplier;
+    const config = {
+      env: 'it',
+      host: 'a1',
+      agentQueueUrl: queue.url,
+      maxAttempts: 3,
+      // Longer than the invocation: the failed message is not taken again inside it.
+      retry: { baseSeconds: 3, maxSeconds: 3 },
+      inFlightHoldMs: 20_000,
+    } as AgentConfig;
+    const handler = createAgentWorkerHandler({
+      config,
+      applier,
+      resources: { markError: async () => undefined } as never,
+      visibility: new SqsMessageVisibility(sqs, queue.url),
+      telemetry: createTelemetry('agent', 'it', 'a1'),
+      calls: [],
+      clock: Date.now,
+      random: () => 0.5,
+      queuedWork: { taker: new SqsQueueTaker(sqs, queue.url, queue.arn), busy: () => true, sleep },
+    });
+    const deadline = Date.now() + 60_000;
+    const response = await handler(event, {
+      getRemainingTimeInMillis: () => deadline - Date.now(),
+    } as Context);
+
+    // Its own record is done (Lambda deletes it); the five were taken and applied in this invocation.
+    expect(response.batchItemFailures).toEqual([]);
+    expect([...seen].sort()).toEqual([...others].sort());
+    // Nothing visible now: four deleted, the failed one waits out its three-second back-off, and the
+    // invocation's own record stays in flight for Lambda to delete.
+    expect(await receiveAll(queue.url, 0)).toEqual([]);
+    const again = await receiveAll(queue.url, 10);
+    expect(again.map((m) => JSON.parse(m.Body as string).request.loadbalancerId)).toEqual([failing]);
+    expect(again[0]?.Attributes?.ApproximateReceiveCount).toBe('2');
+  });
+
+  it('takes nothing from the queue while the group is not busy', async () => {
+    const queue = await freshQueue(sqs, 'quiet', { visibilityTimeoutSeconds: 60 });
+    const own = randomUUID();
+    const other = randomUUID();
+    await send(queue.url, own);
+    const [first] = await receiveAll(queue.url, 1);
+    await send(queue.url, other);
+    const seen: string[] = [];
+    const applier = {
+      async applyAll(changes: readonly (readonly ApplyTarget[])[]) {
+        await sleep(600);
+        return changes.map((c) => {
+          seen.push(c[0]?.loadbalancerId as string);
+          return { status: 'fulfilled', value: applied() } as const;
+        });
+      },
+    } as unknown as LoadBalancerApplier;
+    const handler = createAgentWorkerHandler({
+      config: {
+        env: 'it',
+        host: 'a1',
+        maxAttempts: 3,
+        retry: { baseSeconds: 1, maxSeconds: 1 },
+        inFlightHoldMs: 20_000,
+      } as AgentConfig,
+      applier,
+      resources: { markError: async () => undefined } as never,
+      visibility: new SqsMessageVisibility(sqs, queue.url),
+      telemetry: createTelemetry('agent', 'it', 'a1'),
+      calls: [],
+      clock: Date.now,
+      random: () => 0.5,
+      queuedWork: { taker: new SqsQueueTaker(sqs, queue.url, queue.arn), busy: () => false, sleep },
+    });
+    const deadline = Date.now() + 60_000;
+    await handler({ Records: [lambdaRecordOf(first as NonNullable<typeof first>, queue.arn)] }, {
+      getRemainingTimeInMillis: () => deadline - Date.now(),
+    } as Context);
+    expect(seen).toEqual([own]);
+    const left = await receiveAll(queue.url, 1);
+    expect(left.map((m) => JSON.parse(m.Body as string).request.loadbalancerId)).toEqual([other]);
+  });
+});
