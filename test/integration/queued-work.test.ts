@@ -58,6 +58,39 @@ async function receiveAll(url: string, waitSeconds: number) {
   return out.Messages ?? [];
 }
 
+/** The worker's handler on `queue`, with `applier` in place of the device work. */
+function worker(
+  queue: { url: string; arn: string },
+  applier: LoadBalancerApplier,
+  options: { busy: boolean; retrySeconds?: number },
+) {
+  const seconds = options.retrySeconds ?? 1;
+  return createAgentWorkerHandler({
+    config: {
+      env: 'it',
+      host: 'a1',
+      agentQueueUrl: queue.url,
+      maxAttempts: 3,
+      retry: { baseSeconds: seconds, maxSeconds: seconds },
+      inFlightHoldMs: 20_000,
+    } as AgentConfig,
+    applier,
+    resources: { markError: async () => undefined } as never,
+    visibility: new SqsMessageVisibility(sqs, queue.url),
+    telemetry: createTelemetry('agent', 'it', 'a1'),
+    calls: [],
+    clock: Date.now,
+    random: () => 0.5,
+    queuedWork: { taker: new SqsQueueTaker(sqs, queue.url, queue.arn), busy: () => options.busy, sleep },
+  });
+}
+
+/** A Lambda context with a minute left. */
+function minuteLeft(): Context {
+  const deadline = Date.now() + 60_000;
+  return { getRemainingTimeInMillis: () => deadline - Date.now() } as Context;
+}
+
 const applied = (): ApplyResult => ({
   outcome: 'applied',
   commands: 1,
@@ -103,30 +136,8 @@ describe('a worker takes its queue’s next messages while its change waits on a
         );
       },
     } as unknown as LoadBalancerApplier;
-    const config = {
-      env: 'it',
-      host: 'a1',
-      agentQueueUrl: queue.url,
-      maxAttempts: 3,
-      // Longer than the invocation: the failed message is not taken again inside it.
-      retry: { baseSeconds: 3, maxSeconds: 3 },
-      inFlightHoldMs: 20_000,
-    } as AgentConfig;
-    const handler = createAgentWorkerHandler({
-      config,
-      applier,
-      resources: { markError: async () => undefined } as never,
-      visibility: new SqsMessageVisibility(sqs, queue.url),
-      telemetry: createTelemetry('agent', 'it', 'a1'),
-      calls: [],
-      clock: Date.now,
-      random: () => 0.5,
-      queuedWork: { taker: new SqsQueueTaker(sqs, queue.url, queue.arn), busy: () => true, sleep },
-    });
-    const deadline = Date.now() + 60_000;
-    const response = await handler(event, {
-      getRemainingTimeInMillis: () => deadline - Date.now(),
-    } as Context);
+    // Its back-off is longer than the invocation: the failed message is not taken again inside it.
+    const response = await worker(queue, applier, { busy: true, retrySeconds: 3 })(event, minuteLeft());
 
     // Its own record is done (Lambda deletes it); the five were taken and applied in this invocation.
     expect(response.batchItemFailures).toEqual([]);
@@ -156,27 +167,10 @@ describe('a worker takes its queue’s next messages while its change waits on a
         });
       },
     } as unknown as LoadBalancerApplier;
-    const handler = createAgentWorkerHandler({
-      config: {
-        env: 'it',
-        host: 'a1',
-        maxAttempts: 3,
-        retry: { baseSeconds: 1, maxSeconds: 1 },
-        inFlightHoldMs: 20_000,
-      } as AgentConfig,
-      applier,
-      resources: { markError: async () => undefined } as never,
-      visibility: new SqsMessageVisibility(sqs, queue.url),
-      telemetry: createTelemetry('agent', 'it', 'a1'),
-      calls: [],
-      clock: Date.now,
-      random: () => 0.5,
-      queuedWork: { taker: new SqsQueueTaker(sqs, queue.url, queue.arn), busy: () => false, sleep },
-    });
-    const deadline = Date.now() + 60_000;
-    await handler({ Records: [lambdaRecordOf(first as NonNullable<typeof first>, queue.arn)] }, {
-      getRemainingTimeInMillis: () => deadline - Date.now(),
-    } as Context);
+    await worker(queue, applier, { busy: false })(
+      { Records: [lambdaRecordOf(first as NonNullable<typeof first>, queue.arn)] },
+      minuteLeft(),
+    );
     expect(seen).toEqual([own]);
     const left = await receiveAll(queue.url, 1);
     expect(left.map((m) => JSON.parse(m.Body as string).request.loadbalancerId)).toEqual([other]);

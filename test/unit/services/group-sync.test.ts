@@ -135,6 +135,51 @@ async function refusedOnce(time: VirtualTime, a: SyncingUnit, w1: GroupSync, w2:
   );
 }
 
+/**
+ * Sync 2 of a group whose 300 ms sync 1 (w1's) runs when w2 claims the next one, both counting the
+ * cluster's leases as writers: `before` runs once sync 1 started (5 ms before w2's change), `after`
+ * once w2's claim is in the ledger. Answers how long after that claim sync 2 went out, the hold's
+ * bound (twice the last sync's time, which w2 takes from the ledger) and when the claim was seen.
+ */
+async function secondSyncUnderContention(
+  before: (lease: InMemoryLease) => Promise<void>,
+  after: (lease: InMemoryLease, time: VirtualTime) => Promise<void>,
+): Promise<{ waited: number; bound: number; claimedAt: number }> {
+  const { a, b, time } = pair(new VirtualTime(), 300);
+  const ledger = new InMemorySyncLedger();
+  const lease = new InMemoryLease({ clock: time.clock });
+  const writers = (now: number) => lease.countHeld('E#c1#', now);
+  const w1 = groupSync([a, b], time, { ledger, owner: 'w1', writers });
+  const w2 = groupSync([a, b], time, { ledger, owner: 'w2', writers });
+  let claimedAt = 0;
+  let bound = 0;
+  await time.run(
+    (async () => {
+      write(a, pool('early'));
+      const one = w1.confirm(a, holds('early'), { changed: true });
+      await before(lease);
+      await time.sleep(5);
+      write(a, pool('mid'));
+      const two = w2.confirm(a, holds('mid'), { changed: true });
+      for (;;) {
+        const state = await ledger.read('c1#dg', time.now);
+        if (state.started >= 2) {
+          bound = 2 * (state.lastTookMs ?? 0);
+          break;
+        }
+        claimedAt = time.now;
+        await time.sleep(1);
+      }
+      await after(lease, time);
+      await Promise.all([one, two]);
+    })(),
+  );
+  expect(b.objects.has('pool/P/mid')).toBe(true);
+  expect(a.syncTimes[0]).toBe(0);
+  expect(bound).toBeGreaterThan(500);
+  return { waited: (a.syncTimes[1] as number) - claimedAt, bound, claimedAt };
+}
+
 describe('config-sync of a device group (one at a time, shared by every writer)', () => {
   it('confirms a change only once the peer holds it, after a sync that started after the change', async () => {
     const { a, b, time } = pair();
@@ -452,47 +497,18 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
      * Sync 2, claimed by w2 once w1's 300 ms sync 1 ended, while `before` (taken at 0) and `after`
      * (taken 5 ms after the claim) may hold a lease: when it was sent, and how long after its claim.
      */
-    const secondSync = async (leases: { before: 'stuck' | 'released 25 ms after'; after: boolean }) => {
-      const { a, b, time } = pair(new VirtualTime(), 300);
-      const ledger = new InMemorySyncLedger();
-      const lease = new InMemoryLease({ clock: time.clock });
-      const writers = (now: number) => lease.countHeld('E#c1#', now);
-      const w1 = groupSync([a, b], time, { ledger, owner: 'w1', writers });
-      const w2 = groupSync([a, b], time, { ledger, owner: 'w2', writers });
-      let claimedAt = 0;
-      let bound = 0;
-      await time.run(
-        (async () => {
-          write(a, pool('early'));
-          const one = w1.confirm(a, holds('early'), { changed: true });
-          await lease.acquire('E#c1#Before', 'before');
-          await time.sleep(5);
-          write(a, pool('mid'));
-          const two = w2.confirm(a, holds('mid'), { changed: true });
-          for (;;) {
-            const state = await ledger.read('c1#dg', time.now);
-            if (state.started >= 2) {
-              // The hold's bound: twice the last sync's time, which w2 (no sync of its own) takes from the ledger.
-              bound = 2 * (state.lastTookMs ?? 0);
-              break;
-            }
-            claimedAt = time.now;
-            await time.sleep(1);
-          }
+    const secondSync = (leases: { before: 'stuck' | 'released 25 ms after'; after: boolean }) =>
+      secondSyncUnderContention(
+        (lease) => lease.acquire('E#c1#Before', 'before').then(() => undefined),
+        async (lease, time) => {
           await time.sleep(5);
           if (leases.after) await lease.acquire('E#c1#After', 'after');
           if (leases.before !== 'stuck') {
             await time.sleep(20);
             await lease.release('E#c1#Before', 'before');
           }
-          await Promise.all([one, two]);
-        })(),
+        },
       );
-      expect(b.objects.has('pool/P/mid')).toBe(true);
-      expect(a.syncTimes[0]).toBe(0);
-      expect(bound).toBeGreaterThan(200);
-      return { waited: (a.syncTimes[1] as number) - claimedAt, bound };
-    };
     // A writer that never lets go (a slow apply), or writers that keep coming: held for the bound.
     for (const leases of [
       { before: 'stuck', after: false },
@@ -514,46 +530,22 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
      * claim they let go one every `everyMs` (a device working through its queue), or never.
      */
     const secondSync = async (everyMs: number | undefined) => {
-      const { a, b, time } = pair(new VirtualTime(), 300);
-      const ledger = new InMemorySyncLedger();
-      const lease = new InMemoryLease({ clock: time.clock });
-      const writers = (now: number) => lease.countHeld('E#c1#', now);
-      const w1 = groupSync([a, b], time, { ledger, owner: 'w1', writers });
-      const w2 = groupSync([a, b], time, { ledger, owner: 'w2', writers });
-      let claimedAt = 0;
-      let bound = 0;
       let lastRelease = 0;
-      await time.run(
-        (async () => {
-          write(a, pool('early'));
-          const one = w1.confirm(a, holds('early'), { changed: true });
+      const sync = await secondSyncUnderContention(
+        async (lease) => {
           for (let i = 0; i < 8; i++) await lease.acquire(`E#c1#W${i}`, `w${i}`);
-          await time.sleep(5);
-          write(a, pool('mid'));
-          const two = w2.confirm(a, holds('mid'), { changed: true });
-          for (;;) {
-            const state = await ledger.read('c1#dg', time.now);
-            if (state.started >= 2) {
-              bound = 2 * (state.lastTookMs ?? 0);
-              break;
-            }
-            claimedAt = time.now;
-            await time.sleep(1);
+        },
+        async (lease, time) => {
+          if (everyMs === undefined) return;
+          await time.sleep(100);
+          for (let i = 0; i < 8; i++) {
+            await lease.release(`E#c1#W${i}`, `w${i}`);
+            lastRelease = time.now;
+            if (i < 7) await time.sleep(everyMs);
           }
-          if (everyMs !== undefined) {
-            await time.sleep(100);
-            for (let i = 0; i < 8; i++) {
-              await lease.release(`E#c1#W${i}`, `w${i}`);
-              lastRelease = time.now;
-              if (i < 7) await time.sleep(everyMs);
-            }
-          }
-          await Promise.all([one, two]);
-        })(),
+        },
       );
-      expect(b.objects.has('pool/P/mid')).toBe(true);
-      expect(bound).toBeGreaterThan(500);
-      return { waited: (a.syncTimes[1] as number) - claimedAt, lastRelease: lastRelease - claimedAt, bound };
+      return { ...sync, lastRelease: lastRelease - sync.claimedAt };
     };
     // Eight writers let go every 80 ms: the last at about 660 ms, past the ~600 ms bound, with the
     // rest due well inside a sync's time when the bound runs out: held until they are done.
