@@ -9,6 +9,8 @@
  *                                                  # the reconciler every 30 s removing orphans
  *   npx tsx bench/soak.ts --rate 10 --duration 20  # short form (no reconciler unless asked)
  *   --reconcile-every <s>  run the reconciler that often; --remove-orphans  with orphan removal on
+ *   --sync-ms <ms>  config-syncs take that long (instant otherwise): at 200 ms or more busy groups'
+ *                   syncs are held and waiting workers take their queues' next messages
  */
 import { parseArgs } from 'node:util';
 
@@ -21,6 +23,7 @@ const { values } = parseArgs({
     'no-faults': { type: 'boolean', default: false },
     'reconcile-every': { type: 'string' },
     'remove-orphans': { type: 'boolean' },
+    'sync-ms': { type: 'string' },
   },
 });
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
@@ -40,6 +43,7 @@ const report = await runSoak({
   durationSeconds: duration,
   tenants: Number(values.tenants),
   faults: !values['no-faults'],
+  ...(values['sync-ms'] ? { syncMs: Number(values['sync-ms']) } : {}),
   ...(reconcileEvery > 0
     ? {
         reconcileIntervalMs: reconcileEvery * 1000,
@@ -75,6 +79,7 @@ printTable([
     measure: 'reconciler runs (skipped) / repaired / orphans removed / live objects removed',
     value: `${report.reconcile.runs} (${report.reconcile.skipped}) / ${report.reconcile.repaired} / ${report.reconcile.orphansRemoved} / ${report.reconcile.liveObjectsRemoved.length}`,
   },
+  { measure: 'messages workers took from their own queues', value: report.takenByWorkers },
   { measure: 'cost per million requests (USD, list prices)', value: cost.total.toFixed(2) },
 ]);
 if (Object.keys(report.errorReasons).length) console.log('\nERROR reasons:', report.errorReasons);
@@ -88,7 +93,7 @@ if (report.reconcile.liveObjectsRemoved.length)
   console.log('\nlive objects the reconciler removed:', report.reconcile.liveObjectsRemoved);
 console.log('\nfaults:', report.faultsInjected.join('; ') || 'none');
 console.log('cost model:', cost.assumptions.join(' '));
-const form = `${values.long ? 'long' : 'short'}${values['no-faults'] ? '-no-faults' : ''}`;
+const form = `${values.long ? 'long' : 'short'}${values['no-faults'] ? '-no-faults' : ''}${values['sync-ms'] ? `-sync-${values['sync-ms']}ms` : ''}`;
 const result = {
   benchmark: 'soak',
   form,

@@ -4,6 +4,8 @@ import type { SubmittedRequest } from '../../cli/lbaas-client.js';
 import { isPending } from '../../functions/domain/resource-state.js';
 import type { ReconcileReport } from '../../functions/services/reconciler.js';
 import { type MetricEvent, metricEvents } from '../../functions/shared/telemetry.js';
+import { TIMING_MODELS } from '../../local/bigip-simulator/timing-model.js';
+import { currentFunction } from '../../local/function-scope.js';
 import { type LocalStack, startLocalStack } from '../../local/local-stack.js';
 import { CallCounter } from './call-counter.js';
 import { compareWithDevice, type ExpectedLoadBalancer } from './device-oracle.js';
@@ -21,6 +23,12 @@ export interface SoakOptions {
   reconcileOrphans?: 'report' | 'remove';
   /** Use running stand-ins (tests) instead of starting them. */
   services?: { dynamodbEndpoint: string; sqsEndpoint: string };
+  /**
+   * How long the devices' config-syncs take (default: instant). At 200 ms or more a busy group's
+   * syncs are held and its waiting workers take their queues' next messages, which instant syncs
+   * never do.
+   */
+  syncMs?: number;
   log?: (line: string) => void;
 }
 
@@ -51,6 +59,8 @@ export interface SoakReport {
   /** Load balancers with an ERROR or a dead letter, each with its reason (left out of the device comparison). */
   errorsAccounted: string[];
   faultsInjected: string[];
+  /** Messages the workers took from their own queues while waiting on a busy group (not the event source's batches). */
+  takenByWorkers: number;
   lostRequests: string[];
   stuckObjects: string[];
   /** The reconciler's scheduled runs during the soak, and what they changed. */
@@ -77,6 +87,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const log = options.log ?? (() => undefined);
   const counter = new CallCounter();
   let throttle = 0;
+  let takenByWorkers = 0;
   const reconcileReports: ReconcileReport[] = [];
   const stack: LocalStack = await startLocalStack({
     ...(options.reconcileIntervalMs
@@ -87,6 +98,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         }
       : {}),
     timeScale: 10,
+    ...(options.syncMs
+      ? { timing: { ...TIMING_MODELS.zero, name: `sync ${options.syncMs} ms`, syncMs: options.syncMs } }
+      : {}),
     stateFile: false,
     namePrefix: `soak${randomUUID().slice(0, 5)}`,
     visibilityTimeoutSeconds: 10,
@@ -94,6 +108,21 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     configureClients: (clients) => {
       counter.attach(clients.dynamodb, 'dynamodb');
       counter.attach(clients.sqs, 'sqs');
+      // A receive inside a worker's invocation is the worker taking its queue's next messages.
+      clients.sqs.middlewareStack.add(
+        (next, context) => async (args) => {
+          const out = await next(args);
+          const scope = currentFunction();
+          if (
+            context.commandName === 'ReceiveMessageCommand' &&
+            scope?.fn === 'worker' &&
+            scope.part === 'invocation'
+          )
+            takenByWorkers += ((out.output as { Messages?: unknown[] }).Messages ?? []).length;
+          return out;
+        },
+        { step: 'initialize', name: 'soakTakenByWorkers' },
+      );
       // DynamoDB throttling: a share of calls answer ThrottlingException (the SDK retries, then the queue does).
       clients.dynamodb.middlewareStack.add(
         (next) => async (args) => {
@@ -430,6 +459,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
               reconcileOrphans: options.reconcileOrphans ?? 'report',
             }
           : {}),
+        ...(options.syncMs ? { syncMs: options.syncMs } : {}),
       },
       submitted: submitted.length,
       duplicatesSent: duplicates,
@@ -455,6 +485,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       ...(standbyMismatches ? { standbyMismatches: standbyMismatches.slice(0, 50) } : {}),
       errorsAccounted: errorsAccounted.slice(0, 50),
       faultsInjected: faults,
+      takenByWorkers,
       lostRequests: lostRequests.slice(0, 20),
       stuckObjects: stuckObjects.slice(0, 20),
       reconcile,
