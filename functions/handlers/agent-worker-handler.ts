@@ -176,7 +176,8 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
           own,
           async (records) => {
             const { response, hold } = await runBatch(records, true);
-            holds.push(hold);
+            // Deleted next, unlike the event source's batch, which Lambda deletes once this returns.
+            await hold.stop();
             return new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
           },
           {
