@@ -307,7 +307,8 @@ export class GroupSync {
    * rest of it and for a whole sync more, so holding this one for writes on their way costs the
    * writers it serves about that, and each write it waits for needs no sync of its own (found by
    * bench:pipeline's hundred tenants, whose last writes landed just after a sync started and
-   * waited for two). The bound keeps a steady stream of writers from holding a sync longer. Its
+   * waited for two). The bound keeps a steady stream of writers from holding a sync longer; past
+   * it, only writers about to be done are waited for (`drainsWithinASync`). Its
    * first count may still see its own writer's lease (released beside the claim), and the hold then
    * lasts a poll: counting only once that release was done, or holding every sync a poll, did not
    * measure better (bench/README, "Issue 34, 2026-12-05"). True when it waited.
