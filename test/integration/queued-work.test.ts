@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import type { Context } from 'aws-lambda';
+import type { Context, SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { SqsMessageVisibility } from '../../functions/adapters/sqs-message-visibility.js';
 import { lambdaRecordOf, SqsQueueTaker } from '../../functions/adapters/sqs-queue-taker.js';
 import { BigIpError } from '../../functions/domain/errors.js';
+import type { QueueTaker } from '../../functions/domain/ports.js';
 import { createAgentWorkerHandler } from '../../functions/handlers/agent-worker-handler.js';
 import type {
   ApplyResult,
@@ -62,7 +63,7 @@ async function receiveAll(url: string, waitSeconds: number) {
 function worker(
   queue: { url: string; arn: string },
   applier: LoadBalancerApplier,
-  options: { busy: boolean; retrySeconds?: number },
+  options: { busy: boolean; retrySeconds?: number; taker?: QueueTaker<SQSRecord> },
 ) {
   const seconds = options.retrySeconds ?? 1;
   return createAgentWorkerHandler({
@@ -81,7 +82,11 @@ function worker(
     calls: [],
     clock: Date.now,
     random: () => 0.5,
-    queuedWork: { taker: new SqsQueueTaker(sqs, queue.url, queue.arn), busy: () => options.busy, sleep },
+    queuedWork: {
+      taker: options.taker ?? new SqsQueueTaker(sqs, queue.url, queue.arn),
+      busy: () => options.busy,
+      sleep,
+    },
   });
 }
 
@@ -174,5 +179,48 @@ describe('a worker takes its queue’s next messages while its change waits on a
     expect(seen).toEqual([own]);
     const left = await receiveAll(queue.url, 1);
     expect(left.map((m) => JSON.parse(m.Body as string).request.loadbalancerId)).toEqual([other]);
+  });
+
+  it('a look at the queue that fails is logged and tried again: the message is still taken in', async () => {
+    const queue = await freshQueue(sqs, 'retry-look', { visibilityTimeoutSeconds: 60 });
+    const own = randomUUID();
+    const other = randomUUID();
+    await send(queue.url, own);
+    const [first] = await receiveAll(queue.url, 1);
+    await send(queue.url, other);
+    const real = new SqsQueueTaker(sqs, queue.url, queue.arn);
+    let looks = 0;
+    const flaky: QueueTaker<SQSRecord> = {
+      take: (...args) => {
+        looks += 1;
+        return looks === 1 ? Promise.reject(new Error('throttled')) : real.take(...args);
+      },
+      acknowledge: (records) => real.acknowledge(records),
+    };
+    const seen: string[] = [];
+    let sawOther: () => void = () => undefined;
+    const otherDone = new Promise<void>((r) => {
+      sawOther = r;
+    });
+    const applier = {
+      async applyAll(changes: readonly (readonly ApplyTarget[])[]) {
+        return Promise.all(
+          changes.map(async (c) => {
+            const lb = c[0]?.loadbalancerId as string;
+            seen.push(lb);
+            if (lb === own) await Promise.race([otherDone, sleep(10_000)]);
+            else sawOther();
+            return { status: 'fulfilled', value: applied() } as const;
+          }),
+        );
+      },
+    } as unknown as LoadBalancerApplier;
+    await worker(queue, applier, { busy: true, taker: flaky })(
+      { Records: [lambdaRecordOf(first as NonNullable<typeof first>, queue.arn)] },
+      minuteLeft(),
+    );
+    expect(looks).toBeGreaterThanOrEqual(2);
+    expect(seen.sort()).toEqual([own, other].sort());
+    expect(await receiveAll(queue.url, 0)).toEqual([]);
   });
 });
