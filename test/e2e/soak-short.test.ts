@@ -1,10 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { runSoak } from '../../bench/support/soak-run.js';
 
-const services = () => ({
-  dynamodbEndpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB as string,
-  sqsEndpoint: process.env.AWS_ENDPOINT_URL_SQS as string,
-});
+/** The short form: 8/s for 12 s over four tenants, every fault, the reconciler every 3 s removing orphans. */
+const shortSoak = (syncMs?: number) =>
+  runSoak({
+    rate: 8,
+    durationSeconds: 12,
+    tenants: 4,
+    faults: true,
+    // The reconciler runs alongside with orphan removal on: it must never remove a live object (#27.1).
+    reconcileIntervalMs: 3_000,
+    reconcileOrphans: 'remove',
+    ...(syncMs ? { syncMs } : {}),
+    services: {
+      dynamodbEndpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB as string,
+      sqsEndpoint: process.env.AWS_ENDPOINT_URL_SQS as string,
+    },
+  });
 
 /** Everything the short soak must show, whatever its devices' timing. */
 function expectNothingLost(report: Awaited<ReturnType<typeof runSoak>>) {
@@ -31,30 +43,11 @@ function expectNothingLost(report: Awaited<ReturnType<typeof runSoak>>) {
 
 describe('soak, short form: load with faults and the reconciler removing orphans, nothing lost or stuck', () => {
   it('accounts for every request and leaves every device equal to the desired state', async () => {
-    const report = await runSoak({
-      rate: 8,
-      durationSeconds: 12,
-      tenants: 4,
-      faults: true,
-      // The reconciler runs alongside with orphan removal on: it must never remove a live object (#27.1).
-      reconcileIntervalMs: 3_000,
-      reconcileOrphans: 'remove',
-      services: services(),
-    });
-    expectNothingLost(report);
+    expectNothingLost(await shortSoak());
   }, 240_000);
 
   it('the same with 400 ms config-syncs: busy groups’ syncs are held, waiting workers take their queues’ next messages', async () => {
-    const report = await runSoak({
-      rate: 8,
-      durationSeconds: 12,
-      tenants: 4,
-      faults: true,
-      reconcileIntervalMs: 3_000,
-      reconcileOrphans: 'remove',
-      syncMs: 400,
-      services: services(),
-    });
+    const report = await shortSoak(400);
     // The path under test ran: instant syncs never reach it.
     expect(report.takenByWorkers).toBeGreaterThan(0);
     expectNothingLost(report);
