@@ -172,7 +172,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
       if (queued) {
         // Half the invocation's time at most: a change taken late must still end inside it.
         const until = (context?.getRemainingTimeInMillis?.() ?? 0) / 2;
-        await takeQueuedWork(
+        const taken = await takeQueuedWork(
           own,
           async (records) => {
             const { response, hold } = await runBatch(records, true);
@@ -191,6 +191,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
             onError: (error) => logger.warn('could not take queued work', { error }),
           },
         );
+        if (taken > 0) emitMetric(metrics, METRICS.messagesTaken.name, taken);
       }
       return await own;
     } finally {

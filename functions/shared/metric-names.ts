@@ -8,6 +8,8 @@ export const METRIC_NAMESPACE = 'BigIpLbaas';
 export const METRICS = {
   /** Scheduler and agents: messages received per invocation (batch size). */
   messages: { name: 'MessagesReceived', dimensions: ['Environment'] },
+  /** Agents: messages a worker took from its own queue while its batch waited on a busy device group (handlers/queued-work.ts). */
+  messagesTaken: { name: 'MessagesTaken', dimensions: ['Environment'] },
   /** Scheduler: one per forwarded request; dimension Decision = bound|affinity|random|least-loaded|failover. */
   decisions: { name: 'SchedulerDecisions', dimensions: ['Environment', 'Decision'] },
   /** Scheduler: requests that found no active agent (retried, then dead-lettered). */

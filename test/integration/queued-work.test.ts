@@ -16,6 +16,7 @@ import type { AgentConfig } from '../../functions/shared/config.js';
 import { createTelemetry } from '../../functions/shared/telemetry.js';
 import { sleep } from '../../functions/shared/timers.js';
 import { freshQueue, localClients } from '../support/local-aws.js';
+import { captureMetrics } from '../support/scheduler-harness.js';
 
 const { sqs } = localClients();
 const TENANT = '3f2a9c0d7e6b4d1a8c5e9f0a1b2c3d4e';
@@ -142,7 +143,11 @@ describe('a worker takes its queue’s next messages while its change waits on a
       },
     } as unknown as LoadBalancerApplier;
     // Its back-off is longer than the invocation: the failed message is not taken again inside it.
-    const response = await worker(queue, applier, { busy: true, retrySeconds: 3 })(event, minuteLeft());
+    const { result: response, metrics } = await captureMetrics(() =>
+      worker(queue, applier, { busy: true, retrySeconds: 3 })(event, minuteLeft()),
+    );
+    // Operators see how many it took (one metric per invocation).
+    expect(metrics.filter((m) => m.name === 'MessagesTaken').map((m) => m.value)).toEqual([5]);
 
     // Its own record is done (Lambda deletes it); the five were taken and applied in this invocation.
     expect(response.batchItemFailures).toEqual([]);
