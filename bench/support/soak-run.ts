@@ -5,7 +5,6 @@ import { isPending } from '../../functions/domain/resource-state.js';
 import type { ReconcileReport } from '../../functions/services/reconciler.js';
 import { type MetricEvent, metricEvents } from '../../functions/shared/telemetry.js';
 import { TIMING_MODELS } from '../../local/bigip-simulator/timing-model.js';
-import { currentFunction } from '../../local/function-scope.js';
 import { type LocalStack, startLocalStack } from '../../local/local-stack.js';
 import { CallCounter } from './call-counter.js';
 import { compareWithDevice, type ExpectedLoadBalancer } from './device-oracle.js';
@@ -108,21 +107,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     configureClients: (clients) => {
       counter.attach(clients.dynamodb, 'dynamodb');
       counter.attach(clients.sqs, 'sqs');
-      // A receive inside a worker's invocation is the worker taking its queue's next messages.
-      clients.sqs.middlewareStack.add(
-        (next, context) => async (args) => {
-          const out = await next(args);
-          const scope = currentFunction();
-          if (
-            context.commandName === 'ReceiveMessageCommand' &&
-            scope?.fn === 'worker' &&
-            scope.part === 'invocation'
-          )
-            takenByWorkers += ((out.output as { Messages?: unknown[] }).Messages ?? []).length;
-          return out;
-        },
-        { step: 'initialize', name: 'soakTakenByWorkers' },
-      );
       // DynamoDB throttling: a share of calls answer ThrottlingException (the SDK retries, then the queue does).
       clients.dynamodb.middlewareStack.add(
         (next) => async (args) => {
@@ -141,6 +125,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const latencies: number[] = [];
   const onMetric = (m: MetricEvent) => {
     if (m.name === 'TimeToActive') latencies.push(m.value);
+    if (m.name === 'MessagesTaken') takenByWorkers += m.value;
   };
   metricEvents.on('metric', onMetric);
   const faults: string[] = [];

@@ -11,7 +11,7 @@ import {
 import type { AgentConfig } from '../shared/config.js';
 import { METRICS } from '../shared/metric-names.js';
 import { emitMetric, MetricUnit, type Telemetry } from '../shared/telemetry.js';
-import { holdInFlight, type InFlightHold } from './in-flight-hold.js';
+import { holdInFlight, holdSeconds, type InFlightHold } from './in-flight-hold.js';
 import type { SqsHandler } from './lambda-shape.js';
 import {
   failRecord,
@@ -183,7 +183,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
           {
             taker: queued.taker,
             busy: queued.busy,
-            holdSeconds: Math.max(1, Math.round(config.inFlightHoldMs / 1000)),
+            holdSeconds: holdSeconds(config.inFlightHoldMs),
             waitSeconds: 1,
             pollMs: 200,
             hasTime: () => (context?.getRemainingTimeInMillis?.() ?? 0) > until,

@@ -17,6 +17,11 @@ export interface InFlightHoldOptions {
   held?: boolean;
 }
 
+/** A hold in whole seconds, as SQS takes a visibility timeout. */
+export function holdSeconds(holdMs: number): number {
+  return Math.max(1, Math.round(holdMs / 1000));
+}
+
 /**
  * Keeps a batch's messages invisible for a short hold, renewed while the worker is alive, instead
  * of the queue's visibility timeout (six times the function timeout). A worker that dies mid-batch
@@ -24,7 +29,7 @@ export interface InFlightHoldOptions {
  * within the hold and the reclaimer can move them to a live agent, rather than minutes later.
  */
 export function holdInFlight(records: SQSRecord[], options: InFlightHoldOptions): InFlightHold {
-  const seconds = Math.max(1, Math.round(options.holdMs / 1000));
+  const seconds = holdSeconds(options.holdMs);
   const pending = new Map(records.map((r) => [r.messageId, r.receiptHandle]));
   let renewing: Promise<void> = Promise.resolve();
   const renew = () => {

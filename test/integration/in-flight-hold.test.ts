@@ -1,26 +1,12 @@
-import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { SqsMessageVisibility } from '../../functions/adapters/sqs-message-visibility.js';
 import { holdInFlight } from '../../functions/handlers/in-flight-hold.js';
-import { freshQueue, localClients } from '../support/local-aws.js';
+import { freshQueue, localClients, receiveRecords } from '../support/local-aws.js';
 
 const { sqs } = localClients();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function receive(url: string, waitSeconds: number) {
-  const out = await sqs.send(
-    new ReceiveMessageCommand({
-      QueueUrl: url,
-      MaxNumberOfMessages: 10,
-      WaitTimeSeconds: waitSeconds,
-      MessageSystemAttributeNames: ['ApproximateReceiveCount'],
-    }),
-  );
-  return (out.Messages ?? []).map(
-    (m) => ({ messageId: m.MessageId, receiptHandle: m.ReceiptHandle, body: m.Body }) as SQSRecord,
-  );
-}
 
 describe('in-flight hold against fauxqs (queue visibility 60 s)', () => {
   it('a live worker keeps its message invisible past the hold; a dead one lets it back within the hold', async () => {
@@ -33,7 +19,7 @@ describe('in-flight hold against fauxqs (queue visibility 60 s)', () => {
         MessageDeduplicationId: 'd',
       }),
     );
-    const [first] = await receive(queue.url, 1);
+    const [first] = await receiveRecords(sqs, queue, 1);
     expect(first?.body).toBe('m');
     const hold = holdInFlight([first as SQSRecord], {
       visibility: new SqsMessageVisibility(sqs, queue.url),
@@ -44,12 +30,12 @@ describe('in-flight hold against fauxqs (queue visibility 60 s)', () => {
     });
     // Alive: renewed every ~333 ms, so 2.5 hold-lengths later it is still in flight.
     await sleep(2500);
-    expect(await receive(queue.url, 0)).toEqual([]);
+    expect(await receiveRecords(sqs, queue, 0)).toEqual([]);
     // Dies without settling the message: no more renewals, no delete.
     await hold.stop();
     const started = Date.now();
     let again: SQSRecord[] = [];
-    while (again.length === 0 && Date.now() - started < 10_000) again = await receive(queue.url, 1);
+    while (again.length === 0 && Date.now() - started < 10_000) again = await receiveRecords(sqs, queue, 1);
     // Back within seconds, not the queue's 60 s visibility timeout.
     expect(again.map((r) => r.body)).toEqual(['m']);
   });

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { SqsMessageVisibility } from '../../functions/adapters/sqs-message-visibility.js';
-import { lambdaRecordOf, SqsQueueTaker } from '../../functions/adapters/sqs-queue-taker.js';
+import { SqsQueueTaker } from '../../functions/adapters/sqs-queue-taker.js';
 import { BigIpError } from '../../functions/domain/errors.js';
 import type { QueueTaker } from '../../functions/domain/ports.js';
 import { createAgentWorkerHandler } from '../../functions/handlers/agent-worker-handler.js';
@@ -15,7 +15,7 @@ import type {
 import type { AgentConfig } from '../../functions/shared/config.js';
 import { createTelemetry } from '../../functions/shared/telemetry.js';
 import { sleep } from '../../functions/shared/timers.js';
-import { freshQueue, localClients } from '../support/local-aws.js';
+import { freshQueue, localClients, receiveRecords } from '../support/local-aws.js';
 import { captureMetrics } from '../support/scheduler-harness.js';
 
 const { sqs } = localClients();
@@ -46,18 +46,6 @@ async function send(url: string, loadbalancerId: string) {
       MessageDeduplicationId: randomUUID(),
     }),
   );
-}
-
-async function receiveAll(url: string, waitSeconds: number) {
-  const out = await sqs.send(
-    new ReceiveMessageCommand({
-      QueueUrl: url,
-      MaxNumberOfMessages: 10,
-      WaitTimeSeconds: waitSeconds,
-      MessageSystemAttributeNames: ['All'],
-    }),
-  );
-  return out.Messages ?? [];
 }
 
 /** The worker's handler on `queue`, with `applier` in place of the device work. */
@@ -114,8 +102,8 @@ describe('a worker takes its queue’s next messages while its change waits on a
     const failing = others[2] as string;
     // The event source's batch: one message, received as Lambda's poller would.
     await send(queue.url, own);
-    const [first] = await receiveAll(queue.url, 1);
-    const event = { Records: [lambdaRecordOf(first as NonNullable<typeof first>, queue.arn)] };
+    const [first] = await receiveRecords(sqs, queue, 1);
+    const event = { Records: [first as SQSRecord] };
     // Then five more arrive, each for another load balancer.
     for (const lb of others) await send(queue.url, lb);
 
@@ -154,10 +142,10 @@ describe('a worker takes its queue’s next messages while its change waits on a
     expect([...seen].sort()).toEqual([...others].sort());
     // Nothing visible now: four deleted, the failed one waits out its three-second back-off, and the
     // invocation's own record stays in flight for Lambda to delete.
-    expect(await receiveAll(queue.url, 0)).toEqual([]);
-    const again = await receiveAll(queue.url, 10);
-    expect(again.map((m) => JSON.parse(m.Body as string).request.loadbalancerId)).toEqual([failing]);
-    expect(again[0]?.Attributes?.ApproximateReceiveCount).toBe('2');
+    expect(await receiveRecords(sqs, queue, 0)).toEqual([]);
+    const again = await receiveRecords(sqs, queue, 10);
+    expect(again.map((m) => JSON.parse(m.body).request.loadbalancerId)).toEqual([failing]);
+    expect(again[0]?.attributes.ApproximateReceiveCount).toBe('2');
   });
 
   it('takes nothing from the queue while the group is not busy', async () => {
@@ -165,7 +153,7 @@ describe('a worker takes its queue’s next messages while its change waits on a
     const own = randomUUID();
     const other = randomUUID();
     await send(queue.url, own);
-    const [first] = await receiveAll(queue.url, 1);
+    const [first] = await receiveRecords(sqs, queue, 1);
     await send(queue.url, other);
     const seen: string[] = [];
     const applier = {
@@ -177,13 +165,10 @@ describe('a worker takes its queue’s next messages while its change waits on a
         });
       },
     } as unknown as LoadBalancerApplier;
-    await worker(queue, applier, { busy: false })(
-      { Records: [lambdaRecordOf(first as NonNullable<typeof first>, queue.arn)] },
-      minuteLeft(),
-    );
+    await worker(queue, applier, { busy: false })({ Records: [first as SQSRecord] }, minuteLeft());
     expect(seen).toEqual([own]);
-    const left = await receiveAll(queue.url, 1);
-    expect(left.map((m) => JSON.parse(m.Body as string).request.loadbalancerId)).toEqual([other]);
+    const left = await receiveRecords(sqs, queue, 1);
+    expect(left.map((m) => JSON.parse(m.body).request.loadbalancerId)).toEqual([other]);
   });
 
   it('a look at the queue that fails is logged and tried again: the message is still taken in', async () => {
@@ -191,7 +176,7 @@ describe('a worker takes its queue’s next messages while its change waits on a
     const own = randomUUID();
     const other = randomUUID();
     await send(queue.url, own);
-    const [first] = await receiveAll(queue.url, 1);
+    const [first] = await receiveRecords(sqs, queue, 1);
     await send(queue.url, other);
     const real = new SqsQueueTaker(sqs, queue.url, queue.arn);
     let looks = 0;
@@ -221,11 +206,11 @@ describe('a worker takes its queue’s next messages while its change waits on a
       },
     } as unknown as LoadBalancerApplier;
     await worker(queue, applier, { busy: true, taker: flaky })(
-      { Records: [lambdaRecordOf(first as NonNullable<typeof first>, queue.arn)] },
+      { Records: [first as SQSRecord] },
       minuteLeft(),
     );
     expect(looks).toBeGreaterThanOrEqual(2);
     expect(seen.sort()).toEqual([own, other].sort());
-    expect(await receiveAll(queue.url, 0)).toEqual([]);
+    expect(await receiveRecords(sqs, queue, 0)).toEqual([]);
   });
 });

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
 import { createDocumentClient, createSqsClient } from '../../functions/adapters/aws-clients.js';
+import { lambdaRecordOf } from '../../functions/adapters/sqs-queue-taker.js';
 import { type TableNames, tableNames } from '../../functions/shared/table-schema.js';
 import { createFifoQueue, createTables, type FifoQueuePair } from '../../local/provision.js';
 
@@ -28,4 +30,22 @@ export async function freshQueue(
     maxReceiveCount: options.maxReceiveCount ?? 3,
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30,
   });
+}
+
+/** Up to ten messages of `queue`, shaped as Lambda's event source hands them to a function. */
+export async function receiveRecords(
+  sqs: SQSClient,
+  queue: { url: string; arn?: string },
+  waitSeconds: number,
+): Promise<SQSRecord[]> {
+  const out = await sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: queue.url,
+      MaxNumberOfMessages: 10,
+      WaitTimeSeconds: waitSeconds,
+      MessageSystemAttributeNames: ['All'],
+      MessageAttributeNames: ['All'],
+    }),
+  );
+  return (out.Messages ?? []).map((m) => lambdaRecordOf(m, queue.arn ?? ''));
 }
