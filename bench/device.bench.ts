@@ -20,6 +20,7 @@
  *   npm run bench:device -- --scenario teardown --out device-teardown   # bench/results/device-teardown.json
  */
 import { randomUUID } from 'node:crypto';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { isPending } from '../functions/domain/resource-state.js';
 import { type MetricEvent, metricEvents } from '../functions/shared/telemetry.js';
 import { describeTiming, TIMING_MODELS, type TimingModel } from '../local/bigip-simulator/timing-model.js';
@@ -66,6 +67,10 @@ interface Scenario {
   overlappingSyncs: number;
   /** How long the busiest unit's one write slot was busy with these changes under the model (what they cost the device). */
   writeSlotSeconds: number;
+  /** Worker deliveries that ended in a retry (a lease held, a change cut at its invocation's sending time, a transient error). */
+  retries: number;
+  /** Invocations that returned after their function timeout: Lambda would have stopped each (local-stack.ts `overruns`). */
+  overruns: number;
   latency?: ReturnType<typeof summarize>;
 }
 
@@ -98,7 +103,17 @@ function meter(stack: LocalStack, timing: TimingModel) {
   const syncs = () => stack.devices.reduce((n, d) => n + d.sync.requested, 0);
   const overlaps = () => stack.devices.reduce((n, d) => n + d.sync.overlapping, 0);
   const deviceCalls = stack.devices.map((d) => d.calls.length);
-  const start = { calls: calls(), syncs: syncs(), overlaps: overlaps(), at: performance.now() };
+  let retries = 0;
+  metricEvents.on('metric', (m: MetricEvent) => {
+    if (m.name === 'Applies' && m.dimensions.Outcome === 'retry') retries += m.value;
+  });
+  const start = {
+    calls: calls(),
+    syncs: syncs(),
+    overlaps: overlaps(),
+    overruns: stack.overruns,
+    at: performance.now(),
+  };
   return () => ({
     seconds: Math.round((performance.now() - start.at) / 10) / 100,
     restCalls: calls() - start.calls,
@@ -108,6 +123,8 @@ function meter(stack: LocalStack, timing: TimingModel) {
     writeSlotSeconds: Math.max(
       ...stack.devices.map((d, i) => writeSlotSeconds(timing, d.calls.slice(deviceCalls[i]))),
     ),
+    retries,
+    overruns: stack.overruns - start.overruns,
   });
 }
 
@@ -127,6 +144,31 @@ async function settled(stack: LocalStack, lbs: readonly string[], expect?: { typ
       if (Date.now() > deadline) throw new Error(`load balancer ${lb} did not settle`);
       await new Promise((r) => setTimeout(r, 200));
     }
+  }
+}
+
+/**
+ * Waits until no agent queue holds a message, visible or in flight: every invocation has returned
+ * (the local event source deletes a batch only after its handler returned and was timed).
+ */
+async function queuesDrained(stack: LocalStack) {
+  const deadline = Date.now() + 15 * 60_000;
+  for (;;) {
+    let left = 0;
+    for (const queue of Object.values(stack.agentQueues)) {
+      const out = await stack.clients.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queue.url,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      left +=
+        Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) +
+        Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+    }
+    if (left === 0) return;
+    if (Date.now() > deadline) throw new Error(`${left} messages still in the agent queues`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
@@ -217,7 +259,15 @@ async function run(timing: TimingModel): Promise<Scenario[]> {
         requests: N_MEMBERS,
         ...active,
         // Calls and syncs until the last message was consumed.
-        ...pick(done(), 'restCalls', 'configSyncs', 'overlappingSyncs', 'writeSlotSeconds'),
+        ...pick(
+          done(),
+          'restCalls',
+          'configSyncs',
+          'overlappingSyncs',
+          'writeSlotSeconds',
+          'retries',
+          'overruns',
+        ),
         deviceLowerBoundSeconds: lowerBound(1),
         latency: summarize(requests.seconds),
       });
@@ -318,13 +368,17 @@ async function run(timing: TimingModel): Promise<Scenario[]> {
         { ...ids, resource: 'loadbalancer', operation: 'delete', object: { id: ids.loadbalancerId } },
       ]);
       await gone(stack, ids.loadbalancerId);
+      const deleted = done();
+      // Every attempt's invocation returned (a cut one's retry is already in the time above).
+      await queuesDrained(stack);
       // The fewest calls: every delete in one transaction (a node per member and the four objects
       // above), then one sync.
       const commands = N_MEMBERS + 4;
       out.push({
         scenario: `a load balancer of ${N_MEMBERS} members deleted`,
         requests: 1,
-        ...done(),
+        ...deleted,
+        ...pick(done(), 'retries', 'overruns'),
         deviceLowerBoundSeconds:
           Math.round((timing.commitBaseMs + timing.commitPerCommandMs * commands + timing.syncMs) / 10) / 100,
       });
@@ -372,6 +426,8 @@ for (const name of chosen) {
       'REST calls': s.restCalls,
       'config-syncs': s.configSyncs,
       'overlapping syncs': s.overlappingSyncs,
+      'retried deliveries': s.retries,
+      'past the function timeout': s.overruns,
       'p50/p95/p99 (s)': s.latency ? `${s.latency.p50}/${s.latency.p95}/${s.latency.p99}` : '',
     })),
   );

@@ -27,6 +27,12 @@ export interface PollerOptions {
   scope?: { fn: LocalFunction; host?: string };
   /** Told about each invocation once it returned (the benchmarks' stage times). */
   onInvocation?: (trace: InvocationTrace) => void;
+  /**
+   * Told when an invocation reached its timeout: middy's early answer (a TimeoutError just before
+   * it, the batch failed whole) or a return after it. Lambda would have stopped the handler there;
+   * here its work runs on in the background, so this is how a run shows it.
+   */
+  onOverrun?: () => void;
 }
 
 /**
@@ -41,6 +47,8 @@ export class EventSourcePoller {
   invocations = 0;
   processed = 0;
   failed = 0;
+  /** Invocations that reached their timeout (`onOverrun`). */
+  overran = 0;
 
   constructor(private readonly options: PollerOptions) {}
 
@@ -108,15 +116,23 @@ export class EventSourcePoller {
     const trace: InvocationTrace | undefined = scope
       ? { ...scope, records: event.Records, startedAt: Date.now(), spans: [] }
       : undefined;
-    const run = () => this.options.handler(event, this.context());
+    const deadline = Date.now() + (this.options.timeoutMs ?? 30_000);
+    const run = () => this.options.handler(event, this.context(deadline));
+    let timedOut = false;
     try {
       const response = await (scope && trace
         ? inFunction({ ...scope, part: 'invocation', trace }, run)
         : run());
       failedIds = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
     } catch (error) {
+      // middy answers for a handler still running just before the timeout, as Lambda's end would.
+      timedOut = error instanceof Error && error.name === 'TimeoutError';
       this.options.onError?.(error);
       failedIds = new Set(messages.map((m) => m.MessageId as string));
+    }
+    if (timedOut || Date.now() > deadline) {
+      this.overran += 1;
+      this.options.onOverrun?.();
     }
     if (trace) {
       trace.endedAt = Date.now();
@@ -139,9 +155,7 @@ export class EventSourcePoller {
     return lambdaRecordOf(m, this.options.queueArn);
   }
 
-  private context(): Context {
-    const timeout = this.options.timeoutMs ?? 30_000;
-    const deadline = Date.now() + timeout;
+  private context(deadline: number): Context {
     const name = this.options.functionName;
     return {
       callbackWaitsForEmptyEventLoop: false,

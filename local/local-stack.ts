@@ -215,6 +215,12 @@ export interface LocalStack {
   reconcile(): Promise<ReconcileReport>;
   /** The Octavia v2 API, when it was asked for. */
   api: { url: string; auth: 'noauth' | 'keystone' } | undefined;
+  /**
+   * Queue-fed invocations (scheduler, workers) that reached their function timeout (middy's early
+   * TimeoutError, or a return after it): each one Lambda would have stopped mid-way, where here its
+   * work ran on in the background. The local pollers cannot stop a handler; they count.
+   */
+  readonly overruns: number;
   stop(): Promise<void>;
 }
 
@@ -401,6 +407,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       options.onRefused?.(refusal);
     },
   });
+  let overruns = 0;
+  const onOverrun = () => {
+    overruns += 1;
+  };
   const schedulerHandler = wrapQueueHandler(scheduler.handler, scheduler.telemetry);
   const schedulerPoller = new EventSourcePoller({
     sqs,
@@ -410,6 +420,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     functionName: `${env}-scheduler`,
     scope: { fn: 'scheduler' },
     ...(options.onInvocation ? { onInvocation: options.onInvocation } : {}),
+    onOverrun,
     concurrency: Math.min(4, environment.schedulerConcurrency),
     timeoutMs: Math.min(30_000, visibility * 800),
   }).start();
@@ -492,6 +503,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           functionName: `${env}-agent-${host}`,
           scope: { fn: 'worker', host },
           ...(options.onInvocation ? { onInvocation: options.onInvocation } : {}),
+          onOverrun,
           concurrency: options.workerConcurrency ?? 2,
           timeoutMs: Math.min(60_000, visibility * 800),
         }).start();
@@ -697,6 +709,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       const a = agents.find((x) => x.host === host);
       if (!a) throw new Error(`no agent ${host}`);
       return a;
+    },
+    get overruns() {
+      return overruns;
     },
     devices,
     pair,

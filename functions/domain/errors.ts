@@ -58,6 +58,16 @@ export class LeaseBusyError extends LbaasError {
   }
 }
 
+/**
+ * A change stopped at its invocation's sending time (invocation-time.ts): what was sent stays on
+ * the device, nothing more was sent, and the next attempt plans again from the device and resumes.
+ */
+export class OutOfTimeError extends LbaasError {
+  override get retryable(): boolean {
+    return true;
+  }
+}
+
 /** A queue did not take one message of a batch send (its code in the context): sent again on the retry. */
 export class ForwardRefusedError extends LbaasError {
   override get retryable(): boolean {

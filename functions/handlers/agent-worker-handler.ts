@@ -1,5 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
 import { BigIpError, RejectedRequestError } from '../domain/errors.js';
+import { invocationTimes } from '../domain/invocation-time.js';
 import { parseForwarded } from '../domain/lbaas-request.js';
 import type { MessageVisibility, QueueTaker, ResourceStore } from '../domain/ports.js';
 import {
@@ -124,7 +125,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
   };
 
   /** A batch applied and reported; its in-flight hold is the caller's to stop once the batch is acknowledged. */
-  const runBatch = async (records: SQSRecord[], held = false) => {
+  const runBatch = async (records: SQSRecord[], sendUntil: number | undefined, held = false) => {
     emitMetric(metrics, METRICS.messages.name, records.length);
     const hold = holdInFlight(records, {
       visibility: deps.visibility,
@@ -135,7 +136,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
     try {
       // One pass: every load balancer's requests applied at once, then each record reported from its
       // load balancer's result, in FIFO order (a failed record fails the rest of its message group).
-      const { parsed, outcomes } = await applyBatch(records, applier);
+      const { parsed, outcomes } = await applyBatch(records, applier, sendUntil);
       const response = await processFifoBatch(
         records,
         (record) =>
@@ -163,19 +164,20 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
   return async (event, context) => {
     deps.calls.length = 0;
     const holds: InFlightHold[] = [];
+    // Without Lambda's context (a direct call) nothing bounds the invocation: no cut, no taking.
+    const remaining = context?.getRemainingTimeInMillis?.();
+    const times = remaining === undefined ? undefined : invocationTimes(clock(), remaining);
     try {
-      const own = runBatch(event.Records).then(({ response, hold }) => {
+      const own = runBatch(event.Records, times?.sendUntil).then(({ response, hold }) => {
         holds.push(hold);
         return response;
       });
       const queued = deps.queuedWork;
-      if (queued) {
-        // Half the invocation's time at most: a change taken late must still end inside it.
-        const until = (context?.getRemainingTimeInMillis?.() ?? 0) / 2;
+      if (queued && times) {
         const taken = await takeQueuedWork(
           own,
           async (records) => {
-            const { response, hold } = await runBatch(records, true);
+            const { response, hold } = await runBatch(records, times.sendUntil, true);
             // Deleted next, unlike the event source's batch, which Lambda deletes once this returns.
             await hold.stop();
             return new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
@@ -186,7 +188,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
             holdSeconds: holdSeconds(config.inFlightHoldMs),
             waitSeconds: 1,
             pollMs: 200,
-            hasTime: () => (context?.getRemainingTimeInMillis?.() ?? 0) > until,
+            hasTime: () => clock() < times.takeUntil,
             sleep: queued.sleep,
             onError: (error) => logger.warn('could not take queued work', { error }),
           },
@@ -209,7 +211,11 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
  * Applies a batch: the records grouped by load balancer in the order received (FIFO keeps a load
  * balancer's requests in order), one change per load balancer, all applied at once. Each record gets its load balancer's result.
  */
-async function applyBatch(records: readonly SQSRecord[], applier: LoadBalancerApplier) {
+async function applyBatch(
+  records: readonly SQSRecord[],
+  applier: LoadBalancerApplier,
+  sendUntil: number | undefined,
+) {
   const parsed = new Map<string, ReturnType<typeof parseForwarded>>();
   const byLoadBalancer = new Map<string, { targets: ApplyTarget[]; messageIds: string[] }>();
   for (const record of records) {
@@ -223,7 +229,10 @@ async function applyBatch(records: readonly SQSRecord[], applier: LoadBalancerAp
     byLoadBalancer.set(target.loadbalancerId, change);
   }
   const list = [...byLoadBalancer.values()];
-  const results = await applier.applyAll(list.map((g) => g.targets));
+  const results = await applier.applyAll(
+    list.map((g) => g.targets),
+    sendUntil === undefined ? {} : { sendUntil },
+  );
   const outcomes = new Map<string, PromiseSettledResult<ApplyResult>>();
   list.forEach((g, i) => {
     for (const id of g.messageIds) outcomes.set(id, results[i] as PromiseSettledResult<ApplyResult>);

@@ -168,9 +168,13 @@ export class LoadBalancerApplier {
   /**
    * Changes, one per load balancer (its requests in the order received): one result per change.
    * Tenants are applied concurrently, each under its partition's lease, and a tenant's load
-   * balancers side by side under it (their deletes after the rest).
+   * balancers side by side under it (their deletes after the rest). `sendUntil`: no device call is
+   * sent after it (the invocation's time; invocation-time.ts), and a change cut by it is retried.
    */
-  async applyAll(changes: readonly (readonly ApplyTarget[])[]): Promise<PromiseSettledResult<ApplyResult>[]> {
+  async applyAll(
+    changes: readonly (readonly ApplyTarget[])[],
+    options: { sendUntil?: number } = {},
+  ): Promise<PromiseSettledResult<ApplyResult>[]> {
     const byTenant = new Map<string, number[]>();
     changes.forEach((g, i) => {
       const tenant = g[0]?.tenantId ?? '';
@@ -182,6 +186,7 @@ export class LoadBalancerApplier {
         const settled = await this.applyTenant(
           tenant,
           indices.map((i) => changes[i] as readonly ApplyTarget[]),
+          options,
         );
         indices.forEach((i, k) => {
           results[i] = settled[k] as PromiseSettledResult<ApplyResult>;
@@ -194,6 +199,7 @@ export class LoadBalancerApplier {
   private async applyTenant(
     tenantId: string,
     changes: readonly (readonly ApplyTarget[])[],
+    options: { sendUntil?: number },
   ): Promise<PromiseSettledResult<ApplyResult>[]> {
     // Requests an earlier coalesced apply already settled need nothing more, not even the lease.
     const checks = await this.alreadySettled(changes);
@@ -204,40 +210,44 @@ export class LoadBalancerApplier {
     await Promise.all(checks.map((c, i) => (c.settled ? undefined : this.paceBehindBurst(changes[i], c))));
     let written: WriteResult<ChangeWork[]>;
     try {
-      written = await this.deps.writer.write(partitionName(this.deps.env, tenantId), async (session) => {
-        // Each change's desired tree, read inside the lease (a writer that waited plans from the newest).
-        const trees = await Promise.all(
-          changes.map(async (change, i) =>
-            settled[i] ? undefined : { records: await this.deps.resources.loadRecords(lbOf(change)) },
-          ),
-        );
-        const one = async (i: number): Promise<ChangeWork> => {
-          const read = trees[i];
-          if (!read) return { done: SERVED_EARLIER };
-          try {
-            return await this.underLease(changes[i] as readonly ApplyTarget[], read.records, session);
-          } catch (error) {
-            return { error };
-          }
-        };
-        // Load balancers' changes touch objects of their own, so they go side by side under the one
-        // lease: their reads, enlists and read-backs overlap (the device still takes one write at a
-        // time). A load balancer whose desired state is deleted may have its plan remove the
-        // partition's folder (whatever request brought it here), which a change beside it could be
-        // writing into: those go after the others, one at a time.
-        const deleted = trees.map((read) => {
-          const tree = read && buildTree(read.records);
-          return tree !== undefined && isDeleted(tree, tree.root);
-        });
-        const work: ChangeWork[] = new Array(changes.length);
-        await Promise.all(
-          changes.map(async (_, i) => {
-            if (!deleted[i]) work[i] = await one(i);
-          }),
-        );
-        for (const [i, last] of deleted.entries()) if (last) work[i] = await one(i);
-        return work;
-      });
+      written = await this.deps.writer.write(
+        partitionName(this.deps.env, tenantId),
+        async (session) => {
+          // Each change's desired tree, read inside the lease (a writer that waited plans from the newest).
+          const trees = await Promise.all(
+            changes.map(async (change, i) =>
+              settled[i] ? undefined : { records: await this.deps.resources.loadRecords(lbOf(change)) },
+            ),
+          );
+          const one = async (i: number): Promise<ChangeWork> => {
+            const read = trees[i];
+            if (!read) return { done: SERVED_EARLIER };
+            try {
+              return await this.underLease(changes[i] as readonly ApplyTarget[], read.records, session);
+            } catch (error) {
+              return { error };
+            }
+          };
+          // Load balancers' changes touch objects of their own, so they go side by side under the one
+          // lease: their reads, enlists and read-backs overlap (the device still takes one write at a
+          // time). A load balancer whose desired state is deleted may have its plan remove the
+          // partition's folder (whatever request brought it here), which a change beside it could be
+          // writing into: those go after the others, one at a time.
+          const deleted = trees.map((read) => {
+            const tree = read && buildTree(read.records);
+            return tree !== undefined && isDeleted(tree, tree.root);
+          });
+          const work: ChangeWork[] = new Array(changes.length);
+          await Promise.all(
+            changes.map(async (_, i) => {
+              if (!deleted[i]) work[i] = await one(i);
+            }),
+          );
+          for (const [i, last] of deleted.entries()) if (last) work[i] = await one(i);
+          return work;
+        },
+        options,
+      );
     } catch (error) {
       return changes.map(() => ({ status: 'rejected', reason: error }));
     }

@@ -2,7 +2,7 @@ import { type ApplyPlan, type ApplyScope, planApply } from '../domain/bigip-appl
 import { partitionLeaseKey } from '../domain/bigip-names.js';
 import type { DeviceSnapshot, ReadUnit } from '../domain/bigip-objects.js';
 import type { Translation } from '../domain/bigip-translation.js';
-import { LeaseBusyError } from '../domain/errors.js';
+import { isRetryable, LeaseBusyError, OutOfTimeError } from '../domain/errors.js';
 import {
   type LastApplied,
   type LastAppliedMap,
@@ -189,12 +189,14 @@ export class PartitionWriter {
   /**
    * Runs `work` as the only writer of `partition` of this cluster. An error of `work` releases the
    * lease and is thrown without confirming anything; changes it sent before are confirmed by the
-   * next write (a retried apply re-plans from the device).
+   * next write (a retried apply re-plans from the device). `sendUntil`: the caller's own end (a
+   * Lambda invocation's sending time): no call is sent after it, whatever the lease still allows,
+   * and a send it stopped fails with OutOfTimeError.
    */
   async write<T>(
     partition: string,
     work: (session: PartitionSession) => Promise<T>,
-    options: { holdSync?: boolean } = {},
+    options: { holdSync?: boolean; sendUntil?: number } = {},
   ): Promise<WriteResult<T>> {
     const { env, lease, cluster } = this.deps;
     const key = partitionLeaseKey(env, cluster.name, partition);
@@ -212,35 +214,57 @@ export class PartitionWriter {
     const sent: Sent[] = [];
     // Still the partition's only writer? A slowed writer may have outlived its lease (then: retried).
     // A grant taken just now answers that already (the lease is ours until well after its send-by).
+    const until = options.sendUntil ?? Number.POSITIVE_INFINITY;
+    const outOfTime = (cause?: unknown) =>
+      new OutOfTimeError(
+        `stopped at the invocation's sending time (${partition}): the next attempt resumes the change`,
+        { partition },
+        cause === undefined ? undefined : { cause },
+      );
     const fence = async (changed: boolean): Promise<{ sendBy?: number }> => {
       if (!changed) return {};
-      if (grant.sendBy - clock() >= grant.window * FRESH_GRANT) return { sendBy: grant.sendBy };
-      const sendBy = await lease.renew(key, owner);
-      grant = { sendBy, window: sendBy - clock() };
-      return { sendBy };
+      // Nothing may be sent any more: no renewal either.
+      if (clock() >= until) throw outOfTime();
+      if (grant.sendBy - clock() < grant.window * FRESH_GRANT) {
+        const sendBy = await lease.renew(key, owner);
+        grant = { sendBy, window: sendBy - clock() };
+      }
+      return { sendBy: Math.min(grant.sendBy, until) };
+    };
+    /** A send that failed once the caller's time was up was stopped by it (a device's refusal stays one). */
+    const fenced = async <R>(send: () => Promise<R>): Promise<R> => {
+      try {
+        return await send();
+      } catch (error) {
+        if (clock() >= until && isRetryable(error) && !(error instanceof OutOfTimeError))
+          throw outOfTime(error);
+        throw error;
+      }
     };
     // A change that outlasts a grant (a clean-up of hundreds of nodes) asks again between its parts.
     const renew = async () => (await fence(true)).sendBy as number;
     const session: PartitionSession = {
       activeDevice: () => cluster.activeDevice(),
       read: (device, units) => device.read(partition, units),
-      send: async (device, plan, holds = async () => true) => {
-        const changed = changesDevice(plan);
-        const fenced = await fence(changed);
-        // The sync that follows a change needs the unit's failover state: read beside the write.
-        if (changed) this.deps.sync.prepare(device);
-        const report = await device.execute(partition, plan, changed ? { ...fenced, renew } : fenced);
-        sent.push({ device, changed, holds });
-        return report;
-      },
-      sendNet: async (device, commands, options = {}) => {
-        const changed = commands.length > 0;
-        const fenced = await fence(changed);
-        if (changed && !options.local) this.deps.sync.prepare(device);
-        const result = await device.writeNet(commands, fenced);
-        if (!options.local) sent.push({ device, changed, holds: options.holds ?? (async () => true) });
-        return result;
-      },
+      send: (device, plan, holds = async () => true) =>
+        fenced(async () => {
+          const changed = changesDevice(plan);
+          const sendBy = await fence(changed);
+          // The sync that follows a change needs the unit's failover state: read beside the write.
+          if (changed) this.deps.sync.prepare(device);
+          const report = await device.execute(partition, plan, changed ? { ...sendBy, renew } : sendBy);
+          sent.push({ device, changed, holds });
+          return report;
+        }),
+      sendNet: (device, commands, options = {}) =>
+        fenced(async () => {
+          const changed = commands.length > 0;
+          const sendBy = await fence(changed);
+          if (changed && !options.local) this.deps.sync.prepare(device);
+          const result = await device.writeNet(commands, sendBy);
+          if (!options.local) sent.push({ device, changed, holds: options.holds ?? (async () => true) });
+          return result;
+        }),
     };
     const release = () => lease.release(key, owner).catch(() => undefined);
     let value: T;

@@ -4,7 +4,7 @@ import type { Context, SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { SqsMessageVisibility } from '../../functions/adapters/sqs-message-visibility.js';
 import { SqsQueueTaker } from '../../functions/adapters/sqs-queue-taker.js';
-import { BigIpError } from '../../functions/domain/errors.js';
+import { BigIpError, OutOfTimeError } from '../../functions/domain/errors.js';
 import type { QueueTaker } from '../../functions/domain/ports.js';
 import { createAgentWorkerHandler } from '../../functions/handlers/agent-worker-handler.js';
 import type {
@@ -52,7 +52,12 @@ async function send(url: string, loadbalancerId: string) {
 function worker(
   queue: { url: string; arn: string },
   applier: LoadBalancerApplier,
-  options: { busy: boolean; retrySeconds?: number; taker?: QueueTaker<SQSRecord> },
+  options: {
+    busy: boolean;
+    retrySeconds?: number;
+    taker?: QueueTaker<SQSRecord>;
+    markError?: (...args: unknown[]) => Promise<void>;
+  },
 ) {
   const seconds = options.retrySeconds ?? 1;
   return createAgentWorkerHandler({
@@ -65,7 +70,7 @@ function worker(
       inFlightHoldMs: 20_000,
     } as AgentConfig,
     applier,
-    resources: { markError: async () => undefined } as never,
+    resources: { markError: options.markError ?? (async () => undefined) } as never,
     visibility: new SqsMessageVisibility(sqs, queue.url),
     telemetry: createTelemetry('agent', 'it', 'a1'),
     calls: [],
@@ -212,5 +217,67 @@ describe('a worker takes its queue’s next messages while its change waits on a
     expect(looks).toBeGreaterThanOrEqual(2);
     expect(seen.sort()).toEqual([own, other].sort());
     expect(await receiveRecords(sqs, queue, 0)).toEqual([]);
+  });
+});
+
+describe('a worker invocation’s time (fauxqs)', () => {
+  it('hands its changes three quarters of what Lambda gave it to send in; a change cut there comes back after its back-off, not in ERROR', async () => {
+    const queue = await freshQueue(sqs, 'cut', { visibilityTimeoutSeconds: 60 });
+    const lb = randomUUID();
+    await send(queue.url, lb);
+    const [record] = await receiveRecords(sqs, queue, 1);
+    const handed: (number | undefined)[] = [];
+    const applier = {
+      async applyAll(changes: readonly (readonly ApplyTarget[])[], options: { sendUntil?: number } = {}) {
+        handed.push(options.sendUntil);
+        return changes.map(() => ({
+          status: 'rejected',
+          reason: new OutOfTimeError('stopped at the invocation’s sending time'),
+        }));
+      },
+    } as unknown as LoadBalancerApplier;
+    const marked: unknown[] = [];
+    const before = Date.now();
+    const { result: response, metrics } = await captureMetrics(() =>
+      worker(queue, applier, {
+        busy: false,
+        markError: async (...args) => {
+          marked.push(args);
+        },
+      })({ Records: [record as SQSRecord] }, minuteLeft()),
+    );
+    const after = Date.now();
+    expect(handed).toHaveLength(1);
+    expect(handed[0]).toBeGreaterThanOrEqual(before + 45_000 - 5);
+    expect(handed[0]).toBeLessThanOrEqual(after + 45_000);
+    // Retried: the record failed with its back-off, nothing put in ERROR.
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: record?.messageId }]);
+    expect(marked).toEqual([]);
+    expect(metrics.filter((m) => m.name === 'Applies').map((m) => m.dimensions.Outcome)).toEqual(['retry']);
+    const again = await receiveRecords(sqs, queue, 10);
+    expect(again.map((m) => m.messageId)).toEqual([record?.messageId]);
+    expect(again[0]?.attributes.ApproximateReceiveCount).toBe('2');
+  });
+
+  it('a direct call without Lambda’s context has no sending time, and takes nothing from the queue', async () => {
+    const queue = await freshQueue(sqs, 'no-context', { visibilityTimeoutSeconds: 60 });
+    const own = randomUUID();
+    await send(queue.url, own);
+    const [first] = await receiveRecords(sqs, queue, 1);
+    await send(queue.url, randomUUID());
+    const handed: ({ sendUntil?: number } | undefined)[] = [];
+    const applier = {
+      async applyAll(changes: readonly (readonly ApplyTarget[])[], options?: { sendUntil?: number }) {
+        handed.push(options);
+        await sleep(300);
+        return changes.map(() => ({ status: 'fulfilled', value: applied() }) as const);
+      },
+    } as unknown as LoadBalancerApplier;
+    const handler = worker(queue, applier, { busy: true }) as (event: {
+      Records: SQSRecord[];
+    }) => Promise<unknown>;
+    await handler({ Records: [first as SQSRecord] });
+    expect(handed).toEqual([{}]);
+    expect(await receiveRecords(sqs, queue, 1)).toHaveLength(1);
   });
 });

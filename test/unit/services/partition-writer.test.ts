@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ApplyPlan } from '../../../functions/domain/bigip-apply-plan.js';
 import type { BigIpObject } from '../../../functions/domain/bigip-objects.js';
-import { BigIpError, LeaseBusyError } from '../../../functions/domain/errors.js';
+import { BigIpError, LeaseBusyError, OutOfTimeError } from '../../../functions/domain/errors.js';
 import { changesDevice } from '../../../functions/services/partition-writer.js';
 import { InMemoryBigIp, InMemoryCluster } from '../../support/fakes/in-memory-bigip.js';
 import { InMemoryLease } from '../../support/fakes/in-memory-lease.js';
@@ -280,6 +280,80 @@ describe('PartitionWriter: how a change reaches a partition', () => {
     expect([...f.sync.syncs, ...idle.sync.syncs, ...idle.log.filter((e) => e.startsWith('confirm'))]).toEqual(
       [],
     );
+  });
+
+  it('never lets a call go after the caller’s own sending time, whatever the lease still allows', async () => {
+    const f = fixture();
+    const sendUntil = f.clock.now() + 10_000;
+    // The lease would allow half its TTL from each renewal.
+    f.lease.renew = async () => {
+      f.log.push('renew');
+      return f.clock.now() + TTL / 2;
+    };
+    const execute = f.a.execute.bind(f.a);
+    let renewed: number | undefined;
+    f.a.execute = async (partition, plan, options) => {
+      const report = await execute(partition, plan, options);
+      // A long change asks again between its parts, past the acquisition's fresh window.
+      f.clock.advance(TTL / 10 + 1);
+      renewed = await options?.renew?.();
+      return report;
+    };
+    await f.writer.write(
+      PARTITION,
+      async (session) => session.send(await session.activeDevice(), createPlan('p1')),
+      {
+        sendUntil,
+      },
+    );
+    expect(f.sendBys).toEqual([sendUntil]);
+    expect(f.log).toContain('renew');
+    expect(renewed).toBe(sendUntil);
+  });
+
+  it('sends and renews nothing once the caller’s sending time is over: OutOfTimeError, and the lease is let go', async () => {
+    const f = fixture();
+    const sendUntil = f.clock.now() + 1_000;
+    const result = f.writer.write(
+      PARTITION,
+      async (session) => {
+        const device = await session.activeDevice();
+        await session.read(device, []);
+        f.clock.advance(1_000);
+        await session.send(device, createPlan('p1'));
+      },
+      { sendUntil },
+    );
+    await expect(result).rejects.toBeInstanceOf(OutOfTimeError);
+    await expect(result).rejects.toMatchObject({ retryable: true });
+    expect(f.log).toEqual(['acquire', 'release']);
+    expect(f.a.objects.size).toBe(0);
+    expect(f.lease.holders.size).toBe(0);
+  });
+
+  it('names a send that failed once that time was over as stopped by it (the device’s error as its cause); a refusal stays a refusal', async () => {
+    for (const transient of [true, false]) {
+      const f = fixture();
+      const sendUntil = f.clock.now() + 1_000;
+      const refusal = transient
+        ? new BigIpError('ENOTSENT', { device: 'a', transient })
+        : new BigIpError('01020036:3: not found', { device: 'a', status: 400, transient });
+      f.a.execute = async () => {
+        // Its calls went on until the cap, and the next was not sent.
+        f.clock.advance(1_000);
+        throw refusal;
+      };
+      const error = await f.writer
+        .write(PARTITION, async (session) => session.send(await session.activeDevice(), createPlan('p1')), {
+          sendUntil,
+        })
+        .catch((e: unknown) => e);
+      if (transient) {
+        expect(error).toBeInstanceOf(OutOfTimeError);
+        expect((error as Error).cause).toBe(refusal);
+      } else expect(error).toBe(refusal);
+      expect(f.lease.holders.size).toBe(0);
+    }
   });
 
   it('counts as a change whatever a plan would send: the folder, a command, a node clean-up, the folder’s removal', () => {

@@ -1,0 +1,32 @@
+/**
+ * How a worker invocation spends its time (Lambda stops a function at its timeout, mid-call).
+ *
+ * A change sends its device calls in the first three quarters: the last quarter is for the last
+ * call's answer, the lease's release and the failed records' back-off, so a change too long for one
+ * invocation stops cleanly and the next attempt resumes it from the device. Stopped by the timeout
+ * instead, it would keep its partition's lease until the lease expires, and every attempt meanwhile
+ * would find the partition busy and spend one of the message's deliveries.
+ */
+const SENDING_SHARE = 3 / 4;
+
+/**
+ * Messages are taken from the queue in the first half only: a change taken late still has its own
+ * sending time before the invocation's last quarter.
+ */
+const TAKING_SHARE = 1 / 2;
+
+/** The invocation's times, from its start and the time Lambda gave it. */
+export interface InvocationTimes {
+  /** No device call of a change is sent after this (ms since the epoch). */
+  sendUntil: number;
+  /** No message is taken from the queue after this. */
+  takeUntil: number;
+}
+
+export function invocationTimes(startedAt: number, remainingMs: number): InvocationTimes {
+  const left = Math.max(0, remainingMs);
+  return {
+    sendUntil: startedAt + Math.floor(left * SENDING_SHARE),
+    takeUntil: startedAt + Math.floor(left * TAKING_SHARE),
+  };
+}
