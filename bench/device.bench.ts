@@ -105,7 +105,8 @@ function meter(stack: LocalStack, timing: TimingModel) {
   const deviceCalls = stack.devices.map((d) => d.calls.length);
   let retries = 0;
   metricEvents.on('metric', (m: MetricEvent) => {
-    if (m.name === 'Applies' && m.dimensions.Outcome === 'retry') retries += m.value;
+    if (m.name === 'Applies' && ['retry', 'out-of-time'].includes(m.dimensions.Outcome ?? ''))
+      retries += m.value;
   });
   const start = {
     calls: calls(),

@@ -298,6 +298,8 @@ async function limited<T, R>(items: readonly T[], limit: number, fn: (item: T) =
 
 /** Node reads in flight at once during a cleanup (a pool of a thousand members frees a thousand nodes). */
 const NODE_READS_AT_ONCE = 8;
+/** What a node listing returns per node: its name and what tells a device-made node (isDeviceMadeNode). */
+const NODE_FIELDS = 'name,partition,description,connectionLimit,rateLimit,ratio,dynamicRatio,logging,monitor';
 /**
  * Node deletes up to this many go one DELETE each; more go in one transaction per hundred. Each
  * DELETE is a configuration write of its own, one at a time on the device; enlisting is not
@@ -457,23 +459,22 @@ export class IControlBigIpDevice implements BigIpDevice {
     }
 
     // Each node is read first (only one the device made for a member of ours goes; an operator's
-    // stays). The reads go side by side: the device serialises configuration writes, not reads.
+    // stays); one already gone is skipped.
     const nodes = plan.nodeCleanup.map((node) => {
       const [, nodePartition = partition, name = node] = /^\/([^/]+)\/(.+)$/.exec(node) ?? [];
-      return { node, path: `/mgmt/tm/ltm/node/${urlId(nodePartition, name)}` };
+      return {
+        node,
+        partition: nodePartition,
+        name,
+        path: `/mgmt/tm/ltm/node/${urlId(nodePartition, name)}`,
+      };
     });
-    const current: Awaited<ReturnType<Requester['request']>>[] = [];
-    for (let i = 0; i < nodes.length; i += NODE_READS_AT_ONCE)
-      current.push(
-        ...(await Promise.all(
-          nodes.slice(i, i + NODE_READS_AT_ONCE).map((n) => rest.request('GET', n.path, { accept: [404] })),
-        )),
-      );
+    const current = await this.readNodes(nodes, rest);
     const ours: typeof nodes = [];
     for (const [i, n] of nodes.entries()) {
-      const read = current[i] as (typeof current)[number];
-      if (read.status === 404) continue;
-      if (isDeviceMadeNode(read.body as Record<string, unknown>)) ours.push(n);
+      const read = current[i];
+      if (read === undefined) continue;
+      if (isDeviceMadeNode(read)) ours.push(n);
       else report.skipped.push(`node ${n.node} kept: made or changed by hand`);
     }
     for (let i = 0; i < ours.length; i += NODE_DELETES_PER_TRANSACTION) {
@@ -877,6 +878,45 @@ export class IControlBigIpDevice implements BigIpDevice {
     await this.rest.request('POST', '/mgmt/tm/cm', {
       body: { command: 'run', utilCmdArgs: `config-sync to-group ${deviceGroup}` },
       idempotent: true,
+    });
+  }
+
+  /**
+   * The nodes' fields that tell a node the device made from an operator's (undefined: gone). More
+   * than a round of single reads in one partition is one listing of that partition's nodes instead
+   * (`$filter`, `$select`: bigip-rest.md A.0; the reconciler's inventory lists every node with
+   * `$select` too), so a thousand-member delete, and each attempt that resumes one, reads its
+   * nodes in one call. Single reads go side by side: the device serialises configuration writes,
+   * not reads.
+   */
+  private async readNodes(
+    nodes: readonly { node: string; partition: string; name: string; path: string }[],
+    rest: Requester,
+  ): Promise<(Record<string, unknown> | undefined)[]> {
+    const listed = new Map<string, Map<string, Record<string, unknown>>>();
+    const counts = new Map<string, number>();
+    for (const n of nodes) counts.set(n.partition, (counts.get(n.partition) ?? 0) + 1);
+    for (const [p, count] of counts) {
+      if (count <= NODE_READS_AT_ONCE) continue;
+      const response = await rest.request(
+        'GET',
+        `/mgmt/tm/ltm/node?$filter=partition+eq+${assertSafeName(p, 'partition')}&$select=${NODE_FIELDS}`,
+      );
+      const items = itemsOf(response.body).filter((i) => String(i.partition ?? 'Common') === p);
+      listed.set(p, new Map(items.map((i) => [String(i.name), i])));
+    }
+    const single = nodes.filter((n) => !listed.has(n.partition));
+    const reads = new Map<string, Record<string, unknown> | undefined>();
+    for (let i = 0; i < single.length; i += NODE_READS_AT_ONCE)
+      await Promise.all(
+        single.slice(i, i + NODE_READS_AT_ONCE).map(async (n) => {
+          const response = await rest.request('GET', n.path, { accept: [404] });
+          reads.set(n.node, response.status === 404 ? undefined : (response.body as Record<string, unknown>));
+        }),
+      );
+    return nodes.map((n) => {
+      const list = listed.get(n.partition);
+      return list ? list.get(n.name) : reads.get(n.node);
     });
   }
 

@@ -1,5 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
-import { BigIpError, RejectedRequestError } from '../domain/errors.js';
+import { BigIpError, OutOfTimeError, RejectedRequestError } from '../domain/errors.js';
 import { invocationTimes } from '../domain/invocation-time.js';
 import { parseForwarded } from '../domain/lbaas-request.js';
 import type { MessageVisibility, QueueTaker, ResourceStore } from '../domain/ports.js';
@@ -104,7 +104,10 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
       return 'done';
     }
     if (error instanceof BigIpError) emitMetric(metrics, METRICS.bigipErrors.name);
-    emitMetric(metrics, METRICS.applies.name, 1, { Outcome: 'retry' });
+    // A change cut at the invocation's sending time is counted apart: many say changes outgrow an invocation.
+    emitMetric(metrics, METRICS.applies.name, 1, {
+      Outcome: error instanceof OutOfTimeError ? 'out-of-time' : 'retry',
+    });
     await hold.release(record);
     return failRecord(record, failureOf(error), {
       maxAttempts: config.maxAttempts,

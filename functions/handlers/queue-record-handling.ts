@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import { isRetryable } from '../domain/errors.js';
+import { isRetryable, OutOfTimeError } from '../domain/errors.js';
 import type { MessageVisibility, ResourceStore } from '../domain/ports.js';
 import { failedRequestTargets } from '../domain/resource-state.js';
 import { isFinalAttempt, retryDelaySeconds } from '../domain/retry-policy.js';
@@ -17,6 +17,8 @@ export interface RecordFailure {
   retryable: boolean;
   /** The error behind it, when there is one (logged). */
   error?: unknown;
+  /** Tried again at once, not after the back-off: the failure was progress cut short, not trouble. */
+  again?: boolean;
 }
 
 /** A thrown error as a record failure (unknown errors are retried). */
@@ -25,6 +27,8 @@ export function failureOf(error: unknown): RecordFailure {
     reason: error instanceof Error ? error.message : String(error),
     retryable: isRetryable(error),
     error,
+    // A change stopped at its invocation's sending time resumes in the next one, with nothing to wait for.
+    ...(error instanceof OutOfTimeError ? { again: true } : {}),
   };
 }
 
@@ -85,7 +89,7 @@ export async function failRecord(
       .delay(record.receiptHandle, 0)
       .catch((e) => options.logger.warn('could not release the message', { ...context, error: e }));
   } else {
-    const seconds = retryDelaySeconds(attempt, options.retry, options.random);
+    const seconds = failure.again ? 0 : retryDelaySeconds(attempt, options.retry, options.random);
     options.logger.warn('message will be retried', { ...context, retryInSeconds: seconds });
     await options.visibility
       .delay(record.receiptHandle, seconds)

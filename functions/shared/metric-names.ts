@@ -9,7 +9,7 @@ export const METRICS = {
   /** Scheduler and agents: messages received per invocation (batch size). */
   messages: { name: 'MessagesReceived', dimensions: ['Environment'] },
   /** Agents: messages a worker took from its own queue while its batch waited on a busy device group (handlers/queued-work.ts). */
-  messagesTaken: { name: 'MessagesTaken', dimensions: ['Environment'] },
+  messagesTaken: { name: 'MessagesTaken', dimensions: ['Environment', 'Agent'] },
   /** Scheduler: one per forwarded request; dimension Decision = bound|affinity|random|least-loaded|failover. */
   decisions: { name: 'SchedulerDecisions', dimensions: ['Environment', 'Decision'] },
   /** Scheduler: requests that found no active agent (retried, then dead-lettered). */
@@ -20,7 +20,10 @@ export const METRICS = {
   exhausted: { name: 'RequestsExhausted', dimensions: ['Environment'] },
   /** Scheduler: deliveries of a request id already handled (no second effect). */
   duplicates: { name: 'DuplicateRequests', dimensions: ['Environment'] },
-  /** Agent: applies by outcome (success|device-error|retry); dimension Agent = host. */
+  /**
+   * Agent: applies by outcome (applied|gone|device-error|retry|out-of-time: a change cut at its
+   * invocation's sending time, resumed by the next attempt); dimension Agent = host.
+   */
   applies: { name: 'Applies', dimensions: ['Environment', 'Agent', 'Outcome'] },
   /** Agent: BIG-IP REST calls per apply. */
   bigipCalls: { name: 'BigIpCalls', dimensions: ['Environment', 'Agent'] },

@@ -82,6 +82,20 @@ export class EnvironmentDashboard extends Construct {
         label,
       });
     const decisions = FORWARDED_DECISIONS.map((d) => custom('decisions', { Decision: d }, 'Sum', d));
+    /** One metric summed over every agent (a period an agent did not report counts 0). */
+    const allAgents = (key: MetricKey, extra: Record<string, string>, label: string) => {
+      // Metric ids are unique per graph: named after what the sum is of.
+      const id = (i: number) =>
+        `${key}_${Object.values(extra)
+          .join('_')
+          .replace(/[^A-Za-z0-9]/g, '')}_${i}`;
+      return new MathExpression({
+        expression: hosts.map((_, i) => `FILL(${id(i)}, 0)`).join(' + '),
+        usingMetrics: Object.fromEntries(hosts.map((h, i) => [id(i), custom(key, { Agent: h, ...extra })])),
+        period: Duration.minutes(1),
+        label,
+      });
+    };
     const functionErrors = Object.entries(props.functions).map(([label, f]) =>
       f.metricErrors({ period: Duration.minutes(1), label }),
     );
@@ -181,6 +195,26 @@ export class EnvironmentDashboard extends Construct {
             title: 'Submit → ACTIVE (ms, p90 per agent)',
             left: perAgent('timeToActive', 'p90'),
             width: 8,
+          }),
+        ],
+        [
+          new GraphWidget({
+            title: 'Applies by outcome (all agents): retried, and cut at the invocation’s sending time',
+            left: (
+              [
+                ['applied', 'applied'],
+                ['gone', 'deleted'],
+                ['device-error', 'refused by the device'],
+                ['retry', 'retried'],
+                ['out-of-time', 'cut at the invocation’s time (resumed)'],
+              ] as const
+            ).map(([outcome, label]) => allAgents('applies', { Outcome: outcome }, label)),
+            width: 12,
+          }),
+          new GraphWidget({
+            title: 'Messages a waiting worker took from its own queue (busy device group)',
+            left: perAgent('messagesTaken', 'Sum'),
+            width: 12,
           }),
         ],
         [

@@ -57,6 +57,7 @@ async function setup(nodeCount: number, handMade: readonly string[] = []) {
   });
   const deletes = () =>
     sim.calls.filter((c) => c.method === 'DELETE' && c.path.startsWith('/mgmt/tm/ltm/node/'));
+  const reads = () => sim.calls.filter((c) => c.method === 'GET' && c.path.startsWith('/mgmt/tm/ltm/node'));
   const transactions = () =>
     sim.calls.filter((c) => c.method === 'POST' && c.path === '/mgmt/tm/transaction');
   return {
@@ -66,6 +67,7 @@ async function setup(nodeCount: number, handMade: readonly string[] = []) {
     nodes,
     cleanup,
     deletes,
+    reads,
     transactions,
   };
 }
@@ -79,6 +81,24 @@ describe('node clean-up', () => {
     expect(s.deletes()).toHaveLength(3);
     expect(s.deletes().every((c) => c.transactionId === undefined)).toBe(true);
     expect(report.skipped).toEqual([]);
+    // Read one GET each (fewer than a round of reads).
+    expect(s.reads().map((c) => c.path)).toEqual(
+      s.paths.map((p) => `/mgmt/tm/ltm/node/${p.replaceAll('/', '~')}`),
+    );
+  });
+
+  it('reads more than a round of nodes in one listing of their partition, and skips one already gone', async () => {
+    const s = await setup(12, ['10.1.0.7']);
+    // One went meanwhile (an operator, or an earlier attempt of this change).
+    s.sim.store.delete('ltm/node', '/Common/10.1.0.2');
+    const report = await s.device.execute(PARTITION, s.cleanup(s.paths));
+    expect(s.reads().map((c) => `${c.path}${decodeURIComponent(c.query)}`)).toEqual([
+      '/mgmt/tm/ltm/node?$filter=partition+eq+Common&$select=name,partition,description,connectionLimit,rateLimit,ratio,dynamicRatio,logging,monitor',
+    ]);
+    // The operator's node is still told apart from the listing, and kept.
+    expect(s.nodes()).toEqual(['/Common/10.1.0.7']);
+    expect(report.skipped).toEqual(['node /Common/10.1.0.7 kept: made or changed by hand']);
+    expect(s.deletes()).toHaveLength(10);
   });
 
   it('deletes more than a few in one transaction: one create, an enlisted DELETE each, one commit', async () => {

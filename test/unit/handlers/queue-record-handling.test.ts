@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import { LeaseBusyError, RejectedRequestError } from '../../../functions/domain/errors.js';
+import { LeaseBusyError, OutOfTimeError, RejectedRequestError } from '../../../functions/domain/errors.js';
 import {
   type Deferred,
   failRecord,
@@ -31,6 +31,17 @@ describe('failRecord', () => {
     expect(await failRecord(sqsRecord('{}', { receiveCount: 2 }), failure, o)).toBe('failed');
     expect(o.visibility.delay).toHaveBeenCalledWith(expect.any(String), 4);
     expect(o.onFinalFailure).not.toHaveBeenCalled();
+  });
+
+  it('lets a change cut at its invocation’s sending time come back at once (it resumes), still counting the attempt', async () => {
+    const o = options(3);
+    const cut = failureOf(new OutOfTimeError('stopped at the invocation’s sending time'));
+    expect(await failRecord(sqsRecord('{}', { receiveCount: 2 }), cut, o)).toBe('failed');
+    expect(o.visibility.delay).toHaveBeenCalledWith(expect.any(String), 0);
+    expect(o.onFinalFailure).not.toHaveBeenCalled();
+    // Its last delivery is still its last: the dead-letter queue, with the reason.
+    expect(await failRecord(sqsRecord('{}', { receiveCount: 3 }), cut, o)).toBe('failed');
+    expect(o.onFinalFailure).toHaveBeenCalledWith('stopped at the invocation’s sending time');
   });
 
   it('records the final failure and releases the message to the dead-letter queue on the last attempt', async () => {
