@@ -212,8 +212,6 @@ export class PartitionWriter {
       throw error;
     }
     const sent: Sent[] = [];
-    // Still the partition's only writer? A slowed writer may have outlived its lease (then: retried).
-    // A grant taken just now answers that already (the lease is ours until well after its send-by).
     const until = options.sendUntil ?? Number.POSITIVE_INFINITY;
     const outOfTime = (cause?: unknown) =>
       new OutOfTimeError(
@@ -221,6 +219,8 @@ export class PartitionWriter {
         { partition },
         cause === undefined ? undefined : { cause },
       );
+    // Still the partition's only writer? A slowed writer may have outlived its lease (then: retried).
+    // A grant taken just now answers that already (the lease is ours until well after its send-by).
     const fence = async (changed: boolean): Promise<{ sendBy?: number }> => {
       if (!changed) return {};
       // Nothing may be sent any more: no renewal either.
