@@ -80,6 +80,7 @@ printTable([
     value: `${report.reconcile.runs} (${report.reconcile.skipped}) / ${report.reconcile.repaired} / ${report.reconcile.orphansRemoved} / ${report.reconcile.liveObjectsRemoved.length}`,
   },
   { measure: 'messages workers took from their own queues', value: report.takenByWorkers },
+  { measure: 'invocations that reached their function timeout', value: report.invocationsPastTimeout },
   { measure: 'cost per million requests (USD, list prices)', value: cost.total.toFixed(2) },
 ]);
 if (Object.keys(report.errorReasons).length) console.log('\nERROR reasons:', report.errorReasons);

@@ -60,6 +60,8 @@ export interface SoakReport {
   faultsInjected: string[];
   /** Messages the workers took from their own queues while waiting on a busy group (not the event source's batches). */
   takenByWorkers: number;
+  /** Invocations that reached their function timeout, each one Lambda would have stopped (LocalStack.overruns). */
+  invocationsPastTimeout: number;
   lostRequests: string[];
   stuckObjects: string[];
   /** The reconciler's scheduled runs during the soak, and what they changed. */
@@ -471,6 +473,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       errorsAccounted: errorsAccounted.slice(0, 50),
       faultsInjected: faults,
       takenByWorkers,
+      invocationsPastTimeout: stack.overruns,
       lostRequests: lostRequests.slice(0, 20),
       stuckObjects: stuckObjects.slice(0, 20),
       reconcile,
