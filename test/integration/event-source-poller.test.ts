@@ -1,25 +1,15 @@
-import { randomUUID } from 'node:crypto';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { wrapQueueHandler } from '../../functions/handlers/lambda-shape.js';
 import { createTelemetry } from '../../functions/shared/telemetry.js';
 import { sleep } from '../../functions/shared/timers.js';
 import { EventSourcePoller } from '../../local/event-source-poller.js';
-import { freshQueue, localClients, receiveRecords } from '../support/local-aws.js';
+import { localClients, queueWithOneMessage, receiveRecords } from '../support/local-aws.js';
 
 const { sqs } = localClients();
 
 /** A poller over a fresh queue holding one message, its handler taking `ms` under a `timeoutMs` function timeout. */
 async function pollerTaking(ms: number, timeoutMs: number) {
-  const queue = await freshQueue(sqs, 'poller', { visibilityTimeoutSeconds: 2 });
-  await sqs.send(
-    new SendMessageCommand({
-      QueueUrl: queue.url,
-      MessageBody: '{}',
-      MessageGroupId: 'g',
-      MessageDeduplicationId: randomUUID(),
-    }),
-  );
+  const queue = await queueWithOneMessage(sqs, 'poller', { visibilityTimeoutSeconds: 2 });
   let overruns = 0;
   const errors: unknown[] = [];
   const poller = new EventSourcePoller({

@@ -1,24 +1,15 @@
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { SqsMessageVisibility } from '../../functions/adapters/sqs-message-visibility.js';
 import { holdInFlight } from '../../functions/handlers/in-flight-hold.js';
-import { freshQueue, localClients, receiveRecords } from '../support/local-aws.js';
+import { localClients, queueWithOneMessage, receiveRecords } from '../support/local-aws.js';
 
 const { sqs } = localClients();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('in-flight hold against fauxqs (queue visibility 60 s)', () => {
   it('a live worker keeps its message invisible past the hold; a dead one lets it back within the hold', async () => {
-    const queue = await freshQueue(sqs, 'hold', { visibilityTimeoutSeconds: 60 });
-    await sqs.send(
-      new SendMessageCommand({
-        QueueUrl: queue.url,
-        MessageBody: 'm',
-        MessageGroupId: 'g',
-        MessageDeduplicationId: 'd',
-      }),
-    );
+    const queue = await queueWithOneMessage(sqs, 'hold', { visibilityTimeoutSeconds: 60 }, 'm');
     const [first] = await receiveRecords(sqs, queue, 1);
     expect(first?.body).toBe('m');
     const hold = holdInFlight([first as SQSRecord], {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { createDocumentClient, createSqsClient } from '../../functions/adapters/aws-clients.js';
 import { lambdaRecordOf } from '../../functions/adapters/sqs-queue-taker.js';
@@ -30,6 +30,25 @@ export async function freshQueue(
     maxReceiveCount: options.maxReceiveCount ?? 3,
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30,
   });
+}
+
+/** A fresh queue (freshQueue) holding one message of group `g`. */
+export async function queueWithOneMessage(
+  sqs: SQSClient,
+  label: string,
+  options: { visibilityTimeoutSeconds: number },
+  body = '{}',
+): Promise<FifoQueuePair> {
+  const queue = await freshQueue(sqs, label, options);
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queue.url,
+      MessageBody: body,
+      MessageGroupId: 'g',
+      MessageDeduplicationId: randomUUID(),
+    }),
+  );
+  return queue;
 }
 
 /** Up to ten messages of `queue`, shaped as Lambda's event source hands them to a function. */
