@@ -14,6 +14,9 @@ export function wrapQueueHandler(raw: SqsHandler, telemetry: Telemetry) {
 }
 
 /** The Lambda shape of a scheduled function: logger context; it flushes its own metrics between rounds. */
-export function wrapScheduledHandler<T, E = unknown>(raw: (event: E) => Promise<T>, telemetry: Telemetry) {
+export function wrapScheduledHandler<T, E = unknown>(
+  raw: (event: E, context: Context) => Promise<T>,
+  telemetry: Telemetry,
+) {
   return middy(raw).use(injectLambdaContext(telemetry.logger));
 }

@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import type { ReconcileOptions, ReconcileReport, Reconciler } from '../services/reconciler.js';
 import type { TakeoverReport, TakeoverSurvey } from '../services/takeover-survey.js';
@@ -45,6 +46,7 @@ export function createReconcilerHandler(
 ) {
   return async (
     event: unknown,
+    context?: Pick<Context, 'getRemainingTimeInMillis'>,
   ): Promise<ReconcileReport | TakeoverReport | { outcome: 'refused'; reason: string }> => {
     const scheduled = (event as { source?: string } | undefined)?.source === 'aws.events';
     if (takeover && typeof event === 'object' && event !== null && 'takeover' in event) {
@@ -85,8 +87,10 @@ export function createReconcilerHandler(
         },
       };
     }
+    // Lambda stops the function at its timeout: the run stops on its own before (invocation-time.ts).
+    const timeLeftMs = context?.getRemainingTimeInMillis?.();
     try {
-      const report = await reconciler.run(options);
+      const report = await reconciler.run(timeLeftMs === undefined ? options : { ...options, timeLeftMs });
       reportRun(report, telemetry);
       return report;
     } finally {

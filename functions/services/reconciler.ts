@@ -2,7 +2,8 @@ import { planApply, scopeFor } from '../domain/bigip-apply-plan.js';
 import { partitionName } from '../domain/bigip-names.js';
 import { type BigIpObject, type DeviceSnapshot, objectKey } from '../domain/bigip-objects.js';
 import { type Translation, type TranslationOptions, translate } from '../domain/bigip-translation.js';
-import { BigIpError, LeaseBusyError } from '../domain/errors.js';
+import { BigIpError, LeaseBusyError, OutOfTimeError } from '../domain/errors.js';
+import { invocationTimes } from '../domain/invocation-time.js';
 import { lastAppliedOf, recordsByOwner } from '../domain/last-applied.js';
 import type {
   AgentRegistry,
@@ -62,6 +63,12 @@ export interface ReconcileOptions {
   scope?: { loadbalancerId?: string; tenantId?: string };
   /** Called as each load balancer and partition is done (the CLI prints it, the local dashboard shows it). */
   onProgress?: (done: number, total: number, item: LoadBalancerResult | OrphanResult) => void;
+  /**
+   * The time the run's invocation has (Lambda's remaining time): nothing is started or sent after
+   * its sending time (invocation-time.ts), and the run ends `aborted`, the rest left to the next run.
+   * Absent (the CLI's run): no limit.
+   */
+  timeLeftMs?: number;
 }
 
 export interface LoadBalancerResult {
@@ -128,7 +135,9 @@ export class Reconciler {
   constructor(private readonly deps: ReconcilerDeps) {}
 
   async run(options: ReconcileOptions): Promise<ReconcileReport> {
-    const { runLease, owner, cluster } = this.deps;
+    const { runLease, owner, cluster, clock } = this.deps;
+    const sendUntil =
+      options.timeLeftMs === undefined ? undefined : invocationTimes(clock(), options.timeLeftMs).sendUntil;
     const key = `reconcile#${cluster.name}`;
     try {
       await runLease.acquire(key, owner);
@@ -138,14 +147,14 @@ export class Reconciler {
       throw error;
     }
     try {
-      return await this.runHeld(options);
+      return await this.runHeld(options, sendUntil);
     } finally {
       await runLease.release(key, owner).catch(() => undefined);
     }
   }
 
-  private async runHeld(options: ReconcileOptions): Promise<ReconcileReport> {
-    const { env, cluster } = this.deps;
+  private async runHeld(options: ReconcileOptions, sendUntil: number | undefined): Promise<ReconcileReport> {
+    const { env, cluster, clock } = this.deps;
     let device: BigIpDevice;
     try {
       device = await cluster.activeDevice();
@@ -161,6 +170,7 @@ export class Reconciler {
       ...(scope.tenantId ? { tenantId: scope.tenantId } : {}),
     });
     const wholeScope = !options.scope?.loadbalancerId;
+    const outOfTime = () => sendUntil !== undefined && clock() >= sendUntil;
     const report = {
       outcome: 'done' as 'done' | 'aborted',
       device: device.name,
@@ -210,7 +220,7 @@ export class Reconciler {
         Array.from({ length: Math.min(TENANT_CONCURRENCY, queue.length) }, async () => {
           for (let group = queue.shift(); group && failure === undefined; group = queue.shift()) {
             for (const tree of group) {
-              if (failure !== undefined) return;
+              if (failure !== undefined || outOfTime()) return;
               try {
                 const result = await this.reconcileOne(
                   device,
@@ -219,6 +229,7 @@ export class Reconciler {
                   listing,
                   options,
                   certificates,
+                  sendUntil,
                 );
                 report.loadbalancers.push(result);
                 options.onProgress?.(++done, total, result);
@@ -234,6 +245,12 @@ export class Reconciler {
         (a, b) => (order.get(a.loadbalancerId) ?? 0) - (order.get(b.loadbalancerId) ?? 0),
       );
       if (failure !== undefined) throw failure;
+      if (outOfTime()) {
+        // Orphans, networks and the peer's sync wait too: they are judged on a whole environment.
+        report.outcome = 'aborted';
+        report.reason = `out of time: ${report.loadbalancers.length} of ${trees.length} load balancers checked; the next run goes on`;
+        return report;
+      }
       const known = new Map(trees.map((t) => [t.root.id, t]));
       for (const partition of orphanPartitions) {
         const result = await this.orphansOf(device, partition, known, listing, options, certificates);
@@ -264,6 +281,7 @@ export class Reconciler {
     listing: (partition: string) => Promise<BigIpObject[]>,
     options: ReconcileOptions,
     certificates: CertificateStore | undefined,
+    sendUntil: number | undefined,
   ): Promise<LoadBalancerResult> {
     const { env, resources, clock } = this.deps;
     const base = { loadbalancerId: first.root.id, tenantId: first.root.tenantId, drift: [] as DriftItem[] };
@@ -282,31 +300,42 @@ export class Reconciler {
     // Repairing is a writer's work: as the partition's writer, from the desired state and the
     // device as they are now (an agent may have changed either meanwhile), so a repair never
     // undoes a newer apply.
-    const written = await this.deps.writer.write(found.translation.partition, async (session) => {
-      const tree = buildTree(await resources.loadRecords(first.root.id));
-      if (!tree || tree.root.env !== env)
-        return { ...base, outcome: 'skipped' as const, reason: 'deleted meanwhile' };
-      if (pending(tree)) return skipPending;
-      const now = await this.compare(device, tree, partitions, listing, certificates);
-      if (now.drift.length === 0) return { ...base, outcome: 'in-sync' as const };
-      let sent: Awaited<ReturnType<typeof sendChange>>;
-      try {
-        sent = await sendChange(session, device, now);
-      } catch (error) {
-        // Still the partition's only writer after a long read? A lost lease leaves it to the next run.
-        if (error instanceof LeaseBusyError)
-          return {
-            ...base,
-            outcome: 'skipped' as const,
-            reason: 'its partition lease lapsed before the repair',
-          };
-        if (!(error instanceof BigIpError) || error.transient) throw error;
-        const reason = `the device refused the repair: ${String(error.context.bigipMessage ?? error.message)}`;
-        await resources.recordOutcomes([{ kind: 'error', record: tree.root, reason }], clock());
-        return { ...base, outcome: 'failed' as const, drift: now.drift, reason };
-      }
-      return { repaired: { tree, drift: now.drift, translation: now.translation, sent } };
-    });
+    const written = await this.deps.writer.write(
+      found.translation.partition,
+      async (session) => {
+        const tree = buildTree(await resources.loadRecords(first.root.id));
+        if (!tree || tree.root.env !== env)
+          return { ...base, outcome: 'skipped' as const, reason: 'deleted meanwhile' };
+        if (pending(tree)) return skipPending;
+        const now = await this.compare(device, tree, partitions, listing, certificates);
+        if (now.drift.length === 0) return { ...base, outcome: 'in-sync' as const };
+        let sent: Awaited<ReturnType<typeof sendChange>>;
+        try {
+          sent = await sendChange(session, device, now);
+        } catch (error) {
+          // Still the partition's only writer after a long read? A lost lease leaves it to the next run.
+          if (error instanceof LeaseBusyError)
+            return {
+              ...base,
+              outcome: 'skipped' as const,
+              reason: 'its partition lease lapsed before the repair',
+            };
+          // What was sent stays; the next run compares again and sends the rest.
+          if (error instanceof OutOfTimeError)
+            return {
+              ...base,
+              outcome: 'skipped' as const,
+              reason: "the run's time ran out during the repair",
+            };
+          if (!(error instanceof BigIpError) || error.transient) throw error;
+          const reason = `the device refused the repair: ${String(error.context.bigipMessage ?? error.message)}`;
+          await resources.recordOutcomes([{ kind: 'error', record: tree.root, reason }], clock());
+          return { ...base, outcome: 'failed' as const, drift: now.drift, reason };
+        }
+        return { repaired: { tree, drift: now.drift, translation: now.translation, sent } };
+      },
+      sendUntil === undefined ? {} : { sendUntil },
+    );
     if (written.outcome === 'busy')
       return { ...base, outcome: 'skipped', reason: 'an agent is writing its partition' };
     // Like an apply: done only once every unit of the group holds it.

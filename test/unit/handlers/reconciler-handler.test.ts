@@ -77,6 +77,22 @@ describe('reconciler handler', () => {
     expect(value('OrphansRemoved')).toBe(0);
   });
 
+  it('gives the run the time Lambda left it (none when called directly)', async () => {
+    const { calls, reconciler } = recorder(done);
+    const handler = createReconcilerHandler(
+      reconciler,
+      { drift: 'repair', orphans: 'report' },
+      createTelemetry('reconciler', 'Project'),
+    );
+    const scheduled = { source: 'aws.events', 'detail-type': 'Scheduled Event' };
+    await handler(scheduled, { getRemainingTimeInMillis: () => 900_000 });
+    await handler(scheduled);
+    expect(calls).toEqual([
+      { dryRun: false, orphans: 'report', timeLeftMs: 900_000 },
+      { dryRun: false, orphans: 'report' },
+    ]);
+  });
+
   it('reports only when configured so', async () => {
     const { calls, reconciler } = recorder({ outcome: 'skipped', reason: 'device not ready' });
     const handler = createReconcilerHandler(

@@ -296,6 +296,54 @@ describe('Reconciler over in-memory ports', () => {
     ).toBeUndefined();
   });
 
+  it('starts nothing after its invocation’s sending time: the run ends aborted, and the next run goes on', async () => {
+    const f = fixture();
+    const tenant = lbIds().tenantId;
+    const lbs = [];
+    for (let i = 0; i < 3; i += 1) lbs.push(await f.loadBalancer({ ...lbIds(), tenantId: tenant }));
+    // Each check takes half a second; three quarters of a second to send in (a second left).
+    const report = await f.reconciler.run({
+      ...REPAIR,
+      timeLeftMs: 1_000,
+      onProgress: () => f.clock.advance(500),
+    });
+    expect(report).toMatchObject({
+      outcome: 'aborted',
+      reason: 'out of time: 2 of 3 load balancers checked; the next run goes on',
+    });
+    if (report.outcome === 'skipped') throw new Error('not run');
+    expect(report.loadbalancers).toHaveLength(2);
+    expect(report.orphans).toEqual([]);
+    // The next run, with time enough, checks all three.
+    const next = await f.reconciler.run({ ...REPAIR, timeLeftMs: 60_000 });
+    expect(next).toMatchObject({ outcome: 'done' });
+    if (next.outcome === 'skipped') throw new Error('not run');
+    expect(next.loadbalancers.map((l) => l.outcome)).toEqual(['in-sync', 'in-sync', 'in-sync']);
+  });
+
+  it('leaves a repair its time ran out in to the next run, which makes it', async () => {
+    const f = fixture();
+    await f.loadBalancer();
+    const [virtual] = f.onDevice('virtual');
+    f.device.objects.delete(`virtual/${virtual?.partition}/${virtual?.name}`);
+    // Waiting for the partition's lease took the rest of the run's sending time.
+    const acquire = f.lease.acquire.bind(f.lease);
+    f.lease.acquire = async (k, o) => {
+      f.clock.advance(1_000);
+      return acquire(k, o);
+    };
+    const report = await f.reconciler.run({ ...REPAIR, timeLeftMs: 1_000 });
+    expect(report).toMatchObject({
+      outcome: 'aborted',
+      loadbalancers: [{ outcome: 'skipped', reason: "the run's time ran out during the repair" }],
+    });
+    expect(f.onDevice('virtual')).toHaveLength(0);
+    expect(f.lease.holders.size).toBe(0);
+    const next = await f.reconciler.run(REPAIR);
+    expect(next).toMatchObject({ outcome: 'done', loadbalancers: [{ outcome: 'repaired' }] });
+    expect(f.onDevice('virtual')).toHaveLength(1);
+  });
+
   it('never takes an operator’s folder for one of ours: only <env>_<project id> is a tenant partition (#27.5)', async () => {
     const f = fixture();
     await f.loadBalancer();
