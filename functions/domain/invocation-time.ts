@@ -1,11 +1,12 @@
 /**
- * How a worker invocation spends its time (Lambda stops a function at its timeout, mid-call).
+ * How an invocation that writes to devices spends its time (Lambda stops a function at its timeout,
+ * mid-call): the agent's worker and the reconciler.
  *
  * A change sends its device calls in the first three quarters: the last quarter is for the last
  * call's answer, the lease's release and the failed records' back-off, so a change too long for one
- * invocation stops cleanly and the next attempt resumes it from the device. Stopped by the timeout
- * instead, it would keep its partition's lease until the lease expires, and every attempt meanwhile
- * would find the partition busy and spend one of the message's deliveries.
+ * invocation stops cleanly and the next attempt (or run) resumes it from the device. Stopped by the
+ * timeout instead, it would keep its partition's lease until the lease expires, and every attempt
+ * meanwhile would find the partition busy and spend one of the message's deliveries.
  */
 const SENDING_SHARE = 3 / 4;
 
