@@ -2,7 +2,7 @@ import { type ApplyPlan, type ApplyScope, planApply } from '../domain/bigip-appl
 import { partitionLeaseKey } from '../domain/bigip-names.js';
 import type { DeviceSnapshot, ReadUnit } from '../domain/bigip-objects.js';
 import type { Translation } from '../domain/bigip-translation.js';
-import { isRetryable, LeaseBusyError, OutOfTimeError } from '../domain/errors.js';
+import { BigIpError, LeaseBusyError, OutOfTimeError } from '../domain/errors.js';
 import {
   type LastApplied,
   type LastAppliedMap,
@@ -231,13 +231,15 @@ export class PartitionWriter {
       }
       return { sendBy: Math.min(grant.sendBy, until) };
     };
-    /** A send that failed once the caller's time was up was stopped by it (a device's refusal stays one). */
+    /**
+     * A call the device could not take once the caller's time was up (not sent past it, or cut) was
+     * stopped by that time; a device's refusal, a lost lease or a bug stays what it is.
+     */
     const fenced = async <R>(send: () => Promise<R>): Promise<R> => {
       try {
         return await send();
       } catch (error) {
-        if (clock() >= until && isRetryable(error) && !(error instanceof OutOfTimeError))
-          throw outOfTime(error);
+        if (clock() >= until && error instanceof BigIpError && error.transient) throw outOfTime(error);
         throw error;
       }
     };
