@@ -66,7 +66,7 @@ export interface ReconcileOptions {
   /**
    * The time the run's invocation has (Lambda's remaining time): nothing is started or sent after
    * its sending time (invocation-time.ts), and the run ends `aborted`, the rest left to the next run.
-   * Absent (the CLI's run): no limit.
+   * Absent (a run outside Lambda, as in the local stack): no limit.
    */
   timeLeftMs?: number;
 }
