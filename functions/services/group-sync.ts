@@ -47,6 +47,8 @@ export interface GroupSyncDeps {
  * write's time is expected (the sync follows the change at once); anything older is read again.
  */
 const PREPARED_STATUS_MS = 1_000;
+/** A sync's time for a writer that has seen none, nor the group's in the ledger. */
+const UNKNOWN_SYNC_MS = 1_000;
 
 /** The longest a sync is held for writers still sending, whatever the last sync took. */
 const HOLD_MAX_MS = 5_000;
@@ -297,8 +299,13 @@ export class GroupSync {
    */
   private holdMs(): number | undefined {
     if (this.deps.writers === undefined) return undefined;
-    const estimate = this.lastSyncMs ?? 1_000;
+    const estimate = this.syncEstimateMs();
     return estimate < HOLD_MIN_SYNC_MS ? undefined : Math.min(HOLD_MAX_MS, HOLD_SYNCS * estimate);
+  }
+
+  /** How long a sync takes, as far as this writer knows (its last, or the group's from the ledger, else a second). */
+  private syncEstimateMs(): number {
+    return this.lastSyncMs ?? UNKNOWN_SYNC_MS;
   }
 
   /**
@@ -341,7 +348,7 @@ export class GroupSync {
    * for two more syncs). Writers that keep coming, or one long change, do not fall: the bound holds.
    */
   private drainsWithinASync(counts: readonly { at: number; sending: number }[]): boolean {
-    const syncMs = this.lastSyncMs ?? 1_000;
+    const syncMs = this.syncEstimateMs();
     const now = counts[counts.length - 1];
     const then = counts.findLast((c) => now !== undefined && now.at - c.at >= syncMs / 2);
     if (!now || !then || then.sending <= now.sending) return false;
