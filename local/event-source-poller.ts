@@ -47,8 +47,6 @@ export class EventSourcePoller {
   invocations = 0;
   processed = 0;
   failed = 0;
-  /** Invocations that reached their timeout (`onOverrun`). */
-  overran = 0;
 
   constructor(private readonly options: PollerOptions) {}
 
@@ -130,10 +128,7 @@ export class EventSourcePoller {
       this.options.onError?.(error);
       failedIds = new Set(messages.map((m) => m.MessageId as string));
     }
-    if (timedOut || Date.now() > deadline) {
-      this.overran += 1;
-      this.options.onOverrun?.();
-    }
+    if (timedOut || Date.now() > deadline) this.options.onOverrun?.();
     if (trace) {
       trace.endedAt = Date.now();
       this.options.onInvocation?.(trace);
