@@ -19,6 +19,14 @@ function recorder(report: ReconcileReport) {
   return { calls, reconciler };
 }
 
+/** The handler over `reconciler`, configured to repair drift and report orphans unless told otherwise. */
+function handlerOf(
+  reconciler: Reconciler,
+  config: Parameters<typeof createReconcilerHandler>[1] = { drift: 'repair', orphans: 'report' },
+) {
+  return createReconcilerHandler(reconciler, config, createTelemetry('reconciler', 'Project'));
+}
+
 const done: ReconcileReport = {
   outcome: 'done',
   device: 'bigip-a',
@@ -56,11 +64,7 @@ const done: ReconcileReport = {
 describe('reconciler handler', () => {
   it('runs a schedule with the configured modes and counts repairs, restores and orphans by kind', async () => {
     const { calls, reconciler } = recorder(done);
-    const handler = createReconcilerHandler(
-      reconciler,
-      { drift: 'repair', orphans: 'report' },
-      createTelemetry('reconciler', 'Project'),
-    );
+    const handler = handlerOf(reconciler);
     const { metrics } = await captureMetrics(() =>
       handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' }),
     );
@@ -79,11 +83,7 @@ describe('reconciler handler', () => {
 
   it('gives the run the time Lambda left it (none when called directly)', async () => {
     const { calls, reconciler } = recorder(done);
-    const handler = createReconcilerHandler(
-      reconciler,
-      { drift: 'repair', orphans: 'report' },
-      createTelemetry('reconciler', 'Project'),
-    );
+    const handler = handlerOf(reconciler);
     const scheduled = { source: 'aws.events', 'detail-type': 'Scheduled Event' };
     await handler(scheduled, { getRemainingTimeInMillis: () => 900_000 });
     await handler(scheduled);
@@ -95,22 +95,14 @@ describe('reconciler handler', () => {
 
   it('reports only when configured so', async () => {
     const { calls, reconciler } = recorder({ outcome: 'skipped', reason: 'device not ready' });
-    const handler = createReconcilerHandler(
-      reconciler,
-      { drift: 'report', orphans: 'remove' },
-      createTelemetry('reconciler', 'Project'),
-    );
+    const handler = handlerOf(reconciler, { drift: 'report', orphans: 'remove' });
     await handler({ source: 'aws.events' });
     expect(calls).toEqual([{ dryRun: true, orphans: 'remove' }]);
   });
 
   it('takes an operator scope, and refuses a malformed invocation with its reason without running', async () => {
     const { calls, reconciler } = recorder(done);
-    const handler = createReconcilerHandler(
-      reconciler,
-      { drift: 'repair', orphans: 'report' },
-      createTelemetry('reconciler', 'Project'),
-    );
+    const handler = handlerOf(reconciler);
     await handler({ dryRun: true, tenantId: '3F2A9C0D-7E6B-4D1A-8C5E-9F0A1B2C3D4E' });
     expect(calls).toEqual([
       { dryRun: true, orphans: 'report', scope: { tenantId: '3f2a9c0d7e6b4d1a8c5e9f0a1b2c3d4e' } },
