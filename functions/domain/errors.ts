@@ -59,8 +59,9 @@ export class LeaseBusyError extends LbaasError {
 }
 
 /**
- * A change stopped at its invocation's sending time (invocation-time.ts): what was sent stays on
- * the device, nothing more was sent, and the next attempt plans again from the device and resumes.
+ * A change stopped at its invocation's sending time, or not confirmed on its device group by the
+ * invocation's confirming time (invocation-time.ts): what was sent stays on the device, nothing more
+ * was sent, and the next attempt plans again from the device and resumes or confirms it.
  */
 export class OutOfTimeError extends LbaasError {
   override get retryable(): boolean {

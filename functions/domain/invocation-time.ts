@@ -11,6 +11,15 @@
 const SENDING_SHARE = 3 / 4;
 
 /**
+ * A sent change is confirmed on its device group (config-sync, peers asked) until nine tenths: a
+ * held sync and a slow one can outlast the sending time's quarter, and an invocation cut by the
+ * timeout fails its whole batch (every record back only after its in-flight hold, each spending a
+ * delivery). The last tenth is for the statuses of what was confirmed and the batch's answer; a
+ * change not confirmed by then is retried at once, and its next attempt confirms it from the device.
+ */
+const CONFIRMING_SHARE = 9 / 10;
+
+/**
  * Messages are taken from the queue in the first half only: a change taken late still has its own
  * sending time before the invocation's last quarter.
  */
@@ -20,6 +29,8 @@ const TAKING_SHARE = 1 / 2;
 export interface InvocationTimes {
   /** No device call of a change is sent after this (ms since the epoch). */
   sendUntil: number;
+  /** No change is waited for on its device group after this (ms since the epoch). */
+  confirmUntil: number;
   /** No message is taken from the queue after this. */
   takeUntil: number;
 }
@@ -28,6 +39,10 @@ export function invocationTimes(startedAt: number, remainingMs: number): Invocat
   const left = Math.max(0, remainingMs);
   return {
     sendUntil: startedAt + Math.floor(left * SENDING_SHARE),
+    confirmUntil: startedAt + Math.floor(left * CONFIRMING_SHARE),
     takeUntil: startedAt + Math.floor(left * TAKING_SHARE),
   };
 }
+
+/** The times a writer keeps to: those of its invocation, or none (a run outside Lambda). */
+export type WriteTimes = Partial<Pick<InvocationTimes, 'sendUntil' | 'confirmUntil'>>;

@@ -1,6 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
 import { BigIpError, OutOfTimeError, RejectedRequestError } from '../domain/errors.js';
-import { invocationTimes } from '../domain/invocation-time.js';
+import { type InvocationTimes, invocationTimes, type WriteTimes } from '../domain/invocation-time.js';
 import { parseForwarded } from '../domain/lbaas-request.js';
 import type { MessageVisibility, QueueTaker, ResourceStore } from '../domain/ports.js';
 import {
@@ -104,7 +104,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
       return 'done';
     }
     if (error instanceof BigIpError) emitMetric(metrics, METRICS.bigipErrors.name);
-    // A change cut at the invocation's sending time is counted apart: many say changes outgrow an invocation.
+    // A change cut at the invocation's sending or confirming time is counted apart: many say changes outgrow an invocation.
     emitMetric(metrics, METRICS.applies.name, 1, {
       Outcome: error instanceof OutOfTimeError ? 'out-of-time' : 'retry',
     });
@@ -128,7 +128,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
   };
 
   /** A batch applied and reported; its in-flight hold is the caller's to stop once the batch is acknowledged. */
-  const runBatch = async (records: SQSRecord[], sendUntil: number | undefined, held = false) => {
+  const runBatch = async (records: SQSRecord[], times: WriteTimes, held = false) => {
     emitMetric(metrics, METRICS.messages.name, records.length);
     const hold = holdInFlight(records, {
       visibility: deps.visibility,
@@ -139,7 +139,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
     try {
       // One pass: every load balancer's requests applied at once, then each record reported from its
       // load balancer's result, in FIFO order (a failed record fails the rest of its message group).
-      const { parsed, outcomes } = await applyBatch(records, applier, sendUntil);
+      const { parsed, outcomes } = await applyBatch(records, applier, times);
       const response = await processFifoBatch(
         records,
         (record) =>
@@ -171,7 +171,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
     const remaining = context?.getRemainingTimeInMillis?.();
     const times = remaining === undefined ? undefined : invocationTimes(clock(), remaining);
     try {
-      const own = runBatch(event.Records, times?.sendUntil).then(({ response, hold }) => {
+      const own = runBatch(event.Records, writeTimesOf(times)).then(({ response, hold }) => {
         holds.push(hold);
         return response;
       });
@@ -180,7 +180,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
         const taken = await takeQueuedWork(
           own,
           async (records) => {
-            const { response, hold } = await runBatch(records, times.sendUntil, true);
+            const { response, hold } = await runBatch(records, writeTimesOf(times), true);
             // Deleted next, unlike the event source's batch, which Lambda deletes once this returns.
             await hold.stop();
             return new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
@@ -214,11 +214,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
  * Applies a batch: the records grouped by load balancer in the order received (FIFO keeps a load
  * balancer's requests in order), one change per load balancer, all applied at once. Each record gets its load balancer's result.
  */
-async function applyBatch(
-  records: readonly SQSRecord[],
-  applier: LoadBalancerApplier,
-  sendUntil: number | undefined,
-) {
+async function applyBatch(records: readonly SQSRecord[], applier: LoadBalancerApplier, times: WriteTimes) {
   const parsed = new Map<string, ReturnType<typeof parseForwarded>>();
   const byLoadBalancer = new Map<string, { targets: ApplyTarget[]; messageIds: string[] }>();
   for (const record of records) {
@@ -234,11 +230,16 @@ async function applyBatch(
   const list = [...byLoadBalancer.values()];
   const results = await applier.applyAll(
     list.map((g) => g.targets),
-    sendUntil === undefined ? {} : { sendUntil },
+    times,
   );
   const outcomes = new Map<string, PromiseSettledResult<ApplyResult>>();
   list.forEach((g, i) => {
     for (const id of g.messageIds) outcomes.set(id, results[i] as PromiseSettledResult<ApplyResult>);
   });
   return { parsed, outcomes };
+}
+
+/** What a writer keeps to of its invocation's times (none without Lambda's context). */
+function writeTimesOf(times: InvocationTimes | undefined): WriteTimes {
+  return times === undefined ? {} : { sendUntil: times.sendUntil, confirmUntil: times.confirmUntil };
 }

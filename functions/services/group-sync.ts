@@ -1,4 +1,4 @@
-import { BigIpError } from '../domain/errors.js';
+import { BigIpError, OutOfTimeError } from '../domain/errors.js';
 import type {
   BigIpDevice,
   DeviceCluster,
@@ -134,12 +134,15 @@ export class GroupSync {
    * that already holds the state needs no sync (an earlier sync that never finished gets one now).
    * Throws a transient BigIpError when the units do not agree in time or the writer lost ACTIVE.
    * `hold: false`: the sync this writer claims is never held (a network written inside a
-   * partition's write would otherwise wait for that partition's lease, its own caller's).
+   * partition's write would otherwise wait for that partition's lease, its own caller's). `until`:
+   * the caller's own end (invocation-time.ts): no sync is sent and nothing is waited for after it,
+   * and a change not confirmed by then fails with OutOfTimeError (a sync this writer was running is
+   * recorded as not ended well: its waiters go on to the next one).
    */
   async confirm(
     device: BigIpDevice,
     onUnit: (unit: BigIpDevice) => Promise<boolean>,
-    options: { changed: boolean; hold?: boolean },
+    options: { changed: boolean; hold?: boolean; until?: number },
   ): Promise<void> {
     const others = this.deps.cluster.peersOf(device);
     if (this.deps.syncGroup === undefined || others.length === 0) return;
@@ -148,6 +151,7 @@ export class GroupSync {
       throw new Error(`cluster ${this.deps.cluster.name} syncs its device group but has no sync ledger`);
     const ledgerKey = this.ledgerKey;
     const deadline = this.deps.clock() + (this.deps.syncTimeoutMs ?? 30_000);
+    const until = options.until ?? Number.POSITIVE_INFINITY;
     // Every other unit holds it. A unit that cannot be asked in time (hung, or slow under load)
     // defers to the ledger: a sync numbered after the change that ended well copied it (a sync
     // copies the whole configuration); else to the writer's `In Sync`, which a busy group rarely
@@ -170,6 +174,7 @@ export class GroupSync {
     // Checked after every sync as well as every wait: a peer that never shows the change (a unit
     // that reads it back otherwise, or refuses it) would otherwise be synced for ever.
     const inTime = () => {
+      this.withinCallersTime(until);
       if (this.deps.clock() < deadline) return;
       throw new BigIpError(
         `config-sync of ${this.deps.syncGroup} did not bring the change to every unit in time`,
@@ -183,19 +188,21 @@ export class GroupSync {
       await ending;
       let ok = false;
       try {
-        if (heldSince !== undefined) {
-          // A read taken before a hold that waited is too old to sync from.
-          if (await this.hold(heldSince)) status = undefined;
-          if (!(await ledger.issue(ledgerKey, this.deps.owner, n)))
-            throw new BigIpError(
-              `config-sync ${n} of ${this.deps.syncGroup} is no longer this writer's to run`,
-              {
-                device: device.name,
-                transient: true,
-              },
-            );
-        }
-        await this.runSync(device, status);
+        // A read taken before a hold that waited is too old to sync from.
+        if (heldSince !== undefined && (await this.hold(heldSince, until))) status = undefined;
+        // A sync that would not end by the caller's end (at the group's pace) is left to the next
+        // attempt, which has a whole invocation for it: one cut while it ran could still be syncing
+        // when the retry sent the next, and concurrent syncs cause errors (upstream-agent.md, #405).
+        this.withinCallersTime(until - this.syncEstimateMs());
+        if (heldSince !== undefined && !(await ledger.issue(ledgerKey, this.deps.owner, n)))
+          throw new BigIpError(
+            `config-sync ${n} of ${this.deps.syncGroup} is no longer this writer's to run`,
+            {
+              device: device.name,
+              transient: true,
+            },
+          );
+        await this.runSync(device, status, until);
         ok = true;
       } finally {
         ending = ledger
@@ -255,7 +262,8 @@ export class GroupSync {
           }
         }
         inTime();
-        await this.deps.timers.sleep(this.deps.ledgerPollMs ?? 200);
+        const poll = this.deps.ledgerPollMs ?? 200;
+        await this.deps.timers.sleep(Math.max(1, Math.min(poll, until - this.deps.clock())));
       }
     } finally {
       await ending;
@@ -320,7 +328,7 @@ export class GroupSync {
    * lasts a poll: counting only once that release was done, or holding every sync a poll, did not
    * measure better (bench/README, "Issue 34, 2026-12-05"). True when it waited.
    */
-  private async hold(claimedAt: number): Promise<boolean> {
+  private async hold(claimedAt: number, callersEnd = Number.POSITIVE_INFINITY): Promise<boolean> {
     const writers = this.deps.writers;
     const holdMs = this.holdMs();
     if (!writers || holdMs === undefined) return false;
@@ -335,8 +343,10 @@ export class GroupSync {
       counts.push({ at: clock(), sending });
       const left = until - clock();
       if (left <= 0 && !this.drainsWithinASync(counts)) return waited;
+      if (clock() >= callersEnd) return waited;
       waited = true;
-      await timers.sleep(Math.max(1, Math.min(this.deps.ledgerPollMs ?? 200, left > 0 ? left : Infinity)));
+      const poll = Math.min(this.deps.ledgerPollMs ?? 200, left > 0 ? left : Infinity, callersEnd - clock());
+      await timers.sleep(Math.max(1, poll));
     }
   }
 
@@ -412,7 +422,11 @@ export class GroupSync {
    * Runs a config-sync from the unit that wrote (only while it is still ACTIVE) until the group
    * leaves the in-progress states; throws when it did not end well (the caller records the end).
    */
-  private async runSync(device: BigIpDevice, status?: Promise<DeviceStatus>): Promise<void> {
+  private async runSync(
+    device: BigIpDevice,
+    status?: Promise<DeviceStatus>,
+    until = Number.POSITIVE_INFINITY,
+  ): Promise<void> {
     const { clock, timers } = this.deps;
     await this.assertStillActive(device, status);
     await device.configSync(this.deps.syncGroup as string);
@@ -439,7 +453,8 @@ export class GroupSync {
     /** When (after the command) the last read that found the sync still running was answered. */
     let running = 0;
     for (;;) {
-      await timers.sleep(poll);
+      // The last read is taken at the caller's end, not after it.
+      await timers.sleep(Math.max(0, Math.min(poll, until - clock())));
       const asked = clock();
       const sync = await device.syncStatus();
       const answered = clock();
@@ -462,6 +477,7 @@ export class GroupSync {
         return;
       }
       running = at;
+      this.withinCallersTime(until);
       if (clock() >= deadline) {
         throw new BigIpError(`config-sync of ${this.deps.syncGroup} not finished in time (still ${sync})`, {
           device: device.name,
@@ -477,6 +493,15 @@ export class GroupSync {
       poll =
         expected === undefined ? Math.min(poll * 1.5, 1_000) : Math.max(step / 2, step - this.statusReadMs);
     }
+  }
+
+  /** Throws once the caller's own time (`until`, see confirm) is up. */
+  private withinCallersTime(until: number): void {
+    if (this.deps.clock() < until) return;
+    throw new OutOfTimeError(
+      `config-sync of ${this.deps.syncGroup}: the invocation's time ran out before the change was confirmed on every unit; the next attempt confirms it`,
+      { syncGroup: this.deps.syncGroup },
+    );
   }
 
   /**

@@ -9,6 +9,7 @@ import {
 import { partitionName } from '../domain/bigip-names.js';
 import { type Translation, type TranslationOptions, translate } from '../domain/bigip-translation.js';
 import { BigIpError, RejectedRequestError } from '../domain/errors.js';
+import type { WriteTimes } from '../domain/invocation-time.js';
 import {
   foldIntoOutcomes,
   type LastApplied,
@@ -169,11 +170,12 @@ export class LoadBalancerApplier {
    * Changes, one per load balancer (its requests in the order received): one result per change.
    * Tenants are applied concurrently, each under its partition's lease, and a tenant's load
    * balancers side by side under it (their deletes after the rest). `sendUntil`: no device call is
-   * sent after it (the invocation's time; invocation-time.ts), and a change cut by it is retried.
+   * sent after it (the invocation's time; invocation-time.ts), and a change cut by it is retried;
+   * `confirmUntil`: a change not confirmed on its device group by then is retried too.
    */
   async applyAll(
     changes: readonly (readonly ApplyTarget[])[],
-    options: { sendUntil?: number } = {},
+    options: WriteTimes = {},
   ): Promise<PromiseSettledResult<ApplyResult>[]> {
     const byTenant = new Map<string, number[]>();
     changes.forEach((g, i) => {
@@ -199,7 +201,7 @@ export class LoadBalancerApplier {
   private async applyTenant(
     tenantId: string,
     changes: readonly (readonly ApplyTarget[])[],
-    options: { sendUntil?: number },
+    options: WriteTimes,
   ): Promise<PromiseSettledResult<ApplyResult>[]> {
     // Requests an earlier coalesced apply already settled need nothing more, not even the lease.
     const checks = await this.alreadySettled(changes);

@@ -3,6 +3,7 @@ import { partitionLeaseKey } from '../domain/bigip-names.js';
 import type { DeviceSnapshot, ReadUnit } from '../domain/bigip-objects.js';
 import type { Translation } from '../domain/bigip-translation.js';
 import { BigIpError, LeaseBusyError, OutOfTimeError } from '../domain/errors.js';
+import type { WriteTimes } from '../domain/invocation-time.js';
 import {
   type LastApplied,
   type LastAppliedMap,
@@ -191,12 +192,13 @@ export class PartitionWriter {
    * lease and is thrown without confirming anything; changes it sent before are confirmed by the
    * next write (a retried apply re-plans from the device). `sendUntil`: the caller's own end (a
    * Lambda invocation's sending time): no call is sent after it, whatever the lease still allows,
-   * and a send it stopped fails with OutOfTimeError.
+   * and a send it stopped fails with OutOfTimeError. `confirmUntil`: nor is the group waited for
+   * after the invocation's confirming time; the change is then `unconfirmed` with an OutOfTimeError.
    */
   async write<T>(
     partition: string,
     work: (session: PartitionSession) => Promise<T>,
-    options: { holdSync?: boolean; sendUntil?: number } = {},
+    options: { holdSync?: boolean } & WriteTimes = {},
   ): Promise<WriteResult<T>> {
     const { env, lease, cluster } = this.deps;
     const key = partitionLeaseKey(env, cluster.name, partition);
@@ -280,7 +282,7 @@ export class PartitionWriter {
     // lease is being released: one round trip fewer before the change is ACTIVE.
     const released = release();
     try {
-      await this.confirm(sent, options.holdSync ?? true);
+      await this.confirm(sent, options.holdSync ?? true, options.confirmUntil);
       return { outcome: 'written', value };
     } catch (error) {
       return { outcome: 'written', value, unconfirmed: error };
@@ -290,7 +292,7 @@ export class PartitionWriter {
   }
 
   /** Every change sent on every unit of the group, with the fewest config-syncs (one wait per device written). */
-  private async confirm(sent: readonly Sent[], hold: boolean): Promise<void> {
+  private async confirm(sent: readonly Sent[], hold: boolean, until: number | undefined): Promise<void> {
     const byDevice = new Map<BigIpDevice, Sent[]>();
     for (const s of sent) byDevice.set(s.device, [...(byDevice.get(s.device) ?? []), s]);
     for (const [device, list] of byDevice) {
@@ -300,7 +302,7 @@ export class PartitionWriter {
           for (const s of list) if (!(await s.holds(unit))) return false;
           return true;
         },
-        { changed: list.some((s) => s.changed), hold },
+        { changed: list.some((s) => s.changed), hold, ...(until === undefined ? {} : { until }) },
       );
     }
   }

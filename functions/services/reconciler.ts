@@ -3,7 +3,7 @@ import { partitionName } from '../domain/bigip-names.js';
 import { type BigIpObject, type DeviceSnapshot, objectKey } from '../domain/bigip-objects.js';
 import { type Translation, type TranslationOptions, translate } from '../domain/bigip-translation.js';
 import { BigIpError, LeaseBusyError, OutOfTimeError } from '../domain/errors.js';
-import { invocationTimes } from '../domain/invocation-time.js';
+import { invocationTimes, type WriteTimes } from '../domain/invocation-time.js';
 import { lastAppliedOf, recordsByOwner } from '../domain/last-applied.js';
 import type {
   AgentRegistry,
@@ -65,8 +65,8 @@ export interface ReconcileOptions {
   onProgress?: (done: number, total: number, item: LoadBalancerResult | OrphanResult) => void;
   /**
    * The time the run's invocation has (Lambda's remaining time): nothing is started or sent after
-   * its sending time (invocation-time.ts), and the run ends `aborted`, the rest left to the next run.
-   * Absent (a run outside Lambda, as in the local stack): no limit.
+   * its sending time (invocation-time.ts), and the run ends `aborted`, the rest left to the next run;
+   * a repair not confirmed on the group by its confirming time is `skipped`. Absent (a run outside Lambda, as in the local stack): no limit.
    */
   timeLeftMs?: number;
 }
@@ -136,8 +136,8 @@ export class Reconciler {
 
   async run(options: ReconcileOptions): Promise<ReconcileReport> {
     const { runLease, owner, cluster, clock } = this.deps;
-    const sendUntil =
-      options.timeLeftMs === undefined ? undefined : invocationTimes(clock(), options.timeLeftMs).sendUntil;
+    const times: WriteTimes =
+      options.timeLeftMs === undefined ? {} : invocationTimes(clock(), options.timeLeftMs);
     const key = `reconcile#${cluster.name}`;
     try {
       await runLease.acquire(key, owner);
@@ -147,13 +147,13 @@ export class Reconciler {
       throw error;
     }
     try {
-      return await this.runHeld(options, sendUntil);
+      return await this.runHeld(options, times);
     } finally {
       await runLease.release(key, owner).catch(() => undefined);
     }
   }
 
-  private async runHeld(options: ReconcileOptions, sendUntil: number | undefined): Promise<ReconcileReport> {
+  private async runHeld(options: ReconcileOptions, times: WriteTimes): Promise<ReconcileReport> {
     const { env, cluster, clock } = this.deps;
     let device: BigIpDevice;
     try {
@@ -170,7 +170,7 @@ export class Reconciler {
       ...(scope.tenantId ? { tenantId: scope.tenantId } : {}),
     });
     const wholeScope = !options.scope?.loadbalancerId;
-    const outOfTime = () => sendUntil !== undefined && clock() >= sendUntil;
+    const outOfTime = () => times.sendUntil !== undefined && clock() >= times.sendUntil;
     const report = {
       outcome: 'done' as 'done' | 'aborted',
       device: device.name,
@@ -229,7 +229,7 @@ export class Reconciler {
                   listing,
                   options,
                   certificates,
-                  sendUntil,
+                  times,
                 );
                 report.loadbalancers.push(result);
                 options.onProgress?.(++done, total, result);
@@ -281,7 +281,7 @@ export class Reconciler {
     listing: (partition: string) => Promise<BigIpObject[]>,
     options: ReconcileOptions,
     certificates: CertificateStore | undefined,
-    sendUntil: number | undefined,
+    times: WriteTimes,
   ): Promise<LoadBalancerResult> {
     const { env, resources, clock } = this.deps;
     const base = { loadbalancerId: first.root.id, tenantId: first.root.tenantId, drift: [] as DriftItem[] };
@@ -334,10 +334,17 @@ export class Reconciler {
         }
         return { repaired: { tree, drift: now.drift, translation: now.translation, sent } };
       },
-      sendUntil === undefined ? {} : { sendUntil },
+      times,
     );
     if (written.outcome === 'busy')
       return { ...base, outcome: 'skipped', reason: 'an agent is writing its partition' };
+    // What was sent stays on the active unit; the next run finds it there and syncs a peer still behind.
+    if (written.unconfirmed instanceof OutOfTimeError)
+      return {
+        ...base,
+        outcome: 'skipped',
+        reason: "the run's time ran out before the repair was confirmed on every unit",
+      };
     // Like an apply: done only once every unit of the group holds it.
     if (written.unconfirmed !== undefined) throw written.unconfirmed;
     const done = written.value;

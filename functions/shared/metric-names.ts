@@ -22,7 +22,7 @@ export const METRICS = {
   duplicates: { name: 'DuplicateRequests', dimensions: ['Environment'] },
   /**
    * Agent: applies by outcome (applied|gone|device-error|retry|out-of-time: a change cut at its
-   * invocation's sending time, resumed by the next attempt); dimension Agent = host.
+   * invocation's sending or confirming time, resumed by the next attempt); dimension Agent = host.
    */
   applies: { name: 'Applies', dimensions: ['Environment', 'Agent', 'Outcome'] },
   /** Agent: BIG-IP REST calls per apply. */

@@ -199,7 +199,7 @@ export class EnvironmentDashboard extends Construct {
         ],
         [
           new GraphWidget({
-            title: 'Applies by outcome (all agents): retried, and cut at the invocation’s sending time',
+            title: 'Applies by outcome (all agents): retried, and cut at the invocation’s time',
             left: (
               [
                 ['applied', 'applied'],

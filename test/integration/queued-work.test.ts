@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { SqsMessageVisibility } from '../../functions/adapters/sqs-message-visibility.js';
 import { SqsQueueTaker } from '../../functions/adapters/sqs-queue-taker.js';
 import { BigIpError, OutOfTimeError } from '../../functions/domain/errors.js';
+import type { WriteTimes } from '../../functions/domain/invocation-time.js';
 import type { QueueTaker } from '../../functions/domain/ports.js';
 import { createAgentWorkerHandler } from '../../functions/handlers/agent-worker-handler.js';
 import type {
@@ -214,15 +215,15 @@ describe('a worker takes its queue’s next messages while its change waits on a
 });
 
 describe('a worker invocation’s time (fauxqs)', () => {
-  it('hands its changes three quarters of what Lambda gave it to send in; a change cut there comes back at once, not in ERROR', async () => {
+  it('hands its changes three quarters of what Lambda gave it to send in and nine tenths to confirm in; a change cut there comes back at once, not in ERROR', async () => {
     const queue = await freshQueue(sqs, 'cut', { visibilityTimeoutSeconds: 60 });
     const lb = randomUUID();
     await send(queue.url, lb);
     const [record] = await receiveRecords(sqs, queue, 1);
-    const handed: (number | undefined)[] = [];
+    const handed: WriteTimes[] = [];
     const applier = {
-      async applyAll(changes: readonly (readonly ApplyTarget[])[], options: { sendUntil?: number } = {}) {
-        handed.push(options.sendUntil);
+      async applyAll(changes: readonly (readonly ApplyTarget[])[], options: WriteTimes = {}) {
+        handed.push(options);
         return changes.map(() => ({
           status: 'rejected',
           reason: new OutOfTimeError('stopped at the invocation’s sending time'),
@@ -230,7 +231,7 @@ describe('a worker invocation’s time (fauxqs)', () => {
       },
     } as unknown as LoadBalancerApplier;
     const marked: unknown[] = [];
-    // A minute left at 1,000,000 ms: sending until three quarters of it.
+    // A minute left at 1,000,000 ms: sending until three quarters of it, confirming until nine tenths.
     const { result: response, metrics } = await captureMetrics(() =>
       worker(queue, applier, {
         busy: false,
@@ -240,7 +241,7 @@ describe('a worker invocation’s time (fauxqs)', () => {
         },
       })({ Records: [record as SQSRecord] }, { getRemainingTimeInMillis: () => 60_000 } as Context),
     );
-    expect(handed).toEqual([1_045_000]);
+    expect(handed).toEqual([{ sendUntil: 1_045_000, confirmUntil: 1_054_000 }]);
     // Retried: the record failed (back at once, below), nothing put in ERROR.
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: record?.messageId }]);
     expect(marked).toEqual([]);
@@ -259,9 +260,9 @@ describe('a worker invocation’s time (fauxqs)', () => {
     await send(queue.url, own);
     const [first] = await receiveRecords(sqs, queue, 1);
     await send(queue.url, randomUUID());
-    const handed: ({ sendUntil?: number } | undefined)[] = [];
+    const handed: (WriteTimes | undefined)[] = [];
     const applier = {
-      async applyAll(changes: readonly (readonly ApplyTarget[])[], options?: { sendUntil?: number }) {
+      async applyAll(changes: readonly (readonly ApplyTarget[])[], options?: WriteTimes) {
         handed.push(options);
         await sleep(300);
         return changes.map(() => ({ status: 'fulfilled', value: applied() }) as const);

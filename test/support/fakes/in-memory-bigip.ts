@@ -320,7 +320,7 @@ export class RecordingGroupSync {
   async confirm(
     device: BigIpDevice,
     onUnit: (unit: BigIpDevice) => Promise<boolean>,
-    options: { changed: boolean; hold?: boolean },
+    options: { changed: boolean; hold?: boolean; until?: number },
   ): Promise<void> {
     this.mayHold.push(options.hold !== false);
     const peers = this.cluster.peersOf(device);

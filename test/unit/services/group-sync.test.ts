@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BigIpObject } from '../../../functions/domain/bigip-objects.js';
-import { BigIpError } from '../../../functions/domain/errors.js';
+import { BigIpError, OutOfTimeError } from '../../../functions/domain/errors.js';
 import type { BigIpDevice, DeviceStatus } from '../../../functions/domain/ports.js';
 import { GroupSync, type GroupSyncDeps } from '../../../functions/services/group-sync.js';
 import { InMemoryBigIp, InMemoryCluster } from '../../support/fakes/in-memory-bigip.js';
@@ -26,7 +26,7 @@ class SyncingUnit extends InMemoryBigIp {
   constructor(
     name: string,
     private readonly time: VirtualTime,
-    private readonly syncMs = 15,
+    public syncMs = 15,
   ) {
     super(name);
   }
@@ -581,6 +581,98 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     await expect(confirmed).rejects.toThrow(/did not bring the change to every unit in time/);
     expect(a.syncsStarted).toBeGreaterThan(1);
     expect(a.syncsStarted).toBeLessThan(100);
+  });
+
+  it('sends no sync that would not end by the caller’s end at the group’s pace (OutOfTimeError): the next attempt, with a whole invocation, runs it', async () => {
+    const { a, b, time } = pair(new VirtualTime(), 100);
+    const ledger = new InMemorySyncLedger();
+    const w1 = groupSync([a, b], time, { ledger, owner: 'w1' });
+    const w2 = groupSync([a, b], time, { ledger, owner: 'w2' });
+    write(a, pool('p1'));
+    // Nothing tells w1 how long the group's syncs take: a second, more than the 300 ms it has left.
+    const cut = time.run(w1.confirm(a, holds('p1'), { changed: true, until: time.now + 300 }));
+    await expect(cut).rejects.toBeInstanceOf(OutOfTimeError);
+    await expect(cut).rejects.toMatchObject({ retryable: true });
+    expect(a.syncsStarted).toBe(0);
+    expect(await ledger.read('c1#dg', time.now)).toMatchObject({
+      started: 1,
+      ended: 1,
+      lastGood: 0,
+      running: false,
+    });
+    await time.run(w2.confirm(a, holds('p1'), { changed: false, until: time.now + 60_000 }));
+    expect(a.syncsStarted).toBe(1);
+    expect(b.objects.has('pool/P/p1')).toBe(true);
+  });
+
+  it('stops at the caller’s end while its own sync runs far past the group’s pace: that sync is recorded as not ended well', async () => {
+    const { a, b, time } = pair(new VirtualTime(), 100);
+    const ledger = new InMemorySyncLedger();
+    const w1 = groupSync([a, b], time, { ledger, owner: 'w1' });
+    write(a, pool('p1'));
+    await time.run(w1.confirm(a, holds('p1'), { changed: true }));
+    // The group's syncs took 100 ms; this one takes a second.
+    a.syncMs = 1_000;
+    write(a, pool('p2'));
+    const until = time.now + 300;
+    const cut = time.run(w1.confirm(a, holds('p2'), { changed: true, until }));
+    await expect(cut).rejects.toBeInstanceOf(OutOfTimeError);
+    // Stopped at its end (the last status read taken there), not at the sync's 2 s deadline.
+    expect(time.now - until).toBeLessThan(5);
+    expect(a.syncsStarted).toBe(2);
+    expect(await ledger.read('c1#dg', time.now)).toMatchObject({
+      started: 2,
+      ended: 2,
+      lastGood: 1,
+      running: false,
+    });
+  });
+
+  it('stops waiting for another writer’s sync at its own end, and the other’s sync goes on', async () => {
+    const { a, b, time } = pair(new VirtualTime(), 1_000);
+    const ledger = new InMemorySyncLedger();
+    const w1 = groupSync([a, b], time, { ledger, owner: 'w1' });
+    const w2 = groupSync([a, b], time, { ledger, owner: 'w2' });
+    let stoppedAt = 0;
+    let w2Error: unknown;
+    await time.run(
+      (async () => {
+        write(a, pool('early'));
+        const one = w1.confirm(a, holds('early'), { changed: true });
+        while (a.syncing === 0) await time.sleep(1);
+        write(a, pool('late'));
+        const until = time.now + 200;
+        w2Error = await w2.confirm(a, holds('late'), { changed: true, until }).catch((e: unknown) => e);
+        stoppedAt = time.now - until;
+        await one;
+      })(),
+    );
+    expect(w2Error).toBeInstanceOf(OutOfTimeError);
+    expect(stoppedAt).toBeGreaterThanOrEqual(0);
+    expect(stoppedAt).toBeLessThan(5);
+    expect(b.objects.has('pool/P/early')).toBe(true);
+    // Waiting claimed nothing it then left: one sync, w1's.
+    expect(a.syncsStarted).toBe(1);
+  });
+
+  it('never sends a held sync once the caller’s time is up: no config-sync goes out after it', async () => {
+    const { a, b, time } = pair(new VirtualTime(), 300);
+    const ledger = new InMemorySyncLedger();
+    const counted = scannedLeases(time);
+    const { lease, writers } = counted;
+    const w1 = groupSync([a, b], time, { ledger, writers, owner: 'w1' });
+    const w2 = groupSync([a, b], time, { ledger, writers, owner: 'w2' });
+    await refusedOnce(time, a, w1, w2);
+    // Busy, and a writer that never lets go: w2's claim is held up to its bound (600 ms), past its end.
+    await lease.acquire('E#c1#Stuck', 'stuck');
+    const syncsBefore = a.syncsStarted;
+    write(a, pool('x2'));
+    const until = time.now + 100;
+    const held = time.run(w2.confirm(a, holds('x2'), { changed: true, until }));
+    await expect(held).rejects.toBeInstanceOf(OutOfTimeError);
+    expect(time.now - until).toBeLessThan(5);
+    expect(a.syncsStarted).toBe(syncsBefore);
+    expect(await ledger.read('c1#dg', time.now)).toMatchObject({ running: false, holding: false });
   });
 
   it('needs no sync after an apply that changed nothing when the peer already holds it', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BigIpObject } from '../../../functions/domain/bigip-objects.js';
-import { BigIpError } from '../../../functions/domain/errors.js';
+import { BigIpError, OutOfTimeError } from '../../../functions/domain/errors.js';
 import { applyTargetOf, LoadBalancerApplier } from '../../../functions/services/load-balancer-applier.js';
 import { NetworkProvisioner } from '../../../functions/services/network-provisioner.js';
 import { type ReconcileOptions, Reconciler } from '../../../functions/services/reconciler.js';
@@ -342,6 +342,40 @@ describe('Reconciler over in-memory ports', () => {
     const next = await f.reconciler.run(REPAIR);
     expect(next).toMatchObject({ outcome: 'done', loadbalancers: [{ outcome: 'repaired' }] });
     expect(f.onDevice('virtual')).toHaveLength(1);
+  });
+
+  it('leaves a repair not confirmed on the group by its confirming time to the next run, never as repaired', async () => {
+    const a = new InMemoryBigIp('a');
+    const b = Object.assign(new InMemoryBigIp('b'), { failoverState: 'STANDBY' });
+    const f = fixture([a, b]);
+    const { ids } = await f.loadBalancer();
+    for (const [k, o] of a.objects) if (o.kind === 'pool') a.objects.delete(k);
+    const handed: (number | undefined)[] = [];
+    const confirm = f.sync.confirm.bind(f.sync);
+    f.sync.confirm = async (device, onUnit, options) => {
+      handed.push(options.until);
+      await confirm(device, onUnit, options);
+    };
+    f.sync.fail = new OutOfTimeError('the invocation’s time ran out before the change was confirmed');
+    const startedAt = f.clock.now();
+    const report = await f.reconciler.run({ ...REPAIR, timeLeftMs: 900_000 });
+    // Nine tenths of its 15 minutes to confirm in.
+    expect(handed).toEqual([startedAt + 810_000]);
+    expect(report).toMatchObject({
+      outcome: 'done',
+      loadbalancers: [
+        {
+          outcome: 'skipped',
+          reason: "the run's time ran out before the repair was confirmed on every unit",
+        },
+      ],
+    });
+    expect(
+      f.resources.get(ids.loadbalancerId, 'loadbalancer', ids.loadbalancerId)?.statusReason,
+    ).toBeUndefined();
+    // The pool is back on the active unit; the next run finds it there.
+    const next = await f.reconciler.run(REPAIR);
+    expect(next).toMatchObject({ outcome: 'done', loadbalancers: [{ outcome: 'in-sync' }] });
   });
 
   it('never takes an operator’s folder for one of ours: only <env>_<project id> is a tenant partition (#27.5)', async () => {
