@@ -2,6 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { SyncClaim, SyncLedger, SyncLedgerState } from '../domain/ports.js';
+import { previousSyncFailed } from '../domain/sync-ledger-numbers.js';
 import { isConditionFailure } from './dynamodb-errors.js';
 
 /**
@@ -55,9 +56,13 @@ export class DynamoDbSyncLedger implements SyncLedger {
         }),
       );
       const tookMs = tookOf(out.Attributes);
+      const started = Number(out.Attributes?.started);
       return {
-        started: Number(out.Attributes?.started),
+        started,
         ...(tookMs === undefined ? {} : { lastTookMs: tookMs }),
+        ...(previousSyncFailed(started, Number(out.Attributes?.lastGood ?? 0))
+          ? { previousFailed: true }
+          : {}),
       };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;

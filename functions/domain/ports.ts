@@ -392,10 +392,13 @@ export interface SyncLedger {
 }
 
 /**
- * A claim on the next config-sync: granted (its number, and how long the group's last good sync
- * took), or refused while another runs.
+ * A claim on the next config-sync: granted (its number, how long the group's last good sync took,
+ * and `previousFailed` when the sync before it did not end well: failed, cut, or its runner gone,
+ * so the device may still be running it), or refused while another runs.
  */
-export type SyncClaim = { started: number; lastTookMs?: number } | { busy: SyncLedgerState };
+export type SyncClaim =
+  | { started: number; lastTookMs?: number; previousFailed?: true }
+  | { busy: SyncLedgerState };
 
 // ---- queues ----
 

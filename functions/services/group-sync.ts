@@ -184,12 +184,18 @@ export class GroupSync {
     // The ledger's record that a sync this writer ran has ended: written while the units are asked
     // (one round trip fewer on the way to ACTIVE), and awaited before the ledger is used again.
     let ending: Promise<void> = Promise.resolve();
-    const run = async (n: number, status?: Promise<DeviceStatus>, heldSince?: number) => {
+    const run = async (
+      n: number,
+      options: { status?: Promise<DeviceStatus>; heldSince?: number; previousFailed?: boolean },
+    ) => {
+      let { status } = options;
+      const { heldSince } = options;
       await ending;
       let ok = false;
       try {
-        // A read taken before a hold that waited is too old to sync from.
+        // A read taken before a hold or a wait that waited is too old to sync from.
         if (heldSince !== undefined && (await this.hold(heldSince, until))) status = undefined;
+        if (options.previousFailed && (await this.whileSyncing(device, until, deadline))) status = undefined;
         // A sync that would not end by the caller's end (at the group's pace) is left to the next
         // attempt, which has a whole invocation for it: one cut while it ran could still be syncing
         // when the retry sent the next, and concurrent syncs cause errors (upstream-agent.md, #405).
@@ -226,7 +232,11 @@ export class GroupSync {
       const first = await this.claim(ledger, ledgerKey, hold);
       if ('started' in first) {
         target = first.started;
-        await run(first.started, status, hold ? claimedAt : undefined);
+        await run(first.started, {
+          ...(status ? { status } : {}),
+          ...(hold ? { heldSince: claimedAt } : {}),
+          ...(first.previousFailed ? { previousFailed: true } : {}),
+        });
         ran = first.started;
       }
       // A sync held for writers already sending has not sent its command: it covers this change.
@@ -255,7 +265,10 @@ export class GroupSync {
           const hold = options.hold !== false && this.holdMs() !== undefined;
           const claim = await this.claim(ledger, ledgerKey, hold);
           if ('started' in claim) {
-            await run(claim.started, undefined, hold ? claimedAt : undefined);
+            await run(claim.started, {
+              ...(hold ? { heldSince: claimedAt } : {}),
+              ...(claim.previousFailed ? { previousFailed: true } : {}),
+            });
             this.polled = undefined;
             ran = claim.started;
             continue;
@@ -492,6 +505,29 @@ export class GroupSync {
       // At least half a step between reads: reads slowed by a loaded device never run back to back.
       poll =
         expected === undefined ? Math.min(poll * 1.5, 1_000) : Math.max(step / 2, step - this.statusReadMs);
+    }
+  }
+
+  /**
+   * Waits while `device` still runs a config-sync: one whose runner was cut at its time, timed out or
+   * is gone, which the ledger says of the sync before a claim (`previousFailed`). Sending the next
+   * meanwhile would run two at once, and concurrent syncs cause errors (upstream-agent.md, #405).
+   * True when it waited (one status read when nothing runs).
+   */
+  private async whileSyncing(device: BigIpDevice, until: number, deadline: number): Promise<boolean> {
+    const { clock, timers } = this.deps;
+    let waited = false;
+    for (;;) {
+      const sync = await device.syncStatus();
+      if (!SYNC_IN_PROGRESS.has(sync)) return waited;
+      this.withinCallersTime(until);
+      if (clock() >= deadline)
+        throw new BigIpError(`an earlier config-sync of ${this.deps.syncGroup} still runs (${sync})`, {
+          device: device.name,
+          transient: true,
+        });
+      waited = true;
+      await timers.sleep(Math.max(1, Math.min(this.deps.ledgerPollMs ?? 200, until - clock())));
     }
   }
 

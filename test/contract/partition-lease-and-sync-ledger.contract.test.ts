@@ -114,7 +114,8 @@ describe.each(ledgers)('SyncLedger contract: %s', (_name, make) => {
       lastGood: 0,
       holding: false,
     });
-    expect(await ledger.begin('c#dg', 'w2', 3_000, 10_000)).toEqual({ started: 2 });
+    // The next claim is told that the sync before it did not end well (the device may still run it).
+    expect(await ledger.begin('c#dg', 'w2', 3_000, 10_000)).toEqual({ started: 2, previousFailed: true });
     await ledger.end('c#dg', 'w2', 2, true);
     expect(await ledger.read('c#dg', 4_000)).toEqual({
       started: 2,
@@ -125,7 +126,7 @@ describe.each(ledgers)('SyncLedger contract: %s', (_name, make) => {
     });
     // A runner that ended after its lease ran out and another began: its sync still counts as ended (and good).
     expect(await ledger.begin('c#dg', 'w3', 5_000, 1_000)).toEqual({ started: 3 });
-    expect(await ledger.begin('c#dg', 'w4', 7_000, 10_000)).toEqual({ started: 4 });
+    expect(await ledger.begin('c#dg', 'w4', 7_000, 10_000)).toEqual({ started: 4, previousFailed: true });
     await ledger.end('c#dg', 'w3', 3, true);
     expect(await ledger.read('c#dg', 8_000)).toEqual({
       started: 4,
@@ -165,13 +166,14 @@ describe.each(ledgers)('SyncLedger contract: %s', (_name, make) => {
     await ledger.end('c#dg', 'w2', 2, false);
     expect(await ledger.read('c#dg', 2_100)).toMatchObject({ started: 2, ended: 2, holding: false });
     // A claim that sends at once holds nothing; a runner that died holding holds nothing once its lease ran out.
-    expect(await ledger.begin('c#dg', 'w3', 3_000, 10_000)).toEqual({ started: 3 });
+    expect(await ledger.begin('c#dg', 'w3', 3_000, 10_000)).toEqual({ started: 3, previousFailed: true });
     expect(await ledger.read('c#dg', 3_100)).toMatchObject({ running: true, holding: false });
     await ledger.end('c#dg', 'w3', 3, true);
     expect(await ledger.begin('c#dg', 'w4', 4_000, 1_000, { hold: true })).toEqual({ started: 4 });
     expect(await ledger.read('c#dg', 6_000)).toMatchObject({ running: false, holding: false });
     expect(await ledger.issue('c#dg', 'w4', 4)).toBe(true);
-    expect(await ledger.begin('c#dg', 'w5', 6_000, 10_000)).toEqual({ started: 5 });
+    // w4's claim lapsed without an end: the next claim is told (the device may still run sync 4).
+    expect(await ledger.begin('c#dg', 'w5', 6_000, 10_000)).toEqual({ started: 5, previousFailed: true });
     expect(await ledger.issue('c#dg', 'w4', 4)).toBe(false);
   });
 
@@ -184,8 +186,16 @@ describe.each(ledgers)('SyncLedger contract: %s', (_name, make) => {
     await ledger.end('c#dg', 'w2', 2, false, { tookMs: 30_000 });
     expect(await ledger.read('c#dg', 5_000)).toMatchObject({ ended: 2, lastTookMs: 2_050 });
     // Nor does a runner that lost its claim (another ended the sync for it).
-    expect(await ledger.begin('c#dg', 'w3', 6_000, 1_000)).toEqual({ started: 3, lastTookMs: 2_050 });
-    expect(await ledger.begin('c#dg', 'w4', 8_000, 10_000)).toEqual({ started: 4, lastTookMs: 2_050 });
+    expect(await ledger.begin('c#dg', 'w3', 6_000, 1_000)).toEqual({
+      started: 3,
+      lastTookMs: 2_050,
+      previousFailed: true,
+    });
+    expect(await ledger.begin('c#dg', 'w4', 8_000, 10_000)).toEqual({
+      started: 4,
+      lastTookMs: 2_050,
+      previousFailed: true,
+    });
     await ledger.end('c#dg', 'w3', 3, true, { tookMs: 9 });
     await ledger.end('c#dg', 'w4', 4, true, { tookMs: 1_800 });
     expect(await ledger.read('c#dg', 9_000)).toMatchObject({ ended: 4, lastGood: 4, lastTookMs: 1_800 });
@@ -195,6 +205,6 @@ describe.each(ledgers)('SyncLedger contract: %s', (_name, make) => {
     const ledger = await make();
     expect(await ledger.begin('c#dg', 'w1', 1_000, 10_000)).toEqual({ started: 1 });
     expect(await ledger.read('c#dg', 20_000)).toMatchObject({ running: false });
-    expect(await ledger.begin('c#dg', 'w2', 20_000, 10_000)).toEqual({ started: 2 });
+    expect(await ledger.begin('c#dg', 'w2', 20_000, 10_000)).toEqual({ started: 2, previousFailed: true });
   });
 });

@@ -110,7 +110,8 @@ describe('config-sync ledger on DynamoDB Local', () => {
     // Its runner died: after the lease the next writer takes sync 3; the late end of 2 is still recorded.
     now += 40_001;
     expect(await ledger.read('c#dg', now)).toMatchObject({ running: false });
-    expect(await ledger.begin('c#dg', 'w5', now, 40_000)).toEqual({ started: 3 });
+    // Told that sync 2 did not end (as far as the ledger knows): the device may still be running it.
+    expect(await ledger.begin('c#dg', 'w5', now, 40_000)).toEqual({ started: 3, previousFailed: true });
     await ledger.end('c#dg', 'w9', 2, true);
     expect(await ledger.read('c#dg', now)).toEqual({
       started: 3,

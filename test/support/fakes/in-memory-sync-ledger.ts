@@ -1,4 +1,5 @@
 import type { SyncClaim, SyncLedger, SyncLedgerState } from '../../../functions/domain/ports.js';
+import { previousSyncFailed } from '../../../functions/domain/sync-ledger-numbers.js';
 
 /** The config-sync ledger in memory, with the same rules as the DynamoDB one. */
 export class InMemorySyncLedger implements SyncLedger {
@@ -54,7 +55,11 @@ export class InMemorySyncLedger implements SyncLedger {
     e.owner = owner;
     e.expiresAt = nowMs + ttlMs;
     e.held = options.hold ? e.started : 0;
-    return { started: e.started, ...(e.tookMs === undefined ? {} : { lastTookMs: e.tookMs }) };
+    return {
+      started: e.started,
+      ...(e.tookMs === undefined ? {} : { lastTookMs: e.tookMs }),
+      ...(previousSyncFailed(e.started, e.lastGood) ? { previousFailed: true } : {}),
+    };
   }
 
   async issue(group: string, owner: string, n: number): Promise<boolean> {

@@ -605,10 +605,11 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     expect(b.objects.has('pool/P/p1')).toBe(true);
   });
 
-  it('stops at the caller’s end while its own sync runs far past the group’s pace: that sync is recorded as not ended well', async () => {
+  it('stops at the caller’s end while its own sync runs far past the group’s pace, and the retry waits for that sync before sending the next', async () => {
     const { a, b, time } = pair(new VirtualTime(), 100);
     const ledger = new InMemorySyncLedger();
     const w1 = groupSync([a, b], time, { ledger, owner: 'w1' });
+    const w2 = groupSync([a, b], time, { ledger, owner: 'w2' });
     write(a, pool('p1'));
     await time.run(w1.confirm(a, holds('p1'), { changed: true }));
     // The group's syncs took 100 ms; this one takes a second.
@@ -626,6 +627,13 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
       lastGood: 1,
       running: false,
     });
+    // Retried at once: sync 2 still runs on the device, so sync 3 goes out only once it has ended
+    // (two at once cause errors on a device).
+    expect(a.syncing).toBe(1);
+    await time.run(w2.confirm(a, holds('p2'), { changed: false, until: time.now + 60_000 }));
+    expect(a.syncsStarted).toBe(3);
+    expect(a.maxConcurrentSyncs).toBe(1);
+    expect(b.objects.has('pool/P/p2')).toBe(true);
   });
 
   it('stops waiting for another writer’s sync at its own end, and the other’s sync goes on', async () => {
