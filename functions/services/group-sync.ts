@@ -65,6 +65,12 @@ const HOLD_SYNCS = 2;
  */
 const HOLD_MIN_SYNC_MS = 200;
 
+/**
+ * How many syncs' time a runner waits for an earlier sync the device may still run (see
+ * whileSyncing): one that ran past its runner's time ends within about one more.
+ */
+const WAIT_FOR_EARLIER_SYNCS = 2;
+
 /** Sync states of a group that mean "still syncing" (F5's own module waits on these, device-facts.md §4.3). */
 const SYNC_IN_PROGRESS = new Set(['Not All Devices Synced', 'Awaiting Initial Sync', 'Syncing']);
 
@@ -186,19 +192,19 @@ export class GroupSync {
     let ending: Promise<void> = Promise.resolve();
     const run = async (
       n: number,
-      options: { status?: Promise<DeviceStatus>; heldSince?: number; previousFailed?: boolean },
+      sync: { status?: Promise<DeviceStatus>; heldSince?: number; previousFailed?: boolean },
     ) => {
-      let { status } = options;
-      const { heldSince } = options;
+      let { status } = sync;
+      const { heldSince } = sync;
       await ending;
       let ok = false;
       try {
         // A read taken before a hold or a wait that waited is too old to sync from.
         if (heldSince !== undefined && (await this.hold(heldSince, until))) status = undefined;
-        if (options.previousFailed && (await this.whileSyncing(device, until, deadline))) status = undefined;
+        if (sync.previousFailed && (await this.whileSyncing(device, until))) status = undefined;
         // A sync that would not end by the caller's end (at the group's pace) is left to the next
-        // attempt, which has a whole invocation for it: one cut while it ran could still be syncing
-        // when the retry sent the next, and concurrent syncs cause errors (upstream-agent.md, #405).
+        // attempt, which has a whole invocation for it: cut while it ran, it would only make that
+        // attempt wait for it (whileSyncing) and then run another.
         this.withinCallersTime(until - this.syncEstimateMs());
         if (heldSince !== undefined && !(await ledger.issue(ledgerKey, this.deps.owner, n)))
           throw new BigIpError(
@@ -512,22 +518,22 @@ export class GroupSync {
    * Waits while `device` still runs a config-sync: one whose runner was cut at its time, timed out or
    * is gone, which the ledger says of the sync before a claim (`previousFailed`). Sending the next
    * meanwhile would run two at once, and concurrent syncs cause errors (upstream-agent.md, #405).
-   * True when it waited (one status read when nothing runs).
+   * At most two syncs' time: a group that shows an in-progress state for longer is not running
+   * that sync any more (a state that stays, say `Awaiting Initial Sync`), and needs the sync this
+   * writer sends next. True when it waited (one status read when nothing runs).
    */
-  private async whileSyncing(device: BigIpDevice, until: number, deadline: number): Promise<boolean> {
+  private async whileSyncing(device: BigIpDevice, until: number): Promise<boolean> {
     const { clock, timers } = this.deps;
+    const bound = clock() + WAIT_FOR_EARLIER_SYNCS * this.syncEstimateMs();
     let waited = false;
     for (;;) {
       const sync = await device.syncStatus();
-      if (!SYNC_IN_PROGRESS.has(sync)) return waited;
+      if (!SYNC_IN_PROGRESS.has(sync) || clock() >= bound) return waited;
       this.withinCallersTime(until);
-      if (clock() >= deadline)
-        throw new BigIpError(`an earlier config-sync of ${this.deps.syncGroup} still runs (${sync})`, {
-          device: device.name,
-          transient: true,
-        });
       waited = true;
-      await timers.sleep(Math.max(1, Math.min(this.deps.ledgerPollMs ?? 200, until - clock())));
+      await timers.sleep(
+        Math.max(1, Math.min(this.deps.ledgerPollMs ?? 200, until - clock(), bound - clock())),
+      );
     }
   }
 

@@ -605,17 +605,17 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     expect(b.objects.has('pool/P/p1')).toBe(true);
   });
 
-  it('stops at the caller’s end while its own sync runs far past the group’s pace, and the retry waits for that sync before sending the next', async () => {
+  it('stops at the caller’s end while its own sync runs past the group’s pace, and the retry waits for that sync before sending the next', async () => {
     const { a, b, time } = pair(new VirtualTime(), 100);
     const ledger = new InMemorySyncLedger();
     const w1 = groupSync([a, b], time, { ledger, owner: 'w1' });
     const w2 = groupSync([a, b], time, { ledger, owner: 'w2' });
     write(a, pool('p1'));
     await time.run(w1.confirm(a, holds('p1'), { changed: true }));
-    // The group's syncs took 100 ms; this one takes a second.
-    a.syncMs = 1_000;
+    // The group's syncs took 100 ms; this one takes 400.
+    a.syncMs = 400;
     write(a, pool('p2'));
-    const until = time.now + 300;
+    const until = time.now + 250;
     const cut = time.run(w1.confirm(a, holds('p2'), { changed: true, until }));
     await expect(cut).rejects.toBeInstanceOf(OutOfTimeError);
     // Stopped at its end (the last status read taken there), not at the sync's 2 s deadline.
@@ -634,6 +634,25 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
     expect(a.syncsStarted).toBe(3);
     expect(a.maxConcurrentSyncs).toBe(1);
     expect(b.objects.has('pool/P/p2')).toBe(true);
+  });
+
+  it('waits for an earlier sync at most two syncs’ time: a group that stays in an in-progress state gets the sync it needs', async () => {
+    const { a, b, time } = pair(new VirtualTime(), 100);
+    const ledger = new InMemorySyncLedger();
+    // A runner that claimed sync 1 and died: the next claim is told it did not end well.
+    await ledger.begin('c1#dg', 'gone', time.now, 10);
+    await time.run(time.sleep(20));
+    // Never synced: the group shows an in-progress state until a sync is sent.
+    const syncStatus = a.syncStatus.bind(a);
+    a.syncStatus = async () => (a.syncsStarted === 0 ? 'Awaiting Initial Sync' : syncStatus());
+    const w1 = groupSync([a, b], time, { ledger, owner: 'w1' });
+    write(a, pool('p1'));
+    const startedAt = time.now;
+    await time.run(w1.confirm(a, holds('p1'), { changed: true }));
+    // Nothing tells w1 the group's pace: a second a sync, two of them waited.
+    expect((a.syncTimes[0] as number) - startedAt).toBeGreaterThanOrEqual(2_000);
+    expect((a.syncTimes[0] as number) - startedAt).toBeLessThan(2_010);
+    expect(b.objects.has('pool/P/p1')).toBe(true);
   });
 
   it('stops waiting for another writer’s sync at its own end, and the other’s sync goes on', async () => {
