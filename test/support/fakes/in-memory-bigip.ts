@@ -310,6 +310,8 @@ export class RecordingGroupSync {
   readonly prepared: string[] = [];
   /** For each confirmation, whether its sync may be held for other writers (`hold` not false). */
   readonly mayHold: boolean[] = [];
+  /** For each confirmation, the caller's end it was given (`until`; undefined: none). */
+  readonly untils: (number | undefined)[] = [];
 
   constructor(private readonly cluster: Pick<DeviceCluster, 'peersOf'>) {}
 
@@ -323,6 +325,7 @@ export class RecordingGroupSync {
     options: { changed: boolean; hold?: boolean; until?: number },
   ): Promise<void> {
     this.mayHold.push(options.hold !== false);
+    this.untils.push(options.until);
     const peers = this.cluster.peersOf(device);
     if (peers.length === 0) return;
     const failure = this.fail;

@@ -136,6 +136,20 @@ async function refusedOnce(time: VirtualTime, a: SyncingUnit, w1: GroupSync, w2:
 }
 
 /**
+ * Two writers of a pair with 300 ms syncs, counting the cluster's leases as writers, w2 refused once
+ * while w1's sync ran: the group is busy for w2 (its next claim is held).
+ */
+async function busyForW2() {
+  const { a, b, time } = pair(new VirtualTime(), 300);
+  const ledger = new InMemorySyncLedger();
+  const counted = scannedLeases(time);
+  const w1 = groupSync([a, b], time, { ledger, writers: counted.writers, owner: 'w1' });
+  const w2 = groupSync([a, b], time, { ledger, writers: counted.writers, owner: 'w2' });
+  await refusedOnce(time, a, w1, w2);
+  return { a, b, time, ledger, counted, lease: counted.lease, w2 };
+}
+
+/**
  * Sync 2 of a group whose 300 ms sync 1 (w1's) runs when w2 claims the next one, both counting the
  * cluster's leases as writers: `before` runs once sync 1 started (5 ms before w2's change), `after`
  * once w2's claim is in the ledger. Answers how long after that claim sync 2 went out, the hold's
@@ -426,13 +440,7 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
   });
 
   it('never holds a sync its writer asked not to hold, busy or not', async () => {
-    const { a, b, time } = pair(new VirtualTime(), 300);
-    const ledger = new InMemorySyncLedger();
-    const counted = scannedLeases(time);
-    const { lease, writers } = counted;
-    const w1 = groupSync([a, b], time, { ledger, writers, owner: 'w1' });
-    const w2 = groupSync([a, b], time, { ledger, writers, owner: 'w2' });
-    await refusedOnce(time, a, w1, w2);
+    const { a, b, time, counted, lease, w2 } = await busyForW2();
     // Busy now, with a writer (the caller's own partition write, say) holding a lease throughout.
     await lease.acquire('E#c1#Outer', 'outer');
     const scansBefore = counted.scans;
@@ -683,13 +691,7 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
   });
 
   it('never sends a held sync once the caller’s time is up: no config-sync goes out after it', async () => {
-    const { a, b, time } = pair(new VirtualTime(), 300);
-    const ledger = new InMemorySyncLedger();
-    const counted = scannedLeases(time);
-    const { lease, writers } = counted;
-    const w1 = groupSync([a, b], time, { ledger, writers, owner: 'w1' });
-    const w2 = groupSync([a, b], time, { ledger, writers, owner: 'w2' });
-    await refusedOnce(time, a, w1, w2);
+    const { a, time, ledger, lease, w2 } = await busyForW2();
     // Busy, and a writer that never lets go: w2's claim is held up to its bound (600 ms), past its end.
     await lease.acquire('E#c1#Stuck', 'stuck');
     const syncsBefore = a.syncsStarted;

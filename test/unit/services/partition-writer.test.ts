@@ -359,23 +359,17 @@ describe('PartitionWriter: how a change reaches a partition', () => {
   it('waits for the group only until the caller’s confirming time: the change is then unconfirmed (OutOfTimeError), its lease let go', async () => {
     const f = fixture();
     const confirmUntil = f.clock.now() + 50_000;
-    const handed: (number | undefined)[] = [];
-    const confirm = f.sync.confirm.bind(f.sync);
-    f.sync.confirm = async (device, onUnit, options) => {
-      handed.push(options.until);
-      await confirm(device, onUnit, options);
-    };
     // The group's sync (GroupSync, tested there) stops at that time.
     f.sync.fail = new OutOfTimeError('the invocation’s time ran out before the change was confirmed');
     const send = async (session: Parameters<Parameters<typeof f.writer.write>[1]>[0]) =>
       session.send(await session.activeDevice(), createPlan('p1'));
     const result = await f.writer.write(PARTITION, send, { sendUntil: confirmUntil - 10_000, confirmUntil });
-    expect(handed).toEqual([confirmUntil]);
+    expect(f.sync.untils).toEqual([confirmUntil]);
     expect(result).toMatchObject({ outcome: 'written', unconfirmed: expect.any(OutOfTimeError) });
     expect(f.lease.holders.size).toBe(0);
     // Without an invocation's times (a run outside Lambda), nothing bounds the wait.
     await f.writer.write(PARTITION, send);
-    expect(handed).toEqual([confirmUntil, undefined]);
+    expect(f.sync.untils).toEqual([confirmUntil, undefined]);
   });
 
   it('counts as a change whatever a plan would send: the folder, a command, a node clean-up, the folder’s removal', () => {
