@@ -388,12 +388,16 @@ export class GroupSync {
   /**
    * A peer that came back empty (replaced, or restored from an old backup) shows the group out of
    * sync while the active unit is whole: sync it from the active unit. True when it synced.
+   * `until`: as confirm's.
    */
-  async resyncPeer(device: BigIpDevice): Promise<boolean> {
+  async resyncPeer(device: BigIpDevice, until?: number): Promise<boolean> {
     if (this.deps.syncGroup === undefined || this.deps.cluster.peersOf(device).length === 0) return false;
     const status = await device.syncStatus();
     if (status === 'In Sync' || status === 'Standalone') return false;
-    await this.confirm(device, async () => true, { changed: true });
+    await this.confirm(device, async () => true, {
+      changed: true,
+      ...(until === undefined ? {} : { until }),
+    });
     return true;
   }
 

@@ -225,7 +225,12 @@ export class LoadBalancerApplier {
             const read = trees[i];
             if (!read) return { done: SERVED_EARLIER };
             try {
-              return await this.underLease(changes[i] as readonly ApplyTarget[], read.records, session);
+              return await this.underLease(
+                changes[i] as readonly ApplyTarget[],
+                read.records,
+                session,
+                options,
+              );
             } catch (error) {
               return { error };
             }
@@ -267,7 +272,7 @@ export class LoadBalancerApplier {
         try {
           // Networks this change's objects left go once nothing else uses them, before the statuses
           // say it is done (a failed removal retries the request, which still names them).
-          await this.releaseNetworks(w.staged);
+          await this.releaseNetworks(w.staged, options);
           out.push({ status: 'fulfilled', value: await this.settle(w.staged, w.refused) });
         } catch (error) {
           out.push({ status: 'rejected', reason: error });
@@ -336,6 +341,7 @@ export class LoadBalancerApplier {
     targets: readonly ApplyTarget[],
     records: ResourceRecord[],
     session: PartitionSession,
+    times: WriteTimes,
   ): Promise<ChangeWork> {
     const { env, resources, clock } = this.deps;
     const first = targets[0] as ApplyTarget;
@@ -354,13 +360,13 @@ export class LoadBalancerApplier {
     const lastApplied = lastAppliedOf(tree);
     // The networks its objects live in are on the group before anything that uses them is sent.
     const live = translation.routeDomains.live;
-    await this.deps.networks?.ensure(live);
+    await this.deps.networks?.ensure(live, times);
     try {
       return { staged: [await this.onDevice(tree, translation, targets, session, lastApplied)] };
     } catch (error) {
       if (!(error instanceof BigIpError) || error.transient) throw error;
       // Refused because a network another agent removed meanwhile was missing: put back, sent again.
-      if (live.size > 0 && (await this.deps.networks?.recheck(live)))
+      if (live.size > 0 && (await this.deps.networks?.recheck(live, times)))
         return { staged: [await this.onDevice(tree, translation, targets, session, lastApplied)] };
       if (targets.length > 1)
         return this.oneByOne(tree, translation, targets, certificates, session, lastApplied);
@@ -445,10 +451,11 @@ export class LoadBalancerApplier {
   }
 
   /** Each route domain the change's objects left, removed from the group if nothing else uses it. */
-  private async releaseNetworks(staged: readonly Staged[]): Promise<void> {
+  private async releaseNetworks(staged: readonly Staged[], times: WriteTimes): Promise<void> {
     const final = staged.at(-1);
     if (!this.deps.networks || !final) return;
-    for (const rd of final.translation.routeDomains.released) await this.deps.networks.release(rd);
+    for (const rd of final.translation.routeDomains.released)
+      await this.deps.networks.release(rd, undefined, times);
   }
 
   private async settle(staged: readonly Staged[], refused: ApplyResult | undefined): Promise<ApplyResult> {

@@ -1,4 +1,5 @@
 import { BigIpError } from '../domain/errors.js';
+import type { WriteTimes } from '../domain/invocation-time.js';
 import {
   type NetObject,
   type NetworkOnGroup,
@@ -68,11 +69,14 @@ export class NetworkProvisioner {
     return network ? networkOnGroup(network, this.deps) : undefined;
   }
 
-  /** Every route domain in place on the group (reading only those this process has not seen in place). */
-  async ensure(rds: Iterable<number>): Promise<void> {
+  /**
+   * Every route domain in place on the group (reading only those this process has not seen in
+   * place). `times`: the invocation's (invocation-time.ts), kept by every write, as a change's own.
+   */
+  async ensure(rds: Iterable<number>, times: WriteTimes = {}): Promise<void> {
     for (const rd of [...new Set(rds)].sort((a, b) => a - b)) {
       if (rd === 0 || this.ready.has(rd)) continue;
-      await this.share(rd);
+      await this.share(rd, times);
       this.ready.add(rd);
     }
   }
@@ -82,10 +86,10 @@ export class NetworkProvisioner {
    * once wait for the same one (a second would find the network's lease held and fail its change).
    * True when it put something back.
    */
-  private share(rd: number): Promise<boolean> {
+  private share(rd: number, times: WriteTimes): Promise<boolean> {
     let putting = this.putting.get(rd);
     if (!putting) {
-      putting = this.put(rd).finally(() => this.putting.delete(rd));
+      putting = this.put(rd, times).finally(() => this.putting.delete(rd));
       this.putting.set(rd, putting);
     }
     return putting;
@@ -95,7 +99,7 @@ export class NetworkProvisioner {
    * After the device refused a change in these route domains: read them again and put back what
    * is missing. True when something was missing (the change is worth sending again).
    */
-  async recheck(rds: Iterable<number>): Promise<boolean> {
+  async recheck(rds: Iterable<number>, times: WriteTimes = {}): Promise<boolean> {
     let repaired = false;
     for (const rd of new Set(rds)) {
       if (rd === 0) continue;
@@ -107,14 +111,14 @@ export class NetworkProvisioner {
       }
       if (!this.ready.has(rd)) continue;
       this.ready.delete(rd);
-      repaired = (await this.share(rd)) || repaired;
+      repaired = (await this.share(rd, times)) || repaired;
       this.ready.add(rd);
     }
     return repaired;
   }
 
   /** What differs on each unit, repaired when asked (the reconciler's check). */
-  async check(rds: Iterable<number>, repair: boolean): Promise<NetworkDrift[]> {
+  async check(rds: Iterable<number>, repair: boolean, times: WriteTimes = {}): Promise<NetworkDrift[]> {
     const drift: NetworkDrift[] = [];
     for (const rd of new Set(rds)) {
       const objects = this.objectsOf(rd);
@@ -133,7 +137,7 @@ export class NetworkProvisioner {
       }
       if (repair && drift.some((d) => d.routeDomain === rd)) {
         this.ready.delete(rd);
-        await this.put(rd);
+        await this.put(rd, times);
         this.ready.add(rd);
       }
     }
@@ -145,7 +149,7 @@ export class NetworkProvisioner {
    * under the network's lease, so a load balancer another agent put there meanwhile keeps it). A
    * removal the device stops (the route domain in use after all) puts back what it had removed.
    */
-  async release(rd: number, wantedBy?: () => Promise<string[]>): Promise<Release> {
+  async release(rd: number, wantedBy?: () => Promise<string[]>, times: WriteTimes = {}): Promise<Release> {
     const objects = this.objectsOf(rd);
     if (!objects) return { routeDomain: rd, outcome: 'unknown' };
     this.ready.delete(rd);
@@ -176,7 +180,7 @@ export class NetworkProvisioner {
         if (refused) return { routeDomain: rd, outcome: 'stopped', reason: refused } as Release;
         return { routeDomain: rd, outcome: 'removed' } as Release;
       },
-      NETWORK_WRITE,
+      { ...NETWORK_WRITE, ...times },
     );
     if (written.outcome === 'busy') throw written.error;
     if (written.unconfirmed !== undefined) throw written.unconfirmed;
@@ -219,7 +223,7 @@ export class NetworkProvisioner {
   }
 
   /** Puts a route domain's network on the group; true when anything was missing or different. */
-  private async put(rd: number): Promise<boolean> {
+  private async put(rd: number, times: WriteTimes): Promise<boolean> {
     const objects = this.objectsOf(rd);
     if (!objects)
       throw new BigIpError(`route domain ${rd} is no segmented network of this environment`, {
@@ -241,7 +245,7 @@ export class NetworkProvisioner {
         if (plan.commands.length > 0) await session.sendNet(active, plan.commands, { holds });
         return { active, changed: plan.commands.length > 0 };
       },
-      NETWORK_WRITE,
+      { ...NETWORK_WRITE, ...times },
     );
     if (first.outcome === 'busy') throw first.error;
     if (first.unconfirmed !== undefined) throw first.unconfirmed;
@@ -258,7 +262,7 @@ export class NetworkProvisioner {
           if (plan.commands.length > 0) await session.sendNet(peer, plan.commands, { local: true });
           return plan.commands.length > 0;
         },
-        NETWORK_WRITE,
+        { ...NETWORK_WRITE, ...times },
       );
       if (next.outcome === 'busy') throw next.error;
       changed = next.value || changed;

@@ -206,7 +206,7 @@ export class Reconciler {
         const rds = new Set<number>();
         for (const t of trees)
           for (const rd of translate(t, { env, ...this.deps.translation }).routeDomains.live) rds.add(rd);
-        report.networks = await this.deps.networks.check(rds, !options.dryRun);
+        report.networks = await this.deps.networks.check(rds, !options.dryRun, times);
       }
       const total = trees.length + orphanPartitions.length;
       let done = 0;
@@ -253,21 +253,34 @@ export class Reconciler {
       }
       const known = new Map(trees.map((t) => [t.root.id, t]));
       for (const partition of orphanPartitions) {
-        const result = await this.orphansOf(device, partition, known, listing, options, certificates);
+        const result = await this.orphansOf(device, partition, known, listing, options, certificates, times);
         if (result) report.orphans.push(result);
         const clean = { partition, wholePartition: false, objects: [], removed: false, kept: [] };
         options.onProgress?.(++done, total, result ?? clean);
       }
       // Networks after the partitions: removing a partition's orphans may be what frees a network.
       if (this.deps.networks && !options.scope?.loadbalancerId && !options.scope?.tenantId)
-        report.unusedNetworks = await this.unusedNetworks(this.deps.networks, known, options, certificates);
+        report.unusedNetworks = await this.unusedNetworks(
+          this.deps.networks,
+          known,
+          options,
+          certificates,
+          times,
+        );
       const changed =
         report.loadbalancers.some((r) => r.outcome === 'repaired' || r.outcome === 'restored') ||
         report.orphans.some((o) => o.removed) ||
         (report.unusedNetworks ?? []).some((n) => n.removed);
-      if (!options.dryRun && !changed) report.peerSynced = await this.deps.sync.resyncPeer(device);
+      if (!options.dryRun && !changed)
+        report.peerSynced = await this.deps.sync.resyncPeer(device, times.confirmUntil);
     } catch (error) {
-      if (!(error instanceof UnreadableDevice) && !(error instanceof BigIpError)) throw error;
+      // Cut at the run's times (an orphan's removal, a network's, the standby's sync): the next run goes on.
+      if (
+        !(error instanceof UnreadableDevice) &&
+        !(error instanceof BigIpError) &&
+        !(error instanceof OutOfTimeError)
+      )
+        throw error;
       report.outcome = 'aborted';
       report.reason = error.message;
     }
@@ -430,6 +443,7 @@ export class Reconciler {
     known: ReadonlyMap<string, LoadBalancerTree>,
     options: ReconcileOptions,
     store: CertificateStore | undefined,
+    times: WriteTimes,
   ): Promise<UnusedNetwork[]> {
     const placed = await networks.placed();
     if (placed.length === 0) return [];
@@ -446,15 +460,19 @@ export class Reconciler {
         continue;
       }
       const device = await this.deps.cluster.activeDevice();
-      const released = await networks.release(routeDomain, async () => {
-        const readiness = await device.readiness();
-        if (!readiness.ready)
-          throw new UnreadableDevice(`device ${device.name} is not ready: ${readiness.reason}`);
-        const now = await wantedRouteDomains(this.deps, new Map(), store);
-        if (now.pending) return ['a request is pending'];
-        const user = now.rds.get(routeDomain);
-        return user ? [`load balancer ${user} (its records)`] : [];
-      });
+      const released = await networks.release(
+        routeDomain,
+        async () => {
+          const readiness = await device.readiness();
+          if (!readiness.ready)
+            throw new UnreadableDevice(`device ${device.name} is not ready: ${readiness.reason}`);
+          const now = await wantedRouteDomains(this.deps, new Map(), store);
+          if (now.pending) return ['a request is pending'];
+          const user = now.rds.get(routeDomain);
+          return user ? [`load balancer ${user} (its records)`] : [];
+        },
+        times,
+      );
       if (released.outcome === 'removed') result.push({ routeDomain, removed: true });
       else
         result.push({
@@ -483,43 +501,48 @@ export class Reconciler {
     listing: (partition: string) => Promise<BigIpObject[]>,
     options: ReconcileOptions,
     store: CertificateStore | undefined,
+    times: WriteTimes,
   ): Promise<OrphanResult | undefined> {
     // The survey reuses the trees this run read; the decision under the lease reads them all again.
     const survey = await this.survey(partition, listing, store, known);
     if (!survey) return undefined;
     const result = orphanResult(partition, survey);
     if (options.dryRun || options.orphans !== 'remove') return result;
-    const written = await this.deps.writer.write(partition, async (session) => {
-      // Deleting is where a false reading does harm: the device must still be ready now.
-      const readiness = await device.readiness();
-      if (!readiness.ready)
-        throw new UnreadableDevice(`device ${device.name} is not ready: ${readiness.reason}`);
-      const now = await this.survey(partition, (p) => device.listPartition(p), store);
-      if (!now)
-        return {
-          ...result,
-          objects: [],
-          kept: ['its desired state changed meanwhile: nothing is orphaned now'],
-        };
-      const { orphans, wholePartition } = now;
-      const pools = orphans.filter((o) => o.kind === 'pool');
-      const snapshot =
-        pools.length > 0
-          ? await session.read(
-              device,
-              pools.map(({ attrs: _a, ...p }) => p as never),
-            )
-          : undefined;
-      const plan = orphanPlan(orphans, snapshot?.poolMembers ?? new Map(), wholePartition);
-      try {
-        const executed = await session.send(device, plan);
-        return { ...orphanResult(partition, now), kept: executed.skipped, removed: true };
-      } catch (error) {
-        if (error instanceof LeaseBusyError)
-          return { ...result, kept: ['its partition lease lapsed before the removal'] };
-        throw error;
-      }
-    });
+    const written = await this.deps.writer.write(
+      partition,
+      async (session) => {
+        // Deleting is where a false reading does harm: the device must still be ready now.
+        const readiness = await device.readiness();
+        if (!readiness.ready)
+          throw new UnreadableDevice(`device ${device.name} is not ready: ${readiness.reason}`);
+        const now = await this.survey(partition, (p) => device.listPartition(p), store);
+        if (!now)
+          return {
+            ...result,
+            objects: [],
+            kept: ['its desired state changed meanwhile: nothing is orphaned now'],
+          };
+        const { orphans, wholePartition } = now;
+        const pools = orphans.filter((o) => o.kind === 'pool');
+        const snapshot =
+          pools.length > 0
+            ? await session.read(
+                device,
+                pools.map(({ attrs: _a, ...p }) => p as never),
+              )
+            : undefined;
+        const plan = orphanPlan(orphans, snapshot?.poolMembers ?? new Map(), wholePartition);
+        try {
+          const executed = await session.send(device, plan);
+          return { ...orphanResult(partition, now), kept: executed.skipped, removed: true };
+        } catch (error) {
+          if (error instanceof LeaseBusyError)
+            return { ...result, kept: ['its partition lease lapsed before the removal'] };
+          throw error;
+        }
+      },
+      times,
+    );
     if (written.outcome === 'busy') return { ...result, kept: ['an agent is writing this partition'] };
     if (written.unconfirmed !== undefined) throw written.unconfirmed;
     return written.value;

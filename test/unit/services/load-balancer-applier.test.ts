@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { BigIpError, LeaseBusyError, RejectedRequestError } from '../../../functions/domain/errors.js';
+import type { WriteTimes } from '../../../functions/domain/invocation-time.js';
 import type { LbaasRequest } from '../../../functions/domain/lbaas-request.js';
-import { applyTargetOf, LoadBalancerApplier } from '../../../functions/services/load-balancer-applier.js';
+import {
+  type ApplierDeps,
+  applyTargetOf,
+  LoadBalancerApplier,
+} from '../../../functions/services/load-balancer-applier.js';
 import { lbIds, requests } from '../../support/factories.js';
 import { InMemoryAgentRegistry } from '../../support/fakes/in-memory-agent-registry.js';
 import { InMemoryBigIp, InMemoryCluster } from '../../support/fakes/in-memory-bigip.js';
@@ -9,11 +14,12 @@ import { InMemoryBindingStore } from '../../support/fakes/in-memory-binding-stor
 import { InMemoryHealthStore } from '../../support/fakes/in-memory-health-store.js';
 import { InMemoryLease } from '../../support/fakes/in-memory-lease.js';
 import { InMemoryResourceStore } from '../../support/fakes/in-memory-resource-store.js';
+import { overlappingCatalog, SUBNET_A } from '../../support/network-fixtures.js';
 import { inMemoryWriter, manualClock, parsed } from '../../support/service-fixtures.js';
 
 const ENV = 'Unit';
 
-function fixture(devices = [new InMemoryBigIp()]) {
+function fixture(devices = [new InMemoryBigIp()], extra: Partial<ApplierDeps> = {}) {
   const clock = manualClock();
   const resources = new InMemoryResourceStore();
   const bindings = new InMemoryBindingStore();
@@ -32,6 +38,7 @@ function fixture(devices = [new InMemoryBigIp()]) {
     writer,
     statistics: health,
     clock: clock.now,
+    ...extra,
   });
   const record = async (message: Record<string, unknown>) => {
     const request = parsed(message);
@@ -65,6 +72,40 @@ function fixture(devices = [new InMemoryBigIp()]) {
 }
 
 describe('LoadBalancerApplier over in-memory ports', () => {
+  it('hands the invocation’s times to the networks it puts and lets go of, as to its own writes', async () => {
+    const handed: string[] = [];
+    const said = (what: string, rds: Iterable<number>, times: WriteTimes | undefined) =>
+      handed.push(`${what} ${[...rds].join()} ${JSON.stringify(times)}`);
+    const networks: NonNullable<ApplierDeps['networks']> = {
+      // A delete's apply asks for no network: nothing to record.
+      ensure: async (rds, times) => {
+        if ([...rds].length > 0) said('ensure', rds, times);
+      },
+      recheck: async () => false,
+      release: async (rd, _wantedBy, times) => {
+        said('release', [rd], times);
+        return { routeDomain: rd, outcome: 'removed' };
+      },
+    };
+    const f = fixture(undefined, { networks, translation: { networks: overlappingCatalog } });
+    const ids = lbIds();
+    const lb = await f.record(
+      requests.createLoadbalancer(ids, {
+        vip_address: '10.0.0.10',
+        vip_subnet_id: SUBNET_A,
+        vip_route_domain: 2,
+      }),
+    );
+    const times = { sendUntil: f.clock.now() + 45_000, confirmUntil: f.clock.now() + 54_000 };
+    const [created] = await f.applier.applyAll([[applyTargetOf(lb)]], times);
+    expect(created?.status).toBe('fulfilled');
+    const gone = await f.record(requests.delete('loadbalancer', ids, ids.loadbalancerId));
+    await f.applier.applyAll([[applyTargetOf(gone)]], times);
+    expect(f.sync.untils.every((u) => u === times.confirmUntil)).toBe(true);
+    // Recorded in route domain 2 (the scheduler's network check sets it from the subnet).
+    expect(handed).toEqual([`ensure 2 ${JSON.stringify(times)}`, `release 2 ${JSON.stringify(times)}`]);
+  });
+
   it('does not write when its lease was lost while it read (a slowed apply): the request is retried, nothing changes', async () => {
     const f = fixture();
     const ids = lbIds();

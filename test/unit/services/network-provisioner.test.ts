@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { OutOfTimeError } from '../../../functions/domain/errors.js';
 import { NetworkProvisioner } from '../../../functions/services/network-provisioner.js';
 import { InMemoryBigIp, InMemoryCluster } from '../../support/fakes/in-memory-bigip.js';
 import { InMemoryLease } from '../../support/fakes/in-memory-lease.js';
@@ -49,6 +50,20 @@ describe('NetworkProvisioner', () => {
     const before = [...f.a.events, ...f.b.events].length;
     await f.provisioner.ensure([3, 0]);
     expect([...f.a.events, ...f.b.events].length).toBe(before);
+  });
+
+  it('keeps to the invocation’s times it is given: nothing sent after the sending time, the group waited for only until the confirming time', async () => {
+    const late = fixture();
+    const past = { sendUntil: Date.now() - 1 };
+    await expect(late.provisioner.ensure([3], past)).rejects.toBeInstanceOf(OutOfTimeError);
+    expect([...names(late.a), ...names(late.b)]).toEqual([]);
+    expect(late.lease.holders.size).toBe(0);
+    const f = fixture();
+    const times = { sendUntil: Date.now() + 60_000, confirmUntil: Date.now() + 70_000 };
+    await f.provisioner.ensure([3], times);
+    expect(await f.provisioner.release(3, undefined, times)).toEqual({ routeDomain: 3, outcome: 'removed' });
+    // Both writes confirmed on the group (the put and the removal), each only until that time.
+    expect(f.sync.untils).toEqual([times.confirmUntil, times.confirmUntil]);
   });
 
   it('puts a network two changes need at once only once, and both wait for it', async () => {

@@ -254,6 +254,23 @@ describe('Reconciler over in-memory ports', () => {
     expect(f.onDevice('virtual')).toHaveLength(1);
   });
 
+  it('ends aborted, not failed, when an orphan’s removal is cut at the run’s times: the next run goes on', async () => {
+    const a = new InMemoryBigIp('a');
+    const b = Object.assign(new InMemoryBigIp('b'), { failoverState: 'STANDBY' });
+    const f = fixture([a, b]);
+    const { ids } = await f.loadBalancer();
+    const partition = `${ENV}_${ids.tenantId}`;
+    const orphan: BigIpObject = { kind: 'pool', partition, name: `${ENV}_${uuid()}`, attrs: {} };
+    a.objects.set(`pool/${partition}/${orphan.name}`, orphan);
+    const cut = new OutOfTimeError('the invocation’s time ran out before the change was confirmed');
+    f.sync.fail = cut;
+    const report = await f.reconciler.run({ ...REPAIR, orphans: 'remove', timeLeftMs: 900_000 });
+    expect(report).toMatchObject({ outcome: 'aborted', reason: cut.message });
+    expect(f.sync.untils.at(-1)).toBeDefined();
+    const next = await f.reconciler.run({ ...REPAIR, orphans: 'remove' });
+    expect(next).toMatchObject({ outcome: 'done' });
+  });
+
   it('runs once at a time per cluster', async () => {
     const f = fixture();
     f.runLease.holders.set('reconcile#cluster1', 'another-run');
