@@ -185,7 +185,7 @@ export class NetworkProvisioner {
     if (written.outcome === 'busy') throw written.error;
     if (written.unconfirmed !== undefined) throw written.unconfirmed;
     // Stopped half-way: whatever it removed goes back, so the users keep a whole network.
-    if (written.value.outcome === 'stopped') await this.ensure([rd]);
+    if (written.value.outcome === 'stopped') await this.ensure([rd], times);
     // Left whole for its users: still in place, nothing to read next time.
     if (written.value.outcome === 'in-use') this.ready.add(rd);
     return written.value;
