@@ -26,6 +26,8 @@ export interface SystemOptions extends HarnessOptions {
   sim?: SimulatorOptions;
   /** Per-call timeout of the agents' REST clients (default 3 s). */
   restTimeoutMs?: number;
+  /** The agents' function timeout, as their event source reports it (default 30 s). */
+  workerTimeoutMs?: number;
 }
 
 /**
@@ -55,6 +57,8 @@ export async function systemHarness(options: SystemOptions = {}) {
     restTimeoutMs: options.restTimeoutMs ?? 3_000,
     ...(options.networks ? { networks: options.networks } : {}),
   };
+  // Worker invocations that reached their timeout (Lambda would have stopped them there).
+  let overruns = 0;
   const agents = Object.entries(h.agentQueues).map(([host, queue]) => {
     const config: AgentConfig = {
       ...access,
@@ -78,6 +82,10 @@ export async function systemHarness(options: SystemOptions = {}) {
       queueArn: queue.arn,
       handler,
       functionName: `agent-${host}`,
+      ...(options.workerTimeoutMs === undefined ? {} : { timeoutMs: options.workerTimeoutMs }),
+      onOverrun: () => {
+        overruns += 1;
+      },
     });
     return { host, config, cluster, deps, handler, poller, calls };
   });
@@ -120,6 +128,10 @@ export async function systemHarness(options: SystemOptions = {}) {
     pair,
     agents,
     agent: (host: string) => agents.find((a) => a.host === host) as (typeof agents)[number],
+    /** Worker invocations that reached their function timeout. */
+    get overruns() {
+      return overruns;
+    },
     /** One object applied again by its load balancer's agent, as a redelivered update would be. */
     async applyAgain(
       ids: { tenantId: string; loadbalancerId: string },
