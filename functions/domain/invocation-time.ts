@@ -46,3 +46,8 @@ export function invocationTimes(startedAt: number, remainingMs: number): Invocat
 
 /** The times a writer keeps to: those of its invocation, or none (a run outside Lambda). */
 export type WriteTimes = Partial<Pick<InvocationTimes, 'sendUntil' | 'confirmUntil'>>;
+
+/** What a writer keeps to of its invocation's times (none without them). */
+export function writeTimesOf(times: InvocationTimes | undefined): WriteTimes {
+  return times === undefined ? {} : { sendUntil: times.sendUntil, confirmUntil: times.confirmUntil };
+}

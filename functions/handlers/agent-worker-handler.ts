@@ -1,6 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
 import { BigIpError, OutOfTimeError, RejectedRequestError } from '../domain/errors.js';
-import { type InvocationTimes, invocationTimes, type WriteTimes } from '../domain/invocation-time.js';
+import { invocationTimes, type WriteTimes, writeTimesOf } from '../domain/invocation-time.js';
 import { parseForwarded } from '../domain/lbaas-request.js';
 import type { MessageVisibility, QueueTaker, ResourceStore } from '../domain/ports.js';
 import {
@@ -237,9 +237,4 @@ async function applyBatch(records: readonly SQSRecord[], applier: LoadBalancerAp
     for (const id of g.messageIds) outcomes.set(id, results[i] as PromiseSettledResult<ApplyResult>);
   });
   return { parsed, outcomes };
-}
-
-/** What a writer keeps to of its invocation's times (none without Lambda's context). */
-function writeTimesOf(times: InvocationTimes | undefined): WriteTimes {
-  return times === undefined ? {} : { sendUntil: times.sendUntil, confirmUntil: times.confirmUntil };
 }

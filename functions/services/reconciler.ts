@@ -3,7 +3,7 @@ import { partitionName } from '../domain/bigip-names.js';
 import { type BigIpObject, type DeviceSnapshot, objectKey } from '../domain/bigip-objects.js';
 import { type Translation, type TranslationOptions, translate } from '../domain/bigip-translation.js';
 import { BigIpError, LeaseBusyError, OutOfTimeError } from '../domain/errors.js';
-import { invocationTimes, type WriteTimes } from '../domain/invocation-time.js';
+import { invocationTimes, type WriteTimes, writeTimesOf } from '../domain/invocation-time.js';
 import { lastAppliedOf, recordsByOwner } from '../domain/last-applied.js';
 import type {
   AgentRegistry,
@@ -136,8 +136,9 @@ export class Reconciler {
 
   async run(options: ReconcileOptions): Promise<ReconcileReport> {
     const { runLease, owner, cluster, clock } = this.deps;
-    const times: WriteTimes =
-      options.timeLeftMs === undefined ? {} : invocationTimes(clock(), options.timeLeftMs);
+    const times = writeTimesOf(
+      options.timeLeftMs === undefined ? undefined : invocationTimes(clock(), options.timeLeftMs),
+    );
     const key = `reconcile#${cluster.name}`;
     try {
       await runLease.acquire(key, owner);
