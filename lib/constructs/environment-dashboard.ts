@@ -408,6 +408,17 @@ export class EnvironmentDashboard extends Construct {
       1,
       `${env}: a new tenant's load balancer was refused: every device group is full or disabled (lbaas groups)`,
     );
+    // A change cut at its invocation's time is resumed by its next attempt (one big delete is cut
+    // once or twice); cuts that keep coming mean changes, or the device group's config-syncs,
+    // outgrow an invocation, which a function timeout would have shown before they were cut.
+    alarm(
+      'ChangesOutgrowInvocation',
+      allAgents('applies', { Outcome: 'out-of-time' }, 'changes cut at the invocation’s time'),
+      3,
+      `${env}: changes keep being cut at their invocation's time (at least 3 a minute for 5 minutes): config-syncs or changes outgrow the worker's timeout (dashboard: applies by outcome)`,
+      ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      5,
+    );
     alarm(
       'RepairsFailed',
       custom('repairsFailed', {}, 'Sum'),

@@ -507,6 +507,7 @@ describe('CDK stacks (sample configuration)', () => {
         'LoadBalancerInError',
         'PoolAllMembersDown',
         'RepairsFailed',
+        'ChangesOutgrowInvocation',
         'Group-default-Capacity',
         'GroupAtCapacity',
         'EnvironmentAtCapacity',
@@ -517,6 +518,30 @@ describe('CDK stacks (sample configuration)', () => {
         .sort(),
     );
     env.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [Match.anyValue()] });
+  });
+
+  it('alarms when changes keep being cut at their invocation’s time (every agent’s cuts summed), not at one big change’s', () => {
+    const alarm = Object.values(env.findResources('AWS::CloudWatch::Alarm'))
+      .map((a) => a.Properties)
+      .find((p) => p.AlarmName === 'bigip-lbaas-Project-ChangesOutgrowInvocation');
+    expect(alarm).toMatchObject({
+      Threshold: 3,
+      EvaluationPeriods: 5,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    const metrics = alarm.Metrics as {
+      Expression?: string;
+      MetricStat?: { Metric: { MetricName: string; Dimensions: { Name: string; Value: string }[] } };
+    }[];
+    const summed = metrics.filter((m) => m.MetricStat);
+    expect(
+      summed.map((m) => m.MetricStat?.Metric.Dimensions.find((d) => d.Name === 'Agent')?.Value).sort(),
+    ).toEqual(['agent-1', 'agent-2', 'agent-3']);
+    for (const m of summed) {
+      expect(m.MetricStat?.Metric.MetricName).toBe('Applies');
+      expect(m.MetricStat?.Metric.Dimensions).toContainEqual({ Name: 'Outcome', Value: 'out-of-time' });
+    }
   });
 
   it('alarms as soon as one enabled agent stops heartbeating (redundancy lost), and when no agent beats at all (#27.13)', () => {
