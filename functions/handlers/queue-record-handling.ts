@@ -27,7 +27,7 @@ export function failureOf(error: unknown): RecordFailure {
     reason: error instanceof Error ? error.message : String(error),
     retryable: isRetryable(error),
     error,
-    // A change stopped at its invocation's sending time resumes in the next one, with nothing to wait for.
+    // A change stopped at its invocation's sending or confirming time resumes in the next one, with nothing to wait for.
     ...(error instanceof OutOfTimeError ? { again: true } : {}),
   };
 }

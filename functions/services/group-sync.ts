@@ -347,12 +347,12 @@ export class GroupSync {
    * lasts a poll: counting only once that release was done, or holding every sync a poll, did not
    * measure better (bench/README, "Issue 34, 2026-12-05"). True when it waited.
    */
-  private async hold(claimedAt: number, callersEnd = Number.POSITIVE_INFINITY): Promise<boolean> {
+  private async hold(claimedAt: number, until = Number.POSITIVE_INFINITY): Promise<boolean> {
     const writers = this.deps.writers;
     const holdMs = this.holdMs();
     if (!writers || holdMs === undefined) return false;
     const { clock, timers } = this.deps;
-    const until = claimedAt + holdMs;
+    const bound = claimedAt + holdMs;
     const counts: { at: number; sending: number }[] = [];
     let waited = false;
     for (;;) {
@@ -360,11 +360,12 @@ export class GroupSync {
       const sending = await writers(clock()).catch(() => 0);
       if (sending === 0) return waited;
       counts.push({ at: clock(), sending });
-      const left = until - clock();
+      const left = bound - clock();
       if (left <= 0 && !this.drainsWithinASync(counts)) return waited;
-      if (clock() >= callersEnd) return waited;
+      // Never past the caller's own end (confirm's `until`): the sync is then not sent at all.
+      if (clock() >= until) return waited;
       waited = true;
-      const poll = Math.min(this.deps.ledgerPollMs ?? 200, left > 0 ? left : Infinity, callersEnd - clock());
+      const poll = Math.min(this.deps.ledgerPollMs ?? 200, left > 0 ? left : Infinity, until - clock());
       await timers.sleep(Math.max(1, poll));
     }
   }
