@@ -97,6 +97,15 @@ function groupSync(
   });
 }
 
+/** Two writers of one pair with `syncMs` syncs, sharing a ledger. */
+function twoWriters(syncMs: number) {
+  const { a, b, time } = pair(new VirtualTime(), syncMs);
+  const ledger = new InMemorySyncLedger();
+  const w1 = groupSync([a, b], time, { ledger, owner: 'w1' });
+  const w2 = groupSync([a, b], time, { ledger, owner: 'w2' });
+  return { a, b, time, ledger, w1, w2 };
+}
+
 /** The cluster's partition leases as a held sync scans them (`writers`), counting the scans. */
 function scannedLeases(time: VirtualTime) {
   const lease = new InMemoryLease({ clock: time.clock });
@@ -592,10 +601,7 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
   });
 
   it('sends no sync that would not end by the caller’s end at the group’s pace (OutOfTimeError): the next attempt, with a whole invocation, runs it', async () => {
-    const { a, b, time } = pair(new VirtualTime(), 100);
-    const ledger = new InMemorySyncLedger();
-    const w1 = groupSync([a, b], time, { ledger, owner: 'w1' });
-    const w2 = groupSync([a, b], time, { ledger, owner: 'w2' });
+    const { a, b, time, ledger, w1, w2 } = twoWriters(100);
     write(a, pool('p1'));
     // Nothing tells w1 how long the group's syncs take: a second, more than the 300 ms it has left.
     const cut = time.run(w1.confirm(a, holds('p1'), { changed: true, until: time.now + 300 }));
@@ -614,10 +620,7 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
   });
 
   it('stops at the caller’s end while its own sync runs past the group’s pace, and the retry waits for that sync before sending the next', async () => {
-    const { a, b, time } = pair(new VirtualTime(), 100);
-    const ledger = new InMemorySyncLedger();
-    const w1 = groupSync([a, b], time, { ledger, owner: 'w1' });
-    const w2 = groupSync([a, b], time, { ledger, owner: 'w2' });
+    const { a, b, time, ledger, w1, w2 } = twoWriters(100);
     write(a, pool('p1'));
     await time.run(w1.confirm(a, holds('p1'), { changed: true }));
     // The group's syncs took 100 ms; this one takes 400.
@@ -664,10 +667,7 @@ describe('config-sync of a device group (one at a time, shared by every writer)'
   });
 
   it('stops waiting for another writer’s sync at its own end, and the other’s sync goes on', async () => {
-    const { a, b, time } = pair(new VirtualTime(), 1_000);
-    const ledger = new InMemorySyncLedger();
-    const w1 = groupSync([a, b], time, { ledger, owner: 'w1' });
-    const w2 = groupSync([a, b], time, { ledger, owner: 'w2' });
+    const { a, b, time, w1, w2 } = twoWriters(1_000);
     let stoppedAt = 0;
     let w2Error: unknown;
     await time.run(

@@ -91,6 +91,13 @@ function fixture(devices = [new InMemoryBigIp()]) {
   };
 }
 
+/** The fixture over an HA pair: `a` active, `b` standby. */
+function pairFixture() {
+  const a = new InMemoryBigIp('a');
+  const b = Object.assign(new InMemoryBigIp('b'), { failoverState: 'STANDBY' });
+  return { a, b, f: fixture([a, b]) };
+}
+
 describe('Reconciler over in-memory ports', () => {
   it('verifies an environment in sync with reads only: no lease, no write, no status', async () => {
     const f = fixture();
@@ -255,9 +262,7 @@ describe('Reconciler over in-memory ports', () => {
   });
 
   it('ends aborted, not failed, when an orphan’s removal is cut at the run’s times: the next run goes on', async () => {
-    const a = new InMemoryBigIp('a');
-    const b = Object.assign(new InMemoryBigIp('b'), { failoverState: 'STANDBY' });
-    const f = fixture([a, b]);
+    const { a, f } = pairFixture();
     const { ids } = await f.loadBalancer();
     const partition = `${ENV}_${ids.tenantId}`;
     const orphan: BigIpObject = { kind: 'pool', partition, name: `${ENV}_${uuid()}`, attrs: {} };
@@ -281,9 +286,7 @@ describe('Reconciler over in-memory ports', () => {
   });
 
   it('syncs a peer that came back empty when nothing else was written, and never on a dry run', async () => {
-    const a = new InMemoryBigIp('a');
-    const b = Object.assign(new InMemoryBigIp('b'), { failoverState: 'STANDBY' });
-    const f = fixture([a, b]);
+    const { f } = pairFixture();
     await f.loadBalancer();
     f.sync.syncs.length = 0;
     f.sync.outOfSync = true;
@@ -293,9 +296,7 @@ describe('Reconciler over in-memory ports', () => {
   });
 
   it('stops the run when a repair’s change is not confirmed on the group', async () => {
-    const a = new InMemoryBigIp('a');
-    const b = Object.assign(new InMemoryBigIp('b'), { failoverState: 'STANDBY' });
-    const f = fixture([a, b]);
+    const { a, f } = pairFixture();
     const { ids } = await f.loadBalancer();
     for (const [k, o] of a.objects) if (o.kind === 'pool') a.objects.delete(k);
     f.sync.fail = new BigIpError('config-sync did not bring the change to every unit in time', {
@@ -362,9 +363,7 @@ describe('Reconciler over in-memory ports', () => {
   });
 
   it('leaves a repair not confirmed on the group by its confirming time to the next run, never as repaired', async () => {
-    const a = new InMemoryBigIp('a');
-    const b = Object.assign(new InMemoryBigIp('b'), { failoverState: 'STANDBY' });
-    const f = fixture([a, b]);
+    const { a, f } = pairFixture();
     const { ids } = await f.loadBalancer();
     for (const [k, o] of a.objects) if (o.kind === 'pool') a.objects.delete(k);
     f.sync.fail = new OutOfTimeError('the invocation’s time ran out before the change was confirmed');
