@@ -170,8 +170,9 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
     // Without Lambda's context (a direct call) nothing bounds the invocation: no cut, no taking.
     const remaining = context?.getRemainingTimeInMillis?.();
     const times = remaining === undefined ? undefined : invocationTimes(clock(), remaining);
+    const writeTimes = writeTimesOf(times);
     try {
-      const own = runBatch(event.Records, writeTimesOf(times)).then(({ response, hold }) => {
+      const own = runBatch(event.Records, writeTimes).then(({ response, hold }) => {
         holds.push(hold);
         return response;
       });
@@ -180,7 +181,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps): SqsHandler {
         const taken = await takeQueuedWork(
           own,
           async (records) => {
-            const { response, hold } = await runBatch(records, writeTimesOf(times), true);
+            const { response, hold } = await runBatch(records, writeTimes, true);
             // Deleted next, unlike the event source's batch, which Lambda deletes once this returns.
             await hold.stop();
             return new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
